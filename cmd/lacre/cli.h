@@ -1,0 +1,35 @@
+/*
+ * cli.h - shared pieces of the lacre command line (thin: the work is in
+ * liblacre).  Exit statuses follow DESIGN.md §8.
+ */
+#ifndef LACRE_CLI_H
+#define LACRE_CLI_H
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define EXIT_VERIFY 3
+
+/* One subcommand: argv[0] is the subcommand name. */
+typedef int (*cli_cmd_fn)(int argc, char **argv);
+
+/* Print "lacre: <msg>" on stderr as one line (no trailing period). */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print an error for a lacre_err code: "lacre: <what>: <strerror>". */
+int cli_fail(int err, const char *what);
+/* Map a lacre_err to the exit status of DESIGN.md §8. */
+int cli_exit_status(int err);
+
+/* Subcommands (cmd/lacre/cmd_*.c). */
+int cmd_decode(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_warrant(int argc, char **argv);
+int cmd_records(int argc, char **argv);
+int cmd_quarantine(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_proof(int argc, char **argv);
+int cmd_witness(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * ber.h - a BER TLV reader for untrusted input (X.690), used by the ETSI
+ * PS-PDU decoder.  Reads through struct lacre_rbuf only.
+ *
+ * Accepts definite lengths (short and long form, up to 4 length octets,
+ * non-minimal forms too: real senders write 82 00 xx), indefinite lengths on
+ * constructed elements (terminated by 00 00), and multi-byte tags up to
+ * BER_MAX_TAG_OCTETS.  Rejects the reserved length octet FF, lengths past the
+ * end of the enclosing element, nesting deeper than the caller's limit.
+ * Never allocates.
+ */
+#ifndef LACRE_BER_H
+#define LACRE_BER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lacre/buf.h"
+
+#define BER_MAX_TAG_OCTETS 4  /* identifier octets, first included */
+#define BER_MAX_DEPTH 32      /* default nesting cap */
+
+enum ber_class {
+	BER_UNIVERSAL = 0,
+	BER_APPLICATION = 1,
+	BER_CONTEXT = 2,
+	BER_PRIVATE = 3
+};
+
+/* One decoded TLV.  value points into the input; for an indefinite-length
+ * element, value/len cover the contents without the 00 00 terminator, and
+ * total covers identifier, length, contents and terminator. */
+struct ber_tlv {
+	uint8_t cls;          /* enum ber_class */
+	uint8_t constructed;  /* 1 when the constructed bit is set */
+	uint8_t indefinite;   /* 1 when the length was indefinite */
+	uint32_t tag;         /* tag number */
+	const uint8_t *value; /* contents */
+	size_t len;           /* contents length */
+	size_t hdr_len;       /* identifier + length octets */
+	size_t total;         /* whole element as it appears in the input */
+};
+
+/* Read the next TLV from b and consume it.  depth_left bounds the nesting
+ * scanned to find the end of indefinite-length elements.  Returns
+ * LACRE_E_INCOMPLETE if b ends before the element does (b is unchanged). */
+int ber_next(struct lacre_rbuf *b, struct ber_tlv *t, int depth_left);
+
+/* Parse only the identifier and length octets at the start of p[0..n) and
+ * report the total element size (for stream framing).  For an indefinite
+ * length the whole element must be present to know its size.  Fails with
+ * LACRE_E_TOO_LARGE when the total would exceed max. */
+int ber_element_size(const uint8_t *p, size_t n, size_t max, size_t *total);
+
+/* Primitive decoders over a TLV's contents. */
+int ber_get_uint(const struct ber_tlv *t, uint64_t *v);  /* non-negative INTEGER/ENUMERATED, <= 2^64-1 */
+int ber_get_int(const struct ber_tlv *t, int64_t *v);
+/* GeneralizedTime "YYYYMMDDhhmmss[.fff...][Z|+hhmm]" to Unix microseconds. */
+int ber_get_gentime(const struct ber_tlv *t, int64_t *unix_us);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * record.h - one received PS-PDU with its receipt metadata, as it moves from
+ * the handover receiver (lib/ingest) to a sink (the local spool, later the
+ * sealed vault).  The original BER bytes are the evidence: they are carried
+ * untouched; every other field is derived or observed by lacre.
+ */
+#ifndef LACRE_RECORD_H
+#define LACRE_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum lacre_listener {
+	LACRE_HI2 = 2,   /* IRI */
+	LACRE_HI3 = 3    /* CC */
+};
+
+struct lacre_record {
+	const uint8_t *pdu;   /* the PS-PDU exactly as received */
+	size_t pdu_len;
+	int64_t recv_us;      /* lacre's receive time, Unix microseconds (UTC) */
+	uint8_t listener;     /* enum lacre_listener */
+	uint64_t conn_id;     /* connection number, unique per ingest process */
+	char peer[64];        /* "ip:port" of the sender */
+};
+
+/* A sink takes records from the receiver.  record() must make the record
+ * durable enough that a clean stop loses nothing (it may buffer until
+ * flush()); it returns a lacre_err.  flush() is called on idle timers and at
+ * SIGTERM; close() once at the end. */
+struct lacre_sink {
+	void *ctx;
+	int (*record)(void *ctx, const struct lacre_record *rec);
+	int (*event)(void *ctx, const char *json_line); /* accounting and alerts, one JSON object */
+	int (*flush)(void *ctx);
+	void (*close)(void *ctx);
+};
+
+#endif
