@@ -57,5 +57,14 @@ int ber_get_uint(const struct ber_tlv *t, uint64_t *v);  /* non-negative INTEGER
 int ber_get_int(const struct ber_tlv *t, int64_t *v);
 /* GeneralizedTime "YYYYMMDDhhmmss[.fff...][Z|+hhmm]" to Unix microseconds. */
 int ber_get_gentime(const struct ber_tlv *t, int64_t *unix_us);
+/* UTCTime "YYMMDDhhmm[ss][Z|+hhmm]" to Unix microseconds. */
+int ber_get_utctime(const struct ber_tlv *t, int64_t *unix_us);
+/* OBJECT IDENTIFIER (relative == 0) or RELATIVE-OID (relative != 0) as
+ * dotted decimal into out[0..cap) (NUL-terminated; "" on failure); the arc
+ * count and the last arc go to *n_arcs and *last when not NULL.  48 bytes
+ * hold any identifier seen on the handover; longer ones fail with
+ * LACRE_E_TOO_LARGE. */
+int ber_get_oid(const struct ber_tlv *t, int relative, char *out, size_t cap,
+		unsigned *n_arcs, uint64_t *last);
 
 #endif

@@ -1,0 +1,57 @@
+/*
+ * etsi_int.h - private helpers shared by lib/wire/etsi.c (PS-PDU envelope,
+ * PSHeader, TRI, HI1, encryption container) and lib/wire/etsi_payload.c
+ * (IRI and CC payloads and their contents).  Not a public API.
+ *
+ * Every helper reports a field error through etsi_dec_bad(), which marks
+ * the PDU partial and keeps the first error and its offset: a bad field
+ * never stops the decoding of its siblings.
+ */
+#ifndef LACRE_WIRE_ETSI_INT_H
+#define LACRE_WIRE_ETSI_INT_H
+
+#include <stdint.h>
+
+#include "lacre/ber.h"
+#include "lacre/buf.h"
+#include "lacre/etsi.h"
+
+/* Decoding context of one PDU. */
+struct etsi_dec {
+	const uint8_t *base;     /* first byte of the PDU (for error offsets) */
+	struct etsi_pdu *pdu;    /* output being filled */
+};
+
+/* Mark the PDU partial; remember the first error and where it happened. */
+void etsi_dec_bad(struct etsi_dec *d, const uint8_t *at, int err);
+/* Start iterating the children of constructed element t. */
+void etsi_dec_children(const struct ber_tlv *t, struct lacre_rbuf *c);
+/* Next child of c into *x: 1 when there is one, 0 at the end or after an
+ * error (reported through etsi_dec_bad). */
+int etsi_dec_next(struct etsi_dec *d, struct lacre_rbuf *c, struct ber_tlv *x, int depth);
+/* 1 when x is context-specific [tag], else 0. */
+int etsi_dec_ctx(const struct ber_tlv *x, uint32_t tag);
+/* Require a constructed element: 0 if it is, else report and return -1. */
+int etsi_dec_need_cons(struct etsi_dec *d, const struct ber_tlv *x);
+/* Count an element the decoder does not know. */
+void etsi_dec_unknown(struct etsi_dec *d);
+/* ENUMERATED / small INTEGER in 0..INT32_MAX into *v (untouched on error). */
+int etsi_dec_enum(struct etsi_dec *d, const struct ber_tlv *x, int *v);
+/* Non-negative INTEGER into *v (untouched on error). */
+int etsi_dec_uint(struct etsi_dec *d, const struct ber_tlv *x, uint64_t *v);
+/* OCTET STRING (or any string type) into *b, accepting a constructed
+ * string of one segment (counted in pdu->segmented). */
+int etsi_dec_bytes(struct etsi_dec *d, const struct ber_tlv *x, struct etsi_bytes *b);
+/* GeneralizedTime into *us. */
+int etsi_dec_gentime(struct etsi_dec *d, const struct ber_tlv *x, int64_t *us);
+/* MicroSecondTimeStamp SEQUENCE { seconds [0], microSeconds [1] } into *us. */
+int etsi_dec_usts(struct etsi_dec *d, const struct ber_tlv *x, int depth, int64_t *us);
+/* LI-PS-PDU IPAddress into *a. */
+void etsi_dec_ipaddr(struct etsi_dec *d, const struct ber_tlv *x, int depth, struct etsi_ipaddr *a);
+
+/* Payload decoders of etsi_payload.c (x is the iRIPayloadSequence [0] or
+ * cCPayloadSequence [1] element). */
+void etsi_dec_iri_seq(struct etsi_dec *d, const struct ber_tlv *x, int depth);
+void etsi_dec_cc_seq(struct etsi_dec *d, const struct ber_tlv *x, int depth);
+
+#endif

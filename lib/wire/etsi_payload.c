@@ -1,0 +1,500 @@
+/*
+ * etsi_payload.c - IRI and CC payloads of a PS-PDU (TS 102 232-1 IRIPayload
+ * and CCPayload) and the contents lacre indexes: IPIRI and IPCC (TS 102
+ * 232-3), IPMMIRI with its SIP message and IPMMCC with its RTP frame (TS 102
+ * 232-5), and the 3GPP TS 33.128 containers, kept as opaque octets with
+ * their payload OID (spec/etsi-handover.md §4.4, §4.5, §10).
+ *
+ * Only the first payload of an aggregated SEQUENCE OF is decoded in depth;
+ * the others are framed and counted (n_payloads), which is what ingest
+ * needs and keeps the hot path to one pass.  Other content alternatives
+ * are recognised by tag, named, and their contents exposed raw in
+ * content_bytes.
+ */
+#include <stdint.h>
+
+#include "lacre/ber.h"
+#include "lacre/buf.h"
+#include "lacre/err.h"
+#include "lacre/etsi.h"
+#include "wire/etsi_int.h"
+
+/* Point b at a primitive element's contents (or report a bad form). */
+static void dec_oid(struct etsi_dec *d, const struct ber_tlv *x, struct etsi_bytes *b)
+{
+	if (x->constructed || x->len == 0) {
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+		return;
+	}
+	b->p = x->value;
+	b->len = x->len;
+}
+
+/* ---- IP access (TS 102 232-3) ---- */
+
+/* IPIRIContents: every field by tag (spec §10.1). */
+static void dec_ipiri_contents(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct etsi_ipiri *ip = &d->pdu->ipiri;
+	struct lacre_rbuf c;
+	struct ber_tlv y;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (y.cls != BER_CONTEXT) {
+			etsi_dec_unknown(d);
+			continue;
+		}
+		switch (y.tag) {
+		case 0: etsi_dec_enum(d, &y, &ip->access_event); break;
+		case 1: etsi_dec_bytes(d, &y, &ip->username); break;
+		case 2: etsi_dec_enum(d, &y, &ip->access_type); break;
+		case 3: etsi_dec_enum(d, &y, &ip->ip_version); break;
+		case 4: etsi_dec_ipaddr(d, &y, depth - 1, &ip->target_ip); break;
+		case 5: etsi_dec_bytes(d, &y, &ip->network_id); break;
+		case 6: etsi_dec_bytes(d, &y, &ip->cpe_id); break;
+		case 7:
+			ip->has_location = 1;
+			etsi_dec_bytes(d, &y, &ip->location_text);
+			break;
+		case 8: case 9: case 17: case 18: case 20: case 23: case 25: case 26:
+			break;   /* known, not indexed */
+		case 10:
+			ip->has_start = etsi_dec_gentime(d, &y, &ip->start_us) == LACRE_OK;
+			break;
+		case 11:
+			ip->has_end = etsi_dec_gentime(d, &y, &ip->end_us) == LACRE_OK;
+			break;
+		case 12: etsi_dec_enum(d, &y, &ip->end_reason); break;
+		case 13:
+			ip->has_octets_rx = etsi_dec_uint(d, &y, &ip->octets_rx) == LACRE_OK;
+			break;
+		case 14:
+			ip->has_octets_tx = etsi_dec_uint(d, &y, &ip->octets_tx) == LACRE_OK;
+			break;
+		case 15: etsi_dec_bytes(d, &y, &ip->raw_aaa); break;
+		case 16: break;
+		case 19: etsi_dec_ipaddr(d, &y, depth - 1, &ip->pop_ip); break;
+		case 21: etsi_dec_ipaddr(d, &y, depth - 1, &ip->additional_ip); break;
+		case 22: etsi_dec_enum(d, &y, &ip->auth_type); break;
+		case 24: ip->has_location = 1; break;
+		default: etsi_dec_unknown(d);
+		}
+	}
+	if (ip->access_event < 0)
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+}
+
+/* IPIRI { iPIRIObjId [0], iPIRIContents [1] }. */
+static void dec_ipiri(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct lacre_rbuf c;
+	struct ber_tlv y;
+	int have = 0;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (etsi_dec_ctx(&y, 0)) {
+			dec_oid(d, &y, &d->pdu->content_oid);
+		} else if (etsi_dec_ctx(&y, 1)) {
+			have = 1;
+			dec_ipiri_contents(d, &y, depth - 1);
+		} else {
+			etsi_dec_unknown(d);
+		}
+	}
+	if (!have)
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+}
+
+/* IPCC { iPCCObjId [0], iPCCContents [1] CHOICE { iPPackets [0], iPTruncatedPacket [1] } }. */
+static void dec_ipcc(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct etsi_pdu *p = d->pdu;
+	struct lacre_rbuf c, c2, c3;
+	struct ber_tlv y, z, v;
+	int have = 0;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (etsi_dec_ctx(&y, 0)) {
+			dec_oid(d, &y, &p->content_oid);
+			continue;
+		}
+		if (!etsi_dec_ctx(&y, 1)) {
+			etsi_dec_unknown(d);
+			continue;
+		}
+		if (etsi_dec_need_cons(d, &y))
+			continue;
+		etsi_dec_children(&y, &c2);
+		while (etsi_dec_next(d, &c2, &z, depth - 1)) {
+			if (etsi_dec_ctx(&z, 0)) {
+				have = etsi_dec_bytes(d, &z, &p->content_bytes) == LACRE_OK;
+			} else if (etsi_dec_ctx(&z, 1) && z.constructed) {
+				p->ipcc.truncated = 1;
+				etsi_dec_children(&z, &c3);
+				while (etsi_dec_next(d, &c3, &v, depth - 2)) {
+					if (etsi_dec_ctx(&v, 0))
+						have = etsi_dec_bytes(d, &v, &p->content_bytes) == LACRE_OK;
+					else if (etsi_dec_ctx(&v, 1))
+						p->ipcc.has_original_length =
+							etsi_dec_uint(d, &v, &p->ipcc.original_length) == LACRE_OK;
+					else
+						etsi_dec_unknown(d);
+				}
+			} else {
+				etsi_dec_unknown(d);
+			}
+		}
+	}
+	if (!have)
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+}
+
+/* ---- IP multimedia (TS 102 232-5) ---- */
+
+/* SIPMessage { ipSourceAddress [0], ipDestinationAddress [1], sIPContent [2] }. */
+static void dec_sip(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct etsi_pdu *p = d->pdu;
+	struct etsi_ipmmiri *m = &p->ipmmiri;
+	struct lacre_rbuf c;
+	struct ber_tlv y;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (etsi_dec_ctx(&y, 0))
+			etsi_dec_ipaddr(d, &y, depth - 1, &m->src);
+		else if (etsi_dec_ctx(&y, 1))
+			etsi_dec_ipaddr(d, &y, depth - 1, &m->dst);
+		else if (etsi_dec_ctx(&y, 2) && etsi_dec_bytes(d, &y, &m->sip) == LACRE_OK)
+			p->content_bytes = m->sip;
+		else if (!etsi_dec_ctx(&y, 2))
+			etsi_dec_unknown(d);
+	}
+	if (!m->sip.p)
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+}
+
+/* IPMMIRI { iPMMIRIObjId [0], iPMMIRIContents [1] CHOICE, targetLocation [2], ... }. */
+static void dec_ipmmiri(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct etsi_pdu *p = d->pdu;
+	struct etsi_ipmmiri *m = &p->ipmmiri;
+	struct lacre_rbuf c, c2;
+	struct ber_tlv y, z;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (y.cls != BER_CONTEXT) {
+			etsi_dec_unknown(d);
+			continue;
+		}
+		switch (y.tag) {
+		case 0:
+			dec_oid(d, &y, &p->content_oid);
+			break;
+		case 1:
+			if (etsi_dec_need_cons(d, &y))
+				break;
+			etsi_dec_children(&y, &c2);
+			if (!etsi_dec_next(d, &c2, &z, depth - 1))
+				break;
+			if (z.cls != BER_CONTEXT) {
+				etsi_dec_unknown(d);
+				break;
+			}
+			m->alt = (int)z.tag;
+			if (z.tag == 0) {
+				if (etsi_dec_bytes(d, &z, &m->original) == LACRE_OK)
+					p->content_bytes = m->original;
+			} else if (z.tag == 1) {
+				dec_sip(d, &z, depth - 2);
+			} else {
+				p->content_bytes.p = z.len ? z.value : NULL;
+				p->content_bytes.len = z.len;
+			}
+			break;
+		case 2:
+			m->has_location = 1;
+			break;
+		case 3:
+			break;
+		default:
+			etsi_dec_unknown(d);
+		}
+	}
+	if (m->alt < 0)
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+}
+
+/* IPMMCC { iPMMCCObjId [0], mMCCContents [1], frameType [2], streamIdentifier [3], mMCCprotocol [4] }. */
+static void dec_ipmmcc(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct etsi_pdu *p = d->pdu;
+	struct etsi_ipmmcc *m = &p->ipmmcc;
+	struct lacre_rbuf c;
+	struct ber_tlv y;
+	int have = 0;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (y.cls != BER_CONTEXT) {
+			etsi_dec_unknown(d);
+			continue;
+		}
+		switch (y.tag) {
+		case 0: dec_oid(d, &y, &p->content_oid); break;
+		case 1: have = etsi_dec_bytes(d, &y, &p->content_bytes) == LACRE_OK; break;
+		case 2: etsi_dec_enum(d, &y, &m->frame_type); break;
+		case 3: etsi_dec_bytes(d, &y, &m->stream_id); break;
+		case 4: etsi_dec_enum(d, &y, &m->protocol); break;
+		default: etsi_dec_unknown(d);
+		}
+	}
+	if (!have)
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+}
+
+/* ---- 3GPP TS 33.128 containers ---- */
+
+/*
+ * OCTET STRING (CONTAINING TS33128Payloads.IRIPayload or CCPayload): keep
+ * the octets opaque and take the payload OID ([1] RELATIVE-OID, the first
+ * field of both) when the contents parse.  A container that does not parse
+ * is flagged partial but kept.
+ */
+static void dec_3gpp(struct etsi_dec *d, const struct ber_tlv *x)
+{
+	struct etsi_pdu *p = d->pdu;
+	struct lacre_rbuf b, c;
+	struct ber_tlv s, y;
+
+	if (etsi_dec_bytes(d, x, &p->content_bytes) != LACRE_OK)
+		return;
+	lacre_rbuf_init(&b, p->content_bytes.p, p->content_bytes.len);
+	if (ber_next(&b, &s, BER_MAX_DEPTH) != LACRE_OK || !s.constructed ||
+	    s.cls != BER_UNIVERSAL || s.tag != 16) {
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+		return;
+	}
+	etsi_dec_children(&s, &c);
+	while (lacre_rbuf_left(&c) > 0 && ber_next(&c, &y, BER_MAX_DEPTH) == LACRE_OK) {
+		if (etsi_dec_ctx(&y, 1) && !y.constructed && y.len > 0) {
+			p->content_oid.p = y.value;
+			p->content_oid.len = y.len;
+			break;
+		}
+	}
+}
+
+/* ---- IRIPayload / CCPayload ---- */
+
+/* The content alternative of an IRIContents / CCContents CHOICE. */
+static void dec_content(struct etsi_dec *d, const struct ber_tlv *x, int depth, int iri)
+{
+	struct etsi_pdu *p = d->pdu;
+	struct lacre_rbuf c;
+	struct ber_tlv y;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	if (!etsi_dec_next(d, &c, &y, depth)) {
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+		return;
+	}
+	if (y.cls != BER_CONTEXT) {
+		etsi_dec_unknown(d);
+		return;
+	}
+	p->content_tag = y.tag > INT32_MAX ? -1 : (int)y.tag;
+	p->content = iri ? etsi_iri_content_name(p->content_tag)
+			 : etsi_cc_content_name(p->content_tag);
+	if (iri && y.tag == ETSI_IRI_IPIRI)
+		dec_ipiri(d, &y, depth - 1);
+	else if (iri && y.tag == ETSI_IRI_IPMMIRI)
+		dec_ipmmiri(d, &y, depth - 1);
+	else if (iri && y.tag == ETSI_IRI_3GPP33128)
+		dec_3gpp(d, &y);
+	else if (!iri && y.tag == ETSI_CC_IPCC)
+		dec_ipcc(d, &y, depth - 1);
+	else if (!iri && y.tag == ETSI_CC_IPMMCC)
+		dec_ipmmcc(d, &y, depth - 1);
+	else if (!iri && y.tag == ETSI_CC_3GPP33128)
+		dec_3gpp(d, &y);
+	else if (y.constructed) {
+		p->content_bytes.p = y.len ? y.value : NULL;
+		p->content_bytes.len = y.len;
+	} else {
+		etsi_dec_bytes(d, &y, &p->content_bytes);
+	}
+	if (lacre_rbuf_left(&c) > 0)
+		etsi_dec_unknown(d);
+}
+
+/* A PayloadDirection into *dir.  Values beyond the known ones are kept:
+ * the enumeration is extensible. */
+static void dec_dir(struct etsi_dec *d, const struct ber_tlv *x, int *dir)
+{
+	etsi_dec_enum(d, x, dir);
+}
+
+/* One IRIPayload SEQUENCE (spec §4.4). */
+static void dec_iri(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct etsi_pdu *p = d->pdu;
+	struct lacre_rbuf c;
+	struct ber_tlv y;
+	int have = 0, v;
+	int64_t t;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (y.cls != BER_CONTEXT) {
+			etsi_dec_unknown(d);
+			continue;
+		}
+		switch (y.tag) {
+		case 0:
+			if (etsi_dec_enum(d, &y, &v) == LACRE_OK) {
+				if (v < 1 || v > 4)
+					etsi_dec_bad(d, y.value, LACRE_E_RANGE);
+				else
+					p->iri_type = v;
+			}
+			break;
+		case 1:
+			if (etsi_dec_gentime(d, &y, &t) == LACRE_OK && p->has_payload_time != 2) {
+				p->payload_time_us = t;
+				p->has_payload_time = 1;
+			}
+			break;
+		case 2:
+			have = 1;
+			dec_content(d, &y, depth - 1, 1);
+			break;
+		case 3:
+			if (etsi_dec_usts(d, &y, depth - 1, &t) == LACRE_OK) {
+				p->payload_time_us = t;
+				p->has_payload_time = 2;
+			}
+			break;
+		case 4:
+			break;
+		case 5:
+			dec_dir(d, &y, &p->session_direction);
+			break;
+		case 6:
+			dec_dir(d, &y, &p->direction);
+			break;
+		default:
+			etsi_dec_unknown(d);
+		}
+	}
+	if (!have)
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+}
+
+/* One CCPayload SEQUENCE (spec §4.5). */
+static void dec_cc(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct etsi_pdu *p = d->pdu;
+	struct lacre_rbuf c;
+	struct ber_tlv y;
+	int have = 0;
+	int64_t t;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (y.cls != BER_CONTEXT) {
+			etsi_dec_unknown(d);
+			continue;
+		}
+		switch (y.tag) {
+		case 0:
+			dec_dir(d, &y, &p->direction);
+			break;
+		case 1:
+			if (etsi_dec_gentime(d, &y, &t) == LACRE_OK && p->has_payload_time != 2) {
+				p->payload_time_us = t;
+				p->has_payload_time = 1;
+			}
+			break;
+		case 2:
+			have = 1;
+			dec_content(d, &y, depth - 1, 0);
+			break;
+		case 3:
+			if (etsi_dec_usts(d, &y, depth - 1, &t) == LACRE_OK) {
+				p->payload_time_us = t;
+				p->has_payload_time = 2;
+			}
+			break;
+		case 4:
+			break;
+		default:
+			etsi_dec_unknown(d);
+		}
+	}
+	if (!have)
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+}
+
+/*
+ * SEQUENCE OF IRIPayload / CCPayload: decode the first in depth, frame and
+ * count the rest.  Elements that are not universal SEQUENCEs are field
+ * errors.  An empty sequence is a field error too.
+ */
+static void dec_seq(struct etsi_dec *d, const struct ber_tlv *x, int depth, int iri)
+{
+	struct etsi_pdu *p = d->pdu;
+	struct lacre_rbuf c;
+	struct ber_tlv y;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (y.cls != BER_UNIVERSAL || y.tag != 16) {
+			etsi_dec_bad(d, y.value, LACRE_E_UNEXPECTED);
+			continue;
+		}
+		if (p->n_payloads++ > 0)
+			continue;
+		if (iri)
+			dec_iri(d, &y, depth - 1);
+		else
+			dec_cc(d, &y, depth - 1);
+	}
+	if (p->n_payloads == 0)
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+}
+
+/* Entry points for etsi.c (see etsi_int.h). */
+void etsi_dec_iri_seq(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	dec_seq(d, x, depth, 1);
+}
+
+void etsi_dec_cc_seq(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	dec_seq(d, x, depth, 0);
+}
