@@ -251,9 +251,13 @@ struct etsi_pdu {
 	size_t err_off;                /* its offset from the PDU's first byte */
 };
 
-/* Size of the PS-PDU at the start of p[0..n): LACRE_E_INCOMPLETE when more
- * bytes are needed, LACRE_E_MALFORMED when the first octet is not 30 (the
- * stream lost sync), LACRE_E_TOO_LARGE above max. */
+/* Size of the PS-PDU at the start of p[0..n).  LACRE_OK only when the
+ * whole PDU is in p[0..n) (*pdu_len <= n); LACRE_E_INCOMPLETE when more
+ * bytes are needed; LACRE_E_MALFORMED when the first octet is not 30 (the
+ * stream lost sync) or the length octets are bad (FF, indefinite length
+ * on a primitive); LACRE_E_TOO_LARGE as soon as the declared size exceeds
+ * max (or more than 4 length octets); LACRE_E_TAG_TOO_LONG /
+ * LACRE_E_DEPTH from an indefinite-length scan. */
 int etsi_pdu_size(const uint8_t *p, size_t n, size_t max, size_t *pdu_len);
 
 /* Decode one complete PS-PDU of exactly n bytes.  Returns LACRE_OK (check

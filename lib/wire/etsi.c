@@ -706,7 +706,8 @@ static void dec_payload(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 /*
  * Frame one PS-PDU at the start of a stream buffer (see etsi.h).  Checks
  * the first octet before anything else, so a stream out of sync is
- * reported at once.
+ * reported at once, and the declared size against max as soon as the
+ * length octets are in, before the bytes arrive.
  */
 int etsi_pdu_size(const uint8_t *p, size_t n, size_t max, size_t *pdu_len)
 {
@@ -719,6 +720,9 @@ int etsi_pdu_size(const uint8_t *p, size_t n, size_t max, size_t *pdu_len)
 		return LACRE_E_MALFORMED;
 	if ((r = ber_element_size(p, n, max, &total)) != LACRE_OK)
 		return r;
+	/* success only when the whole PDU is there: callers decode p[0..total) */
+	if (total > n)
+		return LACRE_E_INCOMPLETE;
 	*pdu_len = total;
 	return LACRE_OK;
 }
