@@ -1,0 +1,252 @@
+/*
+ * ingest.h - the handover receiver (lacre ingest): HI2/HI3 listeners over
+ * plain TCP or TLS, PS-PDU reassembly, keep-alive answers, stream accounting,
+ * integrity-check verification and limits against hostile peers
+ * (../shared/spec/etsi-handover.md §1-§8).
+ *
+ * The receiver hands every PS-PDU that arrives, byte for byte, to a
+ * struct lacre_sink (record.h), except keep-alives, which are answered on the
+ * spot and logged as events (with their bytes) per spec §6.3.  Accounting
+ * (gaps, duplicates, resets, integrity results, truncated tails, connects and
+ * disconnects) goes to sink->event as one JSON object per call.
+ *
+ * Threading: one thread runs ingest_server_run(); ingest_server_stop() may
+ * be called from a signal handler or any other thread.  The sink is only
+ * called from the thread that runs the server.
+ *
+ * The lower-level pieces (framer, keep-alive response, accounting,
+ * integrity) are public so they can be tested alone and reused by the vault
+ * pipeline; most callers only need the server and a sink.
+ */
+#ifndef LACRE_INGEST_H
+#define LACRE_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lacre/buf.h"
+#include "lacre/etsi.h"
+#include "lacre/json.h"
+#include "lacre/record.h"
+
+/* ---------------------------------------------------------------- server */
+
+#define INGEST_MAX_FPS 64  /* client-certificate fingerprints in the allow-list */
+
+struct ingest_config {
+	/* Listeners: "IP:PORT" (IPv4 dotted or [IPv6]); NULL = not opened.
+	 * Port 0 picks a free port (see ingest_server_port()). */
+	const char *hi2_addr;
+	const char *hi3_addr;
+	int hi2_tls;                  /* 1: this listener speaks TLS */
+	int hi3_tls;
+	/* TLS (needed when a listener has tls set). */
+	const char *tls_cert;         /* PEM certificate chain file */
+	const char *tls_key;          /* PEM private key file */
+	const char *tls_client_ca;    /* PEM CA file: verify client chains; NULL = none */
+	int tls_require_client_cert;  /* 1: a client certificate is mandatory */
+	uint8_t client_fps[INGEST_MAX_FPS][32]; /* SHA-256 of the client certificate (DER) */
+	unsigned n_client_fps;        /* 0 = any certificate that passed the CA check */
+	/* Plain-TCP source allow-list (spec §2.1): IP strings; 0 entries = any. */
+	const char *allow_peers[INGEST_MAX_FPS];
+	unsigned n_allow_peers;
+
+	/* Limits against hostile peers. */
+	size_t max_pdu;               /* largest PS-PDU accepted (default 16 MiB) */
+	size_t max_tx_buf;            /* unsent response bytes per connection (default 64 KiB) */
+	unsigned idle_timeout_ms;     /* nothing received for this long: close (default 900 s; 0 off) */
+	unsigned pdu_timeout_ms;      /* a started PDU (or TLS handshake) must complete in (default 30 s) */
+	unsigned max_conns;           /* all connections (default 20000) */
+	unsigned max_conns_per_peer;  /* per peer IP address (default 256) */
+	unsigned read_budget;         /* bytes read from one connection per turn (default 256 KiB) */
+
+	/* Integrity checks (spec §8). */
+	size_t integrity_retain;      /* bytes of data PDUs kept for hash checks (default 64 MiB; 0 off) */
+	const char *integrity_pubkey; /* PEM public key of the operator's signature PDUs; NULL = not checked */
+	const char *integrity_sig_md; /* digest for ECDSA/DSA signatures: "sha256" (default), "sha384"... */
+
+	unsigned flush_ms;            /* sink->flush() at most this far apart while data arrives (default 1000) */
+	int quiet;                    /* 1: no per-connection log lines on stderr */
+};
+
+struct ingest_server;
+
+/* Fill cfg with the defaults listed above (no listener). */
+void ingest_config_defaults(struct ingest_config *cfg);
+
+/* Create a server: bind and listen on the configured addresses, load TLS
+ * material (the private key is wiped from memory once OpenSSL holds it), and
+ * raise RLIMIT_NOFILE to its hard limit.  The sink is borrowed: the caller
+ * closes it after ingest_server_free().  Returns LACRE_E_CONFIG for a bad
+ * address or TLS file, LACRE_E_NETWORK when a bind fails. */
+int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
+                      struct ingest_server **out);
+
+/* Run the event loop until ingest_server_stop().  Then drain: read what the
+ * sockets already hold (bounded to 2 s), hand every complete PDU to the sink,
+ * log truncated tails, close every connection and call sink->flush().
+ * Ignores SIGPIPE for the process (TLS writes).  Returns LACRE_OK on a clean
+ * stop, or the sink's error if it failed (the server stops on sink errors:
+ * nothing may be received that cannot be kept). */
+int ingest_server_run(struct ingest_server *s);
+
+/* Ask the loop to stop and drain.  Async-signal-safe; any thread. */
+void ingest_server_stop(struct ingest_server *s);
+
+/* The bound port of a listener (LACRE_HI2 or LACRE_HI3), 0 if not open. */
+int ingest_server_port(const struct ingest_server *s, int listener);
+
+/* Append the accounting as one JSON object (the --stats format of
+ * docs/cmd-ingest.md) to out. */
+int ingest_server_stats_json(const struct ingest_server *s, struct lacre_dbuf *out);
+
+/* Close the listeners and any connection left, free everything. */
+void ingest_server_free(struct ingest_server *s);
+
+/* ------------------------------------------------------------ spool sink */
+
+struct ingest_spool_opts {
+	size_t rotate_bytes;   /* start a new file past this size (default 256 MiB) */
+	int fsync_mode;        /* INGEST_FSYNC_* (default INGEST_FSYNC_FLUSH) */
+};
+#define INGEST_FSYNC_NEVER 0   /* write(2) on flush, never fdatasync */
+#define INGEST_FSYNC_FLUSH 1   /* write(2) + fdatasync on every flush() */
+#define INGEST_FSYNC_ALWAYS 2  /* write(2) + fdatasync after every entry */
+
+/* Open the spool sink on directory dir (created if absent, mode 0700):
+ * append-only files "spool-<UTC>-<pid>-<n>.lsp" in the framing of
+ * docs/FORMATS.md §2.  opts may be NULL for the defaults.  *out is filled
+ * on success; out->close() flushes, syncs and frees. */
+int ingest_spool_sink_open(const char *dir, const struct ingest_spool_opts *opts,
+                           struct lacre_sink *out);
+
+/* One entry read back from a spool file. */
+struct ingest_spool_entry {
+	int type;              /* INGEST_SPOOL_RECORD or INGEST_SPOOL_EVENT */
+	struct lacre_record rec;  /* type RECORD: pdu points into the file buffer */
+	int64_t time_us;       /* type EVENT: when it was logged */
+	const char *json;      /* type EVENT: the JSON object (NUL-terminated copy) */
+	size_t json_len;
+};
+#define INGEST_SPOOL_RECORD 1
+#define INGEST_SPOOL_EVENT 2
+
+/* Read a spool file (untrusted: parsed through lacre_rbuf) and call fn for
+ * each entry in order; stop at the first fn return != 0 and return it.  A
+ * torn final entry (crash during a write) ends the walk with
+ * LACRE_E_TRUNCATED after the good entries were delivered; a CRC mismatch
+ * gives LACRE_E_CORRUPT. */
+int ingest_spool_read(const char *path,
+                      int (*fn)(void *arg, const struct ingest_spool_entry *e),
+                      void *arg);
+
+/* --------------------------------------------------------------- framer */
+
+/* Reassembly of PS-PDUs from a byte stream (spec §3.1).  The framer keeps
+ * only the bytes of one incomplete PDU; complete PDUs are delivered straight
+ * from the caller's read buffer when possible (no copy). */
+struct ingest_framer {
+	struct lacre_dbuf pend;   /* bytes of an incomplete PDU */
+	size_t max_pdu;
+	uint64_t offset;          /* stream offset of the first byte of the current PDU */
+	size_t need;              /* total size of a definite-length PDU once known, else 0 */
+	/* incremental scan of an indefinite-length outer PDU (no re-scans) */
+	int indef;                /* 1 while scanning one */
+	size_t scanned;           /* bytes of the PDU scanned so far */
+	uint64_t skip;            /* contents of a definite element still to skip */
+	uint32_t depth;           /* indefinite elements open */
+	uint8_t hdr[10];          /* identifier and length octets being read */
+	uint8_t hlen;
+};
+
+/* Called for every complete PDU; a non-zero return stops the feed and is
+ * returned by ingest_framer_feed(). */
+typedef int (*ingest_pdu_fn)(void *arg, const uint8_t *pdu, size_t len, uint64_t offset);
+
+void ingest_framer_init(struct ingest_framer *f, size_t max_pdu);
+/* Feed n bytes; deliver every PDU they complete.  Returns LACRE_OK, the
+ * callback's value, or the framing error (LACRE_E_MALFORMED, _TOO_LARGE,
+ * _DEPTH...) with *err_off set to the stream offset of the bad PDU. */
+int ingest_framer_feed(struct ingest_framer *f, const uint8_t *p, size_t n,
+                       ingest_pdu_fn fn, void *arg, uint64_t *err_off);
+/* Bytes of an incomplete PDU held (0 = on a PDU boundary). */
+size_t ingest_framer_pending(const struct ingest_framer *f);
+void ingest_framer_free(struct ingest_framer *f);
+
+/* ----------------------------------------------------------- keep-alive */
+
+/* Build the keep-alive response to the keep-alive pdu[0..n) (spec §6.3):
+ * the received pSHeader TLV byte for byte, then A2 04 A2 02 84 00, in a new
+ * outer 30 with a minimal definite length.  Appends to out. */
+int ingest_keepalive_response(const struct etsi_pdu *ka, struct lacre_dbuf *out);
+
+/* ----------------------------------------------------------- accounting */
+
+struct ingest_acct;
+
+/* Emit one accounting event: a JSON object without the trailing newline. */
+typedef void (*ingest_event_fn)(void *arg, const char *json);
+
+/* Create the stream accounting (spec §7).  ev receives gap, duplicate,
+ * restart, reset and integrity events.  integrity_retain bounds the bytes
+ * of data PDUs kept for hash checks (0 disables hash checks). */
+int ingest_acct_new(size_t integrity_retain, ingest_event_fn ev, void *ev_arg,
+                    struct ingest_acct **out);
+/* Load the operator's public key for signature PDUs (PEM file) and the
+ * digest for ECDSA/DSA ("sha256"...; ignored for EdDSA keys). */
+int ingest_acct_set_sigkey(struct ingest_acct *a, const char *pem_path, const char *md);
+/* Account one decoded PDU (pdu = its full bytes) that arrived on listener
+ * from conn_id.  Keep-alives are counted, not sequenced. */
+int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
+                    const struct etsi_pdu *d, int listener, uint64_t conn_id);
+
+/* Counters of one stream, as in the --stats JSON. */
+struct ingest_stream_stats {
+	uint64_t received, gaps, missing, duplicates, resets, restarts, late;
+	uint64_t next_expected;
+};
+/* Look up one data stream: kind ETSI_KIND_IRI or ETSI_KIND_CC.  Returns
+ * LACRE_E_NOT_FOUND when the stream has not been seen. */
+int ingest_acct_stream(const struct ingest_acct *a, const uint8_t *liid, size_t liid_len,
+                       uint32_t cin, int kind, struct ingest_stream_stats *out);
+
+struct ingest_integrity_stats {
+	uint64_t hash_pdus, hash_ok, hash_mismatch, hash_missing, hash_unknown_alg;
+	uint64_t sig_pdus, sig_ok, sig_bad, sig_unchecked;
+};
+void ingest_acct_integrity(const struct ingest_acct *a, struct ingest_integrity_stats *out);
+
+/* Write the "streams", "integrity_streams", "cin_resets",
+ * "streams_dropped" and "integrity" members into the JSON object open in w
+ * (docs/cmd-ingest.md).  Returns w->err. */
+int ingest_acct_json(const struct ingest_acct *a, struct json_w *w);
+void ingest_acct_free(struct ingest_acct *a);
+
+/* ------------------------------------------------------------ integrity */
+
+/* The fields of an IntegrityCheck TRI payload (spec §8.1).  seqs points
+ * into a caller-provided array; value points into the PDU's bytes. */
+struct ingest_icheck {
+	uint32_t *seqs;
+	size_t n_seqs;           /* included sequence numbers (<= cap given) */
+	int check_type;          /* 1 hash, 2 signature */
+	int data_type;           /* 1 IRI, 2 CC, 3 ILHI, 0 absent */
+	struct etsi_bytes value; /* checkValue */
+	int hash_alg;            /* 1 SHA-1 .. 4 SHA-512, 0 absent */
+	int sig_alg;             /* 1 DSA, 2 ECDSA, 3 EdDSA, 0 absent */
+	int nested_seqs;         /* includedSequenceNumbers wrapped in an extra SEQUENCE (OpenLI < 1.1.18) */
+};
+
+/* Take the integrityCheck of a decoded PDU (d->kind is
+ * ETSI_KIND_INTEGRITY_CHECK).  The caller sets ic->seqs to an array and
+ * ic->n_seqs to its capacity; on success n_seqs is the count.
+ * LACRE_E_UNEXPECTED when d holds no integrityCheck, LACRE_E_TOO_LARGE when
+ * it lists more numbers than the capacity. */
+int ingest_icheck_from(const struct etsi_pdu *d, struct ingest_icheck *ic);
+
+/* DER bytes a signature PDU signs (OpenLI 1.1.20, spec §8.3): the interim
+ * [0] IntegrityCheck with the same numbers, checkType, dataType and
+ * signatureAlgorithm and an empty checkValue.  Appends to out. */
+int ingest_icheck_signed_bytes(const struct ingest_icheck *ic, struct lacre_dbuf *out);
+
+#endif

@@ -1,0 +1,896 @@
+/*
+ * accounting.c - stream accounting and integrity-check verification at
+ * ingest (spec §7, §8.4).
+ *
+ * A stream is (LIID, CIN, class): class is IRI or CC data, or an integrity
+ * chain's hash or signature PDUs (counted apart, spec §7.1: their numbers
+ * share LIID and CIN with the data).  The agency part of the spec's key is
+ * added by the routing layer; here one process is one agency.
+ *
+ * Per data stream: next expected number, gaps (events and missing numbers),
+ * late arrivals that close a gap, duplicates (a backward number whose bytes
+ * hash like the PDU stored under it in a window of recent numbers), restarts
+ * (backward with different bytes, or back to 0: new epoch, alert) and
+ * cINReset (new epoch for the IRI and CC streams of that LIID/CIN).  A reset
+ * that arrives on the other connection than a stream's data is applied when
+ * that stream next goes backwards, so PDUs still in flight on the other
+ * connection are not miscounted as gaps.
+ *
+ * Integrity: the bytes of each data stream's PDUs since its last hash PDU
+ * are retained (bounded; only while the chain has shown hash PDUs or during
+ * its first INTEGRITY_PROBE PDUs) and hashed when the hash PDU arrives:
+ * verified, mismatch, missing (a listed PDU never arrived) or unsupported.
+ * Signature PDUs are checked against the operator key when one is set.
+ * Every outcome other than verified is an event with "alert":true.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "lacre/err.h"
+#include "lacre/ingest.h"
+#include "lacre/json.h"
+
+enum stream_class { SC_IRI = 0, SC_CC, SC_HASH_IRI, SC_HASH_CC, SC_SIG_IRI, SC_SIG_CC, SC_N };
+static const char *const class_name[SC_N] = { "iri", "cc", "iri-hash", "cc-hash", "iri-sig", "cc-sig" };
+
+#define WIN 512                 /* recent numbers remembered for duplicates */
+#define MAX_OPEN_GAPS 8
+#define MAX_STREAMS (1u << 20)
+#define MAX_LIID 64             /* LIID is SIZE(1..25); keep a little more */
+#define INTEGRITY_PROBE 4096    /* retain the first PDUs of a chain this long */
+#define MAX_ICHECK_SEQS 65536
+
+struct win_ent { uint64_t seq; uint64_t h; };
+struct gap { uint64_t lo, hi; };
+struct kept {                   /* one retained data PDU */
+	struct kept *next;
+	uint64_t seq;
+	size_t len;
+	uint8_t b[];
+};
+
+struct stream {
+	struct stream *next;        /* hash chain */
+	uint8_t liid[MAX_LIID];
+	uint8_t liid_len;
+	uint8_t cls;
+	uint8_t has_cin;
+	uint8_t have;               /* a number has been seen in this epoch */
+	uint8_t pending_reset;      /* cINReset seen on another connection */
+	uint8_t restarted;          /* restarted without a reset, not yet explained */
+	uint8_t hash_seen;          /* the chain has shown hash PDUs */
+	uint8_t listeners;          /* bit per listener seen */
+	uint32_t cin;
+	uint64_t next_seq;          /* 0..2^32 */
+	struct ingest_stream_stats st;
+	struct win_ent *win;        /* WIN entries, allocated on first use */
+	struct gap gaps[MAX_OPEN_GAPS];
+	unsigned n_gaps;
+	struct kept *k_head, *k_tail;
+	size_t k_bytes;
+};
+
+struct ingest_acct {
+	struct stream **tab;
+	size_t n_buckets, n_streams;
+	size_t retain_cap, retained;
+	ingest_event_fn ev;
+	void *ev_arg;
+	EVP_PKEY *sigkey;
+	const EVP_MD *sig_md;
+	struct ingest_integrity_stats is;
+	uint64_t cin_resets, streams_dropped;
+	struct lacre_dbuf j;        /* event scratch */
+};
+
+/* 64-bit hash of PDU bytes for duplicate detection (not a security
+ * decision: every PDU is stored either way; this only labels it). */
+static uint64_t bytes_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	for (; i < n; i++) {
+		h = (h ^ p[i]) * 0xc4ceb9fe1a85ec53ull;
+		h ^= h >> 29;
+	}
+	return h ^ (h >> 31);
+}
+
+/* Hash of a stream key for the table. */
+static size_t key_hash(const uint8_t *liid, size_t len, uint32_t cin, int cls)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ liid[i]) * 1099511628211ull;
+	h = (h ^ cin) * 1099511628211ull;
+	h = (h ^ (uint64_t)cls) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* Create the accounting.  See ingest.h. */
+int ingest_acct_new(size_t integrity_retain, ingest_event_fn ev, void *ev_arg,
+                    struct ingest_acct **out)
+{
+	struct ingest_acct *a;
+
+	if (!(a = calloc(1, sizeof(*a))))
+		return LACRE_E_NOMEM;
+	a->n_buckets = 1024;
+	if (!(a->tab = calloc(a->n_buckets, sizeof(*a->tab)))) {
+		free(a);
+		return LACRE_E_NOMEM;
+	}
+	a->retain_cap = integrity_retain;
+	a->ev = ev;
+	a->ev_arg = ev_arg;
+	a->sig_md = EVP_sha256();
+	lacre_dbuf_init(&a->j, 1u << 20);
+	*out = a;
+	return LACRE_OK;
+}
+
+/* Load the operator's signature public key.  See ingest.h. */
+int ingest_acct_set_sigkey(struct ingest_acct *a, const char *pem_path, const char *md)
+{
+	FILE *fp;
+	EVP_PKEY *k;
+	const EVP_MD *m = EVP_sha256();
+
+	if (md && !(m = EVP_get_digestbyname(md)))
+		return LACRE_E_CONFIG;
+	if (!(fp = fopen(pem_path, "r")))
+		return LACRE_E_CONFIG;
+	k = PEM_read_PUBKEY(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (!k)
+		return LACRE_E_CONFIG;
+	EVP_PKEY_free(a->sigkey);
+	a->sigkey = k;
+	a->sig_md = m;
+	return LACRE_OK;
+}
+
+/* Drop every retained PDU of s. */
+static void kept_clear(struct ingest_acct *a, struct stream *s)
+{
+	struct kept *k, *n;
+
+	for (k = s->k_head; k; k = n) {
+		n = k->next;
+		a->retained -= k->len;
+		free(k);
+	}
+	s->k_head = s->k_tail = NULL;
+	s->k_bytes = 0;
+}
+
+/* Free the table. */
+void ingest_acct_free(struct ingest_acct *a)
+{
+	struct stream *s, *n;
+	size_t i;
+
+	if (!a)
+		return;
+	for (i = 0; i < a->n_buckets; i++)
+		for (s = a->tab[i]; s; s = n) {
+			n = s->next;
+			kept_clear(a, s);
+			free(s->win);
+			free(s);
+		}
+	free(a->tab);
+	EVP_PKEY_free(a->sigkey);
+	lacre_dbuf_free(&a->j);
+	free(a);
+}
+
+/* Find a stream; NULL when absent. */
+static struct stream *find(const struct ingest_acct *a, const uint8_t *liid, size_t len,
+                           int has_cin, uint32_t cin, int cls)
+{
+	struct stream *s;
+
+	if (len > MAX_LIID)
+		len = MAX_LIID;
+	for (s = a->tab[key_hash(liid, len, cin, cls) & (a->n_buckets - 1)]; s; s = s->next)
+		if (s->cls == cls && s->cin == cin && s->has_cin == has_cin &&
+		    s->liid_len == len && memcmp(s->liid, liid, len) == 0)
+			return s;
+	return NULL;
+}
+
+/* Double the table when it is full. */
+static void grow(struct ingest_acct *a)
+{
+	struct stream **nt, *s, *n;
+	size_t i, nb = a->n_buckets * 2, b;
+
+	if (!(nt = calloc(nb, sizeof(*nt))))
+		return;                      /* keep the old table: slower, still correct */
+	for (i = 0; i < a->n_buckets; i++)
+		for (s = a->tab[i]; s; s = n) {
+			n = s->next;
+			b = key_hash(s->liid, s->liid_len, s->cin, s->cls) & (nb - 1);
+			s->next = nt[b];
+			nt[b] = s;
+		}
+	free(a->tab);
+	a->tab = nt;
+	a->n_buckets = nb;
+}
+
+/* First number of a stream: data counts from 0, integrity PDUs from 1. */
+static uint64_t first_seq(const struct stream *s)
+{
+	return s->cls >= SC_HASH_IRI ? 1 : 0;
+}
+
+/* Find or create a stream; NULL when the table is full or memory ran out. */
+static struct stream *get(struct ingest_acct *a, const uint8_t *liid, size_t len,
+                          int has_cin, uint32_t cin, int cls)
+{
+	struct stream *s;
+	size_t b;
+
+	if (len > MAX_LIID)
+		len = MAX_LIID;
+	if ((s = find(a, liid, len, has_cin, cin, cls)))
+		return s;
+	if (a->n_streams >= MAX_STREAMS || !(s = calloc(1, sizeof(*s)))) {
+		a->streams_dropped++;
+		return NULL;
+	}
+	memcpy(s->liid, liid, len);
+	s->liid_len = (uint8_t)len;
+	s->has_cin = (uint8_t)has_cin;
+	s->cin = cin;
+	s->cls = (uint8_t)cls;
+	s->next_seq = first_seq(s);
+	if (a->n_streams >= a->n_buckets)
+		grow(a);
+	b = key_hash(s->liid, len, cin, cls) & (a->n_buckets - 1);
+	s->next = a->tab[b];
+	a->tab[b] = s;
+	a->n_streams++;
+	return s;
+}
+
+/* Start an event object with the stream's identity. */
+static struct json_w *ev_begin(struct ingest_acct *a, struct json_w *w, const char *name,
+                               const struct stream *s)
+{
+	lacre_dbuf_reset(&a->j);
+	json_init(w, &a->j);
+	json_obj_begin(w);
+	json_kv_str(w, "event", name);
+	if (s) {
+		json_key(w, "liid");
+		json_str_or_hex(w, s->liid, s->liid_len);
+		if (s->has_cin)
+			json_kv_uint(w, "cin", s->cin);
+		else
+			json_kv_null(w, "cin");
+		json_kv_str(w, "stream", class_name[s->cls]);
+	}
+	return w;
+}
+
+/* Finish an event and hand it to the callback. */
+static void ev_end(struct ingest_acct *a, struct json_w *w)
+{
+	const char *txt;
+
+	json_obj_end(w);
+	if (json_finish(w) != LACRE_OK || !a->ev)
+		return;
+	if (lacre_dbuf_cstr(&a->j, &txt) == LACRE_OK)
+		a->ev(a->ev_arg, txt);
+}
+
+/* Remember (seq, h) in the duplicate window. */
+static void win_put(struct stream *s, uint64_t seq, uint64_t h)
+{
+	if (!s->win && !(s->win = calloc(WIN, sizeof(*s->win))))
+		return;
+	s->win[seq % WIN].seq = seq + 1;    /* 0 = empty slot */
+	s->win[seq % WIN].h = h;
+}
+
+/* Look seq up in the window: 1 same bytes, -1 different bytes, 0 unknown. */
+static int win_get(const struct stream *s, uint64_t seq, uint64_t h)
+{
+	const struct win_ent *e;
+
+	if (!s->win)
+		return 0;
+	e = &s->win[seq % WIN];
+	if (e->seq != seq + 1)
+		return 0;
+	return e->h == h ? 1 : -1;
+}
+
+/* Start a new numbering epoch. */
+static void new_epoch(struct stream *s)
+{
+	s->have = 0;
+	s->next_seq = first_seq(s);
+	s->n_gaps = 0;
+	if (s->win)
+		memset(s->win, 0, WIN * sizeof(*s->win));
+}
+
+/* If seq falls in an open gap, close it there: 1 if it did. */
+static int gap_fill(struct stream *s, uint64_t seq)
+{
+	unsigned i;
+	struct gap g;
+
+	for (i = 0; i < s->n_gaps; i++) {
+		g = s->gaps[i];
+		if (seq < g.lo || seq > g.hi)
+			continue;
+		if (g.lo == g.hi) {
+			s->gaps[i] = s->gaps[--s->n_gaps];
+		} else if (seq == g.lo) {
+			s->gaps[i].lo++;
+		} else if (seq == g.hi) {
+			s->gaps[i].hi--;
+		} else {
+			s->gaps[i].hi = seq - 1;
+			if (s->n_gaps < MAX_OPEN_GAPS) {
+				s->gaps[s->n_gaps].lo = seq + 1;
+				s->gaps[s->n_gaps].hi = g.hi;
+				s->n_gaps++;
+			}
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* Record an open gap lo..hi (oldest forgotten when full). */
+static void gap_open(struct stream *s, uint64_t lo, uint64_t hi)
+{
+	if (s->n_gaps == MAX_OPEN_GAPS) {
+		memmove(s->gaps, s->gaps + 1, (MAX_OPEN_GAPS - 1) * sizeof(s->gaps[0]));
+		s->n_gaps--;
+	}
+	s->gaps[s->n_gaps].lo = lo;
+	s->gaps[s->n_gaps].hi = hi;
+	s->n_gaps++;
+}
+
+/* Sequence one PDU numbered seq with bytes hash h on stream s. */
+static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint64_t h,
+                     int listener, uint64_t conn_id)
+{
+	struct json_w w;
+	int dup;
+
+	s->st.received++;
+	s->listeners |= (uint8_t)(1u << (listener & 7));
+	if (s->have && s->next_seq == 0x100000000ull && seq == 0)
+		s->next_seq = 0;                  /* 2^32 - 1 wrapped to 0 */
+	if (!s->have || seq >= s->next_seq) {
+		if (seq > s->next_seq) {
+			s->st.gaps++;
+			s->st.missing += seq - s->next_seq;
+			gap_open(s, s->next_seq, seq - 1);
+			ev_begin(a, &w, "gap", s);
+			json_kv_uint(&w, "from", s->next_seq);
+			json_kv_uint(&w, "to", seq - 1);
+			json_kv_uint(&w, "missing", seq - s->next_seq);
+			json_kv_uint(&w, "conn", conn_id);
+			json_kv_bool(&w, "alert", 1);
+			ev_end(a, &w);
+		}
+		s->have = 1;
+		s->next_seq = seq + 1;
+		win_put(s, seq, h);
+		return;
+	}
+	/* backwards */
+	if (s->pending_reset) {
+		s->pending_reset = 0;
+		new_epoch(s);
+		s->have = 1;
+		s->next_seq = seq + 1;
+		win_put(s, seq, h);
+		ev_begin(a, &w, "epoch", s);
+		json_kv_str(&w, "cause", "cin-reset");
+		json_kv_uint(&w, "seq", seq);
+		json_kv_uint(&w, "conn", conn_id);
+		ev_end(a, &w);
+		if (seq > 0) {
+			s->st.gaps++;
+			s->st.missing += seq;
+			gap_open(s, 0, seq - 1);
+		}
+		return;
+	}
+	dup = win_get(s, seq, h);
+	if (dup == 1 || (dup == 0 && seq != 0 && !gap_fill(s, seq))) {
+		s->st.duplicates++;
+		ev_begin(a, &w, "duplicate", s);
+		json_kv_uint(&w, "seq", seq);
+		json_kv_bool(&w, "verified", dup == 1);
+		json_kv_uint(&w, "conn", conn_id);
+		ev_end(a, &w);
+		return;
+	}
+	if (dup == 0 && seq != 0) {
+		/* gap_fill() closed (part of) a gap: a late arrival */
+		s->st.late++;
+		if (s->st.missing)
+			s->st.missing--;
+		ev_begin(a, &w, "late", s);
+		json_kv_uint(&w, "seq", seq);
+		json_kv_uint(&w, "conn", conn_id);
+		ev_end(a, &w);
+		win_put(s, seq, h);
+		return;
+	}
+	/* different bytes under a known number, or back to 0: restart */
+	s->st.restarts++;
+	s->restarted = 1;
+	ev_begin(a, &w, "restart", s);
+	json_kv_uint(&w, "seq", seq);
+	json_kv_uint(&w, "expected", s->next_seq);
+	json_kv_uint(&w, "conn", conn_id);
+	json_kv_bool(&w, "alert", 1);
+	ev_end(a, &w);
+	new_epoch(s);
+	s->have = 1;
+	s->next_seq = seq + 1;
+	win_put(s, seq, h);
+}
+
+/* Apply a cINReset to one data stream. */
+static void reset_stream(struct ingest_acct *a, struct stream *s, int listener)
+{
+	struct json_w w;
+
+	s->st.resets++;
+	if (s->restarted) {
+		/* the stream already went back to 0: the reset explains it */
+		s->restarted = 0;
+		if (s->st.restarts)
+			s->st.restarts--;
+		return;
+	}
+	if (s->listeners & (1u << (listener & 7))) {
+		new_epoch(s);                     /* same connection: ordered */
+		ev_begin(a, &w, "epoch", s);
+		json_kv_str(&w, "cause", "cin-reset");
+		ev_end(a, &w);
+	} else {
+		s->pending_reset = 1;             /* applied when it goes back */
+	}
+}
+
+/* Append a retained copy of a data PDU, within the global cap. */
+static void keep(struct ingest_acct *a, struct stream *s, uint64_t seq,
+                 const uint8_t *pdu, size_t len)
+{
+	struct kept *k, *old;
+
+	if (a->retain_cap == 0 || len > a->retain_cap)
+		return;
+	if (!s->hash_seen && s->st.received > INTEGRITY_PROBE) {
+		if (s->k_head)
+			kept_clear(a, s);          /* no integrity on this chain */
+		return;
+	}
+	while (a->retained + len > a->retain_cap && (old = s->k_head)) {
+		s->k_head = old->next;
+		if (!s->k_head)
+			s->k_tail = NULL;
+		s->k_bytes -= old->len;
+		a->retained -= old->len;
+		free(old);
+	}
+	if (a->retained + len > a->retain_cap)
+		return;
+	if (!(k = malloc(sizeof(*k) + len)))
+		return;
+	k->next = NULL;
+	k->seq = seq;
+	k->len = len;
+	memcpy(k->b, pdu, len);
+	if (s->k_tail)
+		s->k_tail->next = k;
+	else
+		s->k_head = k;
+	s->k_tail = k;
+	s->k_bytes += len;
+	a->retained += len;
+}
+
+/* Digest for an ETSI hashAlgorithm value (0 = absent -> SHA-256). */
+static const EVP_MD *hash_md(int alg)
+{
+	switch (alg) {
+	case 0: case 2: return EVP_sha256();
+	case 1: return EVP_sha1();
+	case 3: return EVP_sha384();
+	case 4: return EVP_sha512();
+	default: return NULL;
+	}
+}
+
+/* Emit the common fields of an integrity event. */
+static void ic_fields(struct json_w *w, const struct ingest_icheck *ic, uint64_t seq,
+                      uint64_t conn_id)
+{
+	json_kv_uint(w, "seq", seq);
+	json_kv_str(w, "data", ic->data_type == 2 ? "cc" : ic->data_type == 1 ? "iri" : "other");
+	json_kv_uint(w, "count", ic->n_seqs);
+	if (ic->n_seqs) {
+		json_kv_uint(w, "first", ic->seqs[0]);
+		json_kv_uint(w, "last", ic->seqs[ic->n_seqs - 1]);
+	}
+	json_kv_uint(w, "conn", conn_id);
+}
+
+/* Decode an ASCII-hex LIID (OpenLI writes binary LIIDs of integrity PDUs
+ * that way); 0 on success. */
+static int unhex(const uint8_t *p, size_t n, uint8_t *out, size_t *olen)
+{
+	size_t i;
+	int hi, lo;
+
+	if (n == 0 || n % 2 || n / 2 > MAX_LIID)
+		return -1;
+	for (i = 0; i < n; i += 2) {
+		hi = p[i] <= '9' && p[i] >= '0' ? p[i] - '0' : (p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'f' ? (p[i] | 0x20) - 'a' + 10 : -1;
+		lo = p[i + 1] <= '9' && p[i + 1] >= '0' ? p[i + 1] - '0' : (p[i + 1] | 0x20) >= 'a' && (p[i + 1] | 0x20) <= 'f' ? (p[i + 1] | 0x20) - 'a' + 10 : -1;
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	*olen = n / 2;
+	return 0;
+}
+
+/* Verify a hash PDU against the retained data PDUs of its chain. */
+static void check_hash(struct ingest_acct *a, const struct etsi_pdu *d,
+                       const struct ingest_icheck *ic, int data_cls, uint64_t conn_id)
+{
+	struct stream *s;
+	struct kept *k, *last = NULL, *n;
+	const EVP_MD *md = hash_md(ic->hash_alg);
+	EVP_MD_CTX *ctx = NULL;
+	uint8_t dig[EVP_MAX_MD_SIZE], bin[MAX_LIID];
+	unsigned dlen = 0;
+	size_t i, blen, missing = 0;
+	const char *result;
+	struct json_w w;
+	struct stream fake;
+
+	a->is.hash_pdus++;
+	s = find(a, d->liid.p, d->liid.len, d->has_cin, d->cin, data_cls);
+	if (!s && unhex(d->liid.p, d->liid.len, bin, &blen) == 0)
+		s = find(a, bin, blen, d->has_cin, d->cin, data_cls);
+	if (s)
+		s->hash_seen = 1;
+	if (!md) {
+		a->is.hash_unknown_alg++;
+		result = "unsupported";
+		goto report;
+	}
+	if (!s || !(ctx = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(ctx, md, NULL)) {
+		missing = ic->n_seqs;
+		a->is.hash_missing++;
+		result = "missing";
+		goto report;
+	}
+	/* the listed PDUs, in the listed order; search from the oldest kept */
+	for (i = 0; i < ic->n_seqs; i++) {
+		for (k = s->k_head; k; k = k->next)
+			if (k->seq == ic->seqs[i])
+				break;
+		if (!k) {
+			missing++;
+			continue;
+		}
+		EVP_DigestUpdate(ctx, k->b, k->len);
+		last = k;
+	}
+	EVP_DigestFinal_ex(ctx, dig, &dlen);
+	if (missing) {
+		a->is.hash_missing++;
+		result = "missing";
+	} else if (dlen == ic->value.len && CRYPTO_memcmp(dig, ic->value.p, dlen) == 0) {
+		a->is.hash_ok++;
+		result = "verified";
+	} else {
+		a->is.hash_mismatch++;
+		result = "mismatch";
+	}
+	/* the sender's digest restarts after each hash PDU: drop what it covered */
+	if (last) {
+		for (k = s->k_head; k; k = n) {
+			n = k->next;
+			s->k_bytes -= k->len;
+			a->retained -= k->len;
+			s->k_head = n;
+			if (k == last) {
+				free(k);
+				break;
+			}
+			free(k);
+		}
+		if (!s->k_head)
+			s->k_tail = NULL;
+	}
+report:
+	EVP_MD_CTX_free(ctx);
+	if (!s) {
+		memset(&fake, 0, sizeof(fake));
+		fake.liid_len = (uint8_t)(d->liid.len > MAX_LIID ? MAX_LIID : d->liid.len);
+		memcpy(fake.liid, d->liid.p, fake.liid_len);
+		fake.has_cin = (uint8_t)d->has_cin;
+		fake.cin = d->cin;
+		fake.cls = (uint8_t)data_cls;
+		s = &fake;
+	}
+	ev_begin(a, &w, "integrity", s);
+	json_kv_str(&w, "check", "hash");
+	json_kv_str(&w, "result", result);
+	ic_fields(&w, ic, d->seq, conn_id);
+	json_kv_uint(&w, "hash_alg", (uint64_t)ic->hash_alg);
+	if (missing)
+		json_kv_uint(&w, "missing", missing);
+	json_kv_bool(&w, "alert", strcmp(result, "verified") != 0);
+	ev_end(a, &w);
+}
+
+/* Verify a signature PDU with the operator key, when one is configured. */
+static void check_sig(struct ingest_acct *a, const struct etsi_pdu *d,
+                      const struct ingest_icheck *ic, struct stream *hs, uint64_t conn_id)
+{
+	struct lacre_dbuf tbs;
+	EVP_MD_CTX *ctx = NULL;
+	const char *result = "unchecked";
+	size_t i, unseen = 0;
+	int id, ok = 0;
+	struct json_w w;
+
+	a->is.sig_pdus++;
+	lacre_dbuf_init(&tbs, 1u << 20);
+	for (i = 0; hs && i < ic->n_seqs; i++)
+		if (win_get(hs, ic->seqs[i], 0) == 0)
+			unseen++;
+	if (!a->sigkey) {
+		a->is.sig_unchecked++;
+		goto report;
+	}
+	if (ingest_icheck_signed_bytes(ic, &tbs) != LACRE_OK || !(ctx = EVP_MD_CTX_new())) {
+		a->is.sig_unchecked++;
+		goto report;
+	}
+	id = EVP_PKEY_get_base_id(a->sigkey);
+	if (id == EVP_PKEY_ED448 || id == EVP_PKEY_ED25519) {
+		ok = EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, a->sigkey) == 1 &&
+		     EVP_DigestVerify(ctx, ic->value.p, ic->value.len, tbs.p, tbs.len) == 1;
+	} else {
+		ok = EVP_DigestVerifyInit(ctx, NULL, a->sig_md, NULL, a->sigkey) == 1 &&
+		     EVP_DigestVerify(ctx, ic->value.p, ic->value.len, tbs.p, tbs.len) == 1;
+	}
+	if (ok) {
+		a->is.sig_ok++;
+		result = "verified";
+	} else {
+		a->is.sig_bad++;
+		result = "bad";
+	}
+report:
+	EVP_MD_CTX_free(ctx);
+	lacre_dbuf_free(&tbs);
+	ev_begin(a, &w, "integrity", hs);
+	json_kv_str(&w, "check", "signature");
+	json_kv_str(&w, "result", result);
+	ic_fields(&w, ic, d->seq, conn_id);
+	json_kv_uint(&w, "sig_alg", (uint64_t)ic->sig_alg);
+	json_kv_uint(&w, "hash_pdus_not_seen", unseen);
+	json_kv_bool(&w, "alert", strcmp(result, "bad") == 0 || unseen > 0);
+	ev_end(a, &w);
+}
+
+/* Account an IntegrityCheck PDU. */
+static void integrity_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
+                          const struct etsi_pdu *d, int listener, uint64_t conn_id)
+{
+	static uint32_t seqs[MAX_ICHECK_SEQS];  /* one thread runs the accounting */
+	struct ingest_icheck ic;
+	struct stream *s, *hs = NULL;
+	struct json_w w;
+	int r, iri, cls;
+
+	memset(&ic, 0, sizeof(ic));
+	ic.seqs = seqs;
+	ic.n_seqs = MAX_ICHECK_SEQS;
+	if ((r = ingest_icheck_from(d, &ic)) != LACRE_OK) {
+		ev_begin(a, &w, "integrity", NULL);
+		json_key(&w, "liid");
+		json_str_or_hex(&w, d->liid.p, d->liid.len);
+		json_kv_uint(&w, "seq", d->seq);
+		json_kv_str(&w, "result", "unparsed");
+		json_kv_str(&w, "reason", lacre_strerror(r));
+		json_kv_uint(&w, "conn", conn_id);
+		json_kv_bool(&w, "alert", 1);
+		ev_end(a, &w);
+		return;
+	}
+	iri = ic.data_type ? ic.data_type == 1 : listener == LACRE_HI2;
+	if (ic.check_type == 1)
+		cls = iri ? SC_HASH_IRI : SC_HASH_CC;
+	else
+		cls = iri ? SC_SIG_IRI : SC_SIG_CC;
+	if ((s = get(a, d->liid.p, d->liid.len, d->has_cin, d->cin, cls)))
+		sequence(a, s, d->seq, bytes_hash(pdu, len), listener, conn_id);
+	if (ic.check_type == 1) {
+		check_hash(a, d, &ic, iri ? SC_IRI : SC_CC, conn_id);
+	} else if (ic.check_type == 2) {
+		hs = find(a, d->liid.p, d->liid.len, d->has_cin, d->cin, iri ? SC_HASH_IRI : SC_HASH_CC);
+		check_sig(a, d, &ic, hs ? hs : s, conn_id);
+	}
+}
+
+/* Account one decoded PDU.  See ingest.h. */
+int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
+                    const struct etsi_pdu *d, int listener, uint64_t conn_id)
+{
+	struct stream *s;
+	struct json_w w;
+	int cls, c;
+
+	switch (d->kind) {
+	case ETSI_KIND_IRI:
+	case ETSI_KIND_CC:
+		cls = d->kind == ETSI_KIND_IRI ? SC_IRI : SC_CC;
+		if (!(s = get(a, d->liid.p, d->liid.len, d->has_cin, d->cin, cls)))
+			return LACRE_OK;
+		sequence(a, s, d->seq, bytes_hash(pdu, len), listener, conn_id);
+		keep(a, s, d->seq, pdu, len);
+		if ((cls == SC_IRI) != (listener == LACRE_HI2) && s->st.received == 1) {
+			ev_begin(a, &w, "listener-mismatch", s);
+			json_kv_str(&w, "listener", listener == LACRE_HI2 ? "hi2" : "hi3");
+			json_kv_uint(&w, "conn", conn_id);
+			ev_end(a, &w);
+		}
+		return LACRE_OK;
+	case ETSI_KIND_INTEGRITY_CHECK:
+		integrity_pdu(a, pdu, len, d, listener, conn_id);
+		return LACRE_OK;
+	default:
+		break;
+	}
+	if (d->tri == ETSI_TRI_CIN_RESET) {
+		a->cin_resets++;
+		ev_begin(a, &w, "cin-reset", NULL);
+		json_key(&w, "liid");
+		json_str_or_hex(&w, d->liid.p, d->liid.len);
+		if (d->has_cin)
+			json_kv_uint(&w, "cin", d->cin);
+		json_kv_uint(&w, "seq", d->seq);
+		json_kv_uint(&w, "conn", conn_id);
+		ev_end(a, &w);
+		for (c = SC_IRI; c <= SC_CC; c++)
+			if ((s = find(a, d->liid.p, d->liid.len > MAX_LIID ? MAX_LIID : d->liid.len,
+			              d->has_cin, d->cin, c)))
+				reset_stream(a, s, listener);
+	}
+	return LACRE_OK;
+}
+
+/* Counters of one data stream.  See ingest.h. */
+int ingest_acct_stream(const struct ingest_acct *a, const uint8_t *liid, size_t liid_len,
+                       uint32_t cin, int kind, struct ingest_stream_stats *out)
+{
+	const struct stream *s;
+
+	s = find(a, liid, liid_len, 1, cin, kind == ETSI_KIND_IRI ? SC_IRI : SC_CC);
+	if (!s)
+		return LACRE_E_NOT_FOUND;
+	*out = s->st;
+	out->next_expected = s->next_seq;
+	return LACRE_OK;
+}
+
+/* Integrity counters.  See ingest.h. */
+void ingest_acct_integrity(const struct ingest_acct *a, struct ingest_integrity_stats *out)
+{
+	*out = a->is;
+}
+
+/* Write one stream member "liid/cin/class": {...}. */
+static void stream_json(struct json_w *w, const struct stream *s, struct lacre_dbuf *key)
+{
+	struct lacre_dbuf kd;
+	struct json_w kw;
+	const char *k;
+	size_t i;
+
+	/* key: the LIID as the vectors print it, without the JSON quotes */
+	lacre_dbuf_reset(key);
+	for (i = 0; i < s->liid_len && s->liid[i] >= 0x20 && s->liid[i] <= 0x7e; i++)
+		;
+	if (i == s->liid_len && i > 0) {
+		lacre_dbuf_add(key, s->liid, s->liid_len);
+	} else {
+		lacre_dbuf_init(&kd, 4096);
+		json_init(&kw, &kd);
+		json_hex(&kw, "0x", s->liid, s->liid_len);
+		if (kd.len >= 2)
+			lacre_dbuf_add(key, kd.p + 1, kd.len - 2);
+		lacre_dbuf_free(&kd);
+	}
+	if (s->has_cin)
+		lacre_dbuf_printf(key, "/%" PRIu32 "/%s", s->cin, class_name[s->cls]);
+	else
+		lacre_dbuf_printf(key, "/-/%s", class_name[s->cls]);
+	if (lacre_dbuf_cstr(key, &k) != LACRE_OK)
+		return;
+	json_key(w, k);
+	json_obj_begin(w);
+	json_kv_uint(w, "received", s->st.received);
+	json_kv_uint(w, "gaps", s->st.gaps);
+	json_kv_uint(w, "missing", s->st.missing);
+	json_kv_uint(w, "duplicates", s->st.duplicates);
+	json_kv_uint(w, "resets", s->st.resets);
+	json_kv_uint(w, "restarts", s->st.restarts);
+	json_kv_uint(w, "late", s->st.late);
+	json_kv_uint(w, "next_expected", s->next_seq);
+	json_obj_end(w);
+}
+
+/* Write the accounting members into the open object w.  See ingest.h. */
+int ingest_acct_json(const struct ingest_acct *a, struct json_w *w)
+{
+	struct lacre_dbuf key;
+	const struct stream *s;
+	size_t i;
+	int pass;
+
+	lacre_dbuf_init(&key, 4096);
+	for (pass = 0; pass < 2; pass++) {
+		json_key(w, pass == 0 ? "streams" : "integrity_streams");
+		json_obj_begin(w);
+		for (i = 0; i < a->n_buckets; i++)
+			for (s = a->tab[i]; s; s = s->next)
+				if ((pass == 0) == (s->cls <= SC_CC))
+					stream_json(w, s, &key);
+		json_obj_end(w);
+	}
+	json_kv_uint(w, "cin_resets", a->cin_resets);
+	json_kv_uint(w, "streams_dropped", a->streams_dropped);
+	json_key(w, "integrity");
+	json_obj_begin(w);
+	json_kv_uint(w, "hash_pdus", a->is.hash_pdus);
+	json_kv_uint(w, "hash_verified", a->is.hash_ok);
+	json_kv_uint(w, "hash_mismatch", a->is.hash_mismatch);
+	json_kv_uint(w, "hash_missing", a->is.hash_missing);
+	json_kv_uint(w, "hash_unsupported", a->is.hash_unknown_alg);
+	json_kv_uint(w, "signature_pdus", a->is.sig_pdus);
+	json_kv_uint(w, "signature_verified", a->is.sig_ok);
+	json_kv_uint(w, "signature_bad", a->is.sig_bad);
+	json_kv_uint(w, "signature_unchecked", a->is.sig_unchecked);
+	json_obj_end(w);
+	lacre_dbuf_free(&key);
+	return w->err;
+}

@@ -1,0 +1,25 @@
+/*
+ * ingest_int.h - functions shared between the files of lib/ingest/ and not
+ * part of the public API (include/lacre/ingest.h).
+ */
+#ifndef LACRE_INGEST_INT_H
+#define LACRE_INGEST_INT_H
+
+#include <openssl/ssl.h>
+
+#include "lacre/ingest.h"
+
+/* Build the server-side TLS context of cfg (tls.c): TLS 1.2 minimum,
+ * certificate and key loaded (key bytes wiped once OpenSSL holds the key),
+ * client certificates requested per cfg.  Returns LACRE_E_CONFIG with a
+ * one-line reason in why[0..why_len) on a bad file or setting. */
+int ingest_tls_ctx_new(const struct ingest_config *cfg, SSL_CTX **out,
+                       char *why, size_t why_len);
+
+/* After a handshake: check the client certificate against cfg's policy
+ * (present when required; SHA-256 fingerprint in the allow-list when one is
+ * set).  Writes the fingerprint in hex (65 bytes) to fp_hex, "" when the
+ * peer sent none.  LACRE_E_AUTH when refused. */
+int ingest_tls_check_peer(SSL *ssl, const struct ingest_config *cfg, char fp_hex[65]);
+
+#endif

@@ -1,0 +1,1161 @@
+/*
+ * server.c - the handover receiver's event loop (lacre ingest).
+ *
+ * One thread, one epoll set (level-triggered), non-blocking sockets
+ * everywhere, TLS included.  Fairness: each readiness event reads at most
+ * read_budget bytes from a connection before the loop moves on; a TLS
+ * connection with decrypted bytes left in OpenSSL goes on a ready list that
+ * is served before the next wait, because epoll cannot see those bytes.
+ *
+ * Per connection: a framer (framer.c) that keeps only the bytes of one
+ * incomplete PDU, a small queue of unsent keep-alive responses, and timers.
+ * An idle connection holds no read buffer, so 10,000 of them cost little
+ * more than their kernel sockets.
+ *
+ * For every complete PDU: decode (etsi_decode); a keep-alive is answered at
+ * once from the I/O path (keepalive.c) and logged as an event with its
+ * bytes; every other PDU goes byte for byte to sink->record and then to the
+ * stream accounting (accounting.c).  A PDU whose outer structure is unsound
+ * closes its connection with one line on stderr (peer, offset, reason);
+ * what was received before stays with the sink.
+ *
+ * Limits (struct ingest_config): max PDU size, unsent-response bytes, idle
+ * timeout, slow-sender timeout (a PDU or TLS handshake that does not
+ * complete in time), connections in all and per peer address.  Refusals
+ * are silent closes: lacre never sends anything but keep-alive responses.
+ *
+ * Stop: ingest_server_stop() writes an eventfd; the loop then drains what
+ * the sockets already hold, closes every connection (logging truncated
+ * tails) and flushes the sink.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "lacre/err.h"
+#include "lacre/ingest.h"
+#include "lacre/json.h"
+#include "ingest/ingest_int.h"
+
+#define READ_CHUNK (64u << 10)
+#define PEER_BUCKETS 4096
+#define MAX_EVENTS 256
+#define DRAIN_MS 2000
+#define EV_CAP ((size_t)48 << 20)
+
+enum conn_state { CS_HANDSHAKE = 1, CS_OPEN };
+
+struct peer_count {
+	struct peer_count *next;
+	uint8_t addr[16];
+	uint8_t fam;
+	unsigned n;
+};
+
+struct conn {
+	struct conn *prev, *next;      /* all connections */
+	struct conn *rnext;            /* ready list (TLS bytes buffered) */
+	struct ingest_server *srv;
+	int fd;
+	uint8_t listener;
+	uint8_t state;
+	uint8_t on_ready;
+	uint8_t closing;
+	uint8_t tls_read_wants_write;
+	uint8_t tls_write_wants_read;
+	uint32_t events;               /* current epoll mask */
+	uint64_t id;
+	SSL *ssl;
+	struct ingest_framer fr;
+	struct lacre_dbuf tx;          /* unsent keep-alive responses */
+	int64_t opened_ms, last_rx_ms, pdu_start_ms;
+	uint64_t rx_bytes, pdus, keepalives, ka_answered;
+	struct peer_count *pc;
+	char peer[64];
+	char fp[65];                   /* client certificate SHA-256, hex */
+};
+
+struct listener {
+	int fd;
+	uint8_t which;                 /* LACRE_HI2 / LACRE_HI3 */
+	int tls;
+	int port;
+};
+
+struct ingest_server {
+	struct ingest_config cfg;
+	struct lacre_sink *sink;
+	int ep;
+	int stop_fd;
+	int spare_fd;                  /* reserved fd, released to shed on EMFILE */
+	volatile sig_atomic_t stopping;
+	struct listener l[2];
+	SSL_CTX *tls;
+	struct conn *conns;
+	struct conn *ready;
+	unsigned n_conns;
+	uint64_t next_id;
+	struct peer_count *peers[PEER_BUCKETS];
+	struct ingest_acct *acct;
+	uint8_t *rbuf;                 /* READ_CHUNK scratch */
+	struct etsi_pdu d;             /* decode scratch */
+	struct lacre_dbuf ev;          /* event scratch */
+	int sink_err;
+	int decode_err;                /* set by on_pdu for the close reason */
+	int dirty;                     /* records since the last flush */
+	int64_t last_flush_ms;
+	/* counters for --stats */
+	uint64_t st_accepted, st_refused_peer, st_refused_total, st_refused_allow;
+	uint64_t st_closed_malformed, st_closed_idle, st_closed_slow, st_closed_tx;
+	uint64_t st_closed_tls, st_closed_eof, st_closed_error, st_closed_sink, st_closed_shutdown;
+	uint64_t st_pdus, st_records, st_bytes, st_keepalives, st_ka_responses, st_ka_resp_bytes;
+	uint64_t st_truncated_tails, st_truncated_bytes, st_anomalies, st_partial, st_decode_errors;
+	unsigned max_open;
+};
+
+/* Monotonic milliseconds. */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wall-clock Unix microseconds (receive times). */
+static int64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Fill cfg with the defaults.  See ingest.h. */
+void ingest_config_defaults(struct ingest_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_pdu = ETSI_MAX_PDU_DEFAULT;
+	cfg->max_tx_buf = 64u << 10;
+	cfg->idle_timeout_ms = 900000;
+	cfg->pdu_timeout_ms = 30000;
+	cfg->max_conns = 20000;
+	cfg->max_conns_per_peer = 256;
+	cfg->read_budget = 256u << 10;
+	cfg->integrity_retain = 64u << 20;
+	cfg->flush_ms = 1000;
+}
+
+/* One log line on stderr, unless quiet. */
+static void logf_(const struct ingest_server *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void logf_(const struct ingest_server *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->cfg.quiet)
+		return;
+	va_start(ap, fmt);
+	fputs("lacre: ingest: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* Hand an event line to the sink (records the first sink failure). */
+static void emit(struct ingest_server *s, const char *json)
+{
+	int r;
+
+	if (!s->sink->event)
+		return;
+	if ((r = s->sink->event(s->sink->ctx, json)) != LACRE_OK && !s->sink_err)
+		s->sink_err = r;
+	s->dirty = 1;
+}
+
+/* Accounting callback: events from accounting.c go to the sink. */
+static void acct_event(void *arg, const char *json)
+{
+	emit(arg, json);
+}
+
+/* Start an event with the connection's identity. */
+static void ev_begin(struct ingest_server *s, struct json_w *w, const char *name,
+                     const struct conn *c)
+{
+	lacre_dbuf_reset(&s->ev);
+	json_init(w, &s->ev);
+	json_obj_begin(w);
+	json_kv_str(w, "event", name);
+	if (c) {
+		json_kv_uint(w, "conn", c->id);
+		json_kv_str(w, "peer", c->peer);
+		json_kv_str(w, "listener", c->listener == LACRE_HI2 ? "hi2" : "hi3");
+	}
+}
+
+/* Finish and emit an event. */
+static void ev_end(struct ingest_server *s, struct json_w *w)
+{
+	const char *txt;
+
+	json_obj_end(w);
+	if (json_finish(w) == LACRE_OK && lacre_dbuf_cstr(&s->ev, &txt) == LACRE_OK)
+		emit(s, txt);
+}
+
+/* Parse "IP:PORT" or "[IPv6]:PORT". */
+static int parse_addr(const char *a, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	char host[64];
+	const char *colon, *h = a;
+	size_t hl;
+	long port;
+	char *end;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!a || !(colon = strrchr(a, ':')))
+		return LACRE_E_CONFIG;
+	hl = (size_t)(colon - a);
+	if (a[0] == '[') {
+		if (hl < 2 || a[hl - 1] != ']')
+			return LACRE_E_CONFIG;
+		h = a + 1;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return LACRE_E_CONFIG;
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || port < 0 || port > 65535)
+		return LACRE_E_CONFIG;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*sl = sizeof(*s4);
+		return LACRE_OK;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*s6);
+		return LACRE_OK;
+	}
+	return LACRE_E_CONFIG;
+}
+
+/* Open one listening socket. */
+static int open_listener(struct ingest_server *s, struct listener *l, const char *addr,
+                         uint8_t which, int tls)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = 0;
+	int one = 1, fd, r;
+	struct epoll_event ev;
+
+	l->fd = -1;
+	if ((r = parse_addr(addr, &ss, &sl)) != LACRE_OK) {
+		fprintf(stderr, "lacre: ingest: bad listen address '%s': use IP:PORT, e.g. 127.0.0.1:5001\n", addr);
+		return r;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return LACRE_E_NETWORK;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 4096) != 0) {
+		fprintf(stderr, "lacre: ingest: cannot listen on %s: %s\n", addr, strerror(errno));
+		close(fd);
+		return LACRE_E_NETWORK;
+	}
+	sl = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	l->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+	                                        : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	l->fd = fd;
+	l->which = which;
+	l->tls = tls;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = l;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+		return LACRE_E_NETWORK;
+	return LACRE_OK;
+}
+
+/* Create a server.  See ingest.h. */
+int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
+                      struct ingest_server **out)
+{
+	struct ingest_server *s;
+	struct rlimit rl;
+	struct epoll_event ev;
+	char why[256];
+	int r = LACRE_E_NOMEM;
+
+	if (!cfg || !sink || !sink->record || (!cfg->hi2_addr && !cfg->hi3_addr))
+		return LACRE_E_INVALID;
+	if (!(s = calloc(1, sizeof(*s))))
+		return LACRE_E_NOMEM;
+	s->cfg = *cfg;
+	s->sink = sink;
+	s->ep = s->stop_fd = s->spare_fd = -1;
+	s->l[0].fd = s->l[1].fd = -1;
+	lacre_dbuf_init(&s->ev, EV_CAP);
+	if (s->cfg.max_pdu == 0)
+		s->cfg.max_pdu = ETSI_MAX_PDU_DEFAULT;
+	if (s->cfg.read_budget < READ_CHUNK)
+		s->cfg.read_budget = READ_CHUNK;
+	if (s->cfg.max_tx_buf < 4096)
+		s->cfg.max_tx_buf = 4096;
+	if (!(s->rbuf = malloc(READ_CHUNK)))
+		goto fail;
+	if ((r = ingest_acct_new(cfg->integrity_retain, acct_event, s, &s->acct)) != LACRE_OK)
+		goto fail;
+	if (cfg->integrity_pubkey &&
+	    (r = ingest_acct_set_sigkey(s->acct, cfg->integrity_pubkey, cfg->integrity_sig_md)) != LACRE_OK) {
+		fprintf(stderr, "lacre: ingest: cannot load the integrity public key %s: give a PEM public key and a digest name\n",
+		        cfg->integrity_pubkey);
+		goto fail;
+	}
+	if (cfg->hi2_tls || cfg->hi3_tls) {
+		if ((r = ingest_tls_ctx_new(cfg, &s->tls, why, sizeof(why))) != LACRE_OK) {
+			fprintf(stderr, "lacre: ingest: %s\n", why);
+			goto fail;
+		}
+	}
+	/* thousands of connections: raise the descriptor limit to its hard cap */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	r = LACRE_E_NETWORK;
+	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		goto fail;
+	if ((s->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		goto fail;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &s->stop_fd;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->stop_fd, &ev) != 0)
+		goto fail;
+	if (cfg->hi2_addr && (r = open_listener(s, &s->l[0], cfg->hi2_addr, LACRE_HI2, cfg->hi2_tls)) != LACRE_OK)
+		goto fail;
+	if (cfg->hi3_addr && (r = open_listener(s, &s->l[1], cfg->hi3_addr, LACRE_HI3, cfg->hi3_tls)) != LACRE_OK)
+		goto fail;
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	*out = s;
+	return LACRE_OK;
+fail:
+	ingest_server_free(s);
+	return r;
+}
+
+/* The bound port of a listener.  See ingest.h. */
+int ingest_server_port(const struct ingest_server *s, int listener)
+{
+	const struct listener *l = listener == LACRE_HI2 ? &s->l[0] : &s->l[1];
+
+	return l->fd >= 0 ? l->port : 0;
+}
+
+/* Ask the loop to stop.  Async-signal-safe. */
+void ingest_server_stop(struct ingest_server *s)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	s->stopping = 1;
+	n = write(s->stop_fd, &one, sizeof(one));
+	(void)n;
+}
+
+/* Bucket of a peer address. */
+static size_t peer_bucket(const uint8_t *a, uint8_t fam)
+{
+	uint64_t h = 1469598103934665603ull ^ fam;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ a[i]) * 1099511628211ull;
+	return (size_t)(h % PEER_BUCKETS);
+}
+
+/* Find or create the counter of a peer address. */
+static struct peer_count *peer_get(struct ingest_server *s, const uint8_t *a, uint8_t fam)
+{
+	size_t b = peer_bucket(a, fam);
+	struct peer_count *p;
+
+	for (p = s->peers[b]; p; p = p->next)
+		if (p->fam == fam && memcmp(p->addr, a, 16) == 0)
+			return p;
+	if (!(p = calloc(1, sizeof(*p))))
+		return NULL;
+	memcpy(p->addr, a, 16);
+	p->fam = fam;
+	p->next = s->peers[b];
+	s->peers[b] = p;
+	return p;
+}
+
+/* Drop a connection's reference to its peer counter. */
+static void peer_put(struct ingest_server *s, struct peer_count *pc)
+{
+	struct peer_count **pp;
+
+	if (!pc || --pc->n > 0)
+		return;
+	for (pp = &s->peers[peer_bucket(pc->addr, pc->fam)]; *pp; pp = &(*pp)->next)
+		if (*pp == pc) {
+			*pp = pc->next;
+			free(pc);
+			return;
+		}
+}
+
+/* Set the epoll interest of c. */
+static void conn_watch(struct ingest_server *s, struct conn *c)
+{
+	struct epoll_event ev;
+	uint32_t want = EPOLLIN | EPOLLRDHUP;
+
+	if (c->tx.len || c->tls_read_wants_write)
+		want |= EPOLLOUT;
+	if (want == c->events)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.ptr = c;
+	if (epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->events = want;
+}
+
+/* Remove c from the ready list. */
+static void ready_remove(struct ingest_server *s, struct conn *c)
+{
+	struct conn **pp;
+
+	if (!c->on_ready)
+		return;
+	for (pp = &s->ready; *pp; pp = &(*pp)->rnext)
+		if (*pp == c) {
+			*pp = c->rnext;
+			break;
+		}
+	c->on_ready = 0;
+	c->rnext = NULL;
+}
+
+/* Close a connection: log a truncated tail (with its bytes), the
+ * disconnect event, a stderr line when the reason is an error, and free. */
+static void conn_close(struct ingest_server *s, struct conn *c, const char *reason,
+                       int is_error, uint64_t *counter)
+{
+	struct json_w w;
+	size_t tail = ingest_framer_pending(&c->fr);
+
+	if (counter)
+		(*counter)++;
+	if (tail) {
+		s->st_truncated_tails++;
+		s->st_truncated_bytes += tail;
+		ev_begin(s, &w, "truncated-tail", c);
+		json_kv_uint(&w, "offset", c->fr.offset);
+		json_kv_uint(&w, "length", tail);
+		json_key(&w, "bytes_b64");
+		json_base64(&w, c->fr.pend.p, tail);
+		ev_end(s, &w);
+	}
+	ev_begin(s, &w, "disconnect", c);
+	json_kv_str(&w, "reason", reason);
+	json_kv_bool(&w, "error", is_error);
+	json_kv_uint(&w, "bytes", c->rx_bytes);
+	json_kv_uint(&w, "pdus", c->pdus);
+	json_kv_uint(&w, "keepalives", c->keepalives);
+	json_kv_uint(&w, "truncated_tail", tail);
+	json_kv_uint(&w, "duration_ms", (uint64_t)(mono_ms() - c->opened_ms));
+	ev_end(s, &w);
+	if (is_error)
+		logf_(s, "conn %" PRIu64 " %s %s: closed at stream offset %" PRIu64 ": %s",
+		      c->id, c->peer, c->listener == LACRE_HI2 ? "hi2" : "hi3",
+		      c->fr.offset, reason);
+	ready_remove(s, c);
+	if (c->ssl) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	peer_put(s, c->pc);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->n_conns--;
+	ingest_framer_free(&c->fr);
+	lacre_dbuf_free(&c->tx);
+	free(c);
+}
+
+/* Write queued responses.  Returns 0, or -1 when the connection failed
+ * (already closed). */
+static int conn_flush_tx(struct ingest_server *s, struct conn *c)
+{
+	ssize_t n;
+	int e;
+
+	c->tls_write_wants_read = 0;
+	while (c->tx.len) {
+		if (c->ssl) {
+			ERR_clear_error();
+			n = SSL_write(c->ssl, c->tx.p, (int)(c->tx.len > 65536 ? 65536 : c->tx.len));
+			if (n <= 0) {
+				e = SSL_get_error(c->ssl, (int)n);
+				if (e == SSL_ERROR_WANT_WRITE)
+					break;
+				if (e == SSL_ERROR_WANT_READ) {
+					c->tls_write_wants_read = 1;
+					break;
+				}
+				conn_close(s, c, "TLS write failed", 1, &s->st_closed_error);
+				return -1;
+			}
+		} else {
+			n = send(c->fd, c->tx.p, c->tx.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK)
+					break;
+				conn_close(s, c, "write failed (peer reset)", 0, &s->st_closed_error);
+				return -1;
+			}
+		}
+		lacre_dbuf_consume(&c->tx, (size_t)n);
+		s->st_ka_resp_bytes += (uint64_t)n;
+	}
+	if (c->tx.len == 0 && c->tx.alloc > 4096)
+		lacre_dbuf_free(&c->tx);
+	conn_watch(s, c);
+	return 0;
+}
+
+/* Hex of the first bytes of a PDU, for error events. */
+static void kv_head_hex(struct json_w *w, const uint8_t *p, size_t n)
+{
+	json_kv_hex(w, "head_hex", p, n > 32 ? 32 : n);
+}
+
+/* Framer callback: one complete PDU from connection c. */
+static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
+{
+	struct conn *c = arg;
+	struct ingest_server *s = c->srv;
+	struct etsi_pdu *d = &s->d;
+	struct lacre_record rec;
+	struct json_w w;
+	int r;
+
+	s->st_pdus++;
+	c->pdus++;
+	r = etsi_decode(pdu, len, d);
+	if (r != LACRE_OK) {
+		s->st_decode_errors++;
+		s->decode_err = r;
+		ev_begin(s, &w, "malformed-pdu", c);
+		json_kv_uint(&w, "offset", off);
+		json_kv_uint(&w, "length", len);
+		json_kv_str(&w, "reason", lacre_strerror(r));
+		kv_head_hex(&w, pdu, len);
+		json_kv_bool(&w, "alert", 1);
+		ev_end(s, &w);
+		return r;
+	}
+	if (d->kind == ETSI_KIND_KEEPALIVE) {
+		s->st_keepalives++;
+		c->keepalives++;
+		r = ingest_keepalive_response(d, &c->tx);
+		ev_begin(s, &w, "keepalive", c);
+		json_kv_uint(&w, "seq", d->seq);
+		json_key(&w, "liid");
+		json_str_or_hex(&w, d->liid.p, d->liid.len);
+		json_kv_uint(&w, "offset", off);
+		json_kv_bool(&w, "answered", r == LACRE_OK);
+		json_kv_hex(&w, "pdu_hex", pdu, len);
+		ev_end(s, &w);
+		if (r != LACRE_OK)
+			return r == LACRE_E_TOO_LARGE ? LACRE_E_TIMEOUT : r;
+		s->st_ka_responses++;
+		c->ka_answered++;
+		return LACRE_OK;
+	}
+	if (d->kind == ETSI_KIND_KEEPALIVE_RESPONSE) {
+		/* LEMF-direction PDU from a sender: an anomaly, connection kept */
+		s->st_anomalies++;
+		ev_begin(s, &w, "anomaly", c);
+		json_kv_str(&w, "what", "keep-alive response received from the sender");
+		json_kv_uint(&w, "offset", off);
+		json_kv_hex(&w, "pdu_hex", pdu, len);
+		ev_end(s, &w);
+		return LACRE_OK;
+	}
+	memset(&rec, 0, sizeof(rec));
+	rec.pdu = pdu;
+	rec.pdu_len = len;
+	rec.recv_us = wall_us();
+	rec.listener = c->listener;
+	rec.conn_id = c->id;
+	memcpy(rec.peer, c->peer, sizeof(rec.peer));
+	if ((r = s->sink->record(s->sink->ctx, &rec)) != LACRE_OK) {
+		if (!s->sink_err)
+			s->sink_err = r;
+		return r;
+	}
+	s->st_records++;
+	s->dirty = 1;
+	if (d->partial)
+		s->st_partial++;
+	return ingest_acct_pdu(s->acct, pdu, len, d, c->listener, c->id);
+}
+
+/* Reason text for a framing or decoding failure. */
+static const char *frame_reason(int r, char *buf, size_t n, const struct conn *c)
+{
+	switch (r) {
+	case LACRE_E_MALFORMED:
+		return "malformed PDU: bad outer tag or length (stream lost sync)";
+	case LACRE_E_TOO_LARGE:
+		snprintf(buf, n, "PDU larger than the limit of %zu bytes", c->fr.max_pdu);
+		return buf;
+	case LACRE_E_DEPTH:
+		return "PDU nested deeper than allowed";
+	case LACRE_E_TAG_TOO_LONG:
+		return "BER tag longer than allowed";
+	case LACRE_E_TIMEOUT:
+		return "peer does not read keep-alive responses";
+	default:
+		snprintf(buf, n, "bad PDU: %s", lacre_strerror(r));
+		return buf;
+	}
+}
+
+/* Feed received bytes to the framer; 0 ok, -1 the connection was closed. */
+static int conn_feed(struct ingest_server *s, struct conn *c, const uint8_t *p, size_t n)
+{
+	uint64_t err_off = 0;
+	char why[128];
+	int r;
+
+	c->rx_bytes += n;
+	s->st_bytes += n;
+	c->last_rx_ms = mono_ms();
+	s->decode_err = 0;
+	r = ingest_framer_feed(&c->fr, p, n, on_pdu, c, &err_off);
+	if (r != LACRE_OK) {
+		if (s->sink_err) {
+			conn_close(s, c, "sink failed", 1, &s->st_closed_sink);
+		} else if (s->decode_err) {
+			snprintf(why, sizeof(why), "undecodable PDU at offset %" PRIu64 ": %s",
+			         err_off, lacre_strerror(s->decode_err));
+			conn_close(s, c, why, 1, &s->st_closed_malformed);
+		} else {
+			conn_close(s, c, frame_reason(r, why, sizeof(why), c), 1,
+			           r == LACRE_E_TIMEOUT ? &s->st_closed_tx : &s->st_closed_malformed);
+		}
+		return -1;
+	}
+	if (ingest_framer_pending(&c->fr)) {
+		if (!c->pdu_start_ms)
+			c->pdu_start_ms = c->last_rx_ms;
+	} else {
+		c->pdu_start_ms = 0;
+	}
+	if (c->tx.len > s->cfg.max_tx_buf) {
+		conn_close(s, c, "peer does not read keep-alive responses", 1, &s->st_closed_tx);
+		return -1;
+	}
+	if (c->tx.len && conn_flush_tx(s, c) < 0)
+		return -1;
+	return 0;
+}
+
+/* Put c on the ready list (decrypted bytes wait inside OpenSSL). */
+static void ready_add(struct ingest_server *s, struct conn *c)
+{
+	if (c->on_ready)
+		return;
+	c->on_ready = 1;
+	c->rnext = s->ready;
+	s->ready = c;
+}
+
+/* Finish a TLS handshake step; 1 open, 0 in progress, -1 closed. */
+static int conn_handshake(struct ingest_server *s, struct conn *c)
+{
+	struct json_w w;
+	int r, e;
+
+	ERR_clear_error();
+	r = SSL_accept(c->ssl);
+	if (r != 1) {
+		e = SSL_get_error(c->ssl, r);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			c->tls_read_wants_write = e == SSL_ERROR_WANT_WRITE;
+			conn_watch(s, c);
+			return 0;
+		}
+		conn_close(s, c, "TLS handshake failed", 1, &s->st_closed_tls);
+		return -1;
+	}
+	c->tls_read_wants_write = 0;
+	if (ingest_tls_check_peer(c->ssl, &s->cfg, c->fp) != LACRE_OK) {
+		conn_close(s, c, c->fp[0] ? "client certificate not in the allow-list"
+		                          : "no client certificate", 1, &s->st_closed_tls);
+		return -1;
+	}
+	c->state = CS_OPEN;
+	c->pdu_start_ms = 0;
+	ev_begin(s, &w, "tls", c);
+	json_kv_str(&w, "version", SSL_get_version(c->ssl));
+	json_kv_str(&w, "cipher", SSL_get_cipher_name(c->ssl));
+	if (c->fp[0])
+		json_kv_str(&w, "client_cert_sha256", c->fp);
+	ev_end(s, &w);
+	conn_watch(s, c);
+	return 1;
+}
+
+/* Read from c up to the budget; 0 ok, -1 closed. */
+static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
+{
+	size_t got = 0;
+	ssize_t n;
+	int e;
+
+	while (got < budget) {
+		if (c->ssl) {
+			ERR_clear_error();
+			n = SSL_read(c->ssl, s->rbuf, READ_CHUNK);
+			if (n <= 0) {
+				e = SSL_get_error(c->ssl, (int)n);
+				if (e == SSL_ERROR_WANT_READ)
+					return 0;
+				if (e == SSL_ERROR_WANT_WRITE) {
+					c->tls_read_wants_write = 1;
+					conn_watch(s, c);
+					return 0;
+				}
+				if (e == SSL_ERROR_ZERO_RETURN) {
+					conn_close(s, c, "closed by peer (TLS close_notify)", 0, &s->st_closed_eof);
+					return -1;
+				}
+				conn_close(s, c, e == SSL_ERROR_SYSCALL ? "closed by peer without close_notify"
+				                                        : "TLS error", e != SSL_ERROR_SYSCALL,
+				           e == SSL_ERROR_SYSCALL ? &s->st_closed_eof : &s->st_closed_tls);
+				return -1;
+			}
+			if (c->tls_read_wants_write) {
+				c->tls_read_wants_write = 0;
+				conn_watch(s, c);
+			}
+		} else {
+			n = recv(c->fd, s->rbuf, READ_CHUNK, MSG_DONTWAIT);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK)
+					return 0;
+				conn_close(s, c, "connection reset by peer", 0, &s->st_closed_eof);
+				return -1;
+			}
+			if (n == 0) {
+				conn_close(s, c, "closed by peer", 0, &s->st_closed_eof);
+				return -1;
+			}
+		}
+		got += (size_t)n;
+		if (conn_feed(s, c, s->rbuf, (size_t)n) < 0)
+			return -1;
+		if (s->sink_err)
+			return 0;
+	}
+	/* budget spent: plain TCP is re-reported by level-triggered epoll;
+	 * TLS may hold decrypted bytes that epoll cannot see */
+	if (c->ssl)
+		ready_add(s, c);
+	return 0;
+}
+
+/* Service one epoll event on c. */
+static void conn_event(struct ingest_server *s, struct conn *c, uint32_t events)
+{
+	if (c->state == CS_HANDSHAKE) {
+		if (conn_handshake(s, c) <= 0)
+			return;
+		events |= EPOLLIN;             /* application data may follow at once */
+	}
+	if (events & EPOLLOUT) {
+		if (c->tls_read_wants_write) {
+			c->tls_read_wants_write = 0;
+			events |= EPOLLIN;
+		}
+		if (c->tx.len && conn_flush_tx(s, c) < 0)
+			return;
+	}
+	if ((events & EPOLLIN) && c->tls_write_wants_read && c->tx.len && conn_flush_tx(s, c) < 0)
+		return;
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) &&
+	    conn_read(s, c, s->cfg.read_budget) < 0)
+		return;
+	conn_watch(s, c);
+}
+
+/* Format the peer's address as "ip:port" and fill its raw form. */
+static void peer_text(const struct sockaddr_storage *ss, char *out, size_t n,
+                      uint8_t raw[16], uint8_t *fam, char *ip, size_t ipn)
+{
+	memset(raw, 0, 16);
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &a->sin_addr, ip, (socklen_t)ipn);
+		snprintf(out, n, "%s:%u", ip, ntohs(a->sin_port));
+		memcpy(raw, &a->sin_addr, 4);
+		*fam = 4;
+	} else {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, (socklen_t)ipn);
+		snprintf(out, n, "[%s]:%u", ip, ntohs(a->sin6_port));
+		memcpy(raw, &a->sin6_addr, 16);
+		*fam = 6;
+	}
+}
+
+/* Accept pending connections on l (bounded per wake). */
+static void do_accept(struct ingest_server *s, struct listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct conn *c;
+	struct peer_count *pc;
+	struct epoll_event ev;
+	struct json_w w;
+	char peer[64], ip[INET6_ADDRSTRLEN];
+	uint8_t raw[16], fam = 0;
+	unsigned i, k;
+	int fd, one = 1, allowed;
+
+	for (i = 0; i < 128 && !s->stopping; i++) {
+		sl = sizeof(ss);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE) {
+				/* shed: release the spare descriptor, take and drop one */
+				if (s->spare_fd >= 0) {
+					close(s->spare_fd);
+					fd = accept(l->fd, NULL, NULL);
+					if (fd >= 0)
+						close(fd);
+					s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				}
+				s->st_refused_total++;
+				logf_(s, "out of file descriptors: refused a connection; raise ulimit -n");
+			}
+			return;
+		}
+		peer_text(&ss, peer, sizeof(peer), raw, &fam, ip, sizeof(ip));
+		allowed = s->cfg.n_allow_peers == 0 || l->tls;
+		for (k = 0; !allowed && k < s->cfg.n_allow_peers && k < INGEST_MAX_FPS; k++)
+			if (s->cfg.allow_peers[k] && strcmp(s->cfg.allow_peers[k], ip) == 0)
+				allowed = 1;
+		if (!allowed) {
+			s->st_refused_allow++;
+			logf_(s, "%s %s: refused: peer not in the allow-list", peer, l->which == LACRE_HI2 ? "hi2" : "hi3");
+			close(fd);
+			continue;
+		}
+		if (s->n_conns >= s->cfg.max_conns) {
+			s->st_refused_total++;
+			logf_(s, "%s %s: refused: %u connections open (limit)", peer,
+			      l->which == LACRE_HI2 ? "hi2" : "hi3", s->n_conns);
+			close(fd);
+			continue;
+		}
+		pc = peer_get(s, raw, fam);
+		if (!pc || pc->n >= s->cfg.max_conns_per_peer) {
+			s->st_refused_peer++;
+			logf_(s, "%s %s: refused: %u connections from this address (limit)", peer,
+			      l->which == LACRE_HI2 ? "hi2" : "hi3", pc ? pc->n : 0);
+			if (pc && pc->n == 0) {
+				pc->n = 1;
+				peer_put(s, pc);
+			}
+			close(fd);
+			continue;
+		}
+		if (!(c = calloc(1, sizeof(*c)))) {
+			if (pc->n == 0) {
+				pc->n = 1;
+				peer_put(s, pc);
+			}
+			close(fd);
+			continue;
+		}
+		pc->n++;
+		c->pc = pc;
+		c->srv = s;
+		c->fd = fd;
+		c->listener = l->which;
+		c->id = ++s->next_id;
+		c->opened_ms = c->last_rx_ms = mono_ms();
+		memcpy(c->peer, peer, sizeof(c->peer));
+		ingest_framer_init(&c->fr, s->cfg.max_pdu);
+		lacre_dbuf_init(&c->tx, s->cfg.max_tx_buf + 65536);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->state = CS_OPEN;
+		if (l->tls) {
+			if (!(c->ssl = SSL_new(s->tls)) || SSL_set_fd(c->ssl, fd) != 1) {
+				SSL_free(c->ssl);
+				peer_put(s, pc);
+				close(fd);
+				free(c);
+				continue;
+			}
+			c->state = CS_HANDSHAKE;
+			c->pdu_start_ms = c->opened_ms;   /* the handshake is timed too */
+		}
+		c->next = s->conns;
+		if (s->conns)
+			s->conns->prev = c;
+		s->conns = c;
+		s->n_conns++;
+		if (s->n_conns > s->max_open)
+			s->max_open = s->n_conns;
+		s->st_accepted++;
+		memset(&ev, 0, sizeof(ev));
+		ev.events = c->events = EPOLLIN | EPOLLRDHUP;
+		ev.data.ptr = c;
+		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			conn_close(s, c, "epoll failed", 1, &s->st_closed_error);
+			continue;
+		}
+		ev_begin(s, &w, "connect", c);
+		json_kv_bool(&w, "tls", l->tls);
+		ev_end(s, &w);
+	}
+}
+
+/* Close connections past their idle or slow-sender deadline. */
+static void sweep(struct ingest_server *s, int64_t now)
+{
+	struct conn *c, *n;
+	char why[96];
+
+	for (c = s->conns; c; c = n) {
+		n = c->next;
+		if (c->pdu_start_ms && s->cfg.pdu_timeout_ms &&
+		    now - c->pdu_start_ms > (int64_t)s->cfg.pdu_timeout_ms) {
+			snprintf(why, sizeof(why), "%s not completed within %u ms (slow sender)",
+			         c->state == CS_HANDSHAKE ? "TLS handshake" : "PDU", s->cfg.pdu_timeout_ms);
+			conn_close(s, c, why, 1, &s->st_closed_slow);
+		} else if (s->cfg.idle_timeout_ms && now - c->last_rx_ms > (int64_t)s->cfg.idle_timeout_ms) {
+			snprintf(why, sizeof(why), "idle for %u ms", s->cfg.idle_timeout_ms);
+			conn_close(s, c, why, 1, &s->st_closed_idle);
+		}
+	}
+}
+
+/* Flush the sink now. */
+static void do_flush(struct ingest_server *s, int64_t now)
+{
+	int r;
+
+	if (s->sink->flush && (r = s->sink->flush(s->sink->ctx)) != LACRE_OK && !s->sink_err)
+		s->sink_err = r;
+	s->dirty = 0;
+	s->last_flush_ms = now;
+}
+
+/* After stop: read what the sockets hold (bounded), then close all. */
+static void drain(struct ingest_server *s)
+{
+	int64_t deadline = mono_ms() + DRAIN_MS;
+	struct conn *c, *n;
+	int i, more = 1;
+
+	for (i = 0; i < 2; i++)
+		if (s->l[i].fd >= 0) {
+			epoll_ctl(s->ep, EPOLL_CTL_DEL, s->l[i].fd, NULL);
+			close(s->l[i].fd);
+			s->l[i].fd = -1;
+		}
+	while (more && mono_ms() < deadline && !s->sink_err) {
+		more = 0;
+		for (c = s->conns; c; c = n) {
+			uint64_t before = c->rx_bytes;
+			n = c->next;
+			if (c->state != CS_OPEN)
+				continue;
+			if (conn_read(s, c, s->cfg.read_budget) < 0)
+				continue;
+			if (c->rx_bytes != before)
+				more = 1;
+		}
+	}
+	while (s->conns)
+		conn_close(s, s->conns, "receiver stopping", 0, &s->st_closed_shutdown);
+	s->ready = NULL;
+}
+
+/* Run the event loop.  See ingest.h. */
+int ingest_server_run(struct ingest_server *s)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	struct conn *c, *rl;
+	int64_t now, last_sweep = mono_ms();
+	int n, i, timeout;
+
+	signal(SIGPIPE, SIG_IGN);
+	s->last_flush_ms = last_sweep;
+	while (!s->stopping && !s->sink_err) {
+		timeout = s->ready ? 0 : 250;
+		n = epoll_wait(s->ep, evs, MAX_EVENTS, timeout);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+			if (p == &s->stop_fd) {
+				s->stopping = 1;
+			} else if (p == &s->l[0] || p == &s->l[1]) {
+				do_accept(s, p);
+			} else {
+				c = p;
+				/* an earlier event of this batch may have closed it: the
+				 * pointer is only used if still linked */
+				conn_event(s, c, evs[i].events);
+			}
+		}
+		/* TLS connections with bytes buffered inside OpenSSL */
+		rl = s->ready;
+		s->ready = NULL;
+		while (rl) {
+			c = rl;
+			rl = c->rnext;
+			c->rnext = NULL;
+			c->on_ready = 0;
+			if (c->state == CS_OPEN)
+				conn_read(s, c, s->cfg.read_budget);
+		}
+		now = mono_ms();
+		if (now - last_sweep >= 1000) {
+			sweep(s, now);
+			last_sweep = now;
+		}
+		if (s->dirty && (n == 0 || now - s->last_flush_ms >= (int64_t)s->cfg.flush_ms))
+			do_flush(s, now);
+	}
+	drain(s);
+	do_flush(s, mono_ms());
+	if (s->sink_err)
+		fprintf(stderr, "lacre: ingest: the sink failed (%s): stopped receiving; check the spool disk\n",
+		        lacre_strerror(s->sink_err));
+	return s->sink_err;
+}
+
+/* Append the --stats JSON.  See ingest.h. */
+int ingest_server_stats_json(const struct ingest_server *s, struct lacre_dbuf *out)
+{
+	struct json_w w;
+
+	json_init(&w, out);
+	json_obj_begin(&w);
+	ingest_acct_json(s->acct, &w);
+	json_kv_uint(&w, "keepalives", s->st_keepalives);
+	json_kv_uint(&w, "keepalive_responses", s->st_ka_responses);
+	json_kv_uint(&w, "keepalive_response_bytes_sent", s->st_ka_resp_bytes);
+	json_kv_uint(&w, "connections", s->st_accepted);
+	json_kv_uint(&w, "connections_open", s->n_conns);
+	json_kv_uint(&w, "connections_max_open", s->max_open);
+	json_key(&w, "refused");
+	json_obj_begin(&w);
+	json_kv_uint(&w, "per_peer_limit", s->st_refused_peer);
+	json_kv_uint(&w, "total_limit", s->st_refused_total);
+	json_kv_uint(&w, "not_allowed", s->st_refused_allow);
+	json_obj_end(&w);
+	json_key(&w, "closed");
+	json_obj_begin(&w);
+	json_kv_uint(&w, "by_peer", s->st_closed_eof);
+	json_kv_uint(&w, "malformed", s->st_closed_malformed);
+	json_kv_uint(&w, "idle", s->st_closed_idle);
+	json_kv_uint(&w, "slow", s->st_closed_slow);
+	json_kv_uint(&w, "unread_responses", s->st_closed_tx);
+	json_kv_uint(&w, "tls", s->st_closed_tls);
+	json_kv_uint(&w, "error", s->st_closed_error);
+	json_kv_uint(&w, "sink", s->st_closed_sink);
+	json_kv_uint(&w, "shutdown", s->st_closed_shutdown);
+	json_obj_end(&w);
+	json_kv_uint(&w, "pdus", s->st_pdus);
+	json_kv_uint(&w, "records", s->st_records);
+	json_kv_uint(&w, "bytes", s->st_bytes);
+	json_kv_uint(&w, "partially_decoded", s->st_partial);
+	json_kv_uint(&w, "malformed_pdus", s->st_decode_errors);
+	json_kv_uint(&w, "truncated_tails", s->st_truncated_tails);
+	json_kv_uint(&w, "truncated_bytes", s->st_truncated_bytes);
+	json_kv_uint(&w, "anomalies", s->st_anomalies);
+	json_obj_end(&w);
+	return json_finish(&w);
+}
+
+/* Free everything.  See ingest.h. */
+void ingest_server_free(struct ingest_server *s)
+{
+	struct peer_count *p, *n;
+	int i;
+
+	if (!s)
+		return;
+	while (s->conns)
+		conn_close(s, s->conns, "receiver freed", 0, NULL);
+	for (i = 0; i < 2; i++)
+		if (s->l[i].fd >= 0)
+			close(s->l[i].fd);
+	for (i = 0; i < PEER_BUCKETS; i++)
+		for (p = s->peers[i]; p; p = n) {
+			n = p->next;
+			free(p);
+		}
+	if (s->ep >= 0)
+		close(s->ep);
+	if (s->stop_fd >= 0)
+		close(s->stop_fd);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
+	SSL_CTX_free(s->tls);
+	ingest_acct_free(s->acct);
+	lacre_dbuf_free(&s->ev);
+	free(s->rbuf);
+	free(s);
+}
