@@ -1,0 +1,349 @@
+/*
+ * cmd_ingest.c - `lacre ingest`: run the handover receiver until SIGTERM or
+ * SIGINT (or --duration), spooling every PS-PDU and accounting event to a
+ * local spool directory, and optionally write the accounting as JSON at
+ * exit (--stats).  Thin: the work is in lib/ingest (include/lacre/ingest.h).
+ * Documented in docs/cmd-ingest.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lacre/err.h"
+#include "lacre/ingest.h"
+#include "cli.h"
+
+static struct ingest_server *g_server;
+
+/* SIGTERM / SIGINT / SIGALRM (--duration): stop and drain. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (g_server)
+		ingest_server_stop(g_server);
+}
+
+/* Print the option summary. */
+static void usage(FILE *f)
+{
+	fprintf(f,
+	"usage: lacre ingest --hi2 IP:PORT --hi3 IP:PORT [--spool DIR] [options]\n"
+	"\n"
+	"  --hi2 IP:PORT / --hi3 IP:PORT   listeners (port 0 picks a free port)\n"
+	"  --spool DIR            spool directory (default: $LACRE_SITE/spool or --site DIR/spool)\n"
+	"  --site DIR             the site (LACRE_SITE)\n"
+	"  --stats FILE           write the accounting as JSON at exit\n"
+	"  --ready-file FILE      write \"hi2=PORT hi3=PORT\" once listening\n"
+	"  --duration SEC         stop after SEC seconds (tests)\n"
+	"  --tls                  both listeners speak TLS; --hi2-tls / --hi3-tls for one\n"
+	"  --tls-cert FILE --tls-key FILE   server certificate chain and key (PEM)\n"
+	"  --tls-client-ca FILE   verify client certificates against this CA\n"
+	"  --tls-require-client-cert        refuse clients without a certificate\n"
+	"  --tls-client-fp HEX    allow a client certificate by SHA-256 fingerprint (repeat)\n"
+	"  --allow-peer IP        plain-TCP source allow-list (repeat; default any)\n"
+	"  --max-pdu BYTES        largest PS-PDU (default 16777216)\n"
+	"  --max-tx-buf BYTES     unsent keep-alive responses per connection (default 65536)\n"
+	"  --idle-timeout SEC     close silent connections (default 900; 0 off)\n"
+	"  --pdu-timeout SEC      a PDU or TLS handshake must complete in (default 30)\n"
+	"  --max-conns N          all connections (default 20000)\n"
+	"  --max-conns-per-peer N per peer address (default 256)\n"
+	"  --integrity-pubkey FILE        operator key for signature PDUs (PEM)\n"
+	"  --integrity-sig-md NAME        ECDSA/DSA digest (default sha256)\n"
+	"  --integrity-retain BYTES       data kept for hash checks (default 67108864; 0 off)\n"
+	"  --flush-ms MS          spool flush interval (default 1000)\n"
+	"  --fsync never|flush|always     spool sync policy (default flush)\n"
+	"  --rotate BYTES         start a new spool file past this size (default 268435456)\n"
+	"  --quiet                no per-connection lines on stderr\n"
+	"  -n                     check the configuration, open nothing, exit\n");
+}
+
+/* Parse a non-negative decimal number with an optional unit (k, M, G for
+ * bytes; "ms" for milliseconds when ms_unit is set, else seconds -> ms). */
+static int num(const char *s, unsigned long long *v)
+{
+	char *end;
+	unsigned long long x;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	if (!strcmp(end, "k") || !strcmp(end, "K"))
+		x <<= 10;
+	else if (!strcmp(end, "M"))
+		x <<= 20;
+	else if (!strcmp(end, "G"))
+		x <<= 30;
+	else if (*end)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+/* Decode a 64-hex-digit SHA-256 fingerprint (colons allowed). */
+static int parse_fp(const char *s, uint8_t out[32])
+{
+	int n = 0, hi = -1, v;
+
+	for (; *s; s++) {
+		if (*s == ':')
+			continue;
+		if (*s >= '0' && *s <= '9')
+			v = *s - '0';
+		else if ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
+			v = (*s | 0x20) - 'a' + 10;
+		else
+			return -1;
+		if (hi < 0) {
+			hi = v;
+		} else {
+			if (n >= 32)
+				return -1;
+			out[n++] = (uint8_t)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	return n == 32 && hi < 0 ? 0 : -1;
+}
+
+/* Write the stats JSON to path atomically (tmp + rename). */
+static int write_stats(struct ingest_server *s, const char *path)
+{
+	struct lacre_dbuf d;
+	char tmp[4096];
+	FILE *fp;
+	int r;
+
+	lacre_dbuf_init(&d, (size_t)256 << 20);
+	if ((r = ingest_server_stats_json(s, &d)) != LACRE_OK)
+		goto done;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	r = LACRE_E_IO;
+	if (!(fp = fopen(tmp, "w")))
+		goto done;
+	if (fwrite(d.p, 1, d.len, fp) != d.len || fputc('\n', fp) == EOF) {
+		fclose(fp);
+		goto done;
+	}
+	if (fclose(fp) != 0 || rename(tmp, path) != 0)
+		goto done;
+	r = LACRE_OK;
+done:
+	lacre_dbuf_free(&d);
+	return r;
+}
+
+/* Write the bound ports to path (tmp + rename, so a reader sees all). */
+static int write_ready(struct ingest_server *s, const char *path)
+{
+	char tmp[4096];
+	FILE *fp;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (!(fp = fopen(tmp, "w")))
+		return LACRE_E_IO;
+	fprintf(fp, "hi2=%d\nhi3=%d\npid=%ld\n", ingest_server_port(s, LACRE_HI2),
+	        ingest_server_port(s, LACRE_HI3), (long)getpid());
+	if (fclose(fp) != 0 || rename(tmp, path) != 0)
+		return LACRE_E_IO;
+	return LACRE_OK;
+}
+
+enum {
+	O_HI2 = 256, O_HI3, O_SPOOL, O_SITE, O_STATS, O_READY, O_DURATION, O_TLS, O_HI2TLS,
+	O_HI3TLS, O_CERT, O_KEY, O_CA, O_REQ, O_FP, O_ALLOW, O_MAXPDU, O_MAXTX, O_IDLE,
+	O_PDUTO, O_MAXC, O_MAXCP, O_IPUB, O_IMD, O_IRET, O_FLUSH, O_FSYNC, O_ROTATE, O_QUIET
+};
+
+/* `lacre ingest`. */
+int cmd_ingest(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "hi2", required_argument, NULL, O_HI2 },
+		{ "hi3", required_argument, NULL, O_HI3 },
+		{ "spool", required_argument, NULL, O_SPOOL },
+		{ "site", required_argument, NULL, O_SITE },
+		{ "stats", required_argument, NULL, O_STATS },
+		{ "ready-file", required_argument, NULL, O_READY },
+		{ "duration", required_argument, NULL, O_DURATION },
+		{ "tls", no_argument, NULL, O_TLS },
+		{ "hi2-tls", no_argument, NULL, O_HI2TLS },
+		{ "hi3-tls", no_argument, NULL, O_HI3TLS },
+		{ "tls-cert", required_argument, NULL, O_CERT },
+		{ "tls-key", required_argument, NULL, O_KEY },
+		{ "tls-client-ca", required_argument, NULL, O_CA },
+		{ "tls-require-client-cert", no_argument, NULL, O_REQ },
+		{ "tls-client-fp", required_argument, NULL, O_FP },
+		{ "allow-peer", required_argument, NULL, O_ALLOW },
+		{ "max-pdu", required_argument, NULL, O_MAXPDU },
+		{ "max-tx-buf", required_argument, NULL, O_MAXTX },
+		{ "idle-timeout", required_argument, NULL, O_IDLE },
+		{ "pdu-timeout", required_argument, NULL, O_PDUTO },
+		{ "max-conns", required_argument, NULL, O_MAXC },
+		{ "max-conns-per-peer", required_argument, NULL, O_MAXCP },
+		{ "integrity-pubkey", required_argument, NULL, O_IPUB },
+		{ "integrity-sig-md", required_argument, NULL, O_IMD },
+		{ "integrity-retain", required_argument, NULL, O_IRET },
+		{ "flush-ms", required_argument, NULL, O_FLUSH },
+		{ "fsync", required_argument, NULL, O_FSYNC },
+		{ "rotate", required_argument, NULL, O_ROTATE },
+		{ "quiet", no_argument, NULL, O_QUIET },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ingest_config cfg;
+	struct ingest_spool_opts so = { 0, INGEST_FSYNC_FLUSH };
+	struct lacre_sink sink;
+	struct sigaction sa;
+	const char *spool = NULL, *site = getenv("LACRE_SITE"), *stats = NULL, *ready = NULL;
+	char spool_buf[4096];
+	unsigned long long v, duration = 0;
+	int c, r, check_only = 0, sink_open = 0, rc = EXIT_FAIL;
+
+	ingest_config_defaults(&cfg);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hn", opts, NULL)) != -1) {
+		v = 0;
+		switch (c) {
+		case O_HI2: cfg.hi2_addr = optarg; break;
+		case O_HI3: cfg.hi3_addr = optarg; break;
+		case O_SPOOL: spool = optarg; break;
+		case O_SITE: site = optarg; break;
+		case O_STATS: stats = optarg; break;
+		case O_READY: ready = optarg; break;
+		case O_TLS: cfg.hi2_tls = cfg.hi3_tls = 1; break;
+		case O_HI2TLS: cfg.hi2_tls = 1; break;
+		case O_HI3TLS: cfg.hi3_tls = 1; break;
+		case O_CERT: cfg.tls_cert = optarg; break;
+		case O_KEY: cfg.tls_key = optarg; break;
+		case O_CA: cfg.tls_client_ca = optarg; break;
+		case O_REQ: cfg.tls_require_client_cert = 1; break;
+		case O_FP:
+			if (cfg.n_client_fps >= INGEST_MAX_FPS || parse_fp(optarg, cfg.client_fps[cfg.n_client_fps])) {
+				cli_err("ingest: bad --tls-client-fp '%s': give 64 hex digits (openssl x509 -fingerprint -sha256)", optarg);
+				return EXIT_USAGE;
+			}
+			cfg.n_client_fps++;
+			break;
+		case O_ALLOW:
+			if (cfg.n_allow_peers >= INGEST_MAX_FPS) {
+				cli_err("ingest: too many --allow-peer (at most %d)", INGEST_MAX_FPS);
+				return EXIT_USAGE;
+			}
+			cfg.allow_peers[cfg.n_allow_peers++] = optarg;
+			break;
+		case O_FSYNC:
+			if (!strcmp(optarg, "never"))
+				so.fsync_mode = INGEST_FSYNC_NEVER;
+			else if (!strcmp(optarg, "flush"))
+				so.fsync_mode = INGEST_FSYNC_FLUSH;
+			else if (!strcmp(optarg, "always"))
+				so.fsync_mode = INGEST_FSYNC_ALWAYS;
+			else {
+				cli_err("ingest: --fsync takes never, flush or always");
+				return EXIT_USAGE;
+			}
+			break;
+		case O_QUIET: cfg.quiet = 1; break;
+		case O_IPUB: cfg.integrity_pubkey = optarg; break;
+		case O_IMD: cfg.integrity_sig_md = optarg; break;
+		case 'n': check_only = 1; break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case O_DURATION: case O_MAXPDU: case O_MAXTX: case O_IDLE: case O_PDUTO:
+		case O_MAXC: case O_MAXCP: case O_IRET: case O_FLUSH: case O_ROTATE:
+			if (num(optarg, &v) != 0 || v > 0xffffffffull * 16) {
+				cli_err("ingest: bad number '%s' for --%s", optarg, opts[c - O_HI2].name);
+				return EXIT_USAGE;
+			}
+			if (c == O_DURATION) duration = v;
+			else if (c == O_MAXPDU) cfg.max_pdu = (size_t)v;
+			else if (c == O_MAXTX) cfg.max_tx_buf = (size_t)v;
+			else if (c == O_IDLE) cfg.idle_timeout_ms = (unsigned)(v * 1000);
+			else if (c == O_PDUTO) cfg.pdu_timeout_ms = (unsigned)(v * 1000);
+			else if (c == O_MAXC) cfg.max_conns = (unsigned)v;
+			else if (c == O_MAXCP) cfg.max_conns_per_peer = (unsigned)v;
+			else if (c == O_IRET) cfg.integrity_retain = (size_t)v;
+			else if (c == O_FLUSH) cfg.flush_ms = (unsigned)v;
+			else so.rotate_bytes = (size_t)v;
+			break;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_err("ingest: unexpected argument '%s'; run 'lacre help ingest'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!cfg.hi2_addr && !cfg.hi3_addr) {
+		cli_err("ingest: no listener: give --hi2 IP:PORT and/or --hi3 IP:PORT");
+		return EXIT_USAGE;
+	}
+	if (cfg.max_pdu < 64 || cfg.max_pdu > ((size_t)1 << 30)) {
+		cli_err("ingest: --max-pdu must be between 64 bytes and 1G");
+		return EXIT_USAGE;
+	}
+	if (!spool) {
+		if (!site) {
+			cli_err("ingest: no spool: give --spool DIR, --site DIR or set LACRE_SITE");
+			return EXIT_USAGE;
+		}
+		snprintf(spool_buf, sizeof(spool_buf), "%s/spool", site);
+		spool = spool_buf;
+	}
+	if (check_only) {
+		printf("ingest: configuration ok (hi2 %s%s, hi3 %s%s, spool %s)\n",
+		       cfg.hi2_addr ? cfg.hi2_addr : "-", cfg.hi2_tls ? " tls" : "",
+		       cfg.hi3_addr ? cfg.hi3_addr : "-", cfg.hi3_tls ? " tls" : "", spool);
+		return EXIT_OK;
+	}
+	if ((r = ingest_spool_sink_open(spool, &so, &sink)) != LACRE_OK) {
+		cli_err("ingest: cannot open the spool %s: %s; check the directory and its permissions",
+		        spool, lacre_strerror(r));
+		return EXIT_FAIL;
+	}
+	sink_open = 1;
+	if ((r = ingest_server_new(&cfg, &sink, &g_server)) != LACRE_OK) {
+		cli_err("ingest: cannot start the receiver: %s", lacre_strerror(r));
+		rc = r == LACRE_E_CONFIG ? EXIT_USAGE : EXIT_FAIL;
+		goto done;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	if (duration)
+		alarm((unsigned)duration);
+	if (ready && write_ready(g_server, ready) != LACRE_OK) {
+		cli_err("ingest: cannot write the ready file %s", ready);
+		goto done;
+	}
+	if (!cfg.quiet)
+		fprintf(stderr, "lacre: ingest: listening hi2 port %d, hi3 port %d, spool %s\n",
+		        ingest_server_port(g_server, LACRE_HI2), ingest_server_port(g_server, LACRE_HI3), spool);
+	r = ingest_server_run(g_server);
+	rc = r == LACRE_OK ? EXIT_OK : EXIT_FAIL;
+	if (stats && write_stats(g_server, stats) != LACRE_OK) {
+		cli_err("ingest: cannot write the stats file %s", stats);
+		rc = EXIT_FAIL;
+	}
+done:
+	if (g_server) {
+		struct ingest_server *s = g_server;
+		g_server = NULL;
+		ingest_server_free(s);
+	}
+	if (sink_open)
+		sink.close(sink.ctx);
+	return rc;
+}
