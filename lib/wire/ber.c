@@ -113,13 +113,17 @@ static int scan_indefinite(struct lacre_rbuf *b, size_t *content_len, int depth_
 		if ((r = lacre_rbuf_peek(b, &id)) != LACRE_OK)
 			return r;
 		if (id == 0x00) {
-			struct lacre_rbuf tmp = *b;
-			if ((r = parse_header(&tmp, &child)) != LACRE_OK)
+			/* end-of-contents: exactly two zero octets (X.690 8.1.5);
+			 * 00 81 00 and other long forms are malformed */
+			const uint8_t *eoc;
+			size_t at = b->off;
+			if ((r = lacre_rbuf_take(b, 2, &eoc)) != LACRE_OK)
 				return r;
-			if (child.indefinite || child.len != 0)
+			if (eoc[1] != 0x00) {
+				b->off = at;
 				return LACRE_E_MALFORMED;
-			*content_len = b->off - start;
-			b->off = tmp.off;
+			}
+			*content_len = at - start;
 			return LACRE_OK;
 		}
 		if ((r = ber_next(b, &child, depth_left)) != LACRE_OK)

@@ -1,0 +1,104 @@
+/*
+ * fuzz_etsi.c - libFuzzer harness for the PS-PDU decoder and its JSON
+ * rendering (lib/wire/etsi.c, etsi_payload.c, etsi_json.c, json.c).
+ *
+ * The input is treated as a handover stream: PDUs are framed with
+ * etsi_pdu_size() exactly as the receiver does, each is decoded, every
+ * pointer in struct etsi_pdu is checked to lie inside the PDU, the
+ * integrity sequence list is iterated, and the PDU is rendered to JSON
+ * (which must succeed and be NUL-free).  The whole input is also decoded
+ * as one PDU, to reach the trailing-bytes and outer-tag paths.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lacre/buf.h"
+#include "lacre/err.h"
+#include "lacre/etsi.h"
+#include "lacre/etsi_json.h"
+#include "lacre/json.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Abort when an invariant fails (the fuzzer reports the input). */
+static void must(int cond)
+{
+	if (!cond)
+		abort();
+}
+
+/* b must be empty or lie inside p[0..n). */
+static void inside(const struct etsi_bytes *b, const uint8_t *p, size_t n)
+{
+	if (!b->p) {
+		must(b->len == 0);
+		return;
+	}
+	must(b->p >= p && b->len <= n && b->p - p <= (ptrdiff_t)(n - b->len));
+}
+
+/* Check every byte field of a decoded PDU. */
+static void check(const struct etsi_pdu *d, const uint8_t *p, size_t n)
+{
+	const struct etsi_bytes *all[] = {
+		&d->header_tlv, &d->domain_id, &d->liid, &d->operator_id,
+		&d->network_element_id, &d->interception_point_id,
+		&d->ext_interception_point_id, &d->network_function_id,
+		&d->content_oid, &d->content_bytes, &d->ipmmiri.sip,
+		&d->ipmmiri.original, &d->ipmmiri.src.bin, &d->ipmmiri.src.text,
+		&d->ipmmiri.dst.bin, &d->ipmmiri.dst.text, &d->ipmmcc.stream_id,
+		&d->ipiri.username, &d->ipiri.target_ip.bin, &d->ipiri.network_id,
+		&d->ipiri.cpe_id, &d->ipiri.location_text, &d->ipiri.raw_aaa,
+		&d->integrity.tlv, &d->integrity.seq_list, &d->integrity.check_value,
+		&d->opmsg.message, &d->hi1.domain_id, &d->hi1.liid, &d->hi1.cin,
+		&d->hi1.operator_id, &d->hi1.network_element_id, &d->hi1.target_info,
+		&d->enc.payload,
+	};
+	struct lacre_rbuf it;
+	uint64_t s;
+	unsigned count = 0;
+	int r;
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		inside(all[i], p, n);
+	must(!d->partial || d->err < 0);
+	must(!d->partial || d->err_off <= n);
+	etsi_seq_iter(&d->integrity, &it);
+	while ((r = etsi_seq_next(&it, &s)) == 1)
+		count++;
+	must(r <= 0);
+}
+
+/* Decode one PDU and render it. */
+static void one(const uint8_t *p, size_t n, struct lacre_dbuf *out)
+{
+	struct etsi_pdu d;
+	struct json_w w;
+
+	if (etsi_decode(p, n, &d) != LACRE_OK)
+		return;
+	check(&d, p, n);
+	lacre_dbuf_reset(out);
+	json_init(&w, out);
+	etsi_json_pdu(&w, &d, p, n, 0, ETSI_JSON_RAW | ETSI_JSON_CONTENT);
+	must(json_finish(&w) == LACRE_OK);
+	must(memchr(out->p, 0, out->len) == NULL);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct lacre_dbuf out;
+	size_t off = 0, len;
+
+	lacre_dbuf_init(&out, 64u << 20);
+	while (off < size && etsi_pdu_size(data + off, size - off, 1u << 20, &len) == LACRE_OK) {
+		must(len > 0 && len <= size - off);
+		one(data + off, len, &out);
+		off += len;
+	}
+	if (off == 0)
+		one(data, size, &out);
+	lacre_dbuf_free(&out);
+	return 0;
+}
