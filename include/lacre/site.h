@@ -1,0 +1,163 @@
+/*
+ * site.h - a lacre site: one folder holding the configuration, the sealed
+ * site master key, the keystore, the warrant log, the spool and (by
+ * default) the object store.  docs/site.md describes the folder and every
+ * configuration key; docs/FORMATS.md §4 gives the byte formats.
+ *
+ *   DIR/lacre.conf     key = value configuration (no secrets)       0640
+ *   DIR/master.age     32-byte site master key, age scrypt-sealed   0600
+ *   DIR/keystore/      warrant and oversight private keys, wrapped  0700
+ *                      by the master key (access domain only)
+ *   DIR/warrants.log   append-only hash-chained warrant events      0644
+ *                      (ingest reads it: public keys only)
+ *   DIR/spool/         local spool of sealed segments (ingest)
+ *   DIR/objects/       the embedded dir: backend
+ *
+ * The configuration is one flat table of typed keys (site_config_*): the
+ * parser is strict (unknown key, duplicate key, bad value or a line without
+ * "=" fails with "FILE:LINE: ..."), and every key can be overridden by a
+ * command with site_config_set(), e.g. from --set key=value.  The ingest
+ * process opens the site with site_open() and never calls
+ * site_master_unlock(): it needs no secret.  Owned by lib/vault/site.c and
+ * lib/vault/config.c.
+ */
+#ifndef LACRE_SITE_H
+#define LACRE_SITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lacre/age.h"
+#include "lacre/buf.h"
+
+#define SITE_PATH_MAX 1024
+#define SITE_MSG_MAX 512          /* suggested size of a msg buffer */
+#define SITE_CONF "lacre.conf"
+#define SITE_MASTER "master.age"
+#define SITE_KEYSTORE "keystore"
+#define SITE_WARRANTS "warrants.log"
+#define SITE_SPOOL "spool"
+#define SITE_OBJECTS "objects"
+#define SITE_ENV "LACRE_SITE"
+#define SITE_CONF_MAX (64 * 1024) /* cap on the configuration file size */
+#define SITE_MASTER_KEY_LEN 32
+#define SITE_LOG2N_DEFAULT 18     /* scrypt work factor of master.age */
+#define SITE_LOG2N_MAX 22         /* highest work factor accepted when opening */
+#define SITE_OVERSIGHT_KEY "oversight" /* keystore name of the oversight identity */
+
+/* The typed configuration.  Strings are NUL-terminated; sizes in bytes,
+ * durations in milliseconds.  Field names follow the keys of docs/site.md. */
+struct site_config {
+	char name[256];                       /* site.name */
+	char hi2[256];                        /* ingest.hi2  host:port */
+	char hi3[256];                        /* ingest.hi3  host:port */
+	int tls_enable;                       /* tls.enable */
+	char tls_cert[SITE_PATH_MAX];         /* tls.cert */
+	char tls_key[SITE_PATH_MAX];          /* tls.key */
+	char tls_client_ca[SITE_PATH_MAX];    /* tls.client_ca */
+	int tls_require_client_cert;          /* tls.require_client_cert */
+	char backend[SITE_PATH_MAX];          /* backend  dir:PATH | s3:... */
+	char spool_dir[SITE_PATH_MAX];        /* spool.dir */
+	uint64_t segment_max_bytes;           /* segment.max_bytes */
+	uint64_t segment_max_age_ms;          /* segment.max_age */
+	char oversight_recipient[AGE_RECIPIENT_MAX]; /* oversight.recipient */
+	char witness_list[SITE_PATH_MAX];     /* witness.list */
+	uint64_t witness_quorum;              /* witness.quorum */
+	uint64_t max_connections;             /* limits.max_connections */
+	uint64_t max_pdu_bytes;               /* limits.max_pdu_bytes */
+	uint64_t idle_timeout_ms;             /* limits.idle_timeout */
+	uint64_t scrypt_log2n;                /* master.scrypt_log2n */
+};
+
+/* Fill cfg with the defaults for a site in dir (backend dir:DIR/objects,
+ * spool DIR/spool, listeners 127.0.0.1:5001/5002, 64 MiB / 2 s segments,
+ * scrypt 2^18, site name = last component of dir). */
+void site_config_defaults(struct site_config *cfg, const char *dir);
+
+/* Set one key from its text form (as in the file).  Errors:
+ * LACRE_E_CONFIG (unknown key or bad value; msg says which and why). msg
+ * (may be NULL) receives a one-line explanation. */
+int site_config_set(struct site_config *cfg, const char *key, const char *value,
+		    char *msg, size_t msglen);
+
+/* Set from "key=value" (the --set argument form). */
+int site_config_set_arg(struct site_config *cfg, const char *arg, char *msg, size_t msglen);
+
+/* Write key's current value in text form into out. LACRE_E_NOT_FOUND for an
+ * unknown key, LACRE_E_TOO_LARGE when outlen is too small. */
+int site_config_get(const struct site_config *cfg, const char *key, char *out, size_t outlen);
+
+/* Number of keys and the name of the i-th (for listings); NULL past the end. */
+size_t site_config_nkeys(void);
+const char *site_config_key(size_t i);
+
+/* Parse configuration text (untrusted: read through the checked buffer)
+ * over the values already in cfg.  fname names the file in messages
+ * ("lacre.conf:12: unknown key 'foo'").  Comments are whole lines starting
+ * with '#'; blank lines are ignored; a key may appear once. Errors:
+ * LACRE_E_CONFIG, LACRE_E_TOO_LARGE. */
+int site_config_parse(struct site_config *cfg, const char *fname,
+		      const uint8_t *text, size_t n, char *msg, size_t msglen);
+
+/* Read and parse a configuration file over cfg. LACRE_E_IO if unreadable. */
+int site_config_load(struct site_config *cfg, const char *path, char *msg, size_t msglen);
+
+/* Check the configuration as a whole (what `lacre ingest -n` reports):
+ * listener addresses, distinct HI2/HI3, TLS files present when enabled,
+ * backend scheme, spool set, limits in range, oversight recipient a valid
+ * age recipient, witness quorum <= number of witnesses.  LACRE_E_CONFIG
+ * with msg naming the key. */
+int site_config_check(const struct site_config *cfg, char *msg, size_t msglen);
+
+/* Append the documented configuration file text (every key with its
+ * comment and current value) to out. */
+int site_config_write(const struct site_config *cfg, struct lacre_dbuf *out);
+
+/* An open site. */
+struct site {
+	char dir[SITE_PATH_MAX];          /* absolute path of the site folder */
+	struct site_config cfg;
+};
+
+/* Resolve the site folder: arg (from --site) if not NULL, else $LACRE_SITE.
+ * Writes an absolute path.  LACRE_E_NOT_FOUND when neither is set. */
+int site_dir_resolve(const char *arg, char out[SITE_PATH_MAX]);
+
+/* Open the site in dir: defaults, then DIR/lacre.conf.  No secret is read.
+ * Errors: LACRE_E_NOT_FOUND (no lacre.conf: not a site), LACRE_E_CONFIG,
+ * LACRE_E_IO. */
+int site_open(const char *dir, struct site *s, char *msg, size_t msglen);
+
+/* out = s->dir + "/" + name.  LACRE_E_TOO_LARGE when it does not fit. */
+int site_path(const struct site *s, const char *name, char *out, size_t outlen);
+
+/* Create a new site in dir (which must not exist or be empty) with the
+ * configuration cfg (defaults plus the caller's overrides): folders, a fresh
+ * random master key sealed in master.age under passphrase with
+ * cfg->scrypt_log2n, an empty warrant log, and, unless
+ * cfg->oversight_recipient is already set, a fresh oversight identity whose
+ * private key goes to the keystore (name "oversight") and whose recipient
+ * goes to lacre.conf.  On success *s is the open site.  Errors:
+ * LACRE_E_EXISTS (dir not empty), LACRE_E_CONFIG, LACRE_E_IO,
+ * LACRE_E_CRYPTO. */
+int site_create(const char *dir, const struct site_config *cfg, const char *passphrase,
+		struct site *s, char *msg, size_t msglen);
+
+/* Open master.age with passphrase and copy the 32-byte master key into
+ * key (wipe it after use).  Errors: LACRE_E_PASSPHRASE (wrong passphrase),
+ * LACRE_E_CORRUPT (not a sealed 32-byte key), LACRE_E_IO, LACRE_E_NOT_FOUND. */
+int site_master_unlock(const struct site *s, const char *passphrase,
+		       uint8_t key[SITE_MASTER_KEY_LEN]);
+
+/* Write data to path atomically: a temporary file in the same folder with
+ * the given mode, fsync, rename, fsync of the folder.  LACRE_E_IO. */
+int site_write_file(const char *path, const void *data, size_t n, unsigned mode);
+
+/* Read a whole file of at most cap bytes into out (initialised here; the
+ * caller frees it).  LACRE_E_NOT_FOUND (ENOENT), LACRE_E_TOO_LARGE, LACRE_E_IO. */
+int site_read_file(const char *path, size_t cap, struct lacre_dbuf *out);
+
+/* fsync the folder that holds path (after a create, rename or unlink). */
+int site_fsync_parent(const char *path);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * warrant.h - warrants: the court orders lacre routes intercepted records
+ * by (DESIGN.md §3, legal rules L1-L5 of spec/legal-rules.md).
+ *
+ * The history of every warrant lives in DIR/warrants.log, an append-only
+ * file of hash-chained events (add, extend, confirm, cease; format in
+ * docs/FORMATS.md §4).  The current state is derived by replaying it, and
+ * nothing is ever edited: an extension is a new period with its own order,
+ * a cessation is a new event.
+ *
+ * Two sides use this header:
+ *  - the ingest domain (no secret): warrant_registry_load(),
+ *    warrant_registry_reload_if_changed() and warrant_route(), which maps
+ *    (LIID, time, category) to a warrant's recipient or to a quarantine
+ *    reason.  The registry is not locked internally: serialise reloads
+ *    against routing (e.g. one thread, or a rwlock);
+ *  - the access domain: warrant_add/extend/confirm/cease, which check the
+ *    legal rules (legal.c) under an exclusive lock of the log and append.
+ *
+ * Times are Unix microseconds (int64_t, UTC); windows are half-open
+ * [from, to).  Owned by lib/vault/warrant.c and lib/vault/legal.c.
+ */
+#ifndef LACRE_WARRANT_H
+#define LACRE_WARRANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lacre/age.h"
+#include "lacre/site.h"
+
+#define WARRANT_ID_MAX 32          /* "W-000001" with NUL */
+#define WARRANT_TEXT_MAX 128       /* case, unit, court, order ids, targets */
+#define WARRANT_MAX_TARGETS 8
+#define WARRANT_MAX_LIIDS 16
+#define WARRANT_LIID_MAX 64        /* LIID bytes (ETSI: 1..25 octets) */
+#define WARRANT_MAX_PERIODS 24     /* the original order and its extensions */
+#define WARRANT_LOG_MAX (256u * 1024 * 1024) /* cap on warrants.log */
+#define WARRANT_TIME_MAX 32        /* "2026-01-01T00:00:00.000000Z" with NUL */
+
+#define WARRANT_US_PER_HOUR INT64_C(3600000000)
+#define WARRANT_EMERGENCY_US (72 * WARRANT_US_PER_HOUR) /* L5 */
+
+/* Categories an order authorises (L2). */
+enum warrant_category {
+	WARRANT_CAT_CONTENT = 1,   /* HI3 content of communication */
+	WARRANT_CAT_IRI = 2,       /* HI2 traffic data / IRI */
+	WARRANT_CAT_LOCATION = 4,  /* geolocation */
+};
+
+/* One authorised period: the original order or an extension (a new order). */
+struct warrant_period {
+	char order_id[WARRANT_TEXT_MAX];
+	int64_t order_date;
+	int64_t from;
+	int64_t to;
+};
+
+/* The derived state of one warrant. */
+struct warrant {
+	char id[WARRANT_ID_MAX];
+	char case_id[WARRANT_TEXT_MAX];
+	char unit[WARRANT_TEXT_MAX];
+	char court[WARRANT_TEXT_MAX];
+	char authority[WARRANT_TEXT_MAX];    /* issuing authority of an emergency order */
+	unsigned categories;                 /* enum warrant_category bits */
+	size_t n_targets;
+	char targets[WARRANT_MAX_TARGETS][WARRANT_TEXT_MAX];
+	size_t n_liids;
+	char liids[WARRANT_MAX_LIIDS][WARRANT_LIID_MAX + 1];
+	int emergency;
+	int confirmed;                       /* emergency order confirmed by the judge */
+	char confirm_order[WARRANT_TEXT_MAX];
+	int64_t confirm_date;
+	size_t n_periods;
+	struct warrant_period periods[WARRANT_MAX_PERIODS];
+	int ceased;
+	int64_t ceased_at;                   /* effective end by cessation order */
+	char cease_order[WARRANT_TEXT_MAX];
+	int64_t cease_date;
+	char recipient[AGE_RECIPIENT_MAX];   /* "age1..." */
+	uint8_t recipient_pub[32];
+	int64_t created;                     /* time of the add event */
+};
+
+/* The ingest-side view of the warrant log. */
+struct warrant_registry;
+
+/* What warrant_route() hands the router: copies, valid after a reload. */
+struct warrant_match {
+	char id[WARRANT_ID_MAX];
+	uint8_t recipient[32];
+	char recipient_str[AGE_RECIPIENT_MAX];
+	unsigned categories;
+};
+
+/* Quarantine reasons (static strings, stable: they go into records). */
+#define WARRANT_Q_UNKNOWN_LIID "unknown-liid"
+#define WARRANT_Q_BEFORE_START "before-start"
+#define WARRANT_Q_AFTER_END "after-end"
+#define WARRANT_Q_CEASED "ceased"
+#define WARRANT_Q_CATEGORY "category-not-authorised"
+#define WARRANT_Q_EMERGENCY "emergency-unconfirmed-expired"
+
+/* ---- times ---- */
+
+/* Parse "2026-01-01", "2026-01-01T12:00:00Z" or with ".ffffff" fraction
+ * (1-6 digits), UTC only, years 1970-9999.  LACRE_E_MALFORMED otherwise. */
+int warrant_time_parse(const char *s, int64_t *us);
+/* Format as "2026-01-01T12:00:00Z" (a ".ffffff" fraction only when non-zero). */
+void warrant_time_format(int64_t us, char out[WARRANT_TIME_MAX]);
+/* Current time in Unix microseconds. */
+int64_t warrant_time_now(void);
+/* t plus months calendar months, the day clamped to the month's length
+ * (31 Jan + 1 month = 28/29 Feb), time of day kept. */
+int64_t warrant_add_months(int64_t t, int months);
+
+/* ---- categories ---- */
+
+/* Parse "content,iri,location" (any subset, comma-separated) into bits. */
+int warrant_categories_parse(const char *s, unsigned *cats);
+/* Format bits as "content,iri,location" into out. */
+void warrant_categories_format(unsigned cats, char *out, size_t outlen);
+
+/* ---- ingest side (no secret) ---- */
+
+/* Load DIR/warrants.log of site s (an absent file is an empty registry).
+ * Verifies the hash chain and the structure of every event.  Errors:
+ * LACRE_E_CORRUPT (chain or syntax broken; the message of
+ * warrant_registry_error() names the line), LACRE_E_TOO_LARGE, LACRE_E_IO,
+ * LACRE_E_NOMEM. */
+int warrant_registry_load(const struct site *s, struct warrant_registry **reg);
+/* Why the last failed registry load of this thread failed, as
+ * "PATH:LINE: what" (empty if none). */
+const char *warrant_registry_error(void);
+/* Same, for an explicit log path. */
+int warrant_registry_load_path(const char *path, struct warrant_registry **reg);
+/* If the log changed since the load (stat: device, inode, size, mtime),
+ * load it again and replace reg's contents; *changed (may be NULL) says
+ * whether it did.  On error reg keeps its previous contents. */
+int warrant_registry_reload_if_changed(struct warrant_registry *reg, int *changed);
+void warrant_registry_free(struct warrant_registry *reg);
+/* Number of warrants and the i-th (in order of creation), or NULL. */
+size_t warrant_registry_count(const struct warrant_registry *reg);
+const struct warrant *warrant_registry_at(const struct warrant_registry *reg, size_t i);
+/* The warrant with this id, or NULL. */
+const struct warrant *warrant_registry_find(const struct warrant_registry *reg, const char *id);
+/* Number of events and SHA-256 of the last event line (zeros if empty). */
+uint64_t warrant_registry_events(const struct warrant_registry *reg);
+void warrant_registry_head(const struct warrant_registry *reg, uint8_t head[32]);
+
+/* Route one record.  liid[0..liid_len) is the LIID from the PS-PDU,
+ * time_us its interception time (or receive time when it has none),
+ * category one enum warrant_category value.  Returns LACRE_OK and either
+ * fills *m with *reason = NULL (routed to that warrant), or leaves *m
+ * untouched and sets *reason to one of the WARRANT_Q_* strings
+ * (quarantine to the oversight recipient).  LACRE_E_INVALID on bad
+ * arguments. */
+int warrant_route(const struct warrant_registry *reg, const uint8_t *liid, size_t liid_len,
+		  int64_t time_us, unsigned category, struct warrant_match *m,
+		  const char **reason);
+
+/* Whether w authorises time t (inside a period, not ceased, not an expired
+ * unconfirmed emergency order).  Ignores category. */
+int warrant_active_at(const struct warrant *w, int64_t t);
+
+/* ---- access side (writes the log) ---- */
+
+struct keystore;
+
+/* Add a warrant described by spec (every field but id, recipient,
+ * confirmation and cessation; periods[0] is the original order).  Under
+ * an exclusive lock of the log: checks L1-L5 and the LIID overlap rule
+ * (legal.c), generates the warrant's X25519 identity, stores the private
+ * key in ks and appends an "add" event with the recipient.  id receives
+ * the new id.  msg (may be NULL) explains a refusal.  Errors:
+ * LACRE_E_LEGAL (a rule refused it: msg names the rule), LACRE_E_INVALID
+ * (malformed field), LACRE_E_CORRUPT, LACRE_E_IO. */
+int warrant_add(const struct site *s, struct keystore *ks, const struct warrant *spec,
+		char id[WARRANT_ID_MAX], char *msg, size_t msglen);
+/* Extend warrant id with a new period (a new order).  LACRE_E_NOT_FOUND,
+ * LACRE_E_LEGAL. */
+int warrant_extend(const struct site *s, const char *id, const struct warrant_period *p,
+		   char *msg, size_t msglen);
+/* Record the judicial confirmation of an emergency order (L5). */
+int warrant_confirm(const struct site *s, const char *id, const char *order_id,
+		    int64_t order_date, char *msg, size_t msglen);
+/* Record a cessation order effective at 'at' (L4). */
+int warrant_cease(const struct site *s, const char *id, const char *order_id,
+		  int64_t order_date, int64_t at, char *msg, size_t msglen);
+
+/* ---- legal rules (legal.c) ---- */
+
+/* Which rule refused an operation (tests tell them apart). */
+enum legal_rule {
+	LEGAL_OK = 0,
+	LEGAL_L1_FIELD,            /* L1: a required field of the order is missing */
+	LEGAL_L3_BEFORE_ORDER,     /* L3: the window starts before the order date */
+	LEGAL_L3_EMPTY,            /* L3: valid-to is not after valid-from */
+	LEGAL_L3_3MONTHS,          /* L3: more than 3 months for one order */
+	LEGAL_L3_18MONTHS,         /* L3: more than 18 months in total for a target */
+	LEGAL_L3_NEW_ORDER,        /* L3: an extension needs a new order (id and date) */
+	LEGAL_L3_SUCCESSIVE,       /* L3: an extension must follow the current window */
+	LEGAL_L4_CEASED,           /* L4: the warrant has ceased */
+	LEGAL_L5_AUTHORITY,        /* L5: an emergency order needs its issuing authority */
+	LEGAL_L5_EXPIRED,          /* L5: the 72 h confirmation deadline has passed */
+	LEGAL_L5_NOT_EMERGENCY,    /* L5: confirming an order that is not an emergency one */
+	LEGAL_L5_UNCONFIRMED,      /* L5: extending an unconfirmed emergency order */
+	LEGAL_LIID_OVERLAP,        /* a LIID active in two overlapping warrants */
+};
+
+/* Short name of a rule ("L3") and a one-line description. */
+const char *legal_rule_name(enum legal_rule r);
+
+/* Check a new warrant w against the warrants already in reg.  On refusal
+ * returns LACRE_E_LEGAL, sets *rule (may be NULL) and writes a one-line
+ * message starting with the rule name to msg. */
+int legal_check_add(const struct warrant_registry *reg, const struct warrant *w,
+		    enum legal_rule *rule, char *msg, size_t msglen);
+/* Check an extension p of w (w as it is now, inside reg). */
+int legal_check_extend(const struct warrant_registry *reg, const struct warrant *w,
+		       const struct warrant_period *p, enum legal_rule *rule,
+		       char *msg, size_t msglen);
+/* Check a judicial confirmation of emergency warrant w. */
+int legal_check_confirm(const struct warrant *w, const char *order_id, int64_t order_date,
+			enum legal_rule *rule, char *msg, size_t msglen);
+/* Check a cessation of w effective at 'at'. */
+int legal_check_cease(const struct warrant *w, const char *order_id, int64_t order_date,
+		      int64_t at, enum legal_rule *rule, char *msg, size_t msglen);
+
+#endif

@@ -1,0 +1,659 @@
+/*
+ * config.c - the site configuration: one table of typed keys drives the
+ * strict parser of lacre.conf, the command-line overrides (--set
+ * key=value), the writer of the documented file and the whole-config check
+ * that `lacre ingest -n` prints (see lacre/site.h and docs/site.md).
+ *
+ * The file is untrusted input: it is read through the checked buffer, lines
+ * are capped, and every value is validated by its type before it is stored.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lacre/age.h"
+#include "lacre/buf.h"
+#include "lacre/err.h"
+#include "lacre/site.h"
+
+#define LINE_MAX_LEN 4096
+
+enum ctype { T_STR, T_PATH, T_ADDR, T_BOOL, T_UINT, T_SIZE, T_DUR, T_RECIP };
+
+struct ckey {
+	const char *name;
+	enum ctype type;
+	size_t off;       /* offset of the field in struct site_config */
+	size_t size;      /* size of a string field */
+	uint64_t min, max;/* range of a numeric field */
+	const char *doc;  /* comment written above the key */
+};
+
+#define S(f) offsetof(struct site_config, f), sizeof(((struct site_config *)0)->f)
+#define N(f) offsetof(struct site_config, f), 0
+
+static const struct ckey keys[] = {
+	{ "site.name", T_STR, S(name), 0, 0,
+	  "Name of this site, shown in listings and used in ledger origins." },
+	{ "ingest.hi2", T_ADDR, S(hi2), 0, 0,
+	  "HI2 (IRI) listener, host:port ([v6]:port for IPv6)." },
+	{ "ingest.hi3", T_ADDR, S(hi3), 0, 0,
+	  "HI3 (content of communication) listener, host:port." },
+	{ "tls.enable", T_BOOL, N(tls_enable), 0, 1,
+	  "Serve HI2/HI3 over TLS (yes/no)." },
+	{ "tls.cert", T_PATH, S(tls_cert), 0, 0,
+	  "PEM certificate chain of the listeners (with tls.enable = yes)." },
+	{ "tls.key", T_PATH, S(tls_key), 0, 0,
+	  "PEM private key of the listeners (keep it readable by ingest only)." },
+	{ "tls.client_ca", T_PATH, S(tls_client_ca), 0, 0,
+	  "PEM bundle of the CAs that issue the mediation devices' client certificates." },
+	{ "tls.require_client_cert", T_BOOL, N(tls_require_client_cert), 0, 1,
+	  "Refuse TLS clients without a certificate from tls.client_ca (yes/no)." },
+	{ "backend", T_STR, S(backend), 0, 0,
+	  "Storage backend: dir:PATH (embedded default) or s3:URL." },
+	{ "spool.dir", T_PATH, S(spool_dir), 0, 0,
+	  "Local spool where sealed segments wait for the backend." },
+	{ "segment.max_bytes", T_SIZE, N(segment_max_bytes), 4096, UINT64_C(1) << 34,
+	  "A segment is closed at this size (bytes; suffixes K, M, G = KiB, MiB, GiB)." },
+	{ "segment.max_age", T_DUR, N(segment_max_age_ms), 1, 3600 * 1000,
+	  "A segment is closed at this age: the crash-loss window (ms, s, min, h)." },
+	{ "oversight.recipient", T_RECIP, S(oversight_recipient), 0, 0,
+	  "age recipient of the oversight body: quarantined records are sealed to it." },
+	{ "witness.list", T_STR, S(witness_list), 0, 0,
+	  "Comma-separated witnesses that cosign checkpoints (empty: none)." },
+	{ "witness.quorum", T_UINT, N(witness_quorum), 0, 64,
+	  "Cosignatures required before a checkpoint is published." },
+	{ "limits.max_connections", T_UINT, N(max_connections), 1, 1000000,
+	  "Most concurrent handover connections." },
+	{ "limits.max_pdu_bytes", T_SIZE, N(max_pdu_bytes), 1024, UINT64_C(1) << 30,
+	  "Largest PS-PDU accepted (bytes; K, M, G suffixes)." },
+	{ "limits.idle_timeout", T_DUR, N(idle_timeout_ms), 1000, UINT64_C(86400000),
+	  "A connection silent for this long is closed (ms, s, min, h)." },
+	{ "master.scrypt_log2n", T_UINT, N(scrypt_log2n), 1, SITE_LOG2N_MAX,
+	  "scrypt work factor (log2 N) used when master.age is sealed." },
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* printf into msg when msg is not NULL. */
+static void say(char *msg, size_t msglen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(char *msg, size_t msglen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (msg == NULL || msglen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+}
+
+/* The table entry for name, or NULL. */
+static const struct ckey *find_key(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Copy a string value into dst (capacity cap). */
+static int copy_str(char *dst, size_t cap, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n >= cap)
+		return LACRE_E_TOO_LARGE;
+	memcpy(dst, v, n + 1);
+	return LACRE_OK;
+}
+
+/* Parse the leading decimal digits of s into *v; *end points after them.
+ * Fails on no digits or overflow. */
+static int parse_digits(const char *s, uint64_t *v, const char **end)
+{
+	uint64_t x = 0;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return LACRE_E_MALFORMED;
+	for (; isdigit((unsigned char)*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			return LACRE_E_RANGE;
+		x = x * 10 + d;
+	}
+	*v = x;
+	*end = p;
+	return LACRE_OK;
+}
+
+/* Multiply with overflow check. */
+static int mul_u64(uint64_t a, uint64_t b, uint64_t *r)
+{
+	if (b != 0 && a > UINT64_MAX / b)
+		return LACRE_E_RANGE;
+	*r = a * b;
+	return LACRE_OK;
+}
+
+/* Parse a size: digits with an optional K/KiB, M/MiB, G/GiB suffix. */
+static int parse_size(const char *s, uint64_t *v)
+{
+	static const struct { const char *sfx; uint64_t mul; } u[] = {
+		{ "", 1 }, { "K", 1024 }, { "KiB", 1024 }, { "M", 1024 * 1024 },
+		{ "MiB", 1024 * 1024 }, { "G", UINT64_C(1) << 30 }, { "GiB", UINT64_C(1) << 30 },
+	};
+	const char *end;
+	uint64_t x;
+
+	if (parse_digits(s, &x, &end) != LACRE_OK)
+		return LACRE_E_MALFORMED;
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		if (strcmp(end, u[i].sfx) == 0)
+			return mul_u64(x, u[i].mul, v);
+	return LACRE_E_MALFORMED;
+}
+
+/* Parse a duration into milliseconds: digits and a unit ms, s, min or h. */
+static int parse_dur(const char *s, uint64_t *v)
+{
+	static const struct { const char *sfx; uint64_t mul; } u[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "min", 60000 }, { "h", 3600000 },
+	};
+	const char *end;
+	uint64_t x;
+
+	if (parse_digits(s, &x, &end) != LACRE_OK)
+		return LACRE_E_MALFORMED;
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		if (strcmp(end, u[i].sfx) == 0)
+			return mul_u64(x, u[i].mul, v);
+	return LACRE_E_MALFORMED;
+}
+
+/* Split "host:port" / "[v6]:port"; host into h (cap hcap), port into *port. */
+static int parse_addr(const char *s, char *h, size_t hcap, unsigned *port)
+{
+	const char *colon, *hs = s, *he, *end;
+	uint64_t p;
+	size_t hn;
+
+	if (s[0] == '[') {
+		he = strchr(s, ']');
+		if (he == NULL || he[1] != ':')
+			return LACRE_E_MALFORMED;
+		hs = s + 1;
+		colon = he + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return LACRE_E_MALFORMED;
+		he = colon;
+		if (memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return LACRE_E_MALFORMED; /* bare IPv6 needs brackets */
+	}
+	hn = (size_t)(he - hs);
+	if (hn == 0 || hn >= hcap)
+		return LACRE_E_MALFORMED;
+	if (parse_digits(colon + 1, &p, &end) != LACRE_OK || *end != '\0' || p == 0 || p > 65535)
+		return LACRE_E_MALFORMED;
+	for (size_t i = 0; i < hn; i++)
+		if (!isalnum((unsigned char)hs[i]) && strchr(".-_:%", hs[i]) == NULL)
+			return LACRE_E_MALFORMED;
+	memcpy(h, hs, hn);
+	h[hn] = '\0';
+	*port = (unsigned)p;
+	return LACRE_OK;
+}
+
+/* Parse yes/no, true/false, on/off, 1/0. */
+static int parse_bool(const char *s, int *v)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on") || !strcmp(s, "1"))
+		*v = 1;
+	else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "off") || !strcmp(s, "0"))
+		*v = 0;
+	else
+		return LACRE_E_MALFORMED;
+	return LACRE_OK;
+}
+
+/* Only printable ASCII (and spaces) in a value. */
+static int printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int site_config_set(struct site_config *cfg, const char *key, const char *value,
+		    char *msg, size_t msglen)
+{
+	const struct ckey *k;
+	char *base = (char *)cfg;
+	uint64_t u = 0;
+	int b = 0, r;
+	char host[256];
+	unsigned port;
+
+	if (cfg == NULL || key == NULL || value == NULL)
+		return LACRE_E_INVALID;
+	k = find_key(key);
+	if (k == NULL) {
+		say(msg, msglen, "unknown key '%s' (see docs/site.md for the keys)", key);
+		return LACRE_E_CONFIG;
+	}
+	if (!printable(value)) {
+		say(msg, msglen, "%s: value has control or non-ASCII characters", key);
+		return LACRE_E_CONFIG;
+	}
+	switch (k->type) {
+	case T_STR:
+	case T_PATH:
+		r = copy_str(base + k->off, k->size, value);
+		if (r != LACRE_OK) {
+			say(msg, msglen, "%s: value longer than %zu bytes", key, k->size - 1);
+			return LACRE_E_CONFIG;
+		}
+		return LACRE_OK;
+	case T_ADDR:
+		if (parse_addr(value, host, sizeof(host), &port) != LACRE_OK) {
+			say(msg, msglen, "%s: '%s' is not host:port (port 1-65535)", key, value);
+			return LACRE_E_CONFIG;
+		}
+		if (copy_str(base + k->off, k->size, value) != LACRE_OK) {
+			say(msg, msglen, "%s: value too long", key);
+			return LACRE_E_CONFIG;
+		}
+		return LACRE_OK;
+	case T_RECIP:
+		if (value[0] != '\0' && strncmp(value, "age1", 4) != 0) {
+			say(msg, msglen, "%s: '%s' is not an age recipient (age1...)", key, value);
+			return LACRE_E_CONFIG;
+		}
+		if (copy_str(base + k->off, k->size, value) != LACRE_OK) {
+			say(msg, msglen, "%s: value too long for an age recipient", key);
+			return LACRE_E_CONFIG;
+		}
+		return LACRE_OK;
+	case T_BOOL:
+		if (parse_bool(value, &b) != LACRE_OK) {
+			say(msg, msglen, "%s: '%s' is not yes or no", key, value);
+			return LACRE_E_CONFIG;
+		}
+		*(int *)(void *)(base + k->off) = b;
+		return LACRE_OK;
+	case T_UINT:
+		r = LACRE_OK;
+		{
+			const char *end;
+			if (parse_digits(value, &u, &end) != LACRE_OK || *end != '\0')
+				r = LACRE_E_MALFORMED;
+		}
+		if (r != LACRE_OK) {
+			say(msg, msglen, "%s: '%s' is not a whole number", key, value);
+			return LACRE_E_CONFIG;
+		}
+		break;
+	case T_SIZE:
+		if (parse_size(value, &u) != LACRE_OK) {
+			say(msg, msglen, "%s: '%s' is not a size (e.g. 64M, 1048576)", key, value);
+			return LACRE_E_CONFIG;
+		}
+		break;
+	case T_DUR:
+		if (parse_dur(value, &u) != LACRE_OK) {
+			say(msg, msglen, "%s: '%s' is not a duration with a unit (e.g. 2s, 500ms)",
+			    key, value);
+			return LACRE_E_CONFIG;
+		}
+		break;
+	}
+	if (u < k->min || u > k->max) {
+		say(msg, msglen, "%s: %s is outside %" PRIu64 "..%" PRIu64 "%s", key, value,
+		    k->min, k->max, k->type == T_DUR ? " ms" : "");
+		return LACRE_E_CONFIG;
+	}
+	*(uint64_t *)(void *)(base + k->off) = u;
+	return LACRE_OK;
+}
+
+int site_config_set_arg(struct site_config *cfg, const char *arg, char *msg, size_t msglen)
+{
+	const char *eq;
+	char key[64];
+	size_t n;
+
+	if (arg == NULL)
+		return LACRE_E_INVALID;
+	eq = strchr(arg, '=');
+	n = eq ? (size_t)(eq - arg) : 0;
+	if (eq == NULL || n == 0 || n >= sizeof(key)) {
+		say(msg, msglen, "'%s' is not key=value", arg);
+		return LACRE_E_CONFIG;
+	}
+	memcpy(key, arg, n);
+	key[n] = '\0';
+	return site_config_set(cfg, key, eq + 1, msg, msglen);
+}
+
+/* Format a size: with a binary suffix when exact. */
+static void fmt_size(uint64_t v, char *out, size_t outlen)
+{
+	if (v != 0 && v % (UINT64_C(1) << 30) == 0)
+		snprintf(out, outlen, "%" PRIu64 "G", v >> 30);
+	else if (v != 0 && v % (1024 * 1024) == 0)
+		snprintf(out, outlen, "%" PRIu64 "M", v >> 20);
+	else if (v != 0 && v % 1024 == 0)
+		snprintf(out, outlen, "%" PRIu64 "K", v >> 10);
+	else
+		snprintf(out, outlen, "%" PRIu64, v);
+}
+
+/* Format a duration in ms with the largest exact unit. */
+static void fmt_dur(uint64_t v, char *out, size_t outlen)
+{
+	if (v != 0 && v % 3600000 == 0)
+		snprintf(out, outlen, "%" PRIu64 "h", v / 3600000);
+	else if (v != 0 && v % 60000 == 0)
+		snprintf(out, outlen, "%" PRIu64 "min", v / 60000);
+	else if (v != 0 && v % 1000 == 0)
+		snprintf(out, outlen, "%" PRIu64 "s", v / 1000);
+	else
+		snprintf(out, outlen, "%" PRIu64 "ms", v);
+}
+
+int site_config_get(const struct site_config *cfg, const char *key, char *out, size_t outlen)
+{
+	const struct ckey *k = find_key(key);
+	const char *base = (const char *)cfg;
+	char tmp[SITE_PATH_MAX];
+	uint64_t u;
+
+	if (k == NULL)
+		return LACRE_E_NOT_FOUND;
+	switch (k->type) {
+	case T_STR:
+	case T_PATH:
+	case T_ADDR:
+	case T_RECIP:
+		snprintf(tmp, sizeof(tmp), "%s", base + k->off);
+		break;
+	case T_BOOL:
+		snprintf(tmp, sizeof(tmp), "%s", *(const int *)(const void *)(base + k->off) ? "yes" : "no");
+		break;
+	default:
+		u = *(const uint64_t *)(const void *)(base + k->off);
+		if (k->type == T_SIZE)
+			fmt_size(u, tmp, sizeof(tmp));
+		else if (k->type == T_DUR)
+			fmt_dur(u, tmp, sizeof(tmp));
+		else
+			snprintf(tmp, sizeof(tmp), "%" PRIu64, u);
+		break;
+	}
+	if (strlen(tmp) >= outlen)
+		return LACRE_E_TOO_LARGE;
+	memcpy(out, tmp, strlen(tmp) + 1);
+	return LACRE_OK;
+}
+
+size_t site_config_nkeys(void)
+{
+	return NKEYS;
+}
+
+const char *site_config_key(size_t i)
+{
+	return i < NKEYS ? keys[i].name : NULL;
+}
+
+void site_config_defaults(struct site_config *cfg, const char *dir)
+{
+	const char *slash;
+	size_t n;
+
+	memset(cfg, 0, sizeof(*cfg));
+	n = dir ? strlen(dir) : 0;
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	slash = n ? memrchr(dir, '/', n) : NULL;
+	snprintf(cfg->name, sizeof(cfg->name), "%.*s",
+		 (int)(slash ? n - (size_t)(slash + 1 - dir) : n), slash ? slash + 1 : (dir ? dir : ""));
+	if (cfg->name[0] == '\0')
+		snprintf(cfg->name, sizeof(cfg->name), "lacre");
+	snprintf(cfg->hi2, sizeof(cfg->hi2), "127.0.0.1:5001");
+	snprintf(cfg->hi3, sizeof(cfg->hi3), "127.0.0.1:5002");
+	cfg->tls_enable = 0;
+	cfg->tls_require_client_cert = 1;
+	snprintf(cfg->backend, sizeof(cfg->backend), "dir:%.*s/%s", (int)n, dir ? dir : "",
+		 SITE_OBJECTS);
+	snprintf(cfg->spool_dir, sizeof(cfg->spool_dir), "%.*s/%s", (int)n, dir ? dir : "",
+		 SITE_SPOOL);
+	cfg->segment_max_bytes = UINT64_C(64) * 1024 * 1024;
+	cfg->segment_max_age_ms = 2000;
+	cfg->witness_quorum = 0;
+	cfg->max_connections = 10000;
+	cfg->max_pdu_bytes = UINT64_C(16) * 1024 * 1024;
+	cfg->idle_timeout_ms = 300000;
+	cfg->scrypt_log2n = SITE_LOG2N_DEFAULT;
+}
+
+/* Trim spaces and tabs at both ends of s[0..*n); returns the new start. */
+static const char *trim(const char *s, size_t *n)
+{
+	while (*n > 0 && (s[0] == ' ' || s[0] == '\t')) {
+		s++;
+		(*n)--;
+	}
+	while (*n > 0 && (s[*n - 1] == ' ' || s[*n - 1] == '\t' || s[*n - 1] == '\r'))
+		(*n)--;
+	return s;
+}
+
+int site_config_parse(struct site_config *cfg, const char *fname,
+		      const uint8_t *text, size_t n, char *msg, size_t msglen)
+{
+	struct lacre_rbuf rb;
+	unsigned char seen[NKEYS];
+	char key[64], val[SITE_PATH_MAX], sub[SITE_MSG_MAX];
+	size_t lineno = 0;
+
+	if (cfg == NULL || (text == NULL && n != 0))
+		return LACRE_E_INVALID;
+	if (n > SITE_CONF_MAX) {
+		say(msg, msglen, "%s: larger than %d bytes", fname, SITE_CONF_MAX);
+		return LACRE_E_TOO_LARGE;
+	}
+	memset(seen, 0, sizeof(seen));
+	lacre_rbuf_init(&rb, text, n);
+	while (lacre_rbuf_left(&rb) > 0) {
+		const uint8_t *line, *nl;
+		const char *l, *eq, *k, *v;
+		size_t ln, kn, vn, left = lacre_rbuf_left(&rb);
+		const struct ckey *ck;
+
+		lineno++;
+		nl = memchr(lacre_rbuf_ptr(&rb), '\n', left);
+		ln = nl ? (size_t)(nl - lacre_rbuf_ptr(&rb)) : left;
+		if (lacre_rbuf_take(&rb, ln, &line) != LACRE_OK ||
+		    (nl && lacre_rbuf_skip(&rb, 1) != LACRE_OK))
+			return LACRE_E_INTERNAL;
+		if (ln > LINE_MAX_LEN) {
+			say(msg, msglen, "%s:%zu: line longer than %d bytes", fname, lineno, LINE_MAX_LEN);
+			return LACRE_E_CONFIG;
+		}
+		if (memchr(line, '\0', ln) != NULL) {
+			say(msg, msglen, "%s:%zu: NUL byte in line", fname, lineno);
+			return LACRE_E_CONFIG;
+		}
+		l = trim((const char *)line, &ln);
+		if (ln == 0 || l[0] == '#')
+			continue;
+		eq = memchr(l, '=', ln);
+		if (eq == NULL) {
+			say(msg, msglen, "%s:%zu: expected 'key = value'", fname, lineno);
+			return LACRE_E_CONFIG;
+		}
+		kn = (size_t)(eq - l);
+		k = trim(l, &kn);
+		vn = ln - (size_t)(eq + 1 - l);
+		v = trim(eq + 1, &vn);
+		if (kn == 0 || kn >= sizeof(key)) {
+			say(msg, msglen, "%s:%zu: missing or overlong key before '='", fname, lineno);
+			return LACRE_E_CONFIG;
+		}
+		if (vn >= sizeof(val)) {
+			say(msg, msglen, "%s:%zu: value too long", fname, lineno);
+			return LACRE_E_CONFIG;
+		}
+		memcpy(key, k, kn);
+		key[kn] = '\0';
+		memcpy(val, v, vn);
+		val[vn] = '\0';
+		ck = find_key(key);
+		if (ck == NULL) {
+			say(msg, msglen, "%s:%zu: unknown key '%s'", fname, lineno, key);
+			return LACRE_E_CONFIG;
+		}
+		if (seen[ck - keys]) {
+			say(msg, msglen, "%s:%zu: key '%s' set twice", fname, lineno, key);
+			return LACRE_E_CONFIG;
+		}
+		seen[ck - keys] = 1;
+		if (site_config_set(cfg, key, val, sub, sizeof(sub)) != LACRE_OK) {
+			say(msg, msglen, "%s:%zu: %s", fname, lineno, sub);
+			return LACRE_E_CONFIG;
+		}
+	}
+	return LACRE_OK;
+}
+
+int site_config_load(struct site_config *cfg, const char *path, char *msg, size_t msglen)
+{
+	struct lacre_dbuf d;
+	int r;
+
+	r = site_read_file(path, SITE_CONF_MAX, &d);
+	if (r != LACRE_OK) {
+		say(msg, msglen, "%s: %s", path, r == LACRE_E_NOT_FOUND ? "no such file" :
+		    r == LACRE_E_TOO_LARGE ? "file too large" : strerror(errno));
+		return r;
+	}
+	r = site_config_parse(cfg, path, d.p, d.len, msg, msglen);
+	lacre_dbuf_free(&d);
+	return r;
+}
+
+/* Whether path names an existing regular file. */
+static int is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
+{
+	char h2[256], h3[256];
+	unsigned p2, p3;
+	uint8_t pub[32];
+	uint64_t nwit = 0;
+
+	if (cfg == NULL)
+		return LACRE_E_INVALID;
+	if (parse_addr(cfg->hi2, h2, sizeof(h2), &p2) != LACRE_OK) {
+		say(msg, msglen, "ingest.hi2: '%s' is not host:port", cfg->hi2);
+		return LACRE_E_CONFIG;
+	}
+	if (parse_addr(cfg->hi3, h3, sizeof(h3), &p3) != LACRE_OK) {
+		say(msg, msglen, "ingest.hi3: '%s' is not host:port", cfg->hi3);
+		return LACRE_E_CONFIG;
+	}
+	if (p2 == p3 && strcmp(h2, h3) == 0) {
+		say(msg, msglen, "ingest.hi2 and ingest.hi3 are the same address %s; give each its own port",
+		    cfg->hi2);
+		return LACRE_E_CONFIG;
+	}
+	if (cfg->tls_enable) {
+		if (!is_file(cfg->tls_cert)) {
+			say(msg, msglen, "tls.cert: '%s' is not a readable file", cfg->tls_cert);
+			return LACRE_E_CONFIG;
+		}
+		if (!is_file(cfg->tls_key)) {
+			say(msg, msglen, "tls.key: '%s' is not a readable file", cfg->tls_key);
+			return LACRE_E_CONFIG;
+		}
+		if (cfg->tls_require_client_cert && !is_file(cfg->tls_client_ca)) {
+			say(msg, msglen, "tls.client_ca: '%s' is not a readable file (or set tls.require_client_cert = no)",
+			    cfg->tls_client_ca);
+			return LACRE_E_CONFIG;
+		}
+	}
+	if (strncmp(cfg->backend, "dir:", 4) == 0) {
+		if (cfg->backend[4] != '/') {
+			say(msg, msglen, "backend: dir: needs an absolute path, got '%s'", cfg->backend);
+			return LACRE_E_CONFIG;
+		}
+	} else if (strncmp(cfg->backend, "s3:", 3) != 0 || cfg->backend[3] == '\0') {
+		say(msg, msglen, "backend: '%s' is neither dir:PATH nor s3:URL", cfg->backend);
+		return LACRE_E_CONFIG;
+	}
+	if (cfg->spool_dir[0] != '/') {
+		say(msg, msglen, "spool.dir: needs an absolute path, got '%s'", cfg->spool_dir);
+		return LACRE_E_CONFIG;
+	}
+	if (cfg->oversight_recipient[0] == '\0') {
+		say(msg, msglen, "oversight.recipient: not set; quarantined records need a recipient");
+		return LACRE_E_CONFIG;
+	}
+	if (age_recipient_parse(cfg->oversight_recipient, pub) != LACRE_OK) {
+		say(msg, msglen, "oversight.recipient: '%s' is not a valid age recipient",
+		    cfg->oversight_recipient);
+		return LACRE_E_CONFIG;
+	}
+	if (cfg->witness_list[0] != '\0') {
+		nwit = 1;
+		for (const char *p = cfg->witness_list; *p; p++)
+			if (*p == ',')
+				nwit++;
+	}
+	if (cfg->witness_quorum > nwit) {
+		say(msg, msglen, "witness.quorum: %" PRIu64 " exceeds the %" PRIu64 " witnesses in witness.list",
+		    cfg->witness_quorum, nwit);
+		return LACRE_E_CONFIG;
+	}
+	if (cfg->max_pdu_bytes > cfg->segment_max_bytes) {
+		say(msg, msglen, "limits.max_pdu_bytes: must not exceed segment.max_bytes");
+		return LACRE_E_CONFIG;
+	}
+	return LACRE_OK;
+}
+
+int site_config_write(const struct site_config *cfg, struct lacre_dbuf *out)
+{
+	char v[SITE_PATH_MAX];
+	int r;
+
+	r = lacre_dbuf_add_str(out,
+		"# lacre site configuration (docs/site.md describes every key).\n"
+		"# One 'key = value' per line; lines starting with '#' are comments.\n"
+		"# Every key can be overridden on the command line: --set key=value.\n"
+		"# This file holds no secret: the master key is in master.age and the\n"
+		"# private keys in keystore/.\n");
+	for (size_t i = 0; r == LACRE_OK && i < NKEYS; i++) {
+		r = site_config_get(cfg, keys[i].name, v, sizeof(v));
+		if (r == LACRE_OK)
+			r = lacre_dbuf_printf(out, "\n# %s\n%s = %s\n", keys[i].doc, keys[i].name, v);
+	}
+	return r;
+}

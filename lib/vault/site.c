@@ -1,0 +1,374 @@
+/*
+ * site.c - a lacre site folder: resolving it, opening it (configuration
+ * only, no secret), creating it (folders, sealed master key, oversight
+ * identity, configuration) and unlocking the master key with the
+ * passphrase.  Also the small file helpers the vault modules share
+ * (atomic write with fsync, capped read).  See lacre/site.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "lacre/age.h"
+#include "lacre/buf.h"
+#include "lacre/err.h"
+#include "lacre/keystore.h"
+#include "lacre/site.h"
+
+/* printf into msg when msg is not NULL. */
+static void say(char *msg, size_t msglen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(char *msg, size_t msglen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (msg == NULL || msglen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+}
+
+int site_fsync_parent(const char *path)
+{
+	char tmp[SITE_PATH_MAX];
+	int fd, r = LACRE_OK;
+
+	if (strlen(path) >= sizeof(tmp))
+		return LACRE_E_TOO_LARGE;
+	memcpy(tmp, path, strlen(path) + 1);
+	fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return LACRE_E_IO;
+	if (fsync(fd) != 0)
+		r = LACRE_E_IO;
+	close(fd);
+	return r;
+}
+
+int site_write_file(const char *path, const void *data, size_t n, unsigned mode)
+{
+	char tmp[SITE_PATH_MAX + 32];
+	uint8_t rnd[6];
+	const uint8_t *p = data;
+	size_t off = 0;
+	int fd, r = LACRE_OK;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return LACRE_E_CRYPTO;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp%02x%02x%02x%02x%02x%02x", path, rnd[0], rnd[1],
+		     rnd[2], rnd[3], rnd[4], rnd[5]) >= (int)sizeof(tmp))
+		return LACRE_E_TOO_LARGE;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+	if (fd < 0)
+		return LACRE_E_IO;
+	while (off < n) {
+		ssize_t k = write(fd, p + off, n - off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			r = LACRE_E_IO;
+			break;
+		}
+		off += (size_t)k;
+	}
+	if (r == LACRE_OK && fsync(fd) != 0)
+		r = LACRE_E_IO;
+	if (close(fd) != 0 && r == LACRE_OK)
+		r = LACRE_E_IO;
+	if (r == LACRE_OK && rename(tmp, path) != 0)
+		r = LACRE_E_IO;
+	if (r != LACRE_OK) {
+		unlink(tmp);
+		return r;
+	}
+	return site_fsync_parent(path);
+}
+
+int site_read_file(const char *path, size_t cap, struct lacre_dbuf *out)
+{
+	uint8_t tmp[8192];
+	int fd, r = LACRE_OK;
+
+	lacre_dbuf_init(out, cap);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? LACRE_E_NOT_FOUND : LACRE_E_IO;
+	for (;;) {
+		ssize_t k = read(fd, tmp, sizeof(tmp));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = LACRE_E_IO;
+			break;
+		}
+		if (k == 0)
+			break;
+		r = lacre_dbuf_add(out, tmp, (size_t)k);
+		if (r != LACRE_OK)
+			break;
+	}
+	close(fd);
+	OPENSSL_cleanse(tmp, sizeof(tmp));
+	if (r != LACRE_OK)
+		lacre_dbuf_free(out);
+	return r;
+}
+
+int site_path(const struct site *s, const char *name, char *out, size_t outlen)
+{
+	int k;
+
+	if (s == NULL || name == NULL || out == NULL)
+		return LACRE_E_INVALID;
+	k = snprintf(out, outlen, "%s/%s", s->dir, name);
+	return k < 0 || (size_t)k >= outlen ? LACRE_E_TOO_LARGE : LACRE_OK;
+}
+
+int site_dir_resolve(const char *arg, char out[SITE_PATH_MAX])
+{
+	const char *d = arg ? arg : getenv(SITE_ENV);
+	char cwd[SITE_PATH_MAX];
+	size_t n;
+	int k;
+
+	if (d == NULL || d[0] == '\0')
+		return LACRE_E_NOT_FOUND;
+	if (d[0] == '/') {
+		k = snprintf(out, SITE_PATH_MAX, "%s", d);
+	} else {
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return LACRE_E_IO;
+		k = snprintf(out, SITE_PATH_MAX, "%s/%s", cwd, d);
+	}
+	if (k < 0 || k >= SITE_PATH_MAX)
+		return LACRE_E_TOO_LARGE;
+	n = strlen(out);
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = '\0';
+	return LACRE_OK;
+}
+
+int site_open(const char *dir, struct site *s, char *msg, size_t msglen)
+{
+	struct site *tmp;
+	char path[SITE_PATH_MAX];
+	int r;
+
+	if (dir == NULL || s == NULL)
+		return LACRE_E_INVALID;
+	tmp = calloc(1, sizeof(*tmp));
+	if (tmp == NULL)
+		return LACRE_E_NOMEM;
+	r = site_dir_resolve(dir, tmp->dir);
+	if (r == LACRE_OK)
+		r = site_path(tmp, SITE_CONF, path, sizeof(path));
+	if (r != LACRE_OK) {
+		say(msg, msglen, "site path '%s' is too long", dir);
+		goto out;
+	}
+	site_config_defaults(&tmp->cfg, tmp->dir);
+	r = site_config_load(&tmp->cfg, path, msg, msglen);
+	if (r == LACRE_E_NOT_FOUND)
+		say(msg, msglen, "%s is not a lacre site (no %s); create one with 'lacre init %s'",
+		    tmp->dir, SITE_CONF, tmp->dir);
+	if (r == LACRE_OK)
+		*s = *tmp;
+out:
+	free(tmp);
+	return r;
+}
+
+/* Whether dir is absent (0), an empty folder (1); else an error. */
+static int dir_state(const char *dir, char *msg, size_t msglen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int empty = 1;
+
+	if (d == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		say(msg, msglen, "%s: %s", dir, strerror(errno));
+		return LACRE_E_IO;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			empty = 0;
+	closedir(d);
+	if (!empty) {
+		say(msg, msglen, "%s is not empty; choose a new folder for the site", dir);
+		return LACRE_E_EXISTS;
+	}
+	return 1;
+}
+
+/* mkdir path with mode; an existing folder is fine. */
+static int mkdir_ok(const char *path, unsigned mode, char *msg, size_t msglen)
+{
+	if (mkdir(path, (mode_t)mode) == 0 || errno == EEXIST)
+		return LACRE_OK;
+	say(msg, msglen, "cannot create %s: %s", path, strerror(errno));
+	return LACRE_E_IO;
+}
+
+/* Seal a fresh master key into master.age and return it in key. */
+static int make_master(const struct site *s, const char *passphrase, int log2n,
+		       uint8_t key[SITE_MASTER_KEY_LEN])
+{
+	struct age_writer *w = NULL;
+	struct lacre_dbuf out;
+	char path[SITE_PATH_MAX];
+	uint8_t k[SITE_MASTER_KEY_LEN];
+	int r;
+
+	lacre_dbuf_init(&out, 4096);
+	if (RAND_bytes(k, sizeof(k)) != 1)
+		return LACRE_E_CRYPTO;
+	r = site_path(s, SITE_MASTER, path, sizeof(path));
+	if (r == LACRE_OK)
+		r = age_writer_new_scrypt(passphrase, log2n, &out, &w);
+	if (r == LACRE_OK)
+		r = age_writer_write(w, k, sizeof(k));
+	if (r == LACRE_OK)
+		r = age_writer_finish(w, NULL);
+	if (r == LACRE_OK)
+		r = site_write_file(path, out.p, out.len, 0600);
+	if (r == LACRE_OK)
+		memcpy(key, k, sizeof(k));
+	age_writer_free(w);
+	lacre_dbuf_free(&out);
+	OPENSSL_cleanse(k, sizeof(k));
+	return r;
+}
+
+int site_create(const char *dir, const struct site_config *cfg, const char *passphrase,
+		struct site *out, char *msg, size_t msglen)
+{
+	struct site *s;
+	struct keystore *ks = NULL;
+	struct age_x25519_identity oid;
+	struct lacre_dbuf text;
+	uint8_t master[SITE_MASTER_KEY_LEN];
+	char path[SITE_PATH_MAX];
+	int r, st;
+
+	if (dir == NULL || cfg == NULL || passphrase == NULL || out == NULL)
+		return LACRE_E_INVALID;
+	memset(&oid, 0, sizeof(oid));
+	lacre_dbuf_init(&text, SITE_CONF_MAX);
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return LACRE_E_NOMEM;
+	r = site_dir_resolve(dir, s->dir);
+	if (r != LACRE_OK) {
+		say(msg, msglen, "site path '%s' is too long", dir);
+		goto out;
+	}
+	s->cfg = *cfg;
+	if (passphrase[0] == '\0') {
+		say(msg, msglen, "the master passphrase is empty");
+		r = LACRE_E_PASSPHRASE;
+		goto out;
+	}
+	st = dir_state(s->dir, msg, msglen);
+	if (st < 0) {
+		r = st;
+		goto out;
+	}
+	if ((r = mkdir_ok(s->dir, 0750, msg, msglen)) != LACRE_OK)
+		goto out;
+	if ((r = site_path(s, SITE_KEYSTORE, path, sizeof(path))) != LACRE_OK ||
+	    (r = mkdir_ok(path, 0700, msg, msglen)) != LACRE_OK ||
+	    (r = site_path(s, SITE_OBJECTS, path, sizeof(path))) != LACRE_OK ||
+	    (r = mkdir_ok(path, 0750, msg, msglen)) != LACRE_OK ||
+	    (r = mkdir_ok(s->cfg.spool_dir, 0750, msg, msglen)) != LACRE_OK)
+		goto out;
+	r = make_master(s, passphrase, (int)s->cfg.scrypt_log2n, master);
+	if (r != LACRE_OK) {
+		say(msg, msglen, "cannot seal the master key: %s", lacre_strerror(r));
+		goto out;
+	}
+	if (s->cfg.oversight_recipient[0] == '\0') {
+		r = keystore_open(s, master, &ks);
+		if (r == LACRE_OK)
+			r = age_x25519_generate(&oid);
+		if (r == LACRE_OK)
+			r = keystore_put(ks, SITE_OVERSIGHT_KEY, &oid, 0);
+		if (r == LACRE_OK)
+			r = age_recipient_encode(oid.public_key, s->cfg.oversight_recipient);
+		if (r != LACRE_OK) {
+			say(msg, msglen, "cannot create the oversight identity: %s", lacre_strerror(r));
+			goto out;
+		}
+	}
+	r = site_config_check(&s->cfg, msg, msglen);
+	if (r != LACRE_OK)
+		goto out;
+	if ((r = site_path(s, SITE_WARRANTS, path, sizeof(path))) != LACRE_OK ||
+	    (r = site_write_file(path, "", 0, 0644)) != LACRE_OK) {
+		say(msg, msglen, "cannot create the warrant log: %s", lacre_strerror(r));
+		goto out;
+	}
+	/* the configuration is written last: its presence marks a whole site */
+	r = site_config_write(&s->cfg, &text);
+	if (r == LACRE_OK)
+		r = site_path(s, SITE_CONF, path, sizeof(path));
+	if (r == LACRE_OK)
+		r = site_write_file(path, text.p, text.len, 0640);
+	if (r != LACRE_OK) {
+		say(msg, msglen, "cannot write %s: %s", SITE_CONF, lacre_strerror(r));
+		goto out;
+	}
+	*out = *s;
+out:
+	OPENSSL_cleanse(master, sizeof(master));
+	age_identity_wipe(&oid);
+	keystore_close(ks);
+	lacre_dbuf_free(&text);
+	free(s);
+	return r;
+}
+
+int site_master_unlock(const struct site *s, const char *passphrase,
+		       uint8_t key[SITE_MASTER_KEY_LEN])
+{
+	struct lacre_dbuf file, plain;
+	char path[SITE_PATH_MAX];
+	int r, max;
+
+	if (s == NULL || passphrase == NULL || key == NULL)
+		return LACRE_E_INVALID;
+	r = site_path(s, SITE_MASTER, path, sizeof(path));
+	if (r != LACRE_OK)
+		return r;
+	r = site_read_file(path, 64 * 1024, &file);
+	if (r != LACRE_OK)
+		return r;
+	lacre_dbuf_init(&plain, SITE_MASTER_KEY_LEN + 1);
+	lacre_dbuf_set_secret(&plain);
+	max = s->cfg.scrypt_log2n > SITE_LOG2N_MAX ? (int)s->cfg.scrypt_log2n : SITE_LOG2N_MAX;
+	r = age_decrypt_scrypt(file.p, file.len, passphrase, max, &plain);
+	/* a wrong passphrase fails the scrypt stanza (LACRE_E_PASSPHRASE); any
+	 * other failure means master.age itself is damaged */
+	if (r == LACRE_OK && plain.len != SITE_MASTER_KEY_LEN)
+		r = LACRE_E_CORRUPT;
+	else if (r != LACRE_OK && r != LACRE_E_PASSPHRASE && r != LACRE_E_NOMEM)
+		r = LACRE_E_CORRUPT;
+	if (r == LACRE_OK)
+		memcpy(key, plain.p, SITE_MASTER_KEY_LEN);
+	lacre_dbuf_free(&plain);
+	lacre_dbuf_free(&file);
+	return r;
+}

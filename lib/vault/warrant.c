@@ -1,0 +1,1328 @@
+/*
+ * warrant.c - the warrant log (DIR/warrants.log), the registry derived from
+ * it, routing of records by LIID, time and category, and the access-side
+ * writers (add, extend, confirm, cease).  See lacre/warrant.h; the byte
+ * format is docs/FORMATS.md §4.
+ *
+ * The log is untrusted input (it sits on the site's disk and a writer may
+ * have crashed): it is read through the checked buffer, every line's hash
+ * chain is verified, values are percent-decoded strictly and every event
+ * must name exactly the fields of its type.  Writers hold flock(LOCK_EX)
+ * on the log while they read, check and append one line; readers hold
+ * LOCK_SH, so a reader never sees half a line.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "lacre/age.h"
+#include "lacre/buf.h"
+#include "lacre/err.h"
+#include "lacre/keystore.h"
+#include "lacre/site.h"
+#include "lacre/warrant.h"
+
+#define LOG_MAGIC "lacre-warrant-v1"
+#define LOG_LINE_MAX 16384
+#define MAX_PAIRS 24
+#define US_PER_SEC INT64_C(1000000)
+#define US_PER_DAY (INT64_C(86400) * US_PER_SEC)
+
+struct liid_ent {
+	const char *liid;
+	size_t len;
+	size_t widx;
+};
+
+struct warrant_registry {
+	char path[SITE_PATH_MAX];
+	struct warrant *w;
+	size_t n, cap;
+	struct liid_ent *idx;
+	size_t nidx;
+	uint64_t events;
+	uint8_t head[32];
+	int have_stat;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtim;
+};
+
+/* Why the last load in this thread failed (warrant_registry_error()). */
+static _Thread_local char last_error[SITE_PATH_MAX + 128];
+
+const char *warrant_registry_error(void)
+{
+	return last_error;
+}
+
+/* printf into msg when msg is not NULL. */
+static void say(char *msg, size_t msglen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(char *msg, size_t msglen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (msg == NULL || msglen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------------ times */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Inverse of days_from_civil. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* Days in month m of year y. */
+static unsigned month_days(int64_t y, unsigned m)
+{
+	static const unsigned md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : md[m - 1];
+}
+
+/* Read exactly n digits from *p into *v. */
+static int digits(const char **p, int n, unsigned *v)
+{
+	unsigned x = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return LACRE_E_MALFORMED;
+		x = x * 10 + (unsigned)((*p)[i] - '0');
+	}
+	*p += n;
+	*v = x;
+	return LACRE_OK;
+}
+
+int warrant_time_parse(const char *s, int64_t *us)
+{
+	unsigned y, mo, d, h = 0, mi = 0, se = 0, frac = 0;
+	int nfrac = 0;
+	const char *p = s;
+	int64_t t;
+
+	if (s == NULL || us == NULL)
+		return LACRE_E_INVALID;
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
+	    digits(&p, 2, &d))
+		return LACRE_E_MALFORMED;
+	if (*p == 'T') {
+		p++;
+		if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
+		    digits(&p, 2, &se))
+			return LACRE_E_MALFORMED;
+		if (*p == '.') {
+			p++;
+			while (isdigit((unsigned char)*p) && nfrac < 6) {
+				frac = frac * 10 + (unsigned)(*p++ - '0');
+				nfrac++;
+			}
+			if (nfrac == 0 || isdigit((unsigned char)*p))
+				return LACRE_E_MALFORMED;
+			for (int i = nfrac; i < 6; i++)
+				frac *= 10;
+		}
+		if (*p++ != 'Z')
+			return LACRE_E_MALFORMED;
+	}
+	if (*p != '\0')
+		return LACRE_E_MALFORMED;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 ||
+	    mi > 59 || se > 59)
+		return LACRE_E_MALFORMED;
+	t = days_from_civil(y, mo, d) * US_PER_DAY +
+	    ((int64_t)h * 3600 + (int64_t)mi * 60 + se) * US_PER_SEC + frac;
+	*us = t;
+	return LACRE_OK;
+}
+
+void warrant_time_format(int64_t us, char out[WARRANT_TIME_MAX])
+{
+	int64_t days, rem, y;
+	unsigned m, d;
+
+	days = us / US_PER_DAY;
+	rem = us % US_PER_DAY;
+	if (rem < 0) {
+		rem += US_PER_DAY;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	if (rem % US_PER_SEC == 0)
+		snprintf(out, WARRANT_TIME_MAX, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02dZ", y, m, d,
+			 (int)(rem / (3600 * US_PER_SEC)), (int)(rem / (60 * US_PER_SEC) % 60),
+			 (int)(rem / US_PER_SEC % 60));
+	else
+		snprintf(out, WARRANT_TIME_MAX, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%06dZ", y, m,
+			 d, (int)(rem / (3600 * US_PER_SEC)), (int)(rem / (60 * US_PER_SEC) % 60),
+			 (int)(rem / US_PER_SEC % 60), (int)(rem % US_PER_SEC));
+}
+
+int64_t warrant_time_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+int64_t warrant_add_months(int64_t t, int months)
+{
+	int64_t days = t / US_PER_DAY, rem = t % US_PER_DAY, y, mm;
+	unsigned m, d, dim;
+
+	if (rem < 0) {
+		rem += US_PER_DAY;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	mm = y * 12 + (m - 1) + months;
+	y = mm >= 0 ? mm / 12 : (mm - 11) / 12;
+	m = (unsigned)(mm - y * 12) + 1;
+	dim = month_days(y, m);
+	if (d > dim)
+		d = dim;
+	return days_from_civil(y, m, d) * US_PER_DAY + rem;
+}
+
+/* ------------------------------------------------------------- categories */
+
+static const struct { const char *name; unsigned bit; } cat_names[] = {
+	{ "content", WARRANT_CAT_CONTENT },
+	{ "iri", WARRANT_CAT_IRI },
+	{ "location", WARRANT_CAT_LOCATION },
+};
+
+int warrant_categories_parse(const char *s, unsigned *cats)
+{
+	unsigned c = 0;
+	const char *p = s;
+
+	if (s == NULL || cats == NULL)
+		return LACRE_E_INVALID;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		size_t i;
+		for (i = 0; i < sizeof(cat_names) / sizeof(cat_names[0]); i++)
+			if (strlen(cat_names[i].name) == n && strncmp(p, cat_names[i].name, n) == 0)
+				break;
+		if (i == sizeof(cat_names) / sizeof(cat_names[0]) || (c & cat_names[i].bit))
+			return LACRE_E_MALFORMED;
+		c |= cat_names[i].bit;
+		p += n;
+		if (*p == ',' && *++p == '\0')
+			return LACRE_E_MALFORMED;
+	}
+	if (c == 0)
+		return LACRE_E_MALFORMED;
+	*cats = c;
+	return LACRE_OK;
+}
+
+void warrant_categories_format(unsigned cats, char *out, size_t outlen)
+{
+	size_t used = 0;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(cat_names) / sizeof(cat_names[0]); i++)
+		if (cats & cat_names[i].bit) {
+			int k = snprintf(out + used, outlen - used, "%s%s", used ? "," : "",
+					 cat_names[i].name);
+			if (k < 0 || (size_t)k >= outlen - used)
+				return;
+			used += (size_t)k;
+		}
+}
+
+/* ------------------------------------------------------ percent encoding */
+
+/* Bytes written raw in a log value; everything else is %XX. */
+static int raw_ok(unsigned char c)
+{
+	return isalnum(c) || strchr("-._~:/@+", c) != NULL;
+}
+
+/* Append the percent-encoding of s to d. */
+static int pct_add(struct lacre_dbuf *d, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int r = LACRE_OK;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p && r == LACRE_OK; p++) {
+		if (raw_ok(*p)) {
+			r = lacre_dbuf_add_u8(d, *p);
+		} else {
+			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+			r = lacre_dbuf_add(d, e, 3);
+		}
+	}
+	return r;
+}
+
+/* Hex value of an upper-case hex digit, or -1. */
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode s[0..n) strictly (raw bytes only from the raw set, %XX upper case
+ * only for bytes outside it) into out (cap, NUL-terminated).  Control bytes
+ * and NUL are refused. */
+static int pct_decode(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '%') {
+			int hi, lo;
+			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
+				return LACRE_E_MALFORMED;
+			c = (unsigned char)(hi << 4 | lo);
+			if (raw_ok(c) || c < 0x20 || c == 0x7f)
+				return LACRE_E_MALFORMED;
+			i += 2;
+		} else if (!raw_ok(c)) {
+			return LACRE_E_MALFORMED;
+		}
+		if (o + 1 >= cap)
+			return LACRE_E_TOO_LARGE;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return LACRE_OK;
+}
+
+/* ------------------------------------------------------------ validation */
+
+/* Text field: non-empty when required, fits, no control characters. */
+static int text_ok(const char *s, int required)
+{
+	size_t n = strlen(s);
+
+	if (n >= WARRANT_TEXT_MAX || (required && n == 0))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* LIID: 1..WARRANT_LIID_MAX printable ASCII bytes, no space or comma. */
+static int liid_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > WARRANT_LIID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == ',')
+			return 0;
+	return 1;
+}
+
+/* Warrant id: "W-" and six or more digits. */
+static int id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 3 || n >= WARRANT_ID_MAX || s[0] != 'W' || s[1] != '-')
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* --------------------------------------------------------- event parsing */
+
+struct pair {
+	const char *k;
+	size_t kn;
+	const char *v;
+	size_t vn;
+	int used;
+};
+
+struct event {
+	struct pair p[MAX_PAIRS];
+	size_t n;
+};
+
+/* The value of key k (marking it used), or NULL. */
+static struct pair *ev_get(struct event *e, const char *k)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (e->p[i].kn == strlen(k) && memcmp(e->p[i].k, k, e->p[i].kn) == 0) {
+			if (e->p[i].used)
+				return NULL;
+			e->p[i].used = 1;
+			return &e->p[i];
+		}
+	return NULL;
+}
+
+/* Decode text field k into out. */
+static int ev_text(struct event *e, const char *k, char *out, size_t cap)
+{
+	struct pair *p = ev_get(e, k);
+
+	if (p == NULL)
+		return LACRE_E_MALFORMED;
+	return pct_decode(p->v, p->vn, out, cap);
+}
+
+/* Decode time field k. */
+static int ev_time(struct event *e, const char *k, int64_t *t)
+{
+	char s[WARRANT_TIME_MAX];
+
+	if (ev_text(e, k, s, sizeof(s)) != LACRE_OK)
+		return LACRE_E_MALFORMED;
+	return warrant_time_parse(s, t);
+}
+
+/* Decode list field k (comma-separated, each element percent-encoded) into
+ * rows of out (max rows of cap bytes), setting *n. */
+static int ev_list(struct event *e, const char *k, char *out, size_t rows, size_t cap, size_t *n)
+{
+	struct pair *p = ev_get(e, k);
+	size_t cnt = 0, i = 0;
+
+	if (p == NULL || p->vn == 0)
+		return LACRE_E_MALFORMED;
+	while (i <= p->vn) {
+		const char *c = memchr(p->v + i, ',', p->vn - i);
+		size_t len = c ? (size_t)(c - (p->v + i)) : p->vn - i;
+		if (cnt == rows || len == 0)
+			return LACRE_E_MALFORMED;
+		if (pct_decode(p->v + i, len, out + cnt * cap, cap) != LACRE_OK)
+			return LACRE_E_MALFORMED;
+		cnt++;
+		i += len + 1;
+	}
+	*n = cnt;
+	return LACRE_OK;
+}
+
+/* Parse the fields of an "add" event into w. */
+static int parse_add(struct event *e, struct warrant *w)
+{
+	char cats[64], em[4];
+	struct warrant_period *p0 = &w->periods[0];
+
+	if (ev_text(e, "case", w->case_id, sizeof(w->case_id)) ||
+	    ev_text(e, "unit", w->unit, sizeof(w->unit)) ||
+	    ev_text(e, "court", w->court, sizeof(w->court)) ||
+	    ev_text(e, "authority", w->authority, sizeof(w->authority)) ||
+	    ev_text(e, "order", p0->order_id, sizeof(p0->order_id)) ||
+	    ev_time(e, "order_date", &p0->order_date) || ev_time(e, "from", &p0->from) ||
+	    ev_time(e, "to", &p0->to) || ev_text(e, "categories", cats, sizeof(cats)) ||
+	    warrant_categories_parse(cats, &w->categories) ||
+	    ev_list(e, "targets", &w->targets[0][0], WARRANT_MAX_TARGETS, WARRANT_TEXT_MAX,
+		    &w->n_targets) ||
+	    ev_list(e, "liids", &w->liids[0][0], WARRANT_MAX_LIIDS, WARRANT_LIID_MAX + 1,
+		    &w->n_liids) ||
+	    ev_text(e, "emergency", em, sizeof(em)) ||
+	    ev_text(e, "recipient", w->recipient, sizeof(w->recipient)))
+		return LACRE_E_MALFORMED;
+	if (strcmp(em, "0") != 0 && strcmp(em, "1") != 0)
+		return LACRE_E_MALFORMED;
+	w->emergency = em[0] == '1';
+	w->n_periods = 1;
+	for (size_t i = 0; i < w->n_liids; i++)
+		if (!liid_ok(w->liids[i]))
+			return LACRE_E_MALFORMED;
+	if (age_recipient_parse(w->recipient, w->recipient_pub) != LACRE_OK)
+		return LACRE_E_MALFORMED;
+	return LACRE_OK;
+}
+
+/* Find warrant id in reg (index) or -1. */
+static long reg_index(const struct warrant_registry *reg, const char *id)
+{
+	for (size_t i = 0; i < reg->n; i++)
+		if (strcmp(reg->w[i].id, id) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Apply one parsed event of type 'type' to reg. */
+static int apply_event(struct warrant_registry *reg, const char *type, size_t tn,
+		       struct event *e)
+{
+	char id[WARRANT_ID_MAX];
+	int64_t at;
+	struct warrant *w;
+	long wi;
+
+	if (ev_text(e, "id", id, sizeof(id)) != LACRE_OK || !id_ok(id) ||
+	    ev_time(e, "at", &at) != LACRE_OK)
+		return LACRE_E_MALFORMED;
+	wi = reg_index(reg, id);
+	if (tn == 3 && memcmp(type, "add", 3) == 0) {
+		if (wi >= 0)
+			return LACRE_E_MALFORMED;
+		if (reg->n == reg->cap) {
+			size_t nc = reg->cap ? reg->cap * 2 : 16;
+			struct warrant *nw = realloc(reg->w, nc * sizeof(*nw));
+			if (nw == NULL)
+				return LACRE_E_NOMEM;
+			reg->w = nw;
+			reg->cap = nc;
+		}
+		w = &reg->w[reg->n];
+		memset(w, 0, sizeof(*w));
+		memcpy(w->id, id, sizeof(id));
+		w->created = at;
+		if (parse_add(e, w) != LACRE_OK)
+			return LACRE_E_MALFORMED;
+		reg->n++;
+		return LACRE_OK;
+	}
+	if (wi < 0)
+		return LACRE_E_MALFORMED;
+	w = &reg->w[wi];
+	if (tn == 6 && memcmp(type, "extend", 6) == 0) {
+		struct warrant_period *p;
+		if (w->n_periods == WARRANT_MAX_PERIODS)
+			return LACRE_E_TOO_LARGE;
+		p = &w->periods[w->n_periods];
+		memset(p, 0, sizeof(*p));
+		if (ev_text(e, "order", p->order_id, sizeof(p->order_id)) ||
+		    ev_time(e, "order_date", &p->order_date) || ev_time(e, "from", &p->from) ||
+		    ev_time(e, "to", &p->to))
+			return LACRE_E_MALFORMED;
+		w->n_periods++;
+		return LACRE_OK;
+	}
+	if (tn == 7 && memcmp(type, "confirm", 7) == 0) {
+		if (!w->emergency || w->confirmed ||
+		    ev_text(e, "order", w->confirm_order, sizeof(w->confirm_order)) ||
+		    ev_time(e, "order_date", &w->confirm_date))
+			return LACRE_E_MALFORMED;
+		w->confirmed = 1;
+		return LACRE_OK;
+	}
+	if (tn == 5 && memcmp(type, "cease", 5) == 0) {
+		if (w->ceased || ev_text(e, "order", w->cease_order, sizeof(w->cease_order)) ||
+		    ev_time(e, "order_date", &w->cease_date) || ev_time(e, "effective", &w->ceased_at))
+			return LACRE_E_MALFORMED;
+		w->ceased = 1;
+		return LACRE_OK;
+	}
+	return LACRE_E_MALFORMED;
+}
+
+/* Lower-case hex of 32 bytes. */
+static void hex32(const uint8_t h[32], char out[65])
+{
+	static const char hx[] = "0123456789abcdef";
+
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hx[h[i] >> 4];
+		out[2 * i + 1] = hx[h[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* SHA-256 of p[0..n). */
+static int sha256(const void *p, size_t n, uint8_t out[32])
+{
+	return EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL) == 1 ? LACRE_OK : LACRE_E_CRYPTO;
+}
+
+/* Parse and verify one log line (without its newline) as event number seq
+ * chained to reg->head, then apply it. */
+static int parse_line(struct warrant_registry *reg, const char *line, size_t n, uint64_t seq)
+{
+	struct event e;
+	const char *tok[MAX_PAIRS + 3], *hashp;
+	size_t tlen[MAX_PAIRS + 3], nt = 0, i = 0;
+	char seqs[24], hx[65];
+	uint8_t h[32];
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	while (i < n) {
+		const char *sp = memchr(line + i, ' ', n - i);
+		size_t len = sp ? (size_t)(sp - (line + i)) : n - i;
+		if (len == 0 || nt == MAX_PAIRS + 3)
+			return LACRE_E_MALFORMED;
+		tok[nt] = line + i;
+		tlen[nt++] = len;
+		i += len + 1;
+		if (sp && i == n)
+			return LACRE_E_MALFORMED; /* trailing space */
+	}
+	if (nt < 5 || tlen[0] != strlen(LOG_MAGIC) || memcmp(tok[0], LOG_MAGIC, tlen[0]) != 0)
+		return LACRE_E_MALFORMED;
+	snprintf(seqs, sizeof(seqs), "%" PRIu64, seq);
+	if (tlen[1] != strlen(seqs) || memcmp(tok[1], seqs, tlen[1]) != 0)
+		return LACRE_E_MALFORMED;
+	/* the last two tokens are prev= and hash= */
+	hex32(reg->head, hx);
+	if (tlen[nt - 2] != 5 + 64 || memcmp(tok[nt - 2], "prev=", 5) != 0 ||
+	    memcmp(tok[nt - 2] + 5, hx, 64) != 0)
+		return LACRE_E_VERIFY;
+	hashp = tok[nt - 1];
+	if (tlen[nt - 1] != 5 + 64 || memcmp(hashp, "hash=", 5) != 0)
+		return LACRE_E_MALFORMED;
+	r = sha256(line, (size_t)(hashp - 1 - line), h);
+	if (r != LACRE_OK)
+		return r;
+	hex32(h, hx);
+	if (memcmp(hashp + 5, hx, 64) != 0)
+		return LACRE_E_VERIFY;
+	for (i = 3; i < nt - 2; i++) {
+		const char *eq = memchr(tok[i], '=', tlen[i]);
+		if (eq == NULL || eq == tok[i])
+			return LACRE_E_MALFORMED;
+		e.p[e.n].k = tok[i];
+		e.p[e.n].kn = (size_t)(eq - tok[i]);
+		e.p[e.n].v = eq + 1;
+		e.p[e.n].vn = tlen[i] - e.p[e.n].kn - 1;
+		e.n++;
+	}
+	r = apply_event(reg, tok[2], tlen[2], &e);
+	if (r != LACRE_OK)
+		return r;
+	for (i = 0; i < e.n; i++)
+		if (!e.p[i].used)
+			return LACRE_E_MALFORMED; /* unknown or repeated field */
+	memcpy(reg->head, h, 32);
+	reg->events = seq;
+	return LACRE_OK;
+}
+
+/* Order LIID index entries by (length, bytes). */
+static int liid_cmp(const void *a, const void *b)
+{
+	const struct liid_ent *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->liid, y->liid, x->len);
+}
+
+/* Build the sorted LIID index of reg. */
+static int build_index(struct warrant_registry *reg)
+{
+	size_t total = 0, k = 0;
+	struct liid_ent *idx;
+
+	for (size_t i = 0; i < reg->n; i++)
+		total += reg->w[i].n_liids;
+	idx = calloc(total ? total : 1, sizeof(*idx));
+	if (idx == NULL)
+		return LACRE_E_NOMEM;
+	for (size_t i = 0; i < reg->n; i++)
+		for (size_t j = 0; j < reg->w[i].n_liids; j++) {
+			idx[k].liid = reg->w[i].liids[j];
+			idx[k].len = strlen(reg->w[i].liids[j]);
+			idx[k].widx = i;
+			k++;
+		}
+	qsort(idx, total, sizeof(*idx), liid_cmp);
+	free(reg->idx);
+	reg->idx = idx;
+	reg->nidx = total;
+	return LACRE_OK;
+}
+
+/* Parse a whole log text into reg (fresh). errline receives the failing line. */
+static int parse_log(struct warrant_registry *reg, const uint8_t *text, size_t n,
+		     uint64_t *errline)
+{
+	struct lacre_rbuf rb;
+	uint64_t seq = 0;
+	int r;
+
+	lacre_rbuf_init(&rb, text, n);
+	while (lacre_rbuf_left(&rb) > 0) {
+		const uint8_t *line, *nl;
+		size_t left = lacre_rbuf_left(&rb), ln;
+
+		seq++;
+		*errline = seq;
+		nl = memchr(lacre_rbuf_ptr(&rb), '\n', left);
+		if (nl == NULL)
+			return LACRE_E_TRUNCATED; /* a writer died mid-line */
+		ln = (size_t)(nl - lacre_rbuf_ptr(&rb));
+		if (ln > LOG_LINE_MAX)
+			return LACRE_E_TOO_LARGE;
+		if (lacre_rbuf_take(&rb, ln, &line) != LACRE_OK || lacre_rbuf_skip(&rb, 1) != LACRE_OK)
+			return LACRE_E_INTERNAL;
+		r = parse_line(reg, (const char *)line, ln, seq);
+		if (r != LACRE_OK)
+			return r;
+	}
+	return build_index(reg);
+}
+
+/* Read the whole of fd (capped) into d. */
+static int read_all(int fd, struct lacre_dbuf *d)
+{
+	uint8_t tmp[65536];
+	ssize_t k;
+	int r;
+
+	for (;;) {
+		k = read(fd, tmp, sizeof(tmp));
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return LACRE_E_IO;
+		}
+		if (k == 0)
+			return LACRE_OK;
+		r = lacre_dbuf_add(d, tmp, (size_t)k);
+		if (r != LACRE_OK)
+			return r;
+	}
+}
+
+/* Load the registry from the open, locked log fd. */
+static int load_fd(int fd, const char *path, struct warrant_registry **out)
+{
+	struct warrant_registry *reg;
+	struct lacre_dbuf d;
+	struct stat st;
+	uint64_t errline = 0;
+	int r;
+
+	lacre_dbuf_init(&d, WARRANT_LOG_MAX);
+	reg = calloc(1, sizeof(*reg));
+	if (reg == NULL)
+		return LACRE_E_NOMEM;
+	snprintf(reg->path, sizeof(reg->path), "%s", path);
+	if (fd >= 0) {
+		if (fstat(fd, &st) != 0) {
+			r = LACRE_E_IO;
+			goto fail;
+		}
+		reg->have_stat = 1;
+		reg->dev = st.st_dev;
+		reg->ino = st.st_ino;
+		reg->size = st.st_size;
+		reg->mtim = st.st_mtim;
+		r = read_all(fd, &d);
+		if (r != LACRE_OK)
+			goto fail;
+	}
+	r = parse_log(reg, d.p, d.len, &errline);
+	if (r != LACRE_OK) {
+		snprintf(last_error, sizeof(last_error), "%s:%" PRIu64 ": warrant log event %s", path,
+			 errline, r == LACRE_E_VERIFY ? "breaks the hash chain" :
+			 r == LACRE_E_TRUNCATED ? "is incomplete (a writer stopped mid-line)" :
+			 r == LACRE_E_MALFORMED ? "is malformed" : lacre_strerror(r));
+		if (r == LACRE_E_MALFORMED || r == LACRE_E_VERIFY || r == LACRE_E_TRUNCATED)
+			r = LACRE_E_CORRUPT;
+		goto fail;
+	}
+	lacre_dbuf_free(&d);
+	*out = reg;
+	return LACRE_OK;
+fail:
+	lacre_dbuf_free(&d);
+	warrant_registry_free(reg);
+	return r;
+}
+
+/* Open the log at path and take a lock (LOCK_SH or LOCK_EX); *fd = -1 when
+ * it does not exist and create is 0. */
+static int open_locked(const char *path, int op, int create, int *fd)
+{
+	int f = open(path, (op == LOCK_EX ? O_RDWR | O_APPEND : O_RDONLY) |
+			   (create ? O_CREAT : 0) | O_CLOEXEC, 0644);
+
+	if (f < 0) {
+		if (errno == ENOENT && !create) {
+			*fd = -1;
+			return LACRE_OK;
+		}
+		return LACRE_E_IO;
+	}
+	while (flock(f, op) != 0) {
+		if (errno != EINTR) {
+			close(f);
+			return LACRE_E_IO;
+		}
+	}
+	*fd = f;
+	return LACRE_OK;
+}
+
+int warrant_registry_load_path(const char *path, struct warrant_registry **reg)
+{
+	int fd, r;
+
+	if (path == NULL || reg == NULL)
+		return LACRE_E_INVALID;
+	r = open_locked(path, LOCK_SH, 0, &fd);
+	if (r != LACRE_OK)
+		return r;
+	r = load_fd(fd, path, reg);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int warrant_registry_load(const struct site *s, struct warrant_registry **reg)
+{
+	char path[SITE_PATH_MAX];
+	int r = site_path(s, SITE_WARRANTS, path, sizeof(path));
+
+	if (r != LACRE_OK)
+		return r;
+	return warrant_registry_load_path(path, reg);
+}
+
+int warrant_registry_reload_if_changed(struct warrant_registry *reg, int *changed)
+{
+	struct warrant_registry *fresh, tmp;
+	struct stat st;
+	int exists, r;
+
+	if (reg == NULL)
+		return LACRE_E_INVALID;
+	exists = stat(reg->path, &st) == 0;
+	if (!exists && errno != ENOENT)
+		return LACRE_E_IO;
+	if (exists == reg->have_stat &&
+	    (!exists || (st.st_dev == reg->dev && st.st_ino == reg->ino && st.st_size == reg->size &&
+			 st.st_mtim.tv_sec == reg->mtim.tv_sec &&
+			 st.st_mtim.tv_nsec == reg->mtim.tv_nsec))) {
+		if (changed)
+			*changed = 0;
+		return LACRE_OK;
+	}
+	r = warrant_registry_load_path(reg->path, &fresh);
+	if (r != LACRE_OK)
+		return r;
+	tmp = *reg;
+	*reg = *fresh;
+	*fresh = tmp;
+	warrant_registry_free(fresh);
+	if (changed)
+		*changed = 1;
+	return LACRE_OK;
+}
+
+void warrant_registry_free(struct warrant_registry *reg)
+{
+	if (reg == NULL)
+		return;
+	free(reg->w);
+	free(reg->idx);
+	free(reg);
+}
+
+size_t warrant_registry_count(const struct warrant_registry *reg)
+{
+	return reg ? reg->n : 0;
+}
+
+const struct warrant *warrant_registry_at(const struct warrant_registry *reg, size_t i)
+{
+	return reg && i < reg->n ? &reg->w[i] : NULL;
+}
+
+const struct warrant *warrant_registry_find(const struct warrant_registry *reg, const char *id)
+{
+	long i;
+
+	if (reg == NULL || id == NULL)
+		return NULL;
+	i = reg_index(reg, id);
+	return i >= 0 ? &reg->w[i] : NULL;
+}
+
+uint64_t warrant_registry_events(const struct warrant_registry *reg)
+{
+	return reg ? reg->events : 0;
+}
+
+void warrant_registry_head(const struct warrant_registry *reg, uint8_t head[32])
+{
+	memcpy(head, reg->head, 32);
+}
+
+/* ---------------------------------------------------------------- routing */
+
+int warrant_active_at(const struct warrant *w, int64_t t)
+{
+	if (w->ceased && t >= w->ceased_at)
+		return 0;
+	if (w->emergency && !w->confirmed && t >= w->periods[0].order_date + WARRANT_EMERGENCY_US)
+		return 0;
+	for (size_t i = 0; i < w->n_periods; i++)
+		if (t >= w->periods[i].from && t < w->periods[i].to)
+			return 1;
+	return 0;
+}
+
+/* Rank of a quarantine reason when several warrants share a LIID: the most
+ * specific wins. */
+static int reason_rank(const char *r)
+{
+	if (strcmp(r, WARRANT_Q_CATEGORY) == 0)
+		return 5;
+	if (strcmp(r, WARRANT_Q_CEASED) == 0)
+		return 4;
+	if (strcmp(r, WARRANT_Q_EMERGENCY) == 0)
+		return 3;
+	if (strcmp(r, WARRANT_Q_AFTER_END) == 0)
+		return 2;
+	return 1;
+}
+
+/* Quarantine reason of warrant w for time t and category cat, or NULL. */
+static const char *judge(const struct warrant *w, int64_t t, unsigned cat)
+{
+	if (w->ceased && t >= w->ceased_at)
+		return WARRANT_Q_CEASED;
+	if (w->emergency && !w->confirmed && t >= w->periods[0].order_date + WARRANT_EMERGENCY_US)
+		return WARRANT_Q_EMERGENCY;
+	for (size_t i = 0; i < w->n_periods; i++)
+		if (t >= w->periods[i].from && t < w->periods[i].to)
+			return (w->categories & cat) ? NULL : WARRANT_Q_CATEGORY;
+	return t < w->periods[0].from ? WARRANT_Q_BEFORE_START : WARRANT_Q_AFTER_END;
+}
+
+int warrant_route(const struct warrant_registry *reg, const uint8_t *liid, size_t liid_len,
+		  int64_t time_us, unsigned category, struct warrant_match *m,
+		  const char **reason)
+{
+	struct liid_ent key = { (const char *)liid, liid_len, 0 };
+	size_t lo = 0, hi, i;
+	const char *best = NULL;
+
+	if (reg == NULL || (liid == NULL && liid_len) || m == NULL || reason == NULL ||
+	    (category != WARRANT_CAT_CONTENT && category != WARRANT_CAT_IRI &&
+	     category != WARRANT_CAT_LOCATION))
+		return LACRE_E_INVALID;
+	hi = reg->nidx;
+	while (lo < hi) { /* first entry >= key */
+		size_t mid = lo + (hi - lo) / 2;
+		if (liid_cmp(&reg->idx[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < reg->nidx && liid_cmp(&reg->idx[i], &key) == 0; i++) {
+		const struct warrant *w = &reg->w[reg->idx[i].widx];
+		const char *why = judge(w, time_us, category);
+		if (why == NULL) {
+			memset(m, 0, sizeof(*m));
+			memcpy(m->id, w->id, sizeof(m->id));
+			memcpy(m->recipient, w->recipient_pub, 32);
+			memcpy(m->recipient_str, w->recipient, sizeof(m->recipient_str));
+			m->categories = w->categories;
+			*reason = NULL;
+			return LACRE_OK;
+		}
+		if (best == NULL || reason_rank(why) > reason_rank(best))
+			best = why;
+	}
+	*reason = best ? best : WARRANT_Q_UNKNOWN_LIID;
+	return LACRE_OK;
+}
+
+/* ---------------------------------------------------------------- writers */
+
+/* Append " key=" and the encoded value. */
+static int kv(struct lacre_dbuf *d, const char *k, const char *v)
+{
+	int r = lacre_dbuf_printf(d, " %s=", k);
+
+	return r ? r : pct_add(d, v);
+}
+
+/* Append " key=<time>". */
+static int kv_time(struct lacre_dbuf *d, const char *k, int64_t t)
+{
+	char s[WARRANT_TIME_MAX];
+
+	warrant_time_format(t, s);
+	return kv(d, k, s);
+}
+
+/* Append " key=a,b,c" with each element encoded. */
+static int kv_list(struct lacre_dbuf *d, const char *k, const char *rows, size_t n, size_t cap)
+{
+	int r = lacre_dbuf_printf(d, " %s=", k);
+
+	for (size_t i = 0; r == LACRE_OK && i < n; i++) {
+		if (i)
+			r = lacre_dbuf_add_u8(d, ',');
+		if (r == LACRE_OK)
+			r = pct_add(d, rows + i * cap);
+	}
+	return r;
+}
+
+/* Finish line d (the event body after the type) with prev= and hash=,
+ * then append it to the locked log fd and fsync. */
+static int append_line(int fd, const struct warrant_registry *reg, struct lacre_dbuf *d)
+{
+	char hx[65];
+	uint8_t h[32];
+	const uint8_t *p;
+	size_t off = 0;
+	int r;
+
+	hex32(reg->head, hx);
+	r = lacre_dbuf_printf(d, " prev=%s", hx);
+	if (r == LACRE_OK)
+		r = sha256(d->p, d->len, h);
+	if (r != LACRE_OK)
+		return r;
+	hex32(h, hx);
+	r = lacre_dbuf_printf(d, " hash=%s\n", hx);
+	if (r != LACRE_OK)
+		return r;
+	if (d->len > LOG_LINE_MAX)
+		return LACRE_E_TOO_LARGE;
+	p = d->p;
+	while (off < d->len) {
+		ssize_t k = write(fd, p + off, d->len - off);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return LACRE_E_IO;
+		}
+		off += (size_t)k;
+	}
+	return fsync(fd) == 0 ? LACRE_OK : LACRE_E_IO;
+}
+
+/* Start an event line: magic, sequence number, type, id, at. */
+static int begin_line(struct lacre_dbuf *d, const struct warrant_registry *reg, const char *type,
+		      const char *id)
+{
+	int r = lacre_dbuf_printf(d, "%s %" PRIu64 " %s", LOG_MAGIC, reg->events + 1, type);
+
+	if (r == LACRE_OK)
+		r = kv(d, "id", id);
+	if (r == LACRE_OK)
+		r = kv_time(d, "at", warrant_time_now());
+	return r;
+}
+
+/* Open, lock (exclusive) and load the log of site s for a writer. */
+static int writer_open(const struct site *s, int *fd, struct warrant_registry **reg,
+		       char *msg, size_t msglen)
+{
+	char path[SITE_PATH_MAX];
+	int r;
+
+	r = site_path(s, SITE_WARRANTS, path, sizeof(path));
+	if (r == LACRE_OK)
+		r = open_locked(path, LOCK_EX, 1, fd);
+	if (r != LACRE_OK) {
+		say(msg, msglen, "cannot open %s: %s", path, strerror(errno));
+		return r;
+	}
+	r = load_fd(*fd, path, reg);
+	if (r != LACRE_OK) {
+		say(msg, msglen, "cannot read the warrant log %s: %s", path, lacre_strerror(r));
+		close(*fd);
+		*fd = -1;
+	}
+	return r;
+}
+
+/* Check the non-legal shape of a new warrant (field sizes, characters). */
+static int spec_ok(const struct warrant *w, char *msg, size_t msglen)
+{
+	if (!text_ok(w->case_id, 0) || !text_ok(w->unit, 0) || !text_ok(w->court, 0) ||
+	    !text_ok(w->authority, 0) || !text_ok(w->periods[0].order_id, 0)) {
+		say(msg, msglen, "a text field is too long or has control characters");
+		return LACRE_E_INVALID;
+	}
+	if (w->n_targets > WARRANT_MAX_TARGETS || w->n_liids > WARRANT_MAX_LIIDS ||
+	    w->n_periods != 1) {
+		say(msg, msglen, "too many targets or LIIDs (at most %d and %d)",
+		    WARRANT_MAX_TARGETS, WARRANT_MAX_LIIDS);
+		return LACRE_E_INVALID;
+	}
+	for (size_t i = 0; i < w->n_targets; i++)
+		if (!text_ok(w->targets[i], 1) || strchr(w->targets[i], ',') != NULL) {
+			say(msg, msglen, "target '%s' is empty, too long or has a comma", w->targets[i]);
+			return LACRE_E_INVALID;
+		}
+	for (size_t i = 0; i < w->n_liids; i++) {
+		if (!liid_ok(w->liids[i])) {
+			say(msg, msglen, "LIID '%s' must be 1-%d printable characters without space or comma",
+			    w->liids[i], WARRANT_LIID_MAX);
+			return LACRE_E_INVALID;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(w->liids[i], w->liids[j]) == 0) {
+				say(msg, msglen, "LIID '%s' is listed twice", w->liids[i]);
+				return LACRE_E_INVALID;
+			}
+	}
+	if (w->categories & ~(unsigned)(WARRANT_CAT_CONTENT | WARRANT_CAT_IRI | WARRANT_CAT_LOCATION)) {
+		say(msg, msglen, "unknown category bits");
+		return LACRE_E_INVALID;
+	}
+	return LACRE_OK;
+}
+
+int warrant_add(const struct site *s, struct keystore *ks, const struct warrant *spec,
+		char id[WARRANT_ID_MAX], char *msg, size_t msglen)
+{
+	struct warrant_registry *reg = NULL;
+	struct age_x25519_identity ident;
+	struct warrant w;
+	struct lacre_dbuf d;
+	char newid[WARRANT_ID_MAX], cats[64];
+	size_t adds = 0;
+	int fd = -1, r;
+
+	memset(&ident, 0, sizeof(ident));
+	lacre_dbuf_init(&d, LOG_LINE_MAX + 256);
+	if (s == NULL || ks == NULL || spec == NULL || id == NULL)
+		return LACRE_E_INVALID;
+	r = spec_ok(spec, msg, msglen);
+	if (r != LACRE_OK)
+		return r;
+	r = writer_open(s, &fd, &reg, msg, msglen);
+	if (r != LACRE_OK)
+		return r;
+	w = *spec;
+	w.confirmed = 0;
+	w.ceased = 0;
+	adds = reg->n;
+	snprintf(newid, sizeof(newid), "W-%06zu", adds + 1);
+	memcpy(w.id, newid, sizeof(newid));
+	r = legal_check_add(reg, &w, NULL, msg, msglen);
+	if (r != LACRE_OK)
+		goto out;
+	r = age_x25519_generate(&ident);
+	if (r == LACRE_OK)
+		r = age_recipient_encode(ident.public_key, w.recipient);
+	if (r != LACRE_OK) {
+		say(msg, msglen, "cannot generate the warrant key: %s", lacre_strerror(r));
+		goto out;
+	}
+	/* the id is not in the log: a key file under it is a leftover of an
+	 * add that failed before its append, safe to replace */
+	r = keystore_put(ks, newid, &ident, 1);
+	if (r != LACRE_OK) {
+		say(msg, msglen, "cannot store the warrant key: %s", lacre_strerror(r));
+		goto out;
+	}
+	warrant_categories_format(w.categories, cats, sizeof(cats));
+	r = begin_line(&d, reg, "add", newid);
+	if (!r) r = kv(&d, "case", w.case_id);
+	if (!r) r = kv(&d, "unit", w.unit);
+	if (!r) r = kv(&d, "court", w.court);
+	if (!r) r = kv(&d, "authority", w.authority);
+	if (!r) r = kv(&d, "order", w.periods[0].order_id);
+	if (!r) r = kv_time(&d, "order_date", w.periods[0].order_date);
+	if (!r) r = kv_time(&d, "from", w.periods[0].from);
+	if (!r) r = kv_time(&d, "to", w.periods[0].to);
+	if (!r) r = kv(&d, "categories", cats);
+	if (!r) r = kv_list(&d, "targets", &w.targets[0][0], w.n_targets, WARRANT_TEXT_MAX);
+	if (!r) r = kv_list(&d, "liids", &w.liids[0][0], w.n_liids, WARRANT_LIID_MAX + 1);
+	if (!r) r = kv(&d, "emergency", w.emergency ? "1" : "0");
+	if (!r) r = kv(&d, "recipient", w.recipient);
+	if (!r) r = append_line(fd, reg, &d);
+	if (r != LACRE_OK) {
+		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
+		goto out;
+	}
+	memcpy(id, newid, sizeof(newid));
+out:
+	age_identity_wipe(&ident);
+	lacre_dbuf_free(&d);
+	warrant_registry_free(reg);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* Common part of extend/confirm/cease: open the log, find id. */
+static int mutate_begin(const struct site *s, const char *id, int *fd,
+			struct warrant_registry **reg, const struct warrant **w,
+			char *msg, size_t msglen)
+{
+	int r = writer_open(s, fd, reg, msg, msglen);
+
+	if (r != LACRE_OK)
+		return r;
+	*w = warrant_registry_find(*reg, id);
+	if (*w == NULL) {
+		say(msg, msglen, "no warrant '%s'; 'lacre warrant list' shows them", id);
+		warrant_registry_free(*reg);
+		*reg = NULL;
+		close(*fd);
+		*fd = -1;
+		return LACRE_E_NOT_FOUND;
+	}
+	return LACRE_OK;
+}
+
+int warrant_extend(const struct site *s, const char *id, const struct warrant_period *p,
+		   char *msg, size_t msglen)
+{
+	struct warrant_registry *reg = NULL;
+	const struct warrant *w;
+	struct lacre_dbuf d;
+	int fd = -1, r;
+
+	if (s == NULL || id == NULL || p == NULL)
+		return LACRE_E_INVALID;
+	if (!text_ok(p->order_id, 0)) {
+		say(msg, msglen, "the order id is too long or has control characters");
+		return LACRE_E_INVALID;
+	}
+	lacre_dbuf_init(&d, LOG_LINE_MAX + 256);
+	r = mutate_begin(s, id, &fd, &reg, &w, msg, msglen);
+	if (r != LACRE_OK)
+		return r;
+	r = legal_check_extend(reg, w, p, NULL, msg, msglen);
+	if (r == LACRE_OK && w->n_periods == WARRANT_MAX_PERIODS) {
+		say(msg, msglen, "warrant %s already has %d periods", id, WARRANT_MAX_PERIODS);
+		r = LACRE_E_TOO_LARGE;
+	}
+	if (r != LACRE_OK)
+		goto out;
+	r = begin_line(&d, reg, "extend", id);
+	if (!r) r = kv(&d, "order", p->order_id);
+	if (!r) r = kv_time(&d, "order_date", p->order_date);
+	if (!r) r = kv_time(&d, "from", p->from);
+	if (!r) r = kv_time(&d, "to", p->to);
+	if (!r) r = append_line(fd, reg, &d);
+	if (r != LACRE_OK)
+		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
+out:
+	lacre_dbuf_free(&d);
+	warrant_registry_free(reg);
+	close(fd);
+	return r;
+}
+
+int warrant_confirm(const struct site *s, const char *id, const char *order_id,
+		    int64_t order_date, char *msg, size_t msglen)
+{
+	struct warrant_registry *reg = NULL;
+	const struct warrant *w;
+	struct lacre_dbuf d;
+	int fd = -1, r;
+
+	if (s == NULL || id == NULL || order_id == NULL)
+		return LACRE_E_INVALID;
+	if (!text_ok(order_id, 0)) {
+		say(msg, msglen, "the order id is too long or has control characters");
+		return LACRE_E_INVALID;
+	}
+	lacre_dbuf_init(&d, LOG_LINE_MAX + 256);
+	r = mutate_begin(s, id, &fd, &reg, &w, msg, msglen);
+	if (r != LACRE_OK)
+		return r;
+	r = legal_check_confirm(w, order_id, order_date, NULL, msg, msglen);
+	if (r != LACRE_OK)
+		goto out;
+	r = begin_line(&d, reg, "confirm", id);
+	if (!r) r = kv(&d, "order", order_id);
+	if (!r) r = kv_time(&d, "order_date", order_date);
+	if (!r) r = append_line(fd, reg, &d);
+	if (r != LACRE_OK)
+		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
+out:
+	lacre_dbuf_free(&d);
+	warrant_registry_free(reg);
+	close(fd);
+	return r;
+}
+
+int warrant_cease(const struct site *s, const char *id, const char *order_id,
+		  int64_t order_date, int64_t at, char *msg, size_t msglen)
+{
+	struct warrant_registry *reg = NULL;
+	const struct warrant *w;
+	struct lacre_dbuf d;
+	int fd = -1, r;
+
+	if (s == NULL || id == NULL || order_id == NULL)
+		return LACRE_E_INVALID;
+	if (!text_ok(order_id, 0)) {
+		say(msg, msglen, "the order id is too long or has control characters");
+		return LACRE_E_INVALID;
+	}
+	lacre_dbuf_init(&d, LOG_LINE_MAX + 256);
+	r = mutate_begin(s, id, &fd, &reg, &w, msg, msglen);
+	if (r != LACRE_OK)
+		return r;
+	r = legal_check_cease(w, order_id, order_date, at, NULL, msg, msglen);
+	if (r != LACRE_OK)
+		goto out;
+	r = begin_line(&d, reg, "cease", id);
+	if (!r) r = kv(&d, "order", order_id);
+	if (!r) r = kv_time(&d, "order_date", order_date);
+	if (!r) r = kv_time(&d, "effective", at);
+	if (!r) r = append_line(fd, reg, &d);
+	if (r != LACRE_OK)
+		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
+out:
+	lacre_dbuf_free(&d);
+	warrant_registry_free(reg);
+	close(fd);
+	return r;
+}
