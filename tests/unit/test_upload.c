@@ -1,0 +1,362 @@
+/*
+ * test_upload.c - the spool uploader: drains an outbox into a backend in
+ * name order within a budget; keeps every file while the backend is down
+ * and drains once it is back; recognises a file already sent (a crash
+ * between put and delete); keeps a file whose name is taken by other bytes,
+ * or whose put was acknowledged but not stored; moves files to "sent";
+ * runs in a background thread.  Also against S3 when S3_ENDPOINT is set.
+ */
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "lacre/err.h"
+#include "lacre/store.h"
+#include "lacre/upload.h"
+
+struct env {
+	char outbox[PATH_MAX], objects[PATH_MAX], sent[PATH_MAX];
+	struct lacre_store *spool;   /* dir: over outbox, for writing */
+	struct lacre_store *backend; /* faulty: over dir: objects */
+	struct lacre_store *objs;    /* dir: objects, to look behind faulty */
+};
+
+/* Fresh outbox, backend folder and stores. */
+static int env_open(struct env *e)
+{
+	char spec[PATH_MAX + 16];
+	const char *t = t_tmpdir();
+	struct lacre_store *inner = NULL;
+	int r;
+
+	snprintf(e->outbox, sizeof(e->outbox), "%s/outbox", t);
+	snprintf(e->objects, sizeof(e->objects), "%s/objects", t);
+	snprintf(e->sent, sizeof(e->sent), "%s/sent", t);
+	snprintf(spec, sizeof(spec), "dir:%s", e->outbox);
+	if ((r = lacre_store_open(spec, &e->spool)) != LACRE_OK)
+		return r;
+	snprintf(spec, sizeof(spec), "dir:%s", e->objects);
+	if ((r = lacre_store_open(spec, &inner)) != LACRE_OK)
+		return r;
+	if ((r = lacre_store_faulty_wrap(inner, 1, &e->backend)) != LACRE_OK)
+		return r;
+	return lacre_store_open(spec, &e->objs);
+}
+
+static void env_close(struct env *e)
+{
+	lacre_store_close(e->spool);
+	lacre_store_close(e->backend);
+	lacre_store_close(e->objs);
+}
+
+/* Count the objects of s. */
+static int count_cb(void *arg, const char *name, uint64_t size)
+{
+	(void)name;
+	(void)size;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static size_t count(struct lacre_store *s)
+{
+	size_t n = 0;
+
+	if (lacre_store_list(s, "", count_cb, &n) != LACRE_OK)
+		return (size_t)-1;
+	return n;
+}
+
+/* Whether object name on s holds exactly data. */
+static int holds(struct lacre_store *s, const char *name, const char *data)
+{
+	struct lacre_dbuf b;
+	int ok;
+
+	lacre_dbuf_init(&b, 1 << 20);
+	ok = lacre_store_get(s, name, 0, SIZE_MAX, &b) == LACRE_OK &&
+	     b.len == strlen(data) && memcmp(b.p, data, b.len) == 0;
+	lacre_dbuf_free(&b);
+	return ok;
+}
+
+static const char *files[][2] = {
+	{ "seg/aa/0001", "first segment" },
+	{ "seg/aa/0002", "second segment, a bit longer" },
+	{ "seg/bb/0001", "" },
+	{ "tile/0/000", "tile bytes" },
+	{ "z", "last" },
+};
+#define NFILES (sizeof(files) / sizeof(files[0]))
+
+/* Put every test file into the outbox. */
+static int fill(struct env *e)
+{
+	for (size_t i = 0; i < NFILES; i++) {
+		int r = lacre_store_put_if_absent(e->spool, files[i][0], files[i][1],
+						  strlen(files[i][1]));
+		if (r != LACRE_OK)
+			return r;
+	}
+	return LACRE_OK;
+}
+
+static void test_drain_budget(void)
+{
+	struct env e = { 0 };
+	struct upload_config cfg = { 0 };
+	struct upload *u = NULL;
+	struct upload_stats st;
+	size_t moved = 99;
+
+	CHECK_OK(env_open(&e));
+	CHECK_OK(fill(&e));
+	cfg.outbox = e.outbox;
+	CHECK_OK(upload_open(&cfg, e.backend, &u));
+	CHECK_OK(upload_drain(u, 2, &moved));
+	CHECK_EQ_INT(moved, 2);
+	CHECK_EQ_INT(count(e.spool), NFILES - 2);
+	CHECK_EQ_INT(count(e.objs), 2);
+	CHECK(holds(e.objs, "seg/aa/0001", files[0][1])); /* name order */
+	CHECK(holds(e.objs, "seg/aa/0002", files[1][1]));
+	upload_stats_get(u, &st);
+	CHECK_EQ_INT(st.pending_files, NFILES - 2);
+	CHECK_OK(upload_drain(u, 0, &moved));
+	CHECK_EQ_INT(moved, NFILES - 2);
+	CHECK_EQ_INT(count(e.spool), 0);
+	for (size_t i = 0; i < NFILES; i++)
+		CHECK(holds(e.objs, files[i][0], files[i][1]));
+	upload_stats_get(u, &st);
+	CHECK_EQ_INT(st.sent_files, NFILES);
+	CHECK_EQ_INT(st.pending_files, 0);
+	CHECK_EQ_INT(st.conflicts, 0);
+	CHECK_OK(upload_drain(u, 0, &moved)); /* nothing to do */
+	CHECK_EQ_INT(moved, 0);
+	upload_close(u);
+	env_close(&e);
+}
+
+static void test_backend_down(void)
+{
+	struct env e = { 0 };
+	struct upload_config cfg = { 0 };
+	struct upload *u = NULL;
+	struct upload_stats st;
+	size_t moved = 99;
+
+	CHECK_OK(env_open(&e));
+	CHECK_OK(fill(&e));
+	cfg.outbox = e.outbox;
+	cfg.retry_min_ms = 50;
+	CHECK_OK(upload_open(&cfg, e.backend, &u));
+	CHECK_OK(lacre_store_faulty_set(e.backend, LACRE_STORE_FAULT_DOWN, NULL, 0));
+	CHECK_EQ_INT(upload_drain(u, 0, &moved), LACRE_E_UNAVAILABLE);
+	CHECK_EQ_INT(moved, 0);
+	CHECK_EQ_INT(count(e.spool), NFILES); /* nothing lost */
+	CHECK_EQ_INT(count(e.objs), 0);
+	upload_stats_get(u, &st);
+	CHECK(st.backend_down);
+	CHECK_EQ_INT(st.unavailable, 1);
+	/* back up, but still inside the backoff: no attempt yet */
+	CHECK_OK(lacre_store_faulty_clear(e.backend, LACRE_STORE_FAULT_DOWN, NULL));
+	CHECK_EQ_INT(upload_drain(u, 0, &moved), LACRE_E_UNAVAILABLE);
+	CHECK_EQ_INT(count(e.objs), 0);
+	usleep(120 * 1000);
+	CHECK_OK(upload_drain(u, 0, &moved));
+	CHECK_EQ_INT(moved, NFILES);
+	CHECK_EQ_INT(count(e.spool), 0);
+	for (size_t i = 0; i < NFILES; i++)
+		CHECK(holds(e.objs, files[i][0], files[i][1]));
+	upload_stats_get(u, &st);
+	CHECK(!st.backend_down);
+	upload_close(u);
+	env_close(&e);
+}
+
+static void test_crash_between_put_and_delete(void)
+{
+	struct env e = { 0 };
+	struct upload_config cfg = { 0 };
+	struct upload *u = NULL;
+	struct upload_stats st;
+	size_t moved = 0;
+
+	CHECK_OK(env_open(&e));
+	CHECK_OK(fill(&e));
+	/* an earlier run sent two files and died before deleting them */
+	CHECK_OK(lacre_store_put_if_absent(e.objs, files[1][0], files[1][1],
+					   strlen(files[1][1])));
+	CHECK_OK(lacre_store_put_if_absent(e.objs, files[2][0], files[2][1],
+					   strlen(files[2][1])));
+	/* and someone else's bytes sit under a third name */
+	CHECK_OK(lacre_store_put_if_absent(e.objs, files[3][0], "TAMPERED!!", 10));
+	cfg.outbox = e.outbox;
+	CHECK_OK(upload_open(&cfg, e.backend, &u));
+	CHECK_OK(upload_drain(u, 0, &moved));
+	CHECK_EQ_INT(moved, NFILES - 1);
+	upload_stats_get(u, &st);
+	CHECK_EQ_INT(st.already_there, 2);
+	CHECK_EQ_INT(st.sent_files, NFILES - 3);
+	CHECK_EQ_INT(st.conflicts, 1);
+	CHECK_EQ_INT(st.last_err, LACRE_E_EXISTS);
+	CHECK_STR(st.last_name, files[3][0]);
+	/* the conflicting file is kept, the backend's object untouched */
+	CHECK_EQ_INT(count(e.spool), 1);
+	CHECK(holds(e.spool, files[3][0], files[3][1]));
+	CHECK(holds(e.objs, files[3][0], "TAMPERED!!"));
+	upload_close(u);
+	env_close(&e);
+}
+
+static void test_lying_backend_keeps_files(void)
+{
+	struct env e = { 0 };
+	struct upload_config cfg = { 0 };
+	struct upload *u = NULL;
+	struct upload_stats st;
+	size_t moved = 0;
+
+	CHECK_OK(env_open(&e));
+	CHECK_OK(fill(&e));
+	cfg.outbox = e.outbox;
+	CHECK_OK(upload_open(&cfg, e.backend, &u));
+	/* puts acknowledged but not stored: stat finds nothing */
+	CHECK_OK(lacre_store_faulty_set(e.backend, LACRE_STORE_FAULT_LOSE_PUT,
+					"seg/aa/0002", 0));
+	/* a backend that reports a wrong size */
+	CHECK_OK(lacre_store_faulty_set(e.backend, LACRE_STORE_FAULT_TRUNCATE,
+					"z", 2));
+	CHECK_OK(upload_drain(u, 0, &moved));
+	CHECK_EQ_INT(moved, NFILES - 2);
+	upload_stats_get(u, &st);
+	CHECK_EQ_INT(st.verify_failures, 2);
+	CHECK(holds(e.spool, "seg/aa/0002", files[1][1]));
+	CHECK(holds(e.spool, "z", files[4][1]));
+	/* honest again: the next pass finishes the job */
+	CHECK_OK(lacre_store_faulty_clear(e.backend, 0, NULL));
+	CHECK_OK(upload_drain(u, 0, &moved));
+	CHECK_EQ_INT(moved, 2);
+	CHECK_EQ_INT(count(e.spool), 0);
+	for (size_t i = 0; i < NFILES; i++)
+		CHECK(holds(e.objs, files[i][0], files[i][1]));
+	upload_close(u);
+	env_close(&e);
+}
+
+static void test_sent_folder_and_prefix(void)
+{
+	struct env e = { 0 };
+	struct upload_config cfg = { 0 };
+	struct upload *u = NULL;
+	size_t moved = 0;
+	char path[PATH_MAX + 64];
+	struct stat sb;
+
+	CHECK_OK(env_open(&e));
+	CHECK_OK(fill(&e));
+	cfg.outbox = e.outbox;
+	cfg.sent = e.sent;
+	cfg.name_prefix = "node1/";
+	CHECK_OK(upload_open(&cfg, e.backend, &u));
+	CHECK_OK(upload_drain(u, 0, &moved));
+	CHECK_EQ_INT(moved, NFILES);
+	CHECK_EQ_INT(count(e.spool), 0);
+	CHECK(holds(e.objs, "node1/seg/aa/0001", files[0][1]));
+	CHECK(holds(e.objs, "node1/z", files[4][1]));
+	snprintf(path, sizeof(path), "%s/seg/aa/0002", e.sent);
+	CHECK(stat(path, &sb) == 0);
+	CHECK_EQ_INT(sb.st_size, strlen(files[1][1]));
+	upload_close(u);
+	cfg.name_prefix = "../x/";
+	CHECK_EQ_INT(upload_open(&cfg, e.backend, &u), LACRE_E_CONFIG);
+	cfg.name_prefix = NULL;
+	cfg.outbox = "";
+	CHECK_EQ_INT(upload_open(&cfg, e.backend, &u), LACRE_E_CONFIG);
+	env_close(&e);
+}
+
+static void test_thread(void)
+{
+	struct env e = { 0 };
+	struct upload_config cfg = { 0 };
+	struct upload *u = NULL;
+	struct upload_stats st;
+
+	CHECK_OK(env_open(&e));
+	cfg.outbox = e.outbox;
+	cfg.retry_min_ms = 20;
+	CHECK_OK(upload_open(&cfg, e.backend, &u));
+	CHECK_OK(upload_start(u, 10));
+	CHECK_EQ_INT(upload_start(u, 10), LACRE_E_STATE);
+	CHECK_OK(lacre_store_faulty_set(e.backend, LACRE_STORE_FAULT_DOWN, NULL, 0));
+	CHECK_OK(fill(&e));
+	usleep(100 * 1000);
+	CHECK_EQ_INT(count(e.spool), NFILES);
+	CHECK_OK(lacre_store_faulty_clear(e.backend, LACRE_STORE_FAULT_DOWN, NULL));
+	for (int i = 0; i < 300 && count(e.spool) != 0; i++)
+		usleep(10 * 1000);
+	CHECK_EQ_INT(count(e.spool), 0);
+	upload_stop(u);
+	upload_stats_get(u, &st);
+	CHECK_EQ_INT(st.sent_files, NFILES);
+	CHECK(st.unavailable >= 1);
+	for (size_t i = 0; i < NFILES; i++)
+		CHECK(holds(e.objs, files[i][0], files[i][1]));
+	upload_close(u);
+	env_close(&e);
+}
+
+static void test_s3_backend(void)
+{
+	struct env e = { 0 };
+	struct upload_config cfg = { 0 };
+	struct lacre_s3_config sc = { 0 };
+	struct lacre_store *s3 = NULL;
+	struct upload *u = NULL;
+	char bucket[64], prefix[64];
+	size_t moved = 0;
+	const char *req = getenv("LACRE_TEST_S3");
+
+	if (!getenv("S3_ENDPOINT") && !(req && *req)) {
+		printf("skip: S3_ENDPOINT not set\n");
+		return;
+	}
+	CHECK_OK(env_open(&e));
+	CHECK_OK(fill(&e));
+	snprintf(bucket, sizeof(bucket), "lacre-upload-test");
+	snprintf(prefix, sizeof(prefix), "run-%ld-%ld", (long)getpid(),
+		 (long)time(NULL));
+	sc.bucket = bucket;
+	sc.prefix = prefix;
+	CHECK_OK(lacre_store_open_s3(&sc, &s3));
+	cfg.outbox = e.outbox;
+	CHECK_OK(upload_open(&cfg, s3, &u));
+	CHECK_OK(upload_drain(u, 0, &moved));
+	CHECK_EQ_INT(moved, NFILES);
+	CHECK_EQ_INT(count(e.spool), 0);
+	CHECK_EQ_INT(count(s3), NFILES);
+	for (size_t i = 0; i < NFILES; i++)
+		CHECK(holds(s3, files[i][0], files[i][1]));
+	upload_close(u);
+	lacre_store_close(s3);
+	env_close(&e);
+}
+
+int main(void)
+{
+	RUN(test_drain_budget);
+	RUN(test_backend_down);
+	RUN(test_crash_between_put_and_delete);
+	RUN(test_lying_backend_keeps_files);
+	RUN(test_sent_folder_and_prefix);
+	RUN(test_thread);
+	RUN(test_s3_backend);
+	return t_done();
+}
