@@ -1,0 +1,523 @@
+/*
+ * test_ingest_acct.c - stream accounting (gaps, late arrivals, duplicates,
+ * restarts, cINReset on the same and on the other connection) and
+ * integrity-check verification (hash good/bad/missing with SHA-256/384/512,
+ * signature good/bad with ECDSA P-256 and Ed448) in lib/ingest/accounting.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "harness.h"
+#include "lacre/ber_enc.h"
+#include "lacre/err.h"
+#include "lacre/etsi.h"
+#include "lacre/etsi_enc.h"
+#include "lacre/ingest.h"
+
+/* Events seen, concatenated with newlines. */
+static struct lacre_dbuf evs;
+
+static void on_ev(void *arg, const char *json)
+{
+	(void)arg;
+	lacre_dbuf_add_str(&evs, json);
+	lacre_dbuf_add_u8(&evs, '\n');
+}
+
+/* Occurrences of needle in the events. */
+static int ev_count(const char *needle)
+{
+	const char *s;
+	int n = 0;
+
+	if (lacre_dbuf_cstr(&evs, &s) != LACRE_OK)
+		return -1;
+	while ((s = strstr(s, needle))) {
+		n++;
+		s++;
+	}
+	return n;
+}
+
+static struct etsi_enc_header hdr(const char *liid, uint32_t cin, uint64_t seq)
+{
+	struct etsi_enc_header h;
+
+	etsi_enc_header_defaults(&h);
+	h.liid = (const uint8_t *)liid;
+	h.liid_len = strlen(liid);
+	h.operator_id = "op";
+	h.has_cin = 1;
+	h.cin = cin;
+	h.seq = seq;
+	return h;
+}
+
+/* Build one CC (kind 2) or IRI PDU numbered seq with a payload marker. */
+static void pdu(struct lacre_dbuf *b, int cc, const char *liid, uint32_t cin, uint64_t seq, uint8_t mark)
+{
+	struct etsi_enc_header h = hdr(liid, cin, seq);
+	uint8_t pkt[64];
+	struct etsi_enc_ipaddr a;
+
+	memset(pkt, mark, sizeof(pkt));
+	lacre_dbuf_reset(b);
+	if (cc) {
+		etsi_enc_ipcc(b, &h, 0, pkt, sizeof(pkt));
+	} else {
+		memset(&a, 0, sizeof(a));
+		etsi_enc_ipmmiri(b, &h, 4, &a, &a, pkt, sizeof(pkt));
+	}
+}
+
+/* Decode b and account it. */
+static int feed(struct ingest_acct *a, struct lacre_dbuf *b, int listener)
+{
+	struct etsi_pdu d;
+	int r;
+
+	if ((r = etsi_decode(b->p, b->len, &d)) != LACRE_OK)
+		return r;
+	return ingest_acct_pdu(a, b->p, b->len, &d, listener, 1);
+}
+
+static int stats(struct ingest_acct *a, const char *liid, uint32_t cin, int kind,
+                 struct ingest_stream_stats *st)
+{
+	return ingest_acct_stream(a, (const uint8_t *)liid, strlen(liid), cin, kind, st);
+}
+
+/* In order, then a gap, a late arrival, a duplicate and a restart. */
+static void test_gap_late_duplicate_restart(void)
+{
+	struct ingest_acct *a;
+	struct lacre_dbuf b;
+	struct ingest_stream_stats st;
+	static const uint64_t order[] = { 0, 1, 2, 5, 6, 3 };
+
+	lacre_dbuf_init(&evs, 1u << 20);
+	lacre_dbuf_init(&b, 1u << 16);
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+	for (size_t i = 0; i < 6; i++) {
+		pdu(&b, 1, "LI1", 9, order[i], (uint8_t)order[i]);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	CHECK_OK(stats(a, "LI1", 9, ETSI_KIND_CC, &st));
+	CHECK_EQ_INT(st.received, 6);
+	CHECK_EQ_INT(st.gaps, 1);
+	CHECK_EQ_INT(st.missing, 1);        /* 4 still missing, 3 came late */
+	CHECK_EQ_INT(st.late, 1);
+	CHECK_EQ_INT(st.next_expected, 7);
+	CHECK_EQ_INT(ev_count("\"event\":\"gap\""), 1);
+	CHECK_EQ_INT(ev_count("\"from\":3,\"to\":4,\"missing\":2"), 1);
+	CHECK_EQ_INT(ev_count("\"event\":\"late\""), 1);
+
+	/* same bytes again: duplicate */
+	pdu(&b, 1, "LI1", 9, 5, 5);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	CHECK_OK(stats(a, "LI1", 9, ETSI_KIND_CC, &st));
+	CHECK_EQ_INT(st.duplicates, 1);
+	CHECK_EQ_INT(ev_count("\"event\":\"duplicate\""), 1);
+	CHECK_EQ_INT(ev_count("\"verified\":true"), 1);
+
+	/* different bytes under a known number: restart, new epoch */
+	pdu(&b, 1, "LI1", 9, 6, 0x77);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	CHECK_OK(stats(a, "LI1", 9, ETSI_KIND_CC, &st));
+	CHECK_EQ_INT(st.restarts, 1);
+	CHECK_EQ_INT(st.next_expected, 7);
+	CHECK_EQ_INT(ev_count("\"event\":\"restart\""), 1);
+
+	/* back to 0, unknown bytes: restart too; then 1, 2 continue it */
+	for (uint64_t q = 0; q < 3; q++) {
+		pdu(&b, 1, "LI1", 9, q, 0x40);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	CHECK_OK(stats(a, "LI1", 9, ETSI_KIND_CC, &st));
+	CHECK_EQ_INT(st.restarts, 2);
+	CHECK_EQ_INT(st.gaps, 1);
+	CHECK_EQ_INT(st.next_expected, 3);
+	/* IRI and CC of the same LIID/CIN are separate streams */
+	CHECK_EQ_INT(stats(a, "LI1", 9, ETSI_KIND_IRI, &st), LACRE_E_NOT_FOUND);
+	ingest_acct_free(a);
+	lacre_dbuf_free(&b);
+	lacre_dbuf_free(&evs);
+}
+
+/* A first number above 0 is a gap from 0; sequence wrap is not. */
+static void test_start_and_wrap(void)
+{
+	struct ingest_acct *a;
+	struct lacre_dbuf b;
+	struct ingest_stream_stats st;
+
+	lacre_dbuf_init(&evs, 1u << 20);
+	lacre_dbuf_init(&b, 1u << 16);
+	CHECK_OK(ingest_acct_new(0, on_ev, NULL, &a));
+	pdu(&b, 0, "LIW", 1, 0xfffffffeu, 1);
+	CHECK_OK(feed(a, &b, LACRE_HI2));
+	pdu(&b, 0, "LIW", 1, 0xffffffffu, 2);
+	CHECK_OK(feed(a, &b, LACRE_HI2));
+	pdu(&b, 0, "LIW", 1, 0, 3);
+	CHECK_OK(feed(a, &b, LACRE_HI2));
+	CHECK_OK(stats(a, "LIW", 1, ETSI_KIND_IRI, &st));
+	CHECK_EQ_INT(st.received, 3);
+	CHECK_EQ_INT(st.gaps, 1);             /* 0 .. 2^32-3 before the first */
+	CHECK_EQ_INT(st.missing, 0xfffffffeu);
+	CHECK_EQ_INT(st.restarts, 0);
+	CHECK_EQ_INT(st.next_expected, 1);
+	ingest_acct_free(a);
+	lacre_dbuf_free(&b);
+	lacre_dbuf_free(&evs);
+}
+
+/* cINReset: on the IRI's own connection it applies at once; the CC stream
+ * on the other connection keeps its stragglers and starts its new epoch
+ * when it goes back to 0; and a restart seen before the reset is explained
+ * by it. */
+static void test_cin_reset(void)
+{
+	struct ingest_acct *a;
+	struct lacre_dbuf b;
+	struct ingest_stream_stats st;
+	struct etsi_enc_header h = hdr("LIR", 5, 0);
+	uint64_t q;
+
+	lacre_dbuf_init(&evs, 1u << 20);
+	lacre_dbuf_init(&b, 1u << 16);
+	CHECK_OK(ingest_acct_new(0, on_ev, NULL, &a));
+	for (q = 0; q < 10; q++) {
+		pdu(&b, 0, "LIR", 5, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI2));
+		pdu(&b, 1, "LIR", 5, q, 2);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	lacre_dbuf_reset(&b);
+	CHECK_OK(etsi_enc_cin_reset(&b, &h));
+	CHECK_OK(feed(a, &b, LACRE_HI2));
+	/* CC straggler of the old epoch, then the new epoch from 0 */
+	pdu(&b, 1, "LIR", 5, 10, 2);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	for (q = 0; q < 3; q++) {
+		pdu(&b, 0, "LIR", 5, q, 3);
+		CHECK_OK(feed(a, &b, LACRE_HI2));
+		pdu(&b, 1, "LIR", 5, q, 4);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	CHECK_OK(stats(a, "LIR", 5, ETSI_KIND_IRI, &st));
+	CHECK_EQ_INT(st.received, 13);
+	CHECK_EQ_INT(st.resets, 1);
+	CHECK_EQ_INT(st.gaps + st.restarts + st.duplicates, 0);
+	CHECK_EQ_INT(st.next_expected, 3);
+	CHECK_OK(stats(a, "LIR", 5, ETSI_KIND_CC, &st));
+	CHECK_EQ_INT(st.received, 14);
+	CHECK_EQ_INT(st.resets, 1);
+	CHECK_EQ_INT(st.gaps + st.restarts + st.duplicates, 0);
+	CHECK_EQ_INT(st.next_expected, 3);
+
+	/* the other order: the CC restart arrives before the reset */
+	for (q = 3; q < 6; q++) {
+		pdu(&b, 1, "LIR", 5, q, 4);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	pdu(&b, 1, "LIR", 5, 0, 5);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	lacre_dbuf_reset(&b);
+	CHECK_OK(etsi_enc_cin_reset(&b, &h));
+	CHECK_OK(feed(a, &b, LACRE_HI2));
+	pdu(&b, 1, "LIR", 5, 1, 5);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	CHECK_OK(stats(a, "LIR", 5, ETSI_KIND_CC, &st));
+	CHECK_EQ_INT(st.resets, 2);
+	CHECK_EQ_INT(st.restarts, 0);
+	CHECK_EQ_INT(st.gaps, 0);
+	CHECK_EQ_INT(st.next_expected, 2);
+	CHECK_EQ_INT(ev_count("\"event\":\"cin-reset\""), 2);
+	ingest_acct_free(a);
+	lacre_dbuf_free(&b);
+	lacre_dbuf_free(&evs);
+}
+
+/* Build a hash PDU over the given data PDUs (digest computed here). */
+static void hash_pdu(struct lacre_dbuf *out, const char *liid, uint32_t cin, uint64_t hseq,
+                     int data_type, int alg, const uint32_t *seqs, size_t n,
+                     struct lacre_dbuf *datas, int corrupt)
+{
+	const EVP_MD *md = alg == 3 ? EVP_sha384() : alg == 4 ? EVP_sha512() : EVP_sha256();
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t dig[64];
+	unsigned dl = 0;
+	struct etsi_enc_header h = hdr(liid, cin, hseq);
+	struct etsi_enc_integrity ic;
+
+	EVP_DigestInit_ex(ctx, md, NULL);
+	for (size_t i = 0; i < n; i++)
+		EVP_DigestUpdate(ctx, datas[i].p, datas[i].len);
+	EVP_DigestFinal_ex(ctx, dig, &dl);
+	EVP_MD_CTX_free(ctx);
+	if (corrupt)
+		dig[3] ^= 1;
+	memset(&ic, 0, sizeof(ic));
+	ic.seqs = seqs;
+	ic.n_seqs = n;
+	ic.check_type = 1;
+	ic.data_type = data_type;
+	ic.value = dig;
+	ic.value_len = dl;
+	ic.hash_alg = alg;
+	lacre_dbuf_reset(out);
+	etsi_enc_integrity(out, &h, &ic);
+}
+
+/* Hash PDUs: verified with each algorithm, mismatch and missing raise
+ * alerts; the hash PDUs' own numbers (from 1) are a separate stream. */
+static void test_integrity_hash(void)
+{
+	struct ingest_acct *a;
+	struct lacre_dbuf datas[5], b;
+	struct ingest_integrity_stats is;
+	struct ingest_stream_stats st;
+	uint32_t seqs[5];
+	uint64_t hseq = 1;
+	static const int algs[] = { 2, 3, 4 };
+
+	lacre_dbuf_init(&evs, 1u << 20);
+	lacre_dbuf_init(&b, 1u << 16);
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+	for (size_t round = 0; round < 3; round++) {
+		for (size_t i = 0; i < 5; i++) {
+			uint64_t q = round * 5 + i;
+			lacre_dbuf_init(&datas[i], 1u << 16);
+			pdu(&datas[i], 1, "LIH", 3, q, (uint8_t)q);
+			seqs[i] = (uint32_t)q;
+			CHECK_OK(feed(a, &datas[i], LACRE_HI3));
+		}
+		hash_pdu(&b, "LIH", 3, hseq++, 2, algs[round], seqs, 5, datas, 0);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+		for (size_t i = 0; i < 5; i++)
+			lacre_dbuf_free(&datas[i]);
+	}
+	ingest_acct_integrity(a, &is);
+	CHECK_EQ_INT(is.hash_pdus, 3);
+	CHECK_EQ_INT(is.hash_ok, 3);
+	CHECK_EQ_INT(ev_count("\"result\":\"verified\""), 3);
+
+	/* corrupted digest: mismatch */
+	for (size_t i = 0; i < 5; i++) {
+		uint64_t q = 15 + i;
+		lacre_dbuf_init(&datas[i], 1u << 16);
+		pdu(&datas[i], 1, "LIH", 3, q, (uint8_t)q);
+		seqs[i] = (uint32_t)q;
+		CHECK_OK(feed(a, &datas[i], LACRE_HI3));
+	}
+	hash_pdu(&b, "LIH", 3, hseq++, 2, 2, seqs, 5, datas, 1);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	ingest_acct_integrity(a, &is);
+	CHECK_EQ_INT(is.hash_mismatch, 1);
+	CHECK_EQ_INT(ev_count("\"result\":\"mismatch\""), 1);
+
+	/* a data PDU that changed in transit: mismatch */
+	for (size_t i = 0; i < 5; i++) {
+		uint64_t q = 20 + i;
+		pdu(&datas[i], 1, "LIH", 3, q, (uint8_t)q);
+		seqs[i] = (uint32_t)q;
+		if (i == 2) {
+			struct lacre_dbuf t;
+			lacre_dbuf_init(&t, 1u << 16);
+			pdu(&t, 1, "LIH", 3, q, 0xee);
+			CHECK_OK(feed(a, &t, LACRE_HI3));
+			lacre_dbuf_free(&t);
+		} else {
+			CHECK_OK(feed(a, &datas[i], LACRE_HI3));
+		}
+	}
+	hash_pdu(&b, "LIH", 3, hseq++, 2, 2, seqs, 5, datas, 0);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	ingest_acct_integrity(a, &is);
+	CHECK_EQ_INT(is.hash_mismatch, 2);
+
+	/* one listed PDU never arrived: missing */
+	for (size_t i = 0; i < 5; i++) {
+		uint64_t q = 25 + i;
+		pdu(&datas[i], 1, "LIH", 3, q, (uint8_t)q);
+		seqs[i] = (uint32_t)q;
+		if (i != 1)
+			CHECK_OK(feed(a, &datas[i], LACRE_HI3));
+	}
+	hash_pdu(&b, "LIH", 3, hseq++, 2, 2, seqs, 5, datas, 0);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	ingest_acct_integrity(a, &is);
+	CHECK_EQ_INT(is.hash_missing, 1);
+	CHECK_EQ_INT(ev_count("\"result\":\"missing\""), 1);
+	CHECK_EQ_INT(ev_count("\"alert\":true"), 4);   /* 2 mismatch, 1 missing, 1 gap */
+	for (size_t i = 0; i < 5; i++)
+		lacre_dbuf_free(&datas[i]);
+
+	/* data stream counted 29 data PDUs, hash stream 6 from 1, no gap */
+	CHECK_OK(stats(a, "LIH", 3, ETSI_KIND_CC, &st));
+	CHECK_EQ_INT(st.received, 29);
+	CHECK_EQ_INT(st.gaps, 1);
+	CHECK_EQ_INT(ev_count("\"check\":\"hash\""), 6);
+	{
+		struct lacre_dbuf j;
+		struct json_w w;
+		const char *txt;
+		lacre_dbuf_init(&j, 1u << 20);
+		json_init(&w, &j);
+		json_obj_begin(&w);
+		CHECK_OK(ingest_acct_json(a, &w));
+		json_obj_end(&w);
+		CHECK_OK(json_finish(&w));
+		CHECK_OK(lacre_dbuf_cstr(&j, &txt));
+		CHECK(strstr(txt, "\"LIH/3/cc\":{\"received\":29,\"gaps\":1,\"missing\":1,") != NULL);
+		CHECK(strstr(txt, "\"integrity_streams\":{\"LIH/3/cc-hash\":{\"received\":6,\"gaps\":0,") != NULL);
+		lacre_dbuf_free(&j);
+	}
+	ingest_acct_free(a);
+	lacre_dbuf_free(&b);
+	lacre_dbuf_free(&evs);
+}
+
+/* The signed element rebuilt by ingest_icheck_signed_bytes() equals the
+ * encoder's etsi_enc_integrity_element() with DER lengths. */
+static void test_signed_bytes_match_encoder(void)
+{
+	static const uint32_t seqs[] = { 1, 2, 127, 128, 255, 256, 0xffffffffu };
+	struct ingest_icheck ic;
+	struct etsi_enc_integrity e;
+	struct lacre_dbuf mine, theirs;
+	uint32_t s2[8];
+
+	memcpy(s2, seqs, sizeof(seqs));
+	memset(&ic, 0, sizeof(ic));
+	ic.seqs = s2;
+	ic.n_seqs = 7;
+	ic.check_type = 2;
+	ic.data_type = 1;
+	ic.sig_alg = 2;
+	memset(&e, 0, sizeof(e));
+	e.seqs = seqs;
+	e.n_seqs = 7;
+	e.check_type = 2;
+	e.data_type = 1;
+	e.value = (const uint8_t *)"";
+	e.value_len = 0;
+	e.sig_alg = 2;
+	lacre_dbuf_init(&mine, 4096);
+	lacre_dbuf_init(&theirs, 4096);
+	CHECK_OK(ingest_icheck_signed_bytes(&ic, &mine));
+	CHECK_OK(etsi_enc_integrity_element(&theirs, BER_ENC_LEN_MINIMAL, &e));
+	CHECK_EQ_INT(mine.len, theirs.len);
+	CHECK_MEM(mine.p, theirs.p, mine.len);
+	CHECK_EQ_INT(mine.p[0], 0xa0);
+	lacre_dbuf_free(&mine);
+	lacre_dbuf_free(&theirs);
+}
+
+/* Sign the interim element with key k (md NULL for EdDSA) into sig. */
+static size_t sign_elem(EVP_PKEY *k, const EVP_MD *md, const uint32_t *seqs, size_t n,
+                        int sig_alg, uint8_t *sig, size_t cap)
+{
+	struct ingest_icheck ic;
+	struct lacre_dbuf tbs;
+	uint32_t tmp[16];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t sl = cap;
+
+	memcpy(tmp, seqs, n * sizeof(*seqs));
+	memset(&ic, 0, sizeof(ic));
+	ic.seqs = tmp;
+	ic.n_seqs = n;
+	ic.check_type = 2;
+	ic.data_type = 2;
+	ic.sig_alg = sig_alg;
+	lacre_dbuf_init(&tbs, 4096);
+	ingest_icheck_signed_bytes(&ic, &tbs);
+	if (EVP_DigestSignInit(ctx, NULL, md, NULL, k) != 1 ||
+	    EVP_DigestSign(ctx, sig, &sl, tbs.p, tbs.len) != 1)
+		sl = 0;
+	EVP_MD_CTX_free(ctx);
+	lacre_dbuf_free(&tbs);
+	return sl;
+}
+
+/* Signature PDUs: ECDSA P-256/SHA-256 and Ed448, good and tampered. */
+static void test_integrity_signature(void)
+{
+	static const char *types[] = { "EC", "ED448" };
+	for (int ti = 0; ti < 2; ti++) {
+		EVP_PKEY *k = NULL;
+		EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_name(NULL, types[ti], NULL);
+		struct ingest_acct *a;
+		struct lacre_dbuf b;
+		struct ingest_integrity_stats is;
+		uint8_t sig[256];
+		size_t sl;
+		char path[4096];
+		FILE *fp;
+		uint32_t hs[3] = { 1, 2, 3 };
+		struct etsi_enc_header h = hdr("LIS", 8, 1);
+		struct etsi_enc_integrity ic;
+		const EVP_MD *md = ti == 0 ? EVP_sha256() : NULL;
+
+		CHECK(kc != NULL);
+		CHECK(EVP_PKEY_keygen_init(kc) == 1);
+		if (ti == 0)
+			CHECK(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kc, NID_X9_62_prime256v1) == 1);
+		CHECK(EVP_PKEY_keygen(kc, &k) == 1);
+		EVP_PKEY_CTX_free(kc);
+		snprintf(path, sizeof(path), "%s/pub%d.pem", t_tmpdir(), ti);
+		fp = fopen(path, "w");
+		CHECK(fp != NULL);
+		PEM_write_PUBKEY(fp, k);
+		fclose(fp);
+
+		lacre_dbuf_init(&evs, 1u << 20);
+		lacre_dbuf_init(&b, 1u << 16);
+		CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+		CHECK_OK(ingest_acct_set_sigkey(a, path, "sha256"));
+		sl = sign_elem(k, md, hs, 3, ti == 0 ? 2 : 3, sig, sizeof(sig));
+		CHECK(sl > 0);
+		memset(&ic, 0, sizeof(ic));
+		ic.seqs = hs;
+		ic.n_seqs = 3;
+		ic.check_type = 2;
+		ic.data_type = 2;
+		ic.value = sig;
+		ic.value_len = sl;
+		ic.sig_alg = ti == 0 ? 2 : 3;
+		CHECK_OK(etsi_enc_integrity(&b, &h, &ic));
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+		/* the same signature over other hash PDU numbers: bad */
+		hs[2] = 4;
+		h.seq = 2;
+		lacre_dbuf_reset(&b);
+		CHECK_OK(etsi_enc_integrity(&b, &h, &ic));
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+		ingest_acct_integrity(a, &is);
+		CHECK_EQ_INT(is.sig_pdus, 2);
+		CHECK_EQ_INT(is.sig_ok, 1);
+		CHECK_EQ_INT(is.sig_bad, 1);
+		CHECK_EQ_INT(ev_count("\"check\":\"signature\",\"result\":\"bad\""), 1);
+		ingest_acct_free(a);
+		lacre_dbuf_free(&b);
+		lacre_dbuf_free(&evs);
+		EVP_PKEY_free(k);
+	}
+}
+
+int main(void)
+{
+	RUN(test_gap_late_duplicate_restart);
+	RUN(test_start_and_wrap);
+	RUN(test_cin_reset);
+	RUN(test_integrity_hash);
+	RUN(test_signed_bytes_match_encoder);
+	RUN(test_integrity_signature);
+	return t_done();
+}
