@@ -90,6 +90,7 @@ struct s3_resp {
 	char code[64];           /* S3 error code from an error body */
 	struct lacre_dbuf err;   /* non-2xx body */
 	int write_err;           /* a body did not fit its cap */
+	int attempts;            /* requests sent (1 + retries) */
 	size_t out_start;        /* out->len before the exchange */
 };
 
@@ -380,6 +381,7 @@ static int s3_do(struct s3_store *s, const struct s3_req *q, struct s3_resp *a)
 
 		if (attempt > 0)
 			sleep_ms(backoff_ms(s, attempt));
+		a->attempts = attempt + 1;
 		if (q->out)
 			q->out->len = a->out_start;
 		lacre_dbuf_reset(&a->err);
@@ -509,7 +511,7 @@ static int s3_put_single(struct s3_store *s, const char *key, const void *body,
 		q.hdr[0] = "If-None-Match: *";
 	r = s3_do(s, &q, &a);
 	lacre_dbuf_free(&a.err);
-	if (r == LACRE_E_EXISTS && if_absent) {
+	if (r == LACRE_E_EXISTS && if_absent && a.attempts > 1) {
 		struct lacre_dbuf cur;
 
 		lacre_dbuf_init(&cur, len + 2);
