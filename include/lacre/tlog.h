@@ -1,0 +1,212 @@
+/*
+ * tlog.h - lacre's transparency logs on untrusted storage: C2SP tlog-tiles
+ * paths, hash tiles and entry bundles (tiles_), the appendable log with its
+ * durable local state (tlog_), the "segment closed" entry (tlog_segment_)
+ * and the keyless audit of a backend (audit_).  See docs/ledger.md.
+ *
+ * Object names on the store, under the log's prefix (tlog_prefix):
+ *   checkpoint                     latest published (cosigned) checkpoint
+ *   tile/<L>/<N>[.p/<W>]           hash tiles, 256 hashes of 32 bytes
+ *   tile/entries/<N>[.p/<W>]       entry bundles, uint16 length ‖ entry
+ * Full tiles and bundles are written once (put_if_absent; an existing object
+ * with other bytes is a corruption alarm), partial ones with put_replace,
+ * the checkpoint with put_replace only after it was signed and the log's
+ * (size, root) was committed durably in the state folder.
+ *
+ * Nothing read back from the store is trusted: readers check every length,
+ * and every hash is checked against a signed root before it is believed.
+ */
+#ifndef LACRE_TLOG_H
+#define LACRE_TLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lacre/buf.h"
+#include "lacre/merkle.h"
+#include "lacre/note.h"
+#include "lacre/store.h"
+
+#define TILE_WIDTH 256
+#define TILE_BYTES (TILE_WIDTH * MERKLE_HASH_LEN)
+/* Level number used for entry bundles in tiles_path. */
+#define TILE_LEVEL_ENTRIES (-1)
+/* Highest hash-tile level for trees up to 2^63 - 1. */
+#define TILE_LEVEL_MAX 7
+#define TLOG_ENTRY_MAX 65535
+#define TLOG_BUNDLE_MAX ((size_t)TILE_WIDTH * (2 + TLOG_ENTRY_MAX))
+/* Longest tlog_prefix() result, with its NUL. */
+#define TLOG_PREFIX_MAX 80
+
+/* ---- tiles ---- */
+
+/* The store prefix of a log: "tlog/<lowercase hex SHA-256(origin)>/". */
+int tlog_prefix(const char *origin, char *out, size_t cap);
+/* prefix ‖ "tile/<L>/<N>[.p/<W>]"; level TILE_LEVEL_ENTRIES gives
+ * "tile/entries/..."; width 0 or 256 is a full tile, 1..255 a partial. */
+int tiles_path(const char *prefix, int level, uint64_t n, unsigned width,
+	       char *out, size_t cap);
+/* Parse a name relative to the prefix ("tile/0/x001/234.p/7").  Only the
+ * canonical spelling is accepted.  width 0 = full. */
+int tiles_parse_path(const char *rel, int *level, uint64_t *n, unsigned *width);
+/* Width of tile n at level for a tree size: 256 for a full tile, 1..255 for
+ * the partial one, 0 when the tile is not part of the tree. */
+unsigned tiles_width(uint64_t size, int level, uint64_t n);
+
+/* Next entry of a bundle (uint16 length ‖ bytes). */
+int tiles_bundle_next(struct lacre_rbuf *b, const uint8_t **entry, size_t *len);
+
+/* A reader of hash tiles for one tree size: a merkle_node_fn source, so
+ * merkle_prove_* and merkle_root run on a store (spec §6.5).  A missing
+ * partial tile falls back to the full tile.  Errors: LACRE_E_MISSING,
+ * LACRE_E_TRUNCATED, LACRE_E_CORRUPT (wrong length), store errors. */
+struct tiles_reader;
+int tiles_reader_new(struct lacre_store *s, const char *prefix, uint64_t size,
+		     struct tiles_reader **out);
+void tiles_reader_free(struct tiles_reader *r);
+int tiles_reader_node(void *reader, unsigned height, uint64_t index,
+		      uint8_t out[MERKLE_HASH_LEN]);
+/* Read tile n of level for the reader's size into out (width hashes). */
+int tiles_reader_tile(struct tiles_reader *r, int level, uint64_t n,
+		      const uint8_t **hashes, unsigned *width);
+
+/* ---- the log ---- */
+
+struct tlog;
+
+/* A witness the log asks for cosignatures (tlog-witness). */
+struct tlog_witness {
+	char url[256];             /* "http://127.0.0.1:PORT[/prefix]" */
+	struct note_verifier key;  /* its 0x04 cosigner key */
+};
+
+/* Open (or create) the log whose durable state lives in state_dir (made
+ * 0700 if missing, locked against a second opener).  origin is the
+ * checkpoint origin and must equal the key's name; key is borrowed and
+ * must outlive the log.  Recovers after a crash: replays the local journal,
+ * checks it against the last signed (size, root), and republishes tiles and
+ * the checkpoint at the next tlog_checkpoint.  LACRE_E_CONFIG if the state
+ * belongs to another origin or key, LACRE_E_CORRUPT if the local state is
+ * damaged, LACRE_E_STATE if another process holds the log. */
+int tlog_open(struct lacre_store *store, const char *state_dir, const char *origin,
+	      const struct note_signer *key, struct tlog **out);
+/* Close without checkpointing (pending appends are lost: call
+ * tlog_checkpoint first for a clean stop). */
+void tlog_close(struct tlog *log);
+/* Append an entry (1..65535 bytes; lacre's are 32-byte commitments or small
+ * event blobs).  In memory until the next checkpoint.  *index (optional)
+ * gets the entry's position. */
+int tlog_append(struct tlog *log, const void *entry, size_t len, uint64_t *index);
+/* Integrate pending entries: journal them durably, sign a checkpoint,
+ * commit (size, root, note) to the state folder (tmp, fsync, rename, fsync
+ * folder), write tiles and bundles, then - once the witness quorum (if any)
+ * cosigned - write the checkpoint object.  note (optional) receives the
+ * latest published checkpoint with its cosignatures.  Without new entries
+ * it only finishes an unfinished publication.  LACRE_E_UNAVAILABLE when the
+ * store or too many witnesses failed (the checkpoint stays signed and the
+ * next call retries); LACRE_E_FORK when a witness reports a fork. */
+int tlog_checkpoint(struct tlog *log, struct lacre_dbuf *note);
+/* Drive time: checkpoint when entries are pending (or a publication is
+ * unfinished) and at least the interval (default 1000 ms) has passed since
+ * the last one.  *did (optional) is set to 1 if it checkpointed. */
+int tlog_tick(struct tlog *log, uint64_t now_ms, int *did);
+/* Set the checkpoint interval for tlog_tick (ms, >= 1). */
+void tlog_set_interval(struct tlog *log, uint64_t ms);
+/* Witnesses and the quorum (how many must cosign before the checkpoint is
+ * published; 0 publishes without witnesses).  w is copied; n <= 32. */
+int tlog_set_witnesses(struct tlog *log, const struct tlog_witness *w, size_t n,
+		       size_t quorum);
+/* Entries appended so far (signed or pending). */
+uint64_t tlog_size(const struct tlog *log);
+/* Size of the latest signed checkpoint and of the latest published one. */
+uint64_t tlog_signed_size(const struct tlog *log);
+uint64_t tlog_published_size(const struct tlog *log);
+/* The log's store prefix. */
+const char *tlog_store_prefix(const struct tlog *log);
+/* Proofs from the tiles on the store, for sizes up to the published size. */
+int tlog_prove_inclusion(struct tlog *log, uint64_t index, uint64_t size,
+			 struct merkle_proof *out);
+int tlog_prove_consistency(struct tlog *log, uint64_t old, uint64_t size,
+			   struct merkle_proof *out);
+
+/* ---- the "segment closed" entry (docs/FORMATS.md §6) ---- */
+
+#define TLOG_SEGMENT_MAGIC "lacre-segment/v1"
+#define TLOG_SEGMENT_NAME_MAX 255
+#define TLOG_SEGMENT_FP_MAX 64
+
+struct tlog_segment {
+	char name[TLOG_SEGMENT_NAME_MAX + 1];
+	uint64_t size;
+	size_t fp_len;
+	uint8_t fp[TLOG_SEGMENT_FP_MAX];
+};
+
+/* "lacre-segment/v1" ‖ u8 name length ‖ name ‖ u64 size ‖ u8 fp length ‖ fp */
+int tlog_segment_encode(const struct tlog_segment *seg, struct lacre_dbuf *out);
+/* LACRE_E_UNEXPECTED when the entry is not a segment entry at all (no
+ * magic), LACRE_E_MALFORMED when it starts like one but is broken. */
+int tlog_segment_decode(const void *entry, size_t len, struct tlog_segment *out);
+
+/* ---- keyless audit of a backend ---- */
+
+enum audit_kind {
+	AUDIT_MODIFIED = 1,  /* bytes differ from what the signed tree implies */
+	AUDIT_MISSING,       /* an object the signed tree needs is absent */
+	AUDIT_EXTRA,         /* an object beyond the signed tree */
+	AUDIT_TRUNCATED,     /* shorter than the signed tree needs */
+	AUDIT_REORDERED,     /* the right hashes in the wrong order */
+	AUDIT_ROLLBACK,      /* the store's checkpoint is older than trusted */
+	AUDIT_FORK,          /* two checkpoints of one size, different roots */
+	AUDIT_BAD_CHECKPOINT,/* the store's checkpoint is unsigned or malformed */
+	AUDIT_SEGMENT        /* a segment entry's object failed its check */
+};
+
+/* One finding, handed to the report callback as it is made. */
+struct audit_finding {
+	enum audit_kind kind;
+	const char *object;   /* store name (relative to the log prefix) or "" */
+	const char *message;  /* one lower-case line */
+};
+
+/* Checks a "segment closed" entry: re-derive the segment's keyless
+ * fingerprint from the store and compare.  Return LACRE_OK, or an error and
+ * a one-line reason in msg. */
+typedef int (*audit_segment_fn)(void *arg, struct lacre_store *store,
+				uint64_t index, const struct tlog_segment *seg,
+				char *msg, size_t msgcap);
+
+struct audit_config {
+	struct lacre_store *store;
+	const char *origin;
+	struct note_verifier log_key;
+	const struct note_verifier *witnesses; /* cosigners to check (may be 0) */
+	size_t nwitnesses;
+	size_t quorum;                         /* cosignatures required */
+	const uint8_t *trusted;                /* a trusted checkpoint note, or NULL */
+	size_t trusted_len;
+	audit_segment_fn segment;              /* optional */
+	void *segment_arg;
+	void (*report)(void *arg, const struct audit_finding *f); /* optional */
+	void *report_arg;
+};
+
+struct audit_result {
+	uint64_t size;        /* size of the tree audited */
+	uint8_t root[MERKLE_HASH_LEN];
+	uint64_t entries;     /* entries read and hashed */
+	uint64_t objects;     /* objects read */
+	uint64_t segments;    /* segment entries checked */
+	uint64_t findings;    /* problems reported */
+	uint64_t by_kind[AUDIT_SEGMENT + 1];
+};
+
+/* Fetch every tile, bundle and the checkpoint of the log, recompute the
+ * tree and compare with the latest trusted checkpoint.  LACRE_OK when
+ * nothing was found; LACRE_E_VERIFY (or LACRE_E_ROLLBACK / LACRE_E_FORK for
+ * those findings) otherwise; other errors when the audit could not run. */
+int audit_run(const struct audit_config *cfg, struct audit_result *out);
+/* Name of a finding kind ("modified", "missing", ...). */
+const char *audit_kind_name(enum audit_kind k);
+
+#endif

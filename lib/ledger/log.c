@@ -1,0 +1,937 @@
+/*
+ * log.c - the appendable transparency log (tlog.h): entries are batched in
+ * memory, and each checkpoint journals them, signs, commits the signed
+ * (size, root) locally, publishes tiles and bundles, collects witness
+ * cosignatures and finally publishes the checkpoint object.
+ *
+ * Durable local state (state folder, 0700, locked with flock):
+ *   entries    journal: every entry as in a bundle (uint16 length ‖ bytes),
+ *              appended and fdatasync'ed before the checkpoint covering
+ *              it is signed;
+ *   state      "lacre-tlog-state v1" header lines (origin, key, size, root,
+ *              journal bytes, published size), an empty line, and the
+ *              latest signed checkpoint note; replaced atomically (tmp,
+ *              fsync, rename, fsync folder) BEFORE anything is published;
+ *   checkpoint the latest published (cosigned) checkpoint, atomically;
+ *   vkey       the log's verifier key, for `lacre log keys`.
+ * Recovery (tlog_open): the journal is cut back to the byte length the
+ * state records (entries never covered by a signature are dropped, like
+ * pending entries in memory), replayed, and its root must equal the signed
+ * root; then tiles are republished from the recorded published size.  A
+ * signature is only ever made over the in-memory tree, which extends the
+ * signed one by construction, and a compare-and-swap check refuses any
+ * smaller size or other root at equal size: two inconsistent checkpoints
+ * are never signed, whatever point a crash hits.
+ *
+ * Not thread-safe: one thread drives a log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "lacre/err.h"
+#include "lacre/merkle.h"
+#include "lacre/note.h"
+#include "lacre/tlog.h"
+#include "lacre/witness.h"
+
+#define NLEVELS (TILE_LEVEL_MAX + 1)
+#define MAX_WITNESSES 32
+#define STATE_MAX (NOTE_MAX_SIZE + 4096)
+#define ENTS_CAP ((size_t)1 << 40)
+
+/* Hashes of one tile level, positions [start, start + n); start is a
+ * multiple of 256 (the first tile not yet published in full). */
+struct level {
+	uint64_t start;
+	size_t n, cap;
+	uint8_t (*h)[MERKLE_HASH_LEN];
+};
+
+struct tlog {
+	struct lacre_store *store;
+	const struct note_signer *key;
+	char origin[NOTE_NAME_MAX + 1];
+	char prefix[TLOG_PREFIX_MAX];
+	char *dir;
+	int dirfd, lockfd, jfd;
+	int err;                   /* sticky error from the append callback */
+
+	struct merkle_tree tree;   /* every entry appended */
+	struct level lv[NLEVELS];
+	struct lacre_dbuf ents;    /* entries from ents_first, bundle format */
+	uint64_t ents_first;
+	uint64_t *boff;            /* ents offset of entry ents_first + 256 i */
+	size_t nboff, capboff;
+
+	uint64_t jsize, jbytes;    /* journaled entries and journal bytes */
+	size_t ents_jpos;          /* ents offset of the first unjournaled one */
+
+	int have_signed;
+	uint64_t ssize;
+	uint8_t sroot[MERKLE_HASH_LEN];
+	uint64_t sjbytes;
+	struct lacre_dbuf snote;   /* latest signed checkpoint */
+	uint64_t pub;              /* tiles published up to this size */
+	int cp_published;          /* checkpoint object written for ssize */
+	struct lacre_dbuf pnote;   /* latest published (cosigned) checkpoint */
+	uint64_t psize;
+
+	uint64_t interval, last_ms;
+	struct tlog_witness w[MAX_WITNESSES];
+	uint64_t wsize[MAX_WITNESSES];
+	size_t nw, quorum;
+};
+
+/* ---- small helpers ---- */
+
+/* Write all of p to fd. */
+static int write_all(int fd, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, b, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return LACRE_E_IO;
+		b += n;
+		len -= (size_t)n;
+	}
+	return LACRE_OK;
+}
+
+/* Replace file name in the state folder atomically and durably: write
+ * name.tmp, fsync, rename over name, fsync the folder. */
+static int atomic_write(struct tlog *log, const char *name, const void *p, size_t len)
+{
+	char tmp[64];
+	int fd, rc = LACRE_E_IO;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	fd = openat(log->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return LACRE_E_IO;
+	if ((rc = write_all(fd, p, len)) != LACRE_OK)
+		goto out;
+	rc = LACRE_E_IO;
+	if (fsync(fd) != 0)
+		goto out;
+	if (renameat(log->dirfd, tmp, log->dirfd, name) != 0)
+		goto out;
+	if (fsync(log->dirfd) != 0)
+		goto out;
+	rc = LACRE_OK;
+out:
+	close(fd);
+	return rc;
+}
+
+/* Read a whole small file of the state folder (capped). */
+static int read_file_at(int dirfd, const char *name, size_t cap, struct lacre_dbuf *out)
+{
+	uint8_t buf[8192];
+	ssize_t n;
+	int fd, rc = LACRE_OK;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return errno == ENOENT ? LACRE_E_NOT_FOUND : LACRE_E_IO;
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = LACRE_E_IO;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (out->len + (size_t)n > cap) {
+			rc = LACRE_E_TOO_LARGE;
+			break;
+		}
+		if ((rc = lacre_dbuf_add(out, buf, (size_t)n)) != LACRE_OK)
+			break;
+	}
+	close(fd);
+	return rc;
+}
+
+/* Append hash at position index of a level (positions below start are
+ * skipped: they belong to tiles already published). */
+static int level_push(struct level *l, uint64_t index, const uint8_t h[MERKLE_HASH_LEN])
+{
+	void *p;
+
+	if (index < l->start)
+		return LACRE_OK;
+	if (index != l->start + l->n)
+		return LACRE_E_INTERNAL;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : TILE_WIDTH;
+		if ((p = realloc(l->h, nc * MERKLE_HASH_LEN)) == NULL)
+			return LACRE_E_NOMEM;
+		l->h = p;
+		l->cap = nc;
+	}
+	memcpy(l->h[l->n++], h, MERKLE_HASH_LEN);
+	return LACRE_OK;
+}
+
+/* Drop the hashes of a level below new_start (a multiple of 256). */
+static void level_trim(struct level *l, uint64_t new_start)
+{
+	uint64_t drop;
+
+	if (new_start <= l->start)
+		return;
+	drop = new_start - l->start;
+	if (drop > l->n)
+		drop = l->n;
+	memmove(l->h, l->h + drop, (l->n - drop) * MERKLE_HASH_LEN);
+	l->n -= drop;
+	l->start = new_start;
+}
+
+/* merkle_complete_fn: collect the level-0 and every 8th height for tiles. */
+static void on_complete(void *arg, unsigned height, uint64_t index,
+			const uint8_t hash[MERKLE_HASH_LEN])
+{
+	struct tlog *log = arg;
+	int rc;
+
+	if (height % 8 != 0 || height / 8 >= NLEVELS)
+		return;
+	if ((rc = level_push(&log->lv[height / 8], index, hash)) != LACRE_OK && log->err == 0)
+		log->err = rc;
+}
+
+/* Add an entry to the in-memory tree and (from ents_first on) the entry
+ * buffer. */
+static int add_entry(struct tlog *log, const uint8_t *e, size_t len)
+{
+	uint8_t leaf[MERKLE_HASH_LEN];
+	uint64_t idx = log->tree.size;
+	void *p;
+	int rc;
+
+	if (idx >= MERKLE_MAX_SIZE)
+		return LACRE_E_RANGE;
+	if (idx >= log->ents_first) {
+		if (idx % TILE_WIDTH == 0) {
+			if (log->nboff == log->capboff) {
+				size_t nc = log->capboff ? log->capboff * 2 : 64;
+				if ((p = realloc(log->boff, nc * sizeof(*log->boff))) == NULL)
+					return LACRE_E_NOMEM;
+				log->boff = p;
+				log->capboff = nc;
+			}
+			log->boff[log->nboff++] = log->ents.len;
+		}
+		if ((rc = lacre_dbuf_add_u16be(&log->ents, (uint16_t)len)) != LACRE_OK)
+			return rc;
+		if ((rc = lacre_dbuf_add(&log->ents, e, len)) != LACRE_OK) {
+			log->ents.len -= 2;
+			return rc;
+		}
+	}
+	merkle_leaf_hash(e, len, leaf);
+	log->err = 0;
+	if ((rc = merkle_tree_append(&log->tree, leaf, on_complete, log)) != LACRE_OK)
+		return rc;
+	return log->err;
+}
+
+/* ---- state file ---- */
+
+/* Commit the signed (size, root, note) durably: the compare-and-swap. */
+static int state_write(struct tlog *log, uint64_t size, const uint8_t root[MERKLE_HASH_LEN],
+		       uint64_t jbytes, uint64_t pub, const struct lacre_dbuf *note)
+{
+	struct lacre_dbuf d;
+	struct note_verifier v;
+	int rc;
+
+	lacre_dbuf_init(&d, STATE_MAX);
+	note_signer_public(log->key, &v);
+	if ((rc = lacre_dbuf_printf(&d, "lacre-tlog-state v1\norigin %s\nkey ", log->origin)) != LACRE_OK ||
+	    (rc = note_verifier_format(&v, &d)) != LACRE_OK ||
+	    (rc = lacre_dbuf_printf(&d, "\nsize %llu\nroot ", (unsigned long long)size)) != LACRE_OK ||
+	    (rc = note_b64_encode(root, MERKLE_HASH_LEN, &d)) != LACRE_OK ||
+	    (rc = lacre_dbuf_printf(&d, "\njournal %llu\npublished %llu\n\n",
+				    (unsigned long long)jbytes, (unsigned long long)pub)) != LACRE_OK ||
+	    (rc = lacre_dbuf_add(&d, note->p, note->len)) != LACRE_OK)
+		goto out;
+	rc = atomic_write(log, "state", d.p, d.len);
+out:
+	lacre_dbuf_free(&d);
+	return rc;
+}
+
+/* Read one "key value\n" header line of the state file. */
+static int state_line(struct lacre_rbuf *b, const char *key, const char **val, size_t *vlen)
+{
+	const uint8_t *p = lacre_rbuf_ptr(b);
+	size_t left = lacre_rbuf_left(b), kl = strlen(key), i;
+
+	for (i = 0; i < left && p[i] != '\n'; i++)
+		;
+	if (i == left || i < kl + 1 || memcmp(p, key, kl) != 0 || p[kl] != ' ')
+		return LACRE_E_CORRUPT;
+	*val = (const char *)p + kl + 1;
+	*vlen = i - kl - 1;
+	return lacre_rbuf_skip(b, i + 1);
+}
+
+/* Parse a decimal field of the state file. */
+static int state_u64(const char *v, size_t n, uint64_t *out)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (n == 0 || n > 19)
+		return LACRE_E_CORRUPT;
+	for (i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return LACRE_E_CORRUPT;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	*out = x;
+	return LACRE_OK;
+}
+
+/* Load and check the state file (origin and key must match this log). */
+static int state_read(struct tlog *log)
+{
+	struct lacre_dbuf d;
+	struct lacre_rbuf b;
+	struct note_verifier mine, theirs;
+	struct checkpoint cp;
+	const char *v;
+	size_t n, rl;
+	uint8_t root[40];
+	int rc;
+
+	lacre_dbuf_init(&d, STATE_MAX);
+	if ((rc = read_file_at(log->dirfd, "state", STATE_MAX, &d)) != LACRE_OK)
+		goto out;
+	lacre_rbuf_init(&b, d.p, d.len);
+	rc = LACRE_E_CORRUPT;
+	if (d.len < 20 || memcmp(d.p, "lacre-tlog-state v1\n", 20) != 0)
+		goto out;
+	lacre_rbuf_skip(&b, 20);
+	if ((rc = state_line(&b, "origin", &v, &n)) != LACRE_OK)
+		goto out;
+	rc = LACRE_E_CONFIG;
+	if (n != strlen(log->origin) || memcmp(v, log->origin, n) != 0)
+		goto out;
+	if ((rc = state_line(&b, "key", &v, &n)) != LACRE_OK)
+		goto out;
+	note_signer_public(log->key, &mine);
+	if ((rc = note_verifier_parse(v, n, &theirs)) != LACRE_OK)
+		goto corrupt;
+	rc = LACRE_E_CONFIG;
+	if (CRYPTO_memcmp(&mine, &theirs, sizeof(mine)) != 0)
+		goto out;
+	if ((rc = state_line(&b, "size", &v, &n)) != LACRE_OK ||
+	    (rc = state_u64(v, n, &log->ssize)) != LACRE_OK ||
+	    (rc = state_line(&b, "root", &v, &n)) != LACRE_OK)
+		goto out;
+	if (note_b64_decode(v, n, root, sizeof(root), &rl) != LACRE_OK || rl != MERKLE_HASH_LEN)
+		goto corrupt;
+	memcpy(log->sroot, root, MERKLE_HASH_LEN);
+	if ((rc = state_line(&b, "journal", &v, &n)) != LACRE_OK ||
+	    (rc = state_u64(v, n, &log->sjbytes)) != LACRE_OK ||
+	    (rc = state_line(&b, "published", &v, &n)) != LACRE_OK ||
+	    (rc = state_u64(v, n, &log->pub)) != LACRE_OK)
+		goto out;
+	if (lacre_rbuf_u8(&b, root) != LACRE_OK || root[0] != '\n' || log->pub > log->ssize)
+		goto corrupt;
+	/* the note must be our own signature over exactly this size and root */
+	if (checkpoint_open(lacre_rbuf_ptr(&b), lacre_rbuf_left(&b), &mine, NULL, 0, &cp, NULL) != LACRE_OK ||
+	    cp.size != log->ssize || CRYPTO_memcmp(cp.root, log->sroot, MERKLE_HASH_LEN) != 0)
+		goto corrupt;
+	lacre_dbuf_reset(&log->snote);
+	if ((rc = lacre_dbuf_add(&log->snote, lacre_rbuf_ptr(&b), lacre_rbuf_left(&b))) != LACRE_OK)
+		goto out;
+	log->have_signed = 1;
+	rc = LACRE_OK;
+	goto out;
+corrupt:
+	rc = LACRE_E_CORRUPT;
+out:
+	lacre_dbuf_free(&d);
+	return rc;
+}
+
+/* Replay the journal's first `bytes` bytes into the tree. */
+static int journal_replay(struct tlog *log, uint64_t bytes)
+{
+	struct lacre_dbuf d;
+	struct lacre_rbuf b;
+	const uint8_t *e;
+	size_t len, chunk = (size_t)1 << 22;
+	uint64_t done = 0;
+	ssize_t n;
+	int rc = LACRE_OK;
+
+	lacre_dbuf_init(&d, chunk + 2 + TLOG_ENTRY_MAX);
+	if (lseek(log->jfd, 0, SEEK_SET) != 0)
+		return LACRE_E_IO;
+	while (done < bytes) {
+		size_t want = chunk;
+		if (bytes - done < want)
+			want = (size_t)(bytes - done);
+		if ((rc = lacre_dbuf_reserve(&d, want)) != LACRE_OK)
+			goto out;
+		n = read(log->jfd, d.p + d.len, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		rc = LACRE_E_CORRUPT;
+		if (n <= 0)
+			goto out;
+		d.len += (size_t)n;
+		done += (uint64_t)n;
+		lacre_rbuf_init(&b, d.p, d.len);
+		while (tiles_bundle_next(&b, &e, &len) == LACRE_OK) {
+			if (len == 0)
+				goto out;
+			if ((rc = add_entry(log, e, len)) != LACRE_OK)
+				goto out;
+		}
+		lacre_dbuf_consume(&d, b.off);
+	}
+	rc = d.len == 0 ? LACRE_OK : LACRE_E_CORRUPT;
+out:
+	lacre_dbuf_free(&d);
+	return rc;
+}
+
+/* ---- open / close ---- */
+
+/* Free everything a log holds. */
+void tlog_close(struct tlog *log)
+{
+	int i;
+
+	if (log == NULL)
+		return;
+	for (i = 0; i < NLEVELS; i++)
+		free(log->lv[i].h);
+	free(log->boff);
+	lacre_dbuf_free(&log->ents);
+	lacre_dbuf_free(&log->snote);
+	lacre_dbuf_free(&log->pnote);
+	if (log->jfd >= 0)
+		close(log->jfd);
+	if (log->lockfd >= 0)
+		close(log->lockfd);
+	if (log->dirfd >= 0)
+		close(log->dirfd);
+	free(log->dir);
+	free(log);
+}
+
+/* Open or create a log (see tlog.h). */
+int tlog_open(struct lacre_store *store, const char *state_dir, const char *origin,
+	      const struct note_signer *key, struct tlog **out)
+{
+	struct tlog *log = NULL;
+	struct note_verifier v;
+	struct lacre_dbuf vk;
+	struct stat st;
+	uint8_t root[MERKLE_HASH_LEN];
+	int rc = LACRE_E_INVALID, i;
+
+	lacre_dbuf_init(&vk, 1024);
+	note_signer_public(key, &v);
+	if (!note_name_valid(origin) || strcmp(origin, v.name) != 0 ||
+	    v.type != NOTE_TYPE_ED25519)
+		goto out;
+	rc = LACRE_E_NOMEM;
+	if ((log = calloc(1, sizeof(*log))) == NULL || (log->dir = strdup(state_dir)) == NULL)
+		goto out;
+	log->dirfd = log->lockfd = log->jfd = -1;
+	log->store = store;
+	log->key = key;
+	log->interval = 1000;
+	memcpy(log->origin, origin, strlen(origin) + 1);
+	if ((rc = tlog_prefix(origin, log->prefix, sizeof(log->prefix))) != LACRE_OK)
+		goto out;
+	merkle_tree_init(&log->tree);
+	lacre_dbuf_init(&log->ents, ENTS_CAP);
+	lacre_dbuf_init(&log->snote, NOTE_MAX_SIZE);
+	lacre_dbuf_init(&log->pnote, NOTE_MAX_SIZE);
+	rc = LACRE_E_IO;
+	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST)
+		goto out;
+	if ((log->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		goto out;
+	if ((log->lockfd = openat(log->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		goto out;
+	rc = LACRE_E_STATE;
+	if (flock(log->lockfd, LOCK_EX | LOCK_NB) != 0)
+		goto out;
+	rc = state_read(log);
+	if (rc == LACRE_E_NOT_FOUND) {
+		log->have_signed = 0;
+		log->ssize = log->sjbytes = log->pub = 0;
+	} else if (rc != LACRE_OK) {
+		goto out;
+	}
+	rc = LACRE_E_IO;
+	if ((log->jfd = openat(log->dirfd, "entries", O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    fstat(log->jfd, &st) != 0)
+		goto out;
+	rc = LACRE_E_CORRUPT;
+	if ((uint64_t)st.st_size < log->sjbytes)
+		goto out;
+	rc = LACRE_E_IO;
+	if ((uint64_t)st.st_size > log->sjbytes &&
+	    (ftruncate(log->jfd, (off_t)log->sjbytes) != 0 || fsync(log->jfd) != 0))
+		goto out;
+	/* keep in memory only what is not yet published */
+	for (i = 0; i < NLEVELS; i++)
+		log->lv[i].start = ((log->pub >> (8 * i)) / TILE_WIDTH) * TILE_WIDTH;
+	log->ents_first = (log->pub / TILE_WIDTH) * TILE_WIDTH;
+	if ((rc = journal_replay(log, log->sjbytes)) != LACRE_OK)
+		goto out;
+	merkle_tree_root(&log->tree, root);
+	rc = LACRE_E_CORRUPT;
+	if (log->tree.size != log->ssize ||
+	    (log->have_signed && CRYPTO_memcmp(root, log->sroot, MERKLE_HASH_LEN) != 0))
+		goto out;
+	rc = LACRE_E_IO;
+	if (lseek(log->jfd, 0, SEEK_END) < 0)
+		goto out;
+	log->jsize = log->tree.size;
+	log->jbytes = log->sjbytes;
+	log->ents_jpos = log->ents.len;
+	log->cp_published = 0;
+	if ((rc = note_verifier_format(&v, &vk)) != LACRE_OK ||
+	    (rc = lacre_dbuf_add_u8(&vk, '\n')) != LACRE_OK ||
+	    (rc = atomic_write(log, "vkey", vk.p, vk.len)) != LACRE_OK)
+		goto out;
+	*out = log;
+	log = NULL;
+	rc = LACRE_OK;
+out:
+	lacre_dbuf_free(&vk);
+	tlog_close(log);
+	return rc;
+}
+
+/* ---- append ---- */
+
+/* Append one entry in memory. */
+int tlog_append(struct tlog *log, const void *entry, size_t len, uint64_t *index)
+{
+	uint64_t idx = log->tree.size;
+	int rc;
+
+	if (len == 0 || len > TLOG_ENTRY_MAX)
+		return LACRE_E_INVALID;
+	if ((rc = add_entry(log, entry, len)) != LACRE_OK)
+		return rc;
+	if (index)
+		*index = idx;
+	return LACRE_OK;
+}
+
+/* ---- publishing ---- */
+
+/* Write a full tile or bundle once; an existing object must be identical. */
+static int put_once(struct tlog *log, const char *name, const void *p, size_t len)
+{
+	struct lacre_dbuf d;
+	int rc;
+
+	rc = lacre_store_put_if_absent(log->store, name, p, len);
+	if (rc != LACRE_E_EXISTS)
+		return rc;
+	lacre_dbuf_init(&d, len + 1);
+	rc = lacre_store_get(log->store, name, 0, SIZE_MAX, &d);
+	if (rc == LACRE_E_TOO_LARGE || (rc == LACRE_OK && (d.len != len || memcmp(d.p, p, len) != 0)))
+		rc = LACRE_E_CORRUPT;
+	lacre_dbuf_free(&d);
+	return rc;
+}
+
+/* Write one tile (or bundle) of the given width. */
+static int put_tile(struct tlog *log, int level, uint64_t t, unsigned w,
+		    const void *p, size_t len)
+{
+	char name[LACRE_STORE_NAME_MAX + 1];
+	int rc;
+
+	if ((rc = tiles_path(log->prefix, level, t, w, name, sizeof(name))) != LACRE_OK)
+		return rc;
+	if (w == TILE_WIDTH)
+		return put_once(log, name, p, len);
+	return lacre_store_put_replace(log->store, name, p, len);
+}
+
+/* Bytes of the first w entries of bundle t inside the entry buffer. */
+static int bundle_bytes(struct tlog *log, uint64_t t, unsigned w, const uint8_t **p, size_t *len)
+{
+	struct lacre_rbuf b;
+	const uint8_t *e;
+	size_t k, el, off;
+	unsigned i;
+
+	if (t * TILE_WIDTH < log->ents_first)
+		return LACRE_E_INTERNAL;
+	k = (size_t)(t - log->ents_first / TILE_WIDTH);
+	if (k >= log->nboff)
+		return LACRE_E_INTERNAL;
+	off = (size_t)log->boff[k];
+	lacre_rbuf_init(&b, log->ents.p + off, log->ents.len - off);
+	for (i = 0; i < w; i++)
+		if (tiles_bundle_next(&b, &e, &el) != LACRE_OK)
+			return LACRE_E_INTERNAL;
+	*p = log->ents.p + off;
+	*len = b.off;
+	return LACRE_OK;
+}
+
+/* Publish tiles and bundles for tree size n from the published size up,
+ * then forget what is no longer needed. */
+static int publish_tiles(struct tlog *log, uint64_t n)
+{
+	uint64_t p = log->pub, pl, nl, t, first;
+	const uint8_t *bp;
+	size_t bl, drop;
+	unsigned w;
+	int l, rc;
+
+	for (l = 0; l < NLEVELS; l++) {
+		pl = p >> (8 * l);
+		nl = n >> (8 * l);
+		if (nl == 0)
+			break;
+		if (nl == pl)
+			continue;
+		for (t = pl / TILE_WIDTH; t * TILE_WIDTH < nl; t++) {
+			struct level *lv = &log->lv[l];
+			w = tiles_width(n, l, t);
+			if (t * TILE_WIDTH < lv->start || t * TILE_WIDTH + w > lv->start + lv->n)
+				return LACRE_E_INTERNAL;
+			if ((rc = put_tile(log, l, t, w, lv->h[t * TILE_WIDTH - lv->start],
+					   (size_t)w * MERKLE_HASH_LEN)) != LACRE_OK)
+				return rc;
+			if (l != 0)
+				continue;
+			if ((rc = bundle_bytes(log, t, w, &bp, &bl)) != LACRE_OK ||
+			    (rc = put_tile(log, TILE_LEVEL_ENTRIES, t, w, bp, bl)) != LACRE_OK)
+				return rc;
+		}
+	}
+	log->pub = n;
+	for (l = 0; l < NLEVELS; l++)
+		level_trim(&log->lv[l], ((n >> (8 * l)) / TILE_WIDTH) * TILE_WIDTH);
+	first = (n / TILE_WIDTH) * TILE_WIDTH;
+	if (first > log->ents_first) {
+		size_t k = (size_t)((first - log->ents_first) / TILE_WIDTH);
+		drop = k < log->nboff ? (size_t)log->boff[k] : log->ents.len;
+		if (k > log->nboff)
+			k = log->nboff;
+		lacre_dbuf_consume(&log->ents, drop);
+		memmove(log->boff, log->boff + k, (log->nboff - k) * sizeof(*log->boff));
+		log->nboff -= k;
+		for (size_t i = 0; i < log->nboff; i++)
+			log->boff[i] -= drop;
+		log->ents_jpos -= drop;
+		log->ents_first = first;
+	}
+	return LACRE_OK;
+}
+
+/* Ask one witness to cosign the signed checkpoint; on success the
+ * verified cosignature lines are appended to lines. */
+static int ask_witness(struct tlog *log, size_t i, struct lacre_dbuf *lines)
+{
+	struct tiles_reader *r = NULL;
+	struct merkle_proof proof;
+	struct lacre_dbuf got, test;
+	struct note *n = NULL;
+	uint64_t old = log->wsize[i], wsz = 0, ok = 0;
+	int rc, attempt;
+
+	lacre_dbuf_init(&got, 16384);
+	lacre_dbuf_init(&test, NOTE_MAX_SIZE);
+	if ((rc = tiles_reader_new(log->store, log->prefix, log->ssize, &r)) != LACRE_OK)
+		goto out;
+	for (attempt = 0; attempt < 2; attempt++) {
+		rc = LACRE_E_FORK;
+		if (old > log->ssize)
+			goto out;
+		if ((rc = merkle_prove_consistency(old, log->ssize, tiles_reader_node, r, &proof)) != LACRE_OK)
+			goto out;
+		lacre_dbuf_reset(&got);
+		rc = witness_add_checkpoint(log->w[i].url, old, &proof, log->snote.p,
+					    log->snote.len, &got, &wsz);
+		if (rc != LACRE_E_STATE)
+			break;
+		/* 409: the witness holds another size; equal size here means the
+		 * witness holds another root for our size: a fork */
+		if (wsz == old || wsz > log->ssize) {
+			rc = LACRE_E_FORK;
+			goto out;
+		}
+		old = wsz;
+	}
+	if (rc != LACRE_OK)
+		goto out;
+	/* keep only lines that verify with this witness's key */
+	if ((rc = cosig_attach(log->snote.p, log->snote.len, got.p, got.len, &test)) != LACRE_OK ||
+	    (rc = note_parse(test.p, test.len, &n)) != LACRE_OK)
+		goto out;
+	{
+		struct note_verifier pair[2];
+		note_signer_public(log->key, &pair[0]);
+		pair[1] = log->w[i].key;
+		if ((rc = note_verify(n, pair, 2, &ok, NULL)) != LACRE_OK)
+			goto out;
+	}
+	rc = LACRE_E_AUTH;
+	if (!(ok & 2))
+		goto out;
+	for (size_t k = 0; k < n->nsigs; k++) {
+		if (n->sigs[k].keyid != log->w[i].key.keyid ||
+		    strcmp(n->sigs[k].name, log->w[i].key.name) != 0)
+			continue;
+		if ((rc = lacre_dbuf_add(lines, n->buf + n->sigs[k].line_off,
+					 n->sigs[k].line_len)) != LACRE_OK)
+			goto out;
+	}
+	log->wsize[i] = log->ssize;
+	rc = LACRE_OK;
+out:
+	note_free(n);
+	tiles_reader_free(r);
+	lacre_dbuf_free(&got);
+	lacre_dbuf_free(&test);
+	return rc;
+}
+
+/* Collect cosignatures and publish the checkpoint object. */
+static int publish_checkpoint(struct tlog *log)
+{
+	char name[LACRE_STORE_NAME_MAX + 1];
+	struct lacre_dbuf lines, full;
+	size_t i, got = 0;
+	int rc = LACRE_OK, fork = 0;
+
+	lacre_dbuf_init(&lines, NOTE_MAX_SIZE);
+	lacre_dbuf_init(&full, NOTE_MAX_SIZE);
+	if (log->quorum > 0) {
+		for (i = 0; i < log->nw; i++) {
+			rc = ask_witness(log, i, &lines);
+			if (rc == LACRE_OK)
+				got++;
+			else if (rc == LACRE_E_FORK)
+				fork = 1;
+		}
+		rc = fork ? LACRE_E_FORK : LACRE_E_UNAVAILABLE;
+		if (got < log->quorum)
+			goto out;
+		if ((rc = cosig_attach(log->snote.p, log->snote.len, lines.p, lines.len, &full)) != LACRE_OK)
+			goto out;
+	} else if ((rc = lacre_dbuf_add(&full, log->snote.p, log->snote.len)) != LACRE_OK) {
+		goto out;
+	}
+	snprintf(name, sizeof(name), "%scheckpoint", log->prefix);
+	if ((rc = atomic_write(log, "checkpoint", full.p, full.len)) != LACRE_OK ||
+	    (rc = lacre_store_put_replace(log->store, name, full.p, full.len)) != LACRE_OK)
+		goto out;
+	lacre_dbuf_reset(&log->pnote);
+	if ((rc = lacre_dbuf_add(&log->pnote, full.p, full.len)) != LACRE_OK)
+		goto out;
+	log->psize = log->ssize;
+	log->cp_published = 1;
+	rc = fork ? LACRE_E_FORK : LACRE_OK;
+out:
+	lacre_dbuf_free(&lines);
+	lacre_dbuf_free(&full);
+	return rc;
+}
+
+/* Journal pending entries durably. */
+static int journal_sync(struct tlog *log)
+{
+	int rc;
+
+	if (log->jsize == log->tree.size)
+		return LACRE_OK;
+	if ((rc = write_all(log->jfd, log->ents.p + log->ents_jpos,
+			    log->ents.len - log->ents_jpos)) != LACRE_OK)
+		return rc;
+	if (fdatasync(log->jfd) != 0)
+		return LACRE_E_IO;
+	log->jbytes += log->ents.len - log->ents_jpos;
+	log->ents_jpos = log->ents.len;
+	log->jsize = log->tree.size;
+	return LACRE_OK;
+}
+
+/* Sign the current tree and commit it (see tlog.h). */
+static int sign_current(struct tlog *log)
+{
+	struct lacre_dbuf body, note;
+	uint8_t root[MERKLE_HASH_LEN];
+	uint64_t size = log->tree.size;
+	int rc;
+
+	lacre_dbuf_init(&body, 1024);
+	lacre_dbuf_init(&note, NOTE_MAX_SIZE);
+	merkle_tree_root(&log->tree, root);
+	/* compare-and-swap: never a smaller size, never another root */
+	rc = LACRE_E_ROLLBACK;
+	if (log->have_signed && size < log->ssize)
+		goto out;
+	rc = LACRE_E_FORK;
+	if (log->have_signed && size == log->ssize &&
+	    CRYPTO_memcmp(root, log->sroot, MERKLE_HASH_LEN) != 0)
+		goto out;
+	if ((rc = journal_sync(log)) != LACRE_OK ||
+	    (rc = checkpoint_format(log->origin, size, root, &body)) != LACRE_OK ||
+	    (rc = note_sign(log->key, body.p, body.len, &note)) != LACRE_OK ||
+	    (rc = state_write(log, size, root, log->jbytes, log->pub, &note)) != LACRE_OK)
+		goto out;
+	log->have_signed = 1;
+	log->ssize = size;
+	log->sjbytes = log->jbytes;
+	memcpy(log->sroot, root, MERKLE_HASH_LEN);
+	lacre_dbuf_reset(&log->snote);
+	rc = lacre_dbuf_add(&log->snote, note.p, note.len);
+	log->cp_published = 0;
+out:
+	lacre_dbuf_free(&body);
+	lacre_dbuf_free(&note);
+	return rc;
+}
+
+/* Checkpoint: sign if grown, publish tiles, cosign, publish (tlog.h). */
+int tlog_checkpoint(struct tlog *log, struct lacre_dbuf *note)
+{
+	int rc;
+
+	if (!log->have_signed || log->tree.size > log->ssize)
+		if ((rc = sign_current(log)) != LACRE_OK)
+			return rc;
+	if (log->pub < log->ssize && (rc = publish_tiles(log, log->ssize)) != LACRE_OK)
+		return rc;
+	if (!log->cp_published && (rc = publish_checkpoint(log)) != LACRE_OK)
+		return rc;
+	if (note)
+		return lacre_dbuf_add(note, log->pnote.p, log->pnote.len);
+	return LACRE_OK;
+}
+
+/* Time-driven checkpoints. */
+int tlog_tick(struct tlog *log, uint64_t now_ms, int *did)
+{
+	int rc;
+
+	if (did)
+		*did = 0;
+	if (log->have_signed && log->tree.size == log->ssize && log->pub == log->ssize &&
+	    log->cp_published)
+		return LACRE_OK;
+	if (log->last_ms != 0 && now_ms - log->last_ms < log->interval && now_ms >= log->last_ms)
+		return LACRE_OK;
+	log->last_ms = now_ms ? now_ms : 1;
+	rc = tlog_checkpoint(log, NULL);
+	if (rc == LACRE_OK && did)
+		*did = 1;
+	return rc;
+}
+
+/* Set the tick interval. */
+void tlog_set_interval(struct tlog *log, uint64_t ms)
+{
+	log->interval = ms ? ms : 1;
+}
+
+/* Configure witnesses and the quorum. */
+int tlog_set_witnesses(struct tlog *log, const struct tlog_witness *w, size_t n,
+		       size_t quorum)
+{
+	size_t i;
+
+	if (n > MAX_WITNESSES || quorum > n)
+		return LACRE_E_INVALID;
+	for (i = 0; i < n; i++)
+		if (w[i].key.type != NOTE_TYPE_COSIG)
+			return LACRE_E_INVALID;
+	memcpy(log->w, w, n * sizeof(*w));
+	memset(log->wsize, 0, sizeof(log->wsize));
+	log->nw = n;
+	log->quorum = quorum;
+	return LACRE_OK;
+}
+
+/* Entries appended so far. */
+uint64_t tlog_size(const struct tlog *log)
+{
+	return log->tree.size;
+}
+
+/* Size of the latest signed checkpoint. */
+uint64_t tlog_signed_size(const struct tlog *log)
+{
+	return log->have_signed ? log->ssize : 0;
+}
+
+/* Size of the latest published checkpoint. */
+uint64_t tlog_published_size(const struct tlog *log)
+{
+	return log->cp_published || log->pnote.len ? log->psize : 0;
+}
+
+/* The log's prefix on the store. */
+const char *tlog_store_prefix(const struct tlog *log)
+{
+	return log->prefix;
+}
+
+/* Inclusion proof from the published tiles. */
+int tlog_prove_inclusion(struct tlog *log, uint64_t index, uint64_t size,
+			 struct merkle_proof *out)
+{
+	struct tiles_reader *r = NULL;
+	int rc;
+
+	if (size > log->pub)
+		return LACRE_E_RANGE;
+	if ((rc = tiles_reader_new(log->store, log->prefix, size, &r)) != LACRE_OK)
+		return rc;
+	rc = merkle_prove_inclusion(index, size, tiles_reader_node, r, out);
+	tiles_reader_free(r);
+	return rc;
+}
+
+/* Consistency proof from the published tiles. */
+int tlog_prove_consistency(struct tlog *log, uint64_t old, uint64_t size,
+			   struct merkle_proof *out)
+{
+	struct tiles_reader *r = NULL;
+	int rc;
+
+	if (size > log->pub)
+		return LACRE_E_RANGE;
+	if ((rc = tiles_reader_new(log->store, log->prefix, size, &r)) != LACRE_OK)
+		return rc;
+	rc = merkle_prove_consistency(old, size, tiles_reader_node, r, out);
+	tiles_reader_free(r);
+	return rc;
+}

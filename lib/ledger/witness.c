@@ -1,0 +1,748 @@
+/*
+ * witness.c - the tlog-witness v1.0.0 server and client (witness.h).
+ *
+ * Reading order: per-origin state (load, atomic store), the request handler
+ * (the checks of spec §7.2 in their order), a minimal HTTP/1.1 server (one
+ * request per connection, requests handled one at a time so that the size
+ * check and the state update are atomic), and the HTTP client the log uses.
+ *
+ * Everything a peer sends is untrusted: request heads are capped at 8 KiB,
+ * bodies at WITNESS_MAX_BODY, proofs at 63 lines, and bodies are parsed
+ * with struct lacre_rbuf.  The witness's private key never leaves this
+ * process; it signs only after every check passed and after nothing but the
+ * durable state commit remains.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "lacre/err.h"
+#include "lacre/tlog.h"
+#include "lacre/witness.h"
+
+#define HEAD_MAX 8192
+#define IO_TIMEOUT_MS 10000
+#define STATE_FILE_MAX (NOTE_MAX_SIZE + 256)
+
+struct witness {
+	const struct note_signer *key;
+	int dirfd;
+	struct note_verifier logs[WITNESS_MAX_LOGS];
+	size_t nlogs;
+};
+
+/* ---- state ---- */
+
+/* Hex SHA-256 of the origin: the state file name and the monitoring path. */
+static void origin_hex(const char *origin, char out[65])
+{
+	static const char hx[] = "0123456789abcdef";
+	uint8_t h[MERKLE_HASH_LEN];
+
+	merkle_sha256(origin, strlen(origin), h);
+	for (int i = 0; i < MERKLE_HASH_LEN; i++) {
+		out[2 * i] = hx[h[i] >> 4];
+		out[2 * i + 1] = hx[h[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* Read a state file: "size\nbase64 root\n" then the cosigned note. */
+static int state_load(struct witness *w, const char *hex, uint64_t *size,
+		      uint8_t root[MERKLE_HASH_LEN], struct lacre_dbuf *note)
+{
+	uint8_t buf[STATE_FILE_MAX];
+	size_t n = 0, i, rl;
+	ssize_t r;
+	uint64_t v = 0;
+	int fd, rc = LACRE_E_CORRUPT;
+
+	if ((fd = openat(w->dirfd, hex, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return errno == ENOENT ? LACRE_E_NOT_FOUND : LACRE_E_IO;
+	while (n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	for (i = 0; i < n && buf[i] != '\n'; i++) {
+		if (buf[i] < '0' || buf[i] > '9' || i >= 19)
+			return rc;
+		v = v * 10 + (uint64_t)(buf[i] - '0');
+	}
+	if (i == 0 || i + 46 > n || buf[i + 45] != '\n' ||
+	    note_b64_decode((const char *)buf + i + 1, 44, root, MERKLE_HASH_LEN, &rl) != LACRE_OK)
+		return rc;
+	*size = v;
+	if (note)
+		return lacre_dbuf_add(note, buf + i + 46, n - i - 46);
+	return LACRE_OK;
+}
+
+/* Commit a new state durably: tmp file, fsync, rename, fsync folder. */
+static int state_store(struct witness *w, const char *hex, uint64_t size,
+		       const uint8_t root[MERKLE_HASH_LEN], const void *note, size_t len)
+{
+	struct lacre_dbuf d;
+	char tmp[80];
+	int fd = -1, rc;
+
+	lacre_dbuf_init(&d, STATE_FILE_MAX);
+	if ((rc = lacre_dbuf_printf(&d, "%llu\n", (unsigned long long)size)) != LACRE_OK ||
+	    (rc = note_b64_encode(root, MERKLE_HASH_LEN, &d)) != LACRE_OK ||
+	    (rc = lacre_dbuf_add_u8(&d, '\n')) != LACRE_OK ||
+	    (rc = lacre_dbuf_add(&d, note, len)) != LACRE_OK)
+		goto out;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", hex);
+	rc = LACRE_E_IO;
+	fd = openat(w->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		goto out;
+	for (size_t off = 0; off < d.len;) {
+		ssize_t n = write(fd, d.p + off, d.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0 || renameat(w->dirfd, tmp, w->dirfd, hex) != 0 ||
+	    fsync(w->dirfd) != 0)
+		goto out;
+	rc = LACRE_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	lacre_dbuf_free(&d);
+	return rc;
+}
+
+/* Open a witness (see witness.h). */
+int witness_open(const struct witness_config *cfg, struct witness **out)
+{
+	struct note_verifier v;
+	struct witness *w;
+
+	note_signer_public(cfg->key, &v);
+	if (v.type != NOTE_TYPE_COSIG || cfg->nlogs > WITNESS_MAX_LOGS)
+		return LACRE_E_INVALID;
+	for (size_t i = 0; i < cfg->nlogs; i++)
+		if (cfg->logs[i].type != NOTE_TYPE_ED25519)
+			return LACRE_E_INVALID;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return LACRE_E_NOMEM;
+	w->key = cfg->key;
+	if (cfg->nlogs)
+		memcpy(w->logs, cfg->logs, cfg->nlogs * sizeof(*cfg->logs));
+	w->nlogs = cfg->nlogs;
+	if ((mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST) ||
+	    (w->dirfd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		free(w);
+		return LACRE_E_IO;
+	}
+	*out = w;
+	return LACRE_OK;
+}
+
+/* Close a witness. */
+void witness_close(struct witness *w)
+{
+	if (w == NULL)
+		return;
+	close(w->dirfd);
+	free(w);
+}
+
+/* ---- the add-checkpoint handler ---- */
+
+/* Set a status and a one-line body. */
+static int answer(int *status, struct lacre_dbuf *resp, int code, const char *msg)
+{
+	*status = code;
+	lacre_dbuf_reset(resp);
+	return lacre_dbuf_printf(resp, "%s\n", msg);
+}
+
+/* Read one line (without '\n') from b. */
+static int body_line(struct lacre_rbuf *b, const uint8_t **p, size_t *len)
+{
+	const uint8_t *s = lacre_rbuf_ptr(b);
+	size_t left = lacre_rbuf_left(b), i;
+
+	for (i = 0; i < left && s[i] != '\n'; i++)
+		;
+	if (i == left)
+		return LACRE_E_MALFORMED;
+	*p = s;
+	*len = i;
+	return lacre_rbuf_skip(b, i + 1);
+}
+
+/* The checks of spec §7.2, in order (see witness.h). */
+int witness_handle(struct witness *w, const void *body, size_t len, uint64_t now,
+		   int *status, struct lacre_dbuf *resp)
+{
+	struct lacre_rbuf b;
+	struct merkle_proof proof;
+	struct note_verifier trusted[WITNESS_MAX_LOGS];
+	struct checkpoint cp;
+	struct note *n = NULL;
+	struct lacre_dbuf line, full;
+	const uint8_t *p;
+	char hex[65];
+	uint8_t stored_root[MERKLE_HASH_LEN], empty[MERKLE_HASH_LEN];
+	uint64_t old = 0, stored = 0, ok = 0;
+	size_t l, nt = 0, i;
+	int rc;
+
+	lacre_dbuf_init(&line, 1024);
+	lacre_dbuf_init(&full, NOTE_MAX_SIZE + 1024);
+	proof.n = 0;
+	lacre_rbuf_init(&b, body, len);
+	/* old <size> */
+	if (body_line(&b, &p, &l) != LACRE_OK || l < 5 || memcmp(p, "old ", 4) != 0 ||
+	    l - 4 > 19 || (l > 5 && p[4] == '0')) {
+		rc = answer(status, resp, 400, "malformed old line");
+		goto out;
+	}
+	for (i = 4; i < l; i++) {
+		if (p[i] < '0' || p[i] > '9') {
+			rc = answer(status, resp, 400, "malformed old line");
+			goto out;
+		}
+		old = old * 10 + (uint64_t)(p[i] - '0');
+	}
+	/* proof lines up to the empty line */
+	for (;;) {
+		size_t hl;
+		if (body_line(&b, &p, &l) != LACRE_OK) {
+			rc = answer(status, resp, 400, "missing empty line before the checkpoint");
+			goto out;
+		}
+		if (l == 0)
+			break;
+		if (proof.n == WITNESS_MAX_PROOF || l != 44 ||
+		    note_b64_decode((const char *)p, l, proof.h[proof.n], MERKLE_HASH_LEN, &hl) != LACRE_OK ||
+		    hl != MERKLE_HASH_LEN) {
+			rc = answer(status, resp, 400, "malformed consistency proof line");
+			goto out;
+		}
+		proof.n++;
+	}
+	if (note_parse(lacre_rbuf_ptr(&b), lacre_rbuf_left(&b), &n) != LACRE_OK ||
+	    checkpoint_parse(n->buf, n->text_len, &cp) != LACRE_OK) {
+		rc = answer(status, resp, 400, "malformed checkpoint");
+		goto out;
+	}
+	/* 404: unknown origin */
+	for (i = 0; i < w->nlogs; i++)
+		if (strcmp(w->logs[i].name, cp.origin) == 0)
+			trusted[nt++] = w->logs[i];
+	if (nt == 0) {
+		rc = answer(status, resp, 404, "unknown log origin");
+		goto out;
+	}
+	/* 403: no trusted signature verifies, or a trusted one fails */
+	if (note_verify(n, trusted, nt, &ok, NULL) != LACRE_OK) {
+		rc = answer(status, resp, 403, "no valid signature by a trusted log key");
+		goto out;
+	}
+	/* 400: old > size */
+	if (old > cp.size) {
+		rc = answer(status, resp, 400, "old size is larger than the checkpoint size");
+		goto out;
+	}
+	/* 409: old must be the size this witness last cosigned */
+	origin_hex(cp.origin, hex);
+	rc = state_load(w, hex, &stored, stored_root, NULL);
+	if (rc == LACRE_E_NOT_FOUND) {
+		stored = 0;
+		merkle_empty_root(stored_root);
+	} else if (rc != LACRE_OK) {
+		goto out;
+	}
+	if (old != stored) {
+		*status = 409;
+		lacre_dbuf_reset(resp);
+		rc = lacre_dbuf_printf(resp, "%llu\n", (unsigned long long)stored);
+		goto out;
+	}
+	/* 422: the consistency proof */
+	merkle_empty_root(empty);
+	if (old == 0) {
+		if (proof.n != 0 ||
+		    (cp.size == 0 && CRYPTO_memcmp(cp.root, empty, MERKLE_HASH_LEN) != 0)) {
+			rc = answer(status, resp, 422, "inconsistent: old 0 needs an empty proof and the empty-tree root");
+			goto out;
+		}
+	} else if (old == cp.size) {
+		if (CRYPTO_memcmp(cp.root, stored_root, MERKLE_HASH_LEN) != 0) {
+			/* v1.0.0: 409 for the same size with another root */
+			*status = 409;
+			lacre_dbuf_reset(resp);
+			rc = lacre_dbuf_printf(resp, "%llu\n", (unsigned long long)stored);
+			goto out;
+		}
+		if (proof.n != 0) {
+			rc = answer(status, resp, 422, "inconsistent: a proof for equal sizes must be empty");
+			goto out;
+		}
+	} else if (merkle_verify_consistency(old, cp.size, stored_root, cp.root, &proof) != LACRE_OK) {
+		rc = answer(status, resp, 422, "consistency proof does not verify");
+		goto out;
+	}
+	/* cosign, commit durably, then answer */
+	if ((rc = cosig_sign(w->key, n->buf, n->text_len, now, &line)) != LACRE_OK ||
+	    (rc = cosig_attach(n->buf, n->len, line.p, line.len, &full)) != LACRE_OK ||
+	    (rc = state_store(w, hex, cp.size, cp.root, full.p, full.len)) != LACRE_OK)
+		goto out;
+	*status = 200;
+	lacre_dbuf_reset(resp);
+	rc = lacre_dbuf_add(resp, line.p, line.len);
+out:
+	note_free(n);
+	lacre_dbuf_free(&line);
+	lacre_dbuf_free(&full);
+	return rc;
+}
+
+/* The latest cosigned checkpoint of an origin hash. */
+int witness_latest(struct witness *w, const char *hex, struct lacre_dbuf *out)
+{
+	uint8_t root[MERKLE_HASH_LEN];
+	uint64_t size;
+	size_t i;
+
+	if (strlen(hex) != 64)
+		return LACRE_E_NOT_FOUND;
+	for (i = 0; i < 64; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+			return LACRE_E_NOT_FOUND;
+	return state_load(w, hex, &size, root, out);
+}
+
+/* ---- HTTP plumbing shared by server and client ---- */
+
+/* Milliseconds on a monotonic clock. */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd is ready for events or the deadline passes. */
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	struct pollfd pfd = { fd, events, 0 };
+	uint64_t t;
+	int r;
+
+	for (;;) {
+		t = now_ms();
+		if (t >= deadline)
+			return LACRE_E_TIMEOUT;
+		r = poll(&pfd, 1, (int)(deadline - t));
+		if (r > 0)
+			return LACRE_OK;
+		if (r == 0)
+			return LACRE_E_TIMEOUT;
+		if (errno != EINTR)
+			return LACRE_E_NETWORK;
+	}
+}
+
+/* Send all bytes before the deadline. */
+static int send_all(int fd, const void *p, size_t len, uint64_t deadline)
+{
+	const uint8_t *b = p;
+	ssize_t n;
+	int rc;
+
+	while (len > 0) {
+		if ((rc = wait_fd(fd, POLLOUT, deadline)) != LACRE_OK)
+			return rc;
+		n = send(fd, b, len, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return LACRE_E_NETWORK;
+		b += n;
+		len -= (size_t)n;
+	}
+	return LACRE_OK;
+}
+
+/* Read an HTTP head (up to the empty line) and as much body as needed:
+ * head_len gets the head's length, content_length the declared body length
+ * (or -1).  Bytes are appended to in (capped). */
+static int read_message(int fd, struct lacre_dbuf *in, size_t *head_len,
+			long long *content_length, int until_eof, uint64_t deadline)
+{
+	uint8_t buf[4096];
+	ssize_t n;
+	size_t i;
+	int rc;
+
+	*head_len = 0;
+	*content_length = -1;
+	for (;;) {
+		if (*head_len == 0) {
+			for (i = 3; i < in->len; i++) {
+				if (memcmp(in->p + i - 3, "\r\n\r\n", 4) == 0) {
+					*head_len = i + 1;
+					break;
+				}
+			}
+			if (*head_len == 0 && in->len > HEAD_MAX)
+				return LACRE_E_TOO_LARGE;
+			if (*head_len != 0) {
+				const char *cl;
+				const char *end = (const char *)in->p + *head_len;
+				for (cl = (const char *)in->p; cl < end; cl++) {
+					if ((size_t)(end - cl) > 16 && strncasecmp(cl, "\r\ncontent-length:", 17) == 0) {
+						long long v = 0;
+						const char *q = cl + 17;
+						while (q < end && *q == ' ')
+							q++;
+						if (q >= end || *q < '0' || *q > '9')
+							return LACRE_E_MALFORMED;
+						while (q < end && *q >= '0' && *q <= '9' && v < (1LL << 40))
+							v = v * 10 + (*q++ - '0');
+						*content_length = v;
+					}
+					if ((size_t)(end - cl) > 19 && strncasecmp(cl, "\r\ntransfer-encoding:", 20) == 0)
+						return LACRE_E_UNSUPPORTED;
+				}
+			}
+		}
+		if (*head_len != 0 && *content_length >= 0 &&
+		    in->len - *head_len >= (size_t)*content_length)
+			return LACRE_OK;
+		if (*head_len != 0 && *content_length < 0 && !until_eof)
+			return LACRE_OK;
+		if ((rc = wait_fd(fd, POLLIN, deadline)) != LACRE_OK)
+			return rc;
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return LACRE_E_NETWORK;
+		if (n == 0)
+			return *head_len != 0 && *content_length < 0 ? LACRE_OK : LACRE_E_INCOMPLETE;
+		if ((rc = lacre_dbuf_add(in, buf, (size_t)n)) != LACRE_OK)
+			return rc;
+	}
+}
+
+/* ---- server ---- */
+
+/* Reason phrase of a status. */
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 422: return "Unprocessable Entity";
+	default: return "Internal Server Error";
+	}
+}
+
+/* Write one response and let the caller close the connection. */
+static void respond(int fd, int status, const char *ctype, const struct lacre_dbuf *body)
+{
+	char head[256];
+	int n;
+	uint64_t deadline = now_ms() + IO_TIMEOUT_MS;
+
+	n = snprintf(head, sizeof(head),
+		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n\r\n", status, reason(status), ctype, body->len);
+	if (n > 0 && (size_t)n < sizeof(head) && send_all(fd, head, (size_t)n, deadline) == LACRE_OK)
+		send_all(fd, body->p, body->len, deadline);
+}
+
+/* Serve one connection: one request. */
+static void serve_conn(struct witness *w, int fd)
+{
+	struct lacre_dbuf in, resp;
+	size_t head_len = 0;
+	long long clen = -1;
+	const char *ctype = "text/plain; charset=utf-8";
+	char method[8], path[512];
+	int status = 500, rc;
+	uint64_t deadline = now_ms() + IO_TIMEOUT_MS;
+
+	lacre_dbuf_init(&in, HEAD_MAX + WITNESS_MAX_BODY + 4096);
+	lacre_dbuf_init(&resp, NOTE_MAX_SIZE + 1024);
+	rc = read_message(fd, &in, &head_len, &clen, 0, deadline);
+	if (rc == LACRE_E_TOO_LARGE || (rc == LACRE_OK && clen > (long long)WITNESS_MAX_BODY)) {
+		answer(&status, &resp, 413, "request too large");
+		goto send;
+	}
+	if (rc != LACRE_OK) {
+		answer(&status, &resp, 400, "malformed request");
+		goto send;
+	}
+	if (sscanf((const char *)in.p, "%7s %511s HTTP/1.", method, path) != 2) {
+		answer(&status, &resp, 400, "malformed request line");
+		goto send;
+	}
+	if (strcmp(method, "POST") == 0) {
+		size_t pl = strlen(path);
+		if (pl < 15 || strcmp(path + pl - 15, "/add-checkpoint") != 0) {
+			answer(&status, &resp, 404, "no such endpoint");
+			goto send;
+		}
+		if (clen < 0) {
+			answer(&status, &resp, 400, "content-length required");
+			goto send;
+		}
+		rc = witness_handle(w, in.p + head_len, (size_t)clen, (uint64_t)time(NULL),
+				    &status, &resp);
+		if (rc != LACRE_OK)
+			answer(&status, &resp, 500, "witness failed to commit its state");
+		else if (status == 409)
+			ctype = "text/x.tlog.size";
+	} else if (strcmp(method, "GET") == 0) {
+		size_t pl = strlen(path);
+		char hex[65];
+		if (pl < 64 + 12 || strcmp(path + pl - 11, "/checkpoint") != 0 ||
+		    path[pl - 11 - 64 - 1] != '/') {
+			answer(&status, &resp, 404, "no such endpoint");
+			goto send;
+		}
+		memcpy(hex, path + pl - 11 - 64, 64);
+		hex[64] = '\0';
+		if (witness_latest(w, hex, &resp) != LACRE_OK) {
+			answer(&status, &resp, 404, "no cosigned checkpoint for this origin");
+			goto send;
+		}
+		status = 200;
+	} else {
+		answer(&status, &resp, 405, "method not allowed");
+	}
+send:
+	respond(fd, status, ctype, &resp);
+	lacre_dbuf_free(&in);
+	lacre_dbuf_free(&resp);
+}
+
+/* Parse "A.B.C.D:PORT" into a socket address. */
+static int parse_addr(const char *s, struct sockaddr_in *sa)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
+		return LACRE_E_CONFIG;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+	port = strtol(colon + 1, &end, 10);
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	if (*end != '\0' || port < 0 || port > 65535 || inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return LACRE_E_CONFIG;
+	sa->sin_port = htons((uint16_t)port);
+	return LACRE_OK;
+}
+
+/* Accept loop (see witness.h). */
+int witness_serve(struct witness *w, const char *listen_addr,
+		  volatile sig_atomic_t *stop,
+		  void (*ready)(void *arg, int port), void *ready_arg)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int lfd, one = 1, rc;
+
+	if ((rc = parse_addr(listen_addr, &sa)) != LACRE_OK)
+		return rc;
+	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return LACRE_E_NETWORK;
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	rc = LACRE_E_NETWORK;
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, 64) != 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0)
+		goto out;
+	if (ready)
+		ready(ready_arg, ntohs(sa.sin_port));
+	while (!*stop) {
+		struct pollfd pfd = { lfd, POLLIN, 0 };
+		int cfd;
+		if (poll(&pfd, 1, 200) <= 0)
+			continue;
+		if ((cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0)
+			continue;
+		serve_conn(w, cfd);
+		close(cfd);
+	}
+	rc = LACRE_OK;
+out:
+	close(lfd);
+	return rc;
+}
+
+/* ---- client ---- */
+
+/* Split "http://host:port/path" (loopback hosts only). */
+static int parse_url(const char *url, struct sockaddr_in *sa, const char **path)
+{
+	char hp[80];
+	const char *s, *slash;
+
+	if (strncmp(url, "http://", 7) != 0)
+		return LACRE_E_CONFIG;
+	s = url + 7;
+	slash = strchr(s, '/');
+	if (slash == NULL)
+		slash = s + strlen(s);
+	if ((size_t)(slash - s) >= sizeof(hp))
+		return LACRE_E_CONFIG;
+	memcpy(hp, s, (size_t)(slash - s));
+	hp[slash - s] = '\0';
+	if (parse_addr(hp, sa) != LACRE_OK || (ntohl(sa->sin_addr.s_addr) >> 24) != 127)
+		return LACRE_E_CONFIG;
+	*path = *slash ? slash : "";
+	return LACRE_OK;
+}
+
+/* One HTTP exchange: connect, send head + body, read the whole answer. */
+static int http_exchange(const char *url, const char *method, const char *suffix,
+			 const void *body, size_t len, int *status, struct lacre_dbuf *resp)
+{
+	struct sockaddr_in sa;
+	struct lacre_dbuf req, in;
+	const char *path;
+	size_t head_len;
+	long long clen;
+	uint64_t deadline = now_ms() + IO_TIMEOUT_MS;
+	int fd = -1, rc, st, err = 0;
+	socklen_t el = sizeof(err);
+
+	lacre_dbuf_init(&req, HEAD_MAX + WITNESS_MAX_BODY);
+	lacre_dbuf_init(&in, HEAD_MAX + NOTE_MAX_SIZE + 4096);
+	if ((rc = parse_url(url, &sa, &path)) != LACRE_OK)
+		goto out;
+	rc = LACRE_E_UNAVAILABLE;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		goto out;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (errno != EINPROGRESS)
+			goto out;
+		if (wait_fd(fd, POLLOUT, deadline) != LACRE_OK ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0)
+			goto out;
+	}
+	if ((rc = lacre_dbuf_printf(&req, "%s %s%s HTTP/1.1\r\nHost: %s\r\n"
+				    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+				    method, path, suffix, inet_ntoa(sa.sin_addr), len)) != LACRE_OK ||
+	    (rc = lacre_dbuf_add(&req, body, len)) != LACRE_OK)
+		goto out;
+	if ((rc = send_all(fd, req.p, req.len, deadline)) != LACRE_OK)
+		goto unavailable;
+	if ((rc = read_message(fd, &in, &head_len, &clen, 1, deadline)) != LACRE_OK)
+		goto unavailable;
+	rc = LACRE_E_MALFORMED;
+	if (in.len < 12 || memcmp(in.p, "HTTP/1.", 7) != 0 ||
+	    sscanf((const char *)in.p + 9, "%3d", &st) != 1)
+		goto out;
+	if (clen >= 0 && in.len - head_len > (size_t)clen)
+		in.len = head_len + (size_t)clen;
+	if ((rc = lacre_dbuf_add(resp, in.p + head_len, in.len - head_len)) != LACRE_OK)
+		goto out;
+	*status = st;
+	rc = LACRE_OK;
+	goto out;
+unavailable:
+	if (rc != LACRE_E_TIMEOUT)
+		rc = LACRE_E_UNAVAILABLE;
+out:
+	if (fd >= 0)
+		close(fd);
+	lacre_dbuf_free(&req);
+	lacre_dbuf_free(&in);
+	return rc;
+}
+
+/* POST add-checkpoint (see witness.h). */
+int witness_add_checkpoint(const char *url, uint64_t old_size,
+			   const struct merkle_proof *proof,
+			   const void *checkpoint, size_t len,
+			   struct lacre_dbuf *cosigs, uint64_t *witness_size)
+{
+	struct lacre_dbuf body, resp;
+	int status = 0, rc;
+	size_t i;
+
+	lacre_dbuf_init(&body, WITNESS_MAX_BODY);
+	lacre_dbuf_init(&resp, NOTE_MAX_SIZE);
+	rc = LACRE_E_INVALID;
+	if (proof->n > WITNESS_MAX_PROOF)
+		goto out;
+	if ((rc = lacre_dbuf_printf(&body, "old %llu\n", (unsigned long long)old_size)) != LACRE_OK)
+		goto out;
+	for (i = 0; i < proof->n; i++)
+		if ((rc = note_b64_encode(proof->h[i], MERKLE_HASH_LEN, &body)) != LACRE_OK ||
+		    (rc = lacre_dbuf_add_u8(&body, '\n')) != LACRE_OK)
+			goto out;
+	if ((rc = lacre_dbuf_add_u8(&body, '\n')) != LACRE_OK ||
+	    (rc = lacre_dbuf_add(&body, checkpoint, len)) != LACRE_OK)
+		goto out;
+	if ((rc = http_exchange(url, "POST", "/add-checkpoint", body.p, body.len, &status,
+				&resp)) != LACRE_OK)
+		goto out;
+	switch (status) {
+	case 200:
+		rc = lacre_dbuf_add(cosigs, resp.p, resp.len);
+		break;
+	case 409: {
+		uint64_t v = 0;
+		size_t k;
+		for (k = 0; k < resp.len && k < 20 && resp.p[k] >= '0' && resp.p[k] <= '9'; k++)
+			v = v * 10 + (uint64_t)(resp.p[k] - '0');
+		if (k == 0 || k >= 20 || k >= resp.len || resp.p[k] != '\n') {
+			rc = LACRE_E_FORK;
+			break;
+		}
+		if (witness_size)
+			*witness_size = v;
+		rc = LACRE_E_STATE;
+		break;
+	}
+	case 422: rc = LACRE_E_FORK; break;
+	case 403: rc = LACRE_E_AUTH; break;
+	case 404: rc = LACRE_E_NOT_FOUND; break;
+	case 400: rc = LACRE_E_INVALID; break;
+	default: rc = LACRE_E_UNAVAILABLE; break;
+	}
+out:
+	lacre_dbuf_free(&body);
+	lacre_dbuf_free(&resp);
+	return rc;
+}
+
+/* GET a URL on a loopback host. */
+int witness_http_get(const char *url, int *status, struct lacre_dbuf *body)
+{
+	return http_exchange(url, "GET", "", "", 0, status, body);
+}

@@ -1,0 +1,408 @@
+/*
+ * test_tlog.c - the appendable log on a dir: store: checkpoints verify and
+ * match an independent tree, tiles land at the tlog-tiles paths of spec
+ * §6.3, proofs from tiles verify, state survives reopening, and a child
+ * killed at random points never leaves two inconsistent checkpoints.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "lacre/err.h"
+#include "lacre/note.h"
+#include "lacre/store.h"
+#include "lacre/tlog.h"
+
+#define ORIGIN "lacre.test/ingest"
+
+static struct note_signer *test_key(void)
+{
+	uint8_t seed[32];
+	struct note_signer *s = NULL;
+
+	memset(seed, 7, sizeof(seed));
+	if (note_signer_from_seed(ORIGIN, NOTE_TYPE_ED25519, seed, &s) != LACRE_OK)
+		return NULL;
+	return s;
+}
+
+/* Entry i: a 32-byte pseudo commitment. */
+static void entry(uint64_t i, uint8_t e[32])
+{
+	merkle_sha256(&i, sizeof(i), e);
+}
+
+/* Open a fresh store and state folder. */
+static int fresh(char *state, size_t sl, struct lacre_store **st)
+{
+	char spec[600];
+	const char *d = t_tmpdir();
+
+	snprintf(state, sl, "%s/state", d);
+	snprintf(spec, sizeof(spec), "dir:%s/store", d);
+	return lacre_store_open(spec, st);
+}
+
+static int exists(struct lacre_store *st, const char *prefix, const char *rel)
+{
+	char name[600];
+	uint64_t sz;
+
+	snprintf(name, sizeof(name), "%s%s", prefix, rel);
+	return lacre_store_stat(st, name, &sz) == LACRE_OK;
+}
+
+static void test_paths(void)
+{
+	char p[128];
+	int level;
+	uint64_t n;
+	unsigned w;
+	static const struct { uint64_t n; const char *s; } v[] = {
+		{ 0, "tile/0/000" }, { 7, "tile/0/007" }, { 255, "tile/0/255" },
+		{ 999, "tile/0/999" }, { 1000, "tile/0/x001/000" },
+		{ 1234067, "tile/0/x001/x234/067" }, { 1000000, "tile/0/x001/x000/000" },
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		CHECK_OK(tiles_path("", 0, v[i].n, 0, p, sizeof(p)));
+		CHECK_STR(p, v[i].s);
+		CHECK_OK(tiles_parse_path(p, &level, &n, &w));
+		CHECK_EQ_INT(n, v[i].n);
+		CHECK_EQ_INT(level, 0);
+		CHECK_EQ_INT(w, 0);
+	}
+	CHECK_OK(tiles_path("x/", TILE_LEVEL_ENTRIES, 1234, 17, p, sizeof(p)));
+	CHECK_STR(p, "x/tile/entries/x001/234.p/17");
+	CHECK_OK(tiles_parse_path("tile/entries/x001/234.p/17", &level, &n, &w));
+	CHECK_EQ_INT(level, TILE_LEVEL_ENTRIES);
+	CHECK_EQ_INT(n, 1234);
+	CHECK_EQ_INT(w, 17);
+	CHECK(tiles_parse_path("tile/0/x000/005", &level, &n, &w) != LACRE_OK);
+	CHECK(tiles_parse_path("tile/0/05", &level, &n, &w) != LACRE_OK);
+	CHECK(tiles_parse_path("tile/00/005", &level, &n, &w) != LACRE_OK);
+	CHECK(tiles_parse_path("tile/0/005.p/0", &level, &n, &w) != LACRE_OK);
+	CHECK(tiles_parse_path("tile/0/005.p/256", &level, &n, &w) != LACRE_OK);
+	CHECK(tiles_parse_path("tile/0/005.p/07", &level, &n, &w) != LACRE_OK);
+	CHECK(tiles_parse_path("tile/64/005", &level, &n, &w) != LACRE_OK);
+	CHECK(tiles_parse_path("tile/0/005/", &level, &n, &w) != LACRE_OK);
+	/* widths of spec §6.3 */
+	CHECK_EQ_INT(tiles_width(1, 0, 0), 1);
+	CHECK_EQ_INT(tiles_width(256, 0, 0), 256);
+	CHECK_EQ_INT(tiles_width(256, 1, 0), 1);
+	CHECK_EQ_INT(tiles_width(257, 0, 1), 1);
+	CHECK_EQ_INT(tiles_width(65536, 2, 0), 1);
+	CHECK_EQ_INT(tiles_width(70000, 0, 273), 112);
+	CHECK_EQ_INT(tiles_width(70000, 1, 1), 17);
+	CHECK_EQ_INT(tiles_width(70000, 2, 0), 1);
+	CHECK_EQ_INT(tiles_width(70000, 0, 274), 0);
+	CHECK_EQ_INT(tiles_width(0, 0, 0), 0);
+}
+
+static void test_segment_entry(void)
+{
+	struct tlog_segment s, t;
+	struct lacre_dbuf d;
+
+	memset(&s, 0, sizeof(s));
+	strcpy(s.name, "seg/0001.age");
+	s.size = 123456789;
+	s.fp_len = 32;
+	memset(s.fp, 0xab, 32);
+	lacre_dbuf_init(&d, 1024);
+	CHECK_OK(tlog_segment_encode(&s, &d));
+	CHECK_EQ_INT(d.len, 16 + 1 + 12 + 8 + 1 + 32);
+	CHECK_OK(tlog_segment_decode(d.p, d.len, &t));
+	CHECK_STR(t.name, s.name);
+	CHECK_EQ_INT(t.size, s.size);
+	CHECK_MEM(t.fp, s.fp, 32);
+	CHECK_EQ_INT(tlog_segment_decode(d.p, d.len - 1, &t), LACRE_E_MALFORMED);
+	CHECK_OK(lacre_dbuf_add_u8(&d, 0));
+	CHECK_EQ_INT(tlog_segment_decode(d.p, d.len, &t), LACRE_E_MALFORMED);
+	CHECK_EQ_INT(tlog_segment_decode(s.fp, 32, &t), LACRE_E_UNEXPECTED);
+	lacre_dbuf_free(&d);
+}
+
+/* Grow a log to 70000 entries in uneven batches; after each checkpoint the
+ * note verifies, the root matches an independent tree and the tiles, and
+ * proofs from tiles verify. */
+static void test_log_grow(void)
+{
+	char state[600];
+	struct lacre_store *st = NULL;
+	struct note_signer *key = test_key();
+	struct note_verifier v;
+	struct tlog *log = NULL;
+	struct merkle_tree ref;
+	struct lacre_dbuf note;
+	struct checkpoint cp, prev;
+	struct merkle_proof pr;
+	static const uint64_t batches[] = { 0, 1, 1, 254, 1, 255, 2, 700, 4000, 30000, 34786 };
+	uint8_t e[32], leaf[32], root[32];
+	uint64_t idx, total = 0;
+	const char *pfx;
+
+	CHECK(key != NULL);
+	note_signer_public(key, &v);
+	CHECK_OK(fresh(state, sizeof(state), &st));
+	CHECK_OK(tlog_open(st, state, ORIGIN, key, &log));
+	pfx = tlog_store_prefix(log);
+	merkle_tree_init(&ref);
+	lacre_dbuf_init(&note, NOTE_MAX_SIZE);
+	memset(&prev, 0, sizeof(prev));
+	for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
+		for (uint64_t i = 0; i < batches[b]; i++) {
+			entry(total, e);
+			CHECK_OK(tlog_append(log, e, 32, &idx));
+			CHECK_EQ_INT(idx, total);
+			merkle_leaf_hash(e, 32, leaf);
+			merkle_tree_append(&ref, leaf, NULL, NULL);
+			total++;
+		}
+		lacre_dbuf_reset(&note);
+		CHECK_OK(tlog_checkpoint(log, &note));
+		CHECK_OK(checkpoint_open(note.p, note.len, &v, NULL, 0, &cp, NULL));
+		CHECK_EQ_INT(cp.size, total);
+		merkle_tree_root(&ref, root);
+		CHECK_MEM(cp.root, root, 32);
+		CHECK_EQ_INT(tlog_published_size(log), total);
+		if (total > 0) {
+			struct tiles_reader *r = NULL;
+			uint8_t troot[32];
+			CHECK_OK(tiles_reader_new(st, pfx, total, &r));
+			CHECK_OK(merkle_root(total, tiles_reader_node, r, troot));
+			tiles_reader_free(r);
+			CHECK_MEM(troot, root, 32);
+			for (uint64_t k = 0; k < 5; k++) {
+				uint64_t i = (k * 7919 + b) % total;
+				entry(i, e);
+				merkle_leaf_hash(e, 32, leaf);
+				CHECK_OK(tlog_prove_inclusion(log, i, total, &pr));
+				CHECK_OK(merkle_verify_inclusion(i, total, leaf, &pr, root));
+			}
+			CHECK_OK(tlog_prove_consistency(log, prev.size, total, &pr));
+			CHECK_OK(merkle_verify_consistency(prev.size, total, prev.root, cp.root, &pr));
+		}
+		prev = cp;
+	}
+	/* the objects of spec §6.3 for 70000 */
+	CHECK_EQ_INT(total, 70000);
+	CHECK(exists(st, pfx, "tile/0/272"));
+	CHECK(exists(st, pfx, "tile/0/273.p/112"));
+	CHECK(exists(st, pfx, "tile/entries/273.p/112"));
+	CHECK(exists(st, pfx, "tile/1/000"));
+	CHECK(exists(st, pfx, "tile/1/001.p/17"));
+	CHECK(exists(st, pfx, "tile/2/000.p/1"));
+	CHECK(!exists(st, pfx, "tile/0/274"));
+	CHECK(exists(st, pfx, "checkpoint"));
+	/* a bundle holds 256 entries of 34 bytes */
+	{
+		char name[600];
+		uint64_t sz = 0;
+		snprintf(name, sizeof(name), "%stile/entries/000", pfx);
+		CHECK_OK(lacre_store_stat(st, name, &sz));
+		CHECK_EQ_INT(sz, 256 * 34);
+	}
+	tlog_close(log);
+	/* reopen: same size, and appends continue consistently */
+	CHECK_OK(tlog_open(st, state, ORIGIN, key, &log));
+	CHECK_EQ_INT(tlog_size(log), 70000);
+	CHECK_EQ_INT(tlog_signed_size(log), 70000);
+	{
+		struct tlog *again = NULL;
+		CHECK_EQ_INT(tlog_open(st, state, ORIGIN, key, &again), LACRE_E_STATE);
+	}
+	for (int i = 0; i < 10; i++) {
+		entry(total++, e);
+		CHECK_OK(tlog_append(log, e, 32, NULL));
+		merkle_leaf_hash(e, 32, leaf);
+		merkle_tree_append(&ref, leaf, NULL, NULL);
+	}
+	lacre_dbuf_reset(&note);
+	CHECK_OK(tlog_checkpoint(log, &note));
+	CHECK_OK(checkpoint_open(note.p, note.len, &v, NULL, 0, &cp, NULL));
+	merkle_tree_root(&ref, root);
+	CHECK_MEM(cp.root, root, 32);
+	CHECK_OK(tlog_prove_consistency(log, 70000, total, &pr));
+	CHECK_OK(merkle_verify_consistency(70000, total, prev.root, cp.root, &pr));
+	tlog_close(log);
+	/* another origin or key on the same state is refused */
+	{
+		uint8_t seed[32];
+		struct note_signer *k2 = NULL;
+		memset(seed, 8, sizeof(seed));
+		CHECK_OK(note_signer_from_seed(ORIGIN, NOTE_TYPE_ED25519, seed, &k2));
+		CHECK_EQ_INT(tlog_open(st, state, ORIGIN, k2, &log), LACRE_E_CONFIG);
+		note_signer_free(k2);
+	}
+	note_signer_free(key);
+	lacre_dbuf_free(&note);
+	lacre_store_close(st);
+}
+
+static void test_tick_and_entries(void)
+{
+	char state[600];
+	struct lacre_store *st = NULL;
+	struct note_signer *key = test_key();
+	struct tlog *log = NULL;
+	int did = 0;
+	uint8_t big[TLOG_ENTRY_MAX + 1];
+
+	CHECK_OK(fresh(state, sizeof(state), &st));
+	CHECK_OK(tlog_open(st, state, ORIGIN, key, &log));
+	memset(big, 'x', sizeof(big));
+	CHECK_EQ_INT(tlog_append(log, big, 0, NULL), LACRE_E_INVALID);
+	CHECK_EQ_INT(tlog_append(log, big, sizeof(big), NULL), LACRE_E_INVALID);
+	CHECK_OK(tlog_append(log, big, TLOG_ENTRY_MAX, NULL));
+	CHECK_OK(tlog_append(log, "event", 5, NULL));
+	CHECK_OK(tlog_tick(log, 1000, &did));
+	CHECK_EQ_INT(did, 1);
+	CHECK_EQ_INT(tlog_published_size(log), 2);
+	CHECK_OK(tlog_append(log, "more", 4, NULL));
+	CHECK_OK(tlog_tick(log, 1500, &did));
+	CHECK_EQ_INT(did, 0);
+	CHECK_EQ_INT(tlog_signed_size(log), 2);
+	CHECK_OK(tlog_tick(log, 2000, &did));
+	CHECK_EQ_INT(did, 1);
+	CHECK_EQ_INT(tlog_signed_size(log), 3);
+	CHECK_OK(tlog_tick(log, 5000, &did));
+	CHECK_EQ_INT(did, 0); /* nothing new */
+	tlog_close(log);
+	note_signer_free(key);
+	lacre_store_close(st);
+}
+
+/* Child body: append and checkpoint forever, reporting each published
+ * checkpoint note on fd (u32 length ‖ note). */
+static void crash_child(struct lacre_store *st, const char *state, int fd, unsigned seed)
+{
+	struct note_signer *key = test_key();
+	struct tlog *log = NULL;
+	struct lacre_dbuf note;
+	uint8_t e[32];
+
+	srand(seed);
+	lacre_dbuf_init(&note, NOTE_MAX_SIZE);
+	if (tlog_open(st, state, ORIGIN, key, &log) != LACRE_OK)
+		_exit(3);
+	for (;;) {
+		int n = rand() % 700;
+		for (int i = 0; i < n; i++) {
+			uint64_t x = ((uint64_t)seed << 32) ^ (uint64_t)rand();
+			entry(x, e);
+			if (tlog_append(log, e, 32, NULL) != LACRE_OK)
+				_exit(4);
+		}
+		lacre_dbuf_reset(&note);
+		if (tlog_checkpoint(log, &note) != LACRE_OK)
+			_exit(5);
+		uint32_t l = (uint32_t)note.len;
+		if (write(fd, &l, 4) != 4 || write(fd, note.p, note.len) != (ssize_t)note.len)
+			_exit(6);
+	}
+}
+
+/* Kill a child at random points 25 times; every checkpoint ever published
+ * (reported or left on the store) must be a prefix of the final tree. */
+static void test_crash_consistency(void)
+{
+	char state[600];
+	struct lacre_store *st = NULL;
+	struct note_signer *key = test_key();
+	struct note_verifier v;
+	struct lacre_dbuf notes, note;
+	struct tlog *log = NULL;
+	struct tiles_reader *r = NULL;
+	struct checkpoint cp, fin;
+	size_t off, count = 0, killed_mid = 0;
+	char cpname[600];
+
+	note_signer_public(key, &v);
+	CHECK_OK(fresh(state, sizeof(state), &st));
+	lacre_dbuf_init(&notes, 1 << 26);
+	lacre_dbuf_init(&note, NOTE_MAX_SIZE);
+	srand((unsigned)time(NULL));
+	for (int round = 0; round < 25; round++) {
+		int pfd[2], status;
+		pid_t pid;
+		uint8_t buf[65536];
+		ssize_t n;
+
+		CHECK(pipe(pfd) == 0);
+		pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			close(pfd[0]);
+			crash_child(st, state, pfd[1], (unsigned)round + 1);
+		}
+		close(pfd[1]);
+		usleep((useconds_t)(1000 + rand() % 40000));
+		kill(pid, SIGKILL);
+		CHECK(waitpid(pid, &status, 0) == pid);
+		if (WIFSIGNALED(status))
+			killed_mid++;
+		while ((n = read(pfd[0], buf, sizeof(buf))) > 0)
+			CHECK_OK(lacre_dbuf_add(&notes, buf, (size_t)n));
+		close(pfd[0]);
+		/* whatever the store shows now counts as published too */
+		{
+			struct lacre_dbuf d;
+			char prefix[TLOG_PREFIX_MAX];
+			lacre_dbuf_init(&d, NOTE_MAX_SIZE);
+			tlog_prefix(ORIGIN, prefix, sizeof(prefix));
+			snprintf(cpname, sizeof(cpname), "%scheckpoint", prefix);
+			if (lacre_store_get(st, cpname, 0, SIZE_MAX, &d) == LACRE_OK) {
+				uint32_t l = (uint32_t)d.len;
+				CHECK_OK(lacre_dbuf_add(&notes, &l, 4));
+				CHECK_OK(lacre_dbuf_add(&notes, d.p, d.len));
+			}
+			lacre_dbuf_free(&d);
+		}
+	}
+	CHECK(killed_mid >= 20);
+	/* recover, add a little, and take the final tree */
+	CHECK_OK(tlog_open(st, state, ORIGIN, key, &log));
+	CHECK_OK(tlog_append(log, "final", 5, NULL));
+	CHECK_OK(tlog_checkpoint(log, &note));
+	CHECK_OK(checkpoint_open(note.p, note.len, &v, NULL, 0, &fin, NULL));
+	CHECK_OK(tiles_reader_new(st, tlog_store_prefix(log), fin.size, &r));
+	for (off = 0; off + 4 <= notes.len;) {
+		uint32_t l;
+		uint8_t root[32];
+		memcpy(&l, notes.p + off, 4);
+		off += 4;
+		if (off + l > notes.len)
+			break; /* a report cut by the kill */
+		CHECK_OK(checkpoint_open(notes.p + off, l, &v, NULL, 0, &cp, NULL));
+		off += l;
+		CHECK(cp.size <= fin.size);
+		CHECK_OK(merkle_root(cp.size, tiles_reader_node, r, root));
+		CHECK_MEM(root, cp.root, 32);
+		count++;
+	}
+	CHECK(count >= 25);
+	printf("# crash test: %zu checkpoints checked, final size %llu\n", count,
+	       (unsigned long long)fin.size);
+	tiles_reader_free(r);
+	tlog_close(log);
+	note_signer_free(key);
+	lacre_dbuf_free(&notes);
+	lacre_dbuf_free(&note);
+	lacre_store_close(st);
+}
+
+int main(void)
+{
+	RUN(test_paths);
+	RUN(test_segment_entry);
+	RUN(test_log_grow);
+	RUN(test_tick_and_entries);
+	RUN(test_crash_consistency);
+	return t_done();
+}
