@@ -637,8 +637,17 @@ static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
 	}
 	s->st_records++;
 	s->dirty = 1;
-	if (d->partial)
+	if (d->partial) {
+		/* kept as evidence, flagged (spec §3.5) */
 		s->st_partial++;
+		ev_begin(s, &w, "partial-decode", c);
+		json_kv_uint(&w, "offset", off);
+		json_kv_uint(&w, "length", len);
+		json_kv_str(&w, "reason", lacre_strerror(d->err));
+		json_kv_uint(&w, "field_offset", d->err_off);
+		kv_head_hex(&w, pdu, len);
+		ev_end(s, &w);
+	}
 	return ingest_acct_pdu(s->acct, pdu, len, d, c->listener, c->id);
 }
 

@@ -1,0 +1,669 @@
+/*
+ * test_ingest_server.c - the receiver over real loopback sockets: a server
+ * thread with an in-memory sink, and small clients (plain and TLS) that
+ * send the OpenLI vectors and hostile input.  After every hostile case a
+ * good client on another connection must still be served (its keep-alives
+ * answered), and at the end every record must be in the sink
+ * byte-identical.  Only 127.0.0.1; every wait is bounded.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "harness.h"
+#include "lacre/err.h"
+#include "lacre/etsi.h"
+#include "lacre/ingest.h"
+
+/* ---- in-memory sink ---- */
+
+struct memsink {
+	pthread_mutex_t mu;
+	struct lacre_dbuf recs;     /* u32 len + pdu, per record */
+	struct lacre_dbuf evs;      /* JSON lines */
+	size_t n_recs;
+	int flushes;
+};
+
+static int ms_record(void *ctx, const struct lacre_record *r)
+{
+	struct memsink *m = ctx;
+	pthread_mutex_lock(&m->mu);
+	lacre_dbuf_add_u32be(&m->recs, (uint32_t)r->pdu_len);
+	lacre_dbuf_add(&m->recs, r->pdu, r->pdu_len);
+	m->n_recs++;
+	pthread_mutex_unlock(&m->mu);
+	return LACRE_OK;
+}
+
+static int ms_event(void *ctx, const char *j)
+{
+	struct memsink *m = ctx;
+	pthread_mutex_lock(&m->mu);
+	lacre_dbuf_add_str(&m->evs, j);
+	lacre_dbuf_add_u8(&m->evs, '\n');
+	pthread_mutex_unlock(&m->mu);
+	return LACRE_OK;
+}
+
+static int ms_flush(void *ctx)
+{
+	struct memsink *m = ctx;
+	pthread_mutex_lock(&m->mu);
+	m->flushes++;
+	pthread_mutex_unlock(&m->mu);
+	return LACRE_OK;
+}
+
+/* Occurrences of needle in the events so far. */
+static int ms_count(struct memsink *m, const char *needle)
+{
+	const char *s;
+	int n = 0;
+	pthread_mutex_lock(&m->mu);
+	if (lacre_dbuf_cstr(&m->evs, &s) == LACRE_OK)
+		while ((s = strstr(s, needle))) {
+			n++;
+			s++;
+		}
+	pthread_mutex_unlock(&m->mu);
+	return n;
+}
+
+/* ---- server thread ---- */
+
+struct srv {
+	struct ingest_server *s;
+	struct memsink m;
+	struct lacre_sink sink;
+	pthread_t th;
+	int rc;
+	int hi2, hi3;
+};
+
+static void *srv_main(void *arg)
+{
+	struct srv *v = arg;
+	v->rc = ingest_server_run(v->s);
+	return NULL;
+}
+
+static int srv_start(struct srv *v, struct ingest_config *cfg)
+{
+	int r;
+	memset(v, 0, sizeof(*v));
+	pthread_mutex_init(&v->m.mu, NULL);
+	lacre_dbuf_init(&v->m.recs, 1u << 28);
+	lacre_dbuf_init(&v->m.evs, 1u << 28);
+	v->sink.ctx = &v->m;
+	v->sink.record = ms_record;
+	v->sink.event = ms_event;
+	v->sink.flush = ms_flush;
+	cfg->quiet = 1;
+	if ((r = ingest_server_new(cfg, &v->sink, &v->s)) != LACRE_OK)
+		return r;
+	v->hi2 = ingest_server_port(v->s, LACRE_HI2);
+	v->hi3 = ingest_server_port(v->s, LACRE_HI3);
+	if (pthread_create(&v->th, NULL, srv_main, v) != 0)
+		return LACRE_E_INTERNAL;
+	return LACRE_OK;
+}
+
+static int srv_stop(struct srv *v)
+{
+	ingest_server_stop(v->s);
+	pthread_join(v->th, NULL);
+	return v->rc;
+}
+
+static void srv_free(struct srv *v)
+{
+	ingest_server_free(v->s);
+	lacre_dbuf_free(&v->m.recs);
+	lacre_dbuf_free(&v->m.evs);
+	pthread_mutex_destroy(&v->m.mu);
+}
+
+/* ---- clients ---- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int cli_connect(int port)
+{
+	struct sockaddr_in a;
+	struct timeval tv = { 5, 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int send_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n) {
+		ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
+		if (k <= 0)
+			return -1;
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int recv_exact(int fd, uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t k = recv(fd, p, n, 0);
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* 1 when the server closes fd within ms (EOF or reset), else 0. */
+static int closed_within(int fd, int ms)
+{
+	int64_t end = now_ms() + ms;
+	uint8_t b[4096];
+
+	while (now_ms() < end) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 100) > 0) {
+			ssize_t k = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+			if (k == 0 || (k < 0 && errno == ECONNRESET))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static uint8_t *load(const char *name, size_t *len)
+{
+	char path[4096];
+	FILE *fp;
+	uint8_t *p;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/../shared/vectors/openli-a/raw/%s", t_topdir(), name);
+	if (!(fp = fopen(path, "rb")))
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	p = malloc((size_t)n);
+	if (fread(p, 1, (size_t)n, fp) != (size_t)n) {
+		free(p);
+		p = NULL;
+	}
+	fclose(fp);
+	*len = (size_t)n;
+	return p;
+}
+
+/* Expected responses to every keep-alive of a stream, concatenated; the
+ * data PDUs concatenated in rec-sink framing into recs. */
+static void expected(const uint8_t *p, size_t n, struct lacre_dbuf *resp, struct lacre_dbuf *recs)
+{
+	size_t off = 0, sz;
+	struct etsi_pdu d;
+
+	while (off < n && etsi_pdu_size(p + off, n - off, 1u << 24, &sz) == LACRE_OK) {
+		if (etsi_decode(p + off, sz, &d) == LACRE_OK) {
+			if (d.kind == ETSI_KIND_KEEPALIVE) {
+				ingest_keepalive_response(&d, resp);
+			} else if (recs) {
+				lacre_dbuf_add_u32be(recs, (uint32_t)sz);
+				lacre_dbuf_add(recs, p + off, sz);
+			}
+		}
+		off += sz;
+	}
+}
+
+/* A good client: send hi2.bin in 997-byte pieces, read all responses. */
+static int good_client(int port, const uint8_t *p, size_t n, const struct lacre_dbuf *resp)
+{
+	int fd = cli_connect(port), ok = 0;
+	uint8_t *got = malloc(resp->len);
+	size_t off;
+
+	if (fd < 0 || !got)
+		goto done;
+	for (off = 0; off < n; off += 997)
+		if (send_all(fd, p + off, n - off < 997 ? n - off : 997) != 0)
+			goto done;
+	if (recv_exact(fd, got, resp->len) != 0)
+		goto done;
+	ok = memcmp(got, resp->p, resp->len) == 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	free(got);
+	return ok;
+}
+
+/* The OpenLI streams: every record byte-identical, every keep-alive
+ * answered with the right bytes, nothing else sent. */
+static void test_openli_streams(void)
+{
+	struct ingest_config cfg;
+	struct srv v;
+	size_t n2, n3;
+	uint8_t *h2 = load("hi2.bin", &n2), *h3 = load("hi3.bin", &n3);
+	struct lacre_dbuf r2, r3, recs;
+	uint8_t extra;
+	int f2, f3;
+
+	CHECK(h2 && h3);
+	lacre_dbuf_init(&r2, 1u << 20);
+	lacre_dbuf_init(&r3, 1u << 20);
+	lacre_dbuf_init(&recs, 1u << 24);
+	expected(h2, n2, &r2, &recs);
+	expected(h3, n3, &r3, &recs);
+	CHECK_EQ_INT(r2.len, 500);
+	ingest_config_defaults(&cfg);
+	cfg.hi2_addr = "127.0.0.1:0";
+	cfg.hi3_addr = "127.0.0.1:0";
+	CHECK_OK(srv_start(&v, &cfg));
+	f2 = cli_connect(v.hi2);
+	CHECK(f2 >= 0);
+	CHECK(send_all(f2, h2, n2) == 0);
+	{
+		uint8_t got[500];
+		CHECK(recv_exact(f2, got, 500) == 0);
+		CHECK_MEM(got, r2.p, 500);
+	}
+	f3 = cli_connect(v.hi3);
+	CHECK(f3 >= 0);
+	for (size_t off = 0; off < n3; off++)       /* one byte per send */
+		CHECK(send_all(f3, h3 + off, 1) == 0);
+	{
+		uint8_t *got = malloc(r3.len);
+		CHECK(recv_exact(f3, got, r3.len) == 0);
+		CHECK_MEM(got, r3.p, r3.len);
+		free(got);
+	}
+	/* nothing else is ever sent */
+	CHECK(recv(f2, &extra, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN);
+	close(f2);
+	close(f3);
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(v.m.n_recs, 19 + 340);
+	CHECK_EQ_INT(v.m.recs.len, recs.len);
+	CHECK_MEM(v.m.recs.p, recs.p, recs.len);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"keepalive\""), 10);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"gap\""), 0);
+	CHECK(v.m.flushes >= 1);
+	{
+		struct lacre_dbuf j;
+		const char *t;
+		lacre_dbuf_init(&j, 1u << 20);
+		CHECK_OK(ingest_server_stats_json(v.s, &j));
+		CHECK_OK(lacre_dbuf_cstr(&j, &t));
+		CHECK(strstr(t, "\"LIVOIP0001/164085088/cc\":{\"received\":200,\"gaps\":0,") != NULL);
+		CHECK(strstr(t, "\"keepalives\":10,\"keepalive_responses\":10,") != NULL);
+		lacre_dbuf_free(&j);
+	}
+	srv_free(&v);
+	lacre_dbuf_free(&r2);
+	lacre_dbuf_free(&r3);
+	lacre_dbuf_free(&recs);
+	free(h2);
+	free(h3);
+}
+
+/* Hostile inputs: each closes its own connection with a logged reason,
+ * the records sent before it are kept, and a good client is still served. */
+static void test_hostile(void)
+{
+	static const uint8_t wrong_tag[] = { 0x31, 0x03, 0x02, 0x01, 0x00 };
+	static const uint8_t oversized[] = { 0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x00 };
+	static const uint8_t garbage[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const uint8_t undecodable[] = { 0x30, 0x06, 0x04, 0x04, 0x41, 0x41, 0x41, 0x41 };
+	uint8_t deep[2 + 2 * 40];
+	struct { const char *name; const uint8_t *p; size_t n; const char *reason; } cases[] = {
+		{ "wrong outer tag", wrong_tag, sizeof(wrong_tag), "bad outer tag" },
+		{ "oversized length", oversized, sizeof(oversized), "larger than the limit" },
+		{ "garbage", garbage, sizeof(garbage) - 1, "bad outer tag" },
+		{ "deep nesting", deep, sizeof(deep), "nested deeper" },
+	};
+	struct ingest_config cfg;
+	struct srv v;
+	size_t n2, i, first_len = 0;
+	uint8_t *h2 = load("hi2.bin", &n2);
+	struct lacre_dbuf r2;
+	int fd, good = 0;
+
+	CHECK(h2 != NULL);
+	deep[0] = 0x30;
+	deep[1] = 0x80;
+	for (i = 0; i < 40; i++) {
+		deep[2 + 2 * i] = 0xa1;
+		deep[3 + 2 * i] = 0x80;
+	}
+	lacre_dbuf_init(&r2, 1u << 20);
+	expected(h2, n2, &r2, NULL);
+	CHECK_OK(etsi_pdu_size(h2, n2, 1u << 24, &first_len));
+	ingest_config_defaults(&cfg);
+	cfg.hi2_addr = "127.0.0.1:0";
+	cfg.hi3_addr = "127.0.0.1:0";
+	cfg.max_pdu = 1u << 20;
+	cfg.pdu_timeout_ms = 1000;
+	cfg.max_conns_per_peer = 8;
+	CHECK_OK(srv_start(&v, &cfg));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fd = cli_connect(v.hi2);
+		CHECK(fd >= 0);
+		/* one good PDU first: it must be kept */
+		CHECK(send_all(fd, h2, first_len) == 0);
+		CHECK(send_all(fd, cases[i].p, cases[i].n) == 0);
+		if (!closed_within(fd, 3000)) {
+			t_fail(__FILE__, __LINE__, "%s: not closed", cases[i].name);
+			close(fd);
+			return;
+		}
+		close(fd);
+		CHECK(ms_count(&v.m, cases[i].reason) >= 1);
+		good += good_client(v.hi3, h2, n2, &r2);
+	}
+	CHECK_EQ_INT(good, 4);
+
+	/* a PDU whose outer SEQUENCE is sound but whose contents are not a
+	 * PS-PDU is kept (flagged, spec §3.5) and the connection stays open */
+	fd = cli_connect(v.hi2);
+	CHECK(fd >= 0);
+	CHECK(send_all(fd, undecodable, sizeof(undecodable)) == 0);
+	CHECK(!closed_within(fd, 500));
+	close(fd);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"partial-decode\""), 1);
+
+	/* truncated: half a PDU then close: a truncated tail with its bytes */
+	fd = cli_connect(v.hi2);
+	CHECK(send_all(fd, h2, first_len + 40) == 0);
+	usleep(100000);
+	close(fd);
+	/* slowloris: a started PDU that never completes */
+	fd = cli_connect(v.hi2);
+	CHECK(send_all(fd, h2, 10) == 0);
+	CHECK(closed_within(fd, 4000));
+	close(fd);
+	CHECK_EQ_INT(ms_count(&v.m, "slow sender"), 1);
+	CHECK(good_client(v.hi3, h2, n2, &r2));
+
+	/* too many connections from one address: the 9th is closed at once */
+	{
+		int fds[9], k, refused = 0;
+		for (k = 0; k < 8; k++) {
+			fds[k] = cli_connect(v.hi2);
+			CHECK(fds[k] >= 0);
+		}
+		usleep(200000);
+		fds[8] = cli_connect(v.hi2);
+		CHECK(fds[8] >= 0);
+		refused = closed_within(fds[8], 2000);
+		for (k = 0; k < 9; k++)
+			close(fds[k]);
+		CHECK(refused);
+		usleep(200000);
+		CHECK(good_client(v.hi3, h2, n2, &r2));
+	}
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"truncated-tail\""), 2);  /* half PDU + slowloris */
+	CHECK_EQ_INT(ms_count(&v.m, "\"length\":40,\"bytes_b64\""), 1);
+	/* 5 first PDUs kept + the flagged one + 6 good clients x 19 */
+	CHECK_EQ_INT(v.m.n_recs, 5 + 1 + 6 * 19);
+	{
+		struct lacre_dbuf j;
+		const char *t;
+		lacre_dbuf_init(&j, 1u << 20);
+		CHECK_OK(ingest_server_stats_json(v.s, &j));
+		CHECK_OK(lacre_dbuf_cstr(&j, &t));
+		CHECK(strstr(t, "\"per_peer_limit\":1") != NULL);
+		CHECK(strstr(t, "\"malformed\":4") != NULL);
+		CHECK(strstr(t, "\"slow\":1") != NULL);
+		lacre_dbuf_free(&j);
+	}
+	srv_free(&v);
+	lacre_dbuf_free(&r2);
+	free(h2);
+}
+
+/* ---- TLS ---- */
+
+/* A self-signed certificate and key, written as PEM to dir/name.{crt,key}. */
+static int make_cert(const char *dir, const char *name, uint8_t fp[32])
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = X509_new();
+	char path[4096];
+	FILE *fp_;
+	unsigned fl = 0;
+	int ok = 0;
+
+	if (!k || !x)
+		goto done;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, k);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+	                           (const unsigned char *)name, -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	if (!X509_sign(x, k, EVP_sha256()))
+		goto done;
+	snprintf(path, sizeof(path), "%s/%s.crt", dir, name);
+	if (!(fp_ = fopen(path, "w")))
+		goto done;
+	PEM_write_X509(fp_, x);
+	fclose(fp_);
+	snprintf(path, sizeof(path), "%s/%s.key", dir, name);
+	if (!(fp_ = fopen(path, "w")))
+		goto done;
+	PEM_write_PrivateKey(fp_, k, NULL, NULL, 0, NULL, NULL);
+	fclose(fp_);
+	ok = X509_digest(x, EVP_sha256(), fp, &fl) == 1;
+done:
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return ok;
+}
+
+/* TLS client: connect, handshake (with an optional client certificate),
+ * send p, read want bytes.  Returns 1 when the responses match. */
+static int tls_client(int port, const char *dir, const char *cname, const uint8_t *p, size_t n,
+                      const struct lacre_dbuf *want)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl = NULL;
+	char path[4096], kpath[4096];
+	uint8_t *got = malloc(want->len);
+	int fd = cli_connect(port), ok = 0;
+	size_t off = 0;
+
+	if (!ctx || fd < 0 || !got)
+		goto done;
+	if (cname) {
+		snprintf(path, sizeof(path), "%s/%s.crt", dir, cname);
+		snprintf(kpath, sizeof(kpath), "%s/%s.key", dir, cname);
+		if (SSL_CTX_use_certificate_file(ctx, path, SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, kpath, SSL_FILETYPE_PEM) != 1)
+			goto done;
+	}
+	ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, fd);
+	if (SSL_connect(ssl) != 1)
+		goto done;
+	while (off < n) {
+		int k = SSL_write(ssl, p + off, (int)(n - off > 1500 ? 1500 : n - off));
+		if (k <= 0)
+			goto done;
+		off += (size_t)k;
+	}
+	for (off = 0; off < want->len;) {
+		int k = SSL_read(ssl, got + off, (int)(want->len - off));
+		if (k <= 0)
+			goto done;
+		off += (size_t)k;
+	}
+	ok = memcmp(got, want->p, want->len) == 0;
+	SSL_shutdown(ssl);
+done:
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	if (fd >= 0)
+		close(fd);
+	free(got);
+	return ok;
+}
+
+/* TLS listeners: no client certificate; then a required certificate with
+ * a fingerprint allow-list (allowed, unknown and absent). */
+static void test_tls(void)
+{
+	const char *dir = t_tmpdir();
+	struct ingest_config cfg;
+	struct srv v;
+	char cert[4096], key[4096];
+	uint8_t fp_srv[32], fp_ok[32], fp_bad[32];
+	size_t n2;
+	uint8_t *h2 = load("hi2.bin", &n2);
+	struct lacre_dbuf r2;
+
+	CHECK(h2 != NULL);
+	CHECK(make_cert(dir, "server", fp_srv));
+	CHECK(make_cert(dir, "alice", fp_ok));
+	CHECK(make_cert(dir, "mallory", fp_bad));
+	snprintf(cert, sizeof(cert), "%s/server.crt", dir);
+	snprintf(key, sizeof(key), "%s/server.key", dir);
+	lacre_dbuf_init(&r2, 1u << 20);
+	expected(h2, n2, &r2, NULL);
+
+	ingest_config_defaults(&cfg);
+	cfg.hi2_addr = "127.0.0.1:0";
+	cfg.hi2_tls = 1;
+	cfg.tls_cert = cert;
+	cfg.tls_key = key;
+	CHECK_OK(srv_start(&v, &cfg));
+	CHECK(tls_client(v.hi2, dir, NULL, h2, n2, &r2));
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(v.m.n_recs, 19);
+	CHECK(ms_count(&v.m, "\"event\":\"tls\"") == 1);
+	srv_free(&v);
+
+	ingest_config_defaults(&cfg);
+	cfg.hi2_addr = "127.0.0.1:0";
+	cfg.hi2_tls = 1;
+	cfg.tls_cert = cert;
+	cfg.tls_key = key;
+	cfg.tls_require_client_cert = 1;
+	memcpy(cfg.client_fps[0], fp_ok, 32);
+	cfg.n_client_fps = 1;
+	cfg.pdu_timeout_ms = 2000;
+	CHECK_OK(srv_start(&v, &cfg));
+	CHECK(tls_client(v.hi2, dir, "alice", h2, n2, &r2));
+	CHECK(!tls_client(v.hi2, dir, "mallory", h2, n2, &r2));
+	CHECK(!tls_client(v.hi2, dir, NULL, h2, n2, &r2));
+	/* a client that connects and never handshakes is timed out */
+	{
+		int fd = cli_connect(v.hi2);
+		CHECK(fd >= 0);
+		CHECK(closed_within(fd, 5000));
+		close(fd);
+	}
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(v.m.n_recs, 19);
+	CHECK_EQ_INT(ms_count(&v.m, "not in the allow-list"), 1);
+	CHECK_EQ_INT(ms_count(&v.m, "TLS handshake not completed"), 1);
+	srv_free(&v);
+
+	/* bad configuration: required certificates and nothing to check them */
+	ingest_config_defaults(&cfg);
+	cfg.hi2_addr = "127.0.0.1:0";
+	cfg.hi2_tls = 1;
+	cfg.tls_cert = cert;
+	cfg.tls_key = key;
+	cfg.tls_require_client_cert = 1;
+	cfg.quiet = 1;
+	{
+		struct ingest_server *s = NULL;
+		struct lacre_sink sk = { NULL, ms_record, ms_event, ms_flush, NULL };
+		int saved = dup(2), devnull = open("/dev/null", 1);
+		dup2(devnull, 2);
+		CHECK_EQ_INT(ingest_server_new(&cfg, &sk, &s), LACRE_E_CONFIG);
+		dup2(saved, 2);
+		close(saved);
+		close(devnull);
+	}
+	lacre_dbuf_free(&r2);
+	free(h2);
+}
+
+/* Stop while a client is mid-PDU: what was received is in the sink, the
+ * partial PDU is logged as a truncated tail, run() returns LACRE_OK. */
+static void test_drain_on_stop(void)
+{
+	struct ingest_config cfg;
+	struct srv v;
+	size_t n3, cut;
+	uint8_t *h3 = load("hi3.bin", &n3);
+	int fd;
+
+	CHECK(h3 != NULL);
+	ingest_config_defaults(&cfg);
+	cfg.hi3_addr = "127.0.0.1:0";
+	CHECK_OK(srv_start(&v, &cfg));
+	fd = cli_connect(v.hi3);
+	CHECK(fd >= 0);
+	cut = 50000;
+	CHECK(send_all(fd, h3, cut) == 0);
+	usleep(50000);
+	CHECK_OK(srv_stop(&v));
+	close(fd);
+	CHECK(v.m.n_recs > 100);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"truncated-tail\""), 1);
+	CHECK_EQ_INT(ms_count(&v.m, "receiver stopping"), 1);
+	srv_free(&v);
+	free(h3);
+}
+
+int main(void)
+{
+	RUN(test_openli_streams);
+	RUN(test_hostile);
+	RUN(test_tls);
+	RUN(test_drain_on_stop);
+	return t_done();
+}
