@@ -821,7 +821,8 @@ static int age_parse_header(const uint8_t *in, size_t n, struct age_header *h)
 	lacre_rbuf_init(&b, in, n);
 	h->n = 0;
 	if (n < vl)
-		return memcmp(in, age_version_line, n) == 0 ? LACRE_E_TRUNCATED : LACRE_E_MALFORMED;
+		return n == 0 || memcmp(in, age_version_line, n) == 0 ?
+		       LACRE_E_TRUNCATED : LACRE_E_MALFORMED;
 	if (memcmp(in, age_version_line, vl) != 0)
 		return LACRE_E_MALFORMED;
 	lacre_rbuf_skip(&b, vl);

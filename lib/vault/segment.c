@@ -1,0 +1,578 @@
+/*
+ * segment.c - sealed segment writer and reader (include/lacre/segment.h,
+ * docs/FORMATS.md §3).
+ *
+ * Writer hot path per record: encode the frame head (everything but the
+ * PDU) into a fixed buffer, hash head and PDU for the commitment with a
+ * reused EVP_MD_CTX, hand head and PDU to the age writer (which copies into
+ * its chunk buffer and seals each full 64 KiB chunk with a reused cipher
+ * context), and write the staged ciphertext to the spool file once a few
+ * chunks have gathered.  Salts come from a pool of CSPRNG bytes refilled
+ * 256 salts at a time and wiped as used.  The commitment array grows by
+ * doubling and is reused across segments.
+ *
+ * Reader: decrypts one 64 KiB chunk at a time into a secret plaintext
+ * buffer and parses frames from it; a frame that spans chunks is completed
+ * by moving the partial tail to the front once per chunk, not per record.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "lacre/age.h"
+#include "lacre/buf.h"
+#include "lacre/err.h"
+#include "lacre/frame.h"
+#include "lacre/segment.h"
+
+#define SEG_FLUSH_AT ((size_t)4 * (AGE_CHUNK_SIZE + 16))   /* write() size */
+#define SEG_STAGE_MAX ((size_t)64 << 20)
+#define SEG_SALT_POOL 4096
+
+struct segment_writer {
+	/* configuration */
+	char *dir;
+	uint8_t (*recipients)[32];
+	size_t n_recipients;
+	uint64_t max_plain;
+	int64_t max_age_us;
+	int no_sync;
+	int (*on_close)(void *arg, const struct segment_closed *c);
+	void *arg;
+	/* reused across records and segments */
+	EVP_MD_CTX *md;
+	EVP_MD *sha256;
+	struct lacre_dbuf stage;           /* ciphertext waiting for write() */
+	uint8_t (*commits)[32];
+	size_t commits_cap;
+	uint8_t salts[SEG_SALT_POOL];
+	size_t salts_used;                 /* bytes of salts consumed */
+	uint8_t head[FRAME_HEAD_MAX];
+	/* the open segment */
+	int open;
+	int broken;
+	int fd;
+	struct age_writer *aw;
+	uint8_t id[16];
+	char name[SEGMENT_NAME_LEN + 1];
+	char *tmp_path;
+	char *final_path;
+	int64_t created_us;
+	uint64_t plain;
+	uint64_t size;                     /* bytes written to fd */
+	uint64_t n_records;
+};
+
+/* Write all of p[0..n) to fd, retrying short writes and EINTR. */
+static int seg_write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return LACRE_E_IO;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return LACRE_OK;
+}
+
+/* Write the staged ciphertext to the open file. */
+static int seg_drain(struct segment_writer *w)
+{
+	int r;
+	if (w->stage.len == 0)
+		return LACRE_OK;
+	if ((r = seg_write_all(w->fd, w->stage.p, w->stage.len)) != LACRE_OK)
+		return r;
+	w->size += w->stage.len;
+	lacre_dbuf_reset(&w->stage);
+	return LACRE_OK;
+}
+
+/* fsync the folder so that a rename in it is durable. */
+static int seg_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = LACRE_OK;
+	if (fd < 0)
+		return LACRE_E_IO;
+	if (fsync(fd) != 0)
+		r = LACRE_E_IO;
+	close(fd);
+	return r;
+}
+
+/* Abandon the open segment: close and remove its temporary file. */
+static void seg_abandon(struct segment_writer *w)
+{
+	if (!w->open)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->tmp_path)
+		unlink(w->tmp_path);
+	w->fd = -1;
+	age_writer_free(w->aw);
+	w->aw = NULL;
+	lacre_dbuf_reset(&w->stage);
+	free(w->tmp_path);
+	free(w->final_path);
+	w->tmp_path = w->final_path = NULL;
+	w->open = 0;
+}
+
+/* Open a new segment at now_us: random id, temporary file, age header,
+ * segment header frame. */
+static int seg_open(struct segment_writer *w, int64_t now_us)
+{
+	struct frame_segment_header *h = NULL;
+	struct lacre_dbuf hb;
+	size_t dl = strlen(w->dir), pl;
+	int r;
+
+	lacre_dbuf_init(&hb, 4096);
+	if (RAND_bytes(w->id, 16) != 1)
+		return LACRE_E_CRYPTO;
+	for (int i = 0; i < 16; i++)
+		snprintf(w->name + 2 * i, 3, "%02x", w->id[i]);
+	pl = dl + 1 + SEGMENT_NAME_LEN + sizeof(SEGMENT_SUFFIX) + 4 + 1;
+	w->tmp_path = malloc(pl);
+	w->final_path = malloc(pl);
+	h = calloc(1, sizeof(*h));
+	w->open = 1; /* from here seg_abandon cleans up */
+	w->fd = -1;
+	if (!w->tmp_path || !w->final_path || !h) {
+		r = LACRE_E_NOMEM;
+		goto fail;
+	}
+	snprintf(w->final_path, pl, "%s/%s%s", w->dir, w->name, SEGMENT_SUFFIX);
+	snprintf(w->tmp_path, pl, "%s/%s%s.tmp", w->dir, w->name, SEGMENT_SUFFIX);
+	w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		r = LACRE_E_IO;
+		goto fail;
+	}
+	if ((r = age_writer_new((const uint8_t (*)[32])w->recipients, w->n_recipients,
+				&w->stage, &w->aw)) != LACRE_OK)
+		goto fail;
+	memcpy(h->id, w->id, 16);
+	h->created_us = now_us;
+	h->n_recipients = w->n_recipients;
+	memcpy(h->recipients, w->recipients, 32 * w->n_recipients);
+	if ((r = frame_segment_header_encode(h, &hb)) != LACRE_OK ||
+	    (r = age_writer_write(w->aw, hb.p, hb.len)) != LACRE_OK)
+		goto fail;
+	w->created_us = now_us;
+	w->plain = hb.len;
+	w->size = 0;
+	w->n_records = 0;
+	free(h);
+	lacre_dbuf_free(&hb);
+	return LACRE_OK;
+fail:
+	free(h);
+	lacre_dbuf_free(&hb);
+	seg_abandon(w);
+	return r;
+}
+
+/* Close the open segment: final chunk, fsync, rename, fsync the folder,
+ * then on_close.  An I/O failure marks the writer broken (w->broken); a
+ * failure of on_close alone does not (the segment is closed either way). */
+static int seg_close(struct segment_writer *w, int64_t now_us)
+{
+	struct segment_closed c;
+	int r, io = LACRE_OK;
+
+	if (!w->open)
+		return LACRE_OK;
+	memset(&c, 0, sizeof(c));
+	if ((r = age_writer_finish(w->aw, c.fingerprint)) != LACRE_OK ||
+	    (r = seg_drain(w)) != LACRE_OK)
+		goto fail;
+	if (!w->no_sync && fsync(w->fd) != 0) {
+		r = LACRE_E_IO;
+		goto fail;
+	}
+	if (close(w->fd) != 0) {
+		w->fd = -1;
+		r = LACRE_E_IO;
+		goto fail;
+	}
+	w->fd = -1;
+	if (rename(w->tmp_path, w->final_path) != 0) {
+		r = LACRE_E_IO;
+		goto fail;
+	}
+	/* the file is complete under its final name: from here the ledger
+	 * must hear of it even if the folder sync fails */
+	if (!w->no_sync && (io = seg_sync_dir(w->dir)) != LACRE_OK)
+		w->broken = 1;
+	memcpy(c.name, w->name, sizeof(c.name));
+	c.path = w->final_path;
+	memcpy(c.id, w->id, 16);
+	c.created_us = w->created_us;
+	c.closed_us = now_us;
+	c.size = w->size;
+	c.plain_size = w->plain;
+	c.n_records = w->n_records;
+	c.commitments = (const uint8_t (*)[32])w->commits;
+	r = w->on_close ? w->on_close(w->arg, &c) : LACRE_OK;
+	if (io != LACRE_OK)
+		r = io;
+	age_writer_free(w->aw);
+	w->aw = NULL;
+	free(w->tmp_path);
+	free(w->final_path);
+	w->tmp_path = w->final_path = NULL;
+	w->open = 0;
+	return r;
+fail:
+	w->broken = 1;
+	seg_abandon(w);
+	return r;
+}
+
+int segment_writer_new(const struct segment_config *cfg, struct segment_writer **wp)
+{
+	struct segment_writer *w;
+
+	if (!cfg || !wp || !cfg->spool_dir || !cfg->recipients || cfg->n_recipients < 1 ||
+	    cfg->n_recipients > FRAME_RECIPIENTS_MAX || cfg->max_age_us < 0)
+		return LACRE_E_INVALID;
+	if (!(w = calloc(1, sizeof(*w))))
+		return LACRE_E_NOMEM;
+	w->fd = -1;
+	w->dir = strdup(cfg->spool_dir);
+	w->recipients = malloc(32 * cfg->n_recipients);
+	w->md = EVP_MD_CTX_new();
+	w->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!w->dir || !w->recipients || !w->md || !w->sha256) {
+		segment_writer_free(w);
+		return LACRE_E_NOMEM;
+	}
+	memcpy(w->recipients, cfg->recipients, 32 * cfg->n_recipients);
+	w->n_recipients = cfg->n_recipients;
+	w->max_plain = cfg->max_plain ? cfg->max_plain : SEGMENT_MAX_PLAIN_DEFAULT;
+	w->max_age_us = cfg->max_age_us ? cfg->max_age_us : SEGMENT_MAX_AGE_US_DEFAULT;
+	w->no_sync = cfg->no_sync;
+	w->on_close = cfg->on_close;
+	w->arg = cfg->arg;
+	w->salts_used = SEG_SALT_POOL;
+	lacre_dbuf_init(&w->stage, SEG_STAGE_MAX);
+	*wp = w;
+	return LACRE_OK;
+}
+
+/* Take the next 16 salt bytes from the pool, refilling it when empty. */
+static int seg_salt(struct segment_writer *w, uint8_t salt[FRAME_SALT_SIZE])
+{
+	if (w->salts_used == SEG_SALT_POOL) {
+		if (RAND_priv_bytes(w->salts, SEG_SALT_POOL) != 1)
+			return LACRE_E_CRYPTO;
+		w->salts_used = 0;
+	}
+	memcpy(salt, w->salts + w->salts_used, FRAME_SALT_SIZE);
+	OPENSSL_cleanse(w->salts + w->salts_used, FRAME_SALT_SIZE);
+	w->salts_used += FRAME_SALT_SIZE;
+	return LACRE_OK;
+}
+
+/* Make room for one more commitment. */
+static int seg_commit_slot(struct segment_writer *w)
+{
+	size_t nc;
+	void *p;
+	if (w->n_records < w->commits_cap)
+		return LACRE_OK;
+	nc = w->commits_cap ? w->commits_cap * 2 : 4096;
+	if (!(p = realloc(w->commits, nc * 32)))
+		return LACRE_E_NOMEM;
+	w->commits = p;
+	w->commits_cap = nc;
+	return LACRE_OK;
+}
+
+int segment_writer_add(struct segment_writer *w, const struct frame_record *rec,
+		       int64_t now_us, uint8_t commitment[32])
+{
+	struct frame_record fr;
+	size_t hl = 0;
+	uint64_t fsize;
+	uint8_t *c;
+	unsigned int cl = 0;
+	int r, cb_err = LACRE_OK;
+
+	if (!w || !rec)
+		return LACRE_E_INVALID;
+	if (w->broken)
+		return LACRE_E_STATE;
+	fr = *rec;
+	if ((r = seg_salt(w, fr.salt)) != LACRE_OK)
+		goto out;
+	if ((r = frame_record_head(&fr, w->head, sizeof(w->head), &hl)) != LACRE_OK)
+		goto out;
+	fsize = hl + fr.pdu.len;
+	if (w->open && (now_us - w->created_us >= w->max_age_us ||
+			(w->n_records > 0 && w->plain + fsize > w->max_plain))) {
+		if ((r = seg_close(w, now_us)) != LACRE_OK && w->broken)
+			goto out;
+		cb_err = r; /* on_close failed: still seal this record */
+	}
+	if (!w->open && (r = seg_open(w, now_us)) != LACRE_OK)
+		goto out;
+	if ((r = seg_commit_slot(w)) != LACRE_OK)
+		goto out;
+	c = w->commits[w->n_records];
+	r = LACRE_E_CRYPTO;
+	if (EVP_DigestInit_ex(w->md, w->sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(w->md, w->head + FRAME_HDR_SIZE, hl - FRAME_HDR_SIZE) != 1 ||
+	    EVP_DigestUpdate(w->md, fr.pdu.p, fr.pdu.len) != 1 ||
+	    EVP_DigestFinal_ex(w->md, c, &cl) != 1)
+		goto broken;
+	if ((r = age_writer_write(w->aw, w->head, hl)) != LACRE_OK ||
+	    (r = age_writer_write(w->aw, fr.pdu.p, fr.pdu.len)) != LACRE_OK)
+		goto broken;
+	w->n_records++;
+	w->plain += fsize;
+	if (commitment)
+		memcpy(commitment, c, 32);
+	if (w->stage.len >= SEG_FLUSH_AT && (r = seg_drain(w)) != LACRE_OK)
+		goto broken;
+	r = w->plain >= w->max_plain ? seg_close(w, now_us) : LACRE_OK;
+	if (r == LACRE_OK)
+		r = cb_err;
+	goto out;
+broken:
+	w->broken = 1;
+	seg_abandon(w);
+out:
+	OPENSSL_cleanse(fr.salt, sizeof(fr.salt));
+	OPENSSL_cleanse(w->head, hl);
+	return r;
+}
+
+int segment_writer_tick(struct segment_writer *w, int64_t now_us)
+{
+	if (!w)
+		return LACRE_E_INVALID;
+	if (w->broken)
+		return LACRE_E_STATE;
+	if (w->open && now_us - w->created_us >= w->max_age_us)
+		return seg_close(w, now_us);
+	return LACRE_OK;
+}
+
+int segment_writer_flush(struct segment_writer *w, int64_t now_us)
+{
+	if (!w)
+		return LACRE_E_INVALID;
+	if (w->broken)
+		return LACRE_E_STATE;
+	return seg_close(w, now_us);
+}
+
+uint64_t segment_writer_pending(const struct segment_writer *w)
+{
+	return w && w->open ? w->n_records : 0;
+}
+
+void segment_writer_free(struct segment_writer *w)
+{
+	if (!w)
+		return;
+	seg_abandon(w);
+	EVP_MD_CTX_free(w->md);
+	EVP_MD_free(w->sha256);
+	lacre_dbuf_free(&w->stage);
+	free(w->commits);
+	free(w->recipients);
+	free(w->dir);
+	OPENSSL_cleanse(w, sizeof(*w));
+	free(w);
+}
+
+/* ---------------------------------------------------------------------- */
+
+struct segment_reader {
+	struct age_reader *ar;
+	struct lacre_dbuf plain;           /* secret: decrypted, unparsed bytes */
+	size_t pos;                        /* parsed up to here */
+	int age_done;
+	int state;                         /* 0 reading, 1 done, -1 failed */
+	struct frame_segment_header hdr;
+};
+
+/* Map an age_reader_next error to the segment reader's contract. */
+static int seg_map_chunk_err(int r)
+{
+	switch (r) {
+	case LACRE_E_TRAILING:
+	case LACRE_E_MALFORMED:
+		return LACRE_E_CORRUPT;
+	default:
+		return r;
+	}
+}
+
+/* Split the next frame off the plaintext, decrypting chunks as needed.
+ * *have = 0 at the clean end of the plaintext. */
+static int seg_next_frame(struct segment_reader *sr, uint8_t *type,
+			  struct lacre_rbuf *body, int *have)
+{
+	struct lacre_rbuf b;
+	int r, final = 0;
+
+	for (;;) {
+		lacre_rbuf_init(&b, sr->plain.p + sr->pos, sr->plain.len - sr->pos);
+		r = frame_next(&b, type, body);
+		if (r == LACRE_OK) {
+			sr->pos += b.off;
+			*have = 1;
+			return LACRE_OK;
+		}
+		if (r == LACRE_E_UNSUPPORTED)
+			return r;
+		if (r != LACRE_E_INCOMPLETE)
+			return LACRE_E_CORRUPT;
+		if (sr->age_done) {
+			if (sr->pos == sr->plain.len) {
+				*have = 0;
+				return LACRE_OK;
+			}
+			return LACRE_E_CORRUPT; /* ends inside a frame */
+		}
+		/* keep only the partial frame, then add one chunk (a full reset
+		 * would wipe the whole allocation each time) */
+		if (sr->pos == sr->plain.len) {
+			OPENSSL_cleanse(sr->plain.p, sr->plain.len);
+			sr->plain.len = 0;
+		} else {
+			lacre_dbuf_consume(&sr->plain, sr->pos);
+		}
+		sr->pos = 0;
+		if ((r = age_reader_next(sr->ar, &sr->plain, &final)) != LACRE_OK)
+			return seg_map_chunk_err(r);
+		sr->age_done = final;
+	}
+}
+
+int segment_reader_new(const uint8_t *obj, size_t n, const struct age_x25519_identity *id,
+		       const char *expected_name, struct segment_reader **rp)
+{
+	struct segment_reader *sr;
+	struct lacre_rbuf body;
+	uint8_t type;
+	char name[SEGMENT_NAME_LEN + 1];
+	int r, have = 0, listed = 0;
+
+	if (!obj || !id || !rp)
+		return LACRE_E_INVALID;
+	if (!(sr = calloc(1, sizeof(*sr))))
+		return LACRE_E_NOMEM;
+	lacre_dbuf_init(&sr->plain, FRAME_HDR_SIZE + FRAME_BODY_MAX + 2 * AGE_CHUNK_SIZE);
+	lacre_dbuf_set_secret(&sr->plain);
+	if ((r = age_reader_new(obj, n, id, &sr->ar)) != LACRE_OK)
+		goto fail;
+	if ((r = seg_next_frame(sr, &type, &body, &have)) != LACRE_OK)
+		goto fail;
+	if (!have || type != FRAME_SEGMENT_HEADER) {
+		r = LACRE_E_CORRUPT;
+		goto fail;
+	}
+	r = frame_segment_header_decode_body(body, &sr->hdr);
+	if (r != LACRE_OK) {
+		r = r == LACRE_E_UNSUPPORTED ? r : LACRE_E_CORRUPT;
+		goto fail;
+	}
+	for (size_t i = 0; i < sr->hdr.n_recipients; i++)
+		if (CRYPTO_memcmp(sr->hdr.recipients[i], id->public_key, 32) == 0)
+			listed = 1;
+	if (!listed) {
+		r = LACRE_E_VERIFY;
+		goto fail;
+	}
+	if (expected_name) {
+		for (int i = 0; i < 16; i++)
+			snprintf(name + 2 * i, 3, "%02x", sr->hdr.id[i]);
+		if (strcmp(name, expected_name) != 0) {
+			r = LACRE_E_VERIFY;
+			goto fail;
+		}
+	}
+	*rp = sr;
+	return LACRE_OK;
+fail:
+	segment_reader_free(sr);
+	return r;
+}
+
+const struct frame_segment_header *segment_reader_header(const struct segment_reader *r)
+{
+	return r ? &r->hdr : NULL;
+}
+
+int segment_reader_next(struct segment_reader *sr, struct frame_record *rec, int *done)
+{
+	struct lacre_rbuf body;
+	uint8_t type;
+	int r, have = 0;
+
+	if (!sr || !rec || !done)
+		return LACRE_E_INVALID;
+	if (sr->state == 1) {
+		*done = 1;
+		return LACRE_OK;
+	}
+	if (sr->state != 0)
+		return LACRE_E_STATE;
+	if ((r = seg_next_frame(sr, &type, &body, &have)) != LACRE_OK)
+		goto fail;
+	if (!have) {
+		sr->state = 1;
+		*done = 1;
+		return LACRE_OK;
+	}
+	if (type != FRAME_RECORD) {
+		r = LACRE_E_CORRUPT;
+		goto fail;
+	}
+	if ((r = frame_record_decode_body(body, rec)) != LACRE_OK) {
+		r = r == LACRE_E_UNSUPPORTED ? r : LACRE_E_CORRUPT;
+		goto fail;
+	}
+	*done = 0;
+	return LACRE_OK;
+fail:
+	sr->state = -1;
+	return r;
+}
+
+int segment_reader_fingerprint(const struct segment_reader *sr, uint8_t fp[32])
+{
+	if (!sr || !fp)
+		return LACRE_E_INVALID;
+	if (sr->state != 1)
+		return LACRE_E_STATE;
+	return age_reader_fingerprint(sr->ar, fp);
+}
+
+void segment_reader_free(struct segment_reader *sr)
+{
+	if (!sr)
+		return;
+	age_reader_free(sr->ar);
+	lacre_dbuf_free(&sr->plain);
+	OPENSSL_cleanse(sr, sizeof(*sr));
+	free(sr);
+}
