@@ -653,7 +653,8 @@ int site_config_write(const struct site_config *cfg, struct lacre_dbuf *out)
 	for (size_t i = 0; r == LACRE_OK && i < NKEYS; i++) {
 		r = site_config_get(cfg, keys[i].name, v, sizeof(v));
 		if (r == LACRE_OK)
-			r = lacre_dbuf_printf(out, "\n# %s\n%s = %s\n", keys[i].doc, keys[i].name, v);
+			r = lacre_dbuf_printf(out, "\n# %s\n%s =%s%s\n", keys[i].doc, keys[i].name,
+					      v[0] ? " " : "", v);
 	}
 	return r;
 }
