@@ -163,4 +163,27 @@ int cosig_sign(const struct note_signer *s, const void *cp_text, size_t len,
 int cosig_attach(const void *note, size_t len, const void *lines, size_t lines_len,
 		 struct lacre_dbuf *out);
 
+/* ---- receipts (C2SP tlog-proof, spec §8) ---- */
+
+struct receipt {
+	uint64_t index;
+	struct merkle_proof proof;
+	const uint8_t *cp;     /* the checkpoint note, inside the parsed bytes */
+	size_t cp_len;
+};
+
+/* "c2sp.org/tlog-proof@v1\nindex <i>\n" proof lines, "\n", checkpoint. */
+int receipt_format(uint64_t index, const struct merkle_proof *proof,
+		   const void *cp, size_t cp_len, struct lacre_dbuf *out);
+/* Parse a receipt; an "extra" line is skipped (it is not authenticated). */
+int receipt_parse(const void *p, size_t len, struct receipt *out);
+/* Verify: log signature, at least quorum cosignatures of w[0..nw), and the
+ * inclusion of leaf at the receipt's index.  cp_out (optional). */
+int receipt_verify(const struct receipt *r, const uint8_t leaf[MERKLE_HASH_LEN],
+		   const struct note_verifier *log, const struct note_verifier *w,
+		   size_t nw, size_t quorum, struct checkpoint *cp_out);
+
+/* Read a small file whole into out (at most cap bytes). */
+int note_read_file(const char *path, size_t cap, struct lacre_dbuf *out);
+
 #endif
