@@ -13,8 +13,10 @@
  * the object survives a power cut.  A crash can leave a TMP.* file behind;
  * it is never listed or read (docs/storage.md).
  *
- * All paths are resolved relative to a descriptor of the root, one
- * component at a time with O_NOFOLLOW when creating.  The handle holds no
+ * All paths are resolved relative to a descriptor of the root and never
+ * through a symbolic link or out of the root: openat2() with
+ * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS for reads, one component at a time
+ * with O_NOFOLLOW when creating.  The handle holds no
  * mutable state after open, so threads may share it.
  */
 #include <dirent.h>
@@ -24,7 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include <openssl/rand.h>
 
@@ -41,11 +46,33 @@ static unsigned long tmp_counter;
 /* Map an errno from open/stat of an object to a lacre error. */
 static int dir_err_read(int e)
 {
-	if (e == ENOENT || e == ENOTDIR || e == EISDIR || e == ELOOP)
+	if (e == ENOENT || e == ENOTDIR || e == EISDIR || e == ELOOP || e == EXDEV)
 		return LACRE_E_NOT_FOUND;
 	if (e == ENOMEM)
 		return LACRE_E_NOMEM;
 	return LACRE_E_IO;
+}
+
+/*
+ * Open name below rootfd without following any symbolic link or leaving the
+ * root (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS).  Where openat2 is
+ * missing or filtered (ENOSYS, EPERM), falls back to openat with O_NOFOLLOW,
+ * which guards the last component only.  Returns a descriptor or -1/errno.
+ */
+static int dir_open_beneath(int rootfd, const char *name, int flags)
+{
+#ifdef SYS_openat2
+	struct open_how how;
+	long fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW);
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+	fd = syscall(SYS_openat2, rootfd, name, &how, sizeof(how));
+	if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+		return (int)fd;
+#endif
+	return openat(rootfd, name, flags | O_CLOEXEC | O_NOFOLLOW);
 }
 
 /* fsync a folder given its descriptor; EINVAL (not supported) is ignored. */
@@ -275,7 +302,7 @@ static int dir_get(struct lacre_store *s, const char *name, uint64_t off,
 	size_t got = 0, start = out->len;
 	int fd, r = LACRE_OK;
 
-	fd = openat(d->rootfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = dir_open_beneath(d->rootfd, name, O_RDONLY);
 	if (fd < 0)
 		return dir_err_read(errno);
 	if (fstat(fd, &st) != 0) {
@@ -325,9 +352,15 @@ static int dir_stat(struct lacre_store *s, const char *name, uint64_t *size)
 {
 	struct dir_store *d = s->impl;
 	struct stat st;
+	int fd = dir_open_beneath(d->rootfd, name, O_PATH);
 
-	if (fstatat(d->rootfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+	if (fd < 0)
 		return dir_err_read(errno);
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return LACRE_E_IO;
+	}
+	close(fd);
 	if (!S_ISREG(st.st_mode))
 		return LACRE_E_NOT_FOUND;
 	*size = (uint64_t)st.st_size;
@@ -400,7 +433,7 @@ static int dir_list(struct lacre_store *s, const char *prefix, store_list_fn fn,
 	path[plen] = '\0';
 	if (plen) {
 		path[plen - 1] = '\0';
-		fd = openat(d->rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = dir_open_beneath(d->rootfd, path, O_RDONLY | O_DIRECTORY);
 		path[plen - 1] = '/';
 	} else {
 		fd = openat(d->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -294,6 +294,46 @@ static void test_put_file(void)
 	lacre_store_close(s);
 }
 
+static void test_symlinks_not_followed(void)
+{
+	char path[PATH_MAX], link[PATH_MAX + 32], outside[PATH_MAX + 32];
+	struct lacre_store *s = open_tmp(path, sizeof(path));
+	struct lacre_dbuf b;
+	struct names_seen c;
+	uint64_t size;
+	FILE *f;
+
+	CHECK(s != NULL);
+	/* a secret outside the root, and links into it from inside */
+	snprintf(outside, sizeof(outside), "%s/secret", t_tmpdir());
+	f = fopen(outside, "w");
+	CHECK(f != NULL);
+	fputs("outside", f);
+	fclose(f);
+	snprintf(link, sizeof(link), "%s/evil", path);
+	*strrchr(outside, '/') = '\0';
+	CHECK(symlink(outside, link) == 0);       /* evil -> folder outside */
+	snprintf(link, sizeof(link), "%s/file", path);
+	strcat(outside, "/secret");
+	CHECK(symlink(outside, link) == 0);       /* file -> file outside */
+	lacre_dbuf_init(&b, 1024);
+	CHECK_EQ_INT(lacre_store_get(s, "evil/secret", 0, SIZE_MAX, &b),
+		     LACRE_E_NOT_FOUND);
+	CHECK_EQ_INT(lacre_store_get(s, "file", 0, SIZE_MAX, &b), LACRE_E_NOT_FOUND);
+	CHECK_EQ_INT(lacre_store_stat(s, "evil/secret", &size), LACRE_E_NOT_FOUND);
+	CHECK_EQ_INT(lacre_store_stat(s, "file", &size), LACRE_E_NOT_FOUND);
+	CHECK_EQ_INT(b.len, 0);
+	CHECK(lacre_store_put_if_absent(s, "evil/new", "x", 1) != LACRE_OK);
+	CHECK_EQ_INT(lacre_store_del(s, "evil/secret"), LACRE_E_NOT_FOUND);
+	memset(&c, 0, sizeof(c));
+	CHECK_OK(lacre_store_list(s, "", collect, &c));
+	CHECK_OK(lacre_store_list(s, "evil/", collect, &c));
+	CHECK_EQ_INT(c.n, 0);
+	CHECK(access(outside, F_OK) == 0);
+	lacre_dbuf_free(&b);
+	lacre_store_close(s);
+}
+
 struct race {
 	struct lacre_store *s;
 	int id;
@@ -399,6 +439,7 @@ int main(void)
 	RUN(test_range_and_cap);
 	RUN(test_list);
 	RUN(test_put_file);
+	RUN(test_symlinks_not_followed);
 	RUN(test_race_threads);
 	RUN(test_race_processes);
 	return t_done();
