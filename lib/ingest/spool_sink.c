@@ -104,7 +104,7 @@ static int open_file(struct spool *sp)
 	int i;
 
 	gmtime_r(&t, &tm);
-	snprintf(name, sizeof(name), "spool-%04d%02d%02dT%02d%02d%02dZ-%ld-%d.lsp",
+	snprintf(name, sizeof(name), "spool-%04d%02d%02dT%02d%02d%02dZ-%ld-%06d.lsp",
 	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 	         tm.tm_sec, (long)getpid(), sp->seq++);
 	sp->fd = openat(sp->dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
