@@ -889,13 +889,16 @@ static int emit_hi1(struct med_ctx *m, struct med_target *t, int op, int64_t whe
 	struct med_meta meta;
 	int r;
 
+	/* as OpenLI's mediator: CIN 0, its own counter, no network element
+	 * or interception point, the short operator id in the notification */
 	med_header(m, &h, t->liid, t->liid_len, 1, 0, t->hi1_seq++, when);
+	h.network_element_id = NULL;
+	h.interception_point_id = NULL;
 	memset(&n, 0, sizeof(n));
 	n.op = op;
 	n.liid = t->liid;
 	n.liid_len = t->liid_len;
 	n.operator_id = "LACRE";
-	n.network_element_id = m->o.network_element;
 	n.time_us = when;
 	lacre_dbuf_reset(&g->pdu);
 	if ((r = etsi_enc_hi1(&g->pdu, &h, &n)) != 0)

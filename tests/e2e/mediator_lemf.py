@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """mediator_lemf.py - a minimal LEMF for lacre-mediator's end-to-end tests.
 
-Listens on an HI2 and an HI3 port (plain TCP, or TLS with --cert/--key and
+Listens on an HI2 and an HI3 port (0 = any free port; the ports go to
+the --ready file as "HI2 HI3") (plain TCP, or TLS with --cert/--key and
 optional client-certificate check --ca), accepts any number of connections,
 splits the unframed BER stream into PS-PDUs, answers every keep-alive with a
 keep-alive response (its pSHeader copied, payload A2 04 A2 02 84 00) and
@@ -14,7 +15,7 @@ answers (both to test the sender's checks).
 
 Independent of lacre's C decoder on purpose: a second BER reader.
 """
-import argparse, json, selectors, signal, socket, ssl, sys, time
+import argparse, json, os, selectors, signal, socket, ssl, sys, time
 
 def tlv(b, o):
     """Return (tag_byte, constructed, tagnum, hdr_len, content_len) at b[o:], or None if incomplete."""
@@ -130,16 +131,19 @@ def main():
         if a.ca:
             ctx.load_verify_locations(a.ca); ctx.verify_mode = ssl.CERT_REQUIRED
     sel = selectors.DefaultSelector()
+    ports = []
     for port, hi in ((a.hi2, 'hi2'), (a.hi3, 'hi3')):
         ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind(('127.0.0.1', port)); ls.listen(512); ls.setblocking(False)
+        ports.append(ls.getsockname()[1])
         sel.register(ls, selectors.EVENT_READ, ('listen', hi))
     st = {'streams': {}, 'keepalives': 0, 'responses': 0, 'truncated': 0, 'garbage': 0,
           'connections': 0, 'integrity': 0, 'cinresets': 0, 'hi1': 0, 'other': 0, 'pdus': 0}
     seen = {}
     stop = [False]
     signal.signal(signal.SIGTERM, lambda *x: stop.__setitem__(0, True))
-    open(a.ready, 'w').write('ready\n')
+    open(a.ready + '.tmp', 'w').write('%d %d\n' % tuple(ports))
+    os.rename(a.ready + '.tmp', a.ready)
     t_end = time.time() + a.exit_after
     while not stop[0] and time.time() < t_end:
         for key, ev in sel.select(0.2):
