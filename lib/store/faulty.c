@@ -226,7 +226,8 @@ static int faulty_apparent(struct faulty_store *f, const char *name,
 	if (v->hide || (v->stale && v->stale_known && v->stale_absent))
 		return LACRE_E_NOT_FOUND;
 	if (v->stale && v->stale_known)
-		r = lacre_dbuf_add(obj, v->stale_data, v->stale_len);
+		r = v->stale_len ? lacre_dbuf_add(obj, v->stale_data, v->stale_len)
+				 : LACRE_OK;
 	else
 		r = lacre_store_get(f->inner, name, 0, SIZE_MAX, obj);
 	if (r != LACRE_OK)
@@ -273,7 +274,8 @@ static int faulty_get(struct lacre_store *s, const char *name, uint64_t off,
 	n = obj.len - (size_t)off;
 	if (len < n)
 		n = len;
-	r = lacre_dbuf_add(out, obj.p + off, n);
+	if (n > 0)
+		r = lacre_dbuf_add(out, obj.p + off, n);
 out:
 	lacre_dbuf_free(&obj);
 	faulty_view_free(&v);

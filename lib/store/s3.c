@@ -867,8 +867,9 @@ static int s3_get(struct lacre_store *st, const char *name, uint64_t off,
 			r = LACRE_E_RANGE;
 			goto out;
 		}
-		memmove(out->p + start, out->p + start + off, got - (size_t)off);
 		got -= (size_t)off;
+		if (got > 0)
+			memmove(out->p + start, out->p + start + off, got);
 		if (len < got)
 			got = len;
 		out->len = start + got;

@@ -82,7 +82,7 @@ static int holds(struct lacre_store *s, const char *name, const char *data)
 
 	lacre_dbuf_init(&b, 1 << 20);
 	ok = lacre_store_get(s, name, 0, SIZE_MAX, &b) == LACRE_OK &&
-	     b.len == strlen(data) && memcmp(b.p, data, b.len) == 0;
+	     b.len == strlen(data) && (b.len == 0 || memcmp(b.p, data, b.len) == 0);
 	lacre_dbuf_free(&b);
 	return ok;
 }
