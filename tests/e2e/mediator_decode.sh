@@ -5,7 +5,7 @@
 # stream equal the mediator's summary.  Skips (77) while `lacre decode`
 # does not exist yet.
 set -u
-. "$(dirname "$0")/mediator_common.sh"
+. "$(dirname "$0")/mediator_common.bash"
 LACRE=$top/build/bin/lacre
 "$LACRE" decode --help >/dev/null 2>&1 || { echo "lacre decode not available yet"; exit 77; }
 

@@ -5,7 +5,7 @@
 # duplicates, truncated tails, resets; and sequence gaps where injected.
 # Then keep-alive checks: a wrong response or none at all fails the run.
 set -u
-. "$(dirname "$0")/mediator_common.sh"
+. "$(dirname "$0")/mediator_common.bash"
 
 lemf_start
 "$MED" --hi2 127.0.0.1:$HI2 --hi3 127.0.0.1:$HI3 --targets 6 --calls 6 --sessions 6 --connections 3 \

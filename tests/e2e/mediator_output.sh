@@ -5,7 +5,7 @@
 # splits every file into whole PDUs whose counts match the summary.
 set -u
 export LEMF_DIR="$(cd "$(dirname "$0")" && pwd)"
-. "$(dirname "$0")/mediator_common.sh"
+. "$(dirname "$0")/mediator_common.bash"
 
 common="--targets 5 --calls 3 --sessions 3 --start-time 2026-01-01T00:00:00Z --integrity-hash sha256 --integrity-every 25 --inject-gaps 2 --inject-resets 1 --hi1"
 for lengths in openli minimal long indefinite; do

@@ -5,7 +5,7 @@
 # answered, the rate is honoured, 100 connection pairs work, and a
 # non-loopback target is refused.
 set -u
-. "$(dirname "$0")/mediator_common.sh"
+. "$(dirname "$0")/mediator_common.bash"
 
 lemf_start
 start=$(date +%s%N)

@@ -1,5 +1,5 @@
-# mediator_common.sh - helpers sourced by tests/e2e/mediator_*.sh (not a test:
-# tests/run only runs *.sh files, and this one exits 0 when run alone).
+# mediator_common.bash - helpers sourced by tests/e2e/mediator_*.sh (not a test:
+# tests/run only runs *.sh files).
 # Provides: $MED (the binary), $T (a temporary directory removed at exit),
 # lemf_start ARGS... (starts tests/e2e/mediator_lemf.py, sets $HI2 $HI3 $LEMF_PID),
 # lemf_stop (SIGTERM, waits for its JSON in $T/lemf.json), compare_summary.
