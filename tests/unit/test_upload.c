@@ -6,11 +6,14 @@
  * or whose put was acknowledged but not stored; moves files to "sent";
  * runs in a background thread.  Also against S3 when S3_ENDPOINT is set.
  */
+#include <arpa/inet.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -313,6 +316,54 @@ static void test_thread(void)
 	env_close(&e);
 }
 
+static void test_s3_down_keeps_files(void)
+{
+	struct env e = { 0 };
+	struct upload_config cfg = { 0 };
+	struct lacre_s3_config sc = { 0 };
+	struct lacre_store *s3 = NULL;
+	struct upload *u = NULL;
+	struct upload_stats st;
+	size_t moved = 9;
+	char ep[64];
+	int fd, port;
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+
+	/* an S3 endpoint on a loopback port nothing listens on */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	CHECK(getsockname(fd, (struct sockaddr *)&a, &l) == 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", port);
+	CHECK_OK(env_open(&e));
+	CHECK_OK(fill(&e));
+	sc.endpoint = ep;
+	sc.bucket = "nowhere";
+	sc.access_key = "AK";
+	sc.secret_key = "SK";
+	sc.retries = 1;
+	sc.retry_base_ms = 5;
+	CHECK_OK(lacre_store_open_s3(&sc, &s3));
+	cfg.outbox = e.outbox;
+	CHECK_OK(upload_open(&cfg, s3, &u));
+	CHECK_EQ_INT(upload_drain(u, 0, &moved), LACRE_E_UNAVAILABLE);
+	CHECK_EQ_INT(moved, 0);
+	CHECK_EQ_INT(count(e.spool), NFILES);
+	for (size_t i = 0; i < NFILES; i++)
+		CHECK(holds(e.spool, files[i][0], files[i][1]));
+	upload_stats_get(u, &st);
+	CHECK(st.backend_down);
+	CHECK_EQ_INT(st.pending_files, NFILES);
+	upload_close(u);
+	lacre_store_close(s3);
+	env_close(&e);
+}
+
 static void test_s3_backend(void)
 {
 	struct env e = { 0 };
@@ -357,6 +408,7 @@ int main(void)
 	RUN(test_lying_backend_keeps_files);
 	RUN(test_sent_folder_and_prefix);
 	RUN(test_thread);
+	RUN(test_s3_down_keeps_files);
 	RUN(test_s3_backend);
 	return t_done();
 }
