@@ -63,7 +63,7 @@ int ber_get_utctime(const struct ber_tlv *t, int64_t *unix_us);
  * dotted decimal into out[0..cap) (NUL-terminated; "" on failure); the arc
  * count and the last arc go to *n_arcs and *last when not NULL.  48 bytes
  * hold any identifier seen on the handover; longer ones fail with
- * LACRE_E_TOO_LARGE. */
+ * LACRE_E_TOO_LARGE.  out may be NULL (cap ignored) to validate only. */
 int ber_get_oid(const struct ber_tlv *t, int relative, char *out, size_t cap,
 		unsigned *n_arcs, uint64_t *last);
 

@@ -32,32 +32,41 @@
 #include "lacre/buf.h"
 #include "lacre/err.h"
 
-/*
- * Parse identifier and length octets from b.  On success *t gets cls,
- * constructed, tag, indefinite, hdr_len and (for definite lengths) len; b
- * is left after the length octets.  On failure b may have advanced: callers
- * work on a copy.  Returns LACRE_OK or one of the codes listed at the top.
- */
-static int parse_header(struct lacre_rbuf *b, struct ber_tlv *t)
-{
-	size_t start = b->off;
-	uint8_t id, o, l0;
+/* Identifier and length octets of one element, as parsed. */
+struct hdr {
 	uint32_t tag;
-	size_t len;
-	int r, n;
+	uint8_t cls, cons, indef;
+	size_t len;     /* contents length (0 when indefinite) */
+	size_t hlen;    /* identifier + length octets */
+};
 
-	if ((r = lacre_rbuf_u8(b, &id)) != LACRE_OK)
-		return r;
-	t->cls = (uint8_t)(id >> 6);
-	t->constructed = (uint8_t)((id >> 5) & 1);
+/*
+ * Parse the identifier and length octets at p[0..avail) into *h.  Every
+ * index is checked against avail; this is the decoder's hot path, so it
+ * works on the window of the caller's struct lacre_rbuf instead of one
+ * call per octet, and keeps its results in scalars (no struct copy).
+ * Returns LACRE_OK or one of the codes listed at the top.
+ */
+static inline int parse_hdr(const uint8_t *p, size_t avail, struct hdr *h)
+{
+	size_t i = 1, len;
+	uint8_t id, l0;
+	uint32_t tag;
+	int n;
+
+	if (avail < 2)
+		return LACRE_E_INCOMPLETE;   /* any TLV has at least 2 octets */
+	id = p[0];
 	tag = id & 0x1fu;
 	if (tag == 0x1f) {
 		tag = 0;
 		for (n = 1;; n++) {
+			uint8_t o;
 			if (n >= BER_MAX_TAG_OCTETS)
 				return LACRE_E_TAG_TOO_LONG;
-			if ((r = lacre_rbuf_u8(b, &o)) != LACRE_OK)
-				return r;
+			if (i >= avail)
+				return LACRE_E_INCOMPLETE;
+			o = p[i++];
 			if (n == 1 && o == 0x80)
 				return LACRE_E_MALFORMED;
 			tag = (tag << 7) | (o & 0x7fu);
@@ -65,17 +74,16 @@ static int parse_header(struct lacre_rbuf *b, struct ber_tlv *t)
 				break;
 		}
 	}
-	t->tag = tag;
-
-	if ((r = lacre_rbuf_u8(b, &l0)) != LACRE_OK)
-		return r;
-	t->indefinite = 0;
+	if (i >= avail)
+		return LACRE_E_INCOMPLETE;
+	l0 = p[i++];
+	h->indef = 0;
 	if (l0 < 0x80) {
 		len = l0;
 	} else if (l0 == 0x80) {
-		if (!t->constructed)
-			return LACRE_E_MALFORMED;
-		t->indefinite = 1;
+		if (!(id & 0x20))
+			return LACRE_E_MALFORMED;   /* indefinite primitive */
+		h->indef = 1;
 		len = 0;
 	} else if (l0 == 0xff) {
 		return LACRE_E_MALFORMED;
@@ -83,50 +91,52 @@ static int parse_header(struct lacre_rbuf *b, struct ber_tlv *t)
 		n = l0 & 0x7f;
 		if (n > 4)
 			return LACRE_E_TOO_LARGE;
+		if (avail - i < (size_t)n)
+			return LACRE_E_INCOMPLETE;
 		len = 0;
-		while (n-- > 0) {
-			if ((r = lacre_rbuf_u8(b, &o)) != LACRE_OK)
-				return r;
-			len = (len << 8) | o;
-		}
+		while (n-- > 0)
+			len = (len << 8) | p[i++];
 	}
-	t->len = len;
-	t->hdr_len = b->off - start;
+	h->tag = tag;
+	h->cls = (uint8_t)(id >> 6);
+	h->cons = (uint8_t)((id >> 5) & 1);
+	h->len = len;
+	h->hlen = i;
 	return LACRE_OK;
 }
 
 /*
- * Scan the contents of an indefinite-length element starting at b's cursor
- * up to and including its 00 00 end-of-contents marker.  Sets *content_len
- * to the contents length without the marker and leaves b after the marker.
- * depth_left is the nesting still allowed.  Returns LACRE_OK,
- * LACRE_E_INCOMPLETE when the marker is missing, or any ber_next error.
+ * Scan the contents of an indefinite-length element, p[0..avail) being
+ * everything after its length octet, up to and including its 00 00
+ * end-of-contents marker.  Sets *content_len (without the marker).
+ * depth_left is the nesting still allowed for elements inside.  Returns
+ * LACRE_OK, LACRE_E_INCOMPLETE when the marker is missing, or any
+ * ber_next error.
  */
-static int scan_indefinite(struct lacre_rbuf *b, size_t *content_len, int depth_left)
+static int scan_indefinite(const uint8_t *p, size_t avail, size_t *content_len, int depth_left)
 {
-	size_t start = b->off;
+	struct lacre_rbuf b;
 	struct ber_tlv child;
+	const uint8_t *eoc;
 	uint8_t id;
 	int r;
 
+	lacre_rbuf_init(&b, p, avail);
 	for (;;) {
-		if ((r = lacre_rbuf_peek(b, &id)) != LACRE_OK)
+		if ((r = lacre_rbuf_peek(&b, &id)) != LACRE_OK)
 			return r;
 		if (id == 0x00) {
 			/* end-of-contents: exactly two zero octets (X.690 8.1.5);
 			 * 00 81 00 and other long forms are malformed */
-			const uint8_t *eoc;
-			size_t at = b->off;
-			if ((r = lacre_rbuf_take(b, 2, &eoc)) != LACRE_OK)
+			size_t at = b.off;
+			if ((r = lacre_rbuf_take(&b, 2, &eoc)) != LACRE_OK)
 				return r;
-			if (eoc[1] != 0x00) {
-				b->off = at;
+			if (eoc[1] != 0x00)
 				return LACRE_E_MALFORMED;
-			}
-			*content_len = at - start;
+			*content_len = at;
 			return LACRE_OK;
 		}
-		if ((r = ber_next(b, &child, depth_left)) != LACRE_OK)
+		if ((r = ber_next(&b, &child, depth_left)) != LACRE_OK)
 			return r;
 	}
 }
@@ -139,27 +149,36 @@ static int scan_indefinite(struct lacre_rbuf *b, size_t *content_len, int depth_
  */
 int ber_next(struct lacre_rbuf *b, struct ber_tlv *t, int depth_left)
 {
-	struct lacre_rbuf c = *b;
-	struct ber_tlv x;
-	size_t start = b->off, clen;
+	const uint8_t *p = lacre_rbuf_ptr(b);
+	size_t avail = lacre_rbuf_left(b), clen, total;
+	struct hdr h;
 	int r;
 
-	if ((r = parse_header(&c, &x)) != LACRE_OK)
+	if ((r = parse_hdr(p, avail, &h)) != LACRE_OK)
 		return r;
-	x.value = lacre_rbuf_ptr(&c);
-	if (x.indefinite) {
+	if (!h.indef) {
+		if (avail - h.hlen < h.len)
+			return LACRE_E_INCOMPLETE;
+		clen = h.len;
+		total = h.hlen + h.len;
+	} else {
 		if (depth_left <= 0)
 			return LACRE_E_DEPTH;
-		if ((r = scan_indefinite(&c, &clen, depth_left - 1)) != LACRE_OK)
+		r = scan_indefinite(p + h.hlen, avail - h.hlen, &clen, depth_left - 1);
+		if (r != LACRE_OK)
 			return r;
-		x.len = clen;
-	} else {
-		if ((r = lacre_rbuf_skip(&c, x.len)) != LACRE_OK)
-			return r;
+		total = h.hlen + clen + 2;
 	}
-	x.total = c.off - start;
-	*t = x;
-	*b = c;
+	if ((r = lacre_rbuf_skip(b, total)) != LACRE_OK)
+		return r;
+	t->cls = h.cls;
+	t->constructed = h.cons;
+	t->indefinite = h.indef;
+	t->tag = h.tag;
+	t->value = p + h.hlen;
+	t->len = clen;
+	t->hdr_len = h.hlen;
+	t->total = total;
 	return LACRE_OK;
 }
 
@@ -172,34 +191,28 @@ int ber_next(struct lacre_rbuf *b, struct ber_tlv *t, int depth_left)
  */
 int ber_element_size(const uint8_t *p, size_t n, size_t max, size_t *total)
 {
-	struct lacre_rbuf b;
-	struct ber_tlv t;
-	size_t clen, tot;
+	struct hdr h;
+	size_t clen, avail;
 	int r;
 
-	lacre_rbuf_init(&b, p, n);
-	if ((r = parse_header(&b, &t)) != LACRE_OK)
+	if ((r = parse_hdr(p, n, &h)) != LACRE_OK)
 		return r;
-	if (t.hdr_len > max)
+	if (h.hlen > max)
 		return LACRE_E_TOO_LARGE;
-	if (!t.indefinite) {
-		if (t.len > SIZE_MAX - t.hdr_len || t.hdr_len + t.len > max)
+	if (!h.indef) {
+		if (h.len > SIZE_MAX - h.hlen || h.hlen + h.len > max)
 			return LACRE_E_TOO_LARGE;
-		*total = t.hdr_len + t.len;
+		*total = h.hlen + h.len;
 		return LACRE_OK;
 	}
 	/* indefinite: scan what is there, but never more than max bytes */
-	if (n > max) {
-		lacre_rbuf_init(&b, p, max);
-		b.off = t.hdr_len;
-	}
-	r = scan_indefinite(&b, &clen, BER_MAX_DEPTH - 1);
+	avail = (n > max ? max : n) - h.hlen;
+	r = scan_indefinite(p + h.hlen, avail, &clen, BER_MAX_DEPTH - 1);
 	if (r == LACRE_E_INCOMPLETE && n >= max)
 		return LACRE_E_TOO_LARGE;
 	if (r != LACRE_OK)
 		return r;
-	tot = b.off;
-	*total = tot;
+	*total = h.hlen + clen + 2;
 	return LACRE_OK;
 }
 
@@ -455,7 +468,8 @@ static int append_arc(char *out, size_t cap, size_t *o, int dot, uint64_t v)
  * arc count goes to *n_arcs and the last arc to *last (either may be NULL).
  * Returns LACRE_OK, LACRE_E_MALFORMED (empty or bad encoding), LACRE_E_RANGE
  * (an arc above 2^64-1) or LACRE_E_TOO_LARGE (out too small); on failure
- * out holds the empty string.
+ * out holds the empty string.  With out == NULL nothing is formatted: the
+ * identifier is only validated and counted (the decoder's hot path).
  */
 int ber_get_oid(const struct ber_tlv *t, int relative, char *out, size_t cap,
 		unsigned *n_arcs, uint64_t *last)
@@ -466,31 +480,27 @@ int ber_get_oid(const struct ber_tlv *t, int relative, char *out, size_t cap,
 	unsigned count = 0;
 	int r;
 
-	if (cap == 0)
-		return LACRE_E_TOO_LARGE;
-	out[0] = '\0';
+	if (out) {
+		if (cap == 0)
+			return LACRE_E_TOO_LARGE;
+		out[0] = '\0';
+	}
 	if (t->constructed || n == 0)
 		return LACRE_E_MALFORMED;
 	while (i < n) {
-		if ((r = oid_arc(p, n, &i, &arc)) != LACRE_OK) {
-			out[0] = '\0';
-			return r;
-		}
+		if ((r = oid_arc(p, n, &i, &arc)) != LACRE_OK)
+			goto fail;
 		if (!relative && count == 0) {
 			first = arc < 40 ? 0 : arc < 80 ? 1 : 2;
 			arc -= first * 40;
-			if ((r = append_arc(out, cap, &o, 0, first)) != LACRE_OK ||
-			    (r = append_arc(out, cap, &o, 1, arc)) != LACRE_OK) {
-				out[0] = '\0';
-				return r;
-			}
+			if (out && ((r = append_arc(out, cap, &o, 0, first)) != LACRE_OK ||
+				    (r = append_arc(out, cap, &o, 1, arc)) != LACRE_OK))
+				goto fail;
 			count = 2;
 			continue;
 		}
-		if ((r = append_arc(out, cap, &o, count > 0, arc)) != LACRE_OK) {
-			out[0] = '\0';
-			return r;
-		}
+		if (out && (r = append_arc(out, cap, &o, count > 0, arc)) != LACRE_OK)
+			goto fail;
 		count++;
 	}
 	if (n_arcs)
@@ -498,4 +508,8 @@ int ber_get_oid(const struct ber_tlv *t, int relative, char *out, size_t cap,
 	if (last)
 		*last = arc;
 	return LACRE_OK;
+fail:
+	if (out)
+		out[0] = '\0';
+	return r;
 }

@@ -311,7 +311,6 @@ static void dec_header(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 	int have_liid = 0, have_comm = 0;
 	uint64_t u;
 	int64_t t;
-	char oid[64];
 	uint64_t last;
 
 	if (etsi_dec_need_cons(d, x))
@@ -326,7 +325,7 @@ static void dec_header(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 		case 0:
 			p->domain_id.p = y.value;
 			p->domain_id.len = y.len;
-			if (ber_get_oid(&y, 0, oid, sizeof(oid), NULL, &last) != LACRE_OK)
+			if (ber_get_oid(&y, 0, NULL, 0, NULL, &last) != LACRE_OK)
 				etsi_dec_bad(d, y.value, LACRE_E_MALFORMED);
 			else
 				p->domain_version = last > UINT32_MAX ? 0 : (uint32_t)last;
