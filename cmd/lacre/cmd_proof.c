@@ -1,0 +1,244 @@
+/*
+ * cmd_proof.c - `lacre proof`: inclusion receipts (C2SP tlog-proof) made
+ * from the tiles on a backend, and their offline verification.  The lead's
+ * record-level wrapper (commitment from a sealed record) builds on these.
+ *
+ *   lacre proof inclusion --store SPEC --vkey LOGVKEY --index I
+ *                         [--checkpoint FILE]
+ *   lacre proof verify --vkey LOGVKEY [--witness-vkey VKEY]... [--quorum K]
+ *                      (--entry-hex HEX | --leaf-hex HEX) FILE
+ *
+ * inclusion uses the given checkpoint (or the store's, after verifying its
+ * signature) and prints the receipt on stdout.  verify exits 0 when the
+ * receipt proves the entry, 3 when it does not.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lacre/err.h"
+#include "lacre/note.h"
+#include "lacre/store.h"
+#include "lacre/tlog.h"
+#include "cli.h"
+
+#define MAX_W 32
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lacre proof inclusion --store SPEC --vkey LOGVKEY --index I [--checkpoint FILE]\n"
+		"       lacre proof verify --vkey LOGVKEY [--witness-vkey VKEY]... [--quorum K]\n"
+		"                          (--entry-hex HEX | --leaf-hex HEX) FILE\n"
+		"\n"
+		"Make or check a C2SP tlog-proof receipt for one ledger entry.\n");
+}
+
+/* Hex to bytes; returns the length or -1. */
+static long unhex(const char *s, uint8_t *out, size_t cap)
+{
+	size_t n = strlen(s), i;
+	unsigned v;
+
+	if (n % 2 || n / 2 > cap)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return (long)(n / 2);
+}
+
+/* Build a receipt from the tiles. */
+static int do_inclusion(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "vkey", required_argument, NULL, 'v' },
+		{ "index", required_argument, NULL, 'i' },
+		{ "checkpoint", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct note_verifier v;
+	struct lacre_store *st = NULL;
+	struct tiles_reader *r = NULL;
+	struct lacre_dbuf cp, out;
+	struct checkpoint c;
+	struct merkle_proof proof;
+	const char *spec = NULL, *cpfile = NULL;
+	char prefix[TLOG_PREFIX_MAX], name[600];
+	unsigned long long index = 0;
+	int opt, rc, status = EXIT_FAIL, have_v = 0, have_i = 0;
+
+	lacre_dbuf_init(&cp, NOTE_MAX_SIZE);
+	lacre_dbuf_init(&out, NOTE_MAX_SIZE + 8192);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': spec = optarg; break;
+		case 'c': cpfile = optarg; break;
+		case 'i': index = strtoull(optarg, NULL, 10); have_i = 1; break;
+		case 'v':
+			if (note_verifier_parse(optarg, strlen(optarg), &v) != LACRE_OK) {
+				cli_err("--vkey '%s' is not a vkey", optarg);
+				status = EXIT_USAGE;
+				goto done;
+			}
+			have_v = 1;
+			break;
+		case 'h': usage(stdout); status = EXIT_OK; goto done;
+		default: usage(stderr); status = EXIT_USAGE; goto done;
+		}
+	}
+	if (!spec || !have_v || !have_i || optind != argc) {
+		cli_err("inclusion needs --store, --vkey and --index");
+		status = EXIT_USAGE;
+		goto done;
+	}
+	if ((rc = lacre_store_open(spec, &st)) != LACRE_OK) {
+		status = cli_fail(rc, spec);
+		goto done;
+	}
+	tlog_prefix(v.name, prefix, sizeof(prefix));
+	snprintf(name, sizeof(name), "%scheckpoint", prefix);
+	rc = cpfile ? note_read_file(cpfile, NOTE_MAX_SIZE, &cp)
+		    : lacre_store_get(st, name, 0, SIZE_MAX, &cp);
+	if (rc != LACRE_OK) {
+		status = cli_fail(rc, cpfile ? cpfile : "checkpoint on the store");
+		goto done;
+	}
+	if ((rc = checkpoint_open(cp.p, cp.len, &v, NULL, 0, &c, NULL)) != LACRE_OK) {
+		status = cli_fail(rc, "checkpoint does not verify with the log key");
+		goto done;
+	}
+	if (index >= c.size) {
+		cli_err("index %llu is not in the checkpoint (size %llu)", index,
+			(unsigned long long)c.size);
+		goto done;
+	}
+	if ((rc = tiles_reader_new(st, prefix, c.size, &r)) != LACRE_OK ||
+	    (rc = merkle_prove_inclusion(index, c.size, tiles_reader_node, r, &proof)) != LACRE_OK) {
+		status = cli_fail(rc, "proof from the tiles");
+		goto done;
+	}
+	if ((rc = receipt_format(index, &proof, cp.p, cp.len, &out)) != LACRE_OK) {
+		status = cli_fail(rc, "receipt");
+		goto done;
+	}
+	fwrite(out.p, 1, out.len, stdout);
+	status = EXIT_OK;
+done:
+	tiles_reader_free(r);
+	lacre_store_close(st);
+	lacre_dbuf_free(&cp);
+	lacre_dbuf_free(&out);
+	return status;
+}
+
+/* Verify a receipt offline. */
+static int do_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "vkey", required_argument, NULL, 'v' },
+		{ "witness-vkey", required_argument, NULL, 'W' },
+		{ "quorum", required_argument, NULL, 'q' },
+		{ "entry-hex", required_argument, NULL, 'e' },
+		{ "leaf-hex", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static uint8_t entry[TLOG_ENTRY_MAX];
+	struct note_verifier v, wv[MAX_W];
+	struct lacre_dbuf in;
+	struct receipt r;
+	struct checkpoint c;
+	uint8_t leaf[MERKLE_HASH_LEN];
+	size_t nw = 0;
+	long quorum = 0, n;
+	int opt, rc, status = EXIT_FAIL, have_v = 0, have_leaf = 0;
+
+	lacre_dbuf_init(&in, NOTE_MAX_SIZE + 8192);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'v':
+			if (note_verifier_parse(optarg, strlen(optarg), &v) != LACRE_OK) {
+				cli_err("--vkey '%s' is not a vkey", optarg);
+				status = EXIT_USAGE;
+				goto done;
+			}
+			have_v = 1;
+			break;
+		case 'W':
+			if (nw == MAX_W || note_verifier_parse(optarg, strlen(optarg), &wv[nw]) != LACRE_OK) {
+				cli_err("--witness-vkey '%s' is not a vkey", optarg);
+				status = EXIT_USAGE;
+				goto done;
+			}
+			nw++;
+			break;
+		case 'q': quorum = strtol(optarg, NULL, 10); break;
+		case 'e':
+			if ((n = unhex(optarg, entry, sizeof(entry))) <= 0) {
+				cli_err("--entry-hex is not hex");
+				status = EXIT_USAGE;
+				goto done;
+			}
+			merkle_leaf_hash(entry, (size_t)n, leaf);
+			have_leaf = 1;
+			break;
+		case 'l':
+			if (unhex(optarg, leaf, sizeof(leaf)) != MERKLE_HASH_LEN) {
+				cli_err("--leaf-hex wants 32 bytes of hex");
+				status = EXIT_USAGE;
+				goto done;
+			}
+			have_leaf = 1;
+			break;
+		case 'h': usage(stdout); status = EXIT_OK; goto done;
+		default: usage(stderr); status = EXIT_USAGE; goto done;
+		}
+	}
+	if (!have_v || !have_leaf || optind + 1 != argc || quorum < 0 || (size_t)quorum > nw) {
+		cli_err("verify needs --vkey, an entry or leaf hash, a receipt FILE and a quorum <= witnesses");
+		status = EXIT_USAGE;
+		goto done;
+	}
+	if ((rc = note_read_file(argv[optind], NOTE_MAX_SIZE + 8192, &in)) != LACRE_OK) {
+		status = cli_fail(rc, argv[optind]);
+		goto done;
+	}
+	if ((rc = receipt_parse(in.p, in.len, &r)) != LACRE_OK) {
+		status = cli_fail(rc, "receipt");
+		goto done;
+	}
+	if ((rc = receipt_verify(&r, leaf, &v, wv, nw, (size_t)quorum, &c)) != LACRE_OK) {
+		cli_err("receipt does not prove the entry: %s", lacre_strerror(rc));
+		status = EXIT_VERIFY;
+		goto done;
+	}
+	printf("ok: entry %llu is in %s at size %llu\n", (unsigned long long)r.index, c.origin,
+	       (unsigned long long)c.size);
+	status = EXIT_OK;
+done:
+	lacre_dbuf_free(&in);
+	return status;
+}
+
+/* `lacre proof SUBCOMMAND`. */
+int cmd_proof(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (!strcmp(argv[1], "inclusion"))
+		return do_inclusion(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "verify"))
+		return do_verify(argc - 1, argv + 1);
+	cli_err("no proof subcommand '%s'; run 'lacre proof --help'", argv[1]);
+	return EXIT_USAGE;
+}
