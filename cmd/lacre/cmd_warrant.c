@@ -55,8 +55,8 @@ static void usage(FILE *f)
 	"  identity W                             print the warrant's AGE-SECRET-KEY-1...\n"
 	"\n"
 	"  --site DIR             the site (LACRE_SITE)\n"
-	"  --passphrase-file F / --passphrase-fd N   master passphrase (add, identity;\n"
-	"                         else LACRE_PASSPHRASE, else a prompt)\n"
+	"  --passphrase-file F / --passphrase-fd N   master passphrase (every command\n"
+	"                         but show and list; else LACRE_PASSPHRASE, else a prompt)\n"
 	"  --json                 machine-readable output\n"
 	"Times: 2026-01-01 (midnight UTC) or 2026-01-01T12:00:00Z; windows are [from, to).\n");
 }
@@ -488,6 +488,7 @@ static int do_show(const struct wopts *o, const struct site *s, int list)
 static int do_mutate(const struct wopts *o, const struct site *s, const char *sub)
 {
 	struct warrant_registry *reg = NULL;
+	struct keystore *ks = NULL;
 	const struct warrant *w;
 	struct warrant_period p;
 	char msg[SITE_MSG_MAX];
@@ -505,8 +506,8 @@ static int do_mutate(const struct wopts *o, const struct site *s, const char *su
 	if ((e = get_time("order-date", o->order_date, 1, &od)))
 		return e;
 	msg[0] = '\0';
+	memset(&p, 0, sizeof(p));
 	if (strcmp(sub, "extend") == 0) {
-		memset(&p, 0, sizeof(p));
 		if ((e = set_text("order", o->order, p.order_id, sizeof(p.order_id))) ||
 		    (e = get_time("to", o->to, 1, &p.to)))
 			return e;
@@ -524,15 +525,21 @@ static int do_mutate(const struct wopts *o, const struct site *s, const char *su
 		} else if ((e = get_time("from", o->from, 1, &p.from))) {
 			return e;
 		}
-		r = warrant_extend(s, o->id, &p, msg, sizeof(msg));
-	} else if (strcmp(sub, "confirm") == 0) {
-		r = warrant_confirm(s, o->id, o->order, od, msg, sizeof(msg));
-	} else {
+	} else if (strcmp(sub, "cease") == 0) {
 		at = od;
 		if ((e = get_time("at", o->at, 0, &at)))
 			return e;
-		r = warrant_cease(s, o->id, o->order, od, at, msg, sizeof(msg));
 	}
+	/* every event is signed with the site's warrant-log key */
+	if ((e = open_keystore(o, s, &ks)))
+		return e;
+	if (strcmp(sub, "extend") == 0)
+		r = warrant_extend(s, ks, o->id, &p, msg, sizeof(msg));
+	else if (strcmp(sub, "confirm") == 0)
+		r = warrant_confirm(s, ks, o->id, o->order, od, msg, sizeof(msg));
+	else
+		r = warrant_cease(s, ks, o->id, o->order, od, at, msg, sizeof(msg));
+	keystore_close(ks);
 	if (r != LACRE_OK) {
 		cli_err("warrant %s: %s", sub, msg[0] ? msg : lacre_strerror(r));
 		return cli_exit_status(r);

@@ -3,7 +3,8 @@
  * identity and the site's oversight identity, wrapped by the site master
  * key.  The ingest domain never opens it (it has no master key).
  *
- * One file per key, DIR/keystore/<name>.key (mode 0600, in a 0700 folder):
+ * One file per key (a 32-byte secret: an X25519 identity, or the Ed25519
+ * seed that signs the warrant log), DIR/keystore/<name>.key (mode 0600, in a 0700 folder):
  *   "LACREKS1" | nonce (12) | ChaCha20-Poly1305(secret, 32) | tag (16)
  * with key = HKDF-SHA-256(ikm = master key, salt = "lacre-keystore-v1",
  * info = "wrap"), a fresh random nonce per write and AAD = "LACREKS1" ‖
@@ -58,6 +59,13 @@ int keystore_put(struct keystore *ks, const char *name,
  * this master key: tampered, renamed or another site's), LACRE_E_CORRUPT. */
 int keystore_get(struct keystore *ks, const char *name, struct age_x25519_identity *id,
 		 struct keystore_tombstone *tomb);
+
+/* The same for a raw 32-byte secret (e.g. the Ed25519 seed of the warrant
+ * log signer, name "warrant-signer"). */
+int keystore_put_secret(struct keystore *ks, const char *name, const uint8_t secret[32],
+			int replace);
+int keystore_get_secret(struct keystore *ks, const char *name, uint8_t secret[32],
+			struct keystore_tombstone *tomb);
 
 /* Destroy the key stored under name by court order (order id, order date).
  * Idempotent for an already shredded key (LACRE_E_SHREDDED).  Errors:

@@ -44,6 +44,7 @@
 #define SITE_LOG2N_DEFAULT 18     /* scrypt work factor of master.age */
 #define SITE_LOG2N_MAX 22         /* highest work factor accepted when opening */
 #define SITE_OVERSIGHT_KEY "oversight" /* keystore name of the oversight identity */
+#define SITE_SIGNER_KEY "warrant-signer" /* keystore name of the warrant-log Ed25519 seed */
 
 /* The typed configuration.  Strings are NUL-terminated; sizes in bytes,
  * durations in milliseconds.  Field names follow the keys of docs/site.md. */
@@ -61,6 +62,7 @@ struct site_config {
 	uint64_t segment_max_bytes;           /* segment.max_bytes */
 	uint64_t segment_max_age_ms;          /* segment.max_age */
 	char oversight_recipient[AGE_RECIPIENT_MAX]; /* oversight.recipient */
+	char warrants_signer[68];             /* warrants.signer  Ed25519 public key, hex */
 	char witness_list[SITE_PATH_MAX];     /* witness.list */
 	uint64_t witness_quorum;              /* witness.quorum */
 	uint64_t max_connections;             /* limits.max_connections */
@@ -134,7 +136,9 @@ int site_path(const struct site *s, const char *name, char *out, size_t outlen);
 /* Create a new site in dir (which must not exist or be empty) with the
  * configuration cfg (defaults plus the caller's overrides): folders, a fresh
  * random master key sealed in master.age under passphrase with
- * cfg->scrypt_log2n, an empty warrant log, and, unless
+ * cfg->scrypt_log2n, an empty warrant log, a fresh Ed25519 key that signs
+ * the warrant log (seed in the keystore as "warrant-signer", public key in
+ * warrants.signer), and, unless
  * cfg->oversight_recipient is already set, a fresh oversight identity whose
  * private key goes to the keystore (name "oversight") and whose recipient
  * goes to lacre.conf.  On success *s is the open site.  Errors:

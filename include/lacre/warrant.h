@@ -4,7 +4,9 @@
  *
  * The history of every warrant lives in DIR/warrants.log, an append-only
  * file of hash-chained events (add, extend, confirm, cease; format in
- * docs/FORMATS.md §4).  The current state is derived by replaying it, and
+ * docs/FORMATS.md §4), each signed with the site's warrant-log Ed25519 key
+ * (private half in the keystore, public half = warrants.signer in
+ * lacre.conf), so ingest can check them without any secret.  The current state is derived by replaying it, and
  * nothing is ever edited: an extension is a new period with its own order,
  * a cessation is a new event.
  *
@@ -92,6 +94,10 @@ struct warrant_match {
 	uint8_t recipient[32];
 	char recipient_str[AGE_RECIPIENT_MAX];
 	unsigned categories;
+	int64_t period_end;     /* end of the authority that covers the record
+				 * (period end, cut by cessation or the 72 h
+				 * emergency deadline): a record received
+				 * after it is a "late delivery" (L3/L4) */
 };
 
 /* Quarantine reasons (static strings, stable: they go into records). */
@@ -125,7 +131,9 @@ void warrant_categories_format(unsigned cats, char *out, size_t outlen);
 /* ---- ingest side (no secret) ---- */
 
 /* Load DIR/warrants.log of site s (an absent file is an empty registry).
- * Verifies the hash chain and the structure of every event.  Errors:
+ * Verifies the hash chain, every event's Ed25519 signature by the key of
+ * warrants.signer (lacre.conf) and the structure of every event.  Errors:
+ * LACRE_E_CONFIG (warrants.signer missing),
  * LACRE_E_CORRUPT (chain or syntax broken; the message of
  * warrant_registry_error() names the line), LACRE_E_TOO_LARGE, LACRE_E_IO,
  * LACRE_E_NOMEM. */
@@ -133,8 +141,11 @@ int warrant_registry_load(const struct site *s, struct warrant_registry **reg);
 /* Why the last failed registry load of this thread failed, as
  * "PATH:LINE: what" (empty if none). */
 const char *warrant_registry_error(void);
-/* Same, for an explicit log path. */
-int warrant_registry_load_path(const char *path, struct warrant_registry **reg);
+/* Same, for an explicit log path.  signer (may be NULL: signatures are then
+ * parsed but not verified, for tools) is the Ed25519 public key that must
+ * have signed every event. */
+int warrant_registry_load_path(const char *path, const uint8_t *signer,
+			       struct warrant_registry **reg);
 /* If the log changed since the load (stat: device, inode, size, mtime),
  * load it again and replace reg's contents; *changed (may be NULL) says
  * whether it did.  On error reg keeps its previous contents. */
@@ -179,15 +190,20 @@ struct keystore;
 int warrant_add(const struct site *s, struct keystore *ks, const struct warrant *spec,
 		char id[WARRANT_ID_MAX], char *msg, size_t msglen);
 /* Extend warrant id with a new period (a new order).  LACRE_E_NOT_FOUND,
- * LACRE_E_LEGAL. */
-int warrant_extend(const struct site *s, const char *id, const struct warrant_period *p,
-		   char *msg, size_t msglen);
+ * LACRE_E_LEGAL.  Every writer needs ks for the log's signing key. */
+int warrant_extend(const struct site *s, struct keystore *ks, const char *id,
+		   const struct warrant_period *p, char *msg, size_t msglen);
 /* Record the judicial confirmation of an emergency order (L5). */
-int warrant_confirm(const struct site *s, const char *id, const char *order_id,
-		    int64_t order_date, char *msg, size_t msglen);
+int warrant_confirm(const struct site *s, struct keystore *ks, const char *id,
+		    const char *order_id, int64_t order_date, char *msg, size_t msglen);
 /* Record a cessation order effective at 'at' (L4). */
-int warrant_cease(const struct site *s, const char *id, const char *order_id,
-		  int64_t order_date, int64_t at, char *msg, size_t msglen);
+int warrant_cease(const struct site *s, struct keystore *ks, const char *id,
+		  const char *order_id, int64_t order_date, int64_t at, char *msg, size_t msglen);
+
+/* Ed25519 public key of the 32-byte signer seed. */
+int warrant_signer_public(const uint8_t seed[32], uint8_t pub[32]);
+/* Parse warrants.signer (64 lower-case hex digits). */
+int warrant_signer_parse(const char *hex, uint8_t pub[32]);
 
 /* ---- legal rules (legal.c) ---- */
 

@@ -24,7 +24,7 @@
 
 #define LINE_MAX_LEN 4096
 
-enum ctype { T_STR, T_PATH, T_ADDR, T_BOOL, T_UINT, T_SIZE, T_DUR, T_RECIP };
+enum ctype { T_STR, T_PATH, T_ADDR, T_BOOL, T_UINT, T_SIZE, T_DUR, T_RECIP, T_HEX32 };
 
 struct ckey {
 	const char *name;
@@ -65,6 +65,8 @@ static const struct ckey keys[] = {
 	  "A segment is closed at this age: the crash-loss window (ms, s, min, h)." },
 	{ "oversight.recipient", T_RECIP, S(oversight_recipient), 0, 0,
 	  "age recipient of the oversight body: quarantined records are sealed to it." },
+	{ "warrants.signer", T_HEX32, S(warrants_signer), 0, 0,
+	  "Ed25519 public key (hex) that signs warrants.log; set by lacre init." },
 	{ "witness.list", T_STR, S(witness_list), 0, 0,
 	  "Comma-separated witnesses that cosign checkpoints (empty: none)." },
 	{ "witness.quorum", T_UINT, N(witness_quorum), 0, 64,
@@ -285,6 +287,12 @@ int site_config_set(struct site_config *cfg, const char *key, const char *value,
 			return LACRE_E_CONFIG;
 		}
 		return LACRE_OK;
+	case T_HEX32:
+		if (value[0] != '\0' && (strlen(value) != 64 || strspn(value, "0123456789abcdef") != 64)) {
+			say(msg, msglen, "%s: '%s' is not 64 lower-case hex digits", key, value);
+			return LACRE_E_CONFIG;
+		}
+		return copy_str(base + k->off, k->size, value);
 	case T_BOOL:
 		if (parse_bool(value, &b) != LACRE_OK) {
 			say(msg, msglen, "%s: '%s' is not yes or no", key, value);
@@ -386,6 +394,7 @@ int site_config_get(const struct site_config *cfg, const char *key, char *out, s
 	case T_PATH:
 	case T_ADDR:
 	case T_RECIP:
+	case T_HEX32:
 		snprintf(tmp, sizeof(tmp), "%s", base + k->off);
 		break;
 	case T_BOOL:
@@ -619,6 +628,10 @@ int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 	if (age_recipient_parse(cfg->oversight_recipient, pub) != LACRE_OK) {
 		say(msg, msglen, "oversight.recipient: '%s' is not a valid age recipient",
 		    cfg->oversight_recipient);
+		return LACRE_E_CONFIG;
+	}
+	if (cfg->warrants_signer[0] == '\0') {
+		say(msg, msglen, "warrants.signer: not set; the warrant log cannot be verified");
 		return LACRE_E_CONFIG;
 	}
 	if (cfg->witness_list[0] != '\0') {

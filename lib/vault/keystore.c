@@ -159,14 +159,14 @@ static int exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-int keystore_put(struct keystore *ks, const char *name,
-		 const struct age_x25519_identity *id, int replace)
+int keystore_put_secret(struct keystore *ks, const char *name, const uint8_t secret[32],
+			int replace)
 {
 	uint8_t file[KS_FILE_LEN];
 	char path[SITE_PATH_MAX], tomb[SITE_PATH_MAX];
 	int r;
 
-	if (ks == NULL || id == NULL || !name_ok(name))
+	if (ks == NULL || secret == NULL || !name_ok(name))
 		return LACRE_E_INVALID;
 	if ((r = ks_path(ks, name, ".key", path, sizeof(path))) != LACRE_OK ||
 	    (r = ks_path(ks, name, ".shredded", tomb, sizeof(tomb))) != LACRE_OK)
@@ -178,12 +178,20 @@ int keystore_put(struct keystore *ks, const char *name,
 	memcpy(file, KS_MAGIC, KS_MAGIC_LEN);
 	if (RAND_bytes(file + KS_MAGIC_LEN, KS_NONCE) != 1)
 		return LACRE_E_CRYPTO;
-	r = aead(ks->key, file + KS_MAGIC_LEN, name, id->secret, file + KS_MAGIC_LEN + KS_NONCE,
+	r = aead(ks->key, file + KS_MAGIC_LEN, name, secret, file + KS_MAGIC_LEN + KS_NONCE,
 		 file + KS_MAGIC_LEN + KS_NONCE + 32, 1);
 	if (r == LACRE_OK)
 		r = site_write_file(path, file, sizeof(file), 0600);
 	OPENSSL_cleanse(file, sizeof(file));
 	return r;
+}
+
+int keystore_put(struct keystore *ks, const char *name,
+		 const struct age_x25519_identity *id, int replace)
+{
+	if (id == NULL)
+		return LACRE_E_INVALID;
+	return keystore_put_secret(ks, name, id->secret, replace);
 }
 
 /* Parse a tombstone file (untrusted text: "key value" lines). */
@@ -253,16 +261,16 @@ int keystore_tombstone(struct keystore *ks, const char *name, struct keystore_to
 	return r ? r : read_tomb(path, tomb);
 }
 
-int keystore_get(struct keystore *ks, const char *name, struct age_x25519_identity *id,
-		 struct keystore_tombstone *tomb)
+int keystore_get_secret(struct keystore *ks, const char *name, uint8_t secret[32],
+			struct keystore_tombstone *tomb)
 {
-	struct age_x25519_identity tmp;
 	struct keystore_tombstone t;
 	struct lacre_dbuf d;
+	uint8_t tmp[32];
 	char path[SITE_PATH_MAX];
 	int r;
 
-	if (ks == NULL || id == NULL || !name_ok(name))
+	if (ks == NULL || secret == NULL || !name_ok(name))
 		return LACRE_E_INVALID;
 	r = keystore_tombstone(ks, name, &t);
 	if (r == LACRE_OK) {
@@ -274,7 +282,6 @@ int keystore_get(struct keystore *ks, const char *name, struct age_x25519_identi
 		return r == LACRE_E_CORRUPT ? LACRE_E_SHREDDED : r;
 	if ((r = ks_path(ks, name, ".key", path, sizeof(path))) != LACRE_OK)
 		return r;
-	memset(&tmp, 0, sizeof(tmp));
 	r = site_read_file(path, KS_FILE_LEN + 1, &d);
 	if (r != LACRE_OK)
 		return r == LACRE_E_TOO_LARGE ? LACRE_E_CORRUPT : r;
@@ -283,15 +290,31 @@ int keystore_get(struct keystore *ks, const char *name, struct age_x25519_identi
 		r = LACRE_E_CORRUPT;
 		goto out;
 	}
-	r = aead(ks->key, d.p + KS_MAGIC_LEN, name, d.p + KS_MAGIC_LEN + KS_NONCE, tmp.secret,
+	r = aead(ks->key, d.p + KS_MAGIC_LEN, name, d.p + KS_MAGIC_LEN + KS_NONCE, tmp,
 		 d.p + KS_MAGIC_LEN + KS_NONCE + 32, 0);
+	if (r == LACRE_OK)
+		memcpy(secret, tmp, 32);
+out:
+	OPENSSL_cleanse(tmp, sizeof(tmp));
+	lacre_dbuf_free(&d);
+	return r;
+}
+
+int keystore_get(struct keystore *ks, const char *name, struct age_x25519_identity *id,
+		 struct keystore_tombstone *tomb)
+{
+	struct age_x25519_identity tmp;
+	int r;
+
+	if (id == NULL)
+		return LACRE_E_INVALID;
+	memset(&tmp, 0, sizeof(tmp));
+	r = keystore_get_secret(ks, name, tmp.secret, tomb);
 	if (r == LACRE_OK)
 		r = age_x25519_derive_public(&tmp);
 	if (r == LACRE_OK)
 		*id = tmp;
-out:
 	age_identity_wipe(&tmp);
-	lacre_dbuf_free(&d);
 	return r;
 }
 

@@ -25,6 +25,7 @@
 #include "lacre/err.h"
 #include "lacre/keystore.h"
 #include "lacre/site.h"
+#include "lacre/warrant.h"
 
 /* printf into msg when msg is not NULL. */
 static void say(char *msg, size_t msglen, const char *fmt, ...)
@@ -260,7 +261,7 @@ int site_create(const char *dir, const struct site_config *cfg, const char *pass
 	struct keystore *ks = NULL;
 	struct age_x25519_identity oid;
 	struct lacre_dbuf text;
-	uint8_t master[SITE_MASTER_KEY_LEN];
+	uint8_t master[SITE_MASTER_KEY_LEN], seed[32], pub[32];
 	char path[SITE_PATH_MAX];
 	int r, st;
 
@@ -300,10 +301,21 @@ int site_create(const char *dir, const struct site_config *cfg, const char *pass
 		say(msg, msglen, "cannot seal the master key: %s", lacre_strerror(r));
 		goto out;
 	}
+	r = keystore_open(s, master, &ks);
+	if (r == LACRE_OK && RAND_bytes(seed, sizeof(seed)) != 1)
+		r = LACRE_E_CRYPTO;
+	if (r == LACRE_OK)
+		r = keystore_put_secret(ks, SITE_SIGNER_KEY, seed, 0);
+	if (r == LACRE_OK)
+		r = warrant_signer_public(seed, pub);
+	if (r != LACRE_OK) {
+		say(msg, msglen, "cannot create the warrant-log signing key: %s", lacre_strerror(r));
+		goto out;
+	}
+	for (int i = 0; i < 32; i++)
+		snprintf(s->cfg.warrants_signer + 2 * i, 3, "%02x", pub[i]);
 	if (s->cfg.oversight_recipient[0] == '\0') {
-		r = keystore_open(s, master, &ks);
-		if (r == LACRE_OK)
-			r = age_x25519_generate(&oid);
+		r = age_x25519_generate(&oid);
 		if (r == LACRE_OK)
 			r = keystore_put(ks, SITE_OVERSIGHT_KEY, &oid, 0);
 		if (r == LACRE_OK)
@@ -334,6 +346,7 @@ int site_create(const char *dir, const struct site_config *cfg, const char *pass
 	*out = *s;
 out:
 	OPENSSL_cleanse(master, sizeof(master));
+	OPENSSL_cleanse(seed, sizeof(seed));
 	age_identity_wipe(&oid);
 	keystore_close(ks);
 	lacre_dbuf_free(&text);

@@ -54,6 +54,8 @@ struct warrant_registry {
 	size_t nidx;
 	uint64_t events;
 	uint8_t head[32];
+	int have_pub;               /* verify signatures with pub */
+	uint8_t pub[32];
 	int have_stat;
 	dev_t dev;
 	ino_t ino;
@@ -584,13 +586,85 @@ static int sha256(const void *p, size_t n, uint8_t out[32])
 	return EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL) == 1 ? LACRE_OK : LACRE_E_CRYPTO;
 }
 
+/* Ed25519 public key of a 32-byte seed. */
+int warrant_signer_public(const uint8_t seed[32], uint8_t pub[32])
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	size_t n = 32;
+	int r = LACRE_E_CRYPTO;
+
+	if (k != NULL && EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == 32)
+		r = LACRE_OK;
+	EVP_PKEY_free(k);
+	return r;
+}
+
+/* Ed25519 signature of m[0..n) with seed. */
+static int ed_sign(const uint8_t seed[32], const void *m, size_t n, uint8_t sig[64])
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	size_t sl = 64;
+	int r = LACRE_E_CRYPTO;
+
+	if (k != NULL && c != NULL && EVP_DigestSignInit(c, NULL, NULL, NULL, k) == 1 &&
+	    EVP_DigestSign(c, sig, &sl, m, n) == 1 && sl == 64)
+		r = LACRE_OK;
+	EVP_MD_CTX_free(c);
+	EVP_PKEY_free(k);
+	return r;
+}
+
+/* Verify an Ed25519 signature: LACRE_OK or LACRE_E_AUTH. */
+static int ed_verify(const uint8_t pub[32], const void *m, size_t n, const uint8_t sig[64])
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int r = LACRE_E_CRYPTO;
+
+	if (k != NULL && c != NULL && EVP_DigestVerifyInit(c, NULL, NULL, NULL, k) == 1)
+		r = EVP_DigestVerify(c, sig, 64, m, n) == 1 ? LACRE_OK : LACRE_E_AUTH;
+	EVP_MD_CTX_free(c);
+	EVP_PKEY_free(k);
+	return r;
+}
+
+/* Decode n bytes of lower-case hex from s (exactly 2n characters). */
+static int unhex(const char *s, size_t slen, uint8_t *out, size_t n)
+{
+	if (slen != 2 * n)
+		return LACRE_E_MALFORMED;
+	for (size_t i = 0; i < n; i++) {
+		int v[2];
+		for (int k = 0; k < 2; k++) {
+			char c = s[2 * i + (size_t)k];
+			v[k] = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			if (v[k] < 0)
+				return LACRE_E_MALFORMED;
+		}
+		out[i] = (uint8_t)(v[0] << 4 | v[1]);
+	}
+	return LACRE_OK;
+}
+
+int warrant_signer_parse(const char *hex, uint8_t pub[32])
+{
+	uint8_t tmp[32];
+
+	if (hex == NULL || unhex(hex, strlen(hex), tmp, 32) != LACRE_OK)
+		return LACRE_E_MALFORMED;
+	memcpy(pub, tmp, 32);
+	return LACRE_OK;
+}
+
 /* Parse and verify one log line (without its newline) as event number seq
  * chained to reg->head, then apply it. */
 static int parse_line(struct warrant_registry *reg, const char *line, size_t n, uint64_t seq)
 {
 	struct event e;
-	const char *tok[MAX_PAIRS + 3], *hashp;
-	size_t tlen[MAX_PAIRS + 3], nt = 0, i = 0;
+	const char *tok[MAX_PAIRS + 4], *hashp, *sigp;
+	size_t tlen[MAX_PAIRS + 4], nt = 0, i = 0;
+	uint8_t sig[64];
 	char seqs[24], hx[65];
 	uint8_t h[32];
 	int r;
@@ -599,7 +673,7 @@ static int parse_line(struct warrant_registry *reg, const char *line, size_t n, 
 	while (i < n) {
 		const char *sp = memchr(line + i, ' ', n - i);
 		size_t len = sp ? (size_t)(sp - (line + i)) : n - i;
-		if (len == 0 || nt == MAX_PAIRS + 3)
+		if (len == 0 || nt == MAX_PAIRS + 4)
 			return LACRE_E_MALFORMED;
 		tok[nt] = line + i;
 		tlen[nt++] = len;
@@ -607,18 +681,18 @@ static int parse_line(struct warrant_registry *reg, const char *line, size_t n, 
 		if (sp && i == n)
 			return LACRE_E_MALFORMED; /* trailing space */
 	}
-	if (nt < 5 || tlen[0] != strlen(LOG_MAGIC) || memcmp(tok[0], LOG_MAGIC, tlen[0]) != 0)
+	if (nt < 6 || tlen[0] != strlen(LOG_MAGIC) || memcmp(tok[0], LOG_MAGIC, tlen[0]) != 0)
 		return LACRE_E_MALFORMED;
 	snprintf(seqs, sizeof(seqs), "%" PRIu64, seq);
 	if (tlen[1] != strlen(seqs) || memcmp(tok[1], seqs, tlen[1]) != 0)
 		return LACRE_E_MALFORMED;
-	/* the last two tokens are prev= and hash= */
+	/* the last three tokens are prev=, hash= and sig= */
 	hex32(reg->head, hx);
-	if (tlen[nt - 2] != 5 + 64 || memcmp(tok[nt - 2], "prev=", 5) != 0 ||
-	    memcmp(tok[nt - 2] + 5, hx, 64) != 0)
+	if (tlen[nt - 3] != 5 + 64 || memcmp(tok[nt - 3], "prev=", 5) != 0 ||
+	    memcmp(tok[nt - 3] + 5, hx, 64) != 0)
 		return LACRE_E_VERIFY;
-	hashp = tok[nt - 1];
-	if (tlen[nt - 1] != 5 + 64 || memcmp(hashp, "hash=", 5) != 0)
+	hashp = tok[nt - 2];
+	if (tlen[nt - 2] != 5 + 64 || memcmp(hashp, "hash=", 5) != 0)
 		return LACRE_E_MALFORMED;
 	r = sha256(line, (size_t)(hashp - 1 - line), h);
 	if (r != LACRE_OK)
@@ -626,7 +700,16 @@ static int parse_line(struct warrant_registry *reg, const char *line, size_t n, 
 	hex32(h, hx);
 	if (memcmp(hashp + 5, hx, 64) != 0)
 		return LACRE_E_VERIFY;
-	for (i = 3; i < nt - 2; i++) {
+	sigp = tok[nt - 1];
+	if (tlen[nt - 1] != 4 + 128 || memcmp(sigp, "sig=", 4) != 0 ||
+	    unhex(sigp + 4, 128, sig, 64) != LACRE_OK)
+		return LACRE_E_MALFORMED;
+	if (reg->have_pub) {
+		r = ed_verify(reg->pub, line, (size_t)(sigp - 1 - line), sig);
+		if (r != LACRE_OK)
+			return r == LACRE_E_AUTH ? LACRE_E_VERIFY : r;
+	}
+	for (i = 3; i < nt - 3; i++) {
 		const char *eq = memchr(tok[i], '=', tlen[i]);
 		if (eq == NULL || eq == tok[i])
 			return LACRE_E_MALFORMED;
@@ -735,7 +818,8 @@ static int read_all(int fd, struct lacre_dbuf *d)
 }
 
 /* Load the registry from the open, locked log fd. */
-static int load_fd(int fd, const char *path, struct warrant_registry **out)
+static int load_fd(int fd, const char *path, const uint8_t *pub,
+		   struct warrant_registry **out)
 {
 	struct warrant_registry *reg;
 	struct lacre_dbuf d;
@@ -748,6 +832,11 @@ static int load_fd(int fd, const char *path, struct warrant_registry **out)
 	if (reg == NULL)
 		return LACRE_E_NOMEM;
 	snprintf(reg->path, sizeof(reg->path), "%s", path);
+	if (pub != NULL) {
+		reg->have_pub = 1;
+		memcpy(reg->pub, pub, 32);
+	}
+	last_error[0] = '\0';
 	if (fd >= 0) {
 		if (fstat(fd, &st) != 0) {
 			r = LACRE_E_IO;
@@ -765,7 +854,7 @@ static int load_fd(int fd, const char *path, struct warrant_registry **out)
 	r = parse_log(reg, d.p, d.len, &errline);
 	if (r != LACRE_OK) {
 		snprintf(last_error, sizeof(last_error), "%s:%" PRIu64 ": warrant log event %s", path,
-			 errline, r == LACRE_E_VERIFY ? "breaks the hash chain" :
+			 errline, r == LACRE_E_VERIFY ? "breaks the hash chain or its signature" :
 			 r == LACRE_E_TRUNCATED ? "is incomplete (a writer stopped mid-line)" :
 			 r == LACRE_E_MALFORMED ? "is malformed" : lacre_strerror(r));
 		if (r == LACRE_E_MALFORMED || r == LACRE_E_VERIFY || r == LACRE_E_TRUNCATED)
@@ -805,29 +894,49 @@ static int open_locked(const char *path, int op, int create, int *fd)
 	return LACRE_OK;
 }
 
-int warrant_registry_load_path(const char *path, struct warrant_registry **reg)
+int warrant_registry_load_path(const char *path, const uint8_t *signer,
+			       struct warrant_registry **reg)
 {
 	int fd, r;
 
 	if (path == NULL || reg == NULL)
 		return LACRE_E_INVALID;
 	r = open_locked(path, LOCK_SH, 0, &fd);
-	if (r != LACRE_OK)
+	if (r != LACRE_OK) {
+		snprintf(last_error, sizeof(last_error), "%s: %s", path, strerror(errno));
 		return r;
-	r = load_fd(fd, path, reg);
+	}
+	r = load_fd(fd, path, signer, reg);
 	if (fd >= 0)
 		close(fd);
 	return r;
 }
 
+/* The site's warrant-log signer public key (warrants.signer). */
+static int site_signer(const struct site *s, uint8_t pub[32])
+{
+	if (warrant_signer_parse(s->cfg.warrants_signer, pub) != LACRE_OK) {
+		snprintf(last_error, sizeof(last_error),
+			 "warrants.signer in %s/%s is not set or not 64 hex digits", s->dir, SITE_CONF);
+		return LACRE_E_CONFIG;
+	}
+	return LACRE_OK;
+}
+
 int warrant_registry_load(const struct site *s, struct warrant_registry **reg)
 {
 	char path[SITE_PATH_MAX];
-	int r = site_path(s, SITE_WARRANTS, path, sizeof(path));
+	uint8_t pub[32];
+	int r;
 
+	if (s == NULL || reg == NULL)
+		return LACRE_E_INVALID;
+	r = site_signer(s, pub);
+	if (r == LACRE_OK)
+		r = site_path(s, SITE_WARRANTS, path, sizeof(path));
 	if (r != LACRE_OK)
 		return r;
-	return warrant_registry_load_path(path, reg);
+	return warrant_registry_load_path(path, pub, reg);
 }
 
 int warrant_registry_reload_if_changed(struct warrant_registry *reg, int *changed)
@@ -849,7 +958,7 @@ int warrant_registry_reload_if_changed(struct warrant_registry *reg, int *change
 			*changed = 0;
 		return LACRE_OK;
 	}
-	r = warrant_registry_load_path(reg->path, &fresh);
+	r = warrant_registry_load_path(reg->path, reg->have_pub ? reg->pub : NULL, &fresh);
 	if (r != LACRE_OK)
 		return r;
 	tmp = *reg;
@@ -929,16 +1038,27 @@ static int reason_rank(const char *r)
 	return 1;
 }
 
-/* Quarantine reason of warrant w for time t and category cat, or NULL. */
-static const char *judge(const struct warrant *w, int64_t t, unsigned cat)
+/* Quarantine reason of warrant w for time t and category cat, or NULL
+ * with *end = the end of the authority covering t. */
+static const char *judge(const struct warrant *w, int64_t t, unsigned cat, int64_t *end)
 {
+	int64_t deadline = w->periods[0].order_date + WARRANT_EMERGENCY_US;
+
 	if (w->ceased && t >= w->ceased_at)
 		return WARRANT_Q_CEASED;
-	if (w->emergency && !w->confirmed && t >= w->periods[0].order_date + WARRANT_EMERGENCY_US)
+	if (w->emergency && !w->confirmed && t >= deadline)
 		return WARRANT_Q_EMERGENCY;
 	for (size_t i = 0; i < w->n_periods; i++)
-		if (t >= w->periods[i].from && t < w->periods[i].to)
-			return (w->categories & cat) ? NULL : WARRANT_Q_CATEGORY;
+		if (t >= w->periods[i].from && t < w->periods[i].to) {
+			if (!(w->categories & cat))
+				return WARRANT_Q_CATEGORY;
+			*end = w->periods[i].to;
+			if (w->ceased && w->ceased_at < *end)
+				*end = w->ceased_at;
+			if (w->emergency && !w->confirmed && deadline < *end)
+				*end = deadline;
+			return NULL;
+		}
 	return t < w->periods[0].from ? WARRANT_Q_BEFORE_START : WARRANT_Q_AFTER_END;
 }
 
@@ -964,13 +1084,15 @@ int warrant_route(const struct warrant_registry *reg, const uint8_t *liid, size_
 	}
 	for (i = lo; i < reg->nidx && liid_cmp(&reg->idx[i], &key) == 0; i++) {
 		const struct warrant *w = &reg->w[reg->idx[i].widx];
-		const char *why = judge(w, time_us, category);
+		int64_t end = 0;
+		const char *why = judge(w, time_us, category, &end);
 		if (why == NULL) {
 			memset(m, 0, sizeof(*m));
 			memcpy(m->id, w->id, sizeof(m->id));
 			memcpy(m->recipient, w->recipient_pub, 32);
 			memcpy(m->recipient_str, w->recipient, sizeof(m->recipient_str));
 			m->categories = w->categories;
+			m->period_end = end;
 			*reason = NULL;
 			return LACRE_OK;
 		}
@@ -1014,12 +1136,13 @@ static int kv_list(struct lacre_dbuf *d, const char *k, const char *rows, size_t
 	return r;
 }
 
-/* Finish line d (the event body after the type) with prev= and hash=,
- * then append it to the locked log fd and fsync. */
-static int append_line(int fd, const struct warrant_registry *reg, struct lacre_dbuf *d)
+/* Finish line d (the event body after the type) with prev=, hash= and
+ * sig= (Ed25519 by seed), then append it to the locked log fd and fsync. */
+static int append_line(int fd, const struct warrant_registry *reg, const uint8_t seed[32],
+		       struct lacre_dbuf *d)
 {
-	char hx[65];
-	uint8_t h[32];
+	char hx[65], sx[129];
+	uint8_t h[32], sig[64];
 	const uint8_t *p;
 	size_t off = 0;
 	int r;
@@ -1031,7 +1154,14 @@ static int append_line(int fd, const struct warrant_registry *reg, struct lacre_
 	if (r != LACRE_OK)
 		return r;
 	hex32(h, hx);
-	r = lacre_dbuf_printf(d, " hash=%s\n", hx);
+	r = lacre_dbuf_printf(d, " hash=%s", hx);
+	if (r == LACRE_OK)
+		r = ed_sign(seed, d->p, d->len, sig);
+	if (r != LACRE_OK)
+		return r;
+	hex32(sig, sx);
+	hex32(sig + 32, sx + 64);
+	r = lacre_dbuf_printf(d, " sig=%s\n", sx);
 	if (r != LACRE_OK)
 		return r;
 	if (d->len > LOG_LINE_MAX)
@@ -1062,13 +1192,33 @@ static int begin_line(struct lacre_dbuf *d, const struct warrant_registry *reg, 
 	return r;
 }
 
-/* Open, lock (exclusive) and load the log of site s for a writer. */
-static int writer_open(const struct site *s, int *fd, struct warrant_registry **reg,
-		       char *msg, size_t msglen)
+/* Open, lock (exclusive) and load the log of site s for a writer; fetch
+ * the signer seed from ks and check it matches warrants.signer. */
+static int writer_open(const struct site *s, struct keystore *ks, uint8_t seed[32], int *fd,
+		       struct warrant_registry **reg, char *msg, size_t msglen)
 {
 	char path[SITE_PATH_MAX];
+	uint8_t pub[32], mine[32];
 	int r;
 
+	*fd = -1;
+	r = site_signer(s, pub);
+	if (r != LACRE_OK) {
+		say(msg, msglen, "%s", last_error);
+		return r;
+	}
+	r = keystore_get_secret(ks, SITE_SIGNER_KEY, seed, NULL);
+	if (r == LACRE_OK)
+		r = warrant_signer_public(seed, mine);
+	if (r != LACRE_OK) {
+		say(msg, msglen, "cannot read the warrant-log signing key: %s", lacre_strerror(r));
+		return r;
+	}
+	if (CRYPTO_memcmp(pub, mine, 32) != 0) {
+		say(msg, msglen, "the keystore's warrant-log signing key does not match warrants.signer "
+		    "in %s", SITE_CONF);
+		return LACRE_E_CONFIG;
+	}
 	r = site_path(s, SITE_WARRANTS, path, sizeof(path));
 	if (r == LACRE_OK)
 		r = open_locked(path, LOCK_EX, 1, fd);
@@ -1076,9 +1226,10 @@ static int writer_open(const struct site *s, int *fd, struct warrant_registry **
 		say(msg, msglen, "cannot open %s: %s", path, strerror(errno));
 		return r;
 	}
-	r = load_fd(*fd, path, reg);
+	r = load_fd(*fd, path, pub, reg);
 	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot read the warrant log %s: %s", path, lacre_strerror(r));
+		say(msg, msglen, "cannot read the warrant log: %s", last_error[0] ? last_error :
+		    lacre_strerror(r));
 		close(*fd);
 		*fd = -1;
 	}
@@ -1128,6 +1279,7 @@ int warrant_add(const struct site *s, struct keystore *ks, const struct warrant 
 {
 	struct warrant_registry *reg = NULL;
 	struct age_x25519_identity ident;
+	uint8_t seed[32];
 	struct warrant w;
 	struct lacre_dbuf d;
 	char newid[WARRANT_ID_MAX], cats[64];
@@ -1141,9 +1293,9 @@ int warrant_add(const struct site *s, struct keystore *ks, const struct warrant 
 	r = spec_ok(spec, msg, msglen);
 	if (r != LACRE_OK)
 		return r;
-	r = writer_open(s, &fd, &reg, msg, msglen);
+	r = writer_open(s, ks, seed, &fd, &reg, msg, msglen);
 	if (r != LACRE_OK)
-		return r;
+		goto out;
 	w = *spec;
 	w.confirmed = 0;
 	w.ceased = 0;
@@ -1182,13 +1334,14 @@ int warrant_add(const struct site *s, struct keystore *ks, const struct warrant 
 	if (!r) r = kv_list(&d, "liids", &w.liids[0][0], w.n_liids, WARRANT_LIID_MAX + 1);
 	if (!r) r = kv(&d, "emergency", w.emergency ? "1" : "0");
 	if (!r) r = kv(&d, "recipient", w.recipient);
-	if (!r) r = append_line(fd, reg, &d);
+	if (!r) r = append_line(fd, reg, seed, &d);
 	if (r != LACRE_OK) {
 		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
 		goto out;
 	}
 	memcpy(id, newid, sizeof(newid));
 out:
+	OPENSSL_cleanse(seed, sizeof(seed));
 	age_identity_wipe(&ident);
 	lacre_dbuf_free(&d);
 	warrant_registry_free(reg);
@@ -1198,11 +1351,11 @@ out:
 }
 
 /* Common part of extend/confirm/cease: open the log, find id. */
-static int mutate_begin(const struct site *s, const char *id, int *fd,
-			struct warrant_registry **reg, const struct warrant **w,
-			char *msg, size_t msglen)
+static int mutate_begin(const struct site *s, struct keystore *ks, uint8_t seed[32],
+			const char *id, int *fd, struct warrant_registry **reg,
+			const struct warrant **w, char *msg, size_t msglen)
 {
-	int r = writer_open(s, fd, reg, msg, msglen);
+	int r = writer_open(s, ks, seed, fd, reg, msg, msglen);
 
 	if (r != LACRE_OK)
 		return r;
@@ -1218,24 +1371,25 @@ static int mutate_begin(const struct site *s, const char *id, int *fd,
 	return LACRE_OK;
 }
 
-int warrant_extend(const struct site *s, const char *id, const struct warrant_period *p,
+int warrant_extend(const struct site *s, struct keystore *ks, const char *id, const struct warrant_period *p,
 		   char *msg, size_t msglen)
 {
 	struct warrant_registry *reg = NULL;
 	const struct warrant *w;
 	struct lacre_dbuf d;
+	uint8_t seed[32];
 	int fd = -1, r;
 
-	if (s == NULL || id == NULL || p == NULL)
+	if (s == NULL || ks == NULL || id == NULL || p == NULL)
 		return LACRE_E_INVALID;
 	if (!text_ok(p->order_id, 0)) {
 		say(msg, msglen, "the order id is too long or has control characters");
 		return LACRE_E_INVALID;
 	}
 	lacre_dbuf_init(&d, LOG_LINE_MAX + 256);
-	r = mutate_begin(s, id, &fd, &reg, &w, msg, msglen);
+	r = mutate_begin(s, ks, seed, id, &fd, &reg, &w, msg, msglen);
 	if (r != LACRE_OK)
-		return r;
+		goto out;
 	r = legal_check_extend(reg, w, p, NULL, msg, msglen);
 	if (r == LACRE_OK && w->n_periods == WARRANT_MAX_PERIODS) {
 		say(msg, msglen, "warrant %s already has %d periods", id, WARRANT_MAX_PERIODS);
@@ -1248,68 +1402,74 @@ int warrant_extend(const struct site *s, const char *id, const struct warrant_pe
 	if (!r) r = kv_time(&d, "order_date", p->order_date);
 	if (!r) r = kv_time(&d, "from", p->from);
 	if (!r) r = kv_time(&d, "to", p->to);
-	if (!r) r = append_line(fd, reg, &d);
+	if (!r) r = append_line(fd, reg, seed, &d);
 	if (r != LACRE_OK)
 		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
 out:
+	OPENSSL_cleanse(seed, sizeof(seed));
 	lacre_dbuf_free(&d);
 	warrant_registry_free(reg);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return r;
 }
 
-int warrant_confirm(const struct site *s, const char *id, const char *order_id,
+int warrant_confirm(const struct site *s, struct keystore *ks, const char *id, const char *order_id,
 		    int64_t order_date, char *msg, size_t msglen)
 {
 	struct warrant_registry *reg = NULL;
 	const struct warrant *w;
 	struct lacre_dbuf d;
+	uint8_t seed[32];
 	int fd = -1, r;
 
-	if (s == NULL || id == NULL || order_id == NULL)
+	if (s == NULL || ks == NULL || id == NULL || order_id == NULL)
 		return LACRE_E_INVALID;
 	if (!text_ok(order_id, 0)) {
 		say(msg, msglen, "the order id is too long or has control characters");
 		return LACRE_E_INVALID;
 	}
 	lacre_dbuf_init(&d, LOG_LINE_MAX + 256);
-	r = mutate_begin(s, id, &fd, &reg, &w, msg, msglen);
+	r = mutate_begin(s, ks, seed, id, &fd, &reg, &w, msg, msglen);
 	if (r != LACRE_OK)
-		return r;
+		goto out;
 	r = legal_check_confirm(w, order_id, order_date, NULL, msg, msglen);
 	if (r != LACRE_OK)
 		goto out;
 	r = begin_line(&d, reg, "confirm", id);
 	if (!r) r = kv(&d, "order", order_id);
 	if (!r) r = kv_time(&d, "order_date", order_date);
-	if (!r) r = append_line(fd, reg, &d);
+	if (!r) r = append_line(fd, reg, seed, &d);
 	if (r != LACRE_OK)
 		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
 out:
+	OPENSSL_cleanse(seed, sizeof(seed));
 	lacre_dbuf_free(&d);
 	warrant_registry_free(reg);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return r;
 }
 
-int warrant_cease(const struct site *s, const char *id, const char *order_id,
+int warrant_cease(const struct site *s, struct keystore *ks, const char *id, const char *order_id,
 		  int64_t order_date, int64_t at, char *msg, size_t msglen)
 {
 	struct warrant_registry *reg = NULL;
 	const struct warrant *w;
 	struct lacre_dbuf d;
+	uint8_t seed[32];
 	int fd = -1, r;
 
-	if (s == NULL || id == NULL || order_id == NULL)
+	if (s == NULL || ks == NULL || id == NULL || order_id == NULL)
 		return LACRE_E_INVALID;
 	if (!text_ok(order_id, 0)) {
 		say(msg, msglen, "the order id is too long or has control characters");
 		return LACRE_E_INVALID;
 	}
 	lacre_dbuf_init(&d, LOG_LINE_MAX + 256);
-	r = mutate_begin(s, id, &fd, &reg, &w, msg, msglen);
+	r = mutate_begin(s, ks, seed, id, &fd, &reg, &w, msg, msglen);
 	if (r != LACRE_OK)
-		return r;
+		goto out;
 	r = legal_check_cease(w, order_id, order_date, at, NULL, msg, msglen);
 	if (r != LACRE_OK)
 		goto out;
@@ -1317,12 +1477,14 @@ int warrant_cease(const struct site *s, const char *id, const char *order_id,
 	if (!r) r = kv(&d, "order", order_id);
 	if (!r) r = kv_time(&d, "order_date", order_date);
 	if (!r) r = kv_time(&d, "effective", at);
-	if (!r) r = append_line(fd, reg, &d);
+	if (!r) r = append_line(fd, reg, seed, &d);
 	if (r != LACRE_OK)
 		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
 out:
+	OPENSSL_cleanse(seed, sizeof(seed));
 	lacre_dbuf_free(&d);
 	warrant_registry_free(reg);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return r;
 }

@@ -8,8 +8,9 @@
 #      opens with `age -d -i <printed identity>`; a wrong passphrase fails;
 #   4. passphrase sources: --passphrase-file, --passphrase-fd, environment;
 #      none (no terminal) fails clearly;
-#   5. extend, confirm (emergency), cease, and the log's hash chain: a
-#      changed byte makes every command refuse the log.
+#   5. extend, confirm (emergency), cease, and the log's hash chain and
+#      signatures: a changed byte makes every command refuse the log; an
+#      extension without the passphrase (no signing key) is refused.
 # Exit 0 pass, 77 skip (no build), 1 fail.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -110,25 +111,27 @@ if setsid "$L" warrant identity "$id" --site "$S" < /dev/null > /dev/null 2> "$t
 grep -q "cannot read the master passphrase" "$t/err" && ok "no passphrase source: $(cat "$t/err")" || fail "no source: $(cat "$t/err")"
 
 # 5. extend, emergency confirm, cease; tampering
-"$L" warrant extend "$id" --site "$S" --order "Auto 8/2026" --order-date 2026-04-01 --to 2026-07-10T00:00:01Z 2> "$t/err" > /dev/null && fail "extension over 3 months accepted"
+"$L" warrant extend "$id" "${P[@]}" --order "Auto 8/2026" --order-date 2026-04-01 --to 2026-07-10T00:00:01Z 2> "$t/err" > /dev/null && fail "extension over 3 months accepted"
 grep -q "L3: one extension authorises at most 3 months" "$t/err" && ok "extension capped at 3 months" || fail "extend cap: $(cat "$t/err")"
-"$L" warrant extend "$id" --site "$S" --order "Auto 1/2026" --order-date 2026-04-01 --to 2026-07-10 2> "$t/err" > /dev/null && fail "extension by the same order accepted"
+"$L" warrant extend "$id" "${P[@]}" --order "Auto 1/2026" --order-date 2026-04-01 --to 2026-07-10 2> "$t/err" > /dev/null && fail "extension by the same order accepted"
 grep -q "L3: an extension is a new order" "$t/err" && ok "extension needs a new order" || fail "same order: $(cat "$t/err")"
-"$L" warrant extend "$id" --site "$S" --order "Auto 8/2026" --order-date 2026-04-01 --to 2026-07-10 > /dev/null && ok "extend (from the current end)" || fail "extend"
+"$L" warrant extend "$id" "${P[@]}" --order "Auto 8/2026" --order-date 2026-04-01 --to 2026-07-10 > /dev/null && ok "extend (from the current end)" || fail "extend"
 "$L" warrant show "$id" --site "$S" | grep -q '^extension   2026-04-10T00:00:00Z .. 2026-07-10T00:00:00Z' && ok "show lists the extension" || fail "extension not shown"
 add --order "Orden SES 1" --order-date 2026-05-01T10:00:00Z --to 2026-06-01 --categories iri --target Y --liid LE --emergency --authority "Secretario de Estado de Seguridad" > /dev/null || fail "emergency add"
-"$L" warrant confirm W-000003 --site "$S" --order "Auto conf" --order-date 2026-05-04T10:00:01Z 2> "$t/err" && fail "late confirmation accepted"
+"$L" warrant confirm W-000003 "${P[@]}" --order "Auto conf" --order-date 2026-05-04T10:00:01Z 2> "$t/err" && fail "late confirmation accepted"
 grep -q "L5: the judge must confirm an emergency order within 72 hours" "$t/err" && ok "late confirmation refused" || fail "confirm: $(cat "$t/err")"
-"$L" warrant confirm W-000003 --site "$S" --order "Auto conf" --order-date 2026-05-04T10:00:00Z > /dev/null && ok "confirm at 72 h" || fail "confirm"
-"$L" warrant cease "$id2" --site "$S" --order "Auto cese" --order-date 2026-02-15 > /dev/null && ok "cease" || fail "cease"
+"$L" warrant confirm W-000003 "${P[@]}" --order "Auto conf" --order-date 2026-05-04T10:00:00Z > /dev/null && ok "confirm at 72 h" || fail "confirm"
+"$L" warrant cease "$id2" "${P[@]}" --order "Auto cese" --order-date 2026-02-15 > /dev/null && ok "cease" || fail "cease"
 "$L" warrant show "$id2" --site "$S" --json | grep -q '"ceased_at":"2026-02-15T00:00:00Z"' && ok "ceased_at recorded" || fail "ceased_at"
-"$L" warrant cease "$id2" --site "$S" --order "Auto cese 2" --order-date 2026-02-16 2> "$t/err" && fail "second cessation accepted"
+"$L" warrant cease "$id2" "${P[@]}" --order "Auto cese 2" --order-date 2026-02-16 2> "$t/err" && fail "second cessation accepted"
 grep -q "L4:" "$t/err" && ok "second cessation refused" || fail "cease twice: $(cat "$t/err")"
+LACRE_PASSPHRASE=wrong "$L" warrant cease W-000003 --site "$S" --order X --order-date 2026-05-10 2> "$t/err" && fail "cease without the right passphrase accepted"
+grep -q "wrong master passphrase" "$t/err" && ok "writers need the master passphrase (signing key)" || fail "unsigned cease: $(cat "$t/err")"
 [ "$(wc -l < "$S/warrants.log")" -eq 6 ] && ok "6 events in the log" || fail "log has $(wc -l < "$S/warrants.log") lines"
 cp "$S/warrants.log" "$t/log.bak"
 sed -i '2s/LIID-2/LIID-9/' "$S/warrants.log"
 if "$L" warrant list --site "$S" > /dev/null 2> "$t/err"; then fail "tampered log accepted"; fi
-grep -q "warrants.log:2: warrant log event breaks the hash chain" "$t/err" && ok "tampered log refused: $(head -1 "$t/err")" || fail "tamper: $(cat "$t/err")"
+grep -q "warrants.log:2: warrant log event breaks the hash chain or its signature" "$t/err" && ok "tampered log refused: $(head -1 "$t/err")" || fail "tamper: $(cat "$t/err")"
 cp "$t/log.bak" "$S/warrants.log"
 "$L" warrant list --site "$S" > /dev/null && ok "restored log loads" || fail "restored log"
 

@@ -122,7 +122,7 @@ static int do_ext(const char *id, const char *order, int64_t od, int64_t from, i
 	p.order_date = od;
 	p.from = from;
 	p.to = to;
-	return warrant_extend(&site, id, &p, msg, sizeof(msg));
+	return warrant_extend(&site, ks, id, &p, msg, sizeof(msg));
 }
 
 static void test_l1_fields(void)
@@ -275,16 +275,16 @@ static void test_l4_cease(void)
 	CHECK_OK(make_site());
 	spec(&w, "C", "p", T("2026-01-01"), T("2026-01-01"), T("2026-04-01"));
 	CHECK_OK(warrant_add(&site, ks, &w, id, msg, sizeof(msg)));
-	CHECK_EQ_INT(warrant_cease(&site, id, "Auto cese", T("2026-02-01"), T("2026-02-01") - 1,
+	CHECK_EQ_INT(warrant_cease(&site, ks, id, "Auto cese", T("2026-02-01"), T("2026-02-01") - 1,
 				   msg, sizeof(msg)), LACRE_E_LEGAL);
-	CHECK_EQ_INT(warrant_cease(&site, id, "", T("2026-02-01"), T("2026-02-01"), msg,
+	CHECK_EQ_INT(warrant_cease(&site, ks, id, "", T("2026-02-01"), T("2026-02-01"), msg,
 				   sizeof(msg)), LACRE_E_LEGAL);
 	CHECK(strncmp(msg, "L1:", 3) == 0);
-	CHECK_OK(warrant_cease(&site, id, "Auto cese", T("2026-02-01"), T("2026-02-01"), msg,
+	CHECK_OK(warrant_cease(&site, ks, id, "Auto cese", T("2026-02-01"), T("2026-02-01"), msg,
 			       sizeof(msg)));
 	CHECK_EQ_INT(check_ext(id, "P1", T("2026-03-25"), T("2026-04-01"), T("2026-05-01")),
 		     LEGAL_L4_CEASED);
-	CHECK_EQ_INT(warrant_cease(&site, id, "Auto 2", T("2026-02-02"), T("2026-02-02"), msg,
+	CHECK_EQ_INT(warrant_cease(&site, ks, id, "Auto 2", T("2026-02-02"), T("2026-02-02"), msg,
 				   sizeof(msg)), LACRE_E_LEGAL);
 	CHECK(strncmp(msg, "L4: warrant W-000001 already ceased", 35) == 0);
 	CHECK_OK(warrant_registry_load(&site, &reg));
@@ -292,7 +292,7 @@ static void test_l4_cease(void)
 		     LACRE_E_LEGAL);
 	CHECK_EQ_INT(rule, LEGAL_L4_CEASED);
 	warrant_registry_free(reg);
-	CHECK_EQ_INT(warrant_cease(&site, "W-000009", "x", 1, 1, msg, sizeof(msg)),
+	CHECK_EQ_INT(warrant_cease(&site, ks, "W-000009", "x", 1, 1, msg, sizeof(msg)),
 		     LACRE_E_NOT_FOUND);
 }
 
@@ -317,12 +317,12 @@ static void test_l5_emergency(void)
 	CHECK_EQ_INT(check_ext(id, "P1", T("2026-04-25"), T("2026-05-01"), T("2026-06-01")),
 		     LEGAL_L5_UNCONFIRMED);
 	/* confirmation within 72 h: at exactly 72 h accepted, 1 us later refused */
-	CHECK_EQ_INT(warrant_confirm(&site, id2, "Auto conf", t0 + WARRANT_EMERGENCY_US + 1, msg,
+	CHECK_EQ_INT(warrant_confirm(&site, ks, id2, "Auto conf", t0 + WARRANT_EMERGENCY_US + 1, msg,
 				     sizeof(msg)), LACRE_E_LEGAL);
 	CHECK(strncmp(msg, "L5: the judge must confirm", 26) == 0);
-	CHECK_EQ_INT(warrant_confirm(&site, id2, "A-EM2", t0 + 1, msg, sizeof(msg)), LACRE_E_LEGAL);
-	CHECK_OK(warrant_confirm(&site, id, "Auto conf", t0 + WARRANT_EMERGENCY_US, msg, sizeof(msg)));
-	CHECK_EQ_INT(warrant_confirm(&site, id, "Auto conf 2", t0 + 5, msg, sizeof(msg)),
+	CHECK_EQ_INT(warrant_confirm(&site, ks, id2, "A-EM2", t0 + 1, msg, sizeof(msg)), LACRE_E_LEGAL);
+	CHECK_OK(warrant_confirm(&site, ks, id, "Auto conf", t0 + WARRANT_EMERGENCY_US, msg, sizeof(msg)));
+	CHECK_EQ_INT(warrant_confirm(&site, ks, id, "Auto conf 2", t0 + 5, msg, sizeof(msg)),
 		     LACRE_E_LEGAL);
 	/* then an extension is allowed */
 	CHECK_EQ_INT(check_ext(id, "P1", T("2026-04-25"), T("2026-05-01"), T("2026-06-01")),
@@ -330,7 +330,7 @@ static void test_l5_emergency(void)
 	/* an ordinary order has nothing to confirm */
 	spec(&w, "NE", "r", t0, t0, T("2026-05-01"));
 	CHECK_OK(warrant_add(&site, ks, &w, id, msg, sizeof(msg)));
-	CHECK_EQ_INT(warrant_confirm(&site, id, "x", t0, msg, sizeof(msg)), LACRE_E_LEGAL);
+	CHECK_EQ_INT(warrant_confirm(&site, ks, id, "x", t0, msg, sizeof(msg)), LACRE_E_LEGAL);
 	CHECK(strncmp(msg, "L5: warrant W-000003 is not an emergency", 40) == 0);
 }
 
@@ -355,7 +355,7 @@ static void test_liid_overlap(void)
 	w.n_liids = 2;
 	CHECK_EQ_INT(check_add(&w), LEGAL_LIID_OVERLAP);
 	/* after a cessation the LIID is free from the effective time on */
-	CHECK_OK(warrant_cease(&site, id, "cese", T("2026-02-01"), T("2026-02-01"), msg, sizeof(msg)));
+	CHECK_OK(warrant_cease(&site, ks, id, "cese", T("2026-02-01"), T("2026-02-01"), msg, sizeof(msg)));
 	CHECK_EQ_INT(check_add(&w), LEGAL_OK);
 	w.periods[0].from = T("2026-02-01") - 1;
 	w.periods[0].order_date = T("2026-01-15");

@@ -157,6 +157,12 @@ static void test_config_check(void)
 	CHECK(strstr(msg, "oversight.recipient") == msg);
 	CHECK_OK(age_x25519_generate(&id));
 	CHECK_OK(age_recipient_encode(id.public_key, c.oversight_recipient));
+	CHECK_EQ_INT(site_config_check(&c, msg, sizeof(msg)), LACRE_E_CONFIG);
+	CHECK(strstr(msg, "warrants.signer") == msg);
+	CHECK_EQ_INT(site_config_set(&c, "warrants.signer", "ABCD", msg, sizeof(msg)), LACRE_E_CONFIG);
+	CHECK_OK(site_config_set(&c, "warrants.signer",
+				 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+				 msg, sizeof(msg)));
 	CHECK_OK(site_config_check(&c, msg, sizeof(msg)));
 	c.oversight_recipient[10] ^= 1;
 	CHECK_EQ_INT(site_config_check(&c, msg, sizeof(msg)), LACRE_E_CONFIG);

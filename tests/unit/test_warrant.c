@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "harness.h"
 #include "lacre/age.h"
 #include "lacre/err.h"
@@ -212,7 +214,7 @@ static void test_route_reasons(void)
 	/* W-000002: content+iri, ceased Feb 1 */
 	spec(&w, "L-CEASE", "2026-01-10", "2026-01-10", "2026-04-10");
 	CHECK_OK(warrant_add(&site, ks, &w, wid, msg, sizeof(msg)));
-	CHECK_OK(warrant_cease(&site, "W-000002", "Auto cese", T("2026-02-01"), T("2026-02-01"),
+	CHECK_OK(warrant_cease(&site, ks, "W-000002", "Auto cese", T("2026-02-01"), T("2026-02-01"),
 			       msg, sizeof(msg)));
 	/* W-000003: emergency, unconfirmed, issued Mar 1 12:00 */
 	spec(&w, "L-EMERG", "2026-03-01T12:00:00Z", "2026-03-01T12:00:00Z", "2026-05-01");
@@ -224,7 +226,7 @@ static void test_route_reasons(void)
 	w.emergency = 1;
 	snprintf(w.authority, sizeof(w.authority), "Ministro del Interior");
 	CHECK_OK(warrant_add(&site, ks, &w, wid, msg, sizeof(msg)));
-	CHECK_OK(warrant_confirm(&site, "W-000004", "Auto confirma", T("2026-03-03"), msg, sizeof(msg)));
+	CHECK_OK(warrant_confirm(&site, ks, "W-000004", "Auto confirma", T("2026-03-03"), msg, sizeof(msg)));
 	/* W-000005: extended with a gap: Jan 10..Feb 10, then Mar 1..Apr 1 */
 	spec(&w, "L-EXT", "2026-01-10", "2026-01-10", "2026-02-10");
 	CHECK_OK(warrant_add(&site, ks, &w, wid, msg, sizeof(msg)));
@@ -233,7 +235,7 @@ static void test_route_reasons(void)
 	p.order_date = T("2026-02-20");
 	p.from = T("2026-03-01");
 	p.to = T("2026-04-01");
-	CHECK_OK(warrant_extend(&site, "W-000005", &p, msg, sizeof(msg)));
+	CHECK_OK(warrant_extend(&site, ks, "W-000005", &p, msg, sizeof(msg)));
 
 	CHECK_OK(warrant_registry_load(&site, &reg));
 	CHECK_STR(route(reg, "L-NONE", "2026-02-01", WARRANT_CAT_IRI), WARRANT_Q_UNKNOWN_LIID);
@@ -268,6 +270,18 @@ static void test_route_reasons(void)
 	CHECK(why == NULL);
 	CHECK_STR(m.recipient_str, warrant_registry_find(reg, "W-000001")->recipient);
 	CHECK_MEM(m.recipient, warrant_registry_find(reg, "W-000001")->recipient_pub, 32);
+	CHECK_EQ_INT(m.period_end, T("2026-04-10"));
+	CHECK_OK(warrant_route(reg, (const uint8_t *)"L-CEASE", 7, T("2026-01-20"),
+			       WARRANT_CAT_CONTENT, &m, &why));
+	CHECK(why == NULL);
+	CHECK_EQ_INT(m.period_end, T("2026-02-01")); /* cut by the cessation */
+	CHECK_OK(warrant_route(reg, (const uint8_t *)"L-EMERG", 7, T("2026-03-02"),
+			       WARRANT_CAT_IRI, &m, &why));
+	CHECK(why == NULL);
+	CHECK_EQ_INT(m.period_end, T("2026-03-04T12:00:00Z")); /* the 72 h deadline */
+	CHECK_OK(warrant_route(reg, (const uint8_t *)"L-EXT", 5, T("2026-03-02"),
+			       WARRANT_CAT_IRI, &m, &why));
+	CHECK_EQ_INT(m.period_end, T("2026-04-01"));
 	CHECK_EQ_INT(warrant_route(reg, (const uint8_t *)"L", 1, 0, 3, &m, &why), LACRE_E_INVALID);
 	/* a LIID reused after a cessation routes to the warrant in force */
 	warrant_registry_free(reg);
@@ -299,7 +313,7 @@ static void test_reload(void)
 	CHECK_STR(route(reg, "LR", "2026-02-01", WARRANT_CAT_IRI), "W-000001");
 	CHECK_OK(warrant_registry_reload_if_changed(reg, &changed));
 	CHECK_EQ_INT(changed, 0);
-	CHECK_OK(warrant_cease(&site, "W-000001", "Auto", T("2026-01-20"), T("2026-01-20"), msg,
+	CHECK_OK(warrant_cease(&site, ks, "W-000001", "Auto", T("2026-01-20"), T("2026-01-20"), msg,
 			       sizeof(msg)));
 	CHECK_OK(warrant_registry_reload_if_changed(reg, NULL));
 	CHECK_STR(route(reg, "LR", "2026-02-01", WARRANT_CAT_IRI), WARRANT_Q_CEASED);
@@ -391,6 +405,61 @@ static void test_log_tamper(void)
 	}
 }
 
+/* Someone who can write warrants.log but has no signing key rewrites an
+ * event and recomputes the whole hash chain: the signature still fails. */
+static void test_log_signature(void)
+{
+	static char orig[65536], forged[65536];
+	struct warrant w;
+	struct warrant_registry *reg = NULL;
+	char wid[WARRANT_ID_MAX], path[SITE_PATH_MAX], hx[65], *p, *hp;
+	uint8_t h[32], other[32];
+	unsigned hl = 0;
+	size_t n;
+
+	CHECK_OK(make_site());
+	spec(&w, "LS1", "2026-01-10", "2026-01-10", "2026-04-10");
+	CHECK_OK(warrant_add(&site, ks, &w, wid, msg, sizeof(msg)));
+	n = read_log(orig, sizeof(orig));
+	CHECK(n > 0);
+	CHECK(strstr(orig, " sig=") != NULL);
+	/* route LS1 to another recipient: replace the LIID and fix the hash */
+	memcpy(forged, orig, n);
+	forged[n] = '\0';
+	p = strstr(forged, "liids=LS1");
+	CHECK(p != NULL);
+	p[8] = '9';
+	hp = strstr(forged, " hash=");
+	CHECK(hp != NULL);
+	CHECK(EVP_Digest(forged, (size_t)(hp - forged), h, &hl, EVP_sha256(), NULL) == 1);
+	for (int i = 0; i < 32; i++)
+		snprintf(hx + 2 * i, 3, "%02x", h[i]);
+	memcpy(hp + 6, hx, 64);
+	write_log(forged, n);
+	/* the chain alone accepts it ... */
+	site_path(&site, SITE_WARRANTS, path, sizeof(path));
+	CHECK_OK(warrant_registry_load_path(path, NULL, &reg));
+	CHECK_STR(warrant_registry_at(reg, 0)->liids[0], "LS9");
+	warrant_registry_free(reg);
+	reg = NULL;
+	/* ... the signature does not */
+	CHECK_EQ_INT(warrant_registry_load(&site, &reg), LACRE_E_CORRUPT);
+	CHECK(strstr(warrant_registry_error(), "signature") != NULL);
+	/* the genuine log fails under another signer key */
+	write_log(orig, n);
+	CHECK_OK(warrant_registry_load(&site, &reg));
+	warrant_registry_free(reg);
+	reg = NULL;
+	memset(other, 7, sizeof(other));
+	CHECK_EQ_INT(warrant_registry_load_path(path, other, &reg), LACRE_E_CORRUPT);
+	/* a writer whose keystore key does not match warrants.signer refuses */
+	site.cfg.warrants_signer[0] = site.cfg.warrants_signer[0] == 'a' ? 'b' : 'a';
+	spec(&w, "LS2", "2026-01-10", "2026-01-10", "2026-04-10");
+	CHECK_EQ_INT(warrant_add(&site, ks, &w, wid, msg, sizeof(msg)), LACRE_E_CONFIG);
+	site.cfg.warrants_signer[0] = '\0';
+	CHECK_EQ_INT(warrant_registry_load(&site, &reg), LACRE_E_CONFIG);
+}
+
 int main(void)
 {
 	RUN(test_times);
@@ -399,6 +468,7 @@ int main(void)
 	RUN(test_route_reasons);
 	RUN(test_reload);
 	RUN(test_log_tamper);
+	RUN(test_log_signature);
 	keystore_close(ks);
 	return t_done();
 }
