@@ -129,6 +129,11 @@ int cmd_init(int argc, char **argv)
 		}
 	}
 	r = passphrase_get(&src, "new master passphrase: ", 1, &pass);
+	if (r == LACRE_E_PASSPHRASE) {
+		cli_err("the new master passphrase is empty or has several lines, or the two "
+			"entries differ; try again");
+		return EXIT_FAIL;
+	}
 	if (r != LACRE_OK) {
 		cli_err("cannot read the master passphrase: %s%s", lacre_strerror(r),
 			r == LACRE_E_NOT_FOUND ? " (use --passphrase-file, --passphrase-fd, "

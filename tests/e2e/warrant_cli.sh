@@ -110,6 +110,19 @@ LACRE_PASSPHRASE='el juez dice sí' LACRE_SITE="$S" "$L" warrant identity "$id" 
 if setsid "$L" warrant identity "$id" --site "$S" < /dev/null > /dev/null 2> "$t/err"; then fail "no passphrase accepted"; fi
 grep -q "cannot read the master passphrase" "$t/err" && ok "no passphrase source: $(cat "$t/err")" || fail "no source: $(cat "$t/err")"
 
+# terminal prompt without echo (script(1) gives the command a terminal)
+if command -v script >/dev/null; then
+	(sleep 1; printf 'uno dos\n'; sleep 0.5; printf 'uno tres\n') |
+		timeout 60 script -qec "'$L' init '$t/tty1'" /dev/null > "$t/tty.out" 2>&1
+	[ ! -e "$t/tty1/lacre.conf" ] && grep -q "the two entries differ" "$t/tty.out" && ok "prompt: differing entries refused" || fail "prompt mismatch: $(cat "$t/tty.out")"
+	(sleep 1; printf 'uno dos\n'; sleep 0.5; printf 'uno dos\n') |
+		timeout 60 script -qec "'$L' init '$t/tty1'" /dev/null > "$t/tty.out" 2>&1
+	[ -e "$t/tty1/lacre.conf" ] && ok "prompt: init asks twice" || fail "prompt init: $(cat "$t/tty.out")"
+	grep -q 'uno dos' "$t/tty.out" && fail "the passphrase was echoed"
+	(sleep 1; printf 'uno dos\n') | timeout 60 script -qec "'$L' warrant add --site '$t/tty1' --case C --unit U --court J --order O --order-date 2026-01-01 --to 2026-02-01 --categories iri --target T --liid L" /dev/null > "$t/tty.out" 2>&1
+	grep -q '^W-000001' "$t/tty.out" && ! grep -q 'uno dos' "$t/tty.out" && ok "prompt: warrant add with a no-echo prompt" || fail "prompt add: $(cat "$t/tty.out")"
+fi
+
 # 5. extend, emergency confirm, cease; tampering
 "$L" warrant extend "$id" "${P[@]}" --order "Auto 8/2026" --order-date 2026-04-01 --to 2026-07-10T00:00:01Z 2> "$t/err" > /dev/null && fail "extension over 3 months accepted"
 grep -q "L3: one extension authorises at most 3 months" "$t/err" && ok "extension capped at 3 months" || fail "extend cap: $(cat "$t/err")"
