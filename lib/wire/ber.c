@@ -149,8 +149,11 @@ static int scan_indefinite(const uint8_t *p, size_t avail, size_t *content_len, 
  */
 int ber_next(struct lacre_rbuf *b, struct ber_tlv *t, int depth_left)
 {
-	const uint8_t *p = lacre_rbuf_ptr(b);
-	size_t avail = lacre_rbuf_left(b), clen, total;
+	/* the cursor's window, read from its fields rather than through the
+	 * accessor calls (hot path); every access below is checked against
+	 * avail, and the cursor advances through lacre_rbuf_skip() */
+	const uint8_t *p = b->p + b->off;
+	size_t avail = b->len - b->off, clen, total;
 	struct hdr h;
 	int r;
 

@@ -47,7 +47,7 @@ int etsi_dec_next(struct etsi_dec *d, struct lacre_rbuf *c, struct ber_tlv *x, i
 {
 	int r;
 
-	if (lacre_rbuf_left(c) == 0)
+	if (c->off == c->len)
 		return 0;
 	if (depth <= 0) {
 		etsi_dec_bad(d, lacre_rbuf_ptr(c), LACRE_E_DEPTH);

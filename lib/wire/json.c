@@ -8,8 +8,6 @@
  * the output is valid JSON and valid UTF-8 whatever bytes come in (see the
  * header for the exact rule).
  */
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "lacre/buf.h"
@@ -304,27 +302,42 @@ void json_str_or_hex(struct json_w *w, const void *p, size_t n)
 		json_hex(w, "0x", p, n);
 }
 
+/* Decimal digits of v at the end of t[0..24); returns the first digit. */
+static char *u64_digits(uint64_t v, char t[24])
+{
+	char *e = t + 24;
+
+	do {
+		*--e = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return e;
+}
+
 /* Integer, boolean and null values (errors are sticky, see json.h). */
 void json_int(struct json_w *w, int64_t v)
 {
-	char t[24];
-	int k;
+	char t[24], *d;
+	uint64_t u;
 
 	if (pre_value(w))
 		return;
-	k = snprintf(t, sizeof(t), "%" PRId64, v);
-	put(w, t, (size_t)k);
+	/* magnitude without overflowing on INT64_MIN */
+	u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	d = u64_digits(u, t);
+	if (v < 0)
+		*--d = '-';
+	put(w, d, (size_t)(t + 24 - d));
 }
 
 void json_uint(struct json_w *w, uint64_t v)
 {
-	char t[24];
-	int k;
+	char t[24], *d;
 
 	if (pre_value(w))
 		return;
-	k = snprintf(t, sizeof(t), "%" PRIu64, v);
-	put(w, t, (size_t)k);
+	d = u64_digits(v, t);
+	put(w, d, (size_t)(t + 24 - d));
 }
 
 void json_bool(struct json_w *w, int v)
