@@ -99,7 +99,11 @@ static void test_wrong_master_and_tamper(void)
 	f = fopen(kpath("W-000001.key"), "r+b");
 	CHECK(f != NULL);
 	fseek(f, 30, SEEK_SET);
-	fputc(0, f);
+	{
+		int c = fgetc(f);
+		fseek(f, 30, SEEK_SET);
+		fputc(c ^ 1, f);
+	}
 	fclose(f);
 	CHECK_EQ_INT(keystore_get(ks, "W-000001", &b, NULL), LACRE_E_AUTH);
 	/* wrong size */

@@ -333,7 +333,11 @@ static void test_site_master_damaged(void)
 	f = fopen(path, "r+b");
 	CHECK(f != NULL);
 	fseek(f, -3, SEEK_END);
-	fputc('X', f);
+	{
+		int ch = fgetc(f);
+		fseek(f, -3, SEEK_END);
+		fputc(ch ^ 0x20, f);
+	}
 	fclose(f);
 	CHECK(site_master_unlock(&s, "pw", k) != LACRE_OK);
 	CHECK(site_master_unlock(&s, "pw", k) != LACRE_E_PASSPHRASE);
