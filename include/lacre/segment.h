@@ -7,9 +7,10 @@
  * Writer.  A segment opens at the first record after the previous one
  * closed.  Its plaintext is a segment header frame (random 16-byte id,
  * creation time, recipient list) followed by record frames.  Ciphertext goes
- * to SPOOL/<name>.age.tmp as chunks complete; on close the final chunk is
- * written, the file is fsync'd, renamed to SPOOL/<name>.age and the folder
- * fsync'd, and then the on_close callback gets the segment's name, size,
+ * to SPOOL/TMP.<name> as chunks complete (upper case: never a valid object
+ * name, so the uploader of upload.h never sends it); on close the final
+ * chunk is written, the file is fsync'd, renamed to SPOOL/<name> and the
+ * folder fsync'd, and then the on_close callback gets the segment's name, size,
  * fingerprint and the per-record commitments in order (for the ledger).
  * name = 32 lower-case hex characters of the segment id: nothing about the
  * LIID, case or time.  The writer draws every record's 16-byte salt itself
@@ -48,13 +49,13 @@
 #define SEGMENT_MAX_PLAIN_DEFAULT ((uint64_t)64 << 20)  /* 64 MiB */
 #define SEGMENT_MAX_AGE_US_DEFAULT ((int64_t)2000000)   /* 2 s */
 #define SEGMENT_NAME_LEN 32                            /* hex characters */
-#define SEGMENT_SUFFIX ".age"
+#define SEGMENT_TMP_PREFIX "TMP."
 
 /* What the writer reports for each closed segment.  Everything here is
  * valid only during the on_close call (copy what you keep). */
 struct segment_closed {
 	char name[SEGMENT_NAME_LEN + 1];   /* object name: hex of id */
-	const char *path;                  /* SPOOL/<name>.age, the final file */
+	const char *path;                  /* SPOOL/<name>, the final file */
 	uint8_t id[16];
 	int64_t created_us;                /* now_us when the segment opened */
 	int64_t closed_us;                 /* now_us of the call that closed it */
@@ -72,6 +73,9 @@ struct segment_config {
 	uint64_t max_plain;                /* 0: SEGMENT_MAX_PLAIN_DEFAULT */
 	int64_t max_age_us;                /* 0: SEGMENT_MAX_AGE_US_DEFAULT */
 	int no_sync;                       /* tests and benches only: skip fsync */
+	int direct_io;                     /* write with O_DIRECT when the spool's
+					    * file system allows it (no page-cache
+					    * copy; each write waits for the device) */
 	/* Called once per closed segment, after the rename.  A non-zero return
 	 * is passed back to the caller of add/tick/flush; the file stays in the
 	 * spool under its final name either way. */

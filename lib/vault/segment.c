@@ -7,7 +7,8 @@
  * reused EVP_MD_CTX, hand head and PDU to the age writer (which copies into
  * its chunk buffer and seals each full 64 KiB chunk with a reused cipher
  * context), and write the staged ciphertext to the spool file once a few
- * chunks have gathered.  Salts come from a pool of CSPRNG bytes refilled
+ * chunks have gathered (with O_DIRECT when configured and the file system
+ * allows it: no page-cache copy).  Salts come from a pool of CSPRNG bytes refilled
  * 256 salts at a time and wiped as used.  The commitment array grows by
  * doubling and is reused across segments.
  *
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +35,14 @@
 #include "lacre/frame.h"
 #include "lacre/segment.h"
 
-#define SEG_FLUSH_AT ((size_t)4 * (AGE_CHUNK_SIZE + 16))   /* write() size */
-#define SEG_STAGE_MAX ((size_t)64 << 20)
+#define SEG_ALIGN 4096
+#define SEG_ENC_CHUNK ((size_t)AGE_CHUNK_SIZE + 16)
+#define SEG_FLUSH_AT ((size_t)16 * SEG_ENC_CHUNK)   /* write() when this much waits */
+/* The staging buffer never grows: between two drains at most one sealed
+ * chunk past SEG_FLUSH_AT and the age header (64 stanzas) can gather,
+ * because the writer hands the age writer at most 64 KiB at a time. */
+#define SEG_STAGE_ALLOC ((SEG_FLUSH_AT + 2 * SEG_ENC_CHUNK + 16384 + SEG_ALIGN - 1) & \
+			 ~(size_t)(SEG_ALIGN - 1))
 #define SEG_SALT_POOL 4096
 
 struct segment_writer {
@@ -45,6 +53,7 @@ struct segment_writer {
 	uint64_t max_plain;
 	int64_t max_age_us;
 	int no_sync;
+	int direct_io;                     /* config: try O_DIRECT */
 	int (*on_close)(void *arg, const struct segment_closed *c);
 	void *arg;
 	/* reused across records and segments */
@@ -60,6 +69,7 @@ struct segment_writer {
 	int open;
 	int broken;
 	int fd;
+	int direct;                        /* fd is open with O_DIRECT */
 	struct age_writer *aw;
 	uint8_t id[16];
 	char name[SEGMENT_NAME_LEN + 1];
@@ -87,16 +97,61 @@ static int seg_write_all(int fd, const uint8_t *p, size_t n)
 	return LACRE_OK;
 }
 
-/* Write the staged ciphertext to the open file. */
-static int seg_drain(struct segment_writer *w)
+/* Leave O_DIRECT mode (for the unaligned tail, or if the staging buffer
+ * were ever not aligned). */
+static int seg_direct_off(struct segment_writer *w)
+{
+	int fl;
+	if (!w->direct)
+		return LACRE_OK;
+	fl = fcntl(w->fd, F_GETFL);
+	if (fl < 0 || fcntl(w->fd, F_SETFL, fl & ~O_DIRECT) != 0)
+		return LACRE_E_IO;
+	w->direct = 0;
+	return LACRE_OK;
+}
+
+/* Write the staged ciphertext to the open file: all of it, or with O_DIRECT
+ * the whole 4 KiB blocks (the rest moves to the front of the buffer); final
+ * writes everything in either mode. */
+static int seg_drain(struct segment_writer *w, int final)
+{
+	size_t n = w->stage.len;
+	int r;
+
+	if (w->direct && ((uintptr_t)w->stage.p % SEG_ALIGN) != 0 &&
+	    (r = seg_direct_off(w)) != LACRE_OK)
+		return r;
+	if (w->direct)
+		n &= ~(size_t)(SEG_ALIGN - 1);
+	if (n && (r = seg_write_all(w->fd, w->stage.p, n)) != LACRE_OK)
+		return r;
+	w->size += n;
+	lacre_dbuf_consume(&w->stage, n);
+	if (final && w->stage.len) {
+		if ((r = seg_direct_off(w)) != LACRE_OK ||
+		    (r = seg_write_all(w->fd, w->stage.p, w->stage.len)) != LACRE_OK)
+			return r;
+		w->size += w->stage.len;
+		lacre_dbuf_reset(&w->stage);
+	}
+	return LACRE_OK;
+}
+
+/* Hand p[0..n) to the age writer at most 64 KiB at a time, draining the
+ * staging buffer as it fills (keeps it within SEG_STAGE_ALLOC). */
+static int seg_feed(struct segment_writer *w, const uint8_t *p, size_t n)
 {
 	int r;
-	if (w->stage.len == 0)
-		return LACRE_OK;
-	if ((r = seg_write_all(w->fd, w->stage.p, w->stage.len)) != LACRE_OK)
-		return r;
-	w->size += w->stage.len;
-	lacre_dbuf_reset(&w->stage);
+	while (n > 0) {
+		size_t k = n < AGE_CHUNK_SIZE ? n : AGE_CHUNK_SIZE;
+		if ((r = age_writer_write(w->aw, p, k)) != LACRE_OK)
+			return r;
+		p += k;
+		n -= k;
+		if (w->stage.len >= SEG_FLUSH_AT && (r = seg_drain(w, 0)) != LACRE_OK)
+			return r;
+	}
 	return LACRE_OK;
 }
 
@@ -145,7 +200,7 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 		return LACRE_E_CRYPTO;
 	for (int i = 0; i < 16; i++)
 		snprintf(w->name + 2 * i, 3, "%02x", w->id[i]);
-	pl = dl + 1 + SEGMENT_NAME_LEN + sizeof(SEGMENT_SUFFIX) + 4 + 1;
+	pl = dl + 1 + sizeof(SEGMENT_TMP_PREFIX) + SEGMENT_NAME_LEN + 1;
 	w->tmp_path = malloc(pl);
 	w->final_path = malloc(pl);
 	h = calloc(1, sizeof(*h));
@@ -155,9 +210,16 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 		r = LACRE_E_NOMEM;
 		goto fail;
 	}
-	snprintf(w->final_path, pl, "%s/%s%s", w->dir, w->name, SEGMENT_SUFFIX);
-	snprintf(w->tmp_path, pl, "%s/%s%s.tmp", w->dir, w->name, SEGMENT_SUFFIX);
-	w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	snprintf(w->final_path, pl, "%s/%s", w->dir, w->name);
+	snprintf(w->tmp_path, pl, "%s/%s%s", w->dir, SEGMENT_TMP_PREFIX, w->name);
+	w->direct = 0;
+	if (w->direct_io) {
+		/* file systems without O_DIRECT (tmpfs) refuse it: fall back */
+		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0600);
+		w->direct = w->fd >= 0;
+	}
+	if (w->fd < 0)
+		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
 		r = LACRE_E_IO;
 		goto fail;
@@ -170,7 +232,7 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 	h->n_recipients = w->n_recipients;
 	memcpy(h->recipients, w->recipients, 32 * w->n_recipients);
 	if ((r = frame_segment_header_encode(h, &hb)) != LACRE_OK ||
-	    (r = age_writer_write(w->aw, hb.p, hb.len)) != LACRE_OK)
+	    (r = seg_feed(w, hb.p, hb.len)) != LACRE_OK)
 		goto fail;
 	w->created_us = now_us;
 	w->plain = hb.len;
@@ -198,7 +260,7 @@ static int seg_close(struct segment_writer *w, int64_t now_us)
 		return LACRE_OK;
 	memset(&c, 0, sizeof(c));
 	if ((r = age_writer_finish(w->aw, c.fingerprint)) != LACRE_OK ||
-	    (r = seg_drain(w)) != LACRE_OK)
+	    (r = seg_drain(w, 1)) != LACRE_OK)
 		goto fail;
 	if (!w->no_sync && fsync(w->fd) != 0) {
 		r = LACRE_E_IO;
@@ -268,8 +330,16 @@ int segment_writer_new(const struct segment_config *cfg, struct segment_writer *
 	w->no_sync = cfg->no_sync;
 	w->on_close = cfg->on_close;
 	w->arg = cfg->arg;
+	w->direct_io = cfg->direct_io;
 	w->salts_used = SEG_SALT_POOL;
-	lacre_dbuf_init(&w->stage, SEG_STAGE_MAX);
+	/* an aligned staging buffer of fixed size (O_DIRECT needs alignment) */
+	lacre_dbuf_init(&w->stage, SEG_STAGE_ALLOC);
+	if (posix_memalign((void **)&w->stage.p, SEG_ALIGN, SEG_STAGE_ALLOC) != 0) {
+		w->stage.p = NULL;
+		segment_writer_free(w);
+		return LACRE_E_NOMEM;
+	}
+	w->stage.alloc = SEG_STAGE_ALLOC;
 	*wp = w;
 	return LACRE_OK;
 }
@@ -340,15 +410,13 @@ int segment_writer_add(struct segment_writer *w, const struct frame_record *rec,
 	    EVP_DigestUpdate(w->md, fr.pdu.p, fr.pdu.len) != 1 ||
 	    EVP_DigestFinal_ex(w->md, c, &cl) != 1)
 		goto broken;
-	if ((r = age_writer_write(w->aw, w->head, hl)) != LACRE_OK ||
-	    (r = age_writer_write(w->aw, fr.pdu.p, fr.pdu.len)) != LACRE_OK)
+	if ((r = seg_feed(w, w->head, hl)) != LACRE_OK ||
+	    (r = seg_feed(w, fr.pdu.p, fr.pdu.len)) != LACRE_OK)
 		goto broken;
 	w->n_records++;
 	w->plain += fsize;
 	if (commitment)
 		memcpy(commitment, c, 32);
-	if (w->stage.len >= SEG_FLUSH_AT && (r = seg_drain(w)) != LACRE_OK)
-		goto broken;
 	r = w->plain >= w->max_plain ? seg_close(w, now_us) : LACRE_OK;
 	if (r == LACRE_OK)
 		r = cb_err;

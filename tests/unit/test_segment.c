@@ -108,18 +108,18 @@ static uint8_t *slurp(const char *path, size_t *n)
 	return p;
 }
 
-/* Count files in dir whose name ends with suffix. */
-static int count_files(const char *dir, const char *suffix)
+/* Count files in dir: temporary ones (tmp = 1) or segments (32 hex). */
+static int count_files(const char *dir, int tmp)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	int n = 0;
-	size_t sl = strlen(suffix);
 	if (!d)
 		return -1;
 	while ((e = readdir(d))) {
-		size_t l = strlen(e->d_name);
-		if (l >= sl && strcmp(e->d_name + l - sl, suffix) == 0)
+		if (tmp && strncmp(e->d_name, "TMP.", 4) == 0)
+			n++;
+		if (!tmp && strlen(e->d_name) == 32 && strspn(e->d_name, "0123456789abcdef") == 32)
 			n++;
 	}
 	closedir(d);
@@ -167,6 +167,8 @@ static long read_segment(const uint8_t *obj, size_t n, const struct age_x25519_i
 	return k;
 }
 
+static int use_direct;
+
 static void test_size_limit_and_readback(void)
 {
 	static struct seen s;
@@ -195,6 +197,7 @@ static void test_size_limit_and_readback(void)
 	cfg.on_close = on_close;
 	cfg.arg = &s;
 	cfg.no_sync = 0;
+	cfg.direct_io = use_direct;
 	CHECK_OK(segment_writer_new(&cfg, &w));
 	for (int i = 0; i < n; i++) {
 		make_record(&rec, i, 200 + (size_t)(i * 37) % 1300);
@@ -209,8 +212,8 @@ static void test_size_limit_and_readback(void)
 	CHECK_MEM(c, s.commits[n - 1], 32);
 	CHECK_EQ_INT(s.total, n);
 	CHECK(s.n >= 7);
-	CHECK_EQ_INT(count_files(dir, ".age"), s.n);
-	CHECK_EQ_INT(count_files(dir, ".tmp"), 0);
+	CHECK_EQ_INT(count_files(dir, 0), s.n);
+	CHECK_EQ_INT(count_files(dir, 1), 0);
 	for (int k = 0; k < s.n; k++) {
 		size_t len = 0;
 		uint8_t *obj;
@@ -219,7 +222,7 @@ static void test_size_limit_and_readback(void)
 
 		CHECK_EQ_INT(strlen(s.name[k]), 32);
 		CHECK_EQ_INT(strspn(s.name[k], "0123456789abcdef"), 32);
-		snprintf(expect_path, sizeof(expect_path), "%s/%s.age", dir, s.name[k]);
+		snprintf(expect_path, sizeof(expect_path), "%s/%s", dir, s.name[k]);
 		CHECK_STR(s.path[k], expect_path);
 		CHECK_OK(stat(s.path[k], &st) == 0 ? 0 : -1);
 		CHECK_EQ_INT(st.st_size, s.size[k]);
@@ -267,13 +270,13 @@ static void test_age_limit_and_tick(void)
 	CHECK_OK(segment_writer_add(w, &rec, 2000000, NULL));
 	CHECK_OK(segment_writer_tick(w, 2999999));
 	CHECK_EQ_INT(s.n, 0);
-	CHECK_EQ_INT(count_files(dir, ".tmp"), 1);
+	CHECK_EQ_INT(count_files(dir, 1), 1);
 	CHECK_OK(segment_writer_tick(w, 3000000)); /* 2 s default */
 	CHECK_EQ_INT(s.n, 1);
 	CHECK_EQ_INT(s.n_records[0], 2);
 	CHECK_EQ_INT(s.created[0], 1000000);
 	CHECK_EQ_INT(s.closed[0], 3000000);
-	CHECK_EQ_INT(count_files(dir, ".tmp"), 0);
+	CHECK_EQ_INT(count_files(dir, 1), 0);
 	/* an add after the age limit closes the old segment first */
 	make_record(&rec, 2, 300);
 	CHECK_OK(segment_writer_add(w, &rec, 4000000, NULL));
@@ -298,10 +301,10 @@ static void test_age_limit_and_tick(void)
 	/* an abandoned open segment leaves no temporary file */
 	make_record(&rec, 6, 300);
 	CHECK_OK(segment_writer_add(w, &rec, 9500000, NULL));
-	CHECK_EQ_INT(count_files(dir, ".tmp"), 1);
+	CHECK_EQ_INT(count_files(dir, 1), 1);
 	segment_writer_free(w);
-	CHECK_EQ_INT(count_files(dir, ".tmp"), 0);
-	CHECK_EQ_INT(count_files(dir, ".age"), 4);
+	CHECK_EQ_INT(count_files(dir, 1), 0);
+	CHECK_EQ_INT(count_files(dir, 0), 4);
 }
 
 /* A record larger than max_plain gets a segment of its own; frames span
@@ -323,6 +326,7 @@ static void test_big_records(void)
 	cfg.recipients = (const uint8_t (*)[32])&id.public_key;
 	cfg.n_recipients = 1;
 	cfg.max_plain = 150000;
+	cfg.direct_io = 1;
 	cfg.on_close = on_close;
 	cfg.arg = &s;
 	cfg.no_sync = 1;
@@ -511,9 +515,19 @@ static void test_config_errors(void)
 	segment_writer_free(w);
 }
 
+/* The same with O_DIRECT (where the temporary folder's file system allows
+ * it; the writer falls back to buffered writes otherwise). */
+static void test_size_limit_direct_io(void)
+{
+	use_direct = 1;
+	test_size_limit_and_readback();
+	use_direct = 0;
+}
+
 int main(void)
 {
 	RUN(test_size_limit_and_readback);
+	RUN(test_size_limit_direct_io);
 	RUN(test_age_limit_and_tick);
 	RUN(test_big_records);
 	RUN(test_reader_errors);
