@@ -16,12 +16,15 @@
  * LIID, case or time.  The writer draws every record's 16-byte salt itself
  * from the CSPRNG.  No per-record allocation happens on the hot path.
  *
- * A segment closes: before a record that would take its plaintext past
- * max_plain (a record larger than max_plain gets a segment of its own);
- * right after a record that brings it to max_plain; when the caller's clock
- * (segment_writer_tick, or the now_us of an add) shows it is max_age_us
- * old; and on segment_writer_flush.  The crash-loss window is therefore
- * about max_age_us plus the tick interval.
+ * A segment closes: at an add whose record would take its plaintext past
+ * max_plain (before that record, which opens the next segment; a record
+ * larger than max_plain gets a segment of its own), or that finds it
+ * max_age_us old; at a tick that finds it max_age_us old; and on
+ * segment_writer_flush.  on_close never runs for the segment that receives
+ * the record of the same add call, so a caller that logs each record's
+ * commitment after segment_writer_add returns always logs all of a
+ * segment's commitments before that segment's on_close.  The crash-loss
+ * window is about max_age_us plus the tick interval.
  *
  * Reader.  Takes a whole segment object (bytes from a backend) and an
  * identity, and returns the record frames in order.  Errors:

@@ -417,9 +417,10 @@ int segment_writer_add(struct segment_writer *w, const struct frame_record *rec,
 	w->plain += fsize;
 	if (commitment)
 		memcpy(commitment, c, 32);
-	r = w->plain >= w->max_plain ? seg_close(w, now_us) : LACRE_OK;
-	if (r == LACRE_OK)
-		r = cb_err;
+	/* a segment that reached max_plain closes at the next add or tick, never
+	 * in the call that sealed its last record: the caller's commitment for
+	 * this record then always precedes its segment's on_close */
+	r = cb_err;
 	goto out;
 broken:
 	w->broken = 1;

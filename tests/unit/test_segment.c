@@ -333,11 +333,12 @@ static void test_big_records(void)
 	CHECK_OK(segment_writer_new(&cfg, &w));
 	make_record(&rec, 0, 1000);
 	CHECK_OK(segment_writer_add(w, &rec, 1, NULL));
-	make_record(&rec, 1, 190000);           /* > max_plain: closes #0, alone, closes */
+	make_record(&rec, 1, 190000);           /* > max_plain: closes #0, goes alone */
 	CHECK_OK(segment_writer_add(w, &rec, 2, NULL));
-	CHECK_EQ_INT(s.n, 2);
-	make_record(&rec, 2, 70000);
+	CHECK_EQ_INT(s.n, 1);
+	make_record(&rec, 2, 70000);            /* closes #1 first */
 	CHECK_OK(segment_writer_add(w, &rec, 3, NULL));
+	CHECK_EQ_INT(s.n, 2);
 	make_record(&rec, 3, 70000);
 	CHECK_OK(segment_writer_add(w, &rec, 4, NULL));
 	make_record(&rec, 4, 70000);           /* would pass 150000: new segment */
