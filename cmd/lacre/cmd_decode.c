@@ -45,6 +45,7 @@ struct decoder {
 	unsigned long n_pdus, n_errors;
 };
 
+/* Print the usage text to f. */
 static void usage(FILE *f)
 {
 	fprintf(f,

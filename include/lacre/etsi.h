@@ -46,7 +46,7 @@ enum etsi_payload {
 	ETSI_PAYLOAD_TRI = 2,          /* tRIPayload */
 	ETSI_PAYLOAD_HI1 = 3,          /* hI1-Operation */
 	ETSI_PAYLOAD_ENCRYPTED = 4,    /* encryptionContainer */
-	ETSI_PAYLOAD_3GPP_HI1 = 5,     /* threeGPP-HI1-Operation */
+	ETSI_PAYLOAD_3GPP_HI1 = 5,     /* threeGPP-HI1-Operation (kind hi1, kept opaque) */
 	ETSI_PAYLOAD_ILHI = 6,         /* iLHIPayload */
 	ETSI_PAYLOAD_HI4 = 7           /* hI4Payload */
 };

@@ -690,8 +690,15 @@ static void dec_payload(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 	case ETSI_PAYLOAD_ENCRYPTED:
 		dec_encryption(d, &y, depth - 1);
 		break;
+	case ETSI_PAYLOAD_3GPP_HI1:
+		/* the 3GPP variant of HI1-Operation: an HI1 notification,
+		 * kept as opaque bytes (its module is not decoded) */
+		p->kind = ETSI_KIND_HI1;
+		p->content_bytes.p = y.len ? y.value : NULL;
+		p->content_bytes.len = y.len;
+		break;
 	default:
-		/* 3GPP HI1, ILHI, HI4: kept as opaque bytes */
+		/* ILHI, HI4: kept as opaque bytes */
 		p->content_bytes.p = y.len ? y.value : NULL;
 		p->content_bytes.len = y.len;
 		break;

@@ -618,6 +618,25 @@ static void test_hi1_and_encryption(void)
 	CHECK_EQ_INT(p.enc.payload.len, 32);
 	CHECK_EQ_INT(p.enc.payload_type, 8);
 	CHECK_EQ_INT(p.cin, 9);
+
+	/* threeGPP-HI1-Operation [5]: an HI1 notification kept opaque */
+	memset(&b, 0, sizeof(b));
+	bo(&b, 0x30, MIN);
+	header(&b, "LIID1", 0, 6, MIN, 0);
+	bo(&b, 0xa2, MIN);
+	bo(&b, 0xa5, MIN);
+	bo(&b, 0xa1, MIN);
+	bs(&b, 0x81, "LIID1");
+	bc(&b);
+	bc(&b);
+	bc(&b);
+	bc(&b);
+	DECODE(&b, &p);
+	CHECK_EQ_INT(p.partial, 0);
+	CHECK_EQ_INT(p.kind, ETSI_KIND_HI1);
+	CHECK_EQ_INT(p.payload, ETSI_PAYLOAD_3GPP_HI1);
+	CHECK_EQ_INT(p.hi1.op, -1);
+	CHECK_EQ_INT(p.content_bytes.len, 9);
 }
 
 /* Open PS-PDU + header + payload [2] + sequence [tag]; close with 3 bc(). */
