@@ -27,6 +27,7 @@
 
 /* ---- helpers shared with etsi_payload.c (see etsi_int.h) ---- */
 
+/* Mark the PDU partial, keeping only the first error and its offset. */
 void etsi_dec_bad(struct etsi_dec *d, const uint8_t *at, int err)
 {
 	struct etsi_pdu *p = d->pdu;
@@ -38,11 +39,15 @@ void etsi_dec_bad(struct etsi_dec *d, const uint8_t *at, int err)
 	}
 }
 
+/* A cursor over the contents of constructed element t. */
 void etsi_dec_children(const struct ber_tlv *t, struct lacre_rbuf *c)
 {
 	lacre_rbuf_init(c, t->value, t->len);
 }
 
+/* Next child TLV of c: 1 with *x set, 0 at the end or after an error
+ * (reported as a field error; running out of bytes inside a complete PDU
+ * is a malformation, not an incomplete input). */
 int etsi_dec_next(struct etsi_dec *d, struct lacre_rbuf *c, struct ber_tlv *x, int depth)
 {
 	int r;
@@ -61,11 +66,13 @@ int etsi_dec_next(struct etsi_dec *d, struct lacre_rbuf *c, struct ber_tlv *x, i
 	return 1;
 }
 
+/* 1 when x is context-specific [tag]. */
 int etsi_dec_ctx(const struct ber_tlv *x, uint32_t tag)
 {
 	return x->cls == BER_CONTEXT && x->tag == tag;
 }
 
+/* 0 when x is constructed, else a field error and -1. */
 int etsi_dec_need_cons(struct etsi_dec *d, const struct ber_tlv *x)
 {
 	if (x->constructed)
@@ -74,11 +81,14 @@ int etsi_dec_need_cons(struct etsi_dec *d, const struct ber_tlv *x)
 	return -1;
 }
 
+/* Count one skipped unknown element. */
 void etsi_dec_unknown(struct etsi_dec *d)
 {
 	d->pdu->unknown_tags++;
 }
 
+/* ENUMERATED or small INTEGER in 0..INT32_MAX into *v; negative or
+ * larger values are field errors (LACRE_E_RANGE), *v untouched. */
 int etsi_dec_enum(struct etsi_dec *d, const struct ber_tlv *x, int *v)
 {
 	int64_t i;
@@ -96,6 +106,7 @@ int etsi_dec_enum(struct etsi_dec *d, const struct ber_tlv *x, int *v)
 	return LACRE_OK;
 }
 
+/* Non-negative INTEGER (up to 2^64-1) into *v, or a field error. */
 int etsi_dec_uint(struct etsi_dec *d, const struct ber_tlv *x, uint64_t *v)
 {
 	int r;
@@ -105,6 +116,7 @@ int etsi_dec_uint(struct etsi_dec *d, const struct ber_tlv *x, uint64_t *v)
 	return r;
 }
 
+/* An OCTET STRING (or other string type) into *b, pointing into the PDU. */
 int etsi_dec_bytes(struct etsi_dec *d, const struct ber_tlv *x, struct etsi_bytes *b)
 {
 	struct lacre_rbuf c;
@@ -136,6 +148,7 @@ int etsi_dec_bytes(struct etsi_dec *d, const struct ber_tlv *x, struct etsi_byte
 	return LACRE_OK;
 }
 
+/* GeneralizedTime into *us (Unix microseconds), or a field error. */
 int etsi_dec_gentime(struct etsi_dec *d, const struct ber_tlv *x, int64_t *us)
 {
 	int r;
@@ -145,6 +158,8 @@ int etsi_dec_gentime(struct etsi_dec *d, const struct ber_tlv *x, int64_t *us)
 	return r;
 }
 
+/* MicroSecondTimeStamp { seconds [0], microSeconds [1] } into *us; both
+ * fields are required and the sum must fit int64_t microseconds. */
 int etsi_dec_usts(struct etsi_dec *d, const struct ber_tlv *x, int depth, int64_t *us)
 {
 	struct lacre_rbuf c;
@@ -172,6 +187,8 @@ int etsi_dec_usts(struct etsi_dec *d, const struct ber_tlv *x, int depth, int64_
 	return LACRE_OK;
 }
 
+/* LI-PS-PDU IPAddress { iP-type [1], iP-value [2] CHOICE, iP-assignment
+ * [3], iPv6PrefixLength [4], iPv4SubnetMask [5], ... } into *a. */
 void etsi_dec_ipaddr(struct etsi_dec *d, const struct ber_tlv *x, int depth, struct etsi_ipaddr *a)
 {
 	struct lacre_rbuf c, c2;
