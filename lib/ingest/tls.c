@@ -80,6 +80,7 @@ int ingest_tls_ctx_new(const struct ingest_config *cfg, SSL_CTX **out,
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 	                      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);      /* TLS 1.3: send no session tickets either */
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
 		snprintf(why, why_len, "cannot load the TLS certificate %s: check it is a PEM chain",
 		         cfg->tls_cert);
