@@ -152,10 +152,14 @@ int ber_next(struct lacre_rbuf *b, struct ber_tlv *t, int depth_left)
 	/* the cursor's window, read from its fields rather than through the
 	 * accessor calls (hot path); every access below is checked against
 	 * avail, and the cursor advances through lacre_rbuf_skip() */
-	const uint8_t *p = b->p + b->off;
 	size_t avail = b->len - b->off, clen, total;
+	const uint8_t *p;
 	struct hdr h;
 	int r;
+
+	if (avail < 2)
+		return LACRE_E_INCOMPLETE;   /* also keeps NULL + 0 out (empty cursor) */
+	p = b->p + b->off;
 
 	if ((r = parse_hdr(p, avail, &h)) != LACRE_OK)
 		return r;

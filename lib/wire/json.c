@@ -169,6 +169,8 @@ static void put_escaped(struct json_w *w, const uint8_t *p, size_t n)
 	size_t i = 0, run = 0;
 	char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
 
+	if (n == 0)
+		return;   /* p may be NULL */
 	while (i < n && w->err == LACRE_OK) {
 		uint8_t c = p[i];
 		size_t u;
