@@ -151,7 +151,7 @@ static void usage(FILE *f)
 	    "integrity:   --integrity-hash sha1|sha256|sha384|sha512 --integrity-every N\n"
 	    "             --sign-key PEM --sign-every N --sign-digest sha256 --sign-style spec|contents\n"
 	    "faults:      --split-writes --garbage --disconnect-every N --resend-after-reconnect K\n"
-	    "             --inject-gaps N --inject-resets N\n"
+	    "             --inject-gaps N --inject-resets N --inject-restarts N\n"
 	    "output:      --summary FILE -v --help --version\n"
 	    "See docs/cmd-lacre-mediator.md.\n", f);
 }
@@ -236,7 +236,7 @@ enum {
 	O_OPERATOR, O_NE, O_COUNTRY, O_IPID, O_MEDIATOR_ID, O_SEQ_START, O_UNKNOWN_EXT, O_KEEPALIVE,
 	O_KA_WAIT, O_NO_FINAL_KA, O_RECONNECT_WAIT, O_CONNECT_TIMEOUT, O_STALL_TIMEOUT, O_IHASH,
 	O_IEVERY, O_SIGN_KEY, O_SIGN_EVERY, O_SIGN_DIGEST, O_SIGN_STYLE, O_HI1, O_SPLIT, O_GARBAGE,
-	O_DISCONNECT, O_RESEND, O_GAPS, O_RESETS, O_REALTIME, O_OUTPUT, O_SUMMARY, O_VERSION
+	O_DISCONNECT, O_RESEND, O_GAPS, O_RESETS, O_RESTARTS, O_REALTIME, O_OUTPUT, O_SUMMARY, O_VERSION
 };
 
 static const struct option long_opts[] = {
@@ -290,6 +290,7 @@ static const struct option long_opts[] = {
 	{ "resend-after-reconnect", required_argument, NULL, O_RESEND },
 	{ "inject-gaps", required_argument, NULL, O_GAPS },
 	{ "inject-resets", required_argument, NULL, O_RESETS },
+	{ "inject-restarts", required_argument, NULL, O_RESTARTS },
 	{ "realtime", no_argument, NULL, O_REALTIME },
 	{ "output", required_argument, NULL, O_OUTPUT },
 	{ "summary", required_argument, NULL, O_SUMMARY },
@@ -468,6 +469,10 @@ static int parse_args(struct med_opts *o, int argc, char **argv)
 		case O_RESETS:
 			if (parse_u(a, 1ull << 40, &u)) { med_log("--inject-resets wants a count"); bad = 1; }
 			else o->inject_resets = (unsigned long)u;
+			break;
+		case O_RESTARTS:
+			if (parse_u(a, 1ull << 40, &u)) { med_log("--inject-restarts wants a count"); bad = 1; }
+			else o->inject_restarts = (unsigned long)u;
 			break;
 		case O_REALTIME: o->realtime = 1; break;
 		case O_OUTPUT: o->output = a; break;

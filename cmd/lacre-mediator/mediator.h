@@ -88,6 +88,7 @@ struct med_opts {
 	unsigned resend_after_reconnect;
 	unsigned long inject_gaps;
 	unsigned long inject_resets;
+	unsigned long inject_restarts;
 	int realtime;
 	int verbose;
 };
@@ -106,7 +107,7 @@ struct med_stats {
 	uint64_t integrity_sent, resets_sent, hi1_sent;
 	uint64_t keepalives_sent, keepalive_ok, keepalive_failures;
 	uint64_t reconnects, truncated, garbage_bytes;
-	uint64_t inj_gaps, inj_duplicates, inj_resets;
+	uint64_t inj_gaps, inj_duplicates, inj_resets, inj_restarts;
 	uint64_t generated;             /* PDUs the generator emitted */
 	uint64_t errors;
 };

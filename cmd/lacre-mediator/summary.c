@@ -94,9 +94,10 @@ int med_summary_write(struct med_ctx *m, const char *path)
 	fprintf(f, " \"reconnects\": %llu,\n \"truncated_pdus\": %llu,\n \"garbage_bytes\": %llu,\n",
 	    (unsigned long long)m->st.reconnects, (unsigned long long)m->st.truncated,
 	    (unsigned long long)m->st.garbage_bytes);
-	fprintf(f, " \"injected\": {\"gaps\": %llu, \"duplicates\": %llu, \"resets\": %llu},\n",
+	fprintf(f, " \"injected\": {\"gaps\": %llu, \"duplicates\": %llu, \"resets\": %llu, "
+	    "\"restarts\": %llu},\n",
 	    (unsigned long long)m->st.inj_gaps, (unsigned long long)m->st.inj_duplicates,
-	    (unsigned long long)m->st.inj_resets);
+	    (unsigned long long)m->st.inj_resets, (unsigned long long)m->st.inj_restarts);
 	fprintf(f, " \"seed\": %llu,\n \"elapsed_s\": %.3f,\n \"errors\": %llu\n}\n",
 	    (unsigned long long)m->o.seed, el, (unsigned long long)m->st.errors);
 	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {

@@ -13,8 +13,8 @@
  *            interimUpdate (iRI-Continue) half way, accessEnd (iRI-End).
  * A min-heap over the targets' next step times merges everything into one
  * time-ordered PDU sequence.  Every activity has its own CIN; sequence
- * numbers count per (LIID, CIN, IRI|CC) from --seq-start.  Gap and reset
- * injection happen here, because they change numbering.
+ * numbers count per (LIID, CIN, IRI|CC) from --seq-start.  Gap, reset and
+ * restart injection happen here, because they change numbering.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,8 +101,8 @@ struct med_gen {
 	uint64_t act_counter;
 	uint32_t cin_mix;
 	uint64_t data_emitted;
-	uint64_t next_gap_at, next_reset_at;
-	unsigned long gaps_left, resets_left;
+	uint64_t next_gap_at, next_reset_at, next_restart_at;
+	unsigned long gaps_left, resets_left, restarts_left;
 	struct lacre_dbuf pdu, text;
 };
 
@@ -270,8 +270,10 @@ static void act_free(struct med_act *a)
 	free(a);
 }
 
-/* Emit a cINReset for the activity and restart its numbering. */
-static int inject_reset(struct med_ctx *m, struct med_target *t, struct med_act *a, int64_t when)
+/* Restart the activity's numbering, announced by a cINReset (with_pdu) or
+ * silently (a collector restart without its CIN-state database). */
+static int inject_reset(struct med_ctx *m, struct med_target *t, struct med_act *a, int64_t when,
+    int with_pdu)
 {
 	struct med_gen *g = m->gen;
 	struct etsi_enc_header h;
@@ -291,6 +293,11 @@ static int inject_reset(struct med_ctx *m, struct med_target *t, struct med_act 
 			a->chain[i] = NULL;
 		}
 	}
+	a->seq[0] = a->seq[1] = m->o.seq_start;
+	if (!with_pdu) {
+		m->st.inj_restarts++;
+		return 0;
+	}
 	med_header(m, &h, t->liid, t->liid_len, 1, a->cin, 0, when);
 	lacre_dbuf_reset(&g->pdu);
 	if ((r = etsi_enc_cin_reset(&g->pdu, &h)) != 0)
@@ -301,7 +308,6 @@ static int inject_reset(struct med_ctx *m, struct med_target *t, struct med_act 
 	meta.stream = -1;
 	if ((r = med_sink_put(m, &meta, g->pdu.p, g->pdu.len)) != 0)
 		return r;
-	a->seq[0] = a->seq[1] = m->o.seq_start;
 	m->st.inj_resets++;
 	return 0;
 }
@@ -380,7 +386,12 @@ static int emit_data(struct med_ctx *m, struct med_target *t, struct med_act *a,
 	if (g->resets_left > 0 && g->data_emitted >= g->next_reset_at) {
 		g->resets_left--;
 		g->next_reset_at = g->data_emitted + 30 + med_rng_below(&g->rng, 60);
-		if ((r = inject_reset(m, t, a, when)) != 0)
+		if ((r = inject_reset(m, t, a, when, 1)) != 0)
+			return r;
+	} else if (g->restarts_left > 0 && g->data_emitted >= g->next_restart_at) {
+		g->restarts_left--;
+		g->next_restart_at = g->data_emitted + 30 + med_rng_below(&g->rng, 60);
+		if ((r = inject_reset(m, t, a, when, 0)) != 0)
 			return r;
 	}
 	return 0;
@@ -1036,8 +1047,10 @@ int med_gen_init(struct med_ctx *m)
 		} else {
 			snprintf(m->liids[i], sizeof(m->liids[i]), "%s%04u", m->o.liid_prefix, i + 1);
 			t->liid_len = strlen(m->liids[i]);
-			if (t->liid_len > 25)
+			if (t->liid_len > 25) {
+				med_log("LIID %s is longer than 25 octets: shorten --liid-prefix", m->liids[i]);
 				return LACRE_E_INVALID;
+			}
 			memcpy(t->liid, m->liids[i], t->liid_len);
 		}
 	}
@@ -1078,6 +1091,8 @@ int med_gen_init(struct med_ctx *m)
 	g->resets_left = m->o.inject_resets;
 	g->next_gap_at = 5 + med_rng_below(&g->rng, 20);
 	g->next_reset_at = 15 + med_rng_below(&g->rng, 40);
+	g->restarts_left = m->o.inject_restarts;
+	g->next_restart_at = 25 + med_rng_below(&g->rng, 40);
 	return 0;
 }
 

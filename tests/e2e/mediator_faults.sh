@@ -10,7 +10,7 @@ set -u
 lemf_start
 "$MED" --hi2 127.0.0.1:$HI2 --hi3 127.0.0.1:$HI3 --targets 6 --calls 6 --sessions 6 --connections 3 \
 	--split-writes --disconnect-every 50 --resend-after-reconnect 3 --inject-gaps 4 --inject-resets 2 \
-	--garbage --keepalive 0.3 --keepalive-wait 2 --reconnect-wait 0.05 --summary "$T/s.json" 2>"$T/med.err" \
+	--inject-restarts 2 --garbage --keepalive 0.3 --keepalive-wait 2 --reconnect-wait 0.05 --summary "$T/s.json" 2>"$T/med.err" \
 	|| { echo "mediator failed"; cat "$T/med.err"; exit 1; }
 lemf_stop
 compare_summary "$T/s.json" "$T/lemf.json" || exit 1
@@ -18,7 +18,7 @@ python3 - "$T/s.json" "$T/lemf.json" <<'PY' || exit 1
 import json, sys
 s = json.load(open(sys.argv[1])); l = json.load(open(sys.argv[2]))
 inj = s['injected']
-assert inj['gaps'] == 4 and inj['resets'] == 2, inj
+assert inj['gaps'] == 4 and inj['resets'] == 2 and inj['restarts'] == 2, inj
 assert inj['duplicates'] > 0 and s['truncated_pdus'] > 0 and s['reconnects'] > 0, s
 assert s['garbage_bytes'] > 0 and l['garbage'] == 1, (s['garbage_bytes'], l['garbage'])
 assert s['keepalive_failures'] == 0
