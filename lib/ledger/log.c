@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,8 @@
 #define MAX_WITNESSES 32
 #define STATE_MAX (NOTE_MAX_SIZE + 4096)
 #define ENTS_CAP ((size_t)1 << 40)
+/* Concurrent puts while publishing tiles. */
+#define PUBLISH_THREADS 16
 
 /* Hashes of one tile level, positions [start, start + n); start is a
  * multiple of 256 (the first tile not yet published in full). */
@@ -603,15 +606,85 @@ static int bundle_bytes(struct tlog *log, uint64_t t, unsigned w, const uint8_t 
 	return LACRE_OK;
 }
 
+/* One object to publish. */
+struct put_job {
+	int level;
+	uint64_t t;
+	unsigned w;
+	const uint8_t *p;
+	size_t len;
+};
+
+/* The jobs of one publication, shared by the worker threads. */
+struct put_pool {
+	struct tlog *log;
+	struct put_job *jobs;
+	size_t n, next;
+	int rc;
+	pthread_mutex_t mu;
+};
+
+/* Worker: take jobs until none are left or one failed.  Backends fsync
+ * every object, so running several puts at once hides most of the sync
+ * latency (the store handles are thread-safe). */
+static void *put_worker(void *arg)
+{
+	struct put_pool *pool = arg;
+	struct put_job *j;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&pool->mu);
+		j = pool->next < pool->n && pool->rc == LACRE_OK ? &pool->jobs[pool->next++] : NULL;
+		pthread_mutex_unlock(&pool->mu);
+		if (j == NULL)
+			return NULL;
+		rc = put_tile(pool->log, j->level, j->t, j->w, j->p, j->len);
+		if (rc != LACRE_OK) {
+			pthread_mutex_lock(&pool->mu);
+			if (pool->rc == LACRE_OK)
+				pool->rc = rc;
+			pthread_mutex_unlock(&pool->mu);
+		}
+	}
+}
+
+/* Run the jobs on up to PUBLISH_THREADS threads (inline when few). */
+static int run_jobs(struct tlog *log, struct put_job *jobs, size_t n)
+{
+	struct put_pool pool;
+	pthread_t th[PUBLISH_THREADS];
+	size_t nt = n / 4, i, started = 0;
+
+	memset(&pool, 0, sizeof(pool));
+	pool.log = log;
+	pool.jobs = jobs;
+	pool.n = n;
+	pool.rc = LACRE_OK;
+	pthread_mutex_init(&pool.mu, NULL);
+	if (nt > PUBLISH_THREADS)
+		nt = PUBLISH_THREADS;
+	for (i = 0; i < nt; i++)
+		if (pthread_create(&th[i], NULL, put_worker, &pool) == 0)
+			started++;
+	put_worker(&pool);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&pool.mu);
+	return pool.rc;
+}
+
 /* Publish tiles and bundles for tree size n from the published size up,
  * then forget what is no longer needed. */
 static int publish_tiles(struct tlog *log, uint64_t n)
 {
 	uint64_t p = log->pub, pl, nl, t, first;
+	struct put_job *jobs = NULL;
+	size_t nj = 0, cap = 0, drop;
 	const uint8_t *bp;
-	size_t bl, drop;
+	size_t bl;
 	unsigned w;
-	int l, rc;
+	int l, rc = LACRE_OK;
 
 	for (l = 0; l < NLEVELS; l++) {
 		pl = p >> (8 * l);
@@ -623,18 +696,28 @@ static int publish_tiles(struct tlog *log, uint64_t n)
 		for (t = pl / TILE_WIDTH; t * TILE_WIDTH < nl; t++) {
 			struct level *lv = &log->lv[l];
 			w = tiles_width(n, l, t);
+			rc = LACRE_E_INTERNAL;
 			if (t * TILE_WIDTH < lv->start || t * TILE_WIDTH + w > lv->start + lv->n)
-				return LACRE_E_INTERNAL;
-			if ((rc = put_tile(log, l, t, w, lv->h[t * TILE_WIDTH - lv->start],
-					   (size_t)w * MERKLE_HASH_LEN)) != LACRE_OK)
-				return rc;
+				goto out;
+			if (nj + 2 > cap) {
+				void *q;
+				cap = cap ? 2 * cap : 64;
+				rc = LACRE_E_NOMEM;
+				if ((q = realloc(jobs, cap * sizeof(*jobs))) == NULL)
+					goto out;
+				jobs = q;
+			}
+			jobs[nj++] = (struct put_job){ l, t, w, lv->h[t * TILE_WIDTH - lv->start],
+						       (size_t)w * MERKLE_HASH_LEN };
 			if (l != 0)
 				continue;
-			if ((rc = bundle_bytes(log, t, w, &bp, &bl)) != LACRE_OK ||
-			    (rc = put_tile(log, TILE_LEVEL_ENTRIES, t, w, bp, bl)) != LACRE_OK)
-				return rc;
+			if ((rc = bundle_bytes(log, t, w, &bp, &bl)) != LACRE_OK)
+				goto out;
+			jobs[nj++] = (struct put_job){ TILE_LEVEL_ENTRIES, t, w, bp, bl };
 		}
 	}
+	if ((rc = run_jobs(log, jobs, nj)) != LACRE_OK)
+		goto out;
 	log->pub = n;
 	for (l = 0; l < NLEVELS; l++)
 		level_trim(&log->lv[l], ((n >> (8 * l)) / TILE_WIDTH) * TILE_WIDTH);
@@ -652,7 +735,10 @@ static int publish_tiles(struct tlog *log, uint64_t n)
 		log->ents_jpos -= drop;
 		log->ents_first = first;
 	}
-	return LACRE_OK;
+	rc = LACRE_OK;
+out:
+	free(jobs);
+	return rc;
 }
 
 /* Ask one witness to cosign the signed checkpoint; on success the

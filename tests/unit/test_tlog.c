@@ -5,6 +5,7 @@
  * killed at random points never leaves two inconsistent checkpoints.
  */
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -342,7 +343,23 @@ static void test_crash_consistency(void)
 			crash_child(st, state, pfd[1], (unsigned)round + 1);
 		}
 		close(pfd[1]);
-		usleep((useconds_t)(1000 + rand() % 40000));
+		/* let the child publish one checkpoint, then kill it at a random
+		 * point of what follows (appending, journaling, signing,
+		 * committing, writing tiles or the checkpoint) */
+		{
+			uint32_t l = 0;
+			struct pollfd pp = { pfd[0], POLLIN, 0 };
+			CHECK(poll(&pp, 1, 20000) == 1);
+			CHECK(read(pfd[0], &l, 4) == 4);
+			CHECK(l < sizeof(buf));
+			size_t got = 0;
+			while (got < l && (n = read(pfd[0], buf + got, l - got)) > 0)
+				got += (size_t)n;
+			CHECK_EQ_INT(got, l);
+			CHECK_OK(lacre_dbuf_add(&notes, &l, 4));
+			CHECK_OK(lacre_dbuf_add(&notes, buf, l));
+		}
+		usleep((useconds_t)(rand() % 30000));
 		kill(pid, SIGKILL);
 		CHECK(waitpid(pid, &status, 0) == pid);
 		if (WIFSIGNALED(status))
@@ -365,7 +382,7 @@ static void test_crash_consistency(void)
 			lacre_dbuf_free(&d);
 		}
 	}
-	CHECK(killed_mid >= 20);
+	CHECK(killed_mid >= 20); /* killed, not exited on an error */
 	/* recover, add a little, and take the final tree */
 	CHECK_OK(tlog_open(st, state, ORIGIN, key, &log));
 	CHECK_OK(tlog_append(log, "final", 5, NULL));
