@@ -929,6 +929,42 @@ static void test_openli_vectors(void)
 	CHECK_EQ_INT(sip, 14);
 }
 
+static void test_json_forms(void)
+{
+	static struct bb b;
+	struct etsi_pdu p;
+	struct lacre_dbuf d;
+	struct json_w w;
+	const char *s;
+
+	/* binary LIID, no CIN, no time, a field error */
+	memset(&b, 0, sizeof(b));
+	bo(&b, 0x30, NONMIN);
+	bo(&b, 0xa1, NONMIN);
+	bp(&b, 0x81, "\x01\xfe\x41", 3);
+	bu(&b, 0x84, 12);
+	bp(&b, 0x88, "\xff", 1);           /* negative timeStampQualifier */
+	bc(&b);
+	bo(&b, 0xa2, NONMIN);
+	bo(&b, 0xa2, NONMIN);
+	bp(&b, 0x84, "", 0);
+	bc(&b);
+	bc(&b);
+	bc(&b);
+	DECODE(&b, &p);
+	CHECK_EQ_INT(p.partial, 1);
+	lacre_dbuf_init(&d, 1 << 16);
+	json_init(&w, &d);
+	etsi_json_pdu(&w, &p, b.b, b.n, 500, ETSI_JSON_RAW);
+	CHECK_OK(json_finish(&w));
+	CHECK_OK(lacre_dbuf_cstr(&d, &s));
+	CHECK(strstr(s, "\"liid\":\"0x01fe41\",\"cin\":null,\"seq\":12,\"kind\":\"keepalive-response\","
+			"\"time\":null,\"iri_type\":null,\"content\":null,\"partial\":true,") != NULL);
+	CHECK(strstr(s, "\"error_offset\":518") != NULL);   /* 500 + 4 + 4 + 5 + 3 + 2: the value octet */
+	CHECK(strstr(s, "\"raw\":\"3082") != NULL);
+	lacre_dbuf_free(&d);
+}
+
 int main(void)
 {
 	RUN(test_spec_keepalive);
@@ -943,6 +979,7 @@ int main(void)
 	RUN(test_hi1_and_encryption);
 	RUN(test_ipmmiri_and_ipiri);
 	RUN(test_cc_contents);
+	RUN(test_json_forms);
 	RUN(test_openli_vectors);
 	return t_done();
 }
