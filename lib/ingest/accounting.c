@@ -61,7 +61,7 @@ struct stream {
 	uint8_t cls;
 	uint8_t has_cin;
 	uint8_t have;               /* a number has been seen in this epoch */
-	uint8_t pending_reset;      /* cINReset seen on another connection */
+	uint8_t pending_reset;      /* cINResets seen on another connection, not yet applied */
 	uint8_t restarted;          /* restarted without a reset, not yet explained */
 	uint8_t hash_seen;          /* the chain has shown hash PDUs */
 	uint8_t listeners;          /* bit per listener seen */
@@ -323,14 +323,14 @@ static int win_get(const struct stream *s, uint64_t seq, uint64_t h)
 	return e->h == h ? 1 : -1;
 }
 
-/* Start a new numbering epoch. */
+/* Start a new numbering epoch.  The duplicate window is kept: a resend of
+ * an earlier epoch's PDU after a reconnect is still recognised by its
+ * bytes, and a new PDU under an old number has other bytes anyway. */
 static void new_epoch(struct stream *s)
 {
 	s->have = 0;
 	s->next_seq = first_seq(s);
 	s->n_gaps = 0;
-	if (s->win)
-		memset(s->win, 0, WIN * sizeof(*s->win));
 }
 
 /* If seq falls in an open gap, close it there: 1 if it did. */
@@ -385,6 +385,18 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 	s->listeners |= (uint8_t)(1u << (listener & 7));
 	if (s->have && s->next_seq == 0x100000000ull && seq == 0)
 		s->next_seq = 0;                  /* 2^32 - 1 wrapped to 0 */
+	/* the same bytes under a number already seen: a resend, whatever the
+	 * direction (it may belong to an epoch before a reset) */
+	dup = win_get(s, seq, h);
+	if (dup == 1) {
+		s->st.duplicates++;
+		ev_begin(a, &w, "duplicate", s);
+		json_kv_uint(&w, "seq", seq);
+		json_kv_bool(&w, "verified", 1);
+		json_kv_uint(&w, "conn", conn_id);
+		ev_end(a, &w);
+		return;
+	}
 	if (!s->have || seq >= s->next_seq) {
 		if (seq > s->next_seq) {
 			s->st.gaps++;
@@ -405,7 +417,7 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 	}
 	/* backwards */
 	if (s->pending_reset) {
-		s->pending_reset = 0;
+		s->pending_reset--;
 		new_epoch(s);
 		s->have = 1;
 		s->next_seq = seq + 1;
@@ -422,12 +434,12 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 		}
 		return;
 	}
-	dup = win_get(s, seq, h);
-	if (dup == 1 || (dup == 0 && seq != 0 && !gap_fill(s, seq))) {
+	if (dup == 0 && seq != 0 && !gap_fill(s, seq)) {
+		/* older than the window: counted as a duplicate, unverified */
 		s->st.duplicates++;
 		ev_begin(a, &w, "duplicate", s);
 		json_kv_uint(&w, "seq", seq);
-		json_kv_bool(&w, "verified", dup == 1);
+		json_kv_bool(&w, "verified", 0);
 		json_kv_uint(&w, "conn", conn_id);
 		ev_end(a, &w);
 		return;
@@ -477,8 +489,8 @@ static void reset_stream(struct ingest_acct *a, struct stream *s, int listener)
 		ev_begin(a, &w, "epoch", s);
 		json_kv_str(&w, "cause", "cin-reset");
 		ev_end(a, &w);
-	} else {
-		s->pending_reset = 1;             /* applied when it goes back */
+	} else if (s->pending_reset < 255) {
+		s->pending_reset++;               /* applied when it goes back */
 	}
 }
 

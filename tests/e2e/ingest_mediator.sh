@@ -22,7 +22,7 @@ secs=10
 [ "${LACRE_ACCEPTANCE:-0}" = 1 ] && secs=60
 tmp=$(mktemp -d /tmp/lacre-e2e-med-XXXXXX)
 pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; if [ -n "${LACRE_KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi; }
 trap cleanup EXIT
 
 openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/sign.key" 2>/dev/null &&

@@ -243,6 +243,58 @@ static void test_cin_reset(void)
 	lacre_dbuf_free(&evs);
 }
 
+/* A cINReset on HI2, then the CC connection reconnects and resends its
+ * last old-epoch PDUs before the new epoch starts: they are duplicates,
+ * the new epoch is a reset (not a restart), and no gap is invented.  Two
+ * resets before the CC stream moves are applied one epoch each. */
+static void test_reset_then_resend(void)
+{
+	struct ingest_acct *a;
+	struct lacre_dbuf b;
+	struct ingest_stream_stats st;
+	struct etsi_enc_header h = hdr("LIX", 6, 0);
+	uint64_t q;
+
+	lacre_dbuf_init(&evs, 1u << 20);
+	lacre_dbuf_init(&b, 1u << 16);
+	CHECK_OK(ingest_acct_new(0, on_ev, NULL, &a));
+	for (q = 0; q < 20; q++) {
+		pdu(&b, 1, "LIX", 6, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	lacre_dbuf_reset(&b);
+	CHECK_OK(etsi_enc_cin_reset(&b, &h));
+	CHECK_OK(feed(a, &b, LACRE_HI2));
+	for (q = 17; q < 20; q++) {          /* resent after a reconnect */
+		pdu(&b, 1, "LIX", 6, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	for (q = 0; q < 5; q++) {            /* the new epoch */
+		pdu(&b, 1, "LIX", 6, q, 2);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	/* two resets, then two epochs on the other connection */
+	lacre_dbuf_reset(&b);
+	CHECK_OK(etsi_enc_cin_reset(&b, &h));
+	CHECK_OK(feed(a, &b, LACRE_HI2));
+	CHECK_OK(feed(a, &b, LACRE_HI2));
+	for (int e = 3; e <= 4; e++)
+		for (q = 0; q < 4; q++) {
+			pdu(&b, 1, "LIX", 6, q, (uint8_t)e);
+			CHECK_OK(feed(a, &b, LACRE_HI3));
+		}
+	CHECK_OK(stats(a, "LIX", 6, ETSI_KIND_CC, &st));
+	CHECK_EQ_INT(st.received, 20 + 3 + 5 + 8);
+	CHECK_EQ_INT(st.duplicates, 3);
+	CHECK_EQ_INT(st.resets, 3);
+	CHECK_EQ_INT(st.restarts, 0);
+	CHECK_EQ_INT(st.gaps, 0);
+	CHECK_EQ_INT(st.next_expected, 4);
+	ingest_acct_free(a);
+	lacre_dbuf_free(&b);
+	lacre_dbuf_free(&evs);
+}
+
 /* Build a hash PDU over the given data PDUs (digest computed here). */
 static void hash_pdu(struct lacre_dbuf *out, const char *liid, uint32_t cin, uint64_t hseq,
                      int data_type, int alg, const uint32_t *seqs, size_t n,
@@ -516,6 +568,7 @@ int main(void)
 	RUN(test_gap_late_duplicate_restart);
 	RUN(test_start_and_wrap);
 	RUN(test_cin_reset);
+	RUN(test_reset_then_resend);
 	RUN(test_integrity_hash);
 	RUN(test_signed_bytes_match_encoder);
 	RUN(test_integrity_signature);
