@@ -123,6 +123,12 @@ uint64_t tlog_signed_size(const struct tlog *log);
 uint64_t tlog_published_size(const struct tlog *log);
 /* The log's store prefix. */
 const char *tlog_store_prefix(const struct tlog *log);
+/* The latest published checkpoint note (with cosignatures); *len is 0
+ * before the first publication.  Valid until the next tlog_checkpoint. */
+void tlog_published_note(const struct tlog *log, const uint8_t **p, size_t *len);
+/* A C2SP tlog-proof receipt for entry index against the latest published
+ * checkpoint (LACRE_E_RANGE if that checkpoint does not cover it yet). */
+int tlog_receipt(struct tlog *log, uint64_t index, struct lacre_dbuf *out);
 /* Proofs from the tiles on the store, for sizes up to the published size. */
 int tlog_prove_inclusion(struct tlog *log, uint64_t index, uint64_t size,
 			 struct merkle_proof *out);

@@ -1021,3 +1021,23 @@ int tlog_prove_consistency(struct tlog *log, uint64_t old, uint64_t size,
 	tiles_reader_free(r);
 	return rc;
 }
+
+/* The latest published checkpoint. */
+void tlog_published_note(const struct tlog *log, const uint8_t **p, size_t *len)
+{
+	*p = log->pnote.p;
+	*len = log->pnote.len;
+}
+
+/* A receipt for index against the latest published checkpoint. */
+int tlog_receipt(struct tlog *log, uint64_t index, struct lacre_dbuf *out)
+{
+	struct merkle_proof proof;
+	int rc;
+
+	if (log->pnote.len == 0 || index >= log->psize)
+		return LACRE_E_RANGE;
+	if ((rc = tlog_prove_inclusion(log, index, log->psize, &proof)) != LACRE_OK)
+		return rc;
+	return receipt_format(index, &proof, log->pnote.p, log->pnote.len, out);
+}

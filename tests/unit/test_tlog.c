@@ -231,6 +231,24 @@ static void test_log_grow(void)
 	CHECK_MEM(cp.root, root, 32);
 	CHECK_OK(tlog_prove_consistency(log, 70000, total, &pr));
 	CHECK_OK(merkle_verify_consistency(70000, total, prev.root, cp.root, &pr));
+	/* a receipt for the last entry verifies offline */
+	{
+		struct lacre_dbuf rc_;
+		struct receipt rr;
+		struct checkpoint rcp;
+		lacre_dbuf_init(&rc_, NOTE_MAX_SIZE + 8192);
+		CHECK_OK(tlog_receipt(log, total - 1, &rc_));
+		CHECK_OK(receipt_parse(rc_.p, rc_.len, &rr));
+		entry(total - 1, e);
+		merkle_leaf_hash(e, 32, leaf);
+		CHECK_OK(receipt_verify(&rr, leaf, &v, NULL, 0, 0, &rcp));
+		CHECK_EQ_INT(rcp.size, total);
+		entry(total - 2, e);
+		merkle_leaf_hash(e, 32, leaf);
+		CHECK_EQ_INT(receipt_verify(&rr, leaf, &v, NULL, 0, 0, &rcp), LACRE_E_VERIFY);
+		CHECK_EQ_INT(tlog_receipt(log, total, &rc_), LACRE_E_RANGE);
+		lacre_dbuf_free(&rc_);
+	}
 	tlog_close(log);
 	/* another origin or key on the same state is refused */
 	{
