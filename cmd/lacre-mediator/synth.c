@@ -61,13 +61,20 @@ void med_voice_init(struct med_voice *v, int kind, uint64_t seed)
 	new_syllable(v);
 }
 
-/* One sample of a two-pole resonator at frequency f (bandwidth bw). */
-static double resonate(double st[2], double x, double f, double bw)
+/* Coefficients of a two-pole resonator at frequency f, bandwidth bw. */
+static void res_coef(double c[3], double f, double bw)
 {
 	double r = exp(-M_PI * bw / SR);
-	double a1 = 2.0 * r * cos(2.0 * M_PI * f / SR);
-	double a2 = -r * r;
-	double y = (1.0 - r) * x + a1 * st[0] + a2 * st[1];
+
+	c[0] = 1.0 - r;
+	c[1] = 2.0 * r * cos(2.0 * M_PI * f / SR);
+	c[2] = -r * r;
+}
+
+/* One sample through a resonator with coefficients c and state st. */
+static double resonate(double st[2], double x, const double c[3])
+{
+	double y = c[0] * x + c[1] * st[0] + c[2] * st[1];
 
 	st[1] = st[0];
 	st[0] = y;
@@ -87,7 +94,13 @@ static int16_t clip16(double x)
 /* 20 ms of audio. */
 void med_voice_frame(struct med_voice *v, int16_t pcm[160])
 {
+	static const double bw[3] = { 90, 110, 160 };
+	double coef[3][3];
 	int n, i;
+
+	/* formants glide slowly: coefficients once per 20 ms frame */
+	for (i = 0; i < 3; i++)
+		res_coef(coef[i], v->formant[i], bw[i]);
 
 	for (n = 0; n < 160; n++) {
 		double s;
@@ -117,10 +130,10 @@ void med_voice_frame(struct med_voice *v, int16_t pcm[160])
 				src = 1.0;
 			}
 			src += 0.03 * (med_rng_unit(&v->rng) - 0.5);
-			y += resonate(v->res_state[0], src, v->formant[0], 90) * 1.0;
-			y += resonate(v->res_state[1], src, v->formant[1], 110) * 0.6;
-			y += resonate(v->res_state[2], src, v->formant[2], 160) * 0.3;
-			s = 60000.0 * v->env * y;
+			y += resonate(v->res_state[0], src, coef[0]) * 1.0;
+			y += resonate(v->res_state[1], src, coef[1]) * 0.6;
+			y += resonate(v->res_state[2], src, coef[2]) * 0.3;
+			s = 150000.0 * v->env * y;
 		}
 		pcm[n] = clip16(s);
 	}
