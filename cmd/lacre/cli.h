@@ -20,6 +20,17 @@ int cli_fail(int err, const char *what);
 /* Map a lacre_err to the exit status of DESIGN.md §8. */
 int cli_exit_status(int err);
 
+struct site;
+struct keystore;
+struct passphrase_src;
+/* Open the site named by arg (--site) or LACRE_SITE (cli_site.c); prints
+ * the error and returns an exit status on failure. */
+int cli_open_site(const char *arg, struct site *s);
+/* Read the master passphrase from src, unlock the master key and open the
+ * keystore (access domain).  Prints the error; returns an exit status. */
+int cli_open_keystore(const struct passphrase_src *src, const struct site *s,
+		      struct keystore **ks);
+
 /* Subcommands (cmd/lacre/cmd_*.c). */
 int cmd_decode(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);

@@ -15,6 +15,8 @@
 
 #include "lacre/err.h"
 #include "lacre/ingest.h"
+#include "lacre/seal_sink.h"
+#include "lacre/site.h"
 #include "cli.h"
 
 static struct ingest_server *g_server;
@@ -34,7 +36,12 @@ static void usage(FILE *f)
 	"usage: lacre ingest --hi2 IP:PORT --hi3 IP:PORT [--spool DIR] [options]\n"
 	"\n"
 	"  --hi2 IP:PORT / --hi3 IP:PORT   listeners (port 0 picks a free port)\n"
-	"  --spool DIR            spool directory (default: $LACRE_SITE/spool or --site DIR/spool)\n"
+	"  --site DIR             run for a site (or LACRE_SITE): listeners, TLS and limits from\n"
+	"                         its lacre.conf; records are routed by warrant, sealed and\n"
+	"                         logged (the vault pipeline); needs no passphrase\n"
+	"  --set KEY=VALUE        override one key of the site's lacre.conf (repeatable)\n"
+	"  -n                     check the configuration (with a site: all of lacre.conf) and exit\n"
+	"  --spool DIR            without a site: keep raw PDUs in an unsealed spool (tests, benches)\n"
 	"  --site DIR             the site (LACRE_SITE)\n"
 	"  --stats FILE           write the accounting as JSON at exit\n"
 	"  --ready-file FILE      write \"hi2=PORT hi3=PORT\" once listening\n"
@@ -158,7 +165,7 @@ static int write_ready(struct ingest_server *s, const char *path)
 enum {
 	O_HI2 = 256, O_HI3, O_SPOOL, O_SITE, O_STATS, O_READY, O_DURATION, O_TLS, O_HI2TLS,
 	O_HI3TLS, O_CERT, O_KEY, O_CA, O_REQ, O_FP, O_ALLOW, O_MAXPDU, O_MAXTX, O_IDLE,
-	O_PDUTO, O_MAXC, O_MAXCP, O_IPUB, O_IMD, O_IRET, O_FLUSH, O_FSYNC, O_ROTATE, O_QUIET
+	O_PDUTO, O_MAXC, O_MAXCP, O_IPUB, O_IMD, O_IRET, O_FLUSH, O_FSYNC, O_ROTATE, O_QUIET, O_SET
 };
 
 /* `lacre ingest`. */
@@ -194,6 +201,7 @@ int cmd_ingest(int argc, char **argv)
 		{ "fsync", required_argument, NULL, O_FSYNC },
 		{ "rotate", required_argument, NULL, O_ROTATE },
 		{ "quiet", no_argument, NULL, O_QUIET },
+		{ "set", required_argument, NULL, O_SET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -202,7 +210,11 @@ int cmd_ingest(int argc, char **argv)
 	struct lacre_sink sink;
 	struct sigaction sa;
 	const char *spool = NULL, *site = getenv("LACRE_SITE"), *stats = NULL, *ready = NULL;
-	char spool_buf[4096];
+	const char *sets[64];
+	size_t n_sets = 0;
+	int use_site = 0;
+	static struct site st;          /* outlives the sink */
+	char site_msg[SITE_MSG_MAX];
 	unsigned long long v, duration = 0;
 	int c, r, check_only = 0, sink_open = 0, rc = EXIT_FAIL;
 
@@ -251,6 +263,13 @@ int cmd_ingest(int argc, char **argv)
 			}
 			break;
 		case O_QUIET: cfg.quiet = 1; break;
+		case O_SET:
+			if (n_sets >= sizeof(sets) / sizeof(sets[0])) {
+				cli_err("ingest: too many --set options");
+				return EXIT_USAGE;
+			}
+			sets[n_sets++] = optarg;
+			break;
 		case O_IPUB: cfg.integrity_pubkey = optarg; break;
 		case O_IMD: cfg.integrity_sig_md = optarg; break;
 		case 'n': check_only = 1; break;
@@ -283,29 +302,74 @@ int cmd_ingest(int argc, char **argv)
 		cli_err("ingest: unexpected argument '%s'; run 'lacre help ingest'", argv[optind]);
 		return EXIT_USAGE;
 	}
+	/* a site, unless an explicit raw spool was asked for */
+	use_site = !spool && site;
+	if (use_site) {
+		int ex = cli_open_site(site, &st);
+		if (ex != EXIT_OK)
+			return ex;
+		for (size_t i = 0; i < n_sets; i++)
+			if (site_config_set_arg(&st.cfg, sets[i], site_msg, sizeof(site_msg)) != LACRE_OK) {
+				cli_err("ingest: --set %s: %s", sets[i], site_msg);
+				return EXIT_USAGE;
+			}
+		if (site_config_check(&st.cfg, site_msg, sizeof(site_msg)) != LACRE_OK) {
+			cli_err("ingest: %s/%s: %s", st.dir, SITE_CONF, site_msg);
+			return EXIT_USAGE;
+		}
+		/* the site's listeners and TLS unless the command line says otherwise */
+		if (!cfg.hi2_addr && !cfg.hi3_addr) {
+			cfg.hi2_addr = st.cfg.hi2;
+			cfg.hi3_addr = st.cfg.hi3;
+		}
+		if (st.cfg.tls_enable) {
+			cfg.hi2_tls = cfg.hi3_tls = 1;
+			if (!cfg.tls_cert && st.cfg.tls_cert[0])
+				cfg.tls_cert = st.cfg.tls_cert;
+			if (!cfg.tls_key && st.cfg.tls_key[0])
+				cfg.tls_key = st.cfg.tls_key;
+			if (!cfg.tls_client_ca && st.cfg.tls_client_ca[0])
+				cfg.tls_client_ca = st.cfg.tls_client_ca;
+			if (st.cfg.tls_require_client_cert)
+				cfg.tls_require_client_cert = 1;
+		}
+		if (st.cfg.max_connections)
+			cfg.max_conns = (unsigned)st.cfg.max_connections;
+		if (st.cfg.max_pdu_bytes)
+			cfg.max_pdu = (size_t)st.cfg.max_pdu_bytes;
+		if (st.cfg.idle_timeout_ms)
+			cfg.idle_timeout_ms = (unsigned)st.cfg.idle_timeout_ms;
+	} else if (n_sets) {
+		cli_err("ingest: --set needs a site (--site DIR or LACRE_SITE)");
+		return EXIT_USAGE;
+	}
 	if (!cfg.hi2_addr && !cfg.hi3_addr) {
-		cli_err("ingest: no listener: give --hi2 IP:PORT and/or --hi3 IP:PORT");
+		cli_err("ingest: no listener: give --hi2 IP:PORT and/or --hi3 IP:PORT, or --site DIR");
 		return EXIT_USAGE;
 	}
 	if (cfg.max_pdu < 64 || cfg.max_pdu > ((size_t)1 << 30)) {
 		cli_err("ingest: --max-pdu must be between 64 bytes and 1G");
 		return EXIT_USAGE;
 	}
-	if (!spool) {
-		if (!site) {
-			cli_err("ingest: no spool: give --spool DIR, --site DIR or set LACRE_SITE");
-			return EXIT_USAGE;
-		}
-		snprintf(spool_buf, sizeof(spool_buf), "%s/spool", site);
-		spool = spool_buf;
+	if (!spool && !use_site) {
+		cli_err("ingest: nowhere to keep records: give --site DIR (or set LACRE_SITE), or --spool DIR");
+		return EXIT_USAGE;
 	}
 	if (check_only) {
-		printf("ingest: configuration ok (hi2 %s%s, hi3 %s%s, spool %s)\n",
+		printf("ingest: configuration ok (hi2 %s%s, hi3 %s%s, %s %s)\n",
 		       cfg.hi2_addr ? cfg.hi2_addr : "-", cfg.hi2_tls ? " tls" : "",
-		       cfg.hi3_addr ? cfg.hi3_addr : "-", cfg.hi3_tls ? " tls" : "", spool);
+		       cfg.hi3_addr ? cfg.hi3_addr : "-", cfg.hi3_tls ? " tls" : "",
+		       use_site ? "site" : "raw spool", use_site ? st.dir : spool);
 		return EXIT_OK;
 	}
-	if ((r = ingest_spool_sink_open(spool, &so, &sink)) != LACRE_OK) {
+	if (use_site) {
+		site_msg[0] = 0;
+		if ((r = seal_sink_open(&st, &sink, site_msg, sizeof(site_msg))) != LACRE_OK) {
+			cli_err("ingest: cannot start sealing for site %s: %s", st.dir, site_msg);
+			return EXIT_FAIL;
+		}
+		spool = st.cfg.spool_dir;
+	} else if ((r = ingest_spool_sink_open(spool, &so, &sink)) != LACRE_OK) {
 		cli_err("ingest: cannot open the spool %s: %s; check the directory and its permissions",
 		        spool, lacre_strerror(r));
 		return EXIT_FAIL;

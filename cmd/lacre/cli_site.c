@@ -1,0 +1,60 @@
+/*
+ * cli_site.c - opening a site and its keystore for the commands, with the
+ * error lines of DESIGN.md §8 (what went wrong and what to do).
+ */
+#include <stdio.h>
+
+#include <openssl/crypto.h>
+
+#include "lacre/err.h"
+#include "lacre/keystore.h"
+#include "lacre/passphrase.h"
+#include "lacre/site.h"
+#include "cli.h"
+
+int cli_open_site(const char *arg, struct site *s)
+{
+	char dir[SITE_PATH_MAX], msg[SITE_MSG_MAX];
+	int r;
+
+	if (site_dir_resolve(arg, dir) != LACRE_OK) {
+		cli_err("no site: use --site DIR or set LACRE_SITE");
+		return EXIT_USAGE;
+	}
+	msg[0] = '\0';
+	r = site_open(dir, s, msg, sizeof(msg));
+	if (r != LACRE_OK) {
+		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		return cli_exit_status(r);
+	}
+	return EXIT_OK;
+}
+
+int cli_open_keystore(const struct passphrase_src *src, const struct site *s,
+		      struct keystore **ks)
+{
+	uint8_t master[SITE_MASTER_KEY_LEN];
+	char *pass = NULL;
+	int r;
+
+	r = passphrase_get(src, "master passphrase: ", 0, &pass);
+	if (r != LACRE_OK) {
+		cli_err("cannot read the master passphrase: %s%s", lacre_strerror(r),
+			r == LACRE_E_NOT_FOUND ? " (use --passphrase-file, --passphrase-fd, "
+			"LACRE_PASSPHRASE or a terminal)" : "");
+		return EXIT_FAIL;
+	}
+	r = site_master_unlock(s, pass, master);
+	passphrase_free(pass);
+	if (r == LACRE_E_PASSPHRASE) {
+		cli_err("wrong master passphrase for site %s", s->dir);
+		return EXIT_FAIL;
+	}
+	if (r != LACRE_OK)
+		return cli_fail(r, "cannot open master.age");
+	r = keystore_open(s, master, ks);
+	OPENSSL_cleanse(master, sizeof(master));
+	if (r != LACRE_OK)
+		return cli_fail(r, "cannot open the keystore");
+	return EXIT_OK;
+}

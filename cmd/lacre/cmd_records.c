@@ -1,0 +1,251 @@
+/*
+ * cmd_records.c - `lacre records` and `lacre quarantine`: decrypt and print
+ * sealed records from the site's backend (access domain: needs the master
+ * passphrase).  docs/cmd-records.md.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lacre/access.h"
+#include "lacre/err.h"
+#include "lacre/etsi.h"
+#include "lacre/json.h"
+#include "lacre/keystore.h"
+#include "lacre/passphrase.h"
+#include "lacre/record_json.h"
+#include "lacre/site.h"
+#include "lacre/store.h"
+#include "lacre/warrant.h"
+#include "cli.h"
+
+struct ropts {
+	const char *site;
+	const char *warrant;
+	int json;
+	int quarantine;
+	int events;
+	struct access_filter f;
+	struct passphrase_src pass;
+};
+
+struct rout {
+	int json;
+	struct lacre_dbuf d;
+	uint64_t n;
+};
+
+static void usage(FILE *f, int quarantine)
+{
+	if (quarantine)
+		fprintf(f, "usage: lacre quarantine [--site DIR] [--from T] [--to T] [--cin N]\n"
+			   "                        [--events] [--json] [--passphrase-file F | --passphrase-fd N]\n"
+			   "Lists quarantined records (oversight role) with the reason each was quarantined:\n"
+			   "unknown-liid, before-start, after-end, ceased, category-not-authorised,\n"
+			   "emergency-unconfirmed-expired, undecodable.  --events adds the receiver's\n"
+			   "accounting events (gaps, duplicates, resets, integrity results).\n");
+	else
+		fprintf(f, "usage: lacre records --warrant W [--site DIR] [--from T] [--to T] [--cin N]\n"
+			   "                     [--json] [--passphrase-file F | --passphrase-fd N]\n"
+			   "Decrypts and prints the records sealed to warrant W, oldest segment first.\n"
+			   "T is an ISO-8601 UTC time (2026-01-01 or 2026-01-01T12:00:00Z); the record's\n"
+			   "interception time is used, or its receive time when it has none.\n"
+			   "--json prints one object per line with the original PDU in base64 under \"pdu\".\n");
+}
+
+static int parse(int argc, char **argv, struct ropts *o)
+{
+	static const struct option lo[] = {
+		{ "site", required_argument, 0, 's' },
+		{ "warrant", required_argument, 0, 'w' },
+		{ "from", required_argument, 0, 'f' },
+		{ "to", required_argument, 0, 't' },
+		{ "cin", required_argument, 0, 'c' },
+		{ "json", no_argument, 0, 'j' },
+		{ "events", no_argument, 0, 'e' },
+		{ "passphrase-file", required_argument, 0, 'P' },
+		{ "passphrase-fd", required_argument, 0, 'F' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	int c;
+	char *end;
+	unsigned long long v;
+
+	access_filter_init(&o->f);
+	passphrase_src_init(&o->pass);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': o->site = optarg; break;
+		case 'w': o->warrant = optarg; break;
+		case 'j': o->json = 1; break;
+		case 'e': o->events = 1; break;
+		case 'P': o->pass.file = optarg; break;
+		case 'F':
+			o->pass.fd = (int)strtol(optarg, &end, 10);
+			if (*end || o->pass.fd < 0) {
+				cli_err("--passphrase-fd needs a file descriptor number");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'f':
+		case 't':
+			if (warrant_time_parse(optarg, c == 'f' ? &o->f.from_us : &o->f.to_us) != LACRE_OK) {
+				cli_err("--%s: '%s' is not a UTC time like 2026-01-01T12:00:00Z",
+					c == 'f' ? "from" : "to", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'c':
+			v = strtoull(optarg, &end, 10);
+			if (*end || !*optarg || v > UINT32_MAX) {
+				cli_err("--cin needs a number from 0 to 4294967295");
+				return EXIT_USAGE;
+			}
+			o->f.has_cin = 1;
+			o->f.cin = (uint32_t)v;
+			break;
+		case 'h':
+			usage(stdout, o->quarantine);
+			return -1;
+		default:
+			usage(stderr, o->quarantine);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_err("unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!o->quarantine && !o->warrant) {
+		cli_err("records needs --warrant W (see 'lacre warrant list')");
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* Print one record: a JSON line, or a short text line. */
+static int print_one(void *arg, const struct access_record *ar)
+{
+	struct rout *o = arg;
+	const struct frame_record *r = ar->rec;
+	struct json_w w;
+	char t[32];
+
+	o->n++;
+	if (o->json) {
+		lacre_dbuf_reset(&o->d);
+		json_init(&w, &o->d);
+		access_record_json(&w, ar);
+		if (json_finish(&w) != LACRE_OK)
+			return LACRE_E_NOMEM;
+		fwrite(o->d.p, 1, o->d.len, stdout);
+		fputc('\n', stdout);
+		return 0;
+	}
+	if (r->route == FRAME_ROUTE_QUARANTINE && r->reason.len == 5 && !memcmp(r->reason.p, "event", 5)) {
+		access_time_format(r->recv_us, t);
+		printf("%s  event  %.*s\n", t, (int)r->pdu.len, (const char *)r->pdu.p);
+		return 0;
+	}
+	access_time_format(r->time_kind ? r->time_us : r->recv_us, t);
+	printf("%s  %-4s %-10s liid=", t, r->listener == 3 ? "hi3" : "hi2", etsi_kind_name(r->kind));
+	for (size_t i = 0; i < r->liid.len; i++)
+		putchar(r->liid.p[i] >= 0x20 && r->liid.p[i] < 0x7f ? r->liid.p[i] : '?');
+	if (r->has_cin)
+		printf(" cin=%" PRIu32, r->cin);
+	printf(" seq=%" PRIu64 " %zu bytes", r->seq, r->pdu.len);
+	if (r->content.len)
+		printf(" %.*s", (int)r->content.len, (const char *)r->content.p);
+	if (r->route == FRAME_ROUTE_QUARANTINE)
+		printf("  QUARANTINED: %.*s", (int)r->reason.len, (const char *)r->reason.p);
+	putchar('\n');
+	return 0;
+}
+
+static void on_problem(void *arg, const char *seg, int err, const char *what)
+{
+	(void)arg;
+	cli_err("segment %s: %s: %s", seg, what, lacre_strerror(err));
+}
+
+static int run(int argc, char **argv, int quarantine)
+{
+	struct ropts o;
+	struct site s;
+	struct keystore *ks = NULL;
+	struct lacre_store *st = NULL;
+	struct age_x25519_identity id;
+	struct keystore_tombstone tomb;
+	struct access_report rep;
+	struct rout out = { 0 };
+	char when[WARRANT_TIME_MAX];
+	int r, ex;
+
+	memset(&o, 0, sizeof(o));
+	o.quarantine = quarantine;
+	if ((ex = parse(argc, argv, &o)) != EXIT_OK)
+		return ex < 0 ? EXIT_OK : ex;
+	o.f.quarantine = quarantine;
+	o.f.events = o.events;
+	o.f.warrant = quarantine ? NULL : o.warrant;
+	if ((ex = cli_open_site(o.site, &s)) != EXIT_OK)
+		return ex;
+	if (!quarantine) {
+		struct warrant_registry *reg = NULL;
+		if ((r = warrant_registry_load(&s, &reg)) != LACRE_OK) {
+			cli_err("cannot load the warrant log: %s", warrant_registry_error());
+			return cli_exit_status(r);
+		}
+		r = warrant_registry_find(reg, o.warrant) ? LACRE_OK : LACRE_E_NOT_FOUND;
+		warrant_registry_free(reg);
+		if (r != LACRE_OK) {
+			cli_err("no warrant '%s' (see 'lacre warrant list')", o.warrant);
+			return EXIT_FAIL;
+		}
+	}
+	if ((ex = cli_open_keystore(&o.pass, &s, &ks)) != EXIT_OK)
+		return ex;
+	r = keystore_get(ks, quarantine ? SITE_OVERSIGHT_KEY : o.warrant, &id, &tomb);
+	keystore_close(ks);
+	if (r == LACRE_E_SHREDDED) {
+		warrant_time_format(tomb.shredded_at, when);
+		cli_err("warrant %s was shredded by order %s on %s: its records can no longer be read",
+			o.warrant, tomb.order_id, when);
+		return EXIT_FAIL;
+	}
+	if (r != LACRE_OK)
+		return cli_fail(r, "cannot read the key from the keystore");
+	if ((r = lacre_store_open(s.cfg.backend, &st)) != LACRE_OK) {
+		age_identity_wipe(&id);
+		return cli_fail(r, "cannot open the backend");
+	}
+	out.json = o.json;
+	lacre_dbuf_init(&out.d, (size_t)64 << 20);
+	r = access_read(st, &id, &o.f, print_one, &out, on_problem, &rep);
+	age_identity_wipe(&id);
+	lacre_store_close(st);
+	lacre_dbuf_free(&out.d);
+	fflush(stdout);
+	fprintf(stderr, "lacre: %llu records from %llu of %llu segments%s\n",
+		(unsigned long long)rep.records, (unsigned long long)rep.segments_opened,
+		(unsigned long long)rep.segments_listed,
+		rep.problems ? "; DAMAGED SEGMENTS listed above" : "");
+	if (r != LACRE_OK)
+		return cli_fail(r, rep.problems ? "some sealed data failed verification" : "read failed");
+	return EXIT_OK;
+}
+
+int cmd_records(int argc, char **argv)
+{
+	return run(argc, argv, 0);
+}
+
+int cmd_quarantine(int argc, char **argv)
+{
+	return run(argc, argv, 1);
+}

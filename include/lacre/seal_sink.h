@@ -1,0 +1,56 @@
+/*
+ * seal_sink.h - the ingest pipeline behind the handover receiver: each
+ * received PS-PDU is decoded, routed by its LIID to a warrant (or to
+ * quarantine with a reason), framed with a fresh salt, sealed into a
+ * per-destination age segment with PUBLIC keys only, and its commitment
+ * appended to the site's ingest log.  Closed segments are appended to the
+ * log as "segment closed" entries and uploaded from the spool to the backend
+ * by a background uploader; the log is checkpointed at least once a second
+ * while it grows.  Nothing here can read what it sealed: it never holds a
+ * private key (DESIGN.md §2).
+ *
+ * Accounting events and alerts from the receiver (JSON objects) are sealed
+ * to the oversight recipient as record frames with route "quarantine" and
+ * reason "event" (docs/FORMATS.md §3), so they reach the ledger like
+ * records.
+ */
+#ifndef LACRE_SEAL_SINK_H
+#define LACRE_SEAL_SINK_H
+
+#include <stdint.h>
+
+#include "lacre/record.h"
+#include "lacre/site.h"
+
+/* Counters for tests and the closing log line. */
+struct seal_sink_stats {
+	uint64_t records;       /* PDUs sealed (routed + quarantined) */
+	uint64_t routed;        /* sealed to a warrant */
+	uint64_t quarantined;   /* sealed to oversight with a reason */
+	uint64_t events;        /* accounting events sealed */
+	uint64_t segments;      /* segments closed */
+	uint64_t log_size;      /* entries in the ingest log */
+};
+
+/* Open the pipeline for site s (borrowed; must outlive the sink): the
+ * warrant registry (public keys), the backend, the ingest log (its Ed25519
+ * key is made on first use in DIR/ledger/ingest.key), the uploader and a
+ * 200 ms timer thread that closes segments by age and checkpoints the log.
+ * Before it returns, segments left in the spool by an earlier run are
+ * uploaded (or queued while the backend is down).  On success *out is a
+ * sink whose close() seals every open segment, checkpoints, drains the
+ * spool (bounded wait) and frees everything.  msg explains a failure. */
+int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size_t msglen);
+
+/* Counters of a sink made by seal_sink_open (thread-safe). */
+void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *st);
+
+/* The ingest log's origin for site s ("lacre/<site name>/ingest"). */
+int seal_sink_log_origin(const struct site *s, char *out, size_t cap);
+
+/* Load the ingest-log signing key of site s, creating it (0600) when
+ * absent.  Caller frees with note_signer_free(). */
+struct note_signer;
+int seal_sink_log_key(const struct site *s, struct note_signer **out);
+
+#endif

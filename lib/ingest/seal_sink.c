@@ -1,0 +1,638 @@
+/*
+ * seal_sink.c - the ingest pipeline: decode, route by warrant, seal, ledger,
+ * upload (see include/lacre/seal_sink.h).
+ *
+ * One segment writer per destination: a warrant (sealed to that warrant's
+ * recipient) or quarantine (sealed to the oversight recipient).  The
+ * receiver calls record()/event()/flush() from its thread; a small timer
+ * thread closes segments by age, reloads the warrant registry and drives
+ * the log's checkpoints.  Both take the sink's mutex, so the writers, the
+ * registry and the log are only ever touched by one thread at a time.
+ *
+ * Order of durability for one record: sealed into the open segment (its
+ * ciphertext reaches the spool file chunk by chunk), its commitment
+ * appended to the ingest log; at close the segment file is fsync'd and
+ * renamed (segment.c), its "segment closed" entry appended, the log
+ * checkpointed (journal fsync'd before the checkpoint is signed, tlog.h),
+ * and the uploader moves the file to the backend, deleting the local copy
+ * only once the backend holds it.  A kill -9 loses at most the records of
+ * segments still open (bounded by segment.max_age); SIGTERM loses nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "lacre/err.h"
+#include "lacre/etsi.h"
+#include "lacre/frame.h"
+#include "lacre/json.h"
+#include "lacre/note.h"
+#include "lacre/seal_sink.h"
+#include "lacre/segment.h"
+#include "lacre/store.h"
+#include "lacre/tlog.h"
+#include "lacre/upload.h"
+#include "lacre/warrant.h"
+
+#define SEAL_QUARANTINE_KEY ""       /* destination key of the oversight writer */
+#define SEAL_TICK_MS 200
+#define SEAL_MAX_DESTS 4096          /* open destinations (warrants + 1) */
+#define SEAL_ALERTS_MAX 1024         /* distinct (liid, reason) alerts printed */
+#define SEAL_DRAIN_WAIT_MS 10000     /* how long close() waits for the backend */
+#define SEAL_SEGMENT_PREFIX "seg/"   /* object names of segments on the backend */
+
+struct seal_sink;
+
+/* One destination: its own writer and recipients. */
+struct seal_dest {
+	char key[WARRANT_ID_MAX];        /* warrant id, or "" for quarantine */
+	struct segment_writer *w;
+	struct seal_sink *owner;
+};
+
+struct seal_alert {
+	uint8_t liid[WARRANT_LIID_MAX];
+	size_t liid_len;
+	const char *reason;              /* static WARRANT_Q_* string */
+};
+
+struct seal_sink {
+	pthread_mutex_t mu;
+	const struct site *site;
+	struct warrant_registry *reg;
+	uint8_t oversight[32];
+	struct note_signer *key;
+	struct lacre_store *log_store;   /* used under mu by the log */
+	struct lacre_store *up_store;    /* used by the uploader thread only */
+	struct tlog *log;
+	struct upload *up;
+	struct seal_dest *dests;
+	size_t n_dests;
+	struct seal_alert alerts[SEAL_ALERTS_MAX];
+	size_t n_alerts;
+	pthread_t ticker;
+	int ticker_on;
+	int stop;
+	int err;                         /* sticky: the pipeline can no longer keep records */
+	struct seal_sink_stats st;
+	struct lacre_dbuf tmp;
+};
+
+/* Current wall-clock time in Unix microseconds. */
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Monotonic milliseconds (the log's checkpoint timer). */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The ingest log's origin: "lacre/<site name>/ingest". */
+int seal_sink_log_origin(const struct site *s, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "lacre/%s/ingest", s->cfg.name);
+	if (n < 0 || (size_t)n >= cap || !note_name_valid(out))
+		return LACRE_E_CONFIG;
+	return LACRE_OK;
+}
+
+/* Load DIR/ledger/ingest.key or make it: an ingest-domain secret that only
+ * signs checkpoints (it opens nothing). */
+int seal_sink_log_key(const struct site *s, struct note_signer **out)
+{
+	char dir[SITE_PATH_MAX], path[SITE_PATH_MAX], origin[NOTE_NAME_MAX + 1];
+	struct note_signer *k = NULL;
+	struct lacre_dbuf txt;
+	int r, fd;
+
+	if ((r = site_path(s, "ledger", dir, sizeof(dir))) != LACRE_OK ||
+	    (r = site_path(s, "ledger/ingest.key", path, sizeof(path))) != LACRE_OK)
+		return r;
+	if (access(path, F_OK) == 0)
+		return note_signer_load(path, out);
+	if ((r = seal_sink_log_origin(s, origin, sizeof(origin))) != LACRE_OK)
+		return r;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return LACRE_E_IO;
+	if ((r = note_signer_generate(origin, NOTE_TYPE_ED25519, &k)) != LACRE_OK)
+		return r;
+	lacre_dbuf_init(&txt, 4096);
+	lacre_dbuf_set_secret(&txt);
+	if ((r = note_signer_format(k, &txt)) != LACRE_OK ||
+	    (r = lacre_dbuf_add_u8(&txt, '\n')) != LACRE_OK)
+		goto out;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = LACRE_E_IO;
+		goto out;
+	}
+	if (write(fd, txt.p, txt.len) != (ssize_t)txt.len || fsync(fd) != 0) {
+		close(fd);
+		unlink(path);
+		r = LACRE_E_IO;
+		goto out;
+	}
+	close(fd);
+	*out = k;
+	k = NULL;
+out:
+	lacre_dbuf_free(&txt);
+	note_signer_free(k);
+	return r;
+}
+
+/* on_close of every writer: put the "segment closed" entry in the log. */
+static int seal_on_close(void *arg, const struct segment_closed *c)
+{
+	struct seal_dest *d = arg;
+	struct seal_sink *k = d->owner;
+	struct tlog_segment seg;
+	int r;
+
+	memset(&seg, 0, sizeof(seg));
+	snprintf(seg.name, sizeof(seg.name), "%s%s", SEAL_SEGMENT_PREFIX, c->name);
+	seg.size = c->size;
+	seg.fp_len = 32;
+	memcpy(seg.fp, c->fingerprint, 32);
+	lacre_dbuf_reset(&k->tmp);
+	if ((r = tlog_segment_encode(&seg, &k->tmp)) != LACRE_OK ||
+	    (r = tlog_append(k->log, k->tmp.p, k->tmp.len, NULL)) != LACRE_OK)
+		return r;
+	k->st.segments++;
+	return LACRE_OK;
+}
+
+/* Find or create the destination for key ("" = quarantine). */
+static int seal_dest_get(struct seal_sink *k, const char *key, const uint8_t pub[32],
+			 struct seal_dest **out)
+{
+	struct segment_config cfg;
+	struct seal_dest *d, *nd;
+	uint8_t rcpt[1][32];
+	int r;
+
+	for (size_t i = 0; i < k->n_dests; i++)
+		if (!strcmp(k->dests[i].key, key)) {
+			*out = &k->dests[i];
+			return LACRE_OK;
+		}
+	if (k->n_dests >= SEAL_MAX_DESTS)
+		return LACRE_E_TOO_LARGE;
+	if (k->n_dests == 0) {
+		/* fixed array: writers keep a pointer to their destination */
+		k->dests = calloc(SEAL_MAX_DESTS, sizeof(*k->dests));
+		if (!k->dests)
+			return LACRE_E_NOMEM;
+	}
+	nd = &k->dests[k->n_dests];
+	memset(nd, 0, sizeof(*nd));
+	snprintf(nd->key, sizeof(nd->key), "%s", key);
+	nd->owner = k;
+	memcpy(rcpt[0], pub, 32);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.spool_dir = k->site->cfg.spool_dir;
+	cfg.recipients = (const uint8_t (*)[32])rcpt;
+	cfg.n_recipients = 1;
+	cfg.max_plain = k->site->cfg.segment_max_bytes;
+	cfg.max_age_us = (int64_t)k->site->cfg.segment_max_age_ms * 1000;
+	cfg.on_close = seal_on_close;
+	cfg.arg = nd;
+	if ((r = segment_writer_new(&cfg, &nd->w)) != LACRE_OK)
+		return r;
+	k->n_dests++;
+	d = nd;
+	*out = d;
+	return LACRE_OK;
+}
+
+/* Print one alert line per distinct (LIID, reason): quarantine is loud. */
+static void seal_alert(struct seal_sink *k, const uint8_t *liid, size_t n, const char *reason)
+{
+	char shown[2 * WARRANT_LIID_MAX + 3];
+	size_t i, o = 0;
+	int printable = 1;
+
+	if (n > WARRANT_LIID_MAX)
+		n = WARRANT_LIID_MAX;
+	for (i = 0; i < k->n_alerts; i++)
+		if (k->alerts[i].reason == reason && k->alerts[i].liid_len == n &&
+		    !memcmp(k->alerts[i].liid, liid, n))
+			return;
+	if (k->n_alerts < SEAL_ALERTS_MAX) {
+		memcpy(k->alerts[k->n_alerts].liid, liid, n);
+		k->alerts[k->n_alerts].liid_len = n;
+		k->alerts[k->n_alerts].reason = reason;
+		k->n_alerts++;
+	}
+	for (i = 0; i < n; i++)
+		if (liid[i] < 0x20 || liid[i] > 0x7e)
+			printable = 0;
+	if (printable) {
+		memcpy(shown, liid, n);
+		o = n;
+	} else {
+		shown[o++] = '0';
+		shown[o++] = 'x';
+		for (i = 0; i < n; i++)
+			o += (size_t)snprintf(shown + o, 3, "%02x", liid[i]);
+	}
+	shown[o] = 0;
+	fprintf(stderr, "lacre: ingest: ALERT quarantined records of LIID %s: %s "
+		"(sealed to oversight; see 'lacre quarantine')\n", shown, reason);
+}
+
+/* Category of a record for routing (legal rule L2): HI3 content is
+ * "content", everything on HI2 is traffic data "iri".  TRI PDUs (cINReset,
+ * integrity checks) follow their listener. */
+static unsigned seal_category(const struct lacre_record *rec, const struct etsi_pdu *d, int ok)
+{
+	if (ok && d->kind == ETSI_KIND_CC)
+		return WARRANT_CAT_CONTENT;
+	if (ok && d->kind == ETSI_KIND_IRI)
+		return WARRANT_CAT_IRI;
+	return rec->listener == LACRE_HI3 ? WARRANT_CAT_CONTENT : WARRANT_CAT_IRI;
+}
+
+/* Seal one frame into destination key and log its commitment. */
+static int seal_frame(struct seal_sink *k, const char *key, const uint8_t pub[32],
+		      const struct frame_record *fr)
+{
+	struct seal_dest *d;
+	uint8_t commit[32];
+	int r;
+
+	if ((r = seal_dest_get(k, key, pub, &d)) != LACRE_OK)
+		return r;
+	r = segment_writer_add(d->w, fr, now_us(), commit);
+	switch (r) {
+	case LACRE_E_INVALID:
+	case LACRE_E_TOO_LARGE:   /* refused by the frame encoder: nothing written */
+	case LACRE_E_IO:
+	case LACRE_E_CRYPTO:
+	case LACRE_E_NOMEM:
+	case LACRE_E_STATE:       /* the open segment is lost */
+		return r;
+	default: {
+		/* OK, or on_close failed after the record WAS sealed: its
+		 * commitment goes into the log either way */
+		int r2 = tlog_append(k->log, commit, sizeof(commit), NULL);
+		if (r == LACRE_OK)
+			r = r2;
+	}
+	}
+	return r;
+}
+
+/* sink->record: decode, route, seal. */
+static int seal_record(void *ctx, const struct lacre_record *rec)
+{
+	struct seal_sink *k = ctx;
+	struct etsi_pdu d;
+	struct frame_record fr;
+	struct warrant_match m;
+	const char *reason = NULL;
+	int ok, r;
+	int64_t t;
+
+	memset(&d, 0, sizeof(d));
+	ok = etsi_decode(rec->pdu, rec->pdu_len, &d) == LACRE_OK;
+	memset(&fr, 0, sizeof(fr));
+	fr.recv_us = rec->recv_us;
+	fr.listener = rec->listener;
+	fr.conn_id = rec->conn_id;
+	fr.peer = frame_cstr(rec->peer);
+	fr.direction = FRAME_DIRECTION_NONE;
+	fr.pdu.p = rec->pdu;
+	fr.pdu.len = rec->pdu_len;
+	if (ok) {
+		fr.liid.p = d.liid.p;
+		fr.liid.len = d.liid.len;
+		fr.has_cin = d.has_cin ? 1 : 0;
+		fr.cin = d.has_cin ? d.cin : 0;
+		fr.seq = d.seq;
+		fr.kind = (uint8_t)d.kind;
+		fr.time_kind = (uint8_t)d.has_time;
+		fr.time_us = d.has_time ? d.time_us : 0;
+		fr.iri_type = (uint8_t)d.iri_type;
+		fr.direction = d.direction >= 0 && d.direction <= 254 ? d.direction : FRAME_DIRECTION_NONE;
+		fr.content = frame_cstr(d.content);
+	}
+
+	pthread_mutex_lock(&k->mu);
+	if (k->err) {
+		r = k->err;
+		goto out;
+	}
+	/* time of interception when the sender gives one, else receive time (L3) */
+	t = ok && d.has_time ? d.time_us : rec->recv_us;
+	if (!ok) {
+		reason = "undecodable";
+	} else if (d.liid.len == 0) {
+		reason = WARRANT_Q_UNKNOWN_LIID;
+	} else if ((r = warrant_route(k->reg, d.liid.p, d.liid.len, t,
+				      seal_category(rec, &d, ok), &m, &reason)) != LACRE_OK) {
+		reason = WARRANT_Q_UNKNOWN_LIID;
+	}
+	if (!reason) {
+		fr.route = FRAME_ROUTE_WARRANT;
+		fr.warrant = frame_cstr(m.id);
+		r = seal_frame(k, m.id, m.recipient, &fr);
+		if (r == LACRE_OK) {
+			k->st.routed++;
+			k->st.records++;
+		}
+	} else {
+		fr.route = FRAME_ROUTE_QUARANTINE;
+		fr.reason = frame_cstr(reason);
+		r = seal_frame(k, SEAL_QUARANTINE_KEY, k->oversight, &fr);
+		if (r == LACRE_E_INVALID || r == LACRE_E_TOO_LARGE) {
+			/* the frame cannot carry a decoded field (e.g. a LIID
+			 * longer than any ETSI LIID): keep the PDU with no index */
+			memset(&fr.liid, 0, sizeof(fr.liid));
+			memset(&fr.content, 0, sizeof(fr.content));
+			fr.has_cin = 0;
+			fr.cin = 0;
+			fr.reason = frame_cstr("unindexable");
+			r = seal_frame(k, SEAL_QUARANTINE_KEY, k->oversight, &fr);
+		}
+		if (r == LACRE_OK) {
+			k->st.quarantined++;
+			k->st.records++;
+			seal_alert(k, ok ? d.liid.p : (const uint8_t *)"", ok ? d.liid.len : 0, reason);
+		}
+	}
+	if (r != LACRE_OK)
+		k->err = r;
+out:
+	pthread_mutex_unlock(&k->mu);
+	return r;
+}
+
+/* sink->event: seal an accounting event to oversight. */
+static int seal_event(void *ctx, const char *json)
+{
+	struct seal_sink *k = ctx;
+	struct frame_record fr;
+	int r;
+
+	memset(&fr, 0, sizeof(fr));
+	fr.recv_us = now_us();
+	fr.listener = LACRE_HI2;
+	fr.direction = FRAME_DIRECTION_NONE;
+	fr.route = FRAME_ROUTE_QUARANTINE;
+	fr.reason = frame_cstr("event");
+	fr.pdu.p = (const uint8_t *)json;
+	fr.pdu.len = strlen(json);
+	if (fr.pdu.len == 0)
+		return LACRE_OK;
+	pthread_mutex_lock(&k->mu);
+	r = k->err ? k->err : seal_frame(k, SEAL_QUARANTINE_KEY, k->oversight, &fr);
+	if (r == LACRE_OK)
+		k->st.events++;
+	else if (r != LACRE_E_INVALID && r != LACRE_E_TOO_LARGE)
+		k->err = r;
+	pthread_mutex_unlock(&k->mu);
+	return r == LACRE_E_INVALID || r == LACRE_E_TOO_LARGE ? LACRE_OK : r;
+}
+
+/* Close aged segments, pick up warrant changes, checkpoint.  Under mu. */
+static int seal_tick_locked(struct seal_sink *k, int force)
+{
+	int64_t t = now_us();
+	int r = LACRE_OK, r2;
+
+	for (size_t i = 0; i < k->n_dests; i++) {
+		r2 = force ? segment_writer_flush(k->dests[i].w, t)
+			   : segment_writer_tick(k->dests[i].w, t);
+		if (r2 != LACRE_OK && r == LACRE_OK)
+			r = r2;
+	}
+	r2 = warrant_registry_reload_if_changed(k->reg, NULL);
+	if (r2 != LACRE_OK)
+		fprintf(stderr, "lacre: ingest: warrant log reload failed (%s): %s; "
+			"routing with the warrants loaded before\n", lacre_strerror(r2),
+			warrant_registry_error());
+	if (force) {
+		r2 = tlog_checkpoint(k->log, NULL);
+	} else {
+		r2 = tlog_tick(k->log, mono_ms(), NULL);
+	}
+	/* a backend that is down only delays publication: the signed state is
+	 * durable locally and the next tick retries */
+	if (r2 != LACRE_OK && r2 != LACRE_E_UNAVAILABLE && r == LACRE_OK)
+		r = r2;
+	k->st.log_size = tlog_size(k->log);
+	return r;
+}
+
+/* The timer thread. */
+static void *seal_ticker(void *arg)
+{
+	struct seal_sink *k = arg;
+	struct timespec ts = { 0, SEAL_TICK_MS * 1000000L };
+	int r;
+
+	for (;;) {
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&k->mu);
+		if (k->stop) {
+			pthread_mutex_unlock(&k->mu);
+			break;
+		}
+		if (!k->err && (r = seal_tick_locked(k, 0)) != LACRE_OK) {
+			fprintf(stderr, "lacre: ingest: sealing failed (%s): the receiver will stop\n",
+				lacre_strerror(r));
+			k->err = r;
+		}
+		pthread_mutex_unlock(&k->mu);
+	}
+	return NULL;
+}
+
+/* sink->flush: close segments that are old enough (the receiver calls this
+ * on idle and at its drain). */
+static int seal_flush(void *ctx)
+{
+	struct seal_sink *k = ctx;
+	int r;
+
+	pthread_mutex_lock(&k->mu);
+	r = k->err ? k->err : seal_tick_locked(k, 0);
+	pthread_mutex_unlock(&k->mu);
+	return r;
+}
+
+/* Free everything (writers must have been flushed). */
+static void seal_free(struct seal_sink *k)
+{
+	for (size_t i = 0; i < k->n_dests; i++)
+		segment_writer_free(k->dests[i].w);
+	free(k->dests);
+	if (k->up)
+		upload_close(k->up);
+	if (k->log)
+		tlog_close(k->log);
+	if (k->reg)
+		warrant_registry_free(k->reg);
+	if (k->log_store)
+		lacre_store_close(k->log_store);
+	if (k->up_store)
+		lacre_store_close(k->up_store);
+	note_signer_free(k->key);
+	lacre_dbuf_free(&k->tmp);
+	pthread_mutex_destroy(&k->mu);
+	OPENSSL_cleanse(k, sizeof(*k));
+	free(k);
+}
+
+/* sink->close: seal every open segment, checkpoint, drain the spool. */
+static void seal_close(void *ctx)
+{
+	struct seal_sink *k = ctx;
+	struct upload_stats us;
+	int r, waited = 0;
+	size_t moved;
+
+	pthread_mutex_lock(&k->mu);
+	k->stop = 1;
+	pthread_mutex_unlock(&k->mu);
+	if (k->ticker_on)
+		pthread_join(k->ticker, NULL);
+	upload_stop(k->up);
+	if ((r = seal_tick_locked(k, 1)) != LACRE_OK)
+		fprintf(stderr, "lacre: ingest: final seal/checkpoint: %s (segments stay in the "
+			"spool and are sent at the next start)\n", lacre_strerror(r));
+	for (;;) {
+		r = upload_drain(k->up, 0, &moved);
+		upload_stats_get(k->up, &us);
+		if (r == LACRE_OK && moved == 0)
+			break;
+		if (waited >= SEAL_DRAIN_WAIT_MS) {
+			fprintf(stderr, "lacre: ingest: backend unavailable: sealed segments wait in "
+				"the spool %s and are sent at the next start\n", k->site->cfg.spool_dir);
+			break;
+		}
+		if (r != LACRE_OK) {
+			usleep(200000);
+			waited += 200;
+		}
+	}
+	/* publish the checkpoint that covers everything, now that segments are up */
+	if ((r = tlog_checkpoint(k->log, NULL)) != LACRE_OK)
+		fprintf(stderr, "lacre: ingest: checkpoint not published (%s): retried at the next start\n",
+			lacre_strerror(r));
+	fprintf(stderr, "lacre: ingest: sealed %llu records (%llu to warrants, %llu quarantined, "
+		"%llu events) in %llu segments; ingest log size %llu\n",
+		(unsigned long long)k->st.records, (unsigned long long)k->st.routed,
+		(unsigned long long)k->st.quarantined, (unsigned long long)k->st.events,
+		(unsigned long long)k->st.segments, (unsigned long long)tlog_size(k->log));
+	seal_free(k);
+}
+
+void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *st)
+{
+	struct seal_sink *k = sink->ctx;
+	pthread_mutex_lock(&k->mu);
+	*st = k->st;
+	pthread_mutex_unlock(&k->mu);
+}
+
+int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size_t msglen)
+{
+	struct seal_sink *k;
+	struct upload_config uc;
+	char state[SITE_PATH_MAX], origin[NOTE_NAME_MAX + 1];
+	int r;
+
+	if (msglen)
+		msg[0] = 0;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return LACRE_E_NOMEM;
+	pthread_mutex_init(&k->mu, NULL);
+	lacre_dbuf_init(&k->tmp, 1024);
+	k->site = s;
+	if ((r = age_recipient_parse(s->cfg.oversight_recipient, k->oversight)) != LACRE_OK) {
+		snprintf(msg, msglen, "oversight.recipient is not an age recipient");
+		goto fail;
+	}
+	if ((r = warrant_registry_load(s, &k->reg)) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot load the warrant log: %s", warrant_registry_error());
+		goto fail;
+	}
+	if (mkdir(s->cfg.spool_dir, 0700) != 0 && errno != EEXIST) {
+		r = LACRE_E_IO;
+		snprintf(msg, msglen, "cannot create the spool %s: %s", s->cfg.spool_dir, strerror(errno));
+		goto fail;
+	}
+	if ((r = lacre_store_open(s->cfg.backend, &k->log_store)) != LACRE_OK ||
+	    (r = lacre_store_open(s->cfg.backend, &k->up_store)) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot open the backend %s", s->cfg.backend);
+		goto fail;
+	}
+	if ((r = seal_sink_log_key(s, &k->key)) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot load or create the ingest log key in %s/ledger", s->dir);
+		goto fail;
+	}
+	if ((r = seal_sink_log_origin(s, origin, sizeof(origin))) != LACRE_OK ||
+	    (r = site_path(s, "ledger/ingest", state, sizeof(state))) != LACRE_OK)
+		goto fail;
+	if ((r = tlog_open(k->log_store, state, origin, k->key, &k->log)) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot open the ingest log in %s", state);
+		goto fail;
+	}
+	memset(&uc, 0, sizeof(uc));
+	uc.outbox = s->cfg.spool_dir;
+	uc.name_prefix = SEAL_SEGMENT_PREFIX;
+	if ((r = upload_open(&uc, k->up_store, &k->up)) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot start the uploader on %s", s->cfg.spool_dir);
+		goto fail;
+	}
+	/* segments an earlier run left behind go first; a down backend only
+	 * means they wait */
+	r = upload_drain(k->up, 0, NULL);
+	if (r != LACRE_OK && r != LACRE_E_UNAVAILABLE) {
+		snprintf(msg, msglen, "cannot read the spool %s", s->cfg.spool_dir);
+		goto fail;
+	}
+	/* an unfinished publication of an earlier run */
+	r = tlog_checkpoint(k->log, NULL);
+	if (r != LACRE_OK && r != LACRE_E_UNAVAILABLE) {
+		snprintf(msg, msglen, "cannot publish the ingest log checkpoint");
+		goto fail;
+	}
+	if ((r = upload_start(k->up, 250)) != LACRE_OK)
+		goto fail;
+	if (pthread_create(&k->ticker, NULL, seal_ticker, k) != 0) {
+		r = LACRE_E_NOMEM;
+		goto fail;
+	}
+	k->ticker_on = 1;
+	memset(out, 0, sizeof(*out));
+	out->ctx = k;
+	out->record = seal_record;
+	out->event = seal_event;
+	out->flush = seal_flush;
+	out->close = seal_close;
+	return LACRE_OK;
+fail:
+	if (!msg[0] && msglen)
+		snprintf(msg, msglen, "%s", lacre_strerror(r));
+	seal_free(k);
+	return r;
+}
