@@ -56,6 +56,12 @@ struct warrant_registry {
 	uint8_t head[32];
 	int have_pub;               /* verify signatures with pub */
 	uint8_t pub[32];
+	EVP_PKEY *pkey;             /* pub, while a load verifies */
+	size_t skip_until;          /* while loading: signatures of lines ending
+				     * at or before this offset were verified
+				     * by the previous load (same bytes) */
+	size_t verified_len;        /* bytes loaded and verified, and their */
+	uint8_t verified_digest[32];/* SHA-256, for the next reload */
 	int have_stat;
 	dev_t dev;
 	ino_t ino;
@@ -615,17 +621,15 @@ static int ed_sign(const uint8_t seed[32], const void *m, size_t n, uint8_t sig[
 	return r;
 }
 
-/* Verify an Ed25519 signature: LACRE_OK or LACRE_E_AUTH. */
-static int ed_verify(const uint8_t pub[32], const void *m, size_t n, const uint8_t sig[64])
+/* Verify an Ed25519 signature with key k: LACRE_OK or LACRE_E_AUTH. */
+static int ed_verify(EVP_PKEY *k, const void *m, size_t n, const uint8_t sig[64])
 {
-	EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	int r = LACRE_E_CRYPTO;
 
-	if (k != NULL && c != NULL && EVP_DigestVerifyInit(c, NULL, NULL, NULL, k) == 1)
+	if (c != NULL && EVP_DigestVerifyInit(c, NULL, NULL, NULL, k) == 1)
 		r = EVP_DigestVerify(c, sig, 64, m, n) == 1 ? LACRE_OK : LACRE_E_AUTH;
 	EVP_MD_CTX_free(c);
-	EVP_PKEY_free(k);
 	return r;
 }
 
@@ -659,7 +663,8 @@ int warrant_signer_parse(const char *hex, uint8_t pub[32])
 
 /* Parse and verify one log line (without its newline) as event number seq
  * chained to reg->head, then apply it. */
-static int parse_line(struct warrant_registry *reg, const char *line, size_t n, uint64_t seq)
+static int parse_line(struct warrant_registry *reg, const char *line, size_t n, uint64_t seq,
+		      int verify)
 {
 	struct event e;
 	const char *tok[MAX_PAIRS + 4], *hashp, *sigp;
@@ -704,8 +709,8 @@ static int parse_line(struct warrant_registry *reg, const char *line, size_t n, 
 	if (tlen[nt - 1] != 4 + 128 || memcmp(sigp, "sig=", 4) != 0 ||
 	    unhex(sigp + 4, 128, sig, 64) != LACRE_OK)
 		return LACRE_E_MALFORMED;
-	if (reg->have_pub) {
-		r = ed_verify(reg->pub, line, (size_t)(sigp - 1 - line), sig);
+	if (verify && reg->pkey != NULL) {
+		r = ed_verify(reg->pkey, line, (size_t)(sigp - 1 - line), sig);
 		if (r != LACRE_OK)
 			return r == LACRE_E_AUTH ? LACRE_E_VERIFY : r;
 	}
@@ -788,7 +793,8 @@ static int parse_log(struct warrant_registry *reg, const uint8_t *text, size_t n
 			return LACRE_E_TOO_LARGE;
 		if (lacre_rbuf_take(&rb, ln, &line) != LACRE_OK || lacre_rbuf_skip(&rb, 1) != LACRE_OK)
 			return LACRE_E_INTERNAL;
-		r = parse_line(reg, (const char *)line, ln, seq);
+		r = parse_line(reg, (const char *)line, ln, seq,
+			       (size_t)(lacre_rbuf_ptr(&rb) - text) > reg->skip_until);
 		if (r != LACRE_OK)
 			return r;
 	}
@@ -817,14 +823,19 @@ static int read_all(int fd, struct lacre_dbuf *d)
 	}
 }
 
-/* Load the registry from the open, locked log fd. */
+/* Load the registry from the open, locked log fd.  pub (may be NULL) is
+ * the signer's key; prev (may be NULL) a registry loaded earlier from the
+ * same path with the same key: lines whose bytes it already verified are
+ * not verified again (a reload after an append checks only the new
+ * lines; the SHA-256 of the old prefix proves it is unchanged). */
 static int load_fd(int fd, const char *path, const uint8_t *pub,
-		   struct warrant_registry **out)
+		   const struct warrant_registry *prev, struct warrant_registry **out)
 {
 	struct warrant_registry *reg;
 	struct lacre_dbuf d;
 	struct stat st;
 	uint64_t errline = 0;
+	uint8_t h[32];
 	int r;
 
 	lacre_dbuf_init(&d, WARRANT_LOG_MAX);
@@ -832,11 +843,16 @@ static int load_fd(int fd, const char *path, const uint8_t *pub,
 	if (reg == NULL)
 		return LACRE_E_NOMEM;
 	snprintf(reg->path, sizeof(reg->path), "%s", path);
+	last_error[0] = '\0';
 	if (pub != NULL) {
 		reg->have_pub = 1;
 		memcpy(reg->pub, pub, 32);
+		reg->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+		if (reg->pkey == NULL) {
+			r = LACRE_E_CRYPTO;
+			goto fail;
+		}
 	}
-	last_error[0] = '\0';
 	if (fd >= 0) {
 		if (fstat(fd, &st) != 0) {
 			r = LACRE_E_IO;
@@ -851,7 +867,14 @@ static int load_fd(int fd, const char *path, const uint8_t *pub,
 		if (r != LACRE_OK)
 			goto fail;
 	}
+	if (prev != NULL && pub != NULL && prev->have_pub && memcmp(prev->pub, pub, 32) == 0 &&
+	    prev->verified_len > 0 && prev->verified_len <= d.len &&
+	    sha256(d.p, prev->verified_len, h) == LACRE_OK &&
+	    CRYPTO_memcmp(h, prev->verified_digest, 32) == 0)
+		reg->skip_until = prev->verified_len;
 	r = parse_log(reg, d.p, d.len, &errline);
+	if (r == LACRE_OK)
+		r = sha256(d.p, d.len, reg->verified_digest);
 	if (r != LACRE_OK) {
 		snprintf(last_error, sizeof(last_error), "%s:%" PRIu64 ": warrant log event %s", path,
 			 errline, r == LACRE_E_VERIFY ? "breaks the hash chain or its signature" :
@@ -861,6 +884,10 @@ static int load_fd(int fd, const char *path, const uint8_t *pub,
 			r = LACRE_E_CORRUPT;
 		goto fail;
 	}
+	reg->verified_len = d.len;
+	reg->skip_until = 0;
+	EVP_PKEY_free(reg->pkey);
+	reg->pkey = NULL;
 	lacre_dbuf_free(&d);
 	*out = reg;
 	return LACRE_OK;
@@ -894,22 +921,29 @@ static int open_locked(const char *path, int op, int create, int *fd)
 	return LACRE_OK;
 }
 
-int warrant_registry_load_path(const char *path, const uint8_t *signer,
-			       struct warrant_registry **reg)
+/* Open, lock (shared) and load path; prev as for load_fd. */
+static int load_path(const char *path, const uint8_t *signer,
+		     const struct warrant_registry *prev, struct warrant_registry **reg)
 {
 	int fd, r;
 
-	if (path == NULL || reg == NULL)
-		return LACRE_E_INVALID;
 	r = open_locked(path, LOCK_SH, 0, &fd);
 	if (r != LACRE_OK) {
 		snprintf(last_error, sizeof(last_error), "%s: %s", path, strerror(errno));
 		return r;
 	}
-	r = load_fd(fd, path, signer, reg);
+	r = load_fd(fd, path, signer, prev, reg);
 	if (fd >= 0)
 		close(fd);
 	return r;
+}
+
+int warrant_registry_load_path(const char *path, const uint8_t *signer,
+			       struct warrant_registry **reg)
+{
+	if (path == NULL || reg == NULL)
+		return LACRE_E_INVALID;
+	return load_path(path, signer, NULL, reg);
 }
 
 /* The site's warrant-log signer public key (warrants.signer). */
@@ -958,7 +992,7 @@ int warrant_registry_reload_if_changed(struct warrant_registry *reg, int *change
 			*changed = 0;
 		return LACRE_OK;
 	}
-	r = warrant_registry_load_path(reg->path, reg->have_pub ? reg->pub : NULL, &fresh);
+	r = load_path(reg->path, reg->have_pub ? reg->pub : NULL, reg, &fresh);
 	if (r != LACRE_OK)
 		return r;
 	tmp = *reg;
@@ -974,6 +1008,7 @@ void warrant_registry_free(struct warrant_registry *reg)
 {
 	if (reg == NULL)
 		return;
+	EVP_PKEY_free(reg->pkey);
 	free(reg->w);
 	free(reg->idx);
 	free(reg);
@@ -1226,7 +1261,7 @@ static int writer_open(const struct site *s, struct keystore *ks, uint8_t seed[3
 		say(msg, msglen, "cannot open %s: %s", path, strerror(errno));
 		return r;
 	}
-	r = load_fd(*fd, path, pub, reg);
+	r = load_fd(*fd, path, pub, NULL, reg);
 	if (r != LACRE_OK) {
 		say(msg, msglen, "cannot read the warrant log: %s", last_error[0] ? last_error :
 		    lacre_strerror(r));
