@@ -406,6 +406,7 @@ static int journal_replay(struct tlog *log, uint64_t bytes)
 		done += (uint64_t)n;
 		lacre_rbuf_init(&b, d.p, d.len);
 		while (tiles_bundle_next(&b, &e, &len) == LACRE_OK) {
+			rc = LACRE_E_CORRUPT;
 			if (len == 0)
 				goto out;
 			if ((rc = add_entry(log, e, len)) != LACRE_OK)

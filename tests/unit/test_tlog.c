@@ -297,6 +297,56 @@ static void test_tick_and_entries(void)
 	lacre_store_close(st);
 }
 
+/* Damaged local state is refused, never re-signed over. */
+static void test_local_state_damage(void)
+{
+	char state[600], path[700];
+	struct lacre_store *st = NULL;
+	struct note_signer *key = test_key();
+	struct tlog *log = NULL;
+	uint8_t e[32], b;
+	int fd;
+
+	CHECK_OK(fresh(state, sizeof(state), &st));
+	CHECK_OK(tlog_open(st, state, ORIGIN, key, &log));
+	for (uint64_t i = 0; i < 100; i++) {
+		entry(i, e);
+		CHECK_OK(tlog_append(log, e, 32, NULL));
+	}
+	CHECK_OK(tlog_checkpoint(log, NULL));
+	/* pending entries beyond the signed size are simply dropped */
+	CHECK_OK(tlog_append(log, e, 32, NULL));
+	tlog_close(log);
+	CHECK_OK(tlog_open(st, state, ORIGIN, key, &log));
+	CHECK_EQ_INT(tlog_size(log), 100);
+	tlog_close(log);
+	/* a flipped journal byte */
+	snprintf(path, sizeof(path), "%s/entries", state);
+	fd = open(path, O_RDWR);
+	CHECK(fd >= 0);
+	CHECK(pread(fd, &b, 1, 500) == 1);
+	b ^= 1;
+	CHECK(pwrite(fd, &b, 1, 500) == 1);
+	CHECK_EQ_INT(tlog_open(st, state, ORIGIN, key, &log), LACRE_E_CORRUPT);
+	b ^= 1;
+	CHECK(pwrite(fd, &b, 1, 500) == 1);
+	CHECK_OK(tlog_open(st, state, ORIGIN, key, &log));
+	tlog_close(log);
+	/* a journal shorter than what was signed */
+	CHECK(ftruncate(fd, 34 * 99) == 0);
+	close(fd);
+	CHECK_EQ_INT(tlog_open(st, state, ORIGIN, key, &log), LACRE_E_CORRUPT);
+	/* a state file that was edited */
+	snprintf(path, sizeof(path), "%s/state", state);
+	fd = open(path, O_RDWR);
+	CHECK(fd >= 0);
+	CHECK(pwrite(fd, "X", 1, 0) == 1);
+	close(fd);
+	CHECK_EQ_INT(tlog_open(st, state, ORIGIN, key, &log), LACRE_E_CORRUPT);
+	note_signer_free(key);
+	lacre_store_close(st);
+}
+
 /* Child body: append and checkpoint forever, reporting each published
  * checkpoint note on fd (u32 length ‖ note). */
 static void crash_child(struct lacre_store *st, const char *state, int fd, unsigned seed)
@@ -438,6 +488,7 @@ int main(void)
 	RUN(test_segment_entry);
 	RUN(test_log_grow);
 	RUN(test_tick_and_entries);
+	RUN(test_local_state_damage);
 	RUN(test_crash_consistency);
 	return t_done();
 }
