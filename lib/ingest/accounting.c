@@ -494,6 +494,28 @@ static void reset_stream(struct ingest_acct *a, struct stream *s, int listener)
 	}
 }
 
+/* Apply a cINReset to one class of (LIID, CIN).  A stream not seen yet on
+ * another connection than the reset's is created with the reset pending:
+ * its old-epoch PDUs may still be in flight there (the sender wrote them
+ * before the reset, the other connection is just behind). */
+static void reset_class(struct ingest_acct *a, const struct etsi_pdu *d, int cls, int listener)
+{
+	size_t len = d->liid.len > MAX_LIID ? MAX_LIID : d->liid.len;
+	struct stream *s = find(a, d->liid.p, len, d->has_cin, d->cin, cls);
+	int home = (cls == SC_IRI || cls == SC_HASH_IRI || cls == SC_SIG_IRI) ? LACRE_HI2 : LACRE_HI3;
+
+	if (s) {
+		reset_stream(a, s, listener);
+		return;
+	}
+	if (home == listener)
+		return;                       /* same connection: nothing in flight */
+	if (!(s = get(a, d->liid.p, len, d->has_cin, d->cin, cls)))
+		return;
+	s->pending_reset = 1;
+	s->st.resets++;
+}
+
 /* Append a retained copy of a data PDU, within the global cap. */
 static void keep(struct ingest_acct *a, struct stream *s, uint64_t seq,
                  const uint8_t *pdu, size_t len)
@@ -802,10 +824,9 @@ int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 		json_kv_uint(&w, "seq", d->seq);
 		json_kv_uint(&w, "conn", conn_id);
 		ev_end(a, &w);
-		for (c = SC_IRI; c <= SC_CC; c++)
-			if ((s = find(a, d->liid.p, d->liid.len > MAX_LIID ? MAX_LIID : d->liid.len,
-			              d->has_cin, d->cin, c)))
-				reset_stream(a, s, listener);
+		/* data streams and their integrity chains all restart */
+		for (c = 0; c < SC_N; c++)
+			reset_class(a, d, c, listener);
 	}
 	return LACRE_OK;
 }
@@ -885,7 +906,7 @@ int ingest_acct_json(const struct ingest_acct *a, struct json_w *w)
 		json_obj_begin(w);
 		for (i = 0; i < a->n_buckets; i++)
 			for (s = a->tab[i]; s; s = s->next)
-				if ((pass == 0) == (s->cls <= SC_CC))
+				if ((pass == 0) == (s->cls <= SC_CC) && s->st.received)
 					stream_json(w, s, &key);
 		json_obj_end(w);
 	}

@@ -69,6 +69,10 @@ if tot("gaps") != inj["gaps"] or tot("missing") != inj["gaps"]:
     fail.append("gaps %d (missing %d) != injected %d" % (tot("gaps"), tot("missing"), inj["gaps"]))
 if tot("duplicates") != inj["duplicates"]:
     fail.append("duplicates %d != injected %d" % (tot("duplicates"), inj["duplicates"]))
+irestarts = sum(v["restarts"] for v in t["integrity_streams"].values())
+igaps = sum(v["gaps"] for v in t["integrity_streams"].values())
+if irestarts or igaps:
+    fail.append("integrity chains: %d restarts, %d gaps" % (irestarts, igaps))
 if t["cin_resets"] != inj["resets"] or tot("restarts") != 0:
     fail.append("resets %d != injected %d (restarts %d)" % (t["cin_resets"], inj["resets"], tot("restarts")))
 if not (t["keepalives"] == t["keepalive_responses"] == s["keepalives_sent"] == s["keepalive_responses_ok"]) \

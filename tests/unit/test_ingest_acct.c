@@ -290,6 +290,26 @@ static void test_reset_then_resend(void)
 	CHECK_EQ_INT(st.restarts, 0);
 	CHECK_EQ_INT(st.gaps, 0);
 	CHECK_EQ_INT(st.next_expected, 4);
+
+	/* the reset overtakes the CC stream's only old-epoch PDU (the CC
+	 * connection is behind): no restart when the new epoch begins */
+	{
+		struct etsi_enc_header h2 = hdr("LIY", 7, 0);
+		lacre_dbuf_reset(&b);
+		CHECK_OK(etsi_enc_cin_reset(&b, &h2));
+		CHECK_OK(feed(a, &b, LACRE_HI2));
+		pdu(&b, 1, "LIY", 7, 0, 1);          /* old epoch */
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+		pdu(&b, 1, "LIY", 7, 0, 2);          /* new epoch */
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+		pdu(&b, 1, "LIY", 7, 1, 2);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+		CHECK_OK(stats(a, "LIY", 7, ETSI_KIND_CC, &st));
+		CHECK_EQ_INT(st.received, 3);
+		CHECK_EQ_INT(st.restarts + st.gaps + st.duplicates, 0);
+		CHECK_EQ_INT(st.resets, 1);
+	}
+	CHECK_EQ_INT(ev_count("\"event\":\"restart\""), 0);
 	ingest_acct_free(a);
 	lacre_dbuf_free(&b);
 	lacre_dbuf_free(&evs);
