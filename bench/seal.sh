@@ -10,7 +10,11 @@
 #      shared machine);
 #   3. the same SEAL_MIB MiB of bytes (default 256) sealed by
 #      `age -r` + `openssl dgst -sha256` and by lacre (as 1400-byte records).
-# Environment: SEAL_MIB, SEAL_SPOOL (default a folder in /dev/shm, else /tmp).
+#   The workloads run twice: buffered writes to SEAL_SPOOL (tmpfs by
+#   default: the kernel's page-cache copy is counted, a disk's writeback
+#   throttling is not) and O_DIRECT writes to SEAL_DIRECT_SPOOL (a disk).
+# Environment: SEAL_MIB, SEAL_SPOOL (default a folder in /dev/shm, else
+# /tmp), SEAL_DIRECT_SPOOL (default /var/tmp).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -41,23 +45,39 @@ awk -v c="$chacha" -v s="$sha" -v l="$limit" -v b="$blk" 'BEGIN {
 	printf "openssl speed (%d-byte blocks): chacha20-poly1305 %.1f MB/s, sha256 %.1f MB/s\n", b, c / 1e6, s / 1e6
 	printf "crypto limit 1/(1/chacha + 1/sha256) = %.1f MB/s; 65%% of it = %.1f MB/s\n", l / 1e6, 0.65 * l / 1e6 }'
 
-echo
-out=$("$bin" --spool "$dir" --mib "$mib")
-printf '%s\n' "$out" | grep -v '^result '
-echo
-printf '%s\n' "$out" | awk -v l="$limit" '/^result / {
-	tag = $2; w = c = r = cr = ""
+ratios() { # bench output on stdin
+	awk -v l="$limit" '/^result / {
+	tag = $2; w = c = r = cr = pc = ""
 	for (i = 3; i <= NF; i++) {
 		split($i, kv, "=")
 		if (kv[1] == "wall_mbps") w = kv[2]
 		if (kv[1] == "cpu_mbps") c = kv[2]
 		if (kv[1] == "records_per_s") r = kv[2]
 		if (kv[1] == "cpu_records_per_s") cr = kv[2]
+		if (kv[1] == "plain_cpu_mbps") pc = kv[2]
 	}
 	if (tag == "age_stream" || tag == "sha256") next
-	printf "%-10s of crypto limit: %5.1f%% by wall clock, %5.1f%% by cpu time", tag, 100 * w * 1e6 / l, 100 * c * 1e6 / l
+	printf "%-10s of crypto limit: PDU bytes %5.1f%% by wall clock, %5.1f%% by cpu time (all sealed bytes %5.1f%%)", tag, 100 * w * 1e6 / l, 100 * c * 1e6 / l, 100 * pc * 1e6 / l
 	if (r != "") printf "; %.0f records/s wall, %.0f per cpu-second", r, cr
 	printf "\n" }'
+}
+
+echo
+out=$("$bin" --spool "$dir" --mib "$mib")
+printf '%s\n' "$out" | grep -v '^result '
+echo
+printf '%s\n' "$out" | ratios
+
+# the same with O_DIRECT on a disk folder (no page-cache copy; each write
+# waits for the device, so wall clock includes the disk)
+ddir=$(mktemp -d "${SEAL_DIRECT_SPOOL:-/var/tmp}/lacre-seal-XXXXXX" 2>/dev/null) && {
+	echo
+	out=$("$bin" --spool "$ddir" --mib "$mib" --direct)
+	printf '%s\n' "$out" | grep -v '^result \|^primitive'
+	echo
+	printf '%s\n' "$out" | ratios
+	rm -rf "$ddir"
+}
 
 echo
 head -c $((mib << 20)) /dev/urandom > "$dir/data"

@@ -9,8 +9,9 @@
  * staged ciphertext to the spool file once a few chunks have gathered (with
  * O_DIRECT when configured and the file system allows it: no page-cache
  * copy).  Salts come from a pool of CSPRNG bytes refilled 256 salts at a
- * time and wiped as used.  The commitment array grows by
- * doubling and is reused across segments.
+ * time and wiped as used.  The commitment array grows by doubling within
+ * a segment; it, the staging buffer and the age writer exist only while a
+ * segment is open (an idle writer holds a few hundred bytes).
  *
  * Reader: decrypts one 64 KiB chunk at a time into a secret plaintext
  * buffer and parses frames from it; a frame that spans chunks is completed
@@ -44,7 +45,7 @@
 
 #define SEG_ALIGN 4096
 #define SEG_ENC_CHUNK ((size_t)AGE_CHUNK_SIZE + 16)
-#define SEG_FLUSH_AT ((size_t)16 * SEG_ENC_CHUNK)   /* write() when this much waits */
+#define SEG_FLUSH_AT ((size_t)2 * SEG_ENC_CHUNK)   /* write() when this much waits */
 /* The staging buffer never grows: between two drains at most one sealed
  * chunk past SEG_FLUSH_AT and the age header (64 stanzas) can gather,
  * because the writer hands the age writer at most 64 KiB at a time. */
@@ -173,6 +174,23 @@ static int seg_sync_dir(const char *dir)
 	return r;
 }
 
+/* Release what only an open segment needs (staging buffer, commitments,
+ * age writer, paths), so that an idle writer costs little memory: ingest
+ * keeps one writer per warrant. */
+static void seg_release(struct segment_writer *w)
+{
+	age_writer_free(w->aw);
+	w->aw = NULL;
+	lacre_dbuf_free(&w->stage);
+	free(w->commits);
+	w->commits = NULL;
+	w->commits_cap = 0;
+	free(w->tmp_path);
+	free(w->final_path);
+	w->tmp_path = w->final_path = NULL;
+	w->open = 0;
+}
+
 /* Abandon the open segment: close and remove its temporary file. */
 static void seg_abandon(struct segment_writer *w)
 {
@@ -183,13 +201,7 @@ static void seg_abandon(struct segment_writer *w)
 	if (w->tmp_path)
 		unlink(w->tmp_path);
 	w->fd = -1;
-	age_writer_free(w->aw);
-	w->aw = NULL;
-	lacre_dbuf_reset(&w->stage);
-	free(w->tmp_path);
-	free(w->final_path);
-	w->tmp_path = w->final_path = NULL;
-	w->open = 0;
+	seg_release(w);
 }
 
 /* Open a new segment at now_us: random id, temporary file, age header,
@@ -216,6 +228,14 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 		r = LACRE_E_NOMEM;
 		goto fail;
 	}
+	/* an aligned staging buffer of fixed size (O_DIRECT needs alignment) */
+	lacre_dbuf_init(&w->stage, SEG_STAGE_ALLOC);
+	if (posix_memalign((void **)&w->stage.p, SEG_ALIGN, SEG_STAGE_ALLOC) != 0) {
+		w->stage.p = NULL;
+		r = LACRE_E_NOMEM;
+		goto fail;
+	}
+	w->stage.alloc = SEG_STAGE_ALLOC;
 	snprintf(w->final_path, pl, "%s/%s", w->dir, w->name);
 	snprintf(w->tmp_path, pl, "%s/%s%s", w->dir, SEGMENT_TMP_PREFIX, w->name);
 	w->direct = 0;
@@ -298,12 +318,7 @@ static int seg_close(struct segment_writer *w, int64_t now_us)
 	r = w->on_close ? w->on_close(w->arg, &c) : LACRE_OK;
 	if (io != LACRE_OK)
 		r = io;
-	age_writer_free(w->aw);
-	w->aw = NULL;
-	free(w->tmp_path);
-	free(w->final_path);
-	w->tmp_path = w->final_path = NULL;
-	w->open = 0;
+	seg_release(w);
 	return r;
 fail:
 	w->broken = 1;
@@ -336,14 +351,6 @@ int segment_writer_new(const struct segment_config *cfg, struct segment_writer *
 	w->arg = cfg->arg;
 	w->direct_io = cfg->direct_io;
 	w->salts_used = SEG_SALT_POOL;
-	/* an aligned staging buffer of fixed size (O_DIRECT needs alignment) */
-	lacre_dbuf_init(&w->stage, SEG_STAGE_ALLOC);
-	if (posix_memalign((void **)&w->stage.p, SEG_ALIGN, SEG_STAGE_ALLOC) != 0) {
-		w->stage.p = NULL;
-		segment_writer_free(w);
-		return LACRE_E_NOMEM;
-	}
-	w->stage.alloc = SEG_STAGE_ALLOC;
 	*wp = w;
 	return LACRE_OK;
 }
