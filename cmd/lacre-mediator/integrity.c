@@ -11,13 +11,17 @@
  * PDUs (and at the end) a signature PDU follows, numbered 1, 2, 3 ... on its
  * own counter, whose includedSequenceNumbers are the hash PDUs' numbers and
  * whose checkValue is a signature over:
- *   style "spec" (default): the DER bytes of the interim [0] IntegrityCheck
+ *   style "spec" (default): the bytes of the interim [0] IntegrityCheck
  *     element with an empty checkValue and the signatureAlgorithm (§8.3),
- *     signed with EVP_DigestSign (ECDSA/DSA with --sign-digest, EdDSA pure);
+ *     encoded as libwandder does (DER but for lengths of 129..255, written
+ *     82 00 xx, which needs --sign-every of about 38 or more), signed with
+ *     EVP_DigestSign (ECDSA/DSA with --sign-digest, EdDSA pure), as
+ *     OpenLI 1.1.20's collector_integrity_check.c does;
  *   style "contents": the digest (--sign-digest) of the concatenated
  *     contents of the hash PDUs' IntegrityCheck elements, signed as a
- *     prehashed value (EVP_PKEY_sign), which is what OpenLI's collector
- *     source (collector_integrity_check.c) does.
+ *     prehashed value (EVP_PKEY_sign): the older mediator-side scheme
+ *     (OpenLI's mediator_integrity_check.c, before 1.1.17 moved integrity
+ *     to the collector), for testing receivers against it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -205,7 +209,8 @@ static int emit_signature(struct med_ctx *m, struct med_chain *c, const struct e
 	ic.sig_alg = in->sig_alg;
 	if (in->style == 0) {
 		lacre_dbuf_reset(&in->elem);
-		if ((r = etsi_enc_integrity_element(&in->elem, BER_ENC_LEN_MINIMAL, &ic)) != 0)
+		/* libwandder writes the interim element with its own lengths */
+		if ((r = etsi_enc_integrity_element(&in->elem, BER_ENC_LEN_OPENLI, &ic)) != 0)
 			goto out;
 		r = LACRE_E_CRYPTO;
 		if (!(mctx = EVP_MD_CTX_new()) ||

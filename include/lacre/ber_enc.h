@@ -17,9 +17,12 @@
  * Length styles (struct ber_enc.style):
  *   BER_ENC_LEN_MINIMAL    DER lengths: short form below 128, else the
  *                          fewest long-form octets.
- *   BER_ENC_LEN_OPENLI     as OpenLI 1.1.20 / libwandder: short form below
- *                          128, 82 xx xx for 128..65535 (so 128..255 become
- *                          the non-minimal 82 00 xx), 83/84 above.
+ *   BER_ENC_LEN_OPENLI     as OpenLI 1.1.20 / libwandder 2.0.20: short form
+ *                          below 128; above, the length octets are sized
+ *                          like a signed integer except at exactly
+ *                          2^(8n-1): 128 -> 81 80, 129..255 -> 82 00 xx,
+ *                          256..32768 -> 82 xx xx, 32769..65535 ->
+ *                          83 00 xx xx, and so on.
  *   BER_ENC_LEN_LONG       every length in the 4-octet long form 84 xx xx xx xx.
  *   BER_ENC_LEN_INDEFINITE constructed elements use the indefinite form
  *                          (80 ... 00 00); primitives use minimal lengths.

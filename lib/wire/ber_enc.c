@@ -37,8 +37,11 @@ static size_t len_octets(int style, size_t len)
 		n++;
 		v >>= 8;
 	}
-	if (style == BER_ENC_LEN_OPENLI && n < 2)
-		n = 2;
+	/* libwandder sizes a length like a signed integer, one octet more
+	 * when the top bit is set, except at exactly 2^(8n-1): 128 is 81 80,
+	 * 129..255 are 82 00 xx, 32769 is 83 00 80 01. */
+	if (style == BER_ENC_LEN_OPENLI && n < sizeof(size_t) && len > ((size_t)1 << (8 * n - 1)))
+		n++;
 	return 1 + n;
 }
 

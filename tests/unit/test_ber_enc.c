@@ -163,6 +163,26 @@ static void test_length_styles(void)
 	{ static const uint8_t h[] = { 0x30, 0x82, 0x00, 0x81, 0xa1, 0x7f, 0x80, 0x7d };
 	  CHECK_EQ_INT(b.len, 8 + 125); CHECK_MEM(b.p, h, sizeof(h)); }
 	lacre_dbuf_reset(&b);
+	/* OpenLI (libwandder) edges: 128 -> 81 80, 32768 -> 82 80 00,
+	 * 32769 -> 83 00 80 01, 65536 -> 83 01 00 00 */
+	{
+		static const struct { size_t len; uint8_t h[5]; size_t n; } kat[] = {
+			{ 127, { 0x7f }, 1 }, { 128, { 0x81, 0x80 }, 2 }, { 129, { 0x82, 0x00, 0x81 }, 3 },
+			{ 255, { 0x82, 0x00, 0xff }, 3 }, { 256, { 0x82, 0x01, 0x00 }, 3 },
+			{ 32768, { 0x82, 0x80, 0x00 }, 3 }, { 32769, { 0x83, 0x00, 0x80, 0x01 }, 4 },
+			{ 65535, { 0x83, 0x00, 0xff, 0xff }, 4 }, { 65536, { 0x83, 0x01, 0x00, 0x00 }, 4 },
+		};
+		size_t i;
+		for (i = 0; i < sizeof(kat) / sizeof(kat[0]); i++) {
+			struct ber_enc e;
+			lacre_dbuf_reset(&b);
+			ber_enc_init(&e, &b, BER_ENC_LEN_OPENLI);
+			CHECK_OK(ber_enc_len(&e, kat[i].len));
+			CHECK_EQ_INT(b.len, kat[i].n);
+			CHECK_MEM(b.p, kat[i].h, kat[i].n);
+		}
+	}
+	lacre_dbuf_reset(&b);
 	/* long: every length 84 xx xx xx xx */
 	CHECK_OK(build_nested(BER_ENC_LEN_LONG, 3, &b));
 	{ static const uint8_t h[] = { 0x30, 0x84, 0, 0, 0, 0x0f, 0xa1, 0x84, 0, 0, 0, 0x09,

@@ -233,7 +233,8 @@ static void test_openli_ipmmiri_and_end(void)
 	free(raw);
 }
 
-/* hi3.bin offset 0 (iPCC, 189 bytes) and 4285 (iPMMCC, 347 bytes). */
+/* hi3.bin offsets 0 and 913 (iPCC, 189 and 265 bytes) and 4285 (iPMMCC,
+ * 347 bytes). */
 static void test_openli_cc(void)
 {
 	struct etsi_enc_header h;
@@ -249,12 +250,73 @@ static void test_openli_cc(void)
 	CHECK_EQ_INT(b.len, 189);
 	CHECK_MEM(b.p, raw, 189);
 	lacre_dbuf_reset(&b);
+	/* offset 913: an iPCC whose iPCCContents is 128 bytes long, which
+	 * libwandder writes 81 80 (265 bytes) */
+	vec_header(&h, "LIIPSTA001", 7, 5, 1736942420082000LL);
+	lacre_dbuf_reset(&b);
+	CHECK_OK(etsi_enc_ipcc(&b, &h, 0, raw + 0x41c, 0x7e));
+	CHECK_EQ_INT(b.len, 265);
+	CHECK_MEM(b.p, raw + 913, 265);
+	lacre_dbuf_reset(&b);
 	vec_header(&h, "LIVOIP0001", 164085088, 0, 1736942401040000LL);
 	CHECK_OK(etsi_enc_ipmmcc(&b, &h, 1, raw + 4285 + 0x8d, 0xc8));
 	CHECK_EQ_INT(b.len, 347);
 	CHECK_MEM(b.p, raw + 4285, 347);
 	lacre_dbuf_free(&b);
 	free(raw);
+}
+
+/* Every CC and keep-alive of both OpenLI streams, re-encoded from its
+ * decoded fields, equals the bytes OpenLI sent (345 + 10 PDUs). */
+static void test_openli_streams_reencode(void)
+{
+	static const char *files[] = { "raw/hi2.bin", "raw/hi3.bin" };
+	struct lacre_dbuf b;
+	size_t f, same = 0;
+
+	lacre_dbuf_init(&b, 1 << 16);
+	for (f = 0; f < 2; f++) {
+		size_t n, off = 0, len;
+		uint8_t *raw = slurp(files[f], &n);
+		if (!raw) {
+			lacre_dbuf_free(&b);
+			return;
+		}
+		while (off < n) {
+			struct etsi_pdu p;
+			struct etsi_enc_header h;
+			char liid[32];
+
+			CHECK_OK(etsi_pdu_size(raw + off, n - off, 1 << 20, &len));
+			CHECK_OK(etsi_decode(raw + off, len, &p));
+			CHECK(p.liid.len < sizeof(liid));
+			memcpy(liid, p.liid.p, p.liid.len);
+			liid[p.liid.len] = '\0';
+			lacre_dbuf_reset(&b);
+			if (p.kind == ETSI_KIND_KEEPALIVE) {
+				vec_header(&h, liid, 0, p.seq, p.time_us);
+				h.network_element_id = "med-6001";
+				h.interception_point_id = NULL;
+				CHECK_OK(etsi_enc_keepalive(&b, &h));
+			} else if (p.kind == ETSI_KIND_CC) {
+				vec_header(&h, liid, p.cin, p.seq, p.time_us);
+				if (!strcmp(p.content, "ipcc"))
+					CHECK_OK(etsi_enc_ipcc(&b, &h, p.direction, p.content_bytes.p, p.content_bytes.len));
+				else
+					CHECK_OK(etsi_enc_ipmmcc(&b, &h, p.direction, p.content_bytes.p, p.content_bytes.len));
+			} else {
+				off += len;
+				continue;
+			}
+			CHECK_EQ_INT(b.len, len);
+			CHECK_MEM(b.p, raw + off, len);
+			same++;
+			off += len;
+		}
+		free(raw);
+	}
+	CHECK_EQ_INT(same, 340 + 10);
+	lacre_dbuf_free(&b);
 }
 
 /* Spec §8.1: hash PDU payload over PDUs 0, 1, 2 of a CC chain, SHA-256;
@@ -395,6 +457,7 @@ int main(void)
 	RUN(test_openli_ipiri);
 	RUN(test_openli_ipmmiri_and_end);
 	RUN(test_openli_cc);
+	RUN(test_openli_streams_reencode);
 	RUN(test_integrity_layout);
 	RUN(test_failure_leaves_buffer);
 	RUN(test_round_trip);
