@@ -89,6 +89,7 @@ static uint8_t *put_u64(uint8_t *p, uint64_t v)
 	return p + 8;
 }
 
+/* Copy b's bytes (no length) to p. */
 static uint8_t *put_bytes(uint8_t *p, const struct frame_bytes *b)
 {
 	if (b->len)
@@ -271,7 +272,7 @@ int frame_next(struct lacre_rbuf *b, uint8_t *type, struct lacre_rbuf *body)
 	return LACRE_OK;
 }
 
-/* Read a u8/u16 length-prefixed string of at most max bytes into s. */
+/* Read a u8 length-prefixed string of at most max bytes into s. */
 static int get_str8(struct lacre_rbuf *b, size_t max, struct frame_bytes *s)
 {
 	uint8_t n;
@@ -286,6 +287,7 @@ static int get_str8(struct lacre_rbuf *b, size_t max, struct frame_bytes *s)
 	return LACRE_OK;
 }
 
+/* Read a u16 length-prefixed byte string of at most max bytes into s. */
 static int get_bytes16(struct lacre_rbuf *b, size_t max, struct frame_bytes *s)
 {
 	uint16_t n;
