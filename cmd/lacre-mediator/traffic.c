@@ -85,6 +85,7 @@ struct med_target {
 	unsigned pair;
 	long long calls_left, sessions_left;   /* -1 unlimited */
 	int next_is_call;
+	int voip;                       /* VoIP target (else broadband) */
 	struct med_act *act;
 	int64_t next_t;
 	uint64_t hi1_seq;
@@ -898,6 +899,7 @@ static int emit_hi1(struct med_ctx *m, struct med_target *t, int op, int64_t whe
 	struct etsi_enc_header h;
 	struct etsi_enc_hi1 n;
 	struct med_meta meta;
+	char info[48];
 	int r;
 
 	/* as OpenLI's mediator: CIN 0, its own counter, no network element
@@ -910,6 +912,12 @@ static int emit_hi1(struct med_ctx *m, struct med_target *t, int op, int64_t whe
 	n.liid = t->liid;
 	n.liid_len = t->liid_len;
 	n.operator_id = "LACRE";
+	/* target-Information: the identities, as OpenLI lists them */
+	if (t->voip)
+		snprintf(info, sizeof(info), "tgt%04u@ims.example.net", t->idx + 1);
+	else
+		snprintf(info, sizeof(info), "user%04u@isp.example", t->idx + 1);
+	n.target_info = info;
 	n.time_us = when;
 	lacre_dbuf_reset(&g->pdu);
 	if ((r = etsi_enc_hi1(&g->pdu, &h, &n)) != 0)
@@ -1023,6 +1031,7 @@ int med_gen_init(struct med_ctx *m)
 		t->calls_left = voip ? (unlimited ? -1 : 0) : 0;
 		t->sessions_left = ip ? (unlimited ? -1 : 0) : 0;
 		t->next_is_call = voip;
+		t->voip = voip;
 		nv += voip;
 		ni += ip;
 		t->ip[0] = 10;
