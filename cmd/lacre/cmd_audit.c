@@ -79,6 +79,34 @@ static int check_segment(void *arg, struct lacre_store *st, uint64_t index,
 	return LACRE_OK;
 }
 
+/* Read and parse a policy file (docs/ledger.md); messages on failure. */
+static int load_policy(const char *path, struct policy **out)
+{
+	struct lacre_dbuf d;
+	struct policy *p = calloc(1, sizeof(*p));
+	size_t bad = 0;
+	int rc;
+
+	lacre_dbuf_init(&d, 1 << 20);
+	if (p == NULL)
+		return LACRE_E_NOMEM;
+	if ((rc = note_read_file(path, 1 << 20, &d)) != LACRE_OK) {
+		cli_fail(rc, path);
+	} else if ((rc = policy_parse(d.p, d.len, p, &bad)) != LACRE_OK) {
+		if (bad)
+			cli_err("%s:%zu: not a valid policy line (log, witness, group, quorum)", path, bad);
+		else
+			cli_err("%s: a policy needs a log line and exactly one quorum line", path);
+	}
+	lacre_dbuf_free(&d);
+	if (rc != LACRE_OK) {
+		free(p);
+		return rc;
+	}
+	*out = p;
+	return LACRE_OK;
+}
+
 /* Print one finding. */
 static void print_finding(void *arg, const struct audit_finding *f)
 {
@@ -92,7 +120,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lacre audit --store SPEC --vkey LOGVKEY\n"
 		"                   [--checkpoint FILE | --witness URL] [--witness-vkey VKEY]...\n"
-		"                   [--quorum K]\n"
+		"                   [--quorum K] [--policy FILE]\n"
 		"\n"
 		"Fetch every tile, entry bundle and the checkpoint of a log from a\n"
 		"backend, recompute the tree and compare it with the latest trusted\n"
@@ -104,6 +132,7 @@ static void usage(FILE *f)
 		"  --witness URL        fetch the latest cosigned checkpoint from a witness\n"
 		"  --witness-vkey VKEY  a witness whose cosignatures count (repeatable)\n"
 		"  --quorum K           cosignatures required on the checkpoints (default 0)\n"
+		"  --policy FILE        witnesses and quorum from a tlog-policy file\n"
 		"  -h, --help           show this help\n"
 		"\n"
 		"Exit status: 0 intact, 3 problems found, 1 the audit could not run.\n");
@@ -119,6 +148,7 @@ int cmd_audit(int argc, char **argv)
 		{ "witness", required_argument, NULL, 'w' },
 		{ "witness-vkey", required_argument, NULL, 'W' },
 		{ "quorum", required_argument, NULL, 'q' },
+		{ "policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -127,7 +157,8 @@ int cmd_audit(int argc, char **argv)
 	struct audit_result res;
 	struct lacre_store *st = NULL;
 	struct lacre_dbuf trusted;
-	const char *spec = NULL, *cpfile = NULL, *wurl = NULL;
+	const char *spec = NULL, *cpfile = NULL, *wurl = NULL, *polfile = NULL;
+	struct policy *pol = NULL;
 	size_t nw = 0;
 	long quorum = 0;
 	int c, rc, status = EXIT_FAIL, have_vkey = 0;
@@ -141,6 +172,7 @@ int cmd_audit(int argc, char **argv)
 		case 'c': cpfile = optarg; break;
 		case 'w': wurl = optarg; break;
 		case 'q': quorum = strtol(optarg, NULL, 10); break;
+		case 'p': polfile = optarg; break;
 		case 'v':
 			if (note_verifier_parse(optarg, strlen(optarg), &cfg.log_key) != LACRE_OK ||
 			    cfg.log_key.type != NOTE_TYPE_ED25519) {
@@ -170,6 +202,9 @@ int cmd_audit(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto done;
 	}
+	if (polfile && load_policy(polfile, &pol) != LACRE_OK)
+		goto done;
+	cfg.policy = pol;
 	if (cpfile && (rc = note_read_file(cpfile, NOTE_MAX_SIZE, &trusted)) != LACRE_OK) {
 		status = cli_fail(rc, cpfile);
 		goto done;
@@ -218,5 +253,6 @@ int cmd_audit(int argc, char **argv)
 done:
 	lacre_store_close(st);
 	lacre_dbuf_free(&trusted);
+	free(pol);
 	return status;
 }

@@ -36,7 +36,7 @@ static void usage(FILE *f)
 		"       lacre log keys (--state DIR | --key FILE)\n"
 		"       lacre log append --state DIR --store SPEC --key FILE [--hex] ENTRY...|-\n"
 		"       lacre log checkpoint --state DIR --store SPEC --key FILE\n"
-		"                            [--witness \"URL VKEY\"]... [--quorum K]\n"
+		"                            [--witness \"URL VKEY\"]... [--quorum K] [--policy FILE]\n"
 		"\n"
 		"Ledger keys and a log driven by hand (the ingest and access logs are\n"
 		"driven by their daemons).  The log's origin is the key's name.\n"
@@ -49,7 +49,36 @@ static void usage(FILE *f)
 		"  --hex            entries are hex (e.g. 32-byte commitments)\n"
 		"  --witness \"URL VKEY\"  ask this witness to cosign (repeatable)\n"
 		"  --quorum K       cosignatures needed before publishing (default: all)\n"
+		"  --policy FILE    witnesses, URLs and quorum from a tlog-policy file\n"
 		"  -h, --help       show this help\n");
+}
+
+/* Read and parse a policy file (docs/ledger.md); messages on failure. */
+static int load_policy(const char *path, struct policy **out)
+{
+	struct lacre_dbuf d;
+	struct policy *p = calloc(1, sizeof(*p));
+	size_t bad = 0;
+	int rc;
+
+	lacre_dbuf_init(&d, 1 << 20);
+	if (p == NULL)
+		return LACRE_E_NOMEM;
+	if ((rc = note_read_file(path, 1 << 20, &d)) != LACRE_OK) {
+		cli_fail(rc, path);
+	} else if ((rc = policy_parse(d.p, d.len, p, &bad)) != LACRE_OK) {
+		if (bad)
+			cli_err("%s:%zu: not a valid policy line (log, witness, group, quorum)", path, bad);
+		else
+			cli_err("%s: a policy needs a log line and exactly one quorum line", path);
+	}
+	lacre_dbuf_free(&d);
+	if (rc != LACRE_OK) {
+		free(p);
+		return rc;
+	}
+	*out = p;
+	return LACRE_OK;
 }
 
 /* Write a new private key file (O_EXCL, 0600) and print the vkey. */
@@ -227,10 +256,12 @@ static int do_log(int argc, char **argv, int append)
 		{ "hex", no_argument, NULL, 'x' },
 		{ "witness", required_argument, NULL, 'w' },
 		{ "quorum", required_argument, NULL, 'q' },
+		{ "policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *state = NULL, *spec = NULL, *keyfile = NULL;
+	const char *state = NULL, *spec = NULL, *keyfile = NULL, *polfile = NULL;
+	struct policy *pol = NULL;
 	struct tlog_witness w[MAX_W];
 	size_t nw = 0;
 	long quorum = -1;
@@ -249,6 +280,7 @@ static int do_log(int argc, char **argv, int append)
 		case 'k': keyfile = optarg; break;
 		case 'x': hex = 1; break;
 		case 'q': quorum = strtol(optarg, NULL, 10); break;
+		case 'p': polfile = optarg; break;
 		case 'w': {
 			const char *sp = strchr(optarg, ' ');
 			if (nw == MAX_W || sp == NULL || (size_t)(sp - optarg) >= sizeof(w[0].url) ||
@@ -286,7 +318,19 @@ static int do_log(int argc, char **argv, int append)
 		status = cli_fail(rc, state);
 		goto done;
 	}
-	if ((rc = tlog_set_witnesses(log, w, nw, quorum < 0 ? nw : (size_t)quorum)) != LACRE_OK) {
+	if (polfile && (nw || quorum >= 0)) {
+		cli_err("give either --policy or --witness/--quorum");
+		status = EXIT_USAGE;
+		goto done;
+	}
+	if (polfile) {
+		if (load_policy(polfile, &pol) != LACRE_OK)
+			goto done;
+		rc = tlog_set_policy(log, pol);
+	} else {
+		rc = tlog_set_witnesses(log, w, nw, quorum < 0 ? nw : (size_t)quorum);
+	}
+	if (rc != LACRE_OK) {
 		status = cli_fail(rc, "witnesses");
 		goto done;
 	}
@@ -317,6 +361,7 @@ done:
 	lacre_store_close(st);
 	note_signer_free(key);
 	lacre_dbuf_free(&note);
+	free(pol);
 	return status;
 }
 

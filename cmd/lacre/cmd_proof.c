@@ -5,7 +5,8 @@
  *
  *   lacre proof inclusion --store SPEC --vkey LOGVKEY --index I
  *                         [--checkpoint FILE]
- *   lacre proof verify --vkey LOGVKEY [--witness-vkey VKEY]... [--quorum K]
+ *   lacre proof verify (--vkey LOGVKEY [--witness-vkey VKEY]... [--quorum K] |
+ *                       --policy FILE)
  *                      (--entry-hex HEX | --leaf-hex HEX) FILE
  *
  * inclusion uses the given checkpoint (or the store's, after verifying its
@@ -29,7 +30,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lacre proof inclusion --store SPEC --vkey LOGVKEY --index I [--checkpoint FILE]\n"
-		"       lacre proof verify --vkey LOGVKEY [--witness-vkey VKEY]... [--quorum K]\n"
+		"       lacre proof verify (--vkey LOGVKEY [--witness-vkey VKEY]... [--quorum K] | --policy FILE)\n"
 		"                          (--entry-hex HEX | --leaf-hex HEX) FILE\n"
 		"\n"
 		"Make or check a C2SP tlog-proof receipt for one ledger entry.\n");
@@ -49,6 +50,34 @@ static long unhex(const char *s, uint8_t *out, size_t cap)
 		out[i] = (uint8_t)v;
 	}
 	return (long)(n / 2);
+}
+
+/* Read and parse a policy file (docs/ledger.md); messages on failure. */
+static int load_policy(const char *path, struct policy **out)
+{
+	struct lacre_dbuf d;
+	struct policy *p = calloc(1, sizeof(*p));
+	size_t bad = 0;
+	int rc;
+
+	lacre_dbuf_init(&d, 1 << 20);
+	if (p == NULL)
+		return LACRE_E_NOMEM;
+	if ((rc = note_read_file(path, 1 << 20, &d)) != LACRE_OK) {
+		cli_fail(rc, path);
+	} else if ((rc = policy_parse(d.p, d.len, p, &bad)) != LACRE_OK) {
+		if (bad)
+			cli_err("%s:%zu: not a valid policy line (log, witness, group, quorum)", path, bad);
+		else
+			cli_err("%s: a policy needs a log line and exactly one quorum line", path);
+	}
+	lacre_dbuf_free(&d);
+	if (rc != LACRE_OK) {
+		free(p);
+		return rc;
+	}
+	*out = p;
+	return LACRE_OK;
 }
 
 /* Build a receipt from the tiles. */
@@ -147,6 +176,7 @@ static int do_verify(int argc, char **argv)
 		{ "quorum", required_argument, NULL, 'q' },
 		{ "entry-hex", required_argument, NULL, 'e' },
 		{ "leaf-hex", required_argument, NULL, 'l' },
+		{ "policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -159,6 +189,8 @@ static int do_verify(int argc, char **argv)
 	size_t nw = 0;
 	long quorum = 0, n;
 	int opt, rc, status = EXIT_FAIL, have_v = 0, have_leaf = 0;
+	const char *polfile = NULL;
+	struct policy *pol = NULL;
 
 	lacre_dbuf_init(&in, NOTE_MAX_SIZE + 8192);
 	optind = 1;
@@ -181,6 +213,7 @@ static int do_verify(int argc, char **argv)
 			nw++;
 			break;
 		case 'q': quorum = strtol(optarg, NULL, 10); break;
+		case 'p': polfile = optarg; break;
 		case 'e':
 			if ((n = unhex(optarg, entry, sizeof(entry))) <= 0) {
 				cli_err("--entry-hex is not hex");
@@ -202,8 +235,8 @@ static int do_verify(int argc, char **argv)
 		default: usage(stderr); status = EXIT_USAGE; goto done;
 		}
 	}
-	if (!have_v || !have_leaf || optind + 1 != argc || quorum < 0 || (size_t)quorum > nw) {
-		cli_err("verify needs --vkey, an entry or leaf hash, a receipt FILE and a quorum <= witnesses");
+	if ((!have_v && !polfile) || !have_leaf || optind + 1 != argc || quorum < 0 || (size_t)quorum > nw) {
+		cli_err("verify needs --vkey or --policy, an entry or leaf hash, a receipt FILE and a quorum <= witnesses");
 		status = EXIT_USAGE;
 		goto done;
 	}
@@ -215,7 +248,11 @@ static int do_verify(int argc, char **argv)
 		status = cli_fail(rc, "receipt");
 		goto done;
 	}
-	if ((rc = receipt_verify(&r, leaf, &v, wv, nw, (size_t)quorum, &c)) != LACRE_OK) {
+	if (polfile && load_policy(polfile, &pol) != LACRE_OK)
+		goto done;
+	rc = pol ? receipt_verify_policy(&r, leaf, pol, &c)
+		 : receipt_verify(&r, leaf, &v, wv, nw, (size_t)quorum, &c);
+	if (rc != LACRE_OK) {
 		cli_err("receipt does not prove the entry: %s", lacre_strerror(rc));
 		status = EXIT_VERIFY;
 		goto done;
@@ -225,6 +262,7 @@ static int do_verify(int argc, char **argv)
 	status = EXIT_OK;
 done:
 	lacre_dbuf_free(&in);
+	free(pol);
 	return status;
 }
 

@@ -183,6 +183,56 @@ int receipt_verify(const struct receipt *r, const uint8_t leaf[MERKLE_HASH_LEN],
 		   const struct note_verifier *log, const struct note_verifier *w,
 		   size_t nw, size_t quorum, struct checkpoint *cp_out);
 
+/* ---- witness policy (C2SP tlog-policy draft, spec §5) ---- */
+
+#define POLICY_MAX_LOGS 8
+#define POLICY_MAX_WITNESSES 32
+#define POLICY_MAX_GROUPS 32
+#define POLICY_MAX_MEMBERS 64
+#define POLICY_NAME_MAX 64
+#define POLICY_URL_MAX 255
+
+struct policy_witness {
+	char name[POLICY_NAME_MAX + 1];
+	struct note_verifier key;           /* type 0x04 */
+	char url[POLICY_URL_MAX + 1];       /* "" when none given */
+};
+
+struct policy_group {
+	char name[POLICY_NAME_MAX + 1];
+	unsigned k;                         /* members needed, 1..n */
+	size_t n;
+	uint16_t member[POLICY_MAX_MEMBERS]; /* < 32: witness i; else group i - 32 */
+};
+
+struct policy {
+	struct note_verifier log[POLICY_MAX_LOGS]; /* type 0x01, name = origin */
+	char log_url[POLICY_MAX_LOGS][POLICY_URL_MAX + 1];
+	size_t nlogs;
+	struct policy_witness w[POLICY_MAX_WITNESSES];
+	size_t nw;
+	struct policy_group g[POLICY_MAX_GROUPS];
+	size_t ng;
+	int quorum;                          /* -1: none; else a member code */
+};
+
+/* Parse a policy text: "log <vkey> [<url>]", "witness <name> <vkey>
+ * [<url>]", "group <name> all|any|<k> <member>...", exactly one
+ * "quorum <name>|none"; '#' comments, blank lines, spaces and tabs.
+ * Names refer only to earlier lines; duplicate keys or names are refused.
+ * Errors: LACRE_E_CONFIG (with the line number in *bad_line, optional). */
+int policy_parse(const void *text, size_t len, struct policy *out, size_t *bad_line);
+/* Whether witnesses whose bits are set in cosigned satisfy the quorum. */
+int policy_satisfied(const struct policy *p, uint64_t cosigned);
+/* Open a checkpoint under a policy: signed by a listed log for its origin,
+ * cosigned per the quorum.  LACRE_E_AUTH when the quorum is not met. */
+int policy_open_checkpoint(const struct policy *p, const void *note, size_t len,
+			   struct checkpoint *out, uint64_t *cosigned);
+
+/* Verify a receipt under a policy (log key, witnesses and quorum). */
+int receipt_verify_policy(const struct receipt *r, const uint8_t leaf[MERKLE_HASH_LEN],
+			  const struct policy *p, struct checkpoint *cp_out);
+
 /* Read a small file whole into out (at most cap bytes). */
 int note_read_file(const char *path, size_t cap, struct lacre_dbuf *out);
 

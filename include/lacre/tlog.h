@@ -116,6 +116,9 @@ void tlog_set_interval(struct tlog *log, uint64_t ms);
  * published; 0 publishes without witnesses).  w is copied; n <= 32. */
 int tlog_set_witnesses(struct tlog *log, const struct tlog_witness *w, size_t n,
 		       size_t quorum);
+/* Witnesses, URLs and quorum from a policy (note.h); witnesses without a
+ * URL are not asked.  The policy is copied. */
+int tlog_set_policy(struct tlog *log, const struct policy *p);
 /* Entries appended so far (signed or pending). */
 uint64_t tlog_size(const struct tlog *log);
 /* Size of the latest signed checkpoint and of the latest published one. */
@@ -189,6 +192,9 @@ struct audit_config {
 	const struct note_verifier *witnesses; /* cosigners to check (may be 0) */
 	size_t nwitnesses;
 	size_t quorum;                         /* cosignatures required */
+	const struct policy *policy;           /* optional: replaces witnesses
+	                                        * and quorum (its log keys are
+	                                        * not used: log_key is) */
 	const uint8_t *trusted;                /* a trusted checkpoint note, or NULL */
 	size_t trusted_len;
 	audit_segment_fn segment;              /* optional */

@@ -134,18 +134,28 @@ static int get_obj(struct ctx *c, const char *rel, size_t cap, struct lacre_dbuf
 }
 
 /* Open a note as a checkpoint of this log with the configured witnesses;
- * *cosigs gets the number of verified cosignatures. */
+ * *quorum_ok tells whether the cosignatures meet the quorum or policy. */
 static int open_cp(struct ctx *c, const uint8_t *p, size_t len, struct checkpoint *cp,
-		   size_t *cosigs)
+		   size_t *cosigs, int *quorum_ok)
 {
+	const struct policy *pol = c->cfg->policy;
+	struct note_verifier w[POLICY_MAX_WITNESSES] = { 0 };
+	const struct note_verifier *wp = c->cfg->witnesses;
+	size_t nw = c->cfg->nwitnesses, i;
 	uint64_t cos = 0;
 	int rc;
 
-	rc = checkpoint_open(p, len, &c->cfg->log_key, c->cfg->witnesses,
-			     c->cfg->nwitnesses, cp, &cos);
+	if (pol) {
+		for (i = 0; i < pol->nw; i++)
+			w[i] = pol->w[i].key;
+		wp = w;
+		nw = pol->nw;
+	}
+	rc = checkpoint_open(p, len, &c->cfg->log_key, wp, nw, cp, &cos);
 	if (rc == LACRE_OK && strcmp(cp->origin, c->cfg->origin) != 0)
 		rc = LACRE_E_AUTH;
 	*cosigs = (size_t)__builtin_popcountll(cos);
+	*quorum_ok = pol ? policy_satisfied(pol, cos) : *cosigs >= c->cfg->quorum;
 	return rc;
 }
 
@@ -367,7 +377,7 @@ int audit_run(const struct audit_config *cfg, struct audit_result *out)
 	uint64_t lvn[NLEVELS];
 	uint8_t *known = NULL, *tknown = NULL, (*tl0)[MERKLE_HASH_LEN] = NULL;
 	uint64_t unknown = 0;
-	int ok_b = 0, ok_t = 0;
+	int ok_b = 0, ok_t = 0, qok = 0;
 	char name[LACRE_STORE_NAME_MAX + 1];
 
 	memset(&c, 0, sizeof(c));
@@ -379,7 +389,7 @@ int audit_run(const struct audit_config *cfg, struct audit_result *out)
 		goto out;
 	/* the trusted checkpoint must verify: without it nothing is trusted */
 	if (cfg->trusted) {
-		rc = open_cp(&c, cfg->trusted, cfg->trusted_len, &tcp, &cos);
+		rc = open_cp(&c, cfg->trusted, cfg->trusted_len, &tcp, &cos, &qok);
 		if (rc != LACRE_OK)
 			goto out;
 		have_t = 1;
@@ -392,15 +402,15 @@ int audit_run(const struct audit_config *cfg, struct audit_result *out)
 	} else if (rc != LACRE_OK) {
 		finding(&c, AUDIT_BAD_CHECKPOINT, "checkpoint", "checkpoint: cannot be read: %s",
 			lacre_strerror(rc));
-	} else if (open_cp(&c, d.p, d.len, &scp, &cos) != LACRE_OK) {
+	} else if (open_cp(&c, d.p, d.len, &scp, &cos, &qok) != LACRE_OK) {
 		finding(&c, AUDIT_BAD_CHECKPOINT, "checkpoint",
 			"checkpoint: not a valid checkpoint signed by the log key for %s", cfg->origin);
 	} else {
 		c.res.objects++;
 		have_s = 1;
-		if (cos < cfg->quorum)
+		if (!qok)
 			finding(&c, AUDIT_BAD_CHECKPOINT, "checkpoint",
-				"checkpoint: %zu cosignatures, the quorum is %zu", cos, cfg->quorum);
+				"checkpoint: %zu cosignatures do not meet the witness quorum", cos);
 	}
 	rc = LACRE_E_VERIFY;
 	if (!have_s && !have_t)

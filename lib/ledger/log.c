@@ -91,6 +91,7 @@ struct tlog {
 	struct tlog_witness w[MAX_WITNESSES];
 	uint64_t wsize[MAX_WITNESSES];
 	size_t nw, quorum;
+	struct policy *pol;        /* when set, decides instead of quorum */
 };
 
 /* ---- small helpers ---- */
@@ -435,6 +436,7 @@ void tlog_close(struct tlog *log)
 	lacre_dbuf_free(&log->ents);
 	lacre_dbuf_free(&log->snote);
 	lacre_dbuf_free(&log->pnote);
+	free(log->pol);
 	if (log->jfd >= 0)
 		close(log->jfd);
 	if (log->lockfd >= 0)
@@ -821,15 +823,20 @@ static int publish_checkpoint(struct tlog *log)
 	lacre_dbuf_init(&lines, NOTE_MAX_SIZE);
 	lacre_dbuf_init(&full, NOTE_MAX_SIZE);
 	if (log->quorum > 0) {
+		uint64_t mask = 0;
 		for (i = 0; i < log->nw; i++) {
+			if (log->w[i].url[0] == '\0')
+				continue;
 			rc = ask_witness(log, i, &lines);
-			if (rc == LACRE_OK)
+			if (rc == LACRE_OK) {
 				got++;
-			else if (rc == LACRE_E_FORK)
+				mask |= (uint64_t)1 << i;
+			} else if (rc == LACRE_E_FORK) {
 				fork = 1;
+			}
 		}
 		rc = fork ? LACRE_E_FORK : LACRE_E_UNAVAILABLE;
-		if (got < log->quorum)
+		if (log->pol ? !policy_satisfied(log->pol, mask) : got < log->quorum)
 			goto out;
 		if ((rc = cosig_attach(log->snote.p, log->snote.len, lines.p, lines.len, &full)) != LACRE_OK)
 			goto out;
@@ -964,6 +971,32 @@ int tlog_set_witnesses(struct tlog *log, const struct tlog_witness *w, size_t n,
 	memset(log->wsize, 0, sizeof(log->wsize));
 	log->nw = n;
 	log->quorum = quorum;
+	free(log->pol);
+	log->pol = NULL;
+	return LACRE_OK;
+}
+
+/* Witnesses and quorum from a policy. */
+int tlog_set_policy(struct tlog *log, const struct policy *p)
+{
+	struct policy *copy;
+	size_t i;
+
+	if (p->nw > MAX_WITNESSES)
+		return LACRE_E_INVALID;
+	if ((copy = malloc(sizeof(*copy))) == NULL)
+		return LACRE_E_NOMEM;
+	*copy = *p;
+	memset(log->w, 0, sizeof(log->w));
+	for (i = 0; i < p->nw; i++) {
+		memcpy(log->w[i].url, p->w[i].url, sizeof(log->w[i].url));
+		log->w[i].key = p->w[i].key;
+	}
+	memset(log->wsize, 0, sizeof(log->wsize));
+	log->nw = p->nw;
+	log->quorum = p->quorum < 0 ? 0 : 1;
+	free(log->pol);
+	log->pol = copy;
 	return LACRE_OK;
 }
 

@@ -114,6 +114,22 @@ int receipt_verify(const struct receipt *r, const uint8_t leaf[MERKLE_HASH_LEN],
 	return LACRE_OK;
 }
 
+/* Verify a receipt under a policy. */
+int receipt_verify_policy(const struct receipt *r, const uint8_t leaf[MERKLE_HASH_LEN],
+			  const struct policy *p, struct checkpoint *cp_out)
+{
+	struct checkpoint cp;
+	int rc;
+
+	if ((rc = policy_open_checkpoint(p, r->cp, r->cp_len, &cp, NULL)) != LACRE_OK)
+		return rc;
+	if ((rc = merkle_verify_inclusion(r->index, cp.size, leaf, &r->proof, cp.root)) != LACRE_OK)
+		return rc;
+	if (cp_out)
+		*cp_out = cp;
+	return LACRE_OK;
+}
+
 /* Read a small file whole (capped). */
 int note_read_file(const char *path, size_t cap, struct lacre_dbuf *out)
 {

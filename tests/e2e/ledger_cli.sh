@@ -92,6 +92,26 @@ grep_out "^truncated .*tile/0/002.p/88" "truncation reported"
 mv "$t/p.bak" "$P/tile/0/002.p/88"
 expect 0 "audit clean again" "$L" audit --store "$S" --vkey "$LV" --checkpoint "$t/cp600"
 
+# the same through a tlog-policy file
+cat > "$t/policy" <<EOP
+# lacre e2e policy
+log $LV
+witness w1 $WV http://127.0.0.1:$port
+quorum w1
+EOP
+expect 0 "append with --policy" bash -c "seq 601 650 | \"$L\" log append --state \"$t/st\" --store \"$S\" --key \"$t/log.key\" --policy \"$t/policy\" -"
+"$L" log checkpoint --state "$t/st" --store "$S" --key "$t/log.key" --policy "$t/policy" > "$t/cp650"
+expect 0 "proof inclusion at 650" "$L" proof inclusion --store "$S" --vkey "$LV" --index 649 --checkpoint "$t/cp650"
+cp "$t/out" "$t/r650"
+expect 0 "proof verify --policy" "$L" proof verify --policy "$t/policy" --entry-hex "$(printf 650 | od -An -tx1 | tr -d ' \n')" "$t/r650"
+grep -v '^— witness' "$t/cp650" > "$t/cp650-bare"
+"$L" proof inclusion --store "$S" --vkey "$LV" --index 649 --checkpoint "$t/cp650-bare" > "$t/r650-bare"
+expect 3 "proof verify --policy, receipt without cosignature" "$L" proof verify --policy "$t/policy" --entry-hex "$(printf 650 | od -An -tx1 | tr -d ' \n')" "$t/r650-bare"
+sed -i 's/^quorum w1$/quorum nobody/' "$t/policy"
+expect 1 "a policy naming an unknown quorum is refused" "$L" audit --store "$S" --vkey "$LV" --policy "$t/policy"
+sed -i 's/^quorum nobody$/quorum w1/' "$t/policy"
+expect 0 "audit --policy" "$L" audit --store "$S" --vkey "$LV" --checkpoint "$t/cp650" --policy "$t/policy"
+
 # a second state with the same key makes another tree: the witness refuses
 expect 0 "forked log appends" bash -c "seq 1000 1700 | \"$L\" log append --state \"$t/fork\" --store \"dir:$t/store2\" --key \"$t/log.key\" -"
 expect 3 "forked checkpoint refused by the witness" "$L" log checkpoint --state "$t/fork" --store "dir:$t/store2" --key "$t/log.key" --witness "$W"

@@ -335,6 +335,125 @@ static void test_b64(void)
 	lacre_dbuf_free(&d);
 }
 
+static void test_policy(void)
+{
+	struct note_signer *log = NULL, *w[3] = { NULL, NULL, NULL };
+	struct note_verifier v;
+	struct lacre_dbuf lv, wv[3], text, note, lines;
+	struct policy *p = calloc(1, sizeof(*p));
+	struct checkpoint cp;
+	uint64_t cos = 0;
+	size_t bad = 0;
+	uint8_t seed[32], root[32] = { 0 };
+	static const char *const names[3] = { "w.example/a", "w.example/b", "w.example/c" };
+
+	CHECK(p != NULL);
+	memset(seed, 0x42, 32);
+	CHECK_OK(note_signer_from_seed("example.com/behind-the-sofa", NOTE_TYPE_ED25519, seed, &log));
+	note_signer_public(log, &v);
+	lacre_dbuf_init(&lv, 1024);
+	CHECK_OK(note_verifier_format(&v, &lv));
+	CHECK_OK(lacre_dbuf_add_u8(&lv, 0));
+	for (int i = 0; i < 3; i++) {
+		seed[0] = (uint8_t)i;
+		CHECK_OK(note_signer_from_seed(names[i], NOTE_TYPE_COSIG, seed, &w[i]));
+		note_signer_public(w[i], &v);
+		lacre_dbuf_init(&wv[i], 1024);
+		CHECK_OK(note_verifier_format(&v, &wv[i]));
+		CHECK_OK(lacre_dbuf_add_u8(&wv[i], 0));
+	}
+	lacre_dbuf_init(&text, 1 << 16);
+	CHECK_OK(lacre_dbuf_printf(&text,
+		"# lacre test policy\n"
+		"log %s https://log.example\n\n"
+		"witness A %s http://127.0.0.1:1\n"
+		"witness\tB %s   # trailing comment\n"
+		"witness C %s\n"
+		"group ab any A B\n"
+		"group top 2 ab C\n"
+		"quorum top\n", (char *)lv.p, (char *)wv[0].p, (char *)wv[1].p, (char *)wv[2].p));
+	CHECK_OK(policy_parse(text.p, text.len, p, &bad));
+	CHECK_EQ_INT(p->nlogs, 1);
+	CHECK_EQ_INT(p->nw, 3);
+	CHECK_EQ_INT(p->ng, 2);
+	CHECK_STR(p->w[0].url, "http://127.0.0.1:1");
+	CHECK_STR(p->w[1].url, "");
+	CHECK(!policy_satisfied(p, 0));
+	CHECK(!policy_satisfied(p, 1 | 2));  /* ab only */
+	CHECK(!policy_satisfied(p, 4));      /* C only */
+	CHECK(policy_satisfied(p, 1 | 4));
+	CHECK(policy_satisfied(p, 2 | 4));
+	/* a checkpoint cosigned by A and C meets it; by A alone it does not */
+	lacre_dbuf_init(&note, 1 << 16);
+	lacre_dbuf_init(&lines, 1 << 16);
+	lacre_dbuf_reset(&text);
+	CHECK_OK(checkpoint_format("example.com/behind-the-sofa", 7, root, &text));
+	CHECK_OK(note_sign(log, text.p, text.len, &note));
+	CHECK_OK(cosig_sign(w[0], text.p, text.len, 100, &lines));
+	{
+		struct lacre_dbuf one;
+		lacre_dbuf_init(&one, 1 << 16);
+		CHECK_OK(cosig_attach(note.p, note.len, lines.p, lines.len, &one));
+		CHECK_EQ_INT(policy_open_checkpoint(p, one.p, one.len, &cp, &cos), LACRE_E_AUTH);
+		lacre_dbuf_free(&one);
+	}
+	CHECK_OK(cosig_sign(w[2], text.p, text.len, 101, &lines));
+	{
+		struct lacre_dbuf two;
+		lacre_dbuf_init(&two, 1 << 16);
+		CHECK_OK(cosig_attach(note.p, note.len, lines.p, lines.len, &two));
+		CHECK_OK(policy_open_checkpoint(p, two.p, two.len, &cp, &cos));
+		CHECK_EQ_INT(cos, 5);
+		CHECK_EQ_INT(cp.size, 7);
+		lacre_dbuf_free(&two);
+	}
+	/* errors, with the line number */
+	{
+		static const char *const badp[] = {
+			"quorum none\n",                          /* no log */
+			"log %s\nquorum x\n",                     /* unknown name */
+			"log %s\nquorum none\nquorum none\n",    /* two quorums */
+			"log %s\n",                               /* no quorum */
+			"log %s\nlog %s\nquorum none\n",         /* duplicate key */
+			"log %s\nfrob\nquorum none\n",           /* unknown line */
+		};
+		for (size_t i = 0; i < sizeof(badp) / sizeof(badp[0]); i++) {
+			lacre_dbuf_reset(&text);
+			for (const char *c = badp[i]; *c; c++) {
+				if (c[0] == '%' && c[1] == 's') {
+					CHECK_OK(lacre_dbuf_add_str(&text, (char *)lv.p));
+					c++;
+				} else {
+					CHECK_OK(lacre_dbuf_add_u8(&text, (uint8_t)*c));
+				}
+			}
+			if (policy_parse(text.p, text.len, p, &bad) == LACRE_OK) {
+				t_fail(__FILE__, __LINE__, "bad policy %zu parsed", i);
+				return;
+			}
+		}
+		lacre_dbuf_reset(&text);
+		CHECK_OK(lacre_dbuf_printf(&text, "log %s\nwitness A %s\ngroup g 2 A\nquorum g\n",
+					   (char *)lv.p, (char *)wv[0].p));
+		CHECK_EQ_INT(policy_parse(text.p, text.len, p, &bad), LACRE_E_CONFIG);
+		CHECK_EQ_INT(bad, 3);
+		lacre_dbuf_reset(&text);
+		CHECK_OK(lacre_dbuf_printf(&text, "log %s\nquorum none\n", (char *)lv.p));
+		CHECK_OK(policy_parse(text.p, text.len, p, &bad));
+		CHECK(policy_satisfied(p, 0));
+	}
+	note_signer_free(log);
+	for (int i = 0; i < 3; i++) {
+		note_signer_free(w[i]);
+		lacre_dbuf_free(&wv[i]);
+	}
+	lacre_dbuf_free(&lv);
+	lacre_dbuf_free(&text);
+	lacre_dbuf_free(&note);
+	lacre_dbuf_free(&lines);
+	free(p);
+}
+
 int main(void)
 {
 	RUN(test_b64);
@@ -344,5 +463,6 @@ int main(void)
 	RUN(test_cosignature_vector);
 	RUN(test_checkpoint_rejects);
 	RUN(test_keys);
+	RUN(test_policy);
 	return t_done();
 }

@@ -333,6 +333,58 @@ static void test_http_and_quorum(void)
 	CHECK_OK(tlog_set_witnesses(log, tw, 3, 2));
 	CHECK_OK(tlog_checkpoint(log, &note));
 	CHECK_EQ_INT(tlog_published_size(log), 21);
+	/* the same through a policy: both live witnesses, then a dead one */
+	{
+		struct lacre_dbuf pt, k1, k2, k0;
+		struct policy *pol = calloc(1, sizeof(*pol));
+		struct note_verifier dead;
+		size_t bad = 0;
+		uint8_t seed[32];
+		struct note_signer *ds = NULL;
+		CHECK(pol != NULL);
+		memset(seed, 0x77, 32);
+		CHECK_OK(note_signer_from_seed("witness.example/dead", NOTE_TYPE_COSIG, seed, &ds));
+		note_signer_public(ds, &dead);
+		note_signer_free(ds);
+		lacre_dbuf_init(&pt, 1 << 16);
+		lacre_dbuf_init(&k0, 1024);
+		lacre_dbuf_init(&k1, 1024);
+		lacre_dbuf_init(&k2, 1024);
+		note_verifier_format(&logv, &k0);
+		note_verifier_format(&wv, &k1);
+		note_verifier_format(&wv2, &k2);
+		lacre_dbuf_add_u8(&k0, 0);
+		lacre_dbuf_add_u8(&k1, 0);
+		lacre_dbuf_add_u8(&k2, 0);
+		CHECK_OK(lacre_dbuf_printf(&pt, "log %s\nwitness one %s http://127.0.0.1:%d\n"
+					   "witness two %s http://127.0.0.1:%d\ngroup both all one two\nquorum both\n",
+					   (char *)k0.p, (char *)k1.p, p1, (char *)k2.p, p2));
+		CHECK_OK(policy_parse(pt.p, pt.len, pol, &bad));
+		CHECK_OK(tlog_set_policy(log, pol));
+		CHECK_OK(tlog_append(log, leaves[21], 32, NULL));
+		lacre_dbuf_reset(&note);
+		CHECK_OK(tlog_checkpoint(log, &note));
+		CHECK_OK(policy_open_checkpoint(pol, note.p, note.len, &c, &mask));
+		CHECK_EQ_INT(mask, 3);
+		CHECK_EQ_INT(c.size, 22);
+		lacre_dbuf_reset(&k1);
+		note_verifier_format(&dead, &k1);
+		lacre_dbuf_add_u8(&k1, 0);
+		lacre_dbuf_reset(&pt);
+		CHECK_OK(lacre_dbuf_printf(&pt, "log %s\nwitness one %s http://127.0.0.1:%d\n"
+					   "witness gone %s http://127.0.0.1:1\ngroup both all one gone\nquorum both\n",
+					   (char *)k0.p, (char *)k2.p, p2, (char *)k1.p));
+		CHECK_OK(policy_parse(pt.p, pt.len, pol, &bad));
+		CHECK_OK(tlog_set_policy(log, pol));
+		CHECK_OK(tlog_append(log, leaves[22], 32, NULL));
+		CHECK_EQ_INT(tlog_checkpoint(log, NULL), LACRE_E_UNAVAILABLE);
+		CHECK_EQ_INT(tlog_published_size(log), 22);
+		lacre_dbuf_free(&pt);
+		lacre_dbuf_free(&k0);
+		lacre_dbuf_free(&k1);
+		lacre_dbuf_free(&k2);
+		free(pol);
+	}
 	tlog_close(log);
 	log = NULL;
 	/* a fork: another state with the same key signs another tree of size
