@@ -18,6 +18,7 @@
 #include "lacre/passphrase.h"
 #include "lacre/record_json.h"
 #include "lacre/site.h"
+#include "lacre/site_audit.h"
 #include "lacre/store.h"
 #include "lacre/warrant.h"
 #include "cli.h"
@@ -173,6 +174,12 @@ static void on_problem(void *arg, const char *seg, int err, const char *what)
 	cli_err("segment %s: %s: %s", seg, what, lacre_strerror(err));
 }
 
+static void on_finding(void *arg, const struct audit_finding *f)
+{
+	(void)arg;
+	cli_err("ledger check: %s %s", audit_kind_name(f->kind), f->message);
+}
+
 static int run(int argc, char **argv, int quarantine)
 {
 	struct ropts o;
@@ -184,7 +191,7 @@ static int run(int argc, char **argv, int quarantine)
 	struct access_report rep;
 	struct rout out = { 0 };
 	char when[WARRANT_TIME_MAX];
-	int r, ex;
+	int r, ex, audit_r = LACRE_OK;
 
 	memset(&o, 0, sizeof(o));
 	o.quarantine = quarantine;
@@ -224,6 +231,16 @@ static int run(int argc, char **argv, int quarantine)
 		age_identity_wipe(&id);
 		return cli_fail(r, "cannot open the backend");
 	}
+	/* the ingest log says which segments must exist: a deleted or cut
+	 * segment is reported even though no key could say whose it was */
+	{
+		struct site_audit_opts ao = { 0 };
+		struct site_audit_result sar;
+		ao.report = on_finding;
+		audit_r = site_audit_run(&s, st, &ao, &sar);
+		if (audit_r != LACRE_OK && !sar.findings)
+			cli_err("ledger check could not run: %s", lacre_strerror(audit_r));
+	}
 	out.json = o.json;
 	lacre_dbuf_init(&out.d, (size_t)64 << 20);
 	r = access_read(st, &id, &o.f, print_one, &out, on_problem, &rep);
@@ -237,6 +254,9 @@ static int run(int argc, char **argv, int quarantine)
 		rep.problems ? "; DAMAGED SEGMENTS listed above" : "");
 	if (r != LACRE_OK)
 		return cli_fail(r, rep.problems ? "some sealed data failed verification" : "read failed");
+	if (audit_r != LACRE_OK)
+		return cli_fail(audit_r == LACRE_E_VERIFY ? LACRE_E_VERIFY : audit_r,
+				"the backend does not match the ingest log (see the lines above)");
 	return EXIT_OK;
 }
 
