@@ -237,9 +237,12 @@ int legal_check_add(const struct warrant_registry *reg, const struct warrant *w,
 int legal_check_extend(const struct warrant_registry *reg, const struct warrant *w,
 		       const struct warrant_period *p, enum legal_rule *rule,
 		       char *msg, size_t msglen);
-/* Check a judicial confirmation of emergency warrant w. */
-int legal_check_confirm(const struct warrant *w, const char *order_id, int64_t order_date,
-			enum legal_rule *rule, char *msg, size_t msglen);
+/* Check a judicial confirmation of emergency warrant w (inside reg): the
+ * 72 h deadline, and that its whole window, now authorised again, breaks
+ * neither the LIID rule nor the 18-month cap. */
+int legal_check_confirm(const struct warrant_registry *reg, const struct warrant *w,
+			const char *order_id, int64_t order_date, enum legal_rule *rule,
+			char *msg, size_t msglen);
 /* Check a cessation of w effective at 'at'. */
 int legal_check_cease(const struct warrant *w, const char *order_id, int64_t order_date,
 		      int64_t at, enum legal_rule *rule, char *msg, size_t msglen);

@@ -362,13 +362,16 @@ int legal_check_extend(const struct warrant_registry *reg, const struct warrant 
 	return r;
 }
 
-int legal_check_confirm(const struct warrant *w, const char *order_id, int64_t order_date,
-			enum legal_rule *rule, char *msg, size_t msglen)
+int legal_check_confirm(const struct warrant_registry *reg, const struct warrant *w,
+			const char *order_id, int64_t order_date, enum legal_rule *rule,
+			char *msg, size_t msglen)
 {
 	char a[WARRANT_TIME_MAX];
+	struct warrant *c;
 	int64_t issued;
+	int r = LACRE_OK;
 
-	if (w == NULL || order_id == NULL)
+	if (reg == NULL || w == NULL || order_id == NULL)
 		return LACRE_E_INVALID;
 	if (!w->emergency) {
 		say(msg, msglen, "L5: warrant %s is not an emergency order; there is nothing to confirm",
@@ -400,7 +403,25 @@ int legal_check_confirm(const struct warrant *w, const char *order_id, int64_t o
 		    "warrant %s has expired and needs a new order", a, w->id);
 		return refuse(LEGAL_L5_EXPIRED, rule);
 	}
-	return LACRE_OK;
+	/* confirmed, the order authorises its whole window again: its LIIDs
+	 * must not have been given to another warrant since the 72 h
+	 * deadline, nor may a target pass 18 months */
+	c = malloc(sizeof(*c));
+	if (c == NULL)
+		return LACRE_E_NOMEM;
+	*c = *w;
+	c->confirmed = 1;
+	for (size_t i = 0; i < c->n_periods && r == LACRE_OK; i++) {
+		int64_t b = c->periods[i].to;
+		if (c->ceased && c->ceased_at < b)
+			b = c->ceased_at;
+		if (c->periods[i].from < b)
+			r = check_liids(reg, c, c->periods[i].from, b, rule, msg, msglen);
+	}
+	if (r == LACRE_OK)
+		r = check_18(reg, c, c->periods[0].from, c->periods[0].to, rule, msg, msglen);
+	free(c);
+	return r;
 }
 
 int legal_check_cease(const struct warrant *w, const char *order_id, int64_t order_date,

@@ -1468,7 +1468,7 @@ int warrant_confirm(const struct site *s, struct keystore *ks, const char *id, c
 	r = mutate_begin(s, ks, seed, id, &fd, &reg, &w, msg, msglen);
 	if (r != LACRE_OK)
 		goto out;
-	r = legal_check_confirm(w, order_id, order_date, NULL, msg, msglen);
+	r = legal_check_confirm(reg, w, order_id, order_date, NULL, msg, msglen);
 	if (r != LACRE_OK)
 		goto out;
 	r = begin_line(&d, reg, "confirm", id);

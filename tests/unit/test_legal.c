@@ -372,6 +372,13 @@ static void test_liid_overlap(void)
 	/* and warrant_add refuses with LACRE_E_LEGAL naming the rule */
 	CHECK_EQ_INT(warrant_add(&site, ks, &w, id, msg, sizeof(msg)), LACRE_E_LEGAL);
 	CHECK(strncmp(msg, "LIID:", 5) == 0);
+	/* once another warrant holds the LIID after the deadline, a late-recorded
+	 * (but timely dated) confirmation would make two warrants overlap */
+	spec(&w, "EMX", "z2", T("2026-06-04"), T("2026-06-04"), T("2026-08-01"));
+	CHECK_OK(warrant_add(&site, ks, &w, id, msg, sizeof(msg)));
+	CHECK_EQ_INT(warrant_confirm(&site, ks, "W-000002", "conf", T("2026-06-02"), msg, sizeof(msg)),
+		     LACRE_E_LEGAL);
+	CHECK(strstr(msg, "LIID: 'EMX' is already active in warrant W-000003") == msg);
 }
 
 int main(void)
