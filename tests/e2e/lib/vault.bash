@@ -1,0 +1,41 @@
+# vault.bash - helpers for the sealed-vault end-to-end tests (sourced).
+# Needs: top, work (a scratch folder).  Sets B (binaries folder).
+B="$top/build/bin"
+export LACRE_PASSPHRASE=e2e-master-passphrase LACRE_SCRYPT_LOG2N=10
+die() { echo "FAIL: $*"; exit 1; }
+
+# vault_init SITE [init options...]: a new site with listeners on port 0.
+vault_init() {
+	local site=$1; shift
+	"$B/lacre" init "$site" --hi2 127.0.0.1:7 --hi3 127.0.0.1:9 "$@" >/dev/null ||
+		die "lacre init failed"
+}
+
+# vault_warrant SITE LIID FROM TO CATEGORIES -> prints the warrant id
+vault_warrant() {
+	local site=$1 liid=$2 from=$3 to=$4 cats=$5
+	"$B/lacre" warrant add --site "$site" --case "CASE-$liid" --unit UCO-1 --court "JI-5-Madrid" \
+		--order "ORD-$liid" --order-date "$from" --from "$from" --to "$to" \
+		--categories "$cats" --target "target-$liid" --liid "$liid" --json |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+
+# vault_ingest_start SITE NAME [ingest options...]: starts ingest on free
+# ports; sets IPID, HI2, HI3.
+vault_ingest_start() {
+	local site=$1 name=$2; shift 2
+	rm -f "$work/ready-$name"
+	"$B/lacre" ingest --site "$site" --hi2 127.0.0.1:0 --hi3 127.0.0.1:0 --quiet \
+		--ready-file "$work/ready-$name" "$@" 2>"$work/ingest-$name.err" &
+	IPID=$!
+	for _ in $(seq 1 200); do [ -f "$work/ready-$name" ] && break; sleep 0.05; done
+	[ -f "$work/ready-$name" ] || { cat "$work/ingest-$name.err"; die "ingest $name did not start"; }
+	HI2=$(sed -n 's/^hi2=//p' "$work/ready-$name")
+	HI3=$(sed -n 's/^hi3=//p' "$work/ready-$name")
+}
+
+# vault_ingest_stop NAME: SIGTERM and wait; fails on a non-zero exit.
+vault_ingest_stop() {
+	kill -TERM "$IPID"
+	wait "$IPID" || { cat "$work/ingest-$1.err"; die "ingest $1 exited with $?"; }
+}
