@@ -38,14 +38,14 @@
 enum stream_class { SC_IRI = 0, SC_CC, SC_HASH_IRI, SC_HASH_CC, SC_SIG_IRI, SC_SIG_CC, SC_N };
 static const char *const class_name[SC_N] = { "iri", "cc", "iri-hash", "cc-hash", "iri-sig", "cc-sig" };
 
-#define WIN 512                 /* recent numbers remembered for duplicates */
+#define WIN 256                 /* recent numbers remembered for duplicates */
 #define MAX_OPEN_GAPS 8
 #define MAX_STREAMS (1u << 20)
 #define MAX_LIID 64             /* LIID is SIZE(1..25); keep a little more */
-#define INTEGRITY_PROBE 4096    /* retain the first PDUs of a chain this long */
+#define INTEGRITY_PROBE 1100    /* retain the first PDUs of a chain this long (OpenLI hashes every 1000) */
 #define MAX_ICHECK_SEQS 65536
 
-struct win_ent { uint64_t seq; uint64_t h; };
+struct win_ent { uint32_t seq; uint32_t h; };   /* h == 0: empty slot */
 struct gap { uint64_t lo, hi; };
 struct kept {                   /* one retained data PDU */
 	struct kept *next;
@@ -301,13 +301,19 @@ static void ev_end(struct ingest_acct *a, struct json_w *w)
 		a->ev(a->ev_arg, txt);
 }
 
-/* Remember (seq, h) in the duplicate window. */
+/* The 32 bits of a PDU hash kept in the window (never 0). */
+static uint32_t win_h(uint64_t h)
+{
+	return (uint32_t)(h >> 32) | 1u;
+}
+
+/* Remember (seq, h) in the duplicate window (8 bytes per slot). */
 static void win_put(struct stream *s, uint64_t seq, uint64_t h)
 {
 	if (!s->win && !(s->win = calloc(WIN, sizeof(*s->win))))
 		return;
-	s->win[seq % WIN].seq = seq + 1;    /* 0 = empty slot */
-	s->win[seq % WIN].h = h;
+	s->win[seq % WIN].seq = (uint32_t)seq;
+	s->win[seq % WIN].h = win_h(h);
 }
 
 /* Look seq up in the window: 1 same bytes, -1 different bytes, 0 unknown. */
@@ -318,9 +324,9 @@ static int win_get(const struct stream *s, uint64_t seq, uint64_t h)
 	if (!s->win)
 		return 0;
 	e = &s->win[seq % WIN];
-	if (e->seq != seq + 1)
+	if (e->h == 0 || e->seq != (uint32_t)seq)
 		return 0;
-	return e->h == h ? 1 : -1;
+	return e->h == win_h(h) ? 1 : -1;
 }
 
 /* Start a new numbering epoch.  The duplicate window is kept: a resend of
@@ -427,10 +433,17 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 		json_kv_uint(&w, "seq", seq);
 		json_kv_uint(&w, "conn", conn_id);
 		ev_end(a, &w);
-		if (seq > 0) {
+		if (seq > first_seq(s)) {
 			s->st.gaps++;
-			s->st.missing += seq;
-			gap_open(s, 0, seq - 1);
+			s->st.missing += seq - first_seq(s);
+			gap_open(s, first_seq(s), seq - 1);
+			ev_begin(a, &w, "gap", s);
+			json_kv_uint(&w, "from", first_seq(s));
+			json_kv_uint(&w, "to", seq - 1);
+			json_kv_uint(&w, "missing", seq - first_seq(s));
+			json_kv_uint(&w, "conn", conn_id);
+			json_kv_bool(&w, "alert", 1);
+			ev_end(a, &w);
 		}
 		return;
 	}
@@ -632,11 +645,17 @@ static void check_hash(struct ingest_acct *a, const struct etsi_pdu *d,
 		result = "missing";
 		goto report;
 	}
-	/* the listed PDUs, in the listed order; search from the oldest kept */
+	/* the listed PDUs, in the listed order: search on from the last match
+	 * (they were kept in arrival order, normally the listed order), then
+	 * from the oldest kept */
 	for (i = 0; i < ic->n_seqs; i++) {
-		for (k = s->k_head; k; k = k->next)
+		for (k = last ? last->next : s->k_head; k; k = k->next)
 			if (k->seq == ic->seqs[i])
 				break;
+		if (!k)
+			for (k = s->k_head; k; k = k->next)
+				if (k->seq == ic->seqs[i])
+					break;
 		if (!k) {
 			missing++;
 			continue;

@@ -243,6 +243,10 @@ static void test_cin_reset(void)
 	lacre_dbuf_free(&evs);
 }
 
+static void hash_pdu(struct lacre_dbuf *out, const char *liid, uint32_t cin, uint64_t hseq,
+                     int data_type, int alg, const uint32_t *seqs, size_t n,
+                     struct lacre_dbuf *datas, int corrupt);
+
 /* A cINReset on HI2, then the CC connection reconnects and resends its
  * last old-epoch PDUs before the new epoch starts: they are duplicates,
  * the new epoch is a reset (not a restart), and no gap is invented.  Two
@@ -257,7 +261,7 @@ static void test_reset_then_resend(void)
 
 	lacre_dbuf_init(&evs, 1u << 20);
 	lacre_dbuf_init(&b, 1u << 16);
-	CHECK_OK(ingest_acct_new(0, on_ev, NULL, &a));
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
 	for (q = 0; q < 20; q++) {
 		pdu(&b, 1, "LIX", 6, q, 1);
 		CHECK_OK(feed(a, &b, LACRE_HI3));
@@ -309,7 +313,32 @@ static void test_reset_then_resend(void)
 		CHECK_EQ_INT(st.restarts + st.gaps + st.duplicates, 0);
 		CHECK_EQ_INT(st.resets, 1);
 	}
+	/* a hash chain (counts from 1) on the CC connection, reset from HI2:
+	 * epoch 1 = data 0 + hash 1, reset, epoch 2 = data 0 + hash 1 */
+	{
+		struct etsi_enc_header h3 = hdr("LIZ", 8, 0);
+		struct lacre_dbuf d0;
+		struct ingest_integrity_stats is;
+		uint32_t zero = 0;
+		lacre_dbuf_init(&d0, 1u << 16);
+		for (q = 0; q < 2; q++) {
+			pdu(&d0, 1, "LIZ", 8, 0, (uint8_t)(q + 1));
+			CHECK_OK(feed(a, &d0, LACRE_HI3));
+			hash_pdu(&b, "LIZ", 8, 1, 2, 2, &zero, 1, &d0, 0);
+			CHECK_OK(feed(a, &b, LACRE_HI3));
+			if (q == 0) {
+				lacre_dbuf_reset(&b);
+				CHECK_OK(etsi_enc_cin_reset(&b, &h3));
+				CHECK_OK(feed(a, &b, LACRE_HI2));
+			}
+		}
+		ingest_acct_integrity(a, &is);
+		CHECK_EQ_INT(is.hash_pdus, 2);
+		CHECK_EQ_INT(is.hash_ok, 2);
+		lacre_dbuf_free(&d0);
+	}
 	CHECK_EQ_INT(ev_count("\"event\":\"restart\""), 0);
+	CHECK_EQ_INT(ev_count("\"event\":\"gap\""), 0);
 	ingest_acct_free(a);
 	lacre_dbuf_free(&b);
 	lacre_dbuf_free(&evs);
