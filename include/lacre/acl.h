@@ -1,0 +1,57 @@
+/*
+ * acl.h - who may read what, and the audit-first gate (DESIGN.md §1, §2;
+ * spec/legal-rules.md L7, L8 and LED art. 25).  Owned by lib/access/acl.c
+ * and its neighbours (users, access log).
+ *
+ * Every access-domain command that produces plaintext (records, quarantine,
+ * calls, audio, pcap, export, warrant identity) opens a session for the
+ * acting user (--user KEYFILE or LACRE_USER: the user's Ed25519 key file)
+ * and calls acl_authorize() BEFORE it decrypts anything.  acl_authorize()
+ * checks the user's role and unit against the request, appends a signed
+ * entry to the site's access log (allowed or refused, with the
+ * justification), waits until that entry is durable, and only then returns
+ * LACRE_OK.  A refusal for a case of another unit is indistinguishable from
+ * "no such warrant" (LACRE_E_NOT_FOUND, L8).
+ */
+#ifndef LACRE_ACL_H
+#define LACRE_ACL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lacre/site.h"
+
+enum acl_role {
+	ACL_INVESTIGATOR = 1,  /* reads the cases of one unit */
+	ACL_SUPERVISOR,        /* reads the cases of one unit, approves */
+	ACL_CLERK,             /* court clerk (LAJ): exports, approves shredding */
+	ACL_AUDITOR,           /* reads the access log, never content */
+	ACL_ADMIN              /* runs the site: users, warrants; no content alone */
+};
+
+struct access_request {
+	const char *action;         /* "records", "quarantine", "calls", "audio",
+				     * "pcap", "export", "identity", "shred", ... */
+	const char *warrant;        /* warrant id, or NULL (quarantine: oversight) */
+	const char *what;           /* detail: call id, time range, output path */
+	const char *justification;  /* required, non-empty */
+};
+
+struct acl_session;
+
+/* Authenticate the acting user from their key file (NULL: $LACRE_USER).
+ * LACRE_E_NOT_FOUND (no such user / no key given), LACRE_E_DENIED
+ * (disabled user, key does not match the registry).  msg explains. */
+int acl_session_open(const struct site *s, const char *user_keyfile,
+		     struct acl_session **out, char *msg, size_t msglen);
+/* The audit-first gate, see above.  LACRE_OK: proceed.  LACRE_E_NOT_FOUND
+ * (no such warrant, or one of another unit), LACRE_E_DENIED (role may not),
+ * LACRE_E_INVALID (no justification).  The attempt is logged either way. */
+int acl_authorize(struct acl_session *ss, const struct access_request *req,
+		  char *msg, size_t msglen);
+/* Name and role of the session's user. */
+const char *acl_session_user(const struct acl_session *ss);
+enum acl_role acl_session_role(const struct acl_session *ss);
+void acl_session_close(struct acl_session *ss);
+
+#endif
