@@ -347,6 +347,79 @@ static void test_local_state_damage(void)
 	lacre_store_close(st);
 }
 
+/* A backend that is down: the checkpoint is signed and committed locally,
+ * publication waits and completes once the backend is back; a backend
+ * that loses puts is caught by the audit. */
+static void test_backend_down(void)
+{
+	char state[600];
+	struct lacre_store *in = NULL, *st = NULL;
+	struct note_signer *key = test_key();
+	struct note_verifier v;
+	struct tlog *log = NULL;
+	struct lacre_dbuf note;
+	struct audit_config cfg;
+	struct audit_result res;
+	uint8_t e[32];
+
+	note_signer_public(key, &v);
+	lacre_dbuf_init(&note, NOTE_MAX_SIZE);
+	CHECK_OK(fresh(state, sizeof(state), &in));
+	CHECK_OK(lacre_store_faulty_wrap(in, 1, &st));
+	CHECK_OK(tlog_open(st, state, ORIGIN, key, &log));
+	for (uint64_t i = 0; i < 600; i++) {
+		entry(i, e);
+		CHECK_OK(tlog_append(log, e, 32, NULL));
+	}
+	CHECK_OK(tlog_checkpoint(log, NULL));
+	CHECK_OK(lacre_store_faulty_set(st, LACRE_STORE_FAULT_DOWN, NULL, 0));
+	for (uint64_t i = 600; i < 1000; i++) {
+		entry(i, e);
+		CHECK_OK(tlog_append(log, e, 32, NULL));
+	}
+	CHECK_EQ_INT(tlog_checkpoint(log, &note), LACRE_E_UNAVAILABLE);
+	CHECK_EQ_INT(tlog_signed_size(log), 1000);
+	CHECK_EQ_INT(tlog_published_size(log), 600);
+	/* more entries while down, then a restart before the backend returns */
+	for (uint64_t i = 1000; i < 1100; i++) {
+		entry(i, e);
+		CHECK_OK(tlog_append(log, e, 32, NULL));
+	}
+	CHECK_EQ_INT(tlog_checkpoint(log, NULL), LACRE_E_UNAVAILABLE);
+	tlog_close(log);
+	CHECK_OK(tlog_open(st, state, ORIGIN, key, &log));
+	CHECK_EQ_INT(tlog_size(log), 1100);
+	CHECK_OK(lacre_store_faulty_clear(st, 0, NULL));
+	CHECK_OK(tlog_checkpoint(log, &note));
+	CHECK_EQ_INT(tlog_published_size(log), 1100);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.store = st;
+	cfg.origin = ORIGIN;
+	cfg.log_key = v;
+	cfg.trusted = note.p;
+	cfg.trusted_len = note.len;
+	CHECK_OK(audit_run(&cfg, &res));
+	CHECK_EQ_INT(res.entries, 1100);
+	/* puts acknowledged but lost */
+	CHECK_OK(lacre_store_faulty_set(st, LACRE_STORE_FAULT_LOSE_PUT, NULL, 0));
+	for (uint64_t i = 1100; i < 1400; i++) {
+		entry(i, e);
+		CHECK_OK(tlog_append(log, e, 32, NULL));
+	}
+	lacre_dbuf_reset(&note);
+	CHECK_OK(tlog_checkpoint(log, &note));
+	CHECK_OK(lacre_store_faulty_clear(st, 0, NULL));
+	cfg.trusted = note.p;
+	cfg.trusted_len = note.len;
+	CHECK_EQ_INT(audit_run(&cfg, &res), LACRE_E_ROLLBACK);
+	CHECK(res.by_kind[AUDIT_ROLLBACK] == 1);
+	CHECK(res.by_kind[AUDIT_MISSING] >= 4);
+	tlog_close(log);
+	note_signer_free(key);
+	lacre_dbuf_free(&note);
+	lacre_store_close(st);
+}
+
 /* Child body: append and checkpoint forever, reporting each published
  * checkpoint note on fd (u32 length ‖ note). */
 static void crash_child(struct lacre_store *st, const char *state, int fd, unsigned seed)
@@ -489,6 +562,7 @@ int main(void)
 	RUN(test_log_grow);
 	RUN(test_tick_and_entries);
 	RUN(test_local_state_damage);
+	RUN(test_backend_down);
 	RUN(test_crash_consistency);
 	return t_done();
 }
