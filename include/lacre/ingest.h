@@ -66,6 +66,8 @@ struct ingest_config {
 	const char *integrity_sig_md; /* digest for ECDSA/DSA signatures: "sha256" (default), "sha384"... */
 
 	unsigned flush_ms;            /* sink->flush() at most this far apart while data arrives (default 1000) */
+	unsigned stream_soft_limit;   /* above this many streams, expire idle ones (default 100000) */
+	unsigned stream_idle_s;       /* idle time after which a stream may be expired (default 1800) */
 	int quiet;                    /* 1: no per-connection log lines on stderr */
 };
 
@@ -199,6 +201,16 @@ int ingest_acct_set_sigkey(struct ingest_acct *a, const char *pem_path, const ch
  * from conn_id.  Keep-alives are counted, not sequenced. */
 int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
                     const struct etsi_pdu *d, int listener, uint64_t conn_id);
+
+/* Forget the streams whose last PDU is idle_s seconds old or more, after
+ * an event "stream-end" with their final counters; returns how many.  The
+ * server calls it when more than stream_soft_limit streams are held (a
+ * long-running receiver sees a new CIN per call or session).  A stream
+ * that resumes after this starts afresh (its first number above the first
+ * is then reported as a gap). */
+size_t ingest_acct_expire(struct ingest_acct *a, unsigned idle_s);
+/* Streams held now. */
+size_t ingest_acct_streams(const struct ingest_acct *a);
 
 /* Counters of one stream, as in the --stats JSON. */
 struct ingest_stream_stats {

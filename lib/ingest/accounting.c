@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -40,7 +41,7 @@ static const char *const class_name[SC_N] = { "iri", "cc", "iri-hash", "cc-hash"
 
 #define WIN 256                 /* recent numbers remembered for duplicates */
 #define MAX_OPEN_GAPS 8
-#define MAX_STREAMS (1u << 20)
+#define MAX_STREAMS (1u << 20)  /* ~2.5 KiB each; see ingest_acct_expire() */
 #define MAX_LIID 64             /* LIID is SIZE(1..25); keep a little more */
 #define INTEGRITY_PROBE 1100    /* retain the first PDUs of a chain this long (OpenLI hashes every 1000) */
 #define MAX_ICHECK_SEQS 65536
@@ -66,6 +67,7 @@ struct stream {
 	uint8_t hash_seen;          /* the chain has shown hash PDUs */
 	uint8_t listeners;          /* bit per listener seen */
 	uint32_t cin;
+	uint32_t last_s;            /* monotonic seconds of the last PDU */
 	uint64_t next_seq;          /* 0..2^32 */
 	struct ingest_stream_stats st;
 	struct win_ent *win;        /* WIN entries, allocated on first use */
@@ -84,7 +86,7 @@ struct ingest_acct {
 	EVP_PKEY *sigkey;
 	const EVP_MD *sig_md;
 	struct ingest_integrity_stats is;
-	uint64_t cin_resets, streams_dropped;
+	uint64_t cin_resets, streams_dropped, streams_expired;
 	struct lacre_dbuf j;        /* event scratch */
 };
 
@@ -239,6 +241,15 @@ static uint64_t first_seq(const struct stream *s)
 	return s->cls >= SC_HASH_IRI ? 1 : 0;
 }
 
+/* Coarse monotonic seconds (stream idle times). */
+static uint32_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)ts.tv_sec;
+}
+
 /* Find or create a stream; NULL when the table is full or memory ran out. */
 static struct stream *get(struct ingest_acct *a, const uint8_t *liid, size_t len,
                           int has_cin, uint32_t cin, int cls)
@@ -260,6 +271,7 @@ static struct stream *get(struct ingest_acct *a, const uint8_t *liid, size_t len
 	s->cin = cin;
 	s->cls = (uint8_t)cls;
 	s->next_seq = first_seq(s);
+	s->last_s = mono_s();
 	if (a->n_streams >= a->n_buckets)
 		grow(a);
 	b = key_hash(s->liid, len, cin, cls) & (a->n_buckets - 1);
@@ -388,6 +400,7 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 	int dup;
 
 	s->st.received++;
+	s->last_s = mono_s();
 	s->listeners |= (uint8_t)(1u << (listener & 7));
 	if (s->have && s->next_seq == 0x100000000ull && seq == 0)
 		s->next_seq = 0;                  /* 2^32 - 1 wrapped to 0 */
@@ -850,6 +863,52 @@ int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 	return LACRE_OK;
 }
 
+/* Forget streams idle for idle_s seconds or more.  See ingest.h. */
+size_t ingest_acct_expire(struct ingest_acct *a, unsigned idle_s)
+{
+	struct stream **pp, *s;
+	struct json_w w;
+	uint32_t now = mono_s();
+	size_t i, n = 0;
+
+	for (i = 0; i < a->n_buckets; i++) {
+		pp = &a->tab[i];
+		while ((s = *pp)) {
+			if (now - s->last_s < idle_s) {
+				pp = &s->next;
+				continue;
+			}
+			*pp = s->next;
+			if (s->st.received) {
+				ev_begin(a, &w, "stream-end", s);
+				json_kv_uint(&w, "received", s->st.received);
+				json_kv_uint(&w, "gaps", s->st.gaps);
+				json_kv_uint(&w, "missing", s->st.missing);
+				json_kv_uint(&w, "duplicates", s->st.duplicates);
+				json_kv_uint(&w, "resets", s->st.resets);
+				json_kv_uint(&w, "restarts", s->st.restarts);
+				json_kv_uint(&w, "late", s->st.late);
+				json_kv_uint(&w, "next_expected", s->next_seq);
+				json_kv_uint(&w, "idle_s", now - s->last_s);
+				ev_end(a, &w);
+			}
+			kept_clear(a, s);
+			free(s->win);
+			free(s);
+			a->n_streams--;
+			a->streams_expired++;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Streams held now. */
+size_t ingest_acct_streams(const struct ingest_acct *a)
+{
+	return a->n_streams;
+}
+
 /* Counters of one data stream.  See ingest.h. */
 int ingest_acct_stream(const struct ingest_acct *a, const uint8_t *liid, size_t liid_len,
                        uint32_t cin, int kind, struct ingest_stream_stats *out)
@@ -931,6 +990,7 @@ int ingest_acct_json(const struct ingest_acct *a, struct json_w *w)
 	}
 	json_kv_uint(w, "cin_resets", a->cin_resets);
 	json_kv_uint(w, "streams_dropped", a->streams_dropped);
+	json_kv_uint(w, "streams_expired", a->streams_expired);
 	json_key(w, "integrity");
 	json_obj_begin(w);
 	json_kv_uint(w, "hash_pdus", a->is.hash_pdus);

@@ -161,6 +161,8 @@ void ingest_config_defaults(struct ingest_config *cfg)
 	cfg->read_budget = 256u << 10;
 	cfg->integrity_retain = 64u << 20;
 	cfg->flush_ms = 1000;
+	cfg->stream_soft_limit = 100000;
+	cfg->stream_idle_s = 1800;
 }
 
 /* One log line on stderr, unless quiet. */
@@ -1082,6 +1084,8 @@ int ingest_server_run(struct ingest_server *s)
 		if (now - last_sweep >= 1000) {
 			sweep(s, now);
 			last_sweep = now;
+			if (ingest_acct_streams(s->acct) > s->cfg.stream_soft_limit)
+				ingest_acct_expire(s->acct, s->cfg.stream_idle_s);
 		}
 		if (s->dirty && (n == 0 || now - s->last_flush_ms >= (int64_t)s->cfg.flush_ms))
 			do_flush(s, now);

@@ -612,6 +612,34 @@ static void test_integrity_signature(void)
 	}
 }
 
+/* Expiry: idle streams are dropped with a final event; fresh ones kept. */
+static void test_expire(void)
+{
+	struct ingest_acct *a;
+	struct lacre_dbuf b;
+	struct ingest_stream_stats st;
+
+	lacre_dbuf_init(&evs, 1u << 20);
+	lacre_dbuf_init(&b, 1u << 16);
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+	for (uint64_t q = 0; q < 3; q++) {
+		pdu(&b, 1, "LIE", 1, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+		pdu(&b, 0, "LIE", 1, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI2));
+	}
+	CHECK_EQ_INT(ingest_acct_streams(a), 2);
+	CHECK_EQ_INT(ingest_acct_expire(a, 3600), 0);
+	CHECK_EQ_INT(ingest_acct_expire(a, 0), 2);
+	CHECK_EQ_INT(ingest_acct_streams(a), 0);
+	CHECK_EQ_INT(stats(a, "LIE", 1, ETSI_KIND_CC, &st), LACRE_E_NOT_FOUND);
+	CHECK_EQ_INT(ev_count("\"event\":\"stream-end\""), 2);
+	CHECK_EQ_INT(ev_count("\"received\":3,\"gaps\":0"), 2);
+	ingest_acct_free(a);
+	lacre_dbuf_free(&b);
+	lacre_dbuf_free(&evs);
+}
+
 int main(void)
 {
 	RUN(test_gap_late_duplicate_restart);
@@ -621,5 +649,6 @@ int main(void)
 	RUN(test_integrity_hash);
 	RUN(test_signed_bytes_match_encoder);
 	RUN(test_integrity_signature);
+	RUN(test_expire);
 	return t_done();
 }
