@@ -77,8 +77,10 @@ struct segment_config {
 	int64_t max_age_us;                /* 0: SEGMENT_MAX_AGE_US_DEFAULT */
 	int no_sync;                       /* tests and benches only: skip fsync */
 	int direct_io;                     /* write with O_DIRECT when the spool's
-					    * file system allows it (no page-cache
-					    * copy; each write waits for the device) */
+					    * file system allows it: no page-cache
+					    * copy; 128 KiB writes go out in the
+					    * background (POSIX AIO, double
+					    * buffered) while sealing goes on */
 	/* Called once per closed segment, after the rename.  A non-zero return
 	 * is passed back to the caller of add/tick/flush; the file stays in the
 	 * spool under its final name either way. */

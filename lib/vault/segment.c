@@ -8,7 +8,8 @@
  * seals each full 64 KiB chunk with a reused cipher context), and write the
  * staged ciphertext to the spool file once a few chunks have gathered (with
  * O_DIRECT when configured and the file system allows it: no page-cache
- * copy).  Salts come from a pool of CSPRNG bytes refilled 256 salts at a
+ * copy, and the write runs in the background from one of two buffers
+ * through POSIX AIO while sealing continues in the other).  Salts come from a pool of CSPRNG bytes refilled 256 salts at a
  * time and wiped as used.  The commitment array grows by doubling within
  * a segment; it, the staging buffer and the age writer exist only while a
  * segment is open (an idle writer holds a few hundred bytes).
@@ -23,6 +24,7 @@
  * +2..8 % for CC-sized ones).  Everything else uses EVP. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
+#include <aio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -77,6 +79,9 @@ struct segment_writer {
 	int broken;
 	int fd;
 	int direct;                        /* fd is open with O_DIRECT */
+	uint8_t *spare;                    /* O_DIRECT: the other staging buffer */
+	struct aiocb aio;                  /* O_DIRECT: the write in flight */
+	int aio_busy;                      /* aio is in flight (from spare) */
 	struct age_writer *aw;
 	uint8_t id[16];
 	char name[SEGMENT_NAME_LEN + 1];
@@ -88,11 +93,12 @@ struct segment_writer {
 	uint64_t n_records;
 };
 
-/* Write all of p[0..n) to fd, retrying short writes and EINTR. */
-static int seg_write_all(int fd, const uint8_t *p, size_t n)
+/* Write all of p[0..n) to fd at offset off, retrying short writes and
+ * EINTR (pwrite: background AIO writes do not move the file offset). */
+static int seg_write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 {
 	while (n > 0) {
-		ssize_t k = write(fd, p, n);
+		ssize_t k = pwrite(fd, p, n, (off_t)off);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
@@ -100,6 +106,7 @@ static int seg_write_all(int fd, const uint8_t *p, size_t n)
 		}
 		p += k;
 		n -= (size_t)k;
+		off += (uint64_t)k;
 	}
 	return LACRE_OK;
 }
@@ -118,26 +125,80 @@ static int seg_direct_off(struct segment_writer *w)
 	return LACRE_OK;
 }
 
+/* Wait for the O_DIRECT write in flight, if any; LACRE_E_IO if it failed
+ * or was short. */
+static int seg_aio_wait(struct segment_writer *w)
+{
+	const struct aiocb *list[1] = { &w->aio };
+	ssize_t k;
+	int e;
+
+	if (!w->aio_busy)
+		return LACRE_OK;
+	while ((e = aio_error(&w->aio)) == EINPROGRESS)
+		aio_suspend(list, 1, NULL);
+	w->aio_busy = 0;
+	k = aio_return(&w->aio);
+	return e == 0 && k == (ssize_t)w->aio.aio_nbytes ? LACRE_OK : LACRE_E_IO;
+}
+
+/* O_DIRECT: start writing the whole 4 KiB blocks of the staging buffer in
+ * the background and continue in the spare buffer, so that sealing and the
+ * device work at the same time (double buffering; the spare's previous
+ * write is waited for first). */
+static int seg_drain_async(struct segment_writer *w)
+{
+	size_t n = w->stage.len & ~(size_t)(SEG_ALIGN - 1), rest = w->stage.len - n;
+	uint8_t *full = w->stage.p;
+	int r;
+
+	if (n == 0)
+		return LACRE_OK;
+	if ((r = seg_aio_wait(w)) != LACRE_OK)
+		return r;
+	if (rest)
+		memcpy(w->spare, full + n, rest);
+	memset(&w->aio, 0, sizeof(w->aio));
+	w->aio.aio_fildes = w->fd;
+	w->aio.aio_buf = full;
+	w->aio.aio_nbytes = n;
+	w->aio.aio_offset = (off_t)w->size;
+	w->aio.aio_sigevent.sigev_notify = SIGEV_NONE;
+	if (aio_write(&w->aio) != 0)
+		return LACRE_E_IO;
+	w->aio_busy = 1;
+	w->size += n;
+	w->stage.p = w->spare;
+	w->stage.len = rest;
+	w->spare = full;
+	return LACRE_OK;
+}
+
 /* Write the staged ciphertext to the open file: all of it, or with O_DIRECT
- * the whole 4 KiB blocks (the rest moves to the front of the buffer); final
- * writes everything in either mode. */
+ * the whole 4 KiB blocks (in the background unless final; the rest moves to
+ * the front of the buffer); final writes everything in either mode and
+ * waits for the background write. */
 static int seg_drain(struct segment_writer *w, int final)
 {
 	size_t n = w->stage.len;
 	int r;
 
+	if (w->direct && !final && w->spare)
+		return seg_drain_async(w);
+	if ((r = seg_aio_wait(w)) != LACRE_OK)
+		return r;
 	if (w->direct && ((uintptr_t)w->stage.p % SEG_ALIGN) != 0 &&
 	    (r = seg_direct_off(w)) != LACRE_OK)
 		return r;
 	if (w->direct)
 		n &= ~(size_t)(SEG_ALIGN - 1);
-	if (n && (r = seg_write_all(w->fd, w->stage.p, n)) != LACRE_OK)
+	if (n && (r = seg_write_all(w->fd, w->stage.p, n, w->size)) != LACRE_OK)
 		return r;
 	w->size += n;
 	lacre_dbuf_consume(&w->stage, n);
 	if (final && w->stage.len) {
 		if ((r = seg_direct_off(w)) != LACRE_OK ||
-		    (r = seg_write_all(w->fd, w->stage.p, w->stage.len)) != LACRE_OK)
+		    (r = seg_write_all(w->fd, w->stage.p, w->stage.len, w->size)) != LACRE_OK)
 			return r;
 		w->size += w->stage.len;
 		lacre_dbuf_reset(&w->stage);
@@ -182,6 +243,8 @@ static void seg_release(struct segment_writer *w)
 	age_writer_free(w->aw);
 	w->aw = NULL;
 	lacre_dbuf_free(&w->stage);
+	free(w->spare);
+	w->spare = NULL;
 	free(w->commits);
 	w->commits = NULL;
 	w->commits_cap = 0;
@@ -196,6 +259,11 @@ static void seg_abandon(struct segment_writer *w)
 {
 	if (!w->open)
 		return;
+	if (w->aio_busy) {
+		/* the buffer must outlive the write: cancel or wait */
+		aio_cancel(w->fd, &w->aio);
+		seg_aio_wait(w);
+	}
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->tmp_path)
@@ -248,6 +316,11 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
 		r = LACRE_E_IO;
+		goto fail;
+	}
+	if (w->direct && posix_memalign((void **)&w->spare, SEG_ALIGN, SEG_STAGE_ALLOC) != 0) {
+		w->spare = NULL;
+		r = LACRE_E_NOMEM;
 		goto fail;
 	}
 	if ((r = age_writer_new((const uint8_t (*)[32])w->recipients, w->n_recipients,

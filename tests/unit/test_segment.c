@@ -344,7 +344,12 @@ static void test_big_records(void)
 	make_record(&rec, 4, 70000);           /* would pass 150000: new segment */
 	CHECK_OK(segment_writer_add(w, &rec, 5, NULL));
 	CHECK_OK(segment_writer_flush(w, 6));
+	/* abandoning a segment with a background (O_DIRECT) write in flight */
+	make_record(&rec, 5, 190000);
+	CHECK_OK(segment_writer_add(w, &rec, 7, NULL));
+	CHECK_EQ_INT(count_files(dir, 1), 1);
 	segment_writer_free(w);
+	CHECK_EQ_INT(count_files(dir, 1), 0);
 	CHECK_EQ_INT(s.n, 4);
 	CHECK_EQ_INT(s.n_records[0], 1);
 	CHECK_EQ_INT(s.n_records[1], 1);
