@@ -33,7 +33,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-	"usage: lacre ingest --hi2 IP:PORT --hi3 IP:PORT [--spool DIR] [options]\n"
+	"usage: lacre ingest [--site DIR | --spool DIR] [--hi2 IP:PORT] [--hi3 IP:PORT] [options]\n"
 	"\n"
 	"  --hi2 IP:PORT / --hi3 IP:PORT   listeners (port 0 picks a free port)\n"
 	"  --site DIR             run for a site (or LACRE_SITE): listeners, TLS and limits from\n"
@@ -42,7 +42,6 @@ static void usage(FILE *f)
 	"  --set KEY=VALUE        override one key of the site's lacre.conf (repeatable)\n"
 	"  -n                     check the configuration (with a site: all of lacre.conf) and exit\n"
 	"  --spool DIR            without a site: keep raw PDUs in an unsealed spool (tests, benches)\n"
-	"  --site DIR             the site (LACRE_SITE)\n"
 	"  --stats FILE           write the accounting as JSON at exit\n"
 	"  --ready-file FILE      write \"hi2=PORT hi3=PORT\" once listening\n"
 	"  --duration SEC         stop after SEC seconds (tests)\n"
@@ -64,12 +63,11 @@ static void usage(FILE *f)
 	"  --flush-ms MS          spool flush interval (default 1000)\n"
 	"  --fsync never|flush|always     spool sync policy (default flush)\n"
 	"  --rotate BYTES         start a new spool file past this size (default 268435456)\n"
-	"  --quiet                no per-connection lines on stderr\n"
-	"  -n                     check the configuration, open nothing, exit\n");
+	"  --quiet                no per-connection lines on stderr\n");
 }
 
-/* Parse a non-negative decimal number with an optional unit (k, M, G for
- * bytes; "ms" for milliseconds when ms_unit is set, else seconds -> ms). */
+/* Parse a non-negative decimal number with an optional k, M or G suffix
+ * (binary multiples). */
 static int num(const char *s, unsigned long long *v)
 {
 	char *end;
