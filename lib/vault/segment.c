@@ -12,7 +12,7 @@
  * through POSIX AIO while sealing continues in the other).  Salts come from a pool of CSPRNG bytes refilled 256 salts at a
  * time and wiped as used.  The commitment array grows by doubling within
  * a segment; it, the staging buffer and the age writer exist only while a
- * segment is open (an idle writer holds a few hundred bytes).
+ * segment is open (an idle writer holds about 7 KiB).
  *
  * Reader: decrypts one 64 KiB chunk at a time into a secret plaintext
  * buffer and parses frames from it; a frame that spans chunks is completed
