@@ -70,6 +70,12 @@ void merkle_tree_init(struct merkle_tree *t);
  * increasing height.  LACRE_E_RANGE when the tree is full (2^63 - 1). */
 int merkle_tree_append(struct merkle_tree *t, const uint8_t leaf[MERKLE_HASH_LEN],
 		       merkle_complete_fn cb, void *arg);
+/* Append a whole complete subtree of the given height (2^height leaves)
+ * whose hash is known; the size must be a multiple of 2^height.  Used to
+ * move a compact range forward a tile at a time.  LACRE_E_INVALID or
+ * LACRE_E_RANGE otherwise. */
+int merkle_tree_append_node(struct merkle_tree *t, unsigned height,
+			    const uint8_t hash[MERKLE_HASH_LEN]);
 /* Root of the tree as it stands (the empty-tree hash for size 0). */
 void merkle_tree_root(const struct merkle_tree *t, uint8_t out[MERKLE_HASH_LEN]);
 

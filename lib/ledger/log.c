@@ -45,7 +45,7 @@
 
 #define NLEVELS (TILE_LEVEL_MAX + 1)
 #define MAX_WITNESSES 32
-#define STATE_MAX (NOTE_MAX_SIZE + 4096)
+#define STATE_MAX (NOTE_MAX_SIZE + 256 * 1024)
 #define ENTS_CAP ((size_t)1 << 40)
 /* Concurrent puts while publishing tiles. */
 #define PUBLISH_THREADS 16
@@ -75,6 +75,11 @@ struct tlog {
 	size_t nboff, capboff;
 
 	uint64_t jsize, jbytes;    /* journaled entries and journal bytes */
+	/* recovery snapshot at ptree.size (= ents_first, a tile boundary):
+	 * the compact range there and the journal offset of that entry */
+	struct merkle_tree ptree;
+	uint64_t ents_first_joff;
+	int have_snap;
 	size_t ents_jpos;          /* ents offset of the first unjournaled one */
 
 	int have_signed;
@@ -257,6 +262,52 @@ static int add_entry(struct tlog *log, const uint8_t *e, size_t len)
 
 /* ---- state file ---- */
 
+/* Append base64 of n hashes, or "-" for none. */
+static int b64_or_dash(struct lacre_dbuf *d, const void *h, size_t n)
+{
+	if (n == 0)
+		return lacre_dbuf_add_u8(d, '-');
+	return note_b64_encode(h, n * MERKLE_HASH_LEN, d);
+}
+
+/* The recovery snapshot lines: "snapshot X joff", "range ..." (the compact
+ * range at X), and "level ..." for levels 1..7 (the hashes of each level's
+ * partial tile at X).  With them tlog_open replays only the journal from
+ * entry X on instead of the whole journal. */
+static int snapshot_write(struct tlog *log, struct lacre_dbuf *d)
+{
+	uint64_t x = log->ptree.size;
+	int rc, l;
+
+	if ((rc = lacre_dbuf_printf(d, "snapshot %llu %llu\nrange ", (unsigned long long)x,
+				    (unsigned long long)log->ents_first_joff)) != LACRE_OK ||
+	    (rc = b64_or_dash(d, log->ptree.node, log->ptree.n)) != LACRE_OK)
+		return rc;
+	for (l = 1; l < NLEVELS; l++) {
+		uint64_t c = (x >> (8 * l)) % TILE_WIDTH;
+		struct level *lv = &log->lv[l];
+		if (c > 0 && (lv->start != (x >> (8 * l)) - c || lv->n < c))
+			return LACRE_E_INTERNAL;
+		if ((rc = lacre_dbuf_add_str(d, "\nlevel ")) != LACRE_OK ||
+		    (rc = b64_or_dash(d, c ? lv->h[0] : NULL, (size_t)c)) != LACRE_OK)
+			return rc;
+	}
+	return lacre_dbuf_add_u8(d, '\n');
+}
+
+/* Decode a "-" or base64 field of exactly n hashes into out. */
+static int hashes_field(const char *v, size_t len, size_t n, uint8_t *out)
+{
+	size_t got = 0;
+
+	if (n == 0)
+		return len == 1 && v[0] == '-' ? LACRE_OK : LACRE_E_CORRUPT;
+	if (note_b64_decode(v, len, out, n * MERKLE_HASH_LEN, &got) != LACRE_OK ||
+	    got != n * MERKLE_HASH_LEN)
+		return LACRE_E_CORRUPT;
+	return LACRE_OK;
+}
+
 /* Commit the signed (size, root, note) durably: the compare-and-swap. */
 static int state_write(struct tlog *log, uint64_t size, const uint8_t root[MERKLE_HASH_LEN],
 		       uint64_t jbytes, uint64_t pub, const struct lacre_dbuf *note)
@@ -271,8 +322,10 @@ static int state_write(struct tlog *log, uint64_t size, const uint8_t root[MERKL
 	    (rc = note_verifier_format(&v, &d)) != LACRE_OK ||
 	    (rc = lacre_dbuf_printf(&d, "\nsize %llu\nroot ", (unsigned long long)size)) != LACRE_OK ||
 	    (rc = note_b64_encode(root, MERKLE_HASH_LEN, &d)) != LACRE_OK ||
-	    (rc = lacre_dbuf_printf(&d, "\njournal %llu\npublished %llu\n\n",
+	    (rc = lacre_dbuf_printf(&d, "\njournal %llu\npublished %llu\n",
 				    (unsigned long long)jbytes, (unsigned long long)pub)) != LACRE_OK ||
+	    (rc = snapshot_write(log, &d)) != LACRE_OK ||
+	    (rc = lacre_dbuf_add_u8(&d, '\n')) != LACRE_OK ||
 	    (rc = lacre_dbuf_add(&d, note->p, note->len)) != LACRE_OK)
 		goto out;
 	rc = atomic_write(log, "state", d.p, d.len);
@@ -358,7 +411,47 @@ static int state_read(struct tlog *log)
 	    (rc = state_line(&b, "published", &v, &n)) != LACRE_OK ||
 	    (rc = state_u64(v, n, &log->pub)) != LACRE_OK)
 		goto out;
-	if (lacre_rbuf_u8(&b, root) != LACRE_OK || root[0] != '\n' || log->pub > log->ssize)
+	if (log->pub > log->ssize)
+		goto corrupt;
+	if (lacre_rbuf_left(&b) > 9 && memcmp(lacre_rbuf_ptr(&b), "snapshot ", 9) == 0) {
+		uint64_t x = 0, joff = 0;
+		const char *sp;
+		int l;
+		if ((rc = state_line(&b, "snapshot", &v, &n)) != LACRE_OK)
+			goto out;
+		if ((sp = memchr(v, ' ', n)) == NULL ||
+		    state_u64(v, (size_t)(sp - v), &x) != LACRE_OK ||
+		    state_u64(sp + 1, n - (size_t)(sp - v) - 1, &joff) != LACRE_OK ||
+		    x != (log->pub / TILE_WIDTH) * TILE_WIDTH || joff > log->sjbytes)
+			goto corrupt;
+		merkle_tree_init(&log->ptree);
+		log->ptree.size = x;
+		log->ptree.n = (unsigned)__builtin_popcountll(x);
+		if ((rc = state_line(&b, "range", &v, &n)) != LACRE_OK)
+			goto out;
+		if (hashes_field(v, n, log->ptree.n, &log->ptree.node[0][0]) != LACRE_OK)
+			goto corrupt;
+		for (l = 1; l < NLEVELS; l++) {
+			uint64_t c = (x >> (8 * l)) % TILE_WIDTH;
+			struct level *lv = &log->lv[l];
+			if ((rc = state_line(&b, "level", &v, &n)) != LACRE_OK)
+				goto out;
+			lv->start = (x >> (8 * l)) - c;
+			lv->n = 0;
+			if (c > 0) {
+				rc = LACRE_E_NOMEM;
+				if ((lv->h = malloc(TILE_WIDTH * MERKLE_HASH_LEN)) == NULL)
+					goto out;
+				lv->cap = TILE_WIDTH;
+				lv->n = (size_t)c;
+			}
+			if (hashes_field(v, n, (size_t)c, c ? lv->h[0] : NULL) != LACRE_OK)
+				goto corrupt;
+		}
+		log->ents_first_joff = joff;
+		log->have_snap = 1;
+	}
+	if (lacre_rbuf_u8(&b, root) != LACRE_OK || root[0] != '\n')
 		goto corrupt;
 	/* the note must be our own signature over exactly this size and root */
 	if (checkpoint_open(lacre_rbuf_ptr(&b), lacre_rbuf_left(&b), &mine, NULL, 0, &cp, NULL) != LACRE_OK ||
@@ -377,19 +470,30 @@ out:
 	return rc;
 }
 
-/* Replay the journal's first `bytes` bytes into the tree. */
-static int journal_replay(struct tlog *log, uint64_t bytes)
+/* During a full replay, take the recovery snapshot when the tree reaches
+ * ents_first (joff is the journal offset of the next entry). */
+static void snapshot_capture(struct tlog *log, uint64_t joff)
+{
+	if (!log->have_snap && log->tree.size == log->ents_first) {
+		log->ptree = log->tree;
+		log->ents_first_joff = joff;
+		log->have_snap = 1;
+	}
+}
+
+/* Replay the journal bytes [from, bytes) into the tree. */
+static int journal_replay(struct tlog *log, uint64_t from, uint64_t bytes)
 {
 	struct lacre_dbuf d;
 	struct lacre_rbuf b;
 	const uint8_t *e;
 	size_t len, chunk = (size_t)1 << 22;
-	uint64_t done = 0;
+	uint64_t done = from;
 	ssize_t n;
 	int rc = LACRE_OK;
 
 	lacre_dbuf_init(&d, chunk + 2 + TLOG_ENTRY_MAX);
-	if (lseek(log->jfd, 0, SEEK_SET) != 0)
+	if (lseek(log->jfd, (off_t)from, SEEK_SET) != (off_t)from)
 		return LACRE_E_IO;
 	while (done < bytes) {
 		size_t want = chunk;
@@ -406,15 +510,20 @@ static int journal_replay(struct tlog *log, uint64_t bytes)
 		d.len += (size_t)n;
 		done += (uint64_t)n;
 		lacre_rbuf_init(&b, d.p, d.len);
-		while (tiles_bundle_next(&b, &e, &len) == LACRE_OK) {
+		for (;;) {
+			size_t at = b.off;
+			if (tiles_bundle_next(&b, &e, &len) != LACRE_OK)
+				break;
 			rc = LACRE_E_CORRUPT;
 			if (len == 0)
 				goto out;
+			snapshot_capture(log, done - d.len + at);
 			if ((rc = add_entry(log, e, len)) != LACRE_OK)
 				goto out;
 		}
 		lacre_dbuf_consume(&d, b.off);
 	}
+	snapshot_capture(log, bytes);
 	rc = d.len == 0 ? LACRE_OK : LACRE_E_CORRUPT;
 out:
 	lacre_dbuf_free(&d);
@@ -505,12 +614,20 @@ int tlog_open(struct lacre_store *store, const char *state_dir, const char *orig
 	if ((uint64_t)st.st_size > log->sjbytes &&
 	    (ftruncate(log->jfd, (off_t)log->sjbytes) != 0 || fsync(log->jfd) != 0))
 		goto out;
-	/* keep in memory only what is not yet published */
-	for (i = 0; i < NLEVELS; i++)
-		log->lv[i].start = ((log->pub >> (8 * i)) / TILE_WIDTH) * TILE_WIDTH;
+	/* keep in memory only what is not yet published; with a snapshot,
+	 * start from it and replay only the journal's tail */
 	log->ents_first = (log->pub / TILE_WIDTH) * TILE_WIDTH;
-	if ((rc = journal_replay(log, log->sjbytes)) != LACRE_OK)
-		goto out;
+	if (log->have_snap) {
+		log->tree = log->ptree;
+		log->lv[0].start = log->ents_first;
+		if ((rc = journal_replay(log, log->ents_first_joff, log->sjbytes)) != LACRE_OK)
+			goto out;
+	} else {
+		for (i = 0; i < NLEVELS; i++)
+			log->lv[i].start = ((log->pub >> (8 * i)) / TILE_WIDTH) * TILE_WIDTH;
+		if ((rc = journal_replay(log, 0, log->sjbytes)) != LACRE_OK)
+			goto out;
+	}
 	merkle_tree_root(&log->tree, root);
 	rc = LACRE_E_CORRUPT;
 	if (log->tree.size != log->ssize ||
@@ -721,10 +838,20 @@ static int publish_tiles(struct tlog *log, uint64_t n)
 	}
 	if ((rc = run_jobs(log, jobs, nj)) != LACRE_OK)
 		goto out;
+	/* move the recovery snapshot to the new tile boundary, a tile at a
+	 * time (the level-1 hashes are the roots of the full level-0 tiles) */
+	first = (n / TILE_WIDTH) * TILE_WIDTH;
+	for (t = log->ptree.size / TILE_WIDTH; t < first / TILE_WIDTH; t++) {
+		struct level *l1 = &log->lv[1];
+		rc = LACRE_E_INTERNAL;
+		if (t < l1->start || t >= l1->start + l1->n)
+			goto out;
+		if ((rc = merkle_tree_append_node(&log->ptree, 8, l1->h[t - l1->start])) != LACRE_OK)
+			goto out;
+	}
 	log->pub = n;
 	for (l = 0; l < NLEVELS; l++)
 		level_trim(&log->lv[l], ((n >> (8 * l)) / TILE_WIDTH) * TILE_WIDTH);
-	first = (n / TILE_WIDTH) * TILE_WIDTH;
 	if (first > log->ents_first) {
 		size_t k = (size_t)((first - log->ents_first) / TILE_WIDTH);
 		drop = k < log->nboff ? (size_t)log->boff[k] : log->ents.len;
@@ -736,6 +863,7 @@ static int publish_tiles(struct tlog *log, uint64_t n)
 		for (size_t i = 0; i < log->nboff; i++)
 			log->boff[i] -= drop;
 		log->ents_jpos -= drop;
+		log->ents_first_joff += drop;
 		log->ents_first = first;
 	}
 	rc = LACRE_OK;

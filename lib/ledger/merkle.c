@@ -112,6 +112,34 @@ int merkle_tree_append(struct merkle_tree *t, const uint8_t leaf[MERKLE_HASH_LEN
 	return LACRE_OK;
 }
 
+/* Append a complete subtree: the same merges as a leaf append, starting at
+ * the subtree's height. */
+int merkle_tree_append_node(struct merkle_tree *t, unsigned height,
+			    const uint8_t hash[MERKLE_HASH_LEN])
+{
+	uint8_t cur[MERKLE_HASH_LEN];
+	uint64_t span, s;
+
+	if (height >= 63)
+		return LACRE_E_INVALID;
+	span = (uint64_t)1 << height;
+	if (t->size % span != 0)
+		return LACRE_E_INVALID;
+	if (t->size > MERKLE_MAX_SIZE - span)
+		return LACRE_E_RANGE;
+	s = t->size >> height;
+	memcpy(cur, hash, MERKLE_HASH_LEN);
+	while (s & 1) {
+		merkle_node_hash(t->node[t->n - 1], cur, cur);
+		t->n--;
+		s >>= 1;
+	}
+	memcpy(t->node[t->n], cur, MERKLE_HASH_LEN);
+	t->n++;
+	t->size += span;
+	return LACRE_OK;
+}
+
 /* Fold the compact range from the smallest subtree up: that is exactly the
  * RFC 6962 split of [0, size). */
 void merkle_tree_root(const struct merkle_tree *t, uint8_t out[MERKLE_HASH_LEN])

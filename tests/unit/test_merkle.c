@@ -342,6 +342,33 @@ static void test_complete_callback(void)
 	CHECK_MEM(s.last8, want, 32);
 }
 
+/* Moving a compact range by whole subtrees gives the same tree. */
+static void test_append_node(void)
+{
+	struct merkle_tree a, b;
+	struct merkle_leaves lv = { big, NMAX };
+	uint8_t h[32], ra[32], rb[32];
+
+	load_big();
+	merkle_tree_init(&a);
+	merkle_tree_init(&b);
+	/* 0..255 by one node of height 8, then 256..287 by 32-leaf nodes, then leaves */
+	CHECK_OK(merkle_leaves_node(&lv, 8, 0, h));
+	CHECK_OK(merkle_tree_append_node(&b, 8, h));
+	CHECK_OK(merkle_leaves_node(&lv, 5, 8, h));
+	CHECK_OK(merkle_tree_append_node(&b, 5, h));
+	CHECK_EQ_INT(merkle_tree_append_node(&b, 6, h), LACRE_E_INVALID); /* 288 % 64 != 0 */
+	for (int i = 288; i < NMAX; i++)
+		CHECK_OK(merkle_tree_append(&b, big[i], NULL, NULL));
+	for (int i = 0; i < NMAX; i++)
+		CHECK_OK(merkle_tree_append(&a, big[i], NULL, NULL));
+	merkle_tree_root(&a, ra);
+	merkle_tree_root(&b, rb);
+	CHECK_MEM(ra, rb, 32);
+	CHECK_EQ_INT(a.n, b.n);
+	CHECK_MEM(a.node, b.node, 32 * a.n);
+}
+
 int main(void)
 {
 	RUN(test_roots_kat);
@@ -351,5 +378,6 @@ int main(void)
 	RUN(test_edges);
 	RUN(test_huge);
 	RUN(test_complete_callback);
+	RUN(test_append_node);
 	return t_done();
 }
