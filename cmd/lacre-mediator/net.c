@@ -1,20 +1,23 @@
 /*
- * net.c - handover connections of lacre-mediator: the TCP/TLS clients, the
- * per-handover send queues, keep-alives checked as a real mediator checks
- * them, fault injection, and the --output file sink.
+ * net.c - handover connections of lacre-mediator: the TCP/TLS clients, one
+ * epoll loop over all of them, keep-alives checked as a real mediator
+ * checks them, and fault injection.  The queues themselves are in queue.c.
  *
- * Each connection pair has an HI2 and an HI3 handover; each handover owns a
- * byte queue of whole PDUs (plus a ring of their metadata).  Sockets are
- * non-blocking and served by one poll() loop, so hundreds of connections
- * work.  A PDU counts as sent once its last byte was accepted by write()
- * (ETSI handover has no application acknowledgement).
+ * Each connection pair has an HI2 and an HI3 handover.  Sockets are
+ * non-blocking and registered with epoll once; a handover with new work goes
+ * on a dirty list and is written at the next turn, and asks for EPOLLOUT
+ * only while a write would block.  Timers (reconnects, keep-alives, their
+ * deadlines) are scanned every 10 ms.  So the cost per PDU does not grow
+ * with the number of connections.  A PDU counts as sent once its last byte
+ * was accepted by write() (ETSI handover has no application acknowledgement).
  *
  * Keep-alives follow OpenLI 1.1.20 (spec §6.2): sent only on an idle
  * handover (nothing queued, none outstanding) after --keepalive seconds
  * without a write; numbered from 1 per handover, not reset by reconnects;
  * while one is unanswered no data is written on that handover; a missing
  * (--keepalive-wait), wrong or unexpected answer, or any other byte from
- * the receiver, drops the connection, which is then re-established.
+ * the receiver, drops the connection, which is then re-established (with an
+ * exponential back-off while the receiver keeps closing new connections).
  *
  * Faults: --split-writes writes each PDU in random pieces of 1..48 bytes;
  * --disconnect-every N cuts the connection inside the PDU after every N
@@ -28,11 +31,12 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,75 +48,34 @@
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/etsi_enc.h"
-#include "mediator.h"
+#include "net_int.h"
 
-#define QUEUE_CAP (8u << 20)        /* bytes queued per handover before the generator waits */
-#define ROOM_MARK (4u << 20)
-#define IN_CAP (1u << 20)
+#define SCAN_INTERVAL 0.01          /* timer scan period, seconds */
+#define MAX_EVENTS 1024
 
-enum { ST_DOWN = 0, ST_CONNECTING, ST_TLS, ST_UP, ST_CLOSED };
+#define CONN_LOG_MAX 20                 /* per-connection lines before going quiet */
 
-struct qpdu {
-	uint32_t len;
-	int8_t cls;
-	uint8_t dup;
-	int32_t stream;
-	uint64_t ka_seq;
-};
+/* A per-connection event line: the first CONN_LOG_MAX are printed (all with
+ * -v), the rest counted and reported once at the end. */
+static void conn_log(struct med_ctx *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void conn_log(struct med_ctx *m, const char *fmt, ...)
+{
+	struct med_net *nt = m->net;
+	char line[512];
+	va_list ap;
 
-struct hist {
-	uint8_t *p;
-	uint32_t len;
-	int32_t stream;
-};
-
-struct ho {
-	int hi3;
-	unsigned pair;
-	char name[24];
-	int fd;
-	SSL *ssl;
-	int state;
-	int ever_up;
-	struct lacre_dbuf out;
-	size_t out_off;
-	struct qpdu *q;
-	size_t qh, qn, qcap;
-	size_t head_done;
-	struct hist *hist;
-	size_t hist_n, hist_pos;
-	uint64_t ka_next;
-	int ka_out;
-	uint64_t ka_out_seq;
-	double ka_deadline;
-	double last_write;
-	int final_state;                /* 0 none, 1 final keep-alive queued, 2 answered */
-	struct lacre_dbuf in;
-	unsigned long since_conn;
-	unsigned long complete_total;
-	int cut_pending;
-	size_t cut_at;
-	int garbage_here;
-	double reconnect_at;
-	double down_since;
-	int tls_want_write;
-	FILE *file;
-};
-
-struct med_net {
-	struct ho *h;
-	size_t n;
-	SSL_CTX *ctx;
-	struct sockaddr_storage addr[2];
-	socklen_t alen[2];
-	char host[2][256];
-	int output;
-	struct med_rng rng;
-	struct pollfd *pfd;
-	size_t *pfd_ho;
-	double last_progress;
-	struct lacre_dbuf ka;
-};
+	if (!m->o.verbose && nt->conn_logs >= CONN_LOG_MAX) {
+		nt->conn_logs_suppressed++;
+		return;
+	}
+	nt->conn_logs++;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	med_log("%s", line);
+	if (!m->o.verbose && nt->conn_logs == CONN_LOG_MAX)
+		med_log("further connection events are counted, not shown (-v shows them)");
+}
 
 /* Split "host:port" ("[v6]:port" too) and resolve it; refuse anything but
  * loopback unless allowed. */
@@ -225,7 +188,24 @@ static int tls_init(struct med_ctx *m, struct med_net *nt)
 	return 0;
 }
 
-/* Set up handovers (sockets connect lazily in the service loop). */
+/* Register, change or keep h's epoll interest (EPOLLIN always). */
+static void ep_set(struct med_net *nt, struct ho *h, int want_out)
+{
+	struct epoll_event ev;
+	uint32_t want = EPOLLIN | (want_out ? EPOLLOUT : 0);
+
+	if (h->fd < 0 || want == h->ep_events)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.u32 = h->idx;
+	if (epoll_ctl(nt->epfd, h->ep_events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, h->fd, &ev) == 0)
+		h->ep_events = want;
+	else
+		med_log("%s: epoll_ctl: %s", h->name, strerror(errno));
+}
+
+/* Set up handovers (sockets connect in the service loop). */
 int med_net_init(struct med_ctx *m)
 {
 	struct med_net *nt;
@@ -235,6 +215,7 @@ int med_net_init(struct med_ctx *m)
 	if (!(nt = calloc(1, sizeof(*nt))))
 		return LACRE_E_NOMEM;
 	m->net = nt;
+	nt->epfd = -1;
 	med_rng_seed(&nt->rng, m->o.seed ^ 0x6e6574ULL);
 	lacre_dbuf_init(&nt->ka, 4096);
 	nt->output = m->o.output != NULL;
@@ -247,14 +228,18 @@ int med_net_init(struct med_ctx *m)
 			return r;
 		if (m->o.tls && (r = tls_init(m, nt)) != 0)
 			return r;
-		nt->pfd = calloc(nt->n, sizeof(*nt->pfd));
-		nt->pfd_ho = calloc(nt->n, sizeof(*nt->pfd_ho));
-		if (!nt->pfd || !nt->pfd_ho)
-			return LACRE_E_NOMEM;
+		nt->epfd = epoll_create1(EPOLL_CLOEXEC);
+		nt->evs = calloc(MAX_EVENTS, sizeof(*nt->evs));
+		nt->dirty = calloc(2 * nt->n, sizeof(*nt->dirty));   /* a turn re-adds */
+		if (nt->epfd < 0 || !nt->evs || !nt->dirty) {
+			med_log("cannot set up epoll: %s", strerror(errno));
+			return LACRE_E_IO;
+		}
 		signal(SIGPIPE, SIG_IGN);
 	}
 	for (i = 0; i < nt->n; i++) {
 		struct ho *h = &nt->h[i];
+		h->idx = (unsigned)i;
 		h->hi3 = (int)(i & 1);
 		h->pair = (unsigned)(i / 2);
 		h->fd = -1;
@@ -280,193 +265,59 @@ int med_net_init(struct med_ctx *m)
 	return 0;
 }
 
-/* Count a completely written PDU. */
-static void account(struct med_ctx *m, struct ho *h, const struct qpdu *q, const uint8_t *p)
-{
-	m->st.pdus_sent++;
-	switch (q->cls) {
-	case MED_CLS_DATA:
-		if (q->dup) {
-			m->st.inj_duplicates++;
-			break;
-		}
-		m->st.data_pdus_sent++;
-		if (q->stream >= 0 && (size_t)q->stream < m->n_streams)
-			m->streams[q->stream].sent++;
-		if (h->hist && p) {
-			struct hist *e = &h->hist[h->hist_pos];
-			uint8_t *c = realloc(e->p, q->len);
-			if (c) {
-				memcpy(c, p, q->len);
-				e->p = c;
-				e->len = q->len;
-				e->stream = q->stream;
-				h->hist_pos = (h->hist_pos + 1) % m->o.resend_after_reconnect;
-				if (h->hist_n < m->o.resend_after_reconnect)
-					h->hist_n++;
-			}
-		}
-		break;
-	case MED_CLS_INTEGRITY: m->st.integrity_sent++; break;
-	case MED_CLS_RESET: m->st.resets_sent++; break;
-	case MED_CLS_HI1: m->st.hi1_sent++; break;
-	case MED_CLS_KEEPALIVE: m->st.keepalives_sent++; break;
-	default: break;
-	}
-}
-
-/* Append a PDU to handover h's queue. */
-static int enqueue(struct ho *h, const uint8_t *p, size_t n, int cls, int32_t stream,
-    int dup, uint64_t ka_seq)
-{
-	int r;
-
-	if (h->qn == h->qcap) {
-		size_t nc = h->qcap ? h->qcap * 2 : 1024, i;
-		struct qpdu *q = malloc(nc * sizeof(*q));
-		if (!q)
-			return LACRE_E_NOMEM;
-		for (i = 0; i < h->qn; i++)
-			q[i] = h->q[(h->qh + i) % h->qcap];
-		free(h->q);
-		h->q = q;
-		h->qh = 0;
-		h->qcap = nc;
-	}
-	if ((r = lacre_dbuf_add(&h->out, p, n)) != 0)
-		return r;
-	h->q[(h->qh + h->qn) % h->qcap] = (struct qpdu){ (uint32_t)n, (int8_t)cls, (uint8_t)dup, stream, ka_seq };
-	h->qn++;
-	return 0;
-}
-
-/* Queue (or, with --output, write) one PDU. */
-int med_sink_put(struct med_ctx *m, const struct med_meta *meta, const uint8_t *p, size_t n)
+/* Close h's socket; schedule a reconnect (the PDU in flight is resent
+ * whole).  A drop the receiver caused (close, error, bad answer) less than a
+ * second after connecting backs the next attempt off exponentially. */
+static void drop(struct med_ctx *m, struct ho *h, int count_truncated, int by_peer)
 {
 	struct med_net *nt = m->net;
-	struct ho *h;
-	struct qpdu q;
+	int quick = by_peer && h->state == ST_UP && med_mono() - h->up_since < 1.0;
 
-	if (meta->cls != MED_CLS_KEEPALIVE)
-		m->st.generated++;
-	if (nt->output) {
-		h = &nt->h[meta->hi3 ? 1 : 0];
-		if (fwrite(p, 1, n, h->file) != n) {
-			med_log("write to --output file failed: %s", strerror(errno));
-			return LACRE_E_IO;
-		}
-		m->st.bytes_sent += n;
-		q = (struct qpdu){ (uint32_t)n, (int8_t)meta->cls, 0, meta->stream, 0 };
-		account(m, h, &q, NULL);
-		return 0;
-	}
-	h = &nt->h[2 * (meta->pair % m->o.connections) + (meta->hi3 ? 1 : 0)];
-	return enqueue(h, p, n, meta->cls, meta->stream, 0, 0);
-}
-
-/* May the generator emit more? */
-int med_net_has_room(struct med_ctx *m)
-{
-	struct med_net *nt = m->net;
-	size_t i;
-
-	if (nt->output)
-		return 1;
-	for (i = 0; i < nt->n; i++)
-		if (nt->h[i].out.len - nt->h[i].out_off > ROOM_MARK)
-			return 0;
-	return 1;
-}
-
-/* Drop the head PDU of the queue after it was written. */
-static void pop_head(struct ho *h)
-{
-	h->out_off += h->q[h->qh].len;
-	h->qh = (h->qh + 1) % h->qcap;
-	h->qn--;
-	h->head_done = 0;
-	if (h->qn == 0) {
-		lacre_dbuf_reset(&h->out);
-		h->out_off = 0;
-	} else if (h->out_off > (1u << 20) && h->out_off > h->out.len / 2) {
-		lacre_dbuf_consume(&h->out, h->out_off);
-		h->out_off = 0;
-	}
-}
-
-/* Put the last K data PDUs back at the front of the queue as duplicates. */
-static int requeue_history(struct med_ctx *m, struct ho *h)
-{
-	struct lacre_dbuf nb;
-	struct qpdu *nq;
-	size_t k = h->hist_n, i, ncap, K = m->o.resend_after_reconnect;
-	int r;
-
-	if (k == 0)
-		return 0;
-	ncap = h->qn + k + 16;
-	if (!(nq = malloc(ncap * sizeof(*nq))))
-		return LACRE_E_NOMEM;
-	lacre_dbuf_init(&nb, h->out.max);
-	for (i = 0; i < k; i++) {
-		struct hist *e = &h->hist[(h->hist_pos + K - k + i) % K];
-		if ((r = lacre_dbuf_add(&nb, e->p, e->len)) != 0)
-			goto fail;
-		nq[i] = (struct qpdu){ e->len, MED_CLS_DATA, 1, e->stream, 0 };
-	}
-	if ((r = lacre_dbuf_add(&nb, h->out.p + h->out_off, h->out.len - h->out_off)) != 0)
-		goto fail;
-	for (i = 0; i < h->qn; i++)
-		nq[k + i] = h->q[(h->qh + i) % h->qcap];
-	lacre_dbuf_free(&h->out);
-	h->out = nb;
-	h->out_off = 0;
-	free(h->q);
-	h->q = nq;
-	h->qh = 0;
-	h->qn += k;
-	h->qcap = ncap;
-	h->hist_n = 0;
-	return 0;
-fail:
-	lacre_dbuf_free(&nb);
-	free(nq);
-	return r;
-}
-
-/* Close h's socket; schedule a reconnect (PDU in flight resent whole). */
-static void drop(struct med_ctx *m, struct ho *h, int count_truncated)
-{
 	if (h->ssl) {
 		SSL_free(h->ssl);
 		h->ssl = NULL;
 	}
 	if (h->fd >= 0) {
 		shutdown(h->fd, SHUT_WR);
-		close(h->fd);
+		close(h->fd);      /* also leaves the epoll set */
 		h->fd = -1;
 	}
+	h->ep_events = 0;
+	h->blocked = 0;
+	if (by_peer && !quick)
+		h->fail_streak = 0;
 	if (h->head_done > 0 && count_truncated)
 		m->st.truncated++;
 	h->head_done = 0;
 	h->cut_pending = 0;
-	h->ka_out = 0;
+	net_ka_set(m, h, 0);
 	if (h->final_state == 1)
 		h->final_state = 0;   /* queue the final keep-alive again */
 	h->state = ST_DOWN;
 	h->down_since = med_mono();
 	h->reconnect_at = h->down_since + m->o.reconnect_wait;
+	if (quick) {
+		/* the receiver keeps refusing: back off, doubling up to 5 s */
+		double w = m->o.reconnect_wait > 0 ? m->o.reconnect_wait : 0.05;
+		unsigned k = h->fail_streak < 7 ? h->fail_streak : 7;
+		w *= (double)(1u << k);
+		if (w > 5.0)
+			w = 5.0;
+		h->reconnect_at = h->down_since + w;
+		h->fail_streak++;
+	}
 	lacre_dbuf_reset(&h->in);
-	if (m->o.resend_after_reconnect && requeue_history(m, h) != 0)
+	if (m->o.resend_after_reconnect && net_requeue_history(m, h) != 0)
 		med_log("%s: cannot requeue resends: out of memory", h->name);
+	(void)nt;
 }
 
 /* A keep-alive or protocol failure: log, count, reconnect. */
 static void ka_fail(struct med_ctx *m, struct ho *h, const char *why)
 {
-	med_log("%s: %s; dropping the connection", h->name, why);
+	conn_log(m, "%s: %s; dropping the connection", h->name, why);
 	m->st.keepalive_failures++;
-	drop(m, h, 1);
+	drop(m, h, 1, 1);
 }
 
 /* Start a non-blocking connect. */
@@ -478,13 +329,15 @@ static void start_connect(struct med_ctx *m, struct ho *h)
 
 	h->fd = socket(a->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (h->fd < 0) {
-		med_log("%s: socket: %s", h->name, strerror(errno));
+		conn_log(m, "%s: socket: %s", h->name, strerror(errno));
 		h->reconnect_at = med_mono() + m->o.reconnect_wait;
 		return;
 	}
 	setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	h->ep_events = 0;
 	if (connect(h->fd, (const struct sockaddr *)a, nt->alen[h->hi3]) == 0 || errno == EINPROGRESS) {
 		h->state = ST_CONNECTING;
+		ep_set(nt, h, 1);
 		return;
 	}
 	med_debug(m, "%s: connect: %s", h->name, strerror(errno));
@@ -498,10 +351,15 @@ static void became_up(struct med_ctx *m, struct ho *h)
 {
 	h->state = ST_UP;
 	h->last_write = med_mono();
+	h->up_since = h->last_write;
 	h->since_conn = 0;
+	h->blocked = 0;
 	if (h->ever_up)
 		m->st.reconnects++;
 	h->ever_up = 1;
+	ep_set(m->net, h, 0);
+	if (h->qn > 0)
+		net_mark_dirty(m->net, h);
 	med_debug(m, "%s: connected", h->name);
 }
 
@@ -509,34 +367,31 @@ static void became_up(struct med_ctx *m, struct ho *h)
 static void tls_step(struct med_ctx *m, struct ho *h)
 {
 	int r = SSL_do_handshake(h->ssl), e;
+	char what[128];
 
 	if (r == 1) {
 		became_up(m, h);
 		return;
 	}
 	e = SSL_get_error(h->ssl, r);
-	if (e == SSL_ERROR_WANT_READ) {
-		h->tls_want_write = 0;
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		h->tls_want_write = e == SSL_ERROR_WANT_WRITE;
+		ep_set(m->net, h, h->tls_want_write);
 		return;
 	}
-	if (e == SSL_ERROR_WANT_WRITE) {
-		h->tls_want_write = 1;
-		return;
-	}
-	{
-		char what[128];
-		snprintf(what, sizeof(what), "%s: TLS handshake failed (check --tls-ca and the server "
-		    "certificate, or the client certificate)", h->name);
-		log_ssl(what);
-	}
+	snprintf(what, sizeof(what), "%s: TLS handshake failed (check --tls-ca and the server "
+	    "certificate, or the client certificate)", h->name);
+	log_ssl(what);
 	m->failed = 1;
-	drop(m, h, 0);
+	drop(m, h, 0, 0);
 }
 
 /* The non-blocking connect finished (or failed). */
 static void connect_done(struct med_ctx *m, struct ho *h)
 {
 	struct med_net *nt = m->net;
+	X509_VERIFY_PARAM *vp;
+	const char *host;
 	int err = 0;
 	socklen_t l = sizeof(err);
 
@@ -546,6 +401,7 @@ static void connect_done(struct med_ctx *m, struct ho *h)
 		med_debug(m, "%s: connect: %s", h->name, strerror(err));
 		close(h->fd);
 		h->fd = -1;
+		h->ep_events = 0;
 		h->state = ST_DOWN;
 		h->reconnect_at = med_mono() + m->o.reconnect_wait;
 		return;
@@ -558,16 +414,14 @@ static void connect_done(struct med_ctx *m, struct ho *h)
 	if (!h->ssl || SSL_set_fd(h->ssl, h->fd) != 1) {
 		log_ssl("SSL_new failed");
 		m->failed = 1;
-		drop(m, h, 0);
+		drop(m, h, 0, 0);
 		return;
 	}
-	{
-		X509_VERIFY_PARAM *vp = SSL_get0_param(h->ssl);
-		const char *host = nt->host[h->hi3];
-		if (X509_VERIFY_PARAM_set1_ip_asc(vp, host) != 1) {
-			X509_VERIFY_PARAM_set1_host(vp, host, 0);
-			SSL_set_tlsext_host_name(h->ssl, host);
-		}
+	vp = SSL_get0_param(h->ssl);
+	host = nt->host[h->hi3];
+	if (X509_VERIFY_PARAM_set1_ip_asc(vp, host) != 1) {
+		X509_VERIFY_PARAM_set1_host(vp, host, 0);
+		SSL_set_tlsext_host_name(h->ssl, host);
 	}
 	SSL_set_connect_state(h->ssl);
 	h->state = ST_TLS;
@@ -666,12 +520,15 @@ static void check_input(struct med_ctx *m, struct ho *h)
 				ka_fail(m, h, why);
 				return;
 			}
-			h->ka_out = 0;
+			net_ka_set(m, h, 0);
+			if (h->qn > 0)
+				net_mark_dirty(m->net, h);   /* the flow stall is over */
 		} else if (p.seq == 0 || p.seq >= h->ka_next) {
 			ka_fail(m, h, "keep-alive response for a keep-alive never sent");
 			return;
 		}
 		m->st.keepalive_ok++;
+		h->fail_streak = 0;
 		if (h->final_state == 1 && p.seq == h->ka_next - 1)
 			h->final_state = 2;
 		lacre_dbuf_consume(&h->in, len);
@@ -689,13 +546,13 @@ static void do_read(struct med_ctx *m, struct ho *h)
 		if (n == 0)
 			return;
 		if (n == -2) {
-			med_log("%s: the receiver closed the connection; reconnecting", h->name);
-			drop(m, h, 1);
+			conn_log(m, "%s: the receiver closed the connection; reconnecting", h->name);
+			drop(m, h, 1, 1);
 			return;
 		}
 		if (n < 0) {
-			med_log("%s: read: %s; reconnecting", h->name, strerror(errno));
-			drop(m, h, 1);
+			conn_log(m, "%s: read: %s; reconnecting", h->name, strerror(errno));
+			drop(m, h, 1, 1);
 			return;
 		}
 		if (lacre_dbuf_add(&h->in, buf, (size_t)n) != 0) {
@@ -722,13 +579,37 @@ static int queue_keepalive(struct med_ctx *m, struct ho *h)
 	lacre_dbuf_reset(&nt->ka);
 	if ((r = etsi_enc_keepalive(&nt->ka, &hd)) != 0)
 		return r;
-	if ((r = enqueue(h, nt->ka.p, nt->ka.len, MED_CLS_KEEPALIVE, -1, 0, h->ka_next)) != 0)
+	if ((r = net_enqueue(nt, h, nt->ka.p, nt->ka.len, MED_CLS_KEEPALIVE, -1, 0, h->ka_next)) != 0)
 		return r;
 	h->ka_next++;
 	return 0;
 }
 
-/* Write as much of h's queue as the socket takes. */
+/* Write once the garbage of --garbage, then reconnect. */
+static void send_garbage(struct med_ctx *m, struct ho *h)
+{
+	struct med_net *nt = m->net;
+	uint8_t g[64];
+	size_t i, gl = 16 + med_rng_below(&nt->rng, 48);
+	ssize_t n;
+
+	memcpy(g, "GARBAGE!", 8);
+	for (i = 8; i < gl; i++)
+		g[i] = (uint8_t)med_rng_next(&nt->rng);
+	h->garbage_here = 0;
+	n = xwrite(h, g, gl);
+	if (n > 0) {
+		m->st.bytes_sent += (uint64_t)n;
+		m->st.garbage_bytes += (uint64_t)n;
+	}
+	conn_log(m, "%s: sent %zd garbage bytes (--garbage); reconnecting", h->name, n);
+	drop(m, h, 0, 0);
+}
+
+/* Write as much of h's queue as the socket takes.  Leaves h blocked (and
+ * waiting for EPOLLOUT) when the socket is full, dirty when more pieces of
+ * --split-writes are due, or idle when the queue is empty or stalled behind
+ * an unanswered keep-alive. */
 static void do_write(struct med_ctx *m, struct ho *h)
 {
 	struct med_net *nt = m->net;
@@ -742,19 +623,13 @@ static void do_write(struct med_ctx *m, struct ho *h)
 		ssize_t n;
 
 		if (h->ka_out && m->o.keepalive_wait > 0 && q->cls != MED_CLS_KEEPALIVE)
-			return;   /* flow stall while a keep-alive is unanswered */
+			break;   /* flow stall while a keep-alive is unanswered */
 		if (h->head_done == 0 && h->garbage_here && h->complete_total >= 5 && q->cls != MED_CLS_KEEPALIVE) {
-			uint8_t g[64];
-			size_t i, gl = 16 + med_rng_below(&nt->rng, 48);
-			memcpy(g, "GARBAGE!", 8);
-			for (i = 8; i < gl; i++)
-				g[i] = (uint8_t)med_rng_next(&nt->rng);
-			h->garbage_here = 0;
-			n = xwrite(h, g, gl);
-			if (n > 0)
-				m->st.bytes_sent += (uint64_t)n, m->st.garbage_bytes += (uint64_t)n;
-			med_log("%s: sent %zd garbage bytes (--garbage); reconnecting", h->name, n);
-			drop(m, h, 0);
+			send_garbage(m, h);
+			return;
+		}
+		if (m->o.split_writes && pieces >= 4) {
+			net_mark_dirty(nt, h);   /* the next pieces at the next turn */
 			return;
 		}
 		if (h->head_done == 0 && h->cut_pending)
@@ -765,34 +640,35 @@ static void do_write(struct med_ctx *m, struct ho *h)
 			size_t piece = 1 + med_rng_below(&nt->rng, 48);
 			if (piece < chunk)
 				chunk = piece;
+			pieces++;
 		}
 		if (h->cut_pending && h->head_done + chunk > h->cut_at)
 			chunk = h->cut_at - h->head_done;
 		n = xwrite(h, p + h->head_done, chunk);
 		if (n < 0) {
-			med_log("%s: write failed (%s); reconnecting", h->name, strerror(errno));
-			drop(m, h, 1);
+			conn_log(m, "%s: write failed (%s); reconnecting", h->name, strerror(errno));
+			drop(m, h, 1, 1);
 			return;
 		}
-		if (n == 0)
+		if (n == 0) {
+			h->blocked = 1;
+			ep_set(nt, h, 1);
 			return;
+		}
 		m->st.bytes_sent += (uint64_t)n;
 		h->head_done += (size_t)n;
 		h->last_write = now;
 		nt->last_progress = now;
 		if (h->cut_pending && h->head_done == h->cut_at && h->head_done < q->len) {
 			med_debug(m, "%s: cutting the connection inside a PDU (--disconnect-every)", h->name);
-			drop(m, h, 1);
+			drop(m, h, 1, 0);
 			return;
 		}
-		if (h->head_done < q->len) {
-			if (m->o.split_writes && ++pieces >= 4)
-				return;
+		if (h->head_done < q->len)
 			continue;
-		}
-		account(m, h, q, p);
+		net_account(m, h, q, p);
 		if (q->cls == MED_CLS_KEEPALIVE) {
-			h->ka_out = m->o.keepalive_wait > 0;
+			net_ka_set(m, h, m->o.keepalive_wait > 0);
 			h->ka_out_seq = q->ka_seq;
 			h->ka_deadline = now + m->o.keepalive_wait;
 		} else {
@@ -801,13 +677,15 @@ static void do_write(struct med_ctx *m, struct ho *h)
 			if (m->o.disconnect_every && h->since_conn >= m->o.disconnect_every)
 				h->cut_pending = 1;
 		}
-		pop_head(h);
-		if (m->o.split_writes && ++pieces >= 4)
-			return;
+		net_pop_head(nt, h);
+	}
+	if (h->state == ST_UP && h->blocked) {
+		h->blocked = 0;
+		ep_set(nt, h, 0);
 	}
 }
 
-/* Timers: reconnects, keep-alives, keep-alive deadlines. */
+/* Timers of one handover: reconnects, keep-alives, keep-alive deadlines. */
 static int timers(struct med_ctx *m, struct ho *h, double now)
 {
 	if (h->state == ST_DOWN || h->state == ST_CONNECTING) {
@@ -835,85 +713,77 @@ static int timers(struct med_ctx *m, struct ho *h, double now)
 	return 0;
 }
 
-/* One round of poll() over every live socket. */
-int med_net_service(struct med_ctx *m, double timeout)
+/* Wait for events at most timeout seconds (nanosecond resolution). */
+static int wait_events(struct med_net *nt, double timeout)
 {
-	struct med_net *nt = m->net;
-	double now = med_mono();
-	size_t i, np = 0;
 	struct timespec ts;
 	int r;
 
-	if (nt->output)
-		return 0;
-	for (i = 0; i < nt->n; i++) {
-		struct ho *h = &nt->h[i];
-		if ((r = timers(m, h, now)) != 0)
-			return r;
-		if (h->state == ST_UP)
-			do_write(m, h);
-	}
-	for (i = 0; i < nt->n; i++) {
-		struct ho *h = &nt->h[i];
-		short ev = 0;
-
-		if (h->fd < 0)
-			continue;
-		if (h->state == ST_CONNECTING)
-			ev = POLLOUT;
-		else if (h->state == ST_TLS)
-			ev = (short)(POLLIN | (h->tls_want_write ? POLLOUT : 0));
-		else if (h->state == ST_UP) {
-			ev = POLLIN;
-			if (h->qn > 0 && !(h->ka_out && m->o.keepalive_wait > 0 &&
-			    h->q[h->qh].cls != MED_CLS_KEEPALIVE))
-				ev |= POLLOUT;
-		}
-		nt->pfd[np].fd = h->fd;
-		nt->pfd[np].events = ev;
-		nt->pfd[np].revents = 0;
-		nt->pfd_ho[np] = i;
-		np++;
-	}
-	/* wake up for the nearest timer */
-	for (i = 0; i < nt->n; i++) {
-		struct ho *h = &nt->h[i];
-		double t = -1;
-		if (h->state == ST_DOWN)
-			t = h->reconnect_at - now;
-		else if (h->state == ST_UP && h->ka_out && m->o.keepalive_wait > 0)
-			t = h->ka_deadline - now;
-		else if (h->state == ST_UP && m->o.keepalive > 0 && h->qn == 0)
-			t = h->last_write + m->o.keepalive - now;
-		if (t >= 0 && t < timeout)
-			timeout = t;
-	}
 	if (timeout < 0)
 		timeout = 0;
 	ts.tv_sec = (time_t)timeout;
 	ts.tv_nsec = (long)((timeout - (double)ts.tv_sec) * 1e9);
-	r = ppoll(nt->pfd, np, &ts, NULL);
-	if (r < 0) {
+	r = epoll_pwait2(nt->epfd, nt->evs, MAX_EVENTS, &ts, NULL);
+	if (r < 0 && errno == ENOSYS)
+		r = epoll_wait(nt->epfd, nt->evs, MAX_EVENTS, (int)(timeout * 1000.0 + 0.999));
+	return r;
+}
+
+/* One turn: timers (every 10 ms), pending writes, then events for at most
+ * timeout seconds.  Returns 0, or <0 after a fatal error. */
+int med_net_service(struct med_ctx *m, double timeout)
+{
+	struct med_net *nt = m->net;
+	double now = med_mono();
+	size_t i, nd;
+	int r, ne;
+
+	if (nt->output)
+		return 0;
+	if (now >= nt->next_scan) {
+		for (i = 0; i < nt->n; i++)
+			if ((r = timers(m, &nt->h[i], now)) != 0)
+				return r;
+		nt->next_scan = now + SCAN_INTERVAL;
+	}
+	/* writes due; do_write may put a handover back (split writes) */
+	nd = nt->n_dirty;
+	for (i = 0; i < nd; i++) {
+		struct ho *h = &nt->h[nt->dirty[i]];
+		h->dirty = 0;
+		if (h->state == ST_UP && !h->blocked)
+			do_write(m, h);
+	}
+	memmove(nt->dirty, nt->dirty + nd, (nt->n_dirty - nd) * sizeof(*nt->dirty));
+	nt->n_dirty -= nd;
+	if (nt->n_dirty > 0)
+		timeout = 0;
+	if (nt->next_scan - now < timeout)
+		timeout = nt->next_scan - now;
+	ne = wait_events(nt, timeout);
+	if (ne < 0) {
 		if (errno == EINTR)
 			return 0;
-		med_log("poll: %s", strerror(errno));
+		med_log("epoll: %s", strerror(errno));
 		return LACRE_E_IO;
 	}
-	for (i = 0; i < np && r > 0; i++) {
-		struct ho *h = &nt->h[nt->pfd_ho[i]];
-		short re = nt->pfd[i].revents;
+	for (r = 0; r < ne; r++) {
+		struct ho *h = &nt->h[nt->evs[r].data.u32];
+		uint32_t re = nt->evs[r].events;
 
-		if (!re || h->fd != nt->pfd[i].fd)
+		if (h->fd < 0)
 			continue;
 		if (h->state == ST_CONNECTING) {
 			connect_done(m, h);
 		} else if (h->state == ST_TLS) {
 			tls_step(m, h);
 		} else if (h->state == ST_UP) {
-			if (re & (POLLIN | POLLHUP | POLLERR))
+			if (re & (EPOLLIN | EPOLLHUP | EPOLLERR))
 				do_read(m, h);
-			if (h->state == ST_UP && (re & POLLOUT))
+			if (h->state == ST_UP && (re & EPOLLOUT)) {
+				h->blocked = 0;
 				do_write(m, h);
+			}
 		}
 	}
 	now = med_mono();
@@ -927,55 +797,6 @@ int med_net_service(struct med_ctx *m, double timeout)
 	return m->failed ? LACRE_E_NETWORK : 0;
 }
 
-/* Nothing queued and no keep-alive outstanding anywhere. */
-int med_net_idle(struct med_ctx *m)
-{
-	struct med_net *nt = m->net;
-	size_t i;
-
-	if (nt->output)
-		return 1;
-	for (i = 0; i < nt->n; i++)
-		if (nt->h[i].qn > 0 || (nt->h[i].ka_out && m->o.keepalive_wait > 0))
-			return 0;
-	return 1;
-}
-
-/* Output mode: one final keep-alive per file, numbered 1. */
-static int finish_output(struct med_ctx *m)
-{
-	struct med_net *nt = m->net;
-	struct etsi_enc_header hd;
-	static const uint8_t liid[] = "lacre-mediator-" MED_VERSION;
-	char ne[24];
-	size_t i;
-	int r;
-
-	for (i = 0; i < nt->n; i++) {
-		struct ho *h = &nt->h[i];
-		if (m->o.keepalive > 0) {
-			struct qpdu q;
-			snprintf(ne, sizeof(ne), "med-%u", m->o.mediator_id);
-			med_header(m, &hd, liid, sizeof(liid) - 1, 1, 0, h->ka_next++, m->vnow);
-			hd.network_element_id = ne;
-			hd.interception_point_id = NULL;
-			lacre_dbuf_reset(&nt->ka);
-			if ((r = etsi_enc_keepalive(&nt->ka, &hd)) != 0)
-				return r;
-			if (fwrite(nt->ka.p, 1, nt->ka.len, h->file) != nt->ka.len)
-				return LACRE_E_IO;
-			m->st.bytes_sent += nt->ka.len;
-			q = (struct qpdu){ (uint32_t)nt->ka.len, MED_CLS_KEEPALIVE, 0, -1, 0 };
-			account(m, h, &q, NULL);
-		}
-		if (fflush(h->file) != 0 || ferror(h->file)) {
-			med_log("write to --output file failed: %s", strerror(errno));
-			return LACRE_E_IO;
-		}
-	}
-	return 0;
-}
-
 /* Drain every queue, send a final keep-alive on each handover and wait for
  * its answer (the receiver has then read everything before it), close. */
 int med_net_finish(struct med_ctx *m, double deadline)
@@ -986,7 +807,7 @@ int med_net_finish(struct med_ctx *m, double deadline)
 	int r = 0;
 
 	if (nt->output)
-		return finish_output(m);
+		return net_finish_output(m);
 	for (;;) {
 		int busy = 0;
 		double now = med_mono();
@@ -1005,23 +826,23 @@ int med_net_finish(struct med_ctx *m, double deadline)
 				h->final_state = 1;
 				busy = 1;
 			} else if (final && h->final_state == 1) {
-				busy = 1;   /* answered: ka_out cleared, state 2 */
+				busy = 1;
 			}
 		}
 		if (!busy)
 			break;
 		if (now >= deadline) {
-			size_t left = 0;
-			for (i = 0; i < nt->n; i++)
-				left += nt->h[i].qn;
-			med_log("stopping with %zu PDU(s) unsent or keep-alives unanswered at the deadline", left);
+			med_log("stopping with %zu PDU(s) unsent or keep-alives unanswered at the deadline",
+			    nt->queued);
 			m->st.errors++;
 			m->failed = 1;
 			break;
 		}
-		if ((r = med_net_service(m, deadline - now < 0.05 ? deadline - now : 0.05)) != 0)
+		if ((r = med_net_service(m, deadline - now < 0.01 ? deadline - now : 0.01)) != 0)
 			break;
 	}
+	if (nt->conn_logs_suppressed)
+		med_log("%lu more connection events not shown", nt->conn_logs_suppressed);
 	for (i = 0; i < nt->n; i++) {
 		struct ho *h = &nt->h[i];
 		if (h->ssl && h->state == ST_UP)
@@ -1064,8 +885,10 @@ void med_net_free(struct med_ctx *m)
 		free(h->hist);
 	}
 	free(nt->h);
-	free(nt->pfd);
-	free(nt->pfd_ho);
+	free(nt->evs);
+	free(nt->dirty);
+	if (nt->epfd >= 0)
+		close(nt->epfd);
 	if (nt->ctx)
 		SSL_CTX_free(nt->ctx);
 	lacre_dbuf_free(&nt->ka);
