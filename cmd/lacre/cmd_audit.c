@@ -141,6 +141,10 @@ static void usage(FILE *f)
 /* `lacre audit`. */
 int cmd_audit(int argc, char **argv)
 {
+	/* a site's own audit (its ingest log and segments): cmd_audit_site.c */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--site") || !strncmp(argv[i], "--site=", 7) || !strcmp(argv[i], "--deep"))
+			return cmd_audit_site(argc, argv);
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },
 		{ "vkey", required_argument, NULL, 'v' },

@@ -60,3 +60,19 @@ after = [l.strip() for l in open(f'{w}/after.jsonl')]
 sys.exit(0 if all(a in before for a in after) else 1)
 PY
 echo "ok   flipped, truncated and deleted segments each reported; $n_after of $n_before records still readable"
+
+# the keyless site audit reports the same three problems, and --deep too
+"$B/lacre" audit --site "$site" > "$work/audit.out" 2>&1
+rc=$?
+cat "$work/audit.out"
+[ $rc -eq 3 ] || die "audit --site exited $rc after tampering, expected 3"
+grep -q "$(name "$del").*missing from the backend" "$work/audit.out" || die "audit: deleted segment not reported"
+grep -q "$(name "$cut").*truncated" "$work/audit.out" || die "audit: truncated segment not reported"
+# a flipped body byte keeps the keyless fingerprint (header + chunk tags):
+# only a key can see it (reads above, and --deep below)
+"$B/lacre" audit --site "$site" --deep > "$work/deep.out" 2>&1
+rc=$?
+cat "$work/deep.out"
+[ $rc -eq 3 ] || die "audit --deep exited $rc after tampering, expected 3"
+grep -q "^deep .*$(name "$flip").*failed" "$work/deep.out" || die "audit --deep: flipped chunk not reported"
+echo "ok   lacre audit --site (keyless) and --deep report every tampered segment"
