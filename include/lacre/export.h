@@ -1,0 +1,83 @@
+/*
+ * export.h - evidence packages for the court (legal rules L6, L10, L13;
+ * LECrim 588 ter f and 588 ter i).  Owned by lib/access/export.c; the
+ * package layout is docs/FORMATS.md §9 and include/lacre/package.h.
+ *
+ * export_run() decrypts a warrant's records (access domain: the caller has
+ * opened the keystore and passed the audit-first gate of acl.h), makes a
+ * receipt for each from the site's ingest log (receipts.h), and writes one
+ * age file sealed to the court's recipient holding: every record's PDU and
+ * frame body, the JSON lines of `lacre records --json`, the receipts, the
+ * checkpoint, the log's vkey, the completeness report, the exclusion list
+ * of a party copy, the access report, and a manifest signed by the site's
+ * export key (keystore secret "export-signer", Ed25519, key name
+ * "lacre/<site>/export", public key in DIR/ledger/export.vkey).
+ */
+#ifndef LACRE_EXPORT_H
+#define LACRE_EXPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lacre/keystore.h"
+#include "lacre/note.h"
+#include "lacre/site.h"
+
+#define EXPORT_SIGNER_KEY "export-signer"  /* keystore name of the export key seed */
+#define EXPORT_EXCL_TEXT_MAX 160
+
+/* One exclusion of a party copy (588 ter i). */
+struct export_exclusion {
+	int is_range;                         /* 0: one record, 1: a time range */
+	char segment[80];                     /* "seg/<32 hex>" (record) */
+	uint64_t index;                       /* record's position in its segment */
+	int64_t from_us, to_us;               /* [from, to) (range) */
+	char text[EXPORT_EXCL_TEXT_MAX];      /* as given on the command line */
+};
+
+struct export_opts {
+	const char *warrant;                  /* warrant id */
+	int64_t from_us, to_us;               /* INT64_MIN / INT64_MAX: open */
+	uint8_t court[32];                    /* the court's X25519 recipient */
+	const char *court_recipient;          /* its "age1..." text */
+	const char *path;                     /* output file (must not exist) */
+	const struct export_exclusion *excl;
+	size_t n_excl;
+	const char *access_report;            /* text of the access report, or NULL
+					       * ("access log not available") */
+	const char *exporter;                 /* acting user, or NULL */
+	const char *justification;            /* or NULL */
+	void (*progress)(void *arg, const char *line); /* problems, one line each (may be NULL) */
+	void *arg;
+};
+
+struct export_result {
+	char package_id[33];
+	uint64_t records;                     /* in the export sequence */
+	uint64_t included, excluded;
+	uint64_t pdu_bytes;                   /* PDU bytes included */
+	uint64_t plain_bytes;                 /* package plaintext */
+	uint64_t log_size;                    /* checkpoint the receipts prove against */
+	char export_vkey[NOTE_KEY_TEXT_MAX + 1];
+};
+
+/* Parse "seg/<hex>:N" or "<hex>:N" (record) and "T1/T2" (range). */
+int export_exclusion_parse_record(const char *s, struct export_exclusion *out);
+int export_exclusion_parse_range(const char *s, struct export_exclusion *out);
+
+/* Load the export signing key of site s from ks, creating it (and
+ * DIR/ledger/export.vkey) on first use.  Caller frees with
+ * note_signer_free(). */
+struct note_signer;
+int export_signer(const struct site *s, struct keystore *ks, struct note_signer **out);
+
+/* Write the package (see above).  Errors: LACRE_E_NOT_FOUND (no such
+ * warrant, or a record not yet covered by the checkpoint: msg says which),
+ * LACRE_E_SHREDDED, LACRE_E_VERIFY / LACRE_E_CORRUPT / LACRE_E_TRUNCATED
+ * (damaged sealed data or ledger: nothing is written), LACRE_E_EXISTS
+ * (the output exists), LACRE_E_INVALID (an exclusion matches no record),
+ * LACRE_E_IO.  msg explains a failure in one line. */
+int export_run(const struct site *s, struct keystore *ks, const struct export_opts *o,
+	       struct export_result *res, char *msg, size_t msglen);
+
+#endif

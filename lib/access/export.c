@@ -1,0 +1,613 @@
+/*
+ * export.c - evidence packages for the court (include/lacre/export.h,
+ * docs/FORMATS.md §9, docs/cmd-export.md).
+ *
+ * One pass over the warrant's sealed records (access_read verifies every
+ * chunk before a record leaves it).  Each record gets a number n in export
+ * order; an included record becomes three members (records/<n>.pdu, .frame,
+ * .tlog-proof) and one JSON line; an excluded one (party copy, 588 ter i)
+ * only its receipt (excluded/<n>.tlog-proof) and a line in exclusions.txt
+ * with its commitment and leaf index, never its content.  The package is
+ * written straight into an age stream to the court's recipient; the
+ * manifest lists every member with its SHA-256 and is signed (as a C2SP
+ * signed note over its hash) by the site's export key.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <stdarg.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "lacre/access.h"
+#include "lacre/err.h"
+#include "lacre/export.h"
+#include "lacre/frame.h"
+#include "lacre/json.h"
+#include "lacre/note.h"
+#include "lacre/package.h"
+#include "lacre/receipts.h"
+#include "lacre/record_json.h"
+#include "lacre/store.h"
+#include "lacre/warrant.h"
+
+#define EX_TEXT_MAX ((size_t)1 << 34)   /* cap on the JSON lines member (16 GiB) */
+#define EX_LIST_MAX ((size_t)1 << 32)   /* cap on manifest and exclusion lists */
+
+struct ex_member {
+	char name[40];
+	uint64_t size;
+	uint8_t sha[32];
+};
+
+struct ex_ctx {
+	const struct export_opts *o;
+	const struct warrant *w;
+	struct package_writer *pw;
+	struct receipts_index *ix;
+	struct ex_member *mem;
+	size_t nmem, capmem;
+	struct completeness_item *ci;
+	size_t *ci_liid;                   /* offsets of LIIDs in liids (fixed up at the end) */
+	size_t nci, capci;
+	struct lacre_dbuf liids;
+	struct lacre_dbuf jsonl;           /* records.jsonl */
+	struct lacre_dbuf recs;            /* the manifest's record lines */
+	struct lacre_dbuf excl;            /* exclusions.txt */
+	struct lacre_dbuf tmp;
+	char *excl_used;
+	uint64_t n, included, excluded, pdu_bytes;
+	int err;
+	char *msg;
+	size_t msglen;
+};
+
+/* Parse "seg/<hex>:N" or "<hex>:N". */
+int export_exclusion_parse_record(const char *s, struct export_exclusion *out)
+{
+	struct export_exclusion e;
+	const char *colon = strrchr(s, ':'), *hex = s;
+	char *end;
+	size_t hl;
+
+	memset(&e, 0, sizeof(e));
+	if (!colon || strlen(s) >= sizeof(e.text))
+		return LACRE_E_INVALID;
+	if (!strncmp(hex, "seg/", 4))
+		hex += 4;
+	hl = (size_t)(colon - hex);
+	if (hl != 32 || strspn(hex, "0123456789abcdef") < 32)
+		return LACRE_E_INVALID;
+	errno = 0;
+	e.index = strtoull(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || colon[1] == '-')
+		return LACRE_E_INVALID;
+	snprintf(e.segment, sizeof(e.segment), "seg/%.32s", hex);
+	snprintf(e.text, sizeof(e.text), "%s", s);
+	*out = e;
+	return LACRE_OK;
+}
+
+/* Parse "T1/T2" (ISO-8601 UTC times, T1 < T2). */
+int export_exclusion_parse_range(const char *s, struct export_exclusion *out)
+{
+	struct export_exclusion e;
+	char a[64], b[64];
+	const char *slash = strchr(s, '/');
+	size_t la;
+
+	memset(&e, 0, sizeof(e));
+	if (!slash || strlen(s) >= sizeof(e.text) || (la = (size_t)(slash - s)) >= sizeof(a) ||
+	    strlen(slash + 1) >= sizeof(b))
+		return LACRE_E_INVALID;
+	memcpy(a, s, la);
+	a[la] = 0;
+	snprintf(b, sizeof(b), "%s", slash + 1);
+	if (warrant_time_parse(a, &e.from_us) != LACRE_OK || warrant_time_parse(b, &e.to_us) != LACRE_OK ||
+	    e.from_us >= e.to_us)
+		return LACRE_E_INVALID;
+	e.is_range = 1;
+	snprintf(e.text, sizeof(e.text), "%s", s);
+	*out = e;
+	return LACRE_OK;
+}
+
+/* Load or create the export signing key (see export.h). */
+int export_signer(const struct site *s, struct keystore *ks, struct note_signer **out)
+{
+	uint8_t seed[32];
+	char name[NOTE_NAME_MAX + 1], path[SITE_PATH_MAX], dir[SITE_PATH_MAX];
+	struct note_signer *k = NULL;
+	struct note_verifier v;
+	struct lacre_dbuf txt;
+	int r;
+
+	lacre_dbuf_init(&txt, 1024);
+	if (snprintf(name, sizeof(name), "lacre/%s/export", s->cfg.name) >= (int)sizeof(name) ||
+	    !note_name_valid(name))
+		return LACRE_E_CONFIG;
+	r = keystore_get_secret(ks, EXPORT_SIGNER_KEY, seed, NULL);
+	if (r == LACRE_E_NOT_FOUND) {
+		if (RAND_priv_bytes(seed, sizeof(seed)) != 1)
+			return LACRE_E_CRYPTO;
+		r = keystore_put_secret(ks, EXPORT_SIGNER_KEY, seed, 0);
+	}
+	if (r != LACRE_OK)
+		goto out;
+	if ((r = note_signer_from_seed(name, NOTE_TYPE_ED25519, seed, &k)) != LACRE_OK)
+		goto out;
+	/* the public half, for courts: DIR/ledger/export.vkey */
+	note_signer_public(k, &v);
+	if ((r = note_verifier_format(&v, &txt)) != LACRE_OK || (r = lacre_dbuf_add_u8(&txt, '\n')) != LACRE_OK ||
+	    (r = site_path(s, "ledger", dir, sizeof(dir))) != LACRE_OK ||
+	    (r = site_path(s, "ledger/export.vkey", path, sizeof(path))) != LACRE_OK)
+		goto out;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		r = LACRE_E_IO;
+		goto out;
+	}
+	if (access(path, F_OK) != 0 && (r = site_write_file(path, txt.p, txt.len, 0644)) != LACRE_OK)
+		goto out;
+	*out = k;
+	k = NULL;
+out:
+	OPENSSL_cleanse(seed, sizeof(seed));
+	note_signer_free(k);
+	lacre_dbuf_free(&txt);
+	return r;
+}
+
+/* Record an error once, with its message. */
+static int ex_fail(struct ex_ctx *c, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int ex_fail(struct ex_ctx *c, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!c->err) {
+		c->err = r;
+		va_start(ap, fmt);
+		vsnprintf(c->msg, c->msglen, fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}
+
+/* Add a member and remember its name, size and hash for the manifest. */
+static int ex_add(struct ex_ctx *c, const char *name, const void *p, size_t n)
+{
+	struct ex_member *m;
+	int r;
+
+	if (c->nmem == c->capmem) {
+		size_t nc = c->capmem ? c->capmem * 2 : 1024;
+		struct ex_member *nm = realloc(c->mem, nc * sizeof(*nm));
+		if (!nm)
+			return LACRE_E_NOMEM;
+		c->mem = nm;
+		c->capmem = nc;
+	}
+	m = &c->mem[c->nmem];
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	m->size = n;
+	if ((r = package_writer_add(c->pw, name, p, n, m->sha)) != LACRE_OK)
+		return r;
+	c->nmem++;
+	return LACRE_OK;
+}
+
+/* Lower-case hex of p[0..n) into out (2n + 1 bytes). */
+static void ex_hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[p[i] >> 4];
+		out[2 * i + 1] = hx[p[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+/* Append a manifest value: printable, no control characters (others '?'). */
+static int ex_text(struct lacre_dbuf *d, const char *key, const char *v)
+{
+	int r = lacre_dbuf_printf(d, "%s ", key);
+	for (const char *p = v; r == LACRE_OK && *p; p++)
+		r = lacre_dbuf_add_u8(d, (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : (uint8_t)*p);
+	return r == LACRE_OK ? lacre_dbuf_add_u8(d, '\n') : r;
+}
+
+/* Keep the stream key and sequence number of a record for the report. */
+static int ex_item(struct ex_ctx *c, const struct frame_record *rec, int excluded)
+{
+	struct completeness_item *it;
+	int r;
+
+	if (c->nci == c->capci) {
+		size_t nc = c->capci ? c->capci * 2 : 1024;
+		struct completeness_item *ni = realloc(c->ci, nc * sizeof(*ni));
+		size_t *no;
+		if (!ni)
+			return LACRE_E_NOMEM;
+		c->ci = ni;
+		if ((no = realloc(c->ci_liid, nc * sizeof(*no))) == NULL)
+			return LACRE_E_NOMEM;
+		c->ci_liid = no;
+		c->capci = nc;
+	}
+	it = &c->ci[c->nci];
+	memset(it, 0, sizeof(*it));
+	c->ci_liid[c->nci] = c->liids.len;
+	if ((r = lacre_dbuf_add(&c->liids, rec->liid.p, rec->liid.len)) != LACRE_OK)
+		return r;
+	it->liid_len = rec->liid.len;
+	it->has_cin = rec->has_cin;
+	it->cin = rec->cin;
+	it->kind = rec->kind;
+	it->seq = rec->seq;
+	it->excluded = excluded;
+	c->nci++;
+	return LACRE_OK;
+}
+
+/* Which exclusion (index + 1) takes this record out, 0 if none. */
+static size_t ex_excluded(struct ex_ctx *c, const struct access_record *ar, int64_t t)
+{
+	for (size_t i = 0; i < c->o->n_excl; i++) {
+		const struct export_exclusion *e = &c->o->excl[i];
+		if (e->is_range ? (t >= e->from_us && t < e->to_us)
+				: (e->index == ar->index && !strcmp(e->segment, ar->segment))) {
+			c->excl_used[i] = 1;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+/* access_read callback: one record into the package. */
+static int ex_record(void *arg, const struct access_record *ar)
+{
+	struct ex_ctx *c = arg;
+	const struct frame_record *rec = ar->rec;
+	uint8_t commit[32];
+	char name[40], hex[65], liidhex[2 * FRAME_LIID_MAX + 1], t[WARRANT_TIME_MAX];
+	uint64_t leaf, n;
+	int64_t when = rec->time_kind ? rec->time_us : rec->recv_us;
+	size_t ex;
+	struct json_w w;
+	int r;
+
+	n = ++c->n;
+	if ((r = frame_commitment(rec->salt, rec->canon.p, rec->canon.len, commit)) != LACRE_OK)
+		return ex_fail(c, r, "%s record %llu: cannot compute its commitment", ar->segment, (unsigned long long)ar->index);
+	if (receipts_index_find(c->ix, commit, &leaf) != LACRE_OK)
+		return ex_fail(c, LACRE_E_NOT_FOUND,
+			       "record %s:%llu is not in the ingest log's published checkpoint yet: wait "
+			       "for ingest to publish (or stop it cleanly), or end the export earlier with --to",
+			       ar->segment, (unsigned long long)ar->index);
+	ex_hex(commit, 32, hex);
+	lacre_dbuf_reset(&c->tmp);
+	if ((r = receipts_index_receipt(c->ix, leaf, &c->tmp)) != LACRE_OK)
+		return ex_fail(c, r, "%s record %llu: cannot make its receipt", ar->segment, (unsigned long long)ar->index);
+	ex = ex_excluded(c, ar, when);
+	if (ex) {
+		const struct export_exclusion *e = &c->o->excl[ex - 1];
+		snprintf(name, sizeof(name), "excluded/%08llu.tlog-proof", (unsigned long long)n);
+		if ((r = ex_add(c, name, c->tmp.p, c->tmp.len)) != LACRE_OK)
+			return ex_fail(c, r, "%s: cannot write the package", c->o->path);
+		ex_hex(rec->liid.p, rec->liid.len, liidhex);
+		if (rec->time_kind)
+			warrant_time_format(rec->time_us, t);
+		else
+			snprintf(t, sizeof(t), "-");
+		r = lacre_dbuf_printf(&c->excl, "excluded n=%llu segment=%s index=%llu leaf=%llu "
+				      "commitment=%s liid=%s cin=", (unsigned long long)n, ar->segment,
+				      (unsigned long long)ar->index, (unsigned long long)leaf, hex,
+				      rec->liid.len ? liidhex : "-");
+		if (r == LACRE_OK)
+			r = rec->has_cin ? lacre_dbuf_printf(&c->excl, "%u", rec->cin)
+					 : lacre_dbuf_add_u8(&c->excl, '-');
+		if (r == LACRE_OK)
+			r = lacre_dbuf_printf(&c->excl, " kind=%u seq=%llu time=%s by=%s rule=%s\n",
+					      rec->kind, (unsigned long long)rec->seq, t,
+					      e->is_range ? "range" : "record", e->text);
+		if (r == LACRE_OK)
+			r = ex_item(c, rec, 1);
+		if (r != LACRE_OK)
+			return ex_fail(c, r, "exclusions: out of memory");
+		c->excluded++;
+		return LACRE_OK;
+	}
+	snprintf(name, sizeof(name), "records/%08llu.pdu", (unsigned long long)n);
+	r = ex_add(c, name, rec->pdu.p, rec->pdu.len);
+	if (r == LACRE_OK) {
+		uint8_t *body = malloc(FRAME_SALT_SIZE + rec->canon.len);
+		if (!body)
+			return ex_fail(c, LACRE_E_NOMEM, "frame: out of memory");
+		memcpy(body, rec->salt, FRAME_SALT_SIZE);
+		memcpy(body + FRAME_SALT_SIZE, rec->canon.p, rec->canon.len);
+		snprintf(name, sizeof(name), "records/%08llu.frame", (unsigned long long)n);
+		r = ex_add(c, name, body, FRAME_SALT_SIZE + rec->canon.len);
+		OPENSSL_cleanse(body, FRAME_SALT_SIZE + rec->canon.len);
+		free(body);
+	}
+	if (r == LACRE_OK) {
+		snprintf(name, sizeof(name), "records/%08llu.tlog-proof", (unsigned long long)n);
+		r = ex_add(c, name, c->tmp.p, c->tmp.len);
+	}
+	if (r != LACRE_OK)
+		return ex_fail(c, r, "%s: cannot write the package", c->o->path);
+	json_init(&w, &c->jsonl);
+	access_record_json(&w, ar);
+	if ((r = json_finish(&w)) != LACRE_OK || (r = lacre_dbuf_add_u8(&c->jsonl, '\n')) != LACRE_OK ||
+	    (r = lacre_dbuf_printf(&c->recs, "record %llu %s %llu %llu %s\n", (unsigned long long)n,
+				   ar->segment, (unsigned long long)ar->index,
+				   (unsigned long long)leaf, hex)) != LACRE_OK ||
+	    (r = ex_item(c, rec, 0)) != LACRE_OK)
+		return ex_fail(c, r, "records: too large or out of memory");
+	c->included++;
+	c->pdu_bytes += rec->pdu.len;
+	return LACRE_OK;
+}
+
+/* A damaged segment: the export stops (no partial evidence). */
+static void ex_problem(void *arg, const char *segment, int err, const char *what)
+{
+	struct ex_ctx *c = arg;
+	char line[512];
+
+	snprintf(line, sizeof(line), "segment %s: %s: %s", segment, what, lacre_strerror(err));
+	if (c->o->progress)
+		c->o->progress(c->o->arg, line);
+	ex_fail(c, err, "%s (a damaged segment: nothing exported)", line);
+}
+
+/* The manifest text (members listed last). */
+static int ex_manifest(struct ex_ctx *c, const struct site *s, const char *id, struct lacre_dbuf *m)
+{
+	const struct export_opts *o = c->o;
+	const struct checkpoint *cp = receipts_index_tree(c->ix);
+	char t[WARRANT_TIME_MAX], hex[65], liid[2 * WARRANT_LIID_MAX + 3];
+	int r;
+	size_t i;
+
+	warrant_time_format(warrant_time_now(), t);
+	r = lacre_dbuf_add_str(m, PACKAGE_MAGIC);
+	if (r == LACRE_OK) r = lacre_dbuf_printf(m, "package %s\ncreated %s\n", id, t);
+	if (r == LACRE_OK) r = ex_text(m, "site", s->cfg.name);
+	if (r == LACRE_OK) r = ex_text(m, "log", cp->origin);
+	if (r == LACRE_OK) r = lacre_dbuf_printf(m, "log-size %llu\n", (unsigned long long)cp->size);
+	if (r == LACRE_OK) r = ex_text(m, "warrant", c->w->id);
+	if (r == LACRE_OK) r = ex_text(m, "case", c->w->case_id);
+	if (r == LACRE_OK) r = ex_text(m, "court", c->w->court);
+	if (r == LACRE_OK) r = ex_text(m, "unit", c->w->unit);
+	for (i = 0; r == LACRE_OK && i < c->w->n_liids; i++) {
+		snprintf(liid, sizeof(liid), "%s", c->w->liids[i]);
+		r = ex_text(m, "liid", liid);
+	}
+	if (r == LACRE_OK) {
+		if (o->from_us == INT64_MIN)
+			snprintf(t, sizeof(t), "open");
+		else
+			warrant_time_format(o->from_us, t);
+		r = ex_text(m, "from", t);
+	}
+	if (r == LACRE_OK) {
+		if (o->to_us == INT64_MAX)
+			snprintf(t, sizeof(t), "open");
+		else
+			warrant_time_format(o->to_us, t);
+		r = ex_text(m, "to", t);
+	}
+	if (r == LACRE_OK) r = ex_text(m, "court-recipient", o->court_recipient);
+	if (r == LACRE_OK) r = ex_text(m, "exporter", o->exporter ? o->exporter : "unknown");
+	if (r == LACRE_OK) r = ex_text(m, "justification", o->justification ? o->justification : "none");
+	if (r == LACRE_OK)
+		r = lacre_dbuf_printf(m, "records %llu\nincluded %llu\nexcluded %llu\n",
+				      (unsigned long long)c->n, (unsigned long long)c->included,
+				      (unsigned long long)c->excluded);
+	for (i = 0; r == LACRE_OK && i < o->n_excl; i++)
+		r = ex_text(m, o->excl[i].is_range ? "exclude-range" : "exclude-record", o->excl[i].text);
+	if (r == LACRE_OK)
+		r = lacre_dbuf_add_str(m, "absent audio no WAV members: the calls/audio module is not in this build\n"
+				       "absent pcap no pcap members: the calls/audio module is not in this build\n"
+				       "absent events the receiver's accounting events (sealed to oversight) are not included\n");
+	if (r == LACRE_OK && !o->access_report)
+		r = lacre_dbuf_add_str(m, "absent access-log access log not available in this build\n");
+	if (r == LACRE_OK)
+		r = lacre_dbuf_add(m, c->recs.p, c->recs.len);
+	for (i = 0; r == LACRE_OK && i < c->nmem; i++) {
+		ex_hex(c->mem[i].sha, 32, hex);
+		r = lacre_dbuf_printf(m, "member %s %llu %s\n", hex, (unsigned long long)c->mem[i].size,
+				      c->mem[i].name);
+	}
+	return r;
+}
+
+/* Write the package (see export.h). */
+int export_run(const struct site *s, struct keystore *ks, const struct export_opts *o,
+	       struct export_result *res, char *msg, size_t msglen)
+{
+	struct ex_ctx c;
+	struct warrant_registry *reg = NULL;
+	struct lacre_store *st = NULL;
+	struct note_signer *signer = NULL;
+	struct note_verifier ev;
+	struct age_x25519_identity id;
+	struct keystore_tombstone tomb;
+	struct access_filter f;
+	struct access_report rep;
+	struct export_result out;
+	struct lacre_dbuf man, sig, stmt;
+	uint8_t pid[16], mh[32];
+	char pidhex[33], mhex[65];
+	const uint8_t *note;
+	size_t note_len, i;
+	int r, have_id = 0;
+
+	memset(&c, 0, sizeof(c));
+	memset(&out, 0, sizeof(out));
+	c.o = o;
+	c.msg = msg;
+	c.msglen = msglen;
+	if (msglen)
+		msg[0] = 0;
+	lacre_dbuf_init(&c.liids, EX_LIST_MAX);
+	lacre_dbuf_init(&c.jsonl, EX_TEXT_MAX);
+	lacre_dbuf_set_secret(&c.jsonl);
+	lacre_dbuf_init(&c.recs, EX_LIST_MAX);
+	lacre_dbuf_init(&c.excl, EX_LIST_MAX);
+	lacre_dbuf_init(&c.tmp, NOTE_MAX_SIZE + 8192);
+	lacre_dbuf_init(&man, EX_LIST_MAX);
+	lacre_dbuf_init(&sig, NOTE_MAX_SIZE);
+	lacre_dbuf_init(&stmt, 1024);
+	c.excl_used = calloc(o->n_excl + 1, 1);
+	if (!c.excl_used) {
+		r = LACRE_E_NOMEM;
+		goto out;
+	}
+	if ((r = warrant_registry_load(s, &reg)) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot load the warrant log: %s", warrant_registry_error());
+		goto out;
+	}
+	if ((c.w = warrant_registry_find(reg, o->warrant)) == NULL) {
+		r = LACRE_E_NOT_FOUND;
+		snprintf(msg, msglen, "no warrant '%s' (see 'lacre warrant list')", o->warrant);
+		goto out;
+	}
+	r = keystore_get(ks, o->warrant, &id, &tomb);
+	if (r == LACRE_E_SHREDDED) {
+		snprintf(msg, msglen, "warrant %s was shredded by order %s: nothing can be exported",
+			 o->warrant, tomb.order_id);
+		goto out;
+	}
+	if (r != LACRE_OK) {
+		snprintf(msg, msglen, "cannot read warrant %s's key from the keystore: %s", o->warrant,
+			 lacre_strerror(r));
+		goto out;
+	}
+	have_id = 1;
+	if ((r = export_signer(s, ks, &signer)) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot load or create the export key: %s", lacre_strerror(r));
+		goto out;
+	}
+	if ((r = lacre_store_open(s->cfg.backend, &st)) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot open the backend %s", s->cfg.backend);
+		goto out;
+	}
+	if ((r = receipts_index_open(s, st, &c.ix, msg, msglen)) != LACRE_OK)
+		goto out;
+	if ((r = package_writer_open(o->path, o->court, &c.pw)) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot create %s: %s", o->path,
+			 r == LACRE_E_EXISTS ? "it exists (choose another name)" : lacre_strerror(r));
+		goto out;
+	}
+	access_filter_init(&f);
+	f.warrant = o->warrant;
+	f.from_us = o->from_us;
+	f.to_us = o->to_us;
+	r = access_read(st, &id, &f, ex_record, &c, ex_problem, &rep);
+	if (c.err) {
+		r = c.err;
+		goto out;
+	}
+	if (r != LACRE_OK) {
+		snprintf(msg, msglen, "reading the sealed records failed: %s", lacre_strerror(r));
+		goto out;
+	}
+	for (i = 0; i < o->n_excl; i++)
+		if (!c.excl_used[i]) {
+			r = LACRE_E_INVALID;
+			snprintf(msg, msglen, "exclusion '%s' matches no record of this export", o->excl[i].text);
+			goto out;
+		}
+	/* the completeness report: fix the LIID pointers now the arena is final */
+	for (i = 0; i < c.nci; i++)
+		c.ci[i].liid = c.liids.p ? c.liids.p + c.ci_liid[i] : NULL;
+	lacre_dbuf_reset(&c.tmp);
+	c.tmp.max = EX_LIST_MAX;
+	if ((r = package_completeness(c.ci, c.nci, &c.tmp)) != LACRE_OK ||
+	    (r = ex_add(&c, "records.jsonl", c.jsonl.p, c.jsonl.len)) != LACRE_OK ||
+	    (r = ex_add(&c, "completeness.json", c.tmp.p, c.tmp.len)) != LACRE_OK)
+		goto io;
+	lacre_dbuf_reset(&c.tmp);
+	if ((r = lacre_dbuf_add_str(&c.tmp, "lacre-exclusions/v1\n")) != LACRE_OK ||
+	    (r = lacre_dbuf_add(&c.tmp, c.excl.p, c.excl.len)) != LACRE_OK ||
+	    (r = ex_add(&c, "exclusions.txt", c.tmp.p, c.tmp.len)) != LACRE_OK)
+		goto io;
+	receipts_index_checkpoint(c.ix, &note, &note_len);
+	if ((r = ex_add(&c, "checkpoint", note, note_len)) != LACRE_OK)
+		goto io;
+	lacre_dbuf_reset(&c.tmp);
+	note_signer_public(signer, &ev);
+	if ((r = lacre_dbuf_printf(&c.tmp, "%s\n", receipts_index_vkey(c.ix))) != LACRE_OK ||
+	    (r = ex_add(&c, "ingest.vkey", c.tmp.p, c.tmp.len)) != LACRE_OK)
+		goto io;
+	lacre_dbuf_reset(&c.tmp);
+	if ((r = note_verifier_format(&ev, &c.tmp)) != LACRE_OK || (r = lacre_dbuf_add_u8(&c.tmp, '\n')) != LACRE_OK)
+		goto io;
+	memcpy(out.export_vkey, c.tmp.p, c.tmp.len - 1 < NOTE_KEY_TEXT_MAX ? c.tmp.len - 1 : NOTE_KEY_TEXT_MAX);
+	if ((r = ex_add(&c, "export.vkey", c.tmp.p, c.tmp.len)) != LACRE_OK)
+		goto io;
+	lacre_dbuf_reset(&c.tmp);
+	r = o->access_report ? lacre_dbuf_add_str(&c.tmp, o->access_report)
+			     : lacre_dbuf_add_str(&c.tmp, "access log not available: this build has no "
+						  "access log (include/lacre/acl.h is not implemented yet)\n");
+	if (r != LACRE_OK || (r = ex_add(&c, "access-report.txt", c.tmp.p, c.tmp.len)) != LACRE_OK)
+		goto io;
+	/* the manifest and its signature */
+	if (RAND_bytes(pid, sizeof(pid)) != 1) {
+		r = LACRE_E_CRYPTO;
+		goto out;
+	}
+	ex_hex(pid, sizeof(pid), pidhex);
+	if ((r = ex_manifest(&c, s, pidhex, &man)) != LACRE_OK ||
+	    (r = package_writer_add(c.pw, PACKAGE_MANIFEST, man.p, man.len, mh)) != LACRE_OK)
+		goto io;
+	ex_hex(mh, 32, mhex);
+	if ((r = lacre_dbuf_printf(&stmt, "%spackage %s\nmanifest %s\n", PACKAGE_MAGIC, pidhex, mhex)) != LACRE_OK ||
+	    (r = note_sign(signer, stmt.p, stmt.len, &sig)) != LACRE_OK ||
+	    (r = package_writer_add(c.pw, PACKAGE_SIGNATURE, sig.p, sig.len, NULL)) != LACRE_OK)
+		goto io;
+	out.plain_bytes = package_writer_plain_size(c.pw);
+	if ((r = package_writer_finish(c.pw)) != LACRE_OK)
+		goto io;
+	snprintf(out.package_id, sizeof(out.package_id), "%s", pidhex);
+	out.records = c.n;
+	out.included = c.included;
+	out.excluded = c.excluded;
+	out.pdu_bytes = c.pdu_bytes;
+	out.log_size = receipts_index_tree(c.ix)->size;
+	*res = out;
+	r = LACRE_OK;
+	goto out;
+io:
+	if (!msg[0])
+		snprintf(msg, msglen, "cannot write the package %s: %s", o->path, lacre_strerror(r));
+out:
+	if (have_id)
+		age_identity_wipe(&id);
+	package_writer_free(c.pw);
+	receipts_index_free(c.ix);
+	lacre_store_close(st);
+	note_signer_free(signer);
+	warrant_registry_free(reg);
+	free(c.mem);
+	free(c.ci);
+	free(c.ci_liid);
+	free(c.excl_used);
+	lacre_dbuf_free(&c.liids);
+	lacre_dbuf_free(&c.jsonl);
+	lacre_dbuf_free(&c.recs);
+	lacre_dbuf_free(&c.excl);
+	lacre_dbuf_free(&c.tmp);
+	lacre_dbuf_free(&man);
+	lacre_dbuf_free(&sig);
+	lacre_dbuf_free(&stmt);
+	return r;
+}
