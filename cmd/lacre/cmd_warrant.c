@@ -140,54 +140,6 @@ static int parse_opts(int argc, char **argv, struct wopts *o)
 	return EXIT_OK;
 }
 
-/* Open the site named by --site or LACRE_SITE. */
-static int open_site(const struct wopts *o, struct site *s)
-{
-	char dir[SITE_PATH_MAX], msg[SITE_MSG_MAX];
-	int r;
-
-	if (site_dir_resolve(o->site, dir) != LACRE_OK) {
-		cli_err("no site: use --site DIR or set LACRE_SITE");
-		return EXIT_USAGE;
-	}
-	msg[0] = '\0';
-	r = site_open(dir, s, msg, sizeof(msg));
-	if (r != LACRE_OK) {
-		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
-		return cli_exit_status(r);
-	}
-	return EXIT_OK;
-}
-
-/* Read the passphrase, unlock the master key and open the keystore. */
-static int open_keystore(const struct wopts *o, const struct site *s, struct keystore **ks)
-{
-	uint8_t master[SITE_MASTER_KEY_LEN];
-	char *pass = NULL;
-	int r;
-
-	r = passphrase_get(&o->pass, "master passphrase: ", 0, &pass);
-	if (r != LACRE_OK) {
-		cli_err("cannot read the master passphrase: %s%s", lacre_strerror(r),
-			r == LACRE_E_NOT_FOUND ? " (use --passphrase-file, --passphrase-fd, "
-			"LACRE_PASSPHRASE or a terminal)" : "");
-		return EXIT_FAIL;
-	}
-	r = site_master_unlock(s, pass, master);
-	passphrase_free(pass);
-	if (r == LACRE_E_PASSPHRASE) {
-		cli_err("wrong master passphrase for site %s", s->dir);
-		return EXIT_FAIL;
-	}
-	if (r != LACRE_OK)
-		return cli_fail(r, "cannot open master.age");
-	r = keystore_open(s, master, ks);
-	OPENSSL_cleanse(master, sizeof(master));
-	if (r != LACRE_OK)
-		return cli_fail(r, "cannot open the keystore");
-	return EXIT_OK;
-}
-
 /* Parse a time option (required when req). */
 static int get_time(const char *name, const char *s, int req, int64_t *t)
 {
@@ -386,7 +338,7 @@ static int do_add(const struct wopts *o, const struct site *s)
 	w.n_targets = o->n_targets;
 	w.n_liids = o->n_liids;
 	w.emergency = o->emergency;
-	if ((e = open_keystore(o, s, &ks)))
+	if ((e = cli_open_keystore(&o->pass, s, &ks)))
 		return e;
 	msg[0] = '\0';
 	r = warrant_add(s, ks, &w, id, msg, sizeof(msg));
@@ -531,7 +483,7 @@ static int do_mutate(const struct wopts *o, const struct site *s, const char *su
 			return e;
 	}
 	/* every event is signed with the site's warrant-log key */
-	if ((e = open_keystore(o, s, &ks)))
+	if ((e = cli_open_keystore(&o->pass, s, &ks)))
 		return e;
 	if (strcmp(sub, "extend") == 0)
 		r = warrant_extend(s, ks, o->id, &p, msg, sizeof(msg));
@@ -574,7 +526,7 @@ static int do_identity(const struct wopts *o, const struct site *s)
 		return EXIT_FAIL;
 	}
 	warrant_registry_free(reg);
-	if ((e = open_keystore(o, s, &ks)))
+	if ((e = cli_open_keystore(&o->pass, s, &ks)))
 		return e;
 	memset(&tomb, 0, sizeof(tomb));
 	r = keystore_get(ks, o->id, &id, &tomb);
@@ -623,7 +575,7 @@ int cmd_warrant(int argc, char **argv)
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return cli_fail(LACRE_E_NOMEM, "warrant");
-	e = open_site(&o, s);
+	e = cli_open_site(o.site, s);
 	if (e == EXIT_OK) {
 		if (!strcmp(sub, "add"))
 			e = do_add(&o, s);
