@@ -1,0 +1,221 @@
+/*
+ * cmd_export.c - `lacre export`: an evidence package for the court, or a
+ * party copy with stated exclusions (docs/cmd-export.md).  Thin: the work
+ * is lib/access/export.c.  The audit-first gate (acl.h) runs in
+ * export_gate(), before the keystore is opened or anything is decrypted.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lacre/age.h"
+#include "lacre/err.h"
+#include "lacre/export.h"
+#include "lacre/keystore.h"
+#include "lacre/passphrase.h"
+#include "lacre/site.h"
+#include "lacre/warrant.h"
+#include "cli.h"
+
+#define EXPORT_EXCL_MAX 4096
+
+struct eopts {
+	const char *site;
+	const char *user;
+	const char *recipient;
+	int json;
+	struct export_opts o;
+	struct export_exclusion *excl;
+	size_t n_excl;
+	struct passphrase_src pass;
+};
+
+/* Usage text. */
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lacre export --warrant W --recipient age1... -o PATH [--site DIR]\n"
+		"                    [--from T] [--to T] [--exclude-record SEGMENT:INDEX]...\n"
+		"                    [--exclude-range T1/T2]... --justification TEXT [--user KEYFILE]\n"
+		"                    [--json] [--passphrase-file F | --passphrase-fd N]\n"
+		"Writes one evidence package for warrant W, sealed to the court's age recipient:\n"
+		"original PDUs, record frames, JSON lines, a tlog-proof receipt per record, the\n"
+		"checkpoint, the ingest log's vkey, the completeness report and a signed manifest.\n"
+		"--exclude-record / --exclude-range make a party copy (LECrim 588 ter i): the\n"
+		"excluded records are listed with their commitment and leaf index, without content.\n"
+		"Check a package with 'lacre-verify PACKAGE -i COURT-IDENTITY'.\n");
+}
+
+/* Parse the command line into o. */
+static int parse(int argc, char **argv, struct eopts *o)
+{
+	static const struct option lo[] = {
+		{ "site", required_argument, 0, 's' },
+		{ "warrant", required_argument, 0, 'w' },
+		{ "from", required_argument, 0, 'f' },
+		{ "to", required_argument, 0, 't' },
+		{ "recipient", required_argument, 0, 'r' },
+		{ "output", required_argument, 0, 'o' },
+		{ "exclude-record", required_argument, 0, 'x' },
+		{ "exclude-range", required_argument, 0, 'X' },
+		{ "user", required_argument, 0, 'u' },
+		{ "justification", required_argument, 0, 'J' },
+		{ "json", no_argument, 0, 'j' },
+		{ "passphrase-file", required_argument, 0, 'P' },
+		{ "passphrase-fd", required_argument, 0, 'F' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	char *end;
+	int c, r;
+
+	passphrase_src_init(&o->pass);
+	o->o.from_us = INT64_MIN;
+	o->o.to_us = INT64_MAX;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': o->site = optarg; break;
+		case 'w': o->o.warrant = optarg; break;
+		case 'r': o->recipient = optarg; break;
+		case 'o': o->o.path = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'J': o->o.justification = optarg; break;
+		case 'j': o->json = 1; break;
+		case 'P': o->pass.file = optarg; break;
+		case 'F':
+			o->pass.fd = (int)strtol(optarg, &end, 10);
+			if (*end || o->pass.fd < 0) {
+				cli_err("--passphrase-fd needs a file descriptor number");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'f':
+		case 't':
+			if (warrant_time_parse(optarg, c == 'f' ? &o->o.from_us : &o->o.to_us) != LACRE_OK) {
+				cli_err("--%s: '%s' is not a UTC time like 2026-01-01T12:00:00Z",
+					c == 'f' ? "from" : "to", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'x':
+		case 'X':
+			if (o->n_excl == EXPORT_EXCL_MAX) {
+				cli_err("more than %d exclusions", EXPORT_EXCL_MAX);
+				return EXIT_USAGE;
+			}
+			r = c == 'x' ? export_exclusion_parse_record(optarg, &o->excl[o->n_excl])
+				     : export_exclusion_parse_range(optarg, &o->excl[o->n_excl]);
+			if (r != LACRE_OK) {
+				cli_err(c == 'x' ? "--exclude-record: '%s' is not SEGMENT:INDEX (seg/<32 hex>:N, "
+					"as 'lacre records --json' prints segment and index)"
+					: "--exclude-range: '%s' is not T1/T2 with T1 before T2 (UTC times)", optarg);
+				return EXIT_USAGE;
+			}
+			o->n_excl++;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_err("unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!o->o.warrant || !o->recipient || !o->o.path) {
+		cli_err("export needs --warrant W, --recipient age1... (the court's) and -o PATH");
+		return EXIT_USAGE;
+	}
+	if (!o->o.justification || !o->o.justification[0]) {
+		cli_err("export needs --justification TEXT (it goes to the access log and the manifest)");
+		return EXIT_USAGE;
+	}
+	if (age_recipient_parse(o->recipient, o->o.court) != LACRE_OK) {
+		cli_err("--recipient '%s' is not an age X25519 recipient (age1...)", o->recipient);
+		return EXIT_USAGE;
+	}
+	if (o->o.from_us >= o->o.to_us) {
+		cli_err("--from must be before --to");
+		return EXIT_USAGE;
+	}
+	o->o.court_recipient = o->recipient;
+	o->o.excl = o->excl;
+	o->o.n_excl = o->n_excl;
+	return EXIT_OK;
+}
+
+/* The audit-first gate (acl.h): the ONE place where export asks for
+ * permission, before the keystore is opened.  When lib/access/acl.c lands,
+ * this becomes acl_session_open(s, o->user, ...) followed by
+ * acl_authorize(ss, &(struct access_request){ "export", warrant, path,
+ * justification }), whose log entry must be durable before we go on; the
+ * access report of the package is then the access log's entries for the
+ * warrant.  Until then the user and justification are recorded in the
+ * package's manifest only. */
+static int export_gate(const struct site *s, struct eopts *o)
+{
+	(void)s;
+	o->o.exporter = o->user;
+	o->o.access_report = NULL;
+	return EXIT_OK;
+}
+
+/* Problems met while reading (one line each). */
+static void on_progress(void *arg, const char *line)
+{
+	(void)arg;
+	cli_err("%s", line);
+}
+
+/* `lacre export`. */
+int cmd_export(int argc, char **argv)
+{
+	struct eopts o;
+	struct site s;
+	struct keystore *ks = NULL;
+	struct export_result res;
+	char msg[1024];
+	int r, ex;
+
+	memset(&o, 0, sizeof(o));
+	if ((o.excl = calloc(EXPORT_EXCL_MAX, sizeof(*o.excl))) == NULL)
+		return cli_fail(LACRE_E_NOMEM, "export");
+	if ((ex = parse(argc, argv, &o)) != EXIT_OK) {
+		free(o.excl);
+		return ex < 0 ? EXIT_OK : ex;
+	}
+	if ((ex = cli_open_site(o.site, &s)) != EXIT_OK || (ex = export_gate(&s, &o)) != EXIT_OK ||
+	    (ex = cli_open_keystore(&o.pass, &s, &ks)) != EXIT_OK) {
+		free(o.excl);
+		return ex;
+	}
+	o.o.progress = on_progress;
+	r = export_run(&s, ks, &o.o, &res, msg, sizeof(msg));
+	keystore_close(ks);
+	free(o.excl);
+	if (r != LACRE_OK) {
+		cli_err("export failed: %s", msg[0] ? msg : lacre_strerror(r));
+		return cli_exit_status(r);
+	}
+	if (o.json)
+		printf("{\"package\":\"%s\",\"path\":\"%s\",\"records\":%llu,\"included\":%llu,"
+		       "\"excluded\":%llu,\"pdu_bytes\":%llu,\"plain_bytes\":%llu,\"log_size\":%llu,"
+		       "\"export_vkey\":\"%s\"}\n", res.package_id, o.o.path,
+		       (unsigned long long)res.records, (unsigned long long)res.included,
+		       (unsigned long long)res.excluded, (unsigned long long)res.pdu_bytes,
+		       (unsigned long long)res.plain_bytes, (unsigned long long)res.log_size,
+		       res.export_vkey);
+	else
+		printf("package %s: %llu records (%llu included, %llu excluded), receipts against "
+		       "ingest log size %llu, sealed to %s in %s\nexport key: %s\n", res.package_id,
+		       (unsigned long long)res.records, (unsigned long long)res.included,
+		       (unsigned long long)res.excluded, (unsigned long long)res.log_size,
+		       o.recipient, o.o.path, res.export_vkey);
+	return EXIT_OK;
+}
