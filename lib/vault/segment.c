@@ -584,7 +584,8 @@ static int seg_next_frame(struct segment_reader *sr, uint8_t *type,
 	int r, final = 0;
 
 	for (;;) {
-		lacre_rbuf_init(&b, sr->plain.p + sr->pos, sr->plain.len - sr->pos);
+		lacre_rbuf_init(&b, sr->plain.p ? sr->plain.p + sr->pos : NULL,
+				sr->plain.len - sr->pos);
 		r = frame_next(&b, type, body);
 		if (r == LACRE_OK) {
 			sr->pos += b.off;
