@@ -58,6 +58,7 @@
 #define PEER_BUCKETS 4096
 #define MAX_EVENTS 256
 #define DRAIN_MS 2000
+#define READ_TURNS 64
 #define EV_CAP ((size_t)48 << 20)
 
 enum conn_state { CS_HANDSHAKE = 1, CS_OPEN };
@@ -760,14 +761,15 @@ static int conn_handshake(struct ingest_server *s, struct conn *c)
 	return 1;
 }
 
-/* Read from c up to the budget; 0 ok, -1 closed. */
+/* Read from c up to the budget (bytes, and READ_TURNS reads: a TLS peer
+ * sending tiny records must not hold the loop); 0 ok, -1 closed. */
 static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 {
 	size_t got = 0;
 	ssize_t n;
-	int e;
+	int e, turns = 0;
 
-	while (got < budget) {
+	while (got < budget && turns++ < READ_TURNS) {
 		if (c->ssl) {
 			ERR_clear_error();
 			n = SSL_read(c->ssl, s->rbuf, READ_CHUNK);
