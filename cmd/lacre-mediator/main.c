@@ -147,7 +147,7 @@ static void usage(FILE *f)
 	    "encoding:    --liid-prefix P --binary-liid --operator ID --network-element ID --country CC\n"
 	    "             --interception-point ID --domain-id OID --lengths openli|minimal|long|indefinite\n"
 	    "             --seq-start N --unknown-ext --hi1 --mediator-id N\n"
-	    "keep-alive:  --keepalive S --keepalive-wait S --no-final-keepalive\n"
+	    "keep-alive:  --keepalive S --keepalive-wait S --keepalive-liid TEXT --no-final-keepalive\n"
 	    "integrity:   --integrity-hash sha1|sha256|sha384|sha512 --integrity-every N\n"
 	    "             --sign-key PEM --sign-every N --sign-digest sha256 --sign-style spec|contents\n"
 	    "faults:      --split-writes --garbage --disconnect-every N --resend-after-reconnect K\n"
@@ -236,7 +236,7 @@ enum {
 	O_OPERATOR, O_NE, O_COUNTRY, O_IPID, O_MEDIATOR_ID, O_SEQ_START, O_UNKNOWN_EXT, O_KEEPALIVE,
 	O_KA_WAIT, O_NO_FINAL_KA, O_RECONNECT_WAIT, O_CONNECT_TIMEOUT, O_STALL_TIMEOUT, O_IHASH,
 	O_IEVERY, O_SIGN_KEY, O_SIGN_EVERY, O_SIGN_DIGEST, O_SIGN_STYLE, O_HI1, O_SPLIT, O_GARBAGE,
-	O_DISCONNECT, O_RESEND, O_GAPS, O_RESETS, O_RESTARTS, O_REALTIME, O_OUTPUT, O_SUMMARY, O_VERSION
+	O_DISCONNECT, O_RESEND, O_GAPS, O_RESETS, O_RESTARTS, O_KA_LIID, O_REALTIME, O_OUTPUT, O_SUMMARY, O_VERSION
 };
 
 static const struct option long_opts[] = {
@@ -273,6 +273,7 @@ static const struct option long_opts[] = {
 	{ "unknown-ext", no_argument, NULL, O_UNKNOWN_EXT },
 	{ "keepalive", required_argument, NULL, O_KEEPALIVE },
 	{ "keepalive-wait", required_argument, NULL, O_KA_WAIT },
+	{ "keepalive-liid", required_argument, NULL, O_KA_LIID },
 	{ "no-final-keepalive", no_argument, NULL, O_NO_FINAL_KA },
 	{ "reconnect-wait", required_argument, NULL, O_RECONNECT_WAIT },
 	{ "connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT },
@@ -321,6 +322,7 @@ static int parse_args(struct med_opts *o, int argc, char **argv)
 	o->network_element = "lacre-sim";
 	o->country = "ES";
 	o->mediator_id = 1;
+	o->keepalive_liid = "lacre-mediator-" MED_VERSION;
 	o->keepalive = 30;
 	o->keepalive_wait = 10;
 	o->final_keepalive = 1;
@@ -426,6 +428,10 @@ static int parse_args(struct med_opts *o, int argc, char **argv)
 			if (parse_secs(a, &o->keepalive_wait)) { med_log("--keepalive-wait wants seconds"); bad = 1; }
 			break;
 		case O_NO_FINAL_KA: o->final_keepalive = 0; break;
+		case O_KA_LIID:
+			if (strlen(a) < 1 || strlen(a) > 25) { med_log("--keepalive-liid wants 1..25 characters"); bad = 1; }
+			o->keepalive_liid = a;
+			break;
 		case O_RECONNECT_WAIT:
 			if (parse_secs(a, &o->reconnect_wait)) { med_log("--reconnect-wait wants seconds"); bad = 1; }
 			break;

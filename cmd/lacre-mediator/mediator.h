@@ -68,6 +68,7 @@ struct med_opts {
 	unsigned mediator_id;
 	uint64_t seq_start;
 	int unknown_ext;
+	const char *keepalive_liid;     /* LIID of keep-alives */
 	double keepalive;               /* seconds, 0 = off */
 	double keepalive_wait;          /* seconds, 0 = no response needed */
 	int final_keepalive;

@@ -569,11 +569,11 @@ static int queue_keepalive(struct med_ctx *m, struct ho *h)
 	struct med_net *nt = m->net;
 	struct etsi_enc_header hd;
 	char ne[24];
-	static const uint8_t liid[] = "lacre-mediator-" MED_VERSION;
+	const char *liid = m->o.keepalive_liid;
 	int r;
 
 	snprintf(ne, sizeof(ne), "med-%u", m->o.mediator_id);
-	med_header(m, &hd, liid, sizeof(liid) - 1, 1, 0, h->ka_next, med_wall_us());
+	med_header(m, &hd, (const uint8_t *)liid, strlen(liid), 1, 0, h->ka_next, med_wall_us());
 	hd.network_element_id = ne;
 	hd.interception_point_id = NULL;
 	lacre_dbuf_reset(&nt->ka);

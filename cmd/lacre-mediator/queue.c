@@ -219,7 +219,7 @@ int net_finish_output(struct med_ctx *m)
 {
 	struct med_net *nt = m->net;
 	struct etsi_enc_header hd;
-	static const uint8_t liid[] = "lacre-mediator-" MED_VERSION;
+	const char *liid = m->o.keepalive_liid;
 	char ne[24];
 	size_t i;
 	int r;
@@ -229,7 +229,7 @@ int net_finish_output(struct med_ctx *m)
 		if (m->o.keepalive > 0) {
 			struct qpdu q;
 			snprintf(ne, sizeof(ne), "med-%u", m->o.mediator_id);
-			med_header(m, &hd, liid, sizeof(liid) - 1, 1, 0, h->ka_next++, m->vnow);
+			med_header(m, &hd, (const uint8_t *)liid, strlen(liid), 1, 0, h->ka_next++, m->vnow);
 			hd.network_element_id = ne;
 			hd.interception_point_id = NULL;
 			lacre_dbuf_reset(&nt->ka);
