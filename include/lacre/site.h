@@ -63,8 +63,7 @@ struct site_config {
 	uint64_t segment_max_age_ms;          /* segment.max_age */
 	char oversight_recipient[AGE_RECIPIENT_MAX]; /* oversight.recipient */
 	char warrants_signer[68];             /* warrants.signer  Ed25519 public key, hex */
-	char witness_list[SITE_PATH_MAX];     /* witness.list */
-	uint64_t witness_quorum;              /* witness.quorum */
+	char witness_policy[SITE_PATH_MAX];   /* witness.policy (tlog-policy file) */
 	uint64_t max_connections;             /* limits.max_connections */
 	uint64_t max_pdu_bytes;               /* limits.max_pdu_bytes */
 	uint64_t idle_timeout_ms;             /* limits.idle_timeout */

@@ -20,6 +20,7 @@
 #include "lacre/age.h"
 #include "lacre/buf.h"
 #include "lacre/err.h"
+#include "lacre/note.h"
 #include "lacre/site.h"
 
 #define LINE_MAX_LEN 4096
@@ -67,10 +68,8 @@ static const struct ckey keys[] = {
 	  "age recipient of the oversight body: quarantined records are sealed to it." },
 	{ "warrants.signer", T_HEX32, S(warrants_signer), 0, 0,
 	  "Ed25519 public key (hex) that signs warrants.log; set by lacre init." },
-	{ "witness.list", T_STR, S(witness_list), 0, 0,
-	  "Comma-separated witnesses that cosign checkpoints (empty: none)." },
-	{ "witness.quorum", T_UINT, N(witness_quorum), 0, 64,
-	  "Cosignatures required before a checkpoint is published." },
+	{ "witness.policy", T_PATH, S(witness_policy), 0, 0,
+	  "tlog-policy file: witnesses that cosign checkpoints, and their quorum (empty: none)." },
 	{ "limits.max_connections", T_UINT, N(max_connections), 1, 1000000,
 	  "Most concurrent handover connections." },
 	{ "limits.max_pdu_bytes", T_SIZE, N(max_pdu_bytes), 1024, UINT64_C(1) << 30,
@@ -450,7 +449,6 @@ void site_config_defaults(struct site_config *cfg, const char *dir)
 		 SITE_SPOOL);
 	cfg->segment_max_bytes = UINT64_C(64) * 1024 * 1024;
 	cfg->segment_max_age_ms = 2000;
-	cfg->witness_quorum = 0;
 	cfg->max_connections = 10000;
 	cfg->max_pdu_bytes = UINT64_C(16) * 1024 * 1024;
 	cfg->idle_timeout_ms = 300000;
@@ -571,12 +569,44 @@ static int is_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* witness.policy must name a readable C2SP tlog-policy file that parses
+ * (lib/ledger/policy): a site that cannot reach its quorum must not start. */
+static int config_check_policy(const char *path, char *msg, size_t msglen)
+{
+	struct policy *p = NULL;
+	char buf[16384];
+	size_t n, bad = 0;
+	FILE *f = fopen(path, "rb");
+	int r;
+
+	if (!f) {
+		say(msg, msglen, "witness.policy: cannot read %s: %s", path, strerror(errno));
+		return LACRE_E_CONFIG;
+	}
+	n = fread(buf, 1, sizeof(buf), f);
+	r = ferror(f) || !feof(f) ? LACRE_E_TOO_LARGE : LACRE_OK;
+	fclose(f);
+	if (r != LACRE_OK) {
+		say(msg, msglen, "witness.policy: %s is unreadable or larger than %zu bytes", path, sizeof(buf));
+		return LACRE_E_CONFIG;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return LACRE_E_NOMEM;
+	r = policy_parse(buf, n, p, &bad);
+	free(p);
+	if (r != LACRE_OK) {
+		say(msg, msglen, "witness.policy: %s:%zu: not a valid tlog-policy line", path, bad);
+		return LACRE_E_CONFIG;
+	}
+	return LACRE_OK;
+}
+
 int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 {
 	char h2[256], h3[256];
 	unsigned p2, p3;
 	uint8_t pub[32];
-	uint64_t nwit = 0;
 
 	if (cfg == NULL)
 		return LACRE_E_INVALID;
@@ -634,17 +664,9 @@ int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 		say(msg, msglen, "warrants.signer: not set; the warrant log cannot be verified");
 		return LACRE_E_CONFIG;
 	}
-	if (cfg->witness_list[0] != '\0') {
-		nwit = 1;
-		for (const char *p = cfg->witness_list; *p; p++)
-			if (*p == ',')
-				nwit++;
-	}
-	if (cfg->witness_quorum > nwit) {
-		say(msg, msglen, "witness.quorum: %" PRIu64 " exceeds the %" PRIu64 " witnesses in witness.list",
-		    cfg->witness_quorum, nwit);
+	if (cfg->witness_policy[0] != '\0' &&
+	    config_check_policy(cfg->witness_policy, msg, msglen) != LACRE_OK)
 		return LACRE_E_CONFIG;
-	}
 	if (cfg->max_pdu_bytes > cfg->segment_max_bytes) {
 		say(msg, msglen, "limits.max_pdu_bytes: must not exceed segment.max_bytes");
 		return LACRE_E_CONFIG;

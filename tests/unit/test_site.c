@@ -64,15 +64,14 @@ static void test_config_parse_ok(void)
 		       "segment.max_age = 500ms\n"
 		       "limits.idle_timeout = 2min\n"
 		       "tls.enable = no\n"
-		       "witness.list = a,b\n"
-		       "witness.quorum = 2"));           /* no final newline */
+		       "witness.policy = /nonexistent/policy"));  /* no final newline */
 	CHECK_STR(c.name, "Madrid");
 	CHECK_STR(c.hi2, "[::1]:6001");
 	CHECK_STR(c.hi3, "0.0.0.0:6002");
 	CHECK_EQ_INT(c.segment_max_bytes, 1048576);
 	CHECK_EQ_INT(c.segment_max_age_ms, 500);
 	CHECK_EQ_INT(c.idle_timeout_ms, 120000);
-	CHECK_EQ_INT(c.witness_quorum, 2);
+	CHECK_STR(c.witness_policy, "/nonexistent/policy");
 	CHECK_OK(parse(&c, ""));
 }
 
@@ -171,11 +170,10 @@ static void test_config_check(void)
 	CHECK_EQ_INT(site_config_check(&c, msg, sizeof(msg)), LACRE_E_CONFIG);
 	CHECK(strstr(msg, "same address") != NULL);
 	site_config_set(&c, "ingest.hi3", "127.0.0.1:5002", NULL, 0);
-	CHECK_OK(site_config_set(&c, "witness.quorum", "2", NULL, 0));
-	CHECK_OK(site_config_set(&c, "witness.list", "w1 https://a", NULL, 0));
+	CHECK_OK(site_config_set(&c, "witness.policy", "/nonexistent/policy", NULL, 0));
 	CHECK_EQ_INT(site_config_check(&c, msg, sizeof(msg)), LACRE_E_CONFIG);
-	CHECK(strstr(msg, "witness.quorum") == msg);
-	CHECK_OK(site_config_set(&c, "witness.list", "w1 https://a,w2 https://b", NULL, 0));
+	CHECK(strstr(msg, "witness.policy") == msg);
+	CHECK_OK(site_config_set(&c, "witness.policy", "", NULL, 0));
 	CHECK_OK(site_config_check(&c, msg, sizeof(msg)));
 	CHECK_OK(site_config_set(&c, "tls.enable", "yes", NULL, 0));
 	CHECK_EQ_INT(site_config_check(&c, msg, sizeof(msg)), LACRE_E_CONFIG);
