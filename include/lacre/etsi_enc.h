@@ -11,7 +11,8 @@
  *   PS-PDU 30 { pSHeader A1 { 80 domainId, 81 LIID, 82 authCC,
  *               A3 { A0 { 80 operator, 81 networkElement }, 81 CIN, 82 delivCC },
  *               84 seq, 85 GeneralizedTime | (86 interceptionPointID),
- *               A7 { 80 seconds, 81 microSeconds }, 88 qualifier },
+ *               A7 { 80 seconds, 81 microSeconds }, 88 qualifier,
+ *               (89 extendedInterceptionPointID, 8A networkFunctionIdentifier) },
  *             payload A2 { ... } }
  * IRI:  A2 { A0 { 30 { 80 iRIType, A2 { <content> } } } }
  * CC:   A2 { A1 { 30 { 80 direction, A2 { <content> } } } }
@@ -71,6 +72,10 @@ struct etsi_enc_header {
 	int ts_qualifier;               /* 1 = timeOfInterception; -1 omits */
 	int unknown_ext;                /* 1: append an unknown extension [29] to
 					   the header (decoder tolerance tests) */
+	const uint8_t *ext_interception_point_id; /* [9], 1..65535 octets, or NULL */
+	size_t ext_interception_point_id_len;
+	const uint8_t *network_function_id;       /* [10], 1..65535 octets, or NULL */
+	size_t network_function_id_len;
 };
 
 /* IPAddress as OpenLI writes it: iP-type, iP-value { iPBinaryAddress },

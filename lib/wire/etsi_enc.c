@@ -45,6 +45,10 @@ static int check_header(const struct etsi_enc_header *h)
 	if (h->time_style != ETSI_ENC_TIME_NONE && h->time_style != ETSI_ENC_TIME_GENERALIZED &&
 	    h->time_style != ETSI_ENC_TIME_MICROSECOND)
 		return LACRE_E_INVALID;
+	if ((h->ext_interception_point_id && (h->ext_interception_point_id_len == 0 ||
+	    h->ext_interception_point_id_len > 65535)) ||
+	    (h->network_function_id && (h->network_function_id_len == 0 || h->network_function_id_len > 65535)))
+		return LACRE_E_INVALID;
 	return 0;
 }
 
@@ -80,6 +84,10 @@ static int put_header(struct ber_enc *e, const struct etsi_enc_header *h)
 	}
 	if (h->ts_qualifier >= 0)
 		ber_enc_uint(e, CTX, 8, (uint64_t)h->ts_qualifier);
+	if (h->ext_interception_point_id)
+		ber_enc_prim(e, CTX, 9, h->ext_interception_point_id, h->ext_interception_point_id_len);
+	if (h->network_function_id)
+		ber_enc_prim(e, CTX, 10, h->network_function_id, h->network_function_id_len);
 	if (h->unknown_ext)
 		ber_enc_str(e, CTX, 29, "lacre-ext");
 	return ber_enc_close(e);

@@ -357,6 +357,42 @@ static void test_integrity_layout(void)
 	lacre_dbuf_free(&b);
 }
 
+/* Every PSHeader field, both time styles: the optional [6], [9] and [10]
+ * elements appear in tag order, and the decoder still reads the PDU. */
+static void test_all_header_fields(void)
+{
+	static const uint8_t ext[] = { 0x01, 0x02, 0x03 };
+	static const uint8_t nf[] = "nf-1";
+	struct etsi_enc_header h;
+	struct lacre_dbuf b;
+	struct etsi_pdu p;
+	int ts;
+
+	lacre_dbuf_init(&b, 4096);
+	for (ts = 0; ts <= 2; ts++) {
+		spec_header(&h);
+		h.time_style = ts;
+		h.interception_point_id = "ip-1";
+		h.ext_interception_point_id = ext;
+		h.ext_interception_point_id_len = sizeof(ext);
+		h.network_function_id = nf;
+		h.network_function_id_len = 4;
+		lacre_dbuf_reset(&b);
+		CHECK_OK(etsi_enc_keepalive(&b, &h));
+		CHECK_OK(etsi_decode(b.p, b.len, &p));
+		CHECK_EQ_INT(p.kind, ETSI_KIND_KEEPALIVE);
+		CHECK_EQ_INT(p.has_time, ts);
+		CHECK_EQ_INT(p.seq, 7);
+		CHECK_EQ_INT(p.interception_point_id.len, 4);
+		/* ... 86 04 ip-1 [A7 ...] 88 01 01 89 03 01 02 03 8A 04 nf-1 A2 04 A2 02 83 00 */
+		CHECK(b.len > 20);
+		CHECK_MEM(b.p + b.len - 20, "\x88\x01\x01\x89\x03\x01\x02\x03\x8a\x04nf-1", 14);
+	}
+	h.network_function_id_len = 0;
+	CHECK_EQ_INT(etsi_enc_keepalive(&b, &h), LACRE_E_INVALID);
+	lacre_dbuf_free(&b);
+}
+
 /* Invalid input leaves the buffer as it was. */
 static void test_failure_leaves_buffer(void)
 {
@@ -459,6 +495,7 @@ int main(void)
 	RUN(test_openli_cc);
 	RUN(test_openli_streams_reencode);
 	RUN(test_integrity_layout);
+	RUN(test_all_header_fields);
 	RUN(test_failure_leaves_buffer);
 	RUN(test_round_trip);
 	return t_done();
