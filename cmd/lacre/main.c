@@ -28,6 +28,7 @@ static const struct subcmd subcmds[] = {
 	{ "proof", cmd_proof, "write an inclusion receipt for a record" },
 	{ "witness", cmd_witness, "serve the tlog-witness protocol" },
 	{ "audit", cmd_audit, "verify a backend against the ledger" },
+	{ "user", cmd_user, "add, list or disable users and their roles" },
 	{ "export", cmd_export, "write an evidence package for the court" },
 };
 

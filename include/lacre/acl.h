@@ -54,4 +54,22 @@ const char *acl_session_user(const struct acl_session *ss);
 enum acl_role acl_session_role(const struct acl_session *ss);
 void acl_session_close(struct acl_session *ss);
 
+/* ---- additions (lib/access/acl.c; docs/access.md) ---- */
+
+struct user_key;
+struct warrant_registry;
+
+/* The session user's unit ("" when none). */
+const char *acl_session_unit(const struct acl_session *ss);
+/* The session user's key (to sign users.log / cases.log events). */
+const struct user_key *acl_session_key(const struct acl_session *ss);
+/* Ed25519 signature by the session user's key over m[0..n). */
+int acl_session_sign(const struct acl_session *ss, const void *m, size_t n, uint8_t sig[64]);
+/* The decision alone, without logging (what acl_authorize applies; unit
+ * tests): LACRE_OK, or the refusal with msg for the user and why for the
+ * access log.  reg may be NULL for requests without a warrant. */
+int acl_decide(enum acl_role role, const char *unit, const struct access_request *req,
+	       const struct warrant_registry *reg, char *why, size_t whylen,
+	       char *msg, size_t msglen);
+
 #endif

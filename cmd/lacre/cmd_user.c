@@ -1,0 +1,359 @@
+/*
+ * cmd_user.c - `lacre user add|list|disable`: the site's users and roles
+ * (lib/access/users.c; docs/cmd-user.md, docs/access.md).
+ *
+ * The first `lacre user add` on a site whose registry is empty bootstraps
+ * it with the master passphrase: it must create an administrator, and the
+ * two first events of users.log are signed with the site's warrant-log key
+ * (only a holder of the master passphrase can do this).  From then on
+ * every user-management action needs an administrator's key (--user or
+ * LACRE_USER) and is recorded in the access log.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "lacre/acl.h"
+#include "lacre/err.h"
+#include "lacre/json.h"
+#include "lacre/keystore.h"
+#include "lacre/passphrase.h"
+#include "lacre/site.h"
+#include "lacre/users.h"
+#include "lacre/warrant.h"
+#include "cli.h"
+
+struct uopts {
+	const char *site, *user, *role, *unit, *out, *justification, *name;
+	int json;
+	struct passphrase_src pass;
+};
+
+/* Print the option summary. */
+static void usage(FILE *f)
+{
+	fprintf(f,
+	"usage: lacre user COMMAND [options]\n"
+	"\n"
+	"  add NAME --role investigator|supervisor|clerk|auditor|admin [--unit U] -o KEYFILE\n"
+	"                      register a user; writes the new private key to KEYFILE (0600)\n"
+	"  list                the users, their roles, units and status\n"
+	"  disable NAME        disable a user (users are never deleted)\n"
+	"\n"
+	"  --user KEYFILE      the acting administrator (or LACRE_USER)\n"
+	"  --justification T   recorded in the access log (default \"user administration\")\n"
+	"  --site DIR          the site (LACRE_SITE)\n"
+	"  --passphrase-file F / --passphrase-fd N   master passphrase: only for the\n"
+	"                      first 'user add' on a site, which creates the first admin\n"
+	"  --json              machine-readable output\n"
+	"Investigators and supervisors need --unit (the unit named in the orders, L7).\n");
+}
+
+/* Parse the options of a subcommand (argv[0] is its name). */
+static int parse(int argc, char **argv, struct uopts *o)
+{
+	static const struct option lo[] = {
+		{ "site", required_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "unit", required_argument, NULL, 'U' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "justification", required_argument, NULL, 'J' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "passphrase-fd", required_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	passphrase_src_init(&o->pass);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': o->site = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'r': o->role = optarg; break;
+		case 'U': o->unit = optarg; break;
+		case 'o': o->out = optarg; break;
+		case 'J': o->justification = optarg; break;
+		case 'p': o->pass.file = optarg; break;
+		case 'f':
+			if (!optarg[0] || strspn(optarg, "0123456789") != strlen(optarg)) {
+				cli_err("--passphrase-fd needs a descriptor number");
+				return EXIT_USAGE;
+			}
+			o->pass.fd = atoi(optarg);
+			break;
+		case 'j': o->json = 1; break;
+		case 'h': usage(stdout); return -1;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		o->name = argv[optind++];
+	if (optind < argc) {
+		cli_err("unexpected argument '%s'; run 'lacre help user'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!o->justification)
+		o->justification = "user administration";
+	return EXIT_OK;
+}
+
+/* Open an admin session and log the action first (audit-first). */
+static int admin_gate(const struct uopts *o, const struct site *s, const char *what,
+		      struct acl_session **ss)
+{
+	struct access_request rq = { "user-admin", NULL, what, o->justification };
+	char msg[SITE_MSG_MAX];
+	int r;
+
+	r = acl_session_open(s, o->user, ss, msg, sizeof(msg));
+	if (r != LACRE_OK) {
+		cli_err("%s", msg);
+		return EXIT_FAIL;
+	}
+	r = acl_authorize(*ss, &rq, msg, sizeof(msg));
+	if (r != LACRE_OK) {
+		cli_err("%s", msg);
+		acl_session_close(*ss);
+		*ss = NULL;
+		return cli_exit_status(r) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* The first administrator, signed with the master key's warrant-log key. */
+static int bootstrap(const struct uopts *o, const struct site *s, const struct user_key *k)
+{
+	struct keystore *ks = NULL;
+	struct age_x25519_identity aud;
+	uint8_t seed[32];
+	char msg[SITE_MSG_MAX];
+	int e, r;
+
+	if ((e = cli_open_keystore(&o->pass, s, &ks)) != EXIT_OK)
+		return e;
+	r = keystore_get(ks, USERS_AUDITOR_KEY, &aud, NULL);
+	if (r == LACRE_E_NOT_FOUND) {
+		r = age_x25519_generate(&aud);
+		if (r == LACRE_OK)
+			r = keystore_put(ks, USERS_AUDITOR_KEY, &aud, 0);
+	}
+	if (r == LACRE_OK)
+		r = keystore_get_secret(ks, SITE_SIGNER_KEY, seed, NULL);
+	keystore_close(ks);
+	if (r != LACRE_OK) {
+		age_identity_wipe(&aud);
+		return cli_fail(r, "cannot prepare the auditor identity or read the site's signing key");
+	}
+	msg[0] = '\0';
+	r = users_bootstrap(s, seed, aud.public_key, k->name, o->unit ? o->unit : "", k->pub,
+			    msg, sizeof(msg));
+	OPENSSL_cleanse(seed, sizeof(seed));
+	age_identity_wipe(&aud);
+	if (r != LACRE_OK) {
+		cli_err("user add: %s", msg[0] ? msg : lacre_strerror(r));
+		return cli_exit_status(r);
+	}
+	return EXIT_OK;
+}
+
+/* lacre user add */
+static int do_add(const struct uopts *o, const struct site *s)
+{
+	struct users_registry *reg = NULL;
+	struct acl_session *ss = NULL;
+	struct user_key k;
+	enum acl_role role;
+	char msg[SITE_MSG_MAX], what[512];
+	int e, r, boot;
+
+	if (!o->name || !o->role || !o->out) {
+		cli_err("user add needs NAME, --role and -o KEYFILE; run 'lacre help user'");
+		return EXIT_USAGE;
+	}
+	if (acl_role_parse(o->role, &role) != LACRE_OK) {
+		cli_err("--role must be investigator, supervisor, clerk, auditor or admin");
+		return EXIT_USAGE;
+	}
+	if (!users_name_ok(o->name)) {
+		cli_err("user name must be [A-Za-z0-9][A-Za-z0-9._-]* (at most 63 characters)");
+		return EXIT_USAGE;
+	}
+	if ((role == ACL_INVESTIGATOR || role == ACL_SUPERVISOR) && (!o->unit || !o->unit[0])) {
+		cli_err("an %s needs --unit U (the unit named in the orders, L7)", o->role);
+		return EXIT_USAGE;
+	}
+	if (access(o->out, F_OK) == 0) {
+		cli_err("%s exists: choose another -o file (keys are never overwritten)", o->out);
+		return EXIT_FAIL;
+	}
+	msg[0] = '\0';
+	if ((r = users_load(s, &reg, msg, sizeof(msg))) != LACRE_OK) {
+		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		return cli_exit_status(r);
+	}
+	boot = reg->n == 0;
+	users_free(reg);
+	if (boot && role != ACL_ADMIN) {
+		cli_err("the site has no users yet: the first user must be an administrator "
+			"(--role admin, with the master passphrase)");
+		return EXIT_USAGE;
+	}
+	if (!boot) {
+		snprintf(what, sizeof(what), "add user %s role %s unit %s", o->name, o->role,
+			 o->unit ? o->unit : "");
+		if ((e = admin_gate(o, s, what, &ss)) != EXIT_OK)
+			return e;
+	}
+	if ((r = user_key_generate(o->name, &k)) != LACRE_OK ||
+	    (r = user_key_write(&k, o->out)) != LACRE_OK) {
+		user_key_wipe(&k);
+		acl_session_close(ss);
+		return cli_fail(r, "cannot write the new key file");
+	}
+	if (boot) {
+		e = bootstrap(o, s, &k);
+	} else {
+		msg[0] = '\0';
+		r = users_add(s, acl_session_key(ss), o->name, role, o->unit, k.pub, msg, sizeof(msg));
+		e = r == LACRE_OK ? EXIT_OK : cli_exit_status(r);
+		if (r != LACRE_OK)
+			cli_err("user add: %s", msg[0] ? msg : lacre_strerror(r));
+	}
+	acl_session_close(ss);
+	user_key_wipe(&k);
+	if (e != EXIT_OK) {
+		unlink(o->out);
+		return e;
+	}
+	if (o->json)
+		printf("{\"name\":\"%s\",\"role\":\"%s\",\"bootstrap\":%s}\n", o->name,
+		       acl_role_name(role), boot ? "true" : "false");
+	else if (boot)
+		printf("first administrator %s created (signed with the site's master key); "
+		       "private key in %s\n", o->name, o->out);
+	else
+		printf("user %s (%s%s%s) added; private key in %s\n", o->name, acl_role_name(role),
+		       o->unit ? ", unit " : "", o->unit ? o->unit : "", o->out);
+	return EXIT_OK;
+}
+
+/* lacre user list */
+static int do_list(const struct uopts *o, const struct site *s)
+{
+	struct users_registry *reg = NULL;
+	struct lacre_dbuf d;
+	struct json_w w;
+	char msg[SITE_MSG_MAX], t[WARRANT_TIME_MAX];
+	int r;
+
+	msg[0] = '\0';
+	if ((r = users_load(s, &reg, msg, sizeof(msg))) != LACRE_OK) {
+		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		return cli_exit_status(r);
+	}
+	lacre_dbuf_init(&d, 1 << 24);
+	for (size_t i = 0; i < reg->n; i++) {
+		const struct user *u = &reg->u[i];
+		warrant_time_format(u->added_at, t);
+		if (o->json) {
+			char hx[65];
+			static const char x[] = "0123456789abcdef";
+			for (int b = 0; b < 32; b++) {
+				hx[2 * b] = x[u->pub[b] >> 4];
+				hx[2 * b + 1] = x[u->pub[b] & 15];
+			}
+			hx[64] = '\0';
+			lacre_dbuf_reset(&d);
+			json_init(&w, &d);
+			json_obj_begin(&w);
+			json_kv_str(&w, "name", u->name);
+			json_kv_str(&w, "role", acl_role_name(u->role));
+			json_kv_str(&w, "unit", u->unit);
+			json_kv_bool(&w, "disabled", u->disabled);
+			json_kv_str(&w, "added_at", t);
+			json_kv_str(&w, "added_by", u->added_by);
+			json_kv_str(&w, "key", hx);
+			json_obj_end(&w);
+			if (json_finish(&w) == LACRE_OK)
+				printf("%.*s\n", (int)d.len, (const char *)d.p);
+		} else {
+			printf("%-20s %-13s %-16s %-9s added %s by %s\n", u->name, acl_role_name(u->role),
+			       u->unit[0] ? u->unit : "-", u->disabled ? "disabled" : "enabled", t,
+			       u->added_by);
+		}
+	}
+	if (!o->json && reg->n == 0)
+		printf("no users yet: 'lacre user add NAME --role admin -o KEYFILE' with the master "
+		       "passphrase creates the first administrator\n");
+	lacre_dbuf_free(&d);
+	users_free(reg);
+	return EXIT_OK;
+}
+
+/* lacre user disable */
+static int do_disable(const struct uopts *o, const struct site *s)
+{
+	struct acl_session *ss = NULL;
+	char msg[SITE_MSG_MAX], what[256];
+	int e, r;
+
+	if (!o->name) {
+		cli_err("which user? 'lacre user disable NAME'");
+		return EXIT_USAGE;
+	}
+	snprintf(what, sizeof(what), "disable user %s", o->name);
+	if ((e = admin_gate(o, s, what, &ss)) != EXIT_OK)
+		return e;
+	msg[0] = '\0';
+	r = users_disable(s, acl_session_key(ss), o->name, msg, sizeof(msg));
+	acl_session_close(ss);
+	if (r != LACRE_OK) {
+		cli_err("user disable: %s", msg[0] ? msg : lacre_strerror(r));
+		return cli_exit_status(r);
+	}
+	printf("user %s disabled\n", o->name);
+	return EXIT_OK;
+}
+
+int cmd_user(int argc, char **argv)
+{
+	struct uopts o;
+	struct site *s;
+	const char *sub;
+	int e;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	sub = argv[1];
+	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "disable")) {
+		cli_err("no user command '%s'; run 'lacre help user'", sub);
+		return EXIT_USAGE;
+	}
+	if ((e = parse(argc - 1, argv + 1, &o)) != EXIT_OK)
+		return e < 0 ? EXIT_OK : e;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return cli_fail(LACRE_E_NOMEM, "user");
+	e = cli_open_site(o.site, s);
+	if (e == EXIT_OK) {
+		if (!strcmp(sub, "add"))
+			e = do_add(&o, s);
+		else if (!strcmp(sub, "list"))
+			e = do_list(&o, s);
+		else
+			e = do_disable(&o, s);
+	}
+	free(s);
+	return e;
+}
