@@ -659,11 +659,73 @@ static void test_drain_on_stop(void)
 	free(h3);
 }
 
+/* A peer that sends keep-alives but never reads the responses is closed
+ * once max_tx_buf is queued; a plain-TCP allow-list refuses other peers. */
+static void test_unread_and_allow_list(void)
+{
+	struct ingest_config cfg;
+	struct srv v;
+	size_t n2, ka_len = 100;
+	uint8_t *h2 = load("hi2.bin", &n2), *many;
+	int fd, rcv = 4096, i, closed = 0;
+	const size_t reps = 50000;
+
+	CHECK(h2 != NULL);
+	ingest_config_defaults(&cfg);
+	cfg.hi2_addr = "127.0.0.1:0";
+	cfg.hi3_addr = "127.0.0.1:0";
+	cfg.max_tx_buf = 16384;
+	CHECK_OK(srv_start(&v, &cfg));
+	/* the last PDU of hi2.bin is a 100-byte keep-alive */
+	many = malloc(reps * ka_len);
+	CHECK(many != NULL);
+	for (size_t k = 0; k < reps; k++)
+		memcpy(many + k * ka_len, h2 + n2 - ka_len, ka_len);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	{
+		struct sockaddr_in a;
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		a.sin_port = htons((uint16_t)v.hi2);
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	}
+	for (i = 0; i < 100 && !closed; i++) {
+		/* send a slice without reading anything back */
+		ssize_t k = send(fd, many + (size_t)i * (reps * ka_len / 100), reps * ka_len / 100,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0 && errno != EAGAIN)
+			closed = 1;
+		usleep(5000);
+	}
+	close(fd);
+	free(many);
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(ms_count(&v.m, "peer does not read keep-alive responses"), 1);
+	srv_free(&v);
+
+	ingest_config_defaults(&cfg);
+	cfg.hi2_addr = "127.0.0.1:0";
+	cfg.allow_peers[0] = "192.0.2.1";
+	cfg.n_allow_peers = 1;
+	CHECK_OK(srv_start(&v, &cfg));
+	fd = cli_connect(v.hi2);
+	CHECK(fd >= 0);
+	CHECK(closed_within(fd, 2000));
+	close(fd);
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(v.m.n_recs, 0);
+	srv_free(&v);
+	free(h2);
+}
+
 int main(void)
 {
 	RUN(test_openli_streams);
 	RUN(test_hostile);
 	RUN(test_tls);
 	RUN(test_drain_on_stop);
+	RUN(test_unread_and_allow_list);
 	return t_done();
 }
