@@ -1,0 +1,74 @@
+/*
+ * verify.h - the offline verifier's core (lacre-verify; docs/cmd-lacre-verify.md).
+ * Owned by lib/verify/verify.c.  Needs no site, no network, no database:
+ * it links libcrypto, the age reader, frames, Merkle proofs, signed notes,
+ * the PS-PDU decoder and the JSON writer only.
+ *
+ * verify_package() checks a parsed evidence package (package.h) member by
+ * member and records every problem with the member it concerns and a
+ * precise reason; it never stops at the first one.  Trust comes only from
+ * the keys the caller passes (the court's copy of the ingest log's vkey,
+ * the witnesses' vkeys, the site's export vkey): when a key is not given,
+ * the package's own copy is used and the result says so (consistency, not
+ * origin).
+ */
+#ifndef LACRE_VERIFY_H
+#define LACRE_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lacre/json.h"
+#include "lacre/note.h"
+#include "lacre/package.h"
+
+#define VERIFY_MAX_WITNESSES 32
+#define VERIFY_PROBLEMS_LISTED 500
+
+struct verify_opts {
+	const struct note_verifier *log_key;       /* trusted ingest-log key, or NULL */
+	const struct note_verifier *export_key;    /* trusted export key, or NULL */
+	const struct note_verifier *witnesses;     /* trusted cosigners */
+	size_t nw;
+	size_t quorum;                             /* cosignatures required (<= nw) */
+};
+
+struct verify_problem {
+	char member[64];
+	char what[320];
+};
+
+struct verify_result {
+	int verified;                 /* 1: no problem */
+	char package_id[33];
+	char warrant[64];
+	char case_id[130];
+	char court[130];
+	char origin[NOTE_NAME_MAX + 1];
+	uint64_t log_size;
+	int log_key_trusted;          /* 1: checked with the caller's key */
+	int export_key_trusted;
+	size_t cosignatures;          /* trusted witnesses that cosigned */
+	uint64_t records, included, excluded;
+	uint64_t pdu_bytes;
+	uint64_t members;
+	uint64_t problems;            /* all of them; the first VERIFY_PROBLEMS_LISTED are kept */
+	struct verify_problem *problem;
+	size_t nproblem;
+	struct lacre_dbuf excl;       /* the exclusions, one text line each */
+	struct lacre_dbuf notes;      /* absent members and trust notes, one line each */
+};
+
+/* Verify pk (see above).  Returns LACRE_OK when the checks ran (read
+ * res->verified), LACRE_E_NOMEM otherwise.  Free res with
+ * verify_result_free. */
+int verify_package(const struct package *pk, const struct verify_opts *o,
+		   struct verify_result *res);
+void verify_result_free(struct verify_result *res);
+/* Add a problem by hand (the CLI uses it for a package that does not open). */
+void verify_add_problem(struct verify_result *res, const char *member, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The result as one JSON object. */
+void verify_result_json(struct json_w *w, const struct verify_result *res);
+
+#endif
