@@ -151,7 +151,7 @@ int ber_next(struct lacre_rbuf *b, struct ber_tlv *t, int depth_left)
 {
 	/* the cursor's window, read from its fields rather than through the
 	 * accessor calls (hot path); every access below is checked against
-	 * avail, and the cursor advances through lacre_rbuf_skip() */
+	 * avail, and the cursor advances by at most avail, keeping off <= len */
 	size_t avail = b->len - b->off, clen, total;
 	const uint8_t *p;
 	struct hdr h;
@@ -176,8 +176,9 @@ int ber_next(struct lacre_rbuf *b, struct ber_tlv *t, int depth_left)
 			return r;
 		total = h.hlen + clen + 2;
 	}
-	if ((r = lacre_rbuf_skip(b, total)) != LACRE_OK)
-		return r;
+	/* total <= avail was checked above (definite: hlen <= avail and
+	 * len <= avail - hlen; indefinite: the scan stayed inside avail) */
+	b->off += total;
 	t->cls = h.cls;
 	t->constructed = h.cons;
 	t->indefinite = h.indef;
