@@ -43,6 +43,7 @@ int cmd_proof(int argc, char **argv);
 int cmd_witness(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_accesslog(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_audit_site(int argc, char **argv);  /* lacre audit --site */
 

@@ -29,6 +29,7 @@ static const struct subcmd subcmds[] = {
 	{ "witness", cmd_witness, "serve the tlog-witness protocol" },
 	{ "audit", cmd_audit, "verify a backend against the ledger" },
 	{ "user", cmd_user, "add, list or disable users and their roles" },
+	{ "access-log", cmd_accesslog, "read the verified access log (auditor)" },
 	{ "export", cmd_export, "write an evidence package for the court" },
 };
 
