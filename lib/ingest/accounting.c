@@ -210,7 +210,7 @@ static struct stream *find(const struct ingest_acct *a, const uint8_t *liid, siz
 		len = MAX_LIID;
 	for (s = a->tab[key_hash(liid, len, cin, cls) & (a->n_buckets - 1)]; s; s = s->next)
 		if (s->cls == cls && s->cin == cin && s->has_cin == has_cin &&
-		    s->liid_len == len && memcmp(s->liid, liid, len) == 0)
+		    s->liid_len == len && (len == 0 || memcmp(s->liid, liid, len) == 0))
 			return s;
 	return NULL;
 }
@@ -265,7 +265,8 @@ static struct stream *get(struct ingest_acct *a, const uint8_t *liid, size_t len
 		a->streams_dropped++;
 		return NULL;
 	}
-	memcpy(s->liid, liid, len);
+	if (len)
+		memcpy(s->liid, liid, len);       /* a PDU may carry no LIID */
 	s->liid_len = (uint8_t)len;
 	s->has_cin = (uint8_t)has_cin;
 	s->cin = cin;
@@ -708,7 +709,8 @@ report:
 	if (!s) {
 		memset(&fake, 0, sizeof(fake));
 		fake.liid_len = (uint8_t)(d->liid.len > MAX_LIID ? MAX_LIID : d->liid.len);
-		memcpy(fake.liid, d->liid.p, fake.liid_len);
+		if (fake.liid_len)
+			memcpy(fake.liid, d->liid.p, fake.liid_len);
 		fake.has_cin = (uint8_t)d->has_cin;
 		fake.cin = d->cin;
 		fake.cls = (uint8_t)data_cls;

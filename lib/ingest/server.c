@@ -610,8 +610,17 @@ static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
 		json_kv_bool(&w, "answered", r == LACRE_OK);
 		json_kv_hex(&w, "pdu_hex", pdu, len);
 		ev_end(s, &w);
-		if (r != LACRE_OK)
-			return r == LACRE_E_TOO_LARGE ? LACRE_E_TIMEOUT : r;
+		if (r == LACRE_E_TOO_LARGE)
+			return LACRE_E_TIMEOUT;   /* responses pile up: the peer does not read */
+		if (r != LACRE_OK) {
+			/* no pSHeader to echo: nothing valid to answer with */
+			s->st_anomalies++;
+			ev_begin(s, &w, "anomaly", c);
+			json_kv_str(&w, "what", "keep-alive without a header: not answered");
+			json_kv_uint(&w, "offset", off);
+			ev_end(s, &w);
+			return LACRE_OK;
+		}
 		s->st_ka_responses++;
 		c->ka_answered++;
 		return LACRE_OK;

@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "lacre/ber_enc.h"
 #include "lacre/err.h"
+#include "lacre/etsi.h"
 #include "lacre/etsi_enc.h"
 #include "lacre/ingest.h"
 
@@ -281,6 +282,97 @@ static void test_truncated_tail(void)
 	lacre_dbuf_free(&s);
 }
 
+/* Mutation run: random bytes of the real streams flipped, inserted and
+ * cut; every delivered PDU decoded and accounted.  Nothing may crash (run
+ * under ASan/UBSan by tests/run) and the framer must deliver exactly the
+ * bytes it was fed, up to the first framing error. */
+struct mut_ctx {
+	struct ingest_acct *a;
+	size_t bytes;
+	size_t pdus;
+};
+
+static int mut_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
+{
+	struct mut_ctx *m = arg;
+	struct etsi_pdu d;
+
+	(void)off;
+	m->bytes += len;
+	m->pdus++;
+	if (etsi_decode(pdu, len, &d) == LACRE_OK)
+		ingest_acct_pdu(m->a, pdu, len, &d, (int)(len & 1) ? LACRE_HI2 : LACRE_HI3, 1);
+	return 0;
+}
+
+static void ev_ignore(void *arg, const char *j)
+{
+	(void)arg;
+	(void)j;
+}
+
+static void test_mutations(void)
+{
+	size_t len, i;
+	uint8_t *p = load("hi3.bin", &len), *q;
+	uint32_t seed = 777;
+	struct mut_ctx m;
+
+	CHECK(p != NULL);
+	q = malloc(len + 64);
+	CHECK(q != NULL);
+	memset(&m, 0, sizeof(m));
+	CHECK_OK(ingest_acct_new(1u << 20, ev_ignore, NULL, &m.a));
+	for (int round = 0; round < 300; round++) {
+		struct ingest_framer f;
+		size_t n = len, off = 0, step, fed = 0, k;
+		uint64_t err_off = 0;
+		int r = LACRE_OK;
+
+		memcpy(q, p, len);
+		for (k = 0; k < 1 + (size_t)round % 16; k++) {
+			seed = seed * 1103515245u + 12345u;
+			q[(seed >> 4) % n] ^= (uint8_t)(1u << ((seed >> 24) & 7));
+		}
+		if (round % 5 == 0) {            /* cut at a random point */
+			seed = seed * 1103515245u + 12345u;
+			n = (seed >> 4) % len;
+		}
+		ingest_framer_init(&f, 1u << 20);
+		m.bytes = 0;
+		while (off < n && r == LACRE_OK) {
+			seed = seed * 1103515245u + 12345u;
+			step = 1 + (seed >> 8) % 5000;
+			if (step > n - off)
+				step = n - off;
+			r = ingest_framer_feed(&f, q + off, step, mut_pdu, &m, &err_off);
+			off += step;
+			fed = off;
+		}
+		if (r == LACRE_OK)
+			CHECK_EQ_INT(m.bytes + ingest_framer_pending(&f), fed);
+		else
+			CHECK(err_off <= fed && m.bytes == err_off);
+		ingest_framer_free(&f);
+	}
+	for (i = 0; i < 2000; i++) {             /* pure garbage starting with 30 */
+		struct ingest_framer f;
+		uint8_t g[64];
+		g[0] = 0x30;
+		for (size_t k = 1; k < sizeof(g); k++) {
+			seed = seed * 1103515245u + 12345u;
+			g[k] = (uint8_t)(seed >> 16);
+		}
+		ingest_framer_init(&f, 1u << 16);
+		ingest_framer_feed(&f, g, sizeof(g), mut_pdu, &m, NULL);
+		ingest_framer_free(&f);
+	}
+	CHECK(m.pdus > 1000);
+	ingest_acct_free(m.a);
+	free(q);
+	free(p);
+}
+
 int main(void)
 {
 	RUN(test_whole_streams);
@@ -289,5 +381,6 @@ int main(void)
 	RUN(test_indefinite_and_long);
 	RUN(test_errors);
 	RUN(test_truncated_tail);
+	RUN(test_mutations);
 	return t_done();
 }
