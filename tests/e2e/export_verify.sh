@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# export_verify.sh - evidence packages end to end:
+# mediator streams -> lacre ingest -> lacre export -> lacre-verify OK (with
+# the court's trusted keys, and with the package's own keys, which it must
+# say are not trust); the package's JSON lines are exactly `lacre records
+# --json`; tampering with each part (a PDU, a frame, a receipt hash, the
+# checkpoint signature, the manifest, the JSON, the completeness report, a
+# removed member, the exclusion list, a ciphertext byte) fails with exit 3
+# and a precise reason naming the member; a wrong identity is exit 1; a
+# party copy with exclusions verifies, lists them, and holds none of their
+# content.  Tampering is done as an attacker with only the court's PUBLIC
+# recipient would: decrypt a copy (here with the court key), change a
+# member, re-seal with Debian's age.
+set -u
+top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+work=$(mktemp -d /tmp/lacre-e2e-export-XXXXXX)
+IPID=
+trap '[ -n "$IPID" ] && kill $IPID 2>/dev/null; [ -n "${LACRE_KEEP_TMP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
+. "$top/tests/e2e/lib/vault.bash"
+command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
+command -v age >/dev/null && command -v age-keygen >/dev/null ||
+	die "Debian's age is not installed (scripts/deps installs it)"
+[ -x "$B/lacre-verify" ] || die "build/bin/lacre-verify is missing (make)"
+tool="python3 $top/tests/e2e/lib/pkg_tool.py"
+V="$B/lacre-verify"
+fails=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+
+# lacre-verify links libcrypto and nothing else of the network/store world
+if ldd "$V" | grep -Eq 'libcurl|libsqlite|libexpat|libssl\.'; then bad "lacre-verify links more than libcrypto"; else ok "lacre-verify links libcrypto only"; fi
+
+site=$work/site
+vault_init "$site"
+W1=$(vault_warrant "$site" LIID0001 2026-11-01 2027-01-31 content,iri) || die "warrant"
+"$B/lacre-mediator" --output "$work/s" --targets 2 --calls 3 --sessions 2 --seed 7 \
+	--start-time 2026-11-28T10:00:00Z >/dev/null 2>&1 || die "mediator --output"
+vault_ingest_start "$site" run1
+python3 "$top/tests/e2e/lib/send_streams.py" "$HI2" "$HI3" "$work/s.hi2" "$work/s.hi3" || die "sending"
+vault_ingest_stop run1
+
+age-keygen -o "$work/court.key" 2>/dev/null || die "age-keygen"
+R=$(grep -o 'age1[a-z0-9]*' "$work/court.key")
+age-keygen -o "$work/other.key" 2>/dev/null
+LOGV=$site/ledger/ingest/vkey
+"$B/lacre" records --site "$site" --warrant "$W1" --json > "$work/rec.jsonl" 2>/dev/null || die "records"
+nrec=$(wc -l < "$work/rec.jsonl")
+
+# 1. a full export verifies
+"$B/lacre" export --site "$site" --warrant "$W1" --recipient "$R" -o "$work/full.age" \
+	--justification "auto 5/2026, entrega al juzgado" --json > "$work/exp.json" || die "export"
+EXV=$site/ledger/export.vkey
+"$V" "$work/full.age" -i "$work/court.key" --log-vkey "$LOGV" --export-vkey "$EXV" > "$work/v.txt"; rc=$?
+[ $rc -eq 0 ] && grep -q '^VERIFIED' "$work/v.txt" && ok "full package verifies with the trusted keys ($nrec records)" ||
+	{ cat "$work/v.txt"; bad "full package: exit $rc"; }
+"$V" "$work/full.age" -i "$work/court.key" --json > "$work/v.json"; rc=$?
+python3 - "$work/v.json" "$nrec" <<'PY' && ok "--json: verified, $nrec records, says the package's own keys are not trust" || bad "--json report"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["verified"] and r["records"] == int(sys.argv[2]) == r["included"], r
+assert not r["log"]["key_trusted"] and not r["export_key_trusted"], r
+assert any("not trust" in n for n in r["notes"]), r["notes"]
+assert any(n.startswith("absent:") for n in r["notes"]), r["notes"]
+PY
+age -d -i "$work/court.key" -o "$work/full.plain" "$work/full.age" || die "age -d of the package"
+$tool get "$work/full.plain" records.jsonl | cmp -s - "$work/rec.jsonl" &&
+	ok "records.jsonl is byte for byte 'lacre records --json'" || bad "records.jsonl differs from lacre records --json"
+[ "$($tool list "$work/full.plain" | grep -c '\.pdu$')" -eq "$nrec" ] && ok "one PDU member per record" || bad "PDU member count"
+
+# 2. tampering: each case re-seals a changed plaintext and expects exit 3 + a reason
+expect_fail() { # NAME PACKAGE PATTERN [extra args]
+	local name=$1 pkg=$2 pat=$3; shift 3
+	"$V" "$pkg" -i "$work/court.key" --log-vkey "$LOGV" --export-vkey "$EXV" "$@" > "$work/t.txt" 2>&1; local rc=$?
+	if [ $rc -eq 3 ] && grep -Eq "$pat" "$work/t.txt"; then ok "$name: exit 3, $(grep -E "$pat" "$work/t.txt" | head -1)"
+	else cat "$work/t.txt" | tail -8; bad "$name: exit $rc, no line matching '$pat'"; fi
+}
+tamper() { # NAME MEMBER PYEXPR PATTERN
+	$tool edit "$work/full.plain" "$work/t.plain" "$2" "$3" || die "pkg_tool edit $2"
+	rm -f "$work/t.age"; age -r "$R" -o "$work/t.age" "$work/t.plain" || die "age -r"
+	expect_fail "$1" "$work/t.age" "$4"
+}
+flip='d[:30] + bytes([d[30] ^ 1]) + d[31:]'
+tamper "altered PDU" records/00000005.pdu "$flip" \
+	'FAIL records/00000005\.pdu: differs from the PDU sealed in its frame'
+tamper "altered frame" records/00000005.frame 'bytes([d[0] ^ 1]) + d[1:]' \
+	"FAIL records/00000005\.frame: its SHA-256 is not the record's commitment"
+# a receipt hash: replace the first proof line with another valid hash
+tamper "altered receipt hash" records/00000005.tlog-proof \
+	'd.replace(d.split(b"\n")[2], b"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 1)' \
+	'FAIL records/00000005\.tlog-proof: the inclusion proof does not take'
+# the checkpoint's log signature: one base64 character of the signature line
+tamper "altered checkpoint signature" checkpoint \
+	'd[:-10] + (b"A" if d[-10:-9] != b"A" else b"B") + d[-9:]' \
+	'FAIL checkpoint: the log signature does not verify'
+tamper "altered manifest" manifest.txt 'd.replace(b"case CASE-LIID0001", b"case CASE-OTHER01", 1)' \
+	"FAIL manifest\.txt: altered: its SHA-256 is not the one signed"
+tamper "altered JSON line" records.jsonl 'd.replace(b"\"seq\":3,", b"\"seq\":4,", 1)' \
+	'FAIL records\.jsonl: line [0-9]+ \(record [0-9]+\) is not the record.s decoded form'
+tamper "altered completeness report" completeness.json 'd.replace(b"\"duplicates\":0", b"\"duplicates\":1", 1)' \
+	'FAIL completeness\.json: differs from the report recomputed'
+$tool drop "$work/full.plain" "$work/t.plain" records/00000007.tlog-proof || die "drop"
+rm -f "$work/t.age"; age -r "$R" -o "$work/t.age" "$work/t.plain"
+expect_fail "removed receipt" "$work/t.age" 'FAIL records/00000007\.tlog-proof: (listed in the manifest but missing|missing)'
+# a byte of the ciphertext itself
+cp "$work/full.age" "$work/t.age"
+python3 -c 'import sys; p=sys.argv[1]; d=bytearray(open(p,"rb").read()); d[len(d)//2]^=1; open(p,"wb").write(d)' "$work/t.age"
+expect_fail "altered ciphertext byte" "$work/t.age" 'FAIL package: package bytes altered or cut: age chunk [0-9]+'
+# trust: another log key, a witness quorum that is not met
+expect_fail "wrong --log-vkey" "$work/full.age" 'FAIL checkpoint: the log signature does not verify' --log-vkey "$EXV"
+"$V" "$work/full.age" -i "$work/court.key" --log-vkey "$LOGV" --witness-vkey "$EXV" --quorum 1 > "$work/t.txt" 2>&1; rc=$?
+[ $rc -eq 3 ] && grep -q 'FAIL checkpoint: cosigned by 0 of the trusted witnesses, the quorum is 1' "$work/t.txt" &&
+	ok "unmet witness quorum: exit 3" || { cat "$work/t.txt"; bad "quorum: exit $rc"; }
+"$V" "$work/full.age" -i "$work/other.key" > "$work/t.txt" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q 'not sealed to this identity' "$work/t.txt" && ok "another court's identity: exit 1" ||
+	{ cat "$work/t.txt"; bad "wrong identity: exit $rc"; }
+
+# 3. a party copy (588 ter i): one record and one time range left out
+read -r xseg xidx xt < <(python3 -c '
+import json,sys
+rs=[json.loads(l) for l in open(sys.argv[1])]
+print(rs[3]["segment"], rs[3]["index"], rs[3]["time"])' "$work/rec.jsonl")
+range=$(python3 -c '
+import json,sys
+rs=[json.loads(l) for l in open(sys.argv[1])]
+print(rs[20]["time"] + "/" + rs[22]["time"])' "$work/rec.jsonl")
+"$B/lacre" export --site "$site" --warrant "$W1" --recipient "$R" -o "$work/party.age" \
+	--justification "copia para la defensa" --exclude-record "$xseg:$xidx" --exclude-range "$range" \
+	--json > "$work/party.json" || die "party export"
+"$V" "$work/party.age" -i "$work/court.key" --log-vkey "$LOGV" --export-vkey "$EXV" > "$work/p.txt"; rc=$?
+nex=$(grep -c 'excluded by' "$work/p.txt")
+[ $rc -eq 0 ] && grep -q '^VERIFIED' "$work/p.txt" && [ "$nex" -eq 3 ] &&
+	grep -q "($xseg:$xidx) leaf [0-9]* commitment [0-9a-f]\{64\} .*excluded by record" "$work/p.txt" &&
+	ok "party copy verifies and lists its $nex exclusions with leaf and commitment" ||
+	{ cat "$work/p.txt"; bad "party copy: exit $rc, $nex exclusions listed"; }
+age -d -i "$work/court.key" -o "$work/party.plain" "$work/party.age"
+python3 - "$work/party.plain" "$work/rec.jsonl" "$xseg" "$xidx" <<'PY' && ok "the excluded records' PDUs are not in the party copy" || bad "excluded content leaked"
+import base64, json, sys
+plain = open(sys.argv[1], "rb").read()
+rs = [json.loads(l) for l in open(sys.argv[2])]
+x = [r for r in rs if r["segment"] == sys.argv[3] and r["index"] == int(sys.argv[4])][0]
+assert base64.b64decode(x["pdu"]) not in plain
+PY
+# removing an exclusion line: the record is then silently left out
+$tool edit "$work/party.plain" "$work/t.plain" exclusions.txt 'b"\n".join(l for i, l in enumerate(d.split(b"\n")) if i != 1)' || die edit
+rm -f "$work/t.age"; age -r "$R" -o "$work/t.age" "$work/t.plain"
+expect_fail "exclusion list with a line removed" "$work/t.age" \
+	'FAIL manifest\.txt: record [0-9]+ of the export sequence is neither included nor listed as excluded'
+# an exclusion line pointing at another record
+$tool edit "$work/party.plain" "$work/t.plain" exclusions.txt 'd.replace(b" index=", b" index=9", 1)' || die edit
+rm -f "$work/t.age"; age -r "$R" -o "$work/t.age" "$work/t.plain"
+expect_fail "exclusion line altered" "$work/t.age" 'FAIL exclusions\.txt: (altered|line 2: record)'
+
+[ $fails -eq 0 ] || die "$fails check(s) failed"
+echo "export/verify end to end ok"
