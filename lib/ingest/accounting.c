@@ -88,6 +88,7 @@ struct ingest_acct {
 	struct ingest_integrity_stats is;
 	uint64_t cin_resets, streams_dropped, streams_expired;
 	struct lacre_dbuf j;        /* event scratch */
+	uint32_t *seqs;             /* MAX_ICHECK_SEQS, allocated on the first integrity PDU */
 };
 
 /* 64-bit hash of PDU bytes for duplicate detection (not a security
@@ -197,6 +198,7 @@ void ingest_acct_free(struct ingest_acct *a)
 	free(a->tab);
 	EVP_PKEY_free(a->sigkey);
 	lacre_dbuf_free(&a->j);
+	free(a->seqs);
 	free(a);
 }
 
@@ -783,14 +785,15 @@ report:
 static void integrity_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
                           const struct etsi_pdu *d, int listener, uint64_t conn_id)
 {
-	static uint32_t seqs[MAX_ICHECK_SEQS];  /* one thread runs the accounting */
 	struct ingest_icheck ic;
 	struct stream *s, *hs = NULL;
 	struct json_w w;
 	int r, iri, cls;
 
+	if (!a->seqs && !(a->seqs = malloc(MAX_ICHECK_SEQS * sizeof(*a->seqs))))
+		return;
 	memset(&ic, 0, sizeof(ic));
-	ic.seqs = seqs;
+	ic.seqs = a->seqs;
 	ic.n_seqs = MAX_ICHECK_SEQS;
 	if ((r = ingest_icheck_from(d, &ic)) != LACRE_OK) {
 		ev_begin(a, &w, "integrity", NULL);
