@@ -2,7 +2,9 @@
  * cmd_export.c - `lacre export`: an evidence package for the court, or a
  * party copy with stated exclusions (docs/cmd-export.md).  Thin: the work
  * is lib/access/export.c.  The audit-first gate (acl.h) runs in
- * export_gate(), before the keystore is opened or anything is decrypted.
+ * export_gate(), before the keystore is opened or anything is decrypted;
+ * the package's access report lists the access log's entries for the
+ * warrant.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -10,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lacre/acl.h"
 #include "lacre/age.h"
 #include "lacre/err.h"
 #include "lacre/export.h"
 #include "lacre/keystore.h"
 #include "lacre/passphrase.h"
 #include "lacre/site.h"
+#include "lacre/users.h"
 #include "lacre/warrant.h"
 #include "cli.h"
 
@@ -38,13 +42,15 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lacre export --warrant W --recipient age1... -o PATH [--site DIR]\n"
 		"                    [--from T] [--to T] [--exclude-record SEGMENT:INDEX]...\n"
-		"                    [--exclude-range T1/T2]... --justification TEXT [--user KEYFILE]\n"
+		"                    [--exclude-range T1/T2]... --justification TEXT --user KEYFILE\n"
 		"                    [--json] [--passphrase-file F | --passphrase-fd N]\n"
 		"Writes one evidence package for warrant W, sealed to the court's age recipient:\n"
 		"original PDUs, record frames, JSON lines, a tlog-proof receipt per record, the\n"
 		"checkpoint, the ingest log's vkey, the completeness report and a signed manifest.\n"
 		"--exclude-record / --exclude-range make a party copy (LECrim 588 ter i): the\n"
 		"excluded records are listed with their commitment and leaf index, without content.\n"
+		"--user KEYFILE (or LACRE_USER) is the acting user: the export is written to the\n"
+		"access log, with its justification, before anything is decrypted.\n"
 		"Check a package with 'lacre-verify PACKAGE -i COURT-IDENTITY'.\n");
 }
 
@@ -150,19 +156,45 @@ static int parse(int argc, char **argv, struct eopts *o)
 	return EXIT_OK;
 }
 
-/* The audit-first gate (acl.h): the ONE place where export asks for
- * permission, before the keystore is opened.  When lib/access/acl.c lands,
- * this becomes acl_session_open(s, o->user, ...) followed by
- * acl_authorize(ss, &(struct access_request){ "export", warrant, path,
- * justification }), whose log entry must be durable before we go on; the
- * access report of the package is then the access log's entries for the
- * warrant.  Until then the user and justification are recorded in the
- * package's manifest only. */
-static int export_gate(const struct site *s, struct eopts *o)
+/* The audit-first gate (acl.h): the one place where export asks for
+ * permission.  It opens the acting user's session (--user KEYFILE or
+ * LACRE_USER) and has the export - warrant, window, output, justification -
+ * written durably to the access log and allowed, before the keystore is
+ * opened or anything is decrypted. */
+static int export_gate(const struct site *s, struct eopts *o, char *user, size_t usercap)
 {
-	(void)s;
-	o->o.exporter = o->user;
-	o->o.access_report = NULL;
+	struct acl_session *ss = NULL;
+	struct access_request rq;
+	char msg[SITE_MSG_MAX], what[512], from[WARRANT_TIME_MAX], to[WARRANT_TIME_MAX];
+	int r;
+
+	msg[0] = '\0';
+	if ((r = acl_session_open(s, o->user, &ss, msg, sizeof(msg))) != LACRE_OK) {
+		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		return r == LACRE_E_NOT_FOUND && !o->user && !getenv("LACRE_USER") ? EXIT_USAGE : EXIT_FAIL;
+	}
+	snprintf(from, sizeof(from), "open");
+	snprintf(to, sizeof(to), "open");
+	if (o->o.from_us != INT64_MIN)
+		warrant_time_format(o->o.from_us, from);
+	if (o->o.to_us != INT64_MAX)
+		warrant_time_format(o->o.to_us, to);
+	snprintf(what, sizeof(what), "evidence package from %s to %s for %s to %s, %zu exclusion(s)",
+		 from, to, o->recipient, o->o.path, o->n_excl);
+	memset(&rq, 0, sizeof(rq));
+	rq.action = "export";
+	rq.warrant = o->o.warrant;
+	rq.what = what;
+	rq.justification = o->o.justification;
+	r = acl_authorize(ss, &rq, msg, sizeof(msg));
+	if (r == LACRE_OK)
+		snprintf(user, usercap, "%s (%s)", acl_session_user(ss), acl_role_name(acl_session_role(ss)));
+	acl_session_close(ss);
+	if (r != LACRE_OK) {
+		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
+	}
+	o->o.exporter = user;
 	return EXIT_OK;
 }
 
@@ -180,7 +212,8 @@ int cmd_export(int argc, char **argv)
 	struct site s;
 	struct keystore *ks = NULL;
 	struct export_result res;
-	char msg[1024];
+	struct lacre_dbuf rep;
+	char msg[1024], user[256];
 	int r, ex;
 
 	memset(&o, 0, sizeof(o));
@@ -190,14 +223,24 @@ int cmd_export(int argc, char **argv)
 		free(o.excl);
 		return ex < 0 ? EXIT_OK : ex;
 	}
-	if ((ex = cli_open_site(o.site, &s)) != EXIT_OK || (ex = export_gate(&s, &o)) != EXIT_OK ||
+	if ((ex = cli_open_site(o.site, &s)) != EXIT_OK ||
+	    (ex = export_gate(&s, &o, user, sizeof(user))) != EXIT_OK ||
 	    (ex = cli_open_keystore(&o.pass, &s, &ks)) != EXIT_OK) {
 		free(o.excl);
 		return ex;
 	}
+	/* the case's access report: the access log's entries for the warrant
+	 * (this export's own entry included) */
+	lacre_dbuf_init(&rep, (size_t)64 << 20);
+	if (export_access_report(&s, ks, o.o.warrant, &rep, msg, sizeof(msg)) == LACRE_OK &&
+	    lacre_dbuf_add_u8(&rep, 0) == LACRE_OK)
+		o.o.access_report = (const char *)rep.p;
+	else
+		cli_err("access report not included: %s", msg[0] ? msg : "the access log could not be read");
 	o.o.progress = on_progress;
 	r = export_run(&s, ks, &o.o, &res, msg, sizeof(msg));
 	keystore_close(ks);
+	lacre_dbuf_free(&rep);
 	free(o.excl);
 	if (r != LACRE_OK) {
 		cli_err("export failed: %s", msg[0] ? msg : lacre_strerror(r));

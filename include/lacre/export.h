@@ -71,6 +71,14 @@ int export_exclusion_parse_range(const char *s, struct export_exclusion *out);
 struct note_signer;
 int export_signer(const struct site *s, struct keystore *ks, struct note_signer **out);
 
+/* The access report of a package: every access-log entry that names
+ * warrant (read with the auditor identity from ks, each verified by
+ * accesslog_read), one text line each, appended to out.  LACRE_E_NOT_FOUND
+ * when the site has no access log or no auditor key (msg says so). */
+struct lacre_dbuf;
+int export_access_report(const struct site *s, struct keystore *ks, const char *warrant,
+			 struct lacre_dbuf *out, char *msg, size_t msglen);
+
 /* Write the package (see above).  Errors: LACRE_E_NOT_FOUND (no such
  * warrant, or a record not yet covered by the checkpoint: msg says which),
  * LACRE_E_SHREDDED, LACRE_E_VERIFY / LACRE_E_CORRUPT / LACRE_E_TRUNCATED

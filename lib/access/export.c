@@ -26,6 +26,7 @@
 #include <openssl/rand.h>
 
 #include "lacre/access.h"
+#include "lacre/accesslog.h"
 #include "lacre/err.h"
 #include "lacre/export.h"
 #include "lacre/frame.h"
@@ -35,6 +36,7 @@
 #include "lacre/receipts.h"
 #include "lacre/record_json.h"
 #include "lacre/store.h"
+#include "lacre/users.h"
 #include "lacre/warrant.h"
 
 #define EX_TEXT_MAX ((size_t)1 << 34)   /* cap on the JSON lines member (16 GiB) */
@@ -160,6 +162,75 @@ out:
 	OPENSSL_cleanse(seed, sizeof(seed));
 	note_signer_free(k);
 	lacre_dbuf_free(&txt);
+	return r;
+}
+
+struct ex_alog {
+	const char *warrant;
+	struct lacre_dbuf *out;
+	uint64_t n, all;
+	int err;
+};
+
+/* accesslog_read callback: keep the entries that name the warrant. */
+static int ex_alog_entry(void *arg, const struct accesslog_record *r)
+{
+	struct ex_alog *a = arg;
+	char t[WARRANT_TIME_MAX];
+	int e;
+
+	a->all++;
+	if (strcmp(r->warrant, a->warrant) != 0)
+		return 0;
+	warrant_time_format(r->time, t);
+	e = lacre_dbuf_printf(a->out, "entry %llu time %s user %s role %s unit %s action %s %s what \"%s\" "
+			      "justification \"%s\" request-signature %s log %s\n",
+			      (unsigned long long)r->index, t, r->user, r->role, r->unit[0] ? r->unit : "-",
+			      r->action, r->allowed ? "ALLOWED" : "REFUSED", r->what, r->justification,
+			      r->has_sig ? (r->request_sig_ok ? "verified" : "FAILED") : "none",
+			      r->published ? "proved-in-published-checkpoint" : "not-yet-published");
+	if (e != LACRE_OK)
+		a->err = e;
+	a->n++;
+	return e;
+}
+
+/* accesslog_read problem callback: a damaged entry is part of the report. */
+static void ex_alog_problem(void *arg, uint64_t index, const char *what)
+{
+	struct ex_alog *a = arg;
+	lacre_dbuf_printf(a->out, "PROBLEM entry %llu: %s\n", (unsigned long long)index, what);
+}
+
+/* The access report (see export.h). */
+int export_access_report(const struct site *s, struct keystore *ks, const char *warrant,
+			 struct lacre_dbuf *out, char *msg, size_t msglen)
+{
+	struct age_x25519_identity aud;
+	struct ex_alog a;
+	uint64_t np = 0;
+	char origin[NOTE_NAME_MAX + 1];
+	int r;
+
+	if (msglen)
+		msg[0] = 0;
+	if ((r = keystore_get(ks, USERS_AUDITOR_KEY, &aud, NULL)) != LACRE_OK) {
+		snprintf(msg, msglen, "no access-log auditor key in the keystore (%s)", lacre_strerror(r));
+		return LACRE_E_NOT_FOUND;
+	}
+	memset(&a, 0, sizeof(a));
+	a.warrant = warrant;
+	a.out = out;
+	accesslog_origin(s, origin, sizeof(origin));
+	lacre_dbuf_printf(out, "lacre-access-report/v1\nlog %s\nwarrant %s\n", origin, warrant);
+	r = accesslog_read(s, &aud, ex_alog_entry, ex_alog_problem, &a, &np, msg, msglen);
+	age_identity_wipe(&aud);
+	if (r == LACRE_OK && a.err)
+		r = a.err;
+	if (r == LACRE_OK)
+		r = lacre_dbuf_printf(out, "entries %llu of %llu in the access log name this warrant; "
+				      "%llu problem(s)\n", (unsigned long long)a.n,
+				      (unsigned long long)a.all, (unsigned long long)np);
 	return r;
 }
 

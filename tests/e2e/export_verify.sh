@@ -43,13 +43,33 @@ age-keygen -o "$work/court.key" 2>/dev/null || die "age-keygen"
 R=$(grep -o 'age1[a-z0-9]*' "$work/court.key")
 age-keygen -o "$work/other.key" 2>/dev/null
 LOGV=$site/ledger/ingest/vkey
-"$B/lacre" records --site "$site" --warrant "$W1" --json > "$work/rec.jsonl" 2>/dev/null || die "records"
+# users (acl.h): vault_init makes them (admin, inv, sup, clerk, auditor);
+# if this tree's vault.bash does not, make the administrator and the clerk
+# here.  inv9, an investigator of another unit, may not export.
+if [ -z "${CLERK_KEY:-}" ]; then
+	ADMIN_KEY=$work/admin.key CLERK_KEY=$work/clerk.key
+	"$B/lacre" user add admin --site "$site" --role admin -o "$ADMIN_KEY" >/dev/null || die "user add admin"
+	"$B/lacre" user add clerk --site "$site" --role clerk -o "$CLERK_KEY" --user "$ADMIN_KEY" >/dev/null ||
+		die "user add clerk"
+fi
+"$B/lacre" user add inv9 --site "$site" --role investigator --unit UCO-9 -o "$work/inv9.key" \
+	--user "$ADMIN_KEY" >/dev/null || die "user add investigator"
+export LACRE_USER=$CLERK_KEY
+"$B/lacre" records --site "$site" --warrant "$W1" --json --justification "export check" > "$work/rec.jsonl" 2>"$work/rec.err" ||
+	{ cat "$work/rec.err"; die "records"; }
 nrec=$(wc -l < "$work/rec.jsonl")
 
 # 1. a full export verifies
 "$B/lacre" export --site "$site" --warrant "$W1" --recipient "$R" -o "$work/full.age" \
 	--justification "auto 5/2026, entrega al juzgado" --json > "$work/exp.json" || die "export"
 EXV=$site/ledger/export.vkey
+# the audit-first gate: another unit's investigator is told the warrant does not exist (L8)
+"$B/lacre" export --site "$site" --warrant "$W1" --recipient "$R" -o "$work/no.age" --justification x \
+	--user "$work/inv9.key" 2>"$work/t.txt"; rc=$?
+[ $rc -ne 0 ] && [ ! -e "$work/no.age" ] && grep -q "no warrant" "$work/t.txt" &&
+	ok "another unit's investigator cannot export (exit $rc, 'no warrant')" || bad "investigator of another unit: exit $rc"
+"$B/lacre" export --site "$site" --warrant "$W1" --recipient "$R" -o "$work/no.age" 2>/dev/null; rc=$?
+[ $rc -eq 2 ] && ok "export without --justification: exit 2" || bad "export without justification: exit $rc"
 "$V" "$work/full.age" -i "$work/court.key" --log-vkey "$LOGV" --export-vkey "$EXV" > "$work/v.txt"; rc=$?
 [ $rc -eq 0 ] && grep -q '^VERIFIED' "$work/v.txt" && ok "full package verifies with the trusted keys ($nrec records)" ||
 	{ cat "$work/v.txt"; bad "full package: exit $rc"; }
@@ -66,6 +86,8 @@ age -d -i "$work/court.key" -o "$work/full.plain" "$work/full.age" || die "age -
 $tool get "$work/full.plain" records.jsonl | cmp -s - "$work/rec.jsonl" &&
 	ok "records.jsonl is byte for byte 'lacre records --json'" || bad "records.jsonl differs from lacre records --json"
 [ "$($tool list "$work/full.plain" | grep -c '\.pdu$')" -eq "$nrec" ] && ok "one PDU member per record" || bad "PDU member count"
+$tool get "$work/full.plain" access-report.txt | grep -q 'user clerk role clerk .*action export ALLOWED .*request-signature verified' &&
+	ok "the access report lists this export's access-log entry" || bad "access report"
 
 # 2. tampering: each case re-seals a changed plaintext and expects exit 3 + a reason
 expect_fail() { # NAME PACKAGE PATTERN [extra args]
@@ -119,19 +141,25 @@ read -r xseg xidx xt < <(python3 -c '
 import json,sys
 rs=[json.loads(l) for l in open(sys.argv[1])]
 print(rs[3]["segment"], rs[3]["index"], rs[3]["time"])' "$work/rec.jsonl")
-range=$(python3 -c '
-import json,sys
+# the range: one millisecond from the 21st record's time (it must not hold record 4)
+read -r range nwant < <(python3 -c '
+import json,sys,datetime
 rs=[json.loads(l) for l in open(sys.argv[1])]
-print(rs[20]["time"] + "/" + rs[22]["time"])' "$work/rec.jsonl")
+def us(t): return int(datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 10**6)
+a = us(rs[20]["time"]); b = a + 1000
+assert not (a <= us(rs[3]["time"]) < b)
+n = 1 + sum(1 for r in rs if a <= us(r["time"]) < b)
+fmt = lambda u: datetime.datetime.fromtimestamp(u / 10**6, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+print(fmt(a) + "/" + fmt(b), n)' "$work/rec.jsonl")
 "$B/lacre" export --site "$site" --warrant "$W1" --recipient "$R" -o "$work/party.age" \
 	--justification "copia para la defensa" --exclude-record "$xseg:$xidx" --exclude-range "$range" \
 	--json > "$work/party.json" || die "party export"
 "$V" "$work/party.age" -i "$work/court.key" --log-vkey "$LOGV" --export-vkey "$EXV" > "$work/p.txt"; rc=$?
 nex=$(grep -c 'excluded by' "$work/p.txt")
-[ $rc -eq 0 ] && grep -q '^VERIFIED' "$work/p.txt" && [ "$nex" -eq 3 ] &&
+[ $rc -eq 0 ] && grep -q '^VERIFIED' "$work/p.txt" && [ "$nex" -eq "$nwant" ] &&
 	grep -q "($xseg:$xidx) leaf [0-9]* commitment [0-9a-f]\{64\} .*excluded by record" "$work/p.txt" &&
 	ok "party copy verifies and lists its $nex exclusions with leaf and commitment" ||
-	{ cat "$work/p.txt"; bad "party copy: exit $rc, $nex exclusions listed"; }
+	{ cat "$work/p.txt"; bad "party copy: exit $rc, $nex exclusions listed, $nwant expected"; }
 age -d -i "$work/court.key" -o "$work/party.plain" "$work/party.age"
 python3 - "$work/party.plain" "$work/rec.jsonl" "$xseg" "$xidx" <<'PY' && ok "the excluded records' PDUs are not in the party copy" || bad "excluded content leaked"
 import base64, json, sys
