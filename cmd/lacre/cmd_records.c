@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lacre/access.h"
+#include "lacre/acl.h"
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/json.h"
@@ -26,6 +27,8 @@
 struct ropts {
 	const char *site;
 	const char *warrant;
+	const char *user;
+	const char *justification;
 	int json;
 	int quarantine;
 	int events;
@@ -44,6 +47,7 @@ static void usage(FILE *f, int quarantine)
 	if (quarantine)
 		fprintf(f, "usage: lacre quarantine [--site DIR] [--from T] [--to T] [--cin N]\n"
 			   "                        [--events] [--json] [--passphrase-file F | --passphrase-fd N]\n"
+			   "                        --user KEYFILE --justification TEXT\n"
 			   "Lists quarantined records (oversight role) with the reason each was quarantined:\n"
 			   "unknown-liid, before-start, after-end, ceased, category-not-authorised,\n"
 			   "emergency-unconfirmed-expired, undecodable.  --events adds the receiver's\n"
@@ -51,10 +55,14 @@ static void usage(FILE *f, int quarantine)
 	else
 		fprintf(f, "usage: lacre records --warrant W [--site DIR] [--from T] [--to T] [--cin N]\n"
 			   "                     [--json] [--passphrase-file F | --passphrase-fd N]\n"
+			   "                     --user KEYFILE --justification TEXT\n"
 			   "Decrypts and prints the records sealed to warrant W, oldest segment first.\n"
 			   "T is an ISO-8601 UTC time (2026-01-01 or 2026-01-01T12:00:00Z); the record's\n"
 			   "interception time is used, or its receive time when it has none.\n"
 			   "--json prints one object per line with the original PDU in base64 under \"pdu\".\n");
+	fprintf(f, "--user KEYFILE (or LACRE_USER) is the acting user; the access, with its\n"
+		   "--justification, is written to the access log before anything is decrypted\n"
+		   "(docs/access.md).\n");
 }
 
 static int parse(int argc, char **argv, struct ropts *o)
@@ -67,6 +75,8 @@ static int parse(int argc, char **argv, struct ropts *o)
 		{ "cin", required_argument, 0, 'c' },
 		{ "json", no_argument, 0, 'j' },
 		{ "events", no_argument, 0, 'e' },
+		{ "user", required_argument, 0, 'u' },
+		{ "justification", required_argument, 0, 'J' },
 		{ "passphrase-file", required_argument, 0, 'P' },
 		{ "passphrase-fd", required_argument, 0, 'F' },
 		{ "help", no_argument, 0, 'h' },
@@ -85,6 +95,8 @@ static int parse(int argc, char **argv, struct ropts *o)
 		case 'w': o->warrant = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'e': o->events = 1; break;
+		case 'u': o->user = optarg; break;
+		case 'J': o->justification = optarg; break;
 		case 'P': o->pass.file = optarg; break;
 		case 'F':
 			o->pass.fd = (int)strtol(optarg, &end, 10);
@@ -180,6 +192,44 @@ static void on_finding(void *arg, const struct audit_finding *f)
 	cli_err("ledger check: %s %s", audit_kind_name(f->kind), f->message);
 }
 
+/* The audit-first gate: open the acting user's session and have the
+ * access logged (durably) and allowed before any key is touched. */
+static int gate(const struct ropts *o, const struct site *s, int quarantine)
+{
+	struct acl_session *ss = NULL;
+	struct access_request rq;
+	char msg[SITE_MSG_MAX], what[256], from[WARRANT_TIME_MAX], to[WARRANT_TIME_MAX];
+	int r;
+
+	msg[0] = '\0';
+	if ((r = acl_session_open(s, o->user, &ss, msg, sizeof(msg))) != LACRE_OK) {
+		cli_err("%s", msg);
+		return r == LACRE_E_NOT_FOUND && !o->user && !getenv("LACRE_USER") ? EXIT_USAGE : EXIT_FAIL;
+	}
+	from[0] = to[0] = '\0';
+	if (o->f.from_us != INT64_MIN)
+		warrant_time_format(o->f.from_us, from);
+	if (o->f.to_us != INT64_MAX)
+		warrant_time_format(o->f.to_us, to);
+	snprintf(what, sizeof(what), "%s%s%s%s%s%s%s", quarantine ? "quarantined records" : "records",
+		 from[0] ? " from " : "", from, to[0] ? " to " : "", to,
+		 o->f.has_cin ? " cin " : "", o->events ? " with events" : "");
+	if (o->f.has_cin)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%u", (unsigned)o->f.cin);
+	memset(&rq, 0, sizeof(rq));
+	rq.action = quarantine ? "quarantine" : "records";
+	rq.warrant = quarantine ? NULL : o->warrant;
+	rq.what = what;
+	rq.justification = o->justification;
+	r = acl_authorize(ss, &rq, msg, sizeof(msg));
+	acl_session_close(ss);
+	if (r != LACRE_OK) {
+		cli_err("%s", msg);
+		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 static int run(int argc, char **argv, int quarantine)
 {
 	struct ropts o;
@@ -202,19 +252,10 @@ static int run(int argc, char **argv, int quarantine)
 	o.f.warrant = quarantine ? NULL : o.warrant;
 	if ((ex = cli_open_site(o.site, &s)) != EXIT_OK)
 		return ex;
-	if (!quarantine) {
-		struct warrant_registry *reg = NULL;
-		if ((r = warrant_registry_load(&s, &reg)) != LACRE_OK) {
-			cli_err("cannot load the warrant log: %s", warrant_registry_error());
-			return cli_exit_status(r);
-		}
-		r = warrant_registry_find(reg, o.warrant) ? LACRE_OK : LACRE_E_NOT_FOUND;
-		warrant_registry_free(reg);
-		if (r != LACRE_OK) {
-			cli_err("no warrant '%s' (see 'lacre warrant list')", o.warrant);
-			return EXIT_FAIL;
-		}
-	}
+	/* who may read, and the access logged first (acl.h); a warrant of
+	 * another unit is answered as one that does not exist (L8) */
+	if ((ex = gate(&o, &s, quarantine)) != EXIT_OK)
+		return ex;
 	if ((ex = cli_open_keystore(&o.pass, &s, &ks)) != EXIT_OK)
 		return ex;
 	r = keystore_get(ks, quarantine ? SITE_OVERSIGHT_KEY : o.warrant, &id, &tomb);

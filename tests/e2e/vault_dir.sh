@@ -39,10 +39,10 @@ vault_ingest_stop run1
 cat "$work/ingest-run1.err"
 
 for w in "$W1" "$W3"; do
-	"$B/lacre" records --site "$site" --warrant "$w" --json > "$work/rec-$w.jsonl" 2>"$work/rec-$w.err" ||
+	"$B/lacre" records --site "$site" --warrant "$w" --justification "e2e: check the sealed records" --json > "$work/rec-$w.jsonl" 2>"$work/rec-$w.err" ||
 		{ cat "$work/rec-$w.err"; die "records $w"; }
 done
-"$B/lacre" quarantine --site "$site" --json > "$work/q.jsonl" 2>"$work/q.err" || { cat "$work/q.err"; die "quarantine"; }
+"$B/lacre" quarantine --site "$site" --user "$CLERK_KEY" --justification "e2e: oversight of quarantine" --json > "$work/q.jsonl" 2>"$work/q.err" || { cat "$work/q.err"; die "quarantine"; }
 "$B/lacre" decode "$work/s.hi2" > "$work/d.hi2.jsonl" || die "decode hi2"
 "$B/lacre" decode "$work/s.hi3" > "$work/d.hi3.jsonl" || die "decode hi3"
 
@@ -95,7 +95,7 @@ left=$(find "$site/spool" -type f | wc -l)
 
 if [ "${BACKEND:-dir}" = dir ]; then
 	# Debian's age opens W1's segments with the identity lacre prints
-	"$B/lacre" warrant identity --site "$site" "$W1" > "$work/w1.key" 2>/dev/null || die "warrant identity"
+	"$B/lacre" warrant identity --site "$site" "$W1" --user "$SUP_KEY" --justification "e2e: open segments with age" > "$work/w1.key" 2>/dev/null || die "warrant identity"
 	opened=0 total=0
 	for obj in $(find "$site/objects/seg" -type f); do
 		total=$((total + 1))

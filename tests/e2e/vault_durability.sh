@@ -32,7 +32,7 @@ sleep 1
 vault_ingest_stop restart
 left=$(find "$site/spool" -maxdepth 1 -type f -name '[0-9a-f]*' | wc -l)
 [ "$left" -eq 0 ] || die "$left closed segments still in the spool after the restart"
-n=$("$B/lacre" records --site "$site" --warrant "$W1" --json 2>"$work/rec.err" | wc -l) || true
+n=$("$B/lacre" records --site "$site" --warrant "$W1" --justification "e2e: check the sealed records" --json 2>"$work/rec.err" | wc -l) || true
 cat "$work/rec.err"
 # the mediator sent 'sent' PDUs at 'rate'/s until it was cut off by the kill;
 # only those of the last max_age + 1 s (the open segments, plus the tick) may be lost
@@ -50,6 +50,6 @@ before=$n
 vault_ingest_start "$site" term
 python3 "$top/tests/e2e/lib/send_streams.py" "$HI2" "$HI3" "$work/s.hi2" "$work/s.hi3" || die "send"
 vault_ingest_stop term
-n2=$("$B/lacre" records --site "$site" --warrant "$W1" --json 2>/dev/null | wc -l)
+n2=$("$B/lacre" records --site "$site" --warrant "$W1" --justification "e2e: check the sealed records" --json 2>/dev/null | wc -l)
 [ $((n2 - before)) -eq "$expect" ] || die "SIGTERM run: sealed $((n2 - before)), sent $expect"
 echo "ok   SIGTERM: all $expect records sealed"

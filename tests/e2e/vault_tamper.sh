@@ -21,10 +21,10 @@ for i in 1 2 3; do
 	python3 "$top/tests/e2e/lib/send_streams.py" "$HI2" "$HI3" "$work/s$i.hi2" "$work/s$i.hi3" || die "send"
 	vault_ingest_stop "run$i"
 done
-"$B/lacre" records --site "$site" --warrant "$W1" --json > "$work/before.jsonl" 2>"$work/before.err" ||
+"$B/lacre" records --site "$site" --warrant "$W1" --justification "e2e: check the sealed records" --json > "$work/before.jsonl" 2>"$work/before.err" ||
 	{ cat "$work/before.err"; die "records before tampering"; }
 n_before=$(wc -l < "$work/before.jsonl")
-"$B/lacre" warrant identity --site "$site" "$W1" > "$work/w1.key" 2>/dev/null || die "identity"
+"$B/lacre" warrant identity --site "$site" "$W1" --user "$SUP_KEY" --justification "e2e: open segments with age" > "$work/w1.key" 2>/dev/null || die "identity"
 mine=()
 for obj in $(find "$site/objects/seg" -type f | sort); do
 	age -d -i "$work/w1.key" -o /dev/null "$obj" 2>/dev/null && mine+=("$obj")
@@ -41,7 +41,7 @@ PY
 truncate -s $(( $(stat -c %s "$cut") - 100 )) "$cut"
 rm -f "$del"
 
-"$B/lacre" records --site "$site" --warrant "$W1" --json > "$work/after.jsonl" 2>"$work/after.err"
+"$B/lacre" records --site "$site" --warrant "$W1" --justification "e2e: check the sealed records" --json > "$work/after.jsonl" 2>"$work/after.err"
 rc=$?
 cat "$work/after.err"
 [ $rc -eq 3 ] || die "records exited $rc after tampering, expected 3 (verification failed)"

@@ -42,6 +42,11 @@ for f in master.age warrants.log keystore/oversight.key spool objects; do
 done
 [ "$(stat -c %a "$S/master.age")" = 600 ] || fail "master.age mode $(stat -c %a "$S/master.age")"
 if "$L" init "$S" --passphrase-file "$t/pass" 2> "$t/err"; then fail "second init accepted"; else ok "second init refused: $(cat "$t/err")"; fi
+# the acting user of 'warrant identity' (docs/access.md): a clerk may read any warrant's key
+"$L" user add admin --site "$S" --passphrase-file "$t/pass" --role admin -o "$t/admin.key" >/dev/null &&
+	"$L" user add clerk --site "$S" --role clerk -o "$t/clerk.key" --user "$t/admin.key" >/dev/null ||
+	fail "user add"
+export LACRE_USER="$t/clerk.key"
 if command -v age >/dev/null && command -v script >/dev/null; then
 	(sleep 1; printf 'el juez dice sí\n') | timeout 60 script -qec "age -d -o '$t/master.key' '$S/master.age'" /dev/null > /dev/null
 	[ "$(stat -c %s "$t/master.key" 2>/dev/null)" = 32 ] && ok "master.age opens with age -d (32-byte key)" || fail "master.age with age -d"
@@ -87,7 +92,7 @@ refuse "L5: an emergency order must name" --order A6 --order-date 2026-02-01 --t
 [ $? -eq 2 ] && ok "bad --categories is a usage error (exit 2)" || fail "bad categories exit status"
 
 # 3. identity and interop with age
-if "$L" warrant identity "$id" "${P[@]}" > "$t/id.key" 2> "$t/access"; then ok "warrant identity"; else fail "warrant identity"; fi
+if "$L" warrant identity --justification "e2e: age interop" "$id" "${P[@]}" > "$t/id.key" 2> "$t/access"; then ok "warrant identity"; else fail "warrant identity"; fi
 grep -q '^AGE-SECRET-KEY-1' "$t/id.key" && ok "identity printed" || fail "identity: $(cat "$t/id.key")"
 grep -q "access: private key of warrant $id read by uid" "$t/access" && ok "access logged to stderr" || fail "no access line"
 if command -v age >/dev/null; then
@@ -95,19 +100,19 @@ if command -v age >/dev/null; then
 	age -r "$recip" -o "$t/sealed.age" "$t/plain" || fail "age -r"
 	age -d -i "$t/id.key" -o "$t/opened" "$t/sealed.age" && cmp -s "$t/plain" "$t/opened" &&
 		ok "age -r <warrant recipient> | age -d -i <warrant identity>" || fail "age round trip"
-	"$L" warrant identity "$id2" "${P[@]}" > "$t/id2.key" 2> /dev/null
+	"$L" warrant identity --justification "e2e: age interop" "$id2" "${P[@]}" > "$t/id2.key" 2> /dev/null
 	if age -d -i "$t/id2.key" -o "$t/x" "$t/sealed.age" 2> /dev/null; then fail "another warrant's key opened it"; else ok "another warrant's key does not open it"; fi
 else
 	echo "age not installed: interop not tested"
 fi
 printf 'wrong\n' > "$t/bad"
-if "$L" warrant identity "$id" --site "$S" --passphrase-file "$t/bad" > "$t/out" 2> "$t/err"; then fail "wrong passphrase accepted"; fi
+if "$L" warrant identity --justification "e2e: age interop" "$id" --site "$S" --passphrase-file "$t/bad" > "$t/out" 2> "$t/err"; then fail "wrong passphrase accepted"; fi
 grep -q "wrong master passphrase" "$t/err" && [ ! -s "$t/out" ] && ok "wrong passphrase refused" || fail "wrong passphrase: $(cat "$t/err")"
 
 # 4. passphrase sources
-"$L" warrant identity "$id" --site "$S" --passphrase-fd 3 3< "$t/pass" 2> /dev/null | cmp -s - "$t/id.key" && ok "--passphrase-fd" || fail "--passphrase-fd"
-LACRE_PASSPHRASE='el juez dice sí' LACRE_SITE="$S" "$L" warrant identity "$id" 2> /dev/null | cmp -s - "$t/id.key" && ok "LACRE_PASSPHRASE and LACRE_SITE" || fail "LACRE_PASSPHRASE"
-if setsid "$L" warrant identity "$id" --site "$S" < /dev/null > /dev/null 2> "$t/err"; then fail "no passphrase accepted"; fi
+"$L" warrant identity --justification "e2e: age interop" "$id" --site "$S" --passphrase-fd 3 3< "$t/pass" 2> /dev/null | cmp -s - "$t/id.key" && ok "--passphrase-fd" || fail "--passphrase-fd"
+LACRE_PASSPHRASE='el juez dice sí' LACRE_SITE="$S" "$L" warrant identity --justification "e2e: age interop" "$id" 2> /dev/null | cmp -s - "$t/id.key" && ok "LACRE_PASSPHRASE and LACRE_SITE" || fail "LACRE_PASSPHRASE"
+if setsid "$L" warrant identity --justification "e2e: age interop" "$id" --site "$S" < /dev/null > /dev/null 2> "$t/err"; then fail "no passphrase accepted"; fi
 grep -q "cannot read the master passphrase" "$t/err" && ok "no passphrase source: $(cat "$t/err")" || fail "no source: $(cat "$t/err")"
 
 # terminal prompt without echo (script(1) gives the command a terminal)

@@ -4,11 +4,13 @@ B="$top/build/bin"
 export LACRE_PASSPHRASE=e2e-master-passphrase LACRE_SCRYPT_LOG2N=10
 die() { echo "FAIL: $*"; exit 1; }
 
-# vault_init SITE [init options...]: a new site with listeners on port 0.
+# vault_init SITE [init options...]: a new site with listeners on port 0 and
+# its users (vault_users).
 vault_init() {
 	local site=$1; shift
 	"$B/lacre" init "$site" --hi2 127.0.0.1:7 --hi3 127.0.0.1:9 "$@" >/dev/null ||
 		die "lacre init failed"
+	vault_users "$site"
 }
 
 # vault_warrant SITE LIID FROM TO CATEGORIES -> prints the warrant id
@@ -38,4 +40,27 @@ vault_ingest_start() {
 vault_ingest_stop() {
 	kill -TERM "$IPID"
 	wait "$IPID" || { cat "$work/ingest-$1.err"; die "ingest $1 exited with $?"; }
+}
+
+# vault_users SITE: the site's users (docs/access.md), keys in $work/keys-<site name>:
+# admin (bootstrap, with the master passphrase), inv and sup (investigator and
+# supervisor of unit UCO-1, the unit of vault_warrant), clerk, auditor.  Sets
+# ADMIN_KEY INV_KEY SUP_KEY CLERK_KEY AUDITOR_KEY and exports LACRE_USER=$INV_KEY.
+vault_users() {
+	local site=$1 k
+	k="$work/keys-$(basename "$site")"
+	mkdir -p "$k"
+	ADMIN_KEY=$k/admin.key INV_KEY=$k/inv.key SUP_KEY=$k/sup.key CLERK_KEY=$k/clerk.key
+	AUDITOR_KEY=$k/auditor.key
+	"$B/lacre" user add admin --site "$site" --role admin -o "$ADMIN_KEY" >/dev/null ||
+		die "lacre user add admin (bootstrap) failed"
+	"$B/lacre" user add inv --site "$site" --role investigator --unit UCO-1 -o "$INV_KEY" \
+		--user "$ADMIN_KEY" >/dev/null || die "user add inv"
+	"$B/lacre" user add sup --site "$site" --role supervisor --unit UCO-1 -o "$SUP_KEY" \
+		--user "$ADMIN_KEY" >/dev/null || die "user add sup"
+	"$B/lacre" user add clerk --site "$site" --role clerk -o "$CLERK_KEY" \
+		--user "$ADMIN_KEY" >/dev/null || die "user add clerk"
+	"$B/lacre" user add auditor --site "$site" --role auditor -o "$AUDITOR_KEY" \
+		--user "$ADMIN_KEY" >/dev/null || die "user add auditor"
+	export LACRE_USER=$INV_KEY
 }
