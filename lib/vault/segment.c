@@ -330,13 +330,13 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 	h->created_us = now_us;
 	h->n_recipients = w->n_recipients;
 	memcpy(h->recipients, w->recipients, 32 * w->n_recipients);
+	w->created_us = now_us;
+	w->size = 0;
+	w->n_records = 0;
 	if ((r = frame_segment_header_encode(h, &hb)) != LACRE_OK ||
 	    (r = seg_feed(w, hb.p, hb.len)) != LACRE_OK)
 		goto fail;
-	w->created_us = now_us;
 	w->plain = hb.len;
-	w->size = 0;
-	w->n_records = 0;
 	free(h);
 	lacre_dbuf_free(&hb);
 	return LACRE_OK;
@@ -353,7 +353,7 @@ fail:
 static int seg_close(struct segment_writer *w, int64_t now_us)
 {
 	struct segment_closed c;
-	int r, io = LACRE_OK;
+	int r, io = LACRE_OK, complete = 0;
 
 	if (!w->open)
 		return LACRE_OK;
@@ -365,6 +365,9 @@ static int seg_close(struct segment_writer *w, int64_t now_us)
 		r = LACRE_E_IO;
 		goto fail;
 	}
+	/* the temporary file now holds a complete segment: on a failure from
+	 * here it stays (as TMP.<name>) for an operator to recover */
+	complete = 1;
 	if (close(w->fd) != 0) {
 		w->fd = -1;
 		r = LACRE_E_IO;
@@ -395,6 +398,10 @@ static int seg_close(struct segment_writer *w, int64_t now_us)
 	return r;
 fail:
 	w->broken = 1;
+	if (complete) {
+		free(w->tmp_path);
+		w->tmp_path = NULL; /* seg_abandon must not unlink it */
+	}
 	seg_abandon(w);
 	return r;
 }
