@@ -1,0 +1,675 @@
+/*
+ * index.c - the SQLite index of the access domain (include/lacre/index.h,
+ * docs/FORMATS.md §10).
+ *
+ * Built from decrypted, verified records only: a segment is indexed in one
+ * transaction after every one of its chunks verified, so the index never
+ * holds a record a damaged segment would not give back.  The PDU of each
+ * record is decoded again here (etsi_decode, then the RTP and SIP parsers
+ * of rtp.h, all through the checked buffer): what the ingest side wrote
+ * into the frame's index fields is not trusted further than the frame.
+ * Every statement is prepared once and bound; no SQL text is ever built
+ * from data.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "lacre/err.h"
+#include "lacre/etsi.h"
+#include "lacre/index.h"
+#include "lacre/rtp.h"
+#include "lacre/segment.h"
+
+#define INDEX_HEAD_BYTES 4096               /* an age header with a few stanzas */
+#define INDEX_SEGMENT_MAX ((size_t)1 << 31) /* cap on one segment object read */
+
+static const char index_schema[] =
+	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+	"CREATE TABLE IF NOT EXISTS segments (\n"
+	"  warrant TEXT NOT NULL, segment TEXT NOT NULL, opened INTEGER NOT NULL,\n"
+	"  created_us INTEGER, records INTEGER NOT NULL DEFAULT 0, indexed_us INTEGER NOT NULL,\n"
+	"  PRIMARY KEY (warrant, segment));\n"
+	"CREATE TABLE IF NOT EXISTS records (\n"
+	"  warrant TEXT NOT NULL, segment TEXT NOT NULL, idx INTEGER NOT NULL,\n"
+	"  liid TEXT NOT NULL, cin INTEGER, seq INTEGER NOT NULL, kind TEXT NOT NULL,\n"
+	"  time_us INTEGER NOT NULL, recv_us INTEGER NOT NULL, iri_type INTEGER,\n"
+	"  content TEXT, direction INTEGER, length INTEGER NOT NULL,\n"
+	"  commitment BLOB NOT NULL,\n"
+	"  sip_call_id TEXT, sip_method TEXT, sip_status INTEGER, sip_from TEXT, sip_to TEXT,\n"
+	"  sip_pai TEXT, sip_src TEXT, sip_dst TEXT, sdp_addr TEXT, sdp_port INTEGER, sdp_pt INTEGER,\n"
+	"  frame_type INTEGER, ip_src TEXT, ip_dst TEXT, sport INTEGER, dport INTEGER,\n"
+	"  rtp_ssrc INTEGER, rtp_pt INTEGER, rtp_seq INTEGER, rtp_ts INTEGER, rtp_len INTEGER,\n"
+	"  ipiri_event INTEGER, target_ip TEXT, octets_rx INTEGER, octets_tx INTEGER,\n"
+	"  cc_len INTEGER,\n"
+	"  PRIMARY KEY (warrant, segment, idx));\n"
+	"CREATE INDEX IF NOT EXISTS records_cin ON records (warrant, cin, kind, time_us);\n"
+	"CREATE INDEX IF NOT EXISTS records_call ON records (warrant, sip_call_id);\n"
+	"CREATE TABLE IF NOT EXISTS calls (\n"
+	"  warrant TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, cin INTEGER NOT NULL,\n"
+	"  cins TEXT NOT NULL, call_id TEXT, from_uri TEXT, to_uri TEXT, target_ip TEXT,\n"
+	"  start_us INTEGER, end_us INTEGER, direction TEXT, codec TEXT,\n"
+	"  from_target INTEGER NOT NULL, to_target INTEGER NOT NULL, bytes INTEGER NOT NULL,\n"
+	"  iri_gaps INTEGER NOT NULL, cc_gaps INTEGER NOT NULL, rtp_gaps INTEGER NOT NULL,\n"
+	"  complete INTEGER NOT NULL, problems TEXT NOT NULL,\n"
+	"  PRIMARY KEY (warrant, id));\n";
+
+enum {
+	ST_SEG_SEEN, ST_SEG_ADD, ST_REC_ADD, ST_REC_COMMIT, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_N
+};
+
+static const char *const index_sql[ST_N] = {
+	[ST_SEG_SEEN] = "SELECT 1 FROM segments WHERE warrant = ?1 AND segment = ?2",
+	[ST_SEG_ADD] = "INSERT OR REPLACE INTO segments (warrant, segment, opened, created_us, "
+		       "records, indexed_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_REC_ADD] = "INSERT OR REPLACE INTO records VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+		       "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
+		       "?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, "
+		       "?40)",
+	[ST_REC_COMMIT] = "SELECT commitment FROM records WHERE warrant = ?1 AND segment = ?2 "
+			  "AND idx = ?3",
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+};
+
+struct index {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_N];
+};
+
+/* Run one prepared statement that returns no rows, and reset it. */
+static int index_step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? LACRE_OK : LACRE_E_DB;
+}
+
+int index_open_path(const char *path, struct index **out)
+{
+	struct index *ix = NULL;
+	sqlite3_stmt *st = NULL;
+	int fd, r = LACRE_E_DB, i;
+
+	/* create the file ourselves so that it is 0600 from its first byte;
+	 * SQLite gives its journal the same mode */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return LACRE_E_IO;
+	if (fchmod(fd, 0600) != 0) {
+		close(fd);
+		return LACRE_E_IO;
+	}
+	close(fd);
+	if ((ix = calloc(1, sizeof(*ix))) == NULL)
+		return LACRE_E_NOMEM;
+	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(ix->db, 10000);
+	sqlite3_extended_result_codes(ix->db, 1);
+	if (sqlite3_exec(ix->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+			 "PRAGMA secure_delete=ON; PRAGMA trusted_schema=OFF;", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(ix->db, index_schema, NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
+	/* a different schema version is not read: rebuild instead */
+	if (sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (sqlite3_column_int(st, 0) != INDEX_SCHEMA_VERSION)
+			goto out;
+	} else {
+		sqlite3_finalize(st);
+		st = NULL;
+		if (sqlite3_prepare_v2(ix->db, "INSERT INTO meta (key, value) VALUES ('schema', ?1)",
+				       -1, &st, NULL) != SQLITE_OK ||
+		    sqlite3_bind_int(st, 1, INDEX_SCHEMA_VERSION) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+	}
+	for (i = 0; i < ST_N; i++)
+		if (sqlite3_prepare_v3(ix->db, index_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+				       &ix->st[i], NULL) != SQLITE_OK)
+			goto out;
+	*out = ix;
+	ix = NULL;
+	r = LACRE_OK;
+out:
+	sqlite3_finalize(st);
+	index_close(ix);
+	return r;
+}
+
+int index_open(const struct site *s, struct index **out)
+{
+	char path[SITE_PATH_MAX];
+
+	if (site_path(s, INDEX_FILE, path, sizeof(path)) != LACRE_OK)
+		return LACRE_E_TOO_LARGE;
+	return index_open_path(path, out);
+}
+
+void index_close(struct index *ix)
+{
+	int i;
+
+	if (ix == NULL)
+		return;
+	for (i = 0; i < ST_N; i++)
+		sqlite3_finalize(ix->st[i]);
+	sqlite3_close(ix->db);
+	free(ix);
+}
+
+struct sqlite3 *index_db(struct index *ix)
+{
+	return ix->db;
+}
+
+int index_reset(struct index *ix, const char *warrant)
+{
+	static const char *const q[] = {
+		"DELETE FROM records WHERE ?1 IS NULL OR warrant = ?1",
+		"DELETE FROM segments WHERE ?1 IS NULL OR warrant = ?1",
+		"DELETE FROM calls WHERE ?1 IS NULL OR warrant = ?1",
+	};
+	sqlite3_stmt *st = NULL;
+	int r = LACRE_OK;
+	size_t i;
+
+	if (index_step_done(ix->st[ST_BEGIN]) != LACRE_OK)
+		return LACRE_E_DB;
+	for (i = 0; i < sizeof(q) / sizeof(q[0]) && r == LACRE_OK; i++) {
+		if (sqlite3_prepare_v2(ix->db, q[i], -1, &st, NULL) != SQLITE_OK ||
+		    (warrant ? sqlite3_bind_text(st, 1, warrant, -1, SQLITE_TRANSIENT)
+			     : sqlite3_bind_null(st, 1)) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_DONE)
+			r = LACRE_E_DB;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	index_step_done(ix->st[r == LACRE_OK ? ST_COMMIT : ST_ROLLBACK]);
+	return r;
+}
+
+void index_liid_text(const uint8_t *p, size_t n, char *out, size_t outlen)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t i, o = 0;
+	int printable = n > 0;
+
+	for (i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			printable = 0;
+	if (outlen == 0)
+		return;
+	if (printable) {
+		for (i = 0; i < n && o + 1 < outlen; i++)
+			out[o++] = (char)p[i];
+	} else {
+		if (outlen > 3) {
+			out[o++] = '0';
+			out[o++] = 'x';
+		}
+		for (i = 0; i < n && o + 2 < outlen; i++) {
+			out[o++] = hx[p[i] >> 4];
+			out[o++] = hx[p[i] & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Bind text, or NULL for an empty string. */
+static int index_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL || !s[0])
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+/* Text of an ETSI IPAddress (binary form preferred). */
+static void index_ipaddr(const struct etsi_ipaddr *a, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if (!a->present)
+		return;
+	if (a->bin.len == 4 || a->bin.len == 16)
+		rtp_addr_text(a->bin.len == 4 ? 4 : 6, a->bin.p, out, outlen);
+	else if (a->text.len)
+		index_liid_text(a->text.p, a->text.len, out, outlen);
+}
+
+int index_add_record(struct index *ix, const char *warrant, const char *segment,
+		     uint64_t idx, const struct frame_record *rec)
+{
+	sqlite3_stmt *st = ix->st[ST_REC_ADD];
+	struct etsi_pdu pdu;
+	struct sip_summary sip;
+	struct rtp_frame fr;
+	uint8_t commitment[32];
+	char liid[2 * FRAME_LIID_MAX + 3], a1[64], a2[64], content[FRAME_CONTENT_MAX + 1];
+	int r, decoded, have_sip = 0, have_rtp = 0;
+
+	if ((r = frame_commitment(rec->salt, rec->canon.p, rec->canon.len, commitment)) != LACRE_OK)
+		return r;
+	decoded = etsi_decode(rec->pdu.p, rec->pdu.len, &pdu) == LACRE_OK;
+	index_liid_text(rec->liid.p, rec->liid.len, liid, sizeof(liid));
+	memcpy(content, rec->content.p, rec->content.len);
+	content[rec->content.len] = '\0';
+	sqlite3_bind_text(st, 1, warrant, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, segment, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)idx);
+	sqlite3_bind_text(st, 4, liid, -1, SQLITE_TRANSIENT);
+	if (rec->has_cin)
+		sqlite3_bind_int64(st, 5, rec->cin);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)rec->seq);
+	sqlite3_bind_text(st, 7, etsi_kind_name(rec->kind) ? etsi_kind_name(rec->kind) : "other",
+			  -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, rec->time_kind ? rec->time_us : rec->recv_us);
+	sqlite3_bind_int64(st, 9, rec->recv_us);
+	if (rec->iri_type)
+		sqlite3_bind_int(st, 10, rec->iri_type);
+	index_bind_text(st, 11, content);
+	if (rec->direction != FRAME_DIRECTION_NONE)
+		sqlite3_bind_int(st, 12, rec->direction);
+	sqlite3_bind_int64(st, 13, (sqlite3_int64)rec->pdu.len);
+	sqlite3_bind_blob(st, 14, commitment, 32, SQLITE_TRANSIENT);
+	if (decoded && pdu.kind == ETSI_KIND_IRI && pdu.content_tag == ETSI_IRI_IPMMIRI &&
+	    pdu.ipmmiri.sip.len && sip_parse(pdu.ipmmiri.sip.p, pdu.ipmmiri.sip.len, &sip) == LACRE_OK)
+		have_sip = 1;
+	if (have_sip) {
+		index_bind_text(st, 15, sip.call_id);
+		index_bind_text(st, 16, sip.method);
+		if (sip.status)
+			sqlite3_bind_int(st, 17, sip.status);
+		index_bind_text(st, 18, sip.from);
+		index_bind_text(st, 19, sip.to);
+		index_bind_text(st, 20, sip.pai);
+		index_ipaddr(&pdu.ipmmiri.src, a1, sizeof(a1));
+		index_ipaddr(&pdu.ipmmiri.dst, a2, sizeof(a2));
+		index_bind_text(st, 21, a1);
+		index_bind_text(st, 22, a2);
+		index_bind_text(st, 23, sip.sdp_addr);
+		if (sip.sdp_port)
+			sqlite3_bind_int(st, 24, (int)sip.sdp_port);
+		if (sip.sdp_pt >= 0)
+			sqlite3_bind_int(st, 25, sip.sdp_pt);
+	}
+	if (decoded && pdu.kind == ETSI_KIND_CC && pdu.content_tag == ETSI_CC_IPMMCC) {
+		sqlite3_bind_int(st, 26, pdu.ipmmcc.frame_type);
+		if (rtp_frame_parse(pdu.ipmmcc.frame_type, pdu.content_bytes.p, pdu.content_bytes.len,
+				    &fr) == LACRE_OK)
+			have_rtp = 1;
+	}
+	if (have_rtp) {
+		rtp_addr_text(fr.ip_version, fr.src, a1, sizeof(a1));
+		rtp_addr_text(fr.ip_version, fr.dst, a2, sizeof(a2));
+		index_bind_text(st, 27, a1);
+		index_bind_text(st, 28, a2);
+		if (fr.has_ports) {
+			sqlite3_bind_int(st, 29, fr.sport);
+			sqlite3_bind_int(st, 30, fr.dport);
+		}
+		sqlite3_bind_int64(st, 31, fr.rtp.ssrc);
+		sqlite3_bind_int(st, 32, (int)fr.rtp.pt);
+		sqlite3_bind_int(st, 33, fr.rtp.seq);
+		sqlite3_bind_int64(st, 34, fr.rtp.ts);
+		sqlite3_bind_int64(st, 35, (sqlite3_int64)fr.rtp.payload_len);
+	}
+	if (decoded && pdu.kind == ETSI_KIND_IRI && pdu.content_tag == ETSI_IRI_IPIRI) {
+		if (pdu.ipiri.access_event >= 0)
+			sqlite3_bind_int(st, 36, pdu.ipiri.access_event);
+		index_ipaddr(&pdu.ipiri.target_ip, a1, sizeof(a1));
+		index_bind_text(st, 37, a1);
+		if (pdu.ipiri.has_octets_rx)
+			sqlite3_bind_int64(st, 38, (sqlite3_int64)pdu.ipiri.octets_rx);
+		if (pdu.ipiri.has_octets_tx)
+			sqlite3_bind_int64(st, 39, (sqlite3_int64)pdu.ipiri.octets_tx);
+	}
+	if (decoded && pdu.kind == ETSI_KIND_CC)
+		sqlite3_bind_int64(st, 40, (sqlite3_int64)pdu.content_bytes.len);
+	return index_step_done(st);
+}
+
+struct index_names {
+	char **v;
+	size_t n, cap;
+};
+
+/* lacre_store_list callback: collect names. */
+static int index_collect(void *arg, const char *name, uint64_t size)
+{
+	struct index_names *l = arg;
+	char **nv;
+
+	(void)size;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		if ((nv = realloc(l->v, nc * sizeof(*nv))) == NULL)
+			return LACRE_E_NOMEM;
+		l->v = nv;
+		l->cap = nc;
+	}
+	if ((l->v[l->n] = strdup(name)) == NULL)
+		return LACRE_E_NOMEM;
+	l->n++;
+	return LACRE_OK;
+}
+
+void index_free_names(char **segs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(segs[i]);
+	free(segs);
+}
+
+/* Whether segment was already looked at for warrant (1), not (0), or an
+ * error. */
+static int index_seen(struct index *ix, const char *warrant, const char *segment)
+{
+	sqlite3_stmt *st = ix->st[ST_SEG_SEEN];
+	int rc;
+
+	sqlite3_bind_text(st, 1, warrant, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, segment, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : LACRE_E_DB;
+}
+
+/* Record that segment was looked at. */
+static int index_mark(struct index *ix, const char *warrant, const char *segment, int opened,
+		      int64_t created_us, uint64_t records)
+{
+	sqlite3_stmt *st = ix->st[ST_SEG_ADD];
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sqlite3_bind_text(st, 1, warrant, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, segment, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 3, opened);
+	if (opened)
+		sqlite3_bind_int64(st, 4, created_us);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)records);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	return index_step_done(st);
+}
+
+/* Whether a record belongs to warrant's index. */
+static int index_is_warrants(const struct frame_record *rec, const char *warrant)
+{
+	return rec->route == FRAME_ROUTE_WARRANT && rec->warrant.len == strlen(warrant) &&
+	       !memcmp(rec->warrant.p, warrant, rec->warrant.len);
+}
+
+/* Index one segment object (already fetched whole into obj). */
+static int index_segment(struct index *ix, const char *warrant, const char *name,
+			 const struct lacre_dbuf *obj, const struct age_x25519_identity *id,
+			 uint64_t *added, const char **what)
+{
+	struct segment_reader *sr = NULL;
+	struct frame_record rec;
+	uint64_t idx = 0, n = 0;
+	int r, done = 0;
+
+	*what = "the segment does not open";
+	r = segment_reader_new(obj->p, obj->len, id, name + strlen(ACCESS_SEGMENT_PREFIX), &sr);
+	if (r != LACRE_OK)
+		return r;
+	if (index_step_done(ix->st[ST_BEGIN]) != LACRE_OK) {
+		segment_reader_free(sr);
+		*what = "the index cannot start a transaction";
+		return LACRE_E_DB;
+	}
+	for (;;) {
+		*what = "a chunk or frame failed its check";
+		if ((r = segment_reader_next(sr, &rec, &done)) != LACRE_OK || done)
+			break;
+		if (index_is_warrants(&rec, warrant)) {
+			*what = "the index cannot store a record";
+			if ((r = index_add_record(ix, warrant, name, idx, &rec)) != LACRE_OK)
+				break;
+			n++;
+		}
+		idx++;
+	}
+	if (r == LACRE_OK)
+		r = index_mark(ix, warrant, name, 1, segment_reader_header(sr)->created_us, n);
+	segment_reader_free(sr);
+	if (r != LACRE_OK) {
+		index_step_done(ix->st[ST_ROLLBACK]);
+		return r;
+	}
+	if (index_step_done(ix->st[ST_COMMIT]) != LACRE_OK) {
+		*what = "the index cannot commit";
+		return LACRE_E_DB;
+	}
+	*added = n;
+	return LACRE_OK;
+}
+
+int index_update(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
+		 const char *warrant,
+		 void (*problem)(void *arg, const char *segment, int err, const char *what),
+		 void *arg, struct index_report *rep_out)
+{
+	struct index_names l = { 0 };
+	struct index_report rep = { 0 };
+	struct lacre_dbuf buf;
+	struct age_reader *ar = NULL;
+	const char *what;
+	uint64_t added;
+	size_t i;
+	int r, first = LACRE_OK, seen;
+
+	lacre_dbuf_init(&buf, INDEX_SEGMENT_MAX);
+	lacre_dbuf_set_secret(&buf);
+	if ((r = lacre_store_list(st, ACCESS_SEGMENT_PREFIX, index_collect, &l)) != LACRE_OK)
+		goto out;
+	rep.segments_listed = l.n;
+	for (i = 0; i < l.n; i++) {
+		if ((seen = index_seen(ix, warrant, l.v[i])) < 0) {
+			r = seen;
+			goto out;
+		}
+		if (seen)
+			continue;
+		rep.segments_new++;
+		/* the header alone says whether the identity opens it */
+		lacre_dbuf_reset(&buf);
+		r = lacre_store_get(st, l.v[i], 0, INDEX_HEAD_BYTES, &buf);
+		if (r == LACRE_OK) {
+			r = age_reader_new(buf.p, buf.len, id, &ar);
+			age_reader_free(ar);
+			ar = NULL;
+			if (r == LACRE_E_AUTH) {
+				if ((r = index_mark(ix, warrant, l.v[i], 0, 0, 0)) != LACRE_OK)
+					goto out;
+				continue;
+			}
+			lacre_dbuf_reset(&buf);
+			r = lacre_store_get(st, l.v[i], 0, SIZE_MAX, &buf);
+		}
+		what = "cannot read the segment";
+		if (r == LACRE_OK)
+			r = index_segment(ix, warrant, l.v[i], &buf, id, &added, &what);
+		if (r == LACRE_E_AUTH) {   /* another recipient after all */
+			if ((r = index_mark(ix, warrant, l.v[i], 0, 0, 0)) != LACRE_OK)
+				goto out;
+			continue;
+		}
+		if (r == LACRE_E_DB)
+			goto out;
+		if (r != LACRE_OK) {
+			rep.problems++;
+			if (first == LACRE_OK)
+				first = r;
+			if (problem)
+				problem(arg, l.v[i], r, what);
+			continue;
+		}
+		rep.segments_opened++;
+		rep.records += added;
+	}
+	r = first;
+out:
+	lacre_dbuf_free(&buf);
+	index_free_names(l.v, l.n);
+	if (rep_out)
+		*rep_out = rep;
+	return r;
+}
+
+int index_segments(struct index *ix, const char *warrant, const char *cond, int has_cin,
+		   uint32_t cin, char ***segs_out, size_t *n_out)
+{
+	struct index_names l = { 0 };
+	struct lacre_dbuf q;
+	sqlite3_stmt *st = NULL;
+	const char *sql;
+	int r = LACRE_E_DB, rc;
+
+	lacre_dbuf_init(&q, 4096);
+	/* cond is a constant of the caller's code, never data */
+	if (lacre_dbuf_printf(&q, "SELECT s.segment FROM segments s WHERE s.warrant = ?1 AND "
+			      "s.opened = 1 AND EXISTS (SELECT 1 FROM records WHERE warrant = ?1 AND "
+			      "segment = s.segment AND (%s)) ORDER BY s.created_us, s.segment",
+			      cond) != LACRE_OK ||
+	    lacre_dbuf_cstr(&q, &sql) != LACRE_OK) {
+		r = LACRE_E_NOMEM;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, warrant, -1, SQLITE_TRANSIENT);
+	if (has_cin)
+		sqlite3_bind_int64(st, 2, cin);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((r = index_collect(&l, (const char *)sqlite3_column_text(st, 0), 0)) != LACRE_OK)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		r = LACRE_E_DB;
+		goto out;
+	}
+	*segs_out = l.v;
+	*n_out = l.n;
+	l.v = NULL;
+	l.n = 0;
+	r = LACRE_OK;
+out:
+	sqlite3_finalize(st);
+	lacre_dbuf_free(&q);
+	index_free_names(l.v, l.n);
+	return r;
+}
+
+/* The commitment the index holds for (warrant, segment, idx): 1 found,
+ * 0 not indexed, or an error. */
+static int index_commitment(struct index *ix, const char *warrant, const char *segment,
+			    uint64_t idx, uint8_t out[32])
+{
+	sqlite3_stmt *st = ix->st[ST_REC_COMMIT];
+	int rc, r = 0;
+
+	sqlite3_bind_text(st, 1, warrant, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, segment, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)idx);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 0) == 32) {
+			memcpy(out, sqlite3_column_blob(st, 0), 32);
+			r = 1;
+		} else {
+			r = LACRE_E_DB;
+		}
+	} else if (rc != SQLITE_DONE) {
+		r = LACRE_E_DB;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+int index_read(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
+	       const char *warrant, char *const *segs, size_t n,
+	       int (*want)(void *arg, const char *segment, uint64_t idx),
+	       int (*fn)(void *arg, const struct access_record *r),
+	       void (*problem)(void *arg, const char *segment, int err, const char *what),
+	       void *arg)
+{
+	struct lacre_dbuf buf;
+	struct segment_reader *sr = NULL;
+	struct frame_record rec;
+	struct access_record ar;
+	uint8_t have[32], got[32];
+	size_t i;
+	int r = LACRE_OK, first = LACRE_OK, done, k;
+
+	lacre_dbuf_init(&buf, INDEX_SEGMENT_MAX);
+	lacre_dbuf_set_secret(&buf);
+	for (i = 0; i < n; i++) {
+		uint64_t idx = 0;
+		const char *what = "the segment does not open";
+
+		lacre_dbuf_reset(&buf);
+		r = lacre_store_get(st, segs[i], 0, SIZE_MAX, &buf);
+		if (r == LACRE_OK)
+			r = segment_reader_new(buf.p, buf.len, id,
+					       segs[i] + strlen(ACCESS_SEGMENT_PREFIX), &sr);
+		while (r == LACRE_OK) {
+			what = "a chunk or frame failed its check";
+			if ((r = segment_reader_next(sr, &rec, &done)) != LACRE_OK || done)
+				break;
+			if (index_is_warrants(&rec, warrant) && (!want || want(arg, segs[i], idx))) {
+				what = "the record differs from the index (run lacre reindex)";
+				k = index_commitment(ix, warrant, segs[i], idx, have);
+				if (k < 0) {
+					r = k;
+					break;
+				}
+				if ((r = frame_commitment(rec.salt, rec.canon.p, rec.canon.len, got)) != LACRE_OK)
+					break;
+				if (k == 0 || memcmp(have, got, 32) != 0) {
+					r = LACRE_E_VERIFY;
+					break;
+				}
+				ar.rec = &rec;
+				ar.segment = segs[i];
+				ar.index = idx;
+				if ((r = fn(arg, &ar)) != 0)
+					goto out;
+			}
+			idx++;
+		}
+		segment_reader_free(sr);
+		sr = NULL;
+		if (r == LACRE_E_DB)
+			goto out;
+		if (r != LACRE_OK) {
+			if (first == LACRE_OK)
+				first = r;
+			if (problem)
+				problem(arg, segs[i], r, what);
+			r = LACRE_OK;
+		}
+	}
+	r = first;
+out:
+	segment_reader_free(sr);
+	lacre_dbuf_free(&buf);
+	return r;
+}
