@@ -32,6 +32,8 @@ static void usage(FILE *f)
 		"usage: lacre proof inclusion --store SPEC --vkey LOGVKEY --index I [--checkpoint FILE]\n"
 		"       lacre proof verify (--vkey LOGVKEY [--witness-vkey VKEY]... [--quorum K] | --policy FILE)\n"
 		"                          (--entry-hex HEX | --leaf-hex HEX) FILE\n"
+		"       lacre proof record --site DIR --warrant W --record SEGMENT:INDEX [-o FILE]\n"
+		"                          --justification TEXT [--user KEYFILE]\n"
 		"\n"
 		"Make or check a C2SP tlog-proof receipt for one ledger entry.\n");
 }
@@ -277,6 +279,8 @@ int cmd_proof(int argc, char **argv)
 		return do_inclusion(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
 		return do_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "record"))
+		return cmd_proof_record(argc - 1, argv + 1);
 	cli_err("no proof subcommand '%s'; run 'lacre proof --help'", argv[1]);
 	return EXIT_USAGE;
 }

@@ -79,6 +79,16 @@ struct lacre_dbuf;
 int export_access_report(const struct site *s, struct keystore *ks, const char *warrant,
 			 struct lacre_dbuf *out, char *msg, size_t msglen);
 
+/* The receipt of one record of warrant (segment "seg/<hex>", index in the
+ * segment), as `lacre proof record` writes it: decrypts the segment with
+ * the warrant's key, recomputes the record's commitment and proves it in
+ * the ingest log's checkpoint.  commitment and leaf (may be NULL) receive
+ * what the receipt proves.  LACRE_E_NOT_FOUND: no such record (or not yet
+ * in the published checkpoint). */
+int export_record_receipt(const struct site *s, struct keystore *ks, const char *warrant,
+			  const char *segment, uint64_t index, struct lacre_dbuf *out,
+			  uint8_t commitment[32], uint64_t *leaf, char *msg, size_t msglen);
+
 /* Write the package (see above).  Errors: LACRE_E_NOT_FOUND (no such
  * warrant, or a record not yet covered by the checkpoint: msg says which),
  * LACRE_E_SHREDDED, LACRE_E_VERIFY / LACRE_E_CORRUPT / LACRE_E_TRUNCATED

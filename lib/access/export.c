@@ -682,3 +682,84 @@ out:
 	lacre_dbuf_free(&stmt);
 	return r;
 }
+
+struct ex_one {
+	const char *segment;
+	uint64_t index;
+	int found;
+	uint8_t commit[32];
+};
+
+/* access_read callback: find one record and keep its commitment. */
+static int ex_one_record(void *arg, const struct access_record *ar)
+{
+	struct ex_one *e = arg;
+
+	if (ar->index != e->index || strcmp(ar->segment, e->segment) != 0)
+		return 0;
+	if (frame_commitment(ar->rec->salt, ar->rec->canon.p, ar->rec->canon.len, e->commit) != LACRE_OK)
+		return LACRE_E_CRYPTO;
+	e->found = 1;
+	return 1;
+}
+
+/* The receipt of one record (see export.h). */
+int export_record_receipt(const struct site *s, struct keystore *ks, const char *warrant,
+			  const char *segment, uint64_t index, struct lacre_dbuf *out,
+			  uint8_t commitment[32], uint64_t *leaf, char *msg, size_t msglen)
+{
+	struct age_x25519_identity id;
+	struct lacre_store *st = NULL;
+	struct receipts_index *ix = NULL;
+	struct access_filter f;
+	struct ex_one one;
+	uint64_t lf;
+	int r;
+
+	if (msglen)
+		msg[0] = 0;
+	memset(&one, 0, sizeof(one));
+	one.segment = segment;
+	one.index = index;
+	if ((r = keystore_get(ks, warrant, &id, NULL)) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot read warrant %s's key: %s", warrant, lacre_strerror(r));
+		return r;
+	}
+	if ((r = lacre_store_open(s->cfg.backend, &st)) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot open the backend %s", s->cfg.backend);
+		goto out;
+	}
+	access_filter_init(&f);
+	f.warrant = warrant;
+	r = access_read(st, &id, &f, ex_one_record, &one, NULL, NULL);
+	if (r == 1)
+		r = LACRE_OK;
+	if (r == LACRE_OK && !one.found) {
+		r = LACRE_E_NOT_FOUND;
+		snprintf(msg, msglen, "warrant %s has no record %s:%llu (see 'lacre records --json')", warrant,
+			 segment, (unsigned long long)index);
+	}
+	if (r != LACRE_OK) {
+		if (!msg[0])
+			snprintf(msg, msglen, "reading the sealed records failed: %s", lacre_strerror(r));
+		goto out;
+	}
+	if ((r = receipts_index_open(s, st, &ix, msg, msglen)) != LACRE_OK)
+		goto out;
+	if ((r = receipts_index_find(ix, one.commit, &lf)) != LACRE_OK) {
+		snprintf(msg, msglen, "record %s:%llu is not in the ingest log's published checkpoint yet",
+			 segment, (unsigned long long)index);
+		goto out;
+	}
+	if ((r = receipts_index_receipt(ix, lf, out)) != LACRE_OK)
+		goto out;
+	if (commitment)
+		memcpy(commitment, one.commit, 32);
+	if (leaf)
+		*leaf = lf;
+out:
+	age_identity_wipe(&id);
+	receipts_index_free(ix);
+	lacre_store_close(st);
+	return r;
+}

@@ -178,5 +178,17 @@ $tool edit "$work/party.plain" "$work/t.plain" exclusions.txt 'd.replace(b" inde
 rm -f "$work/t.age"; age -r "$R" -o "$work/t.age" "$work/t.plain"
 expect_fail "exclusion line altered" "$work/t.age" 'FAIL exclusions\.txt: (altered|line 2: record)'
 
+# 4. lacre proof record: the same receipt for one record, checked by lacre proof verify
+"$B/lacre" proof record --site "$site" --warrant "$W1" --record "$xseg:$xidx" --justification "receipt" \
+	-o "$work/one.tlog-proof" 2>"$work/one.err" || { cat "$work/one.err"; bad "proof record"; }
+commit=$(sed -n 's/.*commitment \([0-9a-f]\{64\}\).*/\1/p' "$work/one.err")
+grep -q "($xseg:$xidx) leaf [0-9]* commitment $commit" "$work/p.txt" &&
+	ok "lacre proof record: same commitment as the party copy's exclusion list" || bad "proof record commitment"
+"$B/lacre" proof verify --vkey "$(cat "$LOGV")" --entry-hex "$commit" "$work/one.tlog-proof" >/dev/null &&
+	ok "lacre proof verify accepts the record's receipt" || bad "proof verify of a record receipt"
+other=$(printf '%s' "$commit" | sed 's/^./0/; t; s/^/x/'); [ "$other" = "$commit" ] && other=$(printf '%s' "$commit" | sed 's/^./1/')
+"$B/lacre" proof verify --vkey "$(cat "$LOGV")" --entry-hex "$other" "$work/one.tlog-proof" >/dev/null 2>&1
+[ $? -eq 3 ] && ok "lacre proof verify refuses another commitment (exit 3)" || bad "proof verify of a wrong commitment"
+
 [ $fails -eq 0 ] || die "$fails check(s) failed"
 echo "export/verify end to end ok"

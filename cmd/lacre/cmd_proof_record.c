@@ -1,0 +1,143 @@
+/*
+ * cmd_proof_record.c - `lacre proof record`: the C2SP tlog-proof receipt of
+ * one sealed record of a warrant (docs/cmd-export.md, "Receipts").  The
+ * record is decrypted (access domain: audit-first gate, master passphrase),
+ * its commitment recomputed, and its inclusion in the ingest log's
+ * published checkpoint proved from the log's bundles (lib/access/export.c,
+ * lib/access/receipts.c).  `lacre proof verify --entry-hex COMMITMENT`
+ * checks the result offline.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lacre/acl.h"
+#include "lacre/err.h"
+#include "lacre/export.h"
+#include "lacre/keystore.h"
+#include "lacre/passphrase.h"
+#include "lacre/site.h"
+#include "cli.h"
+
+/* Usage text. */
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lacre proof record --warrant W --record SEGMENT:INDEX [-o FILE] [--site DIR]\n"
+		"                          --justification TEXT [--user KEYFILE]\n"
+		"                          [--passphrase-file F | --passphrase-fd N]\n"
+		"Writes the tlog-proof receipt of one record (SEGMENT:INDEX as 'lacre records\n"
+		"--json' prints them) and prints its commitment and leaf index on stderr.\n");
+}
+
+/* Audit-first gate for reading one record (action "records"). */
+static int gate(const struct site *s, const char *user, const char *warrant, const char *what,
+		const char *justification)
+{
+	struct acl_session *ss = NULL;
+	struct access_request rq;
+	char msg[SITE_MSG_MAX];
+	int r;
+
+	msg[0] = '\0';
+	if ((r = acl_session_open(s, user, &ss, msg, sizeof(msg))) != LACRE_OK) {
+		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		return r == LACRE_E_NOT_FOUND && !user && !getenv("LACRE_USER") ? EXIT_USAGE : EXIT_FAIL;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.action = "records";
+	rq.warrant = warrant;
+	rq.what = what;
+	rq.justification = justification;
+	r = acl_authorize(ss, &rq, msg, sizeof(msg));
+	acl_session_close(ss);
+	if (r != LACRE_OK) {
+		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* `lacre proof record`. */
+int cmd_proof_record(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "site", required_argument, 0, 's' },
+		{ "warrant", required_argument, 0, 'w' },
+		{ "record", required_argument, 0, 'r' },
+		{ "output", required_argument, 0, 'o' },
+		{ "user", required_argument, 0, 'u' },
+		{ "justification", required_argument, 0, 'J' },
+		{ "passphrase-file", required_argument, 0, 'P' },
+		{ "passphrase-fd", required_argument, 0, 'F' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	struct passphrase_src pass;
+	struct export_exclusion rec;
+	struct keystore *ks = NULL;
+	struct lacre_dbuf out;
+	struct site s;
+	const char *site = NULL, *warrant = NULL, *recs = NULL, *path = NULL, *user = NULL, *just = NULL;
+	char msg[1024], what[256], *end;
+	uint8_t c[32];
+	uint64_t leaf;
+	int o, r, ex;
+
+	passphrase_src_init(&pass);
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+		switch (o) {
+		case 's': site = optarg; break;
+		case 'w': warrant = optarg; break;
+		case 'r': recs = optarg; break;
+		case 'o': path = optarg; break;
+		case 'u': user = optarg; break;
+		case 'J': just = optarg; break;
+		case 'P': pass.file = optarg; break;
+		case 'F':
+			pass.fd = (int)strtol(optarg, &end, 10);
+			if (*end || pass.fd < 0) {
+				cli_err("--passphrase-fd needs a file descriptor number");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || !warrant || !recs || !just) {
+		cli_err("proof record needs --warrant W, --record SEGMENT:INDEX and --justification TEXT");
+		return EXIT_USAGE;
+	}
+	if (export_exclusion_parse_record(recs, &rec) != LACRE_OK) {
+		cli_err("--record: '%s' is not SEGMENT:INDEX (seg/<32 hex>:N)", recs);
+		return EXIT_USAGE;
+	}
+	snprintf(what, sizeof(what), "receipt of record %s", recs);
+	if ((ex = cli_open_site(site, &s)) != EXIT_OK || (ex = gate(&s, user, warrant, what, just)) != EXIT_OK ||
+	    (ex = cli_open_keystore(&pass, &s, &ks)) != EXIT_OK)
+		return ex;
+	lacre_dbuf_init(&out, NOTE_MAX_SIZE + 8192);
+	r = export_record_receipt(&s, ks, warrant, rec.segment, rec.index, &out, c, &leaf, msg, sizeof(msg));
+	keystore_close(ks);
+	if (r == LACRE_OK) {
+		FILE *f = path ? fopen(path, "wx") : stdout;
+		if (!f || fwrite(out.p, 1, out.len, f) != out.len || (path && fclose(f) != 0)) {
+			cli_err("cannot write %s", path ? path : "stdout");
+			lacre_dbuf_free(&out);
+			return EXIT_FAIL;
+		}
+		fprintf(stderr, "lacre: record %s: leaf %llu, commitment ", recs, (unsigned long long)leaf);
+		for (int i = 0; i < 32; i++)
+			fprintf(stderr, "%02x", c[i]);
+		fprintf(stderr, "\n");
+	}
+	lacre_dbuf_free(&out);
+	if (r != LACRE_OK) {
+		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		return cli_exit_status(r);
+	}
+	return EXIT_OK;
+}
