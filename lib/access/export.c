@@ -372,10 +372,9 @@ static int ex_record(void *arg, const struct access_record *ar)
 		if ((r = ex_add(c, name, c->tmp.p, c->tmp.len)) != LACRE_OK)
 			return ex_fail(c, r, "%s: cannot write the package", c->o->path);
 		ex_hex(rec->liid.p, rec->liid.len, liidhex);
-		if (rec->time_kind)
-			warrant_time_format(rec->time_us, t);
-		else
-			snprintf(t, sizeof(t), "-");
+		/* the time the window and range rules use: interception time,
+		 * or receive time when the PDU has none */
+		warrant_time_format(when, t);
 		r = lacre_dbuf_printf(&c->excl, "excluded n=%llu segment=%s index=%llu leaf=%llu "
 				      "commitment=%s liid=%s cin=", (unsigned long long)n, ar->segment,
 				      (unsigned long long)ar->index, (unsigned long long)leaf, hex,

@@ -756,6 +756,30 @@ static int vf_kv(struct lacre_rbuf *l, const char *key, const uint8_t **val, siz
 	return LACRE_OK;
 }
 
+/* Whether an excluded record's stated time lies in the range rule
+ * "T1/T2" (the forms of warrant_time_parse that the exporter accepts:
+ * a date, or a time with an optional fraction, always UTC). */
+static int vf_in_range(const struct vf_excl *e, const char *rule)
+{
+	char a[64], b[64];
+	const char *slash = strchr(rule, '/');
+	int64_t from, to;
+	size_t la;
+
+	if (!slash || !e->has_time || (la = (size_t)(slash - rule)) >= sizeof(a) || strlen(slash + 1) >= sizeof(b))
+		return 0;
+	memcpy(a, rule, la);
+	a[la] = 0;
+	snprintf(b, sizeof(b), "%s", slash + 1);
+	if (strlen(a) == 10)
+		strcat(a, "T00:00:00Z");
+	if (strlen(b) == 10)
+		strcat(b, "T00:00:00Z");
+	if (vf_time(a, &from) != LACRE_OK || vf_time(b, &to) != LACRE_OK)
+		return 0;
+	return e->time_us >= from && e->time_us < to;
+}
+
 /* Parse and check exclusions.txt. */
 static int vf_exclusions(struct vf *v, struct completeness_item *items, uint8_t *seen)
 {
@@ -845,6 +869,9 @@ static int vf_exclusions(struct vf *v, struct completeness_item *items, uint8_t 
 			if (!e->by_range && strcmp(want, e->rule) && strcmp(want + 4, e->rule))
 				verify_add_problem(v->res, "exclusions.txt", "line %zu: record %s is not the one rule '%s' names",
 						   lineno, want, e->rule);
+			if (e->by_range && !vf_in_range(e, e->rule))
+				verify_add_problem(v->res, "exclusions.txt", "line %zu: record %s's time is not inside "
+						   "the range '%s' it is excluded by", lineno, want, e->rule);
 		}
 		snprintf(name, sizeof(name), "excluded/%08llu.tlog-proof", (unsigned long long)e->n);
 		vf_receipt(v, name, e->commit, e->leaf);

@@ -178,6 +178,12 @@ $tool edit "$work/party.plain" "$work/t.plain" exclusions.txt 'd.replace(b" inde
 rm -f "$work/t.age"; age -r "$R" -o "$work/t.age" "$work/t.plain"
 expect_fail "exclusion line altered" "$work/t.age" 'FAIL exclusions\.txt: (altered|line 2: record)'
 
+# a range exclusion whose record's time is moved out of the range
+$tool edit "$work/party.plain" "$work/t.plain" exclusions.txt 'd.replace(b" time=2026-11-28T10", b" time=2026-11-28T11")' || die edit
+rm -f "$work/t.age"; age -r "$R" -o "$work/t.age" "$work/t.plain"
+expect_fail "exclusion time moved out of its range" "$work/t.age" \
+	"FAIL exclusions\.txt: line [0-9]+: record seg/[0-9a-f]+:[0-9]+'s time is not inside the range"
+
 # 4. lacre proof record: the same receipt for one record, checked by lacre proof verify
 "$B/lacre" proof record --site "$site" --warrant "$W1" --record "$xseg:$xidx" --justification "receipt" \
 	-o "$work/one.tlog-proof" 2>"$work/one.err" || { cat "$work/one.err"; bad "proof record"; }
