@@ -83,28 +83,38 @@ struct tlog_witness {
 /* Open (or create) the log whose durable state lives in state_dir (made
  * 0700 if missing, locked against a second opener).  origin is the
  * checkpoint origin and must equal the key's name; key is borrowed and
- * must outlive the log.  Recovers after a crash: replays the local journal,
- * checks it against the last signed (size, root), and republishes tiles and
- * the checkpoint at the next tlog_checkpoint.  LACRE_E_CONFIG if the state
- * belongs to another origin or key, LACRE_E_CORRUPT if the local state is
- * damaged, LACRE_E_STATE if another process holds the log. */
+ * must outlive the log.  Recovers after a crash: cuts the local journal
+ * back to what was signed, replays its tail from the recovery snapshot,
+ * checks it against the last signed (size, root), and republishes tiles
+ * and the checkpoint at the next tlog_checkpoint.  LACRE_E_CONFIG if the
+ * state belongs to another origin or key, LACRE_E_CORRUPT if the local
+ * state is damaged, LACRE_E_STATE if another process holds the log.
+ *
+ * Threads: tlog_append (and tlog_size) may be called from any number of
+ * threads at any time; every other call takes the log's lock, so one
+ * thread can checkpoint (tlog_tick / tlog_checkpoint, which hash the
+ * appended batch and publish) while others append and ask for receipts
+ * (which wait for a running checkpoint).  tlog_close must not race any
+ * other call. */
 int tlog_open(struct lacre_store *store, const char *state_dir, const char *origin,
 	      const struct note_signer *key, struct tlog **out);
-/* Close without checkpointing (pending appends are lost: call
- * tlog_checkpoint first for a clean stop). */
+/* Close without checkpointing (appends since the last checkpoint are lost:
+ * call tlog_checkpoint first for a clean stop). */
 void tlog_close(struct tlog *log);
 /* Append an entry (1..65535 bytes; lacre's are 32-byte commitments or small
- * event blobs).  In memory until the next checkpoint.  *index (optional)
- * gets the entry's position. */
+ * event blobs): a copy into memory, hashed at the next checkpoint.  *index
+ * (optional) gets the entry's position.  LACRE_E_TOO_LARGE when 2 GiB are
+ * waiting for a checkpoint (backpressure). */
 int tlog_append(struct tlog *log, const void *entry, size_t len, uint64_t *index);
-/* Integrate pending entries: journal them durably, sign a checkpoint,
- * commit (size, root, note) to the state folder (tmp, fsync, rename, fsync
- * folder), write tiles and bundles, then - once the witness quorum (if any)
- * cosigned - write the checkpoint object.  note (optional) receives the
- * latest published checkpoint with its cosignatures.  Without new entries
- * it only finishes an unfinished publication.  LACRE_E_UNAVAILABLE when the
- * store or too many witnesses failed (the checkpoint stays signed and the
- * next call retries); LACRE_E_FORK when a witness reports a fork. */
+/* Integrate pending entries: hash them, journal them durably, sign a
+ * checkpoint, commit (size, root, note) to the state folder (tmp, fsync,
+ * rename, fsync folder), write tiles and bundles, then - once the witness
+ * quorum (if any) cosigned - write the checkpoint object.  note (optional)
+ * receives the latest published checkpoint with its cosignatures.  Without
+ * new entries it only finishes an unfinished publication.
+ * LACRE_E_UNAVAILABLE when the store or too many witnesses failed (the
+ * checkpoint stays signed and the next call retries); LACRE_E_FORK when a
+ * witness reports a fork. */
 int tlog_checkpoint(struct tlog *log, struct lacre_dbuf *note);
 /* Drive time: checkpoint when entries are pending (or a publication is
  * unfinished) and at least the interval (default 1000 ms) has passed since
@@ -120,15 +130,15 @@ int tlog_set_witnesses(struct tlog *log, const struct tlog_witness *w, size_t n,
  * URL are not asked.  The policy is copied. */
 int tlog_set_policy(struct tlog *log, const struct policy *p);
 /* Entries appended so far (signed or pending). */
-uint64_t tlog_size(const struct tlog *log);
+uint64_t tlog_size(struct tlog *log);
 /* Size of the latest signed checkpoint and of the latest published one. */
-uint64_t tlog_signed_size(const struct tlog *log);
-uint64_t tlog_published_size(const struct tlog *log);
+uint64_t tlog_signed_size(struct tlog *log);
+uint64_t tlog_published_size(struct tlog *log);
 /* The log's store prefix. */
 const char *tlog_store_prefix(const struct tlog *log);
-/* The latest published checkpoint note (with cosignatures); *len is 0
- * before the first publication.  Valid until the next tlog_checkpoint. */
-void tlog_published_note(const struct tlog *log, const uint8_t **p, size_t *len);
+/* A copy of the latest published checkpoint note (with cosignatures),
+ * appended to out; LACRE_E_NOT_FOUND before the first publication. */
+int tlog_published_note(struct tlog *log, struct lacre_dbuf *out);
 /* A C2SP tlog-proof receipt for entry index against the latest published
  * checkpoint (LACRE_E_RANGE if that checkpoint does not cover it yet). */
 int tlog_receipt(struct tlog *log, uint64_t index, struct lacre_dbuf *out);

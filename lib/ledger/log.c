@@ -47,6 +47,8 @@
 #define MAX_WITNESSES 32
 #define STATE_MAX (NOTE_MAX_SIZE + 256 * 1024)
 #define ENTS_CAP ((size_t)1 << 40)
+/* Appended bytes waiting for a checkpoint (backpressure beyond). */
+#define INCOMING_CAP ((size_t)1 << 31)
 /* Concurrent puts while publishing tiles. */
 #define PUBLISH_THREADS 16
 
@@ -97,6 +99,15 @@ struct tlog {
 	uint64_t wsize[MAX_WITNESSES];
 	size_t nw, quorum;
 	struct policy *pol;        /* when set, decides instead of quorum */
+
+	/* Threads: tlog_append may run on any thread while one thread
+	 * checkpoints.  in_mu guards incoming and next_index only (an append
+	 * is a copy under it); mu guards everything else and is held for the
+	 * whole of a checkpoint, which takes the incoming batch, hashes it
+	 * into the tree and publishes. */
+	pthread_mutex_t in_mu, mu;
+	struct lacre_dbuf incoming; /* appended, not yet hashed: bundle format */
+	uint64_t next_index;
 };
 
 /* ---- small helpers ---- */
@@ -545,6 +556,9 @@ void tlog_close(struct tlog *log)
 	lacre_dbuf_free(&log->ents);
 	lacre_dbuf_free(&log->snote);
 	lacre_dbuf_free(&log->pnote);
+	lacre_dbuf_free(&log->incoming);
+	pthread_mutex_destroy(&log->in_mu);
+	pthread_mutex_destroy(&log->mu);
 	free(log->pol);
 	if (log->jfd >= 0)
 		close(log->jfd);
@@ -576,6 +590,9 @@ int tlog_open(struct lacre_store *store, const char *state_dir, const char *orig
 	if ((log = calloc(1, sizeof(*log))) == NULL || (log->dir = strdup(state_dir)) == NULL)
 		goto out;
 	log->dirfd = log->lockfd = log->jfd = -1;
+	pthread_mutex_init(&log->in_mu, NULL);
+	pthread_mutex_init(&log->mu, NULL);
+	lacre_dbuf_init(&log->incoming, INCOMING_CAP);
 	log->store = store;
 	log->key = key;
 	log->interval = 1000;
@@ -637,6 +654,7 @@ int tlog_open(struct lacre_store *store, const char *state_dir, const char *orig
 	if (lseek(log->jfd, 0, SEEK_END) < 0)
 		goto out;
 	log->jsize = log->tree.size;
+	log->next_index = log->tree.size;
 	log->jbytes = log->sjbytes;
 	log->ents_jpos = log->ents.len;
 	log->cp_published = 0;
@@ -655,19 +673,51 @@ out:
 
 /* ---- append ---- */
 
-/* Append one entry in memory. */
+/* Append one entry: a copy into the incoming batch (hashing happens at
+ * the next checkpoint, possibly on another thread). */
 int tlog_append(struct tlog *log, const void *entry, size_t len, uint64_t *index)
 {
-	uint64_t idx = log->tree.size;
-	int rc;
+	uint64_t idx;
+	int rc = LACRE_E_RANGE;
 
 	if (len == 0 || len > TLOG_ENTRY_MAX)
 		return LACRE_E_INVALID;
-	if ((rc = add_entry(log, entry, len)) != LACRE_OK)
-		return rc;
-	if (index)
+	pthread_mutex_lock(&log->in_mu);
+	idx = log->next_index;
+	if (idx >= MERKLE_MAX_SIZE)
+		goto out;
+	if ((rc = lacre_dbuf_reserve(&log->incoming, 2 + len)) != LACRE_OK)
+		goto out;
+	lacre_dbuf_add_u16be(&log->incoming, (uint16_t)len);
+	lacre_dbuf_add(&log->incoming, entry, len);
+	log->next_index++;
+	rc = LACRE_OK;
+out:
+	pthread_mutex_unlock(&log->in_mu);
+	if (rc == LACRE_OK && index)
 		*index = idx;
-	return LACRE_OK;
+	return rc;
+}
+
+/* Take the incoming batch and hash it into the tree (under mu). */
+static int integrate(struct tlog *log)
+{
+	struct lacre_dbuf batch;
+	struct lacre_rbuf b;
+	const uint8_t *e;
+	size_t len;
+	int rc = LACRE_OK;
+
+	pthread_mutex_lock(&log->in_mu);
+	batch = log->incoming;
+	lacre_dbuf_init(&log->incoming, INCOMING_CAP);
+	pthread_mutex_unlock(&log->in_mu);
+	lacre_rbuf_init(&b, batch.p, batch.len);
+	while (tiles_bundle_next(&b, &e, &len) == LACRE_OK)
+		if ((rc = add_entry(log, e, len)) != LACRE_OK)
+			break;
+	lacre_dbuf_free(&batch);
+	return rc;
 }
 
 /* ---- publishing ---- */
@@ -1042,11 +1092,13 @@ out:
 	return rc;
 }
 
-/* Checkpoint: sign if grown, publish tiles, cosign, publish (tlog.h). */
-int tlog_checkpoint(struct tlog *log, struct lacre_dbuf *note)
+/* Checkpoint with mu held. */
+static int checkpoint_locked(struct tlog *log, struct lacre_dbuf *note)
 {
 	int rc;
 
+	if ((rc = integrate(log)) != LACRE_OK)
+		return rc;
 	if (!log->have_signed || log->tree.size > log->ssize)
 		if ((rc = sign_current(log)) != LACRE_OK)
 			return rc;
@@ -1059,29 +1111,56 @@ int tlog_checkpoint(struct tlog *log, struct lacre_dbuf *note)
 	return LACRE_OK;
 }
 
-/* Time-driven checkpoints. */
-int tlog_tick(struct tlog *log, uint64_t now_ms, int *did)
+/* Checkpoint: sign if grown, publish tiles, cosign, publish (tlog.h). */
+int tlog_checkpoint(struct tlog *log, struct lacre_dbuf *note)
 {
 	int rc;
 
+	pthread_mutex_lock(&log->mu);
+	rc = checkpoint_locked(log, note);
+	pthread_mutex_unlock(&log->mu);
+	return rc;
+}
+
+/* Entries appended so far. */
+uint64_t tlog_size(struct tlog *log)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&log->in_mu);
+	n = log->next_index;
+	pthread_mutex_unlock(&log->in_mu);
+	return n;
+}
+
+/* Time-driven checkpoints. */
+int tlog_tick(struct tlog *log, uint64_t now_ms, int *did)
+{
+	int rc = LACRE_OK;
+
 	if (did)
 		*did = 0;
-	if (log->have_signed && log->tree.size == log->ssize && log->pub == log->ssize &&
+	pthread_mutex_lock(&log->mu);
+	if (log->have_signed && tlog_size(log) == log->ssize && log->pub == log->ssize &&
 	    log->cp_published)
-		return LACRE_OK;
+		goto out;
 	if (log->last_ms != 0 && now_ms - log->last_ms < log->interval && now_ms >= log->last_ms)
-		return LACRE_OK;
+		goto out;
 	log->last_ms = now_ms ? now_ms : 1;
-	rc = tlog_checkpoint(log, NULL);
+	rc = checkpoint_locked(log, NULL);
 	if (rc == LACRE_OK && did)
 		*did = 1;
+out:
+	pthread_mutex_unlock(&log->mu);
 	return rc;
 }
 
 /* Set the tick interval. */
 void tlog_set_interval(struct tlog *log, uint64_t ms)
 {
+	pthread_mutex_lock(&log->mu);
 	log->interval = ms ? ms : 1;
+	pthread_mutex_unlock(&log->mu);
 }
 
 /* Configure witnesses and the quorum. */
@@ -1095,12 +1174,14 @@ int tlog_set_witnesses(struct tlog *log, const struct tlog_witness *w, size_t n,
 	for (i = 0; i < n; i++)
 		if (w[i].key.type != NOTE_TYPE_COSIG)
 			return LACRE_E_INVALID;
+	pthread_mutex_lock(&log->mu);
 	memcpy(log->w, w, n * sizeof(*w));
 	memset(log->wsize, 0, sizeof(log->wsize));
 	log->nw = n;
 	log->quorum = quorum;
 	free(log->pol);
 	log->pol = NULL;
+	pthread_mutex_unlock(&log->mu);
 	return LACRE_OK;
 }
 
@@ -1115,6 +1196,7 @@ int tlog_set_policy(struct tlog *log, const struct policy *p)
 	if ((copy = malloc(sizeof(*copy))) == NULL)
 		return LACRE_E_NOMEM;
 	*copy = *p;
+	pthread_mutex_lock(&log->mu);
 	memset(log->w, 0, sizeof(log->w));
 	for (i = 0; i < p->nw; i++) {
 		memcpy(log->w[i].url, p->w[i].url, sizeof(log->w[i].url));
@@ -1125,36 +1207,41 @@ int tlog_set_policy(struct tlog *log, const struct policy *p)
 	log->quorum = p->quorum < 0 ? 0 : 1;
 	free(log->pol);
 	log->pol = copy;
+	pthread_mutex_unlock(&log->mu);
 	return LACRE_OK;
 }
 
-/* Entries appended so far. */
-uint64_t tlog_size(const struct tlog *log)
-{
-	return log->tree.size;
-}
-
 /* Size of the latest signed checkpoint. */
-uint64_t tlog_signed_size(const struct tlog *log)
+uint64_t tlog_signed_size(struct tlog *log)
 {
-	return log->have_signed ? log->ssize : 0;
+	uint64_t n;
+
+	pthread_mutex_lock(&log->mu);
+	n = log->have_signed ? log->ssize : 0;
+	pthread_mutex_unlock(&log->mu);
+	return n;
 }
 
 /* Size of the latest published checkpoint. */
-uint64_t tlog_published_size(const struct tlog *log)
+uint64_t tlog_published_size(struct tlog *log)
 {
-	return log->cp_published || log->pnote.len ? log->psize : 0;
+	uint64_t n;
+
+	pthread_mutex_lock(&log->mu);
+	n = log->pnote.len ? log->psize : 0;
+	pthread_mutex_unlock(&log->mu);
+	return n;
 }
 
-/* The log's prefix on the store. */
+/* The log's prefix on the store (constant). */
 const char *tlog_store_prefix(const struct tlog *log)
 {
 	return log->prefix;
 }
 
-/* Inclusion proof from the published tiles. */
-int tlog_prove_inclusion(struct tlog *log, uint64_t index, uint64_t size,
-			 struct merkle_proof *out)
+/* A proof from the published tiles (mu held). */
+static int prove_locked(struct tlog *log, int incl, uint64_t a, uint64_t size,
+			struct merkle_proof *out)
 {
 	struct tiles_reader *r = NULL;
 	int rc;
@@ -1163,8 +1250,21 @@ int tlog_prove_inclusion(struct tlog *log, uint64_t index, uint64_t size,
 		return LACRE_E_RANGE;
 	if ((rc = tiles_reader_new(log->store, log->prefix, size, &r)) != LACRE_OK)
 		return rc;
-	rc = merkle_prove_inclusion(index, size, tiles_reader_node, r, out);
+	rc = incl ? merkle_prove_inclusion(a, size, tiles_reader_node, r, out)
+		  : merkle_prove_consistency(a, size, tiles_reader_node, r, out);
 	tiles_reader_free(r);
+	return rc;
+}
+
+/* Inclusion proof from the published tiles. */
+int tlog_prove_inclusion(struct tlog *log, uint64_t index, uint64_t size,
+			 struct merkle_proof *out)
+{
+	int rc;
+
+	pthread_mutex_lock(&log->mu);
+	rc = prove_locked(log, 1, index, size, out);
+	pthread_mutex_unlock(&log->mu);
 	return rc;
 }
 
@@ -1172,34 +1272,38 @@ int tlog_prove_inclusion(struct tlog *log, uint64_t index, uint64_t size,
 int tlog_prove_consistency(struct tlog *log, uint64_t old, uint64_t size,
 			   struct merkle_proof *out)
 {
-	struct tiles_reader *r = NULL;
 	int rc;
 
-	if (size > log->pub)
-		return LACRE_E_RANGE;
-	if ((rc = tiles_reader_new(log->store, log->prefix, size, &r)) != LACRE_OK)
-		return rc;
-	rc = merkle_prove_consistency(old, size, tiles_reader_node, r, out);
-	tiles_reader_free(r);
+	pthread_mutex_lock(&log->mu);
+	rc = prove_locked(log, 0, old, size, out);
+	pthread_mutex_unlock(&log->mu);
 	return rc;
 }
 
-/* The latest published checkpoint. */
-void tlog_published_note(const struct tlog *log, const uint8_t **p, size_t *len)
+/* A copy of the latest published checkpoint. */
+int tlog_published_note(struct tlog *log, struct lacre_dbuf *out)
 {
-	*p = log->pnote.p;
-	*len = log->pnote.len;
+	int rc;
+
+	pthread_mutex_lock(&log->mu);
+	rc = log->pnote.len ? lacre_dbuf_add(out, log->pnote.p, log->pnote.len) : LACRE_E_NOT_FOUND;
+	pthread_mutex_unlock(&log->mu);
+	return rc;
 }
 
 /* A receipt for index against the latest published checkpoint. */
 int tlog_receipt(struct tlog *log, uint64_t index, struct lacre_dbuf *out)
 {
 	struct merkle_proof proof;
-	int rc;
+	int rc = LACRE_E_RANGE;
 
+	pthread_mutex_lock(&log->mu);
 	if (log->pnote.len == 0 || index >= log->psize)
-		return LACRE_E_RANGE;
-	if ((rc = tlog_prove_inclusion(log, index, log->psize, &proof)) != LACRE_OK)
-		return rc;
-	return receipt_format(index, &proof, log->pnote.p, log->pnote.len, out);
+		goto out;
+	if ((rc = prove_locked(log, 1, index, log->psize, &proof)) != LACRE_OK)
+		goto out;
+	rc = receipt_format(index, &proof, log->pnote.p, log->pnote.len, out);
+out:
+	pthread_mutex_unlock(&log->mu);
+	return rc;
 }

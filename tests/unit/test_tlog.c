@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -420,6 +421,118 @@ static void test_backend_down(void)
 	lacre_store_close(st);
 }
 
+#define THREADS 4
+#define PER_THREAD 30000
+
+struct appender {
+	struct tlog *log;
+	int id;
+	uint64_t *idx;
+	int rc;
+};
+
+/* Entry of thread t, sequence k. */
+static void tentry(int t, uint64_t k, uint8_t e[32])
+{
+	uint64_t x = ((uint64_t)t << 40) | k;
+	merkle_sha256(&x, sizeof(x), e);
+}
+
+/* Thread body: append PER_THREAD entries, remembering each index. */
+static void *append_thread(void *arg)
+{
+	struct appender *a = arg;
+	uint8_t e[32];
+
+	for (uint64_t k = 0; k < PER_THREAD; k++) {
+		tentry(a->id, k, e);
+		if ((a->rc = tlog_append(a->log, e, 32, &a->idx[k])) != LACRE_OK)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Appenders on four threads while this one checkpoints: every index is
+ * given once, every entry is where its index says, the audit is clean. */
+static void test_threads(void)
+{
+	char state[600];
+	struct lacre_store *st = NULL;
+	struct note_signer *key = test_key();
+	struct note_verifier v;
+	struct tlog *log = NULL;
+	struct appender a[THREADS];
+	pthread_t th[THREADS];
+	uint8_t *seen = calloc(THREADS * PER_THREAD, 1);
+	struct lacre_dbuf note, rcpt;
+	struct audit_config cfg;
+	struct audit_result res;
+	uint64_t now = 1;
+	int ncp = 0, did;
+
+	note_signer_public(key, &v);
+	lacre_dbuf_init(&note, NOTE_MAX_SIZE);
+	lacre_dbuf_init(&rcpt, NOTE_MAX_SIZE + 8192);
+	CHECK(seen != NULL);
+	CHECK_OK(fresh(state, sizeof(state), &st));
+	CHECK_OK(tlog_open(st, state, ORIGIN, key, &log));
+	tlog_set_interval(log, 1);
+	for (int t = 0; t < THREADS; t++) {
+		a[t].log = log;
+		a[t].id = t;
+		a[t].rc = 0;
+		a[t].idx = calloc(PER_THREAD, sizeof(uint64_t));
+		CHECK(a[t].idx != NULL);
+		CHECK(pthread_create(&th[t], NULL, append_thread, &a[t]) == 0);
+	}
+	for (int spins = 0; tlog_size(log) < THREADS * PER_THREAD && spins < 100000; spins++) {
+		CHECK_OK(tlog_tick(log, now += 2, &did));
+		ncp += did;
+	}
+	for (int t = 0; t < THREADS; t++) {
+		pthread_join(th[t], NULL);
+		CHECK_OK(a[t].rc);
+	}
+	CHECK_EQ_INT(tlog_size(log), THREADS * PER_THREAD);
+	CHECK_OK(tlog_checkpoint(log, &note));
+	CHECK_EQ_INT(tlog_published_size(log), THREADS * PER_THREAD);
+	for (int t = 0; t < THREADS; t++)
+		for (uint64_t k = 0; k < PER_THREAD; k++) {
+			CHECK(a[t].idx[k] < THREADS * PER_THREAD);
+			CHECK(!seen[a[t].idx[k]]);
+			seen[a[t].idx[k]] = 1;
+		}
+	for (int t = 0; t < THREADS; t++) {
+		for (uint64_t k = 0; k < PER_THREAD; k += 7919) {
+			struct receipt r;
+			uint8_t e[32], leaf[32];
+			tentry(t, k, e);
+			merkle_leaf_hash(e, 32, leaf);
+			lacre_dbuf_reset(&rcpt);
+			CHECK_OK(tlog_receipt(log, a[t].idx[k], &rcpt));
+			CHECK_OK(receipt_parse(rcpt.p, rcpt.len, &r));
+			CHECK_OK(receipt_verify(&r, leaf, &v, NULL, 0, 0, NULL));
+		}
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.store = st;
+	cfg.origin = ORIGIN;
+	cfg.log_key = v;
+	cfg.trusted = note.p;
+	cfg.trusted_len = note.len;
+	CHECK_OK(audit_run(&cfg, &res));
+	CHECK_EQ_INT(res.entries, THREADS * PER_THREAD);
+	printf("# threads: %d checkpoints while appending\n", ncp);
+	for (int t = 0; t < THREADS; t++)
+		free(a[t].idx);
+	free(seen);
+	tlog_close(log);
+	note_signer_free(key);
+	lacre_dbuf_free(&note);
+	lacre_dbuf_free(&rcpt);
+	lacre_store_close(st);
+}
+
 /* Child body: append and checkpoint forever, reporting each published
  * checkpoint note on fd (u32 length ‖ note). */
 static void crash_child(struct lacre_store *st, const char *state, int fd, unsigned seed)
@@ -563,6 +676,7 @@ int main(void)
 	RUN(test_tick_and_entries);
 	RUN(test_local_state_damage);
 	RUN(test_backend_down);
+	RUN(test_threads);
 	RUN(test_crash_consistency);
 	return t_done();
 }
