@@ -770,6 +770,16 @@ static int conn_handshake(struct ingest_server *s, struct conn *c)
 	return 1;
 }
 
+/* Drained a socket: ask for immediate ACKs, so a sender that writes small
+ * pieces with Nagle on is not held by our delayed ACKs (Linux clears the
+ * mode by itself, hence after every drain). */
+static void quick_ack(const struct conn *c)
+{
+	int one = 1;
+
+	setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 /* Read from c up to the budget (bytes, and READ_TURNS reads: a TLS peer
  * sending tiny records must not hold the loop); 0 ok, -1 closed. */
 static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
@@ -784,8 +794,10 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 			n = SSL_read(c->ssl, s->rbuf, READ_CHUNK);
 			if (n <= 0) {
 				e = SSL_get_error(c->ssl, (int)n);
-				if (e == SSL_ERROR_WANT_READ)
+				if (e == SSL_ERROR_WANT_READ) {
+					quick_ack(c);
 					return 0;
+				}
 				if (e == SSL_ERROR_WANT_WRITE) {
 					c->tls_read_wants_write = 1;
 					conn_watch(s, c);
@@ -809,8 +821,10 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
-				if (errno == EAGAIN || errno == EWOULDBLOCK)
+				if (errno == EAGAIN || errno == EWOULDBLOCK) {
+					quick_ack(c);
 					return 0;
+				}
 				conn_close(s, c, "connection reset by peer", 0, &s->st_closed_eof);
 				return -1;
 			}

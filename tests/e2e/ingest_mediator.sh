@@ -2,8 +2,8 @@
 # ingest_mediator.sh - lacre-mediator -> lacre ingest over 100 loopback
 # connections at several thousand PDUs/s with injected gaps, duplicates
 # (reconnect + resend), cINResets, garbage, integrity hash and signature
-# PDUs; then the same over TLS with a client-certificate allow-list and
-# PDUs split across writes.
+# PDUs; then the same over TLS with a client-certificate allow-list; then
+# PDUs split across many small writes (TLS records).
 # Checks: per (LIID, CIN, IRI|CC) the data PDUs received minus duplicates
 # equal the mediator's "sent" exactly; gaps, duplicates and resets equal
 # the injected counts (none reported that was not injected, every injected
@@ -118,5 +118,12 @@ run tls --tls --tls-cert "$tmp/srv.crt" --tls-key "$tmp/srv.key" --tls-require-c
 	--tls --tls-ca "$tmp/srv.crt" --tls-cert "$tmp/cli.crt" --tls-key "$tmp/cli.key" \
 	--connections 20 --targets 100 --duration $tsecs --rate 3000 --keepalive 1 \
 	--inject-gaps $tsecs --inject-resets 2 --integrity-hash sha512 --integrity-every 20 \
+	--sign-key "$tmp/sign.key" --sign-every 3
+
+# PDUs cut into 1..48-byte writes (the mediator paces these itself: a
+# lower rate), over TLS so every piece is its own TLS record
+run split --tls --tls-cert "$tmp/srv.crt" --tls-key "$tmp/srv.key" -- \
+	--tls --tls-ca "$tmp/srv.crt" --connections 10 --targets 40 --duration 5 --rate 800 \
+	--keepalive 1 --inject-gaps 3 --inject-resets 1 --integrity-hash sha256 --integrity-every 20 \
 	--sign-key "$tmp/sign.key" --sign-every 3 --split-writes
 echo "ok"
