@@ -93,6 +93,7 @@ struct completeness_item {
 	uint32_t cin;
 	uint8_t kind;            /* enum etsi_kind: only IRI (1) and CC (2) form streams */
 	uint64_t seq;
+	int64_t time_us;         /* interception time, or receive time without one */
 	int excluded;            /* left out of a party copy (still present in the log) */
 };
 
@@ -103,8 +104,9 @@ struct completeness_item {
  *      "epochs":[{"first":N,"last":N,"count":N,"missing":N,"gaps":[[a,b],..]}]}]}
  * Streams are sorted by (liid bytes, cin, class); a stream's records are
  * taken in export order: a sequence number already seen in the current
- * epoch is a duplicate; one lower than the previous and not seen starts a
- * new epoch (a reset); gaps are the numbers missing between an epoch's
+ * epoch with the same time is a duplicate (a resend); one seen with another
+ * time, or lower than the previous one, starts a new epoch (a reset, with
+ * or without cINReset); gaps are the numbers missing between an epoch's
  * lowest and highest (at most 64 ranges listed per epoch, all counted).
  * Deterministic: the verifier recomputes it byte for byte. */
 int package_completeness(const struct completeness_item *it, size_t n, struct lacre_dbuf *out);

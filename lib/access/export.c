@@ -321,6 +321,7 @@ static int ex_item(struct ex_ctx *c, const struct frame_record *rec, int exclude
 	it->cin = rec->cin;
 	it->kind = rec->kind;
 	it->seq = rec->seq;
+	it->time_us = rec->time_kind ? rec->time_us : rec->recv_us;
 	it->excluded = excluded;
 	c->nci++;
 	return LACRE_OK;

@@ -87,11 +87,12 @@ static uint64_t compl_epoch(struct json_w *w, uint64_t *seq, size_t n)
 	return missing;
 }
 
-/* One stream: refs r[0..n) in export order.  scratch and sorted have room
- * for n numbers; sorted keeps the current epoch's numbers in order (an
- * insertion at the end for the usual increasing stream). */
+/* One stream: refs r[0..n) in export order.  scratch, sorted and stime have
+ * room for n entries; sorted keeps the current epoch's numbers in order
+ * (an insertion at the end for the usual increasing stream) and stime the
+ * time first seen with each. */
 static int compl_stream(struct json_w *w, const struct compl_ref *r, size_t n, uint64_t *scratch,
-			uint64_t *sorted)
+			uint64_t *sorted, int64_t *stime)
 {
 	size_t i, k = 0, excluded = 0, start = 0;
 	uint64_t dups = 0, resets = 0, missing = 0, prev = 0;
@@ -120,11 +121,11 @@ static int compl_stream(struct json_w *w, const struct compl_ref *r, size_t n, u
 				hi = mid;
 		}
 		seen = lo < m && sorted[lo] == s;
-		if (seen) {
+		if (seen && stime[lo] == r[i].it->time_us) {
 			dups++;
 			continue;
 		}
-		if (k > start && s < prev) {
+		if (k > start && (seen || s < prev)) {
 			resets++;
 			start = k;
 			bounds[nb++] = k;
@@ -132,7 +133,9 @@ static int compl_stream(struct json_w *w, const struct compl_ref *r, size_t n, u
 			lo = 0;
 		}
 		memmove(sorted + lo + 1, sorted + lo, (m - lo) * sizeof(*sorted));
+		memmove(stime + lo + 1, stime + lo, (m - lo) * sizeof(*stime));
 		sorted[lo] = s;
+		stime[lo] = r[i].it->time_us;
 		scratch[k++] = s;
 		prev = s;
 	}
@@ -165,6 +168,7 @@ int package_completeness(const struct completeness_item *it, size_t n, struct la
 {
 	struct compl_ref *refs = NULL;
 	uint64_t *scratch = NULL, *sorted = NULL;
+	int64_t *stime = NULL;
 	struct json_w w;
 	size_t i, nr = 0, other = 0, a, b;
 	int r = LACRE_OK;
@@ -172,7 +176,8 @@ int package_completeness(const struct completeness_item *it, size_t n, struct la
 	refs = malloc((n ? n : 1) * sizeof(*refs));
 	scratch = malloc((n ? n : 1) * sizeof(*scratch));
 	sorted = malloc((n ? n : 1) * sizeof(*sorted));
-	if (!refs || !scratch || !sorted) {
+	stime = malloc((n ? n : 1) * sizeof(*stime));
+	if (!refs || !scratch || !sorted || !stime) {
 		r = LACRE_E_NOMEM;
 		goto out;
 	}
@@ -197,7 +202,7 @@ int package_completeness(const struct completeness_item *it, size_t n, struct la
 	for (a = 0; a < nr; a = b) {
 		for (b = a + 1; b < nr && compl_same(&refs[a], &refs[b]); b++)
 			;
-		if ((r = compl_stream(&w, refs + a, b - a, scratch, sorted)) != LACRE_OK)
+		if ((r = compl_stream(&w, refs + a, b - a, scratch, sorted, stime)) != LACRE_OK)
 			goto out;
 	}
 	json_arr_end(&w);
@@ -208,5 +213,6 @@ out:
 	free(refs);
 	free(scratch);
 	free(sorted);
+	free(stime);
 	return r;
 }

@@ -280,6 +280,17 @@ static int vf_time(const char *s, int64_t *us)
 	return LACRE_OK;
 }
 
+/* Copy src into dst[0..cap), cut at cap - 1 bytes, NUL-terminated. */
+static void vf_set(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
 /* Grow an array to hold one more element. */
 static int vf_grow(void **p, size_t *cap, size_t n, size_t sz)
 {
@@ -418,13 +429,13 @@ static int vf_manifest(struct vf *v)
 			if (vf_str(lacre_rbuf_ptr(&l), lacre_rbuf_left(&l), val, sizeof(val)) != LACRE_OK)
 				goto bad;
 			if (vf_is(k, kl, "warrant"))
-				snprintf(v->warrant, sizeof(v->warrant), "%s", val);
+				vf_set(v->warrant, sizeof(v->warrant), val);
 			else if (vf_is(k, kl, "case"))
-				snprintf(v->res->case_id, sizeof(v->res->case_id), "%s", val);
+				vf_set(v->res->case_id, sizeof(v->res->case_id), val);
 			else if (vf_is(k, kl, "court"))
-				snprintf(v->res->court, sizeof(v->res->court), "%s", val);
+				vf_set(v->res->court, sizeof(v->res->court), val);
 			else if (vf_is(k, kl, "log"))
-				snprintf(v->origin, sizeof(v->origin), "%s", val);
+				vf_set(v->origin, sizeof(v->origin), val);
 			else if (vf_is(k, kl, "log-size") || vf_is(k, kl, "records") ||
 				 vf_is(k, kl, "included") || vf_is(k, kl, "excluded")) {
 				if (vf_u64((const uint8_t *)val, strlen(val), &u) != LACRE_OK)
@@ -452,7 +463,7 @@ static int vf_manifest(struct vf *v)
 				if (v->nrules == VF_RULES_MAX || strlen(val) >= sizeof(v->rules[0].text))
 					goto bad;
 				v->rules[v->nrules].is_range = k[8] == 'r' && k[9] == 'a';
-				snprintf(v->rules[v->nrules].text, sizeof(v->rules[0].text), "%s", val);
+				vf_set(v->rules[v->nrules].text, sizeof(v->rules[0].text), val);
 				v->nrules++;
 			} else if (vf_is(k, kl, "absent")) {
 				vf_note(v, "absent: %s", val);
@@ -732,6 +743,7 @@ static int vf_records(struct vf *v, struct completeness_item *items, uint8_t *se
 		items[rc->n - 1].cin = fr.cin;
 		items[rc->n - 1].kind = fr.kind;
 		items[rc->n - 1].seq = fr.seq;
+		items[rc->n - 1].time_us = t;
 		items[rc->n - 1].excluded = 0;
 		v->res->pdu_bytes += fr.pdu.len;
 	}
@@ -881,6 +893,7 @@ static int vf_exclusions(struct vf *v, struct completeness_item *items, uint8_t 
 		items[e->n - 1].cin = e->cin;
 		items[e->n - 1].kind = (uint8_t)e->kind;
 		items[e->n - 1].seq = e->seq;
+		items[e->n - 1].time_us = e->time_us;
 		items[e->n - 1].excluded = 1;
 		lacre_dbuf_printf(&v->res->excl, "record %llu (%s:%llu) leaf %llu commitment ",
 				  (unsigned long long)e->n, e->segment, (unsigned long long)e->index,
