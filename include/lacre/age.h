@@ -50,9 +50,11 @@ int age_identity_parse(const char *s, struct age_x25519_identity *id);
 int age_recipient_encode(const uint8_t pub[32], char out[AGE_RECIPIENT_MAX]);
 int age_recipient_parse(const char *s, uint8_t pub[32]);
 
-/* Streaming encryption (all functions return a lacre_err).  The header is appended to out by age_writer_new;
- * each age_writer_write appends the ciphertext of every chunk it completes;
- * age_writer_finish appends the final chunk.  The caller may drain and reset
+/* Streaming encryption (all functions return a lacre_err).  The header is
+ * appended to out by age_writer_new; each age_writer_write appends the
+ * ciphertext of every chunk it completes (a full chunk is sealed only once
+ * more plaintext follows it, so up to 64 KiB stay in the writer's wiped
+ * buffer); age_writer_finish appends the final chunk.  The caller may drain and reset
  * out between calls (e.g. write it to a file).  fingerprint (may be NULL) is
  * SHA-256 over the header bytes followed by every chunk's 16-byte tag in
  * order: a keyless identity of the file (DESIGN.md §4).  "Header bytes"
