@@ -45,6 +45,8 @@ int cmd_audit(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_accesslog(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_calls(int argc, char **argv);
+int cmd_reindex(int argc, char **argv);
 int cmd_proof_record(int argc, char **argv);
 int cmd_audit_site(int argc, char **argv);  /* lacre audit --site */
 

@@ -31,6 +31,8 @@ static const struct subcmd subcmds[] = {
 	{ "user", cmd_user, "add, list or disable users and their roles" },
 	{ "access-log", cmd_accesslog, "read the verified access log (auditor)" },
 	{ "export", cmd_export, "write an evidence package for the court" },
+	{ "calls", cmd_calls, "list a warrant's calls and sessions (IRI and CC correlated)" },
+	{ "reindex", cmd_reindex, "rebuild the access index of sealed records" },
 };
 
 void cli_err(const char *fmt, ...)

@@ -1,0 +1,149 @@
+/*
+ * cli_media.c - the opening sequence of the media commands (cli_media.h).
+ * The audit-first gate is cli_media_gate(), the one place where `calls`,
+ * `audio`, `pcap` and `reindex` ask for permission: nothing is unlocked or
+ * decrypted before the access log holds the request durably.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lacre/acl.h"
+#include "lacre/err.h"
+#include "lacre/keystore.h"
+#include "lacre/warrant.h"
+#include "cli.h"
+#include "cli_media.h"
+
+int cli_media_opt(int c, const char *arg, struct cli_media_opts *o)
+{
+	char *end;
+
+	switch (c) {
+	case 's': o->site = arg; return 1;
+	case 'u': o->user = arg; return 1;
+	case 'J': o->justification = arg; return 1;
+	case 'j': o->json = 1; return 1;
+	case 'P': o->pass.file = arg; return 1;
+	case 'F':
+		o->pass.fd = (int)strtol(arg, &end, 10);
+		if (*end || o->pass.fd < 0) {
+			cli_err("--passphrase-fd needs a file descriptor number");
+			return -EXIT_USAGE;
+		}
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void cli_media_problem(void *arg, const char *segment, int err, const char *what)
+{
+	(void)arg;
+	cli_err("segment %s: %s: %s", segment, what, lacre_strerror(err));
+}
+
+/* The audit-first gate (acl.h): the acting user's session, then the
+ * request logged durably and allowed.  A warrant of another unit is
+ * answered as one that does not exist (L8). */
+static int cli_media_gate(const struct cli_media_opts *o, const struct site *s,
+			  const char *action, const char *warrant, const char *what)
+{
+	struct acl_session *ss = NULL;
+	struct access_request rq;
+	char msg[SITE_MSG_MAX];
+	int r;
+
+	msg[0] = '\0';
+	if (!o->justification || !o->justification[0]) {
+		cli_err("%s needs --justification TEXT (it goes to the access log first)", action);
+		return EXIT_USAGE;
+	}
+	if ((r = acl_session_open(s, o->user, &ss, msg, sizeof(msg))) != LACRE_OK) {
+		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		return r == LACRE_E_NOT_FOUND && !o->user && !getenv("LACRE_USER") ? EXIT_USAGE : EXIT_FAIL;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.action = action;
+	rq.warrant = warrant;
+	rq.what = what;
+	rq.justification = o->justification;
+	r = acl_authorize(ss, &rq, msg, sizeof(msg));
+	acl_session_close(ss);
+	if (r != LACRE_OK) {
+		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+void cli_media_close(struct cli_media *m)
+{
+	if (m->have_id)
+		age_identity_wipe(&m->id);
+	m->have_id = 0;
+	index_close(m->ix);
+	m->ix = NULL;
+	lacre_store_close(m->st);
+	m->st = NULL;
+}
+
+int cli_media_open(const struct cli_media_opts *o, const char *action, const char *warrant,
+		   const char *what, int rebuild, struct cli_media *m)
+{
+	struct keystore *ks = NULL;
+	struct keystore_tombstone tomb;
+	struct index_report rep;
+	char when[WARRANT_TIME_MAX];
+	int r, ex;
+
+	memset(m, 0, sizeof(*m));
+	if ((ex = cli_open_site(o->site, &m->s)) != EXIT_OK)
+		return ex;
+	if ((ex = cli_media_gate(o, &m->s, action, warrant, what)) != EXIT_OK)
+		return ex;
+	if ((ex = cli_open_keystore(&o->pass, &m->s, &ks)) != EXIT_OK)
+		return ex;
+	r = keystore_get(ks, warrant, &m->id, &tomb);
+	keystore_close(ks);
+	if (r == LACRE_E_SHREDDED) {
+		warrant_time_format(tomb.shredded_at, when);
+		cli_err("warrant %s was shredded by order %s on %s: its records can no longer be read",
+			warrant, tomb.order_id, when);
+		return EXIT_FAIL;
+	}
+	if (r != LACRE_OK)
+		return cli_fail(r, "cannot read the warrant's key from the keystore");
+	m->have_id = 1;
+	if ((r = lacre_store_open(m->s.cfg.backend, &m->st)) != LACRE_OK) {
+		cli_media_close(m);
+		return cli_fail(r, "cannot open the backend");
+	}
+	if ((r = index_open(&m->s, &m->ix)) != LACRE_OK) {
+		cli_media_close(m);
+		return cli_fail(r, "cannot open the index (rebuild it with 'lacre reindex')");
+	}
+	if (rebuild && (r = index_reset(m->ix, warrant)) != LACRE_OK) {
+		cli_media_close(m);
+		return cli_fail(r, "cannot reset the index");
+	}
+	r = index_update(m->ix, m->st, &m->id, warrant, cli_media_problem, NULL, &rep);
+	if (rebuild || rep.records)
+		fprintf(stderr, "lacre: index: %llu new records from %llu of %llu new segments "
+			"(%llu listed)%s\n", (unsigned long long)rep.records,
+			(unsigned long long)rep.segments_opened, (unsigned long long)rep.segments_new,
+			(unsigned long long)rep.segments_listed,
+			rep.problems ? "; DAMAGED SEGMENTS listed above" : "");
+	if (r == LACRE_E_DB || (r != LACRE_OK && !rep.problems)) {
+		cli_media_close(m);
+		return cli_fail(r, "cannot update the index");
+	}
+	if (r != LACRE_OK) {
+		/* damaged segments are left out and reported; the answer is
+		 * given from what verified, and the exit status says so */
+		cli_err("some sealed data failed verification; the answer below leaves it out");
+		return -cli_exit_status(r);
+	}
+	return EXIT_OK;
+}

@@ -1,0 +1,62 @@
+/*
+ * cli_media.h - what `lacre calls`, `audio`, `pcap` and `reindex` share:
+ * the options of an access-domain read (--site, --user, --justification,
+ * --passphrase-file/-fd, --json) and the one opening sequence, whose
+ * audit-first gate (acl.h) runs before any key is touched
+ * (cmd/lacre/cli_media.c).
+ */
+#ifndef LACRE_CLI_MEDIA_H
+#define LACRE_CLI_MEDIA_H
+
+#include "lacre/age.h"
+#include "lacre/index.h"
+#include "lacre/passphrase.h"
+#include "lacre/site.h"
+#include "lacre/store.h"
+
+/* Options common to the media commands (long options only). */
+struct cli_media_opts {
+	const char *site;
+	const char *user;            /* --user KEYFILE (else LACRE_USER) */
+	const char *justification;   /* --justification TEXT */
+	int json;
+	struct passphrase_src pass;
+};
+
+/* What an opened media command works with. */
+struct cli_media {
+	struct site s;
+	struct lacre_store *st;
+	struct age_x25519_identity id;
+	struct index *ix;
+	int have_id;
+};
+
+/* Handle one of the common options (getopt_long codes 's' 'u' 'J' 'j' 'P'
+ * 'F'); returns 1 if c was one, 0 if not, or an exit status on a bad
+ * value (negated: -EXIT_USAGE). */
+int cli_media_opt(int c, const char *arg, struct cli_media_opts *o);
+
+/* The long options of cli_media_opt, to splice into a command's table. */
+#define CLI_MEDIA_LONGOPTS \
+	{ "site", required_argument, 0, 's' }, \
+	{ "user", required_argument, 0, 'u' }, \
+	{ "justification", required_argument, 0, 'J' }, \
+	{ "json", no_argument, 0, 'j' }, \
+	{ "passphrase-file", required_argument, 0, 'P' }, \
+	{ "passphrase-fd", required_argument, 0, 'F' }
+
+/* Open the site, pass the audit-first gate for (action, warrant, what),
+ * unlock the keystore, load warrant's identity, open the backend and the
+ * index, and bring the index up to date for warrant (reset first when
+ * rebuild).  Prints its errors.  Returns EXIT_OK; a positive exit status
+ * on failure (m closed); or a negative exit status when damaged segments
+ * were left out of the index (m open: answer, then exit with -status). */
+int cli_media_open(const struct cli_media_opts *o, const char *action, const char *warrant,
+		   const char *what, int rebuild, struct cli_media *m);
+void cli_media_close(struct cli_media *m);
+
+/* Print one damaged-segment line (an index_read/index_update problem). */
+void cli_media_problem(void *arg, const char *segment, int err, const char *what);
+
+#endif
