@@ -44,6 +44,8 @@ int cmd_witness(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_accesslog(int argc, char **argv);
+int cmd_shred(int argc, char **argv);
+int cmd_retention(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_calls(int argc, char **argv);
 int cmd_reindex(int argc, char **argv);

@@ -30,6 +30,8 @@ static const struct subcmd subcmds[] = {
 	{ "audit", cmd_audit, "verify a backend against the ledger" },
 	{ "user", cmd_user, "add, list or disable users and their roles" },
 	{ "access-log", cmd_accesslog, "read the verified access log (auditor)" },
+	{ "shred", cmd_shred, "destroy a warrant's key by court order (two users, one a clerk)" },
+	{ "retention", cmd_retention, "court states; cases whose data outlived its legal basis" },
 	{ "export", cmd_export, "write an evidence package for the court" },
 	{ "calls", cmd_calls, "list a warrant's calls and sessions (IRI and CC correlated)" },
 	{ "reindex", cmd_reindex, "rebuild the access index of sealed records" },

@@ -71,5 +71,9 @@ int acl_session_sign(const struct acl_session *ss, const void *m, size_t n, uint
 int acl_decide(enum acl_role role, const char *unit, const struct access_request *req,
 	       const struct warrant_registry *reg, char *why, size_t whylen,
 	       char *msg, size_t msglen);
+/* Log a refusal decided by the caller's own rule (e.g. the four-eyes rule
+ * of a shred approval: msg is shown to the user and recorded as the
+ * reason) and return LACRE_E_DENIED. */
+int acl_refuse(struct acl_session *ss, const struct access_request *req, const char *msg);
 
 #endif

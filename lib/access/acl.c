@@ -202,25 +202,15 @@ fail:
 	return r;
 }
 
-int acl_authorize(struct acl_session *ss, const struct access_request *req,
-		  char *msg, size_t msglen)
+/* Append the attempt req (allowed or not, with why) to the access log,
+ * signed by the session's user.  lmsg explains a failure. */
+static int log_attempt(struct acl_session *ss, const struct access_request *req, int allowed,
+		       const char *why, char *lmsg, size_t lmsglen)
 {
-	struct warrant_registry *reg = NULL;
 	struct accesslog_event ev;
 	struct lacre_dbuf rq;
-	char why[512], lmsg[SITE_MSG_MAX];
 	uint8_t salt[16], sig[64];
-	int decision, r;
-
-	if (ss == NULL || req == NULL)
-		return LACRE_E_INVALID;
-	msg[0] = '\0';
-	if (req->warrant != NULL && warrant_registry_load(&ss->site, &reg) != LACRE_OK) {
-		snprintf(msg, msglen, "cannot load the warrant log: %s", warrant_registry_error());
-		return LACRE_E_CORRUPT;
-	}
-	decision = acl_decide(ss->user.role, ss->user.unit, req, reg, why, sizeof(why), msg, msglen);
-	warrant_registry_free(reg);
+	int r;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.time = warrant_time_now();
@@ -231,7 +221,7 @@ int acl_authorize(struct acl_session *ss, const struct access_request *req,
 	ev.warrant = req->warrant;
 	ev.what = req->what;
 	ev.justification = req->justification;
-	ev.allowed = decision == LACRE_OK;
+	ev.allowed = allowed;
 	ev.reason = why;
 	/* the user signs the request; the auditor verifies it later */
 	lacre_dbuf_init(&rq, ACCESSLOG_EVENT_MAX);
@@ -245,8 +235,38 @@ int acl_authorize(struct acl_session *ss, const struct access_request *req,
 	if (r == LACRE_OK) {
 		ev.request_sig = sig;
 		lmsg[0] = '\0';
-		r = accesslog_append(&ss->site, ss->auditor_pub, &ev, salt, NULL, lmsg, sizeof(lmsg));
+		r = accesslog_append(&ss->site, ss->auditor_pub, &ev, salt, NULL, lmsg, lmsglen);
 	}
+	OPENSSL_cleanse(sig, sizeof(sig));
+	return r;
+}
+
+int acl_refuse(struct acl_session *ss, const struct access_request *req, const char *msg)
+{
+	char lmsg[SITE_MSG_MAX];
+
+	(void)log_attempt(ss, req, 0, msg, lmsg, sizeof(lmsg));
+	return LACRE_E_DENIED;
+}
+
+int acl_authorize(struct acl_session *ss, const struct access_request *req,
+		  char *msg, size_t msglen)
+{
+	struct warrant_registry *reg = NULL;
+	char why[512], lmsg[SITE_MSG_MAX];
+	int decision, r;
+
+	if (ss == NULL || req == NULL)
+		return LACRE_E_INVALID;
+	msg[0] = '\0';
+	if (req->warrant != NULL && warrant_registry_load(&ss->site, &reg) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot load the warrant log: %s", warrant_registry_error());
+		return LACRE_E_CORRUPT;
+	}
+	decision = acl_decide(ss->user.role, ss->user.unit, req, reg, why, sizeof(why), msg, msglen);
+	warrant_registry_free(reg);
+	lmsg[0] = '\0';
+	r = log_attempt(ss, req, decision == LACRE_OK, why, lmsg, sizeof(lmsg));
 	if (decision != LACRE_OK)
 		return decision;    /* refused (and logged, when the log could) */
 	if (r != LACRE_OK) {

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# access_control.sh - who may read what, audit first (docs/access.md):
+#   1. another unit's warrant is refused with exactly the error of a warrant
+#      that does not exist (L7, L8); the auditor gets no content; no
+#      justification, no access; quarantine is the clerk's;
+#   2. every attempt, allowed and refused, is in the access log, each event
+#      verified against its commitment in the signed log; a swapped sealed
+#      event is reported (exit 3);
+#   3. shredding needs two different users, one of them a court clerk; reads
+#      after the shred fail with the order; the keyless audit of the site
+#      still passes;
+#   4. retention: 5 years after the sentence was executed the case is listed.
+# Exit 0 pass, 77 skip, 1 fail.
+set -u
+top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+work=$(mktemp -d /tmp/lacre-e2e-acl-XXXXXX)
+IPID=
+trap '[ -n "$IPID" ] && kill $IPID 2>/dev/null; [ -n "${LACRE_KEEP_TMP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
+. "$top/tests/e2e/lib/vault.bash"
+[ -x "$B/lacre" ] || { echo "build/bin/lacre missing: run make"; exit 77; }
+command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
+ok() { echo "ok   $*"; }
+L="$B/lacre"
+
+site=$work/site
+vault_init "$site"
+export LACRE_SITE=$site
+INV2_KEY=$work/inv2.key
+"$L" user add inv2 --role investigator --unit UCO-2 -o "$INV2_KEY" --user "$ADMIN_KEY" >/dev/null ||
+	die "user add inv2"
+[ "$(stat -c %a "$INV2_KEY")" = 600 ] || die "user key file mode $(stat -c %a "$INV2_KEY")"
+"$L" user add x --role investigator -o "$work/x.key" --user "$ADMIN_KEY" 2>/dev/null &&
+	die "an investigator without --unit was accepted"
+"$L" user add y --role clerk -o "$work/y.key" --user "$INV_KEY" 2>/dev/null &&
+	die "an investigator added a user"
+[ -e "$work/y.key" ] && die "a refused user add left a key file"
+"$L" user list | grep -q '^inv2 .*investigator .*UCO-2 .*enabled' || die "user list: $("$L" user list)"
+ok "users: admin (bootstrap), investigators of UCO-1 and UCO-2, supervisor, clerk, auditor"
+
+W1=$(vault_warrant "$site" LIID0001 2026-11-01 2027-01-31 content,iri) || die "warrant 1"
+W3=$(vault_warrant "$site" LIID0003 2026-11-01 2027-01-31 iri) || die "warrant 3"
+"$B/lacre-mediator" --output "$work/s" --targets 2 --calls 2 --sessions 1 --seed 5 \
+	--start-time 2026-11-28T10:00:00Z >/dev/null 2>&1 || die "mediator --output"
+vault_ingest_start "$site" run1
+python3 "$top/tests/e2e/lib/send_streams.py" "$HI2" "$HI3" "$work/s.hi2" "$work/s.hi3" || die "sending"
+vault_ingest_stop run1
+
+J=(--justification "Diligencias 12/2026: review of the intercepted calls")
+# 1. who may read
+"$L" records --warrant "$W1" --user "$INV_KEY" "${J[@]}" --json > "$work/inv.jsonl" 2>"$work/inv.err" ||
+	{ cat "$work/inv.err"; die "the investigator of the unit cannot read $W1"; }
+n=$(wc -l < "$work/inv.jsonl")
+[ "$n" -gt 0 ] || die "no records for $W1"
+ok "investigator of UCO-1 reads $W1: $n records"
+
+"$L" records --warrant "$W1" --user "$INV2_KEY" "${J[@]}" > "$work/other.out" 2>"$work/other.err"
+rc_other=$?
+"$L" records --warrant W-999999 --user "$INV2_KEY" "${J[@]}" > "$work/none.out" 2>"$work/none.err"
+rc_none=$?
+[ "$rc_other" -ne 0 ] && [ ! -s "$work/other.out" ] || die "investigator of UCO-2 read $W1"
+[ "$rc_other" = "$rc_none" ] || die "exit status differs: other unit $rc_other, no warrant $rc_none"
+sed "s/$W1/W-X/" "$work/other.err" > "$work/other.norm"
+sed "s/W-999999/W-X/" "$work/none.err" > "$work/none.norm"
+cmp -s "$work/other.norm" "$work/none.norm" ||
+	die "other unit and no such warrant answer differently: '$(cat "$work/other.err")' vs '$(cat "$work/none.err")'"
+ok "another unit's warrant is refused exactly as a missing one: $(cat "$work/other.err")"
+
+for cmd in "records --warrant $W1" "quarantine" "warrant identity $W1"; do
+	# shellcheck disable=SC2086
+	if "$L" $cmd --user "$AUDITOR_KEY" "${J[@]}" > "$work/aud.out" 2>"$work/aud.err"; then
+		die "the auditor could run '$cmd'"
+	fi
+	[ -s "$work/aud.out" ] && die "the auditor got output from '$cmd'"
+done
+ok "auditor gets no content (records, quarantine, identity refused): $(cat "$work/aud.err")"
+"$L" records --warrant "$W1" --user "$ADMIN_KEY" "${J[@]}" > "$work/adm.out" 2>/dev/null &&
+	die "the admin read content"
+[ -s "$work/adm.out" ] && die "the admin got content"
+ok "admin alone reads no content"
+
+"$L" records --warrant "$W1" --user "$INV_KEY" > "$work/nojust.out" 2>"$work/nojust.err"
+rc=$?
+[ "$rc" = 2 ] && [ ! -s "$work/nojust.out" ] || die "no justification: exit $rc, $(wc -c < "$work/nojust.out") bytes out"
+grep -q "justification is required" "$work/nojust.err" || die "no justification: $(cat "$work/nojust.err")"
+"$L" records --warrant "$W1" --user "$INV_KEY" --justification "   " > /dev/null 2>&1 && die "a blank justification passed"
+ok "no justification, no access (exit 2)"
+
+"$L" records --warrant "$W1" "${J[@]}" --user "$work/nokey.key" > /dev/null 2>&1 && die "a missing key file passed"
+unset LACRE_USER
+"$L" records --warrant "$W1" "${J[@]}" > /dev/null 2>"$work/nouser.err" && die "no acting user passed"
+grep -q "no acting user" "$work/nouser.err" || die "no user: $(cat "$work/nouser.err")"
+cp "$INV_KEY" "$work/open.key"; chmod 644 "$work/open.key"
+"$L" records --warrant "$W1" "${J[@]}" --user "$work/open.key" > /dev/null 2>&1 && die "a world-readable key passed"
+"$L" user add rogue --role admin -o "$work/rogue.key" --site "$work/other-site" 2>/dev/null
+"$L" init "$work/site2" --hi2 127.0.0.1:7 --hi3 127.0.0.1:9 >/dev/null && "$L" user add inv --site "$work/site2" \
+	--role admin -o "$work/foreign.key" >/dev/null || die "second site"
+"$L" records --warrant "$W1" "${J[@]}" --user "$work/foreign.key" > /dev/null 2>"$work/foreign.err" &&
+	die "another site's key with a registered name passed"
+grep -q "is not the registered key" "$work/foreign.err" || die "foreign key: $(cat "$work/foreign.err")"
+ok "acting user required; a key that is not the registered one is refused"
+
+"$L" quarantine --user "$INV_KEY" "${J[@]}" > "$work/q.out" 2>/dev/null && die "an investigator read quarantine"
+"$L" quarantine --user "$SUP_KEY" "${J[@]}" > "$work/q.out" 2>/dev/null && die "a supervisor read quarantine"
+"$L" quarantine --user "$CLERK_KEY" "${J[@]}" --json > "$work/q.out" 2>"$work/q.err" ||
+	{ cat "$work/q.err"; die "the clerk cannot read quarantine"; }
+[ -s "$work/q.out" ] || die "quarantine empty (LIID0002 was not under any warrant)"
+"$L" records --warrant "$W1" --user "$CLERK_KEY" "${J[@]}" > /dev/null 2>&1 || die "the clerk cannot read $W1"
+"$L" warrant identity "$W1" --user "$INV_KEY" "${J[@]}" > "$work/id.out" 2>/dev/null && die "an investigator read the key"
+"$L" warrant identity "$W1" --user "$SUP_KEY" "${J[@]}" > "$work/id.out" 2>/dev/null || die "the supervisor cannot read the key"
+grep -q '^AGE-SECRET-KEY-1' "$work/id.out" || die "identity output"
+ok "quarantine: clerk only; clerk reads any case; identity: supervisor of the unit"
+
+# 2. the access log: every attempt, verified
+"$L" access-log --user "$INV_KEY" "${J[@]}" > "$work/al.out" 2>/dev/null && die "an investigator read the access log"
+[ -s "$work/al.out" ] && die "access log output to an investigator"
+"$L" access-log --user "$AUDITOR_KEY" --justification "oversight review 2026-Q4" --json \
+	> "$work/al.jsonl" 2>"$work/al.err" || { cat "$work/al.err"; die "access-log failed verification"; }
+grep -q "0 failed verification" "$work/al.err" || die "access-log: $(cat "$work/al.err")"
+python3 - "$work/al.jsonl" "$W1" <<'PY' || die "the access log misses attempts"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+w1 = sys.argv[2]
+ok = True
+def has(what, **kw):
+    global ok
+    found = [e for e in ev if all(e.get(k) == v for k, v in kw.items())]
+    print(('ok   ' if found else 'FAIL ') + f'access log has {what} ({len(found)})')
+    ok = ok and bool(found)
+    return found
+has('the allowed read of the investigator', user='inv', action='records', warrant=w1, decision='allowed')
+f = has('the refused read of the other unit', user='inv2', action='records', warrant=w1, decision='refused')
+ok = ok and all('L8' in e['reason'] for e in f)
+has('the refused read of a missing warrant', user='inv2', warrant='W-999999', reason='no such warrant')
+has('the auditor refused content', user='auditor', action='records', decision='refused')
+has('the refusal without justification', user='inv', reason='no justification')
+has('the clerk reading quarantine', user='clerk', action='quarantine', decision='allowed')
+has('the supervisor reading the key', user='sup', action='identity', decision='allowed')
+has('the user administration', user='admin', action='user-admin', decision='allowed')
+ok = ok and all(e['request_signed'] and e['in_published_checkpoint'] for e in ev)
+print(('ok   ' if ok else 'FAIL ') + f'{len(ev)} events, every one signed by its user and in the published log')
+sys.exit(0 if ok else 1)
+PY
+n_before=$(wc -l < "$work/al.jsonl")
+ev=$site/ledger/access-events
+cp "$ev/00000000000000000003.age" "$work/ev3.bak"
+cp "$ev/00000000000000000004.age" "$ev/00000000000000000003.age"
+"$L" access-log --user "$AUDITOR_KEY" --justification "oversight review" > /dev/null 2>"$work/al2.err"
+rc=$?
+cp "$work/ev3.bak" "$ev/00000000000000000003.age"
+[ "$rc" = 3 ] && grep -q "access log entry 3: its commitment is not entry 3" "$work/al2.err" ||
+	die "a swapped access event was not detected (exit $rc): $(cat "$work/al2.err")"
+ok "a substituted access event is detected (exit 3)"
+"$L" access-log --user "$AUDITOR_KEY" --justification "oversight review" --warrant W-999999 \
+	> "$work/al3.out" 2>/dev/null || die "access-log --warrant"
+[ "$(wc -l < "$work/al3.out")" = 1 ] || die "access-log --warrant W-999999: $(cat "$work/al3.out")"
+ok "access-log --warrant filters"
+
+# 3. shredding: two different users, one a clerk
+S=(--order "AUTO-DESTR-7/2031" --order-date 2026-11-27)
+"$L" shred request --warrant "$W1" "${S[@]}" --user "$SUP_KEY" "${J[@]}" 2>"$work/sh.err" &&
+	die "shred of an active warrant accepted"
+grep -q "still active" "$work/sh.err" || die "active shred: $(cat "$work/sh.err")"
+"$L" warrant cease "$W1" --order CESE-1 --order-date 2026-11-27 --at 2026-11-27 >/dev/null || die "cease $W1"
+"$L" shred request --warrant "$W1" "${S[@]}" --user "$INV2_KEY" "${J[@]}" > /dev/null 2>"$work/sh.err" &&
+	die "another unit requested a shred"
+"$L" shred request --warrant "$W1" "${S[@]}" --user "$INV_KEY" "${J[@]}" > /dev/null 2>&1 &&
+	die "an investigator requested a shred"
+"$L" shred request --warrant "$W1" "${S[@]}" --user "$SUP_KEY" "${J[@]}" > "$work/sh.out" ||
+	die "shred request by the supervisor"
+req=$(grep -o 'S-[0-9]*' "$work/sh.out" | head -1)
+[ "$req" = S-000001 ] || die "request id '$req'"
+"$L" shred approve "$req" --user "$SUP_KEY" "${J[@]}" 2>"$work/ap.err" && die "the requester approved alone"
+grep -q "different user" "$work/ap.err" || die "same user: $(cat "$work/ap.err")"
+"$L" shred approve "$req" --user "$ADMIN_KEY" "${J[@]}" 2>"$work/ap.err" && die "supervisor + admin shredded without a clerk"
+grep -q "court clerk" "$work/ap.err" || die "no clerk: $(cat "$work/ap.err")"
+"$L" records --warrant "$W1" --user "$INV_KEY" "${J[@]}" > /dev/null 2>&1 || die "a refused approval destroyed the key"
+"$L" shred approve "$req" --user "$CLERK_KEY" "${J[@]}" > "$work/ap.out" 2>"$work/ap.err" ||
+	{ cat "$work/ap.err"; die "the clerk's approval failed"; }
+grep -q "shredded by order AUTO-DESTR-7/2031" "$work/ap.out" || die "approve: $(cat "$work/ap.out")"
+[ -e "$site/keystore/$W1.key" ] && die "the key file survived the shred"
+"$L" shred list --user "$CLERK_KEY" | grep -q "S-000001 $W1 .*EXECUTED, approved by clerk" || die "shred list"
+ok "shred: the requester alone and supervisor+admin refused; supervisor+clerk shredded $W1"
+
+"$L" records --warrant "$W1" --user "$INV_KEY" "${J[@]}" > "$work/after.out" 2>"$work/after.err" &&
+	die "records readable after the shred"
+[ -s "$work/after.out" ] && die "records output after the shred"
+grep -q "shredded by order AUTO-DESTR-7/2031" "$work/after.err" || die "after shred: $(cat "$work/after.err")"
+"$L" warrant identity "$W1" --user "$CLERK_KEY" "${J[@]}" > /dev/null 2>"$work/after.err" && die "identity after shred"
+ok "reads after the shred fail with the order: $(head -1 "$work/after.err")"
+"$L" audit --site "$site" > "$work/audit.out" 2>&1 || { cat "$work/audit.out"; die "keyless audit fails after the shred"; }
+ok "keyless audit of the site passes after the shred"
+"$L" access-log --user "$AUDITOR_KEY" --justification "check the shred" --json > "$work/al.jsonl" 2>"$work/al.err" ||
+	{ cat "$work/al.err"; die "access log after the shred"; }
+python3 - "$work/al.jsonl" "$W1" <<'PY' || die "the shred attempts are not all in the access log"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if json.loads(l)['action'] == 'shred']
+w1 = sys.argv[2]
+ref = [e for e in ev if e['decision'] == 'refused']
+done = [e for e in ev if e['decision'] == 'allowed' and e['user'] == 'clerk' and 'AUTO-DESTR-7/2031' in e['what']]
+print(f'{len(ev)} shred events, {len(ref)} refused, {len(done)} executing approvals')
+assert any('still active' in e['reason'] for e in ref)
+assert any(e['user'] == 'inv2' for e in ref) and any(e['user'] == 'inv' for e in ref)
+assert any(e['user'] == 'sup' and 'different user' in e['reason'] for e in ref)
+assert any(e['user'] == 'admin' and 'court clerk' in e['reason'] for e in ref)
+assert len(done) == 1 and done[0]['warrant'] == w1
+PY
+ok "every shred attempt is in the access log, the executed one citing the order"
+
+# 4. retention
+"$L" retention record "$W3" --state sentence-executed --date 2026-01-15 --order "Ejecutoria 3/2026" \
+	--user "$INV_KEY" "${J[@]}" 2>/dev/null && die "an investigator recorded a court state"
+"$L" retention record "$W3" --state sentence-executed --date 2026-01-15 --order "Ejecutoria 3/2026" \
+	--user "$CLERK_KEY" "${J[@]}" > /dev/null || die "retention record"
+"$L" retention --at 2031-01-14 --user "$CLERK_KEY" "${J[@]}" > "$work/ret1.out" 2>/dev/null || die "retention list"
+grep -q "$W3" "$work/ret1.out" && die "listed before 5 years: $(cat "$work/ret1.out")"
+"$L" retention --at 2031-01-16 --user "$CLERK_KEY" "${J[@]}" > "$work/ret2.out" 2>/dev/null || die "retention list"
+grep -q "^$W3 .*PAST RETENTION: sentence-executed" "$work/ret2.out" || die "not listed after 5 years: $(cat "$work/ret2.out")"
+grep -q "^$W1 " "$work/ret2.out" && die "a shredded warrant is listed"
+"$L" retention --all --at 2031-01-16 --user "$CLERK_KEY" "${J[@]}" | grep -q "^$W1 .*" || die "retention --all"
+ok "retention: $W3 listed 5 years after the sentence was executed, not before"
+echo "access control end to end ok"
