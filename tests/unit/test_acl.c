@@ -1,0 +1,246 @@
+/*
+ * test_acl.c - the access rules (acl_decide) for every role, the L8 rule
+ * (another unit's warrant answered exactly as a missing one), sessions
+ * (key possession, a key that is not the registered one, a disabled
+ * user), and acl_authorize logging every attempt before it answers.
+ */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+
+#include "harness.h"
+#include "lacre/accesslog.h"
+#include "lacre/acl.h"
+#include "lacre/age.h"
+#include "lacre/err.h"
+#include "lacre/keystore.h"
+#include "lacre/site.h"
+#include "lacre/users.h"
+#include "lacre/warrant.h"
+
+static struct site site;
+static char tdir[512];
+static struct user_key admin, inv, inv2, sup, clerk, aud;
+
+/* Path in the test folder. */
+static const char *tpath(const char *name)
+{
+	static char p[4][600];
+	static int i;
+
+	i = (i + 1) & 3;
+	snprintf(p[i], sizeof(p[i]), "%s/%s", tdir, name);
+	return p[i];
+}
+
+/* Make user k called name with role and unit, key file <name>.key. */
+static int mk_user(struct user_key *k, const char *name, enum acl_role role, const char *unit)
+{
+	char msg[SITE_MSG_MAX];
+	char f[64];
+	int r;
+
+	snprintf(f, sizeof(f), "%s.key", name);
+	if ((r = user_key_generate(name, k)) != LACRE_OK || (r = user_key_write(k, tpath(f))) != LACRE_OK)
+		return r;
+	return users_add(&site, &admin, name, role, unit, k->pub, msg, sizeof(msg));
+}
+
+/* A site with a warrant of unit UCO-1 (W-000001) and one user per role. */
+static int make_site(void)
+{
+	struct site_config c;
+	struct keystore *ks = NULL;
+	struct age_x25519_identity a;
+	struct warrant w;
+	uint8_t master[32], seed[32];
+	char dir[600], msg[SITE_MSG_MAX], id[WARRANT_ID_MAX];
+	int r;
+
+	snprintf(tdir, sizeof(tdir), "%s", t_tmpdir());
+	snprintf(dir, sizeof(dir), "%s/site", tdir);
+	site_config_defaults(&c, dir);
+	c.scrypt_log2n = 10;
+	if ((r = site_create(dir, &c, "pw", &site, msg, sizeof(msg))) != LACRE_OK ||
+	    (r = site_master_unlock(&site, "pw", master)) != LACRE_OK ||
+	    (r = keystore_open(&site, master, &ks)) != LACRE_OK)
+		return r;
+	OPENSSL_cleanse(master, sizeof(master));
+	memset(&w, 0, sizeof(w));
+	snprintf(w.case_id, sizeof(w.case_id), "DP 1/2026");
+	snprintf(w.unit, sizeof(w.unit), "UCO-1");
+	snprintf(w.court, sizeof(w.court), "JI 5 Madrid");
+	snprintf(w.periods[0].order_id, sizeof(w.periods[0].order_id), "Auto 1");
+	warrant_time_parse("2026-11-01", &w.periods[0].order_date);
+	w.periods[0].from = w.periods[0].order_date;
+	warrant_time_parse("2027-01-31", &w.periods[0].to);
+	w.n_periods = 1;
+	w.categories = WARRANT_CAT_IRI;
+	snprintf(w.targets[0], sizeof(w.targets[0]), "X");
+	w.n_targets = 1;
+	snprintf(w.liids[0], sizeof(w.liids[0]), "LIID1");
+	w.n_liids = 1;
+	if ((r = warrant_add(&site, ks, &w, id, msg, sizeof(msg))) != LACRE_OK ||
+	    (r = keystore_get_secret(ks, SITE_SIGNER_KEY, seed, NULL)) != LACRE_OK ||
+	    (r = age_x25519_generate(&a)) != LACRE_OK ||
+	    (r = keystore_put(ks, USERS_AUDITOR_KEY, &a, 0)) != LACRE_OK ||
+	    (r = user_key_generate("root", &admin)) != LACRE_OK ||
+	    (r = user_key_write(&admin, tpath("root.key"))) != LACRE_OK ||
+	    (r = users_bootstrap(&site, seed, a.public_key, "root", "", admin.pub, msg,
+				 sizeof(msg))) != LACRE_OK)
+		goto out;
+	if ((r = mk_user(&inv, "ana", ACL_INVESTIGATOR, "UCO-1")) != LACRE_OK ||
+	    (r = mk_user(&inv2, "eva", ACL_INVESTIGATOR, "UDEF")) != LACRE_OK ||
+	    (r = mk_user(&sup, "sara", ACL_SUPERVISOR, "UCO-1")) != LACRE_OK ||
+	    (r = mk_user(&clerk, "luis", ACL_CLERK, "")) != LACRE_OK ||
+	    (r = mk_user(&aud, "olga", ACL_AUDITOR, "")) != LACRE_OK)
+		goto out;
+out:
+	OPENSSL_cleanse(seed, sizeof(seed));
+	age_identity_wipe(&a);
+	keystore_close(ks);
+	return r;
+}
+
+/* acl_decide for role/unit on (action, warrant) with a justification. */
+static int decide(const struct warrant_registry *reg, enum acl_role role, const char *unit,
+		  const char *action, const char *warrant, char *msg)
+{
+	struct access_request rq = { action, warrant, "test", "case review" };
+	char why[512];
+
+	return acl_decide(role, unit, &rq, reg, why, sizeof(why), msg, SITE_MSG_MAX);
+}
+
+static void test_rules(void)
+{
+	struct warrant_registry *reg = NULL;
+	struct access_request rq = { "records", "W-000001", "x", NULL };
+	char msg[SITE_MSG_MAX], m2[SITE_MSG_MAX], why[512];
+	static const char *const content[] = { "records", "calls", "audio", "pcap", "export" };
+
+	CHECK_OK(make_site());
+	CHECK_OK(warrant_registry_load(&site, &reg));
+	for (size_t i = 0; i < sizeof(content) / sizeof(content[0]); i++) {
+		CHECK_OK(decide(reg, ACL_INVESTIGATOR, "UCO-1", content[i], "W-000001", msg));
+		CHECK_OK(decide(reg, ACL_SUPERVISOR, "UCO-1", content[i], "W-000001", msg));
+		CHECK_OK(decide(reg, ACL_CLERK, "", content[i], "W-000001", msg));
+		CHECK_EQ_INT(decide(reg, ACL_AUDITOR, "", content[i], "W-000001", msg), LACRE_E_DENIED);
+		CHECK_EQ_INT(decide(reg, ACL_ADMIN, "", content[i], "W-000001", msg), LACRE_E_DENIED);
+		/* L8: another unit's warrant and a missing one answer alike */
+		CHECK_EQ_INT(decide(reg, ACL_INVESTIGATOR, "UDEF", content[i], "W-000001", msg),
+			     LACRE_E_NOT_FOUND);
+		CHECK_EQ_INT(decide(reg, ACL_INVESTIGATOR, "UDEF", content[i], "W-000009", m2),
+			     LACRE_E_NOT_FOUND);
+		CHECK(strstr(msg, "W-000001") != NULL);
+		*strstr(msg, "W-000001") = '\0';
+		*strstr(m2, "W-000009") = '\0';
+		CHECK_STR(msg, m2);
+		CHECK_EQ_INT(decide(reg, ACL_SUPERVISOR, "UDEF", content[i], "W-000001", msg),
+			     LACRE_E_NOT_FOUND);
+	}
+	CHECK_EQ_INT(decide(reg, ACL_CLERK, "", "records", "W-000009", msg), LACRE_E_NOT_FOUND);
+	/* the auditor is refused whether the warrant exists or not */
+	CHECK_EQ_INT(decide(reg, ACL_AUDITOR, "", "records", "W-000009", msg), LACRE_E_DENIED);
+	CHECK_OK(decide(reg, ACL_SUPERVISOR, "UCO-1", "identity", "W-000001", msg));
+	CHECK_OK(decide(reg, ACL_CLERK, "", "identity", "W-000001", msg));
+	CHECK_EQ_INT(decide(reg, ACL_INVESTIGATOR, "UCO-1", "identity", "W-000001", msg), LACRE_E_DENIED);
+	CHECK_OK(decide(reg, ACL_CLERK, "", "quarantine", NULL, msg));
+	CHECK_EQ_INT(decide(reg, ACL_SUPERVISOR, "UCO-1", "quarantine", NULL, msg), LACRE_E_DENIED);
+	CHECK_EQ_INT(decide(reg, ACL_AUDITOR, "", "quarantine", NULL, msg), LACRE_E_DENIED);
+	CHECK_OK(decide(reg, ACL_AUDITOR, "", "access-log", NULL, msg));
+	CHECK_EQ_INT(decide(reg, ACL_CLERK, "", "access-log", NULL, msg), LACRE_E_DENIED);
+	CHECK_OK(decide(reg, ACL_ADMIN, "", "shred", "W-000001", msg));
+	CHECK_EQ_INT(decide(reg, ACL_INVESTIGATOR, "UCO-1", "shred", "W-000001", msg), LACRE_E_DENIED);
+	CHECK_OK(decide(reg, ACL_ADMIN, "", "user-admin", NULL, msg));
+	CHECK_EQ_INT(decide(reg, ACL_CLERK, "", "user-admin", NULL, msg), LACRE_E_DENIED);
+	CHECK_EQ_INT(decide(reg, ACL_ADMIN, "", "no-such-action", NULL, msg), LACRE_E_DENIED);
+	CHECK_EQ_INT(decide(reg, ACL_CLERK, "", "records", NULL, msg), LACRE_E_INVALID);
+	/* justification: absent or blank */
+	CHECK_EQ_INT(acl_decide(ACL_CLERK, "", &rq, reg, why, sizeof(why), msg, sizeof(msg)),
+		     LACRE_E_INVALID);
+	rq.justification = " \t ";
+	CHECK_EQ_INT(acl_decide(ACL_CLERK, "", &rq, reg, why, sizeof(why), msg, sizeof(msg)),
+		     LACRE_E_INVALID);
+	CHECK_STR(why, "no justification");
+	warrant_registry_free(reg);
+}
+
+/* Number of sealed access events of the site. */
+static int n_events(void)
+{
+	char p[SITE_PATH_MAX];
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	if (site_path(&site, ACCESSLOG_EVENTS_DIR, p, sizeof(p)) != LACRE_OK || !(d = opendir(p)))
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void test_sessions(void)
+{
+	struct acl_session *ss = NULL;
+	struct user_key fake;
+	char msg[SITE_MSG_MAX], m2[SITE_MSG_MAX];
+	struct access_request rq = { "records", "W-000001", "all", "DP 1/2026: transcription" };
+	int before;
+
+	CHECK_OK(make_site());
+	unsetenv(USERS_ENV);
+	CHECK_EQ_INT(acl_session_open(&site, NULL, &ss, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
+	/* same name, another key */
+	CHECK_OK(user_key_generate("ana", &fake));
+	CHECK_OK(user_key_write(&fake, tpath("fake.key")));
+	CHECK_EQ_INT(acl_session_open(&site, tpath("fake.key"), &ss, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK(strstr(msg, "not the registered key") != NULL);
+	/* an unknown user */
+	CHECK_OK(user_key_generate("zoe", &fake));
+	CHECK_OK(user_key_write(&fake, tpath("zoe.key")));
+	CHECK_EQ_INT(acl_session_open(&site, tpath("zoe.key"), &ss, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
+	/* through LACRE_USER */
+	setenv(USERS_ENV, tpath("ana.key"), 1);
+	CHECK_OK(acl_session_open(&site, NULL, &ss, msg, sizeof(msg)));
+	unsetenv(USERS_ENV);
+	CHECK_STR(acl_session_user(ss), "ana");
+	CHECK_EQ_INT(acl_session_role(ss), ACL_INVESTIGATOR);
+	CHECK_STR(acl_session_unit(ss), "UCO-1");
+	before = n_events();
+	CHECK_OK(acl_authorize(ss, &rq, msg, sizeof(msg)));
+	CHECK_EQ_INT(n_events(), before + 1);
+	rq.justification = "";
+	CHECK_EQ_INT(acl_authorize(ss, &rq, msg, sizeof(msg)), LACRE_E_INVALID);
+	CHECK_EQ_INT(n_events(), before + 2);
+	acl_session_close(ss);
+	/* another unit: logged, and answered as a missing warrant */
+	CHECK_OK(acl_session_open(&site, tpath("eva.key"), &ss, msg, sizeof(msg)));
+	rq.justification = "DP 9/2026";
+	CHECK_EQ_INT(acl_authorize(ss, &rq, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
+	rq.warrant = "W-000007";
+	CHECK_EQ_INT(acl_authorize(ss, &rq, m2, sizeof(m2)), LACRE_E_NOT_FOUND);
+	CHECK_EQ_INT(n_events(), before + 4);
+	*strstr(msg, "W-000001") = '\0';
+	*strstr(m2, "W-000007") = '\0';
+	CHECK_STR(msg, m2);
+	acl_session_close(ss);
+	/* a disabled user cannot open a session */
+	CHECK_OK(users_disable(&site, &admin, "eva", msg, sizeof(msg)));
+	CHECK_EQ_INT(acl_session_open(&site, tpath("eva.key"), &ss, msg, sizeof(msg)), LACRE_E_DENIED);
+	user_key_wipe(&fake);
+}
+
+int main(void)
+{
+	RUN(test_rules);
+	RUN(test_sessions);
+	return t_done();
+}
