@@ -30,6 +30,7 @@ struct seal_sink_stats {
 	uint64_t events;        /* accounting events sealed */
 	uint64_t segments;      /* segments closed */
 	uint64_t log_size;      /* entries in the ingest log */
+	uint64_t signed_size;   /* entries covered by a signed checkpoint */
 };
 
 /* Open the pipeline for site s (borrowed; must outlive the sink): the

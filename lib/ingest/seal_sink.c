@@ -43,11 +43,13 @@
 #include "lacre/warrant.h"
 
 #define SEAL_QUARANTINE_KEY ""       /* destination key of the oversight writer */
-#define SEAL_TICK_MS 200
+#define SEAL_TICK_MS 100
+#define SEAL_CHECKPOINT_MS 500       /* a record is under a signed checkpoint within ~0.6 s */
 #define SEAL_MAX_DESTS 4096          /* open destinations (warrants + 1) */
 #define SEAL_ALERTS_MAX 1024         /* distinct (liid, reason) alerts printed */
 #define SEAL_DRAIN_WAIT_MS 10000     /* how long close() waits for the backend */
 #define SEAL_SEGMENT_PREFIX "seg/"   /* object names of segments on the backend */
+#define SEAL_QUEUE_MAX ((size_t)16 << 20) /* queued ledger entries before the receiver waits */
 
 struct seal_sink;
 
@@ -82,6 +84,13 @@ struct seal_sink {
 	int ticker_on;
 	int stop;
 	int err;                         /* sticky: the pipeline can no longer keep records */
+	/* Ledger entries wait in q (u16 length || bytes, in sealing order) under
+	 * mu; the timer thread moves them to the log under log_mu, so store I/O
+	 * for tiles and checkpoints never blocks the receiving thread.  Lock
+	 * order: mu before log_mu. */
+	pthread_mutex_t log_mu;
+	struct lacre_dbuf q, q_work;
+	uint64_t q_entries;
 	struct seal_sink_stats st;
 	struct lacre_dbuf tmp;
 };
@@ -156,6 +165,55 @@ out:
 	return r;
 }
 
+static int seal_log_drain_locked(struct seal_sink *k);
+
+/* Queue one ledger entry (under mu).  When the timer thread falls far
+ * behind, drain here: the receiver then waits for the log (backpressure). */
+static int seal_log_push(struct seal_sink *k, const void *p, size_t n)
+{
+	int r;
+
+	if (n == 0 || n > 0xffff)
+		return LACRE_E_INVALID;
+	if (k->q.len > SEAL_QUEUE_MAX && (r = seal_log_drain_locked(k)) != LACRE_OK)
+		return r;
+	if ((r = lacre_dbuf_reserve(&k->q, n + 2)) != LACRE_OK)
+		return r;
+	lacre_dbuf_add_u16be(&k->q, (uint16_t)n);
+	lacre_dbuf_add(&k->q, p, n);
+	k->q_entries++;
+	return LACRE_OK;
+}
+
+/* Append the entries of buf (u16 length || bytes ...) to the log (under
+ * log_mu).  The bytes were written by seal_log_push: trusted. */
+static int seal_log_append(struct seal_sink *k, const struct lacre_dbuf *buf)
+{
+	size_t off = 0, n;
+	int r;
+
+	while (off + 2 <= buf->len) {
+		n = ((size_t)buf->p[off] << 8) | buf->p[off + 1];
+		if ((r = tlog_append(k->log, buf->p + off + 2, n, NULL)) != LACRE_OK)
+			return r;
+		off += 2 + n;
+	}
+	return LACRE_OK;
+}
+
+/* Move the queue to the log now, with mu held (backpressure path). */
+static int seal_log_drain_locked(struct seal_sink *k)
+{
+	int r;
+
+	pthread_mutex_lock(&k->log_mu);
+	r = seal_log_append(k, &k->q);
+	pthread_mutex_unlock(&k->log_mu);
+	lacre_dbuf_reset(&k->q);
+	k->q_entries = 0;
+	return r;
+}
+
 /* on_close of every writer: put the "segment closed" entry in the log. */
 static int seal_on_close(void *arg, const struct segment_closed *c)
 {
@@ -171,7 +229,7 @@ static int seal_on_close(void *arg, const struct segment_closed *c)
 	memcpy(seg.fp, c->fingerprint, 32);
 	lacre_dbuf_reset(&k->tmp);
 	if ((r = tlog_segment_encode(&seg, &k->tmp)) != LACRE_OK ||
-	    (r = tlog_append(k->log, k->tmp.p, k->tmp.len, NULL)) != LACRE_OK)
+	    (r = seal_log_push(k, k->tmp.p, k->tmp.len)) != LACRE_OK)
 		return r;
 	k->st.segments++;
 	return LACRE_OK;
@@ -290,7 +348,7 @@ static int seal_frame(struct seal_sink *k, const char *key, const uint8_t pub[32
 	default: {
 		/* OK, or on_close failed after the record WAS sealed: its
 		 * commitment goes into the log either way */
-		int r2 = tlog_append(k->log, commit, sizeof(commit), NULL);
+		int r2 = seal_log_push(k, commit, sizeof(commit));
 		if (r == LACRE_OK)
 			r = r2;
 	}
@@ -410,8 +468,8 @@ static int seal_event(void *ctx, const char *json)
 	return r == LACRE_E_INVALID || r == LACRE_E_TOO_LARGE ? LACRE_OK : r;
 }
 
-/* Close aged segments, pick up warrant changes, checkpoint.  Under mu. */
-static int seal_tick_locked(struct seal_sink *k, int force)
+/* Close aged (force: all) segments and pick up warrant changes.  Under mu. */
+static int seal_writers_tick(struct seal_sink *k, int force)
 {
 	int64_t t = now_us();
 	int r = LACRE_OK, r2;
@@ -427,39 +485,62 @@ static int seal_tick_locked(struct seal_sink *k, int force)
 		fprintf(stderr, "lacre: ingest: warrant log reload failed (%s): %s; "
 			"routing with the warrants loaded before\n", lacre_strerror(r2),
 			warrant_registry_error());
-	if (force) {
-		r2 = tlog_checkpoint(k->log, NULL);
-	} else {
-		r2 = tlog_tick(k->log, mono_ms(), NULL);
-	}
-	/* a backend that is down only delays publication: the signed state is
-	 * durable locally and the next tick retries */
-	if (r2 != LACRE_OK && r2 != LACRE_E_UNAVAILABLE && r == LACRE_OK)
-		r = r2;
-	k->st.log_size = tlog_size(k->log);
 	return r;
 }
 
-/* The timer thread. */
+/* One turn of the ledger: take the queued entries (briefly under mu), then
+ * append them and checkpoint (force: now) under log_mu only.  Called with
+ * neither lock held. */
+static int seal_log_turn(struct seal_sink *k, int force)
+{
+	int r, r2;
+
+	pthread_mutex_lock(&k->mu);
+	{
+		struct lacre_dbuf t = k->q;
+		k->q = k->q_work;
+		k->q_work = t;
+		k->q_entries = 0;
+	}
+	pthread_mutex_lock(&k->log_mu);    /* mu before log_mu: keeps the order */
+	pthread_mutex_unlock(&k->mu);
+	r = seal_log_append(k, &k->q_work);
+	lacre_dbuf_reset(&k->q_work);
+	r2 = force ? tlog_checkpoint(k->log, NULL) : tlog_tick(k->log, mono_ms(), NULL);
+	/* a backend (or witness) that is down only delays publication: the
+	 * signed state is durable locally and the next turn retries */
+	if (r == LACRE_OK && r2 != LACRE_OK && r2 != LACRE_E_UNAVAILABLE)
+		r = r2;
+	pthread_mutex_unlock(&k->log_mu);
+	return r;
+}
+
+/* The timer thread: segments by age, then the ledger. */
 static void *seal_ticker(void *arg)
 {
 	struct seal_sink *k = arg;
 	struct timespec ts = { 0, SEAL_TICK_MS * 1000000L };
-	int r;
+	int r, stop;
 
 	for (;;) {
 		nanosleep(&ts, NULL);
 		pthread_mutex_lock(&k->mu);
-		if (k->stop) {
-			pthread_mutex_unlock(&k->mu);
+		stop = k->stop;
+		r = stop || k->err ? LACRE_OK : seal_writers_tick(k, 0);
+		if (r != LACRE_OK)
+			k->err = r;
+		pthread_mutex_unlock(&k->mu);
+		if (stop)
 			break;
+		if (r == LACRE_OK && (r = seal_log_turn(k, 0)) != LACRE_OK) {
+			pthread_mutex_lock(&k->mu);
+			if (!k->err)
+				k->err = r;
+			pthread_mutex_unlock(&k->mu);
 		}
-		if (!k->err && (r = seal_tick_locked(k, 0)) != LACRE_OK) {
+		if (r != LACRE_OK)
 			fprintf(stderr, "lacre: ingest: sealing failed (%s): the receiver will stop\n",
 				lacre_strerror(r));
-			k->err = r;
-		}
-		pthread_mutex_unlock(&k->mu);
 	}
 	return NULL;
 }
@@ -472,7 +553,7 @@ static int seal_flush(void *ctx)
 	int r;
 
 	pthread_mutex_lock(&k->mu);
-	r = k->err ? k->err : seal_tick_locked(k, 0);
+	r = k->err ? k->err : seal_writers_tick(k, 0);
 	pthread_mutex_unlock(&k->mu);
 	return r;
 }
@@ -495,7 +576,10 @@ static void seal_free(struct seal_sink *k)
 		lacre_store_close(k->up_store);
 	note_signer_free(k->key);
 	lacre_dbuf_free(&k->tmp);
+	lacre_dbuf_free(&k->q);
+	lacre_dbuf_free(&k->q_work);
 	pthread_mutex_destroy(&k->mu);
+	pthread_mutex_destroy(&k->log_mu);
 	OPENSSL_cleanse(k, sizeof(*k));
 	free(k);
 }
@@ -514,7 +598,12 @@ static void seal_close(void *ctx)
 	if (k->ticker_on)
 		pthread_join(k->ticker, NULL);
 	upload_stop(k->up);
-	if ((r = seal_tick_locked(k, 1)) != LACRE_OK)
+	pthread_mutex_lock(&k->mu);
+	r = seal_writers_tick(k, 1);
+	pthread_mutex_unlock(&k->mu);
+	if (r == LACRE_OK)
+		r = seal_log_turn(k, 1);
+	if (r != LACRE_OK)
 		fprintf(stderr, "lacre: ingest: final seal/checkpoint: %s (segments stay in the "
 			"spool and are sent at the next start)\n", lacre_strerror(r));
 	for (;;) {
@@ -580,6 +669,10 @@ void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *
 	struct seal_sink *k = sink->ctx;
 	pthread_mutex_lock(&k->mu);
 	*st = k->st;
+	pthread_mutex_lock(&k->log_mu);
+	st->log_size = tlog_size(k->log) + k->q_entries;
+	st->signed_size = tlog_signed_size(k->log);
+	pthread_mutex_unlock(&k->log_mu);
 	pthread_mutex_unlock(&k->mu);
 }
 
@@ -596,7 +689,10 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	if (!k)
 		return LACRE_E_NOMEM;
 	pthread_mutex_init(&k->mu, NULL);
+	pthread_mutex_init(&k->log_mu, NULL);
 	lacre_dbuf_init(&k->tmp, 1024);
+	lacre_dbuf_init(&k->q, SEAL_QUEUE_MAX + ((size_t)1 << 20));
+	lacre_dbuf_init(&k->q_work, SEAL_QUEUE_MAX + ((size_t)1 << 20));
 	k->site = s;
 	if ((r = age_recipient_parse(s->cfg.oversight_recipient, k->oversight)) != LACRE_OK) {
 		snprintf(msg, msglen, "oversight.recipient is not an age recipient");
@@ -627,6 +723,7 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 		snprintf(msg, msglen, "cannot open the ingest log in %s", state);
 		goto fail;
 	}
+	tlog_set_interval(k->log, SEAL_CHECKPOINT_MS);
 	if (s->cfg.witness_policy[0] && (r = seal_load_policy(k, s->cfg.witness_policy, msg, msglen)) != LACRE_OK)
 		goto fail;
 	memset(&uc, 0, sizeof(uc));
