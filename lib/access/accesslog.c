@@ -445,7 +445,7 @@ int accesslog_read(const struct site *s, const struct age_x25519_identity *audit
 		why[0] = '\0';
 		memset(rec, 0, sizeof(*rec));
 		rec->index = i;
-		lacre_dbuf_reset(&file);
+		lacre_dbuf_free(&file);   /* site_read_file initialises it afresh */
 		lacre_dbuf_reset(&plain);
 		if ((r = event_path(s, i, path, sizeof(path))) != LACRE_OK)
 			goto out;
