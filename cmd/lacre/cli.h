@@ -47,6 +47,8 @@ int cmd_accesslog(int argc, char **argv);
 int cmd_shred(int argc, char **argv);
 int cmd_retention(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_audio(int argc, char **argv);
+int cmd_pcap(int argc, char **argv);
 int cmd_calls(int argc, char **argv);
 int cmd_reindex(int argc, char **argv);
 int cmd_proof_record(int argc, char **argv);

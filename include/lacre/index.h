@@ -76,14 +76,14 @@ int index_add_record(struct index *ix, const char *warrant, const char *segment,
  * record of theirs that want(arg, segment, index) accepts (want may be
  * NULL: all), its commitment is compared with the index's (a mismatch is
  * LACRE_E_VERIFY: the index does not describe this record) and fn is
- * called.  fn returning non-zero stops and is returned.  problem as for
- * index_update; the first problem's error is returned at the end. */
+ * called with arg.  fn returning non-zero stops and is returned.  problem
+ * (with parg) as for index_update; the first problem's error is returned at the end. */
 int index_read(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
 	       const char *warrant, char *const *segs, size_t n,
 	       int (*want)(void *arg, const char *segment, uint64_t idx),
-	       int (*fn)(void *arg, const struct access_record *r),
-	       void (*problem)(void *arg, const char *segment, int err, const char *what),
-	       void *arg);
+	       int (*fn)(void *arg, const struct access_record *r), void *arg,
+	       void (*problem)(void *parg, const char *segment, int err, const char *what),
+	       void *parg);
 
 /* The opened segments of warrant that hold records matching the SQL
  * condition "cond" over table records (a constant string such as

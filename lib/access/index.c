@@ -607,9 +607,9 @@ static int index_commitment(struct index *ix, const char *warrant, const char *s
 int index_read(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
 	       const char *warrant, char *const *segs, size_t n,
 	       int (*want)(void *arg, const char *segment, uint64_t idx),
-	       int (*fn)(void *arg, const struct access_record *r),
-	       void (*problem)(void *arg, const char *segment, int err, const char *what),
-	       void *arg)
+	       int (*fn)(void *arg, const struct access_record *r), void *arg,
+	       void (*problem)(void *parg, const char *segment, int err, const char *what),
+	       void *parg)
 {
 	struct lacre_dbuf buf;
 	struct segment_reader *sr = NULL;
@@ -663,7 +663,7 @@ int index_read(struct index *ix, struct lacre_store *st, const struct age_x25519
 			if (first == LACRE_OK)
 				first = r;
 			if (problem)
-				problem(arg, segs[i], r, what);
+				problem(parg, segs[i], r, what);
 			r = LACRE_OK;
 		}
 	}

@@ -1,0 +1,113 @@
+/*
+ * cmd_pcap.c - `lacre pcap --warrant W [--cin N] -o FILE.pcap`: a warrant's
+ * content packets as a classic pcap file that Wireshark and tshark open
+ * (docs/cmd-pcap.md).  Thin: lib/access/pcap.c.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lacre/calls.h"
+#include "lacre/err.h"
+#include "lacre/pcap.h"
+#include "cli.h"
+#include "cli_media.h"
+
+/* Usage text. */
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lacre pcap --warrant W [--cin N] -o FILE.pcap --justification TEXT\n"
+		"                  [--user KEYFILE] [--site DIR] [--json]\n"
+		"                  [--passphrase-file F | --passphrase-fd N]\n"
+		"Writes warrant W's CC packets (IPCC IP packets, IPMMCC RTP) to a pcap file\n"
+		"(link type RAW: IPv4/IPv6 packets), timestamps from the PDUs, in sealed order.\n"
+		"--cin N keeps one call or session.\n");
+}
+
+/* `lacre pcap`. */
+int cmd_pcap(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		CLI_MEDIA_LONGOPTS,
+		{ "warrant", required_argument, 0, 'w' },
+		{ "cin", required_argument, 0, 'c' },
+		{ "output", required_argument, 0, 'o' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	struct cli_media_opts o;
+	struct cli_media m;
+	struct calls_entry *v = NULL;
+	struct pcap_report rep = { 0 };
+	const char *warrant = NULL, *path = NULL;
+	char what[512], *end;
+	unsigned long long cv;
+	uint32_t cin = 0;
+	size_t n = 0;
+	int c, k, r, ex, has_cin = 0;
+
+	memset(&o, 0, sizeof(o));
+	passphrase_src_init(&o.pass);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
+		if ((k = cli_media_opt(c, optarg, &o)) < 0)
+			return -k;
+		if (k)
+			continue;
+		switch (c) {
+		case 'w': warrant = optarg; break;
+		case 'o': path = optarg; break;
+		case 'c':
+			cv = strtoull(optarg, &end, 10);
+			if (*end || !*optarg || cv > UINT32_MAX) {
+				cli_err("--cin needs a number from 0 to 4294967295");
+				return EXIT_USAGE;
+			}
+			cin = (uint32_t)cv;
+			has_cin = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc || !warrant || !path) {
+		cli_err("pcap needs --warrant W and -o FILE.pcap");
+		return EXIT_USAGE;
+	}
+	if (has_cin)
+		snprintf(what, sizeof(what), "cc packets of cin %" PRIu32 " to %s", cin, path);
+	else
+		snprintf(what, sizeof(what), "cc packets to %s", path);
+	ex = cli_media_open(&o, "pcap", warrant, what, 0, &m);
+	if (ex > 0)
+		return ex;
+	if ((r = calls_list(m.ix, warrant, &v, &n)) != LACRE_OK) {
+		cli_media_close(&m);
+		return cli_fail(r, "cannot correlate the calls");
+	}
+	r = pcap_write(m.ix, m.st, &m.id, warrant, has_cin, cin, v, n, path, cli_media_problem, NULL,
+		       &rep);
+	cli_media_close(&m);
+	free(v);
+	if (r == LACRE_E_EXISTS) {
+		cli_err("%s exists: choose another -o path", path);
+		return EXIT_FAIL;
+	}
+	if (r != LACRE_OK)
+		return cli_fail(r, "cannot write the pcap file");
+	if (o.json)
+		printf("{\"path\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"synthetic\":%"
+		       PRIu64 ",\"skipped\":%" PRIu64 "}\n", path, rep.packets, rep.bytes, rep.synthetic,
+		       rep.skipped);
+	fprintf(stderr, "lacre: %s: %" PRIu64 " packets (%" PRIu64 " with a synthetic IP/UDP header, "
+		"%" PRIu64 " CC records without an IP packet left out)\n", path, rep.packets,
+		rep.synthetic, rep.skipped);
+	return ex < 0 ? -ex : EXIT_OK;
+}

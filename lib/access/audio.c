@@ -1,0 +1,484 @@
+/*
+ * audio.c - a call's G.711 RTP to a stereo WAV file (include/lacre/audio.h).
+ *
+ * Two passes.  The plan comes from the index alone: the call's RTP packets
+ * (segment, position, side, SSRC, sequence number, length), each side's
+ * main SSRC, its sequence numbers unwrapped in arrival order, the sample
+ * offset of every packet, the gaps, and so the file's length.  The file is
+ * then created at its full size (silence), the header written, and the
+ * needed segments decrypted in creation order; each packet's samples go
+ * straight to their place in the mapped file.  So the first audio bytes
+ * are on disk after one segment, whatever the length of the call.  The RTP
+ * bytes written come from the decrypted record, parsed again here through
+ * the checked buffer; the index only says where to look, and index_read
+ * checks each record against its commitment.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "lacre/audio.h"
+#include "lacre/err.h"
+#include "lacre/etsi.h"
+#include "lacre/g711.h"
+#include "lacre/rtp.h"
+
+#define AUDIO_MAX_FRAMES (((uint64_t)UINT32_MAX - 36) / 4)
+
+/* One RTP packet of the plan. */
+struct audio_pkt {
+	uint32_t seg;            /* position in the segment list */
+	uint64_t idx;            /* record position in its segment */
+	int64_t t;               /* PDU time */
+	uint64_t etsi_seq;
+	uint32_t ssrc;
+	uint16_t seq;
+	int side;                /* enum calls_side, or -1: not written */
+	int64_t ext;             /* unwrapped sequence number */
+	uint64_t pos;            /* first sample frame */
+	uint32_t len;            /* payload bytes = samples */
+};
+
+struct audio_plan {
+	struct audio_pkt *p;
+	size_t n, cap;
+	char **segs;
+	size_t n_segs, cap_segs;
+	uint8_t *map;            /* the mapped WAV data (after the header) */
+	uint64_t frames;
+	struct audio_report *rep;
+	struct timespec t0;
+	int wrote;
+	size_t cur;              /* packet cursor for the next lookup */
+};
+
+/* Microseconds since t0. */
+static int64_t audio_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)(t.tv_sec - t0->tv_sec) * 1000000 + (t.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+/* Little-endian stores. */
+static void audio_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void audio_le32(uint8_t *p, uint32_t v)
+{
+	audio_le16(p, (uint16_t)v);
+	audio_le16(p + 2, (uint16_t)(v >> 16));
+}
+
+int audio_wav_header(uint64_t frames, uint8_t out[AUDIO_WAV_HEADER])
+{
+	uint32_t data;
+
+	if (frames > AUDIO_MAX_FRAMES)
+		return LACRE_E_TOO_LARGE;
+	data = (uint32_t)frames * 4;
+	memcpy(out, "RIFF", 4);
+	audio_le32(out + 4, 36 + data);
+	memcpy(out + 8, "WAVEfmt ", 8);
+	audio_le32(out + 16, 16);               /* fmt chunk size */
+	audio_le16(out + 20, 1);                /* PCM */
+	audio_le16(out + 22, 2);                /* channels */
+	audio_le32(out + 24, AUDIO_RATE);
+	audio_le32(out + 28, AUDIO_RATE * 4);   /* bytes per second */
+	audio_le16(out + 32, 4);                /* block align */
+	audio_le16(out + 34, 16);               /* bits per sample */
+	memcpy(out + 36, "data", 4);
+	audio_le32(out + 40, data);
+	return LACRE_OK;
+}
+
+/* Order packets by arrival: PDU time, then ETSI sequence number. */
+static int audio_cmp_time(const void *a, const void *b)
+{
+	const struct audio_pkt *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	if (x->etsi_seq != y->etsi_seq)
+		return x->etsi_seq < y->etsi_seq ? -1 : 1;
+	return 0;
+}
+
+/* Order by side, then unwrapped sequence number. */
+static int audio_cmp_ext(const void *a, const void *b)
+{
+	const struct audio_pkt *x = a, *y = b;
+
+	if (x->side != y->side)
+		return x->side < y->side ? -1 : 1;
+	if (x->ext != y->ext)
+		return x->ext < y->ext ? -1 : 1;
+	return 0;
+}
+
+/* Order by where the record is (segment, position). */
+static int audio_cmp_where(const void *a, const void *b)
+{
+	const struct audio_pkt *x = a, *y = b;
+
+	if (x->seg != y->seg)
+		return x->seg < y->seg ? -1 : 1;
+	if (x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	return 0;
+}
+
+/* Load the call's RTP packets from the index (segments in creation order). */
+static int audio_load(struct index *ix, const struct calls_entry *c, struct audio_plan *pl)
+{
+	static const char q[] =
+		"SELECT r.segment, r.idx, r.time_us, r.seq, r.direction, r.ip_src, r.sport, r.rtp_ssrc, "
+		"r.rtp_seq, r.rtp_len, r.rtp_pt FROM records r JOIN segments s ON s.warrant = r.warrant "
+		"AND s.segment = r.segment WHERE r.warrant = ?1 AND r.kind = 'cc' AND "
+		"r.content = 'ipmmcc' AND r.rtp_ssrc IS NOT NULL AND r.cin IN (?2, ?3, ?4, ?5, ?6, ?7, "
+		"?8, ?9) AND r.time_us >= ?10 AND r.time_us <= ?11 ORDER BY s.created_us, r.segment, r.idx";
+	sqlite3_stmt *st = NULL;
+	int rc, r = LACRE_E_DB;
+
+	if (sqlite3_prepare_v2(index_db(ix), q, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, c->warrant, -1, SQLITE_TRANSIENT);
+	for (int k = 0; k < CALLS_MAX_CINS; k++)
+		sqlite3_bind_int64(st, 2 + k, c->cins[(size_t)k < c->n_cins ? (size_t)k : 0]);
+	/* a CIN may carry several calls: keep to this one's span, with a
+	 * minute of slack for media before the INVITE's time or after the end */
+	sqlite3_bind_int64(st, 10, c->start_us - 60000000);
+	sqlite3_bind_int64(st, 11, c->end_us ? c->end_us + 60000000 : INT64_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *seg = (const char *)sqlite3_column_text(st, 0);
+		struct audio_pkt *k;
+		int pt = sqlite3_column_int(st, 10), dir;
+		const unsigned char *src;
+
+		if (!seg) {
+			r = LACRE_E_DB;
+			goto out;
+		}
+		if (!pl->n_segs || strcmp(pl->segs[pl->n_segs - 1], seg)) {
+			if (pl->n_segs == pl->cap_segs) {
+				size_t nc = pl->cap_segs ? pl->cap_segs * 2 : 16;
+				char **nv = realloc(pl->segs, nc * sizeof(*nv));
+				if (!nv) {
+					r = LACRE_E_NOMEM;
+					goto out;
+				}
+				pl->segs = nv;
+				pl->cap_segs = nc;
+			}
+			if ((pl->segs[pl->n_segs] = strdup(seg)) == NULL) {
+				r = LACRE_E_NOMEM;
+				goto out;
+			}
+			pl->n_segs++;
+		}
+		if (pl->n == pl->cap) {
+			size_t nc = pl->cap ? pl->cap * 2 : 1024;
+			struct audio_pkt *nv = realloc(pl->p, nc * sizeof(*nv));
+			if (!nv) {
+				r = LACRE_E_NOMEM;
+				goto out;
+			}
+			pl->p = nv;
+			pl->cap = nc;
+		}
+		k = &pl->p[pl->n++];
+		memset(k, 0, sizeof(*k));
+		k->seg = (uint32_t)(pl->n_segs - 1);
+		k->idx = (uint64_t)sqlite3_column_int64(st, 1);
+		k->t = sqlite3_column_int64(st, 2);
+		k->etsi_seq = (uint64_t)sqlite3_column_int64(st, 3);
+		dir = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
+		src = sqlite3_column_text(st, 5);
+		k->side = calls_side(c, src ? (const char *)src : NULL, (unsigned)sqlite3_column_int(st, 6), dir);
+		k->ssrc = (uint32_t)sqlite3_column_int64(st, 7);
+		k->seq = (uint16_t)sqlite3_column_int(st, 8);
+		k->len = (uint32_t)sqlite3_column_int(st, 9);
+		if (k->side == CALLS_SIDE_UNKNOWN) {
+			pl->rep->unknown_side++;
+			k->side = -1;
+		} else if (pt != 0 && pt != 8) {
+			pl->rep->not_g711++;
+			k->side = -1;
+		} else if (pl->rep->pt[k->side] < 0) {
+			pl->rep->pt[k->side] = pt;
+		}
+	}
+	r = rc == SQLITE_DONE ? LACRE_OK : LACRE_E_DB;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Add a gap to the report. */
+static void audio_gap(struct audio_report *rep, int side, uint64_t at, uint64_t packets,
+		      uint64_t samples)
+{
+	rep->gaps_total++;
+	rep->missing[side] += packets;
+	if (rep->n_gaps < AUDIO_MAX_GAPS) {
+		rep->gaps[rep->n_gaps].side = side;
+		rep->gaps[rep->n_gaps].at_sample = at;
+		rep->gaps[rep->n_gaps].packets = packets;
+		rep->gaps[rep->n_gaps].samples = samples;
+		rep->n_gaps++;
+	}
+}
+
+/* Pick each side's main SSRC, unwrap sequence numbers, place every packet
+ * and find the gaps; sets pl->frames. */
+static int audio_place(struct audio_plan *pl)
+{
+	struct audio_report *rep = pl->rep;
+	uint32_t main_ssrc[2] = { 0, 0 };
+	int64_t first_t[2] = { INT64_MAX, INT64_MAX }, t0 = INT64_MAX;
+	int64_t base[2] = { 0, 0 };
+	uint64_t frame[2] = { 160, 160 }, off[2] = { 0, 0 }, end = 0;
+	int have[2] = { 0, 0 };
+	size_t i, j;
+
+	qsort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_time);
+	/* the main SSRC of a side: the one with most packets (a Boyer-Moore
+	 * majority vote; ties and small minorities do not matter here) */
+	for (int s = 0; s < 2; s++) {
+		uint64_t votes = 0;
+		for (i = 0; i < pl->n; i++) {
+			if (pl->p[i].side != s)
+				continue;
+			if (!votes)
+				main_ssrc[s] = pl->p[i].ssrc;
+			votes += pl->p[i].ssrc == main_ssrc[s] ? 1 : (uint64_t)-1;
+		}
+	}
+	/* unwrap in arrival order */
+	for (int s = 0; s < 2; s++) {
+		int64_t ext = 0;
+		int started = 0;
+		for (i = 0; i < pl->n; i++) {
+			struct audio_pkt *k = &pl->p[i];
+			if (k->side != s)
+				continue;
+			if (k->ssrc != main_ssrc[s]) {
+				rep->other_ssrc++;
+				k->side = -1;
+				continue;
+			}
+			ext = started ? ext + (int16_t)(uint16_t)(k->seq - (uint16_t)ext) : k->seq;
+			k->ext = ext;
+			if (!started || ext < base[s]) {
+				base[s] = ext;
+				first_t[s] = k->t;
+				frame[s] = k->len ? k->len : 160;
+			}
+			started = 1;
+			have[s] = 1;
+		}
+		if (have[s] && first_t[s] < t0)
+			t0 = first_t[s];
+	}
+	for (int s = 0; s < 2; s++)
+		if (have[s])
+			off[s] = (uint64_t)((first_t[s] - t0) / 125);  /* 125 us per sample at 8 kHz */
+	/* place, in sequence order per side, and find the gaps */
+	qsort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_ext);
+	for (i = 0; i < pl->n; i = j) {
+		struct audio_pkt *k = &pl->p[i];
+		int s = k->side;
+		j = i + 1;
+		if (s < 0)
+			continue;
+		k->pos = off[s] + (uint64_t)(k->ext - base[s]) * frame[s];
+		if (k->pos + k->len > end)
+			end = k->pos + k->len;
+		rep->packets[s]++;
+		if (j < pl->n && pl->p[j].side == s) {
+			int64_t d = pl->p[j].ext - k->ext;
+			if (d == 0)
+				rep->duplicates++;
+			else if (d > 1)
+				audio_gap(rep, s, k->pos + frame[s], (uint64_t)(d - 1),
+					  (uint64_t)(d - 1) * frame[s]);
+		}
+	}
+	if (end > AUDIO_MAX_FRAMES)
+		return LACRE_E_TOO_LARGE;
+	pl->frames = end;
+	rep->frames = end;
+	qsort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_where);
+	return LACRE_OK;
+}
+
+/* Find the packet at (seg, idx), or NULL (packets are in that order and
+ * the records come in that order too: a cursor, with a binary search as
+ * the fallback). */
+static struct audio_pkt *audio_find(struct audio_plan *pl, uint32_t seg, uint64_t idx)
+{
+	size_t lo = 0, hi = pl->n;
+
+	while (pl->cur < pl->n && (pl->p[pl->cur].seg < seg ||
+				   (pl->p[pl->cur].seg == seg && pl->p[pl->cur].idx < idx)))
+		pl->cur++;
+	if (pl->cur < pl->n && pl->p[pl->cur].seg == seg && pl->p[pl->cur].idx == idx)
+		return &pl->p[pl->cur];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct audio_pkt *k = &pl->p[mid];
+		if (k->seg < seg || (k->seg == seg && k->idx < idx))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < pl->n && pl->p[lo].seg == seg && pl->p[lo].idx == idx)
+		return &pl->p[lo];
+	return NULL;
+}
+
+/* Which segment number a name is. */
+static uint32_t audio_seg_no(const struct audio_plan *pl, const char *name)
+{
+	for (size_t i = 0; i < pl->n_segs; i++)
+		if (pl->segs[i] == name || !strcmp(pl->segs[i], name))
+			return (uint32_t)i;
+	return UINT32_MAX;
+}
+
+/* index_read filter: only the planned packets that will be written. */
+static int audio_want(void *arg, const char *segment, uint64_t idx)
+{
+	struct audio_plan *pl = arg;
+	struct audio_pkt *k = audio_find(pl, audio_seg_no(pl, segment), idx);
+
+	return k && k->side >= 0;
+}
+
+/* index_read callback: decode one record's RTP into the file. */
+static int audio_one(void *arg, const struct access_record *ar)
+{
+	struct audio_plan *pl = arg;
+	struct audio_pkt *k = audio_find(pl, audio_seg_no(pl, ar->segment), ar->index);
+	struct etsi_pdu pdu;
+	struct rtp_frame fr;
+	int16_t pcm[1024];
+	size_t done = 0, n;
+
+	if (!k || k->side < 0)
+		return 0;
+	if (etsi_decode(ar->rec->pdu.p, ar->rec->pdu.len, &pdu) != LACRE_OK ||
+	    pdu.content_tag != ETSI_CC_IPMMCC ||
+	    rtp_frame_parse(pdu.ipmmcc.frame_type, pdu.content_bytes.p, pdu.content_bytes.len,
+			    &fr) != LACRE_OK)
+		return LACRE_E_VERIFY;   /* the index described another record */
+	if (fr.rtp.ssrc != k->ssrc || fr.rtp.seq != k->seq || fr.rtp.payload_len != k->len ||
+	    (fr.rtp.pt != 0 && fr.rtp.pt != 8))
+		return LACRE_E_VERIFY;
+	while (done < fr.rtp.payload_len) {
+		n = fr.rtp.payload_len - done;
+		if (n > sizeof(pcm) / sizeof(pcm[0]))
+			n = sizeof(pcm) / sizeof(pcm[0]);
+		g711_decode((int)fr.rtp.pt, fr.rtp.payload + done, n, pcm);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t at = k->pos + done + i;
+			if (at >= pl->frames)
+				break;
+			audio_le16(pl->map + at * 4 + (uint64_t)k->side * 2, (uint16_t)pcm[i]);
+		}
+		done += n;
+	}
+	if (!pl->wrote) {
+		pl->wrote = 1;
+		pl->rep->first_audio_us = audio_since(&pl->t0);
+	}
+	return 0;
+}
+
+int audio_write(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
+		const struct calls_entry *c, const char *path,
+		void (*problem)(void *arg, const char *segment, int err, const char *what),
+		void *arg, struct audio_report *rep)
+{
+	struct audio_plan pl;
+	uint8_t hdr[AUDIO_WAV_HEADER];
+	char *part = NULL;
+	void *map = MAP_FAILED;
+	size_t plen = strlen(path) + 6, maplen = 0;
+	struct stat sb;
+	int fd = -1, r;
+
+	memset(&pl, 0, sizeof(pl));
+	memset(rep, 0, sizeof(*rep));
+	rep->pt[0] = rep->pt[1] = -1;
+	pl.rep = rep;
+	clock_gettime(CLOCK_MONOTONIC, &pl.t0);
+	if (lstat(path, &sb) == 0) {
+		r = LACRE_E_EXISTS;
+		goto out;
+	}
+	if ((r = audio_load(ix, c, &pl)) != LACRE_OK || (r = audio_place(&pl)) != LACRE_OK)
+		goto out;
+	if (!rep->packets[0] && !rep->packets[1]) {
+		r = LACRE_E_NOT_FOUND;
+		goto out;
+	}
+	if ((r = audio_wav_header(pl.frames, hdr)) != LACRE_OK)
+		goto out;
+	if ((part = malloc(plen)) == NULL) {
+		r = LACRE_E_NOMEM;
+		goto out;
+	}
+	snprintf(part, plen, "%s.part", path);
+	fd = open(part, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		r = errno == EEXIST ? LACRE_E_EXISTS : LACRE_E_IO;
+		free(part);
+		part = NULL;   /* not ours to remove */
+		goto out;
+	}
+	maplen = AUDIO_WAV_HEADER + (size_t)pl.frames * 4;
+	if (ftruncate(fd, (off_t)maplen) != 0 ||
+	    (map = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		r = LACRE_E_IO;
+		goto out;
+	}
+	memcpy(map, hdr, AUDIO_WAV_HEADER);
+	pl.map = (uint8_t *)map + AUDIO_WAV_HEADER;
+	r = index_read(ix, st, id, c->warrant, pl.segs, pl.n_segs, audio_want, audio_one, &pl,
+		       problem, arg);
+	if (r != LACRE_OK)
+		goto out;
+	if (msync(map, maplen, MS_SYNC) != 0 || fsync(fd) != 0 || rename(part, path) != 0) {
+		r = LACRE_E_IO;
+		goto out;
+	}
+	free(part);
+	part = NULL;
+	rep->elapsed_us = audio_since(&pl.t0);
+out:
+	if (map != MAP_FAILED)
+		munmap(map, maplen);
+	if (fd >= 0)
+		close(fd);
+	if (part) {
+		unlink(part);
+		free(part);
+	}
+	free(pl.p);
+	index_free_names(pl.segs, pl.n_segs);
+	return r;
+}

@@ -1,0 +1,319 @@
+/*
+ * pcap.c - CC packets to a classic pcap file (include/lacre/pcap.h).  The
+ * segments holding the warrant's CC records are found in the index and
+ * decrypted in creation order (index_read: chunks verified, records matched
+ * with their commitments); each record's PDU is decoded again from its own
+ * bytes and its packet copied out.  Records are written as sealed (arrival
+ * order), which is time order per handover.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lacre/err.h"
+#include "lacre/etsi.h"
+#include "lacre/pcap.h"
+#include "lacre/rtp.h"
+
+#define PCAP_FLUSH (1u << 20)
+
+struct pcap_ctx {
+	int fd;
+	int has_cin;
+	uint32_t cin;
+	const struct calls_entry *calls;
+	size_t n_calls;
+	struct lacre_dbuf out;   /* pending file bytes */
+	struct lacre_dbuf pkt;   /* one synthetic packet */
+	struct pcap_report *rep;
+	int err;
+};
+
+/* Little-endian 32-bit store. */
+static int pcap_le32(struct lacre_dbuf *b, uint32_t v)
+{
+	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+
+	return lacre_dbuf_add(b, x, 4);
+}
+
+void pcap_global_header(uint8_t out[PCAP_GLOBAL_HEADER])
+{
+	static const uint8_t h[PCAP_GLOBAL_HEADER] = {
+		0xd4, 0xc3, 0xb2, 0xa1,   /* magic, microseconds */
+		2, 0, 4, 0,               /* version 2.4 */
+		0, 0, 0, 0,               /* thiszone */
+		0, 0, 0, 0,               /* sigfigs */
+		0x00, 0x00, 0x04, 0x00,   /* snaplen 262144 */
+		PCAP_LINKTYPE_RAW, 0, 0, 0
+	};
+
+	memcpy(out, h, sizeof(h));
+}
+
+int pcap_record(struct lacre_dbuf *out, int64_t us, const uint8_t *p, size_t n, size_t orig)
+{
+	size_t before = out->len;
+	int64_t sec = us / 1000000, usec = us % 1000000;
+	int r;
+
+	if (n > PCAP_SNAPLEN)
+		return LACRE_E_TOO_LARGE;
+	if (usec < 0) {
+		usec += 1000000;
+		sec--;
+	}
+	if (sec < 0 || sec > UINT32_MAX)
+		sec = 0;
+	if (orig < n || orig > UINT32_MAX)
+		orig = n;
+	if ((r = pcap_le32(out, (uint32_t)sec)) != LACRE_OK ||
+	    (r = pcap_le32(out, (uint32_t)usec)) != LACRE_OK ||
+	    (r = pcap_le32(out, (uint32_t)n)) != LACRE_OK ||
+	    (r = pcap_le32(out, (uint32_t)orig)) != LACRE_OK ||
+	    (r = lacre_dbuf_add(out, p, n)) != LACRE_OK) {
+		out->len = before;
+		return r;
+	}
+	return LACRE_OK;
+}
+
+int pcap_wrap_ipv4(struct lacre_dbuf *out, const uint8_t src[4], const uint8_t dst[4],
+		   uint16_t sport, uint16_t dport, int udp, const uint8_t *p, size_t n)
+{
+	uint8_t h[28];
+	size_t hl = udp ? 20 : 28, total = hl + n;
+	uint32_t sum = 0;
+	int r;
+
+	if (total > 65535)
+		return LACRE_E_TOO_LARGE;
+	memset(h, 0, sizeof(h));
+	h[0] = 0x45;
+	h[2] = (uint8_t)(total >> 8);
+	h[3] = (uint8_t)total;
+	h[6] = 0x40;               /* don't fragment */
+	h[8] = 64;                 /* TTL */
+	h[9] = 17;                 /* UDP */
+	memcpy(h + 12, src, 4);
+	memcpy(h + 16, dst, 4);
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)h[i] << 8 | h[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	h[10] = (uint8_t)(~sum >> 8);
+	h[11] = (uint8_t)~sum;
+	if (!udp) {
+		h[20] = (uint8_t)(sport >> 8);
+		h[21] = (uint8_t)sport;
+		h[22] = (uint8_t)(dport >> 8);
+		h[23] = (uint8_t)dport;
+		h[24] = (uint8_t)((n + 8) >> 8);
+		h[25] = (uint8_t)(n + 8);
+	}
+	lacre_dbuf_reset(out);
+	if ((r = lacre_dbuf_add(out, h, hl)) != LACRE_OK || (r = lacre_dbuf_add(out, p, n)) != LACRE_OK)
+		return r;
+	return LACRE_OK;
+}
+
+/* Write out the pending bytes. */
+static int pcap_flush(struct pcap_ctx *x)
+{
+	size_t off = 0;
+	ssize_t w;
+
+	while (off < x->out.len) {
+		w = write(x->fd, x->out.p + off, x->out.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return LACRE_E_IO;
+		off += (size_t)w;
+	}
+	lacre_dbuf_reset(&x->out);
+	return LACRE_OK;
+}
+
+/* The call that holds cin, or NULL. */
+static const struct calls_entry *pcap_call(const struct pcap_ctx *x, uint32_t cin)
+{
+	for (size_t i = 0; i < x->n_calls; i++)
+		for (size_t k = 0; k < x->calls[i].n_cins; k++)
+			if (x->calls[i].type == CALLS_VOIP && x->calls[i].cins[k] == cin)
+				return &x->calls[i];
+	return NULL;
+}
+
+/* Synthetic addresses of one side of a call (SDP IPv4, else 192.0.2.x). */
+static void pcap_addrs(const struct calls_entry *c, int side, uint8_t src[4], uint8_t dst[4],
+		       uint16_t *sport, uint16_t *dport)
+{
+	uint8_t t[4] = { 192, 0, 2, 1 }, p[4] = { 192, 0, 2, 2 };
+	uint16_t tp = 5004, pp = 5004;
+
+	uint8_t ta[4], pa[4];
+
+	if (c && inet_pton(AF_INET, c->target_media, ta) == 1 && inet_pton(AF_INET, c->peer_media, pa) == 1) {
+		memcpy(t, ta, 4);
+		memcpy(p, pa, 4);
+		tp = (uint16_t)(c->target_port ? c->target_port : 5004);
+		pp = (uint16_t)(c->peer_port ? c->peer_port : 5004);
+	}
+	if (side == CALLS_TO_TARGET) {
+		memcpy(src, p, 4);
+		memcpy(dst, t, 4);
+		*sport = pp;
+		*dport = tp;
+	} else {
+		memcpy(src, t, 4);
+		memcpy(dst, p, 4);
+		*sport = tp;
+		*dport = pp;
+	}
+}
+
+/* index_read callback: one record. */
+static int pcap_one(void *arg, const struct access_record *ar)
+{
+	struct pcap_ctx *x = arg;
+	const struct frame_record *rec = ar->rec;
+	struct etsi_pdu pdu;
+	const uint8_t *p;
+	size_t n, orig;
+	int64_t t = rec->time_kind ? rec->time_us : rec->recv_us;
+	int r;
+
+	if (rec->kind != ETSI_KIND_CC || (x->has_cin && (!rec->has_cin || rec->cin != x->cin)))
+		return 0;
+	if (etsi_decode(rec->pdu.p, rec->pdu.len, &pdu) != LACRE_OK || !pdu.content_bytes.len) {
+		x->rep->skipped++;
+		return 0;
+	}
+	p = pdu.content_bytes.p;
+	n = orig = pdu.content_bytes.len;
+	if (pdu.content_tag == ETSI_CC_IPCC) {
+		if (pdu.ipcc.has_original_length && pdu.ipcc.original_length > n)
+			orig = pdu.ipcc.original_length > UINT32_MAX ? UINT32_MAX : (size_t)pdu.ipcc.original_length;
+	} else if (pdu.content_tag == ETSI_CC_IPMMCC && pdu.ipmmcc.frame_type > 0) {
+		const struct calls_entry *c = pcap_call(x, rec->cin);
+		uint8_t src[4], dst[4];
+		uint16_t sport, dport;
+		struct rtp_frame fr;
+		const char *a = NULL;
+		char abuf[64];
+
+		if (pdu.ipmmcc.frame_type != 1 && pdu.ipmmcc.frame_type != 2 &&
+		    pdu.ipmmcc.frame_type != 5) {
+			x->rep->skipped++;
+			return 0;
+		}
+		abuf[0] = '\0';
+		if (rtp_frame_parse(pdu.ipmmcc.frame_type, p, n, &fr) == LACRE_OK && fr.ip_version) {
+			rtp_addr_text(fr.ip_version, fr.src, abuf, sizeof(abuf));
+			a = abuf;
+		}
+		pcap_addrs(c, c ? calls_side(c, a, 0, pdu.direction) :
+			   pdu.direction == ETSI_DIR_TO_TARGET, src, dst, &sport, &dport);
+		if ((r = pcap_wrap_ipv4(&x->pkt, src, dst, sport, dport, pdu.ipmmcc.frame_type == 1,
+					p, n)) != LACRE_OK) {
+			x->rep->skipped++;
+			return 0;
+		}
+		p = x->pkt.p;
+		n = orig = x->pkt.len;
+		x->rep->synthetic++;
+	} else if (pdu.content_tag != ETSI_CC_IPMMCC) {
+		x->rep->skipped++;       /* 3GPP containers and others: no IP packet */
+		return 0;
+	}
+	if (n > PCAP_SNAPLEN) {
+		orig = orig > n ? orig : n;
+		n = PCAP_SNAPLEN;
+	}
+	if ((r = pcap_record(&x->out, t, p, n, orig)) != LACRE_OK)
+		return r;
+	x->rep->packets++;
+	x->rep->bytes += n;
+	if (x->out.len >= PCAP_FLUSH)
+		return pcap_flush(x);
+	return 0;
+}
+
+int pcap_write(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
+	       const char *warrant, int has_cin, uint32_t cin,
+	       const struct calls_entry *calls, size_t n_calls, const char *path,
+	       void (*problem)(void *arg, const char *segment, int err, const char *what),
+	       void *arg, struct pcap_report *rep)
+{
+	struct pcap_ctx x;
+	struct pcap_report rp = { 0 };
+	uint8_t gh[PCAP_GLOBAL_HEADER];
+	char **segs = NULL, *part = NULL;
+	size_t n_segs = 0, plen = strlen(path) + 6;
+	struct stat sb;
+	int r;
+
+	memset(&x, 0, sizeof(x));
+	x.fd = -1;
+	x.has_cin = has_cin;
+	x.cin = cin;
+	x.calls = calls;
+	x.n_calls = n_calls;
+	x.rep = &rp;
+	lacre_dbuf_init(&x.out, 2 * PCAP_FLUSH + PCAP_SNAPLEN + 64);
+	lacre_dbuf_set_secret(&x.out);
+	lacre_dbuf_init(&x.pkt, PCAP_SNAPLEN + 64);
+	lacre_dbuf_set_secret(&x.pkt);
+	if (lstat(path, &sb) == 0) {
+		r = LACRE_E_EXISTS;
+		goto out;
+	}
+	r = index_segments(ix, warrant, has_cin ? "kind = 'cc' AND cin = ?2" : "kind = 'cc'", has_cin,
+			   cin, &segs, &n_segs);
+	if (r != LACRE_OK)
+		goto out;
+	if ((part = malloc(plen)) == NULL) {
+		r = LACRE_E_NOMEM;
+		goto out;
+	}
+	snprintf(part, plen, "%s.part", path);
+	x.fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (x.fd < 0) {
+		r = errno == EEXIST ? LACRE_E_EXISTS : LACRE_E_IO;
+		free(part);
+		part = NULL;
+		goto out;
+	}
+	pcap_global_header(gh);
+	if ((r = lacre_dbuf_add(&x.out, gh, sizeof(gh))) != LACRE_OK)
+		goto out;
+	r = index_read(ix, st, id, warrant, segs, n_segs, NULL, pcap_one, &x, problem, arg);
+	if (r != LACRE_OK)
+		goto out;
+	if ((r = pcap_flush(&x)) != LACRE_OK)
+		goto out;
+	if (fsync(x.fd) != 0 || rename(part, path) != 0) {
+		r = LACRE_E_IO;
+		goto out;
+	}
+	free(part);
+	part = NULL;
+	*rep = rp;
+out:
+	if (x.fd >= 0)
+		close(x.fd);
+	if (part) {
+		unlink(part);
+		free(part);
+	}
+	lacre_dbuf_free(&x.out);
+	lacre_dbuf_free(&x.pkt);
+	index_free_names(segs, n_segs);
+	return r;
+}
