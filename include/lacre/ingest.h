@@ -262,5 +262,11 @@ int ingest_icheck_from(const struct etsi_pdu *d, struct ingest_icheck *ic);
  * [0] IntegrityCheck with the same numbers, checkType, dataType and
  * signatureAlgorithm and an empty checkValue.  Appends to out. */
 int ingest_icheck_signed_bytes(const struct ingest_icheck *ic, struct lacre_dbuf *out);
+/* The same with a choice of length encoding: openli = 1 as libwandder
+ * 2.0.20 writes lengths of 129..255 (82 00 xx: what OpenLI really signs,
+ * and what ingest_icheck_signed_bytes gives), openli = 0 strict DER.  The
+ * verifier tries OpenLI's first, then DER (other senders). */
+int ingest_icheck_signed_bytes_style(const struct ingest_icheck *ic, int openli,
+				     struct lacre_dbuf *out);
 
 #endif

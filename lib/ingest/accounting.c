@@ -754,12 +754,20 @@ static void check_sig(struct ingest_acct *a, const struct etsi_pdu *d,
 		goto report;
 	}
 	id = EVP_PKEY_get_base_id(a->sigkey);
-	if (id == EVP_PKEY_ED448 || id == EVP_PKEY_ED25519) {
-		ok = EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, a->sigkey) == 1 &&
-		     EVP_DigestVerify(ctx, ic->value.p, ic->value.len, tbs.p, tbs.len) == 1;
-	} else {
-		ok = EVP_DigestVerifyInit(ctx, NULL, a->sig_md, NULL, a->sigkey) == 1 &&
-		     EVP_DigestVerify(ctx, ic->value.p, ic->value.len, tbs.p, tbs.len) == 1;
+	/* OpenLI's length encoding first, then strict DER (other senders) */
+	for (int style = 1; style >= 0 && !ok; style--) {
+		if (style == 0) {
+			lacre_dbuf_reset(&tbs);
+			if (ingest_icheck_signed_bytes_style(ic, 0, &tbs) != LACRE_OK)
+				break;
+		}
+		if (id == EVP_PKEY_ED448 || id == EVP_PKEY_ED25519)
+			ok = EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, a->sigkey) == 1 &&
+			     EVP_DigestVerify(ctx, ic->value.p, ic->value.len, tbs.p, tbs.len) == 1;
+		else
+			ok = EVP_DigestVerifyInit(ctx, NULL, a->sig_md, NULL, a->sigkey) == 1 &&
+			     EVP_DigestVerify(ctx, ic->value.p, ic->value.len, tbs.p, tbs.len) == 1;
+		EVP_MD_CTX_reset(ctx);
 	}
 	if (ok) {
 		a->is.sig_ok++;

@@ -73,11 +73,15 @@ static int der_uint(struct lacre_dbuf *out, uint8_t tag, uint64_t v)
 	return lacre_dbuf_add(out, b, n + 2);
 }
 
-/* Append a DER length. */
-static int der_len(struct lacre_dbuf *out, size_t len)
+/* Append a definite length.  openli = 0: DER (fewest octets).  openli = 1:
+ * as libwandder 2.0.20, OpenLI's encoder, writes it: the length octets are
+ * sized like a signed integer, except at exactly 2^(8n-1) (128 -> 81 80,
+ * 129..255 -> 82 00 xx, 256..32768 -> 82 xx xx, 32769..65535 -> 83 00 xx xx):
+ * the bytes a real OpenLI signature covers. */
+static int der_len(struct lacre_dbuf *out, size_t len, int openli)
 {
-	uint8_t b[5];
-	size_t n = 0, v = len, i;
+	uint8_t b[6];
+	size_t n = 0, v = len, i, o = 1;
 
 	if (len < 0x80)
 		return lacre_dbuf_add_u8(out, (uint8_t)len);
@@ -87,14 +91,27 @@ static int der_len(struct lacre_dbuf *out, size_t len)
 	}
 	if (n > 4)
 		return LACRE_E_TOO_LARGE;
-	b[0] = (uint8_t)(0x80 | n);
+	/* top bit set and not exactly 2^(8n-1): libwandder adds a 00 octet */
+	if (openli && (len >> (8 * (n - 1))) >= 0x80 && len != ((size_t)1 << (8 * n - 1))) {
+		b[0] = (uint8_t)(0x80 | (n + 1));
+		b[o++] = 0;
+	} else {
+		b[0] = (uint8_t)(0x80 | n);
+	}
 	for (i = 0; i < n; i++)
-		b[1 + i] = (uint8_t)(len >> (8 * (n - 1 - i)));
-	return lacre_dbuf_add(out, b, 1 + n);
+		b[o + i] = (uint8_t)(len >> (8 * (n - 1 - i)));
+	return lacre_dbuf_add(out, b, o + n);
 }
 
 /* The DER bytes OpenLI 1.1.20 signs for a signature PDU.  See ingest.h. */
 int ingest_icheck_signed_bytes(const struct ingest_icheck *ic, struct lacre_dbuf *out)
+{
+	return ingest_icheck_signed_bytes_style(ic, 1, out);
+}
+
+/* The signed element with OpenLI's (openli = 1) or DER (0) lengths. */
+int ingest_icheck_signed_bytes_style(const struct ingest_icheck *ic, int openli,
+				     struct lacre_dbuf *out)
 {
 	struct lacre_dbuf seqs, body;
 	size_t i, start = out->len;
@@ -106,7 +123,7 @@ int ingest_icheck_signed_bytes(const struct ingest_icheck *ic, struct lacre_dbuf
 		if ((r = der_uint(&seqs, 0x02, ic->seqs[i])) != LACRE_OK)
 			goto done;
 	if ((r = lacre_dbuf_add_u8(&body, 0xa0)) != LACRE_OK ||
-	    (r = der_len(&body, seqs.len)) != LACRE_OK ||
+	    (r = der_len(&body, seqs.len, openli)) != LACRE_OK ||
 	    (seqs.len && (r = lacre_dbuf_add(&body, seqs.p, seqs.len)) != LACRE_OK) ||
 	    (r = der_uint(&body, 0x81, (uint64_t)ic->check_type)) != LACRE_OK)
 		goto done;
@@ -117,7 +134,7 @@ int ingest_icheck_signed_bytes(const struct ingest_icheck *ic, struct lacre_dbuf
 	if (ic->sig_alg && (r = der_uint(&body, 0x85, (uint64_t)ic->sig_alg)) != LACRE_OK)
 		goto done;
 	if ((r = lacre_dbuf_add_u8(out, 0xa0)) != LACRE_OK ||
-	    (r = der_len(out, body.len)) != LACRE_OK ||
+	    (r = der_len(out, body.len, openli)) != LACRE_OK ||
 	    (r = lacre_dbuf_add(out, body.p, body.len)) != LACRE_OK)
 		goto done;
 	r = LACRE_OK;
