@@ -162,6 +162,9 @@ static void print_text(const struct verify_result *res, const char *path)
 	printf("records   %llu in the export: %llu included (%llu PDU bytes), %llu excluded\n",
 	       (unsigned long long)res->records, (unsigned long long)res->included,
 	       (unsigned long long)res->pdu_bytes, (unsigned long long)res->excluded);
+	if (res->events)
+		printf("events    %llu accounting events of the receiver (sealed to oversight), each proven in the log\n",
+		       (unsigned long long)res->events);
 	if (res->excl.len) {
 		printf("excluded (party copy, LECrim 588 ter i): their commitments are proven in the log, their content is not here\n");
 		fwrite(res->excl.p, 1, res->excl.len, stdout);

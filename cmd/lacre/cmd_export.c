@@ -43,12 +43,14 @@ static void usage(FILE *f)
 		"usage: lacre export --warrant W --recipient age1... -o PATH [--site DIR]\n"
 		"                    [--from T] [--to T] [--exclude-record SEGMENT:INDEX]...\n"
 		"                    [--exclude-range T1/T2]... --justification TEXT --user KEYFILE\n"
-		"                    [--json] [--passphrase-file F | --passphrase-fd N]\n"
+		"                    [--with-quarantine] [--json] [--passphrase-file F | --passphrase-fd N]\n"
 		"Writes one evidence package for warrant W, sealed to the court's age recipient:\n"
 		"original PDUs, record frames, JSON lines, a tlog-proof receipt per record, the\n"
 		"checkpoint, the ingest log's vkey, the completeness report and a signed manifest.\n"
 		"--exclude-record / --exclude-range make a party copy (LECrim 588 ter i): the\n"
 		"excluded records are listed with their commitment and leaf index, without content.\n"
+		"--with-quarantine adds the quarantine count of the warrant's LIIDs and the\n"
+		"receiver's accounting events that name them (oversight data, logged as such).\n"
 		"--user KEYFILE (or LACRE_USER) is the acting user: the export is written to the\n"
 		"access log, with its justification, before anything is decrypted.\n"
 		"Check a package with 'lacre-verify PACKAGE -i COURT-IDENTITY'.\n");
@@ -69,6 +71,7 @@ static int parse(int argc, char **argv, struct eopts *o)
 		{ "user", required_argument, 0, 'u' },
 		{ "justification", required_argument, 0, 'J' },
 		{ "json", no_argument, 0, 'j' },
+		{ "with-quarantine", no_argument, 0, 'Q' },
 		{ "passphrase-file", required_argument, 0, 'P' },
 		{ "passphrase-fd", required_argument, 0, 'F' },
 		{ "help", no_argument, 0, 'h' },
@@ -90,6 +93,7 @@ static int parse(int argc, char **argv, struct eopts *o)
 		case 'u': o->user = optarg; break;
 		case 'J': o->o.justification = optarg; break;
 		case 'j': o->json = 1; break;
+		case 'Q': o->o.oversight = 1; break;
 		case 'P': o->pass.file = optarg; break;
 		case 'F':
 			o->pass.fd = (int)strtol(optarg, &end, 10);
@@ -187,6 +191,15 @@ static int export_gate(const struct site *s, struct eopts *o, char *user, size_t
 	rq.what = what;
 	rq.justification = o->o.justification;
 	r = acl_authorize(ss, &rq, msg, sizeof(msg));
+	if (r == LACRE_OK && o->o.oversight) {
+		/* the quarantine count and the accounting events are oversight
+		 * data: a second request, logged on its own */
+		snprintf(what, sizeof(what), "quarantine count and accounting events of warrant %s's "
+			 "LIIDs for the evidence package %s", o->o.warrant, o->o.path);
+		rq.action = "quarantine";
+		rq.warrant = NULL;
+		r = acl_authorize(ss, &rq, msg, sizeof(msg));
+	}
 	if (r == LACRE_OK)
 		snprintf(user, usercap, "%s (%s)", acl_session_user(ss), acl_role_name(acl_session_role(ss)));
 	acl_session_close(ss);
@@ -248,10 +261,11 @@ int cmd_export(int argc, char **argv)
 	}
 	if (o.json)
 		printf("{\"package\":\"%s\",\"path\":\"%s\",\"records\":%llu,\"included\":%llu,"
-		       "\"excluded\":%llu,\"pdu_bytes\":%llu,\"plain_bytes\":%llu,\"log_size\":%llu,"
+		       "\"excluded\":%llu,\"events\":%llu,\"quarantined\":%llu,\"pdu_bytes\":%llu,\"plain_bytes\":%llu,\"log_size\":%llu,"
 		       "\"export_vkey\":\"%s\"}\n", res.package_id, o.o.path,
 		       (unsigned long long)res.records, (unsigned long long)res.included,
-		       (unsigned long long)res.excluded, (unsigned long long)res.pdu_bytes,
+		       (unsigned long long)res.excluded, (unsigned long long)res.events,
+		       (unsigned long long)res.quarantined, (unsigned long long)res.pdu_bytes,
 		       (unsigned long long)res.plain_bytes, (unsigned long long)res.log_size,
 		       res.export_vkey);
 	else

@@ -45,6 +45,11 @@ struct export_opts {
 	size_t n_excl;
 	const char *access_report;            /* text of the access report, or NULL
 					       * ("access log not available") */
+	int oversight;                        /* 1: add the quarantine count for the
+					       * warrant's LIIDs and the receiver's
+					       * accounting events that name them
+					       * (needs the oversight key; the caller
+					       * authorised action "quarantine") */
 	const char *exporter;                 /* acting user, or NULL */
 	const char *justification;            /* or NULL */
 	void (*progress)(void *arg, const char *line); /* problems, one line each (may be NULL) */
@@ -55,6 +60,8 @@ struct export_result {
 	char package_id[33];
 	uint64_t records;                     /* in the export sequence */
 	uint64_t included, excluded;
+	uint64_t events;                      /* accounting events included */
+	uint64_t quarantined;                 /* quarantined records of the LIIDs (counted) */
 	uint64_t pdu_bytes;                   /* PDU bytes included */
 	uint64_t plain_bytes;                 /* package plaintext */
 	uint64_t log_size;                    /* checkpoint the receipts prove against */

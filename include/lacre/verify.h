@@ -50,6 +50,7 @@ struct verify_result {
 	int export_key_trusted;
 	size_t cosignatures;          /* trusted witnesses that cosigned */
 	uint64_t records, included, excluded;
+	uint64_t events;              /* accounting events (sealed to oversight) checked */
 	uint64_t pdu_bytes;
 	uint64_t members;
 	uint64_t problems;            /* all of them; the first VERIFY_PROBLEMS_LISTED are kept */

@@ -63,6 +63,10 @@ struct ex_ctx {
 	struct lacre_dbuf recs;            /* the manifest's record lines */
 	struct lacre_dbuf excl;            /* exclusions.txt */
 	struct lacre_dbuf tmp;
+	struct lacre_dbuf evjsonl;         /* events.jsonl */
+	struct lacre_dbuf evlines;         /* the manifest's event lines */
+	struct lacre_dbuf quar;            /* quarantine.txt counts */
+	uint64_t nev, nquar, quar_uncovered;
 	char *excl_used;
 	uint64_t n, included, excluded, pdu_bytes;
 	int err;
@@ -438,6 +442,155 @@ static void ex_problem(void *arg, const char *segment, int err, const char *what
 	ex_fail(c, err, "%s (a damaged segment: nothing exported)", line);
 }
 
+/* Whether an accounting event's JSON names one of the warrant's LIIDs
+ * ("liid":"<LIID>", the receiver's form for printable LIIDs). */
+static int ex_event_names(const struct warrant *w, const uint8_t *p, size_t n)
+{
+	char pat[WARRANT_LIID_MAX + 16];
+
+	for (size_t i = 0; i < w->n_liids; i++) {
+		int k = snprintf(pat, sizeof(pat), "\"liid\":\"%s\"", w->liids[i]);
+		if (k > 0 && (size_t)k < sizeof(pat) && memmem(p, n, pat, (size_t)k))
+			return 1;
+	}
+	return 0;
+}
+
+/* Index (+ 1) of the warrant LIID a record carries, 0 if none. */
+static size_t ex_liid_of(const struct warrant *w, const struct frame_record *r)
+{
+	for (size_t i = 0; i < w->n_liids; i++)
+		if (strlen(w->liids[i]) == r->liid.len && !memcmp(w->liids[i], r->liid.p, r->liid.len))
+			return i + 1;
+	return 0;
+}
+
+#define EX_REASONS 16
+struct ex_qcount {
+	char reason[64];
+	uint64_t n[WARRANT_MAX_LIIDS];
+};
+
+/* access_read callback over the oversight's segments: count the
+ * quarantined records of the warrant's LIIDs by reason, and keep the
+ * accounting events that name them, each with its frame and receipt. */
+static int ex_oversight(void *arg, const struct access_record *ar)
+{
+	struct ex_ctx *c = arg;
+	const struct frame_record *rec = ar->rec;
+	struct ex_qcount *q = (struct ex_qcount *)c->quar.p;
+	size_t nq = c->quar.len / sizeof(*q), li, i;
+	uint8_t commit[32];
+	uint64_t leaf, k;
+	char name[40], hex[65];
+	struct json_w w;
+	int r;
+
+	if (rec->reason.len == 5 && !memcmp(rec->reason.p, "event", 5)) {
+		if (!ex_event_names(c->w, rec->pdu.p, rec->pdu.len))
+			return 0;
+		if (frame_commitment(rec->salt, rec->canon.p, rec->canon.len, commit) != LACRE_OK)
+			return ex_fail(c, LACRE_E_CRYPTO, "event commitment");
+		if (receipts_index_find(c->ix, commit, &leaf) != LACRE_OK) {
+			c->quar_uncovered++;    /* sealed after the checkpoint: not provable yet */
+			return 0;
+		}
+		k = ++c->nev;
+		ex_hex(commit, 32, hex);
+		lacre_dbuf_reset(&c->tmp);
+		if ((r = receipts_index_receipt(c->ix, leaf, &c->tmp)) != LACRE_OK)
+			return ex_fail(c, r, "event receipt");
+		{
+			uint8_t *body = malloc(FRAME_SALT_SIZE + rec->canon.len);
+			if (!body)
+				return ex_fail(c, LACRE_E_NOMEM, "event: out of memory");
+			memcpy(body, rec->salt, FRAME_SALT_SIZE);
+			memcpy(body + FRAME_SALT_SIZE, rec->canon.p, rec->canon.len);
+			snprintf(name, sizeof(name), "events/%08llu.frame", (unsigned long long)k);
+			r = ex_add(c, name, body, FRAME_SALT_SIZE + rec->canon.len);
+			free(body);
+		}
+		if (r == LACRE_OK) {
+			snprintf(name, sizeof(name), "events/%08llu.tlog-proof", (unsigned long long)k);
+			r = ex_add(c, name, c->tmp.p, c->tmp.len);
+		}
+		if (r != LACRE_OK)
+			return ex_fail(c, r, "%s: cannot write the package", c->o->path);
+		json_init(&w, &c->evjsonl);
+		access_record_json(&w, ar);
+		if ((r = json_finish(&w)) != LACRE_OK || (r = lacre_dbuf_add_u8(&c->evjsonl, '\n')) != LACRE_OK ||
+		    (r = lacre_dbuf_printf(&c->evlines, "event %llu %s %llu %llu %s\n", (unsigned long long)k,
+					   ar->segment, (unsigned long long)ar->index,
+					   (unsigned long long)leaf, hex)) != LACRE_OK)
+			return ex_fail(c, r, "events: too large or out of memory");
+		return 0;
+	}
+	if ((li = ex_liid_of(c->w, rec)) == 0)
+		return 0;
+	for (i = 0; i < nq; i++)
+		if (strlen(q[i].reason) == rec->reason.len && !memcmp(q[i].reason, rec->reason.p, rec->reason.len))
+			break;
+	if (i == nq) {
+		struct ex_qcount z;
+		if (nq == EX_REASONS || rec->reason.len >= sizeof(z.reason))
+			return 0;
+		memset(&z, 0, sizeof(z));
+		memcpy(z.reason, rec->reason.p, rec->reason.len);
+		if ((r = lacre_dbuf_add(&c->quar, &z, sizeof(z))) != LACRE_OK)
+			return ex_fail(c, r, "quarantine: out of memory");
+		q = (struct ex_qcount *)c->quar.p;
+	}
+	q[i].n[li - 1]++;
+	c->nquar++;
+	return 0;
+}
+
+/* The oversight pass and its members (quarantine.txt, events.jsonl). */
+static int ex_oversight_pass(struct ex_ctx *c, struct keystore *ks, struct lacre_store *st)
+{
+	struct age_x25519_identity ov;
+	struct access_filter f;
+	struct access_report rep;
+	struct lacre_dbuf t;
+	struct ex_qcount *q;
+	size_t nq, i, l;
+	int r;
+
+	if ((r = keystore_get(ks, SITE_OVERSIGHT_KEY, &ov, NULL)) != LACRE_OK)
+		return ex_fail(c, r, "cannot read the oversight key for --with-quarantine: %s", lacre_strerror(r));
+	access_filter_init(&f);
+	f.quarantine = 1;
+	f.events = 1;
+	f.from_us = c->o->from_us;
+	f.to_us = c->o->to_us;
+	r = access_read(st, &ov, &f, ex_oversight, c, NULL, &rep);
+	age_identity_wipe(&ov);
+	if (c->err)
+		return c->err;
+	if (r != LACRE_OK)
+		return ex_fail(c, r, "reading the quarantine failed: %s (%llu damaged segment(s))",
+			       lacre_strerror(r), (unsigned long long)rep.problems);
+	lacre_dbuf_init(&t, (size_t)1 << 20);
+	r = lacre_dbuf_add_str(&t, "lacre-quarantine/v1\n");
+	q = (struct ex_qcount *)c->quar.p;
+	nq = c->quar.len / sizeof(*q);
+	for (l = 0; r == LACRE_OK && l < c->w->n_liids; l++)
+		for (i = 0; r == LACRE_OK && i < nq; i++)
+			if (q[i].n[l])
+				r = lacre_dbuf_printf(&t, "liid %s reason %s records %llu\n", c->w->liids[l],
+						      q[i].reason, (unsigned long long)q[i].n[l]);
+	if (r == LACRE_OK)
+		r = lacre_dbuf_printf(&t, "total %llu\nevents %llu\nevents-after-checkpoint %llu\n",
+				      (unsigned long long)c->nquar, (unsigned long long)c->nev,
+				      (unsigned long long)c->quar_uncovered);
+	if (r == LACRE_OK)
+		r = ex_add(c, "quarantine.txt", t.p, t.len);
+	if (r == LACRE_OK)
+		r = ex_add(c, "events.jsonl", c->evjsonl.p, c->evjsonl.len);
+	lacre_dbuf_free(&t);
+	return r == LACRE_OK ? r : ex_fail(c, r, "%s: cannot write the package", c->o->path);
+}
+
 /* The manifest text (members listed last). */
 static int ex_manifest(struct ex_ctx *c, const struct site *s, const char *id, struct lacre_dbuf *m)
 {
@@ -486,12 +639,16 @@ static int ex_manifest(struct ex_ctx *c, const struct site *s, const char *id, s
 		r = ex_text(m, o->excl[i].is_range ? "exclude-range" : "exclude-record", o->excl[i].text);
 	if (r == LACRE_OK)
 		r = lacre_dbuf_add_str(m, "absent audio no WAV members: the calls/audio module is not in this build\n"
-				       "absent pcap no pcap members: the calls/audio module is not in this build\n"
-				       "absent events the receiver's accounting events (sealed to oversight) are not included\n");
+				       "absent pcap no pcap members: the calls/audio module is not in this build\n");
+	if (r == LACRE_OK && !o->oversight)
+		r = lacre_dbuf_add_str(m, "absent events the receiver's accounting events and the quarantine "
+				       "count (sealed to oversight) were not requested (--with-quarantine)\n");
 	if (r == LACRE_OK && !o->access_report)
 		r = lacre_dbuf_add_str(m, "absent access-log access log not available in this build\n");
 	if (r == LACRE_OK)
 		r = lacre_dbuf_add(m, c->recs.p, c->recs.len);
+	if (r == LACRE_OK)
+		r = lacre_dbuf_add(m, c->evlines.p, c->evlines.len);
 	for (i = 0; r == LACRE_OK && i < c->nmem; i++) {
 		ex_hex(c->mem[i].sha, 32, hex);
 		r = lacre_dbuf_printf(m, "member %s %llu %s\n", hex, (unsigned long long)c->mem[i].size,
@@ -534,6 +691,10 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	lacre_dbuf_init(&c.recs, EX_LIST_MAX);
 	lacre_dbuf_init(&c.excl, EX_LIST_MAX);
 	lacre_dbuf_init(&c.tmp, NOTE_MAX_SIZE + 8192);
+	lacre_dbuf_init(&c.evjsonl, EX_TEXT_MAX);
+	lacre_dbuf_set_secret(&c.evjsonl);
+	lacre_dbuf_init(&c.evlines, EX_LIST_MAX);
+	lacre_dbuf_init(&c.quar, (size_t)1 << 20);
 	lacre_dbuf_init(&man, EX_LIST_MAX);
 	lacre_dbuf_init(&sig, NOTE_MAX_SIZE);
 	lacre_dbuf_init(&stmt, 1024);
@@ -591,6 +752,8 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 		snprintf(msg, msglen, "reading the sealed records failed: %s", lacre_strerror(r));
 		goto out;
 	}
+	if (o->oversight && (r = ex_oversight_pass(&c, ks, st)) != LACRE_OK)
+		goto out;
 	for (i = 0; i < o->n_excl; i++)
 		if (!c.excl_used[i]) {
 			r = LACRE_E_INVALID;
@@ -653,6 +816,8 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	out.included = c.included;
 	out.excluded = c.excluded;
 	out.pdu_bytes = c.pdu_bytes;
+	out.events = c.nev;
+	out.quarantined = c.nquar;
 	out.log_size = receipts_index_tree(c.ix)->size;
 	*res = out;
 	r = LACRE_OK;
@@ -677,6 +842,9 @@ out:
 	lacre_dbuf_free(&c.recs);
 	lacre_dbuf_free(&c.excl);
 	lacre_dbuf_free(&c.tmp);
+	lacre_dbuf_free(&c.evjsonl);
+	lacre_dbuf_free(&c.evlines);
+	lacre_dbuf_free(&c.quar);
 	lacre_dbuf_free(&man);
 	lacre_dbuf_free(&sig);
 	lacre_dbuf_free(&stmt);

@@ -92,6 +92,8 @@ struct vf {
 	uint64_t n_records, n_included, n_excluded;
 	struct vf_record *rec;
 	size_t nrec, caprec;
+	struct vf_record *ev;              /* accounting events (--with-quarantine) */
+	size_t nev, capev;
 	struct vf_member *mem;
 	size_t nmem, capmem;
 	struct vf_rule rules[VF_RULES_MAX];
@@ -403,17 +405,22 @@ static int vf_manifest(struct vf *v)
 		}
 		if (vf_tok(&l, &k, &kl) != LACRE_OK)
 			goto bad;
-		if (vf_is(k, kl, "record")) {
+		if (vf_is(k, kl, "record") || vf_is(k, kl, "event")) {
 			struct vf_record *rc;
-			if (vf_grow((void **)&v->rec, &v->caprec, v->nrec, sizeof(*v->rec)) != LACRE_OK)
+			int is_ev = k[0] == 'e';
+			if (vf_grow(is_ev ? (void **)&v->ev : (void **)&v->rec, is_ev ? &v->capev : &v->caprec,
+				    is_ev ? v->nev : v->nrec, sizeof(*v->rec)) != LACRE_OK)
 				return LACRE_E_NOMEM;
-			rc = &v->rec[v->nrec];
+			rc = is_ev ? &v->ev[v->nev] : &v->rec[v->nrec];
 			if (vf_tok(&l, &t, &tl) || vf_u64(t, tl, &rc->n) || vf_tok(&l, &t, &tl) ||
 			    vf_str(t, tl, rc->segment, sizeof(rc->segment)) || vf_tok(&l, &t, &tl) ||
 			    vf_u64(t, tl, &rc->index) || vf_tok(&l, &t, &tl) || vf_u64(t, tl, &rc->leaf) ||
 			    vf_tok(&l, &t, &tl) || vf_hex(t, tl, rc->commit, 32, NULL) || lacre_rbuf_left(&l))
 				goto bad;
-			v->nrec++;
+			if (is_ev)
+				v->nev++;
+			else
+				v->nrec++;
 		} else if (vf_is(k, kl, "member")) {
 			struct vf_member *m;
 			if (vf_grow((void **)&v->mem, &v->capmem, v->nmem, sizeof(*v->mem)) != LACRE_OK)
@@ -753,6 +760,72 @@ static int vf_records(struct vf *v, struct completeness_item *items, uint8_t *se
 	return LACRE_OK;
 }
 
+/* The receiver's accounting events (sealed to oversight), when the export
+ * has them: each frame is an event record whose commitment the manifest
+ * lists and whose receipt proves it; events.jsonl holds their JSON lines. */
+static void vf_events(struct vf *v)
+{
+	const struct package_member *jl = package_find(v->pk, "events.jsonl");
+	struct lacre_rbuf jb, line;
+	struct lacre_dbuf js;
+	struct json_w w;
+	char name[48];
+	size_t i;
+
+	if (!jl) {
+		if (v->nev)
+			verify_add_problem(v->res, "events.jsonl", "missing (the manifest lists %zu events)", v->nev);
+		return;
+	}
+	lacre_dbuf_init(&js, FRAME_BODY_MAX * 2 + 65536);
+	lacre_rbuf_init(&jb, jl->p, jl->len);
+	for (i = 0; i < v->nev; i++) {
+		const struct vf_record *e = &v->ev[i];
+		const struct package_member *fm;
+		struct frame_record fr;
+		struct lacre_rbuf body;
+		struct access_record ar;
+		uint8_t h[32];
+
+		snprintf(name, sizeof(name), "events/%08llu.frame", (unsigned long long)e->n);
+		if (e->n != i + 1) {
+			verify_add_problem(v->res, PACKAGE_MANIFEST, "event %llu is out of order", (unsigned long long)e->n);
+			break;
+		}
+		if (vf_line(&jb, &line) != LACRE_OK) {
+			verify_add_problem(v->res, "events.jsonl", "has no line %zu (lines removed)", i + 1);
+			break;
+		}
+		if ((fm = package_find(v->pk, name)) == NULL) {
+			verify_add_problem(v->res, name, "missing");
+			continue;
+		}
+		EVP_Digest(fm->p, fm->len, h, NULL, EVP_sha256(), NULL);
+		if (CRYPTO_memcmp(h, e->commit, 32) != 0)
+			verify_add_problem(v->res, name, "its SHA-256 is not the event's commitment in the manifest (altered)");
+		lacre_rbuf_init(&body, fm->p, fm->len);
+		if (frame_record_decode_body(body, &fr) != LACRE_OK || fr.route != FRAME_ROUTE_QUARANTINE ||
+		    fr.reason.len != 5 || memcmp(fr.reason.p, "event", 5)) {
+			verify_add_problem(v->res, name, "not an accounting event frame");
+			continue;
+		}
+		snprintf(name, sizeof(name), "events/%08llu.tlog-proof", (unsigned long long)e->n);
+		vf_receipt(v, name, e->commit, e->leaf);
+		ar.rec = &fr;
+		ar.segment = e->segment;
+		ar.index = e->index;
+		lacre_dbuf_reset(&js);
+		json_init(&w, &js);
+		access_record_json(&w, &ar);
+		if (json_finish(&w) != LACRE_OK || js.len != lacre_rbuf_left(&line) ||
+		    memcmp(js.p, lacre_rbuf_ptr(&line), js.len) != 0)
+			verify_add_problem(v->res, "events.jsonl", "line %zu is not the sealed event (altered)", i + 1);
+	}
+	if (i == v->nev && lacre_rbuf_left(&jb))
+		verify_add_problem(v->res, "events.jsonl", "has lines after the last event (lines added)");
+	lacre_dbuf_free(&js);
+}
+
 /* ---- 5. exclusions ---- */
 
 /* Value of "key=" token t into v (without the key). */
@@ -948,6 +1021,8 @@ static int vf_content(struct vf *v)
 	vf_checkpoint(v);
 	if ((r = vf_records(v, items, seen)) != LACRE_OK || (r = vf_exclusions(v, items, seen)) != LACRE_OK)
 		goto out;
+	vf_events(v);
+	v->res->events = v->nev;
 	v->res->records = v->n_records;
 	v->res->included = v->nrec;
 	v->res->excluded = v->nex;
@@ -1015,6 +1090,7 @@ int verify_package(const struct package *pk, const struct verify_opts *o, struct
 	if (res->problems)
 		res->verified = 0;
 	free(v->rec);
+	free(v->ev);
 	free(v->mem);
 	free(v->ex);
 	free(v);
@@ -1056,6 +1132,7 @@ void verify_result_json(struct json_w *w, const struct verify_result *res)
 	json_kv_uint(w, "records", res->records);
 	json_kv_uint(w, "included", res->included);
 	json_kv_uint(w, "excluded", res->excluded);
+	json_kv_uint(w, "events", res->events);
 	json_kv_uint(w, "pdu_bytes", res->pdu_bytes);
 	json_key(w, "exclusions");
 	vf_json_lines(w, &res->excl);

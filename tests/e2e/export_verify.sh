@@ -33,8 +33,11 @@ if ldd "$V" | grep -Eq 'libcurl|libsqlite|libexpat|libssl\.'; then bad "lacre-ve
 site=$work/site
 vault_init "$site"
 W1=$(vault_warrant "$site" LIID0001 2026-11-01 2027-01-31 content,iri) || die "warrant"
+# W2 authorises IRI only: LIID0002's content goes to quarantine
+W2=$(vault_warrant "$site" LIID0002 2026-11-01 2027-01-31 iri) || die "warrant 2"
 "$B/lacre-mediator" --output "$work/s" --targets 2 --calls 3 --sessions 2 --seed 7 \
-	--start-time 2026-11-28T10:00:00Z >/dev/null 2>&1 || die "mediator --output"
+	--inject-gaps 3 --start-time 2026-11-28T10:00:00Z --summary "$work/sum.json" >/dev/null 2>&1 ||
+	die "mediator --output"
 vault_ingest_start "$site" run1
 python3 "$top/tests/e2e/lib/send_streams.py" "$HI2" "$HI3" "$work/s.hi2" "$work/s.hi3" || die "sending"
 vault_ingest_stop run1
@@ -184,7 +187,37 @@ rm -f "$work/t.age"; age -r "$R" -o "$work/t.age" "$work/t.plain"
 expect_fail "exclusion time moved out of its range" "$work/t.age" \
 	"FAIL exclusions\.txt: line [0-9]+: record seg/[0-9a-f]+:[0-9]+'s time is not inside the range"
 
-# 4. lacre proof record: the same receipt for one record, checked by lacre proof verify
+# 4. oversight data: the quarantine count of W2's LIID and the accounting events naming it
+"$B/lacre" export --site "$site" --warrant "$W2" --recipient "$R" -o "$work/w2.age" --with-quarantine \
+	--justification "entrega W2" --json > "$work/w2.json" || die "export --with-quarantine"
+"$V" "$work/w2.age" -i "$work/court.key" --log-vkey "$LOGV" --export-vkey "$EXV" > "$work/w2.txt"; rc=$?
+age -d -i "$work/court.key" -o "$work/w2.plain" "$work/w2.age"
+python3 - "$work/w2.plain" "$work/d2.jsonl" "$top" "$work/w2.json" <<'PY' || bad "W2 quarantine count and events"
+import json, subprocess, sys
+plain, top = sys.argv[1], sys.argv[3]
+get = lambda m: subprocess.run(["python3", top + "/tests/e2e/lib/pkg_tool.py", "get", plain, m],
+                               capture_output=True, check=True).stdout.decode()
+q = get("quarantine.txt")
+e = json.load(open(sys.argv[4]))
+n = sum(int(l.split()[-1]) for l in q.splitlines() if l.startswith("liid LIID0002 reason category-not-authorised"))
+assert n > 0 and e["quarantined"] == n, (q, e)
+print(f"ok   --with-quarantine: {n} LIID0002 CC records counted as category-not-authorised, {e['events']} events")
+PY
+[ $rc -eq 0 ] && ok "the W2 package with oversight data verifies" || { tail -5 "$work/w2.txt"; bad "W2 package: exit $rc"; }
+grep -q "^events    [1-9][0-9]* accounting events" "$work/w2.txt" && ok "accounting events naming LIID0002 are in it, each proven" ||
+	bad "no accounting events in the W2 package"
+$tool edit "$work/w2.plain" "$work/t.plain" events.jsonl 'd.replace(b"gap", b"gaq", 1)' || die edit
+rm -f "$work/t.age"; age -r "$R" -o "$work/t.age" "$work/t.plain"
+expect_fail "altered accounting event" "$work/t.age" 'FAIL events\.jsonl: line [0-9]+ is not the sealed event'
+# the injected gaps are in the completeness report of W1's package
+$tool get "$work/full.plain" completeness.json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+m = sum(s["missing"] for s in r["streams"] if s["liid"] == "LIID0001")
+print(f"ok   completeness: {m} missing sequence numbers reported for LIID0001 (gaps injected by the mediator)") if m > 0 else sys.exit(1)' ||
+	bad "completeness report shows no gap"
+
+# 5. lacre proof record: the same receipt for one record, checked by lacre proof verify
 "$B/lacre" proof record --site "$site" --warrant "$W1" --record "$xseg:$xidx" --justification "receipt" \
 	-o "$work/one.tlog-proof" 2>"$work/one.err" || { cat "$work/one.err"; bad "proof record"; }
 commit=$(sed -n 's/.*commitment \([0-9a-f]\{64\}\).*/\1/p' "$work/one.err")
