@@ -43,12 +43,15 @@ static void usage(FILE *f)
 		"usage: lacre export --warrant W --recipient age1... -o PATH [--site DIR]\n"
 		"                    [--from T] [--to T] [--exclude-record SEGMENT:INDEX]...\n"
 		"                    [--exclude-range T1/T2]... --justification TEXT --user KEYFILE\n"
-		"                    [--with-quarantine] [--json] [--passphrase-file F | --passphrase-fd N]\n"
+		"                    [--with-quarantine] [--no-media] [--json]\n"
+		"                    [--passphrase-file F | --passphrase-fd N]\n"
 		"Writes one evidence package for warrant W, sealed to the court's age recipient:\n"
 		"original PDUs, record frames, JSON lines, a tlog-proof receipt per record, the\n"
 		"checkpoint, the ingest log's vkey, the completeness report and a signed manifest.\n"
 		"--exclude-record / --exclude-range make a party copy (LECrim 588 ter i): the\n"
 		"excluded records are listed with their commitment and leaf index, without content.\n"
+		"A stereo WAV per VoIP call and a pcap per call/session CIN are added (renderings,\n"
+		"derived from the PDUs) unless --no-media.\n"
 		"--with-quarantine adds the quarantine count of the warrant's LIIDs and the\n"
 		"receiver's accounting events that name them (oversight data, logged as such).\n"
 		"--user KEYFILE (or LACRE_USER) is the acting user: the export is written to the\n"
@@ -72,6 +75,7 @@ static int parse(int argc, char **argv, struct eopts *o)
 		{ "justification", required_argument, 0, 'J' },
 		{ "json", no_argument, 0, 'j' },
 		{ "with-quarantine", no_argument, 0, 'Q' },
+		{ "no-media", no_argument, 0, 'M' },
 		{ "passphrase-file", required_argument, 0, 'P' },
 		{ "passphrase-fd", required_argument, 0, 'F' },
 		{ "help", no_argument, 0, 'h' },
@@ -94,6 +98,7 @@ static int parse(int argc, char **argv, struct eopts *o)
 		case 'J': o->o.justification = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'Q': o->o.oversight = 1; break;
+		case 'M': o->o.no_media = 1; break;
 		case 'P': o->pass.file = optarg; break;
 		case 'F':
 			o->pass.fd = (int)strtol(optarg, &end, 10);
@@ -261,18 +266,20 @@ int cmd_export(int argc, char **argv)
 	}
 	if (o.json)
 		printf("{\"package\":\"%s\",\"path\":\"%s\",\"records\":%llu,\"included\":%llu,"
-		       "\"excluded\":%llu,\"events\":%llu,\"quarantined\":%llu,\"pdu_bytes\":%llu,\"plain_bytes\":%llu,\"log_size\":%llu,"
+		       "\"excluded\":%llu,\"events\":%llu,\"quarantined\":%llu,\"wavs\":%llu,\"pcaps\":%llu,\"pdu_bytes\":%llu,\"plain_bytes\":%llu,\"log_size\":%llu,"
 		       "\"export_vkey\":\"%s\"}\n", res.package_id, o.o.path,
 		       (unsigned long long)res.records, (unsigned long long)res.included,
 		       (unsigned long long)res.excluded, (unsigned long long)res.events,
-		       (unsigned long long)res.quarantined, (unsigned long long)res.pdu_bytes,
+		       (unsigned long long)res.quarantined, (unsigned long long)res.wavs,
+		       (unsigned long long)res.pcaps, (unsigned long long)res.pdu_bytes,
 		       (unsigned long long)res.plain_bytes, (unsigned long long)res.log_size,
 		       res.export_vkey);
 	else
-		printf("package %s: %llu records (%llu included, %llu excluded), receipts against "
-		       "ingest log size %llu, sealed to %s in %s\nexport key: %s\n", res.package_id,
-		       (unsigned long long)res.records, (unsigned long long)res.included,
-		       (unsigned long long)res.excluded, (unsigned long long)res.log_size,
+		printf("package %s: %llu records (%llu included, %llu excluded), %llu WAV, %llu pcap, "
+		       "receipts against ingest log size %llu, sealed to %s in %s\nexport key: %s\n",
+		       res.package_id, (unsigned long long)res.records, (unsigned long long)res.included,
+		       (unsigned long long)res.excluded, (unsigned long long)res.wavs,
+		       (unsigned long long)res.pcaps, (unsigned long long)res.log_size,
 		       o.recipient, o.o.path, res.export_vkey);
 	return EXIT_OK;
 }

@@ -50,6 +50,7 @@ struct export_opts {
 					       * accounting events that name them
 					       * (needs the oversight key; the caller
 					       * authorised action "quarantine") */
+	int no_media;                         /* 1: no WAV / pcap renderings */
 	const char *exporter;                 /* acting user, or NULL */
 	const char *justification;            /* or NULL */
 	void (*progress)(void *arg, const char *line); /* problems, one line each (may be NULL) */
@@ -61,6 +62,7 @@ struct export_result {
 	uint64_t records;                     /* in the export sequence */
 	uint64_t included, excluded;
 	uint64_t events;                      /* accounting events included */
+	uint64_t wavs, pcaps;                 /* renderings included */
 	uint64_t quarantined;                 /* quarantined records of the LIIDs (counted) */
 	uint64_t pdu_bytes;                   /* PDU bytes included */
 	uint64_t plain_bytes;                 /* package plaintext */

@@ -27,12 +27,16 @@
 
 #include "lacre/access.h"
 #include "lacre/accesslog.h"
+#include "lacre/audio.h"
+#include "lacre/calls.h"
 #include "lacre/err.h"
 #include "lacre/export.h"
 #include "lacre/frame.h"
+#include "lacre/index.h"
 #include "lacre/json.h"
 #include "lacre/note.h"
 #include "lacre/package.h"
+#include "lacre/pcap.h"
 #include "lacre/receipts.h"
 #include "lacre/record_json.h"
 #include "lacre/store.h"
@@ -43,7 +47,7 @@
 #define EX_LIST_MAX ((size_t)1 << 32)   /* cap on manifest and exclusion lists */
 
 struct ex_member {
-	char name[40];
+	char name[PACKAGE_NAME_MAX + 1];
 	uint64_t size;
 	uint8_t sha[32];
 };
@@ -67,6 +71,9 @@ struct ex_ctx {
 	struct lacre_dbuf evlines;         /* the manifest's event lines */
 	struct lacre_dbuf quar;            /* quarantine.txt counts */
 	uint64_t nev, nquar, quar_uncovered;
+	struct lacre_dbuf media;           /* media.txt, and the manifest's absent lines */
+	struct lacre_dbuf absent;
+	uint64_t wavs, pcaps;
 	char *excl_used;
 	uint64_t n, included, excluded, pdu_bytes;
 	int err;
@@ -591,6 +598,145 @@ static int ex_oversight_pass(struct ex_ctx *c, struct keystore *ks, struct lacre
 	return r == LACRE_OK ? r : ex_fail(c, r, "%s: cannot write the package", c->o->path);
 }
 
+/* Whether any excluded record of the export carries one of call c's CINs
+ * (then no rendering of the call may go into a party copy). */
+static int ex_call_excluded(const struct ex_ctx *c, const struct calls_entry *call)
+{
+	for (size_t i = 0; i < c->nci; i++) {
+		if (!c->ci[i].excluded || !c->ci[i].has_cin)
+			continue;
+		for (size_t k = 0; k < call->n_cins; k++)
+			if (call->cins[k] == c->ci[i].cin)
+				return 1;
+	}
+	return 0;
+}
+
+/* Read a rendering written to path into a member, then remove the file. */
+static int ex_add_file(struct ex_ctx *c, const char *path, const char *name)
+{
+	struct lacre_dbuf d;
+	int r;
+
+	lacre_dbuf_init(&d, (size_t)4 << 30);
+	lacre_dbuf_set_secret(&d);
+	r = note_read_file(path, (size_t)4 << 30, &d);
+	unlink(path);
+	if (r == LACRE_OK)
+		r = ex_add(c, name, d.p ? d.p : (const uint8_t *)"", d.len);
+	lacre_dbuf_free(&d);
+	return r;
+}
+
+/* The renderings (calls.h, audio.h, pcap.h): a stereo WAV per VoIP call
+ * with G.711 audio and a pcap of each call's or session's content packets,
+ * for the calls wholly inside the window and, in a party copy, with no
+ * excluded record.  They are derived from the PDUs (the evidence) and
+ * listed in media.txt; they pass through a private folder on tmpfs
+ * (/dev/shm) when there is one, removed at once.  A rendering that cannot
+ * be made is an absent line, not a failure. */
+static int ex_media(struct ex_ctx *c, const struct site *s, struct lacre_store *st,
+		    const struct age_x25519_identity *id)
+{
+	struct index *ixdb = NULL;
+	struct index_report irep;
+	struct calls_entry *calls = NULL;
+	struct audio_report *arep = NULL;
+	struct pcap_report prep;
+	char tmpl[SITE_PATH_MAX + 16], path[SITE_PATH_MAX + 80], name[PACKAGE_NAME_MAX + 1], lid[CALLS_ID_MAX];
+	size_t n = 0, i, k;
+	int r;
+
+	snprintf(tmpl, sizeof(tmpl), "/dev/shm/lacre-export-XXXXXX");
+	if (!mkdtemp(tmpl)) {
+		snprintf(tmpl, sizeof(tmpl), "%s/.media-XXXXXX", s->dir);
+		if (!mkdtemp(tmpl))
+			return lacre_dbuf_add_str(&c->absent, "absent media cannot make a private folder for the renderings\n");
+	}
+	if ((r = index_open(s, &ixdb)) != LACRE_OK ||
+	    (r = index_update(ixdb, st, id, c->w->id, NULL, NULL, &irep)) != LACRE_OK ||
+	    (r = calls_list(ixdb, c->w->id, &calls, &n)) != LACRE_OK) {
+		r = lacre_dbuf_printf(&c->absent, "absent media the index of calls could not be built (%s)\n",
+				      lacre_strerror(r));
+		goto out;
+	}
+	if ((arep = malloc(sizeof(*arep))) == NULL) {
+		r = LACRE_E_NOMEM;
+		goto out;
+	}
+	r = lacre_dbuf_add_str(&c->media, "lacre-media/v1\n");
+	for (i = 0; r == LACRE_OK && i < n; i++) {
+		const struct calls_entry *call = &calls[i];
+		for (k = 0; k < sizeof(lid) - 1 && call->id[k]; k++)
+			lid[k] = (char)(call->id[k] >= 'A' && call->id[k] <= 'Z' ? call->id[k] + 32 : call->id[k]);
+		lid[k] = 0;
+		if ((c->o->from_us != INT64_MIN && (call->start_us == 0 || call->start_us < c->o->from_us)) ||
+		    (c->o->to_us != INT64_MAX && (call->end_us == 0 || call->end_us >= c->o->to_us))) {
+			r = lacre_dbuf_printf(&c->absent, "absent media %s not wholly inside the window\n", lid);
+			continue;
+		}
+		if (ex_call_excluded(c, call)) {
+			r = lacre_dbuf_printf(&c->absent, "absent media %s holds excluded records (party copy)\n", lid);
+			continue;
+		}
+		if (call->type == CALLS_VOIP) {
+			snprintf(path, sizeof(path), "%s/a.wav", tmpl);
+			memset(arep, 0, sizeof(*arep));
+			r = audio_write(ixdb, st, id, call, path, NULL, NULL, arep);
+			if (r == LACRE_OK) {
+				snprintf(name, sizeof(name), "audio/%s.wav", lid);
+				if ((r = ex_add_file(c, path, name)) != LACRE_OK)
+					goto out;
+				c->wavs++;
+				r = lacre_dbuf_printf(&c->media, "wav %s call %s frames %llu packets %llu %llu "
+						      "missing %llu %llu gaps %llu\n", name, call->id,
+						      (unsigned long long)arep->frames,
+						      (unsigned long long)arep->packets[0],
+						      (unsigned long long)arep->packets[1],
+						      (unsigned long long)arep->missing[0],
+						      (unsigned long long)arep->missing[1],
+						      (unsigned long long)arep->gaps_total);
+			} else {
+				unlink(path);
+				r = lacre_dbuf_printf(&c->absent, "absent audio %s %s\n", lid,
+						      r == LACRE_E_NOT_FOUND ? "has no G.711 RTP" : lacre_strerror(r));
+			}
+		}
+		for (k = 0; r == LACRE_OK && k < call->n_cins; k++) {
+			snprintf(path, sizeof(path), "%s/c.pcap", tmpl);
+			memset(&prep, 0, sizeof(prep));
+			r = pcap_write(ixdb, st, id, c->w->id, 1, call->cins[k], calls, n, path, NULL, NULL, &prep);
+			if (r == LACRE_OK && prep.packets) {
+				if (call->cins[k] == call->cin)
+					snprintf(name, sizeof(name), "pcap/%s.pcap", lid);
+				else
+					snprintf(name, sizeof(name), "pcap/%s-%u.pcap", lid, call->cins[k]);
+				if ((r = ex_add_file(c, path, name)) != LACRE_OK)
+					goto out;
+				c->pcaps++;
+				r = lacre_dbuf_printf(&c->media, "pcap %s call %s cin %u packets %llu synthetic %llu "
+						      "skipped %llu\n", name, call->id, call->cins[k],
+						      (unsigned long long)prep.packets,
+						      (unsigned long long)prep.synthetic,
+						      (unsigned long long)prep.skipped);
+			} else {
+				unlink(path);
+				r = r == LACRE_OK ? LACRE_OK :
+				    lacre_dbuf_printf(&c->absent, "absent pcap %s cin %u %s\n", lid, call->cins[k],
+						      lacre_strerror(r));
+			}
+		}
+	}
+	if (r == LACRE_OK)
+		r = ex_add(c, "media.txt", c->media.p, c->media.len);
+out:
+	free(arep);
+	free(calls);
+	index_close(ixdb);
+	rmdir(tmpl);
+	return r;
+}
+
 /* The manifest text (members listed last). */
 static int ex_manifest(struct ex_ctx *c, const struct site *s, const char *id, struct lacre_dbuf *m)
 {
@@ -637,9 +783,10 @@ static int ex_manifest(struct ex_ctx *c, const struct site *s, const char *id, s
 				      (unsigned long long)c->excluded);
 	for (i = 0; r == LACRE_OK && i < o->n_excl; i++)
 		r = ex_text(m, o->excl[i].is_range ? "exclude-range" : "exclude-record", o->excl[i].text);
+	if (r == LACRE_OK && o->no_media)
+		r = lacre_dbuf_add_str(m, "absent media no WAV or pcap renderings were requested (--no-media)\n");
 	if (r == LACRE_OK)
-		r = lacre_dbuf_add_str(m, "absent audio no WAV members: the calls/audio module is not in this build\n"
-				       "absent pcap no pcap members: the calls/audio module is not in this build\n");
+		r = lacre_dbuf_add(m, c->absent.p, c->absent.len);
 	if (r == LACRE_OK && !o->oversight)
 		r = lacre_dbuf_add_str(m, "absent events the receiver's accounting events and the quarantine "
 				       "count (sealed to oversight) were not requested (--with-quarantine)\n");
@@ -695,6 +842,8 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	lacre_dbuf_set_secret(&c.evjsonl);
 	lacre_dbuf_init(&c.evlines, EX_LIST_MAX);
 	lacre_dbuf_init(&c.quar, (size_t)1 << 20);
+	lacre_dbuf_init(&c.media, (size_t)1 << 26);
+	lacre_dbuf_init(&c.absent, (size_t)1 << 26);
 	lacre_dbuf_init(&man, EX_LIST_MAX);
 	lacre_dbuf_init(&sig, NOTE_MAX_SIZE);
 	lacre_dbuf_init(&stmt, 1024);
@@ -754,6 +903,10 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	}
 	if (o->oversight && (r = ex_oversight_pass(&c, ks, st)) != LACRE_OK)
 		goto out;
+	if (!o->no_media && (r = ex_media(&c, s, st, &id)) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot add the renderings: %s", lacre_strerror(r));
+		goto out;
+	}
 	for (i = 0; i < o->n_excl; i++)
 		if (!c.excl_used[i]) {
 			r = LACRE_E_INVALID;
@@ -817,6 +970,8 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	out.excluded = c.excluded;
 	out.pdu_bytes = c.pdu_bytes;
 	out.events = c.nev;
+	out.wavs = c.wavs;
+	out.pcaps = c.pcaps;
 	out.quarantined = c.nquar;
 	out.log_size = receipts_index_tree(c.ix)->size;
 	*res = out;
@@ -845,6 +1000,8 @@ out:
 	lacre_dbuf_free(&c.evjsonl);
 	lacre_dbuf_free(&c.evlines);
 	lacre_dbuf_free(&c.quar);
+	lacre_dbuf_free(&c.media);
+	lacre_dbuf_free(&c.absent);
 	lacre_dbuf_free(&man);
 	lacre_dbuf_free(&sig);
 	lacre_dbuf_free(&stmt);

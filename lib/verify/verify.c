@@ -1058,6 +1058,19 @@ static int vf_content(struct vf *v)
 		verify_add_problem(v->res, "completeness.json", "differs from the report recomputed from the records "
 				   "and exclusions (first difference at byte %zu): the report was altered", k);
 	}
+	{
+		const struct package_member *mm = package_find(v->pk, "media.txt");
+		uint64_t wav = 0, pcap = 0;
+		for (i = 0; mm && i + 4 < mm->len; i++)
+			if (i == 0 || mm->p[i - 1] == '\n') {
+				wav += !memcmp(mm->p + i, "wav ", 4);
+				pcap += !memcmp(mm->p + i, "pcap ", 5);
+			}
+		if (mm)
+			vf_note(v, "renderings: %llu WAV and %llu pcap members (media.txt), derived from the PDUs "
+				"by lacre; they are covered by the signed manifest but not re-derived here: "
+				"the PDUs are the evidence", (unsigned long long)wav, (unsigned long long)pcap);
+	}
 	if (!package_find(v->pk, "access-report.txt"))
 		verify_add_problem(v->res, "access-report.txt", "missing");
 out:

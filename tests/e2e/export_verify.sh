@@ -89,6 +89,21 @@ age -d -i "$work/court.key" -o "$work/full.plain" "$work/full.age" || die "age -
 $tool get "$work/full.plain" records.jsonl | cmp -s - "$work/rec.jsonl" &&
 	ok "records.jsonl is byte for byte 'lacre records --json'" || bad "records.jsonl differs from lacre records --json"
 [ "$($tool list "$work/full.plain" | grep -c '\.pdu$')" -eq "$nrec" ] && ok "one PDU member per record" || bad "PDU member count"
+# renderings: a stereo 8 kHz WAV per VoIP call and a pcap per CIN, listed in media.txt
+nwav=$($tool list "$work/full.plain" | grep -c ' audio/.*\.wav$')
+npcap=$($tool list "$work/full.plain" | grep -c ' pcap/.*\.pcap$')
+w1=$($tool list "$work/full.plain" | sed -n 's/^[0-9]* \(audio\/.*\.wav\)$/\1/p' | head -1)
+[ "$nwav" -ge 1 ] && [ "$npcap" -ge 1 ] && [ "$(grep -c '^wav \|^pcap ' <($tool get "$work/full.plain" media.txt))" -eq $((nwav + npcap)) ] &&
+	$tool get "$work/full.plain" "$w1" | head -c 44 | python3 -c '
+import struct, sys
+h = sys.stdin.buffer.read()
+assert h[:4] == b"RIFF" and h[8:16] == b"WAVEfmt "
+ch, rate, bits = struct.unpack("<H", h[22:24])[0], struct.unpack("<I", h[24:28])[0], struct.unpack("<H", h[34:36])[0]
+assert (ch, rate, bits) == (2, 8000, 16), (ch, rate, bits)' &&
+	ok "renderings: $nwav WAV (stereo 8 kHz 16-bit) and $npcap pcap members, listed in media.txt" ||
+	bad "renderings: $nwav WAV, $npcap pcap"
+grep -q "renderings: $nwav WAV and $npcap pcap" "$work/v.txt" && ok "lacre-verify says the renderings are derived, not re-derived" ||
+	bad "verify report does not mention the renderings"
 $tool get "$work/full.plain" access-report.txt | grep -q 'user clerk role clerk .*action export ALLOWED .*request-signature verified' &&
 	ok "the access report lists this export's access-log entry" || bad "access report"
 
@@ -171,6 +186,10 @@ rs = [json.loads(l) for l in open(sys.argv[2])]
 x = [r for r in rs if r["segment"] == sys.argv[3] and r["index"] == int(sys.argv[4])][0]
 assert base64.b64decode(x["pdu"]) not in plain
 PY
+pw=$($tool list "$work/party.plain" | grep -c ' audio/.*\.wav$')
+grep -q 'absent: media .* holds excluded records (party copy)' "$work/p.txt" && [ "$pw" -lt "$nwav" ] &&
+	ok "party copy: the calls holding excluded records have no rendering ($pw of $nwav WAVs kept)" ||
+	bad "party copy renderings: $pw WAVs"
 # removing an exclusion line: the record is then silently left out
 $tool edit "$work/party.plain" "$work/t.plain" exclusions.txt 'b"\n".join(l for i, l in enumerate(d.split(b"\n")) if i != 1)' || die edit
 rm -f "$work/t.age"; age -r "$R" -o "$work/t.age" "$work/t.plain"
