@@ -5,6 +5,9 @@
 #ifndef LACRE_CLI_H
 #define LACRE_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -47,11 +50,16 @@ int cmd_accesslog(int argc, char **argv);
 int cmd_shred(int argc, char **argv);
 int cmd_retention(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_calls(int argc, char **argv);
 int cmd_audio(int argc, char **argv);
 int cmd_pcap(int argc, char **argv);
-int cmd_calls(int argc, char **argv);
 int cmd_reindex(int argc, char **argv);
 int cmd_proof_record(int argc, char **argv);
 int cmd_audit_site(int argc, char **argv);  /* lacre audit --site */
+/* The keyless fingerprint of the segment object name on st (cmd_audit_site.c):
+ * up to cap bytes to fp, its length to *len. */
+struct lacre_store;
+int cli_audit_segment_fingerprint(struct lacre_store *st, const char *name,
+				  uint8_t *fp, size_t cap, size_t *len);
 
 #endif

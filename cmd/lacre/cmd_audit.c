@@ -14,8 +14,8 @@
  *
  * Segment entries ("lacre-segment/v1", docs/FORMATS.md §6) are checked here
  * for presence and size; the keyless fingerprint is re-derived by
- * cli_audit_segment_fingerprint() when a file of the program defines it
- * (the vault wires it to its age fingerprint).
+ * cli_audit_segment_fingerprint() (cmd_audit_site.c: age's keyless
+ * fingerprint, SHA-256 over the header and the chunk tags).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -33,12 +33,6 @@
 
 #define MAX_W 32
 
-/* Optional: the keyless fingerprint of a segment object, defined by the
- * vault's side of the CLI.  Writes up to cap bytes to fp and the length to
- * *len; returns a lacre_err. */
-int cli_audit_segment_fingerprint(struct lacre_store *st, const char *name,
-				  uint8_t *fp, size_t cap, size_t *len)
-	__attribute__((weak));
 
 /* Segment hook: the object exists with the recorded size and (when the
  * vault provides it) the recorded fingerprint. */
@@ -66,8 +60,6 @@ static int check_segment(void *arg, struct lacre_store *st, uint64_t index,
 			 (unsigned long long)size, (unsigned long long)seg->size);
 		return size < seg->size ? LACRE_E_TRUNCATED : LACRE_E_CORRUPT;
 	}
-	if (cli_audit_segment_fingerprint == NULL)
-		return LACRE_OK;
 	if ((rc = cli_audit_segment_fingerprint(st, seg->name, fp, sizeof(fp), &fl)) != LACRE_OK) {
 		snprintf(msg, cap, "fingerprint cannot be computed: %s", lacre_strerror(rc));
 		return rc;

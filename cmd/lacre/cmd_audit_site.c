@@ -6,6 +6,7 @@
  * commitment.  The generic `lacre audit --store --vkey` is cmd_audit.c.
  */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,24 @@ static int load_ids(const struct site *s, struct keystore *ks, struct deep_ident
 	warrant_registry_free(reg);
 	*n = k;
 	return LACRE_OK;
+}
+
+int cli_audit_segment_fingerprint(struct lacre_store *st, const char *name,
+				  uint8_t *fp, size_t cap, size_t *len)
+{
+	struct lacre_dbuf obj;
+	int r;
+
+	if (cap < 32)
+		return LACRE_E_INVALID;
+	lacre_dbuf_init(&obj, (size_t)1 << 31);
+	r = lacre_store_get(st, name, 0, SIZE_MAX, &obj);
+	if (r == LACRE_OK)
+		r = age_fingerprint(obj.p, obj.len, fp);
+	lacre_dbuf_free(&obj);
+	if (r == LACRE_OK)
+		*len = 32;
+	return r;
 }
 
 int cmd_audit_site(int argc, char **argv)
