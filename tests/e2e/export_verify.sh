@@ -236,7 +236,31 @@ m = sum(s["missing"] for s in r["streams"] if s["liid"] == "LIID0001")
 print(f"ok   completeness: {m} missing sequence numbers reported for LIID0001 (gaps injected by the mediator)") if m > 0 else sys.exit(1)' ||
 	bad "completeness report shows no gap"
 
-# 5. lacre proof record: the same receipt for one record, checked by lacre proof verify
+# 5. every kind of member: one byte flipped in the middle of one member of
+# each kind, in each package, fails with a line naming that member
+for pkg in full party w2; do
+	for m in $($tool list "$work/$pkg.plain" | awk '{print $2}' |
+		python3 -c '
+import re, sys
+seen = set()
+for name in sys.stdin.read().split():
+    kind = re.sub(r"[0-9]+", "N", name)
+    if kind not in seen:
+        seen.add(kind); print(name)'); do
+		$tool edit "$work/$pkg.plain" "$work/t.plain" "$m" \
+			'd[:len(d)//2] + bytes([d[len(d)//2] ^ 0x20]) + d[len(d)//2+1:] if d else b"x"' || die "edit $m"
+		rm -f "$work/t.age"; age -r "$R" -o "$work/t.age" "$work/t.plain"
+		"$V" "$work/t.age" -i "$work/court.key" --log-vkey "$LOGV" --export-vkey "$EXV" > "$work/t.txt" 2>&1; rc=$?
+		if [ $rc -eq 3 ] && grep -qF "FAIL $m:" "$work/t.txt"; then
+			nflip=$((${nflip:-0} + 1))
+		else
+			tail -4 "$work/t.txt"; bad "$pkg: a flipped byte in $m: exit $rc, no FAIL line naming it"
+		fi
+	done
+done
+ok "a byte flipped in each of ${nflip:-0} member kinds (3 packages) fails, naming the member"
+
+# 6. lacre proof record: the same receipt for one record, checked by lacre proof verify
 "$B/lacre" proof record --site "$site" --warrant "$W1" --record "$xseg:$xidx" --justification "receipt" \
 	-o "$work/one.tlog-proof" 2>"$work/one.err" || { cat "$work/one.err"; bad "proof record"; }
 commit=$(sed -n 's/.*commitment \([0-9a-f]\{64\}\).*/\1/p' "$work/one.err")
