@@ -213,12 +213,15 @@ static int calls_sip(sqlite3 *db, const char *warrant, struct calls_work *w)
 		long i = -1;
 		struct calls_entry *c;
 
-		for (size_t k = 0; k < w->n && i < 0; k++) {
-			c = &w->v[k];
-			if (cid[0] ? !strcmp(c->call_id, cid)
-				   : (!c->call_id[0] && c->n_cins && c->cins[0] == cin))
+		/* by Call-ID; an IRI without one (no SIP, or unparsable) joins
+		 * the latest call on its CIN */
+		for (size_t k = 0; k < w->n && i < 0 && cid[0]; k++)
+			if (!strcmp(w->v[k].call_id, cid))
 				i = (long)k;
-		}
+		for (size_t k = w->n; k > 0 && i < 0 && !cid[0]; k--)
+			for (size_t m = 0; m < w->v[k - 1].n_cins; m++)
+				if (w->v[k - 1].cins[m] == cin)
+					i = (long)(k - 1);
 		if (i < 0) {
 			if ((i = calls_new(w)) < 0) {
 				r = LACRE_E_NOMEM;
