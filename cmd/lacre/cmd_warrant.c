@@ -19,6 +19,7 @@
 #include "lacre/keystore.h"
 #include "lacre/passphrase.h"
 #include "lacre/site.h"
+#include "lacre/users.h"
 #include "lacre/warrant.h"
 #include "cli.h"
 
@@ -63,6 +64,9 @@ static void usage(FILE *f)
 	"  --passphrase-file F / --passphrase-fd N   master passphrase (every command\n"
 	"                         but show and list; else LACRE_PASSPHRASE, else a prompt)\n"
 	"  --json                 machine-readable output\n"
+	"  --user KEYFILE         the acting user (LACRE_USER): add, extend, confirm and\n"
+	"                         cease need an admin or a clerk once the site has users\n"
+	"  --justification T      recorded in the access log (default: the court order)\n"
 	"Times: 2026-01-01 (midnight UTC) or 2026-01-01T12:00:00Z; windows are [from, to).\n");
 }
 
@@ -308,6 +312,50 @@ static void text_warrant(const struct warrant *w, int64_t now)
 	printf("recipient   %s\n", w->recipient);
 }
 
+/* Warrant changes (add, extend, confirm, cease) are access-log events of
+ * an admin or a clerk (docs/access.md).  A site without any user yet (no
+ * bootstrap done) is not gated, so that a fresh site can be set up and
+ * scripted; once the first user exists every change needs --user.  The
+ * justification defaults to the court order the change cites. */
+static int change_gate(const struct wopts *o, const struct site *s, const char *sub)
+{
+	struct users_registry *reg = NULL;
+	struct acl_session *ss = NULL;
+	struct access_request rq;
+	char msg[SITE_MSG_MAX], what[512], just[300];
+	int r, none;
+
+	msg[0] = '\0';
+	if ((r = users_load(s, &reg, msg, sizeof(msg))) != LACRE_OK) {
+		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		return cli_exit_status(r);
+	}
+	none = reg->n == 0;
+	users_free(reg);
+	if (none)
+		return EXIT_OK;
+	snprintf(what, sizeof(what), "%s%s%s%s%s by order %s of %s", sub,
+		 o->case_id ? " case " : "", o->case_id ? o->case_id : "",
+		 o->unit ? " unit " : "", o->unit ? o->unit : "", o->order ? o->order : "",
+		 o->order_date ? o->order_date : "");
+	snprintf(just, sizeof(just), "court order %s of %s", o->order ? o->order : "",
+		 o->order_date ? o->order_date : "");
+	memset(&rq, 0, sizeof(rq));
+	rq.action = strcmp(sub, "add") == 0 ? "warrant-add" : "warrant-change";
+	rq.warrant = strcmp(sub, "add") == 0 ? NULL : o->id;
+	rq.what = what;
+	rq.justification = o->justification ? o->justification : just;
+	if ((r = acl_session_open(s, o->user, &ss, msg, sizeof(msg))) == LACRE_OK) {
+		r = acl_authorize(ss, &rq, msg, sizeof(msg));
+		acl_session_close(ss);
+	}
+	if (r != LACRE_OK) {
+		cli_err("warrant %s: %s", sub, msg);
+		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 /* lacre warrant add */
 static int do_add(const struct wopts *o, const struct site *s)
 {
@@ -347,6 +395,8 @@ static int do_add(const struct wopts *o, const struct site *s)
 	w.n_targets = o->n_targets;
 	w.n_liids = o->n_liids;
 	w.emergency = o->emergency;
+	if ((e = change_gate(o, s, "add")))
+		return e;
 	if ((e = cli_open_keystore(&o->pass, s, &ks)))
 		return e;
 	msg[0] = '\0';
@@ -491,6 +541,8 @@ static int do_mutate(const struct wopts *o, const struct site *s, const char *su
 		if ((e = get_time("at", o->at, 0, &at)))
 			return e;
 	}
+	if ((e = change_gate(o, s, sub)))
+		return e;
 	/* every event is signed with the site's warrant-log key */
 	if ((e = cli_open_keystore(&o->pass, s, &ks)))
 		return e;

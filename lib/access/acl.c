@@ -59,7 +59,8 @@ static const struct acl_rule rules[] = {
 	{ "shred", ROLE(ACL_SUPERVISOR) | ROLE(ACL_CLERK) | ROLE(ACL_ADMIN), 1, 1 },
 	{ "court-state", ROLE(ACL_CLERK) | ROLE(ACL_ADMIN), 1, 0 },
 	{ "retention", ROLE(ACL_CLERK) | ROLE(ACL_ADMIN) | ROLE(ACL_SUPERVISOR), 0, 0 },
-	{ "warrant-change", ROLE(ACL_ADMIN), 1, 0 },
+	{ "warrant-add", ROLE(ACL_ADMIN) | ROLE(ACL_CLERK), 0, 0 },
+	{ "warrant-change", ROLE(ACL_ADMIN) | ROLE(ACL_CLERK), 1, 0 },
 	{ "access-log", ROLE(ACL_AUDITOR), 0, 0 },
 	{ "user-admin", ROLE(ACL_ADMIN), 0, 0 },
 };

@@ -9,7 +9,8 @@
 #   3. shredding needs two different users, one of them a court clerk; reads
 #      after the shred fail with the order; the keyless audit of the site
 #      still passes;
-#   4. retention: 5 years after the sentence was executed the case is listed.
+#   4. retention: 5 years after the sentence was executed the case is listed;
+#   warrant changes are access-log events of an admin or a clerk.
 # Exit 0 pass, 77 skip, 1 fail.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -160,7 +161,10 @@ S=(--order "AUTO-DESTR-7/2031" --order-date 2026-11-27)
 "$L" shred request --warrant "$W1" "${S[@]}" --user "$SUP_KEY" "${J[@]}" 2>"$work/sh.err" &&
 	die "shred of an active warrant accepted"
 grep -q "still active" "$work/sh.err" || die "active shred: $(cat "$work/sh.err")"
-"$L" warrant cease "$W1" --order CESE-1 --order-date 2026-11-27 --at 2026-11-27 >/dev/null || die "cease $W1"
+"$L" warrant cease "$W1" --order CESE-1 --order-date 2026-11-27 --at 2026-11-27 --user "$INV_KEY" \
+	>/dev/null 2>&1 && die "an investigator ceased a warrant"
+"$L" warrant cease "$W1" --order CESE-1 --order-date 2026-11-27 --at 2026-11-27 --user "$CLERK_KEY" \
+	>/dev/null || die "cease $W1"
 "$L" shred request --warrant "$W1" "${S[@]}" --user "$INV2_KEY" "${J[@]}" > /dev/null 2>"$work/sh.err" &&
 	die "another unit requested a shred"
 "$L" shred request --warrant "$W1" "${S[@]}" --user "$INV_KEY" "${J[@]}" > /dev/null 2>&1 &&
@@ -205,6 +209,16 @@ assert any(e['user'] == 'admin' and 'court clerk' in e['reason'] for e in ref)
 assert len(done) == 1 and done[0]['warrant'] == w1
 PY
 ok "every shred attempt is in the access log, the executed one citing the order"
+python3 - "$work/al.jsonl" "$W1" <<'PY' || die "warrant changes are not in the access log"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+adds = [e for e in ev if e['action'] == 'warrant-add' and e['user'] == 'admin' and e['decision'] == 'allowed']
+cease = [e for e in ev if e['action'] == 'warrant-change' and e['warrant'] == sys.argv[2]]
+assert len(adds) == 2, adds
+assert any(e['user'] == 'inv' and e['decision'] == 'refused' for e in cease)
+assert any(e['user'] == 'clerk' and e['decision'] == 'allowed' and 'CESE-1' in e['what'] for e in cease)
+PY
+ok "warrant additions and the cessation (and the investigator's refused one) are in the access log"
 
 # 4. retention
 "$L" retention record "$W3" --state sentence-executed --date 2026-01-15 --order "Ejecutoria 3/2026" \

@@ -16,7 +16,7 @@ vault_init() {
 # vault_warrant SITE LIID FROM TO CATEGORIES -> prints the warrant id
 vault_warrant() {
 	local site=$1 liid=$2 from=$3 to=$4 cats=$5
-	"$B/lacre" warrant add --site "$site" --case "CASE-$liid" --unit UCO-1 --court "JI-5-Madrid" \
+	"$B/lacre" warrant add --site "$site" --user "$ADMIN_KEY" --case "CASE-$liid" --unit UCO-1 --court "JI-5-Madrid" \
 		--order "ORD-$liid" --order-date "$from" --from "$from" --to "$to" \
 		--categories "$cats" --target "target-$liid" --liid "$liid" --json |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
