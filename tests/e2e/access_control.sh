@@ -193,6 +193,10 @@ grep -q "shredded by order AUTO-DESTR-7/2031" "$work/after.err" || die "after sh
 ok "reads after the shred fail with the order: $(head -1 "$work/after.err")"
 "$L" audit --site "$site" > "$work/audit.out" 2>&1 || { cat "$work/audit.out"; die "keyless audit fails after the shred"; }
 ok "keyless audit of the site passes after the shred"
+avkey=$("$L" log keys --state "$site/ledger/access") || die "access log vkey"
+"$L" audit --store "dir:$site/objects" --vkey "$avkey" --checkpoint "$site/ledger/access/checkpoint" \
+	> "$work/aaudit.out" 2>&1 || { cat "$work/aaudit.out"; die "keyless audit of the access log"; }
+ok "keyless audit of the access log on the backend passes ($avkey)"
 "$L" access-log --user "$AUDITOR_KEY" --justification "check the shred" --json > "$work/al.jsonl" 2>"$work/al.err" ||
 	{ cat "$work/al.err"; die "access log after the shred"; }
 python3 - "$work/al.jsonl" "$W1" <<'PY' || die "the shred attempts are not all in the access log"
