@@ -36,6 +36,8 @@
 
 /* One RTP packet of the plan. */
 struct audio_pkt {
+	int64_t created;         /* the segment's creation time */
+	const char *segname;     /* its name (owned by the plan's name list) */
 	uint32_t seg;            /* position in the segment list */
 	uint64_t idx;            /* record position in its segment */
 	int64_t t;               /* PDU time */
@@ -51,8 +53,10 @@ struct audio_pkt {
 struct audio_plan {
 	struct audio_pkt *p;
 	size_t n, cap;
-	char **segs;
-	size_t n_segs, cap_segs;
+	char **names;            /* distinct names as met (owned) */
+	size_t n_names, cap_names;
+	char **segs;             /* the segments to read, in creation order (borrowed) */
+	size_t n_segs;
 	uint8_t *map;            /* the mapped WAV data (after the header) */
 	uint64_t frames;
 	struct audio_report *rep;
@@ -129,13 +133,16 @@ static int audio_cmp_ext(const void *a, const void *b)
 	return 0;
 }
 
-/* Order by where the record is (segment, position). */
+/* Order by where the record is (segment creation, name, position). */
 static int audio_cmp_where(const void *a, const void *b)
 {
 	const struct audio_pkt *x = a, *y = b;
+	int c;
 
-	if (x->seg != y->seg)
-		return x->seg < y->seg ? -1 : 1;
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	if (x->segname != y->segname && (c = strcmp(x->segname, y->segname)) != 0)
+		return c;
 	if (x->idx != y->idx)
 		return x->idx < y->idx ? -1 : 1;
 	return 0;
@@ -144,12 +151,15 @@ static int audio_cmp_where(const void *a, const void *b)
 /* Load the call's RTP packets from the index (segments in creation order). */
 static int audio_load(struct index *ix, const struct calls_entry *c, struct audio_plan *pl)
 {
+	/* no ORDER BY: the rows come in the order of the (warrant, cin, kind,
+	 * time) index, and are sorted here, which is cheaper than a temporary
+	 * b-tree for a long call */
 	static const char q[] =
 		"SELECT r.segment, r.idx, r.time_us, r.seq, r.direction, r.ip_src, r.sport, r.rtp_ssrc, "
-		"r.rtp_seq, r.rtp_len, r.rtp_pt FROM records r JOIN segments s ON s.warrant = r.warrant "
-		"AND s.segment = r.segment WHERE r.warrant = ?1 AND r.kind = 'cc' AND "
-		"r.content = 'ipmmcc' AND r.rtp_ssrc IS NOT NULL AND r.cin IN (?2, ?3, ?4, ?5, ?6, ?7, "
-		"?8, ?9) AND r.time_us >= ?10 AND r.time_us <= ?11 ORDER BY s.created_us, r.segment, r.idx";
+		"r.rtp_seq, r.rtp_len, r.rtp_pt, s.created_us FROM records r JOIN segments s ON "
+		"s.warrant = r.warrant AND s.segment = r.segment WHERE r.warrant = ?1 AND r.kind = 'cc' "
+		"AND r.content = 'ipmmcc' AND r.rtp_ssrc IS NOT NULL AND r.cin IN (?2, ?3, ?4, ?5, ?6, "
+		"?7, ?8, ?9) AND r.time_us >= ?10 AND r.time_us <= ?11";
 	sqlite3_stmt *st = NULL;
 	int rc, r = LACRE_E_DB;
 
@@ -172,22 +182,22 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 			r = LACRE_E_DB;
 			goto out;
 		}
-		if (!pl->n_segs || strcmp(pl->segs[pl->n_segs - 1], seg)) {
-			if (pl->n_segs == pl->cap_segs) {
-				size_t nc = pl->cap_segs ? pl->cap_segs * 2 : 16;
-				char **nv = realloc(pl->segs, nc * sizeof(*nv));
+		if (!pl->n_names || strcmp(pl->names[pl->n_names - 1], seg)) {
+			if (pl->n_names == pl->cap_names) {
+				size_t nc = pl->cap_names ? pl->cap_names * 2 : 16;
+				char **nv = realloc(pl->names, nc * sizeof(*nv));
 				if (!nv) {
 					r = LACRE_E_NOMEM;
 					goto out;
 				}
-				pl->segs = nv;
-				pl->cap_segs = nc;
+				pl->names = nv;
+				pl->cap_names = nc;
 			}
-			if ((pl->segs[pl->n_segs] = strdup(seg)) == NULL) {
+			if ((pl->names[pl->n_names] = strdup(seg)) == NULL) {
 				r = LACRE_E_NOMEM;
 				goto out;
 			}
-			pl->n_segs++;
+			pl->n_names++;
 		}
 		if (pl->n == pl->cap) {
 			size_t nc = pl->cap ? pl->cap * 2 : 1024;
@@ -201,7 +211,8 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 		}
 		k = &pl->p[pl->n++];
 		memset(k, 0, sizeof(*k));
-		k->seg = (uint32_t)(pl->n_segs - 1);
+		k->segname = pl->names[pl->n_names - 1];
+		k->created = sqlite3_column_int64(st, 11);
 		k->idx = (uint64_t)sqlite3_column_int64(st, 1);
 		k->t = sqlite3_column_int64(st, 2);
 		k->etsi_seq = (uint64_t)sqlite3_column_int64(st, 3);
@@ -321,7 +332,19 @@ static int audio_place(struct audio_plan *pl)
 		return LACRE_E_TOO_LARGE;
 	pl->frames = end;
 	rep->frames = end;
+	/* the read order: segments in creation order, records in order */
 	qsort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_where);
+	if (pl->n && (pl->segs = malloc(pl->n_names * sizeof(*pl->segs))) == NULL)
+		return LACRE_E_NOMEM;
+	for (i = 0; i < pl->n; i++) {
+		if (!pl->n_segs || (pl->segs[pl->n_segs - 1] != pl->p[i].segname &&
+				    strcmp(pl->segs[pl->n_segs - 1], pl->p[i].segname))) {
+			if (pl->n_segs == pl->n_names)
+				return LACRE_E_INTERNAL;
+			pl->segs[pl->n_segs++] = (char *)pl->p[i].segname;
+		}
+		pl->p[i].seg = (uint32_t)(pl->n_segs - 1);
+	}
 	return LACRE_OK;
 }
 
@@ -479,6 +502,7 @@ out:
 		free(part);
 	}
 	free(pl.p);
-	index_free_names(pl.segs, pl.n_segs);
+	free(pl.segs);
+	index_free_names(pl.names, pl.n_names);
 	return r;
 }
