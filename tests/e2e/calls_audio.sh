@@ -23,8 +23,8 @@ command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 command -v tshark >/dev/null || die "tshark is not installed (scripts/deps installs it)"
 ok() { echo "ok   $*"; }
 L="$B/lacre"
-V=/work/shared/vectors/openli-a
-[ -d "$V" ] || V=$top/../shared/vectors/openli-a
+V=$top/../shared/vectors/openli-a
+[ -f "$V/raw/hi2.bin" ] || { echo "vectors not found at $V"; exit 77; }
 
 site=$work/site
 vault_init "$site"
