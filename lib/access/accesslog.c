@@ -356,7 +356,7 @@ static int read_line(struct lacre_rbuf *b, const char *k, char *out, size_t cap)
 static int parse_event(const uint8_t *p, size_t n, struct accesslog_record *rec, size_t *req_len)
 {
 	struct lacre_rbuf b;
-	char tmp[ACCESSLOG_TEXT_MAX], magic[64];
+	char tmp[ACCESSLOG_TEXT_MAX];
 	int r;
 
 	lacre_rbuf_init(&b, p, n);
@@ -365,7 +365,6 @@ static int parse_event(const uint8_t *p, size_t n, struct accesslog_record *rec,
 		if (nl == NULL || (size_t)(nl - p) != strlen(ACCESSLOG_MAGIC) ||
 		    memcmp(p, ACCESSLOG_MAGIC, strlen(ACCESSLOG_MAGIC)) != 0)
 			return LACRE_E_MALFORMED;
-		memcpy(magic, p, (size_t)(nl - p));
 		if (lacre_rbuf_skip(&b, (size_t)(nl - p) + 1) != LACRE_OK)
 			return LACRE_E_MALFORMED;
 	}

@@ -98,11 +98,7 @@ int acl_decide(enum acl_role role, const char *unit, const struct access_request
 			rule = &rules[i];
 	if (rule == NULL || !(rule->roles & ROLE(role))) {
 		snprintf(why, whylen, "role %s may not %s", acl_role_name(role), req->action);
-		snprintf(msg, msglen, "the %s role may not %s%s", acl_role_name(role),
-			 rule ? "use '" : "do '", req->action);
-		/* close the quote */
-		if (strlen(msg) + 2 < msglen)
-			strcat(msg, "'");
+		snprintf(msg, msglen, "the %s role may not use '%s'", acl_role_name(role), req->action);
 		return LACRE_E_DENIED;
 	}
 	if (!rule->warrant)
@@ -226,6 +222,7 @@ static int log_attempt(struct acl_session *ss, const struct access_request *req,
 	ev.reason = why;
 	/* the user signs the request; the auditor verifies it later */
 	lacre_dbuf_init(&rq, ACCESSLOG_EVENT_MAX);
+	lacre_dbuf_set_secret(&rq);      /* the justification is case data */
 	r = RAND_bytes(salt, 16) == 1 ? LACRE_OK : LACRE_E_CRYPTO;
 	if (r == LACRE_OK)
 		r = accesslog_request(salt, ev.time, ev.user, ev.role, ev.unit, ev.action,

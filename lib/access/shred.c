@@ -53,7 +53,7 @@ struct cctx {
 	struct cases *c;
 };
 
-/* Mutable lookups. */
+/* The latest court state of warrant w (mutable), or NULL. */
 static struct case_state *find_state(struct cases *c, const char *w)
 {
 	for (size_t i = 0; i < c->n_states; i++)
@@ -62,6 +62,7 @@ static struct case_state *find_state(struct cases *c, const char *w)
 	return NULL;
 }
 
+/* The shred request called id (mutable), or NULL. */
 static struct shred_request *find_req(struct cases *c, const char *id)
 {
 	for (size_t i = 0; i < c->n_reqs; i++)
