@@ -29,9 +29,10 @@ struct receipts_index {
 	char vkey[NOTE_KEY_TEXT_MAX + 1];
 	unsigned levels;                       /* level[0..levels) */
 	uint8_t (*level[64])[MERKLE_HASH_LEN]; /* complete subtree hashes per height */
-	uint8_t (*slot_c)[32];                 /* hash set of commitments (open addressing) */
-	uint64_t *slot_i;                      /* leaf index + 1, 0 = empty */
-	size_t nslots;                         /* power of two */
+	uint64_t *slot_i;                      /* hash set of the 32-byte entries (open
+					        * addressing, keyed by their leaf hash):
+					        * leaf index + 1, 0 = empty */
+	size_t nslots;                         /* power of two, >= 1.5 x entries */
 };
 
 /* Read a small local file into out (whole, capped). */
@@ -40,27 +41,29 @@ static int rcpt_read(const char *path, struct lacre_dbuf *out)
 	return note_read_file(path, RCPT_FILE_MAX, out);
 }
 
-/* Slot of a commitment in the hash set (first 8 bytes as the hash: the
- * commitments are SHA-256 outputs). */
-static size_t rcpt_slot(const uint8_t c[32], size_t nslots)
+/* Slot of a leaf hash in the hash set (its first 8 bytes: a SHA-256
+ * output is uniform). */
+static size_t rcpt_slot(const uint8_t lh[MERKLE_HASH_LEN], size_t nslots)
 {
 	uint64_t h = 0;
 	for (int i = 0; i < 8; i++)
-		h = h << 8 | c[i];
+		h = h << 8 | lh[i];
 	return (size_t)(h & (nslots - 1));
 }
 
-/* Insert a commitment (a repeated one keeps its first index). */
-static void rcpt_insert(struct receipts_index *ix, const uint8_t c[32], uint64_t leaf)
+/* Insert leaf (whose hash is already in level 0); a repeated entry keeps
+ * its first index.  Two leaves with the same leaf hash are the same entry,
+ * so the set needs no copy of the commitments. */
+static void rcpt_insert(struct receipts_index *ix, uint64_t leaf)
 {
-	size_t s = rcpt_slot(c, ix->nslots);
+	const uint8_t *lh = ix->level[0][leaf];
+	size_t s = rcpt_slot(lh, ix->nslots);
 
 	while (ix->slot_i[s]) {
-		if (!memcmp(ix->slot_c[s], c, 32))
+		if (!memcmp(ix->level[0][ix->slot_i[s] - 1], lh, MERKLE_HASH_LEN))
 			return;
 		s = (s + 1) & (ix->nslots - 1);
 	}
-	memcpy(ix->slot_c[s], c, 32);
 	ix->slot_i[s] = leaf + 1;
 }
 
@@ -118,7 +121,7 @@ static int rcpt_bundles(struct receipts_index *ix, struct lacre_store *store, co
 			}
 			merkle_leaf_hash(e, el, ix->level[0][leaf]);
 			if (el == 32)
-				rcpt_insert(ix, e, leaf);
+				rcpt_insert(ix, leaf);
 		}
 	}
 out:
@@ -186,11 +189,10 @@ int receipts_index_open(const struct site *s, struct lacre_store *store,
 		}
 	}
 	ix->levels = h;
-	for (ix->nslots = 16; ix->nslots < 2 * size + 16; ix->nslots *= 2)
+	for (ix->nslots = 16; ix->nslots < size + size / 2 + 16; ix->nslots *= 2)
 		;
-	ix->slot_c = calloc(ix->nslots, 32);
 	ix->slot_i = calloc(ix->nslots, sizeof(*ix->slot_i));
-	if (!ix->slot_c || !ix->slot_i) {
+	if (!ix->slot_i) {
 		r = LACRE_E_NOMEM;
 		goto fail;
 	}
@@ -227,7 +229,6 @@ void receipts_index_free(struct receipts_index *ix)
 		return;
 	for (unsigned h = 0; h < 64; h++)
 		free(ix->level[h]);
-	free(ix->slot_c);
 	free(ix->slot_i);
 	free(ix->note);
 	free(ix);
@@ -237,10 +238,13 @@ void receipts_index_free(struct receipts_index *ix)
 int receipts_index_find(const struct receipts_index *ix, const uint8_t commitment[32],
 			uint64_t *leaf)
 {
-	size_t s = rcpt_slot(commitment, ix->nslots);
+	uint8_t lh[MERKLE_HASH_LEN];
+	size_t s;
 
+	merkle_leaf_hash(commitment, 32, lh);
+	s = rcpt_slot(lh, ix->nslots);
 	while (ix->slot_i[s]) {
-		if (!memcmp(ix->slot_c[s], commitment, 32)) {
+		if (!memcmp(ix->level[0][ix->slot_i[s] - 1], lh, MERKLE_HASH_LEN)) {
 			*leaf = ix->slot_i[s] - 1;
 			return LACRE_OK;
 		}

@@ -511,8 +511,6 @@ static void vf_members(struct vf *v)
 				verify_add_problem(v->res, mm->name, "listed in the manifest but missing from the package (removed)");
 			else
 				verify_add_problem(v->res, mm->name, "not at the place the manifest gives (members reordered)");
-			if (pm && !package_find(v->pk, pm->name))
-				continue;
 			continue;
 		}
 		if (pm->len != mm->size) {
@@ -706,7 +704,7 @@ static int vf_records(struct vf *v, struct completeness_item *items, uint8_t *se
 		}
 		snprintf(name, sizeof(name), "records/%08llu.frame", (unsigned long long)rc->n);
 		if (!fm || !pm) {
-			verify_add_problem(v->res, fm ? name : name, "record %llu: %s member missing",
+			verify_add_problem(v->res, name, "record %llu: %s member missing",
 					   (unsigned long long)rc->n, fm ? "its .pdu" : "its .frame");
 			continue;
 		}
@@ -1007,7 +1005,9 @@ static int vf_content(struct vf *v)
 	int r = LACRE_OK;
 
 	lacre_dbuf_init(&rep, (size_t)1 << 32);
-	if (v->n_records > PACKAGE_MEMBERS_MAX) {
+	/* every record of the sequence has at least one member (its receipt):
+	 * a larger claim is refused before anything is sized from it */
+	if (v->n_records > v->pk->n) {
 		verify_add_problem(v->res, PACKAGE_MANIFEST, "claims %llu records", (unsigned long long)v->n_records);
 		goto out;
 	}
