@@ -1,0 +1,54 @@
+/*
+ * fuzz_rtp.c - libFuzzer harness for the media parsers of the access
+ * domain (lib/access/rtp.c, lib/access/sip.c): the input is parsed as an
+ * IPMMCC frame of every frameType, as a bare RTP packet and as a SIP
+ * message.  Checks: a parsed payload lies inside the input, padding never
+ * makes it negative, every summary string is NUL-terminated within its
+ * array.  Any violation aborts, so the fuzzer reports it.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lacre/err.h"
+#include "lacre/rtp.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Abort when an invariant fails. */
+static void must(int cond)
+{
+	if (!cond)
+		abort();
+}
+
+/* The payload of k lies inside data[0..size). */
+static void inside(const struct rtp_packet *k, const uint8_t *data, size_t size)
+{
+	must(k->version == 2);
+	must(k->payload >= data && k->payload <= data + size);
+	must(k->payload_len <= size - (size_t)(k->payload - data));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct rtp_packet k;
+	struct rtp_frame f;
+	struct sip_summary s;
+	static const int types[] = { -1, 0, 1, 2, 3, 5 };
+
+	if (rtp_parse(data, size, &k) == LACRE_OK)
+		inside(&k, data, size);
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (rtp_frame_parse(types[i], data, size, &f) == LACRE_OK)
+			inside(&f.rtp, data, size);
+	if (sip_parse(data, size, &s) == LACRE_OK) {
+		must(memchr(s.call_id, 0, sizeof(s.call_id)) != NULL);
+		must(memchr(s.from, 0, sizeof(s.from)) != NULL);
+		must(memchr(s.to, 0, sizeof(s.to)) != NULL);
+		must(memchr(s.method, 0, sizeof(s.method)) != NULL);
+		must(memchr(s.sdp_addr, 0, sizeof(s.sdp_addr)) != NULL);
+		must(s.sdp_port < 65536 && s.sdp_pt < 128);
+	}
+	return 0;
+}
