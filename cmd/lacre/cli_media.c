@@ -108,6 +108,11 @@ int cli_media_open(const struct cli_media_opts *o, const char *action, const cha
 	r = keystore_get(ks, warrant, &m->id, &tomb);
 	keystore_close(ks);
 	if (r == LACRE_E_SHREDDED) {
+		/* crypto-shredding must take the index's plaintext metadata too */
+		if (index_open(&m->s, &m->ix) == LACRE_OK && index_reset(m->ix, warrant) == LACRE_OK)
+			fprintf(stderr, "lacre: the index rows of %s were deleted\n", warrant);
+		index_close(m->ix);
+		m->ix = NULL;
 		warrant_time_format(tomb.shredded_at, when);
 		cli_err("warrant %s was shredded by order %s on %s: its records can no longer be read",
 			warrant, tomb.order_id, when);
