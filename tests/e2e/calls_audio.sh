@@ -243,4 +243,19 @@ tone=$(python3 "$top/tests/e2e/lib/wav_tone.py" "$work/o-$first.wav")
 python3 -c 'import json,sys; t=json.loads(sys.argv[1]); assert t["left"]["freq"] == 440 and t["right"]["freq"] == 660 and t["left"]["share"] > 0.9 and t["right"]["share"] > 0.9, t' "$tone" ||
 	die "OpenLI call 1: expected 440 Hz from alice (left) and 660 Hz from bob (right): $tone"
 ok "OpenLI call 1: left (alice, the target) 440 Hz, right (bob) 660 Hz: $tone"
+# crypto-shredding takes the index's metadata too
+n2=$(sqlite3 "$site/index.sqlite" "SELECT count(*) FROM records WHERE warrant = '$W2'")
+[ "$n2" -gt 0 ] || die "no index rows for $W2 before the shred"
+"$L" warrant cease "$W2" --order CESE-2 --order-date 2026-11-27 --at 2026-11-27 --user "$CLERK_KEY" >/dev/null ||
+	die "cease $W2"
+"$L" shred request --warrant "$W2" --order AUTO-DESTR-9/2031 --order-date 2026-11-27 --user "$SUP_KEY" "${J[@]}" \
+	> "$work/sh.out" 2>&1 || { cat "$work/sh.out"; die "shred request"; }
+"$L" shred approve "$(grep -o 'S-[0-9]*' "$work/sh.out" | head -1)" --user "$CLERK_KEY" "${J[@]}" >/dev/null 2>&1 ||
+	die "shred approve"
+"$L" calls --warrant "$W2" --json "${J[@]}" > "$work/sh2.out" 2>"$work/sh2.err" && die "calls after the shred"
+[ -s "$work/sh2.out" ] && die "calls printed something after the shred"
+grep -q "shredded by order AUTO-DESTR-9/2031" "$work/sh2.err" || die "after shred: $(cat "$work/sh2.err")"
+n2=$(sqlite3 "$site/index.sqlite" "SELECT (SELECT count(*) FROM records WHERE warrant = '$W2') + (SELECT count(*) FROM calls WHERE warrant = '$W2') + (SELECT count(*) FROM segments WHERE warrant = '$W2')")
+[ "$n2" = 0 ] || die "$n2 index rows of $W2 survive its shred"
+ok "after the shred of $W2: calls refused with the order, its index rows deleted"
 echo "calls, audio and pcap end to end ok"
