@@ -110,12 +110,11 @@ int cmd_audio(int argc, char **argv)
 	};
 	struct cli_media_opts o;
 	struct cli_media m;
-	struct calls_entry *v = NULL, *call = NULL;
+	struct calls_entry one, *call = NULL;
 	struct audio_report *a = NULL;
 	char warrant[WARRANT_ID_MAX], what[512];
 	const char *id = NULL, *path = NULL;
 	uint32_t cin;
-	size_t n = 0;
 	int c, k, r, ex;
 
 	memset(&o, 0, sizeof(o));
@@ -149,22 +148,20 @@ int cmd_audio(int argc, char **argv)
 	ex = cli_media_open(&o, "audio", warrant, what, 0, &m);
 	if (ex > 0)
 		return ex;
-	if ((r = calls_list(m.ix, warrant, &v, &n)) != LACRE_OK) {
+	/* only the call asked for, from its SIP IRIs: a warrant may hold many */
+	r = calls_find(m.ix, warrant, id, &one);
+	if (r == LACRE_E_NOT_FOUND) {
 		cli_media_close(&m);
-		return cli_fail(r, "cannot correlate the calls");
-	}
-	for (size_t i = 0; i < n && !call; i++)
-		if (v[i].type == CALLS_VOIP && !strcmp(v[i].id, id))
-			call = &v[i];
-	if (!call) {
-		cli_media_close(&m);
-		free(v);
 		cli_err("warrant %s has no call %s (see 'lacre calls --warrant %s')", warrant, id, warrant);
 		return EXIT_FAIL;
 	}
+	if (r != LACRE_OK) {
+		cli_media_close(&m);
+		return cli_fail(r, "cannot find the call in the index");
+	}
+	call = &one;
 	if ((a = malloc(sizeof(*a))) == NULL) {
 		cli_media_close(&m);
-		free(v);
 		return cli_fail(LACRE_E_NOMEM, "audio");
 	}
 	r = audio_write(m.ix, m.st, &m.id, call, path, cli_media_problem, NULL, a);
@@ -190,7 +187,6 @@ int cmd_audio(int argc, char **argv)
 			print_json(call, path, a);
 	}
 	free(a);
-	free(v);
 	if (r != LACRE_OK)
 		return cli_exit_status(r);
 	return ex < 0 ? -ex : EXIT_OK;

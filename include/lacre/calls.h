@@ -61,6 +61,13 @@ struct calls_entry {
  * its calls table).  *out is malloc'd (free()), sorted by start time. */
 int calls_list(struct index *ix, const char *warrant, struct calls_entry **out, size_t *n);
 
+/* The VoIP call id ("<warrant>-<cin>") of warrant, for audio: only what
+ * the SIP IRIs give (parties, times, CINs, SDP sides); packet counts and
+ * gaps are left 0.  A CIN with RTP but no SIP gives a call of that CIN
+ * alone, sides by the operator's labels.  LACRE_E_NOT_FOUND when the index
+ * has no record of warrant on that CIN. */
+int calls_find(struct index *ix, const char *warrant, const char *id, struct calls_entry *out);
+
 /* Split a call id "<warrant>-<cin>" (the warrant id may itself contain
  * '-').  LACRE_E_INVALID when it has no such form. */
 int calls_parse_id(const char *id, char warrant[WARRANT_ID_MAX], uint32_t *cin);

@@ -72,15 +72,19 @@ int index_add_record(struct index *ix, const char *warrant, const char *segment,
 		     uint64_t idx, const struct frame_record *rec);
 
 /* Read back selected records: the segments named in segs[0..n) (in that
- * order) are fetched and decrypted with id, every chunk verified; for each
- * record of theirs that want(arg, segment, index) accepts (want may be
- * NULL: all), its commitment is compared with the index's (a mismatch is
- * LACRE_E_VERIFY: the index does not describe this record) and fn is
- * called with arg.  fn returning non-zero stops and is returned.  problem
- * (with parg) as for index_update; the first problem's error is returned at the end. */
+ * order) are fetched and decrypted with id, every chunk verified; each
+ * record of theirs routed to warrant is offered to want(arg, segment,
+ * index), which returns the 32-byte commitment the caller took from the
+ * index for it (from its own query), or NULL to skip it; with want NULL
+ * every record is taken and its commitment looked up in the index here.
+ * The record's commitment is compared with that (a mismatch, or a record
+ * the index does not hold, is LACRE_E_VERIFY: the index does not describe
+ * this record) and fn is called with arg.  fn returning non-zero stops and
+ * is returned.  problem (with parg) as for index_update; the first
+ * problem's error is returned at the end. */
 int index_read(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
 	       const char *warrant, char *const *segs, size_t n,
-	       int (*want)(void *arg, const char *segment, uint64_t idx),
+	       const uint8_t *(*want)(void *arg, const char *segment, uint64_t idx),
 	       int (*fn)(void *arg, const struct access_record *r), void *arg,
 	       void (*problem)(void *parg, const char *segment, int err, const char *what),
 	       void *parg);

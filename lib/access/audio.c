@@ -48,6 +48,7 @@ struct audio_pkt {
 	int64_t ext;             /* unwrapped sequence number */
 	uint64_t pos;            /* first sample frame */
 	uint32_t len;            /* payload bytes = samples */
+	uint8_t commitment[32];  /* the index's commitment to the record */
 };
 
 struct audio_plan {
@@ -156,7 +157,7 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 	 * b-tree for a long call */
 	static const char q[] =
 		"SELECT r.segment, r.idx, r.time_us, r.seq, r.direction, r.ip_src, r.sport, r.rtp_ssrc, "
-		"r.rtp_seq, r.rtp_len, r.rtp_pt, s.created_us FROM records r JOIN segments s ON "
+		"r.rtp_seq, r.rtp_len, r.rtp_pt, s.created_us, r.commitment FROM records r JOIN segments s ON "
 		"s.warrant = r.warrant AND s.segment = r.segment WHERE r.warrant = ?1 AND r.kind = 'cc' "
 		"AND r.content = 'ipmmcc' AND r.rtp_ssrc IS NOT NULL AND r.cin IN (?2, ?3, ?4, ?5, ?6, "
 		"?7, ?8, ?9) AND r.time_us >= ?10 AND r.time_us <= ?11";
@@ -213,6 +214,11 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 		memset(k, 0, sizeof(*k));
 		k->segname = pl->names[pl->n_names - 1];
 		k->created = sqlite3_column_int64(st, 11);
+		if (sqlite3_column_bytes(st, 12) != 32) {
+			r = LACRE_E_DB;
+			goto out;
+		}
+		memcpy(k->commitment, sqlite3_column_blob(st, 12), 32);
 		k->idx = (uint64_t)sqlite3_column_int64(st, 1);
 		k->t = sqlite3_column_int64(st, 2);
 		k->etsi_seq = (uint64_t)sqlite3_column_int64(st, 3);
@@ -382,13 +388,14 @@ static uint32_t audio_seg_no(const struct audio_plan *pl, const char *name)
 	return UINT32_MAX;
 }
 
-/* index_read filter: only the planned packets that will be written. */
-static int audio_want(void *arg, const char *segment, uint64_t idx)
+/* index_read filter: only the planned packets that will be written, with
+ * the commitment the plan read from the index. */
+static const uint8_t *audio_want(void *arg, const char *segment, uint64_t idx)
 {
 	struct audio_plan *pl = arg;
 	struct audio_pkt *k = audio_find(pl, audio_seg_no(pl, segment), idx);
 
-	return k && k->side >= 0;
+	return k && k->side >= 0 ? k->commitment : NULL;
 }
 
 /* index_read callback: decode one record's RTP into the file. */

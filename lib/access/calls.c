@@ -784,3 +784,57 @@ void calls_json(struct json_w *w, const struct calls_entry *c)
 	json_arr_end(w);
 	json_obj_end(w);
 }
+
+int calls_find(struct index *ix, const char *warrant, const char *id, struct calls_entry *out)
+{
+	static const char q[] =
+		"SELECT count(*), min(time_us), max(time_us), min(liid) FROM records "
+		"WHERE warrant = ?1 AND cin = ?2";
+	struct calls_work w;
+	char wid[WARRANT_ID_MAX];
+	sqlite3_stmt *st = NULL;
+	uint32_t cin;
+	int r;
+
+	if (calls_parse_id(id, wid, &cin) != LACRE_OK || strcmp(wid, warrant))
+		return LACRE_E_INVALID;
+	memset(&w, 0, sizeof(w));
+	if ((r = calls_sip(index_db(ix), warrant, &w)) != LACRE_OK)
+		goto out;
+	calls_target(&w);
+	for (size_t i = 0; i < w.n; i++)
+		if (!strcmp(w.v[i].id, id)) {
+			*out = w.v[i];
+			r = LACRE_OK;
+			goto out;
+		}
+	/* RTP without SIP: the CIN alone */
+	r = LACRE_E_DB;
+	if (sqlite3_prepare_v2(index_db(ix), q, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, warrant, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, cin);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	if (sqlite3_column_int64(st, 0) == 0) {
+		r = LACRE_E_NOT_FOUND;
+		goto out;
+	}
+	memset(out, 0, sizeof(*out));
+	out->type = CALLS_VOIP;
+	out->target_caller = -1;
+	out->codec_pt = -1;
+	out->cin = cin;
+	out->cins[0] = cin;
+	out->n_cins = 1;
+	out->start_us = sqlite3_column_int64(st, 1);
+	out->end_us = sqlite3_column_int64(st, 2);
+	calls_copy(out->warrant, sizeof(out->warrant), warrant);
+	calls_copy(out->liid, sizeof(out->liid), calls_col(st, 3));
+	calls_copy(out->id, sizeof(out->id), id);
+	r = LACRE_OK;
+out:
+	sqlite3_finalize(st);
+	calls_work_free(&w, 0);
+	return r;
+}

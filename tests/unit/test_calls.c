@@ -180,7 +180,18 @@ static void test_correlate(void)
 	CHECK(strstr(v[0].problems, "RTP sequence gaps: 2") != NULL);
 	free(v);
 	v = NULL;
-	/* the sides decide by address even with the labels swapped */
+	/* the lookup audio uses: the same call from the SIP IRIs alone */
+	{
+		struct calls_entry one;
+		CHECK_OK(calls_find(ix, W, W "-4242", &one));
+		CHECK_STR(one.from, "sip:peer@example.org");
+		CHECK_STR(one.target_media, "10.20.0.1");
+		CHECK_STR(one.peer_media, "203.0.113.5");
+		CHECK_EQ_INT(one.n_cins, 1);
+		CHECK_EQ_INT(calls_find(ix, W, W "-4243", &one), LACRE_E_NOT_FOUND);
+		CHECK_EQ_INT(calls_find(ix, W, "W-000008-4242", &one), LACRE_E_INVALID);
+	}
+	/* call ids */
 	CHECK_OK(calls_parse_id(W "-4242", wid, &cin2));
 	CHECK_STR(wid, W);
 	CHECK_EQ_INT(cin2, 4242);
