@@ -40,24 +40,31 @@ vault_ingest_stop bench
 age-keygen -o "$work/court.key" 2>/dev/null
 R=$(grep -o 'age1[a-z0-9]*' "$work/court.key")
 
+# with renderings (WAV per call, pcap per CIN: the index is built first),
+# then without (--no-media), then the verification of the first
 t0=$(now)
 "$B/lacre" export --site "$site" --warrant "$W" --recipient "$R" -o "$work/p.age" \
 	--justification bench --user "$CLERK_KEY" --json > "$work/e.json" || die "export"
 t1=$(now)
+"$B/lacre" export --site "$site" --warrant "$W" --recipient "$R" -o "$work/n.age" --no-media \
+	--justification bench --user "$CLERK_KEY" --json > "$work/n.json" || die "export --no-media"
+t2=$(now)
 "$B/lacre-verify" "$work/p.age" -i "$work/court.key" --log-vkey "$site/ledger/ingest/vkey" \
 	--export-vkey "$site/ledger/export.vkey" > "$work/v.txt"; rc=$?
-t2=$(now)
+t3=$(now)
 [ $rc -eq 0 ] || { tail -3 "$work/v.txt"; echo "export.sh: the package did not verify (exit $rc)"; }
-python3 - "$work/e.json" "$(stat -c %s "$work/p.age")" "$t0" "$t1" "$t2" <<'PY'
+python3 - "$work/e.json" "$(stat -c %s "$work/p.age")" "$(stat -c %s "$work/n.age")" "$t0" "$t1" "$t2" "$t3" <<'PY'
 import json, sys
 e = json.load(open(sys.argv[1]))
-size, t0, t1, t2 = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
-te, tv = t1 - t0, t2 - t1
+size, nsize = int(sys.argv[2]), int(sys.argv[3])
+t0, t1, t2, t3 = (float(x) for x in sys.argv[4:8])
 mb = 1e6
-print(f"records {e['records']}, PDU bytes {e['pdu_bytes'] / mb:.1f} MB, package {size / mb:.1f} MB "
-      f"(ingest log size {e['log_size']})")
-print(f"export  {te:6.2f} s  {e['pdu_bytes'] / mb / te:7.1f} MB/s of PDUs  {size / mb / te:7.1f} MB/s of package  "
-      f"{e['records'] / te:8.0f} records/s")
-print(f"verify  {tv:6.2f} s  {e['pdu_bytes'] / mb / tv:7.1f} MB/s of PDUs  {size / mb / tv:7.1f} MB/s of package  "
-      f"{e['records'] / tv:8.0f} records/s")
+pdu, n = e["pdu_bytes"] / mb, e["records"]
+print(f"records {n}, PDU bytes {pdu:.1f} MB, package {size / mb:.1f} MB with {e['wavs']} WAV and "
+      f"{e['pcaps']} pcap, {nsize / mb:.1f} MB without (ingest log size {e['log_size']})")
+def line(what, t, sz):
+    print(f"{what:20s} {t:6.2f} s  {pdu / t:7.1f} MB/s of PDUs  {sz / mb / t:7.1f} MB/s of package  {n / t:8.0f} records/s")
+line("export", t1 - t0, size)
+line("export --no-media", t2 - t1, nsize)
+line("verify", t3 - t2, size)
 PY
