@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/pcap.h"
@@ -22,7 +24,18 @@
 
 #define PCAP_FLUSH (1u << 20)
 
+/* One CC record the index holds for the export. */
+struct pcap_ref {
+	uint32_t seg;
+	uint64_t idx;
+	uint8_t commitment[32];
+};
+
 struct pcap_ctx {
+	struct pcap_ref *refs;   /* sorted by (seg, idx) */
+	size_t n_refs, cap_refs, cur;
+	char **segs;
+	size_t n_segs;
 	int fd;
 	int has_cin;
 	uint32_t cin;
@@ -178,6 +191,99 @@ static void pcap_addrs(const struct calls_entry *c, int side, uint8_t src[4], ui
 	}
 }
 
+/* Order refs by segment number, then position. */
+static int pcap_cmp_ref(const void *a, const void *b)
+{
+	const struct pcap_ref *x = a, *y = b;
+
+	if (x->seg != y->seg)
+		return x->seg < y->seg ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The CC records to export and their commitments, from the index (one
+ * query instead of one lookup per record). */
+static int pcap_plan(struct index *ix, const char *warrant, struct pcap_ctx *x)
+{
+	static const char q[] =
+		"SELECT segment, idx, commitment FROM records WHERE warrant = ?1 AND kind = 'cc' "
+		"AND (?2 IS NULL OR cin = ?2)";
+	sqlite3_stmt *st = NULL;
+	const char *prev = NULL;
+	uint32_t seg = 0;
+	int rc, r = LACRE_E_DB;
+
+	if (sqlite3_prepare_v2(index_db(ix), q, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, warrant, -1, SQLITE_TRANSIENT);
+	if (x->has_cin)
+		sqlite3_bind_int64(st, 2, x->cin);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		struct pcap_ref *k;
+
+		if (!name || sqlite3_column_bytes(st, 2) != 32)
+			goto out;
+		if (!prev || strcmp(prev, name)) {
+			for (seg = 0; seg < x->n_segs && strcmp(x->segs[seg], name); seg++)
+				;
+			if (seg == x->n_segs) {
+				r = LACRE_OK;   /* a segment not opened: nothing to read there */
+				continue;
+			}
+			prev = x->segs[seg];
+		}
+		if (x->n_refs == x->cap_refs) {
+			size_t nc = x->cap_refs ? x->cap_refs * 2 : 1024;
+			struct pcap_ref *nv = realloc(x->refs, nc * sizeof(*nv));
+			if (!nv) {
+				r = LACRE_E_NOMEM;
+				goto out;
+			}
+			x->refs = nv;
+			x->cap_refs = nc;
+		}
+		k = &x->refs[x->n_refs++];
+		k->seg = seg;
+		k->idx = (uint64_t)sqlite3_column_int64(st, 1);
+		memcpy(k->commitment, sqlite3_column_blob(st, 2), 32);
+	}
+	if (rc != SQLITE_DONE)
+		goto out;
+	if (x->n_refs)
+		qsort(x->refs, x->n_refs, sizeof(*x->refs), pcap_cmp_ref);
+	r = LACRE_OK;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* index_read filter: the planned records, with their commitments. */
+static const uint8_t *pcap_want(void *arg, const char *segment, uint64_t idx)
+{
+	struct pcap_ctx *x = arg;
+	uint32_t seg;
+	size_t lo = 0, hi = x->n_refs;
+
+	for (seg = 0; seg < x->n_segs && x->segs[seg] != segment && strcmp(x->segs[seg], segment); seg++)
+		;
+	while (x->cur < x->n_refs && (x->refs[x->cur].seg < seg ||
+				      (x->refs[x->cur].seg == seg && x->refs[x->cur].idx < idx)))
+		x->cur++;
+	if (x->cur < x->n_refs && x->refs[x->cur].seg == seg && x->refs[x->cur].idx == idx)
+		return x->refs[x->cur].commitment;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->refs[mid].seg < seg || (x->refs[mid].seg == seg && x->refs[mid].idx < idx))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < x->n_refs && x->refs[lo].seg == seg && x->refs[lo].idx == idx)
+		return x->refs[lo].commitment;
+	return NULL;
+}
+
 /* index_read callback: one record. */
 static int pcap_one(void *arg, const struct access_record *ar)
 {
@@ -278,6 +384,10 @@ int pcap_write(struct index *ix, struct lacre_store *st, const struct age_x25519
 			   cin, &segs, &n_segs);
 	if (r != LACRE_OK)
 		goto out;
+	x.segs = segs;
+	x.n_segs = n_segs;
+	if ((r = pcap_plan(ix, warrant, &x)) != LACRE_OK)
+		goto out;
 	if ((part = malloc(plen)) == NULL) {
 		r = LACRE_E_NOMEM;
 		goto out;
@@ -293,7 +403,7 @@ int pcap_write(struct index *ix, struct lacre_store *st, const struct age_x25519
 	pcap_global_header(gh);
 	if ((r = lacre_dbuf_add(&x.out, gh, sizeof(gh))) != LACRE_OK)
 		goto out;
-	r = index_read(ix, st, id, warrant, segs, n_segs, NULL, pcap_one, &x, problem, arg);
+	r = index_read(ix, st, id, warrant, segs, n_segs, pcap_want, pcap_one, &x, problem, arg);
 	if (r != LACRE_OK)
 		goto out;
 	if ((r = pcap_flush(&x)) != LACRE_OK)
@@ -314,6 +424,7 @@ out:
 	}
 	lacre_dbuf_free(&x.out);
 	lacre_dbuf_free(&x.pkt);
+	free(x.refs);
 	index_free_names(segs, n_segs);
 	return r;
 }
