@@ -33,9 +33,9 @@ static const struct subcmd subcmds[] = {
 	{ "shred", cmd_shred, "destroy a warrant's key by court order (two users, one a clerk)" },
 	{ "retention", cmd_retention, "court states; cases whose data outlived its legal basis" },
 	{ "export", cmd_export, "write an evidence package for the court" },
+	{ "calls", cmd_calls, "list a warrant's calls and sessions (IRI and CC correlated)" },
 	{ "audio", cmd_audio, "write a call's audio as a stereo WAV (left: from the target)" },
 	{ "pcap", cmd_pcap, "write a warrant's content packets to a pcap file" },
-	{ "calls", cmd_calls, "list a warrant's calls and sessions (IRI and CC correlated)" },
 	{ "reindex", cmd_reindex, "rebuild the access index of sealed records" },
 };
 
