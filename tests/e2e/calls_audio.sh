@@ -34,8 +34,9 @@ W2=$(vault_warrant "$site" LIID0002 2026-11-01 2027-01-31 content,iri) || die "w
 WO=$(vault_warrant "$site" LIVOIP0001 2025-01-01 2025-03-31 content,iri) || die "warrant LIVOIP0001"
 J=(--justification "Diligencias 12/2026: escucha de las llamadas intervenidas")
 
-# 4 calls (LIID0001: two µ-law, two A-law) and 2 sessions (LIID0002), 3 s calls
-"$L-mediator" --output "$work/m" --targets 2 --calls 4 --sessions 2 --call-seconds 3 --seed 5 \
+# 4 calls (LIID0001: µ-law and A-law) and 2 sessions (LIID0002), 12 s calls; with
+# seed 30 one call's RTP sequence numbers cross 65535 -> 0 (checked below)
+"$L-mediator" --output "$work/m" --targets 2 --calls 4 --sessions 2 --call-seconds 12 --seed 30 \
 	--inject-gaps 2 --start-time 2026-11-28T10:00:00Z >/dev/null 2>&1 || die "mediator --output"
 "$L" decode "$work/m.hi2" > "$work/m.d2" || die "decode hi2"
 "$L" decode --content "$work/m.hi3" > "$work/m.d3" || die "decode hi3"
@@ -58,6 +59,15 @@ open(f'{w}/s.hi3', 'wb').write(out)
 json.dump({'cin': cin, 'from': 5, 'to': 1}, open(f'{w}/dropped.json', 'w'))
 PY
 "$L" decode --content "$work/s.hi3" > "$work/s.d3" || die "decode sent hi3"
+wraps=$(python3 -c '
+import json, sys
+s = {}
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    if d.get("rtp"):
+        s.setdefault((d["cin"], d["direction"]), []).append(d["rtp"]["seq"])
+print(sum(1 for v in s.values() for a, b in zip(v, v[1:]) if b < a))' "$work/s.d3")
+[ "$wraps" -ge 1 ] || die "no RTP stream crosses 65535 -> 0: choose another seed"
 
 vault_ingest_start "$site" run1
 python3 "$top/tests/e2e/lib/send_streams.py" "$HI2" "$HI3" "$work/m.hi2" "$work/s.hi3" || die "sending mediator streams"
@@ -178,7 +188,7 @@ print(n)' "$tone") || die "audio $id: a pure tone is off its frequency: $tone"
 	echo "     $tone"
 done
 [ "$n_tone" -ge 1 ] || die "no channel carried a pure tone (choose another seed)"
-ok "$n_tone channels carry a pure tone at one of the mediator's frequencies"
+ok "$n_tone channels carry a pure tone at one of the mediator's frequencies; $wraps RTP stream(s) crossed 65535 -> 0"
 
 # pcap: tshark opens it; the packet count is the CC count
 "$L" pcap --warrant "$W1" -o "$work/w1.pcap" "${J[@]}" 2>"$work/pcap.err" || { cat "$work/pcap.err"; die "pcap"; }
