@@ -163,4 +163,11 @@ int site_read_file(const char *path, size_t cap, struct lacre_dbuf *out);
 /* fsync the folder that holds path (after a create, rename or unlink). */
 int site_fsync_parent(const char *path);
 
+/* Load the signing key of one of the site's logs, DIR/<relpath> (e.g.
+ * "ledger/ingest.key"), making it (0600, key name origin) when absent
+ * (site_keys.c).  Caller frees with note_signer_free(). */
+struct note_signer;
+int site_log_key(const struct site *s, const char *relpath, const char *origin,
+		 struct note_signer **out);
+
 #endif

@@ -120,49 +120,13 @@ int seal_sink_log_origin(const struct site *s, char *out, size_t cap)
 	return LACRE_OK;
 }
 
-/* Load DIR/ledger/ingest.key or make it: an ingest-domain secret that only
- * signs checkpoints (it opens nothing). */
+/* DIR/ledger/ingest.key (made on first use): an ingest-domain secret that
+ * only signs checkpoints (it opens nothing). */
 int seal_sink_log_key(const struct site *s, struct note_signer **out)
 {
-	char dir[SITE_PATH_MAX], path[SITE_PATH_MAX], origin[NOTE_NAME_MAX + 1];
-	struct note_signer *k = NULL;
-	struct lacre_dbuf txt;
-	int r, fd;
-
-	if ((r = site_path(s, "ledger", dir, sizeof(dir))) != LACRE_OK ||
-	    (r = site_path(s, "ledger/ingest.key", path, sizeof(path))) != LACRE_OK)
-		return r;
-	if (access(path, F_OK) == 0)
-		return note_signer_load(path, out);
-	if ((r = seal_sink_log_origin(s, origin, sizeof(origin))) != LACRE_OK)
-		return r;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return LACRE_E_IO;
-	if ((r = note_signer_generate(origin, NOTE_TYPE_ED25519, &k)) != LACRE_OK)
-		return r;
-	lacre_dbuf_init(&txt, 4096);
-	lacre_dbuf_set_secret(&txt);
-	if ((r = note_signer_format(k, &txt)) != LACRE_OK ||
-	    (r = lacre_dbuf_add_u8(&txt, '\n')) != LACRE_OK)
-		goto out;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = LACRE_E_IO;
-		goto out;
-	}
-	if (write(fd, txt.p, txt.len) != (ssize_t)txt.len || fsync(fd) != 0) {
-		close(fd);
-		unlink(path);
-		r = LACRE_E_IO;
-		goto out;
-	}
-	close(fd);
-	*out = k;
-	k = NULL;
-out:
-	lacre_dbuf_free(&txt);
-	note_signer_free(k);
-	return r;
+	char origin[NOTE_NAME_MAX + 1];
+	int r = seal_sink_log_origin(s, origin, sizeof(origin));
+	return r != LACRE_OK ? r : site_log_key(s, "ledger/ingest.key", origin, out);
 }
 
 static int seal_log_drain_locked(struct seal_sink *k);
