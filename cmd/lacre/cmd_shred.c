@@ -20,6 +20,7 @@
 
 #include "lacre/acl.h"
 #include "lacre/err.h"
+#include "lacre/index.h"
 #include "lacre/keystore.h"
 #include "lacre/passphrase.h"
 #include "lacre/shred.h"
@@ -231,6 +232,17 @@ static int do_approve(const struct sopts *o, const struct site *s)
 	if (r != LACRE_OK && r != LACRE_E_SHREDDED) {
 		acl_session_close(ss);
 		return cli_fail(r, "cannot shred the warrant key");
+	}
+	/* the access host's index holds the warrant's metadata: forget it too */
+	{
+		struct index *ix = NULL;
+		int ri = index_open(s, &ix);
+		if (ri == LACRE_OK)
+			ri = index_reset(ix, copy.warrant);
+		index_close(ix);
+		if (ri != LACRE_OK)
+			cli_err("the index still holds metadata of %s (%s): run 'lacre reindex'",
+				copy.warrant, lacre_strerror(ri));
 	}
 	msg[0] = '\0';
 	r = shred_approve_record(s, ss, copy.id, msg, sizeof(msg));

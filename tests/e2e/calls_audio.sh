@@ -262,6 +262,8 @@ n2=$(sqlite3 "$site/index.sqlite" "SELECT count(*) FROM records WHERE warrant = 
 	> "$work/sh.out" 2>&1 || { cat "$work/sh.out"; die "shred request"; }
 "$L" shred approve "$(grep -o 'S-[0-9]*' "$work/sh.out" | head -1)" --user "$CLERK_KEY" "${J[@]}" >/dev/null 2>&1 ||
 	die "shred approve"
+n2=$(sqlite3 "$site/index.sqlite" "SELECT (SELECT count(*) FROM records WHERE warrant = '$W2') + (SELECT count(*) FROM calls WHERE warrant = '$W2')")
+[ "$n2" = 0 ] || die "$n2 index rows of $W2 survive 'lacre shred approve' itself"
 "$L" calls --warrant "$W2" --json "${J[@]}" > "$work/sh2.out" 2>"$work/sh2.err" && die "calls after the shred"
 [ -s "$work/sh2.out" ] && die "calls printed something after the shred"
 grep -q "shredded by order AUTO-DESTR-9/2031" "$work/sh2.err" || die "after shred: $(cat "$work/sh2.err")"
