@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "lacre/buf.h"
+#include "lacre/pct.h"  /* the percent-encoding of the log lines */
 
 #define EVLOG_LINE_MAX 16384
 #define EVLOG_FILE_MAX (64u * 1024 * 1024)
@@ -98,10 +99,6 @@ void evlog_close(struct evlog *l);
 int evlog_ed25519_public(const uint8_t seed[32], uint8_t pub[32]);
 int evlog_ed25519_sign(const uint8_t seed[32], const void *m, size_t n, uint8_t sig[64]);
 int evlog_ed25519_verify(const uint8_t pub[32], const void *m, size_t n, const uint8_t sig[64]);
-/* Append the percent-encoding of s (warrant-log alphabet) to d. */
-int evlog_pct_encode(struct lacre_dbuf *d, const char *s);
-/* Strictly decode s[0..n) into out (cap bytes with the NUL). */
-int evlog_pct_decode(const char *s, size_t n, char *out, size_t cap);
 /* Lower-case hex of p[0..n) into out (2n + 1 bytes). */
 void evlog_hex(const uint8_t *p, size_t n, char *out);
 /* Decode exactly 2n lower-case hex digits of s[0..slen) into out. */

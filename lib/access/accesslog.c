@@ -119,7 +119,7 @@ static int line(struct lacre_dbuf *d, const char *k, const char *v)
 	int r = lacre_dbuf_printf(d, "%s ", k);
 
 	if (r == LACRE_OK)
-		r = evlog_pct_encode(d, v ? v : "");
+		r = pct_encode(d, v ? v : "");
 	if (r == LACRE_OK)
 		r = lacre_dbuf_add_u8(d, '\n');
 	return r;
@@ -306,7 +306,7 @@ static int read_line(struct lacre_rbuf *b, const char *k, char *out, size_t cap)
 	n = (size_t)(nl - p);
 	if (n < kn + 1 || memcmp(p, k, kn) != 0 || p[kn] != ' ')
 		return LACRE_E_MALFORMED;
-	if (evlog_pct_decode((const char *)p + kn + 1, n - kn - 1, out, cap) != LACRE_OK)
+	if (pct_decode((const char *)p + kn + 1, n - kn - 1, out, cap) != LACRE_OK)
 		return LACRE_E_MALFORMED;
 	return lacre_rbuf_skip(b, n + 1);
 }

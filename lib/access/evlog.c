@@ -67,65 +67,6 @@ int evlog_unhex(const char *s, size_t slen, uint8_t *out, size_t n)
 	return LACRE_OK;
 }
 
-/* Bytes written raw in a value; everything else is %XX. */
-static int raw_ok(unsigned char c)
-{
-	return isalnum(c) || strchr("-._~:/@+", c) != NULL;
-}
-
-int evlog_pct_encode(struct lacre_dbuf *d, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	int r = LACRE_OK;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p && r == LACRE_OK; p++) {
-		if (raw_ok(*p)) {
-			r = lacre_dbuf_add_u8(d, *p);
-		} else {
-			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
-			r = lacre_dbuf_add(d, e, 3);
-		}
-	}
-	return r;
-}
-
-/* Value of an upper-case hex digit, or -1. */
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int evlog_pct_decode(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '%') {
-			int hi, lo;
-			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
-				return LACRE_E_MALFORMED;
-			c = (unsigned char)(hi << 4 | lo);
-			if (raw_ok(c) || c < 0x20 || c == 0x7f)
-				return LACRE_E_MALFORMED;
-			i += 2;
-		} else if (!raw_ok(c)) {
-			return LACRE_E_MALFORMED;
-		}
-		if (o + 1 >= cap)
-			return LACRE_E_TOO_LARGE;
-		out[o++] = (char)c;
-	}
-	if (cap == 0)
-		return LACRE_E_TOO_LARGE;
-	out[o] = '\0';
-	return LACRE_OK;
-}
-
 int evlog_ed25519_public(const uint8_t seed[32], uint8_t pub[32])
 {
 	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
@@ -285,12 +226,12 @@ static int parse_line(struct evlog *l, const char *line, size_t n, uint64_t seq,
 			return LACRE_E_MALFORMED;
 	memcpy(e->type, tok[2], tlen[2]);
 	if (tlen[3] < 4 || memcmp(tok[3], "by=", 3) != 0 ||
-	    evlog_pct_decode(tok[3] + 3, tlen[3] - 3, e->by, sizeof(e->by)) != LACRE_OK || !e->by[0])
+	    pct_decode(tok[3] + 3, tlen[3] - 3, e->by, sizeof(e->by)) != LACRE_OK || !e->by[0])
 		return LACRE_E_MALFORMED;
 	{
 		char ts[WARRANT_TIME_MAX];
 		if (tlen[4] < 4 || memcmp(tok[4], "at=", 3) != 0 ||
-		    evlog_pct_decode(tok[4] + 3, tlen[4] - 3, ts, sizeof(ts)) != LACRE_OK ||
+		    pct_decode(tok[4] + 3, tlen[4] - 3, ts, sizeof(ts)) != LACRE_OK ||
 		    warrant_time_parse(ts, &e->at) != LACRE_OK)
 			return LACRE_E_MALFORMED;
 	}
@@ -308,7 +249,7 @@ static int parse_line(struct evlog *l, const char *line, size_t n, uint64_t seq,
 		if (evlog_get(e, k) != NULL || !strcmp(k, "by") || !strcmp(k, "at"))
 			return LACRE_E_MALFORMED;
 		memcpy(e->f[e->n].key, k, kn + 1);
-		if (evlog_pct_decode(eq + 1, tlen[i] - kn - 1, e->f[e->n].value,
+		if (pct_decode(eq + 1, tlen[i] - kn - 1, e->f[e->n].value,
 				     sizeof(e->f[e->n].value)) != LACRE_OK)
 			return LACRE_E_MALFORMED;
 		e->n++;
@@ -461,15 +402,15 @@ int evlog_append(struct evlog *l, struct evlog_event *ev, const uint8_t seed[32]
 	lacre_dbuf_init(&d, EVLOG_LINE_MAX + 1);
 	r = lacre_dbuf_printf(&d, "%s %" PRIu64 " %s by=", l->magic, ev->seq, ev->type);
 	if (r == LACRE_OK)
-		r = evlog_pct_encode(&d, ev->by);
+		r = pct_encode(&d, ev->by);
 	if (r == LACRE_OK)
 		r = lacre_dbuf_add_str(&d, " at=");
 	if (r == LACRE_OK)
-		r = evlog_pct_encode(&d, ts);
+		r = pct_encode(&d, ts);
 	for (size_t i = 0; r == LACRE_OK && i < ev->n; i++) {
 		r = lacre_dbuf_printf(&d, " %s=", ev->f[i].key);
 		if (r == LACRE_OK)
-			r = evlog_pct_encode(&d, ev->f[i].value);
+			r = pct_encode(&d, ev->f[i].value);
 	}
 	evlog_hex(l->head, 32, hx);
 	if (r == LACRE_OK)

@@ -32,6 +32,7 @@
 #include "lacre/err.h"
 #include "lacre/keystore.h"
 #include "lacre/site.h"
+#include "lacre/pct.h"
 #include "lacre/warrant.h"
 
 #define LOG_MAGIC "lacre-warrant-v1"
@@ -292,66 +293,6 @@ void warrant_categories_format(unsigned cats, char *out, size_t outlen)
 
 /* ------------------------------------------------------ percent encoding */
 
-/* Bytes written raw in a log value; everything else is %XX. */
-static int raw_ok(unsigned char c)
-{
-	return isalnum(c) || strchr("-._~:/@+", c) != NULL;
-}
-
-/* Append the percent-encoding of s to d. */
-static int pct_add(struct lacre_dbuf *d, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	int r = LACRE_OK;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p && r == LACRE_OK; p++) {
-		if (raw_ok(*p)) {
-			r = lacre_dbuf_add_u8(d, *p);
-		} else {
-			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
-			r = lacre_dbuf_add(d, e, 3);
-		}
-	}
-	return r;
-}
-
-/* Hex value of an upper-case hex digit, or -1. */
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode s[0..n) strictly (raw bytes only from the raw set, %XX upper case
- * only for bytes outside it) into out (cap, NUL-terminated).  Control bytes
- * and NUL are refused. */
-static int pct_decode(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '%') {
-			int hi, lo;
-			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
-				return LACRE_E_MALFORMED;
-			c = (unsigned char)(hi << 4 | lo);
-			if (raw_ok(c) || c < 0x20 || c == 0x7f)
-				return LACRE_E_MALFORMED;
-			i += 2;
-		} else if (!raw_ok(c)) {
-			return LACRE_E_MALFORMED;
-		}
-		if (o + 1 >= cap)
-			return LACRE_E_TOO_LARGE;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return LACRE_OK;
-}
 
 /* ------------------------------------------------------------ validation */
 
@@ -1145,7 +1086,7 @@ static int kv(struct lacre_dbuf *d, const char *k, const char *v)
 {
 	int r = lacre_dbuf_printf(d, " %s=", k);
 
-	return r ? r : pct_add(d, v);
+	return r ? r : pct_encode(d, v);
 }
 
 /* Append " key=<time>". */
@@ -1166,7 +1107,7 @@ static int kv_list(struct lacre_dbuf *d, const char *k, const char *rows, size_t
 		if (i)
 			r = lacre_dbuf_add_u8(d, ',');
 		if (r == LACRE_OK)
-			r = pct_add(d, rows + i * cap);
+			r = pct_encode(d, rows + i * cap);
 	}
 	return r;
 }
