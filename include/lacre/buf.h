@@ -10,8 +10,10 @@
  *
  * struct lacre_dbuf is a growable output buffer with a size cap declared at
  * init (as curl's dynbuf): appending past the cap fails with
- * LACRE_E_TOO_LARGE, never grows without bound.  Invariant: len <= alloc <=
- * max.  lacre_dbuf_free() wipes the bytes before freeing when the buffer was
+ * LACRE_E_TOO_LARGE, never grows without bound.  Invariant: len < alloc <=
+ * max: one byte is always kept for the NUL of lacre_dbuf_cstr(), so a
+ * buffer initialised with max holds at most max - 1 bytes (give n + 1 to
+ * hold n).  lacre_dbuf_free() wipes the bytes before freeing when the buffer was
  * marked secret, so keys and plaintext do not linger on the heap.
  */
 #ifndef LACRE_BUF_H
