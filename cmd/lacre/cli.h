@@ -34,6 +34,10 @@ int cli_open_site(const char *arg, struct site *s);
 int cli_open_keystore(const struct passphrase_src *src, const struct site *s,
 		      struct keystore **ks);
 
+struct policy;
+/* Read a tlog-policy file (cli_site.c); prints what is wrong on failure. */
+int cli_load_policy(const char *path, struct policy **out);
+
 /* Subcommands (cmd/lacre/cmd_*.c). */
 int cmd_decode(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);

@@ -8,6 +8,7 @@
 
 #include "lacre/err.h"
 #include "lacre/keystore.h"
+#include "lacre/note.h"
 #include "lacre/passphrase.h"
 #include "lacre/site.h"
 #include "cli.h"
@@ -57,4 +58,18 @@ int cli_open_keystore(const struct passphrase_src *src, const struct site *s,
 	if (r != LACRE_OK)
 		return cli_fail(r, "cannot open the keystore");
 	return EXIT_OK;
+}
+
+int cli_load_policy(const char *path, struct policy **out)
+{
+	size_t bad = 0;
+	int rc = policy_load_file(path, out, &bad);
+
+	if (rc == LACRE_E_CONFIG && bad)
+		cli_err("%s:%zu: not a valid policy line (log, witness, group, quorum)", path, bad);
+	else if (rc == LACRE_E_CONFIG)
+		cli_err("%s: a policy needs a log line and exactly one quorum line", path);
+	else if (rc != LACRE_OK)
+		cli_fail(rc, path);
+	return rc;
 }

@@ -71,34 +71,6 @@ static int check_segment(void *arg, struct lacre_store *st, uint64_t index,
 	return LACRE_OK;
 }
 
-/* Read and parse a policy file (docs/ledger.md); messages on failure. */
-static int load_policy(const char *path, struct policy **out)
-{
-	struct lacre_dbuf d;
-	struct policy *p = calloc(1, sizeof(*p));
-	size_t bad = 0;
-	int rc;
-
-	lacre_dbuf_init(&d, 1 << 20);
-	if (p == NULL)
-		return LACRE_E_NOMEM;
-	if ((rc = note_read_file(path, 1 << 20, &d)) != LACRE_OK) {
-		cli_fail(rc, path);
-	} else if ((rc = policy_parse(d.p, d.len, p, &bad)) != LACRE_OK) {
-		if (bad)
-			cli_err("%s:%zu: not a valid policy line (log, witness, group, quorum)", path, bad);
-		else
-			cli_err("%s: a policy needs a log line and exactly one quorum line", path);
-	}
-	lacre_dbuf_free(&d);
-	if (rc != LACRE_OK) {
-		free(p);
-		return rc;
-	}
-	*out = p;
-	return LACRE_OK;
-}
-
 /* Print one finding. */
 static void print_finding(void *arg, const struct audit_finding *f)
 {
@@ -198,7 +170,7 @@ int cmd_audit(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto done;
 	}
-	if (polfile && load_policy(polfile, &pol) != LACRE_OK)
+	if (polfile && cli_load_policy(polfile, &pol) != LACRE_OK)
 		goto done;
 	cfg.policy = pol;
 	if (cpfile && (rc = note_read_file(cpfile, NOTE_MAX_SIZE, &trusted)) != LACRE_OK) {

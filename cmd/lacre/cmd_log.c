@@ -53,34 +53,6 @@ static void usage(FILE *f)
 		"  -h, --help       show this help\n");
 }
 
-/* Read and parse a policy file (docs/ledger.md); messages on failure. */
-static int load_policy(const char *path, struct policy **out)
-{
-	struct lacre_dbuf d;
-	struct policy *p = calloc(1, sizeof(*p));
-	size_t bad = 0;
-	int rc;
-
-	lacre_dbuf_init(&d, 1 << 20);
-	if (p == NULL)
-		return LACRE_E_NOMEM;
-	if ((rc = note_read_file(path, 1 << 20, &d)) != LACRE_OK) {
-		cli_fail(rc, path);
-	} else if ((rc = policy_parse(d.p, d.len, p, &bad)) != LACRE_OK) {
-		if (bad)
-			cli_err("%s:%zu: not a valid policy line (log, witness, group, quorum)", path, bad);
-		else
-			cli_err("%s: a policy needs a log line and exactly one quorum line", path);
-	}
-	lacre_dbuf_free(&d);
-	if (rc != LACRE_OK) {
-		free(p);
-		return rc;
-	}
-	*out = p;
-	return LACRE_OK;
-}
-
 /* Write a new private key file (O_EXCL, 0600) and print the vkey. */
 static int do_keygen(int argc, char **argv)
 {
@@ -324,7 +296,7 @@ static int do_log(int argc, char **argv, int append)
 		goto done;
 	}
 	if (polfile) {
-		if (load_policy(polfile, &pol) != LACRE_OK)
+		if (cli_load_policy(polfile, &pol) != LACRE_OK)
 			goto done;
 		rc = tlog_set_policy(log, pol);
 	} else {

@@ -54,34 +54,6 @@ static long unhex(const char *s, uint8_t *out, size_t cap)
 	return (long)(n / 2);
 }
 
-/* Read and parse a policy file (docs/ledger.md); messages on failure. */
-static int load_policy(const char *path, struct policy **out)
-{
-	struct lacre_dbuf d;
-	struct policy *p = calloc(1, sizeof(*p));
-	size_t bad = 0;
-	int rc;
-
-	lacre_dbuf_init(&d, 1 << 20);
-	if (p == NULL)
-		return LACRE_E_NOMEM;
-	if ((rc = note_read_file(path, 1 << 20, &d)) != LACRE_OK) {
-		cli_fail(rc, path);
-	} else if ((rc = policy_parse(d.p, d.len, p, &bad)) != LACRE_OK) {
-		if (bad)
-			cli_err("%s:%zu: not a valid policy line (log, witness, group, quorum)", path, bad);
-		else
-			cli_err("%s: a policy needs a log line and exactly one quorum line", path);
-	}
-	lacre_dbuf_free(&d);
-	if (rc != LACRE_OK) {
-		free(p);
-		return rc;
-	}
-	*out = p;
-	return LACRE_OK;
-}
-
 /* Build a receipt from the tiles. */
 static int do_inclusion(int argc, char **argv)
 {
@@ -250,7 +222,7 @@ static int do_verify(int argc, char **argv)
 		status = cli_fail(rc, "receipt");
 		goto done;
 	}
-	if (polfile && load_policy(polfile, &pol) != LACRE_OK)
+	if (polfile && cli_load_policy(polfile, &pol) != LACRE_OK)
 		goto done;
 	rc = pol ? receipt_verify_policy(&r, leaf, pol, &c)
 		 : receipt_verify(&r, leaf, &v, wv, nw, (size_t)quorum, &c);

@@ -224,6 +224,11 @@ struct policy {
 int policy_parse(const void *text, size_t len, struct policy *out, size_t *bad_line);
 /* Whether witnesses whose bits are set in cosigned satisfy the quorum. */
 int policy_satisfied(const struct policy *p, uint64_t cosigned);
+/* Read and parse a policy file (at most 1 MiB) into a new *out (free()).
+ * Errors: those of note_read_file (LACRE_E_IO, LACRE_E_NOT_FOUND,
+ * LACRE_E_TOO_LARGE), LACRE_E_CONFIG with the bad line in *bad_line (0:
+ * the log or quorum line is missing), LACRE_E_NOMEM. */
+int policy_load_file(const char *path, struct policy **out, size_t *bad_line);
 /* Open a checkpoint under a policy: signed by a listed log for its origin,
  * cosigned per the quorum.  LACRE_E_AUTH when the quorum is not met. */
 int policy_open_checkpoint(const struct policy *p, const void *note, size_t len,

@@ -601,30 +601,16 @@ static void seal_close(void *ctx)
  * the quorum before a checkpoint is published on the backend. */
 static int seal_load_policy(struct seal_sink *k, const char *path, char *msg, size_t msglen)
 {
-	struct lacre_dbuf txt;
 	struct policy *p = NULL;
-	char buf[4096];
-	size_t n, bad = 0;
-	FILE *f;
-	int r = LACRE_OK;
+	size_t bad = 0;
+	int r = policy_load_file(path, &p, &bad);
 
-	lacre_dbuf_init(&txt, 65536);
-	if (!(f = fopen(path, "rb"))) {
-		snprintf(msg, msglen, "cannot read witness.policy %s: %s", path, strerror(errno));
-		return LACRE_E_CONFIG;
-	}
-	while (r == LACRE_OK && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-		r = lacre_dbuf_add(&txt, buf, n);
-	fclose(f);
-	if (r == LACRE_OK && !(p = calloc(1, sizeof(*p))))
-		r = LACRE_E_NOMEM;
-	if (r == LACRE_OK && (r = policy_parse(txt.p, txt.len, p, &bad)) != LACRE_OK)
-		snprintf(msg, msglen, "witness.policy %s:%zu: not a valid tlog-policy line", path, bad);
-	if (r == LACRE_OK && (r = tlog_set_policy(k->log, p)) != LACRE_OK)
+	if (r != LACRE_OK)
+		snprintf(msg, msglen, "witness.policy %s:%zu: %s", path, bad, lacre_strerror(r));
+	else if ((r = tlog_set_policy(k->log, p)) != LACRE_OK)
 		snprintf(msg, msglen, "witness.policy %s: the ingest log refused it (%s)", path,
 			 lacre_strerror(r));
 	free(p);
-	lacre_dbuf_free(&txt);
 	return r;
 }
 

@@ -251,3 +251,26 @@ int policy_open_checkpoint(const struct policy *p, const void *note, size_t len,
 		*cosigned = cos;
 	return LACRE_OK;
 }
+
+int policy_load_file(const char *path, struct policy **out, size_t *bad_line)
+{
+	struct lacre_dbuf d;
+	struct policy *p = calloc(1, sizeof(*p));
+	size_t bad = 0;
+	int rc;
+
+	if (p == NULL)
+		return LACRE_E_NOMEM;
+	lacre_dbuf_init(&d, 1 << 20);
+	if ((rc = note_read_file(path, 1 << 20, &d)) == LACRE_OK)
+		rc = policy_parse(d.p, d.len, p, &bad);
+	lacre_dbuf_free(&d);
+	if (bad_line)
+		*bad_line = bad;
+	if (rc != LACRE_OK) {
+		free(p);
+		return rc;
+	}
+	*out = p;
+	return LACRE_OK;
+}

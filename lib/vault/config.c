@@ -574,29 +574,16 @@ static int is_file(const char *path)
 static int config_check_policy(const char *path, char *msg, size_t msglen)
 {
 	struct policy *p = NULL;
-	char buf[16384];
-	size_t n, bad = 0;
-	FILE *f = fopen(path, "rb");
-	int r;
+	size_t bad = 0;
+	int r = policy_load_file(path, &p, &bad);
 
-	if (!f) {
-		say(msg, msglen, "witness.policy: cannot read %s: %s", path, strerror(errno));
-		return LACRE_E_CONFIG;
-	}
-	n = fread(buf, 1, sizeof(buf), f);
-	r = ferror(f) || !feof(f) ? LACRE_E_TOO_LARGE : LACRE_OK;
-	fclose(f);
-	if (r != LACRE_OK) {
-		say(msg, msglen, "witness.policy: %s is unreadable or larger than %zu bytes", path, sizeof(buf));
-		return LACRE_E_CONFIG;
-	}
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return LACRE_E_NOMEM;
-	r = policy_parse(buf, n, p, &bad);
 	free(p);
-	if (r != LACRE_OK) {
+	if (r == LACRE_E_CONFIG) {
 		say(msg, msglen, "witness.policy: %s:%zu: not a valid tlog-policy line", path, bad);
+		return LACRE_E_CONFIG;
+	}
+	if (r != LACRE_OK) {
+		say(msg, msglen, "witness.policy: cannot read %s: %s", path, lacre_strerror(r));
 		return LACRE_E_CONFIG;
 	}
 	return LACRE_OK;
