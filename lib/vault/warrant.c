@@ -1390,8 +1390,11 @@ out:
 	return r;
 }
 
-int warrant_confirm(const struct site *s, struct keystore *ks, const char *id, const char *order_id,
-		    int64_t order_date, char *msg, size_t msglen)
+/* A judicial order on an existing warrant: a confirmation of an emergency
+ * order (cease = 0) or a cessation effective at 'at' (cease = 1).  Checks
+ * its legal rule under the log's lock and appends the signed event. */
+static int order_event(const struct site *s, struct keystore *ks, const char *id, int cease,
+		       const char *order_id, int64_t order_date, int64_t at, char *msg, size_t msglen)
 {
 	struct warrant_registry *reg = NULL;
 	const struct warrant *w;
@@ -1409,12 +1412,14 @@ int warrant_confirm(const struct site *s, struct keystore *ks, const char *id, c
 	r = mutate_begin(s, ks, seed, id, &fd, &reg, &w, msg, msglen);
 	if (r != LACRE_OK)
 		goto out;
-	r = legal_check_confirm(reg, w, order_id, order_date, NULL, msg, msglen);
+	r = cease ? legal_check_cease(w, order_id, order_date, at, NULL, msg, msglen)
+		  : legal_check_confirm(reg, w, order_id, order_date, NULL, msg, msglen);
 	if (r != LACRE_OK)
 		goto out;
-	r = begin_line(&d, reg, "confirm", id);
+	r = begin_line(&d, reg, cease ? "cease" : "confirm", id);
 	if (!r) r = kv(&d, "order", order_id);
 	if (!r) r = kv_time(&d, "order_date", order_date);
+	if (!r && cease) r = kv_time(&d, "effective", at);
 	if (!r) r = append_line(fd, reg, seed, &d);
 	if (r != LACRE_OK)
 		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
@@ -1427,40 +1432,14 @@ out:
 	return r;
 }
 
+int warrant_confirm(const struct site *s, struct keystore *ks, const char *id, const char *order_id,
+		    int64_t order_date, char *msg, size_t msglen)
+{
+	return order_event(s, ks, id, 0, order_id, order_date, 0, msg, msglen);
+}
+
 int warrant_cease(const struct site *s, struct keystore *ks, const char *id, const char *order_id,
 		  int64_t order_date, int64_t at, char *msg, size_t msglen)
 {
-	struct warrant_registry *reg = NULL;
-	const struct warrant *w;
-	struct lacre_dbuf d;
-	uint8_t seed[32];
-	int fd = -1, r;
-
-	if (s == NULL || ks == NULL || id == NULL || order_id == NULL)
-		return LACRE_E_INVALID;
-	if (!text_ok(order_id, 0)) {
-		say(msg, msglen, "the order id is too long or has control characters");
-		return LACRE_E_INVALID;
-	}
-	lacre_dbuf_init(&d, LOG_LINE_MAX + 256);
-	r = mutate_begin(s, ks, seed, id, &fd, &reg, &w, msg, msglen);
-	if (r != LACRE_OK)
-		goto out;
-	r = legal_check_cease(w, order_id, order_date, at, NULL, msg, msglen);
-	if (r != LACRE_OK)
-		goto out;
-	r = begin_line(&d, reg, "cease", id);
-	if (!r) r = kv(&d, "order", order_id);
-	if (!r) r = kv_time(&d, "order_date", order_date);
-	if (!r) r = kv_time(&d, "effective", at);
-	if (!r) r = append_line(fd, reg, seed, &d);
-	if (r != LACRE_OK)
-		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
-out:
-	OPENSSL_cleanse(seed, sizeof(seed));
-	lacre_dbuf_free(&d);
-	warrant_registry_free(reg);
-	if (fd >= 0)
-		close(fd);
-	return r;
+	return order_event(s, ks, id, 1, order_id, order_date, at, msg, msglen);
 }
