@@ -15,6 +15,8 @@ enum lacre_listener {
 	LACRE_HI3 = 3    /* CC */
 };
 
+struct etsi_pdu;
+
 struct lacre_record {
 	const uint8_t *pdu;   /* the PS-PDU exactly as received */
 	size_t pdu_len;
@@ -22,6 +24,11 @@ struct lacre_record {
 	uint8_t listener;     /* enum lacre_listener */
 	uint64_t conn_id;     /* connection number, unique per ingest process */
 	char peer[64];        /* "ip:port" of the sender */
+	/* etsi_decode() of pdu when the caller already ran it successfully
+	 * (the receiver does, for keep-alives and accounting), so that the
+	 * sink need not decode again; NULL otherwise.  Valid during the
+	 * record() call only. */
+	const struct etsi_pdu *decoded;
 };
 
 /* A sink takes records from the receiver.  record() must make the record

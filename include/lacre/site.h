@@ -59,6 +59,7 @@ struct site_config {
 	int tls_require_client_cert;          /* tls.require_client_cert */
 	char backend[SITE_PATH_MAX];          /* backend  dir:PATH | s3:... */
 	char spool_dir[SITE_PATH_MAX];        /* spool.dir */
+	int spool_direct_io;                  /* spool.direct_io */
 	uint64_t segment_max_bytes;           /* segment.max_bytes */
 	uint64_t segment_max_age_ms;          /* segment.max_age */
 	char oversight_recipient[AGE_RECIPIENT_MAX]; /* oversight.recipient */

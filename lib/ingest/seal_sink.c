@@ -103,6 +103,16 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Wall-clock time from the coarse clock (a few ms resolution, no system
+ * call or TSC read): enough for segment ages of seconds, and called once
+ * per record. */
+static int64_t now_coarse_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Monotonic milliseconds (the log's checkpoint timer). */
 static uint64_t mono_ms(void)
 {
@@ -228,6 +238,7 @@ static int seal_dest_get(struct seal_sink *k, const char *key, const uint8_t pub
 	memcpy(rcpt[0], pub, 32);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.spool_dir = k->site->cfg.spool_dir;
+	cfg.direct_io = k->site->cfg.spool_direct_io;
 	cfg.recipients = (const uint8_t (*)[32])rcpt;
 	cfg.n_recipients = 1;
 	cfg.max_plain = k->site->cfg.segment_max_bytes;
@@ -300,7 +311,7 @@ static int seal_frame(struct seal_sink *k, const char *key, const uint8_t pub[32
 
 	if ((r = seal_dest_get(k, key, pub, &d)) != LACRE_OK)
 		return r;
-	r = segment_writer_add(d->w, fr, now_us(), commit);
+	r = segment_writer_add(d->w, fr, now_coarse_us(), commit);
 	switch (r) {
 	case LACRE_E_INVALID:
 	case LACRE_E_TOO_LARGE:   /* refused by the frame encoder: nothing written */
@@ -324,15 +335,21 @@ static int seal_frame(struct seal_sink *k, const char *key, const uint8_t pub[32
 static int seal_record(void *ctx, const struct lacre_record *rec)
 {
 	struct seal_sink *k = ctx;
-	struct etsi_pdu d;
+	struct etsi_pdu dec;
+	const struct etsi_pdu *dp = rec->decoded;
 	struct frame_record fr;
 	struct warrant_match m;
 	const char *reason = NULL;
 	int ok, r;
 	int64_t t;
 
-	memset(&d, 0, sizeof(d));
-	ok = etsi_decode(rec->pdu, rec->pdu_len, &d) == LACRE_OK;
+	/* the receiver's decode when it has one; etsi_decode fills dec
+	 * whenever it succeeds, and the fields are read only if ok */
+	ok = 1;
+	if (!dp) {
+		ok = etsi_decode(rec->pdu, rec->pdu_len, &dec) == LACRE_OK;
+		dp = &dec;
+	}
 	memset(&fr, 0, sizeof(fr));
 	fr.recv_us = rec->recv_us;
 	fr.listener = rec->listener;
@@ -342,17 +359,17 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 	fr.pdu.p = rec->pdu;
 	fr.pdu.len = rec->pdu_len;
 	if (ok) {
-		fr.liid.p = d.liid.p;
-		fr.liid.len = d.liid.len;
-		fr.has_cin = d.has_cin ? 1 : 0;
-		fr.cin = d.has_cin ? d.cin : 0;
-		fr.seq = d.seq;
-		fr.kind = (uint8_t)d.kind;
-		fr.time_kind = (uint8_t)d.has_time;
-		fr.time_us = d.has_time ? d.time_us : 0;
-		fr.iri_type = (uint8_t)d.iri_type;
-		fr.direction = d.direction >= 0 && d.direction <= 254 ? d.direction : FRAME_DIRECTION_NONE;
-		fr.content = frame_cstr(d.content);
+		fr.liid.p = dp->liid.p;
+		fr.liid.len = dp->liid.len;
+		fr.has_cin = dp->has_cin ? 1 : 0;
+		fr.cin = dp->has_cin ? dp->cin : 0;
+		fr.seq = dp->seq;
+		fr.kind = (uint8_t)dp->kind;
+		fr.time_kind = (uint8_t)dp->has_time;
+		fr.time_us = dp->has_time ? dp->time_us : 0;
+		fr.iri_type = (uint8_t)dp->iri_type;
+		fr.direction = dp->direction >= 0 && dp->direction <= 254 ? dp->direction : FRAME_DIRECTION_NONE;
+		fr.content = frame_cstr(dp->content);
 	}
 
 	pthread_mutex_lock(&k->mu);
@@ -361,13 +378,13 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 		goto out;
 	}
 	/* time of interception when the sender gives one, else receive time (L3) */
-	t = ok && d.has_time ? d.time_us : rec->recv_us;
+	t = ok && dp->has_time ? dp->time_us : rec->recv_us;
 	if (!ok) {
 		reason = "undecodable";
-	} else if (d.liid.len == 0) {
+	} else if (dp->liid.len == 0) {
 		reason = WARRANT_Q_UNKNOWN_LIID;
-	} else if ((r = warrant_route(k->reg, d.liid.p, d.liid.len, t,
-				      seal_category(rec, &d, ok), &m, &reason)) != LACRE_OK) {
+	} else if ((r = warrant_route(k->reg, dp->liid.p, dp->liid.len, t,
+				      seal_category(rec, dp, ok), &m, &reason)) != LACRE_OK) {
 		reason = WARRANT_Q_UNKNOWN_LIID;
 	}
 	if (!reason) {
@@ -395,7 +412,7 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 		if (r == LACRE_OK) {
 			k->st.quarantined++;
 			k->st.records++;
-			seal_alert(k, ok ? d.liid.p : (const uint8_t *)"", ok ? d.liid.len : 0, reason);
+			seal_alert(k, ok ? dp->liid.p : (const uint8_t *)"", ok ? dp->liid.len : 0, reason);
 		}
 	}
 	if (r != LACRE_OK)
@@ -703,6 +720,7 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 		goto fail;
 	}
 	k->ticker_on = 1;
+	pthread_setname_np(k->ticker, "lacre-ticker");
 	memset(out, 0, sizeof(*out));
 	out->ctx = k;
 	out->record = seal_record;

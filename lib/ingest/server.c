@@ -642,6 +642,7 @@ static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
 	rec.listener = c->listener;
 	rec.conn_id = c->id;
 	memcpy(rec.peer, c->peer, sizeof(rec.peer));
+	rec.decoded = d;
 	if ((r = s->sink->record(s->sink->ctx, &rec)) != LACRE_OK) {
 		if (!s->sink_err)
 			s->sink_err = r;

@@ -835,8 +835,10 @@ static int run_jobs(struct tlog *log, struct put_job *jobs, size_t n)
 	if (nt > PUBLISH_THREADS)
 		nt = PUBLISH_THREADS;
 	for (i = 0; i < nt; i++)
-		if (pthread_create(&th[i], NULL, put_worker, &pool) == 0)
+		if (pthread_create(&th[i], NULL, put_worker, &pool) == 0) {
+			pthread_setname_np(th[i], "lacre-tiles");
 			started++;
+		}
 	put_worker(&pool);
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);

@@ -389,8 +389,10 @@ int upload_start(struct upload *u, int interval_ms)
 		u->interval_ms = interval_ms > 0 ? interval_ms : 1000;
 		if (pthread_create(&u->th, NULL, upload_thread, u) != 0)
 			r = LACRE_E_NOMEM;
-		else
+		else {
+			pthread_setname_np(u->th, "lacre-upload");
 			u->running = 1;
+		}
 	}
 	pthread_mutex_unlock(&u->mu);
 	return r;

@@ -60,6 +60,8 @@ static const struct ckey keys[] = {
 	  "Storage backend: dir:PATH (embedded default) or s3:URL." },
 	{ "spool.dir", T_PATH, S(spool_dir), 0, 0,
 	  "Local spool where sealed segments wait for the backend." },
+	{ "spool.direct_io", T_BOOL, N(spool_direct_io), 0, 1,
+	  "Write segments to the spool with O_DIRECT in large requests, bypassing the page cache (yes/no; ignored where the file system refuses it, e.g. tmpfs)." },
 	{ "segment.max_bytes", T_SIZE, N(segment_max_bytes), 4096, UINT64_C(1) << 34,
 	  "A segment is closed at this size (bytes; suffixes K, M, G = KiB, MiB, GiB)." },
 	{ "segment.max_age", T_DUR, N(segment_max_age_ms), 1, 3600 * 1000,
@@ -447,6 +449,7 @@ void site_config_defaults(struct site_config *cfg, const char *dir)
 		 SITE_OBJECTS);
 	snprintf(cfg->spool_dir, sizeof(cfg->spool_dir), "%.*s/%s", (int)n, dir ? dir : "",
 		 SITE_SPOOL);
+	cfg->spool_direct_io = 1;
 	cfg->segment_max_bytes = UINT64_C(64) * 1024 * 1024;
 	cfg->segment_max_age_ms = 2000;
 	cfg->max_connections = 10000;

@@ -82,11 +82,8 @@ static uint8_t *put_u32(uint8_t *p, uint32_t v)
 
 static uint8_t *put_u64(uint8_t *p, uint64_t v)
 {
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-	return p + 8;
+	put_u32(p, (uint32_t)(v >> 32));
+	return put_u32(p + 4, (uint32_t)v);
 }
 
 /* Copy b's bytes (no length) to p. */

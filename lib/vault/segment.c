@@ -47,12 +47,19 @@
 
 #define SEG_ALIGN 4096
 #define SEG_ENC_CHUNK ((size_t)AGE_CHUNK_SIZE + 16)
-#define SEG_FLUSH_AT ((size_t)2 * SEG_ENC_CHUNK)   /* write() when this much waits */
+/* Buffered writes: write() when this much ciphertext waits. */
+#define SEG_FLUSH_AT ((size_t)2 * SEG_ENC_CHUNK)
+/* O_DIRECT writes: much larger requests.  Each request to a virtual disk
+ * costs tens of microseconds of CPU whatever its size (measured here:
+ * 128 KiB requests 2.2 GB/s per CPU-second, 1 MiB 9.5 GB/s, 4 MiB 15 GB/s),
+ * so small direct writes cost as much CPU as the page-cache copy they
+ * avoid. */
+#define SEG_DIRECT_FLUSH_AT ((size_t)32 * SEG_ENC_CHUNK)
 /* The staging buffer never grows: between two drains at most one sealed
- * chunk past SEG_FLUSH_AT and the age header (64 stanzas) can gather,
+ * chunk past the flush mark and the age header (64 stanzas) can gather,
  * because the writer hands the age writer at most 64 KiB at a time. */
-#define SEG_STAGE_ALLOC ((SEG_FLUSH_AT + 2 * SEG_ENC_CHUNK + 16384 + SEG_ALIGN - 1) & \
-			 ~(size_t)(SEG_ALIGN - 1))
+#define SEG_STAGE_SIZE(flush) (((flush) + 2 * SEG_ENC_CHUNK + 16384 + SEG_ALIGN - 1) & \
+			       ~(size_t)(SEG_ALIGN - 1))
 #define SEG_SALT_POOL 4096
 
 struct segment_writer {
@@ -79,6 +86,9 @@ struct segment_writer {
 	int broken;
 	int fd;
 	int direct;                        /* fd is open with O_DIRECT */
+	size_t flush_at;                   /* drain the stage at this size */
+	size_t stage_size;                 /* allocation of stage and spare, 0: none */
+	int keep_buffers;                  /* seg_release keeps stage, spare, commits */
 	uint8_t *spare;                    /* O_DIRECT: the other staging buffer */
 	struct aiocb aio;                  /* O_DIRECT: the write in flight */
 	int aio_busy;                      /* aio is in flight (from spare) */
@@ -207,7 +217,7 @@ static int seg_drain(struct segment_writer *w, int final)
 }
 
 /* Hand p[0..n) to the age writer at most 64 KiB at a time, draining the
- * staging buffer as it fills (keeps it within SEG_STAGE_ALLOC). */
+ * staging buffer as it fills (keeps it within its fixed size). */
 static int seg_feed(struct segment_writer *w, const uint8_t *p, size_t n)
 {
 	int r;
@@ -217,7 +227,7 @@ static int seg_feed(struct segment_writer *w, const uint8_t *p, size_t n)
 			return r;
 		p += k;
 		n -= k;
-		if (w->stage.len >= SEG_FLUSH_AT && (r = seg_drain(w, 0)) != LACRE_OK)
+		if (w->stage.len >= w->flush_at && (r = seg_drain(w, 0)) != LACRE_OK)
 			return r;
 	}
 	return LACRE_OK;
@@ -242,12 +252,19 @@ static void seg_release(struct segment_writer *w)
 {
 	age_writer_free(w->aw);
 	w->aw = NULL;
-	lacre_dbuf_free(&w->stage);
-	free(w->spare);
-	w->spare = NULL;
-	free(w->commits);
-	w->commits = NULL;
-	w->commits_cap = 0;
+	if (w->keep_buffers && !w->broken) {
+		/* closed by size: the next segment opens at once, keep the
+		 * buffers (no page faults, no realloc copies per segment) */
+		lacre_dbuf_reset(&w->stage);
+	} else {
+		lacre_dbuf_free(&w->stage);
+		free(w->spare);
+		w->spare = NULL;
+		w->stage_size = 0;
+		free(w->commits);
+		w->commits = NULL;
+		w->commits_cap = 0;
+	}
 	free(w->tmp_path);
 	free(w->final_path);
 	w->tmp_path = w->final_path = NULL;
@@ -278,7 +295,7 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 {
 	struct frame_segment_header *h = NULL;
 	struct lacre_dbuf hb;
-	size_t dl = strlen(w->dir), pl;
+	size_t dl = strlen(w->dir), pl, stage_size;
 	int r;
 
 	lacre_dbuf_init(&hb, 4096);
@@ -296,14 +313,6 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 		r = LACRE_E_NOMEM;
 		goto fail;
 	}
-	/* an aligned staging buffer of fixed size (O_DIRECT needs alignment) */
-	lacre_dbuf_init(&w->stage, SEG_STAGE_ALLOC);
-	if (posix_memalign((void **)&w->stage.p, SEG_ALIGN, SEG_STAGE_ALLOC) != 0) {
-		w->stage.p = NULL;
-		r = LACRE_E_NOMEM;
-		goto fail;
-	}
-	w->stage.alloc = SEG_STAGE_ALLOC;
 	snprintf(w->final_path, pl, "%s/%s", w->dir, w->name);
 	snprintf(w->tmp_path, pl, "%s/%s%s", w->dir, SEGMENT_TMP_PREFIX, w->name);
 	w->direct = 0;
@@ -318,7 +327,28 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 		r = LACRE_E_IO;
 		goto fail;
 	}
-	if (w->direct && posix_memalign((void **)&w->spare, SEG_ALIGN, SEG_STAGE_ALLOC) != 0) {
+	/* aligned staging buffers of fixed size (O_DIRECT needs alignment) */
+	w->flush_at = w->direct ? SEG_DIRECT_FLUSH_AT : SEG_FLUSH_AT;
+	stage_size = SEG_STAGE_SIZE(w->flush_at);
+	if (w->stage.p && (w->stage_size != stage_size || (w->direct && !w->spare))) {
+		/* kept from the last segment but of the other kind */
+		lacre_dbuf_free(&w->stage);
+		free(w->spare);
+		w->spare = NULL;
+		w->stage_size = 0;
+	}
+	if (!w->stage.p) {
+		lacre_dbuf_init(&w->stage, stage_size);
+		if (posix_memalign((void **)&w->stage.p, SEG_ALIGN, stage_size) != 0) {
+			w->stage.p = NULL;
+			r = LACRE_E_NOMEM;
+			goto fail;
+		}
+		w->stage.alloc = stage_size;
+		w->stage_size = stage_size;
+	}
+	if (w->direct && !w->spare &&
+	    posix_memalign((void **)&w->spare, SEG_ALIGN, stage_size) != 0) {
 		w->spare = NULL;
 		r = LACRE_E_NOMEM;
 		goto fail;
@@ -485,7 +515,10 @@ int segment_writer_add(struct segment_writer *w, const struct frame_record *rec,
 	fsize = hl + fr.pdu.len;
 	if (w->open && (now_us - w->created_us >= w->max_age_us ||
 			(w->n_records > 0 && w->plain + fsize > w->max_plain))) {
-		if ((r = seg_close(w, now_us)) != LACRE_OK && w->broken)
+		w->keep_buffers = w->plain + fsize > w->max_plain;
+		r = seg_close(w, now_us);
+		w->keep_buffers = 0;
+		if (r != LACRE_OK && w->broken)
 			goto out;
 		cb_err = r; /* on_close failed: still seal this record */
 	}
@@ -516,8 +549,13 @@ broken:
 	w->broken = 1;
 	seg_abandon(w);
 out:
+	/* the salt is what keeps a commitment from being brute-forced: it
+	 * leaves no copy behind (the rest of the head is in the PDU anyway) */
 	OPENSSL_cleanse(fr.salt, sizeof(fr.salt));
-	OPENSSL_cleanse(w->head, hl);
+	if (hl >= FRAME_HDR_SIZE + FRAME_SALT_SIZE)
+		OPENSSL_cleanse(w->head + FRAME_HDR_SIZE, FRAME_SALT_SIZE);
+	else
+		OPENSSL_cleanse(w->head, sizeof(w->head));
 	return r;
 }
 
@@ -552,6 +590,7 @@ void segment_writer_free(struct segment_writer *w)
 		return;
 	seg_abandon(w);
 	lacre_dbuf_free(&w->stage);
+	free(w->spare);
 	free(w->commits);
 	free(w->recipients);
 	free(w->dir);
