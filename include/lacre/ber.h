@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "lacre/buf.h"
+#include "lacre/err.h"
 
 #define BER_MAX_TAG_OCTETS 4  /* identifier octets, first included */
 #define BER_MAX_DEPTH 32      /* default nesting cap */
@@ -45,6 +46,44 @@ struct ber_tlv {
  * scanned to find the end of indefinite-length elements.  Returns
  * LACRE_E_INCOMPLETE if b ends before the element does (b is unchanged). */
 int ber_next(struct lacre_rbuf *b, struct ber_tlv *t, int depth_left);
+
+/* ber_next() with the commonest forms inlined: a low tag number (< 31)
+ * and a definite length in the short form or in one or two length octets
+ * (81 xx, 82 xx xx), that fits in b.  Same results as ber_next() for
+ * every input; anything else goes to ber_next().  The decoder's hot path:
+ * nearly every TLV inside a PS-PDU has one of these forms. */
+static inline int ber_next_fast(struct lacre_rbuf *b, struct ber_tlv *t, int depth_left)
+{
+	size_t avail = b->len - b->off, hl, len;
+	const uint8_t *p = b->p + b->off;
+
+	if (avail < 4 || (p[0] & 0x1f) == 0x1f)
+		return ber_next(b, t, depth_left);
+	if (p[1] < 0x80) {
+		hl = 2;
+		len = p[1];
+	} else if (p[1] == 0x81) {
+		hl = 3;
+		len = p[2];
+	} else if (p[1] == 0x82) {
+		hl = 4;
+		len = (size_t)p[2] << 8 | p[3];
+	} else {
+		return ber_next(b, t, depth_left);
+	}
+	if (len > avail - hl)
+		return ber_next(b, t, depth_left);
+	t->cls = (uint8_t)(p[0] >> 6);
+	t->constructed = (uint8_t)((p[0] >> 5) & 1);
+	t->indefinite = 0;
+	t->tag = p[0] & 0x1fu;
+	t->value = p + hl;
+	t->len = len;
+	t->hdr_len = hl;
+	t->total = hl + len;
+	b->off += t->total;
+	return LACRE_OK;
+}
 
 /* Parse only the identifier and length octets at the start of p[0..n) and
  * report the total element size (for stream framing).  For an indefinite

@@ -23,7 +23,7 @@ int ingest_icheck_from(const struct etsi_pdu *d, struct ingest_icheck *ic)
 	struct lacre_rbuf it;
 	struct ingest_icheck tmp;
 	size_t cap = ic->n_seqs;
-	uint64_t v;
+	uint64_t v = 0;            /* set by etsi_seq_next when it returns 1 */
 	int r;
 
 	if (d->tri != ETSI_TRI_INTEGRITY || d->kind != ETSI_KIND_INTEGRITY_CHECK)

@@ -45,25 +45,13 @@ void etsi_dec_children(const struct ber_tlv *t, struct lacre_rbuf *c)
 	lacre_rbuf_init(c, t->value, t->len);
 }
 
-/* Next child TLV of c: 1 with *x set, 0 at the end or after an error
- * (reported as a field error; running out of bytes inside a complete PDU
- * is a malformation, not an incomplete input). */
-int etsi_dec_next(struct etsi_dec *d, struct lacre_rbuf *c, struct ber_tlv *x, int depth)
+/* A child TLV that ber_next() refused (see etsi_dec_next in etsi_int.h):
+ * report it as a field error; inside a complete PDU, running out of
+ * bytes is a malformation, not an incomplete input. */
+int etsi_dec_next_failed(struct etsi_dec *d, struct lacre_rbuf *c, int r)
 {
-	int r;
-
-	if (c->off == c->len)
-		return 0;
-	if (depth <= 0) {
-		etsi_dec_bad(d, lacre_rbuf_ptr(c), LACRE_E_DEPTH);
-		return 0;
-	}
-	if ((r = ber_next(c, x, depth)) != LACRE_OK) {
-		/* inside a complete PDU, running out of bytes is a malformation */
-		etsi_dec_bad(d, lacre_rbuf_ptr(c), r == LACRE_E_INCOMPLETE ? LACRE_E_MALFORMED : r);
-		return 0;
-	}
-	return 1;
+	etsi_dec_bad(d, lacre_rbuf_ptr(c), r == LACRE_E_INCOMPLETE ? LACRE_E_MALFORMED : r);
+	return 0;
 }
 
 /* 1 when x is context-specific [tag]. */

@@ -26,9 +26,24 @@ struct etsi_dec {
 void etsi_dec_bad(struct etsi_dec *d, const uint8_t *at, int err);
 /* Start iterating the children of constructed element t. */
 void etsi_dec_children(const struct ber_tlv *t, struct lacre_rbuf *c);
+/* Report the ber_next() error r met at c's position; returns 0. */
+int etsi_dec_next_failed(struct etsi_dec *d, struct lacre_rbuf *c, int r);
+
 /* Next child of c into *x: 1 when there is one, 0 at the end or after an
- * error (reported through etsi_dec_bad). */
-int etsi_dec_next(struct etsi_dec *d, struct lacre_rbuf *c, struct ber_tlv *x, int depth);
+ * error (reported through etsi_dec_bad).  Inline: called for every TLV. */
+static inline int etsi_dec_next(struct etsi_dec *d, struct lacre_rbuf *c, struct ber_tlv *x,
+				int depth)
+{
+	int r;
+
+	if (c->off == c->len)
+		return 0;
+	if (depth <= 0)
+		return etsi_dec_next_failed(d, c, LACRE_E_DEPTH);
+	if ((r = ber_next_fast(c, x, depth)) != LACRE_OK)
+		return etsi_dec_next_failed(d, c, r);
+	return 1;
+}
 /* 1 when x is context-specific [tag], else 0. */
 int etsi_dec_ctx(const struct ber_tlv *x, uint32_t tag);
 /* Require a constructed element: 0 if it is, else report and return -1. */

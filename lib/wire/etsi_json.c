@@ -468,7 +468,7 @@ static void put_integrity(struct json_w *w, const struct etsi_integrity *ic)
 	static const char *const ha[] = { NULL, "sha-1", "sha-256", "sha-384", "sha-512" };
 	static const char *const sa[] = { NULL, "dsa", "ecdsa", "eddsa" };
 	struct lacre_rbuf it;
-	uint64_t s;
+	uint64_t s = 0;            /* set by etsi_seq_next when it returns 1 */
 
 	json_key(w, "integrity");
 	json_obj_begin(w);

@@ -392,6 +392,50 @@ static void test_oids(void)
 	CHECK_EQ_INT(ber_get_oid(&t, 0, s, sizeof(s), NULL, NULL), LACRE_E_MALFORMED);
 }
 
+/* ber_next_fast (the decoder's inlined path) gives exactly ber_next's
+ * result, cursor and fields on every input: short, one- and two-octet
+ * lengths, high tags, indefinite forms, truncations and random bytes. */
+static void test_next_fast_matches(void)
+{
+	uint8_t buf[300];
+	uint32_t x = 12345;
+
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t n = (size_t)(iter % 40) + (iter % 7 == 0 ? 260 : 0);
+		struct lacre_rbuf a, b;
+		struct ber_tlv ta, tb;
+		int ra, rb;
+
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			buf[i] = (uint8_t)(x >> 16);
+		}
+		/* bias the length octet towards the forms of the fast path */
+		if (n > 1 && iter % 3 == 0)
+			buf[1] = (uint8_t)(iter % 5 == 0 ? 0x81 : iter % 5 == 1 ? 0x82 : buf[1] & 0x1f);
+		if (n > 3 && buf[1] == 0x82 && iter % 2)
+			buf[2] = 0;
+		lacre_rbuf_init(&a, buf, n);
+		lacre_rbuf_init(&b, buf, n);
+		memset(&ta, 0xa5, sizeof(ta));
+		memset(&tb, 0xa5, sizeof(tb));
+		ra = ber_next(&a, &ta, 8);
+		rb = ber_next_fast(&b, &tb, 8);
+		CHECK_EQ_INT(ra, rb);
+		CHECK_EQ_INT(a.off, b.off);
+		if (ra == LACRE_OK) {
+			CHECK_EQ_INT(ta.cls, tb.cls);
+			CHECK_EQ_INT(ta.constructed, tb.constructed);
+			CHECK_EQ_INT(ta.indefinite, tb.indefinite);
+			CHECK_EQ_INT(ta.tag, tb.tag);
+			CHECK(ta.value == tb.value);
+			CHECK_EQ_INT(ta.len, tb.len);
+			CHECK_EQ_INT(ta.hdr_len, tb.hdr_len);
+			CHECK_EQ_INT(ta.total, tb.total);
+		}
+	}
+}
+
 int main(void)
 {
 	RUN(test_short_and_long_lengths);
@@ -404,5 +448,6 @@ int main(void)
 	RUN(test_integers);
 	RUN(test_times);
 	RUN(test_oids);
+	RUN(test_next_fast_matches);
 	return t_done();
 }
