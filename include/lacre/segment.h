@@ -78,7 +78,7 @@ struct segment_config {
 	int no_sync;                       /* tests and benches only: skip fsync */
 	int direct_io;                     /* write with O_DIRECT when the spool's
 					    * file system allows it: no page-cache
-					    * copy; 2 MiB writes go out in the
+					    * copy; 1 MiB writes go out in the
 					    * background (POSIX AIO, double
 					    * buffered) while sealing goes on */
 	/* Called once per closed segment, after the rename.  A non-zero return

@@ -54,7 +54,7 @@
  * 128 KiB requests 2.2 GB/s per CPU-second, 1 MiB 9.5 GB/s, 4 MiB 15 GB/s),
  * so small direct writes cost as much CPU as the page-cache copy they
  * avoid. */
-#define SEG_DIRECT_FLUSH_AT ((size_t)32 * SEG_ENC_CHUNK)
+#define SEG_DIRECT_FLUSH_AT ((size_t)16 * SEG_ENC_CHUNK)   /* ~1 MiB */
 /* The staging buffer never grows: between two drains at most one sealed
  * chunk past the flush mark and the age header (64 stanzas) can gather,
  * because the writer hands the age writer at most 64 KiB at a time. */
