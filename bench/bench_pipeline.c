@@ -6,9 +6,7 @@
  * site's dir: spool, ledger append), then the sink is closed (segments
  * sealed, checkpoint signed, spool uploaded to the dir: backend).
  *
- * usage: bench_pipeline SITE STREAM [REPEAT [MIN_BYTES]]
- * MIN_BYTES > 0 feeds only the PDUs of at least that size (e.g. 1000: the
- * MTU-sized packets of bulk transfers), chosen before the clock starts.
+ * usage: bench_pipeline SITE STREAM [REPEAT]
  * Prints MB/s of PDU bytes and records/s per CPU-second of the receiving
  * thread plus the spool writes it starts (POSIX AIO threads, which do the
  * O_DIRECT writes), and the latency from a record's arrival to its
@@ -165,15 +163,14 @@ int main(int argc, char **argv)
 	struct tasks ta, tb;
 	char msg[512];
 	uint8_t *data;
-	size_t n = 0, off, len, pdus = 0, bytes = 0, n_sel = 0;
+	size_t n = 0, off, len, pdus = 0, bytes = 0;
 	uint8_t *rbuf = NULL;
-	size_t min_bytes = argc > 4 ? (size_t)atol(argv[4]) : 0;
 	int repeat = argc > 3 ? atoi(argv[3]) : 1, r;
 	double t0, c0, t1, c1, tc0, tc1, lat_t0, aio, copy_s = 0, stage_s;
 	uint64_t target;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: bench_pipeline SITE STREAM [REPEAT [MIN_BYTES]]\n");
+		fprintf(stderr, "usage: bench_pipeline SITE STREAM [REPEAT]\n");
 		return 2;
 	}
 	if ((r = site_open(argv[1], &s, msg, sizeof(msg))) != LACRE_OK) {
@@ -188,7 +185,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_pipeline: %s\n", msg);
 		return 1;
 	}
-	/* the stream to feed: every PDU of at least min_bytes, in order */
+	/* check the stream before the clock starts */
 	for (off = 0; off < n; off += len) {
 		if (etsi_pdu_size(data + off, n - off, ETSI_MAX_PDU_DEFAULT, &len) != LACRE_OK) {
 			fprintf(stderr, "bench_pipeline: bad stream at offset %zu\n", off);
@@ -199,12 +196,7 @@ int main(int argc, char **argv)
 				"up to %d\n", len, RBUF_SPARE);
 			return 1;
 		}
-		if (len >= min_bytes) {
-			memmove(data + n_sel, data + off, len);
-			n_sel += len;
-		}
 	}
-	n = n_sel;
 	if (!(rbuf = malloc(READ_CHUNK + RBUF_SPARE))) {
 		fprintf(stderr, "bench_pipeline: out of memory\n");
 		return 1;
@@ -269,8 +261,7 @@ int main(int argc, char **argv)
 			break;
 		usleep(1000);
 	}
-	printf("pipeline %s%s: %zu PDUs, %.1f MB of PDU bytes (avg %zu B)\n", argv[2],
-	       min_bytes ? " (PDUs of at least MIN_BYTES only)" : "", pdus,
+	printf("pipeline %s: %zu PDUs, %.1f MB of PDU bytes (avg %zu B)\n", argv[2], pdus,
 	       (double)bytes / 1e6, pdus ? bytes / pdus : 0);
 	printf("  wall %.3f s, cpu %.3f s (all threads)\n", t1 - t0, c1 - c0);
 	printf("  throughput: %.1f MB/s, %.0f records/s (per wall second on the receiving thread)\n",

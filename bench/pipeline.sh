@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # bench/pipeline.sh - the full ingest pipeline (decode, route, frame, commit,
-# seal, write to dir:, ledger) on one core for CC-sized and IRI-sized
-# records, beside this machine's crypto limits measured now:
+# seal, write to dir:, ledger) on one core, beside this machine's crypto
+# limits measured now:
 #   openssl speed for ChaCha20-Poly1305 and SHA-256, the limit
 #   1 / (1/chacha + 1/sha256), and Debian's age followed by openssl dgst over
 #   the same bytes.  Prints figures; asserts nothing.
+# Three streams from the simulator, fed as the receiver feeds the sink:
+#   cc-mixed  broadband sessions (DNS, TCP handshakes and transfers, ICMP,
+#             UDP) and RTP calls: every HI3 PDU, 561 bytes on average;
+#   cc-bulk   the PDUs of cc-mixed of at least 1000 bytes (the MTU-sized
+#             packets of transfers), 1520 bytes on average;
+#   iri       SIP signalling and session events (HI2).
+# The one-core figure is the receiving thread's CPU time (without the
+# 64 KiB copy that stands for the kernel's recv copy) plus the CPU time of
+# the threads that write its segments to the spool (O_DIRECT, POSIX AIO).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=$top/build/bin
-work=$(mktemp -d /tmp/lacre-bench-pipe-XXXXXX)
+# the spool must be on a disk file system (O_DIRECT): not tmpfs
+work=$(mktemp -d "${PIPELINE_DIR:-/var/tmp}/lacre-bench-pipe-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export LACRE_PASSPHRASE=bench LACRE_SCRYPT_LOG2N=10
 
@@ -23,33 +33,68 @@ printf 'openssl speed (16 KiB blocks): ChaCha20-Poly1305 %.0f MB/s, SHA-256 %.0f
 	"$(python3 -c "print($chacha/1e6)")" "$(python3 -c "print($sha/1e6)")"
 printf 'crypto limit 1/(1/chacha + 1/sha256) = %.0f MB/s\n' "$(python3 -c "print($limit/1e6)")"
 
-"$B/lacre" init "$work/site" --hi2 127.0.0.1:7 --hi3 127.0.0.1:9 >/dev/null
-"$B/lacre" warrant add --site "$work/site" --case B --unit U --court C --order O --order-date 2026-11-01 \
-	--to 2027-01-31 --categories content,iri --target t --liid LIID0001 >/dev/null
+# a fresh site for each run: its config holds absolute paths, and a site
+# whose ledger is younger than its backend's checkpoint is refused (rollback)
+new_site() {
+	rm -rf "$work/site"
+	"$B/lacre" init "$work/site" --hi2 127.0.0.1:7 --hi3 127.0.0.1:9 >/dev/null
+	"$B/lacre" warrant add --site "$work/site" --case B --unit U --court C --order O \
+		--order-date 2026-11-01 --to 2027-01-31 --categories content,iri --target t \
+		--liid LIID0001 >/dev/null
+}
 # CC-sized traffic: broadband sessions (IPCC up to 1500 B) and calls (RTP ~330 B)
 "$B/lacre-mediator" --output "$work/cc" --targets 1 --sessions 40 --session-packets 4000 --calls 20 \
 	--seed 1 --start-time 2026-11-28T10:00:00Z >/dev/null 2>&1
 # IRI-sized traffic: many short calls' SIP signalling and session events
 "$B/lacre-mediator" --output "$work/iri" --targets 1 --calls 4000 --call-seconds 0 --sessions 2000 \
 	--session-packets 1 --seed 2 --start-time 2026-11-28T10:00:00Z >/dev/null 2>&1
-ls -l "$work"/cc.hi3 "$work"/iri.hi2 | awk '{print "  input", $NF, $5, "bytes"}'
+# the bulk stream: the PDUs of at least 1000 bytes, in order (outer BER length)
+python3 - "$work/cc.hi3" "$work/bulk.hi3" <<'EOF'
+import sys
+d = open(sys.argv[1], 'rb').read()
+out, o = bytearray(), 0
+while o < len(d):
+    l = d[o + 1]
+    if l < 0x80:
+        h, n = 2, l
+    else:
+        k = l & 0x7f
+        h, n = 2 + k, int.from_bytes(d[o + 2:o + 2 + k], 'big')
+    if h + n >= 1000:
+        out += d[o:o + h + n]
+    o += h + n
+open(sys.argv[2], 'wb').write(out)
+EOF
+mv "$work/cc.hi3" "$work/mixed.hi3"
 
-out=$("$B/../bench/bench_pipeline" "$work/site" "$work/cc.hi3" 3)
-echo "$out"
-mbs=$(echo "$out" | sed -n 's/.*s CPU = \([0-9.]*\) MB\/s.*/\1/p')
-printf '  CC ingest = %.0f %% of the crypto limit (target >= 65 %%)\n' \
-	"$(python3 -c "print(100*$mbs*1e6/$limit)")"
-
-# Debian age + openssl dgst over the same bytes (3 copies, as above)
-cat "$work/cc.hi3" "$work/cc.hi3" "$work/cc.hi3" > "$work/cc3"
-id=$(age-keygen 2>/dev/null | grep -o 'age1[0-9a-z]*')
-t0=$(date +%s.%N)
-age -r "$id" -o "$work/cc3.age" "$work/cc3" && openssl dgst -sha256 "$work/cc3.age" >/dev/null
-t1=$(date +%s.%N)
-sz=$(stat -c %s "$work/cc3")
-printf '  age -r + openssl dgst -sha256 over the same %d bytes: %.1f MB/s (lacre: %s MB/s per core)\n' \
-	"$sz" "$(python3 -c "print($sz/1e6/($t1-$t0))")" "$mbs"
-
-out=$("$B/../bench/bench_pipeline" "$work/site" "$work/iri.hi2" 3)
-echo "$out"
-echo "  (target for IRI-sized records: >= 300,000 records/s per core)"
+run() { # $1 = label, $2 = stream, $3 = kind (cc|iri)
+	new_site
+	echo "-- $1"
+	if ! out=$("$top/build/bench/bench_pipeline" "$work/site" "$2" 3 2>"$work/err"); then
+		echo "  bench_pipeline failed:"
+		sed 's/^/  /' "$work/err"
+		return
+	fi
+	echo "$out" | sed 's/^/  /'
+	mbs=$(echo "$out" | grep "one core" | sed -n 's/.* s CPU = \([0-9.]*\) MB\/s.*/\1/p')
+	rps=$(echo "$out" | grep "one core" | sed -n 's/.* MB\/s, \([0-9]*\) records\/s.*/\1/p')
+	cat "$2" "$2" "$2" > "$work/in3"
+	id=$(age-keygen 2>/dev/null | grep -o 'age1[0-9a-z]*')
+	t0=$(date +%s.%N)
+	age -r "$id" -o "$work/in3.age" "$work/in3" && openssl dgst -sha256 "$work/in3.age" >/dev/null
+	t1=$(date +%s.%N)
+	sz=$(stat -c %s "$work/in3")
+	agembs=$(python3 -c "print($sz/1e6/($t1-$t0))")
+	rm -f "$work/in3" "$work/in3.age"
+	if [ "$3" = cc ]; then
+		printf '  => %s: lacre %.0f MB/s per core = %.0f %% of the crypto limit (target >= 65 %%); ' \
+			"$1" "$mbs" "$(python3 -c "print(100*$mbs*1e6/$limit)")"
+	else
+		printf '  => %s: lacre %s records/s per core (target >= 300,000); %.0f MB/s; ' "$1" "$rps" "$mbs"
+	fi
+	printf 'age -r + openssl dgst -sha256 over the same %d bytes: %.0f MB/s (lacre / age+dgst = %.2f)\n' \
+		"$sz" "$agembs" "$(python3 -c "print($mbs/$agembs)")"
+}
+run "cc-mixed" "$work/mixed.hi3" cc
+run "cc-bulk (PDUs >= 1000 B)" "$work/bulk.hi3" cc
+run "iri" "$work/iri.hi2" iri

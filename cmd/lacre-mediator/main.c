@@ -146,6 +146,7 @@ static void usage(FILE *f)
 	    "             --start-time ISO8601 (alias --base-time) --timestamp generalized|microsecond\n"
 	    "encoding:    --liid-prefix P --binary-liid --operator ID --network-element ID --country CC\n"
 	    "             --interception-point ID --domain-id OID --lengths openli|minimal|long|indefinite\n"
+	    "             --location TEXT (targetLocation of the sessions' IPIRI)\n"
 	    "             --seq-start N --unknown-ext --hi1 --mediator-id N\n"
 	    "keep-alive:  --keepalive S --keepalive-wait S --keepalive-liid TEXT --no-final-keepalive\n"
 	    "integrity:   --integrity-hash sha1|sha256|sha384|sha512 --integrity-every N\n"
@@ -233,7 +234,7 @@ enum {
 	O_HI2 = 256, O_HI3, O_TLS, O_TLS_CA, O_TLS_CERT, O_TLS_KEY, O_ALLOW_REMOTE, O_LIID_PREFIX,
 	O_BINARY_LIID, O_TARGETS, O_CONNECTIONS, O_RATE, O_DURATION, O_CALLS, O_SESSIONS, O_PDUS,
 	O_CALL_SECONDS, O_SESSION_PACKETS, O_SEED, O_START_TIME, O_TIMESTAMP, O_LENGTHS, O_DOMAIN,
-	O_OPERATOR, O_NE, O_COUNTRY, O_IPID, O_MEDIATOR_ID, O_SEQ_START, O_UNKNOWN_EXT, O_KEEPALIVE,
+	O_OPERATOR, O_NE, O_COUNTRY, O_IPID, O_LOCATION, O_MEDIATOR_ID, O_SEQ_START, O_UNKNOWN_EXT, O_KEEPALIVE,
 	O_KA_WAIT, O_NO_FINAL_KA, O_RECONNECT_WAIT, O_CONNECT_TIMEOUT, O_STALL_TIMEOUT, O_IHASH,
 	O_IEVERY, O_SIGN_KEY, O_SIGN_EVERY, O_SIGN_DIGEST, O_SIGN_STYLE, O_HI1, O_SPLIT, O_GARBAGE,
 	O_DISCONNECT, O_RESEND, O_GAPS, O_RESETS, O_RESTARTS, O_KA_LIID, O_REALTIME, O_OUTPUT, O_SUMMARY, O_VERSION
@@ -268,6 +269,7 @@ static const struct option long_opts[] = {
 	{ "network-element", required_argument, NULL, O_NE },
 	{ "country", required_argument, NULL, O_COUNTRY },
 	{ "interception-point", required_argument, NULL, O_IPID },
+	{ "location", required_argument, NULL, O_LOCATION },
 	{ "mediator-id", required_argument, NULL, O_MEDIATOR_ID },
 	{ "seq-start", required_argument, NULL, O_SEQ_START },
 	{ "unknown-ext", no_argument, NULL, O_UNKNOWN_EXT },
@@ -412,6 +414,10 @@ static int parse_args(struct med_opts *o, int argc, char **argv)
 			o->country = a;
 			break;
 		case O_IPID: o->interception_point = a; break;
+		case O_LOCATION:
+			if (!*a || strlen(a) > 64) { med_log("--location wants 1..64 characters"); bad = 1; }
+			else o->location = a;
+			break;
 		case O_MEDIATOR_ID:
 			if (parse_u(a, 99999999, &u)) { med_log("--mediator-id wants a number"); bad = 1; }
 			else o->mediator_id = (unsigned)u;

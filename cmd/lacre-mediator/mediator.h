@@ -65,6 +65,7 @@ struct med_opts {
 	const char *network_element;
 	const char *country;
 	const char *interception_point;
+	const char *location;           /* targetLocation of IPIRI events, or NULL */
 	unsigned mediator_id;
 	uint64_t seq_start;
 	int unknown_ext;

@@ -824,6 +824,7 @@ static int session_step(struct med_ctx *m, struct med_target *t, struct med_act 
 	ev.octets_received = ev.octets_transmitted = -1;
 	ev.pop_identifier = "bng01";
 	ev.pop_ip = &pip;
+	ev.target_location = m->o.location;   /* geolocation: legal rule L2 */
 	d.kind = D_IPIRI;
 	d.ev = &ev;
 	last = a->pkt_i >= a->pkt_total;

@@ -103,6 +103,7 @@ struct etsi_enc_ipiri {
 	int64_t octets_transmitted;     /* octetsTransmitted */
 	const char *pop_identifier;     /* pOPIdentifier [18] { [0] text } */
 	const struct etsi_enc_ipaddr *pop_ip; /* pOPIPAddress [19] */
+	const char *target_location;    /* targetLocation [7] (1..64 characters) */
 };
 
 /* IntegrityCheck (TRIPayload [0]). */

@@ -86,6 +86,10 @@ struct frame_record {
 	struct frame_bytes content;      /* "ipcc", "ipmmiri", ... or empty */
 	/* routing decision */
 	uint8_t route;                   /* enum frame_route */
+	uint8_t late_delivery;           /* 1: intercepted inside its warrant's
+					  * window, received after the window
+					  * ended (legal rules L3/L4); route
+					  * warrant only */
 	struct frame_bytes warrant;      /* warrant id: required for a warrant
 					  * route, optional for quarantine */
 	struct frame_bytes reason;       /* quarantine reason: required for

@@ -26,6 +26,7 @@
 struct seal_sink_stats {
 	uint64_t records;       /* PDUs sealed (routed + quarantined) */
 	uint64_t routed;        /* sealed to a warrant */
+	uint64_t late;          /* of which flagged late delivery (L3/L4) */
 	uint64_t quarantined;   /* sealed to oversight with a reason */
 	uint64_t events;        /* accounting events sealed */
 	uint64_t segments;      /* segments closed */

@@ -162,7 +162,9 @@ void warrant_registry_head(const struct warrant_registry *reg, uint8_t head[32])
 
 /* Route one record.  liid[0..liid_len) is the LIID from the PS-PDU,
  * time_us its interception time (or receive time when it has none),
- * category one enum warrant_category value.  Returns LACRE_OK and either
+ * category the set of enum warrant_category bits the record falls under
+ * (IRI that may carry geolocation: WARRANT_CAT_IRI | WARRANT_CAT_LOCATION);
+ * the warrant must authorise every one of them.  Returns LACRE_OK and either
  * fills *m with *reason = NULL (routed to that warrant), or leaves *m
  * untouched and sets *reason to one of the WARRANT_Q_* strings
  * (quarantine to the oversight recipient).  LACRE_E_INVALID on bad

@@ -76,6 +76,8 @@ void access_record_json(struct json_w *w, const struct access_record *ar)
 	json_kv_strn(w, "peer", r->peer.p, r->peer.len);
 	if (r->route == FRAME_ROUTE_WARRANT) {
 		json_kv_strn(w, "warrant", r->warrant.p, r->warrant.len);
+		if (r->late_delivery)
+			json_kv_bool(w, "late_delivery", 1);
 	} else {
 		json_kv_strn(w, "reason", r->reason.p, r->reason.len);
 		if (r->warrant.len)

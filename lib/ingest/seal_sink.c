@@ -253,7 +253,11 @@ static int seal_dest_get(struct seal_sink *k, const char *key, const uint8_t pub
 	return LACRE_OK;
 }
 
-/* Print one alert line per distinct (LIID, reason): quarantine is loud. */
+/* The alert "reason" of records flagged late delivery (L3/L4). */
+static const char SEAL_LATE[] = "late-delivery";
+
+/* Print one alert line per distinct (LIID, reason): quarantine and late
+ * delivery are loud. */
 static void seal_alert(struct seal_sink *k, const uint8_t *liid, size_t n, const char *reason)
 {
 	char shown[2 * WARRANT_LIID_MAX + 3];
@@ -285,19 +289,45 @@ static void seal_alert(struct seal_sink *k, const uint8_t *liid, size_t n, const
 			o += (size_t)snprintf(shown + o, 3, "%02x", liid[i]);
 	}
 	shown[o] = 0;
-	fprintf(stderr, "lacre: ingest: ALERT quarantined records of LIID %s: %s "
-		"(sealed to oversight; see 'lacre quarantine')\n", shown, reason);
+	if (reason == SEAL_LATE)
+		fprintf(stderr, "lacre: ingest: ALERT late delivery for LIID %s: records intercepted "
+			"inside the warrant's window arrive after it ended (sealed to the warrant, "
+			"flagged late_delivery); ask the operator to deactivate the interception\n",
+			shown);
+	else
+		fprintf(stderr, "lacre: ingest: ALERT quarantined records of LIID %s: %s "
+			"(sealed to oversight; see 'lacre quarantine')\n", shown, reason);
 }
 
-/* Category of a record for routing (legal rule L2): HI3 content is
- * "content", everything on HI2 is traffic data "iri".  TRI PDUs (cINReset,
+/* Whether an IRI record may carry geolocation (legal rule L2, handover
+ * spec §13).  Decided exactly for the contents lacre decodes: IPIRI
+ * (targetLocation [7], location [24]) and IPMMIRI (targetLocation [2]).
+ * Anything it cannot see into counts as location-bearing, because
+ * ambiguous records are quarantined, never guessed: other IRI contents
+ * (UMTS, EPS, 3GPP TS 33.128 containers... carry a Location lacre does not
+ * parse), aggregated payloads after the first (not decoded in depth), and
+ * a PDU whose decode was partial. */
+static int seal_iri_location(const struct etsi_pdu *d)
+{
+	if (d->partial || d->n_payloads != 1)
+		return 1;
+	if (d->content_tag == ETSI_IRI_IPIRI)
+		return d->ipiri.has_location != 0;
+	if (d->content_tag == ETSI_IRI_IPMMIRI)
+		return d->ipmmiri.has_location != 0;
+	return 1;
+}
+
+/* Categories a record needs authorised (legal rule L2), a set of
+ * WARRANT_CAT_* bits: HI3 content is "content"; IRI is traffic data "iri",
+ * plus "location" when it may carry geolocation.  TRI PDUs (cINReset,
  * integrity checks) follow their listener. */
 static unsigned seal_category(const struct lacre_record *rec, const struct etsi_pdu *d, int ok)
 {
 	if (ok && d->kind == ETSI_KIND_CC)
 		return WARRANT_CAT_CONTENT;
 	if (ok && d->kind == ETSI_KIND_IRI)
-		return WARRANT_CAT_IRI;
+		return WARRANT_CAT_IRI | (seal_iri_location(d) ? WARRANT_CAT_LOCATION : 0);
 	return rec->listener == LACRE_HI3 ? WARRANT_CAT_CONTENT : WARRANT_CAT_IRI;
 }
 
@@ -340,7 +370,7 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 	struct frame_record fr;
 	struct warrant_match m;
 	const char *reason = NULL;
-	int ok, r;
+	int ok, r, intercepted;
 	int64_t t;
 
 	/* the receiver's decode when it has one; etsi_decode fills dec
@@ -377,8 +407,11 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 		r = k->err;
 		goto out;
 	}
-	/* time of interception when the sender gives one, else receive time (L3) */
-	t = ok && dp->has_time ? dp->time_us : rec->recv_us;
+	/* L3: the window is judged on the time of interception: the sender's
+	 * PSHeader time when it is qualified timeOfInterception(1); any other
+	 * record is judged by its receive time */
+	intercepted = ok && dp->has_time && dp->ts_qualifier == 1;
+	t = intercepted ? dp->time_us : rec->recv_us;
 	if (!ok) {
 		reason = "undecodable";
 	} else if (dp->liid.len == 0) {
@@ -390,10 +423,17 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 	if (!reason) {
 		fr.route = FRAME_ROUTE_WARRANT;
 		fr.warrant = frame_cstr(m.id);
+		/* L3/L4: intercepted inside the window, delivered after it
+		 * ended (a drained backlog): accepted, flagged, alerted */
+		fr.late_delivery = intercepted && rec->recv_us >= m.period_end;
 		r = seal_frame(k, m.id, m.recipient, &fr);
 		if (r == LACRE_OK) {
 			k->st.routed++;
 			k->st.records++;
+			if (fr.late_delivery) {
+				k->st.late++;
+				seal_alert(k, dp->liid.p, dp->liid.len, SEAL_LATE);
+			}
 		}
 	} else {
 		fr.route = FRAME_ROUTE_QUARANTINE;
@@ -606,9 +646,10 @@ static void seal_close(void *ctx)
 	if ((r = tlog_checkpoint(k->log, NULL)) != LACRE_OK)
 		fprintf(stderr, "lacre: ingest: checkpoint not published (%s): retried at the next start\n",
 			lacre_strerror(r));
-	fprintf(stderr, "lacre: ingest: sealed %llu records (%llu to warrants, %llu quarantined, "
-		"%llu events) in %llu segments; ingest log size %llu\n",
+	fprintf(stderr, "lacre: ingest: sealed %llu records (%llu to warrants of which %llu late "
+		"deliveries, %llu quarantined, %llu events) in %llu segments; ingest log size %llu\n",
 		(unsigned long long)k->st.records, (unsigned long long)k->st.routed,
+		(unsigned long long)k->st.late,
 		(unsigned long long)k->st.quarantined, (unsigned long long)k->st.events,
 		(unsigned long long)k->st.segments, (unsigned long long)tlog_size(k->log));
 	seal_free(k);

@@ -19,6 +19,7 @@
 
 #define FRAME_SEGHDR_VERSION 1
 #define FRAME_FLAG_CIN 0x01u
+#define FRAME_FLAG_LATE 0x08u   /* late delivery (L3/L4) */
 #define FRAME_TIME_SHIFT 1
 #define FRAME_TIME_MASK 0x06u
 
@@ -114,6 +115,8 @@ static int frame_record_check(const struct frame_record *rec)
 		return LACRE_E_INVALID;
 	if (rec->direction < -1 || rec->direction > 254)
 		return LACRE_E_INVALID;
+	if (rec->late_delivery > 1 || (rec->late_delivery && rec->route != FRAME_ROUTE_WARRANT))
+		return LACRE_E_INVALID;
 	if (rec->route == FRAME_ROUTE_WARRANT) {
 		if (rec->warrant.len == 0 || rec->reason.len != 0)
 			return LACRE_E_INVALID;
@@ -160,7 +163,8 @@ int frame_record_head(const struct frame_record *rec, uint8_t *head, size_t cap,
 	p = put_u32(p, rec->cin);
 	p = put_u64(p, (uint64_t)rec->time_us);
 	p = put_u8(p, (uint8_t)((rec->has_cin ? FRAME_FLAG_CIN : 0) |
-				(uint8_t)(rec->time_kind << FRAME_TIME_SHIFT)));
+				(uint8_t)(rec->time_kind << FRAME_TIME_SHIFT) |
+				(rec->late_delivery ? FRAME_FLAG_LATE : 0)));
 	p = put_u8(p, rec->kind);
 	p = put_u8(p, rec->iri_type);
 	p = put_u8(p, (uint8_t)(rec->direction < 0 ? 0xff : rec->direction));
@@ -335,9 +339,10 @@ int frame_record_decode_body(struct lacre_rbuf body, struct frame_record *rec)
 	    (r = lacre_rbuf_u8(b, &dir)) != LACRE_OK ||
 	    (r = lacre_rbuf_u8(b, &t.route)) != LACRE_OK)
 		return r;
-	if (flags & ~(FRAME_FLAG_CIN | FRAME_TIME_MASK))
+	if (flags & ~(FRAME_FLAG_CIN | FRAME_TIME_MASK | FRAME_FLAG_LATE))
 		return LACRE_E_MALFORMED;
 	t.has_cin = (flags & FRAME_FLAG_CIN) ? 1 : 0;
+	t.late_delivery = (flags & FRAME_FLAG_LATE) ? 1 : 0;
 	t.time_kind = (uint8_t)((flags & FRAME_TIME_MASK) >> FRAME_TIME_SHIFT);
 	t.direction = dir == 0xff ? FRAME_DIRECTION_NONE : dir;
 	if ((r = get_str8(b, FRAME_PEER_MAX, &t.peer)) != LACRE_OK ||

@@ -1014,7 +1014,8 @@ static int reason_rank(const char *r)
 	return 1;
 }
 
-/* Quarantine reason of warrant w for time t and category cat, or NULL
+/* Quarantine reason of warrant w for time t and categories cat (all of
+ * them must be authorised), or NULL
  * with *end = the end of the authority covering t. */
 static const char *judge(const struct warrant *w, int64_t t, unsigned cat, int64_t *end)
 {
@@ -1026,8 +1027,8 @@ static const char *judge(const struct warrant *w, int64_t t, unsigned cat, int64
 		return WARRANT_Q_EMERGENCY;
 	for (size_t i = 0; i < w->n_periods; i++)
 		if (t >= w->periods[i].from && t < w->periods[i].to) {
-			if (!(w->categories & cat))
-				return WARRANT_Q_CATEGORY;
+			if (cat & ~w->categories)
+				return WARRANT_Q_CATEGORY; /* every category needed */
 			*end = w->periods[i].to;
 			if (w->ceased && w->ceased_at < *end)
 				*end = w->ceased_at;
@@ -1047,8 +1048,8 @@ int warrant_route(const struct warrant_registry *reg, const uint8_t *liid, size_
 	const char *best = NULL;
 
 	if (reg == NULL || (liid == NULL && liid_len) || m == NULL || reason == NULL ||
-	    (category != WARRANT_CAT_CONTENT && category != WARRANT_CAT_IRI &&
-	     category != WARRANT_CAT_LOCATION))
+	    category == 0 ||
+	    (category & ~(unsigned)(WARRANT_CAT_CONTENT | WARRANT_CAT_IRI | WARRANT_CAT_LOCATION)))
 		return LACRE_E_INVALID;
 	hi = reg->nidx;
 	while (lo < hi) { /* first entry >= key */

@@ -248,6 +248,8 @@ int etsi_enc_ipiri(struct lacre_dbuf *out, const struct etsi_enc_header *h,
 		put_ipaddr(&e, 4, ev->target_ip);
 	if (ev->network_id)
 		ber_enc_str(&e, CTX, 5, ev->network_id);
+	if (ev->target_location)
+		ber_enc_str(&e, CTX, 7, ev->target_location);
 	if (ev->pop_port >= 0)
 		ber_enc_uint(&e, CTX, 8, (uint64_t)ev->pop_port);
 	if (ev->start_us >= 0)

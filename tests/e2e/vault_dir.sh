@@ -70,6 +70,7 @@ def check(cond, what):
 check(len(r1) == len(sent['LIID0001']) > 0, f"{w1}: {len(r1)} records, sent {len(sent['LIID0001'])}")
 check(pdus(r1) == sorted(b for _, b in sent['LIID0001']), f'{w1}: PDUs byte-identical to the sent ones')
 check(all(r['liid'] == 'LIID0001' and r['warrant'] == w1 for r in r1), f'{w1}: only its own LIID')
+check(all('late_delivery' not in r for r in r1 + r3), 'records delivered inside their window are not flagged late')
 # W3 authorises IRI only: its IRI in records, its CC in quarantine
 iri3 = [b for k, b in sent['LIID0003'] if k == 'iri']
 cc3 = [b for k, b in sent['LIID0003'] if k == 'cc']

@@ -220,7 +220,7 @@ static void test_decoder_rejects(void)
 	CHECK_EQ_INT(decode_mutated(4, 2), LACRE_E_UNSUPPORTED);            /* frame version */
 	CHECK_EQ_INT(decode_mutated(5, FRAME_SEGMENT_HEADER), LACRE_E_UNEXPECTED);
 	CHECK_EQ_INT(decode_mutated(canon, 2), LACRE_E_UNSUPPORTED);        /* record version */
-	CHECK_EQ_INT(decode_mutated(flags, 0x05 | 0x08), LACRE_E_MALFORMED); /* reserved bit */
+	CHECK_EQ_INT(decode_mutated(flags, 0x05 | 0x10), LACRE_E_MALFORMED); /* reserved bit */
 	CHECK_EQ_INT(decode_mutated(flags, 0x07), LACRE_E_MALFORMED);       /* time kind 3 */
 	CHECK_EQ_INT(decode_mutated(flags, 0x04), LACRE_E_MALFORMED);       /* cin 42 without flag */
 	CHECK_EQ_INT(decode_mutated(flags + 4, 3), LACRE_E_MALFORMED);      /* route 3 */
@@ -295,6 +295,49 @@ static void test_segment_header(void)
 	lacre_dbuf_free(&out);
 }
 
+/* The late-delivery flag (L3/L4): bit 3 of the flags byte (offset 10 +
+ * 16 + 1 + 1 + 8 + 8 + 8 + 4 + 8 = 64 of the frame), warrant route only. */
+static void test_late_delivery(void)
+{
+	struct frame_record r, d;
+	struct lacre_dbuf out, plain;
+	uint8_t c[32];
+
+	sample(&r);
+	lacre_dbuf_init(&out, 1 << 20);
+	lacre_dbuf_init(&plain, 1 << 20);
+	CHECK_OK(frame_record_encode(&r, &plain, NULL));
+	CHECK_EQ_INT(plain.p[64], 0x05);
+	r.late_delivery = 1;
+	CHECK_OK(frame_record_encode(&r, &out, c));
+	CHECK_EQ_INT(out.len, plain.len);
+	CHECK_EQ_INT(out.p[64], 0x0d);
+	CHECK_OK(frame_record_decode(out.p, out.len, &d));
+	CHECK_EQ_INT(d.late_delivery, 1);
+	CHECK_OK(frame_record_decode(plain.p, plain.len, &d));
+	CHECK_EQ_INT(d.late_delivery, 0);
+	/* bit 4 and up stay reserved */
+	out.p[64] = 0x15;
+	CHECK_EQ_INT(frame_record_decode(out.p, out.len, &d), LACRE_E_MALFORMED);
+	/* a quarantined record is never flagged, in either direction */
+	lacre_dbuf_reset(&out);
+	r.route = FRAME_ROUTE_QUARANTINE;
+	r.warrant = frame_cstr(NULL);
+	r.reason = frame_cstr("after-end");
+	CHECK_EQ_INT(frame_record_encode(&r, &out, NULL), LACRE_E_INVALID);
+	r.late_delivery = 0;
+	CHECK_OK(frame_record_encode(&r, &out, NULL));
+	out.p[64] |= 0x08;
+	CHECK_EQ_INT(frame_record_decode(out.p, out.len, &d), LACRE_E_MALFORMED);
+	r.late_delivery = 2;
+	r.route = FRAME_ROUTE_WARRANT;
+	r.warrant = frame_cstr("W-1");
+	r.reason = frame_cstr(NULL);
+	CHECK_EQ_INT(frame_record_encode(&r, &out, NULL), LACRE_E_INVALID);
+	lacre_dbuf_free(&out);
+	lacre_dbuf_free(&plain);
+}
+
 int main(void)
 {
 	RUN(test_known_answer);
@@ -302,5 +345,6 @@ int main(void)
 	RUN(test_encoder_refuses);
 	RUN(test_decoder_rejects);
 	RUN(test_segment_header);
+	RUN(test_late_delivery);
 	return t_done();
 }

@@ -282,7 +282,13 @@ static void test_route_reasons(void)
 	CHECK_OK(warrant_route(reg, (const uint8_t *)"L-EXT", 5, T("2026-03-02"),
 			       WARRANT_CAT_IRI, &m, &why));
 	CHECK_EQ_INT(m.period_end, T("2026-04-01"));
-	CHECK_EQ_INT(warrant_route(reg, (const uint8_t *)"L", 1, 0, 3, &m, &why), LACRE_E_INVALID);
+	CHECK_EQ_INT(warrant_route(reg, (const uint8_t *)"L", 1, 0, 0, &m, &why), LACRE_E_INVALID);
+	CHECK_EQ_INT(warrant_route(reg, (const uint8_t *)"L", 1, 0, 8, &m, &why), LACRE_E_INVALID);
+	/* L2: a record under several categories needs every one of them */
+	CHECK_STR(route(reg, "L-IRI", "2026-02-01", WARRANT_CAT_IRI | WARRANT_CAT_LOCATION),
+		  WARRANT_Q_CATEGORY);
+	CHECK_STR(route(reg, "L-CEASE", "2026-01-20", WARRANT_CAT_IRI | WARRANT_CAT_LOCATION),
+		  WARRANT_Q_CATEGORY);
 	/* a LIID reused after a cessation routes to the warrant in force */
 	warrant_registry_free(reg);
 	spec(&w, "L-CEASE", "2026-03-01", "2026-03-01", "2026-05-01");
@@ -291,6 +297,15 @@ static void test_route_reasons(void)
 	CHECK_STR(route(reg, "L-CEASE", "2026-01-20", WARRANT_CAT_IRI), "W-000002");
 	CHECK_STR(route(reg, "L-CEASE", "2026-02-15", WARRANT_CAT_IRI), WARRANT_Q_CEASED);
 	CHECK_STR(route(reg, "L-CEASE", "2026-03-15", WARRANT_CAT_IRI), "W-000006");
+	warrant_registry_free(reg);
+	/* a tracking order: IRI with geolocation routes only where both are authorised */
+	spec(&w, "L-LOC", "2026-03-01", "2026-03-01", "2026-05-01");
+	w.categories = WARRANT_CAT_IRI | WARRANT_CAT_LOCATION;
+	CHECK_OK(warrant_add(&site, ks, &w, wid, msg, sizeof(msg)));
+	CHECK_OK(warrant_registry_load(&site, &reg));
+	CHECK_STR(route(reg, "L-LOC", "2026-03-15", WARRANT_CAT_IRI | WARRANT_CAT_LOCATION), "W-000007");
+	CHECK_STR(route(reg, "L-LOC", "2026-03-15", WARRANT_CAT_IRI), "W-000007");
+	CHECK_STR(route(reg, "L-LOC", "2026-03-15", WARRANT_CAT_CONTENT), WARRANT_Q_CATEGORY);
 	warrant_registry_free(reg);
 }
 
