@@ -149,7 +149,19 @@ static int seg_aio_wait(struct segment_writer *w)
 		aio_suspend(list, 1, NULL);
 	w->aio_busy = 0;
 	k = aio_return(&w->aio);
-	return e == 0 && k == (ssize_t)w->aio.aio_nbytes ? LACRE_OK : LACRE_E_IO;
+	if (e == 0 && k == (ssize_t)w->aio.aio_nbytes)
+		return LACRE_OK;
+	/* a file system that accepted O_DIRECT at open may still refuse the
+	 * request (EINVAL: an alignment it does not support) or write part of
+	 * it: finish the same bytes with ordinary writes, and stay buffered */
+	if (e == EINVAL || (e == 0 && k >= 0)) {
+		size_t done = e == 0 ? (size_t)k : 0;
+		if (seg_direct_off(w) != LACRE_OK)
+			return LACRE_E_IO;
+		return seg_write_all(w->fd, (const uint8_t *)w->aio.aio_buf + done,
+				     w->aio.aio_nbytes - done, (uint64_t)w->aio.aio_offset + done);
+	}
+	return LACRE_E_IO;
 }
 
 /* O_DIRECT: start writing the whole 4 KiB blocks of the staging buffer in
