@@ -1,8 +1,11 @@
 /*
- * warrant.c - the warrant log (DIR/warrants.log), the registry derived from
- * it, routing of records by LIID, time and category, and the access-side
- * writers (add, extend, confirm, cease).  See lacre/warrant.h; the byte
- * format is docs/FORMATS.md §4.
+ * warrant.c - the warrant registry: the state of every warrant, derived by
+ * replaying the warrant log (DIR/warrants.log), its lookup and reload, and
+ * the routing of records by LIID, time and category.  See lacre/warrant.h;
+ * the byte format is docs/FORMATS.md §4.  The access-side writers (add,
+ * extend, confirm, cease) are in warrant_log.c, the times in
+ * warrant_time.c; what they share is in warrant_int.h.  Nothing here needs
+ * a secret: the ingest domain loads and routes with the public key alone.
  *
  * The log is untrusted input (it sits on the site's disk and a writer may
  * have crashed): it is read through the checked buffer, every line's hash
@@ -15,13 +18,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -30,45 +31,12 @@
 #include "lacre/age.h"
 #include "lacre/buf.h"
 #include "lacre/err.h"
-#include "lacre/keystore.h"
 #include "lacre/site.h"
 #include "lacre/pct.h"
 #include "lacre/warrant.h"
+#include "vault/warrant_int.h"
 
-#define LOG_MAGIC "lacre-warrant-v1"
-#define LOG_LINE_MAX 16384
 #define MAX_PAIRS 24
-#define US_PER_SEC INT64_C(1000000)
-#define US_PER_DAY (INT64_C(86400) * US_PER_SEC)
-
-struct liid_ent {
-	const char *liid;
-	size_t len;
-	size_t widx;
-};
-
-struct warrant_registry {
-	char path[SITE_PATH_MAX];
-	struct warrant *w;
-	size_t n, cap;
-	struct liid_ent *idx;
-	size_t nidx;
-	uint64_t events;
-	uint8_t head[32];
-	int have_pub;               /* verify signatures with pub */
-	uint8_t pub[32];
-	EVP_PKEY *pkey;             /* pub, while a load verifies */
-	size_t skip_until;          /* while loading: signatures of lines ending
-				     * at or before this offset were verified
-				     * by the previous load (same bytes) */
-	size_t verified_len;        /* bytes loaded and verified, and their */
-	uint8_t verified_digest[32];/* SHA-256, for the next reload */
-	int have_stat;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtim;
-};
 
 /* Why the last load in this thread failed (warrant_registry_error()). */
 static _Thread_local char last_error[SITE_PATH_MAX + 128];
@@ -76,168 +44,6 @@ static _Thread_local char last_error[SITE_PATH_MAX + 128];
 const char *warrant_registry_error(void)
 {
 	return last_error;
-}
-
-/* printf into msg when msg is not NULL. */
-static void say(char *msg, size_t msglen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void say(char *msg, size_t msglen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (msg == NULL || msglen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, msglen, fmt, ap);
-	va_end(ap);
-}
-
-/* ------------------------------------------------------------------ times */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* Inverse of days_from_civil. */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-/* Days in month m of year y. */
-static unsigned month_days(int64_t y, unsigned m)
-{
-	static const unsigned md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : md[m - 1];
-}
-
-/* Read exactly n digits from *p into *v. */
-static int digits(const char **p, int n, unsigned *v)
-{
-	unsigned x = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)(*p)[i]))
-			return LACRE_E_MALFORMED;
-		x = x * 10 + (unsigned)((*p)[i] - '0');
-	}
-	*p += n;
-	*v = x;
-	return LACRE_OK;
-}
-
-int warrant_time_parse(const char *s, int64_t *us)
-{
-	unsigned y, mo, d, h = 0, mi = 0, se = 0, frac = 0;
-	int nfrac = 0;
-	const char *p = s;
-	int64_t t;
-
-	if (s == NULL || us == NULL)
-		return LACRE_E_INVALID;
-	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
-	    digits(&p, 2, &d))
-		return LACRE_E_MALFORMED;
-	if (*p == 'T') {
-		p++;
-		if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
-		    digits(&p, 2, &se))
-			return LACRE_E_MALFORMED;
-		if (*p == '.') {
-			p++;
-			while (isdigit((unsigned char)*p) && nfrac < 6) {
-				frac = frac * 10 + (unsigned)(*p++ - '0');
-				nfrac++;
-			}
-			if (nfrac == 0 || isdigit((unsigned char)*p))
-				return LACRE_E_MALFORMED;
-			for (int i = nfrac; i < 6; i++)
-				frac *= 10;
-		}
-		if (*p++ != 'Z')
-			return LACRE_E_MALFORMED;
-	}
-	if (*p != '\0')
-		return LACRE_E_MALFORMED;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 ||
-	    mi > 59 || se > 59)
-		return LACRE_E_MALFORMED;
-	t = days_from_civil(y, mo, d) * US_PER_DAY +
-	    ((int64_t)h * 3600 + (int64_t)mi * 60 + se) * US_PER_SEC + frac;
-	*us = t;
-	return LACRE_OK;
-}
-
-void warrant_time_format(int64_t us, char out[WARRANT_TIME_MAX])
-{
-	int64_t days, rem, y;
-	unsigned m, d;
-
-	days = us / US_PER_DAY;
-	rem = us % US_PER_DAY;
-	if (rem < 0) {
-		rem += US_PER_DAY;
-		days--;
-	}
-	civil_from_days(days, &y, &m, &d);
-	if (rem % US_PER_SEC == 0)
-		snprintf(out, WARRANT_TIME_MAX, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02dZ", y, m, d,
-			 (int)(rem / (3600 * US_PER_SEC)), (int)(rem / (60 * US_PER_SEC) % 60),
-			 (int)(rem / US_PER_SEC % 60));
-	else
-		snprintf(out, WARRANT_TIME_MAX, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%06dZ", y, m,
-			 d, (int)(rem / (3600 * US_PER_SEC)), (int)(rem / (60 * US_PER_SEC) % 60),
-			 (int)(rem / US_PER_SEC % 60), (int)(rem % US_PER_SEC));
-}
-
-int64_t warrant_time_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
-}
-
-int64_t warrant_add_months(int64_t t, int months)
-{
-	int64_t days = t / US_PER_DAY, rem = t % US_PER_DAY, y, mm;
-	unsigned m, d, dim;
-
-	if (rem < 0) {
-		rem += US_PER_DAY;
-		days--;
-	}
-	civil_from_days(days, &y, &m, &d);
-	mm = y * 12 + (m - 1) + months;
-	y = mm >= 0 ? mm / 12 : (mm - 11) / 12;
-	m = (unsigned)(mm - y * 12) + 1;
-	dim = month_days(y, m);
-	if (d > dim)
-		d = dim;
-	return days_from_civil(y, m, d) * US_PER_DAY + rem;
 }
 
 /* ------------------------------------------------------------- categories */
@@ -291,26 +97,10 @@ void warrant_categories_format(unsigned cats, char *out, size_t outlen)
 		}
 }
 
-/* ------------------------------------------------------ percent encoding */
-
-
 /* ------------------------------------------------------------ validation */
 
-/* Text field: non-empty when required, fits, no control characters. */
-static int text_ok(const char *s, int required)
-{
-	size_t n = strlen(s);
-
-	if (n >= WARRANT_TEXT_MAX || (required && n == 0))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 /* LIID: 1..WARRANT_LIID_MAX printable ASCII bytes, no space or comma. */
-static int liid_ok(const char *s)
+int warrant_liid_ok(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -432,7 +222,7 @@ static int parse_add(struct event *e, struct warrant *w)
 	w->emergency = em[0] == '1';
 	w->n_periods = 1;
 	for (size_t i = 0; i < w->n_liids; i++)
-		if (!liid_ok(w->liids[i]))
+		if (!warrant_liid_ok(w->liids[i]))
 			return LACRE_E_MALFORMED;
 	if (age_recipient_parse(w->recipient, w->recipient_pub) != LACRE_OK)
 		return LACRE_E_MALFORMED;
@@ -516,7 +306,7 @@ static int apply_event(struct warrant_registry *reg, const char *type, size_t tn
 }
 
 /* Lower-case hex of 32 bytes. */
-static void hex32(const uint8_t h[32], char out[65])
+void warrant_hex32(const uint8_t h[32], char out[65])
 {
 	static const char hx[] = "0123456789abcdef";
 
@@ -528,38 +318,9 @@ static void hex32(const uint8_t h[32], char out[65])
 }
 
 /* SHA-256 of p[0..n). */
-static int sha256(const void *p, size_t n, uint8_t out[32])
+int warrant_sha256(const void *p, size_t n, uint8_t out[32])
 {
 	return EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL) == 1 ? LACRE_OK : LACRE_E_CRYPTO;
-}
-
-/* Ed25519 public key of a 32-byte seed. */
-int warrant_signer_public(const uint8_t seed[32], uint8_t pub[32])
-{
-	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
-	size_t n = 32;
-	int r = LACRE_E_CRYPTO;
-
-	if (k != NULL && EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == 32)
-		r = LACRE_OK;
-	EVP_PKEY_free(k);
-	return r;
-}
-
-/* Ed25519 signature of m[0..n) with seed. */
-static int ed_sign(const uint8_t seed[32], const void *m, size_t n, uint8_t sig[64])
-{
-	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	size_t sl = 64;
-	int r = LACRE_E_CRYPTO;
-
-	if (k != NULL && c != NULL && EVP_DigestSignInit(c, NULL, NULL, NULL, k) == 1 &&
-	    EVP_DigestSign(c, sig, &sl, m, n) == 1 && sl == 64)
-		r = LACRE_OK;
-	EVP_MD_CTX_free(c);
-	EVP_PKEY_free(k);
-	return r;
 }
 
 /* Verify an Ed25519 signature with key k: LACRE_OK or LACRE_E_AUTH. */
@@ -633,17 +394,17 @@ static int parse_line(struct warrant_registry *reg, const char *line, size_t n, 
 	if (tlen[1] != strlen(seqs) || memcmp(tok[1], seqs, tlen[1]) != 0)
 		return LACRE_E_MALFORMED;
 	/* the last three tokens are prev=, hash= and sig= */
-	hex32(reg->head, hx);
+	warrant_hex32(reg->head, hx);
 	if (tlen[nt - 3] != 5 + 64 || memcmp(tok[nt - 3], "prev=", 5) != 0 ||
 	    memcmp(tok[nt - 3] + 5, hx, 64) != 0)
 		return LACRE_E_VERIFY;
 	hashp = tok[nt - 2];
 	if (tlen[nt - 2] != 5 + 64 || memcmp(hashp, "hash=", 5) != 0)
 		return LACRE_E_MALFORMED;
-	r = sha256(line, (size_t)(hashp - 1 - line), h);
+	r = warrant_sha256(line, (size_t)(hashp - 1 - line), h);
 	if (r != LACRE_OK)
 		return r;
-	hex32(h, hx);
+	warrant_hex32(h, hx);
 	if (memcmp(hashp + 5, hx, 64) != 0)
 		return LACRE_E_VERIFY;
 	sigp = tok[nt - 1];
@@ -769,8 +530,8 @@ static int read_all(int fd, struct lacre_dbuf *d)
  * same path with the same key: lines whose bytes it already verified are
  * not verified again (a reload after an append checks only the new
  * lines; the SHA-256 of the old prefix proves it is unchanged). */
-static int load_fd(int fd, const char *path, const uint8_t *pub,
-		   const struct warrant_registry *prev, struct warrant_registry **out)
+int warrant_load_fd(int fd, const char *path, const uint8_t *pub,
+		    const struct warrant_registry *prev, struct warrant_registry **out)
 {
 	struct warrant_registry *reg;
 	struct lacre_dbuf d;
@@ -810,12 +571,12 @@ static int load_fd(int fd, const char *path, const uint8_t *pub,
 	}
 	if (prev != NULL && pub != NULL && prev->have_pub && memcmp(prev->pub, pub, 32) == 0 &&
 	    prev->verified_len > 0 && prev->verified_len <= d.len &&
-	    sha256(d.p, prev->verified_len, h) == LACRE_OK &&
+	    warrant_sha256(d.p, prev->verified_len, h) == LACRE_OK &&
 	    CRYPTO_memcmp(h, prev->verified_digest, 32) == 0)
 		reg->skip_until = prev->verified_len;
 	r = parse_log(reg, d.p, d.len, &errline);
 	if (r == LACRE_OK)
-		r = sha256(d.p, d.len, reg->verified_digest);
+		r = warrant_sha256(d.p, d.len, reg->verified_digest);
 	if (r != LACRE_OK) {
 		snprintf(last_error, sizeof(last_error), "%s:%" PRIu64 ": warrant log event %s", path,
 			 errline, r == LACRE_E_VERIFY ? "breaks the hash chain or its signature" :
@@ -840,7 +601,7 @@ fail:
 
 /* Open the log at path and take a lock (LOCK_SH or LOCK_EX); *fd = -1 when
  * it does not exist and create is 0. */
-static int open_locked(const char *path, int op, int create, int *fd)
+int warrant_open_locked(const char *path, int op, int create, int *fd)
 {
 	int f = open(path, (op == LOCK_EX ? O_RDWR | O_APPEND : O_RDONLY) |
 			   (create ? O_CREAT : 0) | O_CLOEXEC, 0644);
@@ -862,18 +623,18 @@ static int open_locked(const char *path, int op, int create, int *fd)
 	return LACRE_OK;
 }
 
-/* Open, lock (shared) and load path; prev as for load_fd. */
+/* Open, lock (shared) and load path; prev as for warrant_load_fd. */
 static int load_path(const char *path, const uint8_t *signer,
 		     const struct warrant_registry *prev, struct warrant_registry **reg)
 {
 	int fd, r;
 
-	r = open_locked(path, LOCK_SH, 0, &fd);
+	r = warrant_open_locked(path, LOCK_SH, 0, &fd);
 	if (r != LACRE_OK) {
 		snprintf(last_error, sizeof(last_error), "%s: %s", path, strerror(errno));
 		return r;
 	}
-	r = load_fd(fd, path, signer, prev, reg);
+	r = warrant_load_fd(fd, path, signer, prev, reg);
 	if (fd >= 0)
 		close(fd);
 	return r;
@@ -888,7 +649,7 @@ int warrant_registry_load_path(const char *path, const uint8_t *signer,
 }
 
 /* The site's warrant-log signer public key (warrants.signer). */
-static int site_signer(const struct site *s, uint8_t pub[32])
+int warrant_site_signer(const struct site *s, uint8_t pub[32])
 {
 	if (warrant_signer_parse(s->cfg.warrants_signer, pub) != LACRE_OK) {
 		snprintf(last_error, sizeof(last_error),
@@ -906,7 +667,7 @@ int warrant_registry_load(const struct site *s, struct warrant_registry **reg)
 
 	if (s == NULL || reg == NULL)
 		return LACRE_E_INVALID;
-	r = site_signer(s, pub);
+	r = warrant_site_signer(s, pub);
 	if (r == LACRE_OK)
 		r = site_path(s, SITE_WARRANTS, path, sizeof(path));
 	if (r != LACRE_OK)
@@ -1078,369 +839,4 @@ int warrant_route(const struct warrant_registry *reg, const uint8_t *liid, size_
 	}
 	*reason = best ? best : WARRANT_Q_UNKNOWN_LIID;
 	return LACRE_OK;
-}
-
-/* ---------------------------------------------------------------- writers */
-
-/* Append " key=" and the encoded value. */
-static int kv(struct lacre_dbuf *d, const char *k, const char *v)
-{
-	int r = lacre_dbuf_printf(d, " %s=", k);
-
-	return r ? r : pct_encode(d, v);
-}
-
-/* Append " key=<time>". */
-static int kv_time(struct lacre_dbuf *d, const char *k, int64_t t)
-{
-	char s[WARRANT_TIME_MAX];
-
-	warrant_time_format(t, s);
-	return kv(d, k, s);
-}
-
-/* Append " key=a,b,c" with each element encoded. */
-static int kv_list(struct lacre_dbuf *d, const char *k, const char *rows, size_t n, size_t cap)
-{
-	int r = lacre_dbuf_printf(d, " %s=", k);
-
-	for (size_t i = 0; r == LACRE_OK && i < n; i++) {
-		if (i)
-			r = lacre_dbuf_add_u8(d, ',');
-		if (r == LACRE_OK)
-			r = pct_encode(d, rows + i * cap);
-	}
-	return r;
-}
-
-/* Finish line d (the event body after the type) with prev=, hash= and
- * sig= (Ed25519 by seed), then append it to the locked log fd and fsync. */
-static int append_line(int fd, const struct warrant_registry *reg, const uint8_t seed[32],
-		       struct lacre_dbuf *d)
-{
-	char hx[65], sx[129];
-	uint8_t h[32], sig[64];
-	const uint8_t *p;
-	size_t off = 0;
-	int r;
-
-	hex32(reg->head, hx);
-	r = lacre_dbuf_printf(d, " prev=%s", hx);
-	if (r == LACRE_OK)
-		r = sha256(d->p, d->len, h);
-	if (r != LACRE_OK)
-		return r;
-	hex32(h, hx);
-	r = lacre_dbuf_printf(d, " hash=%s", hx);
-	if (r == LACRE_OK)
-		r = ed_sign(seed, d->p, d->len, sig);
-	if (r != LACRE_OK)
-		return r;
-	hex32(sig, sx);
-	hex32(sig + 32, sx + 64);
-	r = lacre_dbuf_printf(d, " sig=%s\n", sx);
-	if (r != LACRE_OK)
-		return r;
-	if (d->len > LOG_LINE_MAX)
-		return LACRE_E_TOO_LARGE;
-	p = d->p;
-	while (off < d->len) {
-		ssize_t k = write(fd, p + off, d->len - off);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return LACRE_E_IO;
-		}
-		off += (size_t)k;
-	}
-	return fsync(fd) == 0 ? LACRE_OK : LACRE_E_IO;
-}
-
-/* Start an event line: magic, sequence number, type, id, at. */
-static int begin_line(struct lacre_dbuf *d, const struct warrant_registry *reg, const char *type,
-		      const char *id)
-{
-	int r = lacre_dbuf_printf(d, "%s %" PRIu64 " %s", LOG_MAGIC, reg->events + 1, type);
-
-	if (r == LACRE_OK)
-		r = kv(d, "id", id);
-	if (r == LACRE_OK)
-		r = kv_time(d, "at", warrant_time_now());
-	return r;
-}
-
-/* Open, lock (exclusive) and load the log of site s for a writer; fetch
- * the signer seed from ks and check it matches warrants.signer. */
-static int writer_open(const struct site *s, struct keystore *ks, uint8_t seed[32], int *fd,
-		       struct warrant_registry **reg, char *msg, size_t msglen)
-{
-	char path[SITE_PATH_MAX];
-	uint8_t pub[32], mine[32];
-	int r;
-
-	*fd = -1;
-	r = site_signer(s, pub);
-	if (r != LACRE_OK) {
-		say(msg, msglen, "%s", last_error);
-		return r;
-	}
-	r = keystore_get_secret(ks, SITE_SIGNER_KEY, seed, NULL);
-	if (r == LACRE_OK)
-		r = warrant_signer_public(seed, mine);
-	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot read the warrant-log signing key: %s", lacre_strerror(r));
-		return r;
-	}
-	if (CRYPTO_memcmp(pub, mine, 32) != 0) {
-		say(msg, msglen, "the keystore's warrant-log signing key does not match warrants.signer "
-		    "in %s", SITE_CONF);
-		return LACRE_E_CONFIG;
-	}
-	r = site_path(s, SITE_WARRANTS, path, sizeof(path));
-	if (r == LACRE_OK)
-		r = open_locked(path, LOCK_EX, 1, fd);
-	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot open %s: %s", path, strerror(errno));
-		return r;
-	}
-	r = load_fd(*fd, path, pub, NULL, reg);
-	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot read the warrant log: %s", last_error[0] ? last_error :
-		    lacre_strerror(r));
-		close(*fd);
-		*fd = -1;
-	}
-	return r;
-}
-
-/* Check the non-legal shape of a new warrant (field sizes, characters). */
-static int spec_ok(const struct warrant *w, char *msg, size_t msglen)
-{
-	if (!text_ok(w->case_id, 0) || !text_ok(w->unit, 0) || !text_ok(w->court, 0) ||
-	    !text_ok(w->authority, 0) || !text_ok(w->periods[0].order_id, 0)) {
-		say(msg, msglen, "a text field is too long or has control characters");
-		return LACRE_E_INVALID;
-	}
-	if (w->n_targets > WARRANT_MAX_TARGETS || w->n_liids > WARRANT_MAX_LIIDS ||
-	    w->n_periods != 1) {
-		say(msg, msglen, "too many targets or LIIDs (at most %d and %d)",
-		    WARRANT_MAX_TARGETS, WARRANT_MAX_LIIDS);
-		return LACRE_E_INVALID;
-	}
-	for (size_t i = 0; i < w->n_targets; i++)
-		if (!text_ok(w->targets[i], 1) || strchr(w->targets[i], ',') != NULL) {
-			say(msg, msglen, "target '%s' is empty, too long or has a comma", w->targets[i]);
-			return LACRE_E_INVALID;
-		}
-	for (size_t i = 0; i < w->n_liids; i++) {
-		if (!liid_ok(w->liids[i])) {
-			say(msg, msglen, "LIID '%s' must be 1-%d printable characters without space or comma",
-			    w->liids[i], WARRANT_LIID_MAX);
-			return LACRE_E_INVALID;
-		}
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(w->liids[i], w->liids[j]) == 0) {
-				say(msg, msglen, "LIID '%s' is listed twice", w->liids[i]);
-				return LACRE_E_INVALID;
-			}
-	}
-	if (w->categories & ~(unsigned)(WARRANT_CAT_CONTENT | WARRANT_CAT_IRI | WARRANT_CAT_LOCATION)) {
-		say(msg, msglen, "unknown category bits");
-		return LACRE_E_INVALID;
-	}
-	return LACRE_OK;
-}
-
-int warrant_add(const struct site *s, struct keystore *ks, const struct warrant *spec,
-		char id[WARRANT_ID_MAX], char *msg, size_t msglen)
-{
-	struct warrant_registry *reg = NULL;
-	struct age_x25519_identity ident;
-	uint8_t seed[32];
-	struct warrant w;
-	struct lacre_dbuf d;
-	char newid[WARRANT_ID_MAX], cats[64];
-	size_t adds = 0;
-	int fd = -1, r;
-
-	memset(&ident, 0, sizeof(ident));
-	lacre_dbuf_init(&d, LOG_LINE_MAX + 256);
-	if (s == NULL || ks == NULL || spec == NULL || id == NULL)
-		return LACRE_E_INVALID;
-	r = spec_ok(spec, msg, msglen);
-	if (r != LACRE_OK)
-		return r;
-	r = writer_open(s, ks, seed, &fd, &reg, msg, msglen);
-	if (r != LACRE_OK)
-		goto out;
-	w = *spec;
-	w.confirmed = 0;
-	w.ceased = 0;
-	adds = reg->n;
-	snprintf(newid, sizeof(newid), "W-%06zu", adds + 1);
-	memcpy(w.id, newid, sizeof(newid));
-	r = legal_check_add(reg, &w, NULL, msg, msglen);
-	if (r != LACRE_OK)
-		goto out;
-	r = age_x25519_generate(&ident);
-	if (r == LACRE_OK)
-		r = age_recipient_encode(ident.public_key, w.recipient);
-	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot generate the warrant key: %s", lacre_strerror(r));
-		goto out;
-	}
-	/* the id is not in the log: a key file under it is a leftover of an
-	 * add that failed before its append, safe to replace */
-	r = keystore_put(ks, newid, &ident, 1);
-	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot store the warrant key: %s", lacre_strerror(r));
-		goto out;
-	}
-	warrant_categories_format(w.categories, cats, sizeof(cats));
-	r = begin_line(&d, reg, "add", newid);
-	if (!r) r = kv(&d, "case", w.case_id);
-	if (!r) r = kv(&d, "unit", w.unit);
-	if (!r) r = kv(&d, "court", w.court);
-	if (!r) r = kv(&d, "authority", w.authority);
-	if (!r) r = kv(&d, "order", w.periods[0].order_id);
-	if (!r) r = kv_time(&d, "order_date", w.periods[0].order_date);
-	if (!r) r = kv_time(&d, "from", w.periods[0].from);
-	if (!r) r = kv_time(&d, "to", w.periods[0].to);
-	if (!r) r = kv(&d, "categories", cats);
-	if (!r) r = kv_list(&d, "targets", &w.targets[0][0], w.n_targets, WARRANT_TEXT_MAX);
-	if (!r) r = kv_list(&d, "liids", &w.liids[0][0], w.n_liids, WARRANT_LIID_MAX + 1);
-	if (!r) r = kv(&d, "emergency", w.emergency ? "1" : "0");
-	if (!r) r = kv(&d, "recipient", w.recipient);
-	if (!r) r = append_line(fd, reg, seed, &d);
-	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
-		goto out;
-	}
-	memcpy(id, newid, sizeof(newid));
-out:
-	OPENSSL_cleanse(seed, sizeof(seed));
-	age_identity_wipe(&ident);
-	lacre_dbuf_free(&d);
-	warrant_registry_free(reg);
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-/* Common part of extend/confirm/cease: open the log, find id. */
-static int mutate_begin(const struct site *s, struct keystore *ks, uint8_t seed[32],
-			const char *id, int *fd, struct warrant_registry **reg,
-			const struct warrant **w, char *msg, size_t msglen)
-{
-	int r = writer_open(s, ks, seed, fd, reg, msg, msglen);
-
-	if (r != LACRE_OK)
-		return r;
-	*w = warrant_registry_find(*reg, id);
-	if (*w == NULL) {
-		say(msg, msglen, "no warrant '%s'; 'lacre warrant list' shows them", id);
-		warrant_registry_free(*reg);
-		*reg = NULL;
-		close(*fd);
-		*fd = -1;
-		return LACRE_E_NOT_FOUND;
-	}
-	return LACRE_OK;
-}
-
-int warrant_extend(const struct site *s, struct keystore *ks, const char *id, const struct warrant_period *p,
-		   char *msg, size_t msglen)
-{
-	struct warrant_registry *reg = NULL;
-	const struct warrant *w;
-	struct lacre_dbuf d;
-	uint8_t seed[32];
-	int fd = -1, r;
-
-	if (s == NULL || ks == NULL || id == NULL || p == NULL)
-		return LACRE_E_INVALID;
-	if (!text_ok(p->order_id, 0)) {
-		say(msg, msglen, "the order id is too long or has control characters");
-		return LACRE_E_INVALID;
-	}
-	lacre_dbuf_init(&d, LOG_LINE_MAX + 256);
-	r = mutate_begin(s, ks, seed, id, &fd, &reg, &w, msg, msglen);
-	if (r != LACRE_OK)
-		goto out;
-	r = legal_check_extend(reg, w, p, NULL, msg, msglen);
-	if (r == LACRE_OK && w->n_periods == WARRANT_MAX_PERIODS) {
-		say(msg, msglen, "warrant %s already has %d periods", id, WARRANT_MAX_PERIODS);
-		r = LACRE_E_TOO_LARGE;
-	}
-	if (r != LACRE_OK)
-		goto out;
-	r = begin_line(&d, reg, "extend", id);
-	if (!r) r = kv(&d, "order", p->order_id);
-	if (!r) r = kv_time(&d, "order_date", p->order_date);
-	if (!r) r = kv_time(&d, "from", p->from);
-	if (!r) r = kv_time(&d, "to", p->to);
-	if (!r) r = append_line(fd, reg, seed, &d);
-	if (r != LACRE_OK)
-		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
-out:
-	OPENSSL_cleanse(seed, sizeof(seed));
-	lacre_dbuf_free(&d);
-	warrant_registry_free(reg);
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-/* A judicial order on an existing warrant: a confirmation of an emergency
- * order (cease = 0) or a cessation effective at 'at' (cease = 1).  Checks
- * its legal rule under the log's lock and appends the signed event. */
-static int order_event(const struct site *s, struct keystore *ks, const char *id, int cease,
-		       const char *order_id, int64_t order_date, int64_t at, char *msg, size_t msglen)
-{
-	struct warrant_registry *reg = NULL;
-	const struct warrant *w;
-	struct lacre_dbuf d;
-	uint8_t seed[32];
-	int fd = -1, r;
-
-	if (s == NULL || ks == NULL || id == NULL || order_id == NULL)
-		return LACRE_E_INVALID;
-	if (!text_ok(order_id, 0)) {
-		say(msg, msglen, "the order id is too long or has control characters");
-		return LACRE_E_INVALID;
-	}
-	lacre_dbuf_init(&d, LOG_LINE_MAX + 256);
-	r = mutate_begin(s, ks, seed, id, &fd, &reg, &w, msg, msglen);
-	if (r != LACRE_OK)
-		goto out;
-	r = cease ? legal_check_cease(w, order_id, order_date, at, NULL, msg, msglen)
-		  : legal_check_confirm(reg, w, order_id, order_date, NULL, msg, msglen);
-	if (r != LACRE_OK)
-		goto out;
-	r = begin_line(&d, reg, cease ? "cease" : "confirm", id);
-	if (!r) r = kv(&d, "order", order_id);
-	if (!r) r = kv_time(&d, "order_date", order_date);
-	if (!r && cease) r = kv_time(&d, "effective", at);
-	if (!r) r = append_line(fd, reg, seed, &d);
-	if (r != LACRE_OK)
-		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
-out:
-	OPENSSL_cleanse(seed, sizeof(seed));
-	lacre_dbuf_free(&d);
-	warrant_registry_free(reg);
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-int warrant_confirm(const struct site *s, struct keystore *ks, const char *id, const char *order_id,
-		    int64_t order_date, char *msg, size_t msglen)
-{
-	return order_event(s, ks, id, 0, order_id, order_date, 0, msg, msglen);
-}
-
-int warrant_cease(const struct site *s, struct keystore *ks, const char *id, const char *order_id,
-		  int64_t order_date, int64_t at, char *msg, size_t msglen)
-{
-	return order_event(s, ks, id, 1, order_id, order_date, at, msg, msglen);
 }
