@@ -15,6 +15,8 @@
 #ifndef LACRE_ERR_H
 #define LACRE_ERR_H
 
+#include <stddef.h>
+
 typedef enum lacre_err {
 	LACRE_OK = 0,
 	LACRE_E_NOMEM = -1,          /* out of memory */
@@ -57,5 +59,10 @@ const char *lacre_strerror(int e);
 
 /* lacre_err_name returns the symbolic name of e ("LACRE_E_CORRUPT"). */
 const char *lacre_err_name(int e);
+
+/* printf into msg[0..msglen) unless msg is NULL or msglen 0: how functions
+ * that take (char *msg, size_t msglen) explain a failure. */
+void lacre_msg(char *msg, size_t msglen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

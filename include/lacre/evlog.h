@@ -93,12 +93,8 @@ void evlog_head(const struct evlog *l, uint8_t head[32]);
 /* Unlock, close and free (NULL allowed). */
 void evlog_close(struct evlog *l);
 
-/* ---- shared helpers (Ed25519, percent encoding, hex) ---- */
+/* ---- shared helpers (percent encoding, hex; Ed25519 is lacre/ed25519.h) ---- */
 
-/* Ed25519 public key of a seed; signature; verification (LACRE_E_AUTH). */
-int evlog_ed25519_public(const uint8_t seed[32], uint8_t pub[32]);
-int evlog_ed25519_sign(const uint8_t seed[32], const void *m, size_t n, uint8_t sig[64]);
-int evlog_ed25519_verify(const uint8_t pub[32], const void *m, size_t n, const uint8_t sig[64]);
 /* Lower-case hex of p[0..n) into out (2n + 1 bytes). */
 void evlog_hex(const uint8_t *p, size_t n, char *out);
 /* Decode exactly 2n lower-case hex digits of s[0..slen) into out. */

@@ -28,6 +28,7 @@
 #include <openssl/rand.h>
 
 #include "lacre/accesslog.h"
+#include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/evlog.h"
 #include "lacre/merkle.h"
@@ -432,7 +433,7 @@ int accesslog_read(const struct site *s, const struct age_x25519_identity *audit
 			}
 			u = users_find(users, rec->user);
 			if (rec->has_sig && u != NULL &&
-			    evlog_ed25519_verify(u->pub, plain.p, req_len, rec->request_sig) == LACRE_OK)
+			    lacre_ed25519_verify(u->pub, plain.p, req_len, rec->request_sig) == LACRE_OK)
 				rec->request_sig_ok = 1;
 			else if (rec->has_sig)
 				snprintf(why, sizeof(why), "the request signature does not verify with "

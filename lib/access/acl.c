@@ -25,6 +25,7 @@
 
 #include "lacre/accesslog.h"
 #include "lacre/acl.h"
+#include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/evlog.h"
 #include "lacre/users.h"
@@ -182,8 +183,8 @@ int acl_session_open(const struct site *s, const char *user_keyfile,
 		r = LACRE_E_CRYPTO;
 		goto fail;
 	}
-	if ((r = evlog_ed25519_sign(ss->key.seed, chal, sizeof(chal), sig)) != LACRE_OK ||
-	    (r = evlog_ed25519_verify(u->pub, chal, sizeof(chal), sig)) != LACRE_OK) {
+	if ((r = lacre_ed25519_sign(ss->key.seed, chal, sizeof(chal), sig)) != LACRE_OK ||
+	    (r = lacre_ed25519_verify(u->pub, chal, sizeof(chal), sig)) != LACRE_OK) {
 		snprintf(msg, msglen, "user '%s' failed the key possession check", u->name);
 		r = LACRE_E_DENIED;
 		goto fail;
@@ -228,7 +229,7 @@ static int log_attempt(struct acl_session *ss, const struct access_request *req,
 		r = accesslog_request(salt, ev.time, ev.user, ev.role, ev.unit, ev.action,
 				      ev.warrant, ev.what, ev.justification, &rq);
 	if (r == LACRE_OK)
-		r = evlog_ed25519_sign(ss->key.seed, rq.p, rq.len, sig);
+		r = lacre_ed25519_sign(ss->key.seed, rq.p, rq.len, sig);
 	lacre_dbuf_free(&rq);
 	if (r == LACRE_OK) {
 		ev.request_sig = sig;
@@ -297,7 +298,7 @@ const struct user_key *acl_session_key(const struct acl_session *ss)
 
 int acl_session_sign(const struct acl_session *ss, const void *m, size_t n, uint8_t sig[64])
 {
-	return evlog_ed25519_sign(ss->key.seed, m, n, sig);
+	return lacre_ed25519_sign(ss->key.seed, m, n, sig);
 }
 
 void acl_session_close(struct acl_session *ss)

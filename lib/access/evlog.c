@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/evlog.h"
 #include "lacre/warrant.h"
@@ -65,46 +66,6 @@ int evlog_unhex(const char *s, size_t slen, uint8_t *out, size_t n)
 		out[i] = (uint8_t)(v[0] << 4 | v[1]);
 	}
 	return LACRE_OK;
-}
-
-int evlog_ed25519_public(const uint8_t seed[32], uint8_t pub[32])
-{
-	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
-	size_t n = 32;
-	int r = LACRE_E_CRYPTO;
-
-	if (k != NULL && EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == 32)
-		r = LACRE_OK;
-	EVP_PKEY_free(k);
-	return r;
-}
-
-int evlog_ed25519_sign(const uint8_t seed[32], const void *m, size_t n, uint8_t sig[64])
-{
-	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	size_t sl = 64;
-	int r = LACRE_E_CRYPTO;
-
-	if (k != NULL && c != NULL && EVP_DigestSignInit(c, NULL, NULL, NULL, k) == 1 &&
-	    EVP_DigestSign(c, sig, &sl, m, n) == 1 && sl == 64)
-		r = LACRE_OK;
-	EVP_MD_CTX_free(c);
-	EVP_PKEY_free(k);
-	return r;
-}
-
-int evlog_ed25519_verify(const uint8_t pub[32], const void *m, size_t n, const uint8_t sig[64])
-{
-	EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	int r = LACRE_E_CRYPTO;
-
-	if (k != NULL && c != NULL && EVP_DigestVerifyInit(c, NULL, NULL, NULL, k) == 1)
-		r = EVP_DigestVerify(c, sig, 64, m, n) == 1 ? LACRE_OK : LACRE_E_AUTH;
-	EVP_MD_CTX_free(c);
-	EVP_PKEY_free(k);
-	return r;
 }
 
 /* ------------------------------------------------------------- events */
@@ -258,7 +219,7 @@ static int parse_line(struct evlog *l, const char *line, size_t n, uint64_t seq,
 	memcpy(e->hash, h, 32);
 	if ((r = l->signer(l->arg, e, pub)) != LACRE_OK)
 		return r;
-	r = evlog_ed25519_verify(pub, line, (size_t)(tok[nt - 1] - 1 - line), sig);
+	r = lacre_ed25519_verify(pub, line, (size_t)(tok[nt - 1] - 1 - line), sig);
 	if (r != LACRE_OK)
 		return r == LACRE_E_AUTH ? LACRE_E_VERIFY : r;
 	if ((r = l->apply(l->arg, e)) != LACRE_OK)
@@ -422,7 +383,7 @@ int evlog_append(struct evlog *l, struct evlog_event *ev, const uint8_t seed[32]
 		r = lacre_dbuf_printf(&d, " hash=%s", hx);
 	}
 	if (r == LACRE_OK)
-		r = evlog_ed25519_sign(seed, d.p, d.len, sig);
+		r = lacre_ed25519_sign(seed, d.p, d.len, sig);
 	if (r == LACRE_OK) {
 		evlog_hex(sig, 64, hx);
 		r = lacre_dbuf_printf(&d, " sig=%s\n", hx);

@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/evlog.h"
 #include "lacre/note.h"
@@ -91,7 +92,7 @@ int user_key_generate(const char *name, struct user_key *k)
 	snprintf(t.name, sizeof(t.name), "%s", name);
 	if (RAND_priv_bytes(t.seed, 32) != 1)
 		return LACRE_E_CRYPTO;
-	r = evlog_ed25519_public(t.seed, t.pub);
+	r = lacre_ed25519_public(t.seed, t.pub);
 	if (r == LACRE_OK)
 		*k = t;
 	OPENSSL_cleanse(&t, sizeof(t));
@@ -187,7 +188,7 @@ int user_key_load(const char *path, struct user_key *k)
 	    rawlen != 33 || raw[0] != NOTE_TYPE_ED25519)
 		goto out;
 	memcpy(t.seed, raw + 1, 32);
-	if ((r = evlog_ed25519_public(t.seed, t.pub)) != LACRE_OK)
+	if ((r = lacre_ed25519_public(t.seed, t.pub)) != LACRE_OK)
 		goto out;
 	if (note_keyid(t.name, NOTE_TYPE_ED25519, t.pub) !=
 	    ((uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 | (uint32_t)id[2] << 8 | id[3])) {
@@ -396,7 +397,7 @@ int users_bootstrap(const struct site *s, const uint8_t signer_seed[32],
 	}
 	if ((r = reg_open(s, 1, &reg, &l, msg, msglen)) != LACRE_OK)
 		return r;
-	if ((r = evlog_ed25519_public(signer_seed, mine)) != LACRE_OK)
+	if ((r = lacre_ed25519_public(signer_seed, mine)) != LACRE_OK)
 		goto out;
 	if (CRYPTO_memcmp(mine, reg->site_pub, 32) != 0) {
 		snprintf(msg, msglen, "the keystore's warrant-log key does not match warrants.signer");

@@ -1,6 +1,10 @@
 /*
- * err.c - descriptions of the lacre_err codes (see include/lacre/err.h).
+ * err.c - descriptions of the lacre_err codes, and lacre_msg() for the
+ * messages that go with them (see include/lacre/err.h).
  */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "lacre/err.h"
 
 struct err_entry {
@@ -64,4 +68,15 @@ const char *lacre_err_name(int e)
 {
 	const struct err_entry *x = err_find(e);
 	return x ? x->name : "LACRE_E_UNKNOWN";
+}
+
+void lacre_msg(char *msg, size_t msglen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (msg == NULL || msglen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
 }

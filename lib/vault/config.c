@@ -10,7 +10,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,20 +82,6 @@ static const struct ckey keys[] = {
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
-
-/* printf into msg when msg is not NULL. */
-static void say(char *msg, size_t msglen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void say(char *msg, size_t msglen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (msg == NULL || msglen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, msglen, fmt, ap);
-	va_end(ap);
-}
 
 /* The table entry for name, or NULL. */
 static const struct ckey *find_key(const char *name)
@@ -252,11 +237,11 @@ int site_config_set(struct site_config *cfg, const char *key, const char *value,
 		return LACRE_E_INVALID;
 	k = find_key(key);
 	if (k == NULL) {
-		say(msg, msglen, "unknown key '%s' (see docs/site.md for the keys)", key);
+		lacre_msg(msg, msglen, "unknown key '%s' (see docs/site.md for the keys)", key);
 		return LACRE_E_CONFIG;
 	}
 	if (!printable(value)) {
-		say(msg, msglen, "%s: value has control or non-ASCII characters", key);
+		lacre_msg(msg, msglen, "%s: value has control or non-ASCII characters", key);
 		return LACRE_E_CONFIG;
 	}
 	switch (k->type) {
@@ -264,39 +249,39 @@ int site_config_set(struct site_config *cfg, const char *key, const char *value,
 	case T_PATH:
 		r = copy_str(base + k->off, k->size, value);
 		if (r != LACRE_OK) {
-			say(msg, msglen, "%s: value longer than %zu bytes", key, k->size - 1);
+			lacre_msg(msg, msglen, "%s: value longer than %zu bytes", key, k->size - 1);
 			return LACRE_E_CONFIG;
 		}
 		return LACRE_OK;
 	case T_ADDR:
 		if (parse_addr(value, host, sizeof(host), &port) != LACRE_OK) {
-			say(msg, msglen, "%s: '%s' is not host:port (port 1-65535)", key, value);
+			lacre_msg(msg, msglen, "%s: '%s' is not host:port (port 1-65535)", key, value);
 			return LACRE_E_CONFIG;
 		}
 		if (copy_str(base + k->off, k->size, value) != LACRE_OK) {
-			say(msg, msglen, "%s: value too long", key);
+			lacre_msg(msg, msglen, "%s: value too long", key);
 			return LACRE_E_CONFIG;
 		}
 		return LACRE_OK;
 	case T_RECIP:
 		if (value[0] != '\0' && strncmp(value, "age1", 4) != 0) {
-			say(msg, msglen, "%s: '%s' is not an age recipient (age1...)", key, value);
+			lacre_msg(msg, msglen, "%s: '%s' is not an age recipient (age1...)", key, value);
 			return LACRE_E_CONFIG;
 		}
 		if (copy_str(base + k->off, k->size, value) != LACRE_OK) {
-			say(msg, msglen, "%s: value too long for an age recipient", key);
+			lacre_msg(msg, msglen, "%s: value too long for an age recipient", key);
 			return LACRE_E_CONFIG;
 		}
 		return LACRE_OK;
 	case T_HEX32:
 		if (value[0] != '\0' && (strlen(value) != 64 || strspn(value, "0123456789abcdef") != 64)) {
-			say(msg, msglen, "%s: '%s' is not 64 lower-case hex digits", key, value);
+			lacre_msg(msg, msglen, "%s: '%s' is not 64 lower-case hex digits", key, value);
 			return LACRE_E_CONFIG;
 		}
 		return copy_str(base + k->off, k->size, value);
 	case T_BOOL:
 		if (parse_bool(value, &b) != LACRE_OK) {
-			say(msg, msglen, "%s: '%s' is not yes or no", key, value);
+			lacre_msg(msg, msglen, "%s: '%s' is not yes or no", key, value);
 			return LACRE_E_CONFIG;
 		}
 		*(int *)(void *)(base + k->off) = b;
@@ -309,26 +294,26 @@ int site_config_set(struct site_config *cfg, const char *key, const char *value,
 				r = LACRE_E_MALFORMED;
 		}
 		if (r != LACRE_OK) {
-			say(msg, msglen, "%s: '%s' is not a whole number", key, value);
+			lacre_msg(msg, msglen, "%s: '%s' is not a whole number", key, value);
 			return LACRE_E_CONFIG;
 		}
 		break;
 	case T_SIZE:
 		if (parse_size(value, &u) != LACRE_OK) {
-			say(msg, msglen, "%s: '%s' is not a size (e.g. 64M, 1048576)", key, value);
+			lacre_msg(msg, msglen, "%s: '%s' is not a size (e.g. 64M, 1048576)", key, value);
 			return LACRE_E_CONFIG;
 		}
 		break;
 	case T_DUR:
 		if (parse_dur(value, &u) != LACRE_OK) {
-			say(msg, msglen, "%s: '%s' is not a duration with a unit (e.g. 2s, 500ms)",
+			lacre_msg(msg, msglen, "%s: '%s' is not a duration with a unit (e.g. 2s, 500ms)",
 			    key, value);
 			return LACRE_E_CONFIG;
 		}
 		break;
 	}
 	if (u < k->min || u > k->max) {
-		say(msg, msglen, "%s: %s is outside %" PRIu64 "..%" PRIu64 "%s", key, value,
+		lacre_msg(msg, msglen, "%s: %s is outside %" PRIu64 "..%" PRIu64 "%s", key, value,
 		    k->min, k->max, k->type == T_DUR ? " ms" : "");
 		return LACRE_E_CONFIG;
 	}
@@ -347,7 +332,7 @@ int site_config_set_arg(struct site_config *cfg, const char *arg, char *msg, siz
 	eq = strchr(arg, '=');
 	n = eq ? (size_t)(eq - arg) : 0;
 	if (eq == NULL || n == 0 || n >= sizeof(key)) {
-		say(msg, msglen, "'%s' is not key=value", arg);
+		lacre_msg(msg, msglen, "'%s' is not key=value", arg);
 		return LACRE_E_CONFIG;
 	}
 	memcpy(key, arg, n);
@@ -481,7 +466,7 @@ int site_config_parse(struct site_config *cfg, const char *fname,
 	if (cfg == NULL || (text == NULL && n != 0))
 		return LACRE_E_INVALID;
 	if (n > SITE_CONF_MAX) {
-		say(msg, msglen, "%s: larger than %d bytes", fname, SITE_CONF_MAX);
+		lacre_msg(msg, msglen, "%s: larger than %d bytes", fname, SITE_CONF_MAX);
 		return LACRE_E_TOO_LARGE;
 	}
 	memset(seen, 0, sizeof(seen));
@@ -499,11 +484,11 @@ int site_config_parse(struct site_config *cfg, const char *fname,
 		    (nl && lacre_rbuf_skip(&rb, 1) != LACRE_OK))
 			return LACRE_E_INTERNAL;
 		if (ln > LINE_MAX_LEN) {
-			say(msg, msglen, "%s:%zu: line longer than %d bytes", fname, lineno, LINE_MAX_LEN);
+			lacre_msg(msg, msglen, "%s:%zu: line longer than %d bytes", fname, lineno, LINE_MAX_LEN);
 			return LACRE_E_CONFIG;
 		}
 		if (memchr(line, '\0', ln) != NULL) {
-			say(msg, msglen, "%s:%zu: NUL byte in line", fname, lineno);
+			lacre_msg(msg, msglen, "%s:%zu: NUL byte in line", fname, lineno);
 			return LACRE_E_CONFIG;
 		}
 		l = trim((const char *)line, &ln);
@@ -511,7 +496,7 @@ int site_config_parse(struct site_config *cfg, const char *fname,
 			continue;
 		eq = memchr(l, '=', ln);
 		if (eq == NULL) {
-			say(msg, msglen, "%s:%zu: expected 'key = value'", fname, lineno);
+			lacre_msg(msg, msglen, "%s:%zu: expected 'key = value'", fname, lineno);
 			return LACRE_E_CONFIG;
 		}
 		kn = (size_t)(eq - l);
@@ -519,11 +504,11 @@ int site_config_parse(struct site_config *cfg, const char *fname,
 		vn = ln - (size_t)(eq + 1 - l);
 		v = trim(eq + 1, &vn);
 		if (kn == 0 || kn >= sizeof(key)) {
-			say(msg, msglen, "%s:%zu: missing or overlong key before '='", fname, lineno);
+			lacre_msg(msg, msglen, "%s:%zu: missing or overlong key before '='", fname, lineno);
 			return LACRE_E_CONFIG;
 		}
 		if (vn >= sizeof(val)) {
-			say(msg, msglen, "%s:%zu: value too long", fname, lineno);
+			lacre_msg(msg, msglen, "%s:%zu: value too long", fname, lineno);
 			return LACRE_E_CONFIG;
 		}
 		memcpy(key, k, kn);
@@ -532,16 +517,16 @@ int site_config_parse(struct site_config *cfg, const char *fname,
 		val[vn] = '\0';
 		ck = find_key(key);
 		if (ck == NULL) {
-			say(msg, msglen, "%s:%zu: unknown key '%s'", fname, lineno, key);
+			lacre_msg(msg, msglen, "%s:%zu: unknown key '%s'", fname, lineno, key);
 			return LACRE_E_CONFIG;
 		}
 		if (seen[ck - keys]) {
-			say(msg, msglen, "%s:%zu: key '%s' set twice", fname, lineno, key);
+			lacre_msg(msg, msglen, "%s:%zu: key '%s' set twice", fname, lineno, key);
 			return LACRE_E_CONFIG;
 		}
 		seen[ck - keys] = 1;
 		if (site_config_set(cfg, key, val, sub, sizeof(sub)) != LACRE_OK) {
-			say(msg, msglen, "%s:%zu: %s", fname, lineno, sub);
+			lacre_msg(msg, msglen, "%s:%zu: %s", fname, lineno, sub);
 			return LACRE_E_CONFIG;
 		}
 	}
@@ -555,7 +540,7 @@ int site_config_load(struct site_config *cfg, const char *path, char *msg, size_
 
 	r = site_read_file(path, SITE_CONF_MAX, &d);
 	if (r != LACRE_OK) {
-		say(msg, msglen, "%s: %s", path, r == LACRE_E_NOT_FOUND ? "no such file" :
+		lacre_msg(msg, msglen, "%s: %s", path, r == LACRE_E_NOT_FOUND ? "no such file" :
 		    r == LACRE_E_TOO_LARGE ? "file too large" : strerror(errno));
 		return r;
 	}
@@ -582,11 +567,11 @@ static int config_check_policy(const char *path, char *msg, size_t msglen)
 
 	free(p);
 	if (r == LACRE_E_CONFIG) {
-		say(msg, msglen, "witness.policy: %s:%zu: not a valid tlog-policy line", path, bad);
+		lacre_msg(msg, msglen, "witness.policy: %s:%zu: not a valid tlog-policy line", path, bad);
 		return LACRE_E_CONFIG;
 	}
 	if (r != LACRE_OK) {
-		say(msg, msglen, "witness.policy: cannot read %s: %s", path, lacre_strerror(r));
+		lacre_msg(msg, msglen, "witness.policy: cannot read %s: %s", path, lacre_strerror(r));
 		return LACRE_E_CONFIG;
 	}
 	return LACRE_OK;
@@ -601,64 +586,64 @@ int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 	if (cfg == NULL)
 		return LACRE_E_INVALID;
 	if (parse_addr(cfg->hi2, h2, sizeof(h2), &p2) != LACRE_OK) {
-		say(msg, msglen, "ingest.hi2: '%s' is not host:port", cfg->hi2);
+		lacre_msg(msg, msglen, "ingest.hi2: '%s' is not host:port", cfg->hi2);
 		return LACRE_E_CONFIG;
 	}
 	if (parse_addr(cfg->hi3, h3, sizeof(h3), &p3) != LACRE_OK) {
-		say(msg, msglen, "ingest.hi3: '%s' is not host:port", cfg->hi3);
+		lacre_msg(msg, msglen, "ingest.hi3: '%s' is not host:port", cfg->hi3);
 		return LACRE_E_CONFIG;
 	}
 	if (p2 == p3 && strcmp(h2, h3) == 0) {
-		say(msg, msglen, "ingest.hi2 and ingest.hi3 are the same address %s; give each its own port",
+		lacre_msg(msg, msglen, "ingest.hi2 and ingest.hi3 are the same address %s; give each its own port",
 		    cfg->hi2);
 		return LACRE_E_CONFIG;
 	}
 	if (cfg->tls_enable) {
 		if (!is_file(cfg->tls_cert)) {
-			say(msg, msglen, "tls.cert: '%s' is not a readable file", cfg->tls_cert);
+			lacre_msg(msg, msglen, "tls.cert: '%s' is not a readable file", cfg->tls_cert);
 			return LACRE_E_CONFIG;
 		}
 		if (!is_file(cfg->tls_key)) {
-			say(msg, msglen, "tls.key: '%s' is not a readable file", cfg->tls_key);
+			lacre_msg(msg, msglen, "tls.key: '%s' is not a readable file", cfg->tls_key);
 			return LACRE_E_CONFIG;
 		}
 		if (cfg->tls_require_client_cert && !is_file(cfg->tls_client_ca)) {
-			say(msg, msglen, "tls.client_ca: '%s' is not a readable file (or set tls.require_client_cert = no)",
+			lacre_msg(msg, msglen, "tls.client_ca: '%s' is not a readable file (or set tls.require_client_cert = no)",
 			    cfg->tls_client_ca);
 			return LACRE_E_CONFIG;
 		}
 	}
 	if (strncmp(cfg->backend, "dir:", 4) == 0) {
 		if (cfg->backend[4] != '/') {
-			say(msg, msglen, "backend: dir: needs an absolute path, got '%s'", cfg->backend);
+			lacre_msg(msg, msglen, "backend: dir: needs an absolute path, got '%s'", cfg->backend);
 			return LACRE_E_CONFIG;
 		}
 	} else if (strncmp(cfg->backend, "s3:", 3) != 0 || cfg->backend[3] == '\0') {
-		say(msg, msglen, "backend: '%s' is neither dir:PATH nor s3:URL", cfg->backend);
+		lacre_msg(msg, msglen, "backend: '%s' is neither dir:PATH nor s3:URL", cfg->backend);
 		return LACRE_E_CONFIG;
 	}
 	if (cfg->spool_dir[0] != '/') {
-		say(msg, msglen, "spool.dir: needs an absolute path, got '%s'", cfg->spool_dir);
+		lacre_msg(msg, msglen, "spool.dir: needs an absolute path, got '%s'", cfg->spool_dir);
 		return LACRE_E_CONFIG;
 	}
 	if (cfg->oversight_recipient[0] == '\0') {
-		say(msg, msglen, "oversight.recipient: not set; quarantined records need a recipient");
+		lacre_msg(msg, msglen, "oversight.recipient: not set; quarantined records need a recipient");
 		return LACRE_E_CONFIG;
 	}
 	if (age_recipient_parse(cfg->oversight_recipient, pub) != LACRE_OK) {
-		say(msg, msglen, "oversight.recipient: '%s' is not a valid age recipient",
+		lacre_msg(msg, msglen, "oversight.recipient: '%s' is not a valid age recipient",
 		    cfg->oversight_recipient);
 		return LACRE_E_CONFIG;
 	}
 	if (cfg->warrants_signer[0] == '\0') {
-		say(msg, msglen, "warrants.signer: not set; the warrant log cannot be verified");
+		lacre_msg(msg, msglen, "warrants.signer: not set; the warrant log cannot be verified");
 		return LACRE_E_CONFIG;
 	}
 	if (cfg->witness_policy[0] != '\0' &&
 	    config_check_policy(cfg->witness_policy, msg, msglen) != LACRE_OK)
 		return LACRE_E_CONFIG;
 	if (cfg->max_pdu_bytes > cfg->segment_max_bytes) {
-		say(msg, msglen, "limits.max_pdu_bytes: must not exceed segment.max_bytes");
+		lacre_msg(msg, msglen, "limits.max_pdu_bytes: must not exceed segment.max_bytes");
 		return LACRE_E_CONFIG;
 	}
 	return LACRE_OK;

@@ -22,27 +22,12 @@
  *  LIID a LIID is never active in two warrants whose windows overlap.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lacre/err.h"
 #include "lacre/warrant.h"
-
-/* printf into msg when msg is not NULL. */
-static void say(char *msg, size_t msglen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void say(char *msg, size_t msglen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (msg == NULL || msglen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, msglen, fmt, ap);
-	va_end(ap);
-}
 
 /* Record a refusal: set *rule and return LACRE_E_LEGAL. */
 static int refuse(enum legal_rule r, enum legal_rule *rule)
@@ -125,7 +110,7 @@ static int check_liids(const struct warrant_registry *reg, const struct warrant 
 				if (strcmp(w->liids[j], o->liids[k]) == 0 && overlaps(o, from, to)) {
 					warrant_time_format(from, a);
 					warrant_time_format(to, b);
-					say(msg, msglen,
+					lacre_msg(msg, msglen,
 					    "LIID: '%s' is already active in warrant %s during %s..%s; "
 					    "cease that warrant or choose a window that does not overlap",
 					    w->liids[j], o->id, a, b);
@@ -214,7 +199,7 @@ static int check_18(const struct warrant_registry *reg, const struct warrant *w,
 		limit = warrant_add_months(sp[0].a, 18) - sp[0].a;
 		if (total > limit) {
 			warrant_time_format(sp[0].a, s);
-			say(msg, msglen,
+			lacre_msg(msg, msglen,
 			    "L3: target '%s' of case '%s' would be intercepted for more than 18 months "
 			    "in total (counted from %s); a longer measure needs a new proceeding",
 			    w->targets[t], w->case_id, s);
@@ -257,28 +242,28 @@ int legal_check_add(const struct warrant_registry *reg, const struct warrant *w,
 	else if (w->n_liids == 0)
 		missing = "LIIDs";
 	if (missing) {
-		say(msg, msglen, "L1: the order's %s is missing; a warrant needs every field of the order",
+		lacre_msg(msg, msglen, "L1: the order's %s is missing; a warrant needs every field of the order",
 		    missing);
 		return refuse(LEGAL_L1_FIELD, rule);
 	}
 	if (w->emergency && w->authority[0] == '\0') {
-		say(msg, msglen, "L5: an emergency order must name its issuing authority (--authority)");
+		lacre_msg(msg, msglen, "L5: an emergency order must name its issuing authority (--authority)");
 		return refuse(LEGAL_L5_AUTHORITY, rule);
 	}
 	warrant_time_format(p->from, a);
 	warrant_time_format(p->order_date, b);
 	if (p->from < p->order_date) {
-		say(msg, msglen, "L3: valid-from %s is before the order date %s; the window counts from the order",
+		lacre_msg(msg, msglen, "L3: valid-from %s is before the order date %s; the window counts from the order",
 		    a, b);
 		return refuse(LEGAL_L3_BEFORE_ORDER, rule);
 	}
 	if (p->to <= p->from) {
-		say(msg, msglen, "L3: valid-to must be after valid-from %s", a);
+		lacre_msg(msg, msglen, "L3: valid-to must be after valid-from %s", a);
 		return refuse(LEGAL_L3_EMPTY, rule);
 	}
 	if (p->to > warrant_add_months(p->order_date, 3)) {
 		warrant_time_format(warrant_add_months(p->order_date, 3), a);
-		say(msg, msglen, "L3: one order authorises at most 3 months from its date %s: valid-to must be "
+		lacre_msg(msg, msglen, "L3: one order authorises at most 3 months from its date %s: valid-to must be "
 		    "at most %s; longer measures need extension orders", b, a);
 		return refuse(LEGAL_L3_3MONTHS, rule);
 	}
@@ -301,21 +286,21 @@ int legal_check_extend(const struct warrant_registry *reg, const struct warrant 
 	if (reg == NULL || w == NULL || p == NULL || w->n_periods == 0)
 		return LACRE_E_INVALID;
 	if (w->ceased) {
-		say(msg, msglen, "L4: warrant %s has ceased; a new measure needs a new warrant", w->id);
+		lacre_msg(msg, msglen, "L4: warrant %s has ceased; a new measure needs a new warrant", w->id);
 		return refuse(LEGAL_L4_CEASED, rule);
 	}
 	if (w->emergency && !w->confirmed) {
-		say(msg, msglen, "L5: emergency warrant %s is not confirmed by the judge; record the "
+		lacre_msg(msg, msglen, "L5: emergency warrant %s is not confirmed by the judge; record the "
 		    "confirmation first ('lacre warrant confirm')", w->id);
 		return refuse(LEGAL_L5_UNCONFIRMED, rule);
 	}
 	if (p->order_id[0] == '\0' || p->order_date == 0 || p->from == 0 || p->to == 0) {
-		say(msg, msglen, "L1: an extension needs its order id, order date and window");
+		lacre_msg(msg, msglen, "L1: an extension needs its order id, order date and window");
 		return refuse(LEGAL_L1_FIELD, rule);
 	}
 	for (size_t i = 0; i < w->n_periods; i++) {
 		if (strcmp(w->periods[i].order_id, p->order_id) == 0) {
-			say(msg, msglen, "L3: an extension is a new order; order '%s' already authorised "
+			lacre_msg(msg, msglen, "L3: an extension is a new order; order '%s' already authorised "
 			    "a period of %s", p->order_id, w->id);
 			return refuse(LEGAL_L3_NEW_ORDER, rule);
 		}
@@ -325,34 +310,34 @@ int legal_check_extend(const struct warrant_registry *reg, const struct warrant 
 			newest = w->periods[i].order_date;
 	}
 	if (w->confirmed && strcmp(w->confirm_order, p->order_id) == 0) {
-		say(msg, msglen, "L3: an extension is a new order; '%s' is the confirmation order", p->order_id);
+		lacre_msg(msg, msglen, "L3: an extension is a new order; '%s' is the confirmation order", p->order_id);
 		return refuse(LEGAL_L3_NEW_ORDER, rule);
 	}
 	if (p->order_date < newest) {
 		warrant_time_format(newest, a);
-		say(msg, msglen, "L3: the extension order is dated before the last order of %s (%s)",
+		lacre_msg(msg, msglen, "L3: the extension order is dated before the last order of %s (%s)",
 		    w->id, a);
 		return refuse(LEGAL_L3_NEW_ORDER, rule);
 	}
 	warrant_time_format(p->from, a);
 	warrant_time_format(p->order_date, b);
 	if (p->from < p->order_date) {
-		say(msg, msglen, "L3: valid-from %s is before the extension's order date %s", a, b);
+		lacre_msg(msg, msglen, "L3: valid-from %s is before the extension's order date %s", a, b);
 		return refuse(LEGAL_L3_BEFORE_ORDER, rule);
 	}
 	if (p->from < end) {
 		warrant_time_format(end, b);
-		say(msg, msglen, "L3: an extension is a successive period: it must start at or after "
+		lacre_msg(msg, msglen, "L3: an extension is a successive period: it must start at or after "
 		    "the current end %s", b);
 		return refuse(LEGAL_L3_SUCCESSIVE, rule);
 	}
 	if (p->to <= p->from) {
-		say(msg, msglen, "L3: valid-to must be after valid-from %s", a);
+		lacre_msg(msg, msglen, "L3: valid-to must be after valid-from %s", a);
 		return refuse(LEGAL_L3_EMPTY, rule);
 	}
 	if (p->to > warrant_add_months(p->from, 3)) {
 		warrant_time_format(warrant_add_months(p->from, 3), b);
-		say(msg, msglen, "L3: one extension authorises at most 3 months: valid-to must be at most %s",
+		lacre_msg(msg, msglen, "L3: one extension authorises at most 3 months: valid-to must be at most %s",
 		    b);
 		return refuse(LEGAL_L3_3MONTHS, rule);
 	}
@@ -374,32 +359,32 @@ int legal_check_confirm(const struct warrant_registry *reg, const struct warrant
 	if (reg == NULL || w == NULL || order_id == NULL)
 		return LACRE_E_INVALID;
 	if (!w->emergency) {
-		say(msg, msglen, "L5: warrant %s is not an emergency order; there is nothing to confirm",
+		lacre_msg(msg, msglen, "L5: warrant %s is not an emergency order; there is nothing to confirm",
 		    w->id);
 		return refuse(LEGAL_L5_NOT_EMERGENCY, rule);
 	}
 	if (w->confirmed) {
-		say(msg, msglen, "L5: warrant %s is already confirmed by order '%s'", w->id,
+		lacre_msg(msg, msglen, "L5: warrant %s is already confirmed by order '%s'", w->id,
 		    w->confirm_order);
 		return refuse(LEGAL_L5_NOT_EMERGENCY, rule);
 	}
 	if (w->ceased) {
-		say(msg, msglen, "L4: warrant %s has ceased", w->id);
+		lacre_msg(msg, msglen, "L4: warrant %s has ceased", w->id);
 		return refuse(LEGAL_L4_CEASED, rule);
 	}
 	if (order_id[0] == '\0' || order_date == 0) {
-		say(msg, msglen, "L1: the confirmation needs the judicial order id and date");
+		lacre_msg(msg, msglen, "L1: the confirmation needs the judicial order id and date");
 		return refuse(LEGAL_L1_FIELD, rule);
 	}
 	issued = w->periods[0].order_date;
 	if (strcmp(order_id, w->periods[0].order_id) == 0 || order_date < issued) {
-		say(msg, msglen, "L5: the confirmation is a new judicial order dated at or after the "
+		lacre_msg(msg, msglen, "L5: the confirmation is a new judicial order dated at or after the "
 		    "emergency order");
 		return refuse(LEGAL_L3_NEW_ORDER, rule);
 	}
 	if (order_date > issued + WARRANT_EMERGENCY_US) {
 		warrant_time_format(issued + WARRANT_EMERGENCY_US, a);
-		say(msg, msglen, "L5: the judge must confirm an emergency order within 72 hours (by %s); "
+		lacre_msg(msg, msglen, "L5: the judge must confirm an emergency order within 72 hours (by %s); "
 		    "warrant %s has expired and needs a new order", a, w->id);
 		return refuse(LEGAL_L5_EXPIRED, rule);
 	}
@@ -433,18 +418,18 @@ int legal_check_cease(const struct warrant *w, const char *order_id, int64_t ord
 		return LACRE_E_INVALID;
 	if (w->ceased) {
 		warrant_time_format(w->ceased_at, a);
-		say(msg, msglen, "L4: warrant %s already ceased at %s (order '%s')", w->id, a,
+		lacre_msg(msg, msglen, "L4: warrant %s already ceased at %s (order '%s')", w->id, a,
 		    w->cease_order);
 		return refuse(LEGAL_L4_CEASED, rule);
 	}
 	if (order_id[0] == '\0' || order_date == 0) {
-		say(msg, msglen, "L1: the cessation needs the order id and date");
+		lacre_msg(msg, msglen, "L1: the cessation needs the order id and date");
 		return refuse(LEGAL_L1_FIELD, rule);
 	}
 	if (at < order_date) {
 		warrant_time_format(at, a);
 		warrant_time_format(order_date, b);
-		say(msg, msglen, "L4: the cessation takes effect at %s, before its order date %s", a, b);
+		lacre_msg(msg, msglen, "L4: the cessation takes effect at %s, before its order date %s", a, b);
 		return refuse(LEGAL_L3_BEFORE_ORDER, rule);
 	}
 	return LACRE_OK;

@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,20 +25,6 @@
 #include "lacre/keystore.h"
 #include "lacre/site.h"
 #include "lacre/warrant.h"
-
-/* printf into msg when msg is not NULL. */
-static void say(char *msg, size_t msglen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void say(char *msg, size_t msglen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (msg == NULL || msglen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, msglen, fmt, ap);
-	va_end(ap);
-}
 
 int site_fsync_parent(const char *path)
 {
@@ -176,13 +161,13 @@ int site_open(const char *dir, struct site *s, char *msg, size_t msglen)
 	if (r == LACRE_OK)
 		r = site_path(tmp, SITE_CONF, path, sizeof(path));
 	if (r != LACRE_OK) {
-		say(msg, msglen, "site path '%s' is too long", dir);
+		lacre_msg(msg, msglen, "site path '%s' is too long", dir);
 		goto out;
 	}
 	site_config_defaults(&tmp->cfg, tmp->dir);
 	r = site_config_load(&tmp->cfg, path, msg, msglen);
 	if (r == LACRE_E_NOT_FOUND)
-		say(msg, msglen, "%s is not a lacre site (no %s); create one with 'lacre init %s'",
+		lacre_msg(msg, msglen, "%s is not a lacre site (no %s); create one with 'lacre init %s'",
 		    tmp->dir, SITE_CONF, tmp->dir);
 	if (r == LACRE_OK)
 		*s = *tmp;
@@ -201,7 +186,7 @@ static int dir_state(const char *dir, char *msg, size_t msglen)
 	if (d == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		say(msg, msglen, "%s: %s", dir, strerror(errno));
+		lacre_msg(msg, msglen, "%s: %s", dir, strerror(errno));
 		return LACRE_E_IO;
 	}
 	while ((e = readdir(d)) != NULL)
@@ -209,7 +194,7 @@ static int dir_state(const char *dir, char *msg, size_t msglen)
 			empty = 0;
 	closedir(d);
 	if (!empty) {
-		say(msg, msglen, "%s is not empty; choose a new folder for the site", dir);
+		lacre_msg(msg, msglen, "%s is not empty; choose a new folder for the site", dir);
 		return LACRE_E_EXISTS;
 	}
 	return 1;
@@ -220,7 +205,7 @@ static int mkdir_ok(const char *path, unsigned mode, char *msg, size_t msglen)
 {
 	if (mkdir(path, (mode_t)mode) == 0 || errno == EEXIST)
 		return LACRE_OK;
-	say(msg, msglen, "cannot create %s: %s", path, strerror(errno));
+	lacre_msg(msg, msglen, "cannot create %s: %s", path, strerror(errno));
 	return LACRE_E_IO;
 }
 
@@ -274,12 +259,12 @@ int site_create(const char *dir, const struct site_config *cfg, const char *pass
 		return LACRE_E_NOMEM;
 	r = site_dir_resolve(dir, s->dir);
 	if (r != LACRE_OK) {
-		say(msg, msglen, "site path '%s' is too long", dir);
+		lacre_msg(msg, msglen, "site path '%s' is too long", dir);
 		goto out;
 	}
 	s->cfg = *cfg;
 	if (passphrase[0] == '\0') {
-		say(msg, msglen, "the master passphrase is empty");
+		lacre_msg(msg, msglen, "the master passphrase is empty");
 		r = LACRE_E_PASSPHRASE;
 		goto out;
 	}
@@ -298,7 +283,7 @@ int site_create(const char *dir, const struct site_config *cfg, const char *pass
 		goto out;
 	r = make_master(s, passphrase, (int)s->cfg.scrypt_log2n, master);
 	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot seal the master key: %s", lacre_strerror(r));
+		lacre_msg(msg, msglen, "cannot seal the master key: %s", lacre_strerror(r));
 		goto out;
 	}
 	r = keystore_open(s, master, &ks);
@@ -309,7 +294,7 @@ int site_create(const char *dir, const struct site_config *cfg, const char *pass
 	if (r == LACRE_OK)
 		r = warrant_signer_public(seed, pub);
 	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot create the warrant-log signing key: %s", lacre_strerror(r));
+		lacre_msg(msg, msglen, "cannot create the warrant-log signing key: %s", lacre_strerror(r));
 		goto out;
 	}
 	for (int i = 0; i < 32; i++)
@@ -321,7 +306,7 @@ int site_create(const char *dir, const struct site_config *cfg, const char *pass
 		if (r == LACRE_OK)
 			r = age_recipient_encode(oid.public_key, s->cfg.oversight_recipient);
 		if (r != LACRE_OK) {
-			say(msg, msglen, "cannot create the oversight identity: %s", lacre_strerror(r));
+			lacre_msg(msg, msglen, "cannot create the oversight identity: %s", lacre_strerror(r));
 			goto out;
 		}
 	}
@@ -330,7 +315,7 @@ int site_create(const char *dir, const struct site_config *cfg, const char *pass
 		goto out;
 	if ((r = site_path(s, SITE_WARRANTS, path, sizeof(path))) != LACRE_OK ||
 	    (r = site_write_file(path, "", 0, 0644)) != LACRE_OK) {
-		say(msg, msglen, "cannot create the warrant log: %s", lacre_strerror(r));
+		lacre_msg(msg, msglen, "cannot create the warrant log: %s", lacre_strerror(r));
 		goto out;
 	}
 	/* the configuration is written last: its presence marks a whole site */
@@ -340,7 +325,7 @@ int site_create(const char *dir, const struct site_config *cfg, const char *pass
 	if (r == LACRE_OK)
 		r = site_write_file(path, text.p, text.len, 0640);
 	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot write %s: %s", SITE_CONF, lacre_strerror(r));
+		lacre_msg(msg, msglen, "cannot write %s: %s", SITE_CONF, lacre_strerror(r));
 		goto out;
 	}
 	*out = *s;

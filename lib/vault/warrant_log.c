@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -26,26 +25,13 @@
 
 #include "lacre/age.h"
 #include "lacre/buf.h"
+#include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/keystore.h"
 #include "lacre/site.h"
 #include "lacre/pct.h"
 #include "lacre/warrant.h"
 #include "vault/warrant_int.h"
-
-/* printf into msg when msg is not NULL. */
-static void say(char *msg, size_t msglen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void say(char *msg, size_t msglen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (msg == NULL || msglen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, msglen, fmt, ap);
-	va_end(ap);
-}
 
 /* ------------------------------------------------------------ validation */
 
@@ -67,30 +53,7 @@ static int text_ok(const char *s, int required)
 /* Ed25519 public key of a 32-byte seed. */
 int warrant_signer_public(const uint8_t seed[32], uint8_t pub[32])
 {
-	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
-	size_t n = 32;
-	int r = LACRE_E_CRYPTO;
-
-	if (k != NULL && EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == 32)
-		r = LACRE_OK;
-	EVP_PKEY_free(k);
-	return r;
-}
-
-/* Ed25519 signature of m[0..n) with seed. */
-static int ed_sign(const uint8_t seed[32], const void *m, size_t n, uint8_t sig[64])
-{
-	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	size_t sl = 64;
-	int r = LACRE_E_CRYPTO;
-
-	if (k != NULL && c != NULL && EVP_DigestSignInit(c, NULL, NULL, NULL, k) == 1 &&
-	    EVP_DigestSign(c, sig, &sl, m, n) == 1 && sl == 64)
-		r = LACRE_OK;
-	EVP_MD_CTX_free(c);
-	EVP_PKEY_free(k);
-	return r;
+	return lacre_ed25519_public(seed, pub);
 }
 
 /* ---------------------------------------------------------------- writers */
@@ -146,7 +109,7 @@ static int append_line(int fd, const struct warrant_registry *reg, const uint8_t
 	warrant_hex32(h, hx);
 	r = lacre_dbuf_printf(d, " hash=%s", hx);
 	if (r == LACRE_OK)
-		r = ed_sign(seed, d->p, d->len, sig);
+		r = lacre_ed25519_sign(seed, d->p, d->len, sig);
 	if (r != LACRE_OK)
 		return r;
 	warrant_hex32(sig, sx);
@@ -194,18 +157,18 @@ static int writer_open(const struct site *s, struct keystore *ks, uint8_t seed[3
 	*fd = -1;
 	r = warrant_site_signer(s, pub);
 	if (r != LACRE_OK) {
-		say(msg, msglen, "%s", warrant_registry_error());
+		lacre_msg(msg, msglen, "%s", warrant_registry_error());
 		return r;
 	}
 	r = keystore_get_secret(ks, SITE_SIGNER_KEY, seed, NULL);
 	if (r == LACRE_OK)
 		r = warrant_signer_public(seed, mine);
 	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot read the warrant-log signing key: %s", lacre_strerror(r));
+		lacre_msg(msg, msglen, "cannot read the warrant-log signing key: %s", lacre_strerror(r));
 		return r;
 	}
 	if (CRYPTO_memcmp(pub, mine, 32) != 0) {
-		say(msg, msglen, "the keystore's warrant-log signing key does not match warrants.signer "
+		lacre_msg(msg, msglen, "the keystore's warrant-log signing key does not match warrants.signer "
 		    "in %s", SITE_CONF);
 		return LACRE_E_CONFIG;
 	}
@@ -213,12 +176,12 @@ static int writer_open(const struct site *s, struct keystore *ks, uint8_t seed[3
 	if (r == LACRE_OK)
 		r = warrant_open_locked(path, LOCK_EX, 1, fd);
 	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot open %s: %s", path, strerror(errno));
+		lacre_msg(msg, msglen, "cannot open %s: %s", path, strerror(errno));
 		return r;
 	}
 	r = warrant_load_fd(*fd, path, pub, NULL, reg);
 	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot read the warrant log: %s",
+		lacre_msg(msg, msglen, "cannot read the warrant log: %s",
 		    warrant_registry_error()[0] ? warrant_registry_error() : lacre_strerror(r));
 		close(*fd);
 		*fd = -1;
@@ -231,34 +194,34 @@ static int spec_ok(const struct warrant *w, char *msg, size_t msglen)
 {
 	if (!text_ok(w->case_id, 0) || !text_ok(w->unit, 0) || !text_ok(w->court, 0) ||
 	    !text_ok(w->authority, 0) || !text_ok(w->periods[0].order_id, 0)) {
-		say(msg, msglen, "a text field is too long or has control characters");
+		lacre_msg(msg, msglen, "a text field is too long or has control characters");
 		return LACRE_E_INVALID;
 	}
 	if (w->n_targets > WARRANT_MAX_TARGETS || w->n_liids > WARRANT_MAX_LIIDS ||
 	    w->n_periods != 1) {
-		say(msg, msglen, "too many targets or LIIDs (at most %d and %d)",
+		lacre_msg(msg, msglen, "too many targets or LIIDs (at most %d and %d)",
 		    WARRANT_MAX_TARGETS, WARRANT_MAX_LIIDS);
 		return LACRE_E_INVALID;
 	}
 	for (size_t i = 0; i < w->n_targets; i++)
 		if (!text_ok(w->targets[i], 1) || strchr(w->targets[i], ',') != NULL) {
-			say(msg, msglen, "target '%s' is empty, too long or has a comma", w->targets[i]);
+			lacre_msg(msg, msglen, "target '%s' is empty, too long or has a comma", w->targets[i]);
 			return LACRE_E_INVALID;
 		}
 	for (size_t i = 0; i < w->n_liids; i++) {
 		if (!warrant_liid_ok(w->liids[i])) {
-			say(msg, msglen, "LIID '%s' must be 1-%d printable characters without space or comma",
+			lacre_msg(msg, msglen, "LIID '%s' must be 1-%d printable characters without space or comma",
 			    w->liids[i], WARRANT_LIID_MAX);
 			return LACRE_E_INVALID;
 		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(w->liids[i], w->liids[j]) == 0) {
-				say(msg, msglen, "LIID '%s' is listed twice", w->liids[i]);
+				lacre_msg(msg, msglen, "LIID '%s' is listed twice", w->liids[i]);
 				return LACRE_E_INVALID;
 			}
 	}
 	if (w->categories & ~(unsigned)(WARRANT_CAT_CONTENT | WARRANT_CAT_IRI | WARRANT_CAT_LOCATION)) {
-		say(msg, msglen, "unknown category bits");
+		lacre_msg(msg, msglen, "unknown category bits");
 		return LACRE_E_INVALID;
 	}
 	return LACRE_OK;
@@ -299,14 +262,14 @@ int warrant_add(const struct site *s, struct keystore *ks, const struct warrant 
 	if (r == LACRE_OK)
 		r = age_recipient_encode(ident.public_key, w.recipient);
 	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot generate the warrant key: %s", lacre_strerror(r));
+		lacre_msg(msg, msglen, "cannot generate the warrant key: %s", lacre_strerror(r));
 		goto out;
 	}
 	/* the id is not in the log: a key file under it is a leftover of an
 	 * add that failed before its append, safe to replace */
 	r = keystore_put(ks, newid, &ident, 1);
 	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot store the warrant key: %s", lacre_strerror(r));
+		lacre_msg(msg, msglen, "cannot store the warrant key: %s", lacre_strerror(r));
 		goto out;
 	}
 	warrant_categories_format(w.categories, cats, sizeof(cats));
@@ -326,7 +289,7 @@ int warrant_add(const struct site *s, struct keystore *ks, const struct warrant 
 	if (!r) r = kv(&d, "recipient", w.recipient);
 	if (!r) r = append_line(fd, reg, seed, &d);
 	if (r != LACRE_OK) {
-		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
+		lacre_msg(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
 		goto out;
 	}
 	memcpy(id, newid, sizeof(newid));
@@ -351,7 +314,7 @@ static int mutate_begin(const struct site *s, struct keystore *ks, uint8_t seed[
 		return r;
 	*w = warrant_registry_find(*reg, id);
 	if (*w == NULL) {
-		say(msg, msglen, "no warrant '%s'; 'lacre warrant list' shows them", id);
+		lacre_msg(msg, msglen, "no warrant '%s'; 'lacre warrant list' shows them", id);
 		warrant_registry_free(*reg);
 		*reg = NULL;
 		close(*fd);
@@ -373,7 +336,7 @@ int warrant_extend(const struct site *s, struct keystore *ks, const char *id, co
 	if (s == NULL || ks == NULL || id == NULL || p == NULL)
 		return LACRE_E_INVALID;
 	if (!text_ok(p->order_id, 0)) {
-		say(msg, msglen, "the order id is too long or has control characters");
+		lacre_msg(msg, msglen, "the order id is too long or has control characters");
 		return LACRE_E_INVALID;
 	}
 	lacre_dbuf_init(&d, LOG_LINE_MAX + 256);
@@ -382,7 +345,7 @@ int warrant_extend(const struct site *s, struct keystore *ks, const char *id, co
 		goto out;
 	r = legal_check_extend(reg, w, p, NULL, msg, msglen);
 	if (r == LACRE_OK && w->n_periods == WARRANT_MAX_PERIODS) {
-		say(msg, msglen, "warrant %s already has %d periods", id, WARRANT_MAX_PERIODS);
+		lacre_msg(msg, msglen, "warrant %s already has %d periods", id, WARRANT_MAX_PERIODS);
 		r = LACRE_E_TOO_LARGE;
 	}
 	if (r != LACRE_OK)
@@ -394,7 +357,7 @@ int warrant_extend(const struct site *s, struct keystore *ks, const char *id, co
 	if (!r) r = kv_time(&d, "to", p->to);
 	if (!r) r = append_line(fd, reg, seed, &d);
 	if (r != LACRE_OK)
-		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
+		lacre_msg(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
 out:
 	OPENSSL_cleanse(seed, sizeof(seed));
 	lacre_dbuf_free(&d);
@@ -419,7 +382,7 @@ static int order_event(const struct site *s, struct keystore *ks, const char *id
 	if (s == NULL || ks == NULL || id == NULL || order_id == NULL)
 		return LACRE_E_INVALID;
 	if (!text_ok(order_id, 0)) {
-		say(msg, msglen, "the order id is too long or has control characters");
+		lacre_msg(msg, msglen, "the order id is too long or has control characters");
 		return LACRE_E_INVALID;
 	}
 	lacre_dbuf_init(&d, LOG_LINE_MAX + 256);
@@ -436,7 +399,7 @@ static int order_event(const struct site *s, struct keystore *ks, const char *id
 	if (!r && cease) r = kv_time(&d, "effective", at);
 	if (!r) r = append_line(fd, reg, seed, &d);
 	if (r != LACRE_OK)
-		say(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
+		lacre_msg(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
 out:
 	OPENSSL_cleanse(seed, sizeof(seed));
 	lacre_dbuf_free(&d);

@@ -16,6 +16,7 @@
 #include "harness.h"
 #include "lacre/accesslog.h"
 #include "lacre/age.h"
+#include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/evlog.h"
 #include "lacre/keystore.h"
@@ -88,7 +89,7 @@ static int add_event(const char *w, const char *why, int allowed, uint64_t *idx)
 	r = accesslog_request(salt, ev.time, ev.user, ev.role, ev.unit, ev.action, ev.warrant,
 			      ev.what, ev.justification, &rq);
 	if (r == LACRE_OK)
-		r = evlog_ed25519_sign(ana.seed, rq.p, rq.len, sig);
+		r = lacre_ed25519_sign(ana.seed, rq.p, rq.len, sig);
 	lacre_dbuf_free(&rq);
 	ev.request_sig = sig;
 	if (r == LACRE_OK)

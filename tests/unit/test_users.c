@@ -15,6 +15,7 @@
 
 #include "harness.h"
 #include "lacre/age.h"
+#include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/evlog.h"
 #include "lacre/keystore.h"
@@ -188,7 +189,7 @@ static void test_tamper(void)
 	CHECK_OK(site_path(&site, USERS_LOG, path, sizeof(path)));
 	/* the clerk forges an admin for himself: a well-formed, well-chained
 	 * line with a valid signature by a key that may not sign */
-	CHECK_OK(evlog_ed25519_public(seed, keys[0]));
+	CHECK_OK(lacre_ed25519_public(seed, keys[0]));
 	memcpy(keys[1], admin.pub, 32);
 	memcpy(keys[2], clerk.pub, 32);
 	CHECK_OK(evlog_open(path, USERS_MAGIC, 1, any_signer, any_apply, keys, &l, msg, sizeof(msg)));
