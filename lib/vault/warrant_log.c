@@ -324,62 +324,25 @@ static int mutate_begin(const struct site *s, struct keystore *ks, uint8_t seed[
 	return LACRE_OK;
 }
 
-int warrant_extend(const struct site *s, struct keystore *ks, const char *id, const struct warrant_period *p,
-		   char *msg, size_t msglen)
+/* The judicial orders on an existing warrant, each one signed event. */
+enum order_kind { ORDER_EXTEND, ORDER_CONFIRM, ORDER_CEASE };
+
+/* An order on warrant id: an extension by the new period p, a
+ * confirmation of an emergency order, or a cessation effective at 'at'.
+ * Checks its legal rule under the log's lock and appends the signed event. */
+static int order_event(const struct site *s, struct keystore *ks, const char *id,
+		       enum order_kind kind, const char *order_id, int64_t order_date, int64_t at,
+		       const struct warrant_period *p, char *msg, size_t msglen)
 {
+	static const char *const type[] = { "extend", "confirm", "cease" };
 	struct warrant_registry *reg = NULL;
 	const struct warrant *w;
 	struct lacre_dbuf d;
 	uint8_t seed[32];
 	int fd = -1, r;
 
-	if (s == NULL || ks == NULL || id == NULL || p == NULL)
-		return LACRE_E_INVALID;
-	if (!text_ok(p->order_id, 0)) {
-		lacre_msg(msg, msglen, "the order id is too long or has control characters");
-		return LACRE_E_INVALID;
-	}
-	lacre_dbuf_init(&d, LOG_LINE_MAX + 256);
-	r = mutate_begin(s, ks, seed, id, &fd, &reg, &w, msg, msglen);
-	if (r != LACRE_OK)
-		goto out;
-	r = legal_check_extend(reg, w, p, NULL, msg, msglen);
-	if (r == LACRE_OK && w->n_periods == WARRANT_MAX_PERIODS) {
-		lacre_msg(msg, msglen, "warrant %s already has %d periods", id, WARRANT_MAX_PERIODS);
-		r = LACRE_E_TOO_LARGE;
-	}
-	if (r != LACRE_OK)
-		goto out;
-	r = begin_line(&d, reg, "extend", id);
-	if (!r) r = kv(&d, "order", p->order_id);
-	if (!r) r = kv_time(&d, "order_date", p->order_date);
-	if (!r) r = kv_time(&d, "from", p->from);
-	if (!r) r = kv_time(&d, "to", p->to);
-	if (!r) r = append_line(fd, reg, seed, &d);
-	if (r != LACRE_OK)
-		lacre_msg(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
-out:
-	OPENSSL_cleanse(seed, sizeof(seed));
-	lacre_dbuf_free(&d);
-	warrant_registry_free(reg);
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-/* A judicial order on an existing warrant: a confirmation of an emergency
- * order (cease = 0) or a cessation effective at 'at' (cease = 1).  Checks
- * its legal rule under the log's lock and appends the signed event. */
-static int order_event(const struct site *s, struct keystore *ks, const char *id, int cease,
-		       const char *order_id, int64_t order_date, int64_t at, char *msg, size_t msglen)
-{
-	struct warrant_registry *reg = NULL;
-	const struct warrant *w;
-	struct lacre_dbuf d;
-	uint8_t seed[32];
-	int fd = -1, r;
-
-	if (s == NULL || ks == NULL || id == NULL || order_id == NULL)
+	if (s == NULL || ks == NULL || id == NULL || order_id == NULL ||
+	    (kind == ORDER_EXTEND && p == NULL))
 		return LACRE_E_INVALID;
 	if (!text_ok(order_id, 0)) {
 		lacre_msg(msg, msglen, "the order id is too long or has control characters");
@@ -389,14 +352,29 @@ static int order_event(const struct site *s, struct keystore *ks, const char *id
 	r = mutate_begin(s, ks, seed, id, &fd, &reg, &w, msg, msglen);
 	if (r != LACRE_OK)
 		goto out;
-	r = cease ? legal_check_cease(w, order_id, order_date, at, NULL, msg, msglen)
-		  : legal_check_confirm(reg, w, order_id, order_date, NULL, msg, msglen);
+	switch (kind) {
+	case ORDER_EXTEND:
+		r = legal_check_extend(reg, w, p, NULL, msg, msglen);
+		if (r == LACRE_OK && w->n_periods == WARRANT_MAX_PERIODS) {
+			lacre_msg(msg, msglen, "warrant %s already has %d periods", id, WARRANT_MAX_PERIODS);
+			r = LACRE_E_TOO_LARGE;
+		}
+		break;
+	case ORDER_CONFIRM:
+		r = legal_check_confirm(reg, w, order_id, order_date, NULL, msg, msglen);
+		break;
+	case ORDER_CEASE:
+		r = legal_check_cease(w, order_id, order_date, at, NULL, msg, msglen);
+		break;
+	}
 	if (r != LACRE_OK)
 		goto out;
-	r = begin_line(&d, reg, cease ? "cease" : "confirm", id);
+	r = begin_line(&d, reg, type[kind], id);
 	if (!r) r = kv(&d, "order", order_id);
 	if (!r) r = kv_time(&d, "order_date", order_date);
-	if (!r && cease) r = kv_time(&d, "effective", at);
+	if (!r && kind == ORDER_EXTEND) r = kv_time(&d, "from", p->from);
+	if (!r && kind == ORDER_EXTEND) r = kv_time(&d, "to", p->to);
+	if (!r && kind == ORDER_CEASE) r = kv_time(&d, "effective", at);
 	if (!r) r = append_line(fd, reg, seed, &d);
 	if (r != LACRE_OK)
 		lacre_msg(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));
@@ -409,14 +387,22 @@ out:
 	return r;
 }
 
+int warrant_extend(const struct site *s, struct keystore *ks, const char *id, const struct warrant_period *p,
+		   char *msg, size_t msglen)
+{
+	if (p == NULL)
+		return LACRE_E_INVALID;
+	return order_event(s, ks, id, ORDER_EXTEND, p->order_id, p->order_date, 0, p, msg, msglen);
+}
+
 int warrant_confirm(const struct site *s, struct keystore *ks, const char *id, const char *order_id,
 		    int64_t order_date, char *msg, size_t msglen)
 {
-	return order_event(s, ks, id, 0, order_id, order_date, 0, msg, msglen);
+	return order_event(s, ks, id, ORDER_CONFIRM, order_id, order_date, 0, NULL, msg, msglen);
 }
 
 int warrant_cease(const struct site *s, struct keystore *ks, const char *id, const char *order_id,
 		  int64_t order_date, int64_t at, char *msg, size_t msglen)
 {
-	return order_event(s, ks, id, 1, order_id, order_date, at, msg, msglen);
+	return order_event(s, ks, id, ORDER_CEASE, order_id, order_date, at, NULL, msg, msglen);
 }
