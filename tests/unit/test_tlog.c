@@ -5,6 +5,7 @@
  * killed at random points never leaves two inconsistent checkpoints.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -557,8 +558,15 @@ static void crash_child(struct lacre_store *st, const char *state, int fd, unsig
 		lacre_dbuf_reset(&note);
 		if (tlog_checkpoint(log, &note) != LACRE_OK)
 			_exit(5);
+		/* one write() of at most PIPE_BUF bytes is atomic on a pipe: a
+		 * kill never leaves a length without its note in the stream */
+		uint8_t rep[PIPE_BUF];
 		uint32_t l = (uint32_t)note.len;
-		if (write(fd, &l, 4) != 4 || write(fd, note.p, note.len) != (ssize_t)note.len)
+		if (note.len + 4 > sizeof(rep))
+			_exit(7);
+		memcpy(rep, &l, 4);
+		memcpy(rep + 4, note.p, note.len);
+		if (write(fd, rep, note.len + 4) != (ssize_t)(note.len + 4))
 			_exit(6);
 	}
 }
