@@ -49,6 +49,9 @@ static void test_config_defaults(void)
 	CHECK_STR(v, "2s");
 	CHECK_OK(site_config_get(&c, "tls.require_client_cert", v, sizeof(v)));
 	CHECK_STR(v, "yes");
+	CHECK_EQ_INT(c.spool_direct_io, 1);
+	CHECK_OK(site_config_get(&c, "spool.direct_io", v, sizeof(v)));
+	CHECK_STR(v, "yes");
 	CHECK_EQ_INT(site_config_get(&c, "nope", v, sizeof(v)), LACRE_E_NOT_FOUND);
 	CHECK_EQ_INT(site_config_get(&c, "backend", v, 4), LACRE_E_TOO_LARGE);
 }
@@ -64,6 +67,7 @@ static void test_config_parse_ok(void)
 		       "segment.max_age = 500ms\n"
 		       "limits.idle_timeout = 2min\n"
 		       "tls.enable = no\n"
+		       "spool.direct_io = off\n"
 		       "witness.policy = /nonexistent/policy"));  /* no final newline */
 	CHECK_STR(c.name, "Madrid");
 	CHECK_STR(c.hi2, "[::1]:6001");
@@ -72,6 +76,7 @@ static void test_config_parse_ok(void)
 	CHECK_EQ_INT(c.segment_max_age_ms, 500);
 	CHECK_EQ_INT(c.idle_timeout_ms, 120000);
 	CHECK_STR(c.witness_policy, "/nonexistent/policy");
+	CHECK_EQ_INT(c.spool_direct_io, 0);
 	CHECK_OK(parse(&c, ""));
 }
 
