@@ -77,9 +77,10 @@ struct segment_config {
 	int64_t max_age_us;                /* 0: SEGMENT_MAX_AGE_US_DEFAULT */
 	int no_sync;                       /* tests and benches only: skip fsync */
 	int direct_io;                     /* write with O_DIRECT when the spool's
-					    * file system allows it: no page-cache
-					    * copy; 1 MiB writes go out in the
-					    * background (POSIX AIO, double
+					    * file system allows it, once a segment
+					    * passes 4 MiB (busy writers): no
+					    * page-cache copy; 1 MiB writes go out
+					    * in the background (POSIX AIO, double
 					    * buffered) while sealing goes on */
 	/* Called once per closed segment, after the rename.  A non-zero return
 	 * is passed back to the caller of add/tick/flush; the file stays in the
@@ -113,6 +114,9 @@ int segment_writer_tick(struct segment_writer *w, int64_t now_us);
 
 /* Close the open segment now, if any (idle timers, SIGTERM). */
 int segment_writer_flush(struct segment_writer *w, int64_t now_us);
+
+/* 1 when the open segment is written with O_DIRECT (tests, diagnostics). */
+int segment_writer_direct(const struct segment_writer *w);
 
 /* Records in the open segment (0 when none is open). */
 uint64_t segment_writer_pending(const struct segment_writer *w);

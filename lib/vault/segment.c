@@ -55,6 +55,13 @@
  * so small direct writes cost as much CPU as the page-cache copy they
  * avoid. */
 #define SEG_DIRECT_FLUSH_AT ((size_t)16 * SEG_ENC_CHUNK)   /* ~1 MiB */
+/* A segment starts buffered, with the small staging buffer, and moves to
+ * O_DIRECT with the two large ones once this much of it is written: a
+ * trickle of IRI never holds 2 MiB of buffers (ingest keeps one open
+ * segment per warrant), a busy writer pays the page-cache copy only for
+ * the start of its first segment (the large buffers are kept while the
+ * writer closes segments by size). */
+#define SEG_PROMOTE_AT ((uint64_t)4 << 20)
 /* The staging buffer never grows: between two drains at most one sealed
  * chunk past the flush mark and the age header (64 stanzas) can gather,
  * because the writer hands the age writer at most 64 KiB at a time. */
@@ -89,6 +96,8 @@ struct segment_writer {
 	size_t flush_at;                   /* drain the stage at this size */
 	size_t stage_size;                 /* allocation of stage and spare, 0: none */
 	int keep_buffers;                  /* seg_release keeps stage, spare, commits */
+	int promotable;                    /* buffered now, O_DIRECT once busy */
+	int direct_refused;                /* the spool refused O_DIRECT: stop asking */
 	uint8_t *spare;                    /* O_DIRECT: the other staging buffer */
 	struct aiocb aio;                  /* O_DIRECT: the write in flight */
 	int aio_busy;                      /* aio is in flight (from spare) */
@@ -212,8 +221,8 @@ static int seg_drain(struct segment_writer *w, int final)
 	if (w->direct && ((uintptr_t)w->stage.p % SEG_ALIGN) != 0 &&
 	    (r = seg_direct_off(w)) != LACRE_OK)
 		return r;
-	if (w->direct)
-		n &= ~(size_t)(SEG_ALIGN - 1);
+	if (w->direct || w->promotable)
+		n &= ~(size_t)(SEG_ALIGN - 1);   /* the file size stays aligned */
 	if (n && (r = seg_write_all(w->fd, w->stage.p, n, w->size)) != LACRE_OK)
 		return r;
 	w->size += n;
@@ -228,6 +237,41 @@ static int seg_drain(struct segment_writer *w, int final)
 	return LACRE_OK;
 }
 
+/* Move a busy buffered segment to O_DIRECT (see SEG_PROMOTE_AT): the
+ * large staging buffer and its spare, O_DIRECT on the open file (the file
+ * size is a multiple of 4 KiB: promotable drains keep it so).  Any
+ * refusal leaves the segment buffered, which is only slower. */
+static void seg_promote(struct segment_writer *w)
+{
+	size_t big = SEG_STAGE_SIZE(SEG_DIRECT_FLUSH_AT);
+	uint8_t *a = NULL, *b = NULL;
+	int fl;
+
+	w->promotable = 0;
+	if (w->size % SEG_ALIGN != 0 || w->stage.len > big)
+		return;
+	if (posix_memalign((void **)&a, SEG_ALIGN, big) != 0 ||
+	    posix_memalign((void **)&b, SEG_ALIGN, big) != 0) {
+		free(a);
+		return;
+	}
+	fl = fcntl(w->fd, F_GETFL);
+	if (fl < 0 || fcntl(w->fd, F_SETFL, fl | O_DIRECT) != 0) {
+		w->direct_refused = 1;
+		free(a);
+		free(b);
+		return;
+	}
+	memcpy(a, w->stage.p, w->stage.len);
+	free(w->stage.p);
+	w->stage.p = a;
+	w->stage.alloc = w->stage.max = big;
+	w->spare = b;
+	w->stage_size = big;
+	w->flush_at = SEG_DIRECT_FLUSH_AT;
+	w->direct = 1;
+}
+
 /* Hand p[0..n) to the age writer at most 64 KiB at a time, draining the
  * staging buffer as it fills (keeps it within its fixed size). */
 static int seg_feed(struct segment_writer *w, const uint8_t *p, size_t n)
@@ -239,8 +283,12 @@ static int seg_feed(struct segment_writer *w, const uint8_t *p, size_t n)
 			return r;
 		p += k;
 		n -= k;
-		if (w->stage.len >= w->flush_at && (r = seg_drain(w, 0)) != LACRE_OK)
-			return r;
+		if (w->stage.len >= w->flush_at) {
+			if ((r = seg_drain(w, 0)) != LACRE_OK)
+				return r;
+			if (w->promotable && w->size >= SEG_PROMOTE_AT)
+				seg_promote(w);
+		}
 	}
 	return LACRE_OK;
 }
@@ -328,13 +376,17 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 	snprintf(w->final_path, pl, "%s/%s", w->dir, w->name);
 	snprintf(w->tmp_path, pl, "%s/%s%s", w->dir, SEGMENT_TMP_PREFIX, w->name);
 	w->direct = 0;
-	if (w->direct_io) {
-		/* file systems without O_DIRECT (tmpfs) refuse it: fall back */
+	if (w->direct_io && !w->direct_refused &&
+	    w->stage_size == SEG_STAGE_SIZE(SEG_DIRECT_FLUSH_AT)) {
+		/* the writer was busy (large buffers kept): O_DIRECT at once;
+		 * file systems without O_DIRECT (tmpfs) refuse it: fall back */
 		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0600);
 		w->direct = w->fd >= 0;
+		w->direct_refused = w->fd < 0;
 	}
 	if (w->fd < 0)
 		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	w->promotable = w->direct_io && !w->direct && !w->direct_refused;
 	if (w->fd < 0) {
 		r = LACRE_E_IO;
 		goto fail;
@@ -589,6 +641,11 @@ int segment_writer_flush(struct segment_writer *w, int64_t now_us)
 	if (w->broken)
 		return LACRE_E_STATE;
 	return seg_close(w, now_us);
+}
+
+int segment_writer_direct(const struct segment_writer *w)
+{
+	return w && w->open && w->direct;
 }
 
 uint64_t segment_writer_pending(const struct segment_writer *w)

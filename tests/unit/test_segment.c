@@ -7,6 +7,7 @@
  * objects.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,7 +168,25 @@ static long read_segment(const uint8_t *obj, size_t n, const struct age_x25519_i
 	return k;
 }
 
+/* Whether folder dir takes O_DIRECT files. */
+static int direct_ok(const char *dir)
+{
+	char p[600];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/.direct-probe", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_DIRECT, 0600);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	unlink(p);
+	return 1;
+}
+
 static int use_direct;
+static uint64_t g_max_plain = 300000;    /* segment size limit of the next run */
+static int g_records = 3000;             /* records it writes */
+static const char *g_dir;                /* spool folder, NULL: t_tmpdir() */
 
 static void test_size_limit_and_readback(void)
 {
@@ -177,8 +196,8 @@ static void test_size_limit_and_readback(void)
 	struct segment_config cfg;
 	struct segment_writer *w = NULL;
 	struct frame_record rec;
-	const char *dir = t_tmpdir();
-	const int n = 3000;
+	const char *dir = g_dir ? g_dir : t_tmpdir();
+	const int n = g_records;
 	long first = 0;
 
 	for (size_t i = 0; i < sizeof(pdubuf); i++)
@@ -192,7 +211,7 @@ static void test_size_limit_and_readback(void)
 	cfg.spool_dir = dir;
 	cfg.recipients = (const uint8_t (*)[32])rcp;
 	cfg.n_recipients = 2;
-	cfg.max_plain = 300000;
+	cfg.max_plain = g_max_plain;
 	cfg.max_age_us = 1000000000;
 	cfg.on_close = on_close;
 	cfg.arg = &s;
@@ -205,13 +224,19 @@ static void test_size_limit_and_readback(void)
 		CHECK_EQ_INT(segment_writer_pending(w) == 0 ? 1 : 1, 1);
 	}
 	CHECK(segment_writer_pending(w) > 0);
+	/* a writer past SEG_PROMOTE_AT writes with O_DIRECT where the spool
+	 * allows it, and a buffered one never does */
+	if (!use_direct)
+		CHECK_EQ_INT(segment_writer_direct(w), 0);
+	else if (g_max_plain > (8u << 20) && direct_ok(dir))
+		CHECK_EQ_INT(segment_writer_direct(w), 1);
 	CHECK_OK(segment_writer_flush(w, 99999));
 	CHECK_EQ_INT(segment_writer_pending(w), 0);
 	CHECK_OK(segment_writer_flush(w, 99999)); /* nothing open: no callback */
 	segment_writer_free(w);
 	CHECK_MEM(c, s.commits[n - 1], 32);
 	CHECK_EQ_INT(s.total, n);
-	CHECK(s.n >= 7);
+	CHECK(s.n >= (g_max_plain > 1000000 ? 2 : 7));
 	CHECK_EQ_INT(count_files(dir, 0), s.n);
 	CHECK_EQ_INT(count_files(dir, 1), 0);
 	for (int k = 0; k < s.n; k++) {
@@ -236,7 +261,8 @@ static void test_size_limit_and_readback(void)
 		CHECK_EQ_INT(read_segment(obj, len, &id2, NULL, &s, first, NULL), s.n_records[k]);
 		/* size limit: all but the last segment are near max_plain */
 		if (k + 1 < s.n)
-			CHECK(s.size[k] > 280000 && s.size[k] < 310000);
+			CHECK(s.size[k] > g_max_plain - g_max_plain / 15 &&
+			      s.size[k] < g_max_plain + g_max_plain / 30);
 		first += (long)s.n_records[k];
 		free(obj);
 	}
@@ -522,7 +548,8 @@ static void test_config_errors(void)
 }
 
 /* The same with O_DIRECT (where the temporary folder's file system allows
- * it; the writer falls back to buffered writes otherwise). */
+ * it; the writer falls back to buffered writes otherwise).  Small
+ * segments never reach SEG_PROMOTE_AT: they stay buffered. */
 static void test_size_limit_direct_io(void)
 {
 	use_direct = 1;
@@ -530,10 +557,44 @@ static void test_size_limit_direct_io(void)
 	use_direct = 0;
 }
 
+/* Segments of 9 MiB in a disk folder (/var/tmp: tmpfs has no O_DIRECT):
+ * the first starts buffered and moves to O_DIRECT after 4 MiB, the next
+ * ones open with O_DIRECT (the writer is busy); every record reads back
+ * and every fingerprint matches. */
+static void test_promotion_to_direct(void)
+{
+	char dir[] = "/var/tmp/lacre-test-seg-XXXXXX";
+	struct dirent *e;
+	DIR *d;
+
+	if (!mkdtemp(dir)) {
+		printf("# /var/tmp unusable: promotion run in the test folder\n");
+		g_dir = NULL;
+	} else {
+		g_dir = dir;
+	}
+	use_direct = 1;
+	g_max_plain = 9u << 20;
+	g_records = 19000;                      /* ~16 MiB: two segments and a bit */
+	test_size_limit_and_readback();
+	use_direct = 0;
+	g_max_plain = 300000;
+	g_records = 3000;
+	g_dir = NULL;
+	if ((d = opendir(dir))) {
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.')
+				unlinkat(dirfd(d), e->d_name, 0);
+		closedir(d);
+		rmdir(dir);
+	}
+}
+
 int main(void)
 {
 	RUN(test_size_limit_and_readback);
 	RUN(test_size_limit_direct_io);
+	RUN(test_promotion_to_direct);
 	RUN(test_age_limit_and_tick);
 	RUN(test_big_records);
 	RUN(test_reader_errors);
