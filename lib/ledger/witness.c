@@ -4,7 +4,8 @@
  * Reading order: per-origin state (load, atomic store), the request handler
  * (the checks of spec §7.2 in their order), a minimal HTTP/1.1 server (one
  * request per connection, requests handled one at a time so that the size
- * check and the state update are atomic), and the HTTP client the log uses.
+ * check and the state update are atomic), and the client the log uses
+ * (libcurl: HTTP or HTTPS to the witnesses of the site's policy).
  *
  * Everything a peer sends is untrusted: request heads are capped at 8 KiB,
  * bodies at WITNESS_MAX_BODY, proofs at 63 lines, and bodies are parsed
@@ -18,6 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <openssl/crypto.h>
 
 #include "lacre/err.h"
@@ -387,7 +390,7 @@ static int send_all(int fd, const void *p, size_t len, uint64_t deadline)
  * head_len gets the head's length, content_length the declared body length
  * (or -1).  Bytes are appended to in (capped). */
 static int read_message(int fd, struct lacre_dbuf *in, size_t *head_len,
-			long long *content_length, int until_eof, uint64_t deadline)
+			long long *content_length, uint64_t deadline)
 {
 	uint8_t buf[4096];
 	ssize_t n;
@@ -429,7 +432,7 @@ static int read_message(int fd, struct lacre_dbuf *in, size_t *head_len,
 		if (*head_len != 0 && *content_length >= 0 &&
 		    in->len - *head_len >= (size_t)*content_length)
 			return LACRE_OK;
-		if (*head_len != 0 && *content_length < 0 && !until_eof)
+		if (*head_len != 0 && *content_length < 0)
 			return LACRE_OK;
 		if ((rc = wait_fd(fd, POLLIN, deadline)) != LACRE_OK)
 			return rc;
@@ -490,7 +493,7 @@ static void serve_conn(struct witness *w, int fd)
 
 	lacre_dbuf_init(&in, HEAD_MAX + WITNESS_MAX_BODY + 4096);
 	lacre_dbuf_init(&resp, NOTE_MAX_SIZE + 1024);
-	rc = read_message(fd, &in, &head_len, &clen, 0, deadline);
+	rc = read_message(fd, &in, &head_len, &clen, deadline);
 	if (rc == LACRE_E_TOO_LARGE || (rc == LACRE_OK && clen > (long long)WITNESS_MAX_BODY)) {
 		answer(&status, &resp, 413, "request too large");
 		goto send;
@@ -602,85 +605,91 @@ out:
 	return rc;
 }
 
-/* ---- client ---- */
+/* ---- client (libcurl) ---- */
 
-/* Split "http://host:port/path" (loopback hosts only). */
-static int parse_url(const char *url, struct sockaddr_in *sa, const char **path)
+/* libcurl's one-time global set-up (reference-counted: the S3 store's own
+ * call is harmless). */
+static void client_global_init(void)
 {
-	char hp[80];
-	const char *s, *slash;
-
-	if (strncmp(url, "http://", 7) != 0)
-		return LACRE_E_CONFIG;
-	s = url + 7;
-	slash = strchr(s, '/');
-	if (slash == NULL)
-		slash = s + strlen(s);
-	if ((size_t)(slash - s) >= sizeof(hp))
-		return LACRE_E_CONFIG;
-	memcpy(hp, s, (size_t)(slash - s));
-	hp[slash - s] = '\0';
-	if (parse_addr(hp, sa) != LACRE_OK || (ntohl(sa->sin_addr.s_addr) >> 24) != 127)
-		return LACRE_E_CONFIG;
-	*path = *slash ? slash : "";
-	return LACRE_OK;
+	(void)curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* One HTTP exchange: connect, send head + body, read the whole answer. */
+/* The answer being received, capped at its buffer's limit. */
+struct http_answer {
+	struct lacre_dbuf *body;
+	int rc;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct http_answer *a = arg;
+
+	if ((a->rc = lacre_dbuf_add(a->body, p, size * n)) != LACRE_OK)
+		return 0; /* too large: libcurl stops with CURLE_WRITE_ERROR */
+	return size * n;
+}
+
+/* One HTTP exchange with url + suffix (http:// or https://, no redirect,
+ * a 10 s deadline): the status and the whole body.  The URL comes from the
+ * site's witness policy; the answer is untrusted and capped. */
 static int http_exchange(const char *url, const char *method, const char *suffix,
 			 const void *body, size_t len, int *status, struct lacre_dbuf *resp)
 {
-	struct sockaddr_in sa;
-	struct lacre_dbuf req, in;
-	const char *path;
-	size_t head_len;
-	long long clen;
-	uint64_t deadline = now_ms() + IO_TIMEOUT_MS;
-	int fd = -1, rc, st, err = 0;
-	socklen_t el = sizeof(err);
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct http_answer ans = { resp, LACRE_OK };
+	struct lacre_dbuf full;
+	CURL *c = NULL;
+	CURLcode cc;
+	long code = 0;
+	int rc;
 
-	lacre_dbuf_init(&req, HEAD_MAX + WITNESS_MAX_BODY);
-	lacre_dbuf_init(&in, HEAD_MAX + NOTE_MAX_SIZE + 4096);
-	if ((rc = parse_url(url, &sa, &path)) != LACRE_OK)
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return LACRE_E_CONFIG;
+	lacre_dbuf_init(&full, 4096);
+	if ((rc = lacre_dbuf_printf(&full, "%s%s", url, suffix)) != LACRE_OK ||
+	    (rc = lacre_dbuf_add_u8(&full, 0)) != LACRE_OK)
 		goto out;
-	rc = LACRE_E_UNAVAILABLE;
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+	pthread_once(&once, client_global_init);
+	rc = LACRE_E_NOMEM;
+	if ((c = curl_easy_init()) == NULL)
 		goto out;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		if (errno != EINPROGRESS)
-			goto out;
-		if (wait_fd(fd, POLLOUT, deadline) != LACRE_OK ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0)
-			goto out;
-	}
-	if ((rc = lacre_dbuf_printf(&req, "%s %s%s HTTP/1.1\r\nHost: %s\r\n"
-				    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-				    method, path, suffix, inet_ntoa(sa.sin_addr), len)) != LACRE_OK ||
-	    (rc = lacre_dbuf_add(&req, body, len)) != LACRE_OK)
+	rc = LACRE_E_CONFIG;
+	if (curl_easy_setopt(c, CURLOPT_URL, (const char *)full.p) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)IO_TIMEOUT_MS) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &ans) != CURLE_OK)
 		goto out;
-	if ((rc = send_all(fd, req.p, req.len, deadline)) != LACRE_OK)
-		goto unavailable;
-	if ((rc = read_message(fd, &in, &head_len, &clen, 1, deadline)) != LACRE_OK)
-		goto unavailable;
-	rc = LACRE_E_MALFORMED;
-	if (in.len < 12 || memcmp(in.p, "HTTP/1.", 7) != 0 ||
-	    sscanf((const char *)in.p + 9, "%3d", &st) != 1)
+	if (strcmp(method, "POST") == 0 &&
+	    (curl_easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK ||
+	     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
+	     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK))
 		goto out;
-	if (clen >= 0 && in.len - head_len > (size_t)clen)
-		in.len = head_len + (size_t)clen;
-	if ((rc = lacre_dbuf_add(resp, in.p + head_len, in.len - head_len)) != LACRE_OK)
-		goto out;
-	*status = st;
-	rc = LACRE_OK;
-	goto out;
-unavailable:
-	if (rc != LACRE_E_TIMEOUT)
+	cc = curl_easy_perform(c);
+	switch (cc) {
+	case CURLE_OK:
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		*status = (int)code;
+		rc = LACRE_OK;
+		break;
+	case CURLE_WRITE_ERROR:
+		rc = ans.rc != LACRE_OK ? ans.rc : LACRE_E_IO;
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		rc = LACRE_E_TIMEOUT;
+		break;
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		rc = LACRE_E_CONFIG;
+		break;
+	default:
 		rc = LACRE_E_UNAVAILABLE;
+	}
 out:
-	if (fd >= 0)
-		close(fd);
-	lacre_dbuf_free(&req);
-	lacre_dbuf_free(&in);
+	curl_easy_cleanup(c);
+	lacre_dbuf_free(&full);
 	return rc;
 }
 
