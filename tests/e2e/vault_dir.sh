@@ -47,20 +47,13 @@ done
 "$B/lacre" decode "$work/s.hi3" > "$work/d.hi3.jsonl" || die "decode hi3"
 
 python3 - "$work" "$W1" "$W3" <<'PY' || die "records do not match what was sent"
-import base64, json, sys, collections
+import base64, json, os, sys, collections
+sys.path.insert(0, os.environ['LACRE_E2E_LIB'])
+from sent import sent_pdus, load, pdus
 work, w1, w3 = sys.argv[1:4]
-sent = collections.defaultdict(list)   # liid -> [(kind, bytes)]
-for lst in ('hi2', 'hi3'):
-    data = open(f'{work}/s.{lst}', 'rb').read()
-    for line in open(f'{work}/d.{lst}.jsonl'):
-        d = json.loads(line)
-        if d['kind'] in ('keepalive', 'keepalive-response'):
-            continue
-        sent[d['liid']].append((d['kind'], data[d['offset']:d['offset'] + d['length']]))
-def load(p):
-    return [json.loads(l) for l in open(p)]
+sent = {liid: [(k, b) for k, _, b in v] for liid, v in sent_pdus(work).items()}
+sent = collections.defaultdict(list, sent)   # liid -> [(kind, bytes)]
 r1, r3, q = load(f'{work}/rec-{w1}.jsonl'), load(f'{work}/rec-{w3}.jsonl'), load(f'{work}/q.jsonl')
-def pdus(rs): return sorted(base64.b64decode(r['pdu']) for r in rs)
 ok = True
 def check(cond, what):
     global ok

@@ -48,21 +48,13 @@ done
 "$B/lacre" decode "$work/s.hi3" > "$work/d.hi3.jsonl" || die "decode hi3"
 
 python3 - "$work" "$W1" "$W2" "$W4" <<'PY' || die "scope rules not enforced as expected"
-import base64, json, sys, collections
+import base64, os, sys, collections
+sys.path.insert(0, os.environ['LACRE_E2E_LIB'])
+from sent import sent_pdus, load, pdus
 work, w1, w2, w4 = sys.argv[1:5]
-sent = collections.defaultdict(list)   # liid -> [(kind, content, bytes)]
-for lst in ('hi2', 'hi3'):
-    data = open(f'{work}/s.{lst}', 'rb').read()
-    for line in open(f'{work}/d.{lst}.jsonl'):
-        d = json.loads(line)
-        if d['kind'] in ('keepalive', 'keepalive-response'):
-            continue
-        sent[d['liid']].append((d['kind'], d.get('content'), data[d['offset']:d['offset'] + d['length']]))
-def load(p):
-    return [json.loads(l) for l in open(p)]
+sent = sent_pdus(work)   # liid -> [(kind, content, bytes)]
 r1, r2, r4 = (load(f'{work}/rec-{w}.jsonl') for w in (w1, w2, w4))
 q = load(f'{work}/q.jsonl')
-def pdus(rs): return sorted(base64.b64decode(r['pdu']) for r in rs)
 def every(liid): return sorted(b for _, _, b in sent[liid])
 ok = True
 def check(cond, what):

@@ -2,6 +2,7 @@
 # Needs: top, work (a scratch folder).  Sets B (binaries folder).
 B="$top/build/bin"
 export LACRE_PASSPHRASE=e2e-master-passphrase LACRE_SCRYPT_LOG2N=10
+export LACRE_E2E_LIB="$top/tests/e2e/lib"   # python helpers (sent.py)
 die() { echo "FAIL: $*"; exit 1; }
 
 # vault_init SITE [init options...]: a new site with listeners on port 0 and
