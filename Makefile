@@ -11,7 +11,7 @@
 #   WERROR=1        warnings are errors (set by CI)
 
 CC      ?= cc
-PKGS    := openssl libcurl sqlite3 expat
+PKGS    := openssl libcurl sqlite3 expat libmicrohttpd
 SAN     ?=
 ifeq ($(CI),true)
 WERROR  ?= 1

@@ -2,14 +2,14 @@
  * witness.c - the tlog-witness v1.0.0 server and client (witness.h).
  *
  * Reading order: per-origin state (load, atomic store), the request handler
- * (the checks of spec §7.2 in their order), a minimal HTTP/1.1 server (one
- * request per connection, requests handled one at a time so that the size
- * check and the state update are atomic), and the client the log uses
- * (libcurl: HTTP or HTTPS to the witnesses of the site's policy).
+ * (the checks of spec §7.2 in their order), the HTTP server (libmicrohttpd,
+ * one polling thread: requests handled one at a time so that the size check
+ * and the state update are atomic), and the client the log uses (libcurl:
+ * HTTP or HTTPS to the witnesses of the site's policy).
  *
- * Everything a peer sends is untrusted: request heads are capped at 8 KiB,
- * bodies at WITNESS_MAX_BODY, proofs at 63 lines, and bodies are parsed
- * with struct lacre_rbuf.  The witness's private key never leaves this
+ * Everything a peer sends is untrusted: a connection's memory (request
+ * head) is capped at 32 KiB, bodies at WITNESS_MAX_BODY, proofs at 63
+ * lines, and bodies are parsed with struct lacre_rbuf.  The witness's private key never leaves this
  * process; it signs only after every check passed and after nothing but the
  * durable state commit remains.
  */
@@ -17,8 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +27,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <microhttpd.h>
 #include <openssl/crypto.h>
 
 #include "lacre/err.h"
@@ -333,217 +332,113 @@ int witness_latest(struct witness *w, const char *hex, struct lacre_dbuf *out)
 	return state_load(w, hex, &size, root, out);
 }
 
-/* ---- HTTP plumbing shared by server and client ---- */
+/* ---- server (libmicrohttpd) ---- */
 
-/* Milliseconds on a monotonic clock. */
-static uint64_t now_ms(void)
+/* One request being received: its body, capped at WITNESS_MAX_BODY. */
+struct request {
+	struct lacre_dbuf body;
+	int too_large;
+};
+
+/* Queue the answer (status, content type, body copied). */
+static enum MHD_Result reply(struct MHD_Connection *conn, int status, const char *ctype,
+			     const struct lacre_dbuf *body)
 {
-	struct timespec ts;
+	struct MHD_Response *r;
+	enum MHD_Result ok;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Wait until fd is ready for events or the deadline passes. */
-static int wait_fd(int fd, short events, uint64_t deadline)
-{
-	struct pollfd pfd = { fd, events, 0 };
-	uint64_t t;
-	int r;
-
-	for (;;) {
-		t = now_ms();
-		if (t >= deadline)
-			return LACRE_E_TIMEOUT;
-		r = poll(&pfd, 1, (int)(deadline - t));
-		if (r > 0)
-			return LACRE_OK;
-		if (r == 0)
-			return LACRE_E_TIMEOUT;
-		if (errno != EINTR)
-			return LACRE_E_NETWORK;
+	r = MHD_create_response_from_buffer(body->len, body->p, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES) {
+		MHD_destroy_response(r);
+		return MHD_NO;
 	}
+	ok = MHD_queue_response(conn, (unsigned)status, r);
+	MHD_destroy_response(r);
+	return ok;
 }
 
-/* Send all bytes before the deadline. */
-static int send_all(int fd, const void *p, size_t len, uint64_t deadline)
+/* The two endpoints of tlog-witness: POST <prefix>/add-checkpoint and
+ * GET <prefix>/<64 hex of the origin hash>/checkpoint.  libmicrohttpd
+ * parses the request; its one polling thread serves one request at a time,
+ * so the size check and the state update of witness_handle are atomic. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload, size_t *upload_size, void **ctx)
 {
-	const uint8_t *b = p;
-	ssize_t n;
-	int rc;
-
-	while (len > 0) {
-		if ((rc = wait_fd(fd, POLLOUT, deadline)) != LACRE_OK)
-			return rc;
-		n = send(fd, b, len, MSG_NOSIGNAL);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return LACRE_E_NETWORK;
-		b += n;
-		len -= (size_t)n;
-	}
-	return LACRE_OK;
-}
-
-/* Read an HTTP head (up to the empty line) and as much body as needed:
- * head_len gets the head's length, content_length the declared body length
- * (or -1).  Bytes are appended to in (capped). */
-static int read_message(int fd, struct lacre_dbuf *in, size_t *head_len,
-			long long *content_length, uint64_t deadline)
-{
-	uint8_t buf[4096];
-	ssize_t n;
-	size_t i;
-	int rc;
-
-	*head_len = 0;
-	*content_length = -1;
-	for (;;) {
-		if (*head_len == 0) {
-			for (i = 3; i < in->len; i++) {
-				if (memcmp(in->p + i - 3, "\r\n\r\n", 4) == 0) {
-					*head_len = i + 1;
-					break;
-				}
-			}
-			if (*head_len == 0 && in->len > HEAD_MAX)
-				return LACRE_E_TOO_LARGE;
-			if (*head_len != 0) {
-				const char *cl;
-				const char *end = (const char *)in->p + *head_len;
-				for (cl = (const char *)in->p; cl < end; cl++) {
-					if ((size_t)(end - cl) > 16 && strncasecmp(cl, "\r\ncontent-length:", 17) == 0) {
-						long long v = 0;
-						const char *q = cl + 17;
-						while (q < end && *q == ' ')
-							q++;
-						if (q >= end || *q < '0' || *q > '9')
-							return LACRE_E_MALFORMED;
-						while (q < end && *q >= '0' && *q <= '9' && v < (1LL << 40))
-							v = v * 10 + (*q++ - '0');
-						*content_length = v;
-					}
-					if ((size_t)(end - cl) > 19 && strncasecmp(cl, "\r\ntransfer-encoding:", 20) == 0)
-						return LACRE_E_UNSUPPORTED;
-				}
-			}
-		}
-		if (*head_len != 0 && *content_length >= 0 &&
-		    in->len - *head_len >= (size_t)*content_length)
-			return LACRE_OK;
-		if (*head_len != 0 && *content_length < 0)
-			return LACRE_OK;
-		if ((rc = wait_fd(fd, POLLIN, deadline)) != LACRE_OK)
-			return rc;
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n < 0)
-			return LACRE_E_NETWORK;
-		if (n == 0)
-			return *head_len != 0 && *content_length < 0 ? LACRE_OK : LACRE_E_INCOMPLETE;
-		if ((rc = lacre_dbuf_add(in, buf, (size_t)n)) != LACRE_OK)
-			return rc;
-	}
-}
-
-/* ---- server ---- */
-
-/* Reason phrase of a status. */
-static const char *reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Content Too Large";
-	case 422: return "Unprocessable Entity";
-	default: return "Internal Server Error";
-	}
-}
-
-/* Write one response and let the caller close the connection. */
-static void respond(int fd, int status, const char *ctype, const struct lacre_dbuf *body)
-{
-	char head[256];
-	int n;
-	uint64_t deadline = now_ms() + IO_TIMEOUT_MS;
-
-	n = snprintf(head, sizeof(head),
-		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		     "Connection: close\r\n\r\n", status, reason(status), ctype, body->len);
-	if (n > 0 && (size_t)n < sizeof(head) && send_all(fd, head, (size_t)n, deadline) == LACRE_OK)
-		send_all(fd, body->p, body->len, deadline);
-}
-
-/* Serve one connection: one request. */
-static void serve_conn(struct witness *w, int fd)
-{
-	struct lacre_dbuf in, resp;
-	size_t head_len = 0;
-	long long clen = -1;
+	struct witness *w = cls;
+	struct request *rq = *ctx;
+	struct lacre_dbuf resp;
 	const char *ctype = "text/plain; charset=utf-8";
-	char method[8], path[512];
+	size_t pl = strlen(url);
 	int status = 500, rc;
-	uint64_t deadline = now_ms() + IO_TIMEOUT_MS;
+	enum MHD_Result ok;
 
-	lacre_dbuf_init(&in, HEAD_MAX + WITNESS_MAX_BODY + 4096);
+	(void)version;
+	if (rq == NULL) {
+		/* first call: the head is in, no body yet */
+		if ((rq = calloc(1, sizeof(*rq))) == NULL)
+			return MHD_NO;
+		lacre_dbuf_init(&rq->body, WITNESS_MAX_BODY);
+		*ctx = rq;
+		return MHD_YES;
+	}
+	if (*upload_size != 0) {
+		if (!rq->too_large && lacre_dbuf_add(&rq->body, upload, *upload_size) != LACRE_OK)
+			rq->too_large = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
 	lacre_dbuf_init(&resp, NOTE_MAX_SIZE + 1024);
-	rc = read_message(fd, &in, &head_len, &clen, deadline);
-	if (rc == LACRE_E_TOO_LARGE || (rc == LACRE_OK && clen > (long long)WITNESS_MAX_BODY)) {
-		answer(&status, &resp, 413, "request too large");
-		goto send;
-	}
-	if (rc != LACRE_OK) {
-		answer(&status, &resp, 400, "malformed request");
-		goto send;
-	}
-	if (sscanf((const char *)in.p, "%7s %511s HTTP/1.", method, path) != 2) {
-		answer(&status, &resp, 400, "malformed request line");
-		goto send;
-	}
 	if (strcmp(method, "POST") == 0) {
-		size_t pl = strlen(path);
-		if (pl < 15 || strcmp(path + pl - 15, "/add-checkpoint") != 0) {
+		if (pl < 15 || strcmp(url + pl - 15, "/add-checkpoint") != 0) {
 			answer(&status, &resp, 404, "no such endpoint");
-			goto send;
+		} else if (rq->too_large) {
+			answer(&status, &resp, 413, "request too large");
+		} else {
+			rc = witness_handle(w, rq->body.p, rq->body.len, (uint64_t)time(NULL),
+					    &status, &resp);
+			if (rc != LACRE_OK)
+				answer(&status, &resp, 500, "witness failed to commit its state");
+			else if (status == 409)
+				ctype = "text/x.tlog.size";
 		}
-		if (clen < 0) {
-			answer(&status, &resp, 400, "content-length required");
-			goto send;
-		}
-		rc = witness_handle(w, in.p + head_len, (size_t)clen, (uint64_t)time(NULL),
-				    &status, &resp);
-		if (rc != LACRE_OK)
-			answer(&status, &resp, 500, "witness failed to commit its state");
-		else if (status == 409)
-			ctype = "text/x.tlog.size";
 	} else if (strcmp(method, "GET") == 0) {
-		size_t pl = strlen(path);
 		char hex[65];
-		if (pl < 64 + 12 || strcmp(path + pl - 11, "/checkpoint") != 0 ||
-		    path[pl - 11 - 64 - 1] != '/') {
+		if (pl < 64 + 12 || strcmp(url + pl - 11, "/checkpoint") != 0 ||
+		    url[pl - 11 - 64 - 1] != '/') {
 			answer(&status, &resp, 404, "no such endpoint");
-			goto send;
+		} else {
+			memcpy(hex, url + pl - 11 - 64, 64);
+			hex[64] = '\0';
+			if (witness_latest(w, hex, &resp) != LACRE_OK)
+				answer(&status, &resp, 404, "no cosigned checkpoint for this origin");
+			else
+				status = 200;
 		}
-		memcpy(hex, path + pl - 11 - 64, 64);
-		hex[64] = '\0';
-		if (witness_latest(w, hex, &resp) != LACRE_OK) {
-			answer(&status, &resp, 404, "no cosigned checkpoint for this origin");
-			goto send;
-		}
-		status = 200;
 	} else {
 		answer(&status, &resp, 405, "method not allowed");
 	}
-send:
-	respond(fd, status, ctype, &resp);
-	lacre_dbuf_free(&in);
+	ok = reply(conn, status, ctype, &resp);
 	lacre_dbuf_free(&resp);
+	return ok;
+}
+
+/* Free a request's state when libmicrohttpd is done with it. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
+			 enum MHD_RequestTerminationCode why)
+{
+	struct request *rq = *ctx;
+
+	(void)cls;
+	(void)conn;
+	(void)why;
+	if (rq != NULL) {
+		lacre_dbuf_free(&rq->body);
+		free(rq);
+		*ctx = NULL;
+	}
 }
 
 /* Parse "A.B.C.D:PORT" into a socket address. */
@@ -569,40 +464,36 @@ static int parse_addr(const char *s, struct sockaddr_in *sa)
 	return LACRE_OK;
 }
 
-/* Accept loop (see witness.h). */
+/* Serve until *stop (see witness.h). */
 int witness_serve(struct witness *w, const char *listen_addr,
 		  volatile sig_atomic_t *stop,
 		  void (*ready)(void *arg, int port), void *ready_arg)
 {
 	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	int lfd, one = 1, rc;
+	const union MHD_DaemonInfo *info;
+	struct MHD_Daemon *d;
+	struct timespec tick = { 0, 200 * 1000000L };
+	int rc;
 
 	if ((rc = parse_addr(listen_addr, &sa)) != LACRE_OK)
 		return rc;
-	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
+			     ntohs(sa.sin_port), NULL, NULL, on_request, w,
+			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(IO_TIMEOUT_MS / 1000),
+			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEAD_MAX * 4,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+			     MHD_OPTION_END);
+	if (d == NULL)
 		return LACRE_E_NETWORK;
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	rc = LACRE_E_NETWORK;
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, 64) != 0 ||
-	    getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0)
-		goto out;
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	if (ready)
-		ready(ready_arg, ntohs(sa.sin_port));
-	while (!*stop) {
-		struct pollfd pfd = { lfd, POLLIN, 0 };
-		int cfd;
-		if (poll(&pfd, 1, 200) <= 0)
-			continue;
-		if ((cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0)
-			continue;
-		serve_conn(w, cfd);
-		close(cfd);
-	}
-	rc = LACRE_OK;
-out:
-	close(lfd);
-	return rc;
+		ready(ready_arg, info ? (int)info->port : (int)ntohs(sa.sin_port));
+	while (!*stop)
+		nanosleep(&tick, NULL);
+	MHD_stop_daemon(d);
+	return LACRE_OK;
 }
 
 /* ---- client (libcurl) ---- */
