@@ -175,6 +175,51 @@ int etsi_dec_usts(struct etsi_dec *d, const struct ber_tlv *x, int depth, int64_
 	return LACRE_OK;
 }
 
+/* A timeStamp (GeneralizedTime, style 1) or microSecondTimeStamp (style
+ * 2) into *us and *has (1 or 2); a microsecond time is never replaced by a
+ * GeneralizedTime one.  Used by the PSHeader and the IRI and CC payloads. */
+void etsi_dec_time(struct etsi_dec *d, const struct ber_tlv *x, int style, int depth,
+		   int64_t *us, int *has)
+{
+	int64_t t;
+
+	if (style == 1) {
+		if (etsi_dec_gentime(d, x, &t) == LACRE_OK && *has != 2) {
+			*us = t;
+			*has = 1;
+		}
+	} else if (etsi_dec_usts(d, x, depth, &t) == LACRE_OK) {
+		*us = t;
+		*has = 2;
+	}
+}
+
+/* The alternative of an explicit CHOICE x (a constructed element holding
+ * exactly one): 1 with *y set when it is context-specific with a tag up to
+ * max_tag; else 0, reported (malformed when x is not constructed or empty,
+ * an unknown element otherwise).  Elements after the alternative count as
+ * unknown. */
+int etsi_dec_choice(struct etsi_dec *d, const struct ber_tlv *x, int depth, uint32_t max_tag,
+		    struct ber_tlv *y)
+{
+	struct lacre_rbuf c;
+
+	if (etsi_dec_need_cons(d, x))
+		return 0;
+	etsi_dec_children(x, &c);
+	if (!etsi_dec_next(d, &c, y, depth)) {
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+		return 0;
+	}
+	if (y->cls != BER_CONTEXT || y->tag > max_tag) {
+		etsi_dec_unknown(d);
+		return 0;
+	}
+	if (lacre_rbuf_left(&c) > 0)
+		etsi_dec_unknown(d);
+	return 1;
+}
+
 /* LI-PS-PDU IPAddress { iP-type [1], iP-value [2] CHOICE, iP-assignment
  * [3], iPv6PrefixLength [4], iPv4SubnetMask [5], ... } into *a. */
 void etsi_dec_ipaddr(struct etsi_dec *d, const struct ber_tlv *x, int depth, struct etsi_ipaddr *a)
@@ -315,7 +360,6 @@ static void dec_header(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 	struct ber_tlv y;
 	int have_liid = 0, have_comm = 0;
 	uint64_t u;
-	int64_t t;
 	uint64_t last;
 
 	if (etsi_dec_need_cons(d, x))
@@ -356,19 +400,13 @@ static void dec_header(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 			}
 			break;
 		case 5:
-			if (etsi_dec_gentime(d, &y, &t) == LACRE_OK && p->has_time != 2) {
-				p->time_us = t;
-				p->has_time = 1;
-			}
+			etsi_dec_time(d, &y, 1, 0, &p->time_us, &p->has_time);
 			break;
 		case 6:
 			etsi_dec_bytes(d, &y, &p->interception_point_id);
 			break;
 		case 7:
-			if (etsi_dec_usts(d, &y, depth - 1, &t) == LACRE_OK) {
-				p->time_us = t;
-				p->has_time = 2;
-			}
+			etsi_dec_time(d, &y, 2, depth - 1, &p->time_us, &p->has_time);
 			break;
 		case 8:
 			etsi_dec_enum(d, &y, &p->ts_qualifier);
@@ -492,20 +530,10 @@ static void dec_opmsg(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 static void dec_tri(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 {
 	struct etsi_pdu *p = d->pdu;
-	struct lacre_rbuf c;
 	struct ber_tlv y;
 
-	if (etsi_dec_need_cons(d, x))
+	if (!etsi_dec_choice(d, x, depth, 13, &y))
 		return;
-	etsi_dec_children(x, &c);
-	if (!etsi_dec_next(d, &c, &y, depth)) {
-		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
-		return;
-	}
-	if (y.cls != BER_CONTEXT || y.tag > 13) {
-		etsi_dec_unknown(d);
-		return;
-	}
 	p->tri = (int)y.tag;
 	switch (y.tag) {
 	case ETSI_TRI_INTEGRITY:
@@ -527,8 +555,6 @@ static void dec_tri(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 	default:
 		break;
 	}
-	if (lacre_rbuf_left(&c) > 0)
-		etsi_dec_unknown(d);
 }
 
 /* ---- HI1-Operation (spec §11.1) ---- */
@@ -662,20 +688,10 @@ static void dec_encryption(struct etsi_dec *d, const struct ber_tlv *x, int dept
 static void dec_payload(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 {
 	struct etsi_pdu *p = d->pdu;
-	struct lacre_rbuf c;
 	struct ber_tlv y;
 
-	if (etsi_dec_need_cons(d, x))
+	if (!etsi_dec_choice(d, x, depth, 7, &y))
 		return;
-	etsi_dec_children(x, &c);
-	if (!etsi_dec_next(d, &c, &y, depth)) {
-		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
-		return;
-	}
-	if (y.cls != BER_CONTEXT || y.tag > 7) {
-		etsi_dec_unknown(d);
-		return;
-	}
 	p->payload = (int)y.tag;
 	switch (y.tag) {
 	case ETSI_PAYLOAD_IRI:
@@ -708,8 +724,6 @@ static void dec_payload(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 		p->content_bytes.len = y.len;
 		break;
 	}
-	if (lacre_rbuf_left(&c) > 0)
-		etsi_dec_unknown(d);
 }
 
 /* ---- public API ---- */

@@ -61,6 +61,14 @@ int etsi_dec_bytes(struct etsi_dec *d, const struct ber_tlv *x, struct etsi_byte
 int etsi_dec_gentime(struct etsi_dec *d, const struct ber_tlv *x, int64_t *us);
 /* MicroSecondTimeStamp SEQUENCE { seconds [0], microSeconds [1] } into *us. */
 int etsi_dec_usts(struct etsi_dec *d, const struct ber_tlv *x, int depth, int64_t *us);
+/* timeStamp (style 1) or microSecondTimeStamp (style 2) into *us, *has
+ * (1 or 2; a microsecond time is never replaced by a GeneralizedTime). */
+void etsi_dec_time(struct etsi_dec *d, const struct ber_tlv *x, int style, int depth,
+		   int64_t *us, int *has);
+/* The context-specific alternative (tag <= max_tag) of the explicit CHOICE
+ * x into *y: 1, or 0 after reporting it (see etsi.c). */
+int etsi_dec_choice(struct etsi_dec *d, const struct ber_tlv *x, int depth, uint32_t max_tag,
+		    struct ber_tlv *y);
 /* LI-PS-PDU IPAddress into *a. */
 void etsi_dec_ipaddr(struct etsi_dec *d, const struct ber_tlv *x, int depth, struct etsi_ipaddr *a);
 

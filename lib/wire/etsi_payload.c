@@ -307,20 +307,10 @@ static void dec_3gpp(struct etsi_dec *d, const struct ber_tlv *x)
 static void dec_content(struct etsi_dec *d, const struct ber_tlv *x, int depth, int iri)
 {
 	struct etsi_pdu *p = d->pdu;
-	struct lacre_rbuf c;
 	struct ber_tlv y;
 
-	if (etsi_dec_need_cons(d, x))
+	if (!etsi_dec_choice(d, x, depth, UINT32_MAX, &y))
 		return;
-	etsi_dec_children(x, &c);
-	if (!etsi_dec_next(d, &c, &y, depth)) {
-		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
-		return;
-	}
-	if (y.cls != BER_CONTEXT) {
-		etsi_dec_unknown(d);
-		return;
-	}
 	p->content_tag = y.tag > INT32_MAX ? -1 : (int)y.tag;
 	p->content = iri ? etsi_iri_content_name(p->content_tag)
 			 : etsi_cc_content_name(p->content_tag);
@@ -342,8 +332,6 @@ static void dec_content(struct etsi_dec *d, const struct ber_tlv *x, int depth, 
 	} else {
 		etsi_dec_bytes(d, &y, &p->content_bytes);
 	}
-	if (lacre_rbuf_left(&c) > 0)
-		etsi_dec_unknown(d);
 }
 
 /* A PayloadDirection into *dir.  Values beyond the known ones are kept:
@@ -360,7 +348,6 @@ static void dec_iri(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 	struct lacre_rbuf c;
 	struct ber_tlv y;
 	int have = 0, v;
-	int64_t t;
 
 	if (etsi_dec_need_cons(d, x))
 		return;
@@ -380,20 +367,14 @@ static void dec_iri(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 			}
 			break;
 		case 1:
-			if (etsi_dec_gentime(d, &y, &t) == LACRE_OK && p->has_payload_time != 2) {
-				p->payload_time_us = t;
-				p->has_payload_time = 1;
-			}
+			etsi_dec_time(d, &y, 1, 0, &p->payload_time_us, &p->has_payload_time);
 			break;
 		case 2:
 			have = 1;
 			dec_content(d, &y, depth - 1, 1);
 			break;
 		case 3:
-			if (etsi_dec_usts(d, &y, depth - 1, &t) == LACRE_OK) {
-				p->payload_time_us = t;
-				p->has_payload_time = 2;
-			}
+			etsi_dec_time(d, &y, 2, depth - 1, &p->payload_time_us, &p->has_payload_time);
 			break;
 		case 4:
 			break;
@@ -418,7 +399,6 @@ static void dec_cc(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 	struct lacre_rbuf c;
 	struct ber_tlv y;
 	int have = 0;
-	int64_t t;
 
 	if (etsi_dec_need_cons(d, x))
 		return;
@@ -433,20 +413,14 @@ static void dec_cc(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 			dec_dir(d, &y, &p->direction);
 			break;
 		case 1:
-			if (etsi_dec_gentime(d, &y, &t) == LACRE_OK && p->has_payload_time != 2) {
-				p->payload_time_us = t;
-				p->has_payload_time = 1;
-			}
+			etsi_dec_time(d, &y, 1, 0, &p->payload_time_us, &p->has_payload_time);
 			break;
 		case 2:
 			have = 1;
 			dec_content(d, &y, depth - 1, 0);
 			break;
 		case 3:
-			if (etsi_dec_usts(d, &y, depth - 1, &t) == LACRE_OK) {
-				p->payload_time_us = t;
-				p->has_payload_time = 2;
-			}
+			etsi_dec_time(d, &y, 2, depth - 1, &p->payload_time_us, &p->has_payload_time);
 			break;
 		case 4:
 			break;
