@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "lacre/err.h"
+#include "lacre/hex.h"
 #include "lacre/note.h"
 #include "lacre/store.h"
 #include "lacre/tlog.h"
@@ -177,22 +178,6 @@ done:
 	return status;
 }
 
-/* Decode hex into out; returns the length or -1. */
-static long unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(s), i;
-	unsigned v;
-
-	if (n % 2 != 0 || n / 2 > cap)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return (long)(n / 2);
-}
-
 /* Append one entry given on the command line or stdin. */
 static int append_one(struct tlog *log, const char *arg, int hex)
 {
@@ -202,7 +187,7 @@ static int append_one(struct tlog *log, const char *arg, int hex)
 	int rc;
 
 	if (hex) {
-		if ((n = unhex(arg, buf, sizeof(buf))) <= 0) {
+		if ((n = lacre_unhex_text(arg, buf, sizeof(buf))) <= 0) {
 			cli_err("entry '%.20s' is not hex", arg);
 			return LACRE_E_INVALID;
 		}

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "lacre/err.h"
+#include "lacre/hex.h"
 #include "lacre/note.h"
 #include "lacre/store.h"
 #include "lacre/tlog.h"
@@ -36,22 +37,6 @@ static void usage(FILE *f)
 		"                          --justification TEXT [--user KEYFILE]\n"
 		"\n"
 		"Make or check a C2SP tlog-proof receipt for one ledger entry.\n");
-}
-
-/* Hex to bytes; returns the length or -1. */
-static long unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(s), i;
-	unsigned v;
-
-	if (n % 2 || n / 2 > cap)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return (long)(n / 2);
 }
 
 /* Build a receipt from the tiles. */
@@ -189,7 +174,7 @@ static int do_verify(int argc, char **argv)
 		case 'q': quorum = strtol(optarg, NULL, 10); break;
 		case 'p': polfile = optarg; break;
 		case 'e':
-			if ((n = unhex(optarg, entry, sizeof(entry))) <= 0) {
+			if ((n = lacre_unhex_text(optarg, entry, sizeof(entry))) <= 0) {
 				cli_err("--entry-hex is not hex");
 				status = EXIT_USAGE;
 				goto done;
@@ -198,7 +183,7 @@ static int do_verify(int argc, char **argv)
 			have_leaf = 1;
 			break;
 		case 'l':
-			if (unhex(optarg, leaf, sizeof(leaf)) != MERKLE_HASH_LEN) {
+			if (lacre_unhex_text(optarg, leaf, sizeof(leaf)) != MERKLE_HASH_LEN) {
 				cli_err("--leaf-hex wants 32 bytes of hex");
 				status = EXIT_USAGE;
 				goto done;

@@ -93,11 +93,6 @@ void evlog_head(const struct evlog *l, uint8_t head[32]);
 /* Unlock, close and free (NULL allowed). */
 void evlog_close(struct evlog *l);
 
-/* ---- shared helpers (percent encoding, hex; Ed25519 is lacre/ed25519.h) ---- */
-
-/* Lower-case hex of p[0..n) into out (2n + 1 bytes). */
-void evlog_hex(const uint8_t *p, size_t n, char *out);
-/* Decode exactly 2n lower-case hex digits of s[0..slen) into out. */
-int evlog_unhex(const char *s, size_t slen, uint8_t *out, size_t n);
+/* Hex is lacre/hex.h, Ed25519 lacre/ed25519.h, percent encoding lacre/pct.h. */
 
 #endif

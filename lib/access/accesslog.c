@@ -31,6 +31,7 @@
 #include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/evlog.h"
+#include "lacre/hex.h"
 #include "lacre/merkle.h"
 #include "lacre/note.h"
 #include "lacre/store.h"
@@ -134,7 +135,7 @@ int accesslog_request(const uint8_t salt[16], int64_t time, const char *user,
 	char hx[33], ts[WARRANT_TIME_MAX];
 	int r;
 
-	evlog_hex(salt, 16, hx);
+	lacre_hex(salt, 16, hx);
 	warrant_time_format(time, ts);
 	r = lacre_dbuf_printf(out, "%s\nsalt %s\n", ACCESSLOG_MAGIC, hx);
 	if (r == LACRE_OK)
@@ -170,7 +171,7 @@ static int event_bytes(const struct accesslog_event *ev, const uint8_t salt[16],
 	if (r == LACRE_OK)
 		r = line(out, "reason", ev->reason);
 	if (ev->request_sig)
-		evlog_hex(ev->request_sig, 64, sx);
+		lacre_hex(ev->request_sig, 64, sx);
 	else
 		sx[0] = '\0';
 	if (r == LACRE_OK)
@@ -280,7 +281,7 @@ int accesslog_append(const struct site *s, const uint8_t auditor_pub[32],
 	/* a copy of the sealed event beside the tiles (best effort: the local
 	 * file is the durable one) */
 	memcpy(obj, ACCESSLOG_OBJECT_PREFIX, sizeof(ACCESSLOG_OBJECT_PREFIX));
-	evlog_hex(commit, 32, obj + strlen(ACCESSLOG_OBJECT_PREFIX));
+	lacre_hex(commit, 32, obj + strlen(ACCESSLOG_OBJECT_PREFIX));
 	if (tlog_published_size(a.log) > idx)
 		(void)lacre_store_put_if_absent(a.store, obj, sealed.p, sealed.len);
 	if (index)
@@ -352,7 +353,7 @@ static int parse_event(const uint8_t *p, size_t n, struct accesslog_record *rec,
 	    (r = read_line(&b, "request_sig", tmp, sizeof(tmp))) != LACRE_OK)
 		return LACRE_E_MALFORMED;
 	if (tmp[0]) {
-		if (evlog_unhex(tmp, strlen(tmp), rec->request_sig, 64) != LACRE_OK)
+		if (lacre_unhex(tmp, strlen(tmp), rec->request_sig, 64) != LACRE_OK)
 			return LACRE_E_MALFORMED;
 		rec->has_sig = 1;
 	}

@@ -25,6 +25,7 @@
 #include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/evlog.h"
+#include "lacre/hex.h"
 #include "lacre/warrant.h"
 
 struct evlog {
@@ -37,36 +38,6 @@ struct evlog {
 	evlog_apply_fn apply;
 	void *arg;
 };
-
-/* ------------------------------------------------------------- helpers */
-
-void evlog_hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-int evlog_unhex(const char *s, size_t slen, uint8_t *out, size_t n)
-{
-	if (slen != 2 * n)
-		return LACRE_E_MALFORMED;
-	for (size_t i = 0; i < n; i++) {
-		int v[2];
-		for (int k = 0; k < 2; k++) {
-			char c = s[2 * i + (size_t)k];
-			v[k] = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-			if (v[k] < 0)
-				return LACRE_E_MALFORMED;
-		}
-		out[i] = (uint8_t)(v[0] << 4 | v[1]);
-	}
-	return LACRE_OK;
-}
 
 /* ------------------------------------------------------------- events */
 
@@ -165,7 +136,7 @@ static int parse_line(struct evlog *l, const char *line, size_t n, uint64_t seq,
 	snprintf(seqs, sizeof(seqs), "%" PRIu64, seq);
 	if (tlen[1] != strlen(seqs) || memcmp(tok[1], seqs, tlen[1]) != 0)
 		return LACRE_E_MALFORMED;
-	evlog_hex(l->head, 32, hx);
+	lacre_hex(l->head, 32, hx);
 	if (tlen[nt - 3] != 5 + 64 || memcmp(tok[nt - 3], "prev=", 5) != 0 ||
 	    memcmp(tok[nt - 3] + 5, hx, 64) != 0)
 		return LACRE_E_VERIFY;
@@ -173,11 +144,11 @@ static int parse_line(struct evlog *l, const char *line, size_t n, uint64_t seq,
 		return LACRE_E_MALFORMED;
 	if (EVP_Digest(line, (size_t)(tok[nt - 2] - 1 - line), h, NULL, EVP_sha256(), NULL) != 1)
 		return LACRE_E_CRYPTO;
-	evlog_hex(h, 32, hx);
+	lacre_hex(h, 32, hx);
 	if (memcmp(tok[nt - 2] + 5, hx, 64) != 0)
 		return LACRE_E_VERIFY;
 	if (tlen[nt - 1] != 4 + 128 || memcmp(tok[nt - 1], "sig=", 4) != 0 ||
-	    evlog_unhex(tok[nt - 1] + 4, 128, sig, 64) != LACRE_OK)
+	    lacre_unhex(tok[nt - 1] + 4, 128, sig, 64) != LACRE_OK)
 		return LACRE_E_MALFORMED;
 	memset(e, 0, sizeof(*e));
 	if (tlen[2] >= sizeof(e->type))
@@ -373,19 +344,19 @@ int evlog_append(struct evlog *l, struct evlog_event *ev, const uint8_t seed[32]
 		if (r == LACRE_OK)
 			r = pct_encode(&d, ev->f[i].value);
 	}
-	evlog_hex(l->head, 32, hx);
+	lacre_hex(l->head, 32, hx);
 	if (r == LACRE_OK)
 		r = lacre_dbuf_printf(&d, " prev=%s", hx);
 	if (r == LACRE_OK && EVP_Digest(d.p, d.len, h, NULL, EVP_sha256(), NULL) != 1)
 		r = LACRE_E_CRYPTO;
 	if (r == LACRE_OK) {
-		evlog_hex(h, 32, hx);
+		lacre_hex(h, 32, hx);
 		r = lacre_dbuf_printf(&d, " hash=%s", hx);
 	}
 	if (r == LACRE_OK)
 		r = lacre_ed25519_sign(seed, d.p, d.len, sig);
 	if (r == LACRE_OK) {
-		evlog_hex(sig, 64, hx);
+		lacre_hex(sig, 64, hx);
 		r = lacre_dbuf_printf(&d, " sig=%s\n", hx);
 	}
 	if (r == LACRE_OK && d.len > EVLOG_LINE_MAX)

@@ -31,6 +31,7 @@
 #include "lacre/calls.h"
 #include "lacre/err.h"
 #include "lacre/export.h"
+#include "lacre/hex.h"
 #include "lacre/frame.h"
 #include "lacre/index.h"
 #include "lacre/json.h"
@@ -284,17 +285,6 @@ static int ex_add(struct ex_ctx *c, const char *name, const void *p, size_t n)
 	return LACRE_OK;
 }
 
-/* Lower-case hex of p[0..n) into out (2n + 1 bytes). */
-static void ex_hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 /* Append a manifest value: printable, no control characters (others '?'). */
 static int ex_text(struct lacre_dbuf *d, const char *key, const char *v)
 {
@@ -373,7 +363,7 @@ static int ex_record(void *arg, const struct access_record *ar)
 			       "record %s:%llu is not in the ingest log's published checkpoint yet: wait "
 			       "for ingest to publish (or stop it cleanly), or end the export earlier with --to",
 			       ar->segment, (unsigned long long)ar->index);
-	ex_hex(commit, 32, hex);
+	lacre_hex(commit, 32, hex);
 	lacre_dbuf_reset(&c->tmp);
 	if ((r = receipts_index_receipt(c->ix, leaf, &c->tmp)) != LACRE_OK)
 		return ex_fail(c, r, "%s record %llu: cannot make its receipt", ar->segment, (unsigned long long)ar->index);
@@ -383,7 +373,7 @@ static int ex_record(void *arg, const struct access_record *ar)
 		snprintf(name, sizeof(name), "excluded/%08llu.tlog-proof", (unsigned long long)n);
 		if ((r = ex_add(c, name, c->tmp.p, c->tmp.len)) != LACRE_OK)
 			return ex_fail(c, r, "%s: cannot write the package", c->o->path);
-		ex_hex(rec->liid.p, rec->liid.len, liidhex);
+		lacre_hex(rec->liid.p, rec->liid.len, liidhex);
 		/* the time the window and range rules use: interception time,
 		 * or receive time when the PDU has none */
 		warrant_time_format(when, t);
@@ -503,7 +493,7 @@ static int ex_oversight(void *arg, const struct access_record *ar)
 			return 0;
 		}
 		k = ++c->nev;
-		ex_hex(commit, 32, hex);
+		lacre_hex(commit, 32, hex);
 		lacre_dbuf_reset(&c->tmp);
 		if ((r = receipts_index_receipt(c->ix, leaf, &c->tmp)) != LACRE_OK)
 			return ex_fail(c, r, "event receipt");
@@ -797,7 +787,7 @@ static int ex_manifest(struct ex_ctx *c, const struct site *s, const char *id, s
 	if (r == LACRE_OK)
 		r = lacre_dbuf_add(m, c->evlines.p, c->evlines.len);
 	for (i = 0; r == LACRE_OK && i < c->nmem; i++) {
-		ex_hex(c->mem[i].sha, 32, hex);
+		lacre_hex(c->mem[i].sha, 32, hex);
 		r = lacre_dbuf_printf(m, "member %s %llu %s\n", hex, (unsigned long long)c->mem[i].size,
 				      c->mem[i].name);
 	}
@@ -952,11 +942,11 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 		r = LACRE_E_CRYPTO;
 		goto out;
 	}
-	ex_hex(pid, sizeof(pid), pidhex);
+	lacre_hex(pid, sizeof(pid), pidhex);
 	if ((r = ex_manifest(&c, s, pidhex, &man)) != LACRE_OK ||
 	    (r = package_writer_add(c.pw, PACKAGE_MANIFEST, man.p, man.len, mh)) != LACRE_OK)
 		goto io;
-	ex_hex(mh, 32, mhex);
+	lacre_hex(mh, 32, mhex);
 	if ((r = lacre_dbuf_printf(&stmt, "%spackage %s\nmanifest %s\n", PACKAGE_MAGIC, pidhex, mhex)) != LACRE_OK ||
 	    (r = note_sign(signer, stmt.p, stmt.len, &sig)) != LACRE_OK ||
 	    (r = package_writer_add(c.pw, PACKAGE_SIGNATURE, sig.p, sig.len, NULL)) != LACRE_OK)

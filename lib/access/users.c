@@ -22,6 +22,7 @@
 #include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/evlog.h"
+#include "lacre/hex.h"
 #include "lacre/note.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
@@ -180,7 +181,7 @@ int user_key_load(const char *path, struct user_key *k)
 		goto out;
 	/* key id: 8 lower-case hex digits and '+' */
 	if (lacre_rbuf_take(&rb, 9, &p) != LACRE_OK || p[8] != '+' ||
-	    evlog_unhex((const char *)p, 8, id, 4) != LACRE_OK)
+	    lacre_unhex((const char *)p, 8, id, 4) != LACRE_OK)
 		goto out;
 	p = lacre_rbuf_ptr(&rb);
 	n = lacre_rbuf_left(&rb);
@@ -277,7 +278,7 @@ static int reg_apply(void *arg, const struct evlog_event *ev)
 		memset(&u, 0, sizeof(u));
 		if (!reg->have_init || ev->n != 4 || !users_name_ok(name) || !unit || !unit_ok(unit) ||
 		    acl_role_parse(role, &u.role) != LACRE_OK || key == NULL ||
-		    evlog_unhex(key, strlen(key), u.pub, 32) != LACRE_OK || find(reg, name) != NULL)
+		    lacre_unhex(key, strlen(key), u.pub, 32) != LACRE_OK || find(reg, name) != NULL)
 			return LACRE_E_MALFORMED;
 		if ((u.role == ACL_INVESTIGATOR || u.role == ACL_SUPERVISOR) && !unit[0])
 			return LACRE_E_MALFORMED;
@@ -365,7 +366,7 @@ static int append_add(struct evlog *l, const char *by, const uint8_t seed[32], c
 
 	if (e == NULL)
 		return LACRE_E_NOMEM;
-	evlog_hex(pub, 32, hx);
+	lacre_hex(pub, 32, hx);
 	evlog_event_init(e, "add", by);
 	r = evlog_set(e, "name", name);
 	if (r == LACRE_OK)

@@ -31,6 +31,7 @@
 #include "lacre/age.h"
 #include "lacre/buf.h"
 #include "lacre/err.h"
+#include "lacre/hex.h"
 #include "lacre/site.h"
 #include "lacre/pct.h"
 #include "lacre/warrant.h"
@@ -335,29 +336,11 @@ static int ed_verify(EVP_PKEY *k, const void *m, size_t n, const uint8_t sig[64]
 	return r;
 }
 
-/* Decode n bytes of lower-case hex from s (exactly 2n characters). */
-static int unhex(const char *s, size_t slen, uint8_t *out, size_t n)
-{
-	if (slen != 2 * n)
-		return LACRE_E_MALFORMED;
-	for (size_t i = 0; i < n; i++) {
-		int v[2];
-		for (int k = 0; k < 2; k++) {
-			char c = s[2 * i + (size_t)k];
-			v[k] = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-			if (v[k] < 0)
-				return LACRE_E_MALFORMED;
-		}
-		out[i] = (uint8_t)(v[0] << 4 | v[1]);
-	}
-	return LACRE_OK;
-}
-
 int warrant_signer_parse(const char *hex, uint8_t pub[32])
 {
 	uint8_t tmp[32];
 
-	if (hex == NULL || unhex(hex, strlen(hex), tmp, 32) != LACRE_OK)
+	if (hex == NULL || lacre_unhex(hex, strlen(hex), tmp, 32) != LACRE_OK)
 		return LACRE_E_MALFORMED;
 	memcpy(pub, tmp, 32);
 	return LACRE_OK;
@@ -409,7 +392,7 @@ static int parse_line(struct warrant_registry *reg, const char *line, size_t n, 
 		return LACRE_E_VERIFY;
 	sigp = tok[nt - 1];
 	if (tlen[nt - 1] != 4 + 128 || memcmp(sigp, "sig=", 4) != 0 ||
-	    unhex(sigp + 4, 128, sig, 64) != LACRE_OK)
+	    lacre_unhex(sigp + 4, 128, sig, 64) != LACRE_OK)
 		return LACRE_E_MALFORMED;
 	if (verify && reg->pkey != NULL) {
 		r = ed_verify(reg->pkey, line, (size_t)(sigp - 1 - line), sig);
