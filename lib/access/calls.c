@@ -114,6 +114,26 @@ static void calls_work_free(struct calls_work *w, int keep_v)
 	free(w->offer_port); free(w->answer_port);
 }
 
+/* A new entry of type for CIN cin of warrant (LIID liid), first seen at
+ * t: its index, or -1 when out of memory. */
+static long calls_start(struct calls_work *w, int type, uint32_t cin, int64_t t,
+			const char *warrant, const char *liid)
+{
+	long i = calls_new(w);
+	struct calls_entry *c;
+
+	if (i < 0)
+		return -1;
+	c = &w->v[i];
+	c->type = type;
+	c->cin = cin;
+	c->start_us = t;
+	calls_copy(c->warrant, sizeof(c->warrant), warrant);
+	calls_copy(c->liid, sizeof(c->liid), liid);
+	snprintf(c->id, sizeof(c->id), "%s-%" PRIu32, warrant, cin);
+	return i;
+}
+
 /* Add a CIN to c (no duplicates, at most CALLS_MAX_CINS). */
 static void calls_add_cin(struct calls_entry *c, uint32_t cin)
 {
@@ -223,18 +243,11 @@ static int calls_sip(sqlite3 *db, const char *warrant, struct calls_work *w)
 				if (w->v[k - 1].cins[m] == cin)
 					i = (long)(k - 1);
 		if (i < 0) {
-			if ((i = calls_new(w)) < 0) {
+			if ((i = calls_start(w, CALLS_VOIP, cin, t, warrant, calls_col(st, 12))) < 0) {
 				r = LACRE_E_NOMEM;
 				goto out;
 			}
-			c = &w->v[i];
-			c->type = CALLS_VOIP;
-			c->cin = cin;
-			c->start_us = t;
-			calls_copy(c->call_id, sizeof(c->call_id), cid);
-			calls_copy(c->warrant, sizeof(c->warrant), warrant);
-			calls_copy(c->liid, sizeof(c->liid), calls_col(st, 12));
-			snprintf(c->id, sizeof(c->id), "%s-%" PRIu32, warrant, cin);
+			calls_copy(w->v[i].call_id, sizeof(w->v[i].call_id), cid);
 		}
 		c = &w->v[i];
 		calls_add_cin(c, cin);
@@ -317,18 +330,11 @@ static int calls_rtp(sqlite3 *db, const char *warrant, struct calls_work *w)
 		int side, lside;
 
 		if (i < 0) {
-			if ((i = calls_new(w)) < 0) {
+			if ((i = calls_start(w, CALLS_VOIP, cin, t, warrant, calls_col(st, 9))) < 0) {
 				r = LACRE_E_NOMEM;
 				goto out;
 			}
-			c = &w->v[i];
-			c->type = CALLS_VOIP;
-			c->cin = cin;
-			c->start_us = t;
-			calls_add_cin(c, cin);
-			calls_copy(c->warrant, sizeof(c->warrant), warrant);
-			calls_copy(c->liid, sizeof(c->liid), calls_col(st, 9));
-			snprintf(c->id, sizeof(c->id), "%s-%" PRIu32, warrant, cin);
+			calls_add_cin(&w->v[i], cin);
 		}
 		c = &w->v[i];
 		c->cc_records++;
@@ -401,18 +407,11 @@ static int calls_sessions(sqlite3 *db, const char *warrant, struct calls_work *w
 				if (w->v[k].type == CALLS_SESSION && w->v[k].cin == cin)
 					i = (long)k;
 			if (i < 0) {
-				if ((i = calls_new(w)) < 0) {
+				if ((i = calls_start(w, CALLS_SESSION, cin, t, warrant, calls_col(st, 6))) < 0) {
 					r = LACRE_E_NOMEM;
 					goto out;
 				}
-				c = &w->v[i];
-				c->type = CALLS_SESSION;
-				c->cin = cin;
-				c->start_us = t;
-				calls_add_cin(c, cin);
-				calls_copy(c->warrant, sizeof(c->warrant), warrant);
-				calls_copy(c->liid, sizeof(c->liid), calls_col(st, 6));
-				snprintf(c->id, sizeof(c->id), "%s-%" PRIu32, warrant, cin);
+				calls_add_cin(&w->v[i], cin);
 			}
 			c = &w->v[i];
 			if (!pass) {
