@@ -180,8 +180,8 @@ static void test_retry_exhausted(void)
 	s = open_fake(&f, 2, "");
 	CHECK(s != NULL);
 	CHECK_EQ_INT(lacre_store_stat(s, "obj", &size), LACRE_E_UNAVAILABLE);
+	fake_stop(&f); /* joins the server thread: served is final */
 	CHECK_EQ_INT(f.served, 3); /* 1 + 2 retries, no more */
-	fake_stop(&f);
 	lacre_store_close(s);
 }
 
