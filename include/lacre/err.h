@@ -51,7 +51,9 @@ typedef enum lacre_err {
 	LACRE_E_PASSPHRASE = -30,    /* wrong passphrase or master key */
 	LACRE_E_ROLLBACK = -31,      /* a log or checkpoint went backwards */
 	LACRE_E_FORK = -32,          /* two inconsistent views of one log */
-	LACRE_E_INTERNAL = -33       /* an invariant failed: a bug */
+	LACRE_E_INTERNAL = -33,      /* an invariant failed: a bug */
+	LACRE_E_NOSPACE = -34        /* local storage full or its quota reached; the
+	                              * input was NOT taken: retry once space returns */
 } lacre_err;
 
 /* lacre_strerror returns a static description of e, never NULL. */

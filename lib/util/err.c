@@ -48,6 +48,7 @@ static const struct err_entry err_table[] = {
 	{ LACRE_E_ROLLBACK, "LACRE_E_ROLLBACK", "log rolled back" },
 	{ LACRE_E_FORK, "LACRE_E_FORK", "log forked" },
 	{ LACRE_E_INTERNAL, "LACRE_E_INTERNAL", "internal error" },
+	{ LACRE_E_NOSPACE, "LACRE_E_NOSPACE", "local storage full (retry when space returns)" },
 };
 
 static const struct err_entry *err_find(int e)
