@@ -32,7 +32,20 @@ struct seal_sink_stats {
 	uint64_t segments;      /* segments closed */
 	uint64_t log_size;      /* entries in the ingest log */
 	uint64_t signed_size;   /* entries covered by a signed checkpoint */
+	uint64_t unsigned_segments; /* closed, waiting for the checkpoint that
+	                         * signs their ledger batch (SPOOL/<name>) */
+	uint64_t upload_files;  /* covered, waiting for the backend (SPOOL/ready) */
+	uint64_t upload_bytes;
+	int backend_down;       /* the uploader's last attempt failed */
+	int spool_full;         /* refusing records (LACRE_E_NOSPACE) for lack of space */
+	uint64_t refused_full;  /* record() calls refused for lack of space */
+	uint64_t relogged_segments; /* recovered at start: batches re-logged */
+	uint64_t lost_records;  /* recovered at start: named as lost in open segments */
 };
+
+/* Spool space kept free (spool.reserve default) and the filling alert. */
+#define SEAL_SPOOL_RESERVE_DEFAULT ((uint64_t)16 << 20)
+#define SEAL_SPOOL_FILLING_PCT 80
 
 /* Open the pipeline for site s (borrowed; must outlive the sink): the
  * warrant registry (public keys), the backend, the ingest log (its Ed25519

@@ -86,6 +86,14 @@ struct segment_config {
 	 * is passed back to the caller of add/tick/flush; the file stays in the
 	 * spool under its final name either way. */
 	int (*on_close)(void *arg, const struct segment_closed *c);
+	/* Optional: called once per segment after its temporary file is
+	 * complete and fsync'd, BEFORE it is renamed to its final name (path
+	 * is then the temporary file).  What a caller must make durable
+	 * before the segment can be seen under its final name goes here (the
+	 * ingest sink writes the segment's ledger batch).  A non-zero return
+	 * leaves the complete segment under its temporary name, marks the
+	 * writer broken and is passed back to the caller. */
+	int (*on_sealed)(void *arg, const struct segment_closed *c);
 	void *arg;
 };
 
@@ -117,6 +125,10 @@ int segment_writer_flush(struct segment_writer *w, int64_t now_us);
 
 /* 1 when the open segment is written with O_DIRECT (tests, diagnostics). */
 int segment_writer_direct(const struct segment_writer *w);
+
+/* Name of the open segment (hex of its id), NULL when none is open; valid
+ * until the writer's next call. */
+const char *segment_writer_open_name(const struct segment_writer *w);
 
 /* Records in the open segment (0 when none is open). */
 uint64_t segment_writer_pending(const struct segment_writer *w);

@@ -60,6 +60,8 @@ struct site_config {
 	char backend[SITE_PATH_MAX];          /* backend  dir:PATH | s3:... */
 	char spool_dir[SITE_PATH_MAX];        /* spool.dir */
 	int spool_direct_io;                  /* spool.direct_io */
+	uint64_t spool_quota;                 /* spool.quota  bytes, 0 = the file system's size */
+	uint64_t spool_reserve;               /* spool.reserve  bytes kept free */
 	uint64_t segment_max_bytes;           /* segment.max_bytes */
 	uint64_t segment_max_age_ms;          /* segment.max_age */
 	char oversight_recipient[AGE_RECIPIENT_MAX]; /* oversight.recipient */

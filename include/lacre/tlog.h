@@ -134,6 +134,14 @@ uint64_t tlog_size(struct tlog *log);
 /* Size of the latest signed checkpoint and of the latest published one. */
 uint64_t tlog_signed_size(struct tlog *log);
 uint64_t tlog_published_size(struct tlog *log);
+/* Call fn(arg, index, entry, len) for every entry covered by the latest
+ * signed checkpoint, in log order, reading the local journal (recovery
+ * uses it to learn which segments' batches a crash left unsigned).  A
+ * non-zero return from fn stops the scan and is returned.  Takes the
+ * log's lock; LACRE_E_CORRUPT for a damaged journal. */
+int tlog_scan_signed(struct tlog *log,
+		     int (*fn)(void *arg, uint64_t index, const uint8_t *e, size_t len),
+		     void *arg);
 /* The log's store prefix. */
 const char *tlog_store_prefix(const struct tlog *log);
 /* A copy of the latest published checkpoint note (with cosignatures),

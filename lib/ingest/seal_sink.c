@@ -9,14 +9,26 @@
  * the log's checkpoints.  Both take the sink's mutex, so the writers, the
  * registry and the log are only ever touched by one thread at a time.
  *
- * Order of durability for one record: sealed into the open segment (its
- * ciphertext reaches the spool file chunk by chunk), its commitment
- * appended to the ingest log; at close the segment file is fsync'd and
- * renamed (segment.c), its "segment closed" entry appended, the log
- * checkpointed (journal fsync'd before the checkpoint is signed, tlog.h),
- * and the uploader moves the file to the backend, deleting the local copy
- * only once the backend holds it.  A kill -9 loses at most the records of
- * segments still open (bounded by segment.max_age); SIGTERM loses nothing.
+ * Order of durability (docs/ledger.md "Order of durability"; spool layout
+ * in seal_spool.h): a record is sealed into its destination's open segment
+ * (ciphertext reaches SPOOL/TMP.<name> chunk by chunk) and counted in the
+ * segment's stream manifest (SPOOL/<name>.streams, rewritten each tick).  At
+ * close the file is fsync'd; its ledger batch - every record's commitment,
+ * then the "segment closed" entry - is written durably to
+ * SPOOL/<name>.leaves; only then is the segment renamed to SPOOL/<name>
+ * and the batch queued for the log.  Once a signed checkpoint covers the
+ * batch, the segment moves to SPOOL/ready/, the uploader's outbox, so that
+ * no segment is ever on the backend before its commitments are in the
+ * signed log.  Recovery at start (seal_spool_recover) re-queues batches a
+ * crash left unsigned, promotes covered ones, and names the streams and
+ * sequence ranges of the segments that were open (lost) as events in the
+ * ledger.  A kill -9 loses at most the records of open segments (bounded
+ * by segment.max_age); SIGTERM loses nothing.
+ *
+ * Backpressure: record() refuses a PDU with LACRE_E_NOSPACE, without
+ * taking it, when the spool's file system is down to spool.reserve free
+ * bytes or the spool holds spool.quota; the receiver stops reading and
+ * retries.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +55,7 @@
 #include "lacre/tlog.h"
 #include "lacre/upload.h"
 #include "lacre/warrant.h"
+#include "ingest/seal_spool.h"
 
 #define SEAL_QUARANTINE_KEY ""       /* destination key of the oversight writer */
 #define SEAL_TICK_MS 100
@@ -48,7 +63,6 @@
 #define SEAL_MAX_DESTS 4096          /* open destinations (warrants + 1) */
 #define SEAL_ALERTS_MAX 1024         /* distinct (liid, reason) alerts printed */
 #define SEAL_DRAIN_WAIT_MS 10000     /* how long close() waits for the backend */
-#define SEAL_SEGMENT_PREFIX "seg/"   /* object names of segments on the backend */
 #define SEAL_QUEUE_MAX ((size_t)16 << 20) /* queued ledger entries before the receiver waits */
 
 struct seal_sink;
@@ -58,6 +72,13 @@ struct seal_dest {
 	char key[WARRANT_ID_MAX];        /* warrant id, or "" for quarantine */
 	struct segment_writer *w;
 	struct seal_sink *owner;
+	struct seal_streams streams;     /* what the open segment holds */
+};
+
+/* A closed segment waiting for the checkpoint that signs its batch. */
+struct seal_pending {
+	char name[SEGMENT_NAME_LEN + 1];
+	uint64_t index;                  /* log index of its "segment closed" entry */
 };
 
 struct seal_alert {
@@ -93,6 +114,20 @@ struct seal_sink {
 	uint64_t q_entries;
 	struct seal_sink_stats st;
 	struct lacre_dbuf tmp;
+	/* entries ever queued for the log (= the log index of the next one) */
+	uint64_t next_index;
+	/* closed segments waiting for a signature (under mu) */
+	struct seal_pending *pend;
+	size_t n_pend, cap_pend;
+	char ready_dir[SITE_PATH_MAX];
+	/* spool space (under mu): bytes record() may still take before it
+	 * looks at the file system again */
+	uint64_t space_budget;
+	uint64_t space_free, space_limit;  /* at the last look */
+	int filling_shown;
+	/* state shown on stderr when it changes (ticker thread only) */
+	int shown_full, shown_backend_down, shown_publish_failing;
+	int64_t full_since_ms;
 };
 
 /* Current wall-clock time in Unix microseconds. */
@@ -156,6 +191,7 @@ static int seal_log_push(struct seal_sink *k, const void *p, size_t n)
 	lacre_dbuf_add_u16be(&k->q, (uint16_t)n);
 	lacre_dbuf_add(&k->q, p, n);
 	k->q_entries++;
+	k->next_index++;
 	return LACRE_OK;
 }
 
@@ -188,13 +224,10 @@ static int seal_log_drain_locked(struct seal_sink *k)
 	return r;
 }
 
-/* on_close of every writer: put the "segment closed" entry in the log. */
-static int seal_on_close(void *arg, const struct segment_closed *c)
+/* The "segment closed" entry of c into k->tmp. */
+static int seal_segment_entry(struct seal_sink *k, const struct segment_closed *c)
 {
-	struct seal_dest *d = arg;
-	struct seal_sink *k = d->owner;
 	struct tlog_segment seg;
-	int r;
 
 	memset(&seg, 0, sizeof(seg));
 	snprintf(seg.name, sizeof(seg.name), "%s%s", SEAL_SEGMENT_PREFIX, c->name);
@@ -202,10 +235,61 @@ static int seal_on_close(void *arg, const struct segment_closed *c)
 	seg.fp_len = 32;
 	memcpy(seg.fp, c->fingerprint, 32);
 	lacre_dbuf_reset(&k->tmp);
-	if ((r = tlog_segment_encode(&seg, &k->tmp)) != LACRE_OK ||
-	    (r = seal_log_push(k, k->tmp.p, k->tmp.len)) != LACRE_OK)
+	return tlog_segment_encode(&seg, &k->tmp);
+}
+
+/* on_sealed of every writer: the segment's ledger batch is made durable
+ * beside it before the segment takes its final name (seal_spool.h). */
+static int seal_on_sealed(void *arg, const struct segment_closed *c)
+{
+	struct seal_dest *d = arg;
+	struct seal_sink *k = d->owner;
+	int r;
+
+	if ((r = seal_segment_entry(k, c)) != LACRE_OK)
 		return r;
+	return seal_leaves_write(k->site->cfg.spool_dir, c->name, c->commitments, c->n_records,
+				 k->tmp.p, k->tmp.len);
+}
+
+/* Remember that segment name waits for the signature of log index idx. */
+static int seal_pending_add(struct seal_sink *k, const char *name, uint64_t idx)
+{
+	if (k->n_pend == k->cap_pend) {
+		size_t cap = k->cap_pend ? 2 * k->cap_pend : 64;
+		struct seal_pending *p = realloc(k->pend, cap * sizeof(*p));
+		if (!p)
+			return LACRE_E_NOMEM;
+		k->pend = p;
+		k->cap_pend = cap;
+	}
+	snprintf(k->pend[k->n_pend].name, sizeof(k->pend[k->n_pend].name), "%s", name);
+	k->pend[k->n_pend++].index = idx;
+	return LACRE_OK;
+}
+
+/* on_close of every writer: queue the batch (commitments, then the
+ * "segment closed" entry) for the log, contiguously, and wait for its
+ * signature before the segment may leave for the backend. */
+static int seal_on_close(void *arg, const struct segment_closed *c)
+{
+	struct seal_dest *d = arg;
+	struct seal_sink *k = d->owner;
+	int r;
+
+	for (uint64_t i = 0; i < c->n_records; i++)
+		if ((r = seal_log_push(k, c->commitments[i], 32)) != LACRE_OK)
+			return r;
+	if ((r = seal_segment_entry(k, c)) != LACRE_OK ||
+	    (r = seal_log_push(k, k->tmp.p, k->tmp.len)) != LACRE_OK ||
+	    (r = seal_pending_add(k, c->name, k->next_index - 1)) != LACRE_OK)
+		return r;
+	/* the records are in a closed segment now: the manifest is done */
+	seal_streams_remove(k->site->cfg.spool_dir, c->name);
+	if (!strcmp(d->streams.segment, c->name))
+		seal_streams_reset(&d->streams, NULL);
 	k->st.segments++;
+	k->st.unsigned_segments = k->n_pend;
 	return LACRE_OK;
 }
 
@@ -244,6 +328,7 @@ static int seal_dest_get(struct seal_sink *k, const char *key, const uint8_t pub
 	cfg.max_plain = k->site->cfg.segment_max_bytes;
 	cfg.max_age_us = (int64_t)k->site->cfg.segment_max_age_ms * 1000;
 	cfg.on_close = seal_on_close;
+	cfg.on_sealed = seal_on_sealed;
 	cfg.arg = nd;
 	if ((r = segment_writer_new(&cfg, &nd->w)) != LACRE_OK)
 		return r;
@@ -331,34 +416,77 @@ static unsigned seal_category(const struct lacre_record *rec, const struct etsi_
 	return rec->listener == LACRE_HI3 ? WARRANT_CAT_CONTENT : WARRANT_CAT_IRI;
 }
 
-/* Seal one frame into destination key and log its commitment. */
+/* Seal one frame into destination key and count it in the open
+ * segment's stream manifest (its commitment goes to the log with the
+ * segment's batch at close). */
 static int seal_frame(struct seal_sink *k, const char *key, const uint8_t pub[32],
 		      const struct frame_record *fr)
 {
 	struct seal_dest *d;
-	uint8_t commit[32];
+	const char *open;
 	int r;
 
 	if ((r = seal_dest_get(k, key, pub, &d)) != LACRE_OK)
 		return r;
-	r = segment_writer_add(d->w, fr, now_coarse_us(), commit);
-	switch (r) {
-	case LACRE_E_INVALID:
-	case LACRE_E_TOO_LARGE:   /* refused by the frame encoder: nothing written */
-	case LACRE_E_IO:
-	case LACRE_E_CRYPTO:
-	case LACRE_E_NOMEM:
-	case LACRE_E_STATE:       /* the open segment is lost */
+	r = segment_writer_add(d->w, fr, now_coarse_us(), NULL);
+	if (r != LACRE_OK && (r == LACRE_E_INVALID || r == LACRE_E_TOO_LARGE ||
+			      r == LACRE_E_IO || r == LACRE_E_CRYPTO || r == LACRE_E_NOMEM ||
+			      r == LACRE_E_STATE))
 		return r;
-	default: {
-		/* OK, or on_close failed after the record WAS sealed: its
-		 * commitment goes into the log either way */
-		int r2 = seal_log_push(k, commit, sizeof(commit));
-		if (r == LACRE_OK)
-			r = r2;
-	}
+	/* sealed (a failure now is on_close's: the record is in a closed
+	 * segment).  A record still in an open segment is named in its
+	 * manifest; one that a size close took along is durable already */
+	if ((open = segment_writer_open_name(d->w)) != NULL && segment_writer_pending(d->w) > 0) {
+		if (strcmp(d->streams.segment, open) != 0)
+			seal_streams_reset(&d->streams, open);
+		if (!(fr->route == FRAME_ROUTE_QUARANTINE && fr->reason.len == 5 &&
+		      !memcmp(fr->reason.p, "event", 5)))
+			seal_streams_note(&d->streams, fr->kind, fr->liid.p, fr->liid.len, fr->has_cin,
+					  fr->cin, fr->seq);
 	}
 	return r;
+}
+
+/* Look at the spool's room again: free bytes above spool.reserve on its
+ * file system, and below spool.quota (the bytes in the spool, counted).
+ * Sets the budget record() may take before it looks again (half the room,
+ * so the looks come closer as the room shrinks).  Under mu. */
+static void seal_space_look(struct seal_sink *k)
+{
+	const struct site_config *c = &k->site->cfg;
+	struct statvfs vs;
+	uint64_t avail = UINT64_MAX, room, limit = 0;
+
+	if (statvfs(c->spool_dir, &vs) == 0) {
+		avail = (uint64_t)vs.f_bavail * vs.f_frsize;
+		limit = (uint64_t)vs.f_blocks * vs.f_frsize;
+	}
+	room = avail > c->spool_reserve ? avail - c->spool_reserve : 0;
+	if (c->spool_quota) {
+		uint64_t used = 0;
+		DIR *dd;
+		struct dirent *de;
+		struct stat sb;
+		const char *sub[] = { "", "/" SEAL_SPOOL_READY };
+		char path[SITE_PATH_MAX + 16];
+		for (size_t i = 0; i < 2; i++) {
+			snprintf(path, sizeof(path), "%s%s", c->spool_dir, sub[i]);
+			if (!(dd = opendir(path)))
+				continue;
+			while ((de = readdir(dd)) != NULL)
+				if (fstatat(dirfd(dd), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+				    S_ISREG(sb.st_mode))
+					used += (uint64_t)sb.st_size;
+			closedir(dd);
+		}
+		limit = c->spool_quota;
+		room = used >= c->spool_quota ? 0 : (c->spool_quota - used < room ? c->spool_quota - used : room);
+		avail = c->spool_quota > used ? c->spool_quota - used : 0;
+	}
+	k->space_free = avail;
+	k->space_limit = limit;
+	k->space_budget = room / 2;
+	k->st.spool_full = room == 0;
 }
 
 /* sink->record: decode, route, seal. */
@@ -407,6 +535,16 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 		r = k->err;
 		goto out;
 	}
+	/* backpressure: never take a record the spool may have no room for */
+	if (k->space_budget < rec->pdu_len + 512) {
+		seal_space_look(k);
+		if (k->space_budget < rec->pdu_len + 512) {
+			k->st.refused_full++;
+			r = LACRE_E_NOSPACE;
+			goto out;
+		}
+	}
+	k->space_budget -= rec->pdu_len + 512;
 	/* L3: the window is judged on the time of interception: the sender's
 	 * PSHeader time when it is qualified timeOfInterception(1); any other
 	 * record is judged by its receive time */
@@ -500,6 +638,10 @@ static int seal_writers_tick(struct seal_sink *k, int force)
 			   : segment_writer_tick(k->dests[i].w, t);
 		if (r2 != LACRE_OK && r == LACRE_OK)
 			r = r2;
+		/* what a crash now would lose, named on disk */
+		if (seal_streams_write(k->site->cfg.spool_dir, &k->dests[i].streams) != LACRE_OK &&
+		    r == LACRE_OK)
+			r = LACRE_E_IO;
 	}
 	r2 = warrant_registry_reload_if_changed(k->reg, NULL);
 	if (r2 != LACRE_OK)
@@ -512,7 +654,7 @@ static int seal_writers_tick(struct seal_sink *k, int force)
 /* One turn of the ledger: take the queued entries (briefly under mu), then
  * append them and checkpoint (force: now) under log_mu only.  Called with
  * neither lock held. */
-static int seal_log_turn(struct seal_sink *k, int force)
+static int seal_log_turn(struct seal_sink *k, int force, int *publish_failing)
 {
 	int r, r2;
 
@@ -532,8 +674,107 @@ static int seal_log_turn(struct seal_sink *k, int force)
 	 * signed state is durable locally and the next turn retries */
 	if (r == LACRE_OK && r2 != LACRE_OK && r2 != LACRE_E_UNAVAILABLE)
 		r = r2;
+	if (publish_failing)
+		*publish_failing = r2 == LACRE_E_UNAVAILABLE;
 	pthread_mutex_unlock(&k->log_mu);
 	return r;
+}
+
+/* Move the segments whose batch a signed checkpoint now covers to the
+ * uploader's outbox.  Called with neither lock held (one thread at a
+ * time: the ticker, or close after the ticker stopped). */
+static int seal_promote_due(struct seal_sink *k)
+{
+	struct seal_pending due[64];
+	uint64_t signed_size;
+	size_t n, i, j;
+	int r = LACRE_OK;
+
+	pthread_mutex_lock(&k->log_mu);
+	signed_size = tlog_signed_size(k->log);
+	pthread_mutex_unlock(&k->log_mu);
+	do {
+		pthread_mutex_lock(&k->mu);
+		for (n = 0, i = 0, j = 0; i < k->n_pend; i++) {
+			if (k->pend[i].index < signed_size && n < 64)
+				due[n++] = k->pend[i];
+			else
+				k->pend[j++] = k->pend[i];
+		}
+		k->n_pend = j;
+		k->st.unsigned_segments = j;
+		pthread_mutex_unlock(&k->mu);
+		for (i = 0; i < n && r == LACRE_OK; i++)
+			r = seal_spool_promote(k->site->cfg.spool_dir, due[i].name);
+	} while (n == 64 && r == LACRE_OK);
+	if (r != LACRE_OK)
+		fprintf(stderr, "lacre: ingest: cannot move a covered segment to %s: %s\n",
+			k->ready_dir, strerror(errno));
+	return r;
+}
+
+/* One line on stderr each time an operator-visible state changes: spool
+ * full (reading paused), filling, backend down/back, ledger publication
+ * failing/back.  Ticker thread only. */
+static void seal_show_state(struct seal_sink *k, int publish_failing)
+{
+	struct upload_stats us;
+	int full, filling;
+	uint64_t freeb, limit;
+
+	upload_stats_get(k->up, &us);
+	pthread_mutex_lock(&k->mu);
+	if (k->st.spool_full)            /* look again: uploads may have freed room */
+		seal_space_look(k);
+	full = k->st.spool_full;
+	freeb = k->space_free;
+	limit = k->space_limit;
+	k->st.upload_files = us.pending_files;
+	k->st.upload_bytes = us.pending_bytes;
+	k->st.backend_down = us.backend_down;
+	pthread_mutex_unlock(&k->mu);
+	if (full != k->shown_full) {
+		if (full) {
+			k->full_since_ms = (int64_t)mono_ms();
+			fprintf(stderr, "lacre: ingest: ALERT spool full: %s has no room above "
+				"spool.reserve%s: reading paused (the senders wait), nothing discarded; "
+				"%llu segments wait for the backend\n", k->site->cfg.spool_dir,
+				k->site->cfg.spool_quota ? " or spool.quota is reached" : "",
+				(unsigned long long)us.pending_files);
+		} else {
+			fprintf(stderr, "lacre: ingest: spool has room again: reading resumed after %.1f s\n",
+				(double)((int64_t)mono_ms() - k->full_since_ms) / 1000.0);
+		}
+		k->shown_full = full;
+	}
+	filling = limit > 0 && freeb < limit / 100 * (100 - SEAL_SPOOL_FILLING_PCT);
+	if (filling != k->filling_shown) {
+		if (filling)
+			fprintf(stderr, "lacre: ingest: ALERT spool filling: %llu MiB free of %llu MiB "
+				"(%s)\n", (unsigned long long)(freeb >> 20), (unsigned long long)(limit >> 20),
+				k->site->cfg.spool_dir);
+		k->filling_shown = filling;
+	}
+	if (us.backend_down != k->shown_backend_down) {
+		if (us.backend_down)
+			fprintf(stderr, "lacre: ingest: ALERT backend unavailable (%s): sealed segments "
+				"wait in the spool (%llu files, %llu MiB)\n", lacre_strerror(us.last_err),
+				(unsigned long long)us.pending_files, (unsigned long long)(us.pending_bytes >> 20));
+		else
+			fprintf(stderr, "lacre: ingest: backend back: draining the spool (%llu files, "
+				"%llu MiB)\n", (unsigned long long)us.pending_files,
+				(unsigned long long)(us.pending_bytes >> 20));
+		k->shown_backend_down = us.backend_down;
+	}
+	if (publish_failing != k->shown_publish_failing) {
+		if (publish_failing)
+			fprintf(stderr, "lacre: ingest: ALERT ledger publication failing (backend or "
+				"witnesses not answering): checkpoints are signed locally and published "
+				"when they answer\n");
+		else
+			fprintf(stderr, "lacre: ingest: ledger publication back: checkpoints published\n");
+		k->shown_publish_failing = publish_failing;
+	}
 }
 
 /* The timer thread: segments by age, then the ledger. */
@@ -541,7 +782,7 @@ static void *seal_ticker(void *arg)
 {
 	struct seal_sink *k = arg;
 	struct timespec ts = { 0, SEAL_TICK_MS * 1000000L };
-	int r, stop;
+	int r, stop, pf = 0;
 
 	for (;;) {
 		nanosleep(&ts, NULL);
@@ -553,7 +794,10 @@ static void *seal_ticker(void *arg)
 		pthread_mutex_unlock(&k->mu);
 		if (stop)
 			break;
-		if (r == LACRE_OK && (r = seal_log_turn(k, 0)) != LACRE_OK) {
+		if (r == LACRE_OK && (r = seal_log_turn(k, 0, &pf)) == LACRE_OK)
+			r = seal_promote_due(k);
+		seal_show_state(k, pf);
+		if (r != LACRE_OK) {
 			pthread_mutex_lock(&k->mu);
 			if (!k->err)
 				k->err = r;
@@ -582,9 +826,12 @@ static int seal_flush(void *ctx)
 /* Free everything (writers must have been flushed). */
 static void seal_free(struct seal_sink *k)
 {
-	for (size_t i = 0; i < k->n_dests; i++)
+	for (size_t i = 0; i < k->n_dests; i++) {
 		segment_writer_free(k->dests[i].w);
+		seal_streams_free(&k->dests[i].streams);
+	}
 	free(k->dests);
+	free(k->pend);
 	if (k->up)
 		upload_close(k->up);
 	if (k->log)
@@ -623,7 +870,9 @@ static void seal_close(void *ctx)
 	r = seal_writers_tick(k, 1);
 	pthread_mutex_unlock(&k->mu);
 	if (r == LACRE_OK)
-		r = seal_log_turn(k, 1);
+		r = seal_log_turn(k, 1, NULL);
+	if (r == LACRE_OK)
+		r = seal_promote_due(k);
 	if (r != LACRE_OK)
 		fprintf(stderr, "lacre: ingest: final seal/checkpoint: %s (segments stay in the "
 			"spool and are sent at the next start)\n", lacre_strerror(r));
@@ -653,6 +902,37 @@ static void seal_close(void *ctx)
 		(unsigned long long)k->st.quarantined, (unsigned long long)k->st.events,
 		(unsigned long long)k->st.segments, (unsigned long long)tlog_size(k->log));
 	seal_free(k);
+}
+
+/* seal_spool_recover's relog: queue a batch again (single-threaded: the
+ * ticker is not running yet). */
+static int seal_relog(void *arg, const char *name, const uint8_t *batch, size_t len,
+		      uint64_t n_entries)
+{
+	struct seal_sink *k = arg;
+	struct lacre_rbuf b;
+	const uint8_t *e;
+	size_t el;
+	uint64_t n = 0;
+	int r;
+
+	lacre_rbuf_init(&b, batch, len);
+	while (lacre_rbuf_left(&b) > 0) {
+		if (tiles_bundle_next(&b, &e, &el) != LACRE_OK)
+			return LACRE_E_CORRUPT;
+		if ((r = seal_log_push(k, e, el)) != LACRE_OK)
+			return r;
+		n++;
+	}
+	if (n != n_entries)
+		return LACRE_E_CORRUPT;
+	return seal_pending_add(k, name, k->next_index - 1);
+}
+
+/* seal_spool_recover's event: seal a loss report like an accounting event. */
+static int seal_recovered_event(void *arg, const char *json)
+{
+	return seal_event(arg, json);
 }
 
 /* witness.policy: the witnesses the ingest log asks for cosignatures and
@@ -734,26 +1014,34 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	tlog_set_interval(k->log, SEAL_CHECKPOINT_MS);
 	if (s->cfg.witness_policy[0] && (r = seal_load_policy(k, s->cfg.witness_policy, msg, msglen)) != LACRE_OK)
 		goto fail;
+	k->next_index = tlog_size(k->log);
+	if (snprintf(k->ready_dir, sizeof(k->ready_dir), "%s/%s", s->cfg.spool_dir,
+		     SEAL_SPOOL_READY) >= (int)sizeof(k->ready_dir)) {
+		r = LACRE_E_CONFIG;
+		snprintf(msg, msglen, "spool.dir is too long");
+		goto fail;
+	}
+	/* what an earlier run left: re-log unsigned batches, promote covered
+	 * segments, name what open segments lost (seal_spool.h) */
+	{
+		struct seal_recovery rec;
+		struct seal_recovery_ops ops = { seal_relog, seal_recovered_event, k };
+		if ((r = seal_spool_recover(s->cfg.spool_dir, k->log, &ops, &rec, msg, msglen)) != LACRE_OK)
+			goto fail;
+		k->st.relogged_segments = rec.relogged_segments;
+		k->st.lost_records = rec.lost_records;
+	}
 	memset(&uc, 0, sizeof(uc));
-	uc.outbox = s->cfg.spool_dir;
+	uc.outbox = k->ready_dir;
 	uc.name_prefix = SEAL_SEGMENT_PREFIX;
 	if ((r = upload_open(&uc, k->up_store, &k->up)) != LACRE_OK) {
-		snprintf(msg, msglen, "cannot start the uploader on %s", s->cfg.spool_dir);
+		snprintf(msg, msglen, "cannot start the uploader on %s", k->ready_dir);
 		goto fail;
 	}
-	/* segments an earlier run left behind go first; a down backend only
-	 * means they wait */
-	r = upload_drain(k->up, 0, NULL);
-	if (r != LACRE_OK && r != LACRE_E_UNAVAILABLE) {
-		snprintf(msg, msglen, "cannot read the spool %s", s->cfg.spool_dir);
-		goto fail;
-	}
-	/* an unfinished publication of an earlier run */
-	r = tlog_checkpoint(k->log, NULL);
-	if (r != LACRE_OK && r != LACRE_E_UNAVAILABLE) {
-		snprintf(msg, msglen, "cannot publish the ingest log checkpoint");
-		goto fail;
-	}
+	/* the backend is not waited for: listeners open at once, the uploader
+	 * and the ticker (an unfinished publication of an earlier run, the
+	 * re-logged batches) catch up in the background */
+	seal_space_look(k);
 	if ((r = upload_start(k->up, 250)) != LACRE_OK)
 		goto fail;
 	if (pthread_create(&k->ticker, NULL, seal_ticker, k) != 0) {

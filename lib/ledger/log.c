@@ -541,6 +541,61 @@ out:
 	return rc;
 }
 
+/* Read the journal bytes [0, bytes) through a separate descriptor (the
+ * appending one keeps its offset) and call fn for each entry. */
+static int journal_scan(struct tlog *log, uint64_t bytes,
+			int (*fn)(void *, uint64_t, const uint8_t *, size_t), void *arg)
+{
+	struct lacre_dbuf d;
+	struct lacre_rbuf b;
+	const uint8_t *e;
+	size_t len, chunk = (size_t)1 << 22;
+	uint64_t done = 0, index = 0;
+	ssize_t n;
+	int fd, rc = LACRE_OK;
+
+	if ((fd = openat(log->dirfd, "entries", O_RDONLY | O_CLOEXEC)) < 0)
+		return LACRE_E_IO;
+	lacre_dbuf_init(&d, chunk + 2 + TLOG_ENTRY_MAX);
+	while (done < bytes && rc == LACRE_OK) {
+		size_t want = chunk;
+		if (bytes - done < want)
+			want = (size_t)(bytes - done);
+		if ((rc = lacre_dbuf_reserve(&d, want)) != LACRE_OK)
+			break;
+		n = pread(fd, d.p + d.len, want, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = LACRE_E_CORRUPT;
+			break;
+		}
+		d.len += (size_t)n;
+		done += (uint64_t)n;
+		lacre_rbuf_init(&b, d.p, d.len);
+		while (rc == LACRE_OK && tiles_bundle_next(&b, &e, &len) == LACRE_OK)
+			rc = len == 0 ? LACRE_E_CORRUPT : fn(arg, index++, e, len);
+		lacre_dbuf_consume(&d, b.off);
+	}
+	if (rc == LACRE_OK && d.len != 0)
+		rc = LACRE_E_CORRUPT;
+	lacre_dbuf_free(&d);
+	close(fd);
+	return rc;
+}
+
+int tlog_scan_signed(struct tlog *log,
+		     int (*fn)(void *arg, uint64_t index, const uint8_t *e, size_t len),
+		     void *arg)
+{
+	int rc;
+
+	pthread_mutex_lock(&log->mu);
+	rc = log->have_signed ? journal_scan(log, log->sjbytes, fn, arg) : LACRE_OK;
+	pthread_mutex_unlock(&log->mu);
+	return rc;
+}
+
 /* ---- open / close ---- */
 
 /* Free everything a log holds. */

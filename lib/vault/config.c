@@ -61,6 +61,10 @@ static const struct ckey keys[] = {
 	  "Local spool where sealed segments wait for the backend." },
 	{ "spool.direct_io", T_BOOL, N(spool_direct_io), 0, 1,
 	  "Write segments to the spool with O_DIRECT in large requests, bypassing the page cache (yes/no; ignored where the file system refuses it, e.g. tmpfs)." },
+	{ "spool.quota", T_SIZE, N(spool_quota), 0, UINT64_C(1) << 50,
+	  "Most bytes the spool may hold (0: the file system's free space); when reached, ingest stops reading (TCP backpressure) until uploads free space." },
+	{ "spool.reserve", T_SIZE, N(spool_reserve), UINT64_C(1) << 20, UINT64_C(1) << 40,
+	  "Free bytes kept on the spool's file system: ingest pauses reading before it would use them." },
 	{ "segment.max_bytes", T_SIZE, N(segment_max_bytes), 4096, UINT64_C(1) << 34,
 	  "A segment is closed at this size (bytes; suffixes K, M, G = KiB, MiB, GiB)." },
 	{ "segment.max_age", T_DUR, N(segment_max_age_ms), 1, 3600 * 1000,
@@ -435,6 +439,8 @@ void site_config_defaults(struct site_config *cfg, const char *dir)
 	snprintf(cfg->spool_dir, sizeof(cfg->spool_dir), "%.*s/%s", (int)n, dir ? dir : "",
 		 SITE_SPOOL);
 	cfg->spool_direct_io = 1;
+	cfg->spool_quota = 0;
+	cfg->spool_reserve = UINT64_C(16) << 20;
 	cfg->segment_max_bytes = UINT64_C(64) * 1024 * 1024;
 	cfg->segment_max_age_ms = 2000;
 	cfg->max_connections = 10000;

@@ -79,6 +79,7 @@ struct segment_writer {
 	int no_sync;
 	int direct_io;                     /* config: try O_DIRECT */
 	int (*on_close)(void *arg, const struct segment_closed *c);
+	int (*on_sealed)(void *arg, const struct segment_closed *c);
 	void *arg;
 	/* reused across records and segments */
 	SHA256_CTX sha;                    /* commitment hash, per record */
@@ -468,6 +469,19 @@ static int seg_close(struct segment_writer *w, int64_t now_us)
 		goto fail;
 	}
 	w->fd = -1;
+	memcpy(c.name, w->name, sizeof(c.name));
+	memcpy(c.id, w->id, 16);
+	c.created_us = w->created_us;
+	c.closed_us = now_us;
+	c.size = w->size;
+	c.plain_size = w->plain;
+	c.n_records = w->n_records;
+	c.commitments = (const uint8_t (*)[32])w->commits;
+	if (w->on_sealed) {
+		c.path = w->tmp_path;
+		if ((r = w->on_sealed(w->arg, &c)) != LACRE_OK)
+			goto fail;
+	}
 	if (rename(w->tmp_path, w->final_path) != 0) {
 		r = LACRE_E_IO;
 		goto fail;
@@ -476,15 +490,7 @@ static int seg_close(struct segment_writer *w, int64_t now_us)
 	 * must hear of it even if the folder sync fails */
 	if (!w->no_sync && (io = seg_sync_dir(w->dir)) != LACRE_OK)
 		w->broken = 1;
-	memcpy(c.name, w->name, sizeof(c.name));
 	c.path = w->final_path;
-	memcpy(c.id, w->id, 16);
-	c.created_us = w->created_us;
-	c.closed_us = now_us;
-	c.size = w->size;
-	c.plain_size = w->plain;
-	c.n_records = w->n_records;
-	c.commitments = (const uint8_t (*)[32])w->commits;
 	r = w->on_close ? w->on_close(w->arg, &c) : LACRE_OK;
 	if (io != LACRE_OK)
 		r = io;
@@ -522,6 +528,7 @@ int segment_writer_new(const struct segment_config *cfg, struct segment_writer *
 	w->max_age_us = cfg->max_age_us ? cfg->max_age_us : SEGMENT_MAX_AGE_US_DEFAULT;
 	w->no_sync = cfg->no_sync;
 	w->on_close = cfg->on_close;
+	w->on_sealed = cfg->on_sealed;
 	w->arg = cfg->arg;
 	w->direct_io = cfg->direct_io;
 	w->salts_used = SEG_SALT_POOL;
@@ -646,6 +653,11 @@ int segment_writer_flush(struct segment_writer *w, int64_t now_us)
 int segment_writer_direct(const struct segment_writer *w)
 {
 	return w && w->open && w->direct;
+}
+
+const char *segment_writer_open_name(const struct segment_writer *w)
+{
+	return w->open ? w->name : NULL;
 }
 
 uint64_t segment_writer_pending(const struct segment_writer *w)

@@ -1,0 +1,295 @@
+/*
+ * test_seal_spool.c - the ingest spool's crash-consistent layout
+ * (lib/ingest/seal_spool.c): recovery after a crash at each point of a
+ * segment's life, the open-segment manifests and the ledger batch files.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "lacre/err.h"
+#include "lacre/etsi.h"
+#include "lacre/note.h"
+#include "lacre/store.h"
+#include "lacre/tlog.h"
+#include "ingest/seal_spool.h"
+
+#define ORIGIN "lacre.test/spool"
+
+/* What the recovery callbacks saw. */
+struct seen {
+	char relogged[8][40];
+	uint64_t relog_n[8];
+	size_t n_relog;
+	char events[16][1024];
+	size_t n_events;
+};
+
+static int cb_relog(void *arg, const char *name, const uint8_t *batch, size_t len, uint64_t n)
+{
+	struct seen *s = arg;
+	(void)batch;
+	(void)len;
+	if (s->n_relog < 8) {
+		snprintf(s->relogged[s->n_relog], sizeof(s->relogged[0]), "%s", name);
+		s->relog_n[s->n_relog++] = n;
+	}
+	return LACRE_OK;
+}
+
+static int cb_event(void *arg, const char *json)
+{
+	struct seen *s = arg;
+	if (s->n_events < 16)
+		snprintf(s->events[s->n_events++], sizeof(s->events[0]), "%s", json);
+	return LACRE_OK;
+}
+
+/* A fresh log on a dir: store in the test's folder. */
+static int open_log(const char *dir, struct lacre_store **st, struct note_signer **key,
+		    struct tlog **log)
+{
+	char spec[600], state[600];
+	uint8_t seed[32];
+	int r;
+
+	memset(seed, 7, sizeof(seed));
+	snprintf(spec, sizeof(spec), "dir:%s/objects", dir);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	if ((r = note_signer_from_seed(ORIGIN, NOTE_TYPE_ED25519, seed, key)) != LACRE_OK ||
+	    (r = lacre_store_open(spec, st)) != LACRE_OK)
+		return r;
+	return tlog_open(*st, state, ORIGIN, *key, log);
+}
+
+/* Write n bytes of filler to path. */
+static int put_file(const char *path, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	uint8_t b[256];
+	memset(b, 0xab, sizeof(b));
+	if (fd < 0)
+		return -1;
+	while (n > 0) {
+		size_t k = n < sizeof(b) ? n : sizeof(b);
+		if (write(fd, b, k) != (ssize_t)k) {
+			close(fd);
+			return -1;
+		}
+		n -= k;
+	}
+	return close(fd);
+}
+
+static int exists(const char *dir, const char *sub, const char *name)
+{
+	char p[700];
+	struct stat sb;
+	snprintf(p, sizeof(p), "%s/%s%s%s", dir, sub, sub[0] ? "/" : "", name);
+	return stat(p, &sb) == 0;
+}
+
+/* A segment entry for name with size bytes into out. */
+static int seg_entry(const char *name, uint64_t size, struct lacre_dbuf *out)
+{
+	struct tlog_segment seg;
+	memset(&seg, 0, sizeof(seg));
+	snprintf(seg.name, sizeof(seg.name), "%s%s", SEAL_SEGMENT_PREFIX, name);
+	seg.size = size;
+	seg.fp_len = 32;
+	memset(seg.fp, 0x5a, 32);
+	return tlog_segment_encode(&seg, out);
+}
+
+#define N_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"   /* closed, batch unsigned */
+#define N_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"   /* closed, batch signed */
+#define N_C "cccccccccccccccccccccccccccccccc"   /* open at the crash */
+#define N_D "dddddddddddddddddddddddddddddddd"   /* batch written, rename not done */
+#define N_E "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"   /* damaged batch file */
+#define N_F "ffffffffffffffffffffffffffffffff"   /* older layout: no batch file */
+
+static void test_recover_every_crash_point(void)
+{
+	const char *dir = t_tmpdir();
+	char spool[600], p[700];
+	struct lacre_store *st = NULL;
+	struct note_signer *key = NULL;
+	struct tlog *log = NULL;
+	struct lacre_dbuf e;
+	struct seen seen;
+	struct seal_recovery rec;
+	struct seal_recovery_ops ops = { cb_relog, cb_event, &seen };
+	struct seal_streams t;
+	uint8_t commits[3][32];
+	char msg[256];
+	uint8_t liid[] = "LIID0001";
+
+	memset(&seen, 0, sizeof(seen));
+	memset(&t, 0, sizeof(t));
+	memset(commits, 1, sizeof(commits));
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	CHECK(mkdir(spool, 0700) == 0);
+	CHECK_OK(open_log(dir, &st, &key, &log));
+	lacre_dbuf_init(&e, 4096);
+
+	/* A: closed, batch on disk, not in the log */
+	snprintf(p, sizeof(p), "%s/%s", spool, N_A);
+	CHECK(put_file(p, 1000) == 0);
+	CHECK_OK(seg_entry(N_A, 1000, &e));
+	CHECK_OK(seal_leaves_write(spool, N_A, (const uint8_t (*)[32])commits, 3, e.p, e.len));
+	/* B: closed, batch signed before the crash */
+	snprintf(p, sizeof(p), "%s/%s", spool, N_B);
+	CHECK(put_file(p, 2000) == 0);
+	lacre_dbuf_reset(&e);
+	CHECK_OK(seg_entry(N_B, 2000, &e));
+	CHECK_OK(seal_leaves_write(spool, N_B, (const uint8_t (*)[32])commits, 2, e.p, e.len));
+	CHECK_OK(tlog_append(log, commits[0], 32, NULL));
+	CHECK_OK(tlog_append(log, commits[1], 32, NULL));
+	CHECK_OK(tlog_append(log, e.p, e.len, NULL));
+	CHECK_OK(tlog_checkpoint(log, NULL));
+	/* C: open at the crash, with a manifest of two streams */
+	snprintf(p, sizeof(p), "%s/TMP.%s", spool, N_C);
+	CHECK(put_file(p, 500) == 0);
+	seal_streams_reset(&t, N_C);
+	for (uint64_t q = 10; q <= 14; q++)
+		seal_streams_note(&t, ETSI_KIND_CC, liid, 8, 1, 77, q);
+	seal_streams_note(&t, ETSI_KIND_IRI, liid, 8, 1, 77, 3);
+	CHECK_OK(seal_streams_write(spool, &t));
+	CHECK(exists(spool, "", N_C ".streams"));
+	/* D: batch durable, the rename to the final name not done */
+	snprintf(p, sizeof(p), "%s/TMP.%s", spool, N_D);
+	CHECK(put_file(p, 3000) == 0);
+	lacre_dbuf_reset(&e);
+	CHECK_OK(seg_entry(N_D, 3000, &e));
+	CHECK_OK(seal_leaves_write(spool, N_D, (const uint8_t (*)[32])commits, 1, e.p, e.len));
+	/* E: a damaged batch file */
+	snprintf(p, sizeof(p), "%s/%s", spool, N_E);
+	CHECK(put_file(p, 100) == 0);
+	lacre_dbuf_reset(&e);
+	CHECK_OK(seg_entry(N_E, 100, &e));
+	CHECK_OK(seal_leaves_write(spool, N_E, (const uint8_t (*)[32])commits, 1, e.p, e.len));
+	{
+		snprintf(p, sizeof(p), "%s/%s.leaves", spool, N_E);
+		int fd = open(p, O_RDWR);
+		uint8_t x;
+		CHECK(fd >= 0);
+		CHECK(pread(fd, &x, 1, 30) == 1);
+		x ^= 1;
+		CHECK(pwrite(fd, &x, 1, 30) == 1);
+		close(fd);
+	}
+	/* F: a closed segment of the older layout */
+	snprintf(p, sizeof(p), "%s/%s", spool, N_F);
+	CHECK(put_file(p, 10) == 0);
+
+	CHECK_OK(seal_spool_recover(spool, log, &ops, &rec, msg, sizeof(msg)));
+	/* A and D re-logged with all their entries, and wait in the spool */
+	CHECK_EQ_INT(rec.relogged_segments, 2);
+	CHECK_EQ_INT(seen.n_relog, 2);
+	for (size_t i = 0; i < 2; i++) {
+		if (!strcmp(seen.relogged[i], N_A))
+			CHECK_EQ_INT(seen.relog_n[i], 4);
+		else {
+			CHECK_STR(seen.relogged[i], N_D);
+			CHECK_EQ_INT(seen.relog_n[i], 2);
+		}
+	}
+	CHECK(exists(spool, "", N_A));
+	CHECK(exists(spool, "", N_A ".leaves"));
+	CHECK(exists(spool, "", N_D));
+	CHECK(!exists(spool, "", "TMP." N_D));
+	/* B signed: promoted, its batch file gone */
+	CHECK_EQ_INT(rec.covered_segments, 1);
+	CHECK(exists(spool, "ready", N_B));
+	CHECK(!exists(spool, "", N_B));
+	CHECK(!exists(spool, "", N_B ".leaves"));
+	/* C lost: both streams named with their ranges, files kept in lost/ */
+	CHECK_EQ_INT(rec.lost_segments, 1);
+	CHECK_EQ_INT(rec.lost_records, 6);
+	CHECK_EQ_INT(seen.n_events, 2);
+	CHECK(strstr(seen.events[0], "\"event\":\"lost-open-segment\"") != NULL);
+	CHECK(strstr(seen.events[0], "\"liid\":\"LIID0001\",\"cin\":77,\"stream\":\"cc\","
+			 "\"first\":10,\"last\":14,\"count\":5") != NULL);
+	CHECK(strstr(seen.events[1], "\"stream\":\"iri\",\"first\":3,\"last\":3,\"count\":1") != NULL);
+	CHECK(exists(spool, "lost", "TMP." N_C));
+	CHECK(exists(spool, "lost", N_C ".streams"));
+	CHECK(!exists(spool, "", "TMP." N_C));
+	/* E damaged: set aside, never uploaded */
+	CHECK_EQ_INT(rec.damaged, 1);
+	CHECK(exists(spool, "lost", N_E));
+	CHECK(!exists(spool, "ready", N_E));
+	/* F older layout: goes up as before */
+	CHECK_EQ_INT(rec.legacy_segments, 1);
+	CHECK(exists(spool, "ready", N_F));
+
+	seal_streams_free(&t);
+	lacre_dbuf_free(&e);
+	tlog_close(log);
+	lacre_store_close(st);
+	note_signer_free(key);
+}
+
+/* An open segment lost before its first manifest still gets a report. */
+static void test_lost_without_manifest(void)
+{
+	const char *dir = t_tmpdir();
+	char spool[600], p[700], msg[256];
+	struct lacre_store *st = NULL;
+	struct note_signer *key = NULL;
+	struct tlog *log = NULL;
+	struct seen seen;
+	struct seal_recovery rec;
+	struct seal_recovery_ops ops = { cb_relog, cb_event, &seen };
+
+	memset(&seen, 0, sizeof(seen));
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	CHECK(mkdir(spool, 0700) == 0);
+	CHECK_OK(open_log(dir, &st, &key, &log));
+	snprintf(p, sizeof(p), "%s/TMP.%s", spool, N_C);
+	CHECK(put_file(p, 50) == 0);
+	CHECK_OK(seal_spool_recover(spool, log, &ops, &rec, msg, sizeof(msg)));
+	CHECK_EQ_INT(rec.lost_segments, 1);
+	CHECK_EQ_INT(seen.n_events, 1);
+	CHECK(strstr(seen.events[0], "before this open segment's first manifest") != NULL);
+	tlog_close(log);
+	lacre_store_close(st);
+	note_signer_free(key);
+}
+
+/* The manifest table: many streams, the capacity, the fast path. */
+static void test_streams_table(void)
+{
+	struct seal_streams t;
+	uint8_t liid[4] = { 'L', 0, 0, 0 };
+
+	memset(&t, 0, sizeof(t));
+	seal_streams_reset(&t, N_A);
+	for (uint32_t i = 0; i < SEAL_STREAMS_MAX + 10; i++) {
+		memcpy(liid + 1, &i, 3);
+		seal_streams_note(&t, ETSI_KIND_CC, liid, 4, 0, 0, i);
+		seal_streams_note(&t, ETSI_KIND_CC, liid, 4, 0, 0, i + 5);
+	}
+	CHECK_EQ_INT(t.n, SEAL_STREAMS_MAX);
+	CHECK_EQ_INT(t.other, 20);
+	CHECK_EQ_INT(t.s[3].count, 2);
+	CHECK_EQ_INT(t.s[3].first, 3);
+	CHECK_EQ_INT(t.s[3].last, 8);
+	/* CIN present and absent are different streams */
+	seal_streams_reset(&t, N_B);
+	seal_streams_note(&t, ETSI_KIND_IRI, liid, 4, 1, 0, 1);
+	seal_streams_note(&t, ETSI_KIND_IRI, liid, 4, 0, 0, 2);
+	CHECK_EQ_INT(t.n, 2);
+	seal_streams_free(&t);
+}
+
+int main(void)
+{
+	RUN(test_recover_every_crash_point);
+	RUN(test_lost_without_manifest);
+	RUN(test_streams_table);
+	return t_done();
+}
