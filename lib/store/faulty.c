@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lacre/err.h"
 #include "lacre/store.h"
@@ -45,6 +46,7 @@ struct faulty_store {
 	pthread_mutex_t mu;
 	struct faulty_rule *rules;
 	struct faulty_version *versions;
+	char *down_file;   /* "faulty:down-file=PATH;SPEC": down while PATH exists */
 };
 
 /* What the rules say about one name (a snapshot taken under the mutex). */
@@ -69,6 +71,9 @@ static int faulty_view_get(struct faulty_store *f, const char *name,
 	int r = LACRE_OK;
 
 	memset(v, 0, sizeof(*v));
+	/* another process (an e2e test) switches the backend off and on */
+	if (f->down_file && access(f->down_file, F_OK) == 0)
+		v->down = 1;
 	pthread_mutex_lock(&f->mu);
 	for (struct faulty_rule *x = f->rules; x; x = x->next) {
 		if (x->kind == LACRE_STORE_FAULT_DOWN) {
@@ -404,6 +409,7 @@ static void faulty_close(struct lacre_store *s)
 		free(x->data);
 		free(x);
 	}
+	free(f->down_file);
 	if (f->own_inner)
 		lacre_store_close(f->inner);
 	pthread_mutex_destroy(&f->mu);
@@ -446,20 +452,37 @@ int lacre_store_faulty_wrap(struct lacre_store *inner, int own_inner,
 	return r;
 }
 
-/* See store_int.h: "faulty:SPEC" opens SPEC and wraps it. */
+/* See store_int.h: "faulty:SPEC" opens SPEC and wraps it;
+ * "faulty:down-file=PATH;SPEC" is down (LACRE_E_UNAVAILABLE) whenever PATH
+ * exists, so that a test can take a running process's backend away. */
 int store_faulty_open_spec(const char *inner_spec, struct lacre_store **out)
 {
 	struct lacre_store *inner = NULL, *s = NULL;
+	char *down = NULL;
 	int r;
 
+	if (strncmp(inner_spec, "down-file=", 10) == 0) {
+		const char *semi = strchr(inner_spec, ';');
+		if (!semi || semi == inner_spec + 10)
+			return LACRE_E_CONFIG;
+		if (!(down = strndup(inner_spec + 10, (size_t)(semi - inner_spec - 10))))
+			return LACRE_E_NOMEM;
+		inner_spec = semi + 1;
+	}
 	r = lacre_store_open(inner_spec, &inner);
 	if (r != LACRE_OK)
 		return r;
+	if (r != LACRE_OK) {
+		free(down);
+		return r;
+	}
 	r = lacre_store_faulty_wrap(inner, 1, &s);
 	if (r != LACRE_OK) {
 		lacre_store_close(inner);
+		free(down);
 		return r;
 	}
+	((struct faulty_store *)s->impl)->down_file = down;
 	*out = s;
 	return LACRE_OK;
 }
