@@ -636,26 +636,30 @@ static void test_scrypt_work_factor_syntax(void)
 }
 
 /* ---------------------------------------------------------------------- */
-/* The C2SP CCTV age test kit (tests/data/cctv-age/, see its README.md).    */
-/*                                                                          */
-/* Every vector is one test ("cctv/NAME").  A vector gives an expectation   */
-/* (the classes below), keys (X25519 or hybrid identities, passphrases), the */
-/* SHA-256 of the plaintext an implementation may release, and the file.    */
-/* lacre's errors map onto the classes as follows:                          */
-/*   age_reader_new*: LACRE_E_MALFORMED, _TRUNCATED, _TOO_LARGE = header     */
-/*     failure; LACRE_E_AUTH, _PASSPHRASE = no match; LACRE_E_CORRUPT = HMAC */
-/*     failure; any other code fails the test;                               */
-/*   age_reader_next: LACRE_E_CORRUPT, _TRUNCATED, _TRAILING, _MALFORMED =   */
-/*     payload failure, and the plaintext released chunk by chunk before the */
-/*     failure must hash to the vector's payload: nothing past the last good */
-/*     chunk.  The whole-file age_decrypt* must release nothing at all.      */
-/* Unsupported on purpose, refusal asserted: ASCII armor (lacre reads binary */
-/* age only: the reader must say LACRE_E_MALFORMED; the test then de-armors  */
-/* the vectors that are not about armor and replays the binary file), and    */
-/* ML-KEM hybrid identities (OpenSSL 3.0 has no ML-KEM: the identity must be */
-/* refused with LACRE_E_MALFORMED, and the file must look foreign to an      */
-/* X25519 identity).  Scrypt work factors above AGE_SCRYPT_LOG2N_MAX (22)    */
-/* are refused with LACRE_E_TOO_LARGE, a header failure.                    */
+/*
+ * The C2SP CCTV age test kit (tests/data/cctv-age/, see its README.md).
+ *
+ * Every vector is one test ("cctv/NAME").  A vector gives an expectation
+ * (the classes below), keys (X25519 or hybrid identities, passphrases), the
+ * SHA-256 of the plaintext an implementation may release, and the file.
+ * lacre's errors map onto the classes as follows:
+ *   age_reader_new*: LACRE_E_MALFORMED, _TRUNCATED, _TOO_LARGE = header
+ *     failure; LACRE_E_AUTH, _PASSPHRASE = no match; LACRE_E_CORRUPT = HMAC
+ *     failure; any other code fails the test;
+ *   age_reader_next: LACRE_E_CORRUPT, _TRUNCATED, _TRAILING, _MALFORMED =
+ *     payload failure, and the plaintext released chunk by chunk before the
+ *     failure must hash to the vector's payload: nothing past the last good
+ *     chunk (lacre may withhold the one chunk whose final flag contradicts
+ *     its place: see cctv_withheld_chunk).  The whole-file age_decrypt*
+ *     must release nothing at all.
+ * Unsupported on purpose, refusal asserted: ASCII armor (lacre reads binary
+ * age only: the reader must say LACRE_E_MALFORMED; the test then de-armors
+ * the vectors that are not about armor and replays the binary file), and
+ * ML-KEM hybrid identities (OpenSSL 3.0 has no ML-KEM: the identity must be
+ * refused with LACRE_E_MALFORMED, and the file must look foreign to an
+ * X25519 identity).  Scrypt work factors above AGE_SCRYPT_LOG2N_MAX (22)
+ * are refused with LACRE_E_TOO_LARGE, a header failure.
+ */
 
 enum { CCTV_SUCCESS, CCTV_NO_MATCH, CCTV_HMAC, CCTV_HEADER, CCTV_PAYLOAD, CCTV_ARMOR, CCTV_N };
 static const char *const cctv_class_name[CCTV_N] = {

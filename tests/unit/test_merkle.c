@@ -377,24 +377,26 @@ static void test_append_node(void)
 }
 
 /* ---------------------------------------------------------------------- */
-/* transparency-dev/merkle proof vectors (tests/data/merkle/, README.md).  */
-/*                                                                          */
-/* Every JSON file is one test ("tdm/inclusion/1/happy-path").  An inclusion */
-/* vector gives leafIdx, treeSize, root, leafHash, proof, wantErr; a        */
-/* consistency vector size1, size2, root1, root2, proof, wantErr.  lacre's   */
-/* verifier must return LACRE_OK exactly when wantErr is false, otherwise   */
-/* LACRE_E_VERIFY (any other code fails), with two kinds of exception, both */
-/* asserted rather than skipped:                                            */
-/*   - a leaf hash or proof element that is not 32 bytes cannot be passed   */
-/*     to lacre's API (uint8_t[32]; lacre's proof and checkpoint parsers    */
-/*     refuse other lengths first): upstream must expect an error there;    */
-/*     a root of another length is stood in by a 32-byte value that no      */
-/*     computed root equals (equal inputs give equal stand-ins);            */
-/*   - consistency from size 0 with an empty proof (and, to size 0, equal    */
-/*     roots), which upstream calls an error and spec/tlog-formats.md §1.4   */
-/*     (with C2SP tlog-witness) accepts: tdm_size0_accepted.                 */
-/* Where a vector's tree is the eight-entry tree of §1.6 (its root says so), */
-/* lacre must also generate the very same proof.                            */
+/*
+ * transparency-dev/merkle proof vectors (tests/data/merkle/, README.md).
+ *
+ * Every JSON file is one test ("tdm/inclusion/1/happy-path").  An inclusion
+ * vector gives leafIdx, treeSize, root, leafHash, proof, wantErr; a
+ * consistency vector size1, size2, root1, root2, proof, wantErr.  lacre's
+ * verifier must return LACRE_OK exactly when wantErr is false, otherwise
+ * LACRE_E_VERIFY (any other code fails), with two kinds of exception, both
+ * asserted rather than skipped:
+ *   - a leaf hash or proof element that is not 32 bytes cannot be passed to
+ *     lacre's API (uint8_t[32]; lacre's proof and checkpoint parsers refuse
+ *     other lengths first): upstream must expect an error there.  A root of
+ *     another length is stood in by a 32-byte value that no computed root
+ *     equals (equal inputs give equal stand-ins);
+ *   - consistency from size 0 with an empty proof (and, to size 0, equal
+ *     roots), which upstream calls an error and spec/tlog-formats.md §1.4
+ *     (with C2SP tlog-witness) accepts: tdm_size0_accepted.
+ * Where a vector's tree is the eight-entry tree of §1.6 (its root says so),
+ * lacre must also generate the very same proof.
+ */
 
 #define TDM_INCLUSION 98
 #define TDM_CONSISTENCY 98
