@@ -41,6 +41,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -Iinclude -Ilib $(PKG_CFLAGS) -MMD -MP
 LDFLAGS := -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDSAN)
 LIBS    := $(PKG_LIBS) -lm -lpthread
+# unit tests only: zlib inflates the compressed CCTV age vectors
+TEST_LIBS := -lz
 
 LIB_SRC  := $(sort $(shell find lib -name '*.c'))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
@@ -88,7 +90,7 @@ $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 
 $(B)/tests/%: tests/unit/%.c $(TEST_LIB) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(TEST_LIB) $(LIBA) $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(TEST_LIB) $(LIBA) $(LIBS) $(TEST_LIBS)
 
 $(B)/bench/%: bench/%.c $(LIBA)
 	@mkdir -p $(dir $@)
