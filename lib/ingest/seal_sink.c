@@ -758,7 +758,8 @@ static void seal_show_state(struct seal_sink *k, int publish_failing)
 	if (us.backend_down != k->shown_backend_down) {
 		if (us.backend_down)
 			fprintf(stderr, "lacre: ingest: ALERT backend unavailable (%s): sealed segments "
-				"wait in the spool (%llu files, %llu MiB)\n", lacre_strerror(us.last_err),
+				"wait in the spool (%llu files, %llu MiB)\n",
+				us.last_err ? lacre_strerror(us.last_err) : lacre_strerror(LACRE_E_UNAVAILABLE),
 				(unsigned long long)us.pending_files, (unsigned long long)(us.pending_bytes >> 20));
 		else
 			fprintf(stderr, "lacre: ingest: backend back: draining the spool (%llu files, "

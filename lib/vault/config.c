@@ -624,6 +624,14 @@ int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 			lacre_msg(msg, msglen, "backend: dir: needs an absolute path, got '%s'", cfg->backend);
 			return LACRE_E_CONFIG;
 		}
+	} else if (strncmp(cfg->backend, "faulty:", 7) == 0) {
+		/* the lying test wrapper (docs/storage.md): never in production */
+		const char *t = getenv("LACRE_TEST_BACKENDS");
+		if (!t || strcmp(t, "1") != 0) {
+			lacre_msg(msg, msglen, "backend: '%s' is a test backend: use dir:PATH or "
+				  "s3:URL (tests set LACRE_TEST_BACKENDS=1)", cfg->backend);
+			return LACRE_E_CONFIG;
+		}
 	} else if (strncmp(cfg->backend, "s3:", 3) != 0 || cfg->backend[3] == '\0') {
 		lacre_msg(msg, msglen, "backend: '%s' is neither dir:PATH nor s3:URL", cfg->backend);
 		return LACRE_E_CONFIG;
