@@ -51,8 +51,11 @@ struct seal_sink_stats {
  * warrant registry (public keys), the backend, the ingest log (its Ed25519
  * key is made on first use in DIR/ledger/ingest.key), the uploader and a
  * 200 ms timer thread that closes segments by age and checkpoints the log.
- * Before it returns, segments left in the spool by an earlier run are
- * uploaded (or queued while the backend is down).  On success *out is a
+ * Before it returns, the spool is recovered (seal_spool.h: unsigned
+ * batches re-queued, covered segments queued for upload, open segments of
+ * a crash reported lost); it does not wait for the backend.  record()
+ * returns LACRE_E_NOSPACE, without taking the PDU, while the spool has no
+ * room (spool.reserve, spool.quota).  On success *out is a
  * sink whose close() seals every open segment, checkpoints, drains the
  * spool (bounded wait) and frees everything.  msg explains a failure. */
 int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size_t msglen);
