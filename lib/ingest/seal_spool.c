@@ -25,6 +25,7 @@
 
 #include "lacre/err.h"
 #include "lacre/etsi.h"
+#include "lacre/fsync.h"
 #include "lacre/hex.h"
 #include "lacre/json.h"
 #include "lacre/segment.h"
@@ -38,19 +39,6 @@
 #define RECOVER_MAX 16384                       /* .leaves files recovered in one start */
 
 /* ---- small file helpers ---- */
-
-/* fsync the folder at path. */
-static int sync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = LACRE_OK;
-
-	if (fd < 0)
-		return LACRE_E_IO;
-	if (fsync(fd) != 0 && errno != EINVAL)
-		r = LACRE_E_IO;
-	close(fd);
-	return r;
-}
 
 /* Write p[0..n) to path via path.tmp and rename; sync: fsync file and
  * folder. */
@@ -83,7 +71,7 @@ static int write_atomic(const char *dir, const char *path, const void *p, size_t
 	fd = -1;
 	if (rename(tmp, path) != 0)
 		goto fail;
-	return sync ? sync_dir(dir) : LACRE_OK;
+	return sync ? lacre_fsync_dir(dir) : LACRE_OK;
 fail:
 	if (fd >= 0)
 		close(fd);
@@ -357,7 +345,7 @@ int seal_spool_promote(const char *spool, const char *name)
 		return r;
 	if (rename(from, to) != 0)
 		return LACRE_E_IO;
-	if ((r = sync_dir(ready)) != LACRE_OK || (r = sync_dir(spool)) != LACRE_OK)
+	if ((r = lacre_fsync_dir(ready)) != LACRE_OK || (r = lacre_fsync_dir(spool)) != LACRE_OK)
 		return r;
 	/* the batch is in the signed log and the segment in the outbox: the
 	 * side files are done (a crash here leaves them; recovery removes) */
@@ -659,7 +647,7 @@ int seal_spool_recover(const char *spool, struct tlog *log, const struct seal_re
 			spool_path(p2, sizeof(p2), spool, NULL, SEGMENT_TMP_PREFIX, it->name);
 			if (stat(p2, &sb) == 0 && (uint64_t)sb.st_size == it->seg.size &&
 			    rename(p2, path) == 0) {
-				sync_dir(spool);
+				lacre_fsync_dir(spool);
 				for (size_t j = 0; j < ntmp; j++)
 					if (!strcmp(tmps[j], it->name))
 						tmps[j][0] = 0;
@@ -723,7 +711,7 @@ int seal_spool_recover(const char *spool, struct tlog *log, const struct seal_re
 		move_lost(spool, tmps[j], ".streams");
 		st.lost_segments++;
 	}
-	sync_dir(spool);
+	lacre_fsync_dir(spool);
 	if (st.relogged_segments || st.covered_segments || st.lost_segments || st.damaged)
 		fprintf(stderr, "lacre: ingest: spool recovery: %llu segments re-logged (%llu records), "
 			"%llu promoted, %llu open segments lost (%llu records named), %llu damaged\n",

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "lacre/err.h"
+#include "lacre/fsync.h"
 #include "lacre/store.h"
 #include "lacre/upload.h"
 #include "store/store_int.h"
@@ -73,19 +74,6 @@ static int mkdir_p(const char *path)
 		buf[i] = path[i];
 	}
 	return LACRE_OK;
-}
-
-/* fsync the folder at path. */
-static int fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = LACRE_OK;
-
-	if (fd < 0)
-		return LACRE_E_IO;
-	if (fsync(fd) != 0 && errno != EINVAL)
-		r = LACRE_E_IO;
-	close(fd);
-	return r;
 }
 
 /* Record an error about name in the stats (lock held). */
@@ -171,12 +159,12 @@ static int move_to_sent(struct upload *u, const char *name)
 		return r;
 	if (rename(from, to) != 0)
 		return LACRE_E_IO;
-	if ((r = fsync_dir(dir)) != LACRE_OK)
+	if ((r = lacre_fsync_dir(dir)) != LACRE_OK)
 		return r;
 	memcpy(dir, from, sizeof(dir));
 	slash = strrchr(dir, '/');
 	*slash = '\0';
-	return fsync_dir(dir);
+	return lacre_fsync_dir(dir);
 }
 
 /*

@@ -43,6 +43,7 @@
 #include "lacre/buf.h"
 #include "lacre/err.h"
 #include "lacre/frame.h"
+#include "lacre/fsync.h"
 #include "lacre/segment.h"
 
 #define SEG_ALIGN 4096
@@ -294,18 +295,6 @@ static int seg_feed(struct segment_writer *w, const uint8_t *p, size_t n)
 	return LACRE_OK;
 }
 
-/* fsync the folder so that a rename in it is durable. */
-static int seg_sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = LACRE_OK;
-	if (fd < 0)
-		return LACRE_E_IO;
-	if (fsync(fd) != 0)
-		r = LACRE_E_IO;
-	close(fd);
-	return r;
-}
-
 /* Release what only an open segment needs (staging buffer, commitments,
  * age writer, paths), so that an idle writer costs little memory: ingest
  * keeps one writer per warrant. */
@@ -488,7 +477,7 @@ static int seg_close(struct segment_writer *w, int64_t now_us)
 	}
 	/* the file is complete under its final name: from here the ledger
 	 * must hear of it even if the folder sync fails */
-	if (!w->no_sync && (io = seg_sync_dir(w->dir)) != LACRE_OK)
+	if (!w->no_sync && (io = lacre_fsync_dir(w->dir)) != LACRE_OK)
 		w->broken = 1;
 	c.path = w->final_path;
 	r = w->on_close ? w->on_close(w->arg, &c) : LACRE_OK;
