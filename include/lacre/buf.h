@@ -67,6 +67,12 @@ void lacre_dbuf_set_secret(struct lacre_dbuf *b);
 /* Make room for n more bytes without changing len. */
 int lacre_dbuf_reserve(struct lacre_dbuf *b, size_t n);
 int lacre_dbuf_add(struct lacre_dbuf *b, const void *p, size_t n);
+/* Give memory back when the buffer holds less than half of what it has
+ * allocated, keeping at least keep bytes: for buffers whose peak is rare
+ * (a long-running process then stays at its steady size).  Contents are
+ * unchanged; a secret buffer's old copy is wiped.  Never fails (a failed
+ * realloc keeps the larger buffer). */
+void lacre_dbuf_shrink(struct lacre_dbuf *b, size_t keep);
 int lacre_dbuf_add_u8(struct lacre_dbuf *b, uint8_t v);
 int lacre_dbuf_add_u16be(struct lacre_dbuf *b, uint16_t v);
 int lacre_dbuf_add_u32be(struct lacre_dbuf *b, uint32_t v);

@@ -669,6 +669,8 @@ static int seal_log_turn(struct seal_sink *k, int force, int *publish_failing)
 	pthread_mutex_unlock(&k->mu);
 	r = seal_log_append(k, &k->q_work);
 	lacre_dbuf_reset(&k->q_work);
+	/* a large segment's batch is a rare peak: do not keep it */
+	lacre_dbuf_shrink(&k->q_work, (size_t)1 << 20);
 	r2 = force ? tlog_checkpoint(k->log, NULL) : tlog_tick(k->log, mono_ms(), NULL);
 	/* a backend (or witness) that is down only delays publication: the
 	 * signed state is durable locally and the next turn retries */

@@ -965,6 +965,7 @@ static int publish_tiles(struct tlog *log, uint64_t n)
 		if (k > log->nboff)
 			k = log->nboff;
 		lacre_dbuf_consume(&log->ents, drop);
+		lacre_dbuf_shrink(&log->ents, (size_t)1 << 20);
 		memmove(log->boff, log->boff + k, (log->nboff - k) * sizeof(*log->boff));
 		log->nboff -= k;
 		for (size_t i = 0; i < log->nboff; i++)

@@ -163,6 +163,26 @@ int lacre_dbuf_reserve(struct lacre_dbuf *b, size_t n)
 	return LACRE_OK;
 }
 
+void lacre_dbuf_shrink(struct lacre_dbuf *b, size_t keep)
+{
+	size_t na = b->len + 1 > keep ? b->len + 1 : keep;
+	uint8_t *np;
+
+	if (!b->p || na >= b->alloc / 2)
+		return;
+	if (b->secret) {
+		if (!(np = malloc(na)))
+			return;
+		memcpy(np, b->p, b->len);
+		OPENSSL_cleanse(b->p, b->alloc);
+		free(b->p);
+	} else if (!(np = realloc(b->p, na))) {
+		return;
+	}
+	b->p = np;
+	b->alloc = na;
+}
+
 int lacre_dbuf_add(struct lacre_dbuf *b, const void *p, size_t n)
 {
 	int r;
