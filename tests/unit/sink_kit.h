@@ -15,6 +15,7 @@
 #define LACRE_TEST_SINK_KIT_H
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
