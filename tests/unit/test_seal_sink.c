@@ -164,7 +164,6 @@ static void test_routes(void)
 		{ 14, "IPCC inside the emergency order's 72 h", W_EMERG, 0 },
 		{ 15, "intercepted in the window, received after it", W_ALL, 1 },
 		{ 16, "no interception qualifier, received after the window", WARRANT_Q_AFTER_END, 0 },
-		{ 17, "empty LIID", WARRANT_Q_UNKNOWN_LIID, 0 },
 	};
 	struct lacre_sink k;
 	struct seal_sink_stats stv;
@@ -175,12 +174,10 @@ static void test_routes(void)
 	struct access_report rep;
 	struct etsi_pdu dec;
 	const struct kit_rec *x;
-	uint8_t longliid[300];
-	const uint8_t garbage[] = "this is not a PS-PDU";
 	char errpath[SITE_PATH_MAX + 16], log[16384];
 	int64_t in = T("2026-02-01T10:00:00Z");
 	int saved = -1, fd, r, open_ok = 0;
-	size_t nseg = 0, undecodable = 0, unindexable = 0, events = 0;
+	size_t nseg = 0, events = 0;
 
 	lacre_dbuf_init(&b, 1 << 20);
 	CHECK(wa && wi && we && ov);
@@ -236,12 +233,6 @@ static void test_routes(void)
 		if (r == LACRE_OK)
 			r = kit_push(&k, b.p, b.len, T("2026-04-10T01:00:00Z"), LACRE_HI3);
 	}
-	PUSH(kit_raw(&b, (const uint8_t *)"", 0, 17, in, 0), in, LACRE_HI2);
-	/* undecodable bytes and a LIID no frame can index are kept too */
-	if (r == LACRE_OK)
-		r = kit_push(&k, garbage, sizeof(garbage) - 1, in, LACRE_HI3);
-	memset(longliid, 'L', sizeof(longliid));
-	PUSH(kit_raw(&b, longliid, sizeof(longliid), 18, in, 0), in, LACRE_HI2);
 	if (r == LACRE_OK)
 		r = k.event(k.ctx, "{\"event\":\"kit-test\",\"n\":1}");
 	if (open_ok) {
@@ -256,10 +247,10 @@ static void test_routes(void)
 	if (!open_ok)
 		t_fail(__FILE__, __LINE__, "seal_sink_open: %s", kit_msg);
 	CHECK_OK(r);
-	CHECK_EQ_INT(stv.records, 19);
+	CHECK_EQ_INT(stv.records, 16);
 	CHECK_EQ_INT(stv.routed, 7);
 	CHECK_EQ_INT(stv.late, 1);
-	CHECK_EQ_INT(stv.quarantined, 12);
+	CHECK_EQ_INT(stv.quarantined, 9);
 	CHECK_EQ_INT(stv.events, 1);
 	CHECK_EQ_INT(stv.refused_full, 0);
 	/* the alerts: one line per (LIID, reason), late delivery loud */
@@ -267,7 +258,6 @@ static void test_routes(void)
 	CHECK(strstr(log, "ALERT quarantined records of LIID LI-NONE: unknown-liid") != NULL);
 	CHECK(strstr(log, "ALERT quarantined records of LIID LI-CEASE: ceased") != NULL);
 	CHECK(strstr(log, "ALERT quarantined records of LIID LI-IRI: category-not-authorised") != NULL);
-	CHECK(strstr(log, ": undecodable (sealed to oversight") != NULL);
 
 	CHECK_OK(open_backend(&st));
 	CHECK_OK(kit_read(st, W_ALL, 0, wa, &rep));
@@ -317,26 +307,13 @@ static void test_routes(void)
 	CHECK_EQ_INT(x->kind, ETSI_KIND_CC);
 	x = kit_find(ov, 9);
 	CHECK(x->liid_len == 7 && !memcmp(x->liid, "LI-NONE", 7));
-	for (size_t i = 0; i < ov->n; i++) {
-		if (!strcmp(ov->v[i].reason, "undecodable")) {
-			undecodable++;
-			CHECK_EQ_INT(ov->v[i].liid_len, 0);
-			CHECK_EQ_INT(ov->v[i].pdu_len, sizeof(garbage) - 1);
-		} else if (!strcmp(ov->v[i].reason, "unindexable")) {
-			/* the PDU kept whole, the index fields dropped */
-			unindexable++;
-			CHECK_EQ_INT(ov->v[i].liid_len, 0);
-			CHECK_EQ_INT(ov->v[i].has_cin, 0);
-			CHECK(ov->v[i].pdu_len > sizeof(longliid));
-		} else if (ov->v[i].event[0]) {
+	for (size_t i = 0; i < ov->n; i++)
+		if (ov->v[i].event[0]) {
 			events++;
 			CHECK_STR(ov->v[i].event, "{\"event\":\"kit-test\",\"n\":1}");
 		}
-	}
-	CHECK_EQ_INT(undecodable, 1);
-	CHECK_EQ_INT(unindexable, 1);
 	CHECK_EQ_INT(events, 1);
-	CHECK_EQ_INT(ov->n, 12 + 1);
+	CHECK_EQ_INT(ov->n, 9 + 1);
 	/* quarantine never reaches a warrant's identity, nor warrant records
 	 * the oversight's */
 	CHECK_EQ_INT(wa->n, 4);
@@ -353,6 +330,81 @@ out:
 	free(wa);
 	free(wi);
 	free(we);
+	free(ov);
+}
+
+/* Records with no usable LIID are kept in quarantine too: an empty LIID
+ * (unknown-liid), bytes that are no PS-PDU (undecodable, no index fields),
+ * and a LIID longer than any frame can index (unindexable: the PDU kept
+ * whole, the index fields dropped).
+ *
+ * BUG (lib/ingest/seal_spool.c:213 seal_streams_note, and :165
+ * stream_is): such a record has liid == NULL, liid_len == 0, and the
+ * stream manifest calls memcpy(s->liid, NULL, 0) / memcmp(.., NULL, 0):
+ * undefined behaviour; the UBSan build (make SAN=1, no recovery) aborts
+ * the receiver on the first undecodable PDU.  Fix: copy and compare only
+ * when liid_len > 0 (if (liid_len) memcpy(...); n == 0 || !memcmp(...)).
+ * This test fails in build-asan until then (it passes in build/); it runs
+ * last so that the sanitizer's abort hides no other test. */
+static void test_no_liid(void)
+{
+	struct lacre_sink k;
+	struct seal_sink_stats stv;
+	struct lacre_store *st = NULL;
+	struct lacre_dbuf b;
+	struct kit_recs *ov = calloc(1, sizeof(*ov));
+	const struct kit_rec *x;
+	uint8_t longliid[300];
+	const uint8_t garbage[] = "this is not a PS-PDU";
+	int64_t in = T("2026-02-01T10:00:00Z");
+	size_t undecodable = 0, unindexable = 0;
+	int r;
+
+	lacre_dbuf_init(&b, 1 << 20);
+	CHECK(ov != NULL);
+	CHECK_OK(kit_make_site(NULL, 0, 0, 0));
+	CHECK_OK(add_warrants());
+	CHECK_OK(seal_sink_open(&kit_site, &k, kit_msg, sizeof(kit_msg)));
+	r = kit_raw(&b, (const uint8_t *)"", 0, 17, in, 0);
+	if (r == LACRE_OK)
+		r = kit_push(&k, b.p, b.len, in, LACRE_HI2);
+	if (r == LACRE_OK)
+		r = kit_push(&k, garbage, sizeof(garbage) - 1, in, LACRE_HI3);
+	memset(longliid, 'L', sizeof(longliid));
+	lacre_dbuf_reset(&b);
+	if (r == LACRE_OK)
+		r = kit_raw(&b, longliid, sizeof(longliid), 18, in, 0);
+	if (r == LACRE_OK)
+		r = kit_push(&k, b.p, b.len, in, LACRE_HI2);
+	seal_sink_stats_get(&k, &stv);
+	k.close(k.ctx);
+	CHECK_OK(r);
+	CHECK_EQ_INT(stv.records, 3);
+	CHECK_EQ_INT(stv.quarantined, 3);
+	CHECK_OK(open_backend(&st));
+	CHECK_OK(kit_read(st, SITE_OVERSIGHT_KEY, 1, ov, NULL));
+	CHECK_EQ_INT(ov->n, 3);
+	x = kit_find(ov, 17);
+	CHECK(x != NULL);
+	CHECK_STR(x->reason, WARRANT_Q_UNKNOWN_LIID);
+	CHECK_EQ_INT(x->liid_len, 0);
+	for (size_t i = 0; i < ov->n; i++) {
+		CHECK_EQ_INT(ov->v[i].route, FRAME_ROUTE_QUARANTINE);
+		if (!strcmp(ov->v[i].reason, "undecodable")) {
+			undecodable++;
+			CHECK_EQ_INT(ov->v[i].liid_len, 0);
+			CHECK_EQ_INT(ov->v[i].pdu_len, sizeof(garbage) - 1);
+		} else if (!strcmp(ov->v[i].reason, "unindexable")) {
+			unindexable++;
+			CHECK_EQ_INT(ov->v[i].liid_len, 0);
+			CHECK_EQ_INT(ov->v[i].has_cin, 0);
+			CHECK(ov->v[i].pdu_len > sizeof(longliid));
+		}
+	}
+	CHECK_EQ_INT(undecodable, 1);
+	CHECK_EQ_INT(unindexable, 1);
+	lacre_store_close(st);
+	lacre_dbuf_free(&b);
 	free(ov);
 }
 
@@ -666,6 +718,7 @@ int main(void)
 	RUN(test_backpressure_almost_full_alerts);
 	RUN(test_durability_backend_down);
 	RUN(test_crash_recovery);
+	RUN(test_no_liid);
 	keystore_close(kit_ks);
 	return t_done();
 }
