@@ -243,6 +243,119 @@ static KIT_UNUSED int kit_push(struct lacre_sink *k, const uint8_t *pdu, size_t 
 	return k->record(k->ctx, &rec);
 }
 
+/* One SIP IRI of a VoIP call between the proxy 192.168.110.100 and the
+ * target's UA 10.20.0.1 (to_target: proxy -> UA). */
+static KIT_UNUSED int kit_sip(struct lacre_dbuf *out, const char *liid, uint32_t cin,
+			      uint64_t seq, int64_t t, int iri_type, int to_target, const char *text)
+{
+	struct etsi_enc_header h;
+	struct etsi_enc_ipaddr proxy = { 0, { 192, 168, 110, 100 }, 3, 32 };
+	struct etsi_enc_ipaddr ua = { 0, { 10, 20, 0, 1 }, 3, 32 };
+
+	kit_header(&h, liid, seq, t);
+	h.cin = cin;
+	return etsi_enc_ipmmiri(out, &h, iri_type, to_target ? &proxy : &ua,
+				to_target ? &ua : &proxy, (const uint8_t *)text, strlen(text));
+}
+
+/* One G.711 A-law RTP packet of that call as IPMMCC: 160 bytes of payload
+ * value fill, from the target (10.20.0.1:40000 -> 203.0.113.5:30000) or to
+ * it, SSRC 1 from the target and 2 to it, labelled with the true
+ * direction.  frame_type 0 sends the whole IPv4/UDP/RTP packet (ipFrame);
+ * 2 sends the RTP packet alone as rtpFrame (the encoder writes ipFrame:
+ * the frameType octet is changed after encoding, lengths unchanged). */
+static KIT_UNUSED int kit_rtp(struct lacre_dbuf *out, const char *liid, uint32_t cin,
+			      uint64_t seq, int64_t t, int from_target, uint16_t rseq,
+			      uint8_t fill, int frame_type)
+{
+	uint8_t f[20 + 8 + 12 + 160], *rtp = f + 28;
+	struct etsi_enc_header h;
+	size_t len0 = out->len;
+	int r;
+
+	memset(f, fill, sizeof(f));
+	f[0] = 0x45; f[1] = 0; f[2] = 0; f[3] = sizeof(f); f[4] = f[5] = 0; f[6] = f[7] = 0;
+	f[8] = 64; f[9] = 17; f[10] = f[11] = 0;
+	if (from_target) {
+		memcpy(f + 12, (const uint8_t[4]){ 10, 20, 0, 1 }, 4);
+		memcpy(f + 16, (const uint8_t[4]){ 203, 0, 113, 5 }, 4);
+		f[20] = 0x9c; f[21] = 0x40; f[22] = 0x75; f[23] = 0x30;
+	} else {
+		memcpy(f + 12, (const uint8_t[4]){ 203, 0, 113, 5 }, 4);
+		memcpy(f + 16, (const uint8_t[4]){ 10, 20, 0, 1 }, 4);
+		f[20] = 0x75; f[21] = 0x30; f[22] = 0x9c; f[23] = 0x40;
+	}
+	f[24] = 0; f[25] = 8 + 12 + 160; f[26] = f[27] = 0;
+	memset(rtp, 0, 12);
+	rtp[0] = 0x80; rtp[1] = 8;
+	rtp[2] = (uint8_t)(rseq >> 8); rtp[3] = (uint8_t)rseq;
+	rtp[4] = (uint8_t)(rseq >> 8); rtp[5] = (uint8_t)rseq;   /* timestamp */
+	rtp[11] = from_target ? 1 : 2;                          /* SSRC */
+	kit_header(&h, liid, seq, t);
+	h.cin = cin;
+	if (frame_type == 0)
+		return etsi_enc_ipmmcc(out, &h, from_target ? ETSI_ENC_DIR_FROM_TARGET :
+				       ETSI_ENC_DIR_TO_TARGET, f, sizeof(f));
+	r = etsi_enc_ipmmcc(out, &h, from_target ? ETSI_ENC_DIR_FROM_TARGET : ETSI_ENC_DIR_TO_TARGET,
+			    rtp, 12 + 160);
+	if (r != LACRE_OK)
+		return r;
+	/* frameType [2] 0, then mMCCprotocol [4] 0: the PDU's last 6 octets */
+	if (out->len - len0 < 6 || memcmp(out->p + out->len - 6, "\x82\x01\x00\x84\x01\x00", 6)) {
+		out->len = len0;
+		return LACRE_E_INTERNAL;
+	}
+	out->p[out->len - 4] = (uint8_t)frame_type;
+	return LACRE_OK;
+}
+
+/* A VoIP call on CIN cin pushed through sink k: INVITE (the peer calls the
+ * target; SDP 203.0.113.5:30000), 200 OK (target's SDP 10.20.0.1:40000),
+ * then n RTP packets each way 20 ms apart with RTP sequence numbers from
+ * 1000, except skip_from (from the target) and skip_to (to it), which are
+ * never sent (-1: none), then BYE and its 200 OK.  Payload bytes 0xd5 from
+ * the target and 0x55 to it.  frame_type as in kit_rtp. */
+static KIT_UNUSED int kit_call(struct lacre_sink *k, const char *liid, uint32_t cin, int64_t t0,
+			       int n, int skip_from, int skip_to, int frame_type)
+{
+	struct lacre_dbuf b;
+	uint64_t seq = 0, cs = 0;
+	int r;
+
+	lacre_dbuf_init(&b, 1 << 16);
+#define KIT_SEND(expr, t, lst) do { lacre_dbuf_reset(&b); if (r == LACRE_OK) r = (expr); \
+		if (r == LACRE_OK) r = kit_push(k, b.p, b.len, (t), (lst)); } while (0)
+	r = LACRE_OK;
+	KIT_SEND(kit_sip(&b, liid, cin, seq++, t0, ETSI_IRI_BEGIN, 1,
+			 "INVITE sip:t@ims SIP/2.0\r\nFrom: <sip:peer@example.org>;tag=a\r\n"
+			 "To: <sip:target@ims>\r\nCall-ID: c1@x\r\nCSeq: 1 INVITE\r\n\r\n"
+			 "c=IN IP4 203.0.113.5\r\nm=audio 30000 RTP/AVP 8\r\n"), t0, LACRE_HI2);
+	KIT_SEND(kit_sip(&b, liid, cin, seq++, t0 + 500000, ETSI_IRI_CONTINUE, 0,
+			 "SIP/2.0 200 OK\r\nFrom: <sip:peer@example.org>;tag=a\r\nTo: <sip:target@ims>\r\n"
+			 "Call-ID: c1@x\r\nCSeq: 1 INVITE\r\n\r\nc=IN IP4 10.20.0.1\r\n"
+			 "m=audio 40000 RTP/AVP 8\r\n"), t0 + 500000, LACRE_HI2);
+	for (int i = 0; i < n; i++) {
+		int64_t t = t0 + 600000 + (int64_t)i * 20000;
+		if (i != skip_from)
+			KIT_SEND(kit_rtp(&b, liid, cin, cs, t, 1, (uint16_t)(1000 + i), 0xd5, frame_type),
+				 t, LACRE_HI3);
+		cs++;
+		if (i != skip_to)
+			KIT_SEND(kit_rtp(&b, liid, cin, cs, t + 5000, 0, (uint16_t)(1000 + i), 0x55,
+					 frame_type), t + 5000, LACRE_HI3);
+		cs++;
+	}
+	KIT_SEND(kit_sip(&b, liid, cin, seq++, t0 + 3000000, ETSI_IRI_CONTINUE, 1,
+			 "BYE sip:t@ims SIP/2.0\r\nCall-ID: c1@x\r\nCSeq: 2 BYE\r\n\r\n"),
+		 t0 + 3000000, LACRE_HI2);
+	KIT_SEND(kit_sip(&b, liid, cin, seq++, t0 + 3010000, ETSI_IRI_END, 0,
+			 "SIP/2.0 200 OK\r\nCall-ID: c1@x\r\nCSeq: 2 BYE\r\n\r\n"),
+		 t0 + 3010000, LACRE_HI2);
+#undef KIT_SEND
+	lacre_dbuf_free(&b);
+	return r;
+}
+
 /* One record as read back. */
 struct kit_rec {
 	uint64_t seq;
