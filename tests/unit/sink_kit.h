@@ -314,26 +314,28 @@ static KIT_UNUSED int kit_rtp(struct lacre_dbuf *out, const char *liid, uint32_t
  * then n RTP packets each way 20 ms apart with RTP sequence numbers from
  * 1000, except skip_from (from the target) and skip_to (to it), which are
  * never sent (-1: none), then BYE and its 200 OK.  Payload bytes 0xd5 from
- * the target and 0x55 to it.  frame_type as in kit_rtp. */
+ * the target and 0x55 to it; Call-ID c<cin>@x.  frame_type as in kit_rtp. */
 static KIT_UNUSED int kit_call(struct lacre_sink *k, const char *liid, uint32_t cin, int64_t t0,
 			       int n, int skip_from, int skip_to, int frame_type)
 {
 	struct lacre_dbuf b;
 	uint64_t seq = 0, cs = 0;
+	char sip[512];
 	int r;
 
 	lacre_dbuf_init(&b, 1 << 16);
 #define KIT_SEND(expr, t, lst) do { lacre_dbuf_reset(&b); if (r == LACRE_OK) r = (expr); \
 		if (r == LACRE_OK) r = kit_push(k, b.p, b.len, (t), (lst)); } while (0)
 	r = LACRE_OK;
-	KIT_SEND(kit_sip(&b, liid, cin, seq++, t0, ETSI_IRI_BEGIN, 1,
-			 "INVITE sip:t@ims SIP/2.0\r\nFrom: <sip:peer@example.org>;tag=a\r\n"
-			 "To: <sip:target@ims>\r\nCall-ID: c1@x\r\nCSeq: 1 INVITE\r\n\r\n"
-			 "c=IN IP4 203.0.113.5\r\nm=audio 30000 RTP/AVP 8\r\n"), t0, LACRE_HI2);
-	KIT_SEND(kit_sip(&b, liid, cin, seq++, t0 + 500000, ETSI_IRI_CONTINUE, 0,
-			 "SIP/2.0 200 OK\r\nFrom: <sip:peer@example.org>;tag=a\r\nTo: <sip:target@ims>\r\n"
-			 "Call-ID: c1@x\r\nCSeq: 1 INVITE\r\n\r\nc=IN IP4 10.20.0.1\r\n"
-			 "m=audio 40000 RTP/AVP 8\r\n"), t0 + 500000, LACRE_HI2);
+	snprintf(sip, sizeof(sip), "INVITE sip:t@ims SIP/2.0\r\nFrom: <sip:peer@example.org>;tag=a\r\n"
+		 "To: <sip:target@ims>\r\nCall-ID: c%u@x\r\nCSeq: 1 INVITE\r\n\r\n"
+		 "c=IN IP4 203.0.113.5\r\nm=audio 30000 RTP/AVP 8\r\n", cin);
+	KIT_SEND(kit_sip(&b, liid, cin, seq++, t0, ETSI_IRI_BEGIN, 1, sip), t0, LACRE_HI2);
+	snprintf(sip, sizeof(sip), "SIP/2.0 200 OK\r\nFrom: <sip:peer@example.org>;tag=a\r\n"
+		 "To: <sip:target@ims>\r\nCall-ID: c%u@x\r\nCSeq: 1 INVITE\r\n\r\n"
+		 "c=IN IP4 10.20.0.1\r\nm=audio 40000 RTP/AVP 8\r\n", cin);
+	KIT_SEND(kit_sip(&b, liid, cin, seq++, t0 + 500000, ETSI_IRI_CONTINUE, 0, sip),
+		 t0 + 500000, LACRE_HI2);
 	for (int i = 0; i < n; i++) {
 		int64_t t = t0 + 600000 + (int64_t)i * 20000;
 		if (i != skip_from)
@@ -345,11 +347,11 @@ static KIT_UNUSED int kit_call(struct lacre_sink *k, const char *liid, uint32_t 
 					 frame_type), t + 5000, LACRE_HI3);
 		cs++;
 	}
-	KIT_SEND(kit_sip(&b, liid, cin, seq++, t0 + 3000000, ETSI_IRI_CONTINUE, 1,
-			 "BYE sip:t@ims SIP/2.0\r\nCall-ID: c1@x\r\nCSeq: 2 BYE\r\n\r\n"),
+	snprintf(sip, sizeof(sip), "BYE sip:t@ims SIP/2.0\r\nCall-ID: c%u@x\r\nCSeq: 2 BYE\r\n\r\n", cin);
+	KIT_SEND(kit_sip(&b, liid, cin, seq++, t0 + 3000000, ETSI_IRI_CONTINUE, 1, sip),
 		 t0 + 3000000, LACRE_HI2);
-	KIT_SEND(kit_sip(&b, liid, cin, seq++, t0 + 3010000, ETSI_IRI_END, 0,
-			 "SIP/2.0 200 OK\r\nCall-ID: c1@x\r\nCSeq: 2 BYE\r\n\r\n"),
+	snprintf(sip, sizeof(sip), "SIP/2.0 200 OK\r\nCall-ID: c%u@x\r\nCSeq: 2 BYE\r\n\r\n", cin);
+	KIT_SEND(kit_sip(&b, liid, cin, seq++, t0 + 3010000, ETSI_IRI_END, 0, sip),
 		 t0 + 3010000, LACRE_HI2);
 #undef KIT_SEND
 	lacre_dbuf_free(&b);
