@@ -193,7 +193,7 @@ static void count_problem(void *arg, const char *segment, int err, const char *w
 /* Every refusal leaves no file. */
 static void test_audio_refusals(void)
 {
-	struct calls_entry c, none;
+	struct calls_entry c;
 	struct age_x25519_identity other;
 	char path[700], **segs = NULL;
 	size_t n = 0;
@@ -201,13 +201,6 @@ static void test_audio_refusals(void)
 
 	CHECK_OK(voip_site());
 	CHECK_OK(calls_find(a_ix, W_V, W_V "-4242", &c));
-	/* a CIN with no RTP */
-	none = c;
-	none.n_cins = 1;
-	none.cins[0] = 7;                    /* its only CC is an IPCC packet */
-	snprintf(path, sizeof(path), "%s/none.wav", a_dir);
-	CHECK_EQ_INT(audio_write(a_ix, a_st, &a_id, &none, path, NULL, NULL, &a_rep), LACRE_E_NOT_FOUND);
-	CHECK(!exists(path));
 	/* another warrant's identity opens none of the call's segments */
 	CHECK_OK(keystore_get(kit_ks, W_OTHER, &other, NULL));
 	snprintf(path, sizeof(path), "%s/other.wav", a_dir);
@@ -241,12 +234,35 @@ static void test_audio_refusals(void)
 	index_free_names(segs, n);
 }
 
+/* A call whose CIN holds no RTP: LACRE_E_NOT_FOUND, no file.
+ *
+ * BUG (lib/access/audio.c:274 audio_place, and the two qsort calls after
+ * it): with no packet, qsort(pl->p = NULL, 0, ...) is called; qsort's
+ * pointer is declared nonnull, so this is undefined behaviour and the
+ * UBSan build (make SAN=1) aborts.  Fix: sort only when pl->n > 0.  This
+ * test fails in build-asan until then (it passes in build/); it runs last
+ * so that the sanitizer's abort hides no other test. */
+static void test_audio_no_rtp(void)
+{
+	struct calls_entry c;
+	char path[700];
+
+	CHECK_OK(voip_site());
+	CHECK_OK(calls_find(a_ix, W_V, W_V "-4242", &c));
+	c.n_cins = 1;
+	c.cins[0] = 7;                            /* its only CC is an IPCC packet */
+	snprintf(path, sizeof(path), "%s/none.wav", a_dir);
+	CHECK_EQ_INT(audio_write(a_ix, a_st, &a_id, &c, path, NULL, NULL, &a_rep), LACRE_E_NOT_FOUND);
+	CHECK(!exists(path));
+}
+
 int main(void)
 {
 	RUN(test_wav_header);
 	RUN(test_wav_limit);
 	RUN(test_audio_write);
 	RUN(test_audio_refusals);
+	RUN(test_audio_no_rtp);
 	index_close(a_ix);
 	lacre_store_close(a_st);
 	age_identity_wipe(&a_id);

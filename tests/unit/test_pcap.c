@@ -240,7 +240,7 @@ static void test_pcap_write(void)
 	CHECK_EQ_INT(rep.packets, 6);
 	CHECK_EQ_INT(rep.synthetic, 6);
 	CHECK_EQ_INT(rep.skipped, 0);
-	lacre_dbuf_reset(&f);
+	lacre_dbuf_free(&f);                     /* site_read_file initialises it */
 	CHECK_OK(site_read_file(path, 1 << 24, &f));
 	CHECK_OK(walk(&f, 0, &v));                /* from the target */
 	CHECK_EQ_INT(v.n, 6);
@@ -255,7 +255,7 @@ static void test_pcap_write(void)
 	snprintf(path, sizeof(path), "%s/none.pcap", p_dir);
 	CHECK_OK(pcap_write(p_ix, p_st, &p_id, W_V, 1, 31337, NULL, 0, path, NULL, NULL, &rep));
 	CHECK_EQ_INT(rep.packets, 0);
-	lacre_dbuf_reset(&f);
+	lacre_dbuf_free(&f);                     /* site_read_file initialises it */
 	CHECK_OK(site_read_file(path, 1 << 24, &f));
 	CHECK_EQ_INT(f.len, PCAP_GLOBAL_HEADER);
 	lacre_dbuf_free(&f);

@@ -222,17 +222,16 @@ static void test_filters(void)
  * This test fails until then. */
 static void test_creation_order(void)
 {
-	struct kit_recs *rs = calloc(1, sizeof(*rs));
+	static struct kit_recs recs;              /* static: no leak when a check fails */
+	struct kit_recs *rs = &recs;
 	struct access_filter f;
 
-	CHECK(rs != NULL);
 	CHECK_OK(make_sealed_site_n(300));
 	access_filter_init(&f);
 	CHECK_OK(read_as(W_A, &f, rs, NULL));
 	CHECK_EQ_INT(rs->n, 300);
 	for (size_t i = 0; i < rs->n; i++)
 		CHECK_EQ_INT(rs->v[i].seq, i);
-	free(rs);
 }
 
 /* An identity that is no recipient opens nothing: not an error. */
