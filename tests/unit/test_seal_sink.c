@@ -338,14 +338,19 @@ out:
  * and a LIID longer than any frame can index (unindexable: the PDU kept
  * whole, the index fields dropped).
  *
- * BUG (lib/ingest/seal_spool.c:213 seal_streams_note, and :165
- * stream_is): such a record has liid == NULL, liid_len == 0, and the
- * stream manifest calls memcpy(s->liid, NULL, 0) / memcmp(.., NULL, 0):
- * undefined behaviour; the UBSan build (make SAN=1, no recovery) aborts
- * the receiver on the first undecodable PDU.  Fix: copy and compare only
- * when liid_len > 0 (if (liid_len) memcpy(...); n == 0 || !memcmp(...)).
- * This test fails in build-asan until then (it passes in build/); it runs
- * last so that the sanitizer's abort hides no other test. */
+ * BUG, two places, both undefined behaviour that the UBSan build (make
+ * SAN=1, no recovery) aborts on: such a record has liid == NULL with
+ * length 0, and
+ *  - lib/ingest/seal_spool.c:213 seal_streams_note calls
+ *    memcpy(s->liid, NULL, 0) (and :165 stream_is memcmp(.., NULL, 0)):
+ *    fix: if (liid_len) memcpy(...); and n == 0 || !memcmp(...);
+ *  - lib/ingest/seal_sink.c:346 seal_alert gets liid NULL for an empty
+ *    LIID (dp->liid.p) and calls memcmp/memcpy(.., NULL, 0) at :355, :359,
+ *    :368: fix: if (!liid) { liid = (const uint8_t *)""; n = 0; } first.
+ * With both fixes applied (checked on a scratch copy) this test passes
+ * under ASan+UBSan; until then it fails in build-asan (it passes in
+ * build/).  It runs last so that the sanitizer's abort hides no other
+ * test. */
 static void test_no_liid(void)
 {
 	struct lacre_sink k;
