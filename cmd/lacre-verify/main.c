@@ -3,7 +3,8 @@
  * packages (docs/cmd-lacre-verify.md).  Linked against libcrypto alone: it
  * needs no lacre site, no network and no database.  The work is
  * lib/verify/verify.c; this file reads the files, the keys the court trusts
- * and prints the report.
+ * and prints the report.  It fails closed: without --log-vkey (the ingest
+ * log's key as the court received it from the site) nothing is VERIFIED.
  *
  *   lacre-verify PACKAGE -i COURT-IDENTITY [--json] [--log-vkey VKEY]
  *                [--export-vkey VKEY] [--witness-vkey VKEY]... [--quorum K]
@@ -59,7 +60,9 @@ static void usage(FILE *f)
 		"the ingest log's signature (--log-vkey: the key the court trusts), witness\n"
 		"cosignatures (--witness-vkey, --quorum), the completeness report, the exclusions\n"
 		"of a party copy and the signed manifest (--export-vkey).  A VKEY is the key text\n"
-		"or a file holding it.  Exit 0 verified, 3 verification failed, 1 error, 2 usage.\n");
+		"or a file holding it.  Without --log-vkey nothing is verified (exit 3): the\n"
+		"package's own keys prove consistency, not origin.\n"
+		"Exit 0 verified, 3 verification failed, 1 error, 2 usage.\n");
 }
 
 /* Read a whole file (capped) into a malloc'ed buffer. */
@@ -155,7 +158,7 @@ static void print_text(const struct verify_result *res, const char *path)
 	printf("warrant   %s  case %s  court %s\n", res->warrant, res->case_id, res->court);
 	printf("log       %s at size %llu, log key %s, %zu trusted cosignature(s)\n", res->origin,
 	       (unsigned long long)res->log_size,
-	       res->log_key_trusted ? "trusted (--log-vkey)" : "FROM THE PACKAGE ITSELF (not trust)",
+	       res->log_key_trusted ? "trusted (--log-vkey)" : "FROM THE PACKAGE ITSELF (not trust, not verified)",
 	       res->cosignatures);
 	printf("manifest  signed by the export key %s\n",
 	       res->export_key_trusted ? "given with --export-vkey" : "in the package (not trust)");
@@ -184,8 +187,7 @@ static void print_text(const struct verify_result *res, const char *path)
 	if (res->problems > res->nproblem)
 		printf("FAIL ... and %llu more problems\n", (unsigned long long)(res->problems - res->nproblem));
 	if (res->verified)
-		printf("VERIFIED: every record is the one sealed at ingest and is in the signed ingest log%s\n",
-		       res->log_key_trusted ? "" : " (with the package's own log key: check it against the site's)");
+		printf("VERIFIED: every record is the one sealed at ingest and is in the signed ingest log\n");
 	else
 		printf("NOT VERIFIED: %llu problem(s)\n", (unsigned long long)res->problems);
 }
@@ -307,6 +309,8 @@ int main(int argc, char **argv)
 		print_text(&res, path);
 	}
 	status = res.verified ? V_OK : V_VERIFY;
+	if (!vo.log_key)
+		verr("%s", VERIFY_NO_TRUSTED_KEY);
 out:
 	if (file) {
 		OPENSSL_cleanse(file, flen);

@@ -8,8 +8,10 @@
  *   2. manifest.txt: parsed line by line through the checked buffer; its
  *      member list must equal the package's members (names, order, sizes,
  *      SHA-256);
- *   3. checkpoint: the ingest log's signature (trusted key, or the
- *      package's own vkey, said so) and the witnesses' quorum;
+ *   3. checkpoint: the ingest log's signature with the key the court
+ *      supplies, and the witnesses' quorum.  Without that key the package
+ *      is never VERIFIED (fail closed): its own ingest.vkey is used only to
+ *      report every other problem, and the missing trust is a problem;
  *   4. each record: frame body decodes, SHA-256(frame body) = commitment,
  *      the PDU member = the PDU in the frame, the PDU re-decodes to the
  *      frame's index fields, the record is the warrant's and in the window,
@@ -556,13 +558,17 @@ static void vf_checkpoint(struct vf *v)
 		v->res->log_key_trusted = 1;
 		if (have_pkey && (pkey.keyid != v->log_key.keyid || CRYPTO_memcmp(pkey.pub, v->log_key.pub, 32)))
 			vf_note(v, "trust: the package's ingest.vkey is not the --log-vkey given: only the given key was used");
-	} else if (have_pkey) {
+	} else {
+		/* fail closed: without a key the court supplies nothing is
+		 * VERIFIED; the package's own key still shows whether the
+		 * package is consistent, so every other problem is reported */
+		verify_add_problem(v->res, "checkpoint", "%s", VERIFY_NO_TRUSTED_KEY);
+		if (!have_pkey)
+			return;
 		v->log_key = pkey;
 		vf_note(v, "trust: no --log-vkey given: the checkpoint was checked with the package's own "
-			"ingest.vkey (%s+%08x): a package's own key is not trust; compare it with the "
-			"site's published key", pkey.name, pkey.keyid);
-	} else {
-		return;
+			"ingest.vkey (%s+%08x) for consistency only: a package's own key is not trust",
+			pkey.name, pkey.keyid);
 	}
 	r = checkpoint_open(cm->p, cm->len, &v->log_key, v->o->witnesses, v->o->nw, &v->cp, &cos);
 	if (r != LACRE_OK) {
