@@ -9,7 +9,8 @@
  *      member list must equal the package's members (names, order, sizes,
  *      SHA-256);
  *   3. checkpoint: the ingest log's signature with the key the court
- *      supplies, and the witnesses' quorum.  Without that key the package
+ *      supplies (--log-vkey, or a log key of its --policy), and the
+ *      witnesses' quorum (or the policy's).  Without that key the package
  *      is never VERIFIED (fail closed): its own ingest.vkey is used only to
  *      report every other problem, and the missing trust is a problem;
  *   4. each record: frame body decodes, SHA-256(frame body) = commitment,
@@ -528,7 +529,18 @@ static void vf_members(struct vf *v)
 
 /* ---- 3. checkpoint ---- */
 
-/* Verify the checkpoint member with the trusted (or the package's) log key. */
+/* Whether a policy lists key k as a log key. */
+static int vf_policy_lists(const struct policy *p, const struct note_verifier *k)
+{
+	for (size_t i = 0; i < p->nlogs; i++)
+		if (p->log[i].keyid == k->keyid && !strcmp(p->log[i].name, k->name) &&
+		    !CRYPTO_memcmp(p->log[i].pub, k->pub, 32))
+			return 1;
+	return 0;
+}
+
+/* Verify the checkpoint member with the trusted log key or policy (else,
+ * for consistency only, the package's own key: never verified). */
 static void vf_checkpoint(struct vf *v)
 {
 	const struct package_member *cm = package_find(v->pk, "checkpoint");
@@ -552,6 +564,24 @@ static void vf_checkpoint(struct vf *v)
 	if (!cm) {
 		verify_add_problem(v->res, "checkpoint", "missing");
 		return;
+	}
+	if (v->o->policy) {
+		/* a tlog-policy the court pins: a log key it lists for the
+		 * checkpoint's origin, and its quorum of witnesses */
+		v->res->log_key_trusted = 1;
+		r = policy_open_checkpoint(v->o->policy, cm->p, cm->len, &v->cp, &cos);
+		if (r != LACRE_OK) {
+			verify_add_problem(v->res, "checkpoint", "does not verify under --policy (%s)",
+					   r == LACRE_E_AUTH ? "no log key the policy lists for its origin signs "
+					   "it, or its cosignatures do not meet the policy's quorum"
+							     : "malformed checkpoint");
+			return;
+		}
+		if (have_pkey && !vf_policy_lists(v->o->policy, &pkey))
+			vf_note(v, "trust: the package's ingest.vkey is not a log key of --policy: only the "
+				"policy's keys were used");
+		v->res->cosignatures = (size_t)__builtin_popcountll(cos);
+		goto checked;
 	}
 	if (v->o->log_key) {
 		v->log_key = *v->o->log_key;
@@ -583,6 +613,7 @@ static void vf_checkpoint(struct vf *v)
 	if (v->res->cosignatures < v->o->quorum)
 		verify_add_problem(v->res, "checkpoint", "cosigned by %zu of the trusted witnesses, the quorum is %zu",
 				   v->res->cosignatures, v->o->quorum);
+checked:
 	snprintf(v->res->origin, sizeof(v->res->origin), "%s", v->cp.origin);
 	v->res->log_size = v->cp.size;
 	if (strcmp(v->cp.origin, v->origin) || v->cp.size != v->log_size)
@@ -623,7 +654,9 @@ static void vf_receipt(struct vf *v, const char *name, const uint8_t commit[32],
 		return;
 	}
 	/* a receipt against another checkpoint: verify it on its own */
-	if (receipt_verify(&rc, lh, &v->log_key, v->o->witnesses, v->o->nw, v->o->quorum, &other) != LACRE_OK)
+	if (v->o->policy ? receipt_verify_policy(&rc, lh, v->o->policy, &other) != LACRE_OK
+			 : receipt_verify(&rc, lh, &v->log_key, v->o->witnesses, v->o->nw, v->o->quorum,
+					  &other) != LACRE_OK)
 		verify_add_problem(v->res, name, "its checkpoint differs from the package's and it does not verify "
 				   "(signature, quorum or proof)");
 }

@@ -6,7 +6,9 @@
 #      verified false, key_trusted false;
 #   2. with the site's key (DIR/ledger/ingest/vkey): VERIFIED, exit 0;
 #   3. with another key of the same origin name (a forger's): exit 3, the
-#      log signature does not verify.
+#      log signature does not verify;
+#   4. --policy (a tlog-policy the court pins) listing the site's key:
+#      VERIFIED; listing the forger's: exit 3; with --log-vkey: exit 2.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/lacre-e2e-vfc-XXXXXX)
@@ -74,4 +76,18 @@ if [ $rc -eq 3 ] && grep -q '^FAIL checkpoint: the log signature does not verify
 else
 	cat "$work/3.out" "$work/3.err"; die "with another key: exit $rc (expected 3)"
 fi
+
+# 4. a tlog-policy the court pins is trust too (its log key, its quorum)
+printf 'log %s\nquorum none\n' "$(cat "$SITEKEY")" > "$work/site.policy"
+printf 'log %s\nquorum none\n' "$other" > "$work/other.policy"
+"$V" "$work/p.age" -i "$work/court.key" --policy "$work/site.policy" > "$work/4.out" 2>&1; rc=$?
+[ $rc -eq 0 ] && grep -q '^VERIFIED' "$work/4.out" || { cat "$work/4.out"; die "--policy with the site's key: exit $rc (expected 0)"; }
+echo "ok   --policy listing the site's key: VERIFIED, exit 0"
+"$V" "$work/p.age" -i "$work/court.key" --policy "$work/other.policy" > "$work/5.out" 2>&1; rc=$?
+[ $rc -eq 3 ] && grep -q '^FAIL checkpoint: does not verify under --policy' "$work/5.out" && ! grep -q '^VERIFIED' "$work/5.out" ||
+	{ cat "$work/5.out"; die "--policy with another key: exit $rc (expected 3)"; }
+echo "ok   --policy listing another key: exit 3, does not verify under --policy"
+"$V" "$work/p.age" -i "$work/court.key" --policy "$work/site.policy" --log-vkey "$SITEKEY" > "$work/6.out" 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -q -- '--policy names the log keys' "$work/6.out" || { cat "$work/6.out"; die "--policy with --log-vkey: exit $rc (expected 2)"; }
+echo "ok   --policy with --log-vkey: usage error, exit 2"
 echo "verify fails closed ok"

@@ -345,9 +345,9 @@ static uint64_t verify_find(const struct lacre_dbuf *p, const struct note_verifi
 	return n;
 }
 
-/* Fail closed: a sound package is not VERIFIED without a log key the
- * caller supplies; the one problem says so; its other problems are still
- * found with the package's own key. */
+/* Fail closed: a sound package is not VERIFIED without a log key (or a
+ * policy) the caller supplies; the one problem says so; its other problems
+ * are still found with the package's own key. */
 static void test_verify_no_trusted_key(void)
 {
 	struct lacre_dbuf p;
@@ -364,6 +364,48 @@ static void test_verify_no_trusted_key(void)
 	CHECK_EQ_INT(verify_find(&p, NULL, NULL, "checkpoint", VERIFY_NO_TRUSTED_KEY, &found, &verified), 1);
 	CHECK(!verified && found);
 	CHECK(strncmp(VERIFY_NO_TRUSTED_KEY, "not verified: no trusted log key (give --log-vkey", 49) == 0);
+	/* a tlog-policy the caller pins is trust too: its log key, its quorum */
+	{
+		struct lacre_dbuf pt;
+		struct policy *pol = calloc(1, sizeof(*pol));
+		struct package *pk = NULL;
+		struct verify_opts o;
+		struct verify_result res;
+		char msg[256];
+		struct note_verifier other;
+		struct note_signer *os = NULL;
+		static const uint8_t seed_o[32] = { 9 };
+
+		CHECK(pol != NULL);
+		/* a forger's key under the same origin name */
+		CHECK_OK(note_signer_from_seed("lacre/t/ingest", NOTE_TYPE_ED25519, seed_o, &os));
+		note_signer_public(os, &other);
+		note_signer_free(os);
+		for (int k = 0; k < 2 && pol; k++) {
+			lacre_dbuf_init(&pt, 4096);
+			lacre_dbuf_add_str(&pt, "log ");
+			note_verifier_format(k == 0 ? &logv : &other, &pt);
+			lacre_dbuf_add_str(&pt, "\nquorum none\n");
+			CHECK_OK(policy_parse(pt.p, pt.len, pol, NULL));
+			lacre_dbuf_free(&pt);
+			memset(&o, 0, sizeof(o));
+			memset(&res, 0, sizeof(res));
+			o.policy = pol;
+			CHECK_OK(package_parse(p.p, p.len, &pk, msg, sizeof(msg)));
+			CHECK_OK(verify_package(pk, &o, &res));
+			CHECK(res.log_key_trusted);
+			if (k == 0) {
+				CHECK(res.verified && res.problems == 0);
+			} else {
+				CHECK(!res.verified && res.nproblem >= 1);
+				CHECK(res.nproblem && !strcmp(res.problem[0].member, "checkpoint") &&
+				      strstr(res.problem[0].what, "does not verify under --policy"));
+			}
+			verify_result_free(&res);
+			package_free(pk);
+		}
+		free(pol);
+	}
 	/* still checked for consistency: an altered report is reported too
 	 * (its member hash, its recomputation, and the missing trust) */
 	off = (size_t)((uint8_t *)memmem(p.p, p.len, "lacre-completeness/v1", 21) - p.p);
