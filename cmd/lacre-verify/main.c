@@ -180,7 +180,7 @@ static int load_identity(const char *path, struct age_x25519_identity *id)
 }
 
 /* The readable report. */
-static void print_text(const struct verify_result *res, const char *path)
+static void print_text(const struct verify_result *res, const char *path, int by_policy)
 {
 	size_t i;
 
@@ -188,7 +188,8 @@ static void print_text(const struct verify_result *res, const char *path)
 	printf("warrant   %s  case %s  court %s\n", res->warrant, res->case_id, res->court);
 	printf("log       %s at size %llu, log key %s, %zu trusted cosignature(s)\n", res->origin,
 	       (unsigned long long)res->log_size,
-	       res->log_key_trusted ? "trusted (--log-vkey)" : "FROM THE PACKAGE ITSELF (not trust, not verified)",
+	       !res->log_key_trusted ? "FROM THE PACKAGE ITSELF (not trust, not verified)"
+	       : by_policy ? "trusted (--policy)" : "trusted (--log-vkey)",
 	       res->cosignatures);
 	printf("manifest  signed by the export key %s\n",
 	       res->export_key_trusted ? "given with --export-vkey" : "in the package (not trust)");
@@ -350,7 +351,7 @@ int main(int argc, char **argv)
 			fputc('\n', stdout);
 		}
 	} else {
-		print_text(&res, path);
+		print_text(&res, path, vo.policy != NULL);
 	}
 	status = res.verified ? V_OK : V_VERIFY;
 	if (!vo.log_key && !vo.policy)

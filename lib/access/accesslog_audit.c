@@ -237,8 +237,11 @@ int accesslog_audit_run(const struct site *s, struct lacre_store *store,
 	for (i = 0; i < AA_MAX_TRUSTED; i++)
 		lacre_dbuf_init(&t[i].note, NOTE_MAX_SIZE + 1);
 	if (s->cfg.witness_policy[0] != '\0') {
-		if ((r = policy_load_file(s->cfg.witness_policy, &pol, &bad)) != LACRE_OK)
+		if ((r = policy_load_file(s->cfg.witness_policy, &pol, &bad)) != LACRE_OK) {
+			aa_note(&a, "witness.policy %s:%zu: %s (fix the file named in lacre.conf)",
+				s->cfg.witness_policy, bad, lacre_strerror(r));
 			goto out;
+		}
 		for (i = 0; i < pol->nlogs; i++)
 			if (strcmp(pol->log[i].name, origin) == 0) {
 				logk = pol->log[i];
@@ -254,6 +257,9 @@ int accesslog_audit_run(const struct site *s, struct lacre_store *store,
 		vk.len--;
 	if (r == LACRE_OK && note_verifier_parse((const char *)vk.p, vk.len, &sitek) == LACRE_OK)
 		have_sitek = 1;
+	else if (r == LACRE_OK && have_polk)
+		aa_finding(&a, AUDIT_BAD_CHECKPOINT, "ledger/access/vkey",
+			   "ledger/access/vkey: not a vkey (the site's access-log state is damaged)");
 	else if (r != LACRE_OK && r != LACRE_E_NOT_FOUND)
 		goto out;
 	if (have_sitek && have_polk &&
@@ -264,7 +270,10 @@ int accesslog_audit_run(const struct site *s, struct lacre_store *store,
 	if (!have_polk) {
 		if (!have_sitek) {
 			if (r == LACRE_OK) {
-				r = LACRE_E_CORRUPT;
+				aa_finding(&a, AUDIT_BAD_CHECKPOINT, "ledger/access/vkey",
+					   "ledger/access/vkey: not a vkey, and witness.policy names no key "
+					   "for %s: the access log cannot be audited", origin);
+				r = LACRE_E_VERIFY;
 				goto out;
 			}
 			/* no local log: fine only if the backend holds none either */
@@ -389,8 +398,6 @@ out:
 	free(t);
 	free(pol);
 	lacre_dbuf_free(&vk);
-	if (r == LACRE_E_CONFIG && o && o->note)
-		aa_note(&a, "witness.policy %s:%zu: not a valid tlog-policy", s->cfg.witness_policy, bad);
 	return r;
 }
 
