@@ -3,10 +3,12 @@
  * packages (docs/cmd-lacre-verify.md).  Linked against libcrypto alone: it
  * needs no lacre site, no network and no database.  The work is
  * lib/verify/verify.c; this file reads the files, the keys the court trusts
- * and prints the report.
+ * and prints the report.  It fails closed: without --log-vkey (the ingest
+ * log's key as the court received it from the site) nothing is VERIFIED.
  *
  *   lacre-verify PACKAGE -i COURT-IDENTITY [--json] [--log-vkey VKEY]
  *                [--export-vkey VKEY] [--witness-vkey VKEY]... [--quorum K]
+ *                [--policy FILE]
  *
  * Exit: 0 verified, 3 verification failed, 2 usage, 1 other errors.
  */
@@ -54,12 +56,17 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lacre-verify PACKAGE -i COURT-IDENTITY [--json] [--log-vkey VKEY]\n"
 		"                    [--export-vkey VKEY] [--witness-vkey VKEY]... [--quorum K]\n"
+		"                    [--policy FILE]\n"
 		"Checks an evidence package made by 'lacre export', offline: every record's\n"
 		"commitment, PDU, decoded fields and JSON; every receipt against the checkpoint;\n"
 		"the ingest log's signature (--log-vkey: the key the court trusts), witness\n"
 		"cosignatures (--witness-vkey, --quorum), the completeness report, the exclusions\n"
 		"of a party copy and the signed manifest (--export-vkey).  A VKEY is the key text\n"
-		"or a file holding it.  Exit 0 verified, 3 verification failed, 1 error, 2 usage.\n");
+		"or a file holding it.  --policy FILE (a C2SP tlog-policy) replaces --log-vkey,\n"
+		"--witness-vkey and --quorum: its log keys and quorum are the trust.\n"
+		"Without --log-vkey or --policy nothing is verified (exit 3): the\n"
+		"package's own keys prove consistency, not origin.\n"
+		"Exit 0 verified, 3 verification failed, 1 error, 2 usage.\n");
 }
 
 /* Read a whole file (capped) into a malloc'ed buffer. */
@@ -116,6 +123,32 @@ static int load_vkey(const char *arg, struct note_verifier *v)
 	return r;
 }
 
+/* --policy FILE: a C2SP tlog-policy the court pins (log keys, witnesses,
+ * quorum).  One error line and non-OK when it does not read or parse. */
+static int load_policy(const char *path, struct policy **out)
+{
+	uint8_t *p = NULL;
+	size_t n = 0, bad = 0;
+	int r;
+
+	if ((r = read_all(path, (size_t)1 << 20, &p, &n)) != LACRE_OK) {
+		verr("--policy: cannot read %s: %s", path, lacre_strerror(r));
+		return r;
+	}
+	if ((*out = malloc(sizeof(**out))) == NULL) {
+		free(p);
+		return LACRE_E_NOMEM;
+	}
+	if ((r = policy_parse(p, n, *out, &bad)) != LACRE_OK) {
+		verr("--policy: %s:%zu: not a valid tlog-policy line (log, witness, group, quorum)",
+		     path, bad);
+		free(*out);
+		*out = NULL;
+	}
+	free(p);
+	return r;
+}
+
 /* The court's identity: an age-keygen file (comments and one
  * AGE-SECRET-KEY-1... line). */
 static int load_identity(const char *path, struct age_x25519_identity *id)
@@ -147,7 +180,7 @@ static int load_identity(const char *path, struct age_x25519_identity *id)
 }
 
 /* The readable report. */
-static void print_text(const struct verify_result *res, const char *path)
+static void print_text(const struct verify_result *res, const char *path, int by_policy)
 {
 	size_t i;
 
@@ -155,7 +188,8 @@ static void print_text(const struct verify_result *res, const char *path)
 	printf("warrant   %s  case %s  court %s\n", res->warrant, res->case_id, res->court);
 	printf("log       %s at size %llu, log key %s, %zu trusted cosignature(s)\n", res->origin,
 	       (unsigned long long)res->log_size,
-	       res->log_key_trusted ? "trusted (--log-vkey)" : "FROM THE PACKAGE ITSELF (not trust)",
+	       !res->log_key_trusted ? "FROM THE PACKAGE ITSELF (not trust, not verified)"
+	       : by_policy ? "trusted (--policy)" : "trusted (--log-vkey)",
 	       res->cosignatures);
 	printf("manifest  signed by the export key %s\n",
 	       res->export_key_trusted ? "given with --export-vkey" : "in the package (not trust)");
@@ -184,8 +218,7 @@ static void print_text(const struct verify_result *res, const char *path)
 	if (res->problems > res->nproblem)
 		printf("FAIL ... and %llu more problems\n", (unsigned long long)(res->problems - res->nproblem));
 	if (res->verified)
-		printf("VERIFIED: every record is the one sealed at ingest and is in the signed ingest log%s\n",
-		       res->log_key_trusted ? "" : " (with the package's own log key: check it against the site's)");
+		printf("VERIFIED: every record is the one sealed at ingest and is in the signed ingest log\n");
 	else
 		printf("NOT VERIFIED: %llu problem(s)\n", (unsigned long long)res->problems);
 }
@@ -200,6 +233,7 @@ int main(int argc, char **argv)
 		{ "export-vkey", required_argument, 0, 'E' },
 		{ "witness-vkey", required_argument, 0, 'W' },
 		{ "quorum", required_argument, 0, 'q' },
+		{ "policy", required_argument, 0, 'P' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -209,13 +243,14 @@ int main(int argc, char **argv)
 	struct verify_result res;
 	struct age_x25519_identity id;
 	struct package *pk = NULL;
+	struct policy *pol = NULL;
 	struct lacre_dbuf out;
 	struct json_w w;
 	const char *idpath = NULL, *path;
 	uint8_t *file = NULL;
 	size_t flen = 0;
 	char msg[512], *end;
-	int c, r, json = 0, status = V_FAIL;
+	int c, r, json = 0, status = V_FAIL, quorum_given = 0;
 	long q;
 
 	setrlimit(RLIMIT_CORE, &no_core);
@@ -254,6 +289,12 @@ int main(int argc, char **argv)
 				return V_USAGE;
 			}
 			vo.quorum = (size_t)q;
+			quorum_given = 1;
+			break;
+		case 'P':
+			if (pol != NULL || load_policy(optarg, &pol) != LACRE_OK)
+				return V_USAGE;
+			vo.policy = pol;
 			break;
 		case 'h':
 			usage(stdout);
@@ -265,6 +306,12 @@ int main(int argc, char **argv)
 	}
 	if (optind + 1 != argc || !idpath) {
 		usage(stderr);
+		return V_USAGE;
+	}
+	if (pol && (vo.log_key || vo.nw || quorum_given)) {
+		verr("--policy names the log keys, the witnesses and the quorum: give it without "
+		     "--log-vkey, --witness-vkey and --quorum");
+		free(pol);
 		return V_USAGE;
 	}
 	if (vo.quorum > vo.nw) {
@@ -304,15 +351,18 @@ int main(int argc, char **argv)
 			fputc('\n', stdout);
 		}
 	} else {
-		print_text(&res, path);
+		print_text(&res, path, vo.policy != NULL);
 	}
 	status = res.verified ? V_OK : V_VERIFY;
+	if (!vo.log_key && !vo.policy)
+		verr("%s", VERIFY_NO_TRUSTED_KEY);
 out:
 	if (file) {
 		OPENSSL_cleanse(file, flen);
 		free(file);
 	}
 	package_free(pk);
+	free(pol);
 	verify_result_free(&res);
 	lacre_dbuf_free(&out);
 	return status;

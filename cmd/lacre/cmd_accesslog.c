@@ -3,6 +3,9 @@
  * log (LED art. 25), every event verified against its commitment in the
  * signed log and its user's request signature (lib/access/accesslog.c;
  * docs/access.md).  The read is itself an access and is logged first.
+ * `lacre access-log --audit` is the keyless audit of the log on the backend
+ * against the site's and the witnesses' checkpoints (no user, no key:
+ * lib/access/accesslog_audit.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,13 +19,14 @@
 #include "lacre/keystore.h"
 #include "lacre/passphrase.h"
 #include "lacre/site.h"
+#include "lacre/store.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
 #include "cli.h"
 
 struct aopts {
 	const char *site, *user, *justification, *warrant;
-	int json;
+	int json, audit;
 	struct passphrase_src pass;
 };
 
@@ -38,11 +42,15 @@ static void usage(FILE *f)
 	fprintf(f,
 	"usage: lacre access-log --user KEYFILE --justification TEXT [--warrant W] [--json]\n"
 	"                        [--site DIR] [--passphrase-file F | --passphrase-fd N]\n"
+	"       lacre access-log --audit [--site DIR]\n"
 	"Prints every access event of the site (auditor role): who, role, unit, action,\n"
 	"warrant, what, justification, time, allowed or refused and why.  Each event is\n"
 	"decrypted with the auditor identity, checked against its commitment in the signed\n"
 	"access log (inclusion proof) and against its user's request signature.  --warrant\n"
-	"shows only the events about W.  Exit 3 when an event fails verification.\n");
+	"shows only the events about W.  Exit 3 when an event fails verification.\n"
+	"--audit (keyless, no user) checks the access log's tiles and checkpoint on the\n"
+	"backend against the site's checkpoint and the latest one each witness of\n"
+	"witness.policy cosigned, and names a cut, a fork, a rollback or a rewrite (exit 3).\n");
 }
 
 /* Parse the options. */
@@ -54,6 +62,7 @@ static int parse(int argc, char **argv, struct aopts *o)
 		{ "justification", required_argument, NULL, 'J' },
 		{ "warrant", required_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "audit", no_argument, NULL, 'a' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		{ "passphrase-fd", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
@@ -71,6 +80,7 @@ static int parse(int argc, char **argv, struct aopts *o)
 		case 'J': o->justification = optarg; break;
 		case 'w': o->warrant = optarg; break;
 		case 'j': o->json = 1; break;
+		case 'a': o->audit = 1; break;
 		case 'p': o->pass.file = optarg; break;
 		case 'f':
 			if (!optarg[0] || strspn(optarg, "0123456789") != strlen(optarg)) {
@@ -85,6 +95,10 @@ static int parse(int argc, char **argv, struct aopts *o)
 	}
 	if (optind < argc) {
 		cli_err("unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (o->audit && (o->user || o->justification || o->warrant || o->json)) {
+		cli_err("--audit takes only --site (it reads no event and needs no user)");
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -150,6 +164,22 @@ static void problem(void *arg, uint64_t index, const char *what)
 	cli_err("access log entry %llu: %s", (unsigned long long)index, what);
 }
 
+/* --audit: the keyless audit of the access log on the backend. */
+static int audit(const struct site *s)
+{
+	struct lacre_store *st = NULL;
+	int r;
+
+	if ((r = lacre_store_open(s->cfg.backend, &st)) != LACRE_OK)
+		return cli_fail(r, "cannot open the backend");
+	r = accesslog_audit_print(s, st, stdout);
+	lacre_store_close(st);
+	fflush(stdout);
+	if (r == LACRE_E_VERIFY || r == LACRE_E_ROLLBACK || r == LACRE_E_FORK)
+		return EXIT_VERIFY;
+	return r == LACRE_OK ? EXIT_OK : EXIT_FAIL;
+}
+
 int cmd_accesslog(int argc, char **argv)
 {
 	struct aopts o;
@@ -167,6 +197,8 @@ int cmd_accesslog(int argc, char **argv)
 		return e < 0 ? EXIT_OK : e;
 	if ((e = cli_open_site(o.site, &s)) != EXIT_OK)
 		return e;
+	if (o.audit)
+		return audit(&s);
 	msg[0] = '\0';
 	if ((r = acl_session_open(&s, o.user, &ss, msg, sizeof(msg))) != LACRE_OK) {
 		cli_err("%s", msg);

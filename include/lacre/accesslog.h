@@ -21,15 +21,24 @@
  * is down the checkpoint stays signed locally and publication lags (the
  * next append or `lacre log access` publishes it): the entry is durable,
  * and the access proceeds.  Owned by lib/access/accesslog.c.
+ *
+ * With witness.policy in lacre.conf the access log asks the same witnesses
+ * as the ingest log to cosign every checkpoint before it is published, so
+ * the holder of access.key cannot cut, fork or roll it back unseen;
+ * accesslog_audit_run (lib/access/accesslog_audit.c) checks the backend
+ * against the site's and the witnesses' checkpoints.
  */
 #ifndef LACRE_ACCESSLOG_H
 #define LACRE_ACCESSLOG_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lacre/age.h"
 #include "lacre/site.h"
+#include "lacre/store.h"
+#include "lacre/tlog.h"
 
 #define ACCESSLOG_MAGIC "lacre-access-event/v1"
 #define ACCESSLOG_EVENT_MAX 16384
@@ -97,5 +106,50 @@ int accesslog_read(const struct site *s, const struct age_x25519_identity *audit
 		   int (*fn)(void *arg, const struct accesslog_record *r),
 		   void (*problem)(void *arg, uint64_t index, const char *what),
 		   void *arg, uint64_t *nproblems, char *msg, size_t msglen);
+
+/* ---- the keyless audit (lib/access/accesslog_audit.c) ----
+ *
+ * The access log on the backend against every checkpoint the auditor can
+ * trust: the site's own published one and, for each witness of
+ * witness.policy that has a URL, the latest it cosigned (GET
+ * <url>/<hex SHA-256(origin)>/checkpoint).  The log key is the one the
+ * policy names for the origin (else DIR/ledger/access/vkey).  Every
+ * finding goes to report (kinds of tlog.h); notes (a witness that cannot
+ * be asked, sizes compared) go to note.  Opens no private key. */
+struct accesslog_audit_opts {
+	void (*report)(void *arg, const struct audit_finding *f);
+	void (*note)(void *arg, const char *line);
+	void *arg;
+};
+
+struct accesslog_audit_result {
+	char origin[NOTE_NAME_MAX + 1];
+	int no_log;            /* no access log on the site nor on the backend */
+	uint64_t log_size;     /* size of the tree audited */
+	uint64_t entries;      /* entries read from the backend */
+	uint64_t findings;     /* problems (each went to report) */
+	size_t witnesses;      /* witnesses whose checkpoint was compared */
+	size_t unreachable;    /* witnesses that could not be asked */
+	int cut;               /* a shorter tree re-signed without the witnesses,
+				* or entries gone from the backend */
+	int fork;              /* another tree of a size already signed/witnessed */
+	int rollback;          /* the backend serves an older witnessed checkpoint */
+	int rewritten;         /* objects or a checkpoint altered in place */
+};
+
+/* Run the audit.  LACRE_OK when intact (or res->no_log); LACRE_E_VERIFY,
+ * LACRE_E_ROLLBACK or LACRE_E_FORK when something was found (the flags
+ * name it); other errors when it could not run (LACRE_E_CONFIG: the
+ * witness.policy file is invalid). */
+int accesslog_audit_run(const struct site *s, struct lacre_store *store,
+			const struct accesslog_audit_opts *o, struct accesslog_audit_result *res);
+/* "INTACT", "CUT", "FORK", "ROLLBACK" or "REWRITTEN" (the gravest). */
+const char *accesslog_audit_verdict(const struct accesslog_audit_result *res);
+/* accesslog_audit_run printed to out, for `lacre audit --site` and `lacre
+ * access-log --audit`: one line per finding ("<kind> access log <what>"),
+ * notes, and a summary line "audited access log ORIGIN size N: ... problems:
+ * VERDICT" (or "no access log yet").  Returns what accesslog_audit_run
+ * returned. */
+int accesslog_audit_print(const struct site *s, struct lacre_store *store, FILE *out);
 
 #endif

@@ -8,9 +8,12 @@
  * member and records every problem with the member it concerns and a
  * precise reason; it never stops at the first one.  Trust comes only from
  * the keys the caller passes (the court's copy of the ingest log's vkey,
- * the witnesses' vkeys, the site's export vkey): when a key is not given,
- * the package's own copy is used and the result says so (consistency, not
- * origin).
+ * the witnesses' vkeys or a tlog-policy, the site's export vkey).  Without
+ * the ingest log's key (or a policy listing it) the result is never verified (fail closed): the package's own copy is
+ * used only to find the other problems, and VERIFY_NO_TRUSTED_KEY is one of
+ * them.  Without the export key the package's own copy checks the manifest
+ * signature and the result says so (consistency, not origin): the records'
+ * origin rests on the log key.
  */
 #ifndef LACRE_VERIFY_H
 #define LACRE_VERIFY_H
@@ -24,6 +27,10 @@
 
 #define VERIFY_MAX_WITNESSES 32
 #define VERIFY_PROBLEMS_LISTED 500
+/* The problem (member "checkpoint") of a package checked without a trusted
+ * ingest-log key. */
+#define VERIFY_NO_TRUSTED_KEY "not verified: no trusted log key (give --log-vkey with the " \
+	"ingest log's key as the court received it from the site, or --policy)"
 
 struct verify_opts {
 	const struct note_verifier *log_key;       /* trusted ingest-log key, or NULL */
@@ -31,6 +38,10 @@ struct verify_opts {
 	const struct note_verifier *witnesses;     /* trusted cosigners */
 	size_t nw;
 	size_t quorum;                             /* cosignatures required (<= nw) */
+	const struct policy *policy;               /* or a trusted tlog-policy: a log key it
+						    * lists for the checkpoint's origin and
+						    * its quorum (then log_key, witnesses and
+						    * quorum are not used) */
 };
 
 struct verify_problem {
@@ -46,7 +57,8 @@ struct verify_result {
 	char court[130];
 	char origin[NOTE_NAME_MAX + 1];
 	uint64_t log_size;
-	int log_key_trusted;          /* 1: checked with the caller's key */
+	int log_key_trusted;          /* 1: checked with the caller's key (else
+				       * never verified) */
 	int export_key_trusted;
 	size_t cosignatures;          /* trusted witnesses that cosigned */
 	uint64_t records, included, excluded;

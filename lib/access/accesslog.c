@@ -10,6 +10,10 @@
  * checkpoint leaves an event file without an entry, which the next append
  * overwrites (same index): no entry ever lacks its event.
  *
+ * With witness.policy in lacre.conf the access log asks the same witnesses
+ * as the ingest log to cosign each checkpoint before it is published
+ * (alog_policy); accesslog_audit.c checks the backend against them.
+ *
  * The log's state folder is locked by tlog_open against a second process,
  * so concurrent CLI commands take turns: an opener that finds it locked
  * retries for up to 30 seconds.
@@ -76,8 +80,44 @@ static void alog_close(struct alog *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* Open the access log of s (key, backend, tlog state), waiting while
- * another process holds it. */
+/* witness.policy (lacre.conf): the same witnesses and quorum as the ingest
+ * log's.  A checkpoint of the access log is published on the backend only
+ * once the quorum cosigned it, and a witness refuses any checkpoint that
+ * does not extend the last one it cosigned: whoever holds access.key can
+ * no longer cut, fork or roll the log back unseen.  Refused here (and the
+ * access with it) when the file cannot be read, or when it names a key for
+ * this log's origin that is not the site's access-log key. */
+static int alog_policy(struct alog *a, const char *path, char *msg, size_t msglen)
+{
+	struct policy *p = NULL;
+	struct note_verifier vk;
+	size_t bad = 0, i;
+	int r = policy_load_file(path, &p, &bad);
+
+	if (r != LACRE_OK) {
+		snprintf(msg, msglen, "witness.policy %s:%zu: %s (fix the file named in lacre.conf)",
+			 path, bad, lacre_strerror(r));
+		return r;
+	}
+	note_signer_public(a->key, &vk);
+	for (i = 0; i < p->nlogs; i++)
+		if (strcmp(p->log[i].name, vk.name) == 0 &&
+		    (p->log[i].keyid != vk.keyid || CRYPTO_memcmp(p->log[i].pub, vk.pub, 32) != 0)) {
+			snprintf(msg, msglen, "witness.policy %s names another key for %s than the site's "
+				 "ledger/access.key (the key was replaced, or the policy is another site's)",
+				 path, vk.name);
+			free(p);
+			return LACRE_E_CONFIG;
+		}
+	if ((r = tlog_set_policy(a->log, p)) != LACRE_OK)
+		snprintf(msg, msglen, "witness.policy %s: the access log refused it (%s)", path,
+			 lacre_strerror(r));
+	free(p);
+	return r;
+}
+
+/* Open the access log of s (key, backend, tlog state, witness policy),
+ * waiting while another process holds it. */
 static int alog_open(const struct site *s, struct alog *a, char *msg, size_t msglen)
 {
 	char state[SITE_PATH_MAX], origin[NOTE_NAME_MAX + 1];
@@ -111,7 +151,11 @@ static int alog_open(const struct site *s, struct alog *a, char *msg, size_t msg
 		snprintf(msg, msglen, "cannot open the access log in %s: %s%s", state, lacre_strerror(r),
 			 r == LACRE_E_STATE ? " (another lacre process holds it)" : "");
 		alog_close(a);
+		return r;
 	}
+	if (s->cfg.witness_policy[0] != '\0' &&
+	    (r = alog_policy(a, s->cfg.witness_policy, msg, msglen)) != LACRE_OK)
+		alog_close(a);
 	return r;
 }
 
@@ -267,10 +311,16 @@ int accesslog_append(const struct site *s, const uint8_t auditor_pub[32],
 	r = tlog_checkpoint(a.log, NULL);
 	if (r == LACRE_E_UNAVAILABLE && tlog_signed_size(a.log) > idx) {
 		/* signed and journaled locally; publication waits for the backend */
-		fprintf(stderr, "lacre: access log: the backend is unavailable; entry %llu is "
-			"signed and kept locally and will be published later\n",
+		fprintf(stderr, "lacre: access log: the backend or the witness quorum is unavailable; "
+			"entry %llu is signed and kept locally and will be published later\n",
 			(unsigned long long)idx);
 		r = LACRE_OK;
+	}
+	if (r == LACRE_E_FORK) {
+		snprintf(msg, msglen, "a witness refused the access log's checkpoint: it does not extend "
+			 "the one the witness cosigned (the access log was rolled back or rewritten; "
+			 "run 'lacre audit --site')");
+		goto out;
 	}
 	if (r != LACRE_OK || tlog_signed_size(a.log) <= idx) {
 		r = r != LACRE_OK ? r : LACRE_E_INTERNAL;

@@ -8,8 +8,11 @@
  *   2. manifest.txt: parsed line by line through the checked buffer; its
  *      member list must equal the package's members (names, order, sizes,
  *      SHA-256);
- *   3. checkpoint: the ingest log's signature (trusted key, or the
- *      package's own vkey, said so) and the witnesses' quorum;
+ *   3. checkpoint: the ingest log's signature with the key the court
+ *      supplies (--log-vkey, or a log key of its --policy), and the
+ *      witnesses' quorum (or the policy's).  Without that key the package
+ *      is never VERIFIED (fail closed): its own ingest.vkey is used only to
+ *      report every other problem, and the missing trust is a problem;
  *   4. each record: frame body decodes, SHA-256(frame body) = commitment,
  *      the PDU member = the PDU in the frame, the PDU re-decodes to the
  *      frame's index fields, the record is the warrant's and in the window,
@@ -526,7 +529,18 @@ static void vf_members(struct vf *v)
 
 /* ---- 3. checkpoint ---- */
 
-/* Verify the checkpoint member with the trusted (or the package's) log key. */
+/* Whether a policy lists key k as a log key. */
+static int vf_policy_lists(const struct policy *p, const struct note_verifier *k)
+{
+	for (size_t i = 0; i < p->nlogs; i++)
+		if (p->log[i].keyid == k->keyid && !strcmp(p->log[i].name, k->name) &&
+		    !CRYPTO_memcmp(p->log[i].pub, k->pub, 32))
+			return 1;
+	return 0;
+}
+
+/* Verify the checkpoint member with the trusted log key or policy (else,
+ * for consistency only, the package's own key: never verified). */
 static void vf_checkpoint(struct vf *v)
 {
 	const struct package_member *cm = package_find(v->pk, "checkpoint");
@@ -551,18 +565,40 @@ static void vf_checkpoint(struct vf *v)
 		verify_add_problem(v->res, "checkpoint", "missing");
 		return;
 	}
+	if (v->o->policy) {
+		/* a tlog-policy the court pins: a log key it lists for the
+		 * checkpoint's origin, and its quorum of witnesses */
+		v->res->log_key_trusted = 1;
+		r = policy_open_checkpoint(v->o->policy, cm->p, cm->len, &v->cp, &cos);
+		if (r != LACRE_OK) {
+			verify_add_problem(v->res, "checkpoint", "does not verify under --policy (%s)",
+					   r == LACRE_E_AUTH ? "no log key the policy lists for its origin signs "
+					   "it, or its cosignatures do not meet the policy's quorum"
+							     : "malformed checkpoint");
+			return;
+		}
+		if (have_pkey && !vf_policy_lists(v->o->policy, &pkey))
+			vf_note(v, "trust: the package's ingest.vkey is not a log key of --policy: only the "
+				"policy's keys were used");
+		v->res->cosignatures = (size_t)__builtin_popcountll(cos);
+		goto checked;
+	}
 	if (v->o->log_key) {
 		v->log_key = *v->o->log_key;
 		v->res->log_key_trusted = 1;
 		if (have_pkey && (pkey.keyid != v->log_key.keyid || CRYPTO_memcmp(pkey.pub, v->log_key.pub, 32)))
 			vf_note(v, "trust: the package's ingest.vkey is not the --log-vkey given: only the given key was used");
-	} else if (have_pkey) {
+	} else {
+		/* fail closed: without a key the court supplies nothing is
+		 * VERIFIED; the package's own key still shows whether the
+		 * package is consistent, so every other problem is reported */
+		verify_add_problem(v->res, "checkpoint", "%s", VERIFY_NO_TRUSTED_KEY);
+		if (!have_pkey)
+			return;
 		v->log_key = pkey;
 		vf_note(v, "trust: no --log-vkey given: the checkpoint was checked with the package's own "
-			"ingest.vkey (%s+%08x): a package's own key is not trust; compare it with the "
-			"site's published key", pkey.name, pkey.keyid);
-	} else {
-		return;
+			"ingest.vkey (%s+%08x) for consistency only: a package's own key is not trust",
+			pkey.name, pkey.keyid);
 	}
 	r = checkpoint_open(cm->p, cm->len, &v->log_key, v->o->witnesses, v->o->nw, &v->cp, &cos);
 	if (r != LACRE_OK) {
@@ -577,6 +613,7 @@ static void vf_checkpoint(struct vf *v)
 	if (v->res->cosignatures < v->o->quorum)
 		verify_add_problem(v->res, "checkpoint", "cosigned by %zu of the trusted witnesses, the quorum is %zu",
 				   v->res->cosignatures, v->o->quorum);
+checked:
 	snprintf(v->res->origin, sizeof(v->res->origin), "%s", v->cp.origin);
 	v->res->log_size = v->cp.size;
 	if (strcmp(v->cp.origin, v->origin) || v->cp.size != v->log_size)
@@ -617,7 +654,9 @@ static void vf_receipt(struct vf *v, const char *name, const uint8_t commit[32],
 		return;
 	}
 	/* a receipt against another checkpoint: verify it on its own */
-	if (receipt_verify(&rc, lh, &v->log_key, v->o->witnesses, v->o->nw, v->o->quorum, &other) != LACRE_OK)
+	if (v->o->policy ? receipt_verify_policy(&rc, lh, v->o->policy, &other) != LACRE_OK
+			 : receipt_verify(&rc, lh, &v->log_key, v->o->witnesses, v->o->nw, v->o->quorum,
+					  &other) != LACRE_OK)
 		verify_add_problem(v->res, name, "its checkpoint differs from the package's and it does not verify "
 				   "(signature, quorum or proof)");
 }

@@ -3,7 +3,9 @@
  * field for field, each proved to be its entry in the signed log and its
  * request signature checked; a substituted or undecryptable event is
  * reported; an event appended while the backend is down is durable (signed
- * locally) and published once the backend is back.
+ * locally) and published once the backend is back.  The keyless audit
+ * names a rollback and a rewrite, and a witness.policy naming another key
+ * for the access log refuses the next append.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +22,10 @@
 #include "lacre/err.h"
 #include "lacre/evlog.h"
 #include "lacre/keystore.h"
+#include "lacre/note.h"
 #include "lacre/site.h"
+#include "lacre/store.h"
+#include "lacre/tlog.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
 
@@ -198,9 +203,112 @@ static void test_backend_down(void)
 	CHECK_STR(s.last.justification, "while the backend is down");
 }
 
+/* Read object rel (under the access log's prefix) from the backend. */
+static int get_rel(struct lacre_store *st, const char *rel, struct lacre_dbuf *out)
+{
+	char origin[NOTE_NAME_MAX + 1], prefix[TLOG_PREFIX_MAX], name[LACRE_STORE_NAME_MAX + 1];
+
+	if (accesslog_origin(&site, origin, sizeof(origin)) != LACRE_OK ||
+	    tlog_prefix(origin, prefix, sizeof(prefix)) != LACRE_OK)
+		return LACRE_E_INTERNAL;
+	snprintf(name, sizeof(name), "%s%s", prefix, rel);
+	lacre_dbuf_reset(out);
+	return lacre_store_get(st, name, 0, SIZE_MAX, out);
+}
+
+/* Replace object rel (under the access log's prefix) on the backend. */
+static int put_rel(struct lacre_store *st, const char *rel, const struct lacre_dbuf *d)
+{
+	char origin[NOTE_NAME_MAX + 1], prefix[TLOG_PREFIX_MAX], name[LACRE_STORE_NAME_MAX + 1];
+
+	if (accesslog_origin(&site, origin, sizeof(origin)) != LACRE_OK ||
+	    tlog_prefix(origin, prefix, sizeof(prefix)) != LACRE_OK)
+		return LACRE_E_INTERNAL;
+	snprintf(name, sizeof(name), "%s%s", prefix, rel);
+	return lacre_store_put_replace(st, name, d->p, d->len);
+}
+
+/* The keyless audit without witnesses: intact; an older checkpoint served
+ * again is a rollback; an entry changed in place is a rewrite; no log at
+ * all is "no log"; and a witness.policy naming another key for the access
+ * log refuses the next append and is a finding of the audit. */
+static void test_audit(void)
+{
+	struct lacre_store *st = NULL;
+	struct accesslog_audit_result res;
+	struct lacre_dbuf old, cur, bundle, pol;
+	struct note_signer *other = NULL;
+	struct note_verifier ov;
+	char origin[NOTE_NAME_MAX + 1], path[SITE_PATH_MAX];
+	uint8_t seed[32] = { 7 };
+	uint64_t idx = 0;
+	FILE *f;
+
+	lacre_dbuf_init(&old, 1 << 16);
+	lacre_dbuf_init(&cur, 1 << 16);
+	lacre_dbuf_init(&bundle, 1 << 20);
+	lacre_dbuf_init(&pol, 1 << 16);
+	CHECK_OK(make_site());
+	CHECK_OK(lacre_store_open(site.cfg.backend, &st));
+	CHECK_OK(accesslog_audit_run(&site, st, NULL, &res));
+	CHECK(res.no_log && res.findings == 0);
+	CHECK_OK(add_event("W-000001", "one", 1, &idx));
+	CHECK_OK(add_event("W-000001", "two", 1, &idx));
+	CHECK_OK(get_rel(st, "checkpoint", &old));
+	CHECK_OK(add_event("W-000001", "three", 1, &idx));
+	CHECK_OK(accesslog_audit_run(&site, st, NULL, &res));
+	CHECK(!res.no_log && res.log_size == 3 && res.entries == 3 && res.findings == 0);
+	CHECK_STR(accesslog_audit_verdict(&res), "INTACT");
+	/* rollback: the backend serves the checkpoint of size 2 again */
+	CHECK_OK(get_rel(st, "checkpoint", &cur));
+	CHECK_OK(put_rel(st, "checkpoint", &old));
+	CHECK_EQ_INT(accesslog_audit_run(&site, st, NULL, &res), LACRE_E_ROLLBACK);
+	CHECK(res.rollback && !res.fork && !res.cut && res.findings == 1);
+	CHECK_STR(accesslog_audit_verdict(&res), "ROLLBACK");
+	CHECK_OK(put_rel(st, "checkpoint", &cur));
+	CHECK_OK(accesslog_audit_run(&site, st, NULL, &res));
+	/* a rewrite in place: one byte of entry 1 in the bundle */
+	CHECK_OK(get_rel(st, "tile/entries/000.p/3", &bundle));
+	CHECK(bundle.len == 3 * 34);
+	bundle.p[34 + 2 + 9] ^= 1;
+	CHECK_OK(put_rel(st, "tile/entries/000.p/3", &bundle));
+	CHECK_EQ_INT(accesslog_audit_run(&site, st, NULL, &res), LACRE_E_VERIFY);
+	CHECK(res.rewritten && !res.rollback && !res.fork && res.findings >= 1);
+	CHECK_STR(accesslog_audit_verdict(&res), "REWRITTEN");
+	bundle.p[34 + 2 + 9] ^= 1;
+	CHECK_OK(put_rel(st, "tile/entries/000.p/3", &bundle));
+	CHECK_OK(accesslog_audit_run(&site, st, NULL, &res));
+	/* a policy that names another key for this log */
+	CHECK_OK(accesslog_origin(&site, origin, sizeof(origin)));
+	CHECK_OK(note_signer_from_seed(origin, NOTE_TYPE_ED25519, seed, &other));
+	note_signer_public(other, &ov);
+	CHECK_OK(lacre_dbuf_add_str(&pol, "log "));
+	CHECK_OK(note_verifier_format(&ov, &pol));
+	CHECK_OK(lacre_dbuf_add_str(&pol, "\nquorum none\n"));
+	snprintf(path, sizeof(path), "%s/policy", t_tmpdir());
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fwrite(pol.p, 1, pol.len, f);
+		fclose(f);
+	}
+	snprintf(site.cfg.witness_policy, sizeof(site.cfg.witness_policy), "%s", path);
+	CHECK_EQ_INT(add_event("W-000001", "refused", 1, &idx), LACRE_E_CONFIG);
+	CHECK_EQ_INT(accesslog_audit_run(&site, st, NULL, &res), LACRE_E_VERIFY);
+	CHECK(res.rewritten && res.findings >= 1);
+	site.cfg.witness_policy[0] = '\0';
+	note_signer_free(other);
+	lacre_store_close(st);
+	lacre_dbuf_free(&old);
+	lacre_dbuf_free(&cur);
+	lacre_dbuf_free(&bundle);
+	lacre_dbuf_free(&pol);
+}
+
 int main(void)
 {
 	RUN(test_round_trip);
 	RUN(test_backend_down);
+	RUN(test_audit);
 	return t_done();
 }

@@ -310,6 +310,111 @@ static uint64_t run_verify(const struct lacre_dbuf *p, const struct note_verifie
 	return n;
 }
 
+/* Verify p; *verified, and whether a problem of member names the text
+ * needle.  Returns the problem count. */
+static uint64_t verify_find(const struct lacre_dbuf *p, const struct note_verifier *logv,
+			    const struct note_verifier *expv, const char *member, const char *needle,
+			    int *found, int *verified)
+{
+	struct package *pk = NULL;
+	struct verify_opts o;
+	struct verify_result res;
+	char msg[256];
+	uint64_t n;
+
+	memset(&o, 0, sizeof(o));
+	memset(&res, 0, sizeof(res));
+	o.log_key = logv;
+	o.export_key = expv;
+	*found = 0;
+	*verified = 1;
+	if (package_parse(p->p, p->len, &pk, msg, sizeof(msg)) != LACRE_OK)
+		return 1000;
+	if (verify_package(pk, &o, &res) != LACRE_OK) {
+		package_free(pk);
+		return 1001;
+	}
+	for (size_t i = 0; i < res.nproblem; i++)
+		if (!strcmp(res.problem[i].member, member) && strstr(res.problem[i].what, needle))
+			*found = 1;
+	*verified = res.verified;
+	/* the result says whose key the checkpoint was checked with */
+	n = res.log_key_trusted == (logv != NULL) ? res.problems : 1002;
+	verify_result_free(&res);
+	package_free(pk);
+	return n;
+}
+
+/* Fail closed: a sound package is not VERIFIED without a log key (or a
+ * policy) the caller supplies; the one problem says so; its other problems
+ * are still found with the package's own key. */
+static void test_verify_no_trusted_key(void)
+{
+	struct lacre_dbuf p;
+	struct note_verifier logv, expv;
+	int found, verified;
+	size_t off;
+
+	lacre_dbuf_init(&p, 1 << 20);
+	build_empty(&p, &logv, &expv, "");
+	CHECK_EQ_INT(verify_find(&p, &logv, &expv, "checkpoint", "no trusted log key", &found, &verified), 0);
+	CHECK(verified && !found);
+	CHECK_EQ_INT(verify_find(&p, NULL, &expv, "checkpoint", VERIFY_NO_TRUSTED_KEY, &found, &verified), 1);
+	CHECK(!verified && found);
+	CHECK_EQ_INT(verify_find(&p, NULL, NULL, "checkpoint", VERIFY_NO_TRUSTED_KEY, &found, &verified), 1);
+	CHECK(!verified && found);
+	CHECK(strncmp(VERIFY_NO_TRUSTED_KEY, "not verified: no trusted log key (give --log-vkey", 49) == 0);
+	/* a tlog-policy the caller pins is trust too: its log key, its quorum */
+	{
+		struct lacre_dbuf pt;
+		struct policy *pol = calloc(1, sizeof(*pol));
+		struct package *pk = NULL;
+		struct verify_opts o;
+		struct verify_result res;
+		char msg[256];
+		struct note_verifier other;
+		struct note_signer *os = NULL;
+		static const uint8_t seed_o[32] = { 9 };
+
+		CHECK(pol != NULL);
+		/* a forger's key under the same origin name */
+		CHECK_OK(note_signer_from_seed("lacre/t/ingest", NOTE_TYPE_ED25519, seed_o, &os));
+		note_signer_public(os, &other);
+		note_signer_free(os);
+		for (int k = 0; k < 2 && pol; k++) {
+			lacre_dbuf_init(&pt, 4096);
+			lacre_dbuf_add_str(&pt, "log ");
+			note_verifier_format(k == 0 ? &logv : &other, &pt);
+			lacre_dbuf_add_str(&pt, "\nquorum none\n");
+			CHECK_OK(policy_parse(pt.p, pt.len, pol, NULL));
+			lacre_dbuf_free(&pt);
+			memset(&o, 0, sizeof(o));
+			memset(&res, 0, sizeof(res));
+			o.policy = pol;
+			CHECK_OK(package_parse(p.p, p.len, &pk, msg, sizeof(msg)));
+			CHECK_OK(verify_package(pk, &o, &res));
+			CHECK(res.log_key_trusted);
+			if (k == 0) {
+				CHECK(res.verified && res.problems == 0);
+			} else {
+				CHECK(!res.verified && res.nproblem >= 1);
+				CHECK(res.nproblem && !strcmp(res.problem[0].member, "checkpoint") &&
+				      strstr(res.problem[0].what, "does not verify under --policy"));
+			}
+			verify_result_free(&res);
+			package_free(pk);
+		}
+		free(pol);
+	}
+	/* still checked for consistency: an altered report is reported too
+	 * (its member hash, its recomputation, and the missing trust) */
+	off = (size_t)((uint8_t *)memmem(p.p, p.len, "lacre-completeness/v1", 21) - p.p);
+	p.p[off] ^= 1;
+	CHECK_EQ_INT(verify_find(&p, NULL, &expv, "completeness.json", "altered", &found, &verified), 3);
+	CHECK(!verified && found);
+	lacre_dbuf_free(&p);
+}
+
 static void test_verify_minimal_package(void)
 {
 	struct lacre_dbuf p;
@@ -355,8 +460,10 @@ static void test_verify_minimal_package(void)
 	lacre_dbuf_free(&p);
 }
 
-/* The fuzz seeds (real packages from `lacre export`) parse and verify with
- * the package's own keys; every truncation of them is refused or fails. */
+/* The fuzz seeds (real packages from `lacre export`) verify when the
+ * package's own ingest key is given as the trusted one, and are NOT
+ * VERIFIED (that one problem) without it; every truncation of them is
+ * refused or fails. */
 static void test_fuzz_seeds_verify(void)
 {
 	char dir[1024], path[1400], msg[256];
@@ -371,8 +478,10 @@ static void test_fuzz_seeds_verify(void)
 		struct package *pk = NULL;
 		struct verify_opts o;
 		struct verify_result res;
+		struct note_verifier logv;
+		const struct package_member *vk;
 		uint8_t *p;
-		size_t n;
+		size_t n, vl;
 
 		if (de->d_name[0] == '.')
 			continue;
@@ -383,11 +492,24 @@ static void test_fuzz_seeds_verify(void)
 		memset(&o, 0, sizeof(o));
 		memset(&res, 0, sizeof(res));
 		CHECK_OK(verify_package(pk, &o, &res));
+		CHECK(!res.verified && res.problems == 1 && res.nproblem == 1);
+		CHECK(!strcmp(res.problem[0].member, "checkpoint") &&
+		      !strcmp(res.problem[0].what, VERIFY_NO_TRUSTED_KEY));
+		CHECK(!res.log_key_trusted && !res.export_key_trusted);
+		verify_result_free(&res);
+		vk = package_find(pk, "ingest.vkey");
+		CHECK(vk != NULL);
+		vl = vk ? vk->len : 0;
+		while (vl && vk->p[vl - 1] == '\n')
+			vl--;
+		CHECK(vk && note_verifier_parse((const char *)vk->p, vl, &logv) == LACRE_OK);
+		o.log_key = &logv;
+		memset(&res, 0, sizeof(res));
+		CHECK_OK(verify_package(pk, &o, &res));
 		if (!res.verified)
 			fprintf(stderr, "%s: %s: %s\n", de->d_name, res.nproblem ? res.problem[0].member : "",
 				res.nproblem ? res.problem[0].what : "");
-		CHECK(res.verified);
-		CHECK(!res.log_key_trusted && !res.export_key_trusted);
+		CHECK(res.verified && res.log_key_trusted && !res.export_key_trusted);
 		verify_result_free(&res);
 		package_free(pk);
 		/* a cut anywhere in the last member is refused by the reader */
@@ -405,6 +527,7 @@ int main(void)
 	RUN(test_parse_rejects);
 	RUN(test_completeness_report);
 	RUN(test_verify_minimal_package);
+	RUN(test_verify_no_trusted_key);
 	RUN(test_fuzz_seeds_verify);
 	return t_done();
 }
