@@ -169,7 +169,8 @@ int keeper_unlock(const struct site *s, const struct passphrase_src *src,
 
 /* Resolve the keeper socket the CLI should use: explicit (--keeper), else
  * $LACRE_KEEPER, else SITE/keeper.sock when it exists (site_dir may be
- * NULL).  LACRE_E_NOT_FOUND when there is none. */
+ * NULL).  LACRE_E_NOT_FOUND when there is none, or when $LACRE_KEEPER is
+ * "off" (the in-process path of this stage, kept on purpose). */
 int keeper_client_socket(const char *explicit_path, const char *site_dir, char *out,
 			 size_t cap);
 

@@ -37,6 +37,9 @@ int keeper_client_socket(const char *explicit_path, const char *site_dir, char *
 	struct stat st;
 	int n;
 
+	/* LACRE_KEEPER=off: this stage's in-process path, on purpose */
+	if (!(explicit_path && explicit_path[0]) && e && !strcmp(e, "off"))
+		return LACRE_E_NOT_FOUND;
 	if (explicit_path && explicit_path[0])
 		n = snprintf(out, cap, "%s", explicit_path);
 	else if (e && e[0])
