@@ -1,7 +1,7 @@
 /*
  * keeper.h - the keeper: the one process that unlocks the site master key,
  * and the protocol its clients speak (DESIGN.md §2, docs/keeper.md,
- * docs/FORMATS.md §12).
+ * docs/FORMATS.md "Keeper requests and answers").
  *
  * A client connects to the keeper's Unix socket and sends ONE request:
  *
