@@ -59,6 +59,8 @@ J=(--justification "Diligencias 12/2026: review of the intercepted calls")
 	die "in-process read before the keeper"
 n_inproc=$(wc -l < "$work/inproc.out")
 [ "$n_inproc" -gt 0 ] || die "no records for $W1"
+"$L" pcap --warrant "$W1" -o "$work/inproc.pcap" --user "$INV_KEY" "${J[@]}" >/dev/null 2>&1 ||
+	die "in-process pcap before the keeper"
 
 # --- the keeper's system user owns the site, group: the site's group; the
 # "site user" is another uid in that group (it reads what the site shares)
@@ -123,6 +125,18 @@ cmp -s "$work/k.out" "$work/inproc.out" ||
 	die "records through SITE/keeper.sock"
 [ "$(wc -l < "$work/k2.out")" = "$n_inproc" ] || die "json records: $(wc -l < "$work/k2.out")"
 ok "investigator of UCO-1 reads $W1 through the keeper, no passphrase: $n_inproc records"
+"$L" pcap --warrant "$W1" -o "$work/k.pcap" --user "$INV_KEY" "${J[@]}" >/dev/null 2>"$work/kp.err" ||
+	{ cat "$work/kp.err"; die "pcap through the keeper"; }
+cmp -s "$work/k.pcap" "$work/inproc.pcap" || die "pcap through the keeper differs from in-process"
+[ "$(stat -c %a "$work/k.pcap")" = 600 ] || die "pcap file mode $(stat -c %a "$work/k.pcap")"
+[ ! -e "$work/k.pcap.part" ] || die "pcap .part left behind"
+"$L" pcap --warrant "$W1" -o "$work/k.pcap" --user "$INV_KEY" "${J[@]}" >/dev/null 2>"$work/kp2.err"
+rc=$?
+[ "$rc" = 1 ] && grep -q "k.pcap exists; give a new file name" "$work/kp2.err" ||
+	die "pcap over an existing file: exit $rc, $(cat "$work/kp2.err")"
+ls /dev/shm | grep -q "^lacre-keeper-" || die "the keeper has no work folder in /dev/shm"
+[ -z "$(ls -A /dev/shm/lacre-keeper-* 2>/dev/null)" ] || die "a request's output stayed in /dev/shm"
+ok "pcap through the keeper: $(stat -c %s "$work/k.pcap") bytes, identical to in-process, 0600; no copy left in /dev/shm; an existing file is refused (exit 1)"
 
 "$L" records --warrant "$W1" --user "$INV2_KEY" "${J[@]}" > "$work/o.out" 2>"$work/o.err"
 rc=$?
@@ -173,8 +187,8 @@ def pct(s):
     raw = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/@+"
     return "".join(chr(c) if c in raw else "%%%02X" % c for c in s.encode())
 line = open(keyfile).read().strip()
-name = line.split("+")[2]
-seed = base64.b64decode(line.split("+")[-1])[1:33]
+parts = line.split("+", 4); name = parts[2]
+seed = base64.b64decode(parts[4])[1:33]
 der = bytes.fromhex("302e020100300506032b657004220420") + seed
 pem = "-----BEGIN PRIVATE KEY-----\n" + base64.b64encode(der).decode() + "\n-----END PRIVATE KEY-----\n"
 kp = os.path.join(tmp, "k.pem"); open(kp, "w").write(pem); os.chmod(kp, 0o600)
