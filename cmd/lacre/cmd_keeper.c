@@ -9,7 +9,9 @@
  * arguments as the authenticated user, and commands without a gate of
  * their own (audit --deep) pass the keeper's gate first.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +152,60 @@ static int make_private(const struct site *s, const char *name, int dir)
 	return 0;
 }
 
+/* Remove the work folders (/dev/shm/lacre-keeper-<pid>) of keepers of
+ * this uid that died without cleaning up (SIGKILL): a request's output
+ * file may be left in one. */
+static void clean_stale(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	char p[512], q[1024];
+	struct stat st;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long pid;
+		DIR *d2;
+		struct dirent *e2;
+
+		if (strncmp(e->d_name, "lacre-keeper-", 13) != 0)
+			continue;
+		pid = strtol(e->d_name + 13, &end, 10);
+		snprintf(p, sizeof(p), "/dev/shm/%s", e->d_name);
+		if (*end || pid <= 0 || lstat(p, &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != geteuid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		/* <pid>/<nonce>/<files> */
+		if ((d2 = opendir(p)) != NULL) {
+			while ((e2 = readdir(d2)) != NULL) {
+				DIR *d3;
+				struct dirent *e3;
+				if (e2->d_name[0] == '.')
+					continue;
+				snprintf(q, sizeof(q), "%s/%s", p, e2->d_name);
+				if ((d3 = opendir(q)) != NULL) {
+					char f[1400];
+					while ((e3 = readdir(d3)) != NULL) {
+						if (e3->d_name[0] == '.' && (!e3->d_name[1] ||
+						    (e3->d_name[1] == '.' && !e3->d_name[2])))
+							continue;
+						snprintf(f, sizeof(f), "%s/%s", q, e3->d_name);
+						unlink(f);
+					}
+					closedir(d3);
+				}
+				rmdir(q);
+			}
+			closedir(d2);
+		}
+		if (rmdir(p) == 0)
+			fprintf(stderr, "lacre keeper: removed %s, left by a keeper that died\n", p);
+	}
+	closedir(d);
+}
+
 static int parse(int argc, char **argv, struct kopts *o)
 {
 	static const struct option lo[] = {
@@ -208,7 +264,7 @@ int cmd_keeper(int argc, char **argv)
 	struct kopts o;
 	struct keeper_ctx *k;
 	struct keeper_config cfg;
-	char msg[SITE_MSG_MAX], wd[] = "/dev/shm/lacre-keeper-XXXXXX";
+	char msg[SITE_MSG_MAX], wd[64];
 	int ex, r, bad = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -234,7 +290,9 @@ int cmd_keeper(int argc, char **argv)
 		goto out;
 	}
 	/* output files of requests live in memory (tmpfs), never on disk */
-	if (mkdtemp(wd) == NULL) {
+	clean_stale();
+	snprintf(wd, sizeof(wd), "/dev/shm/lacre-keeper-%ld", (long)getpid());
+	if (mkdir(wd, 0700) != 0) {
 		cli_err("cannot make the keeper's work folder in /dev/shm: %s", strerror(errno));
 		ex = EXIT_FAIL;
 		goto out;

@@ -21,7 +21,9 @@
  * the answers back.  The worker runs the command (cfg->run) as the
  * authenticated user in a private work folder; a file the command writes
  * (--output) is put there, streamed to the client after the command ends
- * and removed.  The worker never sees the client's socket.
+ * and removed.  The worker never sees the client's socket.  Handlers and
+ * workers die with the keeper (PR_SET_PDEATHSIG): a keeper killed with
+ * SIGKILL leaves no request running on.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -301,6 +304,10 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 	}
 	if (w == 0) {
 		int st;
+		/* a worker never outlives its handler (nor, so, the keeper) */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
 		signal(SIGPIPE, SIG_DFL);
 		close(c->fd);
 		if (dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0 || chdir(wd) != 0)
@@ -498,6 +505,10 @@ static void handle(struct conn *c)
 		goto out;
 	}
 	if (h == 0) {
+		/* killed with the keeper: a request never runs on without it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		close(c->lfd);

@@ -15,7 +15,10 @@
 #      keeper does not serve or an option it does not accept;
 #   4. every attempt, allowed or refused, is in the access log, each
 #      allowed one with the user's own verified signature;
-#   5. SIGTERM stops the keeper (exit 0) and removes its socket.
+#   5. SIGTERM stops the keeper (exit 0) and removes its socket;
+#   6. SIGKILL mid-request: no handler or worker runs on, and the work
+#      folder of the dead keeper (a request's output in /dev/shm) is
+#      removed at the next start.
 # Exit 0 pass, 77 skip, 1 fail.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -73,12 +76,23 @@ chmod 755 "$site"
 mkdir -m 700 "$work/run" && chown "$KUSER" "$work/run"
 printf '%s\n' "$LACRE_PASSPHRASE" > "$work/run/pass"
 chown "$KUSER" "$work/run/pass"; chmod 600 "$work/run/pass"
-env -u LACRE_PASSPHRASE setpriv --reuid="$KUSER" --regid="$SGROUP" --clear-groups \
-	"$L" keeper --site "$site" --passphrase-file "$work/run/pass" \
-	--ready-file "$work/run/ready" 2>"$work/keeper.err" &
-KPID=$!
-for _ in $(seq 1 200); do [ -f "$work/run/ready" ] && break; sleep 0.05; done
-[ -f "$work/run/ready" ] || { cat "$work/keeper.err"; die "the keeper did not start"; }
+# keeper_start LOG: start the keeper as its user; sets KPID
+keeper_start() {
+	rm -f "$work/run/ready"
+	env -u LACRE_PASSPHRASE setpriv --reuid="$KUSER" --regid="$SGROUP" --clear-groups \
+		"$L" keeper --site "$site" --passphrase-file "$work/run/pass" \
+		--ready-file "$work/run/ready" 2>"$work/$1" &
+	KPID=$!
+	for _ in $(seq 1 200); do [ -f "$work/run/ready" ] && break; sleep 0.05; done
+	[ -f "$work/run/ready" ] || { cat "$work/$1"; die "the keeper did not start"; }
+}
+# a work folder left by a keeper that died (its pid is gone) is removed at start
+sleep 0 & deadpid=$!; wait $deadpid
+stale=/dev/shm/lacre-keeper-$deadpid
+mkdir -p "$stale/0123" && echo plaintext > "$stale/0123/output" && chown -R "$KUSER" "$stale"
+keeper_start keeper.err
+[ ! -e "$stale" ] || die "the stale work folder $stale was not removed"
+grep -q "removed $stale, left by a keeper that died" "$work/keeper.err" || die "no stale line"
 SOCK=$(sed -n 's/^socket=//p' "$work/run/ready")
 [ "$SOCK" = "$site/keeper.sock" ] || die "ready file: $(cat "$work/run/ready")"
 [ "$(stat -c %a "$SOCK")" = 660 ] || die "socket mode $(stat -c %a "$SOCK")"
@@ -226,6 +240,9 @@ def send(r):
         elif ty == b"E": err += p
         elif ty == b"X": st = p[0]
         elif ty == b"S":   # the user's signature over its access-log request
+            if mode == "stall":
+                open(os.path.join(tmp, "stalled"), "w").write("S\n")
+                time.sleep(60)
             g = sign(p)
             s.sendall(b"G" + struct.pack(">I", len(g)) + g)
     return (out, err, st)
@@ -302,4 +319,25 @@ rc=$?
 [ "$rc" = 1 ] && grep -q "cannot reach the keeper at $SOCK" "$work/down.err" ||
 	die "keeper down: exit $rc, $(cat "$work/down.err")"
 ok "SIGTERM: keeper exits 0, socket removed; a client then gets exit 1 'cannot reach the keeper'"
+
+# kprocs: the pids of processes running as the keeper's uid
+kprocs() { for p in /proc/[0-9]*; do [ "$(stat -c %u "$p" 2>/dev/null)" = "$kuid" ] && echo "${p#/proc/}"; done; }
+# 6. SIGKILL mid-request: the handler and worker die with the keeper; the
+# request's work folder goes at the next start
+keeper_start keeper2.err
+rm -f "$work/stalled"
+kc "$INV_KEY" stall records --warrant "$W1" --justification "$RJ" > /dev/null 2>&1 &
+cpid=$!
+for _ in $(seq 1 200); do [ -f "$work/stalled" ] && break; sleep 0.05; done
+[ -f "$work/stalled" ] || die "the stalled request never reached its access-log signature"
+[ "$(kprocs | wc -l)" -ge 3 ] || die "no handler and worker running: $(kprocs)"
+kpid_dead=$KPID
+kill -KILL "$KPID"; wait "$KPID" 2>/dev/null; KPID=
+for _ in $(seq 1 60); do [ -z "$(kprocs)" ] && break; sleep 0.05; done
+[ -z "$(kprocs)" ] || die "processes of the keeper survived SIGKILL: $(kprocs)"
+kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+keeper_start keeper3.err
+[ ! -e "/dev/shm/lacre-keeper-$kpid_dead" ] || die "the killed keeper's work folder stayed"
+kill -TERM "$KPID"; wait "$KPID" || die "keeper exit $? on SIGTERM (after SIGKILL)"; KPID=
+ok "SIGKILL mid-request: no handler or worker survives; the next start removes the work folder"
 echo "PASS keeper"
