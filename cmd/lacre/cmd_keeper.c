@@ -281,8 +281,11 @@ int cmd_keeper(int argc, char **argv)
 		ex = EXIT_FAIL;
 		goto out;
 	}
-	/* a worker must not act for whoever started the keeper */
+	/* a worker must not act for whoever started the keeper, and parses
+	 * its arguments as getopt_long does by default (the keeper's --site
+	 * comes last: permutation must stay on) */
 	unsetenv(USERS_ENV);
+	unsetenv("POSIXLY_CORRECT");
 	msg[0] = '\0';
 	if ((r = keeper_unlock(&k->s, &o.pass, &k->ks, msg, sizeof(msg))) != LACRE_OK) {
 		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
