@@ -174,11 +174,21 @@ grep -q "LIID0001" "$work/ws1.out" || die "warrant show: $(cat "$work/ws1.out")"
 grep -q "$W1" "$work/wl2.out" && die "warrant list shows another unit's warrant: $(cat "$work/wl2.out")"
 "$L" warrant list --user "$INV_KEY" "${J[@]}" > "$work/wl1.out" 2>&1 || die "warrant list inv"
 grep -q "^$W1 " "$work/wl1.out" || die "warrant list of UCO-1: $(cat "$work/wl1.out")"
+# a warrant of UCO-2 added through the keeper (the admin's gate, the
+# keeper's keystore): its unit sees it, UCO-1 does not
+W2=$("$L" warrant add --user "$ADMIN_KEY" --case CASE-2 --unit UCO-2 --court JI-5-Madrid \
+	--order ORD-2 --order-date 2026-11-01 --to 2027-01-31 --categories iri --target t2 \
+	--liid LIID0009 --json 2>"$work/wa.err" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') ||
+	die "warrant add through the keeper: $(cat "$work/wa.err")"
+[ -n "$W2" ] && [ "$(stat -c %u "$site/keystore/$W2.key")" = "$kuid" ] ||
+	die "warrant $W2's key is not in the keeper's keystore"
+"$L" warrant list --user "$INV2_KEY" "${J[@]}" | grep -q "^$W2 " || die "UCO-2 does not see $W2"
+"$L" warrant list --user "$INV_KEY" "${J[@]}" | grep -q "^$W2 " && die "UCO-1 sees $W2"
 "$L" warrant list --user "$INV_KEY" > /dev/null 2>"$work/wl0.err"
 rc=$?
 [ "$rc" = 2 ] && grep -q "justification is required" "$work/wl0.err" ||
 	die "warrant list without justification: exit $rc, $(cat "$work/wl0.err")"
-ok "another unit: exit 1 '$(cat "$work/o.err")' (records and warrant show); warrant list hides it"
+ok "another unit: exit 1 '$(cat "$work/o.err")' (records and warrant show); warrant list hides it; $W2 added through the keeper"
 
 "$L" warrant identity "$W1" --user "$SUP_KEY" "${J[@]}" > "$work/id.out" 2>/dev/null ||
 	die "the supervisor's identity read through the keeper"
