@@ -36,7 +36,7 @@ trap cleanup EXIT
 . "$top/tests/e2e/lib/vault.bash"
 [ -x "$B/lacre" ] || { echo "build/bin/lacre missing: run make"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "needs root to create the keeper's system user"; exit 77; }
-for t in python3 openssl useradd setpriv; do
+for t in python3 openssl useradd groupadd setpriv age-keygen; do
 	command -v $t >/dev/null || { echo "$t missing"; exit 77; }
 done
 ok() { echo "ok   $*"; }
@@ -139,6 +139,14 @@ cmp -s "$work/k.out" "$work/inproc.out" ||
 	die "records through SITE/keeper.sock"
 [ "$(wc -l < "$work/k2.out")" = "$n_inproc" ] || die "json records: $(wc -l < "$work/k2.out")"
 ok "investigator of UCO-1 reads $W1 through the keeper, no passphrase: $n_inproc records"
+age-keygen -o "$work/court.key" 2>/dev/null || die "age-keygen"
+R=$(grep -o 'age1[a-z0-9]*' "$work/court.key")
+"$L" export --warrant "$W1" --recipient "$R" -o "$work/k.age" --user "$CLERK_KEY" "${J[@]}" \
+	> "$work/ke.out" 2>"$work/ke.err" || { cat "$work/ke.err"; die "export through the keeper"; }
+"$B/lacre-verify" "$work/k.age" -i "$work/court.key" --log-vkey "$site/ledger/ingest/vkey" \
+	> "$work/kv.out" 2>&1 || { cat "$work/kv.out"; die "the package exported through the keeper"; }
+grep -q '^VERIFIED' "$work/kv.out" || die "lacre-verify: $(cat "$work/kv.out")"
+ok "clerk's export through the keeper verifies with lacre-verify ($(stat -c %s "$work/k.age") bytes)"
 "$L" pcap --warrant "$W1" -o "$work/k.pcap" --user "$INV_KEY" "${J[@]}" >/dev/null 2>"$work/kp.err" ||
 	{ cat "$work/kp.err"; die "pcap through the keeper"; }
 cmp -s "$work/k.pcap" "$work/inproc.pcap" || die "pcap through the keeper differs from in-process"
