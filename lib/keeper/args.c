@@ -98,6 +98,13 @@ int keeper_command_served(int argc, char *const *argv)
 
 	if (c == NULL)
 		return 0;
+	if (!strcmp(c->name, "audit")) {
+		/* the keyless audit needs no keeper: only --deep is served */
+		for (int i = 1; i < argc; i++)
+			if (!strcmp(argv[i], "--deep"))
+				return 1;
+		return 0;
+	}
 	if (c->subs == NULL)
 		return 1;
 	if (argc < 2 || argv[1][0] == '-')
@@ -212,6 +219,11 @@ int keeper_args_check(int argc, char *const *argv, char *msg, size_t msglen)
 			 argc >= 1 && argv && argv[0] ? argv[0] : "");
 		return LACRE_E_DENIED;
 	}
+	if (!strcmp(c->name, "audit") && !keeper_command_served(argc, argv)) {
+		snprintf(msg, msglen, "the keeper serves 'audit --deep' only (the keyless audit "
+			 "needs no keeper: 'lacre audit --site DIR')");
+		return LACRE_E_DENIED;
+	}
 	if (!keeper_command_served(argc, argv)) {
 		snprintf(msg, msglen, "the keeper does not serve '%s %s' in this stage (it signs "
 			 "with the acting user's own key, which the keeper never holds)", argv[0],
@@ -227,8 +239,7 @@ int keeper_args_check(int argc, char *const *argv, char *msg, size_t msglen)
 	if (r != LACRE_OK)
 		return r;
 	if (!strcmp(c->name, "audit") && !deep) {
-		snprintf(msg, msglen, "the keeper serves 'audit --deep' only (the keyless audit "
-			 "needs no keeper: 'lacre audit --site DIR')");
+		snprintf(msg, msglen, "'--deep' must be an option of 'audit', not a value");
 		return LACRE_E_DENIED;
 	}
 	if (c->output && idx >= 0 && argv[idx][off] == '\0') {

@@ -208,6 +208,8 @@ grep -q "^deep: .* segments decrypted" "$work/deep.out" || die "deep: $(cat "$wo
 rc=$?
 [ "$rc" = 1 ] && grep -q "may not use 'audit-deep'" "$work/deep2.err" ||
 	die "investigator's deep audit: exit $rc, $(cat "$work/deep2.err")"
+"$L" audit --site "$site" > "$work/ka.out" 2>&1 || die "keyless audit with a keeper running: $(cat "$work/ka.out")"
+grep -q "^audited ingest log" "$work/ka.out" || die "keyless audit: $(cat "$work/ka.out")"
 ok "supervisor reads the identity; audit --deep through the keeper (auditor yes, investigator exit 1)"
 
 # 3. forged, replayed, unsigned, stale requests (a client written from docs/keeper.md)

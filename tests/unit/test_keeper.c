@@ -309,6 +309,8 @@ static void test_args(void)
 		     LACRE_E_NOT_FOUND);
 	CHECK(keeper_command_served(2, (char *[]){ "warrant", "list", NULL }));
 	CHECK(!keeper_command_served(2, (char *[]){ "user", "list", NULL }));
+	CHECK(!keeper_command_served(3, (char *[]){ "audit", "--site", "/s", NULL }));
+	CHECK(keeper_command_served(4, (char *[]){ "audit", "--site", "/s", "--deep", NULL }));
 }
 
 /* ---- sessions of an authenticated user ---- */
