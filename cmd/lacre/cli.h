@@ -30,9 +30,18 @@ struct passphrase_src;
  * the error and returns an exit status on failure. */
 int cli_open_site(const char *arg, struct site *s);
 /* Read the master passphrase from src, unlock the master key and open the
- * keystore (access domain).  Prints the error; returns an exit status. */
+ * keystore (access domain).  Prints the error; returns an exit status.
+ * In a keeper worker: the keeper's keystore, no passphrase (once). */
 int cli_open_keystore(const struct passphrase_src *src, const struct site *s,
 		      struct keystore **ks);
+/* Make this process a keeper worker whose commands use ks (cmd_keeper.c). */
+void cli_keeper_worker_keystore(struct keystore *ks);
+/* 1 in a keeper worker (warrant list/show are gated there), else 0. */
+int cli_keeper_worker(void);
+/* lacre keeper (cmd_keeper.c), and the client side of main.c: run argv
+ * through the keeper when one is configured; returns -1 when none is. */
+int cmd_keeper(int argc, char **argv);
+int cli_keeper_forward(int argc, char **argv);
 
 struct policy;
 /* Read a tlog-policy file (cli_site.c); prints what is wrong on failure. */

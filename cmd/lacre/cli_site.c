@@ -1,6 +1,11 @@
 /*
  * cli_site.c - opening a site and its keystore for the commands, with the
  * error lines of DESIGN.md §8 (what went wrong and what to do).
+ *
+ * In a keeper worker (cmd_keeper.c) the keystore is the keeper's, opened
+ * once at its start: cli_open_keystore hands it to the command and never
+ * reads a passphrase.  Without a keeper (this stage still allows it, see
+ * docs/keeper.md) the command unlocks master.age itself.
  */
 #include <stdio.h>
 
@@ -31,12 +36,39 @@ int cli_open_site(const char *arg, struct site *s)
 	return EXIT_OK;
 }
 
+/* The keeper's keystore, in a keeper worker (one request per process). */
+static struct keystore *worker_ks;
+static int worker_mode;
+
+void cli_keeper_worker_keystore(struct keystore *ks)
+{
+	worker_ks = ks;
+	worker_mode = 1;
+}
+
+int cli_keeper_worker(void)
+{
+	return worker_mode;
+}
+
 int cli_open_keystore(const struct passphrase_src *src, const struct site *s,
 		      struct keystore **ks)
 {
 	uint8_t master[SITE_MASTER_KEY_LEN];
 	char *pass = NULL;
 	int r;
+
+	if (worker_mode) {
+		/* the command closes what it gets: hand the keeper's keystore
+		 * out once (a worker serves one request, then exits) */
+		if (worker_ks == NULL) {
+			cli_err("the keeper's keystore was already used by this request");
+			return EXIT_FAIL;
+		}
+		*ks = worker_ks;
+		worker_ks = NULL;
+		return EXIT_OK;
+	}
 
 	r = passphrase_get(src, "master passphrase: ", 0, &pass);
 	if (r != LACRE_OK) {

@@ -440,17 +440,57 @@ static int load_reg(const struct site *s, struct warrant_registry **reg)
 }
 
 /* lacre warrant show / list */
+/* In a keeper worker warrant metadata is content (L8): the acting user
+ * passes the audit-first gate (warrant-list, warrant-show) and, when its
+ * role is unit-scoped, *unit gets the one unit whose warrants it may see
+ * ("" when it sees all). */
+static int show_gate(const struct wopts *o, const struct site *s, int list, char *unit,
+		     size_t unitlen)
+{
+	struct acl_session *ss = NULL;
+	struct access_request rq;
+	char msg[SITE_MSG_MAX];
+	enum acl_role role = ACL_AUDITOR;
+	int r;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.action = list ? "warrant-list" : "warrant-show";
+	rq.warrant = list ? NULL : o->id;
+	rq.what = list ? "warrant list" : "warrant metadata";
+	rq.justification = o->justification;
+	msg[0] = unit[0] = '\0';
+	if ((r = acl_session_open(s, o->user, &ss, msg, sizeof(msg))) == LACRE_OK) {
+		r = acl_authorize(ss, &rq, msg, sizeof(msg));
+		role = acl_session_role(ss);
+		snprintf(unit, unitlen, "%s", acl_session_unit(ss));
+		acl_session_close(ss);
+	}
+	if (r != LACRE_OK) {
+		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
+	}
+	if (role != ACL_INVESTIGATOR && role != ACL_SUPERVISOR)
+		unit[0] = '\0';
+	else if (!unit[0])
+		snprintf(unit, unitlen, "%s", "\x01");  /* no unit: sees none */
+	return EXIT_OK;
+}
+
 static int do_show(const struct wopts *o, const struct site *s, int list)
 {
 	struct warrant_registry *reg = NULL;
 	const struct warrant *w = NULL;
 	int64_t now = warrant_time_now();
+	char unit[USER_UNIT_MAX];
 	int e;
 
 	if (!list && o->id == NULL) {
 		cli_err("which warrant? 'lacre warrant show W-000001'");
 		return EXIT_USAGE;
 	}
+	unit[0] = '\0';
+	if (cli_keeper_worker() && (e = show_gate(o, s, list, unit, sizeof(unit))))
+		return e;
 	if ((e = load_reg(s, &reg)))
 		return e;
 	if (!list && (w = warrant_registry_find(reg, o->id)) == NULL) {
@@ -466,7 +506,8 @@ static int do_show(const struct wopts *o, const struct site *s, int list)
 		if (list) {
 			json_arr_begin(&j);
 			for (size_t i = 0; i < warrant_registry_count(reg); i++)
-				json_warrant(&j, warrant_registry_at(reg, i), now);
+				if (!unit[0] || !strcmp(warrant_registry_at(reg, i)->unit, unit))
+					json_warrant(&j, warrant_registry_at(reg, i), now);
 			json_arr_end(&j);
 		} else {
 			json_warrant(&j, w, now);
@@ -480,6 +521,8 @@ static int do_show(const struct wopts *o, const struct site *s, int list)
 		for (size_t i = 0; i < warrant_registry_count(reg); i++) {
 			const struct warrant *x = warrant_registry_at(reg, i);
 			char f[WARRANT_TIME_MAX], t[WARRANT_TIME_MAX];
+			if (unit[0] && strcmp(x->unit, unit) != 0)
+				continue;       /* another unit's: not shown (L8) */
 			warrant_time_format(x->periods[0].from, f);
 			warrant_time_format(x->periods[x->n_periods - 1].to, t);
 			printf("%-10s %-30s %-20s %-20s %-16s", x->id, status_of(x, now), f, t,

@@ -1,7 +1,8 @@
 /*
  * main.c - the lacre command: dispatches to one subcommand (git/curl style).
  * Every subcommand lives in cmd/lacre/cmd_<name>.c and is documented in
- * docs/cmd-<name>.md.
+ * docs/cmd-<name>.md.  When a keeper is configured, the commands it serves
+ * are sent to it instead (cli_keeper.c, docs/keeper.md).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@ static const struct subcmd subcmds[] = {
 	{ "decode", cmd_decode, "decode an ETSI handover stream to JSON lines" },
 	{ "ingest", cmd_ingest, "run the handover receiver (HI2/HI3 listeners)" },
 	{ "init", cmd_init, "create a site" },
+	{ "keeper", cmd_keeper, "the service that alone unlocks the master key and serves reads" },
 	{ "warrant", cmd_warrant, "add, show, list, extend or cease warrants" },
 	{ "records", cmd_records, "decrypt and print the records of a warrant" },
 	{ "quarantine", cmd_quarantine, "list quarantined records with reasons" },
@@ -109,8 +111,11 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	for (unsigned i = 0; i < sizeof(subcmds) / sizeof(subcmds[0]); i++)
-		if (!strcmp(subcmds[i].name, name))
-			return subcmds[i].fn(argc - 1, argv + 1);
+		if (!strcmp(subcmds[i].name, name)) {
+			/* a keeper is configured: it runs the command, signed by the user */
+			int st = cli_keeper_forward(argc - 1, argv + 1);
+			return st >= 0 ? st : subcmds[i].fn(argc - 1, argv + 1);
+		}
 	cli_err("no command '%s'; run 'lacre help' for the list", name);
 	return EXIT_USAGE;
 }

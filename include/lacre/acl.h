@@ -76,4 +76,33 @@ int acl_decide(enum acl_role role, const char *unit, const struct access_request
  * reason) and return LACRE_E_DENIED. */
 int acl_refuse(struct acl_session *ss, const struct access_request *req, const char *msg);
 
+/* ---- the keeper (docs/keeper.md) ---- */
+
+/* Asks the user (through the keeper's connection to the client) for the
+ * Ed25519 signature of m[0..n).  LACRE_OK and sig, or an error (the client
+ * refused or went away). */
+typedef int (*acl_signer_fn)(void *arg, const void *m, size_t n, uint8_t sig[64]);
+
+/* Open the session of user name, authenticated by the keeper from a signed
+ * request; the session holds no private key, and its signatures (the
+ * request part of each access-log event, acl_session_sign) come from sign,
+ * each checked against the user's registered key.  acl_session_key()
+ * returns NULL for such a session.  LACRE_E_NOT_FOUND (no such user),
+ * LACRE_E_DENIED (disabled). */
+int acl_session_open_authenticated(const struct site *s, const char *name, acl_signer_fn sign,
+				   void *arg, struct acl_session **out, char *msg, size_t msglen);
+/* Make this process a keeper worker for user: from now on acl_session_open
+ * ignores its key file argument and opens the authenticated session
+ * instead.  Called once, in the worker, before the command runs. */
+int acl_keeper_worker_begin(const char *user, acl_signer_fn sign, void *arg);
+/* 1 in a keeper worker, else 0. */
+int acl_keeper_worker(void);
+/* Log a request the keeper refused before running anything (forged,
+ * replayed, stale, disabled user, a command it does not serve) for the
+ * registered user it names: action "keeper", no request signature (none
+ * verified), reason why.  LACRE_E_NOT_FOUND when user is not registered
+ * (nothing is logged). */
+int acl_log_refusal(const struct site *s, const char *user, const char *action, const char *what,
+		    const char *why, char *msg, size_t msglen);
+
 #endif

@@ -6,8 +6,16 @@
  * registered in users.log: the key file's public half must equal the
  * registry's, and a fresh random challenge signed with the file's seed
  * must verify with the registry's key.  This is a check of the local CLI
- * (whoever runs `lacre` on the site host could read files directly); the
- * HTTP API will verify a signature on every request instead.
+ * (whoever runs `lacre` on the site host could read files directly).
+ *
+ * Inside a keeper worker (acl_keeper_worker_begin) the user was already
+ * authenticated by the keeper from a signed request (lib/keeper/), and the
+ * keeper holds no user's private key: acl_session_open then opens the
+ * session of that user whatever key file the arguments name, and every
+ * signature the session makes - the user's signature over the request
+ * part of each access-log event - is asked of the client through the
+ * keeper's connection (the signer callback), so the access log's events
+ * verify exactly as those of the in-process path.
  *
  * acl_authorize decides (acl_decide), then appends the attempt - allowed
  * or refused, with the real reason - to the access log and waits until it
@@ -36,10 +44,17 @@
 
 struct acl_session {
 	struct site site;
-	struct user_key key;
+	struct user_key key;          /* seed all zero when remote */
 	struct user user;
 	uint8_t auditor_pub[32];
+	acl_signer_fn remote;         /* non-NULL: the user signs through this */
+	void *remote_arg;
 };
+
+/* Set in a keeper worker process (acl_keeper_worker_begin). */
+static char worker_user[USER_NAME_MAX];
+static acl_signer_fn worker_sign;
+static void *worker_sign_arg;
 
 /* What each action needs.  Anything not listed is refused. */
 struct acl_rule {
@@ -64,6 +79,11 @@ static const struct acl_rule rules[] = {
 	{ "warrant-change", ROLE(ACL_ADMIN) | ROLE(ACL_CLERK), 1, 0 },
 	{ "access-log", ROLE(ACL_AUDITOR), 0, 0 },
 	{ "user-admin", ROLE(ACL_ADMIN), 0, 0 },
+	/* warrant metadata is content too (L8): the same unit rule as reads */
+	{ "warrant-list", CONTENT_ROLES | ROLE(ACL_ADMIN), 0, 0 },
+	{ "warrant-show", CONTENT_ROLES | ROLE(ACL_ADMIN), 1, 1 },
+	/* decrypts every segment to match commitments; prints no content */
+	{ "audit-deep", ROLE(ACL_AUDITOR) | ROLE(ACL_ADMIN), 0, 0 },
 };
 
 /* Whether s holds something other than blanks. */
@@ -126,6 +146,94 @@ int acl_decide(enum acl_role role, const char *unit, const struct access_request
 	return LACRE_OK;
 }
 
+int acl_keeper_worker_begin(const char *user, acl_signer_fn sign, void *arg)
+{
+	if (user == NULL || !users_name_ok(user) || sign == NULL)
+		return LACRE_E_INVALID;
+	snprintf(worker_user, sizeof(worker_user), "%s", user);
+	worker_sign = sign;
+	worker_sign_arg = arg;
+	return LACRE_OK;
+}
+
+int acl_keeper_worker(void)
+{
+	return worker_user[0] != '\0';
+}
+
+int acl_session_open_authenticated(const struct site *s, const char *name, acl_signer_fn sign,
+				   void *arg, struct acl_session **out, char *msg, size_t msglen)
+{
+	struct acl_session *ss = NULL;
+	struct users_registry *reg = NULL;
+	const struct user *u;
+	int r;
+
+	if (s == NULL || name == NULL || sign == NULL || out == NULL)
+		return LACRE_E_INVALID;
+	ss = calloc(1, sizeof(*ss));
+	if (ss == NULL)
+		return LACRE_E_NOMEM;
+	ss->site = *s;
+	if ((r = users_load(s, &reg, msg, msglen)) != LACRE_OK)
+		goto fail;
+	if ((u = users_find(reg, name)) == NULL) {
+		snprintf(msg, msglen, "no user '%s' on this site (see 'lacre user list')", name);
+		r = LACRE_E_NOT_FOUND;
+		goto fail;
+	}
+	if (u->disabled) {
+		snprintf(msg, msglen, "user '%s' is disabled", u->name);
+		r = LACRE_E_DENIED;
+		goto fail;
+	}
+	snprintf(ss->key.name, sizeof(ss->key.name), "%s", u->name);
+	memcpy(ss->key.pub, u->pub, 32);
+	ss->user = *u;
+	memcpy(ss->auditor_pub, reg->auditor_pub, 32);
+	ss->remote = sign;
+	ss->remote_arg = arg;
+	users_free(reg);
+	*out = ss;
+	return LACRE_OK;
+fail:
+	users_free(reg);
+	acl_session_close(ss);
+	return r;
+}
+
+int acl_log_refusal(const struct site *s, const char *user, const char *action, const char *what,
+		    const char *why, char *msg, size_t msglen)
+{
+	struct users_registry *reg = NULL;
+	const struct user *u;
+	struct accesslog_event ev;
+	int r;
+
+	if ((r = users_load(s, &reg, msg, msglen)) != LACRE_OK)
+		return r;
+	if ((u = users_find(reg, user)) == NULL) {
+		users_free(reg);
+		snprintf(msg, msglen, "no user '%s'", user);
+		return LACRE_E_NOT_FOUND;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.time = warrant_time_now();
+	ev.user = u->name;
+	ev.role = acl_role_name(u->role);
+	ev.unit = u->unit;
+	ev.action = action;
+	ev.what = what;
+	ev.justification = "";
+	ev.allowed = 0;
+	ev.reason = why;
+	ev.request_sig = NULL;          /* not the user's: nothing they signed verified */
+	msg[0] = '\0';
+	r = accesslog_append(s, reg->auditor_pub, &ev, NULL, NULL, msg, msglen);
+	users_free(reg);
+	return r;
+}
+
 int acl_session_open(const struct site *s, const char *user_keyfile,
 		     struct acl_session **out, char *msg, size_t msglen)
 {
@@ -135,6 +243,10 @@ int acl_session_open(const struct site *s, const char *user_keyfile,
 	uint8_t chal[64], sig[64];
 	int r;
 
+	/* in a keeper worker the user is the one the keeper authenticated */
+	if (worker_user[0])
+		return acl_session_open_authenticated(s, worker_user, worker_sign, worker_sign_arg,
+						      out, msg, msglen);
 	if (user_keyfile == NULL || !user_keyfile[0])
 		user_keyfile = getenv(USERS_ENV);
 	if (user_keyfile == NULL || !user_keyfile[0]) {
@@ -229,7 +341,7 @@ static int log_attempt(struct acl_session *ss, const struct access_request *req,
 		r = accesslog_request(salt, ev.time, ev.user, ev.role, ev.unit, ev.action,
 				      ev.warrant, ev.what, ev.justification, &rq);
 	if (r == LACRE_OK)
-		r = lacre_ed25519_sign(ss->key.seed, rq.p, rq.len, sig);
+		r = acl_session_sign(ss, rq.p, rq.len, sig);
 	lacre_dbuf_free(&rq);
 	if (r == LACRE_OK) {
 		ev.request_sig = sig;
@@ -293,12 +405,23 @@ const char *acl_session_unit(const struct acl_session *ss)
 
 const struct user_key *acl_session_key(const struct acl_session *ss)
 {
-	return &ss->key;
+	return ss->remote ? NULL : &ss->key;
 }
 
 int acl_session_sign(const struct acl_session *ss, const void *m, size_t n, uint8_t sig[64])
 {
-	return lacre_ed25519_sign(ss->key.seed, m, n, sig);
+	int r;
+
+	if (!ss->remote)
+		return lacre_ed25519_sign(ss->key.seed, m, n, sig);
+	/* the client signs; what it returns must be the user's signature */
+	if ((r = ss->remote(ss->remote_arg, m, n, sig)) != LACRE_OK)
+		return r;
+	if (lacre_ed25519_verify(ss->user.pub, m, n, sig) != LACRE_OK) {
+		OPENSSL_cleanse(sig, 64);
+		return LACRE_E_AUTH;
+	}
+	return LACRE_OK;
 }
 
 void acl_session_close(struct acl_session *ss)

@@ -1,0 +1,683 @@
+/*
+ * server.c - `lacre keeper`, the service (include/lacre/keeper.h,
+ * docs/keeper.md): the one process that holds the unlocked keystore.
+ *
+ * The main process listens on a Unix socket and, for each connection,
+ * reads one length-prefixed request (5 s to arrive, at most
+ * KEEPER_REQUEST_MAX bytes), and decides, in this order: the request
+ * parses in its one canonical form; it names a registered user; the
+ * user's Ed25519 signature verifies with the key in users.log; the user is
+ * enabled; its time is within KEEPER_SKEW_US of the keeper's clock and not
+ * before the keeper started, and its nonce was not seen (keeper_replay:
+ * checked after the signature, so a forger cannot fill the window); the
+ * command is one the keeper serves (args.c).  A refusal is answered with
+ * one stderr line and exit status 1, and logged in the access log when the
+ * request names a registered user.
+ *
+ * An accepted request is served by a forked handler, which forks the
+ * worker: the worker's stdout and stderr are pipes the handler frames to
+ * the client; a socketpair carries the worker's signing requests (the
+ * user's signature over each access-log event, acl.h) to the client and
+ * the answers back.  The worker runs the command (cfg->run) as the
+ * authenticated user in a private work folder; a file the command writes
+ * (--output) is put there, streamed to the client after the command ends
+ * and removed.  The worker never sees the client's socket.  Handlers and
+ * workers die with the keeper (PR_SET_PDEATHSIG): a keeper killed with
+ * SIGKILL leaves no request running on.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "lacre/acl.h"
+#include "lacre/err.h"
+#include "lacre/hex.h"
+#include "lacre/keeper.h"
+#include "lacre/keystore.h"
+#include "lacre/passphrase.h"
+#include "lacre/users.h"
+#include "lacre/warrant.h"
+
+#define REQUEST_TIMEOUT_MS 5000       /* for the request to arrive */
+#define SIGN_TIMEOUT_MS 120000        /* for the client to sign an access event */
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+int keeper_unlock(const struct site *s, const struct passphrase_src *src,
+		  struct keystore **ks, char *msg, size_t msglen)
+{
+	uint8_t master[SITE_MASTER_KEY_LEN];
+	char *pass = NULL;
+	int r;
+
+	/* the seam: a PKCS#11 token will unwrap the master key here */
+	r = passphrase_get(src, "master passphrase: ", 0, &pass);
+	/* tests pass it in the environment: no child may inherit it */
+	unsetenv(PASSPHRASE_ENV);
+	if (r != LACRE_OK) {
+		snprintf(msg, msglen, "cannot read the master passphrase: %s%s", lacre_strerror(r),
+			 r == LACRE_E_NOT_FOUND ? " (use --passphrase-file, --passphrase-fd, "
+			 "LACRE_PASSPHRASE or a terminal)" : "");
+		return r;
+	}
+	r = site_master_unlock(s, pass, master);
+	passphrase_free(pass);
+	if (r != LACRE_OK) {
+		snprintf(msg, msglen, r == LACRE_E_PASSPHRASE ? "wrong master passphrase for site %s"
+			 : "cannot open master.age of site %s", s->dir);
+		return r;
+	}
+	r = keystore_open(s, master, ks);
+	OPENSSL_cleanse(master, sizeof(master));
+	if (r != LACRE_OK)
+		snprintf(msg, msglen, "cannot open the keystore: %s", lacre_strerror(r));
+	return r;
+}
+
+/* Unix microseconds now. */
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Answer a refusal: one stderr line, exit status 1. */
+static void refuse(int fd, const char *line)
+{
+	char b[1024];
+	int n = snprintf(b, sizeof(b), "lacre: %s\n", line);
+
+	if (n > 0)
+		(void)keeper_frame_write(fd, KEEPER_F_STDERR, b, (size_t)n < sizeof(b) ? (size_t)n
+											  : sizeof(b) - 1);
+	b[0] = 1;
+	(void)keeper_frame_write(fd, KEEPER_F_EXIT, b, 1);
+}
+
+/* The user a request names, when its first two lines are well formed
+ * (for the access log of a refusal that did not parse). */
+static int claimed_user(const uint8_t *p, size_t n, char user[USER_NAME_MAX])
+{
+	size_t m = strlen(KEEPER_MAGIC);
+	const uint8_t *l, *nl;
+
+	if (n < m + 1 || memcmp(p, KEEPER_MAGIC, m) != 0 || p[m] != '\n')
+		return 0;
+	l = p + m + 1;
+	if ((size_t)(p + n - l) < 6 || memcmp(l, "user ", 5) != 0)
+		return 0;
+	nl = memchr(l, '\n', (size_t)(p + n - l));
+	if (nl == NULL || (size_t)(nl - l - 5) >= USER_NAME_MAX)
+		return 0;
+	memcpy(user, l + 5, (size_t)(nl - l - 5));
+	user[nl - l - 5] = '\0';
+	return users_name_ok(user);
+}
+
+struct conn {
+	const struct keeper_config *cfg;
+	struct keeper_replay *replay;
+	int lfd;                  /* the listening socket (closed in handlers) */
+	int fd;
+	struct ucred peer;
+};
+
+/* Refuse and log (when user is registered) a request. */
+static void refuse_logged(const struct conn *c, const char *user, const char *cmd,
+			  const char *why, const char *line)
+{
+	char what[512], msg[SITE_MSG_MAX];
+
+	snprintf(what, sizeof(what), "keeper request%s%s from uid %u pid %d", cmd ? ": " : "",
+		 cmd ? cmd : "", (unsigned)c->peer.uid, (int)c->peer.pid);
+	if (user && user[0] &&
+	    acl_log_refusal(c->cfg->site, user, "keeper", what, why, msg, sizeof(msg)) != LACRE_OK &&
+	    msg[0] && !c->cfg->quiet)
+		fprintf(stderr, "lacre keeper: the refusal was not logged: %s\n", msg);
+	if (!c->cfg->quiet)
+		fprintf(stderr, "lacre keeper: refused %s (uid %u): %s\n", user && user[0] ? user : "?",
+			(unsigned)c->peer.uid, why);
+	refuse(c->fd, line);
+}
+
+/* ---- the worker and its handler ---- */
+
+/* The worker's signer: ask the handler (and so the client) over fd. */
+static int ctl_sign(void *arg, const void *m, size_t n, uint8_t sig[64])
+{
+	int fd = *(int *)arg;
+	uint8_t t, b[64];
+	size_t got;
+	int r;
+
+	if ((r = keeper_frame_write(fd, KEEPER_F_SIGN, m, n)) != LACRE_OK)
+		return r;
+	if ((r = keeper_frame_read(fd, SIGN_TIMEOUT_MS + 5000, &t, b, sizeof(b), &got)) != LACRE_OK)
+		return r;
+	if (t != KEEPER_F_SIGNATURE || got != 64)
+		return LACRE_E_DENIED;
+	memcpy(sig, b, 64);
+	return LACRE_OK;
+}
+
+/* Remove the files of the work folder wd, then the folder. */
+static void wipe_dir(const char *wd)
+{
+	DIR *d = opendir(wd);
+	struct dirent *e;
+	char p[SITE_PATH_MAX + 300];
+
+	if (d) {
+		while ((e = readdir(d)) != NULL) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", wd, e->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(wd);
+}
+
+/* Stream the file at path to the client as 'F' frames. */
+static int send_file(int cfd, const char *path)
+{
+	uint8_t *b;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = LACRE_OK;
+	ssize_t k;
+
+	if (fd < 0)
+		return errno == ENOENT ? LACRE_E_NOT_FOUND : LACRE_E_IO;
+	if ((b = malloc(KEEPER_FRAME_MAX)) == NULL) {
+		close(fd);
+		return LACRE_E_NOMEM;
+	}
+	while (r == LACRE_OK && (k = read(fd, b, KEEPER_FRAME_MAX)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = LACRE_E_IO;
+			break;
+		}
+		r = keeper_frame_write(cfd, KEEPER_F_FILE, b, (size_t)k);
+	}
+	OPENSSL_cleanse(b, KEEPER_FRAME_MAX);
+	free(b);
+	close(fd);
+	return r;
+}
+
+/* Relay a signing request from the worker (on ctl) to the client and its
+ * answer back.  A client that does not sign gets an empty answer. */
+static int relay_sign(int ctl, int cfd)
+{
+	uint8_t *b = malloc(KEEPER_FRAME_MAX);
+	uint8_t t;
+	size_t n;
+	int r;
+
+	if (b == NULL)
+		return LACRE_E_NOMEM;
+	r = keeper_frame_read(ctl, 1000, &t, b, KEEPER_FRAME_MAX, &n);
+	if (r == LACRE_OK && t != KEEPER_F_SIGN)
+		r = LACRE_E_MALFORMED;
+	if (r == LACRE_OK)
+		r = keeper_frame_write(cfd, KEEPER_F_SIGN, b, n);
+	if (r == LACRE_OK) {
+		r = keeper_frame_read(cfd, SIGN_TIMEOUT_MS, &t, b, 64, &n);
+		if (r == LACRE_OK && (t != KEEPER_F_SIGNATURE || n != 64))
+			n = 0;
+		if (r != LACRE_OK)
+			n = 0;
+		(void)keeper_frame_write(ctl, KEEPER_F_SIGNATURE, b, n);
+	}
+	free(b);
+	return r;
+}
+
+/* The handler: run rq in a worker and frame its output to the client. */
+static void serve_request(const struct conn *c, struct keeper_request *rq)
+{
+	const struct keeper_config *cfg = c->cfg;
+	char wd[SITE_PATH_MAX], outp[SITE_PATH_MAX + 16], nx[33], line[256];
+	char *argv[KEEPER_ARGS_MAX + 4], *outarg = NULL;
+	int argc = 0, po[2] = { -1, -1 }, pe[2] = { -1, -1 }, ctl[2] = { -1, -1 };
+	int oidx = -1, status = 1, wst = 0, alive = 0;
+	size_t ooff = 0;
+	pid_t w;
+	uint8_t *b = NULL;
+
+	lacre_hex(rq->nonce, 16, nx);
+	snprintf(wd, sizeof(wd), "%s/%s", cfg->work_dir, nx);
+	if (mkdir(wd, 0700) != 0) {
+		refuse(c->fd, "keeper: cannot make the request's work folder; check the keeper's "
+		       "tmpfs (/dev/shm) and restart it");
+		return;
+	}
+	snprintf(outp, sizeof(outp), "%s/output", wd);
+	for (int i = 0; i < rq->argc; i++)
+		argv[argc++] = rq->argv[i];
+	if (keeper_args_output(rq->argc, rq->argv, &oidx, &ooff) == LACRE_OK) {
+		size_t need = ooff + strlen(outp) + 1;
+		if ((outarg = malloc(need)) == NULL) {
+			refuse(c->fd, "keeper: out of memory");
+			goto out;
+		}
+		memcpy(outarg, rq->argv[oidx], ooff);
+		memcpy(outarg + ooff, outp, strlen(outp) + 1);
+		argv[oidx] = outarg;
+	}
+	argv[argc++] = "--site";
+	argv[argc++] = (char *)cfg->site->dir;
+	argv[argc] = NULL;
+	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) != 0) {
+		refuse(c->fd, "keeper: cannot make the worker's pipes");
+		goto out;
+	}
+	fflush(NULL);
+	if ((w = fork()) < 0) {
+		refuse(c->fd, "keeper: cannot start a worker (fork failed); try again");
+		goto out;
+	}
+	if (w == 0) {
+		int st;
+		/* a worker never outlives its handler (nor, so, the keeper) */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
+		signal(SIGPIPE, SIG_DFL);
+		close(c->fd);
+		if (dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0 || chdir(wd) != 0)
+			_exit(1);
+		close(po[0]);
+		close(pe[0]);
+		close(ctl[0]);
+		if (acl_keeper_worker_begin(rq->user, ctl_sign, &ctl[1]) != LACRE_OK)
+			_exit(1);
+		st = cfg->run(cfg->run_arg, rq->user, argc, argv);
+		fflush(NULL);
+		_exit(st & 0xff);
+	}
+	alive = 1;
+	close(po[1]);
+	close(pe[1]);
+	close(ctl[1]);
+	po[1] = pe[1] = ctl[1] = -1;
+	if ((b = malloc(KEEPER_FRAME_MAX)) == NULL)
+		goto reap;
+	for (;;) {
+		struct pollfd pf[3] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 }, { ctl[0], POLLIN, 0 } };
+		int open_fds = (po[0] >= 0) + (pe[0] >= 0) + (ctl[0] >= 0);
+		if (open_fds == 0)
+			break;
+		if (poll(pf, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			int *fd = i == 0 ? &po[0] : &pe[0];
+			ssize_t k;
+			if (*fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			k = read(*fd, b, KEEPER_FRAME_MAX);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
+				close(*fd);
+				*fd = -1;
+				continue;
+			}
+			if (keeper_frame_write(c->fd, i == 0 ? KEEPER_F_STDOUT : KEEPER_F_STDERR, b,
+					       (size_t)k) != LACRE_OK) {
+				/* the client went away: nobody reads this answer */
+				kill(w, SIGTERM);
+				goto reap;
+			}
+		}
+		if (ctl[0] >= 0 && (pf[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+			char peek;
+			ssize_t k = recv(ctl[0], &peek, 1, MSG_PEEK);
+			if (k <= 0) {
+				close(ctl[0]);
+				ctl[0] = -1;
+			} else if (relay_sign(ctl[0], c->fd) != LACRE_OK) {
+				close(ctl[0]);      /* the worker's signer fails: refused */
+				ctl[0] = -1;
+			}
+		}
+	}
+reap:
+	while (alive && waitpid(w, &wst, 0) < 0 && errno == EINTR)
+		;
+	if (alive && WIFEXITED(wst))
+		status = WEXITSTATUS(wst);
+	if (alive && WIFSIGNALED(wst)) {
+		int n = snprintf(line, sizeof(line), "lacre: keeper: the worker died of signal %d\n",
+				 WTERMSIG(wst));
+		(void)keeper_frame_write(c->fd, KEEPER_F_STDERR, line, (size_t)n);
+		status = 1;
+	}
+	if (oidx >= 0 && send_file(c->fd, outp) == LACRE_E_IO) {
+		int n = snprintf(line, sizeof(line), "lacre: keeper: cannot send the output file\n");
+		(void)keeper_frame_write(c->fd, KEEPER_F_STDERR, line, (size_t)n);
+		status = status ? status : 1;
+	}
+	line[0] = (char)status;
+	(void)keeper_frame_write(c->fd, KEEPER_F_EXIT, line, 1);
+	if (!cfg->quiet)
+		fprintf(stderr, "lacre keeper: %s (uid %u): %s: exit %d\n", rq->user,
+			(unsigned)c->peer.uid, rq->argv[0], status);
+out:
+	free(b);
+	for (int i = 0; i < 2; i++) {
+		if (po[i] >= 0)
+			close(po[i]);
+		if (pe[i] >= 0)
+			close(pe[i]);
+		if (ctl[i] >= 0)
+			close(ctl[i]);
+	}
+	if (outarg) {
+		OPENSSL_cleanse(outarg, strlen(outarg));
+		free(outarg);
+	}
+	wipe_dir(wd);
+}
+
+/* Read, authenticate and dispatch one connection (main process). */
+static void handle(struct conn *c)
+{
+	struct keeper_request rq;
+	struct users_registry *reg = NULL;
+	const struct user *u;
+	uint8_t hdr[4], *p = NULL;
+	uint32_t len;
+	char user[USER_NAME_MAX], msg[SITE_MSG_MAX], line[SITE_MSG_MAX + 128];
+	socklen_t sl = sizeof(c->peer);
+	int r;
+	pid_t h;
+
+	memset(&rq, 0, sizeof(rq));
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &sl) != 0)
+		memset(&c->peer, 0xff, sizeof(c->peer));
+	if ((r = keeper_read_full(c->fd, REQUEST_TIMEOUT_MS, hdr, 4)) != LACRE_OK) {
+		refuse(c->fd, "keeper: no request arrived (send it within 5 s)");
+		return;
+	}
+	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+	if (len == 0 || len > KEEPER_REQUEST_MAX) {
+		refuse(c->fd, "keeper: the request is empty or larger than 64 KiB");
+		return;
+	}
+	if ((p = malloc(len)) == NULL ||
+	    keeper_read_full(c->fd, REQUEST_TIMEOUT_MS, p, len) != LACRE_OK) {
+		refuse(c->fd, "keeper: the request did not arrive whole");
+		goto out;
+	}
+	if ((r = keeper_request_parse(p, len, &rq)) != LACRE_OK) {
+		const char *why = r == LACRE_E_INCOMPLETE ? "unsigned request (no sig line)" :
+				  r == LACRE_E_TOO_LARGE ? "request over a size limit" :
+				  "malformed request";
+		snprintf(line, sizeof(line), "keeper: refused: %s; use the lacre CLI with "
+			 "--user KEYFILE", why);
+		user[0] = '\0';
+		if (claimed_user(p, len, user) && (r = users_load(c->cfg->site, &reg, msg,
+								  sizeof(msg))) == LACRE_OK &&
+		    users_find(reg, user) == NULL)
+			user[0] = '\0';
+		refuse_logged(c, user, NULL, why, line);
+		goto out;
+	}
+	if ((r = users_load(c->cfg->site, &reg, msg, sizeof(msg))) != LACRE_OK) {
+		snprintf(line, sizeof(line), "keeper: cannot read the user registry: %s", msg);
+		refuse(c->fd, line);
+		goto out;
+	}
+	if ((u = users_find(reg, rq.user)) == NULL) {
+		snprintf(line, sizeof(line), "keeper: refused: no user '%s' on this site", rq.user);
+		refuse_logged(c, NULL, rq.argv[0], "unknown user", line);
+		goto out;
+	}
+	if (keeper_request_verify(&rq, p, u->pub) != LACRE_OK) {
+		snprintf(line, sizeof(line), "keeper: refused: the request's signature does not "
+			 "verify with the key of user '%s'", rq.user);
+		refuse_logged(c, rq.user, rq.argv[0], "forged request: bad signature", line);
+		goto out;
+	}
+	if (u->disabled) {
+		snprintf(line, sizeof(line), "keeper: refused: user '%s' is disabled", rq.user);
+		refuse_logged(c, rq.user, rq.argv[0], "disabled user", line);
+		goto out;
+	}
+	r = keeper_replay_check(c->replay, now_us(), rq.time_us, rq.nonce);
+	if (r == LACRE_E_RANGE) {
+		snprintf(line, sizeof(line), "keeper: refused: the request's time is more than 120 s "
+			 "from the keeper's clock, or before the keeper started (check the clock; "
+			 "send a fresh request)");
+		refuse_logged(c, rq.user, rq.argv[0], "stale request", line);
+		goto out;
+	}
+	if (r == LACRE_E_EXISTS) {
+		snprintf(line, sizeof(line), "keeper: refused: replayed request (its nonce was "
+			 "already used)");
+		refuse_logged(c, rq.user, rq.argv[0], "replayed request", line);
+		goto out;
+	}
+	if (r != LACRE_OK) {
+		refuse(c->fd, "keeper: busy: too many requests in the last 4 minutes; try again later");
+		goto out;
+	}
+	if (keeper_args_check(rq.argc, rq.argv, msg, sizeof(msg)) != LACRE_OK) {
+		snprintf(line, sizeof(line), "keeper: refused: %s", msg);
+		refuse_logged(c, rq.user, rq.argv[0], msg, line);
+		goto out;
+	}
+	users_free(reg);
+	reg = NULL;
+	fflush(NULL);
+	h = fork();
+	if (h < 0) {
+		refuse(c->fd, "keeper: cannot fork a handler; try again");
+		goto out;
+	}
+	if (h == 0) {
+		/* killed with the keeper: a request never runs on without it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		close(c->lfd);
+		serve_request(c, &rq);
+		keeper_request_free(&rq);
+		_exit(0);
+	}
+out:
+	users_free(reg);
+	keeper_request_free(&rq);
+	if (p) {
+		OPENSSL_cleanse(p, len);
+		free(p);
+	}
+}
+
+/* The socket folder must not let another user swap the socket. */
+static int check_folder(const char *path, char *msg, size_t msglen)
+{
+	char dir[SITE_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(msg, msglen, "the socket folder %s does not exist", dir);
+		return LACRE_E_CONFIG;
+	}
+	if ((st.st_mode & S_IWOTH) || (st.st_uid != 0 && st.st_uid != geteuid())) {
+		snprintf(msg, msglen, "the socket folder %s is writable by others or owned by "
+			 "another user (chmod o-w it, or give --socket in a folder of the keeper's)",
+			 dir);
+		return LACRE_E_CONFIG;
+	}
+	return LACRE_OK;
+}
+
+/* Bind the listening socket at path (mode 0660). */
+static int listen_at(const char *path, int *out, char *msg, size_t msglen)
+{
+	struct sockaddr_un a;
+	struct stat st;
+	mode_t old;
+	int fd, r;
+
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		snprintf(msg, msglen, "the socket path %s is longer than %zu bytes; give a shorter "
+			 "--socket", path, sizeof(a.sun_path) - 1);
+		return LACRE_E_CONFIG;
+	}
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	if ((r = check_folder(path, msg, msglen)) != LACRE_OK)
+		return r;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(msg, msglen, "cannot make a socket: %s", strerror(errno));
+		return LACRE_E_IO;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(msg, msglen, "%s exists and is not a socket; remove it", path);
+			close(fd);
+			return LACRE_E_EXISTS;
+		}
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+			snprintf(msg, msglen, "a keeper already listens on %s", path);
+			close(fd);
+			return LACRE_E_EXISTS;
+		}
+		close(fd);
+		unlink(path);               /* a stale socket of a keeper that died */
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			return LACRE_E_IO;
+	}
+	old = umask(0117);
+	r = bind(fd, (struct sockaddr *)&a, sizeof(a));
+	umask(old);
+	if (r != 0 || chmod(path, 0660) != 0 || listen(fd, 64) != 0) {
+		snprintf(msg, msglen, "cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		return LACRE_E_IO;
+	}
+	*out = fd;
+	return LACRE_OK;
+}
+
+/* Write "socket=PATH\npid=N\n" to path atomically. */
+static int write_ready(const char *path, const char *sock)
+{
+	char tmp[SITE_PATH_MAX + 8];
+	FILE *f;
+	int ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return LACRE_E_IO;
+	fprintf(f, "socket=%s\npid=%d\n", sock, (int)getpid());
+	ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return LACRE_E_IO;
+	}
+	return LACRE_OK;
+}
+
+int keeper_serve(const struct keeper_config *cfg, char *msg, size_t msglen)
+{
+	char path[SITE_PATH_MAX];
+	struct keeper_replay *rp = NULL;
+	struct sigaction sa;
+	int lfd = -1, r;
+
+	msg[0] = '\0';
+	if (cfg->socket_path)
+		snprintf(path, sizeof(path), "%s", cfg->socket_path);
+	else if (site_path(cfg->site, KEEPER_SOCKET, path, sizeof(path)) != LACRE_OK)
+		return LACRE_E_CONFIG;
+	if ((r = keeper_replay_new(now_us(), &rp)) != LACRE_OK)
+		return r;
+	if ((r = listen_at(path, &lfd, msg, msglen)) != LACRE_OK) {
+		keeper_replay_free(rp);
+		return r;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (cfg->ready_file && write_ready(cfg->ready_file, path) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot write the ready file %s", cfg->ready_file);
+		r = LACRE_E_IO;
+		goto out;
+	}
+	if (!cfg->quiet)
+		fprintf(stderr, "lacre keeper: listening on %s\n", path);
+	while (!stop_flag) {
+		struct pollfd pf = { lfd, POLLIN, 0 };
+		struct conn c;
+		int pr = poll(&pf, 1, 500);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (pr <= 0)
+			continue;
+		memset(&c, 0, sizeof(c));
+		c.cfg = cfg;
+		c.replay = rp;
+		c.lfd = lfd;
+		c.fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c.fd < 0)
+			continue;
+		handle(&c);
+		close(c.fd);
+	}
+	r = LACRE_OK;
+out:
+	close(lfd);
+	unlink(path);
+	/* let the requests being served finish */
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	keeper_replay_free(rp);
+	if (!cfg->quiet && r == LACRE_OK)
+		fprintf(stderr, "lacre keeper: stopped\n");
+	return r;
+}
