@@ -271,7 +271,8 @@ static int audio_place(struct audio_plan *pl)
 	int have[2] = { 0, 0 };
 	size_t i, j;
 
-	qsort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_time);
+	if (pl->n > 0)                  /* qsort needs a pointer even for 0 elements */
+		qsort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_time);
 	/* the main SSRC of a side: the one with most packets (a Boyer-Moore
 	 * majority vote; ties and small minorities do not matter here) */
 	for (int s = 0; s < 2; s++) {
@@ -314,7 +315,8 @@ static int audio_place(struct audio_plan *pl)
 		if (have[s])
 			off[s] = (uint64_t)((first_t[s] - t0) / 125);  /* 125 us per sample at 8 kHz */
 	/* place, in sequence order per side, and find the gaps */
-	qsort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_ext);
+	if (pl->n > 0)
+		qsort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_ext);
 	for (i = 0; i < pl->n; i = j) {
 		struct audio_pkt *k = &pl->p[i];
 		int s = k->side;
@@ -339,7 +341,8 @@ static int audio_place(struct audio_plan *pl)
 	pl->frames = end;
 	rep->frames = end;
 	/* the read order: segments in creation order, records in order */
-	qsort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_where);
+	if (pl->n > 0)
+		qsort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_where);
 	if (pl->n && (pl->segs = malloc(pl->n_names * sizeof(*pl->segs))) == NULL)
 		return LACRE_E_NOMEM;
 	for (i = 0; i < pl->n; i++) {

@@ -349,6 +349,10 @@ static void seal_alert(struct seal_sink *k, const uint8_t *liid, size_t n, const
 	size_t i, o = 0;
 	int printable = 1;
 
+	if (!liid) {                    /* no LIID: memcmp/memcpy need a pointer */
+		liid = (const uint8_t *)"";
+		n = 0;
+	}
 	if (n > WARRANT_LIID_MAX)
 		n = WARRANT_LIID_MAX;
 	for (i = 0; i < k->n_alerts; i++)
@@ -539,6 +543,8 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 	if (k->space_budget < rec->pdu_len + 512) {
 		seal_space_look(k);
 		if (k->space_budget < rec->pdu_len + 512) {
+			/* some room, but less than this record needs: full too */
+			k->st.spool_full = 1;
 			k->st.refused_full++;
 			r = LACRE_E_NOSPACE;
 			goto out;

@@ -161,6 +161,10 @@ void seal_streams_note(struct seal_streams *t, uint8_t kind, const uint8_t *liid
 
 	if (liid_len > SEAL_STREAM_LIID_MAX)
 		liid_len = SEAL_STREAM_LIID_MAX;
+	if (!liid) {                    /* no LIID: memcmp/memcpy need a pointer */
+		liid = (const uint8_t *)"";
+		liid_len = 0;
+	}
 	t->dirty = 1;
 	/* consecutive records are mostly of one stream: try the last hit */
 	if (t->n > 0 && stream_is(&t->s[t->last], kind, liid, liid_len, has_cin, cin)) {

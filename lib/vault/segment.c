@@ -410,6 +410,10 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 	if ((r = age_writer_new((const uint8_t (*)[32])w->recipients, w->n_recipients,
 				&w->stage, &w->aw)) != LACRE_OK)
 		goto fail;
+	/* strictly increasing per writer: readers order a warrant's segments
+	 * by creation time, and the coarse clock steps by milliseconds */
+	if (w->created_us && now_us <= w->created_us)
+		now_us = w->created_us + 1;
 	memcpy(h->id, w->id, 16);
 	h->created_us = now_us;
 	h->n_recipients = w->n_recipients;

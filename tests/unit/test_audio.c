@@ -236,7 +236,7 @@ static void test_audio_refusals(void)
 
 /* A call whose CIN holds no RTP: LACRE_E_NOT_FOUND, no file.
  *
- * BUG (lib/access/audio.c:274 audio_place, and the two qsort calls after
+ * Regression (fixed: lib/access/audio.c:274 audio_place, and the two qsort calls after
  * it): with no packet, qsort(pl->p = NULL, 0, ...) is called; qsort's
  * pointer is declared nonnull, so this is undefined behaviour and the
  * UBSan build (make SAN=1) aborts.  Fix: sort only when pl->n > 0.  This

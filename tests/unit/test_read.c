@@ -207,7 +207,7 @@ static void test_filters(void)
 	free(rs);
 }
 
-/* BUG (lib/vault/segment.c:425 seg_open, with lib/ingest/seal_sink.c
+/* Regression (fixed: lib/vault/segment.c:425 seg_open, with lib/ingest/seal_sink.c
  * seal_frame passing now_coarse_us()): a segment's created_us comes from
  * CLOCK_REALTIME_COARSE (about 4 ms steps), so segments a busy warrant
  * opens within one step share their creation time, and access_read
@@ -219,7 +219,7 @@ static void test_filters(void)
  * Fix: make created_us strictly increasing per writer in seg_open
  * (now_us = max(now_us, w->created_us + 1)), or pass now_us() rather than
  * now_coarse_us() from seal_frame and tie-break in access_cmp by that.
- * This test fails until then. */
+ */
 static void test_creation_order(void)
 {
 	static struct kit_recs recs;              /* static: no leak when a check fails */

@@ -338,7 +338,7 @@ out:
  * and a LIID longer than any frame can index (unindexable: the PDU kept
  * whole, the index fields dropped).
  *
- * BUG, two places, both undefined behaviour that the UBSan build (make
+ * Regression (fixed), two places, both undefined behaviour that the UBSan build (make
  * SAN=1, no recovery) aborts on: such a record has liid == NULL with
  * length 0, and
  *  - lib/ingest/seal_spool.c:213 seal_streams_note calls
@@ -485,13 +485,12 @@ static void test_backpressure(void)
 	free(rs);
 }
 
-/* BUG (lib/ingest/seal_sink.c seal_record, the backpressure branch): when
+/* Regression (fixed: lib/ingest/seal_sink.c seal_record, the backpressure branch): when
  * the spool has some room but less than a record needs (0 < room <
  * 2 x (pdu_len + 512)), record() refuses with LACRE_E_NOSPACE while
  * stats.spool_full stays 0, so the ticker never prints "ALERT spool full"
  * and never looks at the room again: reading pauses with no alert.  Fix:
- * set k->st.spool_full = 1 where record() refuses.  This test fails until
- * then. */
+ * set k->st.spool_full = 1 where record() refuses. */
 static void test_backpressure_almost_full_alerts(void)
 {
 	struct lacre_sink k;
