@@ -19,7 +19,7 @@ IPID=
 trap '[ -n "$IPID" ] && kill $IPID 2>/dev/null; [ -n "${LACRE_KEEP_TMP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
 . "$top/tests/e2e/lib/vault.bash"
 EXPECT_DIR=$work
-[ -x "$B/lacre" ] || { echo "build/bin/lacre missing: run make"; exit 77; }
+[ -x "$B/lacre" ] || { echo "FAIL: build/bin/lacre missing: run make (a test run needs the build)"; exit 1; }
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 ok() { echo "ok   $*"; }
 L="$B/lacre"

@@ -14,7 +14,7 @@ set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top"
 command -v age >/dev/null && command -v age-keygen >/dev/null || { echo "age not installed"; exit 77; }
-[ -f build/liblacre.a ] || { echo "build/liblacre.a missing: run make"; exit 77; }
+[ -f build/liblacre.a ] || { echo "FAIL: build/liblacre.a missing: run make (a test run needs the build)"; exit 1; }
 t=$(mktemp -d /tmp/lacre-age-XXXXXX)
 trap 'rm -rf "$t"' EXIT
 fails=0

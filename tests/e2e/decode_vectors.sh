@@ -9,8 +9,8 @@ top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 shared="$top/../shared"
 vec="$shared/vectors/openli-a"
 lacre="$top/build/bin/lacre"
-[ -x "$lacre" ] || { echo "build/bin/lacre missing: run make"; exit 77; }
-[ -d "$vec" ] || { echo "vectors not found at $vec"; exit 77; }
+[ -x "$lacre" ] || { echo "FAIL: build/bin/lacre missing: run make (a test run needs the build)"; exit 1; }
+[ -d "$vec" ] || { echo "FAIL: vectors not found at $vec: the shared test vectors are missing; check out the shared folder beside the source tree"; exit 1; }
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 tmp=$(mktemp -d /tmp/lacre-decode-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

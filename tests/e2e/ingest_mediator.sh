@@ -16,8 +16,8 @@ lacre="$top/build/bin/lacre"
 med="$top/build/bin/lacre-mediator"
 command -v python3 >/dev/null || { echo "python3 not found"; exit 77; }
 command -v openssl >/dev/null || { echo "openssl not found"; exit 77; }
-[ -x "$lacre" ] || { echo "build/bin/lacre not built"; exit 77; }
-[ -x "$med" ] || { echo "build/bin/lacre-mediator not built"; exit 77; }
+[ -x "$lacre" ] || { echo "FAIL: build/bin/lacre not built (a test run needs the build)"; exit 1; }
+[ -x "$med" ] || { echo "FAIL: build/bin/lacre-mediator not built (a test run needs the build)"; exit 1; }
 secs=10
 [ "${LACRE_ACCEPTANCE:-0}" = 1 ] && secs=60
 tmp=$(mktemp -d /tmp/lacre-e2e-med-XXXXXX)

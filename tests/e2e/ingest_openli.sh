@@ -9,8 +9,8 @@ top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 vec="$top/../shared/vectors/openli-a/raw"
 lacre="$top/build/bin/lacre"
 command -v python3 >/dev/null || { echo "python3 not found"; exit 77; }
-[ -x "$lacre" ] || { echo "build/bin/lacre not built"; exit 77; }
-[ -f "$vec/hi2.bin" ] || { echo "vectors not found at $vec"; exit 77; }
+[ -x "$lacre" ] || { echo "FAIL: build/bin/lacre not built (a test run needs the build)"; exit 1; }
+[ -f "$vec/hi2.bin" ] || { echo "FAIL: vectors not found at $vec: the shared test vectors are missing; check out the shared folder beside the source tree"; exit 1; }
 tmp=$(mktemp -d /tmp/lacre-e2e-ingest-XXXXXX)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }

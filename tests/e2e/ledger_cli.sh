@@ -14,7 +14,7 @@ set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top"
 L=$top/build/bin/lacre
-[ -x "$L" ] || { echo "build/bin/lacre missing: run make"; exit 77; }
+[ -x "$L" ] || { echo "FAIL: build/bin/lacre missing: run make (a test run needs the build)"; exit 1; }
 t=$(mktemp -d /tmp/lacre-ledger-XXXXXX)
 wpid=
 cleanup() { [ -n "$wpid" ] && kill "$wpid" 2>/dev/null; wait 2>/dev/null; rm -rf "$t"; }

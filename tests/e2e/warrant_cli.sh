@@ -16,7 +16,7 @@ set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top"
 L="$top/build/bin/lacre"
-[ -x "$L" ] || { echo "build/bin/lacre missing: run make"; exit 77; }
+[ -x "$L" ] || { echo "FAIL: build/bin/lacre missing: run make (a test run needs the build)"; exit 1; }
 t=$(mktemp -d /tmp/lacre-warrant-XXXXXX)
 trap 'rm -rf "$t"' EXIT
 fails=0
