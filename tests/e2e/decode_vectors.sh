@@ -62,7 +62,9 @@ n=$(wc -l < "$tmp/damaged.jsonl")
 
 # usage
 "$lacre" decode --help | grep -q '^usage: lacre decode' || { echo "--help: no usage"; fail=1; }
-"$lacre" decode > /dev/null 2>&1; [ $? -eq 2 ] || { echo "no argument: exit status not 2"; fail=1; }
+. "$top/tests/e2e/lib/check.bash"
+EXPECT_DIR=$tmp
+expect_exit 2 "usage: lacre decode" "$lacre" decode || { echo "no argument: not a usage error"; fail=1; }
 
 [ $fail -eq 0 ] && echo "decode_vectors: ok"
 exit $fail
