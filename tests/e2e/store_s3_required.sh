@@ -15,11 +15,11 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 out=$("${clean_env[@]}" LACRE_TEST_S3=1 S3_ENDPOINT="http://127.0.0.1:$port" \
 	S3_ACCESS_KEY=AK S3_SECRET_KEY=SK timeout 120 "$bin" 2>&1); rc=$?
 echo "$out" | tail -3
-if [ $rc -eq 0 ]; then echo "FAIL: passed with LACRE_TEST_S3 set and the server down"; exit 1; fi
+if [ $rc -ne 1 ]; then echo "FAIL: exit $rc with LACRE_TEST_S3 set and the server down (wanted 1: tests failed)"; exit 1; fi
 echo "$out" | grep -q '^FAIL test_s3_server_usable' || { echo "FAIL: no failure reported for the down server"; exit 1; }
 
 out=$("${clean_env[@]}" LACRE_TEST_S3=1 timeout 120 "$bin" 2>&1); rc=$?
-if [ $rc -eq 0 ]; then echo "FAIL: passed with LACRE_TEST_S3 set and no endpoint"; exit 1; fi
+if [ $rc -ne 1 ]; then echo "FAIL: exit $rc with LACRE_TEST_S3 set and no endpoint (wanted 1: tests failed)"; exit 1; fi
 
 out=$("${clean_env[@]}" timeout 60 "$bin" 2>&1); rc=$?
 if [ $rc -ne 0 ] || ! echo "$out" | grep -q '^skip test_store_s3: S3_ENDPOINT not set' ||
