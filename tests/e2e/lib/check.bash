@@ -25,8 +25,6 @@
 #   wait_file SECONDS FILE          wait_for FILE to exist and be non-empty
 #   wait_port SECONDS PORT          wait_for a TCP listener on 127.0.0.1:PORT
 #   wait_log SECONDS FILE REGEX     wait_for a line of FILE matching REGEX (grep -E)
-#   wait_exit SECONDS PID           wait for PID (a child) to exit; its status
-#                                   is left in WAIT_STATUS; 1 if it did not exit
 
 # expect_exit STATUS TEXT CMD [ARGS...]: see above.
 expect_exit() {
@@ -91,21 +89,4 @@ wait_port() {
 # wait_log SECONDS FILE REGEX: a line of FILE matches REGEX.
 wait_log() {
 	wait_for "$1" "a line matching '$3' in $2" grep -qE -- "$3" "$2"
-}
-
-# wait_exit SECONDS PID: PID exits; WAIT_STATUS is its exit status.
-wait_exit() {
-	local secs=$1 pid=$2
-	wait_for "$secs" "the exit of process $pid" _gone "$pid" || return 1
-	wait "$pid"
-	WAIT_STATUS=$?
-	return 0
-}
-
-# _gone PID: PID no longer runs (a zombie counts as gone).
-_gone() {
-	local st
-	[ -r "/proc/$1/stat" ] || return 0
-	st=$(sed 's/^.*) \(.\).*/\1/' "/proc/$1/stat" 2> /dev/null) || return 0
-	[ "$st" = Z ]
 }
