@@ -75,7 +75,7 @@ python3 "$top/tests/e2e/lib/send_streams.py" "$HI2" "$HI3" "$V/raw/hi2.bin" "$V/
 vault_ingest_stop run1
 
 # no justification, no access (and nothing printed)
-expect_exit 2 "justification is required" "$L" calls --warrant "$W1" || die "calls without --justification"
+expect_exit 2 "calls needs --justification TEXT" "$L" calls --warrant "$W1" || die "calls without --justification"
 expect_no_output || die "calls printed something without --justification"
 ok "calls without --justification is refused (exit 2)"
 [ -e "$site/index.sqlite" ] && die "the index was built before the gate"
