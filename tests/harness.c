@@ -119,7 +119,7 @@ const char *t_topdir(void)
 
 /* Whole file of ../shared/vectors; a missing file fails the test with a
  * message that says which file and why (see harness.h). */
-uint8_t *t_vector(const char *rel, size_t *len)
+uint8_t *t_vector_at(const char *file, int line, const char *rel, size_t *len)
 {
 	char path[PATH_MAX + 64];
 	FILE *f;
@@ -129,7 +129,7 @@ uint8_t *t_vector(const char *rel, size_t *len)
 	snprintf(path, sizeof(path), "%s/../shared/vectors/%s", t_topdir(), rel);
 	f = fopen(path, "rb");
 	if (!f) {
-		t_fail(__FILE__, __LINE__, "test vector %s cannot be read (%s): the shared "
+		t_fail(file, line, "test vector %s cannot be read (%s): the shared "
 		       "test vectors are missing; check out the shared folder beside the "
 		       "source tree (../shared/vectors)", path, strerror(errno));
 		return NULL;
@@ -145,7 +145,7 @@ uint8_t *t_vector(const char *rel, size_t *len)
 	}
 	fclose(f);
 	if (!p)
-		t_fail(__FILE__, __LINE__, "test vector %s could not be read whole", path);
+		t_fail(file, line, "test vector %s could not be read whole", path);
 	return p;
 }
 

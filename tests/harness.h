@@ -38,10 +38,11 @@ const char *t_tmpdir(void);
 const char *t_topdir(void);
 /* Reads ../shared/vectors/REL (relative to the top folder) whole into a
  * malloc'd buffer the caller frees; sets *len.  When the file cannot be read
- * it fails the running test with a message naming the path and saying that
- * the shared test vectors are missing, and returns NULL: the caller then
- * just returns (the failure is already counted). */
-uint8_t *t_vector(const char *rel, size_t *len);
+ * it fails the running test (at the caller's file:line) with a message naming
+ * the path and saying that the shared test vectors are missing, and returns
+ * NULL: the caller then just returns (the failure is already counted). */
+uint8_t *t_vector_at(const char *file, int line, const char *rel, size_t *len);
+#define t_vector(rel, len) t_vector_at(__FILE__, __LINE__, (rel), (len))
 
 #define RUN(fn) t_run(#fn, fn)
 /* SKIP("why", ...): this test cannot run here; counted as a skip, not a pass. */
