@@ -5,19 +5,32 @@
 #   make check      deps, build, unit + known-answer + end-to-end tests, then
 #                   the same unit tests under ASan+UBSan (build-asan/)
 #   make demo       deps, build, run the main job on the embedded default site
+#   make test       build (normal and ASan), then tests/run (no deps step)
+#   make coverage   gcov build into build/cov/ (no sanitizers), run the unit
+#                   tests, print line coverage per lib/ folder, overall, and
+#                   the lib/ files below 50 % (tests/coverage)
+#   make soak       tests/run with LACRE_SOAK=1 on the e2e scripts fault_*
+#                   (long fault-injection runs; none found is a failure)
 #   make bench      benchmarks (figures printed, never asserted)
 #   make fuzz       libFuzzer harnesses (clang) into build-fuzz/
 #   make SAN=1      sanitizer build into build-asan/
+#   make COV=1      coverage build into build/cov/ (what make coverage uses)
 #   WERROR=1        warnings are errors (set by CI)
 
 CC      ?= cc
 PKGS    := openssl libcurl sqlite3 expat libmicrohttpd
 SAN     ?=
+COV     ?=
 ifeq ($(CI),true)
 WERROR  ?= 1
 endif
 
-ifeq ($(SAN),1)
+ifeq ($(COV),1)
+B       := build/cov
+OPT     := -O0 -g --coverage
+HARDEN  := -fPIE
+LDSAN   := --coverage
+else ifeq ($(SAN),1)
 B       := build-asan
 OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 HARDEN  := -fstack-protector-strong -fPIE
@@ -59,7 +72,7 @@ BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
 .SECONDARY:
-.PHONY: all deps check test test-unit test-e2e test-asan demo bench fuzz clean
+.PHONY: all deps check test test-unit test-e2e test-asan demo bench fuzz clean coverage soak unit-tests
 all: $(LIBA) $(PROG_BIN) $(TEST_BIN) $(BENCH_BIN)
 
 deps:
@@ -101,8 +114,23 @@ check: deps
 	$(MAKE) SAN=1 all
 	tests/run
 
-test: all
+test:
+	$(MAKE) all
+	$(MAKE) SAN=1 all
 	tests/run
+
+# The unit-test binaries alone (make COV=1 unit-tests: what coverage needs).
+unit-tests: $(TEST_BIN)
+
+# Line coverage of lib/ by the unit tests (gcov, no extra package).
+coverage:
+	$(MAKE) COV=1 unit-tests
+	tests/coverage
+
+# Fault-injection e2e scripts (tests/e2e/fault_*.sh) in their long form.
+soak:
+	$(MAKE) all
+	LACRE_SOAK=1 tests/run e2e/fault_
 
 demo: deps
 	$(MAKE) all

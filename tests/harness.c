@@ -1,6 +1,9 @@
 /*
- * harness.c - see harness.h.
+ * harness.c - see harness.h.  Keeps the pass / fail / skip counts of one
+ * test binary, its temporary folders, and the loader of the shared vectors
+ * (so that a missing ../shared says so instead of failing a bare assertion).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +15,19 @@
 #include "harness.h"
 
 int t_failed_now;
-static int n_pass, n_fail;
+static int t_skipped_now;
+static int n_pass, n_fail, n_skip;
 static const char *cur_name;
 static char tmp_root[PATH_MAX];
 static int tmp_seq;
-static const char *prog_name = "tests";
 
+/* The binary's own name (test_xxx), for its summary line. */
+static const char *prog_name(void)
+{
+	return program_invocation_short_name ? program_invocation_short_name : "tests";
+}
+
+/* Prints one FAIL line for the running test and marks it failed. */
 void t_fail(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -30,18 +40,50 @@ void t_fail(const char *file, int line, const char *fmt, ...)
 	t_failed_now = 1;
 }
 
+/* Prints "skip NAME: why" and marks the running test skipped; t_run counts
+ * it (a test that failed a check before skipping still counts as failed). */
+void t_skip(const char *fmt, ...)
+{
+	va_list ap;
+	printf("skip %s: ", cur_name ? cur_name : "?");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	t_skipped_now = 1;
+}
+
+/* One skip for the whole binary, printed under the program's name. */
+void t_skip_all(const char *fmt, ...)
+{
+	va_list ap;
+	printf("skip %s: ", prog_name());
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	n_skip++;
+}
+
+/* Runs one test and counts it in exactly one of passed, failed, skipped. */
 void t_run(const char *name, void (*fn)(void))
 {
 	cur_name = name;
 	t_failed_now = 0;
+	t_skipped_now = 0;
 	fn();
 	if (t_failed_now) {
 		n_fail++;
+	} else if (t_skipped_now) {
+		n_skip++;
 	} else {
 		n_pass++;
 		printf("ok %s\n", name);
 	}
 	fflush(stdout);
+	cur_name = NULL;
 }
 
 const char *t_tmpdir(void)
@@ -75,6 +117,39 @@ const char *t_topdir(void)
 	return top;
 }
 
+/* Whole file of ../shared/vectors; a missing file fails the test with a
+ * message that says which file and why (see harness.h). */
+uint8_t *t_vector_at(const char *file, int line, const char *rel, size_t *len)
+{
+	char path[PATH_MAX + 64];
+	FILE *f;
+	uint8_t *p = NULL;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/../shared/vectors/%s", t_topdir(), rel);
+	f = fopen(path, "rb");
+	if (!f) {
+		t_fail(file, line, "test vector %s cannot be read (%s): the shared "
+		       "test vectors are missing; check out the shared folder beside the "
+		       "source tree (../shared/vectors)", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+		p = malloc(n > 0 ? (size_t)n : 1);
+		if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
+			free(p);
+			p = NULL;
+		}
+		if (p)
+			*len = (size_t)n;
+	}
+	fclose(f);
+	if (!p)
+		t_fail(file, line, "test vector %s could not be read whole", path);
+	return p;
+}
+
+/* Removes the temporary folders and prints the binary's summary line. */
 int t_done(void)
 {
 	const char *keep = getenv("LACRE_KEEP_TMP");
@@ -84,6 +159,6 @@ int t_done(void)
 		if (system(cmd) != 0)
 			fprintf(stderr, "could not remove %s\n", tmp_root);
 	}
-	printf("%s: %d passed, %d failed\n", prog_name, n_pass, n_fail);
+	printf("%s: %d passed, %d failed, %d skipped\n", prog_name(), n_pass, n_fail, n_skip);
 	return n_fail ? 1 : 0;
 }

@@ -18,7 +18,8 @@ work=$(mktemp -d /tmp/lacre-e2e-acl-XXXXXX)
 IPID=
 trap '[ -n "$IPID" ] && kill $IPID 2>/dev/null; [ -n "${LACRE_KEEP_TMP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
 . "$top/tests/e2e/lib/vault.bash"
-[ -x "$B/lacre" ] || { echo "build/bin/lacre missing: run make"; exit 77; }
+EXPECT_DIR=$work
+[ -x "$B/lacre" ] || { echo "FAIL: build/bin/lacre missing: run make (a test run needs the build)"; exit 1; }
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 ok() { echo "ok   $*"; }
 L="$B/lacre"
@@ -30,10 +31,10 @@ INV2_KEY=$work/inv2.key
 "$L" user add inv2 --role investigator --unit UCO-2 -o "$INV2_KEY" --user "$ADMIN_KEY" >/dev/null ||
 	die "user add inv2"
 [ "$(stat -c %a "$INV2_KEY")" = 600 ] || die "user key file mode $(stat -c %a "$INV2_KEY")"
-"$L" user add x --role investigator -o "$work/x.key" --user "$ADMIN_KEY" 2>/dev/null &&
-	die "an investigator without --unit was accepted"
-"$L" user add y --role clerk -o "$work/y.key" --user "$INV_KEY" 2>/dev/null &&
-	die "an investigator added a user"
+expect_exit 2 "an investigator needs --unit U" "$L" user add x --role investigator -o "$work/x.key" \
+	--user "$ADMIN_KEY" || die "an investigator without --unit was not refused as a usage error"
+expect_exit 1 "the investigator role may not use 'user-admin'" \
+	"$L" user add y --role clerk -o "$work/y.key" --user "$INV_KEY" || die "an investigator added a user"
 [ -e "$work/y.key" ] && die "a refused user add left a key file"
 "$L" user list | grep -q '^inv2 .*investigator .*UCO-2 .*enabled' || die "user list: $("$L" user list)"
 ok "users: admin (bootstrap), investigators of UCO-1 and UCO-2, supervisor, clerk, auditor"
@@ -54,66 +55,77 @@ n=$(wc -l < "$work/inv.jsonl")
 [ "$n" -gt 0 ] || die "no records for $W1"
 ok "investigator of UCO-1 reads $W1: $n records"
 
-"$L" records --warrant "$W1" --user "$INV2_KEY" "${J[@]}" > "$work/other.out" 2>"$work/other.err"
-rc_other=$?
-"$L" records --warrant W-999999 --user "$INV2_KEY" "${J[@]}" > "$work/none.out" 2>"$work/none.err"
-rc_none=$?
-[ "$rc_other" -ne 0 ] && [ ! -s "$work/other.out" ] || die "investigator of UCO-2 read $W1"
-[ "$rc_other" = "$rc_none" ] || die "exit status differs: other unit $rc_other, no warrant $rc_none"
+expect_exit 1 "no warrant '$W1' (see 'lacre warrant list')" \
+	"$L" records --warrant "$W1" --user "$INV2_KEY" "${J[@]}" || die "investigator of UCO-2 was not refused $W1 (L8)"
+expect_no_output || die "investigator of UCO-2 read $W1"
+cp "$work/expect.err" "$work/other.err"
+expect_exit 1 "no warrant 'W-999999' (see 'lacre warrant list')" \
+	"$L" records --warrant W-999999 --user "$INV2_KEY" "${J[@]}" || die "a missing warrant was not refused"
+cp "$work/expect.err" "$work/none.err"
 sed "s/$W1/W-X/" "$work/other.err" > "$work/other.norm"
 sed "s/W-999999/W-X/" "$work/none.err" > "$work/none.norm"
 cmp -s "$work/other.norm" "$work/none.norm" ||
 	die "other unit and no such warrant answer differently: '$(cat "$work/other.err")' vs '$(cat "$work/none.err")'"
 ok "another unit's warrant is refused exactly as a missing one: $(cat "$work/other.err")"
 
-for cmd in "records --warrant $W1" "quarantine" "warrant identity $W1"; do
+for cmd in "records --warrant $W1:records" "quarantine:quarantine" "warrant identity $W1:identity"; do
 	# shellcheck disable=SC2086
-	if "$L" $cmd --user "$AUDITOR_KEY" "${J[@]}" > "$work/aud.out" 2>"$work/aud.err"; then
-		die "the auditor could run '$cmd'"
-	fi
-	[ -s "$work/aud.out" ] && die "the auditor got output from '$cmd'"
+	expect_exit 1 "the auditor role may not use '${cmd#*:}'" "$L" ${cmd%:*} --user "$AUDITOR_KEY" "${J[@]}" ||
+		die "the auditor was not refused '${cmd%:*}'"
+	expect_no_output || die "the auditor got output from '${cmd%:*}'"
 done
-ok "auditor gets no content (records, quarantine, identity refused): $(cat "$work/aud.err")"
-"$L" records --warrant "$W1" --user "$ADMIN_KEY" "${J[@]}" > "$work/adm.out" 2>/dev/null &&
-	die "the admin read content"
-[ -s "$work/adm.out" ] && die "the admin got content"
+ok "auditor gets no content (records, quarantine, identity refused): $(cat "$work/expect.err")"
+expect_exit 1 "the admin role may not use 'records'" "$L" records --warrant "$W1" --user "$ADMIN_KEY" "${J[@]}" ||
+	die "the admin was not refused content"
+expect_no_output || die "the admin got content"
 ok "admin alone reads no content"
 
-"$L" records --warrant "$W1" --user "$INV_KEY" > "$work/nojust.out" 2>"$work/nojust.err"
-rc=$?
-[ "$rc" = 2 ] && [ ! -s "$work/nojust.out" ] || die "no justification: exit $rc, $(wc -c < "$work/nojust.out") bytes out"
-grep -q "justification is required" "$work/nojust.err" || die "no justification: $(cat "$work/nojust.err")"
-"$L" records --warrant "$W1" --user "$INV_KEY" --justification "   " > /dev/null 2>&1 && die "a blank justification passed"
+expect_exit 2 "justification is required" "$L" records --warrant "$W1" --user "$INV_KEY" ||
+	die "no justification was not a usage error"
+expect_no_output || die "records printed without a justification"
+expect_exit 2 "justification is required" "$L" records --warrant "$W1" --user "$INV_KEY" --justification "   " ||
+	die "a blank justification was not refused"
 ok "no justification, no access (exit 2)"
 
-"$L" records --warrant "$W1" "${J[@]}" --user "$work/nokey.key" > /dev/null 2>&1 && die "a missing key file passed"
+expect_exit 1 "cannot use the user key $work/nokey.key" "$L" records --warrant "$W1" "${J[@]}" --user "$work/nokey.key" ||
+	die "a missing key file was not refused"
 unset LACRE_USER
-"$L" records --warrant "$W1" "${J[@]}" > /dev/null 2>"$work/nouser.err" && die "no acting user passed"
-grep -q "no acting user" "$work/nouser.err" || die "no user: $(cat "$work/nouser.err")"
+expect_exit 2 "no acting user: use --user KEYFILE or set LACRE_USER" "$L" records --warrant "$W1" "${J[@]}" ||
+	die "no acting user was not refused"
 cp "$INV_KEY" "$work/open.key"; chmod 644 "$work/open.key"
-"$L" records --warrant "$W1" "${J[@]}" --user "$work/open.key" > /dev/null 2>&1 && die "a world-readable key passed"
-"$L" user add rogue --role admin -o "$work/rogue.key" --site "$work/other-site" 2>/dev/null
+expect_exit 1 "it is readable by others (chmod 600 it)" "$L" records --warrant "$W1" "${J[@]}" --user "$work/open.key" ||
+	die "a world-readable key was not refused"
+# a bootstrap on a folder that is no site creates no administrator and no key
+expect_exit 1 "$work/other-site is not a lacre site (no lacre.conf)" "$L" user add rogue --role admin -o "$work/rogue.key" --site "$work/other-site" ||
+	die "user add on a folder that is not a site was not refused"
+[ -e "$work/rogue.key" ] && die "a refused bootstrap left a key file"
 "$L" init "$work/site2" --hi2 127.0.0.1:7 --hi3 127.0.0.1:9 >/dev/null && "$L" user add inv --site "$work/site2" \
 	--role admin -o "$work/foreign.key" >/dev/null || die "second site"
-"$L" records --warrant "$W1" "${J[@]}" --user "$work/foreign.key" > /dev/null 2>"$work/foreign.err" &&
-	die "another site's key with a registered name passed"
-grep -q "is not the registered key" "$work/foreign.err" || die "foreign key: $(cat "$work/foreign.err")"
+expect_exit 1 "the key in $work/foreign.key is not the registered key of user 'inv'" \
+	"$L" records --warrant "$W1" "${J[@]}" --user "$work/foreign.key" || die "another site's key with a registered name passed"
 ok "acting user required; a key that is not the registered one is refused"
 
-"$L" quarantine --user "$INV_KEY" "${J[@]}" > "$work/q.out" 2>/dev/null && die "an investigator read quarantine"
-"$L" quarantine --user "$SUP_KEY" "${J[@]}" > "$work/q.out" 2>/dev/null && die "a supervisor read quarantine"
+expect_exit 1 "the investigator role may not use 'quarantine'" "$L" quarantine --user "$INV_KEY" "${J[@]}" ||
+	die "an investigator was not refused quarantine"
+expect_no_output || die "an investigator read quarantine"
+expect_exit 1 "the supervisor role may not use 'quarantine'" "$L" quarantine --user "$SUP_KEY" "${J[@]}" ||
+	die "a supervisor was not refused quarantine"
+expect_no_output || die "a supervisor read quarantine"
 "$L" quarantine --user "$CLERK_KEY" "${J[@]}" --json > "$work/q.out" 2>"$work/q.err" ||
 	{ cat "$work/q.err"; die "the clerk cannot read quarantine"; }
 [ -s "$work/q.out" ] || die "quarantine empty (LIID0002 was not under any warrant)"
 "$L" records --warrant "$W1" --user "$CLERK_KEY" "${J[@]}" > /dev/null 2>&1 || die "the clerk cannot read $W1"
-"$L" warrant identity "$W1" --user "$INV_KEY" "${J[@]}" > "$work/id.out" 2>/dev/null && die "an investigator read the key"
+expect_exit 1 "the investigator role may not use 'identity'" "$L" warrant identity "$W1" --user "$INV_KEY" "${J[@]}" ||
+	die "an investigator was not refused the key"
+expect_no_output || die "an investigator read the key"
 "$L" warrant identity "$W1" --user "$SUP_KEY" "${J[@]}" > "$work/id.out" 2>/dev/null || die "the supervisor cannot read the key"
 grep -q '^AGE-SECRET-KEY-1' "$work/id.out" || die "identity output"
 ok "quarantine: clerk only; clerk reads any case; identity: supervisor of the unit"
 
 # 2. the access log: every attempt, verified
-"$L" access-log --user "$INV_KEY" "${J[@]}" > "$work/al.out" 2>/dev/null && die "an investigator read the access log"
-[ -s "$work/al.out" ] && die "access log output to an investigator"
+expect_exit 1 "the investigator role may not use 'access-log'" "$L" access-log --user "$INV_KEY" "${J[@]}" ||
+	die "an investigator was not refused the access log"
+expect_no_output || die "access log output to an investigator"
 "$L" access-log --user "$AUDITOR_KEY" --justification "oversight review 2026-Q4" --json \
 	> "$work/al.jsonl" 2>"$work/al.err" || { cat "$work/al.err"; die "access-log failed verification"; }
 grep -q "0 failed verification" "$work/al.err" || die "access-log: $(cat "$work/al.err")"
@@ -145,11 +157,10 @@ n_before=$(wc -l < "$work/al.jsonl")
 ev=$site/ledger/access-events
 cp "$ev/00000000000000000003.age" "$work/ev3.bak"
 cp "$ev/00000000000000000004.age" "$ev/00000000000000000003.age"
-"$L" access-log --user "$AUDITOR_KEY" --justification "oversight review" > /dev/null 2>"$work/al2.err"
-rc=$?
+expect_exit 3 "access log entry 3: its commitment is not entry 3" \
+	"$L" access-log --user "$AUDITOR_KEY" --justification "oversight review"; rc=$?
 cp "$work/ev3.bak" "$ev/00000000000000000003.age"
-[ "$rc" = 3 ] && grep -q "access log entry 3: its commitment is not entry 3" "$work/al2.err" ||
-	die "a swapped access event was not detected (exit $rc): $(cat "$work/al2.err")"
+[ "$rc" = 0 ] || die "a swapped access event was not detected"
 ok "a substituted access event is detected (exit 3)"
 "$L" access-log --user "$AUDITOR_KEY" --justification "oversight review" --warrant W-999999 \
 	> "$work/al3.out" 2>/dev/null || die "access-log --warrant"
@@ -158,25 +169,25 @@ ok "access-log --warrant filters"
 
 # 3. shredding: two different users, one a clerk
 S=(--order "AUTO-DESTR-7/2031" --order-date 2026-11-27)
-"$L" shred request --warrant "$W1" "${S[@]}" --user "$SUP_KEY" "${J[@]}" 2>"$work/sh.err" &&
-	die "shred of an active warrant accepted"
-grep -q "still active" "$work/sh.err" || die "active shred: $(cat "$work/sh.err")"
-"$L" warrant cease "$W1" --order CESE-1 --order-date 2026-11-27 --at 2026-11-27 --user "$INV_KEY" \
-	>/dev/null 2>&1 && die "an investigator ceased a warrant"
+expect_exit 1 "still active" "$L" shred request --warrant "$W1" "${S[@]}" --user "$SUP_KEY" "${J[@]}" ||
+	die "shred of an active warrant was not refused"
+expect_exit 1 "the investigator role may not use 'warrant-change'" \
+	"$L" warrant cease "$W1" --order CESE-1 --order-date 2026-11-27 --at 2026-11-27 --user "$INV_KEY" ||
+	die "an investigator ceased a warrant"
 "$L" warrant cease "$W1" --order CESE-1 --order-date 2026-11-27 --at 2026-11-27 --user "$CLERK_KEY" \
 	>/dev/null || die "cease $W1"
-"$L" shred request --warrant "$W1" "${S[@]}" --user "$INV2_KEY" "${J[@]}" > /dev/null 2>"$work/sh.err" &&
-	die "another unit requested a shred"
-"$L" shred request --warrant "$W1" "${S[@]}" --user "$INV_KEY" "${J[@]}" > /dev/null 2>&1 &&
-	die "an investigator requested a shred"
+expect_exit 1 "the investigator role may not use 'shred'" \
+	"$L" shred request --warrant "$W1" "${S[@]}" --user "$INV2_KEY" "${J[@]}" || die "another unit requested a shred"
+expect_exit 1 "the investigator role may not use 'shred'" \
+	"$L" shred request --warrant "$W1" "${S[@]}" --user "$INV_KEY" "${J[@]}" || die "an investigator requested a shred"
 "$L" shred request --warrant "$W1" "${S[@]}" --user "$SUP_KEY" "${J[@]}" > "$work/sh.out" ||
 	die "shred request by the supervisor"
 req=$(grep -o 'S-[0-9]*' "$work/sh.out" | head -1)
 [ "$req" = S-000001 ] || die "request id '$req'"
-"$L" shred approve "$req" --user "$SUP_KEY" "${J[@]}" 2>"$work/ap.err" && die "the requester approved alone"
-grep -q "different user" "$work/ap.err" || die "same user: $(cat "$work/ap.err")"
-"$L" shred approve "$req" --user "$ADMIN_KEY" "${J[@]}" 2>"$work/ap.err" && die "supervisor + admin shredded without a clerk"
-grep -q "court clerk" "$work/ap.err" || die "no clerk: $(cat "$work/ap.err")"
+expect_exit 1 "different user" "$L" shred approve "$req" --user "$SUP_KEY" "${J[@]}" ||
+	die "the requester approved alone"
+expect_exit 1 "court clerk" "$L" shred approve "$req" --user "$ADMIN_KEY" "${J[@]}" ||
+	die "supervisor + admin shredded without a clerk"
 "$L" records --warrant "$W1" --user "$INV_KEY" "${J[@]}" > /dev/null 2>&1 || die "a refused approval destroyed the key"
 "$L" shred approve "$req" --user "$CLERK_KEY" "${J[@]}" > "$work/ap.out" 2>"$work/ap.err" ||
 	{ cat "$work/ap.err"; die "the clerk's approval failed"; }
@@ -185,11 +196,13 @@ grep -q "shredded by order AUTO-DESTR-7/2031" "$work/ap.out" || die "approve: $(
 "$L" shred list --user "$CLERK_KEY" | grep -q "S-000001 $W1 .*EXECUTED, approved by clerk" || die "shred list"
 ok "shred: the requester alone and supervisor+admin refused; supervisor+clerk shredded $W1"
 
-"$L" records --warrant "$W1" --user "$INV_KEY" "${J[@]}" > "$work/after.out" 2>"$work/after.err" &&
-	die "records readable after the shred"
-[ -s "$work/after.out" ] && die "records output after the shred"
-grep -q "shredded by order AUTO-DESTR-7/2031" "$work/after.err" || die "after shred: $(cat "$work/after.err")"
-"$L" warrant identity "$W1" --user "$CLERK_KEY" "${J[@]}" > /dev/null 2>"$work/after.err" && die "identity after shred"
+expect_exit 1 "warrant $W1 was shredded by order AUTO-DESTR-7/2031" \
+	"$L" records --warrant "$W1" --user "$INV_KEY" "${J[@]}" || die "records readable after the shred"
+expect_no_output || die "records output after the shred"
+cp "$work/expect.err" "$work/after.err"
+expect_exit 1 "the key of $W1 was destroyed by order 'AUTO-DESTR-7/2031'" "$L" warrant identity "$W1" --user "$CLERK_KEY" "${J[@]}" ||
+	die "identity after shred"
+expect_no_output || die "identity output after the shred"
 ok "reads after the shred fail with the order: $(head -1 "$work/after.err")"
 "$L" audit --site "$site" > "$work/audit.out" 2>&1 || { cat "$work/audit.out"; die "keyless audit fails after the shred"; }
 ok "keyless audit of the site passes after the shred"
@@ -225,8 +238,8 @@ PY
 ok "warrant additions and the cessation (and the investigator's refused one) are in the access log"
 
 # 4. retention
-"$L" retention record "$W3" --state sentence-executed --date 2026-01-15 --order "Ejecutoria 3/2026" \
-	--user "$INV_KEY" "${J[@]}" 2>/dev/null && die "an investigator recorded a court state"
+expect_exit 1 "the investigator role may not use" "$L" retention record "$W3" --state sentence-executed \
+	--date 2026-01-15 --order "Ejecutoria 3/2026" --user "$INV_KEY" "${J[@]}" || die "an investigator recorded a court state"
 "$L" retention record "$W3" --state sentence-executed --date 2026-01-15 --order "Ejecutoria 3/2026" \
 	--user "$CLERK_KEY" "${J[@]}" > /dev/null || die "retention record"
 "$L" retention --at 2031-01-14 --user "$CLERK_KEY" "${J[@]}" > "$work/ret1.out" 2>/dev/null || die "retention list"

@@ -14,12 +14,14 @@ set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top"
 command -v age >/dev/null && command -v age-keygen >/dev/null || { echo "age not installed"; exit 77; }
-[ -f build/liblacre.a ] || { echo "build/liblacre.a missing: run make"; exit 77; }
+[ -f build/liblacre.a ] || { echo "FAIL: build/liblacre.a missing: run make (a test run needs the build)"; exit 1; }
 t=$(mktemp -d /tmp/lacre-age-XXXXXX)
 trap 'rm -rf "$t"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
+. "$top/tests/e2e/lib/check.bash"
+EXPECT_DIR=$t
 
 cc -std=c11 -O1 -Iinclude -o "$t/age_tool" tests/e2e/age_tool.c build/liblacre.a \
 	$(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) || { echo "cannot build age_tool"; exit 1; }
@@ -71,11 +73,10 @@ for n in $sizes; do
 	fi
 	"$tool" fp < "$t/a.$n.age" > /dev/null || fail "keyless fingerprint of an age file, $n bytes"
 	# a lacre identity that is not a recipient is refused
-	if "$tool" dec "$t/id1" < "$t/b.$n.age" > /dev/null 2>"$t/err"; then
-		fail "wrong identity accepted, $n bytes"
-	fi
+	expect_exit 1 "age_tool: LACRE_E_AUTH" bash -c '"$0" dec "$1" < "$2"' "$tool" "$t/id1" "$t/b.$n.age" ||
+		fail "wrong identity not refused, $n bytes"
 done
-grep -q LACRE_E_AUTH "$t/err" && ok "wrong identity refused (LACRE_E_AUTH)" || fail "wrong identity: $(cat "$t/err")"
+ok "wrong identity refused for every size (LACRE_E_AUTH)"
 
 # 3. the known-answer file
 printf 'age-encryption.org/v1\n-> X25519 D6poTtKIZ7l/Smot7l34zpdOdrcBjj8iocTPJnhXDyA\n2LId3GQ0YtbQ4+slEoWz7xD6tvQet84wp3CRK+Lq+WU\n--- pFP/slvSI6adTG9gbIMUkMteHLo8g+jxduOT//W6sLU\n' > "$t/kat.age"
@@ -90,33 +91,31 @@ else
 fi
 
 # 4. scrypt, both ways, through a pseudo-terminal
-if command -v script >/dev/null; then
-	pw="lacre interop passphrase"
-	AGE_TOOL_PASS="$pw" "$tool" enc-scrypt 15 < "$t/p.65537" > "$t/s.age" || fail "lacre enc-scrypt"
-	(sleep 1; printf '%s\n' "$pw") | timeout 60 script -qec "age -d -o '$t/s.out' '$t/s.age'" /dev/null > /dev/null
-	if cmp -s "$t/p.65537" "$t/s.out"; then ok "lacre scrypt -> age -d"; else fail "lacre scrypt -> age -d"; fi
-	(sleep 1; printf '%s\n' "$pw"; sleep 1; printf '%s\n' "$pw") |
-		timeout 60 script -qec "age -p -o '$t/sa.age' '$t/p.200000'" /dev/null > /dev/null
-	if [ -s "$t/sa.age" ] && AGE_TOOL_PASS="$pw" "$tool" dec-scrypt < "$t/sa.age" > "$t/sa.out" &&
-	   cmp -s "$t/p.200000" "$t/sa.out"; then
-		ok "age -p -> lacre (work factor $(sed -n '2s/.* //p' "$t/sa.age"))"
-	else
-		fail "age -p -> lacre"
-	fi
-	if AGE_TOOL_PASS="not it" "$tool" dec-scrypt < "$t/sa.age" > /dev/null 2> "$t/err"; then
-		fail "wrong passphrase accepted"
-	fi
-	grep -q LACRE_E_PASSPHRASE "$t/err" && ok "wrong passphrase refused" || fail "wrong passphrase: $(cat "$t/err")"
+# (tests/e2e/lib/tty_answer.py types each passphrase once age's prompt is up)
+TTY="python3 $top/tests/e2e/lib/tty_answer.py 60"
+pw="lacre interop passphrase"
+AGE_TOOL_PASS="$pw" "$tool" enc-scrypt 15 < "$t/p.65537" > "$t/s.age" || fail "lacre enc-scrypt"
+$TTY "Enter passphrase:" "$pw" -- age -d -o "$t/s.out" "$t/s.age" > /dev/null || fail "age -d of lacre's scrypt file: exit $?"
+if cmp -s "$t/p.65537" "$t/s.out"; then ok "lacre scrypt -> age -d"; else fail "lacre scrypt -> age -d"; fi
+$TTY "Enter passphrase" "$pw" "Confirm passphrase" "$pw" -- age -p -o "$t/sa.age" "$t/p.200000" > /dev/null ||
+	fail "age -p: exit $?"
+if [ -s "$t/sa.age" ] && AGE_TOOL_PASS="$pw" "$tool" dec-scrypt < "$t/sa.age" > "$t/sa.out" &&
+   cmp -s "$t/p.200000" "$t/sa.out"; then
+	ok "age -p -> lacre (work factor $(sed -n '2s/.* //p' "$t/sa.age"))"
 else
-	echo "script(1) missing: scrypt interop not tested"
+	fail "age -p -> lacre"
 fi
+expect_exit 1 "age_tool: LACRE_E_PASSPHRASE" bash -c 'AGE_TOOL_PASS="not it" "$0" dec-scrypt < "$1"' "$tool" "$t/sa.age" &&
+	ok "wrong passphrase refused" || fail "wrong passphrase not refused"
 
 # 5. tampering with an age-written file
 cp "$t/a.200000.age" "$t/x.age"
 printf '\x00' | dd of="$t/x.age" bs=1 seek=100000 conv=notrunc 2>/dev/null
-if "$tool" dec "$t/agekey" < "$t/x.age" > /dev/null 2>&1; then fail "tampered file accepted"; else ok "tampered age file refused"; fi
+expect_exit 1 "age_tool: LACRE_E_AUTH" bash -c '"$0" dec "$1" < "$2"' "$tool" "$t/agekey" "$t/x.age" &&
+	ok "tampered age file refused ($(cat "$t/expect.err"))" || fail "tampered file not refused"
 head -c 65736 "$t/a.200000.age" > "$t/y.age"
-if "$tool" dec "$t/agekey" < "$t/y.age" > /dev/null 2>"$t/err"; then fail "truncated file accepted"; else ok "truncated age file refused ($(cat "$t/err"))"; fi
+expect_exit 1 "age_tool: LACRE_E_TRUNCATED" bash -c '"$0" dec "$1" < "$2"' "$tool" "$t/agekey" "$t/y.age" &&
+	ok "truncated age file refused ($(cat "$t/expect.err"))" || fail "truncated file not refused"
 
 echo "age interop: $fails failure(s)"
 [ "$fails" -eq 0 ]

@@ -18,13 +18,13 @@ work=$(mktemp -d /tmp/lacre-e2e-calls-XXXXXX)
 IPID=
 trap '[ -n "$IPID" ] && kill $IPID 2>/dev/null; [ -n "${LACRE_KEEP_TMP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
 . "$top/tests/e2e/lib/vault.bash"
-[ -x "$B/lacre" ] || { echo "build/bin/lacre missing: run make"; exit 77; }
+[ -x "$B/lacre" ] || { echo "FAIL: build/bin/lacre missing: run make (a test run needs the build)"; exit 1; }
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 command -v tshark >/dev/null || die "tshark is not installed (scripts/deps installs it)"
 ok() { echo "ok   $*"; }
 L="$B/lacre"
 V=$top/../shared/vectors/openli-a
-[ -f "$V/raw/hi2.bin" ] || { echo "vectors not found at $V"; exit 77; }
+[ -f "$V/raw/hi2.bin" ] || { echo "FAIL: vectors not found at $V: the shared test vectors are missing; check out the shared folder beside the source tree"; exit 1; }
 
 site=$work/site
 vault_init "$site"
@@ -75,8 +75,8 @@ python3 "$top/tests/e2e/lib/send_streams.py" "$HI2" "$HI3" "$V/raw/hi2.bin" "$V/
 vault_ingest_stop run1
 
 # no justification, no access (and nothing printed)
-"$L" calls --warrant "$W1" > "$work/nj.out" 2>"$work/nj.err"; rc=$?
-[ "$rc" = 2 ] && [ ! -s "$work/nj.out" ] || die "calls without --justification: exit $rc"
+expect_exit 2 "calls needs --justification TEXT" "$L" calls --warrant "$W1" || die "calls without --justification"
+expect_no_output || die "calls printed something without --justification"
 ok "calls without --justification is refused (exit 2)"
 [ -e "$site/index.sqlite" ] && die "the index was built before the gate"
 
@@ -264,9 +264,9 @@ n2=$(sqlite3 "$site/index.sqlite" "SELECT count(*) FROM records WHERE warrant = 
 	die "shred approve"
 n2=$(sqlite3 "$site/index.sqlite" "SELECT (SELECT count(*) FROM records WHERE warrant = '$W2') + (SELECT count(*) FROM calls WHERE warrant = '$W2')")
 [ "$n2" = 0 ] || die "$n2 index rows of $W2 survive 'lacre shred approve' itself"
-"$L" calls --warrant "$W2" --json "${J[@]}" > "$work/sh2.out" 2>"$work/sh2.err" && die "calls after the shred"
-[ -s "$work/sh2.out" ] && die "calls printed something after the shred"
-grep -q "shredded by order AUTO-DESTR-9/2031" "$work/sh2.err" || die "after shred: $(cat "$work/sh2.err")"
+expect_exit 1 "warrant $W2 was shredded by order AUTO-DESTR-9/2031" "$L" calls --warrant "$W2" --json "${J[@]}" ||
+	die "calls after the shred"
+expect_no_output || die "calls printed something after the shred"
 n2=$(sqlite3 "$site/index.sqlite" "SELECT (SELECT count(*) FROM records WHERE warrant = '$W2') + (SELECT count(*) FROM calls WHERE warrant = '$W2') + (SELECT count(*) FROM segments WHERE warrant = '$W2')")
 [ "$n2" = 0 ] || die "$n2 index rows of $W2 survive its shred"
 ok "after the shred of $W2: calls refused with the order, its index rows deleted"

@@ -9,8 +9,8 @@ top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 shared="$top/../shared"
 vec="$shared/vectors/openli-a"
 lacre="$top/build/bin/lacre"
-[ -x "$lacre" ] || { echo "build/bin/lacre missing: run make"; exit 77; }
-[ -d "$vec" ] || { echo "vectors not found at $vec"; exit 77; }
+[ -x "$lacre" ] || { echo "FAIL: build/bin/lacre missing: run make (a test run needs the build)"; exit 1; }
+[ -d "$vec" ] || { echo "FAIL: vectors not found at $vec: the shared test vectors are missing; check out the shared folder beside the source tree"; exit 1; }
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 tmp=$(mktemp -d /tmp/lacre-decode-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -62,7 +62,9 @@ n=$(wc -l < "$tmp/damaged.jsonl")
 
 # usage
 "$lacre" decode --help | grep -q '^usage: lacre decode' || { echo "--help: no usage"; fail=1; }
-"$lacre" decode > /dev/null 2>&1; [ $? -eq 2 ] || { echo "no argument: exit status not 2"; fail=1; }
+. "$top/tests/e2e/lib/check.bash"
+EXPECT_DIR=$tmp
+expect_exit 2 "usage: lacre decode" "$lacre" decode || { echo "no argument: not a usage error"; fail=1; }
 
 [ $fail -eq 0 ] && echo "decode_vectors: ok"
 exit $fail

@@ -67,12 +67,12 @@ nrec=$(wc -l < "$work/rec.jsonl")
 	--justification "auto 5/2026, entrega al juzgado" --json > "$work/exp.json" || die "export"
 EXV=$site/ledger/export.vkey
 # the audit-first gate: another unit's investigator is told the warrant does not exist (L8)
-"$B/lacre" export --site "$site" --warrant "$W1" --recipient "$R" -o "$work/no.age" --justification x \
-	--user "$work/inv9.key" 2>"$work/t.txt"; rc=$?
-[ $rc -ne 0 ] && [ ! -e "$work/no.age" ] && grep -q "no warrant" "$work/t.txt" &&
-	ok "another unit's investigator cannot export (exit $rc, 'no warrant')" || bad "investigator of another unit: exit $rc"
-"$B/lacre" export --site "$site" --warrant "$W1" --recipient "$R" -o "$work/no.age" 2>/dev/null; rc=$?
-[ $rc -eq 2 ] && ok "export without --justification: exit 2" || bad "export without justification: exit $rc"
+expect_exit 1 "no warrant '$W1' (see 'lacre warrant list')" "$B/lacre" export --site "$site" --warrant "$W1" \
+	--recipient "$R" -o "$work/no.age" --justification x --user "$work/inv9.key" && [ ! -e "$work/no.age" ] &&
+	ok "another unit's investigator cannot export (exit 1, 'no warrant', L8)" || bad "investigator of another unit"
+expect_exit 2 "export needs --justification TEXT" "$B/lacre" export --site "$site" --warrant "$W1" --recipient "$R" \
+	-o "$work/no.age" && [ ! -e "$work/no.age" ] && ok "export without --justification: exit 2" ||
+	bad "export without justification"
 "$V" "$work/full.age" -i "$work/court.key" --log-vkey "$LOGV" --export-vkey "$EXV" > "$work/v.txt"; rc=$?
 [ $rc -eq 0 ] && grep -q '^VERIFIED' "$work/v.txt" && ok "full package verifies with the trusted keys ($nrec records)" ||
 	{ cat "$work/v.txt"; bad "full package: exit $rc"; }
@@ -269,8 +269,9 @@ grep -q "($xseg:$xidx) leaf [0-9]* commitment $commit" "$work/p.txt" &&
 "$B/lacre" proof verify --vkey "$(cat "$LOGV")" --entry-hex "$commit" "$work/one.tlog-proof" >/dev/null &&
 	ok "lacre proof verify accepts the record's receipt" || bad "proof verify of a record receipt"
 other=$(printf '%s' "$commit" | sed 's/^./0/; t; s/^/x/'); [ "$other" = "$commit" ] && other=$(printf '%s' "$commit" | sed 's/^./1/')
-"$B/lacre" proof verify --vkey "$(cat "$LOGV")" --entry-hex "$other" "$work/one.tlog-proof" >/dev/null 2>&1
-[ $? -eq 3 ] && ok "lacre proof verify refuses another commitment (exit 3)" || bad "proof verify of a wrong commitment"
+expect_exit 3 "receipt does not prove the entry: verification failed" \
+	"$B/lacre" proof verify --vkey "$(cat "$LOGV")" --entry-hex "$other" "$work/one.tlog-proof" &&
+	ok "lacre proof verify refuses another commitment (exit 3)" || bad "proof verify of a wrong commitment"
 
 [ $fails -eq 0 ] || die "$fails check(s) failed"
 echo "export/verify end to end ok"

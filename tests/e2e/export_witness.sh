@@ -30,7 +30,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 "$B/lacre" witness --listen 127.0.0.1:$port --key "$work/wa.key" --state "$work/wstate" \
 	--log "$logvkey" 2>"$work/witness.err" &
 WPID=$!
-for _ in $(seq 1 100); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),1)" 2>/dev/null && break; sleep 0.05; done
+wait_port 60 "$port" || { cat "$work/witness.err"; die "the witness did not start"; }
 printf 'log %s\nwitness wa %s http://127.0.0.1:%s\nquorum wa\n' "$logvkey" "$wvkey" "$port" > "$work/policy"
 "$B/lacre-mediator" --output "$work/s" --targets 1 --calls 2 --seed 5 --start-time 2026-11-28T10:00:00Z >/dev/null 2>&1
 vault_ingest_start "$site" witnessed --set witness.policy="$work/policy"
@@ -51,7 +51,8 @@ echo "ok   package verifies with witness-a's cosignature and quorum 1"
 [ $rc -eq 3 ] && grep -q "FAIL checkpoint: cosigned by 0 of the trusted witnesses, the quorum is 1" "$work/v.txt" ||
 	{ cat "$work/v.txt"; die "quorum of a witness that did not cosign: exit $rc"; }
 echo "ok   quorum naming witness-b (who did not cosign): exit 3"
-"$B/lacre-verify" "$work/p.age" -i "$work/court.key" --witness-vkey "$wvkey" --quorum 2 >/dev/null 2>&1
-[ $? -eq 2 ] || die "--quorum above the witnesses given is not a usage error"
+expect_exit 2 "--quorum 2 is more than the 1 --witness-vkey given" \
+	"$B/lacre-verify" "$work/p.age" -i "$work/court.key" --witness-vkey "$wvkey" --quorum 2 ||
+	die "--quorum above the witnesses given is not a usage error"
 echo "ok   --quorum 2 with one witness: usage error"
 echo "export with witnesses ok"

@@ -9,20 +9,28 @@ set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 vec="$top/../shared/vectors/openli-a/raw"
 lacre="$top/build/bin/lacre"
-[ -x "$lacre" ] || { echo "build/bin/lacre not built"; exit 77; }
-[ -f "$vec/hi2.bin" ] || { echo "vectors not found at $vec"; exit 77; }
+[ -x "$lacre" ] || { echo "FAIL: build/bin/lacre not built (a test run needs the build)"; exit 1; }
+[ -f "$vec/hi2.bin" ] || { echo "FAIL: vectors not found at $vec: the shared test vectors are missing; check out the shared folder beside the source tree"; exit 1; }
 tmp=$(mktemp -d /tmp/lacre-e2e-hostile-XXXXXX)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- stderr:"; cat "$tmp/stderr"; exit 1; }
+. "$top/tests/e2e/lib/check.bash"
+# closed_by_server: no connection to a listener of ingest waits in CLOSE_WAIT
+# (the peer closed it, ingest has not yet): ingest has let go of every
+# connection its clients closed, so its per-peer count is down again
+closed_by_server() {
+	local ports
+	ports=$(printf '%04X|%04X' "$hi2" "$hi3")
+	! awk -v re=":($ports)\$" 'NR > 1 && $2 ~ re && $4 == "08" { found = 1 } END { exit !found }' /proc/net/tcp
+}
 
 "$lacre" ingest --hi2 127.0.0.1:0 --hi3 127.0.0.1:0 --spool "$tmp/spool" \
 	--ready-file "$tmp/ready" --stats "$tmp/stats.json" --duration 120 \
 	--pdu-timeout 1 --max-conns-per-peer 6 --max-pdu 1M 2>"$tmp/stderr" &
 pid=$!
-for i in $(seq 1 100); do [ -f "$tmp/ready" ] && break; sleep 0.05; done
-[ -f "$tmp/ready" ] || fail "ingest did not start"
+wait_file 60 "$tmp/ready" || fail "ingest did not start"
 . "$tmp/ready"
 
 # The first keep-alive of hi2.bin (offset 9274, 100 bytes) and its answer.
@@ -62,7 +70,8 @@ hostile "garbage" "$tmp/garbage"
 hostile "random bytes" "$tmp/random"
 
 # truncated: half a PDU, then the sender closes
-exec 4<>/dev/tcp/127.0.0.1/$hi2; head -c 60 "$tmp/first" >&4; sleep 0.2; exec 4>&-
+exec 4<>/dev/tcp/127.0.0.1/$hi2; head -c 60 "$tmp/first" >&4; exec 4>&-
+wait_for 60 "ingest closing the truncated connection" closed_by_server || fail "truncated: connection kept"
 good || fail "truncated: good sender not served"; echo "ok truncated"
 
 # slowloris: 10 bytes of a PDU, then silence: closed after --pdu-timeout
@@ -71,13 +80,15 @@ timeout 5 cat <&4 >/dev/null || fail "slowloris: not closed"
 exec 4>&-
 good || fail "slowloris: good sender not served"; echo "ok slowloris"
 
-# too many connections from 127.0.0.1: 6 allowed, the 7th is closed
+# too many connections from 127.0.0.1: 6 allowed, the 7th is closed (ingest
+# accepts in connection order; the earlier clients' connections are released
+# first, so the count starts at 0)
+wait_for 60 "ingest releasing the earlier connections" closed_by_server || fail "per-peer limit: connections kept"
 for fd in 10 11 12 13 14 15; do eval "exec $fd<>/dev/tcp/127.0.0.1/$hi2"; done
-sleep 0.3
 exec 16<>/dev/tcp/127.0.0.1/$hi2
 timeout 3 cat <&16 >/dev/null || fail "per-peer limit: 7th connection not closed"
 for fd in 10 11 12 13 14 15 16; do eval "exec $fd>&-"; done
-sleep 0.3
+wait_for 60 "ingest releasing the 7 connections" closed_by_server || fail "per-peer limit: connections kept"
 good || fail "per-peer limit: good sender not served"; echo "ok per-peer limit"
 
 kill -0 "$pid" || fail "ingest died"

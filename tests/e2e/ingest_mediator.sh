@@ -16,14 +16,15 @@ lacre="$top/build/bin/lacre"
 med="$top/build/bin/lacre-mediator"
 command -v python3 >/dev/null || { echo "python3 not found"; exit 77; }
 command -v openssl >/dev/null || { echo "openssl not found"; exit 77; }
-[ -x "$lacre" ] || { echo "build/bin/lacre not built"; exit 77; }
-[ -x "$med" ] || { echo "build/bin/lacre-mediator not built"; exit 77; }
+[ -x "$lacre" ] || { echo "FAIL: build/bin/lacre not built (a test run needs the build)"; exit 1; }
+[ -x "$med" ] || { echo "FAIL: build/bin/lacre-mediator not built (a test run needs the build)"; exit 1; }
 secs=10
 [ "${LACRE_ACCEPTANCE:-0}" = 1 ] && secs=60
 tmp=$(mktemp -d /tmp/lacre-e2e-med-XXXXXX)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; if [ -n "${LACRE_KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi; }
 trap cleanup EXIT
+. "$top/tests/e2e/lib/check.bash"
 
 openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/sign.key" 2>/dev/null &&
 openssl ec -in "$tmp/sign.key" -pubout -out "$tmp/sign.pub" 2>/dev/null || { echo "openssl failed"; exit 1; }
@@ -40,8 +41,7 @@ run() {
 		--ready-file "$tmp/ready" --stats "$tmp/stats-$name.json" --duration $((secs + 120)) \
 		--integrity-pubkey "$tmp/sign.pub" --quiet "${iargs[@]}" 2>"$tmp/ingest-$name.err" &
 	pid=$!
-	for i in $(seq 1 100); do [ -f "$tmp/ready" ] && break; sleep 0.05; done
-	[ -f "$tmp/ready" ] || { echo "$name: ingest did not start"; cat "$tmp/ingest-$name.err"; exit 1; }
+	wait_file 60 "$tmp/ready" || { echo "$name: ingest did not start"; cat "$tmp/ingest-$name.err"; exit 1; }
 	. "$tmp/ready"
 	timeout $((secs + 60)) "$med" --hi2 127.0.0.1:$hi2 --hi3 127.0.0.1:$hi3 "${margs[@]}" \
 		--summary "$tmp/summary-$name.json" 2>"$tmp/med-$name.err"

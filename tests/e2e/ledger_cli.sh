@@ -14,7 +14,7 @@ set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top"
 L=$top/build/bin/lacre
-[ -x "$L" ] || { echo "build/bin/lacre missing: run make"; exit 77; }
+[ -x "$L" ] || { echo "FAIL: build/bin/lacre missing: run make (a test run needs the build)"; exit 1; }
 t=$(mktemp -d /tmp/lacre-ledger-XXXXXX)
 wpid=
 cleanup() { [ -n "$wpid" ] && kill "$wpid" 2>/dev/null; wait 2>/dev/null; rm -rf "$t"; }
@@ -28,6 +28,9 @@ expect() { # $1 wanted exit status, $2 description, rest: command
 	"$@" > "$t/out" 2> "$t/err"; rc=$?
 	if [ "$rc" -eq "$want" ]; then ok "$what (exit $rc)"; else fail "$what: exit $rc, wanted $want"; sed 's/^/    /' "$t/out" "$t/err" | head -20; fi
 }
+grep_err() { # $1 fixed text the last command's stderr must hold, $2 description
+	if grep -qF -- "$1" "$t/err"; then ok "$2: $(head -1 "$t/err")"; else fail "$2: stderr lacks '$1'"; sed 's/^/    /' "$t/err" | head; fi
+}
 grep_out() { # $1 pattern, $2 description
 	if grep -q -- "$1" "$t/out"; then ok "$2: $(grep -m1 -- "$1" "$t/out")"; else fail "$2: no line matching '$1'"; sed 's/^/    /' "$t/out" | head; fi
 }
@@ -39,10 +42,12 @@ LV=$("$L" log keys --key "$t/log.key")
 WV=$("$L" log keys --key "$t/w.key")
 [ "$(stat -c %a "$t/log.key")" = 600 ] && ok "key file is 0600" || fail "key file mode $(stat -c %a "$t/log.key")"
 expect 1 "keygen refuses to overwrite" "$L" log keygen lacre.test/e2e -o "$t/log.key"
+grep_err "$t/log.key: File exists (remove it first to replace a key)" "overwrite refusal message"
 
 "$L" witness --listen 127.0.0.1:0 --key "$t/w.key" --state "$t/wstate" --log "$LV" > "$t/wout" 2>&1 &
 wpid=$!
-for _ in $(seq 50); do grep -q listening "$t/wout" && break; sleep 0.1; done
+. "$top/tests/e2e/lib/check.bash"
+wait_log 60 "$t/wout" '^listening on 127\.0\.0\.1:[0-9]+$'
 port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$t/wout")
 [ -n "$port" ] && ok "witness listening on $port" || { fail "witness did not start"; cat "$t/wout"; exit 1; }
 W="http://127.0.0.1:$port $WV"
@@ -60,6 +65,7 @@ expect 0 "proof inclusion" "$L" proof inclusion --store "$S" --vkey "$LV" --inde
 cp "$t/out" "$t/r.tlog-proof"
 expect 0 "proof verify" "$L" proof verify --vkey "$LV" --witness-vkey "$WV" --quorum 1 --entry-hex "$(printf 42 | od -An -tx1 | tr -d ' \n')" "$t/r.tlog-proof"
 expect 3 "proof verify, wrong entry" "$L" proof verify --vkey "$LV" --entry-hex "$(printf 43 | od -An -tx1 | tr -d ' \n')" "$t/r.tlog-proof"
+grep_err "receipt does not prove the entry: verification failed" "wrong entry message"
 
 expect 0 "audit clean, trusted checkpoint" "$L" audit --store "$S" --vkey "$LV" --checkpoint "$t/cp600" --witness-vkey "$WV" --quorum 1
 grep_out "size 600: 600 entries" "audit summary"
@@ -107,14 +113,17 @@ expect 0 "proof verify --policy" "$L" proof verify --policy "$t/policy" --entry-
 grep -v '^— witness' "$t/cp650" > "$t/cp650-bare"
 "$L" proof inclusion --store "$S" --vkey "$LV" --index 649 --checkpoint "$t/cp650-bare" > "$t/r650-bare"
 expect 3 "proof verify --policy, receipt without cosignature" "$L" proof verify --policy "$t/policy" --entry-hex "$(printf 650 | od -An -tx1 | tr -d ' \n')" "$t/r650-bare"
+grep_err "receipt does not prove the entry: authentication failed" "missing cosignature message"
 sed -i 's/^quorum w1$/quorum nobody/' "$t/policy"
 expect 1 "a policy naming an unknown quorum is refused" "$L" audit --store "$S" --vkey "$LV" --policy "$t/policy"
+grep_err "$t/policy:4: not a valid policy line" "unknown quorum message names the line"
 sed -i 's/^quorum nobody$/quorum w1/' "$t/policy"
 expect 0 "audit --policy" "$L" audit --store "$S" --vkey "$LV" --checkpoint "$t/cp650" --policy "$t/policy"
 
 # a second state with the same key makes another tree: the witness refuses
 expect 0 "forked log appends" bash -c "seq 1000 1700 | \"$L\" log append --state \"$t/fork\" --store \"dir:$t/store2\" --key \"$t/log.key\" -"
 expect 3 "forked checkpoint refused by the witness" "$L" log checkpoint --state "$t/fork" --store "dir:$t/store2" --key "$t/log.key" --witness "$W"
+grep_err "checkpoint: a witness reports a fork: log forked" "fork refusal message"
 
 echo "fails: $fails"
 [ "$fails" -eq 0 ]

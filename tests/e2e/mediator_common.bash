@@ -2,26 +2,28 @@
 # tests/run only runs *.sh files).
 # Provides: $MED (the binary), $T (a temporary directory removed at exit),
 # lemf_start ARGS... (starts tests/e2e/mediator_lemf.py, sets $HI2 $HI3 $LEMF_PID),
-# lemf_stop (SIGTERM, waits for its JSON in $T/lemf.json), compare_summary.
+# lemf_stop (SIGTERM, waits for its JSON in $T/lemf.json), compare_summary, and
+# the checks of lib/check.bash (expect_exit, wait_file, ...; EXPECT_DIR=$T).
 top=${LACRE_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 MED=$top/build/bin/lacre-mediator
 LEMF=$top/tests/e2e/mediator_lemf.py
 T=$(mktemp -d /tmp/lacre-med-XXXXXX)
+. "$top/tests/e2e/lib/check.bash"   # expect_exit, wait_file (EXPECT_DIR=$T)
+EXPECT_DIR=$T
 LEMF_PID=
 cleanup() {
 	[ -n "$LEMF_PID" ] && kill "$LEMF_PID" 2>/dev/null
 	[ -n "${LACRE_KEEP_TMP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
-[ -x "$MED" ] || { echo "no $MED: run make"; exit 77; }
+[ -x "$MED" ] || { echo "FAIL: no $MED: run make (a test run needs the build)"; exit 1; }
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 
 lemf_start() {
 	rm -f "$T/ready" "$T/lemf.json"
 	python3 "$LEMF" --hi2 0 --hi3 0 --out "$T/lemf.json" --ready "$T/ready" "$@" 2>"$T/lemf.err" &
 	LEMF_PID=$!
-	for _ in $(seq 100); do [ -f "$T/ready" ] && break; sleep 0.05; done
-	[ -f "$T/ready" ] || { echo "LEMF did not start"; cat "$T/lemf.err"; exit 1; }
+	wait_file 60 "$T/ready" || { echo "LEMF did not start"; cat "$T/lemf.err"; exit 1; }
 	read -r HI2 HI3 < "$T/ready"
 }
 

@@ -7,7 +7,7 @@
 set -u
 . "$(dirname "$0")/mediator_common.bash"
 LACRE=$top/build/bin/lacre
-"$LACRE" decode --help >/dev/null 2>&1 || { echo "lacre decode not available yet"; exit 77; }
+"$LACRE" decode --help >/dev/null 2>&1 || { echo "FAIL: lacre decode --help failed (a test run needs the build)"; exit 1; }
 
 for lengths in openli minimal long indefinite; do
 	for ts in microsecond generalized; do

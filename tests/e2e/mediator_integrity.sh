@@ -112,6 +112,6 @@ done
 python3 "$T/verify.py" "$T" ec sha256 || { echo "(50 hashes per signature)"; exit 1; }
 # a bad key is refused with a clear message
 echo "not a key" > "$T/bad.pem"
-if "$MED" --output "$T/x" --sign-key "$T/bad.pem" 2>"$T/err"; then echo "bad key accepted"; exit 1; fi
-grep -q "no PEM private key" "$T/err" || { cat "$T/err"; exit 1; }
+expect_exit 1 "--sign-key $T/bad.pem holds no PEM private key" "$MED" --output "$T/x" --sign-key "$T/bad.pem" ||
+	{ echo "bad key not refused"; exit 1; }
 echo "mediator_integrity: ok"

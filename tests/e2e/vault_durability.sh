@@ -15,11 +15,21 @@ site=$work/site
 vault_init "$site"
 W1=$(vault_warrant "$site" LIID0001 2026-11-01 2027-01-31 content,iri) || die "warrant"
 rate=1500 secs=6 max_age_s=2
+# closed_segments: segments closed so far (waiting in the spool or uploaded)
+closed_segments() {
+	{ find "$site/spool" -maxdepth 1 -type f -name '[0-9a-f]*'; find "$site/objects/seg" -type f; } 2>/dev/null | wc -l
+}
+spool_empty() { [ "$(find "$site/spool" -maxdepth 1 -type f -name '[0-9a-f]*' | wc -l)" -eq 0 ]; }
+has_closed_segment() { [ "$(closed_segments)" -gt 0 ]; }
 vault_ingest_start "$site" killed
 "$B/lacre-mediator" --hi2 127.0.0.1:$HI2 --hi3 127.0.0.1:$HI3 --targets 1 --sessions 100 --calls 80 \
 	--rate $rate --duration $secs --seed 5 --summary "$work/sum.json" >/dev/null 2>"$work/med.err" &
 MPID=$!
-sleep $((secs - 1))
+# kill once the load has closed a segment (segment.max_age into the run), so
+# that closed and open segments both exist at the kill
+wait_for 60 "a segment closed under load" has_closed_segment || die "no segment closed during the load"
+kill -0 "$MPID" 2>/dev/null && echo "killing ingest while the mediator sends" ||
+	echo "note: the mediator had finished before the kill (slow machine)"
 kill -9 "$IPID"; wait "$IPID" 2>/dev/null; IPID=
 t_kill=$(date +%s.%N)
 wait "$MPID"; MPID=
@@ -28,11 +38,12 @@ leftover=$(find "$site/spool" -maxdepth 1 -type f -name '[0-9a-f]*' | wc -l)
 echo "sent $sent data PDUs; killed ingest with -9; $leftover closed segments left in the spool"
 # restart: the spool drains, nothing new arrives
 vault_ingest_start "$site" restart
-sleep 1
+wait_for 60 "the spool draining after the restart" spool_empty ||
+	die "$(find "$site/spool" -maxdepth 1 -type f -name '[0-9a-f]*' | wc -l) closed segments still in the spool after the restart"
 vault_ingest_stop restart
-left=$(find "$site/spool" -maxdepth 1 -type f -name '[0-9a-f]*' | wc -l)
-[ "$left" -eq 0 ] || die "$left closed segments still in the spool after the restart"
-n=$("$B/lacre" records --site "$site" --warrant "$W1" --justification "e2e: check the sealed records" --json 2>"$work/rec.err" | wc -l) || true
+"$B/lacre" records --site "$site" --warrant "$W1" --justification "e2e: check the sealed records" --json \
+	> "$work/rec.jsonl" 2>"$work/rec.err" || { cat "$work/rec.err"; die "records after the kill -9 and restart"; }
+n=$(wc -l < "$work/rec.jsonl")
 cat "$work/rec.err"
 # the mediator sent 'sent' PDUs at 'rate'/s until it was cut off by the kill;
 # only those of the last max_age + 1 s (the open segments, plus the tick) may be lost
@@ -50,6 +61,8 @@ before=$n
 vault_ingest_start "$site" term
 python3 "$top/tests/e2e/lib/send_streams.py" "$HI2" "$HI3" "$work/s.hi2" "$work/s.hi3" || die "send"
 vault_ingest_stop term
-n2=$("$B/lacre" records --site "$site" --warrant "$W1" --justification "e2e: check the sealed records" --json 2>/dev/null | wc -l)
+"$B/lacre" records --site "$site" --warrant "$W1" --justification "e2e: check the sealed records" --json \
+	> "$work/rec2.jsonl" 2>"$work/rec2.err" || { cat "$work/rec2.err"; die "records after the SIGTERM run"; }
+n2=$(wc -l < "$work/rec2.jsonl")
 [ $((n2 - before)) -eq "$expect" ] || die "SIGTERM run: sealed $((n2 - before)), sent $expect"
 echo "ok   SIGTERM: all $expect records sealed"

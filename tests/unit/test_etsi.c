@@ -874,40 +874,16 @@ static void test_cc_contents(void)
 	CHECK_EQ_INT(p.kind, ETSI_KIND_CC);
 }
 
-/* Read a whole file into a malloc'd buffer; NULL if absent. */
-static uint8_t *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *p = NULL;
-	long sz;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (sz = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (p = malloc((size_t)sz)) != NULL && fread(p, 1, (size_t)sz, f) != (size_t)sz) {
-		free(p);
-		p = NULL;
-	} else if (p) {
-		*n = (size_t)sz;
-	}
-	fclose(f);
-	return p;
-}
-
 static void test_openli_vectors(void)
 {
-	char path[4096];
 	uint8_t *d;
 	size_t n = 0, off = 0, len;
 	struct etsi_pdu p;
 	unsigned count = 0, sip = 0;
 
-	snprintf(path, sizeof(path), "%s/../shared/vectors/openli-a/raw/hi2.bin", t_topdir());
-	d = slurp(path, &n);
-	if (!d) {
-		printf("skip test_openli_vectors: %s not found\n", path);
-		return;
-	}
+	d = t_vector("openli-a/raw/hi2.bin", &n);
+	if (!d)
+		return; /* t_vector failed the test, naming the missing vectors */
 	while (off < n && etsi_pdu_size(d + off, n - off, ETSI_MAX_PDU_DEFAULT, &len) == LACRE_OK) {
 		if (etsi_decode(d + off, len, &p) != LACRE_OK || p.partial || p.unknown_tags)
 			break;

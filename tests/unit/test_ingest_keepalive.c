@@ -85,19 +85,12 @@ static void test_openli_vectors(void)
 	int seen = 0;
 
 	for (int fi = 0; fi < 2; fi++) {
-		FILE *fp;
 		uint8_t *p;
-		long n;
-		size_t off = 0, sz;
-		snprintf(path, sizeof(path), "%s/../shared/vectors/openli-a/raw/%s", t_topdir(), files[fi]);
-		fp = fopen(path, "rb");
-		CHECK(fp != NULL);
-		fseek(fp, 0, SEEK_END);
-		n = ftell(fp);
-		fseek(fp, 0, SEEK_SET);
-		p = malloc((size_t)n);
-		CHECK(fread(p, 1, (size_t)n, fp) == (size_t)n);
-		fclose(fp);
+		size_t n, off = 0, sz;
+		snprintf(path, sizeof(path), "openli-a/raw/%s", files[fi]);
+		p = t_vector(path, &n);
+		if (!p)
+			return; /* failed by t_vector, naming the missing vectors */
 		while (off < (size_t)n) {
 			struct etsi_pdu d;
 			CHECK_OK(etsi_pdu_size(p + off, (size_t)n - off, 1u << 24, &sz));

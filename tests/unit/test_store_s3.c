@@ -492,7 +492,7 @@ int main(void)
 	FILE *f;
 
 	if (!ep && !(req && *req)) {
-		printf("skip: S3_ENDPOINT not set (start ../shared/services/s3-up)\n");
+		t_skip_all("S3_ENDPOINT not set (start ../shared/services/s3-up)");
 		return t_done();
 	}
 	f = fopen("/dev/urandom", "rb");

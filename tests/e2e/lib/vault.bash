@@ -1,6 +1,9 @@
 # vault.bash - helpers for the sealed-vault end-to-end tests (sourced).
-# Needs: top, work (a scratch folder).  Sets B (binaries folder).
+# Needs: top, work (a scratch folder).  Sets B (binaries folder) and
+# EXPECT_DIR=$work for the checks of check.bash (sourced here).
 B="$top/build/bin"
+. "$top/tests/e2e/lib/check.bash"
+EXPECT_DIR=$work
 export LACRE_PASSPHRASE=e2e-master-passphrase LACRE_SCRYPT_LOG2N=10
 export LACRE_E2E_LIB="$top/tests/e2e/lib"   # python helpers (sent.py)
 die() { echo "FAIL: $*"; exit 1; }
@@ -31,8 +34,7 @@ vault_ingest_start() {
 	"$B/lacre" ingest --site "$site" --hi2 127.0.0.1:0 --hi3 127.0.0.1:0 --quiet \
 		--ready-file "$work/ready-$name" "$@" 2>"$work/ingest-$name.err" &
 	IPID=$!
-	for _ in $(seq 1 200); do [ -f "$work/ready-$name" ] && break; sleep 0.05; done
-	[ -f "$work/ready-$name" ] || { cat "$work/ingest-$name.err"; die "ingest $name did not start"; }
+	wait_file 60 "$work/ready-$name" || { cat "$work/ingest-$name.err"; die "ingest $name did not start"; }
 	HI2=$(sed -n 's/^hi2=//p' "$work/ready-$name")
 	HI3=$(sed -n 's/^hi3=//p' "$work/ready-$name")
 }
