@@ -76,13 +76,14 @@ expect_exit 2 "export needs --justification TEXT" "$B/lacre" export --site "$sit
 "$V" "$work/full.age" -i "$work/court.key" --log-vkey "$LOGV" --export-vkey "$EXV" > "$work/v.txt"; rc=$?
 [ $rc -eq 0 ] && grep -q '^VERIFIED' "$work/v.txt" && ok "full package verifies with the trusted keys ($nrec records)" ||
 	{ cat "$work/v.txt"; bad "full package: exit $rc"; }
-"$V" "$work/full.age" -i "$work/court.key" --json > "$work/v.json"; rc=$?
-python3 - "$work/v.json" "$nrec" <<'PY' && ok "--json: verified, $nrec records, says the package's own keys are not trust" || bad "--json report"
+"$V" "$work/full.age" -i "$work/court.key" --log-vkey "$LOGV" --json > "$work/v.json"; rc=$?
+[ $rc -eq 0 ] || bad "--json with the log key: exit $rc"
+python3 - "$work/v.json" "$nrec" <<'PY' && ok "--json: verified, $nrec records, says the package's own export key proves consistency, not origin" || bad "--json report"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["verified"] and r["records"] == int(sys.argv[2]) == r["included"], r
-assert not r["log"]["key_trusted"] and not r["export_key_trusted"], r
-assert any("not trust" in n for n in r["notes"]), r["notes"]
+assert r["log"]["key_trusted"] and not r["export_key_trusted"], r
+assert any("not origin" in n for n in r["notes"]), r["notes"]
 assert any(n.startswith("absent:") for n in r["notes"]), r["notes"]
 PY
 age -d -i "$work/court.key" -o "$work/full.plain" "$work/full.age" || die "age -d of the package"
