@@ -682,8 +682,11 @@ static int seal_log_turn(struct seal_sink *k, int force, int *publish_failing)
 	 * signed state is durable locally and the next turn retries */
 	if (r == LACRE_OK && r2 != LACRE_OK && r2 != LACRE_E_UNAVAILABLE)
 		r = r2;
+	/* failing while something signed is not published (a turn that
+	 * only waited for the interval changes nothing) */
 	if (publish_failing)
-		*publish_failing = r2 == LACRE_E_UNAVAILABLE;
+		*publish_failing = tlog_published_size(k->log) < tlog_signed_size(k->log) &&
+				   (r2 == LACRE_E_UNAVAILABLE || *publish_failing);
 	pthread_mutex_unlock(&k->log_mu);
 	return r;
 }

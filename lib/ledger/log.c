@@ -220,6 +220,16 @@ static void level_trim(struct level *l, uint64_t new_start)
 	memmove(l->h, l->h + drop, (l->n - drop) * MERKLE_HASH_LEN);
 	l->n -= drop;
 	l->start = new_start;
+	/* a large batch is a rare peak: give its memory back once published
+	 * (a long-running log keeps its steady size) */
+	if (l->cap > 4 * (size_t)TILE_WIDTH && l->cap > 4 * l->n) {
+		size_t nc = l->n * 2 > TILE_WIDTH ? l->n * 2 : TILE_WIDTH;
+		void *p = realloc(l->h, nc * MERKLE_HASH_LEN);
+		if (p) {
+			l->h = p;
+			l->cap = nc;
+		}
+	}
 }
 
 /* merkle_complete_fn: collect the level-0 and every 8th height for tiles. */

@@ -29,11 +29,6 @@ count() { # records + quarantined records (not events) of the site
 	b=$("$B/lacre" quarantine --site "$site" --json --justification "e2e: backend outage" | wc -l) || return 1
 	echo $((a + b))
 }
-wait_for() { # deadline-seconds command... : poll until the command succeeds
-	local t=$1; shift
-	for _ in $(seq 1 $((t * 10))); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 ready_empty() { [ -z "$(ls "$site/spool/ready")" ]; }
 segs_on_backend() { find "$work/objects" -path '*/seg/*' -type f 2>/dev/null | wc -l; }
 
@@ -43,7 +38,7 @@ vault_ingest_start "$site" out1
 "$B/lacre-mediator" --hi2 127.0.0.1:$HI2 --hi3 127.0.0.1:$HI3 --targets 1 --sessions 20 --calls 20 \
 	--rate 1000 --duration 4 --seed 11 --summary "$work/sum1.json" >/dev/null 2>"$work/med1.err" &
 MPID=$!
-wait_for 20 grep -q 'ALERT backend unavailable' "$work/ingest-out1.err" ||
+wait_for 20 "a backend-unavailable line" grep -q 'ALERT backend unavailable' "$work/ingest-out1.err" ||
 	die "no 'backend unavailable' line within 20 s: $(cat "$work/ingest-out1.err")"
 wait "$MPID"; MPID=
 sleep "$outage"
@@ -51,8 +46,8 @@ sleep "$outage"
 waiting=$(ls "$site/spool/ready" | wc -l)
 [ "$waiting" -gt 0 ] || die "no sealed segment waits in the spool during the outage"
 rm -f "$down"
-wait_for 60 grep -q 'backend back' "$work/ingest-out1.err" || die "no 'backend back' line"
-wait_for 60 ready_empty || die "the spool did not drain after the backend came back"
+wait_for 60 "a backend-back line" grep -q 'backend back' "$work/ingest-out1.err" || die "no 'backend back' line"
+wait_for 60 "an empty spool/ready" ready_empty || die "the spool did not drain after the backend came back"
 vault_ingest_stop out1
 sent=$(python3 -c 'import json,sys; print(sum(json.load(open(sys.argv[1]))["sent"].values()))' "$work/sum1.json")
 n=$(count) || die "reading the records failed"
@@ -76,7 +71,7 @@ echo "restart with the backend down: listening after $ms ms"
 [ "$ms" -lt 5000 ] || die "the restart waited $ms ms for a backend that is down"
 [ "$(segs_on_backend)" -gt 0 ] || die "test setup: part 1 left nothing on the backend"
 rm -f "$down"
-wait_for 60 ready_empty || die "the spool did not drain after the restart"
+wait_for 60 "an empty spool/ready" ready_empty || die "the spool did not drain after the restart"
 vault_ingest_stop out3
 grep 'spool recovery' "$work/ingest-out3.err" || true
 [ -z "$(find "$site/spool" -maxdepth 1 -name '*.leaves' -o -maxdepth 1 -name 'TMP.*')" ] ||

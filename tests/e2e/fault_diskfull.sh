@@ -13,11 +13,6 @@ trap '[ -n "$IPID" ] && kill -9 $IPID 2>/dev/null; [ -n "$MPID" ] && kill $MPID 
 . "$top/tests/e2e/lib/vault.bash"
 export LACRE_TEST_BACKENDS=1
 
-wait_for() { # deadline-seconds command...
-	local t=$1; shift
-	for _ in $(seq 1 $((t * 10))); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 ready_empty() { [ -z "$(ls "$1/ready")" ]; }
 
 # run NAME SITE-OPTIONS...: one delivery into a site whose spool fills up
@@ -34,14 +29,14 @@ run() {
 		--sessions 8 --session-packets 40000 --seed 21 --keepalive-wait 0 \
 		--summary "$work/sum-$name.json" >/dev/null 2>"$work/med-$name.err" &
 	MPID=$!
-	wait_for 120 grep -q 'ALERT spool full' "$work/ingest-$name.err" ||
+	wait_for 120 "a spool-full line" grep -q 'ALERT spool full' "$work/ingest-$name.err" ||
 		die "$name: no 'spool full' line: $(tail -3 "$work/ingest-$name.err")"
 	kill -0 "$IPID" 2>/dev/null || die "$name: ingest exited when the spool filled up"
 	sleep 2
 	kill -0 "$MPID" 2>/dev/null || die "$name: the mediator finished although ingest paused reading"
 	rm -f "$down"
 	wait "$MPID" || die "$name: the mediator failed: $(tail -2 "$work/med-$name.err")"; MPID=
-	wait_for 120 grep -q 'spool has room again' "$work/ingest-$name.err" || die "$name: never resumed"
+	wait_for 120 "a room-again line" grep -q 'spool has room again' "$work/ingest-$name.err" || die "$name: never resumed"
 	vault_ingest_stop "$name"
 	sent=$(python3 -c 'import json,sys; print(sum(json.load(open(sys.argv[1]))["sent"].values()))' "$work/sum-$name.json")
 	n=$("$B/lacre" records --site "$site" --warrant "$W" --json --justification "e2e: disk full" | wc -l)

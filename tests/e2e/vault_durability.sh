@@ -15,11 +15,14 @@ site=$work/site
 vault_init "$site"
 W1=$(vault_warrant "$site" LIID0001 2026-11-01 2027-01-31 content,iri) || die "warrant"
 rate=1500 secs=6 max_age_s=2
-# closed_segments: segments closed so far (waiting in the spool or uploaded)
+# closed_segments: segments closed so far (a closed segment is SPOOL/<32 hex>,
+# SPOOL/ready/<32 hex> or uploaded; SPOOL/<name>.streams and .leaves are
+# its side files, docs/FORMATS.md §3.4)
+seg_files() { find "$@" -type f -regextype posix-extended -regex '.*/[0-9a-f]{32}' 2>/dev/null; }
 closed_segments() {
-	{ find "$site/spool" -maxdepth 1 -type f -name '[0-9a-f]*'; find "$site/objects/seg" -type f; } 2>/dev/null | wc -l
+	{ seg_files "$site/spool" -maxdepth 2; seg_files "$site/objects/seg"; } | wc -l
 }
-spool_empty() { [ "$(find "$site/spool" -maxdepth 1 -type f -name '[0-9a-f]*' | wc -l)" -eq 0 ]; }
+spool_empty() { [ "$(seg_files "$site/spool" -maxdepth 2 | wc -l)" -eq 0 ]; }
 has_closed_segment() { [ "$(closed_segments)" -gt 0 ]; }
 vault_ingest_start "$site" killed
 "$B/lacre-mediator" --hi2 127.0.0.1:$HI2 --hi3 127.0.0.1:$HI3 --targets 1 --sessions 100 --calls 80 \
@@ -34,12 +37,12 @@ kill -9 "$IPID"; wait "$IPID" 2>/dev/null; IPID=
 t_kill=$(date +%s.%N)
 wait "$MPID"; MPID=
 sent=$(python3 -c 'import json,sys; print(sum(json.load(open(sys.argv[1]))["sent"].values()))' "$work/sum.json")
-leftover=$(find "$site/spool" -maxdepth 1 -type f -name '[0-9a-f]*' | wc -l)
+leftover=$(seg_files "$site/spool" -maxdepth 2 | wc -l)
 echo "sent $sent data PDUs; killed ingest with -9; $leftover closed segments left in the spool"
 # restart: the spool drains, nothing new arrives
 vault_ingest_start "$site" restart
 wait_for 60 "the spool draining after the restart" spool_empty ||
-	die "$(find "$site/spool" -maxdepth 1 -type f -name '[0-9a-f]*' | wc -l) closed segments still in the spool after the restart"
+	die "$(seg_files "$site/spool" -maxdepth 2 | wc -l) closed segments still in the spool after the restart"
 vault_ingest_stop restart
 "$B/lacre" records --site "$site" --warrant "$W1" --justification "e2e: check the sealed records" --json \
 	> "$work/rec.jsonl" 2>"$work/rec.err" || { cat "$work/rec.err"; die "records after the kill -9 and restart"; }
