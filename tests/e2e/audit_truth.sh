@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# audit_truth.sh - the audits tell the truth (issue 9): on a real site,
+# manufacture each kind of disagreement between the backend, the spool and
+# the ingest log, and check that `lacre audit --site`, `--site --deep` and
+# the keyless `lacre audit --store --vkey` exit 3 with the exact line, and
+# exit 0 on the clean site (before and after each repair):
+#   a. a sealed segment on the backend that no log entry names;
+#   b. a logged segment deleted from the backend (its commitments have no
+#      record any more);
+#   c. a stray commitment leaf in the log (no record anywhere);
+#   d. spool leftovers: an open segment, a loss report, a closed segment
+#      whose batch is unsigned, a "ready" segment the log does not name.
+# And `lacre export` of the warrant while (a) is there never waits: it
+# writes the package without the unlogged records and names them.
+set -u
+top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+work=$(mktemp -d /tmp/lacre-e2e-audit-truth-XXXXXX)
+IPID=
+trap '[ -n "$IPID" ] && kill $IPID 2>/dev/null; [ -n "${LACRE_KEEP_TMP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
+. "$top/tests/e2e/lib/vault.bash"
+ok() { echo "ok   $*"; }
+
+# expect STATUS NAME CMD...: run CMD (stdout+stderr to $work/out), check its status
+expect() {
+	local want=$1 what=$2; shift 2
+	"$@" > "$work/out" 2>&1
+	local rc=$?
+	[ $rc -eq "$want" ] || { cat "$work/out"; die "$what: exited $rc, expected $want"; }
+}
+# has LINE: $work/out holds exactly this line
+has() { grep -qxF -- "$1" "$work/out" || { cat "$work/out"; die "missing line: $1"; }; }
+# has_re RE: a line of $work/out matches the extended regular expression
+has_re() { grep -qE -- "$1" "$work/out" || { cat "$work/out"; die "no line matches: $1"; }; }
+
+site=$work/site
+vault_init "$site"
+W1=$(vault_warrant "$site" LIID0001 2026-11-01 2027-01-31 content,iri) || die "warrant"
+for i in 1 2; do
+	"$B/lacre-mediator" --output "$work/s$i" --targets 1 --calls 2 --seed "$i" \
+		--start-time 2026-11-28T1$i:00:00Z >/dev/null 2>&1 || die "mediator"
+done
+deliver() { # deliver SITE RUN STREAMS
+	vault_ingest_start "$1" "$2"
+	python3 "$top/tests/e2e/lib/send_streams.py" "$HI2" "$HI3" "$3.hi2" "$3.hi3" || die "send"
+	vault_ingest_stop "$2"
+	IPID=
+}
+deliver "$site" run1 "$work/s1"
+vkey=$(cat "$site/ledger/ingest/vkey")
+site_audit() { expect "$1" "audit --site ($2)" "$B/lacre" audit --site "$site"; }
+deep_audit() { expect "$1" "audit --site --deep ($2)" "$B/lacre" audit --site "$site" --deep; }
+keyless() { expect "$1" "keyless audit ($2)" "$B/lacre" audit --store "dir:$site/objects" --vkey "$vkey" \
+	--checkpoint "$site/ledger/ingest/checkpoint"; }
+clean() {
+	site_audit 0 "$1"; has_re ' 0 on the backend unlogged, 0 spool leftovers, 0 problems$'
+	deep_audit 0 "$1"; has_re '; 0 commitments with no record .*; 0 unlogged segments with 0 records in no log; 0 problems$'
+	keyless 0 "$1"; has_re ' 0 segments on the backend unlogged, 0 problems$'
+}
+clean "fresh site"
+ok "clean site: audit --site, --deep and the keyless audit exit 0"
+
+# ---- a. a sealed segment that no log entry names ----
+# a copy of the site receives a second delivery; one of its new segments
+# (sealed to W1 by the same site keys) is put on the first site's backend
+cp -a "$site" "$work/site2"
+sed -i "s#$site/#$work/site2/#g" "$work/site2/lacre.conf"
+deliver "$work/site2" run2 "$work/s2"
+extra=
+for f in $(cd "$work/site2/objects/seg" && ls); do
+	[ -e "$site/objects/seg/$f" ] && continue
+	"$B/lacre" records --site "$work/site2" --warrant "$W1" --justification "e2e: which segment" --json \
+		> "$work/r2.jsonl" 2>/dev/null || die "records of site2"
+	n=$(grep -c "\"segment\":\"seg/$f\"" "$work/r2.jsonl")
+	[ "$n" -gt 0 ] && { extra=$f; n_extra=$n; break; }
+done
+[ -n "$extra" ] || die "site2 made no new segment of $W1"
+size=$(stat -c %s "$work/site2/objects/seg/$extra")
+cp "$work/site2/objects/seg/$extra" "$site/objects/seg/$extra"
+logsize=$(sed -n 2p "$site/ledger/ingest/checkpoint")
+line="unlogged       seg/$extra: on the backend ($size bytes) but named by no segment entry of the log of size $logsize: its records are in no signed checkpoint"
+site_audit 3 "unlogged segment"; has "$line"; has_re ' 1 on the backend unlogged, 0 spool leftovers, 1 problems$'
+keyless 3 "unlogged segment"; has "$line"
+deep_audit 3 "unlogged segment"
+has "deep           seg/$extra: on the backend but named by no segment entry of the ingest log: $n_extra records ($W1's key), $n_extra of them with no commitment in the log (seq $(python3 - "$work/r2.jsonl" "seg/$extra" <<'PY'
+import json, sys
+seqs = [json.loads(l)['seq'] for l in open(sys.argv[1]) if json.loads(l)['segment'] == sys.argv[2]]
+print(f"{min(seqs)}..{max(seqs)}", end='')
+PY
+)): no signed checkpoint covers them"
+has_re "; 1 unlogged segments with $n_extra records in no log; "
+ok "a: an unlogged segment on the backend: keyless, site and deep audits exit 3 and name it ($n_extra records)"
+rm -f "$site/objects/seg/$extra"
+clean "unlogged segment removed"
+
+# ---- b. a logged segment deleted from the backend ----
+"$B/lacre" records --site "$site" --warrant "$W1" --justification "e2e: segment sizes" --json \
+	> "$work/r1.jsonl" 2>/dev/null || die "records"
+del=$(python3 -c 'import json,sys,collections; c=collections.Counter(json.loads(l)["segment"] for l in open(sys.argv[1])); print(max(c, key=c.get))' "$work/r1.jsonl")
+n_del=$(grep -c "\"segment\":\"$del\"" "$work/r1.jsonl")
+mv "$site/objects/$del" "$work/deleted"
+site_audit 3 "deleted segment"; has_re "^segment +$del \(entry [0-9]+\): missing from the backend$"
+keyless 3 "deleted segment"; has_re "^segment +$del \(entry [0-9]+\): missing from the store$"
+deep_audit 3 "deleted segment"
+has_re "; $n_del commitments with no record \(0 of shredded segments, 0 of open segments\); "
+# the log's batch layout names the segment; interleaved commitments (the
+# older layout) are given as ranges, with the segment that may hold them
+has_re "^deep +($del: $n_del commitments of its batch have no record \(log entries [-0-9, ]+\): the segment is missing|ingest log: $n_del commitments before the entry of seg/[0-9a-f]{32} have no record in any segment \(log entries [-0-9, .]+\); 1 logged segments that could not be read may hold them: $del \(missing\))$"
+mv "$work/deleted" "$site/objects/$del"
+clean "deleted segment restored"
+ok "b: a deleted segment: missing (keyless, site), and its $n_del commitments with no record (deep)"
+
+# ---- d. spool leftovers ----
+sp=$site/spool
+h1=11111111111111111111111111111111 h3=33333333333333333333333333333333 h4=44444444444444444444444444444444
+head -c 1000 /dev/urandom > "$sp/TMP.$h1"
+printf 'liid=LIID0001 cin=7 class=cc seq=5..9\nliid=LIID0001 cin=7 class=iri seq=2..3\n' > "$sp/$h1.streams"
+head -c 500 /dev/urandom > "$sp/$h3"
+head -c 64 /dev/urandom > "$sp/$h3.leaves"
+mkdir -p "$sp/ready"
+head -c 300 /dev/urandom > "$sp/ready/$h4"
+site_audit 3 "spool leftovers"
+has "spool          spool/TMP.$h1: an open segment left by a crash (1000 bytes): its records were never closed into a segment nor logged, they are lost; its streams are listed in spool/$h1.streams"
+has "spool          spool/$h1.streams: loss report of open segment $h1, cut off by a crash (2 streams lost records): liid=LIID0001 cin=7 class=cc seq=5..9; liid=LIID0001 cin=7 class=iri seq=2..3"
+has "spool          spool/$h3: a closed segment (500 bytes, 2 records) whose ledger batch is under no signed checkpoint: ingest logs and uploads it at its next start"
+has "spool          spool/ready/$h4: waiting for upload (300 bytes) but no segment entry of the ingest log names it: its records are in no signed checkpoint"
+has_re ' 0 on the backend unlogged, 4 spool leftovers, 4 problems$'
+# while ingest holds the log, the same files are its work in progress
+command -v flock >/dev/null || die "flock (util-linux) is not installed"
+expect 0 "audit --site while the log is locked" flock "$site/ledger/ingest/lock" "$B/lacre" audit --site "$site"
+has "ingest is running: 3 open segments or unsigned batches in the spool are not counted as problems (stop it for an exact audit)"
+rm -f "$sp/TMP.$h1" "$sp/$h3"
+site_audit 3 "loss report and stray leaves"
+has "spool          spool/$h1.streams: loss report of open segment $h1, cut off by a crash (2 streams lost records): liid=LIID0001 cin=7 class=cc seq=5..9; liid=LIID0001 cin=7 class=iri seq=2..3"
+has "spool          spool/$h3.leaves: the commitments of segment $h3, which is neither in the spool nor named by the ingest log"
+rm -f "$sp/$h1.streams" "$sp/$h3.leaves" "$sp/ready/$h4"
+clean "spool leftovers removed"
+ok "d: spool leftovers (open segment, loss report, unsigned batch, stray leaves, unnamed ready segment) each reported"
+
+# ---- c. a stray commitment in the log (last: it cannot be taken back) ----
+before=$(sed -n 2p "$site/ledger/ingest/checkpoint")
+expect 0 "lacre log append" "$B/lacre" log append --state "$site/ledger/ingest" --store "dir:$site/objects" \
+	--key "$site/ledger/ingest.key" --hex "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+[ "$(sed -n 2p "$site/ledger/ingest/checkpoint")" -eq $((before + 1)) ] || die "the log did not grow by one"
+site_audit 0 "stray leaf (the log itself is consistent)"
+keyless 0 "stray leaf"
+deep_audit 3 "stray leaf"
+has "deep           ingest log: 1 commitments after the last segment entry have no record (log entries $before): no segment was closed over them, their records were lost in an open segment"
+has_re "; 1 commitments with no record \(0 of shredded segments, 0 of open segments\); "
+expect 0 "audit --deep while the log is locked" flock "$site/ledger/ingest/lock" "$B/lacre" audit --site "$site" --deep
+has_re "; 1 commitments with no record \(0 of shredded segments, 1 of open segments\); .* 0 problems$"
+ok "c: a commitment with no record: reported by --deep with its log index (not while ingest runs)"
