@@ -149,6 +149,10 @@ int cmd_audit_site(int argc, char **argv)
 	       (unsigned long long)res.unlogged,
 	       (unsigned long long)(res.spool_lost + res.spool_unlogged),
 	       (unsigned long long)res.findings);
+	if (res.spool_lost_named)
+		printf("spool/lost holds %llu files of open segments lost at a crash: the ledger names "
+		       "their records (lost-open-segment events of the oversight log)\n",
+		       (unsigned long long)res.spool_lost_named);
 	if (res.ingest_running)
 		printf("ingest is running: %llu open segments or unsigned batches in the spool are not "
 		       "counted as problems (stop it for an exact audit)\n",

@@ -11,6 +11,9 @@
  *                           signed checkpoint
  *   ready/<name>            closed and covered, waiting for upload
  *   <name> alone            (older layout) closed, waiting for upload
+ *   lost/...                what recovery set aside: open segments and their
+ *                           manifests (losses the ledger names), damaged
+ *                           batches and their segments (not logged)
  */
 #ifndef LACRE_SITE_AUDIT_H
 #define LACRE_SITE_AUDIT_H
@@ -40,6 +43,7 @@ struct site_audit_result {
 	uint64_t spool_lost;  /* open-segment leftovers and loss reports */
 	uint64_t spool_unlogged; /* closed segments in the spool no entry names */
 	uint64_t spool_open;  /* open segments of a running ingest (not problems) */
+	uint64_t spool_lost_named; /* files in SPOOL/lost of losses the ledger names */
 	int ingest_running;   /* the ingest log was locked by a running ingest */
 	uint64_t findings;    /* all problems, tiles, checkpoints and spool included */
 };

@@ -33,6 +33,8 @@
 #include "lacre/access.h"
 #include "lacre/age.h"
 #include "lacre/err.h"
+#include "lacre/etsi.h"
+#include "lacre/hex.h"
 #include "lacre/seal_sink.h"
 #include "lacre/site_audit.h"
 
@@ -45,6 +47,7 @@
 #define SA_STREAMS ".streams"
 #define SA_LEAVES ".leaves"
 #define SA_READY "ready"
+#define SA_LOST "lost"
 
 /* Read a small local file into out (NUL-terminated). */
 static int read_small(const char *path, struct lacre_dbuf *out)
@@ -181,46 +184,198 @@ static void spool_finding(struct sa_ctx *c, const char *obj, const char *fmt, ..
 		c->o->report(c->o->arg, &f);
 }
 
-/* The loss report SPOOL/<base>.streams in one line: its number of
- * non-empty lines and their start, joined by "; " (control bytes shown as
- * '?': the file is the receiver's, but a line must stay one line). */
-static void streams_summary(struct sa_ctx *c, const char *base, char *out, size_t cap,
-			    unsigned *lines)
+/* Append printf output to out[*o..cap) (truncating silently). */
+static void addf(char *out, size_t cap, size_t *o, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void addf(char *out, size_t cap, size_t *o, const char *fmt, ...)
 {
-	char rel[SA_NAME_LEN + 16], buf[SA_STREAMS_MAX];
-	size_t n = 0, o = 0;
-	FILE *f;
-	int start = 1;
+	va_list ap;
+	int w;
 
-	*lines = 0;
+	if (*o + 1 >= cap)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(out + *o, cap - *o, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*o = (size_t)w >= cap - *o ? cap - 1 : *o + (size_t)w;
+}
+
+/* Name of a record kind in a loss report (enum etsi_kind). */
+static const char *kind_name(unsigned long long k)
+{
+	switch (k) {
+	case ETSI_KIND_IRI: return "iri";
+	case ETSI_KIND_CC: return "cc";
+	case ETSI_KIND_INTEGRITY_CHECK: return "integrity";
+	case ETSI_KIND_KEEPALIVE: return "keepalive";
+	default: return "other";
+	}
+}
+
+/* One stream line of a manifest, "<kind> <liid hex|-> <cin|-> <first>
+ * <last> <count>", as "cc LIID cin 7 seq 5..9 (5)".  0 when malformed. */
+static int stream_line(char *line, char *out, size_t cap, size_t *o, unsigned long long *count)
+{
+	char *tok[6], *save = NULL, *end;
+	unsigned long long v[6];
+	uint8_t liid[64];
+	long ll = -1;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		tok[i] = strtok_r(i ? NULL : line, " ", &save);
+		if (!tok[i])
+			return 0;
+		v[i] = 0;
+		if (i == 1 || ((i == 2) && !strcmp(tok[i], "-")))
+			continue;
+		errno = 0;
+		v[i] = strtoull(tok[i], &end, 10);
+		if (errno || *end || tok[i][0] == '-' || tok[i][0] == '+')
+			return 0;
+	}
+	if (strtok_r(NULL, " ", &save))
+		return 0;
+	if (strcmp(tok[1], "-"))
+		ll = lacre_unhex_text(tok[1], liid, sizeof(liid));
+	addf(out, cap, o, "%s ", kind_name(v[0]));
+	if (ll > 0) {
+		int printable = 1;
+		for (long k = 0; k < ll; k++)
+			printable &= liid[k] > 0x20 && liid[k] < 0x7f;
+		if (printable)
+			addf(out, cap, o, "%.*s", (int)ll, (const char *)liid);
+		else
+			addf(out, cap, o, "liid %s", tok[1]);
+	} else {
+		addf(out, cap, o, "liid -");
+	}
+	if (strcmp(tok[2], "-"))
+		addf(out, cap, o, " cin %llu", v[2]);
+	addf(out, cap, o, " seq %llu..%llu (%llu)", v[3], v[4], v[5]);
+	*count += v[5];
+	return 1;
+}
+
+/* The loss report SPOOL/<rel> (the open segment's stream manifest of
+ * lib/ingest: "lacre-open-segment v1 <name>", then one line per stream)
+ * in one line: its streams, their sequence ranges and counts.  A file in
+ * another form is shown as it is (control bytes as '?'). */
+static void streams_summary(struct sa_ctx *c, const char *rel, char *out, size_t cap,
+			    unsigned *streams, unsigned long long *records)
+{
+	static const char magic[] = "lacre-open-segment v1 ";
+	char *buf, *line, *save = NULL;
+	size_t n, o = 0;
+	FILE *f;
+
+	*streams = 0;
+	*records = 0;
 	out[0] = 0;
-	snprintf(rel, sizeof(rel), "%s%s", base, SA_STREAMS);
 	if (spool_file(c, rel) < 0 || (f = fopen(c->spool_path, "rb")) == NULL)
 		return;
-	n = fread(buf, 1, sizeof(buf), f);
+	if ((buf = malloc(SA_STREAMS_MAX + 1)) == NULL) {
+		fclose(f);
+		return;
+	}
+	n = fread(buf, 1, SA_STREAMS_MAX, f);
 	fclose(f);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)buf[i];
-		if (ch == '\n' || ch == '\r') {
-			start = 1;
+	buf[n] = 0;
+	if (n < sizeof(magic) - 1 || memcmp(buf, magic, sizeof(magic) - 1) != 0 || strlen(buf) != n) {
+		for (size_t i = 0; i < n && o + 1 < cap && o < SA_STREAMS_SHOWN; i++)
+			out[o++] = ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f) ? '?' : buf[i];
+		out[o] = 0;
+		free(buf);
+		return;
+	}
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long other;
+		char *end;
+		size_t before = o;
+		if (line == buf)
+			continue;       /* the magic line */
+		if (*streams)
+			addf(out, cap, &o, "; ");
+		if (!strncmp(line, "other ", 6)) {
+			errno = 0;
+			other = strtoull(line + 6, &end, 10);
+			if (!errno && !*end && line[6] != '-') {
+				addf(out, cap, &o, "%llu records of other streams", other);
+				*records += other;
+				continue;
+			}
+		} else if (stream_line(line, out, cap, &o, records)) {
+			(*streams)++;
 			continue;
 		}
-		if (start) {
-			(*lines)++;
-			if (*lines > 1 && o + 2 < cap && o < SA_STREAMS_SHOWN) {
-				out[o++] = ';';
-				out[o++] = ' ';
-			}
-			start = 0;
+		o = before;
+		addf(out, cap, &o, "%sa damaged line", *streams ? "; " : "");
+	}
+	free(buf);
+}
+
+/* Records in the ledger batch SPOOL/<rel> ("lacre-leaves v1\n", u64 entry
+ * count: the commitments and the segment entry), or -1 when it is not one. */
+static long long leaves_records(struct sa_ctx *c, const char *rel)
+{
+	static const char magic[] = "lacre-leaves v1\n";
+	uint8_t h[16 + 8];
+	uint64_t n = 0;
+	FILE *f;
+	size_t got;
+
+	if (spool_file(c, rel) < 0 || (f = fopen(c->spool_path, "rb")) == NULL)
+		return -1;
+	got = fread(h, 1, sizeof(h), f);
+	fclose(f);
+	if (got != sizeof(h) || memcmp(h, magic, 16) != 0)
+		return -1;
+	for (int i = 0; i < 8; i++)
+		n = n << 8 | h[16 + i];
+	return n == 0 || n > ((uint64_t)1 << 40) ? -1 : (long long)(n - 1);
+}
+
+/* SPOOL/lost/: what recovery set aside.  An open segment and its manifest
+ * are losses the ledger already names (recovery sealed a lost-open-segment
+ * event for each stream): counted.  A closed segment or a batch file set
+ * aside as damaged could not be logged: a problem each. */
+static int scan_lost(struct sa_ctx *c)
+{
+	char dir[SITE_PATH_MAX + 16], rel[SA_NAME_LEN + 32], obj[SA_NAME_LEN + 48];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/%s", c->site->cfg.spool_dir, SA_LOST);
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT || errno == ENOTDIR ? LACRE_OK : LACRE_E_IO;
+	while ((de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+		size_t nl = strlen(n);
+		long long size;
+
+		if (nl > SA_NAME_LEN + 16 ||
+		    snprintf(rel, sizeof(rel), "%s/%.*s", SA_LOST, SA_NAME_LEN + 16, n) >= (int)sizeof(rel) ||
+		    (size = spool_file(c, rel)) < 0)
+			continue;
+		snprintf(obj, sizeof(obj), "spool/%s", rel);
+		if ((!strncmp(n, SA_TMP, strlen(SA_TMP)) && site_audit_segment_name(n + strlen(SA_TMP))) ||
+		    (nl == SA_NAME_LEN + strlen(SA_STREAMS) && !strcmp(n + SA_NAME_LEN, SA_STREAMS))) {
+			c->res->spool_lost_named++;
+		} else if (site_audit_segment_name(n)) {
+			c->res->spool_unlogged++;
+			spool_finding(c, obj, "%s: a closed segment (%lld bytes) set aside by recovery "
+				      "because its ledger batch was damaged: its records are in no signed "
+				      "checkpoint", obj, size);
+		} else if (nl == SA_NAME_LEN + strlen(SA_LEAVES) && !strcmp(n + SA_NAME_LEN, SA_LEAVES)) {
+			c->res->spool_unlogged++;
+			spool_finding(c, obj, "%s: a damaged ledger batch set aside by recovery: the "
+				      "commitments of segment %.*s could not be logged", obj,
+				      SA_NAME_LEN, n);
 		}
-		if (o + 1 < cap && o < SA_STREAMS_SHOWN)
-			out[o++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
 	}
-	if (o >= SA_STREAMS_SHOWN && o + 4 < cap) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = 0;
+	closedir(d);
+	return LACRE_OK;
 }
 
 /* SPOOL/ready/: covered segments waiting for upload; one no entry of the
@@ -257,7 +412,7 @@ static int scan_ready(struct sa_ctx *c, int running)
 /* Step (d): every leftover in the spool, one finding each. */
 static int scan_spool(struct sa_ctx *c, int running)
 {
-	char rel[SA_NAME_LEN + 16], obj[SA_NAME_LEN + 32], base[SA_NAME_LEN + 1], shown[SA_STREAMS_SHOWN + 8];
+	char rel[SA_NAME_LEN + 16], obj[SA_NAME_LEN + 32], base[SA_NAME_LEN + 1], shown[SA_STREAMS_SHOWN + 64];
 	struct dirent *de;
 	DIR *d;
 	int r;
@@ -269,6 +424,7 @@ static int scan_spool(struct sa_ctx *c, int running)
 		size_t nl = strlen(n);
 		long long size;
 		unsigned lines;
+		unsigned long long lost;
 
 		if (!strncmp(n, SA_TMP, strlen(SA_TMP)) && site_audit_segment_name(n + strlen(SA_TMP))) {
 			/* an open segment */
@@ -283,7 +439,8 @@ static int scan_spool(struct sa_ctx *c, int running)
 			snprintf(rel, sizeof(rel), "%s%s", base, SA_STREAMS);
 			snprintf(obj, sizeof(obj), "spool/%s", n);
 			spool_finding(c, obj, "%s: an open segment left by a crash (%lld bytes): its records "
-				      "were never closed into a segment nor logged, they are lost%s%s", obj, size,
+				      "were never closed into a segment nor logged, they are lost (ingest names "
+				      "them at its next start)%s%s", obj, size,
 				      spool_file(c, rel) >= 0 ? "; its streams are listed in spool/" : "",
 				      spool_file(c, rel) >= 0 ? rel : "");
 		} else if (nl == SA_NAME_LEN + strlen(SA_STREAMS) && !strcmp(n + SA_NAME_LEN, SA_STREAMS)) {
@@ -295,10 +452,12 @@ static int scan_spool(struct sa_ctx *c, int running)
 			if (running && spool_file(c, rel) >= 0)
 				continue;
 			c->res->spool_lost++;
-			streams_summary(c, base, shown, sizeof(shown), &lines);
+			streams_summary(c, n, shown, sizeof(shown), &lines, &lost);
 			snprintf(obj, sizeof(obj), "spool/%s", n);
-			spool_finding(c, obj, "%s: loss report of open segment %s, cut off by a crash "
-				      "(%u streams lost records): %s", obj, base, lines, lines ? shown : "empty");
+			spool_finding(c, obj, "%s: loss report of open segment %s, cut off by a crash: %llu "
+				      "records of %u streams lost, not yet named in the ledger (ingest names "
+				      "them at its next start): %s", obj, base, lost, lines,
+				      shown[0] ? shown : "empty");
 		} else if (site_audit_segment_name(n)) {
 			/* a closed segment: with its leaves (batch not signed) or,
 			 * in the older layout, alone (waiting for upload) */
@@ -311,12 +470,16 @@ static int scan_spool(struct sa_ctx *c, int running)
 			}
 			c->res->spool_unlogged++;
 			snprintf(rel, sizeof(rel), "%s%s", n, SA_LEAVES);
-			leaves = spool_file(c, rel);
+			leaves = leaves_records(c, rel);
 			snprintf(obj, sizeof(obj), "spool/%s", n);
 			if (leaves >= 0)
 				spool_finding(c, obj, "%s: a closed segment (%lld bytes, %lld records) whose ledger "
 					      "batch is under no signed checkpoint: ingest logs and uploads it at "
-					      "its next start", obj, size, leaves / 32);
+					      "its next start", obj, size, leaves);
+			else if (spool_file(c, rel) >= 0)
+				spool_finding(c, obj, "%s: a closed segment (%lld bytes) whose ledger batch "
+					      "%s.leaves is damaged: its records are in no signed checkpoint",
+					      obj, size, n);
 			else
 				spool_finding(c, obj, "%s: a closed segment (%lld bytes) that no segment entry of "
 					      "the ingest log names: its records are in no signed checkpoint",
@@ -334,8 +497,9 @@ static int scan_spool(struct sa_ctx *c, int running)
 		}
 	}
 	closedir(d);
-	r = scan_ready(c, running);
-	return r;
+	if ((r = scan_ready(c, running)) != LACRE_OK)
+		return r;
+	return scan_lost(c);
 }
 
 /* audit_segment_fn: check one "segment closed" entry against the backend. */

@@ -143,31 +143,55 @@ clean "deleted segment restored"
 ok "b: a deleted segment: missing (keyless, site), and its $n_del commitments with no record (deep)"
 
 # ---- d. spool leftovers ----
+# the spool of lib/ingest/seal_spool.h: an open segment and its stream
+# manifest, a closed segment with its (unsigned) batch file, a covered one
+# waiting for upload, and what recovery sets aside in lost/
 sp=$site/spool
 h1=11111111111111111111111111111111 h3=33333333333333333333333333333333 h4=44444444444444444444444444444444
+h5=55555555555555555555555555555555 h6=66666666666666666666666666666666
 head -c 1000 /dev/urandom > "$sp/TMP.$h1"
-printf 'liid=LIID0001 cin=7 class=cc seq=5..9\nliid=LIID0001 cin=7 class=iri seq=2..3\n' > "$sp/$h1.streams"
+# kind (1 iri, 2 cc), LIID hex ("LIID0001"), CIN, first, last, count
+printf 'lacre-open-segment v1 %s\n2 4c49494430303031 7 5 9 5\n1 4c49494430303031 7 2 3 2\nother 4\n' "$h1" > "$sp/$h1.streams"
 head -c 500 /dev/urandom > "$sp/$h3"
-head -c 64 /dev/urandom > "$sp/$h3.leaves"
-mkdir -p "$sp/ready"
+python3 - "$sp/$h3.leaves" <<'PY'
+import hashlib, os, struct, sys
+entries = [os.urandom(32), os.urandom(32), b"lacre-segment/v1 (stands for the entry)"]
+d = b"lacre-leaves v1\n" + struct.pack(">Q", len(entries))
+for e in entries:
+    d += struct.pack(">H", len(e)) + e
+open(sys.argv[1], "wb").write(d + hashlib.sha256(d).digest())
+PY
+mkdir -p "$sp/ready" "$sp/lost"
 head -c 300 /dev/urandom > "$sp/ready/$h4"
+head -c 10 /dev/urandom > "$sp/lost/TMP.$h5"
+printf 'lacre-open-segment v1 %s\n' "$h5" > "$sp/lost/$h5.streams"
+head -c 200 /dev/urandom > "$sp/lost/$h6"
+head -c 20 /dev/urandom > "$sp/lost/$h6.leaves"
 site_audit 3 "spool leftovers"
-has "spool          spool/TMP.$h1: an open segment left by a crash (1000 bytes): its records were never closed into a segment nor logged, they are lost; its streams are listed in spool/$h1.streams"
-has "spool          spool/$h1.streams: loss report of open segment $h1, cut off by a crash (2 streams lost records): liid=LIID0001 cin=7 class=cc seq=5..9; liid=LIID0001 cin=7 class=iri seq=2..3"
+has "spool          spool/TMP.$h1: an open segment left by a crash (1000 bytes): its records were never closed into a segment nor logged, they are lost (ingest names them at its next start); its streams are listed in spool/$h1.streams"
+has "spool          spool/$h1.streams: loss report of open segment $h1, cut off by a crash: 11 records of 2 streams lost, not yet named in the ledger (ingest names them at its next start): cc LIID0001 cin 7 seq 5..9 (5); iri LIID0001 cin 7 seq 2..3 (2); 4 records of other streams"
 has "spool          spool/$h3: a closed segment (500 bytes, 2 records) whose ledger batch is under no signed checkpoint: ingest logs and uploads it at its next start"
 has "spool          spool/ready/$h4: waiting for upload (300 bytes) but no segment entry of the ingest log names it: its records are in no signed checkpoint"
-has_re ' 0 on the backend unlogged, 4 spool leftovers, 4 problems$'
-# while ingest holds the log, the same files are its work in progress
+has "spool          spool/lost/$h6: a closed segment (200 bytes) set aside by recovery because its ledger batch was damaged: its records are in no signed checkpoint"
+has "spool          spool/lost/$h6.leaves: a damaged ledger batch set aside by recovery: the commitments of segment $h6 could not be logged"
+has "spool/lost holds 2 files of open segments lost at a crash: the ledger names their records (lost-open-segment events of the oversight log)"
+has_re ' 0 on the backend unlogged, 6 spool leftovers, 6 problems$'
+# while ingest holds the log, the open and unsigned ones are its work in progress
 command -v flock >/dev/null || die "flock (util-linux) is not installed"
-expect 0 "audit --site while the log is locked" flock "$site/ledger/ingest/lock" "$B/lacre" audit --site "$site"
+expect 3 "audit --site while the log is locked" flock "$site/ledger/ingest/lock" "$B/lacre" audit --site "$site"
 has "ingest is running: 3 open segments or unsigned batches in the spool are not counted as problems (stop it for an exact audit)"
+has_re ' 0 on the backend unlogged, 2 spool leftovers, 2 problems$'
+rm -f "$sp/lost/$h6" "$sp/lost/$h6.leaves"
+expect 0 "audit --site while the log is locked" flock "$site/ledger/ingest/lock" "$B/lacre" audit --site "$site"
 rm -f "$sp/TMP.$h1" "$sp/$h3"
+printf 'garbage\x01line\n' > "$sp/$h3.streams"
 site_audit 3 "loss report and stray leaves"
-has "spool          spool/$h1.streams: loss report of open segment $h1, cut off by a crash (2 streams lost records): liid=LIID0001 cin=7 class=cc seq=5..9; liid=LIID0001 cin=7 class=iri seq=2..3"
+has "spool          spool/$h1.streams: loss report of open segment $h1, cut off by a crash: 11 records of 2 streams lost, not yet named in the ledger (ingest names them at its next start): cc LIID0001 cin 7 seq 5..9 (5); iri LIID0001 cin 7 seq 2..3 (2); 4 records of other streams"
+has "spool          spool/$h3.streams: loss report of open segment $h3, cut off by a crash: 0 records of 0 streams lost, not yet named in the ledger (ingest names them at its next start): garbage?line?"
 has "spool          spool/$h3.leaves: the commitments of segment $h3, which is neither in the spool nor named by the ingest log"
-rm -f "$sp/$h1.streams" "$sp/$h3.leaves" "$sp/ready/$h4"
-clean "spool leftovers removed"
-ok "d: spool leftovers (open segment, loss report, unsigned batch, stray leaves, unnamed ready segment) each reported"
+rm -f "$sp/$h1.streams" "$sp/$h3.leaves" "$sp/$h3.streams" "$sp/ready/$h4"
+clean "spool leftovers removed (lost/ keeps what the ledger names)"
+ok "d: spool leftovers (open segment, loss report, unsigned batch, stray leaves, unnamed ready segment, damaged batch set aside) each reported"
 
 # ---- c. a stray commitment in the log (last: it cannot be taken back) ----
 before=$(sed -n 2p "$site/ledger/ingest/checkpoint")
