@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@
 #define SA_LEAVES ".leaves"
 #define SA_READY "ready"
 #define SA_LOST "lost"
+#define SA_REL_MAX (NAME_MAX + 16)        /* a spool file name with its sub-folder */
 
 /* Read a small local file into out (NUL-terminated). */
 static int read_small(const char *path, struct lacre_dbuf *out)
@@ -123,7 +125,7 @@ static long long spool_file(struct sa_ctx *c, const char *rel)
  * SPOOL/<name> (closed) or SPOOL/ready/<name> (covered)? */
 static int in_spool(struct sa_ctx *c, const char *name)
 {
-	char rel[SA_NAME_LEN + 16];
+	char rel[SA_REL_MAX];
 	const char *base = strrchr(name, '/');
 	base = base ? base + 1 : name;
 	if (!site_audit_segment_name(base))
@@ -342,7 +344,7 @@ static long long leaves_records(struct sa_ctx *c, const char *rel)
  * aside as damaged could not be logged: a problem each. */
 static int scan_lost(struct sa_ctx *c)
 {
-	char dir[SITE_PATH_MAX + 16], rel[SA_NAME_LEN + 32], obj[SA_NAME_LEN + 48];
+	char dir[SITE_PATH_MAX + 16], rel[SA_REL_MAX], obj[SA_REL_MAX + 8];
 	struct dirent *de;
 	DIR *d;
 
@@ -382,7 +384,7 @@ static int scan_lost(struct sa_ctx *c)
  * audited log names is a problem. */
 static int scan_ready(struct sa_ctx *c, int running)
 {
-	char dir[SITE_PATH_MAX + 16], rel[SA_NAME_LEN + 16], obj[SA_NAME_LEN + 32];
+	char dir[SITE_PATH_MAX + 16], rel[SA_REL_MAX], obj[SA_REL_MAX + 8];
 	struct dirent *de;
 	DIR *d;
 
@@ -412,7 +414,7 @@ static int scan_ready(struct sa_ctx *c, int running)
 /* Step (d): every leftover in the spool, one finding each. */
 static int scan_spool(struct sa_ctx *c, int running)
 {
-	char rel[SA_NAME_LEN + 16], obj[SA_NAME_LEN + 32], base[SA_NAME_LEN + 1], shown[SA_STREAMS_SHOWN + 64];
+	char rel[SA_REL_MAX], obj[SA_REL_MAX + 8], base[SA_NAME_LEN + 1], shown[SA_STREAMS_SHOWN + 64];
 	struct dirent *de;
 	DIR *d;
 	int r;
@@ -435,7 +437,7 @@ static int scan_spool(struct sa_ctx *c, int running)
 				continue;
 			}
 			c->res->spool_lost++;
-			snprintf(base, sizeof(base), "%s", n + strlen(SA_TMP));
+			snprintf(base, sizeof(base), "%.*s", SA_NAME_LEN, n + strlen(SA_TMP));
 			snprintf(rel, sizeof(rel), "%s%s", base, SA_STREAMS);
 			snprintf(obj, sizeof(obj), "spool/%s", n);
 			spool_finding(c, obj, "%s: an open segment left by a crash (%lld bytes): its records "
