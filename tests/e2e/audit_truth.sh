@@ -122,6 +122,10 @@ python3 "$top/tests/e2e/lib/pkg_tool.py" get "$work/ex.plain" unlogged.txt > "$w
 python3 "$top/tests/e2e/lib/pkg_tool.py" list "$work/ex.plain" | grep -c '\.pdu$' > "$work/npdu"
 [ "$(cat "$work/npdu")" -eq "$n_logged" ] || die "the package holds $(cat "$work/npdu") PDUs, expected $n_logged"
 ok "export: $n_logged proven records written and verified, the $n_extra unlogged ones named (unlogged.txt, absent line), exit 0"
+expect 1 "proof record of an unlogged record" env LACRE_USER="$CLERK_KEY" "$B/lacre" proof record --site "$site" \
+	--warrant "$W1" --record "seg/$extra:0" --justification "e2e: receipt of an unlogged record"
+has "lacre: record seg/$extra:0 is in no signed checkpoint: the ingest log does not name it (lost leaf or unlogged segment), so it has no receipt; run lacre audit --site --deep"
+ok "proof record of an unlogged record: exit 1, says why"
 rm -f "$site/objects/seg/$extra"
 clean "unlogged segment removed"
 
