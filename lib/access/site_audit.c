@@ -424,7 +424,7 @@ static int scan_spool(struct sa_ctx *c, int running)
 	while ((de = readdir(d)) != NULL) {
 		const char *n = de->d_name;
 		size_t nl = strlen(n);
-		long long size;
+		long long size, leaves;
 		unsigned lines;
 		unsigned long long lost;
 
@@ -436,10 +436,21 @@ static int scan_spool(struct sa_ctx *c, int running)
 				c->res->spool_open++;
 				continue;
 			}
-			c->res->spool_lost++;
 			snprintf(base, sizeof(base), "%.*s", SA_NAME_LEN, n + strlen(SA_TMP));
-			snprintf(rel, sizeof(rel), "%s%s", base, SA_STREAMS);
 			snprintf(obj, sizeof(obj), "spool/%s", n);
+			snprintf(rel, sizeof(rel), "%s%s", base, SA_LEAVES);
+			if ((leaves = leaves_records(c, rel)) >= 0) {
+				/* closed at the crash: its batch was written, not yet
+				 * its final name; recovery completes the close */
+				c->res->spool_unlogged++;
+				spool_finding(c, obj, "%s: a segment closed at a crash (%lld bytes, %lld records) "
+					      "before it took its final name: its records are in no signed "
+					      "checkpoint; ingest renames, logs and uploads it at its next start",
+					      obj, size, leaves);
+				continue;
+			}
+			c->res->spool_lost++;
+			snprintf(rel, sizeof(rel), "%s%s", base, SA_STREAMS);
 			spool_finding(c, obj, "%s: an open segment left by a crash (%lld bytes): its records "
 				      "were never closed into a segment nor logged, they are lost (ingest names "
 				      "them at its next start)%s%s", obj, size,
@@ -453,6 +464,12 @@ static int scan_spool(struct sa_ctx *c, int running)
 			snprintf(rel, sizeof(rel), "%s%s", SA_TMP, base);
 			if (running && spool_file(c, rel) >= 0)
 				continue;
+			/* a closed segment's manifest (removed when it moves to
+			 * ready/): its records are not lost, its line says where
+			 * they are */
+			snprintf(rel, sizeof(rel), "%s%s", base, SA_LEAVES);
+			if (spool_file(c, base) >= 0 || spool_file(c, rel) >= 0 || is_named(c, base))
+				continue;
 			c->res->spool_lost++;
 			streams_summary(c, n, shown, sizeof(shown), &lines, &lost);
 			snprintf(obj, sizeof(obj), "spool/%s", n);
@@ -463,7 +480,6 @@ static int scan_spool(struct sa_ctx *c, int running)
 		} else if (site_audit_segment_name(n)) {
 			/* a closed segment: with its leaves (batch not signed) or,
 			 * in the older layout, alone (waiting for upload) */
-			long long leaves;
 			if (is_named(c, n) || (size = spool_file(c, n)) < 0)
 				continue;   /* logged: pending, counted by sa_segment */
 			if (running) {
@@ -489,9 +505,10 @@ static int scan_spool(struct sa_ctx *c, int running)
 		} else if (nl == SA_NAME_LEN + strlen(SA_LEAVES) && !strcmp(n + SA_NAME_LEN, SA_LEAVES)) {
 			/* leaves whose segment has left the spool */
 			snprintf(base, sizeof(base), "%.*s", SA_NAME_LEN, n);
+			snprintf(rel, sizeof(rel), "%s%s", SA_TMP, base);
 			if (!site_audit_segment_name(base) || spool_file(c, base) >= 0 ||
-			    is_named(c, base) || running)
-				continue;
+			    spool_file(c, rel) >= 0 || is_named(c, base) || running)
+				continue;   /* its segment's own line covers it */
 			c->res->spool_unlogged++;
 			snprintf(obj, sizeof(obj), "spool/%s", n);
 			spool_finding(c, obj, "%s: the commitments of segment %s, which is neither in the "

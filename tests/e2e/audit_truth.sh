@@ -171,15 +171,23 @@ h5=55555555555555555555555555555555 h6=66666666666666666666666666666666
 head -c 1000 /dev/urandom > "$sp/TMP.$h1"
 # kind (1 iri, 2 cc), LIID hex ("LIID0001"), CIN, first, last, count
 printf 'lacre-open-segment v1 %s\n2 4c49494430303031 7 5 9 5\n1 4c49494430303031 7 2 3 2\nother 4\n' "$h1" > "$sp/$h1.streams"
-head -c 500 /dev/urandom > "$sp/$h3"
-python3 - "$sp/$h3.leaves" <<'PY'
+h7=77777777777777777777777777777777
+# batch NAME RECORDS: a batch file (docs/FORMATS.md: the commitments, then the entry)
+batch() {
+	python3 - "$sp/$1.leaves" "$2" <<'PY'
 import hashlib, os, struct, sys
-entries = [os.urandom(32), os.urandom(32), b"lacre-segment/v1 (stands for the entry)"]
+entries = [os.urandom(32) for _ in range(int(sys.argv[2]))] + [b"lacre-segment/v1 (stands for the entry)"]
 d = b"lacre-leaves v1\n" + struct.pack(">Q", len(entries))
 for e in entries:
     d += struct.pack(">H", len(e)) + e
 open(sys.argv[1], "wb").write(d + hashlib.sha256(d).digest())
 PY
+}
+head -c 500 /dev/urandom > "$sp/$h3"
+batch "$h3" 2
+printf 'lacre-open-segment v1 %s\n2 4c49494430303031 7 1 4 4\n' "$h3" > "$sp/$h3.streams"   # stale: h3 is closed
+head -c 700 /dev/urandom > "$sp/TMP.$h7"   # closed at the crash: batch written, not yet renamed
+batch "$h7" 3
 mkdir -p "$sp/ready" "$sp/lost"
 head -c 300 /dev/urandom > "$sp/ready/$h4"
 head -c 10 /dev/urandom > "$sp/lost/TMP.$h5"
@@ -193,22 +201,26 @@ has "spool          spool/$h3: a closed segment (500 bytes, 2 records) whose led
 has "spool          spool/ready/$h4: waiting for upload (300 bytes) but no segment entry of the ingest log names it: its records are in no signed checkpoint"
 has "spool          spool/lost/$h6: a closed segment (200 bytes) set aside by recovery because its ledger batch was damaged: its records are in no signed checkpoint"
 has "spool          spool/lost/$h6.leaves: a damaged ledger batch set aside by recovery: the commitments of segment $h6 could not be logged"
+has "spool          spool/TMP.$h7: a segment closed at a crash (700 bytes, 3 records) before it took its final name: its records are in no signed checkpoint; ingest renames, logs and uploads it at its next start"
 has "spool/lost holds 2 files of open segments lost at a crash: the ledger names their records (lost-open-segment events of the oversight log)"
-has_re ' 0 on the backend unlogged, 6 spool leftovers, 6 problems$'
+has_re ' 0 on the backend unlogged, 7 spool leftovers, 7 problems$'
+# a closed segment's manifest and batch file are its own line's, not a loss
+! grep -q "spool/$h3.streams\|spool/$h3.leaves\|spool/$h7.leaves" "$work/out" || { cat "$work/out"; die "a closed segment's files reported as leftovers of their own"; }
 # while ingest holds the log, the open and unsigned ones are its work in progress
 command -v flock >/dev/null || die "flock (util-linux) is not installed"
 expect 3 "audit --site while the log is locked" flock "$site/ledger/ingest/lock" "$B/lacre" audit --site "$site"
-has "ingest is running: 3 open segments or unsigned batches in the spool are not counted as problems (stop it for an exact audit)"
+has "ingest is running: 4 open segments or unsigned batches in the spool are not counted as problems (stop it for an exact audit)"
 has_re ' 0 on the backend unlogged, 2 spool leftovers, 2 problems$'
 rm -f "$sp/lost/$h6" "$sp/lost/$h6.leaves"
 expect 0 "audit --site while the log is locked" flock "$site/ledger/ingest/lock" "$B/lacre" audit --site "$site"
-rm -f "$sp/TMP.$h1" "$sp/$h3"
-printf 'garbage\x01line\n' > "$sp/$h3.streams"
+rm -f "$sp/TMP.$h1" "$sp/$h3" "$sp/TMP.$h7" "$sp/$h7.leaves"
+h8=88888888888888888888888888888888
+printf 'garbage\x01line\n' > "$sp/$h8.streams"
 site_audit 3 "loss report and stray leaves"
 has "spool          spool/$h1.streams: loss report of open segment $h1, cut off by a crash: 11 records of 2 streams lost, not yet named in the ledger (ingest names them at its next start): cc LIID0001 cin 7 seq 5..9 (5); iri LIID0001 cin 7 seq 2..3 (2); 4 records of other streams"
-has "spool          spool/$h3.streams: loss report of open segment $h3, cut off by a crash: 0 records of 0 streams lost, not yet named in the ledger (ingest names them at its next start): garbage?line?"
+has "spool          spool/$h8.streams: loss report of open segment $h8, cut off by a crash: 0 records of 0 streams lost, not yet named in the ledger (ingest names them at its next start): garbage?line?"
 has "spool          spool/$h3.leaves: the commitments of segment $h3, which is neither in the spool nor named by the ingest log"
-rm -f "$sp/$h1.streams" "$sp/$h3.leaves" "$sp/$h3.streams" "$sp/ready/$h4"
+rm -f "$sp/$h1.streams" "$sp/$h3.leaves" "$sp/$h3.streams" "$sp/$h8.streams" "$sp/ready/$h4"
 clean "spool leftovers removed (lost/ keeps what the ledger names)"
 ok "d: spool leftovers (open segment, loss report, unsigned batch, stray leaves, unnamed ready segment, damaged batch set aside) each reported"
 
