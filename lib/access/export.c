@@ -423,6 +423,14 @@ static int ex_unlogged(struct ex_ctx *c, const struct access_record *ar, const u
 			c->unl_cins[c->n_unl_cins++] = rec->cin;
 		}
 	}
+	/* a party-copy rule that matches only such records would exclude
+	 * nothing the package lists: remember it (2) to say so */
+	for (size_t i = 0; i < c->o->n_excl; i++) {
+		const struct export_exclusion *e = &c->o->excl[i];
+		if (!c->excl_used[i] && (e->is_range ? (when >= e->from_us && when < e->to_us)
+				       : (e->index == ar->index && !strcmp(e->segment, ar->segment))))
+			c->excl_used[i] = 2;
+	}
 	c->unlogged++;
 	return LACRE_OK;
 }
@@ -1033,9 +1041,14 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 		goto out;
 	}
 	for (i = 0; i < o->n_excl; i++)
-		if (!c.excl_used[i]) {
+		if (c.excl_used[i] != 1) {
 			r = LACRE_E_INVALID;
-			snprintf(msg, msglen, "exclusion '%s' matches no record of this export", o->excl[i].text);
+			if (c.excl_used[i] == 2)
+				snprintf(msg, msglen, "exclusion '%s' matches only records in no signed checkpoint, "
+					 "which are left out anyway (unlogged.txt): drop it", o->excl[i].text);
+			else
+				snprintf(msg, msglen, "exclusion '%s' matches no record of this export",
+					 o->excl[i].text);
 			goto out;
 		}
 	/* the completeness report: fix the LIID pointers now the arena is final */

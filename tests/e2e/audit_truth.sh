@@ -126,6 +126,10 @@ expect 1 "proof record of an unlogged record" env LACRE_USER="$CLERK_KEY" "$B/la
 	--warrant "$W1" --record "seg/$extra:0" --justification "e2e: receipt of an unlogged record"
 has "lacre: record seg/$extra:0 is in no signed checkpoint: the ingest log does not name it (lost leaf or unlogged segment), so it has no receipt; run lacre audit --site --deep"
 ok "proof record of an unlogged record: exit 1, says why"
+expect 2 "party copy excluding an unlogged record" env LACRE_USER="$CLERK_KEY" "$B/lacre" export --site "$site" \
+	--warrant "$W1" --recipient "$R" -o "$work/ex3.age" --justification "e2e: party copy" --exclude-record "seg/$extra:0"
+has "lacre: export failed: exclusion 'seg/$extra:0' matches only records in no signed checkpoint, which are left out anyway (unlogged.txt): drop it"
+[ ! -e "$work/ex3.age" ] || die "a refused party copy left a package"
 # while ingest runs (it holds the log's lock) the same records may still be
 # published: the export says so, and still does not wait
 expect 0 "export while the log is locked" env LACRE_USER="$CLERK_KEY" timeout 120 flock "$site/ledger/ingest/lock" \
