@@ -241,3 +241,25 @@ has_re "; 1 commitments with no record \(0 of shredded segments, 0 of open segme
 expect 0 "audit --deep while the log is locked" flock "$site/ledger/ingest/lock" "$B/lacre" audit --site "$site" --deep
 has_re "; 1 commitments with no record \(0 of shredded segments, 1 of open segments\); .* 0 problems$"
 ok "c: a commitment with no record: reported by --deep with its log index (not while ingest runs)"
+
+# ---- e. a shredded warrant: its segments no longer open ----
+# the commitments of a segment no key opens are counted, not reported, when
+# the log's batch layout ties them to it; interleaved (older layout) they
+# cannot be told from lost ones and are reported with the segment named
+J=(--justification "e2e: shred for the audit")
+"$B/lacre" warrant cease "$W1" --site "$site" --order CESE-1 --order-date 2026-11-27 --at 2026-11-27 \
+	--user "$CLERK_KEY" > /dev/null || die "cease $W1"
+"$B/lacre" shred request --site "$site" --warrant "$W1" --order AUTO-DESTR-7/2031 --order-date 2026-11-27 \
+	--user "$SUP_KEY" "${J[@]}" > "$work/sh.out" || die "shred request"
+req=$(grep -o 'S-[0-9]*' "$work/sh.out" | head -1)
+"$B/lacre" shred approve "$req" --site "$site" --user "$CLERK_KEY" "${J[@]}" > /dev/null || die "shred approve"
+site_audit 0 "after the shred"
+deep_audit 3 "after the shred (the stray commitment of c is still there)"
+has "deep           ingest log: 1 commitments after the last segment entry have no record (log entries $before): no segment was closed over them, their records were lost in an open segment"
+if grep -q '^deep .*no key opens it' "$work/out"; then
+	has_re "^deep +ingest log: [0-9]+ commitments before the entry of seg/[0-9a-f]{32} have no record in any segment \(log entries [-0-9, .]+\); [0-9]+ logged segments that could not be read may hold them: seg/[0-9a-f]{32} \(no key opens it\)"
+	ok "e: after a shred (interleaved log): the unattributable commitments are reported with the segment no key opens"
+else
+	has_re "; $((n_logged + 1)) commitments with no record \($n_logged of shredded segments, 0 of open segments\); .*; 1 problems$"
+	ok "e: after a shred: the $n_logged commitments of the shredded warrant's segments are counted, not reported"
+fi
