@@ -15,7 +15,10 @@
  * Segment entries ("lacre-segment/v1", docs/FORMATS.md §6) are checked here
  * for presence and size; the keyless fingerprint is re-derived by
  * cli_audit_segment_fingerprint() (cmd_audit_site.c: age's keyless
- * fingerprint, SHA-256 over the header and the chunk tags).
+ * fingerprint, SHA-256 over the header and the chunk tags).  When the log
+ * names segments at all, every segment object on the backend (seg/) that no
+ * entry names is reported too ("unlogged"): its records are in no signed
+ * checkpoint.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -32,6 +35,7 @@
 #include "cli.h"
 
 #define MAX_W 32
+#define AUDIT_SEGMENT_PREFIX "seg/"   /* segment objects (lib/ingest/seal_sink.c) */
 
 
 /* Segment hook: the object exists with the recorded size and (when the
@@ -88,7 +92,9 @@ static void usage(FILE *f)
 		"\n"
 		"Fetch every tile, entry bundle and the checkpoint of a log from a\n"
 		"backend, recompute the tree and compare it with the latest trusted\n"
-		"checkpoint.  Needs no key: only the log's public vkey.\n"
+		"checkpoint.  Needs no key: only the log's public vkey.  When the log\n"
+		"names segments, every segment on the backend that no entry names is\n"
+		"reported too.\n"
 		"\n"
 		"  --store SPEC         backend (dir:PATH, s3://BUCKET/PREFIX)\n"
 		"  --vkey LOGVKEY       the log's verifier key (its name is the origin)\n"
@@ -206,6 +212,8 @@ int cmd_audit(int argc, char **argv)
 	cfg.trusted = trusted.len ? trusted.p : NULL;
 	cfg.trusted_len = trusted.len;
 	cfg.segment = check_segment;
+	cfg.segment_prefix = AUDIT_SEGMENT_PREFIX;
+	cfg.segment_prefix_auto = 1;
 	cfg.report = print_finding;
 	rc = audit_run(&cfg, &res);
 	if (rc != LACRE_OK && rc != LACRE_E_VERIFY && rc != LACRE_E_ROLLBACK && rc != LACRE_E_FORK) {
@@ -213,10 +221,11 @@ int cmd_audit(int argc, char **argv)
 				  "audit");
 		goto done;
 	}
-	printf("audited %s size %llu: %llu entries, %llu objects, %llu segments, %llu problems\n",
+	printf("audited %s size %llu: %llu entries, %llu objects, %llu segments, %llu segments "
+	       "on the backend unlogged, %llu problems\n",
 	       cfg.origin, (unsigned long long)res.size, (unsigned long long)res.entries,
 	       (unsigned long long)res.objects, (unsigned long long)res.segments,
-	       (unsigned long long)res.findings);
+	       (unsigned long long)res.unlogged, (unsigned long long)res.findings);
 	status = rc == LACRE_OK ? EXIT_OK : EXIT_VERIFY;
 done:
 	lacre_store_close(st);

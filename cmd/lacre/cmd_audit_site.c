@@ -1,9 +1,11 @@
 /*
  * cmd_audit_site.c - `lacre audit --site DIR [--deep]`: audit a site's
  * backend against its ingest log (keyless: tiles, bundles, checkpoint, and
- * every segment's presence, size and fingerprint), and with --deep (master
+ * every segment's presence, size and fingerprint; segments on the backend
+ * that no entry names; the spool's leftovers), and with --deep (master
  * passphrase) decrypt every segment and match every record with its
- * commitment.  The generic `lacre audit --store --vkey` is cmd_audit.c.
+ * commitment and every commitment with its record.  The generic `lacre
+ * audit --store --vkey` is cmd_audit.c.
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -22,11 +24,6 @@
 #include "lacre/warrant.h"
 #include "cli.h"
 
-struct seglist {
-	char **v;
-	size_t n, cap;
-};
-
 static void on_finding(void *arg, const struct audit_finding *f)
 {
 	(void)arg;
@@ -36,21 +33,6 @@ static void on_finding(void *arg, const struct audit_finding *f)
 		printf("%-14s %s\n", audit_kind_name(f->kind), f->message);
 	else
 		printf("%-14s %s: %s\n", audit_kind_name(f->kind), f->object, f->message);
-}
-
-static void on_segment(void *arg, const char *name)
-{
-	struct seglist *l = arg;
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 64;
-		char **nv = realloc(l->v, nc * sizeof(*nv));
-		if (!nv)
-			return;
-		l->v = nv;
-		l->cap = nc;
-	}
-	if ((l->v[l->n] = strdup(name)) != NULL)
-		l->n++;
 }
 
 static void on_deep(void *arg, const char *seg, const char *what)
@@ -123,7 +105,6 @@ int cmd_audit_site(int argc, char **argv)
 	struct lacre_store *st = NULL;
 	struct site_audit_opts o = { 0 };
 	struct site_audit_result res;
-	struct seglist segs = { 0 };
 	int deep = 0, c, r, ex = EXIT_FAIL;
 
 	passphrase_src_init(&pass);
@@ -137,8 +118,10 @@ int cmd_audit_site(int argc, char **argv)
 			printf("usage: lacre audit --site DIR [--deep [--passphrase-file F]]\n"
 			       "Audits the site's backend against its ingest log: tiles, entry bundles and\n"
 			       "checkpoint against the checkpoint the site keeps locally, and every sealed\n"
-			       "segment's presence, size and keyless fingerprint.  --deep (master passphrase)\n"
-			       "also decrypts every segment and matches each record with its commitment.\n"
+			       "segment's presence, size and keyless fingerprint; segments on the backend no\n"
+			       "log entry names; spool leftovers.  --deep (master passphrase) also decrypts\n"
+			       "every segment and matches each record with its commitment and each commitment\n"
+			       "with its record.\n"
 			       "Exit status: 0 intact, 3 problems found, 1 the audit could not run.\n");
 			return EXIT_OK;
 		default:
@@ -151,8 +134,6 @@ int cmd_audit_site(int argc, char **argv)
 		return cli_fail(r, "cannot open the backend");
 	o.fingerprints = 1;
 	o.report = on_finding;
-	o.on_segment = on_segment;
-	o.arg = &segs;
 	r = site_audit_run(&s, st, &o, &res);
 	if (res.no_log) {
 		printf("no ingest log yet: nothing has been received on this site\n");
@@ -160,11 +141,22 @@ int cmd_audit_site(int argc, char **argv)
 		goto out;
 	}
 	printf("audited ingest log size %llu: %llu entries, %llu segments (%llu still in the "
-	       "spool), %llu missing, %llu damaged, %llu problems\n",
+	       "spool), %llu missing, %llu damaged, %llu on the backend unlogged, %llu spool "
+	       "leftovers, %llu problems\n",
 	       (unsigned long long)res.log_size, (unsigned long long)res.entries,
 	       (unsigned long long)res.segments, (unsigned long long)res.pending,
 	       (unsigned long long)res.missing, (unsigned long long)res.damaged,
+	       (unsigned long long)res.unlogged,
+	       (unsigned long long)(res.spool_lost + res.spool_unlogged),
 	       (unsigned long long)res.findings);
+	if (res.spool_lost_named)
+		printf("spool/lost holds %llu files of open segments lost at a crash: the ledger names "
+		       "their records (lost-open-segment events of the oversight log)\n",
+		       (unsigned long long)res.spool_lost_named);
+	if (res.ingest_running)
+		printf("ingest is running: %llu open segments or unsigned batches in the spool are not "
+		       "counted as problems (stop it for an exact audit)\n",
+		       (unsigned long long)res.spool_open);
 	ex = r == LACRE_OK ? EXIT_OK : cli_exit_status(r == LACRE_E_VERIFY || r == LACRE_E_ROLLBACK ||
 						      r == LACRE_E_FORK ? LACRE_E_VERIFY : r);
 	if (r != LACRE_OK && !res.findings)
@@ -183,13 +175,18 @@ int cmd_audit_site(int argc, char **argv)
 		r = load_ids(&s, ks, &ids, &keys, &n);
 		keystore_close(ks);
 		if (r == LACRE_OK)
-			r = deep_audit_run(&s, st, res.log_size, (const char *const *)segs.v, segs.n,
-					   ids, n, on_deep, NULL, &dr);
+			r = deep_audit_run(&s, st, res.log_size, res.ingest_running, ids, n, on_deep,
+					   NULL, &dr);
 		if (r == LACRE_OK || r == LACRE_E_VERIFY)
-			printf("deep: %llu segments decrypted, %llu records matched their commitments; "
-			       "%llu segments no key opens (shredded); %llu problems\n",
-			       (unsigned long long)dr.segments, (unsigned long long)dr.records,
-			       (unsigned long long)dr.unopened, (unsigned long long)dr.problems);
+			printf("deep: %llu segments decrypted (%llu from the spool), %llu records checked; "
+			       "%llu segments no key opens (shredded); %llu commitments with no record "
+			       "(%llu of shredded segments, %llu of open segments); %llu unlogged segments "
+			       "with %llu records in no log; %llu problems\n",
+			       (unsigned long long)dr.segments, (unsigned long long)dr.from_spool,
+			       (unsigned long long)dr.records, (unsigned long long)dr.unopened,
+			       (unsigned long long)dr.unmatched_leaves, (unsigned long long)dr.shredded_leaves,
+			       (unsigned long long)dr.open_leaves, (unsigned long long)dr.unlogged_segments,
+			       (unsigned long long)dr.unlogged_records, (unsigned long long)dr.problems);
 		else
 			cli_err("deep audit could not run: %s", lacre_strerror(r));
 		if (r != LACRE_OK && ex == EXIT_OK)
@@ -202,9 +199,6 @@ int cmd_audit_site(int argc, char **argv)
 		free(keys);
 	}
 out:
-	for (size_t i = 0; i < segs.n; i++)
-		free(segs.v[i]);
-	free(segs.v);
 	lacre_store_close(st);
 	return ex;
 }

@@ -266,20 +266,25 @@ int cmd_export(int argc, char **argv)
 	}
 	if (o.json)
 		printf("{\"package\":\"%s\",\"path\":\"%s\",\"records\":%llu,\"included\":%llu,"
-		       "\"excluded\":%llu,\"events\":%llu,\"quarantined\":%llu,\"wavs\":%llu,\"pcaps\":%llu,\"pdu_bytes\":%llu,\"plain_bytes\":%llu,\"log_size\":%llu,"
+		       "\"excluded\":%llu,\"unlogged\":%llu,\"events\":%llu,\"quarantined\":%llu,\"wavs\":%llu,\"pcaps\":%llu,\"pdu_bytes\":%llu,\"plain_bytes\":%llu,\"log_size\":%llu,"
 		       "\"export_vkey\":\"%s\"}\n", res.package_id, o.o.path,
 		       (unsigned long long)res.records, (unsigned long long)res.included,
-		       (unsigned long long)res.excluded, (unsigned long long)res.events,
+		       (unsigned long long)res.excluded, (unsigned long long)res.unlogged,
+		       (unsigned long long)res.events,
 		       (unsigned long long)res.quarantined, (unsigned long long)res.wavs,
 		       (unsigned long long)res.pcaps, (unsigned long long)res.pdu_bytes,
 		       (unsigned long long)res.plain_bytes, (unsigned long long)res.log_size,
 		       res.export_vkey);
-	else
+	else {
 		printf("package %s: %llu records (%llu included, %llu excluded), %llu WAV, %llu pcap, "
 		       "receipts against ingest log size %llu, sealed to %s in %s\nexport key: %s\n",
 		       res.package_id, (unsigned long long)res.records, (unsigned long long)res.included,
 		       (unsigned long long)res.excluded, (unsigned long long)res.wavs,
 		       (unsigned long long)res.pcaps, (unsigned long long)res.log_size,
 		       o.recipient, o.o.path, res.export_vkey);
+		if (res.unlogged)
+			printf("left out: %llu records in no signed checkpoint (named in unlogged.txt and the "
+			       "manifest's absent lines)\n", (unsigned long long)res.unlogged);
+	}
 	return EXIT_OK;
 }

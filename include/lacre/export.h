@@ -64,6 +64,8 @@ struct export_result {
 	uint64_t events;                      /* accounting events included */
 	uint64_t wavs, pcaps;                 /* renderings included */
 	uint64_t quarantined;                 /* quarantined records of the LIIDs (counted) */
+	uint64_t unlogged;                    /* records in no checkpoint: left out, named in
+					       * unlogged.txt (not in records/included) */
 	uint64_t pdu_bytes;                   /* PDU bytes included */
 	uint64_t plain_bytes;                 /* package plaintext */
 	uint64_t log_size;                    /* checkpoint the receipts prove against */
@@ -92,17 +94,20 @@ int export_access_report(const struct site *s, struct keystore *ks, const char *
  * segment), as `lacre proof record` writes it: decrypts the segment with
  * the warrant's key, recomputes the record's commitment and proves it in
  * the ingest log's checkpoint.  commitment and leaf (may be NULL) receive
- * what the receipt proves.  LACRE_E_NOT_FOUND: no such record (or not yet
- * in the published checkpoint). */
+ * what the receipt proves.  LACRE_E_NOT_FOUND: no such record, or one in no
+ * published checkpoint (msg says whether ingest may still publish it). */
 int export_record_receipt(const struct site *s, struct keystore *ks, const char *warrant,
 			  const char *segment, uint64_t index, struct lacre_dbuf *out,
 			  uint8_t commitment[32], uint64_t *leaf, char *msg, size_t msglen);
 
-/* Write the package (see above).  Errors: LACRE_E_NOT_FOUND (no such
- * warrant, or a record not yet covered by the checkpoint: msg says which),
- * LACRE_E_SHREDDED, LACRE_E_VERIFY / LACRE_E_CORRUPT / LACRE_E_TRUNCATED
- * (damaged sealed data or ledger: nothing is written), LACRE_E_EXISTS
- * (the output exists), LACRE_E_INVALID (an exclusion matches no record),
+/* Write the package (see above).  A record the checkpoint does not cover
+ * (the ingest log does not name it, or has not published it yet) is not
+ * exported: it is named in unlogged.txt and, per segment, in an `absent
+ * unlogged` manifest line and a progress line (res->unlogged counts them);
+ * the export never waits for a publication.  Errors: LACRE_E_NOT_FOUND (no
+ * such warrant), LACRE_E_SHREDDED, LACRE_E_VERIFY / LACRE_E_CORRUPT / LACRE_E_TRUNCATED
+ * (damaged sealed data or ledger: nothing is written), LACRE_E_EXISTS (the
+ * output exists), LACRE_E_INVALID (an exclusion matches no record),
  * LACRE_E_IO.  msg explains a failure in one line. */
 int export_run(const struct site *s, struct keystore *ks, const struct export_opts *o,
 	       struct export_result *res, char *msg, size_t msglen);

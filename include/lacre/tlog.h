@@ -186,8 +186,11 @@ enum audit_kind {
 	AUDIT_ROLLBACK,      /* the store's checkpoint is older than trusted */
 	AUDIT_FORK,          /* two checkpoints of one size, different roots */
 	AUDIT_BAD_CHECKPOINT,/* the store's checkpoint is unsigned or malformed */
-	AUDIT_SEGMENT        /* a segment entry's object failed its check */
+	AUDIT_SEGMENT,       /* a segment entry's object failed its check */
+	AUDIT_UNLOGGED,      /* a segment on the backend that no entry names */
+	AUDIT_SPOOL          /* a spool leftover (site audit, site_audit.h) */
 };
+#define AUDIT_KIND_MAX AUDIT_SPOOL
 
 /* One finding, handed to the report callback as it is made. */
 struct audit_finding {
@@ -219,6 +222,14 @@ struct audit_config {
 	void *segment_arg;
 	void (*report)(void *arg, const struct audit_finding *f); /* optional */
 	void *report_arg;
+	/* optional: every object listed under this store prefix (e.g. "seg/")
+	 * that no "segment closed" entry of the audited tree names is an
+	 * AUDIT_UNLOGGED finding (its records are in no signed checkpoint).
+	 * With segment_prefix_auto, only when the tree names a segment at all
+	 * (so auditing another log of the same backend, one without segment
+	 * entries, does not claim every segment). */
+	const char *segment_prefix;
+	int segment_prefix_auto;
 };
 
 struct audit_result {
@@ -228,7 +239,8 @@ struct audit_result {
 	uint64_t objects;     /* objects read */
 	uint64_t segments;    /* segment entries checked */
 	uint64_t findings;    /* problems reported */
-	uint64_t by_kind[AUDIT_SEGMENT + 1];
+	uint64_t unlogged;    /* segments under segment_prefix named by no entry */
+	uint64_t by_kind[AUDIT_KIND_MAX + 1];
 };
 
 /* Fetch every tile, bundle and the checkpoint of the log, recompute the

@@ -11,6 +11,16 @@
  * written straight into an age stream to the court's recipient; the
  * manifest lists every member with its SHA-256 and is signed (as a C2SP
  * signed note over its hash) by the site's export key.
+ *
+ * A record whose commitment is in no checkpoint the receipts can prove
+ * against (the ingest log does not name it: its leaf was lost or its
+ * segment reached the backend without its entry; or ingest has not
+ * published it yet) cannot be proved, so it is not part of the package's
+ * evidence: it gets no export number, no content and no rendering, and is
+ * named instead - one line in unlogged.txt (segment, index, commitment,
+ * stream, sequence number, time) and an `absent unlogged` manifest line
+ * per segment saying why.  The export never waits for a publication that
+ * may never come.
  */
 #include <errno.h>
 #include <limits.h>
@@ -40,6 +50,7 @@
 #include "lacre/pcap.h"
 #include "lacre/receipts.h"
 #include "lacre/record_json.h"
+#include "lacre/site_audit.h"
 #include "lacre/store.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
@@ -51,6 +62,12 @@ struct ex_member {
 	char name[PACKAGE_NAME_MAX + 1];
 	uint64_t size;
 	uint8_t sha[32];
+};
+
+/* Records of one segment that no checkpoint covers (unlogged.txt). */
+struct ex_unl_seg {
+	char segment[80];
+	uint64_t n, seq_lo, seq_hi;
 };
 
 struct ex_ctx {
@@ -76,6 +93,12 @@ struct ex_ctx {
 	struct lacre_dbuf absent;
 	uint64_t wavs, pcaps;
 	char *excl_used;
+	struct lacre_dbuf unl;             /* unlogged.txt lines */
+	struct ex_unl_seg *us;             /* ... by segment */
+	size_t nus, capus;
+	uint32_t *unl_cins;                /* CINs of unlogged records (no rendering) */
+	size_t n_unl_cins, cap_unl_cins;
+	uint64_t unlogged;
 	uint64_t n, included, excluded, pdu_bytes;
 	int err;
 	char *msg;
@@ -342,6 +365,121 @@ static size_t ex_excluded(struct ex_ctx *c, const struct access_record *ar, int6
 	return 0;
 }
 
+/* A record no checkpoint covers: a line in unlogged.txt (no content), its
+ * segment's count, its CIN (no rendering of its call). */
+static int ex_unlogged(struct ex_ctx *c, const struct access_record *ar, const uint8_t commit[32],
+		       int64_t when)
+{
+	const struct frame_record *rec = ar->rec;
+	char hex[65], liidhex[2 * FRAME_LIID_MAX + 1], t[WARRANT_TIME_MAX];
+	struct ex_unl_seg *g = c->nus ? &c->us[c->nus - 1] : NULL;
+	int r;
+
+	lacre_hex(commit, 32, hex);
+	lacre_hex(rec->liid.p, rec->liid.len, liidhex);
+	warrant_time_format(when, t);
+	r = lacre_dbuf_printf(&c->unl, "unlogged segment=%s index=%llu commitment=%s liid=%s cin=",
+			      ar->segment, (unsigned long long)ar->index, hex, rec->liid.len ? liidhex : "-");
+	if (r == LACRE_OK)
+		r = rec->has_cin ? lacre_dbuf_printf(&c->unl, "%u", rec->cin) : lacre_dbuf_add_u8(&c->unl, '-');
+	if (r == LACRE_OK)
+		r = lacre_dbuf_printf(&c->unl, " kind=%u seq=%llu time=%s\n", rec->kind,
+				      (unsigned long long)rec->seq, t);
+	if (r != LACRE_OK)
+		return ex_fail(c, r, "unlogged records: out of memory");
+	/* records come segment by segment: a new segment starts a new count */
+	if (!g || strcmp(g->segment, ar->segment) != 0) {
+		if (c->nus == c->capus) {
+			size_t nc = c->capus ? c->capus * 2 : 8;
+			void *nv = realloc(c->us, nc * sizeof(*c->us));
+			if (!nv)
+				return ex_fail(c, LACRE_E_NOMEM, "unlogged records: out of memory");
+			c->us = nv;
+			c->capus = nc;
+		}
+		g = &c->us[c->nus++];
+		memset(g, 0, sizeof(*g));
+		snprintf(g->segment, sizeof(g->segment), "%s", ar->segment);
+		g->seq_lo = g->seq_hi = rec->seq;
+	}
+	g->n++;
+	if (rec->seq < g->seq_lo)
+		g->seq_lo = rec->seq;
+	if (rec->seq > g->seq_hi)
+		g->seq_hi = rec->seq;
+	if (rec->has_cin) {
+		size_t i;
+		for (i = 0; i < c->n_unl_cins && c->unl_cins[i] != rec->cin; i++)
+			;
+		if (i == c->n_unl_cins) {
+			if (c->n_unl_cins == c->cap_unl_cins) {
+				size_t nc = c->cap_unl_cins ? c->cap_unl_cins * 2 : 16;
+				void *nv = realloc(c->unl_cins, nc * sizeof(*c->unl_cins));
+				if (!nv)
+					return ex_fail(c, LACRE_E_NOMEM, "unlogged records: out of memory");
+				c->unl_cins = nv;
+				c->cap_unl_cins = nc;
+			}
+			c->unl_cins[c->n_unl_cins++] = rec->cin;
+		}
+	}
+	/* a party-copy rule that matches only such records would exclude
+	 * nothing the package lists: remember it (2) to say so */
+	for (size_t i = 0; i < c->o->n_excl; i++) {
+		const struct export_exclusion *e = &c->o->excl[i];
+		if (!c->excl_used[i] && (e->is_range ? (when >= e->from_us && when < e->to_us)
+				       : (e->index == ar->index && !strcmp(e->segment, ar->segment))))
+			c->excl_used[i] = 2;
+	}
+	c->unlogged++;
+	return LACRE_OK;
+}
+
+/* After the read: one line per segment with unlogged records, saying why
+ * they are not in the package, to the caller (progress) and to the
+ * manifest (absent lines). */
+static int ex_unlogged_finish(struct ex_ctx *c, const struct site *s)
+{
+	char line[768];
+	int running, r = LACRE_OK;
+
+	if (!c->unlogged)
+		return LACRE_OK;
+	running = site_audit_ingest_running(s);
+	for (size_t i = 0; r == LACRE_OK && i < c->nus; i++) {
+		const struct ex_unl_seg *g = &c->us[i];
+		if (running)
+			snprintf(line, sizeof(line), "%llu records of segment %s (seq %llu..%llu) are not in "
+				 "the published checkpoint yet: ingest is running and has not published them; "
+				 "left out of this package (unlogged.txt), export again once it has",
+				 (unsigned long long)g->n, g->segment, (unsigned long long)g->seq_lo,
+				 (unsigned long long)g->seq_hi);
+		else
+			snprintf(line, sizeof(line), "%llu records of segment %s (seq %llu..%llu) are in no "
+				 "signed checkpoint: the ingest log does not name them (lost leaves or unlogged "
+				 "segment); left out of this package (unlogged.txt); run lacre audit --site --deep",
+				 (unsigned long long)g->n, g->segment, (unsigned long long)g->seq_lo,
+				 (unsigned long long)g->seq_hi);
+		if (c->o->progress)
+			c->o->progress(c->o->arg, line);
+		r = lacre_dbuf_printf(&c->absent, "absent unlogged %s\n", line);
+	}
+	if (r != LACRE_OK)
+		return ex_fail(c, r, "unlogged records: out of memory");
+	return LACRE_OK;
+}
+
+/* Whether a record of call c is unlogged (then no rendering of the call:
+ * it would carry content no receipt proves). */
+static int ex_call_unlogged(const struct ex_ctx *c, const struct calls_entry *call)
+{
+	for (size_t i = 0; i < c->n_unl_cins; i++)
+		for (size_t k = 0; k < call->n_cins; k++)
+			if (call->cins[k] == c->unl_cins[i])
+				return 1;
+	return 0;
+}
+
 /* access_read callback: one record into the package. */
 static int ex_record(void *arg, const struct access_record *ar)
 {
@@ -355,14 +493,11 @@ static int ex_record(void *arg, const struct access_record *ar)
 	struct json_w w;
 	int r;
 
-	n = ++c->n;
 	if ((r = frame_commitment(rec->salt, rec->canon.p, rec->canon.len, commit)) != LACRE_OK)
 		return ex_fail(c, r, "%s record %llu: cannot compute its commitment", ar->segment, (unsigned long long)ar->index);
 	if (receipts_index_find(c->ix, commit, &leaf) != LACRE_OK)
-		return ex_fail(c, LACRE_E_NOT_FOUND,
-			       "record %s:%llu is not in the ingest log's published checkpoint yet: wait "
-			       "for ingest to publish (or stop it cleanly), or end the export earlier with --to",
-			       ar->segment, (unsigned long long)ar->index);
+		return ex_unlogged(c, ar, commit, when);
+	n = ++c->n;
 	lacre_hex(commit, 32, hex);
 	lacre_dbuf_reset(&c->tmp);
 	if ((r = receipts_index_receipt(c->ix, leaf, &c->tmp)) != LACRE_OK)
@@ -669,6 +804,11 @@ static int ex_media(struct ex_ctx *c, const struct site *s, struct lacre_store *
 			r = lacre_dbuf_printf(&c->absent, "absent media %s holds excluded records (party copy)\n", lid);
 			continue;
 		}
+		if (ex_call_unlogged(c, call)) {
+			r = lacre_dbuf_printf(&c->absent, "absent media %s holds records in no signed "
+					      "checkpoint (unlogged.txt)\n", lid);
+			continue;
+		}
 		if (call->type == CALLS_VOIP) {
 			snprintf(path, sizeof(path), "%s/a.wav", tmpl);
 			memset(arep, 0, sizeof(*arep));
@@ -827,6 +967,7 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	lacre_dbuf_set_secret(&c.jsonl);
 	lacre_dbuf_init(&c.recs, EX_LIST_MAX);
 	lacre_dbuf_init(&c.excl, EX_LIST_MAX);
+	lacre_dbuf_init(&c.unl, EX_LIST_MAX);
 	lacre_dbuf_init(&c.tmp, NOTE_MAX_SIZE + 8192);
 	lacre_dbuf_init(&c.evjsonl, EX_TEXT_MAX);
 	lacre_dbuf_set_secret(&c.evjsonl);
@@ -891,6 +1032,8 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 		snprintf(msg, msglen, "reading the sealed records failed: %s", lacre_strerror(r));
 		goto out;
 	}
+	if ((r = ex_unlogged_finish(&c, s)) != LACRE_OK)
+		goto out;
 	if (o->oversight && (r = ex_oversight_pass(&c, ks, st)) != LACRE_OK)
 		goto out;
 	if (!o->no_media && (r = ex_media(&c, s, st, &id)) != LACRE_OK) {
@@ -898,9 +1041,14 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 		goto out;
 	}
 	for (i = 0; i < o->n_excl; i++)
-		if (!c.excl_used[i]) {
+		if (c.excl_used[i] != 1) {
 			r = LACRE_E_INVALID;
-			snprintf(msg, msglen, "exclusion '%s' matches no record of this export", o->excl[i].text);
+			if (c.excl_used[i] == 2)
+				snprintf(msg, msglen, "exclusion '%s' matches only records in no signed checkpoint, "
+					 "which are left out anyway (unlogged.txt): drop it", o->excl[i].text);
+			else
+				snprintf(msg, msglen, "exclusion '%s' matches no record of this export",
+					 o->excl[i].text);
 			goto out;
 		}
 	/* the completeness report: fix the LIID pointers now the arena is final */
@@ -916,6 +1064,12 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	if ((r = lacre_dbuf_add_str(&c.tmp, "lacre-exclusions/v1\n")) != LACRE_OK ||
 	    (r = lacre_dbuf_add(&c.tmp, c.excl.p, c.excl.len)) != LACRE_OK ||
 	    (r = ex_add(&c, "exclusions.txt", c.tmp.p, c.tmp.len)) != LACRE_OK)
+		goto io;
+	lacre_dbuf_reset(&c.tmp);
+	if (c.unlogged &&
+	    ((r = lacre_dbuf_add_str(&c.tmp, "lacre-unlogged/v1\n")) != LACRE_OK ||
+	     (r = lacre_dbuf_add(&c.tmp, c.unl.p, c.unl.len)) != LACRE_OK ||
+	     (r = ex_add(&c, "unlogged.txt", c.tmp.p, c.tmp.len)) != LACRE_OK))
 		goto io;
 	receipts_index_checkpoint(c.ix, &note, &note_len);
 	if ((r = ex_add(&c, "checkpoint", note, note_len)) != LACRE_OK)
@@ -963,6 +1117,7 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	out.wavs = c.wavs;
 	out.pcaps = c.pcaps;
 	out.quarantined = c.nquar;
+	out.unlogged = c.unlogged;
 	out.log_size = receipts_index_tree(c.ix)->size;
 	*res = out;
 	r = LACRE_OK;
@@ -986,6 +1141,9 @@ out:
 	lacre_dbuf_free(&c.jsonl);
 	lacre_dbuf_free(&c.recs);
 	lacre_dbuf_free(&c.excl);
+	lacre_dbuf_free(&c.unl);
+	free(c.us);
+	free(c.unl_cins);
 	lacre_dbuf_free(&c.tmp);
 	lacre_dbuf_free(&c.evjsonl);
 	lacre_dbuf_free(&c.evlines);
@@ -1062,8 +1220,14 @@ int export_record_receipt(const struct site *s, struct keystore *ks, const char 
 	if ((r = receipts_index_open(s, st, &ix, msg, msglen)) != LACRE_OK)
 		goto out;
 	if ((r = receipts_index_find(ix, one.commit, &lf)) != LACRE_OK) {
-		snprintf(msg, msglen, "record %s:%llu is not in the ingest log's published checkpoint yet",
-			 segment, (unsigned long long)index);
+		if (site_audit_ingest_running(s))
+			snprintf(msg, msglen, "record %s:%llu is not in the ingest log's published checkpoint "
+				 "yet: ingest is running and has not published it, ask again once it has",
+				 segment, (unsigned long long)index);
+		else
+			snprintf(msg, msglen, "record %s:%llu is in no signed checkpoint: the ingest log does "
+				 "not name it (lost leaf or unlogged segment), so it has no receipt; run lacre "
+				 "audit --site --deep", segment, (unsigned long long)index);
 		goto out;
 	}
 	if ((r = receipts_index_receipt(ix, lf, out)) != LACRE_OK)

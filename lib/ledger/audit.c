@@ -15,7 +15,11 @@
  *      missing), each higher level with the hashes derived from below, and
  *      the root from the entries with the signed root;
  *   4. each "segment closed" entry goes to the caller's hook, which checks
- *      the segment object itself (lib/vault's keyless fingerprint).
+ *      the segment object itself (lib/vault's keyless fingerprint);
+ *   5. with a segment prefix, every segment object on the backend that no
+ *      "segment closed" entry of the audited tree names is reported: its
+ *      records are in no signed checkpoint (a crash between upload and
+ *      signing, or an object put there by someone else).
  * Every problem is reported as one finding with the object's name.
  *
  * Memory: one 32-byte hash per entry of the audited tree (plus a tenth of
@@ -46,6 +50,8 @@ struct ctx {
 	struct audit_result res;
 	char prefix[TLOG_PREFIX_MAX];
 	struct objlist objs;
+	struct objlist named;   /* segment names of the audited tree's entries */
+	struct objlist segobjs; /* objects listed under cfg->segment_prefix */
 	int rollback, fork;
 };
 
@@ -62,6 +68,8 @@ const char *audit_kind_name(enum audit_kind k)
 	case AUDIT_FORK: return "fork";
 	case AUDIT_BAD_CHECKPOINT: return "bad-checkpoint";
 	case AUDIT_SEGMENT: return "segment";
+	case AUDIT_UNLOGGED: return "unlogged";
+	case AUDIT_SPOOL: return "spool";
 	}
 	return "unknown";
 }
@@ -91,16 +99,11 @@ static void finding(struct ctx *c, enum audit_kind k, const char *obj, const cha
 		c->cfg->report(c->cfg->report_arg, &f);
 }
 
-/* lacre_store_list callback: collect names relative to the prefix. */
-static int collect(void *arg, const char *name, uint64_t size)
+/* Add a copy of name (and size) to l. */
+static int objlist_add(struct objlist *l, const char *name, uint64_t size)
 {
-	struct ctx *c = arg;
-	struct objlist *l = &c->objs;
-	size_t pl = strlen(c->prefix);
 	void *p;
 
-	if (strncmp(name, c->prefix, pl) != 0)
-		return 0;
 	if (l->n == l->cap) {
 		size_t nc = l->cap ? l->cap * 2 : 256;
 		if ((p = realloc(l->name, nc * sizeof(*l->name))) == NULL)
@@ -111,10 +114,74 @@ static int collect(void *arg, const char *name, uint64_t size)
 		l->size = p;
 		l->cap = nc;
 	}
-	if ((l->name[l->n] = strdup(name + pl)) == NULL)
+	if ((l->name[l->n] = strdup(name)) == NULL)
 		return LACRE_E_NOMEM;
 	l->size[l->n++] = size;
 	return 0;
+}
+
+/* Free a list's names and arrays. */
+static void objlist_free(struct objlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->name[i]);
+	free(l->name);
+	free(l->size);
+	memset(l, 0, sizeof(*l));
+}
+
+/* lacre_store_list callback: collect names relative to the prefix. */
+static int collect(void *arg, const char *name, uint64_t size)
+{
+	struct ctx *c = arg;
+	size_t pl = strlen(c->prefix);
+
+	if (strncmp(name, c->prefix, pl) != 0)
+		return 0;
+	return objlist_add(&c->objs, name + pl, size);
+}
+
+/* lacre_store_list callback: collect segment objects (full names). */
+static int collect_seg(void *arg, const char *name, uint64_t size)
+{
+	struct ctx *c = arg;
+	const char *sp = c->cfg->segment_prefix;
+
+	if (strncmp(name, sp, strlen(sp)) != 0)
+		return 0;
+	return objlist_add(&c->segobjs, name, size);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Step 5: segment objects that no "segment closed" entry of the tree
+ * names.  Entries that could not be read name nothing, so after a missing
+ * bundle (already a finding) an object may be reported here too. */
+static void check_unlogged(struct ctx *c, uint64_t n)
+{
+	int rc;
+
+	if (!c->cfg->segment_prefix || (c->cfg->segment_prefix_auto && c->named.n == 0))
+		return;
+	if ((rc = lacre_store_list(c->cfg->store, c->cfg->segment_prefix, collect_seg, c)) != LACRE_OK) {
+		finding(c, AUDIT_MISSING, c->cfg->segment_prefix, "listing the segments under %s failed: %s",
+			c->cfg->segment_prefix, lacre_strerror(rc));
+		return;
+	}
+	if (c->named.n)
+		qsort(c->named.name, c->named.n, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < c->segobjs.n; i++) {
+		const char *name = c->segobjs.name[i];
+		if (c->named.n && bsearch(&name, c->named.name, c->named.n, sizeof(char *), cmp_str))
+			continue;
+		c->res.unlogged++;
+		finding(c, AUDIT_UNLOGGED, name, "%s: on the backend (%llu bytes) but named by no "
+			"segment entry of the log of size %llu: its records are in no signed checkpoint",
+			name, (unsigned long long)c->segobjs.size[i], (unsigned long long)n);
+	}
 }
 
 /* Read an object (relative name) whole, capped. */
@@ -349,6 +416,9 @@ static int read_entries(struct ctx *c, uint64_t n, uint8_t (*leaf)[MERKLE_HASH_L
 				} else if (src == LACRE_OK) {
 					char msg[256] = "";
 					c->res.segments++;
+					if (c->cfg->segment_prefix &&
+					    objlist_add(&c->named, seg.name, idx) != LACRE_OK)
+						rc = LACRE_E_NOMEM;
 					if (c->cfg->segment(c->cfg->segment_arg, c->cfg->store, idx, &seg,
 							    msg, sizeof(msg)) != LACRE_OK)
 						finding(c, AUDIT_SEGMENT, seg.name, "%s (entry %llu): %s",
@@ -372,7 +442,7 @@ int audit_run(const struct audit_config *cfg, struct audit_result *out)
 	struct lacre_dbuf d;
 	struct checkpoint scp, tcp, target;
 	int have_s = 0, have_t = 0, rc, l;
-	size_t cos = 0, i;
+	size_t cos = 0;
 	uint8_t (*lv[NLEVELS])[MERKLE_HASH_LEN];
 	uint64_t lvn[NLEVELS];
 	uint8_t *known = NULL, *tknown = NULL, (*tl0)[MERKLE_HASH_LEN] = NULL;
@@ -445,7 +515,8 @@ int audit_run(const struct audit_config *cfg, struct audit_result *out)
 	    (lv[0] = calloc(target.size ? target.size : 1, MERKLE_HASH_LEN)) == NULL)
 		goto out;
 	lvn[0] = target.size;
-	read_entries(&c, target.size, lv[0], known);
+	if (read_entries(&c, target.size, lv[0], known) != LACRE_OK)
+		goto out;   /* out of memory (rc is LACRE_E_NOMEM) */
 	if ((tl0 = calloc(target.size ? target.size : 1, MERKLE_HASH_LEN)) == NULL ||
 	    (tknown = calloc(target.size ? target.size : 1, 1)) == NULL)
 		goto out;
@@ -547,6 +618,7 @@ int audit_run(const struct audit_config *cfg, struct audit_result *out)
 		}
 	}
 	check_listing(&c, target.size, lv, lvn, (const uint8_t (*)[MERKLE_HASH_LEN])lv[0]);
+	check_unlogged(&c, target.size);
 done:
 	if (c.res.findings == 0)
 		rc = LACRE_OK;
@@ -564,10 +636,9 @@ out:
 	free(known);
 	free(tknown);
 	free(tl0);
-	for (i = 0; i < c.objs.n; i++)
-		free(c.objs.name[i]);
-	free(c.objs.name);
-	free(c.objs.size);
+	objlist_free(&c.objs);
+	objlist_free(&c.named);
+	objlist_free(&c.segobjs);
 	lacre_dbuf_free(&d);
 	return rc;
 }

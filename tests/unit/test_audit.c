@@ -2,8 +2,9 @@
  * test_audit.c - the keyless audit against a lying backend (the faulty
  * store wrapper): a flipped byte in a tile or a bundle, a hidden tile, a
  * truncated or older partial tile, a stale checkpoint, a dropped tail, an
- * extra object, reordered entries, a fork, and a failing segment check -
- * each must be reported with its kind and the object's name.
+ * extra object, reordered entries, a fork, a failing segment check, and
+ * a segment object that no entry names - each must be reported with its
+ * kind and the object's name.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@ struct seen {
 };
 
 static struct seen seen;
+static const char *seg_prefix;   /* audit_config.segment_prefix of run() */
+static int seg_auto;
 
 /* Collect findings (and echo them for the log). */
 static void on_finding(void *arg, const struct audit_finding *f)
@@ -84,6 +87,8 @@ static int run(const struct lacre_dbuf *tr, struct audit_result *res)
 	cfg.segment = seg_check;
 	cfg.report = on_finding;
 	cfg.report_arg = &seen;
+	cfg.segment_prefix = seg_prefix;
+	cfg.segment_prefix_auto = seg_auto;
 	return audit_run(&cfg, res);
 }
 
@@ -310,6 +315,45 @@ static void test_fork(void)
 	lacre_dbuf_free(&note);
 }
 
+/* A segment object on the backend that no "segment closed" entry names
+ * (uploaded, then the crash cut the log back): one AUDIT_UNLOGGED finding
+ * with its size; the logged ones are not reported; without a prefix (or
+ * for a log that names no segment, with auto) nothing is listed. */
+static void test_unlogged(void)
+{
+	static const uint8_t body[100] = { 1 };
+	struct audit_result r;
+
+	CHECK_OK(lacre_store_put_if_absent(inner, "seg/good", body, sizeof(body)));
+	CHECK_OK(lacre_store_put_if_absent(inner, "seg/bad", body, sizeof(body)));
+	CHECK_OK(lacre_store_put_if_absent(inner, "seg/stray", body, 77));
+	seg_prefix = "seg/";
+	seg_auto = 1;
+	CHECK_EQ_INT(run(&trusted, &r), LACRE_E_VERIFY);
+	CHECK_EQ_INT(seen.n, 2);
+	CHECK(has(AUDIT_SEGMENT, "seg/bad"));
+	CHECK(has(AUDIT_UNLOGGED, "seg/stray"));
+	CHECK_EQ_INT(r.unlogged, 1);
+	CHECK_EQ_INT(r.by_kind[AUDIT_UNLOGGED], 1);
+	for (size_t i = 0; i < seen.n; i++)
+		if (seen.kind[i] == AUDIT_UNLOGGED)
+			CHECK_STR(seen.msg[i], "seg/stray: on the backend (77 bytes) but named by no "
+				     "segment entry of the log of size 1000: its records are in no "
+				     "signed checkpoint");
+	CHECK_STR(audit_kind_name(AUDIT_UNLOGGED), "unlogged");
+	seg_prefix = NULL;
+	CHECK_EQ_INT(run(&trusted, &r), LACRE_E_VERIFY);
+	CHECK_EQ_INT(seen.n, 1);
+	CHECK_EQ_INT(r.unlogged, 0);
+	CHECK_OK(lacre_store_del(inner, "seg/stray"));
+	seg_prefix = "seg/";
+	CHECK_EQ_INT(run(&trusted, &r), LACRE_E_VERIFY);
+	CHECK_EQ_INT(seen.n, 1);   /* seg/bad's fingerprint only */
+	CHECK_EQ_INT(r.unlogged, 0);
+	seg_prefix = NULL;
+	seg_auto = 0;
+}
+
 static void test_teardown(void)
 {
 	lacre_store_close(faulty);
@@ -331,6 +375,7 @@ int main(void)
 	RUN(test_bad_checkpoint);
 	RUN(test_extra_and_reorder);
 	RUN(test_fork);
+	RUN(test_unlogged);
 	RUN(test_teardown);
 	return t_done();
 }
