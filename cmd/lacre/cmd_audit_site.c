@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lacre/accesslog.h"
 #include "lacre/age.h"
 #include "lacre/deep_audit.h"
 #include "lacre/err.h"
@@ -105,7 +106,7 @@ int cmd_audit_site(int argc, char **argv)
 	struct lacre_store *st = NULL;
 	struct site_audit_opts o = { 0 };
 	struct site_audit_result res;
-	int deep = 0, c, r, ex = EXIT_FAIL;
+	int deep = 0, c, r, ra, ex = EXIT_FAIL;
 
 	passphrase_src_init(&pass);
 	optind = 1;
@@ -135,9 +136,11 @@ int cmd_audit_site(int argc, char **argv)
 	o.fingerprints = 1;
 	o.report = on_finding;
 	r = site_audit_run(&s, st, &o, &res);
+	/* the access log too: cut, fork, rollback or rewrite (witnessed) */
+	ra = accesslog_audit_print(&s, st, stdout);
 	if (res.no_log) {
 		printf("no ingest log yet: nothing has been received on this site\n");
-		ex = EXIT_OK;
+		ex = cli_exit_status(ra);
 		goto out;
 	}
 	printf("audited ingest log size %llu: %llu entries, %llu segments (%llu still in the "
@@ -161,6 +164,8 @@ int cmd_audit_site(int argc, char **argv)
 						      r == LACRE_E_FORK ? LACRE_E_VERIFY : r);
 	if (r != LACRE_OK && !res.findings)
 		cli_err("the audit could not run: %s", lacre_strerror(r));
+	if (ra != LACRE_OK && ex == EXIT_OK)
+		ex = cli_exit_status(ra);
 	if (deep) {
 		struct keystore *ks = NULL;
 		struct deep_identity *ids = NULL;

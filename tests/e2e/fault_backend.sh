@@ -83,6 +83,9 @@ echo "kill -9 during the outage: sealed $((n2 - n)) of $sent2 sent"
 [ $((n2 - n)) -gt 0 ] || die "nothing of the second delivery survived"
 R=$(age-keygen 2>/dev/null | sed -n 's/^# public key: //p')
 "$B/lacre" export --site "$site" --warrant "$W1" --recipient "$R" -o "$work/exp.age" \
-	--justification "e2e: export after an outage" > /dev/null 2>"$work/exp.err" ||
+	--justification "e2e: export after an outage" --json > "$work/exp.json" 2>"$work/exp.err" ||
 	{ cat "$work/exp.err"; die "export after the outage failed"; }
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["unlogged"] == 0 else "export: %d records in no signed checkpoint" % r["unlogged"])' "$work/exp.json" ||
+	die "a record a reader gets is not in the ledger"
+"$B/lacre" audit --site "$site" --deep > "$work/deep.out" 2>&1 || { cat "$work/deep.out"; die "audit --site --deep after the outage: exit $?"; }
 echo "ok   backend outage: nothing lost, no segment before its batch, restart does not wait"

@@ -87,6 +87,12 @@ EOF
 # every record a reader gets is in the signed log: the export completes and verifies
 R=$(age-keygen 2>/dev/null | sed -n 's/^# public key: //p')
 "$B/lacre" export --site "$site" --warrant "$W1" --recipient "$R" -o "$work/exp.age" \
-	--justification "e2e: export after kill -9" > "$work/exp.out" 2>"$work/exp.err" ||
+	--justification "e2e: export after kill -9" --json > "$work/exp.json" 2>"$work/exp.err" ||
 	{ cat "$work/exp.err"; die "export after kill -9 failed (exit $?)"; }
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["unlogged"] == 0 else "export: %d records in no signed checkpoint" % r["unlogged"])' "$work/exp.json" ||
+	die "a record a reader gets is not in the ledger"
+# the backend and the logs agree: both audits exit 0
+"$B/lacre" audit --site "$site" > "$work/audit.out" 2>&1 || { cat "$work/audit.out"; die "audit --site after kill -9: exit $?"; }
+"$B/lacre" audit --site "$site" --deep > "$work/deep.out" 2>&1 || { cat "$work/deep.out"; die "audit --site --deep after kill -9: exit $?"; }
+grep '^deep:' "$work/deep.out"
 echo "ok   $runs kill -9 runs: export after recovery succeeded"
