@@ -156,8 +156,9 @@ cmp -s "$work/k.pcap" "$work/inproc.pcap" || die "pcap through the keeper differ
 rc=$?
 [ "$rc" = 1 ] && grep -q "k.pcap exists; give a new file name" "$work/kp2.err" ||
 	die "pcap over an existing file: exit $rc, $(cat "$work/kp2.err")"
-ls /dev/shm | grep -q "^lacre-keeper-" || die "the keeper has no work folder in /dev/shm"
-[ -z "$(ls -A /dev/shm/lacre-keeper-* 2>/dev/null)" ] || die "a request's output stayed in /dev/shm"
+# this keeper's own work folder only (other keepers may run on the machine)
+[ -d "/dev/shm/lacre-keeper-$KPID" ] || die "the keeper has no work folder in /dev/shm"
+[ -z "$(ls -A "/dev/shm/lacre-keeper-$KPID" 2>/dev/null)" ] || die "a request's output stayed in /dev/shm"
 ok "pcap through the keeper: $(stat -c %s "$work/k.pcap") bytes, identical to in-process, 0600; no copy left in /dev/shm; an existing file is refused (exit 1)"
 
 "$L" records --warrant "$W1" --user "$INV2_KEY" "${J[@]}" > "$work/o.out" 2>"$work/o.err"
