@@ -69,6 +69,15 @@ struct ingest_config {
 	unsigned stream_soft_limit;   /* above this many streams, expire idle ones (default 100000) */
 	unsigned stream_idle_s;       /* idle time after which a stream may be expired (default 1800) */
 	int quiet;                    /* 1: no per-connection log lines on stderr */
+
+	/* Stop and backpressure. */
+	unsigned drain_ms;            /* at stop, wait this long for peers to close (default 5000) */
+	unsigned stop_nospace_ms;     /* at stop, retry PDUs held for want of space this long (default 30000) */
+	/* Stream state (docs/FORMATS.md "Stream state"): loaded at start, written
+	 * atomically about once a second after a flush and at a clean stop, so
+	 * a restart raises no false gap.  NULL: not persisted.  Must not be in
+	 * a folder that is uploaded (the spool). */
+	const char *state_path;
 };
 
 struct ingest_server;
@@ -84,12 +93,22 @@ void ingest_config_defaults(struct ingest_config *cfg);
 int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
                       struct ingest_server **out);
 
-/* Run the event loop until ingest_server_stop().  Then drain: read what the
- * sockets already hold (bounded to 2 s), hand every complete PDU to the sink,
- * log truncated tails, close every connection and call sink->flush().
- * Ignores SIGPIPE for the process (TLS writes).  Returns LACRE_OK on a clean
- * stop, or the sink's error if it failed (the server stops on sink errors:
- * nothing may be received that cannot be kept). */
+/* Run the event loop until ingest_server_stop().  Then drain: close the
+ * listeners, half-close every connection (FIN / TLS close_notify) and read
+ * each up to the peer's EOF (bounded by drain_ms), hand every complete PDU
+ * to the sink, log truncated tails, close every connection, call
+ * sink->flush() and save the stream state.  Ignores SIGPIPE for the process
+ * (TLS writes).
+ *
+ * Backpressure: a sink answer of LACRE_E_NOSPACE (record, event or flush)
+ * is not an error: the PDU is held, uncounted, reading and accepting pause
+ * (one ALERT line on stderr), and the held data is retried every 200 ms and
+ * at each flush until the sink takes it (one ALERT line on resuming).
+ *
+ * Returns LACRE_OK on a clean stop; LACRE_E_NOSPACE when, at stop, held
+ * data could still not be kept after stop_nospace_ms (each connection's
+ * lost PDUs are named on stderr); or the sink's other error (the server
+ * stops on those: nothing may be received that cannot be kept). */
 int ingest_server_run(struct ingest_server *s);
 
 /* Ask the loop to stop and drain.  Async-signal-safe; any thread. */
@@ -211,6 +230,24 @@ int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
  * that resumes after this starts afresh (its first number above the first
  * is then reported as a gap). */
 size_t ingest_acct_expire(struct ingest_acct *a, unsigned idle_s);
+
+/* Free the memory idle streams do not need: the duplicate window and the
+ * PDUs retained for hash checks of streams idle for idle_s seconds or more
+ * (an ended call or session).  Their sequence state is kept.  The server
+ * calls it about once a second with INGEST_ACCT_TRIM_S. */
+#define INGEST_ACCT_TRIM_S 60
+void ingest_acct_trim(struct ingest_acct *a, unsigned idle_s);
+
+/* Write the sequence state of every stream to path (docs/FORMATS.md
+ * "Stream state"): a temporary file, fsync, rename, fsync of the folder.
+ * LACRE_E_IO on failure (the old file stays). */
+int ingest_acct_save(struct ingest_acct *a, const char *path);
+/* Load a state file written by ingest_acct_save() into a fresh accounting
+ * (streams already present are replaced).  LACRE_E_NOT_FOUND when there is
+ * no file; LACRE_E_CORRUPT (reason in why) when it is not a sound state
+ * file, and then nothing is loaded; LACRE_E_IO when it cannot be read.
+ * A stream loaded from the state marks its next gap "after_restart". */
+int ingest_acct_load(struct ingest_acct *a, const char *path, char *why, size_t why_len);
 /* Streams held now. */
 size_t ingest_acct_streams(const struct ingest_acct *a);
 

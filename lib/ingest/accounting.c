@@ -22,6 +22,18 @@
  * verified, mismatch, missing (a listed PDU never arrived) or unsupported.
  * Signature PDUs are checked against the operator key when one is set.
  * Every outcome other than verified is an event with "alert":true.
+ *
+ * Memory: the retained PDUs of all streams are one FIFO bounded by
+ * integrity_retain (the oldest anywhere is evicted first, so a long run of
+ * chains that never show a hash PDU cannot starve a new chain that does),
+ * and ingest_acct_trim() frees the duplicate window and retained PDUs of
+ * streams idle for a minute (ended calls and sessions): an idle stream then
+ * costs its small sequence state only.
+ *
+ * Persistence: ingest_acct_save()/ingest_acct_load() write and read the
+ * sequence state of every stream (docs/FORMATS.md "Stream state"), so a
+ * restarted receiver continues each stream where it stopped instead of
+ * reporting the numbers it already saw as a gap.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -35,6 +47,7 @@
 #include "lacre/err.h"
 #include "lacre/ingest.h"
 #include "lacre/json.h"
+#include "lacre/site.h"
 
 enum stream_class { SC_IRI = 0, SC_CC, SC_HASH_IRI, SC_HASH_CC, SC_SIG_IRI, SC_SIG_CC, SC_N };
 static const char *const class_name[SC_N] = { "iri", "cc", "iri-hash", "cc-hash", "iri-sig", "cc-sig" };
@@ -45,11 +58,16 @@ static const char *const class_name[SC_N] = { "iri", "cc", "iri-hash", "cc-hash"
 #define MAX_LIID 64             /* LIID is SIZE(1..25); keep a little more */
 #define INTEGRITY_PROBE 1100    /* retain the first PDUs of a chain this long (OpenLI hashes every 1000) */
 #define MAX_ICHECK_SEQS 65536
+#define STATE_MAGIC "LCRSTAT1"
+#define STATE_CAP ((size_t)256 << 20)  /* a state file larger than this is not ours */
 
 struct win_ent { uint32_t seq; uint32_t h; };   /* h == 0: empty slot */
 struct gap { uint64_t lo, hi; };
+struct stream;
 struct kept {                   /* one retained data PDU */
-	struct kept *next;
+	struct kept *next;          /* same stream, arrival order */
+	struct kept *gprev, *gnext; /* all streams, arrival order (eviction) */
+	struct stream *s;
 	uint64_t seq;
 	size_t len;
 	uint8_t b[];
@@ -66,6 +84,7 @@ struct stream {
 	uint8_t restarted;          /* restarted without a reset, not yet explained */
 	uint8_t hash_seen;          /* the chain has shown hash PDUs */
 	uint8_t listeners;          /* bit per listener seen */
+	uint8_t loaded;             /* state loaded at start, no PDU since */
 	uint32_t cin;
 	uint32_t last_s;            /* monotonic seconds of the last PDU */
 	uint64_t next_seq;          /* 0..2^32 */
@@ -81,6 +100,9 @@ struct ingest_acct {
 	struct stream **tab;
 	size_t n_buckets, n_streams;
 	size_t retain_cap, retained;
+	struct kept *g_head, *g_tail;   /* every retained PDU, oldest first */
+	uint64_t gen, saved_gen;        /* changes to the sequence state; saved up to */
+	int saved_once;                 /* the file on disk matches saved_gen */
 	ingest_event_fn ev;
 	void *ev_arg;
 	EVP_PKEY *sigkey;
@@ -166,18 +188,39 @@ int ingest_acct_set_sigkey(struct ingest_acct *a, const char *pem_path, const ch
 	return LACRE_OK;
 }
 
+/* Take k out of the FIFO of all retained PDUs and free it (the caller has
+ * already unlinked it from its stream). */
+static void kept_release(struct ingest_acct *a, struct kept *k)
+{
+	if (k->gprev)
+		k->gprev->gnext = k->gnext;
+	else
+		a->g_head = k->gnext;
+	if (k->gnext)
+		k->gnext->gprev = k->gprev;
+	else
+		a->g_tail = k->gprev;
+	a->retained -= k->len;
+	free(k);
+}
+
+/* Free the oldest retained PDU of s (its list head). */
+static void kept_pop(struct ingest_acct *a, struct stream *s)
+{
+	struct kept *k = s->k_head;
+
+	s->k_head = k->next;
+	if (!s->k_head)
+		s->k_tail = NULL;
+	s->k_bytes -= k->len;
+	kept_release(a, k);
+}
+
 /* Drop every retained PDU of s. */
 static void kept_clear(struct ingest_acct *a, struct stream *s)
 {
-	struct kept *k, *n;
-
-	for (k = s->k_head; k; k = n) {
-		n = k->next;
-		a->retained -= k->len;
-		free(k);
-	}
-	s->k_head = s->k_tail = NULL;
-	s->k_bytes = 0;
+	while (s->k_head)
+		kept_pop(a, s);
 }
 
 /* Free the table. */
@@ -400,8 +443,9 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
                      int listener, uint64_t conn_id)
 {
 	struct json_w w;
-	int dup;
+	int dup, after_restart = s->loaded;
 
+	s->loaded = 0;
 	s->st.received++;
 	s->last_s = mono_s();
 	s->listeners |= (uint8_t)(1u << (listener & 7));
@@ -429,6 +473,8 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 			json_kv_uint(&w, "to", seq - 1);
 			json_kv_uint(&w, "missing", seq - s->next_seq);
 			json_kv_uint(&w, "conn", conn_id);
+			if (after_restart)
+				json_kv_bool(&w, "after_restart", 1);
 			json_kv_bool(&w, "alert", 1);
 			ev_end(a, &w);
 		}
@@ -558,19 +604,16 @@ static void keep(struct ingest_acct *a, struct stream *s, uint64_t seq,
 			kept_clear(a, s);          /* no integrity on this chain */
 		return;
 	}
-	while (a->retained + len > a->retain_cap && (old = s->k_head)) {
-		s->k_head = old->next;
-		if (!s->k_head)
-			s->k_tail = NULL;
-		s->k_bytes -= old->len;
-		a->retained -= old->len;
-		free(old);
-	}
+	/* evict the oldest anywhere: arrival order is each stream's order
+	 * too, so it is always the head of its own stream's list */
+	while (a->retained + len > a->retain_cap && (old = a->g_head))
+		kept_pop(a, old->s);
 	if (a->retained + len > a->retain_cap)
 		return;
 	if (!(k = malloc(sizeof(*k) + len)))
 		return;
 	k->next = NULL;
+	k->s = s;
 	k->seq = seq;
 	k->len = len;
 	memcpy(k->b, pdu, len);
@@ -579,9 +622,17 @@ static void keep(struct ingest_acct *a, struct stream *s, uint64_t seq,
 	else
 		s->k_head = k;
 	s->k_tail = k;
+	k->gnext = NULL;
+	k->gprev = a->g_tail;
+	if (a->g_tail)
+		a->g_tail->gnext = k;
+	else
+		a->g_head = k;
+	a->g_tail = k;
 	s->k_bytes += len;
 	a->retained += len;
 }
+
 
 /* Digest for an ETSI hashAlgorithm value (0 = absent -> SHA-256). */
 static const EVP_MD *hash_md(int alg)
@@ -693,18 +744,12 @@ static void check_hash(struct ingest_acct *a, const struct etsi_pdu *d,
 	/* the sender's digest restarts after each hash PDU: drop what it covered */
 	if (last) {
 		for (k = s->k_head; k; k = n) {
+			int done = k == last;
 			n = k->next;
-			s->k_bytes -= k->len;
-			a->retained -= k->len;
-			s->k_head = n;
-			if (k == last) {
-				free(k);
+			kept_pop(a, s);
+			if (done)
 				break;
-			}
-			free(k);
 		}
-		if (!s->k_head)
-			s->k_tail = NULL;
 	}
 report:
 	EVP_MD_CTX_free(ctx);
@@ -838,6 +883,7 @@ int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 	struct json_w w;
 	int cls, c;
 
+	a->gen++;
 	switch (d->kind) {
 	case ETSI_KIND_IRI:
 	case ETSI_KIND_CC:
@@ -1018,4 +1064,232 @@ int ingest_acct_json(const struct ingest_acct *a, struct json_w *w)
 	json_obj_end(w);
 	lacre_dbuf_free(&key);
 	return w->err;
+}
+
+/* Free what idle streams do not need.  See ingest.h. */
+void ingest_acct_trim(struct ingest_acct *a, unsigned idle_s)
+{
+	struct stream *s;
+	uint32_t now = mono_s();
+	size_t i;
+
+	for (i = 0; i < a->n_buckets; i++)
+		for (s = a->tab[i]; s; s = s->next) {
+			if (now - s->last_s < idle_s || (!s->win && !s->k_head))
+				continue;
+			free(s->win);
+			s->win = NULL;
+			kept_clear(a, s);
+		}
+}
+
+/* Write the sequence state.  See ingest.h and docs/FORMATS.md. */
+int ingest_acct_save(struct ingest_acct *a, const char *path)
+{
+	struct lacre_dbuf d;
+	const struct stream *s;
+	struct timespec ts;
+	uint8_t dig[32];
+	unsigned dlen = 0;
+	size_t i, n = 0;
+	unsigned g;
+	int r, e = 0;
+
+	if (a->saved_once && a->saved_gen == a->gen)
+		return LACRE_OK;                 /* nothing changed since the last save */
+	for (i = 0; i < a->n_buckets; i++)
+		for (s = a->tab[i]; s; s = s->next)
+			n++;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	lacre_dbuf_init(&d, STATE_CAP);
+	e |= lacre_dbuf_add(&d, STATE_MAGIC, 8);
+	e |= lacre_dbuf_add_u64be(&d, (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+	e |= lacre_dbuf_add_u32be(&d, (uint32_t)n);
+	for (i = 0; i < a->n_buckets; i++)
+		for (s = a->tab[i]; s; s = s->next) {
+			e |= lacre_dbuf_add_u8(&d, s->cls);
+			e |= lacre_dbuf_add_u8(&d, (uint8_t)(s->has_cin | s->have << 1 | s->hash_seen << 2 |
+			                                    s->restarted << 3));
+			e |= lacre_dbuf_add_u8(&d, s->liid_len);
+			e |= lacre_dbuf_add(&d, s->liid, s->liid_len);
+			e |= lacre_dbuf_add_u32be(&d, s->cin);
+			e |= lacre_dbuf_add_u64be(&d, s->next_seq);
+			e |= lacre_dbuf_add_u8(&d, s->pending_reset);
+			e |= lacre_dbuf_add_u8(&d, (uint8_t)s->n_gaps);
+			for (g = 0; g < s->n_gaps; g++) {
+				e |= lacre_dbuf_add_u64be(&d, s->gaps[g].lo);
+				e |= lacre_dbuf_add_u64be(&d, s->gaps[g].hi);
+			}
+		}
+	r = LACRE_E_NOMEM;
+	if (e != 0 || lacre_dbuf_reserve(&d, 32) != LACRE_OK)
+		goto done;
+	if (EVP_Digest(d.p, d.len, dig, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32) {
+		r = LACRE_E_CRYPTO;
+		goto done;
+	}
+	lacre_dbuf_add(&d, dig, 32);
+	if ((r = site_write_file(path, d.p, d.len, 0600)) == LACRE_OK) {
+		a->saved_gen = a->gen;
+		a->saved_once = 1;
+	}
+done:
+	lacre_dbuf_free(&d);
+	return r;
+}
+
+/* Forget the streams a failed load created (all or nothing). */
+static void drop_loaded(struct ingest_acct *a)
+{
+	struct stream **pp, *s;
+	size_t i;
+
+	for (i = 0; i < a->n_buckets; i++) {
+		pp = &a->tab[i];
+		while ((s = *pp)) {
+			if (!s->loaded) {
+				pp = &s->next;
+				continue;
+			}
+			*pp = s->next;
+			kept_clear(a, s);
+			free(s->win);
+			free(s);
+			a->n_streams--;
+		}
+	}
+}
+
+/* One stream entry of a state file, parsed and checked. */
+struct state_ent {
+	uint8_t cls, flags, liid_len, pending_reset, n_gaps;
+	const uint8_t *liid;
+	uint32_t cin;
+	uint64_t next_seq;
+	struct gap gaps[MAX_OPEN_GAPS];
+};
+
+/* Parse one entry from b; LACRE_E_CORRUPT with the reason in why. */
+static int state_entry(struct lacre_rbuf *b, struct state_ent *e, char *why, size_t wn)
+{
+	unsigned g;
+
+	if (lacre_rbuf_u8(b, &e->cls) || lacre_rbuf_u8(b, &e->flags) || lacre_rbuf_u8(b, &e->liid_len) ||
+	    lacre_rbuf_take(b, e->liid_len, &e->liid) || lacre_rbuf_u32be(b, &e->cin) ||
+	    lacre_rbuf_u64be(b, &e->next_seq) || lacre_rbuf_u8(b, &e->pending_reset) ||
+	    lacre_rbuf_u8(b, &e->n_gaps)) {
+		snprintf(why, wn, "a stream entry is cut short");
+		return LACRE_E_CORRUPT;
+	}
+	if (e->cls >= SC_N || e->flags > 15 || e->liid_len > MAX_LIID || e->n_gaps > MAX_OPEN_GAPS ||
+	    e->next_seq > 0x100000000ull) {
+		snprintf(why, wn, "a stream entry has an impossible value");
+		return LACRE_E_CORRUPT;
+	}
+	for (g = 0; g < e->n_gaps; g++) {
+		if (lacre_rbuf_u64be(b, &e->gaps[g].lo) || lacre_rbuf_u64be(b, &e->gaps[g].hi)) {
+			snprintf(why, wn, "a gap entry is cut short");
+			return LACRE_E_CORRUPT;
+		}
+		if (e->gaps[g].lo > e->gaps[g].hi || e->gaps[g].hi >= e->next_seq) {
+			snprintf(why, wn, "a gap lies outside its stream's numbers");
+			return LACRE_E_CORRUPT;
+		}
+	}
+	return LACRE_OK;
+}
+
+/* Load the sequence state.  See ingest.h. */
+int ingest_acct_load(struct ingest_acct *a, const char *path, char *why, size_t why_len)
+{
+	struct lacre_dbuf d;
+	struct lacre_rbuf b, body;
+	struct state_ent e;
+	struct stream *s;
+	const uint8_t *magic, *tag;
+	uint8_t dig[32];
+	unsigned dlen = 0, g;
+	uint64_t written;
+	uint32_t n, i;
+	int r, pass;
+
+	if (why_len)
+		why[0] = 0;
+	r = site_read_file(path, STATE_CAP, &d);
+	if (r == LACRE_E_TOO_LARGE) {
+		snprintf(why, why_len, "larger than %zu MiB", STATE_CAP >> 20);
+		return LACRE_E_CORRUPT;
+	}
+	if (r != LACRE_OK)
+		return r;
+	r = LACRE_E_CORRUPT;
+	if (d.len < 8 + 8 + 4 + 32) {
+		snprintf(why, why_len, "too short (%zu bytes)", d.len);
+		goto done;
+	}
+	if (EVP_Digest(d.p, d.len - 32, dig, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32) {
+		r = LACRE_E_CRYPTO;
+		goto done;
+	}
+	lacre_rbuf_init(&b, d.p, d.len);
+	lacre_rbuf_take(&b, 8, &magic);
+	if (memcmp(magic, STATE_MAGIC, 8) != 0) {
+		snprintf(why, why_len, "not a lacre stream state file (bad magic)");
+		goto done;
+	}
+	if (CRYPTO_memcmp(dig, d.p + d.len - 32, 32) != 0) {
+		snprintf(why, why_len, "its SHA-256 does not match (torn or altered)");
+		goto done;
+	}
+	lacre_rbuf_u64be(&b, &written);
+	lacre_rbuf_u32be(&b, &n);
+	if (lacre_rbuf_sub(&b, lacre_rbuf_left(&b) - 32, &body) != LACRE_OK ||
+	    lacre_rbuf_take(&b, 32, &tag) != LACRE_OK)
+		goto done;
+	if (n > MAX_STREAMS) {
+		snprintf(why, why_len, "%" PRIu32 " streams, more than %u", n, MAX_STREAMS);
+		goto done;
+	}
+	/* pass 0 checks everything, pass 1 applies: all or nothing */
+	for (pass = 0; pass < 2; pass++) {
+		struct lacre_rbuf it = body;
+		for (i = 0; i < n; i++) {
+			if ((r = state_entry(&it, &e, why, why_len)) != LACRE_OK)
+				goto done;
+			if (pass == 0)
+				continue;
+			s = find(a, e.liid, e.liid_len, e.flags & 1, e.cin, e.cls);
+			if (s && s->loaded) {
+				snprintf(why, why_len, "a stream appears twice");
+				drop_loaded(a);
+				r = LACRE_E_CORRUPT;
+				goto done;
+			}
+			if (!s && !(s = get(a, e.liid, e.liid_len, e.flags & 1, e.cin, e.cls))) {
+				drop_loaded(a);
+				r = LACRE_E_NOMEM;
+				goto done;
+			}
+			s->have = (e.flags >> 1) & 1;
+			s->hash_seen = (e.flags >> 2) & 1;
+			s->restarted = (e.flags >> 3) & 1;
+			s->next_seq = e.next_seq;
+			s->pending_reset = e.pending_reset;
+			s->n_gaps = e.n_gaps;
+			for (g = 0; g < e.n_gaps; g++)
+				s->gaps[g] = e.gaps[g];
+			s->loaded = 1;
+		}
+		if (lacre_rbuf_expect_end(&it) != LACRE_OK) {
+			snprintf(why, why_len, "bytes after the last stream entry");
+			r = LACRE_E_CORRUPT;
+			goto done;
+		}
+	}
+	a->saved_gen = a->gen;
+	a->saved_once = 1;
+	r = LACRE_OK;
+done:
+	lacre_dbuf_free(&d);
+	return r;
 }

@@ -24,9 +24,25 @@
  * complete in time), connections in all and per peer address.  Refusals
  * are silent closes: lacre never sends anything but keep-alive responses.
  *
- * Stop: ingest_server_stop() writes an eventfd; the loop then drains what
- * the sockets already hold, closes every connection (logging truncated
- * tails) and flushes the sink.
+ * Backpressure: when sink->record (or event, or flush) answers
+ * LACRE_E_NOSPACE (the spool's disk is full or its quota reached) the PDU
+ * was not taken.  It is held, uncounted, in a FIFO together with whatever
+ * else its connection had already read; that connection is no longer read
+ * (its peer meets TCP backpressure), the listeners stop accepting, other
+ * connections are read at most PAUSE_PEEK bytes at a time (so keep-alives
+ * are still answered) until they too hold a PDU, and the held PDUs are
+ * retried in order every RETRY_MS and at each flush.  One ALERT line marks
+ * entering and one leaving that state.  Nothing held is ever discarded
+ * while the receiver runs.
+ *
+ * Stop: ingest_server_stop() writes an eventfd; the loop then closes the
+ * listeners and half-closes every connection (FIN, or TLS close_notify), so
+ * that a peer that is still writing sees the end and closes its side: every
+ * byte a peer wrote before that is read up to its EOF, handed to the sink
+ * and flushed.  A peer that does not close within drain_ms is cut (its
+ * unread bytes are named on stderr); PDUs held for want of space are
+ * retried for stop_nospace_ms, and what still cannot be sealed is named on
+ * stderr and makes the run fail with LACRE_E_NOSPACE.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,7 +73,10 @@
 #define READ_CHUNK (64u << 10)
 #define PEER_BUCKETS 4096
 #define MAX_EVENTS 256
-#define DRAIN_MS 2000
+#define RETRY_MS 200             /* retry of held PDUs while the sink has no space */
+#define PAUSE_PEEK 4096          /* bytes read per turn from a connection while paused */
+#define EVQ_CAP ((size_t)16 << 20) /* events kept while the sink has no space */
+#define STATE_SAVE_MS 1000       /* stream state written at most this often */
 #define READ_TURNS 64
 #define EV_CAP ((size_t)48 << 20)
 
@@ -68,6 +87,21 @@ struct peer_count {
 	uint8_t addr[16];
 	uint8_t fam;
 	unsigned n;
+};
+
+struct conn;
+
+/* A PDU the sink could not take (LACRE_E_NOSPACE), or one read after it on
+ * the same connection: kept in arrival order until the sink takes it. */
+struct held {
+	struct held *next;
+	struct conn *c;                /* NULL once its connection closed */
+	uint64_t conn_id;
+	uint64_t off;                  /* stream offset of the PDU */
+	uint8_t listener;
+	char peer[64];
+	size_t len;
+	uint8_t b[];
 };
 
 struct conn {
@@ -81,6 +115,9 @@ struct conn {
 	uint8_t closing;
 	uint8_t tls_read_wants_write;
 	uint8_t tls_write_wants_read;
+	uint8_t in_ep;                 /* registered in the epoll set */
+	uint8_t wr_shut;               /* our side half-closed (stopping) */
+	unsigned n_held;               /* PDUs of this connection in the held FIFO */
 	uint32_t events;               /* current epoll mask */
 	uint64_t id;
 	SSL *ssl;
@@ -122,6 +159,19 @@ struct ingest_server {
 	int decode_err;                /* set by on_pdu for the close reason */
 	int dirty;                     /* records since the last flush */
 	int64_t last_flush_ms;
+	/* backpressure (LACRE_E_NOSPACE from the sink) */
+	int paused;
+	int flush_pending;             /* a flush answered NOSPACE */
+	int64_t pause_start_ms, last_retry_ms;
+	struct held *h_head, *h_tail;  /* PDUs the sink has not taken yet */
+	size_t held_n, held_bytes;
+	struct lacre_dbuf evq;         /* events not taken yet, NUL-terminated, in order */
+	int evq_full_alerted;
+	uint64_t st_pauses, st_paused_ms, st_retries, st_held_max, st_events_deferred, st_events_lost;
+	uint64_t st_lost_at_stop, st_lost_bytes_at_stop, st_cut_at_stop;
+	/* persisted stream state */
+	int64_t last_state_ms;
+	int state_err_alerted;
 	/* counters for --stats */
 	uint64_t st_accepted, st_refused_peer, st_refused_total, st_refused_allow;
 	uint64_t st_closed_malformed, st_closed_idle, st_closed_slow, st_closed_tx;
@@ -164,6 +214,8 @@ void ingest_config_defaults(struct ingest_config *cfg)
 	cfg->flush_ms = 1000;
 	cfg->stream_soft_limit = 100000;
 	cfg->stream_idle_s = 1800;
+	cfg->drain_ms = 5000;
+	cfg->stop_nospace_ms = 30000;
 }
 
 /* One log line on stderr, unless quiet. */
@@ -182,16 +234,42 @@ static void logf_(const struct ingest_server *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Hand an event line to the sink (records the first sink failure). */
+static void pause_enter(struct ingest_server *s, const char *what);
+
+/* Hand an event line to the sink (records the first sink failure).  When
+ * the sink has no space (or events already wait), the event is queued in
+ * order and written by pause_retry(); only past EVQ_CAP is one lost, with
+ * an ALERT line. */
 static void emit(struct ingest_server *s, const char *json)
 {
 	int r;
 
 	if (!s->sink->event)
 		return;
-	if ((r = s->sink->event(s->sink->ctx, json)) != LACRE_OK && !s->sink_err)
-		s->sink_err = r;
-	s->dirty = 1;
+	if (s->evq.len == 0) {
+		r = s->sink->event(s->sink->ctx, json);
+		if (r == LACRE_OK) {
+			s->dirty = 1;
+			return;
+		}
+		if (r != LACRE_E_NOSPACE) {
+			if (!s->sink_err)
+				s->sink_err = r;
+			return;
+		}
+		pause_enter(s, "an accounting event");
+	}
+	if (lacre_dbuf_add(&s->evq, json, strlen(json) + 1) != LACRE_OK) {
+		s->st_events_lost++;
+		if (!s->evq_full_alerted) {
+			s->evq_full_alerted = 1;
+			fprintf(stderr, "lacre: ingest: ALERT spool full: more than %zu MiB of accounting events wait for space; "
+			        "further events are lost (counted in --stats events_lost): free space on the spool disk\n",
+			        EVQ_CAP >> 20);
+		}
+		return;
+	}
+	s->st_events_deferred++;
 }
 
 /* Accounting callback: events from accounting.c go to the sink. */
@@ -307,6 +385,43 @@ static int open_listener(struct ingest_server *s, struct listener *l, const char
 	return LACRE_OK;
 }
 
+/* Load the stream state at start.  Absent: a first start.  Corrupt: set
+ * aside as PATH.corrupt-<unix time> with an ALERT line and an alert event,
+ * and start afresh (refusing to start would stop the interception; the
+ * gaps a fresh start may report are then explained by that alert).  Any
+ * other failure (permissions, I/O) stops the start. */
+static int state_load(struct ingest_server *s)
+{
+	char why[160], aside[4200];
+	struct json_w w;
+	int r;
+
+	why[0] = 0;
+	r = ingest_acct_load(s->acct, s->cfg.state_path, why, sizeof(why));
+	if (r == LACRE_OK || r == LACRE_E_NOT_FOUND)
+		return LACRE_OK;
+	if (r != LACRE_E_CORRUPT) {
+		fprintf(stderr, "lacre: ingest: cannot read the stream state %s (%s): check the file and its "
+		        "folder's permissions\n", s->cfg.state_path, lacre_strerror(r));
+		return r;
+	}
+	snprintf(aside, sizeof(aside), "%s.corrupt-%lld", s->cfg.state_path, (long long)time(NULL));
+	if (rename(s->cfg.state_path, aside) != 0) {
+		fprintf(stderr, "lacre: ingest: the stream state %s is corrupt (%s) and cannot be set aside (%s): "
+		        "move it away by hand\n", s->cfg.state_path, why, strerror(errno));
+		return LACRE_E_CORRUPT;
+	}
+	fprintf(stderr, "lacre: ingest: ALERT the stream state %s is corrupt (%s): set aside as %s; streams "
+	        "start afresh, so the first numbers seen may be reported as gaps\n", s->cfg.state_path, why, aside);
+	ev_begin(s, &w, "state-set-aside", NULL);
+	json_kv_str(&w, "path", s->cfg.state_path);
+	json_kv_str(&w, "moved_to", aside);
+	json_kv_str(&w, "reason", why);
+	json_kv_bool(&w, "alert", 1);
+	ev_end(s, &w);
+	return LACRE_OK;
+}
+
 /* Create a server.  See ingest.h. */
 int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
                       struct ingest_server **out)
@@ -326,6 +441,9 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 	s->ep = s->stop_fd = s->spare_fd = -1;
 	s->l[0].fd = s->l[1].fd = -1;
 	lacre_dbuf_init(&s->ev, EV_CAP);
+	lacre_dbuf_init(&s->evq, EVQ_CAP);
+	if (s->cfg.drain_ms == 0)
+		s->cfg.drain_ms = 5000;
 	if (s->cfg.max_pdu == 0)
 		s->cfg.max_pdu = ETSI_MAX_PDU_DEFAULT;
 	if (s->cfg.read_budget < READ_CHUNK)
@@ -342,6 +460,8 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 		        cfg->integrity_pubkey);
 		goto fail;
 	}
+	if (cfg->state_path && (r = state_load(s)) != LACRE_OK)
+		goto fail;
 	if (cfg->hi2_tls || cfg->hi3_tls) {
 		if ((r = ingest_tls_ctx_new(cfg, &s->tls, why, sizeof(why))) != LACRE_OK) {
 			fprintf(stderr, "lacre: ingest: %s\n", why);
@@ -438,21 +558,41 @@ static void peer_put(struct ingest_server *s, struct peer_count *pc)
 		}
 }
 
-/* Set the epoll interest of c. */
+/* 1 when c may not be read now: it holds PDUs the sink has not taken, or
+ * events wait for space (then nothing is read anywhere). */
+static int conn_blocked(const struct ingest_server *s, const struct conn *c)
+{
+	return c->n_held > 0 || (s->paused && s->evq.len > 0);
+}
+
+/* Set the epoll interest of c.  A connection that may not be read is taken
+ * out of the set altogether (unless it has responses to write): epoll
+ * reports a hang-up whatever the mask, and a level-triggered report that
+ * is never served would spin the loop. */
 static void conn_watch(struct ingest_server *s, struct conn *c)
 {
 	struct epoll_event ev;
 	uint32_t want = EPOLLIN | EPOLLRDHUP;
 
-	if (c->tx.len || c->tls_read_wants_write)
+	if (conn_blocked(s, c))
+		want = 0;
+	if ((c->tx.len && !c->wr_shut) || c->tls_read_wants_write)
 		want |= EPOLLOUT;
-	if (want == c->events)
+	if (want == 0) {
+		if (c->in_ep && epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL) == 0)
+			c->in_ep = 0;
+		c->events = 0;
+		return;
+	}
+	if (c->in_ep && want == c->events)
 		return;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = want;
 	ev.data.ptr = c;
-	if (epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+	if (epoll_ctl(s->ep, c->in_ep ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) == 0) {
 		c->events = want;
+		c->in_ep = 1;
+	}
 }
 
 /* Remove c from the ready list. */
@@ -505,11 +645,20 @@ static void conn_close(struct ingest_server *s, struct conn *c, const char *reas
 		      c->id, c->peer, c->listener == LACRE_HI2 ? "hi2" : "hi3",
 		      c->fr.offset, reason);
 	ready_remove(s, c);
+	if (c->n_held) {
+		/* what it sent stays held: the entries carry its identity */
+		struct held *h;
+		for (h = s->h_head; h; h = h->next)
+			if (h->c == c)
+				h->c = NULL;
+		c->n_held = 0;
+	}
 	if (c->ssl) {
 		SSL_free(c->ssl);
 		c->ssl = NULL;
 	}
-	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->in_ep)
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	peer_put(s, c->pc);
 	if (c->prev)
@@ -532,6 +681,11 @@ static int conn_flush_tx(struct ingest_server *s, struct conn *c)
 	int e;
 
 	c->tls_write_wants_read = 0;
+	if (c->wr_shut) {
+		/* our side is closed (stopping): nothing more can be sent */
+		lacre_dbuf_reset(&c->tx);
+		return 0;
+	}
 	while (c->tx.len) {
 		if (c->ssl) {
 			ERR_clear_error();
@@ -573,11 +727,13 @@ static void kv_head_hex(struct json_w *w, const uint8_t *p, size_t n)
 	json_kv_hex(w, "head_hex", p, n > 32 ? 32 : n);
 }
 
-/* Framer callback: one complete PDU from connection c. */
-static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
+/* Handle one complete PDU from connection c: decode, answer a keep-alive,
+ * hand a record to the sink, account.  LACRE_E_NOSPACE: the sink did not
+ * take it and nothing was counted (the caller holds it); another error
+ * closes the connection (the framer's caller says why). */
+static int handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, size_t len,
+                      uint64_t off)
 {
-	struct conn *c = arg;
-	struct ingest_server *s = c->srv;
 	struct etsi_pdu *d = &s->d;
 	struct lacre_record rec;
 	struct json_w w;
@@ -601,6 +757,20 @@ static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
 	if (d->kind == ETSI_KIND_KEEPALIVE) {
 		s->st_keepalives++;
 		c->keepalives++;
+		if (c->wr_shut || c->fd < 0) {
+			/* stopping (our side closed) or its connection is gone:
+			 * logged, not answered */
+			ev_begin(s, &w, "keepalive", c);
+			json_kv_uint(&w, "seq", d->seq);
+			json_key(&w, "liid");
+			json_str_or_hex(&w, d->liid.p, d->liid.len);
+			json_kv_uint(&w, "offset", off);
+			json_kv_bool(&w, "answered", 0);
+			json_kv_str(&w, "why", c->fd < 0 ? "connection closed" : "receiver stopping");
+			json_kv_hex(&w, "pdu_hex", pdu, len);
+			ev_end(s, &w);
+			return LACRE_OK;
+		}
 		r = ingest_keepalive_response(d, &c->tx);
 		ev_begin(s, &w, "keepalive", c);
 		json_kv_uint(&w, "seq", d->seq);
@@ -644,6 +814,12 @@ static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
 	memcpy(rec.peer, c->peer, sizeof(rec.peer));
 	rec.decoded = d;
 	if ((r = s->sink->record(s->sink->ctx, &rec)) != LACRE_OK) {
+		if (r == LACRE_E_NOSPACE) {
+			/* not taken: not counted either; the caller holds it */
+			s->st_pdus--;
+			c->pdus--;
+			return r;
+		}
 		if (!s->sink_err)
 			s->sink_err = r;
 		return r;
@@ -662,6 +838,59 @@ static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
 		ev_end(s, &w);
 	}
 	return ingest_acct_pdu(s->acct, pdu, len, d, c->listener, c->id);
+}
+
+/* Append a PDU of c to the held FIFO (a copy: the framer's bytes are
+ * transient).  LACRE_E_NOMEM stops the receiver: it must not read what it
+ * cannot keep. */
+static int hold_add(struct ingest_server *s, struct conn *c, const uint8_t *pdu, size_t len,
+                    uint64_t off)
+{
+	struct held *h;
+
+	if (!(h = malloc(sizeof(*h) + len))) {
+		if (!s->sink_err)
+			s->sink_err = LACRE_E_NOMEM;
+		return LACRE_E_NOMEM;
+	}
+	h->next = NULL;
+	h->c = c;
+	h->conn_id = c->id;
+	h->off = off;
+	h->listener = c->listener;
+	memcpy(h->peer, c->peer, sizeof(h->peer));
+	h->len = len;
+	memcpy(h->b, pdu, len);
+	if (s->h_tail)
+		s->h_tail->next = h;
+	else
+		s->h_head = h;
+	s->h_tail = h;
+	s->held_n++;
+	s->held_bytes += len;
+	if (s->held_n > s->st_held_max)
+		s->st_held_max = s->held_n;
+	if (c->n_held++ == 0)
+		conn_watch(s, c);
+	return LACRE_OK;
+}
+
+/* Framer callback: one complete PDU from connection c.  Handled at once,
+ * unless c already holds PDUs or events wait for space (order is kept:
+ * then it joins the held FIFO); a PDU the sink has no space for is held. */
+static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
+{
+	struct conn *c = arg;
+	struct ingest_server *s = c->srv;
+	int r;
+
+	if (c->n_held == 0 && s->evq.len == 0) {
+		r = handle_pdu(s, c, pdu, len, off);
+		if (r != LACRE_E_NOSPACE)
+			return r;
+		pause_enter(s, "a record");
+	}
+	return hold_add(s, c, pdu, len, off);
 }
 
 /* Reason text for a framing or decoding failure. */
@@ -782,17 +1011,23 @@ static void quick_ack(const struct conn *c)
 }
 
 /* Read from c up to the budget (bytes, and READ_TURNS reads: a TLS peer
- * sending tiny records must not hold the loop); 0 ok, -1 closed. */
+ * sending tiny records must not hold the loop); 0 ok, -1 closed.  Nothing
+ * is read from a connection that holds PDUs; while the sink has no space,
+ * at most PAUSE_PEEK bytes per turn (enough for keep-alives). */
 static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 {
-	size_t got = 0;
+	size_t got = 0, chunk = READ_CHUNK;
 	ssize_t n;
 	int e, turns = 0;
 
+	if (conn_blocked(s, c))
+		return 0;
+	if (s->paused)
+		chunk = budget = PAUSE_PEEK;
 	while (got < budget && turns++ < READ_TURNS) {
 		if (c->ssl) {
 			ERR_clear_error();
-			n = SSL_read(c->ssl, s->rbuf, READ_CHUNK);
+			n = SSL_read(c->ssl, s->rbuf, (int)chunk);
 			if (n <= 0) {
 				e = SSL_get_error(c->ssl, (int)n);
 				if (e == SSL_ERROR_WANT_READ) {
@@ -818,7 +1053,7 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 				conn_watch(s, c);
 			}
 		} else {
-			n = recv(c->fd, s->rbuf, READ_CHUNK, MSG_DONTWAIT);
+			n = recv(c->fd, s->rbuf, chunk, MSG_DONTWAIT);
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
@@ -837,7 +1072,7 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 		got += (size_t)n;
 		if (conn_feed(s, c, s->rbuf, (size_t)n) < 0)
 			return -1;
-		if (s->sink_err)
+		if (s->sink_err || conn_blocked(s, c))
 			return 0;
 	}
 	/* budget spent: plain TCP is re-reported by level-triggered epoll;
@@ -999,6 +1234,7 @@ static void do_accept(struct ingest_server *s, struct listener *l)
 			conn_close(s, c, "epoll failed", 1, &s->st_closed_error);
 			continue;
 		}
+		c->in_ep = 1;
 		ev_begin(s, &w, "connect", c);
 		json_kv_bool(&w, "tls", l->tls);
 		ev_end(s, &w);
@@ -1013,6 +1249,13 @@ static void sweep(struct ingest_server *s, int64_t now)
 
 	for (c = s->conns; c; c = n) {
 		n = c->next;
+		if (conn_blocked(s, c)) {
+			/* not read on purpose (no space): its timers wait too */
+			c->last_rx_ms = now;
+			if (c->pdu_start_ms)
+				c->pdu_start_ms = now;
+			continue;
+		}
 		if (c->pdu_start_ms && s->cfg.pdu_timeout_ms &&
 		    now - c->pdu_start_ms > (int64_t)s->cfg.pdu_timeout_ms) {
 			snprintf(why, sizeof(why), "%s not completed within %u ms (slow sender)",
@@ -1025,46 +1268,358 @@ static void sweep(struct ingest_server *s, int64_t now)
 	}
 }
 
-/* Flush the sink now. */
+/* Take the listeners out of the epoll set (1) or put them back (0). */
+static void listeners_mute(struct ingest_server *s, int mute)
+{
+	struct epoll_event ev;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (s->l[i].fd < 0)
+			continue;
+		if (mute) {
+			epoll_ctl(s->ep, EPOLL_CTL_DEL, s->l[i].fd, NULL);
+			continue;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.ptr = &s->l[i];
+		epoll_ctl(s->ep, EPOLL_CTL_ADD, s->l[i].fd, &ev);
+	}
+}
+
+/* Re-evaluate every connection's epoll interest (pause state changed). */
+static void watch_all(struct ingest_server *s)
+{
+	struct conn *c;
+
+	for (c = s->conns; c; c = c->next)
+		if (c->state == CS_OPEN)
+			conn_watch(s, c);
+}
+
+/* The sink answered LACRE_E_NOSPACE for what: stop reading and accepting,
+ * with one ALERT line (only on entering the state). */
+static void pause_enter(struct ingest_server *s, const char *what)
+{
+	if (s->paused)
+		return;
+	s->paused = 1;
+	s->pause_start_ms = s->last_retry_ms = mono_ms();
+	s->st_pauses++;
+	fprintf(stderr, "lacre: ingest: ALERT spool full: local storage full or its quota reached (the sink "
+	        "refused %s); reading paused, nothing is discarded: the data is held and retried every "
+	        "%d ms; free space on the spool disk\n", what, RETRY_MS);
+	listeners_mute(s, 1);
+	watch_all(s);
+}
+
+/* Everything held was taken: read and accept again, one ALERT line. */
+static void pause_leave(struct ingest_server *s, int64_t now)
+{
+	struct conn *c;
+	int64_t ms = now - s->pause_start_ms;
+
+	s->paused = 0;
+	s->st_paused_ms += (uint64_t)ms;
+	fprintf(stderr, "lacre: ingest: ALERT spool full: space available again; reading resumed after %" PRId64
+	        ".%01d s\n", ms / 1000, (int)(ms % 1000 / 100));
+	if (!s->stopping)
+		listeners_mute(s, 0);
+	for (c = s->conns; c; c = c->next) {
+		if (c->state != CS_OPEN)
+			continue;
+		c->last_rx_ms = now;
+		conn_watch(s, c);
+		if (c->ssl)
+			ready_add(s, c);      /* OpenSSL may hold decrypted bytes */
+	}
+}
+
+/* Free the held PDUs of c that follow one it could not use (they were read
+ * after a malformed PDU: the connection is closed as the framer would). */
+static void hold_drop_conn(struct ingest_server *s, struct conn *c)
+{
+	struct held **pp = &s->h_head, *h;
+
+	s->h_tail = NULL;
+	while ((h = *pp)) {
+		if (h->c == c) {
+			*pp = h->next;
+			s->held_n--;
+			s->held_bytes -= h->len;
+			free(h);
+			continue;
+		}
+		s->h_tail = h;
+		pp = &h->next;
+	}
+	c->n_held = 0;
+}
+
+/* Retry what waits for space, in order: queued events, a flush, then the
+ * held PDUs.  Stops at the first LACRE_E_NOSPACE; leaves the paused state
+ * when everything was taken. */
+static void pause_retry(struct ingest_server *s, int64_t now)
+{
+	struct held *h;
+	struct conn *c, ghost;
+	char why[128];
+	int r;
+
+	s->last_retry_ms = now;
+	s->st_retries++;
+	while (s->evq.len) {
+		const char *j = (const char *)s->evq.p;
+		size_t l = strlen(j) + 1;
+		if ((r = s->sink->event(s->sink->ctx, j)) == LACRE_E_NOSPACE)
+			return;
+		if (r != LACRE_OK) {
+			if (!s->sink_err)
+				s->sink_err = r;
+			return;
+		}
+		lacre_dbuf_consume(&s->evq, l);
+		s->dirty = 1;
+	}
+	if (s->flush_pending) {
+		if ((r = s->sink->flush(s->sink->ctx)) == LACRE_E_NOSPACE)
+			return;
+		if (r != LACRE_OK && !s->sink_err)
+			s->sink_err = r;
+		s->flush_pending = 0;
+	}
+	while ((h = s->h_head) && !s->sink_err) {
+		c = h->c;
+		if (!c) {
+			/* its connection closed meanwhile: its identity is in h */
+			memset(&ghost, 0, sizeof(ghost));
+			ghost.srv = s;
+			ghost.fd = -1;
+			ghost.id = h->conn_id;
+			ghost.listener = h->listener;
+			memcpy(ghost.peer, h->peer, sizeof(ghost.peer));
+			lacre_dbuf_init(&ghost.tx, 4096);
+			c = &ghost;
+		}
+		s->decode_err = 0;
+		r = handle_pdu(s, c, h->b, h->len, h->off);
+		if (c == &ghost)
+			lacre_dbuf_free(&ghost.tx);
+		if (r == LACRE_E_NOSPACE)
+			return;
+		s->h_head = h->next;
+		if (!s->h_head)
+			s->h_tail = NULL;
+		s->held_n--;
+		s->held_bytes -= h->len;
+		if (c != &ghost)
+			c->n_held--;
+		if (r != LACRE_OK && c != &ghost && !s->sink_err) {
+			/* as conn_feed() would have closed it */
+			if (s->decode_err)
+				snprintf(why, sizeof(why), "undecodable PDU at offset %" PRIu64 ": %s", h->off,
+				         lacre_strerror(s->decode_err));
+			hold_drop_conn(s, c);
+			conn_close(s, c, s->decode_err ? why : frame_reason(r, why, sizeof(why), c), 1,
+			           s->decode_err ? &s->st_closed_malformed : &s->st_closed_tx);
+		} else if (c != &ghost && c->n_held == 0) {
+			c->last_rx_ms = now;
+			conn_watch(s, c);
+			if (c->tx.len && conn_flush_tx(s, c) < 0) {
+				free(h);
+				continue;
+			}
+			if (c->ssl)
+				ready_add(s, c);
+		}
+		free(h);
+		if (s->evq.len)
+			return;               /* its events wait: keep the order */
+	}
+	if (!s->sink_err && !s->h_head && !s->evq.len && !s->flush_pending)
+		pause_leave(s, now);
+}
+
+/* Flush the sink now (first retrying what waits for space). */
 static void do_flush(struct ingest_server *s, int64_t now)
 {
 	int r;
 
-	if (s->sink->flush && (r = s->sink->flush(s->sink->ctx)) != LACRE_OK && !s->sink_err)
-		s->sink_err = r;
+	if (s->paused) {
+		pause_retry(s, now);
+		if (s->paused)
+			return;
+	}
+	if (s->sink->flush && (r = s->sink->flush(s->sink->ctx)) != LACRE_OK) {
+		if (r == LACRE_E_NOSPACE) {
+			s->flush_pending = 1;
+			pause_enter(s, "a flush");
+		} else if (!s->sink_err) {
+			s->sink_err = r;
+		}
+	}
 	s->dirty = 0;
 	s->last_flush_ms = now;
 }
 
-/* After stop: read what the sockets hold (bounded), then close all. */
-static void drain(struct ingest_server *s)
+/* Save the stream state (ingest_config.state_path) now; a failure is one
+ * ALERT line per run of failures, never fatal (a restart may then report
+ * gaps that are not real, and says so). */
+static void state_save(struct ingest_server *s, int64_t now)
 {
-	int64_t deadline = mono_ms() + DRAIN_MS;
-	struct conn *c, *n;
-	int i, more = 1;
+	int r;
 
+	s->last_state_ms = now;
+	if (!s->cfg.state_path)
+		return;
+	r = ingest_acct_save(s->acct, s->cfg.state_path);
+	if (r != LACRE_OK && !s->state_err_alerted) {
+		s->state_err_alerted = 1;
+		fprintf(stderr, "lacre: ingest: ALERT cannot write the stream state %s (%s): a restart may report "
+		        "gaps that are not real; check that disk\n", s->cfg.state_path, lacre_strerror(r));
+	} else if (r == LACRE_OK) {
+		s->state_err_alerted = 0;
+	}
+}
+
+/* Stopping: close our sending side of c (TLS close_notify, then FIN) so
+ * that a peer still writing sees the end and closes; its bytes are read up
+ * to its EOF.  Responses still queued are sent first, as far as the socket
+ * takes them. */
+static void half_close(struct ingest_server *s, struct conn *c)
+{
+	int r;
+
+	if (c->tx.len && conn_flush_tx(s, c) < 0)
+		return;
+	if (c->ssl) {
+		ERR_clear_error();
+		r = SSL_shutdown(c->ssl);
+		if (r < 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_WRITE) {
+			/* the alert did not fit: do not cut it with a FIN; the
+			 * close at the end of the drain ends the connection */
+			c->wr_shut = 1;
+			conn_watch(s, c);
+			return;
+		}
+	}
+	shutdown(c->fd, SHUT_WR);
+	c->wr_shut = 1;
+	conn_watch(s, c);
+}
+
+/* Name on stderr the held PDUs that could not be sealed at stop, one line
+ * per connection (consecutive entries), and free them. */
+static void report_lost_held(struct ingest_server *s)
+{
+	struct held *h, *n;
+	uint64_t cnt = 0, bytes = 0, first = 0, last = 0;
+
+	for (h = s->h_head; h; h = n) {
+		n = h->next;
+		if (!cnt)
+			first = h->off;
+		cnt++;
+		bytes += h->len;
+		last = h->off;
+		if (!n || n->conn_id != h->conn_id) {
+			fprintf(stderr, "lacre: ingest: ALERT spool full at stop: %" PRIu64 " PDUs (%" PRIu64
+			        " bytes) of conn %" PRIu64 " %s %s at stream offsets %" PRIu64 "..%" PRIu64
+			        " could not be sealed and are lost: the spool stayed full for %u s after the stop\n",
+			        cnt, bytes, h->conn_id, h->peer, h->listener == LACRE_HI2 ? "hi2" : "hi3",
+			        first, last, s->cfg.stop_nospace_ms / 1000);
+			s->st_lost_at_stop += cnt;
+			s->st_lost_bytes_at_stop += bytes;
+			cnt = bytes = 0;
+		}
+		free(h);
+	}
+	s->h_head = s->h_tail = NULL;
+	s->held_n = s->held_bytes = 0;
+}
+
+/* After stop: close the listeners, half-close every connection and read
+ * each one up to its EOF (bounded by drain_ms), handing every PDU to the
+ * sink; PDUs held for want of space are retried for stop_nospace_ms.
+ * Returns LACRE_E_NOSPACE when held PDUs or events could not be kept. */
+static int drain(struct ingest_server *s)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	int64_t now = mono_ms();
+	int64_t deadline = now + s->cfg.drain_ms, nospace_deadline = now + s->cfg.stop_nospace_ms;
+	struct conn *c, *n, *rl;
+	int i, k, timeout, rc = LACRE_OK;
+
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, s->stop_fd, NULL);
 	for (i = 0; i < 2; i++)
 		if (s->l[i].fd >= 0) {
 			epoll_ctl(s->ep, EPOLL_CTL_DEL, s->l[i].fd, NULL);
 			close(s->l[i].fd);
 			s->l[i].fd = -1;
 		}
-	while (more && mono_ms() < deadline && !s->sink_err) {
-		more = 0;
-		for (c = s->conns; c; c = n) {
-			uint64_t before = c->rx_bytes;
-			n = c->next;
-			if (c->state != CS_OPEN)
-				continue;
-			if (conn_read(s, c, s->cfg.read_budget) < 0)
-				continue;
-			if (c->rx_bytes != before)
-				more = 1;
+	for (c = s->conns; c; c = n) {
+		n = c->next;
+		if (c->state != CS_OPEN)
+			conn_close(s, c, "receiver stopping", 0, &s->st_closed_shutdown);
+		else
+			half_close(s, c);
+	}
+	while (!s->sink_err && (s->conns || s->paused)) {
+		now = mono_ms();
+		if (s->paused && now - s->last_retry_ms >= RETRY_MS)
+			pause_retry(s, now);
+		if (s->paused ? now >= nospace_deadline : now >= deadline)
+			break;
+		timeout = s->ready ? 0 : s->paused ? RETRY_MS : 100;
+		k = epoll_wait(s->ep, evs, MAX_EVENTS, timeout);
+		if (k < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < k; i++)
+			conn_event(s, evs[i].data.ptr, evs[i].events);
+		rl = s->ready;
+		s->ready = NULL;
+		while (rl) {
+			c = rl;
+			rl = c->rnext;
+			c->rnext = NULL;
+			c->on_ready = 0;
+			if (c->state == CS_OPEN)
+				conn_read(s, c, s->cfg.read_budget);
 		}
 	}
-	while (s->conns)
-		conn_close(s, s->conns, "receiver stopping", 0, &s->st_closed_shutdown);
+	/* whatever is left: one last read, then cut, saying so */
+	while ((c = s->conns)) {
+		if (!s->sink_err && !conn_blocked(s, c) && conn_read(s, c, s->cfg.read_budget) < 0)
+			continue;
+		if (c != s->conns)
+			continue;
+		s->st_cut_at_stop++;
+		fprintf(stderr, "lacre: ingest: conn %" PRIu64 " %s %s: the peer did not close within %u ms of the "
+		        "stop; cut after %" PRIu64 " bytes: bytes it wrote after that are not received (its "
+		        "sender must resend them)\n", c->id, c->peer, c->listener == LACRE_HI2 ? "hi2" : "hi3",
+		        s->cfg.drain_ms, c->rx_bytes);
+		conn_close(s, c, "receiver stopping: peer still connected at the drain deadline", 0,
+		           &s->st_closed_shutdown);
+	}
 	s->ready = NULL;
+	if (s->h_head) {
+		report_lost_held(s);
+		rc = LACRE_E_NOSPACE;
+	}
+	if (s->evq.len) {
+		size_t off = 0, cnt = 0;
+		while (off < s->evq.len) {
+			off += strlen((const char *)s->evq.p + off) + 1;
+			cnt++;
+		}
+		fprintf(stderr, "lacre: ingest: ALERT spool full at stop: %zu accounting events could not be logged "
+		        "and are lost\n", cnt);
+		s->st_events_lost += cnt;
+		lacre_dbuf_reset(&s->evq);
+		rc = LACRE_E_NOSPACE;
+	}
+	return rc;
 }
 
 /* Run the event loop.  See ingest.h. */
@@ -1073,12 +1628,12 @@ int ingest_server_run(struct ingest_server *s)
 	struct epoll_event evs[MAX_EVENTS];
 	struct conn *c, *rl;
 	int64_t now, last_sweep = mono_ms();
-	int n, i, timeout;
+	int n, i, timeout, rc;
 
 	signal(SIGPIPE, SIG_IGN);
-	s->last_flush_ms = last_sweep;
+	s->last_flush_ms = s->last_state_ms = last_sweep;
 	while (!s->stopping && !s->sink_err) {
-		timeout = s->ready ? 0 : 250;
+		timeout = s->ready ? 0 : s->paused ? RETRY_MS : 250;
 		n = epoll_wait(s->ep, evs, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
@@ -1107,21 +1662,37 @@ int ingest_server_run(struct ingest_server *s)
 				conn_read(s, c, s->cfg.read_budget);
 		}
 		now = mono_ms();
+		if (s->paused && now - s->last_retry_ms >= RETRY_MS)
+			pause_retry(s, now);
 		if (now - last_sweep >= 1000) {
 			sweep(s, now);
 			last_sweep = now;
 			if (ingest_acct_streams(s->acct) > s->cfg.stream_soft_limit)
 				ingest_acct_expire(s->acct, s->cfg.stream_idle_s);
+			ingest_acct_trim(s->acct, INGEST_ACCT_TRIM_S);
 		}
 		if (s->dirty && (n == 0 || now - s->last_flush_ms >= (int64_t)s->cfg.flush_ms))
 			do_flush(s, now);
+		if (!s->dirty && !s->paused && now - s->last_state_ms >= STATE_SAVE_MS)
+			state_save(s, now);
 	}
-	drain(s);
+	rc = drain(s);
 	do_flush(s, mono_ms());
-	if (s->sink_err)
+	if (s->paused) {
+		/* a last flush found no space: what it held is named above or lost */
+		if (rc == LACRE_OK)
+			fprintf(stderr, "lacre: ingest: ALERT spool full at stop: the last flush found no space; "
+			        "records since the previous flush may not be durable\n");
+		rc = LACRE_E_NOSPACE;
+	}
+	if (s->sink_err) {
 		fprintf(stderr, "lacre: ingest: the sink failed (%s): stopped receiving; check the spool disk\n",
 		        lacre_strerror(s->sink_err));
-	return s->sink_err;
+		return s->sink_err;
+	}
+	if (rc == LACRE_OK)
+		state_save(s, mono_ms());
+	return rc;
 }
 
 /* Append the --stats JSON.  See ingest.h. */
@@ -1164,6 +1735,18 @@ int ingest_server_stats_json(const struct ingest_server *s, struct lacre_dbuf *o
 	json_kv_uint(&w, "truncated_tails", s->st_truncated_tails);
 	json_kv_uint(&w, "truncated_bytes", s->st_truncated_bytes);
 	json_kv_uint(&w, "anomalies", s->st_anomalies);
+	json_key(&w, "backpressure");
+	json_obj_begin(&w);
+	json_kv_uint(&w, "pauses", s->st_pauses);
+	json_kv_uint(&w, "paused_ms", s->st_paused_ms);
+	json_kv_uint(&w, "retries", s->st_retries);
+	json_kv_uint(&w, "held_max", s->st_held_max);
+	json_kv_uint(&w, "events_deferred", s->st_events_deferred);
+	json_kv_uint(&w, "events_lost", s->st_events_lost);
+	json_kv_uint(&w, "lost_at_stop", s->st_lost_at_stop);
+	json_kv_uint(&w, "lost_bytes_at_stop", s->st_lost_bytes_at_stop);
+	json_obj_end(&w);
+	json_kv_uint(&w, "cut_at_stop", s->st_cut_at_stop);
 	json_obj_end(&w);
 	return json_finish(&w);
 }
@@ -1194,6 +1777,12 @@ void ingest_server_free(struct ingest_server *s)
 		close(s->spare_fd);
 	SSL_CTX_free(s->tls);
 	ingest_acct_free(s->acct);
+	while (s->h_head) {
+		struct held *h = s->h_head;
+		s->h_head = h->next;
+		free(h);
+	}
+	lacre_dbuf_free(&s->evq);
 	lacre_dbuf_free(&s->ev);
 	free(s->rbuf);
 	free(s);
