@@ -231,10 +231,12 @@ int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
  * is then reported as a gap). */
 size_t ingest_acct_expire(struct ingest_acct *a, unsigned idle_s);
 
-/* Free the memory idle streams do not need: the duplicate window and the
- * PDUs retained for hash checks of streams idle for idle_s seconds or more
- * (an ended call or session).  Their sequence state is kept.  The server
- * calls it about once a second with INGEST_ACCT_TRIM_S. */
+/* Free the memory idle streams do not need: the duplicate window (2 KiB)
+ * of streams idle for idle_s seconds or more (an ended call or session).
+ * Their sequence state is kept, and so are PDUs retained for hash checks
+ * (an IRI chain may wait a whole call for its hash PDU; integrity_retain
+ * bounds them, oldest evicted first).  The server calls it about once a
+ * second with INGEST_ACCT_TRIM_S. */
 #define INGEST_ACCT_TRIM_S 60
 void ingest_acct_trim(struct ingest_acct *a, unsigned idle_s);
 

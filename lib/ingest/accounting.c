@@ -26,9 +26,10 @@
  * Memory: the retained PDUs of all streams are one FIFO bounded by
  * integrity_retain (the oldest anywhere is evicted first, so a long run of
  * chains that never show a hash PDU cannot starve a new chain that does),
- * and ingest_acct_trim() frees the duplicate window and retained PDUs of
- * streams idle for a minute (ended calls and sessions): an idle stream then
- * costs its small sequence state only.
+ * and ingest_acct_trim() frees the duplicate window of streams idle for a
+ * minute (ended calls and sessions).  Retained PDUs are not trimmed: an IRI
+ * chain may be idle for the length of a call and still get its hash PDU at
+ * the end; the FIFO cap bounds them.
  *
  * Persistence: ingest_acct_save()/ingest_acct_load() write and read the
  * sequence state of every stream (docs/FORMATS.md "Stream state"), so a
@@ -1066,7 +1067,7 @@ int ingest_acct_json(const struct ingest_acct *a, struct json_w *w)
 	return w->err;
 }
 
-/* Free what idle streams do not need.  See ingest.h. */
+/* Free the duplicate windows of idle streams.  See ingest.h. */
 void ingest_acct_trim(struct ingest_acct *a, unsigned idle_s)
 {
 	struct stream *s;
@@ -1075,11 +1076,10 @@ void ingest_acct_trim(struct ingest_acct *a, unsigned idle_s)
 
 	for (i = 0; i < a->n_buckets; i++)
 		for (s = a->tab[i]; s; s = s->next) {
-			if (now - s->last_s < idle_s || (!s->win && !s->k_head))
+			if (now - s->last_s < idle_s || !s->win)
 				continue;
 			free(s->win);
 			s->win = NULL;
-			kept_clear(a, s);
 		}
 }
 

@@ -817,7 +817,8 @@ static void test_state_missing_and_corrupt(void)
 
 /* Retained PDUs: a chain that never shows a hash PDU cannot starve a new
  * chain that does (the oldest anywhere is evicted), and trimming frees an
- * idle stream's window and retained PDUs but keeps its numbering. */
+ * idle stream's window but keeps its numbering and its retained PDUs (a
+ * hash PDU after the idle time still verifies). */
 static void test_retention_and_trim(void)
 {
 	struct ingest_acct *a;
@@ -861,6 +862,16 @@ static void test_retention_and_trim(void)
 	pdu(&b, 1, "LIA", 1, 29, 29);
 	CHECK_OK(feed(a, &b, LACRE_HI3));
 	CHECK_EQ_INT(ev_count("\"event\":\"duplicate\",\"liid\":\"LIA\",\"cin\":1,\"stream\":\"cc\",\"seq\":29,\"verified\":false"), 1);
+	/* LIC: 3 PDUs, idle (trimmed), then its hash PDU: still verified */
+	for (size_t i = 0; i < 3; i++) {
+		pdu(&datas[i], 1, "LIC", 3, i, (uint8_t)(50 + i));
+		CHECK_OK(feed(a, &datas[i], LACRE_HI3));
+	}
+	ingest_acct_trim(a, 0);
+	hash_pdu(&b, "LIC", 3, 1, 2, 2, seqs, 3, datas, 0);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	ingest_acct_integrity(a, &is);
+	CHECK_EQ_INT(is.hash_ok, 2);
 	ingest_acct_free(a);
 	for (size_t i = 0; i < 5; i++)
 		lacre_dbuf_free(&datas[i]);
