@@ -28,6 +28,7 @@
 #include "harness.h"
 #include "lacre/err.h"
 #include "lacre/etsi.h"
+#include "lacre/etsi_enc.h"
 #include "lacre/ingest.h"
 
 /* ---- in-memory sink ---- */
@@ -1100,6 +1101,104 @@ static void test_nospace_at_stop(void)
 	free(h3);
 }
 
+/* CC PDUs LIST/CIN 1 numbered from..to-1, back to back, into out. */
+static void cc_run(struct lacre_dbuf *out, uint64_t from, uint64_t to)
+{
+	struct etsi_enc_header h;
+	uint8_t pkt[40];
+
+	memset(pkt, 0x45, sizeof(pkt));
+	for (uint64_t q = from; q < to; q++) {
+		etsi_enc_header_defaults(&h);
+		h.liid = (const uint8_t *)"LIST";
+		h.liid_len = 4;
+		h.operator_id = "op";
+		h.has_cin = 1;
+		h.cin = 1;
+		h.seq = q;
+		etsi_enc_ipcc(out, &h, 0, pkt, sizeof(pkt));
+	}
+}
+
+/* Send p[0..n) on a new connection to port and close cleanly. */
+static int send_and_close(int port, const struct lacre_dbuf *p)
+{
+	int fd = cli_connect(port), ok;
+	uint8_t b[64];
+
+	if (fd < 0)
+		return 0;
+	ok = send_all(fd, p->p, p->len) == 0;
+	shutdown(fd, SHUT_WR);
+	while (recv(fd, b, sizeof(b), 0) > 0)
+		;
+	close(fd);
+	return ok;
+}
+
+/* The stream state at the server level: saved at a clean stop, so that a
+ * restart continues the numbers without a gap (without the file the same
+ * run reports the first 10 numbers as a gap); a corrupt file is set aside
+ * with an alert event, not fatal. */
+static void test_state_file(void)
+{
+	struct ingest_config cfg;
+	struct srv v;
+	struct lacre_dbuf a, b;
+	const char *dir = t_tmpdir();
+	char path[4200], cmd[8600];
+	FILE *fp;
+	int found;
+
+	lacre_dbuf_init(&a, 1u << 20);
+	lacre_dbuf_init(&b, 1u << 20);
+	cc_run(&a, 0, 10);
+	cc_run(&b, 10, 20);
+	snprintf(path, sizeof(path), "%s/streams.state", dir);
+	ingest_config_defaults(&cfg);
+	cfg.hi3_addr = "127.0.0.1:0";
+	/* without a state file: the second run sees 10..19 as a stream that
+	 * starts with a gap 0..9 */
+	CHECK_OK(srv_start(&v, &cfg));
+	CHECK(send_and_close(v.hi3, &a));
+	CHECK_OK(srv_stop(&v));
+	srv_free(&v);
+	CHECK_OK(srv_start(&v, &cfg));
+	CHECK(send_and_close(v.hi3, &b));
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"gap\",\"liid\":\"LIST\",\"cin\":1,\"stream\":\"cc\",\"from\":0,\"to\":9"), 1);
+	srv_free(&v);
+	/* with it: no gap */
+	cfg.state_path = path;
+	CHECK_OK(srv_start(&v, &cfg));
+	CHECK(send_and_close(v.hi3, &a));
+	CHECK_OK(srv_stop(&v));
+	CHECK(access(path, F_OK) == 0);
+	srv_free(&v);
+	CHECK_OK(srv_start(&v, &cfg));
+	CHECK(send_and_close(v.hi3, &b));
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(v.m.n_recs, 10);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"gap\""), 0);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"restart\""), 0);
+	srv_free(&v);
+	/* a corrupt file: set aside, an alert event, the server runs */
+	CHECK((fp = fopen(path, "wb")) != NULL);
+	fputs("LCRSTAT1 but not really a state file, and too short for its seal", fp);
+	fclose(fp);
+	CHECK_OK(srv_start(&v, &cfg));
+	CHECK(send_and_close(v.hi3, &b));
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"state-set-aside\""), 1);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"gap\",\"liid\":\"LIST\",\"cin\":1,\"stream\":\"cc\",\"from\":0,\"to\":9"), 1);
+	srv_free(&v);
+	snprintf(cmd, sizeof(cmd), "ls %s/streams.state.corrupt-* >/dev/null 2>&1", dir);
+	found = system(cmd) == 0;
+	CHECK(found);
+	lacre_dbuf_free(&a);
+	lacre_dbuf_free(&b);
+}
+
 int main(void)
 {
 	RUN(test_openli_streams);
@@ -1112,5 +1211,6 @@ int main(void)
 	RUN(test_nospace_retry);
 	RUN(test_nospace_backpressure);
 	RUN(test_nospace_at_stop);
+	RUN(test_state_file);
 	return t_done();
 }
