@@ -28,12 +28,17 @@
  * LACRE_E_NOSPACE (the spool's disk is full or its quota reached) the PDU
  * was not taken.  It is held, uncounted, in a FIFO together with whatever
  * else its connection had already read; that connection is no longer read
- * (its peer meets TCP backpressure), the listeners stop accepting, other
- * connections are read at most PAUSE_PEEK bytes at a time (so keep-alives
- * are still answered) until they too hold a PDU, and the held PDUs are
- * retried in order every RETRY_MS and at each flush.  One ALERT line marks
- * entering and one leaving that state.  Nothing held is ever discarded
- * while the receiver runs.
+ * (its peer meets TCP backpressure), other connections are read at most
+ * PAUSE_PEEK bytes at a time (so keep-alives are still answered) until they
+ * too hold a PDU, and the held PDUs are retried in order every RETRY_MS and
+ * at each flush.  Events the sink has no space for wait in a queue; while
+ * any wait, nothing is read and no connection accepted.  One ALERT line
+ * marks entering and one leaving that state.  Nothing held is ever
+ * discarded while the receiver runs.
+ *
+ * Stream state: with cfg.state_path the accounting's sequence state is
+ * loaded at start (a corrupt file is set aside with an alert) and saved
+ * about once a second right after a flush, and at a clean stop.
  *
  * Stop: ingest_server_stop() writes an eventfd; the loop then closes the
  * listeners and half-closes every connection (FIN, or TLS close_notify), so
@@ -167,6 +172,7 @@ struct ingest_server {
 	size_t held_n, held_bytes;
 	struct lacre_dbuf evq;         /* events not taken yet, NUL-terminated, in order */
 	int evq_full_alerted;
+	int listeners_muted;
 	uint64_t st_pauses, st_paused_ms, st_retries, st_held_max, st_events_deferred, st_events_lost;
 	uint64_t st_lost_at_stop, st_lost_bytes_at_stop, st_cut_at_stop;
 	/* persisted stream state */
@@ -235,6 +241,7 @@ static void logf_(const struct ingest_server *s, const char *fmt, ...)
 }
 
 static void pause_enter(struct ingest_server *s, const char *what);
+static void hard_block_update(struct ingest_server *s);
 
 /* Hand an event line to the sink (records the first sink failure).  When
  * the sink has no space (or events already wait), the event is queued in
@@ -270,6 +277,8 @@ static void emit(struct ingest_server *s, const char *json)
 		return;
 	}
 	s->st_events_deferred++;
+	if (s->evq.len && !s->listeners_muted)
+		hard_block_update(s);
 }
 
 /* Accounting callback: events from accounting.c go to the sink. */
@@ -1298,8 +1307,23 @@ static void watch_all(struct ingest_server *s)
 			conn_watch(s, c);
 }
 
-/* The sink answered LACRE_E_NOSPACE for what: stop reading and accepting,
- * with one ALERT line (only on entering the state). */
+/* While events wait for space nothing more may happen that logs one: no
+ * connection is read and no new one accepted (the kernel's backlog holds
+ * them).  Called whenever the paused state or the event queue changes. */
+static void hard_block_update(struct ingest_server *s)
+{
+	int want = s->paused && s->evq.len > 0 && !s->stopping;
+
+	if (want == s->listeners_muted)
+		return;
+	s->listeners_muted = want;
+	listeners_mute(s, want);
+	watch_all(s);
+}
+
+/* The sink answered LACRE_E_NOSPACE for what: stop reading (connections
+ * that hold nothing are still peeked for keep-alives), with one ALERT line
+ * (only on entering the state). */
 static void pause_enter(struct ingest_server *s, const char *what)
 {
 	if (s->paused)
@@ -1310,7 +1334,7 @@ static void pause_enter(struct ingest_server *s, const char *what)
 	fprintf(stderr, "lacre: ingest: ALERT spool full: local storage full or its quota reached (the sink "
 	        "refused %s); reading paused, nothing is discarded: the data is held and retried every "
 	        "%d ms; free space on the spool disk\n", what, RETRY_MS);
-	listeners_mute(s, 1);
+	hard_block_update(s);
 	watch_all(s);
 }
 
@@ -1324,8 +1348,7 @@ static void pause_leave(struct ingest_server *s, int64_t now)
 	s->st_paused_ms += (uint64_t)ms;
 	fprintf(stderr, "lacre: ingest: ALERT spool full: space available again; reading resumed after %" PRId64
 	        ".%01d s\n", ms / 1000, (int)(ms % 1000 / 100));
-	if (!s->stopping)
-		listeners_mute(s, 0);
+	hard_block_update(s);
 	for (c = s->conns; c; c = c->next) {
 		if (c->state != CS_OPEN)
 			continue;
@@ -1382,6 +1405,7 @@ static void pause_retry(struct ingest_server *s, int64_t now)
 		lacre_dbuf_consume(&s->evq, l);
 		s->dirty = 1;
 	}
+	hard_block_update(s);
 	if (s->flush_pending) {
 		if ((r = s->sink->flush(s->sink->ctx)) == LACRE_E_NOSPACE)
 			return;
@@ -1447,7 +1471,8 @@ static void do_flush(struct ingest_server *s, int64_t now)
 	int r;
 
 	if (s->paused) {
-		pause_retry(s, now);
+		if (now - s->last_retry_ms >= RETRY_MS)
+			pause_retry(s, now);
 		if (s->paused)
 			return;
 	}
@@ -1526,9 +1551,9 @@ static void report_lost_held(struct ingest_server *s)
 		if (!n || n->conn_id != h->conn_id) {
 			fprintf(stderr, "lacre: ingest: ALERT spool full at stop: %" PRIu64 " PDUs (%" PRIu64
 			        " bytes) of conn %" PRIu64 " %s %s at stream offsets %" PRIu64 "..%" PRIu64
-			        " could not be sealed and are lost: the spool stayed full for %u s after the stop\n",
+			        " could not be sealed and are lost: the spool stayed full for %u.%01u s after the stop\n",
 			        cnt, bytes, h->conn_id, h->peer, h->listener == LACRE_HI2 ? "hi2" : "hi3",
-			        first, last, s->cfg.stop_nospace_ms / 1000);
+			        first, last, s->cfg.stop_nospace_ms / 1000, s->cfg.stop_nospace_ms % 1000 / 100);
 			s->st_lost_at_stop += cnt;
 			s->st_lost_bytes_at_stop += bytes;
 			cnt = bytes = 0;
@@ -1590,7 +1615,12 @@ static int drain(struct ingest_server *s)
 	}
 	/* whatever is left: one last read, then cut, saying so */
 	while ((c = s->conns)) {
-		if (!s->sink_err && !conn_blocked(s, c) && conn_read(s, c, s->cfg.read_budget) < 0)
+		if (conn_blocked(s, c) || s->sink_err) {
+			/* what it holds is named below */
+			conn_close(s, c, "receiver stopping: no space for its data", 1, &s->st_closed_shutdown);
+			continue;
+		}
+		if (conn_read(s, c, s->cfg.read_budget) < 0)
 			continue;
 		if (c != s->conns)
 			continue;
