@@ -61,7 +61,7 @@ struct ingest_config {
 	unsigned read_budget;         /* bytes read from one connection per turn (default 256 KiB) */
 
 	/* Integrity checks (spec §8). */
-	size_t integrity_retain;      /* bytes of data PDUs kept for hash checks (default 64 MiB; 0 off) */
+	size_t integrity_retain;      /* memory for data PDUs kept for hash checks, headers included (default 64 MiB; 0 off) */
 	const char *integrity_pubkey; /* PEM public key of the operator's signature PDUs; NULL = not checked */
 	const char *integrity_sig_md; /* digest for ECDSA/DSA signatures: "sha256" (default), "sha384"... */
 
@@ -237,7 +237,7 @@ size_t ingest_acct_expire(struct ingest_acct *a, unsigned idle_s);
  * (an IRI chain may wait a whole call for its hash PDU; integrity_retain
  * bounds them, oldest evicted first).  The server calls it about once a
  * second with INGEST_ACCT_TRIM_S. */
-#define INGEST_ACCT_TRIM_S 60
+#define INGEST_ACCT_TRIM_S 15
 void ingest_acct_trim(struct ingest_acct *a, unsigned idle_s);
 
 /* Write the sequence state of every stream to path (docs/FORMATS.md

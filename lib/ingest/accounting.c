@@ -26,8 +26,9 @@
  * Memory: the retained PDUs of all streams are one FIFO bounded by
  * integrity_retain (the oldest anywhere is evicted first, so a long run of
  * chains that never show a hash PDU cannot starve a new chain that does),
- * and ingest_acct_trim() frees the duplicate window of streams idle for a
- * minute (ended calls and sessions).  Retained PDUs are not trimmed: an IRI
+ * counting each PDU's header and allocator overhead too, and
+ * ingest_acct_trim() frees the duplicate window of streams idle for
+ * INGEST_ACCT_TRIM_S (ended calls and sessions).  Retained PDUs are not trimmed: an IRI
  * chain may be idle for the length of a call and still get its hash PDU at
  * the end; the FIFO cap bounds them.
  *
@@ -73,6 +74,9 @@ struct kept {                   /* one retained data PDU */
 	size_t len;
 	uint8_t b[];
 };
+/* What a retained PDU costs against integrity_retain: its bytes, its
+ * header and the allocator's own (so the cap bounds real memory). */
+#define KEPT_COST(len) ((len) + sizeof(struct kept) + 16)
 
 struct stream {
 	struct stream *next;        /* hash chain */
@@ -91,7 +95,7 @@ struct stream {
 	uint64_t next_seq;          /* 0..2^32 */
 	struct ingest_stream_stats st;
 	struct win_ent *win;        /* WIN entries, allocated on first use */
-	struct gap gaps[MAX_OPEN_GAPS];
+	struct gap *gaps;           /* MAX_OPEN_GAPS, allocated at the first gap */
 	unsigned n_gaps;
 	struct kept *k_head, *k_tail;
 	size_t k_bytes;
@@ -201,7 +205,7 @@ static void kept_release(struct ingest_acct *a, struct kept *k)
 		k->gnext->gprev = k->gprev;
 	else
 		a->g_tail = k->gprev;
-	a->retained -= k->len;
+	a->retained -= KEPT_COST(k->len);
 	free(k);
 }
 
@@ -237,6 +241,7 @@ void ingest_acct_free(struct ingest_acct *a)
 			n = s->next;
 			kept_clear(a, s);
 			free(s->win);
+			free(s->gaps);
 			free(s);
 		}
 	free(a->tab);
@@ -427,9 +432,12 @@ static int gap_fill(struct stream *s, uint64_t seq)
 	return 0;
 }
 
-/* Record an open gap lo..hi (oldest forgotten when full). */
+/* Record an open gap lo..hi (oldest forgotten when full; not kept at all
+ * when memory ran out: the gap event was logged either way). */
 static void gap_open(struct stream *s, uint64_t lo, uint64_t hi)
 {
+	if (!s->gaps && !(s->gaps = calloc(MAX_OPEN_GAPS, sizeof(*s->gaps))))
+		return;
 	if (s->n_gaps == MAX_OPEN_GAPS) {
 		memmove(s->gaps, s->gaps + 1, (MAX_OPEN_GAPS - 1) * sizeof(s->gaps[0]));
 		s->n_gaps--;
@@ -598,7 +606,7 @@ static void keep(struct ingest_acct *a, struct stream *s, uint64_t seq,
 {
 	struct kept *k, *old;
 
-	if (a->retain_cap == 0 || len > a->retain_cap)
+	if (a->retain_cap == 0 || KEPT_COST(len) > a->retain_cap)
 		return;
 	if (!s->hash_seen && s->st.received > INTEGRITY_PROBE) {
 		if (s->k_head)
@@ -607,9 +615,9 @@ static void keep(struct ingest_acct *a, struct stream *s, uint64_t seq,
 	}
 	/* evict the oldest anywhere: arrival order is each stream's order
 	 * too, so it is always the head of its own stream's list */
-	while (a->retained + len > a->retain_cap && (old = a->g_head))
+	while (a->retained + KEPT_COST(len) > a->retain_cap && (old = a->g_head))
 		kept_pop(a, old->s);
-	if (a->retained + len > a->retain_cap)
+	if (a->retained + KEPT_COST(len) > a->retain_cap)
 		return;
 	if (!(k = malloc(sizeof(*k) + len)))
 		return;
@@ -631,7 +639,7 @@ static void keep(struct ingest_acct *a, struct stream *s, uint64_t seq,
 		a->g_head = k;
 	a->g_tail = k;
 	s->k_bytes += len;
-	a->retained += len;
+	a->retained += KEPT_COST(len);
 }
 
 
@@ -954,6 +962,7 @@ size_t ingest_acct_expire(struct ingest_acct *a, unsigned idle_s)
 			}
 			kept_clear(a, s);
 			free(s->win);
+			free(s->gaps);
 			free(s);
 			a->n_streams--;
 			a->streams_expired++;
@@ -1154,6 +1163,7 @@ static void drop_loaded(struct ingest_acct *a)
 			*pp = s->next;
 			kept_clear(a, s);
 			free(s->win);
+			free(s->gaps);
 			free(s);
 			a->n_streams--;
 		}
@@ -1275,6 +1285,11 @@ int ingest_acct_load(struct ingest_acct *a, const char *path, char *why, size_t 
 			s->restarted = (e.flags >> 3) & 1;
 			s->next_seq = e.next_seq;
 			s->pending_reset = e.pending_reset;
+			if (e.n_gaps && !s->gaps && !(s->gaps = calloc(MAX_OPEN_GAPS, sizeof(*s->gaps)))) {
+				drop_loaded(a);
+				r = LACRE_E_NOMEM;
+				goto done;
+			}
 			s->n_gaps = e.n_gaps;
 			for (g = 0; g < e.n_gaps; g++)
 				s->gaps[g] = e.gaps[g];
