@@ -410,6 +410,10 @@ int cmd_ingest(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cfg.state_path = state;
+	/* a record may stay unsealed for an open segment's age limit and a
+	 * flush: the state names what a crash may have lost within that */
+	if (use_site)
+		cfg.state_lag_ms = (unsigned)st.cfg.segment_max_age_ms + cfg.flush_ms + 1000;
 	if (check_only) {
 		printf("ingest: configuration ok (hi2 %s%s, hi3 %s%s, %s %s)\n",
 		       cfg.hi2_addr ? cfg.hi2_addr : "-", cfg.hi2_tls ? " tls" : "",

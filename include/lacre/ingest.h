@@ -78,6 +78,8 @@ struct ingest_config {
 	 * a restart raises no false gap.  NULL: not persisted.  Must not be in
 	 * a folder that is uploaded (the spool). */
 	const char *state_path;
+	unsigned state_lag_ms;        /* longest time a counted record may stay unsealed in the sink
+	                                 (an open segment's age limit plus a flush); default 1000 */
 };
 
 struct ingest_server;
@@ -240,15 +242,28 @@ size_t ingest_acct_expire(struct ingest_acct *a, unsigned idle_s);
 #define INGEST_ACCT_TRIM_S 15
 void ingest_acct_trim(struct ingest_acct *a, unsigned idle_s);
 
+/* Durability marks: each call remembers every stream's next number, and
+ * makes the one remembered by the call before "surely kept" (the server
+ * calls it every state_lag_ms, longer than a record can stay in an open
+ * segment).  A save without all_kept writes both the next number and the
+ * surely-kept one, so that the load after a crash can name the range in
+ * between. */
+void ingest_acct_mark(struct ingest_acct *a);
+
 /* Write the sequence state of every stream to path (docs/FORMATS.md
  * "Stream state"): a temporary file, fsync, rename, fsync of the folder.
- * LACRE_E_IO on failure (the old file stays). */
-int ingest_acct_save(struct ingest_acct *a, const char *path);
+ * all_kept = 1 after a clean stop (the sink closed everything: every
+ * number counted is kept).  Nothing is written when nothing changed since
+ * the last save.  LACRE_E_IO on failure (the old file stays). */
+int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept);
 /* Load a state file written by ingest_acct_save() into a fresh accounting
  * (streams already present are replaced).  LACRE_E_NOT_FOUND when there is
  * no file; LACRE_E_CORRUPT (reason in why) when it is not a sound state
  * file, and then nothing is loaded; LACRE_E_IO when it cannot be read.
- * A stream loaded from the state marks its next gap "after_restart". */
+ * A stream loaded from the state marks its next gap "after_restart"; a
+ * stream the previous run counted beyond what was surely kept (a crash)
+ * gets an "unkept-at-restart" alert event naming LIID, CIN, stream and the
+ * range that may be lost. */
 int ingest_acct_load(struct ingest_acct *a, const char *path, char *why, size_t why_len);
 /* Streams held now. */
 size_t ingest_acct_streams(const struct ingest_acct *a);

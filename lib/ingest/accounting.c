@@ -61,6 +61,7 @@ static const char *const class_name[SC_N] = { "iri", "cc", "iri-hash", "cc-hash"
 #define INTEGRITY_PROBE 1100    /* retain the first PDUs of a chain this long (OpenLI hashes every 1000) */
 #define MAX_ICHECK_SEQS 65536
 #define STATE_MAGIC "LCRSTAT1"
+#define NOT_SEEN UINT64_MAX     /* mark_next / dur_next: no number counted */
 #define STATE_CAP ((size_t)256 << 20)  /* a state file larger than this is not ours */
 
 struct win_ent { uint32_t seq; uint32_t h; };   /* h == 0: empty slot */
@@ -93,6 +94,8 @@ struct stream {
 	uint32_t cin;
 	uint32_t last_s;            /* monotonic seconds of the last PDU */
 	uint64_t next_seq;          /* 0..2^32 */
+	uint64_t mark_next;         /* next_seq at the last ingest_acct_mark() (NOT_SEEN: none) */
+	uint64_t dur_next;          /* at the mark before: what the sink has surely kept */
 	struct ingest_stream_stats st;
 	struct win_ent *win;        /* WIN entries, allocated on first use */
 	struct gap *gaps;           /* MAX_OPEN_GAPS, allocated at the first gap */
@@ -108,12 +111,13 @@ struct ingest_acct {
 	struct kept *g_head, *g_tail;   /* every retained PDU, oldest first */
 	uint64_t gen, saved_gen;        /* changes to the sequence state; saved up to */
 	int saved_once;                 /* the file on disk matches saved_gen */
+	int saved_all_kept;             /* ... and was written with all_kept */
 	ingest_event_fn ev;
 	void *ev_arg;
 	EVP_PKEY *sigkey;
 	const EVP_MD *sig_md;
 	struct ingest_integrity_stats is;
-	uint64_t cin_resets, streams_dropped, streams_expired;
+	uint64_t cin_resets, streams_dropped, streams_expired, unkept_reports, unkept_numbers;
 	struct lacre_dbuf j;        /* event scratch */
 	uint32_t *seqs;             /* MAX_ICHECK_SEQS, allocated on the first integrity PDU */
 };
@@ -323,6 +327,7 @@ static struct stream *get(struct ingest_acct *a, const uint8_t *liid, size_t len
 	s->cin = cin;
 	s->cls = (uint8_t)cls;
 	s->next_seq = first_seq(s);
+	s->mark_next = s->dur_next = NOT_SEEN;
 	s->last_s = mono_s();
 	if (a->n_streams >= a->n_buckets)
 		grow(a);
@@ -1060,6 +1065,8 @@ int ingest_acct_json(const struct ingest_acct *a, struct json_w *w)
 	json_kv_uint(w, "cin_resets", a->cin_resets);
 	json_kv_uint(w, "streams_dropped", a->streams_dropped);
 	json_kv_uint(w, "streams_expired", a->streams_expired);
+	json_kv_uint(w, "unkept_at_restart", a->unkept_reports);
+	json_kv_uint(w, "unkept_numbers_at_restart", a->unkept_numbers);
 	json_key(w, "integrity");
 	json_obj_begin(w);
 	json_kv_uint(w, "hash_pdus", a->is.hash_pdus);
@@ -1092,8 +1099,22 @@ void ingest_acct_trim(struct ingest_acct *a, unsigned idle_s)
 		}
 }
 
+/* Move the durability marks.  See ingest.h. */
+void ingest_acct_mark(struct ingest_acct *a)
+{
+	struct stream *s;
+	size_t i;
+
+	for (i = 0; i < a->n_buckets; i++)
+		for (s = a->tab[i]; s; s = s->next) {
+			s->dur_next = s->mark_next;
+			s->mark_next = s->have ? s->next_seq : NOT_SEEN;
+		}
+	a->gen++;
+}
+
 /* Write the sequence state.  See ingest.h and docs/FORMATS.md. */
-int ingest_acct_save(struct ingest_acct *a, const char *path)
+int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept)
 {
 	struct lacre_dbuf d;
 	const struct stream *s;
@@ -1104,7 +1125,7 @@ int ingest_acct_save(struct ingest_acct *a, const char *path)
 	unsigned g;
 	int r, e = 0;
 
-	if (a->saved_once && a->saved_gen == a->gen)
+	if (a->saved_once && a->saved_gen == a->gen && a->saved_all_kept == all_kept)
 		return LACRE_OK;                 /* nothing changed since the last save */
 	for (i = 0; i < a->n_buckets; i++)
 		for (s = a->tab[i]; s; s = s->next)
@@ -1123,6 +1144,7 @@ int ingest_acct_save(struct ingest_acct *a, const char *path)
 			e |= lacre_dbuf_add(&d, s->liid, s->liid_len);
 			e |= lacre_dbuf_add_u32be(&d, s->cin);
 			e |= lacre_dbuf_add_u64be(&d, s->next_seq);
+			e |= lacre_dbuf_add_u64be(&d, all_kept ? (s->have ? s->next_seq : NOT_SEEN) : s->dur_next);
 			e |= lacre_dbuf_add_u8(&d, s->pending_reset);
 			e |= lacre_dbuf_add_u8(&d, (uint8_t)s->n_gaps);
 			for (g = 0; g < s->n_gaps; g++) {
@@ -1141,10 +1163,43 @@ int ingest_acct_save(struct ingest_acct *a, const char *path)
 	if ((r = site_write_file(path, d.p, d.len, 0600)) == LACRE_OK) {
 		a->saved_gen = a->gen;
 		a->saved_once = 1;
+		a->saved_all_kept = all_kept;
 	}
 done:
 	lacre_dbuf_free(&d);
 	return r;
+}
+
+/* After a load: a stream whose numbers the previous run counted beyond
+ * what its sink had surely kept (it stopped without closing its segments:
+ * a crash) gets one "unkept-at-restart" alert naming the range that may be
+ * lost.  This run's marks then start at the loaded numbers. */
+static void report_unkept(struct ingest_acct *a)
+{
+	struct stream *s;
+	struct json_w w;
+	uint64_t from;
+	size_t i;
+
+	for (i = 0; i < a->n_buckets; i++)
+		for (s = a->tab[i]; s; s = s->next) {
+			if (!s->loaded)
+				continue;
+			from = s->dur_next == NOT_SEEN ? first_seq(s) : s->dur_next;
+			if (s->have && s->next_seq > from) {
+				ev_begin(a, &w, "unkept-at-restart", s);
+				json_kv_uint(&w, "from", from);
+				json_kv_uint(&w, "to", s->next_seq - 1);
+				json_kv_uint(&w, "missing", s->next_seq - from);
+				json_kv_str(&w, "cause", "the previous run stopped without closing its segments (a crash): "
+				            "records it received in this range may not have been sealed");
+				json_kv_bool(&w, "alert", 1);
+				ev_end(a, &w);
+				a->unkept_reports++;
+				a->unkept_numbers += s->next_seq - from;
+			}
+			s->mark_next = s->dur_next = s->have ? s->next_seq : NOT_SEEN;
+		}
 }
 
 /* Forget the streams a failed load created (all or nothing). */
@@ -1176,6 +1231,7 @@ struct state_ent {
 	const uint8_t *liid;
 	uint32_t cin;
 	uint64_t next_seq;
+	uint64_t kept_next;         /* NOT_SEEN: nothing of this stream surely kept */
 	struct gap gaps[MAX_OPEN_GAPS];
 };
 
@@ -1186,13 +1242,14 @@ static int state_entry(struct lacre_rbuf *b, struct state_ent *e, char *why, siz
 
 	if (lacre_rbuf_u8(b, &e->cls) || lacre_rbuf_u8(b, &e->flags) || lacre_rbuf_u8(b, &e->liid_len) ||
 	    lacre_rbuf_take(b, e->liid_len, &e->liid) || lacre_rbuf_u32be(b, &e->cin) ||
-	    lacre_rbuf_u64be(b, &e->next_seq) || lacre_rbuf_u8(b, &e->pending_reset) ||
+	    lacre_rbuf_u64be(b, &e->next_seq) || lacre_rbuf_u64be(b, &e->kept_next) ||
+	    lacre_rbuf_u8(b, &e->pending_reset) ||
 	    lacre_rbuf_u8(b, &e->n_gaps)) {
 		snprintf(why, wn, "a stream entry is cut short");
 		return LACRE_E_CORRUPT;
 	}
 	if (e->cls >= SC_N || e->flags > 15 || e->liid_len > MAX_LIID || e->n_gaps > MAX_OPEN_GAPS ||
-	    e->next_seq > 0x100000000ull) {
+	    e->next_seq > 0x100000000ull || (e->kept_next != NOT_SEEN && e->kept_next > 0x100000000ull)) {
 		snprintf(why, wn, "a stream entry has an impossible value");
 		return LACRE_E_CORRUPT;
 	}
@@ -1294,6 +1351,7 @@ int ingest_acct_load(struct ingest_acct *a, const char *path, char *why, size_t 
 			for (g = 0; g < e.n_gaps; g++)
 				s->gaps[g] = e.gaps[g];
 			s->loaded = 1;
+			s->dur_next = e.kept_next;          /* reported below, then reset */
 		}
 		if (lacre_rbuf_expect_end(&it) != LACRE_OK) {
 			snprintf(why, why_len, "bytes after the last stream entry");
@@ -1301,8 +1359,10 @@ int ingest_acct_load(struct ingest_acct *a, const char *path, char *why, size_t 
 			goto done;
 		}
 	}
+	report_unkept(a);
 	a->saved_gen = a->gen;
 	a->saved_once = 1;
+	a->saved_all_kept = 1;
 	r = LACRE_OK;
 done:
 	lacre_dbuf_free(&d);

@@ -176,7 +176,7 @@ struct ingest_server {
 	uint64_t st_pauses, st_paused_ms, st_retries, st_held_max, st_events_deferred, st_events_lost;
 	uint64_t st_lost_at_stop, st_lost_bytes_at_stop, st_cut_at_stop;
 	/* persisted stream state */
-	int64_t last_state_ms;
+	int64_t last_state_ms, last_mark_ms;
 	int state_err_alerted;
 	/* counters for --stats */
 	uint64_t st_accepted, st_refused_peer, st_refused_total, st_refused_allow;
@@ -222,6 +222,7 @@ void ingest_config_defaults(struct ingest_config *cfg)
 	cfg->stream_idle_s = 1800;
 	cfg->drain_ms = 5000;
 	cfg->stop_nospace_ms = 30000;
+	cfg->state_lag_ms = 1000;
 }
 
 /* One log line on stderr, unless quiet. */
@@ -1488,17 +1489,22 @@ static void do_flush(struct ingest_server *s, int64_t now)
 	s->last_flush_ms = now;
 }
 
-/* Save the stream state (ingest_config.state_path) now; a failure is one
- * ALERT line per run of failures, never fatal (a restart may then report
- * gaps that are not real, and says so). */
-static void state_save(struct ingest_server *s, int64_t now)
+/* Save the stream state (ingest_config.state_path) now, moving the
+ * durability marks every state_lag_ms first; all_kept after a clean stop.
+ * A failure is one ALERT line per run of failures, never fatal (a restart
+ * may then report gaps that are not real, and says so). */
+static void state_save(struct ingest_server *s, int64_t now, int all_kept)
 {
 	int r;
 
 	s->last_state_ms = now;
 	if (!s->cfg.state_path)
 		return;
-	r = ingest_acct_save(s->acct, s->cfg.state_path);
+	if (now - s->last_mark_ms >= (int64_t)s->cfg.state_lag_ms) {
+		ingest_acct_mark(s->acct);
+		s->last_mark_ms = now;
+	}
+	r = ingest_acct_save(s->acct, s->cfg.state_path, all_kept);
 	if (r != LACRE_OK && !s->state_err_alerted) {
 		s->state_err_alerted = 1;
 		fprintf(stderr, "lacre: ingest: ALERT cannot write the stream state %s (%s): a restart may report "
@@ -1661,7 +1667,7 @@ int ingest_server_run(struct ingest_server *s)
 	int n, i, timeout, rc;
 
 	signal(SIGPIPE, SIG_IGN);
-	s->last_flush_ms = s->last_state_ms = last_sweep;
+	s->last_flush_ms = s->last_state_ms = s->last_mark_ms = last_sweep;
 	while (!s->stopping && !s->sink_err) {
 		timeout = s->ready ? 0 : s->paused ? RETRY_MS : 250;
 		n = epoll_wait(s->ep, evs, MAX_EVENTS, timeout);
@@ -1704,7 +1710,7 @@ int ingest_server_run(struct ingest_server *s)
 		if (s->dirty && (n == 0 || now - s->last_flush_ms >= (int64_t)s->cfg.flush_ms))
 			do_flush(s, now);
 		if (!s->dirty && !s->paused && now - s->last_state_ms >= STATE_SAVE_MS)
-			state_save(s, now);
+			state_save(s, now, 0);
 	}
 	rc = drain(s);
 	do_flush(s, mono_ms());
@@ -1718,10 +1724,12 @@ int ingest_server_run(struct ingest_server *s)
 	if (s->sink_err) {
 		fprintf(stderr, "lacre: ingest: the sink failed (%s): stopped receiving; check the spool disk\n",
 		        lacre_strerror(s->sink_err));
+		state_save(s, mono_ms(), 0);
 		return s->sink_err;
 	}
-	if (rc == LACRE_OK)
-		state_save(s, mono_ms());
+	/* after a clean stop everything counted was sealed; otherwise the
+	 * next start names what may not have been */
+	state_save(s, mono_ms(), rc == LACRE_OK);
 	return rc;
 }
 

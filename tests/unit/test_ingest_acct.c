@@ -700,7 +700,7 @@ static void test_state_save_load(void)
 		CHECK_OK(feed(a, &b, LACRE_HI2));
 	}
 	CHECK_EQ_INT(ev_count("\"event\":\"gap\""), 1);
-	CHECK_OK(ingest_acct_save(a, path));
+	CHECK_OK(ingest_acct_save(a, path, 1));
 	CHECK(access(path, F_OK) == 0);
 	ingest_acct_free(a);
 
@@ -759,12 +759,12 @@ static void test_state_missing_and_corrupt(void)
 		pdu(&b, 1, "LIC", 5, q, 1);
 		CHECK_OK(feed(a, &b, LACRE_HI3));
 	}
-	CHECK_OK(ingest_acct_save(a, path));
+	CHECK_OK(ingest_acct_save(a, path, 1));
 	ingest_acct_free(a);
 	CHECK(slurp(path, &good) == 0);
 	/* magic 8 + time 8 + count 4, then the entry: cls, flags, liid_len 3,
 	 * "LIC", cin 4, next_seq 8, pending_reset, n_gaps; then SHA-256 */
-	CHECK_EQ_INT(good.len, 20 + 3 + 3 + 4 + 8 + 2 + 32);
+	CHECK_EQ_INT(good.len, 20 + 3 + 3 + 4 + 8 + 8 + 2 + 32);
 	CHECK_EQ_INT(good.p[20], 1);                   /* class cc */
 	CHECK_EQ_INT(good.p[21], 3);                   /* has_cin | have */
 	CHECK_EQ_INT(good.p[22 + 1 + 3 + 4 + 7], 4);   /* next_seq = 4 */
@@ -879,6 +879,62 @@ static void test_retention_and_trim(void)
 	lacre_dbuf_free(&evs);
 }
 
+/* A crash: the state names, per stream, the numbers counted beyond the
+ * last durability mark (they may have died in an open segment); after a
+ * clean stop (all kept) nothing is named. */
+static void test_state_unkept_after_crash(void)
+{
+	struct ingest_acct *a;
+	struct lacre_dbuf b;
+	char path[4200], why[160];
+	uint64_t q;
+
+	snprintf(path, sizeof(path), "%s/streams.state", t_tmpdir());
+	lacre_dbuf_init(&evs, 1u << 20);
+	lacre_dbuf_init(&b, 1u << 16);
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+	for (q = 0; q < 10; q++) {
+		pdu(&b, 1, "LIK", 4, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	ingest_acct_mark(a);                       /* remembers 10 */
+	for (; q < 15; q++) {
+		pdu(&b, 1, "LIK", 4, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	ingest_acct_mark(a);                       /* 10 surely kept, remembers 15 */
+	for (; q < 20; q++) {
+		pdu(&b, 1, "LIK", 4, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	for (q = 0; q < 3; q++) {                  /* a stream born after the marks */
+		pdu(&b, 0, "LIK", 5, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI2));
+	}
+	CHECK_OK(ingest_acct_save(a, path, 0));    /* the last save before a crash */
+	ingest_acct_free(a);
+
+	lacre_dbuf_reset(&evs);
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+	CHECK_OK(ingest_acct_load(a, path, why, sizeof(why)));
+	CHECK_EQ_INT(ev_count("\"event\":\"unkept-at-restart\""), 2);
+	CHECK_EQ_INT(ev_count("\"event\":\"unkept-at-restart\",\"liid\":\"LIK\",\"cin\":4,\"stream\":\"cc\",\"from\":10,\"to\":19,\"missing\":10,"), 1);
+	CHECK_EQ_INT(ev_count("\"event\":\"unkept-at-restart\",\"liid\":\"LIK\",\"cin\":5,\"stream\":\"iri\",\"from\":0,\"to\":2,\"missing\":3,"), 1);
+	/* this run goes on from 20 without a gap, and saves as a clean stop */
+	pdu(&b, 1, "LIK", 4, 20, 1);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	CHECK_EQ_INT(ev_count("\"event\":\"gap\""), 0);
+	CHECK_OK(ingest_acct_save(a, path, 1));
+	ingest_acct_free(a);
+	lacre_dbuf_reset(&evs);
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+	CHECK_OK(ingest_acct_load(a, path, why, sizeof(why)));
+	CHECK_EQ_INT(ev_count("\"event\":\"unkept-at-restart\""), 0);
+	ingest_acct_free(a);
+	lacre_dbuf_free(&b);
+	lacre_dbuf_free(&evs);
+}
+
 int main(void)
 {
 	RUN(test_gap_late_duplicate_restart);
@@ -892,5 +948,6 @@ int main(void)
 	RUN(test_state_save_load);
 	RUN(test_state_missing_and_corrupt);
 	RUN(test_retention_and_trim);
+	RUN(test_state_unkept_after_crash);
 	return t_done();
 }
