@@ -468,6 +468,13 @@ int cmd_ingest(int argc, char **argv)
 		cli_err("ingest: cannot write the stats file %s", stats);
 		rc = EXIT_FAIL;
 	}
+	/* the sink seals its last segments in close(); only then is every
+	 * record counted kept (close() reports a failure on stderr only: the
+	 * state trusts a clean run's close) */
+	sink.close(sink.ctx);
+	sink_open = 0;
+	if (r == LACRE_OK)
+		ingest_server_state_save(g_server, 1);
 done:
 	if (g_server) {
 		struct ingest_server *s = g_server;

@@ -113,6 +113,13 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
  * stops on those: nothing may be received that cannot be kept). */
 int ingest_server_run(struct ingest_server *s);
 
+/* Write the stream state (cfg.state_path) now, after ingest_server_run()
+ * returned: all_kept = 1 once the caller has closed the sink cleanly (its
+ * last segments sealed), so the next start names nothing as possibly lost;
+ * run() itself saves with all_kept = 0 at its end.  LACRE_OK without a
+ * state path; LACRE_E_IO (with an ALERT line) when the write failed. */
+int ingest_server_state_save(struct ingest_server *s, int all_kept);
+
 /* Ask the loop to stop and drain.  Async-signal-safe; any thread. */
 void ingest_server_stop(struct ingest_server *s);
 

@@ -1727,10 +1727,20 @@ int ingest_server_run(struct ingest_server *s)
 		state_save(s, mono_ms(), 0);
 		return s->sink_err;
 	}
-	/* after a clean stop everything counted was sealed; otherwise the
-	 * next start names what may not have been */
-	state_save(s, mono_ms(), rc == LACRE_OK);
+	/* the sink closes its last segments only in close(): until the caller
+	 * says so (ingest_server_state_save), the file says what may be lost */
+	state_save(s, mono_ms(), 0);
 	return rc;
+}
+
+/* Save the stream state now.  See ingest.h. */
+int ingest_server_state_save(struct ingest_server *s, int all_kept)
+{
+	if (!s->cfg.state_path)
+		return LACRE_OK;
+	s->state_err_alerted = 0;
+	state_save(s, mono_ms(), all_kept);
+	return s->state_err_alerted ? LACRE_E_IO : LACRE_OK;
 }
 
 /* Append the --stats JSON.  See ingest.h. */
