@@ -801,6 +801,7 @@ static int ms_get(struct memsink *m, const int *field)
 	return v;
 }
 
+/* Records taken so far, under the sink's lock. */
 static size_t ms_nrecs(struct memsink *m)
 {
 	size_t v;
@@ -835,6 +836,7 @@ struct flood {
 	struct lacre_dbuf recs; /* the records written, rec-sink framing */
 };
 
+/* The flood sender's thread (struct flood above). */
 static void *flood_main(void *arg)
 {
 	struct flood *f = arg;
