@@ -53,6 +53,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -82,6 +83,7 @@
 #define PAUSE_PEEK 4096          /* bytes read per turn from a connection while paused */
 #define EVQ_CAP ((size_t)16 << 20) /* events kept while the sink has no space */
 #define STATE_SAVE_MS 1000       /* stream state written at most this often */
+#define HEAP_TRIM_MS 10000       /* free heap pages returned to the system this often */
 #define READ_TURNS 64
 #define EV_CAP ((size_t)48 << 20)
 
@@ -177,6 +179,7 @@ struct ingest_server {
 	uint64_t st_lost_at_stop, st_lost_bytes_at_stop, st_cut_at_stop;
 	/* persisted stream state */
 	int64_t last_state_ms, last_mark_ms;
+	int64_t last_heap_trim_ms;
 	int state_err_alerted;
 	/* counters for --stats */
 	uint64_t st_accepted, st_refused_peer, st_refused_total, st_refused_allow;
@@ -1706,6 +1709,12 @@ int ingest_server_run(struct ingest_server *s)
 			if (ingest_acct_streams(s->acct) > s->cfg.stream_soft_limit)
 				ingest_acct_expire(s->acct, s->cfg.stream_idle_s);
 			ingest_acct_trim(s->acct, INGEST_ACCT_TRIM_S);
+			if (now - s->last_heap_trim_ms >= HEAP_TRIM_MS) {
+				/* the retained PDUs and windows come and go by the
+				 * million: give the freed pages back to the system */
+				malloc_trim(0);
+				s->last_heap_trim_ms = now;
+			}
 		}
 		if (s->dirty && (n == 0 || now - s->last_flush_ms >= (int64_t)s->cfg.flush_ms))
 			do_flush(s, now);
