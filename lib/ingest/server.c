@@ -24,9 +24,9 @@
  * complete in time), connections in all and per peer address.  Refusals
  * are silent closes: lacre never sends anything but keep-alive responses.
  *
- * Backpressure: when sink->record (or event, or flush) answers
- * LACRE_E_NOSPACE (the spool's disk is full or its quota reached) the PDU
- * was not taken.  It is held, uncounted, in a FIFO together with whatever
+ * Backpressure (backpressure.c): when sink->record (or event, or flush)
+ * answers LACRE_E_NOSPACE (the spool's disk is full or its quota reached)
+ * the PDU was not taken.  It is held, uncounted, in a FIFO together with whatever
  * else its connection had already read; that connection is no longer read
  * (its peer meets TCP backpressure), other connections are read at most
  * PAUSE_PEEK bytes at a time (so keep-alives are still answered) until they
@@ -75,123 +75,18 @@
 #include "lacre/ingest.h"
 #include "lacre/json.h"
 #include "ingest/ingest_int.h"
+#include "ingest/server_int.h"
 
 #define READ_CHUNK (64u << 10)
-#define PEER_BUCKETS 4096
 #define MAX_EVENTS 256
-#define RETRY_MS 200             /* retry of held PDUs while the sink has no space */
 #define PAUSE_PEEK 4096          /* bytes read per turn from a connection while paused */
-#define EVQ_CAP ((size_t)16 << 20) /* events kept while the sink has no space */
 #define STATE_SAVE_MS 1000       /* stream state written at most this often */
 #define HEAP_TRIM_MS 10000       /* free heap pages returned to the system this often */
 #define READ_TURNS 64
 #define EV_CAP ((size_t)48 << 20)
 
-enum conn_state { CS_HANDSHAKE = 1, CS_OPEN };
-
-struct peer_count {
-	struct peer_count *next;
-	uint8_t addr[16];
-	uint8_t fam;
-	unsigned n;
-};
-
-struct conn;
-
-/* A PDU the sink could not take (LACRE_E_NOSPACE), or one read after it on
- * the same connection: kept in arrival order until the sink takes it. */
-struct held {
-	struct held *next;
-	struct conn *c;                /* NULL once its connection closed */
-	uint64_t conn_id;
-	uint64_t off;                  /* stream offset of the PDU */
-	uint8_t listener;
-	char peer[64];
-	size_t len;
-	uint8_t b[];
-};
-
-struct conn {
-	struct conn *prev, *next;      /* all connections */
-	struct conn *rnext;            /* ready list (TLS bytes buffered) */
-	struct ingest_server *srv;
-	int fd;
-	uint8_t listener;
-	uint8_t state;
-	uint8_t on_ready;
-	uint8_t closing;
-	uint8_t tls_read_wants_write;
-	uint8_t tls_write_wants_read;
-	uint8_t in_ep;                 /* registered in the epoll set */
-	uint8_t wr_shut;               /* our side half-closed (stopping) */
-	unsigned n_held;               /* PDUs of this connection in the held FIFO */
-	uint32_t events;               /* current epoll mask */
-	uint64_t id;
-	SSL *ssl;
-	struct ingest_framer fr;
-	struct lacre_dbuf tx;          /* unsent keep-alive responses */
-	int64_t opened_ms, last_rx_ms, pdu_start_ms;
-	uint64_t rx_bytes, pdus, keepalives, ka_answered;
-	struct peer_count *pc;
-	char peer[64];
-	char fp[65];                   /* client certificate SHA-256, hex */
-};
-
-struct listener {
-	int fd;
-	uint8_t which;                 /* LACRE_HI2 / LACRE_HI3 */
-	int tls;
-	int port;
-};
-
-struct ingest_server {
-	struct ingest_config cfg;
-	struct lacre_sink *sink;
-	int ep;
-	int stop_fd;
-	int spare_fd;                  /* reserved fd, released to shed on EMFILE */
-	volatile sig_atomic_t stopping;
-	struct listener l[2];
-	SSL_CTX *tls;
-	struct conn *conns;
-	struct conn *ready;
-	unsigned n_conns;
-	uint64_t next_id;
-	struct peer_count *peers[PEER_BUCKETS];
-	struct ingest_acct *acct;
-	uint8_t *rbuf;                 /* READ_CHUNK scratch */
-	struct etsi_pdu d;             /* decode scratch */
-	struct lacre_dbuf ev;          /* event scratch */
-	int sink_err;
-	int decode_err;                /* set by on_pdu for the close reason */
-	int dirty;                     /* records since the last flush */
-	int64_t last_flush_ms;
-	/* backpressure (LACRE_E_NOSPACE from the sink) */
-	int paused;
-	int flush_pending;             /* a flush answered NOSPACE */
-	int64_t pause_start_ms, last_retry_ms;
-	struct held *h_head, *h_tail;  /* PDUs the sink has not taken yet */
-	size_t held_n, held_bytes;
-	struct lacre_dbuf evq;         /* events not taken yet, NUL-terminated, in order */
-	int evq_full_alerted;
-	int listeners_muted;
-	uint64_t st_pauses, st_paused_ms, st_retries, st_held_max, st_events_deferred, st_events_lost;
-	uint64_t st_lost_at_stop, st_lost_bytes_at_stop, st_cut_at_stop;
-	/* persisted stream state */
-	int64_t last_state_ms, last_mark_ms;
-	int64_t last_heap_trim_ms;
-	int state_err_alerted;
-	/* counters for --stats */
-	uint64_t st_accepted, st_refused_peer, st_refused_total, st_refused_allow;
-	uint64_t st_closed_malformed, st_closed_idle, st_closed_slow, st_closed_tx;
-	uint64_t st_closed_tls, st_closed_eof, st_closed_error, st_closed_sink, st_closed_shutdown;
-	uint64_t st_pdus, st_records, st_bytes, st_keepalives, st_ka_responses, st_ka_resp_bytes;
-	uint64_t st_truncated_tails, st_truncated_bytes, st_anomalies, st_partial, st_decode_errors;
-	unsigned max_open;
-};
-
 /* Monotonic milliseconds. */
-static int64_t mono_ms(void)
+int64_t srv_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -244,12 +139,10 @@ static void logf_(const struct ingest_server *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void pause_enter(struct ingest_server *s, const char *what);
-static void hard_block_update(struct ingest_server *s);
 
 /* Hand an event line to the sink (records the first sink failure).  When
  * the sink has no space (or events already wait), the event is queued in
- * order and written by pause_retry(); only past EVQ_CAP is one lost, with
+ * order and written by srv_pause_retry(); only past EVQ_CAP is one lost, with
  * an ALERT line. */
 static void emit(struct ingest_server *s, const char *json)
 {
@@ -268,7 +161,7 @@ static void emit(struct ingest_server *s, const char *json)
 				s->sink_err = r;
 			return;
 		}
-		pause_enter(s, "an accounting event");
+		srv_pause_enter(s, "an accounting event");
 	}
 	if (lacre_dbuf_add(&s->evq, json, strlen(json) + 1) != LACRE_OK) {
 		s->st_events_lost++;
@@ -282,7 +175,7 @@ static void emit(struct ingest_server *s, const char *json)
 	}
 	s->st_events_deferred++;
 	if (s->evq.len && !s->listeners_muted)
-		hard_block_update(s);
+		srv_hard_block_update(s);
 }
 
 /* Accounting callback: events from accounting.c go to the sink. */
@@ -571,23 +464,16 @@ static void peer_put(struct ingest_server *s, struct peer_count *pc)
 		}
 }
 
-/* 1 when c may not be read now: it holds PDUs the sink has not taken, or
- * events wait for space (then nothing is read anywhere). */
-static int conn_blocked(const struct ingest_server *s, const struct conn *c)
-{
-	return c->n_held > 0 || (s->paused && s->evq.len > 0);
-}
-
 /* Set the epoll interest of c.  A connection that may not be read is taken
  * out of the set altogether (unless it has responses to write): epoll
  * reports a hang-up whatever the mask, and a level-triggered report that
  * is never served would spin the loop. */
-static void conn_watch(struct ingest_server *s, struct conn *c)
+void srv_conn_watch(struct ingest_server *s, struct conn *c)
 {
 	struct epoll_event ev;
 	uint32_t want = EPOLLIN | EPOLLRDHUP;
 
-	if (conn_blocked(s, c))
+	if (srv_conn_blocked(s, c))
 		want = 0;
 	if ((c->tx.len && !c->wr_shut) || c->tls_read_wants_write)
 		want |= EPOLLOUT;
@@ -626,7 +512,7 @@ static void ready_remove(struct ingest_server *s, struct conn *c)
 
 /* Close a connection: log a truncated tail (with its bytes), the
  * disconnect event, a stderr line when the reason is an error, and free. */
-static void conn_close(struct ingest_server *s, struct conn *c, const char *reason,
+void srv_conn_close(struct ingest_server *s, struct conn *c, const char *reason,
                        int is_error, uint64_t *counter)
 {
 	struct json_w w;
@@ -651,7 +537,7 @@ static void conn_close(struct ingest_server *s, struct conn *c, const char *reas
 	json_kv_uint(&w, "pdus", c->pdus);
 	json_kv_uint(&w, "keepalives", c->keepalives);
 	json_kv_uint(&w, "truncated_tail", tail);
-	json_kv_uint(&w, "duration_ms", (uint64_t)(mono_ms() - c->opened_ms));
+	json_kv_uint(&w, "duration_ms", (uint64_t)(srv_mono_ms() - c->opened_ms));
 	ev_end(s, &w);
 	if (is_error)
 		logf_(s, "conn %" PRIu64 " %s %s: closed at stream offset %" PRIu64 ": %s",
@@ -688,7 +574,7 @@ static void conn_close(struct ingest_server *s, struct conn *c, const char *reas
 
 /* Write queued responses.  Returns 0, or -1 when the connection failed
  * (already closed). */
-static int conn_flush_tx(struct ingest_server *s, struct conn *c)
+int srv_conn_flush_tx(struct ingest_server *s, struct conn *c)
 {
 	ssize_t n;
 	int e;
@@ -711,7 +597,7 @@ static int conn_flush_tx(struct ingest_server *s, struct conn *c)
 					c->tls_write_wants_read = 1;
 					break;
 				}
-				conn_close(s, c, "TLS write failed", 1, &s->st_closed_error);
+				srv_conn_close(s, c, "TLS write failed", 1, &s->st_closed_error);
 				return -1;
 			}
 		} else {
@@ -721,7 +607,7 @@ static int conn_flush_tx(struct ingest_server *s, struct conn *c)
 					continue;
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
 					break;
-				conn_close(s, c, "write failed (peer reset)", 0, &s->st_closed_error);
+				srv_conn_close(s, c, "write failed (peer reset)", 0, &s->st_closed_error);
 				return -1;
 			}
 		}
@@ -730,7 +616,7 @@ static int conn_flush_tx(struct ingest_server *s, struct conn *c)
 	}
 	if (c->tx.len == 0 && c->tx.alloc > 4096)
 		lacre_dbuf_free(&c->tx);
-	conn_watch(s, c);
+	srv_conn_watch(s, c);
 	return 0;
 }
 
@@ -744,7 +630,7 @@ static void kv_head_hex(struct json_w *w, const uint8_t *p, size_t n)
  * hand a record to the sink, account.  LACRE_E_NOSPACE: the sink did not
  * take it and nothing was counted (the caller holds it); another error
  * closes the connection (the framer's caller says why). */
-static int handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, size_t len,
+int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, size_t len,
                       uint64_t off)
 {
 	struct etsi_pdu *d = &s->d;
@@ -853,41 +739,6 @@ static int handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pd
 	return ingest_acct_pdu(s->acct, pdu, len, d, c->listener, c->id);
 }
 
-/* Append a PDU of c to the held FIFO (a copy: the framer's bytes are
- * transient).  LACRE_E_NOMEM stops the receiver: it must not read what it
- * cannot keep. */
-static int hold_add(struct ingest_server *s, struct conn *c, const uint8_t *pdu, size_t len,
-                    uint64_t off)
-{
-	struct held *h;
-
-	if (!(h = malloc(sizeof(*h) + len))) {
-		if (!s->sink_err)
-			s->sink_err = LACRE_E_NOMEM;
-		return LACRE_E_NOMEM;
-	}
-	h->next = NULL;
-	h->c = c;
-	h->conn_id = c->id;
-	h->off = off;
-	h->listener = c->listener;
-	memcpy(h->peer, c->peer, sizeof(h->peer));
-	h->len = len;
-	memcpy(h->b, pdu, len);
-	if (s->h_tail)
-		s->h_tail->next = h;
-	else
-		s->h_head = h;
-	s->h_tail = h;
-	s->held_n++;
-	s->held_bytes += len;
-	if (s->held_n > s->st_held_max)
-		s->st_held_max = s->held_n;
-	if (c->n_held++ == 0)
-		conn_watch(s, c);
-	return LACRE_OK;
-}
-
 /* Framer callback: one complete PDU from connection c.  Handled at once,
  * unless c already holds PDUs or events wait for space (order is kept:
  * then it joins the held FIFO); a PDU the sink has no space for is held. */
@@ -898,16 +749,16 @@ static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
 	int r;
 
 	if (c->n_held == 0 && s->evq.len == 0) {
-		r = handle_pdu(s, c, pdu, len, off);
+		r = srv_handle_pdu(s, c, pdu, len, off);
 		if (r != LACRE_E_NOSPACE)
 			return r;
-		pause_enter(s, "a record");
+		srv_pause_enter(s, "a record");
 	}
-	return hold_add(s, c, pdu, len, off);
+	return srv_hold_add(s, c, pdu, len, off);
 }
 
 /* Reason text for a framing or decoding failure. */
-static const char *frame_reason(int r, char *buf, size_t n, const struct conn *c)
+const char *srv_frame_reason(int r, char *buf, size_t n, const struct conn *c)
 {
 	switch (r) {
 	case LACRE_E_MALFORMED:
@@ -936,18 +787,18 @@ static int conn_feed(struct ingest_server *s, struct conn *c, const uint8_t *p, 
 
 	c->rx_bytes += n;
 	s->st_bytes += n;
-	c->last_rx_ms = mono_ms();
+	c->last_rx_ms = srv_mono_ms();
 	s->decode_err = 0;
 	r = ingest_framer_feed(&c->fr, p, n, on_pdu, c, &err_off);
 	if (r != LACRE_OK) {
 		if (s->sink_err) {
-			conn_close(s, c, "sink failed", 1, &s->st_closed_sink);
+			srv_conn_close(s, c, "sink failed", 1, &s->st_closed_sink);
 		} else if (s->decode_err) {
 			snprintf(why, sizeof(why), "undecodable PDU at offset %" PRIu64 ": %s",
 			         err_off, lacre_strerror(s->decode_err));
-			conn_close(s, c, why, 1, &s->st_closed_malformed);
+			srv_conn_close(s, c, why, 1, &s->st_closed_malformed);
 		} else {
-			conn_close(s, c, frame_reason(r, why, sizeof(why), c), 1,
+			srv_conn_close(s, c, srv_frame_reason(r, why, sizeof(why), c), 1,
 			           r == LACRE_E_TIMEOUT ? &s->st_closed_tx : &s->st_closed_malformed);
 		}
 		return -1;
@@ -959,16 +810,16 @@ static int conn_feed(struct ingest_server *s, struct conn *c, const uint8_t *p, 
 		c->pdu_start_ms = 0;
 	}
 	if (c->tx.len > s->cfg.max_tx_buf) {
-		conn_close(s, c, "peer does not read keep-alive responses", 1, &s->st_closed_tx);
+		srv_conn_close(s, c, "peer does not read keep-alive responses", 1, &s->st_closed_tx);
 		return -1;
 	}
-	if (c->tx.len && conn_flush_tx(s, c) < 0)
+	if (c->tx.len && srv_conn_flush_tx(s, c) < 0)
 		return -1;
 	return 0;
 }
 
 /* Put c on the ready list (decrypted bytes wait inside OpenSSL). */
-static void ready_add(struct ingest_server *s, struct conn *c)
+void srv_ready_add(struct ingest_server *s, struct conn *c)
 {
 	if (c->on_ready)
 		return;
@@ -989,15 +840,15 @@ static int conn_handshake(struct ingest_server *s, struct conn *c)
 		e = SSL_get_error(c->ssl, r);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 			c->tls_read_wants_write = e == SSL_ERROR_WANT_WRITE;
-			conn_watch(s, c);
+			srv_conn_watch(s, c);
 			return 0;
 		}
-		conn_close(s, c, "TLS handshake failed", 1, &s->st_closed_tls);
+		srv_conn_close(s, c, "TLS handshake failed", 1, &s->st_closed_tls);
 		return -1;
 	}
 	c->tls_read_wants_write = 0;
 	if (ingest_tls_check_peer(c->ssl, &s->cfg, c->fp) != LACRE_OK) {
-		conn_close(s, c, c->fp[0] ? "client certificate not in the allow-list"
+		srv_conn_close(s, c, c->fp[0] ? "client certificate not in the allow-list"
 		                          : "no client certificate", 1, &s->st_closed_tls);
 		return -1;
 	}
@@ -1009,7 +860,7 @@ static int conn_handshake(struct ingest_server *s, struct conn *c)
 	if (c->fp[0])
 		json_kv_str(&w, "client_cert_sha256", c->fp);
 	ev_end(s, &w);
-	conn_watch(s, c);
+	srv_conn_watch(s, c);
 	return 1;
 }
 
@@ -1033,7 +884,7 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 	ssize_t n;
 	int e, turns = 0;
 
-	if (conn_blocked(s, c))
+	if (srv_conn_blocked(s, c))
 		return 0;
 	if (s->paused)
 		chunk = budget = PAUSE_PEEK;
@@ -1049,21 +900,21 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 				}
 				if (e == SSL_ERROR_WANT_WRITE) {
 					c->tls_read_wants_write = 1;
-					conn_watch(s, c);
+					srv_conn_watch(s, c);
 					return 0;
 				}
 				if (e == SSL_ERROR_ZERO_RETURN) {
-					conn_close(s, c, "closed by peer (TLS close_notify)", 0, &s->st_closed_eof);
+					srv_conn_close(s, c, "closed by peer (TLS close_notify)", 0, &s->st_closed_eof);
 					return -1;
 				}
-				conn_close(s, c, e == SSL_ERROR_SYSCALL ? "closed by peer without close_notify"
+				srv_conn_close(s, c, e == SSL_ERROR_SYSCALL ? "closed by peer without close_notify"
 				                                        : "TLS error", e != SSL_ERROR_SYSCALL,
 				           e == SSL_ERROR_SYSCALL ? &s->st_closed_eof : &s->st_closed_tls);
 				return -1;
 			}
 			if (c->tls_read_wants_write) {
 				c->tls_read_wants_write = 0;
-				conn_watch(s, c);
+				srv_conn_watch(s, c);
 			}
 		} else {
 			n = recv(c->fd, s->rbuf, chunk, MSG_DONTWAIT);
@@ -1074,24 +925,24 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 					quick_ack(c);
 					return 0;
 				}
-				conn_close(s, c, "connection reset by peer", 0, &s->st_closed_eof);
+				srv_conn_close(s, c, "connection reset by peer", 0, &s->st_closed_eof);
 				return -1;
 			}
 			if (n == 0) {
-				conn_close(s, c, "closed by peer", 0, &s->st_closed_eof);
+				srv_conn_close(s, c, "closed by peer", 0, &s->st_closed_eof);
 				return -1;
 			}
 		}
 		got += (size_t)n;
 		if (conn_feed(s, c, s->rbuf, (size_t)n) < 0)
 			return -1;
-		if (s->sink_err || conn_blocked(s, c))
+		if (s->sink_err || srv_conn_blocked(s, c))
 			return 0;
 	}
 	/* budget spent: plain TCP is re-reported by level-triggered epoll;
 	 * TLS may hold decrypted bytes that epoll cannot see */
 	if (c->ssl)
-		ready_add(s, c);
+		srv_ready_add(s, c);
 	return 0;
 }
 
@@ -1108,15 +959,15 @@ static void conn_event(struct ingest_server *s, struct conn *c, uint32_t events)
 			c->tls_read_wants_write = 0;
 			events |= EPOLLIN;
 		}
-		if (c->tx.len && conn_flush_tx(s, c) < 0)
+		if (c->tx.len && srv_conn_flush_tx(s, c) < 0)
 			return;
 	}
-	if ((events & EPOLLIN) && c->tls_write_wants_read && c->tx.len && conn_flush_tx(s, c) < 0)
+	if ((events & EPOLLIN) && c->tls_write_wants_read && c->tx.len && srv_conn_flush_tx(s, c) < 0)
 		return;
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) &&
 	    conn_read(s, c, s->cfg.read_budget) < 0)
 		return;
-	conn_watch(s, c);
+	srv_conn_watch(s, c);
 }
 
 /* Format the peer's address as "ip:port" and fill its raw form. */
@@ -1215,7 +1066,7 @@ static void do_accept(struct ingest_server *s, struct listener *l)
 		c->fd = fd;
 		c->listener = l->which;
 		c->id = ++s->next_id;
-		c->opened_ms = c->last_rx_ms = mono_ms();
+		c->opened_ms = c->last_rx_ms = srv_mono_ms();
 		memcpy(c->peer, peer, sizeof(c->peer));
 		ingest_framer_init(&c->fr, s->cfg.max_pdu);
 		lacre_dbuf_init(&c->tx, s->cfg.max_tx_buf + 65536);
@@ -1244,7 +1095,7 @@ static void do_accept(struct ingest_server *s, struct listener *l)
 		ev.events = c->events = EPOLLIN | EPOLLRDHUP;
 		ev.data.ptr = c;
 		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-			conn_close(s, c, "epoll failed", 1, &s->st_closed_error);
+			srv_conn_close(s, c, "epoll failed", 1, &s->st_closed_error);
 			continue;
 		}
 		c->in_ep = 1;
@@ -1262,7 +1113,7 @@ static void sweep(struct ingest_server *s, int64_t now)
 
 	for (c = s->conns; c; c = n) {
 		n = c->next;
-		if (conn_blocked(s, c)) {
+		if (srv_conn_blocked(s, c)) {
 			/* not read on purpose (no space): its timers wait too */
 			c->last_rx_ms = now;
 			if (c->pdu_start_ms)
@@ -1273,200 +1124,12 @@ static void sweep(struct ingest_server *s, int64_t now)
 		    now - c->pdu_start_ms > (int64_t)s->cfg.pdu_timeout_ms) {
 			snprintf(why, sizeof(why), "%s not completed within %u ms (slow sender)",
 			         c->state == CS_HANDSHAKE ? "TLS handshake" : "PDU", s->cfg.pdu_timeout_ms);
-			conn_close(s, c, why, 1, &s->st_closed_slow);
+			srv_conn_close(s, c, why, 1, &s->st_closed_slow);
 		} else if (s->cfg.idle_timeout_ms && now - c->last_rx_ms > (int64_t)s->cfg.idle_timeout_ms) {
 			snprintf(why, sizeof(why), "idle for %u ms", s->cfg.idle_timeout_ms);
-			conn_close(s, c, why, 1, &s->st_closed_idle);
+			srv_conn_close(s, c, why, 1, &s->st_closed_idle);
 		}
 	}
-}
-
-/* Take the listeners out of the epoll set (1) or put them back (0). */
-static void listeners_mute(struct ingest_server *s, int mute)
-{
-	struct epoll_event ev;
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		if (s->l[i].fd < 0)
-			continue;
-		if (mute) {
-			epoll_ctl(s->ep, EPOLL_CTL_DEL, s->l[i].fd, NULL);
-			continue;
-		}
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN;
-		ev.data.ptr = &s->l[i];
-		epoll_ctl(s->ep, EPOLL_CTL_ADD, s->l[i].fd, &ev);
-	}
-}
-
-/* Re-evaluate every connection's epoll interest (pause state changed). */
-static void watch_all(struct ingest_server *s)
-{
-	struct conn *c;
-
-	for (c = s->conns; c; c = c->next)
-		if (c->state == CS_OPEN)
-			conn_watch(s, c);
-}
-
-/* While events wait for space nothing more may happen that logs one: no
- * connection is read and no new one accepted (the kernel's backlog holds
- * them).  Called whenever the paused state or the event queue changes. */
-static void hard_block_update(struct ingest_server *s)
-{
-	int want = s->paused && s->evq.len > 0 && !s->stopping;
-
-	if (want == s->listeners_muted)
-		return;
-	s->listeners_muted = want;
-	listeners_mute(s, want);
-	watch_all(s);
-}
-
-/* The sink answered LACRE_E_NOSPACE for what: stop reading (connections
- * that hold nothing are still peeked for keep-alives), with one ALERT line
- * (only on entering the state). */
-static void pause_enter(struct ingest_server *s, const char *what)
-{
-	if (s->paused)
-		return;
-	s->paused = 1;
-	s->pause_start_ms = s->last_retry_ms = mono_ms();
-	s->st_pauses++;
-	fprintf(stderr, "lacre: ingest: ALERT spool full: local storage full or its quota reached (the sink "
-	        "refused %s); reading paused, nothing is discarded: the data is held and retried every "
-	        "%d ms; free space on the spool disk\n", what, RETRY_MS);
-	hard_block_update(s);
-	watch_all(s);
-}
-
-/* Everything held was taken: read and accept again, one ALERT line. */
-static void pause_leave(struct ingest_server *s, int64_t now)
-{
-	struct conn *c;
-	int64_t ms = now - s->pause_start_ms;
-
-	s->paused = 0;
-	s->st_paused_ms += (uint64_t)ms;
-	fprintf(stderr, "lacre: ingest: ALERT spool full: space available again; reading resumed after %" PRId64
-	        ".%01d s\n", ms / 1000, (int)(ms % 1000 / 100));
-	hard_block_update(s);
-	for (c = s->conns; c; c = c->next) {
-		if (c->state != CS_OPEN)
-			continue;
-		c->last_rx_ms = now;
-		conn_watch(s, c);
-		if (c->ssl)
-			ready_add(s, c);      /* OpenSSL may hold decrypted bytes */
-	}
-}
-
-/* Free the held PDUs of c that follow one it could not use (they were read
- * after a malformed PDU: the connection is closed as the framer would). */
-static void hold_drop_conn(struct ingest_server *s, struct conn *c)
-{
-	struct held **pp = &s->h_head, *h;
-
-	s->h_tail = NULL;
-	while ((h = *pp)) {
-		if (h->c == c) {
-			*pp = h->next;
-			s->held_n--;
-			s->held_bytes -= h->len;
-			free(h);
-			continue;
-		}
-		s->h_tail = h;
-		pp = &h->next;
-	}
-	c->n_held = 0;
-}
-
-/* Retry what waits for space, in order: queued events, a flush, then the
- * held PDUs.  Stops at the first LACRE_E_NOSPACE; leaves the paused state
- * when everything was taken. */
-static void pause_retry(struct ingest_server *s, int64_t now)
-{
-	struct held *h;
-	struct conn *c, ghost;
-	char why[128];
-	int r;
-
-	s->last_retry_ms = now;
-	s->st_retries++;
-	while (s->evq.len) {
-		const char *j = (const char *)s->evq.p;
-		size_t l = strlen(j) + 1;
-		if ((r = s->sink->event(s->sink->ctx, j)) == LACRE_E_NOSPACE)
-			return;
-		if (r != LACRE_OK) {
-			if (!s->sink_err)
-				s->sink_err = r;
-			return;
-		}
-		lacre_dbuf_consume(&s->evq, l);
-		s->dirty = 1;
-	}
-	hard_block_update(s);
-	if (s->flush_pending) {
-		if ((r = s->sink->flush(s->sink->ctx)) == LACRE_E_NOSPACE)
-			return;
-		if (r != LACRE_OK && !s->sink_err)
-			s->sink_err = r;
-		s->flush_pending = 0;
-	}
-	while ((h = s->h_head) && !s->sink_err) {
-		c = h->c;
-		if (!c) {
-			/* its connection closed meanwhile: its identity is in h */
-			memset(&ghost, 0, sizeof(ghost));
-			ghost.srv = s;
-			ghost.fd = -1;
-			ghost.id = h->conn_id;
-			ghost.listener = h->listener;
-			memcpy(ghost.peer, h->peer, sizeof(ghost.peer));
-			lacre_dbuf_init(&ghost.tx, 4096);
-			c = &ghost;
-		}
-		s->decode_err = 0;
-		r = handle_pdu(s, c, h->b, h->len, h->off);
-		if (c == &ghost)
-			lacre_dbuf_free(&ghost.tx);
-		if (r == LACRE_E_NOSPACE)
-			return;
-		s->h_head = h->next;
-		if (!s->h_head)
-			s->h_tail = NULL;
-		s->held_n--;
-		s->held_bytes -= h->len;
-		if (c != &ghost)
-			c->n_held--;
-		if (r != LACRE_OK && c != &ghost && !s->sink_err) {
-			/* as conn_feed() would have closed it */
-			if (s->decode_err)
-				snprintf(why, sizeof(why), "undecodable PDU at offset %" PRIu64 ": %s", h->off,
-				         lacre_strerror(s->decode_err));
-			hold_drop_conn(s, c);
-			conn_close(s, c, s->decode_err ? why : frame_reason(r, why, sizeof(why), c), 1,
-			           s->decode_err ? &s->st_closed_malformed : &s->st_closed_tx);
-		} else if (c != &ghost && c->n_held == 0) {
-			c->last_rx_ms = now;
-			conn_watch(s, c);
-			if (c->tx.len && conn_flush_tx(s, c) < 0) {
-				free(h);
-				continue;
-			}
-			if (c->ssl)
-				ready_add(s, c);
-		}
-		free(h);
-		if (s->evq.len)
-			return;               /* its events wait: keep the order */
-	}
-	if (!s->sink_err && !s->h_head && !s->evq.len && !s->flush_pending)
-		pause_leave(s, now);
 }
 
 /* Flush the sink now (first retrying what waits for space). */
@@ -1476,14 +1139,14 @@ static void do_flush(struct ingest_server *s, int64_t now)
 
 	if (s->paused) {
 		if (now - s->last_retry_ms >= RETRY_MS)
-			pause_retry(s, now);
+			srv_pause_retry(s, now);
 		if (s->paused)
 			return;
 	}
 	if (s->sink->flush && (r = s->sink->flush(s->sink->ctx)) != LACRE_OK) {
 		if (r == LACRE_E_NOSPACE) {
 			s->flush_pending = 1;
-			pause_enter(s, "a flush");
+			srv_pause_enter(s, "a flush");
 		} else if (!s->sink_err) {
 			s->sink_err = r;
 		}
@@ -1525,7 +1188,7 @@ static void half_close(struct ingest_server *s, struct conn *c)
 {
 	int r;
 
-	if (c->tx.len && conn_flush_tx(s, c) < 0)
+	if (c->tx.len && srv_conn_flush_tx(s, c) < 0)
 		return;
 	if (c->ssl) {
 		ERR_clear_error();
@@ -1534,43 +1197,13 @@ static void half_close(struct ingest_server *s, struct conn *c)
 			/* the alert did not fit: do not cut it with a FIN; the
 			 * close at the end of the drain ends the connection */
 			c->wr_shut = 1;
-			conn_watch(s, c);
+			srv_conn_watch(s, c);
 			return;
 		}
 	}
 	shutdown(c->fd, SHUT_WR);
 	c->wr_shut = 1;
-	conn_watch(s, c);
-}
-
-/* Name on stderr the held PDUs that could not be sealed at stop, one line
- * per connection (consecutive entries), and free them. */
-static void report_lost_held(struct ingest_server *s)
-{
-	struct held *h, *n;
-	uint64_t cnt = 0, bytes = 0, first = 0, last = 0;
-
-	for (h = s->h_head; h; h = n) {
-		n = h->next;
-		if (!cnt)
-			first = h->off;
-		cnt++;
-		bytes += h->len;
-		last = h->off;
-		if (!n || n->conn_id != h->conn_id) {
-			fprintf(stderr, "lacre: ingest: ALERT spool full at stop: %" PRIu64 " PDUs (%" PRIu64
-			        " bytes) of conn %" PRIu64 " %s %s at stream offsets %" PRIu64 "..%" PRIu64
-			        " could not be sealed and are lost: the spool stayed full for %u.%01u s after the stop\n",
-			        cnt, bytes, h->conn_id, h->peer, h->listener == LACRE_HI2 ? "hi2" : "hi3",
-			        first, last, s->cfg.stop_nospace_ms / 1000, s->cfg.stop_nospace_ms % 1000 / 100);
-			s->st_lost_at_stop += cnt;
-			s->st_lost_bytes_at_stop += bytes;
-			cnt = bytes = 0;
-		}
-		free(h);
-	}
-	s->h_head = s->h_tail = NULL;
-	s->held_n = s->held_bytes = 0;
+	srv_conn_watch(s, c);
 }
 
 /* After stop: close the listeners, half-close every connection and read
@@ -1580,7 +1213,7 @@ static void report_lost_held(struct ingest_server *s)
 static int drain(struct ingest_server *s)
 {
 	struct epoll_event evs[MAX_EVENTS];
-	int64_t now = mono_ms();
+	int64_t now = srv_mono_ms();
 	int64_t deadline = now + s->cfg.drain_ms, nospace_deadline = now + s->cfg.stop_nospace_ms;
 	struct conn *c, *n, *rl;
 	int i, k, timeout, rc = LACRE_OK;
@@ -1595,14 +1228,14 @@ static int drain(struct ingest_server *s)
 	for (c = s->conns; c; c = n) {
 		n = c->next;
 		if (c->state != CS_OPEN)
-			conn_close(s, c, "receiver stopping", 0, &s->st_closed_shutdown);
+			srv_conn_close(s, c, "receiver stopping", 0, &s->st_closed_shutdown);
 		else
 			half_close(s, c);
 	}
 	while (!s->sink_err && (s->conns || s->paused)) {
-		now = mono_ms();
+		now = srv_mono_ms();
 		if (s->paused && now - s->last_retry_ms >= RETRY_MS)
-			pause_retry(s, now);
+			srv_pause_retry(s, now);
 		if (s->paused ? now >= nospace_deadline : now >= deadline)
 			break;
 		timeout = s->ready ? 0 : s->paused ? RETRY_MS : 100;
@@ -1624,9 +1257,9 @@ static int drain(struct ingest_server *s)
 	}
 	/* whatever is left: one last read, then cut, saying so */
 	while ((c = s->conns)) {
-		if (conn_blocked(s, c) || s->sink_err) {
+		if (srv_conn_blocked(s, c) || s->sink_err) {
 			/* what it holds is named below */
-			conn_close(s, c, "receiver stopping: no space for its data", 1, &s->st_closed_shutdown);
+			srv_conn_close(s, c, "receiver stopping: no space for its data", 1, &s->st_closed_shutdown);
 			continue;
 		}
 		if (conn_read(s, c, s->cfg.read_budget) < 0)
@@ -1638,12 +1271,12 @@ static int drain(struct ingest_server *s)
 		        "stop; cut after %" PRIu64 " bytes: bytes it wrote after that are not received (its "
 		        "sender must resend them)\n", c->id, c->peer, c->listener == LACRE_HI2 ? "hi2" : "hi3",
 		        s->cfg.drain_ms, c->rx_bytes);
-		conn_close(s, c, "receiver stopping: peer still connected at the drain deadline", 0,
+		srv_conn_close(s, c, "receiver stopping: peer still connected at the drain deadline", 0,
 		           &s->st_closed_shutdown);
 	}
 	s->ready = NULL;
 	if (s->h_head) {
-		report_lost_held(s);
+		srv_report_lost_held(s);
 		rc = LACRE_E_NOSPACE;
 	}
 	if (s->evq.len) {
@@ -1666,7 +1299,7 @@ int ingest_server_run(struct ingest_server *s)
 {
 	struct epoll_event evs[MAX_EVENTS];
 	struct conn *c, *rl;
-	int64_t now, last_sweep = mono_ms();
+	int64_t now, last_sweep = srv_mono_ms();
 	int n, i, timeout, rc;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -1700,9 +1333,9 @@ int ingest_server_run(struct ingest_server *s)
 			if (c->state == CS_OPEN)
 				conn_read(s, c, s->cfg.read_budget);
 		}
-		now = mono_ms();
+		now = srv_mono_ms();
 		if (s->paused && now - s->last_retry_ms >= RETRY_MS)
-			pause_retry(s, now);
+			srv_pause_retry(s, now);
 		if (now - last_sweep >= 1000) {
 			sweep(s, now);
 			last_sweep = now;
@@ -1722,7 +1355,7 @@ int ingest_server_run(struct ingest_server *s)
 			state_save(s, now, 0);
 	}
 	rc = drain(s);
-	do_flush(s, mono_ms());
+	do_flush(s, srv_mono_ms());
 	if (s->paused) {
 		/* a last flush found no space: what it held is named above or lost */
 		if (rc == LACRE_OK)
@@ -1733,12 +1366,12 @@ int ingest_server_run(struct ingest_server *s)
 	if (s->sink_err) {
 		fprintf(stderr, "lacre: ingest: the sink failed (%s): stopped receiving; check the spool disk\n",
 		        lacre_strerror(s->sink_err));
-		state_save(s, mono_ms(), 0);
+		state_save(s, srv_mono_ms(), 0);
 		return s->sink_err;
 	}
 	/* the sink closes its last segments only in close(): until the caller
 	 * says so (ingest_server_state_save), the file says what may be lost */
-	state_save(s, mono_ms(), 0);
+	state_save(s, srv_mono_ms(), 0);
 	return rc;
 }
 
@@ -1748,7 +1381,7 @@ int ingest_server_state_save(struct ingest_server *s, int all_kept)
 	if (!s->cfg.state_path)
 		return LACRE_OK;
 	s->state_err_alerted = 0;
-	state_save(s, mono_ms(), all_kept);
+	state_save(s, srv_mono_ms(), all_kept);
 	return s->state_err_alerted ? LACRE_E_IO : LACRE_OK;
 }
 
@@ -1817,7 +1450,7 @@ void ingest_server_free(struct ingest_server *s)
 	if (!s)
 		return;
 	while (s->conns)
-		conn_close(s, s->conns, "receiver freed", 0, NULL);
+		srv_conn_close(s, s->conns, "receiver freed", 0, NULL);
 	for (i = 0; i < 2; i++)
 		if (s->l[i].fd >= 0)
 			close(s->l[i].fd);
