@@ -32,10 +32,11 @@
  * chain may be idle for the length of a call and still get its hash PDU at
  * the end; the FIFO cap bounds them.
  *
- * Persistence: ingest_acct_save()/ingest_acct_load() write and read the
- * sequence state of every stream (docs/FORMATS.md "Stream state"), so a
- * restarted receiver continues each stream where it stopped instead of
- * reporting the numbers it already saw as a gap.
+ * Persistence (stream_state.c): ingest_acct_save()/ingest_acct_load()
+ * write and read the sequence state of every stream (docs/FORMATS.md §11),
+ * so a restarted receiver continues each stream where it stopped instead of
+ * reporting the numbers it already saw as a gap.  The structures both files
+ * use are in accounting_int.h.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -49,78 +50,9 @@
 #include "lacre/err.h"
 #include "lacre/ingest.h"
 #include "lacre/json.h"
-#include "lacre/site.h"
+#include "ingest/accounting_int.h"
 
-enum stream_class { SC_IRI = 0, SC_CC, SC_HASH_IRI, SC_HASH_CC, SC_SIG_IRI, SC_SIG_CC, SC_N };
 static const char *const class_name[SC_N] = { "iri", "cc", "iri-hash", "cc-hash", "iri-sig", "cc-sig" };
-
-#define WIN 256                 /* recent numbers remembered for duplicates */
-#define MAX_OPEN_GAPS 8
-#define MAX_STREAMS (1u << 20)  /* ~2.5 KiB each; see ingest_acct_expire() */
-#define MAX_LIID 64             /* LIID is SIZE(1..25); keep a little more */
-#define INTEGRITY_PROBE 1100    /* retain the first PDUs of a chain this long (OpenLI hashes every 1000) */
-#define MAX_ICHECK_SEQS 65536
-#define STATE_MAGIC "LCRSTAT1"
-#define NOT_SEEN UINT64_MAX     /* mark_next / dur_next: no number counted */
-#define STATE_CAP ((size_t)256 << 20)  /* a state file larger than this is not ours */
-
-struct win_ent { uint32_t seq; uint32_t h; };   /* h == 0: empty slot */
-struct gap { uint64_t lo, hi; };
-struct stream;
-struct kept {                   /* one retained data PDU */
-	struct kept *next;          /* same stream, arrival order */
-	struct kept *gprev, *gnext; /* all streams, arrival order (eviction) */
-	struct stream *s;
-	uint64_t seq;
-	size_t len;
-	uint8_t b[];
-};
-/* What a retained PDU costs against integrity_retain: its bytes, its
- * header and the allocator's own (so the cap bounds real memory). */
-#define KEPT_COST(len) ((len) + sizeof(struct kept) + 16)
-
-struct stream {
-	struct stream *next;        /* hash chain */
-	uint8_t liid[MAX_LIID];
-	uint8_t liid_len;
-	uint8_t cls;
-	uint8_t has_cin;
-	uint8_t have;               /* a number has been seen in this epoch */
-	uint8_t pending_reset;      /* cINResets seen on another connection, not yet applied */
-	uint8_t restarted;          /* restarted without a reset, not yet explained */
-	uint8_t hash_seen;          /* the chain has shown hash PDUs */
-	uint8_t listeners;          /* bit per listener seen */
-	uint8_t loaded;             /* state loaded at start, no PDU since */
-	uint32_t cin;
-	uint32_t last_s;            /* monotonic seconds of the last PDU */
-	uint64_t next_seq;          /* 0..2^32 */
-	uint64_t mark_next;         /* next_seq at the last ingest_acct_mark() (NOT_SEEN: none) */
-	uint64_t dur_next;          /* at the mark before: what the sink has surely kept */
-	struct ingest_stream_stats st;
-	struct win_ent *win;        /* WIN entries, allocated on first use */
-	struct gap *gaps;           /* MAX_OPEN_GAPS, allocated at the first gap */
-	unsigned n_gaps;
-	struct kept *k_head, *k_tail;
-	size_t k_bytes;
-};
-
-struct ingest_acct {
-	struct stream **tab;
-	size_t n_buckets, n_streams;
-	size_t retain_cap, retained;
-	struct kept *g_head, *g_tail;   /* every retained PDU, oldest first */
-	uint64_t gen, saved_gen;        /* changes to the sequence state; saved up to */
-	int saved_once;                 /* the file on disk matches saved_gen */
-	int saved_all_kept;             /* ... and was written with all_kept */
-	ingest_event_fn ev;
-	void *ev_arg;
-	EVP_PKEY *sigkey;
-	const EVP_MD *sig_md;
-	struct ingest_integrity_stats is;
-	uint64_t cin_resets, streams_dropped, streams_expired, unkept_reports, unkept_numbers;
-	struct lacre_dbuf j;        /* event scratch */
-	uint32_t *seqs;             /* MAX_ICHECK_SEQS, allocated on the first integrity PDU */
-};
 
 /* 64-bit hash of PDU bytes for duplicate detection (not a security
  * decision: every PDU is stored either way; this only labels it). */
@@ -226,7 +158,7 @@ static void kept_pop(struct ingest_acct *a, struct stream *s)
 }
 
 /* Drop every retained PDU of s. */
-static void kept_clear(struct ingest_acct *a, struct stream *s)
+void acct_kept_clear(struct ingest_acct *a, struct stream *s)
 {
 	while (s->k_head)
 		kept_pop(a, s);
@@ -243,7 +175,7 @@ void ingest_acct_free(struct ingest_acct *a)
 	for (i = 0; i < a->n_buckets; i++)
 		for (s = a->tab[i]; s; s = n) {
 			n = s->next;
-			kept_clear(a, s);
+			acct_kept_clear(a, s);
 			free(s->win);
 			free(s->gaps);
 			free(s);
@@ -256,7 +188,7 @@ void ingest_acct_free(struct ingest_acct *a)
 }
 
 /* Find a stream; NULL when absent. */
-static struct stream *find(const struct ingest_acct *a, const uint8_t *liid, size_t len,
+struct stream *acct_find(const struct ingest_acct *a, const uint8_t *liid, size_t len,
                            int has_cin, uint32_t cin, int cls)
 {
 	struct stream *s;
@@ -291,7 +223,7 @@ static void grow(struct ingest_acct *a)
 }
 
 /* First number of a stream: data counts from 0, integrity PDUs from 1. */
-static uint64_t first_seq(const struct stream *s)
+uint64_t acct_first_seq(const struct stream *s)
 {
 	return s->cls >= SC_HASH_IRI ? 1 : 0;
 }
@@ -306,7 +238,7 @@ static uint32_t mono_s(void)
 }
 
 /* Find or create a stream; NULL when the table is full or memory ran out. */
-static struct stream *get(struct ingest_acct *a, const uint8_t *liid, size_t len,
+struct stream *acct_get(struct ingest_acct *a, const uint8_t *liid, size_t len,
                           int has_cin, uint32_t cin, int cls)
 {
 	struct stream *s;
@@ -314,7 +246,7 @@ static struct stream *get(struct ingest_acct *a, const uint8_t *liid, size_t len
 
 	if (len > MAX_LIID)
 		len = MAX_LIID;
-	if ((s = find(a, liid, len, has_cin, cin, cls)))
+	if ((s = acct_find(a, liid, len, has_cin, cin, cls)))
 		return s;
 	if (a->n_streams >= MAX_STREAMS || !(s = calloc(1, sizeof(*s)))) {
 		a->streams_dropped++;
@@ -326,7 +258,7 @@ static struct stream *get(struct ingest_acct *a, const uint8_t *liid, size_t len
 	s->has_cin = (uint8_t)has_cin;
 	s->cin = cin;
 	s->cls = (uint8_t)cls;
-	s->next_seq = first_seq(s);
+	s->next_seq = acct_first_seq(s);
 	s->mark_next = s->dur_next = NOT_SEEN;
 	s->last_s = mono_s();
 	if (a->n_streams >= a->n_buckets)
@@ -339,7 +271,7 @@ static struct stream *get(struct ingest_acct *a, const uint8_t *liid, size_t len
 }
 
 /* Start an event object with the stream's identity. */
-static struct json_w *ev_begin(struct ingest_acct *a, struct json_w *w, const char *name,
+struct json_w *acct_ev_begin(struct ingest_acct *a, struct json_w *w, const char *name,
                                const struct stream *s)
 {
 	lacre_dbuf_reset(&a->j);
@@ -359,7 +291,7 @@ static struct json_w *ev_begin(struct ingest_acct *a, struct json_w *w, const ch
 }
 
 /* Finish an event and hand it to the callback. */
-static void ev_end(struct ingest_acct *a, struct json_w *w)
+void acct_ev_end(struct ingest_acct *a, struct json_w *w)
 {
 	const char *txt;
 
@@ -404,7 +336,7 @@ static int win_get(const struct stream *s, uint64_t seq, uint64_t h)
 static void new_epoch(struct stream *s)
 {
 	s->have = 0;
-	s->next_seq = first_seq(s);
+	s->next_seq = acct_first_seq(s);
 	s->n_gaps = 0;
 }
 
@@ -470,11 +402,11 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 	dup = win_get(s, seq, h);
 	if (dup == 1) {
 		s->st.duplicates++;
-		ev_begin(a, &w, "duplicate", s);
+		acct_ev_begin(a, &w, "duplicate", s);
 		json_kv_uint(&w, "seq", seq);
 		json_kv_bool(&w, "verified", 1);
 		json_kv_uint(&w, "conn", conn_id);
-		ev_end(a, &w);
+		acct_ev_end(a, &w);
 		return;
 	}
 	if (!s->have || seq >= s->next_seq) {
@@ -482,7 +414,7 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 			s->st.gaps++;
 			s->st.missing += seq - s->next_seq;
 			gap_open(s, s->next_seq, seq - 1);
-			ev_begin(a, &w, "gap", s);
+			acct_ev_begin(a, &w, "gap", s);
 			json_kv_uint(&w, "from", s->next_seq);
 			json_kv_uint(&w, "to", seq - 1);
 			json_kv_uint(&w, "missing", seq - s->next_seq);
@@ -490,7 +422,7 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 			if (after_restart)
 				json_kv_bool(&w, "after_restart", 1);
 			json_kv_bool(&w, "alert", 1);
-			ev_end(a, &w);
+			acct_ev_end(a, &w);
 		}
 		s->have = 1;
 		s->next_seq = seq + 1;
@@ -504,33 +436,33 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 		s->have = 1;
 		s->next_seq = seq + 1;
 		win_put(s, seq, h);
-		ev_begin(a, &w, "epoch", s);
+		acct_ev_begin(a, &w, "epoch", s);
 		json_kv_str(&w, "cause", "cin-reset");
 		json_kv_uint(&w, "seq", seq);
 		json_kv_uint(&w, "conn", conn_id);
-		ev_end(a, &w);
-		if (seq > first_seq(s)) {
+		acct_ev_end(a, &w);
+		if (seq > acct_first_seq(s)) {
 			s->st.gaps++;
-			s->st.missing += seq - first_seq(s);
-			gap_open(s, first_seq(s), seq - 1);
-			ev_begin(a, &w, "gap", s);
-			json_kv_uint(&w, "from", first_seq(s));
+			s->st.missing += seq - acct_first_seq(s);
+			gap_open(s, acct_first_seq(s), seq - 1);
+			acct_ev_begin(a, &w, "gap", s);
+			json_kv_uint(&w, "from", acct_first_seq(s));
 			json_kv_uint(&w, "to", seq - 1);
-			json_kv_uint(&w, "missing", seq - first_seq(s));
+			json_kv_uint(&w, "missing", seq - acct_first_seq(s));
 			json_kv_uint(&w, "conn", conn_id);
 			json_kv_bool(&w, "alert", 1);
-			ev_end(a, &w);
+			acct_ev_end(a, &w);
 		}
 		return;
 	}
 	if (dup == 0 && seq != 0 && !gap_fill(s, seq)) {
 		/* older than the window: counted as a duplicate, unverified */
 		s->st.duplicates++;
-		ev_begin(a, &w, "duplicate", s);
+		acct_ev_begin(a, &w, "duplicate", s);
 		json_kv_uint(&w, "seq", seq);
 		json_kv_bool(&w, "verified", 0);
 		json_kv_uint(&w, "conn", conn_id);
-		ev_end(a, &w);
+		acct_ev_end(a, &w);
 		return;
 	}
 	if (dup == 0 && seq != 0) {
@@ -538,22 +470,22 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 		s->st.late++;
 		if (s->st.missing)
 			s->st.missing--;
-		ev_begin(a, &w, "late", s);
+		acct_ev_begin(a, &w, "late", s);
 		json_kv_uint(&w, "seq", seq);
 		json_kv_uint(&w, "conn", conn_id);
-		ev_end(a, &w);
+		acct_ev_end(a, &w);
 		win_put(s, seq, h);
 		return;
 	}
 	/* different bytes under a known number, or back to 0: restart */
 	s->st.restarts++;
 	s->restarted = 1;
-	ev_begin(a, &w, "restart", s);
+	acct_ev_begin(a, &w, "restart", s);
 	json_kv_uint(&w, "seq", seq);
 	json_kv_uint(&w, "expected", s->next_seq);
 	json_kv_uint(&w, "conn", conn_id);
 	json_kv_bool(&w, "alert", 1);
-	ev_end(a, &w);
+	acct_ev_end(a, &w);
 	new_epoch(s);
 	s->have = 1;
 	s->next_seq = seq + 1;
@@ -575,9 +507,9 @@ static void reset_stream(struct ingest_acct *a, struct stream *s, int listener)
 	}
 	if (s->listeners & (1u << (listener & 7))) {
 		new_epoch(s);                     /* same connection: ordered */
-		ev_begin(a, &w, "epoch", s);
+		acct_ev_begin(a, &w, "epoch", s);
 		json_kv_str(&w, "cause", "cin-reset");
-		ev_end(a, &w);
+		acct_ev_end(a, &w);
 	} else if (s->pending_reset < 255) {
 		s->pending_reset++;               /* applied when it goes back */
 	}
@@ -590,7 +522,7 @@ static void reset_stream(struct ingest_acct *a, struct stream *s, int listener)
 static void reset_class(struct ingest_acct *a, const struct etsi_pdu *d, int cls, int listener)
 {
 	size_t len = d->liid.len > MAX_LIID ? MAX_LIID : d->liid.len;
-	struct stream *s = find(a, d->liid.p, len, d->has_cin, d->cin, cls);
+	struct stream *s = acct_find(a, d->liid.p, len, d->has_cin, d->cin, cls);
 	int home = (cls == SC_IRI || cls == SC_HASH_IRI || cls == SC_SIG_IRI) ? LACRE_HI2 : LACRE_HI3;
 
 	if (s) {
@@ -599,7 +531,7 @@ static void reset_class(struct ingest_acct *a, const struct etsi_pdu *d, int cls
 	}
 	if (home == listener)
 		return;                       /* same connection: nothing in flight */
-	if (!(s = get(a, d->liid.p, len, d->has_cin, d->cin, cls)))
+	if (!(s = acct_get(a, d->liid.p, len, d->has_cin, d->cin, cls)))
 		return;
 	s->pending_reset = 1;
 	s->st.resets++;
@@ -615,7 +547,7 @@ static void keep(struct ingest_acct *a, struct stream *s, uint64_t seq,
 		return;
 	if (!s->hash_seen && s->st.received > INTEGRITY_PROBE) {
 		if (s->k_head)
-			kept_clear(a, s);          /* no integrity on this chain */
+			acct_kept_clear(a, s);          /* no integrity on this chain */
 		return;
 	}
 	/* evict the oldest anywhere: arrival order is each stream's order
@@ -710,9 +642,9 @@ static void check_hash(struct ingest_acct *a, const struct etsi_pdu *d,
 	struct stream fake;
 
 	a->is.hash_pdus++;
-	s = find(a, d->liid.p, d->liid.len, d->has_cin, d->cin, data_cls);
+	s = acct_find(a, d->liid.p, d->liid.len, d->has_cin, d->cin, data_cls);
 	if (!s && unhex(d->liid.p, d->liid.len, bin, &blen) == 0)
-		s = find(a, bin, blen, d->has_cin, d->cin, data_cls);
+		s = acct_find(a, bin, blen, d->has_cin, d->cin, data_cls);
 	if (s)
 		s->hash_seen = 1;
 	if (!md) {
@@ -777,7 +709,7 @@ report:
 		fake.cls = (uint8_t)data_cls;
 		s = &fake;
 	}
-	ev_begin(a, &w, "integrity", s);
+	acct_ev_begin(a, &w, "integrity", s);
 	json_kv_str(&w, "check", "hash");
 	json_kv_str(&w, "result", result);
 	ic_fields(&w, ic, d->seq, conn_id);
@@ -785,7 +717,7 @@ report:
 	if (missing)
 		json_kv_uint(&w, "missing", missing);
 	json_kv_bool(&w, "alert", strcmp(result, "verified") != 0);
-	ev_end(a, &w);
+	acct_ev_end(a, &w);
 }
 
 /* Verify a signature PDU with the operator key, when one is configured. */
@@ -838,14 +770,14 @@ static void check_sig(struct ingest_acct *a, const struct etsi_pdu *d,
 report:
 	EVP_MD_CTX_free(ctx);
 	lacre_dbuf_free(&tbs);
-	ev_begin(a, &w, "integrity", hs);
+	acct_ev_begin(a, &w, "integrity", hs);
 	json_kv_str(&w, "check", "signature");
 	json_kv_str(&w, "result", result);
 	ic_fields(&w, ic, d->seq, conn_id);
 	json_kv_uint(&w, "sig_alg", (uint64_t)ic->sig_alg);
 	json_kv_uint(&w, "hash_pdus_not_seen", unseen);
 	json_kv_bool(&w, "alert", strcmp(result, "bad") == 0 || unseen > 0);
-	ev_end(a, &w);
+	acct_ev_end(a, &w);
 }
 
 /* Account an IntegrityCheck PDU. */
@@ -863,7 +795,7 @@ static void integrity_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 	ic.seqs = a->seqs;
 	ic.n_seqs = MAX_ICHECK_SEQS;
 	if ((r = ingest_icheck_from(d, &ic)) != LACRE_OK) {
-		ev_begin(a, &w, "integrity", NULL);
+		acct_ev_begin(a, &w, "integrity", NULL);
 		json_key(&w, "liid");
 		json_str_or_hex(&w, d->liid.p, d->liid.len);
 		json_kv_uint(&w, "seq", d->seq);
@@ -871,7 +803,7 @@ static void integrity_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 		json_kv_str(&w, "reason", lacre_strerror(r));
 		json_kv_uint(&w, "conn", conn_id);
 		json_kv_bool(&w, "alert", 1);
-		ev_end(a, &w);
+		acct_ev_end(a, &w);
 		return;
 	}
 	iri = ic.data_type ? ic.data_type == 1 : listener == LACRE_HI2;
@@ -879,12 +811,12 @@ static void integrity_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 		cls = iri ? SC_HASH_IRI : SC_HASH_CC;
 	else
 		cls = iri ? SC_SIG_IRI : SC_SIG_CC;
-	if ((s = get(a, d->liid.p, d->liid.len, d->has_cin, d->cin, cls)))
+	if ((s = acct_get(a, d->liid.p, d->liid.len, d->has_cin, d->cin, cls)))
 		sequence(a, s, d->seq, bytes_hash(pdu, len), listener, conn_id);
 	if (ic.check_type == 1) {
 		check_hash(a, d, &ic, iri ? SC_IRI : SC_CC, conn_id);
 	} else if (ic.check_type == 2) {
-		hs = find(a, d->liid.p, d->liid.len, d->has_cin, d->cin, iri ? SC_HASH_IRI : SC_HASH_CC);
+		hs = acct_find(a, d->liid.p, d->liid.len, d->has_cin, d->cin, iri ? SC_HASH_IRI : SC_HASH_CC);
 		check_sig(a, d, &ic, hs ? hs : s, conn_id);
 	}
 }
@@ -902,15 +834,15 @@ int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 	case ETSI_KIND_IRI:
 	case ETSI_KIND_CC:
 		cls = d->kind == ETSI_KIND_IRI ? SC_IRI : SC_CC;
-		if (!(s = get(a, d->liid.p, d->liid.len, d->has_cin, d->cin, cls)))
+		if (!(s = acct_get(a, d->liid.p, d->liid.len, d->has_cin, d->cin, cls)))
 			return LACRE_OK;
 		sequence(a, s, d->seq, bytes_hash(pdu, len), listener, conn_id);
 		keep(a, s, d->seq, pdu, len);
 		if ((cls == SC_IRI) != (listener == LACRE_HI2) && s->st.received == 1) {
-			ev_begin(a, &w, "listener-mismatch", s);
+			acct_ev_begin(a, &w, "listener-mismatch", s);
 			json_kv_str(&w, "listener", listener == LACRE_HI2 ? "hi2" : "hi3");
 			json_kv_uint(&w, "conn", conn_id);
-			ev_end(a, &w);
+			acct_ev_end(a, &w);
 		}
 		return LACRE_OK;
 	case ETSI_KIND_INTEGRITY_CHECK:
@@ -921,14 +853,14 @@ int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 	}
 	if (d->tri == ETSI_TRI_CIN_RESET) {
 		a->cin_resets++;
-		ev_begin(a, &w, "cin-reset", NULL);
+		acct_ev_begin(a, &w, "cin-reset", NULL);
 		json_key(&w, "liid");
 		json_str_or_hex(&w, d->liid.p, d->liid.len);
 		if (d->has_cin)
 			json_kv_uint(&w, "cin", d->cin);
 		json_kv_uint(&w, "seq", d->seq);
 		json_kv_uint(&w, "conn", conn_id);
-		ev_end(a, &w);
+		acct_ev_end(a, &w);
 		/* data streams and their integrity chains all restart */
 		for (c = 0; c < SC_N; c++)
 			reset_class(a, d, c, listener);
@@ -953,7 +885,7 @@ size_t ingest_acct_expire(struct ingest_acct *a, unsigned idle_s)
 			}
 			*pp = s->next;
 			if (s->st.received) {
-				ev_begin(a, &w, "stream-end", s);
+				acct_ev_begin(a, &w, "stream-end", s);
 				json_kv_uint(&w, "received", s->st.received);
 				json_kv_uint(&w, "gaps", s->st.gaps);
 				json_kv_uint(&w, "missing", s->st.missing);
@@ -963,9 +895,9 @@ size_t ingest_acct_expire(struct ingest_acct *a, unsigned idle_s)
 				json_kv_uint(&w, "late", s->st.late);
 				json_kv_uint(&w, "next_expected", s->next_seq);
 				json_kv_uint(&w, "idle_s", now - s->last_s);
-				ev_end(a, &w);
+				acct_ev_end(a, &w);
 			}
-			kept_clear(a, s);
+			acct_kept_clear(a, s);
 			free(s->win);
 			free(s->gaps);
 			free(s);
@@ -989,7 +921,7 @@ int ingest_acct_stream(const struct ingest_acct *a, const uint8_t *liid, size_t 
 {
 	const struct stream *s;
 
-	s = find(a, liid, liid_len, 1, cin, kind == ETSI_KIND_IRI ? SC_IRI : SC_CC);
+	s = acct_find(a, liid, liid_len, 1, cin, kind == ETSI_KIND_IRI ? SC_IRI : SC_CC);
 	if (!s)
 		return LACRE_E_NOT_FOUND;
 	*out = s->st;
@@ -1099,272 +1031,3 @@ void ingest_acct_trim(struct ingest_acct *a, unsigned idle_s)
 		}
 }
 
-/* Move the durability marks.  See ingest.h. */
-void ingest_acct_mark(struct ingest_acct *a)
-{
-	struct stream *s;
-	size_t i;
-
-	for (i = 0; i < a->n_buckets; i++)
-		for (s = a->tab[i]; s; s = s->next) {
-			s->dur_next = s->mark_next;
-			s->mark_next = s->have ? s->next_seq : NOT_SEEN;
-		}
-	a->gen++;
-}
-
-/* Write the sequence state.  See ingest.h and docs/FORMATS.md. */
-int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept)
-{
-	struct lacre_dbuf d;
-	const struct stream *s;
-	struct timespec ts;
-	uint8_t dig[32];
-	unsigned dlen = 0;
-	size_t i, n = 0;
-	unsigned g;
-	int r, e = 0;
-
-	if (a->saved_once && a->saved_gen == a->gen && a->saved_all_kept == all_kept)
-		return LACRE_OK;                 /* nothing changed since the last save */
-	for (i = 0; i < a->n_buckets; i++)
-		for (s = a->tab[i]; s; s = s->next)
-			n++;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	lacre_dbuf_init(&d, STATE_CAP);
-	e |= lacre_dbuf_add(&d, STATE_MAGIC, 8);
-	e |= lacre_dbuf_add_u64be(&d, (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
-	e |= lacre_dbuf_add_u32be(&d, (uint32_t)n);
-	for (i = 0; i < a->n_buckets; i++)
-		for (s = a->tab[i]; s; s = s->next) {
-			e |= lacre_dbuf_add_u8(&d, s->cls);
-			e |= lacre_dbuf_add_u8(&d, (uint8_t)(s->has_cin | s->have << 1 | s->hash_seen << 2 |
-			                                    s->restarted << 3));
-			e |= lacre_dbuf_add_u8(&d, s->liid_len);
-			e |= lacre_dbuf_add(&d, s->liid, s->liid_len);
-			e |= lacre_dbuf_add_u32be(&d, s->cin);
-			e |= lacre_dbuf_add_u64be(&d, s->next_seq);
-			e |= lacre_dbuf_add_u64be(&d, all_kept ? (s->have ? s->next_seq : NOT_SEEN) : s->dur_next);
-			e |= lacre_dbuf_add_u8(&d, s->pending_reset);
-			e |= lacre_dbuf_add_u8(&d, (uint8_t)s->n_gaps);
-			for (g = 0; g < s->n_gaps; g++) {
-				e |= lacre_dbuf_add_u64be(&d, s->gaps[g].lo);
-				e |= lacre_dbuf_add_u64be(&d, s->gaps[g].hi);
-			}
-		}
-	r = LACRE_E_NOMEM;
-	if (e != 0 || lacre_dbuf_reserve(&d, 32) != LACRE_OK)
-		goto done;
-	if (EVP_Digest(d.p, d.len, dig, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32) {
-		r = LACRE_E_CRYPTO;
-		goto done;
-	}
-	lacre_dbuf_add(&d, dig, 32);
-	if ((r = site_write_file(path, d.p, d.len, 0600)) == LACRE_OK) {
-		a->saved_gen = a->gen;
-		a->saved_once = 1;
-		a->saved_all_kept = all_kept;
-	}
-done:
-	lacre_dbuf_free(&d);
-	return r;
-}
-
-/* After a load: a stream whose numbers the previous run counted beyond
- * what its sink had surely kept (it stopped without closing its segments:
- * a crash) gets one "unkept-at-restart" alert naming the range that may be
- * lost.  This run's marks then start at the loaded numbers. */
-static void report_unkept(struct ingest_acct *a)
-{
-	struct stream *s;
-	struct json_w w;
-	uint64_t from;
-	size_t i;
-
-	for (i = 0; i < a->n_buckets; i++)
-		for (s = a->tab[i]; s; s = s->next) {
-			if (!s->loaded)
-				continue;
-			from = s->dur_next == NOT_SEEN ? first_seq(s) : s->dur_next;
-			if (s->have && s->next_seq > from) {
-				ev_begin(a, &w, "unkept-at-restart", s);
-				json_kv_uint(&w, "from", from);
-				json_kv_uint(&w, "to", s->next_seq - 1);
-				json_kv_uint(&w, "missing", s->next_seq - from);
-				json_kv_str(&w, "cause", "the previous run stopped without closing its segments (a crash): "
-				            "records it received in this range may not have been sealed");
-				json_kv_bool(&w, "alert", 1);
-				ev_end(a, &w);
-				a->unkept_reports++;
-				a->unkept_numbers += s->next_seq - from;
-			}
-			s->mark_next = s->dur_next = s->have ? s->next_seq : NOT_SEEN;
-		}
-}
-
-/* Forget the streams a failed load created (all or nothing). */
-static void drop_loaded(struct ingest_acct *a)
-{
-	struct stream **pp, *s;
-	size_t i;
-
-	for (i = 0; i < a->n_buckets; i++) {
-		pp = &a->tab[i];
-		while ((s = *pp)) {
-			if (!s->loaded) {
-				pp = &s->next;
-				continue;
-			}
-			*pp = s->next;
-			kept_clear(a, s);
-			free(s->win);
-			free(s->gaps);
-			free(s);
-			a->n_streams--;
-		}
-	}
-}
-
-/* One stream entry of a state file, parsed and checked. */
-struct state_ent {
-	uint8_t cls, flags, liid_len, pending_reset, n_gaps;
-	const uint8_t *liid;
-	uint32_t cin;
-	uint64_t next_seq;
-	uint64_t kept_next;         /* NOT_SEEN: nothing of this stream surely kept */
-	struct gap gaps[MAX_OPEN_GAPS];
-};
-
-/* Parse one entry from b; LACRE_E_CORRUPT with the reason in why. */
-static int state_entry(struct lacre_rbuf *b, struct state_ent *e, char *why, size_t wn)
-{
-	unsigned g;
-
-	if (lacre_rbuf_u8(b, &e->cls) || lacre_rbuf_u8(b, &e->flags) || lacre_rbuf_u8(b, &e->liid_len) ||
-	    lacre_rbuf_take(b, e->liid_len, &e->liid) || lacre_rbuf_u32be(b, &e->cin) ||
-	    lacre_rbuf_u64be(b, &e->next_seq) || lacre_rbuf_u64be(b, &e->kept_next) ||
-	    lacre_rbuf_u8(b, &e->pending_reset) ||
-	    lacre_rbuf_u8(b, &e->n_gaps)) {
-		snprintf(why, wn, "a stream entry is cut short");
-		return LACRE_E_CORRUPT;
-	}
-	if (e->cls >= SC_N || e->flags > 15 || e->liid_len > MAX_LIID || e->n_gaps > MAX_OPEN_GAPS ||
-	    e->next_seq > 0x100000000ull || (e->kept_next != NOT_SEEN && e->kept_next > 0x100000000ull)) {
-		snprintf(why, wn, "a stream entry has an impossible value");
-		return LACRE_E_CORRUPT;
-	}
-	for (g = 0; g < e->n_gaps; g++) {
-		if (lacre_rbuf_u64be(b, &e->gaps[g].lo) || lacre_rbuf_u64be(b, &e->gaps[g].hi)) {
-			snprintf(why, wn, "a gap entry is cut short");
-			return LACRE_E_CORRUPT;
-		}
-		if (e->gaps[g].lo > e->gaps[g].hi || e->gaps[g].hi >= e->next_seq) {
-			snprintf(why, wn, "a gap lies outside its stream's numbers");
-			return LACRE_E_CORRUPT;
-		}
-	}
-	return LACRE_OK;
-}
-
-/* Load the sequence state.  See ingest.h. */
-int ingest_acct_load(struct ingest_acct *a, const char *path, char *why, size_t why_len)
-{
-	struct lacre_dbuf d;
-	struct lacre_rbuf b, body;
-	struct state_ent e;
-	struct stream *s;
-	const uint8_t *magic, *tag;
-	uint8_t dig[32];
-	unsigned dlen = 0, g;
-	uint64_t written;
-	uint32_t n, i;
-	int r, pass;
-
-	if (why_len)
-		why[0] = 0;
-	r = site_read_file(path, STATE_CAP, &d);
-	if (r == LACRE_E_TOO_LARGE) {
-		snprintf(why, why_len, "larger than %zu MiB", STATE_CAP >> 20);
-		return LACRE_E_CORRUPT;
-	}
-	if (r != LACRE_OK)
-		return r;
-	r = LACRE_E_CORRUPT;
-	if (d.len < 8 + 8 + 4 + 32) {
-		snprintf(why, why_len, "too short (%zu bytes)", d.len);
-		goto done;
-	}
-	if (EVP_Digest(d.p, d.len - 32, dig, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32) {
-		r = LACRE_E_CRYPTO;
-		goto done;
-	}
-	lacre_rbuf_init(&b, d.p, d.len);
-	lacre_rbuf_take(&b, 8, &magic);
-	if (memcmp(magic, STATE_MAGIC, 8) != 0) {
-		snprintf(why, why_len, "not a lacre stream state file (bad magic)");
-		goto done;
-	}
-	if (CRYPTO_memcmp(dig, d.p + d.len - 32, 32) != 0) {
-		snprintf(why, why_len, "its SHA-256 does not match (torn or altered)");
-		goto done;
-	}
-	lacre_rbuf_u64be(&b, &written);
-	lacre_rbuf_u32be(&b, &n);
-	if (lacre_rbuf_sub(&b, lacre_rbuf_left(&b) - 32, &body) != LACRE_OK ||
-	    lacre_rbuf_take(&b, 32, &tag) != LACRE_OK)
-		goto done;
-	if (n > MAX_STREAMS) {
-		snprintf(why, why_len, "%" PRIu32 " streams, more than %u", n, MAX_STREAMS);
-		goto done;
-	}
-	/* pass 0 checks everything, pass 1 applies: all or nothing */
-	for (pass = 0; pass < 2; pass++) {
-		struct lacre_rbuf it = body;
-		for (i = 0; i < n; i++) {
-			if ((r = state_entry(&it, &e, why, why_len)) != LACRE_OK)
-				goto done;
-			if (pass == 0)
-				continue;
-			s = find(a, e.liid, e.liid_len, e.flags & 1, e.cin, e.cls);
-			if (s && s->loaded) {
-				snprintf(why, why_len, "a stream appears twice");
-				drop_loaded(a);
-				r = LACRE_E_CORRUPT;
-				goto done;
-			}
-			if (!s && !(s = get(a, e.liid, e.liid_len, e.flags & 1, e.cin, e.cls))) {
-				drop_loaded(a);
-				r = LACRE_E_NOMEM;
-				goto done;
-			}
-			s->have = (e.flags >> 1) & 1;
-			s->hash_seen = (e.flags >> 2) & 1;
-			s->restarted = (e.flags >> 3) & 1;
-			s->next_seq = e.next_seq;
-			s->pending_reset = e.pending_reset;
-			if (e.n_gaps && !s->gaps && !(s->gaps = calloc(MAX_OPEN_GAPS, sizeof(*s->gaps)))) {
-				drop_loaded(a);
-				r = LACRE_E_NOMEM;
-				goto done;
-			}
-			s->n_gaps = e.n_gaps;
-			for (g = 0; g < e.n_gaps; g++)
-				s->gaps[g] = e.gaps[g];
-			s->loaded = 1;
-			s->dur_next = e.kept_next;          /* reported below, then reset */
-		}
-		if (lacre_rbuf_expect_end(&it) != LACRE_OK) {
-			snprintf(why, why_len, "bytes after the last stream entry");
-			r = LACRE_E_CORRUPT;
-			goto done;
-		}
-	}
-	report_unkept(a);
-	a->saved_gen = a->gen;
-	a->saved_once = 1;
-	a->saved_all_kept = 1;
-	r = LACRE_OK;
-done:
-	lacre_dbuf_free(&d);
-	return r;
-}
