@@ -44,6 +44,8 @@ struct memsink {
 	int nospace_left;
 	int nospace_forever;
 	int refused;
+	int ev_nospace_left;        /* the same for the next events */
+	int ev_refused;
 };
 
 static int ms_record(void *ctx, const struct lacre_record *r)
@@ -68,6 +70,12 @@ static int ms_event(void *ctx, const char *j)
 {
 	struct memsink *m = ctx;
 	pthread_mutex_lock(&m->mu);
+	if (m->ev_nospace_left > 0) {
+		m->ev_nospace_left--;
+		m->ev_refused++;
+		pthread_mutex_unlock(&m->mu);
+		return LACRE_E_NOSPACE;
+	}
 	lacre_dbuf_add_str(&m->evs, j);
 	lacre_dbuf_add_u8(&m->evs, '\n');
 	pthread_mutex_unlock(&m->mu);
@@ -949,6 +957,50 @@ static void test_nospace_retry(void)
 	free(h2);
 }
 
+/* The sink refuses the first 4 events (no space): they wait in order, the
+ * receiver reads and accepts nothing meanwhile, then every event and record
+ * arrives once and in order (connect first, keep-alives by number). */
+static void test_nospace_events(void)
+{
+	struct ingest_config cfg;
+	struct srv v;
+	size_t n2;
+	uint8_t *h2 = load("hi2.bin", &n2);
+	struct lacre_dbuf resp, recs;
+	const char *t, *k1, *k5, *con;
+
+	CHECK(h2 != NULL);
+	lacre_dbuf_init(&resp, 1u << 20);
+	lacre_dbuf_init(&recs, 1u << 24);
+	expected(h2, n2, &resp, &recs);
+	ingest_config_defaults(&cfg);
+	cfg.hi2_addr = "127.0.0.1:0";
+	CHECK_OK(srv_start(&v, &cfg));
+	pthread_mutex_lock(&v.m.mu);
+	v.m.ev_nospace_left = 4;
+	pthread_mutex_unlock(&v.m.mu);
+	CHECK(good_client(v.hi2, h2, n2, &resp));
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(v.m.ev_refused, 4);
+	CHECK_EQ_INT(v.m.n_recs, 19);
+	CHECK_EQ_INT(v.m.recs.len, recs.len);
+	CHECK_MEM(v.m.recs.p, recs.p, recs.len);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"connect\""), 1);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"keepalive\""), 5);
+	CHECK_OK(lacre_dbuf_cstr(&v.m.evs, &t));
+	con = strstr(t, "\"event\":\"connect\"");
+	k1 = strstr(t, "\"seq\":1,");
+	k5 = strstr(t, "\"seq\":5,");
+	CHECK(con && k1 && k5 && con < k1 && k1 < k5);
+	CHECK(stats_has(&v, "\"backpressure\":{\"pauses\":1,"));
+	CHECK(stats_has(&v, "\"events_lost\":0,"));
+	CHECK(!stats_has(&v, "\"events_deferred\":0,"));
+	srv_free(&v);
+	lacre_dbuf_free(&resp);
+	lacre_dbuf_free(&recs);
+	free(h2);
+}
+
 /* Set the fake disk full (1) or free (0). */
 static void ms_full(struct memsink *m, int full)
 {
@@ -1213,6 +1265,7 @@ int main(void)
 	RUN(test_nospace_retry);
 	RUN(test_nospace_backpressure);
 	RUN(test_nospace_at_stop);
+	RUN(test_nospace_events);
 	RUN(test_state_file);
 	return t_done();
 }
