@@ -50,6 +50,7 @@
  * stderr and makes the run fail with LACRE_E_NOSPACE.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -293,6 +294,29 @@ static int open_listener(struct ingest_server *s, struct listener *l, const char
 	return LACRE_OK;
 }
 
+/* Remove the temporary files a crash during a save left beside the state
+ * file (PATH.tmpXXXXXXXXXXXX, site_write_file): they are never read. */
+static void state_tmp_clean(const char *path)
+{
+	char dir[4200], full[8400];
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	size_t bl = strlen(base);
+	struct dirent *e;
+	DIR *d;
+
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path ? slash - path : 1), path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (!(d = opendir(dir)))
+		return;
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, base, bl) == 0 && strncmp(e->d_name + bl, ".tmp", 4) == 0 &&
+		    snprintf(full, sizeof(full), "%s/%s", dir, e->d_name) < (int)sizeof(full))
+			unlink(full);
+	closedir(d);
+}
+
 /* Load the stream state at start.  Absent: a first start.  Corrupt: set
  * aside as PATH.corrupt-<unix time> with an ALERT line and an alert event,
  * and start afresh (refusing to start would stop the interception; the
@@ -304,6 +328,7 @@ static int state_load(struct ingest_server *s)
 	struct json_w w;
 	int r;
 
+	state_tmp_clean(s->cfg.state_path);
 	why[0] = 0;
 	r = ingest_acct_load(s->acct, s->cfg.state_path, why, sizeof(why));
 	if (r == LACRE_OK || r == LACRE_E_NOT_FOUND)
