@@ -2,15 +2,20 @@
  * cmd_ingest.c - `lacre ingest`: run the handover receiver until SIGTERM or
  * SIGINT (or --duration), spooling every PS-PDU and accounting event to a
  * local spool directory, and optionally write the accounting as JSON at
- * exit (--stats).  Thin: the work is in lib/ingest (include/lacre/ingest.h).
+ * exit (--stats).  With a site, the per-stream sequence state is kept in
+ * SITE/state/streams.state (outside the spool, which is uploaded) so that a
+ * restart raises no false gap.  Thin: the work is in lib/ingest
+ * (include/lacre/ingest.h).
  * Documented in docs/cmd-ingest.md.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lacre/err.h"
@@ -63,6 +68,10 @@ static void usage(FILE *f)
 	"  --flush-ms MS          spool flush interval (default 1000)\n"
 	"  --fsync never|flush|always     spool sync policy (default flush)\n"
 	"  --rotate BYTES         start a new spool file past this size (default 268435456)\n"
+	"  --state FILE           stream sequence state (default with a site: SITE/state/streams.state;\n"
+	"                         without a site: none)\n"
+	"  --drain-timeout SEC    at stop, wait this long for peers to close (default 5)\n"
+	"  --stop-retry SEC       at stop, keep retrying data held for want of space (default 30)\n"
 	"  --quiet                no per-connection lines on stderr\n");
 }
 
@@ -163,8 +172,29 @@ static int write_ready(struct ingest_server *s, const char *path)
 enum {
 	O_HI2 = 256, O_HI3, O_SPOOL, O_SITE, O_STATS, O_READY, O_DURATION, O_TLS, O_HI2TLS,
 	O_HI3TLS, O_CERT, O_KEY, O_CA, O_REQ, O_FP, O_ALLOW, O_MAXPDU, O_MAXTX, O_IDLE,
-	O_PDUTO, O_MAXC, O_MAXCP, O_IPUB, O_IMD, O_IRET, O_FLUSH, O_FSYNC, O_ROTATE, O_QUIET, O_SET
+	O_PDUTO, O_MAXC, O_MAXCP, O_IPUB, O_IMD, O_IRET, O_FLUSH, O_FSYNC, O_ROTATE, O_QUIET, O_SET,
+	O_STATE, O_DRAIN, O_STOPRETRY
 };
+
+/* 1 when path (a file to create) would lie inside folder dir (both made
+ * absolute through the existing folders): the state must not be uploaded. */
+static int path_inside(const char *path, const char *dir)
+{
+	char pd[PATH_MAX], dd[PATH_MAX], tmp[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (!dir || !dir[0] || !realpath(dir, dd))
+		return 0;
+	if (!slash)
+		snprintf(tmp, sizeof(tmp), ".");
+	else
+		snprintf(tmp, sizeof(tmp), "%.*s", (int)(slash - path ? slash - path : 1), path);
+	if (!realpath(tmp, pd))
+		return 0;
+	n = strlen(dd);
+	return strncmp(pd, dd, n) == 0 && (pd[n] == 0 || pd[n] == '/');
+}
 
 /* `lacre ingest`. */
 int cmd_ingest(int argc, char **argv)
@@ -200,6 +230,9 @@ int cmd_ingest(int argc, char **argv)
 		{ "rotate", required_argument, NULL, O_ROTATE },
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "set", required_argument, NULL, O_SET },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "drain-timeout", required_argument, NULL, O_DRAIN },
+		{ "stop-retry", required_argument, NULL, O_STOPRETRY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -209,6 +242,8 @@ int cmd_ingest(int argc, char **argv)
 	struct sigaction sa;
 	const char *spool = NULL, *site = getenv("LACRE_SITE"), *stats = NULL, *ready = NULL;
 	const char *sets[64];
+	static char state_path[4200];
+	const char *state = NULL;
 	size_t n_sets = 0;
 	int use_site = 0;
 	static struct site st;          /* outlives the sink */
@@ -261,6 +296,7 @@ int cmd_ingest(int argc, char **argv)
 			}
 			break;
 		case O_QUIET: cfg.quiet = 1; break;
+		case O_STATE: state = optarg; break;
 		case O_SET:
 			if (n_sets >= sizeof(sets) / sizeof(sets[0])) {
 				cli_err("ingest: too many --set options");
@@ -276,6 +312,7 @@ int cmd_ingest(int argc, char **argv)
 			return EXIT_OK;
 		case O_DURATION: case O_MAXPDU: case O_MAXTX: case O_IDLE: case O_PDUTO:
 		case O_MAXC: case O_MAXCP: case O_IRET: case O_FLUSH: case O_ROTATE:
+		case O_DRAIN: case O_STOPRETRY:
 			if (num(optarg, &v) != 0 || v > 0xffffffffull * 16) {
 				cli_err("ingest: bad number '%s' for --%s", optarg, opts[c - O_HI2].name);
 				return EXIT_USAGE;
@@ -289,6 +326,16 @@ int cmd_ingest(int argc, char **argv)
 			else if (c == O_MAXCP) cfg.max_conns_per_peer = (unsigned)v;
 			else if (c == O_IRET) cfg.integrity_retain = (size_t)v;
 			else if (c == O_FLUSH) cfg.flush_ms = (unsigned)v;
+			else if (c == O_DRAIN || c == O_STOPRETRY) {
+				if (v == 0 || v > 3600) {
+					cli_err("ingest: --%s takes 1 to 3600 seconds", c == O_DRAIN ? "drain-timeout" : "stop-retry");
+					return EXIT_USAGE;
+				}
+				if (c == O_DRAIN)
+					cfg.drain_ms = (unsigned)(v * 1000);
+				else
+					cfg.stop_nospace_ms = (unsigned)(v * 1000);
+			}
 			else so.rotate_bytes = (size_t)v;
 			break;
 		default:
@@ -353,12 +400,34 @@ int cmd_ingest(int argc, char **argv)
 		cli_err("ingest: nowhere to keep records: give --site DIR (or set LACRE_SITE), or --spool DIR");
 		return EXIT_USAGE;
 	}
+	/* the stream state: beside the site's ledger, never in the spool */
+	if (!state && use_site) {
+		snprintf(state_path, sizeof(state_path), "%s/state/streams.state", st.dir);
+		state = state_path;
+	}
+	if (state && path_inside(state, use_site ? st.cfg.spool_dir : spool)) {
+		cli_err("ingest: --state %s lies inside the spool, which is uploaded: put it elsewhere", state);
+		return EXIT_USAGE;
+	}
+	cfg.state_path = state;
+	/* a record may stay unsealed for an open segment's age limit and a
+	 * flush: the state names what a crash may have lost within that */
+	if (use_site)
+		cfg.state_lag_ms = (unsigned)st.cfg.segment_max_age_ms + cfg.flush_ms + 1000;
 	if (check_only) {
 		printf("ingest: configuration ok (hi2 %s%s, hi3 %s%s, %s %s)\n",
 		       cfg.hi2_addr ? cfg.hi2_addr : "-", cfg.hi2_tls ? " tls" : "",
 		       cfg.hi3_addr ? cfg.hi3_addr : "-", cfg.hi3_tls ? " tls" : "",
 		       use_site ? "site" : "raw spool", use_site ? st.dir : spool);
 		return EXIT_OK;
+	}
+	if (state == state_path) {
+		char sd[4200];
+		snprintf(sd, sizeof(sd), "%s/state", st.dir);
+		if (mkdir(sd, 0700) != 0 && errno != EEXIST) {
+			cli_err("ingest: cannot create %s: %s; check the site folder's permissions", sd, strerror(errno));
+			return EXIT_FAIL;
+		}
 	}
 	if (use_site) {
 		site_msg[0] = 0;
@@ -399,6 +468,13 @@ int cmd_ingest(int argc, char **argv)
 		cli_err("ingest: cannot write the stats file %s", stats);
 		rc = EXIT_FAIL;
 	}
+	/* the sink seals its last segments in close(); only then is every
+	 * record counted kept (close() reports a failure on stderr only: the
+	 * state trusts a clean run's close) */
+	sink.close(sink.ctx);
+	sink_open = 0;
+	if (r == LACRE_OK)
+		ingest_server_state_save(g_server, 1);
 done:
 	if (g_server) {
 		struct ingest_server *s = g_server;

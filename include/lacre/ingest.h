@@ -61,7 +61,7 @@ struct ingest_config {
 	unsigned read_budget;         /* bytes read from one connection per turn (default 256 KiB) */
 
 	/* Integrity checks (spec §8). */
-	size_t integrity_retain;      /* bytes of data PDUs kept for hash checks (default 64 MiB; 0 off) */
+	size_t integrity_retain;      /* memory for data PDUs kept for hash checks, headers included (default 64 MiB; 0 off) */
 	const char *integrity_pubkey; /* PEM public key of the operator's signature PDUs; NULL = not checked */
 	const char *integrity_sig_md; /* digest for ECDSA/DSA signatures: "sha256" (default), "sha384"... */
 
@@ -69,6 +69,17 @@ struct ingest_config {
 	unsigned stream_soft_limit;   /* above this many streams, expire idle ones (default 100000) */
 	unsigned stream_idle_s;       /* idle time after which a stream may be expired (default 1800) */
 	int quiet;                    /* 1: no per-connection log lines on stderr */
+
+	/* Stop and backpressure. */
+	unsigned drain_ms;            /* at stop, wait this long for peers to close (default 5000) */
+	unsigned stop_nospace_ms;     /* at stop, retry PDUs held for want of space this long (default 30000) */
+	/* Stream state (docs/FORMATS.md "Stream state"): loaded at start, written
+	 * atomically every 250 ms (1 s past 20,000 streams) and at a clean
+	 * stop, so a restart raises no false gap.  NULL: not persisted.  Must not be in
+	 * a folder that is uploaded (the spool). */
+	const char *state_path;
+	unsigned state_lag_ms;        /* longest time a counted record may stay unsealed in the sink
+	                                 (an open segment's age limit plus a flush); default 1000 */
 };
 
 struct ingest_server;
@@ -84,13 +95,30 @@ void ingest_config_defaults(struct ingest_config *cfg);
 int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
                       struct ingest_server **out);
 
-/* Run the event loop until ingest_server_stop().  Then drain: read what the
- * sockets already hold (bounded to 2 s), hand every complete PDU to the sink,
- * log truncated tails, close every connection and call sink->flush().
- * Ignores SIGPIPE for the process (TLS writes).  Returns LACRE_OK on a clean
- * stop, or the sink's error if it failed (the server stops on sink errors:
- * nothing may be received that cannot be kept). */
+/* Run the event loop until ingest_server_stop().  Then drain: close the
+ * listeners, half-close every connection (FIN / TLS close_notify) and read
+ * each up to the peer's EOF (bounded by drain_ms), hand every complete PDU
+ * to the sink, log truncated tails, close every connection, call
+ * sink->flush() and save the stream state.  Ignores SIGPIPE for the process
+ * (TLS writes).
+ *
+ * Backpressure: a sink answer of LACRE_E_NOSPACE (record, event or flush)
+ * is not an error: the PDU is held, uncounted, reading and accepting pause
+ * (one ALERT line on stderr), and the held data is retried every 200 ms and
+ * at each flush until the sink takes it (one ALERT line on resuming).
+ *
+ * Returns LACRE_OK on a clean stop; LACRE_E_NOSPACE when, at stop, held
+ * data could still not be kept after stop_nospace_ms (each connection's
+ * lost PDUs are named on stderr); or the sink's other error (the server
+ * stops on those: nothing may be received that cannot be kept). */
 int ingest_server_run(struct ingest_server *s);
+
+/* Write the stream state (cfg.state_path) now, after ingest_server_run()
+ * returned: all_kept = 1 once the caller has closed the sink cleanly (its
+ * last segments sealed), so the next start names nothing as possibly lost;
+ * run() itself saves with all_kept = 0 at its end.  LACRE_OK without a
+ * state path; LACRE_E_IO (with an ALERT line) when the write failed. */
+int ingest_server_state_save(struct ingest_server *s, int all_kept);
 
 /* Ask the loop to stop and drain.  Async-signal-safe; any thread. */
 void ingest_server_stop(struct ingest_server *s);
@@ -211,6 +239,39 @@ int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
  * that resumes after this starts afresh (its first number above the first
  * is then reported as a gap). */
 size_t ingest_acct_expire(struct ingest_acct *a, unsigned idle_s);
+
+/* Free the memory idle streams do not need: the duplicate window (2 KiB)
+ * of streams idle for idle_s seconds or more (an ended call or session).
+ * Their sequence state is kept, and so are PDUs retained for hash checks
+ * (an IRI chain may wait a whole call for its hash PDU; integrity_retain
+ * bounds them, oldest evicted first).  The server calls it about once a
+ * second with INGEST_ACCT_TRIM_S. */
+#define INGEST_ACCT_TRIM_S 15
+void ingest_acct_trim(struct ingest_acct *a, unsigned idle_s);
+
+/* Durability marks: each call remembers every stream's next number, and
+ * makes the one remembered by the call before "surely kept" (the server
+ * calls it every state_lag_ms, longer than a record can stay in an open
+ * segment).  A save without all_kept writes both the next number and the
+ * surely-kept one, so that the load after a crash can name the range in
+ * between. */
+void ingest_acct_mark(struct ingest_acct *a);
+
+/* Write the sequence state of every stream to path (docs/FORMATS.md
+ * "Stream state"): a temporary file, fsync, rename, fsync of the folder.
+ * all_kept = 1 after a clean stop (the sink closed everything: every
+ * number counted is kept).  Nothing is written when nothing changed since
+ * the last save.  LACRE_E_IO on failure (the old file stays). */
+int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept);
+/* Load a state file written by ingest_acct_save() into a fresh accounting
+ * (streams already present are replaced).  LACRE_E_NOT_FOUND when there is
+ * no file; LACRE_E_CORRUPT (reason in why) when it is not a sound state
+ * file, and then nothing is loaded; LACRE_E_IO when it cannot be read.
+ * A stream loaded from the state marks its next gap "after_restart"; a
+ * stream the previous run counted beyond what was surely kept (a crash)
+ * gets an "unkept-at-restart" alert event naming LIID, CIN, stream and the
+ * range that may be lost. */
+int ingest_acct_load(struct ingest_acct *a, const char *path, char *why, size_t why_len);
 /* Streams held now. */
 size_t ingest_acct_streams(const struct ingest_acct *a);
 

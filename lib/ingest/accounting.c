@@ -22,6 +22,21 @@
  * verified, mismatch, missing (a listed PDU never arrived) or unsupported.
  * Signature PDUs are checked against the operator key when one is set.
  * Every outcome other than verified is an event with "alert":true.
+ *
+ * Memory: the retained PDUs of all streams are one FIFO bounded by
+ * integrity_retain (the oldest anywhere is evicted first, so a long run of
+ * chains that never show a hash PDU cannot starve a new chain that does),
+ * counting each PDU's header and allocator overhead too, and
+ * ingest_acct_trim() frees the duplicate window of streams idle for
+ * INGEST_ACCT_TRIM_S (ended calls and sessions).  Retained PDUs are not trimmed: an IRI
+ * chain may be idle for the length of a call and still get its hash PDU at
+ * the end; the FIFO cap bounds them.
+ *
+ * Persistence (stream_state.c): ingest_acct_save()/ingest_acct_load()
+ * write and read the sequence state of every stream (docs/FORMATS.md §12),
+ * so a restarted receiver continues each stream where it stopped instead of
+ * reporting the numbers it already saw as a gap.  The structures both files
+ * use are in accounting_int.h.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -35,61 +50,9 @@
 #include "lacre/err.h"
 #include "lacre/ingest.h"
 #include "lacre/json.h"
+#include "ingest/accounting_int.h"
 
-enum stream_class { SC_IRI = 0, SC_CC, SC_HASH_IRI, SC_HASH_CC, SC_SIG_IRI, SC_SIG_CC, SC_N };
 static const char *const class_name[SC_N] = { "iri", "cc", "iri-hash", "cc-hash", "iri-sig", "cc-sig" };
-
-#define WIN 256                 /* recent numbers remembered for duplicates */
-#define MAX_OPEN_GAPS 8
-#define MAX_STREAMS (1u << 20)  /* ~2.5 KiB each; see ingest_acct_expire() */
-#define MAX_LIID 64             /* LIID is SIZE(1..25); keep a little more */
-#define INTEGRITY_PROBE 1100    /* retain the first PDUs of a chain this long (OpenLI hashes every 1000) */
-#define MAX_ICHECK_SEQS 65536
-
-struct win_ent { uint32_t seq; uint32_t h; };   /* h == 0: empty slot */
-struct gap { uint64_t lo, hi; };
-struct kept {                   /* one retained data PDU */
-	struct kept *next;
-	uint64_t seq;
-	size_t len;
-	uint8_t b[];
-};
-
-struct stream {
-	struct stream *next;        /* hash chain */
-	uint8_t liid[MAX_LIID];
-	uint8_t liid_len;
-	uint8_t cls;
-	uint8_t has_cin;
-	uint8_t have;               /* a number has been seen in this epoch */
-	uint8_t pending_reset;      /* cINResets seen on another connection, not yet applied */
-	uint8_t restarted;          /* restarted without a reset, not yet explained */
-	uint8_t hash_seen;          /* the chain has shown hash PDUs */
-	uint8_t listeners;          /* bit per listener seen */
-	uint32_t cin;
-	uint32_t last_s;            /* monotonic seconds of the last PDU */
-	uint64_t next_seq;          /* 0..2^32 */
-	struct ingest_stream_stats st;
-	struct win_ent *win;        /* WIN entries, allocated on first use */
-	struct gap gaps[MAX_OPEN_GAPS];
-	unsigned n_gaps;
-	struct kept *k_head, *k_tail;
-	size_t k_bytes;
-};
-
-struct ingest_acct {
-	struct stream **tab;
-	size_t n_buckets, n_streams;
-	size_t retain_cap, retained;
-	ingest_event_fn ev;
-	void *ev_arg;
-	EVP_PKEY *sigkey;
-	const EVP_MD *sig_md;
-	struct ingest_integrity_stats is;
-	uint64_t cin_resets, streams_dropped, streams_expired;
-	struct lacre_dbuf j;        /* event scratch */
-	uint32_t *seqs;             /* MAX_ICHECK_SEQS, allocated on the first integrity PDU */
-};
 
 /* 64-bit hash of PDU bytes for duplicate detection (not a security
  * decision: every PDU is stored either way; this only labels it). */
@@ -166,18 +129,39 @@ int ingest_acct_set_sigkey(struct ingest_acct *a, const char *pem_path, const ch
 	return LACRE_OK;
 }
 
-/* Drop every retained PDU of s. */
-static void kept_clear(struct ingest_acct *a, struct stream *s)
+/* Take k out of the FIFO of all retained PDUs and free it (the caller has
+ * already unlinked it from its stream). */
+static void kept_release(struct ingest_acct *a, struct kept *k)
 {
-	struct kept *k, *n;
+	if (k->gprev)
+		k->gprev->gnext = k->gnext;
+	else
+		a->g_head = k->gnext;
+	if (k->gnext)
+		k->gnext->gprev = k->gprev;
+	else
+		a->g_tail = k->gprev;
+	a->retained -= KEPT_COST(k->len);
+	free(k);
+}
 
-	for (k = s->k_head; k; k = n) {
-		n = k->next;
-		a->retained -= k->len;
-		free(k);
-	}
-	s->k_head = s->k_tail = NULL;
-	s->k_bytes = 0;
+/* Free the oldest retained PDU of s (its list head). */
+static void kept_pop(struct ingest_acct *a, struct stream *s)
+{
+	struct kept *k = s->k_head;
+
+	s->k_head = k->next;
+	if (!s->k_head)
+		s->k_tail = NULL;
+	s->k_bytes -= k->len;
+	kept_release(a, k);
+}
+
+/* Drop every retained PDU of s. */
+void acct_kept_clear(struct ingest_acct *a, struct stream *s)
+{
+	while (s->k_head)
+		kept_pop(a, s);
 }
 
 /* Free the table. */
@@ -191,8 +175,9 @@ void ingest_acct_free(struct ingest_acct *a)
 	for (i = 0; i < a->n_buckets; i++)
 		for (s = a->tab[i]; s; s = n) {
 			n = s->next;
-			kept_clear(a, s);
+			acct_kept_clear(a, s);
 			free(s->win);
+			free(s->gaps);
 			free(s);
 		}
 	free(a->tab);
@@ -203,7 +188,7 @@ void ingest_acct_free(struct ingest_acct *a)
 }
 
 /* Find a stream; NULL when absent. */
-static struct stream *find(const struct ingest_acct *a, const uint8_t *liid, size_t len,
+struct stream *acct_find(const struct ingest_acct *a, const uint8_t *liid, size_t len,
                            int has_cin, uint32_t cin, int cls)
 {
 	struct stream *s;
@@ -238,7 +223,7 @@ static void grow(struct ingest_acct *a)
 }
 
 /* First number of a stream: data counts from 0, integrity PDUs from 1. */
-static uint64_t first_seq(const struct stream *s)
+uint64_t acct_first_seq(const struct stream *s)
 {
 	return s->cls >= SC_HASH_IRI ? 1 : 0;
 }
@@ -253,7 +238,7 @@ static uint32_t mono_s(void)
 }
 
 /* Find or create a stream; NULL when the table is full or memory ran out. */
-static struct stream *get(struct ingest_acct *a, const uint8_t *liid, size_t len,
+struct stream *acct_get(struct ingest_acct *a, const uint8_t *liid, size_t len,
                           int has_cin, uint32_t cin, int cls)
 {
 	struct stream *s;
@@ -261,7 +246,7 @@ static struct stream *get(struct ingest_acct *a, const uint8_t *liid, size_t len
 
 	if (len > MAX_LIID)
 		len = MAX_LIID;
-	if ((s = find(a, liid, len, has_cin, cin, cls)))
+	if ((s = acct_find(a, liid, len, has_cin, cin, cls)))
 		return s;
 	if (a->n_streams >= MAX_STREAMS || !(s = calloc(1, sizeof(*s)))) {
 		a->streams_dropped++;
@@ -273,7 +258,8 @@ static struct stream *get(struct ingest_acct *a, const uint8_t *liid, size_t len
 	s->has_cin = (uint8_t)has_cin;
 	s->cin = cin;
 	s->cls = (uint8_t)cls;
-	s->next_seq = first_seq(s);
+	s->next_seq = acct_first_seq(s);
+	s->mark_next = s->dur_next = NOT_SEEN;
 	s->last_s = mono_s();
 	if (a->n_streams >= a->n_buckets)
 		grow(a);
@@ -285,7 +271,7 @@ static struct stream *get(struct ingest_acct *a, const uint8_t *liid, size_t len
 }
 
 /* Start an event object with the stream's identity. */
-static struct json_w *ev_begin(struct ingest_acct *a, struct json_w *w, const char *name,
+struct json_w *acct_ev_begin(struct ingest_acct *a, struct json_w *w, const char *name,
                                const struct stream *s)
 {
 	lacre_dbuf_reset(&a->j);
@@ -305,7 +291,7 @@ static struct json_w *ev_begin(struct ingest_acct *a, struct json_w *w, const ch
 }
 
 /* Finish an event and hand it to the callback. */
-static void ev_end(struct ingest_acct *a, struct json_w *w)
+void acct_ev_end(struct ingest_acct *a, struct json_w *w)
 {
 	const char *txt;
 
@@ -350,7 +336,7 @@ static int win_get(const struct stream *s, uint64_t seq, uint64_t h)
 static void new_epoch(struct stream *s)
 {
 	s->have = 0;
-	s->next_seq = first_seq(s);
+	s->next_seq = acct_first_seq(s);
 	s->n_gaps = 0;
 }
 
@@ -383,9 +369,12 @@ static int gap_fill(struct stream *s, uint64_t seq)
 	return 0;
 }
 
-/* Record an open gap lo..hi (oldest forgotten when full). */
+/* Record an open gap lo..hi (oldest forgotten when full; not kept at all
+ * when memory ran out: the gap event was logged either way). */
 static void gap_open(struct stream *s, uint64_t lo, uint64_t hi)
 {
+	if (!s->gaps && !(s->gaps = calloc(MAX_OPEN_GAPS, sizeof(*s->gaps))))
+		return;
 	if (s->n_gaps == MAX_OPEN_GAPS) {
 		memmove(s->gaps, s->gaps + 1, (MAX_OPEN_GAPS - 1) * sizeof(s->gaps[0]));
 		s->n_gaps--;
@@ -400,8 +389,9 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
                      int listener, uint64_t conn_id)
 {
 	struct json_w w;
-	int dup;
+	int dup, after_restart = s->loaded;
 
+	s->loaded = 0;
 	s->st.received++;
 	s->last_s = mono_s();
 	s->listeners |= (uint8_t)(1u << (listener & 7));
@@ -412,11 +402,11 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 	dup = win_get(s, seq, h);
 	if (dup == 1) {
 		s->st.duplicates++;
-		ev_begin(a, &w, "duplicate", s);
+		acct_ev_begin(a, &w, "duplicate", s);
 		json_kv_uint(&w, "seq", seq);
 		json_kv_bool(&w, "verified", 1);
 		json_kv_uint(&w, "conn", conn_id);
-		ev_end(a, &w);
+		acct_ev_end(a, &w);
 		return;
 	}
 	if (!s->have || seq >= s->next_seq) {
@@ -424,13 +414,15 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 			s->st.gaps++;
 			s->st.missing += seq - s->next_seq;
 			gap_open(s, s->next_seq, seq - 1);
-			ev_begin(a, &w, "gap", s);
+			acct_ev_begin(a, &w, "gap", s);
 			json_kv_uint(&w, "from", s->next_seq);
 			json_kv_uint(&w, "to", seq - 1);
 			json_kv_uint(&w, "missing", seq - s->next_seq);
 			json_kv_uint(&w, "conn", conn_id);
+			if (after_restart)
+				json_kv_bool(&w, "after_restart", 1);
 			json_kv_bool(&w, "alert", 1);
-			ev_end(a, &w);
+			acct_ev_end(a, &w);
 		}
 		s->have = 1;
 		s->next_seq = seq + 1;
@@ -444,33 +436,33 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 		s->have = 1;
 		s->next_seq = seq + 1;
 		win_put(s, seq, h);
-		ev_begin(a, &w, "epoch", s);
+		acct_ev_begin(a, &w, "epoch", s);
 		json_kv_str(&w, "cause", "cin-reset");
 		json_kv_uint(&w, "seq", seq);
 		json_kv_uint(&w, "conn", conn_id);
-		ev_end(a, &w);
-		if (seq > first_seq(s)) {
+		acct_ev_end(a, &w);
+		if (seq > acct_first_seq(s)) {
 			s->st.gaps++;
-			s->st.missing += seq - first_seq(s);
-			gap_open(s, first_seq(s), seq - 1);
-			ev_begin(a, &w, "gap", s);
-			json_kv_uint(&w, "from", first_seq(s));
+			s->st.missing += seq - acct_first_seq(s);
+			gap_open(s, acct_first_seq(s), seq - 1);
+			acct_ev_begin(a, &w, "gap", s);
+			json_kv_uint(&w, "from", acct_first_seq(s));
 			json_kv_uint(&w, "to", seq - 1);
-			json_kv_uint(&w, "missing", seq - first_seq(s));
+			json_kv_uint(&w, "missing", seq - acct_first_seq(s));
 			json_kv_uint(&w, "conn", conn_id);
 			json_kv_bool(&w, "alert", 1);
-			ev_end(a, &w);
+			acct_ev_end(a, &w);
 		}
 		return;
 	}
 	if (dup == 0 && seq != 0 && !gap_fill(s, seq)) {
 		/* older than the window: counted as a duplicate, unverified */
 		s->st.duplicates++;
-		ev_begin(a, &w, "duplicate", s);
+		acct_ev_begin(a, &w, "duplicate", s);
 		json_kv_uint(&w, "seq", seq);
 		json_kv_bool(&w, "verified", 0);
 		json_kv_uint(&w, "conn", conn_id);
-		ev_end(a, &w);
+		acct_ev_end(a, &w);
 		return;
 	}
 	if (dup == 0 && seq != 0) {
@@ -478,22 +470,22 @@ static void sequence(struct ingest_acct *a, struct stream *s, uint64_t seq, uint
 		s->st.late++;
 		if (s->st.missing)
 			s->st.missing--;
-		ev_begin(a, &w, "late", s);
+		acct_ev_begin(a, &w, "late", s);
 		json_kv_uint(&w, "seq", seq);
 		json_kv_uint(&w, "conn", conn_id);
-		ev_end(a, &w);
+		acct_ev_end(a, &w);
 		win_put(s, seq, h);
 		return;
 	}
 	/* different bytes under a known number, or back to 0: restart */
 	s->st.restarts++;
 	s->restarted = 1;
-	ev_begin(a, &w, "restart", s);
+	acct_ev_begin(a, &w, "restart", s);
 	json_kv_uint(&w, "seq", seq);
 	json_kv_uint(&w, "expected", s->next_seq);
 	json_kv_uint(&w, "conn", conn_id);
 	json_kv_bool(&w, "alert", 1);
-	ev_end(a, &w);
+	acct_ev_end(a, &w);
 	new_epoch(s);
 	s->have = 1;
 	s->next_seq = seq + 1;
@@ -515,9 +507,9 @@ static void reset_stream(struct ingest_acct *a, struct stream *s, int listener)
 	}
 	if (s->listeners & (1u << (listener & 7))) {
 		new_epoch(s);                     /* same connection: ordered */
-		ev_begin(a, &w, "epoch", s);
+		acct_ev_begin(a, &w, "epoch", s);
 		json_kv_str(&w, "cause", "cin-reset");
-		ev_end(a, &w);
+		acct_ev_end(a, &w);
 	} else if (s->pending_reset < 255) {
 		s->pending_reset++;               /* applied when it goes back */
 	}
@@ -530,7 +522,7 @@ static void reset_stream(struct ingest_acct *a, struct stream *s, int listener)
 static void reset_class(struct ingest_acct *a, const struct etsi_pdu *d, int cls, int listener)
 {
 	size_t len = d->liid.len > MAX_LIID ? MAX_LIID : d->liid.len;
-	struct stream *s = find(a, d->liid.p, len, d->has_cin, d->cin, cls);
+	struct stream *s = acct_find(a, d->liid.p, len, d->has_cin, d->cin, cls);
 	int home = (cls == SC_IRI || cls == SC_HASH_IRI || cls == SC_SIG_IRI) ? LACRE_HI2 : LACRE_HI3;
 
 	if (s) {
@@ -539,7 +531,7 @@ static void reset_class(struct ingest_acct *a, const struct etsi_pdu *d, int cls
 	}
 	if (home == listener)
 		return;                       /* same connection: nothing in flight */
-	if (!(s = get(a, d->liid.p, len, d->has_cin, d->cin, cls)))
+	if (!(s = acct_get(a, d->liid.p, len, d->has_cin, d->cin, cls)))
 		return;
 	s->pending_reset = 1;
 	s->st.resets++;
@@ -551,26 +543,23 @@ static void keep(struct ingest_acct *a, struct stream *s, uint64_t seq,
 {
 	struct kept *k, *old;
 
-	if (a->retain_cap == 0 || len > a->retain_cap)
+	if (a->retain_cap == 0 || KEPT_COST(len) > a->retain_cap)
 		return;
 	if (!s->hash_seen && s->st.received > INTEGRITY_PROBE) {
 		if (s->k_head)
-			kept_clear(a, s);          /* no integrity on this chain */
+			acct_kept_clear(a, s);          /* no integrity on this chain */
 		return;
 	}
-	while (a->retained + len > a->retain_cap && (old = s->k_head)) {
-		s->k_head = old->next;
-		if (!s->k_head)
-			s->k_tail = NULL;
-		s->k_bytes -= old->len;
-		a->retained -= old->len;
-		free(old);
-	}
-	if (a->retained + len > a->retain_cap)
+	/* evict the oldest anywhere: arrival order is each stream's order
+	 * too, so it is always the head of its own stream's list */
+	while (a->retained + KEPT_COST(len) > a->retain_cap && (old = a->g_head))
+		kept_pop(a, old->s);
+	if (a->retained + KEPT_COST(len) > a->retain_cap)
 		return;
 	if (!(k = malloc(sizeof(*k) + len)))
 		return;
 	k->next = NULL;
+	k->s = s;
 	k->seq = seq;
 	k->len = len;
 	memcpy(k->b, pdu, len);
@@ -579,9 +568,17 @@ static void keep(struct ingest_acct *a, struct stream *s, uint64_t seq,
 	else
 		s->k_head = k;
 	s->k_tail = k;
+	k->gnext = NULL;
+	k->gprev = a->g_tail;
+	if (a->g_tail)
+		a->g_tail->gnext = k;
+	else
+		a->g_head = k;
+	a->g_tail = k;
 	s->k_bytes += len;
-	a->retained += len;
+	a->retained += KEPT_COST(len);
 }
+
 
 /* Digest for an ETSI hashAlgorithm value (0 = absent -> SHA-256). */
 static const EVP_MD *hash_md(int alg)
@@ -645,9 +642,9 @@ static void check_hash(struct ingest_acct *a, const struct etsi_pdu *d,
 	struct stream fake;
 
 	a->is.hash_pdus++;
-	s = find(a, d->liid.p, d->liid.len, d->has_cin, d->cin, data_cls);
+	s = acct_find(a, d->liid.p, d->liid.len, d->has_cin, d->cin, data_cls);
 	if (!s && unhex(d->liid.p, d->liid.len, bin, &blen) == 0)
-		s = find(a, bin, blen, d->has_cin, d->cin, data_cls);
+		s = acct_find(a, bin, blen, d->has_cin, d->cin, data_cls);
 	if (s)
 		s->hash_seen = 1;
 	if (!md) {
@@ -693,18 +690,12 @@ static void check_hash(struct ingest_acct *a, const struct etsi_pdu *d,
 	/* the sender's digest restarts after each hash PDU: drop what it covered */
 	if (last) {
 		for (k = s->k_head; k; k = n) {
+			int done = k == last;
 			n = k->next;
-			s->k_bytes -= k->len;
-			a->retained -= k->len;
-			s->k_head = n;
-			if (k == last) {
-				free(k);
+			kept_pop(a, s);
+			if (done)
 				break;
-			}
-			free(k);
 		}
-		if (!s->k_head)
-			s->k_tail = NULL;
 	}
 report:
 	EVP_MD_CTX_free(ctx);
@@ -718,7 +709,7 @@ report:
 		fake.cls = (uint8_t)data_cls;
 		s = &fake;
 	}
-	ev_begin(a, &w, "integrity", s);
+	acct_ev_begin(a, &w, "integrity", s);
 	json_kv_str(&w, "check", "hash");
 	json_kv_str(&w, "result", result);
 	ic_fields(&w, ic, d->seq, conn_id);
@@ -726,7 +717,7 @@ report:
 	if (missing)
 		json_kv_uint(&w, "missing", missing);
 	json_kv_bool(&w, "alert", strcmp(result, "verified") != 0);
-	ev_end(a, &w);
+	acct_ev_end(a, &w);
 }
 
 /* Verify a signature PDU with the operator key, when one is configured. */
@@ -779,14 +770,14 @@ static void check_sig(struct ingest_acct *a, const struct etsi_pdu *d,
 report:
 	EVP_MD_CTX_free(ctx);
 	lacre_dbuf_free(&tbs);
-	ev_begin(a, &w, "integrity", hs);
+	acct_ev_begin(a, &w, "integrity", hs);
 	json_kv_str(&w, "check", "signature");
 	json_kv_str(&w, "result", result);
 	ic_fields(&w, ic, d->seq, conn_id);
 	json_kv_uint(&w, "sig_alg", (uint64_t)ic->sig_alg);
 	json_kv_uint(&w, "hash_pdus_not_seen", unseen);
 	json_kv_bool(&w, "alert", strcmp(result, "bad") == 0 || unseen > 0);
-	ev_end(a, &w);
+	acct_ev_end(a, &w);
 }
 
 /* Account an IntegrityCheck PDU. */
@@ -804,7 +795,7 @@ static void integrity_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 	ic.seqs = a->seqs;
 	ic.n_seqs = MAX_ICHECK_SEQS;
 	if ((r = ingest_icheck_from(d, &ic)) != LACRE_OK) {
-		ev_begin(a, &w, "integrity", NULL);
+		acct_ev_begin(a, &w, "integrity", NULL);
 		json_key(&w, "liid");
 		json_str_or_hex(&w, d->liid.p, d->liid.len);
 		json_kv_uint(&w, "seq", d->seq);
@@ -812,7 +803,7 @@ static void integrity_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 		json_kv_str(&w, "reason", lacre_strerror(r));
 		json_kv_uint(&w, "conn", conn_id);
 		json_kv_bool(&w, "alert", 1);
-		ev_end(a, &w);
+		acct_ev_end(a, &w);
 		return;
 	}
 	iri = ic.data_type ? ic.data_type == 1 : listener == LACRE_HI2;
@@ -820,12 +811,12 @@ static void integrity_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 		cls = iri ? SC_HASH_IRI : SC_HASH_CC;
 	else
 		cls = iri ? SC_SIG_IRI : SC_SIG_CC;
-	if ((s = get(a, d->liid.p, d->liid.len, d->has_cin, d->cin, cls)))
+	if ((s = acct_get(a, d->liid.p, d->liid.len, d->has_cin, d->cin, cls)))
 		sequence(a, s, d->seq, bytes_hash(pdu, len), listener, conn_id);
 	if (ic.check_type == 1) {
 		check_hash(a, d, &ic, iri ? SC_IRI : SC_CC, conn_id);
 	} else if (ic.check_type == 2) {
-		hs = find(a, d->liid.p, d->liid.len, d->has_cin, d->cin, iri ? SC_HASH_IRI : SC_HASH_CC);
+		hs = acct_find(a, d->liid.p, d->liid.len, d->has_cin, d->cin, iri ? SC_HASH_IRI : SC_HASH_CC);
 		check_sig(a, d, &ic, hs ? hs : s, conn_id);
 	}
 }
@@ -838,19 +829,20 @@ int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 	struct json_w w;
 	int cls, c;
 
+	a->gen++;
 	switch (d->kind) {
 	case ETSI_KIND_IRI:
 	case ETSI_KIND_CC:
 		cls = d->kind == ETSI_KIND_IRI ? SC_IRI : SC_CC;
-		if (!(s = get(a, d->liid.p, d->liid.len, d->has_cin, d->cin, cls)))
+		if (!(s = acct_get(a, d->liid.p, d->liid.len, d->has_cin, d->cin, cls)))
 			return LACRE_OK;
 		sequence(a, s, d->seq, bytes_hash(pdu, len), listener, conn_id);
 		keep(a, s, d->seq, pdu, len);
 		if ((cls == SC_IRI) != (listener == LACRE_HI2) && s->st.received == 1) {
-			ev_begin(a, &w, "listener-mismatch", s);
+			acct_ev_begin(a, &w, "listener-mismatch", s);
 			json_kv_str(&w, "listener", listener == LACRE_HI2 ? "hi2" : "hi3");
 			json_kv_uint(&w, "conn", conn_id);
-			ev_end(a, &w);
+			acct_ev_end(a, &w);
 		}
 		return LACRE_OK;
 	case ETSI_KIND_INTEGRITY_CHECK:
@@ -861,14 +853,14 @@ int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 	}
 	if (d->tri == ETSI_TRI_CIN_RESET) {
 		a->cin_resets++;
-		ev_begin(a, &w, "cin-reset", NULL);
+		acct_ev_begin(a, &w, "cin-reset", NULL);
 		json_key(&w, "liid");
 		json_str_or_hex(&w, d->liid.p, d->liid.len);
 		if (d->has_cin)
 			json_kv_uint(&w, "cin", d->cin);
 		json_kv_uint(&w, "seq", d->seq);
 		json_kv_uint(&w, "conn", conn_id);
-		ev_end(a, &w);
+		acct_ev_end(a, &w);
 		/* data streams and their integrity chains all restart */
 		for (c = 0; c < SC_N; c++)
 			reset_class(a, d, c, listener);
@@ -893,7 +885,7 @@ size_t ingest_acct_expire(struct ingest_acct *a, unsigned idle_s)
 			}
 			*pp = s->next;
 			if (s->st.received) {
-				ev_begin(a, &w, "stream-end", s);
+				acct_ev_begin(a, &w, "stream-end", s);
 				json_kv_uint(&w, "received", s->st.received);
 				json_kv_uint(&w, "gaps", s->st.gaps);
 				json_kv_uint(&w, "missing", s->st.missing);
@@ -903,10 +895,11 @@ size_t ingest_acct_expire(struct ingest_acct *a, unsigned idle_s)
 				json_kv_uint(&w, "late", s->st.late);
 				json_kv_uint(&w, "next_expected", s->next_seq);
 				json_kv_uint(&w, "idle_s", now - s->last_s);
-				ev_end(a, &w);
+				acct_ev_end(a, &w);
 			}
-			kept_clear(a, s);
+			acct_kept_clear(a, s);
 			free(s->win);
+			free(s->gaps);
 			free(s);
 			a->n_streams--;
 			a->streams_expired++;
@@ -928,7 +921,7 @@ int ingest_acct_stream(const struct ingest_acct *a, const uint8_t *liid, size_t 
 {
 	const struct stream *s;
 
-	s = find(a, liid, liid_len, 1, cin, kind == ETSI_KIND_IRI ? SC_IRI : SC_CC);
+	s = acct_find(a, liid, liid_len, 1, cin, kind == ETSI_KIND_IRI ? SC_IRI : SC_CC);
 	if (!s)
 		return LACRE_E_NOT_FOUND;
 	*out = s->st;
@@ -1004,6 +997,8 @@ int ingest_acct_json(const struct ingest_acct *a, struct json_w *w)
 	json_kv_uint(w, "cin_resets", a->cin_resets);
 	json_kv_uint(w, "streams_dropped", a->streams_dropped);
 	json_kv_uint(w, "streams_expired", a->streams_expired);
+	json_kv_uint(w, "unkept_at_restart", a->unkept_reports);
+	json_kv_uint(w, "unkept_numbers_at_restart", a->unkept_numbers);
 	json_key(w, "integrity");
 	json_obj_begin(w);
 	json_kv_uint(w, "hash_pdus", a->is.hash_pdus);
@@ -1019,3 +1014,20 @@ int ingest_acct_json(const struct ingest_acct *a, struct json_w *w)
 	lacre_dbuf_free(&key);
 	return w->err;
 }
+
+/* Free the duplicate windows of idle streams.  See ingest.h. */
+void ingest_acct_trim(struct ingest_acct *a, unsigned idle_s)
+{
+	struct stream *s;
+	uint32_t now = mono_s();
+	size_t i;
+
+	for (i = 0; i < a->n_buckets; i++)
+		for (s = a->tab[i]; s; s = s->next) {
+			if (now - s->last_s < idle_s || !s->win)
+				continue;
+			free(s->win);
+			s->win = NULL;
+		}
+}
+

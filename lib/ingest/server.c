@@ -24,14 +24,37 @@
  * complete in time), connections in all and per peer address.  Refusals
  * are silent closes: lacre never sends anything but keep-alive responses.
  *
- * Stop: ingest_server_stop() writes an eventfd; the loop then drains what
- * the sockets already hold, closes every connection (logging truncated
- * tails) and flushes the sink.
+ * Backpressure (backpressure.c): when sink->record (or event, or flush)
+ * answers LACRE_E_NOSPACE (the spool's disk is full or its quota reached)
+ * the PDU was not taken.  It is held, uncounted, in a FIFO together with whatever
+ * else its connection had already read; that connection is no longer read
+ * (its peer meets TCP backpressure), other connections are read at most
+ * PAUSE_PEEK bytes at a time (so keep-alives are still answered) until they
+ * too hold a PDU, and the held PDUs are retried in order every RETRY_MS and
+ * at each flush.  Events the sink has no space for wait in a queue; while
+ * any wait, nothing is read and no connection accepted.  One ALERT line
+ * marks entering and one leaving that state.  Nothing held is ever
+ * discarded while the receiver runs.
+ *
+ * Stream state: with cfg.state_path the accounting's sequence state is
+ * loaded at start (a corrupt file is set aside with an alert) and saved
+ * every 250 ms (every second past 20,000 streams), and at a clean stop.
+ *
+ * Stop: ingest_server_stop() writes an eventfd; the loop then closes the
+ * listeners and half-closes every connection (FIN, or TLS close_notify), so
+ * that a peer that is still writing sees the end and closes its side: every
+ * byte a peer wrote before that is read up to its EOF, handed to the sink
+ * and flushed.  A peer that does not close within drain_ms is cut (its
+ * unread bytes are named on stderr); PDUs held for want of space are
+ * retried for stop_nospace_ms, and what still cannot be sealed is named on
+ * stderr and makes the run fail with LACRE_E_NOSPACE.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -53,86 +76,20 @@
 #include "lacre/ingest.h"
 #include "lacre/json.h"
 #include "ingest/ingest_int.h"
+#include "ingest/server_int.h"
 
 #define READ_CHUNK (64u << 10)
-#define PEER_BUCKETS 4096
 #define MAX_EVENTS 256
-#define DRAIN_MS 2000
+#define PAUSE_PEEK 4096          /* bytes read per turn from a connection while paused */
+#define STATE_SAVE_MS 250        /* stream state written at most this often ... */
+#define STATE_SAVE_BIG_MS 1000   /* ... or this often past STATE_BIG_STREAMS streams */
+#define STATE_BIG_STREAMS 20000
+#define HEAP_TRIM_MS 10000       /* free heap pages returned to the system this often */
 #define READ_TURNS 64
 #define EV_CAP ((size_t)48 << 20)
 
-enum conn_state { CS_HANDSHAKE = 1, CS_OPEN };
-
-struct peer_count {
-	struct peer_count *next;
-	uint8_t addr[16];
-	uint8_t fam;
-	unsigned n;
-};
-
-struct conn {
-	struct conn *prev, *next;      /* all connections */
-	struct conn *rnext;            /* ready list (TLS bytes buffered) */
-	struct ingest_server *srv;
-	int fd;
-	uint8_t listener;
-	uint8_t state;
-	uint8_t on_ready;
-	uint8_t closing;
-	uint8_t tls_read_wants_write;
-	uint8_t tls_write_wants_read;
-	uint32_t events;               /* current epoll mask */
-	uint64_t id;
-	SSL *ssl;
-	struct ingest_framer fr;
-	struct lacre_dbuf tx;          /* unsent keep-alive responses */
-	int64_t opened_ms, last_rx_ms, pdu_start_ms;
-	uint64_t rx_bytes, pdus, keepalives, ka_answered;
-	struct peer_count *pc;
-	char peer[64];
-	char fp[65];                   /* client certificate SHA-256, hex */
-};
-
-struct listener {
-	int fd;
-	uint8_t which;                 /* LACRE_HI2 / LACRE_HI3 */
-	int tls;
-	int port;
-};
-
-struct ingest_server {
-	struct ingest_config cfg;
-	struct lacre_sink *sink;
-	int ep;
-	int stop_fd;
-	int spare_fd;                  /* reserved fd, released to shed on EMFILE */
-	volatile sig_atomic_t stopping;
-	struct listener l[2];
-	SSL_CTX *tls;
-	struct conn *conns;
-	struct conn *ready;
-	unsigned n_conns;
-	uint64_t next_id;
-	struct peer_count *peers[PEER_BUCKETS];
-	struct ingest_acct *acct;
-	uint8_t *rbuf;                 /* READ_CHUNK scratch */
-	struct etsi_pdu d;             /* decode scratch */
-	struct lacre_dbuf ev;          /* event scratch */
-	int sink_err;
-	int decode_err;                /* set by on_pdu for the close reason */
-	int dirty;                     /* records since the last flush */
-	int64_t last_flush_ms;
-	/* counters for --stats */
-	uint64_t st_accepted, st_refused_peer, st_refused_total, st_refused_allow;
-	uint64_t st_closed_malformed, st_closed_idle, st_closed_slow, st_closed_tx;
-	uint64_t st_closed_tls, st_closed_eof, st_closed_error, st_closed_sink, st_closed_shutdown;
-	uint64_t st_pdus, st_records, st_bytes, st_keepalives, st_ka_responses, st_ka_resp_bytes;
-	uint64_t st_truncated_tails, st_truncated_bytes, st_anomalies, st_partial, st_decode_errors;
-	unsigned max_open;
-};
-
 /* Monotonic milliseconds. */
-static int64_t mono_ms(void)
+int64_t srv_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -164,6 +121,9 @@ void ingest_config_defaults(struct ingest_config *cfg)
 	cfg->flush_ms = 1000;
 	cfg->stream_soft_limit = 100000;
 	cfg->stream_idle_s = 1800;
+	cfg->drain_ms = 5000;
+	cfg->stop_nospace_ms = 30000;
+	cfg->state_lag_ms = 1000;
 }
 
 /* One log line on stderr, unless quiet. */
@@ -182,16 +142,43 @@ static void logf_(const struct ingest_server *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Hand an event line to the sink (records the first sink failure). */
+
+/* Hand an event line to the sink (records the first sink failure).  When
+ * the sink has no space (or events already wait), the event is queued in
+ * order and written by srv_pause_retry(); only past EVQ_CAP is one lost, with
+ * an ALERT line. */
 static void emit(struct ingest_server *s, const char *json)
 {
 	int r;
 
 	if (!s->sink->event)
 		return;
-	if ((r = s->sink->event(s->sink->ctx, json)) != LACRE_OK && !s->sink_err)
-		s->sink_err = r;
-	s->dirty = 1;
+	if (s->evq.len == 0) {
+		r = s->sink->event(s->sink->ctx, json);
+		if (r == LACRE_OK) {
+			s->dirty = 1;
+			return;
+		}
+		if (r != LACRE_E_NOSPACE) {
+			if (!s->sink_err)
+				s->sink_err = r;
+			return;
+		}
+		srv_pause_enter(s, "an accounting event");
+	}
+	if (lacre_dbuf_add(&s->evq, json, strlen(json) + 1) != LACRE_OK) {
+		s->st_events_lost++;
+		if (!s->evq_full_alerted) {
+			s->evq_full_alerted = 1;
+			fprintf(stderr, "lacre: ingest: ALERT spool full: more than %zu MiB of accounting events wait for space; "
+			        "further events are lost (counted in --stats events_lost): free space on the spool disk\n",
+			        EVQ_CAP >> 20);
+		}
+		return;
+	}
+	s->st_events_deferred++;
+	if (s->evq.len && !s->listeners_muted)
+		srv_hard_block_update(s);
 }
 
 /* Accounting callback: events from accounting.c go to the sink. */
@@ -307,6 +294,67 @@ static int open_listener(struct ingest_server *s, struct listener *l, const char
 	return LACRE_OK;
 }
 
+/* Remove the temporary files a crash during a save left beside the state
+ * file (PATH.tmpXXXXXXXXXXXX, site_write_file): they are never read. */
+static void state_tmp_clean(const char *path)
+{
+	char dir[4200], full[8400];
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	size_t bl = strlen(base);
+	struct dirent *e;
+	DIR *d;
+
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path ? slash - path : 1), path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (!(d = opendir(dir)))
+		return;
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, base, bl) == 0 && strncmp(e->d_name + bl, ".tmp", 4) == 0 &&
+		    snprintf(full, sizeof(full), "%s/%s", dir, e->d_name) < (int)sizeof(full))
+			unlink(full);
+	closedir(d);
+}
+
+/* Load the stream state at start.  Absent: a first start.  Corrupt: set
+ * aside as PATH.corrupt-<unix time> with an ALERT line and an alert event,
+ * and start afresh (refusing to start would stop the interception; the
+ * gaps a fresh start may report are then explained by that alert).  Any
+ * other failure (permissions, I/O) stops the start. */
+static int state_load(struct ingest_server *s)
+{
+	char why[160], aside[4200];
+	struct json_w w;
+	int r;
+
+	state_tmp_clean(s->cfg.state_path);
+	why[0] = 0;
+	r = ingest_acct_load(s->acct, s->cfg.state_path, why, sizeof(why));
+	if (r == LACRE_OK || r == LACRE_E_NOT_FOUND)
+		return LACRE_OK;
+	if (r != LACRE_E_CORRUPT) {
+		fprintf(stderr, "lacre: ingest: cannot read the stream state %s (%s): check the file and its "
+		        "folder's permissions\n", s->cfg.state_path, lacre_strerror(r));
+		return r;
+	}
+	snprintf(aside, sizeof(aside), "%s.corrupt-%lld", s->cfg.state_path, (long long)time(NULL));
+	if (rename(s->cfg.state_path, aside) != 0) {
+		fprintf(stderr, "lacre: ingest: the stream state %s is corrupt (%s) and cannot be set aside (%s): "
+		        "move it away by hand\n", s->cfg.state_path, why, strerror(errno));
+		return LACRE_E_CORRUPT;
+	}
+	fprintf(stderr, "lacre: ingest: ALERT the stream state %s is corrupt (%s): set aside as %s; streams "
+	        "start afresh, so the first numbers seen may be reported as gaps\n", s->cfg.state_path, why, aside);
+	ev_begin(s, &w, "state-set-aside", NULL);
+	json_kv_str(&w, "path", s->cfg.state_path);
+	json_kv_str(&w, "moved_to", aside);
+	json_kv_str(&w, "reason", why);
+	json_kv_bool(&w, "alert", 1);
+	ev_end(s, &w);
+	return LACRE_OK;
+}
+
 /* Create a server.  See ingest.h. */
 int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
                       struct ingest_server **out)
@@ -326,6 +374,9 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 	s->ep = s->stop_fd = s->spare_fd = -1;
 	s->l[0].fd = s->l[1].fd = -1;
 	lacre_dbuf_init(&s->ev, EV_CAP);
+	lacre_dbuf_init(&s->evq, EVQ_CAP);
+	if (s->cfg.drain_ms == 0)
+		s->cfg.drain_ms = 5000;
 	if (s->cfg.max_pdu == 0)
 		s->cfg.max_pdu = ETSI_MAX_PDU_DEFAULT;
 	if (s->cfg.read_budget < READ_CHUNK)
@@ -342,6 +393,8 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 		        cfg->integrity_pubkey);
 		goto fail;
 	}
+	if (cfg->state_path && (r = state_load(s)) != LACRE_OK)
+		goto fail;
 	if (cfg->hi2_tls || cfg->hi3_tls) {
 		if ((r = ingest_tls_ctx_new(cfg, &s->tls, why, sizeof(why))) != LACRE_OK) {
 			fprintf(stderr, "lacre: ingest: %s\n", why);
@@ -438,21 +491,34 @@ static void peer_put(struct ingest_server *s, struct peer_count *pc)
 		}
 }
 
-/* Set the epoll interest of c. */
-static void conn_watch(struct ingest_server *s, struct conn *c)
+/* Set the epoll interest of c.  A connection that may not be read is taken
+ * out of the set altogether (unless it has responses to write): epoll
+ * reports a hang-up whatever the mask, and a level-triggered report that
+ * is never served would spin the loop. */
+void srv_conn_watch(struct ingest_server *s, struct conn *c)
 {
 	struct epoll_event ev;
 	uint32_t want = EPOLLIN | EPOLLRDHUP;
 
-	if (c->tx.len || c->tls_read_wants_write)
+	if (srv_conn_blocked(s, c))
+		want = 0;
+	if ((c->tx.len && !c->wr_shut) || c->tls_read_wants_write)
 		want |= EPOLLOUT;
-	if (want == c->events)
+	if (want == 0) {
+		if (c->in_ep && epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL) == 0)
+			c->in_ep = 0;
+		c->events = 0;
+		return;
+	}
+	if (c->in_ep && want == c->events)
 		return;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = want;
 	ev.data.ptr = c;
-	if (epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+	if (epoll_ctl(s->ep, c->in_ep ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) == 0) {
 		c->events = want;
+		c->in_ep = 1;
+	}
 }
 
 /* Remove c from the ready list. */
@@ -473,7 +539,7 @@ static void ready_remove(struct ingest_server *s, struct conn *c)
 
 /* Close a connection: log a truncated tail (with its bytes), the
  * disconnect event, a stderr line when the reason is an error, and free. */
-static void conn_close(struct ingest_server *s, struct conn *c, const char *reason,
+void srv_conn_close(struct ingest_server *s, struct conn *c, const char *reason,
                        int is_error, uint64_t *counter)
 {
 	struct json_w w;
@@ -498,18 +564,27 @@ static void conn_close(struct ingest_server *s, struct conn *c, const char *reas
 	json_kv_uint(&w, "pdus", c->pdus);
 	json_kv_uint(&w, "keepalives", c->keepalives);
 	json_kv_uint(&w, "truncated_tail", tail);
-	json_kv_uint(&w, "duration_ms", (uint64_t)(mono_ms() - c->opened_ms));
+	json_kv_uint(&w, "duration_ms", (uint64_t)(srv_mono_ms() - c->opened_ms));
 	ev_end(s, &w);
 	if (is_error)
 		logf_(s, "conn %" PRIu64 " %s %s: closed at stream offset %" PRIu64 ": %s",
 		      c->id, c->peer, c->listener == LACRE_HI2 ? "hi2" : "hi3",
 		      c->fr.offset, reason);
 	ready_remove(s, c);
+	if (c->n_held) {
+		/* what it sent stays held: the entries carry its identity */
+		struct held *h;
+		for (h = s->h_head; h; h = h->next)
+			if (h->c == c)
+				h->c = NULL;
+		c->n_held = 0;
+	}
 	if (c->ssl) {
 		SSL_free(c->ssl);
 		c->ssl = NULL;
 	}
-	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->in_ep)
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	peer_put(s, c->pc);
 	if (c->prev)
@@ -526,12 +601,17 @@ static void conn_close(struct ingest_server *s, struct conn *c, const char *reas
 
 /* Write queued responses.  Returns 0, or -1 when the connection failed
  * (already closed). */
-static int conn_flush_tx(struct ingest_server *s, struct conn *c)
+int srv_conn_flush_tx(struct ingest_server *s, struct conn *c)
 {
 	ssize_t n;
 	int e;
 
 	c->tls_write_wants_read = 0;
+	if (c->wr_shut) {
+		/* our side is closed (stopping): nothing more can be sent */
+		lacre_dbuf_reset(&c->tx);
+		return 0;
+	}
 	while (c->tx.len) {
 		if (c->ssl) {
 			ERR_clear_error();
@@ -544,7 +624,7 @@ static int conn_flush_tx(struct ingest_server *s, struct conn *c)
 					c->tls_write_wants_read = 1;
 					break;
 				}
-				conn_close(s, c, "TLS write failed", 1, &s->st_closed_error);
+				srv_conn_close(s, c, "TLS write failed", 1, &s->st_closed_error);
 				return -1;
 			}
 		} else {
@@ -554,7 +634,7 @@ static int conn_flush_tx(struct ingest_server *s, struct conn *c)
 					continue;
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
 					break;
-				conn_close(s, c, "write failed (peer reset)", 0, &s->st_closed_error);
+				srv_conn_close(s, c, "write failed (peer reset)", 0, &s->st_closed_error);
 				return -1;
 			}
 		}
@@ -563,7 +643,7 @@ static int conn_flush_tx(struct ingest_server *s, struct conn *c)
 	}
 	if (c->tx.len == 0 && c->tx.alloc > 4096)
 		lacre_dbuf_free(&c->tx);
-	conn_watch(s, c);
+	srv_conn_watch(s, c);
 	return 0;
 }
 
@@ -573,11 +653,13 @@ static void kv_head_hex(struct json_w *w, const uint8_t *p, size_t n)
 	json_kv_hex(w, "head_hex", p, n > 32 ? 32 : n);
 }
 
-/* Framer callback: one complete PDU from connection c. */
-static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
+/* Handle one complete PDU from connection c: decode, answer a keep-alive,
+ * hand a record to the sink, account.  LACRE_E_NOSPACE: the sink did not
+ * take it and nothing was counted (the caller holds it); another error
+ * closes the connection (the framer's caller says why). */
+int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, size_t len,
+                      uint64_t off)
 {
-	struct conn *c = arg;
-	struct ingest_server *s = c->srv;
 	struct etsi_pdu *d = &s->d;
 	struct lacre_record rec;
 	struct json_w w;
@@ -601,6 +683,20 @@ static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
 	if (d->kind == ETSI_KIND_KEEPALIVE) {
 		s->st_keepalives++;
 		c->keepalives++;
+		if (c->wr_shut || c->fd < 0) {
+			/* stopping (our side closed) or its connection is gone:
+			 * logged, not answered */
+			ev_begin(s, &w, "keepalive", c);
+			json_kv_uint(&w, "seq", d->seq);
+			json_key(&w, "liid");
+			json_str_or_hex(&w, d->liid.p, d->liid.len);
+			json_kv_uint(&w, "offset", off);
+			json_kv_bool(&w, "answered", 0);
+			json_kv_str(&w, "why", c->fd < 0 ? "connection closed" : "receiver stopping");
+			json_kv_hex(&w, "pdu_hex", pdu, len);
+			ev_end(s, &w);
+			return LACRE_OK;
+		}
 		r = ingest_keepalive_response(d, &c->tx);
 		ev_begin(s, &w, "keepalive", c);
 		json_kv_uint(&w, "seq", d->seq);
@@ -644,6 +740,12 @@ static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
 	memcpy(rec.peer, c->peer, sizeof(rec.peer));
 	rec.decoded = d;
 	if ((r = s->sink->record(s->sink->ctx, &rec)) != LACRE_OK) {
+		if (r == LACRE_E_NOSPACE) {
+			/* not taken: not counted either; the caller holds it */
+			s->st_pdus--;
+			c->pdus--;
+			return r;
+		}
 		if (!s->sink_err)
 			s->sink_err = r;
 		return r;
@@ -664,8 +766,26 @@ static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
 	return ingest_acct_pdu(s->acct, pdu, len, d, c->listener, c->id);
 }
 
+/* Framer callback: one complete PDU from connection c.  Handled at once,
+ * unless c already holds PDUs or events wait for space (order is kept:
+ * then it joins the held FIFO); a PDU the sink has no space for is held. */
+static int on_pdu(void *arg, const uint8_t *pdu, size_t len, uint64_t off)
+{
+	struct conn *c = arg;
+	struct ingest_server *s = c->srv;
+	int r;
+
+	if (c->n_held == 0 && s->evq.len == 0) {
+		r = srv_handle_pdu(s, c, pdu, len, off);
+		if (r != LACRE_E_NOSPACE)
+			return r;
+		srv_pause_enter(s, "a record");
+	}
+	return srv_hold_add(s, c, pdu, len, off);
+}
+
 /* Reason text for a framing or decoding failure. */
-static const char *frame_reason(int r, char *buf, size_t n, const struct conn *c)
+const char *srv_frame_reason(int r, char *buf, size_t n, const struct conn *c)
 {
 	switch (r) {
 	case LACRE_E_MALFORMED:
@@ -694,18 +814,18 @@ static int conn_feed(struct ingest_server *s, struct conn *c, const uint8_t *p, 
 
 	c->rx_bytes += n;
 	s->st_bytes += n;
-	c->last_rx_ms = mono_ms();
+	c->last_rx_ms = srv_mono_ms();
 	s->decode_err = 0;
 	r = ingest_framer_feed(&c->fr, p, n, on_pdu, c, &err_off);
 	if (r != LACRE_OK) {
 		if (s->sink_err) {
-			conn_close(s, c, "sink failed", 1, &s->st_closed_sink);
+			srv_conn_close(s, c, "sink failed", 1, &s->st_closed_sink);
 		} else if (s->decode_err) {
 			snprintf(why, sizeof(why), "undecodable PDU at offset %" PRIu64 ": %s",
 			         err_off, lacre_strerror(s->decode_err));
-			conn_close(s, c, why, 1, &s->st_closed_malformed);
+			srv_conn_close(s, c, why, 1, &s->st_closed_malformed);
 		} else {
-			conn_close(s, c, frame_reason(r, why, sizeof(why), c), 1,
+			srv_conn_close(s, c, srv_frame_reason(r, why, sizeof(why), c), 1,
 			           r == LACRE_E_TIMEOUT ? &s->st_closed_tx : &s->st_closed_malformed);
 		}
 		return -1;
@@ -717,16 +837,16 @@ static int conn_feed(struct ingest_server *s, struct conn *c, const uint8_t *p, 
 		c->pdu_start_ms = 0;
 	}
 	if (c->tx.len > s->cfg.max_tx_buf) {
-		conn_close(s, c, "peer does not read keep-alive responses", 1, &s->st_closed_tx);
+		srv_conn_close(s, c, "peer does not read keep-alive responses", 1, &s->st_closed_tx);
 		return -1;
 	}
-	if (c->tx.len && conn_flush_tx(s, c) < 0)
+	if (c->tx.len && srv_conn_flush_tx(s, c) < 0)
 		return -1;
 	return 0;
 }
 
 /* Put c on the ready list (decrypted bytes wait inside OpenSSL). */
-static void ready_add(struct ingest_server *s, struct conn *c)
+void srv_ready_add(struct ingest_server *s, struct conn *c)
 {
 	if (c->on_ready)
 		return;
@@ -747,15 +867,15 @@ static int conn_handshake(struct ingest_server *s, struct conn *c)
 		e = SSL_get_error(c->ssl, r);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 			c->tls_read_wants_write = e == SSL_ERROR_WANT_WRITE;
-			conn_watch(s, c);
+			srv_conn_watch(s, c);
 			return 0;
 		}
-		conn_close(s, c, "TLS handshake failed", 1, &s->st_closed_tls);
+		srv_conn_close(s, c, "TLS handshake failed", 1, &s->st_closed_tls);
 		return -1;
 	}
 	c->tls_read_wants_write = 0;
 	if (ingest_tls_check_peer(c->ssl, &s->cfg, c->fp) != LACRE_OK) {
-		conn_close(s, c, c->fp[0] ? "client certificate not in the allow-list"
+		srv_conn_close(s, c, c->fp[0] ? "client certificate not in the allow-list"
 		                          : "no client certificate", 1, &s->st_closed_tls);
 		return -1;
 	}
@@ -767,7 +887,7 @@ static int conn_handshake(struct ingest_server *s, struct conn *c)
 	if (c->fp[0])
 		json_kv_str(&w, "client_cert_sha256", c->fp);
 	ev_end(s, &w);
-	conn_watch(s, c);
+	srv_conn_watch(s, c);
 	return 1;
 }
 
@@ -782,17 +902,23 @@ static void quick_ack(const struct conn *c)
 }
 
 /* Read from c up to the budget (bytes, and READ_TURNS reads: a TLS peer
- * sending tiny records must not hold the loop); 0 ok, -1 closed. */
+ * sending tiny records must not hold the loop); 0 ok, -1 closed.  Nothing
+ * is read from a connection that holds PDUs; while the sink has no space,
+ * at most PAUSE_PEEK bytes per turn (enough for keep-alives). */
 static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 {
-	size_t got = 0;
+	size_t got = 0, chunk = READ_CHUNK;
 	ssize_t n;
 	int e, turns = 0;
 
+	if (srv_conn_blocked(s, c))
+		return 0;
+	if (s->paused)
+		chunk = budget = PAUSE_PEEK;
 	while (got < budget && turns++ < READ_TURNS) {
 		if (c->ssl) {
 			ERR_clear_error();
-			n = SSL_read(c->ssl, s->rbuf, READ_CHUNK);
+			n = SSL_read(c->ssl, s->rbuf, (int)chunk);
 			if (n <= 0) {
 				e = SSL_get_error(c->ssl, (int)n);
 				if (e == SSL_ERROR_WANT_READ) {
@@ -801,24 +927,24 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 				}
 				if (e == SSL_ERROR_WANT_WRITE) {
 					c->tls_read_wants_write = 1;
-					conn_watch(s, c);
+					srv_conn_watch(s, c);
 					return 0;
 				}
 				if (e == SSL_ERROR_ZERO_RETURN) {
-					conn_close(s, c, "closed by peer (TLS close_notify)", 0, &s->st_closed_eof);
+					srv_conn_close(s, c, "closed by peer (TLS close_notify)", 0, &s->st_closed_eof);
 					return -1;
 				}
-				conn_close(s, c, e == SSL_ERROR_SYSCALL ? "closed by peer without close_notify"
+				srv_conn_close(s, c, e == SSL_ERROR_SYSCALL ? "closed by peer without close_notify"
 				                                        : "TLS error", e != SSL_ERROR_SYSCALL,
 				           e == SSL_ERROR_SYSCALL ? &s->st_closed_eof : &s->st_closed_tls);
 				return -1;
 			}
 			if (c->tls_read_wants_write) {
 				c->tls_read_wants_write = 0;
-				conn_watch(s, c);
+				srv_conn_watch(s, c);
 			}
 		} else {
-			n = recv(c->fd, s->rbuf, READ_CHUNK, MSG_DONTWAIT);
+			n = recv(c->fd, s->rbuf, chunk, MSG_DONTWAIT);
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
@@ -826,24 +952,24 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 					quick_ack(c);
 					return 0;
 				}
-				conn_close(s, c, "connection reset by peer", 0, &s->st_closed_eof);
+				srv_conn_close(s, c, "connection reset by peer", 0, &s->st_closed_eof);
 				return -1;
 			}
 			if (n == 0) {
-				conn_close(s, c, "closed by peer", 0, &s->st_closed_eof);
+				srv_conn_close(s, c, "closed by peer", 0, &s->st_closed_eof);
 				return -1;
 			}
 		}
 		got += (size_t)n;
 		if (conn_feed(s, c, s->rbuf, (size_t)n) < 0)
 			return -1;
-		if (s->sink_err)
+		if (s->sink_err || srv_conn_blocked(s, c))
 			return 0;
 	}
 	/* budget spent: plain TCP is re-reported by level-triggered epoll;
 	 * TLS may hold decrypted bytes that epoll cannot see */
 	if (c->ssl)
-		ready_add(s, c);
+		srv_ready_add(s, c);
 	return 0;
 }
 
@@ -860,15 +986,15 @@ static void conn_event(struct ingest_server *s, struct conn *c, uint32_t events)
 			c->tls_read_wants_write = 0;
 			events |= EPOLLIN;
 		}
-		if (c->tx.len && conn_flush_tx(s, c) < 0)
+		if (c->tx.len && srv_conn_flush_tx(s, c) < 0)
 			return;
 	}
-	if ((events & EPOLLIN) && c->tls_write_wants_read && c->tx.len && conn_flush_tx(s, c) < 0)
+	if ((events & EPOLLIN) && c->tls_write_wants_read && c->tx.len && srv_conn_flush_tx(s, c) < 0)
 		return;
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) &&
 	    conn_read(s, c, s->cfg.read_budget) < 0)
 		return;
-	conn_watch(s, c);
+	srv_conn_watch(s, c);
 }
 
 /* Format the peer's address as "ip:port" and fill its raw form. */
@@ -967,7 +1093,7 @@ static void do_accept(struct ingest_server *s, struct listener *l)
 		c->fd = fd;
 		c->listener = l->which;
 		c->id = ++s->next_id;
-		c->opened_ms = c->last_rx_ms = mono_ms();
+		c->opened_ms = c->last_rx_ms = srv_mono_ms();
 		memcpy(c->peer, peer, sizeof(c->peer));
 		ingest_framer_init(&c->fr, s->cfg.max_pdu);
 		lacre_dbuf_init(&c->tx, s->cfg.max_tx_buf + 65536);
@@ -996,9 +1122,10 @@ static void do_accept(struct ingest_server *s, struct listener *l)
 		ev.events = c->events = EPOLLIN | EPOLLRDHUP;
 		ev.data.ptr = c;
 		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-			conn_close(s, c, "epoll failed", 1, &s->st_closed_error);
+			srv_conn_close(s, c, "epoll failed", 1, &s->st_closed_error);
 			continue;
 		}
+		c->in_ep = 1;
 		ev_begin(s, &w, "connect", c);
 		json_kv_bool(&w, "tls", l->tls);
 		ev_end(s, &w);
@@ -1013,58 +1140,185 @@ static void sweep(struct ingest_server *s, int64_t now)
 
 	for (c = s->conns; c; c = n) {
 		n = c->next;
+		if (srv_conn_blocked(s, c)) {
+			/* not read on purpose (no space): its timers wait too */
+			c->last_rx_ms = now;
+			if (c->pdu_start_ms)
+				c->pdu_start_ms = now;
+			continue;
+		}
 		if (c->pdu_start_ms && s->cfg.pdu_timeout_ms &&
 		    now - c->pdu_start_ms > (int64_t)s->cfg.pdu_timeout_ms) {
 			snprintf(why, sizeof(why), "%s not completed within %u ms (slow sender)",
 			         c->state == CS_HANDSHAKE ? "TLS handshake" : "PDU", s->cfg.pdu_timeout_ms);
-			conn_close(s, c, why, 1, &s->st_closed_slow);
+			srv_conn_close(s, c, why, 1, &s->st_closed_slow);
 		} else if (s->cfg.idle_timeout_ms && now - c->last_rx_ms > (int64_t)s->cfg.idle_timeout_ms) {
 			snprintf(why, sizeof(why), "idle for %u ms", s->cfg.idle_timeout_ms);
-			conn_close(s, c, why, 1, &s->st_closed_idle);
+			srv_conn_close(s, c, why, 1, &s->st_closed_idle);
 		}
 	}
 }
 
-/* Flush the sink now. */
+/* Flush the sink now (first retrying what waits for space). */
 static void do_flush(struct ingest_server *s, int64_t now)
 {
 	int r;
 
-	if (s->sink->flush && (r = s->sink->flush(s->sink->ctx)) != LACRE_OK && !s->sink_err)
-		s->sink_err = r;
+	if (s->paused) {
+		if (now - s->last_retry_ms >= RETRY_MS)
+			srv_pause_retry(s, now);
+		if (s->paused)
+			return;
+	}
+	if (s->sink->flush && (r = s->sink->flush(s->sink->ctx)) != LACRE_OK) {
+		if (r == LACRE_E_NOSPACE) {
+			s->flush_pending = 1;
+			srv_pause_enter(s, "a flush");
+		} else if (!s->sink_err) {
+			s->sink_err = r;
+		}
+	}
 	s->dirty = 0;
 	s->last_flush_ms = now;
 }
 
-/* After stop: read what the sockets hold (bounded), then close all. */
-static void drain(struct ingest_server *s)
+/* Save the stream state (ingest_config.state_path) now, moving the
+ * durability marks every state_lag_ms first; all_kept after a clean stop.
+ * A failure is one ALERT line per run of failures, never fatal (a restart
+ * may then report gaps that are not real, and says so). */
+static void state_save(struct ingest_server *s, int64_t now, int all_kept)
 {
-	int64_t deadline = mono_ms() + DRAIN_MS;
-	struct conn *c, *n;
-	int i, more = 1;
+	int r;
 
+	s->last_state_ms = now;
+	if (!s->cfg.state_path)
+		return;
+	if (now - s->last_mark_ms >= (int64_t)s->cfg.state_lag_ms) {
+		ingest_acct_mark(s->acct);
+		s->last_mark_ms = now;
+	}
+	r = ingest_acct_save(s->acct, s->cfg.state_path, all_kept);
+	if (r != LACRE_OK && !s->state_err_alerted) {
+		s->state_err_alerted = 1;
+		fprintf(stderr, "lacre: ingest: ALERT cannot write the stream state %s (%s): a restart may report "
+		        "gaps that are not real; check that disk\n", s->cfg.state_path, lacre_strerror(r));
+	} else if (r == LACRE_OK) {
+		s->state_err_alerted = 0;
+	}
+}
+
+/* Stopping: close our sending side of c (TLS close_notify, then FIN) so
+ * that a peer still writing sees the end and closes; its bytes are read up
+ * to its EOF.  Responses still queued are sent first, as far as the socket
+ * takes them. */
+static void half_close(struct ingest_server *s, struct conn *c)
+{
+	int r;
+
+	if (c->tx.len && srv_conn_flush_tx(s, c) < 0)
+		return;
+	if (c->ssl) {
+		ERR_clear_error();
+		r = SSL_shutdown(c->ssl);
+		if (r < 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_WRITE) {
+			/* the alert did not fit: do not cut it with a FIN; the
+			 * close at the end of the drain ends the connection */
+			c->wr_shut = 1;
+			srv_conn_watch(s, c);
+			return;
+		}
+	}
+	shutdown(c->fd, SHUT_WR);
+	c->wr_shut = 1;
+	srv_conn_watch(s, c);
+}
+
+/* After stop: close the listeners, half-close every connection and read
+ * each one up to its EOF (bounded by drain_ms), handing every PDU to the
+ * sink; PDUs held for want of space are retried for stop_nospace_ms.
+ * Returns LACRE_E_NOSPACE when held PDUs or events could not be kept. */
+static int drain(struct ingest_server *s)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	int64_t now = srv_mono_ms();
+	int64_t deadline = now + s->cfg.drain_ms, nospace_deadline = now + s->cfg.stop_nospace_ms;
+	struct conn *c, *n, *rl;
+	int i, k, timeout, rc = LACRE_OK;
+
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, s->stop_fd, NULL);
 	for (i = 0; i < 2; i++)
 		if (s->l[i].fd >= 0) {
 			epoll_ctl(s->ep, EPOLL_CTL_DEL, s->l[i].fd, NULL);
 			close(s->l[i].fd);
 			s->l[i].fd = -1;
 		}
-	while (more && mono_ms() < deadline && !s->sink_err) {
-		more = 0;
-		for (c = s->conns; c; c = n) {
-			uint64_t before = c->rx_bytes;
-			n = c->next;
-			if (c->state != CS_OPEN)
-				continue;
-			if (conn_read(s, c, s->cfg.read_budget) < 0)
-				continue;
-			if (c->rx_bytes != before)
-				more = 1;
+	for (c = s->conns; c; c = n) {
+		n = c->next;
+		if (c->state != CS_OPEN)
+			srv_conn_close(s, c, "receiver stopping", 0, &s->st_closed_shutdown);
+		else
+			half_close(s, c);
+	}
+	while (!s->sink_err && (s->conns || s->paused)) {
+		now = srv_mono_ms();
+		if (s->paused && now - s->last_retry_ms >= RETRY_MS)
+			srv_pause_retry(s, now);
+		if (s->paused ? now >= nospace_deadline : now >= deadline)
+			break;
+		timeout = s->ready ? 0 : s->paused ? RETRY_MS : 100;
+		k = epoll_wait(s->ep, evs, MAX_EVENTS, timeout);
+		if (k < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < k; i++)
+			conn_event(s, evs[i].data.ptr, evs[i].events);
+		rl = s->ready;
+		s->ready = NULL;
+		while (rl) {
+			c = rl;
+			rl = c->rnext;
+			c->rnext = NULL;
+			c->on_ready = 0;
+			if (c->state == CS_OPEN)
+				conn_read(s, c, s->cfg.read_budget);
 		}
 	}
-	while (s->conns)
-		conn_close(s, s->conns, "receiver stopping", 0, &s->st_closed_shutdown);
+	/* whatever is left: one last read, then cut, saying so */
+	while ((c = s->conns)) {
+		if (srv_conn_blocked(s, c) || s->sink_err) {
+			/* what it holds is named below */
+			srv_conn_close(s, c, "receiver stopping: no space for its data", 1, &s->st_closed_shutdown);
+			continue;
+		}
+		if (conn_read(s, c, s->cfg.read_budget) < 0)
+			continue;
+		if (c != s->conns)
+			continue;
+		s->st_cut_at_stop++;
+		fprintf(stderr, "lacre: ingest: conn %" PRIu64 " %s %s: the peer did not close within %u ms of the "
+		        "stop; cut after %" PRIu64 " bytes: bytes it wrote after that are not received (its "
+		        "sender must resend them)\n", c->id, c->peer, c->listener == LACRE_HI2 ? "hi2" : "hi3",
+		        s->cfg.drain_ms, c->rx_bytes);
+		srv_conn_close(s, c, "receiver stopping: peer still connected at the drain deadline", 0,
+		           &s->st_closed_shutdown);
+	}
 	s->ready = NULL;
+	if (s->h_head) {
+		srv_report_lost_held(s);
+		rc = LACRE_E_NOSPACE;
+	}
+	if (s->evq.len) {
+		size_t off = 0, cnt = 0;
+		while (off < s->evq.len) {
+			off += strlen((const char *)s->evq.p + off) + 1;
+			cnt++;
+		}
+		fprintf(stderr, "lacre: ingest: ALERT spool full at stop: %zu accounting events could not be logged "
+		        "and are lost\n", cnt);
+		s->st_events_lost += cnt;
+		lacre_dbuf_reset(&s->evq);
+		rc = LACRE_E_NOSPACE;
+	}
+	return rc;
 }
 
 /* Run the event loop.  See ingest.h. */
@@ -1072,13 +1326,13 @@ int ingest_server_run(struct ingest_server *s)
 {
 	struct epoll_event evs[MAX_EVENTS];
 	struct conn *c, *rl;
-	int64_t now, last_sweep = mono_ms();
-	int n, i, timeout;
+	int64_t now, last_sweep = srv_mono_ms();
+	int n, i, timeout, rc;
 
 	signal(SIGPIPE, SIG_IGN);
-	s->last_flush_ms = last_sweep;
+	s->last_flush_ms = s->last_state_ms = s->last_mark_ms = last_sweep;
 	while (!s->stopping && !s->sink_err) {
-		timeout = s->ready ? 0 : 250;
+		timeout = s->ready ? 0 : s->paused ? RETRY_MS : 250;
 		n = epoll_wait(s->ep, evs, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
@@ -1106,22 +1360,59 @@ int ingest_server_run(struct ingest_server *s)
 			if (c->state == CS_OPEN)
 				conn_read(s, c, s->cfg.read_budget);
 		}
-		now = mono_ms();
+		now = srv_mono_ms();
+		if (s->paused && now - s->last_retry_ms >= RETRY_MS)
+			srv_pause_retry(s, now);
 		if (now - last_sweep >= 1000) {
 			sweep(s, now);
 			last_sweep = now;
 			if (ingest_acct_streams(s->acct) > s->cfg.stream_soft_limit)
 				ingest_acct_expire(s->acct, s->cfg.stream_idle_s);
+			ingest_acct_trim(s->acct, INGEST_ACCT_TRIM_S);
+			if (now - s->last_heap_trim_ms >= HEAP_TRIM_MS) {
+				/* the retained PDUs and windows come and go by the
+				 * million: give the freed pages back to the system */
+				malloc_trim(0);
+				s->last_heap_trim_ms = now;
+			}
 		}
 		if (s->dirty && (n == 0 || now - s->last_flush_ms >= (int64_t)s->cfg.flush_ms))
 			do_flush(s, now);
+		/* the file need not wait for a flush: what the sink may not have
+		 * kept yet is named by the durability marks after a crash */
+		if (!s->paused && now - s->last_state_ms >=
+		    (ingest_acct_streams(s->acct) > STATE_BIG_STREAMS ? STATE_SAVE_BIG_MS : STATE_SAVE_MS))
+			state_save(s, now, 0);
 	}
-	drain(s);
-	do_flush(s, mono_ms());
-	if (s->sink_err)
+	rc = drain(s);
+	do_flush(s, srv_mono_ms());
+	if (s->paused) {
+		/* a last flush found no space: what it held is named above or lost */
+		if (rc == LACRE_OK)
+			fprintf(stderr, "lacre: ingest: ALERT spool full at stop: the last flush found no space; "
+			        "records since the previous flush may not be durable\n");
+		rc = LACRE_E_NOSPACE;
+	}
+	if (s->sink_err) {
 		fprintf(stderr, "lacre: ingest: the sink failed (%s): stopped receiving; check the spool disk\n",
 		        lacre_strerror(s->sink_err));
-	return s->sink_err;
+		state_save(s, srv_mono_ms(), 0);
+		return s->sink_err;
+	}
+	/* the sink closes its last segments only in close(): until the caller
+	 * says so (ingest_server_state_save), the file says what may be lost */
+	state_save(s, srv_mono_ms(), 0);
+	return rc;
+}
+
+/* Save the stream state now.  See ingest.h. */
+int ingest_server_state_save(struct ingest_server *s, int all_kept)
+{
+	if (!s->cfg.state_path)
+		return LACRE_OK;
+	s->state_err_alerted = 0;
+	state_save(s, srv_mono_ms(), all_kept);
+	return s->state_err_alerted ? LACRE_E_IO : LACRE_OK;
 }
 
 /* Append the --stats JSON.  See ingest.h. */
@@ -1164,6 +1455,18 @@ int ingest_server_stats_json(const struct ingest_server *s, struct lacre_dbuf *o
 	json_kv_uint(&w, "truncated_tails", s->st_truncated_tails);
 	json_kv_uint(&w, "truncated_bytes", s->st_truncated_bytes);
 	json_kv_uint(&w, "anomalies", s->st_anomalies);
+	json_key(&w, "backpressure");
+	json_obj_begin(&w);
+	json_kv_uint(&w, "pauses", s->st_pauses);
+	json_kv_uint(&w, "paused_ms", s->st_paused_ms);
+	json_kv_uint(&w, "retries", s->st_retries);
+	json_kv_uint(&w, "held_max", s->st_held_max);
+	json_kv_uint(&w, "events_deferred", s->st_events_deferred);
+	json_kv_uint(&w, "events_lost", s->st_events_lost);
+	json_kv_uint(&w, "lost_at_stop", s->st_lost_at_stop);
+	json_kv_uint(&w, "lost_bytes_at_stop", s->st_lost_bytes_at_stop);
+	json_obj_end(&w);
+	json_kv_uint(&w, "cut_at_stop", s->st_cut_at_stop);
 	json_obj_end(&w);
 	return json_finish(&w);
 }
@@ -1177,7 +1480,7 @@ void ingest_server_free(struct ingest_server *s)
 	if (!s)
 		return;
 	while (s->conns)
-		conn_close(s, s->conns, "receiver freed", 0, NULL);
+		srv_conn_close(s, s->conns, "receiver freed", 0, NULL);
 	for (i = 0; i < 2; i++)
 		if (s->l[i].fd >= 0)
 			close(s->l[i].fd);
@@ -1194,6 +1497,12 @@ void ingest_server_free(struct ingest_server *s)
 		close(s->spare_fd);
 	SSL_CTX_free(s->tls);
 	ingest_acct_free(s->acct);
+	while (s->h_head) {
+		struct held *h = s->h_head;
+		s->h_head = h->next;
+		free(h);
+	}
+	lacre_dbuf_free(&s->evq);
 	lacre_dbuf_free(&s->ev);
 	free(s->rbuf);
 	free(s);

@@ -2,11 +2,14 @@
  * test_ingest_acct.c - stream accounting (gaps, late arrivals, duplicates,
  * restarts, cINReset on the same and on the other connection) and
  * integrity-check verification (hash good/bad/missing with SHA-256/384/512,
- * signature good/bad with ECDSA P-256 and Ed448) in lib/ingest/accounting.c.
+ * signature good/bad with ECDSA P-256 and Ed448) in lib/ingest/accounting.c;
+ * the persisted stream state (save, load, missing and corrupt files), the
+ * trimming of idle streams and the eviction order of retained PDUs.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -640,6 +643,298 @@ static void test_expire(void)
 	lacre_dbuf_free(&evs);
 }
 
+/* Read a whole small file. */
+static int slurp(const char *path, struct lacre_dbuf *out)
+{
+	uint8_t buf[4096];
+	size_t k;
+	FILE *fp = fopen(path, "rb");
+
+	if (!fp)
+		return -1;
+	while ((k = fread(buf, 1, sizeof(buf), fp)) > 0)
+		lacre_dbuf_add(out, buf, k);
+	fclose(fp);
+	return 0;
+}
+
+/* Write a whole small file; reseal = 1 recomputes the trailing SHA-256 (a
+ * well-sealed file with bad content). */
+static int spill(const char *path, struct lacre_dbuf *d, int reseal)
+{
+	FILE *fp;
+	unsigned dl = 0;
+
+	if (reseal && (d->len < 32 || EVP_Digest(d->p, d->len - 32, d->p + d->len - 32, &dl, EVP_sha256(), NULL) != 1))
+		return -1;
+	if (!(fp = fopen(path, "wb")))
+		return -1;
+	if (fwrite(d->p, 1, d->len, fp) != d->len) {
+		fclose(fp);
+		return -1;
+	}
+	return fclose(fp);
+}
+
+/* Save, restart, continue: no false gap; an open gap survives (a late
+ * arrival still closes it); a real gap after the restart names LIID, CIN,
+ * stream and range and says after_restart. */
+static void test_state_save_load(void)
+{
+	struct ingest_acct *a, *b2;
+	struct lacre_dbuf b;
+	struct ingest_stream_stats st;
+	char path[4200], why[160];
+	static const uint64_t order[] = { 0, 1, 2, 5, 6 };
+
+	snprintf(path, sizeof(path), "%s/streams.state", t_tmpdir());
+	lacre_dbuf_init(&evs, 1u << 20);
+	lacre_dbuf_init(&b, 1u << 16);
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+	for (size_t i = 0; i < 5; i++) {
+		pdu(&b, 1, "LIS", 9, order[i], (uint8_t)order[i]);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	for (uint64_t q = 0; q < 3; q++) {
+		pdu(&b, 0, "LIS", 9, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI2));
+	}
+	CHECK_EQ_INT(ev_count("\"event\":\"gap\""), 1);
+	CHECK_OK(ingest_acct_save(a, path, 1));
+	CHECK(access(path, F_OK) == 0);
+	ingest_acct_free(a);
+
+	/* the restarted receiver: the numbers continue */
+	lacre_dbuf_reset(&evs);
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &b2));
+	CHECK_OK(ingest_acct_load(b2, path, why, sizeof(why)));
+	CHECK_EQ_INT(ingest_acct_streams(b2), 2);
+	CHECK_OK(stats(b2, "LIS", 9, ETSI_KIND_CC, &st));
+	CHECK_EQ_INT(st.next_expected, 7);
+	CHECK_EQ_INT(st.received, 0);                 /* counters are per run */
+	pdu(&b, 1, "LIS", 9, 7, 7);
+	CHECK_OK(feed(b2, &b, LACRE_HI3));
+	pdu(&b, 0, "LIS", 9, 3, 1);
+	CHECK_OK(feed(b2, &b, LACRE_HI2));
+	pdu(&b, 1, "LIS", 9, 3, 3);                   /* the open gap 3..4: late */
+	CHECK_OK(feed(b2, &b, LACRE_HI3));
+	CHECK_EQ_INT(ev_count("\"event\":\"gap\""), 0);
+	CHECK_EQ_INT(ev_count("\"event\":\"late\""), 1);
+	CHECK_EQ_INT(ev_count("\"event\":\"restart\""), 0);
+	/* a real gap after the restart: 8..9 of LIS/9/cc */
+	pdu(&b, 1, "LIS", 9, 10, 10);
+	CHECK_OK(feed(b2, &b, LACRE_HI3));
+	CHECK_EQ_INT(ev_count("\"event\":\"gap\",\"liid\":\"LIS\",\"cin\":9,\"stream\":\"cc\",\"from\":8,\"to\":9,\"missing\":2"), 1);
+	CHECK_EQ_INT(ev_count("\"after_restart\":true"), 0);  /* not the first PDU since the load */
+	ingest_acct_free(b2);
+
+	/* the first PDU after a load opens a gap: marked after_restart */
+	lacre_dbuf_reset(&evs);
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &b2));
+	CHECK_OK(ingest_acct_load(b2, path, why, sizeof(why)));
+	pdu(&b, 0, "LIS", 9, 12, 1);
+	CHECK_OK(feed(b2, &b, LACRE_HI2));
+	CHECK_EQ_INT(ev_count("\"stream\":\"iri\",\"from\":3,\"to\":11,\"missing\":9,\"conn\":1,\"after_restart\":true"), 1);
+	ingest_acct_free(b2);
+	lacre_dbuf_free(&b);
+	lacre_dbuf_free(&evs);
+}
+
+/* No file: LACRE_E_NOT_FOUND.  Torn, altered, foreign or inconsistent
+ * files: LACRE_E_CORRUPT with a reason, and nothing loaded. */
+static void test_state_missing_and_corrupt(void)
+{
+	struct ingest_acct *a;
+	struct lacre_dbuf b, good, bad;
+	char path[4200], why[160];
+
+	snprintf(path, sizeof(path), "%s/streams.state", t_tmpdir());
+	lacre_dbuf_init(&evs, 1u << 20);
+	lacre_dbuf_init(&b, 1u << 16);
+	lacre_dbuf_init(&good, 1u << 20);
+	lacre_dbuf_init(&bad, 1u << 20);
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+	CHECK_EQ_INT(ingest_acct_load(a, path, why, sizeof(why)), LACRE_E_NOT_FOUND);
+	for (uint64_t q = 0; q < 4; q++) {
+		pdu(&b, 1, "LIC", 5, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	CHECK_OK(ingest_acct_save(a, path, 1));
+	ingest_acct_free(a);
+	CHECK(slurp(path, &good) == 0);
+	/* magic 8 + time 8 + count 4, then the entry: cls, flags, liid_len 3,
+	 * "LIC", cin 4, next_seq 8, pending_reset, n_gaps; then SHA-256 */
+	CHECK_EQ_INT(good.len, 20 + 3 + 3 + 4 + 8 + 8 + 2 + 32);
+	CHECK_EQ_INT(good.p[20], 1);                   /* class cc */
+	CHECK_EQ_INT(good.p[21], 3);                   /* has_cin | have */
+	CHECK_EQ_INT(good.p[22 + 1 + 3 + 4 + 7], 4);   /* next_seq = 4 */
+
+	/* one flipped byte: the seal fails */
+	lacre_dbuf_reset(&bad);
+	lacre_dbuf_add(&bad, good.p, good.len);
+	bad.p[30] ^= 0x40;
+	CHECK(spill(path, &bad, 0) == 0);
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+	CHECK_EQ_INT(ingest_acct_load(a, path, why, sizeof(why)), LACRE_E_CORRUPT);
+	CHECK(strstr(why, "SHA-256") != NULL);
+	CHECK_EQ_INT(ingest_acct_streams(a), 0);
+	/* torn (cut short) */
+	CHECK(spill(path, &(struct lacre_dbuf){ .p = good.p, .len = good.len - 5 }, 0) == 0);
+	CHECK_EQ_INT(ingest_acct_load(a, path, why, sizeof(why)), LACRE_E_CORRUPT);
+	CHECK_EQ_INT(ingest_acct_streams(a), 0);
+	/* not ours */
+	lacre_dbuf_reset(&bad);
+	lacre_dbuf_add(&bad, good.p, good.len);
+	memcpy(bad.p, "NOTSTATE", 8);
+	CHECK(spill(path, &bad, 1) == 0);
+	CHECK_EQ_INT(ingest_acct_load(a, path, why, sizeof(why)), LACRE_E_CORRUPT);
+	CHECK(strstr(why, "magic") != NULL);
+	/* well sealed, impossible class */
+	lacre_dbuf_reset(&bad);
+	lacre_dbuf_add(&bad, good.p, good.len);
+	bad.p[20] = 9;
+	CHECK(spill(path, &bad, 1) == 0);
+	CHECK_EQ_INT(ingest_acct_load(a, path, why, sizeof(why)), LACRE_E_CORRUPT);
+	CHECK(strstr(why, "impossible") != NULL);
+	CHECK_EQ_INT(ingest_acct_streams(a), 0);
+	/* well sealed, the count says two streams but one is there */
+	lacre_dbuf_reset(&bad);
+	lacre_dbuf_add(&bad, good.p, good.len);
+	bad.p[19] = 2;
+	CHECK(spill(path, &bad, 1) == 0);
+	CHECK_EQ_INT(ingest_acct_load(a, path, why, sizeof(why)), LACRE_E_CORRUPT);
+	CHECK_EQ_INT(ingest_acct_streams(a), 0);
+	/* and the good one still loads */
+	CHECK(spill(path, &good, 0) == 0);
+	CHECK_OK(ingest_acct_load(a, path, why, sizeof(why)));
+	CHECK_EQ_INT(ingest_acct_streams(a), 1);
+	ingest_acct_free(a);
+	lacre_dbuf_free(&b);
+	lacre_dbuf_free(&good);
+	lacre_dbuf_free(&bad);
+	lacre_dbuf_free(&evs);
+}
+
+/* Retained PDUs: a chain that never shows a hash PDU cannot starve a new
+ * chain that does (the oldest anywhere is evicted), and trimming frees an
+ * idle stream's window but keeps its numbering and its retained PDUs (a
+ * hash PDU after the idle time still verifies). */
+static void test_retention_and_trim(void)
+{
+	struct ingest_acct *a;
+	struct lacre_dbuf datas[5], b;
+	struct ingest_integrity_stats is;
+	struct ingest_stream_stats st;
+	uint32_t seqs[5];
+	size_t one;
+
+	lacre_dbuf_init(&evs, 1u << 20);
+	lacre_dbuf_init(&b, 1u << 16);
+	pdu(&b, 1, "LIA", 1, 0, 0);
+	one = b.len;
+	/* room for 10 PDUs */
+	CHECK_OK(ingest_acct_new(10 * one, on_ev, NULL, &a));
+	for (uint64_t q = 0; q < 30; q++) {
+		pdu(&b, 1, "LIA", 1, q, (uint8_t)q);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	for (size_t i = 0; i < 5; i++) {
+		lacre_dbuf_init(&datas[i], 1u << 16);
+		pdu(&datas[i], 1, "LIB", 2, i, (uint8_t)(100 + i));
+		seqs[i] = (uint32_t)i;
+		CHECK_OK(feed(a, &datas[i], LACRE_HI3));
+	}
+	hash_pdu(&b, "LIB", 2, 1, 2, 2, seqs, 5, datas, 0);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	ingest_acct_integrity(a, &is);
+	CHECK_EQ_INT(is.hash_ok, 1);
+	CHECK_EQ_INT(is.hash_missing, 0);
+	/* trim: nothing is idle for an hour; everything is idle for 0 s */
+	ingest_acct_trim(a, 3600);
+	ingest_acct_trim(a, 0);
+	CHECK_EQ_INT(ingest_acct_streams(a), 3);      /* LIA cc, LIB cc, LIB cc-hash */
+	CHECK_OK(stats(a, "LIA", 1, ETSI_KIND_CC, &st));
+	CHECK_EQ_INT(st.next_expected, 30);
+	pdu(&b, 1, "LIA", 1, 30, 30);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	CHECK_EQ_INT(ev_count("\"event\":\"gap\""), 0);
+	/* the window went with the trim: an old number is an unverified duplicate */
+	pdu(&b, 1, "LIA", 1, 29, 29);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	CHECK_EQ_INT(ev_count("\"event\":\"duplicate\",\"liid\":\"LIA\",\"cin\":1,\"stream\":\"cc\",\"seq\":29,\"verified\":false"), 1);
+	/* LIC: 3 PDUs, idle (trimmed), then its hash PDU: still verified */
+	for (size_t i = 0; i < 3; i++) {
+		pdu(&datas[i], 1, "LIC", 3, i, (uint8_t)(50 + i));
+		CHECK_OK(feed(a, &datas[i], LACRE_HI3));
+	}
+	ingest_acct_trim(a, 0);
+	hash_pdu(&b, "LIC", 3, 1, 2, 2, seqs, 3, datas, 0);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	ingest_acct_integrity(a, &is);
+	CHECK_EQ_INT(is.hash_ok, 2);
+	ingest_acct_free(a);
+	for (size_t i = 0; i < 5; i++)
+		lacre_dbuf_free(&datas[i]);
+	lacre_dbuf_free(&b);
+	lacre_dbuf_free(&evs);
+}
+
+/* A crash: the state names, per stream, the numbers counted beyond the
+ * last durability mark (they may have died in an open segment); after a
+ * clean stop (all kept) nothing is named. */
+static void test_state_unkept_after_crash(void)
+{
+	struct ingest_acct *a;
+	struct lacre_dbuf b;
+	char path[4200], why[160];
+	uint64_t q;
+
+	snprintf(path, sizeof(path), "%s/streams.state", t_tmpdir());
+	lacre_dbuf_init(&evs, 1u << 20);
+	lacre_dbuf_init(&b, 1u << 16);
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+	for (q = 0; q < 10; q++) {
+		pdu(&b, 1, "LIK", 4, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	ingest_acct_mark(a);                       /* remembers 10 */
+	for (; q < 15; q++) {
+		pdu(&b, 1, "LIK", 4, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	ingest_acct_mark(a);                       /* 10 surely kept, remembers 15 */
+	for (; q < 20; q++) {
+		pdu(&b, 1, "LIK", 4, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+	}
+	for (q = 0; q < 3; q++) {                  /* a stream born after the marks */
+		pdu(&b, 0, "LIK", 5, q, 1);
+		CHECK_OK(feed(a, &b, LACRE_HI2));
+	}
+	CHECK_OK(ingest_acct_save(a, path, 0));    /* the last save before a crash */
+	ingest_acct_free(a);
+
+	lacre_dbuf_reset(&evs);
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+	CHECK_OK(ingest_acct_load(a, path, why, sizeof(why)));
+	CHECK_EQ_INT(ev_count("\"event\":\"unkept-at-restart\""), 2);
+	CHECK_EQ_INT(ev_count("\"event\":\"unkept-at-restart\",\"liid\":\"LIK\",\"cin\":4,\"stream\":\"cc\",\"from\":10,\"to\":19,\"missing\":10,"), 1);
+	CHECK_EQ_INT(ev_count("\"event\":\"unkept-at-restart\",\"liid\":\"LIK\",\"cin\":5,\"stream\":\"iri\",\"from\":0,\"to\":2,\"missing\":3,"), 1);
+	/* this run goes on from 20 without a gap, and saves as a clean stop */
+	pdu(&b, 1, "LIK", 4, 20, 1);
+	CHECK_OK(feed(a, &b, LACRE_HI3));
+	CHECK_EQ_INT(ev_count("\"event\":\"gap\""), 0);
+	CHECK_OK(ingest_acct_save(a, path, 1));
+	ingest_acct_free(a);
+	lacre_dbuf_reset(&evs);
+	CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+	CHECK_OK(ingest_acct_load(a, path, why, sizeof(why)));
+	CHECK_EQ_INT(ev_count("\"event\":\"unkept-at-restart\""), 0);
+	ingest_acct_free(a);
+	lacre_dbuf_free(&b);
+	lacre_dbuf_free(&evs);
+}
+
 int main(void)
 {
 	RUN(test_gap_late_duplicate_restart);
@@ -650,5 +945,9 @@ int main(void)
 	RUN(test_signed_bytes_match_encoder);
 	RUN(test_integrity_signature);
 	RUN(test_expire);
+	RUN(test_state_save_load);
+	RUN(test_state_missing_and_corrupt);
+	RUN(test_retention_and_trim);
+	RUN(test_state_unkept_after_crash);
 	return t_done();
 }

@@ -28,6 +28,7 @@
 #include "harness.h"
 #include "lacre/err.h"
 #include "lacre/etsi.h"
+#include "lacre/etsi_enc.h"
 #include "lacre/ingest.h"
 
 /* ---- in-memory sink ---- */
@@ -38,12 +39,26 @@ struct memsink {
 	struct lacre_dbuf evs;      /* JSON lines */
 	size_t n_recs;
 	int flushes;
+	/* the fake full disk: refuse the next nospace_left records, or all of
+	 * them while nospace_forever, with LACRE_E_NOSPACE (counted in refused) */
+	int nospace_left;
+	int nospace_forever;
+	int refused;
+	int ev_nospace_left;        /* the same for the next events */
+	int ev_refused;
 };
 
 static int ms_record(void *ctx, const struct lacre_record *r)
 {
 	struct memsink *m = ctx;
 	pthread_mutex_lock(&m->mu);
+	if (m->nospace_forever || m->nospace_left > 0) {
+		if (m->nospace_left > 0)
+			m->nospace_left--;
+		m->refused++;
+		pthread_mutex_unlock(&m->mu);
+		return LACRE_E_NOSPACE;
+	}
 	lacre_dbuf_add_u32be(&m->recs, (uint32_t)r->pdu_len);
 	lacre_dbuf_add(&m->recs, r->pdu, r->pdu_len);
 	m->n_recs++;
@@ -55,6 +70,12 @@ static int ms_event(void *ctx, const char *j)
 {
 	struct memsink *m = ctx;
 	pthread_mutex_lock(&m->mu);
+	if (m->ev_nospace_left > 0) {
+		m->ev_nospace_left--;
+		m->ev_refused++;
+		pthread_mutex_unlock(&m->mu);
+		return LACRE_E_NOSPACE;
+	}
 	lacre_dbuf_add_str(&m->evs, j);
 	lacre_dbuf_add_u8(&m->evs, '\n');
 	pthread_mutex_unlock(&m->mu);
@@ -103,10 +124,21 @@ static void *srv_main(void *arg)
 	return NULL;
 }
 
+static int srv_start_nospace(struct srv *v, struct ingest_config *cfg, int left, int forever);
+
 static int srv_start(struct srv *v, struct ingest_config *cfg)
+{
+	return srv_start_nospace(v, cfg, 0, 0);
+}
+
+/* Start a server whose sink refuses its first `left` records (or all, while
+ * `forever`) for want of space. */
+static int srv_start_nospace(struct srv *v, struct ingest_config *cfg, int left, int forever)
 {
 	int r;
 	memset(v, 0, sizeof(*v));
+	v->m.nospace_left = left;
+	v->m.nospace_forever = forever;
 	pthread_mutex_init(&v->m.mu, NULL);
 	lacre_dbuf_init(&v->m.recs, 1u << 28);
 	lacre_dbuf_init(&v->m.evs, 1u << 28);
@@ -631,6 +663,7 @@ static void test_drain_on_stop(void)
 	CHECK(h3 != NULL);
 	ingest_config_defaults(&cfg);
 	cfg.hi3_addr = "127.0.0.1:0";
+	cfg.drain_ms = 1000;           /* this client never closes: cut after 1 s */
 	CHECK_OK(srv_start(&v, &cfg));
 	fd = cli_connect(v.hi3);
 	CHECK(fd >= 0);
@@ -753,6 +786,464 @@ static void test_mutated_streams(void)
 	free(h3);
 }
 
+/* Counters under the sink's lock. */
+static int ms_get(struct memsink *m, const int *field)
+{
+	int v;
+	pthread_mutex_lock(&m->mu);
+	v = *field;
+	pthread_mutex_unlock(&m->mu);
+	return v;
+}
+
+/* Records taken so far, under the sink's lock. */
+static size_t ms_nrecs(struct memsink *m)
+{
+	size_t v;
+	pthread_mutex_lock(&m->mu);
+	v = m->n_recs;
+	pthread_mutex_unlock(&m->mu);
+	return v;
+}
+
+/* The --stats JSON of a stopped server contains needle. */
+static int stats_has(struct srv *v, const char *needle)
+{
+	struct lacre_dbuf j;
+	const char *t;
+	int ok = 0;
+
+	lacre_dbuf_init(&j, 1u << 24);
+	if (ingest_server_stats_json(v->s, &j) == LACRE_OK && lacre_dbuf_cstr(&j, &t) == LACRE_OK)
+		ok = strstr(t, needle) != NULL;
+	lacre_dbuf_free(&j);
+	return ok;
+}
+
+/* A sender that writes whole PDUs as fast as it can until the receiver
+ * closes its side (our FIN at stop), counting the PDUs send() took in
+ * full; then closes. */
+struct flood {
+	int fd;
+	const uint8_t *p;      /* one stream of PDUs, sent again and again */
+	size_t n;
+	size_t sent_pdus;      /* completely written */
+	struct lacre_dbuf recs; /* the records written, rec-sink framing */
+};
+
+/* The flood sender's thread (struct flood above). */
+static void *flood_main(void *arg)
+{
+	struct flood *f = arg;
+	size_t off = 0, sz;
+	struct etsi_pdu d;
+	uint8_t b[256];
+
+	for (;;) {
+		struct pollfd pf = { f->fd, POLLIN, 0 };
+		if (poll(&pf, 1, 0) > 0) {
+			ssize_t k = recv(f->fd, b, sizeof(b), MSG_DONTWAIT);
+			if (k == 0 || (k < 0 && errno != EAGAIN))
+				break;         /* the receiver's end: stop writing */
+		}
+		if (off >= f->n)
+			off = 0;
+		if (etsi_pdu_size(f->p + off, f->n - off, 1u << 24, &sz) != LACRE_OK)
+			break;
+		if (send_all(f->fd, f->p + off, sz) != 0)
+			break;
+		if (etsi_decode(f->p + off, sz, &d) == LACRE_OK && d.kind != ETSI_KIND_KEEPALIVE) {
+			f->sent_pdus++;
+			lacre_dbuf_add_u32be(&f->recs, (uint32_t)sz);
+			lacre_dbuf_add(&f->recs, f->p + off, sz);
+		}
+		off += sz;
+	}
+	close(f->fd);
+	return NULL;
+}
+
+/* Stop while a peer writes at full speed: the receiver half-closes, the
+ * peer sees the end and stops, and every PDU the peer wrote in full is in
+ * the sink, byte for byte (the drain used to close with bytes in flight,
+ * which reset the connection and lost the last PDU written). */
+static void test_stop_under_load(void)
+{
+	struct ingest_config cfg;
+	struct srv v;
+	struct flood f[2];
+	pthread_t th[2];
+	size_t n3, i;
+	uint8_t *h3 = load("hi3.bin", &n3);
+
+	CHECK(h3 != NULL);
+	ingest_config_defaults(&cfg);
+	cfg.hi3_addr = "127.0.0.1:0";
+	cfg.drain_ms = 10000;
+	CHECK_OK(srv_start(&v, &cfg));
+	for (i = 0; i < 2; i++) {
+		memset(&f[i], 0, sizeof(f[i]));
+		f[i].fd = cli_connect(v.hi3);
+		CHECK(f[i].fd >= 0);
+		f[i].p = h3;
+		f[i].n = n3;
+		lacre_dbuf_init(&f[i].recs, 1u << 30);
+		CHECK(pthread_create(&th[i], NULL, flood_main, &f[i]) == 0);
+	}
+	usleep(300000);
+	CHECK_OK(srv_stop(&v));
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	CHECK(f[0].sent_pdus > 1000 && f[1].sent_pdus > 1000);
+	CHECK_EQ_INT(v.m.n_recs, f[0].sent_pdus + f[1].sent_pdus);
+	CHECK_EQ_INT(v.m.recs.len, f[0].recs.len + f[1].recs.len);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"truncated-tail\""), 0);
+	CHECK_EQ_INT(ms_count(&v.m, "\"reason\":\"closed by peer\""), 2);
+	CHECK(stats_has(&v, "\"cut_at_stop\":0"));
+	srv_free(&v);
+	for (i = 0; i < 2; i++)
+		lacre_dbuf_free(&f[i].recs);
+	free(h3);
+}
+
+/* The sink refuses the first 5 records (no space): the PDU is held, not
+ * counted, retried every 200 ms; then every record arrives once, in
+ * order, byte for byte, and every keep-alive is answered. */
+static void test_nospace_retry(void)
+{
+	struct ingest_config cfg;
+	struct srv v;
+	size_t n2;
+	uint8_t *h2 = load("hi2.bin", &n2);
+	struct lacre_dbuf resp, recs;
+	int64_t t0;
+
+	CHECK(h2 != NULL);
+	lacre_dbuf_init(&resp, 1u << 20);
+	lacre_dbuf_init(&recs, 1u << 24);
+	expected(h2, n2, &resp, &recs);
+	ingest_config_defaults(&cfg);
+	cfg.hi2_addr = "127.0.0.1:0";
+	CHECK_OK(srv_start_nospace(&v, &cfg, 5, 0));
+	t0 = now_ms();
+	CHECK(good_client(v.hi2, h2, n2, &resp));
+	CHECK(now_ms() - t0 >= 4 * 200 - 50);      /* 5 refusals: 4 retries 200 ms apart */
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(v.m.refused, 5);
+	CHECK_EQ_INT(v.m.n_recs, 19);
+	CHECK_EQ_INT(v.m.recs.len, recs.len);
+	CHECK_MEM(v.m.recs.p, recs.p, recs.len);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"keepalive\",\"conn\":1,"), 5);
+	CHECK_EQ_INT(ms_count(&v.m, "\"answered\":true"), 5);
+	CHECK(stats_has(&v, "\"records\":19,"));
+	CHECK(stats_has(&v, "\"backpressure\":{\"pauses\":1,"));
+	CHECK(stats_has(&v, "\"lost_at_stop\":0,"));
+	srv_free(&v);
+	lacre_dbuf_free(&resp);
+	lacre_dbuf_free(&recs);
+	free(h2);
+}
+
+/* The sink refuses the first 4 events (no space): they wait in order, the
+ * receiver reads and accepts nothing meanwhile, then every event and record
+ * arrives once and in order (connect first, keep-alives by number). */
+static void test_nospace_events(void)
+{
+	struct ingest_config cfg;
+	struct srv v;
+	size_t n2;
+	uint8_t *h2 = load("hi2.bin", &n2);
+	struct lacre_dbuf resp, recs;
+	const char *t, *k1, *k5, *con;
+
+	CHECK(h2 != NULL);
+	lacre_dbuf_init(&resp, 1u << 20);
+	lacre_dbuf_init(&recs, 1u << 24);
+	expected(h2, n2, &resp, &recs);
+	ingest_config_defaults(&cfg);
+	cfg.hi2_addr = "127.0.0.1:0";
+	CHECK_OK(srv_start(&v, &cfg));
+	pthread_mutex_lock(&v.m.mu);
+	v.m.ev_nospace_left = 4;
+	pthread_mutex_unlock(&v.m.mu);
+	CHECK(good_client(v.hi2, h2, n2, &resp));
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(v.m.ev_refused, 4);
+	CHECK_EQ_INT(v.m.n_recs, 19);
+	CHECK_EQ_INT(v.m.recs.len, recs.len);
+	CHECK_MEM(v.m.recs.p, recs.p, recs.len);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"connect\""), 1);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"keepalive\""), 5);
+	CHECK_OK(lacre_dbuf_cstr(&v.m.evs, &t));
+	con = strstr(t, "\"event\":\"connect\"");
+	k1 = strstr(t, "\"seq\":1,");
+	k5 = strstr(t, "\"seq\":5,");
+	CHECK(con && k1 && k5 && con < k1 && k1 < k5);
+	CHECK(stats_has(&v, "\"backpressure\":{\"pauses\":1,"));
+	CHECK(stats_has(&v, "\"events_lost\":0,"));
+	CHECK(!stats_has(&v, "\"events_deferred\":0,"));
+	srv_free(&v);
+	lacre_dbuf_free(&resp);
+	lacre_dbuf_free(&recs);
+	free(h2);
+}
+
+/* Set the fake disk full (1) or free (0). */
+static void ms_full(struct memsink *m, int full)
+{
+	pthread_mutex_lock(&m->mu);
+	m->nospace_forever = full;
+	pthread_mutex_unlock(&m->mu);
+}
+
+/* While the sink has no space the receiver stops reading: the sender
+ * meets TCP backpressure (send would block) well before 64 MiB; another
+ * connection's keep-alive is still answered; once space returns everything
+ * the sender wrote is kept, in order. */
+static void test_nospace_backpressure(void)
+{
+	struct ingest_config cfg;
+	struct srv v;
+	size_t n2, n3, off = 0, sent = 0, rounds = 0, ka_off = 0, ka_len = 0, sz;
+	uint8_t *h2 = load("hi2.bin", &n2), *h3 = load("hi3.bin", &n3);
+	struct lacre_dbuf resp, recs;
+	struct etsi_pdu d;
+	int fa, fb, fl, blocked = 0;
+	int64_t idle_since;
+
+	CHECK(h2 && h3);
+	lacre_dbuf_init(&resp, 1u << 20);
+	lacre_dbuf_init(&recs, 1u << 28);
+	/* the first keep-alive of hi2.bin and its expected answer */
+	while (ka_off < n2 && etsi_pdu_size(h2 + ka_off, n2 - ka_off, 1u << 24, &sz) == LACRE_OK) {
+		if (etsi_decode(h2 + ka_off, sz, &d) == LACRE_OK && d.kind == ETSI_KIND_KEEPALIVE) {
+			ka_len = sz;
+			CHECK_OK(ingest_keepalive_response(&d, &resp));
+			break;
+		}
+		ka_off += sz;
+	}
+	CHECK(ka_len > 0);
+	ingest_config_defaults(&cfg);
+	cfg.hi2_addr = "127.0.0.1:0";
+	cfg.hi3_addr = "127.0.0.1:0";
+	CHECK_OK(srv_start_nospace(&v, &cfg, 0, 1));
+	fa = cli_connect(v.hi3);
+	CHECK(fa >= 0);
+	fl = fcntl(fa, F_GETFL);
+	CHECK(fcntl(fa, F_SETFL, fl | O_NONBLOCK) == 0);
+	/* write hi3.bin again and again until nothing moves for 500 ms */
+	idle_since = now_ms();
+	while (sent < ((size_t)64 << 20)) {
+		ssize_t k = send(fa, h3 + off, n3 - off, MSG_NOSIGNAL);
+		if (k > 0) {
+			sent += (size_t)k;
+			off += (size_t)k;
+			if (off == n3) {
+				off = 0;
+				rounds++;
+			}
+			idle_since = now_ms();
+			continue;
+		}
+		CHECK(k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+		if (now_ms() - idle_since > 500) {
+			blocked = 1;
+			break;
+		}
+		usleep(10000);
+	}
+	CHECK(blocked);
+	CHECK(sent < ((size_t)64 << 20));
+	CHECK(ms_get(&v.m, &v.m.refused) >= 1);
+	CHECK_EQ_INT(ms_nrecs(&v.m), 0);
+	/* another connection's keep-alive is answered while paused */
+	fb = cli_connect(v.hi2);
+	CHECK(fb >= 0);
+	CHECK(send_all(fb, h2 + ka_off, ka_len) == 0);
+	{
+		uint8_t got[256];
+		CHECK(resp.len <= sizeof(got));
+		CHECK(recv_exact(fb, got, resp.len) == 0);
+		CHECK_MEM(got, resp.p, resp.len);
+	}
+	close(fb);
+	/* space returns: finish the current round and close */
+	ms_full(&v.m, 0);
+	CHECK(fcntl(fa, F_SETFL, fl) == 0);
+	CHECK(send_all(fa, h3 + off, n3 - off) == 0);
+	rounds++;
+	/* end our side and read the keep-alive answers up to the server's
+	 * close (closing with them unread would reset the connection) */
+	shutdown(fa, SHUT_WR);
+	{
+		uint8_t sink_buf[4096];
+		while (recv(fa, sink_buf, sizeof(sink_buf), 0) > 0)
+			;
+	}
+	close(fa);
+	for (size_t i = 0; i < rounds; i++) {
+		struct lacre_dbuf scratch;
+		lacre_dbuf_init(&scratch, 1u << 20);
+		expected(h3, n3, &scratch, &recs);
+		lacre_dbuf_free(&scratch);
+	}
+	{
+		int64_t end = now_ms() + 20000;
+		while (ms_nrecs(&v.m) < 340 * rounds && now_ms() < end)
+			usleep(20000);
+	}
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(v.m.n_recs, 340 * rounds);
+	CHECK_EQ_INT(v.m.recs.len, recs.len);
+	CHECK_MEM(v.m.recs.p, recs.p, recs.len);
+	CHECK(stats_has(&v, "\"backpressure\":{\"pauses\":1,"));
+	srv_free(&v);
+	lacre_dbuf_free(&resp);
+	lacre_dbuf_free(&recs);
+	free(h2);
+	free(h3);
+}
+
+/* A stop while the sink still has no space: the held PDUs are retried for
+ * stop_nospace_ms, then run() gives up with LACRE_E_NOSPACE and counts
+ * them as lost at stop. */
+static void test_nospace_at_stop(void)
+{
+	struct ingest_config cfg;
+	struct srv v;
+	size_t n3;
+	uint8_t *h3 = load("hi3.bin", &n3);
+	int fd, refused_before;
+	int64_t t0, end;
+
+	CHECK(h3 != NULL);
+	ingest_config_defaults(&cfg);
+	cfg.hi3_addr = "127.0.0.1:0";
+	cfg.stop_nospace_ms = 700;
+	CHECK_OK(srv_start_nospace(&v, &cfg, 0, 1));
+	fd = cli_connect(v.hi3);
+	CHECK(fd >= 0);
+	CHECK(send_all(fd, h3, 20000) == 0);
+	end = now_ms() + 5000;
+	while (ms_get(&v.m, &v.m.refused) < 1 && now_ms() < end)
+		usleep(10000);
+	CHECK(ms_get(&v.m, &v.m.refused) >= 1);
+	refused_before = ms_get(&v.m, &v.m.refused);
+	close(fd);
+	t0 = now_ms();
+	CHECK_EQ_INT(srv_stop(&v), LACRE_E_NOSPACE);
+	CHECK(now_ms() - t0 >= 600);
+	CHECK(v.m.refused > refused_before);         /* retried during the stop */
+	CHECK_EQ_INT(v.m.n_recs, 0);
+	CHECK(stats_has(&v, "\"records\":0,"));
+	CHECK(!stats_has(&v, "\"lost_at_stop\":0,"));
+	srv_free(&v);
+	free(h3);
+}
+
+/* CC PDUs LIST/CIN 1 numbered from..to-1, back to back, into out. */
+static void cc_run(struct lacre_dbuf *out, uint64_t from, uint64_t to)
+{
+	struct etsi_enc_header h;
+	uint8_t pkt[40];
+
+	memset(pkt, 0x45, sizeof(pkt));
+	for (uint64_t q = from; q < to; q++) {
+		etsi_enc_header_defaults(&h);
+		h.liid = (const uint8_t *)"LIST";
+		h.liid_len = 4;
+		h.operator_id = "op";
+		h.has_cin = 1;
+		h.cin = 1;
+		h.seq = q;
+		etsi_enc_ipcc(out, &h, 0, pkt, sizeof(pkt));
+	}
+}
+
+/* Send p[0..n) on a new connection to port and close cleanly. */
+static int send_and_close(int port, const struct lacre_dbuf *p)
+{
+	int fd = cli_connect(port), ok;
+	uint8_t b[64];
+
+	if (fd < 0)
+		return 0;
+	ok = send_all(fd, p->p, p->len) == 0;
+	shutdown(fd, SHUT_WR);
+	while (recv(fd, b, sizeof(b), 0) > 0)
+		;
+	close(fd);
+	return ok;
+}
+
+/* The stream state at the server level: saved at a clean stop, so that a
+ * restart continues the numbers without a gap (without the file the same
+ * run reports the first 10 numbers as a gap); a corrupt file is set aside
+ * with an alert event, not fatal. */
+static void test_state_file(void)
+{
+	struct ingest_config cfg;
+	struct srv v;
+	struct lacre_dbuf a, b;
+	const char *dir = t_tmpdir();
+	char path[4200], cmd[8600];
+	FILE *fp;
+	int found;
+
+	lacre_dbuf_init(&a, 1u << 20);
+	lacre_dbuf_init(&b, 1u << 20);
+	cc_run(&a, 0, 10);
+	cc_run(&b, 10, 20);
+	snprintf(path, sizeof(path), "%s/streams.state", dir);
+	ingest_config_defaults(&cfg);
+	cfg.hi3_addr = "127.0.0.1:0";
+	/* without a state file: the second run sees 10..19 as a stream that
+	 * starts with a gap 0..9 */
+	CHECK_OK(srv_start(&v, &cfg));
+	CHECK(send_and_close(v.hi3, &a));
+	CHECK_OK(srv_stop(&v));
+	srv_free(&v);
+	CHECK_OK(srv_start(&v, &cfg));
+	CHECK(send_and_close(v.hi3, &b));
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"gap\",\"liid\":\"LIST\",\"cin\":1,\"stream\":\"cc\",\"from\":0,\"to\":9"), 1);
+	srv_free(&v);
+	/* with it: no gap; a temporary file a crash left beside it goes */
+	cfg.state_path = path;
+	snprintf(cmd, sizeof(cmd), "%s.tmp0123456789ab", path);
+	CHECK((fp = fopen(cmd, "wb")) != NULL);
+	fclose(fp);
+	CHECK_OK(srv_start(&v, &cfg));
+	CHECK(access(cmd, F_OK) != 0);
+	CHECK(send_and_close(v.hi3, &a));
+	CHECK_OK(srv_stop(&v));
+	CHECK(access(path, F_OK) == 0);
+	srv_free(&v);
+	CHECK_OK(srv_start(&v, &cfg));
+	CHECK(send_and_close(v.hi3, &b));
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(v.m.n_recs, 10);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"gap\""), 0);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"restart\""), 0);
+	srv_free(&v);
+	/* a corrupt file: set aside, an alert event, the server runs */
+	CHECK((fp = fopen(path, "wb")) != NULL);
+	fputs("LCRSTAT1 but not really a state file, and too short for its seal", fp);
+	fclose(fp);
+	CHECK_OK(srv_start(&v, &cfg));
+	CHECK(send_and_close(v.hi3, &b));
+	CHECK_OK(srv_stop(&v));
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"state-set-aside\""), 1);
+	CHECK_EQ_INT(ms_count(&v.m, "\"event\":\"gap\",\"liid\":\"LIST\",\"cin\":1,\"stream\":\"cc\",\"from\":0,\"to\":9"), 1);
+	srv_free(&v);
+	snprintf(cmd, sizeof(cmd), "ls %s/streams.state.corrupt-* >/dev/null 2>&1", dir);
+	found = system(cmd) == 0;
+	CHECK(found);
+	lacre_dbuf_free(&a);
+	lacre_dbuf_free(&b);
+}
+
 int main(void)
 {
 	RUN(test_openli_streams);
@@ -761,5 +1252,11 @@ int main(void)
 	RUN(test_drain_on_stop);
 	RUN(test_unread_and_allow_list);
 	RUN(test_mutated_streams);
+	RUN(test_stop_under_load);
+	RUN(test_nospace_retry);
+	RUN(test_nospace_backpressure);
+	RUN(test_nospace_at_stop);
+	RUN(test_nospace_events);
+	RUN(test_state_file);
 	return t_done();
 }

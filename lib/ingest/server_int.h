@@ -1,0 +1,169 @@
+/*
+ * server_int.h - what the receiver's files share (server.c: the event loop,
+ * connections and the stop; backpressure.c: what happens while the sink has
+ * no space): the connection and server structures and the few functions
+ * one calls in the other.  Not part of the API (include/lacre/ingest.h).
+ */
+#ifndef LACRE_INGEST_SERVER_INT_H
+#define LACRE_INGEST_SERVER_INT_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "lacre/ingest.h"
+#include "lacre/json.h"
+
+#define RETRY_MS 200               /* retry of held PDUs while the sink has no space */
+#define EVQ_CAP ((size_t)16 << 20) /* events kept while the sink has no space */
+#define PEER_BUCKETS 4096
+
+enum conn_state { CS_HANDSHAKE = 1, CS_OPEN };
+
+struct peer_count {
+	struct peer_count *next;
+	uint8_t addr[16];
+	uint8_t fam;
+	unsigned n;
+};
+
+struct conn;
+
+/* A PDU the sink could not take (LACRE_E_NOSPACE), or one read after it on
+ * the same connection: kept in arrival order until the sink takes it. */
+struct held {
+	struct held *next;
+	struct conn *c;                /* NULL once its connection closed */
+	uint64_t conn_id;
+	uint64_t off;                  /* stream offset of the PDU */
+	uint8_t listener;
+	char peer[64];
+	size_t len;
+	uint8_t b[];
+};
+
+struct conn {
+	struct conn *prev, *next;      /* all connections */
+	struct conn *rnext;            /* ready list (TLS bytes buffered) */
+	struct ingest_server *srv;
+	int fd;
+	uint8_t listener;
+	uint8_t state;
+	uint8_t on_ready;
+	uint8_t closing;
+	uint8_t tls_read_wants_write;
+	uint8_t tls_write_wants_read;
+	uint8_t in_ep;                 /* registered in the epoll set */
+	uint8_t wr_shut;               /* our side half-closed (stopping) */
+	unsigned n_held;               /* PDUs of this connection in the held FIFO */
+	uint32_t events;               /* current epoll mask */
+	uint64_t id;
+	SSL *ssl;
+	struct ingest_framer fr;
+	struct lacre_dbuf tx;          /* unsent keep-alive responses */
+	int64_t opened_ms, last_rx_ms, pdu_start_ms;
+	uint64_t rx_bytes, pdus, keepalives, ka_answered;
+	struct peer_count *pc;
+	char peer[64];
+	char fp[65];                   /* client certificate SHA-256, hex */
+};
+
+struct listener {
+	int fd;
+	uint8_t which;                 /* LACRE_HI2 / LACRE_HI3 */
+	int tls;
+	int port;
+};
+
+struct ingest_server {
+	struct ingest_config cfg;
+	struct lacre_sink *sink;
+	int ep;
+	int stop_fd;
+	int spare_fd;                  /* reserved fd, released to shed on EMFILE */
+	volatile sig_atomic_t stopping;
+	struct listener l[2];
+	SSL_CTX *tls;
+	struct conn *conns;
+	struct conn *ready;
+	unsigned n_conns;
+	uint64_t next_id;
+	struct peer_count *peers[PEER_BUCKETS];
+	struct ingest_acct *acct;
+	uint8_t *rbuf;                 /* READ_CHUNK scratch */
+	struct etsi_pdu d;             /* decode scratch */
+	struct lacre_dbuf ev;          /* event scratch */
+	int sink_err;
+	int decode_err;                /* set by on_pdu for the close reason */
+	int dirty;                     /* records since the last flush */
+	int64_t last_flush_ms;
+	/* backpressure (LACRE_E_NOSPACE from the sink) */
+	int paused;
+	int flush_pending;             /* a flush answered NOSPACE */
+	int64_t pause_start_ms, last_retry_ms;
+	struct held *h_head, *h_tail;  /* PDUs the sink has not taken yet */
+	size_t held_n, held_bytes;
+	struct lacre_dbuf evq;         /* events not taken yet, NUL-terminated, in order */
+	int evq_full_alerted;
+	int listeners_muted;
+	uint64_t st_pauses, st_paused_ms, st_retries, st_held_max, st_events_deferred, st_events_lost;
+	uint64_t st_lost_at_stop, st_lost_bytes_at_stop, st_cut_at_stop;
+	/* persisted stream state */
+	int64_t last_state_ms, last_mark_ms;
+	int64_t last_heap_trim_ms;
+	int state_err_alerted;
+	/* counters for --stats */
+	uint64_t st_accepted, st_refused_peer, st_refused_total, st_refused_allow;
+	uint64_t st_closed_malformed, st_closed_idle, st_closed_slow, st_closed_tx;
+	uint64_t st_closed_tls, st_closed_eof, st_closed_error, st_closed_sink, st_closed_shutdown;
+	uint64_t st_pdus, st_records, st_bytes, st_keepalives, st_ka_responses, st_ka_resp_bytes;
+	uint64_t st_truncated_tails, st_truncated_bytes, st_anomalies, st_partial, st_decode_errors;
+	unsigned max_open;
+};
+
+/* 1 when c may not be read now: it holds PDUs the sink has not taken, or
+ * events wait for space (then nothing is read anywhere). */
+static inline int srv_conn_blocked(const struct ingest_server *s, const struct conn *c)
+{
+	return c->n_held > 0 || (s->paused && s->evq.len > 0);
+}
+
+/* server.c */
+
+/* Monotonic milliseconds. */
+int64_t srv_mono_ms(void);
+/* Set the epoll interest of c (out of the set while it may not be read). */
+void srv_conn_watch(struct ingest_server *s, struct conn *c);
+/* Close a connection: events for its tail and its end, a stderr line when
+ * is_error, counter incremented, c freed.  PDUs it still holds stay held. */
+void srv_conn_close(struct ingest_server *s, struct conn *c, const char *reason, int is_error,
+                    uint64_t *counter);
+/* Write queued keep-alive responses: 0, or -1 when c failed (closed). */
+int srv_conn_flush_tx(struct ingest_server *s, struct conn *c);
+/* Handle one complete PDU of c (decode, answer, sink, account).
+ * LACRE_E_NOSPACE: not taken and not counted. */
+int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, size_t len,
+                   uint64_t off);
+/* Reason text for a framing or decoding failure r. */
+const char *srv_frame_reason(int r, char *buf, size_t n, const struct conn *c);
+/* Put c on the ready list (decrypted bytes wait inside OpenSSL). */
+void srv_ready_add(struct ingest_server *s, struct conn *c);
+
+/* backpressure.c */
+
+/* Append a copy of a PDU of c to the held FIFO (LACRE_E_NOMEM stops the
+ * receiver). */
+int srv_hold_add(struct ingest_server *s, struct conn *c, const uint8_t *pdu, size_t len,
+                 uint64_t off);
+/* The sink refused `what` for want of space: pause (one ALERT line). */
+void srv_pause_enter(struct ingest_server *s, const char *what);
+/* Retry queued events, a pending flush and the held PDUs, in order;
+ * resumes (one ALERT line) when everything was taken. */
+void srv_pause_retry(struct ingest_server *s, int64_t now);
+/* Mute or unmute listeners and connections as events wait or not. */
+void srv_hard_block_update(struct ingest_server *s);
+/* At stop: name the held PDUs that could not be sealed, free them. */
+void srv_report_lost_held(struct ingest_server *s);
+
+#endif

@@ -1,0 +1,299 @@
+/*
+ * stream_state.c - the persisted sequence state of the stream accounting
+ * (docs/FORMATS.md §12): written whole and atomically by ingest_acct_save(),
+ * read back through the checked buffer by ingest_acct_load(), all or
+ * nothing, so that a restarted receiver continues every stream where it
+ * stopped instead of reporting the numbers it already saw as a gap.
+ *
+ * Durability marks (ingest_acct_mark) record, per stream, the number below
+ * which every counted record was surely sealed; after a crash the next
+ * start names the range between that and the last number counted
+ * (unkept-at-restart events): what the crash may have lost.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "lacre/err.h"
+#include "lacre/ingest.h"
+#include "lacre/json.h"
+#include "lacre/site.h"
+#include "ingest/accounting_int.h"
+
+#define STATE_MAGIC "LCRSTAT1"
+#define STATE_CAP ((size_t)256 << 20)  /* a state file larger than this is not ours */
+
+/* Move the durability marks.  See ingest.h. */
+void ingest_acct_mark(struct ingest_acct *a)
+{
+	struct stream *s;
+	size_t i;
+
+	for (i = 0; i < a->n_buckets; i++)
+		for (s = a->tab[i]; s; s = s->next) {
+			s->dur_next = s->mark_next;
+			s->mark_next = s->have ? s->next_seq : NOT_SEEN;
+		}
+	a->gen++;
+}
+
+/* Write the sequence state.  See ingest.h and docs/FORMATS.md. */
+int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept)
+{
+	struct lacre_dbuf d;
+	const struct stream *s;
+	struct timespec ts;
+	uint8_t dig[32];
+	unsigned dlen = 0;
+	size_t i, n = 0;
+	unsigned g;
+	int r, e = 0;
+
+	if (a->saved_once && a->saved_gen == a->gen && a->saved_all_kept == all_kept)
+		return LACRE_OK;                 /* nothing changed since the last save */
+	for (i = 0; i < a->n_buckets; i++)
+		for (s = a->tab[i]; s; s = s->next)
+			n++;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	lacre_dbuf_init(&d, STATE_CAP);
+	e |= lacre_dbuf_add(&d, STATE_MAGIC, 8);
+	e |= lacre_dbuf_add_u64be(&d, (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+	e |= lacre_dbuf_add_u32be(&d, (uint32_t)n);
+	for (i = 0; i < a->n_buckets; i++)
+		for (s = a->tab[i]; s; s = s->next) {
+			e |= lacre_dbuf_add_u8(&d, s->cls);
+			e |= lacre_dbuf_add_u8(&d, (uint8_t)(s->has_cin | s->have << 1 | s->hash_seen << 2 |
+			                                    s->restarted << 3));
+			e |= lacre_dbuf_add_u8(&d, s->liid_len);
+			e |= lacre_dbuf_add(&d, s->liid, s->liid_len);
+			e |= lacre_dbuf_add_u32be(&d, s->cin);
+			e |= lacre_dbuf_add_u64be(&d, s->next_seq);
+			e |= lacre_dbuf_add_u64be(&d, all_kept ? (s->have ? s->next_seq : NOT_SEEN) : s->dur_next);
+			e |= lacre_dbuf_add_u8(&d, s->pending_reset);
+			e |= lacre_dbuf_add_u8(&d, (uint8_t)s->n_gaps);
+			for (g = 0; g < s->n_gaps; g++) {
+				e |= lacre_dbuf_add_u64be(&d, s->gaps[g].lo);
+				e |= lacre_dbuf_add_u64be(&d, s->gaps[g].hi);
+			}
+		}
+	r = LACRE_E_NOMEM;
+	if (e != 0 || lacre_dbuf_reserve(&d, 32) != LACRE_OK)
+		goto done;
+	if (EVP_Digest(d.p, d.len, dig, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32) {
+		r = LACRE_E_CRYPTO;
+		goto done;
+	}
+	lacre_dbuf_add(&d, dig, 32);
+	if ((r = site_write_file(path, d.p, d.len, 0600)) == LACRE_OK) {
+		a->saved_gen = a->gen;
+		a->saved_once = 1;
+		a->saved_all_kept = all_kept;
+	}
+done:
+	lacre_dbuf_free(&d);
+	return r;
+}
+
+/* After a load: a stream whose numbers the previous run counted beyond
+ * what its sink had surely kept (it stopped without closing its segments:
+ * a crash) gets one "unkept-at-restart" alert naming the range that may be
+ * lost.  This run's marks then start at the loaded numbers. */
+static void report_unkept(struct ingest_acct *a)
+{
+	struct stream *s;
+	struct json_w w;
+	uint64_t from;
+	size_t i;
+
+	for (i = 0; i < a->n_buckets; i++)
+		for (s = a->tab[i]; s; s = s->next) {
+			if (!s->loaded)
+				continue;
+			from = s->dur_next == NOT_SEEN ? acct_first_seq(s) : s->dur_next;
+			if (s->have && s->next_seq > from) {
+				acct_ev_begin(a, &w, "unkept-at-restart", s);
+				json_kv_uint(&w, "from", from);
+				json_kv_uint(&w, "to", s->next_seq - 1);
+				json_kv_uint(&w, "missing", s->next_seq - from);
+				json_kv_str(&w, "cause", "the previous run stopped without closing its segments (a crash): "
+				            "records it received in this range may not have been sealed");
+				json_kv_bool(&w, "alert", 1);
+				acct_ev_end(a, &w);
+				a->unkept_reports++;
+				a->unkept_numbers += s->next_seq - from;
+			}
+			s->mark_next = s->dur_next = s->have ? s->next_seq : NOT_SEEN;
+		}
+}
+
+/* Forget the streams a failed load created (all or nothing). */
+static void drop_loaded(struct ingest_acct *a)
+{
+	struct stream **pp, *s;
+	size_t i;
+
+	for (i = 0; i < a->n_buckets; i++) {
+		pp = &a->tab[i];
+		while ((s = *pp)) {
+			if (!s->loaded) {
+				pp = &s->next;
+				continue;
+			}
+			*pp = s->next;
+			acct_kept_clear(a, s);
+			free(s->win);
+			free(s->gaps);
+			free(s);
+			a->n_streams--;
+		}
+	}
+}
+
+/* One stream entry of a state file, parsed and checked. */
+struct state_ent {
+	uint8_t cls, flags, liid_len, pending_reset, n_gaps;
+	const uint8_t *liid;
+	uint32_t cin;
+	uint64_t next_seq;
+	uint64_t kept_next;         /* NOT_SEEN: nothing of this stream surely kept */
+	struct gap gaps[MAX_OPEN_GAPS];
+};
+
+/* Parse one entry from b; LACRE_E_CORRUPT with the reason in why. */
+static int state_entry(struct lacre_rbuf *b, struct state_ent *e, char *why, size_t wn)
+{
+	unsigned g;
+
+	if (lacre_rbuf_u8(b, &e->cls) || lacre_rbuf_u8(b, &e->flags) || lacre_rbuf_u8(b, &e->liid_len) ||
+	    lacre_rbuf_take(b, e->liid_len, &e->liid) || lacre_rbuf_u32be(b, &e->cin) ||
+	    lacre_rbuf_u64be(b, &e->next_seq) || lacre_rbuf_u64be(b, &e->kept_next) ||
+	    lacre_rbuf_u8(b, &e->pending_reset) ||
+	    lacre_rbuf_u8(b, &e->n_gaps)) {
+		snprintf(why, wn, "a stream entry is cut short");
+		return LACRE_E_CORRUPT;
+	}
+	if (e->cls >= SC_N || e->flags > 15 || e->liid_len > MAX_LIID || e->n_gaps > MAX_OPEN_GAPS ||
+	    e->next_seq > 0x100000000ull || (e->kept_next != NOT_SEEN && e->kept_next > 0x100000000ull)) {
+		snprintf(why, wn, "a stream entry has an impossible value");
+		return LACRE_E_CORRUPT;
+	}
+	for (g = 0; g < e->n_gaps; g++) {
+		if (lacre_rbuf_u64be(b, &e->gaps[g].lo) || lacre_rbuf_u64be(b, &e->gaps[g].hi)) {
+			snprintf(why, wn, "a gap entry is cut short");
+			return LACRE_E_CORRUPT;
+		}
+		if (e->gaps[g].lo > e->gaps[g].hi || e->gaps[g].hi >= e->next_seq) {
+			snprintf(why, wn, "a gap lies outside its stream's numbers");
+			return LACRE_E_CORRUPT;
+		}
+	}
+	return LACRE_OK;
+}
+
+/* Load the sequence state.  See ingest.h. */
+int ingest_acct_load(struct ingest_acct *a, const char *path, char *why, size_t why_len)
+{
+	struct lacre_dbuf d;
+	struct lacre_rbuf b, body;
+	struct state_ent e;
+	struct stream *s;
+	const uint8_t *magic, *tag;
+	uint8_t dig[32];
+	unsigned dlen = 0, g;
+	uint64_t written;
+	uint32_t n, i;
+	int r, pass;
+
+	if (why_len)
+		why[0] = 0;
+	r = site_read_file(path, STATE_CAP, &d);
+	if (r == LACRE_E_TOO_LARGE) {
+		snprintf(why, why_len, "larger than %zu MiB", STATE_CAP >> 20);
+		return LACRE_E_CORRUPT;
+	}
+	if (r != LACRE_OK)
+		return r;
+	r = LACRE_E_CORRUPT;
+	if (d.len < 8 + 8 + 4 + 32) {
+		snprintf(why, why_len, "too short (%zu bytes)", d.len);
+		goto done;
+	}
+	if (EVP_Digest(d.p, d.len - 32, dig, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32) {
+		r = LACRE_E_CRYPTO;
+		goto done;
+	}
+	lacre_rbuf_init(&b, d.p, d.len);
+	lacre_rbuf_take(&b, 8, &magic);
+	if (memcmp(magic, STATE_MAGIC, 8) != 0) {
+		snprintf(why, why_len, "not a lacre stream state file (bad magic)");
+		goto done;
+	}
+	if (CRYPTO_memcmp(dig, d.p + d.len - 32, 32) != 0) {
+		snprintf(why, why_len, "its SHA-256 does not match (torn or altered)");
+		goto done;
+	}
+	lacre_rbuf_u64be(&b, &written);
+	lacre_rbuf_u32be(&b, &n);
+	if (lacre_rbuf_sub(&b, lacre_rbuf_left(&b) - 32, &body) != LACRE_OK ||
+	    lacre_rbuf_take(&b, 32, &tag) != LACRE_OK)
+		goto done;
+	if (n > MAX_STREAMS) {
+		snprintf(why, why_len, "%" PRIu32 " streams, more than %u", n, MAX_STREAMS);
+		goto done;
+	}
+	/* pass 0 checks everything, pass 1 applies: all or nothing */
+	for (pass = 0; pass < 2; pass++) {
+		struct lacre_rbuf it = body;
+		for (i = 0; i < n; i++) {
+			if ((r = state_entry(&it, &e, why, why_len)) != LACRE_OK)
+				goto done;
+			if (pass == 0)
+				continue;
+			s = acct_find(a, e.liid, e.liid_len, e.flags & 1, e.cin, e.cls);
+			if (s && s->loaded) {
+				snprintf(why, why_len, "a stream appears twice");
+				drop_loaded(a);
+				r = LACRE_E_CORRUPT;
+				goto done;
+			}
+			if (!s && !(s = acct_get(a, e.liid, e.liid_len, e.flags & 1, e.cin, e.cls))) {
+				drop_loaded(a);
+				r = LACRE_E_NOMEM;
+				goto done;
+			}
+			s->have = (e.flags >> 1) & 1;
+			s->hash_seen = (e.flags >> 2) & 1;
+			s->restarted = (e.flags >> 3) & 1;
+			s->next_seq = e.next_seq;
+			s->pending_reset = e.pending_reset;
+			if (e.n_gaps && !s->gaps && !(s->gaps = calloc(MAX_OPEN_GAPS, sizeof(*s->gaps)))) {
+				drop_loaded(a);
+				r = LACRE_E_NOMEM;
+				goto done;
+			}
+			s->n_gaps = e.n_gaps;
+			for (g = 0; g < e.n_gaps; g++)
+				s->gaps[g] = e.gaps[g];
+			s->loaded = 1;
+			s->dur_next = e.kept_next;          /* reported below, then reset */
+		}
+		if (lacre_rbuf_expect_end(&it) != LACRE_OK) {
+			snprintf(why, why_len, "bytes after the last stream entry");
+			r = LACRE_E_CORRUPT;
+			goto done;
+		}
+	}
+	report_unkept(a);
+	a->saved_gen = a->gen;
+	a->saved_once = 1;
+	a->saved_all_kept = 1;
+	r = LACRE_OK;
+done:
+	lacre_dbuf_free(&d);
+	return r;
+}
