@@ -249,7 +249,7 @@ int cmd_ingest(int argc, char **argv)
 	static struct site st;          /* outlives the sink */
 	char site_msg[SITE_MSG_MAX];
 	unsigned long long v, duration = 0;
-	int c, r, check_only = 0, sink_open = 0, rc = EXIT_FAIL;
+	int c, r, r2, check_only = 0, sink_open = 0, rc = EXIT_FAIL;
 
 	ingest_config_defaults(&cfg);
 	optind = 1;
@@ -468,13 +468,14 @@ int cmd_ingest(int argc, char **argv)
 		cli_err("ingest: cannot write the stats file %s", stats);
 		rc = EXIT_FAIL;
 	}
-	/* the sink seals its last segments in close(); only then is every
-	 * record counted kept (close() reports a failure on stderr only: the
-	 * state trusts a clean run's close) */
-	sink.close(sink.ctx);
+	/* the sink seals its last segments in close(); only then, and only
+	 * if that worked, is every record counted kept */
+	r2 = sink.close(sink.ctx);
 	sink_open = 0;
+	if (r2 != LACRE_OK)
+		rc = EXIT_FAIL;
 	if (r == LACRE_OK)
-		ingest_server_state_save(g_server, 1);
+		ingest_server_state_save(g_server, r2 == LACRE_OK);
 done:
 	if (g_server) {
 		struct ingest_server *s = g_server;

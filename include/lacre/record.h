@@ -40,7 +40,7 @@ struct lacre_sink {
 	int (*record)(void *ctx, const struct lacre_record *rec);
 	int (*event)(void *ctx, const char *json_line); /* accounting and alerts, one JSON object */
 	int (*flush)(void *ctx);
-	void (*close)(void *ctx);
+	int (*close)(void *ctx);      /* LACRE_OK when every record taken is durable */
 };
 
 #endif

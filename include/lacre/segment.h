@@ -130,6 +130,12 @@ int segment_writer_direct(const struct segment_writer *w);
  * until the writer's next call. */
 const char *segment_writer_open_name(const struct segment_writer *w);
 
+/* Bytes the open segment will still write to its file at most (staged
+ * and in-flight ciphertext, the age writer's partial chunk, the final
+ * chunk's tag); 0 when none is open.  Backpressure adds it to what is
+ * already on the disk. */
+uint64_t segment_writer_unwritten(const struct segment_writer *w);
+
 /* Records in the open segment (0 when none is open). */
 uint64_t segment_writer_pending(const struct segment_writer *w);
 

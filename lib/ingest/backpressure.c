@@ -127,7 +127,7 @@ static void pause_leave(struct ingest_server *s, int64_t now)
 
 	s->paused = 0;
 	s->st_paused_ms += (uint64_t)ms;
-	fprintf(stderr, "lacre: ingest: ALERT spool full: space available again; reading resumed after %" PRId64
+	fprintf(stderr, "lacre: ingest: spool has room again: reading resumed after %" PRId64
 	        ".%01d s\n", ms / 1000, (int)(ms % 1000 / 100));
 	srv_hard_block_update(s);
 	for (c = s->conns; c; c = c->next) {

@@ -127,7 +127,7 @@ struct seal_sink {
 	int filling_shown;
 	/* state shown on stderr when it changes (ticker thread only) */
 	int shown_full, shown_backend_down, shown_publish_failing;
-	int64_t full_since_ms;
+	int manifest_warned;             /* the manifest-write warning was printed */
 };
 
 /* Current wall-clock time in Unix microseconds. */
@@ -459,12 +459,21 @@ static void seal_space_look(struct seal_sink *k)
 {
 	const struct site_config *c = &k->site->cfg;
 	struct statvfs vs;
-	uint64_t avail = UINT64_MAX, room, limit = 0;
+	uint64_t avail = UINT64_MAX, room, limit = 0, owed = 0;
 
 	if (statvfs(c->spool_dir, &vs) == 0) {
 		avail = (uint64_t)vs.f_bavail * vs.f_frsize;
 		limit = (uint64_t)vs.f_blocks * vs.f_frsize;
 	}
+	/* what the open segments will still write: their unwritten
+	 * ciphertext and, at close, their batch files (34 bytes a record) */
+	for (size_t i = 0; i < k->n_dests; i++) {
+		const struct segment_writer *w = k->dests[i].w;
+		uint64_t o = segment_writer_unwritten(w);
+		if (o)
+			owed += o + segment_writer_pending(w) * 34 + 4096;
+	}
+	avail = avail > owed ? avail - owed : 0;
 	room = avail > c->spool_reserve ? avail - c->spool_reserve : 0;
 	if (c->spool_quota) {
 		uint64_t used = 0;
@@ -484,6 +493,7 @@ static void seal_space_look(struct seal_sink *k)
 			closedir(dd);
 		}
 		limit = c->spool_quota;
+		used += owed;
 		room = used >= c->spool_quota ? 0 : (c->spool_quota - used < room ? c->spool_quota - used : room);
 		avail = c->spool_quota > used ? c->spool_quota - used : 0;
 	}
@@ -644,10 +654,15 @@ static int seal_writers_tick(struct seal_sink *k, int force)
 			   : segment_writer_tick(k->dests[i].w, t);
 		if (r2 != LACRE_OK && r == LACRE_OK)
 			r = r2;
-		/* what a crash now would lose, named on disk */
+		/* what a crash now would lose, named on disk: best effort (a full
+		 * disk delays it to the next tick; records are not lost by it) */
 		if (seal_streams_write(k->site->cfg.spool_dir, &k->dests[i].streams) != LACRE_OK &&
-		    r == LACRE_OK)
-			r = LACRE_E_IO;
+		    !k->manifest_warned) {
+			fprintf(stderr, "lacre: ingest: cannot write an open segment's stream manifest "
+				"in %s (%s): retried every tick; a crash now would lose records "
+				"without naming them\n", k->site->cfg.spool_dir, strerror(errno));
+			k->manifest_warned = 1;
+		}
 	}
 	r2 = warrant_registry_reload_if_changed(k->reg, NULL);
 	if (r2 != LACRE_OK)
@@ -745,17 +760,13 @@ static void seal_show_state(struct seal_sink *k, int publish_failing)
 	k->st.backend_down = us.backend_down;
 	pthread_mutex_unlock(&k->mu);
 	if (full != k->shown_full) {
-		if (full) {
-			k->full_since_ms = (int64_t)mono_ms();
-			fprintf(stderr, "lacre: ingest: ALERT spool full: %s has no room above "
-				"spool.reserve%s: reading paused (the senders wait), nothing discarded; "
-				"%llu segments wait for the backend\n", k->site->cfg.spool_dir,
-				k->site->cfg.spool_quota ? " or spool.quota is reached" : "",
+		/* the receiver prints the pause and the resume of reading; this
+		 * line says which limit was reached */
+		if (full)
+			fprintf(stderr, "lacre: ingest: ALERT spool has no room: %s is down to "
+				"spool.reserve free bytes%s; %llu segments wait for the backend\n",
+				k->site->cfg.spool_dir, k->site->cfg.spool_quota ? " or at spool.quota" : "",
 				(unsigned long long)us.pending_files);
-		} else {
-			fprintf(stderr, "lacre: ingest: spool has room again: reading resumed after %.1f s\n",
-				(double)((int64_t)mono_ms() - k->full_since_ms) / 1000.0);
-		}
 		k->shown_full = full;
 	}
 	filling = limit > 0 && freeb < limit / 100 * (100 - SEAL_SPOOL_FILLING_PCT);
@@ -865,11 +876,11 @@ static void seal_free(struct seal_sink *k)
 }
 
 /* sink->close: seal every open segment, checkpoint, drain the spool. */
-static void seal_close(void *ctx)
+static int seal_close(void *ctx)
 {
 	struct seal_sink *k = ctx;
 	struct upload_stats us;
-	int r, waited = 0;
+	int r, rs, waited = 0;
 	size_t moved;
 
 	pthread_mutex_lock(&k->mu);
@@ -888,6 +899,9 @@ static void seal_close(void *ctx)
 	if (r != LACRE_OK)
 		fprintf(stderr, "lacre: ingest: final seal/checkpoint: %s (segments stay in the "
 			"spool and are sent at the next start)\n", lacre_strerror(r));
+	/* durable = sealed into closed segments whose batches are signed (the
+	 * backend may still be down: the spool holds them) */
+	rs = r != LACRE_OK ? r : k->err;
 	for (;;) {
 		r = upload_drain(k->up, 0, &moved);
 		upload_stats_get(k->up, &us);
@@ -914,6 +928,7 @@ static void seal_close(void *ctx)
 		(unsigned long long)k->st.quarantined, (unsigned long long)k->st.events,
 		(unsigned long long)k->st.segments, (unsigned long long)tlog_size(k->log));
 	seal_free(k);
+	return rs;
 }
 
 /* seal_spool_recover's relog: queue a batch again (single-threaded: the

@@ -237,18 +237,20 @@ static int spool_flush(void *ctx)
 }
 
 /* sink->close: flush, sync, free. */
-static void spool_close(void *ctx)
+static int spool_close(void *ctx)
 {
 	struct spool *sp = ctx;
+	int r;
 
 	if (!sp)
-		return;
-	close_file(sp);
+		return LACRE_OK;
+	r = close_file(sp);
 	if (sp->dfd >= 0)
 		close(sp->dfd);
 	lacre_dbuf_free(&sp->w);
 	free(sp->dir);
 	free(sp);
+	return r;
 }
 
 /* Open the spool sink.  See ingest.h. */

@@ -653,6 +653,14 @@ const char *segment_writer_open_name(const struct segment_writer *w)
 	return w->open ? w->name : NULL;
 }
 
+uint64_t segment_writer_unwritten(const struct segment_writer *w)
+{
+	if (!w->open)
+		return 0;
+	return (uint64_t)w->stage.len + (w->aio_busy ? SEG_DIRECT_FLUSH_AT + SEG_ALIGN : 0) +
+	       SEG_ENC_CHUNK + SEG_ALIGN;
+}
+
 uint64_t segment_writer_pending(const struct segment_writer *w)
 {
 	return w && w->open ? w->n_records : 0;

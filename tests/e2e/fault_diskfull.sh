@@ -36,13 +36,13 @@ run() {
 	kill -0 "$MPID" 2>/dev/null || die "$name: the mediator finished although ingest paused reading"
 	rm -f "$down"
 	wait "$MPID" || die "$name: the mediator failed: $(tail -2 "$work/med-$name.err")"; MPID=
-	wait_for 120 "a room-again line" grep -q 'spool has room again' "$work/ingest-$name.err" || die "$name: never resumed"
+	wait_for 120 "a room-again line" grep -q 'spool has room again: reading resumed' "$work/ingest-$name.err" || die "$name: never resumed"
 	vault_ingest_stop "$name"
 	sent=$(python3 -c 'import json,sys; print(sum(json.load(open(sys.argv[1]))["sent"].values()))' "$work/sum-$name.json")
 	n=$("$B/lacre" records --site "$site" --warrant "$W" --json --justification "e2e: disk full" | wc -l)
 	echo "$name: sealed $n of $sent sent"
 	[ "$n" -eq "$sent" ] || die "$name: sealed $n records, the mediator sent $sent"
-	grep -E 'ALERT spool full|room again|spool filling' "$work/ingest-$name.err"
+	grep -E 'ALERT spool|room again|spool filling' "$work/ingest-$name.err"
 }
 
 # 1. the file system itself fills up
