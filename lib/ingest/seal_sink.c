@@ -63,7 +63,6 @@
 #define SEAL_MAX_DESTS 4096          /* open destinations (warrants + 1) */
 #define SEAL_ALERTS_MAX 1024         /* distinct (liid, reason) alerts printed */
 #define SEAL_DRAIN_WAIT_MS 10000     /* how long close() waits for the backend */
-#define SEAL_QUEUE_MAX ((size_t)16 << 20) /* queued ledger entries before the receiver waits */
 
 struct seal_sink;
 
@@ -105,13 +104,11 @@ struct seal_sink {
 	int ticker_on;
 	int stop;
 	int err;                         /* sticky: the pipeline can no longer keep records */
-	/* Ledger entries wait in q (u16 length || bytes, in sealing order) under
-	 * mu; the timer thread moves them to the log under log_mu, so store I/O
-	 * for tiles and checkpoints never blocks the receiving thread.  Lock
-	 * order: mu before log_mu. */
+	/* Ledger entries go to the log's own append (a copy under its small
+	 * lock) from record() and on_close under mu; the timer thread
+	 * checkpoints under log_mu, so store I/O for tiles and checkpoints
+	 * never blocks the receiving thread.  Lock order: mu before log_mu. */
 	pthread_mutex_t log_mu;
-	struct lacre_dbuf q, q_work;
-	uint64_t q_entries;
 	struct seal_sink_stats st;
 	struct lacre_dbuf tmp;
 	/* entries ever queued for the log (= the log index of the next one) */
@@ -174,54 +171,22 @@ int seal_sink_log_key(const struct site *s, struct note_signer **out)
 	return r != LACRE_OK ? r : site_log_key(s, "ledger/ingest.key", origin, out);
 }
 
-static int seal_log_drain_locked(struct seal_sink *k);
-
-/* Queue one ledger entry (under mu).  When the timer thread falls far
- * behind, drain here: the receiver then waits for the log (backpressure). */
+/* Append one ledger entry to the log (under mu).  tlog_append is a copy
+ * under the log's own small lock: it never waits for a checkpoint's I/O,
+ * so the receiving thread is not held by tiles or witnesses; at 2 GiB of
+ * unhashed entries it refuses (LACRE_E_TOO_LARGE), which stops ingest
+ * rather than grow without bound. */
 static int seal_log_push(struct seal_sink *k, const void *p, size_t n)
 {
+	uint64_t idx;
 	int r;
 
 	if (n == 0 || n > 0xffff)
 		return LACRE_E_INVALID;
-	if (k->q.len > SEAL_QUEUE_MAX && (r = seal_log_drain_locked(k)) != LACRE_OK)
+	if ((r = tlog_append(k->log, p, n, &idx)) != LACRE_OK)
 		return r;
-	if ((r = lacre_dbuf_reserve(&k->q, n + 2)) != LACRE_OK)
-		return r;
-	lacre_dbuf_add_u16be(&k->q, (uint16_t)n);
-	lacre_dbuf_add(&k->q, p, n);
-	k->q_entries++;
-	k->next_index++;
+	k->next_index = idx + 1;
 	return LACRE_OK;
-}
-
-/* Append the entries of buf (u16 length || bytes ...) to the log (under
- * log_mu).  The bytes were written by seal_log_push: trusted. */
-static int seal_log_append(struct seal_sink *k, const struct lacre_dbuf *buf)
-{
-	size_t off = 0, n;
-	int r;
-
-	while (off + 2 <= buf->len) {
-		n = ((size_t)buf->p[off] << 8) | buf->p[off + 1];
-		if ((r = tlog_append(k->log, buf->p + off + 2, n, NULL)) != LACRE_OK)
-			return r;
-		off += 2 + n;
-	}
-	return LACRE_OK;
-}
-
-/* Move the queue to the log now, with mu held (backpressure path). */
-static int seal_log_drain_locked(struct seal_sink *k)
-{
-	int r;
-
-	pthread_mutex_lock(&k->log_mu);
-	r = seal_log_append(k, &k->q);
-	pthread_mutex_unlock(&k->log_mu);
-	lacre_dbuf_reset(&k->q);
-	k->q_entries = 0;
-	return r;
 }
 
 /* The "segment closed" entry of c into k->tmp. */
@@ -672,26 +637,13 @@ static int seal_writers_tick(struct seal_sink *k, int force)
 	return r;
 }
 
-/* One turn of the ledger: take the queued entries (briefly under mu), then
- * append them and checkpoint (force: now) under log_mu only.  Called with
- * neither lock held. */
+/* One turn of the ledger: checkpoint (force: now) under log_mu only.
+ * Called with neither lock held. */
 static int seal_log_turn(struct seal_sink *k, int force, int *publish_failing)
 {
-	int r, r2;
+	int r = LACRE_OK, r2;
 
-	pthread_mutex_lock(&k->mu);
-	{
-		struct lacre_dbuf t = k->q;
-		k->q = k->q_work;
-		k->q_work = t;
-		k->q_entries = 0;
-	}
-	pthread_mutex_lock(&k->log_mu);    /* mu before log_mu: keeps the order */
-	pthread_mutex_unlock(&k->mu);
-	r = seal_log_append(k, &k->q_work);
-	lacre_dbuf_reset(&k->q_work);
-	/* a large segment's batch is a rare peak: do not keep it */
-	lacre_dbuf_shrink(&k->q_work, (size_t)1 << 20);
+	pthread_mutex_lock(&k->log_mu);
 	r2 = force ? tlog_checkpoint(k->log, NULL) : tlog_tick(k->log, mono_ms(), NULL);
 	/* a backend (or witness) that is down only delays publication: the
 	 * signed state is durable locally and the next turn retries */
@@ -867,8 +819,6 @@ static void seal_free(struct seal_sink *k)
 		lacre_store_close(k->up_store);
 	note_signer_free(k->key);
 	lacre_dbuf_free(&k->tmp);
-	lacre_dbuf_free(&k->q);
-	lacre_dbuf_free(&k->q_work);
 	pthread_mutex_destroy(&k->mu);
 	pthread_mutex_destroy(&k->log_mu);
 	OPENSSL_cleanse(k, sizeof(*k));
@@ -985,7 +935,7 @@ void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *
 	pthread_mutex_lock(&k->mu);
 	*st = k->st;
 	pthread_mutex_lock(&k->log_mu);
-	st->log_size = tlog_size(k->log) + k->q_entries;
+	st->log_size = tlog_size(k->log);
 	st->signed_size = tlog_signed_size(k->log);
 	pthread_mutex_unlock(&k->log_mu);
 	pthread_mutex_unlock(&k->mu);
@@ -1006,8 +956,6 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_mutex_init(&k->log_mu, NULL);
 	lacre_dbuf_init(&k->tmp, 1024);
-	lacre_dbuf_init(&k->q, SEAL_QUEUE_MAX + ((size_t)1 << 20));
-	lacre_dbuf_init(&k->q_work, SEAL_QUEUE_MAX + ((size_t)1 << 20));
 	k->site = s;
 	if ((r = age_recipient_parse(s->cfg.oversight_recipient, k->oversight)) != LACRE_OK) {
 		snprintf(msg, msglen, "oversight.recipient is not an age recipient");
