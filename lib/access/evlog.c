@@ -318,16 +318,23 @@ int evlog_open(const char *path, const char *magic, int writer, evlog_signer_fn 
 	return LACRE_OK;
 }
 
-int evlog_append(struct evlog *l, struct evlog_event *ev, const uint8_t seed[32])
+int evlog_sign_seed(void *arg, const void *m, size_t n, uint8_t sig[64])
+{
+	return lacre_ed25519_sign((const uint8_t *)arg, m, n, sig);
+}
+
+int evlog_append(struct evlog *l, struct evlog_event *ev, evlog_sign_fn sign, void *arg)
 {
 	struct lacre_dbuf d;
 	char hx[129], ts[WARRANT_TIME_MAX];
-	uint8_t h[32], sig[64];
+	uint8_t h[32], sig[64], pub[32];
 	size_t off = 0;
 	int r;
 
 	if (!l->writer || l->fd < 0)
 		return LACRE_E_STATE;
+	if (sign == NULL)
+		return LACRE_E_INVALID;
 	ev->seq = l->events + 1;
 	ev->at = warrant_time_now();
 	warrant_time_format(ev->at, ts);
@@ -354,7 +361,15 @@ int evlog_append(struct evlog *l, struct evlog_event *ev, const uint8_t seed[32]
 		r = lacre_dbuf_printf(&d, " hash=%s", hx);
 	}
 	if (r == LACRE_OK)
-		r = lacre_ed25519_sign(seed, d.p, d.len, sig);
+		r = sign(arg, d.p, d.len, sig);
+	/* a line whose signature the log's own rule would refuse is never
+	 * written: it would make the whole file unreadable */
+	if (r == LACRE_OK) {
+		memcpy(ev->hash, h, 32);
+		r = l->signer(l->arg, ev, pub);
+	}
+	if (r == LACRE_OK && lacre_ed25519_verify(pub, d.p, d.len, sig) != LACRE_OK)
+		r = LACRE_E_AUTH;
 	if (r == LACRE_OK) {
 		lacre_hex(sig, 64, hx);
 		r = lacre_dbuf_printf(&d, " sig=%s\n", hx);

@@ -269,10 +269,11 @@ void cases_free(struct cases *c)
 	free(c);
 }
 
-/* Append ev by the session's user to the open log l. */
+/* Append ev by the session's user to the open log l, signed by that user
+ * (its key file in process; through the keeper, its own client). */
 static int append(struct evlog *l, const struct acl_session *ss, struct evlog_event *ev)
 {
-	return evlog_append(l, ev, acl_session_key(ss)->seed);
+	return evlog_append(l, ev, users_sign_session, (void *)ss);
 }
 
 /* Whether warrant w exists in s's registry; *active (optional) whether it

@@ -163,7 +163,7 @@ static void test_case_log(void)
 	CHECK_OK(evlog_set(e, "order", "Auto 9"));
 	CHECK_OK(evlog_set_time(e, "order_date", d));
 	CHECK_OK(evlog_set(e, "justification", "fin"));
-	CHECK_OK(evlog_append(l, e, acl_session_key(sara)->seed));
+	CHECK_OK(evlog_append(l, e, users_sign_session, sara));
 	evlog_close(l);           /* flock: a reader of this process would wait */
 	CHECK_OK(cases_load(&site, &c, msg, sizeof(msg)));
 	CHECK_EQ_INT(c->n_reqs, 1);
@@ -172,7 +172,7 @@ static void test_case_log(void)
 	CHECK_OK(evlog_open(path, CASES_MAGIC, 1, reg_signer, any_apply, users, &l, msg, sizeof(msg)));
 	evlog_event_init(e, "shred-approve", "sara");
 	CHECK_OK(evlog_set(e, "id", "S-000001"));
-	CHECK_OK(evlog_append(l, e, acl_session_key(sara)->seed));
+	CHECK_OK(evlog_append(l, e, users_sign_session, sara));
 	evlog_close(l);
 	free(e);
 	users_free(users);
