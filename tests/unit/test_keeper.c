@@ -277,9 +277,24 @@ static void test_args(void)
 	CHECK_OK(args("audit", "--deep", NULL));
 	CHECK_OK(args("retention", "--json", NULL));
 	CHECK_EQ_INT(args("audit", NULL), LACRE_E_DENIED);
-	CHECK_EQ_INT(args("shred", "--warrant", "W-1", NULL), LACRE_E_DENIED);
-	CHECK_EQ_INT(args("user", "add", "x", NULL), LACRE_E_DENIED);
-	CHECK_EQ_INT(args("retention", "record", "W-1", NULL), LACRE_E_DENIED);
+	/* the registry writers (second stage): served, their options too */
+	CHECK_OK(args("shred", "--warrant", "W-1", "--order", "O", "--order-date", "2031-01-01",
+		      "--justification", "j", NULL));
+	CHECK_OK(args("shred", "request", "--warrant", "W-1", NULL));
+	CHECK_OK(args("shred", "approve", "S-000001", "--justification", "j", NULL));
+	CHECK_OK(args("shred", "list", NULL));
+	CHECK_OK(args("user", "add", "x", "--role", "clerk", "--public-key", "00", NULL));
+	CHECK_OK(args("user", "disable", "x", NULL));
+	CHECK_OK(args("retention", "record", "W-1", "--state", "dismissed", "--date", "2030-01-01",
+		      "--order", "A", NULL));
+	CHECK_EQ_INT(args("shred", "frob", NULL), LACRE_E_DENIED);
+	CHECK_EQ_INT(args("user", "list", NULL), LACRE_E_DENIED);
+	CHECK_EQ_INT(args("user", NULL), LACRE_E_DENIED);
+	/* the keeper never makes a user's private key: no key file for user add */
+	CHECK_EQ_INT(args("user", "add", "x", "--role", "clerk", "-o", "/tmp/k", NULL), LACRE_E_DENIED);
+	CHECK_EQ_INT(args("user", "add", "x", "--output", "/tmp/k", NULL), LACRE_E_DENIED);
+	CHECK_EQ_INT(args("user", "add", "x", "--passphrase-fd", "0", NULL), LACRE_E_DENIED);
+	CHECK_EQ_INT(args("shred", "approve", "S-1", "--passphrase-file", "/p", NULL), LACRE_E_DENIED);
 	CHECK_EQ_INT(args("warrant", "frob", NULL), LACRE_E_DENIED);
 	CHECK_EQ_INT(args("init", NULL), LACRE_E_DENIED);
 	CHECK_EQ_INT(args("records", "--site", "/tmp", NULL), LACRE_E_DENIED);
@@ -309,6 +324,9 @@ static void test_args(void)
 		     LACRE_E_NOT_FOUND);
 	CHECK(keeper_command_served(2, (char *[]){ "warrant", "list", NULL }));
 	CHECK(!keeper_command_served(2, (char *[]){ "user", "list", NULL }));
+	CHECK(keeper_command_served(3, (char *[]){ "user", "add", "x", NULL }));
+	CHECK(keeper_command_served(3, (char *[]){ "shred", "--warrant", "W", NULL }));
+	CHECK(keeper_command_served(3, (char *[]){ "retention", "record", "W", NULL }));
 	CHECK(!keeper_command_served(3, (char *[]){ "audit", "--site", "/s", NULL }));
 	CHECK(keeper_command_served(4, (char *[]){ "audit", "--site", "/s", "--deep", NULL }));
 }
