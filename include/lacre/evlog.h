@@ -103,6 +103,16 @@ int evlog_sign_seed(void *arg, const void *m, size_t n, uint8_t sig[64]);
  * after the write is LACRE_E_INTERNAL.  Only for a log opened as writer
  * (LACRE_E_STATE). */
 int evlog_append(struct evlog *l, struct evlog_event *ev, evlog_sign_fn sign, void *arg);
+/* The two halves of evlog_append, for a caller that must hold the signed
+ * line before an irreversible step (a shred approval: the approver's
+ * signature before the key is destroyed).  evlog_prepare builds, signs and
+ * checks ev's line exactly as evlog_append and keeps it (and the pointer
+ * ev, which must stay valid) under the writer's lock; evlog_commit writes,
+ * fsyncs and applies it.  One line at a time (a second prepare is
+ * LACRE_E_STATE; commit without prepare too); evlog_close drops a prepared
+ * line unwritten. */
+int evlog_prepare(struct evlog *l, struct evlog_event *ev, evlog_sign_fn sign, void *arg);
+int evlog_commit(struct evlog *l);
 /* Number of events and the hash of the last line (zeros when empty). */
 uint64_t evlog_events(const struct evlog *l);
 void evlog_head(const struct evlog *l, uint8_t head[32]);

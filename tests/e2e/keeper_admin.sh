@@ -17,9 +17,10 @@
 #   4. retention record by the clerk (court state dismissed): retention list
 #      shows the case past retention;
 #   5. shred: the supervisor requests, the same supervisor's approval is
-#      refused by the four-eyes rule (exit 1), the clerk approves: the
-#      warrant's key is destroyed in the keeper's keystore and the records
-#      no longer read;
+#      refused by the four-eyes rule (exit 1); the clerk's client that signs
+#      the cases.log line with another key gets exit 3 and the key stays;
+#      the clerk approves: the warrant's key is destroyed in the keeper's
+#      keystore and the records no longer read;
 #   6. cases.log and users.log carry each actor's own signature and every
 #      attempt is in the access log (0 failed verification).
 # Exit 0 pass, 77 skip, 1 fail.
@@ -223,6 +224,15 @@ rc=$?
 [ "$rc" = 1 ] && grep -q "^lacre: shred request S-000001 was made by sup: a second, different user must approve it (four eyes)$" "$work/sa1.err" ||
 	die "approval by the requester: exit $rc, $(cat "$work/sa1.err")"
 [ -e "$site/keystore/$W1.key" ] || die "the key went with a refused approval"
+# the clerk's client signs the access event but not the cases.log line:
+# no signature, no destruction
+cp "$site/cases.log" "$work/cases.mid"
+python3 "$work/kc.py" "$SOCK" "$CLERK_KEY" "$SUP_KEY" "$work" shred approve S-000001 "${J[@]}" \
+	> "$work/slie.out" || die "kc lie (shred)"
+grep -q "^status=3 asked=access,registry err=lacre: shred approve: the approval's signature does not verify with the key of user 'clerk'; nothing was destroyed or written$" \
+	"$work/slie.out" || die "a lying approver: $(cat "$work/slie.out")"
+[ -e "$site/keystore/$W1.key" ] || die "the key was destroyed without the approver's signature"
+cmp -s "$site/cases.log" "$work/cases.mid" || die "cases.log changed after a lying approval"
 "$L" shred approve S-000001 --user "$CLERK_KEY" "${J[@]}" > "$work/sa.out" 2>"$work/sa.err" ||
 	{ cat "$work/sa.err"; die "shred approve by the clerk"; }
 grep -q "^warrant $W1 shredded by order AUTO-78/2026 of 2026-12-02T00:00:00Z: requested by sup, approved by clerk$" \
@@ -238,7 +248,7 @@ rc=$?
 [ "$rc" = 1 ] && [ ! -s "$work/r1.out" ] &&
 	grep -q "^lacre: warrant $W1 was shredded by order AUTO-78/2026 on .*: its records can no longer be read$" "$work/r1.err" ||
 	die "records of a shredded warrant: exit $rc, $(wc -l < "$work/r1.out") lines, $(cat "$work/r1.err")"
-ok "shred: requested by sup, the requester's approval refused (exit 1), approved by clerk: key destroyed, $n0 records no longer read (exit $rc)"
+ok "shred: requested by sup, the requester's approval refused (exit 1), a lying approver's client refused (exit 3, key kept), approved by clerk: key destroyed, $n0 records no longer read (exit $rc)"
 
 # 6. the logs: own signatures, every attempt logged
 "$L" audit --site "$site" > "$work/au.out" 2>&1 || die "audit --site: $(cat "$work/au.out")"
