@@ -6,10 +6,12 @@
  * The client signs for the keeper only what it can recognise as its own
  * user's: an access-log request (ACCESSLOG_MAGIC, "user <its name>"), or
  * a users.log / cases.log line (evlog.h) written "by=<its name>" whose
- * type is the one event the command it sent writes (user add: "add",
- * whose key= must be the --public-key it sent; user disable: "disable";
- * shred request / approve: "shred-request" / "shred-approve"; retention
- * record: "court-state").  The keeper holds no user key: the access log
+ * type is the one event the command it sent writes and whose subject is
+ * the one it named (user add / disable: "add" / "disable" with name=
+ * NAME, and for add the key= of the --public-key it sent; shred request:
+ * "shred-request" with warrant= of --warrant; shred approve:
+ * "shred-approve" with id=; retention record: "court-state" with
+ * warrant=).  The keeper holds no user key: the access log
  * and the registries carry the user's own signature, verifiable as any
  * other line.
  * A file the command writes arrives as 'F' frames and goes to
@@ -34,6 +36,7 @@
 #include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/keeper.h"
+#include "lacre/pct.h"
 #include "lacre/shred.h"
 #include "lacre/users.h"
 
@@ -76,15 +79,48 @@ static int own_access_request(const uint8_t *m, size_t n, const char *name)
 }
 
 /* The registry event the command argv writes: its log's magic, its type,
- * and for user add the key= token it must carry.  0 when it writes none. */
+ * the field naming its subject (the user, warrant or request the command
+ * names) and, for user add, the key= it must carry.  0 when it writes
+ * none. */
 struct reg_event {
 	const char *magic, *type;
+	const char *field, *value;      /* e.g. "name", "nora" */
 	const char *pubkey;             /* user add: the --public-key value */
 };
+
+/* The value of long option opt in argv[2..argc), or NULL. */
+static const char *opt_value(int argc, char *const *argv, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], opt) && i + 1 < argc)
+			return argv[i + 1];
+		if (!strncmp(argv[i], opt, n) && argv[i][n] == '=')
+			return argv[i] + n + 1;
+	}
+	return NULL;
+}
+
+/* The first positional argument of argv[first..argc) (option values are
+ * skipped as getopt_long would), or NULL. */
+static const char *positional(int argc, char *const *argv, int first)
+{
+	for (int i = first; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || a[1] == '\0')
+			return a;
+		if (a[1] == '-' && !strchr(a, '=') &&
+		    keeper_option_has_value(a + 2, strlen(a + 2)) == 1)
+			i++;
+	}
+	return NULL;
+}
 
 static int reg_event_of(int argc, char *const *argv, struct reg_event *x)
 {
 	const char *sub = argc >= 2 && argv[1][0] != '-' ? argv[1] : "";
+	int first = sub[0] ? 2 : 1;
 
 	memset(x, 0, sizeof(*x));
 	if (argc < 1)
@@ -92,35 +128,50 @@ static int reg_event_of(int argc, char *const *argv, struct reg_event *x)
 	if (!strcmp(argv[0], "user") && (!strcmp(sub, "add") || !strcmp(sub, "disable"))) {
 		x->magic = USERS_MAGIC;
 		x->type = sub;
-		for (int i = 2; !strcmp(sub, "add") && i < argc; i++) {
-			if (!strcmp(argv[i], "--public-key") && i + 1 < argc)
-				x->pubkey = argv[i + 1];
-			else if (!strncmp(argv[i], "--public-key=", 13))
-				x->pubkey = argv[i] + 13;
-		}
-		return !strcmp(sub, "disable") || x->pubkey != NULL;
-	}
-	if (!strcmp(argv[0], "shred") && (!sub[0] || !strcmp(sub, "request"))) {
+		x->field = "name";
+		x->value = positional(argc, argv, first);
+		if (!strcmp(sub, "add") && (x->pubkey = opt_value(argc, argv, "--public-key")) == NULL)
+			return 0;
+	} else if (!strcmp(argv[0], "shred") && (!sub[0] || !strcmp(sub, "request"))) {
 		x->magic = CASES_MAGIC;
 		x->type = "shred-request";
-		return 1;
-	}
-	if (!strcmp(argv[0], "shred") && !strcmp(sub, "approve")) {
+		x->field = "warrant";
+		x->value = opt_value(argc, argv, "--warrant");
+	} else if (!strcmp(argv[0], "shred") && !strcmp(sub, "approve")) {
 		x->magic = CASES_MAGIC;
 		x->type = "shred-approve";
-		return 1;
-	}
-	if (!strcmp(argv[0], "retention") && !strcmp(sub, "record")) {
+		x->field = "id";
+		x->value = positional(argc, argv, first);
+	} else if (!strcmp(argv[0], "retention") && !strcmp(sub, "record")) {
 		x->magic = CASES_MAGIC;
 		x->type = "court-state";
-		return 1;
+		x->field = "warrant";
+		x->value = positional(argc, argv, first);
+	} else {
+		return 0;
 	}
-	return 0;
+	return x->value != NULL;
+}
+
+/* Whether the line m[0..n) has the token " <key>=<pct(value)> ". */
+static int has_token(const uint8_t *m, size_t n, const char *key, const char *value)
+{
+	struct lacre_dbuf d;
+	int found = 0;
+
+	lacre_dbuf_init(&d, EVLOG_LINE_MAX);
+	if (lacre_dbuf_printf(&d, " %s=", key) == LACRE_OK && pct_encode(&d, value) == LACRE_OK &&
+	    lacre_dbuf_add_str(&d, " ") == LACRE_OK)
+		for (size_t i = 0; !found && i + d.len <= n; i++)
+			found = memcmp(m + i, d.p, d.len) == 0;
+	lacre_dbuf_free(&d);
+	return found;
 }
 
 /* Whether m[0..n) is the signed part of a registry line (evlog.h: "<magic>
  * <seq> <type> by=<name> at=... prev=<hex> hash=<hex>") of the event x,
- * written by user name. */
+ * written by user name: values are percent-encoded, so a token cannot hide
+ * inside another field's value. */
 static int own_registry_event(const uint8_t *m, size_t n, const char *name,
 			      const struct reg_event *x)
 {
@@ -151,14 +202,9 @@ static int own_registry_event(const uint8_t *m, size_t n, const char *name,
 	/* ends with the hash token */
 	if (n < 70 || memcmp(m + n - 70, " hash=", 6) != 0)
 		return 0;
-	if (x->pubkey) {
-		wl = (size_t)snprintf(want, sizeof(want), " key=%s ", x->pubkey);
-		for (i = 0; i + wl <= n; i++)
-			if (memcmp(m + i, want, wl) == 0)
-				return 1;
+	if (!has_token(m, n, x->field, x->value))
 		return 0;
-	}
-	return 1;
+	return x->pubkey == NULL || has_token(m, n, "key", x->pubkey);
 }
 
 struct out_file {

@@ -544,6 +544,9 @@ static void test_client_signs(void)
 		"lacre-user-v1 5 add by=root at=2026-12-01T00:00:00Z key=" KEYA " " PREV,
 		"lacre-user-v1 5 add by=root at=2026-12-01T00:00:00Z\tkey=" KEYA " " PREV " " HASH,
 		"something else",
+		/* another user than the one named: refused */
+		"lacre-user-v1 5 add by=root at=2026-12-01T00:00:00Z name=mallory role=clerk unit= key="
+			KEYA " " PREV " " HASH,
 	};
 	const char *const p_appr[] = {
 		"lacre-case-v1 7 shred-approve by=root at=2026-12-01T00:00:00Z id=S-000001 " PREV " " HASH,
@@ -551,16 +554,36 @@ static void test_client_signs(void)
 		"lacre-case-v1 7 court-state by=root at=2026-12-01T00:00:00Z warrant=W " PREV " " HASH,
 		"lacre-user-v1 7 shred-approve by=root at=2026-12-01T00:00:00Z id=S-000001 " PREV " " HASH,
 		"lacre-case-v1 x7 shred-approve by=root at=2026-12-01T00:00:00Z id=S-000001 " PREV " " HASH,
+		"lacre-case-v1 7 shred-approve by=root at=2026-12-01T00:00:00Z id=S-000009 " PREV " " HASH,
 	};
-	const uint8_t want_add[] = { 1, 1, 0, 0, 0, 0, 0, 0, 0 };
-	const uint8_t want_appr[] = { 1, 0, 0, 0, 0 };
+	const uint8_t want_add[] = { 1, 1, 0, 0, 0, 0, 0, 0, 0, 0 };
+	const uint8_t want_appr[] = { 1, 0, 0, 0, 0, 0 };
 	uint8_t res[16];
 
 	CHECK_OK(user_key_generate("root", &k));
-	CHECK_OK(fake_keeper(&k, 7, add, p_add, 9, res));
+	CHECK_OK(fake_keeper(&k, 7, add, p_add, 10, res));
 	CHECK_MEM(res, want_add, sizeof(want_add));
-	CHECK_OK(fake_keeper(&k, 5, appr, p_appr, 5, res));
+	CHECK_OK(fake_keeper(&k, 5, appr, p_appr, 6, res));
 	CHECK_MEM(res, want_appr, sizeof(want_appr));
+	/* the subject as --warrant, and values percent-encoded in the line */
+	{
+		char *req[] = { "shred", "--order", "A 1", "--warrant", "W-000001", NULL };
+		char *ret[] = { "retention", "record", "--state", "open", "W 2", NULL };
+		const char *const p_req[] = {
+			"lacre-case-v1 2 shred-request by=root at=x id=S-000001 warrant=W-000001 order=A%201 "
+				PREV " " HASH,
+			"lacre-case-v1 2 shred-request by=root at=x id=S-000001 warrant=W-000002 " PREV " " HASH,
+		};
+		const char *const p_ret[] = {
+			"lacre-case-v1 3 court-state by=root at=x warrant=W%202 state=open " PREV " " HASH,
+			"lacre-case-v1 3 court-state by=root at=x warrant=W 2 state=open " PREV " " HASH,
+		};
+		const uint8_t want2[] = { 1, 0 };
+		CHECK_OK(fake_keeper(&k, 5, req, p_req, 2, res));
+		CHECK_MEM(res, want2, 2);
+		CHECK_OK(fake_keeper(&k, 5, ret, p_ret, 2, res));
+		CHECK_MEM(res, want2, 2);
+	}
 	/* a command that writes no registry line signs none */
 	{
 		char *rec[] = { "records", "--warrant", "W", NULL };
