@@ -8,12 +8,20 @@
  * key of the site.  --site, --user, --keeper and --passphrase-* are the
  * CLI's own and are not sent.  Without a keeper the command runs in this
  * process as before (this stage; the next removes that path).
+ *
+ * `user add NAME ... -o KEYFILE` makes the new user's key pair here and
+ * writes KEYFILE (0600, never over a file) before it asks the keeper to
+ * register the public half (--public-key HEX): the private key never
+ * leaves the administrator's process.  KEYFILE is removed when the keeper
+ * refuses.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lacre/err.h"
+#include "lacre/hex.h"
 #include "lacre/keeper.h"
 #include "lacre/site.h"
 #include "lacre/users.h"
@@ -74,6 +82,34 @@ static int split(int argc, char **argv, struct local *l, char **out, int *outc)
 	return 0;
 }
 
+/* user add: the position of its key file option in out[0..*outc) and
+ * the user's name.  Returns 1 when out is `user add` with -o/--output. */
+static int user_add_keyfile(char **out, int outc, int *oi, int *vi, const char **name)
+{
+	*oi = *vi = -1;
+	*name = NULL;
+	if (outc < 2 || strcmp(out[0], "user") != 0 || strcmp(out[1], "add") != 0)
+		return 0;
+	for (int i = 2; i < outc; i++) {
+		const char *a = out[i];
+		if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+			*oi = i;
+			*vi = i + 1 < outc ? i + 1 : -1;
+			i++;
+		} else if (!strncmp(a, "--output=", 9) || (!strncmp(a, "-o", 2) && a[2])) {
+			*oi = *vi = i;
+		} else if (a[0] == '-' && a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			if (!eq && keeper_option_has_value(a + 2, len) == 1)
+				i++;
+		} else if (a[0] != '-' && *name == NULL) {
+			*name = a;
+		}
+	}
+	return *oi >= 0 && *vi >= 0;
+}
+
 int cli_keeper_forward(int argc, char **argv)
 {
 	struct local l = { NULL, NULL, NULL };
@@ -121,7 +157,65 @@ int cli_keeper_forward(int argc, char **argv)
 		free(out);
 		return EXIT_FAIL;
 	}
-	r = keeper_client_run(sock, &key, outc, out, &status, msg, sizeof(msg));
+	{
+		/* user add -o KEYFILE: the key pair is made here, the keeper gets
+		 * the public key only */
+		static char pubarg[] = "--public-key";
+		struct user_key nk;
+		char hx[65], **sent = out;
+		const char *name, *kfile = NULL;
+		int oi, vi, sentc = outc;
+
+		memset(&nk, 0, sizeof(nk));
+		if (user_add_keyfile(out, outc, &oi, &vi, &name)) {
+			kfile = out[vi] + (vi == oi ? (out[oi][1] == 'o' ? 2 : 9) : 0);
+			if (name == NULL || !users_name_ok(name)) {
+				cli_err("user add needs a valid NAME ([A-Za-z0-9][A-Za-z0-9._-]*); run "
+					"'lacre help user'");
+				user_key_wipe(&key);
+				free(out);
+				return EXIT_USAGE;
+			}
+			if ((r = user_key_generate(name, &nk)) != LACRE_OK ||
+			    (r = user_key_write(&nk, kfile)) != LACRE_OK) {
+				user_key_wipe(&nk);
+				user_key_wipe(&key);
+				free(out);
+				if (r == LACRE_E_EXISTS) {
+					cli_err("%s exists: choose another -o file (keys are never "
+						"overwritten)", kfile);
+					return EXIT_FAIL;
+				}
+				return cli_fail(r, "cannot write the new key file");
+			}
+			lacre_hex(nk.pub, 32, hx);
+			user_key_wipe(&nk);
+			if ((sent = calloc((size_t)outc + 2, sizeof(*sent))) == NULL) {
+				unlink(kfile);
+				user_key_wipe(&key);
+				free(out);
+				return cli_fail(LACRE_E_NOMEM, "user add");
+			}
+			sentc = 0;
+			for (int i = 0; i < outc; i++) {
+				if (i == oi) {
+					sent[sentc++] = pubarg;
+					sent[sentc++] = hx;
+				} else if (i != vi) {
+					sent[sentc++] = out[i];
+				}
+			}
+			sent[sentc] = NULL;
+		}
+		r = keeper_client_run(sock, &key, sentc, sent, &status, msg, sizeof(msg));
+		if (sent != out)
+			free(sent);
+		if (kfile && (r != LACRE_OK || status != EXIT_OK))
+			unlink(kfile);          /* not registered: no key file */
+		else if (kfile)
+			fprintf(stderr, "lacre: the private key of %s is in %s (only there: keep it "
+				"safe)\n", name, kfile);
+	}
 	user_key_wipe(&key);
 	free(out);
 	if (r != LACRE_OK) {

@@ -55,6 +55,8 @@ static const struct {
 	{ "reindex", cmd_reindex },
 	{ "warrant", cmd_warrant },
 	{ "retention", cmd_retention },
+	{ "user", cmd_user },
+	{ "shred", cmd_shred },
 	{ "audit", cmd_audit_site },
 };
 

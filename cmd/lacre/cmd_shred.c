@@ -3,9 +3,11 @@
  * warrant's data by court order (LECrim 588 bis k, L13) under the four-eyes
  * rule: one user requests, a second, different user approves, and one of
  * the two is a court clerk.  The approval writes the attempt to the access
- * log first, then destroys the warrant's private key (keystore_shred: every
- * segment sealed to it, everywhere, becomes unreadable), then records the
- * approval in cases.log.  docs/cmd-shred.md.
+ * log first, then has the approver sign the cases.log line (through the
+ * keeper: the approver's own client), then destroys the warrant's private
+ * key (keystore_shred: every segment sealed to it, everywhere, becomes
+ * unreadable), then writes the approval in cases.log (shred_approve: no
+ * signature, no destruction).  docs/cmd-shred.md.
  *
  * The shred is an event of the access log only, not of the ingest log: the
  * ingest log belongs to the running `lacre ingest` process (its state
@@ -166,9 +168,43 @@ static int do_request(const struct sopts *o, const struct site *s)
 	return EXIT_OK;
 }
 
+/* What execute() works with. */
+struct exec_ctx {
+	const struct site *s;
+	struct keystore *ks;
+	int destroyed;                 /* the key is gone (whatever follows) */
+};
+
+/* shred_execute_fn: destroy the warrant's key (keystore_shred: tombstone,
+ * overwrite, unlink), then forget its metadata in the index. */
+static int execute(void *arg, const struct shred_request *req, char *msg, size_t msglen)
+{
+	struct exec_ctx *x = arg;
+	struct index *ix = NULL;
+	int r, ri;
+
+	r = keystore_shred(x->ks, req->warrant, req->order, req->order_date);
+	if (r != LACRE_OK && r != LACRE_E_SHREDDED) {
+		snprintf(msg, msglen, "cannot shred the warrant key: %s; nothing was recorded",
+			 lacre_strerror(r));
+		return r;
+	}
+	x->destroyed = 1;
+	/* the access host's index holds the warrant's metadata: forget it too */
+	ri = index_open(x->s, &ix);
+	if (ri == LACRE_OK)
+		ri = index_reset(ix, req->warrant);
+	index_close(ix);
+	if (ri != LACRE_OK)
+		cli_err("the index still holds metadata of %s (%s): run 'lacre reindex'", req->warrant,
+			lacre_strerror(ri));
+	return LACRE_OK;
+}
+
 /* lacre shred approve */
 static int do_approve(const struct sopts *o, const struct site *s)
 {
+	struct exec_ctx x;
 	struct acl_session *ss = NULL;
 	struct cases *c = NULL;
 	struct keystore *ks = NULL;
@@ -227,29 +263,22 @@ static int do_approve(const struct sopts *o, const struct site *s)
 		acl_session_close(ss);
 		return e;
 	}
-	r = keystore_shred(ks, copy.warrant, copy.order, copy.order_date);
-	keystore_close(ks);
-	if (r != LACRE_OK && r != LACRE_E_SHREDDED) {
-		acl_session_close(ss);
-		return cli_fail(r, "cannot shred the warrant key");
-	}
-	/* the access host's index holds the warrant's metadata: forget it too */
-	{
-		struct index *ix = NULL;
-		int ri = index_open(s, &ix);
-		if (ri == LACRE_OK)
-			ri = index_reset(ix, copy.warrant);
-		index_close(ix);
-		if (ri != LACRE_OK)
-			cli_err("the index still holds metadata of %s (%s): run 'lacre reindex'",
-				copy.warrant, lacre_strerror(ri));
-	}
+	/* the approver signs the cases.log line first; the key is destroyed
+	 * only then, and the line written last (shred_approve) */
+	x.s = s;
+	x.ks = ks;
+	x.destroyed = 0;
 	msg[0] = '\0';
-	r = shred_approve_record(s, ss, copy.id, msg, sizeof(msg));
+	r = shred_approve(s, ss, copy.id, execute, &x, msg, sizeof(msg));
+	keystore_close(ks);
 	acl_session_close(ss);
-	if (r != LACRE_OK) {
+	if (r != LACRE_OK && x.destroyed) {
 		cli_err("the key of %s is destroyed, but the approval could not be recorded in %s: %s "
 			"(run the approval again)", copy.warrant, CASES_LOG, msg[0] ? msg : lacre_strerror(r));
+		return cli_exit_status(r);
+	}
+	if (r != LACRE_OK) {
+		cli_err("shred approve: %s", msg[0] ? msg : lacre_strerror(r));
 		return cli_exit_status(r);
 	}
 	if (o->json)

@@ -8,6 +8,13 @@
  * (only a holder of the master passphrase can do this).  From then on
  * every user-management action needs an administrator's key (--user or
  * LACRE_USER) and is recorded in the access log.
+ *
+ * Through the keeper (docs/keeper.md) `user add` and `user disable` run in
+ * the keeper's worker: the administrator's signature over the users.log
+ * event comes from the administrator's own client over the connection
+ * (users_sign_session), and the new user's key pair is made by the client,
+ * which sends only the public key (--public-key HEX): no private key of a
+ * user is ever in the keeper.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +26,7 @@
 
 #include "lacre/acl.h"
 #include "lacre/err.h"
+#include "lacre/hex.h"
 #include "lacre/json.h"
 #include "lacre/keystore.h"
 #include "lacre/passphrase.h"
@@ -28,7 +36,7 @@
 #include "cli.h"
 
 struct uopts {
-	const char *site, *user, *role, *unit, *out, *justification, *name;
+	const char *site, *user, *role, *unit, *out, *justification, *name, *pubkey;
 	int json;
 	struct passphrase_src pass;
 };
@@ -41,6 +49,7 @@ static void usage(FILE *f)
 	"\n"
 	"  add NAME --role investigator|supervisor|clerk|auditor|admin [--unit U] -o KEYFILE\n"
 	"                      register a user; writes the new private key to KEYFILE (0600)\n"
+	"                      (--public-key HEX instead of -o: register a key made elsewhere)\n"
 	"  list                the users, their roles, units and status\n"
 	"  disable NAME        disable a user (users are never deleted)\n"
 	"\n"
@@ -62,6 +71,7 @@ static int parse(int argc, char **argv, struct uopts *o)
 		{ "role", required_argument, NULL, 'r' },
 		{ "unit", required_argument, NULL, 'U' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "public-key", required_argument, NULL, 'k' },
 		{ "justification", required_argument, NULL, 'J' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		{ "passphrase-fd", required_argument, NULL, 'f' },
@@ -81,6 +91,7 @@ static int parse(int argc, char **argv, struct uopts *o)
 		case 'r': o->role = optarg; break;
 		case 'U': o->unit = optarg; break;
 		case 'o': o->out = optarg; break;
+		case 'k': o->pubkey = optarg; break;
 		case 'J': o->justification = optarg; break;
 		case 'p': o->pass.file = optarg; break;
 		case 'f':
@@ -130,7 +141,8 @@ static int admin_gate(const struct uopts *o, const struct site *s, const char *w
 }
 
 /* The first administrator, signed with the master key's warrant-log key. */
-static int bootstrap(const struct uopts *o, const struct site *s, const struct user_key *k)
+static int bootstrap(const struct uopts *o, const struct site *s, const char *name,
+		     const uint8_t pub[32])
 {
 	struct keystore *ks = NULL;
 	struct age_x25519_identity aud;
@@ -154,7 +166,7 @@ static int bootstrap(const struct uopts *o, const struct site *s, const struct u
 		return cli_fail(r, "cannot prepare the auditor identity or read the site's signing key");
 	}
 	msg[0] = '\0';
-	r = users_bootstrap(s, seed, aud.public_key, k->name, o->unit ? o->unit : "", k->pub,
+	r = users_bootstrap(s, seed, aud.public_key, name, o->unit ? o->unit : "", pub,
 			    msg, sizeof(msg));
 	OPENSSL_cleanse(seed, sizeof(seed));
 	age_identity_wipe(&aud);
@@ -165,18 +177,30 @@ static int bootstrap(const struct uopts *o, const struct site *s, const struct u
 	return EXIT_OK;
 }
 
-/* lacre user add */
+/* lacre user add: the key pair is made here (-o KEYFILE) or elsewhere
+ * (--public-key HEX, what the keeper's client sends). */
 static int do_add(const struct uopts *o, const struct site *s)
 {
 	struct users_registry *reg = NULL;
 	struct acl_session *ss = NULL;
 	struct user_key k;
 	enum acl_role role;
+	uint8_t pub[32];
 	char msg[SITE_MSG_MAX], what[512];
 	int e, r, boot;
 
-	if (!o->name || !o->role || !o->out) {
+	memset(&k, 0, sizeof(k));
+	if (!o->name || !o->role || (!o->out && !o->pubkey)) {
 		cli_err("user add needs NAME, --role and -o KEYFILE; run 'lacre help user'");
+		return EXIT_USAGE;
+	}
+	if (o->out && o->pubkey) {
+		cli_err("user add takes -o KEYFILE (a new key pair) or --public-key HEX, not both");
+		return EXIT_USAGE;
+	}
+	if (o->pubkey && (strlen(o->pubkey) != 64 ||
+			  lacre_unhex(o->pubkey, 64, pub, sizeof(pub)) != LACRE_OK)) {
+		cli_err("--public-key needs the new user's Ed25519 public key as 64 hex digits");
 		return EXIT_USAGE;
 	}
 	if (acl_role_parse(o->role, &role) != LACRE_OK) {
@@ -191,7 +215,7 @@ static int do_add(const struct uopts *o, const struct site *s)
 		cli_err("an %s needs --unit U (the unit named in the orders, L7)", o->role);
 		return EXIT_USAGE;
 	}
-	if (access(o->out, F_OK) == 0) {
+	if (o->out && access(o->out, F_OK) == 0) {
 		cli_err("%s exists: choose another -o file (keys are never overwritten)", o->out);
 		return EXIT_FAIL;
 	}
@@ -207,31 +231,43 @@ static int do_add(const struct uopts *o, const struct site *s)
 			"(--role admin, with the master passphrase)");
 		return EXIT_USAGE;
 	}
+	if (boot && cli_keeper_worker()) {
+		cli_err("the site has no users yet: create the first administrator without the "
+			"keeper ('lacre user add NAME --role admin -o KEYFILE' with the master passphrase)");
+		return EXIT_FAIL;
+	}
 	if (!boot) {
 		snprintf(what, sizeof(what), "add user %s role %s unit %s", o->name, o->role,
 			 o->unit ? o->unit : "");
 		if ((e = admin_gate(o, s, what, &ss)) != EXIT_OK)
 			return e;
 	}
-	if ((r = user_key_generate(o->name, &k)) != LACRE_OK ||
-	    (r = user_key_write(&k, o->out)) != LACRE_OK) {
+	if (o->out) {
+		if ((r = user_key_generate(o->name, &k)) != LACRE_OK ||
+		    (r = user_key_write(&k, o->out)) != LACRE_OK) {
+			user_key_wipe(&k);
+			acl_session_close(ss);
+			return cli_fail(r, "cannot write the new key file");
+		}
+		memcpy(pub, k.pub, sizeof(pub));
 		user_key_wipe(&k);
-		acl_session_close(ss);
-		return cli_fail(r, "cannot write the new key file");
 	}
 	if (boot) {
-		e = bootstrap(o, s, &k);
+		e = bootstrap(o, s, o->name, pub);
 	} else {
+		/* signed by the acting admin: its key file, or its client through
+		 * the keeper */
 		msg[0] = '\0';
-		r = users_add(s, acl_session_key(ss), o->name, role, o->unit, k.pub, msg, sizeof(msg));
+		r = users_add_signed(s, acl_session_user(ss), users_sign_session, ss, o->name, role,
+				     o->unit, pub, msg, sizeof(msg));
 		e = r == LACRE_OK ? EXIT_OK : cli_exit_status(r);
 		if (r != LACRE_OK)
 			cli_err("user add: %s", msg[0] ? msg : lacre_strerror(r));
 	}
 	acl_session_close(ss);
-	user_key_wipe(&k);
 	if (e != EXIT_OK) {
-		unlink(o->out);
+		if (o->out)
+			unlink(o->out);
 		return e;
 	}
 	if (o->json)
@@ -239,10 +275,12 @@ static int do_add(const struct uopts *o, const struct site *s)
 		       acl_role_name(role), boot ? "true" : "false");
 	else if (boot)
 		printf("first administrator %s created (signed with the site's master key); "
-		       "private key in %s\n", o->name, o->out);
+		       "%s%s\n", o->name, o->out ? "private key in " : "public key registered",
+		       o->out ? o->out : "");
 	else
-		printf("user %s (%s%s%s) added; private key in %s\n", o->name, acl_role_name(role),
-		       o->unit ? ", unit " : "", o->unit ? o->unit : "", o->out);
+		printf("user %s (%s%s%s) added; %s%s\n", o->name, acl_role_name(role),
+		       o->unit ? ", unit " : "", o->unit ? o->unit : "",
+		       o->out ? "private key in " : "public key registered", o->out ? o->out : "");
 	return EXIT_OK;
 }
 
@@ -314,7 +352,8 @@ static int do_disable(const struct uopts *o, const struct site *s)
 	if ((e = admin_gate(o, s, what, &ss)) != EXIT_OK)
 		return e;
 	msg[0] = '\0';
-	r = users_disable(s, acl_session_key(ss), o->name, msg, sizeof(msg));
+	r = users_disable_signed(s, acl_session_user(ss), users_sign_session, ss, o->name, msg,
+				 sizeof(msg));
 	acl_session_close(ss);
 	if (r != LACRE_OK) {
 		cli_err("user disable: %s", msg[0] ? msg : lacre_strerror(r));

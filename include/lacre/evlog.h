@@ -11,7 +11,11 @@
  * hash = SHA-256 of the line up to and including the prev= token; sig =
  * Ed25519 over the line up to and including the hash= token, by the key the
  * caller's signer callback names for that line (the registry's key of user
- * `by`, or the site's warrant-log key for `by=site`).  Values are
+ * `by`, or the site's warrant-log key for `by=site`).  A writer never holds
+ * that key itself: evlog_append asks a signing callback for the signature
+ * (a seed in this process, or the user's own client through the keeper's
+ * connection, docs/keeper.md) and checks it against the key the signer
+ * callback names before the line is written.  Values are
  * percent-encoded as in the warrant log.  A reader verifies the whole chain
  * and every signature, and refuses a file whose last line lacks its LF.
  * Writers hold flock(LOCK_EX) while they replay the log, decide and append
@@ -82,11 +86,33 @@ struct evlog;
  * LACRE_E_TOO_LARGE, LACRE_E_NOMEM. */
 int evlog_open(const char *path, const char *magic, int writer, evlog_signer_fn signer,
 	       evlog_apply_fn apply, void *arg, struct evlog **out, char *msg, size_t msglen);
-/* Append ev (seq, at and hash are set here) signed with the 32-byte
- * Ed25519 seed, fsync, then apply it through the apply callback.  The
- * caller checks its rules before; an apply failure after the write is
- * LACRE_E_INTERNAL.  Only for a log opened as writer (LACRE_E_STATE). */
-int evlog_append(struct evlog *l, struct evlog_event *ev, const uint8_t seed[32]);
+/* Produces the Ed25519 signature of m[0..n) (the line up to and including
+ * its hash= token) by the signer the line names: with a seed held in this
+ * process (evlog_sign_seed), or by asking the user's client through the
+ * keeper (the same shape as acl_signer_fn).  LACRE_OK and sig, or an error
+ * (the signer refused or went away). */
+typedef int (*evlog_sign_fn)(void *arg, const void *m, size_t n, uint8_t sig[64]);
+/* An evlog_sign_fn for a 32-byte Ed25519 seed in this process: arg points
+ * to the seed. */
+int evlog_sign_seed(void *arg, const void *m, size_t n, uint8_t sig[64]);
+/* Append ev (seq, at and hash are set here) signed by sign(arg, ...), fsync,
+ * then apply it through the apply callback.  The signature is checked
+ * against the key the log's signer callback names for ev->by before
+ * anything is written: a wrong signature is LACRE_E_AUTH and leaves the
+ * file as it was.  The caller checks its rules before; an apply failure
+ * after the write is LACRE_E_INTERNAL.  Only for a log opened as writer
+ * (LACRE_E_STATE). */
+int evlog_append(struct evlog *l, struct evlog_event *ev, evlog_sign_fn sign, void *arg);
+/* The two halves of evlog_append, for a caller that must hold the signed
+ * line before an irreversible step (a shred approval: the approver's
+ * signature before the key is destroyed).  evlog_prepare builds, signs and
+ * checks ev's line exactly as evlog_append and keeps it (and the pointer
+ * ev, which must stay valid) under the writer's lock; evlog_commit writes,
+ * fsyncs and applies it.  One line at a time (a second prepare is
+ * LACRE_E_STATE; commit without prepare too); evlog_close drops a prepared
+ * line unwritten. */
+int evlog_prepare(struct evlog *l, struct evlog_event *ev, evlog_sign_fn sign, void *arg);
+int evlog_commit(struct evlog *l);
 /* Number of events and the hash of the last line (zeros when empty). */
 uint64_t evlog_events(const struct evlog *l);
 void evlog_head(const struct evlog *l, uint8_t head[32]);

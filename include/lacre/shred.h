@@ -106,9 +106,26 @@ int shred_request_add(const struct site *s, const struct acl_session *ss, const 
 int shred_check_approval(const struct shred_request *req, const char *approver,
 			 enum acl_role approver_role, char *msg, size_t msglen);
 
+/* Executes an approved shred (destroys the warrant's key, forgets its
+ * index), called by shred_approve while cases.log is locked and the
+ * approver's signed line is in hand.  LACRE_OK, or an error with msg. */
+typedef int (*shred_execute_fn)(void *arg, const struct shred_request *req, char *msg,
+				size_t msglen);
+
+/* Approve request id as the session's user: under cases.log's lock,
+ * re-check the four-eyes rule, have the approver sign the shred-approve
+ * line (users_sign_session: the key file, or the approver's client through
+ * the keeper) and check that signature, then run exec(arg, ...) when it is
+ * not NULL, then write the line.  No signature (an error, LACRE_E_AUTH when
+ * it does not verify) stops before exec: nothing is destroyed.  exec
+ * failing: its error, nothing written.  The line failing to be written
+ * after exec: LACRE_E_IO with msg (the approval can be run again:
+ * shredding is idempotent). */
+int shred_approve(const struct site *s, const struct acl_session *ss, const char *id,
+		  shred_execute_fn exec, void *arg, char *msg, size_t msglen);
+
 /* Record the executed approval of request id by the session's user (after
- * keystore_shred succeeded).  Re-checks the four-eyes rule under the log's
- * lock. */
+ * keystore_shred succeeded): shred_approve without exec. */
 int shred_approve_record(const struct site *s, const struct acl_session *ss, const char *id,
 			 char *msg, size_t msglen);
 

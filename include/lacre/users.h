@@ -25,6 +25,7 @@
 
 #include "lacre/acl.h"
 #include "lacre/age.h"
+#include "lacre/evlog.h"
 #include "lacre/site.h"
 
 #define USERS_LOG "users.log"
@@ -103,5 +104,22 @@ int users_add(const struct site *s, const struct user_key *admin, const char *na
  * disabled (LACRE_E_STATE). */
 int users_disable(const struct site *s, const struct user_key *admin, const char *name,
 		  char *msg, size_t msglen);
+
+/* The same two actions by the enabled administrator called admin, whose
+ * signature over the event comes from sign(sarg, ...) - the admin's own
+ * client through the keeper (users_sign_session), or a seed in this
+ * process (evlog_sign_seed).  The signature is checked against admin's
+ * registered key before the line is written: LACRE_E_AUTH when it does
+ * not verify (nothing written).  Other errors as users_add/users_disable,
+ * which check their key file against the registry and call these. */
+int users_add_signed(const struct site *s, const char *admin, evlog_sign_fn sign, void *sarg,
+		     const char *name, enum acl_role role, const char *unit,
+		     const uint8_t pub[32], char *msg, size_t msglen);
+int users_disable_signed(const struct site *s, const char *admin, evlog_sign_fn sign, void *sarg,
+			 const char *name, char *msg, size_t msglen);
+/* An evlog_sign_fn whose arg is an open `const struct acl_session *`: the
+ * session user's signature (acl_session_sign: the key file in process, the
+ * client through the keeper's connection in a keeper worker). */
+int users_sign_session(void *arg, const void *m, size_t n, uint8_t sig[64]);
 
 #endif

@@ -37,6 +37,8 @@ struct evlog {
 	evlog_signer_fn signer;
 	evlog_apply_fn apply;
 	void *arg;
+	struct lacre_dbuf pend;          /* a prepared, signed line (evlog_prepare) */
+	struct evlog_event *pev;         /* its event, until evlog_commit */
 };
 
 /* ------------------------------------------------------------- events */
@@ -318,51 +320,82 @@ int evlog_open(const char *path, const char *magic, int writer, evlog_signer_fn 
 	return LACRE_OK;
 }
 
-int evlog_append(struct evlog *l, struct evlog_event *ev, const uint8_t seed[32])
+int evlog_sign_seed(void *arg, const void *m, size_t n, uint8_t sig[64])
 {
-	struct lacre_dbuf d;
+	return lacre_ed25519_sign((const uint8_t *)arg, m, n, sig);
+}
+
+int evlog_prepare(struct evlog *l, struct evlog_event *ev, evlog_sign_fn sign, void *arg)
+{
+	struct lacre_dbuf *d = &l->pend;
 	char hx[129], ts[WARRANT_TIME_MAX];
-	uint8_t h[32], sig[64];
-	size_t off = 0;
+	uint8_t h[32], sig[64], pub[32];
 	int r;
 
-	if (!l->writer || l->fd < 0)
+	if (!l->writer || l->fd < 0 || l->pev != NULL)
 		return LACRE_E_STATE;
+	if (sign == NULL)
+		return LACRE_E_INVALID;
 	ev->seq = l->events + 1;
 	ev->at = warrant_time_now();
 	warrant_time_format(ev->at, ts);
-	lacre_dbuf_init(&d, EVLOG_LINE_MAX + 1);
-	r = lacre_dbuf_printf(&d, "%s %" PRIu64 " %s by=", l->magic, ev->seq, ev->type);
+	lacre_dbuf_init(d, EVLOG_LINE_MAX + 1);
+	r = lacre_dbuf_printf(d, "%s %" PRIu64 " %s by=", l->magic, ev->seq, ev->type);
 	if (r == LACRE_OK)
-		r = pct_encode(&d, ev->by);
+		r = pct_encode(d, ev->by);
 	if (r == LACRE_OK)
-		r = lacre_dbuf_add_str(&d, " at=");
+		r = lacre_dbuf_add_str(d, " at=");
 	if (r == LACRE_OK)
-		r = pct_encode(&d, ts);
+		r = pct_encode(d, ts);
 	for (size_t i = 0; r == LACRE_OK && i < ev->n; i++) {
-		r = lacre_dbuf_printf(&d, " %s=", ev->f[i].key);
+		r = lacre_dbuf_printf(d, " %s=", ev->f[i].key);
 		if (r == LACRE_OK)
-			r = pct_encode(&d, ev->f[i].value);
+			r = pct_encode(d, ev->f[i].value);
 	}
 	lacre_hex(l->head, 32, hx);
 	if (r == LACRE_OK)
-		r = lacre_dbuf_printf(&d, " prev=%s", hx);
-	if (r == LACRE_OK && EVP_Digest(d.p, d.len, h, NULL, EVP_sha256(), NULL) != 1)
+		r = lacre_dbuf_printf(d, " prev=%s", hx);
+	if (r == LACRE_OK && EVP_Digest(d->p, d->len, h, NULL, EVP_sha256(), NULL) != 1)
 		r = LACRE_E_CRYPTO;
 	if (r == LACRE_OK) {
 		lacre_hex(h, 32, hx);
-		r = lacre_dbuf_printf(&d, " hash=%s", hx);
+		r = lacre_dbuf_printf(d, " hash=%s", hx);
 	}
 	if (r == LACRE_OK)
-		r = lacre_ed25519_sign(seed, d.p, d.len, sig);
+		r = sign(arg, d->p, d->len, sig);
+	/* a line whose signature the log's own rule would refuse is never
+	 * written: it would make the whole file unreadable */
+	if (r == LACRE_OK) {
+		memcpy(ev->hash, h, 32);
+		r = l->signer(l->arg, ev, pub);
+	}
+	if (r == LACRE_OK && lacre_ed25519_verify(pub, d->p, d->len, sig) != LACRE_OK)
+		r = LACRE_E_AUTH;
 	if (r == LACRE_OK) {
 		lacre_hex(sig, 64, hx);
-		r = lacre_dbuf_printf(&d, " sig=%s\n", hx);
+		r = lacre_dbuf_printf(d, " sig=%s\n", hx);
 	}
-	if (r == LACRE_OK && d.len > EVLOG_LINE_MAX)
+	if (r == LACRE_OK && d->len > EVLOG_LINE_MAX)
 		r = LACRE_E_TOO_LARGE;
-	while (r == LACRE_OK && off < d.len) {
-		ssize_t k = write(l->fd, d.p + off, d.len - off);
+	if (r != LACRE_OK) {
+		lacre_dbuf_free(d);
+		return r;
+	}
+	l->pev = ev;
+	return LACRE_OK;
+}
+
+int evlog_commit(struct evlog *l)
+{
+	struct lacre_dbuf *d = &l->pend;
+	struct evlog_event *ev = l->pev;
+	size_t off = 0;
+	int r = LACRE_OK;
+
+	if (ev == NULL)
+		return LACRE_E_STATE;
+	while (off < d->len) {
+		ssize_t k = write(l->fd, d->p + off, d->len - off);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
@@ -373,13 +406,20 @@ int evlog_append(struct evlog *l, struct evlog_event *ev, const uint8_t seed[32]
 	}
 	if (r == LACRE_OK && fsync(l->fd) != 0)
 		r = LACRE_E_IO;
-	lacre_dbuf_free(&d);
+	lacre_dbuf_free(d);
+	l->pev = NULL;
 	if (r != LACRE_OK)
 		return r;
-	memcpy(ev->hash, h, 32);
-	memcpy(l->head, h, 32);
+	memcpy(l->head, ev->hash, 32);
 	l->events = ev->seq;
 	return l->apply(l->arg, ev) == LACRE_OK ? LACRE_OK : LACRE_E_INTERNAL;
+}
+
+int evlog_append(struct evlog *l, struct evlog_event *ev, evlog_sign_fn sign, void *arg)
+{
+	int r = evlog_prepare(l, ev, sign, arg);
+
+	return r == LACRE_OK ? evlog_commit(l) : r;
 }
 
 uint64_t evlog_events(const struct evlog *l)
@@ -396,6 +436,8 @@ void evlog_close(struct evlog *l)
 {
 	if (l == NULL)
 		return;
+	if (l->pev != NULL)
+		lacre_dbuf_free(&l->pend);       /* prepared, never written */
 	if (l->fd >= 0)
 		close(l->fd);
 	free(l);

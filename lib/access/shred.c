@@ -269,10 +269,11 @@ void cases_free(struct cases *c)
 	free(c);
 }
 
-/* Append ev by the session's user to the open log l. */
+/* Append ev by the session's user to the open log l, signed by that user
+ * (its key file in process; through the keeper, its own client). */
 static int append(struct evlog *l, const struct acl_session *ss, struct evlog_event *ev)
 {
-	return evlog_append(l, ev, acl_session_key(ss)->seed);
+	return evlog_append(l, ev, users_sign_session, (void *)ss);
 }
 
 /* Whether warrant w exists in s's registry; *active (optional) whether it
@@ -404,13 +405,13 @@ out:
 	return r;
 }
 
-int shred_approve_record(const struct site *s, const struct acl_session *ss, const char *id,
-			 char *msg, size_t msglen)
+int shred_approve(const struct site *s, const struct acl_session *ss, const char *id,
+		  shred_execute_fn exec, void *arg, char *msg, size_t msglen)
 {
 	struct users_registry *users = NULL;
 	struct evlog *l = NULL;
 	struct evlog_event *e = NULL;
-	struct shred_request *rq;
+	struct shred_request *rq, copy;
 	struct cctx x;
 	int r;
 
@@ -425,6 +426,7 @@ int shred_approve_record(const struct site *s, const struct acl_session *ss, con
 	if ((r = shred_check_approval(rq, acl_session_user(ss), acl_session_role(ss), msg,
 				      msglen)) != LACRE_OK)
 		goto out;
+	copy = *rq;
 	e = malloc(sizeof(*e));
 	if (e == NULL) {
 		r = LACRE_E_NOMEM;
@@ -432,16 +434,33 @@ int shred_approve_record(const struct site *s, const struct acl_session *ss, con
 	}
 	evlog_event_init(e, "shred-approve", acl_session_user(ss));
 	r = evlog_set(e, "id", id);
+	/* the approver's signature first: no signature, no destruction */
 	if (r == LACRE_OK)
-		r = append(l, ss, e);
-	if (r != LACRE_OK)
-		snprintf(msg, msglen, "cannot record the approval: %s", lacre_strerror(r));
+		r = evlog_prepare(l, e, users_sign_session, (void *)ss);
+	if (r != LACRE_OK) {
+		snprintf(msg, msglen, r == LACRE_E_AUTH ? "the approval's signature does not verify "
+			 "with the key of user '%s'; nothing was destroyed or written" :
+			 "cannot sign the approval (%s); nothing was destroyed or written",
+			 r == LACRE_E_AUTH ? acl_session_user(ss) : lacre_strerror(r));
+		goto out;
+	}
+	if (exec && (r = exec(arg, &copy, msg, msglen)) != LACRE_OK)
+		goto out;                       /* the prepared line is dropped */
+	if ((r = evlog_commit(l)) != LACRE_OK)
+		snprintf(msg, msglen, "cannot record the approval in %s: %s", CASES_LOG,
+			 lacre_strerror(r));
 out:
-	free(e);
 	evlog_close(l);
+	free(e);
 	cases_free(x.c);
 	users_free(users);
 	return r;
+}
+
+int shred_approve_record(const struct site *s, const struct acl_session *ss, const char *id,
+			 char *msg, size_t msglen)
+{
+	return shred_approve(s, ss, id, NULL, NULL, msg, msglen);
 }
 
 int retention_due(const struct case_state *cs, int64_t now, char *why, size_t whylen)

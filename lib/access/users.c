@@ -357,8 +357,8 @@ void users_free(struct users_registry *reg)
 }
 
 /* Append an add event for (name, role, unit, pub) by signer by. */
-static int append_add(struct evlog *l, const char *by, const uint8_t seed[32], const char *name,
-		      enum acl_role role, const char *unit, const uint8_t pub[32])
+static int append_add(struct evlog *l, const char *by, evlog_sign_fn sign, void *sarg,
+		      const char *name, enum acl_role role, const char *unit, const uint8_t pub[32])
 {
 	struct evlog_event *e = malloc(sizeof(*e));
 	char hx[65];
@@ -376,7 +376,7 @@ static int append_add(struct evlog *l, const char *by, const uint8_t seed[32], c
 	if (r == LACRE_OK)
 		r = evlog_set(e, "key", hx);
 	if (r == LACRE_OK)
-		r = evlog_append(l, e, seed);
+		r = evlog_append(l, e, sign, sarg);
 	free(e);
 	return r;
 }
@@ -422,11 +422,12 @@ int users_bootstrap(const struct site *s, const uint8_t signer_seed[32],
 		if (r == LACRE_OK)
 			r = evlog_set(e, "auditor", rc);
 		if (r == LACRE_OK)
-			r = evlog_append(l, e, signer_seed);
+			r = evlog_append(l, e, evlog_sign_seed, (void *)signer_seed);
 		if (r != LACRE_OK)
 			goto out;
 	}
-	r = append_add(l, EVLOG_SITE_SIGNER, signer_seed, name, ACL_ADMIN, unit ? unit : "", pub);
+	r = append_add(l, EVLOG_SITE_SIGNER, evlog_sign_seed, (void *)signer_seed, name, ACL_ADMIN,
+		       unit ? unit : "", pub);
 	if (r != LACRE_OK)
 		snprintf(msg, msglen, "cannot append to %s: %s", USERS_LOG, lacre_strerror(r));
 out:
@@ -436,24 +437,48 @@ out:
 	return r;
 }
 
-/* Check that k is the key of an enabled admin of reg. */
-static int check_admin(const struct users_registry *reg, const struct user_key *k,
+/* Check that admin names an enabled admin of reg (and, when pub is not
+ * NULL, that pub is that admin's registered key). */
+static int check_admin(const struct users_registry *reg, const char *admin, const uint8_t *pub,
 		       char *msg, size_t msglen)
 {
-	const struct user *a = users_find(reg, k->name);
+	const struct user *a = users_find(reg, admin);
 
-	if (a == NULL || CRYPTO_memcmp(a->pub, k->pub, 32) != 0 || a->disabled ||
+	if (a == NULL || (pub && CRYPTO_memcmp(a->pub, pub, 32) != 0) || a->disabled ||
 	    a->role != ACL_ADMIN) {
 		snprintf(msg, msglen, "user '%s' is not an enabled administrator of this site "
-			 "(user management needs --user ADMIN-KEY)", k->name);
+			 "(user management needs --user ADMIN-KEY)", admin);
 		return LACRE_E_DENIED;
 	}
 	return LACRE_OK;
 }
 
+int users_sign_session(void *arg, const void *m, size_t n, uint8_t sig[64])
+{
+	return acl_session_sign((const struct acl_session *)arg, m, n, sig);
+}
+
 int users_add(const struct site *s, const struct user_key *admin, const char *name,
 	      enum acl_role role, const char *unit, const uint8_t pub[32],
 	      char *msg, size_t msglen)
+{
+	struct users_registry *reg = NULL;
+	int r;
+
+	/* the key file must be the registered key of that admin */
+	if ((r = users_load(s, &reg, msg, msglen)) != LACRE_OK)
+		return r;
+	r = check_admin(reg, admin->name, admin->pub, msg, msglen);
+	users_free(reg);
+	if (r != LACRE_OK)
+		return r;
+	return users_add_signed(s, admin->name, evlog_sign_seed, (void *)admin->seed, name, role,
+				unit, pub, msg, msglen);
+}
+
+int users_add_signed(const struct site *s, const char *admin, evlog_sign_fn sign, void *sarg,
+		     const char *name, enum acl_role role, const char *unit,
+		     const uint8_t pub[32], char *msg, size_t msglen)
 {
 	struct users_registry *reg = NULL;
 	struct evlog *l = NULL;
@@ -473,16 +498,18 @@ int users_add(const struct site *s, const struct user_key *admin, const char *na
 	}
 	if ((r = reg_open(s, 1, &reg, &l, msg, msglen)) != LACRE_OK)
 		return r;
-	if ((r = check_admin(reg, admin, msg, msglen)) != LACRE_OK)
+	if ((r = check_admin(reg, admin, NULL, msg, msglen)) != LACRE_OK)
 		goto out;
 	if (users_find(reg, name) != NULL) {
 		snprintf(msg, msglen, "user '%s' exists already (names are never reused)", name);
 		r = LACRE_E_EXISTS;
 		goto out;
 	}
-	r = append_add(l, admin->name, admin->seed, name, role, unit, pub);
+	r = append_add(l, admin, sign, sarg, name, role, unit, pub);
 	if (r != LACRE_OK)
-		snprintf(msg, msglen, "cannot append to %s: %s", USERS_LOG, lacre_strerror(r));
+		snprintf(msg, msglen, r == LACRE_E_AUTH ? "the event's signature does not verify with "
+			 "the key of user '%s'; nothing was written" : "cannot append to %s: %s",
+			 r == LACRE_E_AUTH ? admin : USERS_LOG, lacre_strerror(r));
 out:
 	evlog_close(l);
 	users_free(reg);
@@ -493,6 +520,22 @@ int users_disable(const struct site *s, const struct user_key *admin, const char
 		  char *msg, size_t msglen)
 {
 	struct users_registry *reg = NULL;
+	int r;
+
+	if ((r = users_load(s, &reg, msg, msglen)) != LACRE_OK)
+		return r;
+	r = check_admin(reg, admin->name, admin->pub, msg, msglen);
+	users_free(reg);
+	if (r != LACRE_OK)
+		return r;
+	return users_disable_signed(s, admin->name, evlog_sign_seed, (void *)admin->seed, name, msg,
+				    msglen);
+}
+
+int users_disable_signed(const struct site *s, const char *admin, evlog_sign_fn sign, void *sarg,
+			 const char *name, char *msg, size_t msglen)
+{
+	struct users_registry *reg = NULL;
 	struct evlog *l = NULL;
 	struct evlog_event *e = NULL;
 	const struct user *u;
@@ -500,7 +543,7 @@ int users_disable(const struct site *s, const struct user_key *admin, const char
 
 	if ((r = reg_open(s, 1, &reg, &l, msg, msglen)) != LACRE_OK)
 		return r;
-	if ((r = check_admin(reg, admin, msg, msglen)) != LACRE_OK)
+	if ((r = check_admin(reg, admin, NULL, msg, msglen)) != LACRE_OK)
 		goto out;
 	u = users_find(reg, name);
 	if (u == NULL) {
@@ -523,12 +566,14 @@ int users_disable(const struct site *s, const struct user_key *admin, const char
 		r = LACRE_E_NOMEM;
 		goto out;
 	}
-	evlog_event_init(e, "disable", admin->name);
+	evlog_event_init(e, "disable", admin);
 	r = evlog_set(e, "name", name);
 	if (r == LACRE_OK)
-		r = evlog_append(l, e, admin->seed);
+		r = evlog_append(l, e, sign, sarg);
 	if (r != LACRE_OK)
-		snprintf(msg, msglen, "cannot append to %s: %s", USERS_LOG, lacre_strerror(r));
+		snprintf(msg, msglen, r == LACRE_E_AUTH ? "the event's signature does not verify with "
+			 "the key of user '%s'; nothing was written" : "cannot append to %s: %s",
+			 r == LACRE_E_AUTH ? admin : USERS_LOG, lacre_strerror(r));
 out:
 	free(e);
 	evlog_close(l);

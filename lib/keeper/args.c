@@ -11,9 +11,13 @@
  * keeper's own "--site DIR" into a positional argument) is refused.  The
  * site (--site), the acting user (--user) and the passphrase
  * (--passphrase-file, --passphrase-fd) are the keeper's, never the
- * client's.  Commands that sign registry events with the acting user's
- * own key (user add/disable, shred, retention record) are not served in
- * this stage: the keeper holds no user's private key.
+ * client's.  Commands that sign registry events (user add/disable, shred
+ * request/approve, retention record) are served too: the keeper holds no
+ * user's private key, so the worker asks the client for the user's
+ * signature over each users.log / cases.log line (evlog_sign_fn, the same
+ * relay as the access events).  `user add` takes the new user's public
+ * key (--public-key): the client makes the key pair and keeps the private
+ * half, so -o is refused for it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +36,9 @@ struct served {
 
 static const char *const warrant_subs[] = { "list", "show", "identity", "add", "extend",
 					     "confirm", "cease", NULL };
-static const char *const retention_subs[] = { "list", NULL };
+static const char *const retention_subs[] = { "list", "record", NULL };
+static const char *const user_subs[] = { "add", "disable", NULL };
+static const char *const shred_subs[] = { "request", "approve", "list", NULL };
 
 static const struct served served[] = {
 	{ "records", NULL, 1, 0 },
@@ -46,6 +52,8 @@ static const struct served served[] = {
 	{ "reindex", NULL, 1, 0 },
 	{ "warrant", warrant_subs, 0, 0 },
 	{ "retention", retention_subs, 1, 0 },
+	{ "user", user_subs, 0, 0 },            /* list reads public users.log: no keeper */
+	{ "shred", shred_subs, 1, 0 },          /* no subcommand: a request */
 	{ "audit", NULL, 1, 0 },          /* only with --deep: see keeper_args_check */
 };
 
@@ -53,7 +61,8 @@ static const struct served served[] = {
 static const char *const with_value[] = {
 	"warrant", "from", "to", "cin", "justification", "output", "recipient",
 	"exclude-record", "exclude-range", "record", "at", "case", "unit", "court",
-	"order", "order-date", "categories", "authority", "target", "liid", NULL
+	"order", "order-date", "categories", "authority", "target", "liid",
+	"role", "public-key", "state", "date", NULL
 };
 static const char *const without_value[] = {
 	"json", "events", "help", "with-quarantine", "no-media", "all", "deep", "emergency", NULL
@@ -225,9 +234,10 @@ int keeper_args_check(int argc, char *const *argv, char *msg, size_t msglen)
 		return LACRE_E_DENIED;
 	}
 	if (!keeper_command_served(argc, argv)) {
-		snprintf(msg, msglen, "the keeper does not serve '%s %s' in this stage (it signs "
-			 "with the acting user's own key, which the keeper never holds)", argv[0],
-			 argc >= 2 ? argv[1] : "");
+		snprintf(msg, msglen, "the keeper does not serve '%s%s%s'%s", argv[0],
+			 argc >= 2 ? " " : "", argc >= 2 ? argv[1] : "",
+			 !strcmp(argv[0], "user") ? " (user list reads users.log: run it without the "
+			 "keeper)" : "");
 		return LACRE_E_DENIED;
 	}
 	for (int i = 0; i < argc; i++)

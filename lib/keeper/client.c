@@ -4,9 +4,16 @@
  * what comes back.
  *
  * The client signs for the keeper only what it can recognise as its own
- * user's access-log request (ACCESSLOG_MAGIC, "user <its name>"): the
- * keeper holds no user key, and the access log carries the user's own
- * signature over each logged request, verifiable as any other event.
+ * user's: an access-log request (ACCESSLOG_MAGIC, "user <its name>"), or
+ * a users.log / cases.log line (evlog.h) written "by=<its name>" whose
+ * type is the one event the command it sent writes and whose subject is
+ * the one it named (user add / disable: "add" / "disable" with name=
+ * NAME, and for add the key= of the --public-key it sent; shred request:
+ * "shred-request" with warrant= of --warrant; shred approve:
+ * "shred-approve" with id=; retention record: "court-state" with
+ * warrant=).  The keeper holds no user key: the access log
+ * and the registries carry the user's own signature, verifiable as any
+ * other line.
  * A file the command writes arrives as 'F' frames and goes to
  * PATH.part (created 0600, never over an existing file), linked to PATH
  * when the keeper's answer ends; an interrupted answer leaves no PATH.
@@ -29,6 +36,9 @@
 #include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/keeper.h"
+#include "lacre/pct.h"
+#include "lacre/shred.h"
+#include "lacre/users.h"
 
 int keeper_client_socket(const char *explicit_path, const char *site_dir, char *out,
 			 size_t cap)
@@ -66,6 +76,135 @@ static int own_access_request(const uint8_t *m, size_t n, const char *name)
 		if (memcmp(m + i, want, wl) == 0)
 			return 1;
 	return 0;
+}
+
+/* The registry event the command argv writes: its log's magic, its type,
+ * the field naming its subject (the user, warrant or request the command
+ * names) and, for user add, the key= it must carry.  0 when it writes
+ * none. */
+struct reg_event {
+	const char *magic, *type;
+	const char *field, *value;      /* e.g. "name", "nora" */
+	const char *pubkey;             /* user add: the --public-key value */
+};
+
+/* The value of long option opt in argv[2..argc), or NULL. */
+static const char *opt_value(int argc, char *const *argv, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], opt) && i + 1 < argc)
+			return argv[i + 1];
+		if (!strncmp(argv[i], opt, n) && argv[i][n] == '=')
+			return argv[i] + n + 1;
+	}
+	return NULL;
+}
+
+/* The first positional argument of argv[first..argc) (option values are
+ * skipped as getopt_long would), or NULL. */
+static const char *positional(int argc, char *const *argv, int first)
+{
+	for (int i = first; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || a[1] == '\0')
+			return a;
+		if (a[1] == '-' && !strchr(a, '=') &&
+		    keeper_option_has_value(a + 2, strlen(a + 2)) == 1)
+			i++;
+	}
+	return NULL;
+}
+
+static int reg_event_of(int argc, char *const *argv, struct reg_event *x)
+{
+	const char *sub = argc >= 2 && argv[1][0] != '-' ? argv[1] : "";
+	int first = sub[0] ? 2 : 1;
+
+	memset(x, 0, sizeof(*x));
+	if (argc < 1)
+		return 0;
+	if (!strcmp(argv[0], "user") && (!strcmp(sub, "add") || !strcmp(sub, "disable"))) {
+		x->magic = USERS_MAGIC;
+		x->type = sub;
+		x->field = "name";
+		x->value = positional(argc, argv, first);
+		if (!strcmp(sub, "add") && (x->pubkey = opt_value(argc, argv, "--public-key")) == NULL)
+			return 0;
+	} else if (!strcmp(argv[0], "shred") && (!sub[0] || !strcmp(sub, "request"))) {
+		x->magic = CASES_MAGIC;
+		x->type = "shred-request";
+		x->field = "warrant";
+		x->value = opt_value(argc, argv, "--warrant");
+	} else if (!strcmp(argv[0], "shred") && !strcmp(sub, "approve")) {
+		x->magic = CASES_MAGIC;
+		x->type = "shred-approve";
+		x->field = "id";
+		x->value = positional(argc, argv, first);
+	} else if (!strcmp(argv[0], "retention") && !strcmp(sub, "record")) {
+		x->magic = CASES_MAGIC;
+		x->type = "court-state";
+		x->field = "warrant";
+		x->value = positional(argc, argv, first);
+	} else {
+		return 0;
+	}
+	return x->value != NULL;
+}
+
+/* Whether the line m[0..n) has the token " <key>=<pct(value)> ". */
+static int has_token(const uint8_t *m, size_t n, const char *key, const char *value)
+{
+	struct lacre_dbuf d;
+	int found = 0;
+
+	lacre_dbuf_init(&d, EVLOG_LINE_MAX);
+	if (lacre_dbuf_printf(&d, " %s=", key) == LACRE_OK && pct_encode(&d, value) == LACRE_OK &&
+	    lacre_dbuf_add_str(&d, " ") == LACRE_OK)
+		for (size_t i = 0; !found && i + d.len <= n; i++)
+			found = memcmp(m + i, d.p, d.len) == 0;
+	lacre_dbuf_free(&d);
+	return found;
+}
+
+/* Whether m[0..n) is the signed part of a registry line (evlog.h: "<magic>
+ * <seq> <type> by=<name> at=... prev=<hex> hash=<hex>") of the event x,
+ * written by user name: values are percent-encoded, so a token cannot hide
+ * inside another field's value. */
+static int own_registry_event(const uint8_t *m, size_t n, const char *name,
+			      const struct reg_event *x)
+{
+	char want[USER_NAME_MAX + 64];
+	size_t ml, wl, i;
+	const uint8_t *p, *sp;
+
+	if (x->magic == NULL || n > EVLOG_LINE_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (m[i] < 0x20 || m[i] == 0x7f)
+			return 0;
+	ml = strlen(x->magic);
+	if (n < ml + 1 || memcmp(m, x->magic, ml) != 0 || m[ml] != ' ')
+		return 0;
+	/* the sequence number */
+	p = m + ml + 1;
+	sp = memchr(p, ' ', (size_t)(m + n - p));
+	if (sp == NULL || sp == p)
+		return 0;
+	for (const uint8_t *q = p; q < sp; q++)
+		if (*q < '0' || *q > '9')
+			return 0;
+	/* " <type> by=<name> " (user names need no percent-encoding) */
+	wl = (size_t)snprintf(want, sizeof(want), " %s by=%s ", x->type, name);
+	if ((size_t)(m + n - sp) < wl || memcmp(sp, want, wl) != 0)
+		return 0;
+	/* ends with the hash token */
+	if (n < 70 || memcmp(m + n - 70, " hash=", 6) != 0)
+		return 0;
+	if (!has_token(m, n, x->field, x->value))
+		return 0;
+	return x->pubkey == NULL || has_token(m, n, "key", x->pubkey);
 }
 
 struct out_file {
@@ -120,6 +259,7 @@ int keeper_client_run(const char *socket_path, const struct user_key *k, int arg
 	struct lacre_dbuf req;
 	struct timespec ts;
 	struct out_file of = { NULL, "", -1 };
+	struct reg_event rx;
 	uint8_t nonce[16], hdr[4], t, *b = NULL, sig[64];
 	size_t n;
 	int fd = -1, r, idx = -1, done = 0;
@@ -136,6 +276,8 @@ int keeper_client_run(const char *socket_path, const struct user_key *k, int arg
 	memcpy(a.sun_path, socket_path, strlen(socket_path) + 1);
 	if (keeper_args_output(argc, argv, &idx, &off) == LACRE_OK)
 		of.path = argv[idx] + off;
+	if (!reg_event_of(argc, argv, &rx))
+		memset(&rx, 0, sizeof(rx));      /* it writes no registry event */
 	if (of.path && access(of.path, F_OK) == 0) {
 		snprintf(msg, msglen, "%s exists; give a new file name", of.path);
 		return LACRE_E_EXISTS;
@@ -197,7 +339,8 @@ int keeper_client_run(const char *socket_path, const struct user_key *k, int arg
 				goto out;
 			break;
 		case KEEPER_F_SIGN:
-			if (!own_access_request(b, n, k->name) ||
+			if ((!own_access_request(b, n, k->name) &&
+			     !own_registry_event(b, n, k->name, &rx)) ||
 			    lacre_ed25519_sign(k->seed, b, n, sig) != LACRE_OK) {
 				r = keeper_frame_write(fd, KEEPER_F_SIGNATURE, sig, 0);
 			} else {

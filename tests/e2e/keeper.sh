@@ -12,7 +12,7 @@
 #      for warrant show, and warrant list hides it;
 #   3. a forged, a replayed, an unsigned and a stale request are refused
 #      (exit frame 1 and the keeper's message), and so is a command the
-#      keeper does not serve or an option it does not accept;
+#      keeper does not serve (user list) or an option it does not accept;
 #   4. every attempt, allowed or refused, is in the access log, each
 #      allowed one with the user's own verified signature;
 #   5. SIGTERM stops the keeper (exit 0) and removes its socket;
@@ -290,16 +290,16 @@ kc "$INV_KEY" replay records --warrant "$W1" --justification "$RJ" > "$work/r.ou
 sed -n 1p "$work/r.out" | grep -q "^status=0 out=[1-9]" || die "replay's first copy: $(cat "$work/r.out")"
 sed -n 2p "$work/r.out" | grep -q "^status=1 out=0 err=lacre: keeper: refused: replayed request" ||
 	die "replay: $(cat "$work/r.out")"
-kc "$INV_KEY" ok shred --warrant "$W1" --justification "$RJ" > "$work/sh.out" || die "kc shred"
-grep -q "^status=1 out=0 err=lacre: keeper: refused: the keeper does not serve 'shred" "$work/sh.out" ||
-	die "shred: $(cat "$work/sh.out")"
+kc "$INV_KEY" ok user list > "$work/sh.out" || die "kc user list"
+grep -q "^status=1 out=0 err=lacre: keeper: refused: the keeper does not serve 'user list' (user list reads users.log: run it without the keeper)$" "$work/sh.out" ||
+	die "user list: $(cat "$work/sh.out")"
 kc "$INV_KEY" ok records --warrant "$W1" --justification "$RJ" --site /tmp > "$work/st.out" || die "kc site"
 grep -q "^status=1 out=0 err=lacre: keeper: refused: the keeper does not accept --site" "$work/st.out" ||
 	die "--site: $(cat "$work/st.out")"
 kc "$INV_KEY" ok audio x --out /etc/x --justification "$RJ" > "$work/ab.out" || die "kc abbrev"
 grep -q "^status=1 out=0 err=lacre: keeper: refused: the keeper does not accept the option '--out'" \
 	"$work/ab.out" || die "abbreviation: $(cat "$work/ab.out")"
-ok "refused with exit 1: forged, unsigned, stale (300 s), replayed, shred, --site, --out"
+ok "refused with exit 1: forged, unsigned, stale (300 s), replayed, user list (not served), --site, --out"
 
 # 4. every attempt is in the access log; allowed ones carry the user's verified signature
 "$L" access-log --user "$AUDITOR_KEY" --justification "oversight review" --json \
@@ -321,7 +321,7 @@ checks = {
     "unsigned": has(user="inv", action="keeper", reason=lambda r: r.startswith("unsigned")),
     "stale": has(user="inv", action="keeper", reason="stale request"),
     "replayed": has(user="inv", action="keeper", reason="replayed request"),
-    "not served": has(user="inv", action="keeper", reason=lambda r: "does not serve 'shred" in r),
+    "not served": has(user="inv", action="keeper", reason=lambda r: "does not serve 'user list'" in r),
     "deep audit": has(user="auditor", action="audit-deep", decision="allowed"),
 }
 bad = [k for k, v in checks.items() if not v]

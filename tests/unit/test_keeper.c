@@ -8,9 +8,15 @@
  * allow-list of commands and options (lib/keeper/args.c); and sessions of
  * an authenticated user (acl_session_open_authenticated): unknown and
  * disabled users refused, the access event signed by the user through the
- * signer, and a signer that lies refused.
+ * signer, and a signer that lies refused; and what the client signs when
+ * a (fake) keeper asks: its own access request and the one registry line
+ * its command writes, nothing else.
  */
 #include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +25,7 @@
 #include <openssl/crypto.h>
 
 #include "harness.h"
+#include "lacre/accesslog.h"
 #include "lacre/acl.h"
 #include "lacre/age.h"
 #include "lacre/ed25519.h"
@@ -277,9 +284,24 @@ static void test_args(void)
 	CHECK_OK(args("audit", "--deep", NULL));
 	CHECK_OK(args("retention", "--json", NULL));
 	CHECK_EQ_INT(args("audit", NULL), LACRE_E_DENIED);
-	CHECK_EQ_INT(args("shred", "--warrant", "W-1", NULL), LACRE_E_DENIED);
-	CHECK_EQ_INT(args("user", "add", "x", NULL), LACRE_E_DENIED);
-	CHECK_EQ_INT(args("retention", "record", "W-1", NULL), LACRE_E_DENIED);
+	/* the registry writers (second stage): served, their options too */
+	CHECK_OK(args("shred", "--warrant", "W-1", "--order", "O", "--order-date", "2031-01-01",
+		      "--justification", "j", NULL));
+	CHECK_OK(args("shred", "request", "--warrant", "W-1", NULL));
+	CHECK_OK(args("shred", "approve", "S-000001", "--justification", "j", NULL));
+	CHECK_OK(args("shred", "list", NULL));
+	CHECK_OK(args("user", "add", "x", "--role", "clerk", "--public-key", "00", NULL));
+	CHECK_OK(args("user", "disable", "x", NULL));
+	CHECK_OK(args("retention", "record", "W-1", "--state", "dismissed", "--date", "2030-01-01",
+		      "--order", "A", NULL));
+	CHECK_EQ_INT(args("shred", "frob", NULL), LACRE_E_DENIED);
+	CHECK_EQ_INT(args("user", "list", NULL), LACRE_E_DENIED);
+	CHECK_EQ_INT(args("user", NULL), LACRE_E_DENIED);
+	/* the keeper never makes a user's private key: no key file for user add */
+	CHECK_EQ_INT(args("user", "add", "x", "--role", "clerk", "-o", "/tmp/k", NULL), LACRE_E_DENIED);
+	CHECK_EQ_INT(args("user", "add", "x", "--output", "/tmp/k", NULL), LACRE_E_DENIED);
+	CHECK_EQ_INT(args("user", "add", "x", "--passphrase-fd", "0", NULL), LACRE_E_DENIED);
+	CHECK_EQ_INT(args("shred", "approve", "S-1", "--passphrase-file", "/p", NULL), LACRE_E_DENIED);
 	CHECK_EQ_INT(args("warrant", "frob", NULL), LACRE_E_DENIED);
 	CHECK_EQ_INT(args("init", NULL), LACRE_E_DENIED);
 	CHECK_EQ_INT(args("records", "--site", "/tmp", NULL), LACRE_E_DENIED);
@@ -309,6 +331,9 @@ static void test_args(void)
 		     LACRE_E_NOT_FOUND);
 	CHECK(keeper_command_served(2, (char *[]){ "warrant", "list", NULL }));
 	CHECK(!keeper_command_served(2, (char *[]){ "user", "list", NULL }));
+	CHECK(keeper_command_served(3, (char *[]){ "user", "add", "x", NULL }));
+	CHECK(keeper_command_served(3, (char *[]){ "shred", "--warrant", "W", NULL }));
+	CHECK(keeper_command_served(3, (char *[]){ "retention", "record", "W", NULL }));
 	CHECK(!keeper_command_served(3, (char *[]){ "audit", "--site", "/s", NULL }));
 	CHECK(keeper_command_served(4, (char *[]){ "audit", "--site", "/s", "--deep", NULL }));
 }
@@ -429,8 +454,150 @@ static void test_sessions(void)
 	user_key_wipe(&eva);
 }
 
+/* A fake keeper on a socket in the test folder: it reads one request, asks
+ * the client to sign each of payloads[0..n) in turn, writes one byte per
+ * answer to res (1: a 64-byte signature that verifies with pub, 0: an
+ * empty answer, 2: anything else), then ends the answer with exit 0.
+ * Returns the client's keeper_client_run result; res holds the answers. */
+static int fake_keeper(const struct user_key *k, int argc, char **argv, const char *const *payloads,
+		       size_t n, uint8_t *res)
+{
+	struct sockaddr_un a;
+	char path[600], msg[SITE_MSG_MAX];
+	int lfd, p[2], status = -1, r;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/fake.sock", t_tmpdir());
+	unlink(path);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(a.sun_path))
+		return LACRE_E_TOO_LARGE;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	if ((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(lfd, 1) != 0 || pipe(p) != 0)
+		return LACRE_E_IO;
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		static uint8_t b[KEEPER_REQUEST_MAX];
+		uint8_t hdr[4], t;
+		size_t got;
+		int fd = accept(lfd, NULL, NULL);
+		uint32_t len;
+
+		if (fd < 0 || keeper_read_full(fd, 5000, hdr, 4) != LACRE_OK)
+			_exit(1);
+		len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+		if (len > sizeof(b) || keeper_read_full(fd, 5000, b, len) != LACRE_OK)
+			_exit(1);
+		for (size_t i = 0; i < n; i++) {
+			uint8_t v;
+			if (keeper_frame_write(fd, KEEPER_F_SIGN, payloads[i], strlen(payloads[i])) != LACRE_OK ||
+			    keeper_frame_read(fd, 5000, &t, b, sizeof(b), &got) != LACRE_OK)
+				_exit(1);
+			v = t != KEEPER_F_SIGNATURE ? 2 : got == 0 ? 0 :
+			    got == 64 && lacre_ed25519_verify(k->pub, payloads[i], strlen(payloads[i]),
+							      b) == LACRE_OK ? 1 : 2;
+			if (write(p[1], &v, 1) != 1)
+				_exit(1);
+		}
+		b[0] = 0;
+		(void)keeper_frame_write(fd, KEEPER_F_EXIT, b, 1);
+		_exit(0);
+	}
+	close(p[1]);
+	close(lfd);
+	r = keeper_client_run(path, k, argc, argv, &status, msg, sizeof(msg));
+	for (size_t i = 0; i < n; i++)
+		if (read(p[0], &res[i], 1) != 1)
+			res[i] = 9;
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	unlink(path);
+	return r == LACRE_OK && status == 0 ? LACRE_OK : r == LACRE_OK ? LACRE_E_STATE : r;
+}
+
+#define HASH "hash=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define PREV "prev=0000000000000000000000000000000000000000000000000000000000000000"
+#define KEYA "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define KEYB "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static void test_client_signs(void)
+{
+	struct user_key k;
+	char *add[] = { "user", "add", "nora", "--role", "clerk", "--public-key", KEYA, NULL };
+	char *appr[] = { "shred", "approve", "S-000001", "--justification", "j", NULL };
+	const char *const p_add[] = {
+		/* its own access request: signed */
+		ACCESSLOG_MAGIC "\nuser root\naction user-admin\n",
+		/* the add it asked for, with its key: signed */
+		"lacre-user-v1 5 add by=root at=2026-12-01T00:00:00Z name=nora role=clerk unit= key="
+			KEYA " " PREV " " HASH,
+		/* another key, another type, another signer, another log, no hash,
+		 * a control byte: refused */
+		"lacre-user-v1 5 add by=root at=2026-12-01T00:00:00Z name=nora role=admin unit= key="
+			KEYB " " PREV " " HASH,
+		"lacre-user-v1 5 disable by=root at=2026-12-01T00:00:00Z name=ana " PREV " " HASH,
+		"lacre-user-v1 5 add by=eve at=2026-12-01T00:00:00Z name=nora role=clerk unit= key="
+			KEYA " " PREV " " HASH,
+		"lacre-case-v1 5 add by=root at=2026-12-01T00:00:00Z key=" KEYA " " PREV " " HASH,
+		"lacre-user-v1 5 add by=root at=2026-12-01T00:00:00Z key=" KEYA " " PREV,
+		"lacre-user-v1 5 add by=root at=2026-12-01T00:00:00Z\tkey=" KEYA " " PREV " " HASH,
+		"something else",
+		/* another user than the one named: refused */
+		"lacre-user-v1 5 add by=root at=2026-12-01T00:00:00Z name=mallory role=clerk unit= key="
+			KEYA " " PREV " " HASH,
+	};
+	const char *const p_appr[] = {
+		"lacre-case-v1 7 shred-approve by=root at=2026-12-01T00:00:00Z id=S-000001 " PREV " " HASH,
+		"lacre-case-v1 7 shred-request by=root at=2026-12-01T00:00:00Z id=S-000002 " PREV " " HASH,
+		"lacre-case-v1 7 court-state by=root at=2026-12-01T00:00:00Z warrant=W " PREV " " HASH,
+		"lacre-user-v1 7 shred-approve by=root at=2026-12-01T00:00:00Z id=S-000001 " PREV " " HASH,
+		"lacre-case-v1 x7 shred-approve by=root at=2026-12-01T00:00:00Z id=S-000001 " PREV " " HASH,
+		"lacre-case-v1 7 shred-approve by=root at=2026-12-01T00:00:00Z id=S-000009 " PREV " " HASH,
+	};
+	const uint8_t want_add[] = { 1, 1, 0, 0, 0, 0, 0, 0, 0, 0 };
+	const uint8_t want_appr[] = { 1, 0, 0, 0, 0, 0 };
+	uint8_t res[16];
+
+	CHECK_OK(user_key_generate("root", &k));
+	CHECK_OK(fake_keeper(&k, 7, add, p_add, 10, res));
+	CHECK_MEM(res, want_add, sizeof(want_add));
+	CHECK_OK(fake_keeper(&k, 5, appr, p_appr, 6, res));
+	CHECK_MEM(res, want_appr, sizeof(want_appr));
+	/* the subject as --warrant, and values percent-encoded in the line */
+	{
+		char *req[] = { "shred", "--order", "A 1", "--warrant", "W-000001", NULL };
+		char *ret[] = { "retention", "record", "--state", "open", "W 2", NULL };
+		const char *const p_req[] = {
+			"lacre-case-v1 2 shred-request by=root at=x id=S-000001 warrant=W-000001 order=A%201 "
+				PREV " " HASH,
+			"lacre-case-v1 2 shred-request by=root at=x id=S-000001 warrant=W-000002 " PREV " " HASH,
+		};
+		const char *const p_ret[] = {
+			"lacre-case-v1 3 court-state by=root at=x warrant=W%202 state=open " PREV " " HASH,
+			"lacre-case-v1 3 court-state by=root at=x warrant=W 2 state=open " PREV " " HASH,
+		};
+		const uint8_t want2[] = { 1, 0 };
+		CHECK_OK(fake_keeper(&k, 5, req, p_req, 2, res));
+		CHECK_MEM(res, want2, 2);
+		CHECK_OK(fake_keeper(&k, 5, ret, p_ret, 2, res));
+		CHECK_MEM(res, want2, 2);
+	}
+	/* a command that writes no registry line signs none */
+	{
+		char *rec[] = { "records", "--warrant", "W", NULL };
+		const char *const p_rec[] = { p_appr[0], p_add[1] };
+		const uint8_t want_rec[] = { 0, 0 };
+		CHECK_OK(fake_keeper(&k, 3, rec, p_rec, 2, res));
+		CHECK_MEM(res, want_rec, sizeof(want_rec));
+	}
+	user_key_wipe(&k);
+}
+
 int main(void)
 {
+	RUN(test_client_signs);
 	RUN(test_roundtrip);
 	RUN(test_mutations);
 	RUN(test_canonical);

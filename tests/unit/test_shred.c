@@ -2,8 +2,11 @@
  * test_shred.c - the case log: the four-eyes rule on shred approvals (also
  * when someone writes the log by hand: a self-approval signed with the
  * requester's own key refuses the file), court states only by clerks and
- * admins, and the retention rule's 5-year boundary.
+ * admins, the retention rule's 5-year boundary, and an approval whose
+ * signer lies, refuses or whose execution fails: nothing destroyed, nothing
+ * written (shred_approve, evlog_prepare/evlog_commit).
  */
+#include <sys/stat.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 #include "harness.h"
 #include "lacre/acl.h"
 #include "lacre/age.h"
+#include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/evlog.h"
 #include "lacre/keystore.h"
@@ -163,7 +167,7 @@ static void test_case_log(void)
 	CHECK_OK(evlog_set(e, "order", "Auto 9"));
 	CHECK_OK(evlog_set_time(e, "order_date", d));
 	CHECK_OK(evlog_set(e, "justification", "fin"));
-	CHECK_OK(evlog_append(l, e, acl_session_key(sara)->seed));
+	CHECK_OK(evlog_append(l, e, users_sign_session, sara));
 	evlog_close(l);           /* flock: a reader of this process would wait */
 	CHECK_OK(cases_load(&site, &c, msg, sizeof(msg)));
 	CHECK_EQ_INT(c->n_reqs, 1);
@@ -172,7 +176,7 @@ static void test_case_log(void)
 	CHECK_OK(evlog_open(path, CASES_MAGIC, 1, reg_signer, any_apply, users, &l, msg, sizeof(msg)));
 	evlog_event_init(e, "shred-approve", "sara");
 	CHECK_OK(evlog_set(e, "id", "S-000001"));
-	CHECK_OK(evlog_append(l, e, acl_session_key(sara)->seed));
+	CHECK_OK(evlog_append(l, e, users_sign_session, sara));
 	evlog_close(l);
 	free(e);
 	users_free(users);
@@ -208,10 +212,138 @@ static void test_retention(void)
 	CHECK_EQ_INT(retention_due(NULL, t, why, sizeof(why)), 0);
 }
 
+/* An acl_signer_fn of a client that signs with a key not its own. */
+static int lying_sign(void *arg, const void *m, size_t n, uint8_t sig[64])
+{
+	uint8_t other[32];
+
+	(void)arg;
+	memset(other, 0x42, sizeof(other));
+	return lacre_ed25519_sign(other, m, n, sig);
+}
+
+/* An acl_signer_fn of a client that went away. */
+static int gone_sign(void *arg, const void *m, size_t n, uint8_t sig[64])
+{
+	(void)arg;
+	(void)m;
+	(void)n;
+	memset(sig, 0, 64);
+	return LACRE_E_IO;
+}
+
+/* A shred_execute_fn that counts its calls; fails when *arg is negative. */
+static int count_exec(void *arg, const struct shred_request *req, char *msg, size_t msglen)
+{
+	int *n = arg;
+
+	if (strcmp(req->id, "S-000001") != 0)
+		return LACRE_E_INTERNAL;
+	if (*n < 0) {
+		snprintf(msg, msglen, "cannot shred the warrant key: test");
+		return LACRE_E_IO;
+	}
+	(*n)++;
+	return LACRE_OK;
+}
+
+/* Size of the file at path (-1 when absent). */
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static void test_approve_signed(void)
+{
+	struct acl_session *sara = NULL, *luis = NULL, *liar = NULL, *gone = NULL;
+	struct users_registry *users = NULL;
+	struct cases *c = NULL;
+	struct evlog *l = NULL;
+	struct evlog_event *e;
+	char msg[SITE_MSG_MAX], path[SITE_PATH_MAX];
+	long size;
+	int calls = 0;
+
+	CHECK_OK(make_site());
+	CHECK_OK(session("sara", &sara));
+	CHECK_OK(session("luis", &luis));
+	CHECK_OK(acl_session_open_authenticated(&site, "luis", lying_sign, NULL, &liar, msg,
+						sizeof(msg)));
+	CHECK_OK(acl_session_open_authenticated(&site, "luis", gone_sign, NULL, &gone, msg,
+						sizeof(msg)));
+	/* sara's request, written directly */
+	CHECK_OK(users_load(&site, &users, msg, sizeof(msg)));
+	CHECK_OK(site_path(&site, CASES_LOG, path, sizeof(path)));
+	CHECK_OK(evlog_open(path, CASES_MAGIC, 1, reg_signer, any_apply, users, &l, msg, sizeof(msg)));
+	e = calloc(1, sizeof(*e));
+	CHECK(e != NULL);
+	evlog_event_init(e, "shred-request", "sara");
+	CHECK_OK(evlog_set(e, "id", "S-000001"));
+	CHECK_OK(evlog_set(e, "warrant", "W-000001"));
+	CHECK_OK(evlog_set(e, "order", "Auto 9"));
+	CHECK_OK(evlog_set_time(e, "order_date", 0));
+	CHECK_OK(evlog_set(e, "justification", "fin"));
+	CHECK_EQ_INT(evlog_commit(l), LACRE_E_STATE);
+	CHECK_OK(evlog_prepare(l, e, users_sign_session, sara));
+	CHECK_EQ_INT(evlog_prepare(l, e, users_sign_session, sara), LACRE_E_STATE);
+	CHECK_OK(evlog_commit(l));
+	/* a prepared line that is never committed is not written */
+	evlog_event_init(e, "shred-approve", "luis");
+	CHECK_OK(evlog_set(e, "id", "S-000001"));
+	CHECK_OK(evlog_prepare(l, e, users_sign_session, luis));
+	evlog_close(l);
+	free(e);
+	users_free(users);
+	size = file_size(path);
+	CHECK_OK(cases_load(&site, &c, msg, sizeof(msg)));
+	CHECK_EQ_INT(c->n_reqs, 1);
+	CHECK(!c->reqs[0].done);
+	cases_free(c);
+	/* the approver's client signs with another key: nothing destroyed */
+	msg[0] = '\0';
+	CHECK_EQ_INT(shred_approve(&site, liar, "S-000001", count_exec, &calls, msg, sizeof(msg)),
+		     LACRE_E_AUTH);
+	CHECK(strstr(msg, "nothing was destroyed or written") != NULL);
+	CHECK_EQ_INT(calls, 0);
+	CHECK_EQ_INT(file_size(path), size);
+	/* the approver's client went away before signing */
+	CHECK(shred_approve(&site, gone, "S-000001", count_exec, &calls, msg, sizeof(msg)) != LACRE_OK);
+	CHECK_EQ_INT(calls, 0);
+	CHECK_EQ_INT(file_size(path), size);
+	/* the key cannot be destroyed: the approval is not written */
+	calls = -1;
+	CHECK_EQ_INT(shred_approve(&site, luis, "S-000001", count_exec, &calls, msg, sizeof(msg)),
+		     LACRE_E_IO);
+	CHECK_EQ_INT(file_size(path), size);
+	/* the requester cannot approve, whatever signs */
+	calls = 0;
+	CHECK_EQ_INT(shred_approve(&site, sara, "S-000001", count_exec, &calls, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK_EQ_INT(calls, 0);
+	/* the clerk approves: executed once, then recorded */
+	CHECK_OK(shred_approve(&site, luis, "S-000001", count_exec, &calls, msg, sizeof(msg)));
+	CHECK_EQ_INT(calls, 1);
+	CHECK(file_size(path) > size);
+	CHECK_OK(cases_load(&site, &c, msg, sizeof(msg)));
+	CHECK(c->reqs[0].done);
+	CHECK_STR(c->reqs[0].approved_by, "luis");
+	cases_free(c);
+	CHECK_EQ_INT(shred_approve(&site, luis, "S-000001", count_exec, &calls, msg, sizeof(msg)),
+		     LACRE_E_STATE);
+	CHECK_EQ_INT(calls, 1);
+	acl_session_close(sara);
+	acl_session_close(luis);
+	acl_session_close(liar);
+	acl_session_close(gone);
+}
+
 int main(void)
 {
 	RUN(test_four_eyes);
 	RUN(test_case_log);
+	RUN(test_approve_signed);
 	RUN(test_retention);
 	return t_done();
 }

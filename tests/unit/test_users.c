@@ -2,7 +2,9 @@
  * test_users.c - users.log and user key files: key round trip and refusal
  * of readable or damaged key files, the bootstrap by the site key, adds and
  * disables by admins only, the unit rule, the last admin, and a registry
- * that refuses a changed byte or an event signed by a non-admin.
+ * that refuses a changed byte or an event signed by a non-admin; events
+ * signed through a callback (the keeper's relay to the admin's client):
+ * a signature by any other key, or a signer that refuses, writes nothing.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -200,7 +202,7 @@ static void test_tamper(void)
 	CHECK_OK(evlog_set(e, "role", "admin"));
 	CHECK_OK(evlog_set(e, "unit", ""));
 	CHECK_OK(evlog_set(e, "key", "00000000000000000000000000000000000000000000000000000000000000aa"));
-	CHECK_OK(evlog_append(l, e, clerk.seed));
+	CHECK_OK(evlog_append(l, e, evlog_sign_seed, clerk.seed));
 	evlog_close(l);
 	free(e);
 	msg[0] = '\0';
@@ -225,10 +227,84 @@ static void test_tamper(void)
 	user_key_wipe(&clerk);
 }
 
+/* Size of the file at path (-1 when absent). */
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* An evlog_sign_fn that refuses, as a client that went away. */
+static int refusing_signer(void *arg, const void *m, size_t n, uint8_t sig[64])
+{
+	(void)arg;
+	(void)m;
+	(void)n;
+	memset(sig, 0, 64);
+	return LACRE_E_DENIED;
+}
+
+static void test_signed(void)
+{
+	struct users_registry *reg = NULL;
+	struct user_key admin, inv, clerk, fake;
+	struct age_x25519_identity aud;
+	char msg[SITE_MSG_MAX], path[SITE_PATH_MAX];
+	long size;
+
+	CHECK_OK(make_site());
+	CHECK_OK(age_x25519_generate(&aud));
+	CHECK_OK(user_key_generate("root", &admin));
+	CHECK_OK(user_key_generate("ana", &inv));
+	CHECK_OK(user_key_generate("luis", &clerk));
+	CHECK_OK(user_key_generate("root", &fake));
+	CHECK_OK(users_bootstrap(&site, seed, aud.public_key, "root", "", admin.pub, msg, sizeof(msg)));
+	CHECK_OK(site_path(&site, USERS_LOG, path, sizeof(path)));
+	/* the admin's signature from a callback, as the keeper's relay gives it */
+	CHECK_OK(users_add_signed(&site, "root", evlog_sign_seed, admin.seed, "ana", ACL_INVESTIGATOR,
+				  "UCO-1", inv.pub, msg, sizeof(msg)));
+	size = file_size(path);
+	CHECK(size > 0);
+	/* a signature by another key (a lying client) is never written */
+	msg[0] = '\0';
+	CHECK_EQ_INT(users_add_signed(&site, "root", evlog_sign_seed, clerk.seed, "luis", ACL_CLERK, "",
+				      clerk.pub, msg, sizeof(msg)), LACRE_E_AUTH);
+	CHECK(strstr(msg, "does not verify with the key of user 'root'") != NULL);
+	CHECK_EQ_INT(file_size(path), size);
+	/* a signer that refuses (the client went away): nothing written */
+	CHECK_EQ_INT(users_add_signed(&site, "root", refusing_signer, NULL, "luis", ACL_CLERK, "",
+				      clerk.pub, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK_EQ_INT(file_size(path), size);
+	CHECK_EQ_INT(users_disable_signed(&site, "root", evlog_sign_seed, inv.seed, "ana", msg,
+					  sizeof(msg)), LACRE_E_AUTH);
+	CHECK_EQ_INT(file_size(path), size);
+	/* a name that is not an admin's cannot sign, whatever the signature */
+	CHECK_EQ_INT(users_add_signed(&site, "ana", evlog_sign_seed, inv.seed, "luis", ACL_CLERK, "",
+				      clerk.pub, msg, sizeof(msg)), LACRE_E_DENIED);
+	/* a key file named like the admin but holding another key */
+	CHECK_EQ_INT(users_add(&site, &fake, "luis", ACL_CLERK, "", clerk.pub, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK_EQ_INT(file_size(path), size);
+	CHECK_OK(users_disable_signed(&site, "root", evlog_sign_seed, admin.seed, "ana", msg,
+				      sizeof(msg)));
+	CHECK_OK(users_load(&site, &reg, msg, sizeof(msg)));
+	CHECK_EQ_INT(reg->n, 2);
+	CHECK(users_find(reg, "luis") == NULL);
+	CHECK(users_find(reg, "ana") != NULL && users_find(reg, "ana")->disabled);
+	users_free(reg);
+	age_identity_wipe(&aud);
+	user_key_wipe(&admin);
+	user_key_wipe(&inv);
+	user_key_wipe(&clerk);
+	user_key_wipe(&fake);
+}
+
 int main(void)
 {
 	RUN(test_key_files);
 	RUN(test_registry);
 	RUN(test_tamper);
+	RUN(test_signed);
 	return t_done();
 }
