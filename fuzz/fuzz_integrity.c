@@ -49,8 +49,9 @@ static const char fz_ic_p256_pem[] =
 	"N4Ur7Caj9QiJzv2Rv1KJNnN8Xrf0eCc3UAZTm98IOa5JDWyPGm5Bw+r/zA==\n"
 	"-----END PUBLIC KEY-----\n";
 
-/* Counters the corpus replay asserts on (the seeds must reach them). */
-static struct ingest_integrity_stats fz_ic_total;
+/* Counters the corpus replay asserts on (the seeds must reach them):
+ * totals, and per accounting (0: Ed25519 key, 1: P-256 key). */
+static struct ingest_integrity_stats fz_ic_total, fz_ic_by_key[2];
 static unsigned long fz_ic_ka_answers, fz_ic_events;
 
 /* Write pem to a temporary file once; returns its path. */
@@ -142,8 +143,8 @@ static void fz_ic_keepalive(const struct etsi_pdu *d)
 	free(e);
 }
 
-/* The counters of one accounting add up, and its JSON renders. */
-static void fz_ic_finish(struct ingest_acct *a)
+/* The counters of accounting k add up, and its JSON renders. */
+static void fz_ic_finish(struct ingest_acct *a, int k)
 {
 	struct ingest_integrity_stats s;
 	struct lacre_dbuf out;
@@ -156,6 +157,14 @@ static void fz_ic_finish(struct ingest_acct *a)
 	fz_ic_total.hash_mismatch += s.hash_mismatch;
 	fz_ic_total.sig_ok += s.sig_ok;
 	fz_ic_total.sig_bad += s.sig_bad;
+	fz_ic_by_key[k].hash_pdus += s.hash_pdus;
+	fz_ic_by_key[k].hash_ok += s.hash_ok;
+	fz_ic_by_key[k].hash_mismatch += s.hash_mismatch;
+	fz_ic_by_key[k].hash_missing += s.hash_missing;
+	fz_ic_by_key[k].sig_pdus += s.sig_pdus;
+	fz_ic_by_key[k].sig_ok += s.sig_ok;
+	fz_ic_by_key[k].sig_bad += s.sig_bad;
+	fz_ic_by_key[k].sig_unchecked += s.sig_unchecked;
 	lacre_dbuf_init(&out, 64u << 20);
 	json_init(&w, &out);
 	json_obj_begin(&w);
@@ -202,7 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(ingest_acct_pdu(acct[k], data + off, len, d, listener, 1) == LACRE_OK);
 	}
 	for (k = 0; k < 2; k++) {
-		fz_ic_finish(acct[k]);
+		fz_ic_finish(acct[k], k);
 		ingest_acct_free(acct[k]);
 	}
 	free(d);

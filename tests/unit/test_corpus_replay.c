@@ -76,8 +76,34 @@ static void replay_one(int (*fn)(const uint8_t *, size_t), const uint8_t *buf, s
 		fn(buf, n);
 }
 
+/* Run fn on the file fuzz/corpus/<dir>/<name>; 0 when it ran, -1 when it
+ * cannot be read. */
+static int replay_named(const char *dir, const char *name, int (*fn)(const uint8_t *, size_t))
+{
+	char path[4096];
+	uint8_t *buf = NULL;
+	long sz;
+	FILE *f;
+	int r = -1;
+
+	snprintf(path, sizeof(path), "%s/fuzz/corpus/%s/%s", t_topdir(), dir, name);
+	if (!(f = fopen(path, "rb")))
+		return -1;
+	if (fseek(f, 0, SEEK_END) == 0 && (sz = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)sz)) != NULL && fread(buf, 1, (size_t)sz, f) == (size_t)sz) {
+		replay_file = path;
+		replay_one(fn, buf, (size_t)sz);
+		replay_file = NULL;
+		r = 0;
+	}
+	free(buf);
+	fclose(f);
+	return r;
+}
+
 /* Run fn over every file of fuzz/corpus/<name>; returns how many files ran,
- * -1 when the folder cannot be opened. */
+ * -1 when the folder cannot be opened.  replay_failures counts the broken
+ * invariants of this corpus. */
 static int replay(const char *name, int (*fn)(const uint8_t *, size_t))
 {
 	char dir[4096], path[8192];
@@ -85,6 +111,7 @@ static int replay(const char *name, int (*fn)(const uint8_t *, size_t))
 	DIR *d;
 	int n = 0;
 
+	replay_failures = 0;
 	snprintf(dir, sizeof(dir), "%s/fuzz/corpus/%s", t_topdir(), name);
 	if (!(d = opendir(dir))) {
 		fprintf(stderr, "%s: cannot open the corpus folder\n", dir);
@@ -172,6 +199,48 @@ static void test_replay_integrity(void)
 	CHECK(fz_ic_ka_answers > 0);
 }
 
+/* The verdicts on clean mediator streams: with the signing key every hash
+ * and signature verifies, with the other key every signature fails; and a
+ * changed data PDU fails its hash. */
+static void test_replay_integrity_verdicts(void)
+{
+	static const struct {
+		const char *file;
+		int key;        /* accounting that holds the signing key */
+	} v[] = {
+		{ "hi2-ed25519-sha256", 0 }, { "hi3-ed25519-sha1", 0 },
+		{ "hi2-p256-sha512", 1 }, { "hi3-p256-sha384", 1 },
+	};
+	const struct ingest_integrity_stats *a, *b;
+
+	replay_failures = 0;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		memset(fz_ic_by_key, 0, sizeof(fz_ic_by_key));
+		CHECK_OK(replay_named("integrity", v[i].file, fuzz_integrity_one));
+		CHECK_EQ_INT(replay_failures, 0);
+		a = &fz_ic_by_key[v[i].key];
+		b = &fz_ic_by_key[1 - v[i].key];
+		printf("%s: %llu of %llu hashes, %llu of %llu signatures verified\n", v[i].file,
+		       (unsigned long long)a->hash_ok, (unsigned long long)a->hash_pdus,
+		       (unsigned long long)a->sig_ok, (unsigned long long)a->sig_pdus);
+		CHECK(a->hash_pdus > 0 && a->sig_pdus > 0);
+		CHECK_EQ_INT(a->hash_ok, a->hash_pdus);
+		CHECK_EQ_INT(a->sig_ok, a->sig_pdus);
+		CHECK_EQ_INT(b->sig_ok, 0);
+		CHECK_EQ_INT(b->sig_bad, b->sig_pdus);
+	}
+	/* hi2-ed25519-sha256 with one byte of a data PDU changed ("SIP/3.0"):
+	 * the hash PDU that covers it must not verify */
+	memset(fz_ic_by_key, 0, sizeof(fz_ic_by_key));
+	CHECK_OK(replay_named("integrity", "regress-tampered-data-pdu", fuzz_integrity_one));
+	CHECK_EQ_INT(replay_failures, 0);
+	a = &fz_ic_by_key[0];
+	printf("regress-tampered-data-pdu: %llu of %llu hashes mismatch\n",
+	       (unsigned long long)a->hash_mismatch, (unsigned long long)a->hash_pdus);
+	CHECK_EQ_INT(a->hash_mismatch, 1);
+	CHECK_EQ_INT(a->hash_ok, a->hash_pdus - 1);
+}
+
 /* Spool files of the receiver: read, torn, written again. */
 static void test_replay_spool(void)
 {
@@ -220,6 +289,7 @@ int main(void)
 	RUN(test_replay_rtp);
 	RUN(test_replay_framer);
 	RUN(test_replay_integrity);
+	RUN(test_replay_integrity_verdicts);
 	RUN(test_replay_spool);
 	RUN(test_replay_s3xml);
 	RUN(test_replay_tiles);
