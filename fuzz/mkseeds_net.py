@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """fuzz/mkseeds_net.py - (re)create the seed corpora of the network-path
-harnesses from real encoder output: fuzz/corpus/framer and
-fuzz/corpus/integrity, cut from streams that build/bin/lacre-mediator writes
-(--output mode: the exact bytes it would send on HI2 and HI3).
+harnesses from real output of the tools in the tree: fuzz/corpus/framer,
+integrity and rtp from streams that build/bin/lacre-mediator writes
+(--output mode: the exact bytes it would send on HI2 and HI3), spool from
+files that `lacre ingest --spool` writes while receiving the mediator over
+loopback, and the hostile edge cases of s3xml (its real answers come from
+fuzz/mkseeds_s3.sh).
 
 framer/: byte 0 selects the PDU size limit, byte 1 seeds the chunking,
 then a stream: a few PDUs of each length style (openli, minimal, long,
@@ -11,6 +14,8 @@ and one with a PDU above the limit.
 integrity/: byte 0 holds the flags of fuzz_integrity.c, then a stream with
 data PDUs, hash PDUs and signature PDUs signed by the test keys of
 fuzz/keys/ (Ed25519 and ECDSA P-256), plus keep-alives.
+rtp/: IPMMCC frames, the bare RTP in them, SIP of IPMMIRI, OpenLI frames.
+spool/: receiver spool files, one torn, one with a flipped byte.
 
 Usage: make && fuzz/mkseeds_net.py (from anywhere)."""
 import os, subprocess, sys, tempfile
@@ -65,6 +70,12 @@ with tempfile.TemporaryDirectory() as tmp:
         write('integrity', 'hi2-%s-%s' % (key, alg), bytes([0]) + h2)
         write('integrity', 'hi3-%s-%s' % (key, alg), bytes([2]) + h3)
         write('integrity', 'hi3-%s-%s-evict' % (key, alg), bytes([3]) + h3)
+        if (key, alg) == ('ed25519', 'sha256'):
+            # one byte of a data PDU changed after it was hashed
+            t = bytearray(bytes([0]) + h2)
+            i = t.find(b'SIP/2.0')
+            t[i + 4] = ord('3')
+            write('integrity', 'regress-tampered-data-pdu', bytes(t))
     h2, h3 = run(tmp, '--pdus', '10', '--integrity-hash', 'sha256', '--integrity-every', '2',
                  '--sign-key', os.path.join(keys, 'integrity-p256.pem'), '--sign-every', '1',
                  '--sign-style', 'contents', '--lengths', 'long')

@@ -7,9 +7,10 @@
  * full tile and a partial one), two with segment entries, one with the
  * older checkpoint given as trusted.
  *
- *   cc -Iinclude -Ilib fuzz/mkseeds_tiles.c build/liblacre.a $(libs) -o /tmp/mk
- *   /tmp/mk fuzz/corpus/tiles
- * (fuzz/build does both when given --seeds.)
+ *   make && cc -std=c11 -D_GNU_SOURCE -Iinclude -Ilib fuzz/mkseeds_tiles.c \
+ *       build/liblacre.a -lssl -lcrypto -lcurl -lsqlite3 -lexpat -lmicrohttpd \
+ *       -lm -lpthread -o /tmp/mkseeds_tiles && /tmp/mkseeds_tiles fuzz/corpus/tiles
+ * (docs/fuzzing.md lists every corpus and how it is made.)
  */
 #include <stdio.h>
 #include <stdlib.h>
