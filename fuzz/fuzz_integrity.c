@@ -54,13 +54,29 @@ static const char fz_ic_p256_pem[] =
 static struct ingest_integrity_stats fz_ic_total, fz_ic_by_key[2];
 static unsigned long fz_ic_ka_answers, fz_ic_events;
 
+/* The temporary files holding the keys (ingest_acct_set_sigkey reads a
+ * path), removed at exit. */
+static char fz_ic_ed_path[64], fz_ic_ec_path[64];
+
+/* atexit: remove the key files. */
+static void fz_ic_cleanup(void)
+{
+	if (fz_ic_ed_path[0])
+		unlink(fz_ic_ed_path);
+	if (fz_ic_ec_path[0])
+		unlink(fz_ic_ec_path);
+}
+
 /* Write pem to a temporary file once; returns its path. */
 static const char *fz_ic_keyfile(char *path, size_t cap, const char *pem)
 {
+	static int registered;
 	int fd;
 
 	if (path[0])
 		return path;
+	if (!registered)
+		registered = atexit(fz_ic_cleanup) == 0;
 	snprintf(path, cap, "/tmp/lacre-fuzz-key-XXXXXX");
 	fd = mkstemp(path);
 	FUZZ_CHECK(fd >= 0);
@@ -176,7 +192,6 @@ static void fz_ic_finish(struct ingest_acct *a, int k)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char ed_path[64], ec_path[64];
 	struct ingest_acct *acct[2] = { NULL, NULL };
 	struct etsi_pdu *d;
 	size_t off, len;
@@ -190,9 +205,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(ingest_acct_new((data[0] & 1) ? 300 : 64u << 20, fz_ic_event, NULL,
 					   &acct[k]) == LACRE_OK);
 	}
-	FUZZ_CHECK(ingest_acct_set_sigkey(acct[0], fz_ic_keyfile(ed_path, sizeof(ed_path),
+	FUZZ_CHECK(ingest_acct_set_sigkey(acct[0], fz_ic_keyfile(fz_ic_ed_path, sizeof(fz_ic_ed_path),
 					  fz_ic_ed25519_pem), NULL) == LACRE_OK);
-	FUZZ_CHECK(ingest_acct_set_sigkey(acct[1], fz_ic_keyfile(ec_path, sizeof(ec_path),
+	FUZZ_CHECK(ingest_acct_set_sigkey(acct[1], fz_ic_keyfile(fz_ic_ec_path, sizeof(fz_ic_ec_path),
 					  fz_ic_p256_pem), "sha256") == LACRE_OK);
 	for (off = 1; off < size; off += len) {
 		if (etsi_pdu_size(data + off, size - off, 1u << 20, &len) != LACRE_OK)

@@ -255,21 +255,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
+/* The sink's folder for the round trip (emptied after each use), removed
+ * at exit. */
+static char fz_sp_dir[64];
+
+/* atexit: remove the folder. */
+static void fz_sp_cleanup(void)
+{
+	if (fz_sp_dir[0])
+		rmdir(fz_sp_dir);
+}
+
 /* Every check on one file image. */
 static void fz_sp_one(const uint8_t *data, size_t size)
 {
-	static char dir[64];
+	char *dir = fz_sp_dir;
 	static struct fz_sp_list all, part;
 	static size_t ends[FZ_SP_MAX];
 	size_t k, cut, i, before;
 	int r, rc;
 
 	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "/dev/shm/lacre-fuzz-spool-XXXXXX");
-		if (!mkdtemp(dir)) {
-			snprintf(dir, sizeof(dir), "/tmp/lacre-fuzz-spool-XXXXXX");
-			FUZZ_CHECK(mkdtemp(dir) != NULL);
+		snprintf(fz_sp_dir, sizeof(fz_sp_dir), "/dev/shm/lacre-fuzz-spool-XXXXXX");
+		if (!mkdtemp(fz_sp_dir)) {
+			snprintf(fz_sp_dir, sizeof(fz_sp_dir), "/tmp/lacre-fuzz-spool-XXXXXX");
+			FUZZ_CHECK(mkdtemp(fz_sp_dir) != NULL);
 		}
+		FUZZ_CHECK(atexit(fz_sp_cleanup) == 0);
 	}
 	memset(&all, 0, sizeof(all));
 	r = fz_sp_read(data, size, &all);
