@@ -137,7 +137,8 @@ static void fz_t_close(struct lacre_store *s)
 }
 
 static const struct store_ops fz_t_ops = {
-	"fuzz", fz_t_put, fz_t_put_file, fz_t_get, fz_t_stat, fz_t_list, fz_t_del, fz_t_close
+	.kind = "fuzz", .put = fz_t_put, .put_file = fz_t_put_file, .get = fz_t_get,
+	.stat = fz_t_stat, .list = fz_t_list, .del = fz_t_del, .close = fz_t_close,
 };
 
 /* qsort: objects by name. */
