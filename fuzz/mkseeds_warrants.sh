@@ -18,8 +18,10 @@ P=(--site "$S" --passphrase-file "$t/pass")
 "$L" init "$S" --passphrase-file "$t/pass" > /dev/null
 pub=$(sed -n 's/^warrants.signer = //p' "$S/lacre.conf")
 mkdir -p "$out"
+# the 32 key bytes of the hex in $pub
+key() { python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$pub"; }
 # seed NAME: the log as it is now
-seed() { { printf '\x03'; printf '%s' "$pub" | xxd -r -p; cat "$S/warrants.log"; } > "$out/$1"; }
+seed() { { printf '\x03'; key; cat "$S/warrants.log"; } > "$out/$1"; }
 add() { "$L" warrant add "${P[@]}" --case "DP 7/2026" --unit "UDEF Central" --court "Juzgado nº 3" "$@" > /dev/null; }
 seed empty
 add --order "Auto 1/2026" --order-date 2026-01-10 --to 2026-04-10 --categories iri,content \
@@ -35,6 +37,6 @@ seed three
 "$L" warrant cease W-000002 "${P[@]}" --order "Auto cese" --order-date 2026-02-15 > /dev/null
 seed all-events
 # a torn last line and a changed byte
-{ printf '\x05'; printf '%s' "$pub" | xxd -r -p; head -c -7 "$S/warrants.log"; } > "$out/torn"
-{ printf '\x01'; printf '%s' "$pub" | xxd -r -p; sed '2s/LIID-1B/LIID-1C/' "$S/warrants.log"; } > "$out/tampered"
+{ printf '\x05'; key; head -c -7 "$S/warrants.log"; } > "$out/torn"
+{ printf '\x01'; key; sed '2s/LIID-1B/LIID-1C/' "$S/warrants.log"; } > "$out/tampered"
 ls -la "$out"
