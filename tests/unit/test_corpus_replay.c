@@ -1,17 +1,42 @@
 /*
- * test_corpus_replay.c - replay the seed corpora of the vault, ledger and
- * configuration harnesses (fuzz/corpus/{vault,ledger,config}) through the
- * same code the fuzzers run, in the normal and sanitizer builds: every
- * crash the fuzzers ever found stays fixed.  The harness files are included
- * with their entry point renamed, so the replay runs exactly their code.
+ * test_corpus_replay.c - replay the seed corpora of the libFuzzer harnesses
+ * (fuzz/corpus/<harness>/) through the same code the fuzzers run, in the
+ * normal and sanitizer builds: every crash the fuzzers ever found stays
+ * fixed, and every invariant a harness checks holds on every seed.
+ *
+ * The harness files are included with their entry point renamed, so the
+ * replay runs exactly their code.  FUZZ_FAIL (fuzz/fuzz_common.h) is
+ * defined here to name the harness, the input and the broken invariant,
+ * count it and leave that input (longjmp), instead of aborting.
+ *
+ * Each corpus must exist and hold files, and the seeds must reach the code
+ * they were made for (a verified hash chain and signature, a clean audit,
+ * a routed record...): the counters the harnesses keep are asserted, so a
+ * change that makes the seeds bounce off a parser fails here instead of
+ * silently fuzzing nothing.
  */
 #include <dirent.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 #include "lacre/err.h"
+
+static jmp_buf replay_jmp;
+static const char *replay_file;
+static unsigned replay_failures;
+
+/* FUZZ_FAIL for the replay: report, count, abandon this input. */
+static void replay_fail(const char *file, int line, const char *what)
+{
+	fprintf(stderr, "%s: %s:%d: invariant broken: %s\n", replay_file ? replay_file : "?",
+		file, line, what);
+	replay_failures++;
+	longjmp(replay_jmp, 1);
+}
+#define FUZZ_FAIL(what) replay_fail(__FILE__, __LINE__, (what))
 
 #define LLVMFuzzerTestOneInput fuzz_vault_one
 #include "../../fuzz/fuzz_vault.c"
@@ -22,8 +47,63 @@
 #define LLVMFuzzerTestOneInput fuzz_config_one
 #include "../../fuzz/fuzz_config.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_rtp_one
+#include "../../fuzz/fuzz_rtp.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_framer_one
+#include "../../fuzz/fuzz_framer.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_integrity_one
+#include "../../fuzz/fuzz_integrity.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_spool_one
+#include "../../fuzz/fuzz_spool.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_s3xml_one
+#include "../../fuzz/fuzz_s3xml.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_tiles_one
+#include "../../fuzz/fuzz_tiles.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_warrants_one
+#include "../../fuzz/fuzz_warrants.c"
+#undef LLVMFuzzerTestOneInput
 
-/* Run fn over every file of fuzz/corpus/<name>; returns the count. */
+/* Run fn on one input, coming back here when an invariant breaks. */
+static void replay_one(int (*fn)(const uint8_t *, size_t), const uint8_t *buf, size_t n)
+{
+	if (setjmp(replay_jmp) == 0)
+		fn(buf, n);
+}
+
+/* Run fn on the file fuzz/corpus/<dir>/<name>; 0 when it ran, -1 when it
+ * cannot be read. */
+static int replay_named(const char *dir, const char *name, int (*fn)(const uint8_t *, size_t))
+{
+	char path[4096];
+	uint8_t *buf = NULL;
+	long sz;
+	FILE *f;
+	int r = -1;
+
+	snprintf(path, sizeof(path), "%s/fuzz/corpus/%s/%s", t_topdir(), dir, name);
+	if (!(f = fopen(path, "rb")))
+		return -1;
+	if (fseek(f, 0, SEEK_END) == 0 && (sz = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)sz)) != NULL && fread(buf, 1, (size_t)sz, f) == (size_t)sz) {
+		replay_file = path;
+		replay_one(fn, buf, (size_t)sz);
+		replay_file = NULL;
+		r = 0;
+	}
+	free(buf);
+	fclose(f);
+	return r;
+}
+
+/* Run fn over every file of fuzz/corpus/<name>; returns how many files ran,
+ * -1 when the folder cannot be opened.  replay_failures counts the broken
+ * invariants of this corpus. */
 static int replay(const char *name, int (*fn)(const uint8_t *, size_t))
 {
 	char dir[4096], path[8192];
@@ -31,9 +111,12 @@ static int replay(const char *name, int (*fn)(const uint8_t *, size_t))
 	DIR *d;
 	int n = 0;
 
+	replay_failures = 0;
 	snprintf(dir, sizeof(dir), "%s/fuzz/corpus/%s", t_topdir(), name);
-	if (!(d = opendir(dir)))
+	if (!(d = opendir(dir))) {
+		fprintf(stderr, "%s: cannot open the corpus folder\n", dir);
 		return -1;
+	}
 	while ((e = readdir(d)) != NULL) {
 		FILE *f;
 		uint8_t *buf;
@@ -44,12 +127,15 @@ static int replay(const char *name, int (*fn)(const uint8_t *, size_t))
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (!(f = fopen(path, "rb")))
 			continue;
-		fseek(f, 0, SEEK_END);
-		sz = ftell(f);
-		fseek(f, 0, SEEK_SET);
+		if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+			fclose(f);
+			continue;
+		}
 		buf = malloc(sz > 0 ? (size_t)sz : 1);
 		if (buf && fread(buf, 1, (size_t)sz, f) == (size_t)sz) {
-			fn(buf, (size_t)sz);
+			replay_file = path;
+			replay_one(fn, buf, (size_t)sz);
+			replay_file = NULL;
 			n++;
 		}
 		free(buf);
@@ -62,16 +148,137 @@ static int replay(const char *name, int (*fn)(const uint8_t *, size_t))
 static void test_replay_vault(void)
 {
 	CHECK(replay("vault", fuzz_vault_one) > 0);
+	CHECK_EQ_INT(replay_failures, 0);
 }
 
 static void test_replay_ledger(void)
 {
 	CHECK(replay("ledger", fuzz_ledger_one) > 0);
+	CHECK_EQ_INT(replay_failures, 0);
 }
 
 static void test_replay_config(void)
 {
 	CHECK(replay("config", fuzz_config_one) > 0);
+	CHECK_EQ_INT(replay_failures, 0);
+}
+
+/* RTP, IPMMCC frames and SIP from the mediator and the OpenLI vectors. */
+static void test_replay_rtp(void)
+{
+	CHECK(replay("rtp", fuzz_rtp_one) > 0);
+	CHECK_EQ_INT(replay_failures, 0);
+	printf("rtp: %lu RTP packets, %lu frames, %lu SIP messages parsed\n",
+	       fz_rtp_packets, fz_rtp_frames, fz_rtp_sip);
+	CHECK(fz_rtp_packets > 0 && fz_rtp_frames > 0 && fz_rtp_sip > 0);
+}
+
+/* The framer: same PDUs however the stream is cut. */
+static void test_replay_framer(void)
+{
+	CHECK(replay("framer", fuzz_framer_one) > 0);
+	CHECK_EQ_INT(replay_failures, 0);
+	printf("framer: %lu PDUs delivered, %lu streams ended in a framing error\n",
+	       fz_framer_delivered, fz_framer_errors);
+	CHECK(fz_framer_delivered >= 40);
+	CHECK(fz_framer_errors > 0);
+}
+
+/* The per-PDU path: the seeds' hash chains and signatures verify. */
+static void test_replay_integrity(void)
+{
+	CHECK(replay("integrity", fuzz_integrity_one) > 0);
+	CHECK_EQ_INT(replay_failures, 0);
+	printf("integrity: %llu hashes and %llu signatures verified, %llu and %llu failed, "
+	       "%lu keep-alives answered, %lu events\n",
+	       (unsigned long long)fz_ic_total.hash_ok, (unsigned long long)fz_ic_total.sig_ok,
+	       (unsigned long long)fz_ic_total.hash_mismatch, (unsigned long long)fz_ic_total.sig_bad,
+	       fz_ic_ka_answers, fz_ic_events);
+	CHECK(fz_ic_total.hash_ok > 0);
+	CHECK(fz_ic_total.sig_ok > 0);
+	CHECK(fz_ic_ka_answers > 0);
+}
+
+/* The verdicts on clean mediator streams: with the signing key every hash
+ * and signature verifies, with the other key every signature fails; and a
+ * changed data PDU fails its hash. */
+static void test_replay_integrity_verdicts(void)
+{
+	static const struct {
+		const char *file;
+		int key;        /* accounting that holds the signing key */
+	} v[] = {
+		{ "hi2-ed25519-sha256", 0 }, { "hi3-ed25519-sha1", 0 },
+		{ "hi2-p256-sha512", 1 }, { "hi3-p256-sha384", 1 },
+	};
+	const struct ingest_integrity_stats *a, *b;
+
+	replay_failures = 0;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		memset(fz_ic_by_key, 0, sizeof(fz_ic_by_key));
+		CHECK_OK(replay_named("integrity", v[i].file, fuzz_integrity_one));
+		CHECK_EQ_INT(replay_failures, 0);
+		a = &fz_ic_by_key[v[i].key];
+		b = &fz_ic_by_key[1 - v[i].key];
+		printf("%s: %llu of %llu hashes, %llu of %llu signatures verified\n", v[i].file,
+		       (unsigned long long)a->hash_ok, (unsigned long long)a->hash_pdus,
+		       (unsigned long long)a->sig_ok, (unsigned long long)a->sig_pdus);
+		CHECK(a->hash_pdus > 0 && a->sig_pdus > 0);
+		CHECK_EQ_INT(a->hash_ok, a->hash_pdus);
+		CHECK_EQ_INT(a->sig_ok, a->sig_pdus);
+		CHECK_EQ_INT(b->sig_ok, 0);
+		CHECK_EQ_INT(b->sig_bad, b->sig_pdus);
+	}
+	/* hi2-ed25519-sha256 with one byte of a data PDU changed ("SIP/3.0"):
+	 * the hash PDU that covers it must not verify */
+	memset(fz_ic_by_key, 0, sizeof(fz_ic_by_key));
+	CHECK_OK(replay_named("integrity", "regress-tampered-data-pdu", fuzz_integrity_one));
+	CHECK_EQ_INT(replay_failures, 0);
+	a = &fz_ic_by_key[0];
+	printf("regress-tampered-data-pdu: %llu of %llu hashes mismatch\n",
+	       (unsigned long long)a->hash_mismatch, (unsigned long long)a->hash_pdus);
+	CHECK_EQ_INT(a->hash_mismatch, 1);
+	CHECK_EQ_INT(a->hash_ok, a->hash_pdus - 1);
+}
+
+/* Spool files of the receiver: read, torn, written again. */
+static void test_replay_spool(void)
+{
+	CHECK(replay("spool", fuzz_spool_one) > 0);
+	CHECK_EQ_INT(replay_failures, 0);
+	printf("spool: %lu records, %lu events, %lu files written back and reread\n",
+	       fz_sp_records, fz_sp_events, fz_sp_roundtrips);
+	CHECK(fz_sp_records > 0 && fz_sp_events > 0 && fz_sp_roundtrips > 0);
+}
+
+/* Answers of a real S3 server (Ceph RGW) and hostile ones. */
+static void test_replay_s3xml(void)
+{
+	CHECK(replay("s3xml", fuzz_s3xml_one) > 0);
+	CHECK_EQ_INT(replay_failures, 0);
+	printf("s3xml: %lu names listed, %lu lookups answered, %lu ETag headers kept\n",
+	       fz_s3_listed, fz_s3_found, fz_s3_etags);
+	CHECK(fz_s3_listed > 0 && fz_s3_found > 0 && fz_s3_etags > 0);
+}
+
+/* Logs written by tlog: clean audits, and the segment hook's findings. */
+static void test_replay_tiles(void)
+{
+	CHECK(replay("tiles", fuzz_tiles_one) > 0);
+	CHECK_EQ_INT(replay_failures, 0);
+	printf("tiles: %lu clean audits over %lu entries, %lu findings\n",
+	       fz_t_clean, fz_t_entries, fz_t_findings);
+	CHECK(fz_t_clean > 0 && fz_t_entries > 0 && fz_t_findings > 0);
+}
+
+/* Warrant logs written by `lacre warrant`: loaded, verified, routed. */
+static void test_replay_warrants(void)
+{
+	CHECK(replay("warrants", fuzz_warrants_one) > 0);
+	CHECK_EQ_INT(replay_failures, 0);
+	printf("warrants: %lu logs verified, %lu records routed, %lu quarantined\n",
+	       fz_w_loaded, fz_w_routed, fz_w_quarantined);
+	CHECK(fz_w_loaded > 0 && fz_w_routed > 0 && fz_w_quarantined > 0);
 }
 
 int main(void)
@@ -79,5 +286,13 @@ int main(void)
 	RUN(test_replay_vault);
 	RUN(test_replay_ledger);
 	RUN(test_replay_config);
+	RUN(test_replay_rtp);
+	RUN(test_replay_framer);
+	RUN(test_replay_integrity);
+	RUN(test_replay_integrity_verdicts);
+	RUN(test_replay_spool);
+	RUN(test_replay_s3xml);
+	RUN(test_replay_tiles);
+	RUN(test_replay_warrants);
 	return t_done();
 }
