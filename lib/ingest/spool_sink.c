@@ -334,7 +334,7 @@ int ingest_spool_read(const char *path,
 	size_t len = 0;
 	struct lacre_rbuf b, e;
 	struct ingest_spool_entry ent;
-	uint32_t elen, crc, jl, dl;
+	uint32_t elen = 0, crc, jl, dl;   /* elen read only once its field was whole */
 	uint64_t u;
 	char *json = NULL;
 	int r;
