@@ -86,7 +86,7 @@ static int parse(int argc, char **argv, struct sopts *o)
 				cli_err("--passphrase-fd needs a descriptor number");
 				return EXIT_USAGE;
 			}
-			o->pass.fd = atoi(optarg);
+			o->pass.fd = (int)strtol(optarg, NULL, 10);   /* digits only, checked above */
 			break;
 		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return EXIT_USAGE;

@@ -48,7 +48,7 @@ static int access_collect(void *arg, const char *name, uint64_t size)
 	}
 	if (strlen(name) > LACRE_STORE_NAME_MAX)
 		return LACRE_E_TOO_LARGE;
-	strcpy(l->v[l->n].name, name);
+	snprintf(l->v[l->n].name, sizeof(l->v[l->n].name), "%s", name);
 	l->v[l->n].size = size;
 	l->v[l->n].created_us = 0;
 	l->n++;

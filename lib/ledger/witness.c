@@ -454,7 +454,7 @@ static int parse_addr(const char *s, struct sockaddr_in *sa)
 	memcpy(host, s, (size_t)(colon - s));
 	host[colon - s] = '\0';
 	if (strcmp(host, "localhost") == 0)
-		strcpy(host, "127.0.0.1");
+		snprintf(host, sizeof(host), "%s", "127.0.0.1");
 	port = strtol(colon + 1, &end, 10);
 	memset(sa, 0, sizeof(*sa));
 	sa->sin_family = AF_INET;

@@ -893,10 +893,11 @@ static int vf_in_range(const struct vf_excl *e, const char *rule)
 	memcpy(a, rule, la);
 	a[la] = 0;
 	snprintf(b, sizeof(b), "%s", slash + 1);
+	/* a bare date is midnight UTC */
 	if (strlen(a) == 10)
-		strcat(a, "T00:00:00Z");
+		snprintf(a + 10, sizeof(a) - 10, "%s", "T00:00:00Z");
 	if (strlen(b) == 10)
-		strcat(b, "T00:00:00Z");
+		snprintf(b + 10, sizeof(b) - 10, "%s", "T00:00:00Z");
 	if (vf_time(a, &from) != LACRE_OK || vf_time(b, &to) != LACRE_OK)
 		return 0;
 	return e->time_us >= from && e->time_us < to;
