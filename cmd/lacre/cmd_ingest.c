@@ -127,7 +127,8 @@ static int parse_fp(const char *s, uint8_t out[32])
 }
 
 /* Write the stats JSON to path atomically (tmp + rename). */
-static int write_stats(struct ingest_server *s, const char *path)
+static int write_stats(struct ingest_server *s, const struct lacre_sink *vault,
+		       const char *path)
 {
 	struct lacre_dbuf d;
 	char tmp[4096];
@@ -137,6 +138,27 @@ static int write_stats(struct ingest_server *s, const char *path)
 	lacre_dbuf_init(&d, (size_t)256 << 20);
 	if ((r = ingest_server_stats_json(s, &d)) != LACRE_OK)
 		goto done;
+	if (vault && d.len > 0 && d.p[d.len - 1] == '}') {
+		/* the sealing sink's figures, as the "vault" member */
+		struct seal_sink_stats v;
+		seal_sink_stats_get(vault, &v);
+		d.len--;
+		r = lacre_dbuf_printf(&d, ",\"vault\":{\"records\":%llu,\"routed\":%llu,\"late\":%llu,"
+			"\"quarantined\":%llu,\"events\":%llu,\"segments\":%llu,\"log_size\":%llu,"
+			"\"signed_size\":%llu,\"unsigned_segments\":%llu,\"upload_files\":%llu,"
+			"\"upload_bytes\":%llu,\"backend_down\":%s,\"spool_full\":%s,"
+			"\"refused_full\":%llu,\"relogged_segments\":%llu,\"lost_records\":%llu}}",
+			(unsigned long long)v.records, (unsigned long long)v.routed,
+			(unsigned long long)v.late, (unsigned long long)v.quarantined,
+			(unsigned long long)v.events, (unsigned long long)v.segments,
+			(unsigned long long)v.log_size, (unsigned long long)v.signed_size,
+			(unsigned long long)v.unsigned_segments, (unsigned long long)v.upload_files,
+			(unsigned long long)v.upload_bytes, v.backend_down ? "true" : "false",
+			v.spool_full ? "true" : "false", (unsigned long long)v.refused_full,
+			(unsigned long long)v.relogged_segments, (unsigned long long)v.lost_records);
+		if (r != LACRE_OK)
+			goto done;
+	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	r = LACRE_E_IO;
 	if (!(fp = fopen(tmp, "w")))
@@ -464,7 +486,7 @@ int cmd_ingest(int argc, char **argv)
 		        ingest_server_port(g_server, LACRE_HI2), ingest_server_port(g_server, LACRE_HI3), spool);
 	r = ingest_server_run(g_server);
 	rc = r == LACRE_OK ? EXIT_OK : EXIT_FAIL;
-	if (stats && write_stats(g_server, stats) != LACRE_OK) {
+	if (stats && write_stats(g_server, use_site ? &sink : NULL, stats) != LACRE_OK) {
 		cli_err("ingest: cannot write the stats file %s", stats);
 		rc = EXIT_FAIL;
 	}
