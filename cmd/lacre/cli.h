@@ -38,6 +38,10 @@ int cli_open_keystore(const struct passphrase_src *src, const struct site *s,
 void cli_keeper_worker_keystore(struct keystore *ks);
 /* 1 in a keeper worker (warrant list/show are gated there), else 0. */
 int cli_keeper_worker(void);
+/* The name an output file is logged under (the access event's "what"): in
+ * a keeper worker, the path the client asked for (the worker writes a
+ * private copy the keeper streams back), else path itself. */
+const char *cli_output_label(const char *path);
 /* lacre keeper (cmd_keeper.c), and the client side of main.c: run argv
  * through the keeper when one is configured; returns -1 when none is. */
 int cmd_keeper(int argc, char **argv);

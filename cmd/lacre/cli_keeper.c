@@ -224,3 +224,14 @@ int cli_keeper_forward(int argc, char **argv)
 	}
 	return status;
 }
+
+const char *cli_output_label(const char *path)
+{
+	static char label[4200];
+	const char *v = getenv("LACRE_KEEPER_OUTPUT");
+
+	if (!cli_keeper_worker() || !v || !v[0])
+		return path;
+	snprintf(label, sizeof(label), "%s (on the client)", v);
+	return label;
+}

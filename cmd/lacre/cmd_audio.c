@@ -144,7 +144,7 @@ int cmd_audio(int argc, char **argv)
 		cli_err("'%s' is not a call id like W-000001-164085088 (see 'lacre calls')", id);
 		return EXIT_USAGE;
 	}
-	snprintf(what, sizeof(what), "call %s to %s", id, path);
+	snprintf(what, sizeof(what), "call %s to %s", id, cli_output_label(path));
 	ex = cli_media_open(&o, "audio", warrant, what, 0, &m);
 	if (ex > 0)
 		return ex;

@@ -189,7 +189,7 @@ static int export_gate(const struct site *s, struct eopts *o, char *user, size_t
 	if (o->o.to_us != INT64_MAX)
 		warrant_time_format(o->o.to_us, to);
 	snprintf(what, sizeof(what), "evidence package from %s to %s for %s to %s, %zu exclusion(s)",
-		 from, to, o->recipient, o->o.path, o->n_excl);
+		 from, to, o->recipient, cli_output_label(o->o.path), o->n_excl);
 	memset(&rq, 0, sizeof(rq));
 	rq.action = "export";
 	rq.warrant = o->o.warrant;

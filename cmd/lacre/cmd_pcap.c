@@ -82,9 +82,9 @@ int cmd_pcap(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (has_cin)
-		snprintf(what, sizeof(what), "cc packets of cin %" PRIu32 " to %s", cin, path);
+		snprintf(what, sizeof(what), "cc packets of cin %" PRIu32 " to %s", cin, cli_output_label(path));
 	else
-		snprintf(what, sizeof(what), "cc packets to %s", path);
+		snprintf(what, sizeof(what), "cc packets to %s", cli_output_label(path));
 	ex = cli_media_open(&o, "pcap", warrant, what, 0, &m);
 	if (ex > 0)
 		return ex;

@@ -317,6 +317,10 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 		close(ctl[0]);
 		if (acl_keeper_worker_begin(rq->user, ctl_sign, &ctl[1]) != LACRE_OK)
 			_exit(1);
+		/* the access log names the file the client asked for, not the
+		 * worker's private copy (cli_output_label) */
+		if (outarg && setenv("LACRE_KEEPER_OUTPUT", rq->argv[oidx] + ooff, 1) != 0)
+			_exit(1);
 		st = cfg->run(cfg->run_arg, rq->user, argc, argv);
 		fflush(NULL);
 		_exit(st & 0xff);
