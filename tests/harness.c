@@ -86,6 +86,15 @@ void t_run(const char *name, void (*fn)(void))
 	cur_name = NULL;
 }
 
+/* Unit tests seal master.age with the test work factor (10), which
+ * site_create allows only when LACRE_SCRYPT_LOG2N says this is a test
+ * (lib/vault/site.c): say so before main() runs, as tests/e2e/lib/vault.bash
+ * does for the scripts.  An explicit value in the environment is kept. */
+__attribute__((constructor)) static void t_test_env(void)
+{
+	setenv("LACRE_SCRYPT_LOG2N", "10", 0);
+}
+
 const char *t_tmpdir(void)
 {
 	static char path[PATH_MAX + 32];

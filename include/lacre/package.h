@@ -35,8 +35,10 @@
 
 struct package_writer;
 
-/* Create PATH.tmp (0600) and write the age header for the one recipient
- * court[32] and the magic.  LACRE_E_IO, LACRE_E_EXISTS (PATH exists),
+/* Create PATH.tmp (0600, O_EXCL|O_NOFOLLOW: a new file, never through a
+ * symbolic link) and write the age header for the one recipient court[32]
+ * and the magic.  LACRE_E_IO, LACRE_E_EXISTS (PATH exists, even as a
+ * dangling symbolic link, or PATH.tmp does: a leftover or a planted name),
  * LACRE_E_CRYPTO, LACRE_E_NOMEM. */
 int package_writer_open(const char *path, const uint8_t court[32], struct package_writer **out);
 /* Append one member; sha256 (may be NULL) receives SHA-256 of its data.

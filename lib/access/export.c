@@ -1015,8 +1015,11 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	if ((r = receipts_index_open(s, st, &c.ix, msg, msglen)) != LACRE_OK)
 		goto out;
 	if ((r = package_writer_open(o->path, o->court, &c.pw)) != LACRE_OK) {
-		snprintf(msg, msglen, "cannot create %s: %s", o->path,
-			 r == LACRE_E_EXISTS ? "it exists (choose another name)" : lacre_strerror(r));
+		if (r == LACRE_E_EXISTS)
+			snprintf(msg, msglen, "cannot create %s: it or %s.tmp exists (choose another "
+				 "name, or remove a leftover %s.tmp)", o->path, o->path, o->path);
+		else
+			snprintf(msg, msglen, "cannot create %s: %s", o->path, lacre_strerror(r));
 		goto out;
 	}
 	access_filter_init(&f);

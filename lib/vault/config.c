@@ -82,7 +82,8 @@ static const struct ckey keys[] = {
 	{ "limits.idle_timeout", T_DUR, N(idle_timeout_ms), 1000, UINT64_C(86400000),
 	  "A connection silent for this long is closed (ms, s, min, h)." },
 	{ "master.scrypt_log2n", T_UINT, N(scrypt_log2n), 1, SITE_LOG2N_MAX,
-	  "scrypt work factor (log2 N) used when master.age is sealed." },
+	  "scrypt work factor (log2 N) used when master.age is sealed (lacre init refuses "
+	  "less than 15 unless LACRE_SCRYPT_LOG2N is set, as tests do)." },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -1,8 +1,11 @@
 /*
  * passphrase.c - read the site master passphrase from a file, a descriptor,
- * LACRE_PASSPHRASE or a no-echo terminal prompt (see lacre/passphrase.h).
- * Every intermediate copy lives in a stack buffer wiped before return; the
- * only copy that survives is the caller's, wiped by passphrase_free().
+ * a systemd credential, LACRE_PASSPHRASE or a no-echo terminal prompt (see
+ * lacre/passphrase.h).  Every intermediate copy lives in a stack buffer
+ * wiped before return; the only copy that survives is the caller's, wiped
+ * by passphrase_free().  LACRE_PASSPHRASE is unset once read: a child the
+ * process starts later must not inherit it (/proc/PID/environ of the
+ * keeper showed it, issue 11).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +27,7 @@ void passphrase_src_init(struct passphrase_src *src)
 {
 	src->file = NULL;
 	src->fd = -1;
+	src->no_cred = 0;
 	src->no_env = 0;
 	src->no_prompt = 0;
 }
@@ -76,6 +80,31 @@ static int finish(const char *raw, size_t n, char **out)
 	return LACRE_OK;
 }
 
+/* Open $CREDENTIALS_DIRECTORY/lacre-passphrase (systemd's LoadCredential=:
+ * a file on a private, non-swappable file system that only the service's
+ * user may read).  *fd is the open descriptor, or -1 when no credential is
+ * configured (no variable, a relative path, no such file): the caller then
+ * tries the next source.  A symbolic link there is refused (LACRE_E_IO), as
+ * is any other open error: a credential that exists but cannot be read is
+ * a deployment error to report, not a reason to fall back to a prompt. */
+static int open_credential(int *fd)
+{
+	char path[4096];
+	const char *dir = getenv(PASSPHRASE_CRED_DIR_ENV);
+	int n;
+
+	*fd = -1;
+	if (dir == NULL || dir[0] != '/')
+		return LACRE_OK;
+	n = snprintf(path, sizeof(path), "%s/%s", dir, PASSPHRASE_CREDENTIAL);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return LACRE_E_IO;
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (*fd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? LACRE_OK : LACRE_E_IO;
+	return LACRE_OK;
+}
+
 /* Prompt on the controlling terminal with echo off; read one line into
  * buf.  LACRE_E_NOT_FOUND when there is no terminal. */
 static int prompt_tty(const char *prompt, char *buf, size_t cap, size_t *n)
@@ -117,11 +146,14 @@ int passphrase_get(const struct passphrase_src *src, const char *prompt,
 {
 	char raw[RAW_MAX], again[RAW_MAX];
 	size_t n = 0, n2 = 0;
-	const char *env;
-	int r, fd;
+	char *env;
+	int r, fd = -1;
 
 	if (src == NULL || out == NULL)
 		return LACRE_E_INVALID;
+	if (src->file == NULL && src->fd < 0 && !src->no_cred &&
+	    (r = open_credential(&fd)) != LACRE_OK)
+		goto out;
 	if (src->file != NULL) {
 		fd = open(src->file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
@@ -132,13 +164,22 @@ int passphrase_get(const struct passphrase_src *src, const char *prompt,
 		close(fd);
 	} else if (src->fd >= 0) {
 		r = read_fd(src->fd, raw, sizeof(raw), 1, &n);
+	} else if (fd >= 0) {
+		r = read_fd(fd, raw, sizeof(raw), 0, &n);
+		close(fd);
 	} else if (!src->no_env && (env = getenv(PASSPHRASE_ENV)) != NULL) {
 		n = strlen(env);
-		if (n > PASSPHRASE_MAX) {
+		if (n > PASSPHRASE_MAX)
 			r = LACRE_E_TOO_LARGE;
+		else
+			memcpy(raw, env, n);
+		/* wipe the value where it lies (for an inherited variable, the
+		 * block /proc/PID/environ shows), then drop the variable so no
+		 * child inherits it and no later getenv finds it */
+		OPENSSL_cleanse(env, strlen(env));
+		unsetenv(PASSPHRASE_ENV);
+		if (n > PASSPHRASE_MAX)
 			goto out;
-		}
-		memcpy(raw, env, n);
 		r = LACRE_OK;
 	} else if (!src->no_prompt) {
 		r = prompt_tty(prompt ? prompt : "passphrase: ", raw, sizeof(raw), &n);

@@ -26,6 +26,15 @@
 #include "lacre/site.h"
 #include "lacre/warrant.h"
 
+/* The lowest scrypt work factor a new master.age may have (2^15 = 32 MiB of
+ * scrypt memory, well under a second): below it a stolen master.age falls
+ * to a cheap guessing attack.  Tests seal with 10 to stay fast; they say so
+ * by setting SITE_LOG2N_TEST_ENV (tests/e2e/lib/vault.bash, the unit-test
+ * harness), the only way past the floor.  Opening an existing site never
+ * checks it: a site made by tests still opens. */
+#define SITE_LOG2N_FLOOR 15
+#define SITE_LOG2N_TEST_ENV "LACRE_SCRYPT_LOG2N"
+
 int site_fsync_parent(const char *path)
 {
 	char tmp[SITE_PATH_MAX];
@@ -266,6 +275,14 @@ int site_create(const char *dir, const struct site_config *cfg, const char *pass
 	if (passphrase[0] == '\0') {
 		lacre_msg(msg, msglen, "the master passphrase is empty");
 		r = LACRE_E_PASSPHRASE;
+		goto out;
+	}
+	if (s->cfg.scrypt_log2n < SITE_LOG2N_FLOOR && getenv(SITE_LOG2N_TEST_ENV) == NULL) {
+		lacre_msg(msg, msglen, "master.scrypt_log2n %llu is below the floor of %d: use %d or "
+			  "more (default %d; only tests go lower, with %s set)",
+			  (unsigned long long)s->cfg.scrypt_log2n, SITE_LOG2N_FLOOR, SITE_LOG2N_FLOOR,
+			  SITE_LOG2N_DEFAULT, SITE_LOG2N_TEST_ENV);
+		r = LACRE_E_CONFIG;
 		goto out;
 	}
 	st = dir_state(s->dir, msg, msglen);

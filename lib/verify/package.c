@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -28,6 +29,7 @@ struct package_writer {
 	char path[PKG_PATH_MAX];
 	char tmp[PKG_PATH_MAX + 8];
 	int fd;
+	int made_tmp;                 /* tmp is ours: created by this writer */
 	struct age_writer *aw;
 	struct lacre_dbuf out;        /* ciphertext waiting for write(2) */
 	uint64_t plain;
@@ -93,12 +95,15 @@ static int pkg_put(struct package_writer *w, const void *p, size_t n)
 int package_writer_open(const char *path, const uint8_t court[32], struct package_writer **out)
 {
 	struct package_writer *w;
+	struct stat st;
 	uint8_t rc[1][32];
 	int r;
 
 	if (!path || strlen(path) >= PKG_PATH_MAX)
 		return LACRE_E_INVALID;
-	if (access(path, F_OK) == 0)
+	/* lstat: a symbolic link there, even a dangling one, is an existing
+	 * name (finish's link() would refuse it too; say so before the work) */
+	if (lstat(path, &st) == 0)
 		return LACRE_E_EXISTS;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return LACRE_E_NOMEM;
@@ -107,11 +112,16 @@ int package_writer_open(const char *path, const uint8_t court[32], struct packag
 	snprintf(w->tmp, sizeof(w->tmp), "%s.tmp", path);
 	lacre_dbuf_init(&w->out, (size_t)8 << 20);
 	memcpy(rc[0], court, 32);
-	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* a new file only: never through a symbolic link planted at PATH.tmp
+	 * (O_NOFOLLOW) and never over an existing file (O_EXCL), which would let
+	 * whoever can write PATH's folder make export overwrite another file;
+	 * a leftover PATH.tmp is reported, not reused */
+	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
-		r = LACRE_E_IO;
+		r = errno == EEXIST || errno == ELOOP ? LACRE_E_EXISTS : LACRE_E_IO;
 		goto fail;
 	}
+	w->made_tmp = 1;
 	if ((r = age_writer_new((const uint8_t (*)[32])rc, 1, &w->out, &w->aw)) != LACRE_OK ||
 	    (r = pkg_put(w, PACKAGE_MAGIC, PACKAGE_MAGIC_LEN)) != LACRE_OK)
 		goto fail;
@@ -191,7 +201,7 @@ void package_writer_free(struct package_writer *w)
 		return;
 	if (w->fd >= 0)
 		close(w->fd);
-	if (!w->finished)
+	if (!w->finished && w->made_tmp)
 		unlink(w->tmp);
 	age_writer_free(w->aw);
 	lacre_dbuf_free(&w->out);
