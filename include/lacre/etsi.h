@@ -229,7 +229,7 @@ struct etsi_mobile {
 	struct etsi_bytes pdu_session_id; /* 33.128 pDUSessionID contents */
 	struct etsi_bytes dnn;         /* 33.128 dNN (text) */
 	struct etsi_bytes ue_ip;       /* 33.128 uEEndpoint address octets (first) */
-	int has_location;              /* some location field is present */
+	int has_location;              /* 1 a location field is present, 0 none, -1 cannot tell */
 };
 
 /* TRIPayload operatorLeaMessage. */

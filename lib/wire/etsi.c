@@ -985,7 +985,9 @@ int etsi_iri_location(const struct etsi_pdu *pdu)
 		return pdu->ipmmiri.has_location != 0;
 	case ETSI_IRI_EPSIRI:
 	case ETSI_IRI_UMTSIRI:
-		return pdu->mobile.family ? pdu->mobile.has_location != 0 : -1;
+		if (!pdu->mobile.family || pdu->mobile.has_location < 0)
+			return -1;
+		return pdu->mobile.has_location != 0;
 	case ETSI_IRI_3GPP33128:
 		if (pdu->mobile.family != 3 || pdu->mobile.has_location < 0)
 			return -1;

@@ -569,6 +569,7 @@ static void dec_mobile_iri(struct etsi_dec *d, const struct ber_tlv *x, int dept
 	struct etsi_mobile *m = &d->pdu->mobile;
 	struct lacre_rbuf c;
 	struct ber_tlv y;
+	int found = 0;
 
 	m->family = family;
 	if (etsi_dec_need_cons(d, x))
@@ -579,10 +580,14 @@ static void dec_mobile_iri(struct etsi_dec *d, const struct ber_tlv *x, int dept
 			etsi_dec_unknown(d);
 			continue;
 		}
+		found = 1;
 		if (y.tag >= 1)
 			m->record = (int)y.tag;
 		dec_iri_params(d, &y, depth - 1);
 	}
+	/* no IRI-Parameters seen: whether it holds a location is unknown */
+	if (!found)
+		m->has_location = -1;
 }
 
 /* 33.128 SUPI / PEI / GPSI CHOICE: the first alternative's text into b. */
