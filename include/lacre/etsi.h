@@ -284,6 +284,10 @@ struct etsi_pdu {
 	struct etsi_hi1 hi1;           /* payload ETSI_PAYLOAD_HI1 */
 	struct etsi_encryption enc;    /* payload ETSI_PAYLOAD_ENCRYPTED */
 	struct etsi_mobile mobile;     /* content_tag 4, 15 or 19 of an IRI */
+	struct etsi_bytes xcc_packet;  /* content_tag 23 of a CC: the TS 33.128 user-plane
+	                                * packet (uPFCCPDU or extendedUPFCCPDU uPFIPCC) */
+	int xcc_kind;                  /* its CCPDU / UPFCCPDUPayload form: 1 IP, 2 Ethernet,
+	                                * 3 unstructured; 0 none */
 
 	/* (Fields from kind up to here describe the payload: etsi_decrypt()
 	 * replaces them with the decrypted payload's, keeping enc.) */

@@ -36,7 +36,6 @@
 
 #define ETSI_HKEY_MAX 32          /* longest key (AES-256) */
 #define ETSI_KEYRING_MAX 64       /* keys one ring may hold */
-#define ETSI_PLAIN_MAX (ETSI_MAX_PDU_DEFAULT + 64)
 
 /* One handover key: raw octets and a validity window (Unix microseconds,
  * inclusive from, exclusive to; INT64_MIN / INT64_MAX when open). */

@@ -881,7 +881,21 @@ void etsi_json_pdu(struct json_w *w, const struct etsi_pdu *pdu,
 		put_ipmmcc(w, pdu);
 	else if (pdu->kind == ETSI_KIND_CC && pdu->content_tag == ETSI_CC_IPCC)
 		put_ipcc(w, pdu);
-	else if (pdu->kind == ETSI_KIND_IRI && pdu->mobile.family) {
+	else if (pdu->kind == ETSI_KIND_CC && pdu->content_tag == ETSI_CC_3GPP33128) {
+		static const char *const xk[] = { NULL, "ip", "ethernet", "unstructured" };
+		if (pdu->content_bytes.p)
+			json_kv_uint(w, "content_len", pdu->content_bytes.len);
+		if (pdu->xcc_kind) {
+			struct pkt k;
+			kv_enum(w, "packet_kind", pdu->xcc_kind, TAB(xk, pdu->xcc_kind));
+			json_kv_uint(w, "packet_len", pdu->xcc_packet.len);
+			memset(&k, 0, sizeof(k));
+			k.proto = -1;
+			if (pdu->xcc_kind == 1)
+				parse_ip(pdu->xcc_packet.p, pdu->xcc_packet.len, &k);
+			put_pkt(w, &k);
+		}
+	} else if (pdu->kind == ETSI_KIND_IRI && pdu->mobile.family) {
 		put_mobile(w, pdu);
 		if (pdu->content_bytes.p)
 			json_kv_uint(w, "content_len", pdu->content_bytes.len);

@@ -277,6 +277,38 @@ static void dec_ipmmcc(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 static void dec_3gpp_iri(struct etsi_dec *d, const struct ber_tlv *s);
 
 /*
+ * TS33128Payloads CCPayload { cCPayloadOID [1], pDU [2] CCPDU CHOICE {
+ * uPFCCPDU [1] OCTET STRING (an IP packet), extendedUPFCCPDU [2] {
+ * payload [1] CHOICE { uPFIPCC [1], uPFEthernetCC [2],
+ * uPFUnstructuredCC [3] }, qFI [2] }, ... } }: the user-plane packet.
+ */
+static void dec_3gpp_cc(struct etsi_dec *d, const struct ber_tlv *s)
+{
+	struct etsi_pdu *p = d->pdu;
+	struct lacre_rbuf c, c2;
+	struct ber_tlv y, z, v, w;
+	const int depth = BER_MAX_DEPTH / 2;
+
+	etsi_dec_children(s, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (!etsi_dec_ctx(&y, 2) || !etsi_dec_choice(d, &y, depth, UINT32_MAX, &z))
+			continue;
+		if (z.tag == 1 && !z.constructed) {
+			if (etsi_dec_bytes(d, &z, &p->xcc_packet) == LACRE_OK)
+				p->xcc_kind = 1;
+		} else if (z.tag == 2 && z.constructed) {
+			etsi_dec_children(&z, &c2);
+			while (etsi_dec_next(d, &c2, &v, depth - 1)) {
+				if (!etsi_dec_ctx(&v, 1) || !etsi_dec_choice(d, &v, depth - 1, 3, &w))
+					continue;
+				if (w.tag >= 1 && etsi_dec_bytes(d, &w, &p->xcc_packet) == LACRE_OK)
+					p->xcc_kind = (int)w.tag;
+			}
+		}
+	}
+}
+
+/*
  * OCTET STRING (CONTAINING TS33128Payloads.IRIPayload or CCPayload): keep
  * the octets opaque and take the payload OID ([1] RELATIVE-OID, the first
  * field of both) when the contents parse.  A container that does not parse
@@ -306,6 +338,8 @@ static void dec_3gpp(struct etsi_dec *d, const struct ber_tlv *x, int iri)
 	}
 	if (iri)
 		dec_3gpp_iri(d, &s);
+	else
+		dec_3gpp_cc(d, &s);
 }
 
 /* ---- mobile IRI: EPS and UMTS (TS 33.108), 3GPP TS 33.128 ---- */

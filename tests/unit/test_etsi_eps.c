@@ -1,6 +1,7 @@
 /*
  * test_etsi_eps.c - mobile IRI decoding (EPS and UMTS IRI-Parameters of TS
- * 33.108, 3GPP TS 33.128 xIRI in threeGPP33128DefinedIRI), the location
+ * 33.108, 3GPP TS 33.128 xIRI in threeGPP33128DefinedIRI and the user-plane
+ * packet of threeGPP33128DefinedCC), the location
  * presence legal rule L2 relies on (etsi_iri_location), and "accept and
  * flag" of an out-of-range microSeconds.
  *
@@ -324,6 +325,75 @@ static void test_3gpp33128(void)
 	lacre_dbuf_free(&b);
 }
 
+/* A PS-PDU holding a TS 33.128 CC (extended: uPFIPCC inside
+ * extendedUPFCCPDU, else a plain uPFCCPDU) carrying pkt. */
+static int build_xcc(struct lacre_dbuf *out, int extended, const uint8_t *pkt, size_t n)
+{
+	struct lacre_dbuf x;
+	struct ber_enc e;
+	int r;
+
+	lacre_dbuf_init(&x, 4096);
+	ber_enc_init(&e, &x, BER_ENC_LEN_MINIMAL);
+	ber_enc_seq(&e);
+	ber_enc_oid_text(&e, BER_CONTEXT, 1, "4.19.17.4", 1);
+	ber_enc_open(&e, BER_CONTEXT, 2);                /* pDU CCPDU */
+	if (extended) {
+		ber_enc_open(&e, BER_CONTEXT, 2);        /* extendedUPFCCPDU */
+		ber_enc_open(&e, BER_CONTEXT, 1);        /* payload */
+		ber_enc_prim(&e, BER_CONTEXT, 1, pkt, n);/* uPFIPCC */
+		ber_enc_close(&e);
+		ber_enc_uint(&e, BER_CONTEXT, 2, 9);     /* qFI */
+		ber_enc_close(&e);
+	} else {
+		ber_enc_prim(&e, BER_CONTEXT, 1, pkt, n);/* uPFCCPDU */
+	}
+	ber_enc_close(&e);
+	ber_enc_close(&e);
+	if ((r = ber_enc_finish(&e)) != LACRE_OK)
+		goto done;
+	lacre_dbuf_reset(out);
+	ber_enc_init(&e, out, BER_ENC_LEN_MINIMAL);
+	ber_enc_seq(&e);
+	header(&e, 1796592809, 0);
+	ber_enc_open(&e, BER_CONTEXT, 2);
+	ber_enc_open(&e, BER_CONTEXT, 1);                /* cCPayloadSequence */
+	ber_enc_seq(&e);
+	ber_enc_open(&e, BER_CONTEXT, 2);                /* cCContents */
+	ber_enc_prim(&e, BER_CONTEXT, 23, x.p, x.len);   /* threeGPP33128DefinedCC */
+	ber_enc_close(&e);
+	ber_enc_close(&e);
+	ber_enc_close(&e);
+	ber_enc_close(&e);
+	ber_enc_close(&e);
+	r = ber_enc_finish(&e);
+done:
+	lacre_dbuf_free(&x);
+	return r;
+}
+
+/* TS 33.128 CC: the user-plane packet, in both CCPDU forms. */
+static void test_3gpp33128_cc(void)
+{
+	static const uint8_t pkt[20] = { 0x45, 0, 0, 20, 0, 0, 0, 0, 64, 1, 0, 0, 10, 45, 7, 77,
+					 8, 8, 8, 8 };
+	struct lacre_dbuf b;
+	struct etsi_pdu p;
+
+	lacre_dbuf_init(&b, 8192);
+	for (int ext = 0; ext < 2; ext++) {
+		CHECK_OK(build_xcc(&b, ext, pkt, sizeof(pkt)));
+		CHECK_OK(etsi_decode(b.p, b.len, &p));
+		CHECK_EQ_INT(p.partial, 0);
+		CHECK_EQ_INT(p.kind, ETSI_KIND_CC);
+		CHECK_STR(p.content, "threegpp33128definedcc");
+		CHECK_EQ_INT(p.xcc_kind, 1);
+		CHECK(same(&p.xcc_packet, pkt, sizeof(pkt)));
+		CHECK_EQ_INT(p.mobile.family, 0);
+	}
+	lacre_dbuf_free(&b);
+}
+
 /* microSeconds out of its constraint: carried into the seconds, flagged,
  * never partial. */
 static void test_usec_carry(void)
@@ -414,6 +484,7 @@ int main(void)
 	RUN(test_eps_location);
 	RUN(test_umts);
 	RUN(test_3gpp33128);
+	RUN(test_3gpp33128_cc);
 	RUN(test_usec_carry);
 	RUN(test_openli_eps);
 	return t_done();
