@@ -382,19 +382,22 @@ int cmd_decode(int argc, char **argv)
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
-			return EXIT_OK;
+			rc = EXIT_OK;
+			goto early;
 		} else if (!strcmp(a, "--key")) {
 			if (i + 1 >= argc) {
 				cli_err("--key needs a file holding the handover key in hex");
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto early;
 			}
 			if (d.keys.n >= MAX_KEYS) {
 				cli_err("--key: at most %d keys", MAX_KEYS);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto early;
 			}
 			if ((r = load_key(argv[++i], &d.keys)) != LACRE_OK) {
-				etsi_keyring_wipe(&d.keys);
-				return r == LACRE_E_IO ? EXIT_FAIL : EXIT_USAGE;
+				rc = r == LACRE_E_IO ? EXIT_FAIL : EXIT_USAGE;
+				goto early;
 			}
 		} else if (!strcmp(a, "--raw")) {
 			d.flags |= ETSI_JSON_RAW;
@@ -405,28 +408,33 @@ int cmd_decode(int argc, char **argv)
 			unsigned long long v;
 			if (i + 1 >= argc) {
 				cli_err("--max-pdu needs a size in bytes");
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto early;
 			}
 			errno = 0;
 			v = strtoull(argv[++i], &end, 10);
 			if (errno || *end || v < 16 || v > (1ull << 30)) {
 				cli_err("--max-pdu must be a number of bytes between 16 and 1073741824");
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto early;
 			}
 			d.max_pdu = (size_t)v;
 		} else if (a[0] == '-' && a[1] != '\0') {
 			cli_err("unknown option '%s'; run 'lacre decode --help'", a);
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto early;
 		} else if (path) {
 			cli_err("one input only; run 'lacre decode --help'");
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto early;
 		} else {
 			path = a;
 		}
 	}
 	if (!path) {
 		usage(stderr);
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto early;
 	}
 	if (!strcmp(path, "-")) {
 		d.in = stdin;
@@ -436,7 +444,8 @@ int cmd_decode(int argc, char **argv)
 		d.name = path;
 		if (!d.in) {
 			cli_err("%s: cannot open: %s", path, strerror(errno));
-			return EXIT_FAIL;
+			rc = EXIT_FAIL;
+			goto early;
 		}
 	}
 	/* room for one maximal PDU plus a read chunk */
@@ -462,6 +471,8 @@ done:
 	lacre_dbuf_free(&d.out);
 	lacre_dbuf_free(&d.plain);
 	etsi_bctr_free(&d.bctr);
+early:
+	/* every exit path wipes the handover keys */
 	etsi_keyring_wipe(&d.keys);
 	return rc;
 }
