@@ -13,11 +13,13 @@
  *
  * The rule (measured on a real capture, see vectors/openli-c/README.md):
  *   - cipher by encryptionType: aES-192-CBC(3), aES-256-CBC(4),
- *     threedes-cbc(7) with OpenSSL's EVP; blowfish (5, 6) is refused with
- *     LACRE_E_UNSUPPORTED (OpenSSL 3 keeps Blowfish in its legacy provider,
- *     which lacre does not load); none(1) is the payload in clear;
+ *     blowfish-192-CBC(5), blowfish-256-CBC(6), threedes-cbc(7) with
+ *     OpenSSL's EVP (Blowfish from OpenSSL 3's legacy provider, loaded on
+ *     first need into a private library context; LACRE_E_UNSUPPORTED when
+ *     it cannot be); none(1) is the EncryptedPayload in clear;
  *   - no cipher padding; IV = the PSHeader sequenceNumber as a 32-bit
- *     big-endian integer repeated to fill one block;
+ *     big-endian integer repeated to fill one block (16 octets for AES, 8
+ *     for Blowfish and 3DES: OpenLI's rule, extended by analogy);
  *   - plaintext = EncryptedPayload SEQUENCE { byteCounter [0], payload [1]
  *     Payload } followed by zero octets up to the block size.
  * CBC has no integrity tag: a wrong key is recognised because its
@@ -64,7 +66,8 @@ void etsi_keyring_wipe(struct etsi_keyring *kr);
 int etsi_key_from_hex(const char *text, size_t n, uint8_t key[ETSI_HKEY_MAX], size_t *len);
 
 /* Key length of encryptionType type, or 0 when OpenSSL cannot decrypt it
- * here (see above); -1 for type 1 (none). */
+ * here (national option, unknown, Blowfish without the legacy provider);
+ * -1 for type 1 (none). */
 int etsi_cipher_key_len(int type);
 
 /*

@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/provider.h>
 
 #include "lacre/ber.h"
 #include "lacre/buf.h"
@@ -105,6 +106,36 @@ int etsi_key_from_hex(const char *text, size_t n, uint8_t key[ETSI_HKEY_MAX], si
 
 /* ---- ciphers ---- */
 
+/*
+ * Blowfish lives in OpenSSL 3's legacy provider.  It is loaded once, on
+ * first need, into a library context of its own, so that no other use of
+ * OpenSSL in the process sees legacy algorithms; when the provider cannot
+ * be loaded (not installed, or a confined process that may not read it)
+ * Blowfish containers are simply LACRE_E_UNSUPPORTED.
+ */
+static CRYPTO_ONCE bf_once = CRYPTO_ONCE_STATIC_INIT;
+static EVP_CIPHER *bf_cbc;
+
+/* Fetch BF-CBC from a private context with the legacy provider. */
+static void bf_init(void)
+{
+	OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
+
+	if (!ctx)
+		return;
+	if (!OSSL_PROVIDER_load(ctx, "legacy") || !OSSL_PROVIDER_load(ctx, "default") ||
+	    !(bf_cbc = EVP_CIPHER_fetch(ctx, "BF-CBC", NULL)))
+		OSSL_LIB_CTX_free(ctx);   /* (kept for the process's life otherwise) */
+}
+
+/* BF-CBC, or NULL when OpenSSL cannot give it here. */
+static const EVP_CIPHER *bf_cipher(void)
+{
+	if (!CRYPTO_THREAD_run_once(&bf_once, bf_init))
+		return NULL;
+	return bf_cbc;
+}
+
 /* Key length of an encryptionType (see etsi_crypt.h). */
 int etsi_cipher_key_len(int type)
 {
@@ -112,8 +143,10 @@ int etsi_cipher_key_len(int type)
 	case 1: return -1;        /* none */
 	case 3: return 24;        /* aES-192-CBC */
 	case 4: return 32;        /* aES-256-CBC */
+	case 5: return bf_cipher() ? 24 : 0;   /* blowfish-192-CBC */
+	case 6: return bf_cipher() ? 32 : 0;   /* blowfish-256-CBC */
 	case 7: return 24;        /* threedes-cbc (three-key 3DES) */
-	default: return 0;        /* national option, blowfish, unknown */
+	default: return 0;        /* national option, unknown */
 	}
 }
 
@@ -123,24 +156,28 @@ static const EVP_CIPHER *cipher_of(int type)
 	switch (type) {
 	case 3: return EVP_aes_192_cbc();
 	case 4: return EVP_aes_256_cbc();
+	case 5: case 6: return bf_cipher();
 	case 7: return EVP_des_ede3_cbc();
 	default: return NULL;
 	}
 }
 
-/* Decrypt ct[0..n) (whole blocks) with key and iv into out[0..n), no
- * padding.  LACRE_OK or LACRE_E_CRYPTO. */
-static int cbc_decrypt(const EVP_CIPHER *ciph, const uint8_t *key, const uint8_t *iv,
-		       const uint8_t *ct, size_t n, uint8_t *out)
+/* Decrypt ct[0..n) (whole blocks) with key[0..klen) and iv into
+ * out[0..n), no padding.  LACRE_OK or LACRE_E_CRYPTO. */
+static int cbc_decrypt(const EVP_CIPHER *ciph, const uint8_t *key, size_t klen,
+		       const uint8_t *iv, const uint8_t *ct, size_t n, uint8_t *out)
 {
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	int l1 = 0, l2 = 0, r = LACRE_E_CRYPTO;
 
 	if (!c)
 		return LACRE_E_NOMEM;
-	if (n > INT32_MAX)
+	if (n > INT32_MAX || klen > INT32_MAX)
 		goto done;
-	if (EVP_DecryptInit_ex(c, ciph, NULL, key, iv) != 1 ||
+	/* the key length is set first: Blowfish takes 24 or 32 octets */
+	if (EVP_DecryptInit_ex(c, ciph, NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_key_length(c, (int)klen) != 1 ||
+	    EVP_DecryptInit_ex(c, NULL, NULL, key, iv) != 1 ||
 	    EVP_CIPHER_CTX_set_padding(c, 0) != 1 ||
 	    EVP_DecryptUpdate(c, out, &l1, ct, (int)n) != 1 ||
 	    EVP_DecryptFinal_ex(c, out + l1, &l2) != 1 || (size_t)(l1 + l2) != n)
@@ -202,9 +239,9 @@ int etsi_decrypt(const struct etsi_keyring *kr, int64_t at_us, struct etsi_pdu *
 {
 	const struct etsi_bytes *ct = &pdu->enc.payload;
 	const EVP_CIPHER *ciph;
-	uint8_t iv[16];
+	uint8_t iv[16] = { 0 };
 	size_t block, klen;
-	int r, best = LACRE_E_NOT_FOUND, tried = 0;
+	int r = LACRE_E_INTERNAL, best = LACRE_E_NOT_FOUND, tried = 0;
 	uint64_t counter = 0;
 	struct ber_tlv inner;
 
@@ -256,7 +293,7 @@ int etsi_decrypt(const struct etsi_keyring *kr, int64_t at_us, struct etsi_pdu *
 			if (k->len != klen || in_window(k, at_us) != (pass == 0))
 				continue;
 			tried++;
-			if ((r = cbc_decrypt(ciph, k->key, iv, ct->p, ct->len, plain->p)) != LACRE_OK)
+			if ((r = cbc_decrypt(ciph, k->key, k->len, iv, ct->p, ct->len, plain->p)) != LACRE_OK)
 				goto fail;
 			plain->len = ct->len;
 			sh = check_plain(plain->p, plain->len, block, &counter, &inner);

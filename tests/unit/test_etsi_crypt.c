@@ -7,7 +7,8 @@
  * EncryptedPayload, zero padded, encrypted with OpenSSL under the IV of
  * the sequence number), independently of the decryptor; the real OpenLI
  * capture (vectors/openli-c) checks the same rule against another
- * implementation.  Covered: round trips for every supported cipher, a
+ * implementation.  Covered: round trips for every supported cipher
+ * (Blowfish when OpenSSL's legacy provider is installed), a
  * wrong key, a missing key, short and ragged ciphertexts, bad padding, a
  * rotated key with validity windows, an unsupported cipher, key files,
  * and the byteCounter chain (in order, reordered, a gap, a duplicate, a
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/provider.h>
 
 #include "harness.h"
 #include "lacre/ber.h"
@@ -44,11 +46,32 @@ static const uint8_t packet[28] = { 0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10
 /* How to damage the encrypted PDU built by make_enc. */
 enum damage { D_NONE, D_PAD_NONZERO, D_PAD_BLOCK, D_RAGGED, D_EMPTY };
 
+static OSSL_LIB_CTX *legacy;
+static EVP_CIPHER *test_bf;
+
+/* BF-CBC from OpenSSL's legacy provider (in a context of the test's own),
+ * or NULL when it is not installed. */
+static const EVP_CIPHER *blowfish(void)
+{
+	if (!legacy) {
+		legacy = OSSL_LIB_CTX_new();
+		if (legacy && OSSL_PROVIDER_load(legacy, "legacy") && OSSL_PROVIDER_load(legacy, "default"))
+			test_bf = EVP_CIPHER_fetch(legacy, "BF-CBC", NULL);
+	}
+	return test_bf;
+}
+
 /* The cipher of an encryptionType, for building test PDUs. */
 static const EVP_CIPHER *test_cipher(int type)
 {
 	return type == 3 ? EVP_aes_192_cbc() : type == 4 ? EVP_aes_256_cbc() :
-	       type == 7 ? EVP_des_ede3_cbc() : NULL;
+	       type == 5 || type == 6 ? blowfish() : type == 7 ? EVP_des_ede3_cbc() : NULL;
+}
+
+/* Key length of an encryptionType, for building test PDUs. */
+static int test_key_len(int type)
+{
+	return type == 4 || type == 6 ? 32 : 24;
 }
 
 /*
@@ -124,7 +147,9 @@ static int make_enc(struct lacre_dbuf *out, const char *liid, uint64_t seq, uint
 			iv[i + 3] = (uint8_t)seq;
 		}
 		cx = EVP_CIPHER_CTX_new();
-		if (!cx || EVP_EncryptInit_ex(cx, ciph, NULL, key, iv) != 1 ||
+		if (!cx || EVP_EncryptInit_ex(cx, ciph, NULL, NULL, NULL) != 1 ||
+		    EVP_CIPHER_CTX_set_key_length(cx, test_key_len(type)) != 1 ||
+		    EVP_EncryptInit_ex(cx, NULL, NULL, key, iv) != 1 ||
 		    EVP_CIPHER_CTX_set_padding(cx, 0) != 1 ||
 		    EVP_EncryptUpdate(cx, ct, &l1, ep.p, (int)ep.len) != 1 ||
 		    EVP_EncryptFinal_ex(cx, ct + l1, &l2) != 1)
@@ -345,7 +370,37 @@ static void test_rotated_key(void)
 	lacre_dbuf_free(&plain);
 }
 
-/* Blowfish (5) and unknown types: LACRE_E_UNSUPPORTED. */
+/* Blowfish-192 and -256 (OpenSSL's legacy provider) round trip, and a
+ * Blowfish key of the wrong length is not tried. */
+static void test_blowfish(void)
+{
+	struct lacre_dbuf raw, plain;
+	struct etsi_keyring kr;
+	struct etsi_pdu pdu;
+
+	if (!blowfish())
+		SKIP("OpenSSL's legacy provider (Blowfish) is not installed here");
+	lacre_dbuf_init(&raw, 8192);
+	lacre_dbuf_init(&plain, 8192);
+	etsi_keyring_init(&kr);
+	CHECK_OK(etsi_keyring_add(&kr, key_b, 24, INT64_MIN, INT64_MAX));
+	CHECK_EQ_INT(make_enc(&raw, "LI-BF", 77, 5, 5, key_b, D_NONE), 0);
+	CHECK_OK(try_decrypt(&raw, &kr, INT64_MIN, &pdu, &plain));
+	CHECK_STR(pdu.content, "ipcc");
+	CHECK_MEM(pdu.content_bytes.p, packet, sizeof(packet));
+	CHECK_EQ_INT(make_enc(&raw, "LI-BF", 78, 6, 6, key_32, D_NONE), 0);
+	CHECK_EQ_INT(try_decrypt(&raw, &kr, INT64_MIN, &pdu, &plain), LACRE_E_NOT_FOUND);
+	CHECK_OK(etsi_keyring_add(&kr, key_32, 32, INT64_MIN, INT64_MAX));
+	CHECK_OK(try_decrypt(&raw, &kr, INT64_MIN, &pdu, &plain));
+	CHECK(pdu.byte_counter == 6);
+	/* a Blowfish-192 PDU under the wrong key */
+	CHECK_EQ_INT(make_enc(&raw, "LI-BF", 79, 7, 5, key_a, D_NONE), 0);
+	CHECK_EQ_INT(try_decrypt(&raw, &kr, INT64_MIN, &pdu, &plain), LACRE_E_AUTH);
+	lacre_dbuf_free(&raw);
+	lacre_dbuf_free(&plain);
+}
+
+/* national-option (2) and unknown types: LACRE_E_UNSUPPORTED. */
 static void test_unsupported(void)
 {
 	struct lacre_dbuf raw, plain;
@@ -356,9 +411,11 @@ static void test_unsupported(void)
 	lacre_dbuf_init(&plain, 8192);
 	etsi_keyring_init(&kr);
 	CHECK_OK(etsi_keyring_add(&kr, key_a, 24, INT64_MIN, INT64_MAX));
-	CHECK_EQ_INT(make_enc(&raw, "LI-ENC", 4, 0, 5, key_a, D_NONE), 0);
+	CHECK_EQ_INT(make_enc(&raw, "LI-ENC", 4, 0, 2, key_a, D_NONE), 0);
 	CHECK_EQ_INT(try_decrypt(&raw, &kr, INT64_MIN, &pdu, &plain), LACRE_E_UNSUPPORTED);
-	CHECK_EQ_INT(etsi_cipher_key_len(5), 0);
+	CHECK_EQ_INT(make_enc(&raw, "LI-ENC", 4, 0, 99, key_a, D_NONE), 0);
+	CHECK_EQ_INT(try_decrypt(&raw, &kr, INT64_MIN, &pdu, &plain), LACRE_E_UNSUPPORTED);
+	CHECK_EQ_INT(etsi_cipher_key_len(2), 0);
 	CHECK_EQ_INT(etsi_cipher_key_len(3), 24);
 	CHECK_EQ_INT(etsi_cipher_key_len(4), 32);
 	CHECK_EQ_INT(etsi_cipher_key_len(7), 24);
@@ -572,10 +629,13 @@ int main(void)
 	RUN(test_short_ciphertext);
 	RUN(test_bad_padding);
 	RUN(test_rotated_key);
+	RUN(test_blowfish);
 	RUN(test_unsupported);
 	RUN(test_key_from_hex);
 	RUN(test_byte_counter);
 	RUN(test_byte_counter_bound);
 	RUN(test_openli_vector);
+	EVP_CIPHER_free(test_bf);
+	OSSL_LIB_CTX_free(legacy);
 	return t_done();
 }
