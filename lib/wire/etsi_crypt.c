@@ -120,12 +120,19 @@ static EVP_CIPHER *bf_cbc;
 static void bf_init(void)
 {
 	OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
+	OSSL_PROVIDER *leg = NULL, *def = NULL;
 
 	if (!ctx)
 		return;
-	if (!OSSL_PROVIDER_load(ctx, "legacy") || !OSSL_PROVIDER_load(ctx, "default") ||
-	    !(bf_cbc = EVP_CIPHER_fetch(ctx, "BF-CBC", NULL)))
-		OSSL_LIB_CTX_free(ctx);   /* (kept for the process's life otherwise) */
+	if ((leg = OSSL_PROVIDER_load(ctx, "legacy")) != NULL &&
+	    (def = OSSL_PROVIDER_load(ctx, "default")) != NULL &&
+	    (bf_cbc = EVP_CIPHER_fetch(ctx, "BF-CBC", NULL)) != NULL)
+		return;                   /* kept for the process's life */
+	if (def)
+		OSSL_PROVIDER_unload(def);
+	if (leg)
+		OSSL_PROVIDER_unload(leg);
+	OSSL_LIB_CTX_free(ctx);
 }
 
 /* BF-CBC, or NULL when OpenSSL cannot give it here. */

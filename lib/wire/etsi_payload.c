@@ -703,7 +703,9 @@ static void dec_3gpp_iri(struct etsi_dec *d, const struct ber_tlv *s)
 		for (size_t i = 0; i < sizeof(xiri_layouts) / sizeof(xiri_layouts[0]); i++)
 			if (xiri_layouts[i].event == ev.tag)
 				lay = &xiri_layouts[i];
-		if (!lay || !ev.constructed)
+		if (lay && !ev.constructed)
+			lay = NULL;         /* not the SEQUENCE it should be: cannot tell */
+		if (!lay)
 			continue;
 		etsi_dec_children(&ev, &c2);
 		while (etsi_dec_next(d, &c2, &f, depth - 1)) {

@@ -47,6 +47,7 @@ static const uint8_t packet[28] = { 0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10
 enum damage { D_NONE, D_PAD_NONZERO, D_PAD_BLOCK, D_RAGGED, D_EMPTY };
 
 static OSSL_LIB_CTX *legacy;
+static OSSL_PROVIDER *prov_legacy, *prov_default;
 static EVP_CIPHER *test_bf;
 
 /* BF-CBC from OpenSSL's legacy provider (in a context of the test's own),
@@ -55,7 +56,8 @@ static const EVP_CIPHER *blowfish(void)
 {
 	if (!legacy) {
 		legacy = OSSL_LIB_CTX_new();
-		if (legacy && OSSL_PROVIDER_load(legacy, "legacy") && OSSL_PROVIDER_load(legacy, "default"))
+		if (legacy && (prov_legacy = OSSL_PROVIDER_load(legacy, "legacy")) != NULL &&
+		    (prov_default = OSSL_PROVIDER_load(legacy, "default")) != NULL)
 			test_bf = EVP_CIPHER_fetch(legacy, "BF-CBC", NULL);
 	}
 	return test_bf;
@@ -636,6 +638,10 @@ int main(void)
 	RUN(test_byte_counter_bound);
 	RUN(test_openli_vector);
 	EVP_CIPHER_free(test_bf);
+	if (prov_default)
+		OSSL_PROVIDER_unload(prov_default);
+	if (prov_legacy)
+		OSSL_PROVIDER_unload(prov_legacy);
 	OSSL_LIB_CTX_free(legacy);
 	return t_done();
 }
