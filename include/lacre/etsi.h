@@ -197,6 +197,7 @@ struct etsi_hi1 {
 /* EncryptionContainer (spec §9); the payload stays encrypted. */
 struct etsi_encryption {
 	int type;                      /* encryptionType, -1 absent */
+	struct etsi_bytes type_value;  /* encryptionType's contents octets (in the PDU) */
 	struct etsi_bytes payload;     /* encryptedPayload */
 	int payload_type;              /* encryptedPayloadType, -1 absent */
 };

@@ -91,6 +91,20 @@ int etsi_cipher_key_len(int type);
 int etsi_decrypt(const struct etsi_keyring *kr, int64_t at_us, struct etsi_pdu *pdu,
 		 struct lacre_dbuf *plain);
 
+/*
+ * The pre-encryption form of an encrypted PDU: the bytes OpenLI's
+ * integrity hashes cover (vectors/openli-c/README.md "Integrity PDUs"):
+ * raw[0..n) exactly as received, but with encryptionType set to none(1)
+ * and the ciphertext replaced by the plaintext, zero padding included
+ * (same length, same offsets), written to out[0..n).  pdu must be the
+ * result of a successful etsi_decrypt() over raw (its pointers into raw)
+ * and plain its plaintext.  LACRE_E_INVALID when it is not (or the
+ * pointers are not inside raw), LACRE_E_UNSUPPORTED when encryptionType
+ * is not one octet (the form would change length).
+ */
+int etsi_preencryption_form(const uint8_t *raw, size_t n, const struct etsi_pdu *pdu,
+			    const struct lacre_dbuf *plain, uint8_t *out);
+
 /* ---- byteCounter: a second completeness check ----
  *
  * byteCounter = (Unix time the sender's encoder state started) << 32 |

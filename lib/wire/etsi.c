@@ -687,14 +687,18 @@ static void dec_encryption(struct etsi_dec *d, const struct ber_tlv *x, int dept
 		return;
 	etsi_dec_children(x, &c);
 	while (etsi_dec_next(d, &c, &y, depth)) {
-		if (etsi_dec_ctx(&y, 0))
-			etsi_dec_enum(d, &y, &e->type);
-		else if (etsi_dec_ctx(&y, 1))
+		if (etsi_dec_ctx(&y, 0)) {
+			if (etsi_dec_enum(d, &y, &e->type) == LACRE_OK) {
+				e->type_value.p = y.value;
+				e->type_value.len = y.len;
+			}
+		} else if (etsi_dec_ctx(&y, 1)) {
 			etsi_dec_bytes(d, &y, &e->payload);
-		else if (etsi_dec_ctx(&y, 2))
+		} else if (etsi_dec_ctx(&y, 2)) {
 			etsi_dec_enum(d, &y, &e->payload_type);
-		else
+		} else {
 			etsi_dec_unknown(d);
+		}
 	}
 	if (e->type < 0 || !e->payload.p)
 		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);

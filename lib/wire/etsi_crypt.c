@@ -332,6 +332,30 @@ fail:
 	return r;
 }
 
+/* Rebuild the form an integrity hash covers (see etsi_crypt.h). */
+int etsi_preencryption_form(const uint8_t *raw, size_t n, const struct etsi_pdu *pdu,
+			    const struct lacre_dbuf *plain, uint8_t *out)
+{
+	const struct etsi_encryption *e = &pdu->enc;
+	size_t ct_off, ty_off;
+
+	if (!pdu->decrypted || !e->payload.p || !e->type_value.p || !plain ||
+	    plain->len != e->payload.len)
+		return LACRE_E_INVALID;
+	if (e->payload.p < raw || e->type_value.p < raw)
+		return LACRE_E_INVALID;
+	ct_off = (size_t)(e->payload.p - raw);
+	ty_off = (size_t)(e->type_value.p - raw);
+	if (ct_off > n || n - ct_off < e->payload.len || ty_off >= n)
+		return LACRE_E_INVALID;
+	if (e->type_value.len != 1)
+		return LACRE_E_UNSUPPORTED;
+	memcpy(out, raw, n);
+	out[ty_off] = 1;                       /* encryptionType none(1) */
+	memcpy(out + ct_off, plain->p, plain->len);
+	return LACRE_OK;
+}
+
 /* ---- byteCounter tracker ----
  *
  * Mediators reorder PDUs before delivery (OpenLI sends most hash PDUs

@@ -623,6 +623,76 @@ static void test_openli_vector(void)
 	free(ktext);
 }
 
+/* The pre-encryption form of every encrypted PDU of the real capture
+ * equals, byte for byte, decoded/hiN.preencryption.bin (made by the set's
+ * own tools, the form OpenLI's hashes verify over). */
+static void test_preencryption_form(void)
+{
+	static const char *const s[2] = { "hi2", "hi3" };
+
+	for (int i = 0; i < 2; i++) {
+		char p1[96], p2[96];
+		size_t n = 0, n2 = 0, kn = 0, klen = 0, off = 0, len = 0, done = 0;
+		uint8_t *raw, *pre, *ktext, *out;
+		uint8_t key[ETSI_HKEY_MAX];
+		struct etsi_keyring kr;
+		struct lacre_dbuf plain;
+		struct etsi_pdu pdu;
+
+		snprintf(p1, sizeof(p1), "openli-c/raw/%s.bin", s[i]);
+		snprintf(p2, sizeof(p2), "openli-c/decoded/%s.preencryption.bin", s[i]);
+		raw = t_vector(p1, &n);
+		pre = t_vector(p2, &n2);
+		ktext = t_vector("openli-c/config/payload-encryption-key.hex", &kn);
+		out = malloc(n + 1);
+		if (!raw || !pre || !ktext || !out) {
+			free(raw), free(pre), free(ktext), free(out);
+			return;
+		}
+		lacre_dbuf_init(&plain, 1 << 20);
+		etsi_keyring_init(&kr);
+		if (n != n2 || etsi_key_from_hex((const char *)ktext, kn, key, &klen) != LACRE_OK ||
+		    etsi_keyring_add(&kr, key, klen, INT64_MIN, INT64_MAX) != LACRE_OK) {
+			t_fail(__FILE__, __LINE__, "%s: sizes %zu/%zu or key", s[i], n, n2);
+			goto next;
+		}
+		while (off < n) {
+			if (etsi_pdu_size(raw + off, n - off, ETSI_MAX_PDU_DEFAULT, &len) != LACRE_OK ||
+			    etsi_decode(raw + off, len, &pdu) != LACRE_OK) {
+				t_fail(__FILE__, __LINE__, "%s: PDU at %zu", s[i], off);
+				goto next;
+			}
+			if (pdu.encrypted) {
+				if (etsi_decrypt(&kr, INT64_MIN, &pdu, &plain) != LACRE_OK ||
+				    etsi_preencryption_form(raw + off, len, &pdu, &plain, out) != LACRE_OK ||
+				    memcmp(out, pre + off, len) != 0) {
+					t_fail(__FILE__, __LINE__, "%s: pre-encryption form of the PDU at %zu differs",
+					       s[i], off);
+					goto next;
+				}
+				done++;
+			} else if (memcmp(raw + off, pre + off, len) != 0) {
+				t_fail(__FILE__, __LINE__, "%s: clear PDU at %zu differs", s[i], off);
+				goto next;
+			}
+			off += len;
+		}
+		if (done != (i == 0 ? 34u : 338u))
+			t_fail(__FILE__, __LINE__, "%s: %zu encrypted PDUs", s[i], done);
+		/* not a decrypted PDU (hi2.bin offset 73, 1040 bytes): refused */
+		if (i == 0 && (etsi_decode(raw + 73, 1040, &pdu) != LACRE_OK ||
+			       etsi_preencryption_form(raw + 73, 1040, &pdu, &plain, out) != LACRE_E_INVALID))
+			t_fail(__FILE__, __LINE__, "an undecrypted PDU was not refused");
+next:
+		etsi_keyring_wipe(&kr);
+		lacre_dbuf_free(&plain);
+		free(raw);
+		free(pre);
+		free(ktext);
+		free(out);
+	}
+}
+
 int main(void)
 {
 	RUN(test_roundtrip);
@@ -637,6 +707,7 @@ int main(void)
 	RUN(test_byte_counter);
 	RUN(test_byte_counter_bound);
 	RUN(test_openli_vector);
+	RUN(test_preencryption_form);
 	EVP_CIPHER_free(test_bf);
 	if (prov_default)
 		OSSL_PROVIDER_unload(prov_default);
