@@ -15,6 +15,11 @@
  * IRIPayload / CCPayload of an aggregated PDU is summarised (n_payloads
  * counts them all).
  *
+ * A payload in an EncryptionContainer is decoded as such (encrypted = 1,
+ * kind other: the ciphertext view); etsi_decrypt() (lacre/etsi_crypt.h)
+ * replaces that view with the decrypted payload's (decrypted = 1), the
+ * PDU bytes staying the evidence.
+ *
  * (Field set owned by lib/wire/etsi.c: new fields may be added; existing
  * ones keep their names and meaning.)
  */

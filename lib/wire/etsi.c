@@ -13,7 +13,13 @@
  *   - unknown tags at any level are skipped and counted;
  *   - nothing is allocated and nothing is copied: struct etsi_pdu points
  *     into the caller's bytes.  The hot path (header + first payload) is a
- *     single pass over the TLVs.
+ *     single pass over the TLVs;
+ *   - accept and flag: a value a real mediator sends outside its ASN.1
+ *     constraint is decoded to its nearest meaning and flagged (flags),
+ *     never dropped (microSeconds = 1,000,000 is the next second).
+ * An encryption container is described as such (encrypted, enc); the
+ * decryptor (etsi_crypt.c) then decodes the decrypted Payload in its place
+ * through etsi_decode_inner_payload().
  */
 #include <limits.h>
 #include <stddef.h>

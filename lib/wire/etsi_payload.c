@@ -345,9 +345,9 @@ static void dec_3gpp(struct etsi_dec *d, const struct ber_tlv *x, int iri)
 /* ---- mobile IRI: EPS and UMTS (TS 33.108), 3GPP TS 33.128 ---- */
 
 /*
- * One child element of a location structure: location presence is what
- * legal rule L2 needs, so any element inside a Location / EPSLocation
- * counts, and the fields lacre shows are kept.
+ * Location presence is what legal rule L2 needs: any element inside a
+ * Location / EPSLocation (but a bare timestamp) counts, and the fields
+ * lacre shows are kept.
  */
 
 /* UMTS/EPS Location { e164-Number [1], globalCellID [2], rAI [4],
