@@ -14,6 +14,13 @@
  *     the decoder scan forward for the next plausible PS-PDU start
  *     (30, a valid length, then the A1 of the pSHeader);
  *   - a truncated tail at the end of the input is reported.
+ * With --key HEXFILE (repeatable: rotated keys are tried in turn) every
+ * EncryptionContainer is decrypted and its inner payload decoded in place
+ * of the container (etsi_decrypt); the PDU printed stays the one
+ * received.  A PDU that cannot be decrypted (no key, wrong key) is still
+ * printed as its ciphertext view, with the reason, and counted as an
+ * error.  The byteCounter chain of each LIID is checked (etsi_bctr): a
+ * break is an error too.
  * Exit status: 0 when every PDU decoded cleanly, 1 after any error, 2 for
  * a usage error.
  */
@@ -23,10 +30,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "lacre/buf.h"
 #include "lacre/ber.h"
 #include "lacre/err.h"
 #include "lacre/etsi.h"
+#include "lacre/etsi_crypt.h"
 #include "lacre/etsi_json.h"
 #include "lacre/json.h"
 #include "cli.h"
@@ -43,17 +53,26 @@ struct decoder {
 	unsigned flags;           /* ETSI_JSON_* */
 	struct lacre_dbuf out;    /* one JSON line */
 	unsigned long n_pdus, n_errors;
+	struct etsi_keyring keys; /* --key: handover keys (wiped at exit) */
+	struct lacre_dbuf plain;  /* the current PDU's decrypted payload (secret) */
+	struct etsi_bctr bctr;    /* byteCounter chain per LIID */
 };
+
+#define MAX_KEYS 16
+#define KEY_FILE_MAX 4096
+#define BCTR_MAX_LIIDS 65536
 
 /* Print the usage text to f. */
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: lacre decode [--raw] [--content] [--max-pdu BYTES] FILE|-\n"
+		"usage: lacre decode [--key HEXFILE]... [--raw] [--content] [--max-pdu BYTES] FILE|-\n"
 		"\n"
 		"Decode an ETSI TS 102 232-1 handover stream (HI2 or HI3, PS-PDUs back to\n"
 		"back) and print one JSON object per PS-PDU on stdout.\n"
 		"\n"
+		"  --key HEXFILE    decrypt EncryptionContainers with this handover key\n"
+		"                   (24 or 32 octets in hex; repeat for rotated keys)\n"
 		"  --raw            add \"raw\": the PDU's bytes in hex\n"
 		"  --content        add \"content_b64\": the content bytes in base64\n"
 		"  --max-pdu BYTES  largest PS-PDU accepted (default 16777216)\n"
@@ -154,6 +173,70 @@ static int emit(struct decoder *d, const struct etsi_pdu *pdu, const uint8_t *p,
 }
 
 /*
+ * With keys, decrypt an encrypted PDU (a failure is reported, the PDU
+ * stays its ciphertext view); then account it in the byteCounter chain
+ * of its LIID and report a break.  Returns LACRE_OK or a fatal error.
+ */
+static int decrypt_and_count(struct decoder *d, struct etsi_pdu *pdu, size_t len, uint64_t off)
+{
+	uint64_t want = 0, got = 0;
+	char what[160];
+	int r, v;
+
+	if (d->keys.n && pdu->encrypted) {
+		r = etsi_decrypt(&d->keys, INT64_MIN, pdu, &d->plain);
+		if (r == LACRE_E_NOMEM || r == LACRE_E_CRYPTO)
+			return r;
+		if (r != LACRE_OK) {
+			snprintf(what, sizeof(what), "encrypted payload not decrypted (%s)",
+				 r == LACRE_E_AUTH ? "wrong key: no --key gives a well-formed payload" :
+				 r == LACRE_E_NOT_FOUND ? "no --key of the right length for its cipher" :
+				 r == LACRE_E_UNSUPPORTED ? "cipher not supported" :
+				 "ciphertext or padding malformed");
+			report(d, off, what, 0);
+		} else if (pdu->partial && pdu->err_in_plaintext) {
+			snprintf(what, sizeof(what),
+				 "decrypted payload partly decoded (field at plaintext offset %zu)",
+				 pdu->err_off);
+			report(d, off, what, pdu->err);
+		}
+	}
+	v = etsi_bctr_account(&d->bctr, pdu, len, &want, &got);
+	if (v < 0)
+		return v;
+	if (v == ETSI_BCTR_BREAK && got < want) {
+		snprintf(what, sizeof(what),
+			 "byteCounter break for this LIID: count %llu already accounted for (chain complete to %llu): duplicate or overlapping PDU",
+			 (unsigned long long)got, (unsigned long long)want);
+		report(d, off, what, 0);
+	} else if (v == ETSI_BCTR_BREAK) {
+		snprintf(what, sizeof(what),
+			 "byteCounter break for this LIID: bytes %llu..%llu never arrived",
+			 (unsigned long long)want, (unsigned long long)got);
+		report(d, off, what, 0);
+	} else if (v == ETSI_BCTR_RESTART) {
+		cli_err("%s: offset %llu: byteCounter restarted for this LIID (sender state reset; count %llu)",
+			d->name, (unsigned long long)off, (unsigned long long)got);
+	}
+	return LACRE_OK;
+}
+
+/* etsi_bctr_finish callback: one stderr line per gap left in a chain. */
+static void gap_report(void *arg, const uint8_t *liid, size_t liid_len, uint64_t from, uint64_t to)
+{
+	struct decoder *d = arg;
+	char l[64];
+	size_t n = liid_len < sizeof(l) - 1 ? liid_len : sizeof(l) - 1;
+
+	for (size_t i = 0; i < n; i++)
+		l[i] = liid[i] >= 0x20 && liid[i] < 0x7f ? (char)liid[i] : '?';
+	l[n] = '\0';
+	d->n_errors++;
+	cli_err("%s: byteCounter break for LIID %s: bytes %llu..%llu of its PDUs never arrived",
+		d->name, l, (unsigned long long)from, (unsigned long long)to);
+}
+
+/*
  * Decode everything: frame, decode, print, resynchronise.  Returns
  * LACRE_OK when the input was read to its end (errors in it are counted
  * in d->n_errors), or a fatal error (read failure, output failure).
@@ -190,7 +273,9 @@ static int run(struct decoder *d)
 				if (r != LACRE_OK) {
 					report(d, d->base + pos, "PS-PDU skipped", r);
 				} else {
-					if (pdu.partial) {
+					if ((r = decrypt_and_count(d, &pdu, len, d->base + pos)) != LACRE_OK)
+						return r;
+					if (pdu.partial && !pdu.err_in_plaintext) {
 						char what[96];
 						snprintf(what, sizeof(what),
 							 "PS-PDU partly decoded (field at offset %llu)",
@@ -232,6 +317,7 @@ static int run(struct decoder *d)
 			if (syncing)
 				cli_err("%s: offset %llu: no further PS-PDU found", d->name,
 					(unsigned long long)(d->base + pos));
+			etsi_bctr_finish(&d->bctr, gap_report, d);
 			return LACRE_OK;
 		}
 		/* keep the unconsumed bytes, read more */
@@ -243,6 +329,44 @@ static int run(struct decoder *d)
 	}
 }
 
+/*
+ * Read a key file (hex, 24 or 32 octets) into the ring, valid always.
+ * LACRE_E_IO when it cannot be read, LACRE_E_MALFORMED when it is not a
+ * key; either is reported on stderr.
+ */
+static int load_key(const char *path, struct etsi_keyring *kr)
+{
+	char text[KEY_FILE_MAX];
+	uint8_t key[ETSI_HKEY_MAX];
+	size_t n, klen;
+	FILE *f = fopen(path, "rb");
+	int r;
+
+	if (!f) {
+		cli_err("%s: cannot open the key file: %s", path, strerror(errno));
+		return LACRE_E_IO;
+	}
+	n = fread(text, 1, sizeof(text), f);
+	r = ferror(f) ? LACRE_E_IO : LACRE_OK;
+	fclose(f);
+	if (r != LACRE_OK) {
+		cli_err("%s: cannot read the key file", path);
+		goto done;
+	}
+	if (n == sizeof(text) ||
+	    (r = etsi_key_from_hex(text, n, key, &klen)) != LACRE_OK) {
+		cli_err("%s: not a handover key: expected 24 or 32 octets in hex (48 or 64 hex digits)",
+			path);
+		r = LACRE_E_MALFORMED;
+		goto done;
+	}
+	r = etsi_keyring_add(kr, key, klen, INT64_MIN, INT64_MAX);
+done:
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(text, sizeof(text));
+	return r;
+}
+
 /* Entry point of `lacre decode` (see the top of this file). */
 int cmd_decode(int argc, char **argv)
 {
@@ -252,11 +376,29 @@ int cmd_decode(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.max_pdu = ETSI_MAX_PDU_DEFAULT;
+	etsi_keyring_init(&d.keys);
+	etsi_bctr_init(&d.bctr, BCTR_MAX_LIIDS);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
-			return EXIT_OK;
+			rc = EXIT_OK;
+			goto early;
+		} else if (!strcmp(a, "--key")) {
+			if (i + 1 >= argc) {
+				cli_err("--key needs a file holding the handover key in hex");
+				rc = EXIT_USAGE;
+				goto early;
+			}
+			if (d.keys.n >= MAX_KEYS) {
+				cli_err("--key: at most %d keys", MAX_KEYS);
+				rc = EXIT_USAGE;
+				goto early;
+			}
+			if ((r = load_key(argv[++i], &d.keys)) != LACRE_OK) {
+				rc = r == LACRE_E_IO ? EXIT_FAIL : EXIT_USAGE;
+				goto early;
+			}
 		} else if (!strcmp(a, "--raw")) {
 			d.flags |= ETSI_JSON_RAW;
 		} else if (!strcmp(a, "--content")) {
@@ -266,28 +408,33 @@ int cmd_decode(int argc, char **argv)
 			unsigned long long v;
 			if (i + 1 >= argc) {
 				cli_err("--max-pdu needs a size in bytes");
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto early;
 			}
 			errno = 0;
 			v = strtoull(argv[++i], &end, 10);
 			if (errno || *end || v < 16 || v > (1ull << 30)) {
 				cli_err("--max-pdu must be a number of bytes between 16 and 1073741824");
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto early;
 			}
 			d.max_pdu = (size_t)v;
 		} else if (a[0] == '-' && a[1] != '\0') {
 			cli_err("unknown option '%s'; run 'lacre decode --help'", a);
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto early;
 		} else if (path) {
 			cli_err("one input only; run 'lacre decode --help'");
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto early;
 		} else {
 			path = a;
 		}
 	}
 	if (!path) {
 		usage(stderr);
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto early;
 	}
 	if (!strcmp(path, "-")) {
 		d.in = stdin;
@@ -297,12 +444,15 @@ int cmd_decode(int argc, char **argv)
 		d.name = path;
 		if (!d.in) {
 			cli_err("%s: cannot open: %s", path, strerror(errno));
-			return EXIT_FAIL;
+			rc = EXIT_FAIL;
+			goto early;
 		}
 	}
 	/* room for one maximal PDU plus a read chunk */
 	lacre_dbuf_init(&d.buf, d.max_pdu + 2 * (size_t)READ_CHUNK);
 	lacre_dbuf_init(&d.out, 10 * d.max_pdu + 65536);  /* worst-case escaping */
+	lacre_dbuf_init(&d.plain, d.max_pdu + 1);
+	lacre_dbuf_set_secret(&d.plain);
 
 	r = run(&d);
 	if (r != LACRE_OK) {
@@ -319,5 +469,10 @@ done:
 		fclose(d.in);
 	lacre_dbuf_free(&d.buf);
 	lacre_dbuf_free(&d.out);
+	lacre_dbuf_free(&d.plain);
+	etsi_bctr_free(&d.bctr);
+early:
+	/* every exit path wipes the handover keys */
+	etsi_keyring_wipe(&d.keys);
 	return rc;
 }

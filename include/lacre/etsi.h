@@ -15,6 +15,11 @@
  * IRIPayload / CCPayload of an aggregated PDU is summarised (n_payloads
  * counts them all).
  *
+ * A payload in an EncryptionContainer is decoded as such (encrypted = 1,
+ * kind other: the ciphertext view); etsi_decrypt() (lacre/etsi_crypt.h)
+ * replaces that view with the decrypted payload's (decrypted = 1), the
+ * PDU bytes staying the evidence.
+ *
  * (Field set owned by lib/wire/etsi.c: new fields may be added; existing
  * ones keep their names and meaning.)
  */
@@ -97,6 +102,15 @@ enum etsi_direction {
 #define ETSI_CC_IPCC 2
 #define ETSI_CC_IPMMCC 12
 #define ETSI_CC_3GPP33128 23
+#define ETSI_IRI_UMTSIRI 4
+#define ETSI_IRI_EPSIRI 15
+#define ETSI_CC_EPSCC 17
+
+/* Values outside their ASN.1 constraints that a real mediator sends and
+ * lacre accepts, decoded to their nearest meaning (struct etsi_pdu flags;
+ * the JSON lists their names, etsi_flag_name). */
+#define ETSI_FLAG_USEC_CARRY   0x01u /* microSeconds >= 1,000,000: carried into the seconds */
+#define ETSI_FLAG_KEY_OUTSIDE_WINDOW 0x02u /* decrypted with a key outside its validity window */
 
 struct etsi_bytes {
 	const uint8_t *p;
@@ -188,8 +202,40 @@ struct etsi_hi1 {
 /* EncryptionContainer (spec §9); the payload stays encrypted. */
 struct etsi_encryption {
 	int type;                      /* encryptionType, -1 absent */
+	struct etsi_bytes type_value;  /* encryptionType's contents octets (in the PDU) */
 	struct etsi_bytes payload;     /* encryptedPayload */
 	int payload_type;              /* encryptedPayloadType, -1 absent */
+};
+
+/* Mobile IRI of the first IRIPayload: EPS (TS 33.108 EpsHI2Operations, as
+ * OpenLI emits it from GTPv2), UMTS (UmtsHI2Operations) and 3GPP TS 33.128
+ * xIRI (TS33128Payloads.XIRIPayload).  Identities are the octets as sent
+ * (TBCD for IMSI, IMEI and MSISDN); ULI is the GTPv2 User Location Info IE
+ * value.  has_location says whether any location field is present, so
+ * that legal rule L2 can be exact. */
+struct etsi_mobile {
+	int family;                    /* 0 none, 1 EPS, 2 UMTS, 3 3GPP 33.128 */
+	int record;                    /* IRI record: 1 begin, 2 end, 3 continue, 4 report, -1 */
+	int event;                     /* ePSevent / gPRSevent / XIRIEvent tag, -1 */
+	int initiator;                 /* 0 not available, 1 originating, 2 terminating, -1 */
+	struct etsi_bytes imsi, msisdn, imei;   /* TBCD octets */
+	struct etsi_bytes nai;         /* nai / SUPI NAI (text) */
+	struct etsi_bytes sip_uri, tel_uri;
+	struct etsi_bytes supi, gpsi, pei; /* 33.128: SUPI/GPSI/PEI as text (IMSI, MSISDN, IMEI digits) */
+	struct etsi_ipaddr pdp_addr;   /* pDP-address-allocated-to-the-target */
+	struct etsi_bytes paa;         /* EPS pDNAddressAllocation (GTPv2 PAA value) */
+	struct etsi_bytes apn;         /* aPN, DNS label form */
+	struct etsi_bytes correlation; /* ePSCorrelationNumber / gPRSCorrelationNumber */
+	struct etsi_ipaddr gw_addr;    /* ggsnAddress (the PGW for EPS) */
+	struct etsi_bytes bearer_id;   /* ePSBearerIdentity */
+	int bearer_type;               /* bearerActivationType 1 default, 2 dedicated, -1 */
+	int rat;                       /* rATType (GTPv2 RAT type value), -1 */
+	struct etsi_bytes uli;         /* userLocationInfo (GTPv2 ULI value) */
+	struct etsi_bytes cgi, sai, rai; /* UMTS Location globalCellID, sAI, rAI */
+	struct etsi_bytes pdu_session_id; /* 33.128 pDUSessionID contents */
+	struct etsi_bytes dnn;         /* 33.128 dNN (text) */
+	struct etsi_bytes ue_ip;       /* 33.128 uEEndpoint address octets (first) */
+	int has_location;              /* 1 a location field is present, 0 none, -1 cannot tell */
 };
 
 /* TRIPayload operatorLeaMessage. */
@@ -243,12 +289,28 @@ struct etsi_pdu {
 	struct etsi_opmsg opmsg;       /* tri ETSI_TRI_OPERATOR_MESSAGE */
 	struct etsi_hi1 hi1;           /* payload ETSI_PAYLOAD_HI1 */
 	struct etsi_encryption enc;    /* payload ETSI_PAYLOAD_ENCRYPTED */
+	struct etsi_mobile mobile;     /* content_tag 4, 15 or 19 of an IRI */
+	struct etsi_bytes xcc_packet;  /* content_tag 23 of a CC: the TS 33.128 user-plane
+	                                * packet (uPFCCPDU or extendedUPFCCPDU uPFIPCC) */
+	int xcc_kind;                  /* its CCPDU / UPFCCPDUPayload form: 1 IP, 2 Ethernet,
+	                                * 3 unstructured; 0 none */
 
+	/* (Fields from kind up to here describe the payload: etsi_decrypt()
+	 * replaces them with the decrypted payload's, keeping enc.) */
 	unsigned unknown_tags;         /* skipped unknown elements */
 	unsigned segmented;            /* constructed OCTET STRINGs met */
 	int partial;                   /* some field failed to decode */
 	int err;                       /* first field error (lacre_err), 0 if none */
 	size_t err_off;                /* its offset from the PDU's first byte */
+	int err_in_plaintext;          /* err_off counts from the decrypted payload's first byte */
+
+	/* Encryption (TS 102 232-1 Annex G; see etsi_crypt.h) */
+	int encrypted;                 /* the payload came in an EncryptionContainer */
+	int decrypted;                 /* the payload fields describe the decrypted payload */
+	int decrypt_err;               /* why it was not decrypted (lacre_err), 0 if it was or was not tried */
+	int has_byte_counter;
+	uint64_t byte_counter;         /* EncryptedPayload byteCounter */
+	unsigned flags;                /* ETSI_FLAG_*: out-of-constraint values accepted */
 };
 
 /* Size of the PS-PDU at the start of p[0..n).  LACRE_OK only when the
@@ -275,6 +337,11 @@ int etsi_decode(const uint8_t *p, size_t n, struct etsi_pdu *out);
 void etsi_seq_iter(const struct etsi_integrity *ic, struct lacre_rbuf *it);
 int etsi_seq_next(struct lacre_rbuf *it, uint64_t *seq);
 
+/* Whether the (first) IRI of pdu carries a location field: 1 yes, 0 no,
+ * -1 cannot tell (content not decoded, or not an IRI).  Used by legal rule
+ * L2: only IRIs for which this is 0 are location-free. */
+int etsi_iri_location(const struct etsi_pdu *pdu);
+
 /* Names for JSON and logs (static strings; NULL when the value has none). */
 const char *etsi_kind_name(int kind);          /* "iri", "cc", "keepalive", ... */
 const char *etsi_payload_name(int payload);    /* "iri", "cc", "tri", "hi1", "encryption-container", ... */
@@ -283,5 +350,6 @@ const char *etsi_iri_type_name(int iri_type);  /* "begin", "end", "continue", "r
 const char *etsi_direction_name(int dir);      /* "from-target", "to-target", ... */
 const char *etsi_iri_content_name(int tag);    /* "ipiri", "ipmmiri", ... */
 const char *etsi_cc_content_name(int tag);     /* "ipcc", "ipmmcc", ... */
+const char *etsi_flag_name(unsigned flag);     /* one ETSI_FLAG_* bit: "microseconds-carried", ... */
 
 #endif

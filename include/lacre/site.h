@@ -46,6 +46,19 @@
 #define SITE_OVERSIGHT_KEY "oversight" /* keystore name of the oversight identity */
 #define SITE_SIGNER_KEY "warrant-signer" /* keystore name of the warrant-log Ed25519 seed */
 
+/* Handover decryption keys (TS 102 232-1 Annex G EncryptionContainer),
+ * per operator, with validity windows for rotation: the configuration
+ * names key FILES (hex, 24 or 32 octets, mode 0600, readable by the
+ * receiver only); it never holds a key.  handover.keys lists entries
+ * "OPERATOR FILE [FROM [TO]]" separated by commas (docs/site.md). */
+#define SITE_HKEY_MAX 16
+#define SITE_HKEY_FILE_MAX 256
+struct site_hkey {
+	char operator_id[17];                 /* operatorIdentifier, 1..16 octets */
+	char file[SITE_HKEY_FILE_MAX];        /* absolute, or under handover.key_dir */
+	int64_t valid_from_us, valid_to_us;   /* [from, to); INT64_MIN / INT64_MAX open */
+};
+
 /* The typed configuration.  Strings are NUL-terminated; sizes in bytes,
  * durations in milliseconds.  Field names follow the keys of docs/site.md. */
 struct site_config {
@@ -71,7 +84,17 @@ struct site_config {
 	uint64_t max_pdu_bytes;               /* limits.max_pdu_bytes */
 	uint64_t idle_timeout_ms;             /* limits.idle_timeout */
 	uint64_t scrypt_log2n;                /* master.scrypt_log2n */
+	char handover_key_dir[SITE_PATH_MAX]; /* handover.key_dir */
+	char handover_keys[SITE_PATH_MAX];    /* handover.keys, as written */
+	struct site_hkey hkeys[SITE_HKEY_MAX];/* handover.keys, parsed */
+	size_t n_hkeys;
 };
+
+/* The file of handover key k: k->file when absolute, else
+ * handover.key_dir/k->file.  LACRE_E_CONFIG when relative without a
+ * key_dir, LACRE_E_TOO_LARGE when out is too small. */
+int site_hkey_path(const struct site_config *cfg, const struct site_hkey *k, char *out,
+		   size_t outlen);
 
 /* Fill cfg with the defaults for a site in dir (backend dir:DIR/objects,
  * spool DIR/spool, listeners 127.0.0.1:5001/5002, 64 MiB / 2 s segments,
@@ -109,8 +132,9 @@ int site_config_load(struct site_config *cfg, const char *path, char *msg, size_
 /* Check the configuration as a whole (what `lacre ingest -n` reports):
  * listener addresses, distinct HI2/HI3, TLS files present when enabled,
  * backend scheme, spool set, limits in range, oversight recipient a valid
- * age recipient, witness quorum <= number of witnesses.  LACRE_E_CONFIG
- * with msg naming the key. */
+ * age recipient, witness quorum <= number of witnesses, every handover key
+ * file a regular file readable by its owner only.  LACRE_E_CONFIG with msg
+ * naming the key. */
 int site_config_check(const struct site_config *cfg, char *msg, size_t msglen);
 
 /* Append the documented configuration file text (every key with its

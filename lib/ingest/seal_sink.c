@@ -354,22 +354,22 @@ static void seal_alert(struct seal_sink *k, const uint8_t *liid, size_t n, const
 }
 
 /* Whether an IRI record may carry geolocation (legal rule L2, handover
- * spec §13).  Decided exactly for the contents lacre decodes: IPIRI
- * (targetLocation [7], location [24]) and IPMMIRI (targetLocation [2]).
- * Anything it cannot see into counts as location-bearing, because
- * ambiguous records are quarantined, never guessed: other IRI contents
- * (UMTS, EPS, 3GPP TS 33.128 containers... carry a Location lacre does not
- * parse), aggregated payloads after the first (not decoded in depth), and
- * a PDU whose decode was partial. */
+ * spec §13).  Decided exactly (etsi_iri_location) for the contents lacre
+ * decodes: IPIRI (targetLocation [7], location [24]), IPMMIRI
+ * (targetLocation [2]), EPS and UMTS IRI (locationOfTheTarget,
+ * ePSlocationOfTheTarget, partyLocation...) and the TS 33.128 xIRI events
+ * whose layout lacre knows.  Anything it cannot see into counts as
+ * location-bearing, because ambiguous records are quarantined, never
+ * guessed: other IRI contents and xIRI events, aggregated payloads after
+ * the first (not decoded in depth), and a PDU whose decode was partial. */
 static int seal_iri_location(const struct etsi_pdu *d)
 {
 	if (d->partial || d->n_payloads != 1)
 		return 1;
-	if (d->content_tag == ETSI_IRI_IPIRI)
-		return d->ipiri.has_location != 0;
-	if (d->content_tag == ETSI_IRI_IPMMIRI)
-		return d->ipmmiri.has_location != 0;
-	return 1;
+	/* exact for IPIRI, IPMMIRI, EPS and UMTS IRI and the TS 33.128 xIRI
+	 * events whose layout the decoder knows; anything it cannot tell
+	 * (-1) may carry a location */
+	return etsi_iri_location(d) != 0;
 }
 
 /* Categories a record needs authorised (legal rule L2), a set of

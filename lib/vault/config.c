@@ -21,10 +21,11 @@
 #include "lacre/err.h"
 #include "lacre/note.h"
 #include "lacre/site.h"
+#include "lacre/warrant.h"
 
 #define LINE_MAX_LEN 4096
 
-enum ctype { T_STR, T_PATH, T_ADDR, T_BOOL, T_UINT, T_SIZE, T_DUR, T_RECIP, T_HEX32 };
+enum ctype { T_STR, T_PATH, T_ADDR, T_BOOL, T_UINT, T_SIZE, T_DUR, T_RECIP, T_HEX32, T_HKEYS };
 
 struct ckey {
 	const char *name;
@@ -82,8 +83,16 @@ static const struct ckey keys[] = {
 	{ "limits.idle_timeout", T_DUR, N(idle_timeout_ms), 1000, UINT64_C(86400000),
 	  "A connection silent for this long is closed (ms, s, min, h)." },
 	{ "master.scrypt_log2n", T_UINT, N(scrypt_log2n), 1, SITE_LOG2N_MAX,
+<<<<<<< HEAD
 	  "scrypt work factor (log2 N) used when master.age is sealed (lacre init refuses "
 	  "less than 15 unless LACRE_SCRYPT_LOG2N is set, as tests do)." },
+=======
+	  "scrypt work factor (log2 N) used when master.age is sealed." },
+	{ "handover.key_dir", T_PATH, S(handover_key_dir), 0, 0,
+	  "Folder of the handover decryption key files (mode 0700, the receiver's user only)." },
+	{ "handover.keys", T_HKEYS, S(handover_keys), 0, 0,
+	  "Handover decryption keys (EncryptionContainer): 'OPERATOR FILE [FROM [TO]]' entries separated by commas; FILE holds the key in hex, FROM/TO are UTC times (2026-01-01 or 2026-01-01T00:00:00Z, '-' open)." },
+>>>>>>> wire
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -228,6 +237,113 @@ static int printable(const char *s)
 	return 1;
 }
 
+/* A time bound of a handover key: "-" (open: dflt) or a UTC time. */
+static int parse_bound(const char *s, int64_t dflt, int64_t *us)
+{
+	if (strcmp(s, "-") == 0) {
+		*us = dflt;
+		return LACRE_OK;
+	}
+	return warrant_time_parse(s, us);
+}
+
+/* Is the token a field of a handover key entry (printable, no space or comma)? */
+static int hkey_token_ok(const char *t)
+{
+	for (; *t; t++)
+		if ((unsigned char)*t <= 0x20 || (unsigned char)*t >= 0x7f || *t == ',')
+			return 0;
+	return 1;
+}
+
+/*
+ * Parse handover.keys: "OPERATOR FILE [FROM [TO]]" entries separated by
+ * commas (an empty value: no keys) into out[0..*n).  LACRE_E_CONFIG with
+ * msg naming the entry and what is wrong with it.
+ */
+static int parse_hkeys(const char *value, struct site_hkey *out, size_t *n, char *msg,
+		       size_t msglen)
+{
+	char buf[SITE_PATH_MAX], *save = NULL, *ent;
+	size_t cnt = 0;
+
+	if (strlen(value) >= sizeof(buf)) {
+		lacre_msg(msg, msglen, "handover.keys: value longer than %zu bytes", sizeof(buf) - 1);
+		return LACRE_E_CONFIG;
+	}
+	memcpy(buf, value, strlen(value) + 1);
+	for (ent = strtok_r(buf, ",", &save); ent; ent = strtok_r(NULL, ",", &save)) {
+		char *f[5], *s2 = NULL, *t;
+		size_t nf = 0;
+		struct site_hkey k;
+
+		for (t = strtok_r(ent, " \t", &s2); t; t = strtok_r(NULL, " \t", &s2)) {
+			if (nf == 5)
+				break;
+			f[nf++] = t;
+		}
+		if (nf == 0)
+			continue;           /* an empty entry (a trailing comma) */
+		if (cnt == SITE_HKEY_MAX) {
+			lacre_msg(msg, msglen, "handover.keys: more than %d keys", SITE_HKEY_MAX);
+			return LACRE_E_CONFIG;
+		}
+		if (nf < 2 || nf > 4) {
+			lacre_msg(msg, msglen, "handover.keys: entry %zu: expected 'OPERATOR FILE [FROM [TO]]'",
+				  cnt + 1);
+			return LACRE_E_CONFIG;
+		}
+		memset(&k, 0, sizeof(k));
+		if (!hkey_token_ok(f[0]) || strlen(f[0]) < 1 || strlen(f[0]) >= sizeof(k.operator_id)) {
+			lacre_msg(msg, msglen, "handover.keys: entry %zu: operator '%s' is not 1 to 16 printable characters",
+				  cnt + 1, f[0]);
+			return LACRE_E_CONFIG;
+		}
+		if (!hkey_token_ok(f[1]) || strlen(f[1]) >= sizeof(k.file)) {
+			lacre_msg(msg, msglen, "handover.keys: entry %zu: key file name '%s' is too long or has odd characters",
+				  cnt + 1, f[1]);
+			return LACRE_E_CONFIG;
+		}
+		memcpy(k.operator_id, f[0], strlen(f[0]) + 1);
+		memcpy(k.file, f[1], strlen(f[1]) + 1);
+		if (parse_bound(nf > 2 ? f[2] : "-", INT64_MIN, &k.valid_from_us) != LACRE_OK ||
+		    parse_bound(nf > 3 ? f[3] : "-", INT64_MAX, &k.valid_to_us) != LACRE_OK) {
+			lacre_msg(msg, msglen, "handover.keys: entry %zu: validity times must be UTC (2026-01-01 or 2026-01-01T00:00:00Z) or '-'",
+				  cnt + 1);
+			return LACRE_E_CONFIG;
+		}
+		if (k.valid_from_us >= k.valid_to_us) {
+			lacre_msg(msg, msglen, "handover.keys: entry %zu: the validity window ends before it starts",
+				  cnt + 1);
+			return LACRE_E_CONFIG;
+		}
+		for (size_t i = 0; i < cnt; i++)
+			if (!strcmp(out[i].operator_id, k.operator_id) && !strcmp(out[i].file, k.file)) {
+				lacre_msg(msg, msglen, "handover.keys: entry %zu repeats operator %s with key file %s",
+					  cnt + 1, k.operator_id, k.file);
+				return LACRE_E_CONFIG;
+			}
+		out[cnt++] = k;
+	}
+	*n = cnt;
+	return LACRE_OK;
+}
+
+/* The file of a handover key (see site.h). */
+int site_hkey_path(const struct site_config *cfg, const struct site_hkey *k, char *out,
+		   size_t outlen)
+{
+	int n;
+
+	if (k->file[0] == '/')
+		n = snprintf(out, outlen, "%s", k->file);
+	else if (cfg->handover_key_dir[0] == '\0')
+		return LACRE_E_CONFIG;
+	else
+		n = snprintf(out, outlen, "%s/%s", cfg->handover_key_dir, k->file);
+	return n < 0 || (size_t)n >= outlen ? LACRE_E_TOO_LARGE : LACRE_OK;
+}
+
 int site_config_set(struct site_config *cfg, const char *key, const char *value,
 		    char *msg, size_t msglen)
 {
@@ -278,6 +394,20 @@ int site_config_set(struct site_config *cfg, const char *key, const char *value,
 			return LACRE_E_CONFIG;
 		}
 		return LACRE_OK;
+	case T_HKEYS: {
+		struct site_hkey tmp[SITE_HKEY_MAX];
+		size_t n = 0;
+
+		if ((r = parse_hkeys(value, tmp, &n, msg, msglen)) != LACRE_OK)
+			return r;
+		if (copy_str(base + k->off, k->size, value) != LACRE_OK) {
+			lacre_msg(msg, msglen, "%s: value too long", key);
+			return LACRE_E_CONFIG;
+		}
+		memcpy(cfg->hkeys, tmp, n * sizeof(tmp[0]));
+		cfg->n_hkeys = n;
+		return LACRE_OK;
+	}
 	case T_HEX32:
 		if (value[0] != '\0' && (strlen(value) != 64 || strspn(value, "0123456789abcdef") != 64)) {
 			lacre_msg(msg, msglen, "%s: '%s' is not 64 lower-case hex digits", key, value);
@@ -386,6 +516,7 @@ int site_config_get(const struct site_config *cfg, const char *key, char *out, s
 	case T_ADDR:
 	case T_RECIP:
 	case T_HEX32:
+	case T_HKEYS:
 		snprintf(tmp, sizeof(tmp), "%s", base + k->off);
 		break;
 	case T_BOOL:
@@ -657,6 +788,31 @@ int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 	if (cfg->witness_policy[0] != '\0' &&
 	    config_check_policy(cfg->witness_policy, msg, msglen) != LACRE_OK)
 		return LACRE_E_CONFIG;
+	if (cfg->handover_key_dir[0] != '\0' && cfg->handover_key_dir[0] != '/') {
+		lacre_msg(msg, msglen, "handover.key_dir: needs an absolute path, got '%s'",
+			  cfg->handover_key_dir);
+		return LACRE_E_CONFIG;
+	}
+	for (size_t i = 0; i < cfg->n_hkeys; i++) {
+		char path[SITE_PATH_MAX + SITE_HKEY_FILE_MAX];
+		struct stat st;
+
+		if (site_hkey_path(cfg, &cfg->hkeys[i], path, sizeof(path)) != LACRE_OK) {
+			lacre_msg(msg, msglen, "handover.keys: key file '%s' of operator %s is relative: set handover.key_dir or give an absolute path",
+				  cfg->hkeys[i].file, cfg->hkeys[i].operator_id);
+			return LACRE_E_CONFIG;
+		}
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+			lacre_msg(msg, msglen, "handover.keys: key file '%s' of operator %s is not a readable file",
+				  path, cfg->hkeys[i].operator_id);
+			return LACRE_E_CONFIG;
+		}
+		if ((st.st_mode & 077) != 0) {
+			lacre_msg(msg, msglen, "handover.keys: key file '%s' is readable by group or others; chmod 600 it (a handover key is the receiver's secret)",
+				  path);
+			return LACRE_E_CONFIG;
+		}
+	}
 	if (cfg->max_pdu_bytes > cfg->segment_max_bytes) {
 		lacre_msg(msg, msglen, "limits.max_pdu_bytes: must not exceed segment.max_bytes");
 		return LACRE_E_CONFIG;

@@ -13,9 +13,16 @@
  *   - unknown tags at any level are skipped and counted;
  *   - nothing is allocated and nothing is copied: struct etsi_pdu points
  *     into the caller's bytes.  The hot path (header + first payload) is a
- *     single pass over the TLVs.
+ *     single pass over the TLVs;
+ *   - accept and flag: a value a real mediator sends outside its ASN.1
+ *     constraint is decoded to its nearest meaning and flagged (flags),
+ *     never dropped (microSeconds = 1,000,000 is the next second).
+ * An encryption container is described as such (encrypted, enc); the
+ * decryptor (etsi_crypt.c) then decodes the decrypted Payload in its place
+ * through etsi_decode_inner_payload().
  */
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -147,7 +154,9 @@ int etsi_dec_gentime(struct etsi_dec *d, const struct ber_tlv *x, int64_t *us)
 }
 
 /* MicroSecondTimeStamp { seconds [0], microSeconds [1] } into *us; both
- * fields are required and the sum must fit int64_t microseconds. */
+ * fields are required and the sum must fit int64_t microseconds.  A
+ * microSeconds of 1,000,000 or more is carried into the seconds and
+ * flagged (ETSI_FLAG_USEC_CARRY), never refused. */
 int etsi_dec_usts(struct etsi_dec *d, const struct ber_tlv *x, int depth, int64_t *us)
 {
 	struct lacre_rbuf c;
@@ -166,10 +175,25 @@ int etsi_dec_usts(struct etsi_dec *d, const struct ber_tlv *x, int depth, int64_
 		else
 			etsi_dec_unknown(d);
 	}
-	if (!have_s || !have_us || usec > 999999 ||
-	    sec > (uint64_t)(INT64_MAX - 999999) / 1000000u) {
-		etsi_dec_bad(d, x->value, have_s && have_us ? LACRE_E_RANGE : LACRE_E_MALFORMED);
+	if (!have_s || !have_us) {
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
 		return LACRE_E_MALFORMED;
+	}
+	/* accept and flag: microSeconds is INTEGER (0..999999), but real
+	 * mediators round up to 1,000,000; the nearest meaning of any larger
+	 * value is the carry into the seconds */
+	if (usec > 999999) {
+		if (usec / 1000000u > UINT32_MAX) {
+			etsi_dec_bad(d, x->value, LACRE_E_RANGE);
+			return LACRE_E_RANGE;
+		}
+		sec += usec / 1000000u;
+		usec %= 1000000u;
+		d->pdu->flags |= ETSI_FLAG_USEC_CARRY;
+	}
+	if (sec > (uint64_t)(INT64_MAX - 999999) / 1000000u) {
+		etsi_dec_bad(d, x->value, LACRE_E_RANGE);
+		return LACRE_E_RANGE;
 	}
 	*us = (int64_t)sec * 1000000 + (int64_t)usec;
 	return LACRE_OK;
@@ -669,14 +693,18 @@ static void dec_encryption(struct etsi_dec *d, const struct ber_tlv *x, int dept
 		return;
 	etsi_dec_children(x, &c);
 	while (etsi_dec_next(d, &c, &y, depth)) {
-		if (etsi_dec_ctx(&y, 0))
-			etsi_dec_enum(d, &y, &e->type);
-		else if (etsi_dec_ctx(&y, 1))
+		if (etsi_dec_ctx(&y, 0)) {
+			if (etsi_dec_enum(d, &y, &e->type) == LACRE_OK) {
+				e->type_value.p = y.value;
+				e->type_value.len = y.len;
+			}
+		} else if (etsi_dec_ctx(&y, 1)) {
 			etsi_dec_bytes(d, &y, &e->payload);
-		else if (etsi_dec_ctx(&y, 2))
+		} else if (etsi_dec_ctx(&y, 2)) {
 			etsi_dec_enum(d, &y, &e->payload_type);
-		else
+		} else {
 			etsi_dec_unknown(d);
+		}
 	}
 	if (e->type < 0 || !e->payload.p)
 		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
@@ -709,6 +737,7 @@ static void dec_payload(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 		dec_hi1(d, &y, depth - 1);
 		break;
 	case ETSI_PAYLOAD_ENCRYPTED:
+		p->encrypted = 1;
 		dec_encryption(d, &y, depth - 1);
 		break;
 	case ETSI_PAYLOAD_3GPP_HI1:
@@ -752,6 +781,40 @@ int etsi_pdu_size(const uint8_t *p, size_t n, size_t max, size_t *pdu_len)
 	return LACRE_OK;
 }
 
+/* The "absent" values of the payload fields (kind .. mobile) of a zeroed
+ * struct etsi_pdu: -1 for enumerations, so that 0 is never mistaken for a
+ * decoded value. */
+static void payload_defaults(struct etsi_pdu *out)
+{
+	out->payload = ETSI_PAYLOAD_NONE;
+	out->tri = ETSI_TRI_NONE;
+	out->direction = ETSI_DIR_NONE;
+	out->session_direction = ETSI_DIR_NONE;
+	out->content_tag = -1;
+	out->ipmmiri.alt = -1;
+	out->ipmmiri.src.type = out->ipmmiri.dst.type = -1;
+	out->ipmmiri.src.assignment = out->ipmmiri.dst.assignment = -1;
+	out->ipmmiri.src.prefix_len = out->ipmmiri.dst.prefix_len = -1;
+	out->ipmmcc.frame_type = out->ipmmcc.protocol = -1;
+	out->ipiri.access_event = out->ipiri.access_type = -1;
+	out->ipiri.ip_version = out->ipiri.end_reason = out->ipiri.auth_type = -1;
+	out->ipiri.target_ip.type = out->ipiri.additional_ip.type = out->ipiri.pop_ip.type = -1;
+	out->ipiri.target_ip.assignment = out->ipiri.additional_ip.assignment = -1;
+	out->ipiri.pop_ip.assignment = -1;
+	out->ipiri.target_ip.prefix_len = out->ipiri.additional_ip.prefix_len = -1;
+	out->ipiri.pop_ip.prefix_len = -1;
+	out->integrity.check_type = out->integrity.data_type = -1;
+	out->integrity.hash_alg = out->integrity.sig_alg = -1;
+	out->opmsg.priority = -1;
+	out->hi1.op = -1;
+	out->enc.type = out->enc.payload_type = -1;
+	out->mobile.record = out->mobile.event = out->mobile.initiator = -1;
+	out->mobile.bearer_type = out->mobile.rat = -1;
+	out->mobile.pdp_addr.type = out->mobile.gw_addr.type = -1;
+	out->mobile.pdp_addr.assignment = out->mobile.gw_addr.assignment = -1;
+	out->mobile.pdp_addr.prefix_len = out->mobile.gw_addr.prefix_len = -1;
+}
+
 /*
  * Decode one complete PS-PDU (see etsi.h).  The outer SEQUENCE is checked
  * first and fails the call; from then on the call succeeds and field
@@ -775,28 +838,7 @@ int etsi_decode(const uint8_t *p, size_t n, struct etsi_pdu *out)
 
 	memset(out, 0, sizeof(*out));
 	out->ts_qualifier = -1;
-	out->payload = ETSI_PAYLOAD_NONE;
-	out->tri = ETSI_TRI_NONE;
-	out->direction = ETSI_DIR_NONE;
-	out->session_direction = ETSI_DIR_NONE;
-	out->content_tag = -1;
-	out->ipmmiri.alt = -1;
-	out->ipmmiri.src.type = out->ipmmiri.dst.type = -1;
-	out->ipmmiri.src.assignment = out->ipmmiri.dst.assignment = -1;
-	out->ipmmiri.src.prefix_len = out->ipmmiri.dst.prefix_len = -1;
-	out->ipmmcc.frame_type = out->ipmmcc.protocol = -1;
-	out->ipiri.access_event = out->ipiri.access_type = -1;
-	out->ipiri.ip_version = out->ipiri.end_reason = out->ipiri.auth_type = -1;
-	out->ipiri.target_ip.type = out->ipiri.additional_ip.type = out->ipiri.pop_ip.type = -1;
-	out->ipiri.target_ip.assignment = out->ipiri.additional_ip.assignment = -1;
-	out->ipiri.pop_ip.assignment = -1;
-	out->ipiri.target_ip.prefix_len = out->ipiri.additional_ip.prefix_len = -1;
-	out->ipiri.pop_ip.prefix_len = -1;
-	out->integrity.check_type = out->integrity.data_type = -1;
-	out->integrity.hash_alg = out->integrity.sig_alg = -1;
-	out->opmsg.priority = -1;
-	out->hi1.op = -1;
-	out->enc.type = out->enc.payload_type = -1;
+	payload_defaults(out);
 
 	d.base = p;
 	d.pdu = out;
@@ -817,6 +859,31 @@ int etsi_decode(const uint8_t *p, size_t n, struct etsi_pdu *out)
 	if (!have_hdr || !have_payload)
 		etsi_dec_bad(&d, outer.value, LACRE_E_MALFORMED);
 	return LACRE_OK;
+}
+
+/*
+ * Decode the Payload CHOICE element x (found in a decrypted
+ * EncryptedPayload at plain[0..n)) into pdu, replacing the payload fields
+ * (kind .. mobile) and keeping the PSHeader and the container (enc).
+ * Field errors count from plain (err_in_plaintext).  See etsi_int.h.
+ */
+void etsi_decode_inner_payload(struct etsi_pdu *pdu, const uint8_t *plain,
+			       const struct ber_tlv *x)
+{
+	struct etsi_encryption enc = pdu->enc;
+	struct etsi_dec d;
+	size_t from = offsetof(struct etsi_pdu, kind);
+	size_t to = offsetof(struct etsi_pdu, unknown_tags);
+	int was_partial = pdu->partial;
+
+	memset((uint8_t *)pdu + from, 0, to - from);
+	payload_defaults(pdu);
+	pdu->enc = enc;
+	d.base = plain;
+	d.pdu = pdu;
+	dec_payload(&d, x, BER_MAX_DEPTH - 2);
+	if (!was_partial && pdu->partial)
+		pdu->err_in_plaintext = 1;
 }
 
 /* Start iterating an integrity check's sequence numbers (see etsi.h). */
@@ -903,6 +970,41 @@ const char *etsi_iri_content_name(int tag)
 		"ipmmiri", NULL, NULL, "messagingiri", "epsiri", "confiri",
 		"proseiri", "gcseiri", "threegpp33128definediri", "ipiripacketreport" };
 	return NAME_OF(t, tag);
+}
+
+/* Name of one ETSI_FLAG_* bit (see etsi.h). */
+const char *etsi_flag_name(unsigned flag)
+{
+	switch (flag) {
+	case ETSI_FLAG_USEC_CARRY: return "microseconds-carried";
+	case ETSI_FLAG_KEY_OUTSIDE_WINDOW: return "key-outside-validity-window";
+	default: return NULL;
+	}
+}
+
+/* Location presence of an IRI for legal rule L2 (see etsi.h): exact for
+ * the contents lacre decodes, -1 ("cannot tell") for the others. */
+int etsi_iri_location(const struct etsi_pdu *pdu)
+{
+	if (pdu->kind != ETSI_KIND_IRI)
+		return -1;
+	switch (pdu->content_tag) {
+	case ETSI_IRI_IPIRI:
+		return pdu->ipiri.has_location != 0;
+	case ETSI_IRI_IPMMIRI:
+		return pdu->ipmmiri.has_location != 0;
+	case ETSI_IRI_EPSIRI:
+	case ETSI_IRI_UMTSIRI:
+		if (!pdu->mobile.family || pdu->mobile.has_location < 0)
+			return -1;
+		return pdu->mobile.has_location != 0;
+	case ETSI_IRI_3GPP33128:
+		if (pdu->mobile.family != 3 || pdu->mobile.has_location < 0)
+			return -1;
+		return pdu->mobile.has_location != 0;
+	default:
+		return -1;
+	}
 }
 
 const char *etsi_cc_content_name(int tag)

@@ -72,6 +72,13 @@ int etsi_dec_choice(struct etsi_dec *d, const struct ber_tlv *x, int depth, uint
 /* LI-PS-PDU IPAddress into *a. */
 void etsi_dec_ipaddr(struct etsi_dec *d, const struct ber_tlv *x, int depth, struct etsi_ipaddr *a);
 
+/* Replace the payload fields of pdu (kind .. mobile; PSHeader and enc
+ * kept) with the decoding of the Payload CHOICE element x, which lies in
+ * a decrypted EncryptedPayload starting at plain (for error offsets).
+ * Used by etsi_crypt.c. */
+void etsi_decode_inner_payload(struct etsi_pdu *pdu, const uint8_t *plain,
+			       const struct ber_tlv *x);
+
 /* Payload decoders of etsi_payload.c (x is the iRIPayloadSequence [0] or
  * cCPayloadSequence [1] element). */
 void etsi_dec_iri_seq(struct etsi_dec *d, const struct ber_tlv *x, int depth);

@@ -460,6 +460,231 @@ static void put_ipcc(struct json_w *w, const struct etsi_pdu *pdu)
 	put_pkt(w, &k);
 }
 
+/* ---- mobile IRI ---- */
+
+/* TBCD digits of p[0..n) (low nibble first, F filler) into out (2n + 1);
+ * returns 0, or -1 when a nibble is not a digit (then the caller shows hex). */
+static int tbcd_str(const uint8_t *p, size_t n, char *out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned lo = p[i] & 15u, hi = p[i] >> 4;
+		if (lo > 9)
+			return -1;
+		out[k++] = (char)('0' + lo);
+		if (hi == 15 && i == n - 1)
+			break;
+		if (hi > 9)
+			return -1;
+		out[k++] = (char)('0' + hi);
+	}
+	out[k] = '\0';
+	return 0;
+}
+
+/* A TBCD identity (IMSI, IMEI, MSISDN) as digits, or 0x-hex, omitted when absent. */
+static void kv_tbcd(struct json_w *w, const char *key, const struct etsi_bytes *b)
+{
+	char s[2 * 32 + 1];
+
+	if (!b->p)
+		return;
+	json_key(w, key);
+	if (b->len <= 32 && tbcd_str(b->p, b->len, s) == 0)
+		json_str(w, s);
+	else
+		json_hex(w, "0x", b->p, b->len);
+}
+
+/* An APN in DNS label form ("\x08internet\x01c") as dotted text; raw
+ * text when it is not in label form. */
+static void kv_apn(struct json_w *w, const char *key, const struct etsi_bytes *b)
+{
+	char s[256];
+	size_t i = 0, k = 0;
+
+	if (!b->p)
+		return;
+	while (i < b->len) {
+		size_t l = b->p[i++];
+		if (l == 0 || l > b->len - i || k + l + 1 >= sizeof(s))
+			goto raw;
+		if (k)
+			s[k++] = '.';
+		for (size_t j = 0; j < l; j++) {
+			uint8_t c = b->p[i + j];
+			if (c < 0x21 || c > 0x7e)
+				goto raw;
+			s[k++] = (char)c;
+		}
+		i += l;
+	}
+	s[k] = '\0';
+	json_kv_str(w, key, s);
+	return;
+raw:
+	kv_bytes(w, key, b);
+}
+
+/* "MCC-MNC" of a 3-octet PLMN identity (TS 24.008) into out[8]; -1 if bad. */
+static int plmn_str(const uint8_t *p, char *out)
+{
+	unsigned d[6] = { p[0] & 15u, p[0] >> 4, p[1] & 15u, p[2] & 15u, p[2] >> 4, p[1] >> 4 };
+	size_t k = 0;
+
+	for (int i = 0; i < 6; i++) {
+		if (i == 5 && d[i] == 15)
+			break;
+		if (d[i] > 9)
+			return -1;
+		if (i == 3)
+			out[k++] = '-';
+		out[k++] = (char)('0' + d[i]);
+	}
+	out[k] = '\0';
+	return 0;
+}
+
+/* "uli": the GTPv2 User Location Info (TS 29.274 §8.21): TAI and ECGI
+ * (and CGI, SAI, RAI, LAI as hex); nothing when it does not parse. */
+static void put_uli(struct json_w *w, const struct etsi_bytes *u)
+{
+	static const size_t sz[6] = { 7, 7, 7, 5, 7, 5 };   /* CGI SAI RAI TAI ECGI LAI */
+	static const char *const nm[6] = { "cgi", "sai", "rai", "tai", "ecgi", "lai" };
+	struct lacre_rbuf b;
+	const uint8_t *f, *v;
+	char plmn[8], t[32];
+
+	lacre_rbuf_init(&b, u->p, u->len);
+	if (lacre_rbuf_take(&b, 1, &f))
+		return;
+	json_key(w, "uli");
+	json_obj_begin(w);
+	for (int i = 0; i < 6; i++) {
+		if (!(f[0] & (1u << i)))
+			continue;
+		if (lacre_rbuf_take(&b, sz[i], &v))
+			break;
+		json_key(w, nm[i]);
+		if (plmn_str(v, plmn) != 0) {
+			json_hex(w, "0x", v, sz[i]);
+			continue;
+		}
+		if (i == 3) {
+			snprintf(t, sizeof(t), "%s-%04x", plmn, (unsigned)v[3] << 8 | v[4]);
+			json_str(w, t);
+		} else if (i == 4) {
+			uint32_t eci = ((uint32_t)(v[3] & 15u) << 24) | (uint32_t)v[4] << 16 |
+				       (uint32_t)v[5] << 8 | v[6];
+			snprintf(t, sizeof(t), "%s-%07x", plmn, (unsigned)eci);
+			json_str(w, t);
+		} else {
+			json_hex(w, "0x", v, sz[i]);
+		}
+	}
+	json_obj_end(w);
+}
+
+/* The PDN address of a GTPv2 PAA value (type 1 IPv4, 2 IPv6 prefix, 3 both). */
+static void kv_paa(struct json_w *w, const char *key, const struct etsi_bytes *b)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	if (!b->p)
+		return;
+	if (b->len == 5 && (b->p[0] & 7u) == 1 && addr_str(b->p + 1, 4, s) == 0)
+		json_kv_str(w, key, s);
+	else if (b->len == 18 && (b->p[0] & 7u) == 2 && addr_str(b->p + 2, 16, s) == 0)
+		json_kv_str(w, key, s);
+	else if (b->len == 22 && (b->p[0] & 7u) == 3 && addr_str(b->p + 18, 4, s) == 0)
+		json_kv_str(w, key, s);
+	else
+		json_kv_hex(w, key, b->p, b->len);
+}
+
+/* EPS / UMTS / 33.128 IRI: "mobile": {...} and "location". */
+static void put_mobile(struct json_w *w, const struct etsi_pdu *pdu)
+{
+	static const char *const fam[] = { NULL, "eps", "umts", "3gpp-33128" };
+	static const char *const rec[] = { NULL, "begin", "end", "continue", "report" };
+	static const char *const ini[] = { "not-available", "originating-target", "terminating-target" };
+	static const char *const rat[] = { NULL, "utran", "geran", "wlan", "gan",
+		"hspa-evolution", "eutran", "virtual", "eutran-nb-iot", "lte-m", "nr" };
+	static const char *const bt[] = { NULL, "default", "dedicated" };
+	static const char *const eps_ev[] = { NULL, "pdp-context-activation",
+		"start-of-interception-with-pdp-context-active", NULL,
+		"pdp-context-deactivation", "gprs-attach", "gprs-detach", NULL, NULL, NULL,
+		"location-info-update", "sms", NULL, "pdp-context-modification",
+		"serving-system", "start-of-interception-with-ms-attached",
+		"e-utran-attach", "e-utran-detach", "bearer-activation",
+		"start-of-interception-with-active-bearer", "bearer-modification",
+		"bearer-deactivation", "ue-requested-bearer-resource-modification",
+		"ue-requested-pdn-connectivity", "ue-requested-pdn-disconnection",
+		"tracking-area-eps-location-update", "serving-evolved-packet-system" };
+	static const char *const x_ev[] = { NULL, "registration", "deregistration",
+		"location-update", "start-of-interception-with-registered-ue",
+		"unsuccessful-am-procedure", "pdu-session-establishment",
+		"pdu-session-modification", "pdu-session-release",
+		"start-of-interception-with-established-pdu-session",
+		"unsuccessful-sm-procedure", "serving-system-message", "sms-message",
+		"lals-report", "pd-header-report", "pd-summary-report" };
+	const struct etsi_mobile *m = &pdu->mobile;
+	int loc = etsi_iri_location(pdu);
+
+	if (!m->family)
+		return;
+	json_key(w, "mobile");
+	json_obj_begin(w);
+	json_kv_str(w, "family", TAB(fam, m->family));
+	kv_enum(w, "record", m->record, TAB(rec, m->record));
+	kv_enum(w, "event", m->event, m->family == 3 ? TAB(x_ev, m->event) : TAB(eps_ev, m->event));
+	kv_enum(w, "initiator", m->initiator, TAB(ini, m->initiator));
+	kv_tbcd(w, "imsi", &m->imsi);
+	kv_tbcd(w, "msisdn", &m->msisdn);
+	kv_tbcd(w, "imei", &m->imei);
+	kv_bytes(w, "nai", &m->nai);
+	kv_bytes(w, "sip_uri", &m->sip_uri);
+	kv_bytes(w, "tel_uri", &m->tel_uri);
+	kv_bytes(w, "supi", &m->supi);
+	kv_bytes(w, "gpsi", &m->gpsi);
+	kv_bytes(w, "pei", &m->pei);
+	kv_ipaddr(w, "pdn_address", &m->pdp_addr);
+	kv_paa(w, "pdn_address_allocation", &m->paa);
+	kv_apn(w, "apn", &m->apn);
+	kv_apn(w, "dnn", &m->dnn);
+	if (m->ue_ip.p) {
+		char s[INET6_ADDRSTRLEN];
+		if (addr_str(m->ue_ip.p, m->ue_ip.len, s) == 0)
+			json_kv_str(w, "ue_ip", s);
+		else
+			kv_bytes(w, "ue_ip", &m->ue_ip);
+	}
+	if (m->pdu_session_id.p)
+		json_kv_hex(w, "pdu_session_id", m->pdu_session_id.p, m->pdu_session_id.len);
+	if (m->correlation.p)
+		json_kv_hex(w, "correlation", m->correlation.p, m->correlation.len);
+	kv_ipaddr(w, "gateway", &m->gw_addr);
+	if (m->bearer_id.p && m->bearer_id.len == 1)
+		json_kv_uint(w, "bearer_id", m->bearer_id.p[0] & 15u);
+	kv_enum(w, "bearer_type", m->bearer_type, TAB(bt, m->bearer_type));
+	kv_enum(w, "rat", m->rat, TAB(rat, m->rat));
+	if (m->uli.p)
+		put_uli(w, &m->uli);
+	if (m->cgi.p)
+		json_kv_hex(w, "cgi", m->cgi.p, m->cgi.len);
+	if (m->sai.p)
+		json_kv_hex(w, "sai", m->sai.p, m->sai.len);
+	if (m->rai.p)
+		json_kv_hex(w, "rai", m->rai.p, m->rai.len);
+	json_obj_end(w);
+	json_key(w, "location");
+	if (loc < 0)
+		json_null(w);
+	else
+		json_bool(w, loc);
+}
+
 /* "integrity": everything a verifier needs, the check value in hex. */
 static void put_integrity(struct json_w *w, const struct etsi_integrity *ic)
 {
@@ -510,9 +735,24 @@ static void put_hi1(struct json_w *w, const struct etsi_hi1 *h)
 	json_obj_end(w);
 }
 
-/* "encryption": the container's type and size (the payload stays opaque). */
-static void put_encryption(struct json_w *w, const struct etsi_encryption *e)
+/* Why a container was not decrypted, in the words of etsi_crypt.h. */
+static const char *etsi_decrypt_reason(int err)
 {
+	switch (err) {
+	case LACRE_E_NOT_FOUND: return "no key for this cipher";
+	case LACRE_E_AUTH: return "wrong key: the plaintext is not an EncryptedPayload";
+	case LACRE_E_UNSUPPORTED: return "cipher not supported";
+	case LACRE_E_MALFORMED: return "ciphertext or padding malformed";
+	default: return lacre_strerror(err);
+	}
+}
+
+/* "encryption": the container's type and size; after decryption the
+ * byteCounter (its start time and count), else why it was not decrypted.
+ * The other keys then describe the decrypted payload. */
+static void put_encryption(struct json_w *w, const struct etsi_pdu *pdu)
+{
+	const struct etsi_encryption *e = &pdu->enc;
 	static const char *const et[] = { NULL, "none", "national-option",
 		"aes-192-cbc", "aes-256-cbc", "blowfish-192-cbc", "blowfish-256-cbc",
 		"threedes-cbc" };
@@ -523,6 +763,14 @@ static void put_encryption(struct json_w *w, const struct etsi_encryption *e)
 	if (e->payload_type >= 0)
 		json_kv_int(w, "payload_type", e->payload_type);
 	json_kv_uint(w, "payload_len", e->payload.len);
+	json_kv_bool(w, "decrypted", pdu->decrypted);
+	if (pdu->has_byte_counter) {
+		json_kv_uint(w, "byte_counter", pdu->byte_counter);
+		json_kv_uint(w, "byte_counter_start", pdu->byte_counter >> 32);
+		json_kv_uint(w, "byte_counter_count", pdu->byte_counter & 0xffffffffu);
+	}
+	if (pdu->decrypt_err)
+		json_kv_str(w, "error", etsi_decrypt_reason(pdu->decrypt_err));
 	json_obj_end(w);
 }
 
@@ -565,12 +813,32 @@ void etsi_json_pdu(struct json_w *w, const struct etsi_pdu *pdu,
 	if (pdu->partial) {
 		json_kv_bool(w, "partial", 1);
 		json_kv_str(w, "error", lacre_strerror(pdu->err));
-		json_kv_uint(w, "error_offset", off + pdu->err_off);
+		if (pdu->err_in_plaintext)
+			json_kv_uint(w, "error_plaintext_offset", pdu->err_off);
+		else
+			json_kv_uint(w, "error_offset", off + pdu->err_off);
+	}
+	if (pdu->flags) {
+		/* out-of-constraint values accepted at their nearest meaning */
+		json_key(w, "flags");
+		json_arr_begin(w);
+		for (unsigned bit = 1; bit; bit <<= 1) {
+			const char *nm;
+			if (!(pdu->flags & bit))
+				continue;
+			nm = etsi_flag_name(bit);
+			if (nm)
+				json_str(w, nm);
+			else
+				json_uint(w, bit);
+		}
+		json_arr_end(w);
 	}
 	if (pdu->unknown_tags)
 		json_kv_uint(w, "unknown_tags", pdu->unknown_tags);
 	if (pdu->segmented)
 		json_kv_uint(w, "segmented_strings", pdu->segmented);
+	json_kv_bool(w, "encrypted", pdu->encrypted);
 
 	/* the rest of the PSHeader */
 	kv_oid(w, "domain_id", &pdu->domain_id, 0);
@@ -613,6 +881,25 @@ void etsi_json_pdu(struct json_w *w, const struct etsi_pdu *pdu,
 		put_ipmmcc(w, pdu);
 	else if (pdu->kind == ETSI_KIND_CC && pdu->content_tag == ETSI_CC_IPCC)
 		put_ipcc(w, pdu);
+	else if (pdu->kind == ETSI_KIND_CC && pdu->content_tag == ETSI_CC_3GPP33128) {
+		static const char *const xk[] = { NULL, "ip", "ethernet", "unstructured" };
+		if (pdu->content_bytes.p)
+			json_kv_uint(w, "content_len", pdu->content_bytes.len);
+		if (pdu->xcc_kind) {
+			struct pkt k;
+			kv_enum(w, "packet_kind", pdu->xcc_kind, TAB(xk, pdu->xcc_kind));
+			json_kv_uint(w, "packet_len", pdu->xcc_packet.len);
+			memset(&k, 0, sizeof(k));
+			k.proto = -1;
+			if (pdu->xcc_kind == 1)
+				parse_ip(pdu->xcc_packet.p, pdu->xcc_packet.len, &k);
+			put_pkt(w, &k);
+		}
+	} else if (pdu->kind == ETSI_KIND_IRI && pdu->mobile.family) {
+		put_mobile(w, pdu);
+		if (pdu->content_bytes.p)
+			json_kv_uint(w, "content_len", pdu->content_bytes.len);
+	}
 	else if (pdu->content_bytes.p)
 		json_kv_uint(w, "content_len", pdu->content_bytes.len);
 	if (pdu->tri == ETSI_TRI_INTEGRITY)
@@ -629,8 +916,8 @@ void etsi_json_pdu(struct json_w *w, const struct etsi_pdu *pdu,
 	}
 	if (pdu->payload == ETSI_PAYLOAD_HI1)
 		put_hi1(w, &pdu->hi1);
-	if (pdu->payload == ETSI_PAYLOAD_ENCRYPTED)
-		put_encryption(w, &pdu->enc);
+	if (pdu->encrypted)
+		put_encryption(w, pdu);
 	if ((flags & ETSI_JSON_CONTENT) && pdu->content_bytes.p) {
 		json_key(w, "content_b64");
 		json_base64(w, pdu->content_bytes.p, pdu->content_bytes.len);

@@ -2,8 +2,10 @@
  * etsi_payload.c - IRI and CC payloads of a PS-PDU (TS 102 232-1 IRIPayload
  * and CCPayload) and the contents lacre indexes: IPIRI and IPCC (TS 102
  * 232-3), IPMMIRI with its SIP message and IPMMCC with its RTP frame (TS 102
- * 232-5), and the 3GPP TS 33.128 containers, kept as opaque octets with
- * their payload OID (spec/etsi-handover.md §4.4, §4.5, §10).
+ * 232-5), mobile IRI (EPS and UMTS IRI-Parameters of TS 33.108, as OpenLI
+ * emits them from GTPv2), and the 3GPP TS 33.128 containers, kept as
+ * opaque octets with their payload OID, an xIRI's event, identities and
+ * whether it carries a location (spec/etsi-handover.md §4.4, §4.5, §10).
  *
  * Only the first payload of an aggregated SEQUENCE OF is decoded in depth;
  * the others are framed and counted (n_payloads), which is what ingest
@@ -12,6 +14,7 @@
  * content_bytes.
  */
 #include <stdint.h>
+#include <string.h>
 
 #include "lacre/ber.h"
 #include "lacre/buf.h"
@@ -271,13 +274,47 @@ static void dec_ipmmcc(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 
 /* ---- 3GPP TS 33.128 containers ---- */
 
+static void dec_3gpp_iri(struct etsi_dec *d, const struct ber_tlv *s);
+
+/*
+ * TS33128Payloads CCPayload { cCPayloadOID [1], pDU [2] CCPDU CHOICE {
+ * uPFCCPDU [1] OCTET STRING (an IP packet), extendedUPFCCPDU [2] {
+ * payload [1] CHOICE { uPFIPCC [1], uPFEthernetCC [2],
+ * uPFUnstructuredCC [3] }, qFI [2] }, ... } }: the user-plane packet.
+ */
+static void dec_3gpp_cc(struct etsi_dec *d, const struct ber_tlv *s)
+{
+	struct etsi_pdu *p = d->pdu;
+	struct lacre_rbuf c, c2;
+	struct ber_tlv y, z, v, w;
+	const int depth = BER_MAX_DEPTH / 2;
+
+	etsi_dec_children(s, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (!etsi_dec_ctx(&y, 2) || !etsi_dec_choice(d, &y, depth, UINT32_MAX, &z))
+			continue;
+		if (z.tag == 1 && !z.constructed) {
+			if (etsi_dec_bytes(d, &z, &p->xcc_packet) == LACRE_OK)
+				p->xcc_kind = 1;
+		} else if (z.tag == 2 && z.constructed) {
+			etsi_dec_children(&z, &c2);
+			while (etsi_dec_next(d, &c2, &v, depth - 1)) {
+				if (!etsi_dec_ctx(&v, 1) || !etsi_dec_choice(d, &v, depth - 1, 3, &w))
+					continue;
+				if (w.tag >= 1 && etsi_dec_bytes(d, &w, &p->xcc_packet) == LACRE_OK)
+					p->xcc_kind = (int)w.tag;
+			}
+		}
+	}
+}
+
 /*
  * OCTET STRING (CONTAINING TS33128Payloads.IRIPayload or CCPayload): keep
  * the octets opaque and take the payload OID ([1] RELATIVE-OID, the first
  * field of both) when the contents parse.  A container that does not parse
  * is flagged partial but kept.
  */
-static void dec_3gpp(struct etsi_dec *d, const struct ber_tlv *x)
+static void dec_3gpp(struct etsi_dec *d, const struct ber_tlv *x, int iri)
 {
 	struct etsi_pdu *p = d->pdu;
 	struct lacre_rbuf b, c;
@@ -299,6 +336,399 @@ static void dec_3gpp(struct etsi_dec *d, const struct ber_tlv *x)
 			break;
 		}
 	}
+	if (iri)
+		dec_3gpp_iri(d, &s);
+	else
+		dec_3gpp_cc(d, &s);
+}
+
+/* ---- mobile IRI: EPS and UMTS (TS 33.108), 3GPP TS 33.128 ---- */
+
+/*
+ * Location presence is what legal rule L2 needs: any element inside a
+ * Location / EPSLocation (but a bare timestamp) counts, and the fields
+ * lacre shows are kept.
+ */
+
+/* UMTS/EPS Location { e164-Number [1], globalCellID [2], rAI [4],
+ * gsmLocation [5], umtsLocation [6], sAI [7], oldRAI [8], civicAddress [9],
+ * operatorSpecificInfo [10], uELocationTimestamp [11] }: present when it
+ * holds any element. */
+static void dec_umts_location(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct etsi_mobile *m = &d->pdu->mobile;
+	struct lacre_rbuf c;
+	struct ber_tlv y;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (y.cls != BER_CONTEXT) {
+			etsi_dec_unknown(d);
+			continue;
+		}
+		if (y.tag == 11)
+			continue;          /* a timestamp alone is not a location */
+		m->has_location = 1;
+		if (y.tag == 2)
+			etsi_dec_bytes(d, &y, &m->cgi);
+		else if (y.tag == 4)
+			etsi_dec_bytes(d, &y, &m->rai);
+		else if (y.tag == 7)
+			etsi_dec_bytes(d, &y, &m->sai);
+	}
+}
+
+/* EPSLocation { userLocationInfo [1], gsmLocation [2], umtsLocation [3],
+ * olduserLocationInfo [4], lastVisitedTAI [5], tAIlist [6], threeGPP2Bsid
+ * [7], civicAddress [8], operatorSpecificInfo [9], uELocationTimestamp [10] }. */
+static void dec_eps_location(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct etsi_mobile *m = &d->pdu->mobile;
+	struct lacre_rbuf c;
+	struct ber_tlv y;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (y.cls != BER_CONTEXT) {
+			etsi_dec_unknown(d);
+			continue;
+		}
+		if (y.tag == 10)
+			continue;
+		m->has_location = 1;
+		if (y.tag == 1)
+			etsi_dec_bytes(d, &y, &m->uli);
+	}
+}
+
+/* GPRS-parameters { pDP-address-allocated-to-the-target [1] DataNodeAddress,
+ * aPN [2], pDP-type [3], nSAPI [4], additionalIPaddress [5] }. */
+static void dec_gprs_params(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct etsi_mobile *m = &d->pdu->mobile;
+	struct lacre_rbuf c, c2;
+	struct ber_tlv y, z;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (etsi_dec_ctx(&y, 1)) {
+			/* DataNodeAddress CHOICE { ipAddress [1] IPAddress, x25Address [2] } */
+			if (etsi_dec_need_cons(d, &y))
+				continue;
+			etsi_dec_children(&y, &c2);
+			while (etsi_dec_next(d, &c2, &z, depth - 1)) {
+				if (etsi_dec_ctx(&z, 1))
+					etsi_dec_ipaddr(d, &z, depth - 2, &m->pdp_addr);
+				else
+					etsi_dec_unknown(d);
+			}
+		} else if (etsi_dec_ctx(&y, 2)) {
+			etsi_dec_bytes(d, &y, &m->apn);
+		} else if (!y.constructed && y.cls == BER_CONTEXT && y.tag <= 5) {
+			continue;   /* pDP-type, nSAPI, additionalIPaddress: known */
+		} else {
+			etsi_dec_unknown(d);
+		}
+	}
+}
+
+/* PartyInformation { party-Qualifier [0], partyIdentity [1] { imei [1],
+ * imsi [3], msISDN [6], sip-uri [8], tel-url [9], nai [10], ... },
+ * services-Data-Information [4] { gPRS-parameters [1] } }. */
+static void dec_party(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct etsi_mobile *m = &d->pdu->mobile;
+	struct lacre_rbuf c, c2;
+	struct ber_tlv y, z;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (etsi_dec_ctx(&y, 1)) {
+			if (etsi_dec_need_cons(d, &y))
+				continue;
+			etsi_dec_children(&y, &c2);
+			while (etsi_dec_next(d, &c2, &z, depth - 1)) {
+				if (z.cls != BER_CONTEXT)
+					etsi_dec_unknown(d);
+				else if (z.tag == 1)
+					etsi_dec_bytes(d, &z, &m->imei);
+				else if (z.tag == 3)
+					etsi_dec_bytes(d, &z, &m->imsi);
+				else if (z.tag == 6)
+					etsi_dec_bytes(d, &z, &m->msisdn);
+				else if (z.tag == 8)
+					etsi_dec_bytes(d, &z, &m->sip_uri);
+				else if (z.tag == 9)
+					etsi_dec_bytes(d, &z, &m->tel_uri);
+				else if (z.tag == 10)
+					etsi_dec_bytes(d, &z, &m->nai);
+			}
+		} else if (etsi_dec_ctx(&y, 2)) {
+			m->has_location = 1;    /* partyLocation */
+		} else if (etsi_dec_ctx(&y, 4) && y.constructed) {
+			etsi_dec_children(&y, &c2);
+			while (etsi_dec_next(d, &c2, &z, depth - 1)) {
+				if (etsi_dec_ctx(&z, 1))
+					dec_gprs_params(d, &z, depth - 2);
+			}
+		} else if (y.cls != BER_CONTEXT) {
+			etsi_dec_unknown(d);
+		}
+	}
+}
+
+/* EPS-GTPV2-SpecificParameters: the PDN address, APN, bearer, RAT type
+ * and ePSlocationOfTheTarget [23]. */
+static void dec_gtpv2_params(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct etsi_mobile *m = &d->pdu->mobile;
+	struct lacre_rbuf c;
+	struct ber_tlv y;
+	struct etsi_bytes b;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (y.cls != BER_CONTEXT) {
+			etsi_dec_unknown(d);
+			continue;
+		}
+		switch (y.tag) {
+		case 1: etsi_dec_bytes(d, &y, &m->paa); break;
+		case 2:
+			if (!m->apn.p)
+				etsi_dec_bytes(d, &y, &m->apn);
+			break;
+		case 5: etsi_dec_bytes(d, &y, &m->bearer_id); break;
+		case 7:
+			memset(&b, 0, sizeof(b));
+			if (etsi_dec_bytes(d, &y, &b) == LACRE_OK && b.len == 1)
+				m->rat = b.p[0];
+			break;
+		case 10: etsi_dec_enum(d, &y, &m->bearer_type); break;
+		case 23: dec_eps_location(d, &y, depth - 1); break;
+		case 29: case 31:
+			m->has_location = 1;   /* UE local IP (non-3GPP access), TWAN identifier */
+			break;
+		default:
+			break;                 /* known or extension: not indexed */
+		}
+	}
+}
+
+/* DataNodeAddress CHOICE { ipAddress [1] IPAddress, x25Address [2] } into a. */
+static void dec_data_node(struct etsi_dec *d, const struct ber_tlv *x, int depth,
+			  struct etsi_ipaddr *a)
+{
+	struct lacre_rbuf c;
+	struct ber_tlv y;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (etsi_dec_ctx(&y, 1))
+			etsi_dec_ipaddr(d, &y, depth - 1, a);
+	}
+}
+
+/*
+ * IRI-Parameters of EpsHI2Operations and UmtsHI2Operations (the tags the
+ * two share are identical by rule of TS 33.108): identities, event,
+ * location, PDN address and gateway.
+ */
+static void dec_iri_params(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct etsi_mobile *m = &d->pdu->mobile;
+	struct lacre_rbuf c, c2;
+	struct ber_tlv y, z;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (y.cls != BER_CONTEXT) {
+			etsi_dec_unknown(d);
+			continue;
+		}
+		switch (y.tag) {
+		case 4: etsi_dec_enum(d, &y, &m->initiator); break;
+		case 8: dec_umts_location(d, &y, depth - 1); break;
+		case 9:
+			/* SET OF PartyInformation; OpenLI sends one
+			 * PartyInformation's fields directly under [9] */
+			if (etsi_dec_need_cons(d, &y))
+				break;
+			etsi_dec_children(&y, &c2);
+			if (lacre_rbuf_left(&c2) > 0 && c2.p[c2.off] == 0x30) {
+				while (etsi_dec_next(d, &c2, &z, depth - 1))
+					dec_party(d, &z, depth - 2);
+			} else {
+				dec_party(d, &y, depth - 1);
+			}
+			break;
+		case 18: etsi_dec_bytes(d, &y, &m->correlation); break;
+		case 20: etsi_dec_enum(d, &y, &m->event); break;
+		case 24: dec_data_node(d, &y, depth - 1, &m->gw_addr); break;
+		case 36: dec_gtpv2_params(d, &y, depth - 1); break;
+		case 37: case 38: case 39:
+			/* PMIP / DSMIP / MIP parameters: may hold a location
+			 * (PMIP [14]); not decoded, so counted as location */
+			m->has_location = 1;
+			break;
+		case 54: case 56: case 80:
+			m->has_location = 1;    /* heNBLocation, pANI-Header-Info, additionalCellIDs */
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* EpsIRIContent / UMTS IRI: a record CHOICE { iRI-Begin-record [1],
+ * iRI-End-record [2], iRI-Continue-record [3], iRI-Report-record [4] }
+ * holding IRI-Parameters, or (as in TS 102 232-7 and OpenLI) the
+ * IRI-Parameters directly under [0]. */
+static void dec_mobile_iri(struct etsi_dec *d, const struct ber_tlv *x, int depth, int family)
+{
+	struct etsi_mobile *m = &d->pdu->mobile;
+	struct lacre_rbuf c;
+	struct ber_tlv y;
+	int found = 0;
+
+	m->family = family;
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (y.cls != BER_CONTEXT || !y.constructed || y.tag > 4) {
+			etsi_dec_unknown(d);
+			continue;
+		}
+		found = 1;
+		if (y.tag >= 1)
+			m->record = (int)y.tag;
+		dec_iri_params(d, &y, depth - 1);
+	}
+	/* no IRI-Parameters seen: whether it holds a location is unknown */
+	if (!found)
+		m->has_location = -1;
+}
+
+/* 33.128 SUPI / PEI / GPSI CHOICE: the first alternative's text into b. */
+static void dec_3gpp_ident(struct etsi_dec *d, const struct ber_tlv *x, int depth,
+			   struct etsi_bytes *b)
+{
+	struct ber_tlv y;
+
+	if (!x->constructed) {
+		etsi_dec_bytes(d, x, b);
+		return;
+	}
+	if (etsi_dec_choice(d, x, depth, 15, &y))
+		etsi_dec_bytes(d, &y, b);
+}
+
+/* Where a 33.128 event keeps the fields lacre indexes (context tags; 0
+ * when the event has no such field). */
+struct xiri_layout {
+	uint32_t event;
+	uint8_t supi, pei, gpsi, location, pdu_session_id, ue_endpoint, dnn;
+};
+
+static const struct xiri_layout xiri_layouts[] = {
+	{ 1, 4, 6, 7, 9, 0, 0, 0 },      /* registration */
+	{ 3, 1, 3, 4, 6, 0, 0, 0 },      /* locationUpdate */
+	{ 4, 4, 6, 7, 9, 0, 0, 0 },      /* startOfInterceptionWithRegisteredUE */
+	{ 6, 1, 3, 4, 11, 5, 9, 12 },    /* pDUSessionEstablishment */
+	{ 8, 1, 2, 3, 9, 4, 0, 0 },      /* pDUSessionRelease */
+	{ 9, 1, 3, 4, 11, 5, 9, 12 },    /* startOfInterceptionWithEstablishedPDUSession */
+};
+
+/* The first address of uEEndpoint (SEQUENCE OF UEEndpointAddress CHOICE
+ * { iPv4Address [1], iPv6Address [2], ... }). */
+static void dec_3gpp_endpoint(struct etsi_dec *d, const struct ber_tlv *x, int depth)
+{
+	struct lacre_rbuf c, c2;
+	struct ber_tlv y, z;
+
+	if (etsi_dec_need_cons(d, x))
+		return;
+	etsi_dec_children(x, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (!y.constructed) {
+			etsi_dec_bytes(d, &y, &d->pdu->mobile.ue_ip);
+			return;
+		}
+		etsi_dec_children(&y, &c2);
+		if (etsi_dec_next(d, &c2, &z, depth - 1) && !z.constructed) {
+			etsi_dec_bytes(d, &z, &d->pdu->mobile.ue_ip);
+			return;
+		}
+	}
+}
+
+/*
+ * TS33128Payloads IRIPayload / XIRIPayload { OID [1], event [2] CHOICE,
+ * targetIdentifiers [3] }: the event and, for the AMF and SMF events whose
+ * layout lacre knows, the identities and the location.  For any other
+ * event the location is unknown (has_location -1 through
+ * etsi_iri_location: treated as location-bearing).
+ */
+static void dec_3gpp_iri(struct etsi_dec *d, const struct ber_tlv *s)
+{
+	struct etsi_mobile *m = &d->pdu->mobile;
+	const struct xiri_layout *lay = NULL;
+	struct lacre_rbuf c, c2;
+	struct ber_tlv y, ev, f;
+	const int depth = BER_MAX_DEPTH / 2;
+
+	m->family = 3;
+	etsi_dec_children(s, &c);
+	while (etsi_dec_next(d, &c, &y, depth)) {
+		if (!etsi_dec_ctx(&y, 2))
+			continue;
+		if (!etsi_dec_choice(d, &y, depth, UINT32_MAX, &ev))
+			continue;
+		m->event = ev.tag > INT32_MAX ? -1 : (int)ev.tag;
+		for (size_t i = 0; i < sizeof(xiri_layouts) / sizeof(xiri_layouts[0]); i++)
+			if (xiri_layouts[i].event == ev.tag)
+				lay = &xiri_layouts[i];
+		if (lay && !ev.constructed)
+			lay = NULL;         /* not the SEQUENCE it should be: cannot tell */
+		if (!lay)
+			continue;
+		etsi_dec_children(&ev, &c2);
+		while (etsi_dec_next(d, &c2, &f, depth - 1)) {
+			if (f.cls != BER_CONTEXT)
+				continue;
+			if (f.tag == lay->supi)
+				dec_3gpp_ident(d, &f, depth - 2, &m->supi);
+			else if (f.tag == lay->pei)
+				dec_3gpp_ident(d, &f, depth - 2, &m->pei);
+			else if (f.tag == lay->gpsi)
+				dec_3gpp_ident(d, &f, depth - 2, &m->gpsi);
+			else if (f.tag == lay->location)
+				m->has_location = 1;
+			else if (lay->pdu_session_id && f.tag == lay->pdu_session_id)
+				etsi_dec_bytes(d, &f, &m->pdu_session_id);
+			else if (lay->ue_endpoint && f.tag == lay->ue_endpoint)
+				dec_3gpp_endpoint(d, &f, depth - 2);
+			else if (lay->dnn && f.tag == lay->dnn)
+				etsi_dec_bytes(d, &f, &m->dnn);
+		}
+	}
+	if (!lay)
+		m->has_location = -1;
 }
 
 /* ---- IRIPayload / CCPayload ---- */
@@ -319,13 +749,17 @@ static void dec_content(struct etsi_dec *d, const struct ber_tlv *x, int depth, 
 	else if (iri && y.tag == ETSI_IRI_IPMMIRI)
 		dec_ipmmiri(d, &y, depth - 1);
 	else if (iri && y.tag == ETSI_IRI_3GPP33128)
-		dec_3gpp(d, &y);
+		dec_3gpp(d, &y, 1);
+	else if (iri && y.tag == ETSI_IRI_EPSIRI)
+		dec_mobile_iri(d, &y, depth - 1, 1);
+	else if (iri && y.tag == ETSI_IRI_UMTSIRI)
+		dec_mobile_iri(d, &y, depth - 1, 2);
 	else if (!iri && y.tag == ETSI_CC_IPCC)
 		dec_ipcc(d, &y, depth - 1);
 	else if (!iri && y.tag == ETSI_CC_IPMMCC)
 		dec_ipmmcc(d, &y, depth - 1);
 	else if (!iri && y.tag == ETSI_CC_3GPP33128)
-		dec_3gpp(d, &y);
+		dec_3gpp(d, &y, 0);
 	else if (y.constructed) {
 		p->content_bytes.p = y.len ? y.value : NULL;
 		p->content_bytes.len = y.len;
