@@ -83,16 +83,12 @@ static const struct ckey keys[] = {
 	{ "limits.idle_timeout", T_DUR, N(idle_timeout_ms), 1000, UINT64_C(86400000),
 	  "A connection silent for this long is closed (ms, s, min, h)." },
 	{ "master.scrypt_log2n", T_UINT, N(scrypt_log2n), 1, SITE_LOG2N_MAX,
-<<<<<<< HEAD
 	  "scrypt work factor (log2 N) used when master.age is sealed (lacre init refuses "
 	  "less than 15 unless LACRE_SCRYPT_LOG2N is set, as tests do)." },
-=======
-	  "scrypt work factor (log2 N) used when master.age is sealed." },
 	{ "handover.key_dir", T_PATH, S(handover_key_dir), 0, 0,
 	  "Folder of the handover decryption key files (mode 0700, the receiver's user only)." },
 	{ "handover.keys", T_HKEYS, S(handover_keys), 0, 0,
 	  "Handover decryption keys (EncryptionContainer): 'OPERATOR FILE [FROM [TO]]' entries separated by commas; FILE holds the key in hex, FROM/TO are UTC times (2026-01-01 or 2026-01-01T00:00:00Z, '-' open)." },
->>>>>>> wire
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
