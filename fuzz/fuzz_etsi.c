@@ -7,7 +7,11 @@
  * pointer in struct etsi_pdu is checked to lie inside the PDU, the
  * integrity sequence list is iterated, and the PDU is rendered to JSON
  * (which must succeed and be NUL-free).  The whole input is also decoded
- * as one PDU, to reach the trailing-bytes and outer-tag paths.
+ * as one PDU, to reach the trailing-bytes and outer-tag paths.  An
+ * EncryptionContainer is decrypted with a fixed key ring (etsi_crypt.c:
+ * a wrong key, bad padding and malformed containers must fail cleanly;
+ * a success must give a pre-encryption form of the same length), and
+ * every PDU goes through a byteCounter tracker.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@
 #include "lacre/buf.h"
 #include "lacre/err.h"
 #include "lacre/etsi.h"
+#include "lacre/etsi_crypt.h"
 #include "lacre/etsi_json.h"
 #include "lacre/json.h"
 
@@ -70,15 +75,60 @@ static void check(const struct etsi_pdu *d, const uint8_t *p, size_t n)
 	must(r <= 0);
 }
 
-/* Decode one PDU and render it. */
-static void one(const uint8_t *p, size_t n, struct lacre_dbuf *out)
+/* Decrypt an encrypted PDU with a fixed ring of two keys (AES-192 and a
+ * 32-byte key): any failure must be a clean error; a success must give a
+ * pre-encryption form exactly as long as the PDU. */
+static void fz_etsi_decrypt(const uint8_t *p, size_t n, struct etsi_pdu *d)
+{
+	static const uint8_t k24[24] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+					 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24 };
+	static const uint8_t k32[32] = { 0xa5 };
+	struct etsi_keyring kr;
+	struct lacre_dbuf plain;
+	uint8_t *form;
+	int r;
+
+	etsi_keyring_init(&kr);
+	if (etsi_keyring_add(&kr, k24, sizeof(k24), INT64_MIN, INT64_MAX) != LACRE_OK ||
+	    etsi_keyring_add(&kr, k32, sizeof(k32), INT64_MIN, INT64_MAX) != LACRE_OK)
+		abort();
+	lacre_dbuf_init(&plain, 64u << 20);
+	r = etsi_decrypt(&kr, 0, d, &plain);
+	must(r <= 0);
+	if (r == LACRE_OK && (form = malloc(n ? n : 1)) != NULL) {
+		r = etsi_preencryption_form(p, n, d, &plain, form);
+		must(r == LACRE_OK || r == LACRE_E_UNSUPPORTED || r == LACRE_E_INVALID);
+		free(form);
+	}
+	lacre_dbuf_free(&plain);
+	etsi_keyring_wipe(&kr);
+}
+
+/* etsi_bctr_finish's callback: a gap must be a non-empty byte range. */
+static void fz_etsi_gap(void *arg, const uint8_t *liid, size_t liid_len, uint64_t from, uint64_t to)
+{
+	(void)arg;
+	(void)liid;
+	(void)liid_len;
+	must(from < to);
+}
+
+/* Decode one PDU, decrypt it if it is encrypted, account its
+ * byteCounter, and render it. */
+static void one(const uint8_t *p, size_t n, struct lacre_dbuf *out, struct etsi_bctr *bc)
 {
 	struct etsi_pdu d;
 	struct json_w w;
+	uint64_t expected, got;
+	int r;
 
 	if (etsi_decode(p, n, &d) != LACRE_OK)
 		return;
 	check(&d, p, n);
+	if (d.encrypted)
+		fz_etsi_decrypt(p, n, &d);
+	r = etsi_bctr_account(bc, &d, n, &expected, &got);
+	must(r == LACRE_E_NOMEM || (r >= ETSI_BCTR_OK && r <= ETSI_BCTR_UNTRACKED));
 	lacre_dbuf_reset(out);
 	json_init(&w, out);
 	etsi_json_pdu(&w, &d, p, n, 0, ETSI_JSON_RAW | ETSI_JSON_CONTENT);
@@ -89,16 +139,20 @@ static void one(const uint8_t *p, size_t n, struct lacre_dbuf *out)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct lacre_dbuf out;
+	struct etsi_bctr bc;
 	size_t off = 0, len;
 
 	lacre_dbuf_init(&out, 64u << 20);
+	etsi_bctr_init(&bc, 64);
 	while (off < size && etsi_pdu_size(data + off, size - off, 1u << 20, &len) == LACRE_OK) {
 		must(len > 0 && len <= size - off);
-		one(data + off, len, &out);
+		one(data + off, len, &out, &bc);
 		off += len;
 	}
 	if (off == 0)
-		one(data, size, &out);
+		one(data, size, &out, &bc);
+	etsi_bctr_finish(&bc, fz_etsi_gap, NULL);
+	etsi_bctr_free(&bc);
 	lacre_dbuf_free(&out);
 	return 0;
 }
