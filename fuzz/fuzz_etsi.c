@@ -76,15 +76,16 @@ static void check(const struct etsi_pdu *d, const uint8_t *p, size_t n)
 }
 
 /* Decrypt an encrypted PDU with a fixed ring of two keys (AES-192 and a
- * 32-byte key): any failure must be a clean error; a success must give a
- * pre-encryption form exactly as long as the PDU. */
-static void fz_etsi_decrypt(const uint8_t *p, size_t n, struct etsi_pdu *d)
+ * 32-byte key) into plain, which the decoded fields then point into (the
+ * caller keeps it until it has rendered them): any failure must be a clean
+ * error; a success must give a pre-encryption form exactly as long as the
+ * PDU. */
+static void fz_etsi_decrypt(const uint8_t *p, size_t n, struct etsi_pdu *d, struct lacre_dbuf *plain)
 {
 	static const uint8_t k24[24] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
 					 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24 };
 	static const uint8_t k32[32] = { 0xa5 };
 	struct etsi_keyring kr;
-	struct lacre_dbuf plain;
 	uint8_t *form;
 	int r;
 
@@ -92,15 +93,13 @@ static void fz_etsi_decrypt(const uint8_t *p, size_t n, struct etsi_pdu *d)
 	if (etsi_keyring_add(&kr, k24, sizeof(k24), INT64_MIN, INT64_MAX) != LACRE_OK ||
 	    etsi_keyring_add(&kr, k32, sizeof(k32), INT64_MIN, INT64_MAX) != LACRE_OK)
 		abort();
-	lacre_dbuf_init(&plain, 64u << 20);
-	r = etsi_decrypt(&kr, 0, d, &plain);
+	r = etsi_decrypt(&kr, 0, d, plain);
 	must(r <= 0);
 	if (r == LACRE_OK && (form = malloc(n ? n : 1)) != NULL) {
-		r = etsi_preencryption_form(p, n, d, &plain, form);
+		r = etsi_preencryption_form(p, n, d, plain, form);
 		must(r == LACRE_OK || r == LACRE_E_UNSUPPORTED || r == LACRE_E_INVALID);
 		free(form);
 	}
-	lacre_dbuf_free(&plain);
 	etsi_keyring_wipe(&kr);
 }
 
@@ -119,14 +118,16 @@ static void one(const uint8_t *p, size_t n, struct lacre_dbuf *out, struct etsi_
 {
 	struct etsi_pdu d;
 	struct json_w w;
+	struct lacre_dbuf plain;
 	uint64_t expected, got;
 	int r;
 
 	if (etsi_decode(p, n, &d) != LACRE_OK)
 		return;
 	check(&d, p, n);
+	lacre_dbuf_init(&plain, 64u << 20);
 	if (d.encrypted)
-		fz_etsi_decrypt(p, n, &d);
+		fz_etsi_decrypt(p, n, &d, &plain);
 	r = etsi_bctr_account(bc, &d, n, &expected, &got);
 	must(r == LACRE_E_NOMEM || (r >= ETSI_BCTR_OK && r <= ETSI_BCTR_UNTRACKED));
 	lacre_dbuf_reset(out);
@@ -134,6 +135,7 @@ static void one(const uint8_t *p, size_t n, struct lacre_dbuf *out, struct etsi_
 	etsi_json_pdu(&w, &d, p, n, 0, ETSI_JSON_RAW | ETSI_JSON_CONTENT);
 	must(json_finish(&w) == LACRE_OK);
 	must(memchr(out->p, 0, out->len) == NULL);
+	lacre_dbuf_free(&plain);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
