@@ -10,7 +10,10 @@
  * unknown warrant, an existing output, an exclusion that matches nothing,
  * a shredded warrant's key.  A record's receipt (lacre proof record) and
  * the exclusion parsers are checked on their own, and a package altered
- * after sealing is refused by the court's reader.
+ * after sealing is refused by the court's reader.  Records sealed after
+ * the signed checkpoint are left out and named (unlogged.txt), and the
+ * receiver's events naming the warrant's LIIDs go in with the oversight
+ * key.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -479,6 +482,108 @@ static void test_altered_package(void)
 	lacre_dbuf_free(&f);
 }
 
+/* Records sealed after the site's signed checkpoint (the checkpoint of
+ * the first session put back, as when ingest has not published yet) are
+ * left out and named (unlogged.txt, the manifest's absent line, a
+ * progress line); an exclusion naming only such a record is refused;
+ * with the oversight key the receiver's event naming the warrant's LIID
+ * and the quarantine count are in the package, which still verifies. */
+static void test_unlogged_and_events(void)
+{
+	struct warrant w;
+	struct lacre_sink k;
+	struct lacre_dbuf b, cp;
+	struct export_opts o;
+	struct export_result res;
+	struct export_exclusion ex;
+	struct package *pk = NULL;
+	struct kit_recs *rs = calloc(1, sizeof(*rs));
+	struct lacre_store *st = NULL;
+	const struct kit_rec *late;
+	char path[SITE_PATH_MAX], msg[512], cpp[SITE_PATH_MAX + 32], spec[LACRE_STORE_NAME_MAX + 32];
+	uint64_t inc = 0, exc = 0;
+	int ok = 0, r = LACRE_OK;
+	FILE *f;
+
+	CHECK(rs != NULL);
+	t0 = T("2026-02-01T10:00:00Z");
+	CHECK_OK(kit_make_site(NULL, 0, 0, 0));
+	kit_spec(&w, "LI-U", "2026-01-10", "2026-01-10", "2026-04-10");
+	CHECK_OK(warrant_add(&kit_site, kit_ks, &w, wid, kit_msg, sizeof(kit_msg)));
+	lacre_dbuf_init(&b, 1 << 20);
+	CHECK_OK(seal_sink_open(&kit_site, &k, kit_msg, sizeof(kit_msg)));
+	for (int i = 0; i < 8 && r == LACRE_OK; i++) {
+		lacre_dbuf_reset(&b);
+		r = kit_ipcc(&b, "LI-U", (uint64_t)i, t0 + i * 1000000LL, 64);
+		if (r == LACRE_OK)
+			r = kit_push(&k, b.p, b.len, t0 + i * 1000000LL, LACRE_HI3);
+	}
+	if (r == LACRE_OK) {
+		lacre_dbuf_reset(&b);
+		r = kit_ipiri(&b, "LI-U", 50, t0 + 50000000, "cell 1");   /* quarantined: location */
+		if (r == LACRE_OK)
+			r = kit_push(&k, b.p, b.len, t0 + 50000000, LACRE_HI2);
+	}
+	if (r == LACRE_OK)
+		r = k.event(k.ctx, "{\"event\":\"seq-gap\",\"liid\":\"LI-U\",\"missing\":3}");
+	if (r == LACRE_OK)
+		r = k.event(k.ctx, "{\"event\":\"seq-gap\",\"liid\":\"LI-OTHER\",\"missing\":1}");
+	k.close(k.ctx);
+	CHECK_OK(r);
+	/* keep the first session's signed checkpoint */
+	snprintf(cpp, sizeof(cpp), "%s/ledger/ingest/checkpoint", kit_site.dir);
+	lacre_dbuf_init(&cp, 1 << 16);
+	CHECK_OK(site_read_file(cpp, 1 << 16, &cp));
+	CHECK_OK(seal_sink_open(&kit_site, &k, kit_msg, sizeof(kit_msg)));
+	for (int i = 100; i < 105 && r == LACRE_OK; i++) {
+		lacre_dbuf_reset(&b);
+		r = kit_ipcc(&b, "LI-U", (uint64_t)i, t0 + i * 1000000LL, 64);
+		if (r == LACRE_OK)
+			r = kit_push(&k, b.p, b.len, t0 + i * 1000000LL, LACRE_HI3);
+	}
+	k.close(k.ctx);
+	CHECK_OK(r);
+	lacre_dbuf_free(&b);
+	CHECK((f = fopen(cpp, "wb")) != NULL);
+	CHECK(fwrite(cp.p, 1, cp.len, f) == cp.len);
+	CHECK(fclose(f) == 0);
+	lacre_dbuf_free(&cp);
+	CHECK_OK(lacre_store_open(kit_site.cfg.backend, &st));
+	CHECK_OK(kit_read(st, wid, 0, rs, NULL));
+	lacre_store_close(st);
+	CHECK((late = kit_find(rs, 102)) != NULL);
+	/* an exclusion of a record the export leaves out anyway */
+	snprintf(spec, sizeof(spec), "%s:%llu", late->segment, (unsigned long long)late->index);
+	CHECK_OK(export_exclusion_parse_record(spec, &ex));
+	opts(&o, "unl-excl.age", path, sizeof(path));
+	o.excl = &ex;
+	o.n_excl = 1;
+	o.no_media = 1;
+	CHECK_EQ_INT(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)), LACRE_E_INVALID);
+	CHECK(strstr(msg, "matches only records in no signed checkpoint") != NULL);
+	/* the export: 8 logged records in, 5 left out and named */
+	opts(&o, "unlogged.age", path, sizeof(path));
+	o.oversight = 1;
+	o.progress = on_progress;
+	n_progress = 0;
+	CHECK_OK(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)));
+	CHECK_EQ_INT(res.records, 8);
+	CHECK_EQ_INT(res.unlogged, 5);
+	CHECK_EQ_INT(res.events, 1);             /* only the event naming LI-U */
+	CHECK_EQ_INT(res.quarantined, 1);
+	CHECK(n_progress >= 1);
+	CHECK_OK(open_pkg(path, &pk));
+	CHECK(member_has(pk, "unlogged.txt", "lacre-unlogged/v1\n"));
+	CHECK(member_has(pk, "manifest.txt", "absent unlogged"));
+	CHECK(member_has(pk, "events.jsonl", "LI-U"));
+	CHECK(!member_has(pk, "events.jsonl", "LI-OTHER"));
+	CHECK_OK(verify_pkg(pk, res.export_vkey, &ok, &inc, &exc));
+	CHECK_EQ_INT(ok, 1);
+	CHECK_EQ_INT(inc, 8);
+	package_free(pk);
+	free(rs);
+}
+
 int main(void)
 {
 	RUN(test_exclusion_parse);
@@ -488,6 +593,7 @@ int main(void)
 	RUN(test_record_receipt);
 	RUN(test_access_report_absent);
 	RUN(test_altered_package);
+	RUN(test_unlogged_and_events);
 	keystore_close(kit_ks);
 	return t_done();
 }
