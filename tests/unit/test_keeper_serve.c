@@ -45,6 +45,7 @@
 #include <openssl/rand.h>
 
 #include "harness.h"
+#include "lacre/accesslog.h"
 #include "lacre/acl.h"
 #include "lacre/age.h"
 #include "lacre/ed25519.h"
@@ -53,6 +54,7 @@
 #include "lacre/keystore.h"
 #include "lacre/passphrase.h"
 #include "lacre/site.h"
+#include "lacre/store.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
 
@@ -250,6 +252,28 @@ static void slurp(const char *path, char *buf, size_t cap)
 		fclose(f);
 	}
 	buf[n] = 0;
+}
+
+/* accesslog_audit_print of the site into buf (cap bytes); its result. */
+static int audit_print(char *buf, size_t cap)
+{
+	struct lacre_store *st = NULL;
+	char p[700];
+	FILE *f;
+	int r;
+
+	snprintf(p, sizeof(p), "%s/audit.txt", tdir);
+	if ((r = lacre_store_open(site.cfg.backend, &st)) != LACRE_OK)
+		return r;
+	if ((f = fopen(p, "w")) == NULL) {
+		lacre_store_close(st);
+		return LACRE_E_IO;
+	}
+	r = accesslog_audit_print(&site, st, f);
+	fclose(f);
+	lacre_store_close(st);
+	slurp(p, buf, cap);
+	return r;
 }
 
 /* Run the client as k with argv; stdout and stderr are captured into
@@ -512,6 +536,13 @@ static void test_serve(void)
 	CHECK(entries_within(work, 0, 10000));
 	CHECK_EQ_INT(stop_keeper(), 0);
 	CHECK(stat(sock, &sb) != 0);
+	/* the gate's entry made by the worker is in an intact access log */
+	{
+		char text[4096];
+		CHECK_OK(audit_print(text, sizeof(text)));
+		CHECK(strstr(text, "audited access log ") != NULL);
+		CHECK(strstr(text, "INTACT") != NULL);
+	}
 	/* no keeper: the client says so */
 	CHECK_EQ_INT(client(&ana, 3, argv2, &st, msg, sizeof(msg)), LACRE_E_UNAVAILABLE);
 	CHECK(strstr(msg, "cannot reach the keeper") != NULL);
@@ -706,6 +737,12 @@ static void test_unlock(void)
 	FILE *f;
 
 	CHECK_OK(make_site());
+	/* nothing accessed yet on this site */
+	{
+		char text[4096];
+		CHECK_OK(audit_print(text, sizeof(text)));
+		CHECK(strstr(text, "no access log yet") != NULL);
+	}
 	passphrase_src_init(&src);
 	src.no_prompt = 1;
 	CHECK(setenv(PASSPHRASE_ENV, "pw", 1) == 0);
