@@ -24,6 +24,7 @@
 #include "sink_kit.h"
 #include "lacre/export.h"
 #include "lacre/hex.h"
+#include "lacre/json.h"
 #include "lacre/note.h"
 #include "lacre/package.h"
 #include "lacre/verify.h"
@@ -425,11 +426,126 @@ static void test_with_export_key(void)
 	CHECK(refused(&c, "exclusions.txt", "line 2: record 1 is both included and excluded"));
 }
 
+/* The result as JSON (lacre-verify --json), verified and not; a quorum
+ * of trusted witnesses the package's checkpoint does not meet. */
+static void test_json_and_quorum(void)
+{
+	struct verify_opts vo;
+	struct verify_result res;
+	struct lacre_dbuf d;
+	struct json_w w;
+	struct change c;
+	struct package *pk = NULL;
+	struct note_signer *wit = NULL;
+	struct note_verifier wv;
+
+	CHECK(base != NULL);                      /* test_unchanged ran setup */
+	lacre_dbuf_init(&d, 1 << 20);
+	memset(&vo, 0, sizeof(vo));
+	memset(&res, 0, sizeof(res));
+	vo.log_key = &log_key;
+	vo.export_key = &export_key;
+	CHECK_OK(verify_package(base, &vo, &res));
+	CHECK_EQ_INT(res.verified, 1);
+	json_init(&w, &d);
+	verify_result_json(&w, &res);
+	CHECK_OK(json_finish(&w));
+	CHECK_OK(lacre_dbuf_add_u8(&d, 0));
+	CHECK(strstr((char *)d.p, "\"verified\":true") != NULL);
+	CHECK(strstr((char *)d.p, "\"key_trusted\":true") != NULL);
+	CHECK(strstr((char *)d.p, "\"export_key_trusted\":true") != NULL);
+	CHECK(strstr((char *)d.p, "\"excluded\":1") != NULL);
+	CHECK(strstr((char *)d.p, "\"problems\":0") != NULL);
+	CHECK(strstr((char *)d.p, "\"exclusions\":[") != NULL);
+	verify_result_free(&res);
+	/* one trusted witness, quorum 1: the site's log has none */
+	CHECK_OK(note_signer_generate("witness.example/q", NOTE_TYPE_COSIG, &wit));
+	note_signer_public(wit, &wv);
+	note_signer_free(wit);
+	vo.witnesses = &wv;
+	vo.nw = 1;
+	vo.quorum = 1;
+	memset(&res, 0, sizeof(res));
+	CHECK_OK(verify_package(base, &vo, &res));
+	CHECK_EQ_INT(res.verified, 0);
+	CHECK_EQ_INT(res.cosignatures, 0);
+	{
+		int hit = 0;
+		for (size_t i = 0; i < res.nproblem; i++)
+			if (!strcmp(res.problem[i].member, "checkpoint") &&
+			    strstr(res.problem[i].what, "cosigned by 0 of the trusted witnesses, the quorum is 1"))
+				hit = 1;
+		CHECK(hit);
+	}
+	lacre_dbuf_reset(&d);
+	json_init(&w, &d);
+	verify_result_json(&w, &res);
+	CHECK_OK(json_finish(&w));
+	CHECK_OK(lacre_dbuf_add_u8(&d, 0));
+	CHECK(strstr((char *)d.p, "\"verified\":false") != NULL);
+	CHECK(strstr((char *)d.p, "\"problem_list\":[{\"member\":\"checkpoint\"") != NULL);
+	verify_result_free(&res);
+	/* a tampered package's problems are listed in the JSON */
+	memset(&c, 0, sizeof(c));
+	c.member = "records.jsonl";
+	CHECK_OK(rebuild(&c, &pk));
+	memset(&vo, 0, sizeof(vo));
+	vo.log_key = &log_key;
+	memset(&res, 0, sizeof(res));
+	CHECK_OK(verify_package(pk, &vo, &res));
+	lacre_dbuf_reset(&d);
+	json_init(&w, &d);
+	verify_result_json(&w, &res);
+	CHECK_OK(json_finish(&w));
+	CHECK_OK(lacre_dbuf_add_u8(&d, 0));
+	CHECK(strstr((char *)d.p, "\"member\":\"records.jsonl\"") != NULL);
+	CHECK(strstr((char *)d.p, "\"export_key_trusted\":false") != NULL);
+	CHECK(strstr((char *)d.p, "\"notes\":[") != NULL);
+	verify_result_free(&res);
+	package_free(pk);
+	lacre_dbuf_free(&d);
+}
+
+/* Manifest lines changed by the holder of the export key. */
+static void test_manifest_lines(void)
+{
+	struct change c;
+
+	memset(&c, 0, sizeof(c));
+	c.resign = 1;
+	c.manifest_from = "\nwarrant ";
+	c.manifest_to = "\nwarrant-x ";
+	CHECK(refused(&c, PACKAGE_MANIFEST, "no warrant or log line"));
+	CHECK(refused(&c, "records/00000001.pdu", "the record was not sealed to warrant"));
+	memset(&c, 0, sizeof(c));
+	c.resign = 1;
+	c.manifest_from = "\nlog-size ";
+	c.manifest_to = "\nlog-size x";
+	CHECK(refused(&c, PACKAGE_MANIFEST, "is malformed (altered)"));
+	memset(&c, 0, sizeof(c));
+	c.resign = 1;
+	c.manifest_from = "\nrecord 2 ";
+	c.manifest_to = "\nrecord 1 ";
+	CHECK(refused(&c, PACKAGE_MANIFEST, "record 1 is listed twice"));
+	memset(&c, 0, sizeof(c));
+	c.resign = 1;
+	c.manifest_from = "\nrecord 2 ";
+	c.manifest_to = "\nrecord 40 ";
+	CHECK(refused(&c, PACKAGE_MANIFEST, "record 40 is outside the export sequence 1..12"));
+	memset(&c, 0, sizeof(c));
+	c.resign = 1;
+	c.manifest_from = "\nexclude-record ";
+	c.manifest_to = "\nexclude-record x";
+	CHECK(refused(&c, "exclusions.txt", "is not one the manifest states"));
+}
+
 int main(void)
 {
 	RUN(test_unchanged);
 	RUN(test_without_export_key);
 	RUN(test_with_export_key);
+	RUN(test_json_and_quorum);
+	RUN(test_manifest_lines);
 	package_free(base);
 	note_signer_free(signer);
 	keystore_close(kit_ks);
