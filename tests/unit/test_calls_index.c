@@ -6,7 +6,10 @@
  * correlated into two entries with their counters and problems; a call is
  * found by its id (SIP facts only, as calls.h says) and not by another; its JSON form carries every field
  * `lacre calls --json` documents; calls_parse_id accepts only
- * "<warrant>-<cin>"; a second index_update adds nothing.
+ * "<warrant>-<cin>"; a second index_update adds nothing.  The index
+ * itself: segments by condition, records read back through it, reset and
+ * rebuilt, a stranger's key indexes nothing, a file that is not an index
+ * is LACRE_E_DB, LIID text.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -184,10 +187,102 @@ static void test_parse_id(void)
 	CHECK(calls_parse_id("", w, &cin) != LACRE_OK);
 }
 
+/* access_record callback: count. */
+static int count_rec(void *arg, const struct access_record *r)
+{
+	(void)r;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* The index itself: segments by condition, records read back through it,
+ * reset and rebuilt, another identity opens nothing, a file that is not
+ * an index refused, LIID text. */
+static void test_index(void)
+{
+	struct index *ix = NULL;
+	struct index_report rep;
+	struct lacre_store *st = NULL;
+	struct age_x25519_identity id, stranger;
+	struct calls_entry *calls = NULL;
+	char **segs = NULL, path[600], txt[64];
+	size_t n = 0, got = 0;
+	FILE *f;
+
+	CHECK_OK(make_site());
+	CHECK_OK(lacre_store_open(kit_site.cfg.backend, &st));
+	CHECK_OK(keystore_get(kit_ks, wid, &id, NULL));
+	CHECK_OK(index_open(&kit_site, &ix));
+	/* a stranger's key opens nothing and indexes nothing */
+	CHECK_OK(age_x25519_generate(&stranger));
+	memset(&rep, 0, sizeof(rep));
+	CHECK_OK(index_update(ix, st, &stranger, wid, NULL, NULL, &rep));
+	CHECK(rep.segments_listed >= 1);
+	CHECK_EQ_INT(rep.segments_opened, 0);
+	CHECK_EQ_INT(rep.records, 0);
+	age_identity_wipe(&stranger);
+	/* a segment the key did not open is remembered as another warrant's
+	 * (not tried again): the next update opens nothing new ... */
+	memset(&rep, 0, sizeof(rep));
+	CHECK_OK(index_update(ix, st, &id, wid, NULL, NULL, &rep));
+	CHECK_EQ_INT(rep.segments_new, 0);
+	CHECK_EQ_INT(rep.records, 0);
+	/* ... until the warrant's part of the index is reset */
+	CHECK_OK(index_reset(ix, wid));
+	memset(&rep, 0, sizeof(rep));
+	CHECK_OK(index_update(ix, st, &id, wid, NULL, NULL, &rep));
+	CHECK_EQ_INT(rep.segments_opened, 1);
+	/* the call's 4 SIP IRIs, 19 RTP packets, the IPIRI and 5 IPCC */
+	CHECK_EQ_INT(rep.records, 4 + 19 + 1 + 5);
+	CHECK_OK(index_segments(ix, wid, "kind = 'cc'", 0, 0, &segs, &n));
+	CHECK_EQ_INT(n, 1);
+	CHECK_OK(index_read(ix, st, &id, wid, segs, n, NULL, count_rec, &got, NULL, NULL));
+	CHECK_EQ_INT(got, rep.records);
+	index_free_names(segs, n);
+	segs = NULL;
+	CHECK_OK(index_segments(ix, wid, "cin = ?2", 1, 12345, &segs, &n));
+	CHECK_EQ_INT(n, 0);
+	index_free_names(segs, n);
+	/* forgotten, then rebuilt */
+	CHECK_OK(index_reset(ix, wid));
+	CHECK_OK(calls_list(ix, wid, &calls, &n));
+	CHECK_EQ_INT(n, 0);
+	free(calls);
+	memset(&rep, 0, sizeof(rep));
+	CHECK_OK(index_update(ix, st, &id, wid, NULL, NULL, &rep));
+	CHECK_EQ_INT(rep.records, 4 + 19 + 1 + 5);
+	CHECK_OK(calls_list(ix, wid, &calls, &n));
+	CHECK_EQ_INT(n, 2);
+	free(calls);
+	CHECK_OK(index_reset(ix, NULL));
+	index_close(ix);
+	ix = NULL;
+	age_identity_wipe(&id);
+	lacre_store_close(st);
+	/* not an index */
+	snprintf(path, sizeof(path), "%s/not-an-index", t_tmpdir());
+	CHECK((f = fopen(path, "w")) != NULL);
+	fputs("this is not a SQLite database, just text long enough to be read as one........\n", f);
+	fclose(f);
+	CHECK_EQ_INT(index_open_path(path, &ix), LACRE_E_DB);
+	CHECK(ix == NULL);
+	snprintf(path, sizeof(path), "%s/no/such/folder/index.sqlite", t_tmpdir());
+	CHECK(index_open_path(path, &ix) != LACRE_OK);
+	CHECK(ix == NULL);
+	/* LIID text */
+	index_liid_text((const uint8_t *)"LI-C", 4, txt, sizeof(txt));
+	CHECK_STR(txt, "LI-C");
+	index_liid_text((const uint8_t *)"\x01\xff", 2, txt, sizeof(txt));
+	CHECK_STR(txt, "0x01ff");
+	index_liid_text((const uint8_t *)"", 0, txt, sizeof(txt));
+	CHECK_STR(txt, "0x");                     /* empty: shown as empty hex, not as nothing */
+}
+
 int main(void)
 {
 	RUN(test_parse_id);
 	RUN(test_list_find_json);
+	RUN(test_index);
 	keystore_close(kit_ks);
 	return t_done();
 }
