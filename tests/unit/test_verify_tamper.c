@@ -104,15 +104,14 @@ static int setup(void)
 	o.access_report = "lacre-access-report/v1\nentries 0\n";
 	if ((r = export_run(&kit_site, kit_ks, &o, &res, kit_msg, sizeof(kit_msg))) != LACRE_OK)
 		goto out;
-	lacre_dbuf_reset(&b);
-	b.max = (size_t)1 << 28;
+	lacre_dbuf_free(&b);                       /* site_read_file makes b anew */
 	if ((r = site_read_file(path, (size_t)1 << 28, &b)) != LACRE_OK ||
 	    (r = package_open(b.p, b.len, &court, &base, kit_msg, sizeof(kit_msg))) != LACRE_OK ||
 	    (r = export_signer(&kit_site, kit_ks, &signer)) != LACRE_OK)
 		goto out;
 	note_signer_public(signer, &export_key);
 	snprintf(path, sizeof(path), "%s/ledger/ingest/vkey", kit_site.dir);
-	lacre_dbuf_reset(&b);
+	lacre_dbuf_free(&b);
 	if ((r = site_read_file(path, 1 << 16, &b)) != LACRE_OK)
 		goto out;
 	for (n = b.len; n && (b.p[n - 1] == '\n' || b.p[n - 1] == 0); n--)
