@@ -13,7 +13,11 @@
  * request) answers exit status 1 with its own stderr line.  The service
  * refuses to start where it must not (a keeper already listening, a path
  * that is not a socket, a missing or world-writable folder, a path too
- * long for a socket) and stops on SIGTERM removing its socket.
+ * long for a socket) and stops on SIGTERM removing its socket.  Against a
+ * fake keeper the client refuses an unknown frame type, a malformed exit
+ * frame, a file it did not ask for and an answer cut short; keeps the
+ * output file only on exit status 0; signs only its own user's access
+ * requests.
  *
  * Coverage note: the keeper's handler and worker processes leave with
  * _exit(), which skips gcov's exit-time write of the line counters.  This
@@ -40,6 +44,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <pthread.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -767,6 +773,138 @@ static void test_unlock(void)
 	CHECK(ks == NULL);
 }
 
+/* ---- a fake keeper: scripted answers to the real client ---- */
+
+struct fake_keeper {
+	int lfd;
+	pthread_t th;
+	const uint8_t *answer;      /* raw frame bytes sent after the request */
+	size_t answer_len;
+	uint8_t got_type;           /* the first frame the client sent back */
+	size_t got_len;
+};
+
+static void *fake_keeper_main(void *arg)
+{
+	struct fake_keeper *f = arg;
+	uint8_t hdr[4], *req, b[128];
+	uint32_t n;
+	int c = accept(f->lfd, NULL, NULL);
+
+	if (c < 0)
+		return NULL;
+	if (keeper_read_full(c, 5000, hdr, 4) == LACRE_OK) {
+		n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+		if (n <= KEEPER_REQUEST_MAX && (req = malloc(n ? n : 1)) != NULL) {
+			(void)keeper_read_full(c, 5000, req, n);
+			free(req);
+		}
+	}
+	(void)keeper_write_full(c, f->answer, f->answer_len);
+	/* the client's answer to a signing request, if any */
+	if (keeper_frame_read(c, 2000, &f->got_type, b, sizeof(b), &f->got_len) != LACRE_OK)
+		f->got_type = 0;
+	close(c);
+	return NULL;
+}
+
+/* Run the client against a fake keeper answering with ans[0..n). */
+static int fake_run(const uint8_t *ans, size_t n, int argc, char **argv, int *status, char *msg,
+		    size_t msglen, struct fake_keeper *f)
+{
+	struct sockaddr_un a;
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	f->answer = ans;
+	f->answer_len = n;
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	if (strlen(sock) >= sizeof(a.sun_path))
+		return LACRE_E_TOO_LARGE;
+	memcpy(a.sun_path, sock, strlen(sock) + 1);
+	unlink(sock);
+	if ((f->lfd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	    bind(f->lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(f->lfd, 1) != 0 ||
+	    pthread_create(&f->th, NULL, fake_keeper_main, f) != 0)
+		return LACRE_E_IO;
+	r = client(&ana, argc, argv, status, msg, msglen);
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+	unlink(sock);
+	return r;
+}
+
+/* The client against a keeper that misbehaves: an unknown frame type, an
+ * exit frame of two bytes, a file nobody asked for, an answer that ends
+ * early - each refused with its code; a signing request for another user
+ * answered with an empty signature, one for this user signed. */
+static void test_client_vs_fake_keeper(void)
+{
+	char *argv[] = { "calls", NULL };
+	char outp[600];
+	char *argv_out[] = { "audio", "--output", outp, NULL };
+	char msg[SITE_MSG_MAX];
+	struct fake_keeper f;
+	uint8_t buf[512];
+	size_t n;
+	int st = 0;
+
+	CHECK_OK(make_site());
+	/* unknown frame type */
+	CHECK_EQ_INT(fake_run((const uint8_t *)"Z\0\0\0\0", 5, 1, argv, &st, msg, sizeof(msg), &f),
+		     LACRE_E_MALFORMED);
+	CHECK(strstr(msg, "unknown frame type 0x5a") != NULL);
+	CHECK_EQ_INT(st, 1);
+	/* an exit frame of two bytes */
+	CHECK_EQ_INT(fake_run((const uint8_t *)"X\0\0\0\x02\0\0", 7, 1, argv, &st, msg, sizeof(msg), &f),
+		     LACRE_E_MALFORMED);
+	CHECK(strstr(msg, "exit frame is malformed") != NULL);
+	/* a file that was not asked for */
+	CHECK_EQ_INT(fake_run((const uint8_t *)"F\0\0\0\x03" "abcX\0\0\0\x01\0", 14, 1, argv, &st, msg,
+			      sizeof(msg), &f), LACRE_E_MALFORMED);
+	CHECK(strstr(msg, "sent a file that was not asked for") != NULL);
+	/* the answer ends before the exit frame */
+	CHECK_EQ_INT(fake_run((const uint8_t *)"O\0\0\0\x02hi", 7, 1, argv, &st, msg, sizeof(msg), &f),
+		     LACRE_E_INCOMPLETE);
+	CHECK(strstr(msg, "the keeper's answer ended early") != NULL);
+	CHECK_STR(out_text, "hi");
+	/* a file, then a failing exit status: nothing is left at the path */
+	snprintf(outp, sizeof(outp), "%s/fake-out.wav", tdir);
+	CHECK_OK(fake_run((const uint8_t *)"F\0\0\0\x03" "abcX\0\0\0\x01\x05", 14, 3, argv_out, &st, msg,
+			  sizeof(msg), &f));
+	CHECK_EQ_INT(st, 5);
+	CHECK(access(outp, F_OK) != 0);
+	/* the same with status 0: the file is there, whole */
+	CHECK_OK(fake_run((const uint8_t *)"F\0\0\0\x03" "abcX\0\0\0\x01\0", 14, 3, argv_out, &st, msg,
+			  sizeof(msg), &f));
+	CHECK_EQ_INT(st, 0);
+	slurp(outp, (char *)buf, sizeof(buf));
+	CHECK_STR((char *)buf, "abc");
+	/* signing requests: another user's is refused (empty G), ana's signed */
+	{
+		static const char *const users[] = { "eva", "ana" };
+		for (int u = 0; u < 2; u++) {
+			char part[256];
+			int pl = snprintf(part, sizeof(part), "%s\nuser %s\naction records\n", ACCESSLOG_MAGIC,
+					  users[u]);
+			n = 0;
+			buf[n++] = 'S';
+			buf[n++] = 0;
+			buf[n++] = 0;
+			buf[n++] = (uint8_t)(pl >> 8);
+			buf[n++] = (uint8_t)pl;
+			memcpy(buf + n, part, (size_t)pl);
+			n += (size_t)pl;
+			memcpy(buf + n, "X\0\0\0\x01\0", 6);
+			n += 6;
+			CHECK_OK(fake_run(buf, n, 1, argv, &st, msg, sizeof(msg), &f));
+			CHECK_EQ_INT(f.got_type, 'G');
+			CHECK_EQ_INT(f.got_len, u == 0 ? 0 : 64);
+		}
+	}
+}
+
 int main(void)
 {
 	RUN(test_frames);
@@ -776,6 +914,7 @@ int main(void)
 	RUN(test_raw_requests);
 	RUN(test_start_refusals);
 	RUN(test_unlock);
+	RUN(test_client_vs_fake_keeper);
 	if (keeper_pid > 0)
 		stop_keeper();
 	return t_done();
