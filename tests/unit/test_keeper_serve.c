@@ -905,9 +905,52 @@ static void test_client_vs_fake_keeper(void)
 	}
 }
 
+/* The allow-list's remaining refusals and the option table. */
+static void test_args_edges(void)
+{
+	char msg[256], *long_arg;
+	int idx = -1;
+	size_t off = 0;
+
+	CHECK_EQ_INT(keeper_option_has_value("warrant", 7), 1);
+	CHECK_EQ_INT(keeper_option_has_value("json", 4), 0);
+	CHECK_EQ_INT(keeper_option_has_value("site", 4), 1);
+	CHECK_EQ_INT(keeper_option_has_value("passphrase-fd", 13), 1);
+	CHECK_EQ_INT(keeper_option_has_value("warr", 4), -1);
+	CHECK_EQ_INT(keeper_option_has_value("jsonx", 5), -1);
+	/* -o with nothing after it */
+	CHECK_EQ_INT(keeper_args_check(2, (char *[]){ "audio", "-o", NULL }, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK_STR(msg, "-o needs a file name");
+	/* --output= with an empty name */
+	CHECK_EQ_INT(keeper_args_check(2, (char *[]){ "pcap", "--output=", NULL }, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK_STR(msg, "--output needs a file name");
+	/* --deep as the value of another option is not --deep */
+	CHECK_EQ_INT(keeper_args_check(3, (char *[]){ "audit", "--warrant", "--deep", NULL }, msg,
+				       sizeof(msg)), LACRE_E_DENIED);
+	CHECK_STR(msg, "'--deep' must be an option of 'audit', not a value");
+	/* an argument over KEEPER_ARG_MAX */
+	CHECK((long_arg = malloc(KEEPER_ARG_MAX + 2)) != NULL);
+	memset(long_arg, 'a', KEEPER_ARG_MAX + 1);
+	long_arg[KEEPER_ARG_MAX + 1] = 0;
+	CHECK_EQ_INT(keeper_args_check(2, (char *[]){ "records", long_arg, NULL }, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK_STR(msg, "an argument is too long");
+	free(long_arg);
+	/* -h passes; no command at all does not */
+	CHECK_OK(keeper_args_check(2, (char *[]){ "records", "-h", NULL }, msg, sizeof(msg)));
+	CHECK_EQ_INT(keeper_args_check(0, (char *[]){ NULL }, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK(!keeper_command_served(0, (char *[]){ NULL }));
+	/* no output path in a command that writes no file or gives none */
+	CHECK_EQ_INT(keeper_args_output(1, (char *[]){ "audio", NULL }, &idx, &off), LACRE_E_NOT_FOUND);
+	CHECK_EQ_INT(keeper_args_output(1, (char *[]){ "user", NULL }, &idx, &off), LACRE_E_NOT_FOUND);
+}
+
 int main(void)
 {
 	RUN(test_frames);
+	RUN(test_args_edges);
 	RUN(test_client_socket);
 	RUN(test_serve);
 	RUN(test_refusals);
