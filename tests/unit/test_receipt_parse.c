@@ -5,7 +5,10 @@
  * is skipped; every deviation of the text (header, index line: empty,
  * leading zero, letters, 20 digits, no newline; proof lines: length,
  * base64, too many; no blank line) is LACRE_E_MALFORMED; verification
- * fails for another leaf, another log key and an unmet witness quorum.
+ * fails for another leaf, another log key and an unmet witness quorum,
+ * also under a tlog-policy (and a policy file: missing, a bad line named,
+ * a good one); receipt_format honours its buffer's cap; note_read_file
+ * keeps nothing of a file over its cap.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -149,10 +152,91 @@ static void test_hostile(void)
 	}
 }
 
+/* Verification under a tlog-policy; formatting into a buffer with a cap;
+ * small files and policy files read whole. */
+static void test_policy_format_files(void)
+{
+	struct policy *pol = calloc(1, sizeof(*pol)), *loaded = NULL;
+	struct receipt rc;
+	struct checkpoint cp;
+	struct merkle_leaves lv = { leaves, 10 };
+	struct merkle_proof pr;
+	struct lacre_dbuf pt, d;
+	char path[600];
+	size_t bad = 99;
+	FILE *f;
+
+	CHECK(pol != NULL);
+	CHECK(good.len > 0);
+	CHECK_OK(receipt_parse(good.p, good.len, &rc));
+	for (int k = 0; k < 2; k++) {
+		lacre_dbuf_init(&pt, 4096);
+		CHECK_OK(lacre_dbuf_add_str(&pt, "log "));
+		CHECK_OK(note_verifier_format(k == 0 ? &logv : &otherv, &pt));
+		CHECK_OK(lacre_dbuf_add_str(&pt, "\nquorum none\n"));
+		CHECK_OK(policy_parse(pt.p, pt.len, pol, NULL));
+		lacre_dbuf_free(&pt);
+		if (k == 0) {
+			CHECK_OK(receipt_verify_policy(&rc, leaves[5], pol, &cp));
+			CHECK_EQ_INT(cp.size, 10);
+			CHECK(receipt_verify_policy(&rc, leaves[6], pol, NULL) != LACRE_OK);
+		} else {
+			CHECK(receipt_verify_policy(&rc, leaves[5], pol, NULL) != LACRE_OK);
+		}
+	}
+	free(pol);
+	/* receipt_format stops at the buffer's cap wherever it falls */
+	CHECK_OK(merkle_prove_inclusion(5, 10, merkle_leaves_node, &lv, &pr));
+	{
+		static const size_t caps[] = { 10, 40, 60, 200 };
+		for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+			lacre_dbuf_init(&d, caps[i]);
+			CHECK_EQ_INT(receipt_format(5, &pr, rc.cp, rc.cp_len, &d), LACRE_E_TOO_LARGE);
+			lacre_dbuf_free(&d);
+		}
+	}
+	/* note_read_file: missing, over the cap (nothing kept), appended */
+	snprintf(path, sizeof(path), "%s/small", t_tmpdir());
+	lacre_dbuf_init(&d, 1 << 16);
+	CHECK_EQ_INT(note_read_file(path, 100, &d), LACRE_E_NOT_FOUND);
+	CHECK((f = fopen(path, "w")) != NULL);
+	fputs("0123456789", f);
+	fclose(f);
+	CHECK_OK(lacre_dbuf_add_str(&d, "x"));
+	CHECK_EQ_INT(note_read_file(path, 5, &d), LACRE_E_TOO_LARGE);
+	CHECK_EQ_INT(d.len, 1);
+	CHECK_OK(note_read_file(path, 100, &d));
+	CHECK_EQ_INT(d.len, 11);
+	CHECK_MEM(d.p, "x0123456789", 11);
+	lacre_dbuf_free(&d);
+	/* policy files: missing, a bad line named, a good one */
+	snprintf(path, sizeof(path), "%s/policy", t_tmpdir());
+	CHECK_EQ_INT(policy_load_file(path, &loaded, &bad), LACRE_E_NOT_FOUND);
+	CHECK((f = fopen(path, "w")) != NULL);
+	fputs("log not-a-vkey\nquorum none\n", f);
+	fclose(f);
+	CHECK_EQ_INT(policy_load_file(path, &loaded, &bad), LACRE_E_CONFIG);
+	CHECK_EQ_INT(bad, 1);
+	CHECK(loaded == NULL);
+	lacre_dbuf_init(&pt, 4096);
+	CHECK_OK(lacre_dbuf_add_str(&pt, "log "));
+	CHECK_OK(note_verifier_format(&logv, &pt));
+	CHECK_OK(lacre_dbuf_add_str(&pt, "\nquorum none\n"));
+	CHECK((f = fopen(path, "w")) != NULL);
+	CHECK(fwrite(pt.p, 1, pt.len, f) == pt.len);
+	fclose(f);
+	lacre_dbuf_free(&pt);
+	CHECK_OK(policy_load_file(path, &loaded, &bad));
+	CHECK(loaded != NULL);
+	CHECK_OK(receipt_verify_policy(&rc, leaves[5], loaded, NULL));
+	free(loaded);
+}
+
 int main(void)
 {
 	RUN(test_round_trip);
 	RUN(test_hostile);
+	RUN(test_policy_format_files);
 	lacre_dbuf_free(&good);
 	note_signer_free(logkey);
 	note_signer_free(other);
