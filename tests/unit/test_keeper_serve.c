@@ -13,7 +13,9 @@
  * request) answers exit status 1 with its own stderr line.  The service
  * refuses to start where it must not (a keeper already listening, a path
  * that is not a socket, a missing or world-writable folder, a path too
- * long for a socket) and stops on SIGTERM removing its socket.  Against a
+ * long for a socket, a ready file it cannot write) and stops on SIGTERM
+ * removing its socket; a keeper whose work folder is gone refuses each
+ * request with a line saying so.  Against a
  * fake keeper the client refuses an unknown frame type, a malformed exit
  * frame, a file it did not ask for and an answer cut short; keeps the
  * output file only on exit status 0; signs only its own user's access
@@ -706,6 +708,19 @@ static void test_start_refusals(void)
 	p[200] = 0;
 	CHECK_EQ_INT(keeper_serve(&cfg, msg, sizeof(msg)), LACRE_E_CONFIG);
 	CHECK(strstr(msg, "give a shorter --socket") != NULL);
+	/* the default socket SITE/keeper.sock, and a ready file that cannot be
+	 * written: refused, the socket removed again */
+	{
+		char def[SITE_PATH_MAX + 32];
+		struct stat sb;
+		snprintf(def, sizeof(def), "%s/%s", site.dir, KEEPER_SOCKET);
+		cfg.socket_path = NULL;
+		cfg.ready_file = "/nonexistent-folder/ready";
+		CHECK_EQ_INT(keeper_serve(&cfg, msg, sizeof(msg)), LACRE_E_IO);
+		CHECK(strstr(msg, "cannot write the ready file /nonexistent-folder/ready") != NULL);
+		CHECK(stat(def, &sb) != 0);
+		cfg.ready_file = NULL;
+	}
 	/* the client too */
 	{
 		char *argv[] = { "calls", NULL };
@@ -947,6 +962,23 @@ static void test_args_edges(void)
 	CHECK_EQ_INT(keeper_args_output(1, (char *[]){ "user", NULL }, &idx, &off), LACRE_E_NOT_FOUND);
 }
 
+/* A keeper whose work folder is gone refuses each request, saying so. */
+static void test_work_folder_gone(void)
+{
+	char *argv[] = { "calls", "--warrant", wid, NULL };
+	char msg[SITE_MSG_MAX];
+	int st = -1;
+
+	CHECK_OK(make_site());
+	CHECK_OK(start_keeper());
+	CHECK(rmdir(work) == 0);
+	CHECK_OK(client(&ana, 3, argv, &st, msg, sizeof(msg)));
+	CHECK_EQ_INT(st, 1);
+	CHECK(strstr(err_text, "cannot make the request's work folder") != NULL);
+	CHECK(strstr(out_text, "worker") == NULL);
+	CHECK_EQ_INT(stop_keeper(), 0);
+}
+
 int main(void)
 {
 	RUN(test_frames);
@@ -957,6 +989,7 @@ int main(void)
 	RUN(test_raw_requests);
 	RUN(test_start_refusals);
 	RUN(test_unlock);
+	RUN(test_work_folder_gone);
 	RUN(test_client_vs_fake_keeper);
 	if (keeper_pid > 0)
 		stop_keeper();
