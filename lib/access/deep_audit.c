@@ -353,10 +353,11 @@ static int unlogged_segments(struct deep *d)
 			return r;
 		g = &d->sv[si];
 		d->res->unlogged_records += g->no_commit;
-		if (g->state == SEG_UNOPENED || g->state == SEG_MISSING)
+		if (g->state == SEG_UNOPENED || g->state == SEG_MISSING || g->state == SEG_BAD)
 			problem(d, g->name, "on the backend but named by no segment entry of the ingest log; "
 				"%s: its records cannot be counted",
 				g->state == SEG_UNOPENED ? "no key opens it (shredded or foreign)"
+				: g->state == SEG_BAD    ? "it fails its check"
 							 : "it cannot be read");
 		else if (g->no_commit)
 			problem(d, g->name, "on the backend but named by no segment entry of the ingest log: "

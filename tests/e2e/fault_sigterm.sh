@@ -76,9 +76,16 @@ for run in $(seq 1 "$runs"); do
 		--seed "$run" --connect-timeout 60 --reconnect-wait 0.1 \
 		--summary "$work/sum-$run.json" >/dev/null 2>"$work/med-$run.err" &
 	MPID=$!
-	# the random moment: 0.2 to 1.4 s into the delivery
-	sleep "0.$((2 + RANDOM % 8))$((RANDOM % 10))"
-	[ "$RANDOM" -lt 12000 ] && sleep 0.$((RANDOM % 5))
+	# the random moment, by progress rather than by time (a loaded machine
+	# delivers slower, a fast one faster): once the spool has grown by a
+	# random 1..20 MiB of the delivery's ~50 MiB
+	base=$(du -sb "$site/spool" | cut -f1)
+	thr=$(( base + (1 + RANDOM % 20) * 1048576 ))
+	for _ in $(seq 1 3000); do
+		kill -0 "$MPID" 2>/dev/null || break
+		[ "$(du -sb "$site/spool" 2>/dev/null | cut -f1)" -ge "$thr" ] && break
+		sleep 0.01
+	done
 	stop "a$run"; a=$SEALED
 	start "b$run"
 	# the mediator reconnects and finishes; a generous deadline

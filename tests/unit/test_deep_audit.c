@@ -225,7 +225,7 @@ static void test_unlogged_bad_segment_line(void)
 	struct seen s = copied;
 
 	CHECK(s.n > 0);                          /* test_copied_segment ran */
-	/* BUG lib/access/deep_audit.c:366-369: an unlogged segment that failed
+	/* Regression (fixed in lib/access/deep_audit.c): an unlogged segment that failed
 	 * its check (state SEG_BAD) falls into the last branch, which passes
 	 * g->key == NULL to "%s" (undefined behaviour; glibc prints "(null)")
 	 * and claims "0 records ((null)'s key), each with a commitment in the
