@@ -333,7 +333,7 @@ static void test_refusals(void)
 	fputs("keep", f);
 	fclose(f);
 	CHECK_EQ_INT(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)), LACRE_E_EXISTS);
-	CHECK(strstr(msg, "it exists (choose another name)") != NULL);
+	CHECK(strstr(msg, ".tmp exists (choose another name, or remove a leftover ") != NULL);
 	CHECK(stat(path, &sb) == 0);
 	CHECK_EQ_INT(sb.st_size, 4);
 	/* an exclusion that matches no record */
