@@ -15,7 +15,13 @@
  * For every complete PDU: decode (etsi_decode); a keep-alive is answered at
  * once from the I/O path (keepalive.c) and logged as an event with its
  * bytes; every other PDU goes byte for byte to sink->record and then to the
- * stream accounting (accounting.c).  A PDU whose outer structure is unsound
+ * stream accounting (accounting.c).  An encrypted PDU (EncryptionContainer)
+ * is decrypted first with its operator's handover keys (cfg.hkeys), so that
+ * the sink routes and the accounting checks the decrypted payload; the
+ * record stays the PDU as received, the hash checks keep its pre-encryption
+ * form, the plaintext is wiped once the PDU is handled, and the
+ * byteCounter chain of each LIID and handover is followed (srv_bctr).  A
+ * PDU whose outer structure is unsound
  * closes its connection with one line on stderr (peer, offset, reason);
  * what was received before stays with the sink.
  *

@@ -13,6 +13,7 @@
 #   no gap; no hash mismatch and no bad signature.
 #   Run 2, a site with no key: every encrypted PDU is quarantined
 #   `undecryptable`, one ALERT line and one alerted event per LIID.
+#   A key file that is not a key: `lacre ingest -n` exits 2 naming it.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 vec="$top/../shared/vectors/openli-c"
@@ -168,4 +169,14 @@ for l in sorted(liids):
     check(n == 1, f'one ALERT line for LIID {l} (got {n})')
 sys.exit(0 if ok else 1)
 PY
+# ---- a key file that is not a key stops the start (exit 2, naming the file)
+printf 'not a key\n' > "$work/hkeys/bad.hex"
+chmod 600 "$work/hkeys/bad.hex"
+"$B/lacre" ingest --site "$site" -n --set "handover.key_dir=$work/hkeys" \
+	--set "handover.keys=opC-telco bad.hex" > /dev/null 2>"$work/bad.err"
+rc=$?
+[ $rc -eq 2 ] || die "a bad handover key file: exit $rc, want 2"
+grep -q "ingest: $work/hkeys/bad.hex: not a handover key: expected 24 or 32 octets in hex" "$work/bad.err" ||
+	{ cat "$work/bad.err"; die "a bad handover key file: no message naming it"; }
+echo "ok   a bad handover key file: exit 2, named"
 echo "ok"
