@@ -744,13 +744,16 @@ static int srv_decrypt(struct ingest_server *s, struct conn *c, const uint8_t *p
 		if (s->undec[i].reason == r && s->undec[i].liid_len == d->liid.len &&
 		    !memcmp(s->undec[i].liid, d->liid.p, d->liid.len))
 			return r;
-	if (s->n_undec < SRV_UNDEC_MAX && d->liid.len <= sizeof(s->undec[0].liid)) {
-		if (d->liid.len)
-			memcpy(s->undec[s->n_undec].liid, d->liid.p, d->liid.len);
-		s->undec[s->n_undec].liid_len = d->liid.len;
-		s->undec[s->n_undec].reason = r;
-		s->n_undec++;
-	}
+	/* a (LIID, cause) that cannot be remembered is not logged again and
+	 * again (a hostile sender's flood): --stats and the sink's quarantine
+	 * alert still count it */
+	if (s->n_undec >= SRV_UNDEC_MAX || d->liid.len > sizeof(s->undec[0].liid))
+		return r;
+	if (d->liid.len)
+		memcpy(s->undec[s->n_undec].liid, d->liid.p, d->liid.len);
+	s->undec[s->n_undec].liid_len = d->liid.len;
+	s->undec[s->n_undec].reason = r;
+	s->n_undec++;
 	ev_begin(s, &w, "undecryptable", c);
 	json_key(&w, "liid");
 	json_str_or_hex(&w, d->liid.p, d->liid.len);
