@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "lacre/err.h"
 #include "lacre/ingest.h"
 #include "lacre/seal_sink.h"
@@ -218,6 +220,79 @@ static int path_inside(const char *path, const char *dir)
 	return strncmp(pd, dd, n) == 0 && (pd[n] == 0 || pd[n] == '/');
 }
 
+/* Handover key rings loaded from the site (static: large; wiped at exit). */
+static struct ingest_hkeys g_hkeys[INGEST_HKEY_OPS];
+
+/*
+ * Load the site's handover keys (handover.keys) into one ring per
+ * operator, each key with its validity window.  *n is the number of
+ * rings.  A key file that cannot be read or is not a key stops the
+ * receiver: an encrypted delivery would otherwise be quarantined for a
+ * typo.  Returns LACRE_OK or the error, reported on stderr.
+ */
+static int load_site_hkeys(const struct site_config *cfg, struct ingest_hkeys *ops, size_t *n)
+{
+	char path[SITE_PATH_MAX + SITE_HKEY_FILE_MAX + 2];
+	char text[256];
+	uint8_t key[ETSI_HKEY_MAX];
+	size_t i, j, tn, klen = 0;
+	FILE *f;
+	int r = LACRE_OK;
+
+	*n = 0;
+	for (i = 0; i < cfg->n_hkeys && r == LACRE_OK; i++) {
+		const struct site_hkey *k = &cfg->hkeys[i];
+		if (site_hkey_path(cfg, k, path, sizeof(path)) != LACRE_OK) {
+			cli_err("ingest: handover key %s of operator %s: path too long; shorten handover.key_dir",
+			        k->file, k->operator_id);
+			r = LACRE_E_CONFIG;
+			break;
+		}
+		if (!(f = fopen(path, "rb"))) {
+			cli_err("ingest: cannot open the handover key %s: %s", path, strerror(errno));
+			r = LACRE_E_IO;
+			break;
+		}
+		tn = fread(text, 1, sizeof(text), f);
+		if (ferror(f))
+			r = LACRE_E_IO;
+		fclose(f);
+		if (r == LACRE_OK && (tn == sizeof(text) || etsi_key_from_hex(text, tn, key, &klen) != LACRE_OK))
+			r = LACRE_E_MALFORMED;
+		if (r != LACRE_OK) {
+			cli_err("ingest: %s: not a handover key: expected 24 or 32 octets in hex (48 or 64 hex digits)",
+			        path);
+			break;
+		}
+		for (j = 0; j < *n; j++)
+			if (!strcmp(ops[j].operator_id, k->operator_id))
+				break;
+		if (j == *n) {
+			if (*n >= INGEST_HKEY_OPS) {
+				cli_err("ingest: handover.keys: more than %d operators", INGEST_HKEY_OPS);
+				r = LACRE_E_TOO_LARGE;
+				break;
+			}
+			snprintf(ops[j].operator_id, sizeof(ops[j].operator_id), "%s", k->operator_id);
+			etsi_keyring_init(&ops[j].ring);
+			(*n)++;
+		}
+		if ((r = etsi_keyring_add(&ops[j].ring, key, klen, k->valid_from_us, k->valid_to_us)) != LACRE_OK)
+			cli_err("ingest: handover key %s of operator %s cannot be used: %s",
+			        path, k->operator_id, lacre_strerror(r));
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(text, sizeof(text));
+	return r;
+}
+
+/* Wipe the loaded handover keys. */
+static void wipe_hkeys(struct ingest_hkeys *ops, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		etsi_keyring_wipe(&ops[i].ring);
+}
+
 /* `lacre ingest`. */
 int cmd_ingest(int argc, char **argv)
 {
@@ -406,21 +481,27 @@ int cmd_ingest(int argc, char **argv)
 			cfg.max_pdu = (size_t)st.cfg.max_pdu_bytes;
 		if (st.cfg.idle_timeout_ms)
 			cfg.idle_timeout_ms = (unsigned)st.cfg.idle_timeout_ms;
+		/* handover decryption keys: the receiver's (transport keys) */
+		if (load_site_hkeys(&st.cfg, g_hkeys, &cfg.n_hkeys) != LACRE_OK) {
+			wipe_hkeys(g_hkeys, INGEST_HKEY_OPS);
+			return EXIT_USAGE;
+		}
+		cfg.hkeys = cfg.n_hkeys ? g_hkeys : NULL;
 	} else if (n_sets) {
 		cli_err("ingest: --set needs a site (--site DIR or LACRE_SITE)");
-		return EXIT_USAGE;
+		{ rc = EXIT_USAGE; goto done; }
 	}
 	if (!cfg.hi2_addr && !cfg.hi3_addr) {
 		cli_err("ingest: no listener: give --hi2 IP:PORT and/or --hi3 IP:PORT, or --site DIR");
-		return EXIT_USAGE;
+		{ rc = EXIT_USAGE; goto done; }
 	}
 	if (cfg.max_pdu < 64 || cfg.max_pdu > ((size_t)1 << 30)) {
 		cli_err("ingest: --max-pdu must be between 64 bytes and 1G");
-		return EXIT_USAGE;
+		{ rc = EXIT_USAGE; goto done; }
 	}
 	if (!spool && !use_site) {
 		cli_err("ingest: nowhere to keep records: give --site DIR (or set LACRE_SITE), or --spool DIR");
-		return EXIT_USAGE;
+		{ rc = EXIT_USAGE; goto done; }
 	}
 	/* the stream state: beside the site's ledger, never in the spool */
 	if (!state && use_site) {
@@ -429,7 +510,7 @@ int cmd_ingest(int argc, char **argv)
 	}
 	if (state && path_inside(state, use_site ? st.cfg.spool_dir : spool)) {
 		cli_err("ingest: --state %s lies inside the spool, which is uploaded: put it elsewhere", state);
-		return EXIT_USAGE;
+		{ rc = EXIT_USAGE; goto done; }
 	}
 	cfg.state_path = state;
 	/* a record may stay unsealed for an open segment's age limit and a
@@ -441,27 +522,27 @@ int cmd_ingest(int argc, char **argv)
 		       cfg.hi2_addr ? cfg.hi2_addr : "-", cfg.hi2_tls ? " tls" : "",
 		       cfg.hi3_addr ? cfg.hi3_addr : "-", cfg.hi3_tls ? " tls" : "",
 		       use_site ? "site" : "raw spool", use_site ? st.dir : spool);
-		return EXIT_OK;
+		{ rc = EXIT_OK; goto done; }
 	}
 	if (state == state_path) {
 		char sd[4200];
 		snprintf(sd, sizeof(sd), "%s/state", st.dir);
 		if (mkdir(sd, 0700) != 0 && errno != EEXIST) {
 			cli_err("ingest: cannot create %s: %s; check the site folder's permissions", sd, strerror(errno));
-			return EXIT_FAIL;
+			{ rc = EXIT_FAIL; goto done; }
 		}
 	}
 	if (use_site) {
 		site_msg[0] = 0;
 		if ((r = seal_sink_open(&st, &sink, site_msg, sizeof(site_msg))) != LACRE_OK) {
 			cli_err("ingest: cannot start sealing for site %s: %s", st.dir, site_msg);
-			return EXIT_FAIL;
+			{ rc = EXIT_FAIL; goto done; }
 		}
 		spool = st.cfg.spool_dir;
 	} else if ((r = ingest_spool_sink_open(spool, &so, &sink)) != LACRE_OK) {
 		cli_err("ingest: cannot open the spool %s: %s; check the directory and its permissions",
 		        spool, lacre_strerror(r));
-		return EXIT_FAIL;
+		{ rc = EXIT_FAIL; goto done; }
 	}
 	sink_open = 1;
 	if ((r = ingest_server_new(&cfg, &sink, &g_server)) != LACRE_OK) {
@@ -506,5 +587,6 @@ done:
 	}
 	if (sink_open)
 		sink.close(sink.ctx);
+	wipe_hkeys(g_hkeys, cfg.n_hkeys);
 	return rc;
 }

@@ -26,12 +26,22 @@
 
 #include "lacre/buf.h"
 #include "lacre/etsi.h"
+#include "lacre/etsi_crypt.h"
 #include "lacre/json.h"
 #include "lacre/record.h"
 
 /* ---------------------------------------------------------------- server */
 
 #define INGEST_MAX_FPS 64  /* client-certificate fingerprints in the allow-list */
+
+/* Handover decryption keys of one operator (TS 102 232-1 Annex G): the
+ * PSHeader operatorIdentifier they are for and their ring.  Owned by the
+ * caller, which wipes it after ingest_server_free(). */
+#define INGEST_HKEY_OPS 16
+struct ingest_hkeys {
+	char operator_id[17];
+	struct etsi_keyring ring;
+};
 
 struct ingest_config {
 	/* Listeners: "IP:PORT" (IPv4 dotted or [IPv6]); NULL = not opened.
@@ -80,6 +90,16 @@ struct ingest_config {
 	const char *state_path;
 	unsigned state_lag_ms;        /* longest time a counted record may stay unsealed in the sink
 	                                 (an open segment's age limit plus a flush); default 1000 */
+
+	/* Encrypted deliveries: every PDU whose payload is an
+	 * EncryptionContainer is decrypted after decoding with the ring of
+	 * its PSHeader operatorIdentifier (keys picked by receive time), so
+	 * that the sink routes and the integrity checks verify the decrypted
+	 * payload; the record stays the PDU as received.  One that cannot be
+	 * decrypted reaches the sink with decoded->decrypt_err set.  NULL /
+	 * 0: no keys (every encrypted PDU is undecryptable).  Borrowed. */
+	const struct ingest_hkeys *hkeys;
+	size_t n_hkeys;
 };
 
 struct ingest_server;

@@ -303,6 +303,10 @@ static int seal_dest_get(struct seal_sink *k, const char *key, const uint8_t pub
 	return LACRE_OK;
 }
 
+/* Quarantine reason of an encrypted PDU the receiver could not decrypt
+ * (no handover key for its operator, a wrong key, a cipher lacre lacks). */
+#define SEAL_Q_UNDECRYPTABLE "undecryptable"
+
 /* The alert "reason" of records flagged late delivery (L3/L4). */
 static const char SEAL_LATE[] = "late-delivery";
 
@@ -533,6 +537,10 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 	t = intercepted ? dp->time_us : rec->recv_us;
 	if (!ok) {
 		reason = "undecodable";
+	} else if (dp->encrypted && !dp->decrypted) {
+		/* its category cannot be known (L2): sealed as received, to
+		 * oversight, until the handover key is configured */
+		reason = SEAL_Q_UNDECRYPTABLE;
 	} else if (dp->liid.len == 0) {
 		reason = WARRANT_Q_UNKNOWN_LIID;
 	} else if ((r = warrant_route(k->reg, dp->liid.p, dp->liid.len, t,

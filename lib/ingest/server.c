@@ -15,7 +15,13 @@
  * For every complete PDU: decode (etsi_decode); a keep-alive is answered at
  * once from the I/O path (keepalive.c) and logged as an event with its
  * bytes; every other PDU goes byte for byte to sink->record and then to the
- * stream accounting (accounting.c).  A PDU whose outer structure is unsound
+ * stream accounting (accounting.c).  An encrypted PDU (EncryptionContainer)
+ * is decrypted first with its operator's handover keys (cfg.hkeys), so that
+ * the sink routes and the accounting checks the decrypted payload; the
+ * record stays the PDU as received, the hash checks keep its pre-encryption
+ * form, the plaintext is wiped once the PDU is handled, and the
+ * byteCounter chain of each LIID and handover is followed (srv_bctr).  A
+ * PDU whose outer structure is unsound
  * closes its connection with one line on stderr (peer, offset, reason);
  * what was received before stays with the sink.
  *
@@ -78,6 +84,7 @@
 #include "ingest/ingest_int.h"
 #include "ingest/server_int.h"
 
+#define BCTR_MAX_LIIDS 4096     /* LIIDs whose byteCounter chain one handover follows */
 #define READ_CHUNK (64u << 10)
 #define MAX_EVENTS 256
 #define PAUSE_PEEK 4096          /* bytes read per turn from a connection while paused */
@@ -385,6 +392,13 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 		s->cfg.max_tx_buf = 4096;
 	if (!(s->rbuf = malloc(READ_CHUNK)))
 		goto fail;
+	/* a plaintext and its pre-encryption form are never longer than the PDU */
+	lacre_dbuf_init(&s->plain, s->cfg.max_pdu);
+	lacre_dbuf_set_secret(&s->plain);
+	lacre_dbuf_init(&s->pre, s->cfg.max_pdu);
+	lacre_dbuf_set_secret(&s->pre);
+	etsi_bctr_init(&s->bctr[0], BCTR_MAX_LIIDS);
+	etsi_bctr_init(&s->bctr[1], BCTR_MAX_LIIDS);
 	if ((r = ingest_acct_new(cfg->integrity_retain, acct_event, s, &s->acct)) != LACRE_OK)
 		goto fail;
 	if (cfg->integrity_pubkey &&
@@ -653,6 +667,155 @@ static void kv_head_hex(struct json_w *w, const uint8_t *p, size_t n)
 	json_kv_hex(w, "head_hex", p, n > 32 ? 32 : n);
 }
 
+/* Wipe the plaintext and pre-encryption form of the PDU just handled
+ * (secret buffers: reset wipes them; the allocation is kept). */
+static void srv_plain_wipe(struct ingest_server *s)
+{
+	lacre_dbuf_reset(&s->plain);
+	lacre_dbuf_reset(&s->pre);
+}
+
+/* The key ring for d's PSHeader operatorIdentifier, or NULL. */
+static const struct etsi_keyring *srv_ring(const struct ingest_server *s, const struct etsi_pdu *d)
+{
+	for (size_t i = 0; i < s->cfg.n_hkeys; i++) {
+		const struct ingest_hkeys *h = &s->cfg.hkeys[i];
+		size_t n = strnlen(h->operator_id, sizeof(h->operator_id));
+		if (n == d->operator_id.len && d->operator_id.p && !memcmp(h->operator_id, d->operator_id.p, n))
+			return &h->ring;
+	}
+	return NULL;
+}
+
+/* Text of an etsi_decrypt() failure, for the undecryptable event. */
+static const char *srv_decrypt_why(int r)
+{
+	switch (r) {
+	case LACRE_E_NOT_FOUND:
+		return "no handover key for its operator and cipher (handover.keys)";
+	case LACRE_E_AUTH:
+		return "wrong key: no handover key gives a well-formed payload";
+	case LACRE_E_UNSUPPORTED:
+		return "an encryption type lacre cannot decrypt";
+	case LACRE_E_MALFORMED:
+		return "malformed encryption container (ciphertext, padding or sequence number)";
+	default:
+		return lacre_strerror(r);
+	}
+}
+
+/* Decrypt the encrypted PDU d (decoded from pdu[0..len)) with its
+ * operator's keys picked at at_us: on success d describes the decrypted
+ * payload (pointing into s->plain) and s->pre holds the pre-encryption
+ * form (what the operator's hashes cover), else s->pre is empty.  A
+ * failure leaves d->decrypt_err set (the sink quarantines the PDU) and
+ * is an alerted event once per LIID and reason. */
+static int srv_decrypt(struct ingest_server *s, struct conn *c, const uint8_t *pdu, size_t len,
+		       struct etsi_pdu *d, int64_t at_us)
+{
+	const struct etsi_keyring *kr = srv_ring(s, d);
+	struct json_w w;
+	size_t i;
+	int r;
+
+	srv_plain_wipe(s);
+	if (!kr) {
+		r = LACRE_E_NOT_FOUND;
+		d->decrypt_err = r;
+	} else {
+		r = etsi_decrypt(kr, at_us, d, &s->plain);
+	}
+	if (r == LACRE_OK) {
+		s->st_decrypted++;
+		if (lacre_dbuf_reserve(&s->pre, len) == LACRE_OK &&
+		    etsi_preencryption_form(pdu, len, d, &s->plain, s->pre.p) == LACRE_OK)
+			s->pre.len = len;
+		if (d->flags & ETSI_FLAG_KEY_OUTSIDE_WINDOW) {
+			ev_begin(s, &w, "key-outside-validity-window", c);
+			json_key(&w, "liid");
+			json_str_or_hex(&w, d->liid.p, d->liid.len);
+			json_kv_uint(&w, "seq", d->seq);
+			ev_end(s, &w);
+		}
+		return LACRE_OK;
+	}
+	s->st_undecryptable++;
+	for (i = 0; i < s->n_undec; i++)
+		if (s->undec[i].reason == r && s->undec[i].liid_len == d->liid.len &&
+		    !memcmp(s->undec[i].liid, d->liid.p, d->liid.len))
+			return r;
+	/* a (LIID, cause) that cannot be remembered is not logged again and
+	 * again (a hostile sender's flood): --stats and the sink's quarantine
+	 * alert still count it */
+	if (s->n_undec >= SRV_UNDEC_MAX || d->liid.len > sizeof(s->undec[0].liid))
+		return r;
+	if (d->liid.len)
+		memcpy(s->undec[s->n_undec].liid, d->liid.p, d->liid.len);
+	s->undec[s->n_undec].liid_len = d->liid.len;
+	s->undec[s->n_undec].reason = r;
+	s->n_undec++;
+	ev_begin(s, &w, "undecryptable", c);
+	json_key(&w, "liid");
+	json_str_or_hex(&w, d->liid.p, d->liid.len);
+	json_key(&w, "operator");
+	json_str_or_hex(&w, d->operator_id.p, d->operator_id.len);
+	json_kv_uint(&w, "seq", d->seq);
+	json_kv_int(&w, "encryption_type", d->enc.type);
+	json_kv_str(&w, "reason", srv_decrypt_why(r));
+	json_kv_str(&w, "note", "first of this LIID and reason; the PDU is sealed as received, quarantined");
+	json_kv_bool(&w, "alert", 1);
+	ev_end(s, &w);
+	return r;
+}
+
+/* Follow the byteCounter chain of d's LIID on c's handover (the PDU was
+ * taken by the sink): every break or restart is an accounting event
+ * naming the LIID and the byte range. */
+static void srv_bctr(struct ingest_server *s, struct conn *c, const struct etsi_pdu *d, size_t len)
+{
+	struct etsi_bctr *b = &s->bctr[c->listener == LACRE_HI3 ? 1 : 0];
+	uint64_t expected = 0, got = 0;
+	struct json_w w;
+	int v;
+
+	v = etsi_bctr_account(b, d, len, &expected, &got);
+	if (v != ETSI_BCTR_BREAK && v != ETSI_BCTR_RESTART)
+		return;
+	if (v == ETSI_BCTR_BREAK)
+		s->st_bctr_breaks++;
+	else
+		s->st_bctr_restarts++;
+	ev_begin(s, &w, v == ETSI_BCTR_BREAK ? "bytecounter-break" : "bytecounter-restart", c);
+	json_key(&w, "liid");
+	json_str_or_hex(&w, d->liid.p, d->liid.len);
+	json_kv_uint(&w, "seq", d->seq);
+	json_kv_uint(&w, v == ETSI_BCTR_BREAK ? "complete_to" : "old_frontier", expected & 0xffffffffu);
+	json_kv_uint(&w, "got", got & 0xffffffffu);
+	json_kv_uint(&w, "start_time", got >> 32);
+	json_kv_bool(&w, "alert", v == ETSI_BCTR_BREAK);
+	ev_end(s, &w);
+}
+
+/* etsi_bctr_finish callback: one gap left in a byteCounter chain. */
+static void srv_bctr_gap(void *arg, const uint8_t *liid, size_t liid_len, uint64_t from, uint64_t to)
+{
+	void **a = arg;
+	struct ingest_server *s = a[0];
+	const char *which = a[1];
+	struct json_w w;
+
+	s->st_bctr_gaps++;
+	ev_begin(s, &w, "bytecounter-gap", NULL);
+	json_kv_str(&w, "listener", which);
+	json_key(&w, "liid");
+	json_str_or_hex(&w, liid, liid_len);
+	json_kv_uint(&w, "from", from & 0xffffffffu);
+	json_kv_uint(&w, "to", to & 0xffffffffu);
+	json_kv_str(&w, "what", "bytes of this LIID's handover never received");
+	json_kv_bool(&w, "alert", 1);
+	ev_end(s, &w);
+}
+
 /* Handle one complete PDU from connection c: decode, answer a keep-alive,
  * hand a record to the sink, account.  LACRE_E_NOSPACE: the sink did not
  * take it and nothing was counted (the caller holds it); another error
@@ -663,6 +826,7 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 	struct etsi_pdu *d = &s->d;
 	struct lacre_record rec;
 	struct json_w w;
+	const uint8_t *acct_pdu = pdu;  /* what the integrity checks keep */
 	int r;
 
 	s->st_pdus++;
@@ -735,6 +899,13 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 	rec.pdu = pdu;
 	rec.pdu_len = len;
 	rec.recv_us = wall_us();
+	if (d->encrypted) {
+		/* the sink and the checks see the decrypted payload; the
+		 * record stays the PDU as received */
+		s->st_encrypted++;
+		if (srv_decrypt(s, c, pdu, len, d, rec.recv_us) == LACRE_OK && s->pre.len == len)
+			acct_pdu = s->pre.p;
+	}
 	rec.listener = c->listener;
 	rec.conn_id = c->id;
 	memcpy(rec.peer, c->peer, sizeof(rec.peer));
@@ -744,13 +915,25 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 			/* not taken: not counted either; the caller holds it */
 			s->st_pdus--;
 			c->pdus--;
+			if (d->encrypted) {
+				/* counted again when it is retried */
+				s->st_encrypted--;
+				if (d->decrypted)
+					s->st_decrypted--;
+				else
+					s->st_undecryptable--;
+			}
+			srv_plain_wipe(s);
 			return r;
 		}
 		if (!s->sink_err)
 			s->sink_err = r;
+		srv_plain_wipe(s);
 		return r;
 	}
 	s->st_records++;
+	if (d->decrypted)
+		srv_bctr(s, c, d, len);
 	s->dirty = 1;
 	if (d->partial) {
 		/* kept as evidence, flagged (spec §3.5) */
@@ -763,7 +946,10 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 		kv_head_hex(&w, pdu, len);
 		ev_end(s, &w);
 	}
-	return ingest_acct_pdu(s->acct, pdu, len, d, c->listener, c->id);
+	r = ingest_acct_pdu(s->acct, acct_pdu, len, d, c->listener, c->id);
+	/* the decoded view points into the plaintext: used up, wiped */
+	srv_plain_wipe(s);
+	return r;
 }
 
 /* Framer callback: one complete PDU from connection c.  Handled at once,
@@ -1385,6 +1571,13 @@ int ingest_server_run(struct ingest_server *s)
 			state_save(s, now, 0);
 	}
 	rc = drain(s);
+	{
+		/* the byteCounter chains end with the stream: name every gap */
+		void *a[2] = { s, (void *)"hi2" };
+		etsi_bctr_finish(&s->bctr[0], srv_bctr_gap, a);
+		a[1] = (void *)"hi3";
+		etsi_bctr_finish(&s->bctr[1], srv_bctr_gap, a);
+	}
 	do_flush(s, srv_mono_ms());
 	if (s->paused) {
 		/* a last flush found no space: what it held is named above or lost */
@@ -1455,6 +1648,15 @@ int ingest_server_stats_json(const struct ingest_server *s, struct lacre_dbuf *o
 	json_kv_uint(&w, "truncated_tails", s->st_truncated_tails);
 	json_kv_uint(&w, "truncated_bytes", s->st_truncated_bytes);
 	json_kv_uint(&w, "anomalies", s->st_anomalies);
+	json_key(&w, "encryption");
+	json_obj_begin(&w);
+	json_kv_uint(&w, "encrypted", s->st_encrypted);
+	json_kv_uint(&w, "decrypted", s->st_decrypted);
+	json_kv_uint(&w, "undecryptable", s->st_undecryptable);
+	json_kv_uint(&w, "bytecounter_breaks", s->st_bctr_breaks);
+	json_kv_uint(&w, "bytecounter_restarts", s->st_bctr_restarts);
+	json_kv_uint(&w, "bytecounter_gaps", s->st_bctr_gaps);
+	json_obj_end(&w);
 	json_key(&w, "backpressure");
 	json_obj_begin(&w);
 	json_kv_uint(&w, "pauses", s->st_pauses);
@@ -1504,6 +1706,10 @@ void ingest_server_free(struct ingest_server *s)
 	}
 	lacre_dbuf_free(&s->evq);
 	lacre_dbuf_free(&s->ev);
+	lacre_dbuf_free(&s->plain);
+	lacre_dbuf_free(&s->pre);
+	etsi_bctr_free(&s->bctr[0]);
+	etsi_bctr_free(&s->bctr[1]);
 	free(s->rbuf);
 	free(s);
 }

@@ -43,6 +43,8 @@ struct held {
 	uint8_t b[];
 };
 
+#define SRV_UNDEC_MAX 256            /* distinct undecryptable (LIID, reason) alerts */
+
 struct conn {
 	struct conn *prev, *next;      /* all connections */
 	struct conn *rnext;            /* ready list (TLS bytes buffered) */
@@ -120,6 +122,18 @@ struct ingest_server {
 	uint64_t st_pdus, st_records, st_bytes, st_keepalives, st_ka_responses, st_ka_resp_bytes;
 	uint64_t st_truncated_tails, st_truncated_bytes, st_anomalies, st_partial, st_decode_errors;
 	unsigned max_open;
+	/* encrypted deliveries (cfg.hkeys) */
+	struct lacre_dbuf plain;       /* decrypted payload of the PDU in hand (secret) */
+	struct lacre_dbuf pre;         /* its pre-encryption form (what hashes cover; secret) */
+	struct etsi_bctr bctr[2];      /* byteCounter chains of HI2 [0] and HI3 [1] */
+	struct srv_undec {             /* (LIID, reason) already alerted as undecryptable */
+		uint8_t liid[64];
+		size_t liid_len;
+		int reason;
+	} undec[SRV_UNDEC_MAX];
+	size_t n_undec;
+	uint64_t st_encrypted, st_decrypted, st_undecryptable, st_bctr_breaks, st_bctr_restarts,
+	         st_bctr_gaps;
 };
 
 /* 1 when c may not be read now: it holds PDUs the sink has not taken, or
