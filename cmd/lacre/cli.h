@@ -20,6 +20,9 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print an error for a lacre_err code: "lacre: <what>: <strerror>". */
 int cli_fail(int err, const char *what);
+/* Parse --passphrase-fd N: digits only, a descriptor number (0..INT_MAX).
+ * Prints the error; returns EXIT_OK or EXIT_USAGE. */
+int cli_passphrase_fd(const char *arg, int *fd);
 /* Map a lacre_err to the exit status of DESIGN.md §8. */
 int cli_exit_status(int err);
 

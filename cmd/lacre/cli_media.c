@@ -18,7 +18,6 @@
 
 int cli_media_opt(int c, const char *arg, struct cli_media_opts *o)
 {
-	char *end;
 
 	switch (c) {
 	case 's': o->site = arg; return 1;
@@ -27,12 +26,7 @@ int cli_media_opt(int c, const char *arg, struct cli_media_opts *o)
 	case 'j': o->json = 1; return 1;
 	case 'P': o->pass.file = arg; return 1;
 	case 'F':
-		o->pass.fd = (int)strtol(arg, &end, 10);
-		if (*end || o->pass.fd < 0) {
-			cli_err("--passphrase-fd needs a file descriptor number");
-			return -EXIT_USAGE;
-		}
-		return 1;
+		return cli_passphrase_fd(arg, &o->pass.fd) == EXIT_OK ? 1 : -EXIT_USAGE;
 	default:
 		return 0;
 	}

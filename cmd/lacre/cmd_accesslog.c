@@ -83,11 +83,8 @@ static int parse(int argc, char **argv, struct aopts *o)
 		case 'a': o->audit = 1; break;
 		case 'p': o->pass.file = optarg; break;
 		case 'f':
-			if (!optarg[0] || strspn(optarg, "0123456789") != strlen(optarg)) {
-				cli_err("--passphrase-fd needs a descriptor number");
+			if (cli_passphrase_fd(optarg, &o->pass.fd) != EXIT_OK)
 				return EXIT_USAGE;
-			}
-			o->pass.fd = atoi(optarg);
 			break;
 		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return EXIT_USAGE;

@@ -81,7 +81,6 @@ static int parse(int argc, char **argv, struct eopts *o)
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
-	char *end;
 	int c, r;
 
 	passphrase_src_init(&o->pass);
@@ -101,11 +100,8 @@ static int parse(int argc, char **argv, struct eopts *o)
 		case 'M': o->o.no_media = 1; break;
 		case 'P': o->pass.file = optarg; break;
 		case 'F':
-			o->pass.fd = (int)strtol(optarg, &end, 10);
-			if (*end || o->pass.fd < 0) {
-				cli_err("--passphrase-fd needs a file descriptor number");
+			if (cli_passphrase_fd(optarg, &o->pass.fd) != EXIT_OK)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'f':
 		case 't':

@@ -80,11 +80,8 @@ int cmd_init(int argc, char **argv)
 		case 'w': key = "master.scrypt_log2n"; break;
 		case 'p': src.file = optarg; break;
 		case 'f':
-			src.fd = atoi(optarg);
-			if (src.fd < 0 || strspn(optarg, "0123456789") != strlen(optarg)) {
-				cli_err("--passphrase-fd needs a descriptor number");
+			if (cli_passphrase_fd(optarg, &src.fd) != EXIT_OK)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'j': json = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;

@@ -220,7 +220,6 @@ static int parse(int argc, char **argv, struct kopts *o)
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
-	char *end;
 	int c;
 
 	passphrase_src_init(&o->pass);
@@ -233,11 +232,8 @@ static int parse(int argc, char **argv, struct kopts *o)
 		case 'P': o->pass.file = optarg; break;
 		case 'q': o->quiet = 1; break;
 		case 'F':
-			o->pass.fd = (int)strtol(optarg, &end, 10);
-			if (*end || o->pass.fd < 0) {
-				cli_err("--passphrase-fd needs a file descriptor number");
+			if (cli_passphrase_fd(optarg, &o->pass.fd) != EXIT_OK)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -80,7 +80,7 @@ int cmd_proof_record(int argc, char **argv)
 	struct lacre_dbuf out;
 	struct site s;
 	const char *site = NULL, *warrant = NULL, *recs = NULL, *path = NULL, *user = NULL, *just = NULL;
-	char msg[1024], what[256], *end;
+	char msg[1024], what[256];
 	uint8_t c[32];
 	uint64_t leaf;
 	int o, r, ex;
@@ -97,11 +97,8 @@ int cmd_proof_record(int argc, char **argv)
 		case 'J': just = optarg; break;
 		case 'P': pass.file = optarg; break;
 		case 'F':
-			pass.fd = (int)strtol(optarg, &end, 10);
-			if (*end || pass.fd < 0) {
-				cli_err("--passphrase-fd needs a file descriptor number");
+			if (cli_passphrase_fd(optarg, &pass.fd) != EXIT_OK)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;

@@ -99,11 +99,8 @@ static int parse(int argc, char **argv, struct ropts *o)
 		case 'J': o->justification = optarg; break;
 		case 'P': o->pass.file = optarg; break;
 		case 'F':
-			o->pass.fd = (int)strtol(optarg, &end, 10);
-			if (*end || o->pass.fd < 0) {
-				cli_err("--passphrase-fd needs a file descriptor number");
+			if (cli_passphrase_fd(optarg, &o->pass.fd) != EXIT_OK)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'f':
 		case 't':

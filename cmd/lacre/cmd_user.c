@@ -95,11 +95,8 @@ static int parse(int argc, char **argv, struct uopts *o)
 		case 'J': o->justification = optarg; break;
 		case 'p': o->pass.file = optarg; break;
 		case 'f':
-			if (!optarg[0] || strspn(optarg, "0123456789") != strlen(optarg)) {
-				cli_err("--passphrase-fd needs a descriptor number");
+			if (cli_passphrase_fd(optarg, &o->pass.fd) != EXIT_OK)
 				return EXIT_USAGE;
-			}
-			o->pass.fd = atoi(optarg);
 			break;
 		case 'j': o->json = 1; break;
 		case 'h': usage(stdout); return -1;

@@ -106,11 +106,8 @@ static int parse_opts(int argc, char **argv, struct wopts *o)
 		case 's': o->site = optarg; break;
 		case 'p': o->pass.file = optarg; break;
 		case 'f':
-			if (strspn(optarg, "0123456789") != strlen(optarg) || !optarg[0]) {
-				cli_err("--passphrase-fd needs a descriptor number");
+			if (cli_passphrase_fd(optarg, &o->pass.fd) != EXIT_OK)
 				return EXIT_USAGE;
-			}
-			o->pass.fd = atoi(optarg);
 			break;
 		case 'j': o->json = 1; break;
 		case 'c': o->case_id = optarg; break;

@@ -4,8 +4,11 @@
  * docs/cmd-<name>.md.  When a keeper is configured, the commands it serves
  * are sent to it instead (cli_keeper.c, docs/keeper.md).
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -49,6 +52,22 @@ void cli_err(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int cli_passphrase_fd(const char *arg, int *fd)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (!arg[0] || strspn(arg, "0123456789") != strlen(arg) || *end || errno != 0 ||
+	    v < 0 || v > INT_MAX) {
+		cli_err("--passphrase-fd needs a file descriptor number, got '%s'", arg);
+		return EXIT_USAGE;
+	}
+	*fd = (int)v;
+	return EXIT_OK;
 }
 
 int cli_exit_status(int err)
