@@ -311,6 +311,20 @@ struct ingest_integrity_stats {
 };
 void ingest_acct_integrity(const struct ingest_acct *a, struct ingest_integrity_stats *out);
 
+/* Bounds on hash checks held until the PDUs they list arrive (a mediator
+ * may send the hash PDU before its last data PDUs): at most hold_s
+ * seconds (0: no holding, judge on arrival), max_held checks and
+ * max_bytes of memory; past a bound the oldest is judged with what has
+ * arrived.  Defaults 10 s, 4096, 16 MiB. */
+void ingest_acct_set_hold(struct ingest_acct *a, unsigned hold_s, size_t max_held,
+                          size_t max_bytes);
+/* Judge held hash checks now: those whose hash PDU came on conn_id (its
+ * connection ended), or all of them when all is set (end of stream, clean
+ * stop), and those past their time bound.  Returns how many were judged. */
+size_t ingest_acct_flush(struct ingest_acct *a, uint64_t conn_id, int all);
+/* Hash checks held now. */
+size_t ingest_acct_held(const struct ingest_acct *a);
+
 /* Write the "streams", "integrity_streams", "cin_resets",
  * "streams_dropped" and "integrity" members into the JSON object open in w
  * (docs/cmd-ingest.md).  Returns w->err. */

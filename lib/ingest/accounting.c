@@ -20,6 +20,13 @@
  * are retained (bounded; only while the chain has shown hash PDUs or during
  * its first INTEGRITY_PROBE PDUs) and hashed when the hash PDU arrives:
  * verified, mismatch, missing (a listed PDU never arrived) or unsupported.
+ * A hash PDU that lists PDUs not yet arrived (OpenLI's mediator sends most
+ * hash PDUs before their last 1-6 data PDUs) is held (struct hcheck) until
+ * they arrive, the data stream passes them (a gap), its time bound
+ * (hold_s), the count or memory bound (the oldest judged first), or the
+ * end of the hash PDU's connection (ingest_acct_flush()); checks of one
+ * stream are judged in arrival order, since each verdict drops the PDUs
+ * it covered.  A missing verdict names the numbers never received.
  * Signature PDUs are checked against the operator key when one is set.
  * Every outcome other than verified is an event with "alert":true.
  *
@@ -103,6 +110,9 @@ int ingest_acct_new(size_t integrity_retain, ingest_event_fn ev, void *ev_arg,
 	a->ev = ev;
 	a->ev_arg = ev_arg;
 	a->sig_md = EVP_sha256();
+	a->hold_s = HOLD_S_DEFAULT;
+	a->hold_max = HOLD_MAX_DEFAULT;
+	a->hold_bytes_max = HOLD_BYTES_DEFAULT;
 	lacre_dbuf_init(&a->j, 1u << 20);
 	*out = a;
 	return LACRE_OK;
@@ -180,6 +190,11 @@ void ingest_acct_free(struct ingest_acct *a)
 			free(s->gaps);
 			free(s);
 		}
+	while (a->h_head) {
+		struct hcheck *h = a->h_head;
+		a->h_head = h->next;
+		free(h);
+	}
 	free(a->tab);
 	EVP_PKEY_free(a->sigkey);
 	lacre_dbuf_free(&a->j);
@@ -626,50 +641,62 @@ static int unhex(const uint8_t *p, size_t n, uint8_t *out, size_t *olen)
 	return 0;
 }
 
-/* Verify a hash PDU against the retained data PDUs of its chain. */
-static void check_hash(struct ingest_acct *a, const struct etsi_pdu *d,
-                       const struct ingest_icheck *ic, int data_cls, uint64_t conn_id)
+/* Is h a check on data stream s? */
+static int hc_is(const struct hcheck *h, const struct stream *s)
 {
-	struct stream *s;
+	return h->cls == s->cls && h->has_cin == s->has_cin && h->cin == s->cin &&
+	       h->liid_len == s->liid_len && memcmp(h->liid, s->liid, s->liid_len) == 0;
+}
+
+/* The kept PDU of s numbered seq, searched on from after (then from the
+ * oldest); NULL when it is not kept. */
+static struct kept *kept_find(struct stream *s, struct kept *after, uint64_t seq)
+{
+	struct kept *k;
+
+	for (k = after ? after->next : s->k_head; k; k = k->next)
+		if (k->seq == seq)
+			return k;
+	for (k = s->k_head; k; k = k->next)
+		if (k->seq == seq)
+			return k;
+	return NULL;
+}
+
+/* Give the verdict of hash check h against the retained data PDUs of its
+ * stream s (NULL: never seen): verified, mismatch, missing (naming the
+ * numbers that never arrived) or unsupported; count it and emit the event. */
+static void hash_verdict(struct ingest_acct *a, struct stream *s, const struct hcheck *h,
+                         int held)
+{
 	struct kept *k, *last = NULL, *n;
-	const EVP_MD *md = hash_md(ic->hash_alg);
+	const EVP_MD *md = hash_md(h->hash_alg);
 	EVP_MD_CTX *ctx = NULL;
-	uint8_t dig[EVP_MAX_MD_SIZE], bin[MAX_LIID];
+	uint8_t dig[EVP_MAX_MD_SIZE];
 	unsigned dlen = 0;
-	size_t i, blen, missing = 0;
+	size_t i, missing = 0, listed = 0;
 	const char *result;
 	struct json_w w;
 	struct stream fake;
 
+	/* counted when judged, so hash_pdus is always the sum of the verdicts
+	 * (held checks are counted apart, ingest_acct_held()) */
 	a->is.hash_pdus++;
-	s = acct_find(a, d->liid.p, d->liid.len, d->has_cin, d->cin, data_cls);
-	if (!s && unhex(d->liid.p, d->liid.len, bin, &blen) == 0)
-		s = acct_find(a, bin, blen, d->has_cin, d->cin, data_cls);
-	if (s)
-		s->hash_seen = 1;
 	if (!md) {
 		a->is.hash_unknown_alg++;
 		result = "unsupported";
 		goto report;
 	}
 	if (!s || !(ctx = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(ctx, md, NULL)) {
-		missing = ic->n_seqs;
+		missing = h->n_seqs;
 		a->is.hash_missing++;
 		result = "missing";
 		goto report;
 	}
-	/* the listed PDUs, in the listed order: search on from the last match
-	 * (they were kept in arrival order, normally the listed order), then
-	 * from the oldest kept */
-	for (i = 0; i < ic->n_seqs; i++) {
-		for (k = last ? last->next : s->k_head; k; k = k->next)
-			if (k->seq == ic->seqs[i])
-				break;
-		if (!k)
-			for (k = s->k_head; k; k = k->next)
-				if (k->seq == ic->seqs[i])
-					break;
-		if (!k) {
+	/* the listed PDUs, in the listed order (kept in arrival order,
+	 * normally the listed order) */
+	for (i = 0; i < h->n_seqs; i++) {
+		if (!(k = kept_find(s, last, h->seqs[i]))) {
 			missing++;
 			continue;
 		}
@@ -680,15 +707,54 @@ static void check_hash(struct ingest_acct *a, const struct etsi_pdu *d,
 	if (missing) {
 		a->is.hash_missing++;
 		result = "missing";
-	} else if (dlen == ic->value.len && CRYPTO_memcmp(dig, ic->value.p, dlen) == 0) {
+	} else if (dlen == h->value_len && CRYPTO_memcmp(dig, h->value, dlen) == 0) {
 		a->is.hash_ok++;
 		result = "verified";
 	} else {
 		a->is.hash_mismatch++;
 		result = "mismatch";
 	}
+report:
+	if (!s) {
+		memset(&fake, 0, sizeof(fake));
+		fake.liid_len = h->liid_len;
+		if (h->liid_len)
+			memcpy(fake.liid, h->liid, h->liid_len);
+		fake.has_cin = h->has_cin;
+		fake.cin = h->cin;
+		fake.cls = h->cls;
+	}
+	acct_ev_begin(a, &w, "integrity", s ? s : &fake);
+	json_kv_str(&w, "check", "hash");
+	json_kv_str(&w, "result", result);
+	json_kv_uint(&w, "seq", h->seq);
+	json_kv_str(&w, "data", h->data_type == 2 ? "cc" : h->data_type == 1 ? "iri" : "other");
+	json_kv_uint(&w, "count", h->n_seqs);
+	if (h->n_seqs) {
+		json_kv_uint(&w, "first", h->seqs[0]);
+		json_kv_uint(&w, "last", h->seqs[h->n_seqs - 1]);
+	}
+	json_kv_uint(&w, "conn", h->conn_id);
+	json_kv_uint(&w, "hash_alg", (uint64_t)h->hash_alg);
+	if (held)
+		json_kv_bool(&w, "deferred", 1);
+	if (missing) {
+		json_kv_uint(&w, "missing", missing);
+		/* name the numbers that never arrived (the first few) */
+		json_key(&w, "missing_seqs");
+		json_arr_begin(&w);
+		for (i = 0; i < h->n_seqs && listed < MAX_MISSING_LISTED; i++)
+			if (!s || !kept_find(s, NULL, h->seqs[i])) {
+				json_uint(&w, h->seqs[i]);
+				listed++;
+			}
+		json_arr_end(&w);
+	}
+	json_kv_bool(&w, "alert", strcmp(result, "verified") != 0);
+	acct_ev_end(a, &w);
+	EVP_MD_CTX_free(ctx);
 	/* the sender's digest restarts after each hash PDU: drop what it covered */
-	if (last) {
+	if (s && last) {
 		for (k = s->k_head; k; k = n) {
 			int done = k == last;
 			n = k->next;
@@ -697,27 +763,212 @@ static void check_hash(struct ingest_acct *a, const struct etsi_pdu *d,
 				break;
 		}
 	}
-report:
-	EVP_MD_CTX_free(ctx);
-	if (!s) {
-		memset(&fake, 0, sizeof(fake));
-		fake.liid_len = (uint8_t)(d->liid.len > MAX_LIID ? MAX_LIID : d->liid.len);
-		if (fake.liid_len)
-			memcpy(fake.liid, d->liid.p, fake.liid_len);
-		fake.has_cin = (uint8_t)d->has_cin;
-		fake.cin = d->cin;
-		fake.cls = (uint8_t)data_cls;
-		s = &fake;
+}
+
+/* Can held check h on s be judged: every listed PDU arrived, or the only
+ * ones absent are numbers the stream has already passed (a gap: on an
+ * ordered connection they are lost, not in flight)? */
+static int hc_ready(const struct hcheck *h, const struct stream *s)
+{
+	size_t i;
+
+	if (!h->n_absent)
+		return 1;
+	for (i = 0; i < h->n_seqs; i++)
+		if (!h->found[i] && (!s->have || h->seqs[i] >= s->next_seq))
+			return 0;
+	return 1;
+}
+
+/* Take held check h (prev: the one before it, NULL at the head) out of
+ * the list, judge it and free it. */
+static void held_judge(struct ingest_acct *a, struct hcheck *prev, struct hcheck *h)
+{
+	struct stream *s = acct_find(a, h->liid, h->liid_len, h->has_cin, h->cin, h->cls);
+
+	if (prev)
+		prev->next = h->next;
+	else
+		a->h_head = h->next;
+	if (a->h_tail == h)
+		a->h_tail = prev;
+	a->n_held--;
+	a->held_bytes -= HCHECK_COST(h->n_seqs);
+	if (s && s->n_held)
+		s->n_held--;
+	hash_verdict(a, s, h, 1);
+	free(h);
+}
+
+/* Judge the held checks of s that are complete, oldest first, stopping at
+ * the first still waiting (a later check must not drop its PDUs). */
+static void held_resolve(struct ingest_acct *a, struct stream *s)
+{
+	struct hcheck *h, *prev = NULL;
+
+	for (h = a->h_head; h && s->n_held; ) {
+		if (!hc_is(h, s)) {
+			prev = h;
+			h = h->next;
+			continue;
+		}
+		if (!hc_ready(h, s))
+			return;
+		held_judge(a, prev, h);
+		h = prev ? prev->next : a->h_head;
 	}
-	acct_ev_begin(a, &w, "integrity", s);
-	json_kv_str(&w, "check", "hash");
-	json_kv_str(&w, "result", result);
-	ic_fields(&w, ic, d->seq, conn_id);
-	json_kv_uint(&w, "hash_alg", (uint64_t)ic->hash_alg);
-	if (missing)
-		json_kv_uint(&w, "missing", missing);
-	json_kv_bool(&w, "alert", strcmp(result, "verified") != 0);
-	acct_ev_end(a, &w);
+}
+
+/* A data PDU numbered seq arrived on s: tick it off its held checks. */
+static void held_arrived(struct ingest_acct *a, struct stream *s, uint64_t seq)
+{
+	struct hcheck *h;
+	size_t i;
+
+	for (h = a->h_head; h; h = h->next) {
+		if (!h->n_absent || !hc_is(h, s))
+			continue;
+		for (i = 0; i < h->n_seqs; i++)
+			if (h->seqs[i] == seq && !h->found[i]) {
+				h->found[i] = 1;
+				h->n_absent--;
+			}
+	}
+	held_resolve(a, s);
+}
+
+/* Judge the held checks past their time bound (the oldest are first). */
+static void held_expire(struct ingest_acct *a)
+{
+	uint32_t now;
+	struct stream *s;
+	struct hcheck *h;
+
+	if (!a->h_head)
+		return;
+	now = mono_s();
+	while ((h = a->h_head) && (int32_t)(now - h->deadline) >= 0) {
+		s = acct_find(a, h->liid, h->liid_len, h->has_cin, h->cin, h->cls);
+		held_judge(a, NULL, h);
+		if (s)
+			held_resolve(a, s);
+	}
+}
+
+/* Bounds on held checks.  See ingest.h. */
+void ingest_acct_set_hold(struct ingest_acct *a, unsigned hold_s, size_t max_held,
+                          size_t max_bytes)
+{
+	a->hold_s = hold_s;
+	a->hold_max = max_held;
+	a->hold_bytes_max = max_bytes;
+}
+
+/* Judge held checks.  See ingest.h. */
+size_t ingest_acct_flush(struct ingest_acct *a, uint64_t conn_id, int all)
+{
+	struct hcheck *h, *prev = NULL;
+	size_t n = 0;
+
+	held_expire(a);
+	for (h = a->h_head; h; ) {
+		if (!all && h->conn_id != conn_id) {
+			prev = h;
+			h = h->next;
+			continue;
+		}
+		held_judge(a, prev, h);
+		n++;
+		h = prev ? prev->next : a->h_head;
+	}
+	return n;
+}
+
+/* Hash checks held now.  See ingest.h. */
+size_t ingest_acct_held(const struct ingest_acct *a)
+{
+	return a->n_held;
+}
+
+/* A hash PDU arrived: judge it now when every PDU it lists is kept (and
+ * no older check of its stream waits), else hold it within the bounds. */
+static void check_hash(struct ingest_acct *a, const struct etsi_pdu *d,
+                       const struct ingest_icheck *ic, int data_cls, uint64_t conn_id)
+{
+	struct stream *s;
+	struct hcheck *h;
+	uint8_t bin[MAX_LIID];
+	size_t i, blen, cost;
+	const uint8_t *liid = d->liid.p;
+	size_t liid_len = d->liid.len > MAX_LIID ? MAX_LIID : d->liid.len;
+
+	s = acct_find(a, d->liid.p, d->liid.len, d->has_cin, d->cin, data_cls);
+	if (!s && unhex(d->liid.p, d->liid.len, bin, &blen) == 0 &&
+	    (s = acct_find(a, bin, blen, d->has_cin, d->cin, data_cls))) {
+		liid = bin;
+		liid_len = blen;
+	}
+	if (s) {
+		s->hash_seen = 1;
+		liid = s->liid;
+		liid_len = s->liid_len;
+	}
+	held_expire(a);
+	cost = HCHECK_COST(ic->n_seqs);
+	if (!(h = malloc(sizeof(*h) + ic->n_seqs * 5))) {
+		a->is.hash_pdus++;      /* out of memory: it could not be checked */
+		a->is.hash_missing++;
+		return;
+	}
+	memset(h, 0, sizeof(*h));
+	if (liid_len)
+		memcpy(h->liid, liid, liid_len);
+	h->liid_len = (uint8_t)liid_len;
+	h->has_cin = (uint8_t)d->has_cin;
+	h->cin = d->cin;
+	h->cls = (uint8_t)data_cls;
+	h->hash_alg = ic->hash_alg;
+	h->data_type = ic->data_type;
+	h->seq = d->seq;
+	h->conn_id = conn_id;
+	h->n_seqs = ic->n_seqs;
+	h->value_len = (uint8_t)(ic->value.len > EVP_MAX_MD_SIZE ? EVP_MAX_MD_SIZE : ic->value.len);
+	if (ic->value.len <= EVP_MAX_MD_SIZE) {
+		if (ic->value.len)
+			memcpy(h->value, ic->value.p, ic->value.len);
+	} else {
+		h->value_len = 0;       /* no digest is that long: a mismatch */
+	}
+	if (ic->n_seqs)
+		memcpy(h->seqs, ic->seqs, ic->n_seqs * sizeof(*h->seqs));
+	h->found = (uint8_t *)(h->seqs + ic->n_seqs);
+	for (i = 0; i < h->n_seqs; i++) {
+		h->found[i] = s && kept_find(s, NULL, h->seqs[i]) != NULL;
+		if (!h->found[i])
+			h->n_absent++;
+	}
+	if (!s || !hash_md(h->hash_alg) || a->hold_s == 0 || cost > a->hold_bytes_max ||
+	    a->hold_max == 0 || (!s->n_held && hc_ready(h, s))) {
+		hash_verdict(a, s, h, 0);
+		free(h);
+		return;
+	}
+	/* make room: the oldest held check is judged with what it has */
+	while (a->h_head && (a->n_held >= a->hold_max || a->held_bytes + cost > a->hold_bytes_max)) {
+		a->held_forced++;
+		held_judge(a, NULL, a->h_head);
+	}
+	h->deadline = mono_s() + a->hold_s;
+	if (a->h_tail)
+		a->h_tail->next = h;
+	else
+		a->h_head = h;
+	a->h_tail = h;
+	a->n_held++;
+	a->held_bytes += cost;
+	a->held_total++;
+	s->n_held++;
+	held_resolve(a, s);         /* an older check judged above may have freed the way */
 }
 
 /* Verify a signature PDU with the operator key, when one is configured. */
@@ -838,6 +1089,10 @@ int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 			return LACRE_OK;
 		sequence(a, s, d->seq, bytes_hash(pdu, len), listener, conn_id);
 		keep(a, s, d->seq, pdu, len);
+		if (s->n_held)
+			held_arrived(a, s, d->seq);
+		else
+			held_expire(a);
 		if ((cls == SC_IRI) != (listener == LACRE_HI2) && s->st.received == 1) {
 			acct_ev_begin(a, &w, "listener-mismatch", s);
 			json_kv_str(&w, "listener", listener == LACRE_HI2 ? "hi2" : "hi3");
@@ -1005,6 +1260,7 @@ int ingest_acct_json(const struct ingest_acct *a, struct json_w *w)
 	json_kv_uint(w, "hash_verified", a->is.hash_ok);
 	json_kv_uint(w, "hash_mismatch", a->is.hash_mismatch);
 	json_kv_uint(w, "hash_missing", a->is.hash_missing);
+	json_kv_uint(w, "hash_held", a->n_held);
 	json_kv_uint(w, "hash_unsupported", a->is.hash_unknown_alg);
 	json_kv_uint(w, "signature_pdus", a->is.sig_pdus);
 	json_kv_uint(w, "signature_verified", a->is.sig_ok);
@@ -1022,6 +1278,7 @@ void ingest_acct_trim(struct ingest_acct *a, unsigned idle_s)
 	uint32_t now = mono_s();
 	size_t i;
 
+	held_expire(a);             /* the server calls this once a second */
 	for (i = 0; i < a->n_buckets; i++)
 		for (s = a->tab[i]; s; s = s->next) {
 			if (now - s->last_s < idle_s || !s->win)

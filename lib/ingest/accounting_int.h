@@ -64,7 +64,29 @@ struct stream {
 	unsigned n_gaps;
 	struct kept *k_head, *k_tail;
 	size_t k_bytes;
+	uint32_t n_held;            /* hash checks of this data stream waiting for their PDUs */
 };
+
+/* A hash check held until every PDU it lists has arrived (OpenLI sends
+ * the hash PDU before the last data PDUs it covers), or a bound is hit. */
+#define HOLD_S_DEFAULT 10
+#define HOLD_MAX_DEFAULT 4096
+#define HOLD_BYTES_DEFAULT (16u << 20)
+#define MAX_MISSING_LISTED 64      /* sequence numbers named in a missing verdict */
+struct hcheck {
+	struct hcheck *next;        /* all held checks, arrival order */
+	uint8_t liid[MAX_LIID];     /* the data stream's key (streams may expire) */
+	uint8_t liid_len, has_cin, cls, value_len;
+	uint32_t cin;
+	uint32_t deadline;          /* monotonic seconds */
+	int hash_alg, data_type;
+	uint64_t seq, conn_id;
+	size_t n_seqs, n_absent;    /* listed numbers; of them not yet arrived */
+	uint8_t value[EVP_MAX_MD_SIZE];
+	uint8_t *found;             /* n_seqs flags, after seqs */
+	uint32_t seqs[];
+};
+#define HCHECK_COST(n) (sizeof(struct hcheck) + (n) * 5 + 16)
 
 struct ingest_acct {
 	struct stream **tab;
@@ -82,6 +104,11 @@ struct ingest_acct {
 	uint64_t cin_resets, streams_dropped, streams_expired, unkept_reports, unkept_numbers;
 	struct lacre_dbuf j;        /* event scratch */
 	uint32_t *seqs;             /* MAX_ICHECK_SEQS, allocated on the first integrity PDU */
+	struct hcheck *h_head, *h_tail; /* held hash checks, oldest first */
+	size_t n_held, held_bytes;
+	unsigned hold_s;
+	size_t hold_max, hold_bytes_max;
+	uint64_t held_total, held_forced;
 };
 
 /* Find a stream; NULL when absent. */

@@ -571,6 +571,9 @@ void srv_conn_close(struct ingest_server *s, struct conn *c, const char *reason,
 		json_base64(&w, c->fr.pend.p, tail);
 		ev_end(s, &w);
 	}
+	/* the end of its stream: hash checks still waiting for their PDUs
+	 * get their verdict now */
+	ingest_acct_flush(s->acct, c->id, 0);
 	ev_begin(s, &w, "disconnect", c);
 	json_kv_str(&w, "reason", reason);
 	json_kv_bool(&w, "error", is_error);
