@@ -826,7 +826,7 @@ static void held_arrived(struct ingest_acct *a, struct stream *s, uint64_t seq)
 	size_t i;
 
 	for (h = a->h_head; h; h = h->next) {
-		if (!h->n_absent || !hc_is(h, s))
+		if (!h->n_absent || seq < h->absent_lo || seq > h->absent_hi || !hc_is(h, s))
 			continue;
 		for (i = 0; i < h->n_seqs; i++)
 			if (h->seqs[i] == seq && !h->found[i]) {
@@ -942,10 +942,17 @@ static void check_hash(struct ingest_acct *a, const struct etsi_pdu *d,
 	if (ic->n_seqs)
 		memcpy(h->seqs, ic->seqs, ic->n_seqs * sizeof(*h->seqs));
 	h->found = (uint8_t *)(h->seqs + ic->n_seqs);
+	h->absent_lo = UINT32_MAX;
+	h->absent_hi = 0;
 	for (i = 0; i < h->n_seqs; i++) {
 		h->found[i] = s && kept_find(s, NULL, h->seqs[i]) != NULL;
-		if (!h->found[i])
+		if (!h->found[i]) {
 			h->n_absent++;
+			if (h->seqs[i] < h->absent_lo)
+				h->absent_lo = h->seqs[i];
+			if (h->seqs[i] > h->absent_hi)
+				h->absent_hi = h->seqs[i];
+		}
 	}
 	if (!s || !hash_md(h->hash_alg) || a->hold_s == 0 || cost > a->hold_bytes_max ||
 	    a->hold_max == 0 || (!s->n_held && hc_ready(h, s))) {

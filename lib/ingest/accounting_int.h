@@ -71,7 +71,10 @@ struct stream {
  * the hash PDU before the last data PDUs it covers), or a bound is hit. */
 #define HOLD_S_DEFAULT 10
 #define HOLD_MAX_DEFAULT 4096
-#define HOLD_BYTES_DEFAULT (16u << 20)
+/* Every data PDU of a stream with held checks looks at their absent
+ * numbers: 1 MiB (about 200,000 listed numbers) bounds that work as well as
+ * the memory; OpenLI holds a few checks of tens of numbers. */
+#define HOLD_BYTES_DEFAULT (1u << 20)
 #define MAX_MISSING_LISTED 64      /* sequence numbers named in a missing verdict */
 struct hcheck {
 	struct hcheck *next;        /* all held checks, arrival order */
@@ -82,6 +85,8 @@ struct hcheck {
 	int hash_alg, data_type;
 	uint64_t seq, conn_id;
 	size_t n_seqs, n_absent;    /* listed numbers; of them not yet arrived */
+	uint32_t absent_lo, absent_hi; /* range of the absent numbers (a data PDU
+	                             * outside it skips the check's list) */
 	uint8_t value[EVP_MAX_MD_SIZE];
 	uint8_t *found;             /* n_seqs flags, after seqs */
 	uint32_t seqs[];
