@@ -34,7 +34,10 @@
 #define FRAME_VERSION 1
 #define FRAME_HDR_SIZE 10            /* magic, version, type, body length */
 #define FRAME_SALT_SIZE 16
-#define FRAME_RECORD_VERSION 1       /* first byte of canonical record bytes */
+#define FRAME_RECORD_VERSION 2       /* first byte of canonical record bytes: the
+				      * version the encoder writes (1 is still
+				      * read, and re-encoded as read) */
+#define FRAME_RECORD_VERSION_1 1
 
 enum frame_type {
 	FRAME_SEGMENT_HEADER = 1,
@@ -48,9 +51,19 @@ enum frame_type {
 #define FRAME_CONTENT_MAX 64
 #define FRAME_WARRANT_MAX 128
 #define FRAME_REASON_MAX 1024
+#define FRAME_OPERATOR_MAX 64        /* operator name (lacre.conf operator.NAME) */
 #define FRAME_PDU_MAX (16u << 20)    /* ETSI_MAX_PDU_DEFAULT */
 #define FRAME_HEAD_MAX 2048          /* a record frame's bytes before the PDU */
-#define FRAME_BODY_MAX (FRAME_PDU_MAX + FRAME_HEAD_MAX)
+#define FRAME_TAIL_SIZE 4            /* v2: the pre-encryption form's length */
+/* a v2 body: head, PDU, and a pre-encryption form as long as the PDU */
+#define FRAME_BODY_MAX (2 * FRAME_PDU_MAX + FRAME_HEAD_MAX + FRAME_TAIL_SIZE)
+
+/* Record notes (v2): what the receiver accepted and flagged rather than
+ * discarded.  The same bits as ETSI_FLAG_* (etsi.h). */
+#define FRAME_NOTE_USEC_CARRY 0x01u  /* microSeconds 1,000,000 read as the next second */
+#define FRAME_NOTE_KEY_OUTSIDE_WINDOW 0x02u /* decrypted with a handover key
+					      * outside its validity window */
+#define FRAME_NOTES_KNOWN (FRAME_NOTE_USEC_CARRY | FRAME_NOTE_KEY_OUTSIDE_WINDOW)
 #define FRAME_RECIPIENTS_MAX 64
 
 enum frame_route {
@@ -66,6 +79,8 @@ struct frame_bytes {
 };
 
 struct frame_record {
+	uint8_t version;                 /* record version: 0 = FRAME_RECORD_VERSION
+					  * when encoding; the decoder sets 1 or 2 */
 	uint8_t salt[FRAME_SALT_SIZE];   /* 16 CSPRNG bytes, fresh per record */
 	/* receipt metadata (struct lacre_record) */
 	int64_t recv_us;                 /* lacre's receive time, Unix us */
@@ -94,8 +109,19 @@ struct frame_record {
 					  * route, optional for quarantine */
 	struct frame_bytes reason;       /* quarantine reason: required for
 					  * quarantine, empty for a warrant */
+	/* v2: who delivered it and what was flagged */
+	struct frame_bytes operator_name; /* the connection's authenticated
+					  * operator (lacre.conf), empty when
+					  * none matched; at most FRAME_OPERATOR_MAX */
+	uint8_t notes;                   /* FRAME_NOTE_* bits */
 	/* the evidence */
 	struct frame_bytes pdu;          /* PS-PDU exactly as received, 1.. bytes */
+	struct frame_bytes pre;          /* v2: the PDU's pre-encryption form
+					  * (TS 102 232-1 Annex G: encryptionType
+					  * none(1), the decrypted payload in
+					  * place of the ciphertext, same length
+					  * as pdu) when the receiver decrypted
+					  * it, else empty */
 	/* set by the decoder: the canonical record bytes inside the input
 	 * (everything of the body after the salt) */
 	struct frame_bytes canon;
@@ -104,14 +130,21 @@ struct frame_record {
 /* NUL-terminated string (or NULL) as a frame_bytes. */
 struct frame_bytes frame_cstr(const char *s);
 
-/* Encode everything of the record frame except the PDU bytes into
- * head[0..cap) and set *head_len; the complete frame is head followed by
- * rec->pdu.  The record body (for the commitment) is head[FRAME_HDR_SIZE..]
- * followed by the PDU.  LACRE_E_INVALID for values the format cannot carry
+/* Encode everything of the record frame before the PDU bytes into
+ * head[0..cap) and set *head_len; the complete frame is head, rec->pdu,
+ * then (version 2) the tail from frame_record_tail and rec->pre.  The
+ * record body (for the commitment) is head[FRAME_HDR_SIZE..] followed by
+ * those.  LACRE_E_INVALID for values the format cannot carry
  * (route, strings with control characters, cin without has_cin, ...),
  * LACRE_E_TOO_LARGE above the limits or when cap is too small. */
 int frame_record_head(const struct frame_record *rec, uint8_t *head, size_t cap,
 		      size_t *head_len);
+
+/* The bytes after the PDU that precede rec->pre: tail[0..*tail_len), 4
+ * (the pre-encryption form's length) for version 2, none for version 1.
+ * rec must have passed frame_record_head. */
+void frame_record_tail(const struct frame_record *rec, uint8_t tail[FRAME_TAIL_SIZE],
+		       size_t *tail_len);
 
 /* Append the complete record frame to out; commitment (may be NULL)
  * receives SHA-256(salt || canonical record bytes).  out is unchanged on

@@ -29,6 +29,14 @@ struct lacre_record {
 	 * sink need not decode again; NULL otherwise.  Valid during the
 	 * record() call only. */
 	const struct etsi_pdu *decoded;
+	/* the pre-encryption form of an encrypted PDU the receiver decrypted
+	 * (etsi_preencryption_form: same length as pdu), sealed beside the
+	 * PDU so that readers need no handover key; NULL otherwise.  Valid
+	 * during the record() call only. */
+	const uint8_t *pre;
+	size_t pre_len;
+	/* the connection's authenticated operator (lacre.conf), "" when none */
+	char operator_name[65];
 };
 
 /* A sink takes records from the receiver.  record() must make the record

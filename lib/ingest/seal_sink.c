@@ -57,6 +57,10 @@
 #include "lacre/warrant.h"
 #include "ingest/seal_spool.h"
 
+_Static_assert(FRAME_NOTE_USEC_CARRY == ETSI_FLAG_USEC_CARRY &&
+	       FRAME_NOTE_KEY_OUTSIDE_WINDOW == ETSI_FLAG_KEY_OUTSIDE_WINDOW,
+	       "frame notes are the ETSI decode flags");
+
 #define SEAL_QUARANTINE_KEY ""       /* destination key of the oversight writer */
 #define SEAL_TICK_MS 100
 #define SEAL_CHECKPOINT_MS 500       /* a record is under a signed checkpoint within ~0.6 s */
@@ -511,7 +515,14 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 		fr.iri_type = (uint8_t)dp->iri_type;
 		fr.direction = dp->direction >= 0 && dp->direction <= 254 ? dp->direction : FRAME_DIRECTION_NONE;
 		fr.content = frame_cstr(dp->content);
+		/* accepted-and-flagged values (FRAME_NOTE_* = ETSI_FLAG_*) */
+		fr.notes = (uint8_t)(dp->flags & FRAME_NOTES_KNOWN);
+		if (dp->decrypted && rec->pre && rec->pre_len == rec->pdu_len) {
+			fr.pre.p = rec->pre;
+			fr.pre.len = rec->pre_len;
+		}
 	}
+	fr.operator_name = frame_cstr(rec->operator_name);
 
 	pthread_mutex_lock(&k->mu);
 	if (k->err) {
@@ -519,9 +530,9 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 		goto out;
 	}
 	/* backpressure: never take a record the spool may have no room for */
-	if (k->space_budget < rec->pdu_len + 512) {
+	if (k->space_budget < rec->pdu_len + fr.pre.len + 512) {
 		seal_space_look(k);
-		if (k->space_budget < rec->pdu_len + 512) {
+		if (k->space_budget < rec->pdu_len + fr.pre.len + 512) {
 			/* some room, but less than this record needs: full too */
 			k->st.spool_full = 1;
 			k->st.refused_full++;
@@ -529,7 +540,7 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 			goto out;
 		}
 	}
-	k->space_budget -= rec->pdu_len + 512;
+	k->space_budget -= rec->pdu_len + fr.pre.len + 512;
 	/* L3: the window is judged on the time of interception: the sender's
 	 * PSHeader time when it is qualified timeOfInterception(1); any other
 	 * record is judged by its receive time */

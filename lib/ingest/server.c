@@ -906,8 +906,11 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 		/* the sink and the checks see the decrypted payload; the
 		 * record stays the PDU as received */
 		s->st_encrypted++;
-		if (srv_decrypt(s, c, pdu, len, d, rec.recv_us) == LACRE_OK && s->pre.len == len)
+		if (srv_decrypt(s, c, pdu, len, d, rec.recv_us) == LACRE_OK && s->pre.len == len) {
 			acct_pdu = s->pre.p;
+			rec.pre = s->pre.p;
+			rec.pre_len = s->pre.len;
+		}
 	}
 	rec.listener = c->listener;
 	rec.conn_id = c->id;

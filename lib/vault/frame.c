@@ -95,11 +95,33 @@ static uint8_t *put_bytes(uint8_t *p, const struct frame_bytes *b)
 	return p + b->len;
 }
 
+/* The record version rec encodes as (0 means the current one). */
+static uint8_t frame_version_of(const struct frame_record *rec)
+{
+	return rec->version ? rec->version : FRAME_RECORD_VERSION;
+}
+
 /* Check every field of rec against the format's rules. */
 static int frame_record_check(const struct frame_record *rec)
 {
+	uint8_t v = frame_version_of(rec);
 	int r = LACRE_OK;
 
+	if (v != FRAME_RECORD_VERSION && v != FRAME_RECORD_VERSION_1)
+		return LACRE_E_UNSUPPORTED;
+	if (v == FRAME_RECORD_VERSION_1) {
+		/* version 1 has none of the later fields */
+		if (rec->operator_name.len || rec->notes || rec->pre.len)
+			return LACRE_E_INVALID;
+	} else {
+		if (!frame_str_check(&rec->operator_name, FRAME_OPERATOR_MAX, &r))
+			return r;
+		if (rec->notes & ~FRAME_NOTES_KNOWN)
+			return LACRE_E_INVALID;
+		/* the pre-encryption form has the PDU's length (same offsets) */
+		if (rec->pre.len && (rec->pre.len != rec->pdu.len || !rec->pre.p))
+			return LACRE_E_INVALID;
+	}
 	if (!frame_str_check(&rec->peer, FRAME_PEER_MAX, &r) ||
 	    !frame_str_check(&rec->content, FRAME_CONTENT_MAX, &r) ||
 	    !frame_str_check(&rec->warrant, FRAME_WARRANT_MAX, &r) ||
@@ -133,19 +155,24 @@ int frame_record_head(const struct frame_record *rec, uint8_t *head, size_t cap,
 		      size_t *head_len)
 {
 	size_t hl, body;
-	uint8_t *p;
+	uint8_t *p, v;
 	int r;
 
 	if (!rec || !head || !head_len)
 		return LACRE_E_INVALID;
 	if ((r = frame_record_check(rec)) != LACRE_OK)
 		return r;
+	v = frame_version_of(rec);
 	hl = FRAME_HDR_SIZE + FRAME_SALT_SIZE + 43 +
 	     1 + rec->peer.len + 2 + rec->liid.len + 1 + rec->content.len +
 	     1 + rec->warrant.len + 2 + rec->reason.len + 4;
+	if (v >= 2)
+		hl += 1 + rec->operator_name.len + 1;
 	if (hl > cap)
 		return LACRE_E_TOO_LARGE;
 	body = hl - FRAME_HDR_SIZE + rec->pdu.len;
+	if (v >= 2)
+		body += FRAME_TAIL_SIZE + rec->pre.len;
 	p = head;
 	memcpy(p, FRAME_MAGIC, 4);
 	p += 4;
@@ -155,7 +182,7 @@ int frame_record_head(const struct frame_record *rec, uint8_t *head, size_t cap,
 	memcpy(p, rec->salt, FRAME_SALT_SIZE);
 	p += FRAME_SALT_SIZE;
 	/* canonical record bytes */
-	p = put_u8(p, FRAME_RECORD_VERSION);
+	p = put_u8(p, v);
 	p = put_u8(p, rec->listener);
 	p = put_u64(p, (uint64_t)rec->recv_us);
 	p = put_u64(p, rec->conn_id);
@@ -179,11 +206,27 @@ int frame_record_head(const struct frame_record *rec, uint8_t *head, size_t cap,
 	p = put_bytes(p, &rec->warrant);
 	p = put_u16(p, (uint16_t)rec->reason.len);
 	p = put_bytes(p, &rec->reason);
+	if (v >= 2) {
+		p = put_u8(p, (uint8_t)rec->operator_name.len);
+		p = put_bytes(p, &rec->operator_name);
+		p = put_u8(p, rec->notes);
+	}
 	p = put_u32(p, (uint32_t)rec->pdu.len);
 	if ((size_t)(p - head) != hl)
 		return LACRE_E_INTERNAL;
 	*head_len = hl;
 	return LACRE_OK;
+}
+
+void frame_record_tail(const struct frame_record *rec, uint8_t tail[FRAME_TAIL_SIZE],
+		       size_t *tail_len)
+{
+	if (frame_version_of(rec) < 2) {
+		*tail_len = 0;
+		return;
+	}
+	put_u32(tail, (uint32_t)rec->pre.len);
+	*tail_len = FRAME_TAIL_SIZE;
 }
 
 int frame_commitment(const uint8_t salt[FRAME_SALT_SIZE], const uint8_t *canon,
@@ -217,22 +260,26 @@ out:
 int frame_record_encode(const struct frame_record *rec, struct lacre_dbuf *out,
 			uint8_t commitment[32])
 {
-	uint8_t head[FRAME_HEAD_MAX], c[32];
-	size_t hl = 0, before;
+	uint8_t head[FRAME_HEAD_MAX], tail[FRAME_TAIL_SIZE], c[32];
+	size_t hl = 0, tl = 0, before, all;
 	int r;
 
 	if (!rec || !out)
 		return LACRE_E_INVALID;
 	if ((r = frame_record_head(rec, head, sizeof(head), &hl)) != LACRE_OK)
 		return r;
+	frame_record_tail(rec, tail, &tl);
+	all = hl + rec->pdu.len + tl + rec->pre.len;
 	before = out->len;
-	if ((r = lacre_dbuf_reserve(out, hl + rec->pdu.len)) != LACRE_OK ||
+	if ((r = lacre_dbuf_reserve(out, all)) != LACRE_OK ||
 	    (r = lacre_dbuf_add(out, head, hl)) != LACRE_OK ||
-	    (r = lacre_dbuf_add(out, rec->pdu.p, rec->pdu.len)) != LACRE_OK)
+	    (r = lacre_dbuf_add(out, rec->pdu.p, rec->pdu.len)) != LACRE_OK ||
+	    (tl && (r = lacre_dbuf_add(out, tail, tl)) != LACRE_OK) ||
+	    (rec->pre.len && (r = lacre_dbuf_add(out, rec->pre.p, rec->pre.len)) != LACRE_OK))
 		goto fail;
 	if (commitment) {
 		const uint8_t *canon = out->p + before + FRAME_HDR_SIZE + FRAME_SALT_SIZE;
-		size_t cl = hl + rec->pdu.len - FRAME_HDR_SIZE - FRAME_SALT_SIZE;
+		size_t cl = all - FRAME_HDR_SIZE - FRAME_SALT_SIZE;
 		if ((r = frame_commitment(rec->salt, canon, cl, c)) != LACRE_OK)
 			goto fail;
 		memcpy(commitment, c, 32);
@@ -321,8 +368,9 @@ int frame_record_decode_body(struct lacre_rbuf body, struct frame_record *rec)
 	t.canon.len = lacre_rbuf_left(b);
 	if ((r = lacre_rbuf_u8(b, &ver)) != LACRE_OK)
 		return r;
-	if (ver != FRAME_RECORD_VERSION)
+	if (ver != FRAME_RECORD_VERSION && ver != FRAME_RECORD_VERSION_1)
 		return LACRE_E_UNSUPPORTED;
+	t.version = ver;
 	if ((r = lacre_rbuf_u8(b, &t.listener)) != LACRE_OK ||
 	    (r = lacre_rbuf_u64be(b, &u)) != LACRE_OK)
 		return r;
@@ -349,14 +397,29 @@ int frame_record_decode_body(struct lacre_rbuf body, struct frame_record *rec)
 	    (r = get_bytes16(b, FRAME_LIID_MAX, &t.liid)) != LACRE_OK ||
 	    (r = get_str8(b, FRAME_CONTENT_MAX, &t.content)) != LACRE_OK ||
 	    (r = get_str8(b, FRAME_WARRANT_MAX, &t.warrant)) != LACRE_OK ||
-	    (r = get_bytes16(b, FRAME_REASON_MAX, &t.reason)) != LACRE_OK ||
-	    (r = lacre_rbuf_u32be(b, &pdu_len)) != LACRE_OK)
+	    (r = get_bytes16(b, FRAME_REASON_MAX, &t.reason)) != LACRE_OK)
+		return r;
+	if (ver >= 2 &&
+	    ((r = get_str8(b, FRAME_OPERATOR_MAX, &t.operator_name)) != LACRE_OK ||
+	     (r = lacre_rbuf_u8(b, &t.notes)) != LACRE_OK))
+		return r;
+	if ((r = lacre_rbuf_u32be(b, &pdu_len)) != LACRE_OK)
 		return r;
 	if (pdu_len > FRAME_PDU_MAX)
 		return LACRE_E_TOO_LARGE;
 	if ((r = lacre_rbuf_take(b, pdu_len, &t.pdu.p)) != LACRE_OK)
 		return r;
 	t.pdu.len = pdu_len;
+	if (ver >= 2) {
+		uint32_t pre_len;
+		if ((r = lacre_rbuf_u32be(b, &pre_len)) != LACRE_OK)
+			return r;
+		if (pre_len > FRAME_PDU_MAX)
+			return LACRE_E_TOO_LARGE;
+		if ((r = lacre_rbuf_take(b, pre_len, &t.pre.p)) != LACRE_OK)
+			return r;
+		t.pre.len = pre_len;
+	}
 	if ((r = lacre_rbuf_expect_end(b)) != LACRE_OK)
 		return r;
 	/* the same rules as the encoder: one encoding per record */

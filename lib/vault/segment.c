@@ -562,7 +562,8 @@ int segment_writer_add(struct segment_writer *w, const struct frame_record *rec,
 		       int64_t now_us, uint8_t commitment[32])
 {
 	struct frame_record fr;
-	size_t hl = 0;
+	uint8_t tail[FRAME_TAIL_SIZE];
+	size_t hl = 0, tl = 0;
 	uint64_t fsize;
 	uint8_t *c;
 	int r, cb_err = LACRE_OK;
@@ -576,7 +577,8 @@ int segment_writer_add(struct segment_writer *w, const struct frame_record *rec,
 		goto out;
 	if ((r = frame_record_head(&fr, w->head, sizeof(w->head), &hl)) != LACRE_OK)
 		goto out;
-	fsize = hl + fr.pdu.len;
+	frame_record_tail(&fr, tail, &tl);
+	fsize = hl + fr.pdu.len + tl + fr.pre.len;
 	if (w->open && (now_us - w->created_us >= w->max_age_us ||
 			(w->n_records > 0 && w->plain + fsize > w->max_plain))) {
 		w->keep_buffers = w->plain + fsize > w->max_plain;
@@ -595,10 +597,14 @@ int segment_writer_add(struct segment_writer *w, const struct frame_record *rec,
 	if (SHA256_Init(&w->sha) != 1 ||
 	    SHA256_Update(&w->sha, w->head + FRAME_HDR_SIZE, hl - FRAME_HDR_SIZE) != 1 ||
 	    SHA256_Update(&w->sha, fr.pdu.p, fr.pdu.len) != 1 ||
+	    SHA256_Update(&w->sha, tail, tl) != 1 ||
+	    (fr.pre.len && SHA256_Update(&w->sha, fr.pre.p, fr.pre.len) != 1) ||
 	    SHA256_Final(c, &w->sha) != 1)
 		goto broken;
 	if ((r = seg_feed(w, w->head, hl)) != LACRE_OK ||
-	    (r = seg_feed(w, fr.pdu.p, fr.pdu.len)) != LACRE_OK)
+	    (r = seg_feed(w, fr.pdu.p, fr.pdu.len)) != LACRE_OK ||
+	    (tl && (r = seg_feed(w, tail, tl)) != LACRE_OK) ||
+	    (fr.pre.len && (r = seg_feed(w, fr.pre.p, fr.pre.len)) != LACRE_OK))
 		goto broken;
 	w->n_records++;
 	w->plain += fsize;

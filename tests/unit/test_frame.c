@@ -39,6 +39,7 @@ static void sample(struct frame_record *r)
 	r->warrant = frame_cstr("W-2026-0001");
 	r->pdu.p = pdu;
 	r->pdu.len = sizeof(pdu);
+	r->version = FRAME_RECORD_VERSION_1; /* sample_hex is a version 1 record */
 }
 
 static const char sample_hex[] =
@@ -207,6 +208,89 @@ static int decode_mutated(size_t off, uint8_t v)
 	return ret;
 }
 
+/* Version 2 (what the encoder writes by default): the v1 fields, then the
+ * operator and the notes before the PDU, then the pre-encryption form
+ * after it (FORMATS §3.2).  Known answer, round trip, and its rules. */
+static const char sample2_hex[] =
+	"4c435246" "01" "02" "00000085"                       /* frame header */
+	"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"                     /* salt */
+	"02" "03" "0006449f1ac8da40" "0000000000000007"        /* ver 2, listener, recv, conn */
+	"00000000000003e8" "0000002a" "0006449f1ac6f801"       /* seq, cin, time */
+	"05" "02" "00" "01" "01"                               /* flags, kind, iri, dir, route */
+	"0f3139322e302e322e313a3430303030"                     /* peer */
+	"00064c4949442d31"                                     /* liid */
+	"046970636" "3"                                        /* content */
+	"0b572d323032362d30303031"                             /* warrant */
+	"0000"                                                 /* reason */
+	"056f702d4131" "03"                                    /* operator "op-A1", notes */
+	"00000008" "3006a10480024142"                          /* pdu */
+	"00000008" "3006a10480024241";                         /* pre-encryption form */
+
+static void test_version2(void)
+{
+	static const uint8_t pre[8] = { 0x30, 0x06, 0xa1, 0x04, 0x80, 0x02, 0x42, 0x41 };
+	struct frame_record r, d;
+	struct lacre_dbuf out, again;
+	uint8_t c[32], body_hash[32], exp[512];
+	size_t n = strlen(sample2_hex) / 2;
+	unsigned hl = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		sscanf(sample2_hex + 2 * i, "%2x", &v);
+		exp[i] = (uint8_t)v;
+	}
+	sample(&r);
+	r.version = 0; /* the current version */
+	r.operator_name = frame_cstr("op-A1");
+	r.notes = FRAME_NOTE_USEC_CARRY | FRAME_NOTE_KEY_OUTSIDE_WINDOW;
+	r.pre.p = pre;
+	r.pre.len = sizeof(pre);
+	lacre_dbuf_init(&out, 1 << 20);
+	lacre_dbuf_init(&again, 1 << 20);
+	CHECK_OK(frame_record_encode(&r, &out, c));
+	CHECK_EQ_INT(out.len, n);
+	CHECK_MEM(out.p, exp, n);
+	EVP_Digest(out.p + FRAME_HDR_SIZE, out.len - FRAME_HDR_SIZE, body_hash, &hl, EVP_sha256(), NULL);
+	CHECK_MEM(c, body_hash, 32); /* the commitment covers operator, notes and pre */
+	CHECK_OK(frame_record_decode(out.p, out.len, &d));
+	CHECK_EQ_INT(d.version, 2);
+	CHECK_EQ_INT(d.operator_name.len, 5);
+	CHECK_MEM(d.operator_name.p, "op-A1", 5);
+	CHECK_EQ_INT(d.notes, 3);
+	CHECK_EQ_INT(d.pre.len, sizeof(pre));
+	CHECK_MEM(d.pre.p, pre, sizeof(pre));
+	CHECK_OK(frame_record_encode(&d, &again, NULL));
+	CHECK_EQ_INT(again.len, out.len);
+	CHECK_MEM(again.p, out.p, out.len);
+	/* rules: pre as long as the PDU or empty; known notes only; text operator;
+	 * version 1 carries none of them */
+	r.pre.len = 7;
+	CHECK_EQ_INT(frame_record_encode(&r, &again, NULL), LACRE_E_INVALID);
+	r.pre.len = sizeof(pre);
+	r.notes = 0x04;
+	CHECK_EQ_INT(frame_record_encode(&r, &again, NULL), LACRE_E_INVALID);
+	r.notes = 0;
+	r.operator_name = frame_cstr("op\nA");
+	CHECK_EQ_INT(frame_record_encode(&r, &again, NULL), LACRE_E_INVALID);
+	r.operator_name = frame_cstr("0123456789012345678901234567890123456789012345678901234567890123456789");
+	CHECK_EQ_INT(frame_record_encode(&r, &again, NULL), LACRE_E_TOO_LARGE);
+	r.operator_name = frame_cstr("op-A1");
+	r.version = FRAME_RECORD_VERSION_1;
+	CHECK_EQ_INT(frame_record_encode(&r, &again, NULL), LACRE_E_INVALID);
+	r.version = 3;
+	CHECK_EQ_INT(frame_record_encode(&r, &again, NULL), LACRE_E_UNSUPPORTED);
+	/* decoder: a pre-encryption form of another length, unknown notes,
+	 * and trailing bytes are refused */
+	out.p[n - 9] = 7; /* pre length 8 -> 7, one byte left over */
+	CHECK(frame_record_decode(out.p, out.len, &d) != LACRE_OK);
+	out.p[n - 9] = 8;
+	out.p[n - 25] = 0x07; /* notes: reserved bit */
+	CHECK_EQ_INT(frame_record_decode(out.p, out.len, &d), LACRE_E_MALFORMED);
+	lacre_dbuf_free(&out);
+	lacre_dbuf_free(&again);
+}
+
 static void test_decoder_rejects(void)
 {
 	struct frame_record r, d;
@@ -219,7 +303,8 @@ static void test_decoder_rejects(void)
 	CHECK_EQ_INT(decode_mutated(0, 'X'), LACRE_E_MALFORMED);            /* magic */
 	CHECK_EQ_INT(decode_mutated(4, 2), LACRE_E_UNSUPPORTED);            /* frame version */
 	CHECK_EQ_INT(decode_mutated(5, FRAME_SEGMENT_HEADER), LACRE_E_UNEXPECTED);
-	CHECK_EQ_INT(decode_mutated(canon, 2), LACRE_E_UNSUPPORTED);        /* record version */
+	CHECK_EQ_INT(decode_mutated(canon, 3), LACRE_E_UNSUPPORTED);        /* record version */
+	CHECK_EQ_INT(decode_mutated(canon, 0), LACRE_E_UNSUPPORTED);
 	CHECK_EQ_INT(decode_mutated(flags, 0x05 | 0x10), LACRE_E_MALFORMED); /* reserved bit */
 	CHECK_EQ_INT(decode_mutated(flags, 0x07), LACRE_E_MALFORMED);       /* time kind 3 */
 	CHECK_EQ_INT(decode_mutated(flags, 0x04), LACRE_E_MALFORMED);       /* cin 42 without flag */
@@ -341,6 +426,7 @@ static void test_late_delivery(void)
 int main(void)
 {
 	RUN(test_known_answer);
+	RUN(test_version2);
 	RUN(test_roundtrip_variants);
 	RUN(test_encoder_refuses);
 	RUN(test_decoder_rejects);
