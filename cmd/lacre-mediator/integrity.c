@@ -164,13 +164,23 @@ static int push_u32(uint32_t **a, size_t *n, size_t *cap, uint32_t v)
 	return 0;
 }
 
-/* Contents of the first TLV in p[0..n) (skip identifier and length). */
+/* Contents (value octets) of the TLV p[0..n) (skip identifier and length).
+ * An indefinite length (0x80, --lengths indefinite) is accepted when the
+ * element is exactly p[0..n): its value octets are the bytes between the
+ * length octet and the closing end-of-contents octets 00 00. */
 static int tlv_contents(const uint8_t *p, size_t n, const uint8_t **v, size_t *vl)
 {
 	size_t o = 1, len = 0, k, i;
 
 	if (n < 2)
 		return LACRE_E_MALFORMED;
+	if (p[o] == 0x80) {
+		if (!(p[0] & 0x20) || n < 4 || p[n - 2] != 0 || p[n - 1] != 0)
+			return LACRE_E_MALFORMED;
+		*v = p + 2;
+		*vl = n - 4;
+		return 0;
+	}
 	if (p[o] < 0x80) {
 		len = p[o++];
 	} else {

@@ -54,6 +54,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "lacre/ber.h"
 #include "lacre/err.h"
 #include "lacre/ingest.h"
 #include "lacre/json.h"
@@ -978,6 +979,50 @@ static void check_hash(struct ingest_acct *a, const struct etsi_pdu *d,
 	held_resolve(a, s);         /* an older check judged above may have freed the way */
 }
 
+/* The older, mediator-side signing scheme (OpenLI's mediator before 1.1.17,
+ * lacre-mediator --sign-style contents): the signature covers the digest
+ * (the configured signature digest) of the concatenated contents - value
+ * octets - of the listed hash PDUs' IntegrityCheck elements, in the listed
+ * order, signed as a prehashed value (ECDSA/DSA over the digest; EdDSA
+ * over the digest bytes).  The hash PDUs' contents are retained on the
+ * hash stream hs (keep(), integrity_pdu).  1 verified, 0 not (or a listed
+ * hash PDU is not retained). */
+static int sig_contents_ok(struct ingest_acct *a, const struct ingest_icheck *ic,
+			   struct stream *hs)
+{
+	EVP_MD_CTX *md = NULL, *v = NULL;
+	EVP_PKEY_CTX *pc = NULL;
+	uint8_t dg[EVP_MAX_MD_SIZE];
+	unsigned dl = 0;
+	struct kept *k, *last = NULL;
+	int id, ok = 0;
+
+	if (!hs || ic->n_seqs == 0 || !(md = EVP_MD_CTX_new()) ||
+	    EVP_DigestInit_ex(md, a->sig_md ? a->sig_md : EVP_sha256(), NULL) != 1)
+		goto out;
+	for (size_t i = 0; i < ic->n_seqs; i++) {
+		if (!(k = kept_find(hs, last, ic->seqs[i])) ||
+		    EVP_DigestUpdate(md, k->b, k->len) != 1)
+			goto out;
+		last = k;
+	}
+	if (EVP_DigestFinal_ex(md, dg, &dl) != 1)
+		goto out;
+	id = EVP_PKEY_get_base_id(a->sigkey);
+	if (id == EVP_PKEY_ED448 || id == EVP_PKEY_ED25519)
+		ok = (v = EVP_MD_CTX_new()) &&
+		     EVP_DigestVerifyInit(v, NULL, NULL, NULL, a->sigkey) == 1 &&
+		     EVP_DigestVerify(v, ic->value.p, ic->value.len, dg, dl) == 1;
+	else
+		ok = (pc = EVP_PKEY_CTX_new(a->sigkey, NULL)) && EVP_PKEY_verify_init(pc) == 1 &&
+		     EVP_PKEY_verify(pc, ic->value.p, ic->value.len, dg, dl) == 1;
+out:
+	EVP_MD_CTX_free(md);
+	EVP_MD_CTX_free(v);
+	EVP_PKEY_CTX_free(pc);
+	return ok;
+}
+
 /* Verify a signature PDU with the operator key, when one is configured. */
 static void check_sig(struct ingest_acct *a, const struct etsi_pdu *d,
                       const struct ingest_icheck *ic, struct stream *hs, uint64_t conn_id)
@@ -1018,6 +1063,8 @@ static void check_sig(struct ingest_acct *a, const struct etsi_pdu *d,
 			     EVP_DigestVerify(ctx, ic->value.p, ic->value.len, tbs.p, tbs.len) == 1;
 		EVP_MD_CTX_reset(ctx);
 	}
+	if (!ok)
+		ok = sig_contents_ok(a, ic, hs);
 	if (ok) {
 		a->is.sig_ok++;
 		result = "verified";
@@ -1073,6 +1120,17 @@ static void integrity_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 		sequence(a, s, d->seq, bytes_hash(pdu, len), listener, conn_id);
 	if (ic.check_type == 1) {
 		check_hash(a, d, &ic, iri ? SC_IRI : SC_CC, conn_id);
+		/* a signature in the older scheme covers this hash PDU's
+		 * IntegrityCheck contents: retain them (a few dozen bytes) */
+		if (a->sigkey && s && d->integrity.tlv.len) {
+			struct lacre_rbuf tb;
+			struct ber_tlv t;
+			lacre_rbuf_init(&tb, d->integrity.tlv.p, d->integrity.tlv.len);
+			if (ber_next(&tb, &t, 8) == LACRE_OK) {
+				s->hash_seen = 1;
+				keep(a, s, d->seq, t.value, t.len);
+			}
+		}
 	} else if (ic.check_type == 2) {
 		hs = acct_find(a, d->liid.p, d->liid.len, d->has_cin, d->cin, iri ? SC_HASH_IRI : SC_HASH_CC);
 		check_sig(a, d, &ic, hs ? hs : s, conn_id);

@@ -120,6 +120,13 @@ run tls --tls --tls-cert "$tmp/srv.crt" --tls-key "$tmp/srv.key" --tls-require-c
 	--inject-gaps $tsecs --inject-resets 2 --integrity-hash sha512 --integrity-every 20 \
 	--sign-key "$tmp/sign.key" --sign-every 3
 
+# indefinite lengths everywhere, signatures over the hash PDUs' contents
+# (the older mediator-side scheme): the contents of an indefinite-length
+# element are the bytes between its length octet and end-of-contents
+run indefinite -- --connections 4 --targets 10 --duration 3 --rate 500 --keepalive 1 \
+	--lengths indefinite --integrity-hash sha256 --integrity-every 10 \
+	--sign-key "$tmp/sign.key" --sign-every 3 --sign-style contents
+
 # PDUs cut into 1..48-byte writes (the mediator paces these itself: a
 # lower rate), over TLS so every piece is its own TLS record
 run split --tls --tls-cert "$tmp/srv.crt" --tls-key "$tmp/srv.key" -- \
