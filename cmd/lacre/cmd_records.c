@@ -17,6 +17,7 @@
 #include "lacre/json.h"
 #include "lacre/keystore.h"
 #include "lacre/passphrase.h"
+#include "lacre/receipts.h"
 #include "lacre/record_json.h"
 #include "lacre/site.h"
 #include "lacre/site_audit.h"
@@ -40,7 +41,45 @@ struct rout {
 	int json;
 	struct lacre_dbuf d;
 	uint64_t n;
+	/* the signed ingest log's commitments: a record none of them names is
+	 * not shown (anyone can seal to a warrant's public key, so a segment
+	 * the log does not name is no evidence) */
+	const struct receipts_index *ix;
+	char unl_seg[LACRE_STORE_NAME_MAX + 1]; /* segment of the records counted */
+	uint64_t unl_n;                         /* its records not shown so far */
+	uint64_t unlogged;                      /* all records not shown */
 };
+
+/* Say how many records of the segment just read were not shown. */
+static void unlogged_flush(struct rout *o)
+{
+	if (o->unl_n) {
+		fflush(stdout); /* its line after the records shown before it */
+		cli_err("%llu records of segment %s are in no signed checkpoint: not shown "
+			"(the ingest log does not name them; run lacre audit --site --deep)",
+			(unsigned long long)o->unl_n, o->unl_seg);
+	}
+	o->unl_n = 0;
+	o->unl_seg[0] = '\0';
+}
+
+/* 1 when the signed ingest log holds ar's commitment, else 0 (counted). */
+static int record_logged(struct rout *o, const struct access_record *ar)
+{
+	uint8_t c[32];
+	uint64_t leaf;
+
+	if (frame_commitment(ar->rec->salt, ar->rec->canon.p, ar->rec->canon.len, c) == LACRE_OK &&
+	    receipts_index_find(o->ix, c, &leaf) == LACRE_OK)
+		return 1;
+	if (strcmp(o->unl_seg, ar->segment) != 0) {
+		unlogged_flush(o);
+		snprintf(o->unl_seg, sizeof(o->unl_seg), "%s", ar->segment);
+	}
+	o->unl_n++;
+	o->unlogged++;
+	return 0;
+}
 
 static void usage(FILE *f, int quarantine)
 {
@@ -146,6 +185,8 @@ static int print_one(void *arg, const struct access_record *ar)
 	struct json_w w;
 	char t[32];
 
+	if (!record_logged(o, ar))
+		return 0;
 	o->n++;
 	if (o->json) {
 		lacre_dbuf_reset(&o->d);
@@ -280,18 +321,44 @@ static int run(int argc, char **argv, int quarantine)
 			cli_err("ledger check could not run: %s", lacre_strerror(audit_r));
 	}
 	out.json = o.json;
-	lacre_dbuf_init(&out.d, (size_t)64 << 20);
-	r = access_read(st, &id, &o.f, print_one, &out, on_problem, &rep);
+	{
+		/* fail closed: without the signed log nothing read can be told
+		 * from a planted segment */
+		struct receipts_index *ix = NULL;
+		char msg[SITE_MSG_MAX];
+		msg[0] = '\0';
+		r = receipts_index_open(&s, st, &ix, msg, sizeof(msg));
+		if (r == LACRE_E_NOT_FOUND) {
+			/* no ingest log yet: no segment can be on the backend */
+			ix = NULL;
+		} else if (r != LACRE_OK) {
+			age_identity_wipe(&id);
+			lacre_store_close(st);
+			cli_err("cannot check the records against the signed ingest log: %s; nothing shown "
+				"(run lacre audit --site)", msg[0] ? msg : lacre_strerror(r));
+			return EXIT_VERIFY;
+		}
+		out.ix = ix;
+		lacre_dbuf_init(&out.d, (size_t)64 << 20);
+		r = ix ? access_read(st, &id, &o.f, print_one, &out, on_problem, &rep) : LACRE_OK;
+		if (!ix)
+			memset(&rep, 0, sizeof(rep));
+		unlogged_flush(&out);
+		receipts_index_free(ix);
+	}
 	age_identity_wipe(&id);
 	lacre_store_close(st);
 	lacre_dbuf_free(&out.d);
 	fflush(stdout);
-	fprintf(stderr, "lacre: %llu records from %llu of %llu segments%s\n",
-		(unsigned long long)rep.records, (unsigned long long)rep.segments_opened,
+	fprintf(stderr, "lacre: %llu records from %llu of %llu segments%s%s\n",
+		(unsigned long long)out.n, (unsigned long long)rep.segments_opened,
 		(unsigned long long)rep.segments_listed,
+		out.unlogged ? "; records in no signed checkpoint NOT SHOWN (above)" : "",
 		rep.problems ? "; DAMAGED SEGMENTS listed above" : "");
 	if (r != LACRE_OK)
 		return cli_fail(r, rep.problems ? "some sealed data failed verification" : "read failed");
+	if (out.unlogged && audit_r == LACRE_OK)
+		audit_r = LACRE_E_VERIFY;
 	if (audit_r != LACRE_OK)
 		return cli_fail(audit_r == LACRE_E_VERIFY ? LACRE_E_VERIFY : audit_r,
 				"the backend does not match the ingest log (see the lines above)");

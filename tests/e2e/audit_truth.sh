@@ -91,6 +91,14 @@ has "deep           seg/$extra: on the backend but named by no segment entry of 
 has_re "; 1 unlogged segments with $n_extra records in no log; "
 ok "a: an unlogged segment on the backend: keyless, site and deep audits exit 3 and name it ($n_extra records)"
 
+# a reader never shows records that no signed checkpoint covers: anyone may
+# seal to a warrant's public key, so a planted segment is no evidence
+expect 3 "records with an unlogged segment" env LACRE_USER="$CLERK_KEY" "$B/lacre" records --site "$site" \
+	--warrant "$W1" --justification "e2e: planted segment" --json
+grep -q "\"segment\":\"seg/$extra\"" "$work/out" && { cat "$work/out"; die "records shows the unlogged segment's records"; }
+has_re "^lacre: $n_extra records of segment seg/$extra are in no signed checkpoint: not shown"
+ok "a: records exits 3, names the unlogged segment and shows none of its $n_extra records"
+
 # the export of W1 does not wait for a checkpoint that will never come: it
 # writes the proven records and names the unlogged ones (no content)
 command -v age-keygen >/dev/null || die "Debian's age-keygen is not installed"
