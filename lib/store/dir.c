@@ -185,13 +185,43 @@ static int copy_fd(int fd, int srcfd)
 }
 
 /*
+ * Put the local file srcpath (open as srcfd) under pfd/base as a hard link
+ * when both are on one file system: the uploader's outbox files are never
+ * written again once there, so the object needs no copy (issue 15: the
+ * copy, read + write + fsync of every segment byte, was a third of the
+ * uploader's cost when the backend folder shares the spool's disk).  The
+ * file is fsynced first, the folder after.  LACRE_E_UNSUPPORTED when a link
+ * cannot be made here (another file system, no hard links, a path that no
+ * longer names the open file): the caller copies instead.
+ */
+static int dir_link_file(int pfd, const char *base, int srcfd, const char *srcpath)
+{
+	struct stat a, b;
+
+	if (fstat(srcfd, &a) != 0 || fstatat(AT_FDCWD, srcpath, &b, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISREG(b.st_mode) || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return LACRE_E_UNSUPPORTED;
+	if (fsync(srcfd) != 0)
+		return LACRE_E_IO;
+	if (linkat(AT_FDCWD, srcpath, pfd, base, 0) != 0) {
+		if (errno == EEXIST)
+			return LACRE_E_EXISTS;
+		if (errno == EXDEV || errno == EPERM || errno == EOPNOTSUPP || errno == EMLINK ||
+		    errno == ENOENT)
+			return LACRE_E_UNSUPPORTED;
+		return LACRE_E_IO;
+	}
+	return dir_fsync_fd(pfd);
+}
+
+/*
  * Store an object: write the bytes (data/len, or the file srcfd when >= 0)
  * to a temporary file in the object's folder, fsync it, then link it to its
  * name (replace == 0: fails with LACRE_E_EXISTS if taken) or rename it over
  * (replace != 0), and fsync the folder.
  */
 static int dir_store_obj(struct dir_store *d, const char *name, const void *data,
-			 size_t len, int srcfd, int replace)
+			 size_t len, int srcfd, const char *srcpath, int replace)
 {
 	char tmp[96];
 	const char *base;
@@ -205,6 +235,14 @@ static int dir_store_obj(struct dir_store *d, const char *name, const void *data
 	if (!replace && fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		r = LACRE_E_EXISTS;
 		goto out;
+	}
+	if (srcpath && !replace) {
+		/* same file system: link the (immutable, now durable) local
+		 * file instead of copying its bytes */
+		r = dir_link_file(pfd, base, srcfd, srcpath);
+		if (r != LACRE_E_UNSUPPORTED)
+			goto out;
+		r = LACRE_OK;
 	}
 	(void)RAND_bytes((unsigned char *)&rnd, sizeof(rnd));
 	snprintf(tmp, sizeof(tmp), "TMP.%ld.%lu.%08x", (long)getpid(),
@@ -271,10 +309,11 @@ out:
 static int dir_put(struct lacre_store *s, const char *name, const void *data,
 		   size_t len, int replace)
 {
-	return dir_store_obj(s->impl, name, data, len, -1, replace);
+	return dir_store_obj(s->impl, name, data, len, -1, NULL, replace);
 }
 
-/* ops->put_file: copy the local file at path under name, if absent. */
+/* ops->put_file: the local file at path under name, if absent: a hard link
+ * on the same file system, else a copy. */
 static int dir_put_file(struct lacre_store *s, const char *name, const char *path)
 {
 	int fd, r;
@@ -287,7 +326,7 @@ static int dir_put_file(struct lacre_store *s, const char *name, const char *pat
 		close(fd);
 		return LACRE_E_INVALID;
 	}
-	r = dir_store_obj(s->impl, name, NULL, 0, fd, 0);
+	r = dir_store_obj(s->impl, name, NULL, 0, fd, path, 0);
 	close(fd);
 	return r;
 }

@@ -289,6 +289,41 @@ static void test_put_file(void)
 	CHECK_OK(lacre_store_get(s, "seg/big", 0, SIZE_MAX, &b));
 	CHECK_EQ_INT(b.len, n);
 	CHECK(memcmp(b.p, data, n) == 0);
+	{
+		/* same file system: the object is the source file, linked, not
+		 * copied; it survives the source's removal (the outbox's) */
+		char obj[PATH_MAX + 16];
+		struct stat a, o;
+		snprintf(obj, sizeof(obj), "%s/seg/big", path);
+		CHECK(stat(src, &a) == 0 && stat(obj, &o) == 0);
+		CHECK(a.st_ino == o.st_ino && a.st_dev == o.st_dev);
+		CHECK_EQ_INT(o.st_nlink, 2);
+		CHECK(unlink(src) == 0);
+		lacre_dbuf_reset(&b);
+		CHECK_OK(lacre_store_get(s, "seg/big", 0, SIZE_MAX, &b));
+		CHECK_EQ_INT(b.len, n);
+		CHECK(memcmp(b.p, data, n) == 0);
+	}
+	{
+		/* another file system (tmpfs): copied, byte for byte */
+		char shm[64], obj[PATH_MAX + 16];
+		struct stat a, o;
+		snprintf(shm, sizeof(shm), "/dev/shm/lacre-test-put-%ld", (long)getpid());
+		f = fopen(shm, "wb");
+		if (f) {
+			CHECK(fwrite(data, 1, 1000, f) == 1000);
+			fclose(f);
+			CHECK_OK(lacre_store_put_file_if_absent(s, "seg/copied", shm));
+			snprintf(obj, sizeof(obj), "%s/seg/copied", path);
+			CHECK(stat(shm, &a) == 0 && stat(obj, &o) == 0);
+			CHECK_EQ_INT(o.st_nlink, a.st_dev == o.st_dev ? 2 : 1);
+			lacre_dbuf_reset(&b);
+			CHECK_OK(lacre_store_get(s, "seg/copied", 0, SIZE_MAX, &b));
+			CHECK_EQ_INT(b.len, 1000);
+			CHECK(memcmp(b.p, data, 1000) == 0);
+			unlink(shm);
+		}
+	}
 	lacre_dbuf_free(&b);
 	free(data);
 	lacre_store_close(s);
