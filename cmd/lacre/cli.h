@@ -64,6 +64,8 @@ int cmd_quarantine(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_proof(int argc, char **argv);
 int cmd_witness(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_accesslog(int argc, char **argv);

@@ -22,11 +22,50 @@
 
 #include "lacre/err.h"
 #include "lacre/ingest.h"
+#include "lacre/ingest_status.h"
 #include "lacre/seal_sink.h"
 #include "lacre/site.h"
 #include "cli.h"
 
 static struct ingest_server *g_server;
+
+/* The live status (SITE/state/status.prom or --status FILE), rewritten
+ * about once a second from the receiver's loop (docs/cmd-status.md). */
+struct status_ctx {
+	const struct lacre_sink *vault;  /* the sealing sink, or NULL */
+	int64_t started_us;
+	char path[4200];
+	int warned;
+};
+static struct status_ctx g_status;
+
+static int64_t wall_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ingest_config.on_second: write the status file (a failure is said once). */
+static void status_tick(void *arg)
+{
+	struct status_ctx *c = arg;
+	struct seal_sink_stats v;
+
+	if (!g_server || !c->path[0])
+		return;
+	if (c->vault)
+		seal_sink_stats_get(c->vault, &v);
+	if (ingest_status_write(g_server, c->vault ? &v : NULL, c->started_us, wall_now_us(),
+				c->path) != LACRE_OK) {
+		if (!c->warned)
+			cli_err("ingest: cannot write the status file %s; lacre status will say the "
+				"receiver is not running", c->path);
+		c->warned = 1;
+	} else {
+		c->warned = 0;
+	}
+}
 
 /* SIGTERM / SIGINT / SIGALRM (--duration): stop and drain. */
 static void on_signal(int sig)
@@ -50,6 +89,8 @@ static void usage(FILE *f)
 	"  -n                     check the configuration (with a site: all of lacre.conf) and exit\n"
 	"  --spool DIR            without a site: keep raw PDUs in an unsealed spool (tests, benches)\n"
 	"  --stats FILE           write the accounting as JSON at exit\n"
+	"  --status FILE          the live status (Prometheus text), rewritten every second\n"
+	"                         (default with a site: SITE/state/status.prom; see lacre status)\n"
 	"  --ready-file FILE      write \"hi2=PORT hi3=PORT\" once listening\n"
 	"  --duration SEC         stop after SEC seconds (tests)\n"
 	"  --tls                  both listeners speak TLS; --hi2-tls / --hi3-tls for one\n"
@@ -197,7 +238,7 @@ enum {
 	O_HI2 = 256, O_HI3, O_SPOOL, O_SITE, O_STATS, O_READY, O_DURATION, O_TLS, O_HI2TLS,
 	O_HI3TLS, O_CERT, O_KEY, O_CA, O_REQ, O_FP, O_ALLOW, O_MAXPDU, O_MAXTX, O_IDLE,
 	O_PDUTO, O_MAXC, O_MAXCP, O_IPUB, O_IMD, O_IRET, O_FLUSH, O_FSYNC, O_ROTATE, O_QUIET, O_SET,
-	O_STATE, O_DRAIN, O_STOPRETRY
+	O_STATE, O_DRAIN, O_STOPRETRY, O_STATUS
 };
 
 /* 1 when path (a file to create) would lie inside folder dir (both made
@@ -302,6 +343,7 @@ int cmd_ingest(int argc, char **argv)
 		{ "spool", required_argument, NULL, O_SPOOL },
 		{ "site", required_argument, NULL, O_SITE },
 		{ "stats", required_argument, NULL, O_STATS },
+		{ "status", required_argument, NULL, O_STATUS },
 		{ "ready-file", required_argument, NULL, O_READY },
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "tls", no_argument, NULL, O_TLS },
@@ -337,7 +379,8 @@ int cmd_ingest(int argc, char **argv)
 	struct ingest_spool_opts so = { 0, INGEST_FSYNC_FLUSH };
 	struct lacre_sink sink;
 	struct sigaction sa;
-	const char *spool = NULL, *site = getenv("LACRE_SITE"), *stats = NULL, *ready = NULL;
+	const char *spool = NULL, *site = getenv("LACRE_SITE"), *stats = NULL, *ready = NULL,
+		   *status = NULL;
 	const char *sets[64];
 	static char state_path[4200];
 	const char *state = NULL;
@@ -358,6 +401,7 @@ int cmd_ingest(int argc, char **argv)
 		case O_SPOOL: spool = optarg; break;
 		case O_SITE: site = optarg; break;
 		case O_STATS: stats = optarg; break;
+		case O_STATUS: status = optarg; break;
 		case O_READY: ready = optarg; break;
 		case O_TLS: cfg.hi2_tls = cfg.hi3_tls = 1; break;
 		case O_HI2TLS: cfg.hi2_tls = 1; break;
@@ -545,6 +589,17 @@ int cmd_ingest(int argc, char **argv)
 		{ rc = EXIT_FAIL; goto done; }
 	}
 	sink_open = 1;
+	memset(&g_status, 0, sizeof(g_status));
+	g_status.vault = use_site ? &sink : NULL;
+	g_status.started_us = wall_now_us();
+	if (status)
+		snprintf(g_status.path, sizeof(g_status.path), "%s", status);
+	else if (use_site)
+		snprintf(g_status.path, sizeof(g_status.path), "%s/state/status.prom", st.dir);
+	if (g_status.path[0]) {
+		cfg.on_second = status_tick;
+		cfg.on_second_arg = &g_status;
+	}
 	if ((r = ingest_server_new(&cfg, &sink, &g_server)) != LACRE_OK) {
 		cli_err("ingest: cannot start the receiver: %s", lacre_strerror(r));
 		rc = r == LACRE_E_CONFIG ? EXIT_USAGE : EXIT_FAIL;

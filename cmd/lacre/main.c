@@ -32,6 +32,8 @@ static const struct subcmd subcmds[] = {
 	{ "log", cmd_log, "ledger keys and checkpoints" },
 	{ "proof", cmd_proof, "write an inclusion receipt for a record" },
 	{ "witness", cmd_witness, "serve the tlog-witness protocol" },
+	{ "status", cmd_status, "the running receiver's live figures and alerts" },
+	{ "metrics", cmd_metrics, "serve the receiver's figures to Prometheus (loopback)" },
 	{ "audit", cmd_audit, "verify a backend against the ledger" },
 	{ "user", cmd_user, "add, list or disable users and their roles" },
 	{ "access-log", cmd_accesslog, "read the verified access log (auditor)" },

@@ -100,6 +100,12 @@ struct ingest_config {
 	 * 0: no keys (every encrypted PDU is undecryptable).  Borrowed. */
 	const struct ingest_hkeys *hkeys;
 	size_t n_hkeys;
+
+	/* Called from the event loop about once a second, and once at the
+	 * end (NULL: never): the caller writes the live status
+	 * (ingest_status.h).  It must not block. */
+	void (*on_second)(void *arg);
+	void *on_second_arg;
 };
 
 struct ingest_server;
@@ -304,6 +310,12 @@ struct ingest_stream_stats {
  * LACRE_E_NOT_FOUND when the stream has not been seen. */
 int ingest_acct_stream(const struct ingest_acct *a, const uint8_t *liid, size_t liid_len,
                        uint32_t cin, int kind, struct ingest_stream_stats *out);
+
+/* The counters of every data stream (IRI and CC) since the start, those
+ * expired included (monotonic: what a metrics scraper wants), and how many
+ * data streams are followed now (data_streams may be NULL). */
+void ingest_acct_totals(const struct ingest_acct *a, struct ingest_stream_stats *out,
+                        size_t *data_streams);
 
 struct ingest_integrity_stats {
 	uint64_t hash_pdus, hash_ok, hash_mismatch, hash_missing, hash_unknown_alg;

@@ -72,6 +72,7 @@ void json_base64(struct json_w *w, const void *p, size_t n);
 void json_str_or_hex(struct json_w *w, const void *p, size_t n);
 void json_int(struct json_w *w, int64_t v);
 void json_uint(struct json_w *w, uint64_t v);
+void json_double(struct json_w *w, double v);  /* %.17g; NaN, infinities -> null */
 void json_bool(struct json_w *w, int v);
 void json_null(struct json_w *w);
 

@@ -168,6 +168,8 @@ static void kept_pop(struct ingest_acct *a, struct stream *s)
 	kept_release(a, k);
 }
 
+static void stats_add(struct ingest_stream_stats *a, const struct ingest_stream_stats *b);
+
 /* Drop every retained PDU of s. */
 void acct_kept_clear(struct ingest_acct *a, struct stream *s)
 {
@@ -1217,6 +1219,8 @@ size_t ingest_acct_expire(struct ingest_acct *a, unsigned idle_s)
 				json_kv_uint(&w, "idle_s", now - s->last_s);
 				acct_ev_end(a, &w);
 			}
+			if (s->cls <= SC_CC)
+				stats_add(&a->gone, &s->st);
 			acct_kept_clear(a, s);
 			free(s->win);
 			free(s->gaps);
@@ -1233,6 +1237,37 @@ size_t ingest_acct_expire(struct ingest_acct *a, unsigned idle_s)
 size_t ingest_acct_streams(const struct ingest_acct *a)
 {
 	return a->n_streams;
+}
+
+/* Add the counters of b to a (next_expected is not a count). */
+static void stats_add(struct ingest_stream_stats *a, const struct ingest_stream_stats *b)
+{
+	a->received += b->received;
+	a->gaps += b->gaps;
+	a->missing += b->missing;
+	a->duplicates += b->duplicates;
+	a->resets += b->resets;
+	a->restarts += b->restarts;
+	a->late += b->late;
+}
+
+/* Counters of every data stream since the start.  See ingest.h. */
+void ingest_acct_totals(const struct ingest_acct *a, struct ingest_stream_stats *out,
+                        size_t *data_streams)
+{
+	const struct stream *s;
+	size_t i, n = 0;
+
+	*out = a->gone;
+	out->next_expected = 0;
+	for (i = 0; i < a->n_buckets; i++)
+		for (s = a->tab[i]; s; s = s->next)
+			if (s->cls <= SC_CC) {
+				stats_add(out, &s->st);
+				n++;
+			}
+	if (data_streams)
+		*data_streams = n;
 }
 
 /* Counters of one data stream.  See ingest.h. */

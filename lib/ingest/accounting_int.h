@@ -107,6 +107,8 @@ struct ingest_acct {
 	const EVP_MD *sig_md;
 	struct ingest_integrity_stats is;
 	uint64_t cin_resets, streams_dropped, streams_expired, unkept_reports, unkept_numbers;
+	struct ingest_stream_stats gone; /* counters of expired data streams
+	                            * (ingest_acct_totals stays monotonic) */
 	struct lacre_dbuf j;        /* event scratch */
 	uint32_t *seqs;             /* MAX_ICHECK_SEQS, allocated on the first integrity PDU */
 	struct hcheck *h_head, *h_tail; /* held hash checks, oldest first */

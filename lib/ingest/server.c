@@ -1558,6 +1558,8 @@ int ingest_server_run(struct ingest_server *s)
 		if (now - last_sweep >= 1000) {
 			sweep(s, now);
 			last_sweep = now;
+			if (s->cfg.on_second)
+				s->cfg.on_second(s->cfg.on_second_arg);
 			if (ingest_acct_streams(s->acct) > s->cfg.stream_soft_limit)
 				ingest_acct_expire(s->acct, s->cfg.stream_idle_s);
 			ingest_acct_trim(s->acct, INGEST_ACCT_TRIM_S);
@@ -1585,6 +1587,8 @@ int ingest_server_run(struct ingest_server *s)
 		etsi_bctr_finish(&s->bctr[1], srv_bctr_gap, a);
 	}
 	do_flush(s, srv_mono_ms());
+	if (s->cfg.on_second)
+		s->cfg.on_second(s->cfg.on_second_arg);
 	if (s->paused) {
 		/* a last flush found no space: what it held is named above or lost */
 		if (rc == LACRE_OK)

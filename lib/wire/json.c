@@ -8,6 +8,7 @@
  * the output is valid JSON and valid UTF-8 whatever bytes come in (see the
  * header for the exact rule).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "lacre/buf.h"
@@ -340,6 +341,22 @@ void json_uint(struct json_w *w, uint64_t v)
 		return;
 	d = u64_digits(v, t);
 	put(w, d, (size_t)(t + 24 - d));
+}
+
+void json_double(struct json_w *w, double v)
+{
+	char t[40];
+	int n;
+
+	if (pre_value(w))
+		return;
+	/* JSON has no NaN or infinity: those are written as null */
+	if (v != v || v > 1.7976931348623157e308 || v < -1.7976931348623157e308) {
+		put(w, "null", 4);
+		return;
+	}
+	n = snprintf(t, sizeof(t), "%.17g", v);
+	put(w, t, (size_t)n);
 }
 
 void json_bool(struct json_w *w, int v)

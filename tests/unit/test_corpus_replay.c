@@ -68,6 +68,9 @@ static void replay_fail(const char *file, int line, const char *what)
 #define LLVMFuzzerTestOneInput fuzz_warrants_one
 #include "../../fuzz/fuzz_warrants.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_status_one
+#include "../../fuzz/fuzz_status.c"
+#undef LLVMFuzzerTestOneInput
 
 /* Run fn on one input, coming back here when an invariant breaks. */
 static void replay_one(int (*fn)(const uint8_t *, size_t), const uint8_t *buf, size_t n)
@@ -281,6 +284,15 @@ static void test_replay_warrants(void)
 	CHECK(fz_w_loaded > 0 && fz_w_routed > 0 && fz_w_quarantined > 0);
 }
 
+/* Status files written by lacre ingest, and damaged ones: parsed strictly. */
+static void test_replay_status(void)
+{
+	CHECK(replay("status", fuzz_status_one) > 0);
+	CHECK_EQ_INT(replay_failures, 0);
+	printf("status: %lu texts parsed, %lu samples\n", fz_status_parsed, fz_status_samples);
+	CHECK(fz_status_parsed > 0 && fz_status_samples > 40);
+}
+
 int main(void)
 {
 	RUN(test_replay_vault);
@@ -294,5 +306,6 @@ int main(void)
 	RUN(test_replay_s3xml);
 	RUN(test_replay_tiles);
 	RUN(test_replay_warrants);
+	RUN(test_replay_status);
 	return t_done();
 }
