@@ -82,6 +82,10 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# the PKCS#11 header from p11-kit (lib/keeper/pkcs11.c dlopens the token's
+# module itself: no program links a PKCS#11 library)
+$(B)/obj/lib/keeper/pkcs11.o: CFLAGS += $(shell pkg-config --cflags p11-kit-1 2>/dev/null)
+
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
