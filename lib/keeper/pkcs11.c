@@ -595,6 +595,9 @@ out0:
 int p11_site_create(const char *dir, const struct site_config *cfg, const char *pin,
 		    struct site *s, char *msg, size_t msglen)
 {
+	struct tok t;
+	int r;
+
 	if (cfg == NULL || pin == NULL || pin[0] == '\0')
 		return LACRE_E_INVALID;
 	if (cfg->pkcs11_module[0] == '\0') {
@@ -603,6 +606,10 @@ int p11_site_create(const char *dir, const struct site_config *cfg, const char *
 	}
 	if (site_config_check_master(cfg, msg, msglen) != LACRE_OK)
 		return LACRE_E_CONFIG;
+	/* a missing token or a wrong PIN must not leave a half-made folder */
+	if ((r = tok_open(cfg, pin, 0, &t, msg, msglen)) != LACRE_OK)
+		return r;
+	tok_close(&t);
 	return site_create_sealed(dir, cfg, seal_token, (void *)(uintptr_t)pin, s, msg, msglen);
 }
 
