@@ -80,6 +80,12 @@ PY
 	--pkcs11-token lacre --pin-file "$work/pin" > "$work/init-b.out" 2>&1 ||
 	die "second init on the same token: $(cat "$work/init-b.out")"
 cmp -s "$site/master.p11" "$work/site-b/master.p11" && die "two sites got the same master.p11"
+LACRE_PIN=$PIN "$L" init "$work/site-j" --hi2 127.0.0.1:7 --hi3 127.0.0.1:9 --pkcs11-module "$MOD" \
+	--pkcs11-token lacre --pkcs11-key "other key" --json > "$work/init-j.out" 2>&1 ||
+	die "init --json with LACRE_PIN and a key label with a space: $(cat "$work/init-j.out")"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["site"]==sys.argv[2], d' \
+	"$work/init-j.out" "$work/site-j" || die "init --json: $(cat "$work/init-j.out")"
+grep -qx "key other%20key" "$work/site-j/master.p11" || die "master.p11 of site-j: $(cat "$work/site-j/master.p11")"
 expect_exit 2 "master.pkcs11_module: needs an absolute path" \
 	"$L" init "$work/site-c" --pkcs11-module libsofthsm2.so --pkcs11-token lacre --pin-file "$work/pin" ||
 	die "a relative module path"
@@ -88,7 +94,7 @@ expect_exit 1 "wrong PIN for token 'lacre'" \
 	"$L" init "$work/site-d" --pkcs11-module "$MOD" --pkcs11-token lacre --pin-file "$work/badpin" ||
 	die "init with a wrong PIN"
 [ ! -e "$work/site-d" ] || die "init with a wrong PIN left $work/site-d"
-ok "init with token 'lacre': master.p11 (0600, the documented header), no master.age; a second site on the token; relative module: exit 2; wrong PIN: exit 1"
+ok "init with token 'lacre': master.p11 (0600, the documented header), no master.age; a second site on the token (same key), a third with its own key 'other key' (PIN from LACRE_PIN, --json); relative module: exit 2; wrong PIN: exit 1, nothing left"
 
 # 2. users, warrants, ingest: in-process unlocks take the PIN from LACRE_PIN
 export LACRE_PIN=$PIN
@@ -191,8 +197,8 @@ expect_no_output || die "an in-process read without the token printed records"
 mv "$work/tokens.gone" "$work/tokens"
 ok "without the token: wrong PIN, a passphrase as PIN, no PIN, the token folder removed, a fresh token 'lacre' with the same PIN: the keeper refuses (exit 1 each, named); the right PIN without the token reads nothing in-process (exit 1); no master.age; master.p11 is no age file"
 
-# 6. the token back
-env -u LACRE_PIN -u LACRE_PASSPHRASE "$L" keeper --site "$site" --pin-file "$work/pin" \
+# 6. the token back (the PIN on a descriptor this time)
+env -u LACRE_PIN -u LACRE_PASSPHRASE "$L" keeper --site "$site" --pin-fd 3 3<"$work/pin" \
 	--ready-file "$work/ready2" 2>"$work/keeper2.err" &
 KPID=$!
 wait_file 60 "$work/ready2" || { cat "$work/keeper2.err"; die "the keeper did not start with the token back"; }
@@ -201,5 +207,5 @@ wait_file 60 "$work/ready2" || { cat "$work/keeper2.err"; die "the keeper did no
 [ "$(wc -l < "$work/r2c.out")" = "$n2" ] || die "$W2 with the token back: $(wc -l < "$work/r2c.out") records"
 kill -TERM "$KPID"; wait "$KPID"; rc=$?; KPID=
 [ "$rc" = 0 ] || { cat "$work/keeper2.err"; die "keeper exit $rc on SIGTERM"; }
-ok "the token back: the keeper starts, $W2 reads ($n2 records)"
+ok "the token back: the keeper starts (PIN from --pin-fd), $W2 reads ($n2 records)"
 echo "PASS pkcs11"
