@@ -50,43 +50,12 @@ static void usage(FILE *f)
 	"  --json                 print the result as a JSON object\n");
 }
 
-/* Print the new site (--json: one object). */
-static int report(const struct site *site, int json)
-{
-	int r;
-
-	if (json) {
-		struct lacre_dbuf d;
-		struct json_w w;
-		lacre_dbuf_init(&d, 1 << 16);
-		json_init(&w, &d);
-		json_obj_begin(&w);
-		json_kv_str(&w, "site", site->dir);
-		json_kv_str(&w, "name", site->cfg.name);
-		json_kv_str(&w, "oversight_recipient", site->cfg.oversight_recipient);
-		json_kv_str(&w, "hi2", site->cfg.hi2);
-		json_kv_str(&w, "hi3", site->cfg.hi3);
-		json_kv_str(&w, "backend", site->cfg.backend);
-		json_obj_end(&w);
-		r = json_finish(&w);
-		if (r == LACRE_OK)
-			printf("%.*s\n", (int)d.len, (const char *)d.p);
-		lacre_dbuf_free(&d);
-		if (r != LACRE_OK)
-			return cli_fail(r, "json");
-	} else {
-		printf("site %s created\noversight recipient %s\n", site->dir,
-		       site->cfg.oversight_recipient);
-	}
-	return EXIT_OK;
-}
-
-/* lacre init with a PKCS#11 token (cfg->pkcs11_module set): read the PIN,
- * have the token seal the master key into master.p11, no passphrase. */
+/* lacre init with a PKCS#11 token (cfg->pkcs11_module set): read the PIN
+ * and have the token seal the master key into master.p11 (no passphrase).
+ * *site is the new site on EXIT_OK. */
 static int init_token(const char *dir, struct site_config *cfg, const struct passphrase_src *src,
-		      int json)
+		      struct site *site)
 {
-	struct site site;
 	char msg[SITE_MSG_MAX], *pin = NULL;
 	int r;
 
@@ -105,13 +74,13 @@ static int init_token(const char *dir, struct site_config *cfg, const struct pas
 		return EXIT_FAIL;
 	}
 	msg[0] = '\0';
-	r = p11_site_create(dir, cfg, pin, &site, msg, sizeof(msg));
+	r = p11_site_create(dir, cfg, pin, site, msg, sizeof(msg));
 	passphrase_free(pin);
 	if (r != LACRE_OK) {
 		cli_err("init %s: %s", dir, msg[0] ? msg : lacre_strerror(r));
 		return cli_exit_status(r);
 	}
-	return report(&site, json);
+	return EXIT_OK;
 }
 
 int cmd_init(int argc, char **argv)
@@ -208,8 +177,11 @@ int cmd_init(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (cfg.pkcs11_module[0] != '\0')
-		return init_token(dir, &cfg, &src, json);
+	if (cfg.pkcs11_module[0] != '\0') {
+		if ((r = init_token(dir, &cfg, &src, &site)) != EXIT_OK)
+			return r;
+		goto created;
+	}
 	r = passphrase_get(&src, "new master passphrase: ", 1, &pass);
 	if (r == LACRE_E_PASSPHRASE) {
 		cli_err("the new master passphrase is empty or has several lines, or the two "
@@ -228,5 +200,29 @@ int cmd_init(int argc, char **argv)
 		cli_err("init %s: %s", dir, msg[0] ? msg : lacre_strerror(r));
 		return cli_exit_status(r);
 	}
-	return report(&site, json);
+created:
+	if (json) {
+		struct lacre_dbuf d;
+		struct json_w w;
+		lacre_dbuf_init(&d, 1 << 16);
+		json_init(&w, &d);
+		json_obj_begin(&w);
+		json_kv_str(&w, "site", site.dir);
+		json_kv_str(&w, "name", site.cfg.name);
+		json_kv_str(&w, "oversight_recipient", site.cfg.oversight_recipient);
+		json_kv_str(&w, "hi2", site.cfg.hi2);
+		json_kv_str(&w, "hi3", site.cfg.hi3);
+		json_kv_str(&w, "backend", site.cfg.backend);
+		json_obj_end(&w);
+		r = json_finish(&w);
+		if (r == LACRE_OK)
+			printf("%.*s\n", (int)d.len, (const char *)d.p);
+		lacre_dbuf_free(&d);
+		if (r != LACRE_OK)
+			return cli_fail(r, "json");
+	} else {
+		printf("site %s created\noversight recipient %s\n", site.dir,
+		       site.cfg.oversight_recipient);
+	}
+	return EXIT_OK;
 }
