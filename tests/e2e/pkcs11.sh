@@ -16,15 +16,17 @@
 #      the keeper refuses to start, exit 1, each with its message; master.p11
 #      is not an age file (age -d fails) and there is no master.age for any
 #      passphrase to open;
-#   6. the token back: the keeper starts again and W2 reads.
+#   6. the token back: the keeper starts again (as root: as a system user of
+#      its own that owns the site and the token's files) and W2 reads.
 # Exit 0 pass, 77 skip (SoftHSM2 genuinely absent), 1 fail.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/lacre-e2e-pkcs11-XXXXXX)
-IPID= KPID=
+IPID= KPID= KUSER=
 cleanup() {
 	[ -n "$IPID" ] && kill "$IPID" 2>/dev/null
 	[ -n "$KPID" ] && kill "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
+	[ -n "$KUSER" ] && userdel "$KUSER" 2>/dev/null && { groupdel "$KUSER" 2>/dev/null || true; }
 	if [ -n "${LACRE_KEEP_TMP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -197,15 +199,25 @@ expect_no_output || die "an in-process read without the token printed records"
 mv "$work/tokens.gone" "$work/tokens"
 ok "without the token: wrong PIN, a passphrase as PIN, no PIN, the token folder removed, a fresh token 'lacre' with the same PIN: the keeper refuses (exit 1 each, named); the right PIN without the token reads nothing in-process (exit 1); no master.age; master.p11 is no age file"
 
-# 6. the token back (the PIN on a descriptor this time)
-env -u LACRE_PIN -u LACRE_PASSPHRASE "$L" keeper --site "$site" --pin-fd 3 3<"$work/pin" \
-	--ready-file "$work/ready2" 2>"$work/keeper2.err" &
+# 6. the token back (the PIN on a descriptor this time), and, as root, the
+# keeper as a system user of its own that owns the site and the token's files
+as=()
+mkdir -m 700 "$work/run"
+if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null && command -v setpriv >/dev/null; then
+	KUSER=lkp$$
+	useradd --system --no-create-home --shell /usr/sbin/nologin -U "$KUSER" || die "useradd $KUSER"
+	chmod 755 "$work"; chmod 644 "$work/softhsm2.conf"
+	chown -R "$KUSER:$KUSER" "$site" "$work/tokens" "$work/run"
+	as=(setpriv --reuid="$KUSER" --regid="$KUSER" --clear-groups)
+fi
+env -u LACRE_PIN -u LACRE_PASSPHRASE "${as[@]}" "$L" keeper --site "$site" --pin-fd 3 3<"$work/pin" \
+	--ready-file "$work/run/ready2" 2>"$work/keeper2.err" &
 KPID=$!
-wait_file 60 "$work/ready2" || { cat "$work/keeper2.err"; die "the keeper did not start with the token back"; }
+wait_file 60 "$work/run/ready2" || { cat "$work/keeper2.err"; die "the keeper did not start with the token back"; }
 "$L" records --warrant "$W2" --user "$INV_KEY" "${J[@]}" > "$work/r2c.out" 2>"$work/r2c.err" ||
 	die "records of $W2 with the token back: $(cat "$work/r2c.err")"
 [ "$(wc -l < "$work/r2c.out")" = "$n2" ] || die "$W2 with the token back: $(wc -l < "$work/r2c.out") records"
 kill -TERM "$KPID"; wait "$KPID"; rc=$?; KPID=
 [ "$rc" = 0 ] || { cat "$work/keeper2.err"; die "keeper exit $rc on SIGTERM"; }
-ok "the token back: the keeper starts (PIN from --pin-fd), $W2 reads ($n2 records)"
+ok "the token back: the keeper starts (PIN from --pin-fd${KUSER:+, as system user $KUSER owning the site and the token}), $W2 reads ($n2 records)"
 echo "PASS pkcs11"
