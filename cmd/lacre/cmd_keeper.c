@@ -3,8 +3,8 @@
  * master key (docs/cmd-keeper.md, docs/keeper.md).  It opens the site,
  * makes the key files private to its own user, unlocks the keystore once
  * (keeper_unlock: the passphrase, or the PKCS#11 token lacre.conf names,
- * with its PIN), and serves
- * signed requests on its socket (lib/keeper/server.c).  For each accepted
+ * with its PIN), and serves signed requests on its socket
+ * (lib/keeper/server.c).  For each accepted
  * request the worker runs here: the keeper's keystore is handed to the
  * command (cli_open_keystore), the command runs with the request's
  * arguments as the authenticated user, and commands without a gate of
