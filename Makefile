@@ -5,6 +5,7 @@
 #   make check      deps, build, unit + known-answer + end-to-end tests, then
 #                   the same unit tests under ASan+UBSan (build-asan/)
 #   make demo       deps, build, run the main job on the embedded default site
+#   make demo-token the same with the master key in a SoftHSM2 (PKCS#11) token
 #   make test       build (normal and ASan), then tests/run (no deps step)
 #   make coverage   gcov build into build/cov/ (no sanitizers), run the unit
 #                   tests, print line coverage per lib/ folder, overall, and
@@ -72,7 +73,7 @@ BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
 .SECONDARY:
-.PHONY: all deps check test test-unit test-e2e test-asan demo bench fuzz clean coverage soak unit-tests
+.PHONY: all deps check test test-unit test-e2e test-asan demo demo-token bench fuzz clean coverage soak unit-tests
 all: $(LIBA) $(PROG_BIN) $(TEST_BIN) $(BENCH_BIN)
 
 deps:
@@ -81,6 +82,10 @@ deps:
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# the PKCS#11 header from p11-kit (lib/keeper/pkcs11.c dlopens the token's
+# module itself: no program links a PKCS#11 library)
+$(B)/obj/lib/keeper/pkcs11.o: CFLAGS += $(shell pkg-config --cflags p11-kit-1 2>/dev/null)
 
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -135,6 +140,11 @@ soak:
 demo: deps
 	$(MAKE) all
 	scripts/demo
+
+# the demo with the master key in a SoftHSM2 token (docs/keeper.md)
+demo-token: deps
+	$(MAKE) all
+	scripts/demo-token
 
 bench: deps
 	$(MAKE) all

@@ -5,7 +5,8 @@
  * In a keeper worker (cmd_keeper.c) the keystore is the keeper's, opened
  * once at its start: cli_open_keystore hands it to the command and never
  * reads a passphrase.  Without a keeper (this stage still allows it, see
- * docs/keeper.md) the command unlocks master.age itself.
+ * docs/keeper.md) the command unlocks master.age itself, or has the
+ * site's PKCS#11 token unwrap master.p11 (lacre/pkcs11.h).
  */
 #include <stdio.h>
 
@@ -15,6 +16,7 @@
 #include "lacre/keystore.h"
 #include "lacre/note.h"
 #include "lacre/passphrase.h"
+#include "lacre/pkcs11.h"
 #include "lacre/site.h"
 #include "cli.h"
 
@@ -70,6 +72,18 @@ int cli_open_keystore(const struct passphrase_src *src, const struct site *s,
 		return EXIT_OK;
 	}
 
+	if (s->cfg.pkcs11_module[0] != '\0') {
+		/* a token site: the token unwraps the master key (the PIN comes
+		 * from --passphrase-file/-fd, lacre-pin, LACRE_PIN or a terminal) */
+		char msg[SITE_MSG_MAX];
+
+		msg[0] = '\0';
+		if ((r = p11_keystore_open(s, src, ks, msg, sizeof(msg))) != LACRE_OK) {
+			cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+			return EXIT_FAIL;
+		}
+		return EXIT_OK;
+	}
 	r = passphrase_get(src, "master passphrase: ", 0, &pass);
 	if (r != LACRE_OK) {
 		cli_err("cannot read the master passphrase: %s%s", lacre_strerror(r),

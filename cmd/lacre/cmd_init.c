@@ -1,7 +1,10 @@
 /*
  * cmd_init.c - `lacre init [DIR]`: create a site (configuration, sealed
  * master key, oversight identity, warrant log, spool and objects folders).
- * Thin: the work is in lib/vault/site.c.  Documented in docs/cmd-init.md.
+ * Thin: the work is in lib/vault/site.c, and in lib/keeper/pkcs11.c when a
+ * PKCS#11 token seals the master key (--pkcs11-module: master.p11 instead
+ * of master.age, the token's PIN instead of a passphrase).  Documented in
+ * docs/cmd-init.md and docs/keeper.md.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -12,6 +15,7 @@
 #include "lacre/err.h"
 #include "lacre/json.h"
 #include "lacre/passphrase.h"
+#include "lacre/pkcs11.h"
 #include "lacre/site.h"
 #include "cli.h"
 
@@ -36,7 +40,47 @@ static void usage(FILE *f)
 	"  --passphrase-file F    read the new master passphrase from F\n"
 	"  --passphrase-fd N      read it from descriptor N\n"
 	"                         (else $LACRE_PASSPHRASE, else a prompt, asked twice)\n"
+	"  --pkcs11-module PATH   seal the master key with a PKCS#11 token instead of a\n"
+	"                         passphrase: master.pkcs11_module (absolute .so path)\n"
+	"  --pkcs11-token LABEL   master.pkcs11_token, the token's label\n"
+	"  --pkcs11-key LABEL     master.pkcs11_key, its AES-256 key (default\n"
+	"                         " P11_DEFAULT_KEY_LABEL "; generated in the token when absent)\n"
+	"  --pin-file F, --pin-fd N   the token's user PIN (else the credential\n"
+	"                         lacre-pin, $LACRE_PIN, else a prompt)\n"
 	"  --json                 print the result as a JSON object\n");
+}
+
+/* lacre init with a PKCS#11 token (cfg->pkcs11_module set): read the PIN
+ * and have the token seal the master key into master.p11 (no passphrase).
+ * *site is the new site on EXIT_OK. */
+static int init_token(const char *dir, struct site_config *cfg, const struct passphrase_src *src,
+		      struct site *site)
+{
+	char msg[SITE_MSG_MAX], *pin = NULL;
+	int r;
+
+	if (cfg->pkcs11_key[0] == '\0')
+		snprintf(cfg->pkcs11_key, sizeof(cfg->pkcs11_key), "%s", P11_DEFAULT_KEY_LABEL);
+	msg[0] = '\0';
+	if (site_config_check_master(cfg, msg, sizeof(msg)) != LACRE_OK) {
+		cli_err("%s", msg);
+		return EXIT_USAGE;
+	}
+	r = p11_pin_get(src, &pin);
+	if (r != LACRE_OK) {
+		cli_err("cannot read the PIN of token '%s': %s%s", cfg->pkcs11_token, lacre_strerror(r),
+			r == LACRE_E_NOT_FOUND ? " (use --pin-file, --pin-fd, LACRE_PIN or a terminal)"
+			: "");
+		return EXIT_FAIL;
+	}
+	msg[0] = '\0';
+	r = p11_site_create(dir, cfg, pin, site, msg, sizeof(msg));
+	passphrase_free(pin);
+	if (r != LACRE_OK) {
+		cli_err("init %s: %s", dir, msg[0] ? msg : lacre_strerror(r));
+		return cli_exit_status(r);
+	}
+	return EXIT_OK;
 }
 
 int cmd_init(int argc, char **argv)
@@ -52,6 +96,11 @@ int cmd_init(int argc, char **argv)
 		{ "scrypt-log2n", required_argument, NULL, 'w' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		{ "passphrase-fd", required_argument, NULL, 'f' },
+		{ "pkcs11-module", required_argument, NULL, 'M' },
+		{ "pkcs11-token", required_argument, NULL, 'T' },
+		{ "pkcs11-key", required_argument, NULL, 'K' },
+		{ "pin-file", required_argument, NULL, 'p' },
+		{ "pin-fd", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -78,6 +127,9 @@ int cmd_init(int argc, char **argv)
 		case 'b': key = "backend"; break;
 		case 'o': key = "oversight.recipient"; break;
 		case 'w': key = "master.scrypt_log2n"; break;
+		case 'M': key = "master.pkcs11_module"; break;
+		case 'T': key = "master.pkcs11_token"; break;
+		case 'K': key = "master.pkcs11_key"; break;
 		case 'p': src.file = optarg; break;
 		case 'f':
 			if (cli_passphrase_fd(optarg, &src.fd) != EXIT_OK)
@@ -125,6 +177,11 @@ int cmd_init(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (cfg.pkcs11_module[0] != '\0') {
+		if ((r = init_token(dir, &cfg, &src, &site)) != EXIT_OK)
+			return r;
+		goto created;
+	}
 	r = passphrase_get(&src, "new master passphrase: ", 1, &pass);
 	if (r == LACRE_E_PASSPHRASE) {
 		cli_err("the new master passphrase is empty or has several lines, or the two "
@@ -143,6 +200,7 @@ int cmd_init(int argc, char **argv)
 		cli_err("init %s: %s", dir, msg[0] ? msg : lacre_strerror(r));
 		return cli_exit_status(r);
 	}
+created:
 	if (json) {
 		struct lacre_dbuf d;
 		struct json_w w;

@@ -2,8 +2,9 @@
  * cmd_keeper.c - `lacre keeper`: the service that alone unlocks the site
  * master key (docs/cmd-keeper.md, docs/keeper.md).  It opens the site,
  * makes the key files private to its own user, unlocks the keystore once
- * (keeper_unlock: the passphrase today, a PKCS#11 token later), and serves
- * signed requests on its socket (lib/keeper/server.c).  For each accepted
+ * (keeper_unlock: the passphrase, or the PKCS#11 token lacre.conf names,
+ * with its PIN), and serves signed requests on its socket
+ * (lib/keeper/server.c).  For each accepted
  * request the worker runs here: the keeper's keystore is handed to the
  * command (cli_open_keystore), the command runs with the request's
  * arguments as the authenticated user, and commands without a gate of
@@ -24,6 +25,7 @@
 #include "lacre/keeper.h"
 #include "lacre/keystore.h"
 #include "lacre/passphrase.h"
+#include "lacre/pkcs11.h"
 #include "lacre/site.h"
 #include "lacre/users.h"
 #include "cli.h"
@@ -64,13 +66,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lacre keeper [--site DIR] [--socket PATH] [--ready-file FILE] [--quiet]\n"
-		"                    [--passphrase-file F | --passphrase-fd N]\n"
+		"                    [--passphrase-file F | --passphrase-fd N | --pin-file F | --pin-fd N]\n"
 		"Unlocks the site's master key once and serves the users' signed requests on a\n"
 		"Unix socket (default SITE/keeper.sock, mode 0660) until SIGTERM.  The master\n"
 		"key, the keystore, the access-log key and the index become readable by the\n"
 		"keeper's user alone.  Clients: the lacre CLI, with --user KEYFILE (or\n"
 		"LACRE_USER) and LACRE_KEEPER=PATH, --keeper PATH or SITE/keeper.sock.\n"
-		"--ready-file FILE gets \"socket=PATH\" and \"pid=N\" once it listens.\n");
+		"--ready-file FILE gets \"socket=PATH\" and \"pid=N\" once it listens.\n"
+		"A site whose lacre.conf names master.pkcs11_module is unlocked by its token:\n"
+		"the PIN comes from --pin-file F, --pin-fd N (or --passphrase-file/-fd), the\n"
+		"credential lacre-pin, LACRE_PIN or a terminal (docs/keeper.md).\n");
 }
 
 /* The keeper's gate for a command that has none of its own: audit --deep
@@ -216,6 +221,8 @@ static int parse(int argc, char **argv, struct kopts *o)
 		{ "ready-file", required_argument, 0, 'r' },
 		{ "passphrase-file", required_argument, 0, 'P' },
 		{ "passphrase-fd", required_argument, 0, 'F' },
+		{ "pin-file", required_argument, 0, 'P' },
+		{ "pin-fd", required_argument, 0, 'F' },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
@@ -256,7 +263,7 @@ int cmd_keeper(int argc, char **argv)
 		const char *name;
 		int dir;
 	} private[] = {
-		{ SITE_MASTER, 0 }, { SITE_KEYSTORE, 1 }, { "ledger/access.key", 0 },
+		{ SITE_MASTER, 0 }, { P11_MASTER, 0 }, { SITE_KEYSTORE, 1 }, { "ledger/access.key", 0 },
 		{ "index.sqlite", 0 }, { "index.sqlite-wal", 0 }, { "index.sqlite-shm", 0 },
 	};
 	struct kopts o;

@@ -157,10 +157,12 @@ struct keeper_config {
  * (a keeper already listens there). */
 int keeper_serve(const struct keeper_config *cfg, char *msg, size_t msglen);
 
-/* The seam where the master key is unwrapped: today the passphrase opens
- * master.age (passphrase_get, then site_master_unlock); a PKCS#11 token
- * will unwrap it here instead.  Opens the keystore with it and wipes the
- * master key.  msg explains a failure (LACRE_E_PASSPHRASE: wrong). */
+/* The seam where the master key is unwrapped: the passphrase opens
+ * master.age (passphrase_get, then site_master_unlock), or, when lacre.conf
+ * names master.pkcs11_module, the token decrypts master.p11 with the PIN
+ * read from src (p11_keystore_open, lacre/pkcs11.h).  Opens the keystore
+ * with it and wipes the master key.  msg explains a failure
+ * (LACRE_E_PASSPHRASE: wrong passphrase or PIN). */
 struct passphrase_src;
 int keeper_unlock(const struct site *s, const struct passphrase_src *src,
 		  struct keystore **ks, char *msg, size_t msglen);

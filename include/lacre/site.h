@@ -86,6 +86,9 @@ struct site_config {
 	uint64_t scrypt_log2n;                /* master.scrypt_log2n */
 	char handover_key_dir[SITE_PATH_MAX]; /* handover.key_dir */
 	char handover_keys[SITE_PATH_MAX];    /* handover.keys, as written */
+	char pkcs11_module[SITE_PATH_MAX];    /* master.pkcs11_module (empty: passphrase) */
+	char pkcs11_token[33];                /* master.pkcs11_token  token label (<= 32) */
+	char pkcs11_key[65];                  /* master.pkcs11_key    key label (<= 64) */
 	struct site_hkey hkeys[SITE_HKEY_MAX];/* handover.keys, parsed */
 	size_t n_hkeys;
 };
@@ -137,6 +140,12 @@ int site_config_load(struct site_config *cfg, const char *path, char *msg, size_
  * naming the key. */
 int site_config_check(const struct site_config *cfg, char *msg, size_t msglen);
 
+/* The master.pkcs11_* keys alone (part of site_config_check): all empty
+ * (a passphrase site), or an absolute module path with a token label (1 to
+ * 32 printable characters) and a key label (1 to 64), no space at either
+ * end.  LACRE_E_CONFIG with msg naming the key. */
+int site_config_check_master(const struct site_config *cfg, char *msg, size_t msglen);
+
 /* Append the documented configuration file text (every key with its
  * comment and current value) to out. */
 int site_config_write(const struct site_config *cfg, struct lacre_dbuf *out);
@@ -172,6 +181,18 @@ int site_path(const struct site *s, const char *name, char *out, size_t outlen);
  * LACRE_E_CRYPTO. */
 int site_create(const char *dir, const struct site_config *cfg, const char *passphrase,
 		struct site *s, char *msg, size_t msglen);
+
+/* How site_create_sealed seals the new master key: write the site's sealed
+ * copy of key (e.g. master.age, master.p11) into the site s, whose folders
+ * exist.  msg receives a one-line explanation on failure. */
+typedef int (*site_master_seal_fn)(void *arg, const struct site *s,
+				   const uint8_t key[SITE_MASTER_KEY_LEN], char *msg, size_t msglen);
+
+/* site_create with the master key sealed by seal(seal_arg, ...) instead of
+ * a passphrase (a PKCS#11 token: lib/keeper/pkcs11.c).  The key is random,
+ * made here, and wiped before return. */
+int site_create_sealed(const char *dir, const struct site_config *cfg, site_master_seal_fn seal,
+		       void *seal_arg, struct site *s, char *msg, size_t msglen);
 
 /* Open master.age with passphrase and copy the 32-byte master key into
  * key (wipe it after use).  Errors: LACRE_E_PASSPHRASE (wrong passphrase),

@@ -49,6 +49,7 @@
 #include "lacre/keeper.h"
 #include "lacre/keystore.h"
 #include "lacre/passphrase.h"
+#include "lacre/pkcs11.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
 
@@ -70,7 +71,10 @@ int keeper_unlock(const struct site *s, const struct passphrase_src *src,
 	char *pass = NULL;
 	int r;
 
-	/* the seam: a PKCS#11 token will unwrap the master key here */
+	/* the seam: a site whose lacre.conf names a token has no master.age;
+	 * the token unwraps master.p11 (lib/keeper/pkcs11.c) */
+	if (s->cfg.pkcs11_module[0] != '\0')
+		return p11_keystore_open(s, src, ks, msg, msglen);
 	r = passphrase_get(src, "master passphrase: ", 0, &pass);
 	/* tests pass it in the environment: no child may inherit it */
 	unsetenv(PASSPHRASE_ENV);

@@ -85,6 +85,13 @@ static const struct ckey keys[] = {
 	{ "master.scrypt_log2n", T_UINT, N(scrypt_log2n), 1, SITE_LOG2N_MAX,
 	  "scrypt work factor (log2 N) used when master.age is sealed (lacre init refuses "
 	  "less than 15 unless LACRE_SCRYPT_LOG2N is set, as tests do)." },
+	{ "master.pkcs11_module", T_PATH, S(pkcs11_module), 0, 0,
+	  "PKCS#11 module (absolute path of its .so) whose token unwraps the master key "
+	  "(master.p11); empty: the passphrase opens master.age (docs/keeper.md)." },
+	{ "master.pkcs11_token", T_STR, S(pkcs11_token), 0, 0,
+	  "Label of the PKCS#11 token that holds the master key's wrapping key." },
+	{ "master.pkcs11_key", T_STR, S(pkcs11_key), 0, 0,
+	  "Label of the AES-256 key object in that token (never extractable) that wraps the master key." },
 	{ "handover.key_dir", T_PATH, S(handover_key_dir), 0, 0,
 	  "Folder of the handover decryption key files (mode 0700, the receiver's user only)." },
 	{ "handover.keys", T_HKEYS, S(handover_keys), 0, 0,
@@ -711,6 +718,48 @@ static int config_check_policy(const char *path, char *msg, size_t msglen)
 	return LACRE_OK;
 }
 
+/* A PKCS#11 label as lacre accepts it: 1 byte or more of printable ASCII,
+ * no space at either end (token labels are space-padded on the token). */
+static int label_ok(const char *l)
+{
+	size_t n = strlen(l);
+
+	if (n == 0 || l[0] == ' ' || l[n - 1] == ' ')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)l[i] < 0x20 || (unsigned char)l[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+int site_config_check_master(const struct site_config *cfg, char *msg, size_t msglen)
+{
+	if (cfg->pkcs11_module[0] == '\0') {
+		if (cfg->pkcs11_token[0] != '\0' || cfg->pkcs11_key[0] != '\0') {
+			lacre_msg(msg, msglen, "master.pkcs11_token and master.pkcs11_key need "
+				  "master.pkcs11_module: set it, or empty them for a passphrase site");
+			return LACRE_E_CONFIG;
+		}
+		return LACRE_OK;
+	}
+	if (cfg->pkcs11_module[0] != '/') {
+		lacre_msg(msg, msglen, "master.pkcs11_module: needs an absolute path, got '%s'",
+			  cfg->pkcs11_module);
+		return LACRE_E_CONFIG;
+	}
+	if (!label_ok(cfg->pkcs11_token)) {
+		lacre_msg(msg, msglen, "master.pkcs11_token: '%s' is not a token label (1 to 32 "
+			  "printable characters, no space at either end)", cfg->pkcs11_token);
+		return LACRE_E_CONFIG;
+	}
+	if (!label_ok(cfg->pkcs11_key)) {
+		lacre_msg(msg, msglen, "master.pkcs11_key: '%s' is not a key label (1 to 64 "
+			  "printable characters, no space at either end)", cfg->pkcs11_key);
+		return LACRE_E_CONFIG;
+	}
+	return LACRE_OK;
+}
+
 int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 {
 	char h2[256], h3[256];
@@ -809,6 +858,8 @@ int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 			return LACRE_E_CONFIG;
 		}
 	}
+	if (site_config_check_master(cfg, msg, msglen) != LACRE_OK)
+		return LACRE_E_CONFIG;
 	if (cfg->max_pdu_bytes > cfg->segment_max_bytes) {
 		lacre_msg(msg, msglen, "limits.max_pdu_bytes: must not exceed segment.max_bytes");
 		return LACRE_E_CONFIG;
@@ -825,8 +876,8 @@ int site_config_write(const struct site_config *cfg, struct lacre_dbuf *out)
 		"# lacre site configuration (docs/site.md describes every key).\n"
 		"# One 'key = value' per line; lines starting with '#' are comments.\n"
 		"# Every key can be overridden on the command line: --set key=value.\n"
-		"# This file holds no secret: the master key is in master.age and the\n"
-		"# private keys in keystore/.\n");
+		"# This file holds no secret: the master key is in master.age (or in\n"
+		"# master.p11, wrapped by a PKCS#11 token), the private keys in keystore/.\n");
 	for (size_t i = 0; r == LACRE_OK && i < NKEYS; i++) {
 		r = site_config_get(cfg, keys[i].name, v, sizeof(v));
 		if (r == LACRE_OK)

@@ -2,7 +2,9 @@
  * site.c - a lacre site folder: resolving it, opening it (configuration
  * only, no secret), creating it (folders, sealed master key, oversight
  * identity, configuration) and unlocking the master key with the
- * passphrase.  Also the small file helpers the vault modules share
+ * passphrase.  The new master key is sealed by a site_master_seal_fn: the
+ * passphrase (master.age) here, a PKCS#11 token (master.p11) in
+ * lib/keeper/pkcs11.c.  Also the small file helpers the vault modules share
  * (atomic write with fsync, capped read).  See lacre/site.h.
  */
 #include <dirent.h>
@@ -218,38 +220,54 @@ static int mkdir_ok(const char *path, unsigned mode, char *msg, size_t msglen)
 	return LACRE_E_IO;
 }
 
-/* Seal a fresh master key into master.age and return it in key. */
-static int make_master(const struct site *s, const char *passphrase, int log2n,
-		       uint8_t key[SITE_MASTER_KEY_LEN])
+/* site_master_seal_fn of the passphrase path: seal key into master.age
+ * under the passphrase arg with the configured scrypt work factor. */
+static int seal_passphrase(void *arg, const struct site *s, const uint8_t key[SITE_MASTER_KEY_LEN],
+			   char *msg, size_t msglen)
 {
 	struct age_writer *w = NULL;
 	struct lacre_dbuf out;
 	char path[SITE_PATH_MAX];
-	uint8_t k[SITE_MASTER_KEY_LEN];
 	int r;
 
 	lacre_dbuf_init(&out, 4096);
-	if (RAND_bytes(k, sizeof(k)) != 1)
-		return LACRE_E_CRYPTO;
 	r = site_path(s, SITE_MASTER, path, sizeof(path));
 	if (r == LACRE_OK)
-		r = age_writer_new_scrypt(passphrase, log2n, &out, &w);
+		r = age_writer_new_scrypt(arg, (int)s->cfg.scrypt_log2n, &out, &w);
 	if (r == LACRE_OK)
-		r = age_writer_write(w, k, sizeof(k));
+		r = age_writer_write(w, key, SITE_MASTER_KEY_LEN);
 	if (r == LACRE_OK)
 		r = age_writer_finish(w, NULL);
 	if (r == LACRE_OK)
 		r = site_write_file(path, out.p, out.len, 0600);
-	if (r == LACRE_OK)
-		memcpy(key, k, sizeof(k));
+	if (r != LACRE_OK)
+		lacre_msg(msg, msglen, "cannot seal the master key: %s", lacre_strerror(r));
 	age_writer_free(w);
 	lacre_dbuf_free(&out);
-	OPENSSL_cleanse(k, sizeof(k));
 	return r;
 }
 
 int site_create(const char *dir, const struct site_config *cfg, const char *passphrase,
 		struct site *out, char *msg, size_t msglen)
+{
+	if (passphrase == NULL)
+		return LACRE_E_INVALID;
+	if (passphrase[0] == '\0') {
+		lacre_msg(msg, msglen, "the master passphrase is empty");
+		return LACRE_E_PASSPHRASE;
+	}
+	if (cfg != NULL && cfg->scrypt_log2n < SITE_LOG2N_FLOOR && getenv(SITE_LOG2N_TEST_ENV) == NULL) {
+		lacre_msg(msg, msglen, "master.scrypt_log2n %llu is below the floor of %d: use %d or "
+			  "more (default %d; only tests go lower, with %s set)",
+			  (unsigned long long)cfg->scrypt_log2n, SITE_LOG2N_FLOOR, SITE_LOG2N_FLOOR,
+			  SITE_LOG2N_DEFAULT, SITE_LOG2N_TEST_ENV);
+		return LACRE_E_CONFIG;
+	}
+	return site_create_sealed(dir, cfg, seal_passphrase, (void *)passphrase, out, msg, msglen);
+}
+
+int site_create_sealed(const char *dir, const struct site_config *cfg, site_master_seal_fn seal,
+		       void *seal_arg, struct site *out, char *msg, size_t msglen)
 {
 	struct site *s;
 	struct keystore *ks = NULL;
@@ -259,7 +277,7 @@ int site_create(const char *dir, const struct site_config *cfg, const char *pass
 	char path[SITE_PATH_MAX];
 	int r, st;
 
-	if (dir == NULL || cfg == NULL || passphrase == NULL || out == NULL)
+	if (dir == NULL || cfg == NULL || seal == NULL || out == NULL)
 		return LACRE_E_INVALID;
 	memset(&oid, 0, sizeof(oid));
 	lacre_dbuf_init(&text, SITE_CONF_MAX);
@@ -272,19 +290,6 @@ int site_create(const char *dir, const struct site_config *cfg, const char *pass
 		goto out;
 	}
 	s->cfg = *cfg;
-	if (passphrase[0] == '\0') {
-		lacre_msg(msg, msglen, "the master passphrase is empty");
-		r = LACRE_E_PASSPHRASE;
-		goto out;
-	}
-	if (s->cfg.scrypt_log2n < SITE_LOG2N_FLOOR && getenv(SITE_LOG2N_TEST_ENV) == NULL) {
-		lacre_msg(msg, msglen, "master.scrypt_log2n %llu is below the floor of %d: use %d or "
-			  "more (default %d; only tests go lower, with %s set)",
-			  (unsigned long long)s->cfg.scrypt_log2n, SITE_LOG2N_FLOOR, SITE_LOG2N_FLOOR,
-			  SITE_LOG2N_DEFAULT, SITE_LOG2N_TEST_ENV);
-		r = LACRE_E_CONFIG;
-		goto out;
-	}
 	st = dir_state(s->dir, msg, msglen);
 	if (st < 0) {
 		r = st;
@@ -298,9 +303,16 @@ int site_create(const char *dir, const struct site_config *cfg, const char *pass
 	    (r = mkdir_ok(path, 0750, msg, msglen)) != LACRE_OK ||
 	    (r = mkdir_ok(s->cfg.spool_dir, 0750, msg, msglen)) != LACRE_OK)
 		goto out;
-	r = make_master(s, passphrase, (int)s->cfg.scrypt_log2n, master);
-	if (r != LACRE_OK) {
-		lacre_msg(msg, msglen, "cannot seal the master key: %s", lacre_strerror(r));
+	if (RAND_bytes(master, sizeof(master)) != 1) {
+		lacre_msg(msg, msglen, "cannot make the master key: the random generator failed");
+		r = LACRE_E_CRYPTO;
+		goto out;
+	}
+	if (msg != NULL && msglen > 0)
+		msg[0] = '\0';
+	if ((r = seal(seal_arg, s, master, msg, msglen)) != LACRE_OK) {
+		if (msg != NULL && msglen > 0 && msg[0] == '\0')
+			lacre_msg(msg, msglen, "cannot seal the master key: %s", lacre_strerror(r));
 		goto out;
 	}
 	r = keystore_open(s, master, &ks);
