@@ -102,6 +102,8 @@ if hwm_kib > limit_kib:
 mb = t["memory_budget"]
 if mb["budget"] != budget or mb["in_use_max"] > budget or mb["in_use"] != 0:
     fail.append("stats memory_budget: %r" % mb)
+if t["connections"] != sum(t["closed"].values()):
+    fail.append("connections %d, closed %d: %r" % (t["connections"], sum(t["closed"].values()), t["closed"]))
 if h["bytes_sent"] < 3 * budget:
     fail.append("the slow senders wrote only %d bytes: not an attack on a %d-byte budget" % (h["bytes_sent"], budget))
 
