@@ -586,6 +586,11 @@ size_t srv_conn_tail_event(struct ingest_server *s, struct conn *c)
 	json_key(&w, "bytes_b64");
 	json_base64(&w, c->fr.pend.p, tail);
 	ev_end(s, &w);
+	if (s->ev.alloc > ((size_t)1 << 20)) {
+		/* a large tail's base64 (up to 4/3 of --max-pdu): give it back */
+		lacre_dbuf_reset(&s->ev);
+		lacre_dbuf_shrink(&s->ev, 4096);
+	}
 	return tail;
 }
 
