@@ -105,6 +105,8 @@ static void usage(FILE *f)
 	"  --pdu-timeout SEC      a PDU or TLS handshake must complete in (default 30)\n"
 	"  --max-conns N          all connections (default 20000)\n"
 	"  --max-conns-per-peer N per peer address (default 256)\n"
+	"  --memory-budget BYTES  all connections' incomplete PDUs in all; past it the largest\n"
+	"                         is refused (default 268435456; at least twice --max-pdu)\n"
 	"  --integrity-pubkey FILE        operator key for signature PDUs (PEM)\n"
 	"  --integrity-sig-md NAME        ECDSA/DSA digest (default sha256)\n"
 	"  --integrity-retain BYTES       data kept for hash checks (default 67108864; 0 off)\n"
@@ -238,7 +240,7 @@ enum {
 	O_HI2 = 256, O_HI3, O_SPOOL, O_SITE, O_STATS, O_READY, O_DURATION, O_TLS, O_HI2TLS,
 	O_HI3TLS, O_CERT, O_KEY, O_CA, O_REQ, O_FP, O_ALLOW, O_MAXPDU, O_MAXTX, O_IDLE,
 	O_PDUTO, O_MAXC, O_MAXCP, O_IPUB, O_IMD, O_IRET, O_FLUSH, O_FSYNC, O_ROTATE, O_QUIET, O_SET,
-	O_STATE, O_DRAIN, O_STOPRETRY, O_STATUS
+	O_STATE, O_DRAIN, O_STOPRETRY, O_STATUS, O_MEMBUDGET
 };
 
 /* 1 when path (a file to create) would lie inside folder dir (both made
@@ -372,6 +374,7 @@ int cmd_ingest(int argc, char **argv)
 		{ "state", required_argument, NULL, O_STATE },
 		{ "drain-timeout", required_argument, NULL, O_DRAIN },
 		{ "stop-retry", required_argument, NULL, O_STOPRETRY },
+		{ "memory-budget", required_argument, NULL, O_MEMBUDGET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -389,7 +392,7 @@ int cmd_ingest(int argc, char **argv)
 	static struct site st;          /* outlives the sink */
 	char site_msg[SITE_MSG_MAX];
 	unsigned long long v, duration = 0;
-	int c, r, r2, check_only = 0, sink_open = 0, rc = EXIT_FAIL;
+	int c, r, r2, check_only = 0, sink_open = 0, rc = EXIT_FAIL, membudget_set = 0;
 
 	ingest_config_defaults(&cfg);
 	optind = 1;
@@ -453,7 +456,7 @@ int cmd_ingest(int argc, char **argv)
 			return EXIT_OK;
 		case O_DURATION: case O_MAXPDU: case O_MAXTX: case O_IDLE: case O_PDUTO:
 		case O_MAXC: case O_MAXCP: case O_IRET: case O_FLUSH: case O_ROTATE:
-		case O_DRAIN: case O_STOPRETRY:
+		case O_DRAIN: case O_STOPRETRY: case O_MEMBUDGET:
 			if (num(optarg, &v) != 0 || v > 0xffffffffull * 16) {
 				cli_err("ingest: bad number '%s' for --%s", optarg, opts[c - O_HI2].name);
 				return EXIT_USAGE;
@@ -467,6 +470,7 @@ int cmd_ingest(int argc, char **argv)
 			else if (c == O_MAXCP) cfg.max_conns_per_peer = (unsigned)v;
 			else if (c == O_IRET) cfg.integrity_retain = (size_t)v;
 			else if (c == O_FLUSH) cfg.flush_ms = (unsigned)v;
+			else if (c == O_MEMBUDGET) { cfg.memory_budget = (size_t)v; membudget_set = 1; }
 			else if (c == O_DRAIN || c == O_STOPRETRY) {
 				if (v == 0 || v > 3600) {
 					cli_err("ingest: --%s takes 1 to 3600 seconds", c == O_DRAIN ? "drain-timeout" : "stop-retry");
@@ -525,6 +529,8 @@ int cmd_ingest(int argc, char **argv)
 			cfg.max_pdu = (size_t)st.cfg.max_pdu_bytes;
 		if (st.cfg.idle_timeout_ms)
 			cfg.idle_timeout_ms = (unsigned)st.cfg.idle_timeout_ms;
+		if (st.cfg.memory_budget && !membudget_set)
+			cfg.memory_budget = (size_t)st.cfg.memory_budget;
 		/* handover decryption keys: the receiver's (transport keys) */
 		if (load_site_hkeys(&st.cfg, g_hkeys, &cfg.n_hkeys) != LACRE_OK) {
 			wipe_hkeys(g_hkeys, INGEST_HKEY_OPS);
@@ -541,6 +547,12 @@ int cmd_ingest(int argc, char **argv)
 	}
 	if (cfg.max_pdu < 64 || cfg.max_pdu > ((size_t)1 << 30)) {
 		cli_err("ingest: --max-pdu must be between 64 bytes and 1G");
+		{ rc = EXIT_USAGE; goto done; }
+	}
+	if (cfg.memory_budget / 2 < cfg.max_pdu) {
+		cli_err("ingest: --memory-budget (%zu bytes) must be at least twice --max-pdu (%zu bytes), "
+		        "or one largest PDU could never be received beside others; raise it",
+		        cfg.memory_budget, cfg.max_pdu);
 		{ rc = EXIT_USAGE; goto done; }
 	}
 	if (!spool && !use_site) {

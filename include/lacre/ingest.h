@@ -69,6 +69,9 @@ struct ingest_config {
 	unsigned max_conns;           /* all connections (default 20000) */
 	unsigned max_conns_per_peer;  /* per peer IP address (default 256) */
 	unsigned read_budget;         /* bytes read from one connection per turn (default 256 KiB) */
+	size_t memory_budget;         /* bytes all connections' incomplete PDUs (and PDUs held for want
+	                                 of space) may take in all; past it the costliest incomplete PDU
+	                                 is refused (default 256 MiB; 0: the default) */
 
 	/* Integrity checks (spec §8). */
 	size_t integrity_retain;      /* memory for data PDUs kept for hash checks, headers included (default 64 MiB; 0 off) */
@@ -109,6 +112,8 @@ struct ingest_config {
 };
 
 struct ingest_server;
+
+#define INGEST_MEMORY_BUDGET_DEFAULT ((size_t)256 << 20)
 
 /* Fill cfg with the defaults listed above (no listener). */
 void ingest_config_defaults(struct ingest_config *cfg);

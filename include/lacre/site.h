@@ -82,6 +82,7 @@ struct site_config {
 	char witness_policy[SITE_PATH_MAX];   /* witness.policy (tlog-policy file) */
 	uint64_t max_connections;             /* limits.max_connections */
 	uint64_t max_pdu_bytes;               /* limits.max_pdu_bytes */
+	uint64_t memory_budget;               /* limits.memory_budget  bytes */
 	uint64_t idle_timeout_ms;             /* limits.idle_timeout */
 	uint64_t scrypt_log2n;                /* master.scrypt_log2n */
 	char handover_key_dir[SITE_PATH_MAX]; /* handover.key_dir */

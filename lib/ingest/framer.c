@@ -17,6 +17,7 @@
 #include "lacre/ber.h"
 #include "lacre/err.h"
 #include "lacre/ingest.h"
+#include "ingest/ingest_int.h"
 
 #define PEND_KEEP 4096  /* keep a pending buffer this small between PDUs */
 
@@ -32,6 +33,57 @@ void ingest_framer_init(struct ingest_framer *f, size_t max_pdu)
 size_t ingest_framer_pending(const struct ingest_framer *f)
 {
 	return f->pend.len;
+}
+
+/* The most a lacre_dbuf with alloc bytes allocated (cap max) may have
+ * allocated once it holds want bytes: lacre_dbuf_reserve() doubles from 64
+ * until the length fits, so never more than twice what it holds (plus its
+ * NUL), and never past max (where it refuses instead). */
+static size_t dbuf_bound(size_t alloc, size_t want, size_t max)
+{
+	size_t b;
+
+	want++;                                  /* the NUL lacre_dbuf keeps room for */
+	if (want <= alloc)
+		return alloc;
+	b = want > max / 2 ? max : 2 * want;
+	if (b < 64)
+		b = 64;
+	return b < max ? b : max;
+}
+
+/* The most f's pending buffer may have allocated at any moment while n
+ * more bytes are fed: at any moment it holds a contiguous piece of what it
+ * holds now and the n new bytes, and a definite-length PDU's piece never
+ * goes past its declared end (after which the buffer starts again from
+ * the little it keeps).  The memory budget (server.c) asks this before a
+ * read reaches the framer, so growth is granted for bytes that arrived,
+ * never for a declared length. */
+size_t ingest_framer_grow_bound(const struct ingest_framer *f, size_t n)
+{
+	size_t len = f->pend.len, rem, peak, rest;
+
+	if (f->need == 0 || f->indef || f->need < len)
+		return dbuf_bound(f->pend.alloc, len + (n < f->pend.max ? n : f->pend.max), f->pend.max);
+	rem = f->need - len;
+	if (n < rem)
+		return dbuf_bound(f->pend.alloc, len + n, f->pend.max);
+	/* this PDU completes: delivered from pend (or straight from the read
+	 * when nothing is pending), then the rest starts from a small buffer */
+	peak = len ? dbuf_bound(f->pend.alloc, f->need, f->pend.max) : f->pend.alloc;
+	rest = n - rem;
+	if (rest) {
+		rest = dbuf_bound(f->pend.alloc > PEND_KEEP ? 0 : f->pend.alloc, rest, f->pend.max);
+		if (rest > peak)
+			peak = rest;
+	}
+	return peak;
+}
+
+/* Bytes the pending buffer has allocated (what the memory budget counts). */
+size_t ingest_framer_allocated(const struct ingest_framer *f)
+{
+	return f->pend.alloc;
 }
 
 /* Free the pending bytes. */

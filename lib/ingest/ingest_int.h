@@ -22,4 +22,12 @@ int ingest_tls_ctx_new(const struct ingest_config *cfg, SSL_CTX **out,
  * peer sent none.  LACRE_E_AUTH when refused. */
 int ingest_tls_check_peer(SSL *ssl, const struct ingest_config *cfg, char fp_hex[65]);
 
+/* The most bytes f's pending buffer may have allocated at any moment while
+ * n more bytes are fed (framer.c): what the memory budget must grant
+ * before a read reaches the framer.  Depends only on what is held and on
+ * n, never on a declared length beyond the bytes that arrive. */
+size_t ingest_framer_grow_bound(const struct ingest_framer *f, size_t n);
+/* Bytes f's pending buffer has allocated now (what the budget counts). */
+size_t ingest_framer_allocated(const struct ingest_framer *f);
+
 #endif

@@ -27,8 +27,11 @@
  *
  * Limits (struct ingest_config): max PDU size, unsent-response bytes, idle
  * timeout, slow-sender timeout (a PDU or TLS handshake that does not
- * complete in time), connections in all and per peer address.  Refusals
- * are silent closes: lacre never sends anything but keep-alive responses.
+ * complete in time), connections in all and per peer address, and one
+ * memory budget over all incomplete PDUs (budget.c: before a read, the
+ * costliest incomplete PDU is refused when the read's growth would not
+ * fit).  Refusals are silent closes: lacre never sends anything but
+ * keep-alive responses.
  *
  * Backpressure (backpressure.c): when sink->record (or event, or flush)
  * answers LACRE_E_NOSPACE (the spool's disk is full or its quota reached)
@@ -124,6 +127,7 @@ void ingest_config_defaults(struct ingest_config *cfg)
 	cfg->max_conns = 20000;
 	cfg->max_conns_per_peer = 256;
 	cfg->read_budget = 256u << 10;
+	cfg->memory_budget = INGEST_MEMORY_BUDGET_DEFAULT;
 	cfg->integrity_retain = 64u << 20;
 	cfg->flush_ms = 1000;
 	cfg->stream_soft_limit = 100000;
@@ -217,6 +221,19 @@ static void ev_end(struct ingest_server *s, struct json_w *w)
 	json_obj_end(w);
 	if (json_finish(w) == LACRE_OK && lacre_dbuf_cstr(&s->ev, &txt) == LACRE_OK)
 		emit(s, txt);
+}
+
+/* Start an event for budget.c and backpressure.c.  See server_int.h. */
+void srv_event_begin(struct ingest_server *s, struct json_w *w, const char *name,
+                     const struct conn *c)
+{
+	ev_begin(s, w, name, c);
+}
+
+/* Finish and emit it.  See server_int.h. */
+void srv_event_end(struct ingest_server *s, struct json_w *w)
+{
+	ev_end(s, w);
 }
 
 /* Parse "IP:PORT" or "[IPv6]:PORT". */
@@ -390,6 +407,8 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 		s->cfg.read_budget = READ_CHUNK;
 	if (s->cfg.max_tx_buf < 4096)
 		s->cfg.max_tx_buf = 4096;
+	if (s->cfg.memory_budget == 0)
+		s->cfg.memory_budget = INGEST_MEMORY_BUDGET_DEFAULT;
 	if (!(s->rbuf = malloc(READ_CHUNK)))
 		goto fail;
 	/* a plaintext and its pre-encryption form are never longer than the PDU */
@@ -551,26 +570,42 @@ static void ready_remove(struct ingest_server *s, struct conn *c)
 	c->rnext = NULL;
 }
 
+/* Log c's incomplete PDU as a truncated-tail event.  See server_int.h. */
+size_t srv_conn_tail_event(struct ingest_server *s, struct conn *c)
+{
+	struct json_w w;
+	size_t tail = ingest_framer_pending(&c->fr);
+
+	if (!tail)
+		return 0;
+	s->st_truncated_tails++;
+	s->st_truncated_bytes += tail;
+	ev_begin(s, &w, "truncated-tail", c);
+	json_kv_uint(&w, "offset", c->fr.offset);
+	json_kv_uint(&w, "length", tail);
+	json_key(&w, "bytes_b64");
+	json_base64(&w, c->fr.pend.p, tail);
+	ev_end(s, &w);
+	if (s->ev.alloc > ((size_t)1 << 20)) {
+		/* a large tail's base64 (up to 4/3 of --max-pdu): give it back */
+		lacre_dbuf_reset(&s->ev);
+		lacre_dbuf_shrink(&s->ev, 4096);
+	}
+	return tail;
+}
+
 /* Close a connection: log a truncated tail (with its bytes), the
  * disconnect event, a stderr line when the reason is an error, and free. */
 void srv_conn_close(struct ingest_server *s, struct conn *c, const char *reason,
                        int is_error, uint64_t *counter)
 {
 	struct json_w w;
-	size_t tail = ingest_framer_pending(&c->fr);
+	size_t tail;
 
 	if (counter)
 		(*counter)++;
-	if (tail) {
-		s->st_truncated_tails++;
-		s->st_truncated_bytes += tail;
-		ev_begin(s, &w, "truncated-tail", c);
-		json_kv_uint(&w, "offset", c->fr.offset);
-		json_kv_uint(&w, "length", tail);
-		json_key(&w, "bytes_b64");
-		json_base64(&w, c->fr.pend.p, tail);
-		ev_end(s, &w);
-	}
+	/* a tail the memory budget refused was logged then */
+	tail = srv_conn_tail_event(s, c) + c->tail_refused;
 	/* the end of its stream: hash checks still waiting for their PDUs
 	 * get their verdict now */
 	ingest_acct_flush(s->acct, c->id, 0);
@@ -612,6 +647,7 @@ void srv_conn_close(struct ingest_server *s, struct conn *c, const char *reason,
 		c->next->prev = c->prev;
 	s->n_conns--;
 	ingest_framer_free(&c->fr);
+	srv_budget_forget(s, c);
 	lacre_dbuf_free(&c->tx);
 	free(c);
 }
@@ -1009,6 +1045,7 @@ static int conn_feed(struct ingest_server *s, struct conn *c, const uint8_t *p, 
 	c->last_rx_ms = srv_mono_ms();
 	s->decode_err = 0;
 	r = ingest_framer_feed(&c->fr, p, n, on_pdu, c, &err_off);
+	srv_budget_sync(s, c);
 	if (r != LACRE_OK) {
 		if (s->sink_err) {
 			srv_conn_close(s, c, "sink failed", 1, &s->st_closed_sink);
@@ -1108,6 +1145,10 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 	if (s->paused)
 		chunk = budget = PAUSE_PEEK;
 	while (got < budget && turns++ < READ_TURNS) {
+		/* room for what this read may add to an incomplete PDU, or
+		 * c's own PDU is refused and nothing more is read from it */
+		if (srv_budget_admit(s, c, chunk) < 0)
+			return 0;
 		if (c->ssl) {
 			ERR_clear_error();
 			n = SSL_read(c->ssl, s->rbuf, (int)chunk);
@@ -1473,9 +1514,15 @@ static int drain(struct ingest_server *s)
 			if (c->state == CS_OPEN)
 				conn_read(s, c, s->cfg.read_budget);
 		}
+		srv_budget_reap(s);
 	}
+	srv_budget_reap(s);
 	/* whatever is left: one last read, then cut, saying so */
 	while ((c = s->conns)) {
+		if (c->budget_refused) {
+			srv_budget_reap(s);
+			continue;
+		}
 		if (srv_conn_blocked(s, c) || s->sink_err) {
 			/* what it holds is named below */
 			srv_conn_close(s, c, "receiver stopping: no space for its data", 1, &s->st_closed_shutdown);
@@ -1552,6 +1599,7 @@ int ingest_server_run(struct ingest_server *s)
 			if (c->state == CS_OPEN)
 				conn_read(s, c, s->cfg.read_budget);
 		}
+		srv_budget_reap(s);
 		now = srv_mono_ms();
 		if (s->paused && now - s->last_retry_ms >= RETRY_MS)
 			srv_pause_retry(s, now);
@@ -1649,7 +1697,9 @@ int ingest_server_stats_json(const struct ingest_server *s, struct lacre_dbuf *o
 	json_kv_uint(&w, "error", s->st_closed_error);
 	json_kv_uint(&w, "sink", s->st_closed_sink);
 	json_kv_uint(&w, "shutdown", s->st_closed_shutdown);
+	json_kv_uint(&w, "memory_budget", s->st_closed_budget);
 	json_obj_end(&w);
+	srv_budget_json(s, &w);
 	json_kv_uint(&w, "pdus", s->st_pdus);
 	json_kv_uint(&w, "records", s->st_records);
 	json_kv_uint(&w, "bytes", s->st_bytes);

@@ -59,6 +59,9 @@ struct conn {
 	uint8_t in_ep;                 /* registered in the epoll set */
 	uint8_t wr_shut;               /* our side half-closed (stopping) */
 	unsigned n_held;               /* PDUs of this connection in the held FIFO */
+	uint8_t budget_refused;        /* its incomplete PDU was refused (budget.c): closed after this turn */
+	size_t mem_acct;               /* bytes of its framer counted in the memory budget */
+	size_t tail_refused;           /* bytes of the incomplete PDU refused (logged as a truncated tail) */
 	uint32_t events;               /* current epoll mask */
 	uint64_t id;
 	SSL *ssl;
@@ -96,6 +99,11 @@ struct ingest_server {
 	uint8_t *rbuf;                 /* READ_CHUNK scratch */
 	struct etsi_pdu d;             /* decode scratch */
 	struct lacre_dbuf ev;          /* event scratch */
+	/* memory budget (budget.c): incomplete PDUs and held PDUs in all */
+	size_t mem_pend;               /* sum of every connection's mem_acct */
+	size_t mem_max;                /* most ever held (mem_pend + held_bytes) */
+	unsigned n_budget_refused;     /* refused connections not closed yet */
+	uint64_t st_budget_refusals, st_budget_refused_bytes, st_closed_budget;
 	int sink_err;
 	int decode_err;                /* set by on_pdu for the close reason */
 	int dirty;                     /* records since the last flush */
@@ -136,11 +144,12 @@ struct ingest_server {
 	         st_bctr_gaps;
 };
 
-/* 1 when c may not be read now: it holds PDUs the sink has not taken, or
- * events wait for space (then nothing is read anywhere). */
+/* 1 when c may not be read now: it holds PDUs the sink has not taken, its
+ * incomplete PDU was refused by the memory budget (it is closed after this
+ * turn), or events wait for space (then nothing is read anywhere). */
 static inline int srv_conn_blocked(const struct ingest_server *s, const struct conn *c)
 {
-	return c->n_held > 0 || (s->paused && s->evq.len > 0);
+	return c->n_held > 0 || c->budget_refused || (s->paused && s->evq.len > 0);
 }
 
 /* server.c */
@@ -163,6 +172,33 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 const char *srv_frame_reason(int r, char *buf, size_t n, const struct conn *c);
 /* Put c on the ready list (decrypted bytes wait inside OpenSSL). */
 void srv_ready_add(struct ingest_server *s, struct conn *c);
+/* Start and finish an event of c (NULL: not a connection's). */
+void srv_event_begin(struct ingest_server *s, struct json_w *w, const char *name,
+                     const struct conn *c);
+void srv_event_end(struct ingest_server *s, struct json_w *w);
+/* Log the incomplete PDU c holds as a truncated-tail event (its bytes in
+ * base64), counted in --stats; returns its length (0: nothing held). */
+size_t srv_conn_tail_event(struct ingest_server *s, struct conn *c);
+
+/* budget.c: one memory budget (cfg.memory_budget) over every connection's
+ * incomplete PDU and the PDUs held for want of space */
+
+/* Bytes the budget counts now. */
+size_t srv_budget_used(const struct ingest_server *s);
+/* Before up to n bytes are read from c: make room for what c's framer may
+ * allocate to hold them, refusing the incomplete PDUs that cost most
+ * (largest, then oldest; c's own included).  0: read; -1: c's own PDU was
+ * refused (do not read it; it is closed by srv_budget_reap()). */
+int srv_budget_admit(struct ingest_server *s, struct conn *c, size_t n);
+/* After c's framer was fed or freed: count what it holds now. */
+void srv_budget_sync(struct ingest_server *s, struct conn *c);
+/* c is being closed (its framer freed): stop counting it. */
+void srv_budget_forget(struct ingest_server *s, struct conn *c);
+/* Close the connections refused since the last call (never inside an
+ * event batch, where a later event may still name them). */
+void srv_budget_reap(struct ingest_server *s);
+/* The --stats member "memory_budget". */
+void srv_budget_json(const struct ingest_server *s, struct json_w *w);
 
 /* backpressure.c */
 

@@ -80,6 +80,9 @@ static const struct ckey keys[] = {
 	  "Most concurrent handover connections." },
 	{ "limits.max_pdu_bytes", T_SIZE, N(max_pdu_bytes), 1024, UINT64_C(1) << 30,
 	  "Largest PS-PDU accepted (bytes; K, M, G suffixes)." },
+	{ "limits.memory_budget", T_SIZE, N(memory_budget), UINT64_C(1) << 20, UINT64_C(1) << 40,
+	  "Memory all handover connections' incomplete PDUs may take in all (bytes; K, M, G suffixes): "
+	  "past it the receiver refuses the largest incomplete PDU first; at least twice limits.max_pdu_bytes." },
 	{ "limits.idle_timeout", T_DUR, N(idle_timeout_ms), 1000, UINT64_C(86400000),
 	  "A connection silent for this long is closed (ms, s, min, h)." },
 	{ "master.scrypt_log2n", T_UINT, N(scrypt_log2n), 1, SITE_LOG2N_MAX,
@@ -580,6 +583,7 @@ void site_config_defaults(struct site_config *cfg, const char *dir)
 	cfg->segment_max_age_ms = 2000;
 	cfg->max_connections = 10000;
 	cfg->max_pdu_bytes = UINT64_C(16) * 1024 * 1024;
+	cfg->memory_budget = UINT64_C(256) * 1024 * 1024;
 	cfg->idle_timeout_ms = 300000;
 	cfg->scrypt_log2n = SITE_LOG2N_DEFAULT;
 }
@@ -862,6 +866,11 @@ int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 		return LACRE_E_CONFIG;
 	if (cfg->max_pdu_bytes > cfg->segment_max_bytes) {
 		lacre_msg(msg, msglen, "limits.max_pdu_bytes: must not exceed segment.max_bytes");
+		return LACRE_E_CONFIG;
+	}
+	if (cfg->memory_budget / 2 < cfg->max_pdu_bytes) {
+		lacre_msg(msg, msglen, "limits.memory_budget: must be at least twice limits.max_pdu_bytes, "
+			  "or one largest PDU could never be received beside others; raise it");
 		return LACRE_E_CONFIG;
 	}
 	return LACRE_OK;

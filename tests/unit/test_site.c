@@ -188,6 +188,14 @@ static void test_config_check(void)
 	CHECK_EQ_INT(site_config_check(&c, msg, sizeof(msg)), LACRE_E_CONFIG);
 	CHECK_OK(site_config_set(&c, "backend", "s3:http://127.0.0.1:7480/lacre", NULL, 0));
 	CHECK_OK(site_config_check(&c, msg, sizeof(msg)));
+	/* the memory budget: 256 MiB by default, at least twice the largest PDU */
+	CHECK_EQ_INT(c.memory_budget, 256u << 20);
+	CHECK_OK(site_config_set(&c, "limits.memory_budget", "31M", NULL, 0));
+	CHECK_EQ_INT(site_config_check(&c, msg, sizeof(msg)), LACRE_E_CONFIG);
+	CHECK(strstr(msg, "limits.memory_budget: must be at least twice limits.max_pdu_bytes") == msg);
+	CHECK_OK(site_config_set(&c, "limits.memory_budget", "32M", NULL, 0));
+	CHECK_OK(site_config_check(&c, msg, sizeof(msg)));
+	CHECK_EQ_INT(site_config_set(&c, "limits.memory_budget", "1000K", msg, sizeof(msg)), LACRE_E_CONFIG);
 	age_identity_wipe(&id);
 }
 
