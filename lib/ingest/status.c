@@ -103,6 +103,9 @@ int ingest_status_prom(const struct ingest_server *s, const struct seal_sink_sta
 	TRY(one(out, "lacre_ingest_backpressure_pauses_total", "counter", "times reading paused for want of spool space", s->st_pauses));
 	TRY(one(out, "lacre_ingest_backpressure_paused_milliseconds_total", "counter", "time reading was paused", s->st_paused_ms));
 	TRY(one(out, "lacre_ingest_paused", "gauge", "1 while reading is paused for want of spool space", s->paused ? 1 : 0));
+	TRY(one(out, "lacre_ingest_memory_budget_bytes", "gauge", "the budget of incomplete and held PDUs (limits.memory_budget)", s->cfg.memory_budget));
+	TRY(one(out, "lacre_ingest_memory_in_use_bytes", "gauge", "incomplete PDUs' buffers now", s->mem_pend));
+	TRY(one(out, "lacre_ingest_memory_refusals_total", "counter", "incomplete PDUs refused to keep within the budget", s->st_budget_refusals));
 	if (vault) {
 		TRY(one(out, "lacre_seal_records_total", "counter", "records sealed", vault->records));
 		TRY(fam(out, "lacre_seal_routed_total", "counter", "records sealed, by destination"));
