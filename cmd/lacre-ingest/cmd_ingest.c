@@ -24,7 +24,7 @@
 #include "lacre/ingest.h"
 #include "lacre/seal_sink.h"
 #include "lacre/site.h"
-#include "cli.h"
+#include "receiver.h"
 
 static struct ingest_server *g_server;
 
