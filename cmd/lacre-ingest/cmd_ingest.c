@@ -374,8 +374,16 @@ static int confine_opts_fill(struct confine_opts *co, const struct site *st, con
 		parent_dir(state, p_state, sizeof(p_state));
 		r |= confine_add_write(co, p_state);
 	}
-	if (!st)
+	if (!st) {
+		/* the raw spool is made by the sink, once confined: make it now
+		 * (the sink's own mode), so that the confinement can name it */
+		if (mkdir(spool, 0700) != 0 && errno != EEXIST) {
+			cli_err("ingest: cannot create the spool %s: %s; check the directory and its permissions",
+			        spool, strerror(errno));
+			return LACRE_E_IO;
+		}
 		return (confine_add_write(co, spool) | r) ? LACRE_E_TOO_LARGE : LACRE_OK;
+	}
 	if (site_path(st, SITE_WARRANTS, p_warrants, sizeof(p_warrants)) != LACRE_OK ||
 	    site_path(st, "ledger/ingest.key", p_key, sizeof(p_key)) != LACRE_OK ||
 	    site_path(st, "ledger/ingest", p_ledger, sizeof(p_ledger)) != LACRE_OK) {
