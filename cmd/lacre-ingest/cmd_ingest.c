@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,19 +325,41 @@ static int sink_not_open(void *ctx, const struct lacre_record *rec)
 	return LACRE_E_INVALID;
 }
 
+/* A file or folder this run just made for itself (its log key, its log
+ * and state folders) belongs to the --run-as user when started as root:
+ * the receiver reads and writes it after dropping to that user.  What
+ * existed before is left as it is (the confinement's check names it). */
+static void give_to_run_as(const char *path, const char *run_as)
+{
+	struct passwd *pw;
+
+	if (!run_as || geteuid() != 0 || !(pw = getpwnam(run_as)) || pw->pw_uid == 0)
+		return;
+	if (chown(path, pw->pw_uid, pw->pw_gid) != 0)
+		cli_err("ingest: cannot give %s to %s: %s", path, run_as, strerror(errno));
+}
+
 /* Make sure SITE/ledger/ingest.key exists before the confinement (a
  * confined receiver may read it but not create files in ledger/, which
- * also holds the keeper's access-log key). */
-static int ensure_log_key(const struct site *st)
+ * also holds the keeper's access-log key); a key made now is run_as's. */
+static int ensure_log_key(const struct site *st, const char *run_as)
 {
 	struct note_signer *k = NULL;
-	int r = seal_sink_log_key(st, &k);
+	char path[SITE_PATH_MAX];
+	int r, existed;
 
-	if (r != LACRE_OK) {
+	if (site_path(st, "ledger/ingest.key", path, sizeof(path)) != LACRE_OK) {
+		cli_err("ingest: the site path %s is too long", st->dir);
+		return LACRE_E_CONFIG;
+	}
+	existed = access(path, F_OK) == 0;
+	if ((r = seal_sink_log_key(st, &k)) != LACRE_OK) {
 		cli_err("ingest: cannot load or create the ingest log key in %s/ledger: %s", st->dir, lacre_strerror(r));
 		return r;
 	}
 	note_signer_free(k);
+	if (!existed)
+		give_to_run_as(path, run_as);
 	return LACRE_OK;
 }
 
@@ -392,7 +415,9 @@ static int confine_opts_fill(struct confine_opts *co, const struct site *st, con
 	}
 	/* the ingest log's folder is made by its first run: make it now, so
 	 * that the confinement can name it */
-	if (mkdir(p_ledger, 0700) != 0 && errno != EEXIST) {
+	if (mkdir(p_ledger, 0700) == 0)
+		give_to_run_as(p_ledger, run_as);
+	else if (errno != EEXIST) {
 		cli_err("ingest: cannot create %s: %s; check the site folder's permissions", p_ledger, strerror(errno));
 		return LACRE_E_IO;
 	}
@@ -672,12 +697,14 @@ int cmd_ingest(int argc, char **argv)
 	if (state == state_path) {
 		char sd[4200];
 		snprintf(sd, sizeof(sd), "%s/state", st.dir);
-		if (mkdir(sd, 0700) != 0 && errno != EEXIST) {
+		if (mkdir(sd, 0700) == 0)
+			give_to_run_as(sd, no_confine ? NULL : run_as);
+		else if (errno != EEXIST) {
 			cli_err("ingest: cannot create %s: %s; check the site folder's permissions", sd, strerror(errno));
 			{ rc = EXIT_FAIL; goto done; }
 		}
 	}
-	if (use_site && (r = ensure_log_key(&st)) != LACRE_OK)
+	if (use_site && (r = ensure_log_key(&st, no_confine ? NULL : run_as)) != LACRE_OK)
 		{ rc = EXIT_FAIL; goto done; }
 	/* the listeners first (the sink is filled in once confined: the server
 	 * only keeps its address until it runs) */
