@@ -377,6 +377,44 @@ static void parent_dir(const char *path, char *out, size_t cap)
 }
 
 /*
+ * What a backend spec (docs/storage.md) needs once confined: a dir: root
+ * to write; an s3:// endpoint to connect to (S3_ENDPOINT or
+ * AWS_ENDPOINT_URL, as lib/store/s3.c reads them); a faulty: test wrapper
+ * what its inner spec needs (its down-file is only looked at with stat,
+ * which Landlock leaves alone).
+ */
+static int confine_backend(struct confine_opts *co, const char *spec)
+{
+	if (!strncmp(spec, "faulty:", 7)) {
+		spec += 7;
+		if (!strncmp(spec, "down-file=", 10)) {
+			const char *semi = strchr(spec, ';');
+			if (!semi)
+				return LACRE_OK;   /* the store refuses it, and says why */
+			spec = semi + 1;
+		}
+		return confine_backend(co, spec);
+	}
+	if (!strncmp(spec, "dir:", 4)) {
+		if (confine_add_write(co, spec + 4) != LACRE_OK) {
+			cli_err("ingest: too many paths to confine to (at most %d)", CONFINE_MAX_PATHS);
+			return LACRE_E_TOO_LARGE;
+		}
+	} else if (!strncmp(spec, "s3:", 3)) {
+		const char *ep = getenv("S3_ENDPOINT");
+		if (!ep || !*ep)
+			ep = getenv("AWS_ENDPOINT_URL");
+		co->inet = 1;
+		if (ep && *ep && confine_add_url(co, ep) != LACRE_OK) {
+			cli_err("ingest: the S3 endpoint %s is not http[s]://HOST[:PORT]; fix S3_ENDPOINT", ep);
+			return LACRE_E_CONFIG;
+		}
+		/* no endpoint: the s3 store refuses to open, and says why */
+	}
+	return LACRE_OK;
+}
+
+/*
  * What the confined receiver may touch (lib/ingest/confine.h): with a site,
  * read warrants.log (reloaded while running), the ingest log key and the
  * witness policy; write the spool, the stream state's folder, the ingest
@@ -389,7 +427,7 @@ static int confine_opts_fill(struct confine_opts *co, const struct site *st, con
 {
 	static char p_warrants[SITE_PATH_MAX], p_key[SITE_PATH_MAX], p_ledger[SITE_PATH_MAX];
 	static char p_state[4200];
-	int r = LACRE_OK;
+	int r = LACRE_OK, r2;
 
 	memset(co, 0, sizeof(*co));
 	co->run_as = run_as;
@@ -436,19 +474,8 @@ static int confine_opts_fill(struct confine_opts *co, const struct site *st, con
 			free(pol);
 		}
 	}
-	if (!strncmp(st->cfg.backend, "dir:", 4)) {
-		r |= confine_add_write(co, st->cfg.backend + 4);
-	} else if (!strncmp(st->cfg.backend, "s3:", 3)) {
-		const char *ep = getenv("S3_ENDPOINT");
-		if (!ep || !*ep)
-			ep = getenv("AWS_ENDPOINT_URL");
-		co->inet = 1;
-		if (ep && *ep && confine_add_url(co, ep) != LACRE_OK) {
-			cli_err("ingest: the S3 endpoint %s is not http[s]://HOST[:PORT]; fix S3_ENDPOINT", ep);
-			return LACRE_E_CONFIG;
-		}
-		/* no endpoint: the s3 store refuses to open, and says why */
-	}
+	if ((r2 = confine_backend(co, st->cfg.backend)) != LACRE_OK)
+		return r2;
 	if (r != LACRE_OK) {
 		cli_err("ingest: too many paths to confine to (at most %d)", CONFINE_MAX_PATHS);
 		return LACRE_E_TOO_LARGE;
