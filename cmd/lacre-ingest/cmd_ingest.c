@@ -641,6 +641,10 @@ int cmd_ingest(int argc, char **argv)
 		cli_err("ingest: unexpected argument '%s'; run 'lacre help ingest'", argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (no_confine && run_as) {
+		cli_err("ingest: --run-as and --no-confine together: the user change is part of the confinement; drop one");
+		return EXIT_USAGE;
+	}
 	/* a site, unless an explicit raw spool was asked for */
 	use_site = !spool && site;
 	if (use_site) {

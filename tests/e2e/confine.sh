@@ -157,5 +157,7 @@ expect_exit 2 "no user 'lacre-no-such-user'" "$B/lacre" ingest --site "$site" --
 	--hi3 127.0.0.1:0 --quiet --duration 1 --run-as lacre-no-such-user || die "--run-as of a missing user"
 expect_exit 2 "is root" "$B/lacre" ingest --site "$site" --hi2 127.0.0.1:0 \
 	--hi3 127.0.0.1:0 --quiet --duration 1 --run-as root || die "--run-as root"
-echo "ok   --run-as: a missing user and root refused (exit 2)"
+expect_exit 2 "--run-as and --no-confine together" "$B/lacre" ingest --site "$site" --hi2 127.0.0.1:0 \
+	--hi3 127.0.0.1:0 --quiet --duration 1 --run-as "$U" --no-confine || die "--run-as with --no-confine"
+echo "ok   --run-as: a missing user, root, and with --no-confine refused (exit 2)"
 echo "confine: all checks passed"
