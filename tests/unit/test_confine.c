@@ -211,11 +211,58 @@ static void test_apply_child(void)
 	CHECK(access(out, F_OK) != 0);
 }
 
+/* With inet (an s3: backend, witnesses): IPv4 and IPv6 sockets open, Unix
+ * too, any other family is refused with EAFNOSUPPORT (netlink: what the C
+ * library's resolver probes), and connect reaches only the allowed port. */
+static void test_apply_inet(void)
+{
+	struct confine_opts o;
+	pid_t pid;
+	int status;
+
+	memset(&o, 0, sizeof(o));
+	CHECK_OK(confine_add_write(&o, t_tmpdir()));
+	CHECK_OK(confine_add_url(&o, "http://127.0.0.1:1"));
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct confine_state st;
+		char msg[256];
+		int bits = 0, s;
+		if (confine_apply(&o, &st, msg, sizeof(msg)) != LACRE_OK)
+			_exit(0x40);
+		if ((s = socket(AF_INET, SOCK_STREAM, 0)) >= 0) {
+			bits |= 0x01;
+			close(s);
+		}
+		if ((s = socket(AF_INET6, SOCK_DGRAM, 0)) >= 0) {
+			bits |= 0x02;
+			close(s);
+		}
+		if ((s = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0) {
+			bits |= 0x04;
+			close(s);
+		}
+		if (socket(AF_NETLINK, SOCK_RAW, 0) < 0 && errno == EAFNOSUPPORT)
+			bits |= 0x08;
+		if (!st.seccomp)
+			bits |= 0x10 | 0x08;   /* sanitizer build: no filter to check */
+		_exit(bits);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ_INT(WEXITSTATUS(status) & 0x4f, 0x0f);
+	if (WEXITSTATUS(status) & 0x10)
+		SKIP("sanitizer build: no seccomp filter, the socket families were not checked");
+}
+
 int main(void)
 {
 	RUN(test_url_ports);
 	RUN(test_paths_cap);
 	RUN(test_state_json);
 	RUN(test_apply_child);
+	RUN(test_apply_inet);
 	return t_done();
 }
