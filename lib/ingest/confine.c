@@ -435,6 +435,12 @@ static const int allowed[] = {
 	SCMP_SYS(exit), SCMP_SYS(exit_group),
 };
 
+#if defined(__SANITIZE_ADDRESS__)
+#define CONFINE_SANITIZER 1
+#else
+#define CONFINE_SANITIZER 0
+#endif
+
 /* Build and load the allow-list (see confine.h for the actions). */
 static int apply_seccomp(const struct confine_opts *o, struct confine_state *st,
 			 char *msg, size_t msglen)
@@ -444,19 +450,12 @@ static int apply_seccomp(const struct confine_opts *o, struct confine_state *st,
 	int r = 0;
 	size_t i;
 
-#if defined(__SANITIZE_ADDRESS__)
-	/* the sanitizer runtime stops the world with ptrace at exit (leak
-	 * check): a sanitizer build is a test build, run without the filter */
-	(void)o;
-	(void)ctx;
-	(void)me;
-	(void)r;
-	(void)i;
-	st->seccomp_off_why = "sanitizer build";
-	(void)msg;
-	(void)msglen;
-	return LACRE_OK;
-#else
+	if (CONFINE_SANITIZER) {
+		/* the sanitizer runtime stops the world with ptrace at exit (leak
+		 * check): a sanitizer build is a test build, run without the filter */
+		st->seccomp_off_why = "off (sanitizer build)";
+		return LACRE_OK;
+	}
 	if (test_mode() && getenv(ENV_SECCOMP_LOG))
 		st->seccomp_log = 1;
 	if (!(ctx = seccomp_init(st->seccomp_log ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS))) {
@@ -547,7 +546,6 @@ static int apply_seccomp(const struct confine_opts *o, struct confine_state *st,
 	seccomp_release(ctx);
 	st->seccomp = 1;
 	return LACRE_OK;
-#endif
 }
 
 /* ------------------------------------------------------------------ */
