@@ -85,7 +85,7 @@ int confine_state_json(const struct confine_state *st, struct lacre_dbuf *d);
 
 /* Test hook (tests/e2e/confine.sh): honoured only when LACRE_TEST_CONFINE=1
  * and LACRE_CONFINE_PROBE=PORT are both in the environment, after
- * confinement: try to read SITE/master.age and the keystore, to connect to
+ * confinement: try to read /etc/shadow, SITE/master.age and the keystore, to connect to
  * 127.0.0.1:PORT, and finally to exec /bin/true; print one line per attempt
  * on stderr ("confine-probe: WHAT: refused (ERRNO)" or "...: ALLOWED").
  * Returns 0 when the hook is off; otherwise does not return (exit status 0

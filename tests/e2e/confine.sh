@@ -2,7 +2,7 @@
 # confine.sh - the receiver cell is confined (issue 11, lib/ingest/confine.c,
 # docs/cmd-ingest.md "Confinement"):
 #   1. the probe hook (LACRE_TEST_CONFINE=1 LACRE_CONFINE_PROBE=PORT), run
-#      after confinement, is refused each of: reading SITE/master.age,
+#      after confinement, is refused each of: reading /etc/shadow and SITE/master.age,
 #      listing the keystore, reading a keystore file, connecting to a live
 #      TCP listener on 127.0.0.1; and is killed by SIGSYS (exit 159) when it
 #      tries to exec /bin/true.  Once as root (only Landlock stands between
@@ -66,6 +66,7 @@ refused() {
 # probe_confined NAME: every attempt refused, killed by SIGSYS at the exec
 probe_confined() {
 	local n=$1 fail=0
+	refused "$n" "open /etc/shadow" "Permission denied" || fail=1
 	refused "$n" "open $site/master.age" "Permission denied" || fail=1
 	refused "$n" "list $site/keystore" "Permission denied" || fail=1
 	refused "$n" "open $site/keystore/$ks_file" "Permission denied" || fail=1
@@ -73,7 +74,7 @@ probe_confined() {
 	grep -qF "confine-probe: exec /bin/true: trying" "$work/probe-$n.err" || { echo "FAIL: probe $n never tried the exec"; fail=1; }
 	grep -q "ALLOWED" "$work/probe-$n.err" && { echo "FAIL: probe $n: something was allowed"; fail=1; }
 	[ "$rc" -eq 159 ] || { echo "FAIL: probe $n: wanted death by SIGSYS (exit 159: the exec killed by seccomp), got exit $rc"; cat "$work/probe-$n.err"; fail=1; }
-	[ $fail -eq 0 ] && echo "ok   probe $n: master.age, keystore, keystore/$ks_file, connect 127.0.0.1:$LPORT refused; exec killed (SIGSYS, exit 159)"
+	[ $fail -eq 0 ] && echo "ok   probe $n: /etc/shadow, master.age, keystore, keystore/$ks_file, connect 127.0.0.1:$LPORT refused; exec killed (SIGSYS, exit 159)"
 	return $fail
 }
 
