@@ -746,6 +746,16 @@ int cmd_ingest(int argc, char **argv)
 		rc = r == LACRE_E_CONFIG ? EXIT_USAGE : EXIT_FAIL;
 		goto done;
 	}
+	/* a stop asked from here on (the ready file tells a script it may
+	 * signal) is a clean stop: the loop sees it as soon as it runs */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	if (duration)
+		alarm((unsigned)duration);
 	/* what a confined receiver may no longer create: the ready file now,
 	 * the stats file's descriptor (filled at exit) */
 	if (ready && write_ready(g_server, ready) != LACRE_OK) {
@@ -784,14 +794,6 @@ int cmd_ingest(int argc, char **argv)
 		{ rc = EXIT_FAIL; goto done; }
 	}
 	sink_open = 1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-	if (duration)
-		alarm((unsigned)duration);
 	if (!cfg.quiet) {
 		char line[512];
 		confine_state_line(&cs, line, sizeof(line));
