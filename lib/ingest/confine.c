@@ -114,6 +114,7 @@ static int test_mode(void)
 	return e && !strcmp(e, "1");
 }
 
+/* Append path to a list of at most CONFINE_MAX_PATHS (empty: ignored). */
 static int add_path(const char **list, size_t *n, const char *path)
 {
 	if (!path || !path[0])
@@ -124,16 +125,19 @@ static int add_path(const char **list, size_t *n, const char *path)
 	return LACRE_OK;
 }
 
+/* See confine.h. */
 int confine_add_read(struct confine_opts *o, const char *path)
 {
 	return add_path(o->read, &o->n_read, path);
 }
 
+/* See confine.h. */
 int confine_add_write(struct confine_opts *o, const char *path)
 {
 	return add_path(o->write, &o->n_write, path);
 }
 
+/* See confine.h: the port is the URL's, else 80 (http) or 443 (https). */
 int confine_add_url(struct confine_opts *o, const char *url)
 {
 	const char *h, *end, *colon;
@@ -321,6 +325,9 @@ static int ll_abi(void)
 	return v > 0 ? (int)v : 0;
 }
 
+/* Build the ruleset the kernel's ABI allows (confine.h, step 3) and bind
+ * this thread, and the threads it creates later, to it.  No ABI: nothing
+ * done, st->landlock_abi stays 0 (the caller says so). */
 static int apply_landlock(const struct confine_opts *o, struct confine_state *st,
 			  char *msg, size_t msglen)
 {
@@ -389,8 +396,9 @@ fail:
 /* ------------------------------------------------------------------ */
 /* 4. seccomp                                                            */
 
-/* System calls the receiver makes once confined (found by running the
- * ingest, fault, TLS, witness and s3: end-to-end tests under strace):
+/* System calls the receiver makes once confined (checked by running the
+ * ingest, fault, TLS, witness and s3: end-to-end tests with the filter in
+ * log mode, LACRE_TEST_SECCOMP_LOG, and reading the kernel's log):
  * event loop and sockets, files of the spool and ledger, threads and their
  * locks, memory, time, signals to itself, randomness. */
 static const int allowed[] = {
@@ -552,6 +560,8 @@ static int apply_seccomp(const struct confine_opts *o, struct confine_state *st,
 
 /* ------------------------------------------------------------------ */
 
+/* See confine.h: user, no-new-privs, Landlock, seccomp, in that order
+ * (seccomp last: the calls before it are not on its list). */
 int confine_apply(const struct confine_opts *o, struct confine_state *st,
 		  char *msg, size_t msglen)
 {
@@ -594,6 +604,7 @@ int confine_apply(const struct confine_opts *o, struct confine_state *st,
 	return LACRE_OK;
 }
 
+/* See confine.h. */
 void confine_state_line(const struct confine_state *st, char *out, size_t cap)
 {
 	char ll[48];
@@ -614,6 +625,7 @@ void confine_state_line(const struct confine_state *st, char *out, size_t cap)
 	         st->seccomp_off_why ? st->seccomp_off_why : "off", ll);
 }
 
+/* See confine.h. */
 int confine_state_json(const struct confine_state *st, struct lacre_dbuf *d)
 {
 	char ll[32];
@@ -660,6 +672,7 @@ static void probe_say(const char *what, int ok, int err, int *allowed_n)
 	fflush(stderr);
 }
 
+/* See confine.h. */
 int confine_probe(const char *site_dir)
 {
 	const char *port_s = getenv(ENV_PROBE);
