@@ -181,28 +181,34 @@ int confine_add_url(struct confine_opts *o, const char *url)
 /* ------------------------------------------------------------------ */
 /* 1. user and capabilities                                              */
 
-/* Drop every capability of this thread (effective, permitted,
- * inheritable) and the bounding set: a receiver left as uid 0 then keeps
- * only what the owner bits of root's files give. */
+/* Drop every capability (effective, permitted, inheritable) and, when it
+ * may (CAP_SETPCAP), the bounding set; then read them back.  A receiver
+ * left as uid 0 keeps only what the owner bits of root's files give; one
+ * started by a user with file or ambient capabilities loses them too.
+ * Returns 0 when none is left. */
 static int drop_caps(void)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
 
+	/* EPERM: not allowed to shrink the bounding set; it only matters at
+	 * execve, which the filter kills and no-new-privileges neuters */
 	for (int c = 0; c <= 63; c++)
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM)
 			return -1;
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	memset(d, 0, sizeof(d));
 	if (syscall(SYS_capset, &h, d) != 0)
 		return -1;
 	memset(d, 0, sizeof(d));
 	if (syscall(SYS_capget, &h, d) != 0 || d[0].effective || d[0].permitted ||
-	    d[1].effective || d[1].permitted)
+	    d[0].inheritable || d[1].effective || d[1].permitted || d[1].inheritable)
 		return -1;
 	return 0;
 }
 
-/* Become run_as (when root) or check that run_as is who we are. */
+/* Become run_as (when root; when not root, run_as must be who we are), or
+ * stay who we are; then drop every capability.  Fills st's user fields. */
 static int drop_user(const char *run_as, struct confine_state *st, char *msg, size_t msglen)
 {
 	struct passwd pw, *p = NULL;
@@ -211,60 +217,52 @@ static int drop_user(const char *run_as, struct confine_state *st, char *msg, si
 	gid_t rg, eg, sg;
 	int e;
 
-	if (!run_as || !run_as[0]) {
-		if (geteuid() == 0) {
-			if (drop_caps() != 0) {
-				snprintf(msg, msglen, "cannot drop the capabilities of root: %s", strerror(errno));
-				return LACRE_E_IO;
-			}
-			st->caps_dropped = 1;
+	if (run_as && run_as[0]) {
+		e = getpwnam_r(run_as, &pw, buf, sizeof(buf), &p);
+		if (e != 0 || !p) {
+			snprintf(msg, msglen, "no user '%s': create it (useradd --system %s) or fix --run-as",
+			         run_as, run_as);
+			return LACRE_E_CONFIG;
 		}
-		st->uid = geteuid();
-		st->gid = getegid();
-		p = NULL;
-		if (getpwuid_r(st->uid, &pw, buf, sizeof(buf), &p) == 0 && p)
-			snprintf(st->user, sizeof(st->user), "%s", p->pw_name);
-		else
-			snprintf(st->user, sizeof(st->user), "%lu", (unsigned long)st->uid);
-		if (geteuid() != 0)
-			st->caps_dropped = 1;
-		return LACRE_OK;
-	}
-	e = getpwnam_r(run_as, &pw, buf, sizeof(buf), &p);
-	if (e != 0 || !p) {
-		snprintf(msg, msglen, "no user '%s': create it (useradd --system %s) or fix --run-as",
-		         run_as, run_as);
-		return LACRE_E_CONFIG;
-	}
-	if (p->pw_uid == 0) {
-		snprintf(msg, msglen, "--run-as %s is root: name the receiver's own user", run_as);
-		return LACRE_E_CONFIG;
-	}
-	if (geteuid() != 0) {
-		if (geteuid() != p->pw_uid) {
+		if (p->pw_uid == 0) {
+			snprintf(msg, msglen, "--run-as %s is root: name the receiver's own user", run_as);
+			return LACRE_E_CONFIG;
+		}
+		if (geteuid() != 0 && geteuid() != p->pw_uid) {
 			snprintf(msg, msglen, "--run-as %s needs root to change user (running as uid %lu)",
 			         run_as, (unsigned long)geteuid());
 			return LACRE_E_CONFIG;
 		}
-	} else {
-		if (setgroups(0, NULL) != 0 || setresgid(p->pw_gid, p->pw_gid, p->pw_gid) != 0 ||
-		    setresuid(p->pw_uid, p->pw_uid, p->pw_uid) != 0) {
-			snprintf(msg, msglen, "cannot become user %s: %s", run_as, strerror(errno));
-			return LACRE_E_IO;
+		if (geteuid() == 0) {
+			if (setgroups(0, NULL) != 0 || setresgid(p->pw_gid, p->pw_gid, p->pw_gid) != 0 ||
+			    setresuid(p->pw_uid, p->pw_uid, p->pw_uid) != 0) {
+				snprintf(msg, msglen, "cannot become user %s: %s", run_as, strerror(errno));
+				return LACRE_E_IO;
+			}
+			/* it must not be able to come back */
+			if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
+			    ru != p->pw_uid || eu != p->pw_uid || su != p->pw_uid ||
+			    rg != p->pw_gid || eg != p->pw_gid || sg != p->pw_gid ||
+			    setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 ||
+			    getgroups(0, NULL) != 0) {
+				snprintf(msg, msglen, "user %s could regain root or keep a group: refusing to run",
+				         run_as);
+				return LACRE_E_AUTH;
+			}
 		}
 	}
-	/* it must not be able to come back */
-	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
-	    ru != p->pw_uid || eu != p->pw_uid || su != p->pw_uid ||
-	    rg != p->pw_gid || eg != p->pw_gid || sg != p->pw_gid ||
-	    setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 || getgroups(0, NULL) != 0) {
-		snprintf(msg, msglen, "user %s could regain root or keep a group: refusing to run", run_as);
-		return LACRE_E_AUTH;
+	if (drop_caps() != 0) {
+		snprintf(msg, msglen, "cannot drop the receiver's capabilities: %s", strerror(errno));
+		return LACRE_E_IO;
 	}
-	st->uid = p->pw_uid;
-	st->gid = p->pw_gid;
 	st->caps_dropped = 1;
-	snprintf(st->user, sizeof(st->user), "%s", p->pw_name);
+	st->uid = geteuid();
+	st->gid = getegid();
+	p = NULL;
+	if (getpwuid_r(st->uid, &pw, buf, sizeof(buf), &p) == 0 && p)
+		snprintf(st->user, sizeof(st->user), "%s", p->pw_name);
+	else
+		snprintf(st->user, sizeof(st->user), "%lu", (unsigned long)st->uid);
 	return LACRE_OK;
 }
 

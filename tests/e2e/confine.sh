@@ -93,6 +93,23 @@ chown -R "$U" "$site/spool" "$site/objects" "$site/state" "$site/ledger/ingest" 
 probe user --run-as "$U"
 probe_confined user || die "the confined receiver ($U) reached something it must not"
 
+# 1c. started by the user itself (no root, no --run-as; a raw spool): the
+# same refusals, the filter kills the exec
+if command -v setpriv >/dev/null; then
+	mkdir -m 0777 "$work/userspool"
+	LACRE_TEST_CONFINE=1 LACRE_CONFINE_PROBE=$LPORT timeout 60 setpriv --reuid="$UID_U" --regid="$GID_U" \
+		--clear-groups "$B/lacre" ingest --spool "$work/userspool/s" --hi2 127.0.0.1:0 --quiet \
+		</dev/null >/dev/null 2>"$work/probe-self.err"
+	rc=$?
+	refused self "open /etc/shadow" "Permission denied" &&
+		refused self "connect 127.0.0.1:$LPORT" "Address family not supported by protocol" &&
+		! grep -q ALLOWED "$work/probe-self.err" && [ "$rc" -eq 159 ] ||
+		{ cat "$work/probe-self.err"; die "started as $U: wanted every probe refused and SIGSYS (exit 159), got exit $rc"; }
+	echo "ok   started as $U itself: /etc/shadow, connect refused; exec killed (SIGSYS, exit 159)"
+else
+	die "setpriv missing (Debian: util-linux): cannot start the receiver as $U"
+fi
+
 # 2. the probe sees an unconfined receiver: it reads master.age, runs /bin/true
 probe open --no-confine
 grep -qF "confine-probe: open $site/master.age: ALLOWED" "$work/probe-open.err" && [ "$rc" -eq 0 ] ||
