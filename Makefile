@@ -19,7 +19,7 @@
 #   WERROR=1        warnings are errors (set by CI)
 
 CC      ?= cc
-PKGS    := openssl libcurl sqlite3 expat libmicrohttpd
+PKGS    := openssl libcurl sqlite3 expat libmicrohttpd libseccomp
 SAN     ?=
 COV     ?=
 ifeq ($(CI),true)
@@ -52,7 +52,10 @@ endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -Iinclude -Ilib $(PKG_CFLAGS) -MMD -MP
+# one section per function: lacre-ingest links with --gc-sections, so that
+# what it never calls (the keystore beside site_open in site.c) is not in it
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -ffunction-sections -fdata-sections \
+           -Iinclude -Ilib $(PKG_CFLAGS) -MMD -MP
 LDFLAGS := -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDSAN)
 LIBS    := $(PKG_LIBS) -lm -lpthread
 # unit tests only: zlib inflates the compressed CCTV age vectors
@@ -62,7 +65,7 @@ LIB_SRC  := $(sort $(shell find lib -name '*.c'))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIBA     := $(B)/liblacre.a
 
-PROGS    := lacre lacre-verify lacre-mediator
+PROGS    := lacre lacre-verify lacre-mediator lacre-ingest
 PROG_BIN := $(PROGS:%=$(B)/bin/%)
 
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -74,7 +77,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
 .SECONDARY:
 .PHONY: all deps check test test-unit test-e2e test-asan demo demo-token bench fuzz clean coverage soak unit-tests
-all: $(LIBA) $(PROG_BIN) $(TEST_BIN) $(BENCH_BIN)
+all: $(LIBA) $(PROG_BIN) $(B)/lacre-ingest.link-ok $(TEST_BIN) $(BENCH_BIN)
 
 deps:
 	@scripts/deps
@@ -104,7 +107,15 @@ lacre-mediator_LIBS := $(LIBS)
 # lacre-verify is linked against OpenSSL's libcrypto alone: if any module it
 # uses ever reaches the network, the index or a site, this link fails.
 lacre-verify_LIBS   := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) -lm
+# lacre-ingest, the receiver cell, parses hostile input: it must contain
+# nothing of the keystore, the master key or the access side.  Its link
+# keeps only the sections it reaches (--gc-sections), and
+# scripts/ingest-link-check (nm) fails the build when a forbidden symbol is
+# left (the stamp below; tests/e2e/confine_link.sh runs it too).
+lacre-ingest_LIBS   := -Wl,--gc-sections $(LIBS)
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+$(B)/lacre-ingest.link-ok: $(B)/bin/lacre-ingest scripts/ingest-link-check
+	scripts/ingest-link-check $< && touch $@
 
 $(B)/tests/%: tests/unit/%.c $(TEST_LIB) $(LIBA)
 	@mkdir -p $(dir $@)

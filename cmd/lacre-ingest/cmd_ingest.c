@@ -1,16 +1,23 @@
 /*
- * cmd_ingest.c - `lacre ingest`: run the handover receiver until SIGTERM or
- * SIGINT (or --duration), spooling every PS-PDU and accounting event to a
- * local spool directory, and optionally write the accounting as JSON at
- * exit (--stats).  With a site, the per-stream sequence state is kept in
- * SITE/state/streams.state (outside the spool, which is uploaded) so that a
- * restart raises no false gap.  Thin: the work is in lib/ingest
- * (include/lacre/ingest.h).
- * Documented in docs/cmd-ingest.md.
+ * cmd_ingest.c - lacre-ingest (started by `lacre ingest`): run the handover
+ * receiver until SIGTERM or SIGINT (or --duration), spooling every PS-PDU
+ * and accounting event to a local spool directory, and optionally write the
+ * accounting as JSON at exit (--stats).  With a site, the per-stream
+ * sequence state is kept in SITE/state/streams.state (outside the spool,
+ * which is uploaded) so that a restart raises no false gap.
+ *
+ * Order matters for the confinement (lib/ingest/confine.h): the site, its
+ * handover keys, the TLS files and the stream state are read and the
+ * listeners bound first; then, before any thread exists, the process drops
+ * to its own user and confines itself; only then does the sink open (its
+ * uploader and ticker threads inherit every restriction).  Thin: the work is
+ * in lib/ingest (include/lacre/ingest.h).  Documented in docs/cmd-ingest.md.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +31,10 @@
 #include "lacre/ingest.h"
 #include "lacre/ingest_status.h"
 #include "lacre/seal_sink.h"
+#include "lacre/note.h"
 #include "lacre/site.h"
-#include "cli.h"
+#include "ingest/confine.h"
+#include "receiver.h"
 
 static struct ingest_server *g_server;
 
@@ -117,7 +126,9 @@ static void usage(FILE *f)
 	"                         without a site: none)\n"
 	"  --drain-timeout SEC    at stop, wait this long for peers to close (default 5)\n"
 	"  --stop-retry SEC       at stop, keep retrying data held for want of space (default 30)\n"
-	"  --quiet                no per-connection lines on stderr\n");
+	"  --quiet                no per-connection lines on stderr\n"
+	"  --run-as USER          when started as root, become USER once the listeners are bound\n"
+	"  --no-confine           no user change, Landlock or seccomp (diagnosis only: says so loudly)\n");
 }
 
 /* Parse a non-negative decimal number with an optional k, M or G suffix
@@ -171,13 +182,14 @@ static int parse_fp(const char *s, uint8_t out[32])
 	return n == 32 && hi < 0 ? 0 : -1;
 }
 
-/* Write the stats JSON to path atomically (tmp + rename). */
+/* Write the stats JSON to fd, the --stats file opened before the
+ * confinement (a confined receiver may not create files beside it: the
+ * folder may hold the site); the file is filled only here, at exit. */
 static int write_stats(struct ingest_server *s, const struct lacre_sink *vault,
-		       const char *path)
+		       const struct confine_state *cs, int fd)
 {
 	struct lacre_dbuf d;
-	char tmp[4096];
-	FILE *fp;
+	size_t off;
 	int r;
 
 	lacre_dbuf_init(&d, (size_t)256 << 20);
@@ -204,15 +216,26 @@ static int write_stats(struct ingest_server *s, const struct lacre_sink *vault,
 		if (r != LACRE_OK)
 			goto done;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	r = LACRE_E_IO;
-	if (!(fp = fopen(tmp, "w")))
-		goto done;
-	if (fwrite(d.p, 1, d.len, fp) != d.len || fputc('\n', fp) == EOF) {
-		fclose(fp);
-		goto done;
+	if (d.len > 0 && d.p[d.len - 1] == '}') {
+		/* what confinement the receiver ran under */
+		d.len--;
+		if ((r = lacre_dbuf_printf(&d, ",\"confinement\":")) != LACRE_OK ||
+		    (r = confine_state_json(cs, &d)) != LACRE_OK ||
+		    (r = lacre_dbuf_printf(&d, "}\n")) != LACRE_OK)
+			goto done;
 	}
-	if (fclose(fp) != 0 || rename(tmp, path) != 0)
+	r = LACRE_E_IO;
+	if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+		goto done;
+	for (off = 0; off < d.len;) {
+		ssize_t n = write(fd, d.p + off, d.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto done;
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0)
 		goto done;
 	r = LACRE_OK;
 done:
@@ -239,8 +262,9 @@ static int write_ready(struct ingest_server *s, const char *path)
 enum {
 	O_HI2 = 256, O_HI3, O_SPOOL, O_SITE, O_STATS, O_READY, O_DURATION, O_TLS, O_HI2TLS,
 	O_HI3TLS, O_CERT, O_KEY, O_CA, O_REQ, O_FP, O_ALLOW, O_MAXPDU, O_MAXTX, O_IDLE,
-	O_PDUTO, O_MAXC, O_MAXCP, O_IPUB, O_IMD, O_IRET, O_FLUSH, O_FSYNC, O_ROTATE, O_QUIET, O_SET,
-	O_STATE, O_DRAIN, O_STOPRETRY, O_STATUS, O_MEMBUDGET
+	O_PDUTO, O_MAXC, O_MAXCP, O_IPUB, O_IMD, O_IRET, O_FLUSH, O_FSYNC_MODE, O_ROTATE, O_QUIET, O_SET,
+	O_STATE, O_DRAIN, O_STOPRETRY, O_RUNAS, O_NOCONFINE, O_STATUS, O_MEMBUDGET
+	/* the opts[] table below lists the long options in this order */
 };
 
 /* 1 when path (a file to create) would lie inside folder dir (both made
@@ -336,6 +360,173 @@ static void wipe_hkeys(struct ingest_hkeys *ops, size_t n)
 		etsi_keyring_wipe(&ops[i].ring);
 }
 
+/* The sink's record callback until the sink opens (never called: the
+ * server reads nothing before ingest_server_run). */
+static int sink_not_open(void *ctx, const struct lacre_record *rec)
+{
+	(void)ctx;
+	(void)rec;
+	return LACRE_E_INVALID;
+}
+
+/* A file or folder this run just made for itself (its log key, its log
+ * and state folders) belongs to the --run-as user when started as root:
+ * the receiver reads and writes it after dropping to that user.  What
+ * existed before is left as it is (the confinement's check names it). */
+static void give_to_run_as(const char *path, const char *run_as)
+{
+	struct passwd *pw;
+
+	if (!run_as || geteuid() != 0 || !(pw = getpwnam(run_as)) || pw->pw_uid == 0)
+		return;
+	if (chown(path, pw->pw_uid, pw->pw_gid) != 0)
+		cli_err("ingest: cannot give %s to %s: %s", path, run_as, strerror(errno));
+}
+
+/* Make sure SITE/ledger/ingest.key exists before the confinement (a
+ * confined receiver may read it but not create files in ledger/, which
+ * also holds the keeper's access-log key); a key made now is run_as's. */
+static int ensure_log_key(const struct site *st, const char *run_as)
+{
+	struct note_signer *k = NULL;
+	char path[SITE_PATH_MAX];
+	int r, existed;
+
+	if (site_path(st, "ledger/ingest.key", path, sizeof(path)) != LACRE_OK) {
+		cli_err("ingest: the site path %s is too long", st->dir);
+		return LACRE_E_CONFIG;
+	}
+	existed = access(path, F_OK) == 0;
+	if ((r = seal_sink_log_key(st, &k)) != LACRE_OK) {
+		cli_err("ingest: cannot load or create the ingest log key in %s/ledger: %s", st->dir, lacre_strerror(r));
+		return r;
+	}
+	note_signer_free(k);
+	if (!existed)
+		give_to_run_as(path, run_as);
+	return LACRE_OK;
+}
+
+/* Folder of path (a file), in out; "." when it has none. */
+static void parent_dir(const char *path, char *out, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(out, cap, ".");
+	else if (slash == path)
+		snprintf(out, cap, "/");
+	else
+		snprintf(out, cap, "%.*s", (int)(slash - path), path);
+}
+
+/*
+ * What a backend spec (docs/storage.md) needs once confined: a dir: root
+ * to write; an s3:// endpoint to connect to (S3_ENDPOINT or
+ * AWS_ENDPOINT_URL, as lib/store/s3.c reads them); a faulty: test wrapper
+ * what its inner spec needs (its down-file is only looked at with stat,
+ * which Landlock leaves alone).
+ */
+static int confine_backend(struct confine_opts *co, const char *spec)
+{
+	if (!strncmp(spec, "faulty:", 7)) {
+		spec += 7;
+		if (!strncmp(spec, "down-file=", 10)) {
+			const char *semi = strchr(spec, ';');
+			if (!semi)
+				return LACRE_OK;   /* the store refuses it, and says why */
+			spec = semi + 1;
+		}
+		return confine_backend(co, spec);
+	}
+	if (!strncmp(spec, "dir:", 4)) {
+		if (confine_add_write(co, spec + 4) != LACRE_OK) {
+			cli_err("ingest: too many paths to confine to (at most %d)", CONFINE_MAX_PATHS);
+			return LACRE_E_TOO_LARGE;
+		}
+	} else if (!strncmp(spec, "s3:", 3)) {
+		const char *ep = getenv("S3_ENDPOINT");
+		if (!ep || !*ep)
+			ep = getenv("AWS_ENDPOINT_URL");
+		co->inet = 1;
+		if (ep && *ep && confine_add_url(co, ep) != LACRE_OK) {
+			cli_err("ingest: the S3 endpoint %s is not http[s]://HOST[:PORT]; fix S3_ENDPOINT", ep);
+			return LACRE_E_CONFIG;
+		}
+		/* no endpoint: the s3 store refuses to open, and says why */
+	}
+	return LACRE_OK;
+}
+
+/*
+ * What the confined receiver may touch (lib/ingest/confine.h): with a site,
+ * read warrants.log (reloaded while running), the ingest log key and the
+ * witness policy; write the spool, the stream state's folder, the ingest
+ * log's state (ledger/ingest) and a dir: backend; connect to the s3:
+ * endpoint and the witnesses.  Without a site, write the raw spool and the
+ * state's folder.  Prints what is wrong; returns LACRE_OK or an error.
+ */
+static int confine_opts_fill(struct confine_opts *co, const struct site *st, const char *spool,
+			     const char *state, const char *run_as)
+{
+	static char p_warrants[SITE_PATH_MAX], p_key[SITE_PATH_MAX], p_ledger[SITE_PATH_MAX];
+	static char p_state[4200];
+	int r = LACRE_OK, r2;
+
+	memset(co, 0, sizeof(*co));
+	co->run_as = run_as;
+	if (state) {
+		parent_dir(state, p_state, sizeof(p_state));
+		r |= confine_add_write(co, p_state);
+	}
+	if (!st) {
+		/* the raw spool is made by the sink, once confined: make it now
+		 * (the sink's own mode), so that the confinement can name it */
+		if (mkdir(spool, 0700) != 0 && errno != EEXIST) {
+			cli_err("ingest: cannot create the spool %s: %s; check the directory and its permissions",
+			        spool, strerror(errno));
+			return LACRE_E_IO;
+		}
+		return (confine_add_write(co, spool) | r) ? LACRE_E_TOO_LARGE : LACRE_OK;
+	}
+	if (site_path(st, SITE_WARRANTS, p_warrants, sizeof(p_warrants)) != LACRE_OK ||
+	    site_path(st, "ledger/ingest.key", p_key, sizeof(p_key)) != LACRE_OK ||
+	    site_path(st, "ledger/ingest", p_ledger, sizeof(p_ledger)) != LACRE_OK) {
+		cli_err("ingest: the site path %s is too long", st->dir);
+		return LACRE_E_CONFIG;
+	}
+	/* the ingest log's folder is made by its first run: make it now, so
+	 * that the confinement can name it */
+	if (mkdir(p_ledger, 0700) == 0)
+		give_to_run_as(p_ledger, run_as);
+	else if (errno != EEXIST) {
+		cli_err("ingest: cannot create %s: %s; check the site folder's permissions", p_ledger, strerror(errno));
+		return LACRE_E_IO;
+	}
+	r |= confine_add_read(co, p_warrants);
+	r |= confine_add_read(co, p_key);
+	r |= confine_add_write(co, p_ledger);
+	r |= confine_add_write(co, st->cfg.spool_dir);
+	if (st->cfg.witness_policy[0]) {
+		struct policy *pol = NULL;
+		r |= confine_add_read(co, st->cfg.witness_policy);
+		if (policy_load_file(st->cfg.witness_policy, &pol, NULL) == LACRE_OK) {
+			for (size_t i = 0; i < pol->nw; i++)
+				if (pol->w[i].url[0] && confine_add_url(co, pol->w[i].url) != LACRE_OK)
+					cli_err("ingest: witness URL %s: no TCP port to allow; that witness will be unreachable",
+					        pol->w[i].url);
+			free(pol);
+		}
+	}
+	if ((r2 = confine_backend(co, st->cfg.backend)) != LACRE_OK)
+		return r2;
+	if (r != LACRE_OK) {
+		cli_err("ingest: too many paths to confine to (at most %d)", CONFINE_MAX_PATHS);
+		return LACRE_E_TOO_LARGE;
+	}
+	return LACRE_OK;
+}
+
 /* `lacre ingest`. */
 int cmd_ingest(int argc, char **argv)
 {
@@ -345,7 +536,6 @@ int cmd_ingest(int argc, char **argv)
 		{ "spool", required_argument, NULL, O_SPOOL },
 		{ "site", required_argument, NULL, O_SITE },
 		{ "stats", required_argument, NULL, O_STATS },
-		{ "status", required_argument, NULL, O_STATUS },
 		{ "ready-file", required_argument, NULL, O_READY },
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "tls", no_argument, NULL, O_TLS },
@@ -367,13 +557,16 @@ int cmd_ingest(int argc, char **argv)
 		{ "integrity-sig-md", required_argument, NULL, O_IMD },
 		{ "integrity-retain", required_argument, NULL, O_IRET },
 		{ "flush-ms", required_argument, NULL, O_FLUSH },
-		{ "fsync", required_argument, NULL, O_FSYNC },
+		{ "fsync", required_argument, NULL, O_FSYNC_MODE },
 		{ "rotate", required_argument, NULL, O_ROTATE },
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "set", required_argument, NULL, O_SET },
 		{ "state", required_argument, NULL, O_STATE },
 		{ "drain-timeout", required_argument, NULL, O_DRAIN },
 		{ "stop-retry", required_argument, NULL, O_STOPRETRY },
+		{ "run-as", required_argument, NULL, O_RUNAS },
+		{ "no-confine", no_argument, NULL, O_NOCONFINE },
+		{ "status", required_argument, NULL, O_STATUS },
 		{ "memory-budget", required_argument, NULL, O_MEMBUDGET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -393,6 +586,9 @@ int cmd_ingest(int argc, char **argv)
 	char site_msg[SITE_MSG_MAX];
 	unsigned long long v, duration = 0;
 	int c, r, r2, check_only = 0, sink_open = 0, rc = EXIT_FAIL, membudget_set = 0;
+	const char *run_as = NULL;
+	int no_confine = 0, stats_fd = -1;
+	static struct confine_state cs;
 
 	ingest_config_defaults(&cfg);
 	optind = 1;
@@ -427,7 +623,7 @@ int cmd_ingest(int argc, char **argv)
 			}
 			cfg.allow_peers[cfg.n_allow_peers++] = optarg;
 			break;
-		case O_FSYNC:
+		case O_FSYNC_MODE:
 			if (!strcmp(optarg, "never"))
 				so.fsync_mode = INGEST_FSYNC_NEVER;
 			else if (!strcmp(optarg, "flush"))
@@ -441,6 +637,8 @@ int cmd_ingest(int argc, char **argv)
 			break;
 		case O_QUIET: cfg.quiet = 1; break;
 		case O_STATE: state = optarg; break;
+		case O_RUNAS: run_as = optarg; break;
+		case O_NOCONFINE: no_confine = 1; break;
 		case O_SET:
 			if (n_sets >= sizeof(sets) / sizeof(sets[0])) {
 				cli_err("ingest: too many --set options");
@@ -490,6 +688,10 @@ int cmd_ingest(int argc, char **argv)
 	}
 	if (optind < argc) {
 		cli_err("ingest: unexpected argument '%s'; run 'lacre help ingest'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (no_confine && run_as) {
+		cli_err("ingest: --run-as and --no-confine together: the user change is part of the confinement; drop one");
 		return EXIT_USAGE;
 	}
 	/* a site, unless an explicit raw spool was asked for */
@@ -583,26 +785,21 @@ int cmd_ingest(int argc, char **argv)
 	if (state == state_path) {
 		char sd[4200];
 		snprintf(sd, sizeof(sd), "%s/state", st.dir);
-		if (mkdir(sd, 0700) != 0 && errno != EEXIST) {
+		if (mkdir(sd, 0700) == 0)
+			give_to_run_as(sd, no_confine ? NULL : run_as);
+		else if (errno != EEXIST) {
 			cli_err("ingest: cannot create %s: %s; check the site folder's permissions", sd, strerror(errno));
 			{ rc = EXIT_FAIL; goto done; }
 		}
 	}
-	if (use_site) {
-		site_msg[0] = 0;
-		if ((r = seal_sink_open(&st, &sink, site_msg, sizeof(site_msg))) != LACRE_OK) {
-			cli_err("ingest: cannot start sealing for site %s: %s", st.dir, site_msg);
-			{ rc = EXIT_FAIL; goto done; }
-		}
-		spool = st.cfg.spool_dir;
-	} else if ((r = ingest_spool_sink_open(spool, &so, &sink)) != LACRE_OK) {
-		cli_err("ingest: cannot open the spool %s: %s; check the directory and its permissions",
-		        spool, lacre_strerror(r));
+	if (use_site && (r = ensure_log_key(&st, no_confine ? NULL : run_as)) != LACRE_OK)
 		{ rc = EXIT_FAIL; goto done; }
-	}
-	sink_open = 1;
+	/* the listeners first (the sink is filled in once confined: the server
+	 * only keeps its address until it runs) */
+	memset(&sink, 0, sizeof(sink));
+	sink.record = sink_not_open;
 	memset(&g_status, 0, sizeof(g_status));
-	g_status.vault = use_site ? &sink : NULL;
+	g_status.vault = use_site ? &sink : NULL;   /* filled by seal_sink_open below */
 	g_status.started_us = wall_now_us();
 	if (status)
 		snprintf(g_status.path, sizeof(g_status.path), "%s", status);
@@ -617,6 +814,8 @@ int cmd_ingest(int argc, char **argv)
 		rc = r == LACRE_E_CONFIG ? EXIT_USAGE : EXIT_FAIL;
 		goto done;
 	}
+	/* a stop asked from here on (the ready file tells a script it may
+	 * signal) is a clean stop: the loop sees it as soon as it runs */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -625,16 +824,63 @@ int cmd_ingest(int argc, char **argv)
 	sigaction(SIGALRM, &sa, NULL);
 	if (duration)
 		alarm((unsigned)duration);
+	/* what a confined receiver may no longer create: the ready file now,
+	 * the stats file's descriptor (filled at exit) */
 	if (ready && write_ready(g_server, ready) != LACRE_OK) {
-		cli_err("ingest: cannot write the ready file %s", ready);
+		cli_err("ingest: cannot write the ready file %s; check its folder", ready);
 		goto done;
 	}
-	if (!cfg.quiet)
+	if (stats && (stats_fd = open(stats, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
+		cli_err("ingest: cannot create the stats file %s: %s; check its folder", stats, strerror(errno));
+		goto done;
+	}
+	if (no_confine) {
+		cli_err("ingest: WARNING: --no-confine: the receiver runs unconfined (same user, no Landlock, no seccomp); use it only to diagnose");
+	} else {
+		struct confine_opts co;
+		char cmsg[512];
+		static char p_status[4200];
+		if ((r = confine_opts_fill(&co, use_site ? &st : NULL, spool, state, run_as)) != LACRE_OK)
+			{ rc = EXIT_USAGE; goto done; }
+		/* the status file is replaced (tmp + rename) in its folder */
+		if (g_status.path[0]) {
+			parent_dir(g_status.path, p_status, sizeof(p_status));
+			if (confine_add_write(&co, p_status) != LACRE_OK)
+				{ cli_err("ingest: too many paths to confine"); rc = EXIT_USAGE; goto done; }
+		}
+		if ((r = confine_apply(&co, &cs, cmsg, sizeof(cmsg))) != LACRE_OK) {
+			cli_err("ingest: cannot confine the receiver: %s", cmsg);
+			rc = r == LACRE_E_CONFIG ? EXIT_USAGE : EXIT_FAIL;
+			goto done;
+		}
+		if (!cs.landlock_abi)
+			cli_err("ingest: landlock is unavailable in this kernel: the receiver's file access is limited by its user only");
+	}
+	if (use_site) {
+		site_msg[0] = 0;
+		if ((r = seal_sink_open(&st, &sink, site_msg, sizeof(site_msg))) != LACRE_OK) {
+			cli_err("ingest: cannot start sealing for site %s: %s", st.dir, site_msg);
+			{ rc = EXIT_FAIL; goto done; }
+		}
+		spool = st.cfg.spool_dir;
+	} else if ((r = ingest_spool_sink_open(spool, &so, &sink)) != LACRE_OK) {
+		cli_err("ingest: cannot open the spool %s: %s; check the directory and its permissions",
+		        spool, lacre_strerror(r));
+		{ rc = EXIT_FAIL; goto done; }
+	}
+	sink_open = 1;
+	if (!cfg.quiet) {
+		char line[512];
+		confine_state_line(&cs, line, sizeof(line));
 		fprintf(stderr, "lacre: ingest: listening hi2 port %d, hi3 port %d, spool %s\n",
 		        ingest_server_port(g_server, LACRE_HI2), ingest_server_port(g_server, LACRE_HI3), spool);
+		fprintf(stderr, "lacre: ingest: confinement: %s\n", line);
+	}
+	/* tests/e2e/confine.sh: try what a confined receiver must not do */
+	confine_probe(use_site ? st.dir : NULL);
 	r = ingest_server_run(g_server);
 	rc = r == LACRE_OK ? EXIT_OK : EXIT_FAIL;
-	if (stats && write_stats(g_server, use_site ? &sink : NULL, stats) != LACRE_OK) {
+	if (stats_fd >= 0 && write_stats(g_server, use_site ? &sink : NULL, &cs, stats_fd) != LACRE_OK) {
 		cli_err("ingest: cannot write the stats file %s", stats);
 		rc = EXIT_FAIL;
 	}
@@ -654,6 +900,8 @@ done:
 	}
 	if (sink_open)
 		sink.close(sink.ctx);
+	if (stats_fd >= 0)
+		close(stats_fd);
 	wipe_hkeys(g_hkeys, cfg.n_hkeys);
 	return rc;
 }
