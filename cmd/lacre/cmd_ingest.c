@@ -481,6 +481,9 @@ int cmd_ingest(int argc, char **argv)
 			cfg.max_pdu = (size_t)st.cfg.max_pdu_bytes;
 		if (st.cfg.idle_timeout_ms)
 			cfg.idle_timeout_ms = (unsigned)st.cfg.idle_timeout_ms;
+		/* operators: each connection authenticated to one (op_auth.c) */
+		cfg.operators = st.cfg.n_operators ? st.cfg.operators : NULL;
+		cfg.n_operators = st.cfg.n_operators;
 		/* handover decryption keys: the receiver's (transport keys) */
 		if (load_site_hkeys(&st.cfg, g_hkeys, &cfg.n_hkeys) != LACRE_OK) {
 			wipe_hkeys(g_hkeys, INGEST_HKEY_OPS);
