@@ -414,11 +414,6 @@ int site_operator_check(const struct site_config *cfg, char *msg, size_t msglen)
 		const struct site_operator *op = &cfg->operators[i];
 		const char *n = op->name;
 
-		if (!(op->set & (SITE_OP_CERT | SITE_OP_CA | SITE_OP_ADDRESSES))) {
-			lacre_msg(msg, msglen, "operator.%s: no credential: set operator.%s.cert_sha256, "
-				  "operator.%s.ca with .subject, or operator.%s.addresses", n, n, n, n);
-			return LACRE_E_CONFIG;
-		}
 		if ((op->set & SITE_OP_CA) && !(op->set & SITE_OP_SUBJECT)) {
 			lacre_msg(msg, msglen, "operator.%s.subject: needed with operator.%s.ca (else any "
 				  "certificate of that CA would be this operator)", n, n);
@@ -427,6 +422,11 @@ int site_operator_check(const struct site_config *cfg, char *msg, size_t msglen)
 		if ((op->set & SITE_OP_SUBJECT) && !(op->set & SITE_OP_CA)) {
 			lacre_msg(msg, msglen, "operator.%s.ca: needed with operator.%s.subject (a subject "
 				  "is only trusted from its CA)", n, n);
+			return LACRE_E_CONFIG;
+		}
+		if (!(op->set & (SITE_OP_CERT | SITE_OP_CA | SITE_OP_ADDRESSES))) {
+			lacre_msg(msg, msglen, "operator.%s: no credential: set operator.%s.cert_sha256, "
+				  "operator.%s.ca with .subject, or operator.%s.addresses", n, n, n, n);
 			return LACRE_E_CONFIG;
 		}
 		if ((op->set & SITE_OP_CA) &&
