@@ -525,6 +525,13 @@ int cmd_ingest(int argc, char **argv)
 		       cfg.hi2_addr ? cfg.hi2_addr : "-", cfg.hi2_tls ? " tls" : "",
 		       cfg.hi3_addr ? cfg.hi3_addr : "-", cfg.hi3_tls ? " tls" : "",
 		       use_site ? "site" : "raw spool", use_site ? st.dir : spool);
+		for (size_t i = 0; use_site && i < st.cfg.n_operators; i++) {
+			const struct site_operator *op = &st.cfg.operators[i];
+			printf("operator %s:%s%s%s\n", op->name,
+			       op->n_fps ? " certificate fingerprint" : "",
+			       (op->set & SITE_OP_CA) ? " CA and subject" : "",
+			       op->n_nets ? " source address" : "");
+		}
 		{ rc = EXIT_OK; goto done; }
 	}
 	if (state == state_path) {

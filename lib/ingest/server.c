@@ -429,6 +429,12 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 			fprintf(stderr, "lacre: ingest: warning: %s plain TCP: senders are identified by "
 			        "address only (set tls.enable = yes in lacre.conf, or --tls)\n",
 			        p2 && p3 ? "hi2 and hi3 are" : p2 ? "hi2 is" : "hi3 is");
+		for (size_t i = 0; (p2 || p3) && i < cfg->n_operators; i++)
+			if (!(cfg->operators[i].set & SITE_OP_ADDRESSES))
+				fprintf(stderr, "lacre: ingest: warning: operator %s has no addresses: its "
+				        "connections to the plain-TCP listener%s are refused (give it "
+				        "operator.%s.addresses, or use TLS)\n", cfg->operators[i].name,
+				        p2 && p3 ? "s" : "", cfg->operators[i].name);
 	}
 	/* thousands of connections: raise the descriptor limit to its hard cap */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
