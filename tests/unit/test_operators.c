@@ -8,16 +8,23 @@
  * (operator-not-bound otherwise), one that names none takes any.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "lacre/age.h"
 #include "lacre/buf.h"
 #include "lacre/err.h"
+#include "lacre/etsi_enc.h"
+#include "lacre/ingest.h"
 #include "lacre/keystore.h"
 #include "lacre/site.h"
 #include "lacre/warrant.h"
@@ -297,6 +304,182 @@ static void test_op_auth_address(void)
 	CHECK(strstr(why, "(operator.cert.ca)") != NULL);
 }
 
+/* ------------------------------------------------- the receiver itself */
+
+/* A sink that keeps each record's operator and every event line. */
+struct opsink {
+	pthread_mutex_t mu;
+	char ops[64][65];
+	size_t n;
+	struct lacre_dbuf evs;
+};
+
+static int os_record(void *ctx, const struct lacre_record *r)
+{
+	struct opsink *k = ctx;
+
+	pthread_mutex_lock(&k->mu);
+	if (k->n < 64)
+		memcpy(k->ops[k->n], r->operator_name, sizeof(k->ops[0]));
+	k->n++;
+	pthread_mutex_unlock(&k->mu);
+	return LACRE_OK;
+}
+
+static int os_event(void *ctx, const char *j)
+{
+	struct opsink *k = ctx;
+
+	pthread_mutex_lock(&k->mu);
+	lacre_dbuf_add_str(&k->evs, j);
+	lacre_dbuf_add_u8(&k->evs, '\n');
+	pthread_mutex_unlock(&k->mu);
+	return LACRE_OK;
+}
+
+static int os_ok(void *ctx)
+{
+	(void)ctx;
+	return LACRE_OK;
+}
+
+/* Records and refusal events so far. */
+static void os_counts(struct opsink *k, size_t *recs, int *refused)
+{
+	const char *p;
+
+	pthread_mutex_lock(&k->mu);
+	*recs = k->n;
+	*refused = 0;
+	if (lacre_dbuf_cstr(&k->evs, &p) == LACRE_OK)
+		while ((p = strstr(p, "\"event\":\"operator-refused\""))) {
+			(*refused)++;
+			p++;
+		}
+	pthread_mutex_unlock(&k->mu);
+}
+
+static void *run_server(void *arg)
+{
+	ingest_server_run(arg);
+	return NULL;
+}
+
+/* Connect from loopback address src to 127.0.0.1:port, send n CC PDUs,
+ * half-close and read to EOF (bounded: 5 s).  Returns 0 when the peer
+ * closed (EOF, or a reset: a receiver that closes with our bytes unread
+ * resets), 1 when it was still open after 5 s, -1 when we could not
+ * connect. */
+static int send_from(const char *src, int port, int n)
+{
+	struct sockaddr_in a;
+	struct etsi_enc_header h;
+	struct lacre_dbuf d;
+	struct pollfd pf;
+	uint8_t pkt[20], b[256];
+	int fd, rc = -1;
+
+	memset(pkt, 0x45, sizeof(pkt));
+	lacre_dbuf_init(&d, 1 << 16);
+	for (int q = 0; q < n; q++) {
+		etsi_enc_header_defaults(&h);
+		h.liid = (const uint8_t *)"LOP1";
+		h.liid_len = 4;
+		h.operator_id = "op";
+		h.has_cin = 1;
+		h.cin = 9;
+		h.seq = (uint64_t)q;
+		etsi_enc_ipcc(&d, &h, 0, pkt, sizeof(pkt));
+	}
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		goto out;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	inet_pton(AF_INET, src, &a.sin_addr);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+		goto out;
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	a.sin_port = htons((uint16_t)port);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+		goto out;
+	rc = 0;
+	if (send(fd, d.p, d.len, MSG_NOSIGNAL) != (ssize_t)d.len)
+		goto out;                 /* reset already */
+	shutdown(fd, SHUT_WR);
+	pf.fd = fd;
+	pf.events = POLLIN;
+	rc = 1;
+	while (poll(&pf, 1, 5000) == 1) {
+		if (recv(fd, b, sizeof(b), 0) <= 0) {
+			rc = 0;
+			break;
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	lacre_dbuf_free(&d);
+	return rc;
+}
+
+/* Over real loopback sockets (plain TCP): a connection from opl's address
+ * delivers records stamped "opl"; one from an address of no operator is
+ * refused before any PDU of it is read, with an operator-refused event
+ * and the count in --stats. */
+static void test_server_stamps_operator(void)
+{
+	struct site_config c;
+	struct ingest_config ic;
+	struct ingest_server *s = NULL;
+	struct opsink k;
+	struct lacre_sink sink = { &k, os_record, os_event, os_ok, os_ok };
+	struct lacre_dbuf st;
+	pthread_t th;
+	const char *evs, *stats;
+	size_t recs = 0;
+	int refused = 0, port;
+
+	memset(&k, 0, sizeof(k));
+	pthread_mutex_init(&k.mu, NULL);
+	lacre_dbuf_init(&k.evs, 1 << 20);
+	CHECK_OK(parse(&c, "operator.opl.addresses = 127.0.0.1\n"
+			   "operator.opx.addresses = 127.0.0.2\n"
+			   "operator.opc.cert_sha256 = " FPA_HEX "\n"));
+	ingest_config_defaults(&ic);
+	ic.hi3_addr = "127.0.0.1:0";
+	ic.operators = c.operators;
+	ic.n_operators = c.n_operators;
+	ic.quiet = 1;
+	ic.drain_ms = 500;
+	CHECK_OK(ingest_server_new(&ic, &sink, &s));
+	port = ingest_server_port(s, LACRE_HI3);
+	CHECK(pthread_create(&th, NULL, run_server, s) == 0);
+	CHECK_EQ_INT(send_from("127.0.0.1", port, 3), 0);
+	CHECK_EQ_INT(send_from("127.0.0.3", port, 2), 0);     /* closed by the receiver */
+	for (int i = 0; i < 500 && (recs < 3 || refused < 1); i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		os_counts(&k, &recs, &refused);
+	}
+	ingest_server_stop(s);
+	pthread_join(th, NULL);
+	os_counts(&k, &recs, &refused);
+	lacre_dbuf_init(&st, 1 << 20);
+	CHECK_OK(ingest_server_stats_json(s, &st));
+	ingest_server_free(s);
+	CHECK_EQ_INT(recs, 3);
+	for (size_t i = 0; i < 3; i++)
+		CHECK_STR(k.ops[i], "opl");
+	CHECK_EQ_INT(refused, 1);
+	CHECK_OK(lacre_dbuf_cstr(&k.evs, &evs));
+	CHECK(strstr(evs, "\"event\":\"operator-refused\",\"conn\":2,\"peer\":\"127.0.0.3:") != NULL);
+	CHECK(strstr(evs, "the source address matches no operator") != NULL);
+	CHECK_OK(lacre_dbuf_cstr(&st, &stats));
+	CHECK(strstr(stats, "\"no_operator\":1") != NULL);
+	lacre_dbuf_free(&st);
+	lacre_dbuf_free(&k.evs);
+}
+
 /* ------------------------------------------------------------ routing */
 
 static struct site site;
@@ -437,6 +620,7 @@ int main(void)
 	RUN(test_check);
 	RUN(test_net_match);
 	RUN(test_op_auth_address);
+	RUN(test_server_stamps_operator);
 	RUN(test_route_operator);
 	keystore_close(ks);
 	return t_done();
