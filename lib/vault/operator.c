@@ -436,6 +436,15 @@ int site_operator_check(const struct site_config *cfg, char *msg, size_t msglen)
 			return LACRE_E_CONFIG;
 		}
 		for (size_t j = 0; j < i; j++)
+			if ((op->set & SITE_OP_CA) && (cfg->operators[j].set & SITE_OP_CA) &&
+			    !strcmp(op->ca, cfg->operators[j].ca) &&
+			    !strcmp(op->subject, cfg->operators[j].subject)) {
+				lacre_msg(msg, msglen, "operator.%s.subject: the same CA and subject as "
+					  "operator %s; one certificate cannot be two operators", n,
+					  cfg->operators[j].name);
+				return LACRE_E_CONFIG;
+			}
+		for (size_t j = 0; j < i; j++)
 			for (size_t a = 0; a < op->n_fps; a++)
 				for (size_t b = 0; b < cfg->operators[j].n_fps; b++)
 					if (!memcmp(op->fps[a], cfg->operators[j].fps[b], 32)) {

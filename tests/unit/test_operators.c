@@ -203,6 +203,16 @@ static void test_check(void)
 	CHECK(strstr(msg, "operator.opb.cert_sha256: a fingerprint also belongs to operator opa") == msg);
 	CHECK_OK(site_config_set(&c, "operator.opb.cert_sha256", FPB_HEX, msg, sizeof(msg)));
 	CHECK_OK(site_config_check(&c, msg, sizeof(msg)));
+	/* one CA and subject for two operators: refused */
+	CHECK_OK(site_config_set(&c, "operator.opa.ca", ca, msg, sizeof(msg)));
+	CHECK_OK(site_config_set(&c, "operator.opa.subject", "CN=m,O=A", msg, sizeof(msg)));
+	CHECK_OK(site_config_set(&c, "operator.opb.ca", ca, msg, sizeof(msg)));
+	CHECK_OK(site_config_set(&c, "operator.opb.subject", "CN=m,O=B", msg, sizeof(msg)));
+	CHECK_OK(site_config_check(&c, msg, sizeof(msg)));
+	CHECK_OK(site_config_set(&c, "operator.opb.subject", "CN=m,O=A", msg, sizeof(msg)));
+	CHECK_EQ_INT(site_config_check(&c, msg, sizeof(msg)), LACRE_E_CONFIG);
+	CHECK(strstr(msg, "operator.opb.subject: the same CA and subject as operator opa") == msg);
+	CHECK_OK(site_config_set(&c, "operator.opb.subject", "CN=m,O=B", msg, sizeof(msg)));
 	/* TLS: an operator's certificate satisfies require_client_cert; a
 	 * global client CA beside operators is refused (it would decide nothing) */
 	c.tls_enable = 1;
