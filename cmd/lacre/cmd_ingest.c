@@ -24,6 +24,7 @@
 #include "lacre/ingest.h"
 #include "lacre/seal_sink.h"
 #include "lacre/site.h"
+#include "lacre/warrant.h"
 #include "cli.h"
 
 static struct ingest_server *g_server;
@@ -294,6 +295,32 @@ static void wipe_hkeys(struct ingest_hkeys *ops, size_t n)
 }
 
 /* `lacre ingest`. */
+/* Warn about each warrant, still in force or to come, that names an
+ * operator lacre.conf does not configure: no connection can be that
+ * operator, so every record of its LIIDs would be quarantined
+ * (operator-not-bound).  A registry that does not load is the sink's to
+ * report. */
+static void warn_unknown_operators(const struct site *st)
+{
+	struct warrant_registry *reg = NULL;
+	int64_t now = warrant_time_now();
+
+	if (warrant_registry_load(st, &reg) != LACRE_OK)
+		return;
+	for (size_t i = 0; i < warrant_registry_count(reg); i++) {
+		const struct warrant *w = warrant_registry_at(reg, i);
+		if (w->periods[w->n_periods - 1].to <= now || (w->ceased && w->ceased_at <= now))
+			continue;
+		for (size_t k = 0; k < w->n_operators; k++)
+			if (!site_operator_find(&st->cfg, w->operators[k]))
+				fprintf(stderr, "lacre: ingest: warning: warrant %s names operator %s, which "
+				        "%s does not configure: its records can only be quarantined "
+				        "(operator-not-bound) until operator.%s.* is set\n", w->id,
+				        w->operators[k], SITE_CONF, w->operators[k]);
+	}
+	warrant_registry_free(reg);
+}
+
 int cmd_ingest(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -484,6 +511,7 @@ int cmd_ingest(int argc, char **argv)
 		/* operators: each connection authenticated to one (op_auth.c) */
 		cfg.operators = st.cfg.n_operators ? st.cfg.operators : NULL;
 		cfg.n_operators = st.cfg.n_operators;
+		warn_unknown_operators(&st);
 		/* handover decryption keys: the receiver's (transport keys) */
 		if (load_site_hkeys(&st.cfg, g_hkeys, &cfg.n_hkeys) != LACRE_OK) {
 			wipe_hkeys(g_hkeys, INGEST_HKEY_OPS);

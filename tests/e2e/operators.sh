@@ -251,4 +251,14 @@ check(not any(r.get('peer', '').startswith('127.0.0.3:') for r in q if r.get('ki
 sys.exit(0 if ok else 1)
 PY
 grep -q "is operator opl" "$work/ingest-plain.err" || die "no operator-not-bound ALERT naming opl"
+
+# a warrant in force naming an operator lacre.conf no longer configures:
+# ingest says so at start (its records could only be quarantined)
+today=$(date -u +%F) later=$(date -u -d '+60 days' +%F)
+"$B/lacre" warrant add --site "$site2" --user "$ADMIN_KEY" --case CASE-9 --unit UCO-1 \
+	--court JI-5-Madrid --order ORD-9 --order-date "$today" --to "$later" --categories iri \
+	--target t9 --liid LIID0009 --operator opl >/dev/null || die "warrant add (in force)"
+sed -i '/^operator.opl.addresses/d' "$site2/lacre.conf"
+expect_exit 0 "warning: warrant W-000002 names operator opl, which lacre.conf does not configure" \
+	"$B/lacre" ingest --site "$site2" -n || die "no warning for a warrant naming an unconfigured operator"
 echo "operators: ok"
