@@ -33,6 +33,7 @@
 #include "lacre/seal_sink.h"
 #include "lacre/note.h"
 #include "lacre/site.h"
+#include "lacre/warrant.h"
 #include "ingest/confine.h"
 #include "receiver.h"
 
@@ -528,6 +529,32 @@ static int confine_opts_fill(struct confine_opts *co, const struct site *st, con
 }
 
 /* `lacre ingest`. */
+/* Warn about each warrant, still in force or to come, that names an
+ * operator lacre.conf does not configure: no connection can be that
+ * operator, so every record of its LIIDs would be quarantined
+ * (operator-not-bound).  A registry that does not load is the sink's to
+ * report. */
+static void warn_unknown_operators(const struct site *st)
+{
+	struct warrant_registry *reg = NULL;
+	int64_t now = warrant_time_now();
+
+	if (warrant_registry_load(st, &reg) != LACRE_OK)
+		return;
+	for (size_t i = 0; i < warrant_registry_count(reg); i++) {
+		const struct warrant *w = warrant_registry_at(reg, i);
+		if (w->periods[w->n_periods - 1].to <= now || (w->ceased && w->ceased_at <= now))
+			continue;
+		for (size_t k = 0; k < w->n_operators; k++)
+			if (!site_operator_find(&st->cfg, w->operators[k]))
+				fprintf(stderr, "lacre: ingest: warning: warrant %s names operator %s, which "
+				        "%s does not configure: its records can only be quarantined "
+				        "(operator-not-bound) until operator.%s.* is set\n", w->id,
+				        w->operators[k], SITE_CONF, w->operators[k]);
+	}
+	warrant_registry_free(reg);
+}
+
 int cmd_ingest(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -733,6 +760,10 @@ int cmd_ingest(int argc, char **argv)
 			cfg.idle_timeout_ms = (unsigned)st.cfg.idle_timeout_ms;
 		if (st.cfg.memory_budget && !membudget_set)
 			cfg.memory_budget = (size_t)st.cfg.memory_budget;
+		/* operators: each connection authenticated to one (op_auth.c) */
+		cfg.operators = st.cfg.n_operators ? st.cfg.operators : NULL;
+		cfg.n_operators = st.cfg.n_operators;
+		warn_unknown_operators(&st);
 		/* handover decryption keys: the receiver's (transport keys) */
 		if (load_site_hkeys(&st.cfg, g_hkeys, &cfg.n_hkeys) != LACRE_OK) {
 			wipe_hkeys(g_hkeys, INGEST_HKEY_OPS);
@@ -780,6 +811,13 @@ int cmd_ingest(int argc, char **argv)
 		       cfg.hi2_addr ? cfg.hi2_addr : "-", cfg.hi2_tls ? " tls" : "",
 		       cfg.hi3_addr ? cfg.hi3_addr : "-", cfg.hi3_tls ? " tls" : "",
 		       use_site ? "site" : "raw spool", use_site ? st.dir : spool);
+		for (size_t i = 0; use_site && i < st.cfg.n_operators; i++) {
+			const struct site_operator *op = &st.cfg.operators[i];
+			printf("operator %s:%s%s%s\n", op->name,
+			       op->n_fps ? " certificate fingerprint" : "",
+			       (op->set & SITE_OP_CA) ? " CA and subject" : "",
+			       op->n_nets ? " source address" : "");
+		}
 		{ rc = EXIT_OK; goto done; }
 	}
 	if (state == state_path) {

@@ -89,7 +89,7 @@ static void usage(FILE *f, int quarantine)
 			   "                        --user KEYFILE --justification TEXT\n"
 			   "Lists quarantined records (oversight role) with the reason each was quarantined:\n"
 			   "unknown-liid, before-start, after-end, ceased, category-not-authorised,\n"
-			   "emergency-unconfirmed-expired, undecodable.  --events adds the receiver's\n"
+			   "emergency-unconfirmed-expired, operator-not-bound, undecodable.  --events adds the receiver's\n"
 			   "accounting events (gaps, duplicates, resets, integrity results).\n");
 	else
 		fprintf(f, "usage: lacre records --warrant W [--site DIR] [--from T] [--to T] [--cin N]\n"

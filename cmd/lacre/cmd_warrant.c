@@ -34,6 +34,8 @@ struct wopts {
 	size_t n_targets;
 	const char *liids[WARRANT_MAX_LIIDS + 1];
 	size_t n_liids;
+	const char *operators[WARRANT_MAX_OPERATORS + 1];
+	size_t n_operators;
 	int emergency;
 	const char *id;          /* the positional warrant id */
 	const char *user, *justification; /* identity: acting user (acl.h) */
@@ -47,7 +49,11 @@ static void usage(FILE *f)
 	"\n"
 	"  add --case C --unit U --court J --order ID --order-date D [--from D] --to D\n"
 	"      --categories content,iri,location --target T... --liid L...\n"
-	"      [--emergency --authority A]        add a warrant; prints its id\n"
+	"      [--operator NAME...] [--emergency --authority A]\n"
+	"                                         add a warrant; prints its id; each\n"
+	"                                         --operator (lacre.conf operator.NAME)\n"
+	"                                         is obliged to deliver it, and records of\n"
+	"                                         its LIIDs from any other are quarantined\n"
 	"  show W                                 one warrant, with its recipient\n"
 	"  list                                   every warrant and its status now\n"
 	"  extend W --order ID --order-date D [--from D] --to D\n"
@@ -90,6 +96,7 @@ static int parse_opts(int argc, char **argv, struct wopts *o)
 		{ "authority", required_argument, NULL, 'A' },
 		{ "target", required_argument, NULL, 't' },
 		{ "liid", required_argument, NULL, 'l' },
+		{ "operator", required_argument, NULL, 'O' },
 		{ "emergency", no_argument, NULL, 'e' },
 		{ "user", required_argument, NULL, 'U' },
 		{ "justification", required_argument, NULL, 'J' },
@@ -133,6 +140,13 @@ static int parse_opts(int argc, char **argv, struct wopts *o)
 				return EXIT_USAGE;
 			}
 			o->liids[o->n_liids++] = optarg;
+			break;
+		case 'O':
+			if (o->n_operators == WARRANT_MAX_OPERATORS) {
+				cli_err("at most %d --operator", WARRANT_MAX_OPERATORS);
+				return EXIT_USAGE;
+			}
+			o->operators[o->n_operators++] = optarg;
 			break;
 		case 'e': o->emergency = 1; break;
 		case 'U': o->user = optarg; break;
@@ -225,6 +239,11 @@ static void json_warrant(struct json_w *j, const struct warrant *w, int64_t now)
 	for (size_t i = 0; i < w->n_liids; i++)
 		json_str(j, w->liids[i]);
 	json_arr_end(j);
+	json_key(j, "operators");          /* [] = any connection may deliver it */
+	json_arr_begin(j);
+	for (size_t i = 0; i < w->n_operators; i++)
+		json_str(j, w->operators[i]);
+	json_arr_end(j);
 	json_kv_bool(j, "emergency", w->emergency);
 	if (w->emergency) {
 		json_kv_str(j, "authority", w->authority);
@@ -285,6 +304,10 @@ static void text_warrant(const struct warrant *w, int64_t now)
 		printf("target      %s\n", w->targets[i]);
 	for (size_t i = 0; i < w->n_liids; i++)
 		printf("liid        %s\n", w->liids[i]);
+	for (size_t i = 0; i < w->n_operators; i++)
+		printf("operator    %s\n", w->operators[i]);
+	if (w->n_operators == 0)
+		printf("operator    any (none named: records of its LIIDs are accepted from every connection)\n");
 	if (w->emergency) {
 		printf("emergency   yes, issued by %s\n", w->authority);
 		if (w->confirmed) {
@@ -389,8 +412,12 @@ static int do_add(const struct wopts *o, const struct site *s)
 	for (size_t i = 0; i < o->n_liids; i++)
 		if ((e = set_text("liid", o->liids[i], w.liids[i], sizeof(w.liids[i]))))
 			return e;
+	for (size_t i = 0; i < o->n_operators; i++)
+		if ((e = set_text("operator", o->operators[i], w.operators[i], sizeof(w.operators[i]))))
+			return e;
 	w.n_targets = o->n_targets;
 	w.n_liids = o->n_liids;
+	w.n_operators = o->n_operators;
 	w.emergency = o->emergency;
 	if ((e = change_gate(o, s, "add")))
 		return e;

@@ -38,6 +38,7 @@
  * PSHeader operatorIdentifier they are for and their ring.  Owned by the
  * caller, which wipes it after ingest_server_free(). */
 #define INGEST_HKEY_OPS 16
+struct site_operator;
 struct ingest_hkeys {
 	char operator_id[17];
 	struct etsi_keyring ring;
@@ -60,6 +61,15 @@ struct ingest_config {
 	/* Plain-TCP source allow-list (spec §2.1): IP strings; 0 entries = any. */
 	const char *allow_peers[INGEST_MAX_FPS];
 	unsigned n_allow_peers;
+	/* Operators (lacre.conf operator.NAME.*, site.h): when there are
+	 * any, every connection is authenticated to exactly one of them (TLS
+	 * client certificate by fingerprint or CA + subject, and/or source
+	 * address; a certificate match outranks an address-only one) and its
+	 * records carry its name; a connection that matches none, or two
+	 * equally, is refused with an "operator-refused" event and an ALERT
+	 * line.  0: no operators (records carry none).  Borrowed. */
+	const struct site_operator *operators;
+	size_t n_operators;
 
 	/* Limits against hostile peers. */
 	size_t max_pdu;               /* largest PS-PDU accepted (default 16 MiB) */

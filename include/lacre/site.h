@@ -59,6 +59,38 @@ struct site_hkey {
 	int64_t valid_from_us, valid_to_us;   /* [from, to); INT64_MIN / INT64_MAX open */
 };
 
+/* Operators (lacre.conf operator.NAME.*, docs/site.md "Operators"): the
+ * parties whose mediation devices deliver to this site.  The receiver
+ * authenticates every connection to one of them by its TLS client
+ * certificate (SHA-256 fingerprint, or a CA and the certificate's subject)
+ * and/or its source address; a warrant names the operator(s) obliged to
+ * deliver it, and a record of its LIID from any other connection is
+ * quarantined (operator-not-bound). */
+#define SITE_OPERATOR_MAX 16
+#define SITE_OPERATOR_NAME_MAX 33         /* 1..32 of [A-Za-z0-9_-], with NUL */
+#define SITE_OPERATOR_FPS 8               /* certificate fingerprints per operator */
+#define SITE_OPERATOR_NETS 16             /* address ranges per operator */
+#define SITE_OPERATOR_SUBJECT_MAX 256
+#define SITE_OP_CERT 1u                   /* operator.NAME.cert_sha256 set */
+#define SITE_OP_CA 2u                     /* operator.NAME.ca set */
+#define SITE_OP_SUBJECT 4u                /* operator.NAME.subject set */
+#define SITE_OP_ADDRESSES 8u              /* operator.NAME.addresses set */
+struct site_net {
+	uint8_t fam;                      /* 4 or 6 */
+	uint8_t prefix;                   /* 0..32 or 0..128 */
+	uint8_t addr[16];                 /* network address (host bits zero) */
+};
+struct site_operator {
+	char name[SITE_OPERATOR_NAME_MAX];
+	uint8_t fps[SITE_OPERATOR_FPS][32];   /* cert_sha256: SHA-256 of the DER certificate */
+	size_t n_fps;
+	char ca[SITE_PATH_MAX];               /* ca: PEM bundle its certificates chain to */
+	char subject[SITE_OPERATOR_SUBJECT_MAX]; /* subject: RFC 2253 form, exact */
+	struct site_net nets[SITE_OPERATOR_NETS]; /* addresses: allowed sources */
+	size_t n_nets;
+	unsigned set;                         /* SITE_OP_* keys given */
+};
+
 /* The typed configuration.  Strings are NUL-terminated; sizes in bytes,
  * durations in milliseconds.  Field names follow the keys of docs/site.md. */
 struct site_config {
@@ -92,7 +124,33 @@ struct site_config {
 	char pkcs11_key[65];                  /* master.pkcs11_key    key label (<= 64) */
 	struct site_hkey hkeys[SITE_HKEY_MAX];/* handover.keys, parsed */
 	size_t n_hkeys;
+	struct site_operator operators[SITE_OPERATOR_MAX]; /* operator.NAME.* */
+	size_t n_operators;
 };
+
+/* The operator called name, or NULL. */
+const struct site_operator *site_operator_find(const struct site_config *cfg, const char *name);
+
+/* Whether name is a valid operator name (1..32 of A-Z a-z 0-9 _ -). */
+int site_operator_name_ok(const char *name);
+
+/* The "operator.NAME.ATTR" keys (lib/vault/operator.c), which config.c's
+ * site_config_set/get/check/write hand on: set (creating operator NAME on
+ * its first key; an empty value unsets the attribute), get (LACRE_E_NOT_FOUND
+ * for an unknown operator or attribute), check (every operator), write (the
+ * documented lines of every operator).  key_bit gives a key's operator name
+ * and SITE_OP_* bit (the parser refuses a key given twice). */
+int site_operator_set(struct site_config *cfg, const char *key, const char *value, char *msg,
+		      size_t msglen);
+int site_operator_get(const struct site_config *cfg, const char *key, char *out, size_t outlen);
+int site_operator_check(const struct site_config *cfg, char *msg, size_t msglen);
+int site_operator_write(const struct site_config *cfg, struct lacre_dbuf *out);
+int site_operator_key_bit(const char *key, char name[SITE_OPERATOR_NAME_MAX], unsigned *bit);
+
+/* Whether the address addr (fam 4: 4 bytes, fam 6: 16 bytes) lies in one
+ * of nets[0..n).  An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is matched
+ * as the IPv4 address. */
+int site_net_match(const struct site_net *nets, size_t n, int fam, const uint8_t *addr);
 
 /* The file of handover key k: k->file when absolute, else
  * handover.key_dir/k->file.  LACRE_E_CONFIG when relative without a
@@ -137,7 +195,9 @@ int site_config_load(struct site_config *cfg, const char *path, char *msg, size_
  * listener addresses, distinct HI2/HI3, TLS files present when enabled,
  * backend scheme, spool set, limits in range, oversight recipient a valid
  * age recipient, witness quorum <= number of witnesses, every handover key
- * file a regular file readable by its owner only.  LACRE_E_CONFIG with msg
+ * file a regular file readable by its owner only, every operator with a
+ * credential (a fingerprint, a CA with a subject, or addresses), its CA file
+ * readable, no fingerprint shared by two operators.  LACRE_E_CONFIG with msg
  * naming the key. */
 int site_config_check(const struct site_config *cfg, char *msg, size_t msglen);
 

@@ -39,6 +39,7 @@
 #define WARRANT_MAX_PERIODS 24     /* the original order and its extensions */
 #define WARRANT_LOG_MAX (256u * 1024 * 1024) /* cap on warrants.log */
 #define WARRANT_TIME_MAX 32        /* "2026-01-01T00:00:00.000000Z" with NUL */
+#define WARRANT_MAX_OPERATORS 4    /* operators obliged to deliver one warrant */
 
 #define WARRANT_US_PER_HOUR INT64_C(3600000000)
 #define WARRANT_EMERGENCY_US (72 * WARRANT_US_PER_HOUR) /* L5 */
@@ -83,6 +84,10 @@ struct warrant {
 	char recipient[AGE_RECIPIENT_MAX];   /* "age1..." */
 	uint8_t recipient_pub[32];
 	int64_t created;                     /* time of the add event */
+	/* the operators obliged to deliver it (lacre.conf operator.NAME);
+	 * none: a record of its LIIDs is accepted from any connection */
+	size_t n_operators;
+	char operators[WARRANT_MAX_OPERATORS][SITE_OPERATOR_NAME_MAX];
 };
 
 /* The ingest-side view of the warrant log. */
@@ -98,6 +103,8 @@ struct warrant_match {
 				 * (period end, cut by cessation or the 72 h
 				 * emergency deadline): a record received
 				 * after it is a "late delivery" (L3/L4) */
+	size_t n_operators;     /* the warrant's operators (none: any) */
+	char operators[WARRANT_MAX_OPERATORS][SITE_OPERATOR_NAME_MAX];
 };
 
 /* Quarantine reasons (static strings, stable: they go into records). */
@@ -107,6 +114,7 @@ struct warrant_match {
 #define WARRANT_Q_CEASED "ceased"
 #define WARRANT_Q_CATEGORY "category-not-authorised"
 #define WARRANT_Q_EMERGENCY "emergency-unconfirmed-expired"
+#define WARRANT_Q_OPERATOR "operator-not-bound"
 
 /* ---- times ---- */
 
@@ -172,6 +180,19 @@ void warrant_registry_head(const struct warrant_registry *reg, uint8_t head[32])
 int warrant_route(const struct warrant_registry *reg, const uint8_t *liid, size_t liid_len,
 		  int64_t time_us, unsigned category, struct warrant_match *m,
 		  const char **reason);
+
+/* warrant_route(), then the operator rule (issue 11): a record routed to a
+ * warrant that names operators, arriving on a connection of another
+ * operator (operator_name not among them, or "" / NULL: no operator), is
+ * quarantined with *reason = WARRANT_Q_OPERATOR; *m is then filled too, so
+ * that the caller's alert can name the warrant and its operators.  A
+ * warrant that names none accepts any connection. */
+int warrant_route_operator(const struct warrant_registry *reg, const uint8_t *liid,
+			   size_t liid_len, int64_t time_us, unsigned category,
+			   const char *operator_name, struct warrant_match *m, const char **reason);
+
+/* Whether the warrant behind m accepts records from operator_name. */
+int warrant_match_operator_ok(const struct warrant_match *m, const char *operator_name);
 
 /* Whether w authorises time t (inside a period, not ceased, not an expired
  * unconfirmed emergency order).  Ignores category. */

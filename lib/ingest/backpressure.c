@@ -42,6 +42,7 @@ int srv_hold_add(struct ingest_server *s, struct conn *c, const uint8_t *pdu, si
 	h->off = off;
 	h->listener = c->listener;
 	memcpy(h->peer, c->peer, sizeof(h->peer));
+	memcpy(h->operator_name, c->operator_name, sizeof(h->operator_name));
 	h->len = len;
 	memcpy(h->b, pdu, len);
 	if (s->h_tail)
@@ -204,6 +205,7 @@ void srv_pause_retry(struct ingest_server *s, int64_t now)
 			ghost.id = h->conn_id;
 			ghost.listener = h->listener;
 			memcpy(ghost.peer, h->peer, sizeof(ghost.peer));
+			memcpy(ghost.operator_name, h->operator_name, sizeof(ghost.operator_name));
 			lacre_dbuf_init(&ghost.tx, 4096);
 			c = &ghost;
 		}

@@ -30,4 +30,22 @@ size_t ingest_framer_grow_bound(const struct ingest_framer *f, size_t n);
 /* Bytes f's pending buffer has allocated now (what the budget counts). */
 size_t ingest_framer_allocated(const struct ingest_framer *f);
 
+/* Operator authentication (op_auth.c): the per-operator CA stores, loaded
+ * once from cfg->operators (LACRE_E_CONFIG with why naming the key when a
+ * CA file does not load). */
+struct ingest_op_auth;
+int ingest_op_auth_new(const struct ingest_config *cfg, struct ingest_op_auth **out, char *why,
+		       size_t why_len);
+void ingest_op_auth_free(struct ingest_op_auth *a);
+
+/* Which operator a connection belongs to: ssl after its handshake (NULL on
+ * plain TCP), the peer address (fam 4 or 6, 4 or 16 bytes).  On LACRE_OK
+ * *idx is the index in cfg->operators.  LACRE_E_AUTH when none (or more
+ * than one, equally) matches, with a one-line reason in why.  Either way
+ * fp_hex receives the client certificate's SHA-256 in hex ("" if none)
+ * and subject its RFC 2253 subject ("" if none). */
+int ingest_op_auth_conn(const struct ingest_op_auth *a, const struct ingest_config *cfg, SSL *ssl,
+			int fam, const uint8_t *addr, size_t *idx, char fp_hex[65], char *subject,
+			size_t subject_len, char *why, size_t why_len);
+
 #endif

@@ -88,6 +88,7 @@ struct seal_alert {
 	uint8_t liid[WARRANT_LIID_MAX];
 	size_t liid_len;
 	const char *reason;              /* static WARRANT_Q_* string */
+	char operator_name[65];          /* operator-not-bound: the sender's operator */
 };
 
 struct seal_sink {
@@ -361,6 +362,47 @@ static void seal_alert(struct seal_sink *k, const uint8_t *liid, size_t n, const
 			"(sealed to oversight; see 'lacre quarantine')\n", shown, reason);
 }
 
+/* The alert of a record quarantined as operator-not-bound (issue 11): once
+ * per (LIID, sending operator), naming the warrant, the operators it binds
+ * and the one the record came from. */
+static void seal_alert_operator(struct seal_sink *k, const uint8_t *liid, size_t n,
+				const struct warrant_match *m, const struct lacre_record *rec)
+{
+	char bound[WARRANT_MAX_OPERATORS * SITE_OPERATOR_NAME_MAX + 8];
+	size_t i, o = 0;
+	int printable = 1;
+
+	if (n > WARRANT_LIID_MAX)
+		n = WARRANT_LIID_MAX;
+	for (i = 0; i < k->n_alerts; i++)
+		if (k->alerts[i].reason && !strcmp(k->alerts[i].reason, WARRANT_Q_OPERATOR) &&
+		    k->alerts[i].liid_len == n && !memcmp(k->alerts[i].liid, liid, n) &&
+		    !strcmp(k->alerts[i].operator_name, rec->operator_name))
+			return;
+	if (k->n_alerts < SEAL_ALERTS_MAX) {
+		memcpy(k->alerts[k->n_alerts].liid, liid, n);
+		k->alerts[k->n_alerts].liid_len = n;
+		k->alerts[k->n_alerts].reason = WARRANT_Q_OPERATOR;
+		memcpy(k->alerts[k->n_alerts].operator_name, rec->operator_name,
+		       sizeof(k->alerts[k->n_alerts].operator_name));
+		k->n_alerts++;
+	}
+	bound[0] = '\0';
+	for (i = 0; i < m->n_operators && i < WARRANT_MAX_OPERATORS; i++)
+		o += (size_t)snprintf(bound + o, sizeof(bound) - o, "%s%s", i ? ", " : "",
+				      m->operators[i]);
+	for (i = 0; i < n; i++)
+		if (liid[i] < 0x20 || liid[i] > 0x7e)
+			printable = 0;
+	fprintf(stderr, "lacre: ingest: ALERT quarantined records of LIID %.*s: %s: warrant %s binds "
+		"operator %s, but connection %llu from %s is %s%s%s (sealed to oversight; see 'lacre "
+		"quarantine')\n", printable ? (int)n : 3, printable ? (const char *)liid : "(binary)",
+		WARRANT_Q_OPERATOR, m->id, bound, (unsigned long long)rec->conn_id, rec->peer,
+		rec->operator_name[0] ? "operator " : "of no operator",
+		rec->operator_name[0] ? rec->operator_name : "",
+		rec->operator_name[0] ? "" : " (not authenticated)");
+}
+
 /* Whether an IRI record may carry geolocation (legal rule L2, handover
  * spec §13).  Decided exactly (etsi_iri_location) for the contents lacre
  * decodes: IPIRI (targetLocation [7], location [24]), IPMMIRI
@@ -554,8 +596,9 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 		reason = SEAL_Q_UNDECRYPTABLE;
 	} else if (dp->liid.len == 0) {
 		reason = WARRANT_Q_UNKNOWN_LIID;
-	} else if ((r = warrant_route(k->reg, dp->liid.p, dp->liid.len, t,
-				      seal_category(rec, dp, ok), &m, &reason)) != LACRE_OK) {
+	} else if ((r = warrant_route_operator(k->reg, dp->liid.p, dp->liid.len, t,
+					       seal_category(rec, dp, ok), rec->operator_name, &m,
+					       &reason)) != LACRE_OK) {
 		reason = WARRANT_Q_UNKNOWN_LIID;
 	}
 	if (!reason) {
@@ -590,7 +633,11 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 		if (r == LACRE_OK) {
 			k->st.quarantined++;
 			k->st.records++;
-			seal_alert(k, ok ? dp->liid.p : (const uint8_t *)"", ok ? dp->liid.len : 0, reason);
+			if (ok && !strcmp(reason, WARRANT_Q_OPERATOR))
+				seal_alert_operator(k, dp->liid.p, dp->liid.len, &m, rec);
+			else
+				seal_alert(k, ok ? dp->liid.p : (const uint8_t *)"", ok ? dp->liid.len : 0,
+					   reason);
 		}
 	}
 	if (r != LACRE_OK)

@@ -84,6 +84,7 @@
 #include "lacre/err.h"
 #include "lacre/ingest.h"
 #include "lacre/json.h"
+#include "lacre/site.h"
 #include "ingest/ingest_int.h"
 #include "ingest/server_int.h"
 
@@ -433,6 +434,26 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 			fprintf(stderr, "lacre: ingest: %s\n", why);
 			goto fail;
 		}
+	}
+	if (cfg->n_operators &&
+	    (r = ingest_op_auth_new(cfg, &s->opa, why, sizeof(why))) != LACRE_OK) {
+		fprintf(stderr, "lacre: ingest: %s\n", why);
+		goto fail;
+	}
+	/* loud, whatever --quiet says: a plain listener proves nothing of
+	 * who sends */
+	{
+		int p2 = cfg->hi2_addr && !cfg->hi2_tls, p3 = cfg->hi3_addr && !cfg->hi3_tls;
+		if (p2 || p3)
+			fprintf(stderr, "lacre: ingest: warning: %s plain TCP: senders are identified by "
+			        "address only (set tls.enable = yes in lacre.conf, or --tls)\n",
+			        p2 && p3 ? "hi2 and hi3 are" : p2 ? "hi2 is" : "hi3 is");
+		for (size_t i = 0; (p2 || p3) && i < cfg->n_operators; i++)
+			if (!(cfg->operators[i].set & SITE_OP_ADDRESSES))
+				fprintf(stderr, "lacre: ingest: warning: operator %s has no addresses: its "
+				        "connections to the plain-TCP listener%s are refused (give it "
+				        "operator.%s.addresses, or use TLS)\n", cfg->operators[i].name,
+				        p2 && p3 ? "s" : "", cfg->operators[i].name);
 	}
 	/* thousands of connections: raise the descriptor limit to its hard cap */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -951,6 +972,7 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 	rec.listener = c->listener;
 	rec.conn_id = c->id;
 	memcpy(rec.peer, c->peer, sizeof(rec.peer));
+	memcpy(rec.operator_name, c->operator_name, sizeof(rec.operator_name));
 	rec.decoded = d;
 	if ((r = s->sink->record(s->sink->ctx, &rec)) != LACRE_OK) {
 		if (r == LACRE_E_NOSPACE) {
@@ -1084,6 +1106,42 @@ void srv_ready_add(struct ingest_server *s, struct conn *c)
 	s->ready = c;
 }
 
+/* Authenticate c to one of the configured operators (op_auth.c) after its
+ * TLS handshake, or at accept on a plain listener: on LACRE_OK its records
+ * carry the operator's name; else the connection is closed with an
+ * "operator-refused" event (alert) and an ALERT line whatever --quiet
+ * says, and nothing it sends is read. */
+static int conn_operator(struct ingest_server *s, struct conn *c)
+{
+	struct json_w w;
+	char why[384], subject[SITE_OPERATOR_SUBJECT_MAX], reason[448];
+	size_t idx = 0;
+	int r;
+
+	r = ingest_op_auth_conn(s->opa, &s->cfg, c->ssl, c->pc ? c->pc->fam : 0,
+	                        c->pc ? c->pc->addr : NULL, &idx, c->fp, subject, sizeof(subject),
+	                        why, sizeof(why));
+	if (r == LACRE_OK) {
+		snprintf(c->operator_name, sizeof(c->operator_name), "%s", s->cfg.operators[idx].name);
+		return LACRE_OK;
+	}
+	s->st_refused_operator++;
+	ev_begin(s, &w, "operator-refused", c);
+	json_kv_str(&w, "reason", why);
+	if (c->fp[0])
+		json_kv_str(&w, "client_cert_sha256", c->fp);
+	if (subject[0])
+		json_kv_str(&w, "client_subject", subject);
+	json_kv_bool(&w, "alert", 1);
+	ev_end(s, &w);
+	fprintf(stderr, "lacre: ingest: ALERT refused connection %" PRIu64 " from %s (%s): %s; add "
+	        "the sender to lacre.conf (operator.NAME.*) if it is one\n", c->id, c->peer,
+	        c->listener == LACRE_HI2 ? "hi2" : "hi3", why);
+	snprintf(reason, sizeof(reason), "operator-refused: %s", why);
+	srv_conn_close(s, c, reason, 1, c->ssl ? &s->st_closed_tls : NULL);
+	return LACRE_E_AUTH;
+}
+
 /* Finish a TLS handshake step; 1 open, 0 in progress, -1 closed. */
 static int conn_handshake(struct ingest_server *s, struct conn *c)
 {
@@ -1103,7 +1161,10 @@ static int conn_handshake(struct ingest_server *s, struct conn *c)
 		return -1;
 	}
 	c->tls_read_wants_write = 0;
-	if (ingest_tls_check_peer(c->ssl, &s->cfg, c->fp) != LACRE_OK) {
+	if (s->opa) {
+		if (conn_operator(s, c) != LACRE_OK)
+			return -1;
+	} else if (ingest_tls_check_peer(c->ssl, &s->cfg, c->fp) != LACRE_OK) {
 		srv_conn_close(s, c, c->fp[0] ? "client certificate not in the allow-list"
 		                          : "no client certificate", 1, &s->st_closed_tls);
 		return -1;
@@ -1115,6 +1176,8 @@ static int conn_handshake(struct ingest_server *s, struct conn *c)
 	json_kv_str(&w, "cipher", SSL_get_cipher_name(c->ssl));
 	if (c->fp[0])
 		json_kv_str(&w, "client_cert_sha256", c->fp);
+	if (c->operator_name[0])
+		json_kv_str(&w, "operator", c->operator_name);
 	ev_end(s, &w);
 	srv_conn_watch(s, c);
 	return 1;
@@ -1362,6 +1425,9 @@ static void do_accept(struct ingest_server *s, struct listener *l)
 		ev_begin(s, &w, "connect", c);
 		json_kv_bool(&w, "tls", l->tls);
 		ev_end(s, &w);
+		/* plain TCP: the address is all there is to authenticate */
+		if (!l->tls && s->opa && conn_operator(s, c) != LACRE_OK)
+			continue;
 	}
 }
 
@@ -1685,6 +1751,7 @@ int ingest_server_stats_json(const struct ingest_server *s, struct lacre_dbuf *o
 	json_kv_uint(&w, "per_peer_limit", s->st_refused_peer);
 	json_kv_uint(&w, "total_limit", s->st_refused_total);
 	json_kv_uint(&w, "not_allowed", s->st_refused_allow);
+	json_kv_uint(&w, "no_operator", s->st_refused_operator);
 	json_obj_end(&w);
 	json_key(&w, "closed");
 	json_obj_begin(&w);
@@ -1758,6 +1825,7 @@ void ingest_server_free(struct ingest_server *s)
 	if (s->spare_fd >= 0)
 		close(s->spare_fd);
 	SSL_CTX_free(s->tls);
+	ingest_op_auth_free(s->opa);
 	ingest_acct_free(s->acct);
 	while (s->h_head) {
 		struct held *h = s->h_head;

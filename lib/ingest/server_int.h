@@ -39,6 +39,7 @@ struct held {
 	uint64_t off;                  /* stream offset of the PDU */
 	uint8_t listener;
 	char peer[64];
+	char operator_name[65];
 	size_t len;
 	uint8_t b[];
 };
@@ -72,6 +73,7 @@ struct conn {
 	struct peer_count *pc;
 	char peer[64];
 	char fp[65];                   /* client certificate SHA-256, hex */
+	char operator_name[65];        /* authenticated operator (op_auth.c), "" = none */
 };
 
 struct listener {
@@ -90,6 +92,7 @@ struct ingest_server {
 	volatile sig_atomic_t stopping;
 	struct listener l[2];
 	SSL_CTX *tls;
+	struct ingest_op_auth *opa;    /* operators configured: op_auth.c */
 	struct conn *conns;
 	struct conn *ready;
 	unsigned n_conns;
@@ -125,6 +128,7 @@ struct ingest_server {
 	int state_err_alerted;
 	/* counters for --stats */
 	uint64_t st_accepted, st_refused_peer, st_refused_total, st_refused_allow;
+	uint64_t st_refused_operator;  /* connections that authenticated to no operator */
 	uint64_t st_closed_malformed, st_closed_idle, st_closed_slow, st_closed_tx;
 	uint64_t st_closed_tls, st_closed_eof, st_closed_error, st_closed_sink, st_closed_shutdown;
 	uint64_t st_pdus, st_records, st_bytes, st_keepalives, st_ka_responses, st_ka_resp_bytes;

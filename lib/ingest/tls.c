@@ -2,6 +2,9 @@
  * tls.c - TLS for the handover listeners (spec §2.3): TLS 1.2 minimum,
  * 1.3 preferred, optional mandatory client certificates mapped by their
  * SHA-256 fingerprint (DER) to an allow-list, and/or verified against a CA.
+ * With operators configured (lacre.conf operator.NAME.*), the handshake
+ * only asks for a certificate; op_auth.c decides which operator, if any,
+ * it belongs to, against each operator's own fingerprints and CA.
  *
  * The byte stream inside TLS is the same unframed PS-PDU stream as on
  * plain TCP; the event loop (server.c) drives the non-blocking SSL object.
@@ -19,6 +22,7 @@
 #include <openssl/x509.h>
 
 #include "lacre/err.h"
+#include "lacre/site.h"
 #include "ingest/ingest_int.h"
 
 /* Accept any chain at the TLS layer when no CA is configured: the
@@ -58,7 +62,7 @@ int ingest_tls_ctx_new(const struct ingest_config *cfg, SSL_CTX **out,
 	struct lacre_dbuf key;
 	BIO *bio = NULL;
 	EVP_PKEY *pk = NULL;
-	int r = LACRE_E_CONFIG, mode;
+	int r = LACRE_E_CONFIG, mode, op_certs = 0;
 
 	lacre_dbuf_init(&key, 1u << 20);
 	lacre_dbuf_set_secret(&key);
@@ -66,8 +70,18 @@ int ingest_tls_ctx_new(const struct ingest_config *cfg, SSL_CTX **out,
 		snprintf(why, why_len, "a TLS listener needs --tls-cert and --tls-key");
 		goto done;
 	}
-	if (cfg->tls_require_client_cert && !cfg->tls_client_ca && cfg->n_client_fps == 0) {
-		snprintf(why, why_len, "--tls-require-client-cert needs --tls-client-ca or --tls-client-fp");
+	for (size_t i = 0; i < cfg->n_operators && cfg->operators; i++)
+		if (cfg->operators[i].set & (SITE_OP_CERT | SITE_OP_CA))
+			op_certs = 1;
+	if (cfg->n_operators && (cfg->tls_client_ca || cfg->n_client_fps)) {
+		snprintf(why, why_len, "--tls-client-ca and --tls-client-fp are not used once operators "
+			 "are configured: put them in lacre.conf as operator.NAME.ca or .cert_sha256");
+		goto done;
+	}
+	if (cfg->tls_require_client_cert && !cfg->tls_client_ca && cfg->n_client_fps == 0 &&
+	    !op_certs) {
+		snprintf(why, why_len, "--tls-require-client-cert needs --tls-client-ca, --tls-client-fp "
+			 "or an operator with a certificate (operator.NAME.cert_sha256 or .ca)");
 		goto done;
 	}
 	if (!(ctx = SSL_CTX_new(TLS_server_method()))) {
@@ -95,11 +109,15 @@ int ingest_tls_ctx_new(const struct ingest_config *cfg, SSL_CTX **out,
 		goto done;
 	}
 	mode = SSL_VERIFY_NONE;
-	if (cfg->tls_require_client_cert || cfg->n_client_fps || cfg->tls_client_ca)
+	if (cfg->tls_require_client_cert || cfg->n_client_fps || cfg->tls_client_ca || op_certs)
 		mode = SSL_VERIFY_PEER;
 	if (cfg->tls_require_client_cert)
 		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-	if (cfg->tls_client_ca) {
+	if (cfg->n_operators) {
+		/* ask for a certificate, accept any chain: each operator's
+		 * own CA and fingerprints decide after the handshake */
+		SSL_CTX_set_verify(ctx, mode, mode == SSL_VERIFY_NONE ? NULL : verify_any);
+	} else if (cfg->tls_client_ca) {
 		if (SSL_CTX_load_verify_locations(ctx, cfg->tls_client_ca, NULL) != 1) {
 			snprintf(why, why_len, "cannot load the client CA file %s", cfg->tls_client_ca);
 			goto done;

@@ -61,7 +61,7 @@ static const struct served served[] = {
 static const char *const with_value[] = {
 	"warrant", "from", "to", "cin", "justification", "output", "recipient",
 	"exclude-record", "exclude-range", "record", "at", "case", "unit", "court",
-	"order", "order-date", "categories", "authority", "target", "liid",
+	"order", "order-date", "categories", "authority", "target", "liid", "operator",
 	"role", "public-key", "state", "date", NULL
 };
 static const char *const without_value[] = {

@@ -362,6 +362,14 @@ int site_config_set(struct site_config *cfg, const char *key, const char *value,
 
 	if (cfg == NULL || key == NULL || value == NULL)
 		return LACRE_E_INVALID;
+	if (strncmp(key, "operator.", 9) == 0) {
+		/* the site's own names: lib/vault/operator.c */
+		if (!printable(value)) {
+			lacre_msg(msg, msglen, "%s: value has control or non-ASCII characters", key);
+			return LACRE_E_CONFIG;
+		}
+		return site_operator_set(cfg, key, value, msg, msglen);
+	}
 	k = find_key(key);
 	if (k == NULL) {
 		lacre_msg(msg, msglen, "unknown key '%s' (see docs/site.md for the keys)", key);
@@ -514,6 +522,8 @@ int site_config_get(const struct site_config *cfg, const char *key, char *out, s
 	char tmp[SITE_PATH_MAX];
 	uint64_t u;
 
+	if (k == NULL && key != NULL && strncmp(key, "operator.", 9) == 0)
+		return site_operator_get(cfg, key, out, outlen);
 	if (k == NULL)
 		return LACRE_E_NOT_FOUND;
 	switch (k->type) {
@@ -605,6 +615,8 @@ int site_config_parse(struct site_config *cfg, const char *fname,
 {
 	struct lacre_rbuf rb;
 	unsigned char seen[NKEYS];
+	struct { char name[SITE_OPERATOR_NAME_MAX]; unsigned bits; } opseen[SITE_OPERATOR_MAX];
+	size_t n_opseen = 0;
 	char key[64], val[SITE_PATH_MAX], sub[SITE_MSG_MAX];
 	size_t lineno = 0;
 
@@ -660,6 +672,34 @@ int site_config_parse(struct site_config *cfg, const char *fname,
 		key[kn] = '\0';
 		memcpy(val, v, vn);
 		val[vn] = '\0';
+		if (strncmp(key, "operator.", 9) == 0) {
+			/* operator.NAME.ATTR: once per file, like every key */
+			char oname[SITE_OPERATOR_NAME_MAX];
+			unsigned bit = 0;
+			size_t oi;
+
+			if (site_config_set(cfg, key, val, sub, sizeof(sub)) != LACRE_OK) {
+				lacre_msg(msg, msglen, "%s:%zu: %s", fname, lineno, sub);
+				return LACRE_E_CONFIG;
+			}
+			if (site_operator_key_bit(key, oname, &bit) != LACRE_OK)
+				return LACRE_E_INTERNAL;
+			for (oi = 0; oi < n_opseen && strcmp(opseen[oi].name, oname) != 0; oi++)
+				;
+			if (oi == n_opseen) {
+				if (n_opseen == SITE_OPERATOR_MAX)
+					return LACRE_E_INTERNAL;  /* set refused the 17th */
+				memcpy(opseen[oi].name, oname, sizeof(oname));
+				opseen[oi].bits = 0;
+				n_opseen++;
+			}
+			if (opseen[oi].bits & bit) {
+				lacre_msg(msg, msglen, "%s:%zu: key '%s' set twice", fname, lineno, key);
+				return LACRE_E_CONFIG;
+			}
+			opseen[oi].bits |= bit;
+			continue;
+		}
 		ck = find_key(key);
 		if (ck == NULL) {
 			lacre_msg(msg, msglen, "%s:%zu: unknown key '%s'", fname, lineno, key);
@@ -794,9 +834,24 @@ int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 			lacre_msg(msg, msglen, "tls.key: '%s' is not a readable file", cfg->tls_key);
 			return LACRE_E_CONFIG;
 		}
-		if (cfg->tls_require_client_cert && !is_file(cfg->tls_client_ca)) {
-			lacre_msg(msg, msglen, "tls.client_ca: '%s' is not a readable file (or set tls.require_client_cert = no)",
-			    cfg->tls_client_ca);
+		/* a client certificate is checked by tls.client_ca or by an
+		 * operator's own fingerprint or CA */
+		int op_certs = 0;
+		for (size_t i = 0; i < cfg->n_operators; i++)
+			if (cfg->operators[i].set & (SITE_OP_CERT | SITE_OP_CA))
+				op_certs = 1;
+		if (cfg->tls_client_ca[0] != '\0' && cfg->n_operators) {
+			lacre_msg(msg, msglen, "tls.client_ca: not used once operators are configured: give "
+			    "each operator its own CA (operator.NAME.ca and .subject) and empty tls.client_ca");
+			return LACRE_E_CONFIG;
+		}
+		if (cfg->tls_client_ca[0] != '\0' && !is_file(cfg->tls_client_ca)) {
+			lacre_msg(msg, msglen, "tls.client_ca: '%s' is not a readable file", cfg->tls_client_ca);
+			return LACRE_E_CONFIG;
+		}
+		if (cfg->tls_require_client_cert && cfg->tls_client_ca[0] == '\0' && !op_certs) {
+			lacre_msg(msg, msglen, "tls.client_ca: not set, and no operator has a certificate "
+			    "(operator.NAME.cert_sha256 or .ca); set one, or tls.require_client_cert = no");
 			return LACRE_E_CONFIG;
 		}
 	}
@@ -873,7 +928,7 @@ int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 			  "or one largest PDU could never be received beside others; raise it");
 		return LACRE_E_CONFIG;
 	}
-	return LACRE_OK;
+	return site_operator_check(cfg, msg, msglen);
 }
 
 int site_config_write(const struct site_config *cfg, struct lacre_dbuf *out)
@@ -893,5 +948,7 @@ int site_config_write(const struct site_config *cfg, struct lacre_dbuf *out)
 			r = lacre_dbuf_printf(out, "\n# %s\n%s =%s%s\n", keys[i].doc, keys[i].name,
 					      v[0] ? " " : "", v);
 	}
+	if (r == LACRE_OK)
+		r = site_operator_write(cfg, out);
 	return r;
 }

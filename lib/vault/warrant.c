@@ -197,6 +197,15 @@ static int ev_list(struct event *e, const char *k, char *out, size_t rows, size_
 	return LACRE_OK;
 }
 
+/* Whether the event has key k (used or not). */
+static int ev_has(const struct event *e, const char *k)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (e->p[i].kn == strlen(k) && memcmp(e->p[i].k, k, e->p[i].kn) == 0)
+			return 1;
+	return 0;
+}
+
 /* Parse the fields of an "add" event into w. */
 static int parse_add(struct event *e, struct warrant *w)
 {
@@ -222,6 +231,19 @@ static int parse_add(struct event *e, struct warrant *w)
 		return LACRE_E_MALFORMED;
 	w->emergency = em[0] == '1';
 	w->n_periods = 1;
+	/* optional (FORMATS §4.5): lines written before operators had none */
+	if (ev_has(e, "operators")) {
+		if (ev_list(e, "operators", &w->operators[0][0], WARRANT_MAX_OPERATORS,
+			    SITE_OPERATOR_NAME_MAX, &w->n_operators) != LACRE_OK)
+			return LACRE_E_MALFORMED;
+		for (size_t i = 0; i < w->n_operators; i++) {
+			if (!site_operator_name_ok(w->operators[i]))
+				return LACRE_E_MALFORMED;
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(w->operators[i], w->operators[j]) == 0)
+					return LACRE_E_MALFORMED;
+		}
+	}
 	for (size_t i = 0; i < w->n_liids; i++)
 		if (!warrant_liid_ok(w->liids[i]))
 			return LACRE_E_MALFORMED;
@@ -814,6 +836,8 @@ int warrant_route(const struct warrant_registry *reg, const uint8_t *liid, size_
 			memcpy(m->recipient_str, w->recipient, sizeof(m->recipient_str));
 			m->categories = w->categories;
 			m->period_end = end;
+			m->n_operators = w->n_operators;
+			memcpy(m->operators, w->operators, sizeof(m->operators));
 			*reason = NULL;
 			return LACRE_OK;
 		}
@@ -822,4 +846,29 @@ int warrant_route(const struct warrant_registry *reg, const uint8_t *liid, size_
 	}
 	*reason = best ? best : WARRANT_Q_UNKNOWN_LIID;
 	return LACRE_OK;
+}
+
+int warrant_match_operator_ok(const struct warrant_match *m, const char *operator_name)
+{
+	if (m == NULL)
+		return 0;
+	if (m->n_operators == 0)
+		return 1;                 /* names none: any connection (docs/cmd-warrant.md) */
+	if (operator_name == NULL || operator_name[0] == '\0')
+		return 0;
+	for (size_t i = 0; i < m->n_operators && i < WARRANT_MAX_OPERATORS; i++)
+		if (strcmp(m->operators[i], operator_name) == 0)
+			return 1;
+	return 0;
+}
+
+int warrant_route_operator(const struct warrant_registry *reg, const uint8_t *liid,
+			   size_t liid_len, int64_t time_us, unsigned category,
+			   const char *operator_name, struct warrant_match *m, const char **reason)
+{
+	int r = warrant_route(reg, liid, liid_len, time_us, category, m, reason);
+
+	if (r == LACRE_OK && *reason == NULL && !warrant_match_operator_ok(m, operator_name))
+		*reason = WARRANT_Q_OPERATOR;   /* m stays filled: the alert names it */
+	return r;
 }

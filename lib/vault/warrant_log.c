@@ -220,6 +220,22 @@ static int spec_ok(const struct warrant *w, char *msg, size_t msglen)
 				return LACRE_E_INVALID;
 			}
 	}
+	if (w->n_operators > WARRANT_MAX_OPERATORS) {
+		lacre_msg(msg, msglen, "too many operators (at most %d)", WARRANT_MAX_OPERATORS);
+		return LACRE_E_INVALID;
+	}
+	for (size_t i = 0; i < w->n_operators; i++) {
+		if (!site_operator_name_ok(w->operators[i])) {
+			lacre_msg(msg, msglen, "operator '%s' is not a valid name (1-32 of A-Z a-z 0-9 _ -)",
+			    w->operators[i]);
+			return LACRE_E_INVALID;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(w->operators[i], w->operators[j]) == 0) {
+				lacre_msg(msg, msglen, "operator '%s' is listed twice", w->operators[i]);
+				return LACRE_E_INVALID;
+			}
+	}
 	if (w->categories & ~(unsigned)(WARRANT_CAT_CONTENT | WARRANT_CAT_IRI | WARRANT_CAT_LOCATION)) {
 		lacre_msg(msg, msglen, "unknown category bits");
 		return LACRE_E_INVALID;
@@ -246,6 +262,15 @@ int warrant_add(const struct site *s, struct keystore *ks, const struct warrant 
 	r = spec_ok(spec, msg, msglen);
 	if (r != LACRE_OK)
 		return r;
+	/* a warrant binds operators the site knows: a typo would quarantine
+	 * every record of the warrant */
+	for (size_t i = 0; i < spec->n_operators; i++)
+		if (site_operator_find(&s->cfg, spec->operators[i]) == NULL) {
+			lacre_msg(msg, msglen, "operator '%s' is not configured in %s: add its "
+			    "operator.%s.* keys (docs/site.md) first", spec->operators[i], SITE_CONF,
+			    spec->operators[i]);
+			return LACRE_E_INVALID;
+		}
 	r = writer_open(s, ks, seed, &fd, &reg, msg, msglen);
 	if (r != LACRE_OK)
 		goto out;
@@ -287,6 +312,9 @@ int warrant_add(const struct site *s, struct keystore *ks, const struct warrant 
 	if (!r) r = kv_list(&d, "liids", &w.liids[0][0], w.n_liids, WARRANT_LIID_MAX + 1);
 	if (!r) r = kv(&d, "emergency", w.emergency ? "1" : "0");
 	if (!r) r = kv(&d, "recipient", w.recipient);
+	/* only when it names operators: other lines stay as before */
+	if (!r && w.n_operators)
+		r = kv_list(&d, "operators", &w.operators[0][0], w.n_operators, SITE_OPERATOR_NAME_MAX);
 	if (!r) r = append_line(fd, reg, seed, &d);
 	if (r != LACRE_OK) {
 		lacre_msg(msg, msglen, "cannot append to the warrant log: %s", lacre_strerror(r));

@@ -281,6 +281,9 @@ static void test_args(void)
 	CHECK_OK(args("records", "--warrant", "W-1", "--justification", "--site", NULL));
 	CHECK_OK(args("warrant", "list", "--json", "--justification", "j", NULL));
 	CHECK_OK(args("warrant", "show", "W-1", NULL));
+	/* a warrant's operators (issue 11) pass, spelled in full only */
+	CHECK_OK(args("warrant", "add", "--liid", "L1", "--operator", "opa", "--operator=opb", NULL));
+	CHECK_EQ_INT(args("warrant", "add", "--oper", "opa", NULL), LACRE_E_DENIED);
 	CHECK_OK(args("audit", "--deep", NULL));
 	CHECK_OK(args("retention", "--json", NULL));
 	CHECK_EQ_INT(args("audit", NULL), LACRE_E_DENIED);
