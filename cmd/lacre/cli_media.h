@@ -10,7 +10,7 @@
 
 #include "lacre/age.h"
 #include "lacre/index.h"
-#include "lacre/passphrase.h"
+#include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "lacre/store.h"
 

@@ -12,9 +12,9 @@
 #include <openssl/crypto.h>
 
 #include "lacre/err.h"
-#include "lacre/keystore.h"
+#include "keeper/keystore.h"
 #include "lacre/note.h"
-#include "lacre/passphrase.h"
+#include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "cli.h"
 

@@ -1,7 +1,7 @@
 /*
  * cmd_init.c - `lacre init [DIR]`: create a site (configuration, sealed
  * master key, oversight identity, warrant log, spool and objects folders).
- * Thin: the work is in lib/vault/site.c.  Documented in docs/cmd-init.md.
+ * Thin: the work is in lib/keeper/master.c.  Documented in docs/cmd-init.md.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -9,9 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keeper/master.h"
 #include "lacre/err.h"
 #include "lacre/json.h"
-#include "lacre/passphrase.h"
+#include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "cli.h"
 

@@ -15,8 +15,8 @@
 #include "lacre/acl.h"
 #include "lacre/err.h"
 #include "lacre/export.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
+#include "keeper/keystore.h"
+#include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "cli.h"
 

@@ -1,7 +1,7 @@
 /*
  * cmd_warrant.c - `lacre warrant add|show|list|extend|confirm|cease|identity`:
  * the court orders of a site.  Thin: the rules and the log are in
- * lib/vault/warrant.c and lib/vault/legal.c.  Documented in
+ * lib/site/warrant.c and lib/site/legal.c.  Documented in
  * docs/cmd-warrant.md.
  */
 #include <getopt.h>
@@ -16,8 +16,8 @@
 #include "lacre/age.h"
 #include "lacre/err.h"
 #include "lacre/json.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
+#include "keeper/keystore.h"
+#include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"

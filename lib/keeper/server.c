@@ -47,8 +47,8 @@
 #include "lacre/err.h"
 #include "lacre/hex.h"
 #include "lacre/keeper.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
+#include "keeper/keystore.h"
+#include "keeper/passphrase.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
 

@@ -31,7 +31,7 @@
 #include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/keeper.h"
-#include "lacre/keystore.h"
+#include "keeper/keystore.h"
 #include "lacre/site.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
