@@ -431,3 +431,14 @@ void acl_session_close(struct acl_session *ss)
 	OPENSSL_cleanse(ss, sizeof(*ss));
 	free(ss);
 }
+
+/* The evlog_sign_fn of a session (users.h): the acting user signs a
+ * registry line (users.log, cases.log) - with the key file in-process, or
+ * through the client in a keeper worker.  Here, beside the gate, because
+ * it needs the session (moved from users.c: the users registry is public
+ * site data and links no gate). */
+int users_sign_session(void *arg, const void *m, size_t n, uint8_t sig[64])
+{
+	return acl_session_sign((const struct acl_session *)arg, m, n, sig);
+}
+

@@ -1,7 +1,7 @@
 /*
  * test_keeper_serve.c - the keeper as a service (lib/keeper/server.c) and
- * its client (lib/keeper/client.c) over a real Unix socket, and the frames
- * both speak (lib/keeper/frame.c).
+ * its client (lib/proto/client.c) over a real Unix socket, and the frames
+ * both speak (lib/proto/frame.c).
  *
  * A keeper runs in a child process of this test (keeper_serve with a run
  * function of the test's own that prints, writes the --output file and,
