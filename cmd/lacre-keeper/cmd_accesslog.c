@@ -5,7 +5,7 @@
  * docs/access.md).  The read is itself an access and is logged first.
  * `lacre access-log --audit` is the keyless audit of the log on the backend
  * against the site's and the witnesses' checkpoints (no user, no key:
- * lib/access/accesslog_audit.c).
+ * lib/ledger/accesslog_audit.c).
  */
 #include <getopt.h>
 #include <stdio.h>

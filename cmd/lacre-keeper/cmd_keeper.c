@@ -39,7 +39,7 @@ struct keeper_ctx {
 	struct keystore *ks;
 };
 
-/* The commands a worker runs (the allow-list itself is lib/keeper/args.c). */
+/* The commands a worker runs (the allow-list itself is lib/proto/args.c). */
 static const struct {
 	const char *name;
 	cli_cmd_fn fn;
