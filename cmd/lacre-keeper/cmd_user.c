@@ -119,22 +119,9 @@ static int admin_gate(const struct uopts *o, const struct site *s, const char *w
 		      struct acl_session **ss)
 {
 	struct access_request rq = { "user-admin", NULL, what, o->justification };
-	char msg[SITE_MSG_MAX];
-	int r;
 
-	r = acl_session_open(s, o->user, ss, msg, sizeof(msg));
-	if (r != LACRE_OK) {
-		cli_err("%s", msg);
-		return EXIT_FAIL;
-	}
-	r = acl_authorize(*ss, &rq, msg, sizeof(msg));
-	if (r != LACRE_OK) {
-		cli_err("%s", msg);
-		acl_session_close(*ss);
-		*ss = NULL;
-		return cli_exit_status(r) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
-	}
-	return EXIT_OK;
+	*ss = NULL;
+	return cli_gate(s, o->user, &rq, ss, NULL);
 }
 
 /* The first administrator, signed with the master key's warrant-log key. */

@@ -44,6 +44,16 @@ int cli_open_site(const char *arg, struct site *s);
  * In a keeper worker: the keeper's keystore, no passphrase (once). */
 int cli_open_keystore(const struct passphrase_src *src, const struct site *s,
 		      struct keystore **ks);
+struct acl_session;
+struct access_request;
+/* Keeper domain (cmd/lacre-keeper/cli_gate.c): pass the gate for rq as
+ * the user of key file user (NULL: $LACRE_USER; in a keeper worker the
+ * authenticated user) through access_open: authenticated, authorised and
+ * logged first.  On failure prints "lacre: [prefix: ]why" and returns 2
+ * (no acting user at all, or no justification) or 1 (refused); EXIT_OK
+ * with *out the open session when out is not NULL (the caller closes it). */
+int cli_gate(const struct site *s, const char *user, const struct access_request *rq,
+	     struct acl_session **out, const char *prefix);
 /* Make this process a keeper worker whose commands use ks (cmd_keeper.c). */
 void cli_keeper_worker_keystore(struct keystore *ks);
 /* 1 in a keeper worker (warrant list/show are gated there), else 0. */
