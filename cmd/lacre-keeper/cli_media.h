@@ -3,7 +3,7 @@
  * the options of an access-domain read (--site, --user, --justification,
  * --passphrase-file/-fd, --json) and the one opening sequence, whose
  * audit-first gate (acl.h) runs before any key is touched
- * (cmd/lacre/cli_media.c).
+ * (cmd/lacre-keeper/cli_media.c).
  */
 #ifndef LACRE_CLI_MEDIA_H
 #define LACRE_CLI_MEDIA_H
