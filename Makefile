@@ -65,7 +65,18 @@ LIB_SRC  := $(sort $(shell find lib -name '*.c'))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIBA     := $(B)/liblacre.a
 
-PROGS    := lacre lacre-verify lacre-mediator lacre-ingest
+# The trust domains (docs/trust-domains.md) as two archives.  The keeper
+# domain is lib/keeper (keystore, master key, passphrase, the service) and
+# lib/access (the gate, reads, index, export, shredding); everything else is
+# the core (util, wire, seal, site, ledger, store, verify, ingest, proto).
+# liblacre.a holds both, for the tests, benchmarks and tools.
+KEEPER_DIRS := lib/keeper lib/access
+KEEPER_SRC  := $(filter $(KEEPER_DIRS:%=%/%),$(LIB_SRC))
+CORE_SRC    := $(filter-out $(KEEPER_SRC),$(LIB_SRC))
+LIBCORE     := $(B)/liblacre-core.a
+LIBKEEPER   := $(B)/liblacre-keeper.a
+
+PROGS    := lacre lacre-keeper lacre-verify lacre-mediator lacre-ingest
 PROG_BIN := $(PROGS:%=$(B)/bin/%)
 
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -76,8 +87,8 @@ BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
 .SECONDARY:
-.PHONY: all deps check test test-unit test-e2e test-asan demo demo-token bench fuzz clean coverage soak unit-tests
-all: $(LIBA) $(PROG_BIN) $(B)/lacre-ingest.link-ok $(TEST_BIN) $(BENCH_BIN)
+.PHONY: all deps check test test-unit test-e2e test-asan demo demo-token bench fuzz clean coverage soak unit-tests link-check
+all: $(LIBA) $(PROG_BIN) $(B)/link-check.ok $(B)/lacre-ingest.link-ok $(TEST_BIN) $(BENCH_BIN)
 
 deps:
 	@scripts/deps
@@ -94,28 +105,65 @@ $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# Each program is the .c files of its folder under cmd/.
+$(LIBCORE): $(CORE_SRC:%.c=$(B)/obj/%.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBKEEPER): $(KEEPER_SRC:%.c=$(B)/obj/%.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# Each program is the .c files of its folder under cmd/ (plus $(p)_EXTRA),
+# linked with the archives $(p)_ARCH (default: the whole liblacre.a).
 define prog_rule
-$(1)_SRC := $$(sort $$(wildcard cmd/$(1)/*.c))
+$(1)_SRC := $$(sort $$(wildcard cmd/$(1)/*.c)) $$($(1)_EXTRA)
 $(1)_OBJ := $$($(1)_SRC:%.c=$(B)/obj/%.o)
-$(B)/bin/$(1): $$($(1)_OBJ) $(LIBA)
+$(1)_ARCH ?= $(LIBA)
+$(B)/bin/$(1): $$($(1)_OBJ) $$($(1)_ARCH)
 	@mkdir -p $$(dir $$@)
-	$(CC) $(LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIBA) $$($(1)_LIBS)
+	$(CC) $(LDFLAGS) -o $$@ $$($(1)_OBJ) $$($(1)_ARCH) $$($(1)_LIBS)
 endef
+# lacre, the user's client, links the core alone: if any of its files calls
+# the keystore, the master key, the passphrase or the gate, this link fails
+# (and the link check below proves the result holds none of them).
+lacre_ARCH          := $(LIBCORE)
 lacre_LIBS          := $(LIBS)
+# lacre-keeper, the keeper domain: the service, init, and the commands that
+# decrypt; its folder plus the keyless helpers it shares with the client.
+lacre-keeper_EXTRA  := cmd/lacre/cli.c cmd/lacre/cli_site.c cmd/lacre/cmd_audit_site.c \
+                       cmd/lacre/cmd_user_list.c
+lacre-keeper_ARCH   := $(LIBKEEPER) $(LIBCORE)
+lacre-keeper_LIBS   := $(LIBS)
+lacre-mediator_ARCH := $(LIBCORE)
 lacre-mediator_LIBS := $(LIBS)
 # lacre-verify is linked against OpenSSL's libcrypto alone: if any module it
 # uses ever reaches the network, the index or a site, this link fails.
+lacre-verify_ARCH   := $(LIBCORE)
 lacre-verify_LIBS   := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) -lm
 # lacre-ingest, the receiver cell, parses hostile input: it must contain
 # nothing of the keystore, the master key or the access side.  Its link
 # keeps only the sections it reaches (--gc-sections), and
 # scripts/ingest-link-check (nm) fails the build when a forbidden symbol is
 # left (the stamp below; tests/e2e/confine_link.sh runs it too).
+lacre-ingest_ARCH   := $(LIBCORE)
 lacre-ingest_LIBS   := -Wl,--gc-sections $(LIBS)
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 $(B)/lacre-ingest.link-ok: $(B)/bin/lacre-ingest scripts/ingest-link-check
 	scripts/ingest-link-check $< && touch $@
+# cmd/lacre-keeper/ shares cli.h with cmd/lacre/
+$(B)/obj/cmd/lacre-keeper/%.o: CFLAGS += -Icmd/lacre
+
+# The link check (docs/trust-domains.md): build/bin/lacre must define and
+# reference no symbol of the keeper domain.  scripts/link-check names them
+# (keystore_*, site_master_unlock, site_create, passphrase_*, the gate
+# acl_session_*/acl_authorize/accesslog_append, access_read, index_*,
+# export_run, deep_audit_run, shred_*, keeper_serve/keeper_unlock) and runs
+# nm; tests/e2e/link_check.sh runs it too, and shows it fails on a binary
+# that links the keystore.
+$(B)/link-check.ok: $(B)/bin/lacre scripts/link-check
+	scripts/link-check $(B)/bin/lacre
+	@touch $@
+link-check: $(B)/link-check.ok
 
 $(B)/tests/%: tests/unit/%.c $(TEST_LIB) $(LIBA)
 	@mkdir -p $(dir $@)

@@ -1,6 +1,6 @@
 /*
  * fuzz_warrants.c - libFuzzer harness for the warrant log reader
- * (lib/vault/warrant.c: DIR/warrants.log, docs/FORMATS.md §4) and the
+ * (lib/site/warrant.c: DIR/warrants.log, docs/FORMATS.md §4) and the
  * routing the receiver does with it.  The log is a file the access domain
  * appends to; the receiver trusts nothing in it that is not hash-chained
  * and signed by the site's warrant-log key.
@@ -38,7 +38,7 @@
 
 #include "lacre/err.h"
 #include "lacre/warrant.h"
-#include "vault/warrant_int.h"
+#include "site/warrant_int.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

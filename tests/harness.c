@@ -88,7 +88,7 @@ void t_run(const char *name, void (*fn)(void))
 
 /* Unit tests seal master.age with the test work factor (10), which
  * site_create allows only when LACRE_SCRYPT_LOG2N says this is a test
- * (lib/vault/site.c): say so before main() runs, as tests/e2e/lib/vault.bash
+ * (lib/site/site.c): say so before main() runs, as tests/e2e/lib/vault.bash
  * does for the scripts.  An explicit value in the environment is kept. */
 __attribute__((constructor)) static void t_test_env(void)
 {

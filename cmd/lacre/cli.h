@@ -1,6 +1,13 @@
 /*
  * cli.h - shared pieces of the lacre command line (thin: the work is in
  * liblacre).  Exit statuses follow DESIGN.md §8.
+ *
+ * Two programs share it (docs/trust-domains.md): the lacre client
+ * (cmd/lacre/, linked with liblacre-core.a only: no keystore, no master
+ * key, no gate) and lacre-keeper (cmd/lacre-keeper/: the keeper service,
+ * `init`, and the commands it runs for a request or a one-shot `run`).
+ * Declarations marked "keeper domain" are defined in cmd/lacre-keeper/
+ * and must not be called from a file of cmd/lacre/ (its link fails).
  */
 #ifndef LACRE_CLI_H
 #define LACRE_CLI_H
@@ -32,11 +39,21 @@ struct passphrase_src;
 /* Open the site named by arg (--site) or LACRE_SITE (cli_site.c); prints
  * the error and returns an exit status on failure. */
 int cli_open_site(const char *arg, struct site *s);
-/* Read the master passphrase from src, unlock the master key and open the
+/* Keeper domain (cmd/lacre-keeper/cli_keystore.c).  Read the master passphrase from src, unlock the master key and open the
  * keystore (access domain).  Prints the error; returns an exit status.
  * In a keeper worker: the keeper's keystore, no passphrase (once). */
 int cli_open_keystore(const struct passphrase_src *src, const struct site *s,
 		      struct keystore **ks);
+struct acl_session;
+struct access_request;
+/* Keeper domain (cmd/lacre-keeper/cli_gate.c): pass the gate for rq as
+ * the user of key file user (NULL: $LACRE_USER; in a keeper worker the
+ * authenticated user) through access_open: authenticated, authorised and
+ * logged first.  On failure prints "lacre: [prefix: ]why" and returns 2
+ * (no acting user at all, or no justification) or 1 (refused); EXIT_OK
+ * with *out the open session when out is not NULL (the caller closes it). */
+int cli_gate(const struct site *s, const char *user, const struct access_request *rq,
+	     struct acl_session **out, const char *prefix);
 /* Make this process a keeper worker whose commands use ks (cmd_keeper.c). */
 void cli_keeper_worker_keystore(struct keystore *ks);
 /* 1 in a keeper worker (warrant list/show are gated there), else 0. */
@@ -45,16 +62,25 @@ int cli_keeper_worker(void);
  * a keeper worker, the path the client asked for (the worker writes a
  * private copy the keeper streams back), else path itself. */
 const char *cli_output_label(const char *path);
-/* lacre keeper (cmd_keeper.c), and the client side of main.c: run argv
- * through the keeper when one is configured; returns -1 when none is. */
+/* lacre keeper (cmd_keeper.c, keeper domain), and the client side of
+ * main.c (cli_keeper.c): run argv through the keeper when one is
+ * configured; returns -1 when none is. */
 int cmd_keeper(int argc, char **argv);
 int cli_keeper_forward(int argc, char **argv);
+/* The lacre client's way into the keeper domain without a keeper
+ * (cli_keeper.c): exec lacre-keeper (beside /proc/self/exe, else on PATH)
+ * with mode ("serve", "init" or "run") and argv; returns only on failure,
+ * with an exit status, having printed why. */
+int cli_keeper_exec(const char *mode, int argc, char **argv);
 
 struct policy;
 /* Read a tlog-policy file (cli_site.c); prints what is wrong on failure. */
 int cli_load_policy(const char *path, struct policy **out);
 
-/* Subcommands (cmd/lacre/cmd_*.c). */
+/* Subcommands: the client's (cmd/lacre/cmd_*.c) and the keeper domain's
+ * (cmd/lacre-keeper/cmd_*.c: init, warrant, records, quarantine, user add
+ * and disable, access-log, shred, retention, export, calls, audio, pcap,
+ * reindex, proof record, audit --deep). */
 int cmd_decode(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_init(int argc, char **argv);
@@ -78,6 +104,21 @@ int cmd_pcap(int argc, char **argv);
 int cmd_reindex(int argc, char **argv);
 int cmd_proof_record(int argc, char **argv);
 int cmd_audit_site(int argc, char **argv);  /* lacre audit --site */
+/* lacre user list (cmd_user_list.c, keyless); cli_user_list prints the
+ * users of s (json: one object per line). */
+int cmd_user_list(int argc, char **argv);
+int cli_user_list(const struct site *s, int json);
+/* audit --deep (keeper domain, cmd_audit_deep.c): decrypt and match every
+ * record after the keyless audit (whose exit status is ex); returns the
+ * command's exit status.  cmd_audit_site.c calls it through
+ * cli_audit_deep_hook, which lacre-keeper sets and the client leaves NULL. */
+struct lacre_store;
+typedef int (*cli_audit_deep_fn)(const char *pass_file, const struct site *s,
+				 struct lacre_store *st, uint64_t log_size, int ingest_running,
+				 int ex);
+extern cli_audit_deep_fn cli_audit_deep_hook;
+int cli_audit_deep(const char *pass_file, const struct site *s, struct lacre_store *st,
+		   uint64_t log_size, int ingest_running, int ex);
 /* The keyless fingerprint of the segment object name on st (cmd_audit_site.c):
  * up to cap bytes to fp, its length to *len. */
 struct lacre_store;

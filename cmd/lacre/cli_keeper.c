@@ -6,8 +6,12 @@
  * it as a request signed with the acting user's key (--user KEYFILE or
  * $LACRE_USER): the CLI then never reads a passphrase and never opens a
  * key of the site.  --site, --user, --keeper and --passphrase-* are the
- * CLI's own and are not sent.  Without a keeper the command runs in this
- * process as before (this stage; the next removes that path).
+ * CLI's own and are not sent.  Without a keeper the command runs in the
+ * keeper domain all the same: cli_keeper_exec replaces this process with
+ * `lacre-keeper run -- ARGS` (same arguments, environment and
+ * descriptors), which reads the passphrase and needs the keeper's file
+ * permissions; the lacre client itself links no key code
+ * (docs/trust-domains.md).
  *
  * `user add NAME ... -o KEYFILE` makes the new user's key pair here and
  * writes KEYFILE (0600, never over a file) before it asks the keeper to
@@ -15,6 +19,8 @@
  * leaves the administrator's process.  KEYFILE is removed when the keeper
  * refuses.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,13 +231,43 @@ int cli_keeper_forward(int argc, char **argv)
 	return status;
 }
 
-const char *cli_output_label(const char *path)
-{
-	static char label[4200];
-	const char *v = getenv("LACRE_KEEPER_OUTPUT");
+/* The program of the keeper domain, named beside this one. */
+#define KEEPER_PROG "lacre-keeper"
 
-	if (!cli_keeper_worker() || !v || !v[0])
-		return path;
-	snprintf(label, sizeof(label), "%s (on the client)", v);
-	return label;
+int cli_keeper_exec(const char *mode, int argc, char **argv)
+{
+	char self[PATH_MAX], path[PATH_MAX + sizeof(KEEPER_PROG) + 1];
+	char **av;
+	ssize_t n;
+	int k = 0, run = !strcmp(mode, "run");
+
+	if ((av = calloc((size_t)argc + 4, sizeof(*av))) == NULL)
+		return cli_fail(LACRE_E_NOMEM, "cannot run " KEEPER_PROG);
+	av[k++] = KEEPER_PROG;
+	av[k++] = (char *)mode;
+	if (run)
+		av[k++] = "--";
+	/* run gets the whole command line; serve and init their options */
+	for (int i = run ? 0 : 1; i < argc; i++)
+		av[k++] = argv[i];
+	av[k] = NULL;
+	/* beside this program first (an installed pair, or build/bin/), so
+	 * that PATH cannot pick another build; PATH only as a fallback */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		char *slash;
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			if (snprintf(path, sizeof(path), "%s/%s", self, KEEPER_PROG) <
+			    (int)sizeof(path) && access(path, X_OK) == 0)
+				execv(path, av);
+		}
+	}
+	execvp(KEEPER_PROG, av);
+	cli_err("cannot run %s (%s): '%s%s' runs in the keeper domain; install %s beside lacre "
+		"or on PATH, or configure a keeper (--keeper, LACRE_KEEPER)", KEEPER_PROG,
+		strerror(errno), argv[0], run ? "" : " ...", KEEPER_PROG);
+	free(av);
+	return EXIT_FAIL;
 }

@@ -5,7 +5,10 @@
  * that no entry names; the spool's leftovers), and with --deep (master
  * passphrase) decrypt every segment and match every record with its
  * commitment and every commitment with its record.  The generic `lacre
- * audit --store --vkey` is cmd_audit.c.
+ * audit --store --vkey` is cmd_audit.c.  The keyless audit is shared by the
+ * lacre client and lacre-keeper; --deep is the keeper domain's
+ * (cmd/lacre-keeper/cmd_audit_deep.c, reached through cli_audit_deep_hook,
+ * which only lacre-keeper sets).
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -15,15 +18,16 @@
 
 #include "lacre/accesslog.h"
 #include "lacre/age.h"
-#include "lacre/deep_audit.h"
 #include "lacre/err.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
 #include "lacre/site.h"
 #include "lacre/site_audit.h"
 #include "lacre/store.h"
 #include "lacre/warrant.h"
 #include "cli.h"
+
+/* Set by lacre-keeper (cmd_audit_deep.c); NULL in the lacre client, which
+ * links no key code and sends --deep to the keeper domain. */
+cli_audit_deep_fn cli_audit_deep_hook;
 
 static void on_finding(void *arg, const struct audit_finding *f)
 {
@@ -34,43 +38,6 @@ static void on_finding(void *arg, const struct audit_finding *f)
 		printf("%-14s %s\n", audit_kind_name(f->kind), f->message);
 	else
 		printf("%-14s %s: %s\n", audit_kind_name(f->kind), f->object, f->message);
-}
-
-static void on_deep(void *arg, const char *seg, const char *what)
-{
-	(void)arg;
-	printf("%-14s %s: %s\n", "deep", seg, what);
-}
-
-/* Load every identity the keystore still holds (warrants + oversight). */
-static int load_ids(const struct site *s, struct keystore *ks, struct deep_identity **out,
-		    struct age_x25519_identity **keys, size_t *n)
-{
-	struct warrant_registry *reg = NULL;
-	struct keystore_tombstone tomb;
-	size_t cnt, k = 0;
-	int r;
-
-	if ((r = warrant_registry_load(s, &reg)) != LACRE_OK)
-		return r;
-	cnt = warrant_registry_count(reg) + 1;
-	*out = calloc(cnt, sizeof(**out));
-	*keys = calloc(cnt, sizeof(**keys));
-	if (!*out || !*keys) {
-		warrant_registry_free(reg);
-		return LACRE_E_NOMEM;
-	}
-	for (size_t i = 0; i < cnt; i++) {
-		const char *name = i + 1 < cnt ? warrant_registry_at(reg, i)->id : SITE_OVERSIGHT_KEY;
-		if (keystore_get(ks, name, &(*keys)[k], &tomb) != LACRE_OK)
-			continue;  /* shredded or foreign: its segments stay unopened */
-		(*out)[k].name = strdup(name);
-		(*out)[k].id = &(*keys)[k];
-		k++;
-	}
-	warrant_registry_free(reg);
-	*n = k;
-	return LACRE_OK;
 }
 
 int cli_audit_segment_fingerprint(struct lacre_store *st, const char *name,
@@ -100,7 +67,7 @@ int cmd_audit_site(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
-	struct passphrase_src pass;
+	const char *pass_file = NULL;
 	const char *site_arg = NULL;
 	struct site s;
 	struct lacre_store *st = NULL;
@@ -108,13 +75,12 @@ int cmd_audit_site(int argc, char **argv)
 	struct site_audit_result res;
 	int deep = 0, c, r, ra, ex = EXIT_FAIL;
 
-	passphrase_src_init(&pass);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': site_arg = optarg; break;
 		case 'd': deep = 1; break;
-		case 'P': pass.file = optarg; break;
+		case 'P': pass_file = optarg; break;
 		case 'h':
 			printf("usage: lacre audit --site DIR [--deep [--passphrase-file F]]\n"
 			       "Audits the site's backend against its ingest log: tiles, entry bundles and\n"
@@ -167,41 +133,15 @@ int cmd_audit_site(int argc, char **argv)
 	if (ra != LACRE_OK && ex == EXIT_OK)
 		ex = cli_exit_status(ra);
 	if (deep) {
-		struct keystore *ks = NULL;
-		struct deep_identity *ids = NULL;
-		struct age_x25519_identity *keys = NULL;
-		struct deep_audit_result dr;
-		size_t n = 0;
-		int ex2 = cli_open_keystore(&pass, &s, &ks);
-		if (ex2 != EXIT_OK) {
-			ex = ex2;
+		/* the decrypting half is the keeper domain's (cmd_audit_deep.c) */
+		if (cli_audit_deep_hook == NULL) {
+			cli_err("audit --deep decrypts with the site's keys: it runs in the keeper "
+				"domain (through the keeper, or 'lacre-keeper run -- audit --site DIR "
+				"--deep')");
+			ex = EXIT_FAIL;
 			goto out;
 		}
-		r = load_ids(&s, ks, &ids, &keys, &n);
-		keystore_close(ks);
-		if (r == LACRE_OK)
-			r = deep_audit_run(&s, st, res.log_size, res.ingest_running, ids, n, on_deep,
-					   NULL, &dr);
-		if (r == LACRE_OK || r == LACRE_E_VERIFY)
-			printf("deep: %llu segments decrypted (%llu from the spool), %llu records checked; "
-			       "%llu segments no key opens (shredded); %llu commitments with no record "
-			       "(%llu of shredded segments, %llu of open segments); %llu unlogged segments "
-			       "with %llu records in no log; %llu problems\n",
-			       (unsigned long long)dr.segments, (unsigned long long)dr.from_spool,
-			       (unsigned long long)dr.records, (unsigned long long)dr.unopened,
-			       (unsigned long long)dr.unmatched_leaves, (unsigned long long)dr.shredded_leaves,
-			       (unsigned long long)dr.open_leaves, (unsigned long long)dr.unlogged_segments,
-			       (unsigned long long)dr.unlogged_records, (unsigned long long)dr.problems);
-		else
-			cli_err("deep audit could not run: %s", lacre_strerror(r));
-		if (r != LACRE_OK && ex == EXIT_OK)
-			ex = cli_exit_status(r);
-		for (size_t i = 0; i < n; i++) {
-			age_identity_wipe(&keys[i]);
-			free((char *)ids[i].name);
-		}
-		free(ids);
-		free(keys);
+		ex = cli_audit_deep_hook(pass_file, &s, st, res.log_size, res.ingest_running, ex);
 	}
 out:
 	lacre_store_close(st);

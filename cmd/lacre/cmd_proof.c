@@ -236,8 +236,12 @@ int cmd_proof(int argc, char **argv)
 		return do_inclusion(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
 		return do_verify(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "record"))
-		return cmd_proof_record(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "record")) {
+		/* main sends it to the keeper domain (cmd/lacre-keeper/cmd_proof_record.c) */
+		cli_err("proof record reads a sealed record: it runs in the keeper domain "
+			"(through the keeper, or 'lacre-keeper run -- proof record ...')");
+		return EXIT_FAIL;
+	}
 	cli_err("no proof subcommand '%s'; run 'lacre proof --help'", argv[1]);
 	return EXIT_USAGE;
 }

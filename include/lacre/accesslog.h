@@ -25,7 +25,7 @@
  * With witness.policy in lacre.conf the access log asks the same witnesses
  * as the ingest log to cosign every checkpoint before it is published, so
  * the holder of access.key cannot cut, fork or roll it back unseen;
- * accesslog_audit_run (lib/access/accesslog_audit.c) checks the backend
+ * accesslog_audit_run (lib/ledger/accesslog_audit.c) checks the backend
  * against the site's and the witnesses' checkpoints.
  */
 #ifndef LACRE_ACCESSLOG_H
@@ -107,7 +107,7 @@ int accesslog_read(const struct site *s, const struct age_x25519_identity *audit
 		   void (*problem)(void *arg, uint64_t index, const char *what),
 		   void *arg, uint64_t *nproblems, char *msg, size_t msglen);
 
-/* ---- the keyless audit (lib/access/accesslog_audit.c) ----
+/* ---- the keyless audit (lib/ledger/accesslog_audit.c) ----
  *
  * The access log on the backend against every checkpoint the auditor can
  * trust: the site's own published one and, for each witness of

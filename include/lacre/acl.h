@@ -76,6 +76,31 @@ int acl_decide(enum acl_role role, const char *unit, const struct access_request
  * reason) and return LACRE_E_DENIED. */
 int acl_refuse(struct acl_session *ss, const struct access_request *req, const char *msg);
 
+/* ---- the one gate entry (issue 10) ---- */
+
+/* Where access_open stopped. */
+enum access_stage {
+	ACCESS_AUTHENTICATE = 1,   /* no session: no or a bad key, unknown or disabled user */
+	ACCESS_AUTHORIZE = 2       /* refused by the gate (logged), or the log failed */
+};
+
+/* The gate of every content command, in its one order: authenticate the
+ * acting user (the key file user_keyfile, else $LACRE_USER; in a keeper
+ * worker the user the keeper authenticated), authorise req (role, unit,
+ * L7/L8 indistinguishability, justification) and append the access
+ * event durably, allowed or refused, before the caller produces any
+ * plaintext.  LACRE_OK: proceed; *out (when out is not NULL) is the open
+ * session, which the caller closes (a command that later signs a registry
+ * line with it keeps it), else it is closed here.  On failure nothing is
+ * open, msg says why in one line for the user, and *stage (may be NULL)
+ * says which step refused: the errors of acl_session_open
+ * (LACRE_E_NOT_FOUND, LACRE_E_DENIED, ...) or of acl_authorize
+ * (LACRE_E_NOT_FOUND for another unit's warrant, LACRE_E_DENIED,
+ * LACRE_E_INVALID without a justification, or the log's error). */
+int access_open(const struct site *s, const char *user_keyfile,
+		const struct access_request *req, struct acl_session **out, int *stage,
+		char *msg, size_t msglen);
+
 /* ---- the keeper (docs/keeper.md) ---- */
 
 /* Asks the user (through the keeper's connection to the client) for the

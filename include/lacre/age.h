@@ -7,7 +7,7 @@
  * Secrets (identities, file keys, passphrases) are wiped after use.  The
  * decryptor verifies each chunk's tag before releasing that chunk's
  * plaintext, and rejects truncation (a missing final chunk) and trailing
- * bytes.  Owned by lib/vault/age.c.
+ * bytes.  Owned by lib/seal/age.c.
  */
 #ifndef LACRE_AGE_H
 #define LACRE_AGE_H

@@ -6,7 +6,7 @@
  * The encoder writes the lower-case form; age's identities are upper-cased
  * by the caller.  The decoder is strict: mixed case, characters outside the
  * alphabet, a bad checksum, or non-zero padding bits in the 5-to-8-bit
- * conversion are all LACRE_E_MALFORMED.  Owned by lib/vault/bech32.c.
+ * conversion are all LACRE_E_MALFORMED.  Owned by lib/seal/bech32.c.
  */
 #ifndef LACRE_BECH32_H
 #define LACRE_BECH32_H

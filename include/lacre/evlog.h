@@ -22,7 +22,7 @@
  * one line with a single write + fsync; readers hold LOCK_SH.
  *
  * Every byte of the file is read through the checked buffer.  Owned by
- * lib/access/evlog.c.
+ * lib/site/evlog.c.
  */
 #ifndef LACRE_EVLOG_H
 #define LACRE_EVLOG_H

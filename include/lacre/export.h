@@ -19,9 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lacre/keystore.h"
 #include "lacre/note.h"
 #include "lacre/site.h"
+
+struct keystore;   /* the keeper's (lib/keeper/keystore.h) */
 
 #define EXPORT_SIGNER_KEY "export-signer"  /* keystore name of the export key seed */
 #define EXPORT_EXCL_TEXT_MAX 160

@@ -3,7 +3,7 @@
  * received, receipt metadata, decoded index fields and the routing decision)
  * is laid out inside a sealed segment, and the ledger commitment to it.
  * The byte layout is documented in docs/FORMATS.md §3; this header is the
- * C view of it.  Owned by lib/vault/frame.c.
+ * C view of it.  Owned by lib/seal/frame.c.
  *
  * A frame is
  *     magic "LCRF" (4) | version 1 (u8) | type (u8) | body length L (u32) | body (L)

@@ -25,9 +25,10 @@
  * exit status.  To an 'S' frame the client answers with a 'G' frame that
  * holds the 64-byte signature (or an empty 'G': it refuses to sign).
  *
- * The modules: lib/keeper/request.c (encode, parse, verify, replay window),
- * lib/keeper/args.c (the allow-list of commands and options), frame.c,
- * server.c (the service), client.c (the CLI side).
+ * The modules: the protocol, which the client and the keeper share
+ * (lib/proto/: request.c encode, parse, verify, replay window; args.c the
+ * allow-list of commands and options; frame.c; client.c the CLI side),
+ * and the service, private to the keeper domain (lib/keeper/server.c).
  */
 #ifndef LACRE_KEEPER_H
 #define LACRE_KEEPER_H
@@ -102,7 +103,7 @@ int keeper_replay_check(struct keeper_replay *c, int64_t now_us, int64_t time_us
 			const uint8_t nonce[16]);
 void keeper_replay_free(struct keeper_replay *c);
 
-/* The allow-list (lib/keeper/args.c).  argv[0] is the command.  LACRE_OK
+/* The allow-list (lib/proto/args.c).  argv[0] is the command.  LACRE_OK
  * when the keeper serves it; LACRE_E_DENIED with msg otherwise: a command
  * or subcommand not served by the keeper, an option it does not know
  * (abbreviations included), --site, --user, --passphrase-*, "--". */
@@ -120,7 +121,7 @@ int keeper_option_has_value(const char *name, size_t n);
  * forward it), whatever its options. */
 int keeper_command_served(int argc, char *const *argv);
 
-/* Frames (lib/keeper/frame.c).  Both loop over short reads and writes and
+/* Frames (lib/proto/frame.c).  Both loop over short reads and writes and
  * EINTR.  keeper_frame_read: LACRE_E_INCOMPLETE at a clean end of stream
  * before a frame, LACRE_E_TRUNCATED inside one, LACRE_E_TOO_LARGE when
  * the length exceeds cap, LACRE_E_TIMEOUT after timeout_ms (-1: none). */
@@ -167,7 +168,7 @@ struct passphrase_src;
 int keeper_unlock(const struct site *s, const struct passphrase_src *src,
 		  struct keystore **ks, char *msg, size_t msglen);
 
-/* ---- the client (lib/keeper/client.c) ---- */
+/* ---- the client (lib/proto/client.c) ---- */
 
 /* Resolve the keeper socket the CLI should use: explicit (--keeper), else
  * $LACRE_KEEPER, else SITE/keeper.sock when it exists (site_dir may be

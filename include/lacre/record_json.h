@@ -1,5 +1,5 @@
 /*
- * record_json.h - JSON form of a sealed record (lib/access/record_json.c);
+ * record_json.h - JSON form of a sealed record (lib/wire/record_json.c);
  * the form `lacre records --json` and `lacre quarantine --json` print.
  */
 #ifndef LACRE_RECORD_JSON_H

@@ -2,7 +2,7 @@
  * segment.h - sealed segments: record frames appended into one age v1
  * stream per segment, written to a spool folder as they come, closed at a
  * size or an age limit, and read back frame by frame.  Layout in
- * docs/FORMATS.md §3.  Owned by lib/vault/segment.c.
+ * docs/FORMATS.md §3.  Owned by lib/seal/segment.c.
  *
  * Writer.  A segment opens at the first record after the previous one
  * closed.  Its plaintext is a segment header frame (random 16-byte id,

@@ -17,9 +17,10 @@
  * parser is strict (unknown key, duplicate key, bad value or a line without
  * "=" fails with "FILE:LINE: ..."), and every key can be overridden by a
  * command with site_config_set(), e.g. from --set key=value.  The ingest
- * process opens the site with site_open() and never calls
- * site_master_unlock(): it needs no secret.  Owned by lib/vault/site.c and
- * lib/vault/config.c.
+ * process opens the site with site_open() and needs no secret: creating a
+ * site and unlocking its master key are the keeper's (lib/keeper/master.h,
+ * private to the keeper domain).  Owned by lib/site/site.c and
+ * lib/site/config.c.
  */
 #ifndef LACRE_SITE_H
 #define LACRE_SITE_H
@@ -134,7 +135,7 @@ const struct site_operator *site_operator_find(const struct site_config *cfg, co
 /* Whether name is a valid operator name (1..32 of A-Z a-z 0-9 _ -). */
 int site_operator_name_ok(const char *name);
 
-/* The "operator.NAME.ATTR" keys (lib/vault/operator.c), which config.c's
+/* The "operator.NAME.ATTR" keys (lib/site/operator.c), which config.c's
  * site_config_set/get/check/write hand on: set (creating operator NAME on
  * its first key; an empty value unsets the attribute), get (LACRE_E_NOT_FOUND
  * for an unknown operator or attribute), check (every operator), write (the
@@ -228,38 +229,6 @@ int site_open(const char *dir, struct site *s, char *msg, size_t msglen);
 
 /* out = s->dir + "/" + name.  LACRE_E_TOO_LARGE when it does not fit. */
 int site_path(const struct site *s, const char *name, char *out, size_t outlen);
-
-/* Create a new site in dir (which must not exist or be empty) with the
- * configuration cfg (defaults plus the caller's overrides): folders, a fresh
- * random master key sealed in master.age under passphrase with
- * cfg->scrypt_log2n, an empty warrant log, a fresh Ed25519 key that signs
- * the warrant log (seed in the keystore as "warrant-signer", public key in
- * warrants.signer), and, unless
- * cfg->oversight_recipient is already set, a fresh oversight identity whose
- * private key goes to the keystore (name "oversight") and whose recipient
- * goes to lacre.conf.  On success *s is the open site.  Errors:
- * LACRE_E_EXISTS (dir not empty), LACRE_E_CONFIG, LACRE_E_IO,
- * LACRE_E_CRYPTO. */
-int site_create(const char *dir, const struct site_config *cfg, const char *passphrase,
-		struct site *s, char *msg, size_t msglen);
-
-/* How site_create_sealed seals the new master key: write the site's sealed
- * copy of key (e.g. master.age, master.p11) into the site s, whose folders
- * exist.  msg receives a one-line explanation on failure. */
-typedef int (*site_master_seal_fn)(void *arg, const struct site *s,
-				   const uint8_t key[SITE_MASTER_KEY_LEN], char *msg, size_t msglen);
-
-/* site_create with the master key sealed by seal(seal_arg, ...) instead of
- * a passphrase (a PKCS#11 token: lib/keeper/pkcs11.c).  The key is random,
- * made here, and wiped before return. */
-int site_create_sealed(const char *dir, const struct site_config *cfg, site_master_seal_fn seal,
-		       void *seal_arg, struct site *s, char *msg, size_t msglen);
-
-/* Open master.age with passphrase and copy the 32-byte master key into
- * key (wipe it after use).  Errors: LACRE_E_PASSPHRASE (wrong passphrase),
- * LACRE_E_CORRUPT (not a sealed 32-byte key), LACRE_E_IO, LACRE_E_NOT_FOUND. */
-int site_master_unlock(const struct site *s, const char *passphrase,
-		       uint8_t key[SITE_MASTER_KEY_LEN]);
 
 /* Write data to path atomically: a temporary file in the same folder with
  * the given mode, fsync, rename, fsync of the folder.  LACRE_E_IO. */

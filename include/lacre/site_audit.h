@@ -1,7 +1,7 @@
 /*
  * site_audit.h - audit a site's ingest log and its segments on the backend
  * against the checkpoint the site keeps locally, and the site's spool
- * against both (lib/access/site_audit.c).  Needs no secret key.
+ * against both (lib/ledger/site_audit.c).  Needs no secret key.
  *
  * Spool layout (spool.dir of lacre.conf; names are lower-case hex):
  *   TMP.<name>              an open segment (a leftover after a crash: lost)

@@ -15,7 +15,8 @@
  *
  * A user's private key is a file the user keeps (mode 0600), in the
  * signed-note private-key format: "PRIVATE+KEY+<name>+<keyid>+<base64(0x01
- * ‖ seed)>" (note.h), one line.  Owned by lib/access/users.c.
+ * ‖ seed)>" (note.h), one line.  Owned by lib/site/users.c
+ * (users_sign_session: lib/access/acl.c).
  */
 #ifndef LACRE_USERS_H
 #define LACRE_USERS_H

@@ -20,7 +20,7 @@
  *    legal rules (legal.c) under an exclusive lock of the log and append.
  *
  * Times are Unix microseconds (int64_t, UTC); windows are half-open
- * [from, to).  Owned by lib/vault/warrant*.c and lib/vault/legal.c.
+ * [from, to).  Owned by lib/site/warrant*.c and lib/site/legal.c.
  */
 #ifndef LACRE_WARRANT_H
 #define LACRE_WARRANT_H

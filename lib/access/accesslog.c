@@ -53,15 +53,6 @@ struct alog {
 	struct tlog *log;
 };
 
-int accesslog_origin(const struct site *s, char *out, size_t cap)
-{
-	int n = snprintf(out, cap, "lacre/%s/access", s->cfg.name);
-
-	if (n < 0 || (size_t)n >= cap || !note_name_valid(out))
-		return LACRE_E_CONFIG;
-	return LACRE_OK;
-}
-
 /* DIR/ledger/access.key (made on first use): it signs the access log's
  * checkpoints and opens nothing. */
 static int key_load(const struct site *s, struct note_signer **out)

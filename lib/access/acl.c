@@ -388,6 +388,38 @@ int acl_authorize(struct acl_session *ss, const struct access_request *req,
 	return LACRE_OK;
 }
 
+int access_open(const struct site *s, const char *user_keyfile,
+		const struct access_request *req, struct acl_session **out, int *stage,
+		char *msg, size_t msglen)
+{
+	struct acl_session *ss = NULL;
+	int r;
+
+	if (stage)
+		*stage = ACCESS_AUTHENTICATE;
+	if (s == NULL || req == NULL || msg == NULL || msglen == 0)
+		return LACRE_E_INVALID;
+	msg[0] = '\0';
+	if ((r = acl_session_open(s, user_keyfile, &ss, msg, msglen)) != LACRE_OK) {
+		if (!msg[0])
+			snprintf(msg, msglen, "cannot open the user's session: %s", lacre_strerror(r));
+		return r;
+	}
+	if (stage)
+		*stage = ACCESS_AUTHORIZE;
+	if ((r = acl_authorize(ss, req, msg, msglen)) != LACRE_OK) {
+		if (!msg[0])
+			snprintf(msg, msglen, "access not granted: %s", lacre_strerror(r));
+		acl_session_close(ss);
+		return r;
+	}
+	if (out)
+		*out = ss;
+	else
+		acl_session_close(ss);
+	return LACRE_OK;
+}
+
 const char *acl_session_user(const struct acl_session *ss)
 {
 	return ss->user.name;
@@ -431,3 +463,14 @@ void acl_session_close(struct acl_session *ss)
 	OPENSSL_cleanse(ss, sizeof(*ss));
 	free(ss);
 }
+
+/* The evlog_sign_fn of a session (users.h): the acting user signs a
+ * registry line (users.log, cases.log) - with the key file in-process, or
+ * through the client in a keeper worker.  Here, beside the gate, because
+ * it needs the session (moved from users.c: the users registry is public
+ * site data and links no gate). */
+int users_sign_session(void *arg, const void *m, size_t n, uint8_t sig[64])
+{
+	return acl_session_sign((const struct acl_session *)arg, m, n, sig);
+}
+

@@ -40,6 +40,7 @@
 #include "lacre/audio.h"
 #include "lacre/calls.h"
 #include "lacre/err.h"
+#include "keeper/keystore.h"
 #include "lacre/export.h"
 #include "lacre/hex.h"
 #include "lacre/frame.h"

@@ -1,5 +1,5 @@
 /*
- * pkcs11.c - the site master key wrapped by a PKCS#11 token (lacre/pkcs11.h,
+ * pkcs11.c - the site master key wrapped by a PKCS#11 token (keeper/pkcs11.h,
  * docs/keeper.md "Master key in a token", docs/FORMATS.md §4.6).
  *
  * Why a token: with a passphrase, whoever reads master.age and learns the
@@ -38,10 +38,11 @@
 #include "lacre/buf.h"
 #include "lacre/err.h"
 #include "lacre/hex.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
+#include "keeper/keystore.h"
+#include "keeper/master.h"
+#include "keeper/passphrase.h"
 #include "lacre/pct.h"
-#include "lacre/pkcs11.h"
+#include "keeper/pkcs11.h"
 #include "lacre/site.h"
 
 #define MAX_SLOTS 256

@@ -47,9 +47,9 @@
 #include "lacre/err.h"
 #include "lacre/hex.h"
 #include "lacre/keeper.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
-#include "lacre/pkcs11.h"
+#include "keeper/keystore.h"
+#include "keeper/passphrase.h"
+#include "keeper/pkcs11.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
 

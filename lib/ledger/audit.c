@@ -15,7 +15,7 @@
  *      missing), each higher level with the hashes derived from below, and
  *      the root from the entries with the signed root;
  *   4. each "segment closed" entry goes to the caller's hook, which checks
- *      the segment object itself (lib/vault's keyless fingerprint);
+ *      the segment object itself (lib/seal's keyless fingerprint);
  *   5. with a segment prefix, every segment object on the backend that no
  *      "segment closed" entry of the audited tree names is reported: its
  *      records are in no signed checkpoint (a crash between upload and

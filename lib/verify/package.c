@@ -4,7 +4,7 @@
  * temporary file (the plaintext never touches the disk), read back by the
  * verifier from the decrypted plaintext through the checked buffer.
  *
- * Depends on libcrypto and lib/vault/age.c only: lacre-verify links it.
+ * Depends on libcrypto and lib/seal/age.c only: lacre-verify links it.
  */
 #include <errno.h>
 #include <fcntl.h>

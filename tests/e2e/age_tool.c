@@ -1,5 +1,5 @@
 /*
- * age_tool.c - a tiny command-line front end to lib/vault/age.c, built by
+ * age_tool.c - a tiny command-line front end to lib/seal/age.c, built by
  * tests/e2e/age_interop.sh to exchange files with Debian's age.  Not
  * installed; no secrets handling beyond what a test needs.
  *

@@ -111,7 +111,7 @@ asuser cat "$site/master.age" >/dev/null 2>&1 && die "the site user read master.
 asuser ls "$site/keystore" >/dev/null 2>&1 && die "the site user listed the keystore"
 # given the passphrase, a program linked against the library in another
 # uid's process unlocks nothing (tests/e2e/keeper_probe.c: 0 = no key)
-cc -std=c11 -O1 -I"$top/include" -o "$work/probe" "$top/tests/e2e/keeper_probe.c" "$top/build/liblacre.a" \
+cc -std=c11 -O1 -I"$top/include" -I"$top/lib" -o "$work/probe" "$top/tests/e2e/keeper_probe.c" "$top/build/liblacre.a" \
 	$(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) || die "cannot build keeper_probe"
 LACRE_PASSPHRASE=e2e-master-passphrase "$work/probe" "$site" "$W1" > "$work/p0.out" 2>&1
 [ $? = 3 ] && grep -q "keystore_get $W1: IDENTITY" "$work/p0.out" ||

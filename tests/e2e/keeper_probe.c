@@ -15,7 +15,7 @@
 
 #include "lacre/age.h"
 #include "lacre/err.h"
-#include "lacre/keystore.h"
+#include "keeper/keystore.h"
 #include "lacre/site.h"
 
 /* Whether path can be opened for reading (it then holds a secret). */

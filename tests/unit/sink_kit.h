@@ -33,7 +33,7 @@
 #include "lacre/etsi.h"
 #include "lacre/etsi_enc.h"
 #include "lacre/frame.h"
-#include "lacre/keystore.h"
+#include "keeper/keystore.h"
 #include "lacre/receipts.h"
 #include "lacre/record.h"
 #include "lacre/seal_sink.h"

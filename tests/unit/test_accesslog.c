@@ -21,7 +21,7 @@
 #include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/evlog.h"
-#include "lacre/keystore.h"
+#include "keeper/keystore.h"
 #include "lacre/note.h"
 #include "lacre/site.h"
 #include "lacre/store.h"

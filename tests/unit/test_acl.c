@@ -18,7 +18,7 @@
 #include "lacre/acl.h"
 #include "lacre/age.h"
 #include "lacre/err.h"
-#include "lacre/keystore.h"
+#include "keeper/keystore.h"
 #include "lacre/site.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
@@ -238,9 +238,56 @@ static void test_sessions(void)
 	user_key_wipe(&fake);
 }
 
+/* access_open, the one gate entry: the stage that refused, nothing open on
+ * failure, every authenticated attempt logged before the answer, the
+ * session handed out on success. */
+static void test_access_open(void)
+{
+	struct acl_session *ss = NULL;
+	struct access_request rq = { "records", "W-000001", "all", "DP 1/2026: transcription" };
+	char msg[SITE_MSG_MAX];
+	int before, stage = 0;
+
+	CHECK_OK(make_site());
+	unsetenv(USERS_ENV);
+	before = n_events();
+	/* no acting user: refused at authentication, nothing logged */
+	CHECK_EQ_INT(access_open(&site, NULL, &rq, &ss, &stage, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
+	CHECK_EQ_INT(stage, ACCESS_AUTHENTICATE);
+	CHECK(ss == NULL);
+	CHECK(strstr(msg, "no acting user") != NULL);
+	CHECK_EQ_INT(n_events(), before);
+	/* the right unit: allowed, logged first, the session is the caller's */
+	CHECK_OK(access_open(&site, tpath("ana.key"), &rq, &ss, &stage, msg, sizeof(msg)));
+	CHECK(ss != NULL);
+	CHECK_STR(acl_session_user(ss), "ana");
+	CHECK_EQ_INT(n_events(), before + 1);
+	acl_session_close(ss);
+	ss = NULL;
+	/* without out: allowed, logged, nothing left open */
+	CHECK_OK(access_open(&site, tpath("ana.key"), &rq, NULL, NULL, msg, sizeof(msg)));
+	CHECK_EQ_INT(n_events(), before + 2);
+	/* another unit: the L8 answer of a missing warrant, at authorisation,
+	 * logged, no session */
+	CHECK_EQ_INT(access_open(&site, tpath("eva.key"), &rq, &ss, &stage, msg, sizeof(msg)),
+		     LACRE_E_NOT_FOUND);
+	CHECK_EQ_INT(stage, ACCESS_AUTHORIZE);
+	CHECK(ss == NULL);
+	CHECK(strstr(msg, "W-000001") != NULL);
+	CHECK_EQ_INT(n_events(), before + 3);
+	/* no justification: refused (invalid) and logged */
+	rq.justification = "";
+	CHECK_EQ_INT(access_open(&site, tpath("ana.key"), &rq, &ss, &stage, msg, sizeof(msg)),
+		     LACRE_E_INVALID);
+	CHECK_EQ_INT(stage, ACCESS_AUTHORIZE);
+	CHECK(ss == NULL);
+	CHECK_EQ_INT(n_events(), before + 4);
+}
+
 int main(void)
 {
 	RUN(test_rules);
 	RUN(test_sessions);
+	RUN(test_access_open);
 	return t_done();
 }

@@ -18,10 +18,11 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "keeper/master.h"
 #include "lacre/age.h"
 #include "lacre/err.h"
 #include "lacre/package.h"
-#include "lacre/passphrase.h"
+#include "keeper/passphrase.h"
 #include "lacre/site.h"
 
 /* Write n bytes of data to dir/name (0600); its path in a static buffer. */

@@ -1,11 +1,11 @@
 /*
- * test_keeper.c - the keeper's request (lib/keeper/request.c): encode,
+ * test_keeper.c - the keeper's request (lib/proto/request.c): encode,
  * parse and verify round trip; a forged byte anywhere fails; every
  * truncation and every single-byte change of a valid request is refused
  * by the parser or the signature (the parser is fuzz-friendly: it never
  * crashes, never accepts a second form); size and count caps; the replay
  * window (replayed nonce, stale, future, before the keeper's start); the
- * allow-list of commands and options (lib/keeper/args.c); and sessions of
+ * allow-list of commands and options (lib/proto/args.c); and sessions of
  * an authenticated user (acl_session_open_authenticated): unknown and
  * disabled users refused, the access event signed by the user through the
  * signer, and a signer that lies refused; and what the client signs when
@@ -31,7 +31,7 @@
 #include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/keeper.h"
-#include "lacre/keystore.h"
+#include "keeper/keystore.h"
 #include "lacre/site.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"

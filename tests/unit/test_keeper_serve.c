@@ -1,7 +1,7 @@
 /*
  * test_keeper_serve.c - the keeper as a service (lib/keeper/server.c) and
- * its client (lib/keeper/client.c) over a real Unix socket, and the frames
- * both speak (lib/keeper/frame.c).
+ * its client (lib/proto/client.c) over a real Unix socket, and the frames
+ * both speak (lib/proto/frame.c).
  *
  * A keeper runs in a child process of this test (keeper_serve with a run
  * function of the test's own that prints, writes the --output file and,
@@ -59,8 +59,8 @@
 #include "lacre/ed25519.h"
 #include "lacre/err.h"
 #include "lacre/keeper.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
+#include "keeper/keystore.h"
+#include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "lacre/store.h"
 #include "lacre/users.h"

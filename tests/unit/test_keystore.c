@@ -13,7 +13,7 @@
 #include "harness.h"
 #include "lacre/age.h"
 #include "lacre/err.h"
-#include "lacre/keystore.h"
+#include "keeper/keystore.h"
 #include "lacre/site.h"
 #include "lacre/warrant.h"
 

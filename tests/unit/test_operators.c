@@ -1,6 +1,6 @@
 /*
  * test_operators.c - operators as first-class (issue 11): the operator keys
- * of lacre.conf (lib/vault/operator.c through config.c: parsing, refusals
+ * of lacre.conf (lib/site/operator.c through config.c: parsing, refusals
  * naming their key, round trip through the written file, the whole-config
  * check), address matching, the receiver's choice of operator for a
  * plain-TCP connection (lib/ingest/op_auth.c), and the routing rule: a
@@ -25,7 +25,7 @@
 #include "lacre/err.h"
 #include "lacre/etsi_enc.h"
 #include "lacre/ingest.h"
-#include "lacre/keystore.h"
+#include "keeper/keystore.h"
 #include "lacre/site.h"
 #include "lacre/warrant.h"
 #include "ingest/ingest_int.h"

@@ -19,9 +19,9 @@
 #include "harness.h"
 #include "lacre/buf.h"
 #include "lacre/err.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
-#include "lacre/pkcs11.h"
+#include "keeper/keystore.h"
+#include "keeper/passphrase.h"
+#include "keeper/pkcs11.h"
 #include "lacre/site.h"
 
 #define SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"

@@ -207,7 +207,7 @@ static void test_filters(void)
 	free(rs);
 }
 
-/* Regression (fixed: lib/vault/segment.c:425 seg_open, with lib/ingest/seal_sink.c
+/* Regression (fixed: lib/seal/segment.c:425 seg_open, with lib/ingest/seal_sink.c
  * seal_frame passing now_coarse_us()): a segment's created_us comes from
  * CLOCK_REALTIME_COARSE (about 4 ms steps), so segments a busy warrant
  * opens within one step share their creation time, and access_read

@@ -1,6 +1,6 @@
 /*
  * test_record_json.c - the JSON of a record as `lacre records --json` and
- * `lacre quarantine --json` print it (lib/access/record_json.c), for
+ * `lacre quarantine --json` print it (lib/wire/record_json.c), for
  * records the real sealing sink wrote: a warrant's IPCC record (its
  * warrant, CIN, time and content), a late delivery flagged, and
  * quarantined ones read with the

@@ -18,7 +18,7 @@
 #include "lacre/acl.h"
 #include "lacre/age.h"
 #include "lacre/err.h"
-#include "lacre/keystore.h"
+#include "keeper/keystore.h"
 #include "lacre/shred.h"
 #include "lacre/site.h"
 #include "lacre/users.h"

@@ -14,8 +14,8 @@
 #include "harness.h"
 #include "lacre/age.h"
 #include "lacre/err.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
+#include "keeper/keystore.h"
+#include "keeper/passphrase.h"
 #include "lacre/site.h"
 
 static char msg[SITE_MSG_MAX];

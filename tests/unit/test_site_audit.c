@@ -1,6 +1,6 @@
 /*
  * test_site_audit.c - the site audit beyond the log itself
- * (lib/access/site_audit.c): a segment object that no entry names, and
+ * (lib/ledger/site_audit.c): a segment object that no entry names, and
  * every kind of spool leftover, each one finding with its exact line; the
  * clean site gives LACRE_OK; a running ingest (the log's lock held) turns
  * its work in progress into counts; hostile spool files (a manifest of

@@ -1,6 +1,6 @@
 /*
  * test_site_hkeys.c - the handover decryption key configuration
- * (handover.key_dir, handover.keys in lib/vault/config.c): entries parsed
+ * (handover.key_dir, handover.keys in lib/site/config.c): entries parsed
  * into per-operator keys with validity windows, every malformed entry
  * refused with a message naming it, the value written back as given, and
  * site_config_check() refusing key files that are missing, relative

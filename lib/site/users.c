@@ -453,11 +453,6 @@ static int check_admin(const struct users_registry *reg, const char *admin, cons
 	return LACRE_OK;
 }
 
-int users_sign_session(void *arg, const void *m, size_t n, uint8_t sig[64])
-{
-	return acl_session_sign((const struct acl_session *)arg, m, n, sig);
-}
-
 int users_add(const struct site *s, const struct user_key *admin, const char *name,
 	      enum acl_role role, const char *unit, const uint8_t pub[32],
 	      char *msg, size_t msglen)

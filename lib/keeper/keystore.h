@@ -15,7 +15,7 @@
  * order date, time of the shred), then overwrites the key file with random
  * bytes, fsyncs, unlinks it and fsyncs the folder.  From then on
  * keystore_get() fails with LACRE_E_SHREDDED and reports the order.
- * Format details: docs/FORMATS.md §4.  Owned by lib/vault/keystore.c.
+ * Format details: docs/FORMATS.md §4.  Owned by lib/keeper/keystore.c.
  */
 #ifndef LACRE_KEYSTORE_H
 #define LACRE_KEYSTORE_H
@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "lacre/age.h"
+#include "keeper/master.h"
 #include "lacre/site.h"
 
 #define KEYSTORE_NAME_MAX 64
@@ -39,8 +40,8 @@ struct keystore_tombstone {
 };
 
 /* Open the keystore of site s with the unlocked master key (see
- * site_master_unlock()); the wrapping key is derived here and master may be
- * wiped by the caller afterwards.  Creates the folder if absent.  Errors:
+ * site_master_unlock(), keeper/master.h); the wrapping key is derived here
+ * and master may be wiped by the caller afterwards.  Creates the folder if absent.  Errors:
  * LACRE_E_IO, LACRE_E_CRYPTO, LACRE_E_NOMEM. */
 int keystore_open(const struct site *s, const uint8_t master[SITE_MASTER_KEY_LEN],
 		  struct keystore **ks);

@@ -16,7 +16,7 @@
  * One trailing "\n" or "\r\n" is stripped from a file or descriptor (as
  * `echo pass > f` writes it); an empty passphrase, a NUL byte inside it, or
  * one longer than PASSPHRASE_MAX bytes is refused.  Owned by
- * lib/vault/passphrase.c.
+ * lib/keeper/passphrase.c.
  */
 #ifndef LACRE_PASSPHRASE_H
 #define LACRE_PASSPHRASE_H

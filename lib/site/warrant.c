@@ -35,7 +35,7 @@
 #include "lacre/site.h"
 #include "lacre/pct.h"
 #include "lacre/warrant.h"
-#include "vault/warrant_int.h"
+#include "site/warrant_int.h"
 
 #define MAX_PAIRS 24
 

@@ -1,7 +1,7 @@
 /*
  * cmd_warrant.c - `lacre warrant add|show|list|extend|confirm|cease|identity`:
  * the court orders of a site.  Thin: the rules and the log are in
- * lib/vault/warrant.c and lib/vault/legal.c.  Documented in
+ * lib/site/warrant.c and lib/site/legal.c.  Documented in
  * docs/cmd-warrant.md.
  */
 #include <getopt.h>
@@ -16,8 +16,8 @@
 #include "lacre/age.h"
 #include "lacre/err.h"
 #include "lacre/json.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
+#include "keeper/keystore.h"
+#include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
@@ -340,9 +340,8 @@ static void text_warrant(const struct warrant *w, int64_t now)
 static int change_gate(const struct wopts *o, const struct site *s, const char *sub)
 {
 	struct users_registry *reg = NULL;
-	struct acl_session *ss = NULL;
 	struct access_request rq;
-	char msg[SITE_MSG_MAX], what[512], just[300];
+	char msg[SITE_MSG_MAX], what[512], just[300], prefix[64];
 	int r, none;
 
 	msg[0] = '\0';
@@ -365,15 +364,8 @@ static int change_gate(const struct wopts *o, const struct site *s, const char *
 	rq.warrant = strcmp(sub, "add") == 0 ? NULL : o->id;
 	rq.what = what;
 	rq.justification = o->justification ? o->justification : just;
-	if ((r = acl_session_open(s, o->user, &ss, msg, sizeof(msg))) == LACRE_OK) {
-		r = acl_authorize(ss, &rq, msg, sizeof(msg));
-		acl_session_close(ss);
-	}
-	if (r != LACRE_OK) {
-		cli_err("warrant %s: %s", sub, msg);
-		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
-	}
-	return EXIT_OK;
+	snprintf(prefix, sizeof(prefix), "warrant %s", sub);
+	return cli_gate(s, o->user, &rq, NULL, prefix);
 }
 
 /* lacre warrant add */
@@ -473,26 +465,20 @@ static int show_gate(const struct wopts *o, const struct site *s, int list, char
 {
 	struct acl_session *ss = NULL;
 	struct access_request rq;
-	char msg[SITE_MSG_MAX];
-	enum acl_role role = ACL_AUDITOR;
-	int r;
+	enum acl_role role;
+	int e;
 
 	memset(&rq, 0, sizeof(rq));
 	rq.action = list ? "warrant-list" : "warrant-show";
 	rq.warrant = list ? NULL : o->id;
 	rq.what = list ? "warrant list" : "warrant metadata";
 	rq.justification = o->justification;
-	msg[0] = unit[0] = '\0';
-	if ((r = acl_session_open(s, o->user, &ss, msg, sizeof(msg))) == LACRE_OK) {
-		r = acl_authorize(ss, &rq, msg, sizeof(msg));
-		role = acl_session_role(ss);
-		snprintf(unit, unitlen, "%s", acl_session_unit(ss));
-		acl_session_close(ss);
-	}
-	if (r != LACRE_OK) {
-		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
-		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
-	}
+	unit[0] = '\0';
+	if ((e = cli_gate(s, o->user, &rq, &ss, NULL)) != EXIT_OK)
+		return e;
+	role = acl_session_role(ss);
+	snprintf(unit, unitlen, "%s", acl_session_unit(ss));
+	acl_session_close(ss);
 	if (role != ACL_INVESTIGATOR && role != ACL_SUPERVISOR)
 		unit[0] = '\0';
 	else if (!unit[0])
@@ -652,17 +638,11 @@ static int do_identity(const struct wopts *o, const struct site *s)
 		struct acl_session *ss = NULL;
 		struct access_request rq = { "identity", o->id, "warrant private key",
 					     o->justification };
-		char msg[SITE_MSG_MAX];
 
-		if ((r = acl_session_open(s, o->user, &ss, msg, sizeof(msg))) == LACRE_OK) {
-			r = acl_authorize(ss, &rq, msg, sizeof(msg));
-			snprintf(user, sizeof(user), "%s", acl_session_user(ss));
-			acl_session_close(ss);
-		}
-		if (r != LACRE_OK) {
-			cli_err("%s", msg);
-			return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
-		}
+		if ((e = cli_gate(s, o->user, &rq, &ss, NULL)) != EXIT_OK)
+			return e;
+		snprintf(user, sizeof(user), "%s", acl_session_user(ss));
+		acl_session_close(ss);
 	}
 	if ((e = cli_open_keystore(&o->pass, s, &ks)))
 		return e;

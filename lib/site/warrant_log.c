@@ -27,11 +27,11 @@
 #include "lacre/buf.h"
 #include "lacre/ed25519.h"
 #include "lacre/err.h"
-#include "lacre/keystore.h"
+#include "keeper/keystore.h"
 #include "lacre/site.h"
 #include "lacre/pct.h"
 #include "lacre/warrant.h"
-#include "vault/warrant_int.h"
+#include "site/warrant_int.h"
 
 /* ------------------------------------------------------------ validation */
 

@@ -88,22 +88,7 @@ static int parse(int argc, char **argv, struct topts *o)
 static int gate(const struct topts *o, const struct site *s, const struct access_request *rq,
 		struct acl_session **out)
 {
-	struct acl_session *ss = NULL;
-	char msg[SITE_MSG_MAX];
-	int r;
-
-	msg[0] = '\0';
-	if (acl_session_open(s, o->user, &ss, msg, sizeof(msg)) != LACRE_OK) {
-		cli_err("%s", msg);
-		return EXIT_FAIL;
-	}
-	if ((r = acl_authorize(ss, rq, msg, sizeof(msg))) != LACRE_OK) {
-		cli_err("%s", msg);
-		acl_session_close(ss);
-		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
-	}
-	*out = ss;
-	return EXIT_OK;
+	return cli_gate(s, o->user, rq, out, NULL);
 }
 
 /* lacre retention record */

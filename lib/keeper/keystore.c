@@ -23,7 +23,7 @@
 #include "lacre/age.h"
 #include "lacre/buf.h"
 #include "lacre/err.h"
-#include "lacre/keystore.h"
+#include "keeper/keystore.h"
 #include "lacre/site.h"
 #include "lacre/warrant.h"
 

@@ -1,6 +1,6 @@
 /*
  * cmd_user.c - `lacre user add|list|disable`: the site's users and roles
- * (lib/access/users.c; docs/cmd-user.md, docs/access.md).
+ * (lib/site/users.c; docs/cmd-user.md, docs/access.md).
  *
  * The first `lacre user add` on a site whose registry is empty bootstraps
  * it with the master passphrase: it must create an administrator, and the
@@ -28,8 +28,8 @@
 #include "lacre/err.h"
 #include "lacre/hex.h"
 #include "lacre/json.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
+#include "keeper/keystore.h"
+#include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
@@ -119,22 +119,9 @@ static int admin_gate(const struct uopts *o, const struct site *s, const char *w
 		      struct acl_session **ss)
 {
 	struct access_request rq = { "user-admin", NULL, what, o->justification };
-	char msg[SITE_MSG_MAX];
-	int r;
 
-	r = acl_session_open(s, o->user, ss, msg, sizeof(msg));
-	if (r != LACRE_OK) {
-		cli_err("%s", msg);
-		return EXIT_FAIL;
-	}
-	r = acl_authorize(*ss, &rq, msg, sizeof(msg));
-	if (r != LACRE_OK) {
-		cli_err("%s", msg);
-		acl_session_close(*ss);
-		*ss = NULL;
-		return cli_exit_status(r) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
-	}
-	return EXIT_OK;
+	*ss = NULL;
+	return cli_gate(s, o->user, &rq, ss, NULL);
 }
 
 /* The first administrator, signed with the master key's warrant-log key. */
@@ -282,56 +269,10 @@ static int do_add(const struct uopts *o, const struct site *s)
 }
 
 /* lacre user list */
+/* lacre user list: the shared listing (cmd/lacre/cmd_user_list.c). */
 static int do_list(const struct uopts *o, const struct site *s)
 {
-	struct users_registry *reg = NULL;
-	struct lacre_dbuf d;
-	struct json_w w;
-	char msg[SITE_MSG_MAX], t[WARRANT_TIME_MAX];
-	int r;
-
-	msg[0] = '\0';
-	if ((r = users_load(s, &reg, msg, sizeof(msg))) != LACRE_OK) {
-		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
-		return cli_exit_status(r);
-	}
-	lacre_dbuf_init(&d, 1 << 24);
-	for (size_t i = 0; i < reg->n; i++) {
-		const struct user *u = &reg->u[i];
-		warrant_time_format(u->added_at, t);
-		if (o->json) {
-			char hx[65];
-			static const char x[] = "0123456789abcdef";
-			for (int b = 0; b < 32; b++) {
-				hx[2 * b] = x[u->pub[b] >> 4];
-				hx[2 * b + 1] = x[u->pub[b] & 15];
-			}
-			hx[64] = '\0';
-			lacre_dbuf_reset(&d);
-			json_init(&w, &d);
-			json_obj_begin(&w);
-			json_kv_str(&w, "name", u->name);
-			json_kv_str(&w, "role", acl_role_name(u->role));
-			json_kv_str(&w, "unit", u->unit);
-			json_kv_bool(&w, "disabled", u->disabled);
-			json_kv_str(&w, "added_at", t);
-			json_kv_str(&w, "added_by", u->added_by);
-			json_kv_str(&w, "key", hx);
-			json_obj_end(&w);
-			if (json_finish(&w) == LACRE_OK)
-				printf("%.*s\n", (int)d.len, (const char *)d.p);
-		} else {
-			printf("%-20s %-13s %-16s %-9s added %s by %s\n", u->name, acl_role_name(u->role),
-			       u->unit[0] ? u->unit : "-", u->disabled ? "disabled" : "enabled", t,
-			       u->added_by);
-		}
-	}
-	if (!o->json && reg->n == 0)
-		printf("no users yet: 'lacre user add NAME --role admin -o KEYFILE' with the master "
-		       "passphrase creates the first administrator\n");
-	lacre_dbuf_free(&d);
-	users_free(reg);
-	return EXIT_OK;
+	return cli_user_list(s, o->json);
 }
 
 /* lacre user disable */

@@ -11,7 +11,7 @@
 
 #include "lacre/acl.h"
 #include "lacre/err.h"
-#include "lacre/keystore.h"
+#include "keeper/keystore.h"
 #include "lacre/warrant.h"
 #include "cli.h"
 #include "cli_media.h"

@@ -23,9 +23,9 @@
 #include "lacre/acl.h"
 #include "lacre/err.h"
 #include "lacre/keeper.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
-#include "lacre/pkcs11.h"
+#include "keeper/keystore.h"
+#include "keeper/passphrase.h"
+#include "keeper/pkcs11.h"
 #include "lacre/site.h"
 #include "lacre/users.h"
 #include "cli.h"
@@ -41,7 +41,7 @@ struct keeper_ctx {
 	struct keystore *ks;
 };
 
-/* The commands a worker runs (the allow-list itself is lib/keeper/args.c). */
+/* The commands a worker runs (the allow-list itself is lib/proto/args.c). */
 static const struct {
 	const char *name;
 	cli_cmd_fn fn;
@@ -82,11 +82,9 @@ static void usage(FILE *f)
  * (action audit-deep; its --justification is taken out of argv). */
 static int gate_audit(struct keeper_ctx *k, int *argc, char **argv)
 {
-	struct acl_session *ss = NULL;
 	struct access_request rq;
 	const char *just = NULL;
-	char msg[SITE_MSG_MAX];
-	int w = 0, r;
+	int w = 0;
 
 	for (int i = 0; i < *argc; i++) {
 		if (!strcmp(argv[i], "--justification") && i + 1 < *argc) {
@@ -105,16 +103,7 @@ static int gate_audit(struct keeper_ctx *k, int *argc, char **argv)
 	rq.action = "audit-deep";
 	rq.what = "deep audit: every segment decrypted and matched with its commitment";
 	rq.justification = just;
-	msg[0] = '\0';
-	if ((r = acl_session_open(&k->s, NULL, &ss, msg, sizeof(msg))) == LACRE_OK) {
-		r = acl_authorize(ss, &rq, msg, sizeof(msg));
-		acl_session_close(ss);
-	}
-	if (r != LACRE_OK) {
-		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
-		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
-	}
-	return EXIT_OK;
+	return cli_gate(&k->s, NULL, &rq, NULL, NULL);
 }
 
 /* keeper_run_fn: in the worker process. */

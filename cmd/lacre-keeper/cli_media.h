@@ -3,14 +3,14 @@
  * the options of an access-domain read (--site, --user, --justification,
  * --passphrase-file/-fd, --json) and the one opening sequence, whose
  * audit-first gate (acl.h) runs before any key is touched
- * (cmd/lacre/cli_media.c).
+ * (cmd/lacre-keeper/cli_media.c).
  */
 #ifndef LACRE_CLI_MEDIA_H
 #define LACRE_CLI_MEDIA_H
 
 #include "lacre/age.h"
 #include "lacre/index.h"
-#include "lacre/passphrase.h"
+#include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "lacre/store.h"
 

@@ -15,8 +15,8 @@
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/json.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
+#include "keeper/keystore.h"
+#include "keeper/passphrase.h"
 #include "lacre/receipts.h"
 #include "lacre/record_json.h"
 #include "lacre/site.h"
@@ -234,16 +234,9 @@ static void on_finding(void *arg, const struct audit_finding *f)
  * access logged (durably) and allowed before any key is touched. */
 static int gate(const struct ropts *o, const struct site *s, int quarantine)
 {
-	struct acl_session *ss = NULL;
 	struct access_request rq;
-	char msg[SITE_MSG_MAX], what[256], from[WARRANT_TIME_MAX], to[WARRANT_TIME_MAX];
-	int r;
+	char what[256], from[WARRANT_TIME_MAX], to[WARRANT_TIME_MAX];
 
-	msg[0] = '\0';
-	if ((r = acl_session_open(s, o->user, &ss, msg, sizeof(msg))) != LACRE_OK) {
-		cli_err("%s", msg);
-		return r == LACRE_E_NOT_FOUND && !o->user && !getenv("LACRE_USER") ? EXIT_USAGE : EXIT_FAIL;
-	}
 	from[0] = to[0] = '\0';
 	if (o->f.from_us != INT64_MIN)
 		warrant_time_format(o->f.from_us, from);
@@ -259,13 +252,7 @@ static int gate(const struct ropts *o, const struct site *s, int quarantine)
 	rq.warrant = quarantine ? NULL : o->warrant;
 	rq.what = what;
 	rq.justification = o->justification;
-	r = acl_authorize(ss, &rq, msg, sizeof(msg));
-	acl_session_close(ss);
-	if (r != LACRE_OK) {
-		cli_err("%s", msg);
-		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
-	}
-	return EXIT_OK;
+	return cli_gate(s, o->user, &rq, NULL, NULL);
 }
 
 static int run(int argc, char **argv, int quarantine)

@@ -363,7 +363,7 @@ int site_config_set(struct site_config *cfg, const char *key, const char *value,
 	if (cfg == NULL || key == NULL || value == NULL)
 		return LACRE_E_INVALID;
 	if (strncmp(key, "operator.", 9) == 0) {
-		/* the site's own names: lib/vault/operator.c */
+		/* the site's own names: lib/site/operator.c */
 		if (!printable(value)) {
 			lacre_msg(msg, msglen, "%s: value has control or non-ASCII characters", key);
 			return LACRE_E_CONFIG;

@@ -5,7 +5,7 @@
  * docs/access.md).  The read is itself an access and is logged first.
  * `lacre access-log --audit` is the keyless audit of the log on the backend
  * against the site's and the witnesses' checkpoints (no user, no key:
- * lib/access/accesslog_audit.c).
+ * lib/ledger/accesslog_audit.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,8 +16,8 @@
 #include "lacre/acl.h"
 #include "lacre/err.h"
 #include "lacre/json.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
+#include "keeper/keystore.h"
+#include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "lacre/store.h"
 #include "lacre/users.h"
@@ -181,7 +181,6 @@ int cmd_accesslog(int argc, char **argv)
 {
 	struct aopts o;
 	struct site s;
-	struct acl_session *ss = NULL;
 	struct keystore *ks = NULL;
 	struct age_x25519_identity id;
 	struct access_request rq;
@@ -196,23 +195,14 @@ int cmd_accesslog(int argc, char **argv)
 		return e;
 	if (o.audit)
 		return audit(&s);
-	msg[0] = '\0';
-	if ((r = acl_session_open(&s, o.user, &ss, msg, sizeof(msg))) != LACRE_OK) {
-		cli_err("%s", msg);
-		return EXIT_FAIL;
-	}
 	snprintf(what, sizeof(what), "read the access log%s%s", o.warrant ? " of " : "",
 		 o.warrant ? o.warrant : "");
 	memset(&rq, 0, sizeof(rq));
 	rq.action = "access-log";
 	rq.what = what;
 	rq.justification = o.justification;
-	r = acl_authorize(ss, &rq, msg, sizeof(msg));
-	acl_session_close(ss);
-	if (r != LACRE_OK) {
-		cli_err("%s", msg);
-		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
-	}
+	if ((e = cli_gate(&s, o.user, &rq, NULL, NULL)) != EXIT_OK)
+		return e;
 	if ((e = cli_open_keystore(&o.pass, &s, &ks)) != EXIT_OK)
 		return e;
 	r = keystore_get(ks, USERS_AUDITOR_KEY, &id, NULL);

@@ -15,8 +15,8 @@
 #include "lacre/acl.h"
 #include "lacre/err.h"
 #include "lacre/export.h"
-#include "lacre/keystore.h"
-#include "lacre/passphrase.h"
+#include "keeper/keystore.h"
+#include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "cli.h"
 
@@ -35,28 +35,14 @@ static void usage(FILE *f)
 static int gate(const struct site *s, const char *user, const char *warrant, const char *what,
 		const char *justification)
 {
-	struct acl_session *ss = NULL;
 	struct access_request rq;
-	char msg[SITE_MSG_MAX];
-	int r;
 
-	msg[0] = '\0';
-	if ((r = acl_session_open(s, user, &ss, msg, sizeof(msg))) != LACRE_OK) {
-		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
-		return r == LACRE_E_NOT_FOUND && !user && !getenv("LACRE_USER") ? EXIT_USAGE : EXIT_FAIL;
-	}
 	memset(&rq, 0, sizeof(rq));
 	rq.action = "records";
 	rq.warrant = warrant;
 	rq.what = what;
 	rq.justification = justification;
-	r = acl_authorize(ss, &rq, msg, sizeof(msg));
-	acl_session_close(ss);
-	if (r != LACRE_OK) {
-		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
-		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
-	}
-	return EXIT_OK;
+	return cli_gate(s, user, &rq, NULL, NULL);
 }
 
 /* `lacre proof record`. */

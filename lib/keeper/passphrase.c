@@ -17,7 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "lacre/err.h"
-#include "lacre/passphrase.h"
+#include "keeper/passphrase.h"
 
 /* Room for the longest passphrase, a "\r\n" and one byte that proves the
  * input was too long. */

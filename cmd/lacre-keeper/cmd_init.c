@@ -1,7 +1,7 @@
 /*
  * cmd_init.c - `lacre init [DIR]`: create a site (configuration, sealed
  * master key, oversight identity, warrant log, spool and objects folders).
- * Thin: the work is in lib/vault/site.c, and in lib/keeper/pkcs11.c when a
+ * Thin: the work is in lib/keeper/master.c, and in lib/keeper/pkcs11.c when a
  * PKCS#11 token seals the master key (--pkcs11-module: master.p11 instead
  * of master.age, the token's PIN instead of a passphrase).  Documented in
  * docs/cmd-init.md and docs/keeper.md.
@@ -12,10 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keeper/master.h"
 #include "lacre/err.h"
 #include "lacre/json.h"
-#include "lacre/passphrase.h"
-#include "lacre/pkcs11.h"
+#include "keeper/passphrase.h"
+#include "keeper/pkcs11.h"
 #include "lacre/site.h"
 #include "cli.h"
 

@@ -44,6 +44,19 @@
 #include "lacre/witness.h"
 
 #define AA_FILE_MAX (64 * 1024)
+
+/* The access log's note origin, "lacre/<site.name>/access" (accesslog.h):
+ * here, with the keyless audit, so that the audit links without the
+ * writer (lib/access/accesslog.c, the keeper's). */
+int accesslog_origin(const struct site *s, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "lacre/%s/access", s->cfg.name);
+
+	if (n < 0 || (size_t)n >= cap || !note_name_valid(out))
+		return LACRE_E_CONFIG;
+	return LACRE_OK;
+}
+
 /* the site's own checkpoint + one per witness of a policy */
 #define AA_MAX_TRUSTED (1 + POLICY_MAX_WITNESSES)
 

@@ -1,0 +1,107 @@
+/*
+ * cmd_audit_deep.c - the decrypting half of `lacre audit --site DIR
+ * --deep` (keeper domain, docs/trust-domains.md): open the keystore (the
+ * keeper's, or in a one-shot `lacre-keeper run` with the passphrase),
+ * decrypt every segment and match every record with its commitment and
+ * every commitment with its record (lib/access/deep_audit.c).  The keyless
+ * audit before it is cmd/lacre/cmd_audit_site.c, which calls this through
+ * cli_audit_deep_hook (set by lacre-keeper's main).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keeper/keystore.h"
+#include "keeper/passphrase.h"
+#include "lacre/age.h"
+#include "lacre/deep_audit.h"
+#include "lacre/err.h"
+#include "lacre/site.h"
+#include "lacre/store.h"
+#include "lacre/warrant.h"
+#include "cli.h"
+
+/* One finding of the deep audit, as the keyless audit prints its own. */
+static void on_deep(void *arg, const char *seg, const char *what)
+{
+	(void)arg;
+	printf("%-14s %s: %s\n", "deep", seg, what);
+}
+
+/* Load every identity the keystore still holds (warrants + oversight). */
+static int load_ids(const struct site *s, struct keystore *ks, struct deep_identity **out,
+		    struct age_x25519_identity **keys, size_t *n)
+{
+	struct warrant_registry *reg = NULL;
+	struct keystore_tombstone tomb;
+	size_t cnt, k = 0;
+	int r;
+
+	if ((r = warrant_registry_load(s, &reg)) != LACRE_OK)
+		return r;
+	cnt = warrant_registry_count(reg) + 1;
+	*out = calloc(cnt, sizeof(**out));
+	*keys = calloc(cnt, sizeof(**keys));
+	if (!*out || !*keys) {
+		warrant_registry_free(reg);
+		return LACRE_E_NOMEM;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		const char *name = i + 1 < cnt ? warrant_registry_at(reg, i)->id : SITE_OVERSIGHT_KEY;
+		if (keystore_get(ks, name, &(*keys)[k], &tomb) != LACRE_OK)
+			continue;  /* shredded or foreign: its segments stay unopened */
+		(*out)[k].name = strdup(name);
+		(*out)[k].id = &(*keys)[k];
+		k++;
+	}
+	warrant_registry_free(reg);
+	*n = k;
+	return LACRE_OK;
+}
+
+/* The deep audit of s over st (cli_audit_deep_fn, cli.h): ex is the
+ * keyless audit's exit status, the result is the command's. */
+int cli_audit_deep(const char *pass_file, const struct site *s, struct lacre_store *st,
+		   uint64_t log_size, int ingest_running, int ex)
+{
+	struct keystore *ks = NULL;
+	struct deep_identity *ids = NULL;
+	struct age_x25519_identity *keys = NULL;
+	struct deep_audit_result dr;
+	size_t n = 0;
+	struct passphrase_src pass;
+	int ex2, r;
+
+	passphrase_src_init(&pass);
+	pass.file = pass_file;
+	ex2 = cli_open_keystore(&pass, s, &ks);
+	if (ex2 != EXIT_OK)
+		return ex2;
+	r = load_ids(s, ks, &ids, &keys, &n);
+	keystore_close(ks);
+	if (r == LACRE_OK)
+		r = deep_audit_run(s, st, log_size, ingest_running, ids, n, on_deep,
+				   NULL, &dr);
+	if (r == LACRE_OK || r == LACRE_E_VERIFY)
+		printf("deep: %llu segments decrypted (%llu from the spool), %llu records checked; "
+		       "%llu segments no key opens (shredded); %llu commitments with no record "
+		       "(%llu of shredded segments, %llu of open segments); %llu unlogged segments "
+		       "with %llu records in no log; %llu problems\n",
+		       (unsigned long long)dr.segments, (unsigned long long)dr.from_spool,
+		       (unsigned long long)dr.records, (unsigned long long)dr.unopened,
+		       (unsigned long long)dr.unmatched_leaves, (unsigned long long)dr.shredded_leaves,
+		       (unsigned long long)dr.open_leaves, (unsigned long long)dr.unlogged_segments,
+		       (unsigned long long)dr.unlogged_records, (unsigned long long)dr.problems);
+	else
+		cli_err("deep audit could not run: %s", lacre_strerror(r));
+	if (r != LACRE_OK && ex == EXIT_OK)
+		ex = cli_exit_status(r);
+	for (size_t i = 0; i < n; i++) {
+		age_identity_wipe(&keys[i]);
+		free((char *)ids[i].name);
+	}
+	free(ids);
+	free(keys);
+	return ex;
+}
