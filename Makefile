@@ -99,6 +99,10 @@ lacre-mediator_LIBS := $(LIBS)
 # lacre-verify is linked against OpenSSL's libcrypto alone: if any module it
 # uses ever reaches the network, the index or a site, this link fails.
 lacre-verify_LIBS   := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) -lm
+# lacre-signer holds the ingest log's key: libcrypto alone, like lacre-verify
+# (it can reach no site, network, index or keystore even by mistake).
+PROGS              += lacre-signer
+lacre-signer_LIBS  := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) -lm
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 
 $(B)/tests/%: tests/unit/%.c $(TEST_LIB) $(LIBA)
