@@ -160,6 +160,14 @@ static int write_stats(struct ingest_server *s, const struct lacre_sink *vault,
 			(unsigned long long)v.relogged_segments, (unsigned long long)v.lost_records);
 		if (r != LACRE_OK)
 			goto done;
+		/* the log signer (ledger.signer): refusals are an alert */
+		d.len -= 2;
+		r = lacre_dbuf_printf(&d, ",\"signer_refusals\":%llu,\"signer_failures\":%llu,"
+				      "\"signer_refusing\":%s}}", (unsigned long long)v.signer_refusals,
+				      (unsigned long long)v.signer_failures,
+				      v.signer_refusing ? "true" : "false");
+		if (r != LACRE_OK)
+			goto done;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	r = LACRE_E_IO;
