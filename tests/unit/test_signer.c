@@ -10,7 +10,9 @@
  * (the receiver's seam) grows across tile boundaries and resumes after an
  * answer lost in a crash instead of forking.
  */
+#include <dirent.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,21 @@
 #include "lacre/signer.h"
 #include "lacre/store.h"
 #include "lacre/tlog.h"
+
+/* The fuzz harness, replayed on its seed corpus (test_fuzz_corpus):
+ * FUZZ_FAIL names the seed and the broken invariant and leaves it. */
+static jmp_buf fz_jmp;
+static unsigned fz_failures;
+static void fz_fail(const char *file, int line, const char *what)
+{
+	fprintf(stderr, "%s:%d: invariant broken: %s\n", file, line, what);
+	fz_failures++;
+	longjmp(fz_jmp, 1);
+}
+#define FUZZ_FAIL(what) fz_fail(__FILE__, __LINE__, (what))
+#define LLVMFuzzerTestOneInput fuzz_signer_one
+#include "../../fuzz/fuzz_signer.c"
+#undef LLVMFuzzerTestOneInput
 
 #define ORIGIN "lacre/test/ingest"
 #define NLEAVES 64
@@ -470,8 +487,47 @@ static void test_move_legacy(void)
 	lacre_store_close(st);
 }
 
+/* Every seed of fuzz/corpus/signer through the harness: no invariant
+ * breaks, and the seeds reach what they were made for (two signatures,
+ * refusals, requests that parse). */
+static void test_fuzz_corpus(void)
+{
+	char dir[1200], path[1500];
+	struct dirent *e;
+	DIR *d;
+	volatile unsigned n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/fuzz/corpus/signer", t_topdir());
+	CHECK((d = opendir(dir)) != NULL);
+	while ((e = readdir(d)) != NULL) {
+		uint8_t buf[SIGNER_MSG_MAX + 16];
+		FILE *f;
+		size_t len;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((f = fopen(path, "rb")) == NULL)
+			continue;
+		len = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		if (setjmp(fz_jmp) == 0)
+			fuzz_signer_one(buf, len);
+		else
+			fprintf(stderr, "  (seed %s)\n", e->d_name);
+		n++;
+	}
+	closedir(d);
+	fz_s_cleanup();
+	CHECK(n >= 10);
+	CHECK_EQ_INT(fz_failures, 0);
+	CHECK(fz_s_signed >= 2);
+	CHECK(fz_s_refused >= 7);
+	CHECK(fz_s_parsed >= 8);
+}
+
 int main(void)
 {
+	RUN(test_fuzz_corpus);
 	RUN(test_rules);
 	RUN(test_malformed);
 	RUN(test_open_refusals);
