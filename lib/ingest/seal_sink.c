@@ -919,6 +919,13 @@ static int seal_relog(void *arg, const char *name, const uint8_t *batch, size_t 
 	return seal_pending_add(k, name, k->next_index - 1);
 }
 
+/* seal_spool_recover's wait: a segment of the tree a crash left with the
+ * log signer unanswered waits for the checkpoint that signs it. */
+static int seal_wait_signed(void *arg, const char *name, uint64_t index)
+{
+	return seal_pending_add(arg, name, index);
+}
+
 /* seal_spool_recover's event: seal a loss report like an accounting event. */
 static int seal_recovered_event(void *arg, const char *json)
 {
@@ -1099,7 +1106,7 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	 * segments, name what open segments lost (seal_spool.h) */
 	{
 		struct seal_recovery rec;
-		struct seal_recovery_ops ops = { seal_relog, seal_recovered_event, k };
+		struct seal_recovery_ops ops = { seal_relog, seal_recovered_event, k, seal_wait_signed };
 		if ((r = seal_spool_recover(s->cfg.spool_dir, k->log, &ops, &rec, msg, msglen)) != LACRE_OK)
 			goto fail;
 		k->st.relogged_segments = rec.relogged_segments;
