@@ -17,7 +17,11 @@
 #      is a rollback): ALERT on the receiver's stderr, segments wait in the
 #      spool (none reaches the backend); the signer restored, the receiver
 #      says it signs again, everything is promoted, stats count the
-#      refusals, the audit is clean and nothing was lost.
+#      refusals, the audit is clean and nothing was lost;
+#   F. kill -9 of the receiver while the signer is away: the restarted
+#      receiver resumes the tree it had sent (ledger/ingest/pending), its
+#      segments wait in the spool (not promoted unsigned); the signer back,
+#      that tree is signed, the segments go up, the audit is clean.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/lacre-e2e-signer-XXXXXX)
@@ -206,6 +210,38 @@ assert not missing and sum(want.values()) > 0, f'{sum(missing.values())} of {sum
 print(f'ok   E: all {sum(want.values())} LIID0001 PDUs of the three runs are in the records')
 PY
 ok "E: the signer back: signs again, $((size_e - size_c)) entries signed, spool empty, audit clean"
+
+# ---- F. kill -9 while the signer is away: the unsigned tree is resumed,
+# its segments wait (never promoted unsigned), then go once it is signed ----
 signer_stop
 grep -q "stopped at signed size $size_e" "$work/signer.err" || die "signer stop line"
+segs_before=$(find "$site/objects/seg" -type f | wc -l)
+vault_ingest_start "$site" f1
+grep -q "ALERT log signer: $sock does not answer" "$work/ingest-f1.err" ||
+	{ cat "$work/ingest-f1.err"; die "no alert for an absent signer"; }
+send 1
+pend=$site/ledger/ingest/pending
+wait_for 60 "a signing request recorded as pending" \
+	sh -c "[ -f '$pend' ] && [ \$(sed -n 's/^size //p' '$pend') -gt $size_e ] && ls '$site/spool/'*.leaves >/dev/null 2>&1" ||
+	die "no pending request"
+psize=$(sed -n 's/^size //p' "$pend")
+kill -KILL "$IPID"; wait "$IPID" 2>/dev/null; IPID=
+vault_ingest_start "$site" f2
+[ -n "$(ls "$site/spool/"*.leaves 2>/dev/null)" ] || die "the waiting segments left the spool at restart"
+[ -z "$(ls -A "$site/spool/ready" 2>/dev/null)" ] || die "a segment of the unsigned tree was promoted at restart"
+[ "$(find "$site/objects/seg" -type f | wc -l)" -eq "$segs_before" ] || die "a segment of the unsigned tree reached the backend"
+ok "F: kill -9 with the signer away: restarted on the pending tree (size $psize), its segments wait in the spool"
+signer_start
+wait_log 60 "$work/ingest-f2.err" "the log signer signs again" || { cat "$work/ingest-f2.err"; die "no recovery after kill -9"; }
+wait_for 60 "the waiting segments promoted" sh -c "! ls '$site/spool/'*.leaves >/dev/null 2>&1" ||
+	die "segments still wait after the signer came back"
+vault_ingest_stop f2
+size_f=$(sed -n 2p "$site/ledger/ingest/checkpoint")
+[ "$size_f" -ge "$psize" ] || die "the resumed tree ($psize) is not in the log ($size_f)"
+[ "$(sed -n 's/^size //p' "$site/signer/state")" = "$size_f" ] || die "signer and log disagree after kill -9"
+expect_exit 0 "" "$B/lacre" audit --site "$site" || die "audit after kill -9"
+[ "$(find "$site/objects/seg" -type f | wc -l)" -gt "$segs_before" ] || die "the waiting segments never reached the backend"
+ok "F: the signer back: the resumed tree signed (log $size_e -> $size_f), segments uploaded, audit clean"
+signer_stop
+grep -q "stopped at signed size $size_f" "$work/signer.err" || die "signer stop line"
 echo "signer end to end ok"
