@@ -33,7 +33,7 @@
 #define SIGNER_MAGIC "LSG1"
 #define SIGNER_MSG_MAX 16384      /* body bytes after the u32 length */
 #define SIGNER_REASON_MAX 300     /* a refusal's reason line */
-#define SIGNER_TIMEOUT_MS 5000    /* per read or write on the socket */
+#define SIGNER_TIMEOUT_MS 5000    /* to read, or to write, one whole frame */
 
 enum signer_type {
 	SIGNER_REQ_SIGN = 1,      /* sign this checkpoint */
@@ -86,7 +86,7 @@ const char *signer_reason_name(unsigned reason);
 int signer_reason_err(unsigned reason);
 
 /* One framed message on a stream socket: u32be length (<= max) ‖ body.
- * Reads wait at most SIGNER_TIMEOUT_MS per read (LACRE_E_TIMEOUT);
+ * A whole frame must pass within SIGNER_TIMEOUT_MS (LACRE_E_TIMEOUT);
  * a short stream is LACRE_E_INCOMPLETE, a long one LACRE_E_TOO_LARGE. */
 int signer_frame_read(int fd, size_t max, struct lacre_dbuf *out);
 int signer_frame_write(int fd, const void *body, size_t len);

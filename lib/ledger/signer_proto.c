@@ -18,8 +18,9 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lacre/err.h"
@@ -211,28 +212,43 @@ int signer_reason_err(unsigned reason)
 	}
 }
 
-/* Wait until fd is ready for events (SIGNER_TIMEOUT_MS at most). */
-static int wait_fd(int fd, short events)
+/* Monotonic milliseconds. */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd is ready for events, at most until deadline (monotonic
+ * ms): a whole frame gets SIGNER_TIMEOUT_MS, so a client that trickles
+ * bytes cannot hold the one-at-a-time signer longer than that. */
+static int wait_fd(int fd, short events, int64_t deadline)
 {
 	struct pollfd pf = { fd, events, 0 };
+	int64_t left;
 	int n;
 
-	do
-		n = poll(&pf, 1, SIGNER_TIMEOUT_MS);
-	while (n < 0 && errno == EINTR);
+	do {
+		left = deadline - mono_ms();
+		if (left <= 0)
+			return LACRE_E_TIMEOUT;
+		n = poll(&pf, 1, (int)left);
+	} while (n < 0 && errno == EINTR);
 	if (n == 0)
 		return LACRE_E_TIMEOUT;
 	return n < 0 ? LACRE_E_IO : LACRE_OK;
 }
 
 /* Read exactly n bytes into p. */
-static int read_n(int fd, uint8_t *p, size_t n)
+static int read_n(int fd, uint8_t *p, size_t n, int64_t deadline)
 {
 	ssize_t got;
 	int rc;
 
 	while (n > 0) {
-		if ((rc = wait_fd(fd, POLLIN)) != LACRE_OK)
+		if ((rc = wait_fd(fd, POLLIN, deadline)) != LACRE_OK)
 			return rc;
 		got = read(fd, p, n);
 		if (got < 0 && (errno == EINTR || errno == EAGAIN))
@@ -252,17 +268,18 @@ int signer_frame_read(int fd, size_t max, struct lacre_dbuf *out)
 {
 	uint8_t hdr[4];
 	struct lacre_rbuf b;
+	int64_t deadline = mono_ms() + SIGNER_TIMEOUT_MS;
 	uint32_t n;
 	int rc;
 
-	if ((rc = read_n(fd, hdr, 4)) != LACRE_OK)
+	if ((rc = read_n(fd, hdr, 4, deadline)) != LACRE_OK)
 		return rc;
 	lacre_rbuf_init(&b, hdr, 4);
 	lacre_rbuf_u32be(&b, &n);
 	if (n > max)
 		return LACRE_E_TOO_LARGE;
 	if ((rc = lacre_dbuf_reserve(out, n)) != LACRE_OK ||
-	    (rc = read_n(fd, out->p + out->len, n)) != LACRE_OK)
+	    (rc = read_n(fd, out->p + out->len, n, deadline)) != LACRE_OK)
 		return rc;
 	out->len += n;
 	return LACRE_OK;
@@ -275,6 +292,7 @@ int signer_frame_write(int fd, const void *body, size_t len)
 			   (uint8_t)len };
 	const uint8_t *parts[2] = { hdr, body };
 	size_t lens[2] = { 4, len }, i;
+	int64_t deadline = mono_ms() + SIGNER_TIMEOUT_MS;
 	ssize_t n;
 	int rc;
 
@@ -284,7 +302,7 @@ int signer_frame_write(int fd, const void *body, size_t len)
 		const uint8_t *p = parts[i];
 		size_t left = lens[i];
 		while (left > 0) {
-			if ((rc = wait_fd(fd, POLLOUT)) != LACRE_OK)
+			if ((rc = wait_fd(fd, POLLOUT, deadline)) != LACRE_OK)
 				return rc;
 			n = send(fd, p, left, MSG_NOSIGNAL);
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
