@@ -137,7 +137,7 @@ struct signer_client {
 	char path[108];
 	int last_rc;                          /* LACRE_OK after a signature */
 	char last_reason[SIGNER_REASON_MAX + 64];
-	uint64_t refusals;                    /* refusals since start */
+	int refused;                          /* the last answer was a refusal */
 	uint64_t signed_count;
 };
 /* Fill sg so that a tlog signs through the client c (key: the log's vkey). */

@@ -115,6 +115,11 @@ struct tlog_sign_request {
 	const struct merkle_proof *proof;   /* consistency old_size -> size */
 	const uint8_t *text;                /* the checkpoint text to sign */
 	size_t text_len;
+	/* out: a signer that refuses because it already signed a larger tree
+	 * than old_size (an answer lost on the way) sets its size here and
+	 * returns LACRE_E_STATE; the log then proves from that size and asks
+	 * once more (the signer checks that it is the same tree) */
+	uint64_t *stale_size;
 };
 struct tlog_signer {
 	struct note_verifier key;           /* the log key's public half */

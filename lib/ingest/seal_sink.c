@@ -96,6 +96,7 @@ struct seal_sink {
 	struct signer_client sc;         /* ledger.signer: lacre-signer holds the key */
 	struct tlog_signer sc_sign;      /* the client's own callback, wrapped */
 	int signer_refusing;             /* under log_mu: the last request failed */
+	uint64_t signer_refusals;        /* under log_mu: refused */
 	uint64_t signer_failures;        /* under log_mu: refused or unanswered */
 	struct lacre_store *log_store;   /* used under mu by the log */
 	struct lacre_store *up_store;    /* used by the uploader thread only */
@@ -950,7 +951,14 @@ static int seal_sign(void *arg, const struct tlog_sign_request *rq, struct lacre
 		k->signer_refusing = 0;
 		return LACRE_OK;
 	}
+	/* the signer already holds a tree we sent (an answer lost): the log
+	 * proves from its size and asks again at once; not an alert */
+	if (r == LACRE_E_STATE && rq->stale_size && *rq->stale_size > rq->old_size &&
+	    *rq->stale_size <= rq->size)
+		return r;
 	k->signer_failures++;
+	if (k->sc.refused)
+		k->signer_refusals++;
 	if (!k->signer_refusing)
 		fprintf(stderr, "lacre: ingest: ALERT log signer: %s; segments wait in the spool "
 			"until a checkpoint is signed (check lacre-signer and %s/refusals)\n",
@@ -1026,7 +1034,7 @@ void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *
 	pthread_mutex_lock(&k->log_mu);
 	st->log_size = tlog_size(k->log);
 	st->signed_size = tlog_signed_size(k->log);
-	st->signer_refusals = k->sc.refusals;
+	st->signer_refusals = k->signer_refusals;
 	st->signer_failures = k->signer_failures;
 	st->signer_refusing = k->signer_refusing;
 	pthread_mutex_unlock(&k->log_mu);

@@ -763,6 +763,12 @@ static int open_log(struct lacre_store *store, const char *state_dir, const char
 	rc = LACRE_E_STATE;
 	if (flock(log->lockfd, LOCK_EX | LOCK_NB) != 0)
 		goto out;
+	/* a pending request of an earlier outside signer means nothing to an
+	 * in-process log (and must not be resumed if the signer comes back) */
+	if (lkey && unlinkat(log->dirfd, "pending", 0) != 0 && errno != ENOENT) {
+		rc = LACRE_E_IO;
+		goto out;
+	}
 	rc = state_read(log);
 	if (rc == LACRE_E_NOT_FOUND) {
 		log->have_signed = 0;
@@ -1312,7 +1318,7 @@ static int sign_current(struct tlog *log)
 	struct tlog_sign_request rq;
 	struct merkle_proof proof;
 	uint8_t root[MERKLE_HASH_LEN];
-	uint64_t size = log->tree.size;
+	uint64_t size = log->tree.size, stale = 0;
 	int rc;
 
 	lacre_dbuf_init(&body, 1024);
@@ -1348,7 +1354,19 @@ static int sign_current(struct tlog *log)
 	rq.proof = &proof;
 	if (log->lkey == NULL && (rc = pending_write(log, size, root, log->jbytes)) != LACRE_OK)
 		goto out;
-	if ((rc = log->signer.sign(log->signer.arg, &rq, &note)) != LACRE_OK)
+	rq.stale_size = &stale;
+	rc = log->signer.sign(log->signer.arg, &rq, &note);
+	if (rc == LACRE_E_STATE && stale > rq.old_size && stale <= size) {
+		/* the signer holds a tree we sent it without hearing back: prove
+		 * from there (its nodes are in memory: see mem_node) */
+		if ((rc = merkle_prove_consistency(stale, size, mem_node, log, &proof)) != LACRE_OK)
+			goto out;
+		rq.old_size = stale;
+		rq.stale_size = NULL;
+		lacre_dbuf_reset(&note);
+		rc = log->signer.sign(log->signer.arg, &rq, &note);
+	}
+	if (rc != LACRE_OK)
 		goto out;
 	rc = LACRE_E_AUTH;
 	if (!note_is_ours(log, &note, &body, size, root))

@@ -86,6 +86,7 @@ static int client_sign(void *arg, const struct tlog_sign_request *t, struct lacr
 	memcpy(rq.root, t->root, MERKLE_HASH_LEN);
 	rq.proof = *t->proof;
 	lacre_dbuf_init(&d, SIGNER_MSG_MAX + 1);
+	c->refused = 0;
 	rc = signer_call(c->path, &rq, &d);
 	if (rc != LACRE_OK) {
 		snprintf(c->last_reason, sizeof(c->last_reason), "the signer at %s does not answer "
@@ -98,7 +99,9 @@ static int client_sign(void *arg, const struct tlog_sign_request *t, struct lacr
 	}
 	if (!an.ok) {
 		rc = signer_reason_err(an.reason);
-		c->refusals++;
+		if (an.reason == SIGNER_R_STALE && t->stale_size)
+			*t->stale_size = an.signed_size;
+		c->refused = 1;
 		snprintf(c->last_reason, sizeof(c->last_reason), "refused checkpoint %llu (%s): %.*s",
 			 (unsigned long long)t->size, signer_reason_name(an.reason),
 			 (int)an.text_len, (const char *)an.text);

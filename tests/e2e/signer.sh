@@ -21,7 +21,9 @@
 #   F. kill -9 of the receiver while the signer is away: the restarted
 #      receiver resumes the tree it had sent (ledger/ingest/pending), its
 #      segments wait in the spool (not promoted unsigned); the signer back,
-#      that tree is signed, the segments go up, the audit is clean.
+#      that tree is signed, the segments go up, the audit is clean;
+#   G. an answer lost on the way (a proxy drops it): the next request is
+#      refused as stale, proved again from the signer's size and signed.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/lacre-e2e-signer-XXXXXX)
@@ -242,6 +244,67 @@ size_f=$(sed -n 2p "$site/ledger/ingest/checkpoint")
 expect_exit 0 "" "$B/lacre" audit --site "$site" || die "audit after kill -9"
 [ "$(find "$site/objects/seg" -type f | wc -l)" -gt "$segs_before" ] || die "the waiting segments never reached the backend"
 ok "F: the signer back: the resumed tree signed (log $size_e -> $size_f), segments uploaded, audit clean"
+
+# ---- G. an answer lost on the way (the signer signed, the receiver never
+# heard): the next checkpoint is refused as stale, proved from the signer's
+# size and signed; no refusal counted, the log and the signer agree ----
+python3 - "$sock" "$work/proxy.sock" "$work/proxy.log" <<'PY' &
+import socket, struct, sys, os
+real, path, logp = sys.argv[1:4]
+srv = socket.socket(socket.AF_UNIX); srv.bind(path); srv.listen(8)
+log = open(logp, 'w', buffering=1)
+def frame(s):
+    h = b''
+    while len(h) < 4:
+        d = s.recv(4 - len(h))
+        if not d: return None
+        h += d
+    n, = struct.unpack('>I', h); b = b''
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        if not d: return None
+        b += d
+    return h + b
+# the first sign answer is dropped after the signer signed; until the tree
+# has grown, requests are not passed on (so the next one is for a larger
+# tree, proved from the size the receiver knows: stale)
+dropped = None
+while True:
+    c, _ = srv.accept()
+    req = frame(c)
+    if req is None: c.close(); continue
+    size = None
+    if req[8] == 1:
+        ol = req[9]; old, size = struct.unpack('>QQ', req[10 + ol:26 + ol])
+    if dropped is not None and size is not None and size <= dropped:
+        log.write('held %d\n' % size); c.close(); continue
+    u = socket.socket(socket.AF_UNIX); u.connect(real); u.sendall(req); ans = frame(u); u.close()
+    if size is not None:
+        status = 'signed' if ans[8] == 0 else 'refused %d' % ans[9]
+        log.write('sign old %d size %d %s\n' % (old, size, status))
+        if dropped is None and ans[8] == 0:
+            dropped = size
+            log.write('dropped\n'); c.close(); continue
+    c.sendall(ans); c.close()
+PY
+PXPID=$!
+wait_for 30 "the proxy listening" test -S "$work/proxy.sock" || die "proxy did not start"
+vault_ingest_start "$site" g --set ledger.signer="$work/proxy.sock" --stats "$work/stats-g.json"
+send 2
+wait_log 60 "$work/proxy.log" "^dropped$" || die "no answer was dropped"
+send 3
+wait_log 60 "$work/ingest-g.err" "the log signer signs again" || { cat "$work/ingest-g.err"; die "no recovery after a lost answer"; }
+wait_for 60 "the waiting segments promoted" sh -c "! ls '$site/spool/'*.leaves >/dev/null 2>&1" ||
+	die "segments still wait after a lost answer"
+vault_ingest_stop g
+kill "$PXPID"; wait "$PXPID" 2>/dev/null
+grep -q "refused 6" "$work/proxy.log" || { cat "$work/proxy.log"; die "no stale refusal after the lost answer"; }
+[ "$(stat_of "$work/stats-g.json" signer_refusals)" = 0 ] || die "a lost answer counted as a refusal"
+size_g=$(sed -n 2p "$site/ledger/ingest/checkpoint")
+[ "$size_g" -gt "$size_f" ] && [ "$(sed -n 's/^size //p' "$site/signer/state")" = "$size_g" ] ||
+	die "signer and log disagree after a lost answer"
+expect_exit 0 "" "$B/lacre" audit --site "$site" || die "audit after a lost answer"
+ok "G: a lost answer: the next request refused as stale, proved from the signer's size and signed (log $size_f -> $size_g), audit clean"
 signer_stop
-grep -q "stopped at signed size $size_f" "$work/signer.err" || die "signer stop line"
+grep -q "stopped at signed size $size_g" "$work/signer.err" || die "signer stop line"
 echo "signer end to end ok"

@@ -318,7 +318,7 @@ static void test_open_refusals(void)
 struct direct {
 	struct signer *s;
 	int lose_answer;            /* sign, then report the answer lost */
-	uint64_t asked;
+	uint64_t asked, stale;
 };
 
 static int direct_sign(void *arg, const struct tlog_sign_request *t, struct lacre_dbuf *note)
@@ -341,6 +341,10 @@ static int direct_sign(void *arg, const struct tlog_sign_request *t, struct lacr
 	rc = ask(d->s, &rq, &ans, &an);
 	if (rc == LACRE_OK && d->lose_answer)
 		rc = LACRE_E_UNAVAILABLE;
+	if (rc == LACRE_E_STATE && t->stale_size) {
+		d->stale++;
+		*t->stale_size = an.signed_size;
+	}
 	if (rc == LACRE_OK)
 		rc = lacre_dbuf_add(note, an.text, an.text_len);
 	lacre_dbuf_free(&ans);
@@ -400,7 +404,24 @@ static void test_tlog_seam(void)
 		CHECK_OK(checkpoint_open(note.p, note.len, &sg.key, NULL, 0, &cp, NULL));
 		CHECK_EQ_INT(cp.size, total);
 	}
-	/* the answer is lost: the signer moved on, the log did not */
+	/* an answer lost while running (a timeout): the signer moved on; the
+	 * next checkpoint is refused as stale, proved from the signer's size
+	 * and signed */
+	CHECK_OK(append_n(log, base, 40));
+	base += 40;
+	d.lose_answer = 1;
+	CHECK(tlog_checkpoint(log, NULL) != LACRE_OK);
+	CHECK_EQ_INT(signer_size(d.s), total + 40);
+	d.lose_answer = 0;
+	CHECK_OK(append_n(log, base, 3));
+	base += 3;
+	CHECK_OK(tlog_checkpoint(log, NULL));
+	CHECK_EQ_INT(d.stale, 1);
+	total += 43;
+	CHECK_EQ_INT(tlog_signed_size(log), total);
+	CHECK_EQ_INT(signer_size(d.s), total);
+	/* the answer is lost and the receiver crashes: the signer moved on,
+	 * the log did not */
 	CHECK_OK(append_n(log, base, 77));
 	base += 77;
 	d.lose_answer = 1;
