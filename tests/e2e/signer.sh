@@ -88,10 +88,8 @@ ok "B: lacre-signer moved ledger/ingest.key (0600, folder 0700, socket 0660) and
 # ---- C. the receiver with ledger.signer ----
 grep -q '^ledger.signer = *$' "$site/lacre.conf" || die "lacre init wrote no empty ledger.signer line"
 sed -i "s|^ledger.signer = *\$|ledger.signer = $sock|" "$site/lacre.conf"
-strace_args=()
-if command -v strace >/dev/null; then
-	strace_args=(strace -f -qq -e trace=open,openat,openat2 -o "$work/strace.txt")
-fi
+command -v strace >/dev/null || die "strace is not installed (scripts/deps installs it)"
+strace_args=(strace -f -qq -e trace=open,openat,openat2 -o "$work/strace.txt")
 rm -f "$work/ready-c"
 "${strace_args[@]}" "$B/lacre" ingest --site "$site" --hi2 127.0.0.1:0 --hi3 127.0.0.1:0 --quiet \
 	--ready-file "$work/ready-c" --stats "$work/stats-c.json" 2>"$work/ingest-c.err" &
@@ -100,8 +98,7 @@ wait_file 60 "$work/ready-c" || { cat "$work/ingest-c.err"; die "ingest c did no
 HI2=$(sed -n 's/^hi2=//p' "$work/ready-c"); HI3=$(sed -n 's/^hi3=//p' "$work/ready-c")
 send 2
 # SIGTERM to the receiver itself (strace, its parent, does not pass it on)
-rpid=$IPID
-[ ${#strace_args[@]} -gt 0 ] && rpid=$(pgrep -P "$IPID")
+rpid=$(pgrep -P "$IPID")
 [ -n "$rpid" ] || die "no receiver process under strace"
 kill -TERM "$rpid"
 wait "$IPID" || { cat "$work/ingest-c.err"; die "ingest c exited with $?"; }
@@ -116,14 +113,10 @@ size_c=$(sed -n 2p "$site/ledger/ingest/checkpoint")
 [ "$(stat_of "$work/stats-c.json" signer_refusals)" = 0 ] || die "refusals in a clean run"
 [ "$(stat_of "$work/stats-c.json" signed_size)" = "$(stat_of "$work/stats-c.json" log_size)" ] || die "stats: not all signed"
 [ ! -e "$site/ledger/ingest.key" ] || die "the receiver made a ledger/ingest.key"
-if [ ${#strace_args[@]} -gt 0 ]; then
-	[ -s "$work/strace.txt" ] || die "strace recorded nothing"
-	grep -q 'lacre.conf' "$work/strace.txt" || die "strace did not see the receiver's opens"
-	if grep -E 'ingest\.key' "$work/strace.txt"; then die "the receiver opened an ingest.key"; fi
-	ok "C: strace of the whole run: the receiver opened no ingest.key ($(wc -l < "$work/strace.txt") opens)"
-else
-	echo "note: strace not installed: the open check was not run (the file checks were)"
-fi
+[ -s "$work/strace.txt" ] || die "strace recorded nothing"
+grep -q 'lacre.conf' "$work/strace.txt" || die "strace did not see the receiver's opens"
+if grep -E 'ingest\.key' "$work/strace.txt"; then die "the receiver opened an ingest.key"; fi
+ok "C: strace of the whole run: the receiver opened no ingest.key ($(wc -l < "$work/strace.txt") opens)"
 expect_exit 0 "" "$B/lacre" audit --site "$site" || die "audit after the signed run"
 ok "C: ingest with ledger.signer: log $size_a -> $size_c, every checkpoint signed by lacre-signer, audit clean"
 
