@@ -147,6 +147,10 @@ lacre-verify_LIBS   := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -
 # left (the stamp below; tests/e2e/confine_link.sh runs it too).
 lacre-ingest_ARCH   := $(LIBCORE)
 lacre-ingest_LIBS   := -Wl,--gc-sections $(LIBS)
+# lacre-signer holds the ingest log's key: libcrypto alone, like lacre-verify
+# (it can reach no site, network, index or keystore even by mistake).
+PROGS              += lacre-signer
+lacre-signer_LIBS  := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) -lm
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 $(B)/lacre-ingest.link-ok: $(B)/bin/lacre-ingest scripts/ingest-link-check
 	scripts/ingest-link-check $< && touch $@

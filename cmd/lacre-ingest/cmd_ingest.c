@@ -216,6 +216,14 @@ static int write_stats(struct ingest_server *s, const struct lacre_sink *vault,
 			(unsigned long long)v.relogged_segments, (unsigned long long)v.lost_records);
 		if (r != LACRE_OK)
 			goto done;
+		/* the log signer (ledger.signer): refusals are an alert */
+		d.len -= 2;
+		r = lacre_dbuf_printf(&d, ",\"signer_refusals\":%llu,\"signer_failures\":%llu,"
+				      "\"signer_refusing\":%s}}", (unsigned long long)v.signer_refusals,
+				      (unsigned long long)v.signer_failures,
+				      v.signer_refusing ? "true" : "false");
+		if (r != LACRE_OK)
+			goto done;
 	}
 	if (d.len > 0 && d.p[d.len - 1] == '}') {
 		/* what confinement the receiver ran under */
@@ -505,7 +513,9 @@ static int confine_opts_fill(struct confine_opts *co, const struct site *st, con
 		return LACRE_E_IO;
 	}
 	r |= confine_add_read(co, p_warrants);
-	r |= confine_add_read(co, p_key);
+	/* the ingest log's key: read only while no outside signer holds it */
+	if (!st->cfg.ledger_signer[0])
+		r |= confine_add_read(co, p_key);
 	r |= confine_add_write(co, p_ledger);
 	r |= confine_add_write(co, st->cfg.spool_dir);
 	if (st->cfg.witness_policy[0]) {
@@ -830,7 +840,8 @@ int cmd_ingest(int argc, char **argv)
 			{ rc = EXIT_FAIL; goto done; }
 		}
 	}
-	if (use_site && (r = ensure_log_key(&st, no_confine ? NULL : run_as)) != LACRE_OK)
+	/* with ledger.signer the key is lacre-signer's: never made or read here */
+	if (use_site && !st.cfg.ledger_signer[0] && (r = ensure_log_key(&st, no_confine ? NULL : run_as)) != LACRE_OK)
 		{ rc = EXIT_FAIL; goto done; }
 	/* the listeners first (the sink is filled in once confined: the server
 	 * only keeps its address until it runs) */

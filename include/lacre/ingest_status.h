@@ -3,7 +3,7 @@
  * "Operations"): written once a second by `lacre ingest` to
  * SITE/state/status.prom in the Prometheus text exposition format
  * (version 0.0.4), read by `lacre status` and served by `lacre metrics`.
- * docs/cmd-status.md lists every metric; docs/FORMATS.md §13 the file.
+ * docs/cmd-status.md lists every metric; docs/FORMATS.md §14 the file.
  *
  * Only counts and states: no LIID, address, name or content ever appears
  * (the file is readable by the site's operators group, and a scraper

@@ -41,6 +41,9 @@ struct seal_sink_stats {
 	uint64_t refused_full;  /* record() calls refused for lack of space */
 	uint64_t relogged_segments; /* recovered at start: batches re-logged */
 	uint64_t lost_records;  /* recovered at start: named as lost in open segments */
+	uint64_t signer_refusals; /* ledger.signer: checkpoints lacre-signer refused */
+	uint64_t signer_failures; /* refused or unanswered signing requests */
+	int signer_refusing;    /* the last signing request failed (segments wait) */
 };
 
 /* Spool space kept free (spool.reserve default) and the filling alert. */

@@ -98,6 +98,42 @@ struct tlog_witness {
  * other call. */
 int tlog_open(struct lacre_store *store, const char *state_dir, const char *origin,
 	      const struct note_signer *key, struct tlog **out);
+/* A checkpoint signer outside the log (OpenSSH monitor style: the ingest
+ * log's key lives in lacre-signer, docs/ledger.md "The log signer").  The
+ * log hands it the checkpoint to sign together with the consistency proof
+ * from the last signed (old_size, old_root); sign appends the whole signed
+ * note to note.  The log checks every note it gets with key (origin, size,
+ * root and signature) before it commits it.  sign returns LACRE_OK, or an
+ * error that the checkpoint call passes on (the entries stay journaled and
+ * the next checkpoint asks again). */
+struct tlog_sign_request {
+	const char *origin;
+	uint64_t old_size;                  /* last signed size (0: none yet) */
+	uint8_t old_root[MERKLE_HASH_LEN];
+	uint64_t size;
+	uint8_t root[MERKLE_HASH_LEN];
+	const struct merkle_proof *proof;   /* consistency old_size -> size */
+	const uint8_t *text;                /* the checkpoint text to sign */
+	size_t text_len;
+	/* out: a signer that refuses because it already signed a larger tree
+	 * than old_size (an answer lost on the way) sets its size here and
+	 * returns LACRE_E_STATE; the log then proves from that size and asks
+	 * once more (the signer checks that it is the same tree) */
+	uint64_t *stale_size;
+};
+struct tlog_signer {
+	struct note_verifier key;           /* the log key's public half */
+	int (*sign)(void *arg, const struct tlog_sign_request *rq, struct lacre_dbuf *note);
+	void *arg;
+};
+/* tlog_open with an outside signer (copied; arg must outlive the log).
+ * Before each request the log records its intent (state folder file
+ * "pending": size, root, journal length; fsync'd), so that after a crash
+ * between the signer's answer and the log's own commit the reopened log
+ * resumes that exact tree, which the signer accepts again (equal size and
+ * root), instead of re-appending in another order (a fork it refuses). */
+int tlog_open_signer(struct lacre_store *store, const char *state_dir, const char *origin,
+		     const struct tlog_signer *signer, struct tlog **out);
 /* Close without checkpointing (appends since the last checkpoint are lost:
  * call tlog_checkpoint first for a clean stop). */
 void tlog_close(struct tlog *log);
@@ -135,7 +171,8 @@ uint64_t tlog_size(struct tlog *log);
 uint64_t tlog_signed_size(struct tlog *log);
 uint64_t tlog_published_size(struct tlog *log);
 /* Call fn(arg, index, entry, len) for every entry covered by the latest
- * signed checkpoint, in log order, reading the local journal (recovery
+ * signed checkpoint (or by the one awaiting an outside signer's answer at
+ * a crash, which tlog_open resumed), in log order, reading the local journal (recovery
  * uses it to learn which segments' batches a crash left unsigned).  A
  * non-zero return from fn stops the scan and is returned.  Takes the
  * log's lock; LACRE_E_CORRUPT for a damaged journal. */

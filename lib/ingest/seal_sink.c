@@ -51,6 +51,7 @@
 #include "lacre/note.h"
 #include "lacre/seal_sink.h"
 #include "lacre/segment.h"
+#include "lacre/signer.h"
 #include "lacre/store.h"
 #include "lacre/tlog.h"
 #include "lacre/upload.h"
@@ -96,7 +97,12 @@ struct seal_sink {
 	const struct site *site;
 	struct warrant_registry *reg;
 	uint8_t oversight[32];
-	struct note_signer *key;
+	struct note_signer *key;         /* in-process signing only (no ledger.signer) */
+	struct signer_client sc;         /* ledger.signer: lacre-signer holds the key */
+	struct tlog_signer sc_sign;      /* the client's own callback, wrapped */
+	int signer_refusing;             /* under log_mu: the last request failed */
+	uint64_t signer_refusals;        /* under log_mu: refused */
+	uint64_t signer_failures;        /* under log_mu: refused or unanswered */
 	struct lacre_store *log_store;   /* used under mu by the log */
 	struct lacre_store *up_store;    /* used by the uploader thread only */
 	struct tlog *log;
@@ -972,10 +978,93 @@ static int seal_relog(void *arg, const char *name, const uint8_t *batch, size_t 
 	return seal_pending_add(k, name, k->next_index - 1);
 }
 
+/* seal_spool_recover's wait: a segment of the tree a crash left with the
+ * log signer unanswered waits for the checkpoint that signs it. */
+static int seal_wait_signed(void *arg, const char *name, uint64_t index)
+{
+	return seal_pending_add(arg, name, index);
+}
+
 /* seal_spool_recover's event: seal a loss report like an accounting event. */
 static int seal_recovered_event(void *arg, const char *json)
 {
 	return seal_event(arg, json);
+}
+
+/* tlog_signer callback with ledger.signer: ask lacre-signer (the client
+ * keeps the reason).  A refusal or a silent signer is an alert (one line
+ * per change) and is returned to the log as LACRE_E_UNAVAILABLE: the
+ * entries stay journaled, the segments they cover stay in the spool
+ * (never promoted without a signed checkpoint), and the next checkpoint
+ * asks again; nothing is lost, it waits.  Runs under log_mu. */
+static int seal_sign(void *arg, const struct tlog_sign_request *rq, struct lacre_dbuf *note)
+{
+	struct seal_sink *k = arg;
+	int r = k->sc_sign.sign(k->sc_sign.arg, rq, note);
+
+	if (r == LACRE_OK) {
+		if (k->signer_refusing)
+			fprintf(stderr, "lacre: ingest: the log signer signs again (checkpoint %llu); "
+				"waiting segments move on\n", (unsigned long long)rq->size);
+		k->signer_refusing = 0;
+		return LACRE_OK;
+	}
+	/* the signer already holds a tree we sent (an answer lost): the log
+	 * proves from its size and asks again at once; not an alert */
+	if (r == LACRE_E_STATE && rq->stale_size && *rq->stale_size > rq->old_size &&
+	    *rq->stale_size <= rq->size)
+		return r;
+	k->signer_failures++;
+	if (k->sc.refused)
+		k->signer_refusals++;
+	if (!k->signer_refusing)
+		fprintf(stderr, "lacre: ingest: ALERT log signer: %s; segments wait in the spool "
+			"until a checkpoint is signed (check lacre-signer and %s/refusals)\n",
+			k->sc.last_reason, k->site->cfg.ledger_signer);
+	k->signer_refusing = 1;
+	return LACRE_E_UNAVAILABLE;
+}
+
+/* ledger.signer: the log's vkey from lacre-signer (or, when it does not
+ * answer yet, from the log's own copy of an earlier run), and the signing
+ * callback for tlog_open_signer. */
+static int seal_signer_setup(struct seal_sink *k, const struct site *s, struct tlog_signer *sg,
+			     char *msg, size_t msglen)
+{
+	struct note_verifier vk;
+	struct lacre_dbuf d;
+	char path[SITE_PATH_MAX];
+	int r;
+
+	if (strlen(s->cfg.ledger_signer) >= sizeof(k->sc.path)) {
+		snprintf(msg, msglen, "ledger.signer is longer than a socket address (107 bytes)");
+		return LACRE_E_CONFIG;
+	}
+	memcpy(k->sc.path, s->cfg.ledger_signer, strlen(s->cfg.ledger_signer) + 1);
+	r = signer_fetch_key(k->sc.path, &vk);
+	if (r != LACRE_OK) {
+		lacre_dbuf_init(&d, 4096);
+		if (site_path(s, "ledger/ingest/vkey", path, sizeof(path)) != LACRE_OK ||
+		    note_read_file(path, 4096, &d) != LACRE_OK ||
+		    note_verifier_parse((const char *)d.p, d.len, &vk) != LACRE_OK) {
+			lacre_dbuf_free(&d);
+			snprintf(msg, msglen, "the log signer at %s does not answer (%s) and the ingest log "
+				 "has no key yet: start lacre-signer first (docs/cmd-signer.md)",
+				 k->sc.path, lacre_strerror(r));
+			return r == LACRE_OK ? LACRE_E_UNAVAILABLE : r;
+		}
+		lacre_dbuf_free(&d);
+		fprintf(stderr, "lacre: ingest: ALERT log signer: %s does not answer (%s); checkpoints "
+			"wait for it\n", k->sc.path, lacre_strerror(r));
+		k->signer_refusing = 1;
+	}
+	signer_client_tlog(&k->sc, &vk, &k->sc_sign);
+	*sg = k->sc_sign;
+	sg->sign = seal_sign;
+	sg->arg = k;
+	fprintf(stderr, "lacre: ingest: checkpoints are signed by lacre-signer at %s (%s)\n",
+		k->sc.path, vk.name);
+	return LACRE_OK;
 }
 
 /* witness.policy: the witnesses the ingest log asks for cosignatures and
@@ -1003,6 +1092,9 @@ void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *
 	pthread_mutex_lock(&k->log_mu);
 	st->log_size = tlog_size(k->log);
 	st->signed_size = tlog_signed_size(k->log);
+	st->signer_refusals = k->signer_refusals;
+	st->signer_failures = k->signer_failures;
+	st->signer_refusing = k->signer_refusing;
 	pthread_mutex_unlock(&k->log_mu);
 	pthread_mutex_unlock(&k->mu);
 }
@@ -1041,15 +1133,29 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 		snprintf(msg, msglen, "cannot open the backend %s", s->cfg.backend);
 		goto fail;
 	}
-	if ((r = seal_sink_log_key(s, &k->key)) != LACRE_OK) {
-		snprintf(msg, msglen, "cannot load or create the ingest log key in %s/ledger", s->dir);
-		goto fail;
-	}
 	if ((r = seal_sink_log_origin(s, origin, sizeof(origin))) != LACRE_OK ||
 	    (r = site_path(s, "ledger/ingest", state, sizeof(state))) != LACRE_OK)
 		goto fail;
-	if ((r = tlog_open(k->log_store, state, origin, k->key, &k->log)) != LACRE_OK) {
-		snprintf(msg, msglen, "cannot open the ingest log in %s", state);
+	if (s->cfg.ledger_signer[0]) {
+		/* the key stays in lacre-signer: this process never opens it */
+		struct tlog_signer sg;
+		if ((r = seal_signer_setup(k, s, &sg, msg, msglen)) != LACRE_OK)
+			goto fail;
+		r = tlog_open_signer(k->log_store, state, origin, &sg, &k->log);
+	} else {
+		if ((r = seal_sink_log_key(s, &k->key)) != LACRE_OK) {
+			snprintf(msg, msglen, "cannot load or create the ingest log key in %s/ledger", s->dir);
+			goto fail;
+		}
+		fprintf(stderr, "lacre: ingest: warning: the ingest log's key is in the receiver "
+			"(%s/ledger/ingest.key): a compromised receiver could sign a forked or rolled-back "
+			"log; run lacre-signer and set ledger.signer (docs/cmd-signer.md)\n", s->dir);
+		r = tlog_open(k->log_store, state, origin, k->key, &k->log);
+	}
+	if (r != LACRE_OK) {
+		snprintf(msg, msglen, r == LACRE_E_CONFIG ? "cannot open the ingest log in %s: its state "
+			 "belongs to another key or origin (is ledger.signer's key the log's?)" :
+			 "cannot open the ingest log in %s", state);
 		goto fail;
 	}
 	tlog_set_interval(k->log, SEAL_CHECKPOINT_MS);
@@ -1066,7 +1172,7 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	 * segments, name what open segments lost (seal_spool.h) */
 	{
 		struct seal_recovery rec;
-		struct seal_recovery_ops ops = { seal_relog, seal_recovered_event, k };
+		struct seal_recovery_ops ops = { seal_relog, seal_recovered_event, k, seal_wait_signed };
 		if ((r = seal_spool_recover(s->cfg.spool_dir, k->log, &ops, &rec, msg, msglen)) != LACRE_OK)
 			goto fail;
 		k->st.relogged_segments = rec.relogged_segments;

@@ -370,6 +370,7 @@ struct rec_item {
 	uint64_t n;
 	struct tlog_segment seg;
 	int covered;
+	uint64_t index;              /* of its segment entry, when covered */
 };
 
 struct rec_scan {
@@ -383,14 +384,15 @@ static int rec_scan_entry(void *arg, uint64_t index, const uint8_t *e, size_t le
 	struct rec_scan *sc = arg;
 	struct tlog_segment seg;
 
-	(void)index;
 	if (len == 32 || tlog_segment_decode(e, len, &seg) != LACRE_OK)
 		return LACRE_OK;
 	for (size_t i = 0; i < sc->n; i++)
 		if (!sc->items[i].covered && !strcmp(sc->items[i].seg.name, seg.name) &&
 		    sc->items[i].seg.size == seg.size && seg.fp_len == sc->items[i].seg.fp_len &&
-		    !memcmp(sc->items[i].seg.fp, seg.fp, seg.fp_len))
+		    !memcmp(sc->items[i].seg.fp, seg.fp, seg.fp_len)) {
 			sc->items[i].covered = 1;
+			sc->items[i].index = index;
+		}
 	return LACRE_OK;
 }
 
@@ -668,7 +670,15 @@ int seal_spool_recover(const char *spool, struct tlog *log, const struct seal_re
 				continue;
 			}
 		}
-		if (it->covered) {
+		if (it->covered && it->index >= tlog_signed_size(log)) {
+			/* in the tree an outside signer has not signed yet (tlog.h
+			 * "pending"): it waits for that signature, like a fresh close */
+			if (!ops->wait || (r = ops->wait(ops->arg, it->name, it->index)) != LACRE_OK) {
+				r = ops->wait ? r : LACRE_E_INTERNAL;
+				lacre_msg(msg, msglen, "cannot queue %s for its signature", path);
+				goto out;
+			}
+		} else if (it->covered) {
 			if ((r = seal_spool_promote(spool, it->name)) != LACRE_OK) {
 				lacre_msg(msg, msglen, "cannot move %s to %s/%s", path, spool, SEAL_SPOOL_READY);
 				goto out;

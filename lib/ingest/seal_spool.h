@@ -99,6 +99,11 @@ struct seal_recovery_ops {
 	/* seal one loss event (a JSON object, accounting-event style) */
 	int (*event)(void *arg, const char *json);
 	void *arg;
+	/* a segment whose batch is in the log's tree but not yet signed (an
+	 * outside signer's resumed tree): wait for the checkpoint that signs
+	 * its segment entry at index, then promote (may be NULL when the log
+	 * signs in-process: it never resumes an unsigned tree) */
+	int (*wait)(void *arg, const char *name, uint64_t index);
 };
 
 /* Recover the spool after any stop: promote segments whose batch the

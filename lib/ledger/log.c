@@ -13,7 +13,11 @@
  *              latest signed checkpoint note; replaced atomically (tmp,
  *              fsync, rename, fsync folder) BEFORE anything is published;
  *   checkpoint the latest published (cosigned) checkpoint, atomically;
- *   vkey       the log's verifier key, for `lacre log keys`.
+ *   vkey       the log's verifier key, for `lacre log keys`;
+ *   pending    with an outside signer (tlog_open_signer): the (size, root,
+ *              journal bytes) of the checkpoint last sent to it, written
+ *              durably before the request, so a crash between the signer's
+ *              commit and ours resumes that very tree.
  * Recovery (tlog_open): the journal is cut back to the byte length the
  * state records (entries never covered by a signature are dropped, like
  * pending entries in memory), replayed, and its root must equal the signed
@@ -62,7 +66,8 @@ struct level {
 
 struct tlog {
 	struct lacre_store *store;
-	const struct note_signer *key;
+	struct tlog_signer signer;  /* who signs: an outside signer, or ... */
+	const struct note_signer *lkey; /* ... this in-process key (tlog_open) */
 	char origin[NOTE_NAME_MAX + 1];
 	char prefix[TLOG_PREFIX_MAX];
 	char *dir;
@@ -89,6 +94,10 @@ struct tlog {
 	uint8_t sroot[MERKLE_HASH_LEN];
 	uint64_t sjbytes;
 	struct lacre_dbuf snote;   /* latest signed checkpoint */
+	struct merkle_tree stree;  /* compact range at ssize: consistency proofs */
+	int have_stree;
+	uint64_t pjbytes;          /* journal bytes of a resumed pending tree */
+	int resume;                /* sign that tree before taking new entries */
 	uint64_t pub;              /* tiles published up to this size */
 	int cp_published;          /* checkpoint object written for ssize */
 	struct lacre_dbuf pnote;   /* latest published (cosigned) checkpoint */
@@ -338,7 +347,7 @@ static int state_write(struct tlog *log, uint64_t size, const uint8_t root[MERKL
 	int rc;
 
 	lacre_dbuf_init(&d, STATE_MAX);
-	note_signer_public(log->key, &v);
+	v = log->signer.key;
 	if ((rc = lacre_dbuf_printf(&d, "lacre-tlog-state v1\norigin %s\nkey ", log->origin)) != LACRE_OK ||
 	    (rc = note_verifier_format(&v, &d)) != LACRE_OK ||
 	    (rc = lacre_dbuf_printf(&d, "\nsize %llu\nroot ", (unsigned long long)size)) != LACRE_OK ||
@@ -414,7 +423,7 @@ static int state_read(struct tlog *log)
 		goto out;
 	if ((rc = state_line(&b, "key", &v, &n)) != LACRE_OK)
 		goto out;
-	note_signer_public(log->key, &mine);
+	mine = log->signer.key;
 	if ((rc = note_verifier_parse(v, n, &theirs)) != LACRE_OK)
 		goto corrupt;
 	rc = LACRE_E_CONFIG;
@@ -491,10 +500,15 @@ out:
 	return rc;
 }
 
-/* During a full replay, take the recovery snapshot when the tree reaches
- * ents_first (joff is the journal offset of the next entry). */
+/* During a replay, take the recovery snapshot when the tree reaches
+ * ents_first (joff is the journal offset of the next entry), and the
+ * compact range of the signed tree when it reaches the signed size. */
 static void snapshot_capture(struct tlog *log, uint64_t joff)
 {
+	if (!log->have_stree && log->tree.size == log->ssize) {
+		log->stree = log->tree;
+		log->have_stree = 1;
+	}
 	if (!log->have_snap && log->tree.size == log->ents_first) {
 		log->ptree = log->tree;
 		log->ents_first_joff = joff;
@@ -601,7 +615,9 @@ int tlog_scan_signed(struct tlog *log,
 	int rc;
 
 	pthread_mutex_lock(&log->mu);
-	rc = log->have_signed ? journal_scan(log, log->sjbytes, fn, arg) : LACRE_OK;
+	rc = log->have_signed || log->pjbytes ?
+		journal_scan(log, log->sjbytes > log->pjbytes ? log->sjbytes : log->pjbytes, fn, arg) :
+		LACRE_OK;
 	pthread_mutex_unlock(&log->mu);
 	return rc;
 }
@@ -635,21 +651,85 @@ void tlog_close(struct tlog *log)
 	free(log);
 }
 
-/* Open or create a log (see tlog.h). */
-int tlog_open(struct lacre_store *store, const char *state_dir, const char *origin,
-	      const struct note_signer *key, struct tlog **out)
+/* The in-process signer of tlog_open: checks the proof an outside signer
+ * would check (so every log exercises it), then signs with the log's key. */
+static int local_sign(void *arg, const struct tlog_sign_request *rq, struct lacre_dbuf *note)
+{
+	struct tlog *log = arg;
+
+	if (merkle_verify_consistency(rq->old_size, rq->size, rq->old_root, rq->root,
+				      rq->proof) != LACRE_OK)
+		return LACRE_E_INTERNAL;
+	return note_sign(log->lkey, rq->text, rq->text_len, note);
+}
+
+/* Read the "pending" file of an outside signer's log: the tree last sent
+ * for signing.  LACRE_E_NOT_FOUND when there is none, LACRE_E_CORRUPT when
+ * it does not parse. */
+static int pending_read(struct tlog *log, uint64_t *size, uint8_t root[MERKLE_HASH_LEN],
+			uint64_t *jbytes)
+{
+	struct lacre_dbuf d;
+	struct lacre_rbuf b;
+	const char *v;
+	size_t n, rl;
+	uint8_t r[40];
+	int rc;
+
+	lacre_dbuf_init(&d, 1024);
+	if ((rc = read_file_at(log->dirfd, "pending", 1000, &d)) != LACRE_OK)
+		goto out;
+	lacre_rbuf_init(&b, d.p, d.len);
+	rc = LACRE_E_CORRUPT;
+	if (d.len < 22 || memcmp(d.p, "lacre-tlog-pending v1\n", 22) != 0)
+		goto out;
+	lacre_rbuf_skip(&b, 22);
+	if (state_line(&b, "size", &v, &n) != LACRE_OK || state_u64(v, n, size) != LACRE_OK ||
+	    state_line(&b, "root", &v, &n) != LACRE_OK ||
+	    note_b64_decode(v, n, r, sizeof(r), &rl) != LACRE_OK || rl != MERKLE_HASH_LEN ||
+	    state_line(&b, "journal", &v, &n) != LACRE_OK || state_u64(v, n, jbytes) != LACRE_OK ||
+	    lacre_rbuf_expect_end(&b) != LACRE_OK)
+		goto out;
+	memcpy(root, r, MERKLE_HASH_LEN);
+	rc = LACRE_OK;
+out:
+	lacre_dbuf_free(&d);
+	return rc;
+}
+
+/* Record, durably, the tree about to be sent to an outside signer. */
+static int pending_write(struct tlog *log, uint64_t size, const uint8_t root[MERKLE_HASH_LEN],
+			 uint64_t jbytes)
+{
+	struct lacre_dbuf d;
+	int rc;
+
+	lacre_dbuf_init(&d, 1024);
+	if ((rc = lacre_dbuf_printf(&d, "lacre-tlog-pending v1\nsize %llu\nroot ",
+				    (unsigned long long)size)) == LACRE_OK &&
+	    (rc = note_b64_encode(root, MERKLE_HASH_LEN, &d)) == LACRE_OK &&
+	    (rc = lacre_dbuf_printf(&d, "\njournal %llu\n", (unsigned long long)jbytes)) == LACRE_OK)
+		rc = atomic_write(log, "pending", d.p, d.len);
+	lacre_dbuf_free(&d);
+	return rc;
+}
+
+/* Open or create a log signed by signer, or by lkey in-process (tlog.h). */
+static int open_log(struct lacre_store *store, const char *state_dir, const char *origin,
+		    const struct tlog_signer *signer, const struct note_signer *lkey,
+		    struct tlog **out)
 {
 	struct tlog *log = NULL;
-	struct note_verifier v;
+	struct note_verifier v = signer->key;
 	struct lacre_dbuf vk;
 	struct stat st;
-	uint8_t root[MERKLE_HASH_LEN];
-	int rc = LACRE_E_INVALID, i;
+	uint8_t root[MERKLE_HASH_LEN], proot[MERKLE_HASH_LEN];
+	uint64_t psize = 0, pjb = 0, target;
+	int rc = LACRE_E_INVALID, i, resume = 0;
 
 	lacre_dbuf_init(&vk, 1024);
-	note_signer_public(key, &v);
 	if (!note_name_valid(origin) || strcmp(origin, v.name) != 0 ||
-	    v.type != NOTE_TYPE_ED25519)
+	    v.type != NOTE_TYPE_ED25519 || (lkey == NULL && signer->sign == NULL))
 		goto out;
 	rc = LACRE_E_NOMEM;
 	if ((log = calloc(1, sizeof(*log))) == NULL || (log->dir = strdup(state_dir)) == NULL)
@@ -659,7 +739,12 @@ int tlog_open(struct lacre_store *store, const char *state_dir, const char *orig
 	pthread_mutex_init(&log->mu, NULL);
 	lacre_dbuf_init(&log->incoming, INCOMING_CAP);
 	log->store = store;
-	log->key = key;
+	log->signer = *signer;
+	if (lkey) {
+		log->lkey = lkey;
+		log->signer.sign = local_sign;
+		log->signer.arg = log;
+	}
 	log->interval = 1000;
 	memcpy(log->origin, origin, strlen(origin) + 1);
 	if ((rc = tlog_prefix(origin, log->prefix, sizeof(log->prefix))) != LACRE_OK)
@@ -678,6 +763,12 @@ int tlog_open(struct lacre_store *store, const char *state_dir, const char *orig
 	rc = LACRE_E_STATE;
 	if (flock(log->lockfd, LOCK_EX | LOCK_NB) != 0)
 		goto out;
+	/* a pending request of an earlier outside signer means nothing to an
+	 * in-process log (and must not be resumed if the signer comes back) */
+	if (lkey && unlinkat(log->dirfd, "pending", 0) != 0 && errno != ENOENT) {
+		rc = LACRE_E_IO;
+		goto out;
+	}
 	rc = state_read(log);
 	if (rc == LACRE_E_NOT_FOUND) {
 		log->have_signed = 0;
@@ -692,9 +783,17 @@ int tlog_open(struct lacre_store *store, const char *state_dir, const char *orig
 	rc = LACRE_E_CORRUPT;
 	if ((uint64_t)st.st_size < log->sjbytes)
 		goto out;
+	/* an outside signer may have signed the tree we sent it just before
+	 * a crash: resume exactly that tree (journaled before the request) */
+	target = log->sjbytes;
+	if (lkey == NULL && pending_read(log, &psize, proot, &pjb) == LACRE_OK &&
+	    psize > log->ssize && pjb > log->sjbytes && pjb <= (uint64_t)st.st_size) {
+		target = pjb;
+		resume = 1;
+	}
 	rc = LACRE_E_IO;
-	if ((uint64_t)st.st_size > log->sjbytes &&
-	    (ftruncate(log->jfd, (off_t)log->sjbytes) != 0 || fsync(log->jfd) != 0))
+	if ((uint64_t)st.st_size > target &&
+	    (ftruncate(log->jfd, (off_t)target) != 0 || fsync(log->jfd) != 0))
 		goto out;
 	/* keep in memory only what is not yet published; with a snapshot,
 	 * start from it and replay only the journal's tail */
@@ -702,25 +801,32 @@ int tlog_open(struct lacre_store *store, const char *state_dir, const char *orig
 	if (log->have_snap) {
 		log->tree = log->ptree;
 		log->lv[0].start = log->ents_first;
-		if ((rc = journal_replay(log, log->ents_first_joff, log->sjbytes)) != LACRE_OK)
+		if ((rc = journal_replay(log, log->ents_first_joff, target)) != LACRE_OK)
 			goto out;
 	} else {
 		for (i = 0; i < NLEVELS; i++)
 			log->lv[i].start = ((log->pub >> (8 * i)) / TILE_WIDTH) * TILE_WIDTH;
-		if ((rc = journal_replay(log, 0, log->sjbytes)) != LACRE_OK)
+		if ((rc = journal_replay(log, 0, target)) != LACRE_OK)
 			goto out;
 	}
 	merkle_tree_root(&log->tree, root);
 	rc = LACRE_E_CORRUPT;
-	if (log->tree.size != log->ssize ||
-	    (log->have_signed && CRYPTO_memcmp(root, log->sroot, MERKLE_HASH_LEN) != 0))
+	if (resume ? log->tree.size != psize || CRYPTO_memcmp(root, proot, MERKLE_HASH_LEN) != 0 :
+		     log->tree.size != log->ssize ||
+		     (log->have_signed && CRYPTO_memcmp(root, log->sroot, MERKLE_HASH_LEN) != 0))
 		goto out;
+	if (!log->have_stree)
+		goto out;
+	if (resume) {
+		log->pjbytes = pjb;
+		log->resume = 1;
+	}
 	rc = LACRE_E_IO;
 	if (lseek(log->jfd, 0, SEEK_END) < 0)
 		goto out;
 	log->jsize = log->tree.size;
 	log->next_index = log->tree.size;
-	log->jbytes = log->sjbytes;
+	log->jbytes = target;
 	log->ents_jpos = log->ents.len;
 	log->cp_published = 0;
 	if ((rc = note_verifier_format(&v, &vk)) != LACRE_OK ||
@@ -734,6 +840,24 @@ out:
 	lacre_dbuf_free(&vk);
 	tlog_close(log);
 	return rc;
+}
+
+/* Open or create a log signed in-process with key (tlog.h). */
+int tlog_open(struct lacre_store *store, const char *state_dir, const char *origin,
+	      const struct note_signer *key, struct tlog **out)
+{
+	struct tlog_signer sg;
+
+	memset(&sg, 0, sizeof(sg));
+	note_signer_public(key, &sg.key);
+	return open_log(store, state_dir, origin, &sg, key, out);
+}
+
+/* Open or create a log signed by an outside signer (tlog.h). */
+int tlog_open_signer(struct lacre_store *store, const char *state_dir, const char *origin,
+		     const struct tlog_signer *signer, struct tlog **out)
+{
+	return open_log(store, state_dir, origin, signer, NULL, out);
 }
 
 /* ---- append ---- */
@@ -1032,7 +1156,7 @@ static int ask_witness(struct tlog *log, size_t i, struct lacre_dbuf *lines)
 		goto out;
 	{
 		struct note_verifier pair[2];
-		note_signer_public(log->key, &pair[0]);
+		pair[0] = log->signer.key;
 		pair[1] = log->w[i].key;
 		if ((rc = note_verify(n, pair, 2, &ok, NULL)) != LACRE_OK)
 			goto out;
@@ -1123,12 +1247,78 @@ static int journal_sync(struct tlog *log)
 	return LACRE_OK;
 }
 
+/* A merkle_node_fn over what the log holds in memory, for the consistency
+ * proof from the signed tree to the current one: the signed tree's compact
+ * range (every left-side node of such a proof is one of its nodes), the
+ * unpublished tile levels (every right-side node lies at or after the
+ * signed size, which no published-tile trim has reached), and hashing of
+ * the at most 2^7 level hashes below a node between two tile levels.
+ * LACRE_E_INTERNAL when a node is in neither (a bug: nothing is signed). */
+static int mem_node(void *arg, unsigned height, uint64_t index, uint8_t out[MERKLE_HASH_LEN])
+{
+	struct tlog *log = arg;
+	const struct merkle_tree *t = &log->stree;
+	uint8_t l[MERKLE_HASH_LEN], r[MERKLE_HASH_LEN];
+	uint64_t pos = 0;
+	unsigned i, h;
+	int rc;
+
+	if (height >= 63)
+		return LACRE_E_INTERNAL;
+	if (index < (t->size >> height)) {
+		/* walk the set bits of size from the top: node i covers
+		 * [pos, pos + 2^h) for the i-th set bit h */
+		i = 0;
+		for (h = 63; h-- > 0 && i < t->n;) {
+			if (!(t->size & ((uint64_t)1 << h)))
+				continue;
+			if (h == height && pos == (index << height)) {
+				memcpy(out, t->node[i], MERKLE_HASH_LEN);
+				return LACRE_OK;
+			}
+			pos += (uint64_t)1 << h;
+			i++;
+		}
+	}
+	if (height % 8 == 0) {
+		const struct level *lv = height / 8 < NLEVELS ? &log->lv[height / 8] : NULL;
+		if (lv == NULL || index < lv->start || index - lv->start >= lv->n)
+			return LACRE_E_INTERNAL;
+		memcpy(out, lv->h[index - lv->start], MERKLE_HASH_LEN);
+		return LACRE_OK;
+	}
+	if ((rc = mem_node(log, height - 1, 2 * index, l)) != LACRE_OK ||
+	    (rc = mem_node(log, height - 1, 2 * index + 1, r)) != LACRE_OK)
+		return rc;
+	merkle_node_hash(l, r, out);
+	return LACRE_OK;
+}
+
+/* Whether note is exactly text plus signature lines, signed by the log's
+ * key over this origin, size and root: what any signer's answer must be
+ * before the log commits it. */
+static int note_is_ours(struct tlog *log, const struct lacre_dbuf *note, const struct lacre_dbuf *text,
+			uint64_t size, const uint8_t root[MERKLE_HASH_LEN])
+{
+	struct checkpoint cp;
+
+	if (note->len <= text->len || memcmp(note->p, text->p, text->len) != 0 ||
+	    note->p[text->len] != '\n' ||
+	    checkpoint_open(note->p, note->len, &log->signer.key, NULL, 0, &cp, NULL) != LACRE_OK ||
+	    cp.size != size || CRYPTO_memcmp(cp.root, root, MERKLE_HASH_LEN) != 0 ||
+	    strcmp(cp.origin, log->origin) != 0)
+		return 0;
+	return 1;
+}
+
 /* Sign the current tree and commit it (see tlog.h). */
 static int sign_current(struct tlog *log)
 {
 	struct lacre_dbuf body, note;
+	struct tlog_sign_request rq;
+	struct merkle_proof proof;
 	uint8_t root[MERKLE_HASH_LEN];
-	uint64_t size = log->tree.size;
+	uint64_t size = log->tree.size, stale = 0;
 	int rc;
 
 	lacre_dbuf_init(&body, 1024);
@@ -1143,10 +1333,48 @@ static int sign_current(struct tlog *log)
 	    CRYPTO_memcmp(root, log->sroot, MERKLE_HASH_LEN) != 0)
 		goto out;
 	if ((rc = journal_sync(log)) != LACRE_OK ||
-	    (rc = checkpoint_format(log->origin, size, root, &body)) != LACRE_OK ||
-	    (rc = note_sign(log->key, body.p, body.len, &note)) != LACRE_OK ||
-	    (rc = state_write(log, size, root, log->jbytes, log->pub, &note)) != LACRE_OK)
+	    (rc = checkpoint_format(log->origin, size, root, &body)) != LACRE_OK)
 		goto out;
+	memset(&rq, 0, sizeof(rq));
+	rq.origin = log->origin;
+	rq.old_size = log->have_signed ? log->ssize : 0;
+	if (log->have_signed)
+		memcpy(rq.old_root, log->sroot, MERKLE_HASH_LEN);
+	else
+		merkle_empty_root(rq.old_root);
+	rq.size = size;
+	memcpy(rq.root, root, MERKLE_HASH_LEN);
+	rq.text = body.p;
+	rq.text_len = body.len;
+	rc = LACRE_E_INTERNAL;
+	if (!log->have_stree || log->stree.size != rq.old_size)
+		goto out;
+	if ((rc = merkle_prove_consistency(rq.old_size, size, mem_node, log, &proof)) != LACRE_OK)
+		goto out;
+	rq.proof = &proof;
+	if (log->lkey == NULL && (rc = pending_write(log, size, root, log->jbytes)) != LACRE_OK)
+		goto out;
+	rq.stale_size = &stale;
+	rc = log->signer.sign(log->signer.arg, &rq, &note);
+	if (rc == LACRE_E_STATE && stale > rq.old_size && stale <= size) {
+		/* the signer holds a tree we sent it without hearing back: prove
+		 * from there (its nodes are in memory: see mem_node) */
+		if ((rc = merkle_prove_consistency(stale, size, mem_node, log, &proof)) != LACRE_OK)
+			goto out;
+		rq.old_size = stale;
+		rq.stale_size = NULL;
+		lacre_dbuf_reset(&note);
+		rc = log->signer.sign(log->signer.arg, &rq, &note);
+	}
+	if (rc != LACRE_OK)
+		goto out;
+	rc = LACRE_E_AUTH;
+	if (!note_is_ours(log, &note, &body, size, root))
+		goto out;
+	if ((rc = state_write(log, size, root, log->jbytes, log->pub, &note)) != LACRE_OK)
+		goto out;
+	log->stree = log->tree;
+	log->have_stree = 1;
 	log->have_signed = 1;
 	log->ssize = size;
 	log->sjbytes = log->jbytes;
@@ -1165,6 +1393,13 @@ static int checkpoint_locked(struct tlog *log, struct lacre_dbuf *note)
 {
 	int rc;
 
+	/* a tree resumed from "pending" is signed as it stands first: the
+	 * signer may hold exactly it, and accepts it again only unchanged */
+	if (log->resume) {
+		if ((rc = sign_current(log)) != LACRE_OK)
+			return rc;
+		log->resume = 0;
+	}
 	if ((rc = integrate(log)) != LACRE_OK)
 		return rc;
 	if (!log->have_signed || log->tree.size > log->ssize)

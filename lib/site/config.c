@@ -76,6 +76,8 @@ static const struct ckey keys[] = {
 	  "Ed25519 public key (hex) that signs warrants.log; set by lacre init." },
 	{ "witness.policy", T_PATH, S(witness_policy), 0, 0,
 	  "tlog-policy file: witnesses that cosign checkpoints, and their quorum (empty: none)." },
+	{ "ledger.signer", T_PATH, S(ledger_signer), 0, 0,
+	  "Unix socket of lacre-signer, which holds the ingest log's key (empty: the receiver signs in-process, with a warning)." },
 	{ "limits.max_connections", T_UINT, N(max_connections), 1, 1000000,
 	  "Most concurrent handover connections." },
 	{ "limits.max_pdu_bytes", T_SIZE, N(max_pdu_bytes), 1024, UINT64_C(1) << 30,
@@ -892,6 +894,12 @@ int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 	if (cfg->witness_policy[0] != '\0' &&
 	    config_check_policy(cfg->witness_policy, msg, msglen) != LACRE_OK)
 		return LACRE_E_CONFIG;
+	if (cfg->ledger_signer[0] != '\0' &&
+	    (cfg->ledger_signer[0] != '/' || strlen(cfg->ledger_signer) > 107)) {
+		lacre_msg(msg, msglen, "ledger.signer: needs the absolute path of lacre-signer's socket "
+			  "(at most 107 bytes), got '%s'", cfg->ledger_signer);
+		return LACRE_E_CONFIG;
+	}
 	if (cfg->handover_key_dir[0] != '\0' && cfg->handover_key_dir[0] != '/') {
 		lacre_msg(msg, msglen, "handover.key_dir: needs an absolute path, got '%s'",
 			  cfg->handover_key_dir);

@@ -29,7 +29,7 @@ done
 fails=0
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; fails=$((fails + 1)); }
-units=(lacre-keeper lacre-ingest lacre-witness)
+units=(lacre-keeper lacre-ingest lacre-witness lacre-signer)
 
 # 1. exposure scores
 for u in "${units[@]}"; do
@@ -75,11 +75,18 @@ grep -q '^StateDirectory=lacre-witness$' "$D/systemd/lacre-witness.service" &&
 	! grep -q '^ReadWritePaths=' "$D/systemd/lacre-witness.service" &&
 	grep -q '^User=lacre-witness$' "$D/systemd/lacre-witness.service" &&
 	ok "witness: user lacre-witness, writes its state folder only" || bad "witness unit's user or paths"
+grep -q '^StateDirectory=lacre-signer$' "$D/systemd/lacre-signer.service" &&
+	! grep -q '^ReadWritePaths=' "$D/systemd/lacre-signer.service" &&
+	grep -q '^PrivateNetwork=yes$' "$D/systemd/lacre-signer.service" &&
+	grep -q '^User=lacre-signer$' "$D/systemd/lacre-signer.service" &&
+	grep -q '^m lacre-ingest  *lacre-signer$' "$D/sysusers.d/lacre.conf" &&
+	ok "signer: user lacre-signer, writes its state folder only, no network; the receiver is in its group" ||
+	bad "signer unit's user, paths or group"
 
 # 2. systemd-analyze verify, offline
 mkdir -p "$work/verify"
 for u in "${units[@]}"; do
-	sed "s#/usr/bin/lacre #$B/lacre #" "$D/systemd/$u.service" > "$work/verify/$u.service"
+	sed "s#/usr/bin/lacre\([- ]\)#$B/lacre\1#" "$D/systemd/$u.service" > "$work/verify/$u.service"
 	systemd-analyze verify --man=no "$work/verify/$u.service" > "$work/$u.ver" 2>&1; rc=$?
 	[ "$rc" = 0 ] && [ ! -s "$work/$u.ver" ] && ok "systemd-analyze verify $u.service: exit 0, nothing to say" ||
 		{ cat "$work/$u.ver"; bad "systemd-analyze verify $u.service: exit $rc"; }

@@ -122,7 +122,7 @@ static void test_recover_every_crash_point(void)
 	struct lacre_dbuf e;
 	struct seen seen;
 	struct seal_recovery rec;
-	struct seal_recovery_ops ops = { cb_relog, cb_event, &seen };
+	struct seal_recovery_ops ops = { cb_relog, cb_event, &seen, NULL };
 	struct seal_streams t;
 	uint8_t commits[3][32];
 	char msg[256];
@@ -243,7 +243,7 @@ static void test_lost_without_manifest(void)
 	struct tlog *log = NULL;
 	struct seen seen;
 	struct seal_recovery rec;
-	struct seal_recovery_ops ops = { cb_relog, cb_event, &seen };
+	struct seal_recovery_ops ops = { cb_relog, cb_event, &seen, NULL };
 
 	memset(&seen, 0, sizeof(seen));
 	snprintf(spool, sizeof(spool), "%s/spool", dir);
