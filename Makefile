@@ -76,7 +76,7 @@ CORE_SRC    := $(filter-out $(KEEPER_SRC),$(LIB_SRC))
 LIBCORE     := $(B)/liblacre-core.a
 LIBKEEPER   := $(B)/liblacre-keeper.a
 
-PROGS    := lacre lacre-keeper lacre-verify lacre-mediator lacre-ingest
+PROGS    := lacre lacre-keeper lacre-verify lacre-mediator lacre-ingest lacre-signer
 PROG_BIN := $(PROGS:%=$(B)/bin/%)
 
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -149,7 +149,7 @@ lacre-ingest_ARCH   := $(LIBCORE)
 lacre-ingest_LIBS   := -Wl,--gc-sections $(LIBS)
 # lacre-signer holds the ingest log's key: libcrypto alone, like lacre-verify
 # (it can reach no site, network, index or keystore even by mistake).
-PROGS              += lacre-signer
+lacre-signer_ARCH  := $(LIBCORE)
 lacre-signer_LIBS  := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) -lm
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 $(B)/lacre-ingest.link-ok: $(B)/bin/lacre-ingest scripts/ingest-link-check
