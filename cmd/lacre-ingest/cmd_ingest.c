@@ -531,6 +531,15 @@ static int confine_opts_fill(struct confine_opts *co, const struct site *st, con
 	}
 	if ((r2 = confine_backend(co, st->cfg.backend)) != LACRE_OK)
 		return r2;
+	/* lacre.conf's S3 settings (site_store_open reads them once confined) */
+	if (!strncmp(st->cfg.backend, "s3:", 3)) {
+		if (st->cfg.s3_endpoint[0] && confine_add_url(co, st->cfg.s3_endpoint) != LACRE_OK) {
+			cli_err("ingest: s3.endpoint %s is not http[s]://HOST[:PORT]", st->cfg.s3_endpoint);
+			return LACRE_E_CONFIG;
+		}
+		if (st->cfg.s3_credentials[0])
+			r |= confine_add_read(co, st->cfg.s3_credentials);
+	}
 	if (r != LACRE_OK) {
 		cli_err("ingest: too many paths to confine to (at most %d)", CONFINE_MAX_PATHS);
 		return LACRE_E_TOO_LARGE;
@@ -827,6 +836,14 @@ int cmd_ingest(int argc, char **argv)
 			       op->n_fps ? " certificate fingerprint" : "",
 			       (op->set & SITE_OP_CA) ? " CA and subject" : "",
 			       op->n_nets ? " source address" : "");
+		}
+		if (use_site) {
+			/* the backend must answer (an s3 bucket is made if absent) */
+			if ((r = site_store_check(&st, site_msg, sizeof(site_msg))) != LACRE_OK) {
+				cli_err("ingest: %s", site_msg);
+				{ rc = EXIT_FAIL; goto done; }
+			}
+			printf("ingest: backend %s answers\n", st.cfg.backend);
 		}
 		{ rc = EXIT_OK; goto done; }
 	}

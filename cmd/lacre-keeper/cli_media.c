@@ -115,9 +115,9 @@ int cli_media_open(const struct cli_media_opts *o, const char *action, const cha
 	if (r != LACRE_OK)
 		return cli_fail(r, "cannot read the warrant's key from the keystore");
 	m->have_id = 1;
-	if ((r = lacre_store_open(m->s.cfg.backend, &m->st)) != LACRE_OK) {
+	if ((r = cli_open_store(&m->s, &m->st)) != EXIT_OK) {
 		cli_media_close(m);
-		return cli_fail(r, "cannot open the backend");
+		return r;
 	}
 	if ((r = index_open(&m->s, &m->ix)) != LACRE_OK) {
 		cli_media_close(m);

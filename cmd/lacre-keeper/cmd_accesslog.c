@@ -167,8 +167,8 @@ static int audit(const struct site *s)
 	struct lacre_store *st = NULL;
 	int r;
 
-	if ((r = lacre_store_open(s->cfg.backend, &st)) != LACRE_OK)
-		return cli_fail(r, "cannot open the backend");
+	if ((r = cli_open_store(s, &st)) != EXIT_OK)
+		return r;
 	r = accesslog_audit_print(s, st, stdout);
 	lacre_store_close(st);
 	fflush(stdout);

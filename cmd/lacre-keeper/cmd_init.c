@@ -178,6 +178,18 @@ int cmd_init(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (strncmp(cfg.backend, "s3://", 5) == 0) {
+		/* an s3 backend must answer before the site exists (a dir:
+		 * backend is the site's own folder, made with it) */
+		static struct site probe;
+		memset(&probe, 0, sizeof(probe));
+		snprintf(probe.dir, sizeof(probe.dir), "%s", dir);
+		probe.cfg = cfg;
+		if ((r = site_store_check(&probe, msg, sizeof(msg))) != LACRE_OK) {
+			cli_err("init %s: %s; nothing was created", dir, msg);
+			return EXIT_FAIL;
+		}
+	}
 	if (cfg.pkcs11_module[0] != '\0') {
 		if ((r = init_token(dir, &cfg, &src, &site)) != EXIT_OK)
 			return r;

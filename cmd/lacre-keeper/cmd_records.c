@@ -293,9 +293,9 @@ static int run(int argc, char **argv, int quarantine)
 	}
 	if (r != LACRE_OK)
 		return cli_fail(r, "cannot read the key from the keystore");
-	if ((r = lacre_store_open(s.cfg.backend, &st)) != LACRE_OK) {
+	if ((r = cli_open_store(&s, &st)) != EXIT_OK) {
 		age_identity_wipe(&id);
-		return cli_fail(r, "cannot open the backend");
+		return r;
 	}
 	/* the ingest log says which segments must exist: a deleted or cut
 	 * segment is reported even though no key could say whose it was */

@@ -39,6 +39,10 @@ struct passphrase_src;
 /* Open the site named by arg (--site) or LACRE_SITE (cli_site.c); prints
  * the error and returns an exit status on failure. */
 int cli_open_site(const char *arg, struct site *s);
+/* Open the site's backend with its lacre.conf S3 settings; prints why not.
+ * EXIT_OK or EXIT_FAIL. */
+struct lacre_store;
+int cli_open_store(const struct site *s, struct lacre_store **st);
 /* Keeper domain (cmd/lacre-keeper/cli_keystore.c).  Read the master passphrase from src, unlock the master key and open the
  * keystore (access domain).  Prints the error; returns an exit status.
  * In a keeper worker: the keeper's keystore, no passphrase (once). */

@@ -42,3 +42,17 @@ int cli_load_policy(const char *path, struct policy **out)
 		cli_fail(rc, path);
 	return rc;
 }
+
+/* The site's backend with its lacre.conf S3 settings (site_store_open). */
+int cli_open_store(const struct site *s, struct lacre_store **st)
+{
+	char msg[SITE_MSG_MAX];
+	int r;
+
+	msg[0] = '\0';
+	if ((r = site_store_open(s, st, msg, sizeof(msg))) != LACRE_OK) {
+		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}

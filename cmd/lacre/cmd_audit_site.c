@@ -97,8 +97,8 @@ int cmd_audit_site(int argc, char **argv)
 	}
 	if ((ex = cli_open_site(site_arg, &s)) != EXIT_OK)
 		return ex;
-	if ((r = lacre_store_open(s.cfg.backend, &st)) != LACRE_OK)
-		return cli_fail(r, "cannot open the backend");
+	if ((r = cli_open_store(&s, &st)) != EXIT_OK)
+		return r;
 	o.fingerprints = 1;
 	o.report = on_finding;
 	r = site_audit_run(&s, st, &o, &res);

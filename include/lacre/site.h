@@ -103,7 +103,11 @@ struct site_config {
 	char tls_key[SITE_PATH_MAX];          /* tls.key */
 	char tls_client_ca[SITE_PATH_MAX];    /* tls.client_ca */
 	int tls_require_client_cert;          /* tls.require_client_cert */
-	char backend[SITE_PATH_MAX];          /* backend  dir:PATH | s3:... */
+	char backend[SITE_PATH_MAX];          /* backend  dir:PATH | s3://BUCKET[/PREFIX] */
+	char s3_endpoint[256];                /* s3.endpoint  http[s]://HOST[:PORT] */
+	char s3_region[64];                   /* s3.region */
+	char s3_credentials[SITE_PATH_MAX];   /* s3.credentials  file of access_key, secret_key */
+	int s3_allow_remote;                  /* s3.allow_remote */
 	char spool_dir[SITE_PATH_MAX];        /* spool.dir */
 	int spool_direct_io;                  /* spool.direct_io */
 	uint64_t spool_quota;                 /* spool.quota  bytes, 0 = the file system's size */
@@ -129,6 +133,7 @@ struct site_config {
 	struct site_operator operators[SITE_OPERATOR_MAX]; /* operator.NAME.* */
 	size_t n_operators;
 };
+
 
 /* The operator called name, or NULL. */
 const struct site_operator *site_operator_find(const struct site_config *cfg, const char *name);
@@ -227,6 +232,22 @@ int site_dir_resolve(const char *arg, char out[SITE_PATH_MAX]);
  * Errors: LACRE_E_NOT_FOUND (no lacre.conf: not a site), LACRE_E_CONFIG,
  * LACRE_E_IO. */
 int site_open(const char *dir, struct site *s, char *msg, size_t msglen);
+
+struct lacre_store;
+
+/* Open the site's backend (cfg.backend) with its lacre.conf S3 settings
+ * (s3.endpoint, s3.region, s3.credentials, s3.allow_remote; the
+ * environment fills what they leave empty, docs/storage.md).  The
+ * credentials file (mode 0600 or 0400, lines `access_key = …` and
+ * `secret_key = …`, '#' comments) is read here and wiped.  msg (may be
+ * NULL) says what is wrong: a store error, a credentials file that is
+ * missing, readable by others or malformed (LACRE_E_CONFIG). */
+int site_store_open(const struct site *s, struct lacre_store **out, char *msg, size_t msglen);
+
+/* Does the site's backend answer?  Opens it (site_store_open), creates an
+ * s3 bucket that does not exist yet, and lists one name.  For `lacre init`
+ * and `lacre ingest -n`.  msg says what failed (unavailable, denied...). */
+int site_store_check(const struct site *s, char *msg, size_t msglen);
 
 /* out = s->dir + "/" + name.  LACRE_E_TOO_LARGE when it does not fit. */
 int site_path(const struct site *s, const char *name, char *out, size_t outlen);

@@ -107,6 +107,13 @@ struct lacre_s3_config {
  * at the first operation as LACRE_E_UNAVAILABLE). */
 int lacre_store_open_s3(const struct lacre_s3_config *cfg,
 			struct lacre_store **out);
+/* lacre_store_open with the settings of an s3:// spec taken from s3 (its
+ * bucket and prefix ignored: the spec names them) before the environment
+ * and the defaults: a site's lacre.conf (site_store_open, site.h).  s3 may
+ * be NULL; other schemes ignore it. */
+int lacre_store_open_with(const char *spec, const struct lacre_s3_config *s3,
+			  struct lacre_store **out);
+
 /* Create the bucket of an s3 store if it does not exist (HEAD, then PUT).
  * LACRE_E_INVALID if s is not an s3 store. */
 int lacre_store_s3_ensure_bucket(struct lacre_store *s);

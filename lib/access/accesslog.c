@@ -126,8 +126,7 @@ static int alog_open(const struct site *s, struct alog *a, char *msg, size_t msg
 			 s->dir, lacre_strerror(r));
 		return r;
 	}
-	if ((r = lacre_store_open(s->cfg.backend, &a->store)) != LACRE_OK) {
-		snprintf(msg, msglen, "cannot open the backend: %s", lacre_strerror(r));
+	if ((r = site_store_open(s, &a->store, msg, msglen)) != LACRE_OK) {
 		alog_close(a);
 		return r;
 	}

@@ -1009,10 +1009,8 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 		snprintf(msg, msglen, "cannot load or create the export key: %s", lacre_strerror(r));
 		goto out;
 	}
-	if ((r = lacre_store_open(s->cfg.backend, &st)) != LACRE_OK) {
-		snprintf(msg, msglen, "cannot open the backend %s", s->cfg.backend);
+	if ((r = site_store_open(s, &st, msg, msglen)) != LACRE_OK)
 		goto out;
-	}
 	if ((r = receipts_index_open(s, st, &c.ix, msg, msglen)) != LACRE_OK)
 		goto out;
 	if ((r = package_writer_open(o->path, o->court, &c.pw)) != LACRE_OK) {
@@ -1202,10 +1200,8 @@ int export_record_receipt(const struct site *s, struct keystore *ks, const char 
 		snprintf(msg, msglen, "cannot read warrant %s's key: %s", warrant, lacre_strerror(r));
 		return r;
 	}
-	if ((r = lacre_store_open(s->cfg.backend, &st)) != LACRE_OK) {
-		snprintf(msg, msglen, "cannot open the backend %s", s->cfg.backend);
+	if ((r = site_store_open(s, &st, msg, msglen)) != LACRE_OK)
 		goto out;
-	}
 	access_filter_init(&f);
 	f.warrant = warrant;
 	r = access_read(st, &id, &f, ex_one_record, &one, NULL, NULL);

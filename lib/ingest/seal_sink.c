@@ -1128,11 +1128,9 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 		snprintf(msg, msglen, "cannot create the spool %s: %s", s->cfg.spool_dir, strerror(errno));
 		goto fail;
 	}
-	if ((r = lacre_store_open(s->cfg.backend, &k->log_store)) != LACRE_OK ||
-	    (r = lacre_store_open(s->cfg.backend, &k->up_store)) != LACRE_OK) {
-		snprintf(msg, msglen, "cannot open the backend %s", s->cfg.backend);
+	if ((r = site_store_open(s, &k->log_store, msg, msglen)) != LACRE_OK ||
+	    (r = site_store_open(s, &k->up_store, msg, msglen)) != LACRE_OK)
 		goto fail;
-	}
 	if ((r = seal_sink_log_origin(s, origin, sizeof(origin))) != LACRE_OK ||
 	    (r = site_path(s, "ledger/ingest", state, sizeof(state))) != LACRE_OK)
 		goto fail;

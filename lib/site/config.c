@@ -58,6 +58,15 @@ static const struct ckey keys[] = {
 	  "Refuse TLS clients without a certificate from tls.client_ca (yes/no)." },
 	{ "backend", T_STR, S(backend), 0, 0,
 	  "Storage backend: dir:PATH (embedded default) or s3:URL." },
+	{ "s3.endpoint", T_STR, S(s3_endpoint), 0, 0,
+	  "S3 service of an s3:// backend, http[s]://HOST[:PORT] (empty: S3_ENDPOINT or AWS_ENDPOINT_URL)." },
+	{ "s3.region", T_STR, S(s3_region), 0, 0,
+	  "S3 region for SigV4 (empty: S3_REGION, AWS_DEFAULT_REGION or us-east-1)." },
+	{ "s3.credentials", T_PATH, S(s3_credentials), 0, 0,
+	  "File (mode 0600) with the lines 'access_key = ...' and 'secret_key = ...' "
+	  "(empty: S3_ACCESS_KEY/S3_SECRET_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)." },
+	{ "s3.allow_remote", T_BOOL, N(s3_allow_remote), 0, 1,
+	  "Allow an S3 endpoint beyond this machine's loopback (yes/no; no environment variable can)." },
 	{ "spool.dir", T_PATH, S(spool_dir), 0, 0,
 	  "Local spool where sealed segments wait for the backend." },
 	{ "spool.direct_io", T_BOOL, N(spool_direct_io), 0, 1,
@@ -870,8 +879,17 @@ int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 				  "s3:URL (tests set LACRE_TEST_BACKENDS=1)", cfg->backend);
 			return LACRE_E_CONFIG;
 		}
-	} else if (strncmp(cfg->backend, "s3:", 3) != 0 || cfg->backend[3] == '\0') {
-		lacre_msg(msg, msglen, "backend: '%s' is neither dir:PATH nor s3:URL", cfg->backend);
+	} else if (strncmp(cfg->backend, "s3://", 5) != 0 || cfg->backend[5] == '\0') {
+		lacre_msg(msg, msglen, "backend: '%s' is neither dir:PATH nor s3://BUCKET[/PREFIX]", cfg->backend);
+		return LACRE_E_CONFIG;
+	}
+	if (cfg->s3_endpoint[0] != '\0' && strncmp(cfg->s3_endpoint, "http://", 7) != 0 &&
+	    strncmp(cfg->s3_endpoint, "https://", 8) != 0) {
+		lacre_msg(msg, msglen, "s3.endpoint: wants http[s]://HOST[:PORT], got '%s'", cfg->s3_endpoint);
+		return LACRE_E_CONFIG;
+	}
+	if (cfg->s3_credentials[0] != '\0' && cfg->s3_credentials[0] != '/') {
+		lacre_msg(msg, msglen, "s3.credentials: needs an absolute path, got '%s'", cfg->s3_credentials);
 		return LACRE_E_CONFIG;
 	}
 	if (cfg->spool_dir[0] != '/') {

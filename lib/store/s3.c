@@ -1314,7 +1314,8 @@ out:
 
 /* See store_int.h: "s3://bucket/prefix" with everything else from the
  * environment. */
-int store_s3_open_spec(const char *bucket_prefix, struct lacre_store **out)
+int store_s3_open_spec(const char *bucket_prefix, const struct lacre_s3_config *base,
+		       struct lacre_store **out)
 {
 	struct lacre_s3_config cfg;
 	char bucket[64];
@@ -1325,7 +1326,10 @@ int store_s3_open_spec(const char *bucket_prefix, struct lacre_store **out)
 		return LACRE_E_CONFIG;
 	memcpy(bucket, bucket_prefix, n);
 	bucket[n] = '\0';
-	memset(&cfg, 0, sizeof(cfg));
+	if (base)
+		cfg = *base;
+	else
+		memset(&cfg, 0, sizeof(cfg));
 	cfg.bucket = bucket;
 	cfg.prefix = slash ? slash + 1 : "";
 	return lacre_store_open_s3(&cfg, out);

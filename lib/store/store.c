@@ -89,12 +89,19 @@ int store_new(const struct store_ops *ops, void *impl, const char *desc,
 /* See store.h: dispatch on the scheme of spec. */
 int lacre_store_open(const char *spec, struct lacre_store **out)
 {
+	return lacre_store_open_with(spec, NULL, out);
+}
+
+/* See store.h. */
+int lacre_store_open_with(const char *spec, const struct lacre_s3_config *s3,
+			  struct lacre_store **out)
+{
 	if (!spec || !out)
 		return LACRE_E_INVALID;
 	if (strncmp(spec, "dir:", 4) == 0)
 		return store_dir_open(spec + 4, out);
 	if (strncmp(spec, "s3://", 5) == 0)
-		return store_s3_open_spec(spec + 5, out);
+		return store_s3_open_spec(spec + 5, s3, out);
 	if (strncmp(spec, "faulty:", 7) == 0)
 		return store_faulty_open_spec(spec + 7, out);
 	return LACRE_E_CONFIG;

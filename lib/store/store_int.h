@@ -48,7 +48,8 @@ int store_prefix_check(const char *prefix);
 /* Backend constructors, called by lacre_store_open with the part after the
  * scheme ("dir:" or "s3://" removed). */
 int store_dir_open(const char *path, struct lacre_store **out);
-int store_s3_open_spec(const char *bucket_prefix, struct lacre_store **out);
+int store_s3_open_spec(const char *bucket_prefix, const struct lacre_s3_config *base,
+		       struct lacre_store **out);
 int store_faulty_open_spec(const char *inner_spec, struct lacre_store **out);
 
 /* Sorted name collector used by backends whose listing is not ordered. */

@@ -23,6 +23,15 @@ if [ "${BACKEND:-dir}" = s3 ]; then
 		echo "no S3 server (S3_ENDPOINT unset)"; exit 77
 	fi
 	init_args=(--backend "s3://lacre-e2e-$(date +%s%N | tail -c 9)/vault")
+	# the site's own S3 settings (lacre.conf: s3.endpoint, s3.region,
+	# s3.credentials), not the environment: every command below runs
+	# without the S3 variables
+	printf 'access_key = %s\nsecret_key = %s\n' "${S3_ACCESS_KEY:-$AWS_ACCESS_KEY_ID}" \
+		"${S3_SECRET_KEY:-$AWS_SECRET_ACCESS_KEY}" > "$work/s3.cred"
+	chmod 600 "$work/s3.cred"
+	init_args+=(--set "s3.endpoint=$S3_ENDPOINT" --set "s3.region=${S3_REGION:-us-east-1}" \
+		--set "s3.credentials=$work/s3.cred")
+	unset S3_ENDPOINT AWS_ENDPOINT_URL S3_ACCESS_KEY S3_SECRET_KEY AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY S3_REGION
 fi
 vault_init "$site" "${init_args[@]}"
 W1=$(vault_warrant "$site" LIID0001 2026-11-01 2027-01-31 content,iri) || die "warrant 1"
