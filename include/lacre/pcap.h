@@ -9,7 +9,9 @@
  * addresses 192.0.2.1 (the target) and 192.0.2.2 (the other side), port
  * 5004; the IPv4 header checksum is computed, the UDP checksum left 0.
  * The timestamp is the PDU's interception time (its receive time when it
- * has none).  docs/cmd-pcap.md.  Owned by lib/access/pcap.c.
+ * has none).  docs/cmd-pcap.md.  Owned by lib/access/pcap.c (over the
+ * index) and lib/access/pcap_pkt.c (headers and packets, keyless and
+ * SQLite-free: lacre-verify's extraction uses them).
  */
 #ifndef LACRE_PCAP_H
 #define LACRE_PCAP_H
@@ -19,6 +21,7 @@
 
 #include "lacre/buf.h"
 #include "lacre/calls.h"
+#include "lacre/etsi.h"
 #include "lacre/index.h"
 
 #define PCAP_LINKTYPE_RAW 101
@@ -45,6 +48,14 @@ int pcap_record(struct lacre_dbuf *out, int64_t us, const uint8_t *p, size_t n, 
  * (IPv4 addresses as 4 bytes) into out. */
 int pcap_wrap_ipv4(struct lacre_dbuf *out, const uint8_t src[4], const uint8_t dst[4],
 		   uint16_t sport, uint16_t dport, int udp, const uint8_t *p, size_t n);
+
+/* The IP packet of a decoded CC (from record_pdu_decode: the decrypted
+ * payload when the receiver sealed one) into p[0..n), orig its length as
+ * intercepted: an IPCC packet, an IPMMCC ipFrame, the payload of an EPS CC
+ * (TS 33.108 CC-PDU), the IP packet of a TS 33.128 xCC.  LACRE_E_UNSUPPORTED
+ * for an IPMMCC udpFrame / rtpFrame (no IP header: pcap_wrap_ipv4),
+ * LACRE_E_NOT_FOUND for other contents.  Pointers into pdu's bytes. */
+int pcap_cc_packet(const struct etsi_pdu *pdu, const uint8_t **p, size_t *n, size_t *orig);
 
 /* Write the CC records of warrant (only CIN cin when has_cin) to path
  * (mode 0600, must not exist: LACRE_E_EXISTS; written to path.part and

@@ -30,6 +30,7 @@
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/g711.h"
+#include "lacre/record_pdu.h"
 #include "lacre/rtp.h"
 
 #define AUDIO_MAX_FRAMES (((uint64_t)UINT32_MAX - 36) / 4)
@@ -64,6 +65,7 @@ struct audio_plan {
 	struct timespec t0;
 	int wrote;
 	size_t cur;              /* packet cursor for the next lookup */
+	struct record_pdu view;  /* the record being decoded (record_pdu.h) */
 };
 
 /* Microseconds since t0. */
@@ -406,16 +408,17 @@ static int audio_one(void *arg, const struct access_record *ar)
 {
 	struct audio_plan *pl = arg;
 	struct audio_pkt *k = audio_find(pl, audio_seg_no(pl, ar->segment), ar->index);
-	struct etsi_pdu pdu;
+	const struct etsi_pdu *pdu = &pl->view.pdu;
 	struct rtp_frame fr;
 	int16_t pcm[1024];
 	size_t done = 0, n;
 
 	if (!k || k->side < 0)
 		return 0;
-	if (etsi_decode(ar->rec->pdu.p, ar->rec->pdu.len, &pdu) != LACRE_OK ||
-	    pdu.content_tag != ETSI_CC_IPMMCC ||
-	    rtp_frame_parse(pdu.ipmmcc.frame_type, pdu.content_bytes.p, pdu.content_bytes.len,
+	/* the decrypted payload when the receiver sealed one (record_pdu.h) */
+	if (record_pdu_decode(ar->rec, &pl->view) != LACRE_OK ||
+	    pdu->content_tag != ETSI_CC_IPMMCC ||
+	    rtp_frame_parse(pdu->ipmmcc.frame_type, pdu->content_bytes.p, pdu->content_bytes.len,
 			    &fr) != LACRE_OK)
 		return LACRE_E_VERIFY;   /* the index described another record */
 	if (fr.rtp.ssrc != k->ssrc || fr.rtp.seq != k->seq || fr.rtp.payload_len != k->len ||
@@ -458,6 +461,7 @@ int audio_write(struct index *ix, struct lacre_store *st, const struct age_x2551
 	memset(rep, 0, sizeof(*rep));
 	rep->pt[0] = rep->pt[1] = -1;
 	pl.rep = rep;
+	record_pdu_init(&pl.view);
 	clock_gettime(CLOCK_MONOTONIC, &pl.t0);
 	if (lstat(path, &sb) == 0) {
 		r = LACRE_E_EXISTS;
@@ -514,5 +518,6 @@ out:
 	free(pl.p);
 	free(pl.segs);
 	index_free_names(pl.names, pl.n_names);
+	record_pdu_free(&pl.view);
 	return r;
 }
