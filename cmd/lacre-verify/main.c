@@ -196,6 +196,10 @@ static void print_text(const struct verify_result *res, const char *path, int by
 	printf("records   %llu in the export: %llu included (%llu PDU bytes), %llu excluded\n",
 	       (unsigned long long)res->records, (unsigned long long)res->included,
 	       (unsigned long long)res->pdu_bytes, (unsigned long long)res->excluded);
+	if (res->decrypted)
+		printf("decrypted %llu records were encrypted in transit (TS 102 232-1 Annex G): the receiver sealed each one's\n"
+		       "          pre-encryption form beside it; checked against the PDU, covered by the record commitment\n",
+		       (unsigned long long)res->decrypted);
 	if (res->events)
 		printf("events    %llu accounting events of the receiver (sealed to oversight), each proven in the log\n",
 		       (unsigned long long)res->events);

@@ -532,6 +532,12 @@ static int ex_record(void *arg, const struct access_record *ar)
 	}
 	snprintf(name, sizeof(name), "records/%08llu.pdu", (unsigned long long)n);
 	r = ex_add(c, name, rec->pdu.p, rec->pdu.len);
+	if (r == LACRE_OK && rec->pre.len) {
+		/* the pre-encryption form the receiver sealed beside an
+		 * encrypted PDU: the decrypted payload, no key needed */
+		snprintf(name, sizeof(name), "records/%08llu.pre", (unsigned long long)n);
+		r = ex_add(c, name, rec->pre.p, rec->pre.len);
+	}
 	if (r == LACRE_OK) {
 		uint8_t *body = malloc(FRAME_SALT_SIZE + rec->canon.len);
 		if (!body)
