@@ -14,7 +14,8 @@
  * place when complete, so a failure leaves nothing half-written.  Every
  * byte of the content came from the network (through the operator): the
  * RTP and IP parsers read through the checked buffer, and the streams are
- * capped (EX_RTP_SPAN_MAX sequence numbers, EX_STREAMS_MAX streams).
+ * capped (EX_RTP_SPAN_MAX sequence numbers, 6 hours of audio per WAV,
+ * EX_STREAMS_MAX communications, EX_RTP_MAX RTP streams).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,8 @@
 #define EX_RTP_MAX 65536              /* RTP streams (SSRC) per package */
 #define EX_RTP_SPAN_MAX (1u << 20)    /* sequence numbers one WAV spans (~5.8 h at 20 ms) */
 #define EX_FILE_MAX ((size_t)1 << 32) /* one file's bytes */
+#define EX_WAV_FRAMES_MAX ((size_t)8000 * 3600 * 6) /* one WAV: 6 hours */
+#define EX_RTP_FRAME_MAX 8000         /* samples one RTP packet may carry (1 s) */
 #define EX_NAME_MAX 160
 
 /* One communication: the CC of one (LIID, CIN). */
@@ -394,7 +397,12 @@ static int ex_wav(struct ex *x, struct ex_rtp *t)
 		return ex_say(x, LACRE_E_TOO_LARGE, "an RTP stream spans too many sequence numbers in",
 			      s->dir);
 	frame = t->pk[0].len;
+	if (frame > EX_RTP_FRAME_MAX ||
+	    (size_t)(span - 1) > (EX_WAV_FRAMES_MAX - EX_RTP_FRAME_MAX) / frame)
+		return ex_say(x, LACRE_E_TOO_LARGE, "an RTP stream is longer than 6 hours in", s->dir);
 	frames = (size_t)(span - 1) * frame + t->pk[t->n - 1].len;
+	if (frames > EX_WAV_FRAMES_MAX)
+		return ex_say(x, LACRE_E_TOO_LARGE, "an RTP stream is longer than 6 hours in", s->dir);
 	bytes = 44 + frames * 2;
 	if ((w = calloc(1, bytes)) == NULL)
 		return LACRE_E_NOMEM;
