@@ -17,6 +17,8 @@
 #     call a WAV of each direction with the right tone, a pcap tshark reads,
 #     the records' decoded JSON, and a report tying each file to the
 #     commitments in the signed ingest log;
+#   - a party copy without one RTP record of call 1 verifies and extracts,
+#     the excluded packet as silence, reported;
 #   - a tampered package (one byte of a pre-encryption form changed and the
 #     package re-sealed to the court) -> exit 3, nothing extracted; an
 #     extraction into a folder that exists -> exit 1, nothing written.
@@ -223,6 +225,27 @@ check(txt[0] == 'lacre-extract/v1' and sum(1 for l in txt if l.startswith('file 
       'extract.txt names the 7 files it wrote')
 sys.exit(0 if ok else 1)
 PY
+
+# ---- a party copy without one RTP packet of call 1 still verifies and
+# extracts: that direction's WAV has the packet as silence, reported
+ex=$(python3 -c '
+import json, sys
+cc = [json.loads(l) for l in open(sys.argv[1])]
+cc = [r for r in cc if r["kind"] == "cc" and r["decoded"].get("rtp", {}).get("ssrc") in (0x6a1c0001, "6a1c0001")]
+r = cc[20]
+print(r["segment"] + ":" + str(r["index"]))' "$work/rec-$WV.jsonl") || die "choosing a record to exclude"
+[ -n "$ex" ] || die "no record of SSRC 6a1c0001 to exclude"
+"$L" export --warrant "$WV" --recipient "$R" -o "$work/p.age" --exclude-record "$ex" "${J[@]}" \
+	> /dev/null 2>"$work/pexp.err" || { cat "$work/pexp.err"; die "party copy export"; }
+"$V" "$work/p.age" -i "$work/court.key" --log-vkey "$LOGV" --export-vkey "$EXV" --extract "$work/px" \
+	> "$work/pv.txt" 2>&1 || { cat "$work/pv.txt"; die "party copy: lacre-verify --extract failed"; }
+grep -q '^extracted .*: 263 records (263 decrypted' "$work/pv.txt" || { cat "$work/pv.txt"; die "party copy extract summary"; }
+grep -q '^file LIC-VOIP-GRACE-[0-9]*/from-target-6a1c0001.wav rtp 74 missing 1 ' "$work/px/extract.txt" ||
+	{ cat "$work/px/extract.txt" | grep '^file'; die "party copy: the excluded RTP packet is not reported missing"; }
+python3 "$top/tests/e2e/lib/wav_tone.py" "$work"/px/LIC-VOIP-GRACE-*/from-target-6a1c0001.wav 0.2 |
+	python3 -c 'import json,sys; t=json.load(sys.stdin); sys.exit(0 if abs(t["left"]["freq"]-425)<=10 else 1)' ||
+	die "party copy: the WAV of call 1 from the target lost its tone"
+ok "party copy without one decrypted RTP record: VERIFIED, extracted, 425 Hz kept, the packet reported missing"
 
 # ---- a tampered package: exit 3, nothing extracted
 $tool edit "$work/v.plain" "$work/t.plain" records/00000020.pre 'd[:60] + bytes([d[60] ^ 1]) + d[61:]' ||
