@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lacre/access.h"
 #include "lacre/buf.h"
 #include "lacre/calls.h"
 #include "lacre/etsi.h"
@@ -34,6 +35,7 @@ struct pcap_report {
 	uint64_t bytes;            /* their captured bytes */
 	uint64_t synthetic;        /* packets given a synthetic IP/UDP header */
 	uint64_t skipped;          /* CC records not written (other content, undecodable) */
+	uint64_t excluded;         /* CC records a party copy left out */
 };
 
 /* The 24-byte global header (LINKTYPE_RAW, PCAP_SNAPLEN). */
@@ -66,5 +68,13 @@ int pcap_write(struct index *ix, struct lacre_store *st, const struct age_x25519
 	       const struct calls_entry *calls, size_t n_calls, const char *path,
 	       void (*problem)(void *arg, const char *segment, int err, const char *what),
 	       void *arg, struct pcap_report *rep);
+/* pcap_write leaving out the records skip names (may be NULL), counted in
+ * rep->excluded. */
+int pcap_write_skip(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
+		    const char *warrant, int has_cin, uint32_t cin,
+		    const struct calls_entry *calls, size_t n_calls, const char *path,
+		    const struct access_skip *skip,
+		    void (*problem)(void *arg, const char *segment, int err, const char *what),
+		    void *arg, struct pcap_report *rep);
 
 #endif

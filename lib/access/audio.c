@@ -66,6 +66,7 @@ struct audio_plan {
 	int wrote;
 	size_t cur;              /* packet cursor for the next lookup */
 	struct record_pdu view;  /* the record being decoded (record_pdu.h) */
+	const struct access_skip *skip; /* records a party copy leaves out, or NULL */
 };
 
 /* Microseconds since t0. */
@@ -400,7 +401,13 @@ static const uint8_t *audio_want(void *arg, const char *segment, uint64_t idx)
 	struct audio_plan *pl = arg;
 	struct audio_pkt *k = audio_find(pl, audio_seg_no(pl, segment), idx);
 
-	return k && k->side >= 0 ? k->commitment : NULL;
+	if (!k || k->side < 0)
+		return NULL;
+	if (pl->skip && pl->skip->fn(pl->skip->arg, segment, idx)) {
+		pl->rep->excluded[k->side]++;   /* left out: its samples stay silence */
+		return NULL;
+	}
+	return k->commitment;
 }
 
 /* index_read callback: decode one record's RTP into the file. */
@@ -449,6 +456,14 @@ int audio_write(struct index *ix, struct lacre_store *st, const struct age_x2551
 		void (*problem)(void *arg, const char *segment, int err, const char *what),
 		void *arg, struct audio_report *rep)
 {
+	return audio_write_skip(ix, st, id, c, path, NULL, problem, arg, rep);
+}
+
+int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
+		     const struct calls_entry *c, const char *path, const struct access_skip *skip,
+		     void (*problem)(void *arg, const char *segment, int err, const char *what),
+		     void *arg, struct audio_report *rep)
+{
 	struct audio_plan pl;
 	uint8_t hdr[AUDIO_WAV_HEADER];
 	char *part = NULL;
@@ -461,6 +476,7 @@ int audio_write(struct index *ix, struct lacre_store *st, const struct age_x2551
 	memset(rep, 0, sizeof(*rep));
 	rep->pt[0] = rep->pt[1] = -1;
 	pl.rep = rep;
+	pl.skip = skip;
 	record_pdu_init(&pl.view);
 	clock_gettime(CLOCK_MONOTONIC, &pl.t0);
 	if (lstat(path, &sb) == 0) {

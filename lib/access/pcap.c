@@ -47,6 +47,7 @@ struct pcap_ctx {
 	struct lacre_dbuf pkt;   /* one synthetic packet */
 	struct pcap_report *rep;
 	struct record_pdu view;  /* the record being decoded (record_pdu.h) */
+	const struct access_skip *skip; /* records a party copy leaves out, or NULL */
 	int err;
 };
 
@@ -173,6 +174,18 @@ out:
 	return r;
 }
 
+/* A planned record's commitment, or NULL when a party copy leaves it out
+ * (counted). */
+static const uint8_t *pcap_keep(struct pcap_ctx *x, const char *segment, uint64_t idx,
+				const uint8_t *commitment)
+{
+	if (x->skip && x->skip->fn(x->skip->arg, segment, idx)) {
+		x->rep->excluded++;
+		return NULL;
+	}
+	return commitment;
+}
+
 /* index_read filter: the planned records, with their commitments. */
 static const uint8_t *pcap_want(void *arg, const char *segment, uint64_t idx)
 {
@@ -186,7 +199,7 @@ static const uint8_t *pcap_want(void *arg, const char *segment, uint64_t idx)
 				      (x->refs[x->cur].seg == seg && x->refs[x->cur].idx < idx)))
 		x->cur++;
 	if (x->cur < x->n_refs && x->refs[x->cur].seg == seg && x->refs[x->cur].idx == idx)
-		return x->refs[x->cur].commitment;
+		return pcap_keep(x, segment, idx, x->refs[x->cur].commitment);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (x->refs[mid].seg < seg || (x->refs[mid].seg == seg && x->refs[mid].idx < idx))
@@ -195,7 +208,7 @@ static const uint8_t *pcap_want(void *arg, const char *segment, uint64_t idx)
 			hi = mid;
 	}
 	if (lo < x->n_refs && x->refs[lo].seg == seg && x->refs[lo].idx == idx)
-		return x->refs[lo].commitment;
+		return pcap_keep(x, segment, idx, x->refs[lo].commitment);
 	return NULL;
 }
 
@@ -272,6 +285,17 @@ int pcap_write(struct index *ix, struct lacre_store *st, const struct age_x25519
 	       void (*problem)(void *arg, const char *segment, int err, const char *what),
 	       void *arg, struct pcap_report *rep)
 {
+	return pcap_write_skip(ix, st, id, warrant, has_cin, cin, calls, n_calls, path, NULL,
+			       problem, arg, rep);
+}
+
+int pcap_write_skip(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
+		    const char *warrant, int has_cin, uint32_t cin,
+		    const struct calls_entry *calls, size_t n_calls, const char *path,
+		    const struct access_skip *skip,
+		    void (*problem)(void *arg, const char *segment, int err, const char *what),
+		    void *arg, struct pcap_report *rep)
+{
 	struct pcap_ctx x;
 	struct pcap_report rp = { 0 };
 	uint8_t gh[PCAP_GLOBAL_HEADER];
@@ -287,6 +311,7 @@ int pcap_write(struct index *ix, struct lacre_store *st, const struct age_x25519
 	x.calls = calls;
 	x.n_calls = n_calls;
 	x.rep = &rp;
+	x.skip = skip;
 	lacre_dbuf_init(&x.out, 2 * PCAP_FLUSH + PCAP_SNAPLEN + 64);
 	lacre_dbuf_set_secret(&x.out);
 	lacre_dbuf_init(&x.pkt, PCAP_SNAPLEN + 64);

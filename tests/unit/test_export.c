@@ -295,6 +295,36 @@ static void test_party_copy(void)
 	CHECK_EQ_INT(inc, res.included);
 	CHECK_EQ_INT(exc, 11);
 	package_free(pk);
+	/* a party copy without one RTP record of the call keeps the call's
+	 * WAV and pcap: the packet left out as silence / no packet, counted */
+	{
+		const struct kit_rec *rtp = NULL;
+		size_t seen = 0;
+
+		for (size_t i = 0; i < rs->n && !rtp; i++)
+			if (!rs->v[i].event[0] && rs->v[i].kind == 2 && rs->v[i].has_cin &&
+			    rs->v[i].cin != 7 && ++seen == 5)
+				rtp = &rs->v[i];
+		CHECK(rtp != NULL);
+		snprintf(spec, sizeof(spec), "%s:%llu", rtp->segment, (unsigned long long)rtp->index);
+		CHECK_OK(export_exclusion_parse_record(spec, &ex[0]));
+		opts(&o, "party-media.age", path, sizeof(path));
+		o.excl = ex;
+		o.n_excl = 1;
+		CHECK_OK(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)));
+		CHECK_EQ_INT(res.excluded, 1);
+		CHECK_EQ_INT(res.wavs, 1);
+		CHECK_EQ_INT(res.pcaps, 2);
+		CHECK_OK(open_pkg(path, &pk));
+		CHECK(!member_has(pk, "manifest.txt", "holds excluded records"));
+		CHECK(member_has(pk, "media.txt", " gaps 0 excluded 1 0\n") ||
+		      member_has(pk, "media.txt", " gaps 0 excluded 0 1\n"));
+		CHECK(member_has(pk, "media.txt", " skipped 0 excluded 1\n"));
+		CHECK_OK(verify_pkg(pk, res.export_vkey, &ok, &inc, &exc));
+		CHECK_EQ_INT(ok, 1);
+		CHECK_EQ_INT(exc, 1);
+		package_free(pk);
+	}
 	/* a window: only records 0..9 (from t0 to t0+10 s) */
 	opts(&o, "window.age", path, sizeof(path));
 	o.from_us = t0;
