@@ -245,7 +245,11 @@ grep -q '^file LIC-VOIP-GRACE-[0-9]*/from-target-6a1c0001.wav rtp 74 missing 1 '
 python3 "$top/tests/e2e/lib/wav_tone.py" "$work"/px/LIC-VOIP-GRACE-*/from-target-6a1c0001.wav 0.2 |
 	python3 -c 'import json,sys; t=json.load(sys.stdin); sys.exit(0 if abs(t["left"]["freq"]-425)<=10 else 1)' ||
 	die "party copy: the WAV of call 1 from the target lost its tone"
-ok "party copy without one decrypted RTP record: VERIFIED, extracted, 425 Hz kept, the packet reported missing"
+age -d -i "$work/court.key" -o "$work/p.plain" "$work/p.age" || die "age -d of the party copy"
+$tool get "$work/p.plain" media.txt | grep -Eq '^wav audio/[a-z0-9-]+\.wav call .* gaps 0 excluded 1 0$' ||
+	{ $tool get "$work/p.plain" media.txt; die "party copy: the call's WAV is not kept with the RTP packet left out (excluded 1 0)"; }
+[ "$($tool list "$work/p.plain" | grep -c ' audio/.*\.wav$')" -eq 2 ] || die "party copy: both calls' WAVs are not in the package"
+ok "party copy without one decrypted RTP record: VERIFIED, extracted, 425 Hz kept, the packet reported missing; the package keeps both calls' WAVs (media.txt: excluded 1 0)"
 
 # ---- a tampered package: exit 3, nothing extracted
 $tool edit "$work/v.plain" "$work/t.plain" records/00000020.pre 'd[:60] + bytes([d[60] ^ 1]) + d[61:]' ||
