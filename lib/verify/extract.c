@@ -548,8 +548,11 @@ static int ex_records(struct ex *x)
 			r = fr.has_cin ? lacre_dbuf_printf(&x->recs, "%u", fr.cin)
 				       : lacre_dbuf_add_u8(&x->recs, '-');
 		if (r == LACRE_OK)
-			r = lacre_dbuf_printf(&x->recs, " seq %llu kind %s %s\n", (unsigned long long)fr.seq,
+			r = lacre_dbuf_printf(&x->recs, " seq %llu kind %s operator %.*s %s\n",
+					      (unsigned long long)fr.seq,
 					      etsi_kind_name(fr.kind) ? etsi_kind_name(fr.kind) : "other",
+					      fr.operator_name.len ? (int)fr.operator_name.len : 1,
+					      fr.operator_name.len ? (const char *)fr.operator_name.p : "-",
 					      !decoded ? "NOT DECODED: no content extracted" :
 					      x->view.decrypted ?
 					      "decrypted: the plaintext is the pre-encryption form in the frame, "
