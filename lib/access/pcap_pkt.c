@@ -22,6 +22,7 @@ static int pcap_le32(struct lacre_dbuf *b, uint32_t v)
 	return lacre_dbuf_add(b, x, 4);
 }
 
+/* The pcap file header (see pcap.h). */
 void pcap_global_header(uint8_t out[PCAP_GLOBAL_HEADER])
 {
 	static const uint8_t h[PCAP_GLOBAL_HEADER] = {
@@ -36,6 +37,7 @@ void pcap_global_header(uint8_t out[PCAP_GLOBAL_HEADER])
 	memcpy(out, h, sizeof(h));
 }
 
+/* One packet record (see pcap.h). */
 int pcap_record(struct lacre_dbuf *out, int64_t us, const uint8_t *p, size_t n, size_t orig)
 {
 	size_t before = out->len;
@@ -63,6 +65,7 @@ int pcap_record(struct lacre_dbuf *out, int64_t us, const uint8_t *p, size_t n, 
 	return LACRE_OK;
 }
 
+/* A synthetic IPv4 (+ UDP) header around p (see pcap.h). */
 int pcap_wrap_ipv4(struct lacre_dbuf *out, const uint8_t src[4], const uint8_t dst[4],
 		   uint16_t sport, uint16_t dport, int udp, const uint8_t *p, size_t n)
 {
@@ -130,6 +133,7 @@ static int pcap_eps_payload(const struct etsi_bytes *cb, const uint8_t **p, size
 	return LACRE_E_NOT_FOUND;
 }
 
+/* The IP packet of a decoded CC (see pcap.h). */
 int pcap_cc_packet(const struct etsi_pdu *pdu, const uint8_t **p, size_t *n, size_t *orig)
 {
 	if (pdu->kind != ETSI_KIND_CC || !pdu->content_bytes.p || !pdu->content_bytes.len)

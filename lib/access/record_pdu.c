@@ -17,6 +17,7 @@
 /* A decrypted payload is at most a PDU. */
 #define RECORD_PLAIN_MAX ((size_t)FRAME_PDU_MAX + 1)
 
+/* An empty view whose plaintext buffer is secret (wiped on reset/free). */
 void record_pdu_init(struct record_pdu *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -24,6 +25,7 @@ void record_pdu_init(struct record_pdu *v)
 	lacre_dbuf_set_secret(&v->plain);
 }
 
+/* Wipe and free the plaintext; the view is empty again. */
 void record_pdu_free(struct record_pdu *v)
 {
 	lacre_dbuf_free(&v->plain);
@@ -67,6 +69,7 @@ static const char *rp_consistent(const struct frame_record *r, const struct etsi
 	return NULL;
 }
 
+/* The decoded view of r (see record_pdu.h). */
 int record_pdu_decode(const struct frame_record *r, struct record_pdu *v)
 {
 	static const struct etsi_keyring none; /* no key: type none(1) only */

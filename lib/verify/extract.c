@@ -356,12 +356,14 @@ static int ex_cc(struct ex *x, const struct frame_record *r, uint64_t n)
 }
 
 /* Little-endian stores. */
+/* (WAV header and samples are little-endian) 16-bit. */
 static void ex_le16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)v;
 	p[1] = (uint8_t)(v >> 8);
 }
 
+/* ... and 32-bit. */
 static void ex_le32(uint8_t *p, uint32_t v)
 {
 	ex_le16(p, (uint16_t)v);
@@ -621,6 +623,7 @@ static void ex_cleanup(struct ex *x)
 		rmdir(x->tmp);
 }
 
+/* Extract a verified package into dir (see extract.h). */
 int extract_package(const struct package *pk, const char *dir, struct extract_report *rep,
 		    char *msg, size_t msglen)
 {
