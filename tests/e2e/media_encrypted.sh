@@ -60,6 +60,9 @@ for w in "$WV" "$WE"; do
 	"$L" records --warrant "$w" --json "${J[@]}" > "$work/rec-$w.jsonl" 2>"$work/rec.err" ||
 		{ cat "$work/rec.err"; die "records $w"; }
 done
+n=$("$L" records --warrant "$WV" "${J[@]}" 2>/dev/null | grep -c ' decrypted$')
+[ "$n" -eq 264 ] || die "records (text): $n lines end in 'decrypted', want 264"
+echo "ok   records (text): the 264 VoIP records say 'decrypted'"
 export LACRE_USER=$CLERK_KEY
 "$L" quarantine --json "${J[@]}" > "$work/q.jsonl" 2>"$work/q.err" || { cat "$work/q.err"; die "quarantine"; }
 export LACRE_USER=$INV_KEY
