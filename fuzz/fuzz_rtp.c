@@ -1,6 +1,6 @@
 /*
  * fuzz_rtp.c - libFuzzer harness for the media parsers of the access
- * domain (lib/access/rtp.c, lib/access/sip.c): the input is parsed as an
+ * domain (lib/wire/rtp.c, lib/access/sip.c): the input is parsed as an
  * IPMMCC frame of every frameType, as a bare RTP packet and as a SIP
  * message.  Checks: a parsed payload lies inside the input, padding never
  * makes it negative, every summary string is NUL-terminated within its

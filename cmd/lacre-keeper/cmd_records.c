@@ -212,6 +212,8 @@ static int print_one(void *arg, const struct access_record *ar)
 	printf(" seq=%" PRIu64 " %zu bytes", r->seq, r->pdu.len);
 	if (r->content.len)
 		printf(" %.*s", (int)r->content.len, (const char *)r->content.p);
+	if (r->pre.len)
+		printf(" decrypted");   /* the plaintext is sealed beside it: --json shows it */
 	if (r->route == FRAME_ROUTE_QUARANTINE)
 		printf("  QUARANTINED: %.*s", (int)r->reason.len, (const char *)r->reason.p);
 	putchar('\n');

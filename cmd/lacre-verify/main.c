@@ -8,9 +8,14 @@
  *
  *   lacre-verify PACKAGE -i COURT-IDENTITY [--json] [--log-vkey VKEY]
  *                [--export-vkey VKEY] [--witness-vkey VKEY]... [--quorum K]
- *                [--policy FILE]
+ *                [--policy FILE] [--extract DIR]
  *
- * Exit: 0 verified, 3 verification failed, 2 usage, 1 other errors.
+ * --extract DIR: only when the package VERIFIED, re-derive its content
+ * from the records (decoded JSON, per call a WAV of each direction, a pcap
+ * per communication; lib/verify/extract.c) into DIR, which must not exist.
+ *
+ * Exit: 0 verified, 3 verification failed (nothing extracted), 2 usage,
+ * 1 other errors (an extraction that failed leaves nothing).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +33,7 @@
 #include "lacre/age.h"
 #include "lacre/buf.h"
 #include "lacre/err.h"
+#include "lacre/extract.h"
 #include "lacre/json.h"
 #include "lacre/note.h"
 #include "lacre/package.h"
@@ -56,7 +62,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lacre-verify PACKAGE -i COURT-IDENTITY [--json] [--log-vkey VKEY]\n"
 		"                    [--export-vkey VKEY] [--witness-vkey VKEY]... [--quorum K]\n"
-		"                    [--policy FILE]\n"
+		"                    [--policy FILE] [--extract DIR]\n"
 		"Checks an evidence package made by 'lacre export', offline: every record's\n"
 		"commitment, PDU, decoded fields and JSON; every receipt against the checkpoint;\n"
 		"the ingest log's signature (--log-vkey: the key the court trusts), witness\n"
@@ -66,6 +72,10 @@ static void usage(FILE *f)
 		"--witness-vkey and --quorum: its log keys and quorum are the trust.\n"
 		"Without --log-vkey or --policy nothing is verified (exit 3): the\n"
 		"package's own keys prove consistency, not origin.\n"
+		"--extract DIR: after a package VERIFIED (never otherwise), write into DIR (which\n"
+		"must not exist) the content re-derived from its records: records.jsonl (decoded,\n"
+		"decrypted payloads included), per communication a pcap and per call a WAV of each\n"
+		"direction, and extract.txt tying every file and record to the signed ingest log.\n"
 		"Exit 0 verified, 3 verification failed, 1 error, 2 usage.\n");
 }
 
@@ -196,6 +206,10 @@ static void print_text(const struct verify_result *res, const char *path, int by
 	printf("records   %llu in the export: %llu included (%llu PDU bytes), %llu excluded\n",
 	       (unsigned long long)res->records, (unsigned long long)res->included,
 	       (unsigned long long)res->pdu_bytes, (unsigned long long)res->excluded);
+	if (res->decrypted)
+		printf("decrypted %llu records were encrypted in transit (TS 102 232-1 Annex G): the receiver sealed each one's\n"
+		       "          pre-encryption form beside it; checked against the PDU, covered by the record commitment\n",
+		       (unsigned long long)res->decrypted);
 	if (res->events)
 		printf("events    %llu accounting events of the receiver (sealed to oversight), each proven in the log\n",
 		       (unsigned long long)res->events);
@@ -234,6 +248,7 @@ int main(int argc, char **argv)
 		{ "witness-vkey", required_argument, 0, 'W' },
 		{ "quorum", required_argument, 0, 'q' },
 		{ "policy", required_argument, 0, 'P' },
+		{ "extract", required_argument, 0, 'X' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -246,7 +261,7 @@ int main(int argc, char **argv)
 	struct policy *pol = NULL;
 	struct lacre_dbuf out;
 	struct json_w w;
-	const char *idpath = NULL, *path;
+	const char *idpath = NULL, *path, *xdir = NULL;
 	uint8_t *file = NULL;
 	size_t flen = 0;
 	char msg[512], *end;
@@ -295,6 +310,9 @@ int main(int argc, char **argv)
 			if (pol != NULL || load_policy(optarg, &pol) != LACRE_OK)
 				return V_USAGE;
 			vo.policy = pol;
+			break;
+		case 'X':
+			xdir = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -356,6 +374,26 @@ int main(int argc, char **argv)
 	status = res.verified ? V_OK : V_VERIFY;
 	if (!vo.log_key && !vo.policy)
 		verr("%s", VERIFY_NO_TRUSTED_KEY);
+	if (xdir && !res.verified) {
+		verr("nothing extracted into %s: the package did not verify", xdir);
+	} else if (xdir) {
+		struct extract_report xr;
+
+		if ((r = extract_package(pk, xdir, &xr, msg, sizeof(msg))) != LACRE_OK) {
+			verr("extraction failed, nothing written: %s", msg[0] ? msg : lacre_strerror(r));
+			status = V_FAIL;
+			goto out;
+		}
+		/* the report: on stderr with --json (stdout holds the JSON) */
+		fprintf(json ? stderr : stdout,
+			"extracted %s: %llu records (%llu decrypted: each plaintext is its record's pre-encryption\n"
+			"          form, covered by the record commitment in the signed ingest log), %llu pcap (%llu packets),\n"
+			"          %llu WAV (%llu RTP packets, %llu missing as silence); per file and record: %s/extract.txt\n",
+			xdir, (unsigned long long)xr.records, (unsigned long long)xr.decrypted,
+			(unsigned long long)xr.pcaps, (unsigned long long)xr.packets,
+			(unsigned long long)xr.wavs, (unsigned long long)xr.rtp,
+			(unsigned long long)xr.missing, xdir);
+	}
 out:
 	if (file) {
 		OPENSSL_cleanse(file, flen);

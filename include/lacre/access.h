@@ -33,6 +33,14 @@ struct access_filter {
 	int events;              /* with quarantine: 1 include accounting events */
 };
 
+/* Records a party copy leaves out (lacre export --exclude-*): the
+ * renderings of a call skip them (silence in a WAV, absent from a pcap).
+ * fn(arg, segment, index) returns non-zero for a record to leave out. */
+struct access_skip {
+	int (*fn)(void *arg, const char *segment, uint64_t index);
+	void *arg;
+};
+
 /* One record handed to the caller; pointers valid during the call only. */
 struct access_record {
 	const struct frame_record *rec;

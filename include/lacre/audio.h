@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lacre/access.h"
 #include "lacre/calls.h"
 #include "lacre/index.h"
 
@@ -38,6 +39,8 @@ struct audio_report {
 	uint64_t other_ssrc;         /* packets of a side's other SSRCs (not written) */
 	uint64_t unknown_side;       /* packets of no known side (not written) */
 	uint64_t not_g711;           /* other payload types (not written) */
+	uint64_t excluded[2];        /* packets per side a party copy left out
+				      * (silence, not counted as missing) */
 	int pt[2];                   /* payload type per side, -1 none */
 	int64_t first_audio_us;      /* from the call to the first sample written */
 	int64_t elapsed_us;
@@ -60,5 +63,12 @@ int audio_write(struct index *ix, struct lacre_store *st, const struct age_x2551
 		const struct calls_entry *c, const char *path,
 		void (*problem)(void *arg, const char *segment, int err, const char *what),
 		void *arg, struct audio_report *rep);
+/* audio_write leaving out the records skip names (may be NULL): their
+ * samples stay silence, counted in rep->excluded (a party copy keeps the
+ * rest of the call). */
+int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
+		     const struct calls_entry *c, const char *path, const struct access_skip *skip,
+		     void (*problem)(void *arg, const char *segment, int err, const char *what),
+		     void *arg, struct audio_report *rep);
 
 #endif

@@ -9,7 +9,9 @@
  * addresses 192.0.2.1 (the target) and 192.0.2.2 (the other side), port
  * 5004; the IPv4 header checksum is computed, the UDP checksum left 0.
  * The timestamp is the PDU's interception time (its receive time when it
- * has none).  docs/cmd-pcap.md.  Owned by lib/access/pcap.c.
+ * has none).  docs/cmd-pcap.md.  Owned by lib/access/pcap.c (over the
+ * index) and lib/wire/pcap_pkt.c (headers and packets, keyless and
+ * SQLite-free: lacre-verify's extraction uses them).
  */
 #ifndef LACRE_PCAP_H
 #define LACRE_PCAP_H
@@ -17,8 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lacre/access.h"
 #include "lacre/buf.h"
 #include "lacre/calls.h"
+#include "lacre/etsi.h"
 #include "lacre/index.h"
 
 #define PCAP_LINKTYPE_RAW 101
@@ -31,6 +35,7 @@ struct pcap_report {
 	uint64_t bytes;            /* their captured bytes */
 	uint64_t synthetic;        /* packets given a synthetic IP/UDP header */
 	uint64_t skipped;          /* CC records not written (other content, undecodable) */
+	uint64_t excluded;         /* CC records a party copy left out */
 };
 
 /* The 24-byte global header (LINKTYPE_RAW, PCAP_SNAPLEN). */
@@ -46,6 +51,14 @@ int pcap_record(struct lacre_dbuf *out, int64_t us, const uint8_t *p, size_t n, 
 int pcap_wrap_ipv4(struct lacre_dbuf *out, const uint8_t src[4], const uint8_t dst[4],
 		   uint16_t sport, uint16_t dport, int udp, const uint8_t *p, size_t n);
 
+/* The IP packet of a decoded CC (from record_pdu_decode: the decrypted
+ * payload when the receiver sealed one) into p[0..n), orig its length as
+ * intercepted: an IPCC packet, an IPMMCC ipFrame, the payload of an EPS CC
+ * (TS 33.108 CC-PDU), the IP packet of a TS 33.128 xCC.  LACRE_E_UNSUPPORTED
+ * for an IPMMCC udpFrame / rtpFrame (no IP header: pcap_wrap_ipv4),
+ * LACRE_E_NOT_FOUND for other contents.  Pointers into pdu's bytes. */
+int pcap_cc_packet(const struct etsi_pdu *pdu, const uint8_t **p, size_t *n, size_t *orig);
+
 /* Write the CC records of warrant (only CIN cin when has_cin) to path
  * (mode 0600, must not exist: LACRE_E_EXISTS; written to path.part and
  * renamed), in the order they were sealed.  calls (may be NULL) give the
@@ -55,5 +68,13 @@ int pcap_write(struct index *ix, struct lacre_store *st, const struct age_x25519
 	       const struct calls_entry *calls, size_t n_calls, const char *path,
 	       void (*problem)(void *arg, const char *segment, int err, const char *what),
 	       void *arg, struct pcap_report *rep);
+/* pcap_write leaving out the records skip names (may be NULL), counted in
+ * rep->excluded. */
+int pcap_write_skip(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
+		    const char *warrant, int has_cin, uint32_t cin,
+		    const struct calls_entry *calls, size_t n_calls, const char *path,
+		    const struct access_skip *skip,
+		    void (*problem)(void *arg, const char *segment, int err, const char *what),
+		    void *arg, struct pcap_report *rep);
 
 #endif

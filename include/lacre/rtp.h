@@ -7,7 +7,7 @@
  * Every byte here came from the network (through the operator): the parsers
  * read only through the checked buffer, never trust a declared length, and
  * leave their output untouched on failure.  Pointers in the results point
- * into the caller's bytes.  Owned by lib/access/rtp.c (RTP, IP, UDP) and
+ * into the caller's bytes.  Owned by lib/wire/rtp.c (RTP, IP, UDP) and
  * lib/access/sip.c (SIP, SDP).
  */
 #ifndef LACRE_RTP_H

@@ -64,6 +64,9 @@ struct verify_result {
 	uint64_t records, included, excluded;
 	uint64_t events;              /* accounting events (sealed to oversight) checked */
 	uint64_t pdu_bytes;
+	uint64_t decrypted;           /* records whose pre-encryption form (the
+				       * decrypted payload) was checked against
+				       * the PDU and found under the commitment */
 	uint64_t members;
 	uint64_t problems;            /* all of them; the first VERIFY_PROBLEMS_LISTED are kept */
 	struct verify_problem *problem;

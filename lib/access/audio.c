@@ -30,6 +30,7 @@
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/g711.h"
+#include "lacre/record_pdu.h"
 #include "lacre/rtp.h"
 
 #define AUDIO_MAX_FRAMES (((uint64_t)UINT32_MAX - 36) / 4)
@@ -64,6 +65,8 @@ struct audio_plan {
 	struct timespec t0;
 	int wrote;
 	size_t cur;              /* packet cursor for the next lookup */
+	struct record_pdu view;  /* the record being decoded (record_pdu.h) */
+	const struct access_skip *skip; /* records a party copy leaves out, or NULL */
 };
 
 /* Microseconds since t0. */
@@ -398,7 +401,13 @@ static const uint8_t *audio_want(void *arg, const char *segment, uint64_t idx)
 	struct audio_plan *pl = arg;
 	struct audio_pkt *k = audio_find(pl, audio_seg_no(pl, segment), idx);
 
-	return k && k->side >= 0 ? k->commitment : NULL;
+	if (!k || k->side < 0)
+		return NULL;
+	if (pl->skip && pl->skip->fn(pl->skip->arg, segment, idx)) {
+		pl->rep->excluded[k->side]++;   /* left out: its samples stay silence */
+		return NULL;
+	}
+	return k->commitment;
 }
 
 /* index_read callback: decode one record's RTP into the file. */
@@ -406,16 +415,17 @@ static int audio_one(void *arg, const struct access_record *ar)
 {
 	struct audio_plan *pl = arg;
 	struct audio_pkt *k = audio_find(pl, audio_seg_no(pl, ar->segment), ar->index);
-	struct etsi_pdu pdu;
+	const struct etsi_pdu *pdu = &pl->view.pdu;
 	struct rtp_frame fr;
 	int16_t pcm[1024];
 	size_t done = 0, n;
 
 	if (!k || k->side < 0)
 		return 0;
-	if (etsi_decode(ar->rec->pdu.p, ar->rec->pdu.len, &pdu) != LACRE_OK ||
-	    pdu.content_tag != ETSI_CC_IPMMCC ||
-	    rtp_frame_parse(pdu.ipmmcc.frame_type, pdu.content_bytes.p, pdu.content_bytes.len,
+	/* the decrypted payload when the receiver sealed one (record_pdu.h) */
+	if (record_pdu_decode(ar->rec, &pl->view) != LACRE_OK ||
+	    pdu->content_tag != ETSI_CC_IPMMCC ||
+	    rtp_frame_parse(pdu->ipmmcc.frame_type, pdu->content_bytes.p, pdu->content_bytes.len,
 			    &fr) != LACRE_OK)
 		return LACRE_E_VERIFY;   /* the index described another record */
 	if (fr.rtp.ssrc != k->ssrc || fr.rtp.seq != k->seq || fr.rtp.payload_len != k->len ||
@@ -446,6 +456,14 @@ int audio_write(struct index *ix, struct lacre_store *st, const struct age_x2551
 		void (*problem)(void *arg, const char *segment, int err, const char *what),
 		void *arg, struct audio_report *rep)
 {
+	return audio_write_skip(ix, st, id, c, path, NULL, problem, arg, rep);
+}
+
+int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
+		     const struct calls_entry *c, const char *path, const struct access_skip *skip,
+		     void (*problem)(void *arg, const char *segment, int err, const char *what),
+		     void *arg, struct audio_report *rep)
+{
 	struct audio_plan pl;
 	uint8_t hdr[AUDIO_WAV_HEADER];
 	char *part = NULL;
@@ -458,6 +476,8 @@ int audio_write(struct index *ix, struct lacre_store *st, const struct age_x2551
 	memset(rep, 0, sizeof(*rep));
 	rep->pt[0] = rep->pt[1] = -1;
 	pl.rep = rep;
+	pl.skip = skip;
+	record_pdu_init(&pl.view);
 	clock_gettime(CLOCK_MONOTONIC, &pl.t0);
 	if (lstat(path, &sb) == 0) {
 		r = LACRE_E_EXISTS;
@@ -514,5 +534,6 @@ out:
 	free(pl.p);
 	free(pl.segs);
 	index_free_names(pl.names, pl.n_names);
+	record_pdu_free(&pl.view);
 	return r;
 }

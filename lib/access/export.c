@@ -101,10 +101,59 @@ struct ex_ctx {
 	size_t n_unl_cins, cap_unl_cins;
 	uint64_t unlogged;
 	uint64_t n, included, excluded, pdu_bytes;
+	struct ex_xref *xr;                /* the excluded records, for the renderings */
+	size_t nxr, capxr;
 	int err;
 	char *msg;
 	size_t msglen;
 };
+
+/* One excluded record (segment, index): a party copy's renderings skip it. */
+struct ex_xref {
+	char seg[LACRE_STORE_NAME_MAX + 1];
+	uint64_t idx;
+};
+
+/* Remember an excluded record for the renderings. */
+static int ex_xref_add(struct ex_ctx *c, const char *seg, uint64_t idx)
+{
+	if (c->nxr == c->capxr) {
+		size_t nc = c->capxr ? c->capxr * 2 : 16;
+		struct ex_xref *nv = realloc(c->xr, nc * sizeof(*nv));
+		if (!nv)
+			return LACRE_E_NOMEM;
+		c->xr = nv;
+		c->capxr = nc;
+	}
+	snprintf(c->xr[c->nxr].seg, sizeof(c->xr[c->nxr].seg), "%s", seg);
+	c->xr[c->nxr++].idx = idx;
+	return LACRE_OK;
+}
+
+/* Order of excluded records: segment name, then index. */
+static int ex_xref_cmp(const void *a, const void *b)
+{
+	const struct ex_xref *x = a, *y = b;
+	int d = strcmp(x->seg, y->seg);
+
+	if (d)
+		return d;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* access_skip callback: is (segment, index) an excluded record?  (c->xr
+ * sorted first.) */
+static int ex_xref_skip(void *arg, const char *segment, uint64_t idx)
+{
+	const struct ex_ctx *c = arg;
+	struct ex_xref key;
+
+	if (!c->nxr || strlen(segment) > LACRE_STORE_NAME_MAX)
+		return 0;
+	snprintf(key.seg, sizeof(key.seg), "%s", segment);
+	key.idx = idx;
+	return bsearch(&key, c->xr, c->nxr, sizeof(*c->xr), ex_xref_cmp) != NULL;
+}
 
 /* Parse "seg/<hex>:N" or "<hex>:N". */
 int export_exclusion_parse_record(const char *s, struct export_exclusion *out)
@@ -506,6 +555,8 @@ static int ex_record(void *arg, const struct access_record *ar)
 	ex = ex_excluded(c, ar, when);
 	if (ex) {
 		const struct export_exclusion *e = &c->o->excl[ex - 1];
+		if ((r = ex_xref_add(c, ar->segment, ar->index)) != LACRE_OK)
+			return ex_fail(c, r, "exclusions: out of memory");
 		snprintf(name, sizeof(name), "excluded/%08llu.tlog-proof", (unsigned long long)n);
 		if ((r = ex_add(c, name, c->tmp.p, c->tmp.len)) != LACRE_OK)
 			return ex_fail(c, r, "%s: cannot write the package", c->o->path);
@@ -533,6 +584,12 @@ static int ex_record(void *arg, const struct access_record *ar)
 	}
 	snprintf(name, sizeof(name), "records/%08llu.pdu", (unsigned long long)n);
 	r = ex_add(c, name, rec->pdu.p, rec->pdu.len);
+	if (r == LACRE_OK && rec->pre.len) {
+		/* the pre-encryption form the receiver sealed beside an
+		 * encrypted PDU: the decrypted payload, no key needed */
+		snprintf(name, sizeof(name), "records/%08llu.pre", (unsigned long long)n);
+		r = ex_add(c, name, rec->pre.p, rec->pre.len);
+	}
 	if (r == LACRE_OK) {
 		uint8_t *body = malloc(FRAME_SALT_SIZE + rec->canon.len);
 		if (!body)
@@ -725,7 +782,7 @@ static int ex_oversight_pass(struct ex_ctx *c, struct keystore *ks, struct lacre
 }
 
 /* Whether any excluded record of the export carries one of call c's CINs
- * (then no rendering of the call may go into a party copy). */
+ * (then its renderings in a party copy leave those records out). */
 static int ex_call_excluded(const struct ex_ctx *c, const struct calls_entry *call)
 {
 	for (size_t i = 0; i < c->nci; i++) {
@@ -756,8 +813,9 @@ static int ex_add_file(struct ex_ctx *c, const char *path, const char *name)
 
 /* The renderings (calls.h, audio.h, pcap.h): a stereo WAV per VoIP call
  * with G.711 audio and a pcap of each call's or session's content packets,
- * for the calls wholly inside the window and, in a party copy, with no
- * excluded record.  They are derived from the PDUs (the evidence) and
+ * for the calls wholly inside the window; in a party copy, without the
+ * excluded records (silence in the WAV, no packet in the pcap, counted in
+ * media.txt).  They are derived from the PDUs (the evidence) and
  * listed in media.txt; they pass through a private folder on tmpfs
  * (/dev/shm) when there is one, removed at once.  A rendering that cannot
  * be made is an absent line, not a failure. */
@@ -770,8 +828,12 @@ static int ex_media(struct ex_ctx *c, const struct site *s, struct lacre_store *
 	struct audio_report *arep = NULL;
 	struct pcap_report prep;
 	char tmpl[SITE_PATH_MAX + 16], path[SITE_PATH_MAX + 80], name[PACKAGE_NAME_MAX + 1], lid[CALLS_ID_MAX];
+	const struct access_skip xskip = { ex_xref_skip, c }, *skip;
 	size_t n = 0, i, k;
 	int r;
+
+	if (c->nxr)
+		qsort(c->xr, c->nxr, sizeof(*c->xr), ex_xref_cmp);
 
 	snprintf(tmpl, sizeof(tmpl), "/dev/shm/lacre-export-XXXXXX");
 	if (!mkdtemp(tmpl)) {
@@ -801,10 +863,10 @@ static int ex_media(struct ex_ctx *c, const struct site *s, struct lacre_store *
 			r = lacre_dbuf_printf(&c->absent, "absent media %s not wholly inside the window\n", lid);
 			continue;
 		}
-		if (ex_call_excluded(c, call)) {
-			r = lacre_dbuf_printf(&c->absent, "absent media %s holds excluded records (party copy)\n", lid);
-			continue;
-		}
+		/* a call holding excluded records keeps the rest: its WAV has
+		 * silence and its pcap no packet where they were (media.txt
+		 * counts them) */
+		skip = ex_call_excluded(c, call) ? &xskip : NULL;
 		if (ex_call_unlogged(c, call)) {
 			r = lacre_dbuf_printf(&c->absent, "absent media %s holds records in no signed "
 					      "checkpoint (unlogged.txt)\n", lid);
@@ -813,20 +875,22 @@ static int ex_media(struct ex_ctx *c, const struct site *s, struct lacre_store *
 		if (call->type == CALLS_VOIP) {
 			snprintf(path, sizeof(path), "%s/a.wav", tmpl);
 			memset(arep, 0, sizeof(*arep));
-			r = audio_write(ixdb, st, id, call, path, NULL, NULL, arep);
+			r = audio_write_skip(ixdb, st, id, call, path, skip, NULL, NULL, arep);
 			if (r == LACRE_OK) {
 				snprintf(name, sizeof(name), "audio/%s.wav", lid);
 				if ((r = ex_add_file(c, path, name)) != LACRE_OK)
 					goto out;
 				c->wavs++;
 				r = lacre_dbuf_printf(&c->media, "wav %s call %s frames %llu packets %llu %llu "
-						      "missing %llu %llu gaps %llu\n", name, call->id,
+						      "missing %llu %llu gaps %llu excluded %llu %llu\n", name, call->id,
 						      (unsigned long long)arep->frames,
 						      (unsigned long long)arep->packets[0],
 						      (unsigned long long)arep->packets[1],
 						      (unsigned long long)arep->missing[0],
 						      (unsigned long long)arep->missing[1],
-						      (unsigned long long)arep->gaps_total);
+						      (unsigned long long)arep->gaps_total,
+						      (unsigned long long)arep->excluded[0],
+						      (unsigned long long)arep->excluded[1]);
 			} else {
 				unlink(path);
 				r = lacre_dbuf_printf(&c->absent, "absent audio %s %s\n", lid,
@@ -836,7 +900,8 @@ static int ex_media(struct ex_ctx *c, const struct site *s, struct lacre_store *
 		for (k = 0; r == LACRE_OK && k < call->n_cins; k++) {
 			snprintf(path, sizeof(path), "%s/c.pcap", tmpl);
 			memset(&prep, 0, sizeof(prep));
-			r = pcap_write(ixdb, st, id, c->w->id, 1, call->cins[k], calls, n, path, NULL, NULL, &prep);
+			r = pcap_write_skip(ixdb, st, id, c->w->id, 1, call->cins[k], calls, n, path, skip,
+					    NULL, NULL, &prep);
 			if (r == LACRE_OK && prep.packets) {
 				if (call->cins[k] == call->cin)
 					snprintf(name, sizeof(name), "pcap/%s.pcap", lid);
@@ -846,10 +911,11 @@ static int ex_media(struct ex_ctx *c, const struct site *s, struct lacre_store *
 					goto out;
 				c->pcaps++;
 				r = lacre_dbuf_printf(&c->media, "pcap %s call %s cin %u packets %llu synthetic %llu "
-						      "skipped %llu\n", name, call->id, call->cins[k],
+						      "skipped %llu excluded %llu\n", name, call->id, call->cins[k],
 						      (unsigned long long)prep.packets,
 						      (unsigned long long)prep.synthetic,
-						      (unsigned long long)prep.skipped);
+						      (unsigned long long)prep.skipped,
+						      (unsigned long long)prep.excluded);
 			} else {
 				unlink(path);
 				r = r == LACRE_OK ? LACRE_OK :
@@ -1137,6 +1203,7 @@ out:
 	warrant_registry_free(reg);
 	free(c.mem);
 	free(c.ci);
+	free(c.xr);
 	free(c.ci_liid);
 	free(c.excl_used);
 	lacre_dbuf_free(&c.liids);

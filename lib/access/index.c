@@ -5,7 +5,8 @@
  * Built from decrypted, verified records only: a segment is indexed in one
  * transaction after every one of its chunks verified, so the index never
  * holds a record a damaged segment would not give back.  The PDU of each
- * record is decoded again here (etsi_decode, then the RTP and SIP parsers
+ * record is decoded again here (record_pdu_decode: the pre-encryption form
+ * the receiver sealed beside an encrypted PDU, else the PDU; then the RTP and SIP parsers
  * of rtp.h, all through the checked buffer): what the ingest side wrote
  * into the frame's index fields is not trusted further than the frame.
  * Every statement is prepared once and bound; no SQL text is ever built
@@ -25,6 +26,7 @@
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/index.h"
+#include "lacre/record_pdu.h"
 #include "lacre/rtp.h"
 #include "lacre/segment.h"
 
@@ -254,6 +256,7 @@ int index_add_record(struct index *ix, const char *warrant, const char *segment,
 		     uint64_t idx, const struct frame_record *rec)
 {
 	sqlite3_stmt *st = ix->st[ST_REC_ADD];
+	struct record_pdu v;
 	struct etsi_pdu pdu;
 	struct sip_summary sip;
 	struct rtp_frame fr;
@@ -263,7 +266,10 @@ int index_add_record(struct index *ix, const char *warrant, const char *segment,
 
 	if ((r = frame_commitment(rec->salt, rec->canon.p, rec->canon.len, commitment)) != LACRE_OK)
 		return r;
-	decoded = etsi_decode(rec->pdu.p, rec->pdu.len, &pdu) == LACRE_OK;
+	/* the decrypted payload when the receiver sealed one (record_pdu.h) */
+	record_pdu_init(&v);
+	decoded = record_pdu_decode(rec, &v) == LACRE_OK;
+	pdu = v.pdu;
 	index_liid_text(rec->liid.p, rec->liid.len, liid, sizeof(liid));
 	memcpy(content, rec->content.p, rec->content.len);
 	content[rec->content.len] = '\0';
@@ -339,7 +345,9 @@ int index_add_record(struct index *ix, const char *warrant, const char *segment,
 	}
 	if (decoded && pdu.kind == ETSI_KIND_CC)
 		sqlite3_bind_int64(st, 40, (sqlite3_int64)pdu.content_bytes.len);
-	return index_step_done(st);
+	r = index_step_done(st);
+	record_pdu_free(&v);
+	return r;
 }
 
 struct index_names {

@@ -2,8 +2,9 @@
  * pcap.c - CC packets to a classic pcap file (include/lacre/pcap.h).  The
  * segments holding the warrant's CC records are found in the index and
  * decrypted in creation order (index_read: chunks verified, records matched
- * with their commitments); each record's PDU is decoded again from its own
- * bytes and its packet copied out.  Records are written as sealed (arrival
+ * with their commitments); each record is decoded again from its own
+ * bytes (record_pdu_decode: the pre-encryption form the receiver sealed
+ * beside an encrypted PDU, else the PDU) and its packet copied out.  Records are written as sealed (arrival
  * order), which is time order per handover.
  */
 #include <arpa/inet.h>
@@ -20,6 +21,7 @@
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/pcap.h"
+#include "lacre/record_pdu.h"
 #include "lacre/rtp.h"
 
 #define PCAP_FLUSH (1u << 20)
@@ -44,96 +46,10 @@ struct pcap_ctx {
 	struct lacre_dbuf out;   /* pending file bytes */
 	struct lacre_dbuf pkt;   /* one synthetic packet */
 	struct pcap_report *rep;
+	struct record_pdu view;  /* the record being decoded (record_pdu.h) */
+	const struct access_skip *skip; /* records a party copy leaves out, or NULL */
 	int err;
 };
-
-/* Little-endian 32-bit store. */
-static int pcap_le32(struct lacre_dbuf *b, uint32_t v)
-{
-	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-
-	return lacre_dbuf_add(b, x, 4);
-}
-
-void pcap_global_header(uint8_t out[PCAP_GLOBAL_HEADER])
-{
-	static const uint8_t h[PCAP_GLOBAL_HEADER] = {
-		0xd4, 0xc3, 0xb2, 0xa1,   /* magic, microseconds */
-		2, 0, 4, 0,               /* version 2.4 */
-		0, 0, 0, 0,               /* thiszone */
-		0, 0, 0, 0,               /* sigfigs */
-		0x00, 0x00, 0x04, 0x00,   /* snaplen 262144 */
-		PCAP_LINKTYPE_RAW, 0, 0, 0
-	};
-
-	memcpy(out, h, sizeof(h));
-}
-
-int pcap_record(struct lacre_dbuf *out, int64_t us, const uint8_t *p, size_t n, size_t orig)
-{
-	size_t before = out->len;
-	int64_t sec = us / 1000000, usec = us % 1000000;
-	int r;
-
-	if (n > PCAP_SNAPLEN)
-		return LACRE_E_TOO_LARGE;
-	if (usec < 0) {
-		usec += 1000000;
-		sec--;
-	}
-	if (sec < 0 || sec > UINT32_MAX)
-		sec = 0;
-	if (orig < n || orig > UINT32_MAX)
-		orig = n;
-	if ((r = pcap_le32(out, (uint32_t)sec)) != LACRE_OK ||
-	    (r = pcap_le32(out, (uint32_t)usec)) != LACRE_OK ||
-	    (r = pcap_le32(out, (uint32_t)n)) != LACRE_OK ||
-	    (r = pcap_le32(out, (uint32_t)orig)) != LACRE_OK ||
-	    (r = lacre_dbuf_add(out, p, n)) != LACRE_OK) {
-		out->len = before;
-		return r;
-	}
-	return LACRE_OK;
-}
-
-int pcap_wrap_ipv4(struct lacre_dbuf *out, const uint8_t src[4], const uint8_t dst[4],
-		   uint16_t sport, uint16_t dport, int udp, const uint8_t *p, size_t n)
-{
-	uint8_t h[28];
-	size_t hl = udp ? 20 : 28, total = hl + n;
-	uint32_t sum = 0;
-	int r;
-
-	if (total > 65535)
-		return LACRE_E_TOO_LARGE;
-	memset(h, 0, sizeof(h));
-	h[0] = 0x45;
-	h[2] = (uint8_t)(total >> 8);
-	h[3] = (uint8_t)total;
-	h[6] = 0x40;               /* don't fragment */
-	h[8] = 64;                 /* TTL */
-	h[9] = 17;                 /* UDP */
-	memcpy(h + 12, src, 4);
-	memcpy(h + 16, dst, 4);
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)h[i] << 8 | h[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	h[10] = (uint8_t)(~sum >> 8);
-	h[11] = (uint8_t)~sum;
-	if (!udp) {
-		h[20] = (uint8_t)(sport >> 8);
-		h[21] = (uint8_t)sport;
-		h[22] = (uint8_t)(dport >> 8);
-		h[23] = (uint8_t)dport;
-		h[24] = (uint8_t)((n + 8) >> 8);
-		h[25] = (uint8_t)(n + 8);
-	}
-	lacre_dbuf_reset(out);
-	if ((r = lacre_dbuf_add(out, h, hl)) != LACRE_OK || (r = lacre_dbuf_add(out, p, n)) != LACRE_OK)
-		return r;
-	return LACRE_OK;
-}
 
 /* Write out the pending bytes. */
 static int pcap_flush(struct pcap_ctx *x)
@@ -258,6 +174,18 @@ out:
 	return r;
 }
 
+/* A planned record's commitment, or NULL when a party copy leaves it out
+ * (counted). */
+static const uint8_t *pcap_keep(struct pcap_ctx *x, const char *segment, uint64_t idx,
+				const uint8_t *commitment)
+{
+	if (x->skip && x->skip->fn(x->skip->arg, segment, idx)) {
+		x->rep->excluded++;
+		return NULL;
+	}
+	return commitment;
+}
+
 /* index_read filter: the planned records, with their commitments. */
 static const uint8_t *pcap_want(void *arg, const char *segment, uint64_t idx)
 {
@@ -271,7 +199,7 @@ static const uint8_t *pcap_want(void *arg, const char *segment, uint64_t idx)
 				      (x->refs[x->cur].seg == seg && x->refs[x->cur].idx < idx)))
 		x->cur++;
 	if (x->cur < x->n_refs && x->refs[x->cur].seg == seg && x->refs[x->cur].idx == idx)
-		return x->refs[x->cur].commitment;
+		return pcap_keep(x, segment, idx, x->refs[x->cur].commitment);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (x->refs[mid].seg < seg || (x->refs[mid].seg == seg && x->refs[mid].idx < idx))
@@ -280,7 +208,7 @@ static const uint8_t *pcap_want(void *arg, const char *segment, uint64_t idx)
 			hi = mid;
 	}
 	if (lo < x->n_refs && x->refs[lo].seg == seg && x->refs[lo].idx == idx)
-		return x->refs[lo].commitment;
+		return pcap_keep(x, segment, idx, x->refs[lo].commitment);
 	return NULL;
 }
 
@@ -289,24 +217,22 @@ static int pcap_one(void *arg, const struct access_record *ar)
 {
 	struct pcap_ctx *x = arg;
 	const struct frame_record *rec = ar->rec;
-	struct etsi_pdu pdu;
-	const uint8_t *p;
-	size_t n, orig;
+	const struct etsi_pdu *pdu = &x->view.pdu;
+	const uint8_t *p = NULL;
+	size_t n = 0, orig = 0;
 	int64_t t = rec->time_kind ? rec->time_us : rec->recv_us;
 	int r;
 
 	if (rec->kind != ETSI_KIND_CC || (x->has_cin && (!rec->has_cin || rec->cin != x->cin)))
 		return 0;
-	if (etsi_decode(rec->pdu.p, rec->pdu.len, &pdu) != LACRE_OK || !pdu.content_bytes.len) {
+	/* the decrypted payload when the receiver sealed one (record_pdu.h) */
+	if (record_pdu_decode(rec, &x->view) != LACRE_OK) {
 		x->rep->skipped++;
 		return 0;
 	}
-	p = pdu.content_bytes.p;
-	n = orig = pdu.content_bytes.len;
-	if (pdu.content_tag == ETSI_CC_IPCC) {
-		if (pdu.ipcc.has_original_length && pdu.ipcc.original_length > n)
-			orig = pdu.ipcc.original_length > UINT32_MAX ? UINT32_MAX : (size_t)pdu.ipcc.original_length;
-	} else if (pdu.content_tag == ETSI_CC_IPMMCC && pdu.ipmmcc.frame_type > 0) {
+	r = pcap_cc_packet(pdu, &p, &n, &orig);
+	if (r == LACRE_E_UNSUPPORTED) {
+		/* an IPMMCC udpFrame / rtpFrame: a synthetic IPv4 (+ UDP) header */
 		const struct calls_entry *c = pcap_call(x, rec->cin);
 		uint8_t src[4], dst[4];
 		uint16_t sport, dport;
@@ -314,19 +240,21 @@ static int pcap_one(void *arg, const struct access_record *ar)
 		const char *a = NULL;
 		char abuf[64];
 
-		if (pdu.ipmmcc.frame_type != 1 && pdu.ipmmcc.frame_type != 2 &&
-		    pdu.ipmmcc.frame_type != 5) {
+		p = pdu->content_bytes.p;
+		n = pdu->content_bytes.len;
+		if (pdu->ipmmcc.frame_type != 1 && pdu->ipmmcc.frame_type != 2 &&
+		    pdu->ipmmcc.frame_type != 5) {
 			x->rep->skipped++;
 			return 0;
 		}
 		abuf[0] = '\0';
-		if (rtp_frame_parse(pdu.ipmmcc.frame_type, p, n, &fr) == LACRE_OK && fr.ip_version) {
+		if (rtp_frame_parse(pdu->ipmmcc.frame_type, p, n, &fr) == LACRE_OK && fr.ip_version) {
 			rtp_addr_text(fr.ip_version, fr.src, abuf, sizeof(abuf));
 			a = abuf;
 		}
-		pcap_addrs(c, c ? calls_side(c, a, 0, pdu.direction) :
-			   pdu.direction == ETSI_DIR_TO_TARGET, src, dst, &sport, &dport);
-		if ((r = pcap_wrap_ipv4(&x->pkt, src, dst, sport, dport, pdu.ipmmcc.frame_type == 1,
+		pcap_addrs(c, c ? calls_side(c, a, 0, pdu->direction) :
+			   pdu->direction == ETSI_DIR_TO_TARGET, src, dst, &sport, &dport);
+		if ((r = pcap_wrap_ipv4(&x->pkt, src, dst, sport, dport, pdu->ipmmcc.frame_type == 1,
 					p, n)) != LACRE_OK) {
 			x->rep->skipped++;
 			return 0;
@@ -334,8 +262,8 @@ static int pcap_one(void *arg, const struct access_record *ar)
 		p = x->pkt.p;
 		n = orig = x->pkt.len;
 		x->rep->synthetic++;
-	} else if (pdu.content_tag != ETSI_CC_IPMMCC) {
-		x->rep->skipped++;       /* 3GPP containers and others: no IP packet */
+	} else if (r != LACRE_OK) {
+		x->rep->skipped++;       /* other contents: no IP packet */
 		return 0;
 	}
 	if (n > PCAP_SNAPLEN) {
@@ -357,6 +285,17 @@ int pcap_write(struct index *ix, struct lacre_store *st, const struct age_x25519
 	       void (*problem)(void *arg, const char *segment, int err, const char *what),
 	       void *arg, struct pcap_report *rep)
 {
+	return pcap_write_skip(ix, st, id, warrant, has_cin, cin, calls, n_calls, path, NULL,
+			       problem, arg, rep);
+}
+
+int pcap_write_skip(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
+		    const char *warrant, int has_cin, uint32_t cin,
+		    const struct calls_entry *calls, size_t n_calls, const char *path,
+		    const struct access_skip *skip,
+		    void (*problem)(void *arg, const char *segment, int err, const char *what),
+		    void *arg, struct pcap_report *rep)
+{
 	struct pcap_ctx x;
 	struct pcap_report rp = { 0 };
 	uint8_t gh[PCAP_GLOBAL_HEADER];
@@ -372,10 +311,12 @@ int pcap_write(struct index *ix, struct lacre_store *st, const struct age_x25519
 	x.calls = calls;
 	x.n_calls = n_calls;
 	x.rep = &rp;
+	x.skip = skip;
 	lacre_dbuf_init(&x.out, 2 * PCAP_FLUSH + PCAP_SNAPLEN + 64);
 	lacre_dbuf_set_secret(&x.out);
 	lacre_dbuf_init(&x.pkt, PCAP_SNAPLEN + 64);
 	lacre_dbuf_set_secret(&x.pkt);
+	record_pdu_init(&x.view);
 	if (lstat(path, &sb) == 0) {
 		r = LACRE_E_EXISTS;
 		goto out;
@@ -424,6 +365,7 @@ out:
 	}
 	lacre_dbuf_free(&x.out);
 	lacre_dbuf_free(&x.pkt);
+	record_pdu_free(&x.view);
 	free(x.refs);
 	index_free_names(segs, n_segs);
 	return r;

@@ -42,6 +42,7 @@
 #include "lacre/note.h"
 #include "lacre/package.h"
 #include "lacre/record_json.h"
+#include "lacre/record_pdu.h"
 #include "lacre/verify.h"
 
 #define VF_LINE_MAX 4096
@@ -663,33 +664,40 @@ static void vf_receipt(struct vf *v, const char *name, const uint8_t commit[32],
 
 /* ---- 4. records ---- */
 
-/* Whether the PDU re-decodes to the frame's index fields; NULL if so,
- * else the name of the first field that differs. */
-static const char *vf_pdu_fields(const struct frame_record *r)
+/* Whether the PDU (its pre-encryption form when the record carries one,
+ * checked against it: record_pdu.h) re-decodes to the frame's index
+ * fields; NULL if so, else the name of the first field that differs
+ * (*pre_bad = 1: what makes the pre-encryption form inconsistent). */
+static const char *vf_pdu_fields(const struct frame_record *r, struct record_pdu *v,
+				 int *pre_bad)
 {
-	struct etsi_pdu d;
-	int dir;
+	const struct etsi_pdu *dp = &v->pdu;
+	int dir, rr;
 
-	memset(&d, 0, sizeof(d));
-	if (etsi_decode(r->pdu.p, r->pdu.len, &d) != LACRE_OK)
+	*pre_bad = 0;
+	if ((rr = record_pdu_decode(r, v)) == LACRE_E_VERIFY) {
+		*pre_bad = 1;
+		return v->why;
+	}
+	if (rr != LACRE_OK)
 		return "the PDU does not decode";
-	if (d.liid.len != r->liid.len || (d.liid.len && memcmp(d.liid.p, r->liid.p, d.liid.len)))
+	if (dp->liid.len != r->liid.len || (dp->liid.len && memcmp(dp->liid.p, r->liid.p, dp->liid.len)))
 		return "liid";
-	if ((d.has_cin ? 1 : 0) != r->has_cin || (d.has_cin && d.cin != r->cin))
+	if ((dp->has_cin ? 1 : 0) != r->has_cin || (dp->has_cin && dp->cin != r->cin))
 		return "cin";
-	if (d.seq != r->seq)
+	if (dp->seq != r->seq)
 		return "seq";
-	if ((uint8_t)d.kind != r->kind)
+	if ((uint8_t)dp->kind != r->kind)
 		return "kind";
-	if ((uint8_t)d.has_time != r->time_kind || (d.has_time && d.time_us != r->time_us))
+	if ((uint8_t)dp->has_time != r->time_kind || (dp->has_time && dp->time_us != r->time_us))
 		return "time";
-	if ((uint8_t)d.iri_type != r->iri_type)
+	if ((uint8_t)dp->iri_type != r->iri_type)
 		return "iri_type";
-	dir = d.direction >= 0 && d.direction <= 254 ? d.direction : FRAME_DIRECTION_NONE;
+	dir = dp->direction >= 0 && dp->direction <= 254 ? dp->direction : FRAME_DIRECTION_NONE;
 	if (dir != r->direction)
 		return "direction";
-	if ((d.content ? strlen(d.content) : 0) != r->content.len ||
-	    (r->content.len && memcmp(d.content, r->content.p, r->content.len)))
+	if ((dp->content ? strlen(dp->content) : 0) != r->content.len ||
+	    (r->content.len && memcmp(dp->content, r->content.p, r->content.len)))
 		return "content";
 	return NULL;
 }
@@ -700,25 +708,28 @@ static int vf_records(struct vf *v, struct completeness_item *items, uint8_t *se
 	const struct package_member *jl = package_find(v->pk, "records.jsonl");
 	struct lacre_rbuf jb, line;
 	struct lacre_dbuf js;
+	struct record_pdu rv;
 	struct json_w w;
 	char name[48];
 	size_t i, lineno = 0;
 	int r;
 
 	lacre_dbuf_init(&js, FRAME_BODY_MAX * 2 + 65536);
+	record_pdu_init(&rv);
 	if (jl)
 		lacre_rbuf_init(&jb, jl->p, jl->len);
 	else
 		verify_add_problem(v->res, "records.jsonl", "missing");
 	for (i = 0; i < v->nrec; i++) {
 		const struct vf_record *rc = &v->rec[i];
-		const struct package_member *pm, *fm;
+		const struct package_member *pm, *fm, *pre;
 		struct frame_record fr;
 		struct lacre_rbuf body;
 		struct access_record ar;
 		uint8_t h[32];
 		const char *bad;
 		int64_t t;
+		int pre_bad;
 
 		if (rc->n == 0 || rc->n > v->n_records) {
 			verify_add_problem(v->res, PACKAGE_MANIFEST, "record %llu is outside the export sequence 1..%llu",
@@ -759,8 +770,22 @@ static int vf_records(struct vf *v, struct completeness_item *items, uint8_t *se
 		snprintf(name, sizeof(name), "records/%08llu.pdu", (unsigned long long)rc->n);
 		if (pm->len != fr.pdu.len || CRYPTO_memcmp(pm->p, fr.pdu.p, pm->len) != 0)
 			verify_add_problem(v->res, name, "differs from the PDU sealed in its frame (the PDU was altered)");
-		if ((bad = vf_pdu_fields(&fr)) != NULL)
+		if ((bad = vf_pdu_fields(&fr, &rv, &pre_bad)) != NULL && pre_bad)
+			verify_add_problem(v->res, name, "its pre-encryption form is not the PDU's: %s", bad);
+		else if (bad)
 			verify_add_problem(v->res, name, "the PDU does not re-decode to its frame's fields: %s differs", bad);
+		if (fr.pre.len) {
+			/* the pre-encryption form travels beside the PDU */
+			snprintf(name, sizeof(name), "records/%08llu.pre", (unsigned long long)rc->n);
+			pre = package_find(v->pk, name);
+			if (!pre)
+				verify_add_problem(v->res, name, "missing (the record's frame carries a pre-encryption form)");
+			else if (pre->len != fr.pre.len || CRYPTO_memcmp(pre->p, fr.pre.p, pre->len) != 0)
+				verify_add_problem(v->res, name, "differs from the pre-encryption form sealed in its frame "
+						   "(altered)");
+			else
+				v->res->decrypted++;
+		}
 		if (fr.route != FRAME_ROUTE_WARRANT || fr.warrant.len != strlen(v->warrant) ||
 		    memcmp(fr.warrant.p, v->warrant, fr.warrant.len))
 			verify_add_problem(v->res, name, "the record was not sealed to warrant %s", v->warrant);
@@ -794,6 +819,7 @@ static int vf_records(struct vf *v, struct completeness_item *items, uint8_t *se
 	if (jl && lacre_rbuf_left(&jb))
 		verify_add_problem(v->res, "records.jsonl", "has lines after the last record (lines added)");
 	lacre_dbuf_free(&js);
+	record_pdu_free(&rv);
 	return LACRE_OK;
 }
 
@@ -1187,6 +1213,7 @@ void verify_result_json(struct json_w *w, const struct verify_result *res)
 	json_kv_uint(w, "excluded", res->excluded);
 	json_kv_uint(w, "events", res->events);
 	json_kv_uint(w, "pdu_bytes", res->pdu_bytes);
+	json_kv_uint(w, "decrypted", res->decrypted);
 	json_key(w, "exclusions");
 	vf_json_lines(w, &res->excl);
 	json_key(w, "notes");

@@ -188,9 +188,14 @@ x = [r for r in rs if r["segment"] == sys.argv[3] and r["index"] == int(sys.argv
 assert base64.b64decode(x["pdu"]) not in plain
 PY
 pw=$($tool list "$work/party.plain" | grep -c ' audio/.*\.wav$')
-grep -q 'absent: media .* holds excluded records (party copy)' "$work/p.txt" && [ "$pw" -lt "$nwav" ] &&
-	ok "party copy: the calls holding excluded records have no rendering ($pw of $nwav WAVs kept)" ||
-	bad "party copy renderings: $pw WAVs"
+# issue 12: a call holding excluded records keeps its renderings, without
+# them (silence / no packet, counted in media.txt's "excluded" fields; the
+# records excluded here need not be media: test_export and
+# media_encrypted.sh exclude an RTP record and check it is left out)
+nx=$($tool get "$work/party.plain" media.txt | awk '$1 == "wav" { n += $(NF-1) + $NF } $1 == "pcap" { n += $NF } END { print n + 0 }')
+! grep -q 'holds excluded records' "$work/p.txt" && [ "$pw" -eq "$nwav" ] &&
+	ok "party copy: every call keeps its WAV ($pw of $nwav), $nx excluded media records left out and counted" ||
+	bad "party copy renderings: $pw of $nwav WAVs"
 # removing an exclusion line: the record is then silently left out
 $tool edit "$work/party.plain" "$work/t.plain" exclusions.txt 'b"\n".join(l for i, l in enumerate(d.split(b"\n")) if i != 1)' || die edit
 rm -f "$work/t.age"; age -r "$R" -o "$work/t.age" "$work/t.plain"

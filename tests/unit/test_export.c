@@ -15,6 +15,7 @@
  * receiver's events naming the warrant's LIIDs go in with the oversight
  * key.
  */
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "harness.h"
 #include "sink_kit.h"
 #include "lacre/export.h"
+#include "lacre/extract.h"
 #include "lacre/note.h"
 #include "lacre/package.h"
 #include "lacre/verify.h"
@@ -295,6 +297,36 @@ static void test_party_copy(void)
 	CHECK_EQ_INT(inc, res.included);
 	CHECK_EQ_INT(exc, 11);
 	package_free(pk);
+	/* a party copy without one RTP record of the call keeps the call's
+	 * WAV and pcap: the packet left out as silence / no packet, counted */
+	{
+		const struct kit_rec *rtp = NULL;
+		size_t seen = 0;
+
+		for (size_t i = 0; i < rs->n && !rtp; i++)
+			if (!rs->v[i].event[0] && rs->v[i].kind == 2 && rs->v[i].has_cin &&
+			    rs->v[i].cin != 7 && ++seen == 5)
+				rtp = &rs->v[i];
+		CHECK(rtp != NULL);
+		snprintf(spec, sizeof(spec), "%s:%llu", rtp->segment, (unsigned long long)rtp->index);
+		CHECK_OK(export_exclusion_parse_record(spec, &ex[0]));
+		opts(&o, "party-media.age", path, sizeof(path));
+		o.excl = ex;
+		o.n_excl = 1;
+		CHECK_OK(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)));
+		CHECK_EQ_INT(res.excluded, 1);
+		CHECK_EQ_INT(res.wavs, 1);
+		CHECK_EQ_INT(res.pcaps, 2);
+		CHECK_OK(open_pkg(path, &pk));
+		CHECK(!member_has(pk, "manifest.txt", "holds excluded records"));
+		CHECK(member_has(pk, "media.txt", " gaps 0 excluded 1 0\n") ||
+		      member_has(pk, "media.txt", " gaps 0 excluded 0 1\n"));
+		CHECK(member_has(pk, "media.txt", " skipped 0 excluded 1\n"));
+		CHECK_OK(verify_pkg(pk, res.export_vkey, &ok, &inc, &exc));
+		CHECK_EQ_INT(ok, 1);
+		CHECK_EQ_INT(exc, 1);
+		package_free(pk);
+	}
 	/* a window: only records 0..9 (from t0 to t0+10 s) */
 	opts(&o, "window.age", path, sizeof(path));
 	o.from_us = t0;
@@ -584,6 +616,91 @@ static void test_unlogged_and_events(void)
 	free(rs);
 }
 
+/* Count the regular files under dir (one level of folders) whose name
+ * ends in suffix. */
+static int count_files(const char *dir, const char *suffix)
+{
+	char sub[SITE_PATH_MAX + 300];
+	struct dirent *de, *e2;
+	DIR *d = opendir(dir), *d2;
+	size_t sl = strlen(suffix);
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		if ((d2 = opendir(sub)) == NULL) {
+			size_t l = strlen(de->d_name);
+			n += l >= sl && !strcmp(de->d_name + l - sl, suffix);
+			continue;
+		}
+		while ((e2 = readdir(d2)) != NULL) {
+			size_t l = strlen(e2->d_name);
+			n += e2->d_name[0] != '.' && l >= sl && !strcmp(e2->d_name + l - sl, suffix);
+		}
+		closedir(d2);
+	}
+	closedir(d);
+	return n;
+}
+
+/* lacre-verify --extract's core on a verified package: the records' JSON,
+ * a pcap per communication, a WAV per RTP stream of the call (10 G.711
+ * packets each way), extract.txt naming every record with its leaf and
+ * commitment; an existing folder is refused and left alone. */
+static void test_extract_package(void)
+{
+	struct export_opts o;
+	struct export_result res;
+	struct extract_report xr;
+	struct package *pk = NULL;
+	struct lacre_dbuf f;
+	char path[SITE_PATH_MAX], msg[512], dir[SITE_PATH_MAX + 16], fp[SITE_PATH_MAX + 64];
+	uint64_t inc = 0, exc = 0;
+	int ok = 0;
+
+	CHECK_OK(make_site());
+	opts(&o, "x.age", path, sizeof(path));
+	CHECK_OK(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)));
+	CHECK_OK(open_pkg(path, &pk));
+	CHECK_OK(verify_pkg(pk, res.export_vkey, &ok, &inc, &exc));
+	CHECK_EQ_INT(ok, 1);
+	snprintf(dir, sizeof(dir), "%s/x", t_tmpdir());
+	CHECK_OK(extract_package(pk, dir, &xr, msg, sizeof(msg)));
+	CHECK_EQ_INT(xr.records, res.included);
+	CHECK_EQ_INT(xr.decrypted, 0);          /* the kit's deliveries are clear */
+	CHECK_EQ_INT(xr.pcaps, 2);              /* the call and the IPCC session */
+	CHECK_EQ_INT(xr.wavs, 2);               /* the call's two RTP streams */
+	CHECK_EQ_INT(xr.rtp, 20);
+	CHECK_EQ_INT(xr.missing, 0);
+	CHECK_EQ_INT(count_files(dir, ".wav"), 2);
+	CHECK_EQ_INT(count_files(dir, ".pcap"), 2);
+	lacre_dbuf_init(&f, 1 << 24);
+	snprintf(fp, sizeof(fp), "%s/extract.txt", dir);
+	CHECK_OK(site_read_file(fp, 1 << 24, &f));
+	CHECK(f.len > 17 && !memcmp(f.p, "lacre-extract/v1\n", 17));
+	CHECK(memmem(f.p, f.len, "clear: the PDU as received", 26) != NULL);
+	CHECK(memmem(f.p, f.len, "record 1 leaf ", 14) != NULL);
+	lacre_dbuf_reset(&f);
+	snprintf(fp, sizeof(fp), "%s/records.jsonl", dir);
+	CHECK_OK(site_read_file(fp, 1 << 24, &f));
+	{
+		size_t lines = 0;
+		for (size_t i = 0; i < f.len; i++)
+			lines += f.p[i] == '\n';
+		CHECK_EQ_INT(lines, res.included);
+	}
+	lacre_dbuf_free(&f);
+	/* the folder exists now: refused, nothing changed, no leftover */
+	CHECK_EQ_INT(extract_package(pk, dir, &xr, msg, sizeof(msg)), LACRE_E_EXISTS);
+	CHECK(strstr(msg, "must not exist") != NULL);
+	CHECK_EQ_INT(count_files(dir, ".wav"), 2);
+	package_free(pk);
+}
+
 int main(void)
 {
 	RUN(test_exclusion_parse);
@@ -594,6 +711,7 @@ int main(void)
 	RUN(test_access_report_absent);
 	RUN(test_altered_package);
 	RUN(test_unlogged_and_events);
+	RUN(test_extract_package);
 	keystore_close(kit_ks);
 	return t_done();
 }

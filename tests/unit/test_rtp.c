@@ -1,7 +1,7 @@
 /*
  * test_rtp.c - RTP header parsing (CSRC list, header extension, padding,
  * truncation), the IP/UDP framing of IPMMCC frames, and the SIP/SDP
- * summary (lib/access/rtp.c, lib/access/sip.c).
+ * summary (lib/wire/rtp.c, lib/access/sip.c).
  */
 #include <stdint.h>
 #include <string.h>
