@@ -11,6 +11,7 @@
 
 #include "lacre/acl.h"
 #include "lacre/err.h"
+#include "lacre/receipts.h"
 #include "keeper/keystore.h"
 #include "lacre/warrant.h"
 #include "cli.h"
@@ -79,6 +80,8 @@ void cli_media_close(struct cli_media *m)
 	m->have_id = 0;
 	index_close(m->ix);
 	m->ix = NULL;
+	receipts_index_free(m->logged);
+	m->logged = NULL;
 	lacre_store_close(m->st);
 	m->st = NULL;
 }
@@ -127,7 +130,27 @@ int cli_media_open(const struct cli_media_opts *o, const char *action, const cha
 		cli_media_close(m);
 		return cli_fail(r, "cannot reset the index");
 	}
-	r = index_update(m->ix, m->st, &m->id, warrant, cli_media_problem, NULL, &rep);
+	{
+		/* only records the signed ingest log holds are indexed (a
+		 * segment sealed to the warrant's public key by anyone else is
+		 * no evidence); no log yet: no segment can be one of ours */
+		char lmsg[SITE_MSG_MAX];
+		lmsg[0] = '\0';
+		r = receipts_index_open(&m->s, m->st, &m->logged, lmsg, sizeof(lmsg));
+		if (r != LACRE_OK && r != LACRE_E_NOT_FOUND) {
+			cli_err("cannot check the records against the signed ingest log: %s; nothing "
+				"shown (run lacre audit --site)", lmsg[0] ? lmsg : lacre_strerror(r));
+			cli_media_close(m);
+			return EXIT_VERIFY;
+		}
+	}
+	memset(&rep, 0, sizeof(rep));
+	if (m->logged) {
+		index_set_log(m->ix, m->logged);
+		r = index_update(m->ix, m->st, &m->id, warrant, cli_media_problem, NULL, &rep);
+	} else {
+		r = LACRE_OK;
+	}
 	if (rebuild || rep.records)
 		fprintf(stderr, "lacre: index: %llu new records from %llu of %llu new segments "
 			"(%llu listed)%s\n", (unsigned long long)rep.records,

@@ -24,11 +24,14 @@ struct cli_media_opts {
 };
 
 /* What an opened media command works with. */
+struct receipts_index;
+
 struct cli_media {
 	struct site s;
 	struct lacre_store *st;
 	struct age_x25519_identity id;
 	struct index *ix;
+	struct receipts_index *logged; /* the signed ingest log's commitments */
 	int have_id;
 };
 

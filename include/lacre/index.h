@@ -66,6 +66,16 @@ int index_update(struct index *ix, struct lacre_store *st, const struct age_x255
 		 void (*problem)(void *arg, const char *segment, int err, const char *what),
 		 void *arg, struct index_report *rep);
 
+/* Index only records whose commitment the signed ingest log holds
+ * (receipts.h; NULL: no such filter, for tests).  Anyone may seal to a
+ * warrant's public key, so a segment the log does not name is no evidence:
+ * index_update then reports it through problem (LACRE_E_VERIFY, "records
+ * in no signed checkpoint") and indexes none of its records, and calls,
+ * audio, pcap and the export's renderings never show them.  logged must
+ * outlive the updates. */
+struct receipts_index;
+void index_set_log(struct index *ix, const struct receipts_index *logged);
+
 /* Index one decrypted record (index_update's per-record step; unit tests).
  * The PDU is decoded again here, from the record's own bytes. */
 int index_add_record(struct index *ix, const char *warrant, const char *segment,

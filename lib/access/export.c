@@ -842,6 +842,7 @@ static int ex_media(struct ex_ctx *c, const struct site *s, struct lacre_store *
 			return lacre_dbuf_add_str(&c->absent, "absent media cannot make a private folder for the renderings\n");
 	}
 	if ((r = index_open(s, &ixdb)) != LACRE_OK ||
+	    (index_set_log(ixdb, c->ix), 0) ||
 	    (r = index_update(ixdb, st, id, c->w->id, NULL, NULL, &irep)) != LACRE_OK ||
 	    (r = calls_list(ixdb, c->w->id, &calls, &n)) != LACRE_OK) {
 		r = lacre_dbuf_printf(&c->absent, "absent media the index of calls could not be built (%s)\n",

@@ -26,6 +26,7 @@
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/index.h"
+#include "lacre/receipts.h"
 #include "lacre/record_pdu.h"
 #include "lacre/rtp.h"
 #include "lacre/segment.h"
@@ -86,7 +87,26 @@ static const char *const index_sql[ST_N] = {
 struct index {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_N];
+	const struct receipts_index *logged; /* index_set_log, or NULL */
 };
+
+void index_set_log(struct index *ix, const struct receipts_index *logged)
+{
+	if (ix)
+		ix->logged = logged;
+}
+
+/* 1 when the signed log holds rec's commitment (or no log is set). */
+static int index_in_log(const struct index *ix, const struct frame_record *rec)
+{
+	uint8_t c[32];
+	uint64_t leaf;
+
+	if (!ix->logged)
+		return 1;
+	return frame_commitment(rec->salt, rec->canon.p, rec->canon.len, c) == LACRE_OK &&
+	       receipts_index_find(ix->logged, c, &leaf) == LACRE_OK;
+}
 
 /* Run one prepared statement that returns no rows, and reset it. */
 static int index_step_done(sqlite3_stmt *st)
@@ -431,7 +451,7 @@ static int index_segment(struct index *ix, const char *warrant, const char *name
 {
 	struct segment_reader *sr = NULL;
 	struct frame_record rec;
-	uint64_t idx = 0, n = 0;
+	uint64_t idx = 0, n = 0, unlogged = 0;
 	int r, done = 0;
 
 	*what = "the segment does not open";
@@ -447,13 +467,22 @@ static int index_segment(struct index *ix, const char *warrant, const char *name
 		*what = "a chunk or frame failed its check";
 		if ((r = segment_reader_next(sr, &rec, &done)) != LACRE_OK || done)
 			break;
-		if (index_is_warrants(&rec, warrant)) {
+		if (index_is_warrants(&rec, warrant) && !index_in_log(ix, &rec)) {
+			unlogged++;
+		} else if (index_is_warrants(&rec, warrant)) {
 			*what = "the index cannot store a record";
 			if ((r = index_add_record(ix, warrant, name, idx, &rec)) != LACRE_OK)
 				break;
 			n++;
 		}
 		idx++;
+	}
+	if (r == LACRE_OK && unlogged) {
+		/* none of it indexed, and the segment not marked: it is
+		 * reported again at every update until the log explains it */
+		*what = "records in no signed checkpoint (the ingest log does not name them; "
+			"run lacre audit --site --deep): none of this segment indexed";
+		r = LACRE_E_VERIFY;
 	}
 	if (r == LACRE_OK)
 		r = index_mark(ix, warrant, name, 1, segment_reader_header(sr)->created_us, n);

@@ -75,6 +75,10 @@ for f in $(cd "$work/site2/objects/seg" && ls); do
 done
 [ -n "$extra" ] || die "site2 made no new segment of $W1"
 size=$(stat -c %s "$work/site2/objects/seg/$extra")
+LACRE_USER="$INV_KEY" "$B/lacre" calls --site "$site" --warrant "$W1" --justification "e2e: calls before" \
+	--json > "$work/calls0.jsonl" 2>/dev/null || die "calls before the planted segment"
+n_calls_before=$(grep -c '^{' "$work/calls0.jsonl" || true)
+[ "$n_calls_before" -gt 0 ] || die "no calls before the planted segment"
 cp "$work/site2/objects/seg/$extra" "$site/objects/seg/$extra"
 logsize=$(sed -n 2p "$site/ledger/ingest/checkpoint")
 line="unlogged       seg/$extra: on the backend ($size bytes) but named by no segment entry of the log of size $logsize: its records are in no signed checkpoint"
@@ -98,6 +102,13 @@ expect 3 "records with an unlogged segment" env LACRE_USER="$CLERK_KEY" "$B/lacr
 grep -q "\"segment\":\"seg/$extra\"" "$work/out" && { cat "$work/out"; die "records shows the unlogged segment's records"; }
 has_re "^lacre: $n_extra records of segment seg/$extra are in no signed checkpoint: not shown"
 ok "a: records exits 3, names the unlogged segment and shows none of its $n_extra records"
+# nor the index: calls (audio, pcap, the export's renderings) never include them
+expect 3 "calls with an unlogged segment" env LACRE_USER="$INV_KEY" "$B/lacre" calls --site "$site" \
+	--warrant "$W1" --justification "e2e: planted segment" --json
+has_re "seg/$extra: records in no signed checkpoint .*none of this segment indexed"
+n_after=$(grep -c '^{' "$work/out" || true)
+[ "$n_after" = "$n_calls_before" ] || { cat "$work/out"; die "calls lists $n_after calls with the planted segment, $n_calls_before without"; }
+ok "a: calls exits 3 and indexes nothing of the unlogged segment"
 
 # the export of W1 does not wait for a checkpoint that will never come: it
 # writes the proven records and names the unlogged ones (no content)
