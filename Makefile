@@ -61,7 +61,7 @@ LIB_SRC  := $(sort $(shell find lib -name '*.c'))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIBA     := $(B)/liblacre.a
 
-PROGS    := lacre lacre-verify lacre-mediator
+PROGS    := lacre lacre-verify lacre-mediator lacre-console
 PROG_BIN := $(PROGS:%=$(B)/bin/%)
 
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -96,6 +96,7 @@ $(B)/bin/$(1): $$($(1)_OBJ) $(LIBA)
 endef
 lacre_LIBS          := $(LIBS)
 lacre-mediator_LIBS := $(LIBS)
+lacre-console_LIBS  := $(LIBS)
 # lacre-verify is linked against OpenSSL's libcrypto alone: if any module it
 # uses ever reaches the network, the index or a site, this link fails.
 lacre-verify_LIBS   := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) -lm

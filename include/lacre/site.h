@@ -88,6 +88,10 @@ struct site_config {
 	char handover_keys[SITE_PATH_MAX];    /* handover.keys, as written */
 	struct site_hkey hkeys[SITE_HKEY_MAX];/* handover.keys, parsed */
 	size_t n_hkeys;
+	char console_listen[256];             /* console.listen  host:port */
+	char console_cert[SITE_PATH_MAX];     /* console.cert */
+	char console_key[SITE_PATH_MAX];      /* console.key */
+	char console_web[SITE_PATH_MAX];      /* console.web */
 };
 
 /* The file of handover key k: k->file when absolute, else
