@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""console_browser.py - the web console in a real headless Chromium
+(tests/e2e/console.sh, docs/console.md).
+
+Chromium accepts the console's self-signed certificate by its public-key
+hash (--ignore-certificate-errors-spki-list, what lacre-console prints),
+not by ignoring certificate errors.  The user's key is loaded through the
+login page's file input, as a user would; WebCrypto signs everything.
+
+Usage: console_browser.py URL SPKI SHOTS_DIR INV_KEY WRONG_KEY AUDITOR_KEY W_OWN W_OTHER JUST
+Prints "ok ..." lines; exit 0 when every check passes, 1 otherwise.
+"""
+import os, sys, time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+url, spki, shots, inv_key, wrong_key, aud_key, w_own, w_other, just = sys.argv[1:10]
+fails = 0
+
+
+def ok(cond, what):
+    global fails
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        fails += 1
+
+
+opts = webdriver.ChromeOptions()
+opts.binary_location = "/usr/bin/chromium"
+for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+          "--ignore-certificate-errors-spki-list=" + spki,
+          "--autoplay-policy=no-user-gesture-required", "--window-size=1280,900"):
+    opts.add_argument(a)
+d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+wait = WebDriverWait(d, 60)
+
+
+def shot(name):
+    d.save_screenshot(os.path.join(shots, name + ".png"))
+
+
+def text(id_):
+    return d.find_element(By.ID, id_).text
+
+
+def login(keyfile):
+    d.find_element(By.ID, "keyfile").send_keys(keyfile)
+    d.find_element(By.ID, "login-button").click()
+
+
+def wait_msg(pred, what):
+    try:
+        wait.until(lambda _: pred())
+        return True
+    except Exception:
+        print("     (waited for %s; messages: %r, %r)" % (what, text("msg"), text("login-msg")))
+        return False
+
+
+try:
+    d.get(url)
+    ok(d.execute_script("return window.isSecureContext") is True, "the page is a secure context")
+    ed = d.execute_async_script("""
+        const done = arguments[0];
+        crypto.subtle.generateKey({name: 'Ed25519'}, false, ['sign', 'verify'])
+          .then(() => done('yes'), (e) => done('no: ' + e.message));""")
+    ok(ed == "yes", "Chromium's WebCrypto has Ed25519: %s (%s)" % (ed, d.capabilities.get("browserVersion")))
+    shot("01-login")
+
+    # a wrong key file (well-formed, not the user's registered key) is refused
+    login(wrong_key)
+    ok(wait_msg(lambda: "login refused" in text("login-msg"), "the refusal") and
+       not d.find_element(By.ID, "app").is_displayed(),
+       "a wrong key file is refused: %r" % text("login-msg"))
+
+    # the investigator logs in with their key file
+    d.get(url)
+    login(inv_key)
+    ok(wait_msg(lambda: d.find_element(By.ID, "app").is_displayed(), "the app"),
+       "investigator logged in: %s %s" % (text("who-name"), text("who-role")))
+    shot("02-logged-in")
+    # no justification: nothing is asked of the keeper
+    d.find_element(By.ID, "nav-warrants").click()
+    ok(wait_msg(lambda: "justification first" in text("msg"), "the justification demand"),
+       "a view without a justification is not opened: %r" % text("msg"))
+    d.find_element(By.ID, "justification").send_keys(just)
+    d.find_element(By.ID, "nav-warrants").click()
+    ok(wait_msg(lambda: len(d.find_elements(By.ID, "warrants")) == 1, "the warrant table"),
+       "warrant list shown")
+    wt = text("warrants") if d.find_elements(By.ID, "warrants") else ""
+    ok(w_own in wt and w_other not in wt,
+       "the own unit's warrant %s is listed, the other unit's %s is not" % (w_own, w_other))
+    shot("03-warrants")
+
+    d.find_element(By.CSS_SELECTOR, "#warrants button.open-calls").click()
+    ok(wait_msg(lambda: len(d.find_elements(By.ID, "calls")) == 1, "the calls table"), "calls shown")
+    ct = text("calls") if d.find_elements(By.ID, "calls") else ""
+    ok("voip" in ct and "target-call" in ct, "the timeline shows a voip call with its direction")
+    shot("04-calls")
+    rows = d.find_elements(By.CSS_SELECTOR, "#calls tr")
+    voip = [r for r in rows if "voip" in r.text]
+    voip[0].find_element(By.CSS_SELECTOR, "button.open-call").click()
+    wait_msg(lambda: len(d.find_elements(By.CSS_SELECTOR, "button.play-audio")) == 1, "the call page")
+    d.find_element(By.CSS_SELECTOR, "button.play-audio").click()
+    ok(wait_msg(lambda: len(d.find_elements(By.ID, "player")) == 1, "the audio element"),
+       "the audio element is on the call page")
+    got = d.execute_async_script("""
+        const done = arguments[0], p = document.getElementById('player');
+        fetch(p.src).then((r) => r.arrayBuffer().then((b) => {
+          const u = new Uint8Array(b);
+          done([r.status, r.headers.get('content-type'), b.byteLength,
+                String.fromCharCode(u[0], u[1], u[2], u[3], u[8], u[9], u[10], u[11])]);
+        }), (e) => done(['error', e.message]));""")
+    ok(got[0] == 200 and got[1] == "audio/wav" and got[3] == "RIFFWAVE" and got[2] > 44,
+       "the audio element's source is a WAV: %s" % got)
+    try:
+        WebDriverWait(d, 30).until(lambda _: d.execute_script(
+            "const p = document.getElementById('player'); return p.readyState >= 1 && p.duration > 0"))
+    except Exception:
+        pass
+    dur = d.execute_script("return document.getElementById('player').duration")
+    ok(dur is not None and dur > 0, "the audio element decoded the WAV: duration %.3f s" % (dur or 0))
+    state = d.execute_async_script("""
+        const done = arguments[0], p = document.getElementById('player');
+        p.addEventListener('playing', () => done('playing'), {once: true});
+        p.play().catch((e) => done('play failed: ' + e.message));
+        setTimeout(() => done('no playing event'), 20000);""")
+    ok(state == "playing", "the audio element reaches 'playing': %s" % state)
+    shot("05-call-audio")
+    d.find_element(By.CSS_SELECTOR, "button.get-pcap").click()
+    ok(wait_msg(lambda: len(d.find_elements(By.ID, "pcap-link")) == 1, "the pcap link"), "pcap ready")
+    pg = d.execute_async_script("""
+        const done = arguments[0], a = document.getElementById('pcap-link');
+        fetch(a.href).then((r) => r.arrayBuffer().then((b) => {
+          const u = new Uint8Array(b);
+          done([r.status, b.byteLength, Array.from(u.slice(0, 4))]);
+        }), (e) => done(['error', e.message]));""")
+    ok(pg[0] == 200 and pg[2] == [0xd4, 0xc3, 0xb2, 0xa1] and pg[1] > 24,
+       "the pcap download: %s" % pg)
+
+    # logout: the page returns to the login form and the session gets nothing
+    d.find_element(By.ID, "logout").click()
+    ok(wait_msg(lambda: d.find_element(By.ID, "login").is_displayed(), "the login form"),
+       "logged out: %r" % text("login-msg"))
+    st = d.execute_async_script("""
+        const done = arguments[0];
+        fetch('/api/session').then((r) => done(r.status), (e) => done(e.message));""")
+    ok(st == 401, "after logout /api/session answers %s (401 expected)" % st)
+    ok(d.get_cookie("lacre_session") is None or d.get_cookie("lacre_session")["value"] == "",
+       "the session cookie is cleared")
+
+    # the auditor sees the investigator's accesses, each logged first
+    d.get(url)
+    login(aud_key)
+    wait_msg(lambda: d.find_element(By.ID, "app").is_displayed(), "the auditor's app")
+    d.find_element(By.ID, "justification").send_keys("oversight review of the console test")
+    d.find_element(By.ID, "nav-accesslog").click()
+    ok(wait_msg(lambda: len(d.find_elements(By.ID, "access-log")) == 1, "the access log"),
+       "access log shown")
+    ver = text("verification") if d.find_elements(By.ID, "verification") else ""
+    ok(" 0 failed verification" in ver, "verification status: %r" % ver)
+    rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#access-log tr")]
+    for action in ("warrant-list", "calls", "audio", "pcap"):
+        ok(any(" inv " in " %s " % r and (" %s " % action) in " %s " % r and "allowed" in r for r in rows),
+           "the access log shows inv's %s, allowed" % action)
+    d.find_element(By.ID, "filter-user").send_keys("inv")
+    d.find_element(By.ID, "filter-decision").send_keys("allowed")
+    frows = d.find_elements(By.CSS_SELECTOR, "#access-log tr")
+    ok(1 < len(frows) < len(rows), "the filters narrow the log: %d of %d rows" % (len(frows) - 1, len(rows) - 1))
+    shot("06-access-log")
+finally:
+    d.quit()
+sys.exit(1 if fails else 0)
