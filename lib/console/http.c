@@ -185,11 +185,14 @@ int console_http_parse(const uint8_t *p, size_t n, struct console_http_req *rq)
 	int r, have_cl = 0;
 
 	memset(rq, 0, sizeof(*rq));
-	for (size_t i = 0; i + 4 <= lim; i++)
-		if (p[i] == '\r' && !memcmp(p + i, "\r\n\r\n", 4)) {
+	for (size_t i = 0; i < lim; i++) {
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			return LACRE_E_MALFORMED;      /* a bare LF: refused at once */
+		if (i + 4 <= lim && p[i] == '\r' && !memcmp(p + i, "\r\n\r\n", 4)) {
 			end = p + i + 4;
 			break;
 		}
+	}
 	if (end == NULL)
 		return n >= CONSOLE_HEAD_MAX ? LACRE_E_TOO_LARGE : LACRE_E_INCOMPLETE;
 	lacre_rbuf_init(&b, p, (size_t)(end - p));
