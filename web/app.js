@@ -269,10 +269,11 @@
   async function viewCall(w, c) {
     const v = clearView();
     v.appendChild(el('h2', (c.type === 'voip' ? 'Call ' : 'Session ') + c.id));
-    const rows = Object.keys(c).map((k) => ({ field: k, value: cell(c[k]) }));
-    v.appendChild(table(rows, ['field', 'value'], null, 'call'));
     const media = el('div');
     media.id = 'media';
+    v.appendChild(media);
+    const rows = Object.keys(c).map((k) => ({ field: k, value: cell(c[k]) }));
+    v.appendChild(table(rows, ['field', 'value'], null, 'call'));
     if (c.type === 'voip') {
       media.appendChild(button('Play audio', 'play-audio', async () => {
         const j = justification();
@@ -301,7 +302,6 @@
       media.appendChild(a);
       say('pcap ready', 'ok');
     }));
-    v.appendChild(media);
     say('');
   }
 

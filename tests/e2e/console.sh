@@ -19,6 +19,8 @@
 #      sees the own unit's warrant and not the other unit's, opens a call,
 #      its audio element gets a WAV and plays, the pcap downloads; logout;
 #      the auditor sees those accesses in the access log, verified;
+#      the clerk exports for the court in the page and the package verifies
+#      with lacre-verify (VERIFIED); the administrator sees users and roles;
 #      screenshots of each page are kept in $work/shots (LACRE_KEEP_TMP=1);
 #   4. SIGTERM stops the console (exit 0).
 # Exit 0 pass, 77 skip (a genuinely absent facility), 1 fail.
@@ -39,7 +41,7 @@ trap cleanup EXIT
 . "$top/tests/e2e/lib/vault.bash"
 [ -x "$B/lacre" ] && [ -x "$B/lacre-console" ] || { echo "build/bin/lacre-console missing: run make"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "needs root to create the keeper's and the console's system users"; exit 77; }
-for t in python3 openssl useradd groupadd setpriv chromium chromedriver; do
+for t in python3 openssl useradd groupadd setpriv age-keygen chromium chromedriver; do
 	command -v $t >/dev/null || { echo "$t missing (scripts/deps installs it)"; exit 77; }
 done
 # Debian's python3 has python3-selenium and python3-cryptography (another
@@ -50,6 +52,8 @@ PY=/usr/bin/python3
 	{ echo "python3-selenium or python3-cryptography missing (scripts/deps installs them)"; exit 77; }
 ok() { echo "ok   $*"; }
 L="$B/lacre"
+# LACRE_CONSOLE_BIN: another build of the console (build-asan/bin/lacre-console)
+CONSOLE=${LACRE_CONSOLE_BIN:-$B/lacre-console}
 chmod 755 "$work"
 
 # --- a site with one call (the bootstrap of the first admin needs the passphrase)
@@ -94,7 +98,7 @@ W2=$("$L" warrant add --user "$ADMIN_KEY" --case CASE-2 --unit UCO-2 --court JI-
 mkdir -m 700 "$work/console" && chown "$OUSER" "$work/console"
 asconsole() { setpriv --reuid="$OUSER" --regid="$SGROUP" --clear-groups "$@"; }
 asconsole cat "$site/master.age" >/dev/null 2>&1 && die "the console's user can read master.age"
-setpriv --reuid="$OUSER" --regid="$SGROUP" --clear-groups "$B/lacre-console" --site "$site" --listen 127.0.0.1:0 --web "$top/web" \
+setpriv --reuid="$OUSER" --regid="$SGROUP" --clear-groups "$CONSOLE" --site "$site" --listen 127.0.0.1:0 --web "$top/web" \
 	--cert "$work/console/cert.pem" --key "$work/console/key.pem" \
 	--ready-file "$work/console/ready" 2>"$work/console.err" &
 CPID=$!
@@ -126,12 +130,18 @@ chmod 600 "$work/wrong.key"
 
 # --- 3. the browser
 mkdir -p "$work/shots"
+age-keygen -o "$work/court.key" 2>/dev/null || die "age-keygen"
+R=$(grep -o 'age1[a-z0-9]*' "$work/court.key")
 "$PY" "$top/tests/e2e/lib/console_browser.py" "$URL" "$SPKI" "$work/shots" "$INV_KEY" \
-	"$work/wrong.key" "$AUDITOR_KEY" "$W1" "$W2" "$J" || {
-	tail -20 "$work/console.err"; die "the browser test"; }
+	"$work/wrong.key" "$AUDITOR_KEY" "$W1" "$W2" "$J" "$CLERK_KEY" "$ADMIN_KEY" "$R" \
+	"$work/package.age" || { tail -20 "$work/console.err"; die "the browser test"; }
 n=$(ls "$work/shots"/*.png 2>/dev/null | wc -l)
-[ "$n" -ge 6 ] || die "only $n screenshots"
+[ "$n" -ge 8 ] || die "only $n screenshots"
 ok "browser: $n screenshots in $work/shots"
+"$B/lacre-verify" "$work/package.age" -i "$work/court.key" --log-vkey "$site/ledger/ingest/vkey" \
+	> "$work/verify.out" 2>&1 || { cat "$work/verify.out"; die "the package exported through the console"; }
+grep -q '^VERIFIED' "$work/verify.out" || die "lacre-verify: $(cat "$work/verify.out")"
+ok "the clerk's package, exported in the browser, verifies: $(grep '^VERIFIED' "$work/verify.out")"
 # nothing of a request's content in the console's log: no justification, no call id
 grep -q "Diligencias" "$work/console.err" && die "the console logged a justification"
 grep -q "$W1-" "$work/console.err" && die "the console logged a call id"
@@ -140,5 +150,6 @@ ok "the console's log holds routes and statuses only ($(grep -c ' console: ' "$w
 # --- 4. SIGTERM
 kill -TERM "$CPID"; wait "$CPID"; rc=$?; CPID=
 [ "$rc" = 0 ] || { cat "$work/console.err"; die "console exit $rc on SIGTERM"; }
+grep -q "Sanitizer" "$work/console.err" && { cat "$work/console.err"; die "a sanitizer report"; }
 ok "SIGTERM: the console exits 0"
 echo "PASS console"

@@ -8,6 +8,7 @@ not by ignoring certificate errors.  The user's key is loaded through the
 login page's file input, as a user would; WebCrypto signs everything.
 
 Usage: console_browser.py URL SPKI SHOTS_DIR INV_KEY WRONG_KEY AUDITOR_KEY W_OWN W_OTHER JUST
+                          CLERK_KEY ADMIN_KEY COURT_RECIPIENT PACKAGE_OUT
 Prints "ok ..." lines; exit 0 when every check passes, 1 otherwise.
 """
 import os, sys, time
@@ -18,6 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 url, spki, shots, inv_key, wrong_key, aud_key, w_own, w_other, just = sys.argv[1:10]
+clerk_key, admin_key, court_recipient, package_out = sys.argv[10:14]
 fails = 0
 
 
@@ -171,6 +173,58 @@ try:
     frows = d.find_elements(By.CSS_SELECTOR, "#access-log tr")
     ok(1 < len(frows) < len(rows), "the filters narrow the log: %d of %d rows" % (len(frows) - 1, len(rows) - 1))
     shot("06-access-log")
+
+    # the clerk exports for the court; the package (fetched through the
+    # page) is written for lacre-verify, which console.sh runs
+    d.find_element(By.ID, "logout").click()
+    wait_msg(lambda: d.find_element(By.ID, "login").is_displayed(), "the login form")
+    d.get(url)
+    login(clerk_key)
+    wait_msg(lambda: d.find_element(By.ID, "app").is_displayed(), "the clerk's app")
+    d.find_element(By.ID, "justification").send_keys("delivery to the court, order ORD-LIID0001")
+    d.find_element(By.ID, "nav-quarantine").click()
+    ok(wait_msg(lambda: len(d.find_elements(By.ID, "quarantine")) == 1, "the quarantine table"),
+       "the clerk's quarantine list: %r" % text("msg"))
+    d.find_element(By.ID, "nav-export").click()
+    d.find_element(By.ID, "export-warrant").send_keys(w_own)
+    d.find_element(By.ID, "export-recipient").send_keys(court_recipient)
+    d.find_element(By.CSS_SELECTOR, "button.do-export").click()
+    ok(wait_msg(lambda: len(d.find_elements(By.ID, "export-report")) == 1, "the export report"),
+       "the clerk's export: report shown")
+    rep = text("export-report") if d.find_elements(By.ID, "export-report") else ""
+    try:
+        import json
+        rj = json.loads(rep.splitlines()[0])
+    except Exception:
+        rj = {}
+    ok(rj.get("records", 0) > 0 and rj.get("included") == rj.get("records"),
+       "the package's report: %s records, %s included, %s excluded" %
+       (rj.get("records"), rj.get("included"), rj.get("excluded")))
+    b64 = d.execute_async_script("""
+        const done = arguments[0], a = document.querySelector('#view a[download="package.age"]');
+        fetch(a.href).then((r) => r.blob()).then((b) => {
+          const fr = new FileReader();
+          fr.onload = () => done(fr.result.split(',')[1]);
+          fr.readAsDataURL(b);
+        }, (e) => done('error ' + e.message));""")
+    import base64
+    pkg = base64.b64decode(b64)
+    open(package_out, "wb").write(pkg)
+    ok(pkg.startswith(b"age-encryption.org/v1\n"), "the package downloads: %d bytes, age v1" % len(pkg))
+    shot("07-export")
+
+    # the administrator sees users and roles
+    d.find_element(By.ID, "logout").click()
+    wait_msg(lambda: d.find_element(By.ID, "login").is_displayed(), "the login form")
+    d.get(url)
+    login(admin_key)
+    wait_msg(lambda: d.find_element(By.ID, "app").is_displayed(), "the admin's app")
+    d.find_element(By.ID, "nav-users").click()
+    ok(wait_msg(lambda: len(d.find_elements(By.ID, "users")) == 1, "the users table"), "users shown")
+    ut = text("users") if d.find_elements(By.ID, "users") else ""
+    ok(all(x in ut for x in ("inv investigator UCO-1", "inv2 investigator UCO-2", "auditor auditor")),
+       "users and roles listed")
+    shot("08-users")
 finally:
     d.quit()
 sys.exit(1 if fails else 0)
