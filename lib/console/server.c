@@ -313,6 +313,8 @@ static int route(struct server *sv, SSL *ssl, const struct console_http_req *rq,
 				if (rq->has_range && len > 0) {
 					if (rq->range_start >= len) {
 						status = 416;
+						snprintf(extra + n, sizeof(extra) - (size_t)n,
+							 "Content-Range: bytes */%zu\r\n", len);
 					} else {
 						status = 206;
 						a = rq->range_start;

@@ -14,6 +14,9 @@
 #      console; a POST without the CSRF token (403), a request naming
 #      another user (403) are refused; an access event the client does
 #      not sign means no output; after logout the old cookie gets 401;
+#      an audio file is served with byte ranges (206, 416) to its session
+#      only; a user disabled while logged in gets 401 at the next request
+#      and cannot log in again ("this user is disabled");
 #   3. a real headless Chromium (tests/e2e/lib/console_browser.py): the
 #      investigator logs in by loading the key file (WebCrypto Ed25519),
 #      sees the own unit's warrant and not the other unit's, opens a call,
@@ -127,13 +130,23 @@ PY
 chmod 600 "$work/wrong.key"
 "${API[@]}" "$work/wrong.key" login-refused || die "a wrong key file"
 "${API[@]}" "$INV2_KEY" l8 "$W1" "$J" || die "the API's refusals"
+CALL=$("$L" calls --warrant "$W1" --user "$INV_KEY" --justification "$J" --json 2>/dev/null |
+	"$PY" -c 'import json,sys; print([c["id"] for c in map(json.loads, sys.stdin) if c["type"] == "voip"][0])') ||
+	die "no voip call of $W1"
+"${API[@]}" "$INV_KEY" range "$CALL" "$J" || die "byte ranges of a held file"
+# a user disabled while logged in loses the session at the next request
+INV3_KEY=$work/inv3.key
+"$L" user add inv3 --role investigator --unit UCO-1 -o "$INV3_KEY" --user "$ADMIN_KEY" >/dev/null 2>&1 ||
+	die "user add inv3 through the keeper"
+"${API[@]}" "$INV3_KEY" disabled "$L" user disable inv3 --user "$ADMIN_KEY" --site "$site" ||
+	die "a disabled user"
 
 # --- 3. the browser
 mkdir -p "$work/shots"
 age-keygen -o "$work/court.key" 2>/dev/null || die "age-keygen"
 R=$(grep -o 'age1[a-z0-9]*' "$work/court.key")
 "$PY" "$top/tests/e2e/lib/console_browser.py" "$URL" "$SPKI" "$work/shots" "$INV_KEY" \
-	"$work/wrong.key" "$AUDITOR_KEY" "$W1" "$W2" "$J" "$CLERK_KEY" "$ADMIN_KEY" "$R" \
+	"$work/wrong.key" "$AUDITOR_KEY" "$W1" "$W2" "$J, in the browser" "$CLERK_KEY" "$ADMIN_KEY" "$R" \
 	"$work/package.age" || { tail -20 "$work/console.err"; die "the browser test"; }
 n=$(ls "$work/shots"/*.png 2>/dev/null | wc -l)
 [ "$n" -ge 8 ] || die "only $n screenshots"

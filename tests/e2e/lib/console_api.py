@@ -155,6 +155,41 @@ def main():
         c.cookie = old
         st, _, _ = c.req("GET", "/api/session")
         ok(st == 401, "the logged-out session's cookie: %d (401 expected)" % st)
+    elif check == "disabled":
+        # rest: the command that disables this user (run while logged in)
+        st, h, j = c.login(keyfile)
+        ok(st == 200, "login as %s: %d" % (c.name, st))
+        st, _, _ = c.req("GET", "/api/session")
+        ok(st == 200, "the session works: %d" % st)
+        import subprocess
+        r = subprocess.run(rest, capture_output=True, text=True)
+        ok(r.returncode == 0, "disabled through the keeper: exit %d %s" % (r.returncode, r.stderr.strip()))
+        st, _, _ = c.req("GET", "/api/session")
+        ok(st == 401, "the disabled user's open session at the next request: %d (401 expected)" % st)
+        c.cookie = None
+        st, h, j = c.login(keyfile)
+        ok(st == 401 and j.get("error") == "this user is disabled" and "set-cookie" not in h,
+           "a new login of the disabled user: %d %s" % (st, j.get("error")))
+    elif check == "range":
+        # rest: a call id and the justification: its audio, then byte ranges of it
+        call, just = rest
+        c.login(keyfile)
+        st, j = c.run(["audio", call, "-o", "call.wav", "--justification", just])
+        ok(st == 200 and j.get("status") == 0 and "file" in j, "audio through the API: %s" % j.get("status"))
+        path = "/api/file/" + j.get("file", "")
+        st, h, whole = c.req("GET", path)
+        ok(st == 200 and h.get("content-type") == "audio/wav" and whole[:4] == b"RIFF",
+           "the file: %d bytes of audio/wav" % len(whole))
+        st, h, part = c.req("GET", path, headers={"Range": "bytes=4-11"})
+        ok(st == 206 and part == whole[4:12] and
+           h.get("content-range") == "bytes 4-11/%d" % len(whole), "Range 4-11: %d %r" % (st, part))
+        st, h, _ = c.req("GET", path, headers={"Range": "bytes=%d-" % len(whole)})
+        ok(st == 416 and h.get("content-range") == "bytes */%d" % len(whole), "a range past the end: %d" % st)
+        other = Console(c.origin + "/", c.fpr)
+        other.name = c.name
+        other.cookie = os.urandom(32).hex()
+        st, _, _ = other.req("GET", path)
+        ok(st == 401, "the file without the session: %d (401 expected)" % st)
     else:
         raise SystemExit("unknown check " + check)
     sys.exit(1 if fails else 0)

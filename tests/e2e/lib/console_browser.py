@@ -166,8 +166,9 @@ try:
     ok(" 0 failed verification" in ver, "verification status: %r" % ver)
     rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#access-log tr")]
     for action in ("warrant-list", "calls", "audio", "pcap"):
-        ok(any(" inv " in " %s " % r and (" %s " % action) in " %s " % r and "allowed" in r for r in rows),
-           "the access log shows inv's %s, allowed" % action)
+        ok(any(" inv " in " %s " % r and (" %s " % action) in " %s " % r and "allowed" in r and
+               just in r for r in rows),
+           "the access log shows inv's %s in the browser, allowed, with its justification" % action)
     d.find_element(By.ID, "filter-user").send_keys("inv")
     d.find_element(By.ID, "filter-decision").send_keys("allowed")
     frows = d.find_elements(By.CSS_SELECTOR, "#access-log tr")
