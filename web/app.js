@@ -246,6 +246,15 @@
     const ws = JSON.parse(r.outText || '[]');
     const v = clearView();
     v.appendChild(el('h2', 'Warrants'));
+    // a warrant named by its id (a case file gives it): the keeper decides;
+    // another unit's is answered exactly as a missing one (L8)
+    const f = el('form');
+    const wi = el('input');
+    wi.id = 'open-warrant';
+    wi.placeholder = 'warrant id (W-...)';
+    f.appendChild(wi);
+    f.appendChild(button('Open calls', 'open-warrant', () => viewCalls(wi.value.trim())));
+    v.appendChild(f);
     v.appendChild(table(ws, ['id', 'status', 'case', 'unit', 'court', 'categories', 'liids',
       'targets', 'valid_from', 'valid_to', 'from', 'to'],
     (w) => [button('Calls', 'open-calls', () => viewCalls(w.id))], 'warrants'));

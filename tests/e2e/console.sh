@@ -149,7 +149,7 @@ R=$(grep -o 'age1[a-z0-9]*' "$work/court.key")
 	"$work/wrong.key" "$AUDITOR_KEY" "$W1" "$W2" "$J, in the browser" "$CLERK_KEY" "$ADMIN_KEY" "$R" \
 	"$work/package.age" || { tail -20 "$work/console.err"; die "the browser test"; }
 n=$(ls "$work/shots"/*.png 2>/dev/null | wc -l)
-[ "$n" -ge 8 ] || die "only $n screenshots"
+[ "$n" -ge 9 ] || die "only $n screenshots"
 ok "browser: $n screenshots in $work/shots"
 "$B/lacre-verify" "$work/package.age" -i "$work/court.key" --log-vkey "$site/ledger/ingest/vkey" \
 	> "$work/verify.out" 2>&1 || { cat "$work/verify.out"; die "the package exported through the console"; }

@@ -96,6 +96,13 @@ try:
     ok(w_own in wt and w_other not in wt,
        "the own unit's warrant %s is listed, the other unit's %s is not" % (w_own, w_other))
     shot("03-warrants")
+    # the other unit's warrant, asked by its id: the L8 answer, as for a missing one
+    d.find_element(By.ID, "open-warrant").send_keys(w_other)
+    d.find_element(By.CSS_SELECTOR, "button.open-warrant").click()
+    l8 = "lacre: no warrant '%s' (see 'lacre warrant list')" % w_other
+    ok(wait_msg(lambda: text("msg") == l8, "the L8 answer") and not d.find_elements(By.ID, "calls"),
+       "the other unit's warrant by its id: %r" % text("msg"))
+    shot("03b-other-unit")
 
     d.find_element(By.CSS_SELECTOR, "#warrants button.open-calls").click()
     ok(wait_msg(lambda: len(d.find_elements(By.ID, "calls")) == 1, "the calls table"), "calls shown")
