@@ -8,6 +8,8 @@
  *   http.c     a small, bounded HTTP/1.1 request-head parser (every byte
  *              through lacre_rbuf; fuzzed by fuzz/fuzz_console_http.c) and
  *              the response writer
+ *   body.c     the two small bodies the page sends (login, signature),
+ *              parsed strictly (fuzzed by fuzz/fuzz_console_body.c)
  *   tls.c      the OpenSSL 3 server context; a self-signed P-256
  *              certificate made at first start; its SHA-256 fingerprint
  *   session.c  login challenges, sessions (HttpOnly cookie, CSRF token,
@@ -122,6 +124,17 @@ int console_challenge_new(struct console_sessions *ss, uint8_t ch[CONSOLE_TOKEN_
 /* The bytes a browser signs to log in (FORMATS §13): appended to out. */
 int console_login_message(const char *user, const char *origin,
 			  const uint8_t ch[CONSOLE_TOKEN_LEN], struct lacre_dbuf *out);
+/* A login body, parsed (FORMATS §13): "user NAME\norigin O\nchallenge
+ * HEX\nsig HEX\n", nothing else.  LACRE_E_MALFORMED otherwise (a name
+ * that is not a user name, an empty or over-long origin, hex of the wrong
+ * length or case, a control byte, a missing or extra line). */
+struct console_login_req {
+	char name[USER_NAME_MAX];
+	char origin[300];
+	uint8_t challenge[CONSOLE_TOKEN_LEN];
+	uint8_t sig[64];
+};
+int console_login_parse(const uint8_t *body, size_t n, struct console_login_req *lr);
 /* Log in: body is "user NAME\norigin O\nchallenge HEX\nsig HEX\n" (untrusted).
  * The challenge must be one this console gave out, unused and fresh; the
  * signature must verify with NAME's key in users.log; NAME must be
@@ -152,6 +165,11 @@ void console_relay_free(struct console_relay *rl);
  * holds an answer. */
 int console_relay_run(struct console_relay *rl, const struct console_session_info *si,
 		      const uint8_t *body, size_t n, struct lacre_dbuf *out, int *http_status);
+/* The /api/sign body, parsed: "id HEX\nsig HEX\n" (*siglen 64) or
+ * "id HEX\nsig \n" (*siglen 0: the user refuses).  LACRE_E_MALFORMED
+ * otherwise. */
+int console_sign_parse(const uint8_t *body, size_t n, uint8_t id[CONSOLE_TOKEN_LEN],
+		       uint8_t sig[64], size_t *siglen);
 /* POST /api/sign: body "id HEX\nsig HEX\n" (or "sig \n": refused). */
 int console_relay_sign(struct console_relay *rl, const struct console_session_info *si,
 		       const uint8_t *body, size_t n, struct lacre_dbuf *out, int *http_status);

@@ -397,27 +397,10 @@ int console_relay_sign(struct console_relay *rl, const struct console_session_in
 {
 	struct relay_state *st = NULL;
 	uint8_t id[CONSOLE_TOKEN_LEN], sig[64];
-	size_t sl = 0, il;
-	const uint8_t *nl;
+	size_t sl = 0;
 
-	/* "id HEX\nsig HEX\n", HEX of the signature empty to refuse */
-	if (n < 3 + 64 + 1 + 5 || memcmp(body, "id ", 3) != 0 ||
-	    (nl = memchr(body, '\n', n)) == NULL)
+	if (console_sign_parse(body, n, id, sig, &sl) != LACRE_OK)
 		return answer_error(out, http_status, 400, "malformed sign request");
-	il = (size_t)(nl - body) - 3;
-	if (lacre_unhex((const char *)body + 3, il, id, sizeof(id)) != LACRE_OK)
-		return answer_error(out, http_status, 400, "malformed sign request");
-	body = nl + 1;
-	n -= il + 4;
-	if (n < 5 || memcmp(body, "sig ", 4) != 0 || body[n - 1] != '\n')
-		return answer_error(out, http_status, 400, "malformed sign request");
-	if (n - 5 == 128) {
-		if (lacre_unhex((const char *)body + 4, 128, sig, sizeof(sig)) != LACRE_OK)
-			return answer_error(out, http_status, 400, "malformed sign request");
-		sl = 64;
-	} else if (n - 5 != 0) {
-		return answer_error(out, http_status, 400, "malformed sign request");
-	}
 	pthread_mutex_lock(&rl->mu);
 	reap(rl, now_s());
 	for (size_t i = 0; i < CONSOLE_PENDING_MAX; i++)

@@ -124,24 +124,6 @@ int console_login_message(const char *user, const char *origin,
 				 user, origin, hx);
 }
 
-/* Take "KEY VALUE\n" from b: the value's bytes (no control byte). */
-static int field(struct lacre_rbuf *b, const char *key, const uint8_t **v, size_t *n)
-{
-	size_t kl = strlen(key), left = lacre_rbuf_left(b), i;
-	const uint8_t *p = lacre_rbuf_ptr(b);
-
-	if (left < kl + 2 || memcmp(p, key, kl) != 0 || p[kl] != ' ')
-		return LACRE_E_MALFORMED;
-	for (i = kl + 1; i < left && p[i] != '\n'; i++)
-		if (p[i] < 0x20 || p[i] == 0x7f)
-			return LACRE_E_MALFORMED;
-	if (i == left)
-		return LACRE_E_MALFORMED;
-	*v = p + kl + 1;
-	*n = i - kl - 1;
-	return lacre_rbuf_skip(b, i + 1);
-}
-
 /* Fill info's role and unit from u. */
 static void info_of(const struct user *u, struct console_session_info *info)
 {
@@ -170,33 +152,15 @@ static int user_lookup(const struct site *s, const char *name, struct user *u)
 int console_login(struct console_sessions *ss, const uint8_t *body, size_t n,
 		  struct console_session_info *info)
 {
-	struct lacre_rbuf b;
-	const uint8_t *v;
-	size_t vl;
-	char name[USER_NAME_MAX], origin[300];
-	uint8_t ch[CONSOLE_TOKEN_LEN], sig[64];
+	struct console_login_req lr;
+	const char *name = lr.name, *origin = lr.origin;
+	const uint8_t *ch = lr.challenge, *sig = lr.sig;
 	struct lacre_dbuf m;
 	struct user u;
 	int r, found = 0, oki = 0;
 	time_t t = now_s();
 
-	lacre_rbuf_init(&b, body, n);
-	if (field(&b, "user", &v, &vl) != LACRE_OK || vl == 0 || vl >= sizeof(name))
-		return LACRE_E_MALFORMED;
-	memcpy(name, v, vl);
-	name[vl] = '\0';
-	if (!users_name_ok(name))
-		return LACRE_E_MALFORMED;
-	if (field(&b, "origin", &v, &vl) != LACRE_OK || vl == 0 || vl >= sizeof(origin))
-		return LACRE_E_MALFORMED;
-	memcpy(origin, v, vl);
-	origin[vl] = '\0';
-	if (field(&b, "challenge", &v, &vl) != LACRE_OK ||
-	    lacre_unhex((const char *)v, vl, ch, sizeof(ch)) != LACRE_OK)
-		return LACRE_E_MALFORMED;
-	if (field(&b, "sig", &v, &vl) != LACRE_OK ||
-	    lacre_unhex((const char *)v, vl, sig, sizeof(sig)) != LACRE_OK ||
-	    lacre_rbuf_expect_end(&b) != LACRE_OK)
+	if (console_login_parse(body, n, &lr) != LACRE_OK || !users_name_ok(lr.name))
 		return LACRE_E_MALFORMED;
 	for (int i = 0; i < 2; i++)
 		if (ss->origins[i][0] && !strcmp(origin, ss->origins[i]))
@@ -205,7 +169,7 @@ int console_login(struct console_sessions *ss, const uint8_t *body, size_t n,
 	pthread_mutex_lock(&ss->mu);
 	for (size_t i = 0; i < CONSOLE_CHALLENGES_MAX; i++)
 		if (ss->ch[i].at && t - ss->ch[i].at <= CONSOLE_CHALLENGE_S &&
-		    CRYPTO_memcmp(ss->ch[i].v, ch, sizeof(ch)) == 0) {
+		    CRYPTO_memcmp(ss->ch[i].v, ch, CONSOLE_TOKEN_LEN) == 0) {
 			found = 1;
 			memset(&ss->ch[i], 0, sizeof(ss->ch[i]));
 		}

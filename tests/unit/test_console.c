@@ -7,7 +7,10 @@
  * head or body, too many headers, an unknown method or HTTP version),
  * that every proper prefix of a valid head is "incomplete" and never
  * accepted, and the security headers of every answer (console_http_head).
- * The replay of fuzz/corpus/console_http runs here too.
+ * The replay of fuzz/corpus/console_http runs here too.  And the two
+ * bodies the page sends (lib/console/body.c): the login and the answer to
+ * a signature request, in their one form; every change of a valid body's
+ * structure is refused.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -199,8 +202,97 @@ static void test_corpus(void)
 	CHECK(n >= 5);
 }
 
+#define SIG128 TOK TOK
+static void test_login_body(void)
+{
+	const char *ok = "user inv.2_x-y\norigin https://127.0.0.1:8443\nchallenge " TOK
+			 "\nsig " SIG128 "\n";
+	static const char *bad[] = {
+		"user inv\norigin o\nchallenge " TOK "\nsig " SIG128,           /* no final LF */
+		"user inv\norigin o\nchallenge " TOK "\nsig " SIG128 "\n\n",   /* extra line */
+		"origin o\nuser inv\nchallenge " TOK "\nsig " SIG128 "\n",      /* order */
+		"user \norigin o\nchallenge " TOK "\nsig " SIG128 "\n",          /* empty name */
+		"user in v\norigin o\nchallenge " TOK "\nsig " SIG128 "\n",      /* name byte */
+		"user inv\norigin \nchallenge " TOK "\nsig " SIG128 "\n",        /* empty origin */
+		"user inv\norigin o\x01\nchallenge " TOK "\nsig " SIG128 "\n",  /* control */
+		"user inv\norigin o\nchallenge 00\nsig " SIG128 "\n",            /* short hex */
+		"user inv\norigin o\nchallenge " TOK "\nsig " TOK "\n",          /* short sig */
+		"user inv\r\norigin o\nchallenge " TOK "\nsig " SIG128 "\n",     /* CR */
+		"user inv\norigin o\nchallenge 00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff"
+		"\nsig " SIG128 "\n",                                             /* upper case */
+	};
+	struct console_login_req lr;
+
+	CHECK_OK(console_login_parse((const uint8_t *)ok, strlen(ok), &lr));
+	CHECK_STR(lr.name, "inv.2_x-y");
+	CHECK_STR(lr.origin, "https://127.0.0.1:8443");
+	CHECK_EQ_INT(lr.challenge[1], 0x11);
+	CHECK_EQ_INT(lr.sig[63], 0xff);
+	for (size_t i = 0; i < strlen(ok); i++)
+		CHECK_EQ_INT(console_login_parse((const uint8_t *)ok, i, &lr), LACRE_E_MALFORMED);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (console_login_parse((const uint8_t *)bad[i], strlen(bad[i]), &lr) !=
+		    LACRE_E_MALFORMED)
+			printf("  bad %zu accepted\n", i);
+		CHECK_EQ_INT(console_login_parse((const uint8_t *)bad[i], strlen(bad[i]), &lr),
+			     LACRE_E_MALFORMED);
+	}
+}
+
+static void test_sign_body(void)
+{
+	const char *with = "id " TOK "\nsig " SIG128 "\n", *refuse = "id " TOK "\nsig \n";
+	static const char *bad[] = {
+		"id " TOK "\nsig\n", "id " TOK "\nsig  \n", "id " TOK "\nsig " TOK "\n",
+		"id " TOK "\nsig " SIG128, "id " TOK "\nsig " SIG128 "\n\n", "id 00\nsig \n",
+		"id  " TOK "\nsig \n", "sig \nid " TOK "\n", "id " TOK "\r\nsig \n",
+	};
+	uint8_t id[CONSOLE_TOKEN_LEN], sig[64];
+	size_t sl = 99;
+
+	CHECK_OK(console_sign_parse((const uint8_t *)with, strlen(with), id, sig, &sl));
+	CHECK_EQ_INT(sl, 64);
+	CHECK_EQ_INT(id[31], 0xff);
+	CHECK_OK(console_sign_parse((const uint8_t *)refuse, strlen(refuse), id, sig, &sl));
+	CHECK_EQ_INT(sl, 0);
+	for (size_t i = 0; i < strlen(with); i++)
+		CHECK_EQ_INT(console_sign_parse((const uint8_t *)with, i, id, sig, &sl),
+			     LACRE_E_MALFORMED);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_EQ_INT(console_sign_parse((const uint8_t *)bad[i], strlen(bad[i]), id, sig, &sl),
+			     LACRE_E_MALFORMED);
+}
+
+/* Every seed of fuzz/corpus/console_body parses or is refused; the valid
+ * seeds (named login, sign, sign-refused) are accepted. */
+static void test_body_corpus(void)
+{
+	static const char *valid[] = { "login", "sign", "sign-refused" };
+	char path[4400];
+
+	for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+		uint8_t buf[2048], id[CONSOLE_TOKEN_LEN], sig[64];
+		struct console_login_req lr;
+		size_t len, sl;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/fuzz/corpus/console_body/%s", t_topdir(), valid[i]);
+		CHECK((f = fopen(path, "rb")) != NULL);
+		len = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		CHECK(len > 1);
+		if (buf[0] % 2 == 0)
+			CHECK_OK(console_login_parse(buf + 1, len - 1, &lr));
+		else
+			CHECK_OK(console_sign_parse(buf + 1, len - 1, id, sig, &sl));
+	}
+}
+
 int main(void)
 {
+	RUN(test_body_corpus);
+	RUN(test_login_body);
+	RUN(test_sign_body);
 	RUN(test_accepts);
 	RUN(test_refuses);
 	RUN(test_caps);
