@@ -19,8 +19,11 @@
 #      and cannot log in again ("this user is disabled");
 #   3. a real headless Chromium (tests/e2e/lib/console_browser.py): the
 #      investigator logs in by loading the key file (WebCrypto Ed25519),
-#      sees the own unit's warrant and not the other unit's, opens a call,
-#      its audio element gets a WAV and plays, the pcap downloads; logout;
+#      sees the own unit's warrant and not the other unit's (asked by its
+#      id: the L8 answer), opens a call, its audio element gets a WAV and
+#      plays, and that WAV is byte for byte `lacre audio`'s of the call,
+#      both channels sounding; the pcap downloads;
+#      logout;
 #      the auditor sees those accesses in the access log, verified;
 #      the clerk exports for the court in the page and the package verifies
 #      with lacre-verify (VERIFIED); the administrator sees users and roles;
@@ -147,10 +150,26 @@ age-keygen -o "$work/court.key" 2>/dev/null || die "age-keygen"
 R=$(grep -o 'age1[a-z0-9]*' "$work/court.key")
 "$PY" "$top/tests/e2e/lib/console_browser.py" "$URL" "$SPKI" "$work/shots" "$INV_KEY" \
 	"$work/wrong.key" "$AUDITOR_KEY" "$W1" "$W2" "$J, in the browser" "$CLERK_KEY" "$ADMIN_KEY" "$R" \
-	"$work/package.age" || { tail -20 "$work/console.err"; die "the browser test"; }
+	"$work/package.age" "$work/browser.wav" || { tail -20 "$work/console.err"; die "the browser test"; }
 n=$(ls "$work/shots"/*.png 2>/dev/null | wc -l)
 [ "$n" -ge 9 ] || die "only $n screenshots"
 ok "browser: $n screenshots in $work/shots"
+# the WAV the page's player got is the call's audio: byte for byte what
+# `lacre audio` gives for the same call through the keeper (whose decoding
+# calls_audio.sh checks against an independent decoder), and both
+# channels carry sound (tests/e2e/lib/wav_tone.py)
+"$L" audio "$CALL" -o "$work/cli.wav" --user "$INV_KEY" --justification "$J" >/dev/null 2>&1 ||
+	die "lacre audio $CALL through the keeper"
+cmp -s "$work/browser.wav" "$work/cli.wav" ||
+	die "the page's WAV ($(stat -c %s "$work/browser.wav") bytes) differs from lacre audio's ($(stat -c %s "$work/cli.wav"))"
+tone=$("$PY" "$top/tests/e2e/lib/wav_tone.py" "$work/browser.wav") || die "wav_tone: the browser's WAV"
+"$PY" -c '
+import json, sys
+t = json.loads(sys.argv[1])
+assert t["channels"] == 2 and t["rate"] == 8000 and t["frames"] > 8000, t
+assert t["left"]["rms"] > 100 and t["right"]["rms"] > 100, t
+' "$tone" || die "the browser's audio is silent or not the call's format: $tone"
+ok "the audio the page played is lacre audio's WAV of $CALL, byte for byte; both channels sound: $tone"
 "$B/lacre-verify" "$work/package.age" -i "$work/court.key" --log-vkey "$site/ledger/ingest/vkey" \
 	> "$work/verify.out" 2>&1 || { cat "$work/verify.out"; die "the package exported through the console"; }
 grep -q '^VERIFIED' "$work/verify.out" || die "lacre-verify: $(cat "$work/verify.out")"

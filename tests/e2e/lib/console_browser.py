@@ -8,7 +8,7 @@ not by ignoring certificate errors.  The user's key is loaded through the
 login page's file input, as a user would; WebCrypto signs everything.
 
 Usage: console_browser.py URL SPKI SHOTS_DIR INV_KEY WRONG_KEY AUDITOR_KEY W_OWN W_OTHER JUST
-                          CLERK_KEY ADMIN_KEY COURT_RECIPIENT PACKAGE_OUT
+                          CLERK_KEY ADMIN_KEY COURT_RECIPIENT PACKAGE_OUT WAV_OUT
 Prints "ok ..." lines; exit 0 when every check passes, 1 otherwise.
 """
 import os, sys, time
@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 url, spki, shots, inv_key, wrong_key, aud_key, w_own, w_other, just = sys.argv[1:10]
-clerk_key, admin_key, court_recipient, package_out = sys.argv[10:14]
+clerk_key, admin_key, court_recipient, package_out, wav_out = sys.argv[10:15]
 fails = 0
 
 
@@ -46,6 +46,20 @@ def shot(name):
 
 def text(id_):
     return d.find_element(By.ID, id_).text
+
+
+def fetch_bytes(url_js):
+    """The bytes at the URL the page expression url_js names, fetched by
+    the page itself (with its session)."""
+    import base64
+    b64 = d.execute_async_script("""
+        const done = arguments[0];
+        fetch(%s).then((r) => r.blob()).then((b) => {
+          const fr = new FileReader();
+          fr.onload = () => done(fr.result.split(',')[1]);
+          fr.readAsDataURL(b);
+        }, (e) => done(''));""" % url_js)
+    return base64.b64decode(b64 or "")
 
 
 def login(keyfile):
@@ -125,6 +139,8 @@ try:
         }), (e) => done(['error', e.message]));""")
     ok(got[0] == 200 and got[1] == "audio/wav" and got[3] == "RIFFWAVE" and got[2] > 44,
        "the audio element's source is a WAV: %s" % got)
+    # the bytes the player got, for console.sh's tone check
+    open(wav_out, "wb").write(fetch_bytes("document.getElementById('player').src"))
     try:
         WebDriverWait(d, 30).until(lambda _: d.execute_script(
             "const p = document.getElementById('player'); return p.readyState >= 1 && p.duration > 0"))
@@ -208,15 +224,7 @@ try:
     ok(rj.get("records", 0) > 0 and rj.get("included") == rj.get("records"),
        "the package's report: %s records, %s included, %s excluded" %
        (rj.get("records"), rj.get("included"), rj.get("excluded")))
-    b64 = d.execute_async_script("""
-        const done = arguments[0], a = document.querySelector('#view a[download="package.age"]');
-        fetch(a.href).then((r) => r.blob()).then((b) => {
-          const fr = new FileReader();
-          fr.onload = () => done(fr.result.split(',')[1]);
-          fr.readAsDataURL(b);
-        }, (e) => done('error ' + e.message));""")
-    import base64
-    pkg = base64.b64decode(b64)
+    pkg = fetch_bytes("document.querySelector('#view a[download=\\'package.age\\']').href")
     open(package_out, "wb").write(pkg)
     ok(pkg.startswith(b"age-encryption.org/v1\n"), "the package downloads: %d bytes, age v1" % len(pkg))
     shot("07-export")
