@@ -14,6 +14,8 @@
 #      console; a POST without the CSRF token (403), a request naming
 #      another user (403) are refused; an access event the client does
 #      not sign means no output; after logout the old cookie gets 401;
+#      4 relays of a session may wait for a signature, a 5th gets 429, a
+#      refused signature ends a request with exit 1 and no output;
 #      an audio file is served with byte ranges (206, 416) to its session
 #      only; a user disabled while logged in gets 401 at the next request
 #      and cannot log in again ("this user is disabled");
@@ -137,6 +139,7 @@ CALL=$("$L" calls --warrant "$W1" --user "$INV_KEY" --justification "$J" --json 
 	"$PY" -c 'import json,sys; print([c["id"] for c in map(json.loads, sys.stdin) if c["type"] == "voip"][0])') ||
 	die "no voip call of $W1"
 "${API[@]}" "$INV_KEY" range "$CALL" "$J" || die "byte ranges of a held file"
+"${API[@]}" "$SUP_KEY" limits "$J" || die "the bound on relays waiting for a signature"
 # a user disabled while logged in loses the session at the next request
 INV3_KEY=$work/inv3.key
 "$L" user add inv3 --role investigator --unit UCO-1 -o "$INV3_KEY" --user "$ADMIN_KEY" >/dev/null 2>&1 ||

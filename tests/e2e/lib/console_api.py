@@ -155,6 +155,32 @@ def main():
         c.cookie = old
         st, _, _ = c.req("GET", "/api/session")
         ok(st == 401, "the logged-out session's cookie: %d (401 expected)" % st)
+    elif check == "limits":
+        # rest: the justification.  4 relays of one session may wait for a
+        # signature; a 5th is refused (429) without reaching the keeper
+        just, = rest
+        c.login(keyfile)
+        parked = []
+        for i in range(4):
+            st, j = c.post("/api/run", c.request_bytes(["warrant", "list", "--json",
+                                                        "--justification", just]))
+            if st == 200 and j.get("state") == "sign":
+                parked.append(j["id"])
+        ok(len(parked) == 4, "4 relays wait for the browser's signature: %d" % len(parked))
+        st, j = c.post("/api/run", c.request_bytes(["warrant", "list", "--json",
+                                                    "--justification", just]))
+        ok(st == 429 and "too many requests wait" in j.get("error", ""), "a 5th: %d %s" % (st, j.get("error")))
+        st, j = c.post("/api/sign", ("id %s\nsig \n" % os.urandom(32).hex()).encode())
+        ok(st == 404, "a signature for no waiting relay: %d" % st)
+        outs = []
+        for pid in parked:
+            st, j = c.post("/api/sign", ("id %s\nsig \n" % pid).encode())
+            outs.append((st, j.get("state"), j.get("status"), base64.b64decode(j.get("out", ""))))
+        ok(all(o[0] == 200 and o[1] == "done" and o[2] == 1 and o[3] == b"" for o in outs),
+           "each refused signature ends its request with exit 1 and no output: %s" %
+           [o[:3] for o in outs])
+        st, j = c.post("/api/sign", ("id %s\nsig \n" % parked[0]).encode()) if parked else (0, {})
+        ok(st == 404, "a relay answered once cannot be answered again: %d" % st)
     elif check == "disabled":
         # rest: the command that disables this user (run while logged in)
         st, h, j = c.login(keyfile)
