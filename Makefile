@@ -76,7 +76,7 @@ CORE_SRC    := $(filter-out $(KEEPER_SRC),$(LIB_SRC))
 LIBCORE     := $(B)/liblacre-core.a
 LIBKEEPER   := $(B)/liblacre-keeper.a
 
-PROGS    := lacre lacre-keeper lacre-verify lacre-mediator lacre-ingest lacre-signer
+PROGS    := lacre lacre-keeper lacre-verify lacre-mediator lacre-ingest lacre-signer lacre-console
 PROG_BIN := $(PROGS:%=$(B)/bin/%)
 
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -136,6 +136,8 @@ lacre-keeper_ARCH   := $(LIBKEEPER) $(LIBCORE)
 lacre-keeper_LIBS   := $(LIBS)
 lacre-mediator_ARCH := $(LIBCORE)
 lacre-mediator_LIBS := $(LIBS)
+lacre-console_ARCH  := $(LIBCORE)
+lacre-console_LIBS  := $(LIBS)
 # lacre-verify is linked against OpenSSL's libcrypto alone: if any module it
 # uses ever reaches the network, the index or a site, this link fails.
 lacre-verify_ARCH   := $(LIBCORE)
@@ -164,8 +166,9 @@ $(B)/obj/cmd/lacre-keeper/%.o: CFLAGS += -Icmd/lacre
 # export_run, deep_audit_run, shred_*, keeper_serve/keeper_unlock) and runs
 # nm; tests/e2e/link_check.sh runs it too, and shows it fails on a binary
 # that links the keystore.
-$(B)/link-check.ok: $(B)/bin/lacre scripts/link-check
+$(B)/link-check.ok: $(B)/bin/lacre $(B)/bin/lacre-console scripts/link-check
 	scripts/link-check $(B)/bin/lacre
+	scripts/link-check $(B)/bin/lacre-console
 	@touch $@
 link-check: $(B)/link-check.ok
 

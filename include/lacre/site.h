@@ -130,6 +130,10 @@ struct site_config {
 	char pkcs11_key[65];                  /* master.pkcs11_key    key label (<= 64) */
 	struct site_hkey hkeys[SITE_HKEY_MAX];/* handover.keys, parsed */
 	size_t n_hkeys;
+	char console_listen[256];             /* console.listen  host:port */
+	char console_cert[SITE_PATH_MAX];     /* console.cert */
+	char console_key[SITE_PATH_MAX];      /* console.key */
+	char console_web[SITE_PATH_MAX];      /* console.web */
 	struct site_operator operators[SITE_OPERATOR_MAX]; /* operator.NAME.* */
 	size_t n_operators;
 };

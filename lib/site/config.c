@@ -106,6 +106,14 @@ static const struct ckey keys[] = {
 	  "Label of the PKCS#11 token that holds the master key's wrapping key." },
 	{ "master.pkcs11_key", T_STR, S(pkcs11_key), 0, 0,
 	  "Label of the AES-256 key object in that token (never extractable) that wraps the master key." },
+	{ "console.listen", T_ADDR, S(console_listen), 0, 0,
+	  "Web console (lacre-console) HTTPS address, host:port; loopback unless a LAN address is needed." },
+	{ "console.cert", T_PATH, S(console_cert), 0, 0,
+	  "PEM certificate of the web console (empty: SITE/console/cert.pem, self-signed P-256 made at first start)." },
+	{ "console.key", T_PATH, S(console_key), 0, 0,
+	  "PEM private key of the web console's TLS (empty: SITE/console/key.pem; readable by lacre-console only)." },
+	{ "console.web", T_PATH, S(console_web), 0, 0,
+	  "Folder of the console's static files (web/ of the source tree; empty: /usr/share/lacre/web)." },
 	{ "handover.key_dir", T_PATH, S(handover_key_dir), 0, 0,
 	  "Folder of the handover decryption key files (mode 0700, the receiver's user only)." },
 	{ "handover.keys", T_HKEYS, S(handover_keys), 0, 0,
@@ -607,6 +615,7 @@ void site_config_defaults(struct site_config *cfg, const char *dir)
 	cfg->memory_budget = UINT64_C(256) * 1024 * 1024;
 	cfg->idle_timeout_ms = 300000;
 	cfg->scrypt_log2n = SITE_LOG2N_DEFAULT;
+	snprintf(cfg->console_listen, sizeof(cfg->console_listen), "127.0.0.1:8443");
 }
 
 /* Trim spaces and tabs at both ends of s[0..*n); returns the new start. */

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# console.sh - the web console (lacre-console, docs/console.md): one more
+# client of the keeper's gate, never a second door.  The keeper runs as a
+# system user of its own and owns the site (as in keeper.sh); lacre-console
+# runs as ANOTHER uid of the site's group, which can read no key; both are
+# created here (CI runs as root).  Shows:
+#   1. the console makes a self-signed P-256 certificate at first start and
+#      prints its SHA-256 fingerprint; every answer carries a strict
+#      Content-Security-Policy; no cookie, a forged cookie or a URL with a
+#      query gets nothing (401/400);
+#   2. the API as a browser speaks it (tests/e2e/lib/console_api.py, the
+#      certificate pinned): a wrong key file cannot log in (401); the
+#      investigator of another unit gets the L8 answer for W1 through the
+#      console; a POST without the CSRF token (403), a request naming
+#      another user (403) are refused; an access event the client does
+#      not sign means no output; after logout the old cookie gets 401;
+#      4 relays of a session may wait for a signature, a 5th gets 429, a
+#      refused signature ends a request with exit 1 and no output;
+#      an audio file is served with byte ranges (206, 416) to its session
+#      only; a user disabled while logged in gets 401 at the next request
+#      and cannot log in again ("this user is disabled");
+#   3. a real headless Chromium (tests/e2e/lib/console_browser.py): the
+#      investigator logs in by loading the key file (WebCrypto Ed25519),
+#      sees the own unit's warrant and not the other unit's (asked by its
+#      id: the L8 answer), opens a call, its audio element gets a WAV and
+#      plays, and that WAV is byte for byte `lacre audio`'s of the call,
+#      both channels sounding; the pcap downloads;
+#      logout;
+#      the auditor sees those accesses in the access log, verified;
+#      the clerk exports for the court in the page and the package verifies
+#      with lacre-verify (VERIFIED); the administrator sees users and roles;
+#      screenshots of each page are kept in $work/shots (LACRE_KEEP_TMP=1);
+#   4. SIGTERM stops the console (exit 0).
+# Exit 0 pass, 77 skip (a genuinely absent facility), 1 fail.
+set -u
+top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+work=$(mktemp -d /tmp/lacre-e2e-console-XXXXXX)
+IPID= KPID= CPID= KUSER= OUSER= SGROUP=
+cleanup() {
+	[ -n "$IPID" ] && kill "$IPID" 2>/dev/null
+	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null
+	[ -n "$KPID" ] && kill "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
+	[ -n "$KUSER" ] && userdel "$KUSER" 2>/dev/null
+	[ -n "$OUSER" ] && userdel "$OUSER" 2>/dev/null
+	[ -n "$SGROUP" ] && groupdel "$SGROUP" 2>/dev/null
+	if [ -n "${LACRE_KEEP_TMP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+. "$top/tests/e2e/lib/vault.bash"
+[ -x "$B/lacre" ] && [ -x "$B/lacre-console" ] || { echo "build/bin/lacre-console missing: run make"; exit 77; }
+[ "$(id -u)" = 0 ] || { echo "needs root to create the keeper's and the console's system users"; exit 77; }
+for t in python3 openssl useradd groupadd setpriv age-keygen chromium chromedriver; do
+	command -v $t >/dev/null || { echo "$t missing (scripts/deps installs it)"; exit 77; }
+done
+# Debian's python3 has python3-selenium and python3-cryptography (another
+# python3 first on PATH, e.g. pyenv's, may not)
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+"$PY" -c 'import selenium, cryptography' 2>/dev/null ||
+	{ echo "python3-selenium or python3-cryptography missing (scripts/deps installs them)"; exit 77; }
+ok() { echo "ok   $*"; }
+L="$B/lacre"
+# LACRE_CONSOLE_BIN: another build of the console (build-asan/bin/lacre-console)
+CONSOLE=${LACRE_CONSOLE_BIN:-$B/lacre-console}
+chmod 755 "$work"
+
+# --- a site with one call (the bootstrap of the first admin needs the passphrase)
+site=$work/site
+vault_init "$site"
+export LACRE_SITE=$site
+INV2_KEY=$work/keys-site/inv2.key
+"$L" user add inv2 --role investigator --unit UCO-2 -o "$INV2_KEY" --user "$ADMIN_KEY" >/dev/null ||
+	die "user add inv2"
+W1=$(vault_warrant "$site" LIID0001 2026-11-01 2027-01-31 content,iri) || die "warrant 1"
+"$B/lacre-mediator" --output "$work/s" --targets 1 --calls 1 --sessions 1 --seed 7 \
+	--start-time 2026-11-28T10:00:00Z >/dev/null 2>&1 || die "mediator --output"
+vault_ingest_start "$site" run1
+python3 "$top/tests/e2e/lib/send_streams.py" "$HI2" "$HI3" "$work/s.hi2" "$work/s.hi3" || die "sending"
+vault_ingest_stop run1
+IPID=
+
+# --- the keeper's user owns the site; the console's user is another uid of its group
+KUSER=ck$$; OUSER=cc$$; SGROUP=cg$$
+groupadd --system "$SGROUP" || die "groupadd $SGROUP"
+useradd --system --no-create-home --shell /usr/sbin/nologin -g "$SGROUP" "$KUSER" || die "useradd $KUSER"
+useradd --system --no-create-home --shell /usr/sbin/nologin -g "$SGROUP" "$OUSER" || die "useradd $OUSER"
+chown -R "$KUSER:$SGROUP" "$site"
+chmod 755 "$site"
+mkdir -m 700 "$work/run" && chown "$KUSER" "$work/run"
+printf '%s\n' "$LACRE_PASSPHRASE" > "$work/run/pass"
+chown "$KUSER" "$work/run/pass"; chmod 600 "$work/run/pass"
+env -u LACRE_PASSPHRASE setpriv --reuid="$KUSER" --regid="$SGROUP" --clear-groups \
+	"$L" keeper --site "$site" --passphrase-file "$work/run/pass" --ready-file "$work/run/ready" \
+	2>"$work/keeper.err" &
+KPID=$!
+wait_file 20 "$work/run/ready" || { cat "$work/keeper.err"; die "the keeper did not start"; }
+unset LACRE_PASSPHRASE LACRE_USER
+J="Diligencias 12/2026: review of the intercepted calls"
+# a warrant of UCO-2, through the keeper: inv (UCO-1) must not see it
+W2=$("$L" warrant add --user "$ADMIN_KEY" --case CASE-2 --unit UCO-2 --court JI-5-Madrid \
+	--order ORD-2 --order-date 2026-11-01 --to 2027-01-31 --categories iri --target t2 \
+	--liid LIID0009 --json 2>"$work/wa.err" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') ||
+	die "warrant add through the keeper: $(cat "$work/wa.err")"
+
+# --- 1. the console, as the other uid: it can read no key
+mkdir -m 700 "$work/console" && chown "$OUSER" "$work/console"
+asconsole() { setpriv --reuid="$OUSER" --regid="$SGROUP" --clear-groups "$@"; }
+asconsole cat "$site/master.age" >/dev/null 2>&1 && die "the console's user can read master.age"
+setpriv --reuid="$OUSER" --regid="$SGROUP" --clear-groups "$CONSOLE" --site "$site" --listen 127.0.0.1:0 --web "$top/web" \
+	--cert "$work/console/cert.pem" --key "$work/console/key.pem" \
+	--ready-file "$work/console/ready" 2>"$work/console.err" &
+CPID=$!
+wait_file 20 "$work/console/ready" || { cat "$work/console.err"; die "the console did not start"; }
+URL=$(sed -n 's/^url=//p' "$work/console/ready")
+case "$URL" in https://127.0.0.1:[0-9]*/) ;; *) die "console url: $URL" ;; esac
+FPR=$(sed -n 's/.*certificate SHA-256 fingerprint \([0-9a-f]\{64\}\)$/\1/p' "$work/console.err")
+SPKI=$(sed -n 's/.*public key SHA-256 (base64) \(.*\)$/\1/p' "$work/console.err")
+[ -n "$FPR" ] && [ -n "$SPKI" ] || { cat "$work/console.err"; die "no fingerprint printed"; }
+grep -q "made a self-signed certificate" "$work/console.err" || die "no certificate made"
+want=$(openssl x509 -in "$work/console/cert.pem" -outform DER | sha256sum | cut -d' ' -f1)
+[ "$want" = "$FPR" ] || die "printed fingerprint $FPR, certificate's $want"
+openssl x509 -in "$work/console/cert.pem" -noout -text | grep -q "ASN1 OID: prime256v1" ||
+	die "the certificate is not P-256"
+[ "$(stat -c %a "$work/console/key.pem")" = 600 ] || die "key.pem mode $(stat -c %a "$work/console/key.pem")"
+ok "lacre-console (uid $(id -u "$OUSER")) on $URL, self-signed P-256, fingerprint $FPR"
+API=("$PY" "$top/tests/e2e/lib/console_api.py" "$URL" "$FPR")
+"${API[@]}" "$INV_KEY" headers || die "headers and refusals"
+
+# --- 2. the API as a browser speaks it
+# a wrong key file: well-formed, named inv, but not inv's key
+python3 - "$work/wrong.key" <<'PY' || die "wrong key"
+import base64, os, sys
+open(sys.argv[1], "w").write("PRIVATE+KEY+inv+0badc0de+%s\n" % base64.b64encode(b"\x01" + os.urandom(32)).decode())
+PY
+chmod 600 "$work/wrong.key"
+"${API[@]}" "$work/wrong.key" login-refused || die "a wrong key file"
+"${API[@]}" "$INV2_KEY" l8 "$W1" "$J" || die "the API's refusals"
+CALL=$("$L" calls --warrant "$W1" --user "$INV_KEY" --justification "$J" --json 2>/dev/null |
+	"$PY" -c 'import json,sys; print([c["id"] for c in map(json.loads, sys.stdin) if c["type"] == "voip"][0])') ||
+	die "no voip call of $W1"
+"${API[@]}" "$INV_KEY" range "$CALL" "$J" || die "byte ranges of a held file"
+"${API[@]}" "$SUP_KEY" limits "$J" || die "the bound on relays waiting for a signature"
+# a user disabled while logged in loses the session at the next request
+INV3_KEY=$work/inv3.key
+"$L" user add inv3 --role investigator --unit UCO-1 -o "$INV3_KEY" --user "$ADMIN_KEY" >/dev/null 2>&1 ||
+	die "user add inv3 through the keeper"
+"${API[@]}" "$INV3_KEY" disabled "$L" user disable inv3 --user "$ADMIN_KEY" --site "$site" ||
+	die "a disabled user"
+
+# --- 3. the browser
+mkdir -p "$work/shots"
+age-keygen -o "$work/court.key" 2>/dev/null || die "age-keygen"
+R=$(grep -o 'age1[a-z0-9]*' "$work/court.key")
+"$PY" "$top/tests/e2e/lib/console_browser.py" "$URL" "$SPKI" "$work/shots" "$INV_KEY" \
+	"$work/wrong.key" "$AUDITOR_KEY" "$W1" "$W2" "$J, in the browser" "$CLERK_KEY" "$ADMIN_KEY" "$R" \
+	"$work/package.age" "$work/browser.wav" || { tail -20 "$work/console.err"; die "the browser test"; }
+n=$(ls "$work/shots"/*.png 2>/dev/null | wc -l)
+[ "$n" -ge 9 ] || die "only $n screenshots"
+ok "browser: $n screenshots in $work/shots"
+# the WAV the page's player got is the call's audio: byte for byte what
+# `lacre audio` gives for the same call through the keeper (whose decoding
+# calls_audio.sh checks against an independent decoder), and both
+# channels carry sound (tests/e2e/lib/wav_tone.py)
+"$L" audio "$CALL" -o "$work/cli.wav" --user "$INV_KEY" --justification "$J" >/dev/null 2>&1 ||
+	die "lacre audio $CALL through the keeper"
+cmp -s "$work/browser.wav" "$work/cli.wav" ||
+	die "the page's WAV ($(stat -c %s "$work/browser.wav") bytes) differs from lacre audio's ($(stat -c %s "$work/cli.wav"))"
+tone=$("$PY" "$top/tests/e2e/lib/wav_tone.py" "$work/browser.wav") || die "wav_tone: the browser's WAV"
+"$PY" -c '
+import json, sys
+t = json.loads(sys.argv[1])
+assert t["channels"] == 2 and t["rate"] == 8000 and t["frames"] > 8000, t
+assert t["left"]["rms"] > 100 and t["right"]["rms"] > 100, t
+' "$tone" || die "the browser's audio is silent or not the call's format: $tone"
+ok "the audio the page played is lacre audio's WAV of $CALL, byte for byte; both channels sound: $tone"
+"$B/lacre-verify" "$work/package.age" -i "$work/court.key" --log-vkey "$site/ledger/ingest/vkey" \
+	> "$work/verify.out" 2>&1 || { cat "$work/verify.out"; die "the package exported through the console"; }
+grep -q '^VERIFIED' "$work/verify.out" || die "lacre-verify: $(cat "$work/verify.out")"
+ok "the clerk's package, exported in the browser, verifies: $(grep '^VERIFIED' "$work/verify.out")"
+# nothing of a request's content in the console's log: no justification, no call id
+grep -q "Diligencias" "$work/console.err" && die "the console logged a justification"
+grep -q "$W1-" "$work/console.err" && die "the console logged a call id"
+ok "the console's log holds routes and statuses only ($(grep -c ' console: ' "$work/console.err") lines)"
+
+# --- 4. SIGTERM
+kill -TERM "$CPID"; wait "$CPID"; rc=$?; CPID=
+[ "$rc" = 0 ] || { cat "$work/console.err"; die "console exit $rc on SIGTERM"; }
+grep -q "Sanitizer" "$work/console.err" && { cat "$work/console.err"; die "a sanitizer report"; }
+ok "SIGTERM: the console exits 0"
+echo "PASS console"
