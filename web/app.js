@@ -407,12 +407,72 @@
     say(j.length + ' user(s)', 'ok');
   }
 
+  // the operations view: the receiver's live figures (keyless, public
+  // counts) and the ingest log's checkpoint with its witnesses
+  async function viewHealth() {
+    const r = await fetch('/api/health', { cache: 'no-store' });
+    const j = await r.json();
+    if (!r.ok) return say(j.error, 'error');
+    const v = clearView();
+    v.appendChild(el('h2', 'Operations'));
+    const alerts = [];
+    if (j.status) {
+      const m = j.status.metrics;
+      const g = (k) => (m[k] === undefined ? 0 : m[k]);
+      const rec = el('p', j.status.running
+        ? 'Receiver running (status ' + j.status.age_s.toFixed(1) + ' s old)'
+        : 'Receiver NOT RUNNING (last status ' + Math.round(j.status.age_s) + ' s ago)');
+      rec.id = 'health-receiver';
+      v.appendChild(rec);
+      if (!j.status.running) alerts.push('the receiver is not running: nothing is being received');
+      const rows = [
+        ['connections open', g('lacre_ingest_connections_open')],
+        ['PDUs received', g('lacre_ingest_pdus_total')],
+        ['records sealed', g('lacre_seal_records_total')],
+        ['quarantined', g('lacre_seal_routed_total{route="quarantine"}')],
+        ['streams followed', g('lacre_ingest_streams')],
+        ['gaps (numbers missing)', g('lacre_ingest_stream_gaps_total') + ' (' + g('lacre_ingest_stream_missing_total') + ')'],
+        ['hashes verified / mismatch / missing', g('lacre_ingest_integrity_total{check="hash",verdict="verified"}') + ' / ' +
+          g('lacre_ingest_integrity_total{check="hash",verdict="mismatch"}') + ' / ' + g('lacre_ingest_integrity_total{check="hash",verdict="missing"}')],
+        ['signatures verified / bad', g('lacre_ingest_integrity_total{check="signature",verdict="verified"}') + ' / ' +
+          g('lacre_ingest_integrity_total{check="signature",verdict="bad"}')],
+        ['segments waiting for a checkpoint / the backend', g('lacre_spool_unsigned_segments') + ' / ' + g('lacre_spool_upload_files')],
+        ['backend', g('lacre_backend_up') ? 'up' : 'DOWN'],
+        ['spool', g('lacre_spool_full') ? 'FULL' : 'has room'],
+        ['ingest log entries (signed)', g('lacre_ledger_size') + ' (' + g('lacre_ledger_signed_size') + ')'],
+      ].map(([what, value]) => ({ what, value }));
+      v.appendChild(table(rows, ['what', 'value'], null, 'health'));
+      if (m['lacre_backend_up'] === 0) alerts.push('backend down: sealed segments wait in the spool');
+      if (g('lacre_spool_full')) alerts.push('spool full: records are held, mediators slowed');
+      if (g('lacre_ingest_integrity_total{check="hash",verdict="mismatch"}') + g('lacre_ingest_integrity_total{check="hash",verdict="missing"}') +
+        g('lacre_ingest_integrity_total{check="signature",verdict="bad"}')) alerts.push('integrity alerts: see the quarantine events');
+    } else {
+      v.appendChild(el('p', 'Receiver: ' + j.status_error));
+    }
+    v.appendChild(el('h3', 'Ingest log and witnesses'));
+    if (j.checkpoint) {
+      const cp = el('p', j.checkpoint.origin + ': signed checkpoint of size ' + j.checkpoint.size + ', ' +
+        j.checkpoint.cosignatures.length + ' cosignature(s)');
+      cp.id = 'health-checkpoint';
+      v.appendChild(cp);
+      const now = Date.now() / 1000;
+      v.appendChild(table(j.checkpoint.cosignatures.map((c) => ({
+        witness: c.name, cosigned: c.time ? Math.round(now - c.time) + ' s ago' : '' })),
+      ['witness', 'cosigned'], null, 'witnesses'));
+    } else {
+      v.appendChild(el('p', j.checkpoint_error));
+    }
+    for (const a of alerts) v.appendChild(el('p', 'ALERT ' + a, 'msg error'));
+    say(alerts.length ? alerts.length + ' alert(s)' : 'no alert', alerts.length ? 'error' : 'ok');
+  }
+
   const VIEWS = {
     warrants: ['Warrants', viewWarrants, ['investigator', 'supervisor', 'clerk', 'admin']],
     accesslog: ['Access log', viewAccessLog, ['auditor', 'admin']],
     quarantine: ['Quarantine', viewQuarantine, ['clerk']],
     export: ['Export', viewExport, ['clerk']],
     users: ['Users', viewUsers, ['admin']],
+    health: ['Operations', viewHealth, ['admin', 'auditor']],
   };
 
   function showApp() {

@@ -15,6 +15,9 @@
  *   GET  /api/file/ID             an output file of this session
  *   GET  /api/users               users and roles (administrators; users.log
  *                                 is public site data, no keeper needed)
+ *   GET  /api/health              the receiver's live status and the ingest
+ *                                 log's checkpoint with its witnesses
+ *                                 (administrators, auditors; public, keyless)
  * Every answer carries the strict Content-Security-Policy and closes the
  * connection.  Nothing of a request's content is logged: one line per
  * request with the method, the route, the status and the user.
@@ -40,7 +43,9 @@
 
 #include "lacre/err.h"
 #include "lacre/hex.h"
+#include "lacre/ingest_status.h"
 #include "lacre/json.h"
+#include "lacre/note.h"
 #include "console/console.h"
 
 #define STATIC_MAX (1u << 20)      /* bytes of one static file */
@@ -208,6 +213,135 @@ static int users_json(const struct site *s, struct lacre_dbuf *d)
 	return json_finish(&w);
 }
 
+/* Read at most cap bytes of path into out (reset first). */
+static int read_small(const char *path, size_t cap, struct lacre_dbuf *out)
+{
+	uint8_t buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = LACRE_OK;
+
+	lacre_dbuf_reset(out);
+	if (fd < 0)
+		return errno == ENOENT ? LACRE_E_NOT_FOUND : LACRE_E_IO;
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || out->len + (size_t)n > cap) {
+			r = n < 0 ? LACRE_E_IO : LACRE_E_TOO_LARGE;
+			break;
+		}
+		if ((r = lacre_dbuf_add(out, buf, (size_t)n)) != LACRE_OK)
+			break;
+	}
+	close(fd);
+	return r;
+}
+
+/* GET /api/health: the operations view (issue 13: ingest health; ledger and
+ * witness status).  Keyless and public: the receiver's status file
+ * (FORMATS §14, counts only; SITE/state/status.prom, which must be
+ * readable by the console's user - deploy/ puts it in a group-readable
+ * place) and the ingest log's trusted checkpoint with its cosignatures.
+ * {"status":{"running":B,"age_s":N,"metrics":{"NAME{LABELS}":V,...}} or
+ * null,"status_error":"..." , "checkpoint":{"origin":S,"size":N,
+ * "cosignatures":[{"name":S,"time":N}]} or null,"checkpoint_error":"..."} */
+static int health_json(const struct site *s, struct lacre_dbuf *d)
+{
+	enum { SAMPLES = 512 };
+	struct status_sample *v = NULL;
+	struct lacre_dbuf f;
+	struct json_w w;
+	struct note *nt = NULL;
+	struct checkpoint cp;
+	char path[SITE_PATH_MAX + 64], key[300];
+	size_t n = 0;
+	int r;
+
+	lacre_dbuf_init(&f, (size_t)1 << 20);
+	json_init(&w, d);
+	json_obj_begin(&w);
+	snprintf(path, sizeof(path), "%s/state/status.prom", s->dir);
+	r = read_small(path, ((size_t)1 << 20) - 1, &f);
+	if (r == LACRE_OK && !(v = calloc(SAMPLES, sizeof(*v))))
+		r = LACRE_E_NOMEM;
+	if (r == LACRE_OK)
+		r = status_prom_parse((const char *)f.p, f.len, v, SAMPLES, &n);
+	if (r == LACRE_OK) {
+		double t = status_value(v, n, "lacre_status_time_seconds", "", -1), now;
+		long pid = (long)status_value(v, n, "lacre_ingest_pid", "", 0);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+		json_key(&w, "status");
+		json_obj_begin(&w);
+		json_key(&w, "running");
+		/* fresh (5 s) and its process alive, as lacre status decides */
+		json_bool(&w, t >= 0 && now - t <= 5.0 && pid > 0 &&
+			  (kill((pid_t)pid, 0) == 0 || errno == EPERM));
+		json_key(&w, "age_s");
+		json_double(&w, t >= 0 ? now - t : -1);
+		json_key(&w, "metrics");
+		json_obj_begin(&w);
+		for (size_t i = 0; i < n; i++) {
+			if (v[i].labels[0])
+				snprintf(key, sizeof(key), "%s{%s}", v[i].name, v[i].labels);
+			else
+				snprintf(key, sizeof(key), "%s", v[i].name);
+			json_key(&w, key);
+			json_double(&w, v[i].value);
+		}
+		json_obj_end(&w);
+		json_obj_end(&w);
+	} else {
+		json_key(&w, "status");
+		json_null(&w);
+		json_kv_str(&w, "status_error", r == LACRE_E_NOT_FOUND ? "the receiver has written no status yet" :
+			    r == LACRE_E_IO ? "the receiver's status is not readable by the console's user "
+			    "(deploy: lacre ingest --status in a folder of the console's group)" :
+			    "the receiver's status file is damaged");
+	}
+	free(v);
+	snprintf(path, sizeof(path), "%s/ledger/ingest/checkpoint", s->dir);
+	r = read_small(path, 65536, &f);
+	if (r == LACRE_OK && (r = note_parse(f.p, f.len, &nt)) == LACRE_OK)
+		r = checkpoint_parse(nt->buf, nt->text_len, &cp);
+	if (r == LACRE_OK) {
+		json_key(&w, "checkpoint");
+		json_obj_begin(&w);
+		json_kv_str(&w, "origin", cp.origin);
+		json_key(&w, "size");
+		json_uint(&w, cp.size);
+		json_key(&w, "cosignatures");
+		json_arr_begin(&w);
+		for (size_t i = 0; i < nt->nsigs; i++) {
+			const struct note_sig *sg = &nt->sigs[i];
+			uint64_t ts = 0;
+			if (!strcmp(sg->name, cp.origin))
+				continue;
+			json_obj_begin(&w);
+			json_kv_str(&w, "name", sg->name);
+			if (sg->len == 72) {   /* cosignature/v1: its time first */
+				for (int b = 0; b < 8; b++)
+					ts = ts << 8 | sg->sig[b];
+				json_key(&w, "time");
+				json_uint(&w, ts);
+			}
+			json_obj_end(&w);
+		}
+		json_arr_end(&w);
+		json_obj_end(&w);
+	} else {
+		json_key(&w, "checkpoint");
+		json_null(&w);
+		json_kv_str(&w, "checkpoint_error", r == LACRE_E_NOT_FOUND ? "no checkpoint yet" :
+			    "the ingest log's checkpoint is not readable or damaged (run lacre audit --site)");
+	}
+	note_free(nt);
+	json_obj_end(&w);
+	lacre_dbuf_free(&f);
+	return json_finish(&w);
+}
+
 /* Route one parsed request with its body.  *user receives the session's
  * user for the log line.  Returns the HTTP status sent. */
 static int route(struct server *sv, SSL *ssl, const struct console_http_req *rq,
@@ -332,6 +466,16 @@ static int route(struct server *sv, SSL *ssl, const struct console_http_req *rq,
 					respond(ssl, head_only, status, ctype, len ? data + a : data,
 						len ? (size_t)(b - a + 1) : 0, extra);
 				console_relay_file_put(sv->rl, f);
+			}
+		} else if (!strcmp(p, "health") && get) {
+			if (strcmp(si.role, "admin") != 0 && strcmp(si.role, "auditor") != 0) {
+				status = 403;
+				respond_error(ssl, 403, "the operations view is for administrators and auditors");
+			} else if (health_json(sv->cfg->site, &d) != LACRE_OK) {
+				status = 500;
+				respond_error(ssl, 500, "cannot build the operations view");
+			} else {
+				respond(ssl, head_only, 200, "application/json", d.p, d.len, NULL);
 			}
 		} else if (!strcmp(p, "users") && get) {
 			if (strcmp(si.role, "admin") != 0) {

@@ -140,6 +140,12 @@ CALL=$("$L" calls --warrant "$W1" --user "$INV_KEY" --justification "$J" --json 
 	die "no voip call of $W1"
 "${API[@]}" "$INV_KEY" range "$CALL" "$J" || die "byte ranges of a held file"
 "${API[@]}" "$SUP_KEY" limits "$J" || die "the bound on relays waiting for a signature"
+# the operations view reads two public files: the receiver's status and the
+# ingest log's checkpoint; here the site's group may read them, as a
+# deployment arranges it for the console's user (docs/console.md)
+chmod g+rx "$site/state" "$site/ledger" "$site/ledger/ingest"
+chmod g+r "$site/state/status.prom" "$site/ledger/ingest/checkpoint"
+"${API[@]}" "$AUDITOR_KEY" health "$INV_KEY" || die "the operations view"
 # a user disabled while logged in loses the session at the next request
 INV3_KEY=$work/inv3.key
 "$L" user add inv3 --role investigator --unit UCO-1 -o "$INV3_KEY" --user "$ADMIN_KEY" >/dev/null 2>&1 ||

@@ -216,6 +216,25 @@ def main():
         other.cookie = os.urandom(32).hex()
         st, _, _ = other.req("GET", path)
         ok(st == 401, "the file without the session: %d (401 expected)" % st)
+    elif check == "health":
+        # rest: a key file of a role that may not see it (investigator)
+        c.login(keyfile)
+        st, h, d = c.req("GET", "/api/health")
+        j = json.loads(d)
+        ok(st == 200 and "status" in j and "checkpoint" in j, "GET /api/health as %s: %d" % (c.name, st))
+        ok(j["checkpoint"] is not None and j["checkpoint"]["size"] > 0 and
+           j["checkpoint"]["origin"].startswith("lacre/"),
+           "the ingest log's checkpoint: %s" % (j["checkpoint"] or j.get("checkpoint_error")))
+        m = (j["status"] or {}).get("metrics", {})
+        ok(j["status"] is not None and j["status"]["running"] is False and m.get("lacre_ingest_pdus_total", 0) > 0
+           and m.get("lacre_seal_records_total", 0) > 0,
+           "the receiver's status (stopped): %s" % (j.get("status_error") or "%d PDUs, %d sealed" % (
+               m.get("lacre_ingest_pdus_total", 0), m.get("lacre_seal_records_total", 0))))
+        other = Console(c.origin + "/", c.fpr)
+        other.login(rest[0])
+        st, _, d = other.req("GET", "/api/health")
+        ok(st == 403 and "administrators and auditors" in json.loads(d).get("error", ""),
+           "an investigator: %d (403 expected)" % st)
     else:
         raise SystemExit("unknown check " + check)
     sys.exit(1 if fails else 0)
