@@ -129,6 +129,7 @@ static void usage(FILE *f)
 	"  --stop-retry SEC       at stop, keep retrying data held for want of space (default 30)\n"
 	"  --quiet                no per-connection lines on stderr\n"
 	"  --run-as USER          when started as root, become USER once the listeners are bound\n"
+	"                         (default: the site's ingest.user)\n"
 	"  --no-confine           no user change, Landlock or seccomp (diagnosis only: says so loudly)\n");
 }
 
@@ -755,6 +756,10 @@ int cmd_ingest(int argc, char **argv)
 			cli_err("ingest: %s/%s: %s", st.dir, SITE_CONF, site_msg);
 			return EXIT_USAGE;
 		}
+		/* ingest.user: whom a receiver started as root becomes; --run-as
+		 * wins, --no-confine keeps the user (and says so loudly) */
+		if (!run_as && !no_confine && geteuid() == 0 && st.cfg.ingest_user[0])
+			run_as = st.cfg.ingest_user;
 		/* the site's listeners and TLS unless the command line says otherwise */
 		if (!cfg.hi2_addr && !cfg.hi3_addr) {
 			cfg.hi2_addr = st.cfg.hi2;

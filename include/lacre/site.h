@@ -98,6 +98,7 @@ struct site_config {
 	char name[256];                       /* site.name */
 	char hi2[256];                        /* ingest.hi2  host:port */
 	char hi3[256];                        /* ingest.hi3  host:port */
+	char ingest_user[33];                 /* ingest.user  receiver's user when started as root */
 	int tls_enable;                       /* tls.enable */
 	char tls_cert[SITE_PATH_MAX];         /* tls.cert */
 	char tls_key[SITE_PATH_MAX];          /* tls.key */

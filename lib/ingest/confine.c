@@ -220,7 +220,7 @@ static int drop_user(const char *run_as, struct confine_state *st, char *msg, si
 	if (run_as && run_as[0]) {
 		e = getpwnam_r(run_as, &pw, buf, sizeof(buf), &p);
 		if (e != 0 || !p) {
-			snprintf(msg, msglen, "no user '%s': create it (useradd --system %s) or fix --run-as",
+			snprintf(msg, msglen, "no user '%s': create it (useradd --system %s) or fix --run-as or ingest.user",
 			         run_as, run_as);
 			return LACRE_E_CONFIG;
 		}

@@ -46,6 +46,9 @@ static const struct ckey keys[] = {
 	  "HI2 (IRI) listener, host:port ([v6]:port for IPv6)." },
 	{ "ingest.hi3", T_ADDR, S(hi3), 0, 0,
 	  "HI3 (content of communication) listener, host:port." },
+	{ "ingest.user", T_STR, S(ingest_user), 0, 0,
+	  "User the receiver (lacre-ingest) becomes once its listeners are bound, when started as root "
+	  "and no --run-as is given (empty: it stays root, confined)." },
 	{ "tls.enable", T_BOOL, N(tls_enable), 0, 1,
 	  "Serve HI2/HI3 over TLS (yes/no)." },
 	{ "tls.cert", T_PATH, S(tls_cert), 0, 0,
@@ -824,6 +827,22 @@ int site_config_check_master(const struct site_config *cfg, char *msg, size_t ms
 	return LACRE_OK;
 }
 
+/* A system user name as ingest.user accepts it: what getpwnam finds on
+ * Debian (useradd's default rule) and nothing a shell or a path could
+ * misread: letters, digits, '_', '-', '.', not starting with '-' or '.'. */
+static int user_name_ok(const char *u)
+{
+	size_t n = strlen(u);
+
+	if (n == 0 || n > 32 || u[0] == '-' || u[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= 'A' && u[i] <= 'Z') ||
+		      (u[i] >= '0' && u[i] <= '9') || u[i] == '_' || u[i] == '-' || u[i] == '.'))
+			return 0;
+	return 1;
+}
+
 int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 {
 	char h2[256], h3[256];
@@ -843,6 +862,11 @@ int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 	if (p2 == p3 && strcmp(h2, h3) == 0) {
 		lacre_msg(msg, msglen, "ingest.hi2 and ingest.hi3 are the same address %s; give each its own port",
 		    cfg->hi2);
+		return LACRE_E_CONFIG;
+	}
+	if (cfg->ingest_user[0] != '\0' && !user_name_ok(cfg->ingest_user)) {
+		lacre_msg(msg, msglen, "ingest.user: '%s' is not a user name (1 to 32 letters, digits, "
+			  "'_', '-' or '.', not starting with '-' or '.')", cfg->ingest_user);
 		return LACRE_E_CONFIG;
 	}
 	if (cfg->tls_enable) {

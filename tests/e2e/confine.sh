@@ -14,7 +14,10 @@
 #      /proc shows the user, NoNewPrivs 1, Seccomp 2 and no capability; the
 #      start line and --stats report the confinement;
 #   4. a kernel without Landlock (simulated: LACRE_TEST_NO_LANDLOCK=1) is
-#      said once on stderr and in --stats ("landlock":"unavailable").
+#      said once on stderr and in --stats ("landlock":"unavailable");
+#   5. lacre.conf ingest.user: started as root without --run-as the
+#      receiver becomes that user; --run-as wins; a missing user or a
+#      malformed name is exit 2; --no-confine keeps root.
 # Run as root (CI is): it creates the system user lacre-ingest-test.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -169,6 +172,39 @@ LACRE_TEST_CONFINE=1 LACRE_TEST_NO_LANDLOCK=1 timeout 30 "$B/lacre" ingest --sit
 [ "$(grep -c "landlock is unavailable" "$work/noll.err")" -eq 1 ] || { cat "$work/noll.err"; die "wanted one 'landlock is unavailable' line"; }
 grep -qF '"landlock":"unavailable"' "$work/stats-noll.json" || die "--stats lacks \"landlock\":\"unavailable\""
 echo "ok   no Landlock: one stderr line, \"landlock\":\"unavailable\" in --stats"
+
+# 5. ingest.user in lacre.conf: the user a receiver started as root becomes
+# when no --run-as is given; --run-as wins; a missing or malformed name is
+# a usage error (exit 2); --no-confine keeps root (and says so)
+conf=$site/lacre.conf
+cp -p "$conf" "$work/lacre.conf.orig"
+set_user() { sed -i "s/^ingest\.user =.*/ingest.user = $1/" "$conf" && grep -qx "ingest.user = $1" "$conf" ||
+	die "cannot set ingest.user in $conf"; }
+grep -qx 'ingest.user =' "$conf" || die "lacre init did not write an empty ingest.user key"
+set_user "$U"
+timeout 30 "$B/lacre" ingest --site "$site" --hi2 127.0.0.1:0 --hi3 127.0.0.1:0 --duration 1 \
+	</dev/null >/dev/null 2>"$work/iu.err" || { cat "$work/iu.err"; die "a 1 s run with ingest.user = $U failed"; }
+grep -qE "^lacre: ingest: confinement: user $U \(uid $UID_U, gid $GID_U\)" "$work/iu.err" ||
+	{ cat "$work/iu.err"; die "ingest.user = $U: the receiver did not become $U"; }
+echo "ok   ingest.user = $U, no --run-as: $(grep -o "confinement: user [^,]*" "$work/iu.err")"
+set_user lacre-no-such-user
+timeout 30 "$B/lacre" ingest --site "$site" --hi2 127.0.0.1:0 --hi3 127.0.0.1:0 --duration 1 --run-as "$U" \
+	</dev/null >/dev/null 2>"$work/iu2.err" || { cat "$work/iu2.err"; die "--run-as $U beside ingest.user failed"; }
+grep -qE "^lacre: ingest: confinement: user $U \(uid $UID_U," "$work/iu2.err" ||
+	{ cat "$work/iu2.err"; die "--run-as did not win over ingest.user"; }
+echo "ok   --run-as $U wins over ingest.user = lacre-no-such-user"
+expect_exit 2 "no user 'lacre-no-such-user': create it (useradd --system lacre-no-such-user) or fix --run-as or ingest.user" \
+	"$B/lacre" ingest --site "$site" --hi2 127.0.0.1:0 --hi3 127.0.0.1:0 --quiet --duration 1 ||
+	die "ingest.user of a missing user"
+timeout 30 "$B/lacre" ingest --site "$site" --hi2 127.0.0.1:0 --hi3 127.0.0.1:0 --duration 1 --no-confine \
+	</dev/null >/dev/null 2>"$work/iu3.err" || { cat "$work/iu3.err"; die "--no-confine beside ingest.user failed"; }
+grep -qF "ingest: WARNING: --no-confine" "$work/iu3.err" && ! grep -q "confinement: user" "$work/iu3.err" ||
+	{ cat "$work/iu3.err"; die "--no-confine with ingest.user: wanted the warning and no user change"; }
+set_user -x
+expect_exit 2 "ingest.user: '-x' is not a user name" "$B/lacre" ingest --site "$site" --hi2 127.0.0.1:0 \
+	--hi3 127.0.0.1:0 --quiet --duration 1 || die "a malformed ingest.user"
+cp -p "$work/lacre.conf.orig" "$conf"
+echo "ok   ingest.user: a missing user (exit 2, names ingest.user), --no-confine keeps root, '-x' refused (exit 2)"
 
 # a wrong --run-as is a usage error that says what to do
 expect_exit 2 "no user 'lacre-no-such-user'" "$B/lacre" ingest --site "$site" --hi2 127.0.0.1:0 \

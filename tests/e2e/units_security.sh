@@ -15,12 +15,18 @@
 #   4. the keeper, as its user in that site, unlocks with the passphrase
 #      from a systemd credential ($CREDENTIALS_DIRECTORY/lacre-passphrase)
 #      and no LACRE_PASSPHRASE; a wrong credential is exit 1 "wrong master
-#      passphrase"; a symbolic link as the credential is exit 1.
+#      passphrase"; a symbolic link as the credential is exit 1;
+#   5. the console (lacre-console.service): its user is in group lacre,
+#      reads lacre.conf (users.log, made by the first user add, has the
+#      same mode) but not master.age or the keystore;
+#      run as that user with its certificate in its own state folder it
+#      makes the certificate (key 0600) and answers GET / over HTTPS
+#      (curl --cacert that certificate).
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/lacre-e2e-units-XXXXXX)
-KPID=
-trap '[ -n "$KPID" ] && kill $KPID 2>/dev/null; [ -n "${LACRE_KEEP_TMP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
+KPID= CPID=
+trap '[ -n "$KPID" ] && kill $KPID 2>/dev/null; [ -n "$CPID" ] && kill $CPID 2>/dev/null; [ -n "${LACRE_KEEP_TMP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
 . "$top/tests/e2e/lib/vault.bash"
 D=$top/deploy
 for t in systemd-analyze systemd-sysusers systemd-tmpfiles setpriv; do
@@ -29,7 +35,7 @@ done
 fails=0
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; fails=$((fails + 1)); }
-units=(lacre-keeper lacre-ingest lacre-witness lacre-signer)
+units=(lacre-keeper lacre-ingest lacre-witness lacre-signer lacre-console)
 
 # 1. exposure scores
 for u in "${units[@]}"; do
@@ -82,6 +88,14 @@ grep -q '^StateDirectory=lacre-signer$' "$D/systemd/lacre-signer.service" &&
 	grep -q '^m lacre-ingest  *lacre-signer$' "$D/sysusers.d/lacre.conf" &&
 	ok "signer: user lacre-signer, writes its state folder only, no network; the receiver is in its group" ||
 	bad "signer unit's user, paths or group"
+grep -q '^User=lacre-console$' "$D/systemd/lacre-console.service" &&
+	grep -q '^Group=lacre$' "$D/systemd/lacre-console.service" &&
+	grep -q '^StateDirectory=lacre-console$' "$D/systemd/lacre-console.service" &&
+	! grep -q '^ReadWritePaths=' "$D/systemd/lacre-console.service" &&
+	grep -q '^InaccessiblePaths=.*keystore.*master.age.*index.sqlite' "$D/systemd/lacre-console.service" &&
+	grep -q '^IPAddressDeny=any$' "$D/systemd/lacre-console.service" &&
+	ok "console: user lacre-console (group lacre), writes its state folder only, keys and index hidden, loopback peers only" ||
+	bad "console unit's user, paths or address list"
 
 # 2. systemd-analyze verify, offline
 mkdir -p "$work/verify"
@@ -106,6 +120,12 @@ uid() { awk -F: -v n="$1" '$1 == n { print $3 }' "$R/etc/passwd"; }
 gid() { awk -F: -v n="$1" '$1 == n { print $3 }' "$R/etc/group"; }
 pgid() { awk -F: -v n="$1" '$1 == n { print $4 }' "$R/etc/passwd"; }
 KU=$(uid lacre-keeper) IU=$(uid lacre-ingest) WU=$(uid lacre-witness) G=$(gid lacre) WG=$(gid lacre-witness)
+CU=$(uid lacre-console)
+if [ -n "$CU" ] && [ "$(pgid lacre-console)" = "$G" ] && [ "$CU" != "$KU" ] && [ "$CU" != "$IU" ]; then
+	ok "sysusers: console $CU, in group lacre, its own uid"
+else
+	bad "sysusers: the console's user (uid '${CU}', group $(pgid lacre-console))"
+fi
 if [ -n "$KU" ] && [ -n "$IU" ] && [ -n "$WU" ] && [ -n "$G" ] && [ -n "$WG" ] &&
 	[ "$(pgid lacre-keeper)" = "$G" ] && [ "$(pgid lacre-ingest)" = "$G" ] && [ "$(pgid lacre-witness)" = "$WG" ] &&
 	[ "$KU" != "$IU" ] && [ "$KU" != "$WU" ] && [ "$IU" != "$WU" ] && [ "$G" != "$WG" ]; then
@@ -141,6 +161,14 @@ asingest cat "$site/lacre.conf" > /dev/null 2>&1 && asingest cat "$site/warrants
 	ok "the receiver's user reads lacre.conf and warrants.log, writes its spool, not master.age, the keystore or the site folder" ||
 	bad "the receiver's user's access"
 
+# the console's user reads the public site data, not the keys
+asconsole() { setpriv --reuid="$CU" --regid="$G" --clear-groups "$@"; }
+asconsole cat "$site/lacre.conf" > /dev/null 2>&1 &&
+	! asconsole cat "$site/master.age" > /dev/null 2>&1 && ! asconsole ls "$site/keystore" > /dev/null 2>&1 &&
+	! asconsole touch "$site/probe" 2>/dev/null &&
+	ok "the console's user reads lacre.conf, not master.age or the keystore, writes nothing of the site" ||
+	bad "the console's user's access"
+
 # 4. the keeper unlocks from a systemd credential, as its user
 C=$work/cred
 mkdir -m 700 "$C"
@@ -156,6 +184,28 @@ if wait_file 30 "$work/krun/ready"; then
 	ok "the keeper ($KU) unlocked with the passphrase from \$CREDENTIALS_DIRECTORY/lacre-passphrase"
 else
 	cat "$work/keeper.err"; bad "the keeper did not start from the credential"
+fi
+# the console as its user, its certificate in its own state folder (the
+# unit's CONSOLE_ARGS): it starts, makes the certificate and answers HTTPS
+if [ -x "$B/lacre-console" ] && command -v curl >/dev/null; then
+	CS=$R/var/lib/lacre-console
+	mkdir -p -m 700 "$CS" && chown "$CU:$G" "$CS"
+	asconsole "$B/lacre-console" --site "$site" --cert "$CS/cert.pem" --key "$CS/key.pem" --web "$top/web" \
+		--listen 127.0.0.1:0 --ready-file "$CS/ready" --quiet 2> "$work/console.err" &
+	CPID=$!
+	if wait_file 30 "$CS/ready"; then
+		CURL=$(sed -n 's/^url=//p' "$CS/ready")
+		code=$(curl -s -o "$work/index.html" -w '%{http_code}' --cacert "$CS/cert.pem" "$CURL" 2>&1)
+		[ "$code" = 200 ] && grep -qi '<html' "$work/index.html" &&
+			[ "$(stat -c '%a %u' "$CS/key.pem")" = "600 $CU" ] &&
+			ok "the console ($CU) made its certificate in its state folder (key 600) and answers $CURL (200)" ||
+			{ cat "$work/console.err"; bad "the console as its user: GET / gave '$code'"; }
+	else
+		cat "$work/console.err"; bad "the console did not start as its user"
+	fi
+	kill -TERM "$CPID" 2>/dev/null; wait "$CPID"; CPID=
+else
+	bad "build/bin/lacre-console or curl missing: cannot run the console as its user"
 fi
 kill -TERM "$KPID" 2>/dev/null
 wait "$KPID"; rc=$?

@@ -186,7 +186,7 @@ static void test_config_check(void)
 	CHECK_OK(site_config_set(&c, "tls.enable", "no", NULL, 0));
 	CHECK_OK(site_config_set(&c, "backend", "ftp://x", NULL, 0));
 	CHECK_EQ_INT(site_config_check(&c, msg, sizeof(msg)), LACRE_E_CONFIG);
-	CHECK_OK(site_config_set(&c, "backend", "s3:http://127.0.0.1:7480/lacre", NULL, 0));
+	CHECK_OK(site_config_set(&c, "backend", "s3://lacre/site1", NULL, 0));
 	CHECK_OK(site_config_check(&c, msg, sizeof(msg)));
 	/* the memory budget: 256 MiB by default, at least twice the largest PDU */
 	CHECK_EQ_INT(c.memory_budget, 256u << 20);
@@ -196,6 +196,20 @@ static void test_config_check(void)
 	CHECK_OK(site_config_set(&c, "limits.memory_budget", "32M", NULL, 0));
 	CHECK_OK(site_config_check(&c, msg, sizeof(msg)));
 	CHECK_EQ_INT(site_config_set(&c, "limits.memory_budget", "1000K", msg, sizeof(msg)), LACRE_E_CONFIG);
+	/* ingest.user: empty by default; a user name, or a config error */
+	CHECK(c.ingest_user[0] == '\0');
+	CHECK_OK(site_config_set(&c, "ingest.user", "lacre-ingest", NULL, 0));
+	CHECK_OK(site_config_check(&c, msg, sizeof(msg)));
+	CHECK(strcmp(c.ingest_user, "lacre-ingest") == 0);
+	CHECK_OK(site_config_set(&c, "ingest.user", "-x", NULL, 0));
+	CHECK_EQ_INT(site_config_check(&c, msg, sizeof(msg)), LACRE_E_CONFIG);
+	CHECK(strstr(msg, "ingest.user: '-x' is not a user name") == msg);
+	CHECK_OK(site_config_set(&c, "ingest.user", "a/b", NULL, 0));
+	CHECK_EQ_INT(site_config_check(&c, msg, sizeof(msg)), LACRE_E_CONFIG);
+	CHECK_EQ_INT(site_config_set(&c, "ingest.user", "abcdefghijklmnopqrstuvwxyz0123456", msg, sizeof(msg)),
+		     LACRE_E_CONFIG);
+	CHECK_OK(site_config_set(&c, "ingest.user", "", NULL, 0));
+	CHECK_OK(site_config_check(&c, msg, sizeof(msg)));
 	age_identity_wipe(&id);
 }
 
