@@ -151,14 +151,22 @@ static int hc_do(struct hc *h, int post, const char *path, const void *b, size_t
 	} else {
 		curl_easy_setopt(h->c, CURLOPT_HTTPGET, 1L);
 	}
-	if ((t = curl_slist_append(hd, "Content-Type: text/plain")) == NULL ||
-	    (hd = t, t = curl_slist_append(hd, "Expect:")) == NULL ||
-	    (hd = t, h->cookie[0] && (t = curl_slist_append(hd, h->cookie)) == NULL) ||
-	    (hd = t, post && h->csrf[0] && (t = curl_slist_append(hd, h->csrf)) == NULL)) {
-		curl_slist_free_all(hd);
-		return LACRE_E_NOMEM;
+	{
+		/* the body type of FORMATS §15, no "Expect: 100-continue", the
+		 * session and (POST) the CSRF token once logged in */
+		const char *lines[4] = { "Content-Type: text/plain", "Expect:",
+					 h->cookie[0] ? h->cookie : NULL,
+					 post && h->csrf[0] ? h->csrf : NULL };
+		for (size_t i = 0; i < 4; i++) {
+			if (lines[i] == NULL)
+				continue;
+			if ((t = curl_slist_append(hd, lines[i])) == NULL) {
+				curl_slist_free_all(hd);
+				return LACRE_E_NOMEM;
+			}
+			hd = t;
+		}
 	}
-	hd = t;
 	curl_easy_setopt(h->c, CURLOPT_HTTPHEADER, hd);
 	cr = curl_easy_perform(h->c);
 	curl_easy_setopt(h->c, CURLOPT_HTTPHEADER, NULL);
