@@ -2,7 +2,9 @@
  * cli_keeper.c - the lacre CLI as a client of the keeper (docs/keeper.md).
  *
  * When a keeper is configured (--keeper PATH, $LACRE_KEEPER, or a socket
- * at SITE/keeper.sock) every command the keeper serves (args.c) is sent to
+ * at SITE/keeper.sock; or https://HOST:PORT, a remote keeper reached
+ * through lacre-console, lib/proto/https_client.c, its certificate pinned
+ * by --keeper-fingerprint or --keeper-ca) every command the keeper serves (args.c) is sent to
  * it as a request signed with the acting user's key (--user KEYFILE or
  * $LACRE_USER): the CLI then never reads a passphrase and never opens a
  * key of the site.  --site, --user, --keeper and --passphrase-* are the

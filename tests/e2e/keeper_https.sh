@@ -41,7 +41,8 @@ for t in python3 useradd groupadd setpriv; do
 	command -v $t >/dev/null || { echo "$t missing (scripts/deps installs it)"; exit 77; }
 done
 ok() { echo "ok   $*"; }
-L="$B/lacre"
+# LACRE_CLI_BIN, LACRE_CONSOLE_BIN: other builds (build-asan/bin/...)
+L=${LACRE_CLI_BIN:-$B/lacre}
 CONSOLE=${LACRE_CONSOLE_BIN:-$B/lacre-console}
 chmod 755 "$work"
 
@@ -189,5 +190,5 @@ ok "a forged user (inv's name, another key): the console refuses the login (exit
 grep -q "Diligencias" "$work/console.err" && die "the console logged a justification"
 kill -TERM "$CPID"; wait "$CPID"; rc=$?; CPID=
 [ "$rc" = 0 ] || { cat "$work/console.err"; die "console exit $rc on SIGTERM"; }
-grep -q "Sanitizer" "$work/console.err" "$work/keeper.err" && die "a sanitizer report"
+grep -q "Sanitizer" "$work/console.err" "$work/keeper.err" "$work"/*.err && die "a sanitizer report"
 echo "PASS keeper_https"
