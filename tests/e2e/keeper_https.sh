@@ -28,8 +28,8 @@ cleanup() {
 	[ -n "$IPID" ] && kill "$IPID" 2>/dev/null
 	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null
 	[ -n "$KPID" ] && kill "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
-	[ -n "$KUSER" ] && userdel "$KUSER" 2>/dev/null
-	[ -n "$OUSER" ] && userdel "$OUSER" 2>/dev/null
+	[ -n "$KUSER" ] && userdel -f "$KUSER" 2>/dev/null
+	[ -n "$OUSER" ] && userdel -f "$OUSER" 2>/dev/null
 	[ -n "$SGROUP" ] && groupdel "$SGROUP" 2>/dev/null
 	if [ -n "${LACRE_KEEP_TMP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
