@@ -39,38 +39,27 @@ void cli_media_problem(void *arg, const char *segment, int err, const char *what
 	cli_err("segment %s: %s: %s", segment, what, lacre_strerror(err));
 }
 
-/* The audit-first gate (acl.h): the acting user's session, then the
- * request logged durably and allowed.  A warrant of another unit is
- * answered as one that does not exist (L8). */
+/* The audit-first gate: the one gate entry of every content command
+ * (cli_gate, access_open: authenticate, authorise, log durably, in that
+ * order), so calls, audio, pcap and reindex give the same access events,
+ * L7/L8 answers and exit statuses as records.  A missing justification is
+ * a usage error said before any key is read (the command line is
+ * incomplete). */
 static int cli_media_gate(const struct cli_media_opts *o, const struct site *s,
 			  const char *action, const char *warrant, const char *what)
 {
-	struct acl_session *ss = NULL;
 	struct access_request rq;
-	char msg[SITE_MSG_MAX];
-	int r;
 
-	msg[0] = '\0';
 	if (!o->justification || !o->justification[0]) {
 		cli_err("%s needs --justification TEXT (it goes to the access log first)", action);
 		return EXIT_USAGE;
-	}
-	if ((r = acl_session_open(s, o->user, &ss, msg, sizeof(msg))) != LACRE_OK) {
-		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
-		return r == LACRE_E_NOT_FOUND && !o->user && !getenv("LACRE_USER") ? EXIT_USAGE : EXIT_FAIL;
 	}
 	memset(&rq, 0, sizeof(rq));
 	rq.action = action;
 	rq.warrant = warrant;
 	rq.what = what;
 	rq.justification = o->justification;
-	r = acl_authorize(ss, &rq, msg, sizeof(msg));
-	acl_session_close(ss);
-	if (r != LACRE_OK) {
-		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
-		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
-	}
-	return EXIT_OK;
+	return cli_gate(s, o->user, &rq, NULL, NULL);
 }
 
 void cli_media_close(struct cli_media *m)

@@ -162,10 +162,11 @@ static int parse(int argc, char **argv, struct eopts *o)
 }
 
 /* The audit-first gate (acl.h): the one place where export asks for
- * permission.  It opens the acting user's session (--user KEYFILE or
- * LACRE_USER) and has the export - warrant, window, output, justification -
- * written durably to the access log and allowed, before the keystore is
- * opened or anything is decrypted. */
+ * permission.  It passes the one gate entry (cli_gate, access_open: the
+ * acting user's session from --user KEYFILE, LACRE_USER or the keeper, then
+ * the export - warrant, window, output, justification - written durably to
+ * the access log and allowed) before the keystore is opened or anything is
+ * decrypted; the oversight part is a second request on the same session. */
 static int export_gate(const struct site *s, struct eopts *o, char *user, size_t usercap)
 {
 	struct acl_session *ss = NULL;
@@ -174,10 +175,6 @@ static int export_gate(const struct site *s, struct eopts *o, char *user, size_t
 	int r;
 
 	msg[0] = '\0';
-	if ((r = acl_session_open(s, o->user, &ss, msg, sizeof(msg))) != LACRE_OK) {
-		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
-		return r == LACRE_E_NOT_FOUND && !o->user && !getenv("LACRE_USER") ? EXIT_USAGE : EXIT_FAIL;
-	}
 	snprintf(from, sizeof(from), "open");
 	snprintf(to, sizeof(to), "open");
 	if (o->o.from_us != INT64_MIN)
@@ -191,8 +188,11 @@ static int export_gate(const struct site *s, struct eopts *o, char *user, size_t
 	rq.warrant = o->o.warrant;
 	rq.what = what;
 	rq.justification = o->o.justification;
-	r = acl_authorize(ss, &rq, msg, sizeof(msg));
-	if (r == LACRE_OK && o->o.oversight) {
+	/* the one gate entry (cli_gate, access_open), as for every reader */
+	if ((r = cli_gate(s, o->user, &rq, &ss, NULL)) != EXIT_OK)
+		return r;
+	r = LACRE_OK;
+	if (o->o.oversight) {
 		/* the quarantine count and the accounting events are oversight
 		 * data: a second request, logged on its own */
 		snprintf(what, sizeof(what), "quarantine count and accounting events of warrant %s's "

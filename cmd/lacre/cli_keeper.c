@@ -2,7 +2,9 @@
  * cli_keeper.c - the lacre CLI as a client of the keeper (docs/keeper.md).
  *
  * When a keeper is configured (--keeper PATH, $LACRE_KEEPER, or a socket
- * at SITE/keeper.sock) every command the keeper serves (args.c) is sent to
+ * at SITE/keeper.sock; or https://HOST:PORT, a remote keeper reached
+ * through lacre-console, lib/proto/https_client.c, its certificate pinned
+ * by --keeper-fingerprint or --keeper-ca) every command the keeper serves (args.c) is sent to
  * it as a request signed with the acting user's key (--user KEYFILE or
  * $LACRE_USER): the CLI then never reads a passphrase and never opens a
  * key of the site.  --site, --user, --keeper and --passphrase-* are the
@@ -36,6 +38,7 @@
 /* The CLI's own options, taken out of what is sent. */
 struct local {
 	const char *keeper, *site, *user;
+	const char *fingerprint, *ca;   /* an https:// keeper's certificate */
 };
 
 /* Split argv into the CLI's own options (l) and the rest (out, NULL-
@@ -66,6 +69,10 @@ static int split(int argc, char **argv, struct local *l, char **out, int *outc)
 			dst = &l->site;
 		else if (len == 4 && !memcmp(a + 2, "user", 4))
 			dst = &l->user;
+		else if (len == 18 && !memcmp(a + 2, "keeper-fingerprint", 18))
+			dst = &l->fingerprint;
+		else if (len == 9 && !memcmp(a + 2, "keeper-ca", 9))
+			dst = &l->ca;
 		else if ((len == 15 && !memcmp(a + 2, "passphrase-file", 15)) ||
 			 (len == 13 && !memcmp(a + 2, "passphrase-fd", 13))) {
 			static const char *ignored;
@@ -116,9 +123,38 @@ static int user_add_keyfile(char **out, int outc, int *oi, int *vi, const char *
 	return *oi >= 0 && *vi >= 0;
 }
 
+/* A keeper at https://HOST:PORT: lacre-console's API, its certificate
+ * pinned by --keeper-fingerprint (or $LACRE_KEEPER_FINGERPRINT: the SHA-256
+ * lacre-console prints, hex, colons allowed) or trusted by --keeper-ca FILE
+ * (or $LACRE_KEEPER_CA). */
+static int remote_run(const char *url, const struct local *l, const struct user_key *k, int argc,
+		      char *const *argv, int *status, char *msg, size_t msglen)
+{
+	struct keeper_https_trust t;
+	const char *fp = l->fingerprint ? l->fingerprint : getenv("LACRE_KEEPER_FINGERPRINT");
+	char hx[65];
+	size_t n = 0;
+
+	memset(&t, 0, sizeof(t));
+	t.ca_file = l->ca ? l->ca : getenv("LACRE_KEEPER_CA");
+	if (fp && fp[0]) {
+		for (const char *p = fp; *p && n < sizeof(hx) - 1; p++)
+			if (*p != ':')
+				hx[n++] = *p;
+		hx[n] = '\0';
+		if (n != 64 || lacre_unhex_text(hx, t.pin, sizeof(t.pin)) != 32) {
+			snprintf(msg, msglen, "--keeper-fingerprint '%s' is not a SHA-256 fingerprint "
+				 "(64 hex digits, as lacre-console prints it)", fp);
+			return LACRE_E_INVALID;
+		}
+		t.have_pin = 1;
+	}
+	return keeper_https_run(url, &t, k, argc, argv, status, msg, msglen);
+}
+
 int cli_keeper_forward(int argc, char **argv)
 {
-	struct local l = { NULL, NULL, NULL };
+	struct local l = { NULL, NULL, NULL, NULL, NULL };
 	struct user_key key;
 	char sock[SITE_PATH_MAX], dir[SITE_PATH_MAX], msg[SITE_MSG_MAX];
 	char **out;
@@ -213,7 +249,10 @@ int cli_keeper_forward(int argc, char **argv)
 			}
 			sent[sentc] = NULL;
 		}
-		r = keeper_client_run(sock, &key, sentc, sent, &status, msg, sizeof(msg));
+		if (!strncmp(sock, "https://", 8))
+			r = remote_run(sock, &l, &key, sentc, sent, &status, msg, sizeof(msg));
+		else
+			r = keeper_client_run(sock, &key, sentc, sent, &status, msg, sizeof(msg));
 		if (sent != out)
 			free(sent);
 		if (kfile && (r != LACRE_OK || status != EXIT_OK))
@@ -226,6 +265,11 @@ int cli_keeper_forward(int argc, char **argv)
 	free(out);
 	if (r != LACRE_OK) {
 		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		/* https: a console whose certificate is not the trusted one is a
+		 * verification failure; a bad address or fingerprint is usage */
+		if (!strncmp(sock, "https://", 8))
+			return r == LACRE_E_AUTH ? EXIT_VERIFY :
+			       r == LACRE_E_INVALID || r == LACRE_E_CONFIG ? EXIT_USAGE : EXIT_FAIL;
 		return EXIT_FAIL;
 	}
 	return status;

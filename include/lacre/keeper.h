@@ -185,5 +185,32 @@ int keeper_client_socket(const char *explicit_path, const char *site_dir, char *
  * status.  msg explains a failure to talk to the keeper. */
 int keeper_client_run(const char *socket_path, const struct user_key *k, int argc,
 		      char *const *argv, int *status, char *msg, size_t msglen);
+/* The client's one rule for a signature the keeper asks for (an 'S'
+ * frame, or a console relay's "sign" state): sign m[0..n) with k only
+ * when it is an access-log request part of k's user, or the registry
+ * event the command argv writes (client.c).  LACRE_OK and sig, or
+ * LACRE_E_DENIED: refuse (send an empty signature). */
+int keeper_client_sign(const struct user_key *k, int argc, char *const *argv, const uint8_t *m,
+		       size_t n, uint8_t sig[64]);
+
+/* ---- the remote client (lib/proto/https_client.c) ---- */
+
+/* How the console's certificate is trusted: its SHA-256 fingerprint (32
+ * bytes, as lacre-console prints it) or a CA file (PEM). */
+struct keeper_https_trust {
+	int have_pin;
+	uint8_t pin[32];
+	const char *ca_file;            /* or NULL */
+};
+
+/* keeper_client_run through lacre-console's HTTPS API (FORMATS §15) at
+ * url ("https://HOST:PORT"): log in with k (the challenge the browser
+ * signs), send the same signed request (FORMATS §11), answer the
+ * signature rounds by keeper_client_sign, print stdout and stderr, fetch
+ * the output file to the path argv names, log out.  LACRE_E_AUTH when the
+ * console's certificate is not the trusted one (nothing is sent). */
+int keeper_https_run(const char *url, const struct keeper_https_trust *t,
+		     const struct user_key *k, int argc, char *const *argv, int *status,
+		     char *msg, size_t msglen);
 
 #endif

@@ -207,6 +207,18 @@ static int own_registry_event(const uint8_t *m, size_t n, const char *name,
 	return x->pubkey == NULL || has_token(m, n, "key", x->pubkey);
 }
 
+int keeper_client_sign(const struct user_key *k, int argc, char *const *argv, const uint8_t *m,
+		       size_t n, uint8_t sig[64])
+{
+	struct reg_event rx;
+
+	if (!reg_event_of(argc, argv, &rx))
+		memset(&rx, 0, sizeof(rx));      /* it writes no registry event */
+	if (!own_access_request(m, n, k->name) && !own_registry_event(m, n, k->name, &rx))
+		return LACRE_E_DENIED;
+	return lacre_ed25519_sign(k->seed, m, n, sig) == LACRE_OK ? LACRE_OK : LACRE_E_CRYPTO;
+}
+
 struct out_file {
 	const char *path;
 	char part[4096 + 8];
@@ -259,7 +271,6 @@ int keeper_client_run(const char *socket_path, const struct user_key *k, int arg
 	struct lacre_dbuf req;
 	struct timespec ts;
 	struct out_file of = { NULL, "", -1 };
-	struct reg_event rx;
 	uint8_t nonce[16], hdr[4], t, *b = NULL, sig[64];
 	size_t n;
 	int fd = -1, r, idx = -1, done = 0;
@@ -276,8 +287,6 @@ int keeper_client_run(const char *socket_path, const struct user_key *k, int arg
 	memcpy(a.sun_path, socket_path, strlen(socket_path) + 1);
 	if (keeper_args_output(argc, argv, &idx, &off) == LACRE_OK)
 		of.path = argv[idx] + off;
-	if (!reg_event_of(argc, argv, &rx))
-		memset(&rx, 0, sizeof(rx));      /* it writes no registry event */
 	if (of.path && access(of.path, F_OK) == 0) {
 		snprintf(msg, msglen, "%s exists; give a new file name", of.path);
 		return LACRE_E_EXISTS;
@@ -339,9 +348,7 @@ int keeper_client_run(const char *socket_path, const struct user_key *k, int arg
 				goto out;
 			break;
 		case KEEPER_F_SIGN:
-			if ((!own_access_request(b, n, k->name) &&
-			     !own_registry_event(b, n, k->name, &rx)) ||
-			    lacre_ed25519_sign(k->seed, b, n, sig) != LACRE_OK) {
+			if (keeper_client_sign(k, argc, argv, b, n, sig) != LACRE_OK) {
 				r = keeper_frame_write(fd, KEEPER_F_SIGNATURE, sig, 0);
 			} else {
 				r = keeper_frame_write(fd, KEEPER_F_SIGNATURE, sig, 64);

@@ -598,8 +598,40 @@ static void test_client_signs(void)
 	user_key_wipe(&k);
 }
 
+/* keeper_client_sign, the one rule of the socket and the HTTPS client:
+ * its own user's access-log request part is signed (and verifies), the
+ * same for another user's name, a registry line the command does not
+ * write, or any other bytes is refused. */
+static void test_client_sign_rule(void)
+{
+	struct user_key k;
+	char own[256], other[256];
+	static const char junk[] = "lacre-console-login/v1\nuser ana\n";
+	char *rec[] = { "records", "--warrant", "W-000001", NULL };
+	uint8_t sig[64];
+	int n1, n2;
+
+	CHECK_OK(user_key_generate("ana", &k));
+	n1 = snprintf(own, sizeof(own), "%s\nindex 3\nuser ana\naction records\n", ACCESSLOG_MAGIC);
+	n2 = snprintf(other, sizeof(other), "%s\nindex 3\nuser anax\naction records\n",
+		      ACCESSLOG_MAGIC);
+	CHECK_OK(keeper_client_sign(&k, 3, rec, (const uint8_t *)own, (size_t)n1, sig));
+	CHECK_OK(lacre_ed25519_verify(k.pub, own, (size_t)n1, sig));
+	CHECK_EQ_INT(keeper_client_sign(&k, 3, rec, (const uint8_t *)other, (size_t)n2, sig),
+		     LACRE_E_DENIED);
+	CHECK_EQ_INT(keeper_client_sign(&k, 3, rec, (const uint8_t *)junk, sizeof(junk) - 1, sig),
+		     LACRE_E_DENIED);
+	/* a users.log line while the command is `records`: not its event */
+	n1 = snprintf(own, sizeof(own), "%s 7 disable by=ana at=1 name=eva prev=%064d hash=%064d",
+		      USERS_MAGIC, 0, 0);
+	CHECK_EQ_INT(keeper_client_sign(&k, 3, rec, (const uint8_t *)own, (size_t)n1, sig),
+		     LACRE_E_DENIED);
+	user_key_wipe(&k);
+}
+
 int main(void)
 {
+	RUN(test_client_sign_rule);
 	RUN(test_client_signs);
 	RUN(test_roundtrip);
 	RUN(test_mutations);
