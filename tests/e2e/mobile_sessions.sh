@@ -17,7 +17,8 @@
 #     modification (the Modify Bearer's new ECGI); the deactivation repeats
 #     that cell, so two location entries and three events;
 #   - 21 CC packets (expected-hi3.jsonl), bytes = the sum of the inner IP
-#     packets' lengths (computed here from `lacre decode --key --content`);
+#     packets' lengths and the packets each way = the CC direction labels
+#     (both computed here from `lacre decode --key --content`);
 #   - the text form lists the session as "mobile" with both cells;
 #   - the index's calls table holds the session (type mobile, FORMATS §10).
 # Exit 0 pass, 77 skip, 1 fail.
@@ -50,7 +51,7 @@ def tlv(b, i):
     if l & 0x80:
         n = l & 0x7f; l = int.from_bytes(b[i:i + n], 'big'); i += n
     return t, i, l
-n = total = 0
+n = total = nfrom = nto = 0
 for line in open(sys.argv[1]):
     d = json.loads(line)
     if d.get('liid') != 'LIC-MOBILE-EPS' or d.get('kind') != 'cc':
@@ -66,9 +67,11 @@ for line in open(sys.argv[1]):
             break
         i = v + l
     n += 1
-print(n, total)
+    nfrom += d.get('direction') == 'from-target'
+    nto += d.get('direction') == 'to-target'
+print(n, total, nfrom, nto)
 PY
-read -r ncc ccbytes < "$work/cc-bytes"
+read -r ncc ccbytes ccfrom ccto < "$work/cc-bytes"
 [ "$ncc" -eq 21 ] || die "lacre decode found $ncc EPS CC in hi3.bin, the set's README says 21"
 
 mkdir -m 700 "$work/hkeys"
@@ -87,9 +90,10 @@ export LACRE_USER=$INV_KEY
 
 "$L" calls --warrant "$WE" --json "${J[@]}" > "$work/calls.jsonl" 2>"$work/calls.err" ||
 	{ cat "$work/calls.err"; die "calls --json"; }
-python3 - "$work/calls.jsonl" "$vec" "$ncc" "$ccbytes" <<'PY' || die "the EPS target's mobile session is not as the capture says"
+python3 - "$work/calls.jsonl" "$vec" "$ncc" "$ccbytes" "$ccfrom" "$ccto" <<'PY' || die "the EPS target's mobile session is not as the capture says"
 import json, sys
-path, vec, ncc, ccbytes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+path, vec = sys.argv[1], sys.argv[2]
+ncc, ccbytes, ccfrom, ccto = (int(x) for x in sys.argv[3:7])
 ok = True
 def check(cond, what):
     global ok
@@ -130,7 +134,9 @@ we = [(ts(begin), 'begin', 'bearer-activation', 'eutran'), (ts(mod), 'continue',
 check(ev == we, f'events: {ev}')
 check(m['iri_records'] == 3 and m['packets'] == m['cc_records'] == 21 and m['bytes'] == ccbytes,
       f'3 IRI, {m["packets"]} CC packets, {m["bytes"]} bytes (decode says {ccbytes})')
-check(m['packets_from_target'] + m['packets_to_target'] == 21, 'every packet has a side')
+check((m['packets_from_target'], m['packets_to_target']) == (ccfrom, ccto) and ccfrom + ccto == 21,
+      f'packets from / to the target {m["packets_from_target"]}/{m["packets_to_target"]} '
+      f'= the CC direction labels ({ccfrom}/{ccto})')
 check(m['complete'] is True and m['problems'] == [] and m['iri_gaps'] == 0 and m['cc_gaps'] == 0,
       f'complete, no gaps ({m["problems"]})')
 sys.exit(0 if ok else 1)
