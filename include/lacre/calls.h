@@ -23,7 +23,6 @@
 #define CALLS_ID_MAX 64
 #define CALLS_MAX_CINS 8
 #define CALLS_PROBLEMS_MAX 512
-#define CALLS_MOBILE_EVENTS_MAX 64   /* mobile IRIs listed per session (the rest counted) */
 #define CALLS_LOCATION_MAX 160
 
 enum calls_type { CALLS_VOIP = 1, CALLS_SESSION = 2, CALLS_MOBILE = 3 };
@@ -73,15 +72,18 @@ struct calls_entry {
 	char imsi[40], msisdn[40], imei[40];  /* digits (33.128: SUPI/GPSI/PEI text) */
 	char apn[128];                    /* APN or DNN, dotted */
 	int start_event, end_event;       /* the activation / deactivation event, -1 none */
+	/* every mobile IRI of the session in time order; calls_list keeps
+	 * them inside its one allocation (free() of the array frees them) */
+	const struct calls_mobile_event *events;
 	size_t n_events;
-	uint64_t events_dropped;          /* IRIs beyond CALLS_MOBILE_EVENTS_MAX */
-	struct calls_mobile_event events[CALLS_MOBILE_EVENTS_MAX];
 	int complete;                     /* no gap, BYE/IRI-End seen, CC present */
 	char problems[CALLS_PROBLEMS_MAX];/* "; "-separated, "" when complete */
 };
 
 /* Correlate warrant's calls and sessions from the index (and store them in
- * its calls table).  *out is malloc'd (free()), sorted by start time. */
+ * its calls table).  *out is malloc'd (free()), sorted by start time; the
+ * mobile sessions' events live in the same allocation, after the entries
+ * (a copy of an entry is valid only while the array is). */
 int calls_list(struct index *ix, const char *warrant, struct calls_entry **out, size_t *n);
 
 /* The VoIP call id ("<warrant>-<cin>") of warrant, for audio: only what

@@ -56,6 +56,8 @@ struct calls_work {
 	char (*sip_addrs)[4][64]; /* up to 4 distinct SIP endpoint addresses */
 	char (*offer)[64], (*answer)[64];
 	unsigned *offer_port, *answer_port;
+	struct calls_mobile_event **mev;  /* per mobile session: its IRIs */
+	size_t *n_mev, *cap_mev;
 };
 
 /* Text column i, or "" for NULL. */
@@ -94,7 +96,7 @@ static long calls_new(struct calls_work *w)
 #define GROW(f) do { void *np = realloc(w->f, nc * sizeof(*w->f)); if (!np) return -1; w->f = np; } while (0)
 		GROW(v); GROW(streams); GROW(n_streams); GROW(pt_count); GROW(swapped);
 		GROW(labelled); GROW(sip_addrs); GROW(offer); GROW(answer); GROW(offer_port);
-		GROW(answer_port);
+		GROW(answer_port); GROW(mev); GROW(n_mev); GROW(cap_mev);
 #undef GROW
 		w->cap = nc;
 	}
@@ -107,6 +109,8 @@ static long calls_new(struct calls_work *w)
 	memset(w->sip_addrs[w->n], 0, sizeof(w->sip_addrs[0]));
 	w->offer[w->n][0] = w->answer[w->n][0] = '\0';
 	w->offer_port[w->n] = w->answer_port[w->n] = 0;
+	w->mev[w->n] = NULL;
+	w->n_mev[w->n] = w->cap_mev[w->n] = 0;
 	return (long)w->n++;
 }
 
@@ -118,6 +122,9 @@ static void calls_work_free(struct calls_work *w, int keep_v)
 	free(w->streams); free(w->n_streams); free(w->pt_count); free(w->swapped);
 	free(w->labelled); free(w->sip_addrs); free(w->offer); free(w->answer);
 	free(w->offer_port); free(w->answer_port);
+	for (size_t i = 0; w->mev && i < w->n; i++)
+		free(w->mev[i]);
+	free(w->mev); free(w->n_mev); free(w->cap_mev);
 }
 
 /* A new entry of type for CIN cin of warrant (LIID liid), first seen at
@@ -604,16 +611,24 @@ static int calls_mobile(sqlite3 *db, const char *warrant, struct calls_work *w)
 				}
 				c->has_iri_end = 1;
 			}
-			if (c->n_events < CALLS_MOBILE_EVENTS_MAX) {
-				struct calls_mobile_event *e = &c->events[c->n_events++];
+			if (w->n_mev[i] == w->cap_mev[i]) {
+				size_t nc = w->cap_mev[i] ? w->cap_mev[i] * 2 : 8;
+				void *np = realloc(w->mev[i], nc * sizeof(*w->mev[i]));
+				if (!np) {
+					r = LACRE_E_NOMEM;
+					goto out;
+				}
+				w->mev[i] = np;
+				w->cap_mev[i] = nc;
+			}
+			{
+				struct calls_mobile_event *e = &w->mev[i][w->n_mev[i]++];
 				e->time_us = t;
 				e->iri_type = it;
 				e->event = ev;
 				e->rat = sqlite3_column_type(st, 11) == SQLITE_NULL ? -1
 					 : sqlite3_column_int(st, 11);
 				calls_copy(e->location, sizeof(e->location), calls_col(st, 10));
-			} else {
-				c->events_dropped++;
 			}
 		}
 		sqlite3_finalize(st);
@@ -708,9 +723,6 @@ static void calls_finish(struct calls_work *w)
 			if (c->answer_us && !c->cc_records)
 				calls_problem(c, "answered but no RTP");
 		} else if (c->type == CALLS_MOBILE) {
-			if (c->events_dropped)
-				calls_problem(c, "%" PRIu64 " further IRIs not listed (more than %d)",
-					      c->events_dropped, CALLS_MOBILE_EVENTS_MAX);
 			if (!c->iri_records)
 				calls_problem(c, "packets without mobile IRI");
 			else if (!c->end_us)
@@ -840,6 +852,36 @@ out:
 	return r;
 }
 
+/* Move the mobile sessions' events into w->v's own allocation, after the
+ * entries, so that the caller's free(v) frees them too. */
+static int calls_pack_events(struct calls_work *w)
+{
+	size_t total = 0, off = 0;
+	struct calls_mobile_event *tail;
+	void *np;
+
+	for (size_t i = 0; i < w->n; i++)
+		total += w->n_mev[i];
+	if (!total)
+		return LACRE_OK;
+	if (total > (SIZE_MAX - w->n * sizeof(*w->v)) / sizeof(*tail))
+		return LACRE_E_NOMEM;
+	if ((np = realloc(w->v, w->n * sizeof(*w->v) + total * sizeof(*tail))) == NULL)
+		return LACRE_E_NOMEM;
+	w->v = np;
+	w->cap = w->n;
+	tail = (struct calls_mobile_event *)(void *)(w->v + w->n);
+	for (size_t i = 0; i < w->n; i++) {
+		if (!w->n_mev[i])
+			continue;
+		memcpy(tail + off, w->mev[i], w->n_mev[i] * sizeof(*tail));
+		w->v[i].events = tail + off;
+		w->v[i].n_events = w->n_mev[i];
+		off += w->n_mev[i];
+	}
+	return LACRE_OK;
+}
+
 int calls_list(struct index *ix, const char *warrant, struct calls_entry **out, size_t *n)
 {
 	struct calls_work w;
@@ -856,6 +898,8 @@ int calls_list(struct index *ix, const char *warrant, struct calls_entry **out, 
 	    (r = calls_seq_gaps(db, warrant, &w)) != LACRE_OK)
 		goto out;
 	calls_finish(&w);
+	if ((r = calls_pack_events(&w)) != LACRE_OK)
+		goto out;
 	if (w.n)
 		qsort(w.v, w.n, sizeof(*w.v), calls_cmp);
 	if ((r = calls_store(db, warrant, w.v, w.n)) != LACRE_OK)
@@ -998,8 +1042,6 @@ static void calls_json_mobile(struct json_w *w, const struct calls_entry *c)
 		json_obj_end(w);
 	}
 	json_arr_end(w);
-	json_key(w, "events_not_listed");
-	json_uint(w, c->events_dropped);
 	json_key(w, "packets_from_target");
 	json_uint(w, c->packets[CALLS_FROM_TARGET]);
 	json_key(w, "packets_to_target");
