@@ -20,7 +20,9 @@
 #     packets' lengths and the packets each way = the CC direction labels
 #     (both computed here from `lacre decode --key --content`);
 #   - the text form lists the session as "mobile" with both cells;
-#   - the index's calls table holds the session (type mobile, FORMATS §10).
+#   - the index's calls table holds the session (type mobile, FORMATS §10);
+#   - lacre pcap of the session's CIN: tshark reads its 21 packets and the
+#     same IP bytes.
 # Exit 0 pass, 77 skip, 1 fail.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -31,6 +33,7 @@ trap '[ -n "$IPID" ] && kill $IPID 2>/dev/null; [ -n "${LACRE_KEEP_TMP:-}" ] && 
 . "$top/tests/e2e/lib/vault.bash"
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 command -v sqlite3 >/dev/null || die "sqlite3 is not installed (scripts/deps installs it)"
+command -v tshark >/dev/null || die "tshark is not installed (scripts/deps installs it)"
 [ -x "$B/lacre" ] || die "build/bin not built (a test run needs the build)"
 [ -f "$vec/raw/hi2.bin" ] || die "vectors not found at $vec: check out the shared folder beside the source tree"
 L="$B/lacre"
@@ -158,4 +161,10 @@ esac
 [ "$(sqlite3 "$site/index.sqlite" "SELECT value FROM meta WHERE key = 'schema'")" = 2 ] ||
 	die "index schema version is not 2"
 echo "ok   index: calls table row type mobile with PDN, IMSI, APN and both cells; schema 2"
+# the session's packets: lacre pcap of its CIN, read by tshark
+"$L" pcap --warrant "$WE" --cin 268476417 -o "$work/eps.pcap" "${J[@]}" 2>"$work/pcap.err" ||
+	{ cat "$work/pcap.err"; die "pcap of the mobile session"; }
+got=$(tshark -r "$work/eps.pcap" -T fields -e ip.len 2>/dev/null | awk '{n++; s+=$1} END {print n+0, s+0}')
+[ "$got" = "21 $ccbytes" ] || die "pcap of the mobile session: tshark reads '$got' (packets, IP bytes), want '21 $ccbytes'"
+echo "ok   pcap of the session's CIN: tshark reads its 21 packets, $ccbytes IP bytes"
 echo "PASS mobile_sessions"
