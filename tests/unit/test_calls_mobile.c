@@ -8,8 +8,9 @@
  * Bearer 1: activation (IRI-Begin, cell A), modification with a cell change
  * (cell B), a modification in the same cell (no new location), CC each way,
  * deactivation (IRI-End).  Bearer 2: activation only, one IRI sequence
- * number missing: "open", incomplete.  Also: an index of the previous
- * schema version is refused (to be rebuilt).
+ * number missing: "open", incomplete.  A 33.128 PDU session (SUPI, PEI,
+ * DNN, UE address, establishment to release).  Also: an index of the
+ * previous schema version is refused (to be rebuilt).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -155,6 +156,68 @@ static int eps_iri(uint32_t cin, uint64_t seq, int64_t t, int it, int ev, uint32
 	r = ber_enc_finish(&e);
 	if (r == LACRE_OK)
 		r = add(&d, cin, seq, ETSI_KIND_IRI, it, -1, "epsiri", t);
+	lacre_dbuf_free(&d);
+	return r;
+}
+
+/* One 3GPP TS 33.128 xIRI (threeGPP33128DefinedIRI [19], the XIRIPayload
+ * in the shape tests/unit/test_etsi_eps.c builds): event tag ev, 6
+ * pDUSessionEstablishment (SUPI, PEI, PDU session id, UE endpoint, a
+ * location, DNN) or 8 pDUSessionRelease (SUPI, PDU session id). */
+static int x_iri(uint32_t cin, uint64_t seq, int64_t t, int it, uint32_t ev)
+{
+	static const uint8_t ue[] = { 10, 45, 7, 88 };
+	struct lacre_dbuf x, d;
+	struct ber_enc e;
+	int r;
+
+	lacre_dbuf_init(&x, 4096);
+	lacre_dbuf_init(&d, 8192);
+	ber_enc_init(&e, &x, BER_ENC_LEN_MINIMAL);
+	ber_enc_seq(&e);
+	ber_enc_oid_text(&e, BER_CONTEXT, 1, "4.19.17.3", 1);
+	ber_enc_open(&e, BER_CONTEXT, 2);                /* event */
+	ber_enc_open(&e, BER_CONTEXT, ev);
+	ber_enc_open(&e, BER_CONTEXT, 1);                /* sUPI CHOICE */
+	ber_enc_str(&e, BER_CONTEXT, 1, "001010000000001");
+	ber_enc_close(&e);
+	if (ev == 6) {
+		ber_enc_open(&e, BER_CONTEXT, 3);        /* pEI CHOICE */
+		ber_enc_str(&e, BER_CONTEXT, 1, "356938035643809");
+		ber_enc_close(&e);
+		ber_enc_uint(&e, BER_CONTEXT, 5, 5);     /* pDUSessionID */
+		ber_enc_open(&e, BER_CONTEXT, 9);        /* uEEndpoint */
+		ber_enc_prim(&e, BER_CONTEXT, 1, ue, 4);
+		ber_enc_close(&e);
+		ber_enc_open(&e, BER_CONTEXT, 11);       /* location */
+		ber_enc_open(&e, BER_CONTEXT, 1);
+		ber_enc_prim(&e, BER_CONTEXT, 1, "cell", 4);
+		ber_enc_close(&e);
+		ber_enc_close(&e);
+		ber_enc_str(&e, BER_CONTEXT, 12, "internet");   /* dNN */
+	} else {
+		ber_enc_uint(&e, BER_CONTEXT, 4, 5);     /* pDUSessionID */
+	}
+	ber_enc_close(&e);
+	ber_enc_close(&e);
+	ber_enc_close(&e);
+	if ((r = ber_enc_finish(&e)) != LACRE_OK)
+		goto out;
+	ber_enc_init(&e, &d, BER_ENC_LEN_MINIMAL);
+	ber_enc_seq(&e);
+	header(&e, cin, seq, t);
+	ber_enc_open(&e, BER_CONTEXT, 2);
+	ber_enc_open(&e, BER_CONTEXT, 0);                /* iRIPayloadSequence */
+	ber_enc_seq(&e);
+	ber_enc_uint(&e, BER_CONTEXT, 0, (uint64_t)it);
+	ber_enc_open(&e, BER_CONTEXT, 2);                /* iRIContents */
+	ber_enc_prim(&e, BER_CONTEXT, 19, x.p, x.len);   /* threeGPP33128DefinedIRI */
+	for (int k = 0; k < 5; k++)
+		ber_enc_close(&e);
+	if ((r = ber_enc_finish(&e)) == LACRE_OK)
+		r = add(&d, cin, seq, ETSI_KIND_IRI, it, -1, "threegpp33128definediri", t);
+out:
+	lacre_dbuf_free(&x);
 	lacre_dbuf_free(&d);
 	return r;
 }
@@ -313,6 +376,41 @@ static void test_mobile_sessions(void)
 	ix = NULL;
 }
 
+/* A 5G PDU session (33.128 xIRI): SUPI / PEI / DNN / UE address in the
+ * identity columns, a location the decoder does not break out ("present"),
+ * establishment to release. */
+static void test_33128_session(void)
+{
+	char path[512];
+	struct calls_entry *v = NULL;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/index-5g.sqlite", t_tmpdir());
+	CHECK_OK(index_open_path(path, &ix));
+	CHECK_OK(x_iri(777, 0, T0, ETSI_IRI_BEGIN, 6));
+	CHECK_OK(x_iri(777, 1, T0 + 9000000, ETSI_IRI_END, 8));
+	CHECK_OK(calls_list(ix, W, &v, &n));
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_INT(v[0].type, CALLS_MOBILE);
+	CHECK_EQ_INT(v[0].family, 3);
+	CHECK_STR(v[0].imsi, "001010000000001");
+	CHECK_STR(v[0].imei, "356938035643809");
+	CHECK_STR(v[0].target_ip, "10.45.7.88");
+	CHECK_STR(v[0].apn, "internet");
+	CHECK_EQ_INT(v[0].start_event, 6);
+	CHECK_EQ_INT(v[0].end_event, 8);
+	CHECK_EQ_INT(v[0].end_us, T0 + 9000000);
+	CHECK_EQ_INT(v[0].n_events, 2);
+	CHECK_STR(v[0].events[0].location, "present");
+	CHECK_STR(v[0].events[1].location, "");
+	CHECK_STR(calls_mobile_event_name(3, v[0].start_event), "pdu-session-establishment");
+	CHECK_STR(calls_mobile_event_name(3, v[0].end_event), "pdu-session-release");
+	CHECK_EQ_INT(v[0].complete, 1);
+	free(v);
+	index_close(ix);
+	ix = NULL;
+}
+
 /* An index of schema version 1 (before the mobile columns) is refused. */
 static void test_old_schema(void)
 {
@@ -333,6 +431,7 @@ static void test_old_schema(void)
 int main(void)
 {
 	RUN(test_mobile_sessions);
+	RUN(test_33128_session);
 	RUN(test_old_schema);
 	return t_done();
 }
