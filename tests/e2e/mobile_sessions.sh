@@ -22,7 +22,9 @@
 #   - the text form lists the session as "mobile" with both cells;
 #   - the index's calls table holds the session (type mobile, FORMATS §10);
 #   - lacre pcap of the session's CIN: tshark reads its 21 packets and the
-#     same IP bytes.
+#     same IP bytes;
+#   - an export of the warrant lists the session's pcap in media.txt and
+#     lacre-verify says VERIFIED.
 # Exit 0 pass, 77 skip, 1 fail.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -34,6 +36,7 @@ trap '[ -n "$IPID" ] && kill $IPID 2>/dev/null; [ -n "${LACRE_KEEP_TMP:-}" ] && 
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 command -v sqlite3 >/dev/null || die "sqlite3 is not installed (scripts/deps installs it)"
 command -v tshark >/dev/null || die "tshark is not installed (scripts/deps installs it)"
+command -v age-keygen >/dev/null || die "age-keygen is not installed (scripts/deps installs age)"
 [ -x "$B/lacre" ] || die "build/bin not built (a test run needs the build)"
 [ -f "$vec/raw/hi2.bin" ] || die "vectors not found at $vec: check out the shared folder beside the source tree"
 L="$B/lacre"
@@ -167,4 +170,18 @@ echo "ok   index: calls table row type mobile with PDN, IMSI, APN and both cells
 got=$(tshark -r "$work/eps.pcap" -T fields -e ip.len 2>/dev/null | awk '{n++; s+=$1} END {print n+0, s+0}')
 [ "$got" = "21 $ccbytes" ] || die "pcap of the mobile session: tshark reads '$got' (packets, IP bytes), want '21 $ccbytes'"
 echo "ok   pcap of the session's CIN: tshark reads its 21 packets, $ccbytes IP bytes"
+# the export carries the session's pcap (media.txt) and verifies
+export LACRE_USER=$CLERK_KEY
+age-keygen -o "$work/court.key" 2>/dev/null || die "age-keygen"
+R=$(grep -o 'age1[a-z0-9]*' "$work/court.key")
+"$L" export --warrant "$WE" --recipient "$R" -o "$work/e.age" "${J[@]}" > /dev/null 2>"$work/exp.err" ||
+	{ cat "$work/exp.err"; die "export"; }
+age -d -i "$work/court.key" -o "$work/e.plain" "$work/e.age" || die "age -d"
+python3 "$top/tests/e2e/lib/pkg_tool.py" get "$work/e.plain" media.txt > "$work/media.txt" || die "media.txt"
+grep -q "^pcap pcap/${WE,,}-268476417.pcap call $WE-268476417 cin 268476417 packets 21 " "$work/media.txt" ||
+	{ cat "$work/media.txt"; die "the export's media.txt has no pcap of the mobile session with 21 packets"; }
+"$B/lacre-verify" "$work/e.age" -i "$work/court.key" --log-vkey "$site/ledger/ingest/vkey" \
+	--export-vkey "$site/ledger/export.vkey" > "$work/v.txt" 2>&1 || { cat "$work/v.txt"; die "lacre-verify"; }
+grep -q '^VERIFIED' "$work/v.txt" || { cat "$work/v.txt"; die "lacre-verify: not VERIFIED"; }
+echo "ok   export: media.txt lists the mobile session's pcap (21 packets); lacre-verify: VERIFIED"
 echo "PASS mobile_sessions"
