@@ -28,7 +28,7 @@
 #include "lacre/store.h"
 
 #define INDEX_FILE "index.sqlite"
-#define INDEX_SCHEMA_VERSION 1
+#define INDEX_SCHEMA_VERSION 2   /* 2: mobile IRI columns (FORMATS §10) */
 
 struct index;
 struct sqlite3;

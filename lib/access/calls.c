@@ -12,6 +12,12 @@
  * media (OpenLI labels the RTP by "who sent the INVITE", which is wrong
  * when the target is called; see ../shared/vectors/openli-a/README.md).
  * Broadband: IPIRI and IPCC records grouped by CIN.
+ * Mobile: EPS, UMTS and 3GPP TS 33.128 IRI (the index's mobile columns)
+ * and their CC grouped by LIID and CIN (OpenLI gives each bearer its own
+ * CIN): the activation event starts the session, the deactivation (or a
+ * detach / deregistration, or IRI-End) ends it; "open" when neither came.
+ * Each IRI is listed with its event and location, so that every cell
+ * change is shown in time order.
  *
  * Completeness per call: ETSI sequence gaps of the IRI and CC streams,
  * RTP sequence gaps per SSRC (16-bit numbers unwrapped in arrival order),
@@ -50,6 +56,8 @@ struct calls_work {
 	char (*sip_addrs)[4][64]; /* up to 4 distinct SIP endpoint addresses */
 	char (*offer)[64], (*answer)[64];
 	unsigned *offer_port, *answer_port;
+	struct calls_mobile_event **mev;  /* per mobile session: its IRIs */
+	size_t *n_mev, *cap_mev;
 };
 
 /* Text column i, or "" for NULL. */
@@ -88,7 +96,7 @@ static long calls_new(struct calls_work *w)
 #define GROW(f) do { void *np = realloc(w->f, nc * sizeof(*w->f)); if (!np) return -1; w->f = np; } while (0)
 		GROW(v); GROW(streams); GROW(n_streams); GROW(pt_count); GROW(swapped);
 		GROW(labelled); GROW(sip_addrs); GROW(offer); GROW(answer); GROW(offer_port);
-		GROW(answer_port);
+		GROW(answer_port); GROW(mev); GROW(n_mev); GROW(cap_mev);
 #undef GROW
 		w->cap = nc;
 	}
@@ -101,6 +109,8 @@ static long calls_new(struct calls_work *w)
 	memset(w->sip_addrs[w->n], 0, sizeof(w->sip_addrs[0]));
 	w->offer[w->n][0] = w->answer[w->n][0] = '\0';
 	w->offer_port[w->n] = w->answer_port[w->n] = 0;
+	w->mev[w->n] = NULL;
+	w->n_mev[w->n] = w->cap_mev[w->n] = 0;
 	return (long)w->n++;
 }
 
@@ -112,6 +122,9 @@ static void calls_work_free(struct calls_work *w, int keep_v)
 	free(w->streams); free(w->n_streams); free(w->pt_count); free(w->swapped);
 	free(w->labelled); free(w->sip_addrs); free(w->offer); free(w->answer);
 	free(w->offer_port); free(w->answer_port);
+	for (size_t i = 0; w->mev && i < w->n; i++)
+		free(w->mev[i]);
+	free(w->mev); free(w->n_mev); free(w->cap_mev);
 }
 
 /* A new entry of type for CIN cin of warrant (LIID liid), first seen at
@@ -453,6 +466,182 @@ out:
 	return r;
 }
 
+/* Mobile event names (as lib/wire/etsi_json.c writes them in `lacre
+ * decode`): EPS and UMTS share the ePSEvent / gPRSEvent numbering. */
+const char *calls_mobile_event_name(int family, int event)
+{
+	static const char *const eps_ev[] = { NULL, "pdp-context-activation",
+		"start-of-interception-with-pdp-context-active", NULL,
+		"pdp-context-deactivation", "gprs-attach", "gprs-detach", NULL, NULL, NULL,
+		"location-info-update", "sms", NULL, "pdp-context-modification",
+		"serving-system", "start-of-interception-with-ms-attached",
+		"e-utran-attach", "e-utran-detach", "bearer-activation",
+		"start-of-interception-with-active-bearer", "bearer-modification",
+		"bearer-deactivation", "ue-requested-bearer-resource-modification",
+		"ue-requested-pdn-connectivity", "ue-requested-pdn-disconnection",
+		"tracking-area-eps-location-update", "serving-evolved-packet-system" };
+	static const char *const x_ev[] = { NULL, "registration", "deregistration",
+		"location-update", "start-of-interception-with-registered-ue",
+		"unsuccessful-am-procedure", "pdu-session-establishment",
+		"pdu-session-modification", "pdu-session-release",
+		"start-of-interception-with-established-pdu-session",
+		"unsuccessful-sm-procedure", "serving-system-message", "sms-message",
+		"lals-report", "pd-header-report", "pd-summary-report" };
+
+	if (family == 3)
+		return event > 0 && (size_t)event < sizeof(x_ev) / sizeof(x_ev[0]) ? x_ev[event] : NULL;
+	if (family == 1 || family == 2)
+		return event > 0 && (size_t)event < sizeof(eps_ev) / sizeof(eps_ev[0]) ? eps_ev[event] : NULL;
+	return NULL;
+}
+
+/* Whether event starts (1), ends (2) or does neither (0) a bearer / PDP
+ * context / PDU session of family. */
+static int calls_mobile_edge(int family, int event)
+{
+	if (family == 1 || family == 2) {
+		if (event == 1 || event == 2 || event == 18 || event == 19)
+			return 1;   /* activation, start of interception with it active */
+		if (event == 4 || event == 21 || event == 6 || event == 17)
+			return 2;   /* deactivation, GPRS / E-UTRAN detach */
+	} else if (family == 3) {
+		if (event == 6 || event == 9)
+			return 1;   /* establishment, start of interception with it established */
+		if (event == 8 || event == 2)
+			return 2;   /* release, deregistration */
+	}
+	return 0;
+}
+
+/* The mobile session of (liid, cin), started at t when new; -1 out of memory. */
+static long calls_mobile_for(struct calls_work *w, const char *warrant, const char *liid,
+			     uint32_t cin, int64_t t)
+{
+	long i;
+
+	for (size_t k = 0; k < w->n; k++)
+		if (w->v[k].type == CALLS_MOBILE && w->v[k].cin == cin && !strcmp(w->v[k].liid, liid))
+			return (long)k;
+	if ((i = calls_start(w, CALLS_MOBILE, cin, t, warrant, liid)) < 0)
+		return -1;
+	calls_add_cin(&w->v[i], cin);
+	w->v[i].start_event = w->v[i].end_event = -1;
+	return i;
+}
+
+/* Keep the first value of an identity; a later different one is a problem. */
+static void calls_mobile_ident(struct calls_entry *c, char *dst, size_t n, const char *name,
+			       const char *v)
+{
+	if (!v[0])
+		return;
+	if (!dst[0])
+		calls_copy(dst, n, v);
+	else if (strcmp(dst, v))
+		calls_problem(c, "%s changed from %.40s to %.40s", name, dst, v);
+}
+
+/* Mobile sessions: the IRIs with mobile columns, then their CC, by LIID and CIN. */
+static int calls_mobile(sqlite3 *db, const char *warrant, struct calls_work *w)
+{
+	static const char qi[] =
+		"SELECT liid, cin, iri_type, mob_family, mob_event, imsi, msisdn, imei, pdn_addr, apn, "
+		"location, rat, time_us FROM records WHERE warrant = ?1 AND kind = 'iri' "
+		"AND mob_family IS NOT NULL AND cin IS NOT NULL ORDER BY time_us, seq";
+	static const char qc[] =
+		"SELECT liid, cin, direction, count(*), total(cc_len), min(time_us) FROM records "
+		"WHERE warrant = ?1 AND kind = 'cc' AND cin IS NOT NULL AND content IN ('epscc', "
+		"'epscc-cc-pdu', 'umtscc', 'umtscc-cc-pdu', 'threegpp33128definedcc') "
+		"GROUP BY liid, cin, direction";
+	sqlite3_stmt *st = NULL;
+	int rc, r = LACRE_E_DB, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		if (sqlite3_prepare_v2(db, pass ? qc : qi, -1, &st, NULL) != SQLITE_OK)
+			goto out;
+		sqlite3_bind_text(st, 1, warrant, -1, SQLITE_TRANSIENT);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			uint32_t cin = (uint32_t)sqlite3_column_int64(st, 1);
+			int64_t t = sqlite3_column_int64(st, pass ? 5 : 12);
+			long i = calls_mobile_for(w, warrant, calls_col(st, 0), cin, t);
+			struct calls_entry *c;
+
+			if (i < 0) {
+				r = LACRE_E_NOMEM;
+				goto out;
+			}
+			c = &w->v[i];
+			if (pass) {
+				int dir = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1
+					  : sqlite3_column_int(st, 2);
+				int side = calls_side(c, NULL, 0, dir);
+				uint64_t n = (uint64_t)sqlite3_column_int64(st, 3);
+				c->cc_records += n;
+				c->packets[side] += n;
+				c->bytes[side] += (uint64_t)sqlite3_column_double(st, 4);
+				if (t < c->start_us && c->start_event < 0)
+					c->start_us = t;
+				continue;
+			}
+			int it = sqlite3_column_int(st, 2), fam = sqlite3_column_int(st, 3);
+			int ev = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
+			int edge = calls_mobile_edge(fam, ev);
+
+			c->iri_records++;
+			if (!c->family)
+				c->family = fam;
+			calls_mobile_ident(c, c->imsi, sizeof(c->imsi), "IMSI", calls_col(st, 5));
+			calls_mobile_ident(c, c->msisdn, sizeof(c->msisdn), "MSISDN", calls_col(st, 6));
+			calls_mobile_ident(c, c->imei, sizeof(c->imei), "IMEI", calls_col(st, 7));
+			if (calls_col(st, 8)[0])
+				calls_copy(c->target_ip, sizeof(c->target_ip), calls_col(st, 8));
+			if (calls_col(st, 9)[0])
+				calls_copy(c->apn, sizeof(c->apn), calls_col(st, 9));
+			/* the first activation starts it (IRI-Begin when none) */
+			if (edge == 1 && c->start_event < 0) {
+				c->start_event = ev;
+				c->start_us = t;
+			} else if (c->start_event < 0 && (it == ETSI_IRI_BEGIN || t < c->start_us)) {
+				c->start_us = t;
+			}
+			if (edge == 2 || it == ETSI_IRI_END) {
+				if (edge == 2 || c->end_event < 0) {
+					c->end_event = edge == 2 ? ev : c->end_event;
+					c->end_us = t;
+				}
+				c->has_iri_end = 1;
+			}
+			if (w->n_mev[i] == w->cap_mev[i]) {
+				size_t nc = w->cap_mev[i] ? w->cap_mev[i] * 2 : 8;
+				void *np = realloc(w->mev[i], nc * sizeof(*w->mev[i]));
+				if (!np) {
+					r = LACRE_E_NOMEM;
+					goto out;
+				}
+				w->mev[i] = np;
+				w->cap_mev[i] = nc;
+			}
+			{
+				struct calls_mobile_event *e = &w->mev[i][w->n_mev[i]++];
+				e->time_us = t;
+				e->iri_type = it;
+				e->event = ev;
+				e->rat = sqlite3_column_type(st, 11) == SQLITE_NULL ? -1
+					 : sqlite3_column_int(st, 11);
+				calls_copy(e->location, sizeof(e->location), calls_col(st, 10));
+			}
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc != SQLITE_DONE)
+			goto out;
+	}
+	r = LACRE_OK;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* ETSI sequence gaps per CIN and kind, added to the calls of those CINs. */
 static int calls_seq_gaps(sqlite3 *db, const char *warrant, struct calls_work *w)
 {
@@ -468,7 +657,13 @@ static int calls_seq_gaps(sqlite3 *db, const char *warrant, struct calls_work *w
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint32_t cin = (uint32_t)sqlite3_column_int64(st, 0);
 		int cc = !strcmp(calls_col(st, 1), "cc");
-		int session = !strcmp(calls_col(st, 2), "ipiri") || !strcmp(calls_col(st, 2), "ipcc");
+		const char *ct = calls_col(st, 2);
+		int type = !strcmp(ct, "ipiri") || !strcmp(ct, "ipcc") ? CALLS_SESSION
+			   : !strcmp(ct, "epsiri") || !strcmp(ct, "umtsiri") ||
+			     !strcmp(ct, "threegpp33128definediri") || !strcmp(ct, "epscc") ||
+			     !strcmp(ct, "epscc-cc-pdu") || !strcmp(ct, "umtscc") ||
+			     !strcmp(ct, "umtscc-cc-pdu") || !strcmp(ct, "threegpp33128definedcc")
+			   ? CALLS_MOBILE : CALLS_VOIP;
 		int64_t lo = sqlite3_column_int64(st, 3), hi = sqlite3_column_int64(st, 4);
 		int64_t nd = sqlite3_column_int64(st, 5);
 		uint64_t gaps = hi - lo + 1 > nd ? (uint64_t)(hi - lo + 1 - nd) : 0;
@@ -476,7 +671,7 @@ static int calls_seq_gaps(sqlite3 *db, const char *warrant, struct calls_work *w
 		for (size_t i = 0; i < w->n; i++) {
 			struct calls_entry *c = &w->v[i];
 			int has = 0;
-			if ((c->type == CALLS_SESSION) != session)
+			if (c->type != type)
 				continue;
 			for (size_t k = 0; k < c->n_cins; k++)
 				has |= c->cins[k] == cin;
@@ -527,6 +722,11 @@ static void calls_finish(struct calls_work *w)
 				calls_problem(c, "no IRI-End");
 			if (c->answer_us && !c->cc_records)
 				calls_problem(c, "answered but no RTP");
+		} else if (c->type == CALLS_MOBILE) {
+			if (!c->iri_records)
+				calls_problem(c, "packets without mobile IRI");
+			else if (!c->end_us)
+				calls_problem(c, "no deactivation (session open or end lost)");
 		} else {
 			if (!c->has_iri_end)
 				calls_problem(c, "no IRI-End (session open or end lost)");
@@ -553,17 +753,25 @@ static const char *calls_codec(int pt)
 	return pt == 0 ? "PCMU" : pt == 8 ? "PCMA" : NULL;
 }
 
+/* The calls table's and JSON's name of a type. */
+static const char *calls_type_name(int type)
+{
+	return type == CALLS_VOIP ? "voip" : type == CALLS_MOBILE ? "mobile" : "session";
+}
+
 /* Replace warrant's rows of the calls table. */
 static int calls_store(sqlite3 *db, const char *warrant, const struct calls_entry *v, size_t n)
 {
 	static const char qd[] = "DELETE FROM calls WHERE warrant = ?1";
 	static const char qi[] =
 		"INSERT OR REPLACE INTO calls VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-		"?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
+		"?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)";
 	sqlite3_stmt *st = NULL;
-	char cins[CALLS_MAX_CINS * 12];
+	char cins[CALLS_MAX_CINS * 12], t[32];
+	struct lacre_dbuf locs;
 	int r = LACRE_E_DB;
 
+	lacre_dbuf_init(&locs, (size_t)1 << 20);
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return LACRE_E_DB;
 	if (sqlite3_prepare_v2(db, qd, -1, &st, NULL) != SQLITE_OK)
@@ -583,7 +791,7 @@ static int calls_store(sqlite3 *db, const char *warrant, const struct calls_entr
 			o += (size_t)snprintf(cins + o, sizeof(cins) - o, "%s%" PRIu32, k ? "," : "", c->cins[k]);
 		sqlite3_bind_text(st, 1, warrant, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, c->id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 3, c->type == CALLS_VOIP ? "voip" : "session", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, calls_type_name(c->type), -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, c->cin);
 		sqlite3_bind_text(st, 5, cins, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 6, c->call_id, -1, SQLITE_TRANSIENT);
@@ -610,6 +818,27 @@ static int calls_store(sqlite3 *db, const char *warrant, const struct calls_entr
 		sqlite3_bind_int64(st, 19, (sqlite3_int64)c->rtp_gaps);
 		sqlite3_bind_int(st, 20, c->complete);
 		sqlite3_bind_text(st, 21, c->problems, -1, SQLITE_TRANSIENT);
+		if (c->type == CALLS_MOBILE) {
+			/* the location changes, "TIME LOCATION" joined by "; " */
+			const char *last = "";
+			lacre_dbuf_reset(&locs);
+			for (size_t k = 0; k < c->n_events; k++) {
+				const struct calls_mobile_event *e = &c->events[k];
+				if (!e->location[0] || !strcmp(e->location, last))
+					continue;
+				access_time_format(e->time_us, t);
+				if (lacre_dbuf_printf(&locs, "%s%s %s", locs.len ? "; " : "", t, e->location) !=
+				    LACRE_OK)
+					goto out;
+				last = e->location;
+			}
+			sqlite3_bind_text(st, 22, c->imsi, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 23, c->msisdn, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 24, c->imei, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 25, c->apn, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 26, locs.len ? (const char *)locs.p : "", (int)locs.len,
+					  SQLITE_TRANSIENT);
+		}
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto out;
 		sqlite3_reset(st);
@@ -617,9 +846,40 @@ static int calls_store(sqlite3 *db, const char *warrant, const struct calls_entr
 	}
 	r = LACRE_OK;
 out:
+	lacre_dbuf_free(&locs);
 	sqlite3_finalize(st);
 	sqlite3_exec(db, r == LACRE_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
 	return r;
+}
+
+/* Move the mobile sessions' events into w->v's own allocation, after the
+ * entries, so that the caller's free(v) frees them too. */
+static int calls_pack_events(struct calls_work *w)
+{
+	size_t total = 0, off = 0;
+	struct calls_mobile_event *tail;
+	void *np;
+
+	for (size_t i = 0; i < w->n; i++)
+		total += w->n_mev[i];
+	if (!total)
+		return LACRE_OK;
+	if (total > (SIZE_MAX - w->n * sizeof(*w->v)) / sizeof(*tail))
+		return LACRE_E_NOMEM;
+	if ((np = realloc(w->v, w->n * sizeof(*w->v) + total * sizeof(*tail))) == NULL)
+		return LACRE_E_NOMEM;
+	w->v = np;
+	w->cap = w->n;
+	tail = (struct calls_mobile_event *)(void *)(w->v + w->n);
+	for (size_t i = 0; i < w->n; i++) {
+		if (!w->n_mev[i])
+			continue;
+		memcpy(tail + off, w->mev[i], w->n_mev[i] * sizeof(*tail));
+		w->v[i].events = tail + off;
+		w->v[i].n_events = w->n_mev[i];
+		off += w->n_mev[i];
+	}
+	return LACRE_OK;
 }
 
 int calls_list(struct index *ix, const char *warrant, struct calls_entry **out, size_t *n)
@@ -634,9 +894,12 @@ int calls_list(struct index *ix, const char *warrant, struct calls_entry **out, 
 	calls_target(&w);
 	if ((r = calls_rtp(db, warrant, &w)) != LACRE_OK ||
 	    (r = calls_sessions(db, warrant, &w)) != LACRE_OK ||
+	    (r = calls_mobile(db, warrant, &w)) != LACRE_OK ||
 	    (r = calls_seq_gaps(db, warrant, &w)) != LACRE_OK)
 		goto out;
 	calls_finish(&w);
+	if ((r = calls_pack_events(&w)) != LACRE_OK)
+		goto out;
 	if (w.n)
 		qsort(w.v, w.n, sizeof(*w.v), calls_cmp);
 	if ((r = calls_store(db, warrant, w.v, w.n)) != LACRE_OK)
@@ -699,13 +962,103 @@ static void calls_kv_time(struct json_w *w, const char *key, int64_t us)
 	json_str(w, t);
 }
 
+/* "location": the index text "tai=… ecgi=…" as an object of its
+ * name=value words (a word without '=' becomes name: true). */
+static void calls_kv_location(struct json_w *w, const char *key, const char *loc)
+{
+	char buf[CALLS_LOCATION_MAX], *p, *q, *eq;
+
+	json_key(w, key);
+	if (!loc[0]) {
+		json_null(w);
+		return;
+	}
+	calls_copy(buf, sizeof(buf), loc);
+	json_obj_begin(w);
+	for (p = buf; *p; p = q) {
+		q = strchr(p, ' ');
+		if (q)
+			*q++ = '\0';
+		else
+			q = p + strlen(p);
+		if (!*p)
+			continue;
+		if ((eq = strchr(p, '=')) != NULL) {
+			*eq = '\0';
+			json_kv_str(w, p, eq + 1);
+		} else {
+			json_kv_bool(w, p, 1);
+		}
+	}
+	json_obj_end(w);
+}
+
+/* The keys of a mobile session (docs/cmd-calls.md). */
+static void calls_json_mobile(struct json_w *w, const struct calls_entry *c)
+{
+	static const char *const fam[] = { NULL, "eps", "umts", "3gpp-33128" };
+	static const char *const rat[] = { NULL, "utran", "geran", "wlan", "gan",
+		"hspa-evolution", "eutran", "virtual", "eutran-nb-iot", "lte-m", "nr" };
+	const char *last = "";
+
+	json_kv_str(w, "family", c->family > 0 && c->family < 4 ? fam[c->family] : NULL);
+	json_kv_str(w, "state", c->end_us ? "closed" : "open");
+	json_kv_str(w, "start_event", calls_mobile_event_name(c->family, c->start_event));
+	json_kv_str(w, "end_event", calls_mobile_event_name(c->family, c->end_event));
+	json_kv_str(w, "imsi", c->imsi[0] ? c->imsi : NULL);
+	json_kv_str(w, "msisdn", c->msisdn[0] ? c->msisdn : NULL);
+	json_kv_str(w, "imei", c->imei[0] ? c->imei : NULL);
+	json_kv_str(w, "pdn_address", c->target_ip[0] ? c->target_ip : NULL);
+	json_kv_str(w, "apn", c->apn[0] ? c->apn : NULL);
+	json_key(w, "locations");
+	json_arr_begin(w);
+	for (size_t k = 0; k < c->n_events; k++) {
+		const struct calls_mobile_event *e = &c->events[k];
+		if (!e->location[0] || !strcmp(e->location, last))
+			continue;
+		last = e->location;
+		json_obj_begin(w);
+		calls_kv_time(w, "time", e->time_us);
+		json_kv_str(w, "event", calls_mobile_event_name(c->family, e->event));
+		calls_kv_location(w, "location", e->location);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_key(w, "events");
+	json_arr_begin(w);
+	for (size_t k = 0; k < c->n_events; k++) {
+		const struct calls_mobile_event *e = &c->events[k];
+		json_obj_begin(w);
+		calls_kv_time(w, "time", e->time_us);
+		json_kv_str(w, "iri_type", etsi_iri_type_name(e->iri_type));
+		json_kv_str(w, "event", calls_mobile_event_name(c->family, e->event));
+		if (e->event >= 0 && !calls_mobile_event_name(c->family, e->event)) {
+			json_key(w, "event_number");
+			json_uint(w, (uint64_t)e->event);
+		}
+		json_kv_str(w, "rat", e->rat > 0 && (size_t)e->rat < sizeof(rat) / sizeof(rat[0])
+			    ? rat[e->rat] : NULL);
+		calls_kv_location(w, "location", e->location);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_key(w, "packets_from_target");
+	json_uint(w, c->packets[CALLS_FROM_TARGET]);
+	json_key(w, "packets_to_target");
+	json_uint(w, c->packets[CALLS_TO_TARGET]);
+	json_key(w, "packets");
+	json_uint(w, c->cc_records);
+	json_key(w, "bytes");
+	json_uint(w, c->bytes[0] + c->bytes[1] + c->bytes[2]);
+}
+
 void calls_json(struct json_w *w, const struct calls_entry *c)
 {
 	char *p, *q, buf[CALLS_PROBLEMS_MAX];
 
 	json_obj_begin(w);
 	json_kv_str(w, "id", c->id);
-	json_kv_str(w, "type", c->type == CALLS_VOIP ? "voip" : "session");
+	json_kv_str(w, "type", calls_type_name(c->type));
 	json_kv_str(w, "warrant", c->warrant);
 	json_kv_str(w, "liid", c->liid);
 	json_key(w, "cin");
@@ -742,6 +1095,8 @@ void calls_json(struct json_w *w, const struct calls_entry *c)
 		json_uint(w, c->rtp_gaps);
 		json_kv_bool(w, "bye", c->has_bye);
 		json_kv_bool(w, "direction_labels_swapped", c->labels_swapped);
+	} else if (c->type == CALLS_MOBILE) {
+		calls_json_mobile(w, c);
 	} else {
 		json_kv_str(w, "target_ip", c->target_ip[0] ? c->target_ip : NULL);
 		json_key(w, "packets_from_target");

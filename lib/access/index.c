@@ -26,6 +26,7 @@
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/index.h"
+#include "lacre/pcap.h"
 #include "lacre/receipts.h"
 #include "lacre/record_pdu.h"
 #include "lacre/rtp.h"
@@ -52,6 +53,8 @@ static const char index_schema[] =
 	"  rtp_ssrc INTEGER, rtp_pt INTEGER, rtp_seq INTEGER, rtp_ts INTEGER, rtp_len INTEGER,\n"
 	"  ipiri_event INTEGER, target_ip TEXT, octets_rx INTEGER, octets_tx INTEGER,\n"
 	"  cc_len INTEGER,\n"
+	"  mob_family INTEGER, mob_event INTEGER, imsi TEXT, msisdn TEXT, imei TEXT,\n"
+	"  pdn_addr TEXT, apn TEXT, location TEXT, rat INTEGER,\n"
 	"  PRIMARY KEY (warrant, segment, idx));\n"
 	"CREATE INDEX IF NOT EXISTS records_cin ON records (warrant, cin, kind, time_us);\n"
 	"CREATE INDEX IF NOT EXISTS records_call ON records (warrant, sip_call_id);\n"
@@ -62,6 +65,7 @@ static const char index_schema[] =
 	"  from_target INTEGER NOT NULL, to_target INTEGER NOT NULL, bytes INTEGER NOT NULL,\n"
 	"  iri_gaps INTEGER NOT NULL, cc_gaps INTEGER NOT NULL, rtp_gaps INTEGER NOT NULL,\n"
 	"  complete INTEGER NOT NULL, problems TEXT NOT NULL,\n"
+	"  imsi TEXT, msisdn TEXT, imei TEXT, apn TEXT, locations TEXT,\n"
 	"  PRIMARY KEY (warrant, id));\n";
 
 enum {
@@ -76,7 +80,7 @@ static const char *const index_sql[ST_N] = {
 	[ST_REC_ADD] = "INSERT OR REPLACE INTO records VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
 		       "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
 		       "?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, "
-		       "?40)",
+		       "?40, ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, ?49)",
 	[ST_REC_COMMIT] = "SELECT commitment FROM records WHERE warrant = ?1 AND segment = ?2 "
 			  "AND idx = ?3",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -272,6 +276,213 @@ static void index_ipaddr(const struct etsi_ipaddr *a, char *out, size_t outlen)
 		index_liid_text(a->text.p, a->text.len, out, outlen);
 }
 
+/* "0x" + hex of p[0..n) into out (truncated to fit). */
+static void index_hex(const uint8_t *p, size_t n, char *out, size_t outlen)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (outlen < 3) {
+		if (outlen)
+			out[0] = '\0';
+		return;
+	}
+	out[o++] = '0';
+	out[o++] = 'x';
+	for (size_t i = 0; i < n && o + 2 < outlen; i++) {
+		out[o++] = hx[p[i] >> 4];
+		out[o++] = hx[p[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+/* TBCD digits of an identity (IMSI, IMEI, MSISDN: low nibble first, F
+ * filler) into out, else "0x" + hex when a nibble is not a digit; "" when
+ * absent. */
+static void index_tbcd(const struct etsi_bytes *b, char *out, size_t outlen)
+{
+	size_t k = 0;
+
+	out[0] = '\0';
+	if (!b->p || !b->len)
+		return;
+	for (size_t i = 0; i < b->len && k + 2 < outlen; i++) {
+		unsigned lo = b->p[i] & 15u, hi = b->p[i] >> 4;
+		if (lo > 9 || (hi > 9 && !(hi == 15 && i == b->len - 1)))
+			goto hex;
+		out[k++] = (char)('0' + lo);
+		if (hi == 15)
+			break;
+		out[k++] = (char)('0' + hi);
+	}
+	out[k] = '\0';
+	return;
+hex:
+	index_hex(b->p, b->len, out, outlen);
+}
+
+/* An APN / DNN: DNS label form ("\x08internet\x01c") as dotted text, else
+ * the octets as index text (printable or 0x-hex). */
+static void index_apn(const struct etsi_bytes *b, char *out, size_t outlen)
+{
+	size_t i = 0, k = 0;
+
+	out[0] = '\0';
+	if (!b->p || !b->len)
+		return;
+	while (i < b->len) {
+		size_t l = b->p[i++];
+		if (l == 0 || l > b->len - i || k + l + 2 > outlen)
+			goto raw;
+		if (k)
+			out[k++] = '.';
+		for (size_t j = 0; j < l; j++) {
+			uint8_t c = b->p[i + j];
+			if (c < 0x21 || c > 0x7e)
+				goto raw;
+			out[k++] = (char)c;
+		}
+		i += l;
+	}
+	out[k] = '\0';
+	return;
+raw:
+	index_liid_text(b->p, b->len, out, outlen);
+}
+
+/* "MCC-MNC" of a 3-octet PLMN identity (TS 24.008) into out[8]; -1 if bad. */
+static int index_plmn(const uint8_t *p, char *out)
+{
+	unsigned d[6] = { p[0] & 15u, p[0] >> 4, p[1] & 15u, p[2] & 15u, p[2] >> 4, p[1] >> 4 };
+	size_t k = 0;
+
+	for (int i = 0; i < 6; i++) {
+		if (i == 5 && d[i] == 15)
+			break;
+		if (d[i] > 9)
+			return -1;
+		if (i == 3)
+			out[k++] = '-';
+		out[k++] = (char)('0' + d[i]);
+	}
+	out[k] = '\0';
+	return 0;
+}
+
+/* Append " name=value" (no leading space on the first) to out. */
+static void index_loc_add(char *out, size_t outlen, const char *name, const char *value)
+{
+	size_t l = strlen(out);
+
+	snprintf(out + l, outlen - l, "%s%s=%s", l ? " " : "", name, value);
+}
+
+/* Append a location element as name=0x<hex>. */
+static void index_loc_hex(char *out, size_t outlen, const char *name, const uint8_t *p, size_t n)
+{
+	char h[2 * 16 + 3];
+
+	index_hex(p, n > 16 ? 16 : n, h, sizeof(h));
+	index_loc_add(out, outlen, name, h);
+}
+
+/* The location of a mobile IRI as index text (FORMATS §10): space-separated
+ * name=value, from the GTPv2 ULI (TS 29.274 §8.21: tai=MCC-MNC-TAC and
+ * ecgi=MCC-MNC-ECI in hex, as `lacre decode` shows them; cgi, sai, rai,
+ * lai as 0x-hex) and the UMTS Location (cgi, sai, rai as 0x-hex); the word
+ * "present" when the decoder says a location field is there but gives
+ * none of these (a 33.128 location); "" when there is none. */
+static void index_location(const struct etsi_mobile *m, char *out, size_t outlen)
+{
+	static const size_t sz[6] = { 7, 7, 7, 5, 7, 5 };   /* CGI SAI RAI TAI ECGI LAI */
+	static const char *const nm[6] = { "cgi", "sai", "rai", "tai", "ecgi", "lai" };
+	struct lacre_rbuf b;
+	const uint8_t *f, *v;
+	char plmn[8], t[32];
+
+	out[0] = '\0';
+	lacre_rbuf_init(&b, m->uli.p, m->uli.p ? m->uli.len : 0);
+	if (m->uli.p && lacre_rbuf_take(&b, 1, &f) == LACRE_OK) {
+		for (int i = 0; i < 6; i++) {
+			if (!(f[0] & (1u << i)))
+				continue;
+			if (lacre_rbuf_take(&b, sz[i], &v) != LACRE_OK)
+				break;
+			if ((i == 3 || i == 4) && index_plmn(v, plmn) == 0) {
+				if (i == 3)
+					snprintf(t, sizeof(t), "%s-%04x", plmn, (unsigned)v[3] << 8 | v[4]);
+				else
+					snprintf(t, sizeof(t), "%s-%07x", plmn,
+						 (unsigned)(((uint32_t)(v[3] & 15u) << 24) | (uint32_t)v[4] << 16 |
+							    (uint32_t)v[5] << 8 | v[6]));
+				index_loc_add(out, outlen, nm[i], t);
+			} else {
+				index_loc_hex(out, outlen, nm[i], v, sz[i]);
+			}
+		}
+	}
+	if (m->cgi.p)
+		index_loc_hex(out, outlen, "cgi", m->cgi.p, m->cgi.len);
+	if (m->sai.p)
+		index_loc_hex(out, outlen, "sai", m->sai.p, m->sai.len);
+	if (m->rai.p)
+		index_loc_hex(out, outlen, "rai", m->rai.p, m->rai.len);
+	if (!out[0] && m->has_location > 0)
+		snprintf(out, outlen, "present");
+}
+
+/* The PDN address of a mobile IRI: the pDP-address, else the GTPv2 PAA
+ * (type 1 IPv4, 2 IPv6 prefix, 3 both: the IPv4 one), else the 33.128 UE
+ * endpoint; "" when none. */
+static void index_pdn(const struct etsi_mobile *m, char *out, size_t outlen)
+{
+	const struct etsi_bytes *a = &m->paa;
+
+	index_ipaddr(&m->pdp_addr, out, outlen);
+	if (out[0])
+		return;
+	if (a->p && a->len == 5 && (a->p[0] & 7u) == 1)
+		rtp_addr_text(4, a->p + 1, out, outlen);
+	else if (a->p && a->len == 18 && (a->p[0] & 7u) == 2)
+		rtp_addr_text(6, a->p + 2, out, outlen);
+	else if (a->p && a->len == 22 && (a->p[0] & 7u) == 3)
+		rtp_addr_text(4, a->p + 18, out, outlen);
+	else if (m->ue_ip.p && (m->ue_ip.len == 4 || m->ue_ip.len == 16))
+		rtp_addr_text(m->ue_ip.len == 4 ? 4 : 6, m->ue_ip.p, out, outlen);
+}
+
+/* Bind the mobile columns (41..49) of a decoded EPS / UMTS / 33.128 IRI:
+ * family, event, identities (33.128 SUPI / GPSI / PEI text when the TBCD
+ * ones are absent), PDN address, APN (or DNN), location, RAT. */
+static void index_bind_mobile(sqlite3_stmt *st, const struct etsi_mobile *m)
+{
+	char t[256];
+
+	sqlite3_bind_int(st, 41, m->family);
+	if (m->event >= 0)
+		sqlite3_bind_int(st, 42, m->event);
+	index_tbcd(&m->imsi, t, sizeof(t));
+	if (!t[0] && m->supi.p)
+		index_liid_text(m->supi.p, m->supi.len, t, sizeof(t));
+	index_bind_text(st, 43, t);
+	index_tbcd(&m->msisdn, t, sizeof(t));
+	if (!t[0] && m->gpsi.p)
+		index_liid_text(m->gpsi.p, m->gpsi.len, t, sizeof(t));
+	index_bind_text(st, 44, t);
+	index_tbcd(&m->imei, t, sizeof(t));
+	if (!t[0] && m->pei.p)
+		index_liid_text(m->pei.p, m->pei.len, t, sizeof(t));
+	index_bind_text(st, 45, t);
+	index_pdn(m, t, sizeof(t));
+	index_bind_text(st, 46, t);
+	index_apn(m->apn.p ? &m->apn : &m->dnn, t, sizeof(t));
+	index_bind_text(st, 47, t);
+	index_location(m, t, sizeof(t));
+	index_bind_text(st, 48, t);
+	if (m->rat >= 0)
+		sqlite3_bind_int(st, 49, m->rat);
+}
+
 int index_add_record(struct index *ix, const char *warrant, const char *segment,
 		     uint64_t idx, const struct frame_record *rec)
 {
@@ -363,8 +574,16 @@ int index_add_record(struct index *ix, const char *warrant, const char *segment,
 		if (pdu.ipiri.has_octets_tx)
 			sqlite3_bind_int64(st, 39, (sqlite3_int64)pdu.ipiri.octets_tx);
 	}
-	if (decoded && pdu.kind == ETSI_KIND_CC)
-		sqlite3_bind_int64(st, 40, (sqlite3_int64)pdu.content_bytes.len);
+	if (decoded && pdu.kind == ETSI_KIND_CC) {
+		/* the IP packet's length where the CC holds one (an EPS CC-PDU's
+		 * payload, not its ULIC header), else the content's */
+		const uint8_t *pp;
+		size_t pn, po;
+		sqlite3_bind_int64(st, 40, (sqlite3_int64)(pcap_cc_packet(&pdu, &pp, &pn, &po) == LACRE_OK
+							   ? pn : pdu.content_bytes.len));
+	}
+	if (decoded && pdu.kind == ETSI_KIND_IRI && pdu.mobile.family)
+		index_bind_mobile(st, &pdu.mobile);
 	r = index_step_done(st);
 	record_pdu_free(&v);
 	return r;
