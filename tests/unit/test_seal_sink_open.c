@@ -83,7 +83,7 @@ static void test_backend_does_not_open(void)
 {
 	CHECK_OK(kit_make_site("nosuchscheme:/x", 0, 0, 0));
 	CHECK_EQ_INT(try_open(), LACRE_E_CONFIG);
-	CHECK_STR(kit_msg, "cannot open the backend nosuchscheme:/x");
+	CHECK_STR(kit_msg, "cannot open the backend nosuchscheme:/x: invalid configuration");
 }
 
 int main(void)
