@@ -246,15 +246,24 @@ static void test_apply_inet(void)
 		}
 		if (socket(AF_NETLINK, SOCK_RAW, 0) < 0 && errno == EAFNOSUPPORT)
 			bits |= 0x08;
-		if (!st.seccomp)
-			bits |= 0x10 | 0x08;   /* sanitizer build: no filter to check */
+		/* the sanitizer build runs without the filter and must say so */
+		if (!st.seccomp && st.seccomp_off_why &&
+		    strcmp(st.seccomp_off_why, "off (sanitizer build)") == 0)
+			bits |= 0x10 | 0x08;
 		_exit(bits);
 	}
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status));
 	CHECK_EQ_INT(WEXITSTATUS(status) & 0x4f, 0x0f);
-	if (WEXITSTATUS(status) & 0x10)
-		SKIP("sanitizer build: no seccomp filter, the socket families were not checked");
+#if defined(__SANITIZE_ADDRESS__)
+	/* no filter in a sanitizer build (its leak check needs ptrace), said
+	 * as such; the filter's socket families are asserted by the normal
+	 * build's run of this test */
+	CHECK(WEXITSTATUS(status) & 0x10);
+#else
+	/* a normal build always has the filter: NETLINK was refused by it */
+	CHECK(!(WEXITSTATUS(status) & 0x10));
+#endif
 }
 
 int main(void)
