@@ -91,6 +91,13 @@ int cli_open_keystore(const struct passphrase_src *src, const struct site *s,
 	return EXIT_OK;
 }
 
+const char *cli_output_name(const char *path)
+{
+	const char *v = getenv("LACRE_KEEPER_OUTPUT");
+
+	return cli_keeper_worker() && v && v[0] ? v : path;
+}
+
 const char *cli_output_label(const char *path)
 {
 	static char label[4200];

@@ -44,7 +44,7 @@ static void print_json(const struct calls_entry *c, const char *path, const stru
 	json_init(&w, &d);
 	json_obj_begin(&w);
 	json_kv_str(&w, "call", c->id);
-	json_kv_str(&w, "path", path);
+	json_kv_str(&w, "path", cli_output_name(path));
 	json_key(&w, "frames");
 	json_uint(&w, a->frames);
 	json_key(&w, "duration_ms");
@@ -181,7 +181,7 @@ int cmd_audio(int argc, char **argv)
 		if (a->gaps_total > a->n_gaps)
 			fprintf(stderr, "lacre: %" PRIu64 " gaps in all\n", a->gaps_total);
 		fprintf(stderr, "lacre: %s: %" PRIu64 ".%03" PRIu64 " s, %" PRIu64 " packets from the "
-			"target (left), %" PRIu64 " to the target (right), %" PRIu64 " gaps\n", path,
+			"target (left), %" PRIu64 " to the target (right), %" PRIu64 " gaps\n", cli_output_name(path),
 			a->frames / 8000, a->frames / 8 % 1000, a->packets[0], a->packets[1], a->gaps_total);
 		if (o.json)
 			print_json(call, path, a);

@@ -263,7 +263,7 @@ int cmd_export(int argc, char **argv)
 	if (o.json)
 		printf("{\"package\":\"%s\",\"path\":\"%s\",\"records\":%llu,\"included\":%llu,"
 		       "\"excluded\":%llu,\"unlogged\":%llu,\"events\":%llu,\"quarantined\":%llu,\"wavs\":%llu,\"pcaps\":%llu,\"pdu_bytes\":%llu,\"plain_bytes\":%llu,\"log_size\":%llu,"
-		       "\"export_vkey\":\"%s\"}\n", res.package_id, o.o.path,
+		       "\"export_vkey\":\"%s\"}\n", res.package_id, cli_output_name(o.o.path),
 		       (unsigned long long)res.records, (unsigned long long)res.included,
 		       (unsigned long long)res.excluded, (unsigned long long)res.unlogged,
 		       (unsigned long long)res.events,

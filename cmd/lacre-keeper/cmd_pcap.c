@@ -104,10 +104,10 @@ int cmd_pcap(int argc, char **argv)
 		return cli_fail(r, "cannot write the pcap file");
 	if (o.json)
 		printf("{\"path\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"synthetic\":%"
-		       PRIu64 ",\"skipped\":%" PRIu64 "}\n", path, rep.packets, rep.bytes, rep.synthetic,
+		       PRIu64 ",\"skipped\":%" PRIu64 "}\n", cli_output_name(path), rep.packets, rep.bytes, rep.synthetic,
 		       rep.skipped);
 	fprintf(stderr, "lacre: %s: %" PRIu64 " packets (%" PRIu64 " with a synthetic IP/UDP header, "
-		"%" PRIu64 " CC records without an IP packet left out)\n", path, rep.packets,
+		"%" PRIu64 " CC records without an IP packet left out)\n", cli_output_name(path), rep.packets,
 		rep.synthetic, rep.skipped);
 	return ex < 0 ? -ex : EXIT_OK;
 }

@@ -66,6 +66,9 @@ int cli_keeper_worker(void);
  * a keeper worker, the path the client asked for (the worker writes a
  * private copy the keeper streams back), else path itself. */
 const char *cli_output_label(const char *path);
+/* The output path as the user named it: in a keeper worker the client's
+ * path (the worker writes a private copy), else path itself. */
+const char *cli_output_name(const char *path);
 /* lacre keeper (cmd_keeper.c, keeper domain), and the client side of
  * main.c (cli_keeper.c): run argv through the keeper when one is
  * configured; returns -1 when none is. */
