@@ -297,6 +297,10 @@ void ingest_acct_trim(struct ingest_acct *a, unsigned idle_s);
  * surely-kept one, so that the load after a crash can name the range in
  * between. */
 void ingest_acct_mark(struct ingest_acct *a);
+/* Persist the byteCounter trackers of HI2 and HI3 (owned by the caller,
+ * outliving a) with the sequence state: saved, marked and loaded with it
+ * (FORMATS §12 section BCTR).  Call before ingest_acct_load. */
+void ingest_acct_set_bctr(struct ingest_acct *a, struct etsi_bctr *hi2, struct etsi_bctr *hi3);
 
 /* Write the sequence state of every stream to path (docs/FORMATS.md
  * "Stream state"): a temporary file, fsync, rename, fsync of the folder.

@@ -45,8 +45,8 @@
  * marks entering and one leaving that state.  Nothing held is ever
  * discarded while the receiver runs.
  *
- * Stream state: with cfg.state_path the accounting's sequence state is
- * loaded at start (a corrupt file is set aside with an alert) and saved
+ * Stream state: with cfg.state_path the accounting's sequence state (and
+ * the byteCounter chains) is loaded at start (a corrupt file is set aside with an alert) and saved
  * every 250 ms (every second past 20,000 streams), and at a clean stop.
  *
  * Stop: ingest_server_stop() writes an eventfd; the loop then closes the
@@ -421,6 +421,8 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 	etsi_bctr_init(&s->bctr[1], BCTR_MAX_LIIDS);
 	if ((r = ingest_acct_new(cfg->integrity_retain, acct_event, s, &s->acct)) != LACRE_OK)
 		goto fail;
+	/* the byteCounter chains continue across a restart (FORMATS §12) */
+	ingest_acct_set_bctr(s->acct, &s->bctr[0], &s->bctr[1]);
 	if (cfg->integrity_pubkey &&
 	    (r = ingest_acct_set_sigkey(s->acct, cfg->integrity_pubkey, cfg->integrity_sig_md)) != LACRE_OK) {
 		fprintf(stderr, "lacre: ingest: cannot load the integrity public key %s: give a PEM public key and a digest name\n",
