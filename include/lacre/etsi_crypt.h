@@ -147,6 +147,17 @@ int etsi_bctr_account(struct etsi_bctr *b, const struct etsi_pdu *pdu, size_t pd
 typedef void (*etsi_bctr_gap_fn)(void *arg, const uint8_t *liid, size_t liid_len,
 				 uint64_t from, uint64_t to);
 size_t etsi_bctr_finish(struct etsi_bctr *b, etsi_bctr_gap_fn fn, void *arg);
+/* Intervals a mediator is expected to hold back at most (OpenLI sends a
+ * hash PDU before the last 1-6 data PDUs it covers). */
+#define ETSI_BCTR_REORDER_MAX 8
+/* At a clean stop whose chains are saved and continue at the next start
+ * (instead of etsi_bctr_finish): call fn for the gaps that reordering
+ * cannot explain (and close them): those open since the previous run (the
+ * missing bytes did not arrive during a whole run) and those behind more
+ * than ETSI_BCTR_REORDER_MAX intervals; call open_fn for every other gap
+ * (bytes that may still arrive after the restart), which stays open.
+ * Returns how many gaps fn got. */
+size_t etsi_bctr_stop(struct etsi_bctr *b, etsi_bctr_gap_fn fn, etsi_bctr_gap_fn open_fn, void *arg);
 
 /* ---- byteCounter persistence (docs/FORMATS.md §12, section BCTR) ----
  * The chains are saved with the stream state so that a restarted receiver

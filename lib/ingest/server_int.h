@@ -145,7 +145,7 @@ struct ingest_server {
 	} undec[SRV_UNDEC_MAX];
 	size_t n_undec;
 	uint64_t st_encrypted, st_decrypted, st_undecryptable, st_bctr_breaks, st_bctr_restarts,
-	         st_bctr_gaps;
+	         st_bctr_gaps, st_bctr_open;
 };
 
 /* 1 when c may not be read now: it holds PDUs the sink has not taken, its

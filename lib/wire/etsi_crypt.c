@@ -400,6 +400,7 @@ int etsi_preencryption_form(const uint8_t *raw, size_t n, const struct etsi_pdu 
 
 struct bctr_ival {
 	uint64_t from, len;
+	int carried;              /* loaded from the state file: held since the previous run */
 };
 
 struct etsi_bctr_ent {
@@ -558,6 +559,7 @@ int etsi_bctr_account(struct etsi_bctr *b, const struct etsi_pdu *pdu, size_t pd
 		} else if (count > e->frontier) {
 			e->held[e->n_held].from = count;
 			e->held[e->n_held].len = pdu_len;
+			e->held[e->n_held].carried = 0;
 			e->n_held++;
 		}
 		bctr_absorb(e);
@@ -582,6 +584,58 @@ size_t etsi_bctr_finish(struct etsi_bctr *b, etsi_bctr_gap_fn fn, void *arg)
 			e->frontier = e->held[lo].from + e->held[lo].len;
 			e->held[lo] = e->held[--e->n_held];
 			bctr_absorb(e);
+		}
+	}
+	return gaps;
+}
+
+/* Order of held intervals by start (qsort). */
+static int ival_cmp(const void *x, const void *y)
+{
+	const struct bctr_ival *a = x, *b = y;
+
+	return a->from < b->from ? -1 : a->from > b->from;
+}
+
+/* A clean stop whose chains are saved (see etsi_crypt.h). */
+size_t etsi_bctr_stop(struct etsi_bctr *b, etsi_bctr_gap_fn fn, etsi_bctr_gap_fn open_fn, void *arg)
+{
+	size_t gaps = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct etsi_bctr_ent *e = &b->e[i];
+		struct bctr_ival sorted[BCTR_HELD_MAX];
+		int any_carried = 0;
+		uint64_t maxc = 0, f;
+
+		for (size_t h = 0; h < e->n_held; h++)
+			if (e->held[h].carried && (!any_carried || e->held[h].from > maxc)) {
+				any_carried = 1;
+				maxc = e->held[h].from;
+			}
+		/* declared: gaps open since the previous run, or behind more
+		 * intervals than a mediator reorders */
+		while (e->n_held > 0) {
+			size_t lo = bctr_lowest(e);
+			if (!(any_carried && e->held[lo].from <= maxc) && e->n_held <= ETSI_BCTR_REORDER_MAX)
+				break;
+			if (fn)
+				fn(arg, e->liid, e->liid_len, e->frontier, e->held[lo].from);
+			gaps++;
+			b->gen++;
+			e->frontier = e->held[lo].from + e->held[lo].len;
+			e->held[lo] = e->held[--e->n_held];
+			bctr_absorb(e);
+		}
+		/* the rest may still arrive after the restart: named, kept */
+		memcpy(sorted, e->held, e->n_held * sizeof(sorted[0]));
+		qsort(sorted, e->n_held, sizeof(sorted[0]), ival_cmp);
+		f = e->frontier;
+		for (size_t h = 0; h < e->n_held; h++) {
+			if (sorted[h].from > f && open_fn)
+				open_fn(arg, e->liid, e->liid_len, f, sorted[h].from);
+			if (sorted[h].from + sorted[h].len > f)
+				f = sorted[h].from + sorted[h].len;
 		}
 	}
 	return gaps;
@@ -713,6 +767,7 @@ int etsi_bctr_load(struct etsi_bctr *b, struct lacre_rbuf *in, char *why, size_t
 				snprintf(why, wn, "a byteCounter interval lies at or behind its chain's frontier");
 				goto fail;
 			}
+			v->carried = 1;
 			for (size_t k = 0; k < h; k++)
 				if (c->held[k].from == v->from) {
 					snprintf(why, wn, "a byteCounter interval appears twice");

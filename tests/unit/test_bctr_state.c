@@ -336,11 +336,83 @@ static void test_bad_section(void)
 	lacre_dbuf_free(&evs);
 }
 
+/* Gaps declared and gaps left open by etsi_bctr_stop. */
+struct stopped {
+	struct gaps gap, open;
+};
+
+/* etsi_bctr_stop callback: a gap declared. */
+static void on_stop_gap(void *arg, const uint8_t *liid, size_t len, uint64_t from, uint64_t to)
+{
+	on_gap(&((struct stopped *)arg)->gap, liid, len, from, to);
+}
+
+/* etsi_bctr_stop callback: a gap left open. */
+static void on_stop_open(void *arg, const uint8_t *liid, size_t len, uint64_t from, uint64_t to)
+{
+	on_gap(&((struct stopped *)arg)->open, liid, len, from, to);
+}
+
+/* A clean stop with the chains saved: a gap reordering may still fill is
+ * named open and kept (filled after the restart: no gap); one still open
+ * at the end of the next run is declared; one behind more intervals than
+ * a mediator reorders is declared at once. */
+static void test_stop_open_then_declared(void)
+{
+	struct rx r;
+	struct stopped st;
+	char path[4200], why[160];
+
+	snprintf(path, sizeof(path), "%s/streams.state", t_tmpdir());
+	lacre_dbuf_init(&evs, 1u << 20);
+	rx_new(&r, 1);
+	acc(&r.b[1], "R", 1, 0, 10);
+	acc(&r.b[1], "R", 1, 20, 10);              /* 10..20 open: a reorder? */
+	acc(&r.b[1], "M", 1, 0, 10);
+	for (uint32_t k = 0; k < ETSI_BCTR_REORDER_MAX + 1; k++)
+		acc(&r.b[1], "M", 1, 20 + 10 * k, 10); /* 10..20 behind 9 intervals */
+	memset(&st, 0, sizeof(st));
+	CHECK_EQ_INT(etsi_bctr_stop(&r.b[1], on_stop_gap, on_stop_open, &st), 1);
+	CHECK_EQ_INT(st.gap.n, 1);                 /* M declared */
+	CHECK_STR(st.gap.liid, "M");
+	CHECK_EQ_INT(st.gap.from, 10);
+	CHECK_EQ_INT(st.gap.to, 20);
+	CHECK_EQ_INT(st.open.n, 1);                /* R named open */
+	CHECK_STR(st.open.liid, "R");
+	CHECK_EQ_INT(st.open.from, 10);
+	CHECK_EQ_INT(st.open.to, 20);
+	/* a second LIID left open, then saved as a clean stop */
+	acc(&r.b[1], "Q", 1, 0, 10);
+	acc(&r.b[1], "Q", 1, 20, 10);
+	memset(&st, 0, sizeof(st));
+	CHECK_EQ_INT(etsi_bctr_stop(&r.b[1], on_stop_gap, on_stop_open, &st), 0);
+	CHECK_EQ_INT(st.open.n, 2);                /* R and Q */
+	CHECK_OK(ingest_acct_save(r.a, path, 1));
+	rx_free(&r);
+
+	/* the next run: R's bytes arrive, Q's never do */
+	rx_new(&r, 1);
+	CHECK_OK(ingest_acct_load(r.a, path, why, sizeof(why)));
+	CHECK_EQ_INT(acc(&r.b[1], "R", 1, 10, 10), ETSI_BCTR_OK);
+	CHECK_EQ_INT(acc(&r.b[1], "Q", 1, 30, 10), ETSI_BCTR_OK);
+	CHECK_EQ_INT(acc(&r.b[1], "M", 1, 110, 10), ETSI_BCTR_OK);
+	memset(&st, 0, sizeof(st));
+	CHECK_EQ_INT(etsi_bctr_stop(&r.b[1], on_stop_gap, on_stop_open, &st), 1);
+	CHECK_EQ_INT(st.gap.n, 1);
+	CHECK_STR(st.gap.liid, "Q");
+	CHECK_EQ_INT(st.gap.from, 10);
+	CHECK_EQ_INT(st.gap.to, 20);
+	CHECK_EQ_INT(st.open.n, 0);
+	rx_free(&r);
+	lacre_dbuf_free(&evs);
+}
+
 int main(void)
 {
 	RUN(test_roundtrip_and_gap_across_restart);
 	RUN(test_without_section_first_again);
 	RUN(test_unkept_after_crash);
 	RUN(test_bad_section);
+	RUN(test_stop_open_then_declared);
 	return t_done();
 }
