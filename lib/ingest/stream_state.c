@@ -178,6 +178,7 @@ static void bctr_unkept_ev(void *arg, const uint8_t *liid, size_t liid_len, uint
 	json_kv_bool(&w, "alert", 1);
 	acct_ev_end(a, &w);
 	a->bctr_unkept++;
+	a->bctr_unkept_bytes += to - from;
 }
 
 /* Parse the sections after the stream entries (today only BCTR) into
