@@ -163,8 +163,13 @@ static void emit(struct ingest_server *s, const char *json)
 {
 	int r;
 
-	if (!s->sink->event)
+	if (!s->sink->event) {
+		/* lacre ingest opens the sink after the server (once confined):
+		 * the start's events (unkept-at-restart, state-set-aside) wait */
+		if (!s->run_started && lacre_dbuf_add(&s->early, json, strlen(json) + 1) != LACRE_OK)
+			s->st_events_lost++;
 		return;
+	}
 	if (s->evq.len == 0) {
 		r = s->sink->event(s->sink->ctx, json);
 		if (r == LACRE_OK) {
@@ -400,6 +405,7 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 	s->l[0].fd = s->l[1].fd = -1;
 	lacre_dbuf_init(&s->ev, EV_CAP);
 	lacre_dbuf_init(&s->evq, EVQ_CAP);
+	lacre_dbuf_init(&s->early, EVQ_CAP);
 	if (s->cfg.drain_ms == 0)
 		s->cfg.drain_ms = 5000;
 	if (s->cfg.max_pdu == 0)
@@ -1661,6 +1667,14 @@ int ingest_server_run(struct ingest_server *s)
 
 	signal(SIGPIPE, SIG_IGN);
 	s->last_flush_ms = s->last_state_ms = s->last_mark_ms = last_sweep;
+	s->run_started = 1;
+	for (size_t off = 0; off < s->early.len; ) {
+		/* the start's events, now that the sink is open */
+		const char *j = (const char *)s->early.p + off;
+		off += strlen(j) + 1;
+		emit(s, j);
+	}
+	lacre_dbuf_free(&s->early);
 	while (!s->stopping && !s->sink_err) {
 		timeout = s->ready ? 0 : s->paused ? RETRY_MS : 250;
 		n = epoll_wait(s->ep, evs, MAX_EVENTS, timeout);
@@ -1865,6 +1879,7 @@ void ingest_server_free(struct ingest_server *s)
 		free(h);
 	}
 	lacre_dbuf_free(&s->evq);
+	lacre_dbuf_free(&s->early);
 	lacre_dbuf_free(&s->ev);
 	lacre_dbuf_free(&s->plain);
 	lacre_dbuf_free(&s->pre);

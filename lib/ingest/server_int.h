@@ -118,6 +118,9 @@ struct ingest_server {
 	struct held *h_head, *h_tail;  /* PDUs the sink has not taken yet */
 	size_t held_n, held_bytes;
 	struct lacre_dbuf evq;         /* events not taken yet, NUL-terminated, in order */
+	struct lacre_dbuf early;       /* events of the start (state load) emitted before the
+	                                * sink opened, NUL-terminated: handed over in run */
+	int run_started;               /* ingest_server_run began: no more early events */
 	int evq_full_alerted;
 	int listeners_muted;
 	uint64_t st_pauses, st_paused_ms, st_retries, st_held_max, st_events_deferred, st_events_lost;

@@ -14,7 +14,8 @@
 #   Site 3: the first half, kill -9 once the state is written, a restart,
 #   the second half: the restart names every chain's bytes the crash may
 #   have lost (--stats bytecounter_unkept_*: 6 chains, all the first half's
-#   bytes); the chains continue (no break/gap).
+#   bytes), and those alerts are sealed as events (as are the sequence
+#   unkept-at-restart ones); the chains continue (no break/gap).
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 vec="$top/../shared/vectors/openli-c"
@@ -162,6 +163,21 @@ check(full['bytecounter_unkept_at_restart'] == 6 and
       f'site 3: {full["bytecounter_unkept_at_restart"]} chains named possibly lost by the crash (want 6), '
       f'{full["bytecounter_unkept_bytes_at_restart"]} byteCounter bytes (want {half}: the first half, keep-alives aside); '
       f'sequence numbers: {full["unkept_numbers_at_restart"]}')
+# ... and the start's alerts are sealed as events (they were emitted before
+# the sink opened), byteCounter and sequence alike
+ev3 = evs(f'{work}/ev3.jsonl')
+unk = [x for x in ev3 if x['event'] == 'bytecounter-unkept-at-restart']
+check(len(unk) == 6 and len({(x['listener'], x['liid']) for x in unk}) == 6 and
+      all(x.get('alert') is True and x['from'] == 0 for x in unk) and sum(x['to'] - x['from'] for x in unk) == half,
+      f'site 3: 6 bytecounter-unkept-at-restart alert events sealed, one per chain, from 0 to its top: '
+      f'{sorted((x["listener"], x["liid"], x["to"]) for x in unk)}')
+seq = 0
+for l in open(f'{work}/ev3.jsonl'):
+    e = json.loads(l).get('event')
+    if isinstance(e, str) and json.loads(e).get('event') == 'unkept-at-restart':
+        seq += 1
+check(seq == full['unkept_at_restart'] and seq > 0,
+      f'site 3: {seq} sequence unkept-at-restart events sealed (--stats counts {full["unkept_at_restart"]})')
 sys.exit(0 if ok else 1)
 PY
 echo "ok"
