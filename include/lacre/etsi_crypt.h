@@ -130,7 +130,7 @@ struct etsi_bctr {
 	uint64_t gen;             /* bumped by every change (the state file saves on change) */
 };
 
-/* A tracker following at most max_liids LIIDs (about 1 KiB each). */
+/* A tracker following at most max_liids LIIDs (about 2 KiB each). */
 void etsi_bctr_init(struct etsi_bctr *b, size_t max_liids);
 void etsi_bctr_free(struct etsi_bctr *b);
 /*

@@ -315,7 +315,10 @@ int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept);
  * A stream loaded from the state marks its next gap "after_restart"; a
  * stream the previous run counted beyond what was surely kept (a crash)
  * gets an "unkept-at-restart" alert event naming LIID, CIN, stream and the
- * range that may be lost. */
+ * range that may be lost.  With trackers attached (ingest_acct_set_bctr)
+ * the BCTR section replaces their chains, and a chain counted beyond what
+ * was surely kept gets a "bytecounter-unkept-at-restart" alert event; a
+ * file without the section leaves them empty. */
 int ingest_acct_load(struct ingest_acct *a, const char *path, char *why, size_t why_len);
 /* Streams held now. */
 size_t ingest_acct_streams(const struct ingest_acct *a);
