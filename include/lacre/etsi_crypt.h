@@ -127,9 +127,10 @@ struct etsi_bctr_ent;
 struct etsi_bctr {
 	struct etsi_bctr_ent *e;
 	size_t n, cap, max;
+	uint64_t gen;             /* bumped by every change (the state file saves on change) */
 };
 
-/* A tracker following at most max_liids LIIDs (about 1 KiB each). */
+/* A tracker following at most max_liids LIIDs (about 2 KiB each). */
 void etsi_bctr_init(struct etsi_bctr *b, size_t max_liids);
 void etsi_bctr_free(struct etsi_bctr *b);
 /*
@@ -146,5 +147,36 @@ int etsi_bctr_account(struct etsi_bctr *b, const struct etsi_pdu *pdu, size_t pd
 typedef void (*etsi_bctr_gap_fn)(void *arg, const uint8_t *liid, size_t liid_len,
 				 uint64_t from, uint64_t to);
 size_t etsi_bctr_finish(struct etsi_bctr *b, etsi_bctr_gap_fn fn, void *arg);
+/* Intervals a mediator is expected to hold back at most (OpenLI sends a
+ * hash PDU before the last 1-6 data PDUs it covers). */
+#define ETSI_BCTR_REORDER_MAX 8
+/* At a clean stop whose chains are saved and continue at the next start
+ * (instead of etsi_bctr_finish): call fn for the gaps that reordering
+ * cannot explain (and close them): those open since the previous run (the
+ * missing bytes did not arrive during a whole run) and those behind more
+ * than ETSI_BCTR_REORDER_MAX intervals; call open_fn for every other gap
+ * (bytes that may still arrive after the restart), which stays open.
+ * Returns how many gaps fn got. */
+size_t etsi_bctr_stop(struct etsi_bctr *b, etsi_bctr_gap_fn fn, etsi_bctr_gap_fn open_fn, void *arg);
+
+/* ---- byteCounter persistence (docs/FORMATS.md §12, section BCTR) ----
+ * The chains are saved with the stream state so that a restarted receiver
+ * continues them: a gap spanning the stop is reported, not hidden behind a
+ * new FIRST.  Durability marks as for the sequence state: */
+/* Move the marks: what was the frontier at the last mark is now surely
+ * sealed (called with ingest_acct_mark, every state_lag_ms). */
+void etsi_bctr_mark(struct etsi_bctr *b);
+/* Append every chain to out: u32 count, then per LIID the entry of
+ * FORMATS §12; kept = the top of the chain (every byte counted) when
+ * all_kept (a clean stop), else the frontier surely sealed.  LACRE_E_NOMEM when out is full. */
+int etsi_bctr_save(const struct etsi_bctr *b, int all_kept, struct lacre_dbuf *out);
+/* Read what etsi_bctr_save wrote into b (initialised, empty), checking
+ * every field.  LACRE_E_CORRUPT with the reason in why (b left empty),
+ * LACRE_E_NOMEM, LACRE_E_INVALID when b is not empty. */
+int etsi_bctr_load(struct etsi_bctr *b, struct lacre_rbuf *in, char *why, size_t wn);
+/* After a load: call fn for every chain whose counted bytes reach beyond
+ * what was surely sealed (a crash): bytes from..to may be lost.  Then this
+ * run's marks start at the loaded frontiers.  Returns how many. */
+size_t etsi_bctr_unkept(struct etsi_bctr *b, etsi_bctr_gap_fn fn, void *arg);
 
 #endif

@@ -297,6 +297,10 @@ void ingest_acct_trim(struct ingest_acct *a, unsigned idle_s);
  * surely-kept one, so that the load after a crash can name the range in
  * between. */
 void ingest_acct_mark(struct ingest_acct *a);
+/* Persist the byteCounter trackers of HI2 and HI3 (owned by the caller,
+ * outliving a) with the sequence state: saved, marked and loaded with it
+ * (FORMATS §12 section BCTR).  Call before ingest_acct_load. */
+void ingest_acct_set_bctr(struct ingest_acct *a, struct etsi_bctr *hi2, struct etsi_bctr *hi3);
 
 /* Write the sequence state of every stream to path (docs/FORMATS.md
  * "Stream state"): a temporary file, fsync, rename, fsync of the folder.
@@ -311,7 +315,10 @@ int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept);
  * A stream loaded from the state marks its next gap "after_restart"; a
  * stream the previous run counted beyond what was surely kept (a crash)
  * gets an "unkept-at-restart" alert event naming LIID, CIN, stream and the
- * range that may be lost. */
+ * range that may be lost.  With trackers attached (ingest_acct_set_bctr)
+ * the BCTR section replaces their chains, and a chain counted beyond what
+ * was surely kept gets a "bytecounter-unkept-at-restart" alert event; a
+ * file without the section leaves them empty. */
 int ingest_acct_load(struct ingest_acct *a, const char *path, char *why, size_t why_len);
 /* Streams held now. */
 size_t ingest_acct_streams(const struct ingest_acct *a);

@@ -1354,6 +1354,8 @@ int ingest_acct_json(const struct ingest_acct *a, struct json_w *w)
 	json_kv_uint(w, "streams_expired", a->streams_expired);
 	json_kv_uint(w, "unkept_at_restart", a->unkept_reports);
 	json_kv_uint(w, "unkept_numbers_at_restart", a->unkept_numbers);
+	json_kv_uint(w, "bytecounter_unkept_at_restart", a->bctr_unkept);
+	json_kv_uint(w, "bytecounter_unkept_bytes_at_restart", a->bctr_unkept_bytes);
 	json_key(w, "integrity");
 	json_obj_begin(w);
 	json_kv_uint(w, "hash_pdus", a->is.hash_pdus);

@@ -116,6 +116,10 @@ struct ingest_acct {
 	unsigned hold_s;
 	size_t hold_max, hold_bytes_max;
 	uint64_t held_total, held_forced;
+	struct etsi_bctr *bctr[2];      /* byteCounter chains of HI2, HI3 (persisted), or NULL */
+	uint64_t bctr_unkept;           /* chains named possibly lost at the last load */
+	uint64_t bctr_unkept_bytes;     /* ... and their byteCounter bytes */
+	uint64_t saved_bctr_gen;        /* the trackers' gen sum at the last save */
 };
 
 /* Find a stream; NULL when absent. */

@@ -45,8 +45,8 @@
  * marks entering and one leaving that state.  Nothing held is ever
  * discarded while the receiver runs.
  *
- * Stream state: with cfg.state_path the accounting's sequence state is
- * loaded at start (a corrupt file is set aside with an alert) and saved
+ * Stream state: with cfg.state_path the accounting's sequence state (and
+ * the byteCounter chains) is loaded at start (a corrupt file is set aside with an alert) and saved
  * every 250 ms (every second past 20,000 streams), and at a clean stop.
  *
  * Stop: ingest_server_stop() writes an eventfd; the loop then closes the
@@ -163,8 +163,13 @@ static void emit(struct ingest_server *s, const char *json)
 {
 	int r;
 
-	if (!s->sink->event)
+	if (!s->sink->event) {
+		/* lacre ingest opens the sink after the server (once confined):
+		 * the start's events (unkept-at-restart, state-set-aside) wait */
+		if (!s->run_started && lacre_dbuf_add(&s->early, json, strlen(json) + 1) != LACRE_OK)
+			s->st_events_lost++;
 		return;
+	}
 	if (s->evq.len == 0) {
 		r = s->sink->event(s->sink->ctx, json);
 		if (r == LACRE_OK) {
@@ -400,6 +405,7 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 	s->l[0].fd = s->l[1].fd = -1;
 	lacre_dbuf_init(&s->ev, EV_CAP);
 	lacre_dbuf_init(&s->evq, EVQ_CAP);
+	lacre_dbuf_init(&s->early, EVQ_CAP);
 	if (s->cfg.drain_ms == 0)
 		s->cfg.drain_ms = 5000;
 	if (s->cfg.max_pdu == 0)
@@ -421,6 +427,8 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 	etsi_bctr_init(&s->bctr[1], BCTR_MAX_LIIDS);
 	if ((r = ingest_acct_new(cfg->integrity_retain, acct_event, s, &s->acct)) != LACRE_OK)
 		goto fail;
+	/* the byteCounter chains continue across a restart (FORMATS §12) */
+	ingest_acct_set_bctr(s->acct, &s->bctr[0], &s->bctr[1]);
 	if (cfg->integrity_pubkey &&
 	    (r = ingest_acct_set_sigkey(s->acct, cfg->integrity_pubkey, cfg->integrity_sig_md)) != LACRE_OK) {
 		fprintf(stderr, "lacre: ingest: cannot load the integrity public key %s: give a PEM public key and a digest name\n",
@@ -873,6 +881,29 @@ static void srv_bctr_gap(void *arg, const uint8_t *liid, size_t liid_len, uint64
 	json_kv_uint(&w, "to", to & 0xffffffffu);
 	json_kv_str(&w, "what", "bytes of this LIID's handover never received");
 	json_kv_bool(&w, "alert", 1);
+	ev_end(s, &w);
+}
+
+/* etsi_bctr_stop callback: bytes of a chain not received at a clean stop
+ * that may still arrive (a mediator's reordering): the chain is saved and
+ * continues at the next start, which declares them if they never come. */
+static void srv_bctr_open(void *arg, const uint8_t *liid, size_t liid_len, uint64_t from, uint64_t to)
+{
+	void **a = arg;
+	struct ingest_server *s = a[0];
+	const char *which = a[1];
+	struct json_w w;
+
+	s->st_bctr_open++;
+	ev_begin(s, &w, "bytecounter-open", NULL);
+	json_kv_str(&w, "listener", which);
+	json_key(&w, "liid");
+	json_str_or_hex(&w, liid, liid_len);
+	json_kv_uint(&w, "from", from & 0xffffffffu);
+	json_kv_uint(&w, "to", to & 0xffffffffu);
+	json_kv_str(&w, "what", "bytes of this LIID's handover not received at this stop; the chain continues at "
+	            "the next start, which reports them as a gap if they do not arrive");
+	json_kv_bool(&w, "alert", 0);
 	ev_end(s, &w);
 }
 
@@ -1636,6 +1667,14 @@ int ingest_server_run(struct ingest_server *s)
 
 	signal(SIGPIPE, SIG_IGN);
 	s->last_flush_ms = s->last_state_ms = s->last_mark_ms = last_sweep;
+	s->run_started = 1;
+	for (size_t off = 0; off < s->early.len; ) {
+		/* the start's events, now that the sink is open */
+		const char *j = (const char *)s->early.p + off;
+		off += strlen(j) + 1;
+		emit(s, j);
+	}
+	lacre_dbuf_free(&s->early);
 	while (!s->stopping && !s->sink_err) {
 		timeout = s->ready ? 0 : s->paused ? RETRY_MS : 250;
 		n = epoll_wait(s->ep, evs, MAX_EVENTS, timeout);
@@ -1694,11 +1733,17 @@ int ingest_server_run(struct ingest_server *s)
 	}
 	rc = drain(s);
 	{
-		/* the byteCounter chains end with the stream: name every gap */
+		/* the byteCounter chains end with the stream: name every gap; with
+		 * a state file they continue at the next start, and a gap that
+		 * reordering may still fill stays open (srv_bctr_open) */
 		void *a[2] = { s, (void *)"hi2" };
-		etsi_bctr_finish(&s->bctr[0], srv_bctr_gap, a);
-		a[1] = (void *)"hi3";
-		etsi_bctr_finish(&s->bctr[1], srv_bctr_gap, a);
+		for (int h = 0; h < 2; h++) {
+			a[1] = (void *)(h ? "hi3" : "hi2");
+			if (s->cfg.state_path)
+				etsi_bctr_stop(&s->bctr[h], srv_bctr_gap, srv_bctr_open, a);
+			else
+				etsi_bctr_finish(&s->bctr[h], srv_bctr_gap, a);
+		}
 	}
 	do_flush(s, srv_mono_ms());
 	if (s->cfg.on_second)
@@ -1783,6 +1828,7 @@ int ingest_server_stats_json(const struct ingest_server *s, struct lacre_dbuf *o
 	json_kv_uint(&w, "bytecounter_breaks", s->st_bctr_breaks);
 	json_kv_uint(&w, "bytecounter_restarts", s->st_bctr_restarts);
 	json_kv_uint(&w, "bytecounter_gaps", s->st_bctr_gaps);
+	json_kv_uint(&w, "bytecounter_open", s->st_bctr_open);
 	json_obj_end(&w);
 	json_key(&w, "backpressure");
 	json_obj_begin(&w);
@@ -1833,6 +1879,7 @@ void ingest_server_free(struct ingest_server *s)
 		free(h);
 	}
 	lacre_dbuf_free(&s->evq);
+	lacre_dbuf_free(&s->early);
 	lacre_dbuf_free(&s->ev);
 	lacre_dbuf_free(&s->plain);
 	lacre_dbuf_free(&s->pre);

@@ -118,6 +118,9 @@ struct ingest_server {
 	struct held *h_head, *h_tail;  /* PDUs the sink has not taken yet */
 	size_t held_n, held_bytes;
 	struct lacre_dbuf evq;         /* events not taken yet, NUL-terminated, in order */
+	struct lacre_dbuf early;       /* events of the start (state load) emitted before the
+	                                * sink opened, NUL-terminated: handed over in run */
+	int run_started;               /* ingest_server_run began: no more early events */
 	int evq_full_alerted;
 	int listeners_muted;
 	uint64_t st_pauses, st_paused_ms, st_retries, st_held_max, st_events_deferred, st_events_lost;
@@ -145,7 +148,7 @@ struct ingest_server {
 	} undec[SRV_UNDEC_MAX];
 	size_t n_undec;
 	uint64_t st_encrypted, st_decrypted, st_undecryptable, st_bctr_breaks, st_bctr_restarts,
-	         st_bctr_gaps;
+	         st_bctr_gaps, st_bctr_open;
 };
 
 /* 1 when c may not be read now: it holds PDUs the sink has not taken, its

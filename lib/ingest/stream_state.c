@@ -27,6 +27,10 @@
 
 #define STATE_MAGIC "LCRSTAT1"
 #define STATE_CAP ((size_t)256 << 20)  /* a state file larger than this is not ours */
+#define BCTR_TAG "BCTR"                 /* the byteCounter section (FORMATS §12) */
+#define BCTR_VERSION 1
+#define BCTR_LOAD_MAX 4096              /* LIIDs per handover a section may hold
+                                         * when no tracker is attached */
 
 /* Move the durability marks.  See ingest.h. */
 void ingest_acct_mark(struct ingest_acct *a)
@@ -39,7 +43,23 @@ void ingest_acct_mark(struct ingest_acct *a)
 			s->dur_next = s->mark_next;
 			s->mark_next = s->have ? s->next_seq : NOT_SEEN;
 		}
+	for (i = 0; i < 2; i++)
+		if (a->bctr[i])
+			etsi_bctr_mark(a->bctr[i]);
 	a->gen++;
+}
+
+/* Persist the byteCounter trackers with the state.  See ingest.h. */
+void ingest_acct_set_bctr(struct ingest_acct *a, struct etsi_bctr *hi2, struct etsi_bctr *hi3)
+{
+	a->bctr[0] = hi2;
+	a->bctr[1] = hi3;
+}
+
+/* The byteCounter trackers' change count (0 when none is attached). */
+static uint64_t bctr_gen(const struct ingest_acct *a)
+{
+	return (a->bctr[0] ? a->bctr[0]->gen : 0) + (a->bctr[1] ? a->bctr[1]->gen : 0);
 }
 
 /* Write the sequence state.  See ingest.h and docs/FORMATS.md. */
@@ -54,7 +74,8 @@ int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept)
 	unsigned g;
 	int r, e = 0;
 
-	if (a->saved_once && a->saved_gen == a->gen && a->saved_all_kept == all_kept)
+	if (a->saved_once && a->saved_gen == a->gen && a->saved_all_kept == all_kept &&
+	    a->saved_bctr_gen == bctr_gen(a))
 		return LACRE_OK;                 /* nothing changed since the last save */
 	for (i = 0; i < a->n_buckets; i++)
 		for (s = a->tab[i]; s; s = s->next)
@@ -81,6 +102,12 @@ int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept)
 				e |= lacre_dbuf_add_u64be(&d, s->gaps[g].hi);
 			}
 		}
+	if (a->bctr[0] && a->bctr[1]) {
+		e |= lacre_dbuf_add(&d, BCTR_TAG, 4);
+		e |= lacre_dbuf_add_u8(&d, BCTR_VERSION);
+		e |= etsi_bctr_save(a->bctr[0], all_kept, &d);
+		e |= etsi_bctr_save(a->bctr[1], all_kept, &d);
+	}
 	r = LACRE_E_NOMEM;
 	if (e != 0 || lacre_dbuf_reserve(&d, 32) != LACRE_OK)
 		goto done;
@@ -91,6 +118,7 @@ int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept)
 	lacre_dbuf_add(&d, dig, 32);
 	if ((r = site_write_file(path, d.p, d.len, 0600)) == LACRE_OK) {
 		a->saved_gen = a->gen;
+		a->saved_bctr_gen = bctr_gen(a);
 		a->saved_once = 1;
 		a->saved_all_kept = all_kept;
 	}
@@ -129,6 +157,59 @@ static void report_unkept(struct ingest_acct *a)
 			}
 			s->mark_next = s->dur_next = s->have ? s->next_seq : NOT_SEEN;
 		}
+}
+
+/* etsi_bctr_unkept callback: one byteCounter chain whose counted bytes
+ * reach beyond what the previous run surely sealed (it crashed). */
+static void bctr_unkept_ev(void *arg, const uint8_t *liid, size_t liid_len, uint64_t from, uint64_t to)
+{
+	void **v = arg;
+	struct ingest_acct *a = v[0];
+	struct json_w w;
+
+	acct_ev_begin(a, &w, "bytecounter-unkept-at-restart", NULL);
+	json_kv_str(&w, "listener", v[1]);
+	json_key(&w, "liid");
+	json_str_or_hex(&w, liid, liid_len);
+	json_kv_uint(&w, "from", from);
+	json_kv_uint(&w, "to", to);
+	json_kv_str(&w, "cause", "the previous run stopped without closing its segments (a crash): "
+	            "PDUs it received covering these byteCounter bytes may not have been sealed");
+	json_kv_bool(&w, "alert", 1);
+	acct_ev_end(a, &w);
+	a->bctr_unkept++;
+	a->bctr_unkept_bytes += to - from;
+}
+
+/* Parse the sections after the stream entries (today only BCTR) into
+ * tmp[0..1] (initialised, empty); LACRE_E_CORRUPT with why. */
+static int state_sections(struct ingest_acct *a, struct lacre_rbuf *it, struct etsi_bctr tmp[2],
+			  char *why, size_t wn)
+{
+	const uint8_t *tag;
+	uint8_t ver;
+	int r, i;
+
+	if (lacre_rbuf_left(it) == 0)
+		return LACRE_OK;                 /* a file of before the section */
+	if (lacre_rbuf_take(it, 4, &tag) != LACRE_OK || memcmp(tag, BCTR_TAG, 4) != 0) {
+		snprintf(why, wn, "bytes after the last stream entry that are no known section");
+		return LACRE_E_CORRUPT;
+	}
+	if (lacre_rbuf_u8(it, &ver) != LACRE_OK || ver != BCTR_VERSION) {
+		snprintf(why, wn, "a byteCounter section of an unknown version");
+		return LACRE_E_CORRUPT;
+	}
+	for (i = 0; i < 2; i++) {
+		etsi_bctr_init(&tmp[i], a->bctr[i] ? a->bctr[i]->max : BCTR_LOAD_MAX);
+		if ((r = etsi_bctr_load(&tmp[i], it, why, wn)) != LACRE_OK)
+			return r;
+	}
+	if (lacre_rbuf_expect_end(it) != LACRE_OK) {
+		snprintf(why, wn, "bytes after the byteCounter section");
+		return LACRE_E_CORRUPT;
+	}
+	return LACRE_OK;
 }
 
 /* Forget the streams a failed load created (all or nothing). */
@@ -202,6 +283,7 @@ int ingest_acct_load(struct ingest_acct *a, const char *path, char *why, size_t 
 	struct lacre_rbuf b, body;
 	struct state_ent e;
 	struct stream *s;
+	struct etsi_bctr tmp[2];
 	const uint8_t *magic, *tag;
 	uint8_t dig[32];
 	unsigned dlen = 0, g;
@@ -211,6 +293,8 @@ int ingest_acct_load(struct ingest_acct *a, const char *path, char *why, size_t 
 
 	if (why_len)
 		why[0] = 0;
+	etsi_bctr_init(&tmp[0], 0);
+	etsi_bctr_init(&tmp[1], 0);
 	r = site_read_file(path, STATE_CAP, &d);
 	if (r == LACRE_E_TOO_LARGE) {
 		snprintf(why, why_len, "larger than %zu MiB", STATE_CAP >> 20);
@@ -282,18 +366,27 @@ int ingest_acct_load(struct ingest_acct *a, const char *path, char *why, size_t 
 			s->loaded = 1;
 			s->dur_next = e.kept_next;          /* reported below, then reset */
 		}
-		if (lacre_rbuf_expect_end(&it) != LACRE_OK) {
-			snprintf(why, why_len, "bytes after the last stream entry");
-			r = LACRE_E_CORRUPT;
+		if (pass == 0 && (r = state_sections(a, &it, tmp, why, why_len)) != LACRE_OK)
 			goto done;
-		}
 	}
 	report_unkept(a);
+	for (pass = 0; pass < 2; pass++) {
+		void *arg[2] = { a, (void *)(pass ? "hi3" : "hi2") };
+		if (!a->bctr[pass] || tmp[pass].max == 0)
+			continue;                /* no tracker, or a file without the section */
+		etsi_bctr_free(a->bctr[pass]);
+		*a->bctr[pass] = tmp[pass];
+		etsi_bctr_init(&tmp[pass], 0);
+		etsi_bctr_unkept(a->bctr[pass], bctr_unkept_ev, arg);
+	}
 	a->saved_gen = a->gen;
+	a->saved_bctr_gen = bctr_gen(a);
 	a->saved_once = 1;
 	a->saved_all_kept = 1;
 	r = LACRE_OK;
 done:
+	etsi_bctr_free(&tmp[0]);
+	etsi_bctr_free(&tmp[1]);
 	lacre_dbuf_free(&d);
 	return r;
 }

@@ -9,7 +9,9 @@
  * etsi_keyring_wipe(); the plaintext buffer is marked secret, so it is
  * wiped when it grows, is reset or freed.
  */
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -398,6 +400,7 @@ int etsi_preencryption_form(const uint8_t *raw, size_t n, const struct etsi_pdu 
 
 struct bctr_ival {
 	uint64_t from, len;
+	int carried;              /* loaded from the state file: held since the previous run */
 };
 
 struct etsi_bctr_ent {
@@ -408,6 +411,8 @@ struct etsi_bctr_ent {
 	uint64_t frontier;        /* every count below it is accounted for */
 	struct bctr_ival held[BCTR_HELD_MAX];
 	size_t n_held;
+	uint64_t mark_frontier;   /* frontier at the last durability mark */
+	uint64_t dur_frontier;    /* frontier at the mark before: surely sealed below it */
 };
 
 /* A tracker of at most max_liids LIIDs (see etsi_crypt.h). */
@@ -424,6 +429,16 @@ void etsi_bctr_free(struct etsi_bctr *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* The entry of liid; NULL when absent. */
+static struct etsi_bctr_ent *bctr_find_only(const struct etsi_bctr *b, const struct etsi_bytes *liid)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->e[i].liid_len == liid->len &&
+		    (liid->len == 0 || memcmp(b->e[i].liid, liid->p, liid->len) == 0))
+			return &b->e[i];
+	return NULL;
+}
+
 /* The entry of liid, created when absent; NULL when the table is full
  * (*err LACRE_OK) or on allocation failure (*err LACRE_E_NOMEM). */
 static struct etsi_bctr_ent *bctr_find(struct etsi_bctr *b, const struct etsi_bytes *liid,
@@ -432,10 +447,8 @@ static struct etsi_bctr_ent *bctr_find(struct etsi_bctr *b, const struct etsi_by
 	struct etsi_bctr_ent *e;
 
 	*err = LACRE_OK;
-	for (size_t i = 0; i < b->n; i++)
-		if (b->e[i].liid_len == liid->len &&
-		    (liid->len == 0 || memcmp(b->e[i].liid, liid->p, liid->len) == 0))
-			return &b->e[i];
+	if ((e = bctr_find_only(b, liid)))
+		return e;
 	if (b->n >= b->max || liid->len > LIID_MAX)
 		return NULL;
 	if (b->n == b->cap) {
@@ -499,6 +512,7 @@ int etsi_bctr_account(struct etsi_bctr *b, const struct etsi_pdu *pdu, size_t pd
 
 	if (!pdu->liid.p || !pdu->has_byte_counter)
 		return ETSI_BCTR_OK;
+	b->gen++;
 	e = bctr_find(b, &pdu->liid, &err);
 	if (!e)
 		return err != LACRE_OK ? err : ETSI_BCTR_UNTRACKED;
@@ -515,6 +529,7 @@ int etsi_bctr_account(struct etsi_bctr *b, const struct etsi_pdu *pdu, size_t pd
 		e->start = start;
 		e->frontier = 0;
 		e->n_held = 0;
+		e->mark_frontier = e->dur_frontier = 0;  /* nothing of the new chain kept yet */
 		v = ETSI_BCTR_RESTART;
 	}
 	if (count == e->frontier) {
@@ -544,6 +559,7 @@ int etsi_bctr_account(struct etsi_bctr *b, const struct etsi_pdu *pdu, size_t pd
 		} else if (count > e->frontier) {
 			e->held[e->n_held].from = count;
 			e->held[e->n_held].len = pdu_len;
+			e->held[e->n_held].carried = 0;
 			e->n_held++;
 		}
 		bctr_absorb(e);
@@ -561,6 +577,7 @@ size_t etsi_bctr_finish(struct etsi_bctr *b, etsi_bctr_gap_fn fn, void *arg)
 
 		while (e->n_held > 0) {
 			size_t lo = bctr_lowest(e);
+			b->gen++;
 			if (fn)
 				fn(arg, e->liid, e->liid_len, e->frontier, e->held[lo].from);
 			gaps++;
@@ -570,4 +587,223 @@ size_t etsi_bctr_finish(struct etsi_bctr *b, etsi_bctr_gap_fn fn, void *arg)
 		}
 	}
 	return gaps;
+}
+
+/* Order of held intervals by start (qsort). */
+static int ival_cmp(const void *x, const void *y)
+{
+	const struct bctr_ival *a = x, *b = y;
+
+	return a->from < b->from ? -1 : a->from > b->from;
+}
+
+/* A clean stop whose chains are saved (see etsi_crypt.h). */
+size_t etsi_bctr_stop(struct etsi_bctr *b, etsi_bctr_gap_fn fn, etsi_bctr_gap_fn open_fn, void *arg)
+{
+	size_t gaps = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct etsi_bctr_ent *e = &b->e[i];
+		struct bctr_ival sorted[BCTR_HELD_MAX];
+		int any_carried = 0;
+		uint64_t maxc = 0, f;
+
+		for (size_t h = 0; h < e->n_held; h++)
+			if (e->held[h].carried && (!any_carried || e->held[h].from > maxc)) {
+				any_carried = 1;
+				maxc = e->held[h].from;
+			}
+		/* declared: gaps open since the previous run, or behind more
+		 * intervals than a mediator reorders */
+		while (e->n_held > 0) {
+			size_t lo = bctr_lowest(e);
+			if (!(any_carried && e->held[lo].from <= maxc) && e->n_held <= ETSI_BCTR_REORDER_MAX)
+				break;
+			if (fn)
+				fn(arg, e->liid, e->liid_len, e->frontier, e->held[lo].from);
+			gaps++;
+			b->gen++;
+			e->frontier = e->held[lo].from + e->held[lo].len;
+			e->held[lo] = e->held[--e->n_held];
+			bctr_absorb(e);
+		}
+		/* the rest may still arrive after the restart: named, kept */
+		memcpy(sorted, e->held, e->n_held * sizeof(sorted[0]));
+		qsort(sorted, e->n_held, sizeof(sorted[0]), ival_cmp);
+		f = e->frontier;
+		for (size_t h = 0; h < e->n_held; h++) {
+			if (sorted[h].from > f && open_fn)
+				open_fn(arg, e->liid, e->liid_len, f, sorted[h].from);
+			if (sorted[h].from + sorted[h].len > f)
+				f = sorted[h].from + sorted[h].len;
+		}
+	}
+	return gaps;
+}
+
+/* ---- byteCounter persistence (docs/FORMATS.md §12, section "BCTR") ----
+ *
+ * The chains outlive the receiver: saved with the stream state and loaded
+ * at the next start, so that the first counter after a restart continues
+ * its chain (a gap spanning the stop is then a gap, not a new FIRST).
+ * Durability marks follow the sequence state's: dur_frontier is the
+ * frontier of one mark before, below which every counted PDU was surely
+ * sealed; after a crash the bytes between it and the chain's top are named
+ * as possibly lost. */
+
+#define BCTR_MAX_LEN 0x100000000ull   /* a count and a PDU length are below 2^32 */
+
+/* The end of the highest bytes counted in c's chain: the frontier, or
+ * beyond it the end of the highest interval held. */
+static uint64_t bctr_top(const struct etsi_bctr_ent *c)
+{
+	uint64_t top = c->frontier;
+
+	for (size_t h = 0; h < c->n_held; h++)
+		if (c->held[h].from + c->held[h].len > top)
+			top = c->held[h].from + c->held[h].len;
+	return top;
+}
+
+/* Move the durability marks of every chain (see etsi_crypt.h). */
+void etsi_bctr_mark(struct etsi_bctr *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		b->e[i].dur_frontier = b->e[i].mark_frontier;
+		b->e[i].mark_frontier = b->e[i].frontier;
+	}
+}
+
+/* Append every chain to out (see etsi_crypt.h). */
+int etsi_bctr_save(const struct etsi_bctr *b, int all_kept, struct lacre_dbuf *out)
+{
+	int e = 0;
+
+	e |= lacre_dbuf_add_u32be(out, (uint32_t)b->n);
+	for (size_t i = 0; i < b->n; i++) {
+		const struct etsi_bctr_ent *c = &b->e[i];
+		uint64_t kept = all_kept ? bctr_top(c) : c->dur_frontier;
+
+		if (kept > bctr_top(c))
+			kept = bctr_top(c);
+		e |= lacre_dbuf_add_u16be(out, (uint16_t)c->liid_len);
+		e |= lacre_dbuf_add(out, c->liid, c->liid_len);
+		e |= lacre_dbuf_add_u8(out, (uint8_t)(c->has_start ? 1 : 0));
+		e |= lacre_dbuf_add_u32be(out, c->start);
+		e |= lacre_dbuf_add_u64be(out, c->frontier);
+		e |= lacre_dbuf_add_u64be(out, kept);
+		e |= lacre_dbuf_add_u8(out, (uint8_t)c->n_held);
+		for (size_t h = 0; h < c->n_held; h++) {
+			e |= lacre_dbuf_add_u64be(out, c->held[h].from);
+			e |= lacre_dbuf_add_u64be(out, c->held[h].len);
+		}
+	}
+	return e ? LACRE_E_NOMEM : LACRE_OK;
+}
+
+/* Load chains saved by etsi_bctr_save into the empty tracker b (see
+ * etsi_crypt.h): every field checked, all or nothing. */
+int etsi_bctr_load(struct etsi_bctr *b, struct lacre_rbuf *in, char *why, size_t wn)
+{
+	uint32_t n;
+	int r = LACRE_E_CORRUPT;
+
+	if (b->n != 0)
+		return LACRE_E_INVALID;
+	if (lacre_rbuf_u32be(in, &n) != LACRE_OK) {
+		snprintf(why, wn, "the byteCounter section is cut short");
+		return LACRE_E_CORRUPT;
+	}
+	if (n > b->max) {
+		snprintf(why, wn, "the byteCounter section holds %" PRIu32 " LIIDs, more than %zu", n, b->max);
+		return LACRE_E_CORRUPT;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct etsi_bctr_ent *c;
+		struct etsi_bytes id;
+		uint16_t ll;
+		uint8_t flags, nh;
+		uint64_t kept;
+		int err;
+
+		if (lacre_rbuf_u16be(in, &ll) != LACRE_OK || lacre_rbuf_take(in, ll, &id.p) != LACRE_OK) {
+			snprintf(why, wn, "a byteCounter entry is cut short");
+			goto fail;
+		}
+		id.len = ll;
+		if (ll > LIID_MAX) {
+			snprintf(why, wn, "a byteCounter entry has an LIID longer than %d octets", LIID_MAX);
+			goto fail;
+		}
+		if (bctr_find_only(b, &id)) {
+			snprintf(why, wn, "an LIID appears twice in a byteCounter section");
+			goto fail;
+		}
+		if (!(c = bctr_find(b, &id, &err))) {
+			r = err != LACRE_OK ? err : LACRE_E_CORRUPT;
+			snprintf(why, wn, "the byteCounter table is full");
+			goto fail;
+		}
+		if (lacre_rbuf_u8(in, &flags) || lacre_rbuf_u32be(in, &c->start) ||
+		    lacre_rbuf_u64be(in, &c->frontier) || lacre_rbuf_u64be(in, &kept) || lacre_rbuf_u8(in, &nh)) {
+			snprintf(why, wn, "a byteCounter entry is cut short");
+			goto fail;
+		}
+		if (flags > 1 || c->frontier > 2 * BCTR_MAX_LEN || nh > BCTR_HELD_MAX ||
+		    (!(flags & 1) && (c->frontier || nh))) {
+			snprintf(why, wn, "a byteCounter entry has an impossible value");
+			goto fail;
+		}
+		c->has_start = flags & 1;
+		c->dur_frontier = c->mark_frontier = kept;
+		for (size_t h = 0; h < nh; h++) {
+			struct bctr_ival *v = &c->held[h];
+			if (lacre_rbuf_u64be(in, &v->from) || lacre_rbuf_u64be(in, &v->len)) {
+				snprintf(why, wn, "a byteCounter interval is cut short");
+				goto fail;
+			}
+			if (v->from <= c->frontier || v->from >= BCTR_MAX_LEN || v->len == 0 ||
+			    v->len > BCTR_MAX_LEN) {
+				snprintf(why, wn, "a byteCounter interval lies at or behind its chain's frontier");
+				goto fail;
+			}
+			v->carried = 1;
+			for (size_t k = 0; k < h; k++)
+				if (c->held[k].from == v->from) {
+					snprintf(why, wn, "a byteCounter interval appears twice");
+					goto fail;
+				}
+		}
+		c->n_held = nh;
+		b->gen++;
+		if (kept > bctr_top(c)) {
+			snprintf(why, wn, "a byteCounter entry has an impossible value");
+			goto fail;
+		}
+	}
+	return LACRE_OK;
+fail:
+	etsi_bctr_free(b);
+	return r;
+}
+
+/* Name what a crash may have lost of each chain, then start this run's
+ * marks at the loaded frontiers (see etsi_crypt.h). */
+size_t etsi_bctr_unkept(struct etsi_bctr *b, etsi_bctr_gap_fn fn, void *arg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct etsi_bctr_ent *c = &b->e[i];
+		uint64_t top = bctr_top(c);
+
+		if (c->dur_frontier < top) {
+			if (fn)
+				fn(arg, c->liid, c->liid_len, c->dur_frontier, top);
+			n++;
+		}
+		c->dur_frontier = c->mark_frontier = c->frontier;
+	}
+	b->gen++;
+	return n;
 }

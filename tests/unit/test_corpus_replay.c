@@ -71,6 +71,9 @@ static void replay_fail(const char *file, int line, const char *what)
 #define LLVMFuzzerTestOneInput fuzz_status_one
 #include "../../fuzz/fuzz_status.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_state_one
+#include "../../fuzz/fuzz_state.c"
+#undef LLVMFuzzerTestOneInput
 
 /* Run fn on one input, coming back here when an invariant breaks. */
 static void replay_one(int (*fn)(const uint8_t *, size_t), const uint8_t *buf, size_t n)
@@ -293,6 +296,17 @@ static void test_replay_status(void)
 	CHECK(fz_status_parsed > 0 && fz_status_samples > 40);
 }
 
+/* Stream state files (a real receiver's, and written after FORMATS §12):
+ * loaded or refused whole; those that load save and load again. */
+static void test_replay_state(void)
+{
+	CHECK(replay("state", fuzz_state_one) > 0);
+	CHECK_EQ_INT(replay_failures, 0);
+	printf("state: %lu files loaded, %lu streams, %lu byteCounter chains\n",
+	       fz_state_loaded, fz_state_streams, fz_state_chains);
+	CHECK(fz_state_loaded >= 5 && fz_state_streams > 20 && fz_state_chains > 8);
+}
+
 int main(void)
 {
 	RUN(test_replay_vault);
@@ -307,5 +321,6 @@ int main(void)
 	RUN(test_replay_tiles);
 	RUN(test_replay_warrants);
 	RUN(test_replay_status);
+	RUN(test_replay_state);
 	return t_done();
 }
