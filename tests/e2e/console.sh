@@ -35,7 +35,8 @@
 #      logs in) and a warrant, ceases it (a second cease: the keeper's
 #      refusal shown); the clerk requests its shred, cannot approve it
 #      herself (four eyes), sees the retention list; the admin approves and
-#      the request is EXECUTED;
+#      the request is EXECUTED; the admin disables the new user in the
+#      page and her key file logs in no more;
 #      screenshots of each page are kept in $work/shots (LACRE_KEEP_TMP=1);
 #   4. SIGTERM stops the console (exit 0).
 # Exit 0 pass, 77 skip (a genuinely absent facility), 1 fail.

@@ -403,6 +403,23 @@ try:
     ok(wait_msg(lambda: "EXECUTED" in text("shred-list"), "the executed request"),
        "the request is executed: %r" % text("shred-list"))
     shot("13-shred-approved")
+
+    # the administrator disables nora in the page: her key logs in no more
+    nav("users")
+    wait_msg(lambda: len(d.find_elements(By.ID, "users")) == 1, "the users table")
+    nrow = [r for r in d.find_elements(By.CSS_SELECTOR, "#users tr") if r.text.startswith("nora ")]
+    ok(len(nrow) == 1 and nrow[0].find_elements(By.CSS_SELECTOR, "button.user-disable"),
+       "nora's row has a Disable button")
+    if nrow:
+        d.execute_script("document.getElementById('user-result').textContent = ''")
+        nrow[0].find_element(By.CSS_SELECTOR, "button.user-disable").click()
+    ok(wait_msg(lambda: "user nora disabled" in text("msg"), "the disable"),
+       "nora disabled in the page: %r" % text("msg"))
+    logout()
+    login(nora_key)
+    ok(wait_msg(lambda: "this user is disabled" in text("login-msg"), "the refusal") and
+       not d.find_element(By.ID, "app").is_displayed(),
+       "the disabled user's key file logs in no more: %r" % text("login-msg"))
 finally:
     d.quit()
 sys.exit(1 if fails else 0)
