@@ -13,8 +13,14 @@
  *   - every keeper request, built here byte for byte (FORMATS §11);
  *   - an access-event request part the keeper sends back ('S'), only when
  *     it is this user's, for the action this page asked and with the
- *     justification it sent (the same rule as the CLI, lib/keeper/client.c);
- *     anything else is answered with an empty signature (refused).
+ *     justification it sent, or the one users.log / cases.log line its
+ *     command writes, by=this user, naming the subject it asked (user add
+ *     and disable, shred request and approve: the CLI's rule,
+ *     lib/proto/client.c); anything else is answered with an empty
+ *     signature (refused).
+ *   - a new user's key pair is made here (user add) and leaves the page
+ *     only as the key file the administrator downloads.
+ * Every content view asks its justification when it is opened.
  * Everything shown comes from the keeper's JSON and is put in the page with
  * textContent: no markup from data, ever.
  */
@@ -60,6 +66,7 @@
     m.className = 'msg ' + (kind || '');
   }
   function clearView() {
+    dropKeyUrl();
     const v = $('view');
     while (v.firstChild) v.removeChild(v.firstChild);
     return v;
@@ -125,6 +132,7 @@
     try { await post('/api/logout', ''); } catch (e) { /* the session is gone anyway */ }
     key = null;
     me = null;
+    lastJust = '';
     $('app').hidden = true;
     $('who').hidden = true;
     $('login').hidden = false;
@@ -141,6 +149,7 @@
     if (r.status === 401) {
       key = null;
       me = null;
+      lastJust = '';
       $('app').hidden = true;
       $('who').hidden = true;
       $('login').hidden = false;
@@ -161,22 +170,42 @@
     return t + 'sig ' + hex(sig) + '\n';
   }
 
-  // Whether an 'S' payload is this user's access event for action with
-  // justification just (what this page asked for).
+  // Whether an 'S' payload is this user's access event for one of the
+  // actions (a name or a list) with justification just (what this page asked
+  // for).
   function ownAccessEvent(text, action, just) {
     const lines = text.split('\n');
+    const acts = Array.isArray(action) ? action : [action];
     // values are percent-encoded in the event (FORMATS §8.3)
     return lines[0] === 'lacre-access-event/v1' && lines.includes('user ' + pct(me.user)) &&
-      lines.includes('action ' + pct(action)) && lines.includes('justification ' + pct(just));
+      acts.some((a) => lines.includes('action ' + pct(a))) &&
+      lines.includes('justification ' + pct(just));
   }
 
-  // Run one command through the keeper: {status, out, err, file}.
-  async function run(args, action, just) {
+  // Whether an 'S' payload is the signed part of the one users.log or
+  // cases.log line the command writes (FORMATS §8.2, docs/keeper.md, the
+  // rule of lib/proto/client.c): "<magic> <seq> <type> by=<me> ...", ending
+  // with its hash= token, carrying " <field>=<value> " (and for user add
+  // " key=<the public key this page made> ").
+  function ownRegistryLine(text, reg) {
+    if (!reg || text.length > 16384 || /[\x00-\x1f\x7f]/.test(text)) return false;
+    const m = new RegExp('^' + reg.magic + ' [0-9]+ ').exec(text);
+    if (!m) return false;
+    if (!text.startsWith(' ' + reg.type + ' by=' + me.user + ' ', m[0].length - 1)) return false;
+    if (!/ hash=[0-9a-f]{64}$/.test(text)) return false;
+    if (!text.includes(' ' + reg.field + '=' + pct(reg.value) + ' ')) return false;
+    return !reg.pubkey || text.includes(' key=' + reg.pubkey + ' ');
+  }
+
+  // Run one command through the keeper: {status, out, err, file}.  reg
+  // (optional) names the registry line the command writes.
+  async function run(args, action, just, reg) {
     let r = await post('/api/run', await keeperRequest(args));
     while (r.state === 'sign') {
       const p = b64dec(r.payload);
+      const t = dec.decode(p);
       let sig = '';
-      if (ownAccessEvent(dec.decode(p), action, just)) {
+      if (ownAccessEvent(t, action, just) || ownRegistryLine(t, reg)) {
         sig = hex(await crypto.subtle.sign('Ed25519', key, p));
       }
       r = await post('/api/sign', 'id ' + r.id + '\nsig ' + sig + '\n');
@@ -186,13 +215,44 @@
     return r;
   }
 
-  function justification() {
-    const j = $('justification').value.trim();
-    if (!j) {
-      $('justification').focus();
-      throw new Error('state the justification first: it is logged before any content is shown');
-    }
-    return j;
+  // Every content view asks its justification when it is opened: a small
+  // form in the view (prefilled with the last one given in this session);
+  // nothing is asked of the keeper before it is stated.  fn(j) opens the
+  // view.
+  let lastJust = '';
+  function askJustification(title, fn) {
+    const v = clearView();
+    v.appendChild(el('h2', title));
+    const f = el('form');
+    f.id = 'just-form';
+    const l = el('label', 'Justification for this view (logged with every access before any content is shown)');
+    l.htmlFor = 'justification';
+    const i = el('input');
+    i.id = 'justification';
+    i.type = 'text';
+    i.maxLength = 500;
+    i.value = lastJust;
+    i.placeholder = 'e.g. Diligencias 12/2026: review of the intercepted calls';
+    const b = el('button', 'Open');
+    b.id = 'just-go';
+    b.type = 'submit';
+    f.appendChild(l);
+    f.appendChild(i);
+    f.appendChild(b);
+    f.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const j = i.value.trim();
+      if (!j) {
+        i.focus();
+        say('state the justification first: it is logged before any content is shown', 'error');
+        return;
+      }
+      lastJust = j;
+      Promise.resolve().then(() => fn(j)).catch((err) => say(err.message, 'error'));
+    });
+    v.appendChild(f);
+    say('State the justification for this view, then open it.');
+    i.focus();
   }
 
   function jsonLines(text) {
@@ -229,7 +289,9 @@
   function button(text, cls, fn) {
     const b = el('button', text, cls);
     b.type = 'button';
-    b.addEventListener('click', () => { fn().catch((e) => say(e.message, 'error')); });
+    b.addEventListener('click', () => {
+      Promise.resolve().then(fn).catch((e) => say(e.message, 'error'));
+    });
     return b;
   }
   function failed(r) {
@@ -238,8 +300,11 @@
 
   // ---- views ----
 
-  async function viewWarrants() {
-    const j = justification();
+  function viewWarrants() {
+    askJustification('Warrants', showWarrants);
+  }
+
+  async function showWarrants(j) {
     say('asking the keeper...');
     const r = await run(['warrant', 'list', '--json', '--justification', j], 'warrant-list', j);
     if (r.status !== 0) return failed(r);
@@ -261,8 +326,11 @@
     say(ws.length + ' warrant(s) of ' + (me.unit || 'the site'), 'ok');
   }
 
-  async function viewCalls(w) {
-    const j = justification();
+  function viewCalls(w) {
+    askJustification('Calls and sessions of ' + w, (j) => showCalls(w, j));
+  }
+
+  async function showCalls(w, j) {
     say('asking the keeper...');
     const r = await run(['calls', '--warrant', w, '--json', '--justification', j], 'calls', j);
     if (r.status !== 0) return failed(r);
@@ -275,7 +343,58 @@
     say(calls.length + ' call(s) and session(s)', 'ok');
   }
 
-  async function viewCall(w, c) {
+  function viewCall(w, c) {
+    askJustification((c.type === 'voip' ? 'Call ' : 'Session ') + c.id, (j) => showCall(w, c, j));
+  }
+
+  // The level of a WAV (16-bit PCM, FORMATS: left from the target, right
+  // to the target) drawn on a canvas, decoded here from the bytes the
+  // console served: per pixel column the peak of each channel, the left
+  // channel above the middle line and the right below.  A gap is silence
+  // in the WAV, so it is drawn flat.
+  function drawLevel(buf, canvas) {
+    const dv = new DataView(buf);
+    const tag = (o) => String.fromCharCode(dv.getUint8(o), dv.getUint8(o + 1), dv.getUint8(o + 2), dv.getUint8(o + 3));
+    if (buf.byteLength < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') throw new Error('the audio is not a WAV file');
+    let ch = 0, bits = 0, data = -1, dlen = 0;
+    for (let o = 12; o + 8 <= buf.byteLength;) {
+      const id = tag(o), n = dv.getUint32(o + 4, true);
+      if (id === 'fmt ' && n >= 16 && o + 24 <= buf.byteLength) {
+        ch = dv.getUint16(o + 10, true);
+        bits = dv.getUint16(o + 22, true);
+      } else if (id === 'data') {
+        data = o + 8;
+        dlen = Math.min(n, buf.byteLength - data);
+        break;
+      }
+      o += 8 + n + (n & 1);
+    }
+    if (data < 0 || bits !== 16 || ch < 1 || ch > 2) throw new Error('the audio is not 16-bit PCM WAV');
+    const frames = Math.floor(dlen / (2 * ch));
+    const g = canvas.getContext('2d');
+    const W = canvas.width, H = canvas.height, half = H / 2;
+    g.fillStyle = '#ffffff';
+    g.fillRect(0, 0, W, H);
+    g.fillStyle = '#999999';
+    g.fillRect(0, Math.floor(half), W, 1);
+    for (let x = 0; x < W && frames > 0; x++) {
+      const a = Math.floor(x * frames / W), z = Math.max(a + 1, Math.floor((x + 1) * frames / W));
+      let pl = 0, pr = 0;
+      for (let f = a; f < z && f < frames; f++) {
+        const o = data + f * 2 * ch;
+        pl = Math.max(pl, Math.abs(dv.getInt16(o, true)));
+        if (ch === 2) pr = Math.max(pr, Math.abs(dv.getInt16(o + 2, true)));
+      }
+      const hl = Math.round(pl / 32768 * (half - 2)), hr = Math.round(pr / 32768 * (half - 2));
+      g.fillStyle = '#5a1a1a';
+      if (hl) g.fillRect(x, Math.floor(half) - hl, 1, hl);
+      g.fillStyle = '#1a3a5a';
+      if (hr) g.fillRect(x, Math.floor(half) + 1, 1, hr);
+    }
+    return frames;
+  }
+
+  function showCall(w, c, j) {
     const v = clearView();
     v.appendChild(el('h2', (c.type === 'voip' ? 'Call ' : 'Session ') + c.id));
     const media = el('div');
@@ -285,7 +404,6 @@
     v.appendChild(table(rows, ['field', 'value'], null, 'call'));
     if (c.type === 'voip') {
       media.appendChild(button('Play audio', 'play-audio', async () => {
-        const j = justification();
         say('asking the keeper for the audio...');
         const r = await run(['audio', c.id, '-o', 'call.wav', '--justification', j], 'audio', j);
         if (r.status !== 0 || !r.file) return failed(r);
@@ -295,11 +413,24 @@
         a.preload = 'auto';
         a.src = '/api/file/' + r.file;
         media.appendChild(a);
+        const cv = el('canvas');
+        cv.id = 'level';
+        cv.width = 640;
+        cv.height = 80;
+        media.appendChild(cv);
+        media.appendChild(el('p', 'level: upper half from the target (left), lower half to the target (right); gaps are silence', 'muted'));
+        const fr = await fetch(a.src, { cache: 'no-store' });
+        if (!fr.ok) return say('the audio could not be fetched for its level display', 'error');
+        const buf = await fr.arrayBuffer();
+        try {
+          drawLevel(buf, cv);
+        } finally {
+          new Uint8Array(buf).fill(0);
+        }
         say('audio: left channel from the target, right channel to the target', 'ok');
       }));
     }
     media.appendChild(button('Download pcap', 'get-pcap', async () => {
-      const j = justification();
       say('asking the keeper for the packets...');
       const r = await run(['pcap', '--warrant', w, '--cin', String(c.cin), '-o', 'content.pcap',
         '--justification', j], 'pcap', j);
@@ -314,8 +445,11 @@
     say('');
   }
 
-  async function viewAccessLog() {
-    const j = justification();
+  function viewAccessLog() {
+    askJustification('Access log', showAccessLog);
+  }
+
+  async function showAccessLog(j) {
     say('asking the keeper...');
     const r = await run(['access-log', '--json', '--justification', j], 'access-log', j);
     if (r.status !== 0 && r.status !== 3) return failed(r);
@@ -350,8 +484,11 @@
     say(evs.length + ' event(s)', r.status === 0 ? 'ok' : 'error');
   }
 
-  async function viewQuarantine() {
-    const j = justification();
+  function viewQuarantine() {
+    askJustification('Quarantine', showQuarantine);
+  }
+
+  async function showQuarantine(j) {
     say('asking the keeper...');
     const r = await run(['quarantine', '--json', '--justification', j], 'quarantine', j);
     if (r.status !== 0) return failed(r);
@@ -363,7 +500,40 @@
     say(rows.length + ' quarantined record(s)', 'ok');
   }
 
-  async function viewExport() {
+  // A form of labelled inputs: fields [[id, label, placeholder]]; returns
+  // {form, value(id)}.
+  function fieldsForm(fields) {
+    const f = el('form', null, 'fields');
+    const inputs = {};
+    for (const [id, label, ph] of fields) {
+      const l = el('label', label);
+      const i = el('input');
+      i.id = id;
+      i.placeholder = ph || '';
+      l.htmlFor = id;
+      inputs[id] = i;
+      const d = el('div');
+      d.appendChild(l);
+      d.appendChild(i);
+      f.appendChild(d);
+    }
+    return { form: f, value: (id) => inputs[id].value.trim() };
+  }
+  // The keeper's answer of an administrative command in the pre#id: its
+  // exit status, stdout and the stderr lines (the legal checks' messages).
+  function showResult(pre, r) {
+    pre.textContent = 'exit status ' + r.status + '\n' + r.outText + r.err;
+    pre.className = r.status === 0 ? 'ok' : 'error';
+  }
+  function words(s) {
+    return s.split(/[\s,]+/).filter((x) => x);
+  }
+
+  function viewExport() {
+    askJustification('Export for the court', showExport);
+  }
+
+  function showExport(j) {
     const v = clearView();
     v.appendChild(el('h2', 'Export for the court'));
     const f = el('form');
@@ -378,7 +548,6 @@
     v.appendChild(f);
     const out = el('div');
     v.appendChild(button('Export', 'do-export', async () => {
-      const j = justification();
       say('exporting (the keeper seals the package to the court)...');
       const r = await run(['export', '--warrant', w.value.trim(), '--recipient', rc.value.trim(),
         '-o', 'package.age', '--json', '--justification', j], 'export', j);
@@ -397,14 +566,241 @@
     v.appendChild(out);
   }
 
-  async function viewUsers() {
+  // Warrants: add, extend, confirm, cease (docs/cmd-warrant.md) through
+  // the keeper; the keeper's legal checks answer on stderr, shown as they
+  // are.
+  function viewWarrantAdmin() {
+    askJustification('Manage warrants', showWarrantAdmin);
+  }
+
+  function showWarrantAdmin(j) {
+    const v = clearView();
+    v.appendChild(el('h2', 'Manage warrants'));
+    v.appendChild(el('h3', 'Add a warrant'));
+    const add = fieldsForm([
+      ['wa-case', 'case', 'CASE-1'], ['wa-unit', 'unit', 'UCO-1'], ['wa-court', 'court', 'JI-5-Madrid'],
+      ['wa-order', 'court order', 'ORD-1'], ['wa-order-date', 'order date', 'YYYY-MM-DD'],
+      ['wa-from', 'from (optional: the order date)', 'YYYY-MM-DD'], ['wa-to', 'to', 'YYYY-MM-DD'],
+      ['wa-categories', 'categories', 'content,iri,location'],
+      ['wa-targets', 'targets (space or comma separated)', ''],
+      ['wa-liids', 'LIIDs (space or comma separated)', ''],
+      ['wa-operators', 'operators (optional)', '']]);
+    v.appendChild(add.form);
+    const pre = el('pre');
+    pre.id = 'warrant-result';
+    v.appendChild(button('Add warrant', 'wa-add', async () => {
+      const x = add.value;
+      const args = ['warrant', 'add', '--case', x('wa-case'), '--unit', x('wa-unit'),
+        '--court', x('wa-court'), '--order', x('wa-order'), '--order-date', x('wa-order-date')];
+      if (x('wa-from')) args.push('--from', x('wa-from'));
+      args.push('--to', x('wa-to'), '--categories', x('wa-categories'));
+      for (const t of words(x('wa-targets'))) args.push('--target', t);
+      for (const l of words(x('wa-liids'))) args.push('--liid', l);
+      for (const o of words(x('wa-operators'))) args.push('--operator', o);
+      args.push('--json', '--justification', j);
+      say('asking the keeper...');
+      const r = await run(args, 'warrant-add', j);
+      showResult(pre, r);
+      if (r.status !== 0) return failed(r);
+      say('warrant ' + JSON.parse(r.outText).id + ' added', 'ok');
+    }));
+    v.appendChild(el('h3', 'Extend, confirm or cease a warrant'));
+    const ch = fieldsForm([
+      ['wc-warrant', 'warrant', 'W-...'], ['wc-order', 'court order', 'ORD-2'],
+      ['wc-order-date', 'order date', 'YYYY-MM-DD'], ['wc-from', 'from (extend, optional)', 'YYYY-MM-DD'],
+      ['wc-to', 'to (extend)', 'YYYY-MM-DD'], ['wc-at', 'at (cease, optional: now)', 'YYYY-MM-DDTHH:MM:SSZ']]);
+    v.appendChild(ch.form);
+    for (const verb of ['extend', 'confirm', 'cease']) {
+      v.appendChild(button(verb[0].toUpperCase() + verb.slice(1), 'wc-' + verb, async () => {
+        const x = ch.value;
+        const args = ['warrant', verb, x('wc-warrant'), '--order', x('wc-order'),
+          '--order-date', x('wc-order-date')];
+        if (verb === 'extend') {
+          if (x('wc-from')) args.push('--from', x('wc-from'));
+          args.push('--to', x('wc-to'));
+        }
+        if (verb === 'cease' && x('wc-at')) args.push('--at', x('wc-at'));
+        args.push('--justification', j);
+        say('asking the keeper...');
+        const r = await run(args, 'warrant-change', j);
+        showResult(pre, r);
+        if (r.status !== 0) return failed(r);
+        say('warrant ' + x('wc-warrant') + ': ' + verb + ' recorded', 'ok');
+      }));
+    }
+    v.appendChild(pre);
+    say('');
+  }
+
+  // Users and roles (users.log, public) with add and disable through the
+  // keeper.  A new user's key pair is made here (WebCrypto Ed25519): the
+  // keeper gets only the public key; the key file (FORMATS §8.1) is offered
+  // for download once the keeper has registered the user, and the page
+  // keeps no copy (the Blob's URL is revoked when the view changes).
+  let keyUrl = null;
+  function dropKeyUrl() {
+    if (keyUrl) URL.revokeObjectURL(keyUrl);
+    keyUrl = null;
+  }
+
+  function viewUsers() {
+    askJustification('Users and roles', showUsers);
+  }
+
+  async function newKeyFile(name) {
+    const kp = await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']);
+    const pub = new Uint8Array(await crypto.subtle.exportKey('raw', kp.publicKey));
+    const p8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', kp.privateKey));
+    const raw = new Uint8Array(33);
+    raw[0] = 1;
+    raw.set(p8.subarray(p8.length - 32), 1);
+    const idIn = new Uint8Array([...enc.encode(name), 0x0a, 0x01, ...pub]);
+    const keyid = hex((await crypto.subtle.digest('SHA-256', idIn)).slice(0, 4));
+    let b = '';
+    for (const x of raw) b += String.fromCharCode(x);
+    const text = 'PRIVATE+KEY+' + name + '+' + keyid + '+' + btoa(b) + '\n';
+    raw.fill(0);
+    p8.fill(0);
+    b = '';
+    return { pub: hex(pub), text };
+  }
+
+  async function showUsers(j) {
     const r = await fetch('/api/users', { cache: 'no-store' });
-    const j = await r.json();
-    if (!r.ok) return say(j.error, 'error');
+    const us = await r.json();
+    if (!r.ok) return say(us.error, 'error');
     const v = clearView();
     v.appendChild(el('h2', 'Users and roles'));
-    v.appendChild(table(j, ['name', 'role', 'unit', 'disabled', 'added_by', 'key'], null, 'users'));
-    say(j.length + ' user(s)', 'ok');
+    const pre = el('pre');
+    pre.id = 'user-result';
+    v.appendChild(table(us, ['name', 'role', 'unit', 'disabled', 'added_by', 'key'],
+      (u) => (u.disabled ? [] : [button('Disable', 'user-disable', async () => {
+        say('asking the keeper...');
+        const x = await run(['user', 'disable', u.name, '--justification', j], 'user-admin', j,
+          { magic: 'lacre-user-v1', type: 'disable', field: 'name', value: u.name });
+        showResult(pre, x);
+        if (x.status !== 0) return failed(x);
+        await showUsers(j);
+        say('user ' + u.name + ' disabled', 'ok');
+      })]), 'users'));
+    v.appendChild(el('h3', 'Add a user'));
+    const f = fieldsForm([['ua-name', 'name', 'e.g. nora'], ['ua-unit', 'unit (investigator, supervisor)', 'UCO-1']]);
+    const sel = el('select');
+    sel.id = 'ua-role';
+    for (const ro of ['investigator', 'supervisor', 'clerk', 'auditor', 'admin']) sel.appendChild(el('option', ro));
+    f.form.insertBefore(sel, f.form.children[1]);
+    v.appendChild(f.form);
+    const dl = el('div');
+    dl.id = 'user-key';
+    v.appendChild(button('Add user', 'ua-add', async () => {
+      const name = f.value('ua-name');
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name) || name === 'site') {
+        return say('a user name is 1-63 of A-Z a-z 0-9 . _ - (not "site")', 'error');
+      }
+      dropKeyUrl();
+      const k = await newKeyFile(name);
+      const args = ['user', 'add', name, '--role', sel.value];
+      if (f.value('ua-unit')) args.push('--unit', f.value('ua-unit'));
+      args.push('--public-key', k.pub, '--justification', j);
+      say('asking the keeper...');
+      const x = await run(args, 'user-admin', j,
+        { magic: 'lacre-user-v1', type: 'add', field: 'name', value: name, pubkey: k.pub });
+      showResult(pre, x);
+      if (x.status !== 0) {
+        k.text = '';
+        return failed(x);
+      }
+      keyUrl = URL.createObjectURL(new Blob([k.text], { type: 'application/octet-stream' }));
+      k.text = '';
+      while (dl.firstChild) dl.removeChild(dl.firstChild);
+      dl.appendChild(el('p', 'User ' + name + ' added. Download the key file now and give it to ' +
+        name + ' only: this page keeps no copy.'));
+      const a = el('a', name + '.key');
+      a.id = 'user-key-link';
+      a.href = keyUrl;
+      a.download = name + '.key';
+      dl.appendChild(a);
+      say('user ' + name + ' added', 'ok');
+    }));
+    v.appendChild(dl);
+    v.appendChild(pre);
+    say(us.length + ' user(s)', 'ok');
+  }
+
+  // Shred workflow (docs/cmd-shred.md): the pending and past requests, a
+  // request (warrant, court order) and the four-eyes approval by another
+  // person; the keeper's answer (a refusal of the same person) is shown.
+  function viewShred() {
+    askJustification('Shred requests', showShred);
+  }
+
+  async function showShred(j) {
+    say('asking the keeper...');
+    const l = await run(['shred', 'list', '--justification', j], 'retention', j);
+    if (l.status !== 0) return failed(l);
+    const v = clearView();
+    v.appendChild(el('h2', 'Shred requests'));
+    const list = el('pre', l.outText.trim() || 'no shred request');
+    list.id = 'shred-list';
+    v.appendChild(list);
+    const pre = el('pre');
+    pre.id = 'shred-result';
+    v.appendChild(el('h3', 'Request a shred (the measure must have ended)'));
+    const rq = fieldsForm([['sr-warrant', 'warrant', 'W-...'], ['sr-order', 'court order', 'ORD-...'],
+      ['sr-order-date', 'order date', 'YYYY-MM-DD']]);
+    v.appendChild(rq.form);
+    v.appendChild(button('Request', 'sr-request', async () => {
+      const w = rq.value('sr-warrant');
+      say('asking the keeper...');
+      const r = await run(['shred', 'request', '--warrant', w, '--order', rq.value('sr-order'),
+        '--order-date', rq.value('sr-order-date'), '--justification', j], 'shred', j,
+      { magic: 'lacre-case-v1', type: 'shred-request', field: 'warrant', value: w });
+      showResult(pre, r);
+      if (r.status !== 0) return failed(r);
+      say('shred of ' + w + ' requested: ' + r.outText.trim() + '; another person must approve it', 'ok');
+    }));
+    v.appendChild(el('h3', 'Approve a request (four eyes: not the requester; one of the two a clerk)'));
+    const ap = fieldsForm([['sa-id', 'request', 'S-000001']]);
+    v.appendChild(ap.form);
+    v.appendChild(button('Approve and shred', 'sa-approve', async () => {
+      const id = ap.value('sa-id');
+      say('asking the keeper...');
+      const r = await run(['shred', 'approve', id, '--justification', j], 'shred', j,
+        { magic: 'lacre-case-v1', type: 'shred-approve', field: 'id', value: id });
+      showResult(pre, r);
+      if (r.status !== 0) return failed(r);
+      say('request ' + id + ' approved: the warrant\'s key is destroyed', 'ok');
+    }));
+    v.appendChild(pre);
+    say('');
+  }
+
+  // Retention (docs/cmd-retention.md): cases whose data outlived its legal
+  // basis.
+  function viewRetention() {
+    askJustification('Retention', showRetention);
+  }
+
+  async function showRetention(j) {
+    say('asking the keeper...');
+    const r = await run(['retention', 'list', '--all', '--json', '--justification', j], 'retention', j);
+    if (r.status !== 0) return failed(r);
+    let rows;
+    try {
+      const t = r.outText.trim();
+      rows = t.startsWith('[') ? JSON.parse(t) : jsonLines(t);
+    } catch (e) {
+      rows = [];
+    }
+    const v = clearView();
+    v.appendChild(el('h2', 'Retention'));
+    const cols = [];
+    for (const x of rows) for (const k of Object.keys(x)) if (!cols.includes(k)) cols.push(k);
+    v.appendChild(table(rows, cols, null, 'retention'));
+    const p = el('p', r.err.trim(), 'muted');
+    p.id = 'retention-status';
+    v.appendChild(p);
+    say(rows.length + ' warrant(s) listed', 'ok');
   }
 
   // the operations view: the receiver's live figures (keyless, public
@@ -468,9 +864,12 @@
 
   const VIEWS = {
     warrants: ['Warrants', viewWarrants, ['investigator', 'supervisor', 'clerk', 'admin']],
+    warrantadmin: ['Manage warrants', viewWarrantAdmin, ['clerk', 'admin']],
     accesslog: ['Access log', viewAccessLog, ['auditor', 'admin']],
     quarantine: ['Quarantine', viewQuarantine, ['clerk']],
     export: ['Export', viewExport, ['clerk']],
+    shred: ['Shred requests', viewShred, ['clerk', 'supervisor', 'admin']],
+    retention: ['Retention', viewRetention, ['clerk', 'supervisor', 'admin']],
     users: ['Users', viewUsers, ['admin']],
     health: ['Operations', viewHealth, ['admin', 'auditor']],
   };
@@ -490,13 +889,12 @@
       nav.appendChild(b);
     }
     clearView();
-    say('Logged in as ' + me.user + '. State the justification, then choose a view.', 'ok');
+    say('Logged in as ' + me.user + '. Choose a view: each content view asks its justification first.', 'ok');
   }
 
   document.addEventListener('DOMContentLoaded', () => {
     $('login-form').addEventListener('submit', login);
     $('logout').addEventListener('click', () => { logout(); });
-    $('just-form').addEventListener('submit', (e) => e.preventDefault());
     if (!window.isSecureContext || !crypto.subtle) {
       $('login-msg').textContent = 'This page needs a secure context (HTTPS) and WebCrypto.';
       $('login-msg').className = 'msg error';

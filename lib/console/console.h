@@ -144,11 +144,16 @@ int console_login_parse(const uint8_t *body, size_t n, struct console_login_req 
  * LACRE_E_TOO_LARGE (sessions full). */
 int console_login(struct console_sessions *ss, const uint8_t *body, size_t n,
 		  struct console_session_info *info);
-/* Look up a session by its cookie, touch it, recheck users.log (a user
- * disabled since login loses the session at once).  csrf: when not NULL
- * it must equal the session's token.  LACRE_E_AUTH otherwise. */
+/* Look up a session by its cookie, touch it, recheck users.log when
+ * recheck (a user disabled since login loses the session at once).  csrf:
+ * when not NULL it must equal the session's token.  LACRE_E_AUTH
+ * otherwise.  POST /api/sign passes recheck 0: it only answers a relay
+ * that this session's /api/run opened (rechecked then), and during user
+ * add/disable the keeper holds users.log's exclusive lock while it waits
+ * for that very signature (a shared-lock read would wait for the keeper's
+ * 120 s timeout). */
 int console_session_check(struct console_sessions *ss, const uint8_t id[CONSOLE_TOKEN_LEN],
-			  const uint8_t *csrf, struct console_session_info *info);
+			  const uint8_t *csrf, int recheck, struct console_session_info *info);
 /* End a session (logout). */
 void console_session_end(struct console_sessions *ss, const uint8_t id[CONSOLE_TOKEN_LEN]);
 

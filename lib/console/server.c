@@ -406,7 +406,8 @@ static int route(struct server *sv, SSL *ssl, const struct console_http_req *rq,
 		status = 403;
 		respond_error(ssl, 403, "missing CSRF token (X-CSRF-Token)");
 	} else if (!rq->has_session ||
-		   console_session_check(sv->ss, rq->session, get ? NULL : rq->csrf, &si) !=
+		   console_session_check(sv->ss, rq->session, get ? NULL : rq->csrf,
+					 get || strcmp(p, "sign") != 0, &si) !=
 			   LACRE_OK) {
 		status = 401;
 		respond_error(ssl, 401, "not logged in (or the session expired): log in again");

@@ -210,7 +210,7 @@ int console_login(struct console_sessions *ss, const uint8_t *body, size_t n,
 }
 
 int console_session_check(struct console_sessions *ss, const uint8_t id[CONSOLE_TOKEN_LEN],
-			  const uint8_t *csrf, struct console_session_info *info)
+			  const uint8_t *csrf, int recheck, struct console_session_info *info)
 {
 	time_t t = now_s();
 	struct user u;
@@ -238,6 +238,8 @@ int console_session_check(struct console_sessions *ss, const uint8_t id[CONSOLE_
 	pthread_mutex_unlock(&ss->mu);
 	if (hit < 0)
 		return LACRE_E_AUTH;
+	if (!recheck)
+		return LACRE_OK;
 	/* users.log again: a user disabled since login is out at once */
 	if (user_lookup(ss->site, info->user, &u) != LACRE_OK || u.disabled) {
 		console_session_end(ss, id);

@@ -26,9 +26,17 @@
 #      plays, and that WAV is byte for byte `lacre audio`'s of the call,
 #      both channels sounding; the pcap downloads;
 #      logout;
+#      every view asks its justification when opened (refused without);
+#      the call page's level canvas shows both channels;
 #      the auditor sees those accesses in the access log, verified;
 #      the clerk exports for the court in the page and the package verifies
-#      with lacre-verify (VERIFIED); the administrator sees users and roles;
+#      with lacre-verify (VERIFIED); the administrator sees users and roles,
+#      adds a user (the key pair made in the page; the downloaded key file
+#      logs in) and a warrant, ceases it (a second cease: the keeper's
+#      refusal shown); the clerk requests its shred, cannot approve it
+#      herself (four eyes), sees the retention list; the admin approves and
+#      the request is EXECUTED; the admin disables the new user in the
+#      page and her key file logs in no more;
 #      screenshots of each page are kept in $work/shots (LACRE_KEEP_TMP=1);
 #   4. SIGTERM stops the console (exit 0).
 # Exit 0 pass, 77 skip (a genuinely absent facility), 1 fail.
@@ -161,7 +169,7 @@ R=$(grep -o 'age1[a-z0-9]*' "$work/court.key")
 	"$work/wrong.key" "$AUDITOR_KEY" "$W1" "$W2" "$J, in the browser" "$CLERK_KEY" "$ADMIN_KEY" "$R" \
 	"$work/package.age" "$work/browser.wav" || { tail -20 "$work/console.err"; die "the browser test"; }
 n=$(ls "$work/shots"/*.png 2>/dev/null | wc -l)
-[ "$n" -ge 9 ] || die "only $n screenshots"
+[ "$n" -ge 14 ] || die "only $n screenshots"
 ok "browser: $n screenshots in $work/shots"
 # the WAV the page's player got is the call's audio: byte for byte what
 # `lacre audio` gives for the same call through the keeper (whose decoding

@@ -11,7 +11,7 @@ Usage: console_browser.py URL SPKI SHOTS_DIR INV_KEY WRONG_KEY AUDITOR_KEY W_OWN
                           CLERK_KEY ADMIN_KEY COURT_RECIPIENT PACKAGE_OUT WAV_OUT
 Prints "ok ..." lines; exit 0 when every check passes, 1 otherwise.
 """
-import os, sys, time
+import os, sys, tempfile, time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -36,7 +36,12 @@ for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-
           "--ignore-certificate-errors-spki-list=" + spki,
           "--autoplay-policy=no-user-gesture-required", "--window-size=1280,900"):
     opts.add_argument(a)
+# the new user's key file, made in the page, is downloaded here
+downloads = tempfile.mkdtemp(prefix="lacre-console-dl-")
+opts.add_experimental_option("prefs", {"download.default_directory": downloads,
+                                       "download.prompt_for_download": False})
 d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+d.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
 wait = WebDriverWait(d, 60)
 
 
@@ -65,6 +70,47 @@ def fetch_bytes(url_js):
 def login(keyfile):
     d.find_element(By.ID, "keyfile").send_keys(keyfile)
     d.find_element(By.ID, "login-button").click()
+
+
+def go(just=None):
+    """Answer the justification form the view shows when it is opened
+    (prefilled with the last one; just replaces it)."""
+    wait.until(lambda _: len(d.find_elements(By.ID, "just-go")) == 1)
+    if just is not None:
+        f = d.find_element(By.ID, "justification")
+        f.clear()
+        f.send_keys(just)
+    d.find_element(By.ID, "just-go").click()
+
+
+def nav(view, just=None):
+    d.find_element(By.ID, "nav-" + view).click()
+    go(just)
+
+
+def logout():
+    d.find_element(By.ID, "logout").click()
+    wait_msg(lambda: d.find_element(By.ID, "login").is_displayed(), "the login form")
+    d.get(url)
+
+
+def fill(fields):
+    for k, v in fields.items():
+        e = d.find_element(By.ID, k)
+        e.clear()
+        e.send_keys(v)
+
+
+def press(css, pre):
+    """Clears the answer in pre#pre, then clicks the button css."""
+    d.execute_script("document.getElementById(arguments[0]).textContent = ''", pre)
+    d.find_element(By.CSS_SELECTOR, css).click()
+
+
+def result(id_, status):
+    """Waits for the keeper's answer in pre#id_; whether it has exit status."""
+    ok_ = wait_msg(lambda: text(id_).startswith("exit status "), "the answer in " + id_)
+    return ok_ and text(id_).startswith("exit status %d\n" % status)
 
 
 def wait_msg(pred, what):
@@ -99,11 +145,11 @@ try:
        "investigator logged in: %s %s" % (text("who-name"), text("who-role")))
     shot("02-logged-in")
     # no justification: nothing is asked of the keeper
-    d.find_element(By.ID, "nav-warrants").click()
-    ok(wait_msg(lambda: "justification first" in text("msg"), "the justification demand"),
+    nav("warrants")
+    ok(wait_msg(lambda: "justification first" in text("msg"), "the justification demand") and
+       not d.find_elements(By.ID, "warrants"),
        "a view without a justification is not opened: %r" % text("msg"))
-    d.find_element(By.ID, "justification").send_keys(just)
-    d.find_element(By.ID, "nav-warrants").click()
+    go(just)
     ok(wait_msg(lambda: len(d.find_elements(By.ID, "warrants")) == 1, "the warrant table"),
        "warrant list shown")
     wt = text("warrants") if d.find_elements(By.ID, "warrants") else ""
@@ -113,12 +159,22 @@ try:
     # the other unit's warrant, asked by its id: the L8 answer, as for a missing one
     d.find_element(By.ID, "open-warrant").send_keys(w_other)
     d.find_element(By.CSS_SELECTOR, "button.open-warrant").click()
+    go()
     l8 = "lacre: no warrant '%s' (see 'lacre warrant list')" % w_other
     ok(wait_msg(lambda: text("msg") == l8, "the L8 answer") and not d.find_elements(By.ID, "calls"),
        "the other unit's warrant by its id: %r" % text("msg"))
     shot("03b-other-unit")
 
+    # every content view asks its justification when it is opened: the
+    # form is prefilled with the last one
+    nav("warrants")
+    wait_msg(lambda: len(d.find_elements(By.ID, "warrants")) == 1, "the warrant table")
     d.find_element(By.CSS_SELECTOR, "#warrants button.open-calls").click()
+    wait.until(lambda _: len(d.find_elements(By.ID, "just-go")) == 1)
+    ok(d.find_element(By.ID, "justification").get_attribute("value") == just and
+       not d.find_elements(By.ID, "calls"),
+       "the calls view asks its justification first (prefilled with the last one)")
+    go()
     ok(wait_msg(lambda: len(d.find_elements(By.ID, "calls")) == 1, "the calls table"), "calls shown")
     ct = text("calls") if d.find_elements(By.ID, "calls") else ""
     ok("voip" in ct and "target-call" in ct, "the timeline shows a voip call with its direction")
@@ -126,6 +182,7 @@ try:
     rows = d.find_elements(By.CSS_SELECTOR, "#calls tr")
     voip = [r for r in rows if "voip" in r.text]
     voip[0].find_element(By.CSS_SELECTOR, "button.open-call").click()
+    go()
     wait_msg(lambda: len(d.find_elements(By.CSS_SELECTOR, "button.play-audio")) == 1, "the call page")
     d.find_element(By.CSS_SELECTOR, "button.play-audio").click()
     ok(wait_msg(lambda: len(d.find_elements(By.ID, "player")) == 1, "the audio element"),
@@ -154,6 +211,22 @@ try:
         p.play().catch((e) => done('play failed: ' + e.message));
         setTimeout(() => done('no playing event'), 20000);""")
     ok(state == "playing", "the audio element reaches 'playing': %s" % state)
+    # the level display: the page decoded the WAV's PCM onto a canvas
+    ok(wait_msg(lambda: "audio: left channel" in text("msg"), "the level display"),
+       "the level display is drawn: %r" % text("msg"))
+    px = d.execute_script("""
+        const c = document.getElementById('level');
+        if (!c) return null;
+        const g = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let up = 0, down = 0;
+        for (let i = 0; i < g.length; i += 4) {
+          const r = g[i], gr = g[i + 1], b = g[i + 2];
+          if (r === gr && gr === b) continue;          // background, middle line
+          if ((i / 4) < c.width * c.height / 2) up++; else down++;
+        }
+        return [up, down, c.width, c.height];""")
+    ok(px is not None and px[0] > 100 and px[1] > 100,
+       "the level canvas has waveform pixels for both channels: %s" % px)
     shot("05-call-audio")
     d.find_element(By.CSS_SELECTOR, "button.get-pcap").click()
     ok(wait_msg(lambda: len(d.find_elements(By.ID, "pcap-link")) == 1, "the pcap link"), "pcap ready")
@@ -181,8 +254,7 @@ try:
     d.get(url)
     login(aud_key)
     wait_msg(lambda: d.find_element(By.ID, "app").is_displayed(), "the auditor's app")
-    d.find_element(By.ID, "justification").send_keys("oversight review of the console test")
-    d.find_element(By.ID, "nav-accesslog").click()
+    nav("accesslog", "oversight review of the console test")
     ok(wait_msg(lambda: len(d.find_elements(By.ID, "access-log")) == 1, "the access log"),
        "access log shown")
     ver = text("verification") if d.find_elements(By.ID, "verification") else ""
@@ -205,11 +277,10 @@ try:
     d.get(url)
     login(clerk_key)
     wait_msg(lambda: d.find_element(By.ID, "app").is_displayed(), "the clerk's app")
-    d.find_element(By.ID, "justification").send_keys("delivery to the court, order ORD-LIID0001")
-    d.find_element(By.ID, "nav-quarantine").click()
+    nav("quarantine", "delivery to the court, order ORD-LIID0001")
     ok(wait_msg(lambda: len(d.find_elements(By.ID, "quarantine")) == 1, "the quarantine table"),
        "the clerk's quarantine list: %r" % text("msg"))
-    d.find_element(By.ID, "nav-export").click()
+    nav("export")
     d.find_element(By.ID, "export-warrant").send_keys(w_own)
     d.find_element(By.ID, "export-recipient").send_keys(court_recipient)
     d.find_element(By.CSS_SELECTOR, "button.do-export").click()
@@ -229,18 +300,126 @@ try:
     ok(pkg.startswith(b"age-encryption.org/v1\n"), "the package downloads: %d bytes, age v1" % len(pkg))
     shot("07-export")
 
-    # the administrator sees users and roles
-    d.find_element(By.ID, "logout").click()
-    wait_msg(lambda: d.find_element(By.ID, "login").is_displayed(), "the login form")
-    d.get(url)
+    # the administrator sees users and roles, and adds a user: the page
+    # makes the key pair, the keeper registers the public key, the key file
+    # is downloaded
+    logout()
     login(admin_key)
     wait_msg(lambda: d.find_element(By.ID, "app").is_displayed(), "the admin's app")
-    d.find_element(By.ID, "nav-users").click()
+    nav("users", "user administration for the console test")
     ok(wait_msg(lambda: len(d.find_elements(By.ID, "users")) == 1, "the users table"), "users shown")
     ut = text("users") if d.find_elements(By.ID, "users") else ""
     ok(all(x in ut for x in ("inv investigator UCO-1", "inv2 investigator UCO-2", "auditor auditor")),
        "users and roles listed")
     shot("08-users")
+    fill({"ua-name": "nora", "ua-unit": "UCO-1"})
+    d.find_element(By.ID, "ua-role").send_keys("investigator")
+    press("button.ua-add", "user-result")
+    ok(result("user-result", 0) and
+       wait_msg(lambda: len(d.find_elements(By.ID, "user-key-link")) == 1, "the key file link"),
+       "user nora added through the keeper: %r" % text("user-result"))
+    nora_key = os.path.join(downloads, "nora.key")
+    if d.find_elements(By.ID, "user-key-link"):
+        d.find_element(By.ID, "user-key-link").click()
+    try:
+        WebDriverWait(d, 20).until(lambda _: os.path.exists(nora_key) and os.path.getsize(nora_key) > 0)
+    except Exception:
+        pass
+    kt = open(nora_key).read() if os.path.exists(nora_key) else ""
+    ok(kt.startswith("PRIVATE+KEY+nora+") and kt.endswith("\n") and len(kt.split("+")) >= 5,
+       "the key file downloads in the FORMATS 8.1 form: %d bytes" % len(kt))
+    shot("09-user-added")
+
+    # warrants: add one, cease it, and a second cease is refused with the
+    # keeper's legal check on the page
+    nav("warrantadmin")
+    wait_msg(lambda: len(d.find_elements(By.ID, "wa-case")) == 1, "the warrant forms")
+    fill({"wa-case": "CASE-3", "wa-unit": "UCO-1", "wa-court": "JI-5-Madrid", "wa-order": "ORD-3",
+          "wa-order-date": "2026-11-01", "wa-to": "2027-01-31", "wa-categories": "iri",
+          "wa-targets": "t3", "wa-liids": "LIID0042"})
+    press("button.wa-add", "warrant-result")
+    ok(result("warrant-result", 0), "warrant added in the page: %r" % text("warrant-result"))
+    try:
+        import json
+        w3 = json.loads(text("warrant-result").splitlines()[1])["id"]
+    except Exception:
+        w3 = ""
+    ok(w3.startswith("W-"), "the new warrant's id: %r" % w3)
+    fill({"wc-warrant": w3, "wc-order": "ORD-3-CEASE", "wc-order-date": "2026-12-01"})
+    press("button.wc-cease", "warrant-result")
+    ok(result("warrant-result", 0), "warrant %s ceased in the page: %r" % (w3, text("warrant-result")))
+    press("button.wc-cease", "warrant-result")
+    wr = text("warrant-result") if result("warrant-result", 1) else text("warrant-result")
+    ok(wr.startswith("exit status 1\n") and "lacre:" in wr and text("msg").startswith("lacre:"),
+       "a second cease is refused with the keeper's message: %r" % wr)
+    shot("10-warrants-admin")
+
+    # the new user's key file logs in
+    logout()
+    login(nora_key)
+    ok(wait_msg(lambda: d.find_element(By.ID, "app").is_displayed(), "nora's app") and
+       text("who-name") == "nora",
+       "the key file made in the page logs in: %s %s" % (text("who-name"), text("who-role")))
+
+    # the clerk requests the shred of the ceased warrant and cannot approve it
+    # too (four eyes); the retention list
+    logout()
+    login(clerk_key)
+    wait_msg(lambda: d.find_element(By.ID, "app").is_displayed(), "the clerk's app")
+    nav("shred", "court order to destroy the data of CASE-3")
+    ok(wait_msg(lambda: len(d.find_elements(By.ID, "sr-warrant")) == 1, "the shred view"),
+       "the clerk's shred view: %r" % text("msg"))
+    fill({"sr-warrant": w3, "sr-order": "ORD-3-SHRED", "sr-order-date": "2026-12-05"})
+    press("button.sr-request", "shred-result")
+    ok(result("shred-result", 0), "the clerk's shred request: %r" % text("shred-result"))
+    import re
+    m = re.search(r"S-[0-9]{6}", text("shred-result"))
+    sid = m.group(0) if m else ""
+    ok(sid.startswith("S-"), "the request's id: %r" % sid)
+    fill({"sa-id": sid})
+    press("button.sa-approve", "shred-result")
+    sr = text("shred-result") if result("shred-result", 1) else text("shred-result")
+    ok(sr.startswith("exit status 1\n") and "(four eyes)" in sr,
+       "the requester's own approval is refused (four eyes): %r" % sr)
+    shot("11-shred-request")
+    nav("retention")
+    ok(wait_msg(lambda: len(d.find_elements(By.ID, "retention")) == 1, "the retention table"),
+       "the retention list: %r / %r" % (text("msg"), text("retention-status") if d.find_elements(By.ID, "retention-status") else ""))
+    rt = text("retention") if d.find_elements(By.ID, "retention") else ""
+    ok(w_own in rt, "the retention list (--all) shows %s" % w_own)
+    shot("12-retention")
+
+    # an administrator approves: the key is destroyed
+    logout()
+    login(admin_key)
+    wait_msg(lambda: d.find_element(By.ID, "app").is_displayed(), "the admin's app")
+    nav("shred", "second person's approval of the CASE-3 shred")
+    ok(wait_msg(lambda: sid in text("shred-list"), "the pending request"),
+       "the pending request is listed: %r" % text("shred-list"))
+    fill({"sa-id": sid})
+    press("button.sa-approve", "shred-result")
+    ok(result("shred-result", 0), "the administrator's approval: %r" % text("shred-result"))
+    nav("shred")
+    ok(wait_msg(lambda: "EXECUTED" in text("shred-list"), "the executed request"),
+       "the request is executed: %r" % text("shred-list"))
+    shot("13-shred-approved")
+
+    # the administrator disables nora in the page: her key logs in no more
+    nav("users")
+    wait_msg(lambda: len(d.find_elements(By.ID, "users")) == 1, "the users table")
+    nrow = [r for r in d.find_elements(By.CSS_SELECTOR, "#users tr") if r.text.startswith("nora ")]
+    ok(len(nrow) == 1 and nrow[0].find_elements(By.CSS_SELECTOR, "button.user-disable"),
+       "nora's row has a Disable button")
+    if nrow:
+        d.execute_script("document.getElementById('user-result').textContent = ''")
+        nrow[0].find_element(By.CSS_SELECTOR, "button.user-disable").click()
+    ok(wait_msg(lambda: "user nora disabled" in text("msg"), "the disable"),
+       "nora disabled in the page: %r" % text("msg"))
+    logout()
+    login(nora_key)
+    ok(wait_msg(lambda: "this user is disabled" in text("login-msg"), "the refusal") and
+       not d.find_element(By.ID, "app").is_displayed(),
+       "the disabled user's key file logs in no more: %r" % text("login-msg"))
 finally:
     d.quit()
 sys.exit(1 if fails else 0)
