@@ -190,7 +190,10 @@ fi
 if [ -x "$B/lacre-console" ] && command -v curl >/dev/null; then
 	CS=$R/var/lib/lacre-console
 	mkdir -p -m 700 "$CS" && chown "$CU:$G" "$CS"
-	asconsole "$B/lacre-console" --site "$site" --cert "$CS/cert.pem" --key "$CS/key.pem" --web "$top/web" \
+	# setpriv execs the console: $! is the console itself (through the shell
+	# function it would be a subshell, and the console would outlive the test)
+	setpriv --reuid="$CU" --regid="$G" --clear-groups "$B/lacre-console" --site "$site" \
+		--cert "$CS/cert.pem" --key "$CS/key.pem" --web "$top/web" \
 		--listen 127.0.0.1:0 --ready-file "$CS/ready" --quiet 2> "$work/console.err" &
 	CPID=$!
 	if wait_file 30 "$CS/ready"; then
