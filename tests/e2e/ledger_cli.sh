@@ -74,7 +74,7 @@ expect 0 "audit clean, checkpoint from the witness" "$L" audit --store "$S" --vk
 P=$(find "$t/store" -name checkpoint -printf '%h\n')
 tile="$P/tile/0/001"
 cp "$tile" "$t/tile.bak"
-printf '\x55' | dd of="$tile" bs=1 seek=77 conv=notrunc 2>/dev/null
+python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[77]^=0x55; open(p,"wb").write(b)' "$tile"   # always a change
 expect 3 "flipped tile byte" "$L" audit --store "$S" --vkey "$LV" --checkpoint "$t/cp600"
 grep_out "^modified .*tile/0/001" "flipped tile reported"
 mv "$t/tile.bak" "$tile"
