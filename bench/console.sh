@@ -76,7 +76,7 @@ URL=$(sed -n 's/^url=//p' "$work/console/ready")
 FPR=$(sed -n 's/.*certificate SHA-256 fingerprint \([0-9a-f]\{64\}\)$/\1/p' "$work/console.err")
 [ -n "$URL" ] && [ -n "$FPR" ] || { cat "$work/console.err"; die "the console's url or fingerprint"; }
 
-PYTHONPATH=$top/tests/e2e/lib "$PY" - "$URL" "$FPR" "$INV_KEY" "$B/lacre" "$call" "$WM" "$runs" "$work" "$secs" <<'PY'
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$top/tests/e2e/lib "$PY" - "$URL" "$FPR" "$INV_KEY" "$B/lacre" "$call" "$WM" "$runs" "$work" "$secs" <<'PY'
 import base64, hashlib, http.client, json, os, ssl, statistics, subprocess, sys, time
 from console_api import Console
 url, fpr, key, lacre, call, wm, runs, work, secs = sys.argv[1:10]
