@@ -533,6 +533,13 @@
     askJustification('Export for the court', showExport);
   }
 
+  // The export form: warrant, the court's recipient and, for a party copy
+  // (LECrim 588 ter i, docs/cmd-export.md), the records or time ranges left
+  // out, one per line: SEGMENT:INDEX (as `lacre records --json` gives them)
+  // or T1/T2.  After the export the page shows the package's summary and
+  // the self-check report: lacre-verify's own checks, run by the keeper on
+  // the package before it was sealed, ending VERIFIED (or the export fails
+  // and nothing is written).
   function showExport(j) {
     const v = clearView();
     v.appendChild(el('h2', 'Export for the court'));
@@ -543,25 +550,54 @@
     const rc = el('input');
     rc.id = 'export-recipient';
     rc.placeholder = "the court's age recipient (age1...)";
+    const xl = el('label', 'Party copy: leave out (one a line: SEGMENT:INDEX of a record, or T1/T2 in UTC); ' +
+      'empty for the full package');
+    xl.htmlFor = 'export-exclude';
+    const xs = el('textarea');
+    xs.id = 'export-exclude';
+    xs.rows = 3;
+    xs.placeholder = 'seg/0123...:4\n2026-01-01T10:00:00Z/2026-01-01T10:05:00Z';
     f.appendChild(w);
     f.appendChild(rc);
+    f.appendChild(xl);
+    f.appendChild(xs);
     v.appendChild(f);
     const out = el('div');
     v.appendChild(button('Export', 'do-export', async () => {
-      say('exporting (the keeper seals the package to the court)...');
-      const r = await run(['export', '--warrant', w.value.trim(), '--recipient', rc.value.trim(),
-        '-o', 'package.age', '--json', '--justification', j], 'export', j);
+      const args = ['export', '--warrant', w.value.trim(), '--recipient', rc.value.trim(),
+        '-o', 'package.age', '--json', '--justification', j];
+      const excl = xs.value.split('\n').map((x) => x.trim()).filter((x) => x);
+      for (const x of excl) {
+        // a range has a '/' between two times; a record SEGMENT:INDEX ends in :N
+        args.push(/^[^/]+Z\/[^/]+Z$/.test(x) ? '--exclude-range' : '--exclude-record', x);
+      }
+      say(excl.length ? 'exporting a party copy (' + excl.length + ' exclusion(s); the keeper checks and seals it)...'
+        : 'exporting (the keeper checks the package and seals it to the court)...');
+      const r = await run(args, 'export', j);
       if (r.status !== 0 || !r.file) return failed(r);
+      let sum = {};
+      try {
+        sum = JSON.parse(r.outText.split('\n')[0]);
+      } catch (e) {
+        sum = {};
+      }
+      const sc = sum.self_check || {};
       while (out.firstChild) out.removeChild(out.firstChild);
-      out.appendChild(el('h3', 'Package report'));
-      const pre = el('pre', r.outText + r.err);
+      out.appendChild(el('h3', 'Package'));
+      const s = el('pre', r.outText.split('\n')[0] + '\n' + r.err);
+      s.id = 'export-summary';
+      out.appendChild(s);
+      out.appendChild(el('h3', "Verification report (lacre-verify's checks, before sealing)"));
+      const pre = el('pre', sc.report || 'no self-check report in the keeper\'s answer');
       pre.id = 'export-report';
+      pre.className = sc.verified === true ? 'ok' : 'error';
       out.appendChild(pre);
       const a = el('a', 'package.age');
       a.href = '/api/file/' + r.file;
       a.download = 'package.age';
       out.appendChild(a);
-      say('package ready', 'ok');
+      say(sc.verified === true ? 'package ready: VERIFIED' : 'package written, but no VERIFIED report',
+        sc.verified === true ? 'ok' : 'error');
     }));
     v.appendChild(out);
   }

@@ -16,6 +16,7 @@
 #include "lacre/age.h"
 #include "lacre/err.h"
 #include "lacre/export.h"
+#include "lacre/json.h"
 #include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "lacre/site.h"
@@ -226,7 +227,8 @@ int cmd_export(int argc, char **argv)
 	struct site s;
 	struct keystore *ks = NULL;
 	struct export_result res;
-	struct lacre_dbuf rep;
+	struct lacre_dbuf rep, self, js;
+	struct json_w w;
 	char msg[1024], user[256];
 	int r, ex;
 
@@ -252,26 +254,48 @@ int cmd_export(int argc, char **argv)
 	else
 		cli_err("access report not included: %s", msg[0] ? msg : "the access log could not be read");
 	o.o.progress = on_progress;
+	/* the self-check's report: the lines lacre-verify prints, from the
+	 * verifier's own code, run on the package before it is sealed */
+	lacre_dbuf_init(&self, (size_t)64 << 20);
+	o.o.self_check = &self;
 	r = export_run(&s, ks, &o.o, &res, msg, sizeof(msg));
 	keystore_close(ks);
 	lacre_dbuf_free(&rep);
 	free(o.excl);
 	if (r != LACRE_OK) {
+		/* a failed self-check: its report, on stderr (nothing was written) */
+		if (self.len)
+			fwrite(self.p, 1, self.len, stderr);
+		lacre_dbuf_free(&self);
 		cli_err("export failed: %s", msg[0] ? msg : lacre_strerror(r));
 		return cli_exit_status(r);
 	}
-	if (o.json)
+	if (o.json) {
+		/* the report as one JSON object member, self_check */
+		lacre_dbuf_init(&js, (size_t)128 << 20);
+		json_init(&w, &js);
+		json_obj_begin(&w);
+		json_key(&w, "verified");
+		json_bool(&w, res.self_verified);
+		json_kv_strn(&w, "report", self.p, self.len);
+		json_obj_end(&w);
+		if (json_finish(&w) != LACRE_OK) {
+			lacre_dbuf_free(&js);
+			lacre_dbuf_free(&self);
+			return cli_fail(LACRE_E_NOMEM, "export's self-check report");
+		}
 		printf("{\"package\":\"%s\",\"path\":\"%s\",\"records\":%llu,\"included\":%llu,"
 		       "\"excluded\":%llu,\"unlogged\":%llu,\"events\":%llu,\"quarantined\":%llu,\"wavs\":%llu,\"pcaps\":%llu,\"pdu_bytes\":%llu,\"plain_bytes\":%llu,\"log_size\":%llu,"
-		       "\"export_vkey\":\"%s\"}\n", res.package_id, cli_output_name(o.o.path),
+		       "\"export_vkey\":\"%s\",\"self_check\":%.*s}\n", res.package_id, cli_output_name(o.o.path),
 		       (unsigned long long)res.records, (unsigned long long)res.included,
 		       (unsigned long long)res.excluded, (unsigned long long)res.unlogged,
 		       (unsigned long long)res.events,
 		       (unsigned long long)res.quarantined, (unsigned long long)res.wavs,
 		       (unsigned long long)res.pcaps, (unsigned long long)res.pdu_bytes,
 		       (unsigned long long)res.plain_bytes, (unsigned long long)res.log_size,
-		       res.export_vkey);
-	else {
+		       res.export_vkey, (int)js.len, (const char *)js.p);
+		lacre_dbuf_free(&js);
+	} else {
 		printf("package %s: %llu records (%llu included, %llu excluded), %llu WAV, %llu pcap, "
 		       "receipts against ingest log size %llu, sealed to %s in %s\nexport key: %s\n",
 		       res.package_id, (unsigned long long)res.records, (unsigned long long)res.included,
@@ -281,6 +305,9 @@ int cmd_export(int argc, char **argv)
 		if (res.unlogged)
 			printf("left out: %llu records in no signed checkpoint (named in unlogged.txt and the "
 			       "manifest's absent lines)\n", (unsigned long long)res.unlogged);
+		printf("self-check (lacre-verify's checks, against the site's keys, before sealing):\n");
+		fwrite(self.p, 1, self.len, stdout);
 	}
+	lacre_dbuf_free(&self);
 	return EXIT_OK;
 }

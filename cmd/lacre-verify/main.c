@@ -189,52 +189,18 @@ static int load_identity(const char *path, struct age_x25519_identity *id)
 	return r;
 }
 
-/* The readable report. */
+/* The readable report (verify_result_text, shared with lacre export's
+ * self-check), on stdout. */
 static void print_text(const struct verify_result *res, const char *path, int by_policy)
 {
-	size_t i;
+	struct lacre_dbuf t;
 
-	printf("package   %s (%s)\n", path, res->package_id[0] ? res->package_id : "?");
-	printf("warrant   %s  case %s  court %s\n", res->warrant, res->case_id, res->court);
-	printf("log       %s at size %llu, log key %s, %zu trusted cosignature(s)\n", res->origin,
-	       (unsigned long long)res->log_size,
-	       !res->log_key_trusted ? "FROM THE PACKAGE ITSELF (not trust, not verified)"
-	       : by_policy ? "trusted (--policy)" : "trusted (--log-vkey)",
-	       res->cosignatures);
-	printf("manifest  signed by the export key %s\n",
-	       res->export_key_trusted ? "given with --export-vkey" : "in the package (not trust)");
-	printf("records   %llu in the export: %llu included (%llu PDU bytes), %llu excluded\n",
-	       (unsigned long long)res->records, (unsigned long long)res->included,
-	       (unsigned long long)res->pdu_bytes, (unsigned long long)res->excluded);
-	if (res->decrypted)
-		printf("decrypted %llu records were encrypted in transit (TS 102 232-1 Annex G): the receiver sealed each one's\n"
-		       "          pre-encryption form beside it; checked against the PDU, covered by the record commitment\n",
-		       (unsigned long long)res->decrypted);
-	if (res->events)
-		printf("events    %llu accounting events of the receiver (sealed to oversight), each proven in the log\n",
-		       (unsigned long long)res->events);
-	if (res->excl.len) {
-		printf("excluded (party copy, LECrim 588 ter i): their commitments are proven in the log, their content is not here\n");
-		fwrite(res->excl.p, 1, res->excl.len, stdout);
-	}
-	if (res->notes.len) {
-		printf("notes\n");
-		for (i = 0; i < res->notes.len;) {
-			size_t s = i;
-			while (i < res->notes.len && res->notes.p[i] != '\n')
-				i++;
-			printf("  %.*s\n", (int)(i - s), (const char *)res->notes.p + s);
-			i++;
-		}
-	}
-	for (i = 0; i < res->nproblem; i++)
-		printf("FAIL %s: %s\n", res->problem[i].member, res->problem[i].what);
-	if (res->problems > res->nproblem)
-		printf("FAIL ... and %llu more problems\n", (unsigned long long)(res->problems - res->nproblem));
-	if (res->verified)
-		printf("VERIFIED: every record is the one sealed at ingest and is in the signed ingest log\n");
-	else
-		printf("NOT VERIFIED: %llu problem(s)\n", (unsigned long long)res->problems);
+	lacre_dbuf_init(&t, (size_t)64 << 20);
+	if (verify_result_text(res, path, by_policy ? "trusted (--policy)" : "trusted (--log-vkey)",
+			       "given with --export-vkey", &t) != LACRE_OK)
+		verr("the report could not be written in full: out of memory");
+	fwrite(t.p, 1, t.len, stdout);
+	lacre_dbuf_free(&t);
 }
 
 /* lacre-verify. */

@@ -26,6 +26,9 @@ struct keystore;   /* the keeper's (lib/keeper/keystore.h) */
 
 #define EXPORT_SIGNER_KEY "export-signer"  /* keystore name of the export key seed */
 #define EXPORT_EXCL_TEXT_MAX 160
+/* Cap on the package plaintext kept in memory for the self-check (export
+ * verifies the package before it is sealed; a larger export fails). */
+#define EXPORT_SELF_CHECK_MAX ((size_t)16 << 30)
 
 /* One exclusion of a party copy (588 ter i). */
 struct export_exclusion {
@@ -56,6 +59,8 @@ struct export_opts {
 	const char *justification;            /* or NULL */
 	void (*progress)(void *arg, const char *line); /* problems, one line each (may be NULL) */
 	void *arg;
+	struct lacre_dbuf *self_check;        /* receives the self-check's report (the
+					       * lines lacre-verify prints), or NULL */
 };
 
 struct export_result {
@@ -71,6 +76,8 @@ struct export_result {
 	uint64_t plain_bytes;                 /* package plaintext */
 	uint64_t log_size;                    /* checkpoint the receipts prove against */
 	char export_vkey[NOTE_KEY_TEXT_MAX + 1];
+	int self_verified;                    /* 1: the self-check said VERIFIED (always,
+					       * when export_run returns LACRE_OK) */
 };
 
 /* Parse "seg/<hex>:N" or "<hex>:N" (record) and "T1/T2" (range). */

@@ -46,6 +46,13 @@ int package_writer_open(const char *path, const uint8_t court[32], struct packag
  * repeats only against the last one: callers keep them unique), LACRE_E_IO. */
 int package_writer_add(struct package_writer *w, const char *name, const void *p, size_t n,
 		       uint8_t sha256[32]);
+/* From now on also append every plaintext byte (the magic first) to
+ * plain, so that lacre export can check the package with the verifier's
+ * own code before package_writer_finish makes it visible.  Call it right
+ * after package_writer_open; the caller owns, caps and wipes plain.
+ * LACRE_E_INVALID after a member was added, LACRE_E_NOMEM / TOO_LARGE from
+ * plain (then, from package_writer_add, the export fails). */
+int package_writer_keep(struct package_writer *w, struct lacre_dbuf *plain);
 /* Plaintext bytes written so far (magic included). */
 uint64_t package_writer_plain_size(const struct package_writer *w);
 /* Seal the final chunk, fsync, rename PATH.tmp to PATH, fsync the folder. */

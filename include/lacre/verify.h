@@ -84,6 +84,12 @@ void verify_result_free(struct verify_result *res);
 /* Add a problem by hand (the CLI uses it for a package that does not open). */
 void verify_add_problem(struct verify_result *res, const char *member, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The readable report, one line each, ending "VERIFIED: ..." or "NOT
+ * VERIFIED: N problem(s)", appended to out: what lacre-verify prints and
+ * what lacre export prints for its self-check.  log_trust and export_trust
+ * say where the trusted keys came from (shown when they were given). */
+int verify_result_text(const struct verify_result *res, const char *path, const char *log_trust,
+		       const char *export_trust, struct lacre_dbuf *out);
 /* The result as one JSON object. */
 void verify_result_json(struct json_w *w, const struct verify_result *res);
 

@@ -54,6 +54,7 @@
 #include "lacre/site_audit.h"
 #include "lacre/store.h"
 #include "lacre/users.h"
+#include "lacre/verify.h"
 #include "lacre/warrant.h"
 
 #define EX_TEXT_MAX ((size_t)1 << 34)   /* cap on the JSON lines member (16 GiB) */
@@ -1003,6 +1004,66 @@ static int ex_manifest(struct ex_ctx *c, const struct site *s, const char *id, s
 }
 
 /* Write the package (see export.h). */
+/* The self-check: the package's plaintext plain[0..n), as written, checked
+ * by the offline verifier's own code (verify_package, what lacre-verify
+ * runs) against the site's ingest-log key and export key, and no key of the
+ * court's.  Its report (verify_result_text) goes to o->self_check.
+ * LACRE_OK only when it VERIFIED; LACRE_E_VERIFY (msg says why) otherwise,
+ * and then the caller writes nothing. */
+static int ex_self_check(const struct export_opts *o, const char *log_vkey,
+			 const struct note_verifier *ev, const uint8_t *plain, size_t n,
+			 char *msg, size_t msglen)
+{
+	struct note_verifier lk;
+	struct verify_opts vo;
+	struct verify_result vr;
+	struct package *pk = NULL;
+	struct lacre_dbuf rep;
+	char pmsg[256];
+	int r;
+
+	memset(&vo, 0, sizeof(vo));
+	memset(&vr, 0, sizeof(vr));
+	pmsg[0] = '\0';
+	if ((r = note_verifier_parse(log_vkey, strlen(log_vkey), &lk)) != LACRE_OK) {
+		snprintf(msg, msglen, "self-check: the site's ingest log key cannot be read: %s",
+			 lacre_strerror(r));
+		return LACRE_E_VERIFY;
+	}
+	vo.log_key = &lk;
+	vo.export_key = ev;
+	if ((r = package_parse(plain, n, &pk, pmsg, sizeof(pmsg))) != LACRE_OK)
+		verify_add_problem(&vr, "package", "%s", pmsg[0] ? pmsg : lacre_strerror(r));
+	else if ((r = verify_package(pk, &vo, &vr)) != LACRE_OK) {
+		package_free(pk);
+		verify_result_free(&vr);
+		snprintf(msg, msglen, "self-check could not run: %s", lacre_strerror(r));
+		return r;
+	}
+	package_free(pk);
+	lacre_dbuf_init(&rep, (size_t)64 << 20);
+	r = verify_result_text(&vr, o->path, "trusted (the site's ingest log key)",
+			       "of the site (ledger/export.vkey)", &rep);
+	if (r == LACRE_OK && o->self_check)
+		r = lacre_dbuf_add(o->self_check, rep.p, rep.len);
+	lacre_dbuf_free(&rep);
+	if (r != LACRE_OK) {
+		verify_result_free(&vr);
+		snprintf(msg, msglen, "self-check report: %s", lacre_strerror(r));
+		return r;
+	}
+	if (!vr.verified) {
+		snprintf(msg, msglen, "the package did not pass lacre-verify's checks (%llu problem(s), "
+			 "first: %s: %s): nothing written; keep this report for the site's administrator",
+			 (unsigned long long)vr.problems, vr.nproblem ? vr.problem[0].member : "?",
+			 vr.nproblem ? vr.problem[0].what : "?");
+		verify_result_free(&vr);
+		return LACRE_E_VERIFY;
+	}
+	verify_result_free(&vr);
+	return LACRE_OK;
+}
+
 int export_run(const struct site *s, struct keystore *ks, const struct export_opts *o,
 	       struct export_result *res, char *msg, size_t msglen)
 {
@@ -1016,7 +1077,7 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	struct access_filter f;
 	struct access_report rep;
 	struct export_result out;
-	struct lacre_dbuf man, sig, stmt;
+	struct lacre_dbuf man, sig, stmt, plain;
 	uint8_t pid[16], mh[32];
 	char pidhex[33], mhex[65];
 	const uint8_t *note;
@@ -1025,6 +1086,9 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 
 	memset(&c, 0, sizeof(c));
 	memset(&out, 0, sizeof(out));
+	/* the plaintext as written, for the self-check: content, wiped */
+	lacre_dbuf_init(&plain, EXPORT_SELF_CHECK_MAX);
+	lacre_dbuf_set_secret(&plain);
 	c.o = o;
 	c.msg = msg;
 	c.msglen = msglen;
@@ -1088,6 +1152,8 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 			snprintf(msg, msglen, "cannot create %s: %s", o->path, lacre_strerror(r));
 		goto out;
 	}
+	if ((r = package_writer_keep(c.pw, &plain)) != LACRE_OK)
+		goto io;
 	access_filter_init(&f);
 	f.warrant = o->warrant;
 	f.from_us = o->from_us;
@@ -1175,6 +1241,12 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	    (r = package_writer_add(c.pw, PACKAGE_SIGNATURE, sig.p, sig.len, NULL)) != LACRE_OK)
 		goto io;
 	out.plain_bytes = package_writer_plain_size(c.pw);
+	/* verify before sealing: nothing is renamed into place unless the
+	 * offline verifier's own checks pass on these very bytes */
+	if ((r = ex_self_check(o, receipts_index_vkey(c.ix), &ev, plain.p, plain.len, msg,
+			       msglen)) != LACRE_OK)
+		goto out;
+	out.self_verified = 1;
 	if ((r = package_writer_finish(c.pw)) != LACRE_OK)
 		goto io;
 	snprintf(out.package_id, sizeof(out.package_id), "%s", pidhex);
@@ -1197,6 +1269,7 @@ io:
 out:
 	if (have_id)
 		age_identity_wipe(&id);
+	lacre_dbuf_free(&plain);
 	package_writer_free(c.pw);
 	receipts_index_free(c.ix);
 	lacre_store_close(st);

@@ -35,6 +35,7 @@ struct package_writer {
 	uint64_t plain;
 	char last[PACKAGE_NAME_MAX + 1];
 	int finished;
+	struct lacre_dbuf *keep;      /* a copy of the plaintext (package_writer_keep), or NULL */
 };
 
 /* Whether name follows the member-name rules (object-name rules, <= 255). */
@@ -81,6 +82,8 @@ static int pkg_put(struct package_writer *w, const void *p, size_t n)
 	while (n) {
 		size_t k = n > PKG_FLUSH_AT ? PKG_FLUSH_AT : n;
 		if ((r = age_writer_write(w->aw, b, k)) != LACRE_OK)
+			return r;
+		if (w->keep && (r = lacre_dbuf_add(w->keep, b, k)) != LACRE_OK)
 			return r;
 		b += k;
 		n -= k;
@@ -130,6 +133,19 @@ int package_writer_open(const char *path, const uint8_t court[32], struct packag
 fail:
 	package_writer_free(w);
 	return r;
+}
+
+/* Keep a copy of the plaintext from the magic on (see package.h). */
+int package_writer_keep(struct package_writer *w, struct lacre_dbuf *plain)
+{
+	int r;
+
+	if (!w || w->keep || w->plain != PACKAGE_MAGIC_LEN)
+		return LACRE_E_INVALID;
+	if ((r = lacre_dbuf_add(plain, PACKAGE_MAGIC, PACKAGE_MAGIC_LEN)) != LACRE_OK)
+		return r;
+	w->keep = plain;
+	return LACRE_OK;
 }
 
 /* Append one member (see package.h). */

@@ -1230,3 +1230,58 @@ void verify_result_json(struct json_w *w, const struct verify_result *res)
 	json_arr_end(w);
 	json_obj_end(w);
 }
+
+/* The readable report (see verify.h): lacre-verify prints it, and lacre
+ * export prints it for its self-check, so both say the same lines.  Every
+ * append is checked; the first failure is returned. */
+int verify_result_text(const struct verify_result *res, const char *path, const char *log_trust,
+		       const char *export_trust, struct lacre_dbuf *out)
+{
+	size_t i;
+	int r = LACRE_OK;
+
+#define VT(...) do { if (r == LACRE_OK) r = lacre_dbuf_printf(out, __VA_ARGS__); } while (0)
+	VT("package   %s (%s)\n", path, res->package_id[0] ? res->package_id : "?");
+	VT("warrant   %s  case %s  court %s\n", res->warrant, res->case_id, res->court);
+	VT("log       %s at size %llu, log key %s, %zu trusted cosignature(s)\n", res->origin,
+	   (unsigned long long)res->log_size,
+	   !res->log_key_trusted ? "FROM THE PACKAGE ITSELF (not trust, not verified)" : log_trust,
+	   res->cosignatures);
+	VT("manifest  signed by the export key %s\n",
+	   res->export_key_trusted ? export_trust : "in the package (not trust)");
+	VT("records   %llu in the export: %llu included (%llu PDU bytes), %llu excluded\n",
+	   (unsigned long long)res->records, (unsigned long long)res->included,
+	   (unsigned long long)res->pdu_bytes, (unsigned long long)res->excluded);
+	if (res->decrypted)
+		VT("decrypted %llu records were encrypted in transit (TS 102 232-1 Annex G): the receiver sealed each one's\n"
+		   "          pre-encryption form beside it; checked against the PDU, covered by the record commitment\n",
+		   (unsigned long long)res->decrypted);
+	if (res->events)
+		VT("events    %llu accounting events of the receiver (sealed to oversight), each proven in the log\n",
+		   (unsigned long long)res->events);
+	if (res->excl.len) {
+		VT("excluded (party copy, LECrim 588 ter i): their commitments are proven in the log, their content is not here\n");
+		if (r == LACRE_OK)
+			r = lacre_dbuf_add(out, res->excl.p, res->excl.len);
+	}
+	if (res->notes.len) {
+		VT("notes\n");
+		for (i = 0; i < res->notes.len;) {
+			size_t s = i;
+			while (i < res->notes.len && res->notes.p[i] != '\n')
+				i++;
+			VT("  %.*s\n", (int)(i - s), (const char *)res->notes.p + s);
+			i++;
+		}
+	}
+	for (i = 0; i < res->nproblem; i++)
+		VT("FAIL %s: %s\n", res->problem[i].member, res->problem[i].what);
+	if (res->problems > res->nproblem)
+		VT("FAIL ... and %llu more problems\n", (unsigned long long)(res->problems - res->nproblem));
+	if (res->verified)
+		VT("VERIFIED: every record is the one sealed at ingest and is in the signed ingest log\n");
+	else
+		VT("NOT VERIFIED: %llu problem(s)\n", (unsigned long long)res->problems);
+#undef VT
+	return r;
+}

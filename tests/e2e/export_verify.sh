@@ -179,6 +179,23 @@ nex=$(grep -c 'excluded by' "$work/p.txt")
 	grep -q "($xseg:$xidx) leaf [0-9]* commitment [0-9a-f]\{64\} .*excluded by record" "$work/p.txt" &&
 	ok "party copy verifies and lists its $nex exclusions with leaf and commitment" ||
 	{ cat "$work/p.txt"; bad "party copy: exit $rc, $nex exclusions listed, $nwant expected"; }
+# the export's own self-check (lacre-verify's checks, run before sealing,
+# with the site's keys): in --json a self_check member whose report is the
+# lines lacre-verify prints, the same exclusions listed, ending VERIFIED
+python3 - "$work/party.json" "$work/p.txt" <<'PY' && ok "party export's self_check: VERIFIED, the same exclusion lines as lacre-verify" || bad "party export's self_check"
+import json, sys
+sc = json.load(open(sys.argv[1]))["self_check"]
+rep = sc["report"].splitlines()
+ext = open(sys.argv[2]).read().splitlines()
+assert sc["verified"] is True, sc
+assert rep[-1].startswith("VERIFIED: "), rep[-1]
+assert [l for l in rep if "excluded by" in l] == [l for l in ext if "excluded by" in l], "exclusion lines differ"
+assert any(l.startswith("log ") and "trusted (the site's ingest log key)" in l for l in rep), rep
+PY
+"$B/lacre" export --site "$site" --warrant "$W1" --recipient "$R" -o "$work/party2.age" \
+	--justification "copia para la defensa" --exclude-record "$xseg:$xidx" > "$work/party2.txt" || die "party export (text)"
+grep -q '^self-check (lacre-verify' "$work/party2.txt" && tail -n 1 "$work/party2.txt" | grep -q '^VERIFIED: ' &&
+	ok "text export prints the self-check report ending VERIFIED" || { cat "$work/party2.txt"; bad "text self-check report"; }
 age -d -i "$work/court.key" -o "$work/party.plain" "$work/party.age"
 python3 - "$work/party.plain" "$work/rec.jsonl" "$xseg" "$xidx" <<'PY' && ok "the excluded records' PDUs are not in the party copy" || bad "excluded content leaked"
 import base64, json, sys

@@ -20,6 +20,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 url, spki, shots, inv_key, wrong_key, aud_key, w_own, w_other, just = sys.argv[1:10]
 clerk_key, admin_key, court_recipient, package_out, wav_out = sys.argv[10:15]
+# one record (SEGMENT:INDEX) of w_own the clerk leaves out of a party copy
+party_excl = sys.argv[15] if len(sys.argv) > 15 else ""
 fails = 0
 
 
@@ -286,18 +288,49 @@ try:
     d.find_element(By.CSS_SELECTOR, "button.do-export").click()
     ok(wait_msg(lambda: len(d.find_elements(By.ID, "export-report")) == 1, "the export report"),
        "the clerk's export: report shown")
+    summ = text("export-summary") if d.find_elements(By.ID, "export-summary") else ""
     rep = text("export-report") if d.find_elements(By.ID, "export-report") else ""
     try:
         import json
-        rj = json.loads(rep.splitlines()[0])
+        rj = json.loads(summ.splitlines()[0])
     except Exception:
         rj = {}
     ok(rj.get("records", 0) > 0 and rj.get("included") == rj.get("records"),
-       "the package's report: %s records, %s included, %s excluded" %
+       "the package's summary: %s records, %s included, %s excluded" %
        (rj.get("records"), rj.get("included"), rj.get("excluded")))
+    ok(rep.strip().splitlines()[-1:] == ["VERIFIED: every record is the one sealed at ingest and is in the signed ingest log"]
+       and "log key trusted (the site's ingest log key)" in rep,
+       "the page shows lacre-verify's report of the package: %r" % rep.strip().splitlines()[-1:])
     pkg = fetch_bytes("document.querySelector('#view a[download=\\'package.age\\']').href")
     open(package_out, "wb").write(pkg)
     ok(pkg.startswith(b"age-encryption.org/v1\n"), "the package downloads: %d bytes, age v1" % len(pkg))
+
+    # a party copy: one record left out; the page shows the self-check's
+    # VERIFIED report listing the exclusion
+    ok(party_excl != "", "console.sh names a record to leave out of the party copy")
+    d.find_element(By.ID, "export-exclude").send_keys(party_excl)
+    old = d.find_element(By.ID, "export-report")
+    d.find_element(By.CSS_SELECTOR, "button.do-export").click()
+    def party_shown():
+        try:
+            return old.text is None
+        except Exception:
+            return len(d.find_elements(By.ID, "export-report")) == 1
+    ok(wait_msg(party_shown, "the party copy's report"), "the clerk's party copy: report shown")
+    summ = text("export-summary") if d.find_elements(By.ID, "export-summary") else ""
+    prep = text("export-report") if d.find_elements(By.ID, "export-report") else ""
+    try:
+        pj = json.loads(summ.splitlines()[0])
+    except Exception:
+        pj = {}
+    ok(pj.get("excluded") == 1 and pj.get("included") == pj.get("records", 0) - 1,
+       "the party copy's summary: %s records, %s included, %s excluded" %
+       (pj.get("records"), pj.get("included"), pj.get("excluded")))
+    plines = prep.strip().splitlines()
+    ok(plines[-1:] == ["VERIFIED: every record is the one sealed at ingest and is in the signed ingest log"]
+       and any(l.startswith("excluded (party copy") for l in plines)
+       and any(("(%s)" % party_excl) in l and "excluded by record" in l for l in plines),
+       "the page shows the party copy's VERIFIED report, %s listed as excluded: %r" % (party_excl, plines[-1:]))
     shot("07-export")
 
     # the administrator sees users and roles, and adds a user: the page

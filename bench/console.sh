@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# bench/console.sh - the web console's figures (issue 13), through its HTTPS
+# API as a browser speaks it (tests/e2e/lib/console_api.py's client: pinned
+# certificate, signed login, signed keeper requests, CSRF token):
+#   1. time to the first audio byte of a one-hour call: the page's request
+#      (POST /api/run `audio CALL`, the access event signed, then GET
+#      /api/file/ID) until the first byte of the WAV arrives; cold (first
+#      request) and warm (median of the next CONSOLE_RUNS); target <= 300 ms
+#      warm;
+#   2. the time to list a warrant's calls (`calls --json` through the
+#      console) for a warrant with CONSOLE_CALLS short calls, made by
+#      lacre-mediator through a real lacre ingest on loopback.
+# Beside each, the machine's own figure: the same through the keeper's
+# socket (`lacre audio` / `lacre calls --json`, no HTTPS, no browser
+# relay).  Printed, never asserted.  CONSOLE_CALLS (default 10000): if
+# making them exceeds about 2 minutes on this machine, set a smaller count;
+# the output says how many calls were made and how long it took.
+# Environment: CONSOLE_CALLS, CONSOLE_RUNS (default 5), CONSOLE_CALL_SECONDS
+# (default 3600).
+set -u
+top=${LACRE_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+cd "$top"
+B=build/bin
+for p in lacre lacre-mediator lacre-console; do
+	[ -x "$B/$p" ] || { echo "console.sh: $B/$p missing: run make"; exit 0; }
+done
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+"$PY" -c 'import cryptography' 2>/dev/null || { echo "console.sh: python3-cryptography missing"; exit 0; }
+work=$(mktemp -d /tmp/lacre-bench-console-XXXXXX)
+IPID= KPID= CPID=
+trap '[ -n "$IPID" ] && kill $IPID 2>/dev/null; [ -n "$CPID" ] && kill $CPID 2>/dev/null;
+	[ -n "$KPID" ] && kill $KPID 2>/dev/null; rm -rf "$work"' EXIT
+export LACRE_TOP=$top
+. tests/e2e/lib/vault.bash
+ncalls=${CONSOLE_CALLS:-10000} runs=${CONSOLE_RUNS:-5} secs=${CONSOLE_CALL_SECONDS:-3600}
+
+site=$work/site
+vault_init "$site"
+export LACRE_SITE=$site
+# a one-hour call (LIID LONG0001) and many short ones (LIID MANY0001)
+WL=$(vault_warrant "$site" LONG0001 2026-11-01 2027-01-31 content,iri) || die "warrant LONG0001"
+WM=$(vault_warrant "$site" MANY0001 2026-11-01 2027-01-31 iri) || die "warrant MANY0001"
+t0=$(date +%s.%N)
+"$B/lacre-mediator" --output "$work/l" --liid-prefix LONG --targets 1 --calls 1 --call-seconds "$secs" \
+	--sessions 0 --seed 5 --start-time 2026-11-28T10:00:00Z >/dev/null 2>&1 || die "mediator (the long call)"
+"$B/lacre-mediator" --output "$work/m" --liid-prefix MANY --targets 1 --calls "$ncalls" --call-seconds 2 \
+	--sessions 0 --seed 6 --start-time 2026-11-29T10:00:00Z >/dev/null 2>&1 || die "mediator ($ncalls calls)"
+vault_ingest_start "$site" bench
+python3 tests/e2e/lib/send_streams.py "$HI2" "$HI3" "$work/l.hi2" "$work/l.hi3" || die "sending the long call"
+python3 tests/e2e/lib/send_streams.py "$HI2" "$HI3" "$work/m.hi2" "$work/m.hi3" || die "sending $ncalls calls"
+vault_ingest_stop bench
+IPID=
+t1=$(date +%s.%N)
+echo "traffic: one ${secs}-s call and $ncalls 2-s calls made by lacre-mediator and ingested in $(
+	python3 -c "print('%.0f' % ($t1 - $t0))") s (CONSOLE_CALLS sets the count)"
+J=(--justification "benchmark of the console" --user "$INV_KEY")
+# warm indexes (the first read indexes every new segment)
+LACRE_KEEPER=off "$B/lacre" calls --warrant "$WL" --json "${J[@]}" > "$work/calls.json" 2>/dev/null || die "calls"
+LACRE_KEEPER=off "$B/lacre" calls --warrant "$WM" --json "${J[@]}" > /dev/null 2>&1 || die "calls ($WM)"
+call=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["id"])' "$work/calls.json")
+
+printf '%s\n' "$LACRE_PASSPHRASE" > "$work/pass"; chmod 600 "$work/pass"
+env -u LACRE_PASSPHRASE "$B/lacre" keeper --site "$site" --passphrase-file "$work/pass" --quiet \
+	--ready-file "$work/kready" 2>"$work/keeper.err" &
+KPID=$!
+wait_file 60 "$work/kready" || { cat "$work/keeper.err"; die "the keeper did not start"; }
+unset LACRE_PASSPHRASE
+mkdir -m 700 "$work/console"
+"$B/lacre-console" --site "$site" --listen 127.0.0.1:0 --web "$top/web" \
+	--cert "$work/console/cert.pem" --key "$work/console/key.pem" \
+	--ready-file "$work/console/ready" 2>"$work/console.err" &
+CPID=$!
+wait_file 20 "$work/console/ready" || { cat "$work/console.err"; die "the console did not start"; }
+URL=$(sed -n 's/^url=//p' "$work/console/ready")
+FPR=$(sed -n 's/.*certificate SHA-256 fingerprint \([0-9a-f]\{64\}\)$/\1/p' "$work/console.err")
+[ -n "$URL" ] && [ -n "$FPR" ] || { cat "$work/console.err"; die "the console's url or fingerprint"; }
+
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$top/tests/e2e/lib "$PY" - "$URL" "$FPR" "$INV_KEY" "$B/lacre" "$call" "$WM" "$runs" "$work" "$secs" <<'PY'
+import base64, hashlib, http.client, json, os, ssl, statistics, subprocess, sys, time
+from console_api import Console
+url, fpr, key, lacre, call, wm, runs, work, secs = sys.argv[1:10]
+runs = int(runs)
+just = "benchmark of the console"
+c = Console(url, fpr)
+st, _, _ = c.login(key)
+if st != 200:
+    sys.exit("console login: %d" % st)
+
+def first_byte(path):
+    """GET path with the session; the time to the body's first byte, and its size."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE               # pinned below
+    h = http.client.HTTPSConnection(c.host, c.port, context=ctx, timeout=120)
+    h.connect()
+    if hashlib.sha256(h.sock.getpeercert(binary_form=True)).hexdigest() != fpr:
+        sys.exit("the console's certificate is not the one it printed")
+    h.request("GET", path, headers={"Cookie": "lacre_session=" + c.cookie})
+    r = h.getresponse()
+    b = r.read(1)
+    t = time.perf_counter()
+    n = len(b) + len(r.read())
+    h.close()
+    if r.status != 200 or not b:
+        sys.exit("GET %s: %d" % (path, r.status))
+    return t, n
+
+def console_audio():
+    t0 = time.perf_counter()
+    st, j = c.run(["audio", call, "-o", "call.wav", "--justification", just])
+    if st != 200 or j.get("status") != 0:
+        sys.exit("audio through the console: %s %s" % (st, j.get("err")))
+    t, n = first_byte("/api/file/" + j["file"])
+    return t - t0, n
+
+def keeper_audio(i):
+    out = os.path.join(work, "k-%d.wav" % i)
+    t0 = time.perf_counter()
+    p = subprocess.run([lacre, "audio", call, "-o", out, "--justification", just, "--user", key],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    t = time.perf_counter() - t0
+    if p.returncode != 0:
+        sys.exit("lacre audio through the keeper: %s" % p.stderr.decode().strip())
+    os.unlink(out)
+    return t
+
+cold, size = console_audio()
+warm = [console_audio()[0] for _ in range(runs)]
+kw = [keeper_audio(i) for i in range(runs)]
+print(f"audio of a {int(secs) / 60:.0f}-minute call ({size / 1e6:.1f} MB WAV), first byte through the console: cold "
+      f"{cold * 1000:.0f} ms, warm median of {runs} {statistics.median(warm) * 1000:.0f} ms (target <= 300 ms)")
+print(f"  beside it, the whole `lacre audio` through the keeper's socket (the file complete): median "
+      f"{statistics.median(kw) * 1000:.0f} ms")
+
+def console_calls():
+    t0 = time.perf_counter()
+    st, j = c.run(["calls", "--warrant", wm, "--json", "--justification", just])
+    t = time.perf_counter() - t0
+    if st != 200 or j.get("status") != 0:
+        sys.exit("calls through the console: %s %s" % (st, j.get("err")))
+    return t, base64.b64decode(j["out"]).count(b"\n")
+
+def keeper_calls():
+    t0 = time.perf_counter()
+    p = subprocess.run([lacre, "calls", "--warrant", wm, "--json", "--justification", just, "--user", key],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    if p.returncode != 0:
+        sys.exit("lacre calls through the keeper: %d" % p.returncode)
+    return time.perf_counter() - t0, p.stdout.count(b"\n")
+
+cc = [console_calls() for _ in range(runs)]
+kc = [keeper_calls() for _ in range(runs)]
+print(f"calls --json of a warrant with {cc[0][1]} calls, median of {runs}: through the console "
+      f"{statistics.median(t for t, _ in cc) * 1000:.0f} ms, through the keeper's socket "
+      f"{statistics.median(t for t, _ in kc) * 1000:.0f} ms ({kc[0][1]} calls)")
+PY
+kill -TERM "$CPID"; wait "$CPID"; CPID=
+kill -TERM "$KPID"; wait "$KPID"; KPID=
