@@ -1,7 +1,7 @@
 /*
  * warrant_int.h - private definitions shared by lib/site/warrant.c (the
  * registry: replay of the log, lookup, reload, routing) and
- * lib/site/warrant_log.c (the writers: add, extend, confirm, cease).
+ * lib/keeper/warrant_log.c (the writers, keeper domain: add, extend, confirm, cease).
  * Not a public API.
  *
  * A writer appends to the same log the registry reads: it loads the

@@ -1,7 +1,7 @@
 /*
  * ed25519.c - Ed25519 keys from 32-byte seeds, signatures and their
  * verification through OpenSSL: the one implementation shared by the
- * warrant log's writers (lib/site/warrant_log.c) and the access domain's
+ * warrant log's writers (lib/keeper/warrant_log.c) and the access domain's
  * signed logs and user keys (lib/access).  See include/lacre/ed25519.h.
  */
 #include <stddef.h>
