@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "lacre/err.h"
+#include "lacre/unix_listen.h"
 #include "lacre/signer.h"
 
 #define PATH_CAP 4096
@@ -86,80 +87,6 @@ static void hash_arg(const char *opt, const char *v, uint8_t out[MERKLE_HASH_LEN
 	memcpy(out, buf, MERKLE_HASH_LEN);
 }
 
-/* The socket folder must not let another user swap the socket. */
-static int check_folder(const char *path, char *msg, size_t msglen)
-{
-	char dir[PATH_CAP];
-	const char *slash = strrchr(path, '/');
-	struct stat st;
-
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		lacre_msg(msg, msglen, "the socket folder %s does not exist", dir);
-		return LACRE_E_CONFIG;
-	}
-	if ((st.st_mode & S_IWOTH) || (st.st_uid != 0 && st.st_uid != geteuid())) {
-		lacre_msg(msg, msglen, "the socket folder %s is writable by others or owned by another "
-			  "user (chmod o-w it, or give --socket in a folder of the signer's)", dir);
-		return LACRE_E_CONFIG;
-	}
-	return LACRE_OK;
-}
-
-/* Bind the listening socket at path (mode 0660). */
-static int listen_at(const char *path, int *out, char *msg, size_t msglen)
-{
-	struct sockaddr_un a;
-	struct stat st;
-	mode_t old;
-	int fd, r;
-
-	memset(&a, 0, sizeof(a));
-	a.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(a.sun_path)) {
-		lacre_msg(msg, msglen, "the socket path %s is longer than %zu bytes; give a shorter "
-			  "--socket", path, sizeof(a.sun_path) - 1);
-		return LACRE_E_CONFIG;
-	}
-	memcpy(a.sun_path, path, strlen(path) + 1);
-	if ((r = check_folder(path, msg, msglen)) != LACRE_OK)
-		return r;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		lacre_msg(msg, msglen, "cannot make a socket: %s", strerror(errno));
-		return LACRE_E_IO;
-	}
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			lacre_msg(msg, msglen, "%s exists and is not a socket; remove it", path);
-			close(fd);
-			return LACRE_E_EXISTS;
-		}
-		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
-			lacre_msg(msg, msglen, "a signer already listens on %s", path);
-			close(fd);
-			return LACRE_E_EXISTS;
-		}
-		close(fd);
-		unlink(path);               /* a stale socket of a signer that died */
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-			return LACRE_E_IO;
-	}
-	old = umask(0117);
-	r = bind(fd, (struct sockaddr *)&a, sizeof(a));
-	umask(old);
-	if (r != 0 || chmod(path, 0660) != 0 || listen(fd, 16) != 0) {
-		lacre_msg(msg, msglen, "cannot listen on %s: %s", path, strerror(errno));
-		close(fd);
-		return LACRE_E_IO;
-	}
-	*out = fd;
-	return LACRE_OK;
-}
 
 /* Serve one connection: read a request, answer, close. */
 static void serve_one(struct signer *s, int cfd)
@@ -204,7 +131,7 @@ static int serve(const struct signer_config *cfg, const char *sock)
 		fprintf(stderr, "lacre-signer: %s\n", msg);
 		return 1;
 	}
-	if ((rc = listen_at(sock, &lfd, msg, sizeof(msg))) != LACRE_OK) {
+	if ((rc = lacre_unix_listen(sock, "signer", 16, &lfd, msg, sizeof(msg))) != LACRE_OK) {
 		fprintf(stderr, "lacre-signer: %s\n", msg);
 		signer_close(s);
 		return 1;

@@ -45,6 +45,7 @@
 
 #include "lacre/acl.h"
 #include "lacre/err.h"
+#include "lacre/unix_listen.h"
 #include "lacre/hex.h"
 #include "lacre/keeper.h"
 #include "keeper/keystore.h"
@@ -533,81 +534,6 @@ out:
 	}
 }
 
-/* The socket folder must not let another user swap the socket. */
-static int check_folder(const char *path, char *msg, size_t msglen)
-{
-	char dir[SITE_PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	struct stat st;
-
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(msg, msglen, "the socket folder %s does not exist", dir);
-		return LACRE_E_CONFIG;
-	}
-	if ((st.st_mode & S_IWOTH) || (st.st_uid != 0 && st.st_uid != geteuid())) {
-		snprintf(msg, msglen, "the socket folder %s is writable by others or owned by "
-			 "another user (chmod o-w it, or give --socket in a folder of the keeper's)",
-			 dir);
-		return LACRE_E_CONFIG;
-	}
-	return LACRE_OK;
-}
-
-/* Bind the listening socket at path (mode 0660). */
-static int listen_at(const char *path, int *out, char *msg, size_t msglen)
-{
-	struct sockaddr_un a;
-	struct stat st;
-	mode_t old;
-	int fd, r;
-
-	memset(&a, 0, sizeof(a));
-	a.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(a.sun_path)) {
-		snprintf(msg, msglen, "the socket path %s is longer than %zu bytes; give a shorter "
-			 "--socket", path, sizeof(a.sun_path) - 1);
-		return LACRE_E_CONFIG;
-	}
-	memcpy(a.sun_path, path, strlen(path) + 1);
-	if ((r = check_folder(path, msg, msglen)) != LACRE_OK)
-		return r;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(msg, msglen, "cannot make a socket: %s", strerror(errno));
-		return LACRE_E_IO;
-	}
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(msg, msglen, "%s exists and is not a socket; remove it", path);
-			close(fd);
-			return LACRE_E_EXISTS;
-		}
-		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
-			snprintf(msg, msglen, "a keeper already listens on %s", path);
-			close(fd);
-			return LACRE_E_EXISTS;
-		}
-		close(fd);
-		unlink(path);               /* a stale socket of a keeper that died */
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-			return LACRE_E_IO;
-	}
-	old = umask(0117);
-	r = bind(fd, (struct sockaddr *)&a, sizeof(a));
-	umask(old);
-	if (r != 0 || chmod(path, 0660) != 0 || listen(fd, 64) != 0) {
-		snprintf(msg, msglen, "cannot listen on %s: %s", path, strerror(errno));
-		close(fd);
-		return LACRE_E_IO;
-	}
-	*out = fd;
-	return LACRE_OK;
-}
 
 /* Write "socket=PATH\npid=N\n" to path atomically. */
 static int write_ready(const char *path, const char *sock)
@@ -643,7 +569,7 @@ int keeper_serve(const struct keeper_config *cfg, char *msg, size_t msglen)
 		return LACRE_E_CONFIG;
 	if ((r = keeper_replay_new(now_us(), &rp)) != LACRE_OK)
 		return r;
-	if ((r = listen_at(path, &lfd, msg, msglen)) != LACRE_OK) {
+	if ((r = lacre_unix_listen(path, "keeper", 64, &lfd, msg, msglen)) != LACRE_OK) {
 		keeper_replay_free(rp);
 		return r;
 	}
