@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""console_firefox.py - the web console in a real headless Firefox
+(tests/e2e/console_firefox.sh, docs/console.md), driven over Marionette
+(tests/e2e/lib/marionette.py: Debian has firefox-esr but no geckodriver).
+
+The console's self-signed certificate is imported into the fresh profile
+as a trusted root (certutil); the session keeps acceptInsecureCerts false,
+so a certificate other than CERT_PEM fails the test.  The user's key is
+loaded through the login page's file input, as a user would; WebCrypto
+(Ed25519) signs everything.  Only 127.0.0.1 is contacted: every proxy
+points at a dead-end listener on loopback (see marionette.py), and what
+Firefox tried to reach through it is printed at the end.
+
+Usage: console_firefox.py FIREFOX URL CERT_PEM SHOTS_DIR INV_KEY AUDITOR_KEY W_OWN W_OTHER JUST WAV_OUT
+Prints "ok ..." / "FAIL ..." lines; exit 0 when every check passes, 1 otherwise.
+"""
+import base64, os, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from marionette import Firefox, MarionetteError  # noqa: E402
+
+firefox, url, cert_pem, shots, inv_key, aud_key, w_own, w_other, just, wav_out = sys.argv[1:11]
+fails = 0
+
+
+def ok(cond, what):
+    """Prints one check's result; a failed one makes the exit status 1."""
+    global fails
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        fails += 1
+
+
+log = os.path.join(shots, "..", "firefox.log")
+
+# without the certificate in its profile Firefox refuses the console: the
+# trust below is what makes the page load (acceptInsecureCerts stays false)
+bare = Firefox(firefox, timeout=60, log=log)
+try:
+    bare.navigate(url)
+    ok(False, "a profile without the console's certificate loaded the page")
+except MarionetteError as e:
+    ok(e.code == "insecure certificate",
+       "a profile without the console's certificate: %r (insecure certificate expected)" % str(e))
+finally:
+    bare.quit()
+
+ff = Firefox(firefox, trust_pem=cert_pem, timeout=60, log=log)
+
+
+def shot(name):
+    ff.screenshot(os.path.join(shots, name + ".png"))
+
+
+def exists(css):
+    return len(ff.find_all(css)) > 0
+
+
+def text(css):
+    """The element's visible text, "" when there is none."""
+    return ff.text(css) if exists(css) else ""
+
+
+def displayed(id_):
+    """Whether the element with this id is shown (not hidden)."""
+    return ff.script("const e = document.getElementById(arguments[0]);"
+                     "return !!e && !e.hidden && e.offsetParent !== null;", id_)
+
+
+def wait_for(pred, what, seconds=60):
+    """Polls pred() until it is true; False (and the page's messages) after
+    seconds."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            if pred():
+                return True
+        except MarionetteError:
+            pass  # the page is changing under us: ask again
+        time.sleep(0.2)
+    print("     (waited %d s for %s; messages: %r, %r)" % (seconds, what, text("#msg"), text("#login-msg")))
+    return False
+
+
+def login(keyfile):
+    ff.send_keys("#keyfile", keyfile)
+    ff.click("#login-button")
+
+
+def go(justification=None):
+    """Answers the justification form a view shows when it is opened
+    (prefilled with the last one; justification replaces it)."""
+    wait_for(lambda: exists("#just-go"), "the justification form")
+    if justification is not None:
+        ff.clear("#justification")
+        ff.send_keys("#justification", justification)
+    ff.click("#just-go")
+
+
+def nav(view, justification=None):
+    ff.click("#nav-" + view)
+    go(justification)
+
+
+def fetch_status(path):
+    """The HTTP status the page gets for a GET of path (with its cookies)."""
+    return ff.async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0]).then((r) => done(r.status), (e) => done('error: ' + e.message));""", path)
+
+
+try:
+    print("     %s %s" % (ff.capabilities.get("browserName"), ff.capabilities.get("browserVersion")))
+    ff.navigate(url)
+    ok(ff.script("return window.isSecureContext") is True,
+       "the page is a secure context: the console's certificate is trusted as a root of the profile")
+    ed = ff.async_script("""
+        const done = arguments[arguments.length - 1];
+        crypto.subtle.generateKey({name: 'Ed25519'}, false, ['sign', 'verify'])
+          .then(() => done('yes'), (e) => done('no: ' + e.message));""")
+    ok(ed == "yes", "Firefox's WebCrypto has Ed25519: %s" % ed)
+    shot("01-login")
+
+    # the investigator logs in with the key file
+    login(inv_key)
+    ok(wait_for(lambda: displayed("app"), "the app"),
+       "investigator logged in: %s %s" % (text("#who-name"), text("#who-role")))
+    shot("02-logged-in")
+    # no justification: the view is not opened
+    nav("warrants")
+    ok(wait_for(lambda: "justification first" in text("#msg"), "the justification demand") and
+       not exists("#warrants"), "a view without a justification is not opened: %r" % text("#msg"))
+    go(just)
+    ok(wait_for(lambda: exists("#warrants"), "the warrant table"), "warrant list shown")
+    wt = text("#warrants")
+    ok(w_own in wt and w_other not in wt,
+       "the own unit's warrant %s is listed, the other unit's %s is not" % (w_own, w_other))
+    shot("03-warrants")
+    # the other unit's warrant, asked by its id: the L8 answer, as for a missing one
+    ff.send_keys("#open-warrant", w_other)
+    ff.click("button.open-warrant")
+    go()
+    l8 = "lacre: no warrant '%s' (see 'lacre warrant list')" % w_other
+    ok(wait_for(lambda: text("#msg") == l8, "the L8 answer") and not exists("#calls"),
+       "the other unit's warrant by its id: %r" % text("#msg"))
+    shot("04-other-unit")
+
+    # the own warrant's calls, a voip call's page, its audio
+    nav("warrants")
+    wait_for(lambda: exists("#warrants button.open-calls"), "the warrant table")
+    ff.click("#warrants button.open-calls")
+    go()
+    ok(wait_for(lambda: exists("#calls"), "the calls table"), "calls shown")
+    ct = text("#calls")
+    ok("voip" in ct and "target-call" in ct, "the timeline shows a voip call with its direction")
+    shot("05-calls")
+    # the first voip row's open button
+    opened = ff.script("""
+        const r = Array.from(document.querySelectorAll('#calls tr')).find((t) => t.textContent.includes('voip'));
+        const b = r && r.querySelector('button.open-call');
+        if (!b) return false;
+        b.id = 'ff-open-voip';
+        return true;""")
+    ok(opened, "a voip row has an open button")
+    if opened:
+        ff.click("#ff-open-voip")
+    go()
+    wait_for(lambda: exists("button.play-audio"), "the call page")
+    ff.click("button.play-audio")
+    ok(wait_for(lambda: exists("#player"), "the audio element"), "the audio element is on the call page")
+    src = ff.script("const p = document.getElementById('player'); return p ? p.src : ''")
+    # the bytes the player got, fetched by the page with its session
+    got = ff.async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0]).then((r) => r.blob().then((b) => {
+          const fr = new FileReader();
+          fr.onload = () => done([r.status, r.headers.get('content-type'), fr.result.split(',')[1]]);
+          fr.readAsDataURL(b);
+        }), (e) => done(['error', e.message, '']));""", src)
+    wav = base64.b64decode(got[2] or "")
+    with open(wav_out, "wb") as f:
+        f.write(wav)
+    ok(got[0] == 200 and got[1] == "audio/wav" and wav[:4] == b"RIFF" and wav[8:12] == b"WAVE" and
+       len(wav) > 44, "the audio element's source is a WAV: %s %s, %d bytes" % (got[0], got[1], len(wav)))
+    wait_for(lambda: ff.script("const p = document.getElementById('player');"
+                               "return p.readyState >= 1 && p.duration > 0"), "the WAV's metadata", 30)
+    dur = ff.script("return document.getElementById('player').duration")
+    ok(dur is not None and dur > 0, "Firefox's audio element decoded the WAV: duration %.3f s" % (dur or 0))
+    state = ff.async_script("""
+        const done = arguments[arguments.length - 1], p = document.getElementById('player');
+        if (!p.paused && p.readyState >= 3) { done('playing'); return; }
+        p.addEventListener('playing', () => done('playing'), {once: true});
+        p.addEventListener('error', () => done('error ' + (p.error && p.error.code)), {once: true});
+        p.play().catch((e) => done('play failed: ' + e.message));
+        setTimeout(() => done('no playing event in 20 s'), 20000);""")
+    ok(state == "playing", "the audio element reaches 'playing': %s" % state)
+    # it advances: the clock runs while it plays
+    t0, w0 = ff.script("return document.getElementById('player').currentTime"), time.monotonic()
+    wait_for(lambda: ff.script("return document.getElementById('player').currentTime") > t0 + 0.2,
+             "the playback position to advance", 10)
+    t1, w1 = ff.script("return document.getElementById('player').currentTime"), time.monotonic()
+    ok(t1 > t0, "the playback position advances: %.3f s -> %.3f s in %.2f s of wall time" %
+       (t0, t1, w1 - w0))
+    # played to the end: the played ranges cover the whole WAV
+    wait_for(lambda: ff.script("return document.getElementById('player').ended"), "the end", 10)
+    pl = ff.script("""
+        const p = document.getElementById('player'), r = p.played;
+        return [p.ended, r.length, r.length ? r.start(0) : -1, r.length ? r.end(r.length - 1) : -1, p.duration];""")
+    ok(pl[0] is True and pl[1] >= 1 and pl[2] == 0 and abs(pl[3] - pl[4]) < 0.05,
+       "the audio element played the WAV to its end: ended %s, played %s..%s of %s s" %
+       (pl[0], pl[2], pl[3], pl[4]))
+    ok(wait_for(lambda: "audio: left channel" in text("#msg"), "the level display"),
+       "the level display is drawn: %r" % text("#msg"))
+    shot("06-call-audio")
+
+    # logout: the page returns to the login form and the session gets nothing
+    ff.click("#logout")
+    ok(wait_for(lambda: displayed("login"), "the login form"), "logged out: %r" % text("#login-msg"))
+    st = fetch_status("/api/session")
+    ok(st == 401, "after logout /api/session answers %s (401 expected)" % st)
+    st = fetch_status(src)
+    ok(st == 401, "after logout the call's audio answers %s (401 expected)" % st)
+    ok(not any(c.get("name") == "lacre_session" and c.get("value") for c in ff.cookies()),
+       "the session cookie is cleared")
+    shot("07-logged-out")
+
+    # a forged session cookie (random, as long as a real one) gets nothing
+    forged = os.urandom(32).hex()
+    ff.add_cookie({"name": "lacre_session", "value": forged, "path": "/", "secure": True,
+                   "httpOnly": True, "sameSite": "Strict"})
+    ok(any(c.get("name") == "lacre_session" and c.get("value") == forged for c in ff.cookies()),
+       "a forged session cookie is set in the browser")
+    st = fetch_status("/api/session")
+    ok(st == 401, "the forged session: /api/session answers %s (401 expected)" % st)
+    st = fetch_status(src)
+    ok(st == 401, "the forged session: the call's audio answers %s (401 expected)" % st)
+    ff.navigate(url)
+    ok(wait_for(lambda: displayed("login"), "the login form") and not displayed("app"),
+       "the forged session: the page shows the login form, not the app")
+    shot("08-forged-session")
+
+    # the auditor sees the investigator's accesses, each logged first
+    login(aud_key)
+    ok(wait_for(lambda: displayed("app"), "the auditor's app"),
+       "auditor logged in: %s %s" % (text("#who-name"), text("#who-role")))
+    nav("accesslog", "oversight review of the console test in Firefox")
+    ok(wait_for(lambda: exists("#access-log"), "the access log"), "access log shown")
+    ver = text("#verification")
+    ok(" 0 failed verification" in ver, "verification status: %r" % ver)
+    rows = ff.script("return Array.from(document.querySelectorAll('#access-log tr')).map((r) => r.innerText)")
+    for action in ("warrant-list", "calls", "audio"):
+        ok(any(" inv " in " %s " % r.replace("\t", " ") and (" %s " % action) in " %s " % r.replace("\t", " ")
+               and "allowed" in r and just in r for r in rows),
+           "the access log shows inv's %s in Firefox, allowed, with its justification" % action)
+    shot("09-access-log")
+    ff.click("#logout")
+    ok(wait_for(lambda: displayed("login"), "the login form"), "the auditor logged out")
+    out = ff.outside
+    print("     requests Firefox made for outside loopback, all dead-ended at the loopback sink: %d %s" %
+          (sum(out.values()), sorted(out)[:3]))
+except MarionetteError as e:
+    ok(False, "marionette: %s" % e)
+finally:
+    ff.quit()
+sys.exit(1 if fails else 0)
