@@ -43,18 +43,9 @@
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/lacre-e2e-console-XXXXXX)
-IPID= KPID= CPID= KUSER= OUSER= SGROUP=
-cleanup() {
-	[ -n "$IPID" ] && kill "$IPID" 2>/dev/null
-	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null
-	[ -n "$KPID" ] && kill "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
-	[ -n "$KUSER" ] && userdel "$KUSER" 2>/dev/null
-	[ -n "$OUSER" ] && userdel "$OUSER" 2>/dev/null
-	[ -n "$SGROUP" ] && groupdel "$SGROUP" 2>/dev/null
-	if [ -n "${LACRE_KEEP_TMP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
 . "$top/tests/e2e/lib/vault.bash"
+. "$top/tests/e2e/lib/console_site.bash"
+trap console_cleanup EXIT
 [ -x "$B/lacre" ] && [ -x "$B/lacre-console" ] || { echo "build/bin/lacre-console missing: run make"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "needs root to create the keeper's and the console's system users"; exit 77; }
 for t in python3 openssl useradd groupadd setpriv age-keygen chromium chromedriver; do
@@ -72,65 +63,13 @@ L="$B/lacre"
 CONSOLE=${LACRE_CONSOLE_BIN:-$B/lacre-console}
 chmod 755 "$work"
 
-# --- a site with one call (the bootstrap of the first admin needs the passphrase)
-site=$work/site
-vault_init "$site"
-export LACRE_SITE=$site
-INV2_KEY=$work/keys-site/inv2.key
-"$L" user add inv2 --role investigator --unit UCO-2 -o "$INV2_KEY" --user "$ADMIN_KEY" >/dev/null ||
-	die "user add inv2"
-W1=$(vault_warrant "$site" LIID0001 2026-11-01 2027-01-31 content,iri) || die "warrant 1"
-"$B/lacre-mediator" --output "$work/s" --targets 1 --calls 1 --sessions 1 --seed 7 \
-	--start-time 2026-11-28T10:00:00Z >/dev/null 2>&1 || die "mediator --output"
-vault_ingest_start "$site" run1
-python3 "$top/tests/e2e/lib/send_streams.py" "$HI2" "$HI3" "$work/s.hi2" "$work/s.hi3" || die "sending"
-vault_ingest_stop run1
-IPID=
-
-# --- the keeper's user owns the site; the console's user is another uid of its group
-KUSER=ck$$; OUSER=cc$$; SGROUP=cg$$
-groupadd --system "$SGROUP" || die "groupadd $SGROUP"
-useradd --system --no-create-home --shell /usr/sbin/nologin -g "$SGROUP" "$KUSER" || die "useradd $KUSER"
-useradd --system --no-create-home --shell /usr/sbin/nologin -g "$SGROUP" "$OUSER" || die "useradd $OUSER"
-chown -R "$KUSER:$SGROUP" "$site"
-chmod 755 "$site"
-mkdir -m 700 "$work/run" && chown "$KUSER" "$work/run"
-printf '%s\n' "$LACRE_PASSPHRASE" > "$work/run/pass"
-chown "$KUSER" "$work/run/pass"; chmod 600 "$work/run/pass"
-env -u LACRE_PASSPHRASE setpriv --reuid="$KUSER" --regid="$SGROUP" --clear-groups \
-	"$L" keeper --site "$site" --passphrase-file "$work/run/pass" --ready-file "$work/run/ready" \
-	2>"$work/keeper.err" &
-KPID=$!
-wait_file 20 "$work/run/ready" || { cat "$work/keeper.err"; die "the keeper did not start"; }
-unset LACRE_PASSPHRASE LACRE_USER
-J="Diligencias 12/2026: review of the intercepted calls"
-# a warrant of UCO-2, through the keeper: inv (UCO-1) must not see it
-W2=$("$L" warrant add --user "$ADMIN_KEY" --case CASE-2 --unit UCO-2 --court JI-5-Madrid \
-	--order ORD-2 --order-date 2026-11-01 --to 2027-01-31 --categories iri --target t2 \
-	--liid LIID0009 --json 2>"$work/wa.err" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') ||
-	die "warrant add through the keeper: $(cat "$work/wa.err")"
+# --- a site with one call; the keeper as its own user; the console as
+# another uid of the site's group (tests/e2e/lib/console_site.bash)
+console_site
+console_keeper c
 
 # --- 1. the console, as the other uid: it can read no key
-mkdir -m 700 "$work/console" && chown "$OUSER" "$work/console"
-asconsole() { setpriv --reuid="$OUSER" --regid="$SGROUP" --clear-groups "$@"; }
-asconsole cat "$site/master.age" >/dev/null 2>&1 && die "the console's user can read master.age"
-setpriv --reuid="$OUSER" --regid="$SGROUP" --clear-groups "$CONSOLE" --site "$site" --listen 127.0.0.1:0 --web "$top/web" \
-	--cert "$work/console/cert.pem" --key "$work/console/key.pem" \
-	--ready-file "$work/console/ready" 2>"$work/console.err" &
-CPID=$!
-wait_file 20 "$work/console/ready" || { cat "$work/console.err"; die "the console did not start"; }
-URL=$(sed -n 's/^url=//p' "$work/console/ready")
-case "$URL" in https://127.0.0.1:[0-9]*/) ;; *) die "console url: $URL" ;; esac
-FPR=$(sed -n 's/.*certificate SHA-256 fingerprint \([0-9a-f]\{64\}\)$/\1/p' "$work/console.err")
-SPKI=$(sed -n 's/.*public key SHA-256 (base64) \(.*\)$/\1/p' "$work/console.err")
-[ -n "$FPR" ] && [ -n "$SPKI" ] || { cat "$work/console.err"; die "no fingerprint printed"; }
-grep -q "made a self-signed certificate" "$work/console.err" || die "no certificate made"
-want=$(openssl x509 -in "$work/console/cert.pem" -outform DER | sha256sum | cut -d' ' -f1)
-[ "$want" = "$FPR" ] || die "printed fingerprint $FPR, certificate's $want"
-openssl x509 -in "$work/console/cert.pem" -noout -text | grep -q "ASN1 OID: prime256v1" ||
-	die "the certificate is not P-256"
-[ "$(stat -c %a "$work/console/key.pem")" = 600 ] || die "key.pem mode $(stat -c %a "$work/console/key.pem")"
-ok "lacre-console (uid $(id -u "$OUSER")) on $URL, self-signed P-256, fingerprint $FPR"
+console_start
 API=("$PY" "$top/tests/e2e/lib/console_api.py" "$URL" "$FPR")
 "${API[@]}" "$INV_KEY" headers || die "headers and refusals"
 
