@@ -16,10 +16,12 @@
 #     warrant and not the other unit's (asked by its id: the L8 answer),
 #     opens a call; its audio element gets a WAV, reaches "playing" and its
 #     position advances; that WAV is byte for byte `lacre audio`'s of the
-#     call and both channels carry its tones (tests/e2e/lib/wav_tone.py);
+#     call and both channels carry its sound (tests/e2e/lib/wav_tone.py);
+#     the level canvas shows both channels; the pcap downloads (Firefox
+#     saves it into the profile's download folder);
 #   - logout: /api/session and the call's audio answer 401;
 #   - a forged session cookie set in the browser: 401, the login form;
-#   - the auditor sees inv's accesses (warrant-list, calls, audio) in the
+#   - the auditor sees inv's accesses (warrant-list, calls, audio, pcap) in the
 #     access log, allowed, with the justification, 0 failed verification;
 #   - only 127.0.0.1 is contacted: every proxy of the profile is a
 #     dead-end listener on loopback (marionette.py);

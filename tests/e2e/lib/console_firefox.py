@@ -211,7 +211,32 @@ try:
        (pl[0], pl[2], pl[3], pl[4]))
     ok(wait_for(lambda: "audio: left channel" in text("#msg"), "the level display"),
        "the level display is drawn: %r" % text("#msg"))
+    # the level display: the page decoded the WAV's PCM onto a canvas; each
+    # half (left channel above, right below) has waveform pixels
+    px = ff.script("""
+        const c = document.getElementById('level');
+        if (!c) return null;
+        const g = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let up = 0, down = 0;
+        for (let i = 0; i < g.length; i += 4) {
+          if (g[i] === g[i + 1] && g[i + 1] === g[i + 2]) continue;   // grey: background, middle line
+          if (i / 4 < c.width * c.height / 2) up++; else down++;
+        }
+        return [up, down, c.width, c.height];""")
+    ok(px is not None and px[0] > 100 and px[1] > 100,
+       "the level canvas has waveform pixels for both channels: %s" % px)
     shot("06-call-audio")
+    # the pcap, downloaded by Firefox into the profile's download folder
+    ff.click("button.get-pcap")
+    ok(wait_for(lambda: exists("#pcap-link"), "the pcap link"), "pcap ready: %r" % text("#msg"))
+    pcap = os.path.join(ff.downloads, "content.pcap")
+    if exists("#pcap-link"):
+        ff.click("#pcap-link")
+    wait_for(lambda: os.path.exists(pcap) and os.path.getsize(pcap) > 24 and
+             not [f for f in os.listdir(ff.downloads) if f.endswith(".part")], "the pcap download", 30)
+    pb = open(pcap, "rb").read() if os.path.exists(pcap) else b""
+    ok(pb[:4] == bytes([0xd4, 0xc3, 0xb2, 0xa1]) and len(pb) > 24,
+       "Firefox downloaded the pcap: %d bytes, magic %s" % (len(pb), pb[:4].hex()))
 
     # logout: the page returns to the login form and the session gets nothing
     ff.click("#logout")
@@ -248,7 +273,7 @@ try:
     ver = text("#verification")
     ok(" 0 failed verification" in ver, "verification status: %r" % ver)
     rows = ff.script("return Array.from(document.querySelectorAll('#access-log tr')).map((r) => r.innerText)")
-    for action in ("warrant-list", "calls", "audio"):
+    for action in ("warrant-list", "calls", "audio", "pcap"):
         ok(any(" inv " in " %s " % r.replace("\t", " ") and (" %s " % action) in " %s " % r.replace("\t", " ")
                and "allowed" in r and just in r for r in rows),
            "the access log shows inv's %s in Firefox, allowed, with its justification" % action)
