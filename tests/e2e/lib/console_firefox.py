@@ -49,10 +49,12 @@ ff = Firefox(firefox, trust_pem=cert_pem, timeout=60, log=log)
 
 
 def shot(name):
+    """A screenshot of the page, SHOTS_DIR/name.png."""
     ff.screenshot(os.path.join(shots, name + ".png"))
 
 
 def exists(css):
+    """Whether css selects an element now."""
     return len(ff.find_all(css)) > 0
 
 
@@ -83,6 +85,7 @@ def wait_for(pred, what, seconds=60):
 
 
 def login(keyfile):
+    """Loads keyfile through the login form's file input and submits."""
     ff.send_keys("#keyfile", keyfile)
     ff.click("#login-button")
 
@@ -98,6 +101,7 @@ def go(justification=None):
 
 
 def nav(view, justification=None):
+    """Opens a view from the navigation bar and answers its justification."""
     ff.click("#nav-" + view)
     go(justification)
 

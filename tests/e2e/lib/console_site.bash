@@ -10,7 +10,7 @@
 #   console_cleanup        the EXIT trap: stops them, removes the users
 # The system users and group are named X{k,c,g}$$ (X: one letter per test,
 # so two tests never share a name).
-IPID= KPID= CPID= KUSER= OUSER= SGROUP=
+IPID='' KPID='' CPID='' KUSER='' OUSER='' SGROUP=''
 
 # console_cleanup: stops ingest, the console and the keeper, removes the
 # users and the group made here, and $work unless LACRE_KEEP_TMP is set.

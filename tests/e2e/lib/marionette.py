@@ -68,6 +68,7 @@ class _Sink:
         self.thread.start()
 
     def _run(self):
+        """Accepts until close(): records each request line, answers nothing."""
         while not self.stop:
             try:
                 c, _ = self.sock.accept()
@@ -85,6 +86,7 @@ class _Sink:
                 c.close()
 
     def close(self):
+        """Stops the listener."""
         self.stop = True
         self.thread.join(2)
         self.sock.close()
@@ -275,6 +277,7 @@ class Firefox:
         return json.loads(body)
 
     def _fill(self):
+        """Reads what the server sent into the buffer (the command's timeout)."""
         try:
             chunk = self.sock.recv(65536)
         except socket.timeout:
@@ -302,6 +305,8 @@ class Firefox:
 
     # --- the commands the tests use
     def navigate(self, url):
+        """Loads url and waits for the page (an untrusted certificate:
+        MarionetteError "insecure certificate")."""
         self.cmd("WebDriver:Navigate", {"url": url})
 
     def find(self, css):
@@ -309,10 +314,13 @@ class Firefox:
         return self.cmd("WebDriver:FindElement", {"using": "css selector", "value": css})["value"][ELEMENT]
 
     def find_all(self, css):
+        """The elements css selects, maybe none."""
         return [e[ELEMENT] for e in self.cmd("WebDriver:FindElements",
                                               {"using": "css selector", "value": css})]
 
     def click(self, css):
+        """Clicks the element as a user would (scrolled into view; an
+        element hidden or covered: MarionetteError)."""
         self.cmd("WebDriver:ElementClick", {"id": self.find(css)})
 
     def send_keys(self, css, text):
@@ -320,9 +328,11 @@ class Firefox:
         self.cmd("WebDriver:ElementSendKeys", {"id": self.find(css), "text": text})
 
     def clear(self, css):
+        """Empties an input."""
         self.cmd("WebDriver:ElementClear", {"id": self.find(css)})
 
     def text(self, css):
+        """The element's rendered text."""
         return self.cmd("WebDriver:GetElementText", {"id": self.find(css)})["value"]
 
     def script(self, js, *args):
@@ -336,14 +346,18 @@ class Firefox:
                         timeout=(timeout or self.timeout) + 5)["value"]
 
     def screenshot(self, path):
+        """Saves the viewport as a PNG."""
         png = base64.b64decode(self.cmd("WebDriver:TakeScreenshot", {"full": False})["value"])
         with open(path, "wb") as f:
             f.write(png)
 
     def add_cookie(self, cookie):
+        """Sets a cookie for the current page's origin (WebDriver's fields:
+        name, value, path, secure, httpOnly, sameSite)."""
         self.cmd("WebDriver:AddCookie", {"cookie": cookie})
 
     def cookies(self):
+        """The current page's cookies, HttpOnly ones too."""
         return self.cmd("WebDriver:GetCookies")
 
     @property
