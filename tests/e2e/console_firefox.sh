@@ -36,8 +36,13 @@ work=$(mktemp -d /tmp/lacre-e2e-console-ff-XXXXXX)
 trap console_cleanup EXIT
 [ -x "$B/lacre" ] && [ -x "$B/lacre-console" ] || { echo "build/bin/lacre-console missing: run make"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "needs root to create the keeper's and the console's system users"; exit 77; }
-FIREFOX=${LACRE_FIREFOX:-$(command -v firefox-esr)}
-[ -n "$FIREFOX" ] && [ -x "$FIREFOX" ] || { echo "firefox-esr missing (scripts/deps installs it)"; exit 77; }
+# LACRE_FIREFOX: another Firefox binary (named, it must be there)
+if [ -n "${LACRE_FIREFOX:-}" ]; then
+	FIREFOX=$LACRE_FIREFOX
+	[ -x "$FIREFOX" ] || { echo "FAIL: LACRE_FIREFOX=$FIREFOX is not an executable file: name a Firefox binary or unset it"; exit 1; }
+else
+	FIREFOX=$(command -v firefox-esr) || { echo "firefox-esr missing (scripts/deps installs it)"; exit 77; }
+fi
 for t in python3 openssl useradd groupadd setpriv certutil; do
 	command -v $t >/dev/null || { echo "$t missing (scripts/deps installs it)"; exit 77; }
 done
