@@ -24,10 +24,12 @@
 #   - the auditor sees inv's accesses (warrant-list, calls, audio, pcap) in the
 #     access log, allowed, with the justification, 0 failed verification;
 #   - only 127.0.0.1 is contacted: every proxy of the profile is a
-#     dead-end listener on loopback (marionette.py);
+#     dead-end listener on loopback and every name resolves to 127.0.0.1
+#     (marionette.py); Firefox runs under strace and any other address in
+#     a connect or send of its processes fails the test;
 #   - screenshots of each page in $work/shots (LACRE_KEEP_TMP=1 keeps them).
-# Exit 0 pass, 77 skip (firefox-esr or certutil genuinely absent: scripts/deps
-# installs them), 1 fail.
+# Exit 0 pass, 77 skip (firefox-esr, certutil or strace genuinely absent:
+# scripts/deps installs them), 1 fail.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/lacre-e2e-console-ff-XXXXXX)
@@ -43,7 +45,7 @@ if [ -n "${LACRE_FIREFOX:-}" ]; then
 else
 	FIREFOX=$(command -v firefox-esr) || { echo "firefox-esr missing (scripts/deps installs it)"; exit 77; }
 fi
-for t in python3 openssl useradd groupadd setpriv certutil; do
+for t in python3 openssl useradd groupadd setpriv certutil strace; do
 	command -v $t >/dev/null || { echo "$t missing (scripts/deps installs it)"; exit 77; }
 done
 PY=/usr/bin/python3

@@ -8,8 +8,9 @@ as a trusted root (certutil); the session keeps acceptInsecureCerts false,
 so a certificate other than CERT_PEM fails the test.  The user's key is
 loaded through the login page's file input, as a user would; WebCrypto
 (Ed25519) signs everything.  Only 127.0.0.1 is contacted: every proxy
-points at a dead-end listener on loopback (see marionette.py), and what
-Firefox tried to reach through it is printed at the end.
+points at a dead-end listener on loopback and every name resolves to
+127.0.0.1 (see marionette.py); Firefox runs under strace, and the test
+fails if any of its processes named another address in a connect or send.
 
 Usage: console_firefox.py FIREFOX URL CERT_PEM SHOTS_DIR INV_KEY AUDITOR_KEY W_OWN W_OTHER JUST WAV_OUT
 Prints "ok ..." / "FAIL ..." lines; exit 0 when every check passes, 1 otherwise.
@@ -17,7 +18,7 @@ Prints "ok ..." / "FAIL ..." lines; exit 0 when every check passes, 1 otherwise.
 import base64, os, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from marionette import Firefox, MarionetteError  # noqa: E402
+from marionette import Firefox, MarionetteError, destinations, is_loopback  # noqa: E402
 
 firefox, url, cert_pem, shots, inv_key, aud_key, w_own, w_other, just, wav_out = sys.argv[1:11]
 fails = 0
@@ -32,10 +33,11 @@ def ok(cond, what):
 
 
 log = os.path.join(shots, "..", "firefox.log")
+traces = [os.path.join(shots, "..", "firefox-%s.strace" % n) for n in ("bare", "test")]
 
 # without the certificate in its profile Firefox refuses the console: the
 # trust below is what makes the page load (acceptInsecureCerts stays false)
-bare = Firefox(firefox, timeout=60, log=log)
+bare = Firefox(firefox, timeout=60, log=log, trace=traces[0])
 try:
     bare.navigate(url)
     ok(False, "a profile without the console's certificate loaded the page")
@@ -45,7 +47,7 @@ except MarionetteError as e:
 finally:
     bare.quit()
 
-ff = Firefox(firefox, trust_pem=cert_pem, timeout=60, log=log)
+ff = Firefox(firefox, trust_pem=cert_pem, timeout=60, log=log, trace=traces[1])
 
 
 def shot(name):
@@ -291,4 +293,14 @@ except MarionetteError as e:
     ok(False, "marionette: %s" % e)
 finally:
     ff.quit()
+
+# what both browsers' processes connected or sent to, from strace
+dest = {}
+for t in traces:
+    for k, n in destinations(t).items():
+        dest[k] = dest.get(k, 0) + n
+away = sorted(k for k in dest if not is_loopback(k[0]))
+ok(dest and not away,
+   "Firefox named only loopback addresses (strace): %d connects/sends to %s%s" %
+   (sum(dest.values()), sorted({a for a, _ in dest}), ("; ELSEWHERE: %s" % away) if away else ""))
 sys.exit(1 if fails else 0)

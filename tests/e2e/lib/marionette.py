@@ -28,13 +28,18 @@ The browser is started and stopped here, with a fresh temporary profile:
     off;
   - media may play without a user gesture (media.autoplay.default 0);
   - downloads go to a folder without asking;
+  - with trace=FILE, Firefox runs under strace, which writes every
+    connect/sendto/sendmsg/sendmmsg of all its processes to FILE, and
+    destinations(FILE) lists the IP addresses they named: the proof that
+    only loopback was contacted (the prefs above are the means);
   - a certificate given as trust_pem is imported into the profile's NSS
     database as a trusted root (certutil from libnss3-tools, trust "C,,"),
     so the console's self-signed certificate is trusted the proper way:
     the session keeps acceptInsecureCerts false, and any other certificate
     would still fail.
 """
-import base64, collections, json, os, shutil, signal, socket, subprocess, tempfile, threading, time
+import base64, collections, ipaddress, json, os, re, shutil, signal, socket, subprocess, tempfile, \
+    threading, time
 
 # the key of a web element reference in WebDriver's JSON
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
@@ -105,6 +110,10 @@ def _prefs(sink_port, downloads):
         "network.proxy.no_proxies_on": "",
         "network.proxy.allow_hijacking_localhost": False,
         "network.trr.mode": 5,
+        # no DNS query at all: every name resolves to loopback (without
+        # this Firefox still asks the system resolver for the Remote
+        # Settings host, though it would go through the proxy)
+        "network.dns.forceResolve": "127.0.0.1",
         "network.dns.disablePrefetch": True,
         "network.predictor.enabled": False,
         "network.http.speculative-parallel-limit": 0,
@@ -170,15 +179,17 @@ def _prefs(sink_port, downloads):
 class Firefox:
     """Firefox (headless) with a fresh profile, driven over Marionette.
 
-    Firefox(binary, trust_pem=None, timeout=60, log=None)
+    Firefox(binary, trust_pem=None, timeout=60, log=None, trace=None)
       binary     the firefox-esr executable
       trust_pem  a PEM certificate to trust as a root in this profile
+      trace      a file for strace's record of its network system calls
+                 (see destinations())
       timeout    seconds for the start, each command's answer, scripts and
                  page loads
       log        a file that gets Firefox's stdout and stderr
     quit() stops the browser and removes the profile."""
 
-    def __init__(self, binary, trust_pem=None, timeout=60, log=None):
+    def __init__(self, binary, trust_pem=None, timeout=60, log=None, trace=None):
         self.timeout = timeout
         self.base = tempfile.mkdtemp(prefix="lacre-firefox-")
         self.profile = os.path.join(self.base, "profile")
@@ -202,9 +213,13 @@ class Firefox:
             out = open(log, "ab") if log else subprocess.DEVNULL
             # a process group of its own: quit() can end its content
             # processes too, and only them
+            argv = [binary, "--headless", "--marionette", "--no-remote", "--new-instance",
+                    "--profile", self.profile, "about:blank"]
+            if trace:
+                argv = ["strace", "-f", "-qq", "-e", "trace=connect,sendto,sendmsg,sendmmsg",
+                        "-e", "signal=none", "-o", trace] + argv
             self.proc = subprocess.Popen(
-                [binary, "--headless", "--marionette", "--no-remote", "--new-instance",
-                 "--profile", self.profile, "about:blank"],
+                argv,
                 stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env, start_new_session=True)
             if log:
                 out.close()
@@ -388,3 +403,29 @@ class Firefox:
                 self.proc.wait()
         self.sink.close()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+# an IPv4 or IPv6 socket address in strace's rendering of a system call
+_SOCKADDR = re.compile(r'sa_family=AF_INET6?, sin6?_port=htons\((\d+)\),'
+                       r'(?: sin6_flowinfo=[^,]*,)? (?:sin_addr=inet_addr\("([^"]+)"\)|'
+                       r'inet_pton\(AF_INET6, "([^"]+)")')
+
+
+def destinations(trace):
+    """{(address, port): count} of every IPv4/IPv6 socket address a traced
+    connect/sendto/sendmsg/sendmmsg named (a netlink route query carries an
+    address in its payload, not as a socket address: not counted)."""
+    seen = collections.Counter()
+    with open(trace, errors="replace") as f:
+        for line in f:
+            for port, v4, v6 in _SOCKADDR.findall(line):
+                seen[(v4 or v6, int(port))] += 1
+    return dict(seen)
+
+
+def is_loopback(address):
+    """Whether address is in 127.0.0.0/8 or ::1 (or ::ffff:127.x.x.x)."""
+    a = ipaddress.ip_address(address)
+    if a.version == 6 and a.ipv4_mapped:
+        a = a.ipv4_mapped
+    return a.is_loopback
