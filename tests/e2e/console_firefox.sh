@@ -14,8 +14,9 @@
 #   - the page is a secure context with WebCrypto Ed25519;
 #   - the investigator logs in by loading the key file, sees the own unit's
 #     warrant and not the other unit's (asked by its id: the L8 answer),
-#     opens a call; its audio element gets a WAV, reaches "playing" and its
-#     position advances; that WAV is byte for byte `lacre audio`'s of the
+#     opens a call; its audio element gets a WAV, reaches "playing", plays
+#     it to its end with no media error (through ALSA's null device: see
+#     marionette.py); that WAV is byte for byte `lacre audio`'s of the
 #     call and both channels carry its sound (tests/e2e/lib/wav_tone.py);
 #     the level canvas shows both channels; the pcap downloads (Firefox
 #     saves it into the profile's download folder);
@@ -23,6 +24,9 @@
 #   - a forged session cookie set in the browser: 401, the login form;
 #   - the auditor sees inv's accesses (warrant-list, calls, audio, pcap) in the
 #     access log, allowed, with the justification, 0 failed verification;
+#   - the administrator adds a user in the page (Firefox's WebCrypto makes
+#     the key pair; Firefox downloads the key file), that file logs in;
+#     she is disabled in the page and her key file is refused at login;
 #   - only 127.0.0.1 is contacted: every proxy of the profile is a
 #     dead-end listener on loopback and every name resolves to 127.0.0.1
 #     (marionette.py); Firefox runs under strace and any other address in
@@ -76,10 +80,10 @@ ok "the certificate Firefox will trust is the one served: $served"
 # --- Firefox
 mkdir -p "$work/shots"
 "$PY" "$top/tests/e2e/lib/console_firefox.py" "$FIREFOX" "$URL" "$work/trust.pem" "$work/shots" \
-	"$INV_KEY" "$AUDITOR_KEY" "$W1" "$W2" "$J, in Firefox" "$work/browser.wav" ||
+	"$INV_KEY" "$AUDITOR_KEY" "$W1" "$W2" "$J, in Firefox" "$work/browser.wav" "$ADMIN_KEY" ||
 	{ tail -20 "$work/console.err"; tail -20 "$work/firefox.log" 2>/dev/null; die "the Firefox test"; }
 n=$(ls "$work/shots"/*.png 2>/dev/null | wc -l)
-[ "$n" -ge 9 ] || die "only $n screenshots"
+[ "$n" -ge 11 ] || die "only $n screenshots"
 for f in "$work/shots"/*.png; do
 	[ "$(head -c 8 "$f" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || die "$f is not a PNG"
 done

@@ -13,6 +13,7 @@ points at a dead-end listener on loopback and every name resolves to
 fails if any of its processes named another address in a connect or send.
 
 Usage: console_firefox.py FIREFOX URL CERT_PEM SHOTS_DIR INV_KEY AUDITOR_KEY W_OWN W_OTHER JUST WAV_OUT
+                          ADMIN_KEY
 Prints "ok ..." / "FAIL ..." lines; exit 0 when every check passes, 1 otherwise.
 """
 import base64, os, sys, time
@@ -20,7 +21,7 @@ import base64, os, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from marionette import Firefox, MarionetteError, destinations, is_loopback  # noqa: E402
 
-firefox, url, cert_pem, shots, inv_key, aud_key, w_own, w_other, just, wav_out = sys.argv[1:11]
+firefox, url, cert_pem, shots, inv_key, aud_key, w_own, w_other, just, wav_out, admin_key = sys.argv[1:12]
 fails = 0
 
 
@@ -192,8 +193,13 @@ try:
                                "return p.readyState >= 1 && p.duration > 0"), "the WAV's metadata", 30)
     dur = ff.script("return document.getElementById('player').duration")
     ok(dur is not None and dur > 0, "Firefox's audio element decoded the WAV: duration %.3f s" % (dur or 0))
+    # any error of the element from here on is kept (window.ffMediaError)
     state = ff.async_script("""
         const done = arguments[arguments.length - 1], p = document.getElementById('player');
+        window.ffMediaError = p.error ? p.error.code + ' ' + p.error.message : null;
+        p.addEventListener('error', () => {
+          window.ffMediaError = p.error ? p.error.code + ' ' + p.error.message : 'error';
+        });
         if (!p.paused && p.readyState >= 3) { done('playing'); return; }
         p.addEventListener('playing', () => done('playing'), {once: true});
         p.addEventListener('error', () => done('error ' + (p.error && p.error.code)), {once: true});
@@ -211,10 +217,12 @@ try:
     wait_for(lambda: ff.script("return document.getElementById('player').ended"), "the end", 10)
     pl = ff.script("""
         const p = document.getElementById('player'), r = p.played;
-        return [p.ended, r.length, r.length ? r.start(0) : -1, r.length ? r.end(r.length - 1) : -1, p.duration];""")
+        return [p.ended, r.length, r.length ? r.start(0) : -1, r.length ? r.end(r.length - 1) : -1, p.duration,
+                window.ffMediaError, p.error ? p.error.code + ' ' + p.error.message : null];""")
     ok(pl[0] is True and pl[1] >= 1 and pl[2] == 0 and abs(pl[3] - pl[4]) < 0.05,
        "the audio element played the WAV to its end: ended %s, played %s..%s of %s s" %
        (pl[0], pl[2], pl[3], pl[4]))
+    ok(pl[5] is None and pl[6] is None, "no media error while it played: %s, %s" % (pl[5], pl[6]))
     ok(wait_for(lambda: "audio: left channel" in text("#msg"), "the level display"),
        "the level display is drawn: %r" % text("#msg"))
     # the level display: the page decoded the WAV's PCM onto a canvas; each
@@ -286,6 +294,74 @@ try:
     shot("09-access-log")
     ff.click("#logout")
     ok(wait_for(lambda: displayed("login"), "the login form"), "the auditor logged out")
+
+    # the administrator adds a user: Firefox's WebCrypto makes the Ed25519
+    # key pair, the keeper registers the public key, Firefox downloads the
+    # key file (a Blob) into the profile's folder; that file logs in; the
+    # administrator disables the user and it logs in no more
+    ff.navigate(url)
+    login(admin_key)
+    ok(wait_for(lambda: displayed("app"), "the admin's app"),
+       "administrator logged in: %s %s" % (text("#who-name"), text("#who-role")))
+    nav("users", "user administration for the console test in Firefox")
+    ok(wait_for(lambda: exists("#users"), "the users table"), "users shown")
+    ff.send_keys("#ua-name", "nora")
+    ff.clear("#ua-unit")
+    ff.send_keys("#ua-unit", "UCO-1")
+    role = ff.script("return document.getElementById('ua-role').value")
+    ff.click("button.ua-add")
+    ok(wait_for(lambda: text("#user-result").startswith("exit status ") and exists("#user-key-link"),
+                "the keeper's answer and the key file link") and
+       text("#user-result").startswith("exit status 0\n"),
+       "user nora (%s, UCO-1) added through the keeper: %r" % (role, text("#user-result")[:60]))
+    nora_key = os.path.join(ff.downloads, "nora.key")
+    if exists("#user-key-link"):
+        ff.click("#user-key-link")
+    wait_for(lambda: os.path.exists(nora_key) and os.path.getsize(nora_key) > 0 and
+             not [f for f in os.listdir(ff.downloads) if f.endswith(".part")], "the key file download", 30)
+    kt = open(nora_key).read() if os.path.exists(nora_key) else ""
+    # PRIVATE+KEY+NAME+keyid+base64(01 || seed) (the base64 may hold '+')
+    kp = kt.rstrip("\n").split("+", 4)
+    try:
+        seed = base64.b64decode(kp[4], validate=True) if len(kp) == 5 else b""
+    except ValueError:
+        seed = b""
+    ok(kt.endswith("\n") and kp[:3] == ["PRIVATE", "KEY", "nora"] and len(kp) == 5 and
+       len(seed) == 33 and seed[0] == 1,
+       "Firefox downloaded the key file made in the page, in the FORMATS 8.1 form: %d bytes, key id %s" %
+       (len(kt), kp[3] if len(kp) > 3 else "?"))
+    shot("10-user-added")
+    ff.click("#logout")
+    wait_for(lambda: displayed("login"), "the login form")
+    ff.navigate(url)
+    login(nora_key)
+    ok(wait_for(lambda: displayed("app"), "nora's app") and text("#who-name") == "nora",
+       "the key file made in Firefox logs in: %s %s" % (text("#who-name"), text("#who-role")))
+    ff.click("#logout")
+    wait_for(lambda: displayed("login"), "the login form")
+    ff.navigate(url)
+    login(admin_key)
+    wait_for(lambda: displayed("app"), "the admin's app")
+    nav("users", "user administration for the console test in Firefox")
+    wait_for(lambda: exists("#users"), "the users table")
+    marked = ff.script("""
+        const r = Array.from(document.querySelectorAll('#users tr')).find((t) => t.innerText.startsWith('nora'));
+        const b = r && r.querySelector('button.user-disable');
+        if (!b) return false;
+        b.id = 'ff-disable-nora';
+        return true;""")
+    ok(marked, "nora's row has a Disable button")
+    if marked:
+        ff.click("#ff-disable-nora")
+    ok(wait_for(lambda: "user nora disabled" in text("#msg"), "the disable"),
+       "nora disabled in the page: %r" % text("#msg"))
+    ff.click("#logout")
+    wait_for(lambda: displayed("login"), "the login form")
+    ff.navigate(url)
+    login(nora_key)
+    ok(wait_for(lambda: "this user is disabled" in text("#login-msg"), "the refusal") and
+       not displayed("app"), "the disabled user's key file logs in no more: %r" % text("#login-msg"))
+    shot("11-disabled-refused")
     out = ff.outside
     print("     requests Firefox made for outside loopback, all dead-ended at the loopback sink: %d %s" %
           (sum(out.values()), sorted(out)[:3]))

@@ -27,6 +27,11 @@ The browser is started and stopped here, with a fresh temporary profile:
     browsing, remote settings, captive-portal and connectivity probes are
     off;
   - media may play without a user gesture (media.autoplay.default 0);
+  - audio goes to ALSA's null device (media.cubeb.backend "alsa" and an
+    .asoundrc in the temporary HOME): without a sound device (a container,
+    CI) Firefox's audio element fails with MEDIA_ERR_DECODE
+    "OnMediaSinkAudioError"; the null device takes the samples faster than
+    real time, so a clip plays to its end in a fraction of its duration;
   - downloads go to a folder without asking;
   - with trace=FILE, Firefox runs under strace, which writes every
     connect/sendto/sendmsg/sendmmsg of all its processes to FILE, and
@@ -165,6 +170,7 @@ def _prefs(sink_port, downloads):
         # media plays without a user gesture (the test cannot make one)
         "media.autoplay.default": 0,
         "media.autoplay.blocking_policy": 0,
+        "media.cubeb.backend": "alsa",
         # downloads: to the folder, never a dialog
         "browser.download.folderList": 2,
         "browser.download.dir": downloads,
@@ -197,6 +203,9 @@ class Firefox:
         home = os.path.join(self.base, "home")
         for d in (self.profile, self.downloads, home):
             os.mkdir(d, 0o700)
+        # audio output without a sound device (see the header)
+        with open(os.path.join(home, ".asoundrc"), "w") as f:
+            f.write("pcm.!default { type null }\n")
         self.sink = _Sink()
         self.proc = None
         self.sock = None
