@@ -19,6 +19,7 @@
 #include "lacre/accesslog.h"
 #include "lacre/age.h"
 #include "lacre/err.h"
+#include "lacre/ingest_logs.h"
 #include "lacre/site.h"
 #include "lacre/site_audit.h"
 #include "lacre/store.h"
@@ -38,6 +39,25 @@ static void on_finding(void *arg, const struct audit_finding *f)
 		printf("%-14s %s\n", audit_kind_name(f->kind), f->message);
 	else
 		printf("%-14s %s: %s\n", audit_kind_name(f->kind), f->object, f->message);
+}
+
+/* One line per ingest log of a site with several (site_audit_opts.on_log). */
+static void on_log(void *arg, const struct site_ingest_log *log, const struct site_audit_result *r,
+		   int rc)
+{
+	const int *multi = arg;
+
+	if (!*multi)
+		return;
+	printf("ingest log %s%s: size %llu, %llu entries, %llu segments (%llu still in the spool), "
+	       "%llu missing, %llu damaged, %llu spool leftovers, %llu problems%s\n", log->origin,
+	       log->state_dir ? "" : " (another machine's)", (unsigned long long)r->log_size,
+	       (unsigned long long)r->entries, (unsigned long long)r->segments,
+	       (unsigned long long)r->pending, (unsigned long long)r->missing,
+	       (unsigned long long)r->damaged,
+	       (unsigned long long)(r->spool_lost + r->spool_unlogged), (unsigned long long)r->findings,
+	       rc == LACRE_OK || r->findings ? "" : rc == LACRE_E_ROLLBACK ? " (rolled back)" :
+	       rc == LACRE_E_FORK ? " (forked)" : " (not audited)");
 }
 
 int cli_audit_segment_fingerprint(struct lacre_store *st, const char *name,
@@ -73,7 +93,10 @@ int cmd_audit_site(int argc, char **argv)
 	struct lacre_store *st = NULL;
 	struct site_audit_opts o = { 0 };
 	struct site_audit_result res;
-	int deep = 0, c, r, ra, ex = EXIT_FAIL;
+	struct site_ingest_log *logs = NULL;
+	size_t nlogs = 0;
+	char lmsg[SITE_MSG_MAX];
+	int deep = 0, c, r, ra, ex = EXIT_FAIL, multi = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -83,8 +106,9 @@ int cmd_audit_site(int argc, char **argv)
 		case 'P': pass_file = optarg; break;
 		case 'h':
 			printf("usage: lacre audit --site DIR [--deep [--passphrase-file F]]\n"
-			       "Audits the site's backend against its ingest log: tiles, entry bundles and\n"
-			       "checkpoint against the checkpoint the site keeps locally, and every sealed\n"
+			       "Audits the site's backend against every ingest log of the site (one per\n"
+			       "receiver; a line each, then the total): tiles, entry bundles and checkpoint\n"
+			       "against the checkpoint the site trusts (docs/cmd-audit.md), and every sealed\n"
 			       "segment's presence, size and keyless fingerprint; segments on the backend no\n"
 			       "log entry names; spool leftovers.  --deep (master passphrase) also decrypts\n"
 			       "every segment and matches each record with its commitment and each commitment\n"
@@ -101,6 +125,12 @@ int cmd_audit_site(int argc, char **argv)
 		return r;
 	o.fingerprints = 1;
 	o.report = on_finding;
+	o.on_log = on_log;
+	o.arg = &multi;
+	/* several receivers: a line per origin, then the total */
+	if (site_ingest_logs(&s, &logs, &nlogs, lmsg, sizeof(lmsg)) == LACRE_OK)
+		multi = nlogs > 1;
+	free(logs);
 	r = site_audit_run(&s, st, &o, &res);
 	/* the access log too: cut, fork, rollback or rewrite (witnessed) */
 	ra = accesslog_audit_print(&s, st, stdout);
@@ -109,9 +139,12 @@ int cmd_audit_site(int argc, char **argv)
 		ex = cli_exit_status(ra);
 		goto out;
 	}
-	printf("audited ingest log size %llu: %llu entries, %llu segments (%llu still in the "
+	if (res.logs > 1)
+		printf("audited %zu ingest logs, total ", res.logs);
+	printf("%s %llu: %llu entries, %llu segments (%llu still in the "
 	       "spool), %llu missing, %llu damaged, %llu on the backend unlogged, %llu spool "
 	       "leftovers, %llu problems\n",
+	       res.logs > 1 ? "size" : "audited ingest log size",
 	       (unsigned long long)res.log_size, (unsigned long long)res.entries,
 	       (unsigned long long)res.segments, (unsigned long long)res.pending,
 	       (unsigned long long)res.missing, (unsigned long long)res.damaged,
