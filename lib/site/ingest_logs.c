@@ -112,7 +112,7 @@ int site_receiver_select(struct site *s, const char *name, char *msg, size_t msg
 		return LACRE_OK;
 	}
 	if (!site_receiver_name_ok(name)) {
-		lacre_msg(msg, msglen, "receiver name '%s': use 1 to 32 of a-z 0-9 -", name);
+		lacre_msg(msg, msglen, "'%s' is not a receiver name (1 to 32 of a-z 0-9 -)", name);
 		return LACRE_E_CONFIG;
 	}
 	if (site_ingest_spool(s, name, spool, sizeof(spool)) != LACRE_OK) {

@@ -248,7 +248,9 @@ int site_receiver_check(const struct site_config *cfg, char *msg, size_t msglen)
 	}
 	for (size_t i = 0; i < cfg->n_receivers; i++) {
 		const struct site_receiver *a = &cfg->receivers[i];
-		if ((a->set & SITE_RCV_SPOOL) && strcmp(a->spool_dir, cfg->spool_dir) == 0) {
+		/* (once selected, spool.dir is the selected receiver's own) */
+		if ((a->set & SITE_RCV_SPOOL) && strcmp(a->name, cfg->ingest_receiver) != 0 &&
+		    strcmp(a->spool_dir, cfg->spool_dir) == 0) {
 			lacre_msg(msg, msglen, "receiver.%s.spool_dir: the same folder as spool.dir; give "
 				  "every receiver a spool of its own", a->name);
 			return LACRE_E_CONFIG;
