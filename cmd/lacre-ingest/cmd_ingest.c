@@ -426,8 +426,8 @@ static int ensure_log_key(const struct site *st, const char *run_as)
 }
 
 /* Take the receiver's locks for its whole run (the descriptors outlive
- * the confinement): SPOOL/lock (made with the spool) and STATE.lock beside
- * the stream state, so that two receivers never share a spool or a state
+ * the confinement): the spool folder itself (made here) and STATE.lock
+ * beside the stream state, so that two receivers never share a spool or a state
  * file; and look at its ledger state's lock (lib/ledger/log.c takes it in
  * the sink) to name a running receiver of the same log before anything
  * starts.  Prints what is wrong. */
@@ -454,27 +454,37 @@ static int receiver_lock(const struct site *st, const char *state, const char *r
 			strerror(errno));
 		return LACRE_E_IO;
 	}
-	for (int i = 0; i < 2; i++) {
-		if (i == 1 && !state)
-			break;
-		if (snprintf(path, sizeof(path), i == 0 ? "%s/lock" : "%s.lock",
-			     i == 0 ? st->cfg.spool_dir : state) >= (int)sizeof(path)) {
-			cli_err("ingest: the path %s is too long", i == 0 ? st->cfg.spool_dir : state);
-			return LACRE_E_CONFIG;
-		}
-		if ((locks[i] = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 &&
-		    (locks[i] = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) >= 0)
-			give_to_run_as(path, run_as);
-		if (locks[i] < 0) {
-			cli_err("ingest: cannot open the lock %s: %s; check its folder", path, strerror(errno));
-			return LACRE_E_IO;
-		}
-		if (flock(locks[i], LOCK_EX | LOCK_NB) != 0) {
-			cli_err("ingest: receiver %s: %s is locked by another receiver of this site: two "
-				"receivers never share a %s; give each its own (receiver.NAME.spool_dir, "
-				"--state, or another --receiver)", who, path, i == 0 ? "spool" : "stream state");
-			return LACRE_E_STATE;
-		}
+	/* the spool: its folder itself is locked (no file added to it) */
+	if ((locks[0] = open(st->cfg.spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		cli_err("ingest: cannot open the spool %s: %s; check its folder", st->cfg.spool_dir,
+			strerror(errno));
+		return LACRE_E_IO;
+	}
+	if (flock(locks[0], LOCK_EX | LOCK_NB) != 0) {
+		cli_err("ingest: receiver %s: the spool %s is locked by another receiver of this site: two "
+			"receivers never share a spool; give each its own (receiver.NAME.spool_dir, or "
+			"another --receiver)", who, st->cfg.spool_dir);
+		return LACRE_E_STATE;
+	}
+	/* the stream state is replaced by rename: a lock file beside it */
+	if (!state)
+		return LACRE_OK;
+	if (snprintf(path, sizeof(path), "%s.lock", state) >= (int)sizeof(path)) {
+		cli_err("ingest: the path %s is too long", state);
+		return LACRE_E_CONFIG;
+	}
+	if ((locks[1] = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 &&
+	    (locks[1] = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) >= 0)
+		give_to_run_as(path, run_as);
+	if (locks[1] < 0) {
+		cli_err("ingest: cannot open the lock %s: %s; check its folder", path, strerror(errno));
+		return LACRE_E_IO;
+	}
+	if (flock(locks[1], LOCK_EX | LOCK_NB) != 0) {
+		cli_err("ingest: receiver %s: %s is locked by another receiver of this site: two receivers "
+			"never share a stream state; give each its own (--state, or another --receiver)",
+			who, path);
+		return LACRE_E_STATE;
 	}
 	return LACRE_OK;
 }
@@ -913,6 +923,12 @@ int cmd_ingest(int argc, char **argv)
 		       cfg.hi2_addr ? cfg.hi2_addr : "-", cfg.hi2_tls ? " tls" : "",
 		       cfg.hi3_addr ? cfg.hi3_addr : "-", cfg.hi3_tls ? " tls" : "",
 		       use_site ? "site" : "raw spool", use_site ? st.dir : spool);
+		if (use_site && st.cfg.ingest_receiver[0]) {
+			char origin[NOTE_NAME_MAX + 1];
+			if (site_ingest_origin(&st, st.cfg.ingest_receiver, origin, sizeof(origin)) == LACRE_OK)
+				printf("receiver %s: ingest log %s, spool %s\n", st.cfg.ingest_receiver, origin,
+				       st.cfg.spool_dir);
+		}
 		for (size_t i = 0; use_site && i < st.cfg.n_operators; i++) {
 			const struct site_operator *op = &st.cfg.operators[i];
 			printf("operator %s:%s%s%s\n", op->name,

@@ -90,7 +90,7 @@ start_rcv BPID "$siteb" b b1
 expect_exit 1 "ingest-a is locked by a running receiver" \
 	"$B/lacre" ingest --site "$site" --receiver a --hi2 127.0.0.1:0 --hi3 127.0.0.1:0 ||
 	die "a second receiver a started"
-expect_exit 1 "spool-a/lock is locked by another receiver of this site" \
+expect_exit 1 "the spool $site/spool-a is locked by another receiver of this site" \
 	"$B/lacre" ingest --site "$site" --receiver c --set "receiver.c.spool_dir=$site/spool-a" \
 	--hi2 127.0.0.1:0 --hi3 127.0.0.1:0 || die "a receiver shared a's spool"
 expect_exit 1 "streams-a.state.lock is locked by another receiver of this site" \
@@ -98,6 +98,9 @@ expect_exit 1 "streams-a.state.lock is locked by another receiver of this site" 
 	--hi2 127.0.0.1:0 --hi3 127.0.0.1:0 || die "a receiver shared a's stream state"
 expect_exit 2 "not a receiver name" "$B/lacre" ingest --site "$site" --receiver B_2 -n ||
 	die "a bad receiver name was taken"
+expect_exit 0 "" "$B/lacre" ingest --site "$site" --receiver d -n || die "ingest -n of receiver d"
+grep -qx "receiver d: ingest log lacre/multi/ingest/d, spool $site/spool-d" "$EXPECT_DIR/expect.out" ||
+	die "ingest -n does not name receiver d's log and spool: $(cat "$EXPECT_DIR/expect.out")"
 
 # the load: a for the whole run, b in two parts around its kill
 "$B/lacre-mediator" --hi2 127.0.0.1:$APID_HI2 --hi3 127.0.0.1:$APID_HI3 --liid-prefix RA --targets 3 \
