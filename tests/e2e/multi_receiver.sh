@@ -15,7 +15,8 @@
 #     the test decrypts every segment on the backend itself (age, with the
 #     oversight identity; the LIIDs have no warrant, so all is quarantined)
 #     and compares each stream's count with the mediators' summaries;
-#   - lacre audit --site audits both origins (a line each, exit 0), keeps a
+#   - lacre status shows every receiver of a machine (a and an idle c);
+#   - lacre audit --site audits every origin (a line each, exit 0), keeps a
 #     seen copy of b's checkpoint, refuses a rolled-back checkpoint of b
 #     (exit 3, "rollback", naming b's origin), and a tampered tile of a's
 #     log is found (exit 3) naming a's origin.
@@ -24,9 +25,9 @@
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/lacre-e2e-multirecv-XXXXXX)
-APID= BPID= MAPID= MBPID=
+APID= BPID= CPID= MAPID= MBPID=
 cleanup() {
-	for p in $APID $BPID; do kill -9 "$p" 2>/dev/null; done
+	for p in $APID $BPID $CPID; do kill -9 "$p" 2>/dev/null; done
 	for p in $MAPID $MBPID; do kill "$p" 2>/dev/null; done
 	[ -n "${LACRE_KEEP_TMP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
@@ -52,12 +53,14 @@ if [ -n "${S3_ENDPOINT:-}" ]; then
 		S3_SECRET_KEY="${S3_SECRET_KEY:-$AWS_SECRET_ACCESS_KEY}" S3_REGION="${S3_REGION:-us-east-1}")
 	unset S3_ENDPOINT AWS_ENDPOINT_URL S3_ACCESS_KEY S3_SECRET_KEY AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY S3_REGION
 	echo "backend: one Ceph RGW bucket ($backend)"
+	dur_a=40   # b's segments take longer to reach the RGW: a's load outlasts b's kill
 else
 	[ -n "${LACRE_TEST_S3:-}" ] && die "LACRE_TEST_S3 is set but S3_ENDPOINT is not: the S3 server did not start"
 	mkdir -p "$work/backend"
 	backend="dir:$work/backend"
 	init_args+=(--backend "$backend")
 	S3ENV=()
+	dur_a=14
 	echo "backend: a shared dir: backend ($backend; LACRE_TEST_S3 unset)"
 fi
 obj() { env "${S3ENV[@]}" $OBJ "$backend" "$@"; }
@@ -104,7 +107,7 @@ grep -qx "receiver d: ingest log lacre/multi/ingest/d, spool $site/spool-d" "$EX
 
 # the load: a for the whole run, b in two parts around its kill
 "$B/lacre-mediator" --hi2 127.0.0.1:$APID_HI2 --hi3 127.0.0.1:$APID_HI3 --liid-prefix RA --targets 3 \
-	--sessions 60 --calls 30 --rate 1500 --duration 14 --seed 11 --summary "$work/sum-a.json" \
+	--sessions 60 --calls 30 --rate 1500 --duration $dur_a --seed 11 --summary "$work/sum-a.json" \
 	>/dev/null 2>"$work/med-a.err" &
 MAPID=$!
 "$B/lacre-mediator" --hi2 127.0.0.1:$BPID_HI2 --hi3 127.0.0.1:$BPID_HI3 --liid-prefix RB --targets 2 \
@@ -115,6 +118,19 @@ expect_exit 0 "" "$B/lacre" status --site "$site" --receiver a || die "lacre sta
 grep -q "lacre/multi/ingest/a" "$EXPECT_DIR/expect.out" || die "status of a names no log a: $(cat "$EXPECT_DIR/expect.out")"
 expect_exit 0 "" "$B/lacre" status --site "$siteb" || die "lacre status on machine b"
 grep -q "lacre/multi/ingest/b" "$EXPECT_DIR/expect.out" || die "status on b names no log b"
+# a second receiver on the keeper's machine (idle): status shows both
+start_rcv CPID "$site" c c1
+wait_file 10 "$site/state/status-c.prom" || die "receiver c writes no status-c.prom"
+expect_exit 0 "" "$B/lacre" status --site "$site" || die "lacre status of receivers a and c"
+grep -qx "== receiver a ==" "$EXPECT_DIR/expect.out" && grep -qx "== receiver c ==" "$EXPECT_DIR/expect.out" &&
+	grep -q "lacre/multi/ingest/c" "$EXPECT_DIR/expect.out" ||
+	die "status does not show both receivers: $(cat "$EXPECT_DIR/expect.out")"
+expect_exit 2 "give --receiver NAME with --json" "$B/lacre" status --site "$site" --json ||
+	die "status --json of two receivers"
+kill -TERM "$CPID"; wait "$CPID" || die "receiver c exited with $? at SIGTERM"
+CPID=
+expect_exit 1 "" "$B/lacre" status --site "$site" || die "status with receiver c stopped"
+grep -q "NOT RUNNING" "$EXPECT_DIR/expect.out" || die "status does not say c stopped"
 # b's records sealed, signed and uploaded: nothing of b's left in its spool
 b_settled() {
 	[ -z "$(find "$siteb/spool-b" -maxdepth 1 \( -name 'TMP.*' -o -name '*.leaves' -o -name '*.streams' \))" ] &&
@@ -149,7 +165,9 @@ cat "$EXPECT_DIR/expect.out"
 grep -q "^ingest log lacre/multi/ingest/a: .* 0 problems$" "$EXPECT_DIR/expect.out" || die "no line for log a"
 grep -q "^ingest log lacre/multi/ingest/b (another machine's): .* 0 problems$" "$EXPECT_DIR/expect.out" ||
 	die "no line for log b"
-grep -q "^audited 2 ingest logs, total size" "$EXPECT_DIR/expect.out" || die "no total line"
+grep -q "^ingest log lacre/multi/ingest/c: size 0, 0 entries, .* 0 problems$" "$EXPECT_DIR/expect.out" ||
+	die "no line for the idle log c"
+grep -q "^audited 3 ingest logs, total size" "$EXPECT_DIR/expect.out" || die "no total line"
 [ -s "$site/ledger/seen/ingest-b" ] || die "no seen copy of b's checkpoint"
 cmp -s "$site/ledger/seen/ingest-b" "$siteb/ledger/ingest-b/checkpoint" ||
 	die "the seen copy is not b's newest checkpoint"
