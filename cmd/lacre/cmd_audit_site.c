@@ -162,7 +162,7 @@ int cmd_audit_site(int argc, char **argv)
 	ex = r == LACRE_OK ? EXIT_OK : cli_exit_status(r == LACRE_E_VERIFY || r == LACRE_E_ROLLBACK ||
 						      r == LACRE_E_FORK ? LACRE_E_VERIFY : r);
 	if (r != LACRE_OK && !res.findings)
-		cli_err("the audit could not run: %s", lacre_strerror(r));
+		cli_err("the audit could not run: %s", res.error[0] ? res.error : lacre_strerror(r));
 	if (ra != LACRE_OK && ex == EXIT_OK)
 		ex = cli_exit_status(ra);
 	if (deep) {

@@ -53,6 +53,7 @@ struct site_audit_result {
 	uint64_t spool_lost_named; /* files in SPOOL/lost of losses the ledger names */
 	int ingest_running;   /* the ingest log was locked by a running ingest */
 	uint64_t findings;    /* all problems, tiles, checkpoints and spool included */
+	char error[SITE_MSG_MAX]; /* why the audit (of a log) could not run, or "" */
 };
 
 /* Audits every ingest log of the site (lacre/ingest_logs.h), each against

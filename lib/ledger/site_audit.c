@@ -617,7 +617,7 @@ static int audit_one(struct sa_ctx *c, const struct site_ingest_log *log, struct
 		goto out;
 	if ((r = site_ingest_checkpoint(c->site, log, store, &cp, msg, sizeof(msg))) != LACRE_OK) {
 		if (log->state_dir || r == LACRE_E_IO || r == LACRE_E_NOMEM || r == LACRE_E_UNAVAILABLE) {
-			fprintf(stderr, "lacre: audit: %s\n", msg);
+			snprintf(res->error, sizeof(res->error), "%s", msg);
 			goto out;
 		}
 		/* the backend's checkpoint of another machine's log: a finding */
@@ -731,8 +731,7 @@ int site_audit_run(const struct site *s, struct lacre_store *store,
 	c.o = o;
 	c.site = s;
 	if ((r = site_ingest_logs(s, &logs, &n, msg, sizeof(msg))) != LACRE_OK) {
-		if (msg[0])
-			fprintf(stderr, "lacre: audit: %s\n", msg);
+		snprintf(res->error, sizeof(res->error), "%s", msg);
 		goto out;
 	}
 	if (n == 0) {
@@ -748,6 +747,8 @@ int site_audit_run(const struct site *s, struct lacre_store *store,
 		if (o->on_log)
 			o->on_log(o->arg, &logs[i], &one, rl);
 		sa_add(res, &one);
+		if (one.error[0] && !res->error[0])
+			snprintf(res->error, sizeof(res->error), "%s", one.error);
 		r = i == 0 ? rl : sa_worse(r, rl);
 	}
 	if (c.multi && r != LACRE_E_NOMEM) {
