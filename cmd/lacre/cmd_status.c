@@ -540,7 +540,8 @@ static int metrics_addr(const char *s, int allow_remote, struct sockaddr_in *sa)
 
 static void metrics_usage(FILE *f)
 {
-	fprintf(f, "usage: lacre metrics [--site DIR | --file FILE] [--listen IP:PORT] [--allow-remote]\n"
+	fprintf(f, "usage: lacre metrics [--site DIR [--receiver NAME] | --file FILE] [--listen IP:PORT]\n"
+		   "                     [--allow-remote]\n"
 		   "                     [--ready-file FILE] [--max-age S]\n"
 		   "Serves the receiver's status (lacre status) at GET /metrics in the Prometheus\n"
 		   "text format, on 127.0.0.1:9464 by default (loopback only unless --allow-remote).\n");
@@ -552,9 +553,11 @@ int cmd_metrics(int argc, char **argv)
 		{ "site", required_argument, NULL, 's' }, { "file", required_argument, NULL, 'f' },
 		{ "listen", required_argument, NULL, 'l' }, { "allow-remote", no_argument, NULL, 'r' },
 		{ "ready-file", required_argument, NULL, 'y' }, { "max-age", required_argument, NULL, 'a' },
+		{ "receiver", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
 	const char *site = getenv("LACRE_SITE"), *file = NULL, *listen = "127.0.0.1:9464", *ready = NULL;
+	const char *receiver = NULL;
 	char path[4200];
 	struct metrics_srv m;
 	struct sockaddr_in sa;
@@ -574,6 +577,7 @@ int cmd_metrics(int argc, char **argv)
 		case 'l': listen = optarg; break;
 		case 'r': remote = 1; break;
 		case 'y': ready = optarg; break;
+		case 'R': receiver = optarg; break;
 		case 'a':
 			errno = 0;
 			m.max_age = strtod(optarg, &end);
@@ -592,8 +596,16 @@ int cmd_metrics(int argc, char **argv)
 		metrics_usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (receiver && !site_receiver_name_ok(receiver)) {
+		cli_err("metrics: --receiver '%s' is not a receiver name (1 to 32 of a-z 0-9 -)", receiver);
+		return EXIT_USAGE;
+	}
 	if (!file) {
-		snprintf(path, sizeof(path), "%s/state/status.prom", site);
+		/* one receiver's figures: the unnamed one's, or --receiver's */
+		if (receiver)
+			snprintf(path, sizeof(path), "%s/state/status-%s.prom", site, receiver);
+		else
+			snprintf(path, sizeof(path), "%s/state/status.prom", site);
 		file = path;
 	}
 	m.path = file;

@@ -25,10 +25,10 @@
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/lacre-e2e-multirecv-XXXXXX)
-APID= BPID= CPID= MAPID= MBPID=
+APID= BPID= CPID= MAPID= MBPID= METPID=
 cleanup() {
 	for p in $APID $BPID $CPID; do kill -9 "$p" 2>/dev/null; done
-	for p in $MAPID $MBPID; do kill "$p" 2>/dev/null; done
+	for p in $MAPID $MBPID $METPID; do kill "$p" 2>/dev/null; done
 	[ -n "${LACRE_KEEP_TMP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -127,6 +127,15 @@ grep -qx "== receiver a ==" "$EXPECT_DIR/expect.out" && grep -qx "== receiver c 
 	die "status does not show both receivers: $(cat "$EXPECT_DIR/expect.out")"
 expect_exit 2 "give --receiver NAME with --json" "$B/lacre" status --site "$site" --json ||
 	die "status --json of two receivers"
+# Prometheus: one lacre metrics per receiver
+"$B/lacre" metrics --site "$site" --receiver a --listen 127.0.0.1:0 --ready-file "$work/metrics.ready" \
+	2>"$work/metrics.err" &
+METPID=$!
+wait_file 10 "$work/metrics.ready" || { cat "$work/metrics.err"; die "lacre metrics did not start"; }
+curl -sf "http://127.0.0.1:$(sed -n 's/^port=//p' "$work/metrics.ready")/metrics" > "$work/metrics.txt" ||
+	die "GET /metrics"
+kill "$METPID"; wait "$METPID"; METPID=
+grep -qx "lacre_up 1" "$work/metrics.txt" || die "metrics of receiver a: not up"
 kill -TERM "$CPID"; wait "$CPID" || die "receiver c exited with $? at SIGTERM"
 CPID=
 expect_exit 1 "" "$B/lacre" status --site "$site" || die "status with receiver c stopped"
