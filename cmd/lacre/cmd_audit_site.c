@@ -41,13 +41,24 @@ static void on_finding(void *arg, const struct audit_finding *f)
 		printf("%-14s %s: %s\n", audit_kind_name(f->kind), f->object, f->message);
 }
 
+/* What the per-log callback needs and keeps. */
+struct log_lines {
+	int multi;               /* the site has several ingest logs: a line each */
+	uint64_t unnamed_size;   /* the unnamed log's audited size (what --deep reads) */
+	int unnamed_running;
+};
+
 /* One line per ingest log of a site with several (site_audit_opts.on_log). */
 static void on_log(void *arg, const struct site_ingest_log *log, const struct site_audit_result *r,
 		   int rc)
 {
-	const int *multi = arg;
+	struct log_lines *ll = arg;
 
-	if (!*multi)
+	if (!log->name[0]) {
+		ll->unnamed_size = r->log_size;
+		ll->unnamed_running = r->ingest_running;
+	}
+	if (!ll->multi)
 		return;
 	printf("ingest log %s%s: size %llu, %llu entries, %llu segments (%llu still in the spool), "
 	       "%llu missing, %llu damaged, %llu spool leftovers, %llu problems%s\n", log->origin,
@@ -96,7 +107,8 @@ int cmd_audit_site(int argc, char **argv)
 	struct site_ingest_log *logs = NULL;
 	size_t nlogs = 0;
 	char lmsg[SITE_MSG_MAX];
-	int deep = 0, c, r, ra, ex = EXIT_FAIL, multi = 0;
+	struct log_lines ll = { 0, 0, 0 };
+	int deep = 0, c, r, ra, ex = EXIT_FAIL;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -126,10 +138,10 @@ int cmd_audit_site(int argc, char **argv)
 	o.fingerprints = 1;
 	o.report = on_finding;
 	o.on_log = on_log;
-	o.arg = &multi;
+	o.arg = &ll;
 	/* several receivers: a line per origin, then the total */
 	if (site_ingest_logs(&s, &logs, &nlogs, lmsg, sizeof(lmsg)) == LACRE_OK)
-		multi = nlogs > 1;
+		ll.multi = nlogs > 1;
 	free(logs);
 	r = site_audit_run(&s, st, &o, &res);
 	/* the access log too: cut, fork, rollback or rewrite (witnessed) */
@@ -174,7 +186,13 @@ int cmd_audit_site(int argc, char **argv)
 			ex = EXIT_FAIL;
 			goto out;
 		}
-		ex = cli_audit_deep_hook(pass_file, &s, st, res.log_size, res.ingest_running, ex);
+		/* --deep reads the unnamed receiver's log (records of named
+		 * receivers' logs are not decrypted by it yet) */
+		if (res.logs > 1)
+			printf("deep: the unnamed receiver's log only (size %llu); the other logs were "
+			       "audited keyless above\n", (unsigned long long)ll.unnamed_size);
+		ex = cli_audit_deep_hook(pass_file, &s, st, res.logs > 1 ? ll.unnamed_size : res.log_size,
+					 res.logs > 1 ? ll.unnamed_running : res.ingest_running, ex);
 	}
 out:
 	lacre_store_close(st);
