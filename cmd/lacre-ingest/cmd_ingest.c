@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 
 #include "lacre/err.h"
 #include "lacre/ingest.h"
+#include "lacre/ingest_logs.h"
 #include "lacre/ingest_status.h"
 #include "lacre/seal_sink.h"
 #include "lacre/note.h"
@@ -96,6 +98,8 @@ static void usage(FILE *f)
 	"                         its lacre.conf; records are routed by warrant, sealed and\n"
 	"                         logged (the vault pipeline); needs no passphrase\n"
 	"  --set KEY=VALUE        override one key of the site's lacre.conf (repeatable)\n"
+	"  --receiver NAME        run as the site's receiver NAME (default ingest.receiver): its own\n"
+	"                         ingest log lacre/<site>/ingest/NAME, spool, state and status\n"
 	"  -n                     check the configuration (with a site: all of lacre.conf) and exit\n"
 	"  --spool DIR            without a site: keep raw PDUs in an unsealed spool (tests, benches)\n"
 	"  --stats FILE           write the accounting as JSON at exit\n"
@@ -273,7 +277,8 @@ enum {
 	O_HI2 = 256, O_HI3, O_SPOOL, O_SITE, O_STATS, O_READY, O_DURATION, O_TLS, O_HI2TLS,
 	O_HI3TLS, O_CERT, O_KEY, O_CA, O_REQ, O_FP, O_ALLOW, O_MAXPDU, O_MAXTX, O_IDLE,
 	O_PDUTO, O_MAXC, O_MAXCP, O_IPUB, O_IMD, O_IRET, O_FLUSH, O_FSYNC_MODE, O_ROTATE, O_QUIET, O_SET,
-	O_STATE, O_DRAIN, O_STOPRETRY, O_RUNAS, O_NOCONFINE, O_STATUS, O_MEMBUDGET
+	O_STATE, O_DRAIN, O_STOPRETRY, O_RUNAS, O_NOCONFINE, O_STATUS, O_MEMBUDGET,
+	O_RECEIVER
 	/* the opts[] table below lists the long options in this order */
 };
 
@@ -402,7 +407,10 @@ static int ensure_log_key(const struct site *st, const char *run_as)
 	char path[SITE_PATH_MAX];
 	int r, existed;
 
-	if (site_path(st, "ledger/ingest.key", path, sizeof(path)) != LACRE_OK) {
+	char rel[SITE_PATH_MAX];
+
+	if (site_ingest_relpath(st->cfg.ingest_receiver, ".key", rel, sizeof(rel)) != LACRE_OK ||
+	    site_path(st, rel, path, sizeof(path)) != LACRE_OK) {
 		cli_err("ingest: the site path %s is too long", st->dir);
 		return LACRE_E_CONFIG;
 	}
@@ -414,6 +422,70 @@ static int ensure_log_key(const struct site *st, const char *run_as)
 	note_signer_free(k);
 	if (!existed)
 		give_to_run_as(path, run_as);
+	return LACRE_OK;
+}
+
+/* Take the receiver's locks for its whole run (the descriptors outlive
+ * the confinement): the spool folder itself (made here) and STATE.lock
+ * beside the stream state, so that two receivers never share a spool or a state
+ * file; and look at its ledger state's lock (lib/ledger/log.c takes it in
+ * the sink) to name a running receiver of the same log before anything
+ * starts.  Prints what is wrong. */
+static int receiver_lock(const struct site *st, const char *state, const char *run_as, int locks[2])
+{
+	char path[SITE_PATH_MAX + 16], rel[SITE_PATH_MAX];
+	const char *who = st->cfg.ingest_receiver[0] ? st->cfg.ingest_receiver : "(unnamed)";
+	struct site_ingest_log log;
+
+	memset(&log, 0, sizeof(log));
+	if (site_ingest_relpath(st->cfg.ingest_receiver, "", rel, sizeof(rel)) == LACRE_OK &&
+	    site_path(st, rel, log.state_buf, sizeof(log.state_buf)) == LACRE_OK) {
+		log.state_dir = log.state_buf;
+		if (site_ingest_running(&log)) {
+			cli_err("ingest: receiver %s: its ledger state %s is locked by a running receiver; "
+				"stop it, or start this one with another --receiver", who, log.state_dir);
+			return LACRE_E_STATE;
+		}
+	}
+	if (mkdir(st->cfg.spool_dir, 0700) == 0)
+		give_to_run_as(st->cfg.spool_dir, run_as);
+	else if (errno != EEXIST) {
+		cli_err("ingest: cannot create the spool %s: %s; check its folder", st->cfg.spool_dir,
+			strerror(errno));
+		return LACRE_E_IO;
+	}
+	/* the spool: its folder itself is locked (no file added to it) */
+	if ((locks[0] = open(st->cfg.spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		cli_err("ingest: cannot open the spool %s: %s; check its folder", st->cfg.spool_dir,
+			strerror(errno));
+		return LACRE_E_IO;
+	}
+	if (flock(locks[0], LOCK_EX | LOCK_NB) != 0) {
+		cli_err("ingest: receiver %s: the spool %s is locked by another receiver of this site: two "
+			"receivers never share a spool; give each its own (receiver.NAME.spool_dir, or "
+			"another --receiver)", who, st->cfg.spool_dir);
+		return LACRE_E_STATE;
+	}
+	/* the stream state is replaced by rename: a lock file beside it */
+	if (!state)
+		return LACRE_OK;
+	if (snprintf(path, sizeof(path), "%s.lock", state) >= (int)sizeof(path)) {
+		cli_err("ingest: the path %s is too long", state);
+		return LACRE_E_CONFIG;
+	}
+	if ((locks[1] = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 &&
+	    (locks[1] = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) >= 0)
+		give_to_run_as(path, run_as);
+	if (locks[1] < 0) {
+		cli_err("ingest: cannot open the lock %s: %s; check its folder", path, strerror(errno));
+		return LACRE_E_IO;
+	}
+	if (flock(locks[1], LOCK_EX | LOCK_NB) != 0) {
+		cli_err("ingest: receiver %s: %s is locked by another receiver of this site: two receivers "
+			"never share a stream state; give each its own (--state, or another --receiver)",
+			who, path);
+		return LACRE_E_STATE;
+	}
 	return LACRE_OK;
 }
 
@@ -481,6 +553,7 @@ static int confine_opts_fill(struct confine_opts *co, const struct site *st, con
 {
 	static char p_warrants[SITE_PATH_MAX], p_key[SITE_PATH_MAX], p_ledger[SITE_PATH_MAX];
 	static char p_state[4200];
+	char r_key[SITE_PATH_MAX], r_ledger[SITE_PATH_MAX];
 	int r = LACRE_OK, r2;
 
 	memset(co, 0, sizeof(*co));
@@ -499,9 +572,11 @@ static int confine_opts_fill(struct confine_opts *co, const struct site *st, con
 		}
 		return (confine_add_write(co, spool) | r) ? LACRE_E_TOO_LARGE : LACRE_OK;
 	}
-	if (site_path(st, SITE_WARRANTS, p_warrants, sizeof(p_warrants)) != LACRE_OK ||
-	    site_path(st, "ledger/ingest.key", p_key, sizeof(p_key)) != LACRE_OK ||
-	    site_path(st, "ledger/ingest", p_ledger, sizeof(p_ledger)) != LACRE_OK) {
+	if (site_ingest_relpath(st->cfg.ingest_receiver, ".key", r_key, sizeof(r_key)) != LACRE_OK ||
+	    site_ingest_relpath(st->cfg.ingest_receiver, "", r_ledger, sizeof(r_ledger)) != LACRE_OK ||
+	    site_path(st, SITE_WARRANTS, p_warrants, sizeof(p_warrants)) != LACRE_OK ||
+	    site_path(st, r_key, p_key, sizeof(p_key)) != LACRE_OK ||
+	    site_path(st, r_ledger, p_ledger, sizeof(p_ledger)) != LACRE_OK) {
 		cli_err("ingest: the site path %s is too long", st->dir);
 		return LACRE_E_CONFIG;
 	}
@@ -615,6 +690,7 @@ int cmd_ingest(int argc, char **argv)
 		{ "no-confine", no_argument, NULL, O_NOCONFINE },
 		{ "status", required_argument, NULL, O_STATUS },
 		{ "memory-budget", required_argument, NULL, O_MEMBUDGET },
+		{ "receiver", required_argument, NULL, O_RECEIVER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -633,8 +709,9 @@ int cmd_ingest(int argc, char **argv)
 	char site_msg[SITE_MSG_MAX];
 	unsigned long long v, duration = 0;
 	int c, r, r2, check_only = 0, sink_open = 0, rc = EXIT_FAIL, membudget_set = 0;
-	const char *run_as = NULL;
+	const char *run_as = NULL, *receiver = NULL;
 	int no_confine = 0, stats_fd = -1;
+	int locks[2] = { -1, -1 };
 	static struct confine_state cs;
 
 	ingest_config_defaults(&cfg);
@@ -648,6 +725,7 @@ int cmd_ingest(int argc, char **argv)
 		case O_SITE: site = optarg; break;
 		case O_STATS: stats = optarg; break;
 		case O_STATUS: status = optarg; break;
+		case O_RECEIVER: receiver = optarg; break;
 		case O_READY: ready = optarg; break;
 		case O_TLS: cfg.hi2_tls = cfg.hi3_tls = 1; break;
 		case O_HI2TLS: cfg.hi2_tls = 1; break;
@@ -752,6 +830,12 @@ int cmd_ingest(int argc, char **argv)
 				cli_err("ingest: --set %s: %s", sets[i], site_msg);
 				return EXIT_USAGE;
 			}
+		/* --receiver NAME (or ingest.receiver): this receiver's own log,
+		 * spool, state and listeners (lacre/ingest_logs.h) */
+		if (site_receiver_select(&st, receiver, site_msg, sizeof(site_msg)) != LACRE_OK) {
+			cli_err("ingest: --receiver: %s", site_msg);
+			return EXIT_USAGE;
+		}
 		if (site_config_check(&st.cfg, site_msg, sizeof(site_msg)) != LACRE_OK) {
 			cli_err("ingest: %s/%s: %s", st.dir, SITE_CONF, site_msg);
 			return EXIT_USAGE;
@@ -794,8 +878,8 @@ int cmd_ingest(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		cfg.hkeys = cfg.n_hkeys ? g_hkeys : NULL;
-	} else if (n_sets) {
-		cli_err("ingest: --set needs a site (--site DIR or LACRE_SITE)");
+	} else if (n_sets || receiver) {
+		cli_err("ingest: --%s needs a site (--site DIR or LACRE_SITE)", n_sets ? "set" : "receiver");
 		{ rc = EXIT_USAGE; goto done; }
 	}
 	if (!cfg.hi2_addr && !cfg.hi3_addr) {
@@ -818,7 +902,11 @@ int cmd_ingest(int argc, char **argv)
 	}
 	/* the stream state: beside the site's ledger, never in the spool */
 	if (!state && use_site) {
-		snprintf(state_path, sizeof(state_path), "%s/state/streams.state", st.dir);
+		if (site_ingest_statefile(&st, st.cfg.ingest_receiver, "streams.state", state_path,
+					  sizeof(state_path)) != LACRE_OK) {
+			cli_err("ingest: the site path %s is too long", st.dir);
+			{ rc = EXIT_USAGE; goto done; }
+		}
 		state = state_path;
 	}
 	if (state && path_inside(state, use_site ? st.cfg.spool_dir : spool)) {
@@ -835,6 +923,12 @@ int cmd_ingest(int argc, char **argv)
 		       cfg.hi2_addr ? cfg.hi2_addr : "-", cfg.hi2_tls ? " tls" : "",
 		       cfg.hi3_addr ? cfg.hi3_addr : "-", cfg.hi3_tls ? " tls" : "",
 		       use_site ? "site" : "raw spool", use_site ? st.dir : spool);
+		if (use_site && st.cfg.ingest_receiver[0]) {
+			char origin[NOTE_NAME_MAX + 1];
+			if (site_ingest_origin(&st, st.cfg.ingest_receiver, origin, sizeof(origin)) == LACRE_OK)
+				printf("receiver %s: ingest log %s, spool %s\n", st.cfg.ingest_receiver, origin,
+				       st.cfg.spool_dir);
+		}
 		for (size_t i = 0; use_site && i < st.cfg.n_operators; i++) {
 			const struct site_operator *op = &st.cfg.operators[i];
 			printf("operator %s:%s%s%s\n", op->name,
@@ -862,6 +956,9 @@ int cmd_ingest(int argc, char **argv)
 			{ rc = EXIT_FAIL; goto done; }
 		}
 	}
+	/* one receiver per log, spool and state file: refuse a second one */
+	if (use_site && (r = receiver_lock(&st, state, no_confine ? NULL : run_as, locks)) != LACRE_OK)
+		{ rc = EXIT_FAIL; goto done; }
 	/* with ledger.signer the key is lacre-signer's: never made or read here */
 	if (use_site && !st.cfg.ledger_signer[0] && (r = ensure_log_key(&st, no_confine ? NULL : run_as)) != LACRE_OK)
 		{ rc = EXIT_FAIL; goto done; }
@@ -875,7 +972,8 @@ int cmd_ingest(int argc, char **argv)
 	if (status)
 		snprintf(g_status.path, sizeof(g_status.path), "%s", status);
 	else if (use_site)
-		snprintf(g_status.path, sizeof(g_status.path), "%s/state/status.prom", st.dir);
+		site_ingest_statefile(&st, st.cfg.ingest_receiver, "status.prom", g_status.path,
+				      sizeof(g_status.path));
 	if (g_status.path[0]) {
 		cfg.on_second = status_tick;
 		cfg.on_second_arg = &g_status;
@@ -973,6 +1071,9 @@ done:
 		sink.close(sink.ctx);
 	if (stats_fd >= 0)
 		close(stats_fd);
+	for (size_t i = 0; i < 2; i++)
+		if (locks[i] >= 0)
+			close(locks[i]);
 	wipe_hkeys(g_hkeys, cfg.n_hkeys);
 	return rc;
 }

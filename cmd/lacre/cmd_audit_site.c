@@ -19,6 +19,7 @@
 #include "lacre/accesslog.h"
 #include "lacre/age.h"
 #include "lacre/err.h"
+#include "lacre/ingest_logs.h"
 #include "lacre/site.h"
 #include "lacre/site_audit.h"
 #include "lacre/store.h"
@@ -38,6 +39,36 @@ static void on_finding(void *arg, const struct audit_finding *f)
 		printf("%-14s %s\n", audit_kind_name(f->kind), f->message);
 	else
 		printf("%-14s %s: %s\n", audit_kind_name(f->kind), f->object, f->message);
+}
+
+/* What the per-log callback needs and keeps. */
+struct log_lines {
+	int multi;               /* the site has several ingest logs: a line each */
+	uint64_t unnamed_size;   /* the unnamed log's audited size (what --deep reads) */
+	int unnamed_running;
+};
+
+/* One line per ingest log of a site with several (site_audit_opts.on_log). */
+static void on_log(void *arg, const struct site_ingest_log *log, const struct site_audit_result *r,
+		   int rc)
+{
+	struct log_lines *ll = arg;
+
+	if (!log->name[0]) {
+		ll->unnamed_size = r->log_size;
+		ll->unnamed_running = r->ingest_running;
+	}
+	if (!ll->multi)
+		return;
+	printf("ingest log %s%s: size %llu, %llu entries, %llu segments (%llu still in the spool), "
+	       "%llu missing, %llu damaged, %llu spool leftovers, %llu problems%s\n", log->origin,
+	       log->state_dir ? "" : " (another machine's)", (unsigned long long)r->log_size,
+	       (unsigned long long)r->entries, (unsigned long long)r->segments,
+	       (unsigned long long)r->pending, (unsigned long long)r->missing,
+	       (unsigned long long)r->damaged,
+	       (unsigned long long)(r->spool_lost + r->spool_unlogged), (unsigned long long)r->findings,
+	       rc == LACRE_OK || r->findings ? "" : rc == LACRE_E_ROLLBACK ? " (rolled back)" :
+	       rc == LACRE_E_FORK ? " (forked)" : " (not audited)");
 }
 
 int cli_audit_segment_fingerprint(struct lacre_store *st, const char *name,
@@ -73,6 +104,10 @@ int cmd_audit_site(int argc, char **argv)
 	struct lacre_store *st = NULL;
 	struct site_audit_opts o = { 0 };
 	struct site_audit_result res;
+	struct site_ingest_log *logs = NULL;
+	size_t nlogs = 0;
+	char lmsg[SITE_MSG_MAX];
+	struct log_lines ll = { 0, 0, 0 };
 	int deep = 0, c, r, ra, ex = EXIT_FAIL;
 
 	optind = 1;
@@ -83,8 +118,9 @@ int cmd_audit_site(int argc, char **argv)
 		case 'P': pass_file = optarg; break;
 		case 'h':
 			printf("usage: lacre audit --site DIR [--deep [--passphrase-file F]]\n"
-			       "Audits the site's backend against its ingest log: tiles, entry bundles and\n"
-			       "checkpoint against the checkpoint the site keeps locally, and every sealed\n"
+			       "Audits the site's backend against every ingest log of the site (one per\n"
+			       "receiver; a line each, then the total): tiles, entry bundles and checkpoint\n"
+			       "against the checkpoint the site trusts (docs/cmd-audit.md), and every sealed\n"
 			       "segment's presence, size and keyless fingerprint; segments on the backend no\n"
 			       "log entry names; spool leftovers.  --deep (master passphrase) also decrypts\n"
 			       "every segment and matches each record with its commitment and each commitment\n"
@@ -101,6 +137,12 @@ int cmd_audit_site(int argc, char **argv)
 		return r;
 	o.fingerprints = 1;
 	o.report = on_finding;
+	o.on_log = on_log;
+	o.arg = &ll;
+	/* several receivers: a line per origin, then the total */
+	if (site_ingest_logs(&s, &logs, &nlogs, lmsg, sizeof(lmsg)) == LACRE_OK)
+		ll.multi = nlogs > 1;
+	free(logs);
 	r = site_audit_run(&s, st, &o, &res);
 	/* the access log too: cut, fork, rollback or rewrite (witnessed) */
 	ra = accesslog_audit_print(&s, st, stdout);
@@ -109,9 +151,12 @@ int cmd_audit_site(int argc, char **argv)
 		ex = cli_exit_status(ra);
 		goto out;
 	}
-	printf("audited ingest log size %llu: %llu entries, %llu segments (%llu still in the "
+	if (res.logs > 1)
+		printf("audited %zu ingest logs, total ", res.logs);
+	printf("%s %llu: %llu entries, %llu segments (%llu still in the "
 	       "spool), %llu missing, %llu damaged, %llu on the backend unlogged, %llu spool "
 	       "leftovers, %llu problems\n",
+	       res.logs > 1 ? "size" : "audited ingest log size",
 	       (unsigned long long)res.log_size, (unsigned long long)res.entries,
 	       (unsigned long long)res.segments, (unsigned long long)res.pending,
 	       (unsigned long long)res.missing, (unsigned long long)res.damaged,
@@ -129,7 +174,7 @@ int cmd_audit_site(int argc, char **argv)
 	ex = r == LACRE_OK ? EXIT_OK : cli_exit_status(r == LACRE_E_VERIFY || r == LACRE_E_ROLLBACK ||
 						      r == LACRE_E_FORK ? LACRE_E_VERIFY : r);
 	if (r != LACRE_OK && !res.findings)
-		cli_err("the audit could not run: %s", lacre_strerror(r));
+		cli_err("the audit could not run: %s", res.error[0] ? res.error : lacre_strerror(r));
 	if (ra != LACRE_OK && ex == EXIT_OK)
 		ex = cli_exit_status(ra);
 	if (deep) {
@@ -141,7 +186,13 @@ int cmd_audit_site(int argc, char **argv)
 			ex = EXIT_FAIL;
 			goto out;
 		}
-		ex = cli_audit_deep_hook(pass_file, &s, st, res.log_size, res.ingest_running, ex);
+		/* --deep reads the unnamed receiver's log (records of named
+		 * receivers' logs are not decrypted by it yet) */
+		if (res.logs > 1)
+			printf("deep: the unnamed receiver's log only (size %llu); the other logs were "
+			       "audited keyless above\n", (unsigned long long)ll.unnamed_size);
+		ex = cli_audit_deep_hook(pass_file, &s, st, res.logs > 1 ? ll.unnamed_size : res.log_size,
+					 res.logs > 1 ? ll.unnamed_running : res.ingest_running, ex);
 	}
 out:
 	lacre_store_close(st);

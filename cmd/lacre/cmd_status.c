@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include <microhttpd.h>
 
 #include "lacre/err.h"
+#include "lacre/ingest_logs.h"
 #include "lacre/ingest_status.h"
 #include "lacre/json.h"
 #include "lacre/note.h"
@@ -112,9 +114,9 @@ static void dur(double s, char *out, size_t n)
 }
 
 /* The ingest log's trusted checkpoint: its size and its cosignatures. */
-static void print_checkpoint(const char *site)
+static void print_checkpoint(const char *site, const char *receiver)
 {
-	char path[4200];
+	char path[4200], rel[SITE_PATH_MAX];
 	uint8_t buf[16384];
 	struct note *nt = NULL;
 	struct checkpoint cp;
@@ -123,7 +125,9 @@ static void print_checkpoint(const char *site)
 	int fd;
 	double now = now_s();
 
-	snprintf(path, sizeof(path), "%s/ledger/ingest/checkpoint", site);
+	if (site_ingest_relpath(receiver, "/checkpoint", rel, sizeof(rel)) != LACRE_OK)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", site, rel);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		printf("checkpoint:  none yet (%s)\n", strerror(errno));
 		return;
@@ -164,7 +168,7 @@ static void print_checkpoint(const char *site)
 }
 
 /* The human view; returns the number of alert lines printed. */
-static int print_human(const struct status_view *sv, const char *site)
+static int print_human(const struct status_view *sv, const char *site, const char *receiver)
 {
 	char up[32], age[32];
 	double start = status_value(sv->v, sv->n, "lacre_ingest_start_time_seconds", "", 0);
@@ -216,7 +220,7 @@ static int print_human(const struct status_view *sv, const char *site)
 		       u(sv, "lacre_ledger_size", ""), u(sv, "lacre_ledger_signed_size", ""));
 	}
 	if (site)
-		print_checkpoint(site);
+		print_checkpoint(site, receiver);
 	/* alerts: each a state an operator must act on */
 	if (!sv->running && ++alerts)
 		printf("ALERT receiver not running: nothing is being received\n");
@@ -268,58 +272,64 @@ static void print_json(const struct status_view *sv)
 
 static void status_usage(FILE *f)
 {
-	fprintf(f, "usage: lacre status [--site DIR | --file FILE] [--json | --prometheus] [--max-age S]\n"
+	fprintf(f, "usage: lacre status [--site DIR [--receiver NAME] | --file FILE] [--json | --prometheus]\n"
+		   "                    [--max-age S]\n"
 		   "The running receiver's live figures: connections, traffic, streams and gaps,\n"
 		   "integrity verdicts, spool depth, backend health, the last checkpoint and its\n"
-		   "witnesses.  Reads SITE/state/status.prom (rewritten every second by lacre ingest).\n"
+		   "witnesses.  Reads SITE/state/status.prom (rewritten every second by lacre ingest),\n"
+		   "and status-NAME.prom of each named receiver of this machine (or only --receiver's).\n"
 		   "Exit status: 0 running, no alert; 1 not running (or no status); 4 running with\n"
 		   "an alert (each printed as an ALERT line); 2 usage.\n");
 }
 
-int cmd_status(int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{ "site", required_argument, NULL, 's' }, { "file", required_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, 'j' }, { "prometheus", no_argument, NULL, 'p' },
-		{ "max-age", required_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *site = getenv("LACRE_SITE"), *file = NULL;
-	char path[4200], msg[512];
-	struct status_view *sv;
-	double max_age = STATUS_MAX_AGE_DEFAULT;
-	int c, json = 0, prom = 0, r, alerts, rc;
-	char *end;
+#define STATUS_RECEIVERS_MAX (SITE_RECEIVER_MAX + 1)
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 's': site = optarg; break;
-		case 'f': file = optarg; break;
-		case 'j': json = 1; break;
-		case 'p': prom = 1; break;
-		case 'a':
-			errno = 0;
-			max_age = strtod(optarg, &end);
-			if (errno || *end || max_age <= 0) {
-				cli_err("status: --max-age wants a number of seconds > 0, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h': status_usage(stdout); return EXIT_OK;
-		default: status_usage(stderr); return EXIT_USAGE;
+/* qsort order of receiver names ("" first). */
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* The receivers of site whose status file is on this machine
+ * (lacre/ingest_logs.h): "" for SITE/state/status.prom, NAME for each
+ * SITE/state/status-NAME.prom; sorted, at most STATUS_RECEIVERS_MAX. */
+static size_t status_receivers(const char *site, char names[][SITE_RECEIVER_NAME_MAX])
+{
+	char dir[4200], rname[SITE_RECEIVER_NAME_MAX];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/state", site);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL && n < STATUS_RECEIVERS_MAX) {
+		size_t len = strlen(de->d_name);
+		if (!strcmp(de->d_name, "status.prom")) {
+			names[n++][0] = '\0';
+			continue;
 		}
+		if (len <= 12 || strncmp(de->d_name, "status-", 7) != 0 ||
+		    strcmp(de->d_name + len - 5, ".prom") != 0 || len - 12 >= sizeof(rname))
+			continue;
+		memcpy(rname, de->d_name + 7, len - 12);
+		rname[len - 12] = '\0';
+		if (site_receiver_name_ok(rname))
+			memcpy(names[n++], rname, sizeof(rname));
 	}
-	if (optind != argc || (json && prom) || (!site && !file)) {
-		if (!site && !file)
-			cli_err("status: which site? give --site DIR (or set LACRE_SITE), or --file FILE");
-		status_usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (!file) {
-		snprintf(path, sizeof(path), "%s/state/status.prom", site);
-		file = path;
-	}
+	closedir(d);
+	qsort(names, n, SITE_RECEIVER_NAME_MAX, name_cmp);
+	return n;
+}
+
+/* Show one receiver's status file; the exit status it calls for. */
+static int status_one(const char *file, const char *site, const char *receiver, int json, int prom,
+		      double max_age)
+{
+	struct status_view *sv;
+	char msg[512];
+	int r, rc, alerts;
+
 	if (!(sv = calloc(1, sizeof(*sv)))) {
 		cli_err("status: out of memory");
 		return EXIT_FAIL;
@@ -339,10 +349,93 @@ int cmd_status(int argc, char **argv)
 		print_json(sv);
 		rc = sv->running ? EXIT_OK : EXIT_FAIL;
 	} else {
-		alerts = print_human(sv, site);
+		alerts = print_human(sv, site, receiver);
 		rc = !sv->running ? EXIT_FAIL : alerts ? 4 : EXIT_OK;
 	}
 	free(sv);
+	return rc;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "site", required_argument, NULL, 's' }, { "file", required_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' }, { "prometheus", no_argument, NULL, 'p' },
+		{ "max-age", required_argument, NULL, 'a' }, { "receiver", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+	};
+	const char *site = getenv("LACRE_SITE"), *file = NULL, *receiver = NULL;
+	char path[4200];
+	char names[STATUS_RECEIVERS_MAX][SITE_RECEIVER_NAME_MAX];
+	double max_age = STATUS_MAX_AGE_DEFAULT;
+	int c, json = 0, prom = 0, rc = EXIT_OK;
+	size_t n;
+	char *end;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': site = optarg; break;
+		case 'f': file = optarg; break;
+		case 'j': json = 1; break;
+		case 'p': prom = 1; break;
+		case 'r': receiver = optarg; break;
+		case 'a':
+			errno = 0;
+			max_age = strtod(optarg, &end);
+			if (errno || *end || max_age <= 0) {
+				cli_err("status: --max-age wants a number of seconds > 0, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': status_usage(stdout); return EXIT_OK;
+		default: status_usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || (json && prom) || (!site && !file)) {
+		if (!site && !file)
+			cli_err("status: which site? give --site DIR (or set LACRE_SITE), or --file FILE");
+		status_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (receiver && !site_receiver_name_ok(receiver)) {
+		cli_err("status: --receiver '%s' is not a receiver name (1 to 32 of a-z 0-9 -)", receiver);
+		return EXIT_USAGE;
+	}
+	if (file)
+		return status_one(file, site, receiver, json, prom, max_age);
+	if (receiver) {
+		snprintf(path, sizeof(path), "%s/state/status-%s.prom", site, receiver);
+		return status_one(path, site, receiver, json, prom, max_age);
+	}
+	/* every receiver of this machine; none or the unnamed one alone: as
+	 * a site with one receiver always was */
+	n = status_receivers(site, names);
+	if (n <= 1) {
+		if (n == 1 && names[0][0])
+			snprintf(path, sizeof(path), "%s/state/status-%s.prom", site, names[0]);
+		else
+			snprintf(path, sizeof(path), "%s/state/status.prom", site);
+		return status_one(path, site, n == 1 ? names[0] : "", json, prom, max_age);
+	}
+	if (json || prom) {
+		cli_err("status: this site has %zu receivers here: give --receiver NAME with --%s "
+			"(or --file)", n, json ? "json" : "prometheus");
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int r1;
+		if (names[i][0])
+			snprintf(path, sizeof(path), "%s/state/status-%s.prom", site, names[i]);
+		else
+			snprintf(path, sizeof(path), "%s/state/status.prom", site);
+		printf("%s== receiver %s ==\n", i ? "\n" : "", names[i][0] ? names[i] : "(unnamed)");
+		fflush(stdout);
+		r1 = status_one(path, site, names[i], json, prom, max_age);
+		/* the worst: not running, then an alert, then fine */
+		if (r1 == EXIT_FAIL || (r1 == 4 && rc == EXIT_OK))
+			rc = r1;
+	}
 	return rc;
 }
 
@@ -447,7 +540,8 @@ static int metrics_addr(const char *s, int allow_remote, struct sockaddr_in *sa)
 
 static void metrics_usage(FILE *f)
 {
-	fprintf(f, "usage: lacre metrics [--site DIR | --file FILE] [--listen IP:PORT] [--allow-remote]\n"
+	fprintf(f, "usage: lacre metrics [--site DIR [--receiver NAME] | --file FILE] [--listen IP:PORT]\n"
+		   "                     [--allow-remote]\n"
 		   "                     [--ready-file FILE] [--max-age S]\n"
 		   "Serves the receiver's status (lacre status) at GET /metrics in the Prometheus\n"
 		   "text format, on 127.0.0.1:9464 by default (loopback only unless --allow-remote).\n");
@@ -459,9 +553,11 @@ int cmd_metrics(int argc, char **argv)
 		{ "site", required_argument, NULL, 's' }, { "file", required_argument, NULL, 'f' },
 		{ "listen", required_argument, NULL, 'l' }, { "allow-remote", no_argument, NULL, 'r' },
 		{ "ready-file", required_argument, NULL, 'y' }, { "max-age", required_argument, NULL, 'a' },
+		{ "receiver", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
 	const char *site = getenv("LACRE_SITE"), *file = NULL, *listen = "127.0.0.1:9464", *ready = NULL;
+	const char *receiver = NULL;
 	char path[4200];
 	struct metrics_srv m;
 	struct sockaddr_in sa;
@@ -481,6 +577,7 @@ int cmd_metrics(int argc, char **argv)
 		case 'l': listen = optarg; break;
 		case 'r': remote = 1; break;
 		case 'y': ready = optarg; break;
+		case 'R': receiver = optarg; break;
 		case 'a':
 			errno = 0;
 			m.max_age = strtod(optarg, &end);
@@ -499,8 +596,16 @@ int cmd_metrics(int argc, char **argv)
 		metrics_usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (receiver && !site_receiver_name_ok(receiver)) {
+		cli_err("metrics: --receiver '%s' is not a receiver name (1 to 32 of a-z 0-9 -)", receiver);
+		return EXIT_USAGE;
+	}
 	if (!file) {
-		snprintf(path, sizeof(path), "%s/state/status.prom", site);
+		/* one receiver's figures: the unnamed one's, or --receiver's */
+		if (receiver)
+			snprintf(path, sizeof(path), "%s/state/status-%s.prom", site, receiver);
+		else
+			snprintf(path, sizeof(path), "%s/state/status.prom", site);
 		file = path;
 	}
 	m.path = file;

@@ -92,6 +92,30 @@ struct site_operator {
 	unsigned set;                         /* SITE_OP_* keys given */
 };
 
+/* Receivers (lacre.conf receiver.NAME.*, docs/site.md "Receivers"): the
+ * named receivers of a site, each with its own ingest log origin
+ * lacre/<site>/ingest/<NAME>, ledger state DIR/ledger/ingest-NAME/ and
+ * spool.  Every key is optional: vkey records the log key of a receiver on
+ * another machine (the site's audit and readers trust its checkpoints with
+ * it); hi2, hi3 and spool_dir are that receiver's listeners and spool when
+ * it runs on this machine (lib/site/receiver.c; lacre/ingest_logs.h lists
+ * the logs). */
+#define SITE_RECEIVER_MAX 16
+#define SITE_RECEIVER_NAME_MAX 33         /* 1..32 of [a-z0-9-], with NUL */
+#define SITE_RECEIVER_VKEY_MAX 512
+#define SITE_RCV_VKEY 1u                  /* receiver.NAME.vkey set */
+#define SITE_RCV_HI2 2u                   /* receiver.NAME.hi2 set */
+#define SITE_RCV_HI3 4u                   /* receiver.NAME.hi3 set */
+#define SITE_RCV_SPOOL 8u                 /* receiver.NAME.spool_dir set */
+struct site_receiver {
+	char name[SITE_RECEIVER_NAME_MAX];
+	char vkey[SITE_RECEIVER_VKEY_MAX];    /* vkey: its log's note verifier key */
+	char hi2[256];                        /* hi2: host:port */
+	char hi3[256];                        /* hi3: host:port */
+	char spool_dir[SITE_PATH_MAX];        /* spool_dir: absolute path */
+	unsigned set;                         /* SITE_RCV_* keys given */
+};
+
 /* The typed configuration.  Strings are NUL-terminated; sizes in bytes,
  * durations in milliseconds.  Field names follow the keys of docs/site.md. */
 struct site_config {
@@ -99,6 +123,7 @@ struct site_config {
 	char hi2[256];                        /* ingest.hi2  host:port */
 	char hi3[256];                        /* ingest.hi3  host:port */
 	char ingest_user[33];                 /* ingest.user  receiver's user when started as root */
+	char ingest_receiver[SITE_RECEIVER_NAME_MAX]; /* ingest.receiver  this receiver's name ("": unnamed) */
 	int tls_enable;                       /* tls.enable */
 	char tls_cert[SITE_PATH_MAX];         /* tls.cert */
 	char tls_key[SITE_PATH_MAX];          /* tls.key */
@@ -137,7 +162,26 @@ struct site_config {
 	char console_web[SITE_PATH_MAX];      /* console.web */
 	struct site_operator operators[SITE_OPERATOR_MAX]; /* operator.NAME.* */
 	size_t n_operators;
+	struct site_receiver receivers[SITE_RECEIVER_MAX]; /* receiver.NAME.* */
+	size_t n_receivers;
 };
+
+/* Whether name is a valid receiver name (1..32 of a-z 0-9 -). */
+int site_receiver_name_ok(const char *name);
+
+/* The receiver called name in cfg, or NULL. */
+const struct site_receiver *site_receiver_find(const struct site_config *cfg, const char *name);
+
+/* The "receiver.NAME.ATTR" keys (lib/site/receiver.c), handed on by
+ * config.c as the operator keys are: set (an empty value unsets), get,
+ * check (names, vkeys, addresses, absolute spools, and no two receivers
+ * or the unnamed one with the same spool), write, key_bit. */
+int site_receiver_set(struct site_config *cfg, const char *key, const char *value, char *msg,
+		      size_t msglen);
+int site_receiver_get(const struct site_config *cfg, const char *key, char *out, size_t outlen);
+int site_receiver_check(const struct site_config *cfg, char *msg, size_t msglen);
+int site_receiver_write(const struct site_config *cfg, struct lacre_dbuf *out);
+int site_receiver_key_bit(const char *key, char name[SITE_RECEIVER_NAME_MAX], unsigned *bit);
 
 
 /* The operator called name, or NULL. */

@@ -24,15 +24,22 @@
 #include "lacre/store.h"
 #include "lacre/tlog.h"
 
+struct site_audit_result;
+struct site_ingest_log;
+
 struct site_audit_opts {
 	int fingerprints;     /* 1: read every segment and check its keyless fingerprint */
 	void (*report)(void *arg, const struct audit_finding *f); /* each problem */
 	void (*on_segment)(void *arg, const char *name);           /* each segment entry */
 	void *arg;
+	/* optional: each ingest log's own result, once audited (rc: its outcome) */
+	void (*on_log)(void *arg, const struct site_ingest_log *log,
+		       const struct site_audit_result *r, int rc);
 };
 
 struct site_audit_result {
 	int no_log;           /* the site has no ingest log yet */
+	size_t logs;          /* ingest logs audited (site_ingest_logs) */
 	uint64_t log_size;
 	uint64_t entries;
 	uint64_t segments;    /* segment entries in the log */
@@ -46,9 +53,13 @@ struct site_audit_result {
 	uint64_t spool_lost_named; /* files in SPOOL/lost of losses the ledger names */
 	int ingest_running;   /* the ingest log was locked by a running ingest */
 	uint64_t findings;    /* all problems, tiles, checkpoints and spool included */
+	char error[SITE_MSG_MAX]; /* why the audit (of a log) could not run, or "" */
 };
 
-/* LACRE_OK when everything matches; LACRE_E_VERIFY, LACRE_E_ROLLBACK or
+/* Audits every ingest log of the site (lacre/ingest_logs.h), each against
+ * its trust anchor (site_ingest_checkpoint) and its own spool when it is on
+ * this machine; res is the total, on_log gets each log's part.
+ * LACRE_OK when everything matches; LACRE_E_VERIFY, LACRE_E_ROLLBACK or
  * LACRE_E_FORK when something does not (each problem went to report);
  * other errors when the audit could not run.  Besides the keyless audit of
  * the log (tlog.h), every segment object on the backend that no entry names

@@ -47,6 +47,7 @@
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/frame.h"
+#include "lacre/ingest_logs.h"
 #include "lacre/json.h"
 #include "lacre/note.h"
 #include "lacre/seal_sink.h"
@@ -164,22 +165,24 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The ingest log's origin: "lacre/<site name>/ingest". */
+/* This receiver's ingest log origin: "lacre/<site name>/ingest", or
+ * ".../ingest/<NAME>" for receiver ingest.receiver (lacre/ingest_logs.h). */
 int seal_sink_log_origin(const struct site *s, char *out, size_t cap)
 {
-	int n = snprintf(out, cap, "lacre/%s/ingest", s->cfg.name);
-	if (n < 0 || (size_t)n >= cap || !note_name_valid(out))
-		return LACRE_E_CONFIG;
-	return LACRE_OK;
+	int r = site_ingest_origin(s, s->cfg.ingest_receiver, out, cap);
+	return r == LACRE_OK ? LACRE_OK : LACRE_E_CONFIG;
 }
 
-/* DIR/ledger/ingest.key (made on first use): an ingest-domain secret that
- * only signs checkpoints (it opens nothing). */
+/* DIR/ledger/ingest.key, or ingest-NAME.key of a named receiver (made on
+ * first use): an ingest-domain secret that only signs checkpoints (it
+ * opens nothing). */
 int seal_sink_log_key(const struct site *s, struct note_signer **out)
 {
-	char origin[NOTE_NAME_MAX + 1];
+	char origin[NOTE_NAME_MAX + 1], rel[SITE_PATH_MAX];
 	int r = seal_sink_log_origin(s, origin, sizeof(origin));
-	return r != LACRE_OK ? r : site_log_key(s, "ledger/ingest.key", origin, out);
+	if (r == LACRE_OK)
+		r = site_ingest_relpath(s->cfg.ingest_receiver, ".key", rel, sizeof(rel));
+	return r != LACRE_OK ? r : site_log_key(s, rel, origin, out);
 }
 
 /* Append one ledger entry to the log (under mu).  tlog_append is a copy
@@ -1033,7 +1036,7 @@ static int seal_signer_setup(struct seal_sink *k, const struct site *s, struct t
 {
 	struct note_verifier vk;
 	struct lacre_dbuf d;
-	char path[SITE_PATH_MAX];
+	char path[SITE_PATH_MAX], rel[SITE_PATH_MAX];
 	int r;
 
 	if (strlen(s->cfg.ledger_signer) >= sizeof(k->sc.path)) {
@@ -1044,7 +1047,8 @@ static int seal_signer_setup(struct seal_sink *k, const struct site *s, struct t
 	r = signer_fetch_key(k->sc.path, &vk);
 	if (r != LACRE_OK) {
 		lacre_dbuf_init(&d, 4096);
-		if (site_path(s, "ledger/ingest/vkey", path, sizeof(path)) != LACRE_OK ||
+		if (site_ingest_relpath(s->cfg.ingest_receiver, "/vkey", rel, sizeof(rel)) != LACRE_OK ||
+		    site_path(s, rel, path, sizeof(path)) != LACRE_OK ||
 		    note_read_file(path, 4096, &d) != LACRE_OK ||
 		    note_verifier_parse((const char *)d.p, d.len, &vk) != LACRE_OK) {
 			lacre_dbuf_free(&d);
@@ -1103,7 +1107,7 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 {
 	struct seal_sink *k;
 	struct upload_config uc;
-	char state[SITE_PATH_MAX], origin[NOTE_NAME_MAX + 1];
+	char state[SITE_PATH_MAX], origin[NOTE_NAME_MAX + 1], rel[SITE_PATH_MAX];
 	int r;
 
 	if (msglen)
@@ -1132,7 +1136,8 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	    (r = site_store_open(s, &k->up_store, msg, msglen)) != LACRE_OK)
 		goto fail;
 	if ((r = seal_sink_log_origin(s, origin, sizeof(origin))) != LACRE_OK ||
-	    (r = site_path(s, "ledger/ingest", state, sizeof(state))) != LACRE_OK)
+	    (r = site_ingest_relpath(s->cfg.ingest_receiver, "", rel, sizeof(rel))) != LACRE_OK ||
+	    (r = site_path(s, rel, state, sizeof(state))) != LACRE_OK)
 		goto fail;
 	if (s->cfg.ledger_signer[0]) {
 		/* the key stays in lacre-signer: this process never opens it */
@@ -1146,8 +1151,8 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 			goto fail;
 		}
 		fprintf(stderr, "lacre: ingest: warning: the ingest log's key is in the receiver "
-			"(%s/ledger/ingest.key): a compromised receiver could sign a forked or rolled-back "
-			"log; run lacre-signer and set ledger.signer (docs/cmd-signer.md)\n", s->dir);
+			"(%s/%s.key): a compromised receiver could sign a forked or rolled-back "
+			"log; run lacre-signer and set ledger.signer (docs/cmd-signer.md)\n", s->dir, rel);
 		r = tlog_open(k->log_store, state, origin, k->key, &k->log);
 	}
 	if (r != LACRE_OK) {

@@ -36,6 +36,7 @@
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/hex.h"
+#include "lacre/ingest_logs.h"
 #include "lacre/seal_sink.h"
 #include "lacre/site_audit.h"
 
@@ -51,34 +52,15 @@
 #define SA_LOST "lost"
 #define SA_REL_MAX (NAME_MAX + 16)        /* a spool file name with its sub-folder */
 
-/* Read a small local file into out (NUL-terminated). */
-static int read_small(const char *path, struct lacre_dbuf *out)
-{
-	FILE *f = fopen(path, "rb");
-	char buf[4096];
-	size_t n;
-	int r = LACRE_OK;
-	const char *s;
-
-	if (!f)
-		return LACRE_E_NOT_FOUND;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		if ((r = lacre_dbuf_add(out, buf, n)) != LACRE_OK)
-			break;
-	if (ferror(f) && r == LACRE_OK)
-		r = LACRE_E_IO;
-	fclose(f);
-	if (r == LACRE_OK)
-		r = lacre_dbuf_cstr(out, &s);
-	return r;
-}
-
 struct sa_ctx {
 	const struct site_audit_opts *o;
 	struct site_audit_result *res;
 	struct lacre_dbuf obj;
 	char spool_path[SITE_PATH_MAX + 320];
 	const struct site *site;
+	const char *spool;           /* the audited log's spool on this machine */
+	const char *origin;          /* the audited log's origin */
+	int multi;                   /* the site has several ingest logs */
 	char **named;                /* base names the log's segment entries give */
 	size_t n_named, cap_named;
 	int nomem;
@@ -94,7 +76,10 @@ int site_audit_ingest_running(const struct site *s)
 	char path[SITE_PATH_MAX];
 	int fd, running = 0;
 
-	if (site_path(s, "ledger/ingest/lock", path, sizeof(path)) != LACRE_OK)
+	char rel[SITE_PATH_MAX];
+
+	if (site_ingest_relpath(s->cfg.ingest_receiver, "/lock", rel, sizeof(rel)) != LACRE_OK ||
+	    site_path(s, rel, path, sizeof(path)) != LACRE_OK)
 		return 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
@@ -113,7 +98,8 @@ static long long spool_file(struct sa_ctx *c, const char *rel)
 {
 	struct stat st;
 
-	if (snprintf(c->spool_path, sizeof(c->spool_path), "%s/%s", c->site->cfg.spool_dir, rel) >=
+	if (c->spool == NULL ||
+	    snprintf(c->spool_path, sizeof(c->spool_path), "%s/%s", c->spool, rel) >=
 	    (int)sizeof(c->spool_path))
 		return -1;
 	if (stat(c->spool_path, &st) != 0 || !S_ISREG(st.st_mode))
@@ -348,7 +334,7 @@ static int scan_lost(struct sa_ctx *c)
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s/%s", c->site->cfg.spool_dir, SA_LOST);
+	snprintf(dir, sizeof(dir), "%s/%s", c->spool, SA_LOST);
 	if ((d = opendir(dir)) == NULL)
 		return errno == ENOENT || errno == ENOTDIR ? LACRE_OK : LACRE_E_IO;
 	while ((de = readdir(d)) != NULL) {
@@ -388,7 +374,7 @@ static int scan_ready(struct sa_ctx *c, int running)
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s/%s", c->site->cfg.spool_dir, SA_READY);
+	snprintf(dir, sizeof(dir), "%s/%s", c->spool, SA_READY);
 	if ((d = opendir(dir)) == NULL)
 		return errno == ENOENT || errno == ENOTDIR ? LACRE_OK : LACRE_E_IO;
 	while ((de = readdir(d)) != NULL) {
@@ -419,7 +405,7 @@ static int scan_spool(struct sa_ctx *c, int running)
 	DIR *d;
 	int r;
 
-	if ((d = opendir(c->site->cfg.spool_dir)) == NULL)
+	if ((d = opendir(c->spool)) == NULL)
 		return errno == ENOENT ? LACRE_OK : LACRE_E_IO;
 	while ((de = readdir(d)) != NULL) {
 		const char *n = de->d_name;
@@ -576,76 +562,213 @@ static int sa_segment(void *arg, struct lacre_store *store, uint64_t index,
 	return LACRE_OK;
 }
 
-int site_audit_run(const struct site *s, struct lacre_store *store,
-		   const struct site_audit_opts *o, struct site_audit_result *res)
+/* audit_config.report: with several logs, each finding names its
+ * log's origin. */
+static void sa_report(void *arg, const struct audit_finding *f)
 {
+	struct sa_ctx *c = arg;
+	struct audit_finding g = *f;
+	char msg[1024];
+
+	if (c->multi) {
+		snprintf(msg, sizeof(msg), "%s: %s", c->origin, f->message);
+		g.message = msg;
+	}
+	if (c->o->report)
+		c->o->report(c->o->arg, &g);
+}
+
+/* Report one finding of the site's audit itself (anchor, unlogged). */
+static void sa_finding(struct sa_ctx *c, enum audit_kind kind, const char *obj, const char *msg)
+{
+	struct audit_finding f = { kind, obj, msg };
+
+	c->res->findings++;
+	if (c->o->report)
+		c->o->report(c->o->arg, &f);
+}
+
+/* The audit kind of an anchor error. */
+static enum audit_kind anchor_kind(int r)
+{
+	return r == LACRE_E_ROLLBACK ? AUDIT_ROLLBACK : r == LACRE_E_FORK ? AUDIT_FORK :
+	       AUDIT_BAD_CHECKPOINT;
+}
+
+/* Audit one ingest log into c->res (zeroed here): its tree against its
+ * trust anchor (site_ingest_checkpoint), its segments, and its spool when
+ * it is on this machine.  Only a single-log site lets audit.c report the
+ * backend's unlogged segments (site_audit_run does it for several). */
+static int audit_one(struct sa_ctx *c, const struct site_ingest_log *log, struct lacre_store *store)
+{
+	struct site_audit_result *res = c->res;
 	struct audit_config cfg;
 	struct audit_result ar;
-	struct lacre_dbuf vkey, cp;
-	struct sa_ctx c;
-	char path[SITE_PATH_MAX], origin[NOTE_NAME_MAX + 1];
+	struct lacre_dbuf cp;
+	char msg[SITE_MSG_MAX];
 	int r, r2;
 
 	memset(res, 0, sizeof(*res));
-	memset(&c, 0, sizeof(c));
-	lacre_dbuf_init(&vkey, SITE_AUDIT_FILE_MAX);
-	lacre_dbuf_init(&cp, SITE_AUDIT_FILE_MAX);
-	lacre_dbuf_init(&c.obj, SITE_AUDIT_SEGMENT_MAX);
-	c.o = o;
-	c.res = res;
-	c.site = s;
 	memset(&cfg, 0, sizeof(cfg));
-	if ((r = seal_sink_log_origin(s, origin, sizeof(origin))) != LACRE_OK ||
-	    (r = site_path(s, "ledger/ingest/vkey", path, sizeof(path))) != LACRE_OK)
+	lacre_dbuf_init(&cp, SITE_AUDIT_FILE_MAX);
+	c->spool = log->spool_dir;
+	c->origin = log->origin;
+	if ((r = note_verifier_parse(log->vkey, strlen(log->vkey), &cfg.log_key)) != LACRE_OK)
 		goto out;
-	if ((r = read_small(path, &vkey)) != LACRE_OK) {
-		/* no ingest has run on this site yet: nothing to audit */
-		r = r == LACRE_E_NOT_FOUND ? LACRE_OK : r;
-		res->no_log = 1;
+	if ((r = site_ingest_checkpoint(c->site, log, store, &cp, msg, sizeof(msg))) != LACRE_OK) {
+		if (log->state_dir || r == LACRE_E_IO || r == LACRE_E_NOMEM || r == LACRE_E_UNAVAILABLE) {
+			snprintf(res->error, sizeof(res->error), "%s", msg);
+			goto out;
+		}
+		/* the backend's checkpoint of another machine's log: a finding */
+		sa_finding(c, anchor_kind(r), "checkpoint", msg);
+		r = r == LACRE_E_ROLLBACK || r == LACRE_E_FORK ? r : LACRE_E_VERIFY;
 		goto out;
 	}
-	while (vkey.len && (vkey.p[vkey.len - 1] == '\n' || vkey.p[vkey.len - 1] == '\r'))
-		vkey.len--;
-	if ((r = note_verifier_parse((const char *)vkey.p, vkey.len, &cfg.log_key)) != LACRE_OK)
-		goto out;
-	if ((r = site_path(s, "ledger/ingest/checkpoint", path, sizeof(path))) != LACRE_OK ||
-	    (r = read_small(path, &cp)) != LACRE_OK)
-		goto out;
 	cfg.store = store;
-	cfg.origin = origin;
+	cfg.origin = log->origin;
 	cfg.trusted = cp.p;
 	cfg.trusted_len = cp.len;
 	cfg.segment = sa_segment;
-	cfg.segment_arg = &c;
-	cfg.report = o->report;
-	cfg.report_arg = o->arg;
-	cfg.segment_prefix = ACCESS_SEGMENT_PREFIX;
-	res->ingest_running = site_audit_ingest_running(s);
+	cfg.segment_arg = c;
+	cfg.report = sa_report;
+	cfg.report_arg = c;
+	cfg.segment_prefix = c->multi ? NULL : ACCESS_SEGMENT_PREFIX;
+	res->ingest_running = site_ingest_running(log);
 	r = audit_run(&cfg, &ar);
 	if (r != LACRE_OK && r != LACRE_E_VERIFY && r != LACRE_E_ROLLBACK && r != LACRE_E_FORK)
 		goto out;
 	res->log_size = ar.size;
-	res->findings = ar.findings;
+	res->findings += ar.findings;
 	res->entries = ar.entries;
 	res->unlogged = ar.unlogged;
-	if (c.nomem) {
+	if (c->nomem) {
 		r = LACRE_E_NOMEM;
 		goto out;
 	}
-	if (c.n_named)
-		qsort(c.named, c.n_named, sizeof(char *), cmp_str);
-	if ((r2 = scan_spool(&c, res->ingest_running)) != LACRE_OK) {
+	if (c->n_named)
+		qsort(c->named, c->n_named, sizeof(char *), cmp_str);
+	if (c->spool && (r2 = scan_spool(c, res->ingest_running)) != LACRE_OK) {
 		r = r2;
 		goto out;
 	}
 	if (r == LACRE_OK && res->findings)
 		r = LACRE_E_VERIFY;
 out:
+	lacre_dbuf_free(&cp);
+	return r;
+}
+
+/* lacre_store_list callback: a segment object no log names (several
+ * logs: audit.c's own check sees one log only). */
+static int sa_unlogged(void *arg, const char *name, uint64_t size)
+{
+	struct sa_ctx *c = arg;
+	const char *base = name + strlen(ACCESS_SEGMENT_PREFIX);
+	char msg[512];
+
+	if (strncmp(name, ACCESS_SEGMENT_PREFIX, strlen(ACCESS_SEGMENT_PREFIX)) != 0 || is_named(c, base))
+		return 0;
+	c->res->unlogged++;
+	snprintf(msg, sizeof(msg), "%s: on the backend (%llu bytes) but named by no segment entry of "
+		 "any of the site's ingest logs: its records are in no signed checkpoint", name,
+		 (unsigned long long)size);
+	sa_finding(c, AUDIT_UNLOGGED, name, msg);
+	return 0;
+}
+
+/* Add one log's result to the total. */
+static void sa_add(struct site_audit_result *t, const struct site_audit_result *a)
+{
+	t->log_size += a->log_size;
+	t->entries += a->entries;
+	t->segments += a->segments;
+	t->pending += a->pending;
+	t->missing += a->missing;
+	t->damaged += a->damaged;
+	t->unlogged += a->unlogged;
+	t->spool_lost += a->spool_lost;
+	t->spool_unlogged += a->spool_unlogged;
+	t->spool_open += a->spool_open;
+	t->spool_lost_named += a->spool_lost_named;
+	t->ingest_running |= a->ingest_running;
+	t->findings += a->findings;
+}
+
+/* The worse of two audit outcomes: an error that stopped the audit, then
+ * a fork, a rollback, a verification failure, success. */
+static int sa_worse(int a, int b)
+{
+	static const int order[] = { LACRE_E_FORK, LACRE_E_ROLLBACK, LACRE_E_VERIFY, LACRE_OK };
+	int ra = -1, rb = -1;
+
+	for (int i = 0; i < 4; i++) {
+		if (a == order[i])
+			ra = i;
+		if (b == order[i])
+			rb = i;
+	}
+	if (ra < 0)
+		return a;
+	if (rb < 0)
+		return b;
+	return ra < rb ? a : b;
+}
+
+int site_audit_run(const struct site *s, struct lacre_store *store,
+		   const struct site_audit_opts *o, struct site_audit_result *res)
+{
+	struct site_ingest_log *logs = NULL;
+	struct site_audit_result one;
+	struct sa_ctx c;
+	char msg[SITE_MSG_MAX];
+	size_t n = 0;
+	int r, rl;
+
+	memset(res, 0, sizeof(*res));
+	memset(&c, 0, sizeof(c));
+	lacre_dbuf_init(&c.obj, SITE_AUDIT_SEGMENT_MAX);
+	c.o = o;
+	c.site = s;
+	if ((r = site_ingest_logs(s, &logs, &n, msg, sizeof(msg))) != LACRE_OK) {
+		snprintf(res->error, sizeof(res->error), "%s", msg);
+		goto out;
+	}
+	if (n == 0) {
+		/* no ingest has run on this site yet: nothing to audit */
+		res->no_log = 1;
+		goto out;
+	}
+	res->logs = n;
+	c.multi = n > 1;
+	for (size_t i = 0; i < n; i++) {
+		c.res = &one;
+		rl = audit_one(&c, &logs[i], store);
+		if (o->on_log)
+			o->on_log(o->arg, &logs[i], &one, rl);
+		sa_add(res, &one);
+		if (one.error[0] && !res->error[0])
+			snprintf(res->error, sizeof(res->error), "%s", one.error);
+		r = i == 0 ? rl : sa_worse(r, rl);
+	}
+	if (c.multi && r != LACRE_E_NOMEM) {
+		int rs;
+		c.res = &one;
+		memset(&one, 0, sizeof(one));
+		if ((rs = lacre_store_list(store, ACCESS_SEGMENT_PREFIX, sa_unlogged, &c)) != LACRE_OK) {
+			snprintf(msg, sizeof(msg), "listing the segments under %s failed: %s",
+				 ACCESS_SEGMENT_PREFIX, lacre_strerror(rs));
+			sa_finding(&c, AUDIT_MISSING, ACCESS_SEGMENT_PREFIX, msg);
+		}
+		sa_add(res, &one);
+		if (one.findings)
+			r = sa_worse(r, LACRE_E_VERIFY);
+	}
+out:
 	for (size_t i = 0; i < c.n_named; i++)
 		free(c.named[i]);
 	free(c.named);
-	lacre_dbuf_free(&vkey);
-	lacre_dbuf_free(&cp);
+	free(logs);
 	lacre_dbuf_free(&c.obj);
 	return r;
 }

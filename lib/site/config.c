@@ -49,6 +49,9 @@ static const struct ckey keys[] = {
 	{ "ingest.user", T_STR, S(ingest_user), 0, 0,
 	  "User the receiver (lacre-ingest) becomes once its listeners are bound, when started as root "
 	  "and no --run-as is given (empty: it stays root, confined)." },
+	{ "ingest.receiver", T_STR, S(ingest_receiver), 0, 0,
+	  "Name of this receiver when a site has several (a-z 0-9 -, 1 to 32; --receiver wins): its "
+	  "ingest log is lacre/<site.name>/ingest/<name> (empty: the site's unnamed receiver)." },
 	{ "tls.enable", T_BOOL, N(tls_enable), 0, 1,
 	  "Serve HI2/HI3 over TLS (yes/no)." },
 	{ "tls.cert", T_PATH, S(tls_cert), 0, 0,
@@ -392,6 +395,14 @@ int site_config_set(struct site_config *cfg, const char *key, const char *value,
 		}
 		return site_operator_set(cfg, key, value, msg, msglen);
 	}
+	if (strncmp(key, "receiver.", 9) == 0) {
+		/* the site's receivers: lib/site/receiver.c */
+		if (!printable(value)) {
+			lacre_msg(msg, msglen, "%s: value has control or non-ASCII characters", key);
+			return LACRE_E_CONFIG;
+		}
+		return site_receiver_set(cfg, key, value, msg, msglen);
+	}
 	k = find_key(key);
 	if (k == NULL) {
 		lacre_msg(msg, msglen, "unknown key '%s' (see docs/site.md for the keys)", key);
@@ -546,6 +557,8 @@ int site_config_get(const struct site_config *cfg, const char *key, char *out, s
 
 	if (k == NULL && key != NULL && strncmp(key, "operator.", 9) == 0)
 		return site_operator_get(cfg, key, out, outlen);
+	if (k == NULL && key != NULL && strncmp(key, "receiver.", 9) == 0)
+		return site_receiver_get(cfg, key, out, outlen);
 	if (k == NULL)
 		return LACRE_E_NOT_FOUND;
 	switch (k->type) {
@@ -640,6 +653,8 @@ int site_config_parse(struct site_config *cfg, const char *fname,
 	unsigned char seen[NKEYS];
 	struct { char name[SITE_OPERATOR_NAME_MAX]; unsigned bits; } opseen[SITE_OPERATOR_MAX];
 	size_t n_opseen = 0;
+	struct { char name[SITE_RECEIVER_NAME_MAX]; unsigned bits; } rcvseen[SITE_RECEIVER_MAX];
+	size_t n_rcvseen = 0;
 	char key[64], val[SITE_PATH_MAX], sub[SITE_MSG_MAX];
 	size_t lineno = 0;
 
@@ -721,6 +736,34 @@ int site_config_parse(struct site_config *cfg, const char *fname,
 				return LACRE_E_CONFIG;
 			}
 			opseen[oi].bits |= bit;
+			continue;
+		}
+		if (strncmp(key, "receiver.", 9) == 0) {
+			/* receiver.NAME.ATTR: once per file too */
+			char rname[SITE_RECEIVER_NAME_MAX];
+			unsigned bit = 0;
+			size_t ri;
+
+			if (site_config_set(cfg, key, val, sub, sizeof(sub)) != LACRE_OK) {
+				lacre_msg(msg, msglen, "%s:%zu: %s", fname, lineno, sub);
+				return LACRE_E_CONFIG;
+			}
+			if (site_receiver_key_bit(key, rname, &bit) != LACRE_OK)
+				return LACRE_E_INTERNAL;
+			for (ri = 0; ri < n_rcvseen && strcmp(rcvseen[ri].name, rname) != 0; ri++)
+				;
+			if (ri == n_rcvseen) {
+				if (n_rcvseen == SITE_RECEIVER_MAX)
+					return LACRE_E_INTERNAL;  /* set refused the 17th */
+				memcpy(rcvseen[ri].name, rname, sizeof(rname));
+				rcvseen[ri].bits = 0;
+				n_rcvseen++;
+			}
+			if (rcvseen[ri].bits & bit) {
+				lacre_msg(msg, msglen, "%s:%zu: key '%s' set twice", fname, lineno, key);
+				return LACRE_E_CONFIG;
+			}
+			rcvseen[ri].bits |= bit;
 			continue;
 		}
 		ck = find_key(key);
@@ -848,6 +891,7 @@ int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 	char h2[256], h3[256];
 	unsigned p2, p3;
 	uint8_t pub[32];
+	int r;
 
 	if (cfg == NULL)
 		return LACRE_E_INVALID;
@@ -987,7 +1031,9 @@ int site_config_check(const struct site_config *cfg, char *msg, size_t msglen)
 			  "or one largest PDU could never be received beside others; raise it");
 		return LACRE_E_CONFIG;
 	}
-	return site_operator_check(cfg, msg, msglen);
+	if ((r = site_operator_check(cfg, msg, msglen)) != LACRE_OK)
+		return r;
+	return site_receiver_check(cfg, msg, msglen);
 }
 
 int site_config_write(const struct site_config *cfg, struct lacre_dbuf *out)
@@ -1009,5 +1055,7 @@ int site_config_write(const struct site_config *cfg, struct lacre_dbuf *out)
 	}
 	if (r == LACRE_OK)
 		r = site_operator_write(cfg, out);
+	if (r == LACRE_OK)
+		r = site_receiver_write(cfg, out);
 	return r;
 }
