@@ -378,12 +378,16 @@
     say(rows.length + ' location(s), in time order', 'ok');
   }
 
-  // The call or session page's location events beside its IRI events (a
-  // mobile session's events), merged in time order.
+  // The call or session page's location events (of each of its CINs: a
+  // call may span several) beside its IRI events (a mobile session's
+  // events), merged in time order.
   async function showCallLocations(w, c, j, holder) {
-    const r = await fetchLocations(w, c.cin, j);
-    if (r.status !== 0) return failed(r);
-    const rows = jsonLines(r.outText);
+    const rows = [];
+    for (const cin of (Array.isArray(c.cins) && c.cins.length ? c.cins : [c.cin])) {
+      const r = await fetchLocations(w, cin, j);
+      if (r.status !== 0) return failed(r);
+      rows.push(...jsonLines(r.outText));
+    }
     const seen = new Set(rows.map((x) => x.time));
     for (const e of (c.events || [])) {
       if (!seen.has(e.time)) rows.push({ time: e.time, iri_type: e.iri_type, event: e.event, kind: '(none)' });
@@ -394,6 +398,11 @@
     }
     rows.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
     holder.appendChild(el('h3', 'Location events'));
+    if (!rows.length) {
+      holder.appendChild(el('p', 'None: no IRI of this ' + (c.type === 'voip' ? 'call' : 'session') +
+        ' carries a location.', 'muted'));
+      return 0;
+    }
     holder.appendChild(locationsNote());
     holder.appendChild(table(rows, LOC_COLS, null, 'call-locations'));
     return rows.length;
