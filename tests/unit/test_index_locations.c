@@ -110,6 +110,8 @@ static void row_json(const struct locations_row *r, char *out, size_t n)
 	lacre_dbuf_free(&d);
 }
 
+/* Rows of three records on two CINs: order, kinds, values, problems, the
+ * filter, JSON, re-indexing and index_reset. */
 static void test_rows(void)
 {
 	char path[512], j[1024], p[ETSI_LOC_TEXT_MAX];
