@@ -78,7 +78,11 @@ static void test_openli_eps(void)
 	CHECK_OK(etsi_decode(raw + 2848, 434, &p));
 	CHECK_OK(etsi_location_of(&p, &l));
 	CHECK_EQ_INT(l.n, 0);
-	/* a VoIP IRI of the same capture carries none */
+	/* a VoIP IRI of the same capture (offset 73, the INVITE) carries none */
+	CHECK_OK(real_pdu(raw, 73, 1040, &kr, &p, &plain));
+	CHECK_EQ_INT(p.content_tag, ETSI_IRI_IPMMIRI);
+	CHECK_OK(etsi_location_of(&p, &l));
+	CHECK_EQ_INT(l.n, 0);
 	etsi_keyring_wipe(&kr);
 	lacre_dbuf_free(&plain);
 	free(raw);
