@@ -11,7 +11,11 @@
  * EncryptionContainer is decrypted with a fixed key ring (etsi_crypt.c:
  * a wrong key, bad padding and malformed containers must fail cleanly;
  * a success must give a pre-encryption form of the same length), and
- * every PDU goes through a byteCounter tracker.
+ * every PDU goes through a byteCounter tracker.  The locations of every
+ * IRI are decoded (etsi_location.c: counts within their caps, kinds,
+ * coordinates in range, strings terminated), and the whole input also
+ * goes straight into each location decoder (ULI, UMTS, EPS, LI-PS-PDU
+ * Location).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,6 +26,7 @@
 #include "lacre/etsi.h"
 #include "lacre/etsi_crypt.h"
 #include "lacre/etsi_json.h"
+#include "lacre/etsi_location.h"
 #include "lacre/json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -58,7 +63,8 @@ static void check(const struct etsi_pdu *d, const uint8_t *p, size_t n)
 		&d->integrity.tlv, &d->integrity.seq_list, &d->integrity.check_value,
 		&d->opmsg.message, &d->hi1.domain_id, &d->hi1.liid, &d->hi1.cin,
 		&d->hi1.operator_id, &d->hi1.network_element_id, &d->hi1.target_info,
-		&d->enc.payload,
+		&d->enc.payload, &d->ipiri.location, &d->ipmmiri.location,
+		&d->mobile.loc_umts, &d->mobile.loc_eps,
 	};
 	struct lacre_rbuf it;
 	uint64_t s;
@@ -103,6 +109,36 @@ static void fz_etsi_decrypt(const uint8_t *p, size_t n, struct etsi_pdu *d, stru
 	etsi_keyring_wipe(&kr);
 }
 
+/* The invariants of decoded locations. */
+static void loc_check(const struct etsi_locations *l, int r)
+{
+	must(r <= 0);
+	must(l->n <= ETSI_LOC_MAX);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct etsi_loc *e = &l->v[i];
+		must(etsi_loc_kind_name(e->kind) != NULL);
+		must(memchr(e->mcc, 0, sizeof(e->mcc)) && memchr(e->mnc, 0, sizeof(e->mnc)));
+		must(memchr(e->text, 0, sizeof(e->text)) != NULL);
+		must(!e->has_point || (e->lat_udeg >= -90000000 && e->lat_udeg <= 90000000 &&
+				       e->lon_udeg >= -180000000 && e->lon_udeg <= 180000000));
+		must(!e->has_cell || e->kind != ETSI_LOC_ECGI || e->cell <= 0xfffffffu);
+	}
+}
+
+/* Every location decoder straight on p[0..n). */
+static void fz_locations(const uint8_t *p, size_t n)
+{
+	struct etsi_locations l;
+	int (*const dec[])(const uint8_t *, size_t, struct etsi_locations *) = {
+		etsi_location_uli, etsi_location_umts, etsi_location_eps, etsi_location_li,
+	};
+
+	for (size_t i = 0; i < sizeof(dec) / sizeof(dec[0]); i++) {
+		memset(&l, 0, sizeof(l));
+		loc_check(&l, dec[i](p, n, &l));
+	}
+}
+
 /* etsi_bctr_finish's callback: a gap must be a non-empty byte range. */
 static void fz_etsi_gap(void *arg, const uint8_t *liid, size_t liid_len, uint64_t from, uint64_t to)
 {
@@ -117,6 +153,7 @@ static void fz_etsi_gap(void *arg, const uint8_t *liid, size_t liid_len, uint64_
 static void one(const uint8_t *p, size_t n, struct lacre_dbuf *out, struct etsi_bctr *bc)
 {
 	struct etsi_pdu d;
+	struct etsi_locations locs;
 	struct json_w w;
 	struct lacre_dbuf plain;
 	uint64_t expected, got;
@@ -128,6 +165,7 @@ static void one(const uint8_t *p, size_t n, struct lacre_dbuf *out, struct etsi_
 	lacre_dbuf_init(&plain, 64u << 20);
 	if (d.encrypted)
 		fz_etsi_decrypt(p, n, &d, &plain);
+	loc_check(&locs, etsi_location_of(&d, &locs));
 	r = etsi_bctr_account(bc, &d, n, &expected, &got);
 	must(r == LACRE_E_NOMEM || (r >= ETSI_BCTR_OK && r <= ETSI_BCTR_UNTRACKED));
 	lacre_dbuf_reset(out);
@@ -153,6 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (off == 0)
 		one(data, size, &out, &bc);
+	fz_locations(data, size);
 	etsi_bctr_finish(&bc, fz_etsi_gap, NULL);
 	etsi_bctr_free(&bc);
 	lacre_dbuf_free(&out);

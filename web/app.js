@@ -322,7 +322,8 @@
     v.appendChild(f);
     v.appendChild(table(ws, ['id', 'status', 'case', 'unit', 'court', 'categories', 'liids',
       'targets', 'valid_from', 'valid_to', 'from', 'to'],
-    (w) => [button('Calls', 'open-calls', () => viewCalls(w.id))], 'warrants'));
+    (w) => [button('Calls', 'open-calls', () => viewCalls(w.id)),
+      button('Locations', 'open-locations', () => viewLocations(w.id))], 'warrants'));
     say(ws.length + ' warrant(s) of ' + (me.unit || 'the site'), 'ok');
   }
 
@@ -341,6 +342,70 @@
       'codec', 'target_ip', 'complete', 'problems'],
     (c) => [button('Open', 'open-call', () => viewCall(w, c))], 'calls'));
     say(calls.length + ' call(s) and session(s)', 'ok');
+  }
+
+  // ---- locations (docs/cmd-locations.md): what the IRIs say, nothing more ----
+
+  const LOC_COLS = ['time', 'liid', 'cin', 'seq', 'iri_type', 'event', 'kind', 'place', 'mcc', 'mnc',
+    'tac', 'lac', 'rac', 'eci', 'ci', 'sac', 'latitude', 'longitude', 'text', 'problem'];
+  function locationsNote() {
+    return el('p', 'What the records say: a cell is named by the operator\'s identifiers ' +
+      '(MCC-MNC, then the area code and cell id in hex). lacre has no cell-tower database: it ' +
+      'places no cell on a map, and shows coordinates only when the record itself holds them.',
+    'muted');
+  }
+  // A warrant's (or one CIN's) location rows through the keeper: the calls
+  // gate (action 'calls', this justification, logged before the answer).
+  async function fetchLocations(w, cin, j) {
+    const args = ['locations', '--warrant', w, '--json', '--justification', j];
+    if (cin !== undefined && cin !== null) args.splice(3, 0, '--cin', String(cin));
+    return run(args, 'calls', j);
+  }
+
+  function viewLocations(w) {
+    askJustification('Locations of ' + w, (j) => showLocations(w, j));
+  }
+
+  async function showLocations(w, j) {
+    say('asking the keeper...');
+    const r = await fetchLocations(w, null, j);
+    if (r.status !== 0) return failed(r);
+    const rows = jsonLines(r.outText);
+    const v = clearView();
+    v.appendChild(el('h2', 'Locations of ' + w));
+    v.appendChild(locationsNote());
+    v.appendChild(table(rows, LOC_COLS, null, 'locations'));
+    say(rows.length + ' location(s), in time order', 'ok');
+  }
+
+  // The call or session page's location events (of each of its CINs: a
+  // call may span several) beside its IRI events (a mobile session's
+  // events), merged in time order.
+  async function showCallLocations(w, c, j, holder) {
+    const rows = [];
+    for (const cin of (Array.isArray(c.cins) && c.cins.length ? c.cins : [c.cin])) {
+      const r = await fetchLocations(w, cin, j);
+      if (r.status !== 0) return failed(r);
+      rows.push(...jsonLines(r.outText));
+    }
+    const seen = new Set(rows.map((x) => x.time));
+    for (const e of (c.events || [])) {
+      if (!seen.has(e.time)) rows.push({ time: e.time, iri_type: e.iri_type, event: e.event, kind: '(none)' });
+    }
+    for (const x of rows) {
+      const e = (c.events || []).find((ev) => ev.time === x.time);
+      if (e && x.event === undefined) x.event = e.event;
+    }
+    rows.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+    holder.appendChild(el('h3', 'Location events'));
+    if (!rows.length) {
+      holder.appendChild(el('p', 'None: no IRI of this ' + (c.type === 'voip' ? 'call' : 'session') +
+        ' carries a location.', 'muted'));
+      return 0;
+    }
+    holder.appendChild(locationsNote());
+    holder.appendChild(table(rows, LOC_COLS, null, 'call-locations'));
+    return rows.length;
   }
 
   function viewCall(w, c) {
@@ -402,6 +467,10 @@
     v.appendChild(media);
     const rows = Object.keys(c).map((k) => ({ field: k, value: cell(c[k]) }));
     v.appendChild(table(rows, ['field', 'value'], null, 'call'));
+    const locs = el('div');
+    locs.id = 'call-locations-view';
+    v.appendChild(locs);
+    showCallLocations(w, c, j, locs).catch((err) => say(err.message, 'error'));
     if (c.type === 'voip') {
       media.appendChild(button('Play audio', 'play-audio', async () => {
         say('asking the keeper for the audio...');

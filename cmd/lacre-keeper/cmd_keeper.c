@@ -49,6 +49,7 @@ static const struct {
 	{ "records", cmd_records },
 	{ "quarantine", cmd_quarantine },
 	{ "calls", cmd_calls },
+	{ "locations", cmd_locations },
 	{ "audio", cmd_audio },
 	{ "pcap", cmd_pcap },
 	{ "export", cmd_export },

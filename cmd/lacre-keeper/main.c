@@ -38,6 +38,7 @@ static const struct {
 	{ "retention", cmd_retention },
 	{ "export", cmd_export },
 	{ "calls", cmd_calls },
+	{ "locations", cmd_locations },
 	{ "audio", cmd_audio },
 	{ "pcap", cmd_pcap },
 	{ "reindex", cmd_reindex },

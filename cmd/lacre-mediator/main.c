@@ -14,6 +14,7 @@
  * Exit status: 0 everything sent and every keep-alive answered, 1 failure,
  * 2 usage error.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -147,6 +148,8 @@ static void usage(FILE *f)
 	    "encoding:    --liid-prefix P --binary-liid --operator ID --network-element ID --country CC\n"
 	    "             --interception-point ID --domain-id OID --lengths openli|minimal|long|indefinite\n"
 	    "             --location TEXT (targetLocation of the sessions' IPIRI)\n"
+	    "             --cell MCC-MNC-TAC-ECI (hex TAC, ECI: the sessions' IPIRI carry this\n"
+	    "             TAI and ECGI in location [24]; the ECI moves by one per IRI)\n"
 	    "             --seq-start N --unknown-ext --hi1 --mediator-id N\n"
 	    "keep-alive:  --keepalive S --keepalive-wait S --keepalive-liid TEXT --no-final-keepalive\n"
 	    "integrity:   --integrity-hash sha1|sha256|sha384|sha512 --integrity-every N\n"
@@ -170,6 +173,63 @@ static int parse_u(const char *s, unsigned long long max, unsigned long long *v)
 	if (errno || *end || x > max)
 		return -1;
 	*v = x;
+	return 0;
+}
+
+/* The length of the field at s (characters satisfying ok up to a '-' or
+ * the end; 0 when another character stops it), *next past its '-'. */
+static size_t cell_field(const char *s, int (*ok)(int), const char **next)
+{
+	size_t n = 0;
+
+	while (s[n] && s[n] != '-' && ok((unsigned char)s[n]))
+		n++;
+	*next = s[n] == '-' ? s + n + 1 : s + n;
+	return s[n] == '-' || !s[n] ? n : 0;
+}
+
+/* Parse --cell MCC-MNC-TAC-ECI into a GTPv2 ULI value (TS 29.274 §8.21:
+ * flags 0x18, TAI = PLMN + TAC, ECGI = PLMN + ECI), PLMN per TS 24.008
+ * §10.5.1.3 (an MNC of two digits has F as its third). */
+static int parse_cell(const char *a, uint8_t uli[13])
+{
+	const char *p = a, *q;
+	unsigned d[6] = { 0 };
+	unsigned long tac, eci;
+	size_t nm, nn, nt, ne;
+	char *end;
+
+	if ((nm = cell_field(p, isdigit, &q)) != 3 || q[-1] != '-')
+		return -1;
+	for (int i = 0; i < 3; i++)
+		d[i] = (unsigned)(p[i] - '0');
+	p = q;
+	if (((nn = cell_field(p, isdigit, &q)) != 2 && nn != 3) || q[-1] != '-')
+		return -1;
+	d[3] = (unsigned)(p[0] - '0');
+	d[4] = (unsigned)(p[1] - '0');
+	d[5] = nn == 3 ? (unsigned)(p[2] - '0') : 15u;
+	p = q;
+	if ((nt = cell_field(p, isxdigit, &q)) < 1 || nt > 4 || q[-1] != '-')
+		return -1;
+	tac = strtoul(p, &end, 16);
+	p = q;
+	if ((ne = cell_field(p, isxdigit, &q)) < 1 || ne > 7 || *q || q[-1] == '-')
+		return -1;
+	eci = strtoul(p, &end, 16);
+	if (*end || eci > 0xfffffffUL)
+		return -1;
+	uli[0] = 0x18;
+	uli[1] = (uint8_t)(d[1] << 4 | d[0]);
+	uli[2] = (uint8_t)(d[5] << 4 | d[2]);
+	uli[3] = (uint8_t)(d[4] << 4 | d[3]);
+	uli[4] = (uint8_t)(tac >> 8);
+	uli[5] = (uint8_t)tac;
+	memcpy(uli + 6, uli + 1, 3);
+	uli[9] = (uint8_t)(eci >> 24);
+	uli[10] = (uint8_t)(eci >> 16);
+	uli[11] = (uint8_t)(eci >> 8);
+	uli[12] = (uint8_t)eci;
 	return 0;
 }
 
@@ -234,7 +294,7 @@ enum {
 	O_HI2 = 256, O_HI3, O_TLS, O_TLS_CA, O_TLS_CERT, O_TLS_KEY, O_ALLOW_REMOTE, O_LIID_PREFIX,
 	O_BINARY_LIID, O_TARGETS, O_CONNECTIONS, O_RATE, O_DURATION, O_CALLS, O_SESSIONS, O_PDUS,
 	O_CALL_SECONDS, O_SESSION_PACKETS, O_SEED, O_START_TIME, O_TIMESTAMP, O_LENGTHS, O_DOMAIN,
-	O_OPERATOR, O_NE, O_COUNTRY, O_IPID, O_LOCATION, O_MEDIATOR_ID, O_SEQ_START, O_UNKNOWN_EXT, O_KEEPALIVE,
+	O_OPERATOR, O_NE, O_COUNTRY, O_IPID, O_LOCATION, O_CELL, O_MEDIATOR_ID, O_SEQ_START, O_UNKNOWN_EXT, O_KEEPALIVE,
 	O_KA_WAIT, O_NO_FINAL_KA, O_RECONNECT_WAIT, O_CONNECT_TIMEOUT, O_STALL_TIMEOUT, O_IHASH,
 	O_IEVERY, O_SIGN_KEY, O_SIGN_EVERY, O_SIGN_DIGEST, O_SIGN_STYLE, O_HI1, O_SPLIT, O_GARBAGE,
 	O_DISCONNECT, O_RESEND, O_GAPS, O_RESETS, O_RESTARTS, O_KA_LIID, O_REALTIME, O_OUTPUT, O_SUMMARY, O_VERSION
@@ -270,6 +330,7 @@ static const struct option long_opts[] = {
 	{ "country", required_argument, NULL, O_COUNTRY },
 	{ "interception-point", required_argument, NULL, O_IPID },
 	{ "location", required_argument, NULL, O_LOCATION },
+	{ "cell", required_argument, NULL, O_CELL },
 	{ "mediator-id", required_argument, NULL, O_MEDIATOR_ID },
 	{ "seq-start", required_argument, NULL, O_SEQ_START },
 	{ "unknown-ext", no_argument, NULL, O_UNKNOWN_EXT },
@@ -417,6 +478,14 @@ static int parse_args(struct med_opts *o, int argc, char **argv)
 		case O_LOCATION:
 			if (!*a || strlen(a) > 64) { med_log("--location wants 1..64 characters"); bad = 1; }
 			else o->location = a;
+			break;
+		case O_CELL:
+			if (parse_cell(a, o->cell_uli)) {
+				med_log("--cell wants MCC-MNC-TAC-ECI: 3 digits, 2 or 3 digits, 1-4 and 1-7 hex digits (ECI < 2^28)");
+				bad = 1;
+			} else {
+				o->has_cell = 1;
+			}
 			break;
 		case O_MEDIATOR_ID:
 			if (parse_u(a, 99999999, &u)) { med_log("--mediator-id wants a number"); bad = 1; }

@@ -66,6 +66,8 @@ struct med_opts {
 	const char *country;
 	const char *interception_point;
 	const char *location;           /* targetLocation of IPIRI events, or NULL */
+	int has_cell;                   /* --cell: IPIRI events carry location [24] */
+	uint8_t cell_uli[13];           /* its GTPv2 ULI: TAI + ECGI (flags 0x18) */
 	unsigned mediator_id;
 	uint64_t seq_start;
 	int unknown_ext;

@@ -801,6 +801,7 @@ static int session_step(struct med_ctx *m, struct med_target *t, struct med_act 
 	struct etsi_enc_ipiri ev;
 	struct data_args d;
 	char user[32];
+	uint8_t uli[13];
 	int r, last;
 
 	memset(&d, 0, sizeof(d));
@@ -825,6 +826,20 @@ static int session_step(struct med_ctx *m, struct med_target *t, struct med_act 
 	ev.pop_identifier = "bng01";
 	ev.pop_ip = &pip;
 	ev.target_location = m->o.location;   /* geolocation: legal rule L2 */
+	if (m->o.has_cell) {
+		/* --cell: the target moves one cell (ECI + 1) per IRI of the
+		 * session: attempt +0, accept +1, interim +2, end +2 or +3 */
+		uint32_t k = a->step < 2 ? (uint32_t)a->step : 2u + (a->interim_done ? 1u : 0u);
+		uint32_t eci = ((uint32_t)(m->o.cell_uli[9] & 15u) << 24 | (uint32_t)m->o.cell_uli[10] << 16 |
+				(uint32_t)m->o.cell_uli[11] << 8 | m->o.cell_uli[12]) + k;
+		memcpy(uli, m->o.cell_uli, sizeof(uli));
+		uli[9] = (uint8_t)(eci >> 24 & 15u);
+		uli[10] = (uint8_t)(eci >> 16);
+		uli[11] = (uint8_t)(eci >> 8);
+		uli[12] = (uint8_t)eci;
+		ev.uli = uli;
+		ev.uli_len = sizeof(uli);
+	}
 	d.kind = D_IPIRI;
 	d.ev = &ev;
 	last = a->pkt_i >= a->pkt_total;

@@ -106,6 +106,7 @@ int cmd_shred(int argc, char **argv);
 int cmd_retention(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_calls(int argc, char **argv);
+int cmd_locations(int argc, char **argv);
 int cmd_audio(int argc, char **argv);
 int cmd_pcap(int argc, char **argv);
 int cmd_reindex(int argc, char **argv);

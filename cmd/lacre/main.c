@@ -54,6 +54,7 @@ static const struct subcmd subcmds[] = {
 	{ "retention", NULL, "court states; cases whose data outlived its legal basis" },
 	{ "export", NULL, "write an evidence package for the court" },
 	{ "calls", NULL, "list a warrant's calls and sessions (IRI and CC correlated)" },
+	{ "locations", NULL, "list the locations a warrant's IRIs carry, in time order" },
 	{ "audio", NULL, "write a call's audio as a stereo WAV (left: from the target)" },
 	{ "pcap", NULL, "write a warrant's content packets to a pcap file" },
 	{ "reindex", NULL, "rebuild the access index of sealed records" },

@@ -148,6 +148,7 @@ struct etsi_ipmmiri {
 	struct etsi_bytes original;    /* originalIPMMMessage */
 	struct etsi_ipaddr src, dst;   /* ipSourceAddress, ipDestinationAddress */
 	int has_location;              /* targetLocation [2] present */
+	struct etsi_bytes location;    /* its Location contents (etsi_location.h) */
 };
 
 /* IPMultimediaPDU IPMMCC of the first CCPayload (frame in content_bytes). */
@@ -170,6 +171,7 @@ struct etsi_ipiri {
 	struct etsi_bytes cpe_id;      /* targetCPEID */
 	struct etsi_bytes location_text; /* targetLocation [7] */
 	int has_location;              /* targetLocation [7] or location [24] */
+	struct etsi_bytes location;    /* location [24]: Location contents (etsi_location.h) */
 	int has_start, has_end;
 	int64_t start_us, end_us;      /* startTime, endTime (Unix microseconds) */
 	int end_reason;                /* -1 absent */
@@ -236,6 +238,8 @@ struct etsi_mobile {
 	struct etsi_bytes dnn;         /* 33.128 dNN (text) */
 	struct etsi_bytes ue_ip;       /* 33.128 uEEndpoint address octets (first) */
 	int has_location;              /* 1 a location field is present, 0 none, -1 cannot tell */
+	struct etsi_bytes loc_umts;    /* contents of the (last) UMTS Location [8] */
+	struct etsi_bytes loc_eps;     /* contents of the (last) ePSlocationOfTheTarget [23] */
 };
 
 /* TRIPayload operatorLeaMessage. */

@@ -104,6 +104,9 @@ struct etsi_enc_ipiri {
 	const char *pop_identifier;     /* pOPIdentifier [18] { [0] text } */
 	const struct etsi_enc_ipaddr *pop_ip; /* pOPIPAddress [19] */
 	const char *target_location;    /* targetLocation [7] (1..64 characters) */
+	const uint8_t *uli;             /* location [24] { epsLocation [1] {
+	                                 * userLocationInfo [1] } }: a GTPv2 ULI value */
+	size_t uli_len;
 };
 
 /* IntegrityCheck (TRIPayload [0]). */

@@ -28,14 +28,17 @@
 #include "lacre/store.h"
 
 #define INDEX_FILE "index.sqlite"
-#define INDEX_SCHEMA_VERSION 2   /* 2: mobile IRI columns (FORMATS §10) */
+#define INDEX_SCHEMA_VERSION 3   /* 2: mobile IRI columns; 3: locations table (FORMATS §10) */
 
 struct index;
 struct sqlite3;
 
 /* Open (creating with mode 0600 and the schema) DIR/index.sqlite of site
- * s.  LACRE_E_DB (not an index of this version, SQLite failed: rebuild with
- * `lacre reindex`), LACRE_E_IO, LACRE_E_NOMEM. */
+ * s.  A schema-2 index is migrated: its rows are emptied (the next
+ * index_update rebuilds them from the backend, with their locations) and
+ * it becomes schema 3.  LACRE_E_DB (not an index of this or the previous
+ * version, SQLite failed: rebuild with `lacre reindex`), LACRE_E_IO,
+ * LACRE_E_NOMEM. */
 int index_open(const struct site *s, struct index **out);
 /* The same for an explicit path (tests). */
 int index_open_path(const char *path, struct index **out);

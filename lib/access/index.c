@@ -25,6 +25,7 @@
 
 #include "lacre/err.h"
 #include "lacre/etsi.h"
+#include "lacre/etsi_location.h"
 #include "lacre/index.h"
 #include "lacre/pcap.h"
 #include "lacre/receipts.h"
@@ -66,11 +67,18 @@ static const char index_schema[] =
 	"  iri_gaps INTEGER NOT NULL, cc_gaps INTEGER NOT NULL, rtp_gaps INTEGER NOT NULL,\n"
 	"  complete INTEGER NOT NULL, problems TEXT NOT NULL,\n"
 	"  imsi TEXT, msisdn TEXT, imei TEXT, apn TEXT, locations TEXT,\n"
-	"  PRIMARY KEY (warrant, id));\n";
+	"  PRIMARY KEY (warrant, id));\n"
+	"CREATE TABLE IF NOT EXISTS locations (\n"
+	"  warrant TEXT NOT NULL, segment TEXT NOT NULL, idx INTEGER NOT NULL, n INTEGER NOT NULL,\n"
+	"  liid TEXT NOT NULL, cin INTEGER, seq INTEGER NOT NULL, time_us INTEGER NOT NULL,\n"
+	"  iri_type INTEGER, kind TEXT NOT NULL, mcc TEXT, mnc TEXT, area INTEGER, rac INTEGER,\n"
+	"  cell INTEGER, lat_udeg INTEGER, lon_udeg INTEGER, text TEXT, problem TEXT,\n"
+	"  PRIMARY KEY (warrant, segment, idx, n));\n"
+	"CREATE INDEX IF NOT EXISTS locations_time ON locations (warrant, time_us);\n";
 
 enum {
 	ST_SEG_SEEN, ST_SEG_ADD, ST_REC_ADD, ST_REC_COMMIT, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_N
+	ST_LOC_DEL, ST_LOC_ADD, ST_N
 };
 
 static const char *const index_sql[ST_N] = {
@@ -86,6 +94,9 @@ static const char *const index_sql[ST_N] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_LOC_DEL] = "DELETE FROM locations WHERE warrant = ?1 AND segment = ?2 AND idx = ?3",
+	[ST_LOC_ADD] = "INSERT INTO locations VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+		       "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
 };
 
 struct index {
@@ -122,6 +133,41 @@ static int index_step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? LACRE_OK : LACRE_E_DB;
 }
 
+/*
+ * Schema 2 -> 3 (FORMATS §10): schema 3 adds the locations table (created
+ * by index_schema), whose rows come from decoding the records again, which
+ * only index_update can do (it holds the warrant's identity).  So the
+ * migration empties records, segments and calls and sets the version, in
+ * one transaction: the next index_update of each warrant re-reads its
+ * segments from the backend and fills every table.  The index holds nothing
+ * the backend does not.  A concurrent opener that migrated first is seen
+ * inside the transaction (BEGIN IMMEDIATE), so the emptying happens once.
+ */
+static int index_migrate(sqlite3 *db)
+{
+	static const char *const q[] = {
+		"DELETE FROM records", "DELETE FROM segments", "DELETE FROM calls",
+		"DELETE FROM locations",
+		"UPDATE meta SET value = '3' WHERE key = 'schema'",
+	};
+	sqlite3_stmt *st = NULL;
+	int v = 0, r = LACRE_OK;
+
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return LACRE_E_DB;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st, NULL) != SQLITE_OK)
+		r = LACRE_E_DB;
+	else if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	for (size_t i = 0; r == LACRE_OK && v == 2 && i < sizeof(q) / sizeof(q[0]); i++)
+		if (sqlite3_exec(db, q[i], NULL, NULL, NULL) != SQLITE_OK)
+			r = LACRE_E_DB;
+	if (sqlite3_exec(db, r == LACRE_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+		r = LACRE_E_DB;
+	return r;
+}
+
 int index_open_path(const char *path, struct index **out)
 {
 	struct index *ix = NULL;
@@ -149,8 +195,10 @@ int index_open_path(const char *path, struct index **out)
 			 "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(ix->db, index_schema, NULL, NULL, NULL) != SQLITE_OK)
 		goto out;
-	/* a different schema version is not read: rebuild instead */
-	if (sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st, NULL) != SQLITE_OK)
+	/* schema 2 is migrated (index_migrate); any other version is not
+	 * read: rebuild instead */
+	if (index_migrate(ix->db) != LACRE_OK ||
+	    sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		if (sqlite3_column_int(st, 0) != INDEX_SCHEMA_VERSION)
@@ -209,6 +257,7 @@ int index_reset(struct index *ix, const char *warrant)
 		"DELETE FROM records WHERE ?1 IS NULL OR warrant = ?1",
 		"DELETE FROM segments WHERE ?1 IS NULL OR warrant = ?1",
 		"DELETE FROM calls WHERE ?1 IS NULL OR warrant = ?1",
+		"DELETE FROM locations WHERE ?1 IS NULL OR warrant = ?1",
 	};
 	sqlite3_stmt *st = NULL;
 	int r = LACRE_OK;
@@ -483,6 +532,78 @@ static void index_bind_mobile(sqlite3_stmt *st, const struct etsi_mobile *m)
 		sqlite3_bind_int(st, 49, m->rat);
 }
 
+/*
+ * The locations table rows of one record (FORMATS §10): one row per
+ * location etsi_location_of decodes from the IRI pdu (NULL: not a decoded
+ * IRI, no row), in the record's order, with the record's time.  When a
+ * location element did not decode, problem holds why (on every row of the
+ * record; a record whose only location failed, or that the decoder says
+ * carries a location of a kind lacre does not read, gets one row of kind
+ * "undecoded").  Replaces the record's earlier rows.
+ */
+static int index_add_locations(struct index *ix, const char *warrant, const char *segment,
+			       uint64_t idx, const struct frame_record *rec, const char *liid,
+			       const struct etsi_pdu *pdu)
+{
+	sqlite3_stmt *st = ix->st[ST_LOC_DEL];
+	struct etsi_locations l;
+	const char *problem = NULL;
+	size_t rows;
+	int lr, r;
+
+	sqlite3_bind_text(st, 1, warrant, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, segment, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)idx);
+	if ((r = index_step_done(st)) != LACRE_OK || pdu == NULL)
+		return r;
+	lr = etsi_location_of(pdu, &l);
+	if (lr != LACRE_OK)
+		problem = lacre_strerror(lr);
+	else if (l.dropped)
+		problem = "more locations than lacre keeps per record";
+	rows = l.n;
+	if (rows == 0 && (lr != LACRE_OK || etsi_iri_location(pdu) == 1)) {
+		rows = 1;                  /* the "undecoded" row */
+		if (!problem)
+			problem = "a location lacre does not decode";
+	}
+	st = ix->st[ST_LOC_ADD];
+	for (size_t i = 0; i < rows && r == LACRE_OK; i++) {
+		const struct etsi_loc *e = l.n ? &l.v[i] : NULL;
+		sqlite3_bind_text(st, 1, warrant, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, segment, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)idx);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)i);
+		sqlite3_bind_text(st, 5, liid, -1, SQLITE_TRANSIENT);
+		if (rec->has_cin)
+			sqlite3_bind_int64(st, 6, rec->cin);
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)rec->seq);
+		sqlite3_bind_int64(st, 8, rec->time_kind ? rec->time_us : rec->recv_us);
+		if (rec->iri_type)
+			sqlite3_bind_int(st, 9, rec->iri_type);
+		sqlite3_bind_text(st, 10, e ? etsi_loc_kind_name(e->kind) : "undecoded", -1,
+				  SQLITE_STATIC);
+		if (e) {
+			index_bind_text(st, 11, e->mcc);
+			index_bind_text(st, 12, e->mnc);
+			if (e->has_area)
+				sqlite3_bind_int64(st, 13, e->area);
+			if (e->has_rac)
+				sqlite3_bind_int64(st, 14, e->rac);
+			if (e->has_cell)
+				sqlite3_bind_int64(st, 15, e->cell);
+			if (e->has_point) {
+				sqlite3_bind_int64(st, 16, e->lat_udeg);
+				sqlite3_bind_int64(st, 17, e->lon_udeg);
+			}
+			index_bind_text(st, 18, e->text);
+		}
+		index_bind_text(st, 19, problem);
+		r = index_step_done(st);
+	}
+	return r;
+}
+
 int index_add_record(struct index *ix, const char *warrant, const char *segment,
 		     uint64_t idx, const struct frame_record *rec)
 {
@@ -585,6 +706,9 @@ int index_add_record(struct index *ix, const char *warrant, const char *segment,
 	if (decoded && pdu.kind == ETSI_KIND_IRI && pdu.mobile.family)
 		index_bind_mobile(st, &pdu.mobile);
 	r = index_step_done(st);
+	if (r == LACRE_OK)
+		r = index_add_locations(ix, warrant, segment, idx, rec, liid,
+					decoded && pdu.kind == ETSI_KIND_IRI ? &pdu : NULL);
 	record_pdu_free(&v);
 	return r;
 }

@@ -44,6 +44,7 @@ static const struct served served[] = {
 	{ "records", NULL, 1, 0 },
 	{ "quarantine", NULL, 1, 0 },
 	{ "calls", NULL, 1, 0 },
+	{ "locations", NULL, 1, 0 },
 	{ "audio", NULL, 1, 1 },
 	{ "pcap", NULL, 1, 1 },
 	{ "export", NULL, 1, 1 },

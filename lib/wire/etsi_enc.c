@@ -269,6 +269,13 @@ int etsi_enc_ipiri(struct lacre_dbuf *out, const struct etsi_enc_header *h,
 	}
 	if (ev->pop_ip)
 		put_ipaddr(&e, 19, ev->pop_ip);
+	if (ev->uli && ev->uli_len) {
+		ber_enc_open(&e, CTX, 24);                  /* location: LI-PS-PDU Location */
+		ber_enc_open(&e, CTX, 1);                   /* epsLocation */
+		ber_enc_prim(&e, CTX, 1, ev->uli, ev->uli_len);
+		ber_enc_close(&e);
+		ber_enc_close(&e);
+	}
 	ber_enc_close(&e);
 	ber_enc_close(&e);
 	close3(&e);

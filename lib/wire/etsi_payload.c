@@ -82,7 +82,13 @@ static void dec_ipiri_contents(struct etsi_dec *d, const struct ber_tlv *x, int 
 		case 19: etsi_dec_ipaddr(d, &y, depth - 1, &ip->pop_ip); break;
 		case 21: etsi_dec_ipaddr(d, &y, depth - 1, &ip->additional_ip); break;
 		case 22: etsi_dec_enum(d, &y, &ip->auth_type); break;
-		case 24: ip->has_location = 1; break;
+		case 24:
+			ip->has_location = 1;
+			if (y.constructed) {
+				ip->location.p = y.value;
+				ip->location.len = y.len;
+			}
+			break;
 		default: etsi_dec_unknown(d);
 		}
 	}
@@ -231,6 +237,10 @@ static void dec_ipmmiri(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 			break;
 		case 2:
 			m->has_location = 1;
+			if (y.constructed) {
+				m->location.p = y.value;
+				m->location.len = y.len;
+			}
 			break;
 		case 3:
 			break;
@@ -362,6 +372,8 @@ static void dec_umts_location(struct etsi_dec *d, const struct ber_tlv *x, int d
 
 	if (etsi_dec_need_cons(d, x))
 		return;
+	m->loc_umts.p = x->value;
+	m->loc_umts.len = x->len;
 	etsi_dec_children(x, &c);
 	while (etsi_dec_next(d, &c, &y, depth)) {
 		if (y.cls != BER_CONTEXT) {
@@ -391,6 +403,8 @@ static void dec_eps_location(struct etsi_dec *d, const struct ber_tlv *x, int de
 
 	if (etsi_dec_need_cons(d, x))
 		return;
+	m->loc_eps.p = x->value;
+	m->loc_eps.len = x->len;
 	etsi_dec_children(x, &c);
 	while (etsi_dec_next(d, &c, &y, depth)) {
 		if (y.cls != BER_CONTEXT) {

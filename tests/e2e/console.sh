@@ -112,7 +112,7 @@ XREC=$("$L" records --warrant "$W1" --user "$INV_KEY" --justification "$J" --jso
 	"$work/wrong.key" "$AUDITOR_KEY" "$W1" "$W2" "$J, in the browser" "$CLERK_KEY" "$ADMIN_KEY" "$R" \
 	"$work/package.age" "$work/browser.wav" "$XREC" || { tail -20 "$work/console.err"; die "the browser test"; }
 n=$(ls "$work/shots"/*.png 2>/dev/null | wc -l)
-[ "$n" -ge 14 ] || die "only $n screenshots"
+[ "$n" -ge 16 ] || die "only $n screenshots"
 ok "browser: $n screenshots in $work/shots"
 # the WAV the page's player got is the call's audio: byte for byte what
 # `lacre audio` gives for the same call through the keeper (whose decoding
@@ -130,6 +130,24 @@ assert t["channels"] == 2 and t["rate"] == 8000 and t["frames"] > 8000, t
 assert t["left"]["rms"] > 100 and t["right"]["rms"] > 100, t
 ' "$tone" || die "the browser's audio is silent or not the call's format: $tone"
 ok "the audio the page played is lacre audio's WAV of $CALL, byte for byte; both channels sound: $tone"
+# the Locations view the investigator saw is `lacre locations` of W1
+# through the keeper: the same places, times and IRI types, row for row;
+# and those are the cells the mediator was told to put in the session's
+# IPIRIs (TAI 214-01-1a2b, ECGI 0a1b2c0 moving by one per IRI)
+"$L" locations --warrant "$W1" --user "$INV_KEY" --justification "$J" --json > "$work/loc.jsonl" \
+	2>"$work/loc.err" || { cat "$work/loc.err"; die "lacre locations through the keeper"; }
+"$PY" - "$work/loc.jsonl" "$work/shots/locations.json" <<'PY' || die "the page's Locations view is not lacre locations' rows"
+import json, sys
+cli = [json.loads(l) for l in open(sys.argv[1])]
+page = json.load(open(sys.argv[2]))
+want = [[r["time"], r["iri_type"], r["kind"], r["place"]] for r in cli]
+assert page == want, (page, want)
+tai = {r["place"] for r in cli if r["kind"] == "tai"}
+ecgi = [r["place"] for r in cli if r["kind"] == "ecgi"]
+assert tai == {"214-01-1a2b"} and ecgi == ["214-01-0a1b2c%d" % i for i in range(4)], cli
+assert len(cli) == 8 and [r["time"] for r in cli] == sorted(r["time"] for r in cli), cli
+print("ok   the page's Locations view = lacre locations: %d rows, TAI %s, ECGI %s" % (len(cli), tai.pop(), ecgi))
+PY
 "$B/lacre-verify" "$work/package.age" -i "$work/court.key" --log-vkey "$site/ledger/ingest/vkey" \
 	> "$work/verify.out" 2>&1 || { cat "$work/verify.out"; die "the package exported through the console"; }
 grep -q '^VERIFIED' "$work/verify.out" || die "lacre-verify: $(cat "$work/verify.out")"

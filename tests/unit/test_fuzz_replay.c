@@ -20,9 +20,10 @@
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/etsi_json.h"
+#include "lacre/etsi_location.h"
 #include "lacre/json.h"
 
-static unsigned n_files, n_pdus, n_bad;
+static unsigned n_files, n_pdus, n_bad, n_locations;
 
 /* Count an invariant violation, naming the file. */
 static void bad(const char *file, const char *what)
@@ -84,6 +85,15 @@ static void one(const char *file, const uint8_t *p, size_t n, struct lacre_dbuf 
 	etsi_seq_iter(&d.integrity, &it);
 	while (etsi_seq_next(&it, &s) == 1)
 		;
+	{
+		/* the IRI's locations (etsi_location.c): within their cap */
+		struct etsi_locations l;
+		int lr = etsi_location_of(&d, &l);
+		if (lr > 0 || l.n > ETSI_LOC_MAX)
+			bad(file, "location decoding out of its bounds");
+		if (l.n)
+			n_locations++;
+	}
 	lacre_dbuf_reset(out);
 	json_init(&w, out);
 	etsi_json_pdu(&w, &d, p, n, 0, ETSI_JSON_RAW | ETSI_JSON_CONTENT);
@@ -155,10 +165,12 @@ static void test_replay_corpus(void)
 	snprintf(dir, sizeof(dir), "%s/fuzz/corpus/etsi", t_topdir());
 	etsi = replay_dir(dir);
 	n_files = ber + etsi;
-	printf("replayed %u files (%u ber, %u etsi), %u PDUs decoded\n", n_files, ber, etsi, n_pdus);
+	printf("replayed %u files (%u ber, %u etsi), %u PDUs decoded, %u with locations\n", n_files,
+	       ber, etsi, n_pdus, n_locations);
 	CHECK(ber > 0);
 	CHECK(etsi > 0);
 	CHECK(n_pdus >= etsi);
+	CHECK(n_locations >= 2);      /* the --cell IPIRI seeds */
 	CHECK_EQ_INT(n_bad, 0);
 }
 

@@ -11,7 +11,7 @@ Usage: console_browser.py URL SPKI SHOTS_DIR INV_KEY WRONG_KEY AUDITOR_KEY W_OWN
                           CLERK_KEY ADMIN_KEY COURT_RECIPIENT PACKAGE_OUT WAV_OUT
 Prints "ok ..." lines; exit 0 when every check passes, 1 otherwise.
 """
-import os, sys, tempfile, time
+import json, os, sys, tempfile, time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -240,6 +240,45 @@ try:
         }), (e) => done(['error', e.message]));""")
     ok(pg[0] == 200 and pg[2] == [0xd4, 0xc3, 0xb2, 0xa1] and pg[1] > 24,
        "the pcap download: %s" % pg)
+
+    # the Locations view of the warrant: what the session's IPIRIs say, in
+    # time order (console.sh compares the rows with lacre locations)
+    nav("warrants")
+    wait_msg(lambda: len(d.find_elements(By.ID, "warrants")) == 1, "the warrant table")
+    d.find_element(By.CSS_SELECTOR, "#warrants button.open-locations").click()
+    wait.until(lambda _: len(d.find_elements(By.ID, "just-go")) == 1)
+    ok(not d.find_elements(By.ID, "locations"), "the Locations view asks its justification first")
+    go()
+    ok(wait_msg(lambda: len(d.find_elements(By.ID, "locations")) == 1, "the locations table"),
+       "Locations view shown")
+    hdr = [c.text for c in d.find_elements(By.CSS_SELECTOR, "#locations tr th")]
+    rows = [[c.text for c in r.find_elements(By.TAG_NAME, "td")]
+            for r in d.find_elements(By.CSS_SELECTOR, "#locations tr")[1:]]
+    page = [[r[hdr.index(k)] for k in ("time", "iri_type", "kind", "place")] for r in rows] \
+        if all(k in hdr for k in ("time", "iri_type", "kind", "place")) else []
+    json.dump(page, open(os.path.join(shots, "locations.json"), "w"))
+    ok(len(rows) > 0 and any("ecgi" in r for r in rows) and
+       "no cell-tower database" in d.find_element(By.ID, "view").text,
+       "the Locations view lists %d rows with cells, and says lacre has no cell-tower database" % len(rows))
+    shot("05b-locations")
+    # the session's page: its location events beside its IRI events
+    nav("warrants")
+    wait_msg(lambda: len(d.find_elements(By.ID, "warrants")) == 1, "the warrant table")
+    d.find_element(By.CSS_SELECTOR, "#warrants button.open-calls").click()
+    go()
+    wait_msg(lambda: len(d.find_elements(By.ID, "calls")) == 1, "the calls table")
+    srow = [r for r in d.find_elements(By.CSS_SELECTOR, "#calls tr") if "session" in r.text]
+    ok(len(srow) == 1, "the calls table has the session")
+    if srow:
+        srow[0].find_element(By.CSS_SELECTOR, "button.open-call").click()
+        go()
+        ok(wait_msg(lambda: len(d.find_elements(By.ID, "call-locations")) == 1, "the session's locations"),
+           "the session page shows its location events")
+        st = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#call-locations tr")[1:]]
+        ok(len(st) == len(rows) and all("214-01-" in r for r in st),
+           "the session page lists the %d location events of its CIN in time order" % len(st))
+        d.execute_script("document.getElementById('call-locations-view').scrollIntoView()")
+        shot("05c-session-locations")
 
     # logout: the page returns to the login form and the session gets nothing
     d.find_element(By.ID, "logout").click()

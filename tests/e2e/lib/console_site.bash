@@ -34,9 +34,10 @@ console_site() {
 	INV2_KEY=$work/keys-site/inv2.key
 	"$L" user add inv2 --role investigator --unit UCO-2 -o "$INV2_KEY" --user "$ADMIN_KEY" >/dev/null ||
 		die "user add inv2"
-	W1=$(vault_warrant "$site" LIID0001 2026-11-01 2027-01-31 content,iri) || die "warrant 1"
+	W1=$(vault_warrant "$site" LIID0001 2026-11-01 2027-01-31 content,iri,location) || die "warrant 1"
+	# --cell: the session's IPIRIs carry a TAI and an ECGI (location [24])
 	"$B/lacre-mediator" --output "$work/s" --targets 1 --calls 1 --sessions 1 --seed 7 \
-		--start-time 2026-11-28T10:00:00Z >/dev/null 2>&1 || die "mediator --output"
+		--cell 214-01-1a2b-0a1b2c0 --start-time 2026-11-28T10:00:00Z >/dev/null 2>&1 || die "mediator --output"
 	vault_ingest_start "$site" run1
 	python3 "$top/tests/e2e/lib/send_streams.py" "$HI2" "$HI3" "$work/s.hi2" "$work/s.hi3" || die "sending"
 	vault_ingest_stop run1
