@@ -29,6 +29,7 @@
 #include "lacre/extract.h"
 #include "lacre/note.h"
 #include "lacre/package.h"
+#include "lacre/segment_proof.h"
 #include "lacre/verify.h"
 
 #define N_IPCC 40                 /* IPCC records of the warrant */
@@ -433,6 +434,8 @@ static void test_record_receipt(void)
 	struct lacre_store *st = NULL;
 	struct lacre_dbuf d;
 	struct receipt rc;
+	static struct segment_proof sp;
+	struct lacre_dbuf spd;
 	const struct kit_rec *r5;
 	uint8_t commit[32];
 	uint64_t leaf = 0;
@@ -445,18 +448,38 @@ static void test_record_receipt(void)
 	lacre_store_close(st);
 	CHECK((r5 = kit_find(rs, 5)) != NULL);
 	lacre_dbuf_init(&d, 1 << 20);
-	CHECK_OK(export_record_receipt(&kit_site, kit_ks, wid, r5->segment, r5->index, &d, commit, &leaf,
-				       msg, sizeof(msg)));
+	lacre_dbuf_init(&spd, SEGMENT_PROOF_TEXT_MAX);
+	CHECK_OK(export_record_receipt(&kit_site, kit_ks, wid, r5->segment, r5->index, &d, &spd, commit,
+				       &leaf, msg, sizeof(msg)));
 	CHECK_MEM(commit, r5->commitment, 32);
 	CHECK_OK(receipt_parse(d.p, d.len, &rc));
 	CHECK_EQ_INT(rc.index, leaf);
+	/* one leaf per segment: the record is proven through its segment's
+	 * v2 entry, which must name the record's segment and be that leaf */
+	CHECK_OK(segment_proof_parse(spd.p, spd.len, &sp));
+	CHECK_EQ_INT(sp.index, r5->index);
+	CHECK(strcmp(sp.seg.name, r5->segment) == 0);
+	CHECK_OK(segment_proof_verify(&sp, commit));
+	{
+		uint8_t other[32], lh[32];
+		memcpy(other, commit, 32);
+		other[0] ^= 1;
+		CHECK_EQ_INT(segment_proof_verify(&sp, other), LACRE_E_VERIFY);
+		merkle_leaf_hash(sp.entry, sp.entry_len, lh);
+		const uint8_t *end = memmem(rc.cp, rc.cp_len, "\n\n", 2);
+		struct checkpoint cpt;
+		CHECK(end != NULL);
+		CHECK_OK(checkpoint_parse(rc.cp, (size_t)(end - (const uint8_t *)rc.cp) + 1, &cpt));
+		CHECK_OK(merkle_verify_inclusion(rc.index, cpt.size, lh, &rc.proof, cpt.root));
+	}
+	lacre_dbuf_free(&spd);
 	lacre_dbuf_reset(&d);
 	CHECK_EQ_INT(export_record_receipt(&kit_site, kit_ks, wid, r5->segment, 100000, &d, NULL, NULL,
-					   msg, sizeof(msg)), LACRE_E_NOT_FOUND);
+					   NULL, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
 	CHECK(strstr(msg, "has no record") != NULL);
 	CHECK_EQ_INT(d.len, 0);
 	CHECK_EQ_INT(export_record_receipt(&kit_site, kit_ks, "W-000077", r5->segment, r5->index, &d,
-					   NULL, NULL, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
+					   NULL, NULL, NULL, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
 	CHECK(strstr(msg, "cannot read warrant W-000077's key") != NULL);
 	lacre_dbuf_free(&d);
 	free(rs);
