@@ -205,7 +205,8 @@ static void test_full_package(void)
 	CHECK_EQ_INT(res.wavs, 1);
 	CHECK_EQ_INT(res.pcaps, 2);            /* the VoIP call and the IPCC session (CIN 7) */
 	CHECK(res.pdu_bytes > 0);
-	CHECK(res.log_size >= res.records);
+	/* one leaf per sealed segment: far fewer leaves than records */
+	CHECK(res.log_size >= 1 && res.log_size < res.records);
 	CHECK_EQ_INT(strlen(res.package_id), 32);
 	CHECK(strncmp(res.export_vkey, "lacre/", 6) == 0);
 	/* the export key was created on first use, its vkey published */
@@ -228,6 +229,12 @@ static void test_full_package(void)
 	CHECK(member_has(pk, "media.txt", "packets 10 10 missing 0 0"));
 	CHECK(member_has(pk, "media.txt", "pcap pcap/"));
 	CHECK(!member_has(pk, "manifest.txt", "absent events"));
+	/* each record: its segment proof (to its segment's v2 entry) after
+	 * its tlog-proof (of that entry) */
+	CHECK(member_has(pk, "records/00000001.tlog-proof", "c2sp.org/tlog-proof@v1\n"));
+	CHECK(member_has(pk, "records/00000001.segment-proof", "lacre-segment-proof/v1\nentry "));
+	CHECK(member_has(pk, "records/00000064.segment-proof", "lacre-segment-proof/v1\nentry "));
+	CHECK(!member_has(pk, "records/00000065.segment-proof", NULL));
 	CHECK_OK(verify_pkg(pk, res.export_vkey, &ok, &inc, &exc));
 	CHECK_EQ_INT(ok, 1);
 	CHECK_EQ_INT(inc, res.included);
