@@ -289,6 +289,8 @@ struct audit_result {
 	uint64_t entries;     /* entries read and hashed */
 	uint64_t objects;     /* objects read */
 	uint64_t segments;    /* segment entries checked */
+	uint64_t records;     /* records the tree logs: its 32-byte leaves (one per
+	                       * record of a v1 segment) plus each v2 entry's count */
 	uint64_t findings;    /* problems reported */
 	uint64_t unlogged;    /* segments under segment_prefix named by no entry */
 	uint64_t by_kind[AUDIT_KIND_MAX + 1];
