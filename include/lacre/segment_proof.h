@@ -1,6 +1,6 @@
 /*
  * segment_proof.h - the per-record proof of a v2 segment
- * (lacre-segment-proof/v1, docs/FORMATS.md §6.3).  Owned by
+ * (lacre-segment-proof/v1, docs/FORMATS.md §6.1).  Owned by
  * lib/ledger/segment_proof.c; libcrypto only (lacre-verify links it).
  *
  * Since the ingest log has one leaf per sealed segment (the v2 "segment

@@ -1,6 +1,6 @@
 /*
  * segment_proof.c - lacre-segment-proof/v1, the record-to-segment half of
- * a record's proof (include/lacre/segment_proof.h, docs/FORMATS.md §6.3).
+ * a record's proof (include/lacre/segment_proof.h, docs/FORMATS.md §6.1).
  *
  * The text is read by lacre-verify from evidence packages a defence
  * expert may have been handed by anyone, so the parser takes exactly one

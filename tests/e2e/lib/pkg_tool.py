@@ -13,7 +13,7 @@ court's public recipient could do before re-sealing the package with age).
                                               the first that fails)
 
 segproofs is an independent reader of lacre-segment-proof/v1 (docs/FORMATS.md
-§6.3) and of the manifest's record lines: for records/, excluded/ and events/
+§6.1) and of the manifest's record lines: for records/, excluded/ and events/
 members N with a .segment-proof, the frame's SHA-256 (records/ and events/) or
 the manifest's commitment (excluded/) must reach the v2 entry's records root by
 the RFC 9162 path, the entry must name the manifest's segment, i must be the
