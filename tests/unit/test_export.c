@@ -16,6 +16,7 @@
  * key.
  */
 #include <dirent.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -731,6 +732,121 @@ static void test_extract_package(void)
 	package_free(pk);
 }
 
+/* nftw callback: remove one file or folder (deepest first). */
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+/* A site of the layout before issue 15: its ingest log holds a leaf per
+ * record, then a v1 "segment closed" entry per segment.  Made from a fresh
+ * site by replacing its log (state and objects) with one written that way,
+ * with the same key.  Its records are proven by their own leaves: the
+ * export writes no segment proof, the manifest's leaf is the record's, and
+ * the package verifies - old sites and old packages keep working. */
+static void test_v1_site(void)
+{
+	struct kit_recs *rs = calloc(1, sizeof(*rs));
+	struct receipts_index *ix = NULL;
+	struct lacre_store *st = NULL;
+	struct note_signer *key = NULL;
+	struct tlog *log = NULL;
+	struct export_opts o;
+	struct export_result res;
+	struct package *pk = NULL;
+	struct lacre_dbuf e;
+	char path[SITE_PATH_MAX + 32], state[SITE_PATH_MAX], origin[NOTE_NAME_MAX + 1];
+	char prefix[TLOG_PREFIX_MAX], tdir[SITE_PATH_MAX + TLOG_PREFIX_MAX + 16], msg[512];
+	char done[8][LACRE_STORE_NAME_MAX + 1];
+	size_t ndone = 0;
+	uint64_t logged = 0;
+	int ok = 0;
+	uint64_t inc = 0, exc = 0;
+
+	CHECK(rs != NULL);
+	CHECK_OK(make_site());
+	CHECK_OK(lacre_store_open(kit_site.cfg.backend, &st));
+	CHECK_OK(kit_read(st, wid, 0, rs, NULL));
+	CHECK(rs->n > 0);
+	CHECK_OK(receipts_index_open(&kit_site, st, &ix, msg, sizeof(msg)));
+	/* the old log: remove the state (but the vkey) and the log's objects */
+	CHECK_OK(seal_sink_log_origin(&kit_site, origin, sizeof(origin)));
+	CHECK_OK(tlog_prefix(origin, prefix, sizeof(prefix)));
+	CHECK_OK(site_path(&kit_site, "ledger/ingest", state, sizeof(state)));
+	{
+		static const char *const f[] = { "entries", "state", "checkpoint", "pending" };
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", state, f[i]);
+			unlink(path);
+		}
+	}
+	snprintf(tdir, sizeof(tdir), "%s/objects/%s", kit_site.dir, prefix);
+	CHECK(nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+	CHECK_OK(site_log_key(&kit_site, "ledger/ingest.key", origin, &key));
+	CHECK_OK(tlog_open(st, state, origin, key, &log));
+	lacre_dbuf_init(&e, 1024);
+	/* per segment (in read order): its commitments in record order, then
+	 * its v1 entry (the v2 entry's fields up to the fingerprint) */
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct tlog_segment *seg;
+		size_t k, n = 0;
+		for (k = 0; k < ndone; k++)
+			if (!strcmp(done[k], rs->v[i].segment))
+				break;
+		if (k < ndone)
+			continue;
+		CHECK(ndone < 8);
+		snprintf(done[ndone++], sizeof(done[0]), "%s", rs->v[i].segment);
+		CHECK_OK(receipts_index_segment(ix, rs->v[i].segment, NULL, &seg));
+		for (uint64_t idx = 0; idx < seg->records; idx++)
+			for (size_t j = 0; j < rs->n; j++)
+				if (!strcmp(rs->v[j].segment, rs->v[i].segment) && rs->v[j].index == idx) {
+					CHECK_OK(tlog_append(log, rs->v[j].commitment, 32, NULL));
+					n++;
+				}
+		CHECK_EQ_INT(n, seg->records);     /* the warrant's segments hold only its records */
+		lacre_dbuf_reset(&e);
+		CHECK_OK(tlog_segment_encode(seg, &e));
+		e.p[15] = '1';
+		CHECK_OK(tlog_append(log, e.p, e.len - 40, NULL));
+		logged += n;
+	}
+	CHECK_OK(tlog_checkpoint(log, NULL));
+	tlog_close(log);
+	note_signer_free(key);
+	receipts_index_free(ix);
+	ix = NULL;
+	lacre_dbuf_free(&e);
+	/* the readers see the v1 log: each record by its own leaf */
+	CHECK_OK(receipts_index_open(&kit_site, st, &ix, msg, sizeof(msg)));
+	CHECK_EQ_INT(receipts_index_tree(ix)->size, logged + ndone);
+	CHECK_EQ_INT(receipts_index_segment(ix, rs->v[0].segment, NULL, NULL), LACRE_E_NOT_FOUND);
+	{
+		uint64_t leaf;
+		CHECK_OK(receipts_index_find(ix, rs->v[0].commitment, &leaf));
+	}
+	receipts_index_free(ix);
+	lacre_store_close(st);
+	opts(&o, "v1.age", path, sizeof(path));
+	o.no_media = 1;
+	o.access_report = "lacre-access-report/v1\nentry 0 test access report\n";
+	CHECK_OK(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)));
+	CHECK_EQ_INT(res.records, rs->n);
+	CHECK_EQ_INT(res.unlogged, 0);
+	CHECK_EQ_INT(res.log_size, logged + ndone);
+	CHECK_OK(open_pkg(path, &pk));
+	CHECK(member_has(pk, "records/00000001.tlog-proof", "c2sp.org/tlog-proof@v1\n"));
+	CHECK(!member_has(pk, "records/00000001.segment-proof", NULL));
+	CHECK_OK(verify_pkg(pk, res.export_vkey, &ok, &inc, &exc));
+	CHECK_EQ_INT(ok, 1);
+	CHECK_EQ_INT(inc, rs->n);
+	package_free(pk);
+	free(rs);
+}
+
 int main(void)
 {
 	RUN(test_exclusion_parse);
@@ -742,6 +858,7 @@ int main(void)
 	RUN(test_altered_package);
 	RUN(test_unlogged_and_events);
 	RUN(test_extract_package);
+	RUN(test_v1_site);
 	keystore_close(kit_ks);
 	return t_done();
 }
