@@ -125,6 +125,17 @@ int cmd_proof_record(int argc, char **argv)
 	r = export_record_receipt(&s, ks, warrant, rec.segment, rec.index, &out, &sp, c, &leaf, msg,
 				  sizeof(msg));
 	keystore_close(ks);
+	if (r == LACRE_OK && sp.len && getenv("LACRE_KEEPER_OUTPUT")) {
+		/* a keeper request returns one output file: the segment proof
+		 * would stay in the worker's private folder, and a receipt of
+		 * the segment's entry alone proves no record */
+		cli_err("record %s is in a v2 segment: its proof is two files and a keeper request "
+			"returns one; run it on the site's host without the keeper (LACRE_KEEPER=off), or "
+			"take records/<n>.segment-proof and .tlog-proof from an export", recs);
+		lacre_dbuf_free(&out);
+		lacre_dbuf_free(&sp);
+		return EXIT_FAIL;
+	}
 	if (r == LACRE_OK && sp.len && !sppath) {
 		cli_err("record %s is in a v2 segment: its proof is two files; give -o FILE or "
 			"--segment-proof SP", recs);
