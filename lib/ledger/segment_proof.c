@@ -91,8 +91,8 @@ static int sp_line(struct lacre_rbuf *b, const uint8_t **p, size_t *len)
 	return lacre_rbuf_skip(b, *len + 1);
 }
 
-/* A decimal without leading zeros (or "0"), at most 19 digits; *rest
- * moves past it. */
+/* A decimal without leading zeros (or "0"), at most 19 digits, at *p
+ * (before end); *p moves past it. */
 static int sp_u64(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
 	const uint8_t *s = *p;
