@@ -433,6 +433,7 @@ static void rcpt_seg_reset(struct receipts_seg *c)
 	c->seg = NULL;
 }
 
+/* Free the cache and what it holds. */
 void receipts_seg_free(struct receipts_seg *c)
 {
 	if (!c)
