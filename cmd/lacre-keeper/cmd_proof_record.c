@@ -4,8 +4,12 @@
  * record is decrypted (access domain: audit-first gate, master passphrase),
  * its commitment recomputed, and its inclusion in the ingest log's
  * published checkpoint proved from the log's bundles (lib/access/export.c,
- * lib/access/receipts.c).  `lacre proof verify --entry-hex COMMITMENT`
- * checks the result offline.
+ * lib/access/receipts.c).  A record of a v2 segment (one ledger leaf per
+ * segment) needs two files: the tlog-proof of its segment's entry and the
+ * lacre-segment-proof from the record to that entry's records root, written
+ * to --segment-proof SP (default: -o's FILE with ".tlog-proof" replaced by
+ * ".segment-proof", or FILE.segment-proof).  `lacre proof verify
+ * --entry-hex COMMITMENT [--segment-proof SP]` checks the result offline.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +19,7 @@
 #include "lacre/acl.h"
 #include "lacre/err.h"
 #include "lacre/export.h"
+#include "lacre/segment_proof.h"
 #include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "lacre/site.h"
@@ -25,10 +30,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lacre proof record --warrant W --record SEGMENT:INDEX [-o FILE] [--site DIR]\n"
-		"                          --justification TEXT [--user KEYFILE]\n"
+		"                          [--segment-proof SP] --justification TEXT [--user KEYFILE]\n"
 		"                          [--passphrase-file F | --passphrase-fd N]\n"
 		"Writes the tlog-proof receipt of one record (SEGMENT:INDEX as 'lacre records\n"
-		"--json' prints them) and prints its commitment and leaf index on stderr.\n");
+		"--json' prints them) and prints its commitment and leaf index on stderr.  A\n"
+		"record of a v2 segment also gets its segment proof: SP, by default FILE with\n"
+		".tlog-proof replaced by .segment-proof (or FILE.segment-proof).\n");
 }
 
 /* Audit-first gate for reading one record (action "records"). */
@@ -53,6 +60,7 @@ int cmd_proof_record(int argc, char **argv)
 		{ "warrant", required_argument, 0, 'w' },
 		{ "record", required_argument, 0, 'r' },
 		{ "output", required_argument, 0, 'o' },
+		{ "segment-proof", required_argument, 0, 'S' },
 		{ "user", required_argument, 0, 'u' },
 		{ "justification", required_argument, 0, 'J' },
 		{ "passphrase-file", required_argument, 0, 'P' },
@@ -63,10 +71,11 @@ int cmd_proof_record(int argc, char **argv)
 	struct passphrase_src pass;
 	struct export_exclusion rec;
 	struct keystore *ks = NULL;
-	struct lacre_dbuf out;
+	struct lacre_dbuf out, sp;
 	struct site s;
 	const char *site = NULL, *warrant = NULL, *recs = NULL, *path = NULL, *user = NULL, *just = NULL;
-	char msg[1024], what[256];
+	const char *sppath = NULL;
+	char msg[1024], what[256], spdef[4096];
 	uint8_t c[32];
 	uint64_t leaf;
 	int o, r, ex;
@@ -79,6 +88,7 @@ int cmd_proof_record(int argc, char **argv)
 		case 'w': warrant = optarg; break;
 		case 'r': recs = optarg; break;
 		case 'o': path = optarg; break;
+		case 'S': sppath = optarg; break;
 		case 'u': user = optarg; break;
 		case 'J': just = optarg; break;
 		case 'P': pass.file = optarg; break;
@@ -102,15 +112,54 @@ int cmd_proof_record(int argc, char **argv)
 	if ((ex = cli_open_site(site, &s)) != EXIT_OK || (ex = gate(&s, user, warrant, what, just)) != EXIT_OK ||
 	    (ex = cli_open_keystore(&pass, &s, &ks)) != EXIT_OK)
 		return ex;
+	if (!sppath && path) {
+		size_t pl = strlen(path), sl = sizeof(".tlog-proof") - 1;
+		if (pl > sl && !strcmp(path + pl - sl, ".tlog-proof"))
+			snprintf(spdef, sizeof(spdef), "%.*s.segment-proof", (int)(pl - sl), path);
+		else
+			snprintf(spdef, sizeof(spdef), "%s.segment-proof", path);
+		sppath = spdef;
+	}
 	lacre_dbuf_init(&out, NOTE_MAX_SIZE + 8192);
-	r = export_record_receipt(&s, ks, warrant, rec.segment, rec.index, &out, c, &leaf, msg, sizeof(msg));
+	lacre_dbuf_init(&sp, SEGMENT_PROOF_TEXT_MAX);
+	r = export_record_receipt(&s, ks, warrant, rec.segment, rec.index, &out, &sp, c, &leaf, msg,
+				  sizeof(msg));
 	keystore_close(ks);
+	if (r == LACRE_OK && sp.len && getenv("LACRE_KEEPER_OUTPUT")) {
+		/* a keeper request returns one output file: the segment proof
+		 * would stay in the worker's private folder, and a receipt of
+		 * the segment's entry alone proves no record */
+		cli_err("record %s is in a v2 segment: its proof is two files and a keeper request "
+			"returns one; run it on the site's host without the keeper (LACRE_KEEPER=off), or "
+			"take records/<n>.segment-proof and .tlog-proof from an export", recs);
+		lacre_dbuf_free(&out);
+		lacre_dbuf_free(&sp);
+		return EXIT_FAIL;
+	}
+	if (r == LACRE_OK && sp.len && !sppath) {
+		cli_err("record %s is in a v2 segment: its proof is two files; give -o FILE or "
+			"--segment-proof SP", recs);
+		lacre_dbuf_free(&out);
+		lacre_dbuf_free(&sp);
+		return EXIT_USAGE;
+	}
 	if (r == LACRE_OK) {
 		FILE *f = path ? fopen(path, "wx") : stdout;
 		if (!f || fwrite(out.p, 1, out.len, f) != out.len || (path && fclose(f) != 0)) {
 			cli_err("cannot write %s", path ? path : "stdout");
 			lacre_dbuf_free(&out);
+			lacre_dbuf_free(&sp);
 			return EXIT_FAIL;
+		}
+		if (sp.len) {
+			FILE *g = fopen(sppath, "wx");
+			if (!g || fwrite(sp.p, 1, sp.len, g) != sp.len || fclose(g) != 0) {
+				cli_err("cannot write %s (it must not exist yet)", sppath);
+				lacre_dbuf_free(&out);
+				lacre_dbuf_free(&sp);
+				return EXIT_FAIL;
+			}
+			fprintf(stderr, "lacre: record %s: segment proof %s\n", recs, sppath);
 		}
 		fprintf(stderr, "lacre: record %s: leaf %llu, commitment ", recs, (unsigned long long)leaf);
 		for (int i = 0; i < 32; i++)
@@ -118,6 +167,7 @@ int cmd_proof_record(int argc, char **argv)
 		fprintf(stderr, "\n");
 	}
 	lacre_dbuf_free(&out);
+	lacre_dbuf_free(&sp);
 	if (r != LACRE_OK) {
 		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
 		return cli_exit_status(r);

@@ -45,6 +45,8 @@ struct rout {
 	 * not shown (anyone can seal to a warrant's public key, so a segment
 	 * the log does not name is no evidence) */
 	const struct receipts_index *ix;
+	struct receipts_seg *rs;                /* v1 leaf or v2 segment root (receipts.h) */
+	const struct age_x25519_identity *id;
 	char unl_seg[LACRE_STORE_NAME_MAX + 1]; /* segment of the records counted */
 	uint64_t unl_n;                         /* its records not shown so far */
 	uint64_t unlogged;                      /* all records not shown */
@@ -63,14 +65,16 @@ static void unlogged_flush(struct rout *o)
 	o->unl_seg[0] = '\0';
 }
 
-/* 1 when the signed ingest log holds ar's commitment, else 0 (counted). */
+/* 1 when the signed ingest log holds ar's commitment (its own leaf, or
+ * its segment's v2 entry whose records root all the segment's records
+ * hash to), else 0 (counted). */
 static int record_logged(struct rout *o, const struct access_record *ar)
 {
+	struct receipts_where w;
 	uint8_t c[32];
-	uint64_t leaf;
 
 	if (frame_commitment(ar->rec->salt, ar->rec->canon.p, ar->rec->canon.len, c) == LACRE_OK &&
-	    receipts_index_find(o->ix, c, &leaf) == LACRE_OK)
+	    receipts_seg_locate(o->rs, o->id, ar->segment, ar->index, c, &w) == LACRE_OK)
 		return 1;
 	if (strcmp(o->unl_seg, ar->segment) != 0) {
 		unlogged_flush(o);
@@ -328,11 +332,22 @@ static int run(int argc, char **argv, int quarantine)
 			return EXIT_VERIFY;
 		}
 		out.ix = ix;
+		out.id = &id;
 		lacre_dbuf_init(&out.d, (size_t)64 << 20);
+		if (ix && (r = receipts_seg_new(ix, st, &out.rs)) != LACRE_OK) {
+			receipts_index_free(ix);
+			age_identity_wipe(&id);
+			lacre_store_close(st);
+			lacre_dbuf_free(&out.d);
+			cli_err("cannot check the records against the signed ingest log: %s",
+				lacre_strerror(r));
+			return EXIT_FAIL;
+		}
 		r = ix ? access_read(st, &id, &o.f, print_one, &out, on_problem, &rep) : LACRE_OK;
 		if (!ix)
 			memset(&rep, 0, sizeof(rep));
 		unlogged_flush(&out);
+		receipts_seg_free(out.rs);
 		receipts_index_free(ix);
 	}
 	age_identity_wipe(&id);

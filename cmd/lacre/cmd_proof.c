@@ -7,8 +7,12 @@
  *                         [--checkpoint FILE]
  *   lacre proof verify (--vkey LOGVKEY [--witness-vkey VKEY]... [--quorum K] |
  *                       --policy FILE)
- *                      (--entry-hex HEX | --leaf-hex HEX) FILE
+ *                      (--entry-hex HEX | --leaf-hex HEX) [--segment-proof SP] FILE
  *
+ * With --segment-proof (a record of a v2 segment, one ledger leaf per
+ * segment), --entry-hex is the record's commitment: SP must take it to
+ * the records root of the segment entry it carries, and FILE must prove
+ * that entry's leaf.
  * inclusion uses the given checkpoint (or the store's, after verifying its
  * signature) and prints the receipt on stdout.  verify exits 0 when the
  * receipt proves the entry, 3 when it does not.
@@ -21,6 +25,7 @@
 #include "lacre/err.h"
 #include "lacre/hex.h"
 #include "lacre/note.h"
+#include "lacre/segment_proof.h"
 #include "lacre/store.h"
 #include "lacre/tlog.h"
 #include "cli.h"
@@ -32,8 +37,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lacre proof inclusion --store SPEC --vkey LOGVKEY --index I [--checkpoint FILE]\n"
 		"       lacre proof verify (--vkey LOGVKEY [--witness-vkey VKEY]... [--quorum K] | --policy FILE)\n"
-		"                          (--entry-hex HEX | --leaf-hex HEX) FILE\n"
+		"                          (--entry-hex HEX | --leaf-hex HEX) [--segment-proof SP] FILE\n"
 		"       lacre proof record --site DIR --warrant W --record SEGMENT:INDEX [-o FILE]\n"
+		"                          [--segment-proof SP]\n"
 		"                          --justification TEXT [--user KEYFILE]\n"
 		"\n"
 		"Make or check a C2SP tlog-proof receipt for one ledger entry.\n");
@@ -135,20 +141,22 @@ static int do_verify(int argc, char **argv)
 		{ "quorum", required_argument, NULL, 'q' },
 		{ "entry-hex", required_argument, NULL, 'e' },
 		{ "leaf-hex", required_argument, NULL, 'l' },
+		{ "segment-proof", required_argument, NULL, 'S' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static uint8_t entry[TLOG_ENTRY_MAX];
+	static struct segment_proof sp;
 	struct note_verifier v, wv[MAX_W];
 	struct lacre_dbuf in;
 	struct receipt r;
 	struct checkpoint c;
 	uint8_t leaf[MERKLE_HASH_LEN];
 	size_t nw = 0;
-	long quorum = 0, n;
+	long quorum = 0, n = 0;
 	int opt, rc, status = EXIT_FAIL, have_v = 0, have_leaf = 0;
-	const char *polfile = NULL;
+	const char *polfile = NULL, *spfile = NULL;
 	struct policy *pol = NULL;
 
 	lacre_dbuf_init(&in, NOTE_MAX_SIZE + 8192);
@@ -182,6 +190,7 @@ static int do_verify(int argc, char **argv)
 			merkle_leaf_hash(entry, (size_t)n, leaf);
 			have_leaf = 1;
 			break;
+		case 'S': spfile = optarg; break;
 		case 'l':
 			if (lacre_unhex_text(optarg, leaf, sizeof(leaf)) != MERKLE_HASH_LEN) {
 				cli_err("--leaf-hex wants 32 bytes of hex");
@@ -198,6 +207,32 @@ static int do_verify(int argc, char **argv)
 		cli_err("verify needs --vkey or --policy, an entry or leaf hash, a receipt FILE and a quorum <= witnesses");
 		status = EXIT_USAGE;
 		goto done;
+	}
+	if (spfile) {
+		/* the record's commitment -> its segment's records root; the
+		 * receipt then proves the segment entry's leaf */
+		if (n != 32) {
+			cli_err("--segment-proof needs --entry-hex of the record's 32-byte commitment");
+			status = EXIT_USAGE;
+			goto done;
+		}
+		if ((rc = note_read_file(spfile, SEGMENT_PROOF_TEXT_MAX, &in)) != LACRE_OK) {
+			status = cli_fail(rc, spfile);
+			goto done;
+		}
+		if (segment_proof_parse(in.p, in.len, &sp) != LACRE_OK) {
+			cli_err("%s is not a lacre-segment-proof/v1 file", spfile);
+			status = EXIT_VERIFY;
+			goto done;
+		}
+		if (segment_proof_verify(&sp, entry) != LACRE_OK) {
+			cli_err("segment proof does not take the commitment to the records root of %s",
+				sp.seg.name);
+			status = EXIT_VERIFY;
+			goto done;
+		}
+		merkle_leaf_hash(sp.entry, sp.entry_len, leaf);
+		lacre_dbuf_reset(&in);
 	}
 	if ((rc = note_read_file(argv[optind], NOTE_MAX_SIZE + 8192, &in)) != LACRE_OK) {
 		status = cli_fail(rc, argv[optind]);
@@ -216,8 +251,13 @@ static int do_verify(int argc, char **argv)
 		status = EXIT_VERIFY;
 		goto done;
 	}
-	printf("ok: entry %llu is in %s at size %llu\n", (unsigned long long)r.index, c.origin,
-	       (unsigned long long)c.size);
+	if (spfile)
+		printf("ok: record %llu of %llu of %s, entry %llu, is in %s at size %llu\n",
+		       (unsigned long long)sp.index, (unsigned long long)sp.n, sp.seg.name,
+		       (unsigned long long)r.index, c.origin, (unsigned long long)c.size);
+	else
+		printf("ok: entry %llu is in %s at size %llu\n", (unsigned long long)r.index, c.origin,
+		       (unsigned long long)c.size);
 	status = EXIT_OK;
 done:
 	lacre_dbuf_free(&in);

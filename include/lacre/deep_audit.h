@@ -34,6 +34,8 @@ struct deep_audit_result {
 	                           * ingest runs (segments still open) */
 	uint64_t unlogged_segments; /* segments on the backend no entry names */
 	uint64_t unlogged_records;  /* ... their records with no commitment in the log */
+	uint64_t v2_mismatch;     /* logged v2 segments whose records do not hash to
+	                           * their entry's count and records root */
 	uint64_t problems;        /* report() calls */
 };
 
@@ -42,7 +44,9 @@ struct deep_audit_result {
  * each (segment: the segment's object name, or "ingest log" for leaves no
  * segment can be named for):
  *   - a logged segment that does not open, or whose chunk or frame fails;
- *   - a record whose commitment is not in the log, or appears twice;
+ *   - a record whose commitment is not in the log, or appears twice (v1);
+ *   - a segment of a v2 entry (one leaf per segment) whose records do
+ *     not number its count or do not hash to its records root;
  *   - a segment on the backend that no entry names, with its record count
  *     and how many of its records have no commitment in the log;
  *   - commitments with no record: grouped by the segment whose batch they

@@ -101,12 +101,17 @@ int export_access_report(const struct site *s, struct keystore *ks, const char *
 /* The receipt of one record of warrant (segment "seg/<hex>", index in the
  * segment), as `lacre proof record` writes it: decrypts the segment with
  * the warrant's key, recomputes the record's commitment and proves it in
- * the ingest log's checkpoint.  commitment and leaf (may be NULL) receive
- * what the receipt proves.  LACRE_E_NOT_FOUND: no such record, or one in no
+ * the ingest log's checkpoint.  For a record of a v2 segment (one leaf per
+ * segment) out gets the tlog-proof of the segment's entry and
+ * segment_proof the lacre-segment-proof from the record to that entry's
+ * records root; for a v1 record out proves its own leaf and segment_proof
+ * is left as it was.  commitment and leaf (may be NULL) receive what the
+ * receipts prove (leaf: the entry's for v2).  LACRE_E_NOT_FOUND: no such record, or one in no
  * published checkpoint (msg says whether ingest may still publish it). */
 int export_record_receipt(const struct site *s, struct keystore *ks, const char *warrant,
 			  const char *segment, uint64_t index, struct lacre_dbuf *out,
-			  uint8_t commitment[32], uint64_t *leaf, char *msg, size_t msglen);
+			  struct lacre_dbuf *segment_proof, uint8_t commitment[32], uint64_t *leaf,
+			  char *msg, size_t msglen);
 
 /* Write the package (see above).  A record the checkpoint does not cover
  * (the ingest log does not name it, or has not published it yet) is not

@@ -122,4 +122,21 @@ struct merkle_leaves {
 int merkle_leaves_node(void *arg, unsigned height, uint64_t index,
 		       uint8_t out[MERKLE_HASH_LEN]);
 
+/* Every complete subtree of a tree of n 32-byte entries (a segment's
+ * record commitments), kept in memory (64 bytes per entry) so that each
+ * of many inclusion proofs costs O(log n): level[0][i] is the leaf hash of
+ * entry i, level[h] the size >> h complete subtrees of height h. */
+struct merkle_levels {
+	uint64_t n;
+	unsigned levels;
+	uint8_t (*level[64])[MERKLE_HASH_LEN];
+};
+/* Build the levels of entries[0..n) (n may be 0).  LACRE_E_NOMEM,
+ * LACRE_E_RANGE.  Free with merkle_levels_free even on failure. */
+int merkle_levels_build(struct merkle_levels *t, const uint8_t (*entries)[32], uint64_t n);
+void merkle_levels_free(struct merkle_levels *t);
+/* merkle_node_fn over a struct merkle_levels. */
+int merkle_levels_node(void *arg, unsigned height, uint64_t index,
+		       uint8_t out[MERKLE_HASH_LEN]);
+
 #endif

@@ -12,6 +12,16 @@
  * 10^7 log entries).  Receipts are then made without another
  * read: the leaf index of a record's commitment, its inclusion proof to
  * the checkpoint, and the checkpoint note verbatim (with its cosignatures).
+ *
+ * Two shapes of log coexist (docs/ledger.md): a v1 segment has one leaf
+ * per record commitment (found by receipts_index_find); a v2 segment has
+ * one leaf, its "segment closed" entry carrying the count and Merkle root
+ * of its records' commitments (found by object name).  A v2 segment's
+ * records are in the log only when ALL the commitments read from the
+ * segment hash to that root and number that count; a record is then
+ * proven by a lacre-segment-proof (segment_proof.h) plus the tlog-proof
+ * of the entry's leaf.  struct receipts_seg does that per record, reading
+ * each segment's commitments once.
  */
 #ifndef LACRE_RECEIPTS_H
 #define LACRE_RECEIPTS_H
@@ -19,11 +29,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lacre/age.h"
 #include "lacre/buf.h"
 #include "lacre/merkle.h"
 #include "lacre/note.h"
 #include "lacre/site.h"
 #include "lacre/store.h"
+#include "lacre/tlog.h"
 
 struct receipts_index;
 
@@ -47,6 +59,45 @@ int receipts_index_receipt(const struct receipts_index *ix, uint64_t leaf,
 /* The inclusion proof alone. */
 int receipts_index_proof(const struct receipts_index *ix, uint64_t leaf,
 			 struct merkle_proof *out);
+
+/* The v2 "segment closed" entry that names object (e.g. "seg/<hex>"): its
+ * leaf and decoded form (valid while ix lives).  The first entry when two
+ * name it.  LACRE_E_NOT_FOUND when no v2 entry does (a v1 segment, or one
+ * the checkpoint does not cover). */
+int receipts_index_segment(const struct receipts_index *ix, const char *object, uint64_t *leaf,
+			   const struct tlog_segment **seg);
+/* Check a segment's commitments (ALL its records, as read, in order)
+ * against its logged v2 entry: LACRE_OK (count and root match; *leaf is
+ * the entry's leaf), LACRE_E_NOT_FOUND (no v2 entry names it),
+ * LACRE_E_VERIFY (a v2 entry names it but count or root differ: the
+ * segment's records are not the ones logged), LACRE_E_NOMEM. */
+int receipts_index_segment_check(const struct receipts_index *ix, const char *object,
+				 const uint8_t (*commits)[32], uint64_t n, uint64_t *leaf);
+
+/* Where the signed log proves one record. */
+struct receipts_where {
+	uint64_t leaf;      /* the leaf that proves it: its own (v1), its segment entry's (v2) */
+	int v2;             /* 1: proven through its segment's records root */
+	uint64_t index, n;  /* v2: record index of n under that root */
+};
+
+/* Per-record lookups over segments read one record at a time (export,
+ * lacre records, lacre proof record): the first record of each segment
+ * reads the whole object again (with id) to learn every commitment. */
+struct receipts_seg;
+int receipts_seg_new(const struct receipts_index *ix, struct lacre_store *st,
+		     struct receipts_seg **out);
+void receipts_seg_free(struct receipts_seg *c);
+/* Locate record index (commitment commit) of object, opened with id.
+ * LACRE_OK and *w; LACRE_E_NOT_FOUND when the signed log does not hold it
+ * (v1: no leaf is its commitment; v2: the segment's records do not hash to
+ * its logged root, or no entry covers it); store or segment errors. */
+int receipts_seg_locate(struct receipts_seg *c, const struct age_x25519_identity *id,
+			const char *object, uint64_t index, const uint8_t commit[32],
+			struct receipts_where *w);
+/* Append the lacre-segment-proof/v1 of a v2 record w just located. */
+int receipts_seg_proof(struct receipts_seg *c, const struct receipts_where *w,
+		       struct lacre_dbuf *out);
 
 /* The checkpoint note (verbatim), its parsed form, and the log's vkey text
  * (no newline). */

@@ -195,22 +195,36 @@ int tlog_prove_consistency(struct tlog *log, uint64_t old, uint64_t size,
 
 /* ---- the "segment closed" entry (docs/FORMATS.md §6) ---- */
 
-#define TLOG_SEGMENT_MAGIC "lacre-segment/v1"
+#define TLOG_SEGMENT_MAGIC "lacre-segment/v1"    /* one leaf per record, then this */
+#define TLOG_SEGMENT_MAGIC_V2 "lacre-segment/v2" /* the segment's only leaf */
 #define TLOG_SEGMENT_NAME_MAX 255
 #define TLOG_SEGMENT_FP_MAX 64
+/* Most record frames one v2 entry may name (a 64 MiB segment holds at
+ * most a few million; the cap keeps a reader's commitment array bounded). */
+#define TLOG_SEGMENT_RECORDS_MAX ((uint64_t)1 << 32)
 
 struct tlog_segment {
+	unsigned version;                   /* 1 or 2 (encode writes 2) */
 	char name[TLOG_SEGMENT_NAME_MAX + 1];
 	uint64_t size;
 	size_t fp_len;
 	uint8_t fp[TLOG_SEGMENT_FP_MAX];
+	uint64_t records;                   /* v2: the segment's record frames */
+	uint8_t records_root[32];           /* v2: RFC 6962 root of their commitments */
 };
 
-/* "lacre-segment/v1" ‖ u8 name length ‖ name ‖ u64 size ‖ u8 fp length ‖ fp */
+/* v2: "lacre-segment/v2" ‖ u8 name length ‖ name ‖ u64 size ‖ u8 fp length
+ * ‖ fp ‖ u64 records ‖ 32-byte records root.  (seg->version is ignored:
+ * only v2 is written now.) */
 int tlog_segment_encode(const struct tlog_segment *seg, struct lacre_dbuf *out);
-/* LACRE_E_UNEXPECTED when the entry is not a segment entry at all (no
- * magic), LACRE_E_MALFORMED when it starts like one but is broken. */
+/* Read a v1 or v2 entry.  LACRE_E_UNEXPECTED when the entry is not a
+ * segment entry at all (no magic), LACRE_E_MALFORMED when it starts like
+ * one but is broken (lengths, trailing bytes, records over the cap). */
 int tlog_segment_decode(const void *entry, size_t len, struct tlog_segment *out);
+/* The records root of n commitments in sealing order: the RFC 6962 tree
+ * hash with each 32-byte commitment as a leaf entry (SHA-256 of "" for
+ * n = 0).  LACRE_E_NOMEM, LACRE_E_RANGE (n over the cap). */
+int tlog_segment_records_root(const uint8_t (*commits)[32], uint64_t n, uint8_t out[32]);
 
 /* ---- keyless audit of a backend ---- */
 
@@ -275,6 +289,8 @@ struct audit_result {
 	uint64_t entries;     /* entries read and hashed */
 	uint64_t objects;     /* objects read */
 	uint64_t segments;    /* segment entries checked */
+	uint64_t records;     /* records the tree logs: its 32-byte leaves (one per
+	                       * record of a v1 segment) plus each v2 entry's count */
 	uint64_t findings;    /* problems reported */
 	uint64_t unlogged;    /* segments under segment_prefix named by no entry */
 	uint64_t by_kind[AUDIT_KIND_MAX + 1];

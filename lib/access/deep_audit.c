@@ -10,9 +10,11 @@
  * kept its tag - impossible without the file key - or a segment whose
  * records do not match the commitments logged when they were sealed (a
  * forged segment sealed to the right recipient by someone holding only the
- * public key: DESIGN.md §4 "no sender authentication").  So every record's
- * SHA-256(salt || canonical bytes) must be one of the log's 32-byte
- * entries, once.
+ * public key: DESIGN.md §4 "no sender authentication").  So the records
+ * of a segment logged by a v2 entry (one leaf per segment) must number
+ * its count and their SHA-256(salt || canonical bytes), in order, hash to
+ * its records root; those of a v1 segment must each be one of the log's
+ * 32-byte entries, once.
  *
  * And the other way round, what a crash leaves behind: commitments whose
  * records died in an open segment, segments on the backend that the log
@@ -28,10 +30,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "lacre/access.h"
 #include "lacre/deep_audit.h"
 #include "lacre/err.h"
 #include "lacre/frame.h"
+#include "lacre/merkle.h"
 #include "lacre/seal_sink.h"
 #include "lacre/segment.h"
 #include "lacre/tlog.h"
@@ -56,6 +61,9 @@ struct dseg {
 	enum seg_state state;
 	const char *key;          /* the identity that opened it */
 	uint64_t records, no_commit, seq_lo, seq_hi;
+	int v2;                   /* logged by a v2 entry: records checked by root */
+	uint64_t v2_records;      /* ... its count */
+	uint8_t v2_root[32];      /* ... and records root */
 };
 
 struct deep {
@@ -151,10 +159,17 @@ static int load_entries(struct deep *d, const char *prefix, uint64_t size)
 			if ((r = tiles_bundle_next(&rb, &e, &len)) != LACRE_OK)
 				goto out;
 			if (len != 32) {
-				if (tlog_segment_decode(e, len, &seg) == LACRE_OK &&
-				    !seg_new(d, seg.name, idx)) {
+				struct dseg *g;
+				if (tlog_segment_decode(e, len, &seg) != LACRE_OK)
+					continue;
+				if ((g = seg_new(d, seg.name, idx)) == NULL) {
 					r = LACRE_E_NOMEM;
 					goto out;
+				}
+				if (seg.version == 2) {
+					g->v2 = 1;
+					g->v2_records = seg.records;
+					memcpy(g->v2_root, seg.records_root, 32);
 				}
 				continue;
 			}
@@ -233,6 +248,7 @@ static int read_segment(struct deep *d, size_t si)
 	struct segment_reader *sr = NULL;
 	struct frame_record rec;
 	struct dseg *g = &d->sv[si];
+	struct merkle_tree mt;
 	int logged = g->idx != DEEP_UNLOGGED, r, done, local;
 	const char *base = strrchr(g->name, '/');
 	uint8_t c[32];
@@ -246,6 +262,12 @@ static int read_segment(struct deep *d, size_t si)
 		g->state = SEG_MISSING;
 		if (logged)
 			d->res->unreadable++;   /* the keyless audit has reported it */
+		if (logged && g->v2)
+			/* one leaf per segment: no commitment of it is left to
+			 * name it, so say here what is lost */
+			problem(d, g->name, "is missing: the %llu records its entry (log entry %llu) "
+				"logs cannot be read", (unsigned long long)g->v2_records,
+				(unsigned long long)g->idx);
 		return LACRE_OK;
 	}
 	if (logged && local)
@@ -270,6 +292,8 @@ static int read_segment(struct deep *d, size_t si)
 	g->key = d->ids[k].name;
 	if (logged)
 		d->res->segments++;
+	if (logged && g->v2)
+		merkle_tree_init(&mt);
 	for (;;) {
 		struct leaf key, *hit;
 		r = segment_reader_next(sr, &rec, &done);
@@ -284,6 +308,15 @@ static int read_segment(struct deep *d, size_t si)
 		d->res->records++;
 		g->records++;
 		frame_commitment(rec.salt, rec.canon.p, rec.canon.len, c);
+		if (logged && g->v2) {
+			/* one leaf per segment: the records are checked as a
+			 * whole against the entry's count and root below */
+			uint8_t lh[32];
+			merkle_leaf_hash(c, 32, lh);
+			if (merkle_tree_append(&mt, lh, NULL, NULL) != LACRE_OK)
+				g->v2_records = UINT64_MAX;   /* cannot match */
+			continue;
+		}
 		memcpy(key.h, c, 32);
 		hit = d->n ? bsearch(&key, d->lv, d->n, sizeof(*d->lv), cmp_leaf_hash) : NULL;
 		if (!hit) {
@@ -304,6 +337,18 @@ static int read_segment(struct deep *d, size_t si)
 			hit->seg = si + 1;
 	}
 	segment_reader_free(sr);
+	if (logged && g->v2 && g->state == SEG_OPENED) {
+		uint8_t root[32];
+		merkle_tree_root(&mt, root);
+		if (g->records != g->v2_records || CRYPTO_memcmp(root, g->v2_root, 32) != 0) {
+			d->res->v2_mismatch++;
+			problem(d, g->name, "its %llu records do not hash to the records root and count "
+				"(%llu) its entry (log entry %llu) logs: not the records sealed at ingest "
+				"(a replaced or forged segment); none of them is in the log",
+				(unsigned long long)g->records, (unsigned long long)g->v2_records,
+				(unsigned long long)g->idx);
+		}
+	}
 	return LACRE_OK;
 }
 

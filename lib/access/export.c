@@ -51,6 +51,7 @@
 #include "lacre/pcap.h"
 #include "lacre/receipts.h"
 #include "lacre/record_json.h"
+#include "lacre/segment_proof.h"
 #include "lacre/site_audit.h"
 #include "lacre/store.h"
 #include "lacre/users.h"
@@ -77,6 +78,9 @@ struct ex_ctx {
 	const struct warrant *w;
 	struct package_writer *pw;
 	struct receipts_index *ix;
+	struct receipts_seg *rs;           /* record -> leaf, v1 or v2 (receipts.h) */
+	const struct age_x25519_identity *id; /* the identity of the current pass */
+	struct lacre_dbuf sp;              /* a record's segment proof */
 	struct ex_member *mem;
 	size_t nmem, capmem;
 	struct completeness_item *ci;
@@ -536,6 +540,7 @@ static int ex_record(void *arg, const struct access_record *ar)
 {
 	struct ex_ctx *c = arg;
 	const struct frame_record *rec = ar->rec;
+	struct receipts_where where;
 	uint8_t commit[32];
 	char name[40], hex[65], liidhex[2 * FRAME_LIID_MAX + 1], t[WARRANT_TIME_MAX];
 	uint64_t leaf, n;
@@ -546,12 +551,19 @@ static int ex_record(void *arg, const struct access_record *ar)
 
 	if ((r = frame_commitment(rec->salt, rec->canon.p, rec->canon.len, commit)) != LACRE_OK)
 		return ex_fail(c, r, "%s record %llu: cannot compute its commitment", ar->segment, (unsigned long long)ar->index);
-	if (receipts_index_find(c->ix, commit, &leaf) != LACRE_OK)
+	r = receipts_seg_locate(c->rs, c->id, ar->segment, ar->index, commit, &where);
+	if (r == LACRE_E_NOT_FOUND)
 		return ex_unlogged(c, ar, commit, when);
+	if (r != LACRE_OK)
+		return ex_fail(c, r, "%s: cannot read its records' commitments again: %s", ar->segment,
+			       lacre_strerror(r));
+	leaf = where.leaf;
 	n = ++c->n;
 	lacre_hex(commit, 32, hex);
 	lacre_dbuf_reset(&c->tmp);
-	if ((r = receipts_index_receipt(c->ix, leaf, &c->tmp)) != LACRE_OK)
+	lacre_dbuf_reset(&c->sp);
+	if ((r = receipts_index_receipt(c->ix, leaf, &c->tmp)) != LACRE_OK ||
+	    (where.v2 && (r = receipts_seg_proof(c->rs, &where, &c->sp)) != LACRE_OK))
 		return ex_fail(c, r, "%s record %llu: cannot make its receipt", ar->segment, (unsigned long long)ar->index);
 	ex = ex_excluded(c, ar, when);
 	if (ex) {
@@ -560,6 +572,9 @@ static int ex_record(void *arg, const struct access_record *ar)
 			return ex_fail(c, r, "exclusions: out of memory");
 		snprintf(name, sizeof(name), "excluded/%08llu.tlog-proof", (unsigned long long)n);
 		if ((r = ex_add(c, name, c->tmp.p, c->tmp.len)) != LACRE_OK)
+			return ex_fail(c, r, "%s: cannot write the package", c->o->path);
+		snprintf(name, sizeof(name), "excluded/%08llu.segment-proof", (unsigned long long)n);
+		if (where.v2 && (r = ex_add(c, name, c->sp.p, c->sp.len)) != LACRE_OK)
 			return ex_fail(c, r, "%s: cannot write the package", c->o->path);
 		lacre_hex(rec->liid.p, rec->liid.len, liidhex);
 		/* the time the window and range rules use: interception time,
@@ -605,6 +620,10 @@ static int ex_record(void *arg, const struct access_record *ar)
 	if (r == LACRE_OK) {
 		snprintf(name, sizeof(name), "records/%08llu.tlog-proof", (unsigned long long)n);
 		r = ex_add(c, name, c->tmp.p, c->tmp.len);
+	}
+	if (r == LACRE_OK && where.v2) {
+		snprintf(name, sizeof(name), "records/%08llu.segment-proof", (unsigned long long)n);
+		r = ex_add(c, name, c->sp.p, c->sp.len);
 	}
 	if (r != LACRE_OK)
 		return ex_fail(c, r, "%s: cannot write the package", c->o->path);
@@ -671,6 +690,7 @@ static int ex_oversight(void *arg, const struct access_record *ar)
 	const struct frame_record *rec = ar->rec;
 	struct ex_qcount *q = (struct ex_qcount *)c->quar.p;
 	size_t nq = c->quar.len / sizeof(*q), li, i;
+	struct receipts_where where;
 	uint8_t commit[32];
 	uint64_t leaf, k;
 	char name[40], hex[65];
@@ -682,14 +702,20 @@ static int ex_oversight(void *arg, const struct access_record *ar)
 			return 0;
 		if (frame_commitment(rec->salt, rec->canon.p, rec->canon.len, commit) != LACRE_OK)
 			return ex_fail(c, LACRE_E_CRYPTO, "event commitment");
-		if (receipts_index_find(c->ix, commit, &leaf) != LACRE_OK) {
+		r = receipts_seg_locate(c->rs, c->id, ar->segment, ar->index, commit, &where);
+		if (r == LACRE_E_NOT_FOUND) {
 			c->quar_uncovered++;    /* sealed after the checkpoint: not provable yet */
 			return 0;
 		}
+		if (r != LACRE_OK)
+			return ex_fail(c, r, "%s: cannot read its records' commitments again", ar->segment);
+		leaf = where.leaf;
 		k = ++c->nev;
 		lacre_hex(commit, 32, hex);
 		lacre_dbuf_reset(&c->tmp);
-		if ((r = receipts_index_receipt(c->ix, leaf, &c->tmp)) != LACRE_OK)
+		lacre_dbuf_reset(&c->sp);
+		if ((r = receipts_index_receipt(c->ix, leaf, &c->tmp)) != LACRE_OK ||
+		    (where.v2 && (r = receipts_seg_proof(c->rs, &where, &c->sp)) != LACRE_OK))
 			return ex_fail(c, r, "event receipt");
 		{
 			uint8_t *body = malloc(FRAME_SALT_SIZE + rec->canon.len);
@@ -704,6 +730,10 @@ static int ex_oversight(void *arg, const struct access_record *ar)
 		if (r == LACRE_OK) {
 			snprintf(name, sizeof(name), "events/%08llu.tlog-proof", (unsigned long long)k);
 			r = ex_add(c, name, c->tmp.p, c->tmp.len);
+		}
+		if (r == LACRE_OK && where.v2) {
+			snprintf(name, sizeof(name), "events/%08llu.segment-proof", (unsigned long long)k);
+			r = ex_add(c, name, c->sp.p, c->sp.len);
 		}
 		if (r != LACRE_OK)
 			return ex_fail(c, r, "%s: cannot write the package", c->o->path);
@@ -754,7 +784,12 @@ static int ex_oversight_pass(struct ex_ctx *c, struct keystore *ks, struct lacre
 	f.events = 1;
 	f.from_us = c->o->from_us;
 	f.to_us = c->o->to_us;
-	r = access_read(st, &ov, &f, ex_oversight, c, NULL, &rep);
+	{
+		const struct age_x25519_identity *was = c->id;
+		c->id = &ov;
+		r = access_read(st, &ov, &f, ex_oversight, c, NULL, &rep);
+		c->id = was;
+	}
 	age_identity_wipe(&ov);
 	if (c->err)
 		return c->err;
@@ -1101,6 +1136,7 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	lacre_dbuf_init(&c.excl, EX_LIST_MAX);
 	lacre_dbuf_init(&c.unl, EX_LIST_MAX);
 	lacre_dbuf_init(&c.tmp, NOTE_MAX_SIZE + 8192);
+	lacre_dbuf_init(&c.sp, SEGMENT_PROOF_TEXT_MAX);
 	lacre_dbuf_init(&c.evjsonl, EX_TEXT_MAX);
 	lacre_dbuf_set_secret(&c.evjsonl);
 	lacre_dbuf_init(&c.evlines, EX_LIST_MAX);
@@ -1144,6 +1180,9 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 		goto out;
 	if ((r = receipts_index_open(s, st, &c.ix, msg, msglen)) != LACRE_OK)
 		goto out;
+	if ((r = receipts_seg_new(c.ix, st, &c.rs)) != LACRE_OK)
+		goto out;
+	c.id = &id;
 	if ((r = package_writer_open(o->path, o->court, &c.pw)) != LACRE_OK) {
 		if (r == LACRE_E_EXISTS)
 			snprintf(msg, msglen, "cannot create %s: it or %s.tmp exists (choose another "
@@ -1271,7 +1310,9 @@ out:
 		age_identity_wipe(&id);
 	lacre_dbuf_free(&plain);
 	package_writer_free(c.pw);
+	receipts_seg_free(c.rs);
 	receipts_index_free(c.ix);
+	lacre_dbuf_free(&c.sp);
 	lacre_store_close(st);
 	note_signer_free(signer);
 	warrant_registry_free(reg);
@@ -1322,11 +1363,13 @@ static int ex_one_record(void *arg, const struct access_record *ar)
 /* The receipt of one record (see export.h). */
 int export_record_receipt(const struct site *s, struct keystore *ks, const char *warrant,
 			  const char *segment, uint64_t index, struct lacre_dbuf *out,
-			  uint8_t commitment[32], uint64_t *leaf, char *msg, size_t msglen)
+			  struct lacre_dbuf *segment_proof, uint8_t commitment[32], uint64_t *leaf, char *msg, size_t msglen)
 {
 	struct age_x25519_identity id;
 	struct lacre_store *st = NULL;
 	struct receipts_index *ix = NULL;
+	struct receipts_seg *rs = NULL;
+	struct receipts_where where;
 	struct access_filter f;
 	struct ex_one one;
 	uint64_t lf;
@@ -1360,7 +1403,16 @@ int export_record_receipt(const struct site *s, struct keystore *ks, const char 
 	}
 	if ((r = receipts_index_open(s, st, &ix, msg, msglen)) != LACRE_OK)
 		goto out;
-	if ((r = receipts_index_find(ix, one.commit, &lf)) != LACRE_OK) {
+	if ((r = receipts_seg_new(ix, st, &rs)) != LACRE_OK)
+		goto out;
+	r = receipts_seg_locate(rs, &id, segment, index, one.commit, &where);
+	if (r != LACRE_OK && r != LACRE_E_NOT_FOUND) {
+		snprintf(msg, msglen, "cannot read the commitments of %s again: %s", segment,
+			 lacre_strerror(r));
+		goto out;
+	}
+	lf = where.leaf;
+	if (r != LACRE_OK) {
 		if (site_audit_ingest_running(s))
 			snprintf(msg, msglen, "record %s:%llu is not in the ingest log's published checkpoint "
 				 "yet: ingest is running and has not published it, ask again once it has",
@@ -1373,12 +1425,18 @@ int export_record_receipt(const struct site *s, struct keystore *ks, const char 
 	}
 	if ((r = receipts_index_receipt(ix, lf, out)) != LACRE_OK)
 		goto out;
+	if (where.v2 && (r = receipts_seg_proof(rs, &where, segment_proof)) != LACRE_OK) {
+		snprintf(msg, msglen, "cannot make the segment proof of %s:%llu: %s", segment,
+			 (unsigned long long)index, lacre_strerror(r));
+		goto out;
+	}
 	if (commitment)
 		memcpy(commitment, one.commit, 32);
 	if (leaf)
 		*leaf = lf;
 out:
 	age_identity_wipe(&id);
+	receipts_seg_free(rs);
 	receipts_index_free(ix);
 	lacre_store_close(st);
 	return r;

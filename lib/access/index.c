@@ -111,16 +111,37 @@ void index_set_log(struct index *ix, const struct receipts_index *logged)
 		ix->logged = logged;
 }
 
-/* 1 when the signed log holds rec's commitment (or no log is set). */
-static int index_in_log(const struct index *ix, const struct frame_record *rec)
+/* 1 when the signed log holds rec's commitment as a leaf of its own (a v1
+ * segment; or no log is set).  A v2 segment's records are checked all at
+ * once (index_segment_logged). */
+static int index_in_log(const struct index *ix, const uint8_t c[32])
 {
-	uint8_t c[32];
 	uint64_t leaf;
 
 	if (!ix->logged)
 		return 1;
-	return frame_commitment(rec->salt, rec->canon.p, rec->canon.len, c) == LACRE_OK &&
-	       receipts_index_find(ix->logged, c, &leaf) == LACRE_OK;
+	return receipts_index_find(ix->logged, c, &leaf) == LACRE_OK;
+}
+
+/* The records of segment name not in the signed log, given every
+ * commitment read from it (commits[0..n)) and how many of the warrant's
+ * records have no leaf of their own (v1miss) out of nw: none when its v2
+ * entry's count and root match them all, all nw when a v2 entry names it
+ * but they do not, else (a v1 segment) v1miss. */
+static uint64_t index_segment_unlogged(const struct index *ix, const char *name,
+				       const uint8_t (*commits)[32], uint64_t n, uint64_t v1miss,
+				       uint64_t nw)
+{
+	int r;
+
+	if (!ix->logged)
+		return 0;
+	r = receipts_index_segment_check(ix->logged, name, commits, n, NULL);
+	if (r == LACRE_OK)
+		return 0;
+	if (r == LACRE_E_NOT_FOUND)
+		return v1miss;
+	return nw;
 }
 
 /* Run one prepared statement that returns no rows, and reset it. */
@@ -794,7 +815,9 @@ static int index_segment(struct index *ix, const char *warrant, const char *name
 {
 	struct segment_reader *sr = NULL;
 	struct frame_record rec;
-	uint64_t idx = 0, n = 0, unlogged = 0;
+	uint64_t idx = 0, n = 0, unlogged = 0, v1miss = 0;
+	uint8_t (*commits)[32] = NULL;
+	size_t cap = 0;
 	int r, done = 0;
 
 	*what = "the segment does not open";
@@ -810,9 +833,24 @@ static int index_segment(struct index *ix, const char *warrant, const char *name
 		*what = "a chunk or frame failed its check";
 		if ((r = segment_reader_next(sr, &rec, &done)) != LACRE_OK || done)
 			break;
-		if (index_is_warrants(&rec, warrant) && !index_in_log(ix, &rec)) {
-			unlogged++;
-		} else if (index_is_warrants(&rec, warrant)) {
+		if (idx == cap) {
+			size_t nc = cap ? 2 * cap : 256;
+			uint8_t (*v)[32] = realloc(commits, nc * 32);
+			*what = "out of memory";
+			if (!v) {
+				r = LACRE_E_NOMEM;
+				break;
+			}
+			commits = v;
+			cap = nc;
+		}
+		*what = "a record's commitment cannot be computed";
+		if ((r = frame_commitment(rec.salt, rec.canon.p, rec.canon.len, commits[idx])) != LACRE_OK)
+			break;
+		if (index_is_warrants(&rec, warrant)) {
+			/* added now, rolled back below if the log does not hold it */
+			if (!index_in_log(ix, commits[idx]))
+				v1miss++;
 			*what = "the index cannot store a record";
 			if ((r = index_add_record(ix, warrant, name, idx, &rec)) != LACRE_OK)
 				break;
@@ -820,6 +858,9 @@ static int index_segment(struct index *ix, const char *warrant, const char *name
 		}
 		idx++;
 	}
+	if (r == LACRE_OK)
+		unlogged = index_segment_unlogged(ix, name, (const uint8_t (*)[32])commits, idx, v1miss, n);
+	free(commits);
 	if (r == LACRE_OK && unlogged) {
 		/* none of it indexed, and the segment not marked: it is
 		 * reported again at every update until the log explains it */

@@ -7,7 +7,10 @@
  * every entry is hashed, and the tree built from them must reproduce the
  * checkpoint's root before any leaf index or proof is handed out.  All
  * complete subtree hashes are kept (level h holds size >> h hashes), so a
- * proof costs O(log n) memory reads and no I/O.
+ * proof costs O(log n) memory reads and no I/O.  The v2 "segment closed"
+ * entries (one leaf per segment) are kept decoded, sorted by object name;
+ * a v2 record is in the log only when its whole segment's commitments
+ * hash to the entry's records root (receipts_index_segment_check).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +19,22 @@
 #include <openssl/crypto.h>
 
 #include "lacre/err.h"
+#include "lacre/access.h"
+#include "lacre/frame.h"
 #include "lacre/receipts.h"
 #include "lacre/seal_sink.h"
+#include "lacre/segment.h"
+#include "lacre/segment_proof.h"
 #include "lacre/tlog.h"
 
 #define RCPT_FILE_MAX (64 * 1024)
+#define RCPT_SEGMENT_MAX ((size_t)1 << 31)   /* cap on one segment object read */
+
+/* A v2 segment entry of the tree. */
+struct rcpt_seg {
+	struct tlog_segment seg;
+	uint64_t leaf;
+};
 
 struct receipts_index {
 	struct checkpoint cp;
@@ -33,7 +47,36 @@ struct receipts_index {
 					        * addressing, keyed by their leaf hash):
 					        * leaf index + 1, 0 = empty */
 	size_t nslots;                         /* power of two, >= 1.5 x entries */
+	struct rcpt_seg *segs;                 /* v2 entries, by name then leaf */
+	size_t nsegs, capsegs;
 };
+
+/* Keep a v2 segment entry (decoded) of leaf. */
+static int rcpt_seg_add(struct receipts_index *ix, const struct tlog_segment *seg, uint64_t leaf)
+{
+	if (ix->nsegs == ix->capsegs) {
+		size_t nc = ix->capsegs ? 2 * ix->capsegs : 64;
+		struct rcpt_seg *v = realloc(ix->segs, nc * sizeof(*v));
+		if (!v)
+			return LACRE_E_NOMEM;
+		ix->segs = v;
+		ix->capsegs = nc;
+	}
+	ix->segs[ix->nsegs].seg = *seg;
+	ix->segs[ix->nsegs++].leaf = leaf;
+	return LACRE_OK;
+}
+
+/* Order of segs: name, then leaf (the first entry naming a segment wins). */
+static int rcpt_seg_cmp(const void *a, const void *b)
+{
+	const struct rcpt_seg *x = a, *y = b;
+	int c = strcmp(x->seg.name, y->seg.name);
+
+	if (c)
+		return c;
+	return x->leaf < y->leaf ? -1 : x->leaf > y->leaf;
+}
 
 /* Read a small local file into out (whole, capped). */
 static int rcpt_read(const char *path, struct lacre_dbuf *out)
@@ -120,8 +163,14 @@ static int rcpt_bundles(struct receipts_index *ix, struct lacre_store *store, co
 				goto out;
 			}
 			merkle_leaf_hash(e, el, ix->level[0][leaf]);
-			if (el == 32)
+			if (el == 32) {
 				rcpt_insert(ix, leaf);
+			} else {
+				struct tlog_segment sg;
+				if (tlog_segment_decode(e, el, &sg) == LACRE_OK && sg.version == 2 &&
+				    (r = rcpt_seg_add(ix, &sg, leaf)) != LACRE_OK)
+					goto out;
+			}
 		}
 	}
 out:
@@ -212,6 +261,8 @@ int receipts_index_open(const struct site *s, struct lacre_store *store,
 			 (unsigned long long)size);
 		goto fail;
 	}
+	if (ix->nsegs)
+		qsort(ix->segs, ix->nsegs, sizeof(*ix->segs), rcpt_seg_cmp);
 	lacre_dbuf_free(&vk);
 	*out = ix;
 	return LACRE_OK;
@@ -230,6 +281,7 @@ void receipts_index_free(struct receipts_index *ix)
 	for (unsigned h = 0; h < 64; h++)
 		free(ix->level[h]);
 	free(ix->slot_i);
+	free(ix->segs);
 	free(ix->note);
 	free(ix);
 }
@@ -289,4 +341,211 @@ const struct checkpoint *receipts_index_tree(const struct receipts_index *ix)
 const char *receipts_index_vkey(const struct receipts_index *ix)
 {
 	return ix->vkey;
+}
+
+/* The first v2 entry naming object (binary search, then back to the
+ * lowest leaf of equal names). */
+int receipts_index_segment(const struct receipts_index *ix, const char *object, uint64_t *leaf,
+			   const struct tlog_segment **seg)
+{
+	size_t lo = 0, hi = ix->nsegs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(ix->segs[mid].seg.name, object) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == ix->nsegs || strcmp(ix->segs[lo].seg.name, object) != 0)
+		return LACRE_E_NOT_FOUND;
+	if (leaf)
+		*leaf = ix->segs[lo].leaf;
+	if (seg)
+		*seg = &ix->segs[lo].seg;
+	return LACRE_OK;
+}
+
+/* Check a segment's commitments against its logged v2 entry. */
+int receipts_index_segment_check(const struct receipts_index *ix, const char *object,
+				 const uint8_t (*commits)[32], uint64_t n, uint64_t *leaf)
+{
+	const struct tlog_segment *seg;
+	uint8_t root[32];
+	uint64_t lf;
+	int r;
+
+	if ((r = receipts_index_segment(ix, object, &lf, &seg)) != LACRE_OK)
+		return r;
+	if (seg->records != n)
+		return LACRE_E_VERIFY;
+	if ((r = tlog_segment_records_root(commits, n, root)) != LACRE_OK)
+		return r;
+	if (CRYPTO_memcmp(root, seg->records_root, 32) != 0)
+		return LACRE_E_VERIFY;
+	if (leaf)
+		*leaf = lf;
+	return LACRE_OK;
+}
+
+/* ---- per-record lookups ---- */
+
+enum rcpt_state { RS_NONE = 0, RS_V1, RS_V2, RS_BAD };
+
+struct receipts_seg {
+	const struct receipts_index *ix;
+	struct lacre_store *st;
+	char object[LACRE_STORE_NAME_MAX + 1];  /* the segment cached, "" none */
+	enum rcpt_state state;
+	uint64_t leaf;                          /* v2: its entry's leaf */
+	const struct tlog_segment *seg;
+	uint8_t (*commits)[32];
+	uint64_t n;
+	struct merkle_levels tree;              /* v2: built on the first proof */
+	int have_tree;
+};
+
+/* A cache for per-record lookups. */
+int receipts_seg_new(const struct receipts_index *ix, struct lacre_store *st,
+		     struct receipts_seg **out)
+{
+	struct receipts_seg *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return LACRE_E_NOMEM;
+	c->ix = ix;
+	c->st = st;
+	*out = c;
+	return LACRE_OK;
+}
+
+/* Forget the cached segment. */
+static void rcpt_seg_reset(struct receipts_seg *c)
+{
+	free(c->commits);
+	c->commits = NULL;
+	c->n = 0;
+	if (c->have_tree)
+		merkle_levels_free(&c->tree);
+	c->have_tree = 0;
+	c->object[0] = 0;
+	c->state = RS_NONE;
+	c->seg = NULL;
+}
+
+/* Free the cache and what it holds. */
+void receipts_seg_free(struct receipts_seg *c)
+{
+	if (!c)
+		return;
+	rcpt_seg_reset(c);
+	free(c);
+}
+
+/* Read every record commitment of object (opened with id) into c. */
+static int rcpt_seg_read(struct receipts_seg *c, const struct age_x25519_identity *id,
+			 const char *object)
+{
+	struct lacre_dbuf obj;
+	struct segment_reader *sr = NULL;
+	struct frame_record rec;
+	size_t pl = strlen(ACCESS_SEGMENT_PREFIX), cap = 0;
+	int r, done = 0;
+
+	if (strncmp(object, ACCESS_SEGMENT_PREFIX, pl) != 0)
+		return LACRE_E_INVALID;
+	lacre_dbuf_init(&obj, RCPT_SEGMENT_MAX);
+	lacre_dbuf_set_secret(&obj);
+	if ((r = lacre_store_get(c->st, object, 0, SIZE_MAX, &obj)) != LACRE_OK ||
+	    (r = segment_reader_new(obj.p, obj.len, id, object + pl, &sr)) != LACRE_OK)
+		goto out;
+	for (;;) {
+		if ((r = segment_reader_next(sr, &rec, &done)) != LACRE_OK || done)
+			break;
+		if (c->n == cap) {
+			size_t nc = cap ? 2 * cap : 256;
+			uint8_t (*v)[32];
+			if (c->n >= TLOG_SEGMENT_RECORDS_MAX || !(v = realloc(c->commits, nc * 32))) {
+				r = LACRE_E_NOMEM;
+				break;
+			}
+			c->commits = v;
+			cap = nc;
+		}
+		if ((r = frame_commitment(rec.salt, rec.canon.p, rec.canon.len, c->commits[c->n])) != LACRE_OK)
+			break;
+		c->n++;
+	}
+out:
+	segment_reader_free(sr);
+	lacre_dbuf_free(&obj);
+	return r;
+}
+
+/* Locate one record. */
+int receipts_seg_locate(struct receipts_seg *c, const struct age_x25519_identity *id,
+			const char *object, uint64_t index, const uint8_t commit[32],
+			struct receipts_where *w)
+{
+	int r;
+
+	if (strcmp(c->object, object) != 0 || c->state == RS_NONE) {
+		rcpt_seg_reset(c);
+		if (strlen(object) >= sizeof(c->object))
+			return LACRE_E_INVALID;
+		if (receipts_index_segment(c->ix, object, &c->leaf, &c->seg) != LACRE_OK) {
+			c->state = RS_V1;
+		} else {
+			if ((r = rcpt_seg_read(c, id, object)) != LACRE_OK) {
+				rcpt_seg_reset(c);
+				return r;
+			}
+			r = receipts_index_segment_check(c->ix, object, (const uint8_t (*)[32])c->commits,
+							 c->n, NULL);
+			if (r != LACRE_OK && r != LACRE_E_VERIFY) {
+				rcpt_seg_reset(c);
+				return r;
+			}
+			c->state = r == LACRE_OK ? RS_V2 : RS_BAD;
+		}
+		snprintf(c->object, sizeof(c->object), "%s", object);
+	}
+	memset(w, 0, sizeof(*w));
+	switch (c->state) {
+	case RS_V1:
+		return receipts_index_find(c->ix, commit, &w->leaf);
+	case RS_V2:
+		if (index >= c->n || CRYPTO_memcmp(c->commits[index], commit, 32) != 0)
+			return LACRE_E_NOT_FOUND;
+		w->leaf = c->leaf;
+		w->v2 = 1;
+		w->index = index;
+		w->n = c->n;
+		return LACRE_OK;
+	default:
+		return LACRE_E_NOT_FOUND;
+	}
+}
+
+/* The segment proof of a located v2 record. */
+int receipts_seg_proof(struct receipts_seg *c, const struct receipts_where *w,
+		       struct lacre_dbuf *out)
+{
+	struct lacre_dbuf e;
+	int r;
+
+	if (!w->v2 || c->state != RS_V2 || w->n != c->n || w->index >= c->n)
+		return LACRE_E_INVALID;
+	if (!c->have_tree) {
+		if ((r = merkle_levels_build(&c->tree, (const uint8_t (*)[32])c->commits, c->n)) != LACRE_OK) {
+			merkle_levels_free(&c->tree);
+			return r;
+		}
+		c->have_tree = 1;
+	}
+	lacre_dbuf_init(&e, SEGMENT_ENTRY_MAX);
+	if ((r = tlog_segment_encode(c->seg, &e)) == LACRE_OK)
+		r = segment_proof_make(&c->tree, e.p, e.len, w->index, out);
+	lacre_dbuf_free(&e);
+	return r;
 }

@@ -14,10 +14,10 @@
  * (ciphertext reaches SPOOL/TMP.<name> chunk by chunk) and counted in the
  * segment's stream manifest (SPOOL/<name>.streams, rewritten each tick).  At
  * close the file is fsync'd; its ledger batch - every record's commitment,
- * then the "segment closed" entry - is written durably to
- * SPOOL/<name>.leaves; only then is the segment renamed to SPOOL/<name>
- * and the batch queued for the log.  Once a signed checkpoint covers the
- * batch, the segment moves to SPOOL/ready/, the uploader's outbox, so that
+ * then the v2 "segment closed" entry carrying their count and Merkle root -
+ * is written durably to SPOOL/<name>.leaves; only then is the segment
+ * renamed to SPOOL/<name> and its entry (the segment's one leaf) queued
+ * for the log.  Once a signed checkpoint covers the entry, the segment moves to SPOOL/ready/, the uploader's outbox, so that
  * no segment is ever on the backend before its commitments are in the
  * signed log.  Recovery at start (seal_spool_recover) re-queues batches a
  * crash left unsigned, promotes covered ones, and names the streams and
@@ -203,16 +203,22 @@ static int seal_log_push(struct seal_sink *k, const void *p, size_t n)
 	return LACRE_OK;
 }
 
-/* The "segment closed" entry of c into k->tmp. */
+/* The v2 "segment closed" entry of c into k->tmp: the segment's only
+ * leaf, carrying the count and the Merkle root of its records'
+ * commitments (docs/FORMATS.md §6). */
 static int seal_segment_entry(struct seal_sink *k, const struct segment_closed *c)
 {
 	struct tlog_segment seg;
+	int r;
 
 	memset(&seg, 0, sizeof(seg));
 	snprintf(seg.name, sizeof(seg.name), "%s%s", SEAL_SEGMENT_PREFIX, c->name);
 	seg.size = c->size;
 	seg.fp_len = 32;
 	memcpy(seg.fp, c->fingerprint, 32);
+	seg.records = c->n_records;
+	if ((r = tlog_segment_records_root(c->commitments, c->n_records, seg.records_root)) != LACRE_OK)
+		return r;
 	lacre_dbuf_reset(&k->tmp);
 	return tlog_segment_encode(&seg, &k->tmp);
 }
@@ -247,18 +253,15 @@ static int seal_pending_add(struct seal_sink *k, const char *name, uint64_t idx)
 	return LACRE_OK;
 }
 
-/* on_close of every writer: queue the batch (commitments, then the
- * "segment closed" entry) for the log, contiguously, and wait for its
- * signature before the segment may leave for the backend. */
+/* on_close of every writer: queue the segment's one leaf (its v2 entry)
+ * for the log and wait for its signature before the segment may leave
+ * for the backend. */
 static int seal_on_close(void *arg, const struct segment_closed *c)
 {
 	struct seal_dest *d = arg;
 	struct seal_sink *k = d->owner;
 	int r;
 
-	for (uint64_t i = 0; i < c->n_records; i++)
-		if ((r = seal_log_push(k, c->commitments[i], 32)) != LACRE_OK)
-			return r;
 	if ((r = seal_segment_entry(k, c)) != LACRE_OK ||
 	    (r = seal_log_push(k, k->tmp.p, k->tmp.len)) != LACRE_OK ||
 	    (r = seal_pending_add(k, c->name, k->next_index - 1)) != LACRE_OK)

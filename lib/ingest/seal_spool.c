@@ -9,7 +9,11 @@
  * cuts from the log between a segment's close and the checkpoint that
  * signs its batch must be recoverable from bytes kept in the clear.  The
  * commitments are salted hashes (the salt lives only inside the sealed
- * segment): the file leaks nothing the public ledger would not.
+ * segment): the file leaks nothing the public ledger would not.  Since
+ * the log has one leaf per segment (the v2 entry), only the entry is
+ * logged; the commitments stay the recovery data that the entry's count
+ * and root are checked against.  A v1 file an older receiver left is
+ * logged as it was written (every commitment, then the entry).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -295,17 +299,20 @@ out:
 	return r;
 }
 
-/* Parse a .leaves file: batch and blen get the entries (u16be length || bytes),
- * *n their count, seg the decoded last entry.  LACRE_E_CORRUPT for any
- * damage (the file is written atomically: damage is not a crash). */
+/* Parse a .leaves file: batch and blen get what the log must hold (u16be
+ * length || entry ...: for a v2 entry the entry alone, for a v1 file
+ * every entry as written), *n their count, seg the decoded last entry.
+ * LACRE_E_CORRUPT for any damage (the file is written atomically: damage
+ * is not a crash), including a v2 entry whose count or records root does
+ * not match the commitments before it. */
 static int leaves_parse(const struct lacre_dbuf *d, const char *name, const uint8_t **batch,
 			size_t *blen, uint64_t *n, struct tlog_segment *seg)
 {
 	struct lacre_rbuf b;
-	const uint8_t *e = NULL, *last = NULL;
+	const uint8_t *e = NULL, *last = NULL, *first, *last_at = NULL;
 	size_t len = 0, last_len = 0;
 	uint64_t count, k = 0;
-	uint8_t h[32];
+	uint8_t h[32], root[32];
 	unsigned hl = 0;
 	char want[TLOG_SEGMENT_NAME_MAX + 1];
 
@@ -318,9 +325,10 @@ static int leaves_parse(const struct lacre_dbuf *d, const char *name, const uint
 	lacre_rbuf_init(&b, d->p + 16, d->len - 16 - 32);
 	if (lacre_rbuf_u64be(&b, &count) != LACRE_OK || count == 0)
 		return LACRE_E_CORRUPT;
-	*batch = lacre_rbuf_ptr(&b);
+	first = lacre_rbuf_ptr(&b);
 	*blen = lacre_rbuf_left(&b);
 	while (lacre_rbuf_left(&b) > 0) {
+		const uint8_t *at = lacre_rbuf_ptr(&b);
 		if (tiles_bundle_next(&b, &e, &len) != LACRE_OK || len == 0)
 			return LACRE_E_CORRUPT;
 		k++;
@@ -328,12 +336,36 @@ static int leaves_parse(const struct lacre_dbuf *d, const char *name, const uint
 			return LACRE_E_CORRUPT;
 		last = e;
 		last_len = len;
+		last_at = at;
 	}
 	if (k != count || tlog_segment_decode(last, last_len, seg) != LACRE_OK)
 		return LACRE_E_CORRUPT;
 	snprintf(want, sizeof(want), "%s%s", SEAL_SEGMENT_PREFIX, name);
 	if (strcmp(seg->name, want) != 0)
 		return LACRE_E_CORRUPT;
+	if (seg->version == 2) {
+		/* the commitments are u16be 32 || 32 bytes each, from first */
+		uint64_t nc = count - 1;
+		struct merkle_tree t;
+		uint8_t lh[32];
+
+		if (seg->records != nc)
+			return LACRE_E_CORRUPT;
+		merkle_tree_init(&t);
+		for (uint64_t i = 0; i < nc; i++) {
+			merkle_leaf_hash(first + i * 34 + 2, 32, lh);
+			if (merkle_tree_append(&t, lh, NULL, NULL) != LACRE_OK)
+				return LACRE_E_CORRUPT;
+		}
+		merkle_tree_root(&t, root);
+		if (memcmp(root, seg->records_root, 32) != 0)
+			return LACRE_E_CORRUPT;
+		*batch = last_at;
+		*blen = 2 + last_len;
+		*n = 1;
+		return LACRE_OK;
+	}
+	*batch = first;
 	*n = count;
 	return LACRE_OK;
 }
@@ -389,7 +421,9 @@ static int rec_scan_entry(void *arg, uint64_t index, const uint8_t *e, size_t le
 	for (size_t i = 0; i < sc->n; i++)
 		if (!sc->items[i].covered && !strcmp(sc->items[i].seg.name, seg.name) &&
 		    sc->items[i].seg.size == seg.size && seg.fp_len == sc->items[i].seg.fp_len &&
-		    !memcmp(sc->items[i].seg.fp, seg.fp, seg.fp_len)) {
+		    !memcmp(sc->items[i].seg.fp, seg.fp, seg.fp_len) &&
+		    sc->items[i].seg.version == seg.version && sc->items[i].seg.records == seg.records &&
+		    !memcmp(sc->items[i].seg.records_root, seg.records_root, 32)) {
 			sc->items[i].covered = 1;
 			sc->items[i].index = index;
 		}
@@ -691,7 +725,7 @@ int seal_spool_recover(const char *spool, struct tlog *log, const struct seal_re
 				goto out;
 			}
 			st.relogged_segments++;
-			st.relogged_records += it->n - 1;
+			st.relogged_records += it->seg.version == 2 ? it->seg.records : it->n - 1;
 		}
 		for (size_t j = 0; j < nclosed; j++)
 			if (!strcmp(closed[j], it->name))

@@ -2,9 +2,9 @@
  * seal_spool.h - the ingest spool's crash-consistent layout (private to
  * lib/ingest; docs/FORMATS.md §3.5, docs/ledger.md "Order of durability").
  *
- * A sealed segment reaches the backend only after its records' commitments
- * and its "segment closed" entry (its ledger batch) are under a signed
- * checkpoint.  The spool folder shows where each segment stands:
+ * A sealed segment reaches the backend only after its "segment closed"
+ * entry (v2: its one leaf, carrying the count and root of its records'
+ * commitments) is under a signed checkpoint.  The spool folder shows where each segment stands:
  *
  *   SPOOL/TMP.<name>       open segment being written
  *   SPOOL/<name>.streams   which streams and sequence ranges the open segment
@@ -71,7 +71,8 @@ void seal_streams_remove(const char *spool, const char *name);
 void seal_streams_free(struct seal_streams *t);
 
 /* Write SPOOL/<name>.leaves: the n commitments then the segment entry,
- * durably (tmp, fsync, rename, fsync folder).  LACRE_E_IO. */
+ * durably (tmp, fsync, rename, fsync folder); recovery checks a v2
+ * entry's count and root against the commitments.  LACRE_E_IO. */
 int seal_leaves_write(const char *spool, const char *name, const uint8_t (*commits)[32],
 		      uint64_t n, const uint8_t *entry, size_t entry_len);
 
@@ -92,8 +93,9 @@ struct seal_recovery {
 
 /* Callbacks of seal_spool_recover. */
 struct seal_recovery_ops {
-	/* queue a batch (u16be length || entry ...; commitments then the
-	 * segment entry) for the log; the segment waits for a signature */
+	/* queue a batch (u16be length || entry ...) for the log: a v2
+	 * segment's one entry, or a v1 file's commitments then its entry;
+	 * the segment waits for the signature of the last one */
 	int (*relog)(void *arg, const char *name, const uint8_t *batch, size_t len,
 		     uint64_t n_entries);
 	/* seal one loss event (a JSON object, accounting-event style) */

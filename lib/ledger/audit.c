@@ -408,6 +408,12 @@ static int read_entries(struct ctx *c, uint64_t n, uint8_t (*leaf)[MERKLE_HASH_L
 			merkle_leaf_hash(e, el, leaf[idx]);
 			known[idx] = 1;
 			c->res.entries++;
+			if (el == 32) {
+				c->res.records++;
+			} else if (tlog_segment_decode(e, el, &seg) == LACRE_OK && seg.version == 2) {
+				/* one leaf per segment: it logs seg.records records */
+				c->res.records += seg.records;
+			}
 			if (c->cfg->segment) {
 				int src = tlog_segment_decode(e, el, &seg);
 				if (src == LACRE_E_MALFORMED) {

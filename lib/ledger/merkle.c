@@ -11,6 +11,7 @@
  * Depends on libcrypto only: lacre-verify links this file.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -396,5 +397,49 @@ int merkle_leaves_node(void *arg, unsigned height, uint64_t index,
 	if ((rc = merkle_leaves_node(arg, height - 1, 2 * index + 1, r)) != LACRE_OK)
 		return rc;
 	merkle_node_hash(l, r, out);
+	return LACRE_OK;
+}
+
+/* Build every level of a tree of 32-byte entries (merkle.h). */
+int merkle_levels_build(struct merkle_levels *t, const uint8_t (*entries)[32], uint64_t n)
+{
+	unsigned h;
+
+	memset(t, 0, sizeof(*t));
+	if (n > ((uint64_t)1 << 40))
+		return LACRE_E_RANGE;
+	t->n = n;
+	for (h = 0; h < 64 && (n >> h) > 0; h++) {
+		t->level[h] = malloc((size_t)(n >> h) * MERKLE_HASH_LEN);
+		if (!t->level[h])
+			return LACRE_E_NOMEM;
+		t->levels = h + 1;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		merkle_leaf_hash(entries[i], 32, t->level[0][i]);
+	for (h = 1; h < t->levels; h++)
+		for (uint64_t i = 0; i < (n >> h); i++)
+			merkle_node_hash(t->level[h - 1][2 * i], t->level[h - 1][2 * i + 1],
+					 t->level[h][i]);
+	return LACRE_OK;
+}
+
+/* Free the levels (the struct itself is the caller's). */
+void merkle_levels_free(struct merkle_levels *t)
+{
+	for (unsigned h = 0; h < 64; h++)
+		free(t->level[h]);
+	memset(t, 0, sizeof(*t));
+}
+
+/* merkle_node_fn over the kept levels: a lookup, no hashing. */
+int merkle_levels_node(void *arg, unsigned height, uint64_t index,
+		       uint8_t out[MERKLE_HASH_LEN])
+{
+	const struct merkle_levels *t = arg;
+
+	if (height >= t->levels || index >= (t->n >> height))
+		return LACRE_E_RANGE;
+	memcpy(out, t->level[height][index], MERKLE_HASH_LEN);
 	return LACRE_OK;
 }

@@ -676,8 +676,8 @@ int extract_package(const struct package *pk, const char *dir, struct extract_re
 		r = lacre_dbuf_add_str(&x.txt,
 			"note every file below is re-derived here from the records' frames, not copied from the package\n"
 			"note a decrypted record's plaintext is the pre-encryption form sealed in its frame beside the PDU;\n"
-			"note the frame's SHA-256 is the record's commitment at its leaf in the signed ingest log, so the\n"
-			"note plaintext came with the sealed PDU at intake (a holder of the handover key can re-encrypt it)\n");
+			"note the frame's SHA-256 is the record's commitment, proven at its leaf (its segment's or its own)\n"
+			"note in the signed ingest log, so the plaintext came with the sealed PDU at intake (re-encryptable)\n");
 	if (r != LACRE_OK || (r = ex_records(&x)) != LACRE_OK || (r = ex_files(&x)) != LACRE_OK)
 		goto out;
 	if (fsync(x.dfd) != 0) {

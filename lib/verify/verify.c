@@ -16,7 +16,10 @@
  *   4. each record: frame body decodes, SHA-256(frame body) = commitment,
  *      the PDU member = the PDU in the frame, the PDU re-decodes to the
  *      frame's index fields, the record is the warrant's and in the window,
- *      its receipt proves the commitment at its leaf index, its JSON line
+ *      its receipt proves the commitment at its leaf index (a v2 segment's
+ *      record: its segment proof takes the commitment, record index i of
+ *      the manifest, to the records root of an entry naming the manifest's
+ *      segment, and the receipt proves that entry's leaf), its JSON line
  *      is exactly what `lacre records --json` prints for it;
  *   5. each exclusion: its receipt proves its commitment, it follows a rule
  *      the manifest states, and no record member carries it;
@@ -43,6 +46,7 @@
 #include "lacre/package.h"
 #include "lacre/record_json.h"
 #include "lacre/record_pdu.h"
+#include "lacre/segment_proof.h"
 #include "lacre/verify.h"
 
 #define VF_LINE_MAX 4096
@@ -625,14 +629,51 @@ checked:
 	v->cp_len = cm->len;
 }
 
-/* Verify a receipt member for a commitment at a leaf index. */
-static void vf_receipt(struct vf *v, const char *name, const uint8_t commit[32], uint64_t leaf)
+/* Verify the proof of one record, event or exclusion: base is its member
+ * name without the suffix ("records/00000001").  A record of a v2 segment
+ * (one ledger leaf per segment) has base.segment-proof: it must carry a v2
+ * entry naming the manifest's segment, prove the record's index in it and
+ * take the commitment to its records root; the tlog-proof then proves the
+ * entry's leaf.  Without it (a v1 segment) the tlog-proof proves the
+ * commitment's own leaf.  leaf is the manifest's. */
+static void vf_receipt(struct vf *v, const char *base, const char *segment, uint64_t index,
+		       const uint8_t commit[32], uint64_t leaf)
 {
-	const struct package_member *m = package_find(v->pk, name);
+	static struct segment_proof sp;
+	const struct package_member *m, *spm;
 	struct receipt rc;
 	struct checkpoint other;
 	uint8_t lh[MERKLE_HASH_LEN];
+	char name[PACKAGE_NAME_MAX + 1], spname[PACKAGE_NAME_MAX + 1];
+	int v2 = 0;
 
+	snprintf(name, sizeof(name), "%s.tlog-proof", base);
+	snprintf(spname, sizeof(spname), "%s.segment-proof", base);
+	m = package_find(v->pk, name);
+	if ((spm = package_find(v->pk, spname)) != NULL) {
+		if (segment_proof_parse(spm->p, spm->len, &sp) != LACRE_OK) {
+			verify_add_problem(v->res, spname, "not a lacre-segment-proof/v1 file (altered)");
+			return;
+		}
+		if (strcmp(sp.seg.name, segment) != 0) {
+			verify_add_problem(v->res, spname, "its segment entry names %s, the manifest says %s",
+					   sp.seg.name, segment);
+			return;
+		}
+		if (sp.index != index) {
+			verify_add_problem(v->res, spname, "proves record %llu of its segment, the manifest says %llu",
+					   (unsigned long long)sp.index, (unsigned long long)index);
+			return;
+		}
+		if (segment_proof_verify(&sp, commit) != LACRE_OK) {
+			verify_add_problem(v->res, spname, "the path does not take commitment %02x%02x%02x%02x... "
+					   "(record %llu of %llu) to the records root of %s (a proof hash was altered)",
+					   commit[0], commit[1], commit[2], commit[3], (unsigned long long)index,
+					   (unsigned long long)sp.n, segment);
+			return;
+		}
+		v2 = 1;
+	}
 	if (!m) {
 		verify_add_problem(v->res, name, "missing");
 		return;
@@ -646,6 +687,17 @@ static void vf_receipt(struct vf *v, const char *name, const uint8_t commit[32],
 				   (unsigned long long)rc.index, (unsigned long long)leaf);
 		return;
 	}
+	if (v2) {
+		merkle_leaf_hash(sp.entry, sp.entry_len, lh);
+		if (v->cp_ok && rc.cp_len == v->cp_len && !memcmp(rc.cp, v->cp_note, v->cp_len)) {
+			if (merkle_verify_inclusion(rc.index, v->cp.size, lh, &rc.proof, v->cp.root) != LACRE_OK)
+				verify_add_problem(v->res, name, "the inclusion proof does not take the entry of "
+						   "segment %s at leaf %llu to the checkpoint's root (a proof hash "
+						   "or the entry was altered)", segment, (unsigned long long)leaf);
+			return;
+		}
+		goto other;
+	}
 	merkle_leaf_hash(commit, 32, lh);
 	if (v->cp_ok && rc.cp_len == v->cp_len && !memcmp(rc.cp, v->cp_note, v->cp_len)) {
 		if (merkle_verify_inclusion(rc.index, v->cp.size, lh, &rc.proof, v->cp.root) != LACRE_OK)
@@ -654,6 +706,7 @@ static void vf_receipt(struct vf *v, const char *name, const uint8_t commit[32],
 					   commit[0], commit[1], commit[2], commit[3], (unsigned long long)leaf);
 		return;
 	}
+other:
 	/* a receipt against another checkpoint: verify it on its own */
 	if (v->o->policy ? receipt_verify_policy(&rc, lh, v->o->policy, &other) != LACRE_OK
 			 : receipt_verify(&rc, lh, &v->log_key, v->o->witnesses, v->o->nw, v->o->quorum,
@@ -792,8 +845,8 @@ static int vf_records(struct vf *v, struct completeness_item *items, uint8_t *se
 		t = fr.time_kind ? fr.time_us : fr.recv_us;
 		if ((v->has_from && t < v->from_us) || (v->has_to && t >= v->to_us))
 			verify_add_problem(v->res, name, "its time is outside the export window");
-		snprintf(name, sizeof(name), "records/%08llu.tlog-proof", (unsigned long long)rc->n);
-		vf_receipt(v, name, rc->commit, rc->leaf);
+		snprintf(name, sizeof(name), "records/%08llu", (unsigned long long)rc->n);
+		vf_receipt(v, name, rc->segment, rc->index, rc->commit, rc->leaf);
 		if (jl) {
 			ar.rec = &fr;
 			ar.segment = rc->segment;
@@ -872,8 +925,8 @@ static void vf_events(struct vf *v)
 			verify_add_problem(v->res, name, "not an accounting event frame");
 			continue;
 		}
-		snprintf(name, sizeof(name), "events/%08llu.tlog-proof", (unsigned long long)e->n);
-		vf_receipt(v, name, e->commit, e->leaf);
+		snprintf(name, sizeof(name), "events/%08llu", (unsigned long long)e->n);
+		vf_receipt(v, name, e->segment, e->index, e->commit, e->leaf);
 		ar.rec = &fr;
 		ar.segment = e->segment;
 		ar.index = e->index;
@@ -1022,8 +1075,8 @@ static int vf_exclusions(struct vf *v, struct completeness_item *items, uint8_t 
 				verify_add_problem(v->res, "exclusions.txt", "line %zu: record %s's time is not inside "
 						   "the range '%s' it is excluded by", lineno, want, e->rule);
 		}
-		snprintf(name, sizeof(name), "excluded/%08llu.tlog-proof", (unsigned long long)e->n);
-		vf_receipt(v, name, e->commit, e->leaf);
+		snprintf(name, sizeof(name), "excluded/%08llu", (unsigned long long)e->n);
+		vf_receipt(v, name, e->segment, e->index, e->commit, e->leaf);
 		items[e->n - 1].liid = e->liid;
 		items[e->n - 1].liid_len = e->liid_len;
 		items[e->n - 1].has_cin = e->has_cin;

@@ -176,13 +176,13 @@ mv "$site/objects/$del" "$work/deleted"
 site_audit 3 "deleted segment"; has_re "^segment +$del \(entry [0-9]+\): missing from the backend$"
 keyless 3 "deleted segment"; has_re "^segment +$del \(entry [0-9]+\): missing from the store$"
 deep_audit 3 "deleted segment"
-has_re "; $n_del commitments with no record \(0 of shredded segments, 0 of open segments\); "
-# the log's batch layout names the segment; interleaved commitments (the
-# older layout) are given as ranges, with the segment that may hold them
-has_re "^deep +($del: $n_del commitments of its batch have no record \(log entries [-0-9, ]+\): the segment is missing|ingest log: $n_del commitments before the entry of seg/[0-9a-f]{32} have no record in any segment \(log entries [-0-9, .]+\); 1 logged segments that could not be read may hold them: $del \(missing\))$"
+# one leaf per segment: the segment's entry names what is lost (no
+# commitment of its own is left in the log)
+has_re "; 0 commitments with no record \(0 of shredded segments, 0 of open segments\); "
+has_re "^deep +$del: is missing: the $n_del records its entry \(log entry [0-9]+\) logs cannot be read$"
 mv "$work/deleted" "$site/objects/$del"
 clean "deleted segment restored"
-ok "b: a deleted segment: missing (keyless, site), and its $n_del commitments with no record (deep)"
+ok "b: a deleted segment: missing (keyless, site), and the $n_del records its entry logs lost (deep)"
 
 # ---- d. spool leftovers ----
 # the spool of lib/ingest/seal_spool.h: an open segment and its stream
@@ -261,6 +261,52 @@ expect 0 "audit --deep while the log is locked" flock "$site/ledger/ingest/lock"
 has_re "; 1 commitments with no record \(0 of shredded segments, 1 of open segments\); .* 0 problems$"
 ok "c: a commitment with no record: reported by --deep with its log index (not while ingest runs)"
 
+# ---- f. a planted segment logged with another records root ----
+# what a compromised receiver could do: log an entry that names a segment
+# (right size, right fingerprint) with a records root its records do not
+# hash to.  The keyless audit cannot tell (no key); the deep audit and
+# every reader can: the segment's records are in no signed checkpoint.  On
+# a copy of the site (the forged entry cannot be taken back)
+cp -a "$site" "$work/site3"
+sed -i "s#$site/#$work/site3/#g" "$work/site3/lacre.conf"
+osite=$site site=$work/site3
+cp "$work/site2/objects/seg/$extra" "$site/objects/seg/$extra"
+fhex=$(python3 - "$work/site2/objects" "seg/$extra" <<'PY'
+import glob, os, struct, sys
+root, name = sys.argv[1], sys.argv[2].encode()
+for p in sorted(glob.glob(root + "/tlog/*/tile/entries/**", recursive=True)):
+    if not os.path.isfile(p):
+        continue
+    d, off = open(p, "rb").read(), 0
+    while off + 2 <= len(d):
+        (n,) = struct.unpack(">H", d[off:off + 2])
+        e, off = bytearray(d[off + 2:off + 2 + n]), off + 2 + n
+        if e[:16] == b"lacre-segment/v2" and e[17:17 + e[16]] == name:
+            e[-1] ^= 1          # the last byte of the records root
+            print(bytes(e).hex())
+            sys.exit(0)
+sys.exit(1)
+PY
+) || die "no v2 entry of seg/$extra in site2's log"
+flog=$(sed -n 2p "$site/ledger/ingest/checkpoint")
+expect 0 "lacre log append (a forged entry)" "$B/lacre" log append --state "$site/ledger/ingest" \
+	--store "dir:$site/objects" --key "$site/ledger/ingest.key" --hex "$fhex"
+site_audit 0 "a planted segment with a forged entry (size and fingerprint agree)"
+deep_audit 3 "a planted segment with a forged entry"
+has "deep           seg/$extra: its $n_extra records do not hash to the records root and count ($n_extra) its entry (log entry $flog) logs: not the records sealed at ingest (a replaced or forged segment); none of them is in the log"
+expect 3 "records with a planted segment" env LACRE_USER="$CLERK_KEY" "$B/lacre" records --site "$site" \
+	--warrant "$W1" --justification "e2e: forged entry" --json
+grep -q "\"segment\":\"seg/$extra\"" "$work/out" && { cat "$work/out"; die "records shows the planted segment's records"; }
+has_re "^lacre: $n_extra records of segment seg/$extra are in no signed checkpoint: not shown"
+expect 3 "calls with a planted segment" env LACRE_USER="$INV_KEY" "$B/lacre" calls --site "$site" \
+	--warrant "$W1" --justification "e2e: forged entry" --json
+has_re "seg/$extra: records in no signed checkpoint .*none of this segment indexed"
+expect 1 "proof record of a planted record" env LACRE_USER="$CLERK_KEY" "$B/lacre" proof record --site "$site" \
+	--warrant "$W1" --record "seg/$extra:0" --justification "e2e: receipt of a planted record"
+has_re "^lacre: record seg/$extra:0 is in no signed checkpoint"
+ok "f: a segment logged with another records root: the keyless audit passes, --deep names it (exit 3), records, calls and proof record show none of its $n_extra records"
+site=$osite
+
 # ---- e. a shredded warrant: its segments no longer open ----
 # the commitments of a segment no key opens are counted, not reported, when
 # the log's batch layout ties them to it; interleaved (older layout) they
@@ -279,6 +325,8 @@ if grep -q '^deep .*no key opens it' "$work/out"; then
 	has_re "^deep +ingest log: [0-9]+ commitments before the entry of seg/[0-9a-f]{32} have no record in any segment \(log entries [-0-9, .]+\); [0-9]+ logged segments that could not be read may hold them: seg/[0-9a-f]{32} \(no key opens it\)"
 	ok "e: after a shred (interleaved log): the unattributable commitments are reported with the segment no key opens"
 else
-	has_re "; $((n_logged + 1)) commitments with no record \($n_logged of shredded segments, 0 of open segments\); .*; 1 problems$"
-	ok "e: after a shred: the $n_logged commitments of the shredded warrant's segments are counted, not reported"
+	# one leaf per segment: the shredded warrant's segments have no
+	# commitment of their own in the log; they are counted as unopened
+	has_re "^deep: .*; [1-9][0-9]* segments no key opens \(shredded\); 1 commitments with no record \(0 of shredded segments, 0 of open segments\); .*; 1 problems$"
+	ok "e: after a shred: the shredded warrant's segments are counted (no key opens them), not reported"
 fi

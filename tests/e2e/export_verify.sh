@@ -283,18 +283,53 @@ for name in sys.stdin.read().split():
 done
 ok "a byte flipped in each of ${nflip:-0} member kinds (3 packages) fails, naming the member"
 
+# 5b. one ledger leaf per segment: every record's segment proof checks with
+# an independent reader (pkg_tool.py), and one path hash changed is NOT
+# VERIFIED (exit 3) with a line naming the member
+$tool segproofs "$work/full.plain" > "$work/sp.txt" || { tail -3 "$work/sp.txt"; bad "segment proofs of the full package"; }
+nsp=$(sed -n 's/^segment proofs: \([0-9]*\) verified$/\1/p' "$work/sp.txt")
+[ "${nsp:-0}" -eq "$nrec" ] && ok "independent reader: $nsp segment proofs (one per record) reach their entries' records roots" ||
+	bad "segment proofs: ${nsp:-none} verified for $nrec records"
+spm=
+for m in $($tool list "$work/full.plain" | awk '$2 ~ /\.segment-proof$/ {print $2}'); do
+	[ "$($tool get "$work/full.plain" "$m" | wc -l)" -ge 4 ] && { spm=$m; break; }
+done
+[ -n "$spm" ] || die "no segment proof with a path hash (every segment of one record?)"
+$tool edit "$work/full.plain" "$work/t.plain" "$spm" \
+	'b"\n".join(__import__("base64").b64encode(bytes(32)) if k == 3 else l for k, l in enumerate(d.split(b"\n")))' ||
+	die "edit $spm"
+$tool segproofs "$work/t.plain" > "$work/t.txt"; rc=$?
+[ $rc -eq 1 ] && grep -qF "FAIL $spm: the path does not reach the records root" "$work/t.txt" &&
+	ok "independent reader: $spm with one hash changed does not reach its root (exit 1)" ||
+	{ cat "$work/t.txt"; bad "independent reader accepted a changed segment-proof hash (exit $rc)"; }
+rm -f "$work/t.age"; age -r "$R" -o "$work/t.age" "$work/t.plain"
+"$V" "$work/t.age" -i "$work/court.key" --log-vkey "$LOGV" --export-vkey "$EXV" > "$work/t.txt" 2>&1; rc=$?
+[ $rc -eq 3 ] && grep -q "^NOT VERIFIED" "$work/t.txt" && grep -qF "FAIL $spm:" "$work/t.txt" &&
+	ok "a package whose $spm has one hash changed: NOT VERIFIED, exit 3, naming it" ||
+	{ tail -4 "$work/t.txt"; bad "changed segment-proof hash: exit $rc"; }
+
 # 6. lacre proof record: the same receipt for one record, checked by lacre proof verify
 "$B/lacre" proof record --site "$site" --warrant "$W1" --record "$xseg:$xidx" --justification "receipt" \
 	-o "$work/one.tlog-proof" 2>"$work/one.err" || { cat "$work/one.err"; bad "proof record"; }
 commit=$(sed -n 's/.*commitment \([0-9a-f]\{64\}\).*/\1/p' "$work/one.err")
 grep -q "($xseg:$xidx) leaf [0-9]* commitment $commit" "$work/p.txt" &&
 	ok "lacre proof record: same commitment as the party copy's exclusion list" || bad "proof record commitment"
-"$B/lacre" proof verify --vkey "$(cat "$LOGV")" --entry-hex "$commit" "$work/one.tlog-proof" >/dev/null &&
-	ok "lacre proof verify accepts the record's receipt" || bad "proof verify of a record receipt"
+# one leaf per segment: the record's proof is two files, the segment proof
+# beside the receipt of its segment's entry
+[ -s "$work/one.segment-proof" ] && grep -q "segment proof $work/one.segment-proof" "$work/one.err" &&
+	ok "lacre proof record wrote the segment proof beside the receipt" || bad "no one.segment-proof"
+"$B/lacre" proof verify --vkey "$(cat "$LOGV")" --entry-hex "$commit" --segment-proof "$work/one.segment-proof" \
+	"$work/one.tlog-proof" > "$work/pv.txt" && grep -q "^ok: record $xidx of [0-9]* of $xseg, entry [0-9]*, is in " "$work/pv.txt" &&
+	ok "lacre proof verify accepts the record's two proofs" || { cat "$work/pv.txt"; bad "proof verify of a record receipt"; }
 other=$(printf '%s' "$commit" | sed 's/^./0/; t; s/^/x/'); [ "$other" = "$commit" ] && other=$(printf '%s' "$commit" | sed 's/^./1/')
-expect_exit 3 "receipt does not prove the entry: verification failed" \
-	"$B/lacre" proof verify --vkey "$(cat "$LOGV")" --entry-hex "$other" "$work/one.tlog-proof" &&
+expect_exit 3 "segment proof does not take the commitment to the records root of $xseg" \
+	"$B/lacre" proof verify --vkey "$(cat "$LOGV")" --entry-hex "$other" --segment-proof "$work/one.segment-proof" \
+	"$work/one.tlog-proof" &&
 	ok "lacre proof verify refuses another commitment (exit 3)" || bad "proof verify of a wrong commitment"
+expect_exit 3 "receipt does not prove the entry: verification failed" \
+	"$B/lacre" proof verify --vkey "$(cat "$LOGV")" --entry-hex "$commit" "$work/one.tlog-proof" &&
+	ok "without its segment proof the receipt does not prove the commitment (exit 3)" ||
+	bad "proof verify without the segment proof"
 
 [ $fails -eq 0 ] || die "$fails check(s) failed"
 echo "export/verify end to end ok"

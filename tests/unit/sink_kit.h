@@ -602,4 +602,40 @@ static KIT_UNUSED int kit_list_take(void *arg, const char *name, uint64_t size)
 	return 0;
 }
 
+
+/* The leaf that proves record i of rs in the signed log: for a v2 segment
+ * (one leaf per segment) every record of its segment must be in rs, at
+ * indices 0..n-1, and their commitments must hash to the entry's count and
+ * root; for a v1 segment, the record's own leaf.  LACRE_E_NOT_FOUND when
+ * the log does not hold it, LACRE_E_VERIFY when a v2 entry names the
+ * segment but its records differ, LACRE_E_STATE when rs lacks some of the
+ * segment's records. */
+static KIT_UNUSED int kit_rec_leaf(const struct receipts_index *ix, const struct kit_recs *rs,
+				  size_t i, uint64_t *leaf)
+{
+	const struct tlog_segment *seg;
+	uint8_t (*c)[32];
+	uint64_t n = 0, lf;
+	int r;
+
+	if (receipts_index_segment(ix, rs->v[i].segment, &lf, &seg) != LACRE_OK)
+		return receipts_index_find(ix, rs->v[i].commitment, leaf);
+	if (seg->records == 0 || seg->records > KIT_RECS_MAX || !(c = calloc(seg->records, 32)))
+		return LACRE_E_STATE;
+	for (size_t k = 0; k < rs->n; k++)
+		if (!strcmp(rs->v[k].segment, rs->v[i].segment)) {
+			if (rs->v[k].index >= seg->records) {
+				free(c);
+				return LACRE_E_VERIFY;
+			}
+			memcpy(c[rs->v[k].index], rs->v[k].commitment, 32);
+			n++;
+		}
+	r = n == seg->records ? receipts_index_segment_check(ix, rs->v[i].segment,
+							      (const uint8_t (*)[32])c, n, leaf)
+			      : LACRE_E_STATE;
+	free(c);
+	return r;
+}
+
 #endif

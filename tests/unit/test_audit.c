@@ -120,6 +120,7 @@ static void test_setup(void)
 			strcpy(s.name, i == 10 ? "seg/good" : "seg/bad");
 			s.size = 100;
 			s.fp_len = 32;
+			s.records = i == 10 ? 5 : 7;   /* v2: one leaf for 5 (7) records */
 			lacre_dbuf_init(&b, 1024);
 			CHECK_OK(tlog_segment_encode(&s, &b));
 			CHECK_OK(tlog_append(log, b.p, b.len, NULL));
@@ -159,6 +160,9 @@ static void test_clean(void)
 	CHECK_EQ_INT(r.size, 1000);
 	CHECK_EQ_INT(r.entries, 1000);
 	CHECK_EQ_INT(r.segments, 2);
+	/* the records the tree logs: 998 leaves of their own, 5 + 7 under
+	 * the two v2 entries */
+	CHECK_EQ_INT(r.records, 998 + 5 + 7);
 	/* without a trusted checkpoint, the store's own is audited */
 	CHECK_EQ_INT(run(NULL, &r), LACRE_E_VERIFY);
 	CHECK_EQ_INT(seen.n, 1);

@@ -44,6 +44,9 @@ static void replay_fail(const char *file, int line, const char *what)
 #define LLVMFuzzerTestOneInput fuzz_ledger_one
 #include "../../fuzz/fuzz_ledger.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_segment_proof_one
+#include "../../fuzz/fuzz_segment_proof.c"
+#undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_config_one
 #include "../../fuzz/fuzz_config.c"
 #undef LLVMFuzzerTestOneInput
@@ -307,9 +310,19 @@ static void test_replay_state(void)
 	CHECK(fz_state_loaded >= 5 && fz_state_streams > 20 && fz_state_chains > 8);
 }
 
+/* Segment proofs and v2 entries: the valid seeds parse in their one form. */
+static void test_replay_segment_proof(void)
+{
+	CHECK(replay("segment_proof", fuzz_segment_proof_one) > 0);
+	CHECK_EQ_INT(replay_failures, 0);
+	printf("segment_proof: %lu proofs parsed, %lu entries decoded\n", fz_sp_parsed, fz_sp_entries);
+	CHECK(fz_sp_parsed >= 11 && fz_sp_entries >= 6);
+}
+
 int main(void)
 {
 	RUN(test_replay_vault);
+	RUN(test_replay_segment_proof);
 	RUN(test_replay_ledger);
 	RUN(test_replay_config);
 	RUN(test_replay_rtp);

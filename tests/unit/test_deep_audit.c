@@ -145,7 +145,11 @@ static void test_clean(void)
 	CHECK_EQ_INT(res.problems, 0);
 	CHECK_EQ_INT(res.segments, 2);               /* the warrant's and the quarantine's */
 	CHECK_EQ_INT(res.records, N_REC + 1);
-	CHECK_EQ_INT(res.record_leaves, N_REC + 1);
+	/* one leaf per segment: no 32-byte leaves, each segment's records
+	 * checked against its entry's count and root */
+	CHECK_EQ_INT(res.record_leaves, 0);
+	CHECK_EQ_INT(res.v2_mismatch, 0);
+	CHECK_EQ_INT(size, 2);
 	CHECK_EQ_INT(res.unmatched_leaves, 0);
 	CHECK_EQ_INT(res.unopened, 0);
 	CHECK_EQ_INT(res.unreadable, 0);
@@ -158,13 +162,12 @@ static void test_clean(void)
 	CHECK_EQ_INT(res.segments, 1);
 	CHECK_EQ_INT(res.unopened, 1);
 	CHECK_EQ_INT(res.records, N_REC);
-	CHECK_EQ_INT(res.unmatched_leaves, 1);
-	CHECK_EQ_INT(res.shredded_leaves, 1);
+	CHECK_EQ_INT(res.unmatched_leaves, 0);
 	CHECK_EQ_INT(res.lost_leaves, 0);
 }
 
-/* A segment gone from the backend: unreadable, and its batch's
- * commitments lost, named by that segment. */
+/* A segment gone from the backend: unreadable, and the records its entry
+ * logs lost, named by that segment. */
 static void test_missing_segment(void)
 {
 	struct deep_audit_result res;
@@ -181,11 +184,9 @@ static void test_missing_segment(void)
 		     LACRE_E_VERIFY);
 	CHECK_EQ_INT(res.unreadable, 1);
 	CHECK_EQ_INT(res.segments, 1);
-	CHECK_EQ_INT(res.lost_leaves, N_REC);
 	CHECK(res.problems >= 1);
 	CHECK_EQ_INT(res.problems, s.n);
-	CHECK(strstr(s.text, "commitments of its batch have no record") != NULL);
-	CHECK(strstr(s.text, "is missing") != NULL);
+	CHECK(strstr(s.text, "is missing: the 30 records its entry (log entry ") != NULL);
 	CHECK(strstr(s.text, seg) != NULL);
 }
 
@@ -297,9 +298,66 @@ static void test_altered_segment(void)
 	CHECK(res.problems >= 1);
 	CHECK(strstr(s.text, seg) != NULL);
 	CHECK(strstr(s.text, "does not open with W-000001's key: stored data is corrupt") != NULL);
-	CHECK(strstr(s.text, "30 commitments of its batch have no record (log entries 0-29): the "
-		     "segment failed its check") != NULL);
-	CHECK_EQ_INT(res.lost_leaves, N_REC);
+	CHECK_EQ_INT(res.lost_leaves, 0);
+}
+
+/* A second entry naming the warrant's segment with another records root
+ * (what a compromised receiver could log): that entry's segment does not
+ * hash to it, reported; the same with a wrong count. */
+static void test_v2_root_mismatch(void)
+{
+	struct deep_audit_result res;
+	struct seen s;
+	struct receipts_index *ix = NULL;
+	const struct tlog_segment *seg0;
+	struct tlog_segment forged;
+	struct note_signer *key = NULL;
+	struct lacre_store *lst = NULL;
+	struct tlog *log = NULL;
+	struct lacre_dbuf e;
+	char seg[LACRE_STORE_NAME_MAX + 1], origin[NOTE_NAME_MAX + 1], state[SITE_PATH_MAX];
+	uint64_t size = 0, size2 = 0;
+
+	memset(&s, 0, sizeof(s));
+	CHECK_OK(make_site());
+	CHECK_OK(log_size(&size));
+	CHECK_OK(warrant_segment(seg, sizeof(seg)));
+	CHECK_OK(receipts_index_open(&kit_site, st, &ix, kit_msg, sizeof(kit_msg)));
+	CHECK_OK(receipts_index_segment(ix, seg, NULL, &seg0));
+	forged = *seg0;
+	receipts_index_free(ix);
+	CHECK_EQ_INT(forged.records, N_REC);
+	forged.records_root[7] ^= 0x04;
+	lacre_dbuf_init(&e, 1024);
+	CHECK_OK(tlog_segment_encode(&forged, &e));
+	forged.records_root[7] ^= 0x04;
+	forged.records = N_REC - 1;
+	CHECK_OK(tlog_segment_encode(&forged, &e));   /* two entries, one after the other */
+	CHECK_OK(seal_sink_log_origin(&kit_site, origin, sizeof(origin)));
+	CHECK_OK(site_log_key(&kit_site, "ledger/ingest.key", origin, &key));
+	CHECK_OK(site_path(&kit_site, "ledger/ingest", state, sizeof(state)));
+	CHECK_OK(lacre_store_open(kit_site.cfg.backend, &lst));
+	CHECK_OK(tlog_open(lst, state, origin, key, &log));
+	CHECK_OK(tlog_append(log, e.p, e.len / 2, NULL));
+	CHECK_OK(tlog_append(log, e.p + e.len / 2, e.len / 2, NULL));
+	CHECK_OK(tlog_checkpoint(log, NULL));
+	tlog_close(log);
+	lacre_store_close(lst);
+	note_signer_free(key);
+	lacre_dbuf_free(&e);
+	CHECK_OK(log_size(&size2));
+	CHECK_EQ_INT(size2, size + 2);
+	CHECK_EQ_INT(deep_audit_run(&kit_site, st, size2, 0, ids, 2, on_report, &s, &res),
+		     LACRE_E_VERIFY);
+	CHECK_EQ_INT(res.v2_mismatch, 2);
+	CHECK_EQ_INT(res.problems, 2);
+	CHECK(strstr(s.text, "its 30 records do not hash to the records root and count (30) its entry "
+		     "(log entry 2) logs: not the records sealed at ingest") != NULL);
+	CHECK(strstr(s.text, "its 30 records do not hash to the records root and count (29) its entry "
+		     "(log entry 3) logs") != NULL);
+	/* the honest entry still proves them: the audit of the first tree is clean */
+	memset(&s, 0, sizeof(s));
+	CHECK_OK(deep_audit_run(&kit_site, st, size, 0, ids, 2, on_report, &s, &res));
 }
 
 int main(void)
@@ -310,6 +368,7 @@ int main(void)
 	RUN(test_unlogged_bad_segment_line);
 	RUN(test_beyond_audited_size);
 	RUN(test_altered_segment);
+	RUN(test_v2_root_mismatch);
 	lacre_store_close(st);
 	age_identity_wipe(&wkey);
 	age_identity_wipe(&okey);

@@ -16,6 +16,7 @@
  * key.
  */
 #include <dirent.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "lacre/extract.h"
 #include "lacre/note.h"
 #include "lacre/package.h"
+#include "lacre/segment_proof.h"
 #include "lacre/verify.h"
 
 #define N_IPCC 40                 /* IPCC records of the warrant */
@@ -204,7 +206,8 @@ static void test_full_package(void)
 	CHECK_EQ_INT(res.wavs, 1);
 	CHECK_EQ_INT(res.pcaps, 2);            /* the VoIP call and the IPCC session (CIN 7) */
 	CHECK(res.pdu_bytes > 0);
-	CHECK(res.log_size >= res.records);
+	/* one leaf per sealed segment: far fewer leaves than records */
+	CHECK(res.log_size >= 1 && res.log_size < res.records);
 	CHECK_EQ_INT(strlen(res.package_id), 32);
 	CHECK(strncmp(res.export_vkey, "lacre/", 6) == 0);
 	/* the export key was created on first use, its vkey published */
@@ -227,6 +230,12 @@ static void test_full_package(void)
 	CHECK(member_has(pk, "media.txt", "packets 10 10 missing 0 0"));
 	CHECK(member_has(pk, "media.txt", "pcap pcap/"));
 	CHECK(!member_has(pk, "manifest.txt", "absent events"));
+	/* each record: its segment proof (to its segment's v2 entry) after
+	 * its tlog-proof (of that entry) */
+	CHECK(member_has(pk, "records/00000001.tlog-proof", "c2sp.org/tlog-proof@v1\n"));
+	CHECK(member_has(pk, "records/00000001.segment-proof", "lacre-segment-proof/v1\nentry "));
+	CHECK(member_has(pk, "records/00000064.segment-proof", "lacre-segment-proof/v1\nentry "));
+	CHECK(!member_has(pk, "records/00000065.segment-proof", NULL));
 	CHECK_OK(verify_pkg(pk, res.export_vkey, &ok, &inc, &exc));
 	CHECK_EQ_INT(ok, 1);
 	CHECK_EQ_INT(inc, res.included);
@@ -433,6 +442,8 @@ static void test_record_receipt(void)
 	struct lacre_store *st = NULL;
 	struct lacre_dbuf d;
 	struct receipt rc;
+	static struct segment_proof sp;
+	struct lacre_dbuf spd;
 	const struct kit_rec *r5;
 	uint8_t commit[32];
 	uint64_t leaf = 0;
@@ -445,18 +456,38 @@ static void test_record_receipt(void)
 	lacre_store_close(st);
 	CHECK((r5 = kit_find(rs, 5)) != NULL);
 	lacre_dbuf_init(&d, 1 << 20);
-	CHECK_OK(export_record_receipt(&kit_site, kit_ks, wid, r5->segment, r5->index, &d, commit, &leaf,
-				       msg, sizeof(msg)));
+	lacre_dbuf_init(&spd, SEGMENT_PROOF_TEXT_MAX);
+	CHECK_OK(export_record_receipt(&kit_site, kit_ks, wid, r5->segment, r5->index, &d, &spd, commit,
+				       &leaf, msg, sizeof(msg)));
 	CHECK_MEM(commit, r5->commitment, 32);
 	CHECK_OK(receipt_parse(d.p, d.len, &rc));
 	CHECK_EQ_INT(rc.index, leaf);
+	/* one leaf per segment: the record is proven through its segment's
+	 * v2 entry, which must name the record's segment and be that leaf */
+	CHECK_OK(segment_proof_parse(spd.p, spd.len, &sp));
+	CHECK_EQ_INT(sp.index, r5->index);
+	CHECK(strcmp(sp.seg.name, r5->segment) == 0);
+	CHECK_OK(segment_proof_verify(&sp, commit));
+	{
+		uint8_t other[32], lh[32];
+		memcpy(other, commit, 32);
+		other[0] ^= 1;
+		CHECK_EQ_INT(segment_proof_verify(&sp, other), LACRE_E_VERIFY);
+		merkle_leaf_hash(sp.entry, sp.entry_len, lh);
+		const uint8_t *end = memmem(rc.cp, rc.cp_len, "\n\n", 2);
+		struct checkpoint cpt;
+		CHECK(end != NULL);
+		CHECK_OK(checkpoint_parse(rc.cp, (size_t)(end - (const uint8_t *)rc.cp) + 1, &cpt));
+		CHECK_OK(merkle_verify_inclusion(rc.index, cpt.size, lh, &rc.proof, cpt.root));
+	}
+	lacre_dbuf_free(&spd);
 	lacre_dbuf_reset(&d);
 	CHECK_EQ_INT(export_record_receipt(&kit_site, kit_ks, wid, r5->segment, 100000, &d, NULL, NULL,
-					   msg, sizeof(msg)), LACRE_E_NOT_FOUND);
+					   NULL, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
 	CHECK(strstr(msg, "has no record") != NULL);
 	CHECK_EQ_INT(d.len, 0);
 	CHECK_EQ_INT(export_record_receipt(&kit_site, kit_ks, "W-000077", r5->segment, r5->index, &d,
-					   NULL, NULL, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
+					   NULL, NULL, NULL, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
 	CHECK(strstr(msg, "cannot read warrant W-000077's key") != NULL);
 	lacre_dbuf_free(&d);
 	free(rs);
@@ -701,6 +732,121 @@ static void test_extract_package(void)
 	package_free(pk);
 }
 
+/* nftw callback: remove one file or folder (deepest first). */
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+/* A site of the layout before issue 15: its ingest log holds a leaf per
+ * record, then a v1 "segment closed" entry per segment.  Made from a fresh
+ * site by replacing its log (state and objects) with one written that way,
+ * with the same key.  Its records are proven by their own leaves: the
+ * export writes no segment proof, the manifest's leaf is the record's, and
+ * the package verifies - old sites and old packages keep working. */
+static void test_v1_site(void)
+{
+	struct kit_recs *rs = calloc(1, sizeof(*rs));
+	struct receipts_index *ix = NULL;
+	struct lacre_store *st = NULL;
+	struct note_signer *key = NULL;
+	struct tlog *log = NULL;
+	struct export_opts o;
+	struct export_result res;
+	struct package *pk = NULL;
+	struct lacre_dbuf e;
+	char path[SITE_PATH_MAX + 32], state[SITE_PATH_MAX], origin[NOTE_NAME_MAX + 1];
+	char prefix[TLOG_PREFIX_MAX], tdir[SITE_PATH_MAX + TLOG_PREFIX_MAX + 16], msg[512];
+	char done[8][LACRE_STORE_NAME_MAX + 1];
+	size_t ndone = 0;
+	uint64_t logged = 0;
+	int ok = 0;
+	uint64_t inc = 0, exc = 0;
+
+	CHECK(rs != NULL);
+	CHECK_OK(make_site());
+	CHECK_OK(lacre_store_open(kit_site.cfg.backend, &st));
+	CHECK_OK(kit_read(st, wid, 0, rs, NULL));
+	CHECK(rs->n > 0);
+	CHECK_OK(receipts_index_open(&kit_site, st, &ix, msg, sizeof(msg)));
+	/* the old log: remove the state (but the vkey) and the log's objects */
+	CHECK_OK(seal_sink_log_origin(&kit_site, origin, sizeof(origin)));
+	CHECK_OK(tlog_prefix(origin, prefix, sizeof(prefix)));
+	CHECK_OK(site_path(&kit_site, "ledger/ingest", state, sizeof(state)));
+	{
+		static const char *const f[] = { "entries", "state", "checkpoint", "pending" };
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", state, f[i]);
+			unlink(path);
+		}
+	}
+	snprintf(tdir, sizeof(tdir), "%s/objects/%s", kit_site.dir, prefix);
+	CHECK(nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+	CHECK_OK(site_log_key(&kit_site, "ledger/ingest.key", origin, &key));
+	CHECK_OK(tlog_open(st, state, origin, key, &log));
+	lacre_dbuf_init(&e, 1024);
+	/* per segment (in read order): its commitments in record order, then
+	 * its v1 entry (the v2 entry's fields up to the fingerprint) */
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct tlog_segment *seg;
+		size_t k, n = 0;
+		for (k = 0; k < ndone; k++)
+			if (!strcmp(done[k], rs->v[i].segment))
+				break;
+		if (k < ndone)
+			continue;
+		CHECK(ndone < 8);
+		snprintf(done[ndone++], sizeof(done[0]), "%s", rs->v[i].segment);
+		CHECK_OK(receipts_index_segment(ix, rs->v[i].segment, NULL, &seg));
+		for (uint64_t idx = 0; idx < seg->records; idx++)
+			for (size_t j = 0; j < rs->n; j++)
+				if (!strcmp(rs->v[j].segment, rs->v[i].segment) && rs->v[j].index == idx) {
+					CHECK_OK(tlog_append(log, rs->v[j].commitment, 32, NULL));
+					n++;
+				}
+		CHECK_EQ_INT(n, seg->records);     /* the warrant's segments hold only its records */
+		lacre_dbuf_reset(&e);
+		CHECK_OK(tlog_segment_encode(seg, &e));
+		e.p[15] = '1';
+		CHECK_OK(tlog_append(log, e.p, e.len - 40, NULL));
+		logged += n;
+	}
+	CHECK_OK(tlog_checkpoint(log, NULL));
+	tlog_close(log);
+	note_signer_free(key);
+	receipts_index_free(ix);
+	ix = NULL;
+	lacre_dbuf_free(&e);
+	/* the readers see the v1 log: each record by its own leaf */
+	CHECK_OK(receipts_index_open(&kit_site, st, &ix, msg, sizeof(msg)));
+	CHECK_EQ_INT(receipts_index_tree(ix)->size, logged + ndone);
+	CHECK_EQ_INT(receipts_index_segment(ix, rs->v[0].segment, NULL, NULL), LACRE_E_NOT_FOUND);
+	{
+		uint64_t leaf;
+		CHECK_OK(receipts_index_find(ix, rs->v[0].commitment, &leaf));
+	}
+	receipts_index_free(ix);
+	lacre_store_close(st);
+	opts(&o, "v1.age", path, sizeof(path));
+	o.no_media = 1;
+	o.access_report = "lacre-access-report/v1\nentry 0 test access report\n";
+	CHECK_OK(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)));
+	CHECK_EQ_INT(res.records, rs->n);
+	CHECK_EQ_INT(res.unlogged, 0);
+	CHECK_EQ_INT(res.log_size, logged + ndone);
+	CHECK_OK(open_pkg(path, &pk));
+	CHECK(member_has(pk, "records/00000001.tlog-proof", "c2sp.org/tlog-proof@v1\n"));
+	CHECK(!member_has(pk, "records/00000001.segment-proof", NULL));
+	CHECK_OK(verify_pkg(pk, res.export_vkey, &ok, &inc, &exc));
+	CHECK_EQ_INT(ok, 1);
+	CHECK_EQ_INT(inc, rs->n);
+	package_free(pk);
+	free(rs);
+}
+
 int main(void)
 {
 	RUN(test_exclusion_parse);
@@ -712,6 +858,7 @@ int main(void)
 	RUN(test_altered_package);
 	RUN(test_unlogged_and_events);
 	RUN(test_extract_package);
+	RUN(test_v1_site);
 	keystore_close(kit_ks);
 	return t_done();
 }

@@ -19,8 +19,10 @@
 #include "sink_kit.h"
 #include "lacre/merkle.h"
 #include "lacre/note.h"
+#include "lacre/segment_proof.h"
 
-#define N_REC 300                 /* records: the log spans a full and a partial bundle */
+#define N_REC 300                 /* records, one per segment: the log (one leaf per
+				   * segment) spans a full and a partial bundle */
 
 static struct lacre_store *inner, *fst;
 static struct kit_recs *recs;     /* the sealed records, read back */
@@ -38,7 +40,8 @@ static int make_logged_site(void)
 	int64_t t0 = T("2026-02-01T10:00:00Z");
 	int r;
 
-	if ((r = kit_make_site(NULL, 0, 0, 0)) != LACRE_OK)
+	/* max_bytes 1: every record closes its segment */
+	if ((r = kit_make_site(NULL, 0, 1, 0)) != LACRE_OK)
 		return r;
 	kit_spec(&w, "LI-R", "2026-01-10", "2026-01-10", "2026-04-10");
 	if ((r = warrant_add(&kit_site, kit_ks, &w, wid, kit_msg, sizeof(kit_msg))) != LACRE_OK ||
@@ -111,15 +114,21 @@ static void test_every_record(void)
 	const uint8_t *note;
 	size_t note_len;
 	uint8_t lh[MERKLE_HASH_LEN], other[32];
-	uint64_t leaf, seen_max = 0;
+	uint64_t leaf, leaf2, seen_max = 0;
 	const char *vk;
+	struct age_x25519_identity id;
+	struct receipts_seg *rs = NULL;
+	struct lacre_dbuf ent, spd;
+	static struct segment_proof sp;
+	const struct tlog_segment *seg0;
 
 	lacre_dbuf_init(&d, 1 << 20);
 	lacre_dbuf_init(&file, 1 << 20);
 	CHECK_OK(make_logged_site());
 	CHECK_EQ_INT(recs->n, N_REC);
 	CHECK_OK(open_ix(&ix));
-	CHECK(receipts_index_tree(ix)->size > N_REC);       /* records + segment entries */
+	/* one leaf per segment, here one segment per record */
+	CHECK_EQ_INT(receipts_index_tree(ix)->size, N_REC);
 	CHECK(receipts_index_tree(ix)->size > TILE_WIDTH);
 	/* the accessors: the vkey text and the local checkpoint, verbatim */
 	vk = receipts_index_vkey(ix);
@@ -128,25 +137,69 @@ static void test_every_record(void)
 	CHECK_OK(site_read_file(cp_path, 1 << 16, &file));
 	CHECK_EQ_INT(note_len, file.len);
 	CHECK_MEM(note, file.p, note_len);
+	CHECK_OK(keystore_get(kit_ks, "W-000001", &id, NULL));
+	CHECK_OK(receipts_seg_new(ix, fst, &rs));
+	lacre_dbuf_init(&ent, 1024);
+	lacre_dbuf_init(&spd, SEGMENT_PROOF_TEXT_MAX);
 	for (size_t i = 0; i < recs->n; i++) {
-		CHECK_OK(receipts_index_find(ix, recs->v[i].commitment, &leaf));
+		const struct tlog_segment *seg;
+		struct receipts_where w;
+		/* no record has a leaf of its own any more */
+		CHECK_EQ_INT(receipts_index_find(ix, recs->v[i].commitment, &leaf), LACRE_E_NOT_FOUND);
+		CHECK_OK(kit_rec_leaf(ix, recs, i, &leaf));
 		CHECK(leaf < receipts_index_tree(ix)->size);
 		if (leaf > seen_max)
 			seen_max = leaf;
+		CHECK_OK(receipts_index_segment(ix, recs->v[i].segment, &leaf2, &seg));
+		CHECK_EQ_INT(leaf2, leaf);
+		CHECK_EQ_INT(seg->version, 2);
+		CHECK_EQ_INT(seg->records, 1);
+		lacre_dbuf_reset(&ent);
+		CHECK_OK(tlog_segment_encode(seg, &ent));
 		lacre_dbuf_reset(&d);
 		CHECK_OK(receipts_index_receipt(ix, leaf, &d));
 		CHECK_OK(receipt_parse(d.p, d.len, &rc));
 		CHECK_EQ_INT(rc.index, leaf);
-		merkle_leaf_hash(recs->v[i].commitment, 32, lh);
+		merkle_leaf_hash(ent.p, ent.len, lh);
 		CHECK_OK(receipt_verify(&rc, lh, &v, NULL, 0, 0, &cp));
 		CHECK_EQ_INT(cp.size, receipts_index_tree(ix)->size);
-		/* the same receipt does not prove another leaf */
+		/* the same receipt does not prove another entry */
+		ent.p[ent.len - 1] ^= 1;
+		merkle_leaf_hash(ent.p, ent.len, lh);
+		CHECK(receipt_verify(&rc, lh, &v, NULL, 0, 0, NULL) != LACRE_OK);
+		/* per record: located through the segment, its proof verifies */
+		CHECK_OK(receipts_seg_locate(rs, &id, recs->v[i].segment, recs->v[i].index,
+					     recs->v[i].commitment, &w));
+		CHECK_EQ_INT(w.v2, 1);
+		CHECK_EQ_INT(w.leaf, leaf);
+		CHECK_EQ_INT(w.index, recs->v[i].index);
+		lacre_dbuf_reset(&spd);
+		CHECK_OK(receipts_seg_proof(rs, &w, &spd));
+		CHECK_OK(segment_proof_parse(spd.p, spd.len, &sp));
+		CHECK_OK(segment_proof_verify(&sp, recs->v[i].commitment));
+		/* another commitment at that place: not in the log */
 		memcpy(other, recs->v[i].commitment, 32);
 		other[0] ^= 1;
-		merkle_leaf_hash(other, 32, lh);
-		CHECK(receipt_verify(&rc, lh, &v, NULL, 0, 0, NULL) != LACRE_OK);
+		CHECK_EQ_INT(receipts_seg_locate(rs, &id, recs->v[i].segment, recs->v[i].index, other, &w),
+			     LACRE_E_NOT_FOUND);
+		/* the segment check: count and root */
+		CHECK_OK(receipts_index_segment_check(ix, recs->v[i].segment,
+						      (const uint8_t (*)[32])recs->v[i].commitment, 1, &leaf2));
+		CHECK_EQ_INT(leaf2, leaf);
+		CHECK_EQ_INT(receipts_index_segment_check(ix, recs->v[i].segment,
+							  (const uint8_t (*)[32])other, 1, NULL),
+			     LACRE_E_VERIFY);
+		CHECK_EQ_INT(receipts_index_segment_check(ix, recs->v[i].segment,
+							  (const uint8_t (*)[32])recs->v[i].commitment, 0, NULL),
+			     LACRE_E_VERIFY);
 	}
 	CHECK(seen_max >= TILE_WIDTH);                       /* both bundles used */
+	CHECK_EQ_INT(receipts_index_segment(ix, "seg/00000000000000000000000000000000", NULL, NULL),
+		     LACRE_E_NOT_FOUND);
+	receipts_seg_free(rs);
+	age_identity_wipe(&id);
+	lacre_dbuf_free(&ent);
+	lacre_dbuf_free(&spd);
 	/* not in the log: not found; past the tree: out of range */
 	memset(other, 0x5a, sizeof(other));
 	CHECK_EQ_INT(receipts_index_find(ix, other, &leaf), LACRE_E_NOT_FOUND);
@@ -155,9 +208,13 @@ static void test_every_record(void)
 	CHECK_EQ_INT(receipts_index_receipt(ix, receipts_index_tree(ix)->size, &d), LACRE_E_RANGE);
 	CHECK_EQ_INT(d.len, 0);
 	/* the proof alone checks against the root */
-	CHECK_OK(receipts_index_find(ix, recs->v[0].commitment, &leaf));
+	CHECK_OK(kit_rec_leaf(ix, recs, 0, &leaf));
 	CHECK_OK(receipts_index_proof(ix, leaf, &pf));
-	merkle_leaf_hash(recs->v[0].commitment, 32, lh);
+	CHECK_OK(receipts_index_segment(ix, recs->v[0].segment, NULL, &seg0));
+	lacre_dbuf_init(&ent, 1024);
+	CHECK_OK(tlog_segment_encode(seg0, &ent));
+	merkle_leaf_hash(ent.p, ent.len, lh);
+	lacre_dbuf_free(&ent);
 	CHECK_OK(merkle_verify_inclusion(leaf, receipts_index_tree(ix)->size, lh, &pf,
 					 receipts_index_tree(ix)->root));
 	receipts_index_free(ix);

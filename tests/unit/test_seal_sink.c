@@ -99,11 +99,21 @@ static int durable_after_close(struct lacre_store *st, const struct kit_recs *co
 			r = LACRE_E_VERIFY;
 			goto out;
 		}
+	/* one leaf per closed segment, nothing else: the ledger no longer
+	 * grows per record */
+	if (lg->size != objs->n || lg->n != objs->n) {
+		t_fail(__FILE__, __LINE__, "the log holds %llu leaves (%zu segment entries) for %zu "
+		       "segments: a closed segment must add exactly one leaf",
+		       (unsigned long long)lg->size, lg->n, objs->n);
+		r = LACRE_E_VERIFY;
+		goto out;
+	}
 	for (size_t s = 0; s < n_sets; s++)
 		for (size_t i = 0; i < sets[s]->n; i++)
-			if ((r = receipts_index_find(lg->ix, sets[s]->v[i].commitment, &leaf)) != LACRE_OK) {
+			if ((r = kit_rec_leaf(lg->ix, sets[s], i, &leaf)) != LACRE_OK) {
 				t_fail(__FILE__, __LINE__, "record seq %llu: commitment not under the "
-				       "signed checkpoint", (unsigned long long)sets[s]->v[i].seq);
+				       "signed checkpoint (%s)", (unsigned long long)sets[s]->v[i].seq,
+				       lacre_strerror(r));
 				goto out;
 			}
 	snprintf(spool_ready, sizeof(spool_ready), "%s/ready", kit_site.cfg.spool_dir);

@@ -24,6 +24,8 @@
 struct seen {
 	char relogged[8][40];
 	uint64_t relog_n[8];
+	uint8_t batch[8][1024];          /* what was queued (first 1024 bytes) */
+	size_t batch_len[8];
 	size_t n_relog;
 	char events[16][1024];
 	size_t n_events;
@@ -32,9 +34,9 @@ struct seen {
 static int cb_relog(void *arg, const char *name, const uint8_t *batch, size_t len, uint64_t n)
 {
 	struct seen *s = arg;
-	(void)batch;
-	(void)len;
 	if (s->n_relog < 8) {
+		s->batch_len[s->n_relog] = len;
+		memcpy(s->batch[s->n_relog], batch, len < 1024 ? len : 1024);
 		snprintf(s->relogged[s->n_relog], sizeof(s->relogged[0]), "%s", name);
 		s->relog_n[s->n_relog++] = n;
 	}
@@ -93,16 +95,42 @@ static int exists(const char *dir, const char *sub, const char *name)
 	return stat(p, &sb) == 0;
 }
 
-/* A segment entry for name with size bytes into out. */
-static int seg_entry(const char *name, uint64_t size, struct lacre_dbuf *out)
+/* The v2 segment entry for name with size bytes and the n commitments
+ * commits into out. */
+static int seg_entry(const char *name, uint64_t size, const uint8_t (*commits)[32], uint64_t n,
+		     struct lacre_dbuf *out)
 {
 	struct tlog_segment seg;
+	int r;
+
 	memset(&seg, 0, sizeof(seg));
 	snprintf(seg.name, sizeof(seg.name), "%s%s", SEAL_SEGMENT_PREFIX, name);
 	seg.size = size;
 	seg.fp_len = 32;
 	memset(seg.fp, 0x5a, 32);
+	seg.records = n;
+	if ((r = tlog_segment_records_root(commits, n, seg.records_root)) != LACRE_OK)
+		return r;
 	return tlog_segment_encode(&seg, out);
+}
+
+/* A v1 entry (what an older receiver wrote after one leaf per record). */
+static int seg_entry_v1(const char *name, uint64_t size, struct lacre_dbuf *out)
+{
+	char full[64];
+	int r;
+
+	snprintf(full, sizeof(full), "%s%s", SEAL_SEGMENT_PREFIX, name);
+	if ((r = lacre_dbuf_add(out, TLOG_SEGMENT_MAGIC, 16)) != LACRE_OK ||
+	    (r = lacre_dbuf_add_u8(out, (uint8_t)strlen(full))) != LACRE_OK ||
+	    (r = lacre_dbuf_add(out, full, strlen(full))) != LACRE_OK ||
+	    (r = lacre_dbuf_add_u64be(out, size)) != LACRE_OK ||
+	    (r = lacre_dbuf_add_u8(out, 32)) != LACRE_OK)
+		return r;
+	for (int i = 0; i < 32; i++)
+		if ((r = lacre_dbuf_add_u8(out, 0x5a)) != LACRE_OK)
+			return r;
+	return LACRE_OK;
 }
 
 #define N_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"   /* closed, batch unsigned */
@@ -111,6 +139,8 @@ static int seg_entry(const char *name, uint64_t size, struct lacre_dbuf *out)
 #define N_D "dddddddddddddddddddddddddddddddd"   /* batch written, rename not done */
 #define N_E "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"   /* damaged batch file */
 #define N_F "ffffffffffffffffffffffffffffffff"   /* older layout: no batch file */
+#define N_G "11111111111111111111111111111111"   /* v1 batch file of an older receiver */
+#define N_H "22222222222222222222222222222222"   /* v2 entry whose root is not its commitments' */
 
 static void test_recover_every_crash_point(void)
 {
@@ -130,7 +160,8 @@ static void test_recover_every_crash_point(void)
 
 	memset(&seen, 0, sizeof(seen));
 	memset(&t, 0, sizeof(t));
-	memset(commits, 1, sizeof(commits));
+	for (int i = 0; i < 3; i++)
+		memset(commits[i], 1 + i, 32);
 	snprintf(spool, sizeof(spool), "%s/spool", dir);
 	CHECK(mkdir(spool, 0700) == 0);
 	CHECK_OK(open_log(dir, &st, &key, &log));
@@ -139,16 +170,14 @@ static void test_recover_every_crash_point(void)
 	/* A: closed, batch on disk, not in the log */
 	snprintf(p, sizeof(p), "%s/%s", spool, N_A);
 	CHECK(put_file(p, 1000) == 0);
-	CHECK_OK(seg_entry(N_A, 1000, &e));
+	CHECK_OK(seg_entry(N_A, 1000, (const uint8_t (*)[32])commits, 3, &e));
 	CHECK_OK(seal_leaves_write(spool, N_A, (const uint8_t (*)[32])commits, 3, e.p, e.len));
 	/* B: closed, batch signed before the crash */
 	snprintf(p, sizeof(p), "%s/%s", spool, N_B);
 	CHECK(put_file(p, 2000) == 0);
 	lacre_dbuf_reset(&e);
-	CHECK_OK(seg_entry(N_B, 2000, &e));
+	CHECK_OK(seg_entry(N_B, 2000, (const uint8_t (*)[32])commits, 2, &e));
 	CHECK_OK(seal_leaves_write(spool, N_B, (const uint8_t (*)[32])commits, 2, e.p, e.len));
-	CHECK_OK(tlog_append(log, commits[0], 32, NULL));
-	CHECK_OK(tlog_append(log, commits[1], 32, NULL));
 	CHECK_OK(tlog_append(log, e.p, e.len, NULL));
 	CHECK_OK(tlog_checkpoint(log, NULL));
 	/* C: open at the crash, with a manifest of two streams */
@@ -164,13 +193,13 @@ static void test_recover_every_crash_point(void)
 	snprintf(p, sizeof(p), "%s/TMP.%s", spool, N_D);
 	CHECK(put_file(p, 3000) == 0);
 	lacre_dbuf_reset(&e);
-	CHECK_OK(seg_entry(N_D, 3000, &e));
+	CHECK_OK(seg_entry(N_D, 3000, (const uint8_t (*)[32])commits, 1, &e));
 	CHECK_OK(seal_leaves_write(spool, N_D, (const uint8_t (*)[32])commits, 1, e.p, e.len));
 	/* E: a damaged batch file */
 	snprintf(p, sizeof(p), "%s/%s", spool, N_E);
 	CHECK(put_file(p, 100) == 0);
 	lacre_dbuf_reset(&e);
-	CHECK_OK(seg_entry(N_E, 100, &e));
+	CHECK_OK(seg_entry(N_E, 100, (const uint8_t (*)[32])commits, 1, &e));
 	CHECK_OK(seal_leaves_write(spool, N_E, (const uint8_t (*)[32])commits, 1, e.p, e.len));
 	{
 		snprintf(p, sizeof(p), "%s/%s.leaves", spool, N_E);
@@ -185,18 +214,44 @@ static void test_recover_every_crash_point(void)
 	/* F: a closed segment of the older layout */
 	snprintf(p, sizeof(p), "%s/%s", spool, N_F);
 	CHECK(put_file(p, 10) == 0);
+	/* G: a v1 batch an older receiver left (commitments, then a v1 entry) */
+	snprintf(p, sizeof(p), "%s/%s", spool, N_G);
+	CHECK(put_file(p, 700) == 0);
+	lacre_dbuf_reset(&e);
+	CHECK_OK(seg_entry_v1(N_G, 700, &e));
+	CHECK_OK(seal_leaves_write(spool, N_G, (const uint8_t (*)[32])commits, 2, e.p, e.len));
+	/* H: a well-formed file whose v2 entry's root is not its commitments'
+	 * (the entry made over commitments 0-1, the file holds 1-2) */
+	snprintf(p, sizeof(p), "%s/%s", spool, N_H);
+	CHECK(put_file(p, 800) == 0);
+	lacre_dbuf_reset(&e);
+	CHECK_OK(seg_entry(N_H, 800, (const uint8_t (*)[32])commits, 2, &e));
+	CHECK_OK(seal_leaves_write(spool, N_H, (const uint8_t (*)[32])commits + 1, 2, e.p, e.len));
 
 	CHECK_OK(seal_spool_recover(spool, log, &ops, &rec, msg, sizeof(msg)));
-	/* A and D re-logged with all their entries, and wait in the spool */
-	CHECK_EQ_INT(rec.relogged_segments, 2);
-	CHECK_EQ_INT(seen.n_relog, 2);
-	for (size_t i = 0; i < 2; i++) {
-		if (!strcmp(seen.relogged[i], N_A))
-			CHECK_EQ_INT(seen.relog_n[i], 4);
-		else {
-			CHECK_STR(seen.relogged[i], N_D);
-			CHECK_EQ_INT(seen.relog_n[i], 2);
+	/* A and D re-logged with their one entry (v2), G with all its
+	 * entries as written (v1); they wait in the spool */
+	CHECK_EQ_INT(rec.relogged_segments, 3);
+	CHECK_EQ_INT(rec.relogged_records, 3 + 1 + 2);
+	CHECK_EQ_INT(seen.n_relog, 3);
+	for (size_t i = 0; i < 3; i++) {
+		if (!strcmp(seen.relogged[i], N_G)) {
+			CHECK_EQ_INT(seen.relog_n[i], 3);
+			CHECK_EQ_INT(seen.batch_len[i], 2 * 34 + 2 + 16 + 1 + 36 + 8 + 1 + 32);
+			continue;
 		}
+		CHECK_EQ_INT(seen.relog_n[i], 1);
+		/* u16be length || the v2 entry, and nothing else */
+		lacre_dbuf_reset(&e);
+		if (!strcmp(seen.relogged[i], N_A)) {
+			CHECK_OK(seg_entry(N_A, 1000, (const uint8_t (*)[32])commits, 3, &e));
+		} else {
+			CHECK_STR(seen.relogged[i], N_D);
+			CHECK_OK(seg_entry(N_D, 3000, (const uint8_t (*)[32])commits, 1, &e));
+		}
+		CHECK_EQ_INT(seen.batch_len[i], 2 + e.len);
+		CHECK_EQ_INT(seen.batch[i][0] << 8 | seen.batch[i][1], e.len);
+		CHECK_MEM(seen.batch[i] + 2, e.p, e.len);
 	}
 	CHECK(exists(spool, "", N_A));
 	CHECK(exists(spool, "", N_A ".leaves"));
@@ -218,10 +273,14 @@ static void test_recover_every_crash_point(void)
 	CHECK(exists(spool, "lost", "TMP." N_C));
 	CHECK(exists(spool, "lost", N_C ".streams"));
 	CHECK(!exists(spool, "", "TMP." N_C));
-	/* E damaged: set aside, never uploaded */
-	CHECK_EQ_INT(rec.damaged, 1);
+	/* E damaged, H's entry not its commitments': set aside, never uploaded */
+	CHECK_EQ_INT(rec.damaged, 2);
 	CHECK(exists(spool, "lost", N_E));
 	CHECK(!exists(spool, "ready", N_E));
+	CHECK(exists(spool, "lost", N_H));
+	CHECK(exists(spool, "lost", N_H ".leaves"));
+	CHECK(!exists(spool, "ready", N_H));
+	CHECK(!exists(spool, "", N_H));
 	/* F older layout: goes up as before */
 	CHECK_EQ_INT(rec.legacy_segments, 1);
 	CHECK(exists(spool, "ready", N_F));

@@ -118,9 +118,14 @@ static void test_segment_entry(void)
 	s.fp_len = 32;
 	memset(s.fp, 0xab, 32);
 	lacre_dbuf_init(&d, 1024);
+	s.records = 7;
+	memset(s.records_root, 0xcd, 32);
 	CHECK_OK(tlog_segment_encode(&s, &d));
-	CHECK_EQ_INT(d.len, 16 + 1 + 12 + 8 + 1 + 32);
+	CHECK_EQ_INT(d.len, 16 + 1 + 12 + 8 + 1 + 32 + 8 + 32);
 	CHECK_OK(tlog_segment_decode(d.p, d.len, &t));
+	CHECK_EQ_INT(t.version, 2);
+	CHECK_EQ_INT(t.records, 7);
+	CHECK_MEM(t.records_root, s.records_root, 32);
 	CHECK_STR(t.name, s.name);
 	CHECK_EQ_INT(t.size, s.size);
 	CHECK_MEM(t.fp, s.fp, 32);

@@ -27,6 +27,7 @@
 #include "lacre/json.h"
 #include "lacre/note.h"
 #include "lacre/package.h"
+#include "lacre/segment_proof.h"
 #include "lacre/verify.h"
 
 #define N_REC 12
@@ -132,7 +133,25 @@ struct change {
 	const char *add;          /* add a member of this name (before the manifest) */
 	int swap;                 /* exchange the first two members */
 	const char *manifest_from, *manifest_to; /* a change of the manifest text */
+	int sp_hash;              /* member is a segment proof: flip a bit of its first
+				   * path hash and write it back in its one form */
 };
+
+/* A segment proof with one bit of its first path hash flipped, in its one
+ * form (so only the hash is wrong) into out. */
+static int flip_sp_hash(const uint8_t *p, size_t n, struct lacre_dbuf *out)
+{
+	static struct segment_proof sp;
+	int r;
+
+	if ((r = segment_proof_parse(p, n, &sp)) != LACRE_OK)
+		return r;
+	if (sp.path.n == 0)
+		return LACRE_E_INVALID;
+	sp.path.h[0][5] ^= 0x10;
+	lacre_dbuf_reset(out);
+	return segment_proof_format(sp.entry, sp.entry_len, sp.index, sp.n, &sp.path, out);
+}
 
 /* Apply from/to (or a bit flip) to p[0..n) into out. */
 static int edit(const uint8_t *p, size_t n, const char *from, const char *to, struct lacre_dbuf *out)
@@ -192,7 +211,8 @@ static int rebuild(const struct change *c, struct package **out)
 		if (c->member && !strcmp(c->member, m->name)) {
 			if (c->drop)
 				continue;
-			if ((r = edit(m->p, m->len, c->from, c->to, &d)) != LACRE_OK)
+			if ((r = c->sp_hash ? flip_sp_hash(m->p, m->len, &d)
+					    : edit(m->p, m->len, c->from, c->to, &d)) != LACRE_OK)
 				break;
 			p = d.p;
 			n = d.len;
@@ -373,7 +393,28 @@ static void test_with_export_key(void)
 	c.member = "records/00000002.tlog-proof";
 	c.from = "index ";
 	c.to = "index 9";
-	CHECK(refused(&c, "records/00000002.tlog-proof", "proves leaf 91, the manifest says 1"));
+	/* one leaf per segment: the record is proven through its segment's
+	 * entry, leaf 0 here */
+	CHECK(refused(&c, "records/00000002.tlog-proof", "proves leaf 90, the manifest says 0"));
+	/* the segment proof: one path hash changed, the index changed, the
+	 * file dropped (the commitment then has no leaf of its own) */
+	memset(&c, 0, sizeof(c));
+	c.resign = 1;
+	c.member = "records/00000002.segment-proof";
+	c.sp_hash = 1;
+	CHECK(refused(&c, "records/00000002.segment-proof", "the path does not take commitment "));
+	CHECK(refused(&c, "records/00000002.segment-proof", "to the records root of seg/"));
+	memset(&c, 0, sizeof(c));
+	c.resign = 1;
+	c.member = "records/00000002.segment-proof";
+	c.from = "\nrecord ";
+	c.to = "\nrecord 9";
+	CHECK(refused(&c, "records/00000002.segment-proof", "not a lacre-segment-proof/v1 file (altered)"));
+	memset(&c, 0, sizeof(c));
+	c.resign = 1;
+	c.member = "records/00000002.segment-proof";
+	c.drop = 1;
+	CHECK(refused(&c, "records/00000002.tlog-proof", "the inclusion proof does not take commitment"));
 	memset(&c, 0, sizeof(c));
 	c.resign = 1;
 	c.member = "completeness.json";

@@ -8,7 +8,20 @@ court's public recipient could do before re-sealing the package with age).
   pkg_tool.py get PLAIN NAME
   pkg_tool.py edit PLAIN OUT NAME PYEXPR      (PYEXPR maps bytes `d` to new bytes)
   pkg_tool.py drop PLAIN OUT NAME
+  pkg_tool.py segproofs PLAIN                (check every record's segment proof on its
+                                              own: prints one line per proof, exit 1 on
+                                              the first that fails)
+
+segproofs is an independent reader of lacre-segment-proof/v1 (docs/FORMATS.md
+§6.1) and of the manifest's record lines: for records/, excluded/ and events/
+members N with a .segment-proof, the frame's SHA-256 (records/ and events/) or
+the manifest's commitment (excluded/) must reach the v2 entry's records root by
+the RFC 9162 path, the entry must name the manifest's segment, i must be the
+manifest's index, and the .tlog-proof must prove the manifest's leaf.
 """
+import base64
+import hashlib
+import re
 import struct
 import sys
 
@@ -37,6 +50,103 @@ def build(members):
     return bytes(b)
 
 
+def b64(s):
+    """Strict padded standard base64 (canonical: re-encodes to s)."""
+    d = base64.b64decode(s, validate=True)
+    assert base64.b64encode(d) == s, "non-canonical base64"
+    return d
+
+
+def parse_entry_v2(e):
+    """The v2 segment entry: (name, size, fp, n, root)."""
+    assert e[:16] == b"lacre-segment/v2", "not a v2 segment entry"
+    nl = e[16]
+    assert nl >= 1
+    name = e[17:17 + nl].decode()
+    off = 17 + nl
+    (size,) = struct.unpack(">Q", e[off:off + 8])
+    fl = e[off + 8]
+    assert 1 <= fl <= 64
+    fp = e[off + 9:off + 9 + fl]
+    off += 9 + fl
+    (n,) = struct.unpack(">Q", e[off:off + 8])
+    root = e[off + 8:off + 40]
+    assert len(root) == 32 and off + 40 == len(e), "bad entry length"
+    return name, size, fp, n, root
+
+
+def parse_segproof(text):
+    """lacre-segment-proof/v1 in its one form: (entry, i, n, [hashes])."""
+    assert text.endswith(b"\n"), "no final LF"
+    lines = text[:-1].split(b"\n")
+    assert lines[0] == b"lacre-segment-proof/v1", "magic"
+    assert lines[1].startswith(b"entry "), "entry line"
+    entry = b64(lines[1][6:])
+    m = re.fullmatch(rb"record (0|[1-9][0-9]*) ([1-9][0-9]*)", lines[2])
+    assert m, "record line"
+    i, n = int(m.group(1)), int(m.group(2))
+    hashes = [b64(l) for l in lines[3:]]
+    assert all(len(h) == 32 for h in hashes), "hash length"
+    return entry, i, n, hashes
+
+
+def verify_inclusion(i, n, leaf, path, root):
+    """RFC 9162 section 2.1.3.2."""
+    if i >= n:
+        return False
+    fn, sn, r = i, n - 1, leaf
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = hashlib.sha256(b"\x01" + p + r).digest()
+            if not fn & 1:
+                while fn & 1 == 0 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = hashlib.sha256(b"\x01" + r + p).digest()
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def segproofs(ms):
+    m = dict(ms)
+    man = m["manifest.txt"].decode()
+    lines = {}
+    for l in man.splitlines():
+        t = l.split()
+        if t and t[0] in ("record", "event"):
+            lines[("records/" if t[0] == "record" else "events/") + "%08d" % int(t[1])] = t
+    for l in m.get("exclusions.txt", b"").decode().splitlines():
+        if l.startswith("excluded "):
+            kv = dict(x.split("=", 1) for x in l.split()[1:] if "=" in x)
+            lines["excluded/%08d" % int(kv["n"])] = ["excluded", kv["n"], kv["segment"],
+                                                     kv["index"], kv["leaf"], kv["commitment"]]
+    count = 0
+    for name in sorted(k for k in m if k.endswith(".segment-proof")):
+        base = name[:-len(".segment-proof")]
+        _, _, seg, index, leaf, commit = lines[base]
+        if base.startswith("excluded/"):
+            c = bytes.fromhex(commit)
+        else:
+            c = hashlib.sha256(m[base + ".frame"]).digest()
+            assert c.hex() == commit, base + ": frame is not the manifest's commitment"
+        entry, i, n, path = parse_segproof(m[name])
+        ename, _, _, en, root = parse_entry_v2(entry)
+        assert ename == seg, "%s: entry names %s, the manifest %s" % (name, ename, seg)
+        assert i == int(index), "%s: record %d, the manifest says %s" % (name, i, index)
+        assert n == en, name + ": n is not the entry's count"
+        if not verify_inclusion(i, n, hashlib.sha256(b"\x00" + c).digest(), path, root):
+            raise AssertionError(name + ": the path does not reach the records root")
+        tp = m[base + ".tlog-proof"].decode().split("\n")
+        assert tp[1] == "index " + leaf, "%s: proves %s, the manifest says leaf %s" % (base, tp[1], leaf)
+        print("ok %s record %d of %d of %s, entry leaf %s" % (base, i, n, seg, leaf))
+        count += 1
+    print("segment proofs: %d verified" % count)
+
+
 def main():
     cmd, plain = sys.argv[1], open(sys.argv[2], "rb").read()
     ms = parse(plain)
@@ -56,6 +166,12 @@ def main():
                 d = eval(sys.argv[5], {"d": d, "bytes": bytes})
             new.append((n, d))
         open(out, "wb").write(build(new))
+    elif cmd == "segproofs":
+        try:
+            segproofs(ms)
+        except (AssertionError, KeyError, ValueError) as e:
+            print("FAIL", e)
+            sys.exit(1)
     else:
         sys.exit("unknown command " + cmd)
 
