@@ -4,14 +4,20 @@
  * Two passes.  The plan comes from the index alone: the call's RTP packets
  * (segment, position, side, SSRC, sequence number, length), each side's
  * main SSRC, its sequence numbers unwrapped in arrival order, the sample
- * offset of every packet, the gaps, and so the file's length.  The file is
- * then created at its full size (silence), the header written, and the
- * needed segments decrypted in creation order; each packet's samples go
- * straight to their place in the mapped file.  So the first audio bytes
- * are on disk after one segment, whatever the length of the call.  The RTP
- * bytes written come from the decrypted record, parsed again here through
- * the checked buffer; the index only says where to look, and index_read
- * checks each record against its commitment.
+ * offset of every packet, the gaps, and so the file's length.  The header
+ * (with that exact length) is written first, then the needed segments are
+ * decrypted in creation order; each packet's samples go to their place in
+ * an anonymous mapping of the data, and the file is written strictly in
+ * order, append only: after each segment, every byte before the first
+ * sample a later segment can still write (the "watermark", from the plan)
+ * is final and is appended, and its pages are given back.  So the first
+ * audio bytes are in the file after one segment, whatever the length of the
+ * call, a reader following the file (the keeper, docs/keeper.md) never sees
+ * a byte that changes later, and the finished file is byte for byte the one
+ * a whole-file render would give.  The RTP bytes written come from the
+ * decrypted record, parsed again here through the checked buffer; the index
+ * only says where to look, and index_read checks each record against its
+ * commitment.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,8 +65,13 @@ struct audio_plan {
 	size_t n_names, cap_names;
 	char **segs;             /* the segments to read, in creation order (borrowed) */
 	size_t n_segs;
-	uint8_t *map;            /* the mapped WAV data (after the header) */
+	uint8_t *map;            /* the WAV data (anonymous mapping, frames x 4 bytes) */
 	uint64_t frames;
+	uint64_t *minfrom;       /* [s]: first sample frame segments s.. write (n_segs + 1) */
+	uint64_t flushed;        /* frames appended to the file so far */
+	uint32_t seg_at;         /* the segment being read */
+	int fd;                  /* the file, written in order */
+	int werr;                /* a write failed: LACRE_E_IO */
 	struct audio_report *rep;
 	struct timespec t0;
 	int wrote;
@@ -357,7 +368,73 @@ static int audio_place(struct audio_plan *pl)
 		}
 		pl->p[i].seg = (uint32_t)(pl->n_segs - 1);
 	}
+	/* the watermarks: minfrom[s] = the first frame a packet of segment s
+	 * or later writes; frames before it are final once segments < s are
+	 * read */
+	if ((pl->minfrom = malloc((pl->n_segs + 1) * sizeof(*pl->minfrom))) == NULL)
+		return LACRE_E_NOMEM;
+	for (i = 0; i <= pl->n_segs; i++)
+		pl->minfrom[i] = pl->frames;
+	for (i = 0; i < pl->n; i++)
+		if (pl->p[i].side >= 0 && pl->p[i].pos < pl->minfrom[pl->p[i].seg])
+			pl->minfrom[pl->p[i].seg] = pl->p[i].pos;
+	for (i = pl->n_segs; i-- > 0;)
+		if (pl->minfrom[i + 1] < pl->minfrom[i])
+			pl->minfrom[i] = pl->minfrom[i + 1];
 	return LACRE_OK;
+}
+
+/* Write p[0..n) to fd whole. */
+static int audio_put(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return LACRE_E_IO;
+		p += k;
+		n -= (size_t)k;
+	}
+	return LACRE_OK;
+}
+
+/* Append the data frames [flushed, upto) to the file, in order, and give
+ * back the whole pages below upto (nothing writes there any more). */
+static void audio_flush(struct audio_plan *pl, uint64_t upto)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+
+	if (upto > pl->frames)
+		upto = pl->frames;
+	if (pl->werr || upto <= pl->flushed)
+		return;
+	if (audio_put(pl->fd, pl->map + pl->flushed * 4, (size_t)(upto - pl->flushed) * 4) !=
+	    LACRE_OK) {
+		pl->werr = LACRE_E_IO;
+		return;
+	}
+	if (!pl->wrote) {
+		pl->wrote = 1;
+		pl->rep->first_audio_us = audio_since(&pl->t0);
+	}
+	if (pg > 0) {
+		uint64_t a = pl->flushed * 4 / (uint64_t)pg * (uint64_t)pg, b = upto * 4 / (uint64_t)pg *
+			     (uint64_t)pg;
+		if (b > a)
+			(void)madvise(pl->map + a, (size_t)(b - a), MADV_DONTNEED);
+	}
+	pl->flushed = upto;
+}
+
+/* Segment s is being read: segments before it are done, so the frames
+ * before its watermark are final. */
+static void audio_advance(struct audio_plan *pl, uint32_t s)
+{
+	if (s == UINT32_MAX || s <= pl->seg_at || s > pl->n_segs)
+		return;
+	pl->seg_at = s;
+	audio_flush(pl, pl->minfrom[s]);
 }
 
 /* Find the packet at (seg, idx), or NULL (packets are in that order and
@@ -399,9 +476,11 @@ static uint32_t audio_seg_no(const struct audio_plan *pl, const char *name)
 static const uint8_t *audio_want(void *arg, const char *segment, uint64_t idx)
 {
 	struct audio_plan *pl = arg;
-	struct audio_pkt *k = audio_find(pl, audio_seg_no(pl, segment), idx);
+	uint32_t s = audio_seg_no(pl, segment);
+	struct audio_pkt *k;
 
-	if (!k || k->side < 0)
+	audio_advance(pl, s);
+	if ((k = audio_find(pl, s, idx)) == NULL || k->side < 0)
 		return NULL;
 	if (pl->skip && pl->skip->fn(pl->skip->arg, segment, idx)) {
 		pl->rep->excluded[k->side]++;   /* left out: its samples stay silence */
@@ -431,6 +510,8 @@ static int audio_one(void *arg, const struct access_record *ar)
 	if (fr.rtp.ssrc != k->ssrc || fr.rtp.seq != k->seq || fr.rtp.payload_len != k->len ||
 	    (fr.rtp.pt != 0 && fr.rtp.pt != 8))
 		return LACRE_E_VERIFY;
+	if (k->pos < pl->flushed)
+		return LACRE_E_INTERNAL;   /* the plan's watermark keeps every packet above it */
 	while (done < fr.rtp.payload_len) {
 		n = fr.rtp.payload_len - done;
 		if (n > sizeof(pcm) / sizeof(pcm[0]))
@@ -444,11 +525,7 @@ static int audio_one(void *arg, const struct access_record *ar)
 		}
 		done += n;
 	}
-	if (!pl->wrote) {
-		pl->wrote = 1;
-		pl->rep->first_audio_us = audio_since(&pl->t0);
-	}
-	return 0;
+	return pl->werr;
 }
 
 int audio_write(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
@@ -470,9 +547,10 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 	void *map = MAP_FAILED;
 	size_t plen = strlen(path) + 6, maplen = 0;
 	struct stat sb;
-	int fd = -1, r;
+	int r;
 
 	memset(&pl, 0, sizeof(pl));
+	pl.fd = -1;
 	memset(rep, 0, sizeof(*rep));
 	rep->pt[0] = rep->pt[1] = -1;
 	pl.rep = rep;
@@ -496,26 +574,35 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 		goto out;
 	}
 	snprintf(part, plen, "%s.part", path);
-	fd = open(part, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
+	pl.fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (pl.fd < 0) {
 		r = errno == EEXIST ? LACRE_E_EXISTS : LACRE_E_IO;
 		free(part);
 		part = NULL;   /* not ours to remove */
 		goto out;
 	}
-	maplen = AUDIO_WAV_HEADER + (size_t)pl.frames * 4;
-	if (ftruncate(fd, (off_t)maplen) != 0 ||
-	    (map = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
-		r = LACRE_E_IO;
+	/* the data is placed in memory (pages are taken as they are written
+	 * and given back once appended) and the file written in order */
+	maplen = (size_t)pl.frames * 4 + 1;
+	if ((map = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+			MAP_NORESERVE, -1, 0)) == MAP_FAILED) {
+		r = LACRE_E_NOMEM;
 		goto out;
 	}
-	memcpy(map, hdr, AUDIO_WAV_HEADER);
-	pl.map = (uint8_t *)map + AUDIO_WAV_HEADER;
+	pl.map = map;
+	/* the header first: its length is the plan's, exact (docs/cmd-audio.md) */
+	if ((r = audio_put(pl.fd, hdr, AUDIO_WAV_HEADER)) != LACRE_OK)
+		goto out;
+	audio_flush(&pl, pl.minfrom[0]);
 	r = index_read(ix, st, id, c->warrant, pl.segs, pl.n_segs, audio_want, audio_one, &pl,
 		       problem, arg);
+	if (r == LACRE_OK)
+		audio_flush(&pl, pl.frames);
+	if (r == LACRE_OK && pl.werr)
+		r = pl.werr;
 	if (r != LACRE_OK)
 		goto out;
-	if (msync(map, maplen, MS_SYNC) != 0 || fsync(fd) != 0 || rename(part, path) != 0) {
+	if (fsync(pl.fd) != 0 || rename(part, path) != 0) {
 		r = LACRE_E_IO;
 		goto out;
 	}
@@ -525,12 +612,13 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 out:
 	if (map != MAP_FAILED)
 		munmap(map, maplen);
-	if (fd >= 0)
-		close(fd);
+	if (pl.fd >= 0)
+		close(pl.fd);
 	if (part) {
 		unlink(part);
 		free(part);
 	}
+	free(pl.minfrom);
 	free(pl.p);
 	free(pl.segs);
 	index_free_names(pl.names, pl.n_names);
