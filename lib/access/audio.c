@@ -596,6 +596,11 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 	audio_flush(&pl, pl.minfrom[0]);
 	r = index_read(ix, st, id, c->warrant, pl.segs, pl.n_segs, audio_want, audio_one, &pl,
 		       problem, arg);
+	/* a segment the index names that the backend no longer has is
+	 * missing evidence, not "no G.711 RTP" (LACRE_E_NOT_FOUND's meaning
+	 * here) */
+	if (r == LACRE_E_NOT_FOUND)
+		r = LACRE_E_MISSING;
 	if (r == LACRE_OK)
 		audio_flush(&pl, pl.frames);
 	if (r == LACRE_OK && pl.werr)
