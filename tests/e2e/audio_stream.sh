@@ -12,14 +12,22 @@
 #      bytes) when the worker meets the gap, and the answer ends with exit 3;
 #      `lacre audio` exits 3 (missing evidence) with the segment's message and leaves neither
 #      the file nor FILE.part: a short file is never presented as complete;
-#   3. pcap through the same relay still gives the in-process bytes.
+#   3. pcap through the same relay still gives the in-process bytes;
+#   4. the console (lacre-console, docs/console.md): `audio` answers
+#      "stream" at the WAV's header; GET /api/file/ID gives the in-process
+#      bytes and /api/file/ID/done status 0; `lacre audio --keeper URL`
+#      (the HTTPS client) gives them too; with the segment removed the
+#      download is cut short of its Content-Length (never a complete-looking
+#      file), /done says status 3 with the segment's message, and `lacre
+#      audio --keeper URL` exits 3 leaving no file.
 # Timings are never asserted (bench/console.sh prints them).
 # Exit 0 pass, 1 fail.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/lacre-e2e-astream-XXXXXX)
-IPID= KPID=
+IPID= KPID= CPID=
 trap '[ -n "$IPID" ] && kill $IPID 2>/dev/null; [ -n "$KPID" ] && kill $KPID 2>/dev/null;
+	[ -n "$CPID" ] && kill $CPID 2>/dev/null;
 	[ -n "${LACRE_KEEP_TMP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
 . "$top/tests/e2e/lib/vault.bash"
 [ -x "$B/lacre" ] || { echo "FAIL: build/bin/lacre missing: run make (a test run needs the build)"; exit 1; }
@@ -132,6 +140,37 @@ mv "$work/removed.obj" "$obj"
 	{ cat "$work/kpcap.err"; die "pcap through the keeper"; }
 cmp -s "$work/direct.pcap" "$work/k.pcap" || die "the keeper's pcap differs from the in-process one"
 ok "pcap through the keeper: the same $(stat -c %s "$work/k.pcap") bytes as in process"
+
+# --- 4. the console
+mkdir -m 700 "$work/console"
+"$L-console" --site "$site" --listen 127.0.0.1:0 --web "$top/web" \
+	--cert "$work/console/cert.pem" --key "$work/console/key.pem" \
+	--ready-file "$work/console/ready" 2>"$work/console.err" &
+CPID=$!
+wait_file 20 "$work/console/ready" || { cat "$work/console.err"; die "the console did not start"; }
+URL=$(sed -n 's/^url=//p' "$work/console/ready")
+FPR=$(sed -n 's/.*certificate SHA-256 fingerprint \([0-9a-f]\{64\}\)$/\1/p' "$work/console.err")
+[ -n "$URL" ] && [ -n "$FPR" ] || { cat "$work/console.err"; die "the console's url or fingerprint"; }
+R=(--keeper "$URL" --keeper-fingerprint "$FPR")
+CS=(python3 "$top/tests/e2e/lib/console_stream.py" "$URL" "$FPR" "$INV_KEY" "$call" "${J[1]}")
+"${CS[@]}" whole "$work/direct.wav" || die "the console's streamed WAV"
+ok "console: audio answers 'stream'; the download is the in-process WAV; its end: status 0"
+"$L" audio "$call" -o "$work/h.wav" "${J[@]}" --user "$INV_KEY" "${R[@]}" 2>"$work/h.err" ||
+	{ cat "$work/h.err"; die "audio through the console (HTTPS client)"; }
+cmp -s "$work/direct.wav" "$work/h.wav" || die "the HTTPS client's WAV differs from the in-process one"
+ok "lacre audio --keeper URL: the same bytes as in process"
+mv "$obj" "$work/removed.obj"
+"${CS[@]}" cut "$mid" || die "the console's answer with a segment removed"
+ok "console, segment removed: the download is cut short, its end says status 3 and names the segment"
+expect_exit 3 "segment $mid: the segment does not open" \
+	"$L" audio "$call" -o "$work/hbad.wav" "${J[@]}" --user "$INV_KEY" "${R[@]}" ||
+	die "audio --keeper URL with a segment removed"
+[ ! -e "$work/hbad.wav" ] && [ ! -e "$work/hbad.wav.part" ] || die "a short WAV was left as hbad.wav or .part"
+ok "lacre audio --keeper URL, segment removed: exit 3, its message, no file"
+mv "$work/removed.obj" "$obj"
+kill -TERM "$CPID"
+wait "$CPID" || die "the console exited with $?"
+CPID=
 
 kill -TERM "$KPID"
 wait "$KPID" || die "the keeper exited with $?"
