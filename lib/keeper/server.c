@@ -21,13 +21,15 @@
  * the answers back.  The worker runs the command (cfg->run) as the
  * authenticated user in a private work folder; a file the command writes
  * (--output) is put there and followed while the command runs: the
- * handler opens it as soon as it appears (as output.part, the name lacre's
- * writers use until the file is complete, or output), sends its bytes as
- * 'F' frames as they are written (short polls), the rest after the worker
- * exits, then the exit status; the folder is removed.  The writers append
- * only (audio, pcap, export packages), so every byte sent is final; the
- * client keeps the file only when the status is 0, so a worker that fails
- * midway never leaves a short file presented as complete.  The worker never sees the client's socket.  Handlers and
+ * handler opens it as soon as it appears (as output.part or output.tmp,
+ * the names lacre's writers use until the file is complete, or output),
+ * sends its bytes as 'F' frames as they are written (short polls), the
+ * rest after the worker exits, then the exit status; the folder is
+ * removed.  The writers append only (audio, pcap, export packages), so
+ * every byte sent is final; the client keeps the file only when the
+ * status is 0, so a worker that fails midway never leaves a short file
+ * presented as complete.  The worker never sees the client's socket.
+ * Handlers and
  * workers die with the keeper (PR_SET_PDEATHSIG): a keeper killed with
  * SIGKILL leaves no request running on.
  */
@@ -214,15 +216,16 @@ static void wipe_dir(const char *wd)
 }
 
 /* Open the output file the worker writes in folder wd, if it is there
- * yet: wd/output.part (being written) or wd/output (complete); -1 when
- * neither is (errno ENOENT) or on error. */
+ * yet: wd/output.part (audio, pcap) or wd/output.tmp (export packages)
+ * while it is written, wd/output once complete (or written in place:
+ * proof record); -1 when none is (errno ENOENT) or on error. */
 static int follow_open(const char *wd)
 {
-	static const char *const names[] = { "output.part", "output" };
+	static const char *const names[] = { "output.part", "output.tmp", "output" };
 	char p[SITE_PATH_MAX + 16];
 	int fd = -1;
 
-	for (size_t i = 0; i < 2 && fd < 0; i++) {
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && fd < 0; i++) {
 		snprintf(p, sizeof(p), "%s/%s", wd, names[i]);
 		fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0 && errno != ENOENT)

@@ -21,6 +21,8 @@
 #      file), /done says status 3 with the segment's message, and `lacre
 #      audio --keeper URL` exits 3 leaving no file.
 # Timings are never asserted (bench/console.sh prints them).
+# LACRE_CONSOLE_BIN=build-asan/bin/lacre-console runs part 4 against the
+# sanitizer build (its threads: the feeder, the downloads).
 # Exit 0 pass, 1 fail.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -143,7 +145,7 @@ ok "pcap through the keeper: the same $(stat -c %s "$work/k.pcap") bytes as in p
 
 # --- 4. the console
 mkdir -m 700 "$work/console"
-"$L-console" --site "$site" --listen 127.0.0.1:0 --web "$top/web" \
+"${LACRE_CONSOLE_BIN:-$L-console}" --site "$site" --listen 127.0.0.1:0 --web "$top/web" \
 	--cert "$work/console/cert.pem" --key "$work/console/key.pem" \
 	--ready-file "$work/console/ready" 2>"$work/console.err" &
 CPID=$!
