@@ -348,17 +348,17 @@ struct feeder {
  * frame, the file's bytes into f as they come; then f's "done" answer. */
 static void *feed(void *arg)
 {
-	struct feeder *fd = arg;
-	struct console_relay *rl = fd->rl;
-	struct console_file *f = fd->f;
-	struct relay_state *st = fd->st;
+	struct feeder *fa = arg;
+	struct console_relay *rl = fa->rl;
+	struct console_file *f = fa->f;
+	struct relay_state *st = fa->st;
 	struct lacre_dbuf done;
 	uint8_t t, *b = malloc(KEEPER_FRAME_MAX);
 	char hx[65];
 	size_t n;
 	int status = -1, broke = 0, ignored;
 
-	free(fd);
+	free(fa);
 	lacre_dbuf_init(&done, CONSOLE_OUT_MAX * 2 + ERR_MAX * 6 + 4096);
 	lacre_dbuf_set_secret(&done);
 	while (b != NULL && status < 0 && !broke) {
@@ -425,7 +425,7 @@ static int go_live(struct console_relay *rl, struct relay_state *st, size_t tota
 		   struct lacre_dbuf *out, int *http_status)
 {
 	struct console_file *f = NULL;
-	struct feeder *fd;
+	struct feeder *fa;
 	struct json_w w;
 	pthread_t th;
 	pthread_attr_t at;
@@ -433,7 +433,7 @@ static int go_live(struct console_relay *rl, struct relay_state *st, size_t tota
 	uint8_t *data;
 	time_t t = now_s();
 
-	if ((data = malloc(total)) == NULL || (fd = malloc(sizeof(*fd))) == NULL) {
+	if ((data = malloc(total)) == NULL || (fa = malloc(sizeof(*fa))) == NULL) {
 		free(data);
 		state_free(st);
 		return answer_error(out, http_status, 500, "out of memory");
@@ -446,7 +446,7 @@ static int go_live(struct console_relay *rl, struct relay_state *st, size_t tota
 	if (f == NULL || rl->closing || RAND_bytes(f->id, sizeof(f->id)) != 1) {
 		pthread_mutex_unlock(&rl->mu);
 		free(data);
-		free(fd);
+		free(fa);
 		return LACRE_E_TOO_LARGE;
 	}
 	memcpy(data, st->file.p, st->file.len);
@@ -460,19 +460,19 @@ static int go_live(struct console_relay *rl, struct relay_state *st, size_t tota
 	f->refs = 0;
 	f->live = 1;
 	f->kfd = st->fd;
-	fd->rl = rl;
-	fd->f = f;
-	fd->st = st;
+	fa->rl = rl;
+	fa->f = f;
+	fa->st = st;
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&th, &at, feed, fd) != 0) {
+	if (pthread_create(&th, &at, feed, fa) != 0) {
 		pthread_attr_destroy(&at);
 		f->data = NULL;
 		file_free(f);
 		pthread_mutex_unlock(&rl->mu);
 		OPENSSL_cleanse(data, total);
 		free(data);
-		free(fd);
+		free(fa);
 		state_free(st);
 		return answer_error(out, http_status, 500, "cannot start the file's relay");
 	}
