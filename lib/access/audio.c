@@ -8,11 +8,13 @@
  * (with that exact length) is written first, then the needed segments are
  * decrypted in creation order; each packet's samples go to their place in
  * an anonymous mapping of the data, and the file is written strictly in
- * order, append only: after each segment, every byte before the first
- * sample a later segment can still write (the "watermark", from the plan)
- * is final and is appended, and its pages are given back.  So the first
- * audio bytes are in the file after one segment, whatever the length of the
- * call, a reader following the file (the keeper, docs/keeper.md) never sees
+ * order, append only: as the records are read, every byte before the first
+ * sample a packet not yet read can still write (the "watermark", from the
+ * plan: a packet may come late, in a later segment, for an earlier place)
+ * is final and is appended (16 KiB at least at a time), and its pages are
+ * given back.  So the first audio bytes are in the file after the first
+ * packets of the first segment, whatever the length of the call, a reader
+ * following the file (the keeper, docs/keeper.md) never sees
  * a byte that changes later, and the finished file is byte for byte the one
  * a whole-file render would give.  The RTP bytes written come from the
  * decrypted record, parsed again here through the checked buffer; the index
@@ -40,6 +42,7 @@
 #include "lacre/rtp.h"
 
 #define AUDIO_MAX_FRAMES (((uint64_t)UINT32_MAX - 36) / 4)
+#define AUDIO_FLUSH_FRAMES 4096   /* appended at least this much at a time (16 KiB, 0.5 s) */
 
 /* One RTP packet of the plan. */
 struct audio_pkt {
@@ -67,9 +70,8 @@ struct audio_plan {
 	size_t n_segs;
 	uint8_t *map;            /* the WAV data (anonymous mapping, frames x 4 bytes) */
 	uint64_t frames;
-	uint64_t *minfrom;       /* [s]: first sample frame segments s.. write (n_segs + 1) */
+	uint64_t *minfrom;       /* [i]: first frame packets i.. (read order) write (n + 1) */
 	uint64_t flushed;        /* frames appended to the file so far */
-	uint32_t seg_at;         /* the segment being read */
 	int fd;                  /* the file, written in order */
 	int werr;                /* a write failed: LACRE_E_IO */
 	struct audio_report *rep;
@@ -368,19 +370,15 @@ static int audio_place(struct audio_plan *pl)
 		}
 		pl->p[i].seg = (uint32_t)(pl->n_segs - 1);
 	}
-	/* the watermarks: minfrom[s] = the first frame a packet of segment s
-	 * or later writes; frames before it are final once segments < s are
-	 * read */
-	if ((pl->minfrom = malloc((pl->n_segs + 1) * sizeof(*pl->minfrom))) == NULL)
+	/* the watermarks: minfrom[i] = the first frame packet i or a later
+	 * one (in the read order) writes; frames before it are final once
+	 * the packets before i are read */
+	if ((pl->minfrom = malloc((pl->n + 1) * sizeof(*pl->minfrom))) == NULL)
 		return LACRE_E_NOMEM;
-	for (i = 0; i <= pl->n_segs; i++)
-		pl->minfrom[i] = pl->frames;
-	for (i = 0; i < pl->n; i++)
-		if (pl->p[i].side >= 0 && pl->p[i].pos < pl->minfrom[pl->p[i].seg])
-			pl->minfrom[pl->p[i].seg] = pl->p[i].pos;
-	for (i = pl->n_segs; i-- > 0;)
-		if (pl->minfrom[i + 1] < pl->minfrom[i])
-			pl->minfrom[i] = pl->minfrom[i + 1];
+	pl->minfrom[pl->n] = pl->frames;
+	for (i = pl->n; i-- > 0;)
+		pl->minfrom[i] = pl->p[i].side >= 0 && pl->p[i].pos < pl->minfrom[i + 1] ?
+				 pl->p[i].pos : pl->minfrom[i + 1];
 	return LACRE_OK;
 }
 
@@ -427,14 +425,16 @@ static void audio_flush(struct audio_plan *pl, uint64_t upto)
 	pl->flushed = upto;
 }
 
-/* Segment s is being read: segments before it are done, so the frames
- * before its watermark are final. */
-static void audio_advance(struct audio_plan *pl, uint32_t s)
+/* Packet k is about to be read: every packet before it (in the read
+ * order) is done, so the frames before its watermark are final; they are
+ * appended once AUDIO_FLUSH_FRAMES have gathered (or at once while nothing
+ * is written: the first audio byte). */
+static void audio_advance(struct audio_plan *pl, const struct audio_pkt *k)
 {
-	if (s == UINT32_MAX || s <= pl->seg_at || s > pl->n_segs)
-		return;
-	pl->seg_at = s;
-	audio_flush(pl, pl->minfrom[s]);
+	uint64_t w = pl->minfrom[k - pl->p];
+
+	if (w > pl->flushed && (!pl->wrote || w - pl->flushed >= AUDIO_FLUSH_FRAMES))
+		audio_flush(pl, w);
 }
 
 /* Find the packet at (seg, idx), or NULL (packets are in that order and
@@ -476,11 +476,12 @@ static uint32_t audio_seg_no(const struct audio_plan *pl, const char *name)
 static const uint8_t *audio_want(void *arg, const char *segment, uint64_t idx)
 {
 	struct audio_plan *pl = arg;
-	uint32_t s = audio_seg_no(pl, segment);
-	struct audio_pkt *k;
+	struct audio_pkt *k = audio_find(pl, audio_seg_no(pl, segment), idx);
 
-	audio_advance(pl, s);
-	if ((k = audio_find(pl, s, idx)) == NULL || k->side < 0)
+	if (k == NULL)
+		return NULL;
+	audio_advance(pl, k);
+	if (k->side < 0)
 		return NULL;
 	if (pl->skip && pl->skip->fn(pl->skip->arg, segment, idx)) {
 		pl->rep->excluded[k->side]++;   /* left out: its samples stay silence */
