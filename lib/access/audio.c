@@ -165,6 +165,85 @@ static int audio_cmp_where(const void *a, const void *b)
 	return 0;
 }
 
+/* A warrant's segments and their creation times, sorted by name. */
+struct audio_seg {
+	char *name;
+	int64_t created;
+};
+
+struct audio_segs {
+	struct audio_seg *v;
+	size_t n;
+};
+
+static int audio_seg_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct audio_seg *)a)->name, ((const struct audio_seg *)b)->name);
+}
+
+static void audio_segs_free(struct audio_segs *sg)
+{
+	for (size_t i = 0; i < sg->n; i++)
+		free(sg->v[i].name);
+	free(sg->v);
+	sg->v = NULL;
+	sg->n = 0;
+}
+
+/* Load warrant's segments from the index's segments table. */
+static int audio_segs_load(struct index *ix, const char *warrant, struct audio_segs *sg)
+{
+	static const char q[] = "SELECT segment, created_us FROM segments WHERE warrant = ?1";
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc, r = LACRE_E_DB;
+
+	if (sqlite3_prepare_v2(index_db(ix), q, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, warrant, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		if (name == NULL)
+			goto out;
+		if (sg->n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct audio_seg *nv = realloc(sg->v, nc * sizeof(*nv));
+			if (nv == NULL) {
+				r = LACRE_E_NOMEM;
+				goto out;
+			}
+			sg->v = nv;
+			cap = nc;
+		}
+		if ((sg->v[sg->n].name = strdup(name)) == NULL) {
+			r = LACRE_E_NOMEM;
+			goto out;
+		}
+		sg->v[sg->n++].created = sqlite3_column_int64(st, 1);
+	}
+	if (rc != SQLITE_DONE)
+		goto out;
+	if (sg->n > 0)
+		qsort(sg->v, sg->n, sizeof(*sg->v), audio_seg_cmp);
+	r = LACRE_OK;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* The creation time of segment name; LACRE_E_NOT_FOUND when not listed. */
+static int audio_segs_find(const struct audio_segs *sg, const char *name, int64_t *created)
+{
+	struct audio_seg key = { (char *)name, 0 };
+	const struct audio_seg *f = sg->n ? bsearch(&key, sg->v, sg->n, sizeof(*sg->v),
+						     audio_seg_cmp) : NULL;
+
+	if (f == NULL)
+		return LACRE_E_NOT_FOUND;
+	*created = f->created;
+	return LACRE_OK;
+}
+
 /* Load the call's RTP packets from the index (segments in creation order). */
 static int audio_load(struct index *ix, const struct calls_entry *c, struct audio_plan *pl)
 {
@@ -173,13 +252,19 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 	 * b-tree for a long call */
 	static const char q[] =
 		"SELECT r.segment, r.idx, r.time_us, r.seq, r.direction, r.ip_src, r.sport, r.rtp_ssrc, "
-		"r.rtp_seq, r.rtp_len, r.rtp_pt, s.created_us, r.commitment FROM records r JOIN segments s ON "
-		"s.warrant = r.warrant AND s.segment = r.segment WHERE r.warrant = ?1 AND r.kind = 'cc' "
-		"AND r.content = 'ipmmcc' AND r.rtp_ssrc IS NOT NULL AND r.cin IN (?2, ?3, ?4, ?5, ?6, "
-		"?7, ?8, ?9) AND r.time_us >= ?10 AND r.time_us <= ?11";
+		"r.rtp_seq, r.rtp_len, r.rtp_pt, 0, r.commitment FROM records r WHERE r.warrant = ?1 AND "
+		"r.kind = 'cc' AND r.content = 'ipmmcc' AND r.rtp_ssrc IS NOT NULL AND r.cin IN (?2, ?3, "
+		"?4, ?5, ?6, ?7, ?8, ?9) AND r.time_us >= ?10 AND r.time_us <= ?11";
 	sqlite3_stmt *st = NULL;
+	struct audio_segs sg = { NULL, 0 };
+	int64_t created = 0;
 	int rc, r = LACRE_E_DB;
 
+	/* the segments' creation times, looked up when a row's segment
+	 * changes (rarely: rows come in time order), not joined per row */
+	if ((r = audio_segs_load(ix, c->warrant, &sg)) != LACRE_OK)
+		goto out;
+	r = LACRE_E_DB;
 	if (sqlite3_prepare_v2(index_db(ix), q, -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, c->warrant, -1, SQLITE_TRANSIENT);
@@ -200,6 +285,10 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 			goto out;
 		}
 		if (!pl->n_names || strcmp(pl->names[pl->n_names - 1], seg)) {
+			/* a segment the index does not list is no source (as
+			 * the join it replaces) */
+			if (audio_segs_find(&sg, seg, &created) != LACRE_OK)
+				continue;
 			if (pl->n_names == pl->cap_names) {
 				size_t nc = pl->cap_names ? pl->cap_names * 2 : 16;
 				char **nv = realloc(pl->names, nc * sizeof(*nv));
@@ -229,7 +318,7 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 		k = &pl->p[pl->n++];
 		memset(k, 0, sizeof(*k));
 		k->segname = pl->names[pl->n_names - 1];
-		k->created = sqlite3_column_int64(st, 11);
+		k->created = created;
 		if (sqlite3_column_bytes(st, 12) != 32) {
 			r = LACRE_E_DB;
 			goto out;
@@ -257,6 +346,7 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 	r = rc == SQLITE_DONE ? LACRE_OK : LACRE_E_DB;
 out:
 	sqlite3_finalize(st);
+	audio_segs_free(&sg);
 	return r;
 }
 
