@@ -419,7 +419,7 @@ static void *feed(void *arg)
 }
 
 /* Stream st's WAV (total bytes announced): hold it as a file growing under
- * a feeder thread, and answer {"state":"stream","file":ID,"err":...}.  st is
+ * a feeder thread, and answer {"state":"stream","file":ID}.  st is
  * consumed, except on LACRE_E_TOO_LARGE (no free slot: nothing done). */
 static int go_live(struct console_relay *rl, struct relay_state *st, size_t total,
 		   struct lacre_dbuf *out, int *http_status)
