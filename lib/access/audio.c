@@ -176,11 +176,13 @@ struct audio_segs {
 	size_t n;
 };
 
+/* Order segments by name (for bsearch). */
 static int audio_seg_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct audio_seg *)a)->name, ((const struct audio_seg *)b)->name);
 }
 
+/* Free sg's names and table. */
 static void audio_segs_free(struct audio_segs *sg)
 {
 	for (size_t i = 0; i < sg->n; i++)

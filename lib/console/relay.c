@@ -338,6 +338,7 @@ static size_t wav_total(const uint8_t *p, size_t n)
 	return (size_t)size + 8;
 }
 
+/* What a feeder thread is started with (it frees this). */
 struct feeder {
 	struct console_relay *rl;
 	struct console_file *f;
