@@ -210,6 +210,7 @@
       }
       r = await post('/api/sign', 'id ' + r.id + '\nsig ' + sig + '\n');
     }
+    if (r.state === 'stream') Object.assign(r, { state: 'done', status: 0, out: '', err: '' }); // a streamed WAV: its transfer is cut short if the command fails; /api/file/ID/done has the end (docs/console.md)
     if (r.state !== 'done') throw new Error(r.error || 'the console failed');
     r.outText = dec.decode(b64dec(r.out));
     return r;

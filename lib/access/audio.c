@@ -4,14 +4,22 @@
  * Two passes.  The plan comes from the index alone: the call's RTP packets
  * (segment, position, side, SSRC, sequence number, length), each side's
  * main SSRC, its sequence numbers unwrapped in arrival order, the sample
- * offset of every packet, the gaps, and so the file's length.  The file is
- * then created at its full size (silence), the header written, and the
- * needed segments decrypted in creation order; each packet's samples go
- * straight to their place in the mapped file.  So the first audio bytes
- * are on disk after one segment, whatever the length of the call.  The RTP
- * bytes written come from the decrypted record, parsed again here through
- * the checked buffer; the index only says where to look, and index_read
- * checks each record against its commitment.
+ * offset of every packet, the gaps, and so the file's length.  The header
+ * (with that exact length) is written first, then the needed segments are
+ * decrypted in creation order; each packet's samples go to their place in
+ * an anonymous mapping of the data, and the file is written strictly in
+ * order, append only: as the records are read, every byte before the first
+ * sample a packet not yet read can still write (the "watermark", from the
+ * plan: a packet may come late, in a later segment, for an earlier place)
+ * is final and is appended (16 KiB at least at a time), and its pages are
+ * given back.  So the first audio bytes are in the file after the first
+ * packets of the first segment, whatever the length of the call, a reader
+ * following the file (the keeper, docs/keeper.md) never sees
+ * a byte that changes later, and the finished file is byte for byte the one
+ * a whole-file render would give.  The RTP bytes written come from the
+ * decrypted record, parsed again here through the checked buffer; the index
+ * only says where to look, and index_read checks each record against its
+ * commitment.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +42,7 @@
 #include "lacre/rtp.h"
 
 #define AUDIO_MAX_FRAMES (((uint64_t)UINT32_MAX - 36) / 4)
+#define AUDIO_FLUSH_FRAMES 4096   /* appended at least this much at a time (16 KiB, 0.5 s) */
 
 /* One RTP packet of the plan. */
 struct audio_pkt {
@@ -59,8 +68,12 @@ struct audio_plan {
 	size_t n_names, cap_names;
 	char **segs;             /* the segments to read, in creation order (borrowed) */
 	size_t n_segs;
-	uint8_t *map;            /* the mapped WAV data (after the header) */
+	uint8_t *map;            /* the WAV data (anonymous mapping, frames x 4 bytes) */
 	uint64_t frames;
+	uint64_t *minfrom;       /* [i]: first frame packets i.. (read order) write (n + 1) */
+	uint64_t flushed;        /* frames appended to the file so far */
+	int fd;                  /* the file, written in order */
+	int werr;                /* a write failed: LACRE_E_IO */
 	struct audio_report *rep;
 	struct timespec t0;
 	int wrote;
@@ -152,6 +165,87 @@ static int audio_cmp_where(const void *a, const void *b)
 	return 0;
 }
 
+/* A warrant's segments and their creation times, sorted by name. */
+struct audio_seg {
+	char *name;
+	int64_t created;
+};
+
+struct audio_segs {
+	struct audio_seg *v;
+	size_t n;
+};
+
+/* Order segments by name (for bsearch). */
+static int audio_seg_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct audio_seg *)a)->name, ((const struct audio_seg *)b)->name);
+}
+
+/* Free sg's names and table. */
+static void audio_segs_free(struct audio_segs *sg)
+{
+	for (size_t i = 0; i < sg->n; i++)
+		free(sg->v[i].name);
+	free(sg->v);
+	sg->v = NULL;
+	sg->n = 0;
+}
+
+/* Load warrant's segments from the index's segments table. */
+static int audio_segs_load(struct index *ix, const char *warrant, struct audio_segs *sg)
+{
+	static const char q[] = "SELECT segment, created_us FROM segments WHERE warrant = ?1";
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc, r = LACRE_E_DB;
+
+	if (sqlite3_prepare_v2(index_db(ix), q, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, warrant, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		if (name == NULL)
+			goto out;
+		if (sg->n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct audio_seg *nv = realloc(sg->v, nc * sizeof(*nv));
+			if (nv == NULL) {
+				r = LACRE_E_NOMEM;
+				goto out;
+			}
+			sg->v = nv;
+			cap = nc;
+		}
+		if ((sg->v[sg->n].name = strdup(name)) == NULL) {
+			r = LACRE_E_NOMEM;
+			goto out;
+		}
+		sg->v[sg->n++].created = sqlite3_column_int64(st, 1);
+	}
+	if (rc != SQLITE_DONE)
+		goto out;
+	if (sg->n > 0)
+		qsort(sg->v, sg->n, sizeof(*sg->v), audio_seg_cmp);
+	r = LACRE_OK;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* The creation time of segment name; LACRE_E_NOT_FOUND when not listed. */
+static int audio_segs_find(const struct audio_segs *sg, const char *name, int64_t *created)
+{
+	struct audio_seg key = { (char *)name, 0 };
+	const struct audio_seg *f = sg->n ? bsearch(&key, sg->v, sg->n, sizeof(*sg->v),
+						     audio_seg_cmp) : NULL;
+
+	if (f == NULL)
+		return LACRE_E_NOT_FOUND;
+	*created = f->created;
+	return LACRE_OK;
+}
+
 /* Load the call's RTP packets from the index (segments in creation order). */
 static int audio_load(struct index *ix, const struct calls_entry *c, struct audio_plan *pl)
 {
@@ -160,13 +254,19 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 	 * b-tree for a long call */
 	static const char q[] =
 		"SELECT r.segment, r.idx, r.time_us, r.seq, r.direction, r.ip_src, r.sport, r.rtp_ssrc, "
-		"r.rtp_seq, r.rtp_len, r.rtp_pt, s.created_us, r.commitment FROM records r JOIN segments s ON "
-		"s.warrant = r.warrant AND s.segment = r.segment WHERE r.warrant = ?1 AND r.kind = 'cc' "
-		"AND r.content = 'ipmmcc' AND r.rtp_ssrc IS NOT NULL AND r.cin IN (?2, ?3, ?4, ?5, ?6, "
-		"?7, ?8, ?9) AND r.time_us >= ?10 AND r.time_us <= ?11";
+		"r.rtp_seq, r.rtp_len, r.rtp_pt, 0, r.commitment FROM records r WHERE r.warrant = ?1 AND "
+		"r.kind = 'cc' AND r.content = 'ipmmcc' AND r.rtp_ssrc IS NOT NULL AND r.cin IN (?2, ?3, "
+		"?4, ?5, ?6, ?7, ?8, ?9) AND r.time_us >= ?10 AND r.time_us <= ?11";
 	sqlite3_stmt *st = NULL;
+	struct audio_segs sg = { NULL, 0 };
+	int64_t created = 0;
 	int rc, r = LACRE_E_DB;
 
+	/* the segments' creation times, looked up when a row's segment
+	 * changes (rarely: rows come in time order), not joined per row */
+	if ((r = audio_segs_load(ix, c->warrant, &sg)) != LACRE_OK)
+		goto out;
+	r = LACRE_E_DB;
 	if (sqlite3_prepare_v2(index_db(ix), q, -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, c->warrant, -1, SQLITE_TRANSIENT);
@@ -187,6 +287,10 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 			goto out;
 		}
 		if (!pl->n_names || strcmp(pl->names[pl->n_names - 1], seg)) {
+			/* a segment the index does not list is no source (as
+			 * the join it replaces) */
+			if (audio_segs_find(&sg, seg, &created) != LACRE_OK)
+				continue;
 			if (pl->n_names == pl->cap_names) {
 				size_t nc = pl->cap_names ? pl->cap_names * 2 : 16;
 				char **nv = realloc(pl->names, nc * sizeof(*nv));
@@ -216,7 +320,7 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 		k = &pl->p[pl->n++];
 		memset(k, 0, sizeof(*k));
 		k->segname = pl->names[pl->n_names - 1];
-		k->created = sqlite3_column_int64(st, 11);
+		k->created = created;
 		if (sqlite3_column_bytes(st, 12) != 32) {
 			r = LACRE_E_DB;
 			goto out;
@@ -244,6 +348,7 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 	r = rc == SQLITE_DONE ? LACRE_OK : LACRE_E_DB;
 out:
 	sqlite3_finalize(st);
+	audio_segs_free(&sg);
 	return r;
 }
 
@@ -357,7 +462,71 @@ static int audio_place(struct audio_plan *pl)
 		}
 		pl->p[i].seg = (uint32_t)(pl->n_segs - 1);
 	}
+	/* the watermarks: minfrom[i] = the first frame packet i or a later
+	 * one (in the read order) writes; frames before it are final once
+	 * the packets before i are read */
+	if ((pl->minfrom = malloc((pl->n + 1) * sizeof(*pl->minfrom))) == NULL)
+		return LACRE_E_NOMEM;
+	pl->minfrom[pl->n] = pl->frames;
+	for (i = pl->n; i-- > 0;)
+		pl->minfrom[i] = pl->p[i].side >= 0 && pl->p[i].pos < pl->minfrom[i + 1] ?
+				 pl->p[i].pos : pl->minfrom[i + 1];
 	return LACRE_OK;
+}
+
+/* Write p[0..n) to fd whole. */
+static int audio_put(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return LACRE_E_IO;
+		p += k;
+		n -= (size_t)k;
+	}
+	return LACRE_OK;
+}
+
+/* Append the data frames [flushed, upto) to the file, in order, and give
+ * back the whole pages below upto (nothing writes there any more). */
+static void audio_flush(struct audio_plan *pl, uint64_t upto)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+
+	if (upto > pl->frames)
+		upto = pl->frames;
+	if (pl->werr || upto <= pl->flushed)
+		return;
+	if (audio_put(pl->fd, pl->map + pl->flushed * 4, (size_t)(upto - pl->flushed) * 4) !=
+	    LACRE_OK) {
+		pl->werr = LACRE_E_IO;
+		return;
+	}
+	if (!pl->wrote) {
+		pl->wrote = 1;
+		pl->rep->first_audio_us = audio_since(&pl->t0);
+	}
+	if (pg > 0) {
+		uint64_t a = pl->flushed * 4 / (uint64_t)pg * (uint64_t)pg, b = upto * 4 / (uint64_t)pg *
+			     (uint64_t)pg;
+		if (b > a)
+			(void)madvise(pl->map + a, (size_t)(b - a), MADV_DONTNEED);
+	}
+	pl->flushed = upto;
+}
+
+/* Packet k is about to be read: every packet before it (in the read
+ * order) is done, so the frames before its watermark are final; they are
+ * appended once AUDIO_FLUSH_FRAMES have gathered (or at once while nothing
+ * is written: the first audio byte). */
+static void audio_advance(struct audio_plan *pl, const struct audio_pkt *k)
+{
+	uint64_t w = pl->minfrom[k - pl->p];
+
+	if (w > pl->flushed && (!pl->wrote || w - pl->flushed >= AUDIO_FLUSH_FRAMES))
+		audio_flush(pl, w);
 }
 
 /* Find the packet at (seg, idx), or NULL (packets are in that order and
@@ -401,7 +570,10 @@ static const uint8_t *audio_want(void *arg, const char *segment, uint64_t idx)
 	struct audio_plan *pl = arg;
 	struct audio_pkt *k = audio_find(pl, audio_seg_no(pl, segment), idx);
 
-	if (!k || k->side < 0)
+	if (k == NULL)
+		return NULL;
+	audio_advance(pl, k);
+	if (k->side < 0)
 		return NULL;
 	if (pl->skip && pl->skip->fn(pl->skip->arg, segment, idx)) {
 		pl->rep->excluded[k->side]++;   /* left out: its samples stay silence */
@@ -431,6 +603,8 @@ static int audio_one(void *arg, const struct access_record *ar)
 	if (fr.rtp.ssrc != k->ssrc || fr.rtp.seq != k->seq || fr.rtp.payload_len != k->len ||
 	    (fr.rtp.pt != 0 && fr.rtp.pt != 8))
 		return LACRE_E_VERIFY;
+	if (k->pos < pl->flushed)
+		return LACRE_E_INTERNAL;   /* the plan's watermark keeps every packet above it */
 	while (done < fr.rtp.payload_len) {
 		n = fr.rtp.payload_len - done;
 		if (n > sizeof(pcm) / sizeof(pcm[0]))
@@ -444,11 +618,7 @@ static int audio_one(void *arg, const struct access_record *ar)
 		}
 		done += n;
 	}
-	if (!pl->wrote) {
-		pl->wrote = 1;
-		pl->rep->first_audio_us = audio_since(&pl->t0);
-	}
-	return 0;
+	return pl->werr;
 }
 
 int audio_write(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
@@ -470,9 +640,10 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 	void *map = MAP_FAILED;
 	size_t plen = strlen(path) + 6, maplen = 0;
 	struct stat sb;
-	int fd = -1, r;
+	int r;
 
 	memset(&pl, 0, sizeof(pl));
+	pl.fd = -1;
 	memset(rep, 0, sizeof(*rep));
 	rep->pt[0] = rep->pt[1] = -1;
 	pl.rep = rep;
@@ -496,26 +667,40 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 		goto out;
 	}
 	snprintf(part, plen, "%s.part", path);
-	fd = open(part, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
+	pl.fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (pl.fd < 0) {
 		r = errno == EEXIST ? LACRE_E_EXISTS : LACRE_E_IO;
 		free(part);
 		part = NULL;   /* not ours to remove */
 		goto out;
 	}
-	maplen = AUDIO_WAV_HEADER + (size_t)pl.frames * 4;
-	if (ftruncate(fd, (off_t)maplen) != 0 ||
-	    (map = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
-		r = LACRE_E_IO;
+	/* the data is placed in memory (pages are taken as they are written
+	 * and given back once appended) and the file written in order */
+	maplen = (size_t)pl.frames * 4 + 1;
+	if ((map = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+			MAP_NORESERVE, -1, 0)) == MAP_FAILED) {
+		r = LACRE_E_NOMEM;
 		goto out;
 	}
-	memcpy(map, hdr, AUDIO_WAV_HEADER);
-	pl.map = (uint8_t *)map + AUDIO_WAV_HEADER;
+	pl.map = map;
+	/* the header first: its length is the plan's, exact (docs/cmd-audio.md) */
+	if ((r = audio_put(pl.fd, hdr, AUDIO_WAV_HEADER)) != LACRE_OK)
+		goto out;
+	audio_flush(&pl, pl.minfrom[0]);
 	r = index_read(ix, st, id, c->warrant, pl.segs, pl.n_segs, audio_want, audio_one, &pl,
 		       problem, arg);
+	/* a segment the index names that the backend no longer has is
+	 * missing evidence, not "no G.711 RTP" (LACRE_E_NOT_FOUND's meaning
+	 * here) */
+	if (r == LACRE_E_NOT_FOUND)
+		r = LACRE_E_MISSING;
+	if (r == LACRE_OK)
+		audio_flush(&pl, pl.frames);
+	if (r == LACRE_OK && pl.werr)
+		r = pl.werr;
 	if (r != LACRE_OK)
 		goto out;
-	if (msync(map, maplen, MS_SYNC) != 0 || fsync(fd) != 0 || rename(part, path) != 0) {
+	if (fsync(pl.fd) != 0 || rename(part, path) != 0) {
 		r = LACRE_E_IO;
 		goto out;
 	}
@@ -525,12 +710,13 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 out:
 	if (map != MAP_FAILED)
 		munmap(map, maplen);
-	if (fd >= 0)
-		close(fd);
+	if (pl.fd >= 0)
+		close(pl.fd);
 	if (part) {
 		unlink(part);
 		free(part);
 	}
+	free(pl.minfrom);
 	free(pl.p);
 	free(pl.segs);
 	index_free_names(pl.names, pl.n_names);

@@ -165,7 +165,9 @@ void console_relay_free(struct console_relay *rl);
 /* POST /api/run: body is one keeper request (FORMATS §11, with its sig
  * line), signed in the browser.  Its user must be the session's.  The
  * answer (JSON, FORMATS §15) goes to out: {"state":"sign",...} when the
- * keeper asks for a signature, {"state":"done",...} at its exit frame.
+ * keeper asks for a signature, {"state":"stream","file":ID} when a WAV's
+ * header has come (the rest follows in GET /api/file/ID, the end in GET
+ * /api/file/ID/done), {"state":"done",...} at its exit frame.
  * *http_status is the HTTP status to answer with.  LACRE_OK when out
  * holds an answer. */
 int console_relay_run(struct console_relay *rl, const struct console_session_info *si,
@@ -186,6 +188,18 @@ int console_relay_file_get(struct console_relay *rl, const struct console_sessio
 			   const char *hexid, struct console_file **f, const uint8_t **data,
 			   size_t *len, const char **ctype, const char **fname);
 void console_relay_file_put(struct console_relay *rl, struct console_file *f);
+/* Send bytes [off, off + n) of a file got with console_relay_file_get
+ * through wr(arg, ...): a streamed WAV's bytes as they arrive (*len from
+ * file_get is the length its header announced).  LACRE_E_TRUNCATED when
+ * its command failed before those bytes came (the caller closes the
+ * connection short of its Content-Length), LACRE_E_NETWORK when wr fails. */
+int console_relay_file_send(struct console_relay *rl, struct console_file *f, size_t off,
+			    size_t n, int (*wr)(void *arg, const void *p, size_t n), void *arg);
+/* GET /api/file/HEX/done (path "HEX/done"): a streamed file's command
+ * ended; its "done" answer (FORMATS §15) goes to out once the keeper's exit
+ * frame came.  404 for no such file of this session. */
+int console_relay_file_done(struct console_relay *rl, const struct console_session_info *si,
+			    const char *path, struct lacre_dbuf *out, int *http_status);
 /* Drop everything of a session (logout). */
 void console_relay_forget(struct console_relay *rl, const uint8_t sid[CONSOLE_TOKEN_LEN]);
 

@@ -128,6 +128,12 @@ static int ssl_write_all(SSL *ssl, const void *p, size_t n)
 	return LACRE_OK;
 }
 
+/* ssl_write_all as console_relay_file_send's writer. */
+static int ssl_write_cb(void *ssl, const void *p, size_t n)
+{
+	return ssl_write_all(ssl, p, n);
+}
+
 /* Send status with body p[0..n) of type ctype (and extra header lines). */
 static int respond(SSL *ssl, int head_only, int status, const char *ctype, const void *p,
 		   size_t n, const char *extra)
@@ -429,6 +435,9 @@ static int route(struct server *sv, SSL *ssl, const struct console_http_req *rq,
 			else
 				console_relay_sign(sv->rl, &si, body, blen, &d, &status);
 			respond(ssl, 0, status, "application/json", d.p, d.len, NULL);
+		} else if (!strncmp(p, "file/", 5) && get && strchr(p + 5, '/')) {
+			console_relay_file_done(sv->rl, &si, p + 5, &d, &status);   /* file/ID/done */
+			respond(ssl, head_only, status, "application/json", d.p, d.len, NULL);
 		} else if (!strncmp(p, "file/", 5) && get) {
 			struct console_file *f;
 			const uint8_t *data;
@@ -463,9 +472,11 @@ static int route(struct server *sv, SSL *ssl, const struct console_http_req *rq,
 				}
 				if (status == 416)
 					respond(ssl, head_only, 416, ctype, NULL, 0, extra);
-				else
-					respond(ssl, head_only, status, ctype, len ? data + a : data,
-						len ? (size_t)(b - a + 1) : 0, extra);
+				else if (respond(ssl, 1, status, ctype, NULL, len ? (size_t)(b - a + 1) : 0,
+						 extra) == LACRE_OK && !head_only && len)
+					/* a streamed file's bytes as they come (relay.c) */
+					(void)console_relay_file_send(sv->rl, f, (size_t)a, (size_t)(b - a + 1),
+								      ssl_write_cb, ssl);
 				console_relay_file_put(sv->rl, f);
 			}
 		} else if (!strcmp(p, "health") && get) {

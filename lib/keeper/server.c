@@ -20,8 +20,16 @@
  * user's signature over each access-log event, acl.h) to the client and
  * the answers back.  The worker runs the command (cfg->run) as the
  * authenticated user in a private work folder; a file the command writes
- * (--output) is put there, streamed to the client after the command ends
- * and removed.  The worker never sees the client's socket.  Handlers and
+ * (--output) is put there and followed while the command runs: the
+ * handler opens it as soon as it appears (as output.part or output.tmp,
+ * the names lacre's writers use until the file is complete, or output),
+ * sends its bytes as 'F' frames as they are written (short polls), the
+ * rest after the worker exits, then the exit status; the folder is
+ * removed.  The writers append only (audio, pcap, export packages), so
+ * every byte sent is final; the client keeps the file only when the
+ * status is 0, so a worker that fails midway never leaves a short file
+ * presented as complete.  The worker never sees the client's socket.
+ * Handlers and
  * workers die with the keeper (PR_SET_PDEATHSIG): a keeper killed with
  * SIGKILL leaves no request running on.
  */
@@ -56,6 +64,7 @@
 
 #define REQUEST_TIMEOUT_MS 5000       /* for the request to arrive */
 #define SIGN_TIMEOUT_MS 120000        /* for the client to sign an access event */
+#define FOLLOW_POLL_MS 10             /* how often the output file is looked at */
 
 static volatile sig_atomic_t stop_flag;
 
@@ -206,32 +215,41 @@ static void wipe_dir(const char *wd)
 	rmdir(wd);
 }
 
-/* Stream the file at path to the client as 'F' frames. */
-static int send_file(int cfd, const char *path)
+/* Open the output file the worker writes in folder wd, if it is there
+ * yet: wd/output.part (audio, pcap) or wd/output.tmp (export packages)
+ * while it is written, wd/output once complete (or written in place:
+ * proof record); -1 when none is (errno ENOENT) or on error. */
+static int follow_open(const char *wd)
 {
-	uint8_t *b;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = LACRE_OK;
-	ssize_t k;
+	static const char *const names[] = { "output.part", "output.tmp", "output" };
+	char p[SITE_PATH_MAX + 16];
+	int fd = -1;
 
-	if (fd < 0)
-		return errno == ENOENT ? LACRE_E_NOT_FOUND : LACRE_E_IO;
-	if ((b = malloc(KEEPER_FRAME_MAX)) == NULL) {
-		close(fd);
-		return LACRE_E_NOMEM;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && fd < 0; i++) {
+		snprintf(p, sizeof(p), "%s/%s", wd, names[i]);
+		fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 && errno != ENOENT)
+			return -1;
 	}
-	while (r == LACRE_OK && (k = read(fd, b, KEEPER_FRAME_MAX)) != 0) {
+	return fd;
+}
+
+/* Send what fd holds past what was sent (to its end now) to the client
+ * as 'F' frames through buffer b (KEEPER_FRAME_MAX bytes).  LACRE_E_IO: the
+ * file cannot be read; LACRE_E_UNAVAILABLE: the client is gone. */
+static int follow_pump(int cfd, int fd, uint8_t *b)
+{
+	for (;;) {
+		ssize_t k = read(fd, b, KEEPER_FRAME_MAX);
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k < 0) {
-			r = LACRE_E_IO;
-			break;
-		}
-		r = keeper_frame_write(cfd, KEEPER_F_FILE, b, (size_t)k);
+		if (k < 0)
+			return LACRE_E_IO;
+		if (k == 0)
+			return LACRE_OK;
+		if (keeper_frame_write(cfd, KEEPER_F_FILE, b, (size_t)k) != LACRE_OK)
+			return LACRE_E_UNAVAILABLE;
 	}
-	OPENSSL_cleanse(b, KEEPER_FRAME_MAX);
-	free(b);
-	close(fd);
-	return r;
 }
 
 /* Relay a signing request from the worker (on ctl) to the client and its
@@ -269,7 +287,7 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 	char wd[SITE_PATH_MAX], outp[SITE_PATH_MAX + 16], nx[33], line[256];
 	char *argv[KEEPER_ARGS_MAX + 4], *outarg = NULL;
 	int argc = 0, po[2] = { -1, -1 }, pe[2] = { -1, -1 }, ctl[2] = { -1, -1 };
-	int oidx = -1, status = 1, wst = 0, alive = 0;
+	int oidx = -1, status = 1, wst = 0, alive = 0, ofd = -1, fr = LACRE_OK;
 	size_t ooff = 0;
 	pid_t w;
 	uint8_t *b = NULL;
@@ -342,10 +360,21 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 		int open_fds = (po[0] >= 0) + (pe[0] >= 0) + (ctl[0] >= 0);
 		if (open_fds == 0)
 			break;
-		if (poll(pf, 3, -1) < 0) {
+		if (poll(pf, 3, oidx >= 0 ? FOLLOW_POLL_MS : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
+		}
+		/* the output file's new bytes, as the worker writes them */
+		if (oidx >= 0 && fr == LACRE_OK) {
+			if (ofd < 0)
+				ofd = follow_open(wd);
+			if (ofd >= 0)
+				fr = follow_pump(c->fd, ofd, b);
+			if (fr == LACRE_E_UNAVAILABLE) {
+				kill(w, SIGTERM);   /* the client went away */
+				goto reap;
+			}
 		}
 		for (int i = 0; i < 2; i++) {
 			int *fd = i == 0 ? &po[0] : &pe[0];
@@ -390,10 +419,23 @@ reap:
 		(void)keeper_frame_write(c->fd, KEEPER_F_STDERR, line, (size_t)n);
 		status = 1;
 	}
-	if (oidx >= 0 && send_file(c->fd, outp) == LACRE_E_IO) {
-		int n = snprintf(line, sizeof(line), "lacre: keeper: cannot send the output file\n");
+	/* the rest of the output file, after the worker's last byte */
+	if (oidx >= 0 && b == NULL) {
+		int n = snprintf(line, sizeof(line), "lacre: keeper: out of memory: the output file "
+				 "was not sent; try again\n");
 		(void)keeper_frame_write(c->fd, KEEPER_F_STDERR, line, (size_t)n);
 		status = status ? status : 1;
+	} else if (oidx >= 0) {
+		if (ofd < 0 && fr == LACRE_OK && (ofd = follow_open(wd)) < 0 && errno != ENOENT)
+			fr = LACRE_E_IO;
+		if (ofd >= 0 && fr == LACRE_OK)
+			fr = follow_pump(c->fd, ofd, b);
+		if (fr == LACRE_E_IO) {
+			int n = snprintf(line, sizeof(line), "lacre: keeper: cannot send the output "
+					 "file\n");
+			(void)keeper_frame_write(c->fd, KEEPER_F_STDERR, line, (size_t)n);
+			status = status ? status : 1;
+		}
 	}
 	line[0] = (char)status;
 	(void)keeper_frame_write(c->fd, KEEPER_F_EXIT, line, 1);
@@ -401,7 +443,11 @@ reap:
 		fprintf(stderr, "lacre keeper: %s (uid %u): %s: exit %d\n", rq->user,
 			(unsigned)c->peer.uid, rq->argv[0], status);
 out:
+	if (b)
+		OPENSSL_cleanse(b, KEEPER_FRAME_MAX);
 	free(b);
+	if (ofd >= 0)
+		close(ofd);
 	for (int i = 0; i < 2; i++) {
 		if (po[i] >= 0)
 			close(po[i]);

@@ -14,9 +14,12 @@
  * warrant=).  The keeper holds no user key: the access log
  * and the registries carry the user's own signature, verifiable as any
  * other line.
- * A file the command writes arrives as 'F' frames and goes to
- * PATH.part (created 0600, never over an existing file), linked to PATH
- * when the keeper's answer ends; an interrupted answer leaves no PATH.
+ * A file the command writes arrives as 'F' frames while the command runs
+ * (the keeper streams it) and goes to PATH.part as it arrives (created
+ * 0600, never over an existing file), linked to PATH when the keeper's
+ * answer ends with exit status 0; a failed command (which may have sent
+ * part of its file) or an interrupted answer leaves no PATH and no
+ * PATH.part.
  */
 #include <errno.h>
 #include <fcntl.h>

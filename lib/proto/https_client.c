@@ -478,14 +478,15 @@ static int hc_file(struct hc *h, const char *id, const char *path)
 }
 
 /* Follow the relay's answers from a /api/run until "done": answer "sign"
- * rounds, then print the output and fetch the file. */
+ * rounds, then print the output and fetch the file; a "stream" answer
+ * (a WAV) is fetched as it comes, then its "done" from /api/file/ID/done. */
 static int hc_follow(struct hc *h, const struct user_key *k, int argc, char *const *argv,
 		     const char *outpath, int *status, struct lacre_dbuf *v)
 {
 	struct lacre_dbuf b, body;
 	uint8_t sig[64];
-	char sx[129], id[2 * CONSOLE_TOKEN_LEN + 1];
-	int r = LACRE_OK;
+	char sx[129], id[2 * CONSOLE_TOKEN_LEN + 1], fmsg[512];
+	int r = LACRE_OK, streamed = 0, fr = LACRE_OK;
 
 	lacre_dbuf_init(&b, HC_TEXT_MAX);
 	lacre_dbuf_set_secret(&b);
@@ -525,6 +526,30 @@ static int hc_follow(struct hc *h, const struct user_key *k, int argc, char *con
 				break;
 			continue;
 		}
+		if (!strcmp((const char *)v->p, "stream") && !streamed) {
+			/* a streamed WAV: its bytes as they come (PATH.part, linked
+			 * only when whole: the console holds back the last byte
+			 * until the command exits 0), then the command's end */
+			char p[48 + 2 * CONSOLE_TOKEN_LEN];
+			if (json_field(h->ans.p, h->ans.len, "file", v) != LACRE_OK || !token_ok(v) ||
+			    outpath == NULL) {
+				snprintf(h->msg, h->msglen, "the console sent a file that was not asked "
+					 "for");
+				r = LACRE_E_MALFORMED;
+				break;
+			}
+			memcpy(id, v->p, sizeof(id) - 1);
+			id[sizeof(id) - 1] = '\0';
+			streamed = 1;
+			fr = hc_file(h, id, outpath);
+			fmsg[0] = '\0';
+			if (fr != LACRE_OK)
+				snprintf(fmsg, sizeof(fmsg), "%s", h->msg);
+			snprintf(p, sizeof(p), "/api/file/%s/done", id);
+			if ((r = hc_do(h, 0, p, NULL, 0)) != LACRE_OK)
+				break;
+			continue;
+		}
 		if (!strcmp((const char *)v->p, "done")) {
 			long st;
 			char *end;
@@ -551,6 +576,20 @@ static int hc_follow(struct hc *h, const struct user_key *k, int argc, char *con
 				fwrite(v->p, 1, v->len, stderr);
 				fflush(stderr);
 			}
+			if (streamed && fr == LACRE_OK && *status != 0) {
+				unlink(outpath);   /* (the console holds the last byte back) */
+				fr = LACRE_E_TRUNCATED;
+			}
+			if (streamed && fr != LACRE_OK) {
+				/* the command's own messages came above */
+				if (*status == 0)
+					snprintf(h->msg, h->msglen, "%s", fmsg[0] ? fmsg :
+						 "the streamed file did not arrive whole");
+				r = *status == 0 ? fr : LACRE_OK;
+				break;
+			}
+			if (streamed)
+				break;
 			if (json_field(h->ans.p, h->ans.len, "file", v) == LACRE_OK) {
 				if (!token_ok(v) || outpath == NULL || *status != 0) {
 					snprintf(h->msg, h->msglen, "the console sent a file that was "

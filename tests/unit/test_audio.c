@@ -6,7 +6,8 @@
  * as silence and in the report; and every refusal: an existing file, a
  * call without RTP, a damaged segment, an index that describes another
  * record or holds another commitment, another warrant's identity (none
- * leaves a file behind).
+ * leaves a file behind); a packet that arrives late, in a later segment,
+ * still lands at its place in the file written in order.
  */
 #include <stdint.h>
 #include <string.h>
@@ -67,8 +68,9 @@ static char a_dir[600];
 static struct audio_report a_rep;   /* large: not on the stack */
 
 /* The call's site: 10 RTP packets each way (the 4th from the target never
- * sent), plus one IPCC packet on CIN 7; sealed, closed, indexed. */
-static int voip_site(void)
+ * sent; with late, sent after the call in a second segment), plus one IPCC
+ * packet on CIN 7; sealed, closed, indexed. */
+static int voip_site_late(int late)
 {
 	struct warrant w;
 	struct lacre_sink k;
@@ -98,8 +100,19 @@ static int voip_site(void)
 		r = kit_ipcc(&b, "LIVOIP", 77, t0 + 700000, 100);
 	if (r == LACRE_OK)
 		r = kit_push(&k, b.p, b.len, t0 + 700000, LACRE_HI3);
-	lacre_dbuf_free(&b);
 	k.close(k.ctx);
+	if (r == LACRE_OK && late) {
+		/* a second segment: the 4th packet from the target, 2.5 s late */
+		lacre_dbuf_reset(&b);
+		r = seal_sink_open(&kit_site, &k, kit_msg, sizeof(kit_msg));
+		if (r == LACRE_OK) {
+			r = kit_rtp(&b, "LIVOIP", 4242, 1000, t0 + 3100000, 1, 1003, 0xd5, 0);
+			if (r == LACRE_OK)
+				r = kit_push(&k, b.p, b.len, t0 + 3100000, LACRE_HI3);
+			k.close(k.ctx);
+		}
+	}
+	lacre_dbuf_free(&b);
 	if (r != LACRE_OK)
 		return r;
 	if (snprintf(spec, sizeof(spec), "dir:%s/objects", kit_site.dir) >= (int)sizeof(spec))
@@ -111,7 +124,12 @@ static int voip_site(void)
 	    (r = keystore_get(kit_ks, W_V, &a_id, NULL)) != LACRE_OK ||
 	    (r = index_update(a_ix, a_st, &a_id, W_V, NULL, NULL, &ir)) != LACRE_OK)
 		return r;
-	return ir.records == 2 + 19 + 2 + 1 ? LACRE_OK : LACRE_E_INTERNAL;
+	return ir.records == (uint64_t)(2 + 19 + 2 + 1 + late) ? LACRE_OK : LACRE_E_INTERNAL;
+}
+
+static int voip_site(void)
+{
+	return voip_site_late(0);
 }
 
 /* Whether path exists (with or without ".part"). */
@@ -181,6 +199,43 @@ static void test_audio_write(void)
 	CHECK_EQ_INT(sample(&wav, 10 * 160, 0), 0);         /* left ends before right */
 	/* never over an existing file */
 	CHECK_EQ_INT(audio_write(a_ix, a_st, &a_id, &c, path, NULL, NULL, &a_rep), LACRE_E_EXISTS);
+	lacre_dbuf_free(&wav);
+}
+
+/* A packet that arrives late, in a later segment, for an earlier place:
+ * the file is written in order (appended only up to the first frame a
+ * later segment can write), so the late packet still lands at its place
+ * and the finished file is the whole-file render: no gap, its samples. */
+static void test_audio_late_packet(void)
+{
+	struct calls_entry c;
+	struct lacre_dbuf wav;
+	uint8_t hdr[AUDIO_WAV_HEADER];
+	char path[700], **segs = NULL;
+	size_t n = 0;
+	int16_t from = g711_alaw_decode(0xd5);
+
+	lacre_dbuf_init(&wav, 1 << 24);
+	CHECK_OK(voip_site_late(1));
+	CHECK_OK(index_segments(a_ix, W_V, "kind = 'cc'", 0, 0, &segs, &n));
+	CHECK_EQ_INT(n, 2);                       /* the late packet is in its own segment */
+	index_free_names(segs, n);
+	CHECK_OK(calls_find(a_ix, W_V, W_V "-4242", &c));
+	snprintf(path, sizeof(path), "%s/late.wav", a_dir);
+	CHECK_OK(audio_write(a_ix, a_st, &a_id, &c, path, NULL, NULL, &a_rep));
+	CHECK_EQ_INT(a_rep.packets[CALLS_FROM_TARGET], 10);
+	CHECK_EQ_INT(a_rep.gaps_total, 0);
+	CHECK_EQ_INT(a_rep.frames, 40 + 10 * 160);
+	CHECK_OK(site_read_file(path, 1 << 24, &wav));
+	CHECK_EQ_INT(wav.len, AUDIO_WAV_HEADER + a_rep.frames * 4);
+	CHECK_OK(audio_wav_header(a_rep.frames, hdr));
+	CHECK_MEM(wav.p, hdr, sizeof(hdr));
+	for (uint64_t i = 0; i < 10 * 160; i++)
+		if (sample(&wav, i, 0) != from) {
+			CHECK_EQ_INT(sample(&wav, i, 0), from);
+			break;
+		}
+	CHECK_EQ_INT(sample(&wav, 3 * 160, 0), from);   /* the late packet, at its place */
 	lacre_dbuf_free(&wav);
 }
 
@@ -260,6 +315,7 @@ int main(void)
 {
 	RUN(test_wav_header);
 	RUN(test_wav_limit);
+	RUN(test_audio_late_packet);
 	RUN(test_audio_write);
 	RUN(test_audio_refusals);
 	RUN(test_audio_no_rtp);

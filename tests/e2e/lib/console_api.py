@@ -201,11 +201,18 @@ def main():
         call, just = rest
         c.login(keyfile)
         st, j = c.run(["audio", call, "-o", "call.wav", "--justification", just])
-        ok(st == 200 and j.get("status") == 0 and "file" in j, "audio through the API: %s" % j.get("status"))
+        # a WAV is streamed: "stream" with its file id at its header, the
+        # command's end at /api/file/ID/done (docs/console.md)
+        ok(st == 200 and j.get("state") == "stream" and "file" in j,
+           "audio through the API is streamed: %s %s" % (st, j.get("state")))
         path = "/api/file/" + j.get("file", "")
         st, h, whole = c.req("GET", path)
         ok(st == 200 and h.get("content-type") == "audio/wav" and whole[:4] == b"RIFF",
            "the file: %d bytes of audio/wav" % len(whole))
+        st, _, d = c.req("GET", path + "/done")
+        dj = json.loads(d)
+        ok(st == 200 and dj.get("state") == "done" and dj.get("status") == 0 and dj.get("file") == j["file"],
+           "its end: %d %s status %s" % (st, dj.get("state"), dj.get("status")))
         st, h, part = c.req("GET", path, headers={"Range": "bytes=4-11"})
         ok(st == 206 and part == whole[4:12] and
            h.get("content-range") == "bytes 4-11/%d" % len(whole), "Range 4-11: %d %r" % (st, part))
