@@ -98,6 +98,7 @@
 #define HEAP_TRIM_MS 10000       /* free heap pages returned to the system this often */
 #define READ_TURNS 64
 #define EV_CAP ((size_t)48 << 20)
+#define CONN_END_GRACE_MS 1000   /* held hash checks of an ended connection wait this long (workers) */
 
 /* Monotonic milliseconds. */
 int64_t srv_mono_ms(void)
@@ -677,6 +678,44 @@ size_t srv_conn_tail_event(struct ingest_server *s, struct conn *c)
 	return tail;
 }
 
+/* Remember that connection id ended: its held hash checks are judged
+ * CONN_END_GRACE_MS later (srv_conn_ends).  With several workers the data
+ * PDUs a hash PDU lists may arrive on another connection, read by another
+ * thread a moment after this one saw its EOF. */
+static int conn_end_later(struct ingest_server *s, uint64_t id)
+{
+	if (s->n_ends == s->cap_ends) {
+		size_t cap = s->cap_ends ? 2 * s->cap_ends : 16;
+		struct srv_end *e = realloc(s->ends, cap * sizeof(*e));
+		if (!e)
+			return LACRE_E_NOMEM;
+		s->ends = e;
+		s->cap_ends = cap;
+	}
+	s->ends[s->n_ends].id = id;
+	s->ends[s->n_ends++].due_ms = srv_mono_ms() + CONN_END_GRACE_MS;
+	return LACRE_OK;
+}
+
+/* Judge the held hash checks of connections that ended at least
+ * CONN_END_GRACE_MS ago (all: every one). */
+static void srv_conn_ends(struct ingest_server *s, int64_t now, int all)
+{
+	size_t i, j;
+
+	if (s->n_ends == 0)
+		return;
+	srv_acct_lock(s);
+	for (i = j = 0; i < s->n_ends; i++) {
+		if (all || now >= s->ends[i].due_ms)
+			ingest_acct_flush(s->acct, s->ends[i].id, 0);
+		else
+			s->ends[j++] = s->ends[i];
+	}
+	srv_acct_unlock(s);
+	s->n_ends = j;
+}
+
 /* Close a connection: log a truncated tail (with its bytes), the
  * disconnect event, a stderr line when the reason is an error, and free. */
 void srv_conn_close(struct ingest_server *s, struct conn *c, const char *reason,
@@ -691,9 +730,13 @@ void srv_conn_close(struct ingest_server *s, struct conn *c, const char *reason,
 	tail = srv_conn_tail_event(s, c) + c->tail_refused;
 	/* the end of its stream: hash checks still waiting for their PDUs
 	 * get their verdict now */
-	srv_acct_lock(s);
-	ingest_acct_flush(s->acct, c->id, 0);
-	srv_acct_unlock(s);
+	if (s->lead->n_wk > 1 && conn_end_later(s, c->id) == LACRE_OK) {
+		/* judged by srv_conn_ends after CONN_END_GRACE_MS */
+	} else {
+		srv_acct_lock(s);
+		ingest_acct_flush(s->acct, c->id, 0);
+		srv_acct_unlock(s);
+	}
 	ev_begin(s, &w, "disconnect", c);
 	json_kv_str(&w, "reason", reason);
 	json_kv_bool(&w, "error", is_error);
@@ -1769,6 +1812,7 @@ int srv_worker_loop(struct ingest_server *s)
 		now = srv_mono_ms();
 		if (s->paused && now - s->last_retry_ms >= RETRY_MS)
 			srv_pause_retry(s, now);
+		srv_conn_ends(s, now, 0);
 		if (now - last_sweep >= 1000) {
 			sweep(s, now);
 			last_sweep = now;
@@ -1826,6 +1870,9 @@ int ingest_server_run(struct ingest_server *s)
 	}
 	lacre_dbuf_free(&s->early);
 	rc = srv_workers_run(s);
+	/* every connection has ended: the checks they held are judged now */
+	for (unsigned i = 0; i < s->n_wk; i++)
+		srv_conn_ends(s->wk[i], 0, 1);
 	for (unsigned i = 0; i < s->n_wk; i++) {
 		paused |= s->wk[i]->paused;
 		if (!sink_err)
@@ -2022,6 +2069,7 @@ void ingest_server_free(struct ingest_server *s)
 	lacre_dbuf_free(&s->ev);
 	lacre_dbuf_free(&s->plain);
 	lacre_dbuf_free(&s->pre);
+	free(s->ends);
 	free(s->rbuf);
 	free(s);
 }

@@ -167,6 +167,11 @@ struct ingest_server {
 	unsigned n_wk;                 /* lead only */
 	int64_t last_pub_ms;           /* when this worker last published its figures */
 	int wk_rc;                     /* a worker thread's result */
+	/* connections ended whose held hash checks are judged after a grace
+	 * (srv_conn_ends): the PDUs they list may still be in flight on
+	 * another worker's connection */
+	struct srv_end { uint64_t id; int64_t due_ms; } *ends;
+	size_t n_ends, cap_ends;
 };
 
 /* What every worker shares (worker.c); each lock is held only for the
