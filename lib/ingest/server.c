@@ -413,7 +413,7 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 	}
 	s->cfg = *cfg;
 	s->sink = sink;
-	s->ep = s->stop_fd = s->spare_fd = -1;
+	s->ep = s->stop_fd = s->spare_fd = s->in_fd = -1;
 	s->l[0].fd = s->l[1].fd = -1;
 	lacre_dbuf_init(&s->ev, EV_CAP);
 	lacre_dbuf_init(&s->evq, EVQ_CAP);
@@ -774,6 +774,7 @@ void srv_conn_close(struct ingest_server *s, struct conn *c, const char *reason,
 	if (c->next)
 		c->next->prev = c->prev;
 	s->n_conns--;
+	__atomic_sub_fetch(&s->load, 1, __ATOMIC_RELAXED);
 	ingest_framer_free(&c->fr);
 	srv_budget_forget(s, c);
 	lacre_dbuf_free(&c->tx);
@@ -1455,19 +1456,99 @@ static void peer_text(const struct sockaddr_storage *ss, char *out, size_t n,
 	}
 }
 
-/* Accept pending connections on l (bounded per wake). */
-static void do_accept(struct ingest_server *s, struct listener *l)
+/* Take an accepted connection into worker s (the one that accepted it,
+ * or the one it was handed to: worker.c): the connection limits, its
+ * state, TLS, the epoll set, the connect event, the operator of a plain
+ * connection.  Returns 0 when s took it (it may have closed it since),
+ * -1 when it was refused (fd closed). */
+int srv_conn_setup(struct ingest_server *s, struct listener *l, int fd, const char *peer,
+                   const uint8_t raw[16], uint8_t fam)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
 	struct conn *c;
 	struct peer_count *pc;
 	struct epoll_event ev;
 	struct json_w w;
+	unsigned open_n;
+	int one = 1, taken;
+
+	pc = NULL;
+	taken = peer_take(s, raw, fam, &pc, &open_n);
+	if (taken == 1) {
+		s->st.refused_total++;
+		logf_(s, "%s %s: refused: %u connections open (limit)", peer,
+		      l->which == LACRE_HI2 ? "hi2" : "hi3", open_n);
+		close(fd);
+		return -1;
+	}
+	if (taken != 0) {
+		s->st.refused_peer++;
+		logf_(s, "%s %s: refused: %u connections from this address (limit)", peer,
+		      l->which == LACRE_HI2 ? "hi2" : "hi3", open_n);
+		close(fd);
+		return -1;
+	}
+	if (!(c = calloc(1, sizeof(*c)))) {
+		peer_put(s, pc);
+		close(fd);
+		return -1;
+	}
+	c->pc = pc;
+	c->srv = s;
+	c->fd = fd;
+	c->listener = l->which;
+	c->id = ++s->next_id;
+	c->opened_ms = c->last_rx_ms = srv_mono_ms();
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	ingest_framer_init(&c->fr, s->cfg.max_pdu);
+	lacre_dbuf_init(&c->tx, s->cfg.max_tx_buf + 65536);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->state = CS_OPEN;
+	if (l->tls) {
+		if (!(c->ssl = SSL_new(s->tls)) || SSL_set_fd(c->ssl, fd) != 1) {
+			SSL_free(c->ssl);
+			peer_put(s, pc);
+			close(fd);
+			free(c);
+			return -1;
+		}
+		c->state = CS_HANDSHAKE;
+		c->pdu_start_ms = c->opened_ms;   /* the handshake is timed too */
+	}
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->n_conns++;
+	if (s->n_conns > s->max_open)
+		s->max_open = s->n_conns;
+	s->st.accepted++;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = c->events = EPOLLIN | EPOLLRDHUP;
+	ev.data.ptr = c;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		srv_conn_close(s, c, "epoll failed", 1, &s->st.closed_error);
+		return 0;
+	}
+	c->in_ep = 1;
+	ev_begin(s, &w, "connect", c);
+	json_kv_bool(&w, "tls", l->tls);
+	ev_end(s, &w);
+	/* plain TCP: the address is all there is to authenticate */
+	if (!l->tls && s->opa)
+		(void)conn_operator(s, c);
+	return 0;
+}
+
+/* Accept pending connections on l (bounded per wake); each goes to the
+ * least-loaded worker (srv_accepted, worker.c). */
+static void do_accept(struct ingest_server *s, struct listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
 	char peer[64], ip[INET6_ADDRSTRLEN];
 	uint8_t raw[16], fam = 0;
-	unsigned i, k, open_n;
-	int fd, one = 1, allowed, taken;
+	unsigned i, k;
+	int fd, allowed;
 
 	for (i = 0; i < 128 && !s->stopping; i++) {
 		sl = sizeof(ss);
@@ -1498,71 +1579,7 @@ static void do_accept(struct ingest_server *s, struct listener *l)
 			close(fd);
 			continue;
 		}
-		pc = NULL;
-		taken = peer_take(s, raw, fam, &pc, &open_n);
-		if (taken == 1) {
-			s->st.refused_total++;
-			logf_(s, "%s %s: refused: %u connections open (limit)", peer,
-			      l->which == LACRE_HI2 ? "hi2" : "hi3", open_n);
-			close(fd);
-			continue;
-		}
-		if (taken != 0) {
-			s->st.refused_peer++;
-			logf_(s, "%s %s: refused: %u connections from this address (limit)", peer,
-			      l->which == LACRE_HI2 ? "hi2" : "hi3", open_n);
-			close(fd);
-			continue;
-		}
-		if (!(c = calloc(1, sizeof(*c)))) {
-			peer_put(s, pc);
-			close(fd);
-			continue;
-		}
-		c->pc = pc;
-		c->srv = s;
-		c->fd = fd;
-		c->listener = l->which;
-		c->id = ++s->next_id;
-		c->opened_ms = c->last_rx_ms = srv_mono_ms();
-		memcpy(c->peer, peer, sizeof(c->peer));
-		ingest_framer_init(&c->fr, s->cfg.max_pdu);
-		lacre_dbuf_init(&c->tx, s->cfg.max_tx_buf + 65536);
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c->state = CS_OPEN;
-		if (l->tls) {
-			if (!(c->ssl = SSL_new(s->tls)) || SSL_set_fd(c->ssl, fd) != 1) {
-				SSL_free(c->ssl);
-				peer_put(s, pc);
-				close(fd);
-				free(c);
-				continue;
-			}
-			c->state = CS_HANDSHAKE;
-			c->pdu_start_ms = c->opened_ms;   /* the handshake is timed too */
-		}
-		c->next = s->conns;
-		if (s->conns)
-			s->conns->prev = c;
-		s->conns = c;
-		s->n_conns++;
-		if (s->n_conns > s->max_open)
-			s->max_open = s->n_conns;
-		s->st.accepted++;
-		memset(&ev, 0, sizeof(ev));
-		ev.events = c->events = EPOLLIN | EPOLLRDHUP;
-		ev.data.ptr = c;
-		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-			srv_conn_close(s, c, "epoll failed", 1, &s->st.closed_error);
-			continue;
-		}
-		c->in_ep = 1;
-		ev_begin(s, &w, "connect", c);
-		json_kv_bool(&w, "tls", l->tls);
-		ev_end(s, &w);
-		/* plain TCP: the address is all there is to authenticate */
-		if (!l->tls && s->opa && conn_operator(s, c) != LACRE_OK)
-			continue;
+		srv_accepted(s, l, fd, peer, raw, fam);
 	}
 }
 
@@ -1682,6 +1699,10 @@ static int drain(struct ingest_server *s)
 	int i, k, timeout, rc = LACRE_OK;
 
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, s->stop_fd, NULL);
+	/* connections handed to this worker and not taken yet: refused */
+	if (s->in_fd >= 0)
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, s->in_fd, NULL);
+	srv_inbox_take(s, 1);
 	/* the listeners are shared by every worker: each takes them out of
 	 * its set and stops them listening (connects are refused from now);
 	 * the lead closes them in ingest_server_free, once no worker runs */
@@ -1788,6 +1809,8 @@ int srv_worker_loop(struct ingest_server *s)
 			void *p = evs[i].data.ptr;
 			if (p == &s->stop_fd) {
 				s->stopping = 1;
+			} else if (p == &s->in_fd) {
+				srv_inbox_take(s, 0);
 			} else if (p == &s->l[0] || p == &s->l[1]) {
 				do_accept(s, p);
 			} else {
@@ -2049,6 +2072,7 @@ void ingest_server_free(struct ingest_server *s)
 		close(s->ep);
 	if (s->stop_fd >= 0)
 		close(s->stop_fd);
+	srv_inbox_free(s);
 	if (s->spare_fd >= 0)
 		close(s->spare_fd);
 	if (!worker) {

@@ -172,6 +172,11 @@ struct ingest_server {
 	 * another worker's connection */
 	struct srv_end { uint64_t id; int64_t due_ms; } *ends;
 	size_t n_ends, cap_ends;
+	/* connections handed to this worker by the one that accepted them */
+	unsigned load;                 /* atomic: connections open or handed to it */
+	int in_fd;                     /* eventfd: the inbox has connections */
+	pthread_mutex_t in_mu;
+	struct srv_handoff *in_head;   /* under in_mu */
 };
 
 /* What every worker shares (worker.c); each lock is held only for the
@@ -231,6 +236,29 @@ void srv_event_end(struct ingest_server *s, struct json_w *w);
 size_t srv_conn_tail_event(struct ingest_server *s, struct conn *c);
 
 /* worker.c: the workers */
+
+/* A connection accepted by one worker for another. */
+struct srv_handoff {
+	struct srv_handoff *next;
+	int fd;
+	uint8_t which;                 /* 0: hi2 listener, 1: hi3 */
+	uint8_t fam;
+	uint8_t raw[16];
+	char peer[64];
+};
+
+/* server.c: take an accepted connection into s (limits, state, events);
+ * 0: taken, -1: refused (fd closed). */
+int srv_conn_setup(struct ingest_server *s, struct listener *l, int fd, const char *peer,
+                   const uint8_t raw[16], uint8_t fam);
+/* worker.c: a connection s accepted goes to the worker with the fewest
+ * (s itself on a tie). */
+void srv_accepted(struct ingest_server *s, struct listener *l, int fd, const char *peer,
+                  const uint8_t raw[16], uint8_t fam);
+/* Take the connections handed to s (refuse: close them, stopping). */
+void srv_inbox_take(struct ingest_server *s, int refuse);
+/* Close s's inbox (ingest_server_free). */
+void srv_inbox_free(struct ingest_server *s);
 
 /* Create (at the start of ingest_server_new) and free (last) the shared
  * state; s becomes the lead. */

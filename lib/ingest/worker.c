@@ -94,6 +94,108 @@ int srv_shared_new(struct ingest_server *lead)
 	return LACRE_OK;
 }
 
+/* Open s's inbox: a list under in_mu and an eventfd in its epoll set. */
+static int inbox_open(struct ingest_server *s)
+{
+	struct epoll_event ev;
+
+	pthread_mutex_init(&s->in_mu, NULL);
+	if ((s->in_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		return LACRE_E_NETWORK;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &s->in_fd;
+	return epoll_ctl(s->ep, EPOLL_CTL_ADD, s->in_fd, &ev) == 0 ? LACRE_OK : LACRE_E_NETWORK;
+}
+
+/* Close s's inbox.  See server_int.h. */
+void srv_inbox_free(struct ingest_server *s)
+{
+	if (s->in_fd < 0)
+		return;
+	srv_inbox_take(s, 1);
+	close(s->in_fd);
+	s->in_fd = -1;
+	pthread_mutex_destroy(&s->in_mu);
+}
+
+/* Place a connection s accepted.  See server_int.h.  The least-loaded
+ * worker takes it (open connections, counting those handed over and not
+ * taken yet); s itself on a tie, so that a lone connection costs no
+ * hand-over. */
+void srv_accepted(struct ingest_server *s, struct listener *l, int fd, const char *peer,
+                  const uint8_t raw[16], uint8_t fam)
+{
+	struct ingest_server *g = s->lead, *t = s;
+	struct srv_handoff *h;
+	unsigned best = __atomic_load_n(&s->load, __ATOMIC_RELAXED), v;
+	uint64_t one = 1;
+	ssize_t n;
+
+	for (unsigned i = 0; i < g->n_wk; i++) {
+		v = __atomic_load_n(&g->wk[i]->load, __ATOMIC_RELAXED);
+		if (v < best && g->wk[i]->in_fd >= 0) {
+			best = v;
+			t = g->wk[i];
+		}
+	}
+	__atomic_add_fetch(&t->load, 1, __ATOMIC_RELAXED);
+	if (t != s && (h = calloc(1, sizeof(*h))) != NULL) {
+		h->fd = fd;
+		h->which = l == &s->l[1];
+		h->fam = fam;
+		memcpy(h->raw, raw, 16);
+		snprintf(h->peer, sizeof(h->peer), "%s", peer);
+		pthread_mutex_lock(&t->in_mu);
+		h->next = t->in_head;
+		t->in_head = h;
+		pthread_mutex_unlock(&t->in_mu);
+		n = write(t->in_fd, &one, sizeof(one));
+		(void)n;
+		return;
+	}
+	if (t != s) {
+		/* no memory for the hand-over: this worker takes it */
+		__atomic_sub_fetch(&t->load, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&s->load, 1, __ATOMIC_RELAXED);
+	}
+	if (srv_conn_setup(s, l, fd, peer, raw, fam) < 0)
+		__atomic_sub_fetch(&s->load, 1, __ATOMIC_RELAXED);
+}
+
+/* Take the connections handed to s.  See server_int.h.  They are taken in
+ * the order they were accepted. */
+void srv_inbox_take(struct ingest_server *s, int refuse)
+{
+	struct srv_handoff *h, *rev = NULL, *n;
+	uint64_t v;
+	ssize_t r;
+
+	if (s->in_fd < 0)
+		return;
+	r = read(s->in_fd, &v, sizeof(v));
+	(void)r;
+	pthread_mutex_lock(&s->in_mu);
+	h = s->in_head;
+	s->in_head = NULL;
+	pthread_mutex_unlock(&s->in_mu);
+	for (; h; h = n) {       /* the list is newest first: reverse it */
+		n = h->next;
+		h->next = rev;
+		rev = h;
+	}
+	for (h = rev; h; h = n) {
+		n = h->next;
+		if (refuse || s->stopping) {
+			close(h->fd);
+			__atomic_sub_fetch(&s->load, 1, __ATOMIC_RELAXED);
+		} else if (srv_conn_setup(s, &s->l[h->which], h->fd, h->peer, h->raw, h->fam) < 0) {
+			__atomic_sub_fetch(&s->load, 1, __ATOMIC_RELAXED);
+		}
+		free(h);
+	}
+}
+
 /* One more worker beside the lead: its own loop, stop eventfd, buffers
  * and view of the shared listeners. */
 static int worker_new(struct ingest_server *g, unsigned idx, struct ingest_server **out)
@@ -112,7 +214,7 @@ static int worker_new(struct ingest_server *g, unsigned idx, struct ingest_serve
 	s->opa = g->opa;
 	s->acct = g->acct;
 	s->run_started = 1;
-	s->ep = s->stop_fd = s->spare_fd = -1;
+	s->ep = s->stop_fd = s->spare_fd = s->in_fd = -1;
 	s->l[0] = g->l[0];
 	s->l[1] = g->l[1];
 	s->l[0].shared = s->l[1].shared = 1;
@@ -144,7 +246,7 @@ static int worker_new(struct ingest_server *g, unsigned idx, struct ingest_serve
 			return LACRE_E_NETWORK;
 	}
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	return LACRE_OK;
+	return inbox_open(s);
 }
 
 /* Create the other workers.  See server_int.h. */
@@ -159,6 +261,8 @@ int srv_workers_new(struct ingest_server *g)
 		return LACRE_E_NOMEM;
 	g->wk[0] = g;
 	g->n_wk = 1;
+	if ((r = inbox_open(g)) != LACRE_OK)
+		return r;
 	for (unsigned i = 1; i < n; i++) {
 		struct ingest_server *w = NULL;
 		r = worker_new(g, i, &w);
