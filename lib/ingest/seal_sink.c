@@ -174,6 +174,7 @@ struct seal_sink {
 	 * never blocks the receiving thread.  Lock order: mu before log_mu. */
 	pthread_mutex_t log_mu;
 	struct seal_sink_stats st;
+	struct seal_sink_stats log_seen; /* under mu: the ledger figures of the last look */
 	struct lacre_dbuf tmp;
 	/* entries ever queued for the log (= the log index of the next one) */
 	uint64_t next_index;
@@ -1357,15 +1358,31 @@ static int seal_load_policy(struct seal_sink *k, const char *path, char *msg, si
 void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *st)
 {
 	struct seal_sink *k = sink->ctx;
+	struct seal_sink_stats log;
+
+	/* the ledger's figures, unless a checkpoint holds log_mu (its tiles
+	 * and witnesses may take seconds): then those of the last look.  The
+	 * receiver's lead calls this from its loop (the status file): it never
+	 * waits for the log's I/O, and mu is not held while log_mu is sought */
+	memset(&log, 0, sizeof(log));
+	if (pthread_mutex_trylock(&k->log_mu) == 0) {
+		log.log_size = tlog_size(k->log);
+		log.signed_size = tlog_signed_size(k->log);
+		log.signer_refusals = k->signer_refusals;
+		log.signer_failures = k->signer_failures;
+		log.signer_refusing = k->signer_refusing;
+		pthread_mutex_unlock(&k->log_mu);
+		pthread_mutex_lock(&k->mu);
+		k->log_seen = log;
+		pthread_mutex_unlock(&k->mu);
+	}
 	pthread_mutex_lock(&k->mu);
 	*st = k->st;
-	pthread_mutex_lock(&k->log_mu);
-	st->log_size = tlog_size(k->log);
-	st->signed_size = tlog_signed_size(k->log);
-	st->signer_refusals = k->signer_refusals;
-	st->signer_failures = k->signer_failures;
-	st->signer_refusing = k->signer_refusing;
-	pthread_mutex_unlock(&k->log_mu);
+	st->log_size = k->log_seen.log_size;
+	st->signed_size = k->log_seen.signed_size;
+	st->signer_refusals = k->log_seen.signer_refusals;
+	st->signer_failures = k->log_seen.signer_failures;
+	st->signer_refusing = k->log_seen.signer_refusing;
 	pthread_mutex_unlock(&k->mu);
 }
 

@@ -1660,6 +1660,38 @@ static void state_save(struct ingest_server *s, int64_t now, int all_kept)
 	}
 }
 
+/* The periodic state save of the lead's loop: the state is encoded under
+ * the accounting lock (memory only) and written by the saver thread
+ * (worker.c), so the loop never waits for the file's fsync; when the
+ * saver is still busy, the next turn tries again. */
+static void state_offer(struct ingest_server *s, int64_t now)
+{
+	struct ingest_acct_snap snap;
+	struct lacre_dbuf d;
+	int same = 0, r;
+
+	if (!s->cfg.state_path)
+		return;
+	if (!s->sh->saver_on) {
+		state_save(s, now, 0);
+		return;
+	}
+	if (srv_saver_busy(s))
+		return;
+	s->last_state_ms = now;
+	srv_acct_lock(s);
+	if (now - s->last_mark_ms >= (int64_t)s->cfg.state_lag_ms) {
+		ingest_acct_mark(s->acct);
+		s->last_mark_ms = now;
+	}
+	r = ingest_acct_state_encode(s->acct, 0, &d, &snap, &same);
+	srv_acct_unlock(s);
+	if (r != LACRE_OK || same)
+		return;
+	if (!srv_saver_hand(s, &d, &snap))
+		lacre_dbuf_free(&d);
+}
+
 /* Stopping: close our sending side of c (TLS close_notify, then FIN) so
  * that a peer still writing sees the end and closes; its bytes are read up
  * to its EOF.  Responses still queued are sent first, as far as the socket
@@ -1867,7 +1899,7 @@ int srv_worker_loop(struct ingest_server *s)
 			ns = ingest_acct_streams(s->acct);
 			srv_acct_unlock(s);
 			if (ns <= STATE_BIG_STREAMS || now - s->last_state_ms >= STATE_SAVE_BIG_MS)
-				state_save(s, now, 0);
+				state_offer(s, now);
 		}
 	}
 	if (s->sink_err)

@@ -15,6 +15,7 @@
 
 #include "lacre/ingest.h"
 #include "lacre/json.h"
+#include "ingest/accounting_int.h"
 
 #define RETRY_MS 200               /* retry of held PDUs while the sink has no space */
 #define EVQ_CAP ((size_t)16 << 20) /* events kept while the sink has no space */
@@ -190,6 +191,14 @@ struct srv_shared {
 	size_t mem_max;                /* atomic: most ever counted */
 	pthread_mutex_t pub_mu;        /* the published figures below */
 	struct srv_pub *pub;           /* one per worker */
+	/* the state file's writer thread (worker.c): the lead encodes the
+	 * state under acct_mu, the saver writes and syncs it without */
+	pthread_t saver;
+	int saver_on, saver_stop, saver_busy, saver_has, saver_alerted;
+	pthread_mutex_t saver_mu;
+	pthread_cond_t saver_cv;
+	struct lacre_dbuf saver_buf;   /* under saver_mu while saver_has */
+	struct ingest_acct_snap saver_snap;
 };
 
 /* One worker's figures as it last published them (every 100 ms and at
@@ -259,6 +268,12 @@ void srv_accepted(struct ingest_server *s, struct listener *l, int fd, const cha
 void srv_inbox_take(struct ingest_server *s, int refuse);
 /* Close s's inbox (ingest_server_free). */
 void srv_inbox_free(struct ingest_server *s);
+
+/* Hand an encoded state to the saver thread (it takes d); 0 when the
+ * saver was busy or absent (d untouched). */
+int srv_saver_hand(struct ingest_server *s, struct lacre_dbuf *d, const struct ingest_acct_snap *snap);
+/* 1 while the saver writes or has a state waiting. */
+int srv_saver_busy(const struct ingest_server *s);
 
 /* Create (at the start of ingest_server_new) and free (last) the shared
  * state; s becomes the lead. */

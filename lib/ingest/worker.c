@@ -47,6 +47,7 @@
 
 #include "lacre/err.h"
 #include "lacre/ingest.h"
+#include "lacre/site.h"
 #include "ingest/ingest_int.h"
 #include "ingest/server_int.h"
 
@@ -283,6 +284,86 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* The saver thread: writes each state the lead hands it (site_write_file:
+ * temporary file, fsync, rename, folder fsync), so that no worker's loop
+ * waits for that disk sync.  A failure is one ALERT line per run of
+ * failures; the next state comes 250 ms later. */
+static void *saver_main(void *arg)
+{
+	struct ingest_server *g = arg;
+	struct srv_shared *sh = g->sh;
+	struct ingest_acct_snap snap;
+	struct lacre_dbuf d;
+	int r;
+
+	for (;;) {
+		pthread_mutex_lock(&sh->saver_mu);
+		while (!sh->saver_has && !sh->saver_stop)
+			pthread_cond_wait(&sh->saver_cv, &sh->saver_mu);
+		if (!sh->saver_has) {
+			pthread_mutex_unlock(&sh->saver_mu);
+			break;
+		}
+		d = sh->saver_buf;
+		snap = sh->saver_snap;
+		memset(&sh->saver_buf, 0, sizeof(sh->saver_buf));
+		sh->saver_has = 0;
+		sh->saver_busy = 1;
+		pthread_mutex_unlock(&sh->saver_mu);
+		r = site_write_file(g->cfg.state_path, d.p, d.len, 0600);
+		lacre_dbuf_free(&d);
+		if (r == LACRE_OK) {
+			srv_acct_lock(g);
+			ingest_acct_state_saved(g->acct, &snap);
+			srv_acct_unlock(g);
+			sh->saver_alerted = 0;
+		} else if (!sh->saver_alerted) {
+			sh->saver_alerted = 1;
+			fprintf(stderr, "lacre: ingest: ALERT cannot write the stream state %s (%s): a restart may "
+			        "report gaps that are not real; check that disk\n", g->cfg.state_path,
+			        lacre_strerror(r));
+		}
+		pthread_mutex_lock(&sh->saver_mu);
+		sh->saver_busy = 0;
+		pthread_mutex_unlock(&sh->saver_mu);
+	}
+	return NULL;
+}
+
+/* 1 while the saver is at work.  See server_int.h. */
+int srv_saver_busy(const struct ingest_server *s)
+{
+	struct srv_shared *sh = s->sh;
+	int busy;
+
+	if (!sh->saver_on)
+		return 0;
+	pthread_mutex_lock(&sh->saver_mu);
+	busy = sh->saver_busy || sh->saver_has;
+	pthread_mutex_unlock(&sh->saver_mu);
+	return busy;
+}
+
+/* Hand a state to the saver.  See server_int.h. */
+int srv_saver_hand(struct ingest_server *s, struct lacre_dbuf *d, const struct ingest_acct_snap *snap)
+{
+	struct srv_shared *sh = s->sh;
+	int taken = 0;
+
+	if (!sh->saver_on)
+		return 0;
+	pthread_mutex_lock(&sh->saver_mu);
+	if (!sh->saver_has && !sh->saver_busy) {
+		sh->saver_buf = *d;
+		sh->saver_snap = *snap;
+		sh->saver_has = 1;
+		taken = 1;
+		pthread_cond_signal(&sh->saver_cv);
+	}
+	pthread_mutex_unlock(&sh->saver_mu);
+	return taken;
+}
+
 /* Run every worker.  See server_int.h. */
 int srv_workers_run(struct ingest_server *g)
 {
@@ -306,6 +387,11 @@ int srv_workers_run(struct ingest_server *g)
 		}
 		started++;
 	}
+	if (g->cfg.state_path) {
+		pthread_mutex_init(&g->sh->saver_mu, NULL);
+		pthread_cond_init(&g->sh->saver_cv, NULL);
+		g->sh->saver_on = pthread_create(&g->sh->saver, NULL, saver_main, g) == 0;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	rc = srv_worker_loop(g);
 	for (unsigned i = 1; i < started; i++) {
@@ -313,8 +399,18 @@ int srv_workers_run(struct ingest_server *g)
 		if (rc == LACRE_OK)
 			rc = g->wk[i]->wk_rc;
 	}
-	/* a worker that never started has its listeners' share taken by the
-	 * others; it has no connection */
+	if (g->sh->saver_on) {
+		/* the last state is written by the caller, after the drain */
+		pthread_mutex_lock(&g->sh->saver_mu);
+		g->sh->saver_stop = 1;
+		pthread_cond_signal(&g->sh->saver_cv);
+		pthread_mutex_unlock(&g->sh->saver_mu);
+		pthread_join(g->sh->saver, NULL);
+		g->sh->saver_on = 0;
+		lacre_dbuf_free(&g->sh->saver_buf);
+		pthread_mutex_destroy(&g->sh->saver_mu);
+		pthread_cond_destroy(&g->sh->saver_cv);
+	}
 	free(th);
 	srv_set_self(NULL);
 	return rc;
