@@ -608,6 +608,12 @@ static void peer_put(struct ingest_server *s, struct peer_count *pc)
 	pthread_mutex_unlock(&s->sh->peer_mu);
 }
 
+/* Give back a slot (a hand-over refused at stop: worker.c). */
+void srv_peer_put(struct ingest_server *s, struct peer_count *pc)
+{
+	peer_put(s, pc);
+}
+
 /* Set the epoll interest of c.  A connection that may not be read is taken
  * out of the set altogether (unless it has responses to write): epoll
  * reports a hang-up whatever the mask, and a level-triggered report that
@@ -1456,22 +1462,16 @@ static void peer_text(const struct sockaddr_storage *ss, char *out, size_t n,
 	}
 }
 
-/* Take an accepted connection into worker s (the one that accepted it,
- * or the one it was handed to: worker.c): the connection limits, its
- * state, TLS, the epoll set, the connect event, the operator of a plain
- * connection.  Returns 0 when s took it (it may have closed it since),
- * -1 when it was refused (fd closed). */
-int srv_conn_setup(struct ingest_server *s, struct listener *l, int fd, const char *peer,
-                   const uint8_t raw[16], uint8_t fam)
+/* The connection limits for a connection s accepted, in the order of
+ * acceptance (before any hand-over): 0 with *pc taken, or -1 when it was
+ * refused (counted, logged, fd closed). */
+int srv_conn_admit(struct ingest_server *s, struct listener *l, int fd, const char *peer,
+                   const uint8_t raw[16], uint8_t fam, struct peer_count **pc_out)
 {
-	struct conn *c;
-	struct peer_count *pc;
-	struct epoll_event ev;
-	struct json_w w;
+	struct peer_count *pc = NULL;
 	unsigned open_n;
-	int one = 1, taken;
+	int taken;
 
-	pc = NULL;
 	taken = peer_take(s, raw, fam, &pc, &open_n);
 	if (taken == 1) {
 		s->st.refused_total++;
@@ -1487,6 +1487,23 @@ int srv_conn_setup(struct ingest_server *s, struct listener *l, int fd, const ch
 		close(fd);
 		return -1;
 	}
+	*pc_out = pc;
+	return 0;
+}
+
+/* Take an admitted connection into worker s (the one that accepted it, or
+ * the one it was handed to: worker.c): its state, TLS, the epoll set, the
+ * connect event, the operator of a plain connection.  Returns 0 when s
+ * took it (it may have closed it since), -1 when it could not (fd closed,
+ * pc given back). */
+int srv_conn_setup(struct ingest_server *s, struct listener *l, int fd, const char *peer,
+                   struct peer_count *pc)
+{
+	struct conn *c;
+	struct epoll_event ev;
+	struct json_w w;
+	int one = 1;
+
 	if (!(c = calloc(1, sizeof(*c)))) {
 		peer_put(s, pc);
 		close(fd);
@@ -1496,7 +1513,9 @@ int srv_conn_setup(struct ingest_server *s, struct listener *l, int fd, const ch
 	c->srv = s;
 	c->fd = fd;
 	c->listener = l->which;
-	c->id = ++s->next_id;
+	/* one numbering for the whole receiver: events and the accounting
+	 * name connections by it, whatever worker holds them */
+	c->id = __atomic_add_fetch(&s->sh->next_id, 1, __ATOMIC_RELAXED);
 	c->opened_ms = c->last_rx_ms = srv_mono_ms();
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	ingest_framer_init(&c->fr, s->cfg.max_pdu);

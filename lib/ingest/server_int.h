@@ -115,7 +115,6 @@ struct ingest_server {
 	struct conn *conns;
 	struct conn *ready;
 	unsigned n_conns;
-	uint64_t next_id;
 	struct peer_count *peers[PEER_BUCKETS];
 	struct ingest_acct *acct;
 	uint8_t *rbuf;                 /* READ_CHUNK scratch */
@@ -187,6 +186,7 @@ struct srv_shared {
 	pthread_mutex_t peer_mu;       /* the per-peer connection counts (lead->peers) */
 	unsigned n_conns;              /* under peer_mu: connections open in all workers */
 	unsigned max_open;             /* under peer_mu: most ever open at once */
+	uint64_t next_id;              /* atomic: the last connection id given */
 	size_t mem_used;               /* atomic: the memory budget's bytes in all workers */
 	size_t mem_max;                /* atomic: most ever counted */
 	pthread_mutex_t pub_mu;        /* the published figures below */
@@ -251,19 +251,24 @@ struct srv_handoff {
 	struct srv_handoff *next;
 	int fd;
 	uint8_t which;                 /* 0: hi2 listener, 1: hi3 */
-	uint8_t fam;
-	uint8_t raw[16];
+	struct peer_count *pc;         /* its slot (srv_conn_admit) */
 	char peer[64];
 };
 
-/* server.c: take an accepted connection into s (limits, state, events);
- * 0: taken, -1: refused (fd closed). */
+/* server.c: take an admitted connection into s (state, events); 0:
+ * taken, -1: could not (fd closed, pc given back). */
 int srv_conn_setup(struct ingest_server *s, struct listener *l, int fd, const char *peer,
-                   const uint8_t raw[16], uint8_t fam);
+                   struct peer_count *pc);
+/* server.c: the connection limits, in the order of acceptance; 0 with
+ * *pc taken, -1: refused (fd closed). */
+int srv_conn_admit(struct ingest_server *s, struct listener *l, int fd, const char *peer,
+                   const uint8_t raw[16], uint8_t fam, struct peer_count **pc);
 /* worker.c: a connection s accepted goes to the worker with the fewest
  * (s itself on a tie). */
 void srv_accepted(struct ingest_server *s, struct listener *l, int fd, const char *peer,
                   const uint8_t raw[16], uint8_t fam);
+/* server.c: give back a connection slot srv_conn_admit took. */
+void srv_peer_put(struct ingest_server *s, struct peer_count *pc);
 /* Take the connections handed to s (refuse: close them, stopping). */
 void srv_inbox_take(struct ingest_server *s, int refuse);
 /* Close s's inbox (ingest_server_free). */

@@ -129,10 +129,14 @@ void srv_accepted(struct ingest_server *s, struct listener *l, int fd, const cha
 {
 	struct ingest_server *g = s->lead, *t = s;
 	struct srv_handoff *h;
+	struct peer_count *pc = NULL;
 	unsigned best = __atomic_load_n(&s->load, __ATOMIC_RELAXED), v;
 	uint64_t one = 1;
 	ssize_t n;
 
+	/* the limits are judged here, in the order connections arrive */
+	if (srv_conn_admit(s, l, fd, peer, raw, fam, &pc) < 0)
+		return;
 	for (unsigned i = 0; i < g->n_wk; i++) {
 		v = __atomic_load_n(&g->wk[i]->load, __ATOMIC_RELAXED);
 		if (v < best && g->wk[i]->in_fd >= 0) {
@@ -144,8 +148,7 @@ void srv_accepted(struct ingest_server *s, struct listener *l, int fd, const cha
 	if (t != s && (h = calloc(1, sizeof(*h))) != NULL) {
 		h->fd = fd;
 		h->which = l == &s->l[1];
-		h->fam = fam;
-		memcpy(h->raw, raw, 16);
+		h->pc = pc;
 		snprintf(h->peer, sizeof(h->peer), "%s", peer);
 		pthread_mutex_lock(&t->in_mu);
 		h->next = t->in_head;
@@ -160,7 +163,7 @@ void srv_accepted(struct ingest_server *s, struct listener *l, int fd, const cha
 		__atomic_sub_fetch(&t->load, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&s->load, 1, __ATOMIC_RELAXED);
 	}
-	if (srv_conn_setup(s, l, fd, peer, raw, fam) < 0)
+	if (srv_conn_setup(s, l, fd, peer, pc) < 0)
 		__atomic_sub_fetch(&s->load, 1, __ATOMIC_RELAXED);
 }
 
@@ -189,8 +192,9 @@ void srv_inbox_take(struct ingest_server *s, int refuse)
 		n = h->next;
 		if (refuse || s->stopping) {
 			close(h->fd);
+			srv_peer_put(s, h->pc);
 			__atomic_sub_fetch(&s->load, 1, __ATOMIC_RELAXED);
-		} else if (srv_conn_setup(s, &s->l[h->which], h->fd, h->peer, h->raw, h->fam) < 0) {
+		} else if (srv_conn_setup(s, &s->l[h->which], h->fd, h->peer, h->pc) < 0) {
 			__atomic_sub_fetch(&s->load, 1, __ATOMIC_RELAXED);
 		}
 		free(h);
