@@ -174,9 +174,9 @@ void ingest_server_stop(struct ingest_server *s);
 int ingest_server_port(const struct ingest_server *s, int listener);
 
 /* Append the accounting as one JSON object (the --stats format of
- * docs/cmd-ingest.md) to out.  Not thread-safe: call it after
- * ingest_server_run() returned (or from a sink callback, which runs on the
- * loop's thread). */
+ * docs/cmd-ingest.md) to out: every worker's figures added up (as each
+ * last published them while they run).  Call it after ingest_server_run()
+ * returned, or from cfg.on_second (the lead worker's thread). */
 int ingest_server_stats_json(const struct ingest_server *s, struct lacre_dbuf *out);
 
 /* Close the listeners and any connection left, free everything. */

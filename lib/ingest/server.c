@@ -1,8 +1,11 @@
 /*
  * server.c - the handover receiver's event loop (lacre ingest).
  *
- * One thread, one epoll set (level-triggered), non-blocking sockets
- * everywhere, TLS included.  Fairness: each readiness event reads at most
+ * One event loop per worker (worker.c: cfg.workers threads share the
+ * listeners, the accounting and the sink; each has its own connections):
+ * one epoll set (level-triggered) per worker, non-blocking sockets
+ * everywhere, TLS included.  Everything below is one worker's, except
+ * what worker.c lists as shared.  Fairness: each readiness event reads at most
  * read_budget bytes from a connection before the loop moves on; a TLS
  * connection with decrypted bytes left in OpenSSL goes on a ready list that
  * is served before the next wait, because epoll cannot see those bytes.
