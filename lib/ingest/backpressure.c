@@ -95,7 +95,7 @@ static void watch_all(struct ingest_server *s)
  * them).  Called whenever the paused state or the event queue changes. */
 void srv_hard_block_update(struct ingest_server *s)
 {
-	int want = s->paused && s->evq.len > 0 && !s->stopping;
+	int want = s->paused && s->evq.len > 0 && !srv_stopping(s);
 
 	if (want == s->listeners_muted)
 		return;

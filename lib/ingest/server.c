@@ -527,12 +527,12 @@ void ingest_server_stop(struct ingest_server *s)
 
 	/* every worker (wk is fixed before the run); async-signal-safe */
 	for (unsigned i = 0; i < g->n_wk; i++) {
-		g->wk[i]->stopping = 1;
+		__atomic_store_n(&g->wk[i]->stopping, 1, __ATOMIC_RELAXED);
 		n = write(g->wk[i]->stop_fd, &one, sizeof(one));
 		(void)n;
 	}
 	if (g->n_wk == 0) {
-		g->stopping = 1;
+		__atomic_store_n(&g->stopping, 1, __ATOMIC_RELAXED);
 		n = write(g->stop_fd, &one, sizeof(one));
 		(void)n;
 	}
@@ -1572,7 +1572,7 @@ static void do_accept(struct ingest_server *s, struct listener *l)
 	unsigned i, k;
 	int fd, allowed;
 
-	for (i = 0; i < 128 && !s->stopping; i++) {
+	for (i = 0; i < 128 && !srv_stopping(s); i++) {
 		sl = sizeof(ss);
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -1854,7 +1854,7 @@ int srv_worker_loop(struct ingest_server *s)
 
 	srv_set_self(s);
 	s->last_flush_ms = s->last_state_ms = s->last_mark_ms = last_sweep;
-	while (!s->stopping && !s->sink_err) {
+	while (!srv_stopping(s) && !s->sink_err) {
 		timeout = s->ready ? 0 : s->paused ? RETRY_MS : 250;
 		n = epoll_wait(s->ep, evs, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
@@ -1862,7 +1862,7 @@ int srv_worker_loop(struct ingest_server *s)
 		for (i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 			if (p == &s->stop_fd) {
-				s->stopping = 1;
+				__atomic_store_n(&s->stopping, 1, __ATOMIC_RELAXED);
 			} else if (p == &s->in_fd) {
 				srv_inbox_take(s, 0);
 			} else if (p == &s->l[0] || p == &s->l[1]) {

@@ -208,6 +208,13 @@ struct srv_pub {
 	uint64_t n_conns, mem_pend, held_bytes, held_n, held_max, paused;
 };
 
+/* 1 once ingest_server_stop() was called (from any thread or a signal
+ * handler: an atomic flag; the eventfd is what wakes the loop). */
+static inline int srv_stopping(const struct ingest_server *s)
+{
+	return __atomic_load_n(&s->stopping, __ATOMIC_RELAXED);
+}
+
 /* 1 when c may not be read now: it holds PDUs the sink has not taken, its
  * incomplete PDU was refused by the memory budget (it is closed after this
  * turn), or events wait for space (then nothing is read anywhere). */

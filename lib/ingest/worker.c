@@ -190,7 +190,7 @@ void srv_inbox_take(struct ingest_server *s, int refuse)
 	}
 	for (h = rev; h; h = n) {
 		n = h->next;
-		if (refuse || s->stopping) {
+		if (refuse || srv_stopping(s)) {
 			close(h->fd);
 			srv_peer_put(s, h->pc);
 			__atomic_sub_fetch(&s->load, 1, __ATOMIC_RELAXED);
