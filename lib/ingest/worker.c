@@ -62,6 +62,7 @@ struct ingest_server *srv_self(void)
 	return tl_self;
 }
 
+/* Name the worker of this thread (srv_worker_loop, at its start). */
 void srv_set_self(struct ingest_server *s)
 {
 	tl_self = s;
@@ -74,6 +75,7 @@ void srv_acct_lock(const struct ingest_server *s)
 		pthread_mutex_lock(&s->sh->acct_mu);
 }
 
+/* Release the accounting lock. */
 void srv_acct_unlock(const struct ingest_server *s)
 {
 	if (s->sh)
