@@ -118,6 +118,8 @@ static void usage(FILE *f)
 	"  --idle-timeout SEC     close silent connections (default 900; 0 off)\n"
 	"  --pdu-timeout SEC      a PDU or TLS handshake must complete in (default 30)\n"
 	"  --max-conns N          all connections (default 20000)\n"
+	"  --workers N            event loops (threads) sharing the connections, 1 to 256\n"
+	"                         (default: ingest.workers, else one per online CPU)\n"
 	"  --max-conns-per-peer N per peer address (default 256)\n"
 	"  --memory-budget BYTES  all connections' incomplete PDUs in all; past it the largest\n"
 	"                         is refused (default 268435456; at least twice --max-pdu)\n"
@@ -278,7 +280,7 @@ enum {
 	O_HI3TLS, O_CERT, O_KEY, O_CA, O_REQ, O_FP, O_ALLOW, O_MAXPDU, O_MAXTX, O_IDLE,
 	O_PDUTO, O_MAXC, O_MAXCP, O_IPUB, O_IMD, O_IRET, O_FLUSH, O_FSYNC_MODE, O_ROTATE, O_QUIET, O_SET,
 	O_STATE, O_DRAIN, O_STOPRETRY, O_RUNAS, O_NOCONFINE, O_STATUS, O_MEMBUDGET,
-	O_RECEIVER
+	O_RECEIVER, O_WORKERS
 	/* the opts[] table below lists the long options in this order */
 };
 
@@ -691,6 +693,7 @@ int cmd_ingest(int argc, char **argv)
 		{ "status", required_argument, NULL, O_STATUS },
 		{ "memory-budget", required_argument, NULL, O_MEMBUDGET },
 		{ "receiver", required_argument, NULL, O_RECEIVER },
+		{ "workers", required_argument, NULL, O_WORKERS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -779,7 +782,7 @@ int cmd_ingest(int argc, char **argv)
 			return EXIT_OK;
 		case O_DURATION: case O_MAXPDU: case O_MAXTX: case O_IDLE: case O_PDUTO:
 		case O_MAXC: case O_MAXCP: case O_IRET: case O_FLUSH: case O_ROTATE:
-		case O_DRAIN: case O_STOPRETRY: case O_MEMBUDGET:
+		case O_DRAIN: case O_STOPRETRY: case O_MEMBUDGET: case O_WORKERS:
 			if (num(optarg, &v) != 0 || v > 0xffffffffull * 16) {
 				cli_err("ingest: bad number '%s' for --%s", optarg, opts[c - O_HI2].name);
 				return EXIT_USAGE;
@@ -794,6 +797,13 @@ int cmd_ingest(int argc, char **argv)
 			else if (c == O_IRET) cfg.integrity_retain = (size_t)v;
 			else if (c == O_FLUSH) cfg.flush_ms = (unsigned)v;
 			else if (c == O_MEMBUDGET) { cfg.memory_budget = (size_t)v; membudget_set = 1; }
+			else if (c == O_WORKERS) {
+				if (v == 0 || v > INGEST_WORKERS_MAX) {
+					cli_err("ingest: --workers takes 1 to %d", INGEST_WORKERS_MAX);
+					return EXIT_USAGE;
+				}
+				cfg.workers = (unsigned)v;
+			}
 			else if (c == O_DRAIN || c == O_STOPRETRY) {
 				if (v == 0 || v > 3600) {
 					cli_err("ingest: --%s takes 1 to 3600 seconds", c == O_DRAIN ? "drain-timeout" : "stop-retry");
@@ -868,6 +878,8 @@ int cmd_ingest(int argc, char **argv)
 			cfg.idle_timeout_ms = (unsigned)st.cfg.idle_timeout_ms;
 		if (st.cfg.memory_budget && !membudget_set)
 			cfg.memory_budget = (size_t)st.cfg.memory_budget;
+		if (st.cfg.ingest_workers && !cfg.workers)
+			cfg.workers = (unsigned)st.cfg.ingest_workers;
 		/* operators: each connection authenticated to one (op_auth.c) */
 		cfg.operators = st.cfg.n_operators ? st.cfg.operators : NULL;
 		cfg.n_operators = st.cfg.n_operators;
@@ -977,6 +989,11 @@ int cmd_ingest(int argc, char **argv)
 	if (g_status.path[0]) {
 		cfg.on_second = status_tick;
 		cfg.on_second_arg = &g_status;
+	}
+	if (cfg.workers == 0) {
+		/* one event loop per online CPU (lib/ingest/worker.c) */
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		cfg.workers = ncpu < 1 ? 1 : ncpu > INGEST_WORKERS_MAX ? INGEST_WORKERS_MAX : (unsigned)ncpu;
 	}
 	if ((r = ingest_server_new(&cfg, &sink, &g_server)) != LACRE_OK) {
 		cli_err("ingest: cannot start the receiver: %s", lacre_strerror(r));

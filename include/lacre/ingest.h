@@ -10,9 +10,12 @@
  * (gaps, duplicates, resets, integrity results, truncated tails, connects and
  * disconnects) goes to sink->event as one JSON object per call.
  *
- * Threading: one thread runs ingest_server_run(); ingest_server_stop() may
- * be called from a signal handler or any other thread.  The sink is only
- * called from the thread that runs the server.
+ * Threading: ingest_server_run() runs cfg.workers event loops, on the
+ * calling thread and cfg.workers - 1 threads of its own (lib/ingest/
+ * worker.c); ingest_server_stop() may be called from a signal handler or
+ * any other thread.  With more than one worker the sink is called from
+ * every worker's thread at once: it must be thread-safe (the seal and
+ * spool sinks are); with one, only from the calling thread.
  *
  * The lower-level pieces (framer, keep-alive response, accounting,
  * integrity) are public so they can be tested alone and reused by the vault
@@ -88,6 +91,8 @@ struct ingest_config {
 	const char *integrity_pubkey; /* PEM public key of the operator's signature PDUs; NULL = not checked */
 	const char *integrity_sig_md; /* digest for ECDSA/DSA signatures: "sha256" (default), "sha384"... */
 
+	unsigned workers;             /* event loops (threads) that share the connections; 0 or 1: one,
+	                                 on the caller's thread (default 1; lacre ingest: online CPUs) */
 	unsigned flush_ms;            /* sink->flush() at most this far apart while data arrives (default 1000) */
 	unsigned stream_soft_limit;   /* above this many streams, expire idle ones (default 100000) */
 	unsigned stream_idle_s;       /* idle time after which a stream may be expired (default 1800) */
@@ -124,6 +129,7 @@ struct ingest_config {
 struct ingest_server;
 
 #define INGEST_MEMORY_BUDGET_DEFAULT ((size_t)256 << 20)
+#define INGEST_WORKERS_MAX 256
 
 /* Fill cfg with the defaults listed above (no listener). */
 void ingest_config_defaults(struct ingest_config *cfg);
@@ -168,9 +174,9 @@ void ingest_server_stop(struct ingest_server *s);
 int ingest_server_port(const struct ingest_server *s, int listener);
 
 /* Append the accounting as one JSON object (the --stats format of
- * docs/cmd-ingest.md) to out.  Not thread-safe: call it after
- * ingest_server_run() returned (or from a sink callback, which runs on the
- * loop's thread). */
+ * docs/cmd-ingest.md) to out: every worker's figures added up (as each
+ * last published them while they run).  Call it after ingest_server_run()
+ * returned, or from cfg.on_second (the lead worker's thread). */
 int ingest_server_stats_json(const struct ingest_server *s, struct lacre_dbuf *out);
 
 /* Close the listeners and any connection left, free everything. */

@@ -144,6 +144,7 @@ struct site_config {
 	char warrants_signer[68];             /* warrants.signer  Ed25519 public key, hex */
 	char witness_policy[SITE_PATH_MAX];   /* witness.policy (tlog-policy file) */
 	char ledger_signer[SITE_PATH_MAX];    /* ledger.signer (lacre-signer's socket) */
+	uint64_t ingest_workers;              /* ingest.workers (0: online CPUs) */
 	uint64_t max_connections;             /* limits.max_connections */
 	uint64_t max_pdu_bytes;               /* limits.max_pdu_bytes */
 	uint64_t memory_budget;               /* limits.memory_budget  bytes */

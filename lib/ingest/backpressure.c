@@ -52,6 +52,7 @@ int srv_hold_add(struct ingest_server *s, struct conn *c, const uint8_t *pdu, si
 	s->h_tail = h;
 	s->held_n++;
 	s->held_bytes += len;
+	srv_budget_add(s, len);
 	if (s->held_n > s->st_held_max)
 		s->st_held_max = s->held_n;
 	if (c->n_held++ == 0)
@@ -66,14 +67,14 @@ static void listeners_mute(struct ingest_server *s, int mute)
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		if (s->l[i].fd < 0)
+		if (s->l[i].fd < 0 || s->l[i].stopped)
 			continue;
 		if (mute) {
 			epoll_ctl(s->ep, EPOLL_CTL_DEL, s->l[i].fd, NULL);
 			continue;
 		}
 		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN;
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;   /* shared by the workers */
 		ev.data.ptr = &s->l[i];
 		epoll_ctl(s->ep, EPOLL_CTL_ADD, s->l[i].fd, &ev);
 	}
@@ -94,7 +95,7 @@ static void watch_all(struct ingest_server *s)
  * them).  Called whenever the paused state or the event queue changes. */
 void srv_hard_block_update(struct ingest_server *s)
 {
-	int want = s->paused && s->evq.len > 0 && !s->stopping;
+	int want = s->paused && s->evq.len > 0 && !srv_stopping(s);
 
 	if (want == s->listeners_muted)
 		return;
@@ -112,7 +113,7 @@ void srv_pause_enter(struct ingest_server *s, const char *what)
 		return;
 	s->paused = 1;
 	s->pause_start_ms = s->last_retry_ms = srv_mono_ms();
-	s->st_pauses++;
+	s->st.pauses++;
 	fprintf(stderr, "lacre: ingest: ALERT spool full: local storage full or its quota reached (the sink "
 	        "refused %s); reading paused, nothing is discarded: the data is held and retried every "
 	        "%d ms; free space on the spool disk\n", what, RETRY_MS);
@@ -127,7 +128,7 @@ static void pause_leave(struct ingest_server *s, int64_t now)
 	int64_t ms = now - s->pause_start_ms;
 
 	s->paused = 0;
-	s->st_paused_ms += (uint64_t)ms;
+	s->st.paused_ms += (uint64_t)ms;
 	fprintf(stderr, "lacre: ingest: spool has room again: reading resumed after %" PRId64
 	        ".%01d s\n", ms / 1000, (int)(ms % 1000 / 100));
 	srv_hard_block_update(s);
@@ -153,6 +154,7 @@ static void hold_drop_conn(struct ingest_server *s, struct conn *c)
 			*pp = h->next;
 			s->held_n--;
 			s->held_bytes -= h->len;
+			srv_budget_sub(s, h->len);
 			free(h);
 			continue;
 		}
@@ -173,7 +175,7 @@ void srv_pause_retry(struct ingest_server *s, int64_t now)
 	int r;
 
 	s->last_retry_ms = now;
-	s->st_retries++;
+	s->st.retries++;
 	while (s->evq.len) {
 		const char *j = (const char *)s->evq.p;
 		size_t l = strlen(j) + 1;
@@ -220,6 +222,7 @@ void srv_pause_retry(struct ingest_server *s, int64_t now)
 			s->h_tail = NULL;
 		s->held_n--;
 		s->held_bytes -= h->len;
+		srv_budget_sub(s, h->len);
 		if (c != &ghost)
 			c->n_held--;
 		if (r != LACRE_OK && c != &ghost && !s->sink_err) {
@@ -229,7 +232,7 @@ void srv_pause_retry(struct ingest_server *s, int64_t now)
 				         lacre_strerror(s->decode_err));
 			hold_drop_conn(s, c);
 			srv_conn_close(s, c, s->decode_err ? why : srv_frame_reason(r, why, sizeof(why), c), 1,
-			           s->decode_err ? &s->st_closed_malformed : &s->st_closed_tx);
+			           s->decode_err ? &s->st.closed_malformed : &s->st.closed_tx);
 		} else if (c != &ghost && c->n_held == 0) {
 			c->last_rx_ms = now;
 			srv_conn_watch(s, c);
@@ -268,12 +271,13 @@ void srv_report_lost_held(struct ingest_server *s)
 			        " could not be sealed and are lost: the spool stayed full for %u.%01u s after the stop\n",
 			        cnt, bytes, h->conn_id, h->peer, h->listener == LACRE_HI2 ? "hi2" : "hi3",
 			        first, last, s->cfg.stop_nospace_ms / 1000, s->cfg.stop_nospace_ms % 1000 / 100);
-			s->st_lost_at_stop += cnt;
-			s->st_lost_bytes_at_stop += bytes;
+			s->st.lost_at_stop += cnt;
+			s->st.lost_bytes_at_stop += bytes;
 			cnt = bytes = 0;
 		}
 		free(h);
 	}
 	s->h_head = s->h_tail = NULL;
+	srv_budget_sub(s, s->held_bytes);
 	s->held_n = s->held_bytes = 0;
 }

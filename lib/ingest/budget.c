@@ -26,6 +26,13 @@
  *
  * Small PDUs from a legitimate mediator are delivered from the read buffer
  * and cost nothing here, so the refusals fall on the hogs.
+ *
+ * Workers (worker.c): the total is one counter for every worker (an
+ * atomic, no lock); the victim is the costliest incomplete PDU of the
+ * worker that reads, since each worker's connections are its own.  When
+ * that worker holds none, the read goes ahead, so the total may pass the
+ * budget by at most one read's growth per worker (read_budget), and the
+ * next read of any worker refuses its costliest PDU.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -37,22 +44,44 @@
 #include "ingest/ingest_int.h"
 #include "ingest/server_int.h"
 
-/* Bytes the budget counts now: incomplete PDUs and held PDUs. */
+/* Bytes the budget counts now, in every worker: incomplete PDUs and held
+ * PDUs. */
 size_t srv_budget_used(const struct ingest_server *s)
 {
-	return s->mem_pend + s->held_bytes;
+	return __atomic_load_n(&s->sh->mem_used, __ATOMIC_RELAXED);
+}
+
+/* n more bytes counted (this worker's part changed); the peak follows. */
+void srv_budget_add(struct ingest_server *s, size_t n)
+{
+	size_t used = __atomic_add_fetch(&s->sh->mem_used, n, __ATOMIC_RELAXED);
+	size_t max = __atomic_load_n(&s->sh->mem_max, __ATOMIC_RELAXED);
+
+	while (used > max &&
+	       !__atomic_compare_exchange_n(&s->sh->mem_max, &max, used, 0, __ATOMIC_RELAXED,
+	                                    __ATOMIC_RELAXED))
+		;
+	if (s->mem_pend + s->held_bytes > s->mem_max)
+		s->mem_max = s->mem_pend + s->held_bytes;
+}
+
+/* n fewer bytes counted. */
+void srv_budget_sub(struct ingest_server *s, size_t n)
+{
+	__atomic_sub_fetch(&s->sh->mem_used, n, __ATOMIC_RELAXED);
 }
 
 /* Count c's framer allocation as it is now (after a feed or a free). */
 void srv_budget_sync(struct ingest_server *s, struct conn *c)
 {
-	size_t now = ingest_framer_allocated(&c->fr), used;
+	size_t now = ingest_framer_allocated(&c->fr), was = c->mem_acct;
 
-	s->mem_pend = s->mem_pend - c->mem_acct + now;
+	s->mem_pend = s->mem_pend - was + now;
 	c->mem_acct = now;
-	used = srv_budget_used(s);
-	if (used > s->mem_max)
-		s->mem_max = used;
+	if (now > was)
+		srv_budget_add(s, now - was);
+	else if (was > now)
+		srv_budget_sub(s, was - now);
 }
 
 /* c is being closed: its framer was freed, stop counting it. */
@@ -117,8 +146,8 @@ static void refuse(struct ingest_server *s, struct conn *v, const struct conn *r
 	json_kv_bool(&w, "alert", 1);
 	srv_event_end(s, &w);
 	v->tail_refused = srv_conn_tail_event(s, v);
-	s->st_budget_refusals++;
-	s->st_budget_refused_bytes += held;
+	s->st.budget_refusals++;
+	s->st.budget_refused_bytes += held;
 	ingest_framer_free(&v->fr);
 	srv_budget_sync(s, v);
 	v->budget_refused = 1;
@@ -161,21 +190,21 @@ void srv_budget_reap(struct ingest_server *s)
 		snprintf(why, sizeof(why), "incomplete PDU of %zu bytes refused: the memory budget of %zu bytes "
 		         "was spent (largest incomplete PDU refused first)", c->tail_refused,
 		         s->cfg.memory_budget);
-		srv_conn_close(s, c, why, 1, &s->st_closed_budget);
+		srv_conn_close(s, c, why, 1, &s->st.closed_budget);
 	}
 }
 
 /* The --stats member "memory_budget". */
-void srv_budget_json(const struct ingest_server *s, struct json_w *w)
+void srv_budget_json(const struct ingest_server *s, const struct srv_pub *p, struct json_w *w)
 {
 	json_key(w, "memory_budget");
 	json_obj_begin(w);
 	json_kv_uint(w, "budget", s->cfg.memory_budget);
 	json_kv_uint(w, "in_use", srv_budget_used(s));
-	json_kv_uint(w, "incomplete_bytes", s->mem_pend);
-	json_kv_uint(w, "held_bytes", s->held_bytes);
-	json_kv_uint(w, "in_use_max", s->mem_max);
-	json_kv_uint(w, "refusals", s->st_budget_refusals);
-	json_kv_uint(w, "refused_bytes", s->st_budget_refused_bytes);
+	json_kv_uint(w, "incomplete_bytes", p->mem_pend);
+	json_kv_uint(w, "held_bytes", p->held_bytes);
+	json_kv_uint(w, "in_use_max", __atomic_load_n(&s->sh->mem_max, __ATOMIC_RELAXED));
+	json_kv_uint(w, "refusals", p->st.budget_refusals);
+	json_kv_uint(w, "refused_bytes", p->st.budget_refused_bytes);
 	json_obj_end(w);
 }

@@ -2,12 +2,31 @@
  * seal_sink.c - the ingest pipeline: decode, route by warrant, seal, ledger,
  * upload (see include/lacre/seal_sink.h).
  *
- * One segment writer per destination: a warrant (sealed to that warrant's
- * recipient) or quarantine (sealed to the oversight recipient).  The
- * receiver calls record()/event()/flush() from its thread; a small timer
- * thread closes segments by age, reloads the warrant registry and drives
- * the log's checkpoints.  Both take the sink's mutex, so the writers, the
- * registry and the log are only ever touched by one thread at a time.
+ * One segment writer per destination per lane: a destination is a warrant
+ * (sealed to that warrant's recipient) or quarantine (sealed to the
+ * oversight recipient); a lane is one receiving thread's set of writers
+ * (the receiver's workers call record()/event()/flush() at once, each
+ * from its own thread: lib/ingest/worker.c).  Sealing (ChaCha20-Poly1305,
+ * SHA-256) runs under the lane's own lock only, so N workers seal on N
+ * cores; the sink's mutex (mu) is held only for the short shared steps -
+ * the space check, routing through the warrant registry, the counters,
+ * the alerts and the ledger batch at a segment's close.  Lock order: a
+ * lane's lock before mu before log_mu.
+ *
+ * Closer: no segment is closed (final chunk, fsync, ledger batch, rename,
+ * folder fsync) on a receiving thread.  A segment that is due - by size,
+ * before the record that would take it past segment.max_bytes, or by age,
+ * found by the timer thread or a flush - is retired: its writer (a slot)
+ * leaves the destination, which opens a fresh one at its next record, and
+ * goes to the closer thread's queue; the closer seals it.  So a worker's
+ * keep-alive answers never wait behind a disk sync; the records of a
+ * retired segment are named in its manifest until its close (crash
+ * recovery as before).  A close failure is sticky (k->err): the next
+ * record() returns it and the receiver stops.
+ *
+ * A small timer thread retires segments by age, rewrites the open
+ * segments' manifests, reloads the warrant registry and drives the log's
+ * checkpoints.
  *
  * Order of durability (docs/ledger.md "Order of durability"; spool layout
  * in seal_spool.h): a record is sealed into its destination's open segment
@@ -70,14 +89,38 @@ _Static_assert(FRAME_NOTE_USEC_CARRY == ETSI_FLAG_USEC_CARRY &&
 #define SEAL_ALERTS_MAX 1024         /* distinct (liid, reason) alerts printed */
 #define SEAL_DRAIN_WAIT_MS 10000     /* how long close() waits for the backend */
 
+#define SEAL_LANES 64                /* writer sets; threads share them past that */
+#define SEAL_SEG_HEAD_MAX 1024       /* bytes of a segment header frame, at most */
+#define SEAL_AGE_SLACK_US 1000       /* retire this early: the writer never closes by age itself */
+
 struct seal_sink;
 
-/* One destination: its own writer and recipients. */
+/* One writer and what its open segment holds; retired to the closer
+ * queue when its segment is due. */
+struct seal_slot {
+	struct seal_sink *owner;
+	struct seal_slot *next;          /* the closer's queue */
+	struct segment_writer *w;
+	struct seal_streams streams;     /* what the open segment holds (its manifest) */
+	int64_t opened_us;               /* time given with its first record; 0: empty */
+	uint64_t plain;                  /* its plaintext bytes, at most */
+	uint64_t owed;                   /* what it counts in k->owed */
+};
+
+/* One destination of one lane. */
 struct seal_dest {
 	char key[WARRANT_ID_MAX];        /* warrant id, or "" for quarantine */
-	struct segment_writer *w;
-	struct seal_sink *owner;
-	struct seal_streams streams;     /* what the open segment holds */
+	uint8_t pub[32];                 /* its recipient */
+	struct seal_slot *cur;           /* the open writer, NULL until a record comes */
+	int64_t last_opened_us;          /* segments of a destination open in time order */
+};
+
+/* One receiving thread's writers (seal_lane_get). */
+struct seal_lane {
+	pthread_mutex_t mu;              /* dests, their slots; held while sealing */
+	struct seal_dest *dests;         /* SEAL_MAX_DESTS, allocated at first use */
+	size_t n_dests;
+	uint8_t head[FRAME_HEAD_MAX];    /* a record head's scratch (its size) */
 };
 
 /* A closed segment waiting for the checkpoint that signs its batch. */
@@ -108,8 +151,18 @@ struct seal_sink {
 	struct lacre_store *up_store;    /* used by the uploader thread only */
 	struct tlog *log;
 	struct upload *up;
-	struct seal_dest *dests;
-	size_t n_dests;
+	struct seal_lane lanes[SEAL_LANES];
+	unsigned n_lanes;                /* atomic: lanes handed out (modulo SEAL_LANES) */
+	uint64_t gen;                    /* this sink's number (a thread's lane cache) */
+	uint64_t owed;                   /* atomic: what open and retired segments will still write */
+	/* the closer thread and its queue of retired slots (under cq_mu) */
+	pthread_t closer;
+	int closer_on;
+	pthread_mutex_t cq_mu;
+	pthread_cond_t cq_cv;            /* work queued, or stop */
+	pthread_cond_t cq_idle;          /* the queue emptied and nothing is closing */
+	struct seal_slot *cq_head, *cq_tail;
+	int cq_busy, cq_stop;
 	struct seal_alert alerts[SEAL_ALERTS_MAX];
 	size_t n_alerts;
 	pthread_t ticker;
@@ -122,6 +175,7 @@ struct seal_sink {
 	 * never blocks the receiving thread.  Lock order: mu before log_mu. */
 	pthread_mutex_t log_mu;
 	struct seal_sink_stats st;
+	struct seal_sink_stats log_seen; /* under mu: the ledger figures of the last look */
 	struct lacre_dbuf tmp;
 	/* entries ever queued for the log (= the log index of the next one) */
 	uint64_t next_index;
@@ -203,10 +257,10 @@ static int seal_log_push(struct seal_sink *k, const void *p, size_t n)
 	return LACRE_OK;
 }
 
-/* The v2 "segment closed" entry of c into k->tmp: the segment's only
- * leaf, carrying the count and the Merkle root of its records'
- * commitments (docs/FORMATS.md §6). */
-static int seal_segment_entry(struct seal_sink *k, const struct segment_closed *c)
+/* The v2 "segment closed" entry of c into out: the segment's only leaf,
+ * carrying the count and the Merkle root of its records' commitments
+ * (docs/FORMATS.md §6). */
+static int seal_segment_entry(const struct segment_closed *c, struct lacre_dbuf *out)
 {
 	struct tlog_segment seg;
 	int r;
@@ -219,22 +273,26 @@ static int seal_segment_entry(struct seal_sink *k, const struct segment_closed *
 	seg.records = c->n_records;
 	if ((r = tlog_segment_records_root(c->commitments, c->n_records, seg.records_root)) != LACRE_OK)
 		return r;
-	lacre_dbuf_reset(&k->tmp);
-	return tlog_segment_encode(&seg, &k->tmp);
+	lacre_dbuf_reset(out);
+	return tlog_segment_encode(&seg, out);
 }
 
 /* on_sealed of every writer: the segment's ledger batch is made durable
- * beside it before the segment takes its final name (seal_spool.h). */
+ * beside it before the segment takes its final name (seal_spool.h).  On
+ * the closer thread, no lock held (its own scratch). */
 static int seal_on_sealed(void *arg, const struct segment_closed *c)
 {
-	struct seal_dest *d = arg;
-	struct seal_sink *k = d->owner;
+	struct seal_slot *sl = arg;
+	struct seal_sink *k = sl->owner;
+	struct lacre_dbuf e;
 	int r;
 
-	if ((r = seal_segment_entry(k, c)) != LACRE_OK)
-		return r;
-	return seal_leaves_write(k->site->cfg.spool_dir, c->name, c->commitments, c->n_records,
-				 k->tmp.p, k->tmp.len);
+	lacre_dbuf_init(&e, 1024);
+	if ((r = seal_segment_entry(c, &e)) == LACRE_OK)
+		r = seal_leaves_write(k->site->cfg.spool_dir, c->name, c->commitments, c->n_records,
+				      e.p, e.len);
+	lacre_dbuf_free(&e);
+	return r;
 }
 
 /* Remember that segment name waits for the signature of log index idx. */
@@ -254,54 +312,82 @@ static int seal_pending_add(struct seal_sink *k, const char *name, uint64_t idx)
 }
 
 /* on_close of every writer: queue the segment's one leaf (its v2 entry)
- * for the log and wait for its signature before the segment may leave
+ * for the log (under mu, which every closing segment takes, so the leaf
+ * and its pending entry agree) and wait for its signature before the
+ * segment may leave
  * for the backend. */
 static int seal_on_close(void *arg, const struct segment_closed *c)
 {
-	struct seal_dest *d = arg;
-	struct seal_sink *k = d->owner;
-	int r;
+	struct seal_slot *sl = arg;
+	struct seal_sink *k = sl->owner;
+	int r = LACRE_OK;
 
-	if ((r = seal_segment_entry(k, c)) != LACRE_OK ||
-	    (r = seal_log_push(k, k->tmp.p, k->tmp.len)) != LACRE_OK ||
-	    (r = seal_pending_add(k, c->name, k->next_index - 1)) != LACRE_OK)
+	pthread_mutex_lock(&k->mu);
+	if ((r = seal_segment_entry(c, &k->tmp)) == LACRE_OK &&
+	    (r = seal_log_push(k, k->tmp.p, k->tmp.len)) == LACRE_OK &&
+	    (r = seal_pending_add(k, c->name, k->next_index - 1)) == LACRE_OK) {
+		k->st.segments++;
+		k->st.unsigned_segments = k->n_pend;
+	}
+	pthread_mutex_unlock(&k->mu);
+	if (r != LACRE_OK)
 		return r;
 	/* the records are in a closed segment now: the manifest is done */
 	seal_streams_remove(k->site->cfg.spool_dir, c->name);
-	if (!strcmp(d->streams.segment, c->name))
-		seal_streams_reset(&d->streams, NULL);
-	k->st.segments++;
-	k->st.unsigned_segments = k->n_pend;
+	if (!strcmp(sl->streams.segment, c->name))
+		seal_streams_reset(&sl->streams, NULL);
 	return LACRE_OK;
 }
 
-/* Find or create the destination for key ("" = quarantine). */
-static int seal_dest_get(struct seal_sink *k, const char *key, const uint8_t pub[32],
-			 struct seal_dest **out)
+/* This thread's lane of k: handed out at its first call (a cache per
+ * thread, keyed by the sink's number), shared past SEAL_LANES threads. */
+static struct seal_lane *seal_lane_get(struct seal_sink *k)
+{
+	static _Thread_local struct { uint64_t gen; unsigned lane; } tl;
+
+	if (tl.gen != k->gen) {
+		tl.gen = k->gen;
+		tl.lane = __atomic_fetch_add(&k->n_lanes, 1, __ATOMIC_RELAXED) % SEAL_LANES;
+	}
+	return &k->lanes[tl.lane];
+}
+
+/* Find or create the destination for key ("" = quarantine) in lane l
+ * (under l->mu). */
+static int seal_dest_get(struct seal_sink *k, struct seal_lane *l, const char *key,
+			 const uint8_t pub[32], struct seal_dest **out)
+{
+	struct seal_dest *nd;
+
+	for (size_t i = 0; i < l->n_dests; i++)
+		if (!strcmp(l->dests[i].key, key)) {
+			*out = &l->dests[i];
+			return LACRE_OK;
+		}
+	if (l->n_dests >= SEAL_MAX_DESTS)
+		return LACRE_E_TOO_LARGE;
+	if (!l->dests && !(l->dests = calloc(SEAL_MAX_DESTS, sizeof(*l->dests))))
+		return LACRE_E_NOMEM;
+	nd = &l->dests[l->n_dests++];
+	memset(nd, 0, sizeof(*nd));
+	snprintf(nd->key, sizeof(nd->key), "%s", key);
+	memcpy(nd->pub, pub, 32);
+	*out = nd;
+	return LACRE_OK;
+}
+
+/* A fresh writer for destination d (its next segment). */
+static int seal_slot_new(struct seal_sink *k, struct seal_dest *d)
 {
 	struct segment_config cfg;
-	struct seal_dest *d, *nd;
+	struct seal_slot *sl;
 	uint8_t rcpt[1][32];
 	int r;
 
-	for (size_t i = 0; i < k->n_dests; i++)
-		if (!strcmp(k->dests[i].key, key)) {
-			*out = &k->dests[i];
-			return LACRE_OK;
-		}
-	if (k->n_dests >= SEAL_MAX_DESTS)
-		return LACRE_E_TOO_LARGE;
-	if (k->n_dests == 0) {
-		/* fixed array: writers keep a pointer to their destination */
-		k->dests = calloc(SEAL_MAX_DESTS, sizeof(*k->dests));
-		if (!k->dests)
-			return LACRE_E_NOMEM;
-	}
-	nd = &k->dests[k->n_dests];
-	memset(nd, 0, sizeof(*nd));
-	snprintf(nd->key, sizeof(nd->key), "%s", key);
-	nd->owner = k;
-	memcpy(rcpt[0], pub, 32);
+	if (!(sl = calloc(1, sizeof(*sl))))
+		return LACRE_E_NOMEM;
+	sl->owner = k;
+	memcpy(rcpt[0], d->pub, 32);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.spool_dir = k->site->cfg.spool_dir;
 	cfg.direct_io = k->site->cfg.spool_direct_io;
@@ -311,13 +397,138 @@ static int seal_dest_get(struct seal_sink *k, const char *key, const uint8_t pub
 	cfg.max_age_us = (int64_t)k->site->cfg.segment_max_age_ms * 1000;
 	cfg.on_close = seal_on_close;
 	cfg.on_sealed = seal_on_sealed;
-	cfg.arg = nd;
-	if ((r = segment_writer_new(&cfg, &nd->w)) != LACRE_OK)
+	cfg.arg = sl;
+	if ((r = segment_writer_new(&cfg, &sl->w)) != LACRE_OK) {
+		free(sl);
 		return r;
-	k->n_dests++;
-	d = nd;
-	*out = d;
+	}
+	d->cur = sl;
 	return LACRE_OK;
+}
+
+/* Free a slot (its segment closed, or abandoned at free). */
+static void seal_slot_free(struct seal_slot *sl)
+{
+	if (!sl)
+		return;
+	segment_writer_free(sl->w);
+	seal_streams_free(&sl->streams);
+	free(sl);
+}
+
+/* Hand d's open segment to the closer thread (under the lane's lock); the
+ * destination opens a fresh writer at its next record. */
+static void seal_retire(struct seal_sink *k, struct seal_dest *d)
+{
+	struct seal_slot *sl = d->cur;
+
+	if (!sl)
+		return;
+	d->cur = NULL;
+	if (sl->opened_us == 0) {
+		/* nothing in it: no segment to close */
+		seal_slot_free(sl);
+		return;
+	}
+	/* named on disk from now until its close, so that a crash before the
+	 * closer reaches it names its records lost (a file write, no sync) */
+	(void)seal_streams_write(k->site->cfg.spool_dir, &sl->streams);
+	pthread_mutex_lock(&k->cq_mu);
+	sl->next = NULL;
+	if (k->cq_tail)
+		k->cq_tail->next = sl;
+	else
+		k->cq_head = sl;
+	k->cq_tail = sl;
+	pthread_cond_signal(&k->cq_cv);
+	pthread_mutex_unlock(&k->cq_mu);
+}
+
+/* Retire the segments of every lane that are max_age old (force: every
+ * open one), and write the manifests of those that stay open.  Takes each
+ * lane's lock in turn: never held with mu. */
+static void seal_lanes_retire(struct seal_sink *k, int force)
+{
+	int64_t now = now_coarse_us(), age = (int64_t)k->site->cfg.segment_max_age_ms * 1000;
+	unsigned used = __atomic_load_n(&k->n_lanes, __ATOMIC_RELAXED);
+
+	if (used > SEAL_LANES)
+		used = SEAL_LANES;
+	for (unsigned i = 0; i < used; i++) {
+		struct seal_lane *l = &k->lanes[i];
+		pthread_mutex_lock(&l->mu);
+		for (size_t j = 0; j < l->n_dests; j++) {
+			struct seal_dest *d = &l->dests[j];
+			if (!d->cur || !d->cur->opened_us)
+				continue;
+			if (force || now - d->cur->opened_us >= age - SEAL_AGE_SLACK_US) {
+				seal_retire(k, d);
+				continue;
+			}
+			/* what a crash now would lose, named on disk: best effort (a full
+			 * disk delays it to the next tick; records are not lost by it) */
+			if (seal_streams_write(k->site->cfg.spool_dir, &d->cur->streams) != LACRE_OK &&
+			    !__atomic_exchange_n(&k->manifest_warned, 1, __ATOMIC_RELAXED))
+				fprintf(stderr, "lacre: ingest: cannot write an open segment's stream manifest "
+					"in %s (%s): retried every tick; a crash now would lose records "
+					"without naming them\n", k->site->cfg.spool_dir, strerror(errno));
+		}
+		pthread_mutex_unlock(&l->mu);
+	}
+}
+
+/* The closer thread: seal every retired segment (final chunk, fsync,
+ * ledger batch, rename), off the receiving threads. */
+static void *seal_closer(void *arg)
+{
+	struct seal_sink *k = arg;
+	struct seal_slot *sl;
+	int r;
+
+	for (;;) {
+		pthread_mutex_lock(&k->cq_mu);
+		while (!k->cq_head && !k->cq_stop)
+			pthread_cond_wait(&k->cq_cv, &k->cq_mu);
+		if (!k->cq_head) {
+			pthread_mutex_unlock(&k->cq_mu);
+			break;
+		}
+		sl = k->cq_head;
+		k->cq_head = sl->next;
+		if (!k->cq_head)
+			k->cq_tail = NULL;
+		k->cq_busy = 1;
+		pthread_mutex_unlock(&k->cq_mu);
+		/* its manifest, if seal_retire's write failed (a full disk) */
+		(void)seal_streams_write(k->site->cfg.spool_dir, &sl->streams);
+		r = segment_writer_flush(sl->w, now_us());
+		__atomic_sub_fetch(&k->owed, sl->owed, __ATOMIC_RELAXED);
+		if (r != LACRE_OK) {
+			pthread_mutex_lock(&k->mu);
+			if (!k->err)
+				k->err = r;
+			pthread_mutex_unlock(&k->mu);
+			fprintf(stderr, "lacre: ingest: closing a segment failed (%s): the receiver will "
+				"stop; the segment stays in the spool for recovery at the next start\n",
+				lacre_strerror(r));
+		}
+		seal_slot_free(sl);
+		pthread_mutex_lock(&k->cq_mu);
+		k->cq_busy = 0;
+		if (!k->cq_head)
+			pthread_cond_broadcast(&k->cq_idle);
+		pthread_mutex_unlock(&k->cq_mu);
+	}
+	return NULL;
+}
+
+/* Wait until the closer has sealed everything retired so far. */
+static void seal_closer_wait(struct seal_sink *k)
+{
+	pthread_mutex_lock(&k->cq_mu);
+	while (k->closer_on && (k->cq_head || k->cq_busy))
+		pthread_cond_wait(&k->cq_idle, &k->cq_mu);
+	pthread_mutex_unlock(&k->cq_mu);
 }
 
 /* Quarantine reason of an encrypted PDU the receiver could not decrypt
@@ -447,34 +658,74 @@ static unsigned seal_category(const struct lacre_record *rec, const struct etsi_
 	return rec->listener == LACRE_HI3 ? WARRANT_CAT_CONTENT : WARRANT_CAT_IRI;
 }
 
-/* Seal one frame into destination key and count it in the open
- * segment's stream manifest (its commitment goes to the log with the
- * segment's batch at close). */
-static int seal_frame(struct seal_sink *k, const char *key, const uint8_t pub[32],
-		      const struct frame_record *fr)
+/* Seal one frame into destination key of lane l (under l->mu) and count
+ * it in the open segment's stream manifest (its commitment goes to the
+ * log with the segment's batch at close).  A segment this record would
+ * take past max_bytes, or that is max_age old, is retired first: the
+ * writer itself never closes one here. */
+static int seal_frame(struct seal_sink *k, struct seal_lane *l, const char *key,
+		      const uint8_t pub[32], const struct frame_record *fr)
 {
+	const struct site_config *sc = &k->site->cfg;
+	uint8_t tail[FRAME_TAIL_SIZE];
 	struct seal_dest *d;
+	struct seal_slot *sl;
 	const char *open;
+	size_t hl = 0, tl = 0;
+	uint64_t fsize, owed;
+	int64_t now = now_coarse_us();
 	int r;
 
-	if ((r = seal_dest_get(k, key, pub, &d)) != LACRE_OK)
+	if ((r = seal_dest_get(k, l, key, pub, &d)) != LACRE_OK)
 		return r;
-	r = segment_writer_add(d->w, fr, now_coarse_us(), NULL);
+	/* the record frame's size, as the writer will count it */
+	if ((r = frame_record_head(fr, l->head, sizeof(l->head), &hl)) != LACRE_OK)
+		return r;
+	frame_record_tail(fr, tail, &tl);
+	fsize = hl + fr->pdu.len + tl + fr->pre.len;
+	if ((sl = d->cur) != NULL && sl->opened_us &&
+	    (now - sl->opened_us >= (int64_t)sc->segment_max_age_ms * 1000 - SEAL_AGE_SLACK_US ||
+	     sl->plain + fsize > sc->segment_max_bytes))
+		seal_retire(k, d);
+	if (!d->cur && (r = seal_slot_new(k, d)) != LACRE_OK)
+		return r;
+	sl = d->cur;
+	if (!sl->opened_us) {
+		/* a destination's segments open in time order */
+		if (now <= d->last_opened_us)
+			now = d->last_opened_us + 1;
+		d->last_opened_us = now;
+	}
+	r = segment_writer_add(sl->w, fr, now, NULL);
 	if (r != LACRE_OK && (r == LACRE_E_INVALID || r == LACRE_E_TOO_LARGE ||
 			      r == LACRE_E_IO || r == LACRE_E_CRYPTO || r == LACRE_E_NOMEM ||
 			      r == LACRE_E_STATE))
 		return r;
+	if (!sl->opened_us) {
+		sl->opened_us = now;
+		sl->plain = SEAL_SEG_HEAD_MAX;
+	}
+	sl->plain += fsize;
 	/* sealed (a failure now is on_close's: the record is in a closed
 	 * segment).  A record still in an open segment is named in its
-	 * manifest; one that a size close took along is durable already */
-	if ((open = segment_writer_open_name(d->w)) != NULL && segment_writer_pending(d->w) > 0) {
-		if (strcmp(d->streams.segment, open) != 0)
-			seal_streams_reset(&d->streams, open);
+	 * manifest */
+	if ((open = segment_writer_open_name(sl->w)) != NULL && segment_writer_pending(sl->w) > 0) {
+		if (strcmp(sl->streams.segment, open) != 0)
+			seal_streams_reset(&sl->streams, open);
 		if (!(fr->route == FRAME_ROUTE_QUARANTINE && fr->reason.len == 5 &&
 		      !memcmp(fr->reason.p, "event", 5)))
-			seal_streams_note(&d->streams, fr->kind, fr->liid.p, fr->liid.len, fr->has_cin,
+			seal_streams_note(&sl->streams, fr->kind, fr->liid.p, fr->liid.len, fr->has_cin,
 					  fr->cin, fr->seq);
 	}
+	/* what it will still write (backpressure: seal_space_look) */
+	owed = segment_writer_unwritten(sl->w);
+	if (owed)
+		owed += segment_writer_pending(sl->w) * 34 + 4096;
+	if (owed > sl->owed)
+		__atomic_add_fetch(&k->owed, owed - sl->owed, __ATOMIC_RELAXED);
+	else
+		__atomic_sub_fetch(&k->owed, sl->owed - owed, __ATOMIC_RELAXED);
+	sl->owed = owed;
 	return r;
 }
 
@@ -492,14 +743,10 @@ static void seal_space_look(struct seal_sink *k)
 		avail = (uint64_t)vs.f_bavail * vs.f_frsize;
 		limit = (uint64_t)vs.f_blocks * vs.f_frsize;
 	}
-	/* what the open segments will still write: their unwritten
-	 * ciphertext and, at close, their batch files (34 bytes a record) */
-	for (size_t i = 0; i < k->n_dests; i++) {
-		const struct segment_writer *w = k->dests[i].w;
-		uint64_t o = segment_writer_unwritten(w);
-		if (o)
-			owed += o + segment_writer_pending(w) * 34 + 4096;
-	}
+	/* what the open and retired segments will still write: their
+	 * unwritten ciphertext and, at close, their batch files (34 bytes a
+	 * record); each lane keeps its part in k->owed (seal_frame) */
+	owed = __atomic_load_n(&k->owed, __ATOMIC_RELAXED);
 	avail = avail > owed ? avail - owed : 0;
 	room = avail > c->spool_reserve ? avail - c->spool_reserve : 0;
 	if (c->spool_quota) {
@@ -538,6 +785,7 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 	const struct etsi_pdu *dp = rec->decoded;
 	struct frame_record fr;
 	struct warrant_match m;
+	struct seal_lane *l;
 	const char *reason = NULL;
 	int ok, r, intercepted;
 	int64_t t;
@@ -613,25 +861,21 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 					       &reason)) != LACRE_OK) {
 		reason = WARRANT_Q_UNKNOWN_LIID;
 	}
+	/* sealing runs under this thread's lane only (m is a copy) */
+	pthread_mutex_unlock(&k->mu);
+	l = seal_lane_get(k);
+	pthread_mutex_lock(&l->mu);
 	if (!reason) {
 		fr.route = FRAME_ROUTE_WARRANT;
 		fr.warrant = frame_cstr(m.id);
 		/* L3/L4: intercepted inside the window, delivered after it
 		 * ended (a drained backlog): accepted, flagged, alerted */
 		fr.late_delivery = intercepted && rec->recv_us >= m.period_end;
-		r = seal_frame(k, m.id, m.recipient, &fr);
-		if (r == LACRE_OK) {
-			k->st.routed++;
-			k->st.records++;
-			if (fr.late_delivery) {
-				k->st.late++;
-				seal_alert(k, dp->liid.p, dp->liid.len, SEAL_LATE);
-			}
-		}
+		r = seal_frame(k, l, m.id, m.recipient, &fr);
 	} else {
 		fr.route = FRAME_ROUTE_QUARANTINE;
 		fr.reason = frame_cstr(reason);
-		r = seal_frame(k, SEAL_QUARANTINE_KEY, k->oversight, &fr);
+		r = seal_frame(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
 		if (r == LACRE_E_INVALID || r == LACRE_E_TOO_LARGE) {
 			/* the frame cannot carry a decoded field (e.g. a LIID
 			 * longer than any ETSI LIID): keep the PDU with no index */
@@ -640,19 +884,28 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 			fr.has_cin = 0;
 			fr.cin = 0;
 			fr.reason = frame_cstr("unindexable");
-			r = seal_frame(k, SEAL_QUARANTINE_KEY, k->oversight, &fr);
-		}
-		if (r == LACRE_OK) {
-			k->st.quarantined++;
-			k->st.records++;
-			if (ok && !strcmp(reason, WARRANT_Q_OPERATOR))
-				seal_alert_operator(k, dp->liid.p, dp->liid.len, &m, rec);
-			else
-				seal_alert(k, ok ? dp->liid.p : (const uint8_t *)"", ok ? dp->liid.len : 0,
-					   reason);
+			r = seal_frame(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
 		}
 	}
-	if (r != LACRE_OK)
+	pthread_mutex_unlock(&l->mu);
+	pthread_mutex_lock(&k->mu);
+	if (r == LACRE_OK && !reason) {
+		k->st.routed++;
+		k->st.records++;
+		if (fr.late_delivery) {
+			k->st.late++;
+			seal_alert(k, dp->liid.p, dp->liid.len, SEAL_LATE);
+		}
+	} else if (r == LACRE_OK) {
+		k->st.quarantined++;
+		k->st.records++;
+		if (ok && !strcmp(reason, WARRANT_Q_OPERATOR))
+			seal_alert_operator(k, dp->liid.p, dp->liid.len, &m, rec);
+		else
+			seal_alert(k, ok ? dp->liid.p : (const uint8_t *)"", ok ? dp->liid.len : 0,
+				   reason);
+	}
+	if (r != LACRE_OK && !k->err)
 		k->err = r;
 out:
 	pthread_mutex_unlock(&k->mu);
@@ -664,6 +917,7 @@ static int seal_event(void *ctx, const char *json)
 {
 	struct seal_sink *k = ctx;
 	struct frame_record fr;
+	struct seal_lane *l;
 	int r;
 
 	memset(&fr, 0, sizeof(fr));
@@ -677,42 +931,38 @@ static int seal_event(void *ctx, const char *json)
 	if (fr.pdu.len == 0)
 		return LACRE_OK;
 	pthread_mutex_lock(&k->mu);
-	r = k->err ? k->err : seal_frame(k, SEAL_QUARANTINE_KEY, k->oversight, &fr);
+	r = k->err;
+	pthread_mutex_unlock(&k->mu);
+	if (r != LACRE_OK)
+		return r;
+	l = seal_lane_get(k);
+	pthread_mutex_lock(&l->mu);
+	r = seal_frame(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
+	pthread_mutex_unlock(&l->mu);
+	pthread_mutex_lock(&k->mu);
 	if (r == LACRE_OK)
 		k->st.events++;
-	else if (r != LACRE_E_INVALID && r != LACRE_E_TOO_LARGE)
+	else if (r != LACRE_E_INVALID && r != LACRE_E_TOO_LARGE && !k->err)
 		k->err = r;
 	pthread_mutex_unlock(&k->mu);
 	return r == LACRE_E_INVALID || r == LACRE_E_TOO_LARGE ? LACRE_OK : r;
 }
 
-/* Close aged (force: all) segments and pick up warrant changes.  Under mu. */
+/* Retire aged (force: all) segments to the closer and pick up warrant
+ * changes.  Called with no lock held. */
 static int seal_writers_tick(struct seal_sink *k, int force)
 {
-	int64_t t = now_us();
-	int r = LACRE_OK, r2;
+	int r2;
 
-	for (size_t i = 0; i < k->n_dests; i++) {
-		r2 = force ? segment_writer_flush(k->dests[i].w, t)
-			   : segment_writer_tick(k->dests[i].w, t);
-		if (r2 != LACRE_OK && r == LACRE_OK)
-			r = r2;
-		/* what a crash now would lose, named on disk: best effort (a full
-		 * disk delays it to the next tick; records are not lost by it) */
-		if (seal_streams_write(k->site->cfg.spool_dir, &k->dests[i].streams) != LACRE_OK &&
-		    !k->manifest_warned) {
-			fprintf(stderr, "lacre: ingest: cannot write an open segment's stream manifest "
-				"in %s (%s): retried every tick; a crash now would lose records "
-				"without naming them\n", k->site->cfg.spool_dir, strerror(errno));
-			k->manifest_warned = 1;
-		}
-	}
+	seal_lanes_retire(k, force);
+	pthread_mutex_lock(&k->mu);
 	r2 = warrant_registry_reload_if_changed(k->reg, NULL);
+	pthread_mutex_unlock(&k->mu);
 	if (r2 != LACRE_OK)
 		fprintf(stderr, "lacre: ingest: warrant log reload failed (%s): %s; "
 			"routing with the warrants loaded before\n", lacre_strerror(r2),
 			warrant_registry_error());
-	return r;
+	return LACRE_OK;
 }
 
 /* One turn of the ledger: checkpoint (force: now) under log_mu only.
@@ -841,12 +1091,13 @@ static void *seal_ticker(void *arg)
 		nanosleep(&ts, NULL);
 		pthread_mutex_lock(&k->mu);
 		stop = k->stop;
-		r = stop || k->err ? LACRE_OK : seal_writers_tick(k, 0);
-		if (r != LACRE_OK)
-			k->err = r;
+		r = k->err;
 		pthread_mutex_unlock(&k->mu);
 		if (stop)
 			break;
+		if (r == LACRE_OK)
+			seal_writers_tick(k, 0);
+		r = LACRE_OK;
 		if (r == LACRE_OK && (r = seal_log_turn(k, 0, &pf)) == LACRE_OK)
 			r = seal_promote_due(k);
 		seal_show_state(k, pf);
@@ -871,19 +1122,37 @@ static int seal_flush(void *ctx)
 	int r;
 
 	pthread_mutex_lock(&k->mu);
-	r = k->err ? k->err : seal_writers_tick(k, 0);
+	r = k->err;
 	pthread_mutex_unlock(&k->mu);
+	if (r == LACRE_OK)
+		seal_lanes_retire(k, 0);
 	return r;
 }
 
 /* Free everything (writers must have been flushed). */
 static void seal_free(struct seal_sink *k)
 {
-	for (size_t i = 0; i < k->n_dests; i++) {
-		segment_writer_free(k->dests[i].w);
-		seal_streams_free(&k->dests[i].streams);
+	if (k->closer_on) {
+		pthread_mutex_lock(&k->cq_mu);
+		k->cq_stop = 1;
+		pthread_cond_signal(&k->cq_cv);
+		pthread_mutex_unlock(&k->cq_mu);
+		pthread_join(k->closer, NULL);
 	}
-	free(k->dests);
+	while (k->cq_head) {
+		struct seal_slot *sl = k->cq_head;
+		k->cq_head = sl->next;
+		seal_slot_free(sl);
+	}
+	for (size_t i = 0; i < SEAL_LANES; i++) {
+		for (size_t j = 0; j < k->lanes[i].n_dests; j++)
+			seal_slot_free(k->lanes[i].dests[j].cur);
+		free(k->lanes[i].dests);
+		pthread_mutex_destroy(&k->lanes[i].mu);
+	}
+	pthread_mutex_destroy(&k->cq_mu);
+	pthread_cond_destroy(&k->cq_cv);
+	pthread_cond_destroy(&k->cq_idle);
 	free(k->pend);
 	if (k->up)
 		upload_close(k->up);
@@ -917,8 +1186,11 @@ static int seal_close(void *ctx)
 	if (k->ticker_on)
 		pthread_join(k->ticker, NULL);
 	upload_stop(k->up);
+	/* every open segment to the closer, and wait for it */
+	seal_lanes_retire(k, 1);
+	seal_closer_wait(k);
 	pthread_mutex_lock(&k->mu);
-	r = seal_writers_tick(k, 1);
+	r = k->err;
 	pthread_mutex_unlock(&k->mu);
 	if (r == LACRE_OK)
 		r = seal_log_turn(k, 1, NULL);
@@ -1094,15 +1366,31 @@ static int seal_load_policy(struct seal_sink *k, const char *path, char *msg, si
 void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *st)
 {
 	struct seal_sink *k = sink->ctx;
+	struct seal_sink_stats log;
+
+	/* the ledger's figures, unless a checkpoint holds log_mu (its tiles
+	 * and witnesses may take seconds): then those of the last look.  The
+	 * receiver's lead calls this from its loop (the status file): it never
+	 * waits for the log's I/O, and mu is not held while log_mu is sought */
+	memset(&log, 0, sizeof(log));
+	if (pthread_mutex_trylock(&k->log_mu) == 0) {
+		log.log_size = tlog_size(k->log);
+		log.signed_size = tlog_signed_size(k->log);
+		log.signer_refusals = k->signer_refusals;
+		log.signer_failures = k->signer_failures;
+		log.signer_refusing = k->signer_refusing;
+		pthread_mutex_unlock(&k->log_mu);
+		pthread_mutex_lock(&k->mu);
+		k->log_seen = log;
+		pthread_mutex_unlock(&k->mu);
+	}
 	pthread_mutex_lock(&k->mu);
 	*st = k->st;
-	pthread_mutex_lock(&k->log_mu);
-	st->log_size = tlog_size(k->log);
-	st->signed_size = tlog_signed_size(k->log);
-	st->signer_refusals = k->signer_refusals;
-	st->signer_failures = k->signer_failures;
-	st->signer_refusing = k->signer_refusing;
-	pthread_mutex_unlock(&k->log_mu);
+	st->log_size = k->log_seen.log_size;
+	st->signed_size = k->log_seen.signed_size;
+	st->signer_refusals = k->log_seen.signer_refusals;
+	st->signer_failures = k->log_seen.signer_failures;
+	st->signer_refusing = k->log_seen.signer_refusing;
 	pthread_mutex_unlock(&k->mu);
 }
 
@@ -1120,6 +1408,15 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 		return LACRE_E_NOMEM;
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_mutex_init(&k->log_mu, NULL);
+	pthread_mutex_init(&k->cq_mu, NULL);
+	pthread_cond_init(&k->cq_cv, NULL);
+	pthread_cond_init(&k->cq_idle, NULL);
+	for (size_t i = 0; i < SEAL_LANES; i++)
+		pthread_mutex_init(&k->lanes[i].mu, NULL);
+	{
+		static uint64_t sinks;   /* numbers the sinks of this process */
+		k->gen = __atomic_add_fetch(&sinks, 1, __ATOMIC_RELAXED);
+	}
 	lacre_dbuf_init(&k->tmp, 1024);
 	k->site = s;
 	if ((r = age_recipient_parse(s->cfg.oversight_recipient, k->oversight)) != LACRE_OK) {
@@ -1197,6 +1494,12 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	seal_space_look(k);
 	if ((r = upload_start(k->up, 250)) != LACRE_OK)
 		goto fail;
+	if (pthread_create(&k->closer, NULL, seal_closer, k) != 0) {
+		r = LACRE_E_NOMEM;
+		goto fail;
+	}
+	k->closer_on = 1;
+	pthread_setname_np(k->closer, "lacre-closer");
 	if (pthread_create(&k->ticker, NULL, seal_ticker, k) != 0) {
 		r = LACRE_E_NOMEM;
 		goto fail;

@@ -1,8 +1,11 @@
 /*
  * server.c - the handover receiver's event loop (lacre ingest).
  *
- * One thread, one epoll set (level-triggered), non-blocking sockets
- * everywhere, TLS included.  Fairness: each readiness event reads at most
+ * One event loop per worker (worker.c: cfg.workers threads share the
+ * listeners, the accounting and the sink; each has its own connections):
+ * one epoll set (level-triggered) per worker, non-blocking sockets
+ * everywhere, TLS included.  Everything below is one worker's, except
+ * what worker.c lists as shared.  Fairness: each readiness event reads at most
  * read_budget bytes from a connection before the loop moves on; a TLS
  * connection with decrypted bytes left in OpenSSL goes on a ready list that
  * is served before the next wait, because epoll cannot see those bytes.
@@ -98,6 +101,7 @@
 #define HEAP_TRIM_MS 10000       /* free heap pages returned to the system this often */
 #define READ_TURNS 64
 #define EV_CAP ((size_t)48 << 20)
+#define CONN_END_GRACE_MS 1000   /* held hash checks of an ended connection wait this long (workers) */
 
 /* Monotonic milliseconds. */
 int64_t srv_mono_ms(void)
@@ -167,7 +171,7 @@ static void emit(struct ingest_server *s, const char *json)
 		/* lacre ingest opens the sink after the server (once confined):
 		 * the start's events (unkept-at-restart, state-set-aside) wait */
 		if (!s->run_started && lacre_dbuf_add(&s->early, json, strlen(json) + 1) != LACRE_OK)
-			s->st_events_lost++;
+			s->st.events_lost++;
 		return;
 	}
 	if (s->evq.len == 0) {
@@ -184,7 +188,7 @@ static void emit(struct ingest_server *s, const char *json)
 		srv_pause_enter(s, "an accounting event");
 	}
 	if (lacre_dbuf_add(&s->evq, json, strlen(json) + 1) != LACRE_OK) {
-		s->st_events_lost++;
+		s->st.events_lost++;
 		if (!s->evq_full_alerted) {
 			s->evq_full_alerted = 1;
 			fprintf(stderr, "lacre: ingest: ALERT spool full: more than %zu MiB of accounting events wait for space; "
@@ -193,15 +197,20 @@ static void emit(struct ingest_server *s, const char *json)
 		}
 		return;
 	}
-	s->st_events_deferred++;
+	s->st.events_deferred++;
 	if (s->evq.len && !s->listeners_muted)
 		srv_hard_block_update(s);
 }
 
-/* Accounting callback: events from accounting.c go to the sink. */
+/* Accounting callback: events from accounting.c go to the sink (called
+ * under the accounting lock). */
 static void acct_event(void *arg, const char *json)
 {
-	emit(arg, json);
+	struct ingest_server *self = srv_self();
+
+	/* the accounting is shared: its event goes out through the worker
+	 * whose call raised it (its queue, its backpressure) */
+	emit(self ? self : arg, json);
 }
 
 /* Start an event with the connection's identity. */
@@ -317,7 +326,9 @@ static int open_listener(struct ingest_server *s, struct listener *l, const char
 	l->which = which;
 	l->tls = tls;
 	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
+	/* every worker waits on this socket: EPOLLEXCLUSIVE wakes one of
+	 * them per connection, an idle one first (worker.c) */
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
 	ev.data.ptr = l;
 	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
 		return LACRE_E_NETWORK;
@@ -399,9 +410,13 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 		return LACRE_E_INVALID;
 	if (!(s = calloc(1, sizeof(*s))))
 		return LACRE_E_NOMEM;
+	if (srv_shared_new(s) != LACRE_OK) {
+		free(s);
+		return LACRE_E_NOMEM;
+	}
 	s->cfg = *cfg;
 	s->sink = sink;
-	s->ep = s->stop_fd = s->spare_fd = -1;
+	s->ep = s->stop_fd = s->spare_fd = s->in_fd = -1;
 	s->l[0].fd = s->l[1].fd = -1;
 	lacre_dbuf_init(&s->ev, EV_CAP);
 	lacre_dbuf_init(&s->evq, EVQ_CAP);
@@ -483,6 +498,11 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 	if (cfg->hi3_addr && (r = open_listener(s, &s->l[1], cfg->hi3_addr, LACRE_HI3, cfg->hi3_tls)) != LACRE_OK)
 		goto fail;
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if ((r = srv_workers_new(s)) != LACRE_OK) {
+		fprintf(stderr, "lacre: ingest: cannot set up %u workers (%s): lower --workers\n",
+		        cfg->workers, lacre_strerror(r));
+		goto fail;
+	}
 	*out = s;
 	return LACRE_OK;
 fail:
@@ -501,12 +521,21 @@ int ingest_server_port(const struct ingest_server *s, int listener)
 /* Ask the loop to stop.  Async-signal-safe. */
 void ingest_server_stop(struct ingest_server *s)
 {
+	struct ingest_server *g = s->lead ? s->lead : s;
 	uint64_t one = 1;
 	ssize_t n;
 
-	s->stopping = 1;
-	n = write(s->stop_fd, &one, sizeof(one));
-	(void)n;
+	/* every worker (wk is fixed before the run); async-signal-safe */
+	for (unsigned i = 0; i < g->n_wk; i++) {
+		__atomic_store_n(&g->wk[i]->stopping, 1, __ATOMIC_RELAXED);
+		n = write(g->wk[i]->stop_fd, &one, sizeof(one));
+		(void)n;
+	}
+	if (g->n_wk == 0) {
+		__atomic_store_n(&g->stopping, 1, __ATOMIC_RELAXED);
+		n = write(g->stop_fd, &one, sizeof(one));
+		(void)n;
+	}
 }
 
 /* Bucket of a peer address. */
@@ -520,37 +549,72 @@ static size_t peer_bucket(const uint8_t *a, uint8_t fam)
 	return (size_t)(h % PEER_BUCKETS);
 }
 
-/* Find or create the counter of a peer address. */
-static struct peer_count *peer_get(struct ingest_server *s, const uint8_t *a, uint8_t fam)
+/* Take a connection slot for a peer address: within max_conns in all
+ * workers and max_conns_per_peer for the address (the lead's table, under
+ * peer_mu, so that a peer's connections count wherever they land).
+ * Returns 0 with *out set; 1 at the total limit, 2 at the peer's limit
+ * (or out of memory), with *open the count that refused it. */
+static int peer_take(struct ingest_server *s, const uint8_t *a, uint8_t fam,
+                     struct peer_count **out, unsigned *open)
 {
+	struct ingest_server *g = s->lead;
 	size_t b = peer_bucket(a, fam);
 	struct peer_count *p;
+	int r = 0;
 
-	for (p = s->peers[b]; p; p = p->next)
+	pthread_mutex_lock(&s->sh->peer_mu);
+	*open = s->sh->n_conns;
+	if (s->sh->n_conns >= s->cfg.max_conns) {
+		r = 1;
+		goto out;
+	}
+	for (p = g->peers[b]; p; p = p->next)
 		if (p->fam == fam && memcmp(p->addr, a, 16) == 0)
-			return p;
-	if (!(p = calloc(1, sizeof(*p))))
-		return NULL;
-	memcpy(p->addr, a, 16);
-	p->fam = fam;
-	p->next = s->peers[b];
-	s->peers[b] = p;
-	return p;
+			break;
+	if (!p && (p = calloc(1, sizeof(*p))) != NULL) {
+		memcpy(p->addr, a, 16);
+		p->fam = fam;
+		p->next = g->peers[b];
+		g->peers[b] = p;
+	}
+	*open = p ? p->n : 0;
+	if (!p || p->n >= s->cfg.max_conns_per_peer) {
+		r = 2;
+		goto out;
+	}
+	p->n++;
+	if (++s->sh->n_conns > s->sh->max_open)
+		s->sh->max_open = s->sh->n_conns;
+	*out = p;
+out:
+	pthread_mutex_unlock(&s->sh->peer_mu);
+	return r;
 }
 
-/* Drop a connection's reference to its peer counter. */
+/* Give back a slot peer_take gave (the lead's table, under peer_mu). */
 static void peer_put(struct ingest_server *s, struct peer_count *pc)
 {
 	struct peer_count **pp;
 
-	if (!pc || --pc->n > 0)
+	if (!pc)
 		return;
-	for (pp = &s->peers[peer_bucket(pc->addr, pc->fam)]; *pp; pp = &(*pp)->next)
-		if (*pp == pc) {
-			*pp = pc->next;
-			free(pc);
-			return;
-		}
+	pthread_mutex_lock(&s->sh->peer_mu);
+	s->sh->n_conns--;
+	if (--pc->n == 0) {
+		for (pp = &s->lead->peers[peer_bucket(pc->addr, pc->fam)]; *pp; pp = &(*pp)->next)
+			if (*pp == pc) {
+				*pp = pc->next;
+				free(pc);
+				break;
+			}
+	}
+	pthread_mutex_unlock(&s->sh->peer_mu);
+}
+
+/* Give back a slot (a hand-over refused at stop: worker.c). */
+void srv_peer_put(struct ingest_server *s, struct peer_count *pc)
+{
+	peer_put(s, pc);
 }
 
 /* Set the epoll interest of c.  A connection that may not be read is taken
@@ -607,8 +671,8 @@ size_t srv_conn_tail_event(struct ingest_server *s, struct conn *c)
 
 	if (!tail)
 		return 0;
-	s->st_truncated_tails++;
-	s->st_truncated_bytes += tail;
+	s->st.truncated_tails++;
+	s->st.truncated_bytes += tail;
 	ev_begin(s, &w, "truncated-tail", c);
 	json_kv_uint(&w, "offset", c->fr.offset);
 	json_kv_uint(&w, "length", tail);
@@ -621,6 +685,44 @@ size_t srv_conn_tail_event(struct ingest_server *s, struct conn *c)
 		lacre_dbuf_shrink(&s->ev, 4096);
 	}
 	return tail;
+}
+
+/* Remember that connection id ended: its held hash checks are judged
+ * CONN_END_GRACE_MS later (srv_conn_ends).  With several workers the data
+ * PDUs a hash PDU lists may arrive on another connection, read by another
+ * thread a moment after this one saw its EOF. */
+static int conn_end_later(struct ingest_server *s, uint64_t id)
+{
+	if (s->n_ends == s->cap_ends) {
+		size_t cap = s->cap_ends ? 2 * s->cap_ends : 16;
+		struct srv_end *e = realloc(s->ends, cap * sizeof(*e));
+		if (!e)
+			return LACRE_E_NOMEM;
+		s->ends = e;
+		s->cap_ends = cap;
+	}
+	s->ends[s->n_ends].id = id;
+	s->ends[s->n_ends++].due_ms = srv_mono_ms() + CONN_END_GRACE_MS;
+	return LACRE_OK;
+}
+
+/* Judge the held hash checks of connections that ended at least
+ * CONN_END_GRACE_MS ago (all: every one). */
+static void srv_conn_ends(struct ingest_server *s, int64_t now, int all)
+{
+	size_t i, j;
+
+	if (s->n_ends == 0)
+		return;
+	srv_acct_lock(s);
+	for (i = j = 0; i < s->n_ends; i++) {
+		if (all || now >= s->ends[i].due_ms)
+			ingest_acct_flush(s->acct, s->ends[i].id, 0);
+		else
+			s->ends[j++] = s->ends[i];
+	}
+	srv_acct_unlock(s);
+	s->n_ends = j;
 }
 
 /* Close a connection: log a truncated tail (with its bytes), the
@@ -637,7 +739,13 @@ void srv_conn_close(struct ingest_server *s, struct conn *c, const char *reason,
 	tail = srv_conn_tail_event(s, c) + c->tail_refused;
 	/* the end of its stream: hash checks still waiting for their PDUs
 	 * get their verdict now */
-	ingest_acct_flush(s->acct, c->id, 0);
+	if (s->lead->n_wk > 1 && conn_end_later(s, c->id) == LACRE_OK) {
+		/* judged by srv_conn_ends after CONN_END_GRACE_MS */
+	} else {
+		srv_acct_lock(s);
+		ingest_acct_flush(s->acct, c->id, 0);
+		srv_acct_unlock(s);
+	}
 	ev_begin(s, &w, "disconnect", c);
 	json_kv_str(&w, "reason", reason);
 	json_kv_bool(&w, "error", is_error);
@@ -675,6 +783,7 @@ void srv_conn_close(struct ingest_server *s, struct conn *c, const char *reason,
 	if (c->next)
 		c->next->prev = c->prev;
 	s->n_conns--;
+	__atomic_sub_fetch(&s->load, 1, __ATOMIC_RELAXED);
 	ingest_framer_free(&c->fr);
 	srv_budget_forget(s, c);
 	lacre_dbuf_free(&c->tx);
@@ -706,7 +815,7 @@ int srv_conn_flush_tx(struct ingest_server *s, struct conn *c)
 					c->tls_write_wants_read = 1;
 					break;
 				}
-				srv_conn_close(s, c, "TLS write failed", 1, &s->st_closed_error);
+				srv_conn_close(s, c, "TLS write failed", 1, &s->st.closed_error);
 				return -1;
 			}
 		} else {
@@ -716,12 +825,12 @@ int srv_conn_flush_tx(struct ingest_server *s, struct conn *c)
 					continue;
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
 					break;
-				srv_conn_close(s, c, "write failed (peer reset)", 0, &s->st_closed_error);
+				srv_conn_close(s, c, "write failed (peer reset)", 0, &s->st.closed_error);
 				return -1;
 			}
 		}
 		lacre_dbuf_consume(&c->tx, (size_t)n);
-		s->st_ka_resp_bytes += (uint64_t)n;
+		s->st.ka_resp_bytes += (uint64_t)n;
 	}
 	if (c->tx.len == 0 && c->tx.alloc > 4096)
 		lacre_dbuf_free(&c->tx);
@@ -782,6 +891,7 @@ static int srv_decrypt(struct ingest_server *s, struct conn *c, const uint8_t *p
 		       struct etsi_pdu *d, int64_t at_us)
 {
 	const struct etsi_keyring *kr = srv_ring(s, d);
+	struct ingest_server *g = s->lead;
 	struct json_w w;
 	size_t i;
 	int r;
@@ -794,7 +904,7 @@ static int srv_decrypt(struct ingest_server *s, struct conn *c, const uint8_t *p
 		r = etsi_decrypt(kr, at_us, d, &s->plain);
 	}
 	if (r == LACRE_OK) {
-		s->st_decrypted++;
+		s->st.decrypted++;
 		if (lacre_dbuf_reserve(&s->pre, len) == LACRE_OK &&
 		    etsi_preencryption_form(pdu, len, d, &s->plain, s->pre.p) == LACRE_OK)
 			s->pre.len = len;
@@ -807,21 +917,26 @@ static int srv_decrypt(struct ingest_server *s, struct conn *c, const uint8_t *p
 		}
 		return LACRE_OK;
 	}
-	s->st_undecryptable++;
-	for (i = 0; i < s->n_undec; i++)
-		if (s->undec[i].reason == r && s->undec[i].liid_len == d->liid.len &&
-		    !memcmp(s->undec[i].liid, d->liid.p, d->liid.len))
-			return r;
+	s->st.undecryptable++;
+	/* one list for every worker (the lead's), under the accounting lock */
+	srv_acct_lock(s);
+	for (i = 0; i < g->n_undec; i++)
+		if (g->undec[i].reason == r && g->undec[i].liid_len == d->liid.len &&
+		    !memcmp(g->undec[i].liid, d->liid.p, d->liid.len))
+			break;
 	/* a (LIID, cause) that cannot be remembered is not logged again and
 	 * again (a hostile sender's flood): --stats and the sink's quarantine
 	 * alert still count it */
-	if (s->n_undec >= SRV_UNDEC_MAX || d->liid.len > sizeof(s->undec[0].liid))
+	if (i < g->n_undec || g->n_undec >= SRV_UNDEC_MAX || d->liid.len > sizeof(g->undec[0].liid)) {
+		srv_acct_unlock(s);
 		return r;
+	}
 	if (d->liid.len)
-		memcpy(s->undec[s->n_undec].liid, d->liid.p, d->liid.len);
-	s->undec[s->n_undec].liid_len = d->liid.len;
-	s->undec[s->n_undec].reason = r;
-	s->n_undec++;
+		memcpy(g->undec[g->n_undec].liid, d->liid.p, d->liid.len);
+	g->undec[g->n_undec].liid_len = d->liid.len;
+	g->undec[g->n_undec].reason = r;
+	g->n_undec++;
+	srv_acct_unlock(s);
 	ev_begin(s, &w, "undecryptable", c);
 	json_key(&w, "liid");
 	json_str_or_hex(&w, d->liid.p, d->liid.len);
@@ -841,18 +956,22 @@ static int srv_decrypt(struct ingest_server *s, struct conn *c, const uint8_t *p
  * naming the LIID and the byte range. */
 static void srv_bctr(struct ingest_server *s, struct conn *c, const struct etsi_pdu *d, size_t len)
 {
-	struct etsi_bctr *b = &s->bctr[c->listener == LACRE_HI3 ? 1 : 0];
+	struct etsi_bctr *b = &s->lead->bctr[c->listener == LACRE_HI3 ? 1 : 0];
 	uint64_t expected = 0, got = 0;
 	struct json_w w;
 	int v;
 
+	/* the chains are shared (the lead's): a handover's connections may
+	 * land on any worker */
+	srv_acct_lock(s);
 	v = etsi_bctr_account(b, d, len, &expected, &got);
+	srv_acct_unlock(s);
 	if (v != ETSI_BCTR_BREAK && v != ETSI_BCTR_RESTART)
 		return;
 	if (v == ETSI_BCTR_BREAK)
-		s->st_bctr_breaks++;
+		s->st.bctr_breaks++;
 	else
-		s->st_bctr_restarts++;
+		s->st.bctr_restarts++;
 	ev_begin(s, &w, v == ETSI_BCTR_BREAK ? "bytecounter-break" : "bytecounter-restart", c);
 	json_key(&w, "liid");
 	json_str_or_hex(&w, d->liid.p, d->liid.len);
@@ -872,7 +991,7 @@ static void srv_bctr_gap(void *arg, const uint8_t *liid, size_t liid_len, uint64
 	const char *which = a[1];
 	struct json_w w;
 
-	s->st_bctr_gaps++;
+	s->st.bctr_gaps++;
 	ev_begin(s, &w, "bytecounter-gap", NULL);
 	json_kv_str(&w, "listener", which);
 	json_key(&w, "liid");
@@ -894,7 +1013,7 @@ static void srv_bctr_open(void *arg, const uint8_t *liid, size_t liid_len, uint6
 	const char *which = a[1];
 	struct json_w w;
 
-	s->st_bctr_open++;
+	s->st.bctr_open++;
 	ev_begin(s, &w, "bytecounter-open", NULL);
 	json_kv_str(&w, "listener", which);
 	json_key(&w, "liid");
@@ -920,11 +1039,11 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 	const uint8_t *acct_pdu = pdu;  /* what the integrity checks keep */
 	int r;
 
-	s->st_pdus++;
+	s->st.pdus++;
 	c->pdus++;
 	r = etsi_decode(pdu, len, d);
 	if (r != LACRE_OK) {
-		s->st_decode_errors++;
+		s->st.decode_errors++;
 		s->decode_err = r;
 		ev_begin(s, &w, "malformed-pdu", c);
 		json_kv_uint(&w, "offset", off);
@@ -936,7 +1055,7 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 		return r;
 	}
 	if (d->kind == ETSI_KIND_KEEPALIVE) {
-		s->st_keepalives++;
+		s->st.keepalives++;
 		c->keepalives++;
 		if (c->wr_shut || c->fd < 0) {
 			/* stopping (our side closed) or its connection is gone:
@@ -965,20 +1084,20 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 			return LACRE_E_TIMEOUT;   /* responses pile up: the peer does not read */
 		if (r != LACRE_OK) {
 			/* no pSHeader to echo: nothing valid to answer with */
-			s->st_anomalies++;
+			s->st.anomalies++;
 			ev_begin(s, &w, "anomaly", c);
 			json_kv_str(&w, "what", "keep-alive without a header: not answered");
 			json_kv_uint(&w, "offset", off);
 			ev_end(s, &w);
 			return LACRE_OK;
 		}
-		s->st_ka_responses++;
+		s->st.ka_responses++;
 		c->ka_answered++;
 		return LACRE_OK;
 	}
 	if (d->kind == ETSI_KIND_KEEPALIVE_RESPONSE) {
 		/* LEMF-direction PDU from a sender: an anomaly, connection kept */
-		s->st_anomalies++;
+		s->st.anomalies++;
 		ev_begin(s, &w, "anomaly", c);
 		json_kv_str(&w, "what", "keep-alive response received from the sender");
 		json_kv_uint(&w, "offset", off);
@@ -993,7 +1112,7 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 	if (d->encrypted) {
 		/* the sink and the checks see the decrypted payload; the
 		 * record stays the PDU as received */
-		s->st_encrypted++;
+		s->st.encrypted++;
 		if (srv_decrypt(s, c, pdu, len, d, rec.recv_us) == LACRE_OK && s->pre.len == len) {
 			acct_pdu = s->pre.p;
 			rec.pre = s->pre.p;
@@ -1008,15 +1127,15 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 	if ((r = s->sink->record(s->sink->ctx, &rec)) != LACRE_OK) {
 		if (r == LACRE_E_NOSPACE) {
 			/* not taken: not counted either; the caller holds it */
-			s->st_pdus--;
+			s->st.pdus--;
 			c->pdus--;
 			if (d->encrypted) {
 				/* counted again when it is retried */
-				s->st_encrypted--;
+				s->st.encrypted--;
 				if (d->decrypted)
-					s->st_decrypted--;
+					s->st.decrypted--;
 				else
-					s->st_undecryptable--;
+					s->st.undecryptable--;
 			}
 			srv_plain_wipe(s);
 			return r;
@@ -1026,13 +1145,13 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 		srv_plain_wipe(s);
 		return r;
 	}
-	s->st_records++;
+	s->st.records++;
 	if (d->decrypted)
 		srv_bctr(s, c, d, len);
 	s->dirty = 1;
 	if (d->partial) {
 		/* kept as evidence, flagged (spec §3.5) */
-		s->st_partial++;
+		s->st.partial++;
 		ev_begin(s, &w, "partial-decode", c);
 		json_kv_uint(&w, "offset", off);
 		json_kv_uint(&w, "length", len);
@@ -1041,7 +1160,9 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 		kv_head_hex(&w, pdu, len);
 		ev_end(s, &w);
 	}
+	srv_acct_lock(s);
 	r = ingest_acct_pdu(s->acct, acct_pdu, len, d, c->listener, c->id);
+	srv_acct_unlock(s);
 	/* the decoded view points into the plaintext: used up, wiped */
 	srv_plain_wipe(s);
 	return r;
@@ -1094,21 +1215,21 @@ static int conn_feed(struct ingest_server *s, struct conn *c, const uint8_t *p, 
 	int r;
 
 	c->rx_bytes += n;
-	s->st_bytes += n;
+	s->st.bytes += n;
 	c->last_rx_ms = srv_mono_ms();
 	s->decode_err = 0;
 	r = ingest_framer_feed(&c->fr, p, n, on_pdu, c, &err_off);
 	srv_budget_sync(s, c);
 	if (r != LACRE_OK) {
 		if (s->sink_err) {
-			srv_conn_close(s, c, "sink failed", 1, &s->st_closed_sink);
+			srv_conn_close(s, c, "sink failed", 1, &s->st.closed_sink);
 		} else if (s->decode_err) {
 			snprintf(why, sizeof(why), "undecodable PDU at offset %" PRIu64 ": %s",
 			         err_off, lacre_strerror(s->decode_err));
-			srv_conn_close(s, c, why, 1, &s->st_closed_malformed);
+			srv_conn_close(s, c, why, 1, &s->st.closed_malformed);
 		} else {
 			srv_conn_close(s, c, srv_frame_reason(r, why, sizeof(why), c), 1,
-			           r == LACRE_E_TIMEOUT ? &s->st_closed_tx : &s->st_closed_malformed);
+			           r == LACRE_E_TIMEOUT ? &s->st.closed_tx : &s->st.closed_malformed);
 		}
 		return -1;
 	}
@@ -1119,7 +1240,7 @@ static int conn_feed(struct ingest_server *s, struct conn *c, const uint8_t *p, 
 		c->pdu_start_ms = 0;
 	}
 	if (c->tx.len > s->cfg.max_tx_buf) {
-		srv_conn_close(s, c, "peer does not read keep-alive responses", 1, &s->st_closed_tx);
+		srv_conn_close(s, c, "peer does not read keep-alive responses", 1, &s->st.closed_tx);
 		return -1;
 	}
 	if (c->tx.len && srv_conn_flush_tx(s, c) < 0)
@@ -1156,7 +1277,7 @@ static int conn_operator(struct ingest_server *s, struct conn *c)
 		snprintf(c->operator_name, sizeof(c->operator_name), "%s", s->cfg.operators[idx].name);
 		return LACRE_OK;
 	}
-	s->st_refused_operator++;
+	s->st.refused_operator++;
 	ev_begin(s, &w, "operator-refused", c);
 	json_kv_str(&w, "reason", why);
 	if (c->fp[0])
@@ -1169,7 +1290,7 @@ static int conn_operator(struct ingest_server *s, struct conn *c)
 	        "the sender to lacre.conf (operator.NAME.*) if it is one\n", c->id, c->peer,
 	        c->listener == LACRE_HI2 ? "hi2" : "hi3", why);
 	snprintf(reason, sizeof(reason), "operator-refused: %s", why);
-	srv_conn_close(s, c, reason, 1, c->ssl ? &s->st_closed_tls : NULL);
+	srv_conn_close(s, c, reason, 1, c->ssl ? &s->st.closed_tls : NULL);
 	return LACRE_E_AUTH;
 }
 
@@ -1188,7 +1309,7 @@ static int conn_handshake(struct ingest_server *s, struct conn *c)
 			srv_conn_watch(s, c);
 			return 0;
 		}
-		srv_conn_close(s, c, "TLS handshake failed", 1, &s->st_closed_tls);
+		srv_conn_close(s, c, "TLS handshake failed", 1, &s->st.closed_tls);
 		return -1;
 	}
 	c->tls_read_wants_write = 0;
@@ -1197,7 +1318,7 @@ static int conn_handshake(struct ingest_server *s, struct conn *c)
 			return -1;
 	} else if (ingest_tls_check_peer(c->ssl, &s->cfg, c->fp) != LACRE_OK) {
 		srv_conn_close(s, c, c->fp[0] ? "client certificate not in the allow-list"
-		                          : "no client certificate", 1, &s->st_closed_tls);
+		                          : "no client certificate", 1, &s->st.closed_tls);
 		return -1;
 	}
 	c->state = CS_OPEN;
@@ -1258,12 +1379,12 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 					return 0;
 				}
 				if (e == SSL_ERROR_ZERO_RETURN) {
-					srv_conn_close(s, c, "closed by peer (TLS close_notify)", 0, &s->st_closed_eof);
+					srv_conn_close(s, c, "closed by peer (TLS close_notify)", 0, &s->st.closed_eof);
 					return -1;
 				}
 				srv_conn_close(s, c, e == SSL_ERROR_SYSCALL ? "closed by peer without close_notify"
 				                                        : "TLS error", e != SSL_ERROR_SYSCALL,
-				           e == SSL_ERROR_SYSCALL ? &s->st_closed_eof : &s->st_closed_tls);
+				           e == SSL_ERROR_SYSCALL ? &s->st.closed_eof : &s->st.closed_tls);
 				return -1;
 			}
 			if (c->tls_read_wants_write) {
@@ -1279,11 +1400,11 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 					quick_ack(c);
 					return 0;
 				}
-				srv_conn_close(s, c, "connection reset by peer", 0, &s->st_closed_eof);
+				srv_conn_close(s, c, "connection reset by peer", 0, &s->st.closed_eof);
 				return -1;
 			}
 			if (n == 0) {
-				srv_conn_close(s, c, "closed by peer", 0, &s->st_closed_eof);
+				srv_conn_close(s, c, "closed by peer", 0, &s->st.closed_eof);
 				return -1;
 			}
 		}
@@ -1344,21 +1465,114 @@ static void peer_text(const struct sockaddr_storage *ss, char *out, size_t n,
 	}
 }
 
-/* Accept pending connections on l (bounded per wake). */
+/* The connection limits for a connection s accepted, in the order of
+ * acceptance (before any hand-over): 0 with *pc taken, or -1 when it was
+ * refused (counted, logged, fd closed). */
+int srv_conn_admit(struct ingest_server *s, struct listener *l, int fd, const char *peer,
+                   const uint8_t raw[16], uint8_t fam, struct peer_count **pc_out)
+{
+	struct peer_count *pc = NULL;
+	unsigned open_n;
+	int taken;
+
+	taken = peer_take(s, raw, fam, &pc, &open_n);
+	if (taken == 1) {
+		s->st.refused_total++;
+		logf_(s, "%s %s: refused: %u connections open (limit)", peer,
+		      l->which == LACRE_HI2 ? "hi2" : "hi3", open_n);
+		close(fd);
+		return -1;
+	}
+	if (taken != 0) {
+		s->st.refused_peer++;
+		logf_(s, "%s %s: refused: %u connections from this address (limit)", peer,
+		      l->which == LACRE_HI2 ? "hi2" : "hi3", open_n);
+		close(fd);
+		return -1;
+	}
+	*pc_out = pc;
+	return 0;
+}
+
+/* Take an admitted connection into worker s (the one that accepted it, or
+ * the one it was handed to: worker.c): its state, TLS, the epoll set, the
+ * connect event, the operator of a plain connection.  Returns 0 when s
+ * took it (it may have closed it since), -1 when it could not (fd closed,
+ * pc given back). */
+int srv_conn_setup(struct ingest_server *s, struct listener *l, int fd, const char *peer,
+                   struct peer_count *pc)
+{
+	struct conn *c;
+	struct epoll_event ev;
+	struct json_w w;
+	int one = 1;
+
+	if (!(c = calloc(1, sizeof(*c)))) {
+		peer_put(s, pc);
+		close(fd);
+		return -1;
+	}
+	c->pc = pc;
+	c->srv = s;
+	c->fd = fd;
+	c->listener = l->which;
+	/* one numbering for the whole receiver: events and the accounting
+	 * name connections by it, whatever worker holds them */
+	c->id = __atomic_add_fetch(&s->sh->next_id, 1, __ATOMIC_RELAXED);
+	c->opened_ms = c->last_rx_ms = srv_mono_ms();
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	ingest_framer_init(&c->fr, s->cfg.max_pdu);
+	lacre_dbuf_init(&c->tx, s->cfg.max_tx_buf + 65536);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->state = CS_OPEN;
+	if (l->tls) {
+		if (!(c->ssl = SSL_new(s->tls)) || SSL_set_fd(c->ssl, fd) != 1) {
+			SSL_free(c->ssl);
+			peer_put(s, pc);
+			close(fd);
+			free(c);
+			return -1;
+		}
+		c->state = CS_HANDSHAKE;
+		c->pdu_start_ms = c->opened_ms;   /* the handshake is timed too */
+	}
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->n_conns++;
+	if (s->n_conns > s->max_open)
+		s->max_open = s->n_conns;
+	s->st.accepted++;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = c->events = EPOLLIN | EPOLLRDHUP;
+	ev.data.ptr = c;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		srv_conn_close(s, c, "epoll failed", 1, &s->st.closed_error);
+		return 0;
+	}
+	c->in_ep = 1;
+	ev_begin(s, &w, "connect", c);
+	json_kv_bool(&w, "tls", l->tls);
+	ev_end(s, &w);
+	/* plain TCP: the address is all there is to authenticate */
+	if (!l->tls && s->opa)
+		(void)conn_operator(s, c);
+	return 0;
+}
+
+/* Accept pending connections on l (bounded per wake); each goes to the
+ * least-loaded worker (srv_accepted, worker.c). */
 static void do_accept(struct ingest_server *s, struct listener *l)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	struct conn *c;
-	struct peer_count *pc;
-	struct epoll_event ev;
-	struct json_w w;
 	char peer[64], ip[INET6_ADDRSTRLEN];
 	uint8_t raw[16], fam = 0;
 	unsigned i, k;
-	int fd, one = 1, allowed;
+	int fd, allowed;
 
-	for (i = 0; i < 128 && !s->stopping; i++) {
+	for (i = 0; i < 128 && !srv_stopping(s); i++) {
 		sl = sizeof(ss);
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -1371,7 +1585,7 @@ static void do_accept(struct ingest_server *s, struct listener *l)
 						close(fd);
 					s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 				}
-				s->st_refused_total++;
+				s->st.refused_total++;
 				logf_(s, "out of file descriptors: refused a connection; raise ulimit -n");
 			}
 			return;
@@ -1382,83 +1596,12 @@ static void do_accept(struct ingest_server *s, struct listener *l)
 			if (s->cfg.allow_peers[k] && strcmp(s->cfg.allow_peers[k], ip) == 0)
 				allowed = 1;
 		if (!allowed) {
-			s->st_refused_allow++;
+			s->st.refused_allow++;
 			logf_(s, "%s %s: refused: peer not in the allow-list", peer, l->which == LACRE_HI2 ? "hi2" : "hi3");
 			close(fd);
 			continue;
 		}
-		if (s->n_conns >= s->cfg.max_conns) {
-			s->st_refused_total++;
-			logf_(s, "%s %s: refused: %u connections open (limit)", peer,
-			      l->which == LACRE_HI2 ? "hi2" : "hi3", s->n_conns);
-			close(fd);
-			continue;
-		}
-		pc = peer_get(s, raw, fam);
-		if (!pc || pc->n >= s->cfg.max_conns_per_peer) {
-			s->st_refused_peer++;
-			logf_(s, "%s %s: refused: %u connections from this address (limit)", peer,
-			      l->which == LACRE_HI2 ? "hi2" : "hi3", pc ? pc->n : 0);
-			if (pc && pc->n == 0) {
-				pc->n = 1;
-				peer_put(s, pc);
-			}
-			close(fd);
-			continue;
-		}
-		if (!(c = calloc(1, sizeof(*c)))) {
-			if (pc->n == 0) {
-				pc->n = 1;
-				peer_put(s, pc);
-			}
-			close(fd);
-			continue;
-		}
-		pc->n++;
-		c->pc = pc;
-		c->srv = s;
-		c->fd = fd;
-		c->listener = l->which;
-		c->id = ++s->next_id;
-		c->opened_ms = c->last_rx_ms = srv_mono_ms();
-		memcpy(c->peer, peer, sizeof(c->peer));
-		ingest_framer_init(&c->fr, s->cfg.max_pdu);
-		lacre_dbuf_init(&c->tx, s->cfg.max_tx_buf + 65536);
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c->state = CS_OPEN;
-		if (l->tls) {
-			if (!(c->ssl = SSL_new(s->tls)) || SSL_set_fd(c->ssl, fd) != 1) {
-				SSL_free(c->ssl);
-				peer_put(s, pc);
-				close(fd);
-				free(c);
-				continue;
-			}
-			c->state = CS_HANDSHAKE;
-			c->pdu_start_ms = c->opened_ms;   /* the handshake is timed too */
-		}
-		c->next = s->conns;
-		if (s->conns)
-			s->conns->prev = c;
-		s->conns = c;
-		s->n_conns++;
-		if (s->n_conns > s->max_open)
-			s->max_open = s->n_conns;
-		s->st_accepted++;
-		memset(&ev, 0, sizeof(ev));
-		ev.events = c->events = EPOLLIN | EPOLLRDHUP;
-		ev.data.ptr = c;
-		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-			srv_conn_close(s, c, "epoll failed", 1, &s->st_closed_error);
-			continue;
-		}
-		c->in_ep = 1;
-		ev_begin(s, &w, "connect", c);
-		json_kv_bool(&w, "tls", l->tls);
-		ev_end(s, &w);
-		/* plain TCP: the address is all there is to authenticate */
-		if (!l->tls && s->opa && conn_operator(s, c) != LACRE_OK)
-			continue;
+		srv_accepted(s, l, fd, peer, raw, fam);
 	}
 }
 
@@ -1481,10 +1624,10 @@ static void sweep(struct ingest_server *s, int64_t now)
 		    now - c->pdu_start_ms > (int64_t)s->cfg.pdu_timeout_ms) {
 			snprintf(why, sizeof(why), "%s not completed within %u ms (slow sender)",
 			         c->state == CS_HANDSHAKE ? "TLS handshake" : "PDU", s->cfg.pdu_timeout_ms);
-			srv_conn_close(s, c, why, 1, &s->st_closed_slow);
+			srv_conn_close(s, c, why, 1, &s->st.closed_slow);
 		} else if (s->cfg.idle_timeout_ms && now - c->last_rx_ms > (int64_t)s->cfg.idle_timeout_ms) {
 			snprintf(why, sizeof(why), "idle for %u ms", s->cfg.idle_timeout_ms);
-			srv_conn_close(s, c, why, 1, &s->st_closed_idle);
+			srv_conn_close(s, c, why, 1, &s->st.closed_idle);
 		}
 	}
 }
@@ -1523,11 +1666,13 @@ static void state_save(struct ingest_server *s, int64_t now, int all_kept)
 	s->last_state_ms = now;
 	if (!s->cfg.state_path)
 		return;
+	srv_acct_lock(s);
 	if (now - s->last_mark_ms >= (int64_t)s->cfg.state_lag_ms) {
 		ingest_acct_mark(s->acct);
 		s->last_mark_ms = now;
 	}
 	r = ingest_acct_save(s->acct, s->cfg.state_path, all_kept);
+	srv_acct_unlock(s);
 	if (r != LACRE_OK && !s->state_err_alerted) {
 		s->state_err_alerted = 1;
 		fprintf(stderr, "lacre: ingest: ALERT cannot write the stream state %s (%s): a restart may report "
@@ -1535,6 +1680,38 @@ static void state_save(struct ingest_server *s, int64_t now, int all_kept)
 	} else if (r == LACRE_OK) {
 		s->state_err_alerted = 0;
 	}
+}
+
+/* The periodic state save of the lead's loop: the state is encoded under
+ * the accounting lock (memory only) and written by the saver thread
+ * (worker.c), so the loop never waits for the file's fsync; when the
+ * saver is still busy, the next turn tries again. */
+static void state_offer(struct ingest_server *s, int64_t now)
+{
+	struct ingest_acct_snap snap;
+	struct lacre_dbuf d;
+	int same = 0, r;
+
+	if (!s->cfg.state_path)
+		return;
+	if (!s->sh->saver_on) {
+		state_save(s, now, 0);
+		return;
+	}
+	if (srv_saver_busy(s))
+		return;
+	s->last_state_ms = now;
+	srv_acct_lock(s);
+	if (now - s->last_mark_ms >= (int64_t)s->cfg.state_lag_ms) {
+		ingest_acct_mark(s->acct);
+		s->last_mark_ms = now;
+	}
+	r = ingest_acct_state_encode(s->acct, 0, &d, &snap, &same);
+	srv_acct_unlock(s);
+	if (r != LACRE_OK || same)
+		return;
+	if (!srv_saver_hand(s, &d, &snap))
+		lacre_dbuf_free(&d);
 }
 
 /* Stopping: close our sending side of c (TLS close_notify, then FIN) so
@@ -1576,16 +1753,23 @@ static int drain(struct ingest_server *s)
 	int i, k, timeout, rc = LACRE_OK;
 
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, s->stop_fd, NULL);
+	/* connections handed to this worker and not taken yet: refused */
+	if (s->in_fd >= 0)
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, s->in_fd, NULL);
+	srv_inbox_take(s, 1);
+	/* the listeners are shared by every worker: each takes them out of
+	 * its set and stops them listening (connects are refused from now);
+	 * the lead closes them in ingest_server_free, once no worker runs */
 	for (i = 0; i < 2; i++)
 		if (s->l[i].fd >= 0) {
 			epoll_ctl(s->ep, EPOLL_CTL_DEL, s->l[i].fd, NULL);
-			close(s->l[i].fd);
-			s->l[i].fd = -1;
+			shutdown(s->l[i].fd, SHUT_RDWR);
+			s->l[i].stopped = 1;
 		}
 	for (c = s->conns; c; c = n) {
 		n = c->next;
 		if (c->state != CS_OPEN)
-			srv_conn_close(s, c, "receiver stopping", 0, &s->st_closed_shutdown);
+			srv_conn_close(s, c, "receiver stopping", 0, &s->st.closed_shutdown);
 		else
 			half_close(s, c);
 	}
@@ -1622,20 +1806,20 @@ static int drain(struct ingest_server *s)
 		}
 		if (srv_conn_blocked(s, c) || s->sink_err) {
 			/* what it holds is named below */
-			srv_conn_close(s, c, "receiver stopping: no space for its data", 1, &s->st_closed_shutdown);
+			srv_conn_close(s, c, "receiver stopping: no space for its data", 1, &s->st.closed_shutdown);
 			continue;
 		}
 		if (conn_read(s, c, s->cfg.read_budget) < 0)
 			continue;
 		if (c != s->conns)
 			continue;
-		s->st_cut_at_stop++;
+		s->st.cut_at_stop++;
 		fprintf(stderr, "lacre: ingest: conn %" PRIu64 " %s %s: the peer did not close within %u ms of the "
 		        "stop; cut after %" PRIu64 " bytes: bytes it wrote after that are not received (its "
 		        "sender must resend them)\n", c->id, c->peer, c->listener == LACRE_HI2 ? "hi2" : "hi3",
 		        s->cfg.drain_ms, c->rx_bytes);
 		srv_conn_close(s, c, "receiver stopping: peer still connected at the drain deadline", 0,
-		           &s->st_closed_shutdown);
+		           &s->st.closed_shutdown);
 	}
 	s->ready = NULL;
 	if (s->h_head) {
@@ -1650,32 +1834,27 @@ static int drain(struct ingest_server *s)
 		}
 		fprintf(stderr, "lacre: ingest: ALERT spool full at stop: %zu accounting events could not be logged "
 		        "and are lost\n", cnt);
-		s->st_events_lost += cnt;
+		s->st.events_lost += cnt;
 		lacre_dbuf_reset(&s->evq);
 		rc = LACRE_E_NOSPACE;
 	}
 	return rc;
 }
 
-/* Run the event loop.  See ingest.h. */
-int ingest_server_run(struct ingest_server *s)
+/* One worker's event loop until the stop, then its drain and a flush.
+ * The lead also runs the receiver-wide chores: the status callback, the
+ * accounting's expiry, the heap trim and the state file.  A sink failure
+ * stops every worker (nothing may be received that cannot be kept). */
+int srv_worker_loop(struct ingest_server *s)
 {
 	struct epoll_event evs[MAX_EVENTS];
 	struct conn *c, *rl;
 	int64_t now, last_sweep = srv_mono_ms();
-	int n, i, timeout, rc;
+	int n, i, timeout, rc, lead = s == s->lead;
 
-	signal(SIGPIPE, SIG_IGN);
+	srv_set_self(s);
 	s->last_flush_ms = s->last_state_ms = s->last_mark_ms = last_sweep;
-	s->run_started = 1;
-	for (size_t off = 0; off < s->early.len; ) {
-		/* the start's events, now that the sink is open */
-		const char *j = (const char *)s->early.p + off;
-		off += strlen(j) + 1;
-		emit(s, j);
-	}
-	lacre_dbuf_free(&s->early);
-	while (!s->stopping && !s->sink_err) {
+	while (!srv_stopping(s) && !s->sink_err) {
 		timeout = s->ready ? 0 : s->paused ? RETRY_MS : 250;
 		n = epoll_wait(s->ep, evs, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
@@ -1683,7 +1862,9 @@ int ingest_server_run(struct ingest_server *s)
 		for (i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 			if (p == &s->stop_fd) {
-				s->stopping = 1;
+				__atomic_store_n(&s->stopping, 1, __ATOMIC_RELAXED);
+			} else if (p == &s->in_fd) {
+				srv_inbox_take(s, 0);
 			} else if (p == &s->l[0] || p == &s->l[1]) {
 				do_accept(s, p);
 			} else {
@@ -1708,15 +1889,21 @@ int ingest_server_run(struct ingest_server *s)
 		now = srv_mono_ms();
 		if (s->paused && now - s->last_retry_ms >= RETRY_MS)
 			srv_pause_retry(s, now);
+		srv_conn_ends(s, now, 0);
 		if (now - last_sweep >= 1000) {
 			sweep(s, now);
 			last_sweep = now;
-			if (s->cfg.on_second)
+			srv_publish(s, now, 1);
+			if (lead && s->cfg.on_second)
 				s->cfg.on_second(s->cfg.on_second_arg);
-			if (ingest_acct_streams(s->acct) > s->cfg.stream_soft_limit)
-				ingest_acct_expire(s->acct, s->cfg.stream_idle_s);
-			ingest_acct_trim(s->acct, INGEST_ACCT_TRIM_S);
-			if (now - s->last_heap_trim_ms >= HEAP_TRIM_MS) {
+			if (lead) {
+				srv_acct_lock(s);
+				if (ingest_acct_streams(s->acct) > s->cfg.stream_soft_limit)
+					ingest_acct_expire(s->acct, s->cfg.stream_idle_s);
+				ingest_acct_trim(s->acct, INGEST_ACCT_TRIM_S);
+				srv_acct_unlock(s);
+			}
+			if (lead && now - s->last_heap_trim_ms >= HEAP_TRIM_MS) {
 				/* the retained PDUs and windows come and go by the
 				 * million: give the freed pages back to the system */
 				malloc_trim(0);
@@ -1725,18 +1912,55 @@ int ingest_server_run(struct ingest_server *s)
 		}
 		if (s->dirty && (n == 0 || now - s->last_flush_ms >= (int64_t)s->cfg.flush_ms))
 			do_flush(s, now);
+		srv_publish(s, now, 0);
 		/* the file need not wait for a flush: what the sink may not have
 		 * kept yet is named by the durability marks after a crash */
-		if (!s->paused && now - s->last_state_ms >=
-		    (ingest_acct_streams(s->acct) > STATE_BIG_STREAMS ? STATE_SAVE_BIG_MS : STATE_SAVE_MS))
-			state_save(s, now, 0);
+		if (lead && !s->paused && now - s->last_state_ms >= STATE_SAVE_MS) {
+			size_t ns;
+			srv_acct_lock(s);
+			ns = ingest_acct_streams(s->acct);
+			srv_acct_unlock(s);
+			if (ns <= STATE_BIG_STREAMS || now - s->last_state_ms >= STATE_SAVE_BIG_MS)
+				state_offer(s, now);
+		}
 	}
+	if (s->sink_err)
+		ingest_server_stop(s->lead);
 	rc = drain(s);
+	do_flush(s, srv_mono_ms());
+	srv_publish(s, srv_mono_ms(), 1);
+	return rc;
+}
+
+/* Run the event loop.  See ingest.h. */
+int ingest_server_run(struct ingest_server *s)
+{
+	int rc, paused = 0, sink_err = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	s->run_started = 1;
+	for (size_t off = 0; off < s->early.len; ) {
+		/* the start's events, now that the sink is open */
+		const char *j = (const char *)s->early.p + off;
+		off += strlen(j) + 1;
+		emit(s, j);
+	}
+	lacre_dbuf_free(&s->early);
+	rc = srv_workers_run(s);
+	/* every connection has ended: the checks they held are judged now */
+	for (unsigned i = 0; i < s->n_wk; i++)
+		srv_conn_ends(s->wk[i], 0, 1);
+	for (unsigned i = 0; i < s->n_wk; i++) {
+		paused |= s->wk[i]->paused;
+		if (!sink_err)
+			sink_err = s->wk[i]->sink_err;
+	}
 	{
 		/* the byteCounter chains end with the stream: name every gap; with
 		 * a state file they continue at the next start, and a gap that
 		 * reordering may still fill stays open (srv_bctr_open) */
 		void *a[2] = { s, (void *)"hi2" };
+		srv_acct_lock(s);
 		for (int h = 0; h < 2; h++) {
 			a[1] = (void *)(h ? "hi3" : "hi2");
 			if (s->cfg.state_path)
@@ -1744,22 +1968,27 @@ int ingest_server_run(struct ingest_server *s)
 			else
 				etsi_bctr_finish(&s->bctr[h], srv_bctr_gap, a);
 		}
+		srv_acct_unlock(s);
 	}
 	do_flush(s, srv_mono_ms());
+	paused |= s->paused;
+	srv_publish(s, srv_mono_ms(), 1);
 	if (s->cfg.on_second)
 		s->cfg.on_second(s->cfg.on_second_arg);
-	if (s->paused) {
+	if (paused) {
 		/* a last flush found no space: what it held is named above or lost */
 		if (rc == LACRE_OK)
 			fprintf(stderr, "lacre: ingest: ALERT spool full at stop: the last flush found no space; "
 			        "records since the previous flush may not be durable\n");
 		rc = LACRE_E_NOSPACE;
 	}
-	if (s->sink_err) {
+	if (!sink_err)
+		sink_err = s->sink_err;
+	if (sink_err) {
 		fprintf(stderr, "lacre: ingest: the sink failed (%s): stopped receiving; check the spool disk\n",
-		        lacre_strerror(s->sink_err));
+		        lacre_strerror(sink_err));
 		state_save(s, srv_mono_ms(), 0);
-		return s->sink_err;
+		return sink_err;
 	}
 	/* the sink closes its last segments only in close(): until the caller
 	 * says so (ingest_server_state_save), the file says what may be lost */
@@ -1781,67 +2010,92 @@ int ingest_server_state_save(struct ingest_server *s, int all_kept)
 int ingest_server_stats_json(const struct ingest_server *s, struct lacre_dbuf *out)
 {
 	struct json_w w;
+	struct srv_pub p, one;
+	unsigned max_open = s->max_open;
 
+	srv_pub_sum(s, &p);
+	if (s->sh) {
+		pthread_mutex_lock(&s->sh->peer_mu);
+		max_open = s->sh->max_open;
+		pthread_mutex_unlock(&s->sh->peer_mu);
+	}
 	json_init(&w, out);
 	json_obj_begin(&w);
+	srv_acct_lock(s);
 	ingest_acct_json(s->acct, &w);
-	json_kv_uint(&w, "keepalives", s->st_keepalives);
-	json_kv_uint(&w, "keepalive_responses", s->st_ka_responses);
-	json_kv_uint(&w, "keepalive_response_bytes_sent", s->st_ka_resp_bytes);
-	json_kv_uint(&w, "connections", s->st_accepted);
-	json_kv_uint(&w, "connections_open", s->n_conns);
-	json_kv_uint(&w, "connections_max_open", s->max_open);
+	srv_acct_unlock(s);
+	json_kv_uint(&w, "keepalives", p.st.keepalives);
+	json_kv_uint(&w, "keepalive_responses", p.st.ka_responses);
+	json_kv_uint(&w, "keepalive_response_bytes_sent", p.st.ka_resp_bytes);
+	json_kv_uint(&w, "connections", p.st.accepted);
+	json_kv_uint(&w, "connections_open", p.n_conns);
+	json_kv_uint(&w, "connections_max_open", max_open);
 	json_key(&w, "refused");
 	json_obj_begin(&w);
-	json_kv_uint(&w, "per_peer_limit", s->st_refused_peer);
-	json_kv_uint(&w, "total_limit", s->st_refused_total);
-	json_kv_uint(&w, "not_allowed", s->st_refused_allow);
-	json_kv_uint(&w, "no_operator", s->st_refused_operator);
+	json_kv_uint(&w, "per_peer_limit", p.st.refused_peer);
+	json_kv_uint(&w, "total_limit", p.st.refused_total);
+	json_kv_uint(&w, "not_allowed", p.st.refused_allow);
+	json_kv_uint(&w, "no_operator", p.st.refused_operator);
 	json_obj_end(&w);
 	json_key(&w, "closed");
 	json_obj_begin(&w);
-	json_kv_uint(&w, "by_peer", s->st_closed_eof);
-	json_kv_uint(&w, "malformed", s->st_closed_malformed);
-	json_kv_uint(&w, "idle", s->st_closed_idle);
-	json_kv_uint(&w, "slow", s->st_closed_slow);
-	json_kv_uint(&w, "unread_responses", s->st_closed_tx);
-	json_kv_uint(&w, "tls", s->st_closed_tls);
-	json_kv_uint(&w, "error", s->st_closed_error);
-	json_kv_uint(&w, "sink", s->st_closed_sink);
-	json_kv_uint(&w, "shutdown", s->st_closed_shutdown);
-	json_kv_uint(&w, "memory_budget", s->st_closed_budget);
+	json_kv_uint(&w, "by_peer", p.st.closed_eof);
+	json_kv_uint(&w, "malformed", p.st.closed_malformed);
+	json_kv_uint(&w, "idle", p.st.closed_idle);
+	json_kv_uint(&w, "slow", p.st.closed_slow);
+	json_kv_uint(&w, "unread_responses", p.st.closed_tx);
+	json_kv_uint(&w, "tls", p.st.closed_tls);
+	json_kv_uint(&w, "error", p.st.closed_error);
+	json_kv_uint(&w, "sink", p.st.closed_sink);
+	json_kv_uint(&w, "shutdown", p.st.closed_shutdown);
+	json_kv_uint(&w, "memory_budget", p.st.closed_budget);
 	json_obj_end(&w);
-	srv_budget_json(s, &w);
-	json_kv_uint(&w, "pdus", s->st_pdus);
-	json_kv_uint(&w, "records", s->st_records);
-	json_kv_uint(&w, "bytes", s->st_bytes);
-	json_kv_uint(&w, "partially_decoded", s->st_partial);
-	json_kv_uint(&w, "malformed_pdus", s->st_decode_errors);
-	json_kv_uint(&w, "truncated_tails", s->st_truncated_tails);
-	json_kv_uint(&w, "truncated_bytes", s->st_truncated_bytes);
-	json_kv_uint(&w, "anomalies", s->st_anomalies);
+	srv_budget_json(s, &p, &w);
+	json_kv_uint(&w, "pdus", p.st.pdus);
+	json_kv_uint(&w, "records", p.st.records);
+	json_kv_uint(&w, "bytes", p.st.bytes);
+	json_kv_uint(&w, "partially_decoded", p.st.partial);
+	json_kv_uint(&w, "malformed_pdus", p.st.decode_errors);
+	json_kv_uint(&w, "truncated_tails", p.st.truncated_tails);
+	json_kv_uint(&w, "truncated_bytes", p.st.truncated_bytes);
+	json_kv_uint(&w, "anomalies", p.st.anomalies);
 	json_key(&w, "encryption");
 	json_obj_begin(&w);
-	json_kv_uint(&w, "encrypted", s->st_encrypted);
-	json_kv_uint(&w, "decrypted", s->st_decrypted);
-	json_kv_uint(&w, "undecryptable", s->st_undecryptable);
-	json_kv_uint(&w, "bytecounter_breaks", s->st_bctr_breaks);
-	json_kv_uint(&w, "bytecounter_restarts", s->st_bctr_restarts);
-	json_kv_uint(&w, "bytecounter_gaps", s->st_bctr_gaps);
-	json_kv_uint(&w, "bytecounter_open", s->st_bctr_open);
+	json_kv_uint(&w, "encrypted", p.st.encrypted);
+	json_kv_uint(&w, "decrypted", p.st.decrypted);
+	json_kv_uint(&w, "undecryptable", p.st.undecryptable);
+	json_kv_uint(&w, "bytecounter_breaks", p.st.bctr_breaks);
+	json_kv_uint(&w, "bytecounter_restarts", p.st.bctr_restarts);
+	json_kv_uint(&w, "bytecounter_gaps", p.st.bctr_gaps);
+	json_kv_uint(&w, "bytecounter_open", p.st.bctr_open);
 	json_obj_end(&w);
 	json_key(&w, "backpressure");
 	json_obj_begin(&w);
-	json_kv_uint(&w, "pauses", s->st_pauses);
-	json_kv_uint(&w, "paused_ms", s->st_paused_ms);
-	json_kv_uint(&w, "retries", s->st_retries);
-	json_kv_uint(&w, "held_max", s->st_held_max);
-	json_kv_uint(&w, "events_deferred", s->st_events_deferred);
-	json_kv_uint(&w, "events_lost", s->st_events_lost);
-	json_kv_uint(&w, "lost_at_stop", s->st_lost_at_stop);
-	json_kv_uint(&w, "lost_bytes_at_stop", s->st_lost_bytes_at_stop);
+	json_kv_uint(&w, "pauses", p.st.pauses);
+	json_kv_uint(&w, "paused_ms", p.st.paused_ms);
+	json_kv_uint(&w, "retries", p.st.retries);
+	json_kv_uint(&w, "held_max", p.held_max);
+	json_kv_uint(&w, "events_deferred", p.st.events_deferred);
+	json_kv_uint(&w, "events_lost", p.st.events_lost);
+	json_kv_uint(&w, "lost_at_stop", p.st.lost_at_stop);
+	json_kv_uint(&w, "lost_bytes_at_stop", p.st.lost_bytes_at_stop);
 	json_obj_end(&w);
-	json_kv_uint(&w, "cut_at_stop", s->st_cut_at_stop);
+	json_kv_uint(&w, "cut_at_stop", p.st.cut_at_stop);
+	/* each worker's share (worker.c) */
+	json_kv_uint(&w, "workers", s->n_wk ? s->n_wk : 1);
+	json_key(&w, "per_worker");
+	json_arr_begin(&w);
+	for (unsigned i = 0; i < s->n_wk; i++) {
+		srv_pub_get(s, i, &one);
+		json_obj_begin(&w);
+		json_kv_uint(&w, "connections", one.st.accepted);
+		json_kv_uint(&w, "connections_open", one.n_conns);
+		json_kv_uint(&w, "pdus", one.st.pdus);
+		json_kv_uint(&w, "bytes", one.st.bytes);
+		json_kv_uint(&w, "keepalives", one.st.keepalives);
+		json_obj_end(&w);
+	}
+	json_arr_end(&w);
 	json_obj_end(&w);
 	return json_finish(&w);
 }
@@ -1850,14 +2104,18 @@ int ingest_server_stats_json(const struct ingest_server *s, struct lacre_dbuf *o
 void ingest_server_free(struct ingest_server *s)
 {
 	struct peer_count *p, *n;
-	int i;
+	int i, worker;
 
 	if (!s)
 		return;
+	/* a worker other than the lead borrows the lead's listeners, TLS
+	 * context, operators, accounting, chains and peer table */
+	worker = s->lead && s->lead != s;
 	while (s->conns)
 		srv_conn_close(s, s->conns, "receiver freed", 0, NULL);
+	srv_workers_free(s);
 	for (i = 0; i < 2; i++)
-		if (s->l[i].fd >= 0)
+		if (s->l[i].fd >= 0 && !s->l[i].shared)
 			close(s->l[i].fd);
 	for (i = 0; i < PEER_BUCKETS; i++)
 		for (p = s->peers[i]; p; p = n) {
@@ -1868,11 +2126,17 @@ void ingest_server_free(struct ingest_server *s)
 		close(s->ep);
 	if (s->stop_fd >= 0)
 		close(s->stop_fd);
+	srv_inbox_free(s);
 	if (s->spare_fd >= 0)
 		close(s->spare_fd);
-	SSL_CTX_free(s->tls);
-	ingest_op_auth_free(s->opa);
-	ingest_acct_free(s->acct);
+	if (!worker) {
+		SSL_CTX_free(s->tls);
+		ingest_op_auth_free(s->opa);
+		ingest_acct_free(s->acct);
+		etsi_bctr_free(&s->bctr[0]);
+		etsi_bctr_free(&s->bctr[1]);
+		srv_shared_free(s);
+	}
 	while (s->h_head) {
 		struct held *h = s->h_head;
 		s->h_head = h->next;
@@ -1883,8 +2147,7 @@ void ingest_server_free(struct ingest_server *s)
 	lacre_dbuf_free(&s->ev);
 	lacre_dbuf_free(&s->plain);
 	lacre_dbuf_free(&s->pre);
-	etsi_bctr_free(&s->bctr[0]);
-	etsi_bctr_free(&s->bctr[1]);
+	free(s->ends);
 	free(s->rbuf);
 	free(s);
 }

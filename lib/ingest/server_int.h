@@ -7,6 +7,7 @@
 #ifndef LACRE_INGEST_SERVER_INT_H
 #define LACRE_INGEST_SERVER_INT_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -14,6 +15,7 @@
 
 #include "lacre/ingest.h"
 #include "lacre/json.h"
+#include "ingest/accounting_int.h"
 
 #define RETRY_MS 200               /* retry of held PDUs while the sink has no space */
 #define EVQ_CAP ((size_t)16 << 20) /* events kept while the sink has no space */
@@ -29,6 +31,21 @@ struct peer_count {
 };
 
 struct conn;
+
+/* One worker's counters for --stats and the status file: all uint64_t, so
+ * that srv_stats_add can add two of them member by member. */
+struct srv_stats {
+	uint64_t accepted, refused_peer, refused_total, refused_allow;
+	uint64_t refused_operator;     /* connections that authenticated to no operator */
+	uint64_t closed_malformed, closed_idle, closed_slow, closed_tx;
+	uint64_t closed_tls, closed_eof, closed_error, closed_sink, closed_shutdown;
+	uint64_t pdus, records, bytes, keepalives, ka_responses, ka_resp_bytes;
+	uint64_t truncated_tails, truncated_bytes, anomalies, partial, decode_errors;
+	uint64_t budget_refusals, budget_refused_bytes, closed_budget;
+	uint64_t pauses, paused_ms, retries, events_deferred, events_lost;
+	uint64_t lost_at_stop, lost_bytes_at_stop, cut_at_stop;
+	uint64_t encrypted, decrypted, undecryptable, bctr_breaks, bctr_restarts, bctr_gaps, bctr_open;
+};
 
 /* A PDU the sink could not take (LACRE_E_NOSPACE), or one read after it on
  * the same connection: kept in arrival order until the sink takes it. */
@@ -81,6 +98,8 @@ struct listener {
 	uint8_t which;                 /* LACRE_HI2 / LACRE_HI3 */
 	int tls;
 	int port;
+	int shared;                    /* a worker's view of the lead's socket: not closed by it */
+	int stopped;                   /* drained: no longer listening */
 };
 
 struct ingest_server {
@@ -96,7 +115,6 @@ struct ingest_server {
 	struct conn *conns;
 	struct conn *ready;
 	unsigned n_conns;
-	uint64_t next_id;
 	struct peer_count *peers[PEER_BUCKETS];
 	struct ingest_acct *acct;
 	uint8_t *rbuf;                 /* READ_CHUNK scratch */
@@ -106,7 +124,6 @@ struct ingest_server {
 	size_t mem_pend;               /* sum of every connection's mem_acct */
 	size_t mem_max;                /* most ever held (mem_pend + held_bytes) */
 	unsigned n_budget_refused;     /* refused connections not closed yet */
-	uint64_t st_budget_refusals, st_budget_refused_bytes, st_closed_budget;
 	int sink_err;
 	int decode_err;                /* set by on_pdu for the close reason */
 	int dirty;                     /* records since the last flush */
@@ -123,19 +140,13 @@ struct ingest_server {
 	int run_started;               /* ingest_server_run began: no more early events */
 	int evq_full_alerted;
 	int listeners_muted;
-	uint64_t st_pauses, st_paused_ms, st_retries, st_held_max, st_events_deferred, st_events_lost;
-	uint64_t st_lost_at_stop, st_lost_bytes_at_stop, st_cut_at_stop;
+	uint64_t st_held_max;
 	/* persisted stream state */
 	int64_t last_state_ms, last_mark_ms;
 	int64_t last_heap_trim_ms;
 	int state_err_alerted;
-	/* counters for --stats */
-	uint64_t st_accepted, st_refused_peer, st_refused_total, st_refused_allow;
-	uint64_t st_refused_operator;  /* connections that authenticated to no operator */
-	uint64_t st_closed_malformed, st_closed_idle, st_closed_slow, st_closed_tx;
-	uint64_t st_closed_tls, st_closed_eof, st_closed_error, st_closed_sink, st_closed_shutdown;
-	uint64_t st_pdus, st_records, st_bytes, st_keepalives, st_ka_responses, st_ka_resp_bytes;
-	uint64_t st_truncated_tails, st_truncated_bytes, st_anomalies, st_partial, st_decode_errors;
+	/* counters for --stats (this worker's; srv_stats_sum adds them up) */
+	struct srv_stats st;
 	unsigned max_open;
 	/* encrypted deliveries (cfg.hkeys) */
 	struct lacre_dbuf plain;       /* decrypted payload of the PDU in hand (secret) */
@@ -147,9 +158,62 @@ struct ingest_server {
 		int reason;
 	} undec[SRV_UNDEC_MAX];
 	size_t n_undec;
-	uint64_t st_encrypted, st_decrypted, st_undecryptable, st_bctr_breaks, st_bctr_restarts,
-	         st_bctr_gaps, st_bctr_open;
+	/* workers (worker.c): the first server is the lead; it owns the
+	 * others (lead->wk[1..n_wk)), the shared state below and the threads */
+	struct ingest_server *lead;    /* the lead (itself for the lead) */
+	unsigned wk_index;             /* 0 for the lead */
+	struct srv_shared *sh;         /* shared by every worker (owned by the lead) */
+	struct ingest_server **wk;     /* lead only: every worker, wk[0] = the lead */
+	unsigned n_wk;                 /* lead only */
+	int64_t last_pub_ms;           /* when this worker last published its figures */
+	int wk_rc;                     /* a worker thread's result */
+	/* connections ended whose held hash checks are judged after a grace
+	 * (srv_conn_ends): the PDUs they list may still be in flight on
+	 * another worker's connection */
+	struct srv_end { uint64_t id; int64_t due_ms; } *ends;
+	size_t n_ends, cap_ends;
+	/* connections handed to this worker by the one that accepted them */
+	unsigned load;                 /* atomic: connections open or handed to it */
+	int in_fd;                     /* eventfd: the inbox has connections */
+	pthread_mutex_t in_mu;
+	struct srv_handoff *in_head;   /* under in_mu */
 };
+
+/* What every worker shares (worker.c); each lock is held only for the
+ * few instructions that touch its state. */
+struct srv_shared {
+	pthread_mutex_t acct_mu;       /* the stream accounting, byteCounter chains, undecryptable list */
+	pthread_mutex_t peer_mu;       /* the per-peer connection counts (lead->peers) */
+	unsigned n_conns;              /* under peer_mu: connections open in all workers */
+	unsigned max_open;             /* under peer_mu: most ever open at once */
+	uint64_t next_id;              /* atomic: the last connection id given */
+	size_t mem_used;               /* atomic: the memory budget's bytes in all workers */
+	size_t mem_max;                /* atomic: most ever counted */
+	pthread_mutex_t pub_mu;        /* the published figures below */
+	struct srv_pub *pub;           /* one per worker */
+	/* the state file's writer thread (worker.c): the lead encodes the
+	 * state under acct_mu, the saver writes and syncs it without */
+	pthread_t saver;
+	int saver_on, saver_stop, saver_busy, saver_has, saver_alerted;
+	pthread_mutex_t saver_mu;
+	pthread_cond_t saver_cv;
+	struct lacre_dbuf saver_buf;   /* under saver_mu while saver_has */
+	struct ingest_acct_snap saver_snap;
+};
+
+/* One worker's figures as it last published them (every 100 ms and at
+ * its end): what the status file and --stats add up while others run. */
+struct srv_pub {
+	struct srv_stats st;
+	uint64_t n_conns, mem_pend, held_bytes, held_n, held_max, paused;
+};
+
+/* 1 once ingest_server_stop() was called (from any thread or a signal
+ * handler: an atomic flag; the eventfd is what wakes the loop). */
+static inline int srv_stopping(const struct ingest_server *s)
+{
+	return __atomic_load_n(&s->stopping, __ATOMIC_RELAXED);
+}
 
 /* 1 when c may not be read now: it holds PDUs the sink has not taken, its
  * incomplete PDU was refused by the memory budget (it is closed after this
@@ -187,6 +251,69 @@ void srv_event_end(struct ingest_server *s, struct json_w *w);
  * base64), counted in --stats; returns its length (0: nothing held). */
 size_t srv_conn_tail_event(struct ingest_server *s, struct conn *c);
 
+/* worker.c: the workers */
+
+/* A connection accepted by one worker for another. */
+struct srv_handoff {
+	struct srv_handoff *next;
+	int fd;
+	uint8_t which;                 /* 0: hi2 listener, 1: hi3 */
+	struct peer_count *pc;         /* its slot (srv_conn_admit) */
+	char peer[64];
+};
+
+/* server.c: take an admitted connection into s (state, events); 0:
+ * taken, -1: could not (fd closed, pc given back). */
+int srv_conn_setup(struct ingest_server *s, struct listener *l, int fd, const char *peer,
+                   struct peer_count *pc);
+/* server.c: the connection limits, in the order of acceptance; 0 with
+ * *pc taken, -1: refused (fd closed). */
+int srv_conn_admit(struct ingest_server *s, struct listener *l, int fd, const char *peer,
+                   const uint8_t raw[16], uint8_t fam, struct peer_count **pc);
+/* worker.c: a connection s accepted goes to the worker with the fewest
+ * (s itself on a tie). */
+void srv_accepted(struct ingest_server *s, struct listener *l, int fd, const char *peer,
+                  const uint8_t raw[16], uint8_t fam);
+/* server.c: give back a connection slot srv_conn_admit took. */
+void srv_peer_put(struct ingest_server *s, struct peer_count *pc);
+/* Take the connections handed to s (refuse: close them, stopping). */
+void srv_inbox_take(struct ingest_server *s, int refuse);
+/* Close s's inbox (ingest_server_free). */
+void srv_inbox_free(struct ingest_server *s);
+
+/* Hand an encoded state to the saver thread (it takes d); 0 when the
+ * saver was busy or absent (d untouched). */
+int srv_saver_hand(struct ingest_server *s, struct lacre_dbuf *d, const struct ingest_acct_snap *snap);
+/* 1 while the saver writes or has a state waiting. */
+int srv_saver_busy(const struct ingest_server *s);
+
+/* Create (at the start of ingest_server_new) and free (last) the shared
+ * state; s becomes the lead. */
+int srv_shared_new(struct ingest_server *s);
+void srv_shared_free(struct ingest_server *s);
+/* One worker's published figures (i < lead->n_wk). */
+void srv_pub_get(const struct ingest_server *lead, unsigned i, struct srv_pub *out);
+/* Create the workers beside the lead (cfg.workers - 1 of them) and the
+ * shared state; the lead's listeners are shared (EPOLLEXCLUSIVE). */
+int srv_workers_new(struct ingest_server *lead);
+/* Run every worker's loop (the lead's on the calling thread) until the
+ * stop, and their drains; returns the first failure. */
+int srv_workers_run(struct ingest_server *lead);
+/* Free the workers and the shared state (the lead itself is not freed). */
+void srv_workers_free(struct ingest_server *lead);
+/* Publish s's figures for the status file (at most every 100 ms; force: now). */
+void srv_publish(struct ingest_server *s, int64_t now, int force);
+/* The figures of every worker added up (published ones while they run). */
+void srv_pub_sum(const struct ingest_server *lead, struct srv_pub *out);
+/* One worker's loop and drain (server.c); returns its result. */
+int srv_worker_loop(struct ingest_server *s);
+/* Lock and unlock the shared accounting. */
+void srv_acct_lock(const struct ingest_server *s);
+void srv_acct_unlock(const struct ingest_server *s);
+/* The worker running on this thread (NULL outside a worker). */
+struct ingest_server *srv_self(void);
+void srv_set_self(struct ingest_server *s);
+
 /* budget.c: one memory budget (cfg.memory_budget) over every connection's
  * incomplete PDU and the PDUs held for want of space */
 
@@ -204,8 +331,11 @@ void srv_budget_forget(struct ingest_server *s, struct conn *c);
 /* Close the connections refused since the last call (never inside an
  * event batch, where a later event may still name them). */
 void srv_budget_reap(struct ingest_server *s);
-/* The --stats member "memory_budget". */
-void srv_budget_json(const struct ingest_server *s, struct json_w *w);
+/* The --stats member "memory_budget" (p: every worker's figures added up). */
+void srv_budget_json(const struct ingest_server *s, const struct srv_pub *p, struct json_w *w);
+/* The budget's count moved by n bytes in this worker (held PDUs). */
+void srv_budget_add(struct ingest_server *s, size_t n);
+void srv_budget_sub(struct ingest_server *s, size_t n);
 
 /* backpressure.c */
 

@@ -9,8 +9,12 @@
  * flush() (INGEST_FSYNC_FLUSH, default), after every entry (ALWAYS) or never.
  * The receiver calls flush() at most flush_ms apart while data arrives and
  * at stop, which bounds the crash-loss window.
+ *
+ * Thread-safe: the receiver's workers call it at once; one mutex keeps
+ * every entry whole and the file's order the order entries were taken.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,6 +42,7 @@ struct spool {
 	struct lacre_dbuf w;      /* pending bytes not yet written */
 	struct ingest_spool_opts o;
 	int err;                  /* sticky I/O error */
+	pthread_mutex_t mu;       /* record, event and flush from every worker */
 };
 
 /* CRC-32 (IEEE 802.3, as zlib's crc32) of p[0..n), continuing from crc. */
@@ -190,6 +195,7 @@ static int spool_record(void *ctx, const struct lacre_record *rec)
 	struct spool *sp = ctx;
 	uint8_t h[1 + 8 + 1 + 8 + 1 + 64 + 4];
 	size_t pl = strnlen(rec->peer, sizeof(rec->peer)), o = 0;
+	int r;
 
 	if (pl > 63)
 		pl = 63;
@@ -206,19 +212,27 @@ static int spool_record(void *ctx, const struct lacre_record *rec)
 	o += pl;
 	be(h + o, rec->pdu_len, 4);
 	o += 4;
-	return put_entry(sp, h, o, rec->pdu, rec->pdu_len);
+	pthread_mutex_lock(&sp->mu);
+	r = put_entry(sp, h, o, rec->pdu, rec->pdu_len);
+	pthread_mutex_unlock(&sp->mu);
+	return r;
 }
 
 /* sink->event: one type-2 entry. */
 static int spool_event(void *ctx, const char *json)
 {
+	struct spool *sp = ctx;
 	uint8_t h[1 + 8 + 4];
 	size_t n = strlen(json);
+	int r;
 
 	h[0] = INGEST_SPOOL_EVENT;
 	be(h + 1, (uint64_t)now_us(), 8);
 	be(h + 9, n, 4);
-	return put_entry(ctx, h, sizeof(h), (const uint8_t *)json, n);
+	pthread_mutex_lock(&sp->mu);
+	r = put_entry(sp, h, sizeof(h), (const uint8_t *)json, n);
+	pthread_mutex_unlock(&sp->mu);
+	return r;
 }
 
 /* sink->flush: write(2) and, per policy, fdatasync(). */
@@ -227,13 +241,12 @@ static int spool_flush(void *ctx)
 	struct spool *sp = ctx;
 	int r;
 
-	if (sp->err)
-		return sp->err;
-	if ((r = drain(sp)) != LACRE_OK)
-		return r;
-	if (sp->o.fsync_mode != INGEST_FSYNC_NEVER && fdatasync(sp->fd) != 0)
-		return sp->err = LACRE_E_IO;
-	return LACRE_OK;
+	pthread_mutex_lock(&sp->mu);
+	if ((r = sp->err) == LACRE_OK && (r = drain(sp)) == LACRE_OK &&
+	    sp->o.fsync_mode != INGEST_FSYNC_NEVER && fdatasync(sp->fd) != 0)
+		r = sp->err = LACRE_E_IO;
+	pthread_mutex_unlock(&sp->mu);
+	return r;
 }
 
 /* sink->close: flush, sync, free. */
@@ -249,6 +262,7 @@ static int spool_close(void *ctx)
 		close(sp->dfd);
 	lacre_dbuf_free(&sp->w);
 	free(sp->dir);
+	pthread_mutex_destroy(&sp->mu);
 	free(sp);
 	return r;
 }
@@ -266,6 +280,8 @@ int ingest_spool_sink_open(const char *dir, const struct ingest_spool_opts *opts
 		return LACRE_E_NOMEM;
 	sp->fd = -1;
 	sp->dfd = -1;
+	pthread_mutex_init(&sp->mu, NULL);
+	(void)crc32_ieee(0, NULL, 0);   /* its table, before any worker runs */
 	sp->o.rotate_bytes = 256u << 20;
 	sp->o.fsync_mode = INGEST_FSYNC_FLUSH;
 	if (opts) {

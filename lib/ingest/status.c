@@ -5,8 +5,10 @@
  *
  * Counters end in _total and never go down while the receiver runs (the
  * stream counters include expired streams: ingest_acct_totals); gauges are
- * states (connections open, spool depth, backend up).  Written from the
- * receiver's event loop once a second: a few dozen lines, no per-stream
+ * states (connections open, spool depth, backend up).  The receiver's
+ * figures are every worker's added up (worker.c: as each published them,
+ * at most 100 ms ago), plus one line per worker.  Written from the lead
+ * worker's event loop once a second: a few dozen lines, no per-stream
  * detail, so the cost does not grow with the number of intercepts.
  */
 #include <errno.h>
@@ -46,13 +48,19 @@ int ingest_status_prom(const struct ingest_server *s, const struct seal_sink_sta
 {
 	struct ingest_stream_stats t;
 	struct ingest_integrity_stats is;
-	size_t streams = 0;
+	struct srv_pub p, one_w;
+	size_t streams = 0, held = 0;
+	char lab[32];
 	int r = LACRE_OK;
 
 	if (!s || !out)
 		return LACRE_E_INVALID;
+	srv_pub_sum(s, &p);
+	srv_acct_lock(s);
 	ingest_acct_totals(s->acct, &t, &streams);
 	ingest_acct_integrity(s->acct, &is);
+	held = held;
+	srv_acct_unlock(s);
 #define TRY(x) do { if ((r = (x)) != LACRE_OK) return r; } while (0)
 	TRY(lacre_dbuf_printf(out, "# lacre receiver status (docs/cmd-status.md)\n"));
 	TRY(fam(out, "lacre_status_time_seconds", "gauge", "when the receiver wrote this file (Unix time)"));
@@ -60,26 +68,26 @@ int ingest_status_prom(const struct ingest_server *s, const struct seal_sink_sta
 	TRY(fam(out, "lacre_ingest_start_time_seconds", "gauge", "when the receiver started (Unix time)"));
 	TRY(lacre_dbuf_printf(out, "lacre_ingest_start_time_seconds %.3f\n", (double)started_us / 1e6));
 	TRY(one(out, "lacre_ingest_pid", "gauge", "process id of the receiver", (uint64_t)getpid()));
-	TRY(one(out, "lacre_ingest_connections_open", "gauge", "handover connections open now", s->n_conns));
-	TRY(one(out, "lacre_ingest_connections_total", "counter", "handover connections accepted", s->st_accepted));
+	TRY(one(out, "lacre_ingest_connections_open", "gauge", "handover connections open now", p.n_conns));
+	TRY(one(out, "lacre_ingest_connections_total", "counter", "handover connections accepted", p.st.accepted));
 	TRY(fam(out, "lacre_ingest_connections_refused_total", "counter", "connections refused, by limit"));
-	TRY(val(out, "lacre_ingest_connections_refused_total", "reason=\"per_peer_limit\"", s->st_refused_peer));
-	TRY(val(out, "lacre_ingest_connections_refused_total", "reason=\"total_limit\"", s->st_refused_total));
-	TRY(val(out, "lacre_ingest_connections_refused_total", "reason=\"not_allowed\"", s->st_refused_allow));
+	TRY(val(out, "lacre_ingest_connections_refused_total", "reason=\"per_peer_limit\"", p.st.refused_peer));
+	TRY(val(out, "lacre_ingest_connections_refused_total", "reason=\"total_limit\"", p.st.refused_total));
+	TRY(val(out, "lacre_ingest_connections_refused_total", "reason=\"not_allowed\"", p.st.refused_allow));
 	TRY(fam(out, "lacre_ingest_connections_closed_total", "counter", "connections closed, by cause"));
-	TRY(val(out, "lacre_ingest_connections_closed_total", "cause=\"by_peer\"", s->st_closed_eof));
-	TRY(val(out, "lacre_ingest_connections_closed_total", "cause=\"malformed\"", s->st_closed_malformed));
-	TRY(val(out, "lacre_ingest_connections_closed_total", "cause=\"idle\"", s->st_closed_idle));
-	TRY(val(out, "lacre_ingest_connections_closed_total", "cause=\"slow\"", s->st_closed_slow));
-	TRY(val(out, "lacre_ingest_connections_closed_total", "cause=\"tls\"", s->st_closed_tls));
-	TRY(val(out, "lacre_ingest_connections_closed_total", "cause=\"error\"", s->st_closed_error));
-	TRY(val(out, "lacre_ingest_connections_closed_total", "cause=\"sink\"", s->st_closed_sink));
-	TRY(one(out, "lacre_ingest_pdus_total", "counter", "PS-PDUs received", s->st_pdus));
-	TRY(one(out, "lacre_ingest_records_total", "counter", "PDUs the sink took (sealed or spooled)", s->st_records));
-	TRY(one(out, "lacre_ingest_bytes_total", "counter", "PDU bytes received", s->st_bytes));
-	TRY(one(out, "lacre_ingest_malformed_pdus_total", "counter", "PDUs that did not decode (kept, quarantined)", s->st_decode_errors));
-	TRY(one(out, "lacre_ingest_partially_decoded_total", "counter", "PDUs decoded in part (kept, flagged)", s->st_partial));
-	TRY(one(out, "lacre_ingest_keepalives_total", "counter", "keep-alives answered", s->st_keepalives));
+	TRY(val(out, "lacre_ingest_connections_closed_total", "cause=\"by_peer\"", p.st.closed_eof));
+	TRY(val(out, "lacre_ingest_connections_closed_total", "cause=\"malformed\"", p.st.closed_malformed));
+	TRY(val(out, "lacre_ingest_connections_closed_total", "cause=\"idle\"", p.st.closed_idle));
+	TRY(val(out, "lacre_ingest_connections_closed_total", "cause=\"slow\"", p.st.closed_slow));
+	TRY(val(out, "lacre_ingest_connections_closed_total", "cause=\"tls\"", p.st.closed_tls));
+	TRY(val(out, "lacre_ingest_connections_closed_total", "cause=\"error\"", p.st.closed_error));
+	TRY(val(out, "lacre_ingest_connections_closed_total", "cause=\"sink\"", p.st.closed_sink));
+	TRY(one(out, "lacre_ingest_pdus_total", "counter", "PS-PDUs received", p.st.pdus));
+	TRY(one(out, "lacre_ingest_records_total", "counter", "PDUs the sink took (sealed or spooled)", p.st.records));
+	TRY(one(out, "lacre_ingest_bytes_total", "counter", "PDU bytes received", p.st.bytes));
+	TRY(one(out, "lacre_ingest_malformed_pdus_total", "counter", "PDUs that did not decode (kept, quarantined)", p.st.decode_errors));
+	TRY(one(out, "lacre_ingest_partially_decoded_total", "counter", "PDUs decoded in part (kept, flagged)", p.st.partial));
+	TRY(one(out, "lacre_ingest_keepalives_total", "counter", "keep-alives answered", p.st.keepalives));
 	TRY(one(out, "lacre_ingest_streams", "gauge", "IRI and CC streams followed now", streams));
 	TRY(one(out, "lacre_ingest_stream_gaps_total", "counter", "gaps in sequence numbers", t.gaps));
 	TRY(one(out, "lacre_ingest_stream_missing_total", "counter", "sequence numbers never received", t.missing));
@@ -95,17 +103,31 @@ int ingest_status_prom(const struct ingest_server *s, const struct seal_sink_sta
 	TRY(val(out, "lacre_ingest_integrity_total", "check=\"signature\",verdict=\"verified\"", is.sig_ok));
 	TRY(val(out, "lacre_ingest_integrity_total", "check=\"signature\",verdict=\"bad\"", is.sig_bad));
 	TRY(val(out, "lacre_ingest_integrity_total", "check=\"signature\",verdict=\"unchecked\"", is.sig_unchecked));
-	TRY(one(out, "lacre_ingest_integrity_held", "gauge", "hash checks waiting for the PDUs they list", ingest_acct_held(s->acct)));
+	TRY(one(out, "lacre_ingest_integrity_held", "gauge", "hash checks waiting for the PDUs they list", held));
 	TRY(fam(out, "lacre_ingest_encrypted_total", "counter", "EncryptionContainer PDUs, by outcome"));
-	TRY(val(out, "lacre_ingest_encrypted_total", "outcome=\"decrypted\"", s->st_decrypted));
-	TRY(val(out, "lacre_ingest_encrypted_total", "outcome=\"undecryptable\"", s->st_undecryptable));
-	TRY(one(out, "lacre_ingest_bytecounter_breaks_total", "counter", "byteCounter chain breaks", s->st_bctr_breaks));
-	TRY(one(out, "lacre_ingest_backpressure_pauses_total", "counter", "times reading paused for want of spool space", s->st_pauses));
-	TRY(one(out, "lacre_ingest_backpressure_paused_milliseconds_total", "counter", "time reading was paused", s->st_paused_ms));
-	TRY(one(out, "lacre_ingest_paused", "gauge", "1 while reading is paused for want of spool space", s->paused ? 1 : 0));
+	TRY(val(out, "lacre_ingest_encrypted_total", "outcome=\"decrypted\"", p.st.decrypted));
+	TRY(val(out, "lacre_ingest_encrypted_total", "outcome=\"undecryptable\"", p.st.undecryptable));
+	TRY(one(out, "lacre_ingest_bytecounter_breaks_total", "counter", "byteCounter chain breaks", p.st.bctr_breaks));
+	TRY(one(out, "lacre_ingest_backpressure_pauses_total", "counter", "times reading paused for want of spool space", p.st.pauses));
+	TRY(one(out, "lacre_ingest_backpressure_paused_milliseconds_total", "counter", "time reading was paused", p.st.paused_ms));
+	TRY(one(out, "lacre_ingest_paused", "gauge", "1 while reading is paused for want of spool space", p.paused ? 1 : 0));
 	TRY(one(out, "lacre_ingest_memory_budget_bytes", "gauge", "the budget of incomplete and held PDUs (limits.memory_budget)", s->cfg.memory_budget));
-	TRY(one(out, "lacre_ingest_memory_in_use_bytes", "gauge", "incomplete PDUs' buffers now", s->mem_pend));
-	TRY(one(out, "lacre_ingest_memory_refusals_total", "counter", "incomplete PDUs refused to keep within the budget", s->st_budget_refusals));
+	TRY(one(out, "lacre_ingest_memory_in_use_bytes", "gauge", "incomplete PDUs' buffers now", p.mem_pend));
+	TRY(one(out, "lacre_ingest_memory_refusals_total", "counter", "incomplete PDUs refused to keep within the budget", p.st.budget_refusals));
+	/* one line per worker (lib/ingest/worker.c): how the load spreads */
+	TRY(one(out, "lacre_ingest_workers", "gauge", "event loops (threads) receiving", s->n_wk ? s->n_wk : 1));
+	TRY(fam(out, "lacre_ingest_worker_connections_open", "gauge", "handover connections open now, by worker"));
+	for (unsigned i = 0; i < s->n_wk; i++) {
+		srv_pub_get(s, i, &one_w);
+		snprintf(lab, sizeof(lab), "worker=\"%u\"", i);
+		TRY(val(out, "lacre_ingest_worker_connections_open", lab, one_w.n_conns));
+	}
+	TRY(fam(out, "lacre_ingest_worker_pdus_total", "counter", "PS-PDUs received, by worker"));
+	for (unsigned i = 0; i < s->n_wk; i++) {
+		srv_pub_get(s, i, &one_w);
+		snprintf(lab, sizeof(lab), "worker=\"%u\"", i);
+		TRY(val(out, "lacre_ingest_worker_pdus_total", lab, one_w.st.pdus));
+	}
 	if (vault) {
 		TRY(one(out, "lacre_seal_records_total", "counter", "records sealed", vault->records));
 		TRY(fam(out, "lacre_seal_routed_total", "counter", "records sealed, by destination"));

@@ -62,8 +62,12 @@ static uint64_t bctr_gen(const struct ingest_acct *a)
 	return (a->bctr[0] ? a->bctr[0]->gen : 0) + (a->bctr[1] ? a->bctr[1]->gen : 0);
 }
 
-/* Write the sequence state.  See ingest.h and docs/FORMATS.md. */
-int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept)
+/* The sequence state's bytes into d (docs/FORMATS.md), and in *snap what
+ * they hold, for ingest_acct_state_saved once they are on disk.  *same = 1
+ * (d empty) when nothing changed since the last save.  Memory only: the
+ * receiver encodes under its accounting lock and writes without it. */
+int ingest_acct_state_encode(struct ingest_acct *a, int all_kept, struct lacre_dbuf *d_out,
+                             struct ingest_acct_snap *snap, int *same)
 {
 	struct lacre_dbuf d;
 	const struct stream *s;
@@ -74,9 +78,12 @@ int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept)
 	unsigned g;
 	int r, e = 0;
 
+	*same = 0;
 	if (a->saved_once && a->saved_gen == a->gen && a->saved_all_kept == all_kept &&
-	    a->saved_bctr_gen == bctr_gen(a))
-		return LACRE_OK;                 /* nothing changed since the last save */
+	    a->saved_bctr_gen == bctr_gen(a)) {
+		*same = 1;                       /* nothing changed since the last save */
+		return LACRE_OK;
+	}
 	for (i = 0; i < a->n_buckets; i++)
 		for (s = a->tab[i]; s; s = s->next)
 			n++;
@@ -116,13 +123,36 @@ int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept)
 		goto done;
 	}
 	lacre_dbuf_add(&d, dig, 32);
-	if ((r = site_write_file(path, d.p, d.len, 0600)) == LACRE_OK) {
-		a->saved_gen = a->gen;
-		a->saved_bctr_gen = bctr_gen(a);
-		a->saved_once = 1;
-		a->saved_all_kept = all_kept;
-	}
+	snap->gen = a->gen;
+	snap->bctr_gen = bctr_gen(a);
+	snap->all_kept = all_kept;
+	*d_out = d;
+	return LACRE_OK;
 done:
+	lacre_dbuf_free(&d);
+	return r;
+}
+
+/* The state encoded as snap is on disk. */
+void ingest_acct_state_saved(struct ingest_acct *a, const struct ingest_acct_snap *snap)
+{
+	a->saved_gen = snap->gen;
+	a->saved_bctr_gen = snap->bctr_gen;
+	a->saved_once = 1;
+	a->saved_all_kept = snap->all_kept;
+}
+
+/* Write the sequence state.  See ingest.h and docs/FORMATS.md. */
+int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept)
+{
+	struct ingest_acct_snap snap;
+	struct lacre_dbuf d;
+	int r, same;
+
+	if ((r = ingest_acct_state_encode(a, all_kept, &d, &snap, &same)) != LACRE_OK || same)
+		return r;
+	if ((r = site_write_file(path, d.p, d.len, 0600)) == LACRE_OK)
+		ingest_acct_state_saved(a, &snap);
 	lacre_dbuf_free(&d);
 	return r;
 }

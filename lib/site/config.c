@@ -46,6 +46,8 @@ static const struct ckey keys[] = {
 	  "HI2 (IRI) listener, host:port ([v6]:port for IPv6)." },
 	{ "ingest.hi3", T_ADDR, S(hi3), 0, 0,
 	  "HI3 (content of communication) listener, host:port." },
+	{ "ingest.workers", T_UINT, N(ingest_workers), 0, 256,
+	  "Receiver event loops (threads) sharing the handover connections (0: one per online CPU)." },
 	{ "ingest.user", T_STR, S(ingest_user), 0, 0,
 	  "User the receiver (lacre-ingest) becomes once its listeners are bound, when started as root "
 	  "and no --run-as is given (empty: it stays root, confined)." },

@@ -627,6 +627,16 @@ static void crash_child(int n)
 	}
 	if (k.flush(k.ctx) != LACRE_OK)
 		_exit(13);
+	/* segments are sealed by the sink's closer thread, off the caller's:
+	 * the crash comes once it has sealed every full one (only the open
+	 * segment is left as TMP.*), so that what is lost is exactly that */
+	for (int i = 0; kit_files(kit_site.cfg.spool_dir, "TMP.") != 1 ||
+			kit_files(kit_site.cfg.spool_dir, ".streams") != 1 ||
+			kit_files(kit_site.cfg.spool_dir, ".tmp") != 0; i++) {
+		if (i == 1000)
+			_exit(14);
+		usleep(10000);
+	}
 	_exit(0);
 }
 
