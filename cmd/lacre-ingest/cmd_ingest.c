@@ -36,6 +36,7 @@
 #include "lacre/note.h"
 #include "lacre/site.h"
 #include "lacre/warrant.h"
+#include "lacre/modes.h"
 #include "ingest/confine.h"
 #include "receiver.h"
 
@@ -449,7 +450,7 @@ static int receiver_lock(const struct site *st, const char *state, const char *r
 			return LACRE_E_STATE;
 		}
 	}
-	if (mkdir(st->cfg.spool_dir, 0700) == 0)
+	if (mkdir(st->cfg.spool_dir, LACRE_MODE_GROUP_DIR) == 0)
 		give_to_run_as(st->cfg.spool_dir, run_as);
 	else if (errno != EEXIST) {
 		cli_err("ingest: cannot create the spool %s: %s; check its folder", st->cfg.spool_dir,
@@ -476,7 +477,7 @@ static int receiver_lock(const struct site *st, const char *state, const char *r
 		return LACRE_E_CONFIG;
 	}
 	if ((locks[1] = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 &&
-	    (locks[1] = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) >= 0)
+	    (locks[1] = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, LACRE_MODE_GROUP_FILE)) >= 0)
 		give_to_run_as(path, run_as);
 	if (locks[1] < 0) {
 		cli_err("ingest: cannot open the lock %s: %s; check its folder", path, strerror(errno));
@@ -567,7 +568,7 @@ static int confine_opts_fill(struct confine_opts *co, const struct site *st, con
 	if (!st) {
 		/* the raw spool is made by the sink, once confined: make it now
 		 * (the sink's own mode), so that the confinement can name it */
-		if (mkdir(spool, 0700) != 0 && errno != EEXIST) {
+		if (mkdir(spool, 0700) != 0 && errno != EEXIST) {   /* raw PDUs: the receiver's alone */
 			cli_err("ingest: cannot create the spool %s: %s; check the directory and its permissions",
 			        spool, strerror(errno));
 			return LACRE_E_IO;
@@ -584,7 +585,7 @@ static int confine_opts_fill(struct confine_opts *co, const struct site *st, con
 	}
 	/* the ingest log's folder is made by its first run: make it now, so
 	 * that the confinement can name it */
-	if (mkdir(p_ledger, 0700) == 0)
+	if (mkdir(p_ledger, LACRE_MODE_GROUP_DIR) == 0)
 		give_to_run_as(p_ledger, run_as);
 	else if (errno != EEXIST) {
 		cli_err("ingest: cannot create %s: %s; check the site folder's permissions", p_ledger, strerror(errno));
@@ -961,7 +962,7 @@ int cmd_ingest(int argc, char **argv)
 	if (state == state_path) {
 		char sd[4200];
 		snprintf(sd, sizeof(sd), "%s/state", st.dir);
-		if (mkdir(sd, 0700) == 0)
+		if (mkdir(sd, LACRE_MODE_GROUP_DIR) == 0)
 			give_to_run_as(sd, no_confine ? NULL : run_as);
 		else if (errno != EEXIST) {
 			cli_err("ingest: cannot create %s: %s; check the site folder's permissions", sd, strerror(errno));

@@ -76,6 +76,7 @@
 #include "lacre/tlog.h"
 #include "lacre/upload.h"
 #include "lacre/warrant.h"
+#include "lacre/modes.h"
 #include "ingest/seal_spool.h"
 
 _Static_assert(FRAME_NOTE_USEC_CARRY == ETSI_FLAG_USEC_CARRY &&
@@ -1427,7 +1428,7 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 		snprintf(msg, msglen, "cannot load the warrant log: %s", warrant_registry_error());
 		goto fail;
 	}
-	if (mkdir(s->cfg.spool_dir, 0700) != 0 && errno != EEXIST) {
+	if (mkdir(s->cfg.spool_dir, LACRE_MODE_GROUP_DIR) != 0 && errno != EEXIST) {
 		r = LACRE_E_IO;
 		snprintf(msg, msglen, "cannot create the spool %s: %s", s->cfg.spool_dir, strerror(errno));
 		goto fail;

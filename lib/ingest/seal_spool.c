@@ -34,6 +34,7 @@
 #include "lacre/json.h"
 #include "lacre/segment.h"
 #include "lacre/tlog.h"
+#include "lacre/modes.h"
 #include "ingest/seal_spool.h"
 
 #define LEAVES_MAGIC "lacre-leaves v1\n"        /* 16 bytes */
@@ -54,7 +55,7 @@ static int write_atomic(const char *dir, const char *path, const void *p, size_t
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return LACRE_E_INVALID;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, LACRE_MODE_GROUP_FILE);
 	if (fd < 0)
 		return LACRE_E_IO;
 	while (n > 0) {
@@ -618,9 +619,9 @@ int seal_spool_recover(const char *spool, struct tlog *log, const struct seal_re
 
 	memset(&st, 0, sizeof(st));
 	if (spool_path(path, sizeof(path), spool, NULL, SEAL_SPOOL_READY, "") != LACRE_OK ||
-	    (mkdir(path, 0700) != 0 && errno != EEXIST) ||
+	    (mkdir(path, LACRE_MODE_GROUP_DIR) != 0 && errno != EEXIST) ||
 	    spool_path(path, sizeof(path), spool, NULL, SEAL_SPOOL_LOST, "") != LACRE_OK ||
-	    (mkdir(path, 0700) != 0 && errno != EEXIST)) {
+	    (mkdir(path, LACRE_MODE_GROUP_DIR) != 0 && errno != EEXIST)) {
 		lacre_msg(msg, msglen, "cannot create %s: %s", path, strerror(errno));
 		return LACRE_E_IO;
 	}

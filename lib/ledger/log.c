@@ -4,7 +4,7 @@
  * (size, root) locally, publishes tiles and bundles, collects witness
  * cosignatures and finally publishes the checkpoint object.
  *
- * Durable local state (state folder, 0700, locked with flock):
+ * Durable local state (state folder, 0750 (the site group reads it: lacre/modes.h), locked with flock):
  *   entries    journal: every entry as in a bundle (uint16 length ‖ bytes),
  *              appended and fdatasync'ed before the checkpoint covering
  *              it is signed;
@@ -46,6 +46,7 @@
 #include "lacre/note.h"
 #include "lacre/tlog.h"
 #include "lacre/witness.h"
+#include "lacre/modes.h"
 
 #define NLEVELS (TILE_LEVEL_MAX + 1)
 #define MAX_WITNESSES 32
@@ -147,7 +148,7 @@ static int atomic_write(struct tlog *log, const char *name, const void *p, size_
 	int fd, rc = LACRE_E_IO;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	fd = openat(log->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = openat(log->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, LACRE_MODE_GROUP_FILE);
 	if (fd < 0)
 		return LACRE_E_IO;
 	if ((rc = write_all(fd, p, len)) != LACRE_OK)
@@ -754,11 +755,11 @@ static int open_log(struct lacre_store *store, const char *state_dir, const char
 	lacre_dbuf_init(&log->snote, NOTE_MAX_SIZE);
 	lacre_dbuf_init(&log->pnote, NOTE_MAX_SIZE);
 	rc = LACRE_E_IO;
-	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST)
+	if (mkdir(state_dir, LACRE_MODE_GROUP_DIR) != 0 && errno != EEXIST)
 		goto out;
 	if ((log->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		goto out;
-	if ((log->lockfd = openat(log->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+	if ((log->lockfd = openat(log->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, LACRE_MODE_GROUP_FILE)) < 0)
 		goto out;
 	rc = LACRE_E_STATE;
 	if (flock(log->lockfd, LOCK_EX | LOCK_NB) != 0)
@@ -777,7 +778,7 @@ static int open_log(struct lacre_store *store, const char *state_dir, const char
 		goto out;
 	}
 	rc = LACRE_E_IO;
-	if ((log->jfd = openat(log->dirfd, "entries", O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	if ((log->jfd = openat(log->dirfd, "entries", O_RDWR | O_CREAT | O_CLOEXEC, LACRE_MODE_GROUP_FILE)) < 0 ||
 	    fstat(log->jfd, &st) != 0)
 		goto out;
 	rc = LACRE_E_CORRUPT;

@@ -45,6 +45,7 @@
 #include "lacre/frame.h"
 #include "lacre/fsync.h"
 #include "lacre/segment.h"
+#include "lacre/modes.h"
 
 #define SEG_ALIGN 4096
 #define SEG_ENC_CHUNK ((size_t)AGE_CHUNK_SIZE + 16)
@@ -370,12 +371,12 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 	    w->stage_size == SEG_STAGE_SIZE(SEG_DIRECT_FLUSH_AT)) {
 		/* the writer was busy (large buffers kept): O_DIRECT at once;
 		 * file systems without O_DIRECT (tmpfs) refuse it: fall back */
-		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0600);
+		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, LACRE_MODE_GROUP_FILE);
 		w->direct = w->fd >= 0;
 		w->direct_refused = w->fd < 0;
 	}
 	if (w->fd < 0)
-		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, LACRE_MODE_GROUP_FILE);
 	w->promotable = w->direct_io && !w->direct && !w->direct_refused;
 	if (w->fd < 0) {
 		r = LACRE_E_IO;

@@ -2,7 +2,7 @@
  * dir.c - the dir: backend: one file per object under a local folder, the
  * embedded default of DESIGN.md §6.
  *
- * A name "a/b/c" is the file ROOT/a/b/c (folders created 0700 on demand).
+ * A name "a/b/c" is the file ROOT/a/b/c (folders created 0750 on demand: LACRE_MODE_GROUP_DIR).
  * Writes go to a temporary file "TMP.<pid>.<n>.<rand>" in the final folder
  * (uppercase: never a valid object name, so lists skip it), which is
  * fsynced and then linked to its final name: link() never replaces, so
@@ -35,10 +35,13 @@
 
 #include "lacre/err.h"
 #include "lacre/store.h"
+#include "lacre/modes.h"
 #include "store/store_int.h"
 
 struct dir_store {
 	int rootfd;
+	mode_t shared;     /* the root's 01770 bits when it is shared (sticky,
+			    * group-writable: deploy/tmpfiles.d), else 0 */
 };
 
 static unsigned long tmp_counter;
@@ -84,7 +87,7 @@ static int dir_fsync_fd(int fd)
 }
 
 /*
- * Open (creating as needed, 0700) the folder holding name, component by
+ * Open (creating as needed, 0750) the folder holding name, component by
  * component below rootfd without following links; fsync each folder in
  * which a new folder was made.  *base points at the last component of name.
  * On success *out is a new descriptor the caller closes.
@@ -104,8 +107,10 @@ static int dir_parent(struct dir_store *d, const char *name, int create,
 
 		memcpy(comp, p, n);
 		comp[n] = '\0';
+		int made = 0;
 		if (create) {
-			if (mkdirat(cur, comp, 0700) == 0) {
+			if (mkdirat(cur, comp, LACRE_MODE_GROUP_DIR) == 0) {
+				made = 1;
 				r = dir_fsync_fd(cur);
 				if (r != LACRE_OK)
 					goto out;
@@ -122,6 +127,15 @@ static int dir_parent(struct dir_store *d, const char *name, int create,
 				r = create ? LACRE_E_EXISTS : LACRE_E_NOT_FOUND;
 			else
 				r = errno == ENOENT ? LACRE_E_NOT_FOUND : LACRE_E_IO;
+			goto out;
+		}
+		/* a folder made right under a shared root (seg/, tlog/) is
+		 * shared as the root is: the keeper and the receiver, two uids
+		 * of the site's group, each make their own folders in it (the
+		 * sticky bit stops either from removing the other's) */
+		if (made && p == name && d->shared && fchmod(next, d->shared) != 0) {
+			close(next);
+			r = LACRE_E_IO;
 			goto out;
 		}
 		close(cur);
@@ -248,7 +262,7 @@ static int dir_store_obj(struct dir_store *d, const char *name, const void *data
 	snprintf(tmp, sizeof(tmp), "TMP.%ld.%lu.%08x", (long)getpid(),
 		 __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED), rnd);
 	fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		    0600);
+		    LACRE_MODE_GROUP_FILE);
 	if (fd < 0) {
 		r = LACRE_E_IO;
 		goto out;
@@ -531,7 +545,7 @@ static const struct store_ops dir_ops = {
 	.close = dir_close,
 };
 
-/* Create path and its missing parents (0700), like mkdir -p. */
+/* Create path and its missing parents (0750), like mkdir -p. */
 static int mkdir_p(const char *path)
 {
 	char buf[4096];
@@ -544,7 +558,7 @@ static int mkdir_p(const char *path)
 		if (buf[i] != '/' && buf[i] != '\0')
 			continue;
 		buf[i] = '\0';
-		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+		if (mkdir(buf, LACRE_MODE_GROUP_DIR) != 0 && errno != EEXIST)
 			return LACRE_E_IO;
 		buf[i] = path[i];
 	}
@@ -571,6 +585,11 @@ int store_dir_open(const char *path, struct lacre_store **out)
 	if (d->rootfd < 0) {
 		r = errno == ENOTDIR ? LACRE_E_CONFIG : LACRE_E_IO;
 		goto out;
+	}
+	{
+		struct stat st;
+		if (fstat(d->rootfd, &st) == 0 && (st.st_mode & S_ISVTX) && (st.st_mode & S_IWGRP))
+			d->shared = st.st_mode & 01770;
 	}
 	snprintf(desc, sizeof(desc), "dir:%s", path);
 	r = store_new(&dir_ops, d, desc, &s);

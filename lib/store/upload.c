@@ -27,6 +27,7 @@
 #include "lacre/fsync.h"
 #include "lacre/store.h"
 #include "lacre/upload.h"
+#include "lacre/modes.h"
 #include "store/store_int.h"
 
 #define CMP_CHUNK ((size_t)1 << 20)
@@ -56,7 +57,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Create path and missing parents (0700). */
+/* Create path and missing parents (0750). */
 static int mkdir_p(const char *path)
 {
 	char buf[PATH_MAX];
@@ -69,7 +70,7 @@ static int mkdir_p(const char *path)
 		if (buf[i] != '/' && buf[i] != '\0')
 			continue;
 		buf[i] = '\0';
-		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+		if (mkdir(buf, LACRE_MODE_GROUP_DIR) != 0 && errno != EEXIST)
 			return LACRE_E_IO;
 		buf[i] = path[i];
 	}

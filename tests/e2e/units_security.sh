@@ -61,7 +61,7 @@ for u in "${units[@]}"; do
 		'^RestrictAddressFamilies=' '^SystemCallFilter=@system-service$' '^CapabilityBoundingSet=$' \
 		'^MemoryDenyWriteExecute=yes$' '^LockPersonality=yes$' '^RestrictNamespaces=yes$' \
 		'^ProtectKernelTunables=yes$' '^ProtectKernelModules=yes$' '^ProtectKernelLogs=yes$' \
-		'^ProtectHome=yes$' '^UMask=0077$' '^LimitCORE=0$' '^SystemCallArchitectures=native$'; do
+		'^ProtectHome=yes$' '^UMask=00[27]7$' '^LimitCORE=0$' '^SystemCallArchitectures=native$'; do
 		grep -Eq "$d" "$f" || miss="$miss $d"
 	done
 	[ -z "$miss" ] && ok "$u.service has every named hardening directive" || bad "$u.service lacks:$miss"
@@ -71,6 +71,13 @@ grep -q '^ReadWritePaths=/var/lib/lacre$' "$D/systemd/lacre-keeper.service" &&
 	grep -q '^LoadCredential=lacre-passphrase:' "$D/systemd/lacre-keeper.service" &&
 	grep -q '^User=lacre-keeper$' "$D/systemd/lacre-keeper.service" &&
 	ok "keeper: user lacre-keeper, writes the site, passphrase as a credential" || bad "keeper unit's user, paths or credential"
+# the receiver alone keeps the group-read bit (the keeper reads its files:
+# tests/e2e/deploy_uids.sh); every other unit 0077
+for u in keeper witness signer console; do
+	grep -q '^UMask=0077$' "$D/systemd/lacre-$u.service" || bad "lacre-$u.service: UMask is not 0077"
+done
+grep -q '^UMask=0027$' "$D/systemd/lacre-ingest.service" && ok "umask: the receiver 0027, every other unit 0077" ||
+	bad "lacre-ingest.service: UMask is not 0027 (the keeper could not read its files)"
 grep -q '^ReadWritePaths=/var/lib/lacre/spool /var/lib/lacre/ledger /var/lib/lacre/objects$' \
 	"$D/systemd/lacre-ingest.service" &&
 	grep -q '^InaccessiblePaths=.*keystore.*master.age' "$D/systemd/lacre-ingest.service" &&
