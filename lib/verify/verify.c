@@ -719,6 +719,18 @@ static void vf_checkpoints(struct vf *v)
 	v->res->nlogs = v->nlogs;
 	for (size_t i = 0; i < v->nlogs; i++)
 		vf_checkpoint(v, i);
+	/* a key the court gave for a log this package does not name */
+	for (size_t k = 0; k < v->o->nlog_keys + (v->o->log_key != NULL); k++) {
+		const struct note_verifier *tk = k < v->o->nlog_keys ? &v->o->log_keys[k] : v->o->log_key;
+		size_t i;
+		if (v->o->policy || (v->nlogs == 1 && v->o->nlog_keys + (v->o->log_key != NULL) == 1))
+			break;
+		for (i = 0; i < v->nlogs && strcmp(v->log[i].origin, tk->name); i++)
+			;
+		if (i == v->nlogs)
+			vf_note(v, "trust: --log-vkey %s+%08x names no log of this package: not used",
+				tk->name, tk->keyid);
+	}
 }
 
 /* Verify the proof of one record, event or exclusion: base is its member
