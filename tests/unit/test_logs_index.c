@@ -9,6 +9,10 @@
  * does not verify with its key (LACRE_E_AUTH), a segment named by both
  * logs (LACRE_E_VERIFY, naming the segment and both origins).  A log with
  * no checkpoint yet is left out: its records are in no signed log.
+ * An export of the warrant spans both logs (docs/FORMATS.md §9: two log
+ * lines, logs/2.checkpoint, two ingest.vkey lines, a log number on every
+ * record line) and verifies with both logs' keys only; an export of a's
+ * records alone is a single-log package.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,10 +21,13 @@
 
 #include "harness.h"
 #include "sink_kit.h"
+#include "lacre/export.h"
 #include "lacre/ingest_logs.h"
 #include "lacre/merkle.h"
 #include "lacre/note.h"
+#include "lacre/package.h"
 #include "lacre/segment_proof.h"
+#include "lacre/verify.h"
 
 #define N_A 5                     /* records receiver a seals (seq 0..4) */
 #define N_B 7                     /* records receiver b seals (seq 100..106) */
@@ -76,6 +83,169 @@ static int make_site(void)
 	if (!(recs = calloc(1, sizeof(*recs))))
 		return LACRE_E_NOMEM;
 	return kit_read(st, wid, 0, recs, NULL);
+}
+
+/* The vkey of receiver name's log, parsed into v. */
+static int log_vkey(const char *name, struct note_verifier *v)
+{
+	struct lacre_dbuf f;
+	char path[SITE_PATH_MAX + 64];
+	size_t n;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/ledger/ingest-%s/vkey", kit_site.dir, name);
+	lacre_dbuf_init(&f, 1 << 16);
+	if ((r = site_read_file(path, 1 << 16, &f)) == LACRE_OK) {
+		for (n = f.len; n && f.p[n - 1] == '\n'; n--)
+			;
+		r = note_verifier_parse((const char *)f.p, n, v);
+	}
+	lacre_dbuf_free(&f);
+	return r;
+}
+
+/* Verify pk with the log keys lk[0..nlk) and export key ev: *ok, and the
+ * first problem's member and text (or ""). */
+static int verify_with(const struct package *pk, const struct note_verifier *lk, size_t nlk,
+		       const struct note_verifier *ev, int *ok, char *member, char *what)
+{
+	struct verify_opts vo;
+	struct verify_result res;
+	int r;
+
+	memset(&vo, 0, sizeof(vo));
+	memset(&res, 0, sizeof(res));
+	vo.log_keys = lk;
+	vo.nlog_keys = nlk;
+	vo.export_key = ev;
+	if ((r = verify_package(pk, &vo, &res)) != LACRE_OK)
+		return r;
+	*ok = res.verified;
+	member[0] = what[0] = 0;
+	if (res.nproblem) {
+		snprintf(member, 64, "%s", res.problem[0].member);
+		snprintf(what, 320, "%s", res.problem[0].what);
+	}
+	verify_result_free(&res);
+	return LACRE_OK;
+}
+
+/* Export the warrant's records of [from, to) to t_tmpdir()/name, open it. */
+static int export_to(const char *name, int64_t from, int64_t to, struct export_result *res,
+		     struct package **pk, struct age_x25519_identity *court)
+{
+	struct export_opts o;
+	struct lacre_dbuf f;
+	char path[SITE_PATH_MAX], rtext[AGE_RECIPIENT_MAX], msg[512];
+	int r;
+
+	if ((r = age_x25519_generate(court)) != LACRE_OK ||
+	    (r = age_recipient_encode(court->public_key, rtext)) != LACRE_OK)
+		return r;
+	memset(&o, 0, sizeof(o));
+	snprintf(path, sizeof(path), "%s/%s", t_tmpdir(), name);
+	o.warrant = wid;
+	o.from_us = from;
+	o.to_us = to;
+	memcpy(o.court, court->public_key, 32);
+	o.court_recipient = rtext;
+	o.path = path;
+	o.no_media = 1;
+	if ((r = export_run(&kit_site, kit_ks, &o, res, msg, sizeof(msg))) != LACRE_OK) {
+		fprintf(stderr, "  export: %s\n", msg);
+		return r;
+	}
+	lacre_dbuf_init(&f, (size_t)1 << 28);
+	if ((r = site_read_file(path, (size_t)1 << 28, &f)) == LACRE_OK)
+		r = package_open(f.p, f.len, court, pk, msg, sizeof(msg));
+	lacre_dbuf_free(&f);
+	return r;
+}
+
+/* Lines of member name of pk that start with prefix and (when suffix)
+ * end with suffix. */
+static size_t member_lines(const struct package *pk, const char *name, const char *prefix,
+			   const char *suffix)
+{
+	const struct package_member *m = package_find(pk, name);
+	size_t n = 0, pl = strlen(prefix), sl = suffix ? strlen(suffix) : 0;
+
+	if (!m)
+		return 0;
+	for (size_t a = 0; a < m->len;) {
+		const uint8_t *nl = memchr(m->p + a, '\n', m->len - a);
+		size_t b = nl ? (size_t)(nl - m->p) : m->len;
+		if (b - a >= pl + sl && !memcmp(m->p + a, prefix, pl) &&
+		    (!suffix || !memcmp(m->p + b - sl, suffix, sl)))
+			n++;
+		a = b + 1;
+	}
+	return n;
+}
+
+/* An export of the warrant spans both logs and verifies with both keys
+ * only; an export of a's records alone is a single-log package. */
+static void test_export(void)
+{
+	struct export_result res;
+	struct package *pk = NULL;
+	struct age_x25519_identity court;
+	struct note_verifier k[2], ev, wrong;
+	struct note_signer *sig = NULL;
+	char member[64], what[320], line[NOTE_NAME_MAX + 16];
+	int64_t t0 = T("2026-02-01T10:00:00Z");
+	int ok = 0;
+
+	CHECK(st != NULL);
+	CHECK_OK(log_vkey("a", &k[0]));
+	CHECK_OK(log_vkey("b", &k[1]));
+	CHECK_OK(export_to("both.age", INT64_MIN, INT64_MAX, &res, &pk, &court));
+	CHECK_EQ_INT(res.logs, 2);
+	CHECK_EQ_INT(res.included, N_A + N_B);
+	CHECK(res.self_verified);
+	CHECK_OK(note_verifier_parse(res.export_vkey, strlen(res.export_vkey), &ev));
+	/* its logs: a first (the site's order), then b */
+	snprintf(line, sizeof(line), "log %s", origin_a);
+	CHECK_EQ_INT(member_lines(pk, PACKAGE_MANIFEST, line, NULL), 1);
+	snprintf(line, sizeof(line), "log %s", origin_b);
+	CHECK_EQ_INT(member_lines(pk, PACKAGE_MANIFEST, line, NULL), 1);
+	CHECK_EQ_INT(member_lines(pk, PACKAGE_MANIFEST, "log-size ", NULL), 2);
+	CHECK_EQ_INT(member_lines(pk, PACKAGE_MANIFEST, "record ", " 1"), N_A);
+	CHECK_EQ_INT(member_lines(pk, PACKAGE_MANIFEST, "record ", " 2"), N_B);
+	CHECK(package_find(pk, "checkpoint") != NULL && package_find(pk, "logs/2.checkpoint") != NULL);
+	CHECK_EQ_INT(member_lines(pk, "ingest.vkey", origin_a, NULL), 1);
+	CHECK_EQ_INT(member_lines(pk, "ingest.vkey", origin_b, NULL), 1);
+	/* both keys: verified */
+	CHECK_OK(verify_with(pk, k, 2, &ev, &ok, member, what));
+	CHECK(ok);
+	/* a's only: not verified, b named */
+	CHECK_OK(verify_with(pk, k, 1, &ev, &ok, member, what));
+	CHECK(!ok);
+	CHECK_STR(member, "logs/2.checkpoint");
+	CHECK(strstr(what, "no trusted log key for") && strstr(what, origin_b));
+	/* another key of b's name: its signature does not verify */
+	CHECK_OK(note_signer_generate(origin_b, NOTE_TYPE_ED25519, &sig));
+	note_signer_public(sig, &wrong);
+	note_signer_free(sig);
+	k[1] = wrong;
+	CHECK_OK(verify_with(pk, k, 2, &ev, &ok, member, what));
+	CHECK(!ok);
+	CHECK_STR(member, "logs/2.checkpoint");
+	CHECK(strstr(what, "the log signature does not verify") != NULL);
+	package_free(pk);
+	pk = NULL;
+	age_identity_wipe(&court);
+	/* a's records alone (seq 0..4 at t0 + seq us): the single-log form */
+	CHECK_OK(export_to("a.age", t0, t0 + 50, &res, &pk, &court));
+	CHECK_EQ_INT(res.logs, 1);
+	CHECK_EQ_INT(res.included, N_A);
+	CHECK(package_find(pk, "logs/2.checkpoint") == NULL);
+	CHECK_EQ_INT(member_lines(pk, PACKAGE_MANIFEST, "log ", NULL), 1);
+	CHECK_EQ_INT(member_lines(pk, PACKAGE_MANIFEST, "record ", " 1"), 0);
+	CHECK_OK(verify_with(pk, k, 1, &ev, &ok, member, what));
+	CHECK(ok);
+	package_free(pk);
+	age_identity_wipe(&court);
 }
 
 /* DIR/ledger/ingest-NAME/checkpoint. */
@@ -260,6 +430,7 @@ static void test_segment_in_both(void)
 int main(void)
 {
 	RUN(test_two_logs);
+	RUN(test_export);
 	RUN(test_bad_checkpoint);
 	RUN(test_segment_in_both);
 	lacre_store_close(st);
