@@ -12,6 +12,13 @@
  * manifest lists every member with its SHA-256 and is signed (as a C2SP
  * signed note over its hash) by the site's export key.
  *
+ * A site with several receivers has an ingest log each; the receipts come
+ * from the logs index over all of them (receipts.h), each record's from
+ * the log that names its segment.  The package names the logs it uses:
+ * one, exactly as before; two or more, a log/log-size pair and checkpoint
+ * member each, an ingest.vkey line each and the log's number on every
+ * record and event line (ex_logs_plan, ex_lines_logged, ex_log_members).
+ *
  * A record whose commitment is in no checkpoint the receipts can prove
  * against (the ingest log does not name it: its leaf was lost or its
  * segment reached the backend without its entry; or ingest has not

@@ -12,7 +12,11 @@
  *      supplies (--log-vkey, or a log key of its --policy), and the
  *      witnesses' quorum (or the policy's).  Without that key the package
  *      is never VERIFIED (fail closed): its own ingest.vkey is used only to
- *      report every other problem, and the missing trust is a problem;
+ *      report every other problem, and the missing trust is a problem.  A
+ *      package spanning several ingest logs of one site has a checkpoint
+ *      member per log, each checked with the key named by its origin, and
+ *      each record's receipt against its own log's (the manifest's log
+ *      number on its line);
  *   4. each record: frame body decodes, SHA-256(frame body) = commitment,
  *      the PDU member = the PDU in the frame, the PDU re-decodes to the
  *      frame's index fields, the record is the warrant's and in the window,
