@@ -12,7 +12,9 @@
  * An export of the warrant spans both logs (docs/FORMATS.md §9: two log
  * lines, logs/2.checkpoint, two ingest.vkey lines, a log number on every
  * record line) and verifies with both logs' keys only; an export of a's
- * records alone is a single-log package.
+ * records alone is a single-log package.  The deep audit of both logs
+ * decrypts every segment with no problem; of a's log alone, b's segments
+ * are on the backend named by no log it audited (unlogged).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 
 #include "harness.h"
 #include "sink_kit.h"
+#include "lacre/deep_audit.h"
 #include "lacre/export.h"
 #include "lacre/ingest_logs.h"
 #include "lacre/merkle.h"
@@ -248,6 +251,54 @@ static void test_export(void)
 	age_identity_wipe(&court);
 }
 
+/* No report is expected: count them. */
+static void on_deep(void *arg, const char *segment, const char *what)
+{
+	(void)segment;
+	(void)what;
+	(*(int *)arg)++;
+}
+
+/* The deep audit over both logs, then over a's alone. */
+static void test_deep(void)
+{
+	struct receipts_index *ix = NULL;
+	struct age_x25519_identity wkey, okey;
+	struct deep_identity ids[2];
+	struct deep_log logs[2];
+	struct deep_audit_result res;
+	int reports = 0;
+
+	CHECK(st != NULL);
+	CHECK_OK(keystore_get(kit_ks, wid, &wkey, NULL));
+	CHECK_OK(keystore_get(kit_ks, SITE_OVERSIGHT_KEY, &okey, NULL));
+	ids[0].name = wid;
+	ids[0].id = &wkey;
+	ids[1].name = SITE_OVERSIGHT_KEY;
+	ids[1].id = &okey;
+	CHECK_OK(receipts_index_open(&kit_site, st, &ix, kit_msg, sizeof(kit_msg)));
+	for (size_t i = 0; i < 2; i++) {
+		logs[i].origin = receipts_index_origin(ix, i);
+		logs[i].size = receipts_index_tree(ix, i)->size;
+		logs[i].running = 0;
+	}
+	CHECK_OK(deep_audit_run_logs(&kit_site, st, logs, 2, ids, 2, on_deep, &reports, &res));
+	CHECK_EQ_INT(reports, 0);
+	CHECK_EQ_INT(res.problems, 0);
+	CHECK_EQ_INT(res.segments, N_A + N_B);     /* one record, one segment, one leaf */
+	CHECK(res.records >= N_A + N_B);
+	CHECK_EQ_INT(res.unlogged_segments, 0);
+	/* a's log alone: b's segments are named by no log audited */
+	CHECK_EQ_INT(deep_audit_run_logs(&kit_site, st, logs, 1, ids, 2, on_deep, &reports, &res),
+		     LACRE_E_VERIFY);
+	CHECK_EQ_INT(res.segments, N_A);
+	CHECK_EQ_INT(res.unlogged_segments, N_B);
+	CHECK_EQ_INT(res.problems, N_B);
+	receipts_index_free(ix);
+	age_identity_wipe(&wkey);
+	age_identity_wipe(&okey);
+}
+
 /* DIR/ledger/ingest-NAME/checkpoint. */
 static void cp_path(const char *name, char *out, size_t cap)
 {
@@ -431,6 +482,7 @@ int main(void)
 {
 	RUN(test_two_logs);
 	RUN(test_export);
+	RUN(test_deep);
 	RUN(test_bad_checkpoint);
 	RUN(test_segment_in_both);
 	lacre_store_close(st);
