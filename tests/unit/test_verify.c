@@ -510,7 +510,7 @@ static void test_fuzz_seeds_verify(void)
 		if (nk == 1)
 			CHECK(!strcmp(res.problem[0].what, VERIFY_NO_TRUSTED_KEY));
 		for (size_t k = 1; k < nk && k < res.nproblem; k++) {
-			char m[32];
+			char m[48];
 			snprintf(m, sizeof(m), "logs/%zu.checkpoint", k + 1);
 			CHECK_STR(res.problem[k].member, m);
 			CHECK(strstr(res.problem[k].what, "no trusted log key for") &&
