@@ -1001,6 +1001,11 @@ static int ex_logs_plan(struct ex_ctx *c)
 			c->pk_log[i] = ++c->npk;
 	if (c->npk == 0)
 		c->pk_log[0] = ++c->npk;
+	if (c->npk > VERIFY_MAX_LOGS) {
+		snprintf(c->msg, c->msglen, "the records span %zu ingest logs and a package names at "
+			 "most %d: export a shorter window (--from, --to)", c->npk, VERIFY_MAX_LOGS);
+		return LACRE_E_TOO_LARGE;
+	}
 	return LACRE_OK;
 }
 
@@ -1356,6 +1361,7 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	     (r = lacre_dbuf_add(&c.tmp, c.unl.p, c.unl.len)) != LACRE_OK ||
 	     (r = ex_add(&c, "unlogged.txt", c.tmp.p, c.tmp.len)) != LACRE_OK))
 		goto io;
+	/* io: a message unless ex_logs_plan gave one */
 	if ((r = ex_logs_plan(&c)) != LACRE_OK || (r = ex_log_members(&c)) != LACRE_OK)
 		goto io;
 	note_signer_public(signer, &ev);
