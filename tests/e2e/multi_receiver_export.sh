@@ -150,9 +150,11 @@ ok "without b's vkey: NOT VERIFIED (exit 3), FAIL logs/2.checkpoint names lacre/
 nb1=$(sed -n 's/^record \([0-9]*\) .* 2$/\1/p' <($tool get "$work/p.plain" manifest.txt) | head -1)
 [ -n "$nb1" ] || die "no record line of log 2 in the manifest"
 mem=$(printf 'records/%08d.tlog-proof' "$nb1")
-# the first proof hash line (after "index N") has its first base64 character changed
+# the first proof hash line (after "index N") has its first base64 character
+# replaced by another base64 character: still a receipt, another hash
+[ -n "$($tool get "$work/p.plain" "$mem" | sed -n 3p)" ] || die "$mem has no proof hash line"
 $tool edit "$work/p.plain" "$work/t.plain" "$mem" \
-	'(lambda l: b"\n".join(l[:2] + [bytes([l[2][0] ^ 1]) + l[2][1:]] + l[3:]))(d.split(b"\n"))' ||
+	'(lambda l: b"\n".join(l[:2] + [(b"B" if l[2][:1] == b"A" else b"A") + l[2][1:]] + l[3:]))(d.split(b"\n"))' ||
 	die "pkg_tool edit $mem"
 age -r "$R" -o "$work/t.age" "$work/t.plain" || die "age -r"
 expect_exit 3 "" "$V" "$work/t.age" -i "$work/court.key" --log-vkey "$VA" --log-vkey "$VB" --export-vkey "$EXV" ||
