@@ -9,7 +9,10 @@
  * as v2 with the proof's n as record count and i < n; it carries exactly
  * PATH(i, n) hashes; verification of any commitment returns OK or VERIFY;
  * an entry that decodes (v1 or v2) has no trailing byte, and a v2 one
- * encodes back to the input.
+ * encodes back to the input.  A record proof (§6.2, segment_proof_split)
+ * that splits opens with the segment proof's magic line, its receipt part
+ * opens a line with the receipt's magic, and each part goes to its own
+ * reader without a crash.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include "lacre/buf.h"
 #include "lacre/err.h"
 #include "lacre/merkle.h"
+#include "lacre/note.h"
 #include "lacre/segment_proof.h"
 #include "lacre/tlog.h"
 
@@ -47,6 +51,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		merkle_sha256(data, size, c);
 		r = segment_proof_verify(&sp, c);
 		FUZZ_CHECK(r == LACRE_OK || r == LACRE_E_VERIFY);
+	}
+	{
+		static struct segment_proof sp2;
+		struct receipt rc;
+		size_t spl = 0;
+		if (segment_proof_split(data, size, &spl) == LACRE_OK) {
+			FUZZ_CHECK(spl >= sizeof(SEGMENT_PROOF_MAGIC) && spl < size);
+			FUZZ_CHECK(!memcmp(data, SEGMENT_PROOF_MAGIC "\n", sizeof(SEGMENT_PROOF_MAGIC)));
+			FUZZ_CHECK(data[spl - 1] == '\n');
+			FUZZ_CHECK(size - spl >= sizeof(RECORD_PROOF_RECEIPT_MAGIC) - 1 &&
+				   !memcmp(data + spl, RECORD_PROOF_RECEIPT_MAGIC,
+					   sizeof(RECORD_PROOF_RECEIPT_MAGIC) - 1));
+			(void)segment_proof_parse(data, spl, &sp2);
+			(void)receipt_parse(data + spl, size - spl, &rc);
+		}
 	}
 	lacre_dbuf_reset(&d);
 	r = tlog_segment_decode(data, size, &seg);

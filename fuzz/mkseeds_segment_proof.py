@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """mkseeds_segment_proof.py - seeds for fuzz/fuzz_segment_proof.c: valid
 lacre-segment-proof/v1 texts (docs/FORMATS.md §6.1) for trees of 1, 2, 5, 13
-and 1000 commitments, the v2 (and a v1) segment entries alone, and a few
-near misses.  Computed here from the format's definition (RFC 6962), not
+and 1000 commitments, the v2 (and a v1) segment entries alone, a few near
+misses, and record proofs (§6.2: a segment proof, then a tlog-proof of its
+entry against an unsigned checkpoint text, so the split and both readers
+run; one cut inside the receipt's magic line).  Computed here from the format's definition (RFC 6962), not
 with lacre's code.
 
   fuzz/mkseeds_segment_proof.py fuzz/corpus/segment_proof
@@ -77,6 +79,11 @@ def main():
     seeds["near-short-path"] = good[:-45]
     seeds["near-leading-zero"] = good.replace(b"record 3 5", b"record 03 5")
     seeds["near-n-mismatch"] = good.replace(b"record 3 5", b"record 3 6")
+    # record proofs: the receipt of the entry as leaf 0 of a one-leaf tree
+    cp = b"lacre/demo/ingest\n1\n" + base64.b64encode(leaf(e)) + b"\n\n"
+    rcpt = b"c2sp.org/tlog-proof@v1\nindex 0\n\n" + cp
+    seeds["record-proof-n5-i3"] = good + rcpt
+    seeds["near-record-proof-cut"] = good + rcpt[:10]
     for k, v in seeds.items():
         open(os.path.join(out, k), "wb").write(v)
 

@@ -120,9 +120,10 @@ int cli_media_open(const struct cli_media_opts *o, const char *action, const cha
 		return cli_fail(r, "cannot reset the index");
 	}
 	{
-		/* only records the signed ingest log holds are indexed (a
-		 * segment sealed to the warrant's public key by anyone else is
-		 * no evidence); no log yet: no segment can be one of ours */
+		/* only records a signed ingest log of the site holds are
+		 * indexed (every receiver's log: receipts.h; a segment sealed
+		 * to the warrant's public key by anyone else is no evidence);
+		 * no log yet: no segment can be one of ours */
 		char lmsg[SITE_MSG_MAX];
 		lmsg[0] = '\0';
 		r = receipts_index_open(&m->s, m->st, &m->logged, lmsg, sizeof(lmsg));

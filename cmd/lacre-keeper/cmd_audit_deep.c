@@ -60,10 +60,11 @@ static int load_ids(const struct site *s, struct keystore *ks, struct deep_ident
 	return LACRE_OK;
 }
 
-/* The deep audit of s over st (cli_audit_deep_fn, cli.h): ex is the
+/* The deep audit of s over st (cli_audit_deep_fn, cli.h): every ingest
+ * log of logs[0..nlogs) to the size the keyless audit verified; ex is the
  * keyless audit's exit status, the result is the command's. */
 int cli_audit_deep(const char *pass_file, const struct site *s, struct lacre_store *st,
-		   uint64_t log_size, int ingest_running, int ex)
+		   const struct deep_log *logs, size_t nlogs, int ex)
 {
 	struct keystore *ks = NULL;
 	struct deep_identity *ids = NULL;
@@ -81,8 +82,9 @@ int cli_audit_deep(const char *pass_file, const struct site *s, struct lacre_sto
 	r = load_ids(s, ks, &ids, &keys, &n);
 	keystore_close(ks);
 	if (r == LACRE_OK)
-		r = deep_audit_run(s, st, log_size, ingest_running, ids, n, on_deep,
-				   NULL, &dr);
+		r = deep_audit_run_logs(s, st, logs, nlogs, ids, n, on_deep, NULL, &dr);
+	if ((r == LACRE_OK || r == LACRE_E_VERIFY) && nlogs > 1)
+		printf("deep: %zu ingest logs, each to the size audited above\n", nlogs);
 	if (r == LACRE_OK || r == LACRE_E_VERIFY)
 		printf("deep: %llu segments decrypted (%llu from the spool), %llu records checked; "
 		       "%llu segments no key opens (shredded); %llu commitments with no record "

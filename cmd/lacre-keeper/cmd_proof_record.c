@@ -8,8 +8,11 @@
  * segment) needs two files: the tlog-proof of its segment's entry and the
  * lacre-segment-proof from the record to that entry's records root, written
  * to --segment-proof SP (default: -o's FILE with ".tlog-proof" replaced by
- * ".segment-proof", or FILE.segment-proof).  `lacre proof verify
- * --entry-hex COMMITMENT [--segment-proof SP]` checks the result offline.
+ * ".segment-proof", or FILE.segment-proof).  Through the keeper, whose
+ * request returns one file, both go into -o's FILE as one record proof
+ * (docs/FORMATS.md §6.2: the segment proof, then the tlog-proof).
+ * `lacre proof verify --entry-hex COMMITMENT [--segment-proof SP] FILE`
+ * checks either form offline.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -35,7 +38,9 @@ static void usage(FILE *f)
 		"Writes the tlog-proof receipt of one record (SEGMENT:INDEX as 'lacre records\n"
 		"--json' prints them) and prints its commitment and leaf index on stderr.  A\n"
 		"record of a v2 segment also gets its segment proof: SP, by default FILE with\n"
-		".tlog-proof replaced by .segment-proof (or FILE.segment-proof).\n");
+		".tlog-proof replaced by .segment-proof (or FILE.segment-proof); through the\n"
+		"keeper both go into FILE as one record proof (segment proof, then receipt),\n"
+		"which 'lacre proof verify --entry-hex COMMITMENT FILE' reads.\n");
 }
 
 /* Audit-first gate for reading one record (action "records"). */
@@ -126,15 +131,23 @@ int cmd_proof_record(int argc, char **argv)
 				  sizeof(msg));
 	keystore_close(ks);
 	if (r == LACRE_OK && sp.len && getenv("LACRE_KEEPER_OUTPUT")) {
-		/* a keeper request returns one output file: the segment proof
-		 * would stay in the worker's private folder, and a receipt of
-		 * the segment's entry alone proves no record */
-		cli_err("record %s is in a v2 segment: its proof is two files and a keeper request "
-			"returns one; run it on the site's host without the keeper (LACRE_KEEPER=off), or "
-			"take records/<n>.segment-proof and .tlog-proof from an export", recs);
-		lacre_dbuf_free(&out);
-		lacre_dbuf_free(&sp);
-		return EXIT_FAIL;
+		/* a keeper request returns one output file: the record proof
+		 * holds both (the segment proof, then the receipt) */
+		struct lacre_dbuf both;
+		lacre_dbuf_init(&both, SEGMENT_PROOF_TEXT_MAX + NOTE_MAX_SIZE + 8192);
+		if ((r = lacre_dbuf_add(&both, sp.p, sp.len)) == LACRE_OK &&
+		    (r = lacre_dbuf_add(&both, out.p, out.len)) == LACRE_OK) {
+			lacre_dbuf_free(&out);
+			out = both;
+		} else {
+			lacre_dbuf_free(&both);
+		}
+		lacre_dbuf_reset(&sp);
+		if (r != LACRE_OK)
+			snprintf(msg, sizeof(msg), "record proof of %s: %s", recs, lacre_strerror(r));
+		else
+			fprintf(stderr, "lacre: record %s: one record proof (segment proof, then receipt; "
+				"docs/FORMATS.md §6.2)\n", recs);
 	}
 	if (r == LACRE_OK && sp.len && !sppath) {
 		cli_err("record %s is in a v2 segment: its proof is two files; give -o FILE or "

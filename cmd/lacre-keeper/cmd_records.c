@@ -65,9 +65,10 @@ static void unlogged_flush(struct rout *o)
 	o->unl_seg[0] = '\0';
 }
 
-/* 1 when the signed ingest log holds ar's commitment (its own leaf, or
- * its segment's v2 entry whose records root all the segment's records
- * hash to), else 0 (counted). */
+/* 1 when a signed ingest log of the site holds ar's commitment (its own
+ * leaf, or its segment's v2 entry, in the log that names the segment,
+ * whose records root all the segment's records hash to), else 0
+ * (counted). */
 static int record_logged(struct rout *o, const struct access_record *ar)
 {
 	struct receipts_where w;
@@ -315,8 +316,8 @@ static int run(int argc, char **argv, int quarantine)
 	}
 	out.json = o.json;
 	{
-		/* fail closed: without the signed log nothing read can be told
-		 * from a planted segment */
+		/* fail closed: without the signed logs (every receiver's:
+		 * receipts.h) nothing read can be told from a planted segment */
 		struct receipts_index *ix = NULL;
 		char msg[SITE_MSG_MAX];
 		msg[0] = '\0';

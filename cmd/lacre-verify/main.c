@@ -6,7 +6,7 @@
  * and prints the report.  It fails closed: without --log-vkey (the ingest
  * log's key as the court received it from the site) nothing is VERIFIED.
  *
- *   lacre-verify PACKAGE -i COURT-IDENTITY [--json] [--log-vkey VKEY]
+ *   lacre-verify PACKAGE -i COURT-IDENTITY [--json] [--log-vkey VKEY]...
  *                [--export-vkey VKEY] [--witness-vkey VKEY]... [--quorum K]
  *                [--policy FILE] [--extract DIR]
  *
@@ -60,12 +60,13 @@ static void verr(const char *fmt, ...)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: lacre-verify PACKAGE -i COURT-IDENTITY [--json] [--log-vkey VKEY]\n"
+		"usage: lacre-verify PACKAGE -i COURT-IDENTITY [--json] [--log-vkey VKEY]...\n"
 		"                    [--export-vkey VKEY] [--witness-vkey VKEY]... [--quorum K]\n"
 		"                    [--policy FILE] [--extract DIR]\n"
 		"Checks an evidence package made by 'lacre export', offline: every record's\n"
 		"commitment, PDU, decoded fields and JSON; every receipt against the checkpoint;\n"
-		"the ingest log's signature (--log-vkey: the key the court trusts), witness\n"
+		"the ingest log's signature (--log-vkey: the key the court trusts; once per log\n"
+		"when the package spans several ingest logs of the site), witness\n"
 		"cosignatures (--witness-vkey, --quorum), the completeness report, the exclusions\n"
 		"of a party copy and the signed manifest (--export-vkey).  A VKEY is the key text\n"
 		"or a file holding it.  --policy FILE (a C2SP tlog-policy) replaces --log-vkey,\n"
@@ -219,7 +220,7 @@ int main(int argc, char **argv)
 		{ 0, 0, 0, 0 }
 	};
 	struct rlimit no_core = { 0, 0 };
-	struct note_verifier logk, expk, wit[VERIFY_MAX_WITNESSES];
+	struct note_verifier logk[VERIFY_MAX_LOGS], expk, wit[VERIFY_MAX_WITNESSES];
 	struct verify_opts vo;
 	struct verify_result res;
 	struct age_x25519_identity id;
@@ -244,16 +245,29 @@ int main(int argc, char **argv)
 		case 'i': idpath = optarg; break;
 		case 'j': json = 1; break;
 		case 'L':
+			if (vo.nlog_keys == VERIFY_MAX_LOGS) {
+				verr("--log-vkey: at most %d, one per ingest log", VERIFY_MAX_LOGS);
+				return V_USAGE;
+			}
+			/* fall through */
 		case 'E':
-			if (load_vkey(optarg, c == 'L' ? &logk : &expk) != LACRE_OK) {
+			if (load_vkey(optarg, c == 'L' ? &logk[vo.nlog_keys] : &expk) != LACRE_OK) {
 				verr("--%s: '%s' is neither a vkey nor a file holding one",
 				     c == 'L' ? "log-vkey" : "export-vkey", optarg);
 				return V_USAGE;
 			}
-			if (c == 'L')
-				vo.log_key = &logk;
-			else
+			if (c == 'L') {
+				for (size_t k = 0; k < vo.nlog_keys; k++)
+					if (!strcmp(logk[k].name, logk[vo.nlog_keys].name)) {
+						verr("--log-vkey: two keys for %s: give one per ingest log",
+						     logk[k].name);
+						return V_USAGE;
+					}
+				vo.log_keys = logk;
+				vo.nlog_keys++;
+			} else {
 				vo.export_key = &expk;
+			}
 			break;
 		case 'W':
 			if (vo.nw == VERIFY_MAX_WITNESSES || load_vkey(optarg, &wit[vo.nw]) != LACRE_OK) {
@@ -292,7 +306,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return V_USAGE;
 	}
-	if (pol && (vo.log_key || vo.nw || quorum_given)) {
+	if (pol && (vo.nlog_keys || vo.nw || quorum_given)) {
 		verr("--policy names the log keys, the witnesses and the quorum: give it without "
 		     "--log-vkey, --witness-vkey and --quorum");
 		free(pol);
@@ -338,7 +352,7 @@ int main(int argc, char **argv)
 		print_text(&res, path, vo.policy != NULL);
 	}
 	status = res.verified ? V_OK : V_VERIFY;
-	if (!vo.log_key && !vo.policy)
+	if (!vo.nlog_keys && !vo.policy)
 		verr("%s", VERIFY_NO_TRUSTED_KEY);
 	if (xdir && !res.verified) {
 		verr("nothing extracted into %s: the package did not verify", xdir);

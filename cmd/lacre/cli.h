@@ -121,12 +121,13 @@ int cli_user_list(const struct site *s, int json);
  * command's exit status.  cmd_audit_site.c calls it through
  * cli_audit_deep_hook, which lacre-keeper sets and the client leaves NULL. */
 struct lacre_store;
+struct deep_log;
 typedef int (*cli_audit_deep_fn)(const char *pass_file, const struct site *s,
-				 struct lacre_store *st, uint64_t log_size, int ingest_running,
+				 struct lacre_store *st, const struct deep_log *logs, size_t nlogs,
 				 int ex);
 extern cli_audit_deep_fn cli_audit_deep_hook;
 int cli_audit_deep(const char *pass_file, const struct site *s, struct lacre_store *st,
-		   uint64_t log_size, int ingest_running, int ex);
+		   const struct deep_log *logs, size_t nlogs, int ex);
 /* The keyless fingerprint of the segment object name on st (cmd_audit_site.c):
  * up to cap bytes to fp, its length to *len. */
 struct lacre_store;

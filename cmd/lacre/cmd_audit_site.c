@@ -18,6 +18,7 @@
 
 #include "lacre/accesslog.h"
 #include "lacre/age.h"
+#include "lacre/deep_audit.h"
 #include "lacre/err.h"
 #include "lacre/ingest_logs.h"
 #include "lacre/site.h"
@@ -41,11 +42,14 @@ static void on_finding(void *arg, const struct audit_finding *f)
 		printf("%-14s %s: %s\n", audit_kind_name(f->kind), f->object, f->message);
 }
 
+#define AUDIT_DEEP_LOGS_MAX 64   /* ingest logs --deep decrypts */
+
 /* What the per-log callback needs and keeps. */
 struct log_lines {
 	int multi;               /* the site has several ingest logs: a line each */
-	uint64_t unnamed_size;   /* the unnamed log's audited size (what --deep reads) */
-	int unnamed_running;
+	struct deep_log deep[AUDIT_DEEP_LOGS_MAX];   /* each audited log (for --deep) */
+	char origin[AUDIT_DEEP_LOGS_MAX][NOTE_NAME_MAX + 1];
+	size_t ndeep, skipped;   /* kept; not audited (rollback, fork, no checkpoint) */
 };
 
 /* One line per ingest log of a site with several (site_audit_opts.on_log). */
@@ -54,9 +58,16 @@ static void on_log(void *arg, const struct site_ingest_log *log, const struct si
 {
 	struct log_lines *ll = arg;
 
-	if (!log->name[0]) {
-		ll->unnamed_size = r->log_size;
-		ll->unnamed_running = r->ingest_running;
+	/* --deep decrypts the segments of every log the keyless audit could
+	 * audit, up to the size it verified */
+	if ((rc == LACRE_OK || rc == LACRE_E_VERIFY) && ll->ndeep < AUDIT_DEEP_LOGS_MAX) {
+		snprintf(ll->origin[ll->ndeep], sizeof(ll->origin[0]), "%s", log->origin);
+		ll->deep[ll->ndeep].origin = ll->origin[ll->ndeep];
+		ll->deep[ll->ndeep].size = r->log_size;
+		ll->deep[ll->ndeep].running = r->ingest_running;
+		ll->ndeep++;
+	} else {
+		ll->skipped++;
 	}
 	if (!ll->multi)
 		return;
@@ -107,7 +118,7 @@ int cmd_audit_site(int argc, char **argv)
 	struct site_ingest_log *logs = NULL;
 	size_t nlogs = 0;
 	char lmsg[SITE_MSG_MAX];
-	struct log_lines ll = { 0, 0, 0 };
+	static struct log_lines ll;
 	int deep = 0, c, r, ra, ex = EXIT_FAIL;
 
 	optind = 1;
@@ -186,13 +197,15 @@ int cmd_audit_site(int argc, char **argv)
 			ex = EXIT_FAIL;
 			goto out;
 		}
-		/* --deep reads the unnamed receiver's log (records of named
-		 * receivers' logs are not decrypted by it yet) */
-		if (res.logs > 1)
-			printf("deep: the unnamed receiver's log only (size %llu); the other logs were "
-			       "audited keyless above\n", (unsigned long long)ll.unnamed_size);
-		ex = cli_audit_deep_hook(pass_file, &s, st, res.logs > 1 ? ll.unnamed_size : res.log_size,
-					 res.logs > 1 ? ll.unnamed_running : res.ingest_running, ex);
+		/* every ingest log the keyless audit audited, each to the
+		 * size it verified */
+		if (ll.skipped) {
+			printf("deep: %zu ingest logs not decrypted: their keyless audit did not run "
+			       "(see above)\n", ll.skipped);
+			if (ex == EXIT_OK)
+				ex = cli_exit_status(LACRE_E_VERIFY);
+		}
+		ex = cli_audit_deep_hook(pass_file, &s, st, ll.deep, ll.ndeep, ex);
 	}
 out:
 	lacre_store_close(st);

@@ -12,7 +12,9 @@
  * With --segment-proof (a record of a v2 segment, one ledger leaf per
  * segment), --entry-hex is the record's commitment: SP must take it to
  * the records root of the segment entry it carries, and FILE must prove
- * that entry's leaf.
+ * that entry's leaf.  A FILE that opens with the segment proof is a record
+ * proof (docs/FORMATS.md §6.2, `lacre proof record` through the keeper):
+ * both in one file, checked the same way.
  * inclusion uses the given checkpoint (or the store's, after verifying its
  * signature) and prints the receipt on stdout.  verify exits 0 when the
  * receipt proves the entry, 3 when it does not.
@@ -42,7 +44,9 @@ static void usage(FILE *f)
 		"                          [--segment-proof SP]\n"
 		"                          --justification TEXT [--user KEYFILE]\n"
 		"\n"
-		"Make or check a C2SP tlog-proof receipt for one ledger entry.\n");
+		"Make or check a C2SP tlog-proof receipt for one ledger entry.  verify also reads\n"
+		"a record proof (segment proof, then receipt, in one FILE: what proof record writes\n"
+		"through the keeper) with --entry-hex of the record's commitment.\n");
 }
 
 /* Build a receipt from the tiles. */
@@ -156,10 +160,11 @@ static int do_verify(int argc, char **argv)
 	size_t nw = 0;
 	long quorum = 0, n = 0;
 	int opt, rc, status = EXIT_FAIL, have_v = 0, have_leaf = 0;
+	size_t rof;
 	const char *polfile = NULL, *spfile = NULL;
 	struct policy *pol = NULL;
 
-	lacre_dbuf_init(&in, NOTE_MAX_SIZE + 8192);
+	lacre_dbuf_init(&in, SEGMENT_PROOF_TEXT_MAX + NOTE_MAX_SIZE + 8192);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -234,11 +239,45 @@ static int do_verify(int argc, char **argv)
 		merkle_leaf_hash(sp.entry, sp.entry_len, leaf);
 		lacre_dbuf_reset(&in);
 	}
-	if ((rc = note_read_file(argv[optind], NOTE_MAX_SIZE + 8192, &in)) != LACRE_OK) {
+	if ((rc = note_read_file(argv[optind], SEGMENT_PROOF_TEXT_MAX + NOTE_MAX_SIZE + 8192, &in)) != LACRE_OK) {
 		status = cli_fail(rc, argv[optind]);
 		goto done;
 	}
-	if ((rc = receipt_parse(in.p, in.len, &r)) != LACRE_OK) {
+	rof = 0;
+	if (in.len > sizeof(SEGMENT_PROOF_MAGIC) &&
+	    !memcmp(in.p, SEGMENT_PROOF_MAGIC "\n", sizeof(SEGMENT_PROOF_MAGIC))) {
+		/* a record proof (FORMATS.md §6.2): the segment proof, then the
+		 * receipt of its entry, in one file */
+		size_t spl;
+		if (spfile) {
+			cli_err("%s holds its segment proof already: give it without --segment-proof",
+				argv[optind]);
+			status = EXIT_USAGE;
+			goto done;
+		}
+		if (n != 32) {
+			cli_err("a record proof needs --entry-hex of the record's 32-byte commitment");
+			status = EXIT_USAGE;
+			goto done;
+		}
+		if (segment_proof_split(in.p, in.len, &spl) != LACRE_OK ||
+		    segment_proof_parse(in.p, spl, &sp) != LACRE_OK) {
+			cli_err("%s is not a record proof (a lacre-segment-proof/v1, then a tlog-proof)",
+				argv[optind]);
+			status = EXIT_VERIFY;
+			goto done;
+		}
+		if (segment_proof_verify(&sp, entry) != LACRE_OK) {
+			cli_err("segment proof does not take the commitment to the records root of %s",
+				sp.seg.name);
+			status = EXIT_VERIFY;
+			goto done;
+		}
+		merkle_leaf_hash(sp.entry, sp.entry_len, leaf);
+		spfile = argv[optind];
+		rof = spl;
+	}
+	if ((rc = receipt_parse(in.p + rof, in.len - rof, &r)) != LACRE_OK) {
 		status = cli_fail(rc, "receipt");
 		goto done;
 	}

@@ -1,7 +1,7 @@
 /*
- * deep_audit.h - decrypt every segment the ingest log names (and every
- * segment on the backend it does not) and match every record with its
- * commitment in the ingest log, and every commitment with its record
+ * deep_audit.h - decrypt every segment the ingest logs name (and every
+ * segment on the backend none does) and match every record with its
+ * commitment in its ingest log, and every commitment with its record
  * (lib/access/deep_audit.c).  Access domain: needs the identities from the
  * keystore.
  */
@@ -61,5 +61,24 @@ int deep_audit_run(const struct site *s, struct lacre_store *st, uint64_t log_si
 		   const struct deep_identity *ids, size_t n_ids,
 		   void (*report)(void *arg, const char *segment, const char *what), void *arg,
 		   struct deep_audit_result *res);
+
+/* One ingest log to audit: its origin, the size the keyless audit
+ * verified, and whether its receiver runs. */
+struct deep_log {
+	const char *origin;
+	uint64_t size;
+	int running;
+};
+
+/* The same over several ingest logs of one site (issue 15: one log per
+ * receiver), each alone in order, the results summed: a segment on the
+ * backend is unlogged only when no log names it; such segments are read
+ * after the last log, and their records' commitments are looked up among
+ * that log's 32-byte entries (v1 leaves; a v2 log has none).
+ * deep_audit_run is this for the site's own log (seal_sink_log_origin). */
+int deep_audit_run_logs(const struct site *s, struct lacre_store *st, const struct deep_log *logs,
+			size_t nlogs, const struct deep_identity *ids, size_t n_ids,
+			void (*report)(void *arg, const char *segment, const char *what), void *arg,
+			struct deep_audit_result *res);
 
 #endif

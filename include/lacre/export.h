@@ -74,7 +74,9 @@ struct export_result {
 					       * unlogged.txt (not in records/included) */
 	uint64_t pdu_bytes;                   /* PDU bytes included */
 	uint64_t plain_bytes;                 /* package plaintext */
-	uint64_t log_size;                    /* checkpoint the receipts prove against */
+	uint64_t log_size;                    /* checkpoint the receipts prove against (the
+					       * package's first log) */
+	size_t logs;                          /* ingest logs the package names (>= 1) */
 	char export_vkey[NOTE_KEY_TEXT_MAX + 1];
 	int self_verified;                    /* 1: the self-check said VERIFIED (always,
 					       * when export_run returns LACRE_OK) */

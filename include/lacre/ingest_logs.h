@@ -2,7 +2,7 @@
  * ingest_logs.h - the ingest logs of a site (issue 15, "Many machines"):
  * one per receiver, each with its own origin, key, ledger state, spool,
  * stream state and status file, and the one place every reader (the audit,
- * status, and later records, export and verify) learns which logs exist
+ * status, and through receipts.h records, export and verify) learns which logs exist
  * and which checkpoint of each it may trust (lib/site/ingest_logs.c).
  *
  * A receiver has a name (lacre ingest --receiver NAME, or ingest.receiver

@@ -61,4 +61,15 @@ int segment_proof_parse(const void *text, size_t len, struct segment_proof *out)
  * LACRE_OK or LACRE_E_VERIFY. */
 int segment_proof_verify(const struct segment_proof *p, const uint8_t commitment[32]);
 
+/* A record proof (docs/FORMATS.md §6.2, what `lacre proof record` writes
+ * through the keeper, whose request returns one file): a v2 record's two
+ * proofs in one file, the segment proof text followed at once by the
+ * tlog-proof of its entry ("c2sp.org/tlog-proof@v1" opens the second).
+ * Split text[0..len) (untrusted): *sp_len bytes of segment proof, the
+ * receipt from there to the end.  LACRE_E_MALFORMED unless the text opens
+ * with the segment proof magic line and holds the receipt's first line
+ * at the start of a line; each part is then parsed by its own reader. */
+#define RECORD_PROOF_RECEIPT_MAGIC "c2sp.org/tlog-proof@v1\n"
+int segment_proof_split(const void *text, size_t len, size_t *sp_len);
+
 #endif

@@ -26,6 +26,7 @@
 #include "lacre/package.h"
 
 #define VERIFY_MAX_WITNESSES 32
+#define VERIFY_MAX_LOGS 16            /* ingest logs one package may name */
 #define VERIFY_PROBLEMS_LISTED 500
 /* The problem (member "checkpoint") of a package checked without a trusted
  * ingest-log key. */
@@ -34,6 +35,12 @@
 
 struct verify_opts {
 	const struct note_verifier *log_key;       /* trusted ingest-log key, or NULL */
+	const struct note_verifier *log_keys;      /* more trusted ingest-log keys (a
+						    * package may span several logs of
+						    * one site: each log's checkpoint is
+						    * checked with the key named by its
+						    * origin) */
+	size_t nlog_keys;
 	const struct note_verifier *export_key;    /* trusted export key, or NULL */
 	const struct note_verifier *witnesses;     /* trusted cosigners */
 	size_t nw;
@@ -55,12 +62,16 @@ struct verify_result {
 	char warrant[64];
 	char case_id[130];
 	char court[130];
-	char origin[NOTE_NAME_MAX + 1];
+	char origin[NOTE_NAME_MAX + 1];   /* the package's first log */
 	uint64_t log_size;
-	int log_key_trusted;          /* 1: checked with the caller's key (else
-				       * never verified) */
+	size_t nlogs;                     /* the logs the package names (manifest) */
+	char origins[VERIFY_MAX_LOGS][NOTE_NAME_MAX + 1];   /* each one's checkpoint */
+	uint64_t log_sizes[VERIFY_MAX_LOGS];
+	int log_key_trusted;          /* 1: every log checked with the caller's key
+				       * (else never verified) */
 	int export_key_trusted;
-	size_t cosignatures;          /* trusted witnesses that cosigned */
+	size_t cosignatures;          /* trusted witnesses that cosigned (the fewest
+				       * of any log's checkpoint) */
 	uint64_t records, included, excluded;
 	uint64_t events;              /* accounting events (sealed to oversight) checked */
 	uint64_t pdu_bytes;

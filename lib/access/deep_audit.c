@@ -79,6 +79,8 @@ struct deep {
 	struct dseg *sv;
 	size_t ns, caps, n_logged;
 	char **logged;            /* logged names, sorted (bsearch) */
+	char **prior;             /* names logged by the logs audited before this one */
+	size_t n_prior, cap_prior;
 	char **listed;            /* segment objects on the backend */
 	size_t n_listed, cap_listed;
 	struct lacre_dbuf obj;
@@ -377,18 +379,23 @@ static int unlogged_segments(struct deep *d)
 {
 	int r;
 
-	if ((d->logged = calloc(d->n_logged + 1, sizeof(char *))) == NULL)
+	size_t nl = d->n_logged + d->n_prior;
+
+	/* named by this log or by one audited before it */
+	if ((d->logged = calloc(nl + 1, sizeof(char *))) == NULL)
 		return LACRE_E_NOMEM;
 	for (size_t i = 0; i < d->n_logged; i++)
 		d->logged[i] = d->sv[i].name;
-	qsort(d->logged, d->n_logged, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < d->n_prior; i++)
+		d->logged[d->n_logged + i] = d->prior[i];
+	qsort(d->logged, nl, sizeof(char *), cmp_str);
 	if ((r = lacre_store_list(d->st, ACCESS_SEGMENT_PREFIX, collect, d)) != LACRE_OK)
 		return r;
 	for (size_t i = 0; i < d->n_listed; i++) {
 		const char *name = d->listed[i];
 		struct dseg *g;
 		size_t si;
-		if (d->n_logged && bsearch(&name, d->logged, d->n_logged, sizeof(char *), cmp_str))
+		if (nl && bsearch(&name, d->logged, nl, sizeof(char *), cmp_str))
 			continue;
 		if ((g = seg_new(d, name, DEEP_UNLOGGED)) == NULL)
 			return LACRE_E_NOMEM;
@@ -531,15 +538,66 @@ static void batch(struct deep *d, size_t a, size_t b, size_t k, int running)
 			"segment (log entries %s)%s", (unsigned long long)u, g->name, rg, cand);
 }
 
-int deep_audit_run(const struct site *s, struct lacre_store *st, uint64_t log_size, int running,
-		   const struct deep_identity *ids, size_t n_ids,
-		   void (*report)(void *arg, const char *segment, const char *what), void *arg,
-		   struct deep_audit_result *res)
+/* Keep the names log's segments have, for the unlogged check of the logs
+ * after it. */
+static int keep_names(struct deep *d)
 {
-	struct deep d;
-	char origin[NOTE_NAME_MAX + 1], prefix[TLOG_PREFIX_MAX];
+	for (size_t i = 0; i < d->n_logged; i++) {
+		if (d->n_prior == d->cap_prior) {
+			size_t nc = d->cap_prior ? d->cap_prior * 2 : 256;
+			char **nv = realloc(d->prior, nc * sizeof(*nv));
+			if (!nv)
+				return LACRE_E_NOMEM;
+			d->prior = nv;
+			d->cap_prior = nc;
+		}
+		if ((d->prior[d->n_prior] = strdup(d->sv[i].name)) == NULL)
+			return LACRE_E_NOMEM;
+		d->n_prior++;
+	}
+	return LACRE_OK;
+}
+
+/* Audit one log (see deep_audit_run_logs); last: the segments on the
+ * backend no log names are read after its own. */
+static int deep_one(struct deep *d, const struct deep_log *lg, int last)
+{
+	char prefix[TLOG_PREFIX_MAX];
 	size_t li = 0;
 	int r;
+
+	d->n = 0;
+	d->ns = 0;
+	if ((r = tlog_prefix(lg->origin, prefix, sizeof(prefix))) != LACRE_OK ||
+	    (r = load_entries(d, prefix, lg->size)) != LACRE_OK)
+		return r;
+	d->res->record_leaves += d->n;
+	d->n_logged = d->ns;
+	for (size_t i = 0; i < d->n_logged; i++)
+		if ((r = read_segment(d, i)) != LACRE_OK)
+			return r;
+	if (last && (r = unlogged_segments(d)) != LACRE_OK)
+		return r;
+	/* every leaf without a record, batch by batch */
+	if (d->n)
+		qsort(d->lv, d->n, sizeof(*d->lv), cmp_leaf_idx);
+	for (size_t k = 0; k <= d->n_logged; k++) {
+		uint64_t end = k < d->n_logged ? d->sv[k].idx : UINT64_MAX;
+		size_t a = li;
+		while (li < d->n && d->lv[li].idx < end)
+			li++;
+		batch(d, a, li, k, lg->running);
+	}
+	return last ? LACRE_OK : keep_names(d);
+}
+
+int deep_audit_run_logs(const struct site *s, struct lacre_store *st, const struct deep_log *logs,
+			size_t nlogs, const struct deep_identity *ids, size_t n_ids,
+			void (*report)(void *arg, const char *segment, const char *what), void *arg,
+			struct deep_audit_result *res)
+{
+	struct deep d;
+	int r = LACRE_OK;
 
 	memset(res, 0, sizeof(*res));
 	memset(&d, 0, sizeof(d));
@@ -552,29 +610,10 @@ int deep_audit_run(const struct site *s, struct lacre_store *st, uint64_t log_si
 	d.res = res;
 	lacre_dbuf_init(&d.obj, DEEP_SEGMENT_MAX);
 	lacre_dbuf_set_secret(&d.obj);
-	if ((r = seal_sink_log_origin(s, origin, sizeof(origin))) != LACRE_OK ||
-	    (r = tlog_prefix(origin, prefix, sizeof(prefix))) != LACRE_OK ||
-	    (r = load_entries(&d, prefix, log_size)) != LACRE_OK)
-		goto out;
-	res->record_leaves = d.n;
-	d.n_logged = d.ns;
-	for (size_t i = 0; i < d.n_logged; i++)
-		if ((r = read_segment(&d, i)) != LACRE_OK)
-			goto out;
-	if ((r = unlogged_segments(&d)) != LACRE_OK)
-		goto out;
-	/* every leaf without a record, batch by batch */
-	if (d.n)
-		qsort(d.lv, d.n, sizeof(*d.lv), cmp_leaf_idx);
-	for (size_t k = 0; k <= d.n_logged; k++) {
-		uint64_t end = k < d.n_logged ? d.sv[k].idx : UINT64_MAX;
-		size_t a = li;
-		while (li < d.n && d.lv[li].idx < end)
-			li++;
-		batch(&d, a, li, k, running);
-	}
-	r = res->problems ? LACRE_E_VERIFY : LACRE_OK;
-out:
+	for (size_t i = 0; i < nlogs && r == LACRE_OK; i++)
+		r = deep_one(&d, &logs[i], i + 1 == nlogs);
+	if (r == LACRE_OK)
+		r = res->problems ? LACRE_E_VERIFY : LACRE_OK;
 	lacre_dbuf_free(&d.obj);
 	free(d.lv);
 	free(d.sv);
@@ -582,5 +621,28 @@ out:
 	for (size_t i = 0; i < d.n_listed; i++)
 		free(d.listed[i]);
 	free(d.listed);
+	for (size_t i = 0; i < d.n_prior; i++)
+		free(d.prior[i]);
+	free(d.prior);
 	return r;
+}
+
+/* The site's own (seal_sink_log_origin) log alone. */
+int deep_audit_run(const struct site *s, struct lacre_store *st, uint64_t log_size, int running,
+		   const struct deep_identity *ids, size_t n_ids,
+		   void (*report)(void *arg, const char *segment, const char *what), void *arg,
+		   struct deep_audit_result *res)
+{
+	struct deep_log lg;
+	char origin[NOTE_NAME_MAX + 1];
+	int r;
+
+	if ((r = seal_sink_log_origin(s, origin, sizeof(origin))) != LACRE_OK) {
+		memset(res, 0, sizeof(*res));
+		return r;
+	}
+	lg.origin = origin;
+	lg.size = log_size;
+	lg.running = running;
+	return deep_audit_run_logs(s, st, &lg, 1, ids, n_ids, report, arg, res);
 }

@@ -12,6 +12,13 @@
  * manifest lists every member with its SHA-256 and is signed (as a C2SP
  * signed note over its hash) by the site's export key.
  *
+ * A site with several receivers has an ingest log each; the receipts come
+ * from the logs index over all of them (receipts.h), each record's from
+ * the log that names its segment.  The package names the logs it uses:
+ * one, exactly as before; two or more, a log/log-size pair and checkpoint
+ * member each, an ingest.vkey line each and the log's number on every
+ * record and event line (ex_logs_plan, ex_lines_logged, ex_log_members).
+ *
  * A record whose commitment is in no checkpoint the receipts can prove
  * against (the ingest log does not name it: its leaf was lost or its
  * segment reached the backend without its entry; or ingest has not
@@ -79,6 +86,10 @@ struct ex_ctx {
 	struct package_writer *pw;
 	struct receipts_index *ix;
 	struct receipts_seg *rs;           /* record -> leaf, v1 or v2 (receipts.h) */
+	uint8_t *used;                     /* per log of ix: 1 when a receipt of it is in */
+	struct lacre_dbuf rec_log, ev_log; /* the log (size_t) of each record / event line */
+	size_t *pk_log;                    /* package log number (1..) of each log of ix */
+	size_t npk;                        /* logs in the package (>= 2: multi-log form) */
 	const struct age_x25519_identity *id; /* the identity of the current pass */
 	struct lacre_dbuf sp;              /* a record's segment proof */
 	struct ex_member *mem;
@@ -559,10 +570,11 @@ static int ex_record(void *arg, const struct access_record *ar)
 			       lacre_strerror(r));
 	leaf = where.leaf;
 	n = ++c->n;
+	c->used[where.log] = 1;
 	lacre_hex(commit, 32, hex);
 	lacre_dbuf_reset(&c->tmp);
 	lacre_dbuf_reset(&c->sp);
-	if ((r = receipts_index_receipt(c->ix, leaf, &c->tmp)) != LACRE_OK ||
+	if ((r = receipts_index_receipt(c->ix, where.log, leaf, &c->tmp)) != LACRE_OK ||
 	    (where.v2 && (r = receipts_seg_proof(c->rs, &where, &c->sp)) != LACRE_OK))
 		return ex_fail(c, r, "%s record %llu: cannot make its receipt", ar->segment, (unsigned long long)ar->index);
 	ex = ex_excluded(c, ar, when);
@@ -633,6 +645,7 @@ static int ex_record(void *arg, const struct access_record *ar)
 	    (r = lacre_dbuf_printf(&c->recs, "record %llu %s %llu %llu %s\n", (unsigned long long)n,
 				   ar->segment, (unsigned long long)ar->index,
 				   (unsigned long long)leaf, hex)) != LACRE_OK ||
+	    (r = lacre_dbuf_add(&c->rec_log, &where.log, sizeof(where.log))) != LACRE_OK ||
 	    (r = ex_item(c, rec, 0)) != LACRE_OK)
 		return ex_fail(c, r, "records: too large or out of memory");
 	c->included++;
@@ -711,10 +724,11 @@ static int ex_oversight(void *arg, const struct access_record *ar)
 			return ex_fail(c, r, "%s: cannot read its records' commitments again", ar->segment);
 		leaf = where.leaf;
 		k = ++c->nev;
+		c->used[where.log] = 1;
 		lacre_hex(commit, 32, hex);
 		lacre_dbuf_reset(&c->tmp);
 		lacre_dbuf_reset(&c->sp);
-		if ((r = receipts_index_receipt(c->ix, leaf, &c->tmp)) != LACRE_OK ||
+		if ((r = receipts_index_receipt(c->ix, where.log, leaf, &c->tmp)) != LACRE_OK ||
 		    (where.v2 && (r = receipts_seg_proof(c->rs, &where, &c->sp)) != LACRE_OK))
 			return ex_fail(c, r, "event receipt");
 		{
@@ -742,7 +756,8 @@ static int ex_oversight(void *arg, const struct access_record *ar)
 		if ((r = json_finish(&w)) != LACRE_OK || (r = lacre_dbuf_add_u8(&c->evjsonl, '\n')) != LACRE_OK ||
 		    (r = lacre_dbuf_printf(&c->evlines, "event %llu %s %llu %llu %s\n", (unsigned long long)k,
 					   ar->segment, (unsigned long long)ar->index,
-					   (unsigned long long)leaf, hex)) != LACRE_OK)
+					   (unsigned long long)leaf, hex)) != LACRE_OK ||
+		    (r = lacre_dbuf_add(&c->ev_log, &where.log, sizeof(where.log))) != LACRE_OK)
 			return ex_fail(c, r, "events: too large or out of memory");
 		return 0;
 	}
@@ -971,21 +986,105 @@ out:
 	return r;
 }
 
+/* Number the logs of the package: the logs of ix a receipt in it proves
+ * against, in ix's order, from 1 (the first log of ix when none does).
+ * One log: the single-log form of §9 as before; two or more: the
+ * multi-log form (docs/FORMATS.md §9.1, §9.2). */
+static int ex_logs_plan(struct ex_ctx *c)
+{
+	size_t n = receipts_index_logs(c->ix), i;
+
+	if (!(c->pk_log = calloc(n, sizeof(*c->pk_log))))
+		return LACRE_E_NOMEM;
+	for (i = 0; i < n; i++)
+		if (c->used[i])
+			c->pk_log[i] = ++c->npk;
+	if (c->npk == 0)
+		c->pk_log[0] = ++c->npk;
+	if (c->npk > VERIFY_MAX_LOGS) {
+		snprintf(c->msg, c->msglen, "the records span %zu ingest logs and a package names at "
+			 "most %d: export a shorter window (--from, --to)", c->npk, VERIFY_MAX_LOGS);
+		return LACRE_E_TOO_LARGE;
+	}
+	return LACRE_OK;
+}
+
+/* Append the manifest lines of lines to m: as they are in a single-log
+ * package; with " <k>" (the package number of the log that proves it,
+ * logs[j] for line j) before each line feed in a multi-log one. */
+static int ex_lines_logged(const struct ex_ctx *c, struct lacre_dbuf *m, const struct lacre_dbuf *lines,
+			   const struct lacre_dbuf *logs)
+{
+	const uint8_t *p = lines->p, *end = lines->p + lines->len;
+	size_t j = 0, lg;
+	int r = LACRE_OK;
+
+	if (c->npk < 2)
+		return lacre_dbuf_add(m, lines->p, lines->len);
+	while (r == LACRE_OK && p < end) {
+		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl || (j + 1) * sizeof(lg) > logs->len)
+			return LACRE_E_INVALID;
+		memcpy(&lg, logs->p + j * sizeof(lg), sizeof(lg));
+		r = lacre_dbuf_add(m, p, (size_t)(nl - p));
+		if (r == LACRE_OK)
+			r = lacre_dbuf_printf(m, " %zu\n", c->pk_log[lg]);
+		p = nl + 1;
+		j++;
+	}
+	return r;
+}
+
+/* The members naming the package's logs: "checkpoint" (the first log's
+ * checkpoint note), "logs/<k>.checkpoint" for each further log k, and
+ * "ingest.vkey" (each log's vkey and a line feed, in package order). */
+static int ex_log_members(struct ex_ctx *c)
+{
+	const uint8_t *note;
+	size_t note_len, i;
+	char name[40];
+	int r = LACRE_OK;
+
+	for (i = 0; r == LACRE_OK && i < receipts_index_logs(c->ix); i++) {
+		if (!c->pk_log[i])
+			continue;
+		receipts_index_checkpoint(c->ix, i, &note, &note_len);
+		if (c->pk_log[i] == 1)
+			snprintf(name, sizeof(name), "checkpoint");
+		else
+			snprintf(name, sizeof(name), "logs/%zu.checkpoint", c->pk_log[i]);
+		r = ex_add(c, name, note, note_len);
+	}
+	lacre_dbuf_reset(&c->tmp);
+	for (i = 0; r == LACRE_OK && i < receipts_index_logs(c->ix); i++)
+		if (c->pk_log[i])
+			r = lacre_dbuf_printf(&c->tmp, "%s\n", receipts_index_vkey(c->ix, i));
+	if (r == LACRE_OK)
+		r = ex_add(c, "ingest.vkey", c->tmp.p, c->tmp.len);
+	return r;
+}
+
 /* The manifest text (members listed last). */
 static int ex_manifest(struct ex_ctx *c, const struct site *s, const char *id, struct lacre_dbuf *m)
 {
 	const struct export_opts *o = c->o;
-	const struct checkpoint *cp = receipts_index_tree(c->ix);
 	char t[WARRANT_TIME_MAX], hex[65], liid[2 * WARRANT_LIID_MAX + 3];
-	int r;
+	int r = LACRE_OK;
 	size_t i;
 
 	warrant_time_format(warrant_time_now(), t);
 	r = lacre_dbuf_add_str(m, PACKAGE_MAGIC);
 	if (r == LACRE_OK) r = lacre_dbuf_printf(m, "package %s\ncreated %s\n", id, t);
 	if (r == LACRE_OK) r = ex_text(m, "site", s->cfg.name);
-	if (r == LACRE_OK) r = ex_text(m, "log", cp->origin);
-	if (r == LACRE_OK) r = lacre_dbuf_printf(m, "log-size %llu\n", (unsigned long long)cp->size);
+	/* one log and log-size line per log of the package, in package order */
+	for (i = 0; r == LACRE_OK && i < receipts_index_logs(c->ix); i++) {
+		const struct checkpoint *cp = receipts_index_tree(c->ix, i);
+		if (!c->pk_log[i])
+			continue;
+		r = ex_text(m, "log", cp->origin);
+		if (r == LACRE_OK)
+			r = lacre_dbuf_printf(m, "log-size %llu\n", (unsigned long long)cp->size);
+	}
 	if (r == LACRE_OK) r = ex_text(m, "warrant", c->w->id);
 	if (r == LACRE_OK) r = ex_text(m, "case", c->w->case_id);
 	if (r == LACRE_OK) r = ex_text(m, "court", c->w->court);
@@ -1027,9 +1126,9 @@ static int ex_manifest(struct ex_ctx *c, const struct site *s, const char *id, s
 	if (r == LACRE_OK && !o->access_report)
 		r = lacre_dbuf_add_str(m, "absent access-log access log not available in this build\n");
 	if (r == LACRE_OK)
-		r = lacre_dbuf_add(m, c->recs.p, c->recs.len);
+		r = ex_lines_logged(c, m, &c->recs, &c->rec_log);
 	if (r == LACRE_OK)
-		r = lacre_dbuf_add(m, c->evlines.p, c->evlines.len);
+		r = ex_lines_logged(c, m, &c->evlines, &c->ev_log);
 	for (i = 0; r == LACRE_OK && i < c->nmem; i++) {
 		lacre_hex(c->mem[i].sha, 32, hex);
 		r = lacre_dbuf_printf(m, "member %s %llu %s\n", hex, (unsigned long long)c->mem[i].size,
@@ -1045,11 +1144,12 @@ static int ex_manifest(struct ex_ctx *c, const struct site *s, const char *id, s
  * court's.  Its report (verify_result_text) goes to o->self_check.
  * LACRE_OK only when it VERIFIED; LACRE_E_VERIFY (msg says why) otherwise,
  * and then the caller writes nothing. */
-static int ex_self_check(const struct export_opts *o, const char *log_vkey,
+static int ex_self_check(const struct export_opts *o, const struct ex_ctx *c,
 			 const struct note_verifier *ev, const uint8_t *plain, size_t n,
 			 char *msg, size_t msglen)
 {
-	struct note_verifier lk;
+	struct note_verifier *lk;
+	size_t nlk = 0;
 	struct verify_opts vo;
 	struct verify_result vr;
 	struct package *pk = NULL;
@@ -1060,22 +1160,33 @@ static int ex_self_check(const struct export_opts *o, const char *log_vkey,
 	memset(&vo, 0, sizeof(vo));
 	memset(&vr, 0, sizeof(vr));
 	pmsg[0] = '\0';
-	if ((r = note_verifier_parse(log_vkey, strlen(log_vkey), &lk)) != LACRE_OK) {
-		snprintf(msg, msglen, "self-check: the site's ingest log key cannot be read: %s",
-			 lacre_strerror(r));
-		return LACRE_E_VERIFY;
+	if (!(lk = calloc(receipts_index_logs(c->ix), sizeof(*lk))))
+		return LACRE_E_NOMEM;
+	for (size_t i = 0; i < receipts_index_logs(c->ix); i++) {
+		const char *vk = receipts_index_vkey(c->ix, i);
+		if (!c->pk_log[i])
+			continue;
+		if ((r = note_verifier_parse(vk, strlen(vk), &lk[nlk++])) != LACRE_OK) {
+			snprintf(msg, msglen, "self-check: the ingest log key of %s cannot be read: %s",
+				 receipts_index_origin(c->ix, i), lacre_strerror(r));
+			free(lk);
+			return LACRE_E_VERIFY;
+		}
 	}
-	vo.log_key = &lk;
+	vo.log_keys = lk;
+	vo.nlog_keys = nlk;
 	vo.export_key = ev;
 	if ((r = package_parse(plain, n, &pk, pmsg, sizeof(pmsg))) != LACRE_OK)
 		verify_add_problem(&vr, "package", "%s", pmsg[0] ? pmsg : lacre_strerror(r));
 	else if ((r = verify_package(pk, &vo, &vr)) != LACRE_OK) {
+		free(lk);
 		package_free(pk);
 		verify_result_free(&vr);
 		snprintf(msg, msglen, "self-check could not run: %s", lacre_strerror(r));
 		return r;
 	}
 	package_free(pk);
+	free(lk);
 	lacre_dbuf_init(&rep, (size_t)64 << 20);
 	r = verify_result_text(&vr, o->path, "trusted (the site's ingest log key)",
 			       "of the site (ledger/export.vkey)", &rep);
@@ -1115,8 +1226,7 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	struct lacre_dbuf man, sig, stmt, plain;
 	uint8_t pid[16], mh[32];
 	char pidhex[33], mhex[65];
-	const uint8_t *note;
-	size_t note_len, i;
+	size_t i;
 	int r, have_id = 0;
 
 	memset(&c, 0, sizeof(c));
@@ -1140,6 +1250,8 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	lacre_dbuf_init(&c.evjsonl, EX_TEXT_MAX);
 	lacre_dbuf_set_secret(&c.evjsonl);
 	lacre_dbuf_init(&c.evlines, EX_LIST_MAX);
+	lacre_dbuf_init(&c.rec_log, EX_LIST_MAX);
+	lacre_dbuf_init(&c.ev_log, EX_LIST_MAX);
 	lacre_dbuf_init(&c.quar, (size_t)1 << 20);
 	lacre_dbuf_init(&c.media, (size_t)1 << 26);
 	lacre_dbuf_init(&c.absent, (size_t)1 << 26);
@@ -1182,6 +1294,10 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 		goto out;
 	if ((r = receipts_seg_new(c.ix, st, &c.rs)) != LACRE_OK)
 		goto out;
+	if (!(c.used = calloc(receipts_index_logs(c.ix), 1))) {
+		r = LACRE_E_NOMEM;
+		goto out;
+	}
 	c.id = &id;
 	if ((r = package_writer_open(o->path, o->court, &c.pw)) != LACRE_OK) {
 		if (r == LACRE_E_EXISTS)
@@ -1245,14 +1361,10 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	     (r = lacre_dbuf_add(&c.tmp, c.unl.p, c.unl.len)) != LACRE_OK ||
 	     (r = ex_add(&c, "unlogged.txt", c.tmp.p, c.tmp.len)) != LACRE_OK))
 		goto io;
-	receipts_index_checkpoint(c.ix, &note, &note_len);
-	if ((r = ex_add(&c, "checkpoint", note, note_len)) != LACRE_OK)
+	/* io: a message unless ex_logs_plan gave one */
+	if ((r = ex_logs_plan(&c)) != LACRE_OK || (r = ex_log_members(&c)) != LACRE_OK)
 		goto io;
-	lacre_dbuf_reset(&c.tmp);
 	note_signer_public(signer, &ev);
-	if ((r = lacre_dbuf_printf(&c.tmp, "%s\n", receipts_index_vkey(c.ix))) != LACRE_OK ||
-	    (r = ex_add(&c, "ingest.vkey", c.tmp.p, c.tmp.len)) != LACRE_OK)
-		goto io;
 	lacre_dbuf_reset(&c.tmp);
 	if ((r = note_verifier_format(&ev, &c.tmp)) != LACRE_OK || (r = lacre_dbuf_add_u8(&c.tmp, '\n')) != LACRE_OK)
 		goto io;
@@ -1282,8 +1394,7 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	out.plain_bytes = package_writer_plain_size(c.pw);
 	/* verify before sealing: nothing is renamed into place unless the
 	 * offline verifier's own checks pass on these very bytes */
-	if ((r = ex_self_check(o, receipts_index_vkey(c.ix), &ev, plain.p, plain.len, msg,
-			       msglen)) != LACRE_OK)
+	if ((r = ex_self_check(o, &c, &ev, plain.p, plain.len, msg, msglen)) != LACRE_OK)
 		goto out;
 	out.self_verified = 1;
 	if ((r = package_writer_finish(c.pw)) != LACRE_OK)
@@ -1298,7 +1409,10 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	out.pcaps = c.pcaps;
 	out.quarantined = c.nquar;
 	out.unlogged = c.unlogged;
-	out.log_size = receipts_index_tree(c.ix)->size;
+	for (i = 0; i < receipts_index_logs(c.ix); i++)
+		if (c.pk_log[i] == 1)
+			out.log_size = receipts_index_tree(c.ix, i)->size;
+	out.logs = c.npk;
 	*res = out;
 	r = LACRE_OK;
 	goto out;
@@ -1331,6 +1445,10 @@ out:
 	lacre_dbuf_free(&c.tmp);
 	lacre_dbuf_free(&c.evjsonl);
 	lacre_dbuf_free(&c.evlines);
+	lacre_dbuf_free(&c.rec_log);
+	lacre_dbuf_free(&c.ev_log);
+	free(c.used);
+	free(c.pk_log);
 	lacre_dbuf_free(&c.quar);
 	lacre_dbuf_free(&c.media);
 	lacre_dbuf_free(&c.absent);
@@ -1423,7 +1541,7 @@ int export_record_receipt(const struct site *s, struct keystore *ks, const char 
 				 "audit --site --deep", segment, (unsigned long long)index);
 		goto out;
 	}
-	if ((r = receipts_index_receipt(ix, lf, out)) != LACRE_OK)
+	if ((r = receipts_index_receipt(ix, where.log, lf, out)) != LACRE_OK)
 		goto out;
 	if (where.v2 && (r = receipts_seg_proof(rs, &where, segment_proof)) != LACRE_OK) {
 		snprintf(msg, msglen, "cannot make the segment proof of %s:%llu: %s", segment,

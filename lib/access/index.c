@@ -111,8 +111,8 @@ void index_set_log(struct index *ix, const struct receipts_index *logged)
 		ix->logged = logged;
 }
 
-/* 1 when the signed log holds rec's commitment as a leaf of its own (a v1
- * segment; or no log is set).  A v2 segment's records are checked all at
+/* 1 when a signed log of the site holds rec's commitment as a leaf of its
+ * own (a v1 segment; or no log is set).  A v2 segment's records are checked all at
  * once (index_segment_logged). */
 static int index_in_log(const struct index *ix, const uint8_t c[32])
 {
@@ -120,10 +120,11 @@ static int index_in_log(const struct index *ix, const uint8_t c[32])
 
 	if (!ix->logged)
 		return 1;
-	return receipts_index_find(ix->logged, c, &leaf) == LACRE_OK;
+	return receipts_index_find(ix->logged, c, NULL, &leaf) == LACRE_OK;
 }
 
-/* The records of segment name not in the signed log, given every
+/* The records of segment name not in the signed logs (the one of the
+ * site's ingest logs that names it: receipts.h), given every
  * commitment read from it (commits[0..n)) and how many of the warrant's
  * records have no leaf of their own (v1miss) out of nw: none when its v2
  * entry's count and root match them all, all nw when a v2 entry names it
@@ -136,7 +137,7 @@ static uint64_t index_segment_unlogged(const struct index *ix, const char *name,
 
 	if (!ix->logged)
 		return 0;
-	r = receipts_index_segment_check(ix->logged, name, commits, n, NULL);
+	r = receipts_index_segment_check(ix->logged, name, commits, n, NULL, NULL);
 	if (r == LACRE_OK)
 		return 0;
 	if (r == LACRE_E_NOT_FOUND)

@@ -1,8 +1,11 @@
 /*
- * receipts.c - per-record receipts from the site's ingest log (see
- * include/lacre/receipts.h).
+ * receipts.c - per-record receipts from the site's ingest logs (see
+ * include/lacre/receipts.h): the "logs index", one part per ingest log of
+ * the site (site_ingest_logs), each built alone from its own trusted
+ * checkpoint (site_ingest_checkpoint).
  *
- * The local checkpoint is the trust anchor (it never leaves the site); the
+ * A log's trusted checkpoint is its trust anchor (the receiver's local
+ * copy, or the backend's verified and never older than seen); the
  * backend's bundles are untrusted: each is read through the checked buffer,
  * every entry is hashed, and the tree built from them must reproduce the
  * checkpoint's root before any leaf index or proof is handed out.  All
@@ -21,6 +24,7 @@
 #include "lacre/err.h"
 #include "lacre/access.h"
 #include "lacre/frame.h"
+#include "lacre/ingest_logs.h"
 #include "lacre/receipts.h"
 #include "lacre/seal_sink.h"
 #include "lacre/segment.h"
@@ -36,7 +40,9 @@ struct rcpt_seg {
 	uint64_t leaf;
 };
 
-struct receipts_index {
+/* One ingest log's part of the index. */
+struct rcpt_log {
+	char origin[NOTE_NAME_MAX + 1];
 	struct checkpoint cp;
 	uint8_t *note;                         /* the checkpoint note, verbatim */
 	size_t note_len;
@@ -51,8 +57,14 @@ struct receipts_index {
 	size_t nsegs, capsegs;
 };
 
+/* The logs index: every ingest log of the site, in site_ingest_logs order. */
+struct receipts_index {
+	struct rcpt_log *log;
+	size_t nlogs;
+};
+
 /* Keep a v2 segment entry (decoded) of leaf. */
-static int rcpt_seg_add(struct receipts_index *ix, const struct tlog_segment *seg, uint64_t leaf)
+static int rcpt_seg_add(struct rcpt_log *ix, const struct tlog_segment *seg, uint64_t leaf)
 {
 	if (ix->nsegs == ix->capsegs) {
 		size_t nc = ix->capsegs ? 2 * ix->capsegs : 64;
@@ -78,12 +90,6 @@ static int rcpt_seg_cmp(const void *a, const void *b)
 	return x->leaf < y->leaf ? -1 : x->leaf > y->leaf;
 }
 
-/* Read a small local file into out (whole, capped). */
-static int rcpt_read(const char *path, struct lacre_dbuf *out)
-{
-	return note_read_file(path, RCPT_FILE_MAX, out);
-}
-
 /* Slot of a leaf hash in the hash set (its first 8 bytes: a SHA-256
  * output is uniform). */
 static size_t rcpt_slot(const uint8_t lh[MERKLE_HASH_LEN], size_t nslots)
@@ -97,7 +103,7 @@ static size_t rcpt_slot(const uint8_t lh[MERKLE_HASH_LEN], size_t nslots)
 /* Insert leaf (whose hash is already in level 0); a repeated entry keeps
  * its first index.  Two leaves with the same leaf hash are the same entry,
  * so the set needs no copy of the commitments. */
-static void rcpt_insert(struct receipts_index *ix, uint64_t leaf)
+static void rcpt_insert(struct rcpt_log *ix, uint64_t leaf)
 {
 	const uint8_t *lh = ix->level[0][leaf];
 	size_t s = rcpt_slot(lh, ix->nslots);
@@ -113,7 +119,7 @@ static void rcpt_insert(struct receipts_index *ix, uint64_t leaf)
 /* merkle_node_fn over the kept levels. */
 static int rcpt_node(void *arg, unsigned height, uint64_t index, uint8_t out[MERKLE_HASH_LEN])
 {
-	const struct receipts_index *ix = arg;
+	const struct rcpt_log *ix = arg;
 
 	if (height >= ix->levels || index >= (ix->cp.size >> height))
 		return LACRE_E_RANGE;
@@ -122,7 +128,7 @@ static int rcpt_node(void *arg, unsigned height, uint64_t index, uint8_t out[MER
 }
 
 /* Read the bundles of [0, size) into level 0 and the commitment set. */
-static int rcpt_bundles(struct receipts_index *ix, struct lacre_store *store, const char *prefix,
+static int rcpt_bundles(struct rcpt_log *ix, struct lacre_store *store, const char *prefix,
 			char *msg, size_t msglen)
 {
 	struct lacre_dbuf d;
@@ -178,97 +184,198 @@ out:
 	return r;
 }
 
-/* Build the index (see receipts.h). */
-int receipts_index_open(const struct site *s, struct lacre_store *store,
-			struct receipts_index **out, char *msg, size_t msglen)
+/* Free one log's part. */
+static void rcpt_log_free(struct rcpt_log *lg)
 {
-	struct receipts_index *ix;
+	for (unsigned h = 0; h < 64; h++)
+		free(lg->level[h]);
+	free(lg->slot_i);
+	free(lg->segs);
+	free(lg->note);
+	memset(lg, 0, sizeof(*lg));
+}
+
+/* Build log lg (origin and vkey text set) from its trusted checkpoint note
+ * (taken: lg owns it after the call, on success or failure): verify the
+ * note with the vkey, read every entry bundle of its tree from store and
+ * require them to hash to its root. */
+static int rcpt_log_build(struct rcpt_log *lg, struct lacre_store *store, uint8_t *note,
+			  size_t note_len, char *msg, size_t msglen)
+{
 	struct note_verifier v;
-	struct lacre_dbuf vk, cp;
-	char path[SITE_PATH_MAX], origin[NOTE_NAME_MAX + 1], prefix[TLOG_PREFIX_MAX];
+	char prefix[TLOG_PREFIX_MAX];
 	uint8_t root[MERKLE_HASH_LEN];
 	uint64_t size;
 	unsigned h;
 	int r;
 
-	if (msglen)
-		msg[0] = 0;
-	if ((ix = calloc(1, sizeof(*ix))) == NULL)
-		return LACRE_E_NOMEM;
-	lacre_dbuf_init(&vk, RCPT_FILE_MAX);
-	lacre_dbuf_init(&cp, RCPT_FILE_MAX);
-	if ((r = seal_sink_log_origin(s, origin, sizeof(origin))) != LACRE_OK ||
-	    (r = site_path(s, "ledger/ingest/vkey", path, sizeof(path))) != LACRE_OK)
-		goto fail;
-	if ((r = rcpt_read(path, &vk)) != LACRE_OK) {
-		snprintf(msg, msglen, "no ingest log on this site yet (%s)", path);
-		goto fail;
+	lg->note = note;
+	lg->note_len = note_len;
+	if (note_verifier_parse(lg->vkey, strlen(lg->vkey), &v) != LACRE_OK) {
+		snprintf(msg, msglen, "%s: its vkey is not a vkey: check the site's ledger folder "
+			 "and receiver.NAME.vkey", lg->origin);
+		return LACRE_E_CORRUPT;
 	}
-	while (vk.len && (vk.p[vk.len - 1] == '\n' || vk.p[vk.len - 1] == '\r'))
-		vk.len--;
-	if (vk.len > NOTE_KEY_TEXT_MAX ||
-	    (r = note_verifier_parse((const char *)vk.p, vk.len, &v)) != LACRE_OK) {
-		r = LACRE_E_CORRUPT;
-		snprintf(msg, msglen, "%s is not a vkey", path);
-		goto fail;
+	if (checkpoint_open(note, note_len, &v, NULL, 0, &lg->cp, NULL) != LACRE_OK ||
+	    strcmp(lg->cp.origin, lg->origin) != 0) {
+		snprintf(msg, msglen, "%s: its trusted checkpoint does not verify with the ingest log's key "
+			 "(restore the checkpoint or the vkey from a backup of the site)", lg->origin);
+		return LACRE_E_AUTH;
 	}
-	memcpy(ix->vkey, vk.p, vk.len);
-	ix->vkey[vk.len] = 0;
-	if ((r = site_path(s, "ledger/ingest/checkpoint", path, sizeof(path))) != LACRE_OK)
-		goto fail;
-	if ((r = rcpt_read(path, &cp)) != LACRE_OK) {
-		snprintf(msg, msglen, "no published ingest checkpoint yet (%s)", path);
-		goto fail;
-	}
-	if ((r = checkpoint_open(cp.p, cp.len, &v, NULL, 0, &ix->cp, NULL)) != LACRE_OK ||
-	    strcmp(ix->cp.origin, origin) != 0) {
-		r = LACRE_E_AUTH;
-		snprintf(msg, msglen, "the local checkpoint %s does not verify with the ingest log's key", path);
-		goto fail;
-	}
-	ix->note_len = cp.len;
-	ix->note = lacre_dbuf_steal(&cp, &ix->note_len);
-	size = ix->cp.size;
+	size = lg->cp.size;
 	/* levels: height h keeps size >> h complete subtrees */
 	for (h = 0; h < 64 && (size >> h) > 0; h++) {
-		ix->level[h] = malloc((size_t)(size >> h) * MERKLE_HASH_LEN);
-		if (!ix->level[h]) {
-			r = LACRE_E_NOMEM;
+		lg->level[h] = malloc((size_t)(size >> h) * MERKLE_HASH_LEN);
+		if (!lg->level[h])
+			return LACRE_E_NOMEM;
+	}
+	lg->levels = h;
+	for (lg->nslots = 16; lg->nslots < size + size / 2 + 16; lg->nslots *= 2)
+		;
+	if (!(lg->slot_i = calloc(lg->nslots, sizeof(*lg->slot_i))))
+		return LACRE_E_NOMEM;
+	if ((r = tlog_prefix(lg->origin, prefix, sizeof(prefix))) != LACRE_OK)
+		return r;
+	if ((r = rcpt_bundles(lg, store, prefix, msg, msglen)) != LACRE_OK) {
+		if (msg[0]) {
+			char m[400];
+			snprintf(m, sizeof(m), "%s", msg);
+			lacre_msg(msg, msglen, "%s: %s", lg->origin, m);
+		}
+		return r;
+	}
+	for (h = 1; h < lg->levels; h++)
+		for (uint64_t i = 0; i < (size >> h); i++)
+			merkle_node_hash(lg->level[h - 1][2 * i], lg->level[h - 1][2 * i + 1],
+					 lg->level[h][i]);
+	if ((r = merkle_root(size, rcpt_node, lg, root)) != LACRE_OK)
+		return r;
+	if (CRYPTO_memcmp(root, lg->cp.root, MERKLE_HASH_LEN) != 0) {
+		snprintf(msg, msglen, "%s: the ingest log entries on the backend do not hash to the "
+			 "site's checkpoint (size %llu): the backend's bundles were altered", lg->origin,
+			 (unsigned long long)size);
+		return LACRE_E_VERIFY;
+	}
+	if (lg->nsegs)
+		qsort(lg->segs, lg->nsegs, sizeof(*lg->segs), rcpt_seg_cmp);
+	return LACRE_OK;
+}
+
+/* One segment name of one log (the cross-log check). */
+struct rcpt_name {
+	const char *name;
+	size_t log;
+};
+
+/* Order of names: name, then log. */
+static int rcpt_name_cmp(const void *a, const void *b)
+{
+	const struct rcpt_name *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	return x->log < y->log ? -1 : x->log > y->log;
+}
+
+/* A segment is proven by the one log that names it: refuse an index in
+ * which two logs name the same segment, naming the segment and both. */
+static int rcpt_unique(const struct receipts_index *ix, char *msg, size_t msglen)
+{
+	struct rcpt_name *v;
+	size_t n = 0, i, k;
+	int r = LACRE_OK;
+
+	for (i = 0; i < ix->nlogs; i++)
+		n += ix->log[i].nsegs;
+	if (n < 2 || ix->nlogs < 2)
+		return LACRE_OK;
+	if (!(v = malloc(n * sizeof(*v))))
+		return LACRE_E_NOMEM;
+	for (i = 0, k = 0; i < ix->nlogs; i++)
+		for (size_t j = 0; j < ix->log[i].nsegs; j++) {
+			v[k].name = ix->log[i].segs[j].seg.name;
+			v[k++].log = i;
+		}
+	qsort(v, n, sizeof(*v), rcpt_name_cmp);
+	for (i = 1; i < n; i++)
+		if (!strcmp(v[i - 1].name, v[i].name) && v[i - 1].log != v[i].log) {
+			lacre_msg(msg, msglen, "segment %s is named by two ingest logs, %s and %s: a "
+				 "segment belongs to the one receiver that sealed it; audit the site "
+				 "(lacre audit --site --deep) and report it", v[i].name,
+				 ix->log[v[i - 1].log].origin, ix->log[v[i].log].origin);
+			r = LACRE_E_VERIFY;
+			break;
+		}
+	free(v);
+	return r;
+}
+
+/* Build the index over every ingest log of the site (see receipts.h). */
+int receipts_index_open(const struct site *s, struct lacre_store *store,
+			struct receipts_index **out, char *msg, size_t msglen)
+{
+	struct receipts_index *ix;
+	struct site_ingest_log *logs = NULL;
+	struct lacre_dbuf cp;
+	size_t n = 0, i;
+	int r;
+
+	if (msglen)
+		msg[0] = 0;
+	if ((r = site_ingest_logs(s, &logs, &n, msg, msglen)) != LACRE_OK)
+		return r;
+	if (n == 0) {
+		free(logs);
+		snprintf(msg, msglen, "no ingest log on this site yet (no ledger/ingest*/vkey in %s, "
+			 "no receiver.NAME.vkey in lacre.conf)", s->dir);
+		return LACRE_E_NOT_FOUND;
+	}
+	if (!(ix = calloc(1, sizeof(*ix))) || !(ix->log = calloc(n, sizeof(*ix->log)))) {
+		free(ix);
+		free(logs);
+		return LACRE_E_NOMEM;
+	}
+	lacre_dbuf_init(&cp, RCPT_FILE_MAX);
+	for (i = 0; i < n; i++) {
+		struct rcpt_log *lg = &ix->log[ix->nlogs];
+		uint8_t *note;
+		size_t len;
+
+		lacre_dbuf_reset(&cp);
+		r = site_ingest_checkpoint(s, &logs[i], store, &cp, msg, msglen);
+		if (r == LACRE_E_NOT_FOUND)
+			continue;   /* a log with no checkpoint yet proves nothing yet */
+		if (r != LACRE_OK)
+			goto fail;
+		if (strlen(logs[i].vkey) >= sizeof(lg->vkey)) {
+			r = LACRE_E_CONFIG;
+			lacre_msg(msg, msglen, "%s: its vkey is too long to be a vkey", logs[i].origin);
 			goto fail;
 		}
+		memcpy(lg->origin, logs[i].origin, sizeof(lg->origin));
+		memcpy(lg->vkey, logs[i].vkey, strlen(logs[i].vkey) + 1);
+		len = cp.len;
+		note = lacre_dbuf_steal(&cp, &len);
+		lacre_dbuf_init(&cp, RCPT_FILE_MAX);
+		ix->nlogs++;
+		if ((r = rcpt_log_build(lg, store, note, len, msg, msglen)) != LACRE_OK)
+			goto fail;
 	}
-	ix->levels = h;
-	for (ix->nslots = 16; ix->nslots < size + size / 2 + 16; ix->nslots *= 2)
-		;
-	ix->slot_i = calloc(ix->nslots, sizeof(*ix->slot_i));
-	if (!ix->slot_i) {
-		r = LACRE_E_NOMEM;
-		goto fail;
-	}
-	if ((r = tlog_prefix(origin, prefix, sizeof(prefix))) != LACRE_OK ||
-	    (r = rcpt_bundles(ix, store, prefix, msg, msglen)) != LACRE_OK)
-		goto fail;
-	for (h = 1; h < ix->levels; h++)
-		for (uint64_t i = 0; i < (size >> h); i++)
-			merkle_node_hash(ix->level[h - 1][2 * i], ix->level[h - 1][2 * i + 1],
-					 ix->level[h][i]);
-	if ((r = merkle_root(size, rcpt_node, ix, root)) != LACRE_OK)
-		goto fail;
-	if (CRYPTO_memcmp(root, ix->cp.root, MERKLE_HASH_LEN) != 0) {
-		r = LACRE_E_VERIFY;
-		snprintf(msg, msglen, "the ingest log entries on the backend do not hash to the site's "
-			 "checkpoint (size %llu): the backend's bundles were altered",
-			 (unsigned long long)size);
+	if (ix->nlogs == 0) {
+		r = LACRE_E_NOT_FOUND;
+		snprintf(msg, msglen, "no published ingest checkpoint yet (%s has none)", logs[0].origin);
 		goto fail;
 	}
-	if (ix->nsegs)
-		qsort(ix->segs, ix->nsegs, sizeof(*ix->segs), rcpt_seg_cmp);
-	lacre_dbuf_free(&vk);
+	if ((r = rcpt_unique(ix, msg, msglen)) != LACRE_OK)
+		goto fail;
+	lacre_dbuf_free(&cp);
+	free(logs);
 	*out = ix;
 	return LACRE_OK;
 fail:
-	lacre_dbuf_free(&vk);
 	lacre_dbuf_free(&cp);
+	free(logs);
 	receipts_index_free(ix);
 	return r;
 }
@@ -278,104 +385,147 @@ void receipts_index_free(struct receipts_index *ix)
 {
 	if (!ix)
 		return;
-	for (unsigned h = 0; h < 64; h++)
-		free(ix->level[h]);
-	free(ix->slot_i);
-	free(ix->segs);
-	free(ix->note);
+	for (size_t i = 0; i < ix->nlogs; i++)
+		rcpt_log_free(&ix->log[i]);
+	free(ix->log);
 	free(ix);
 }
 
-/* Leaf index of a commitment. */
-int receipts_index_find(const struct receipts_index *ix, const uint8_t commitment[32],
-			uint64_t *leaf)
+/* The number of logs. */
+size_t receipts_index_logs(const struct receipts_index *ix)
 {
-	uint8_t lh[MERKLE_HASH_LEN];
+	return ix->nlogs;
+}
+
+/* Log log's origin. */
+const char *receipts_index_origin(const struct receipts_index *ix, size_t log)
+{
+	return log < ix->nlogs ? ix->log[log].origin : "";
+}
+
+/* Leaf index of a commitment in one log. */
+static int rcpt_find(const struct rcpt_log *lg, const uint8_t lh[MERKLE_HASH_LEN], uint64_t *leaf)
+{
 	size_t s;
 
-	merkle_leaf_hash(commitment, 32, lh);
-	s = rcpt_slot(lh, ix->nslots);
-	while (ix->slot_i[s]) {
-		if (!memcmp(ix->level[0][ix->slot_i[s] - 1], lh, MERKLE_HASH_LEN)) {
-			*leaf = ix->slot_i[s] - 1;
+	if (!lg->slot_i)
+		return LACRE_E_NOT_FOUND;
+	s = rcpt_slot(lh, lg->nslots);
+	while (lg->slot_i[s]) {
+		if (!memcmp(lg->level[0][lg->slot_i[s] - 1], lh, MERKLE_HASH_LEN)) {
+			*leaf = lg->slot_i[s] - 1;
 			return LACRE_OK;
 		}
-		s = (s + 1) & (ix->nslots - 1);
+		s = (s + 1) & (lg->nslots - 1);
 	}
 	return LACRE_E_NOT_FOUND;
 }
 
-/* Inclusion proof of leaf to the checkpoint. */
-int receipts_index_proof(const struct receipts_index *ix, uint64_t leaf, struct merkle_proof *out)
+/* Log and leaf index of a commitment (the first log holding it). */
+int receipts_index_find(const struct receipts_index *ix, const uint8_t commitment[32],
+			size_t *log, uint64_t *leaf)
 {
-	if (leaf >= ix->cp.size)
-		return LACRE_E_RANGE;
-	return merkle_prove_inclusion(leaf, ix->cp.size, rcpt_node, (void *)ix, out);
+	uint8_t lh[MERKLE_HASH_LEN];
+
+	merkle_leaf_hash(commitment, 32, lh);
+	for (size_t i = 0; i < ix->nlogs; i++)
+		if (rcpt_find(&ix->log[i], lh, leaf) == LACRE_OK) {
+			if (log)
+				*log = i;
+			return LACRE_OK;
+		}
+	return LACRE_E_NOT_FOUND;
 }
 
-/* The receipt of leaf. */
-int receipts_index_receipt(const struct receipts_index *ix, uint64_t leaf, struct lacre_dbuf *out)
+/* Inclusion proof of leaf of log to its checkpoint. */
+int receipts_index_proof(const struct receipts_index *ix, size_t log, uint64_t leaf,
+			 struct merkle_proof *out)
+{
+	if (log >= ix->nlogs || leaf >= ix->log[log].cp.size)
+		return LACRE_E_RANGE;
+	return merkle_prove_inclusion(leaf, ix->log[log].cp.size, rcpt_node, (void *)&ix->log[log], out);
+}
+
+/* The receipt of leaf of log. */
+int receipts_index_receipt(const struct receipts_index *ix, size_t log, uint64_t leaf,
+			   struct lacre_dbuf *out)
 {
 	struct merkle_proof p;
 	int r;
 
-	if ((r = receipts_index_proof(ix, leaf, &p)) != LACRE_OK)
+	if ((r = receipts_index_proof(ix, log, leaf, &p)) != LACRE_OK)
 		return r;
-	return receipt_format(leaf, &p, ix->note, ix->note_len, out);
+	return receipt_format(leaf, &p, ix->log[log].note, ix->log[log].note_len, out);
 }
 
-/* The checkpoint note. */
-void receipts_index_checkpoint(const struct receipts_index *ix, const uint8_t **note, size_t *len)
+/* The checkpoint note of log. */
+void receipts_index_checkpoint(const struct receipts_index *ix, size_t log, const uint8_t **note,
+			       size_t *len)
 {
-	*note = ix->note;
-	*len = ix->note_len;
+	*note = ix->log[log].note;
+	*len = ix->log[log].note_len;
 }
 
 /* The checkpoint's parsed form. */
-const struct checkpoint *receipts_index_tree(const struct receipts_index *ix)
+const struct checkpoint *receipts_index_tree(const struct receipts_index *ix, size_t log)
 {
-	return &ix->cp;
+	return &ix->log[log].cp;
 }
 
 /* The log's vkey text. */
-const char *receipts_index_vkey(const struct receipts_index *ix)
+const char *receipts_index_vkey(const struct receipts_index *ix, size_t log)
 {
-	return ix->vkey;
+	return ix->log[log].vkey;
 }
 
-/* The first v2 entry naming object (binary search, then back to the
- * lowest leaf of equal names). */
-int receipts_index_segment(const struct receipts_index *ix, const char *object, uint64_t *leaf,
-			   const struct tlog_segment **seg)
+/* The first v2 entry of one log naming object (binary search, then back
+ * to the lowest leaf of equal names). */
+static int rcpt_segment(const struct rcpt_log *lg, const char *object, uint64_t *leaf,
+			const struct tlog_segment **seg)
 {
-	size_t lo = 0, hi = ix->nsegs;
+	size_t lo = 0, hi = lg->nsegs;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(ix->segs[mid].seg.name, object) < 0)
+		if (strcmp(lg->segs[mid].seg.name, object) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == ix->nsegs || strcmp(ix->segs[lo].seg.name, object) != 0)
+	if (lo == lg->nsegs || strcmp(lg->segs[lo].seg.name, object) != 0)
 		return LACRE_E_NOT_FOUND;
 	if (leaf)
-		*leaf = ix->segs[lo].leaf;
+		*leaf = lg->segs[lo].leaf;
 	if (seg)
-		*seg = &ix->segs[lo].seg;
+		*seg = &lg->segs[lo].seg;
 	return LACRE_OK;
+}
+
+/* The v2 entry naming object, in the one log that names it. */
+int receipts_index_segment(const struct receipts_index *ix, const char *object, size_t *log,
+			   uint64_t *leaf, const struct tlog_segment **seg)
+{
+	for (size_t i = 0; i < ix->nlogs; i++)
+		if (rcpt_segment(&ix->log[i], object, leaf, seg) == LACRE_OK) {
+			if (log)
+				*log = i;
+			return LACRE_OK;
+		}
+	return LACRE_E_NOT_FOUND;
 }
 
 /* Check a segment's commitments against its logged v2 entry. */
 int receipts_index_segment_check(const struct receipts_index *ix, const char *object,
-				 const uint8_t (*commits)[32], uint64_t n, uint64_t *leaf)
+				 const uint8_t (*commits)[32], uint64_t n, size_t *log,
+				 uint64_t *leaf)
 {
 	const struct tlog_segment *seg;
 	uint8_t root[32];
 	uint64_t lf;
+	size_t lg;
 	int r;
 
-	if ((r = receipts_index_segment(ix, object, &lf, &seg)) != LACRE_OK)
+	if ((r = receipts_index_segment(ix, object, &lg, &lf, &seg)) != LACRE_OK)
 		return r;
 	if (seg->records != n)
 		return LACRE_E_VERIFY;
@@ -383,6 +533,8 @@ int receipts_index_segment_check(const struct receipts_index *ix, const char *ob
 		return r;
 	if (CRYPTO_memcmp(root, seg->records_root, 32) != 0)
 		return LACRE_E_VERIFY;
+	if (log)
+		*log = lg;
 	if (leaf)
 		*leaf = lf;
 	return LACRE_OK;
@@ -397,6 +549,7 @@ struct receipts_seg {
 	struct lacre_store *st;
 	char object[LACRE_STORE_NAME_MAX + 1];  /* the segment cached, "" none */
 	enum rcpt_state state;
+	size_t log;                             /* v2: the log naming it */
 	uint64_t leaf;                          /* v2: its entry's leaf */
 	const struct tlog_segment *seg;
 	uint8_t (*commits)[32];
@@ -493,7 +646,7 @@ int receipts_seg_locate(struct receipts_seg *c, const struct age_x25519_identity
 		rcpt_seg_reset(c);
 		if (strlen(object) >= sizeof(c->object))
 			return LACRE_E_INVALID;
-		if (receipts_index_segment(c->ix, object, &c->leaf, &c->seg) != LACRE_OK) {
+		if (receipts_index_segment(c->ix, object, &c->log, &c->leaf, &c->seg) != LACRE_OK) {
 			c->state = RS_V1;
 		} else {
 			if ((r = rcpt_seg_read(c, id, object)) != LACRE_OK) {
@@ -501,7 +654,7 @@ int receipts_seg_locate(struct receipts_seg *c, const struct age_x25519_identity
 				return r;
 			}
 			r = receipts_index_segment_check(c->ix, object, (const uint8_t (*)[32])c->commits,
-							 c->n, NULL);
+							 c->n, NULL, NULL);
 			if (r != LACRE_OK && r != LACRE_E_VERIFY) {
 				rcpt_seg_reset(c);
 				return r;
@@ -513,10 +666,11 @@ int receipts_seg_locate(struct receipts_seg *c, const struct age_x25519_identity
 	memset(w, 0, sizeof(*w));
 	switch (c->state) {
 	case RS_V1:
-		return receipts_index_find(c->ix, commit, &w->leaf);
+		return receipts_index_find(c->ix, commit, &w->log, &w->leaf);
 	case RS_V2:
 		if (index >= c->n || CRYPTO_memcmp(c->commits[index], commit, 32) != 0)
 			return LACRE_E_NOT_FOUND;
+		w->log = c->log;
 		w->leaf = c->leaf;
 		w->v2 = 1;
 		w->index = index;

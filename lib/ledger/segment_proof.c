@@ -176,3 +176,21 @@ int segment_proof_verify(const struct segment_proof *p, const uint8_t commitment
 	return merkle_verify_inclusion(p->index, p->n, lh, &p->path, p->seg.records_root) == LACRE_OK
 		       ? LACRE_OK : LACRE_E_VERIFY;
 }
+
+/* Split a record proof into its segment proof and its receipt. */
+int segment_proof_split(const void *text, size_t len, size_t *sp_len)
+{
+	static const char magic[] = SEGMENT_PROOF_MAGIC "\n", rmagic[] = RECORD_PROOF_RECEIPT_MAGIC;
+	const uint8_t *p = text;
+	size_t ml = sizeof(magic) - 1, rl = sizeof(rmagic) - 1;
+
+	if (len < ml || memcmp(p, magic, ml) != 0)
+		return LACRE_E_MALFORMED;
+	/* the receipt starts a line after the segment proof's last LF */
+	for (size_t i = ml; i < len && i <= SEGMENT_PROOF_TEXT_MAX; i++)
+		if (p[i - 1] == '\n' && len - i >= rl && !memcmp(p + i, rmagic, rl)) {
+			*sp_len = i;
+			return LACRE_OK;
+		}
+	return LACRE_E_MALFORMED;
+}

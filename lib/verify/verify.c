@@ -12,7 +12,11 @@
  *      supplies (--log-vkey, or a log key of its --policy), and the
  *      witnesses' quorum (or the policy's).  Without that key the package
  *      is never VERIFIED (fail closed): its own ingest.vkey is used only to
- *      report every other problem, and the missing trust is a problem;
+ *      report every other problem, and the missing trust is a problem.  A
+ *      package spanning several ingest logs of one site has a checkpoint
+ *      member per log, each checked with the key named by its origin, and
+ *      each record's receipt against its own log's (the manifest's log
+ *      number on its line);
  *   4. each record: frame body decodes, SHA-256(frame body) = commitment,
  *      the PDU member = the PDU in the frame, the PDU re-decodes to the
  *      frame's index fields, the record is the warrant's and in the window,
@@ -58,6 +62,7 @@ struct vf_record {
 	uint64_t index;
 	uint64_t leaf;
 	uint8_t commit[32];
+	size_t log;                        /* the package log proving it (0-based) */
 };
 
 struct vf_member {
@@ -87,14 +92,26 @@ struct vf_rule {
 	int used;
 };
 
+/* One ingest log of the package: the manifest's log and log-size lines,
+ * its checkpoint member once verified, and the key it was checked with. */
+struct vf_log {
+	char origin[NOTE_NAME_MAX + 1];
+	uint64_t size;
+	int cp_ok;
+	struct checkpoint cp;
+	const uint8_t *cp_note;
+	size_t cp_len;
+	struct note_verifier key;
+};
+
 struct vf {
 	const struct package *pk;
 	const struct verify_opts *o;
 	struct verify_result *res;
 	/* manifest */
 	char warrant[64];
-	char origin[NOTE_NAME_MAX + 1];
-	uint64_t log_size;
+	struct vf_log log[VERIFY_MAX_LOGS]; /* the manifest's log lines, in order */
+	size_t nlogs;
 	int has_from, has_to;
 	int64_t from_us, to_us;
 	uint64_t n_records, n_included, n_excluded;
@@ -108,12 +125,6 @@ struct vf {
 	size_t nrules;
 	struct vf_excl *ex;
 	size_t nex, capex;
-	/* checkpoint */
-	int cp_ok;
-	struct checkpoint cp;
-	const uint8_t *cp_note;
-	size_t cp_len;
-	struct note_verifier log_key;
 };
 
 /* ---- results ---- */
@@ -423,8 +434,19 @@ static int vf_manifest(struct vf *v)
 			if (vf_tok(&l, &t, &tl) || vf_u64(t, tl, &rc->n) || vf_tok(&l, &t, &tl) ||
 			    vf_str(t, tl, rc->segment, sizeof(rc->segment)) || vf_tok(&l, &t, &tl) ||
 			    vf_u64(t, tl, &rc->index) || vf_tok(&l, &t, &tl) || vf_u64(t, tl, &rc->leaf) ||
-			    vf_tok(&l, &t, &tl) || vf_hex(t, tl, rc->commit, 32, NULL) || lacre_rbuf_left(&l))
+			    vf_tok(&l, &t, &tl) || vf_hex(t, tl, rc->commit, 32, NULL))
 				goto bad;
+			/* the package log proving it (1-based): present in a
+			 * multi-log package, absent in a single-log one */
+			rc->log = 0;
+			if (lacre_rbuf_left(&l)) {
+				if (vf_tok(&l, &t, &tl) || vf_u64(t, tl, &u) || u < 1 || u > v->nlogs ||
+				    v->nlogs < 2 || lacre_rbuf_left(&l))
+					goto bad;
+				rc->log = (size_t)u - 1;
+			} else if (v->nlogs > 1) {
+				goto bad;
+			}
 			if (is_ev)
 				v->nev++;
 			else
@@ -449,14 +471,21 @@ static int vf_manifest(struct vf *v)
 				vf_set(v->res->case_id, sizeof(v->res->case_id), val);
 			else if (vf_is(k, kl, "court"))
 				vf_set(v->res->court, sizeof(v->res->court), val);
-			else if (vf_is(k, kl, "log"))
-				vf_set(v->origin, sizeof(v->origin), val);
-			else if (vf_is(k, kl, "log-size") || vf_is(k, kl, "records") ||
+			else if (vf_is(k, kl, "log")) {
+				if (v->nlogs == VERIFY_MAX_LOGS)
+					goto bad;
+				vf_set(v->log[v->nlogs].origin, sizeof(v->log[0].origin), val);
+				v->log[v->nlogs++].size = UINT64_MAX;
+			} else if (vf_is(k, kl, "log-size") || vf_is(k, kl, "records") ||
 				 vf_is(k, kl, "included") || vf_is(k, kl, "excluded")) {
 				if (vf_u64((const uint8_t *)val, strlen(val), &u) != LACRE_OK)
 					goto bad;
-				if (k[0] == 'l')
-					v->log_size = u;
+				if (k[0] == 'l') {
+					/* follows its log line */
+					if (!v->nlogs || v->log[v->nlogs - 1].size != UINT64_MAX)
+						goto bad;
+					v->log[v->nlogs - 1].size = u;
+				}
 				else if (k[0] == 'r')
 					v->n_records = u;
 				else if (k[0] == 'i')
@@ -491,8 +520,12 @@ static int vf_manifest(struct vf *v)
 	if (r != LACRE_E_INCOMPLETE || !seen_magic)
 		goto bad;
 	snprintf(v->res->warrant, sizeof(v->res->warrant), "%s", v->warrant);
-	if (!v->warrant[0] || !v->origin[0])
+	if (!v->warrant[0] || !v->nlogs)
 		verify_add_problem(v->res, PACKAGE_MANIFEST, "no warrant or log line");
+	for (size_t i = 0; i < v->nlogs; i++)
+		if (v->log[i].size == UINT64_MAX)
+			verify_add_problem(v->res, PACKAGE_MANIFEST, "log %s has no log-size line",
+					   v->log[i].origin);
 	return LACRE_OK;
 bad:
 	verify_add_problem(v->res, PACKAGE_MANIFEST, "line %zu is malformed (altered)", lineno);
@@ -544,89 +577,164 @@ static int vf_policy_lists(const struct policy *p, const struct note_verifier *k
 	return 0;
 }
 
-/* Verify the checkpoint member with the trusted log key or policy (else,
- * for consistency only, the package's own key: never verified). */
-static void vf_checkpoint(struct vf *v)
+/* The package's own copy of the vkey of log i (ingest.vkey: one line per
+ * log, in the manifest's order; a single-log package's one line is its
+ * log's), parsed into k.  1 when there is one that parses. */
+static int vf_package_key(struct vf *v, size_t i, struct note_verifier *k)
 {
-	const struct package_member *cm = package_find(v->pk, "checkpoint");
 	const struct package_member *vk = package_find(v->pk, "ingest.vkey");
-	struct note_verifier pkey;
-	uint64_t cos = 0;
-	size_t el;
-	int have_pkey = 0, r;
+	struct lacre_rbuf b, l;
+	size_t n = 0;
 
-	if (vk) {
-		el = vk->len;
-		while (el && vk->p[el - 1] == '\n')
-			el--;
-		if (el <= NOTE_KEY_TEXT_MAX && note_verifier_parse((const char *)vk->p, el, &pkey) == LACRE_OK)
-			have_pkey = 1;
-		else
-			verify_add_problem(v->res, "ingest.vkey", "not a vkey (altered)");
-	} else {
-		verify_add_problem(v->res, "ingest.vkey", "missing");
+	if (!vk)
+		return 0;
+	lacre_rbuf_init(&b, vk->p, vk->len);
+	while (vf_line(&b, &l) == LACRE_OK) {
+		if (n++ != i)
+			continue;
+		return lacre_rbuf_left(&l) <= NOTE_KEY_TEXT_MAX &&
+		       note_verifier_parse((const char *)lacre_rbuf_ptr(&l), lacre_rbuf_left(&l), k) == LACRE_OK;
 	}
+	return 0;
+}
+
+/* The trusted key the caller gave for log origin: in a single-log package
+ * the one key given (as before logs had names), else the key named by the
+ * origin.  NULL when none. */
+static const struct note_verifier *vf_trusted_key(struct vf *v, const char *origin)
+{
+	size_t n = v->o->nlog_keys + (v->o->log_key != NULL);
+
+	if (v->nlogs == 1 && n == 1)
+		return v->o->log_key ? v->o->log_key : &v->o->log_keys[0];
+	if (v->o->log_key && !strcmp(v->o->log_key->name, origin))
+		return v->o->log_key;
+	for (size_t i = 0; i < v->o->nlog_keys; i++)
+		if (!strcmp(v->o->log_keys[i].name, origin))
+			return &v->o->log_keys[i];
+	return NULL;
+}
+
+/* Verify the checkpoint member of log i ("checkpoint" for the first,
+ * "logs/<i+1>.checkpoint" for the others) with the trusted key of its
+ * origin or the policy (else, for consistency only, the package's own
+ * key: never verified). */
+static void vf_checkpoint(struct vf *v, size_t i)
+{
+	struct vf_log *lg = &v->log[i];
+	const struct note_verifier *tk;
+	const struct package_member *cm;
+	struct note_verifier pkey;
+	char cname[PACKAGE_NAME_MAX + 1];
+	uint64_t cos = 0;
+	size_t ncos;
+	int have_pkey, r;
+
+	if (i == 0)
+		snprintf(cname, sizeof(cname), "checkpoint");
+	else
+		snprintf(cname, sizeof(cname), "logs/%zu.checkpoint", i + 1);
+	cm = package_find(v->pk, cname);
+	if (!(have_pkey = vf_package_key(v, i, &pkey)))
+		verify_add_problem(v->res, "ingest.vkey", package_find(v->pk, "ingest.vkey")
+				   ? "line %zu (the key of %s) is not a vkey (altered)" : "missing (line %zu, %s)",
+				   i + 1, lg->origin);
 	if (!cm) {
-		verify_add_problem(v->res, "checkpoint", "missing");
+		verify_add_problem(v->res, cname, "missing");
 		return;
 	}
 	if (v->o->policy) {
 		/* a tlog-policy the court pins: a log key it lists for the
 		 * checkpoint's origin, and its quorum of witnesses */
-		v->res->log_key_trusted = 1;
-		r = policy_open_checkpoint(v->o->policy, cm->p, cm->len, &v->cp, &cos);
+		r = policy_open_checkpoint(v->o->policy, cm->p, cm->len, &lg->cp, &cos);
 		if (r != LACRE_OK) {
-			verify_add_problem(v->res, "checkpoint", "does not verify under --policy (%s)",
+			verify_add_problem(v->res, cname, "does not verify under --policy (%s)",
 					   r == LACRE_E_AUTH ? "no log key the policy lists for its origin signs "
 					   "it, or its cosignatures do not meet the policy's quorum"
 							     : "malformed checkpoint");
 			return;
 		}
 		if (have_pkey && !vf_policy_lists(v->o->policy, &pkey))
-			vf_note(v, "trust: the package's ingest.vkey is not a log key of --policy: only the "
-				"policy's keys were used");
-		v->res->cosignatures = (size_t)__builtin_popcountll(cos);
+			vf_note(v, "trust: the package's ingest.vkey of %s is not a log key of --policy: only "
+				"the policy's keys were used", lg->origin);
+		ncos = (size_t)__builtin_popcountll(cos);
 		goto checked;
 	}
-	if (v->o->log_key) {
-		v->log_key = *v->o->log_key;
-		v->res->log_key_trusted = 1;
-		if (have_pkey && (pkey.keyid != v->log_key.keyid || CRYPTO_memcmp(pkey.pub, v->log_key.pub, 32)))
-			vf_note(v, "trust: the package's ingest.vkey is not the --log-vkey given: only the given key was used");
+	if ((tk = vf_trusted_key(v, lg->origin)) != NULL) {
+		lg->key = *tk;
+		if (have_pkey && (pkey.keyid != lg->key.keyid || CRYPTO_memcmp(pkey.pub, lg->key.pub, 32)))
+			vf_note(v, "trust: the package's ingest.vkey of %s is not the --log-vkey given: only "
+				"the given key was used", lg->origin);
 	} else {
 		/* fail closed: without a key the court supplies nothing is
 		 * VERIFIED; the package's own key still shows whether the
 		 * package is consistent, so every other problem is reported */
-		verify_add_problem(v->res, "checkpoint", "%s", VERIFY_NO_TRUSTED_KEY);
+		v->res->log_key_trusted = 0;
+		if (v->nlogs == 1)
+			verify_add_problem(v->res, cname, "%s", VERIFY_NO_TRUSTED_KEY);
+		else
+			verify_add_problem(v->res, cname, "not verified: no trusted log key for %s (give "
+					   "--log-vkey once per log, with each log's key as the court received "
+					   "it from the site, or --policy)", lg->origin);
 		if (!have_pkey)
 			return;
-		v->log_key = pkey;
-		vf_note(v, "trust: no --log-vkey given: the checkpoint was checked with the package's own "
+		lg->key = pkey;
+		vf_note(v, "trust: no --log-vkey for %s: its checkpoint was checked with the package's own "
 			"ingest.vkey (%s+%08x) for consistency only: a package's own key is not trust",
-			pkey.name, pkey.keyid);
+			lg->origin, pkey.name, pkey.keyid);
 	}
-	r = checkpoint_open(cm->p, cm->len, &v->log_key, v->o->witnesses, v->o->nw, &v->cp, &cos);
+	r = checkpoint_open(cm->p, cm->len, &lg->key, v->o->witnesses, v->o->nw, &lg->cp, &cos);
 	if (r != LACRE_OK) {
-		verify_add_problem(v->res, "checkpoint", "the log signature does not verify with %s+%08x%s (%s)",
-				   v->log_key.name, v->log_key.keyid,
-				   v->res->log_key_trusted ? " (--log-vkey)" : " (the package's key)",
+		verify_add_problem(v->res, cname, "the log signature does not verify with %s+%08x%s (%s)",
+				   lg->key.name, lg->key.keyid, tk ? " (--log-vkey)" : " (the package's key)",
 				   r == LACRE_E_AUTH ? "signature or cosignature altered, or another log"
 						     : "malformed checkpoint");
 		return;
 	}
-	v->res->cosignatures = (size_t)__builtin_popcountll(cos);
-	if (v->res->cosignatures < v->o->quorum)
-		verify_add_problem(v->res, "checkpoint", "cosigned by %zu of the trusted witnesses, the quorum is %zu",
-				   v->res->cosignatures, v->o->quorum);
+	ncos = (size_t)__builtin_popcountll(cos);
+	if (ncos < v->o->quorum)
+		verify_add_problem(v->res, cname, "cosigned by %zu of the trusted witnesses, the quorum is %zu",
+				   ncos, v->o->quorum);
 checked:
-	snprintf(v->res->origin, sizeof(v->res->origin), "%s", v->cp.origin);
-	v->res->log_size = v->cp.size;
-	if (strcmp(v->cp.origin, v->origin) || v->cp.size != v->log_size)
+	if (i == 0 || ncos < v->res->cosignatures)
+		v->res->cosignatures = ncos;
+	if (i == 0) {
+		snprintf(v->res->origin, sizeof(v->res->origin), "%s", lg->cp.origin);
+		v->res->log_size = lg->cp.size;
+	}
+	snprintf(v->res->origins[i], sizeof(v->res->origins[i]), "%s", lg->cp.origin);
+	v->res->log_sizes[i] = lg->cp.size;
+	if (strcmp(lg->cp.origin, lg->origin) || lg->cp.size != lg->size)
 		verify_add_problem(v->res, PACKAGE_MANIFEST, "its log line or log-size does not match the checkpoint (%s, %llu)",
-				   v->cp.origin, (unsigned long long)v->cp.size);
-	v->cp_ok = 1;
-	v->cp_note = cm->p;
-	v->cp_len = cm->len;
+				   lg->cp.origin, (unsigned long long)lg->cp.size);
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(v->log[j].origin, lg->origin))
+			verify_add_problem(v->res, PACKAGE_MANIFEST, "log %s is named twice", lg->origin);
+	lg->cp_ok = 1;
+	lg->cp_note = cm->p;
+	lg->cp_len = cm->len;
+}
+
+/* Every log's checkpoint; the result's trust flag is set only when each
+ * was checked with a key (or policy) the caller gave. */
+static void vf_checkpoints(struct vf *v)
+{
+	v->res->log_key_trusted = v->nlogs > 0;
+	v->res->nlogs = v->nlogs;
+	for (size_t i = 0; i < v->nlogs; i++)
+		vf_checkpoint(v, i);
+	/* a key the court gave for a log this package does not name */
+	for (size_t k = 0; k < v->o->nlog_keys + (v->o->log_key != NULL); k++) {
+		const struct note_verifier *tk = k < v->o->nlog_keys ? &v->o->log_keys[k] : v->o->log_key;
+		size_t i;
+		if (v->o->policy || (v->nlogs == 1 && v->o->nlog_keys + (v->o->log_key != NULL) == 1))
+			break;
+		for (i = 0; i < v->nlogs && strcmp(v->log[i].origin, tk->name); i++)
+			;
+		if (i == v->nlogs)
+			vf_note(v, "trust: --log-vkey %s+%08x names no log of this package: not used",
+				tk->name, tk->keyid);
+	}
 }
 
 /* Verify the proof of one record, event or exclusion: base is its member
@@ -635,10 +743,13 @@ checked:
  * entry naming the manifest's segment, prove the record's index in it and
  * take the commitment to its records root; the tlog-proof then proves the
  * entry's leaf.  Without it (a v1 segment) the tlog-proof proves the
- * commitment's own leaf.  leaf is the manifest's. */
+ * commitment's own leaf.  leaf is the manifest's; li the package log that
+ * proves it (the manifest's), or -1 (an exclusion: the log whose checkpoint
+ * the receipt carries, else the first). */
 static void vf_receipt(struct vf *v, const char *base, const char *segment, uint64_t index,
-		       const uint8_t commit[32], uint64_t leaf)
+		       const uint8_t commit[32], uint64_t leaf, long li)
 {
+	struct vf_log *lg;
 	static struct segment_proof sp;
 	const struct package_member *m, *spm;
 	struct receipt rc;
@@ -687,10 +798,20 @@ static void vf_receipt(struct vf *v, const char *base, const char *segment, uint
 				   (unsigned long long)rc.index, (unsigned long long)leaf);
 		return;
 	}
+	if (!v->nlogs)
+		return;   /* the manifest's problem, said already */
+	if (li < 0) {
+		li = 0;
+		for (size_t i = 0; i < v->nlogs; i++)
+			if (v->log[i].cp_ok && rc.cp_len == v->log[i].cp_len &&
+			    !memcmp(rc.cp, v->log[i].cp_note, rc.cp_len))
+				li = (long)i;
+	}
+	lg = &v->log[li];
 	if (v2) {
 		merkle_leaf_hash(sp.entry, sp.entry_len, lh);
-		if (v->cp_ok && rc.cp_len == v->cp_len && !memcmp(rc.cp, v->cp_note, v->cp_len)) {
-			if (merkle_verify_inclusion(rc.index, v->cp.size, lh, &rc.proof, v->cp.root) != LACRE_OK)
+		if (lg->cp_ok && rc.cp_len == lg->cp_len && !memcmp(rc.cp, lg->cp_note, lg->cp_len)) {
+			if (merkle_verify_inclusion(rc.index, lg->cp.size, lh, &rc.proof, lg->cp.root) != LACRE_OK)
 				verify_add_problem(v->res, name, "the inclusion proof does not take the entry of "
 						   "segment %s at leaf %llu to the checkpoint's root (a proof hash "
 						   "or the entry was altered)", segment, (unsigned long long)leaf);
@@ -699,8 +820,8 @@ static void vf_receipt(struct vf *v, const char *base, const char *segment, uint
 		goto other;
 	}
 	merkle_leaf_hash(commit, 32, lh);
-	if (v->cp_ok && rc.cp_len == v->cp_len && !memcmp(rc.cp, v->cp_note, v->cp_len)) {
-		if (merkle_verify_inclusion(rc.index, v->cp.size, lh, &rc.proof, v->cp.root) != LACRE_OK)
+	if (lg->cp_ok && rc.cp_len == lg->cp_len && !memcmp(rc.cp, lg->cp_note, lg->cp_len)) {
+		if (merkle_verify_inclusion(rc.index, lg->cp.size, lh, &rc.proof, lg->cp.root) != LACRE_OK)
 			verify_add_problem(v->res, name, "the inclusion proof does not take commitment %02x%02x%02x%02x... "
 					   "at leaf %llu to the checkpoint's root (a proof hash was altered)",
 					   commit[0], commit[1], commit[2], commit[3], (unsigned long long)leaf);
@@ -709,10 +830,13 @@ static void vf_receipt(struct vf *v, const char *base, const char *segment, uint
 other:
 	/* a receipt against another checkpoint: verify it on its own */
 	if (v->o->policy ? receipt_verify_policy(&rc, lh, v->o->policy, &other) != LACRE_OK
-			 : receipt_verify(&rc, lh, &v->log_key, v->o->witnesses, v->o->nw, v->o->quorum,
+			 : receipt_verify(&rc, lh, &lg->key, v->o->witnesses, v->o->nw, v->o->quorum,
 					  &other) != LACRE_OK)
-		verify_add_problem(v->res, name, "its checkpoint differs from the package's and it does not verify "
-				   "(signature, quorum or proof)");
+		verify_add_problem(v->res, name, "its checkpoint differs from the package's of %s and it does not "
+				   "verify (signature, quorum or proof)", lg->origin);
+	else if (strcmp(other.origin, lg->origin))
+		verify_add_problem(v->res, name, "its checkpoint is of %s, the manifest says %s proves it",
+				   other.origin, lg->origin);
 }
 
 /* ---- 4. records ---- */
@@ -846,7 +970,7 @@ static int vf_records(struct vf *v, struct completeness_item *items, uint8_t *se
 		if ((v->has_from && t < v->from_us) || (v->has_to && t >= v->to_us))
 			verify_add_problem(v->res, name, "its time is outside the export window");
 		snprintf(name, sizeof(name), "records/%08llu", (unsigned long long)rc->n);
-		vf_receipt(v, name, rc->segment, rc->index, rc->commit, rc->leaf);
+		vf_receipt(v, name, rc->segment, rc->index, rc->commit, rc->leaf, (long)rc->log);
 		if (jl) {
 			ar.rec = &fr;
 			ar.segment = rc->segment;
@@ -926,7 +1050,7 @@ static void vf_events(struct vf *v)
 			continue;
 		}
 		snprintf(name, sizeof(name), "events/%08llu", (unsigned long long)e->n);
-		vf_receipt(v, name, e->segment, e->index, e->commit, e->leaf);
+		vf_receipt(v, name, e->segment, e->index, e->commit, e->leaf, (long)e->log);
 		ar.rec = &fr;
 		ar.segment = e->segment;
 		ar.index = e->index;
@@ -1076,7 +1200,7 @@ static int vf_exclusions(struct vf *v, struct completeness_item *items, uint8_t 
 						   "the range '%s' it is excluded by", lineno, want, e->rule);
 		}
 		snprintf(name, sizeof(name), "excluded/%08llu", (unsigned long long)e->n);
-		vf_receipt(v, name, e->segment, e->index, e->commit, e->leaf);
+		vf_receipt(v, name, e->segment, e->index, e->commit, e->leaf, -1);
 		items[e->n - 1].liid = e->liid;
 		items[e->n - 1].liid_len = e->liid_len;
 		items[e->n - 1].has_cin = e->has_cin;
@@ -1137,7 +1261,7 @@ static int vf_content(struct vf *v)
 		r = LACRE_E_NOMEM;
 		goto out;
 	}
-	vf_checkpoint(v);
+	vf_checkpoints(v);
 	if ((r = vf_records(v, items, seen)) != LACRE_OK || (r = vf_exclusions(v, items, seen)) != LACRE_OK)
 		goto out;
 	vf_events(v);
@@ -1259,6 +1383,16 @@ void verify_result_json(struct json_w *w, const struct verify_result *res)
 	json_kv_bool(w, "key_trusted", res->log_key_trusted);
 	json_kv_uint(w, "cosignatures", res->cosignatures);
 	json_obj_end(w);
+	/* every log the package names (the first is "log" above) */
+	json_key(w, "logs");
+	json_arr_begin(w);
+	for (size_t i = 0; i < res->nlogs && i < VERIFY_MAX_LOGS; i++) {
+		json_obj_begin(w);
+		json_kv_str(w, "origin", res->origins[i]);
+		json_kv_uint(w, "size", res->log_sizes[i]);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
 	json_kv_bool(w, "export_key_trusted", res->export_key_trusted);
 	json_kv_uint(w, "members", res->members);
 	json_kv_uint(w, "records", res->records);
@@ -1300,6 +1434,9 @@ int verify_result_text(const struct verify_result *res, const char *path, const 
 	   (unsigned long long)res->log_size,
 	   !res->log_key_trusted ? "FROM THE PACKAGE ITSELF (not trust, not verified)" : log_trust,
 	   res->cosignatures);
+	for (i = 1; i < res->nlogs && i < VERIFY_MAX_LOGS; i++)
+		VT("log       %s at size %llu\n", res->origins[i][0] ? res->origins[i] : "?",
+		   (unsigned long long)res->log_sizes[i]);
 	VT("manifest  signed by the export key %s\n",
 	   res->export_key_trusted ? export_trust : "in the package (not trust)");
 	VT("records   %llu in the export: %llu included (%llu PDU bytes), %llu excluded\n",

@@ -147,7 +147,21 @@ cp "$work/full.age" "$work/t.age"
 python3 -c 'import sys; p=sys.argv[1]; d=bytearray(open(p,"rb").read()); d[len(d)//2]^=1; open(p,"wb").write(d)' "$work/t.age"
 expect_fail "altered ciphertext byte" "$work/t.age" 'FAIL package: package bytes altered or cut: age chunk [0-9]+'
 # trust: another log key, a witness quorum that is not met
-expect_fail "wrong --log-vkey" "$work/full.age" 'FAIL checkpoint: the log signature does not verify' --log-vkey "$EXV"
+# (the only --log-vkey given is another key: a single-log package is
+# checked with it whatever its name)
+"$V" "$work/full.age" -i "$work/court.key" --log-vkey "$EXV" --export-vkey "$EXV" > "$work/t.txt" 2>&1
+rc=$?
+if [ $rc -eq 3 ] && grep -q "FAIL checkpoint: the log signature does not verify" "$work/t.txt"; then
+	ok "wrong --log-vkey: exit 3, $(grep "FAIL checkpoint" "$work/t.txt" | head -1)"
+else
+	tail -8 "$work/t.txt"; bad "wrong --log-vkey: exit $rc, no 'FAIL checkpoint: the log signature does not verify'"
+fi
+# a second --log-vkey for a log the package does not name changes nothing
+# (each log is checked with the key of its origin), and is said
+expect_exit 0 "" "$V" "$work/full.age" -i "$work/court.key" --log-vkey "$LOGV" --log-vkey "$EXV" \
+	--export-vkey "$EXV" || bad "an extra --log-vkey broke a good package"
+grep -q "names no log of this package" "$EXPECT_DIR/expect.out" ||
+	bad "the extra --log-vkey is not named: $(cat "$EXPECT_DIR/expect.out")"
 "$V" "$work/full.age" -i "$work/court.key" --log-vkey "$LOGV" --witness-vkey "$EXV" --quorum 1 > "$work/t.txt" 2>&1; rc=$?
 [ $rc -eq 3 ] && grep -q 'FAIL checkpoint: cosigned by 0 of the trusted witnesses, the quorum is 1' "$work/t.txt" &&
 	ok "unmet witness quorum: exit 3" || { cat "$work/t.txt"; bad "quorum: exit $rc"; }

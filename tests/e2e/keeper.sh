@@ -147,6 +147,25 @@ R=$(grep -o 'age1[a-z0-9]*' "$work/court.key")
 	> "$work/kv.out" 2>&1 || { cat "$work/kv.out"; die "the package exported through the keeper"; }
 grep -q '^VERIFIED' "$work/kv.out" || die "lacre-verify: $(cat "$work/kv.out")"
 ok "clerk's export through the keeper verifies with lacre-verify ($(stat -c %s "$work/k.age") bytes)"
+# a record's proof through the keeper: a v2 record needs its segment proof
+# and its entry's receipt, and a request returns one file: one record proof
+# (docs/FORMATS.md §6.2) that lacre proof verify reads
+rec=$(python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); print("%s:%d" % (r["segment"], r["index"]))' \
+	"$work/k2.out") || die "no record in the JSON lines"
+"$L" proof record --warrant "$W1" --record "$rec" -o "$work/one.proof" --user "$INV_KEY" "${J[@]}" \
+	2>"$work/pr.err" || { cat "$work/pr.err"; die "proof record through the keeper"; }
+c=$(sed -n 's/.*leaf [0-9]*, commitment \([0-9a-f]\{64\}\)$/\1/p' "$work/pr.err")
+[ -n "$c" ] && [ "$(head -1 "$work/one.proof")" = "lacre-segment-proof/v1" ] &&
+	[ "$(grep -c '^c2sp.org/tlog-proof@v1$' "$work/one.proof")" = 1 ] && [ ! -e "$work/one.proof.segment-proof" ] ||
+	die "proof record through the keeper: $(cat "$work/pr.err"; head -3 "$work/one.proof")"
+expect_exit 0 "" "$L" proof verify --vkey "$(cat "$site/ledger/ingest/vkey")" --entry-hex "$c" "$work/one.proof" ||
+	die "proof verify of the record proof"
+grep -q "^ok: record [0-9]* of [0-9]* of seg/[0-9a-f]*, entry [0-9]*, is in lacre/" "$EXPECT_DIR/expect.out" ||
+	die "proof verify: $(cat "$EXPECT_DIR/expect.out")"
+expect_exit 3 "segment proof does not take the commitment to the records root" "$L" proof verify \
+	--vkey "$(cat "$site/ledger/ingest/vkey")" --entry-hex "$(printf '%064d' 0)" "$work/one.proof" ||
+	die "a record proof proved another commitment"
+ok "proof record through the keeper: one record proof (segment proof + receipt) that proof verify accepts (exit 0), not for another commitment (exit 3)"
 "$L" pcap --warrant "$W1" -o "$work/k.pcap" --user "$INV_KEY" "${J[@]}" >/dev/null 2>"$work/kp.err" ||
 	{ cat "$work/kp.err"; die "pcap through the keeper"; }
 cmp -s "$work/k.pcap" "$work/inproc.pcap" || die "pcap through the keeper differs from in-process"

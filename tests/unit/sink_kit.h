@@ -539,7 +539,7 @@ static KIT_UNUSED int kit_ledger_load(struct lacre_store *st, struct kit_ledger 
 	memset(lg, 0, sizeof(*lg));
 	if ((r = receipts_index_open(&kit_site, st, &lg->ix, kit_msg, sizeof(kit_msg))) != LACRE_OK)
 		return r;
-	lg->size = receipts_index_tree(lg->ix)->size;
+	lg->size = receipts_index_tree(lg->ix, 0)->size;
 	if ((r = seal_sink_log_origin(&kit_site, origin, sizeof(origin))) != LACRE_OK ||
 	    (r = tlog_prefix(origin, prefix, sizeof(prefix))) != LACRE_OK)
 		return r;
@@ -618,8 +618,8 @@ static KIT_UNUSED int kit_rec_leaf(const struct receipts_index *ix, const struct
 	uint64_t n = 0, lf;
 	int r;
 
-	if (receipts_index_segment(ix, rs->v[i].segment, &lf, &seg) != LACRE_OK)
-		return receipts_index_find(ix, rs->v[i].commitment, leaf);
+	if (receipts_index_segment(ix, rs->v[i].segment, NULL, &lf, &seg) != LACRE_OK)
+		return receipts_index_find(ix, rs->v[i].commitment, NULL, leaf);
 	if (seg->records == 0 || seg->records > KIT_RECS_MAX || !(c = calloc(seg->records, 32)))
 		return LACRE_E_STATE;
 	for (size_t k = 0; k < rs->n; k++)
@@ -632,7 +632,7 @@ static KIT_UNUSED int kit_rec_leaf(const struct receipts_index *ix, const struct
 			n++;
 		}
 	r = n == seg->records ? receipts_index_segment_check(ix, rs->v[i].segment,
-							      (const uint8_t (*)[32])c, n, leaf)
+							      (const uint8_t (*)[32])c, n, NULL, leaf)
 			      : LACRE_E_STATE;
 	free(c);
 	return r;

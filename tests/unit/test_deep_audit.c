@@ -107,7 +107,7 @@ static int log_size(uint64_t *size)
 	int r = receipts_index_open(&kit_site, st, &ix, kit_msg, sizeof(kit_msg));
 
 	if (r == LACRE_OK)
-		*size = receipts_index_tree(ix)->size;
+		*size = receipts_index_tree(ix, 0)->size;
 	receipts_index_free(ix);
 	return r;
 }
@@ -323,7 +323,7 @@ static void test_v2_root_mismatch(void)
 	CHECK_OK(log_size(&size));
 	CHECK_OK(warrant_segment(seg, sizeof(seg)));
 	CHECK_OK(receipts_index_open(&kit_site, st, &ix, kit_msg, sizeof(kit_msg)));
-	CHECK_OK(receipts_index_segment(ix, seg, NULL, &seg0));
+	CHECK_OK(receipts_index_segment(ix, seg, NULL, NULL, &seg0));
 	forged = *seg0;
 	receipts_index_free(ix);
 	CHECK_EQ_INT(forged.records, N_REC);

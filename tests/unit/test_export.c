@@ -800,7 +800,7 @@ static void test_v1_site(void)
 			continue;
 		CHECK(ndone < 8);
 		snprintf(done[ndone++], sizeof(done[0]), "%s", rs->v[i].segment);
-		CHECK_OK(receipts_index_segment(ix, rs->v[i].segment, NULL, &seg));
+		CHECK_OK(receipts_index_segment(ix, rs->v[i].segment, NULL, NULL, &seg));
 		for (uint64_t idx = 0; idx < seg->records; idx++)
 			for (size_t j = 0; j < rs->n; j++)
 				if (!strcmp(rs->v[j].segment, rs->v[i].segment) && rs->v[j].index == idx) {
@@ -822,11 +822,11 @@ static void test_v1_site(void)
 	lacre_dbuf_free(&e);
 	/* the readers see the v1 log: each record by its own leaf */
 	CHECK_OK(receipts_index_open(&kit_site, st, &ix, msg, sizeof(msg)));
-	CHECK_EQ_INT(receipts_index_tree(ix)->size, logged + ndone);
-	CHECK_EQ_INT(receipts_index_segment(ix, rs->v[0].segment, NULL, NULL), LACRE_E_NOT_FOUND);
+	CHECK_EQ_INT(receipts_index_tree(ix, 0)->size, logged + ndone);
+	CHECK_EQ_INT(receipts_index_segment(ix, rs->v[0].segment, NULL, NULL, NULL), LACRE_E_NOT_FOUND);
 	{
 		uint64_t leaf;
-		CHECK_OK(receipts_index_find(ix, rs->v[0].commitment, &leaf));
+		CHECK_OK(receipts_index_find(ix, rs->v[0].commitment, NULL, &leaf));
 	}
 	receipts_index_free(ix);
 	lacre_store_close(st);

@@ -460,16 +460,18 @@ static void test_verify_minimal_package(void)
 	lacre_dbuf_free(&p);
 }
 
-/* The fuzz seeds (real packages from `lacre export`) verify when the
- * package's own ingest key is given as the trusted one, and are NOT
- * VERIFIED (that one problem) without it; every truncation of them is
+/* The fuzz seeds (real packages from `lacre export`, one of them spanning
+ * two ingest logs) verify when the package's own ingest keys are given as
+ * the trusted ones, and are NOT VERIFIED without them (one problem per
+ * log, each naming its checkpoint member); with a key for every log but
+ * the last, NOT VERIFIED naming that log; every truncation of them is
  * refused or fails. */
 static void test_fuzz_seeds_verify(void)
 {
 	char dir[1024], path[1400], msg[256];
 	struct dirent *de;
 	DIR *d;
-	int seen = 0;
+	int seen = 0, seen_multi = 0;
 
 	snprintf(dir, sizeof(dir), "%s/fuzz/corpus/package", t_topdir());
 	d = opendir(dir);
@@ -478,10 +480,10 @@ static void test_fuzz_seeds_verify(void)
 		struct package *pk = NULL;
 		struct verify_opts o;
 		struct verify_result res;
-		struct note_verifier logv;
+		struct note_verifier logv[VERIFY_MAX_LOGS];
 		const struct package_member *vk;
 		uint8_t *p;
-		size_t n, vl;
+		size_t n, nk = 0;
 
 		if (de->d_name[0] == '.')
 			continue;
@@ -491,34 +493,61 @@ static void test_fuzz_seeds_verify(void)
 		CHECK_OK(package_parse(p, n, &pk, msg, sizeof(msg)));
 		memset(&o, 0, sizeof(o));
 		memset(&res, 0, sizeof(res));
-		CHECK_OK(verify_package(pk, &o, &res));
-		CHECK(!res.verified && res.problems == 1 && res.nproblem == 1);
-		CHECK(!strcmp(res.problem[0].member, "checkpoint") &&
-		      !strcmp(res.problem[0].what, VERIFY_NO_TRUSTED_KEY));
-		CHECK(!res.log_key_trusted && !res.export_key_trusted);
-		verify_result_free(&res);
+		/* the package's own keys: one ingest.vkey line per log */
 		vk = package_find(pk, "ingest.vkey");
 		CHECK(vk != NULL);
-		vl = vk ? vk->len : 0;
-		while (vl && vk->p[vl - 1] == '\n')
-			vl--;
-		CHECK(vk && note_verifier_parse((const char *)vk->p, vl, &logv) == LACRE_OK);
-		o.log_key = &logv;
+		for (size_t a = 0; vk && a < vk->len && nk < VERIFY_MAX_LOGS;) {
+			const uint8_t *nl = memchr(vk->p + a, '\n', vk->len - a);
+			size_t b = nl ? (size_t)(nl - vk->p) : vk->len;
+			CHECK_OK(note_verifier_parse((const char *)vk->p + a, b - a, &logv[nk]));
+			nk++;
+			a = b + 1;
+		}
+		CHECK(nk >= 1);
+		CHECK_OK(verify_package(pk, &o, &res));
+		CHECK(!res.verified && res.problems == nk && res.nproblem == nk && res.nlogs == nk);
+		CHECK(!strcmp(res.problem[0].member, "checkpoint"));
+		if (nk == 1)
+			CHECK(!strcmp(res.problem[0].what, VERIFY_NO_TRUSTED_KEY));
+		for (size_t k = 1; k < nk && k < res.nproblem; k++) {
+			char m[48];
+			snprintf(m, sizeof(m), "logs/%zu.checkpoint", k + 1);
+			CHECK_STR(res.problem[k].member, m);
+			CHECK(strstr(res.problem[k].what, "no trusted log key for") &&
+			      strstr(res.problem[k].what, logv[k].name));
+		}
+		CHECK(!res.log_key_trusted && !res.export_key_trusted);
+		verify_result_free(&res);
+		if (nk > 1) {
+			/* every log's key but the last: that log is named */
+			o.log_keys = logv;
+			o.nlog_keys = nk - 1;
+			memset(&res, 0, sizeof(res));
+			CHECK_OK(verify_package(pk, &o, &res));
+			CHECK(!res.verified && res.problems == 1 && res.nproblem == 1 &&
+			      strstr(res.problem[0].what, logv[nk - 1].name) != NULL);
+			verify_result_free(&res);
+		}
+		o.log_keys = logv;
+		o.nlog_keys = nk;
 		memset(&res, 0, sizeof(res));
 		CHECK_OK(verify_package(pk, &o, &res));
 		if (!res.verified)
 			fprintf(stderr, "%s: %s: %s\n", de->d_name, res.nproblem ? res.problem[0].member : "",
 				res.nproblem ? res.problem[0].what : "");
-		CHECK(res.verified && res.log_key_trusted && !res.export_key_trusted);
+		CHECK(res.verified && res.log_key_trusted && !res.export_key_trusted && res.nlogs == nk);
 		verify_result_free(&res);
 		package_free(pk);
+		if (nk > 1)
+			seen_multi++;
 		/* a cut anywhere in the last member is refused by the reader */
 		CHECK(package_parse(p, n - 1, &pk, msg, sizeof(msg)) != LACRE_OK);
 		free(p);
 		seen++;
 	}
 	closedir(d);
-	CHECK(seen >= 2);
+	CHECK(seen >= 3);
+	CHECK(seen_multi >= 1);
 }
 
 int main(void)

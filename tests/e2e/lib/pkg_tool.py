@@ -11,13 +11,23 @@ court's public recipient could do before re-sealing the package with age).
   pkg_tool.py segproofs PLAIN                (check every record's segment proof on its
                                               own: prints one line per proof, exit 1 on
                                               the first that fails)
+  pkg_tool.py logs PLAIN                     (the package's ingest logs: one line each,
+                                              "log <k> <origin> size <n> records <r>
+                                              checkpoint <member> vkey <key>"; exit 1
+                                              when the log members are inconsistent)
 
 segproofs is an independent reader of lacre-segment-proof/v1 (docs/FORMATS.md
 §6.1) and of the manifest's record lines: for records/, excluded/ and events/
 members N with a .segment-proof, the frame's SHA-256 (records/ and events/) or
 the manifest's commitment (excluded/) must reach the v2 entry's records root by
 the RFC 9162 path, the entry must name the manifest's segment, i must be the
-manifest's index, and the .tlog-proof must prove the manifest's leaf.
+manifest's index, and the .tlog-proof must prove the manifest's leaf and carry
+the checkpoint member of the log that proves the record: a single-log package
+has one `log` line, `checkpoint` and a one-line `ingest.vkey`; a multi-log one
+(§9.1, §9.2) a `log`/`log-size` pair per log, `logs/<k>.checkpoint` for k >= 2,
+one `ingest.vkey` line per log and the log number k as the last field of every
+record and event line (an exclusion's log is the one whose checkpoint its
+receipt carries).
 """
 import base64
 import hashlib
@@ -111,23 +121,68 @@ def verify_inclusion(i, n, leaf, path, root):
     return sn == 0 and r == root
 
 
-def segproofs(ms):
-    m = dict(ms)
-    man = m["manifest.txt"].decode()
+def log_members(m):
+    """[(origin, size, checkpoint member name, vkey line)] in manifest order."""
+    logs = []
+    for l in m["manifest.txt"].decode().splitlines():
+        t = l.split(" ", 1)
+        if t[0] == "log":
+            logs.append([t[1], None])
+        elif t[0] == "log-size":
+            assert logs and logs[-1][1] is None, "log-size without its log line"
+            logs[-1][1] = int(t[1])
+    vkeys = m["ingest.vkey"].decode().splitlines()
+    assert len(vkeys) == len(logs), "ingest.vkey has %d lines for %d logs" % (len(vkeys), len(logs))
+    out = []
+    for k, (origin, size) in enumerate(logs, 1):
+        cname = "checkpoint" if k == 1 else "logs/%d.checkpoint" % k
+        cp = m[cname].decode().split("\n")
+        assert cp[0] == origin and int(cp[1]) == size, "%s is not the checkpoint of %s" % (cname, origin)
+        assert vkeys[k - 1].split("+")[0] == origin, "ingest.vkey line %d is not %s's key" % (k, origin)
+        out.append((origin, size, cname, vkeys[k - 1]))
+    if len(out) < 2:
+        assert not any(n.startswith("logs/") for n in m), "a single-log package with logs/ members"
+    return out
+
+
+def record_lines(m, nlogs):
+    """{member base: (kind, n, segment, index, leaf, commitment, log k)}"""
     lines = {}
-    for l in man.splitlines():
+    for l in m["manifest.txt"].decode().splitlines():
         t = l.split()
         if t and t[0] in ("record", "event"):
-            lines[("records/" if t[0] == "record" else "events/") + "%08d" % int(t[1])] = t
+            if nlogs > 1:
+                assert len(t) == 7 and 1 <= int(t[6]) <= nlogs, "line without its log: " + l
+                k = int(t[6])
+            else:
+                assert len(t) == 6, "a single-log package's line with a log field: " + l
+                k = 1
+            lines[("records/" if t[0] == "record" else "events/") + "%08d" % int(t[1])] = t[:6] + [k]
+    return lines
+
+
+def logs_cmd(ms):
+    m = dict(ms)
+    logs = log_members(m)
+    lines = record_lines(m, len(logs))
+    for k, (origin, size, cname, vk) in enumerate(logs, 1):
+        n = sum(1 for t in lines.values() if t[0] == "record" and t[6] == k)
+        print("log %d %s size %d records %d checkpoint %s vkey %s" % (k, origin, size, n, cname, vk))
+
+
+def segproofs(ms):
+    m = dict(ms)
+    logs = log_members(m)
+    lines = record_lines(m, len(logs))
     for l in m.get("exclusions.txt", b"").decode().splitlines():
         if l.startswith("excluded "):
             kv = dict(x.split("=", 1) for x in l.split()[1:] if "=" in x)
             lines["excluded/%08d" % int(kv["n"])] = ["excluded", kv["n"], kv["segment"],
-                                                     kv["index"], kv["leaf"], kv["commitment"]]
+                                                     kv["index"], kv["leaf"], kv["commitment"], 0]
     count = 0
     for name in sorted(k for k in m if k.endswith(".segment-proof")):
         base = name[:-len(".segment-proof")]
-        _, _, seg, index, leaf, commit = lines[base]
+        _, _, seg, index, leaf, commit, k = lines[base]
         if base.startswith("excluded/"):
             c = bytes.fromhex(commit)
         else:
@@ -142,6 +197,13 @@ def segproofs(ms):
             raise AssertionError(name + ": the path does not reach the records root")
         tp = m[base + ".tlog-proof"].decode().split("\n")
         assert tp[1] == "index " + leaf, "%s: proves %s, the manifest says leaf %s" % (base, tp[1], leaf)
+        # the receipt's checkpoint (after the empty line) is its log's member
+        cpt = "\n".join(tp[tp.index("") + 1:]).encode()
+        cps = [m[c] for (_, _, c, _) in logs]
+        if k:
+            assert cpt == cps[k - 1], "%s: its receipt's checkpoint is not log %d's" % (base, k)
+        else:
+            assert cpt in cps, "%s: its receipt's checkpoint is no log's of the package" % base
         print("ok %s record %d of %d of %s, entry leaf %s" % (base, i, n, seg, leaf))
         count += 1
     print("segment proofs: %d verified" % count)
@@ -166,9 +228,9 @@ def main():
                 d = eval(sys.argv[5], {"d": d, "bytes": bytes})
             new.append((n, d))
         open(out, "wb").write(build(new))
-    elif cmd == "segproofs":
+    elif cmd in ("segproofs", "logs"):
         try:
-            segproofs(ms)
+            (segproofs if cmd == "segproofs" else logs_cmd)(ms)
         except (AssertionError, KeyError, ValueError) as e:
             print("FAIL", e)
             sys.exit(1)
