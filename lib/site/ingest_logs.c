@@ -164,9 +164,20 @@ static int log_fill(const struct site *s, const char *name, struct site_ingest_l
 		return LACRE_E_CONFIG;
 	lacre_dbuf_init(&d, IL_NOTE_MAX);
 	r = note_read_file(path, IL_NOTE_MAX, &d);
-	if (r == LACRE_E_NOT_FOUND || r == LACRE_E_IO) {
+	if (r == LACRE_E_NOT_FOUND) {
+		/* no vkey: no log of that receiver here */
 		lacre_dbuf_free(&d);
-		return access(path, F_OK) == 0 ? LACRE_E_IO : LACRE_OK;
+		return LACRE_OK;
+	}
+	if (r == LACRE_E_IO) {
+		/* there may be a log we cannot read (another uid's 0700
+		 * folder): never taken for "no log", which would show a
+		 * warrant with none of its records */
+		int e = access(path, R_OK) == 0 ? EIO : errno;
+		lacre_dbuf_free(&d);
+		lacre_msg(msg, msglen, "cannot read %s: %s; the keeper's user must be able to read every "
+			  "receiver's ledger folder (the site's group: docs/deploy.md)", path, strerror(e));
+		return LACRE_E_IO;
 	}
 	if (r != LACRE_OK) {
 		lacre_dbuf_free(&d);
