@@ -29,10 +29,13 @@
  *
  * Workers (worker.c): the total is one counter for every worker (an
  * atomic, no lock); the victim is the costliest incomplete PDU of the
- * worker that reads, since each worker's connections are its own.  When
- * that worker holds none, the read goes ahead, so the total may pass the
- * budget by at most one read's growth per worker (read_budget), and the
- * next read of any worker refuses its costliest PDU.
+ * worker that reads, since each worker's connections are its own.  A
+ * read's growth is reserved on the total before the read, in one atomic
+ * step, so workers never pass the budget together.  When the reading
+ * worker holds no incomplete PDU to refuse, the read goes ahead
+ * unreserved (only complete PDUs are held, which are never refused): the
+ * total may then pass the budget by that read's growth, and the next read
+ * of any worker refuses its costliest PDU.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -51,10 +54,9 @@ size_t srv_budget_used(const struct ingest_server *s)
 	return __atomic_load_n(&s->sh->mem_used, __ATOMIC_RELAXED);
 }
 
-/* n more bytes counted (this worker's part changed); the peak follows. */
-void srv_budget_add(struct ingest_server *s, size_t n)
+/* The shared peak follows used, and this worker's own. */
+static void budget_peak(struct ingest_server *s, size_t used)
 {
-	size_t used = __atomic_add_fetch(&s->sh->mem_used, n, __ATOMIC_RELAXED);
 	size_t max = __atomic_load_n(&s->sh->mem_max, __ATOMIC_RELAXED);
 
 	while (used > max &&
@@ -63,6 +65,28 @@ void srv_budget_add(struct ingest_server *s, size_t n)
 		;
 	if (s->mem_pend + s->held_bytes > s->mem_max)
 		s->mem_max = s->mem_pend + s->held_bytes;
+}
+
+/* n more bytes counted (this worker's part changed); the peak follows. */
+void srv_budget_add(struct ingest_server *s, size_t n)
+{
+	budget_peak(s, __atomic_add_fetch(&s->sh->mem_used, n, __ATOMIC_RELAXED));
+}
+
+/* Count n more bytes only if the total stays within the budget, in one
+ * atomic step (two workers checking, then both adding, would pass it):
+ * 1 when reserved, 0 when it would not fit. */
+static int budget_reserve(struct ingest_server *s, size_t n)
+{
+	size_t used = __atomic_load_n(&s->sh->mem_used, __ATOMIC_RELAXED);
+
+	while (used <= s->cfg.memory_budget && s->cfg.memory_budget - used >= n)
+		if (__atomic_compare_exchange_n(&s->sh->mem_used, &used, used + n, 0, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED)) {
+			budget_peak(s, used + n);
+			return 1;
+		}
+	return 0;
 }
 
 /* n fewer bytes counted. */
@@ -159,16 +183,20 @@ static void refuse(struct ingest_server *s, struct conn *v, const struct conn *r
  * server_int.h. */
 int srv_budget_admit(struct ingest_server *s, struct conn *c, size_t n)
 {
-	size_t bound = ingest_framer_grow_bound(&c->fr, n), grow, used;
+	size_t bound = ingest_framer_grow_bound(&c->fr, n), grow;
 	struct conn *v;
 
 	if (bound <= c->mem_acct)
 		return 0;
 	grow = bound - c->mem_acct;
 	for (;;) {
-		used = srv_budget_used(s);
-		if (used <= s->cfg.memory_budget && s->cfg.memory_budget - used >= grow)
+		/* the growth is counted on c before the read (the next
+		 * srv_budget_sync replaces it by what the framer holds) */
+		if (budget_reserve(s, grow)) {
+			c->mem_acct += grow;
+			s->mem_pend += grow;
 			return 0;
+		}
 		if (!(v = pick_victim(s)))
 			return 0;     /* only complete PDUs held for space: never refused */
 		refuse(s, v, c, grow);
