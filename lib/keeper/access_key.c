@@ -91,6 +91,36 @@ int access_key_secret(const struct acl_session *ss, struct keystore *ks, const c
 	return keystore_get_secret(ks, name, out, tomb);
 }
 
+int access_key_operator(struct keystore *ks, const char *name, struct age_x25519_identity *id,
+			uint8_t *secret, struct keystore_tombstone *tomb, int create,
+			char *msg, size_t msglen)
+{
+	int r;
+
+	if (msg && msglen)
+		msg[0] = '\0';
+	if (acl_keeper_worker()) {
+		if (msg && msglen)
+			snprintf(msg, msglen, "internal error: key '%s' asked for without a gate "
+				 "session in the keeper (a bug of the command: please report it)",
+				 name ? name : "");
+		return LACRE_E_DENIED;
+	}
+	if (name == NULL || (id == NULL) == (secret == NULL) || (create && (secret != NULL ||
+			     strcmp(name, USERS_AUDITOR_KEY) != 0)))
+		return LACRE_E_INVALID;
+	if (secret != NULL)
+		return keystore_get_secret(ks, name, secret, tomb);
+	r = keystore_get(ks, name, id, tomb);
+	if (r == LACRE_E_NOT_FOUND && create) {
+		if ((r = age_x25519_generate(id)) == LACRE_OK)
+			r = keystore_put(ks, name, id, 0);
+		if (r != LACRE_OK)
+			age_identity_wipe(id);
+	}
+	return r;
+}
+
 int access_key_create(const struct acl_session *ss, struct keystore *ks, const char *name,
 		      const struct age_x25519_identity *id, const uint8_t *secret,
 		      char *msg, size_t msglen)

@@ -44,4 +44,16 @@ int access_key_create(const struct acl_session *ss, struct keystore *ks, const c
 		      const struct age_x25519_identity *id, const uint8_t *secret,
 		      char *msg, size_t msglen);
 
+/* The keys of the master passphrase's holder when no user exists or none
+ * acts: the first administrator's bootstrap (`user add` on a site without
+ * users: the auditor identity, created if absent, and the site signer
+ * seed) and a one-shot `lacre-keeper run -- audit --deep` (every warrant's
+ * and the oversight identity).  Refused (LACRE_E_DENIED, named) in a
+ * keeper worker, where every command has a user and a gate session; out
+ * is either id or secret (the other NULL); create: store a fresh identity
+ * under name when absent (the auditor's only). */
+int access_key_operator(struct keystore *ks, const char *name, struct age_x25519_identity *id,
+			uint8_t *secret, struct keystore_tombstone *tomb, int create,
+			char *msg, size_t msglen);
+
 #endif

@@ -396,11 +396,53 @@ static void test_access_key(void)
 	keystore_close(ks);
 }
 
+/* A signer that never signs (the worker test below signs nothing). */
+static int no_sign(void *arg, const void *m, size_t n, uint8_t sig[64])
+{
+	(void)arg;
+	(void)m;
+	(void)n;
+	memset(sig, 0, 64);
+	return LACRE_E_DENIED;
+}
+
+/* access_key_operator, the master passphrase holder's keys without a user
+ * (bootstrap, one-shot deep audit): given outside a keeper worker, refused
+ * (named) inside one, where every command has a gate session.  Last: it
+ * makes this process a keeper worker for good. */
+static void test_access_key_operator(void)
+{
+	struct keystore *ks = NULL;
+	struct age_x25519_identity id;
+	uint8_t master[32], seed[32];
+	char msg[SITE_MSG_MAX];
+
+	CHECK_OK(make_site());
+	CHECK_OK(site_master_unlock(&site, "pw", master));
+	CHECK_OK(keystore_open(&site, master, &ks));
+	OPENSSL_cleanse(master, sizeof(master));
+	CHECK_OK(access_key_operator(ks, "W-000001", &id, NULL, NULL, 0, msg, sizeof(msg)));
+	age_identity_wipe(&id);
+	CHECK_OK(access_key_operator(ks, SITE_SIGNER_KEY, NULL, seed, NULL, 0, msg, sizeof(msg)));
+	/* only the auditor identity is ever created here */
+	CHECK_EQ_INT(access_key_operator(ks, "W-000001", &id, NULL, NULL, 1, msg, sizeof(msg)),
+		     LACRE_E_INVALID);
+	CHECK_OK(acl_keeper_worker_begin("ana", no_sign, NULL));
+	CHECK_EQ_INT(access_key_operator(ks, "W-000001", &id, NULL, NULL, 0, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK(strstr(msg, "key 'W-000001'") != NULL && strstr(msg, "gate session") != NULL);
+	CHECK_EQ_INT(access_key_operator(ks, SITE_SIGNER_KEY, NULL, seed, NULL, 0, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	OPENSSL_cleanse(seed, sizeof(seed));
+	keystore_close(ks);
+}
+
 int main(void)
 {
 	RUN(test_rules);
 	RUN(test_sessions);
 	RUN(test_access_open);
 	RUN(test_access_key);
+	RUN(test_access_key_operator);   /* last: makes the process a worker */
 	return t_done();
 }
