@@ -12,6 +12,7 @@
 #include "lacre/acl.h"
 #include "lacre/err.h"
 #include "lacre/receipts.h"
+#include "keeper/access_key.h"
 #include "keeper/keystore.h"
 #include "lacre/warrant.h"
 #include "cli.h"
@@ -46,7 +47,8 @@ void cli_media_problem(void *arg, const char *segment, int err, const char *what
  * a usage error said before any key is read (the command line is
  * incomplete). */
 static int cli_media_gate(const struct cli_media_opts *o, const struct site *s,
-			  const char *action, const char *warrant, const char *what)
+			  const char *action, const char *warrant, const char *what,
+			  struct acl_session **ss)
 {
 	struct access_request rq;
 
@@ -59,7 +61,7 @@ static int cli_media_gate(const struct cli_media_opts *o, const struct site *s,
 	rq.warrant = warrant;
 	rq.what = what;
 	rq.justification = o->justification;
-	return cli_gate(s, o->user, &rq, NULL, NULL);
+	return cli_gate(s, o->user, &rq, ss, NULL);
 }
 
 void cli_media_close(struct cli_media *m)
@@ -81,18 +83,28 @@ int cli_media_open(const struct cli_media_opts *o, const char *action, const cha
 	struct keystore *ks = NULL;
 	struct keystore_tombstone tomb;
 	struct index_report rep;
+	struct acl_session *ss = NULL;
+	char kmsg[SITE_MSG_MAX];
 	char when[WARRANT_TIME_MAX];
 	int r, ex;
 
 	memset(m, 0, sizeof(*m));
 	if ((ex = cli_open_site(o->site, &m->s)) != EXIT_OK)
 		return ex;
-	if ((ex = cli_media_gate(o, &m->s, action, warrant, what)) != EXIT_OK)
+	if ((ex = cli_media_gate(o, &m->s, action, warrant, what, &ss)) != EXIT_OK)
 		return ex;
-	if ((ex = cli_open_keystore(&o->pass, &m->s, &ks)) != EXIT_OK)
+	if ((ex = cli_open_keystore(&o->pass, &m->s, &ks)) != EXIT_OK) {
+		acl_session_close(ss);
 		return ex;
-	r = keystore_get(ks, warrant, &m->id, &tomb);
+	}
+	/* only the key the gate allowed in this session (access_key.h) */
+	r = access_key(ss, ks, warrant, &m->id, &tomb, kmsg, sizeof(kmsg));
 	keystore_close(ks);
+	acl_session_close(ss);
+	if (r == LACRE_E_DENIED) {
+		cli_err("%s", kmsg);
+		return EXIT_FAIL;
+	}
 	if (r == LACRE_E_SHREDDED) {
 		/* crypto-shredding must take the index's plaintext metadata too */
 		if (index_open(&m->s, &m->ix) == LACRE_OK && index_reset(m->ix, warrant) == LACRE_OK)

@@ -16,6 +16,7 @@
 #include "lacre/acl.h"
 #include "lacre/err.h"
 #include "lacre/json.h"
+#include "keeper/access_key.h"
 #include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "lacre/site.h"
@@ -184,6 +185,7 @@ int cmd_accesslog(int argc, char **argv)
 	struct keystore *ks = NULL;
 	struct age_x25519_identity id;
 	struct access_request rq;
+	struct acl_session *ss = NULL;
 	struct aout out;
 	char msg[SITE_MSG_MAX], what[256];
 	uint64_t bad = 0;
@@ -201,12 +203,21 @@ int cmd_accesslog(int argc, char **argv)
 	rq.action = "access-log";
 	rq.what = what;
 	rq.justification = o.justification;
-	if ((e = cli_gate(&s, o.user, &rq, NULL, NULL)) != EXIT_OK)
+	if ((e = cli_gate(&s, o.user, &rq, &ss, NULL)) != EXIT_OK)
 		return e;
-	if ((e = cli_open_keystore(&o.pass, &s, &ks)) != EXIT_OK)
+	if ((e = cli_open_keystore(&o.pass, &s, &ks)) != EXIT_OK) {
+		acl_session_close(ss);
 		return e;
-	r = keystore_get(ks, USERS_AUDITOR_KEY, &id, NULL);
+	}
+	/* only the key the gate allowed in this session (access_key.h) */
+	msg[0] = '\0';
+	r = access_key(ss, ks, USERS_AUDITOR_KEY, &id, NULL, msg, sizeof(msg));
 	keystore_close(ks);
+	acl_session_close(ss);
+	if (r == LACRE_E_DENIED) {
+		cli_err("%s", msg);
+		return EXIT_FAIL;
+	}
 	if (r != LACRE_OK)
 		return cli_fail(r, "cannot read the auditor identity from the keystore");
 	memset(&out, 0, sizeof(out));

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keeper/access_key.h"
 #include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "lacre/age.h"
@@ -29,10 +30,23 @@ static void on_deep(void *arg, const char *seg, const char *what)
 	printf("%-14s %s: %s\n", "deep", seg, what);
 }
 
-/* Load every identity the keystore still holds (warrants + oversight). */
+/* The keeper's session that allowed audit-deep (cli_audit_deep_session). */
+static struct acl_session *deep_ss;
+
+void cli_audit_deep_session(struct acl_session *ss)
+{
+	acl_session_close(deep_ss);
+	deep_ss = ss;
+}
+
+/* Load every identity the keystore still holds (warrants + oversight):
+ * through the keeper's gate session when there is one (access_key.h);
+ * without one only in a one-shot `lacre-keeper run`, whose authority is
+ * the master passphrase itself (no user, no gate). */
 static int load_ids(const struct site *s, struct keystore *ks, struct deep_identity **out,
 		    struct age_x25519_identity **keys, size_t *n)
 {
+	char kmsg[SITE_MSG_MAX];
 	struct warrant_registry *reg = NULL;
 	struct keystore_tombstone tomb;
 	size_t cnt, k = 0;
@@ -49,7 +63,23 @@ static int load_ids(const struct site *s, struct keystore *ks, struct deep_ident
 	}
 	for (size_t i = 0; i < cnt; i++) {
 		const char *name = i + 1 < cnt ? warrant_registry_at(reg, i)->id : SITE_OVERSIGHT_KEY;
-		if (keystore_get(ks, name, &(*keys)[k], &tomb) != LACRE_OK)
+		r = deep_ss ? access_key(deep_ss, ks, name, &(*keys)[k], &tomb, kmsg, sizeof(kmsg)) :
+			access_key_operator(ks, name, &(*keys)[k], NULL, &tomb, 0, kmsg, sizeof(kmsg));
+		if (r == LACRE_E_DENIED) {
+			/* a bug, never a user's doing: the gate allowed audit-deep */
+			cli_err("%s", kmsg);
+			for (size_t j = 0; j < k; j++) {
+				age_identity_wipe(&(*keys)[j]);
+				free((char *)(*out)[j].name);
+			}
+			free(*out);
+			free(*keys);
+			*out = NULL;
+			*keys = NULL;
+			warrant_registry_free(reg);
+			return r;
+		}
+		if (r != LACRE_OK)
 			continue;  /* shredded or foreign: its segments stay unopened */
 		(*out)[k].name = strdup(name);
 		(*out)[k].id = &(*keys)[k];

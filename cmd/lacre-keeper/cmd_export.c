@@ -167,8 +167,11 @@ static int parse(int argc, char **argv, struct eopts *o)
  * acting user's session from --user KEYFILE, LACRE_USER or the keeper, then
  * the export - warrant, window, output, justification - written durably to
  * the access log and allowed) before the keystore is opened or anything is
- * decrypted; the oversight part is a second request on the same session. */
-static int export_gate(const struct site *s, struct eopts *o, char *user, size_t usercap)
+ * decrypted; the oversight part is a second request on the same session.
+ * On EXIT_OK *out is the session, which the caller keeps until every key
+ * is read through it (access_key.h) and then closes. */
+static int export_gate(const struct site *s, struct eopts *o, char *user, size_t usercap,
+		       struct acl_session **out)
 {
 	struct acl_session *ss = NULL;
 	struct access_request rq;
@@ -204,12 +207,13 @@ static int export_gate(const struct site *s, struct eopts *o, char *user, size_t
 	}
 	if (r == LACRE_OK)
 		snprintf(user, usercap, "%s (%s)", acl_session_user(ss), acl_role_name(acl_session_role(ss)));
-	acl_session_close(ss);
 	if (r != LACRE_OK) {
+		acl_session_close(ss);
 		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
 		return r == LACRE_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
 	}
 	o->o.exporter = user;
+	*out = ss;
 	return EXIT_OK;
 }
 
@@ -226,6 +230,7 @@ int cmd_export(int argc, char **argv)
 	struct eopts o;
 	struct site s;
 	struct keystore *ks = NULL;
+	struct acl_session *ss = NULL;
 	struct export_result res;
 	struct lacre_dbuf rep, self, js;
 	struct json_w w;
@@ -240,15 +245,18 @@ int cmd_export(int argc, char **argv)
 		return ex < 0 ? EXIT_OK : ex;
 	}
 	if ((ex = cli_open_site(o.site, &s)) != EXIT_OK ||
-	    (ex = export_gate(&s, &o, user, sizeof(user))) != EXIT_OK ||
+	    (ex = export_gate(&s, &o, user, sizeof(user), &ss)) != EXIT_OK ||
 	    (ex = cli_open_keystore(&o.pass, &s, &ks)) != EXIT_OK) {
+		acl_session_close(ss);
 		free(o.excl);
 		return ex;
 	}
+	/* every key below is read through the gate's session (access_key.h) */
+	o.o.session = ss;
 	/* the case's access report: the access log's entries for the warrant
 	 * (this export's own entry included) */
 	lacre_dbuf_init(&rep, (size_t)64 << 20);
-	if (export_access_report(&s, ks, o.o.warrant, &rep, msg, sizeof(msg)) == LACRE_OK &&
+	if (export_access_report(&s, ss, ks, o.o.warrant, &rep, msg, sizeof(msg)) == LACRE_OK &&
 	    lacre_dbuf_add_u8(&rep, 0) == LACRE_OK)
 		o.o.access_report = (const char *)rep.p;
 	else
@@ -260,6 +268,8 @@ int cmd_export(int argc, char **argv)
 	o.o.self_check = &self;
 	r = export_run(&s, ks, &o.o, &res, msg, sizeof(msg));
 	keystore_close(ks);
+	o.o.session = NULL;
+	acl_session_close(ss);
 	lacre_dbuf_free(&rep);
 	free(o.excl);
 	if (r != LACRE_OK) {

@@ -84,8 +84,9 @@ static void usage(FILE *f)
 static int gate_audit(struct keeper_ctx *k, int *argc, char **argv)
 {
 	struct access_request rq;
+	struct acl_session *ss = NULL;
 	const char *just = NULL;
-	int w = 0;
+	int w = 0, e;
 
 	for (int i = 0; i < *argc; i++) {
 		if (!strcmp(argv[i], "--justification") && i + 1 < *argc) {
@@ -104,7 +105,11 @@ static int gate_audit(struct keeper_ctx *k, int *argc, char **argv)
 	rq.action = "audit-deep";
 	rq.what = "deep audit: every segment decrypted and matched with its commitment";
 	rq.justification = just;
-	return cli_gate(&k->s, NULL, &rq, NULL, NULL);
+	if ((e = cli_gate(&k->s, NULL, &rq, &ss, NULL)) != EXIT_OK)
+		return e;
+	/* the deep audit reads every key through this session (access_key.h) */
+	cli_audit_deep_session(ss);
+	return EXIT_OK;
 }
 
 /* keeper_run_fn: in the worker process. */
@@ -121,7 +126,9 @@ static int run(void *arg, const char *user, int argc, char **argv)
 		if (!strcmp(argv[0], "audit") && (e = gate_audit(k, &argc, argv)) != EXIT_OK)
 			return e;
 		optind = 1;
-		return runs[i].fn(argc, argv);
+		e = runs[i].fn(argc, argv);
+		cli_audit_deep_session(NULL);
+		return e;
 	}
 	cli_err("the keeper does not serve '%s'", argv[0]);
 	return EXIT_FAIL;

@@ -43,9 +43,10 @@ static void usage(FILE *f)
 		"which 'lacre proof verify --entry-hex COMMITMENT FILE' reads.\n");
 }
 
-/* Audit-first gate for reading one record (action "records"). */
+/* Audit-first gate for reading one record (action "records"); *ss is the
+ * session the warrant's key is then read through (access_key.h). */
 static int gate(const struct site *s, const char *user, const char *warrant, const char *what,
-		const char *justification)
+		const char *justification, struct acl_session **ss)
 {
 	struct access_request rq;
 
@@ -54,7 +55,7 @@ static int gate(const struct site *s, const char *user, const char *warrant, con
 	rq.warrant = warrant;
 	rq.what = what;
 	rq.justification = justification;
-	return cli_gate(s, user, &rq, NULL, NULL);
+	return cli_gate(s, user, &rq, ss, NULL);
 }
 
 /* `lacre proof record`. */
@@ -76,6 +77,7 @@ int cmd_proof_record(int argc, char **argv)
 	struct passphrase_src pass;
 	struct export_exclusion rec;
 	struct keystore *ks = NULL;
+	struct acl_session *ss = NULL;
 	struct lacre_dbuf out, sp;
 	struct site s;
 	const char *site = NULL, *warrant = NULL, *recs = NULL, *path = NULL, *user = NULL, *just = NULL;
@@ -114,9 +116,12 @@ int cmd_proof_record(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	snprintf(what, sizeof(what), "receipt of record %s", recs);
-	if ((ex = cli_open_site(site, &s)) != EXIT_OK || (ex = gate(&s, user, warrant, what, just)) != EXIT_OK ||
-	    (ex = cli_open_keystore(&pass, &s, &ks)) != EXIT_OK)
+	if ((ex = cli_open_site(site, &s)) != EXIT_OK ||
+	    (ex = gate(&s, user, warrant, what, just, &ss)) != EXIT_OK ||
+	    (ex = cli_open_keystore(&pass, &s, &ks)) != EXIT_OK) {
+		acl_session_close(ss);
 		return ex;
+	}
 	if (!sppath && path) {
 		size_t pl = strlen(path), sl = sizeof(".tlog-proof") - 1;
 		if (pl > sl && !strcmp(path + pl - sl, ".tlog-proof"))
@@ -127,9 +132,10 @@ int cmd_proof_record(int argc, char **argv)
 	}
 	lacre_dbuf_init(&out, NOTE_MAX_SIZE + 8192);
 	lacre_dbuf_init(&sp, SEGMENT_PROOF_TEXT_MAX);
-	r = export_record_receipt(&s, ks, warrant, rec.segment, rec.index, &out, &sp, c, &leaf, msg,
-				  sizeof(msg));
+	r = export_record_receipt(&s, ss, ks, warrant, rec.segment, rec.index, &out, &sp, c, &leaf,
+				  msg, sizeof(msg));
 	keystore_close(ks);
+	acl_session_close(ss);
 	if (r == LACRE_OK && sp.len && getenv("LACRE_KEEPER_OUTPUT")) {
 		/* a keeper request returns one output file: the record proof
 		 * holds both (the segment proof, then the receipt) */

@@ -15,6 +15,7 @@
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/json.h"
+#include "keeper/access_key.h"
 #include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "lacre/receipts.h"
@@ -239,7 +240,8 @@ static void on_finding(void *arg, const struct audit_finding *f)
 
 /* The audit-first gate: open the acting user's session and have the
  * access logged (durably) and allowed before any key is touched. */
-static int gate(const struct ropts *o, const struct site *s, int quarantine)
+static int gate(const struct ropts *o, const struct site *s, int quarantine,
+		struct acl_session **ss)
 {
 	struct access_request rq;
 	char what[256], from[WARRANT_TIME_MAX], to[WARRANT_TIME_MAX];
@@ -259,7 +261,7 @@ static int gate(const struct ropts *o, const struct site *s, int quarantine)
 	rq.warrant = quarantine ? NULL : o->warrant;
 	rq.what = what;
 	rq.justification = o->justification;
-	return cli_gate(s, o->user, &rq, NULL, NULL);
+	return cli_gate(s, o->user, &rq, ss, NULL);
 }
 
 static int run(int argc, char **argv, int quarantine)
@@ -271,6 +273,8 @@ static int run(int argc, char **argv, int quarantine)
 	struct age_x25519_identity id;
 	struct keystore_tombstone tomb;
 	struct access_report rep;
+	struct acl_session *ss = NULL;
+	char kmsg[SITE_MSG_MAX];
 	struct rout out = { 0 };
 	char when[WARRANT_TIME_MAX];
 	int r, ex, audit_r = LACRE_OK;
@@ -286,12 +290,21 @@ static int run(int argc, char **argv, int quarantine)
 		return ex;
 	/* who may read, and the access logged first (acl.h); a warrant of
 	 * another unit is answered as one that does not exist (L8) */
-	if ((ex = gate(&o, &s, quarantine)) != EXIT_OK)
+	if ((ex = gate(&o, &s, quarantine, &ss)) != EXIT_OK)
 		return ex;
-	if ((ex = cli_open_keystore(&o.pass, &s, &ks)) != EXIT_OK)
+	if ((ex = cli_open_keystore(&o.pass, &s, &ks)) != EXIT_OK) {
+		acl_session_close(ss);
 		return ex;
-	r = keystore_get(ks, quarantine ? SITE_OVERSIGHT_KEY : o.warrant, &id, &tomb);
+	}
+	/* only the key the gate allowed in this session (access_key.h) */
+	r = access_key(ss, ks, quarantine ? SITE_OVERSIGHT_KEY : o.warrant, &id, &tomb, kmsg,
+		       sizeof(kmsg));
 	keystore_close(ks);
+	acl_session_close(ss);
+	if (r == LACRE_E_DENIED) {
+		cli_err("%s", kmsg);
+		return EXIT_FAIL;
+	}
 	if (r == LACRE_E_SHREDDED) {
 		warrant_time_format(tomb.shredded_at, when);
 		cli_err("warrant %s was shredded by order %s on %s: its records can no longer be read",

@@ -28,6 +28,7 @@
 #include "lacre/err.h"
 #include "lacre/hex.h"
 #include "lacre/json.h"
+#include "keeper/access_key.h"
 #include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "lacre/site.h"
@@ -136,17 +137,20 @@ static int bootstrap(const struct uopts *o, const struct site *s, const char *na
 
 	if ((e = cli_open_keystore(&o->pass, s, &ks)) != EXIT_OK)
 		return e;
-	r = keystore_get(ks, USERS_AUDITOR_KEY, &aud, NULL);
-	if (r == LACRE_E_NOT_FOUND) {
-		r = age_x25519_generate(&aud);
-		if (r == LACRE_OK)
-			r = keystore_put(ks, USERS_AUDITOR_KEY, &aud, 0);
-	}
+	/* no user exists yet: the master passphrase is the authority
+	 * (access_key_operator; refused in a keeper worker) */
+	memset(&aud, 0, sizeof(aud));
+	r = access_key_operator(ks, USERS_AUDITOR_KEY, &aud, NULL, NULL, 1, msg, sizeof(msg));
 	if (r == LACRE_OK)
-		r = keystore_get_secret(ks, SITE_SIGNER_KEY, seed, NULL);
+		r = access_key_operator(ks, SITE_SIGNER_KEY, NULL, seed, NULL, 0, msg, sizeof(msg));
 	keystore_close(ks);
 	if (r != LACRE_OK) {
 		age_identity_wipe(&aud);
+		OPENSSL_cleanse(seed, sizeof(seed));
+		if (r == LACRE_E_DENIED) {
+			cli_err("%s", msg);
+			return EXIT_FAIL;
+		}
 		return cli_fail(r, "cannot prepare the auditor identity or read the site's signing key");
 	}
 	msg[0] = '\0';

@@ -16,6 +16,7 @@
 #include "lacre/age.h"
 #include "lacre/err.h"
 #include "lacre/json.h"
+#include "keeper/access_key.h"
 #include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "lacre/site.h"
@@ -624,7 +625,7 @@ static int do_identity(const struct wopts *o, const struct site *s)
 	struct keystore *ks = NULL;
 	struct keystore_tombstone tomb;
 	struct age_x25519_identity id;
-	char enc[AGE_IDENTITY_MAX], t[WARRANT_TIME_MAX], user[64];
+	char enc[AGE_IDENTITY_MAX], t[WARRANT_TIME_MAX], user[64], kmsg[SITE_MSG_MAX];
 	int e, r;
 
 	if (o->id == NULL) {
@@ -642,13 +643,20 @@ static int do_identity(const struct wopts *o, const struct site *s)
 		if ((e = cli_gate(s, o->user, &rq, &ss, NULL)) != EXIT_OK)
 			return e;
 		snprintf(user, sizeof(user), "%s", acl_session_user(ss));
+		if ((e = cli_open_keystore(&o->pass, s, &ks))) {
+			acl_session_close(ss);
+			return e;
+		}
+		memset(&tomb, 0, sizeof(tomb));
+		/* only the key the gate allowed in this session (access_key.h) */
+		r = access_key(ss, ks, o->id, &id, &tomb, kmsg, sizeof(kmsg));
+		keystore_close(ks);
 		acl_session_close(ss);
 	}
-	if ((e = cli_open_keystore(&o->pass, s, &ks)))
-		return e;
-	memset(&tomb, 0, sizeof(tomb));
-	r = keystore_get(ks, o->id, &id, &tomb);
-	keystore_close(ks);
+	if (r == LACRE_E_DENIED) {
+		cli_err("%s", kmsg);
+		return EXIT_FAIL;
+	}
 	if (r == LACRE_E_SHREDDED) {
 		warrant_time_format(tomb.order_date, t);
 		cli_err("the key of %s was destroyed by order '%s' of %s", o->id, tomb.order_id, t);

@@ -128,6 +128,12 @@ typedef int (*cli_audit_deep_fn)(const char *pass_file, const struct site *s,
 extern cli_audit_deep_fn cli_audit_deep_hook;
 int cli_audit_deep(const char *pass_file, const struct site *s, struct lacre_store *st,
 		   const struct deep_log *logs, size_t nlogs, int ex);
+/* The keeper's gate session that allowed audit-deep (cmd_keeper.c): the deep
+ * audit then reads every key through it (access_key.h).  Takes ss over;
+ * NULL closes the one held.  Without one (a one-shot `lacre-keeper run`
+ * with the master passphrase, no user) the keys come from the keystore. */
+struct acl_session;
+void cli_audit_deep_session(struct acl_session *ss);
 /* The keyless fingerprint of the segment object name on st (cmd_audit_site.c):
  * up to cap bytes to fp, its length to *len. */
 struct lacre_store;

@@ -101,6 +101,11 @@ int access_open(const struct site *s, const char *user_keyfile,
 		const struct access_request *req, struct acl_session **out, int *stage,
 		char *msg, size_t msglen);
 
+/* 1 when acl_authorize allowed (and durably logged) action in this session
+ * on warrant (NULL: on any warrant or none), else 0.  What access_key
+ * (lib/keeper/access_key.h) hands out keys on; nothing else is recorded. */
+int acl_session_allowed(const struct acl_session *ss, const char *action, const char *warrant);
+
 /* ---- the keeper (docs/keeper.md) ---- */
 
 /* Asks the user (through the keeper's connection to the client) for the

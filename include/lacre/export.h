@@ -23,6 +23,8 @@
 #include "lacre/site.h"
 
 struct keystore;   /* the keeper's (lib/keeper/keystore.h) */
+struct acl_session; /* the gate's (acl.h): every key is read through it
+		     * (lib/keeper/access_key.h) */
 
 #define EXPORT_SIGNER_KEY "export-signer"  /* keystore name of the export key seed */
 #define EXPORT_EXCL_TEXT_MAX 160
@@ -61,6 +63,10 @@ struct export_opts {
 	void *arg;
 	struct lacre_dbuf *self_check;        /* receives the self-check's report (the
 					       * lines lacre-verify prints), or NULL */
+	const struct acl_session *session;    /* the gate's session that allowed "export"
+					       * on warrant (and "quarantine" for
+					       * oversight): the keys are read through
+					       * it (access_key.h); NULL opens none */
 };
 
 struct export_result {
@@ -90,15 +96,16 @@ int export_exclusion_parse_range(const char *s, struct export_exclusion *out);
  * DIR/ledger/export.vkey) on first use.  Caller frees with
  * note_signer_free(). */
 struct note_signer;
-int export_signer(const struct site *s, struct keystore *ks, struct note_signer **out);
+int export_signer(const struct site *s, const struct acl_session *ss, struct keystore *ks,
+		  struct note_signer **out);
 
 /* The access report of a package: every access-log entry that names
  * warrant (read with the auditor identity from ks, each verified by
  * accesslog_read), one text line each, appended to out.  LACRE_E_NOT_FOUND
  * when the site has no access log or no auditor key (msg says so). */
 struct lacre_dbuf;
-int export_access_report(const struct site *s, struct keystore *ks, const char *warrant,
-			 struct lacre_dbuf *out, char *msg, size_t msglen);
+int export_access_report(const struct site *s, const struct acl_session *ss, struct keystore *ks,
+			 const char *warrant, struct lacre_dbuf *out, char *msg, size_t msglen);
 
 /* The receipt of one record of warrant (segment "seg/<hex>", index in the
  * segment), as `lacre proof record` writes it: decrypts the segment with
@@ -110,8 +117,8 @@ int export_access_report(const struct site *s, struct keystore *ks, const char *
  * is left as it was.  commitment and leaf (may be NULL) receive what the
  * receipts prove (leaf: the entry's for v2).  LACRE_E_NOT_FOUND: no such record, or one in no
  * published checkpoint (msg says whether ingest may still publish it). */
-int export_record_receipt(const struct site *s, struct keystore *ks, const char *warrant,
-			  const char *segment, uint64_t index, struct lacre_dbuf *out,
+int export_record_receipt(const struct site *s, const struct acl_session *ss, struct keystore *ks,
+			  const char *warrant, const char *segment, uint64_t index, struct lacre_dbuf *out,
 			  struct lacre_dbuf *segment_proof, uint8_t commitment[32], uint64_t *leaf,
 			  char *msg, size_t msglen);
 

@@ -40,6 +40,7 @@
 #include "lacre/warrant.h"
 
 #define ROLE(x) (1u << (x))
+#define ACL_GRANTS_MAX 16   /* allowed requests one session remembers */
 #define CONTENT_ROLES (ROLE(ACL_INVESTIGATOR) | ROLE(ACL_SUPERVISOR) | ROLE(ACL_CLERK))
 
 struct acl_session {
@@ -49,6 +50,12 @@ struct acl_session {
 	uint8_t auditor_pub[32];
 	acl_signer_fn remote;         /* non-NULL: the user signs through this */
 	void *remote_arg;
+	/* what acl_authorize allowed in this session (access_key's grounds) */
+	struct acl_grant {
+		char action[24];
+		char warrant[WARRANT_ID_MAX];   /* "" when the request named none */
+	} granted[ACL_GRANTS_MAX];
+	size_t ngranted;
 };
 
 /* Set in a keeper worker process (acl_keeper_worker_begin). */
@@ -360,6 +367,22 @@ int acl_refuse(struct acl_session *ss, const struct access_request *req, const c
 	return LACRE_E_DENIED;
 }
 
+/* Remember that req was allowed (and durably logged) in ss, for
+ * access_key.  A request too long to remember, or one past the table, is
+ * not remembered: the key it would cover is then refused (fails closed). */
+static void grant(struct acl_session *ss, const struct access_request *req)
+{
+	struct acl_grant *g;
+	const char *w = req->warrant ? req->warrant : "";
+
+	if (acl_session_allowed(ss, req->action, w) || ss->ngranted >= ACL_GRANTS_MAX ||
+	    strlen(req->action) >= sizeof(g->action) || strlen(w) >= sizeof(g->warrant))
+		return;
+	g = &ss->granted[ss->ngranted++];
+	snprintf(g->action, sizeof(g->action), "%s", req->action);
+	snprintf(g->warrant, sizeof(g->warrant), "%s", w);
+}
+
 int acl_authorize(struct acl_session *ss, const struct access_request *req,
 		  char *msg, size_t msglen)
 {
@@ -385,7 +408,19 @@ int acl_authorize(struct acl_session *ss, const struct access_request *req,
 			 "(%s)", lmsg[0] ? lmsg : lacre_strerror(r));
 		return r;
 	}
+	grant(ss, req);
 	return LACRE_OK;
+}
+
+int acl_session_allowed(const struct acl_session *ss, const char *action, const char *warrant)
+{
+	if (ss == NULL || action == NULL)
+		return 0;
+	for (size_t i = 0; i < ss->ngranted; i++)
+		if (!strcmp(ss->granted[i].action, action) &&
+		    (warrant == NULL || !strcmp(ss->granted[i].warrant, warrant)))
+			return 1;
+	return 0;
 }
 
 int access_open(const struct site *s, const char *user_keyfile,

@@ -47,6 +47,7 @@
 #include "lacre/audio.h"
 #include "lacre/calls.h"
 #include "lacre/err.h"
+#include "keeper/access_key.h"
 #include "keeper/keystore.h"
 #include "lacre/export.h"
 #include "lacre/hex.h"
@@ -222,7 +223,8 @@ int export_exclusion_parse_range(const char *s, struct export_exclusion *out)
 }
 
 /* Load or create the export signing key (see export.h). */
-int export_signer(const struct site *s, struct keystore *ks, struct note_signer **out)
+int export_signer(const struct site *s, const struct acl_session *ss, struct keystore *ks,
+		  struct note_signer **out)
 {
 	uint8_t seed[32];
 	char name[NOTE_NAME_MAX + 1], path[SITE_PATH_MAX], dir[SITE_PATH_MAX];
@@ -235,11 +237,11 @@ int export_signer(const struct site *s, struct keystore *ks, struct note_signer 
 	if (snprintf(name, sizeof(name), "lacre/%s/export", s->cfg.name) >= (int)sizeof(name) ||
 	    !note_name_valid(name))
 		return LACRE_E_CONFIG;
-	r = keystore_get_secret(ks, EXPORT_SIGNER_KEY, seed, NULL);
+	r = access_key_secret(ss, ks, EXPORT_SIGNER_KEY, seed, NULL, NULL, 0);
 	if (r == LACRE_E_NOT_FOUND) {
 		if (RAND_priv_bytes(seed, sizeof(seed)) != 1)
 			return LACRE_E_CRYPTO;
-		r = keystore_put_secret(ks, EXPORT_SIGNER_KEY, seed, 0);
+		r = access_key_create(ss, ks, EXPORT_SIGNER_KEY, NULL, seed, NULL, 0);
 	}
 	if (r != LACRE_OK)
 		goto out;
@@ -304,8 +306,8 @@ static void ex_alog_problem(void *arg, uint64_t index, const char *what)
 }
 
 /* The access report (see export.h). */
-int export_access_report(const struct site *s, struct keystore *ks, const char *warrant,
-			 struct lacre_dbuf *out, char *msg, size_t msglen)
+int export_access_report(const struct site *s, const struct acl_session *ss, struct keystore *ks,
+			 const char *warrant, struct lacre_dbuf *out, char *msg, size_t msglen)
 {
 	struct age_x25519_identity aud;
 	struct ex_alog a;
@@ -315,7 +317,9 @@ int export_access_report(const struct site *s, struct keystore *ks, const char *
 
 	if (msglen)
 		msg[0] = 0;
-	if ((r = keystore_get(ks, USERS_AUDITOR_KEY, &aud, NULL)) != LACRE_OK) {
+	if ((r = access_key(ss, ks, USERS_AUDITOR_KEY, &aud, NULL, msg, msglen)) == LACRE_E_DENIED)
+		return r;
+	if (r != LACRE_OK) {
 		snprintf(msg, msglen, "no access-log auditor key in the keystore (%s)", lacre_strerror(r));
 		return LACRE_E_NOT_FOUND;
 	}
@@ -785,6 +789,7 @@ static int ex_oversight(void *arg, const struct access_record *ar)
 static int ex_oversight_pass(struct ex_ctx *c, struct keystore *ks, struct lacre_store *st)
 {
 	struct age_x25519_identity ov;
+	char kmsg[SITE_MSG_MAX];
 	struct access_filter f;
 	struct access_report rep;
 	struct lacre_dbuf t;
@@ -792,7 +797,10 @@ static int ex_oversight_pass(struct ex_ctx *c, struct keystore *ks, struct lacre
 	size_t nq, i, l;
 	int r;
 
-	if ((r = keystore_get(ks, SITE_OVERSIGHT_KEY, &ov, NULL)) != LACRE_OK)
+	if ((r = access_key(c->o->session, ks, SITE_OVERSIGHT_KEY, &ov, NULL, kmsg, sizeof(kmsg))) ==
+	    LACRE_E_DENIED)
+		return ex_fail(c, r, "%s", kmsg);
+	if (r != LACRE_OK)
 		return ex_fail(c, r, "cannot read the oversight key for --with-quarantine: %s", lacre_strerror(r));
 	access_filter_init(&f);
 	f.quarantine = 1;
@@ -1272,7 +1280,9 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 		snprintf(msg, msglen, "no warrant '%s' (see 'lacre warrant list')", o->warrant);
 		goto out;
 	}
-	r = keystore_get(ks, o->warrant, &id, &tomb);
+	r = access_key(o->session, ks, o->warrant, &id, &tomb, msg, msglen);
+	if (r == LACRE_E_DENIED)
+		goto out;
 	if (r == LACRE_E_SHREDDED) {
 		snprintf(msg, msglen, "warrant %s was shredded by order %s: nothing can be exported",
 			 o->warrant, tomb.order_id);
@@ -1284,7 +1294,7 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 		goto out;
 	}
 	have_id = 1;
-	if ((r = export_signer(s, ks, &signer)) != LACRE_OK) {
+	if ((r = export_signer(s, o->session, ks, &signer)) != LACRE_OK) {
 		snprintf(msg, msglen, "cannot load or create the export key: %s", lacre_strerror(r));
 		goto out;
 	}
@@ -1479,8 +1489,8 @@ static int ex_one_record(void *arg, const struct access_record *ar)
 }
 
 /* The receipt of one record (see export.h). */
-int export_record_receipt(const struct site *s, struct keystore *ks, const char *warrant,
-			  const char *segment, uint64_t index, struct lacre_dbuf *out,
+int export_record_receipt(const struct site *s, const struct acl_session *ss, struct keystore *ks,
+			  const char *warrant, const char *segment, uint64_t index, struct lacre_dbuf *out,
 			  struct lacre_dbuf *segment_proof, uint8_t commitment[32], uint64_t *leaf, char *msg, size_t msglen)
 {
 	struct age_x25519_identity id;
@@ -1498,7 +1508,9 @@ int export_record_receipt(const struct site *s, struct keystore *ks, const char 
 	memset(&one, 0, sizeof(one));
 	one.segment = segment;
 	one.index = index;
-	if ((r = keystore_get(ks, warrant, &id, NULL)) != LACRE_OK) {
+	if ((r = access_key(ss, ks, warrant, &id, NULL, msg, msglen)) == LACRE_E_DENIED)
+		return r;
+	if (r != LACRE_OK) {
 		snprintf(msg, msglen, "cannot read warrant %s's key: %s", warrant, lacre_strerror(r));
 		return r;
 	}

@@ -15,6 +15,14 @@
  * order date, time of the shred), then overwrites the key file with random
  * bytes, fsyncs, unlinks it and fsyncs the folder.  From then on
  * keystore_get() fails with LACRE_E_SHREDDED and reports the order.
+ *
+ * Commands never call keystore_get / keystore_get_secret (nor _put): they
+ * reach keys only through the gate's session, lib/keeper/access_key.h
+ * (access_key, access_key_secret, access_key_create, and
+ * access_key_operator for the master passphrase holder without a user).
+ * The callers are lib/keeper and that accessor; keystore_shred stays with
+ * `shred approve` (its own four-eyes gate), keystore_open/close where they
+ * are.
  * Format details: docs/FORMATS.md §4.  Owned by lib/keeper/keystore.c.
  */
 #ifndef LACRE_KEYSTORE_H

@@ -28,6 +28,8 @@
 
 #include "harness.h"
 #include "lacre/access.h"
+#include "lacre/acl.h"
+#include "lacre/age.h"
 #include "lacre/ber_enc.h"
 #include "lacre/err.h"
 #include "lacre/etsi.h"
@@ -40,6 +42,7 @@
 #include "lacre/site.h"
 #include "lacre/store.h"
 #include "lacre/tlog.h"
+#include "lacre/users.h"
 #include "lacre/warrant.h"
 
 #define KIT_UNUSED __attribute__((unused))
@@ -92,6 +95,59 @@ static KIT_UNUSED int kit_make_site(const char *backend, uint64_t quota, uint64_
 	if (max_age_ms)
 		kit_site.cfg.segment_max_age_ms = max_age_ms;
 	return LACRE_OK;
+}
+
+/* A clerk's gate session on the kit site that the gate allowed "export"
+ * on warrant (and "quarantine" when oversight), as `lacre export` holds
+ * it: the export code reads its keys only through it (access_key.h).  The
+ * first call on a site registers an admin and the clerk "kitclerk"; the
+ * access-log auditor identity is made but NOT stored in the keystore (the
+ * kit site has none, as the tests expect).  The caller closes *out. */
+static KIT_UNUSED int kit_session(const char *warrant, int oversight, struct acl_session **out)
+{
+	static char done[SITE_PATH_MAX];
+	struct access_request rq = { "export", warrant, "kit export", "kit test" };
+	struct user_key admin, clerk;
+	struct age_x25519_identity aud;
+	char path[SITE_PATH_MAX + 32];
+	uint8_t seed[32];
+	int r = LACRE_OK;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "%s/kitclerk.key", kit_site.dir);
+	if (strcmp(done, kit_site.dir) != 0) {
+		memset(&admin, 0, sizeof(admin));
+		memset(&clerk, 0, sizeof(clerk));
+		if ((r = keystore_get_secret(kit_ks, SITE_SIGNER_KEY, seed, NULL)) == LACRE_OK &&
+		    (r = age_x25519_generate(&aud)) == LACRE_OK &&
+		    (r = user_key_generate("kitroot", &admin)) == LACRE_OK &&
+		    (r = users_bootstrap(&kit_site, seed, aud.public_key, "kitroot", "", admin.pub,
+					 kit_msg, sizeof(kit_msg))) == LACRE_OK &&
+		    (r = user_key_generate("kitclerk", &clerk)) == LACRE_OK &&
+		    (r = user_key_write(&clerk, path)) == LACRE_OK)
+			r = users_add(&kit_site, &admin, "kitclerk", ACL_CLERK, "", clerk.pub, kit_msg,
+				      sizeof(kit_msg));
+		OPENSSL_cleanse(seed, sizeof(seed));
+		OPENSSL_cleanse(&admin, sizeof(admin));
+		OPENSSL_cleanse(&clerk, sizeof(clerk));
+		age_identity_wipe(&aud);
+		if (r != LACRE_OK)
+			return r;
+		snprintf(done, sizeof(done), "%s", kit_site.dir);
+	}
+	if ((r = acl_session_open(&kit_site, path, out, kit_msg, sizeof(kit_msg))) != LACRE_OK)
+		return r;
+	r = acl_authorize(*out, &rq, kit_msg, sizeof(kit_msg));
+	if (r == LACRE_OK && oversight) {
+		rq.action = "quarantine";
+		rq.warrant = NULL;
+		r = acl_authorize(*out, &rq, kit_msg, sizeof(kit_msg));
+	}
+	if (r != LACRE_OK) {
+		acl_session_close(*out);
+		*out = NULL;
+	}
+	return r;
 }
 
 /* A complete order for one LIID (content and IRI unless changed). */

@@ -18,6 +18,7 @@
 #include "lacre/acl.h"
 #include "lacre/age.h"
 #include "lacre/err.h"
+#include "keeper/access_key.h"
 #include "keeper/keystore.h"
 #include "lacre/site.h"
 #include "lacre/users.h"
@@ -284,10 +285,164 @@ static void test_access_open(void)
 	CHECK_EQ_INT(n_events(), before + 4);
 }
 
+/* A second warrant of unit UCO-1 on the test site; its id into id. */
+static int mk_warrant(struct keystore *ks, char id[WARRANT_ID_MAX])
+{
+	struct warrant w;
+	char msg[SITE_MSG_MAX];
+
+	memset(&w, 0, sizeof(w));
+	snprintf(w.case_id, sizeof(w.case_id), "DP 2/2026");
+	snprintf(w.unit, sizeof(w.unit), "UCO-1");
+	snprintf(w.court, sizeof(w.court), "JI 5 Madrid");
+	snprintf(w.periods[0].order_id, sizeof(w.periods[0].order_id), "Auto 2");
+	warrant_time_parse("2026-11-01", &w.periods[0].order_date);
+	w.periods[0].from = w.periods[0].order_date;
+	warrant_time_parse("2027-01-31", &w.periods[0].to);
+	w.n_periods = 1;
+	w.categories = WARRANT_CAT_IRI;
+	snprintf(w.targets[0], sizeof(w.targets[0]), "Y");
+	w.n_targets = 1;
+	snprintf(w.liids[0], sizeof(w.liids[0]), "LIID2");
+	w.n_liids = 1;
+	return warrant_add(&site, ks, &w, id, msg, sizeof(msg));
+}
+
+/* access_key: a session hands out only the keys its allowed requests
+ * cover.  "records" on W1 gives W1's identity (the keystore's own), not
+ * W2's, the oversight or auditor identity or a signer seed (each refused
+ * LACRE_E_DENIED, the message naming the key and the action it needs);
+ * before any authorisation nothing; a refused request grants nothing. */
+static void test_access_key(void)
+{
+	struct keystore *ks = NULL;
+	struct acl_session *ss = NULL;
+	struct age_x25519_identity id, direct;
+	struct access_request rq = { "records", "W-000001", "all", "DP 1/2026: transcription" };
+	uint8_t master[32], seed[32];
+	char msg[SITE_MSG_MAX], w2[WARRANT_ID_MAX];
+
+	CHECK_OK(make_site());
+	CHECK_OK(site_master_unlock(&site, "pw", master));
+	CHECK_OK(keystore_open(&site, master, &ks));
+	OPENSSL_cleanse(master, sizeof(master));
+	CHECK_OK(mk_warrant(ks, w2));
+	CHECK(strcmp(w2, "W-000001") != 0);
+	unsetenv(USERS_ENV);
+
+	/* an open session before any authorisation: nothing at all */
+	CHECK_OK(acl_session_open(&site, tpath("ana.key"), &ss, msg, sizeof(msg)));
+	CHECK_EQ_INT(acl_session_allowed(ss, "records", NULL), 0);
+	CHECK_EQ_INT(access_key(ss, ks, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK(strstr(msg, "'W-000001'") != NULL && strstr(msg, "'records'") != NULL);
+	/* a refused request (another unit's warrant for ana? no: no
+	 * justification) grants nothing either */
+	rq.justification = "";
+	CHECK_EQ_INT(acl_authorize(ss, &rq, msg, sizeof(msg)), LACRE_E_INVALID);
+	CHECK_EQ_INT(access_key(ss, ks, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	rq.justification = "DP 1/2026: transcription";
+	/* allowed "records" on W1: W1's identity, the keystore's very key */
+	CHECK_OK(acl_authorize(ss, &rq, msg, sizeof(msg)));
+	CHECK_EQ_INT(acl_session_allowed(ss, "records", "W-000001"), 1);
+	CHECK_EQ_INT(acl_session_allowed(ss, "records", w2), 0);
+	CHECK_OK(access_key(ss, ks, "W-000001", &id, NULL, msg, sizeof(msg)));
+	CHECK_STR(msg, "");
+	CHECK_OK(keystore_get(ks, "W-000001", &direct, NULL));
+	CHECK(memcmp(id.public_key, direct.public_key, sizeof(id.public_key)) == 0);
+	age_identity_wipe(&id);
+	age_identity_wipe(&direct);
+	/* W2 (same unit, never asked for): refused, named */
+	CHECK_EQ_INT(access_key(ss, ks, w2, &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK(strstr(msg, w2) != NULL && strstr(msg, "on that warrant") != NULL);
+	/* the oversight identity needs an allowed quarantine */
+	CHECK_EQ_INT(access_key(ss, ks, SITE_OVERSIGHT_KEY, &id, NULL, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK(strstr(msg, "'" SITE_OVERSIGHT_KEY "'") != NULL && strstr(msg, "'quarantine'") != NULL);
+	/* nor the auditor identity, nor the signer seeds, nor a new key */
+	CHECK_EQ_INT(access_key(ss, ks, USERS_AUDITOR_KEY, &id, NULL, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK(strstr(msg, "'access-log'") != NULL);
+	CHECK_EQ_INT(access_key_secret(ss, ks, SITE_SIGNER_KEY, seed, NULL, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK(strstr(msg, "'" SITE_SIGNER_KEY "'") != NULL && strstr(msg, "'user-admin'") != NULL);
+	CHECK_EQ_INT(access_key_secret(ss, ks, "export-signer", seed, NULL, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK_EQ_INT(access_key_create(ss, ks, "export-signer", NULL, seed, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK_EQ_INT(access_key(NULL, ks, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	acl_session_close(ss);
+	ss = NULL;
+
+	/* the clerk allowed quarantine gets the oversight key, still no warrant */
+	CHECK_OK(acl_session_open(&site, tpath("luis.key"), &ss, msg, sizeof(msg)));
+	rq.action = "quarantine";
+	rq.warrant = NULL;
+	CHECK_OK(acl_authorize(ss, &rq, msg, sizeof(msg)));
+	CHECK_OK(access_key(ss, ks, SITE_OVERSIGHT_KEY, &id, NULL, msg, sizeof(msg)));
+	age_identity_wipe(&id);
+	CHECK_EQ_INT(access_key(ss, ks, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	acl_session_close(ss);
+	ss = NULL;
+
+	/* the auditor allowed access-log gets the auditor identity only */
+	CHECK_OK(acl_session_open(&site, tpath("olga.key"), &ss, msg, sizeof(msg)));
+	rq.action = "access-log";
+	CHECK_OK(acl_authorize(ss, &rq, msg, sizeof(msg)));
+	CHECK_OK(access_key(ss, ks, USERS_AUDITOR_KEY, &id, NULL, msg, sizeof(msg)));
+	age_identity_wipe(&id);
+	CHECK_EQ_INT(access_key(ss, ks, SITE_OVERSIGHT_KEY, &id, NULL, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	acl_session_close(ss);
+	keystore_close(ks);
+}
+
+/* A signer that never signs (the worker test below signs nothing). */
+static int no_sign(void *arg, const void *m, size_t n, uint8_t sig[64])
+{
+	(void)arg;
+	(void)m;
+	(void)n;
+	memset(sig, 0, 64);
+	return LACRE_E_DENIED;
+}
+
+/* access_key_operator, the master passphrase holder's keys without a user
+ * (bootstrap, one-shot deep audit): given outside a keeper worker, refused
+ * (named) inside one, where every command has a gate session.  Last: it
+ * makes this process a keeper worker for good. */
+static void test_access_key_operator(void)
+{
+	struct keystore *ks = NULL;
+	struct age_x25519_identity id;
+	uint8_t master[32], seed[32];
+	char msg[SITE_MSG_MAX];
+
+	CHECK_OK(make_site());
+	CHECK_OK(site_master_unlock(&site, "pw", master));
+	CHECK_OK(keystore_open(&site, master, &ks));
+	OPENSSL_cleanse(master, sizeof(master));
+	CHECK_OK(access_key_operator(ks, "W-000001", &id, NULL, NULL, 0, msg, sizeof(msg)));
+	age_identity_wipe(&id);
+	CHECK_OK(access_key_operator(ks, SITE_SIGNER_KEY, NULL, seed, NULL, 0, msg, sizeof(msg)));
+	/* only the auditor identity is ever created here */
+	CHECK_EQ_INT(access_key_operator(ks, "W-000001", &id, NULL, NULL, 1, msg, sizeof(msg)),
+		     LACRE_E_INVALID);
+	CHECK_OK(acl_keeper_worker_begin("ana", no_sign, NULL));
+	CHECK_EQ_INT(access_key_operator(ks, "W-000001", &id, NULL, NULL, 0, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK(strstr(msg, "key 'W-000001'") != NULL && strstr(msg, "gate session") != NULL);
+	CHECK_EQ_INT(access_key_operator(ks, SITE_SIGNER_KEY, NULL, seed, NULL, 0, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	OPENSSL_cleanse(seed, sizeof(seed));
+	keystore_close(ks);
+}
+
 int main(void)
 {
 	RUN(test_rules);
 	RUN(test_sessions);
 	RUN(test_access_open);
+	RUN(test_access_key);
+	RUN(test_access_key_operator);   /* last: makes the process a worker */
 	return t_done();
 }

@@ -170,6 +170,24 @@ static int member_has(const struct package *pk, const char *name, const char *te
 
 /* Problems the export reports, counted. */
 static int n_progress;
+/* export_run as `lacre export` calls it: with the clerk's gate session
+ * that allowed "export" on o->warrant (and "quarantine" for oversight),
+ * through which the export reads its keys.  Where the gate refuses (no
+ * such warrant) it runs without a session, to reach export_run's own
+ * answer for that case. */
+static int xrun(struct export_opts *o, struct export_result *res, char *msg, size_t msglen)
+{
+	struct acl_session *ss = NULL;
+	int r;
+
+	(void)kit_session(o->warrant, o->oversight, &ss);
+	o->session = ss;
+	r = export_run(&kit_site, kit_ks, o, res, msg, msglen);
+	o->session = NULL;
+	acl_session_close(ss);
+	return r;
+}
+
 static void on_progress(void *arg, const char *line)
 {
 	(void)arg;
@@ -195,7 +213,7 @@ static void test_full_package(void)
 	o.oversight = 1;
 	o.access_report = "lacre-access-report/v1\nentry 0 test access report\n";
 	o.progress = on_progress;
-	CHECK_OK(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)));
+	CHECK_OK(xrun(&o, &res, msg, sizeof(msg)));
 	/* 40 IPCC + the call (INVITE, 200, 20 RTP, BYE, 200); the location IRI is
 	 * quarantined (the warrant does not authorise location) */
 	CHECK_EQ_INT(res.records, N_IPCC + 24);
@@ -246,7 +264,7 @@ static void test_full_package(void)
 		struct export_result r2;
 		opts(&o, "again.age", path, sizeof(path));
 		o.no_media = 1;
-		CHECK_OK(export_run(&kit_site, kit_ks, &o, &r2, msg, sizeof(msg)));
+		CHECK_OK(xrun(&o, &r2, msg, sizeof(msg)));
 		CHECK_STR(r2.export_vkey, res.export_vkey);
 		CHECK(strcmp(r2.package_id, res.package_id) != 0);
 		CHECK_EQ_INT(r2.wavs, 0);
@@ -294,7 +312,7 @@ static void test_party_copy(void)
 	o.excl = ex;
 	o.n_excl = 2;
 	o.no_media = 1;
-	CHECK_OK(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)));
+	CHECK_OK(xrun(&o, &res, msg, sizeof(msg)));
 	CHECK_EQ_INT(res.excluded, 11);
 	CHECK_EQ_INT(res.included + res.excluded, res.records);
 	CHECK_OK(open_pkg(path, &pk));
@@ -322,7 +340,7 @@ static void test_party_copy(void)
 		opts(&o, "party-media.age", path, sizeof(path));
 		o.excl = ex;
 		o.n_excl = 1;
-		CHECK_OK(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)));
+		CHECK_OK(xrun(&o, &res, msg, sizeof(msg)));
 		CHECK_EQ_INT(res.excluded, 1);
 		CHECK_EQ_INT(res.wavs, 1);
 		CHECK_EQ_INT(res.pcaps, 2);
@@ -340,7 +358,7 @@ static void test_party_copy(void)
 	opts(&o, "window.age", path, sizeof(path));
 	o.from_us = t0;
 	o.to_us = t0 + 10 * 1000000LL;
-	CHECK_OK(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)));
+	CHECK_OK(xrun(&o, &res, msg, sizeof(msg)));
 	CHECK_EQ_INT(res.records, 10);
 	CHECK_OK(open_pkg(path, &pk));
 	CHECK(member_has(pk, "manifest.txt", "\nfrom 2026-02-01T10:00:00"));
@@ -365,7 +383,7 @@ static void test_refusals(void)
 	/* unknown warrant */
 	opts(&o, "none.age", path, sizeof(path));
 	o.warrant = "W-000099";
-	CHECK_EQ_INT(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
+	CHECK_EQ_INT(xrun(&o, &res, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
 	CHECK(strstr(msg, "no warrant 'W-000099'") != NULL);
 	CHECK(stat(path, &sb) != 0);
 	/* the output exists: never overwritten */
@@ -373,7 +391,7 @@ static void test_refusals(void)
 	CHECK((f = fopen(path, "w")) != NULL);
 	fputs("keep", f);
 	fclose(f);
-	CHECK_EQ_INT(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)), LACRE_E_EXISTS);
+	CHECK_EQ_INT(xrun(&o, &res, msg, sizeof(msg)), LACRE_E_EXISTS);
 	CHECK(strstr(msg, ".tmp exists (choose another name, or remove a leftover ") != NULL);
 	CHECK(stat(path, &sb) == 0);
 	CHECK_EQ_INT(sb.st_size, 4);
@@ -383,17 +401,37 @@ static void test_refusals(void)
 	o.excl = &ex;
 	o.n_excl = 1;
 	o.no_media = 1;
-	CHECK_EQ_INT(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)), LACRE_E_INVALID);
+	CHECK_EQ_INT(xrun(&o, &res, msg, sizeof(msg)), LACRE_E_INVALID);
 	CHECK(strstr(msg, "matches no record of this export") != NULL);
 	CHECK(stat(path, &sb) != 0);
 	/* a range outside the records */
 	CHECK_OK(export_exclusion_parse_range("2020-01-01T00:00:00Z/2020-01-02T00:00:00Z", &ex));
-	CHECK_EQ_INT(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)), LACRE_E_INVALID);
+	CHECK_EQ_INT(xrun(&o, &res, msg, sizeof(msg)), LACRE_E_INVALID);
 	CHECK(stat(path, &sb) != 0);
+	/* keys only through the gate's session: none, or one that allowed the
+	 * export but not the quarantine --with-quarantine needs, is refused
+	 * (LACRE_E_DENIED naming the key) and writes nothing */
+	opts(&o, "nosession.age", path, sizeof(path));
+	CHECK_EQ_INT(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK(strstr(msg, "key '") != NULL && strstr(msg, wid) != NULL);
+	CHECK(stat(path, &sb) != 0);
+	{
+		struct acl_session *ss = NULL;
+		CHECK_OK(kit_session(wid, 0, &ss));
+		o.session = ss;
+		o.oversight = 1;
+		CHECK_EQ_INT(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)), LACRE_E_DENIED);
+		CHECK(strstr(msg, "key '" SITE_OVERSIGHT_KEY "'") != NULL &&
+		      strstr(msg, "'quarantine'") != NULL);
+		CHECK(stat(path, &sb) != 0);
+		o.session = NULL;
+		o.oversight = 0;
+		acl_session_close(ss);
+	}
 	/* a shredded warrant: nothing can be exported */
 	CHECK_OK(keystore_shred(kit_ks, wid, "Auto 99/2026", T("2026-05-01")));
 	opts(&o, "shredded.age", path, sizeof(path));
-	CHECK_EQ_INT(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)), LACRE_E_SHREDDED);
+	CHECK_EQ_INT(xrun(&o, &res, msg, sizeof(msg)), LACRE_E_SHREDDED);
 	CHECK(strstr(msg, "was shredded by order Auto 99/2026") != NULL);
 	CHECK(stat(path, &sb) != 0);
 }
@@ -447,6 +485,7 @@ static void test_record_receipt(void)
 	const struct kit_rec *r5;
 	uint8_t commit[32];
 	uint64_t leaf = 0;
+	struct acl_session *ss = NULL;
 	char msg[512];
 
 	CHECK(rs != NULL);
@@ -457,8 +496,14 @@ static void test_record_receipt(void)
 	CHECK((r5 = kit_find(rs, 5)) != NULL);
 	lacre_dbuf_init(&d, 1 << 20);
 	lacre_dbuf_init(&spd, SEGMENT_PROOF_TEXT_MAX);
-	CHECK_OK(export_record_receipt(&kit_site, kit_ks, wid, r5->segment, r5->index, &d, &spd, commit,
-				       &leaf, msg, sizeof(msg)));
+	/* no session, or one the gate allowed nothing on this warrant: no key */
+	CHECK_EQ_INT(export_record_receipt(&kit_site, NULL, kit_ks, wid, r5->segment, r5->index, &d,
+					   &spd, commit, &leaf, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK(strstr(msg, wid) != NULL && strstr(msg, "on that warrant") != NULL);
+	CHECK_EQ_INT(d.len, 0);
+	CHECK_OK(kit_session(wid, 0, &ss));
+	CHECK_OK(export_record_receipt(&kit_site, ss, kit_ks, wid, r5->segment, r5->index, &d, &spd,
+				       commit, &leaf, msg, sizeof(msg)));
 	CHECK_MEM(commit, r5->commitment, 32);
 	CHECK_OK(receipt_parse(d.p, d.len, &rc));
 	CHECK_EQ_INT(rc.index, leaf);
@@ -482,13 +527,16 @@ static void test_record_receipt(void)
 	}
 	lacre_dbuf_free(&spd);
 	lacre_dbuf_reset(&d);
-	CHECK_EQ_INT(export_record_receipt(&kit_site, kit_ks, wid, r5->segment, 100000, &d, NULL, NULL,
-					   NULL, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
+	CHECK_EQ_INT(export_record_receipt(&kit_site, ss, kit_ks, wid, r5->segment, 100000, &d, NULL,
+					   NULL, NULL, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
 	CHECK(strstr(msg, "has no record") != NULL);
 	CHECK_EQ_INT(d.len, 0);
-	CHECK_EQ_INT(export_record_receipt(&kit_site, kit_ks, "W-000077", r5->segment, r5->index, &d,
-					   NULL, NULL, NULL, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
-	CHECK(strstr(msg, "cannot read warrant W-000077's key") != NULL);
+	/* another warrant than the one the gate allowed: refused, named */
+	CHECK_EQ_INT(export_record_receipt(&kit_site, ss, kit_ks, "W-000077", r5->segment, r5->index,
+					   &d, NULL, NULL, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK(strstr(msg, "key 'W-000077'") != NULL);
+	CHECK_EQ_INT(d.len, 0);
+	acl_session_close(ss);
 	lacre_dbuf_free(&d);
 	free(rs);
 }
@@ -498,13 +546,20 @@ static void test_record_receipt(void)
 static void test_access_report_absent(void)
 {
 	struct lacre_dbuf d;
+	struct acl_session *ss = NULL;
 	char msg[512];
 
-	CHECK_OK(kit_make_site(NULL, 0, 0, 0));
+	CHECK_OK(make_site());
 	lacre_dbuf_init(&d, 1 << 16);
-	CHECK_EQ_INT(export_access_report(&kit_site, kit_ks, "W-000001", &d, msg, sizeof(msg)),
+	/* without a session that allowed the export: refused, named */
+	CHECK_EQ_INT(export_access_report(&kit_site, NULL, kit_ks, wid, &d, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK(strstr(msg, "key '" USERS_AUDITOR_KEY "'") != NULL);
+	CHECK_OK(kit_session(wid, 0, &ss));
+	CHECK_EQ_INT(export_access_report(&kit_site, ss, kit_ks, wid, &d, msg, sizeof(msg)),
 		     LACRE_E_NOT_FOUND);
 	CHECK(strstr(msg, "no access-log auditor key in the keystore") != NULL);
+	acl_session_close(ss);
 	lacre_dbuf_free(&d);
 }
 
@@ -523,7 +578,7 @@ static void test_altered_package(void)
 	CHECK_OK(make_site());
 	opts(&o, "alter.age", path, sizeof(path));
 	o.no_media = 1;
-	CHECK_OK(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)));
+	CHECK_OK(xrun(&o, &res, msg, sizeof(msg)));
 	lacre_dbuf_init(&f, (size_t)1 << 28);
 	CHECK_OK(site_read_file(path, (size_t)1 << 28, &f));
 	CHECK(f.len > 1000);
@@ -622,14 +677,14 @@ static void test_unlogged_and_events(void)
 	o.excl = &ex;
 	o.n_excl = 1;
 	o.no_media = 1;
-	CHECK_EQ_INT(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)), LACRE_E_INVALID);
+	CHECK_EQ_INT(xrun(&o, &res, msg, sizeof(msg)), LACRE_E_INVALID);
 	CHECK(strstr(msg, "matches only records in no signed checkpoint") != NULL);
 	/* the export: 8 logged records in, 5 left out and named */
 	opts(&o, "unlogged.age", path, sizeof(path));
 	o.oversight = 1;
 	o.progress = on_progress;
 	n_progress = 0;
-	CHECK_OK(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)));
+	CHECK_OK(xrun(&o, &res, msg, sizeof(msg)));
 	CHECK_EQ_INT(res.records, 8);
 	CHECK_EQ_INT(res.unlogged, 5);
 	CHECK_EQ_INT(res.events, 1);             /* only the event naming LI-U */
@@ -695,7 +750,7 @@ static void test_extract_package(void)
 
 	CHECK_OK(make_site());
 	opts(&o, "x.age", path, sizeof(path));
-	CHECK_OK(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)));
+	CHECK_OK(xrun(&o, &res, msg, sizeof(msg)));
 	CHECK_OK(open_pkg(path, &pk));
 	CHECK_OK(verify_pkg(pk, res.export_vkey, &ok, &inc, &exc));
 	CHECK_EQ_INT(ok, 1);
@@ -833,7 +888,7 @@ static void test_v1_site(void)
 	opts(&o, "v1.age", path, sizeof(path));
 	o.no_media = 1;
 	o.access_report = "lacre-access-report/v1\nentry 0 test access report\n";
-	CHECK_OK(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)));
+	CHECK_OK(xrun(&o, &res, msg, sizeof(msg)));
 	CHECK_EQ_INT(res.records, rs->n);
 	CHECK_EQ_INT(res.unlogged, 0);
 	CHECK_EQ_INT(res.log_size, logged + ndone);

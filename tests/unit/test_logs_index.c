@@ -139,6 +139,7 @@ static int export_to(const char *name, int64_t from, int64_t to, struct export_r
 {
 	struct export_opts o;
 	struct lacre_dbuf f;
+	struct acl_session *ss = NULL;
 	char path[SITE_PATH_MAX], rtext[AGE_RECIPIENT_MAX], msg[512];
 	int r;
 
@@ -154,7 +155,13 @@ static int export_to(const char *name, int64_t from, int64_t to, struct export_r
 	o.court_recipient = rtext;
 	o.path = path;
 	o.no_media = 1;
-	if ((r = export_run(&kit_site, kit_ks, &o, res, msg, sizeof(msg))) != LACRE_OK) {
+	/* the keys through the gate's session, as `lacre export` reads them */
+	if ((r = kit_session(wid, 0, &ss)) != LACRE_OK)
+		return r;
+	o.session = ss;
+	r = export_run(&kit_site, kit_ks, &o, res, msg, sizeof(msg));
+	acl_session_close(ss);
+	if (r != LACRE_OK) {
 		fprintf(stderr, "  export: %s\n", msg);
 		return r;
 	}

@@ -50,6 +50,7 @@ static int setup(void)
 	struct kit_recs *rs;
 	struct lacre_store *st = NULL;
 	struct export_opts o;
+	struct acl_session *ss = NULL;
 	struct export_result res;
 	struct export_exclusion ex;
 	const struct kit_rec *r3;
@@ -103,12 +104,16 @@ static int setup(void)
 	o.n_excl = 1;
 	o.no_media = 1;
 	o.access_report = "lacre-access-report/v1\nentries 0\n";
+	/* the keys through the gate's session, as `lacre export` reads them */
+	if ((r = kit_session(wid, 0, &ss)) != LACRE_OK)
+		goto out;
+	o.session = ss;
 	if ((r = export_run(&kit_site, kit_ks, &o, &res, kit_msg, sizeof(kit_msg))) != LACRE_OK)
 		goto out;
 	lacre_dbuf_free(&b);                       /* site_read_file makes b anew */
 	if ((r = site_read_file(path, (size_t)1 << 28, &b)) != LACRE_OK ||
 	    (r = package_open(b.p, b.len, &court, &base, kit_msg, sizeof(kit_msg))) != LACRE_OK ||
-	    (r = export_signer(&kit_site, kit_ks, &signer)) != LACRE_OK)
+	    (r = export_signer(&kit_site, ss, kit_ks, &signer)) != LACRE_OK)
 		goto out;
 	note_signer_public(signer, &export_key);
 	snprintf(path, sizeof(path), "%s/ledger/ingest/vkey", kit_site.dir);
@@ -119,6 +124,7 @@ static int setup(void)
 		;
 	r = note_verifier_parse((const char *)b.p, n, &log_key);
 out:
+	acl_session_close(ss);
 	lacre_dbuf_free(&b);
 	return r;
 }
