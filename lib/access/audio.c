@@ -19,7 +19,11 @@
  * a whole-file render would give.  The RTP bytes written come from the
  * decrypted record, parsed again here through the checked buffer; the index
  * only says where to look, and index_read checks each record against its
- * commitment.
+ * commitment.  The plan sorts as little as it can, the first byte waiting
+ * for it: rows already in arrival order are only checked, gaps come from
+ * 8-byte sequence numbers, and the read order is a counting sort by
+ * segment with a sort only of a segment's run out of record order
+ * (LACRE_AUDIO_TIMING prints the phases, docs/performance.md).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -521,7 +525,7 @@ static int audio_place(struct audio_plan *pl)
 	size_t i;
 
 	audio_sort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_time);
-	audio_mark(pl, "sort-time");
+	audio_mark(pl, "arrival-order");
 	/* the main SSRC of a side: the one with most packets (a Boyer-Moore
 	 * majority vote; ties and small minorities do not matter here) */
 	for (int s = 0; s < 2; s++) {
@@ -563,7 +567,7 @@ static int audio_place(struct audio_plan *pl)
 	for (int s = 0; s < 2; s++)
 		if (have[s])
 			off[s] = (uint64_t)((first_t[s] - t0) / 125);  /* 125 us per sample at 8 kHz */
-	audio_mark(pl, "unwrap");
+	audio_mark(pl, "unwrapped");
 	/* place every packet (its place needs no order) */
 	for (i = 0; i < pl->n; i++) {
 		struct audio_pkt *k = &pl->p[i];
@@ -580,16 +584,15 @@ static int audio_place(struct audio_plan *pl)
 	for (int s = 0; s < 2; s++)
 		if ((r = audio_gaps(pl, s, off[s], base[s], frame[s])) != LACRE_OK)
 			return r;
-	audio_mark(pl, "sort-ext");
+	audio_mark(pl, "gaps");
 	if (end > AUDIO_MAX_FRAMES)
 		return LACRE_E_TOO_LARGE;
 	pl->frames = end;
 	rep->frames = end;
-	audio_mark(pl, "place");
 	/* the read order: segments in creation order, records in order */
 	if ((r = audio_order(pl)) != LACRE_OK)
 		return r;
-	audio_mark(pl, "sort-where");
+	audio_mark(pl, "read-order");
 	if (pl->n && (pl->segs = malloc(pl->n_names * sizeof(*pl->segs))) == NULL)
 		return LACRE_E_NOMEM;
 	for (i = 0; i < pl->n; i++) {
@@ -646,7 +649,7 @@ static void audio_flush(struct audio_plan *pl, uint64_t upto)
 	if (!pl->wrote) {
 		pl->wrote = 1;
 		pl->rep->first_audio_us = audio_since(&pl->t0);
-		audio_mark(pl, "first");
+		audio_mark(pl, "first-byte");
 	}
 	if (pg > 0) {
 		uint64_t a = pl->flushed * 4 / (uint64_t)pg * (uint64_t)pg, b = upto * 4 / (uint64_t)pg *
@@ -797,7 +800,7 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 	}
 	if ((r = audio_load(ix, c, &pl)) != LACRE_OK)
 		goto out;
-	audio_mark(&pl, "load");
+	audio_mark(&pl, "rows");
 	if ((r = audio_place(&pl)) != LACRE_OK)
 		goto out;
 	if (!rep->packets[0] && !rep->packets[1]) {
