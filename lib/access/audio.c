@@ -430,14 +430,15 @@ static int audio_gaps(struct audio_plan *pl, int s, uint64_t off, int64_t base, 
 	return LACRE_OK;
 }
 
-/* Order the name entries (their positions in pl->names) by segment
- * creation time, then name. */
+/* A segment name as met in the rows, with its creation time. */
 struct audio_name {
 	const char *name;
 	int64_t created;
 	uint32_t no;             /* position in pl->names */
 };
 
+/* Order name entries by segment creation time, then name (the read order
+ * of segments, as audio_cmp_where). */
 static int audio_cmp_name(const void *a, const void *b)
 {
 	const struct audio_name *x = a, *y = b;
