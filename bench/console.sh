@@ -7,6 +7,8 @@
 #      answer, then GET /api/file/ID) until the first byte after the WAV's
 #      header arrives, and until the last; cold (first request) and warm
 #      (median of the next CONSOLE_RUNS); target <= 300 ms warm;
+#      and once, inside the command alone, the plan's phases (index rows
+#      read, sorts, placing) up to the first audio byte (LACRE_AUDIO_TIMING);
 #   2. the time to list a warrant's calls (`calls --json` through the
 #      console) for a warrant with CONSOLE_CALLS short calls, made by
 #      lacre-mediator through a real lacre ingest on loopback.
@@ -60,6 +62,13 @@ J=(--justification "benchmark of the console" --user "$INV_KEY")
 LACRE_KEEPER=off "$B/lacre" calls --warrant "$WL" --json "${J[@]}" > "$work/calls.json" 2>/dev/null || die "calls"
 LACRE_KEEPER=off "$B/lacre" calls --warrant "$WM" --json "${J[@]}" > /dev/null 2>&1 || die "calls ($WM)"
 call=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["id"])' "$work/calls.json")
+# where the first audio byte's time goes inside the command (no keeper, no
+# console): the plan's phases, LACRE_AUDIO_TIMING (lib/access/audio.c)
+LACRE_KEEPER=off LACRE_AUDIO_TIMING=1 "$B/lacre" audio "$call" -o "$work/timing.wav" "${J[@]}" >/dev/null \
+	2>"$work/timing.err" || die "audio (timing)"
+echo "audio inside the command, ms from its start: $(sed -n 's/^lacre: audio timing: \(.*\) at \(.*\) ms$/\1 \2/p' \
+	"$work/timing.err" | paste -sd, -)"
+rm -f "$work/timing.wav"
 
 printf '%s\n' "$LACRE_PASSPHRASE" > "$work/pass"; chmod 600 "$work/pass"
 env -u LACRE_PASSPHRASE "$B/lacre" keeper --site "$site" --passphrase-file "$work/pass" --quiet \

@@ -38,7 +38,8 @@ struct sqlite3;
  * index_update rebuilds them from the backend, with their locations) and
  * it becomes schema 3.  LACRE_E_DB (not an index of this or the previous
  * version, SQLite failed: rebuild with `lacre reindex`), LACRE_E_IO,
- * LACRE_E_NOMEM. */
+ * LACRE_E_NOMEM.  An index is for one thread at a time (its connection
+ * is opened without SQLite's per-call mutex). */
 int index_open(const struct site *s, struct index **out);
 /* The same for an explicit path (tests). */
 int index_open_path(const char *path, struct index **out);

@@ -19,7 +19,11 @@
  * a whole-file render would give.  The RTP bytes written come from the
  * decrypted record, parsed again here through the checked buffer; the index
  * only says where to look, and index_read checks each record against its
- * commitment.
+ * commitment.  The plan sorts as little as it can, the first byte waiting
+ * for it: rows already in arrival order are only checked, gaps come from
+ * 8-byte sequence numbers, and the read order is a counting sort by
+ * segment with a sort only of a segment's run out of record order
+ * (LACRE_AUDIO_TIMING prints the phases, docs/performance.md).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,6 +84,7 @@ struct audio_plan {
 	size_t cur;              /* packet cursor for the next lookup */
 	struct record_pdu view;  /* the record being decoded (record_pdu.h) */
 	const struct access_skip *skip; /* records a party copy leaves out, or NULL */
+	int timing;              /* LACRE_AUDIO_TIMING set: phase times on stderr */
 };
 
 /* Microseconds since t0. */
@@ -89,6 +94,17 @@ static int64_t audio_since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (int64_t)(t.tv_sec - t0->tv_sec) * 1000000 + (t.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+
+/* With LACRE_AUDIO_TIMING set, one stderr line per phase of the plan and
+ * at the first audio byte: where the first byte's time goes
+ * (docs/performance.md, "Console audio"). */
+static void audio_mark(const struct audio_plan *pl, const char *what)
+{
+	if (pl->timing)
+		fprintf(stderr, "lacre: audio timing: %s at %.1f ms\n", what,
+			(double)audio_since(&pl->t0) / 1000.0);
 }
 
 /* Little-endian stores. */
@@ -126,30 +142,6 @@ int audio_wav_header(uint64_t frames, uint8_t out[AUDIO_WAV_HEADER])
 	return LACRE_OK;
 }
 
-/* Order packets by arrival: PDU time, then ETSI sequence number. */
-static int audio_cmp_time(const void *a, const void *b)
-{
-	const struct audio_pkt *x = a, *y = b;
-
-	if (x->t != y->t)
-		return x->t < y->t ? -1 : 1;
-	if (x->etsi_seq != y->etsi_seq)
-		return x->etsi_seq < y->etsi_seq ? -1 : 1;
-	return 0;
-}
-
-/* Order by side, then unwrapped sequence number. */
-static int audio_cmp_ext(const void *a, const void *b)
-{
-	const struct audio_pkt *x = a, *y = b;
-
-	if (x->side != y->side)
-		return x->side < y->side ? -1 : 1;
-	if (x->ext != y->ext)
-		return x->ext < y->ext ? -1 : 1;
-	return 0;
-}
-
 /* Order by where the record is (segment creation, name, position). */
 static int audio_cmp_where(const void *a, const void *b)
 {
@@ -163,6 +155,47 @@ static int audio_cmp_where(const void *a, const void *b)
 	if (x->idx != y->idx)
 		return x->idx < y->idx ? -1 : 1;
 	return 0;
+}
+
+/* Order packets by arrival: PDU time, then ETSI sequence number (then
+ * where the record is). */
+static int audio_cmp_time(const void *a, const void *b)
+{
+	const struct audio_pkt *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	if (x->etsi_seq != y->etsi_seq)
+		return x->etsi_seq < y->etsi_seq ? -1 : 1;
+	return audio_cmp_where(a, b);   /* the same PDU twice: a fixed order all the same */
+}
+
+/* Order 64-bit numbers (unwrapped sequence numbers). */
+static int audio_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Whether v[0..n) of size bytes each is already in cmp's order: the rows
+ * mostly come so (the index returns them in time order, records are
+ * appended as they arrive), and an O(n) look is far cheaper than a sort. */
+static int audio_sorted(const void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	const char *p = v;
+
+	for (size_t i = 1; i < n; i++)
+		if (cmp(p + (i - 1) * size, p + i * size) > 0)
+			return 0;
+	return 1;
+}
+
+/* Sort v[0..n) unless it is in order already. */
+static void audio_sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1 && !audio_sorted(v, n, size, cmp))
+		qsort(v, n, size, cmp);
 }
 
 /* A warrant's segments and their creation times, sorted by name. */
@@ -320,6 +353,7 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 		k = &pl->p[pl->n++];
 		memset(k, 0, sizeof(*k));
 		k->segname = pl->names[pl->n_names - 1];
+		k->seg = (uint32_t)(pl->n_names - 1);   /* the name's entry, until audio_order */
 		k->created = created;
 		if (sqlite3_column_bytes(st, 12) != 32) {
 			r = LACRE_E_DB;
@@ -367,6 +401,118 @@ static void audio_gap(struct audio_report *rep, int side, uint64_t at, uint64_t 
 	}
 }
 
+/* Side s's gaps and duplicates: its packets' unwrapped sequence numbers
+ * in order (as they arrived: mostly in order already, else sorted), each
+ * step over one a gap of silence starting one frame after the packet
+ * before it (the packet at off + (ext - base) x frame). */
+static int audio_gaps(struct audio_plan *pl, int s, uint64_t off, int64_t base, uint64_t frame)
+{
+	int64_t *e;
+	size_t n = 0;
+
+	if (pl->rep->packets[s] == 0)
+		return LACRE_OK;
+	if ((e = malloc((size_t)pl->rep->packets[s] * sizeof(*e))) == NULL)
+		return LACRE_E_NOMEM;
+	for (size_t i = 0; i < pl->n; i++)
+		if (pl->p[i].side == s && n < pl->rep->packets[s])
+			e[n++] = pl->p[i].ext;
+	audio_sort(e, n, sizeof(*e), audio_cmp_i64);
+	for (size_t i = 0; i + 1 < n; i++) {
+		int64_t d = e[i + 1] - e[i];
+		if (d == 0)
+			pl->rep->duplicates++;
+		else if (d > 1)
+			audio_gap(pl->rep, s, off + (uint64_t)(e[i] - base) * frame + frame,
+				  (uint64_t)(d - 1), (uint64_t)(d - 1) * frame);
+	}
+	free(e);
+	return LACRE_OK;
+}
+
+/* A segment name as met in the rows, with its creation time. */
+struct audio_name {
+	const char *name;
+	int64_t created;
+	uint32_t no;             /* position in pl->names */
+};
+
+/* Order name entries by segment creation time, then name (the read order
+ * of segments, as audio_cmp_where). */
+static int audio_cmp_name(const void *a, const void *b)
+{
+	const struct audio_name *x = a, *y = b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Put the packets in the read order (audio_cmp_where: segments in
+ * creation order, then records by position) without a comparison sort of
+ * the whole call: the few segment names are ranked, the packets are
+ * moved to their segment's run keeping their order (a counting sort), and
+ * only a run not already in record order is sorted.  On entry each
+ * packet's seg is its name's position in pl->names (audio_load). */
+static int audio_order(struct audio_plan *pl)
+{
+	struct audio_name *nm = NULL;
+	uint32_t *rank = NULL;
+	size_t *at = NULL, n_rank = 0;
+	struct audio_pkt *out = NULL;
+	int r = LACRE_E_NOMEM;
+
+	/* the rows mostly arrive in record order already (one segment after
+	 * another, records appended as they came): nothing to move */
+	if (audio_sorted(pl->p, pl->n, sizeof(*pl->p), audio_cmp_where))
+		return LACRE_OK;
+	if ((nm = calloc(pl->n_names, sizeof(*nm))) == NULL ||
+	    (rank = calloc(pl->n_names, sizeof(*rank))) == NULL ||
+	    (at = calloc(pl->n_names + 1, sizeof(*at))) == NULL ||
+	    (out = malloc(pl->n * sizeof(*out))) == NULL)
+		goto out;
+	for (size_t i = 0; i < pl->n_names; i++) {
+		nm[i].name = pl->names[i];
+		nm[i].no = (uint32_t)i;
+		nm[i].created = INT64_MIN;
+	}
+	for (size_t i = 0; i < pl->n; i++) {
+		if (pl->p[i].seg >= pl->n_names) {
+			r = LACRE_E_INTERNAL;
+			goto out;
+		}
+		nm[pl->p[i].seg].created = pl->p[i].created;
+	}
+	qsort(nm, pl->n_names, sizeof(*nm), audio_cmp_name);
+	/* the same name met twice (rows of two segments interleaved) has one rank */
+	for (size_t i = 0; i < pl->n_names; i++) {
+		if (i > 0 && audio_cmp_name(&nm[i - 1], &nm[i]) != 0)
+			n_rank++;
+		rank[nm[i].no] = (uint32_t)n_rank;
+	}
+	n_rank++;
+	for (size_t i = 0; i < pl->n; i++)
+		at[rank[pl->p[i].seg] + 1]++;
+	for (size_t i = 1; i <= n_rank; i++)
+		at[i] += at[i - 1];
+	for (size_t i = 0; i < pl->n; i++)
+		out[at[rank[pl->p[i].seg]]++] = pl->p[i];
+	/* at[k] is now the end of run k (and the start of run k + 1) */
+	for (size_t k = 0, from = 0; k < n_rank; from = at[k++])
+		audio_sort(out + from, at[k] - from, sizeof(*out), audio_cmp_where);
+	free(pl->p);
+	pl->p = out;
+	pl->cap = pl->n;
+	out = NULL;
+	r = LACRE_OK;
+out:
+	free(out);
+	free(at);
+	free(rank);
+	free(nm);
+	return r;
+}
+
 /* Pick each side's main SSRC, unwrap sequence numbers, place every packet
  * and find the gaps; sets pl->frames. */
 static int audio_place(struct audio_plan *pl)
@@ -376,11 +522,11 @@ static int audio_place(struct audio_plan *pl)
 	int64_t first_t[2] = { INT64_MAX, INT64_MAX }, t0 = INT64_MAX;
 	int64_t base[2] = { 0, 0 };
 	uint64_t frame[2] = { 160, 160 }, off[2] = { 0, 0 }, end = 0;
-	int have[2] = { 0, 0 };
-	size_t i, j;
+	int have[2] = { 0, 0 }, r;
+	size_t i;
 
-	if (pl->n > 0)                  /* qsort needs a pointer even for 0 elements */
-		qsort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_time);
+	audio_sort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_time);
+	audio_mark(pl, "arrival-order");
 	/* the main SSRC of a side: the one with most packets (a Boyer-Moore
 	 * majority vote; ties and small minorities do not matter here) */
 	for (int s = 0; s < 2; s++) {
@@ -422,35 +568,32 @@ static int audio_place(struct audio_plan *pl)
 	for (int s = 0; s < 2; s++)
 		if (have[s])
 			off[s] = (uint64_t)((first_t[s] - t0) / 125);  /* 125 us per sample at 8 kHz */
-	/* place, in sequence order per side, and find the gaps */
-	if (pl->n > 0)
-		qsort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_ext);
-	for (i = 0; i < pl->n; i = j) {
+	audio_mark(pl, "unwrapped");
+	/* place every packet (its place needs no order) */
+	for (i = 0; i < pl->n; i++) {
 		struct audio_pkt *k = &pl->p[i];
 		int s = k->side;
-		j = i + 1;
 		if (s < 0)
 			continue;
 		k->pos = off[s] + (uint64_t)(k->ext - base[s]) * frame[s];
 		if (k->pos + k->len > end)
 			end = k->pos + k->len;
 		rep->packets[s]++;
-		if (j < pl->n && pl->p[j].side == s) {
-			int64_t d = pl->p[j].ext - k->ext;
-			if (d == 0)
-				rep->duplicates++;
-			else if (d > 1)
-				audio_gap(rep, s, k->pos + frame[s], (uint64_t)(d - 1),
-					  (uint64_t)(d - 1) * frame[s]);
-		}
 	}
+	/* the gaps and duplicates, from each side's sequence numbers alone in
+	 * their order (8-byte numbers: no sort of the packets themselves) */
+	for (int s = 0; s < 2; s++)
+		if ((r = audio_gaps(pl, s, off[s], base[s], frame[s])) != LACRE_OK)
+			return r;
+	audio_mark(pl, "gaps");
 	if (end > AUDIO_MAX_FRAMES)
 		return LACRE_E_TOO_LARGE;
 	pl->frames = end;
 	rep->frames = end;
 	/* the read order: segments in creation order, records in order */
-	if (pl->n > 0)
-		qsort(pl->p, pl->n, sizeof(*pl->p), audio_cmp_where);
+	if ((r = audio_order(pl)) != LACRE_OK)
+		return r;
+	audio_mark(pl, "read-order");
 	if (pl->n && (pl->segs = malloc(pl->n_names * sizeof(*pl->segs))) == NULL)
 		return LACRE_E_NOMEM;
 	for (i = 0; i < pl->n; i++) {
@@ -507,6 +650,7 @@ static void audio_flush(struct audio_plan *pl, uint64_t upto)
 	if (!pl->wrote) {
 		pl->wrote = 1;
 		pl->rep->first_audio_us = audio_since(&pl->t0);
+		audio_mark(pl, "first-byte");
 	}
 	if (pg > 0) {
 		uint64_t a = pl->flushed * 4 / (uint64_t)pg * (uint64_t)pg, b = upto * 4 / (uint64_t)pg *
@@ -648,13 +792,17 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 	rep->pt[0] = rep->pt[1] = -1;
 	pl.rep = rep;
 	pl.skip = skip;
+	pl.timing = getenv("LACRE_AUDIO_TIMING") != NULL;
 	record_pdu_init(&pl.view);
 	clock_gettime(CLOCK_MONOTONIC, &pl.t0);
 	if (lstat(path, &sb) == 0) {
 		r = LACRE_E_EXISTS;
 		goto out;
 	}
-	if ((r = audio_load(ix, c, &pl)) != LACRE_OK || (r = audio_place(&pl)) != LACRE_OK)
+	if ((r = audio_load(ix, c, &pl)) != LACRE_OK)
+		goto out;
+	audio_mark(&pl, "rows");
+	if ((r = audio_place(&pl)) != LACRE_OK)
 		goto out;
 	if (!rep->packets[0] && !rep->packets[1]) {
 		r = LACRE_E_NOT_FOUND;

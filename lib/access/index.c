@@ -208,7 +208,12 @@ int index_open_path(const char *path, struct index **out)
 	close(fd);
 	if ((ix = calloc(1, sizeof(*ix))) == NULL)
 		return LACRE_E_NOMEM;
-	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK)
+	/* NOMUTEX: a struct index is used by one thread at a time (every
+	 * caller is a single-threaded command), so the connection's own mutex,
+	 * taken on every sqlite3_column_* call, only costs (~10 % of an audio
+	 * plan's 360k rows) */
+	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_busy_timeout(ix->db, 10000);
 	sqlite3_extended_result_codes(ix->db, 1);
