@@ -51,6 +51,7 @@ def main():
     s.connect(sock)
     s.sendall(struct.pack(">I", len(req)) + req)
     runs = []                      # [type, bytes or text]
+    epart = b""                    # an E line not yet ended
     with open(outfile, "wb") as out:
         try:
             while True:
@@ -63,6 +64,8 @@ def main():
                     s.sendall(b"G" + struct.pack(">I", len(sig)) + sig)
                     continue
                 if typ == "X":
+                    if epart:
+                        runs.append(["E", epart.decode("utf-8", "replace")])
                     for r in runs:
                         print(r[0], r[1] if r[0] == "E" else len(r[1]) if r[0] == "O" else r[1])
                     print("X", p[0])
@@ -74,8 +77,12 @@ def main():
                     else:
                         runs.append(["F", len(p)])
                 elif typ == "E":
-                    for line in p.decode("utf-8", "replace").splitlines():
-                        runs.append(["E", line])
+                    # the keeper relays stderr as the worker writes it: a
+                    # line may come in several frames; one run per whole line
+                    epart += p
+                    while b"\n" in epart:
+                        line, epart = epart.split(b"\n", 1)
+                        runs.append(["E", line.decode("utf-8", "replace")])
                 else:
                     runs.append([typ, p])
         except EOFError as e:
