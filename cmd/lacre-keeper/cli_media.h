@@ -1,9 +1,9 @@
 /*
- * cli_media.h - what `lacre calls`, `audio`, `pcap` and `reindex` share:
- * the options of an access-domain read (--site, --user, --justification,
- * --passphrase-file/-fd, --json) and the one opening sequence, whose
- * audit-first gate (acl.h) runs before any key is touched
- * (cmd/lacre-keeper/cli_media.c).
+ * cli_media.h - what `lacre calls`, `locations`, `audio`, `pcap` and
+ * `reindex` share: the options of an access-domain read (--site, --user,
+ * --justification, --passphrase-file/-fd, --json, --cin), the one opening
+ * sequence, whose audit-first gate (acl.h) runs before any key is touched,
+ * and the text/JSON row printer (cmd/lacre-keeper/cli_media.c).
  */
 #ifndef LACRE_CLI_MEDIA_H
 #define LACRE_CLI_MEDIA_H
