@@ -11,12 +11,63 @@
 
 #include "lacre/acl.h"
 #include "lacre/err.h"
+#include "lacre/json.h"
 #include "lacre/receipts.h"
 #include "keeper/access_key.h"
 #include "keeper/keystore.h"
 #include "lacre/warrant.h"
 #include "cli.h"
 #include "cli_media.h"
+
+void cli_media_opts_init(struct cli_media_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	passphrase_src_init(&o->pass);
+	optind = 1;
+}
+
+int cli_media_cin(const char *arg, uint32_t *cin)
+{
+	unsigned long long v;
+	char *end;
+
+	v = strtoull(arg, &end, 10);
+	if (*end || !*arg || arg[0] == '-' || v > UINT32_MAX) {
+		cli_err("--cin needs a number from 0 to 4294967295");
+		return EXIT_USAGE;
+	}
+	*cin = (uint32_t)v;
+	return EXIT_OK;
+}
+
+int cli_media_rows(const void *v, size_t n, size_t size, int json, size_t cap,
+		   void (*text)(const void *row), void (*js)(struct json_w *w, const void *row))
+{
+	const unsigned char *p = v;
+	struct lacre_dbuf d;
+	struct json_w w;
+	int ex = EXIT_OK;
+
+	lacre_dbuf_init(&d, cap);
+	for (size_t i = 0; i < n; i++) {
+		if (!json) {
+			text(p + i * size);
+			continue;
+		}
+		lacre_dbuf_reset(&d);
+		json_init(&w, &d);
+		js(&w, p + i * size);
+		if (json_finish(&w) != LACRE_OK) {
+			ex = cli_fail(LACRE_E_NOMEM, "json");
+			break;
+		}
+		fwrite(d.p, 1, d.len, stdout);
+		fputc('\n', stdout);
+	}
+	lacre_dbuf_free(&d);
+	fflush(stdout);
+	return ex;
+}
 
 int cli_media_opt(int c, const char *arg, struct cli_media_opts *o)
 {

@@ -1,12 +1,15 @@
 /*
- * cli_media.h - what `lacre calls`, `audio`, `pcap` and `reindex` share:
- * the options of an access-domain read (--site, --user, --justification,
- * --passphrase-file/-fd, --json) and the one opening sequence, whose
- * audit-first gate (acl.h) runs before any key is touched
- * (cmd/lacre-keeper/cli_media.c).
+ * cli_media.h - what `lacre calls`, `locations`, `audio`, `pcap` and
+ * `reindex` share: the options of an access-domain read (--site, --user,
+ * --justification, --passphrase-file/-fd, --json, --cin), the one opening
+ * sequence, whose audit-first gate (acl.h) runs before any key is touched,
+ * and the text/JSON row printer (cmd/lacre-keeper/cli_media.c).
  */
 #ifndef LACRE_CLI_MEDIA_H
 #define LACRE_CLI_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include "lacre/age.h"
 #include "lacre/index.h"
@@ -34,6 +37,21 @@ struct cli_media {
 	struct receipts_index *logged; /* the signed ingest log's commitments */
 	int have_id;
 };
+
+/* Start a media command's option parsing: o empty, the passphrase source
+ * unset, getopt from argv[1]. */
+void cli_media_opts_init(struct cli_media_opts *o);
+
+/* Read a --cin value (a decimal number from 0 to 4294967295) into *cin.
+ * Prints the usage error; returns EXIT_OK or EXIT_USAGE. */
+int cli_media_cin(const char *arg, uint32_t *cin);
+
+/* Print rows v[0..n) of size bytes each to stdout: text() per row, or with
+ * json one object per line built by js() in a buffer of at most cap bytes.
+ * Returns EXIT_OK, or a (positive) exit status when a row does not fit. */
+struct json_w;
+int cli_media_rows(const void *v, size_t n, size_t size, int json, size_t cap,
+		   void (*text)(const void *row), void (*js)(struct json_w *w, const void *row));
 
 /* Handle one of the common options (getopt_long codes 's' 'u' 'J' 'j' 'P'
  * 'F'); returns 1 if c was one, 0 if not, or an exit status on a bad

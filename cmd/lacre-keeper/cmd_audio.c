@@ -117,9 +117,7 @@ int cmd_audio(int argc, char **argv)
 	uint32_t cin;
 	int c, k, r, ex;
 
-	memset(&o, 0, sizeof(o));
-	passphrase_src_init(&o.pass);
-	optind = 1;
+	cli_media_opts_init(&o);
 	while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
 		if ((k = cli_media_opt(c, optarg, &o)) < 0)
 			return -k;

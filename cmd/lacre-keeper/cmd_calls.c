@@ -80,6 +80,18 @@ static void print_text(const struct calls_entry *c)
 		       c->complete ? "complete" : c->problems);
 }
 
+/* cli_media_rows' text printer for one struct calls_entry. */
+static void print_row(const void *row)
+{
+	print_text(row);
+}
+
+/* cli_media_rows' JSON printer for one row. */
+static void json_row(struct json_w *w, const void *row)
+{
+	calls_json(w, row);
+}
+
 /* `lacre calls`. */
 int cmd_calls(int argc, char **argv)
 {
@@ -92,15 +104,11 @@ int cmd_calls(int argc, char **argv)
 	struct cli_media_opts o;
 	struct cli_media m;
 	struct calls_entry *v = NULL;
-	struct lacre_dbuf d;
-	struct json_w w;
 	const char *warrant = NULL;
 	size_t n = 0;
 	int c, k, r, ex;
 
-	memset(&o, 0, sizeof(o));
-	passphrase_src_init(&o.pass);
-	optind = 1;
+	cli_media_opts_init(&o);
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if ((k = cli_media_opt(c, optarg, &o)) < 0)
 			return -k;
@@ -127,24 +135,9 @@ int cmd_calls(int argc, char **argv)
 	cli_media_close(&m);
 	if (r != LACRE_OK)
 		return cli_fail(r, "cannot correlate the calls");
-	lacre_dbuf_init(&d, 1 << 20);
-	for (size_t i = 0; i < n; i++) {
-		if (!o.json) {
-			print_text(&v[i]);
-			continue;
-		}
-		lacre_dbuf_reset(&d);
-		json_init(&w, &d);
-		calls_json(&w, &v[i]);
-		if (json_finish(&w) != LACRE_OK) {
-			ex = cli_fail(LACRE_E_NOMEM, "json");
-			break;
-		}
-		fwrite(d.p, 1, d.len, stdout);
-		fputc('\n', stdout);
-	}
-	lacre_dbuf_free(&d);
+	k = cli_media_rows(v, n, sizeof(*v), o.json, 1 << 20, print_row, json_row);
 	free(v);
-	fflush(stdout);
+	if (k != EXIT_OK)
+		return k;
 	return ex < 0 ? -ex : ex;
 }

@@ -50,6 +50,18 @@ static void print_text(const struct locations_row *r)
 	       it ? it : "iri?", r->kind, p, r->problem[0] ? "  problem: " : "", r->problem);
 }
 
+/* cli_media_rows' text printer for one struct locations_row. */
+static void print_row(const void *row)
+{
+	print_text(row);
+}
+
+/* cli_media_rows' JSON printer for one row. */
+static void json_row(struct json_w *w, const void *row)
+{
+	locations_json(w, row);
+}
+
 /* `lacre locations`. */
 int cmd_locations(int argc, char **argv)
 {
@@ -63,18 +75,12 @@ int cmd_locations(int argc, char **argv)
 	struct cli_media_opts o;
 	struct cli_media m;
 	struct locations_row *v = NULL;
-	struct lacre_dbuf d;
-	struct json_w w;
 	const char *warrant = NULL;
-	unsigned long long cv;
-	char *end;
 	uint32_t cin = 0;
 	size_t n = 0;
 	int c, k, r, ex, has_cin = 0;
 
-	memset(&o, 0, sizeof(o));
-	passphrase_src_init(&o.pass);
-	optind = 1;
+	cli_media_opts_init(&o);
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if ((k = cli_media_opt(c, optarg, &o)) < 0)
 			return -k;
@@ -83,12 +89,8 @@ int cmd_locations(int argc, char **argv)
 		if (c == 'w') {
 			warrant = optarg;
 		} else if (c == 'c') {
-			cv = strtoull(optarg, &end, 10);
-			if (*end || !*optarg || optarg[0] == '-' || cv > UINT32_MAX) {
-				cli_err("--cin needs a number from 0 to 4294967295");
+			if (cli_media_cin(optarg, &cin) != EXIT_OK)
 				return EXIT_USAGE;
-			}
-			cin = (uint32_t)cv;
 			has_cin = 1;
 		} else if (c == 'h') {
 			usage(stdout);
@@ -113,24 +115,9 @@ int cmd_locations(int argc, char **argv)
 	cli_media_close(&m);
 	if (r != LACRE_OK)
 		return cli_fail(r, "cannot read the locations from the index");
-	lacre_dbuf_init(&d, 1 << 16);
-	for (size_t i = 0; i < n; i++) {
-		if (!o.json) {
-			print_text(&v[i]);
-			continue;
-		}
-		lacre_dbuf_reset(&d);
-		json_init(&w, &d);
-		locations_json(&w, &v[i]);
-		if (json_finish(&w) != LACRE_OK) {
-			ex = cli_fail(LACRE_E_NOMEM, "json");
-			break;
-		}
-		fwrite(d.p, 1, d.len, stdout);
-		fputc('\n', stdout);
-	}
-	lacre_dbuf_free(&d);
+	k = cli_media_rows(v, n, sizeof(*v), o.json, 1 << 16, print_row, json_row);
 	free(v);
-	fflush(stdout);
+	if (k != EXIT_OK)
+		return k;
 	return ex < 0 ? -ex : ex;
 }

@@ -43,15 +43,12 @@ int cmd_pcap(int argc, char **argv)
 	struct calls_entry *v = NULL;
 	struct pcap_report rep = { 0 };
 	const char *warrant = NULL, *path = NULL;
-	char what[512], *end;
-	unsigned long long cv;
+	char what[512];
 	uint32_t cin = 0;
 	size_t n = 0;
 	int c, k, r, ex, has_cin = 0;
 
-	memset(&o, 0, sizeof(o));
-	passphrase_src_init(&o.pass);
-	optind = 1;
+	cli_media_opts_init(&o);
 	while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
 		if ((k = cli_media_opt(c, optarg, &o)) < 0)
 			return -k;
@@ -61,12 +58,8 @@ int cmd_pcap(int argc, char **argv)
 		case 'w': warrant = optarg; break;
 		case 'o': path = optarg; break;
 		case 'c':
-			cv = strtoull(optarg, &end, 10);
-			if (*end || !*optarg || cv > UINT32_MAX) {
-				cli_err("--cin needs a number from 0 to 4294967295");
+			if (cli_media_cin(optarg, &cin) != EXIT_OK)
 				return EXIT_USAGE;
-			}
-			cin = (uint32_t)cv;
 			has_cin = 1;
 			break;
 		case 'h':

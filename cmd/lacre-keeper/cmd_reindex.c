@@ -48,9 +48,7 @@ int cmd_reindex(int argc, char **argv)
 	size_t nw = 0;
 	int c, k, r, ex, all = 0, worst = EXIT_OK;
 
-	memset(&o, 0, sizeof(o));
-	passphrase_src_init(&o.pass);
-	optind = 1;
+	cli_media_opts_init(&o);
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if ((k = cli_media_opt(c, optarg, &o)) < 0)
 			return -k;

@@ -136,6 +136,22 @@ done:
 	return status;
 }
 
+/* Check that segment proof sp takes a record's 32-byte commitment to its
+ * segment's records root, and set leaf to the leaf hash of the segment
+ * entry the receipt must then prove.  Prints the error; returns EXIT_OK or
+ * EXIT_VERIFY. */
+static int segment_leaf(const struct segment_proof *sp, const uint8_t *commitment,
+			uint8_t leaf[MERKLE_HASH_LEN])
+{
+	if (segment_proof_verify(sp, commitment) != LACRE_OK) {
+		cli_err("segment proof does not take the commitment to the records root of %s",
+			sp->seg.name);
+		return EXIT_VERIFY;
+	}
+	merkle_leaf_hash(sp->entry, sp->entry_len, leaf);
+	return EXIT_OK;
+}
+
 /* Verify a receipt offline. */
 static int do_verify(int argc, char **argv)
 {
@@ -230,13 +246,10 @@ static int do_verify(int argc, char **argv)
 			status = EXIT_VERIFY;
 			goto done;
 		}
-		if (segment_proof_verify(&sp, entry) != LACRE_OK) {
-			cli_err("segment proof does not take the commitment to the records root of %s",
-				sp.seg.name);
+		if (segment_leaf(&sp, entry, leaf) != EXIT_OK) {
 			status = EXIT_VERIFY;
 			goto done;
 		}
-		merkle_leaf_hash(sp.entry, sp.entry_len, leaf);
 		lacre_dbuf_reset(&in);
 	}
 	if ((rc = note_read_file(argv[optind], SEGMENT_PROOF_TEXT_MAX + NOTE_MAX_SIZE + 8192, &in)) != LACRE_OK) {
@@ -267,13 +280,10 @@ static int do_verify(int argc, char **argv)
 			status = EXIT_VERIFY;
 			goto done;
 		}
-		if (segment_proof_verify(&sp, entry) != LACRE_OK) {
-			cli_err("segment proof does not take the commitment to the records root of %s",
-				sp.seg.name);
+		if (segment_leaf(&sp, entry, leaf) != EXIT_OK) {
 			status = EXIT_VERIFY;
 			goto done;
 		}
-		merkle_leaf_hash(sp.entry, sp.entry_len, leaf);
 		spfile = argv[optind];
 		rof = spl;
 	}

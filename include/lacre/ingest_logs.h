@@ -97,4 +97,8 @@ int site_ingest_checkpoint(const struct site *s, const struct site_ingest_log *l
  * (also for a log with no state folder here). */
 int site_ingest_running(const struct site_ingest_log *log);
 
+/* 1 when a receiver holds the lock file at path (its LOCK_EX for the whole
+ * run), else 0 (no such file, or nobody holds it): the one such check. */
+int site_ingest_lock_held(const char *path);
+
 #endif

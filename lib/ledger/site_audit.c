@@ -74,23 +74,12 @@ int site_audit_segment_name(const char *name)
 int site_audit_ingest_running(const struct site *s)
 {
 	char path[SITE_PATH_MAX];
-	int fd, running = 0;
-
 	char rel[SITE_PATH_MAX];
 
 	if (site_ingest_relpath(s->cfg.ingest_receiver, "/lock", rel, sizeof(rel)) != LACRE_OK ||
 	    site_path(s, rel, path, sizeof(path)) != LACRE_OK)
 		return 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	/* ingest holds LOCK_EX for its whole run (lib/ledger/log.c); a shared
-	 * lock taken and dropped at once tells whether it does */
-	if (flock(fd, LOCK_SH | LOCK_NB) != 0)
-		running = errno == EWOULDBLOCK;
-	else
-		flock(fd, LOCK_UN);
-	close(fd);
-	return running;
+	return site_ingest_lock_held(path);
 }
 
 /* The size of SPOOL/rel (a regular file), or -1 when there is none. */

@@ -304,14 +304,10 @@ fail:
 	return r;
 }
 
-int site_ingest_running(const struct site_ingest_log *log)
+int site_ingest_lock_held(const char *path)
 {
-	char path[SITE_PATH_MAX + 8];
 	int fd, running = 0;
 
-	if (log->state_dir == NULL ||
-	    snprintf(path, sizeof(path), "%s/lock", log->state_dir) >= (int)sizeof(path))
-		return 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
 	/* a receiver holds LOCK_EX for its whole run (lib/ledger/log.c); a
@@ -322,6 +318,16 @@ int site_ingest_running(const struct site_ingest_log *log)
 		flock(fd, LOCK_UN);
 	close(fd);
 	return running;
+}
+
+int site_ingest_running(const struct site_ingest_log *log)
+{
+	char path[SITE_PATH_MAX + 8];
+
+	if (log->state_dir == NULL ||
+	    snprintf(path, sizeof(path), "%s/lock", log->state_dir) >= (int)sizeof(path))
+		return 0;
+	return site_ingest_lock_held(path);
 }
 
 /* Open a checkpoint note with the log's key and, when the site has a

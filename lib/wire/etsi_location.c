@@ -394,7 +394,13 @@ static int loc_umts_geo(const struct ber_tlv *x, struct etsi_locations *out)
 	return LACRE_E_MALFORMED;
 }
 
-int etsi_location_umts(const uint8_t *p, size_t n, struct etsi_locations *out)
+/* One context-tagged field of a Location SEQUENCE: adds what it can decode to out. */
+typedef int (*loc_field_fn)(const struct ber_tlv *y, struct etsi_locations *out);
+
+/* Walk the fields of a Location SEQUENCE, handing each context-tagged one to field.
+ * A field that fails or is not context-tagged is noted and the walk goes on, so one
+ * bad field costs only itself; a framing error ends it.  Returns the first error. */
+static int loc_fields(const uint8_t *p, size_t n, struct etsi_locations *out, loc_field_fn field)
 {
 	struct lacre_rbuf c;
 	struct ber_tlv y;
@@ -410,79 +416,64 @@ int etsi_location_umts(const uint8_t *p, size_t n, struct etsi_locations *out)
 			loc_err(&first, LACRE_E_MALFORMED);
 			continue;
 		}
-		switch (y.tag) {
-		case 2: r = loc_octets(&y, 7, out, ETSI_LOC_CGI); break;   /* globalCellID */
-		case 4: r = loc_octets(&y, 6, out, ETSI_LOC_RAI); break;   /* rAI */
-		case 5: r = loc_gsm(&y, out); break;
-		case 6: r = loc_umts_geo(&y, out); break;
-		case 7: r = loc_octets(&y, 7, out, ETSI_LOC_SAI); break;   /* sAI */
-		case 11: r = LACRE_OK; break;                    /* uELocationTimestamp */
-		default: out->skipped++; r = LACRE_OK;           /* e164, civic, old RAI, ... */
-		}
-		loc_err(&first, r);
+		loc_err(&first, field(&y, out));
 	}
 	return first;
+}
+
+/* One field of a UMTS (33.108 HI2) Location. */
+static int loc_umts_field(const struct ber_tlv *y, struct etsi_locations *out)
+{
+	switch (y->tag) {
+	case 2: return loc_octets(y, 7, out, ETSI_LOC_CGI);      /* globalCellID */
+	case 4: return loc_octets(y, 6, out, ETSI_LOC_RAI);      /* rAI */
+	case 5: return loc_gsm(y, out);
+	case 6: return loc_umts_geo(y, out);
+	case 7: return loc_octets(y, 7, out, ETSI_LOC_SAI);      /* sAI */
+	case 11: return LACRE_OK;                                /* uELocationTimestamp */
+	default: out->skipped++; return LACRE_OK;                /* e164, civic, old RAI, ... */
+	}
+}
+
+int etsi_location_umts(const uint8_t *p, size_t n, struct etsi_locations *out)
+{
+	return loc_fields(p, n, out, loc_umts_field);
+}
+
+/* One field of an EPS (33.108 EPSLocation) Location. */
+static int loc_eps_field(const struct ber_tlv *y, struct etsi_locations *out)
+{
+	switch (y->tag) {
+	case 1:                                                  /* userLocationInfo */
+		return y->constructed ? LACRE_E_MALFORMED : etsi_location_uli(y->value, y->len, out);
+	case 2: return loc_gsm(y, out);
+	case 3: return loc_umts_geo(y, out);
+	case 10: return LACRE_OK;                                /* uELocationTimestamp */
+	default: out->skipped++; return LACRE_OK;                /* old ULI, last TAI, civic, ... */
+	}
 }
 
 int etsi_location_eps(const uint8_t *p, size_t n, struct etsi_locations *out)
 {
-	struct lacre_rbuf c;
-	struct ber_tlv y;
-	int first = LACRE_OK, r;
+	return loc_fields(p, n, out, loc_eps_field);
+}
 
-	lacre_rbuf_init(&c, p, p ? n : 0);
-	while (lacre_rbuf_left(&c)) {
-		if ((r = ber_next(&c, &y, LOC_DEPTH)) != LACRE_OK) {
-			loc_err(&first, r);
-			break;
-		}
-		if (y.cls != BER_CONTEXT) {
-			loc_err(&first, LACRE_E_MALFORMED);
-			continue;
-		}
-		switch (y.tag) {
-		case 1:                                          /* userLocationInfo */
-			r = y.constructed ? LACRE_E_MALFORMED : etsi_location_uli(y.value, y.len, out);
-			break;
-		case 2: r = loc_gsm(&y, out); break;
-		case 3: r = loc_umts_geo(&y, out); break;
-		case 10: r = LACRE_OK; break;                    /* uELocationTimestamp */
-		default: out->skipped++; r = LACRE_OK;           /* old ULI, last TAI, civic, ... */
-		}
-		loc_err(&first, r);
+/* One field of an LI-PS-PDU Location: the UMTS or EPS location it wraps. */
+static int loc_li_field(const struct ber_tlv *y, struct etsi_locations *out)
+{
+	if (y->tag != 0 && y->tag != 1) {
+		out->skipped++;                                  /* WLAN, 33.128, CPE-provided */
+		return LACRE_OK;
 	}
-	return first;
+	if (!y->constructed)                                     /* umtsHI2Location, epsLocation */
+		return LACRE_E_MALFORMED;
+	return y->tag == 0 ? etsi_location_umts(y->value, y->len, out)
+			   : etsi_location_eps(y->value, y->len, out);
 }
 
 int etsi_location_li(const uint8_t *p, size_t n, struct etsi_locations *out)
 {
-	struct lacre_rbuf c;
-	struct ber_tlv y;
-	int first = LACRE_OK, r;
-
-	lacre_rbuf_init(&c, p, p ? n : 0);
-	while (lacre_rbuf_left(&c)) {
-		if ((r = ber_next(&c, &y, LOC_DEPTH)) != LACRE_OK) {
-			loc_err(&first, r);
-			break;
-		}
-		if (y.cls != BER_CONTEXT) {
-			loc_err(&first, LACRE_E_MALFORMED);
-			continue;
-		}
-		if (y.tag == 0 || y.tag == 1) {                  /* umtsHI2Location, epsLocation */
-			if (!y.constructed)
-				r = LACRE_E_MALFORMED;
-			else if (y.tag == 0)
-				r = etsi_location_umts(y.value, y.len, out);
-			else
-				r = etsi_location_eps(y.value, y.len, out);
-			loc_err(&first, r);
-		} else {
-			out->skipped++;                          /* WLAN, 33.128, CPE-provided */
-		}
-	}
-	return first;
+	return loc_fields(p, n, out, loc_li_field);
 }
 
 /* IPIRI targetLocation [7]: printable ASCII as is, else "0x" + hex. */
