@@ -123,6 +123,16 @@ struct seal_lane {
 	uint8_t head[FRAME_HEAD_MAX];    /* a record head's scratch (its size) */
 };
 
+/* A closed segment's leaf waiting for a published checkpoint, for the
+ * logged latency (seal_latency_*): its log index and when its oldest
+ * record was sealed. */
+struct seal_lat {
+	uint64_t index;
+	int64_t oldest_us;
+};
+
+#define SEAL_LAT_WINDOW 60           /* seconds of logged latency kept (max over them) */
+
 /* A closed segment waiting for the checkpoint that signs its batch. */
 struct seal_pending {
 	char name[SEGMENT_NAME_LEN + 1];
@@ -163,6 +173,7 @@ struct seal_sink {
 	pthread_cond_t cq_idle;          /* the queue emptied and nothing is closing */
 	struct seal_slot *cq_head, *cq_tail;
 	int cq_busy, cq_stop;
+	int64_t cq_closing_us;           /* oldest record of the slot being closed; 0: none */
 	struct seal_alert alerts[SEAL_ALERTS_MAX];
 	size_t n_alerts;
 	pthread_t ticker;
@@ -191,6 +202,13 @@ struct seal_sink {
 	/* state shown on stderr when it changes (ticker thread only) */
 	int shown_full, shown_backend_down, shown_publish_failing;
 	int manifest_warned;             /* the manifest-write warning was printed */
+	/* logged latency (under mu): leaves in log order waiting for a
+	 * published checkpoint, and the max of each of the last 60 seconds */
+	struct seal_lat *lat;
+	size_t lat_head, lat_n, lat_cap;
+	int64_t lat_max_us[SEAL_LAT_WINDOW];
+	int64_t lat_sec[SEAL_LAT_WINDOW];
+	int64_t open_oldest_us;          /* oldest record in an open segment at the last tick */
 };
 
 /* Current wall-clock time in Unix microseconds. */
@@ -311,6 +329,86 @@ static int seal_pending_add(struct seal_sink *k, const char *name, uint64_t idx)
 	return LACRE_OK;
 }
 
+/* Remember (under mu) that log index idx holds records sealed since
+ * oldest_us: seal_latency_published measures when a published checkpoint
+ * first covers it.  Indices come in log order (pushed under mu). */
+static int seal_lat_add(struct seal_sink *k, uint64_t idx, int64_t oldest_us)
+{
+	if (k->lat_head > 0 && k->lat_head == k->lat_n)
+		k->lat_head = k->lat_n = 0;
+	if (k->lat_n == k->lat_cap) {
+		if (k->lat_head > 0) {
+			memmove(k->lat, k->lat + k->lat_head, (k->lat_n - k->lat_head) * sizeof(*k->lat));
+			k->lat_n -= k->lat_head;
+			k->lat_head = 0;
+		} else {
+			size_t cap = k->lat_cap ? 2 * k->lat_cap : 64;
+			struct seal_lat *p = realloc(k->lat, cap * sizeof(*p));
+			if (!p)
+				return LACRE_E_NOMEM;
+			k->lat = p;
+			k->lat_cap = cap;
+		}
+	}
+	k->lat[k->lat_n].index = idx;
+	k->lat[k->lat_n++].oldest_us = oldest_us;
+	return LACRE_OK;
+}
+
+/* The leaves below published (the published checkpoint's size) are
+ * logged now: their latency is now - oldest record, kept as the last one
+ * and in the max of this second (ticker thread, takes mu). */
+static void seal_latency_published(struct seal_sink *k, uint64_t published, int64_t now)
+{
+	int64_t sec = now / 1000000;
+	size_t b = (size_t)(sec % SEAL_LAT_WINDOW);
+
+	pthread_mutex_lock(&k->mu);
+	while (k->lat_head < k->lat_n && k->lat[k->lat_head].index < published) {
+		int64_t l = now - k->lat[k->lat_head++].oldest_us;
+		if (l < 0)
+			l = 0;
+		if (k->lat_sec[b] != sec) {
+			k->lat_sec[b] = sec;
+			k->lat_max_us[b] = 0;
+		}
+		if (l > k->lat_max_us[b])
+			k->lat_max_us[b] = l;
+		k->st.logged_last_us = (uint64_t)l;
+		k->st.logged_segments++;
+	}
+	k->st.logged_max_us = 0;
+	for (size_t i = 0; i < SEAL_LAT_WINDOW; i++)
+		if (k->lat_sec[i] > sec - SEAL_LAT_WINDOW && (uint64_t)k->lat_max_us[i] > k->st.logged_max_us)
+			k->st.logged_max_us = (uint64_t)k->lat_max_us[i];
+	pthread_mutex_unlock(&k->mu);
+}
+
+/* Age at now of the oldest record not yet under a published checkpoint:
+ * in an open segment (as the last tick saw them), retired and waiting for
+ * the closer, being closed, or closed with its leaf not yet published
+ * (ticker thread; takes cq_mu, then mu). */
+static void seal_latency_oldest(struct seal_sink *k, int64_t now)
+{
+	int64_t o = 0;
+
+	pthread_mutex_lock(&k->cq_mu);
+	for (struct seal_slot *q = k->cq_head; q; q = q->next)
+		if (q->opened_us && (!o || q->opened_us < o))
+			o = q->opened_us;
+	if (k->cq_closing_us && (!o || k->cq_closing_us < o))
+		o = k->cq_closing_us;
+	pthread_mutex_unlock(&k->cq_mu);
+	pthread_mutex_lock(&k->mu);
+	if (k->open_oldest_us && (!o || k->open_oldest_us < o))
+		o = k->open_oldest_us;
+	for (size_t i = k->lat_head; i < k->lat_n; i++)
+		if (!o || k->lat[i].oldest_us < o)
+			o = k->lat[i].oldest_us;
+	k->st.unlogged_oldest_us = o && now > o ? (uint64_t)(now - o) : 0;
+	pthread_mutex_unlock(&k->mu);
+}
+
 /* on_close of every writer: queue the segment's one leaf (its v2 entry)
  * for the log (under mu, which every closing segment takes, so the leaf
  * and its pending entry agree) and wait for its signature before the
@@ -325,7 +423,8 @@ static int seal_on_close(void *arg, const struct segment_closed *c)
 	pthread_mutex_lock(&k->mu);
 	if ((r = seal_segment_entry(c, &k->tmp)) == LACRE_OK &&
 	    (r = seal_log_push(k, k->tmp.p, k->tmp.len)) == LACRE_OK &&
-	    (r = seal_pending_add(k, c->name, k->next_index - 1)) == LACRE_OK) {
+	    (r = seal_pending_add(k, c->name, k->next_index - 1)) == LACRE_OK &&
+	    (r = seal_lat_add(k, k->next_index - 1, sl->opened_us)) == LACRE_OK) {
 		k->st.segments++;
 		k->st.unsigned_segments = k->n_pend;
 	}
@@ -451,6 +550,7 @@ static void seal_lanes_retire(struct seal_sink *k, int force)
 {
 	int64_t now = now_coarse_us(), age = (int64_t)k->site->cfg.segment_max_age_ms * 1000;
 	unsigned used = __atomic_load_n(&k->n_lanes, __ATOMIC_RELAXED);
+	int64_t oldest = 0;
 
 	if (used > SEAL_LANES)
 		used = SEAL_LANES;
@@ -465,6 +565,8 @@ static void seal_lanes_retire(struct seal_sink *k, int force)
 				seal_retire(k, d);
 				continue;
 			}
+			if (!oldest || d->cur->opened_us < oldest)
+				oldest = d->cur->opened_us;
 			/* what a crash now would lose, named on disk: best effort (a full
 			 * disk delays it to the next tick; records are not lost by it) */
 			if (seal_streams_write(k->site->cfg.spool_dir, &d->cur->streams) != LACRE_OK &&
@@ -475,6 +577,9 @@ static void seal_lanes_retire(struct seal_sink *k, int force)
 		}
 		pthread_mutex_unlock(&l->mu);
 	}
+	pthread_mutex_lock(&k->mu);
+	k->open_oldest_us = oldest;
+	pthread_mutex_unlock(&k->mu);
 }
 
 /* The closer thread: seal every retired segment (final chunk, fsync,
@@ -498,6 +603,7 @@ static void *seal_closer(void *arg)
 		if (!k->cq_head)
 			k->cq_tail = NULL;
 		k->cq_busy = 1;
+		k->cq_closing_us = sl->opened_us;
 		pthread_mutex_unlock(&k->cq_mu);
 		/* its manifest, if seal_retire's write failed (a full disk) */
 		(void)seal_streams_write(k->site->cfg.spool_dir, &sl->streams);
@@ -515,6 +621,7 @@ static void *seal_closer(void *arg)
 		seal_slot_free(sl);
 		pthread_mutex_lock(&k->cq_mu);
 		k->cq_busy = 0;
+		k->cq_closing_us = 0;
 		if (!k->cq_head)
 			pthread_cond_broadcast(&k->cq_idle);
 		pthread_mutex_unlock(&k->cq_mu);
@@ -967,7 +1074,8 @@ static int seal_writers_tick(struct seal_sink *k, int force)
 
 /* One turn of the ledger: checkpoint (force: now) under log_mu only.
  * Called with neither lock held. */
-static int seal_log_turn(struct seal_sink *k, int force, int *publish_failing)
+static int seal_log_turn(struct seal_sink *k, int force, int *publish_failing,
+			 uint64_t *published)
 {
 	int r = LACRE_OK, r2;
 
@@ -982,6 +1090,8 @@ static int seal_log_turn(struct seal_sink *k, int force, int *publish_failing)
 	if (publish_failing)
 		*publish_failing = tlog_published_size(k->log) < tlog_signed_size(k->log) &&
 				   (r2 == LACRE_E_UNAVAILABLE || *publish_failing);
+	if (published)
+		*published = tlog_published_size(k->log);
 	pthread_mutex_unlock(&k->log_mu);
 	return r;
 }
@@ -1086,6 +1196,7 @@ static void *seal_ticker(void *arg)
 	struct seal_sink *k = arg;
 	struct timespec ts = { 0, SEAL_TICK_MS * 1000000L };
 	int r, stop, pf = 0;
+	uint64_t pub = 0;
 
 	for (;;) {
 		nanosleep(&ts, NULL);
@@ -1098,8 +1209,10 @@ static void *seal_ticker(void *arg)
 		if (r == LACRE_OK)
 			seal_writers_tick(k, 0);
 		r = LACRE_OK;
-		if (r == LACRE_OK && (r = seal_log_turn(k, 0, &pf)) == LACRE_OK)
+		if (r == LACRE_OK && (r = seal_log_turn(k, 0, &pf, &pub)) == LACRE_OK)
 			r = seal_promote_due(k);
+		seal_latency_published(k, pub, now_us());
+		seal_latency_oldest(k, now_us());
 		seal_show_state(k, pf);
 		if (r != LACRE_OK) {
 			pthread_mutex_lock(&k->mu);
@@ -1154,6 +1267,7 @@ static void seal_free(struct seal_sink *k)
 	pthread_cond_destroy(&k->cq_cv);
 	pthread_cond_destroy(&k->cq_idle);
 	free(k->pend);
+	free(k->lat);
 	if (k->up)
 		upload_close(k->up);
 	if (k->log)
@@ -1193,7 +1307,7 @@ static int seal_close(void *ctx)
 	r = k->err;
 	pthread_mutex_unlock(&k->mu);
 	if (r == LACRE_OK)
-		r = seal_log_turn(k, 1, NULL);
+		r = seal_log_turn(k, 1, NULL, NULL);
 	if (r == LACRE_OK)
 		r = seal_promote_due(k);
 	if (r != LACRE_OK)
