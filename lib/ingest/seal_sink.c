@@ -590,6 +590,9 @@ static void *seal_closer(void *arg)
 	struct seal_slot *sl;
 	int r;
 
+	/* named from inside: the confined receiver cannot write another
+	 * thread's /proc comm (seal_sink_open's naming fails there) */
+	pthread_setname_np(pthread_self(), "lacre-closer");
 	for (;;) {
 		pthread_mutex_lock(&k->cq_mu);
 		while (!k->cq_head && !k->cq_stop)
@@ -1198,6 +1201,7 @@ static void *seal_ticker(void *arg)
 	int r, stop, pf = 0;
 	uint64_t pub = 0;
 
+	pthread_setname_np(pthread_self(), "lacre-ticker");   /* as seal_closer */
 	for (;;) {
 		nanosleep(&ts, NULL);
 		pthread_mutex_lock(&k->mu);
