@@ -84,7 +84,7 @@ _Static_assert(FRAME_NOTE_USEC_CARRY == ETSI_FLAG_USEC_CARRY &&
 
 #define SEAL_QUARANTINE_KEY ""       /* destination key of the oversight writer */
 #define SEAL_TICK_MS 100
-#define SEAL_CHECKPOINT_MS 500       /* a record is under a signed checkpoint within ~0.6 s */
+#define SEAL_CHECKPOINT_MS 200       /* at most 5 checkpoints a second: docs/performance.md "Logged latency" */
 #define SEAL_MAX_DESTS 4096          /* open destinations (warrants + 1) */
 #define SEAL_ALERTS_MAX 1024         /* distinct (liid, reason) alerts printed */
 #define SEAL_DRAIN_WAIT_MS 10000     /* how long close() waits for the backend */
