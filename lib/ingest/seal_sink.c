@@ -105,6 +105,8 @@ struct seal_slot {
 	int64_t opened_us;               /* time given with its first record; 0: empty */
 	uint64_t plain;                  /* its plaintext bytes, at most */
 	uint64_t owed;                   /* what it counts in k->owed */
+	struct lacre_dbuf entry;         /* its v2 entry, made once at on_sealed */
+	int have_entry;                  /* entry holds it (on_close reuses it) */
 };
 
 /* One destination of one lane. */
@@ -302,15 +304,16 @@ static int seal_on_sealed(void *arg, const struct segment_closed *c)
 {
 	struct seal_slot *sl = arg;
 	struct seal_sink *k = sl->owner;
-	struct lacre_dbuf e;
 	int r;
 
-	lacre_dbuf_init(&e, 1024);
-	if ((r = seal_segment_entry(c, &e)) == LACRE_OK)
-		r = seal_leaves_write(k->site->cfg.spool_dir, c->name, c->commitments, c->n_records,
-				      e.p, e.len);
-	lacre_dbuf_free(&e);
-	return r;
+	/* the records' Merkle root is the closer's largest cost: made once
+	 * here, kept for on_close */
+	sl->have_entry = 0;
+	if ((r = seal_segment_entry(c, &sl->entry)) != LACRE_OK)
+		return r;
+	sl->have_entry = 1;
+	return seal_leaves_write(k->site->cfg.spool_dir, c->name, c->commitments, c->n_records,
+				 sl->entry.p, sl->entry.len);
 }
 
 /* Remember that segment name waits for the signature of log index idx. */
@@ -421,8 +424,14 @@ static int seal_on_close(void *arg, const struct segment_closed *c)
 	int r = LACRE_OK;
 
 	pthread_mutex_lock(&k->mu);
-	if ((r = seal_segment_entry(c, &k->tmp)) == LACRE_OK &&
-	    (r = seal_log_push(k, k->tmp.p, k->tmp.len)) == LACRE_OK &&
+	if (sl->have_entry) {
+		/* on_sealed made it for this segment */
+		r = seal_log_push(k, sl->entry.p, sl->entry.len);
+		sl->have_entry = 0;
+	} else if ((r = seal_segment_entry(c, &k->tmp)) == LACRE_OK) {
+		r = seal_log_push(k, k->tmp.p, k->tmp.len);
+	}
+	if (r == LACRE_OK &&
 	    (r = seal_pending_add(k, c->name, k->next_index - 1)) == LACRE_OK &&
 	    (r = seal_lat_add(k, k->next_index - 1, sl->opened_us)) == LACRE_OK) {
 		k->st.segments++;
@@ -486,6 +495,7 @@ static int seal_slot_new(struct seal_sink *k, struct seal_dest *d)
 	if (!(sl = calloc(1, sizeof(*sl))))
 		return LACRE_E_NOMEM;
 	sl->owner = k;
+	lacre_dbuf_init(&sl->entry, 1024);
 	memcpy(rcpt[0], d->pub, 32);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.spool_dir = k->site->cfg.spool_dir;
@@ -512,6 +522,7 @@ static void seal_slot_free(struct seal_slot *sl)
 		return;
 	segment_writer_free(sl->w);
 	seal_streams_free(&sl->streams);
+	lacre_dbuf_free(&sl->entry);
 	free(sl);
 }
 
