@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# bench/durable.sh - durable ingest end to end (issue 15's targets), over
+# real loopback sockets: lacre-mediator (several connections, as fast as
+# the receiver takes) -> lacre ingest (workers = cores) with a witness
+# (`lacre witness` on loopback, quorum 1) cosigning every checkpoint.
+#   (a) a dir: backend on the spool's file system: the whole process's
+#       CPU-seconds against its receiving threads' (target: receiving >=
+#       85 % of the whole), the ledger's objects' bytes as a share of all
+#       stored bytes (target <= 1 %), and the logged latency (oldest record
+#       to the first published cosigned checkpoint over it, from
+#       status.prom) at full load (target <= 1 s);
+#   (b) the same traffic into a Ceph RGW (S3_ENDPOINT, or one started here
+#       with ../shared/services/s3-up when LACRE_BENCH_S3=1), timed until
+#       the spool is drained and every record is under a published
+#       checkpoint: sustained MB/s against the dir: run (target >= 50 %).
+# The durable time runs from the mediator's start until status.prom shows
+# no segment waiting for the backend and no record outside a published
+# checkpoint.  Threads are told apart by name (/proc/PID/task/*/comm):
+# lacre-closer, lacre-ticker, lacre-tiles and lacre-upload are the
+# pipeline's; every other thread of the receiver is counted as receiving
+# (the workers and the small stream-state saver).  Prints figures beside
+# the targets; asserts nothing.  The machine is shared: figures are noisy.
+# Environment: DUR_SECONDS (default 8), DUR_CONNS (default 8),
+# DUR_SET (extra "key=value" site settings, space-separated), DUR_DIR.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+B=$top/build/bin
+secs=${DUR_SECONDS:-8}
+conns=${DUR_CONNS:-8}
+sess=${DUR_SESSIONS:-160}
+[ -x "$B/lacre" ] && [ -x "$B/lacre-mediator" ] || { echo "durable.sh: run make first"; exit 0; }
+work=$(mktemp -d "${DUR_DIR:-/var/tmp}/lacre-bench-dur-XXXXXX")
+IPID= WPID= S3UP=
+cleanup() {
+	[ -n "$IPID" ] && kill -9 "$IPID" 2>/dev/null
+	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
+	[ -n "$S3UP" ] && "$top/../shared/services/s3-down" "$work/s3" --purge >/dev/null 2>&1
+	rm -rf "$work"
+}
+trap cleanup EXIT
+export LACRE_PASSPHRASE=bench LACRE_SCRYPT_LOG2N=10
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: figures are noisy)"
+extra=()
+for kv in ${DUR_SET:-}; do extra+=(--set "$kv"); done
+
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# metric FILE NAME: a value of the status file ("" when absent)
+metric() { sed -n "s/^$2 //p" "$1" 2>/dev/null | head -1; }
+
+# the witness: one key for every run; each run's log key is told to it
+"$B/lacre" log keygen bench-witness -o "$work/w.key" --witness >/dev/null || { echo "durable.sh: witness keygen failed"; exit 0; }
+wvkey=$("$B/lacre" log keys --key "$work/w.key")
+
+# new_site DIR BACKEND [init options]: a site whose ingest log is cosigned
+# by a fresh witness (restarted with the log's key) on a free port
+new_site() {
+	local site=$1 backend=$2; shift 2
+	rm -rf "$site"
+	"$B/lacre" init "$site" --hi2 127.0.0.1:7 --hi3 127.0.0.1:9 --backend "$backend" "$@" >/dev/null ||
+		return 1
+	"$B/lacre" warrant add --site "$site" --case B --unit U --court C --order O \
+		--order-date 2026-11-01 --to 2027-01-31 --categories content,iri --target t \
+		--liid LIID0001 >/dev/null || return 1
+	# a first start makes the log's key
+	"$B/lacre" ingest --site "$site" --hi2 127.0.0.1:0 --hi3 127.0.0.1:0 --quiet \
+		--ready-file "$site.ready" 2>/dev/null &
+	local p=$!
+	for _ in $(seq 1 300); do [ -s "$site.ready" ] && break; sleep 0.1; done
+	kill -TERM $p; wait $p 2>/dev/null
+	local lvkey
+	lvkey=$("$B/lacre" log keys --key "$site/ledger/ingest.key") || return 1
+	[ -n "$WPID" ] && { kill "$WPID" 2>/dev/null; wait "$WPID" 2>/dev/null; }
+	wport=$(freeport)
+	rm -rf "$work/wstate"
+	"$B/lacre" witness --listen 127.0.0.1:$wport --key "$work/w.key" --state "$work/wstate" \
+		--log "$lvkey" >/dev/null 2>"$work/witness.err" &
+	WPID=$!
+	for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$wport) 2>/dev/null && break; sleep 0.1; done
+	printf 'log %s\nwitness bw %s http://127.0.0.1:%s\nquorum bw\n' "$lvkey" "$wvkey" "$wport" > "$site.policy"
+}
+
+# cpu_threads PID: "receiving closer ticker tiles upload" clock ticks of
+# the threads of PID, by name
+cpu_threads() {
+	local r=0 c0=0 t0=0 ti=0 u=0 t c n
+	for t in /proc/"$1"/task/*; do
+		c=$(cat "$t/comm" 2>/dev/null) || continue
+		n=$(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null) || continue
+		case "$c" in
+		lacre-closer) c0=$((c0 + n)) ;; lacre-ticker) t0=$((t0 + n)) ;;
+		lacre-tiles) ti=$((ti + n)) ;; lacre-upload) u=$((u + n)) ;; *) r=$((r + n)) ;;
+		esac
+	done
+	echo "$r $c0 $t0 $ti $u"
+}
+
+# one LABEL SITE: feed SITE's receiver for $secs s, wait until durable;
+# prints "label MB_sent recv_MBps durable_MBps recv_cpu_s all_cpu_s lat_max drain_s"
+one() {
+	local label=$1 site=$2 prom pid t0 t1 t2 c0 c1 lat=0 v
+	prom=$site/state/status.prom
+	rm -f "$work/ready"
+	"$B/lacre" ingest --site "$site" --hi2 127.0.0.1:0 --hi3 127.0.0.1:0 --quiet \
+		--set witness.policy="$site.policy" --ready-file "$work/ready" 2>"$work/ingest-$label.err" &
+	IPID=$!
+	for _ in $(seq 1 300); do [ -s "$prom" ] && [ -s "$work/ready" ] && break; sleep 0.1; done
+	[ -s "$work/ready" ] || { echo "ingest did not start: $(tail -2 "$work/ingest-$label.err")" >&2; return 1; }
+	. "$work/ready"
+	pid=$(pgrep -P "$IPID" lacre-ingest || echo "$IPID")
+	c0=$(cpu_threads "$pid")
+	t0=$(date +%s.%N)
+	"$B/lacre-mediator" --hi2 127.0.0.1:$hi2 --hi3 127.0.0.1:$hi3 --connections "$conns" \
+		--targets 1 --sessions "$sess" --session-packets 4000 --calls 20 --duration "$secs" --rate 0 \
+		--seed 7 --start-time 2026-11-28T10:00:00Z --summary "$work/sum-$label.json" \
+		>/dev/null 2>"$work/med-$label.err" &
+	local mpid=$!
+	# the logged latency while the load runs (status.prom, once a second)
+	while kill -0 $mpid 2>/dev/null; do
+		v=$(metric "$prom" 'lacre_ingest_logged_latency_seconds{stat="max_1m"}')
+		lat=$(awk -v a="${v:-0}" -v b="$lat" 'BEGIN { print (a > b ? a : b) }')
+		sleep 0.5
+	done
+	wait $mpid || echo "mediator ($label) failed: $(tail -1 "$work/med-$label.err")" >&2
+	t1=$(date +%s.%N)
+	# durable: nothing waits for the backend, every record under a published checkpoint
+	local n=0
+	while :; do
+		if [ "$(metric "$prom" lacre_spool_upload_files)" = 0 ] &&
+			[ "$(metric "$prom" lacre_spool_unsigned_segments)" = 0 ] &&
+			[ "$(metric "$prom" lacre_ingest_unlogged_oldest_age_seconds)" = 0.000 ] &&
+			[ "$(metric "$prom" lacre_status_time_seconds | cut -d. -f1)" -ge "$(date -d @"${t1%.*}" +%s)" ]; then
+			break
+		fi
+		n=$((n + 1))
+		[ $n -gt 3000 ] && { echo "($label: not drained after 300 s)" >&2; break; }
+		sleep 0.1
+	done
+	t2=$(date +%s.%N)
+	v=$(metric "$prom" 'lacre_ingest_logged_latency_seconds{stat="max_1m"}')
+	lat=$(awk -v a="${v:-0}" -v b="$lat" 'BEGIN { print (a > b ? a : b) }')
+	c1=$(cpu_threads "$pid")
+	kill -TERM "$IPID"; wait "$IPID" 2>/dev/null; IPID=
+	python3 - "$work/sum-$label.json" "$label" "$t0" "$t1" "$t2" "$c0" "$c1" "$(getconf CLK_TCK)" "$lat" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+label = sys.argv[2]
+t0, t1, t2 = map(float, sys.argv[3:6])
+c0, c1 = [list(map(float, x.split())) for x in sys.argv[6:8]]
+hz = float(sys.argv[8])
+d = [(b - a) / hz for a, b in zip(c0, c1)]   # receiving closer ticker tiles upload
+mb = s["bytes_sent"] / 1e6
+print(label, "%.1f %.1f %.1f %.2f %.2f %s %.1f %d %s" % (mb, mb / (t1 - t0), mb / (t2 - t0), d[0], sum(d),
+      sys.argv[9], t2 - t1, s["pdus_sent"], ",".join("%.2f" % x for x in d[1:])))
+PY
+}
+
+# ledger_share DIR: "ledger_bytes all_bytes ledger_objects" of a dir:
+# backend (everything but seg/ is the ledger's)
+ledger_share() {
+	python3 - "$1" <<'PY'
+import os, sys
+root = sys.argv[1]
+led = tot = nled = 0
+for d, _, fs in os.walk(root):
+    for f in fs:
+        p = os.path.join(d, f)
+        n = os.path.getsize(p)
+        tot += n
+        if not os.path.relpath(p, root).startswith("seg"):
+            led += n
+            nled += 1
+print(led, tot, nled)
+PY
+}
+
+report_a() { # label MB rMBps dMBps rcpu allcpu lat drain pdus ; ledger figures
+	local label mb rm dm rc ac lat dr pdus th
+	read -r label mb rm dm rc ac lat dr pdus th <<<"$1"
+	read -r lb ab nl <<<"$2"
+	printf '%s: %.0f MB in %d PDUs; received %.1f MB/s; durable (drained, all under a published checkpoint) %.1f MB/s; drain after the load %.1f s\n' \
+		"$label" "$mb" "$pdus" "$rm" "$dm" "$dr"
+	printf '  CPU: receiving threads %.2f s of %.2f s for the whole process = %.0f %% (target >= 85 %%); whole process %.1f MB per CPU-s, receiving threads %.1f\n' \
+		"$rc" "$ac" "$(awk -v r="$rc" -v a="$ac" 'BEGIN { print (a > 0 ? 100 * r / a : 0) }')" \
+		"$(awk -v m="$mb" -v a="$ac" 'BEGIN { print (a > 0 ? m / a : 0) }')" \
+		"$(awk -v m="$mb" -v r="$rc" 'BEGIN { print (r > 0 ? m / r : 0) }')"
+	IFS=, read -r c_cl c_ti c_tl c_up <<<"$th"
+	printf '  CPU of the pipeline threads: closer %.2f s, ticker (checkpoints) %.2f s, tiles %.2f s, upload %.2f s\n' \
+		"$c_cl" "$c_ti" "$c_tl" "$c_up"
+	[ "$ab" -gt 0 ] && printf '  ledger objects: %d, %d bytes of %d stored = %.3f %% (target <= 1 %%)\n' \
+		"$nl" "$lb" "$ab" "$(awk -v l="$lb" -v a="$ab" 'BEGIN { print 100 * l / a }')"
+	printf '  logged latency (oldest record -> first published cosigned checkpoint), max at full load: %.3f s (target <= 1 s)\n' "$lat"
+}
+
+# (a) dir: backend on the spool's file system
+site=$work/site-dir
+mkdir -p "$work/backend"
+new_site "$site" "dir:$work/backend" "${extra[@]}" || { echo "durable.sh: site setup failed"; exit 0; }
+ra=$(one dir "$site") || { echo "durable.sh: the dir: run failed"; exit 0; }
+report_a "$ra" "$(ledger_share "$work/backend")"
+dir_mbps=$(echo "$ra" | awk '{ print $4 }')
+
+# (b) the Ceph RGW
+if [ -z "${S3_ENDPOINT:-}" ] && [ -n "${LACRE_BENCH_S3:-}" ] && [ -x "$top/../shared/services/s3-up" ]; then
+	port=$(freeport)
+	if s3env=$(S3_STORE=memstore "$top/../shared/services/s3-up" "$work/s3" "$port" 2>"$work/s3up.err"); then
+		S3UP=1
+		set -a; eval "$s3env"; set +a
+	else
+		echo "(b) s3-up failed: $(tail -2 "$work/s3up.err")"
+	fi
+fi
+if [ -n "${S3_ENDPOINT:-}" ]; then
+	bucket="lacre-bench-$(date +%s%N | tail -c 9)"
+	printf 'access_key = %s\nsecret_key = %s\n' "${S3_ACCESS_KEY:-$AWS_ACCESS_KEY_ID}" \
+		"${S3_SECRET_KEY:-$AWS_SECRET_ACCESS_KEY}" > "$work/s3.cred"
+	chmod 600 "$work/s3.cred"
+	site=$work/site-s3
+	new_site "$site" "s3://$bucket/bench" --set "s3.endpoint=$S3_ENDPOINT" \
+		--set "s3.region=${S3_REGION:-us-east-1}" --set "s3.credentials=$work/s3.cred" "${extra[@]}" ||
+		{ echo "(b) site setup on S3 failed"; exit 0; }
+	rb=$(one s3 "$site") || { echo "(b) the S3 run failed"; exit 0; }
+	read -r _ mb rm dm rc ac lat dr pdus th <<<"$rb"
+	printf 's3 (Ceph RGW %s): %.0f MB; received %.1f MB/s; durable %.1f MB/s = %.0f %% of the dir: run (target >= 50 %%); drain after the load %.1f s; logged latency max %.3f s\n' \
+		"$S3_ENDPOINT" "$mb" "$rm" "$dm" "$(awk -v a="$dm" -v b="$dir_mbps" 'BEGIN { print (b > 0 ? 100 * a / b : 0) }')" "$dr" "$lat"
+	printf '  CPU: receiving threads %.2f s of %.2f s for the whole process = %.0f %%\n' "$rc" "$ac" \
+		"$(awk -v r="$rc" -v a="$ac" 'BEGIN { print (a > 0 ? 100 * r / a : 0) }')"
+	IFS=, read -r c_cl c_ti c_tl c_up <<<"$th"
+	printf '  CPU of the pipeline threads: closer %.2f s, ticker (checkpoints) %.2f s, tiles %.2f s, upload %.2f s\n' \
+		"$c_cl" "$c_ti" "$c_tl" "$c_up"
+else
+	echo "(b) S3: skipped (set S3_ENDPOINT, or LACRE_BENCH_S3=1 to start a Ceph RGW with ../shared/services/s3-up)"
+fi
