@@ -12,7 +12,18 @@
 #   (b) the same traffic into a Ceph RGW (S3_ENDPOINT, or one started here
 #       with ../shared/services/s3-up when LACRE_BENCH_S3=1), timed until
 #       the spool is drained and every record is under a published
-#       checkpoint: sustained MB/s against the dir: run (target >= 50 %).
+#       checkpoint: sustained MB/s against the dir: run (target >= 50 %);
+#   (c) two receivers of one site (--receiver a, b) into that one RGW (else
+#       a shared dir: backend, said so), no witness: their aggregate MB/s
+#       with a mediator each at full rate; then, with a mediator each at
+#       4,000 PDUs/s, b is stopped (SIGTERM) and restarted on its ports
+#       while its mediator sends (it reconnects), and a is killed (SIGKILL)
+#       and restarted likewise; at the end every segment on the backend is
+#       decrypted (bench/durable_count.py, the oversight identity) and the
+#       records counted per stream: the full-rate and SIGTERM runs must
+#       match the mediators' summaries exactly, the SIGKILL run's sealed
+#       records plus the ranges its lost-open-segment events name must
+#       equal what its mediator sent.
 # The durable time runs from the mediator's start until status.prom shows
 # no segment waiting for the backend and no record outside a published
 # checkpoint.  Threads are told apart by name (/proc/PID/task/*/comm):
@@ -21,7 +32,9 @@
 # (the workers and the small stream-state saver).  Prints figures beside
 # the targets; asserts nothing.  The machine is shared: figures are noisy.
 # Environment: DUR_SECONDS (default 8), DUR_CONNS (default 8),
-# DUR_SET (extra "key=value" site settings, space-separated), DUR_DIR.
+# DUR_SESSIONS (default 160: the full-rate traffic, about 370 MB),
+# DUR_SET (extra "key=value" site settings, space-separated), DUR_PARTS
+# (default abc: which of (a) (b) (c) to run), DUR_DIR.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=$top/build/bin
@@ -30,9 +43,10 @@ conns=${DUR_CONNS:-8}
 sess=${DUR_SESSIONS:-160}
 [ -x "$B/lacre" ] && [ -x "$B/lacre-mediator" ] || { echo "durable.sh: run make first"; exit 0; }
 work=$(mktemp -d "${DUR_DIR:-/var/tmp}/lacre-bench-dur-XXXXXX")
-IPID= WPID= S3UP=
+IPID= WPID= S3UP= RA= RB= MA= MB=
 cleanup() {
-	[ -n "$IPID" ] && kill -9 "$IPID" 2>/dev/null
+	for p in $IPID $RA $RB; do kill -9 "$p" 2>/dev/null; done
+	for p in $MA $MB; do kill "$p" 2>/dev/null; done
 	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
 	[ -n "$S3UP" ] && "$top/../shared/services/s3-down" "$work/s3" --purge >/dev/null 2>&1
 	rm -rf "$work"
@@ -191,13 +205,17 @@ report_a() { # label MB rMBps dMBps rcpu allcpu lat drain pdus ; ledger figures
 	printf '  logged latency (oldest record -> first published cosigned checkpoint), max at full load: %.3f s (target <= 1 s)\n' "$lat"
 }
 
+parts=${DUR_PARTS:-abc}
+dir_mbps=0
 # (a) dir: backend on the spool's file system
+if [ "${parts#*a}" != "$parts" ]; then
 site=$work/site-dir
 mkdir -p "$work/backend"
 new_site "$site" "dir:$work/backend" "${extra[@]}" || { echo "durable.sh: site setup failed"; exit 0; }
 ra=$(one dir "$site") || { echo "durable.sh: the dir: run failed"; exit 0; }
 report_a "$ra" "$(ledger_share "$work/backend")"
 dir_mbps=$(echo "$ra" | awk '{ print $4 }')
+fi
 
 # (b) the Ceph RGW
 if [ -z "${S3_ENDPOINT:-}" ] && [ -n "${LACRE_BENCH_S3:-}" ] && [ -x "$top/../shared/services/s3-up" ]; then
@@ -210,6 +228,11 @@ if [ -z "${S3_ENDPOINT:-}" ] && [ -n "${LACRE_BENCH_S3:-}" ] && [ -x "$top/../sh
 	fi
 fi
 if [ -n "${S3_ENDPOINT:-}" ]; then
+	printf 'access_key = %s\nsecret_key = %s\n' "${S3_ACCESS_KEY:-$AWS_ACCESS_KEY_ID}" \
+		"${S3_SECRET_KEY:-$AWS_SECRET_ACCESS_KEY}" > "$work/s3.cred"
+	chmod 600 "$work/s3.cred"
+fi
+if [ -n "${S3_ENDPOINT:-}" ] && [ "${parts#*b}" != "$parts" ]; then
 	bucket="lacre-bench-$(date +%s%N | tail -c 9)"
 	printf 'access_key = %s\nsecret_key = %s\n' "${S3_ACCESS_KEY:-$AWS_ACCESS_KEY_ID}" \
 		"${S3_SECRET_KEY:-$AWS_SECRET_ACCESS_KEY}" > "$work/s3.cred"
@@ -227,6 +250,86 @@ if [ -n "${S3_ENDPOINT:-}" ]; then
 	IFS=, read -r c_cl c_ti c_tl c_up <<<"$th"
 	printf '  CPU of the pipeline threads: closer %.2f s, ticker (checkpoints) %.2f s, tiles %.2f s, upload %.2f s\n' \
 		"$c_cl" "$c_ti" "$c_tl" "$c_up"
-else
+elif [ -z "${S3_ENDPOINT:-}" ]; then
 	echo "(b) S3: skipped (set S3_ENDPOINT, or LACRE_BENCH_S3=1 to start a Ceph RGW with ../shared/services/s3-up)"
 fi
+
+# (c) two receivers of one site into one backend
+[ "${parts#*c}" != "$parts" ] || exit 0
+age-keygen -o "$work/oversight.key" 2>/dev/null || { echo "(c) age-keygen failed"; exit 0; }
+R=$(age-keygen -y "$work/oversight.key")
+site=$work/site-multi
+if [ -n "${S3_ENDPOINT:-}" ]; then
+	mbackend="s3://lacre-bench-m$(date +%s%N | tail -c 9)/multi"
+	margs=(--backend "$mbackend" --set "s3.endpoint=$S3_ENDPOINT" --set "s3.region=${S3_REGION:-us-east-1}"
+		--set "s3.credentials=$work/s3.cred")
+	S3ENV=(S3_ENDPOINT="$S3_ENDPOINT" S3_ACCESS_KEY="${S3_ACCESS_KEY:-$AWS_ACCESS_KEY_ID}"
+		S3_SECRET_KEY="${S3_SECRET_KEY:-$AWS_SECRET_ACCESS_KEY}" S3_REGION="${S3_REGION:-us-east-1}")
+	where="one Ceph RGW bucket"
+else
+	mkdir -p "$work/mbackend"
+	mbackend="dir:$work/mbackend"
+	margs=(--backend "$mbackend")
+	S3ENV=()
+	where="one shared dir: backend (no S3 server: set S3_ENDPOINT or LACRE_BENCH_S3=1)"
+fi
+"$B/lacre" init "$site" --hi2 127.0.0.1:7 --hi3 127.0.0.1:9 --oversight-recipient "$R" --name multi \
+	"${margs[@]}" "${extra[@]}" >/dev/null || { echo "(c) lacre init failed"; exit 0; }
+pa2=$(freeport) pa3=$(freeport) pb2=$(freeport) pb3=$(freeport)
+# rcv NAME VAR: receiver NAME of the site on its fixed ports; sets VAR to its pid
+rcv() {
+	local n=$1 var=$2 p2 p3
+	if [ "$n" = a ]; then p2=$pa2 p3=$pa3; else p2=$pb2 p3=$pb3; fi
+	rm -f "$work/ready-$n"
+	"$B/lacre" ingest --site "$site" --receiver "$n" --hi2 127.0.0.1:$p2 --hi3 127.0.0.1:$p3 --quiet \
+		--ready-file "$work/ready-$n" 2>>"$work/ingest-$n.err" &
+	eval "$var=\$!"
+	for _ in $(seq 1 300); do [ -s "$work/ready-$n" ] && return 0; sleep 0.1; done
+	echo "(c) receiver $n did not start: $(tail -2 "$work/ingest-$n.err")" >&2
+	return 1
+}
+# med NAME RECEIVER PREFIX SEED RATE SECS [traffic...]: a mediator to a receiver
+med() {
+	local n=$1 r=$2 pre=$3 seed=$4 rate=$5 d=$6 p2 p3; shift 6
+	if [ "$r" = a ]; then p2=$pa2 p3=$pa3; else p2=$pb2 p3=$pb3; fi
+	"$B/lacre-mediator" --hi2 127.0.0.1:$p2 --hi3 127.0.0.1:$p3 --connections 4 --liid-prefix "$pre" \
+		--targets 2 --rate "$rate" --duration "$d" --seed "$seed" --start-time 2026-11-28T10:00:00Z \
+		--reconnect-wait 0.1 --summary "$work/sum-$n.json" "$@" >/dev/null 2>"$work/med-$n.err"
+}
+rcv a RA && rcv b RB || exit 0
+t0=$(date +%s.%N)
+med full-a a RA 21 0 "$secs" --sessions 80 --session-packets 4000 --calls 10 & MA=$!
+med full-b b RB 22 0 "$secs" --sessions 80 --session-packets 4000 --calls 10 & MB=$!
+wait $MA || echo "(c) mediator full-a failed: $(tail -1 "$work/med-full-a.err")"
+wait $MB || echo "(c) mediator full-b failed: $(tail -1 "$work/med-full-b.err")"
+MA= MB=
+t1=$(date +%s.%N)
+python3 - "$work/sum-full-a.json" "$work/sum-full-b.json" "$t0" "$t1" "$where" <<'PY'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+t = float(sys.argv[4]) - float(sys.argv[3])
+mb = (a["bytes_sent"] + b["bytes_sent"]) / 1e6
+print("two receivers into %s: %.0f MB from two mediators in %.1f s = %.1f MB/s aggregate received "
+      "(a %.1f MB/s, b %.1f MB/s by their own clocks)" % (sys.argv[5], mb, t, mb / t,
+      a["bytes_sent"] / 1e6 / a["elapsed_s"], b["bytes_sent"] / 1e6 / b["elapsed_s"]))
+PY
+# SIGTERM of b and SIGKILL of a, each while its mediator sends
+med term-b b RT 23 4000 8 & MB=$!
+med kill-a a RK 24 4000 8 & MA=$!
+sleep 3
+kill -TERM "$RB"; wait "$RB"; echo "(c) receiver b stopped by SIGTERM mid-run (exit $?); restarted"; RB=
+rcv b RB || exit 0
+sleep 1
+kill -9 "$RA"; wait "$RA" 2>/dev/null; echo "(c) receiver a killed by SIGKILL mid-run; restarted"; RA=
+rcv a RA || exit 0
+wait $MB || echo "(c) mediator term-b failed: $(tail -1 "$work/med-term-b.err")"
+wait $MA || echo "(c) mediator kill-a failed: $(tail -1 "$work/med-kill-a.err")"
+MA= MB=
+for n in a b; do
+	python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("  mediator %s: %d data PDUs, %d reconnects" % (sys.argv[2], s["data_pdus_sent"], s.get("reconnects", 0)))' \
+		"$work/sum-$([ $n = a ] && echo kill-a || echo term-b).json" "$([ $n = a ] && echo kill-a || echo term-b)"
+done
+kill -TERM "$RA" "$RB"; wait "$RA"; wait "$RB"; RA= RB=
+env "${S3ENV[@]}" python3 "$top/bench/durable_count.py" "$mbackend" "$work/oversight.key" \
+	"$work/sum-full-a.json" "$work/sum-full-b.json" "$work/sum-term-b.json" -- "$work/sum-kill-a.json" |
+	sed 's/^/  /'
