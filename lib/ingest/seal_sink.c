@@ -180,6 +180,8 @@ struct seal_sink {
 	size_t n_alerts;
 	pthread_t ticker;
 	int ticker_on;
+	pthread_cond_t tick_cv;          /* under mu: wakes the ticker before its 100 ms */
+	int tick_poke;                   /* under mu: a leaf was queued (checkpoint it now) */
 	int stop;
 	int err;                         /* sticky: the pipeline can no longer keep records */
 	/* Ledger entries go to the log's own append (a copy under its small
@@ -436,6 +438,10 @@ static int seal_on_close(void *arg, const struct segment_closed *c)
 	    (r = seal_lat_add(k, k->next_index - 1, sl->opened_us)) == LACRE_OK) {
 		k->st.segments++;
 		k->st.unsigned_segments = k->n_pend;
+		/* the ticker checkpoints it at once (within the log's interval),
+		 * not at its next 100 ms turn: the logged latency */
+		k->tick_poke = 1;
+		pthread_cond_signal(&k->tick_cv);
 	}
 	pthread_mutex_unlock(&k->mu);
 	if (r != LACRE_OK)
@@ -1208,14 +1214,24 @@ static void seal_show_state(struct seal_sink *k, int publish_failing)
 static void *seal_ticker(void *arg)
 {
 	struct seal_sink *k = arg;
-	struct timespec ts = { 0, SEAL_TICK_MS * 1000000L };
+	struct timespec dl;
 	int r, stop, pf = 0;
 	uint64_t pub = 0;
 
 	pthread_setname_np(pthread_self(), "lacre-ticker");   /* as seal_closer */
 	for (;;) {
-		nanosleep(&ts, NULL);
+		/* a turn every SEAL_TICK_MS, or sooner when a leaf is queued */
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_nsec += SEAL_TICK_MS * 1000000L;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
 		pthread_mutex_lock(&k->mu);
+		while (!k->stop && !k->tick_poke &&
+		       pthread_cond_timedwait(&k->tick_cv, &k->mu, &dl) == 0)
+			;
+		k->tick_poke = 0;
 		stop = k->stop;
 		r = k->err;
 		pthread_mutex_unlock(&k->mu);
@@ -1281,6 +1297,7 @@ static void seal_free(struct seal_sink *k)
 	pthread_mutex_destroy(&k->cq_mu);
 	pthread_cond_destroy(&k->cq_cv);
 	pthread_cond_destroy(&k->cq_idle);
+	pthread_cond_destroy(&k->tick_cv);
 	free(k->pend);
 	free(k->lat);
 	if (k->up)
@@ -1311,6 +1328,7 @@ static int seal_close(void *ctx)
 
 	pthread_mutex_lock(&k->mu);
 	k->stop = 1;
+	pthread_cond_signal(&k->tick_cv);
 	pthread_mutex_unlock(&k->mu);
 	if (k->ticker_on)
 		pthread_join(k->ticker, NULL);
@@ -1540,6 +1558,13 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	pthread_mutex_init(&k->cq_mu, NULL);
 	pthread_cond_init(&k->cq_cv, NULL);
 	pthread_cond_init(&k->cq_idle, NULL);
+	{
+		pthread_condattr_t ca;   /* the ticker's deadlines are monotonic */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&k->tick_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	for (size_t i = 0; i < SEAL_LANES; i++)
 		pthread_mutex_init(&k->lanes[i].mu, NULL);
 	{
