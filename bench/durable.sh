@@ -296,6 +296,19 @@ med() {
 		--targets 2 --rate "$rate" --duration "$d" --seed "$seed" --start-time 2026-11-28T10:00:00Z \
 		--reconnect-wait 0.1 --summary "$work/sum-$n.json" "$@" >/dev/null 2>"$work/med-$n.err"
 }
+# stop_rcv PID SIG: signal a receiver and wait for it, at most 60 s (a
+# backend that stops answering must not hang the benchmark), then SIGKILL;
+# prints its exit status
+stop_rcv() {
+	kill -"$2" "$1" 2>/dev/null
+	for _ in $(seq 1 600); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$1" 2>/dev/null; then
+		echo "(c) receiver $1 still running 60 s after SIG$2: killed" >&2
+		kill -9 "$1"
+	fi
+	wait "$1" 2>/dev/null
+	echo $?
+}
 rcv a RA && rcv b RB || exit 0
 t0=$(date +%s.%N)
 med full-a a RA 21 0 "$secs" --sessions 80 --session-packets 4000 --calls 10 & MA=$!
@@ -317,10 +330,10 @@ PY
 med term-b b RT 23 4000 8 & MB=$!
 med kill-a a RK 24 4000 8 & MA=$!
 sleep 3
-kill -TERM "$RB"; wait "$RB"; echo "(c) receiver b stopped by SIGTERM mid-run (exit $?); restarted"; RB=
+echo "(c) receiver b stopped by SIGTERM mid-run (exit $(stop_rcv "$RB" TERM)); restarted"; RB=
 rcv b RB || exit 0
 sleep 1
-kill -9 "$RA"; wait "$RA" 2>/dev/null; echo "(c) receiver a killed by SIGKILL mid-run; restarted"; RA=
+stop_rcv "$RA" KILL >/dev/null; echo "(c) receiver a killed by SIGKILL mid-run; restarted"; RA=
 rcv a RA || exit 0
 wait $MB || echo "(c) mediator term-b failed: $(tail -1 "$work/med-term-b.err")"
 wait $MA || echo "(c) mediator kill-a failed: $(tail -1 "$work/med-kill-a.err")"
@@ -329,7 +342,7 @@ for n in a b; do
 	python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("  mediator %s: %d data PDUs, %d reconnects" % (sys.argv[2], s["data_pdus_sent"], s.get("reconnects", 0)))' \
 		"$work/sum-$([ $n = a ] && echo kill-a || echo term-b).json" "$([ $n = a ] && echo kill-a || echo term-b)"
 done
-kill -TERM "$RA" "$RB"; wait "$RA"; wait "$RB"; RA= RB=
+stop_rcv "$RA" TERM >/dev/null; stop_rcv "$RB" TERM >/dev/null; RA= RB=
 env "${S3ENV[@]}" python3 "$top/bench/durable_count.py" "$mbackend" "$work/oversight.key" \
 	"$work/sum-full-a.json" "$work/sum-full-b.json" "$work/sum-term-b.json" -- "$work/sum-kill-a.json" |
 	sed 's/^/  /'

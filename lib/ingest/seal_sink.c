@@ -1323,8 +1323,9 @@ static int seal_close(void *ctx)
 {
 	struct seal_sink *k = ctx;
 	struct upload_stats us;
-	int r, rs, waited = 0;
+	int r, rs;
 	size_t moved;
+	uint64_t t0;
 
 	pthread_mutex_lock(&k->mu);
 	k->stop = 1;
@@ -1349,20 +1350,22 @@ static int seal_close(void *ctx)
 	/* durable = sealed into closed segments whose batches are signed (the
 	 * backend may still be down: the spool holds them) */
 	rs = r != LACRE_OK ? r : k->err;
+	/* the bound is wall time: a backend that hangs each request until the
+	 * store's timeout must not multiply it (counting only the sleeps, a
+	 * stop behind an unanswering RGW took tens of minutes) */
+	t0 = mono_ms();
 	for (;;) {
 		r = upload_drain(k->up, 0, &moved);
 		upload_stats_get(k->up, &us);
 		if (r == LACRE_OK && moved == 0)
 			break;
-		if (waited >= SEAL_DRAIN_WAIT_MS) {
+		if (mono_ms() - t0 >= SEAL_DRAIN_WAIT_MS) {
 			fprintf(stderr, "lacre: ingest: backend unavailable: sealed segments wait in "
 				"the spool %s and are sent at the next start\n", k->site->cfg.spool_dir);
 			break;
 		}
-		if (r != LACRE_OK) {
+		if (r != LACRE_OK)
 			usleep(200000);
-			waited += 200;
-		}
 	}
 	/* publish the checkpoint that covers everything, now that segments are up */
 	if ((r = tlog_checkpoint(k->log, NULL)) != LACRE_OK)
