@@ -298,7 +298,7 @@ med() {
 }
 # stop_rcv PID SIG: signal a receiver and wait for it, at most 60 s (a
 # backend that stops answering must not hang the benchmark), then SIGKILL;
-# prints its exit status
+# sets RC to its exit status (not in a subshell: only this shell can wait)
 stop_rcv() {
 	kill -"$2" "$1" 2>/dev/null
 	for _ in $(seq 1 600); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
@@ -307,7 +307,7 @@ stop_rcv() {
 		kill -9 "$1"
 	fi
 	wait "$1" 2>/dev/null
-	echo $?
+	RC=$?
 }
 rcv a RA && rcv b RB || exit 0
 t0=$(date +%s.%N)
@@ -330,10 +330,10 @@ PY
 med term-b b RT 23 4000 8 & MB=$!
 med kill-a a RK 24 4000 8 & MA=$!
 sleep 3
-echo "(c) receiver b stopped by SIGTERM mid-run (exit $(stop_rcv "$RB" TERM)); restarted"; RB=
+stop_rcv "$RB" TERM; echo "(c) receiver b stopped by SIGTERM mid-run (exit $RC); restarted"; RB=
 rcv b RB || exit 0
 sleep 1
-stop_rcv "$RA" KILL >/dev/null; echo "(c) receiver a killed by SIGKILL mid-run; restarted"; RA=
+stop_rcv "$RA" KILL 2>/dev/null; echo "(c) receiver a killed by SIGKILL mid-run; restarted"; RA=
 rcv a RA || exit 0
 wait $MB || echo "(c) mediator term-b failed: $(tail -1 "$work/med-term-b.err")"
 wait $MA || echo "(c) mediator kill-a failed: $(tail -1 "$work/med-kill-a.err")"
@@ -342,7 +342,7 @@ for n in a b; do
 	python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("  mediator %s: %d data PDUs, %d reconnects" % (sys.argv[2], s["data_pdus_sent"], s.get("reconnects", 0)))' \
 		"$work/sum-$([ $n = a ] && echo kill-a || echo term-b).json" "$([ $n = a ] && echo kill-a || echo term-b)"
 done
-stop_rcv "$RA" TERM >/dev/null; stop_rcv "$RB" TERM >/dev/null; RA= RB=
+stop_rcv "$RA" TERM; stop_rcv "$RB" TERM; RA= RB=
 env "${S3ENV[@]}" python3 "$top/bench/durable_count.py" "$mbackend" "$work/oversight.key" \
 	"$work/sum-full-a.json" "$work/sum-full-b.json" "$work/sum-term-b.json" -- "$work/sum-kill-a.json" |
 	sed 's/^/  /'
