@@ -37,11 +37,13 @@ def events_of(body):
 
 
 def stream_of(ev):
+    """An event's stream in the summaries' form "<liid>/<cin>/<iri|cc>"."""
     cin = ev.get("cin")
     return f"{ev.get('liid')}/{cin if cin is not None else 0}/{ev.get('stream')}"
 
 
 def main():
+    """Count, compare, print; 0 when both groups match."""
     spec, key = sys.argv[1], sys.argv[2]
     rest = sys.argv[3:]
     cut = rest.index("--") if "--" in rest else len(rest)
@@ -77,6 +79,7 @@ def main():
         os.unlink(tmp)
 
     def sent_of(files):
+        """Data PDUs sent per stream, over the summaries files."""
         sent = {}
         for f in files:
             for stream, n in json.load(open(f))["sent"].items():
