@@ -44,6 +44,12 @@ struct seal_sink_stats {
 	uint64_t signer_refusals; /* ledger.signer: checkpoints lacre-signer refused */
 	uint64_t signer_failures; /* refused or unanswered signing requests */
 	int signer_refusing;    /* the last signing request failed (segments wait) */
+	/* logged latency: from a segment's oldest record to the first
+	 * published (cosigned) checkpoint covering its leaf */
+	uint64_t logged_segments;   /* leaves seen under a published checkpoint */
+	uint64_t logged_last_us;    /* latency of the last one */
+	uint64_t logged_max_us;     /* max over the last minute */
+	uint64_t unlogged_oldest_us; /* age of the oldest record not yet published */
 };
 
 /* Spool space kept free (spool.reserve default) and the filling alert. */

@@ -37,6 +37,10 @@
 #include "ingest/confine.h"
 
 /* ------------------------------------------------------------------ */
+/* prctl options refused one by one up to this value, all above it in one
+ * rule (apply_seccomp) */
+#define PR_CONFINE_OPT_MAX 80UL
+
 /* Landlock ABI (include/uapi/linux/landlock.h, kept here: see above)  */
 
 #define LL_CREATE_RULESET_VERSION (1U << 0)
@@ -536,8 +540,17 @@ static int apply_seccomp(const struct confine_opts *o, struct confine_state *st,
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 				     SCMP_A0(SCMP_CMP_EQ, PR_GET_DUMPABLE));
+	/* every other option EPERM, one rule a value: an unconditional rule
+	 * would override the allow rules above (libseccomp keeps only it),
+	 * which refused even PR_SET_NAME */
+	for (unsigned long v = 0; v <= PR_CONFINE_OPT_MAX && r == 0; v++)
+		if (v != PR_SET_NAME && v != PR_GET_NAME && v != PR_GET_NO_NEW_PRIVS &&
+		    v != PR_GET_DUMPABLE)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 1,
+					     SCMP_A0(SCMP_CMP_EQ, v));
 	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 0);
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 1,
+				     SCMP_A0(SCMP_CMP_GT, PR_CONFINE_OPT_MAX));
 	/* every thread, and no thread left out */
 	if (r == 0)
 		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);

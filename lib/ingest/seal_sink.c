@@ -85,7 +85,7 @@ _Static_assert(FRAME_NOTE_USEC_CARRY == ETSI_FLAG_USEC_CARRY &&
 
 #define SEAL_QUARANTINE_KEY ""       /* destination key of the oversight writer */
 #define SEAL_TICK_MS 100
-#define SEAL_CHECKPOINT_MS 500       /* a record is under a signed checkpoint within ~0.6 s */
+#define SEAL_CHECKPOINT_MS 200       /* at most 5 checkpoints a second: docs/performance.md "Logged latency" */
 #define SEAL_MAX_DESTS 4096          /* open destinations (warrants + 1) */
 #define SEAL_ALERTS_MAX 1024         /* distinct (liid, reason) alerts printed */
 #define SEAL_DRAIN_WAIT_MS 10000     /* how long close() waits for the backend */
@@ -106,6 +106,8 @@ struct seal_slot {
 	int64_t opened_us;               /* time given with its first record; 0: empty */
 	uint64_t plain;                  /* its plaintext bytes, at most */
 	uint64_t owed;                   /* what it counts in k->owed */
+	struct lacre_dbuf entry;         /* its v2 entry, made once at on_sealed */
+	int have_entry;                  /* entry holds it (on_close reuses it) */
 };
 
 /* One destination of one lane. */
@@ -123,6 +125,16 @@ struct seal_lane {
 	size_t n_dests;
 	uint8_t head[FRAME_HEAD_MAX];    /* a record head's scratch (its size) */
 };
+
+/* A closed segment's leaf waiting for a published checkpoint, for the
+ * logged latency (seal_latency_*): its log index and when its oldest
+ * record was sealed. */
+struct seal_lat {
+	uint64_t index;
+	int64_t oldest_us;
+};
+
+#define SEAL_LAT_WINDOW 60           /* seconds of logged latency kept (max over them) */
 
 /* A closed segment waiting for the checkpoint that signs its batch. */
 struct seal_pending {
@@ -164,10 +176,13 @@ struct seal_sink {
 	pthread_cond_t cq_idle;          /* the queue emptied and nothing is closing */
 	struct seal_slot *cq_head, *cq_tail;
 	int cq_busy, cq_stop;
+	int64_t cq_closing_us;           /* oldest record of the slot being closed; 0: none */
 	struct seal_alert alerts[SEAL_ALERTS_MAX];
 	size_t n_alerts;
 	pthread_t ticker;
 	int ticker_on;
+	pthread_cond_t tick_cv;          /* under mu: wakes the ticker before its 100 ms */
+	int tick_poke;                   /* under mu: a leaf was queued (checkpoint it now) */
 	int stop;
 	int err;                         /* sticky: the pipeline can no longer keep records */
 	/* Ledger entries go to the log's own append (a copy under its small
@@ -192,6 +207,13 @@ struct seal_sink {
 	/* state shown on stderr when it changes (ticker thread only) */
 	int shown_full, shown_backend_down, shown_publish_failing;
 	int manifest_warned;             /* the manifest-write warning was printed */
+	/* logged latency (under mu): leaves in log order waiting for a
+	 * published checkpoint, and the max of each of the last 60 seconds */
+	struct seal_lat *lat;
+	size_t lat_head, lat_n, lat_cap;
+	int64_t lat_max_us[SEAL_LAT_WINDOW];
+	int64_t lat_sec[SEAL_LAT_WINDOW];
+	int64_t open_oldest_us;          /* oldest record in an open segment at the last tick */
 };
 
 /* Current wall-clock time in Unix microseconds. */
@@ -285,15 +307,16 @@ static int seal_on_sealed(void *arg, const struct segment_closed *c)
 {
 	struct seal_slot *sl = arg;
 	struct seal_sink *k = sl->owner;
-	struct lacre_dbuf e;
 	int r;
 
-	lacre_dbuf_init(&e, 1024);
-	if ((r = seal_segment_entry(c, &e)) == LACRE_OK)
-		r = seal_leaves_write(k->site->cfg.spool_dir, c->name, c->commitments, c->n_records,
-				      e.p, e.len);
-	lacre_dbuf_free(&e);
-	return r;
+	/* the records' Merkle root is the closer's largest cost: made once
+	 * here, kept for on_close */
+	sl->have_entry = 0;
+	if ((r = seal_segment_entry(c, &sl->entry)) != LACRE_OK)
+		return r;
+	sl->have_entry = 1;
+	return seal_leaves_write(k->site->cfg.spool_dir, c->name, c->commitments, c->n_records,
+				 sl->entry.p, sl->entry.len);
 }
 
 /* Remember that segment name waits for the signature of log index idx. */
@@ -312,6 +335,86 @@ static int seal_pending_add(struct seal_sink *k, const char *name, uint64_t idx)
 	return LACRE_OK;
 }
 
+/* Remember (under mu) that log index idx holds records sealed since
+ * oldest_us: seal_latency_published measures when a published checkpoint
+ * first covers it.  Indices come in log order (pushed under mu). */
+static int seal_lat_add(struct seal_sink *k, uint64_t idx, int64_t oldest_us)
+{
+	if (k->lat_head > 0 && k->lat_head == k->lat_n)
+		k->lat_head = k->lat_n = 0;
+	if (k->lat_n == k->lat_cap) {
+		if (k->lat_head > 0) {
+			memmove(k->lat, k->lat + k->lat_head, (k->lat_n - k->lat_head) * sizeof(*k->lat));
+			k->lat_n -= k->lat_head;
+			k->lat_head = 0;
+		} else {
+			size_t cap = k->lat_cap ? 2 * k->lat_cap : 64;
+			struct seal_lat *p = realloc(k->lat, cap * sizeof(*p));
+			if (!p)
+				return LACRE_E_NOMEM;
+			k->lat = p;
+			k->lat_cap = cap;
+		}
+	}
+	k->lat[k->lat_n].index = idx;
+	k->lat[k->lat_n++].oldest_us = oldest_us;
+	return LACRE_OK;
+}
+
+/* The leaves below published (the published checkpoint's size) are
+ * logged now: their latency is now - oldest record, kept as the last one
+ * and in the max of this second (ticker thread, takes mu). */
+static void seal_latency_published(struct seal_sink *k, uint64_t published, int64_t now)
+{
+	int64_t sec = now / 1000000;
+	size_t b = (size_t)(sec % SEAL_LAT_WINDOW);
+
+	pthread_mutex_lock(&k->mu);
+	while (k->lat_head < k->lat_n && k->lat[k->lat_head].index < published) {
+		int64_t l = now - k->lat[k->lat_head++].oldest_us;
+		if (l < 0)
+			l = 0;
+		if (k->lat_sec[b] != sec) {
+			k->lat_sec[b] = sec;
+			k->lat_max_us[b] = 0;
+		}
+		if (l > k->lat_max_us[b])
+			k->lat_max_us[b] = l;
+		k->st.logged_last_us = (uint64_t)l;
+		k->st.logged_segments++;
+	}
+	k->st.logged_max_us = 0;
+	for (size_t i = 0; i < SEAL_LAT_WINDOW; i++)
+		if (k->lat_sec[i] > sec - SEAL_LAT_WINDOW && (uint64_t)k->lat_max_us[i] > k->st.logged_max_us)
+			k->st.logged_max_us = (uint64_t)k->lat_max_us[i];
+	pthread_mutex_unlock(&k->mu);
+}
+
+/* Age at now of the oldest record not yet under a published checkpoint:
+ * in an open segment (as the last tick saw them), retired and waiting for
+ * the closer, being closed, or closed with its leaf not yet published
+ * (ticker thread; takes cq_mu, then mu). */
+static void seal_latency_oldest(struct seal_sink *k, int64_t now)
+{
+	int64_t o = 0;
+
+	pthread_mutex_lock(&k->cq_mu);
+	for (struct seal_slot *q = k->cq_head; q; q = q->next)
+		if (q->opened_us && (!o || q->opened_us < o))
+			o = q->opened_us;
+	if (k->cq_closing_us && (!o || k->cq_closing_us < o))
+		o = k->cq_closing_us;
+	pthread_mutex_unlock(&k->cq_mu);
+	pthread_mutex_lock(&k->mu);
+	if (k->open_oldest_us && (!o || k->open_oldest_us < o))
+		o = k->open_oldest_us;
+	for (size_t i = k->lat_head; i < k->lat_n; i++)
+		if (!o || k->lat[i].oldest_us < o)
+			o = k->lat[i].oldest_us;
+	k->st.unlogged_oldest_us = o && now > o ? (uint64_t)(now - o) : 0;
+	pthread_mutex_unlock(&k->mu);
+}
+
 /* on_close of every writer: queue the segment's one leaf (its v2 entry)
  * for the log (under mu, which every closing segment takes, so the leaf
  * and its pending entry agree) and wait for its signature before the
@@ -324,11 +427,22 @@ static int seal_on_close(void *arg, const struct segment_closed *c)
 	int r = LACRE_OK;
 
 	pthread_mutex_lock(&k->mu);
-	if ((r = seal_segment_entry(c, &k->tmp)) == LACRE_OK &&
-	    (r = seal_log_push(k, k->tmp.p, k->tmp.len)) == LACRE_OK &&
-	    (r = seal_pending_add(k, c->name, k->next_index - 1)) == LACRE_OK) {
+	if (sl->have_entry) {
+		/* on_sealed made it for this segment */
+		r = seal_log_push(k, sl->entry.p, sl->entry.len);
+		sl->have_entry = 0;
+	} else if ((r = seal_segment_entry(c, &k->tmp)) == LACRE_OK) {
+		r = seal_log_push(k, k->tmp.p, k->tmp.len);
+	}
+	if (r == LACRE_OK &&
+	    (r = seal_pending_add(k, c->name, k->next_index - 1)) == LACRE_OK &&
+	    (r = seal_lat_add(k, k->next_index - 1, sl->opened_us)) == LACRE_OK) {
 		k->st.segments++;
 		k->st.unsigned_segments = k->n_pend;
+		/* the ticker checkpoints it at once (within the log's interval),
+		 * not at its next 100 ms turn: the logged latency */
+		k->tick_poke = 1;
+		pthread_cond_signal(&k->tick_cv);
 	}
 	pthread_mutex_unlock(&k->mu);
 	if (r != LACRE_OK)
@@ -388,6 +502,7 @@ static int seal_slot_new(struct seal_sink *k, struct seal_dest *d)
 	if (!(sl = calloc(1, sizeof(*sl))))
 		return LACRE_E_NOMEM;
 	sl->owner = k;
+	lacre_dbuf_init(&sl->entry, 1024);
 	memcpy(rcpt[0], d->pub, 32);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.spool_dir = k->site->cfg.spool_dir;
@@ -414,6 +529,7 @@ static void seal_slot_free(struct seal_slot *sl)
 		return;
 	segment_writer_free(sl->w);
 	seal_streams_free(&sl->streams);
+	lacre_dbuf_free(&sl->entry);
 	free(sl);
 }
 
@@ -452,6 +568,7 @@ static void seal_lanes_retire(struct seal_sink *k, int force)
 {
 	int64_t now = now_coarse_us(), age = (int64_t)k->site->cfg.segment_max_age_ms * 1000;
 	unsigned used = __atomic_load_n(&k->n_lanes, __ATOMIC_RELAXED);
+	int64_t oldest = 0;
 
 	if (used > SEAL_LANES)
 		used = SEAL_LANES;
@@ -466,6 +583,8 @@ static void seal_lanes_retire(struct seal_sink *k, int force)
 				seal_retire(k, d);
 				continue;
 			}
+			if (!oldest || d->cur->opened_us < oldest)
+				oldest = d->cur->opened_us;
 			/* what a crash now would lose, named on disk: best effort (a full
 			 * disk delays it to the next tick; records are not lost by it) */
 			if (seal_streams_write(k->site->cfg.spool_dir, &d->cur->streams) != LACRE_OK &&
@@ -476,6 +595,9 @@ static void seal_lanes_retire(struct seal_sink *k, int force)
 		}
 		pthread_mutex_unlock(&l->mu);
 	}
+	pthread_mutex_lock(&k->mu);
+	k->open_oldest_us = oldest;
+	pthread_mutex_unlock(&k->mu);
 }
 
 /* The closer thread: seal every retired segment (final chunk, fsync,
@@ -486,6 +608,9 @@ static void *seal_closer(void *arg)
 	struct seal_slot *sl;
 	int r;
 
+	/* named from inside: the confined receiver cannot write another
+	 * thread's /proc comm (seal_sink_open's naming fails there) */
+	pthread_setname_np(pthread_self(), "lacre-closer");
 	for (;;) {
 		pthread_mutex_lock(&k->cq_mu);
 		while (!k->cq_head && !k->cq_stop)
@@ -499,6 +624,7 @@ static void *seal_closer(void *arg)
 		if (!k->cq_head)
 			k->cq_tail = NULL;
 		k->cq_busy = 1;
+		k->cq_closing_us = sl->opened_us;
 		pthread_mutex_unlock(&k->cq_mu);
 		/* its manifest, if seal_retire's write failed (a full disk) */
 		(void)seal_streams_write(k->site->cfg.spool_dir, &sl->streams);
@@ -516,6 +642,7 @@ static void *seal_closer(void *arg)
 		seal_slot_free(sl);
 		pthread_mutex_lock(&k->cq_mu);
 		k->cq_busy = 0;
+		k->cq_closing_us = 0;
 		if (!k->cq_head)
 			pthread_cond_broadcast(&k->cq_idle);
 		pthread_mutex_unlock(&k->cq_mu);
@@ -968,7 +1095,8 @@ static int seal_writers_tick(struct seal_sink *k, int force)
 
 /* One turn of the ledger: checkpoint (force: now) under log_mu only.
  * Called with neither lock held. */
-static int seal_log_turn(struct seal_sink *k, int force, int *publish_failing)
+static int seal_log_turn(struct seal_sink *k, int force, int *publish_failing,
+			 uint64_t *published)
 {
 	int r = LACRE_OK, r2;
 
@@ -983,6 +1111,8 @@ static int seal_log_turn(struct seal_sink *k, int force, int *publish_failing)
 	if (publish_failing)
 		*publish_failing = tlog_published_size(k->log) < tlog_signed_size(k->log) &&
 				   (r2 == LACRE_E_UNAVAILABLE || *publish_failing);
+	if (published)
+		*published = tlog_published_size(k->log);
 	pthread_mutex_unlock(&k->log_mu);
 	return r;
 }
@@ -1085,12 +1215,24 @@ static void seal_show_state(struct seal_sink *k, int publish_failing)
 static void *seal_ticker(void *arg)
 {
 	struct seal_sink *k = arg;
-	struct timespec ts = { 0, SEAL_TICK_MS * 1000000L };
+	struct timespec dl;
 	int r, stop, pf = 0;
+	uint64_t pub = 0;
 
+	pthread_setname_np(pthread_self(), "lacre-ticker");   /* as seal_closer */
 	for (;;) {
-		nanosleep(&ts, NULL);
+		/* a turn every SEAL_TICK_MS, or sooner when a leaf is queued */
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_nsec += SEAL_TICK_MS * 1000000L;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
 		pthread_mutex_lock(&k->mu);
+		while (!k->stop && !k->tick_poke &&
+		       pthread_cond_timedwait(&k->tick_cv, &k->mu, &dl) == 0)
+			;
+		k->tick_poke = 0;
 		stop = k->stop;
 		r = k->err;
 		pthread_mutex_unlock(&k->mu);
@@ -1099,8 +1241,10 @@ static void *seal_ticker(void *arg)
 		if (r == LACRE_OK)
 			seal_writers_tick(k, 0);
 		r = LACRE_OK;
-		if (r == LACRE_OK && (r = seal_log_turn(k, 0, &pf)) == LACRE_OK)
+		if (r == LACRE_OK && (r = seal_log_turn(k, 0, &pf, &pub)) == LACRE_OK)
 			r = seal_promote_due(k);
+		seal_latency_published(k, pub, now_us());
+		seal_latency_oldest(k, now_us());
 		seal_show_state(k, pf);
 		if (r != LACRE_OK) {
 			pthread_mutex_lock(&k->mu);
@@ -1154,7 +1298,9 @@ static void seal_free(struct seal_sink *k)
 	pthread_mutex_destroy(&k->cq_mu);
 	pthread_cond_destroy(&k->cq_cv);
 	pthread_cond_destroy(&k->cq_idle);
+	pthread_cond_destroy(&k->tick_cv);
 	free(k->pend);
+	free(k->lat);
 	if (k->up)
 		upload_close(k->up);
 	if (k->log)
@@ -1178,11 +1324,13 @@ static int seal_close(void *ctx)
 {
 	struct seal_sink *k = ctx;
 	struct upload_stats us;
-	int r, rs, waited = 0;
+	int r, rs;
 	size_t moved;
+	uint64_t t0;
 
 	pthread_mutex_lock(&k->mu);
 	k->stop = 1;
+	pthread_cond_signal(&k->tick_cv);
 	pthread_mutex_unlock(&k->mu);
 	if (k->ticker_on)
 		pthread_join(k->ticker, NULL);
@@ -1194,7 +1342,7 @@ static int seal_close(void *ctx)
 	r = k->err;
 	pthread_mutex_unlock(&k->mu);
 	if (r == LACRE_OK)
-		r = seal_log_turn(k, 1, NULL);
+		r = seal_log_turn(k, 1, NULL, NULL);
 	if (r == LACRE_OK)
 		r = seal_promote_due(k);
 	if (r != LACRE_OK)
@@ -1203,20 +1351,22 @@ static int seal_close(void *ctx)
 	/* durable = sealed into closed segments whose batches are signed (the
 	 * backend may still be down: the spool holds them) */
 	rs = r != LACRE_OK ? r : k->err;
+	/* the bound is wall time: a backend that hangs each request until the
+	 * store's timeout must not multiply it (counting only the sleeps, a
+	 * stop behind an unanswering RGW took tens of minutes) */
+	t0 = mono_ms();
 	for (;;) {
 		r = upload_drain(k->up, 0, &moved);
 		upload_stats_get(k->up, &us);
 		if (r == LACRE_OK && moved == 0)
 			break;
-		if (waited >= SEAL_DRAIN_WAIT_MS) {
+		if (mono_ms() - t0 >= SEAL_DRAIN_WAIT_MS) {
 			fprintf(stderr, "lacre: ingest: backend unavailable: sealed segments wait in "
 				"the spool %s and are sent at the next start\n", k->site->cfg.spool_dir);
 			break;
 		}
-		if (r != LACRE_OK) {
+		if (r != LACRE_OK)
 			usleep(200000);
-			waited += 200;
-		}
 	}
 	/* publish the checkpoint that covers everything, now that segments are up */
 	if ((r = tlog_checkpoint(k->log, NULL)) != LACRE_OK)
@@ -1412,6 +1562,13 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	pthread_mutex_init(&k->cq_mu, NULL);
 	pthread_cond_init(&k->cq_cv, NULL);
 	pthread_cond_init(&k->cq_idle, NULL);
+	{
+		pthread_condattr_t ca;   /* the ticker's deadlines are monotonic */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&k->tick_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	for (size_t i = 0; i < SEAL_LANES; i++)
 		pthread_mutex_init(&k->lanes[i].mu, NULL);
 	{

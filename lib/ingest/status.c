@@ -145,6 +145,19 @@ int ingest_status_prom(const struct ingest_server *s, const struct seal_sink_sta
 		TRY(one(out, "lacre_spool_full", "gauge", "1 while records are refused for want of spool space", vault->spool_full ? 1 : 0));
 		TRY(one(out, "lacre_spool_refused_total", "counter", "records refused for want of spool space (held, retried)", vault->refused_full));
 		TRY(one(out, "lacre_recovery_lost_records_total", "counter", "records named lost in open segments at the last start", vault->lost_records));
+		/* logged latency: receipt of a segment's oldest record to the
+		 * first published (cosigned) checkpoint covering its leaf */
+		TRY(fam(out, "lacre_ingest_logged_latency_seconds", "gauge",
+			"oldest record to the first published cosigned checkpoint covering its segment"));
+		TRY(lacre_dbuf_printf(out, "lacre_ingest_logged_latency_seconds{stat=\"max_1m\"} %.3f\n",
+				      (double)vault->logged_max_us / 1e6));
+		TRY(lacre_dbuf_printf(out, "lacre_ingest_logged_latency_seconds{stat=\"last\"} %.3f\n",
+				      (double)vault->logged_last_us / 1e6));
+		TRY(one(out, "lacre_ingest_logged_segments_total", "counter", "segments seen under a published checkpoint", vault->logged_segments));
+		TRY(fam(out, "lacre_ingest_unlogged_oldest_age_seconds", "gauge",
+			"age of the oldest record not yet under a published checkpoint (0: none)"));
+		TRY(lacre_dbuf_printf(out, "lacre_ingest_unlogged_oldest_age_seconds %.3f\n",
+				      (double)vault->unlogged_oldest_us / 1e6));
 	}
 #undef TRY
 	return r;

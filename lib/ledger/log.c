@@ -984,6 +984,16 @@ struct put_pool {
 	pthread_mutex_t mu;
 };
 
+static void *put_worker(void *arg);
+
+/* A pool thread: names itself (a confined receiver cannot name another
+ * thread), then works as put_worker. */
+static void *put_thread(void *arg)
+{
+	pthread_setname_np(pthread_self(), "lacre-tiles");
+	return put_worker(arg);
+}
+
 /* Worker: take jobs until none are left or one failed.  Backends fsync
  * every object, so running several puts at once hides most of the sync
  * latency (the store handles are thread-safe). */
@@ -1025,7 +1035,7 @@ static int run_jobs(struct tlog *log, struct put_job *jobs, size_t n)
 	if (nt > PUBLISH_THREADS)
 		nt = PUBLISH_THREADS;
 	for (i = 0; i < nt; i++)
-		if (pthread_create(&th[i], NULL, put_worker, &pool) == 0) {
+		if (pthread_create(&th[i], NULL, put_thread, &pool) == 0) {
 			pthread_setname_np(th[i], "lacre-tiles");
 			started++;
 		}

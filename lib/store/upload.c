@@ -343,6 +343,9 @@ static void *upload_thread(void *arg)
 {
 	struct upload *u = arg;
 
+	/* named from inside too: a confined receiver cannot name another
+	 * thread (its /proc comm is not writable there) */
+	pthread_setname_np(pthread_self(), "lacre-upload");
 	pthread_mutex_lock(&u->mu);
 	while (!u->stop) {
 		size_t moved = 0;

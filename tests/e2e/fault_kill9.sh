@@ -32,7 +32,7 @@ for run in $(seq 1 $runs); do
 		>/dev/null 2>"$work/med$run.err" &
 	MPID=$!
 	# a random moment between 2.5 s and 5.5 s into the delivery (segments
-	# close by age every 2 s: some closed, some open at the kill)
+	# close by age every 0.5 s: some closed, some open at the kill)
 	sleep "$(( RANDOM % 3 + 2 )).$(( RANDOM % 10 ))"
 	kill -9 "$IPID"; wait "$IPID" 2>/dev/null; IPID=
 	wait "$MPID"; MPID=

@@ -41,12 +41,12 @@ static void test_config_defaults(void)
 	CHECK_STR(c.backend, "dir:/srv/site/objects");
 	CHECK_STR(c.spool_dir, "/srv/site/spool");
 	CHECK_EQ_INT(c.segment_max_bytes, 64 * 1024 * 1024);
-	CHECK_EQ_INT(c.segment_max_age_ms, 2000);
+	CHECK_EQ_INT(c.segment_max_age_ms, 500);
 	CHECK_EQ_INT(c.scrypt_log2n, 18);
 	CHECK_OK(site_config_get(&c, "segment.max_bytes", v, sizeof(v)));
 	CHECK_STR(v, "64M");
 	CHECK_OK(site_config_get(&c, "segment.max_age", v, sizeof(v)));
-	CHECK_STR(v, "2s");
+	CHECK_STR(v, "500ms");
 	CHECK_OK(site_config_get(&c, "tls.require_client_cert", v, sizeof(v)));
 	CHECK_STR(v, "yes");
 	CHECK_EQ_INT(c.spool_direct_io, 1);

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""durable_count.py - bench/durable.sh's count of what two receivers sealed
+on one backend, against what the mediators sent (their --summary files).
+
+  durable_count.py BACKEND KEY SUMMARY... -- KILLED_SUMMARY...
+
+Decrypts every seg/ object (age -d -i KEY, the oversight identity: the
+LIIDs have no warrant, so every record is quarantined) with the helpers of
+tests/e2e/lib/objects.py, counts data records per stream
+"<liid>/<cin>/<iri|cc>" and reads the accounting events sealed beside them.
+For the streams of SUMMARY (runs with no kill, or a SIGTERM): sealed must
+equal sent, none sealed twice.  For those of KILLED_SUMMARY (a SIGKILL
+mid-run): sealed + the records the `lost-open-segment` events name (their
+"count") must equal sent; the `gap` events with "after_restart" (PDUs the
+killed run received after its last state save, or never read from the
+socket) are printed beside.  Prints one line per group; exit 0 when both
+match, 1 otherwise (a benchmark prints; durable.sh shows the verdict)."""
+import json, os, subprocess, sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e", "lib"))
+import objects  # noqa: E402
+
+
+def events_of(body):
+    """The JSON accounting events in a record body (kind 0: the JSON text
+    stands in place of the PDU bytes, docs/FORMATS.md §3)."""
+    out, i = [], body.find(b'{"event":')
+    dec = json.JSONDecoder()
+    while i >= 0:
+        try:
+            obj, end = dec.raw_decode(body[i:].decode("utf-8", "replace"))
+            out.append(obj)
+            i = body.find(b'{"event":', i + 1)
+        except ValueError:
+            i = body.find(b'{"event":', i + 1)
+    return out
+
+
+def stream_of(ev):
+    """An event's stream in the summaries' form "<liid>/<cin>/<iri|cc>"."""
+    cin = ev.get("cin")
+    return f"{ev.get('liid')}/{cin if cin is not None else 0}/{ev.get('stream')}"
+
+
+def main():
+    """Count, compare, print; 0 when both groups match."""
+    spec, key = sys.argv[1], sys.argv[2]
+    rest = sys.argv[3:]
+    cut = rest.index("--") if "--" in rest else len(rest)
+    clean, killed = rest[:cut], rest[cut + 1:]
+    sealed, seen, dup = {}, set(), 0
+    lost, gaps, unkept = {}, {}, {}
+    segs = objects.list_names(spec, "seg/")
+    tmp = os.environ.get("TMPDIR", "/tmp") + f"/durable-count-{os.getpid()}.seg"
+    for name in segs:
+        objects.get(spec, name, tmp)
+        pt = subprocess.run(["age", "-d", "-i", key, tmp], check=True, capture_output=True).stdout
+        for typ, body in objects.frames(pt):
+            if typ != 2:
+                continue
+            k = objects.record_key(body)
+            if k is None:
+                for ev in events_of(body):
+                    if ev.get("event") == "lost-open-segment" and ev.get("liid"):
+                        s = stream_of(ev)
+                        lost[s] = lost.get(s, 0) + int(ev.get("count", 0))
+                    elif ev.get("event") == "gap" and ev.get("after_restart"):
+                        s = stream_of(ev)
+                        gaps[s] = gaps.get(s, 0) + int(ev.get("missing", 0))
+                    elif ev.get("event") == "unkept-at-restart":
+                        s = stream_of(ev)
+                        unkept[s] = unkept.get(s, 0) + int(ev.get("missing", 0))
+                continue
+            if k in seen:
+                dup += 1
+            seen.add(k)
+            sealed[k[0]] = sealed.get(k[0], 0) + 1
+    if os.path.exists(tmp):
+        os.unlink(tmp)
+
+    def sent_of(files):
+        """Data PDUs sent per stream, over the summaries files."""
+        sent = {}
+        for f in files:
+            for stream, n in json.load(open(f))["sent"].items():
+                sent[stream] = sent.get(stream, 0) + n
+        return sent
+
+    rc = 0
+    sc = sent_of(clean)
+    bad = [s for s in sc if sc[s] != sealed.get(s, 0)]
+    print(f"clean and SIGTERM runs: {sum(sc.values())} data PDUs sent in {len(sc)} streams, "
+          f"{sum(sealed.get(s, 0) for s in sc)} sealed, {len(bad)} streams differ, {dup} sealed twice (all runs) "
+          f"=> {'MATCH' if not bad and not dup else 'MISMATCH'}")
+    for s in sorted(bad)[:10]:
+        print(f"  {s}: sent {sc[s]}, sealed {sealed.get(s, 0)}")
+    rc |= 1 if bad or dup else 0
+    if killed:
+        sk = sent_of(killed)
+        n_sent = sum(sk.values())
+        n_sealed = sum(sealed.get(s, 0) for s in sk)
+        n_lost = sum(lost.get(s, 0) for s in sk)
+        n_gap = sum(gaps.get(s, 0) for s in sk)
+        n_unk = sum(unkept.get(s, 0) for s in sk)
+        off = [s for s in sk if sk[s] != sealed.get(s, 0) + lost.get(s, 0)]
+        # not named anywhere: neither sealed, nor in a lost-open-segment
+        # range, nor in an unkept-at-restart or after-restart gap range
+        # (those two are supersets: they may name sealed records too)
+        silent = sum(max(0, sk[s] - sealed.get(s, 0) - lost.get(s, 0) - unkept.get(s, 0) - gaps.get(s, 0))
+                     for s in sk)
+        print(f"SIGKILL run: {n_sent} data PDUs sent, {n_sealed} sealed + {n_lost} named by lost-open-segment "
+              f"= {n_sealed + n_lost} => {'MATCH' if not off else 'MISMATCH (%d short)' % (n_sent - n_sealed - n_lost)}; "
+              f"unkept-at-restart names {n_unk}, gaps after the restart {n_gap}; "
+              f"sent but named nowhere: {silent}")
+        for s in sorted(off, key=lambda x: sealed.get(x, 0) + lost.get(x, 0) - sk[x])[:5]:
+            print(f"  {s}: sent {sk[s]}, sealed {sealed.get(s, 0)}, lost-open-segment {lost.get(s, 0)}, "
+                  f"unkept-at-restart {unkept.get(s, 0)}, gap after restart {gaps.get(s, 0)}")
+        rc |= 1 if off else 0
+    print(f"({len(segs)} segments read)")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
