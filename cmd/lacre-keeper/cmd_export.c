@@ -253,6 +253,8 @@ int cmd_export(int argc, char **argv)
 	}
 	/* every key below is read through the gate's session (access_key.h) */
 	o.o.session = ss;
+	/* reports name the client's file, not a keeper worker's copy */
+	o.o.path_label = cli_output_name(o.o.path);
 	/* the case's access report: the access log's entries for the warrant
 	 * (this export's own entry included) */
 	lacre_dbuf_init(&rep, (size_t)64 << 20);
@@ -311,7 +313,7 @@ int cmd_export(int argc, char **argv)
 		       res.package_id, (unsigned long long)res.records, (unsigned long long)res.included,
 		       (unsigned long long)res.excluded, (unsigned long long)res.wavs,
 		       (unsigned long long)res.pcaps, (unsigned long long)res.log_size,
-		       o.recipient, o.o.path, res.export_vkey);
+		       o.recipient, cli_output_name(o.o.path), res.export_vkey);
 		if (res.unlogged)
 			printf("left out: %llu records in no signed checkpoint (named in unlogged.txt and the "
 			       "manifest's absent lines)\n", (unsigned long long)res.unlogged);

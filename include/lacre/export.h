@@ -47,6 +47,8 @@ struct export_opts {
 	uint8_t court[32];                    /* the court's X25519 recipient */
 	const char *court_recipient;          /* its "age1..." text */
 	const char *path;                     /* output file (must not exist) */
+	const char *path_label;               /* the name reports give it (a keeper worker's
+					       * client's path, not its private copy); NULL: path */
 	const struct export_exclusion *excl;
 	size_t n_excl;
 	const char *access_report;            /* text of the access report, or NULL

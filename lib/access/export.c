@@ -1196,7 +1196,7 @@ static int ex_self_check(const struct export_opts *o, const struct ex_ctx *c,
 	package_free(pk);
 	free(lk);
 	lacre_dbuf_init(&rep, (size_t)64 << 20);
-	r = verify_result_text(&vr, o->path, "trusted (the site's ingest log key)",
+	r = verify_result_text(&vr, o->path_label ? o->path_label : o->path, "trusted (the site's ingest log key)",
 			       "of the site (ledger/export.vkey)", &rep);
 	if (r == LACRE_OK && o->self_check)
 		r = lacre_dbuf_add(o->self_check, rep.p, rep.len);

@@ -146,7 +146,10 @@ R=$(grep -o 'age1[a-z0-9]*' "$work/court.key")
 "$B/lacre-verify" "$work/k.age" -i "$work/court.key" --log-vkey "$site/ledger/ingest/vkey" \
 	> "$work/kv.out" 2>&1 || { cat "$work/kv.out"; die "the package exported through the keeper"; }
 grep -q '^VERIFIED' "$work/kv.out" || die "lacre-verify: $(cat "$work/kv.out")"
-ok "clerk's export through the keeper verifies with lacre-verify ($(stat -c %s "$work/k.age") bytes)"
+! grep -q /dev/shm "$work/ke.out" && grep -q "sealed to .* in $work/k.age\$" "$work/ke.out" &&
+	grep -q "^package   $work/k.age " "$work/ke.out" ||
+	{ cat "$work/ke.out"; die "the export's summary or self-check names the keeper's private copy, not $work/k.age"; }
+ok "clerk's export through the keeper verifies with lacre-verify ($(stat -c %s "$work/k.age") bytes); its summary and self-check name the client's file"
 # a record's proof through the keeper: a v2 record needs its segment proof
 # and its entry's receipt, and a request returns one file: one record proof
 # (docs/FORMATS.md §6.2) that lacre proof verify reads
