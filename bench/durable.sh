@@ -243,8 +243,14 @@ if [ -n "${S3_ENDPOINT:-}" ] && [ "${parts#*b}" != "$parts" ]; then
 		{ echo "(b) site setup on S3 failed"; exit 0; }
 	rb=$(one s3 "$site") || { echo "(b) the S3 run failed"; exit 0; }
 	read -r _ mb rm dm rc ac lat dr pdus th <<<"$rb"
-	printf 's3 (Ceph RGW %s): %.0f MB; received %.1f MB/s; durable %.1f MB/s = %.0f %% of the dir: run (target >= 50 %%); drain after the load %.1f s; logged latency max %.3f s\n' \
-		"$S3_ENDPOINT" "$mb" "$rm" "$dm" "$(awk -v a="$dm" -v b="$dir_mbps" 'BEGIN { print (b > 0 ? 100 * a / b : 0) }')" "$dr" "$lat"
+	# the ratio needs part (a)'s dir: figure from this same run
+	if awk -v b="${dir_mbps:-0}" 'BEGIN { exit !(b > 0) }'; then
+		ratio=$(awk -v a="$dm" -v b="$dir_mbps" 'BEGIN { printf "%.0f %%", 100 * a / b }')
+	else
+		ratio="? (run part a in the same invocation: DUR_PARTS=ab)"
+	fi
+	printf 's3 (Ceph RGW %s): %.0f MB; received %.1f MB/s; durable %.1f MB/s = %s of the dir: run (target >= 50 %%); drain after the load %.1f s; logged latency max %.3f s\n' \
+		"$S3_ENDPOINT" "$mb" "$rm" "$dm" "$ratio" "$dr" "$lat"
 	printf '  CPU: receiving threads %.2f s of %.2f s for the whole process = %.0f %%\n' "$rc" "$ac" \
 		"$(awk -v r="$rc" -v a="$ac" 'BEGIN { print (a > 0 ? 100 * r / a : 0) }')"
 	IFS=, read -r c_cl c_ti c_tl c_up <<<"$th"
