@@ -125,7 +125,8 @@ mediate b opb OPB-DEVICE 2>"$work/med-b.err" || { cat "$work/med-b.err"; die "me
 # mediator's own report that the receiver hung up
 for who in rogue opbx; do
 	mediate "$who" "$who" ROGUE-DEVICE --connect-timeout 2 >"$work/med-$who.out" 2>"$work/med-$who.err"
-	grep -qE "the receiver closed the connection|Connection reset by peer" "$work/med-$who.err" ||
+	# (by timing: EOF on read, ECONNRESET, or EPIPE on the next write)
+	grep -qE "the receiver closed the connection|Connection reset by peer|write failed \(Broken pipe\)" "$work/med-$who.err" ||
 		die "the mediator with the $who certificate was not hung up on: $(tail -3 "$work/med-$who.err")"
 done
 wait_log 30 "$work/ingest-tls.err" "ALERT refused connection .*opb-mediator|ALERT refused connection .*someone-else" ||
