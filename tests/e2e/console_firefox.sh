@@ -24,6 +24,9 @@
 #   - a forged session cookie set in the browser: 401, the login form;
 #   - the auditor sees inv's accesses (warrant-list, calls, audio, pcap) in the
 #     access log, allowed, with the justification, 0 failed verification;
+#   - the clerk sees the quarantine and exports the own unit's warrant for
+#     the court; the page shows the package's summary and lacre-verify's
+#     VERIFIED report; the package the page fetched verifies offline;
 #   - the administrator adds a user in the page (Firefox's WebCrypto makes
 #     the key pair; Firefox downloads the key file), that file logs in;
 #     she is disabled in the page and her key file is refused at login;
@@ -49,7 +52,7 @@ if [ -n "${LACRE_FIREFOX:-}" ]; then
 else
 	FIREFOX=$(command -v firefox-esr) || { echo "firefox-esr missing (scripts/deps installs it)"; exit 77; }
 fi
-for t in python3 openssl useradd groupadd setpriv certutil strace; do
+for t in python3 openssl useradd groupadd setpriv certutil strace age-keygen; do
 	command -v $t >/dev/null || { echo "$t missing (scripts/deps installs it)"; exit 77; }
 done
 PY=/usr/bin/python3
@@ -78,9 +81,13 @@ served=$(openssl s_client -connect "$served" </dev/null 2>/dev/null | openssl x5
 ok "the certificate Firefox will trust is the one served: $served"
 
 # --- Firefox
+# the court's age key: the clerk exports for it in the page
+age-keygen -o "$work/court.key" 2>/dev/null || die "age-keygen"
+R=$(grep -o 'age1[a-z0-9]*' "$work/court.key")
 mkdir -p "$work/shots"
 "$PY" "$top/tests/e2e/lib/console_firefox.py" "$FIREFOX" "$URL" "$work/trust.pem" "$work/shots" \
-	"$INV_KEY" "$AUDITOR_KEY" "$W1" "$W2" "$J, in Firefox" "$work/browser.wav" "$ADMIN_KEY" ||
+	"$INV_KEY" "$AUDITOR_KEY" "$W1" "$W2" "$J, in Firefox" "$work/browser.wav" "$ADMIN_KEY" \
+	"$CLERK_KEY" "$R" "$work/package.age" ||
 	{ tail -20 "$work/console.err"; tail -20 "$work/firefox.log" 2>/dev/null; die "the Firefox test"; }
 n=$(ls "$work/shots"/*.png 2>/dev/null | wc -l)
 [ "$n" -ge 11 ] || die "only $n screenshots"
@@ -111,6 +118,11 @@ assert t["right"]["freq"] == 1210 and t["right"]["share"] > 0.3, t
 assert t["left"]["share"] < 0.3, t
 ' "$tone" || die "Firefox's audio does not carry the call's voice and tone: $tone"
 ok "the audio Firefox played is lacre audio's WAV of $CALL, byte for byte; voice left, 1209 Hz tone right: $tone"
+# the package the clerk exported in Firefox verifies offline with the
+# court's key and the site's log key, as the court would run it
+"$B/lacre-verify" "$work/package.age" -i "$work/court.key" --log-vkey "$site/ledger/ingest/vkey" \
+	>"$work/verify.out" 2>&1 || { cat "$work/verify.out"; die "the package exported in Firefox does not verify"; }
+ok "the clerk's package, exported in Firefox, verifies offline: $(grep '^VERIFIED' "$work/verify.out")"
 grep -q "Diligencias" "$work/console.err" && die "the console logged a justification"
 
 kill -TERM "$CPID"; wait "$CPID"; rc=$?; CPID=

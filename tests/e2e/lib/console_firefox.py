@@ -13,7 +13,7 @@ points at a dead-end listener on loopback and every name resolves to
 fails if any of its processes named another address in a connect or send.
 
 Usage: console_firefox.py FIREFOX URL CERT_PEM SHOTS_DIR INV_KEY AUDITOR_KEY W_OWN W_OTHER JUST WAV_OUT
-                          ADMIN_KEY
+                          ADMIN_KEY CLERK_KEY COURT_RECIPIENT PACKAGE_OUT
 Prints "ok ..." / "FAIL ..." lines; exit 0 when every check passes, 1 otherwise.
 """
 import base64, os, sys, time
@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from marionette import Firefox, MarionetteError, destinations, is_loopback  # noqa: E402
 
 firefox, url, cert_pem, shots, inv_key, aud_key, w_own, w_other, just, wav_out, admin_key = sys.argv[1:12]
+clerk_key, court_recipient, package_out = sys.argv[12:15]
 fails = 0
 
 
@@ -294,6 +295,49 @@ try:
     shot("09-access-log")
     ff.click("#logout")
     ok(wait_for(lambda: displayed("login"), "the login form"), "the auditor logged out")
+
+    # the clerk exports W_OWN for the court in Firefox: the page shows the
+    # package's summary and lacre-verify's report of it; the package itself,
+    # fetched by the page with its session, goes to PACKAGE_OUT for
+    # console_firefox.sh to verify offline with the court's key
+    login(clerk_key)
+    ok(wait_for(lambda: displayed("app"), "the clerk's app"),
+       "clerk logged in: %s %s" % (text("#who-name"), text("#who-role")))
+    nav("quarantine", "delivery to the court in Firefox, order ORD-LIID0001")
+    ok(wait_for(lambda: exists("#quarantine"), "the quarantine table"),
+       "the clerk's quarantine list: %r" % text("#msg"))
+    nav("export")
+    ff.send_keys("#export-warrant", w_own)
+    ff.send_keys("#export-recipient", court_recipient)
+    ff.click("button.do-export")
+    ok(wait_for(lambda: exists("#export-report"), "the export report", seconds=120),
+       "the clerk's export: report shown")
+    rep = text("#export-report").strip().splitlines()
+    ok(rep[-1:] == ["VERIFIED: every record is the one sealed at ingest and is in the signed ingest log"],
+       "Firefox shows lacre-verify's report of the package: %r" % rep[-1:])
+    try:
+        import json
+        summ = json.loads(text("#export-summary").splitlines()[0])
+    except Exception:
+        summ = {}
+    ok(summ.get("records", 0) > 0 and summ.get("included") == summ.get("records"),
+       "the package's summary: %s records, %s included" % (summ.get("records"), summ.get("included")))
+    b64 = ff.async_script("""
+        const done = arguments[arguments.length - 1];
+        const a = document.querySelector("#view a[download='package.age']");
+        if (!a) { done(''); return; }
+        fetch(a.href).then((r) => r.blob()).then((b) => {
+          const fr = new FileReader();
+          fr.onload = () => done(fr.result.split(',')[1]);
+          fr.readAsDataURL(b);
+        }, (e) => done(''));""")
+    pkg = base64.b64decode(b64 or "")
+    with open(package_out, "wb") as f:
+        f.write(pkg)
+    ok(pkg.startswith(b"age-encryption.org/v1\n"), "the package downloads in Firefox: %d bytes, age v1" % len(pkg))
+    shot("10-export")
+    ff.click("#logout")
+    ok(wait_for(lambda: displayed("login"), "the login form"), "the clerk logged out")
 
     # the administrator adds a user: Firefox's WebCrypto makes the Ed25519
     # key pair, the keeper registers the public key, Firefox downloads the
