@@ -23,21 +23,12 @@
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/lacre-e2e-khttps-XXXXXX)
-IPID= KPID= CPID= KUSER= OUSER= SGROUP=
-cleanup() {
-	[ -n "$IPID" ] && kill "$IPID" 2>/dev/null
-	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null
-	[ -n "$KPID" ] && kill "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
-	[ -n "$KUSER" ] && userdel -f "$KUSER" 2>/dev/null
-	[ -n "$OUSER" ] && userdel -f "$OUSER" 2>/dev/null
-	[ -n "$SGROUP" ] && groupdel "$SGROUP" 2>/dev/null
-	if [ -n "${LACRE_KEEP_TMP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
 . "$top/tests/e2e/lib/vault.bash"
+. "$top/tests/e2e/lib/console_site.bash"
+trap console_cleanup EXIT
 [ -x "$B/lacre" ] && [ -x "$B/lacre-console" ] || { echo "build/bin/lacre-console missing: run make"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "needs root to create the keeper's and the console's system users"; exit 77; }
-for t in python3 useradd groupadd setpriv; do
+for t in python3 openssl useradd groupadd setpriv; do
 	command -v $t >/dev/null || { echo "$t missing (scripts/deps installs it)"; exit 77; }
 done
 ok() { echo "ok   $*"; }
@@ -46,50 +37,12 @@ L=${LACRE_CLI_BIN:-$B/lacre}
 CONSOLE=${LACRE_CONSOLE_BIN:-$B/lacre-console}
 chmod 755 "$work"
 
-# --- a site with one call
-site=$work/site
-vault_init "$site"
-export LACRE_SITE=$site
-INV2_KEY=$work/keys-site/inv2.key
-"$L" user add inv2 --role investigator --unit UCO-2 -o "$INV2_KEY" --user "$ADMIN_KEY" >/dev/null ||
-	die "user add inv2"
-W1=$(vault_warrant "$site" LIID0001 2026-11-01 2027-01-31 content,iri) || die "warrant 1"
-"$B/lacre-mediator" --output "$work/s" --targets 1 --calls 1 --sessions 1 --seed 7 \
-	--start-time 2026-11-28T10:00:00Z >/dev/null 2>&1 || die "mediator --output"
-vault_ingest_start "$site" run1
-python3 "$top/tests/e2e/lib/send_streams.py" "$HI2" "$HI3" "$work/s.hi2" "$work/s.hi3" || die "sending"
-vault_ingest_stop run1
-IPID=
-
-# --- the keeper's user owns the site; the console's user is another uid of its group
-KUSER=hk$$; OUSER=hc$$; SGROUP=hg$$
-groupadd --system "$SGROUP" || die "groupadd $SGROUP"
-useradd --system --no-create-home --shell /usr/sbin/nologin -g "$SGROUP" "$KUSER" || die "useradd $KUSER"
-useradd --system --no-create-home --shell /usr/sbin/nologin -g "$SGROUP" "$OUSER" || die "useradd $OUSER"
-chown -R "$KUSER:$SGROUP" "$site"
-chmod 755 "$site"
-mkdir -m 700 "$work/run" && chown "$KUSER" "$work/run"
-printf '%s\n' "$LACRE_PASSPHRASE" > "$work/run/pass"
-chown "$KUSER" "$work/run/pass"; chmod 600 "$work/run/pass"
-env -u LACRE_PASSPHRASE setpriv --reuid="$KUSER" --regid="$SGROUP" --clear-groups \
-	"$L" keeper --site "$site" --passphrase-file "$work/run/pass" --ready-file "$work/run/ready" \
-	2>"$work/keeper.err" &
-KPID=$!
-wait_file 20 "$work/run/ready" || { cat "$work/keeper.err"; die "the keeper did not start"; }
-unset LACRE_PASSPHRASE LACRE_USER
-J="Diligencias 12/2026: review of the intercepted calls"
-
-mkdir -m 700 "$work/console" && chown "$OUSER" "$work/console"
-setpriv --reuid="$OUSER" --regid="$SGROUP" --clear-groups "$CONSOLE" --site "$site" \
-	--listen 127.0.0.1:0 --web "$top/web" --cert "$work/console/cert.pem" \
-	--key "$work/console/key.pem" --ready-file "$work/console/ready" 2>"$work/console.err" &
-CPID=$!
-wait_file 20 "$work/console/ready" || { cat "$work/console.err"; die "the console did not start"; }
-URL=$(sed -n 's/^url=//p' "$work/console/ready")
-case "$URL" in https://127.0.0.1:[0-9]*/) ;; *) die "console url: $URL" ;; esac
+# --- a site with one call; the keeper's user owns it; the console's user
+# is another uid of its group (tests/e2e/lib/console_site.bash, as console.sh)
+console_site
+console_keeper h
+console_start
 URL=${URL%/}
-FPR=$(sed -n 's/.*certificate SHA-256 fingerprint \([0-9a-f]\{64\}\)$/\1/p' "$work/console.err")
-[ -n "$FPR" ] || { cat "$work/console.err"; die "no fingerprint printed"; }
 ok "keeper (uid $(id -u "$KUSER")) and lacre-console (uid $(id -u "$OUSER")) on $URL"
 R=(--keeper "$URL" --keeper-fingerprint "$FPR")
 nlog() { "$L" access-log --user "$AUDITOR_KEY" --justification "oversight" --json 2>/dev/null | wc -l; }
