@@ -14,7 +14,6 @@
 #include "lacre/json.h"
 #include "lacre/receipts.h"
 #include "keeper/access_key.h"
-#include "keeper/keystore.h"
 #include "lacre/warrant.h"
 #include "cli.h"
 #include "cli_media.h"
@@ -131,8 +130,7 @@ void cli_media_close(struct cli_media *m)
 int cli_media_open(const struct cli_media_opts *o, const char *action, const char *warrant,
 		   const char *what, int rebuild, struct cli_media *m)
 {
-	struct keystore *ks = NULL;
-	struct keystore_tombstone tomb;
+	struct key_tombstone tomb;
 	struct index_report rep;
 	struct acl_session *ss = NULL;
 	char kmsg[SITE_MSG_MAX];
@@ -144,13 +142,13 @@ int cli_media_open(const struct cli_media_opts *o, const char *action, const cha
 		return ex;
 	if ((ex = cli_media_gate(o, &m->s, action, warrant, what, &ss)) != EXIT_OK)
 		return ex;
-	if ((ex = cli_open_keystore(&o->pass, &m->s, &ks)) != EXIT_OK) {
+	if ((ex = cli_session_keys(&o->pass, ss)) != EXIT_OK) {
 		acl_session_close(ss);
 		return ex;
 	}
-	/* only the key the gate allowed in this session (access_key.h) */
-	r = access_key(ss, ks, warrant, &m->id, &tomb, kmsg, sizeof(kmsg));
-	keystore_close(ks);
+	/* only the key the gate allowed in this session (access_key.h); the
+	 * session's keys are wiped with it */
+	r = access_key(ss, warrant, &m->id, &tomb, kmsg, sizeof(kmsg));
 	acl_session_close(ss);
 	if (r == LACRE_E_DENIED) {
 		cli_err("%s", kmsg);

@@ -68,9 +68,10 @@ int cli_media_opt(int c, const char *arg, struct cli_media_opts *o);
 	{ "passphrase-fd", required_argument, 0, 'F' }
 
 /* Open the site, pass the audit-first gate for (action, warrant, what),
- * unlock the keystore, load warrant's identity, open the backend and the
- * index, and bring the index up to date for warrant (reset first when
- * rebuild).  Prints its errors.  Returns EXIT_OK; a positive exit status
+ * unlock the session's keys, load warrant's identity through it
+ * (access_key.h: the session is closed and its keys wiped at once), open
+ * the backend and the index, and bring the index up to date for warrant
+ * (reset first when rebuild).  Prints its errors.  Returns EXIT_OK; a positive exit status
  * on failure (m closed); or a negative exit status when damaged segments
  * were left out of the index (m open: answer, then exit with -status). */
 int cli_media_open(const struct cli_media_opts *o, const char *action, const char *warrant,
