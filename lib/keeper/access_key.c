@@ -17,9 +17,6 @@
 #include "keeper/access_key.h"
 #include "keeper/keystore.h"
 #include "keeper/warrant_log.h"
-#include "keeper/master.h"
-#include "keeper/passphrase.h"
-#include "keeper/pkcs11.h"
 #include "keeper/session_keys.h"
 #include "lacre/err.h"
 #include "lacre/export.h"
@@ -131,10 +128,7 @@ void access_keys_lend(struct acl_session *ss, struct keystore *ks)
 int access_keys_unlock(struct acl_session *ss, const struct passphrase_src *src, int *stage,
 		       char *msg, size_t msglen)
 {
-	const struct site *s;
 	struct keystore *ks = NULL;
-	uint8_t master[SITE_MASTER_KEY_LEN];
-	char *pass = NULL;
 	int r;
 
 	if (stage)
@@ -143,7 +137,6 @@ int access_keys_unlock(struct acl_session *ss, const struct passphrase_src *src,
 		msg[0] = '\0';
 	if (ss == NULL || msg == NULL || msglen == 0)
 		return LACRE_E_INVALID;
-	s = acl_session_site(ss);
 	if (keeper_worker) {
 		/* the keeper's keystore, opened once at its start; a worker
 		 * serves one request, whose session takes it once */
@@ -155,40 +148,12 @@ int access_keys_unlock(struct acl_session *ss, const struct passphrase_src *src,
 		keeper_ks = NULL;
 		return LACRE_OK;
 	}
-	if (s->cfg.pkcs11_module[0] != '\0') {
-		/* a token site: the token unwraps the master key (the PIN comes
-		 * from --passphrase-file/-fd, lacre-pin, LACRE_PIN or a terminal) */
-		if ((r = p11_keystore_open(s, src, &ks, msg, msglen)) != LACRE_OK) {
-			if (!msg[0])
-				snprintf(msg, msglen, "%s", lacre_strerror(r));
-			return r;
-		}
-		acl_session_set_keys(ss, ks, close_keys);
-		return LACRE_OK;
-	}
-	r = passphrase_get(src, "master passphrase: ", 0, &pass);
-	if (r != LACRE_OK) {
-		snprintf(msg, msglen, "cannot read the master passphrase: %s%s", lacre_strerror(r),
-			 r == LACRE_E_NOT_FOUND ? " (use --passphrase-file, --passphrase-fd, "
-			 "LACRE_PASSPHRASE or a terminal)" : "");
-		return r;
-	}
-	r = site_master_unlock(s, pass, master);
-	passphrase_free(pass);
-	if (r == LACRE_E_PASSPHRASE) {
-		snprintf(msg, msglen, "wrong master passphrase for site %s", s->dir);
-		return r;
-	}
-	if (stage)
-		*stage = ACCESS_UNLOCK_OPEN;
-	if (r != LACRE_OK) {
-		snprintf(msg, msglen, "cannot open master.age: %s", lacre_strerror(r));
-		return r;
-	}
-	r = keystore_open(s, master, &ks);
-	OPENSSL_cleanse(master, sizeof(master));
-	if (r != LACRE_OK) {
-		snprintf(msg, msglen, "cannot open the keystore: %s", lacre_strerror(r));
+	/* a one-shot run: the master passphrase (or the token's PIN), as the
+	 * keeper itself unlocks (keeper_unlock, lib/keeper/server.c) */
+	if ((r = keeper_unlock_stage(acl_session_site(ss), src, &ks, stage, msg, msglen)) !=
+	    LACRE_OK) {
+		if (!msg[0])
+			snprintf(msg, msglen, "%s", lacre_strerror(r));
 		return r;
 	}
 	acl_session_set_keys(ss, ks, close_keys);

@@ -91,6 +91,12 @@ struct passphrase_src;
  * (LACRE_E_PASSPHRASE: wrong passphrase or PIN). */
 int keeper_unlock(const struct site *s, const struct passphrase_src *src,
 		  struct keystore **ks, char *msg, size_t msglen);
+/* The same, saying in *stage (may be NULL; ACCESS_UNLOCK_*,
+ * keeper/access_key.h) which step failed: the secret (unreadable, wrong,
+ * or the token refused) or the site's files (master.age, the keystore).
+ * The one body of both the keeper's unlock and access_keys_unlock. */
+int keeper_unlock_stage(const struct site *s, const struct passphrase_src *src,
+			struct keystore **ks, int *stage, char *msg, size_t msglen);
 /* Lend ks to the gate session ss (lib/keeper/access_key.c): its keys are
  * then read through ss (access_key.h) and ks stays the caller's (the
  * session's close does not close it).  For lib/keeper and the unit tests,

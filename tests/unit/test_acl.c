@@ -519,6 +519,22 @@ static void test_session_keys(void)
 	age_identity_wipe(&id);
 	acl_session_close(ss);
 	keystore_close(ks);
+
+	/* the right passphrase but no master.age: the files' step, named */
+	{
+		char ma[SITE_PATH_MAX + 32], moved[SITE_PATH_MAX + 32];
+
+		snprintf(ma, sizeof(ma), "%s/master.age", site.dir);
+		snprintf(moved, sizeof(moved), "%s/master.age.moved", site.dir);
+		CHECK_EQ_INT(rename(ma, moved), 0);
+		CHECK_OK(acl_session_open(&site, tpath("ana.key"), &ss, msg, sizeof(msg)));
+		setenv("LACRE_PASSPHRASE", "pw", 1);
+		CHECK(access_keys_unlock(ss, &src, &stage, msg, sizeof(msg)) != LACRE_OK);
+		CHECK_EQ_INT(stage, ACCESS_UNLOCK_OPEN);
+		CHECK(strstr(msg, "cannot open master.age of site ") != NULL);
+		acl_session_close(ss);
+		CHECK_EQ_INT(rename(moved, ma), 0);
+	}
 	unsetenv("LACRE_PASSPHRASE");
 }
 
