@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "keeper/access_key.h"
 #include "keeper/keystore.h"
 #include "keeper/warrant_log.h"
