@@ -246,25 +246,44 @@ int access_key_create(const struct acl_session *ss, const char *name,
 	return id ? keystore_put(ks, name, id, 0) : LACRE_E_INVALID;
 }
 
-/* Whether ss was allowed action on warrant (NULL: none named); else msg
- * names what the write needed and the session's keystore is not used. */
-static struct keystore *writer_keys(const struct acl_session *ss, const char *action,
-				    const char *warrant, const char *what,
-				    char *msg, size_t msglen)
+/* The keystore a write of the warrant log or a shred uses, in *ks: when
+ * ss was allowed action on warrant (NULL: none named), or is the master
+ * passphrase holder's on a site without users (never in the keeper,
+ * never a shred).  Else LACRE_E_DENIED with msg naming what the write
+ * needed (users.log's own error when it does not load), and no key is
+ * touched. */
+static int writer_keys(const struct acl_session *ss, const char *action, const char *warrant,
+		       const char *what, struct keystore **ks, char *msg, size_t msglen)
 {
-	/* the master passphrase holder writes the warrant log of a site that
-	 * has no users yet (never in the keeper, never a shred) */
-	int operator = strcmp(action, "shred") != 0 && acl_session_operator(ss) &&
-		       !acl_keeper_worker();
+	struct users_registry *reg = NULL;
+	size_t users;
+	int r;
 
-	if (!operator && !acl_session_allowed(ss, action, warrant)) {
+	*ks = NULL;
+	if (strcmp(action, "shred") != 0 && acl_session_operator(ss) && !acl_keeper_worker()) {
+		/* the master passphrase holder's authority ends with the
+		 * first user: from then on every change passes the gate */
+		if ((r = users_load(acl_session_site(ss), &reg, msg, msglen)) != LACRE_OK)
+			return r;
+		users = reg->n;
+		users_free(reg);
+		if (users != 0) {
+			if (msg && msglen)
+				snprintf(msg, msglen, "internal error: %s by the master passphrase "
+					 "holder on a site that has users (a bug of the command: please "
+					 "report it)", what);
+			return LACRE_E_DENIED;
+		}
+	} else if (!acl_session_allowed(ss, action, warrant)) {
 		if (msg && msglen)
 			snprintf(msg, msglen, "internal error: %s%s%s without an allowed '%s' in "
 				 "this session (a bug of the command: please report it)", what,
 				 warrant ? " of " : "", warrant ? warrant : "", action);
-		return NULL;
+		return LACRE_E_DENIED;
 	}
-	return keys_of(ss, what, msg, msglen);
+	if ((*ks = keys_of(ss, what, msg, msglen)) == NULL)
+		return LACRE_E_DENIED;
+	return LACRE_OK;
 }
 
 int access_key_shred(const struct acl_session *ss, const struct shred_request *req,
@@ -278,8 +297,9 @@ int access_key_shred(const struct acl_session *ss, const struct shred_request *r
 		msg[0] = '\0';
 	if (req == NULL || !req->warrant[0])
 		return LACRE_E_INVALID;
-	if ((ks = writer_keys(ss, "shred", req->warrant, "the key shredded", msg, msglen)) == NULL)
-		return LACRE_E_DENIED;
+	if ((r = writer_keys(ss, "shred", req->warrant, "the key shredded", &ks, msg, msglen)) !=
+	    LACRE_OK)
+		return r;
 	/* the four-eyes rule once more, right before the key goes: the
 	 * command checked it before the gate, shred_approve under the lock */
 	who = acl_session_user(ss);
@@ -293,9 +313,11 @@ int access_warrant_add(const struct acl_session *ss, const struct warrant *spec,
 		       char id[WARRANT_ID_MAX], char *msg, size_t msglen)
 {
 	struct keystore *ks;
+	int r;
 
-	if ((ks = writer_keys(ss, "warrant-add", NULL, "a warrant added", msg, msglen)) == NULL)
-		return LACRE_E_DENIED;
+	if ((r = writer_keys(ss, "warrant-add", NULL, "a warrant added", &ks, msg, msglen)) !=
+	    LACRE_OK)
+		return r;
 	return warrant_add(acl_session_site(ss), ks, spec, id, msg, msglen);
 }
 
@@ -303,11 +325,13 @@ int access_warrant_extend(const struct acl_session *ss, const char *id,
 			  const struct warrant_period *p, char *msg, size_t msglen)
 {
 	struct keystore *ks;
+	int r;
 
 	if (id == NULL)
 		return LACRE_E_INVALID;
-	if ((ks = writer_keys(ss, "warrant-change", id, "the extension", msg, msglen)) == NULL)
-		return LACRE_E_DENIED;
+	if ((r = writer_keys(ss, "warrant-change", id, "the extension", &ks, msg, msglen)) !=
+	    LACRE_OK)
+		return r;
 	return warrant_extend(acl_session_site(ss), ks, id, p, msg, msglen);
 }
 
@@ -315,11 +339,13 @@ int access_warrant_confirm(const struct acl_session *ss, const char *id, const c
 			   int64_t order_date, char *msg, size_t msglen)
 {
 	struct keystore *ks;
+	int r;
 
 	if (id == NULL)
 		return LACRE_E_INVALID;
-	if ((ks = writer_keys(ss, "warrant-change", id, "the confirmation", msg, msglen)) == NULL)
-		return LACRE_E_DENIED;
+	if ((r = writer_keys(ss, "warrant-change", id, "the confirmation", &ks, msg, msglen)) !=
+	    LACRE_OK)
+		return r;
 	return warrant_confirm(acl_session_site(ss), ks, id, order_id, order_date, msg, msglen);
 }
 
@@ -327,10 +353,12 @@ int access_warrant_cease(const struct acl_session *ss, const char *id, const cha
 			 int64_t order_date, int64_t at, char *msg, size_t msglen)
 {
 	struct keystore *ks;
+	int r;
 
 	if (id == NULL)
 		return LACRE_E_INVALID;
-	if ((ks = writer_keys(ss, "warrant-change", id, "the cessation", msg, msglen)) == NULL)
-		return LACRE_E_DENIED;
+	if ((r = writer_keys(ss, "warrant-change", id, "the cessation", &ks, msg, msglen)) !=
+	    LACRE_OK)
+		return r;
 	return warrant_cease(acl_session_site(ss), ks, id, order_id, order_date, at, msg, msglen);
 }

@@ -566,6 +566,11 @@ static void test_access_key_operator(void)
 		     LACRE_E_INVALID);
 	/* the operator session reads no key through the gate's rule */
 	CHECK_EQ_INT(access_key(op, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	/* nor writes the warrant log once the site has users */
+	CHECK_EQ_INT(access_warrant_cease(op, "W-000001", "Auto 9", 1, 1, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK(strstr(msg, "the cessation by the master passphrase holder on a site that has "
+		      "users") != NULL);
 	/* a user's session is no operator's */
 	unsetenv(USERS_ENV);
 	CHECK_OK(acl_session_open(&site, tpath("root.key"), &ss, msg, sizeof(msg)));
