@@ -14,7 +14,6 @@
 #include "lacre/json.h"
 #include "lacre/receipts.h"
 #include "keeper/access_key.h"
-#include "keeper/keystore.h"
 #include "lacre/warrant.h"
 #include "cli.h"
 #include "cli_media.h"
@@ -85,6 +84,92 @@ int cli_media_opt(int c, const char *arg, struct cli_media_opts *o)
 	}
 }
 
+int cli_media_getopt(int argc, char **argv, const char *shortopts, const struct option *lo,
+		     void (*usage)(FILE *f), struct cli_media_opts *o, cli_media_own_fn own,
+		     void *arg)
+{
+	int c, k;
+
+	cli_media_opts_init(o);
+	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+		if ((k = cli_media_opt(c, optarg, o)) == 0 && own != NULL && c != 'h')
+			k = own(arg, c, optarg);
+		if (k < 0)
+			return -k;
+		if (k)
+			continue;
+		if (c == 'h') {
+			usage(stdout);
+			return CLI_MEDIA_HELP;
+		}
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* What a listing's own options fill (cli_media_listing_args). */
+struct listing_args {
+	const char **warrant;
+	uint32_t *cin;               /* NULL: no --cin */
+	int *has_cin;
+};
+
+/* cli_media_own_fn of a listing: --warrant W, --cin N. */
+static int listing_own(void *arg, int c, const char *value)
+{
+	struct listing_args *l = arg;
+
+	if (c == 'w') {
+		*l->warrant = value;
+		return 1;
+	}
+	if (c == 'c' && l->cin) {
+		if (cli_media_cin(value, l->cin) != EXIT_OK)
+			return -EXIT_USAGE;
+		if (l->has_cin)
+			*l->has_cin = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int cli_media_listing_args(int argc, char **argv, const char *name, void (*usage)(FILE *f),
+			   struct cli_media_opts *o, const char **warrant, uint32_t *cin,
+			   int *has_cin)
+{
+	static const struct option lo[] = {
+		CLI_MEDIA_LONGOPTS,
+		{ "warrant", required_argument, 0, 'w' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	static const struct option lo_cin[] = {
+		CLI_MEDIA_LONGOPTS,
+		{ "warrant", required_argument, 0, 'w' },
+		{ "cin", required_argument, 0, 'c' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	struct listing_args l = { warrant, cin, has_cin };
+	int e;
+
+	*warrant = NULL;
+	if (has_cin)
+		*has_cin = 0;
+	if ((e = cli_media_getopt(argc, argv, "", cin ? lo_cin : lo, usage, o, listing_own, &l)) !=
+	    EXIT_OK)
+		return e;
+	if (optind < argc || !*warrant) {
+		if (optind < argc)
+			cli_err("unexpected argument");
+		else
+			cli_err("%s needs --warrant W", name);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 void cli_media_problem(void *arg, const char *segment, int err, const char *what)
 {
 	(void)arg;
@@ -131,8 +216,7 @@ void cli_media_close(struct cli_media *m)
 int cli_media_open(const struct cli_media_opts *o, const char *action, const char *warrant,
 		   const char *what, int rebuild, struct cli_media *m)
 {
-	struct keystore *ks = NULL;
-	struct keystore_tombstone tomb;
+	struct key_tombstone tomb;
 	struct index_report rep;
 	struct acl_session *ss = NULL;
 	char kmsg[SITE_MSG_MAX];
@@ -144,13 +228,13 @@ int cli_media_open(const struct cli_media_opts *o, const char *action, const cha
 		return ex;
 	if ((ex = cli_media_gate(o, &m->s, action, warrant, what, &ss)) != EXIT_OK)
 		return ex;
-	if ((ex = cli_open_keystore(&o->pass, &m->s, &ks)) != EXIT_OK) {
+	if ((ex = cli_session_keys(&o->pass, ss)) != EXIT_OK) {
 		acl_session_close(ss);
 		return ex;
 	}
-	/* only the key the gate allowed in this session (access_key.h) */
-	r = access_key(ss, ks, warrant, &m->id, &tomb, kmsg, sizeof(kmsg));
-	keystore_close(ks);
+	/* only the key the gate allowed in this session (access_key.h); the
+	 * session's keys are wiped with it */
+	r = access_key(ss, warrant, &m->id, &tomb, kmsg, sizeof(kmsg));
 	acl_session_close(ss);
 	if (r == LACRE_E_DENIED) {
 		cli_err("%s", kmsg);

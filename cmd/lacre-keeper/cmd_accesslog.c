@@ -17,7 +17,6 @@
 #include "lacre/err.h"
 #include "lacre/json.h"
 #include "keeper/access_key.h"
-#include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "lacre/store.h"
@@ -182,7 +181,6 @@ int cmd_accesslog(int argc, char **argv)
 {
 	struct aopts o;
 	struct site s;
-	struct keystore *ks = NULL;
 	struct age_x25519_identity id;
 	struct access_request rq;
 	struct acl_session *ss = NULL;
@@ -205,14 +203,13 @@ int cmd_accesslog(int argc, char **argv)
 	rq.justification = o.justification;
 	if ((e = cli_gate(&s, o.user, &rq, &ss, NULL)) != EXIT_OK)
 		return e;
-	if ((e = cli_open_keystore(&o.pass, &s, &ks)) != EXIT_OK) {
+	if ((e = cli_session_keys(&o.pass, ss)) != EXIT_OK) {
 		acl_session_close(ss);
 		return e;
 	}
 	/* only the key the gate allowed in this session (access_key.h) */
 	msg[0] = '\0';
-	r = access_key(ss, ks, USERS_AUDITOR_KEY, &id, NULL, msg, sizeof(msg));
-	keystore_close(ks);
+	r = access_key(ss, USERS_AUDITOR_KEY, &id, NULL, msg, sizeof(msg));
 	acl_session_close(ss);
 	if (r == LACRE_E_DENIED) {
 		cli_err("%s", msg);

@@ -99,6 +99,15 @@ static void print_json(const struct calls_entry *c, const char *path, const stru
 	lacre_dbuf_free(&d);
 }
 
+/* cli_media_own_fn of audio: -o/--output FILE into *(const char **)arg. */
+static int own(void *arg, int c, const char *value)
+{
+	if (c != 'o')
+		return 0;
+	*(const char **)arg = value;
+	return 1;
+}
+
 /* `lacre audio`. */
 int cmd_audio(int argc, char **argv)
 {
@@ -115,24 +124,10 @@ int cmd_audio(int argc, char **argv)
 	char warrant[WARRANT_ID_MAX], what[512];
 	const char *id = NULL, *path = NULL;
 	uint32_t cin;
-	int c, k, r, ex;
+	int r, ex;
 
-	cli_media_opts_init(&o);
-	while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
-		if ((k = cli_media_opt(c, optarg, &o)) < 0)
-			return -k;
-		if (k)
-			continue;
-		if (c == 'o') {
-			path = optarg;
-		} else if (c == 'h') {
-			usage(stdout);
-			return EXIT_OK;
-		} else {
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
+	if ((ex = cli_media_getopt(argc, argv, "o:", lo, usage, &o, own, &path)) != EXIT_OK)
+		return ex == CLI_MEDIA_HELP ? EXIT_OK : ex;
 	if (optind + 1 != argc || !path) {
 		cli_err("audio needs one CALL (see 'lacre calls') and -o FILE.wav");
 		return EXIT_USAGE;

@@ -1,7 +1,8 @@
 /*
  * cmd_audit_deep.c - the decrypting half of `lacre audit --site DIR
- * --deep` (keeper domain, docs/trust-domains.md): open the keystore (the
- * keeper's, or in a one-shot `lacre-keeper run` with the passphrase),
+ * --deep` (keeper domain, docs/trust-domains.md): give the gate's session
+ * its keys (the keeper's, or in a one-shot `lacre-keeper run` with the
+ * passphrase, the master passphrase holder's own session),
  * decrypt every segment and match every record with its commitment and
  * every commitment with its record (lib/access/deep_audit.c).  The keyless
  * audit before it is cmd/lacre/cmd_audit_site.c, which calls this through
@@ -13,7 +14,6 @@
 #include <string.h>
 
 #include "keeper/access_key.h"
-#include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "lacre/age.h"
 #include "lacre/deep_audit.h"
@@ -39,16 +39,17 @@ void cli_audit_deep_session(struct acl_session *ss)
 	deep_ss = ss;
 }
 
-/* Load every identity the keystore still holds (warrants + oversight):
- * through the keeper's gate session when there is one (access_key.h);
- * without one only in a one-shot `lacre-keeper run`, whose authority is
- * the master passphrase itself (no user, no gate). */
-static int load_ids(const struct site *s, struct keystore *ks, struct deep_identity **out,
-		    struct age_x25519_identity **keys, size_t *n)
+/* Load every identity the keystore still holds (warrants + oversight)
+ * through ss: the keeper's gate session that allowed audit-deep
+ * (access_key.h), or in a one-shot `lacre-keeper run` the operator
+ * session, whose authority is the master passphrase itself (no user, no
+ * gate: access_key_operator). */
+static int load_ids(const struct site *s, const struct acl_session *ss,
+		    struct deep_identity **out, struct age_x25519_identity **keys, size_t *n)
 {
 	char kmsg[SITE_MSG_MAX];
 	struct warrant_registry *reg = NULL;
-	struct keystore_tombstone tomb;
+	struct key_tombstone tomb;
 	size_t cnt, k = 0;
 	int r;
 
@@ -63,8 +64,9 @@ static int load_ids(const struct site *s, struct keystore *ks, struct deep_ident
 	}
 	for (size_t i = 0; i < cnt; i++) {
 		const char *name = i + 1 < cnt ? warrant_registry_at(reg, i)->id : SITE_OVERSIGHT_KEY;
-		r = deep_ss ? access_key(deep_ss, ks, name, &(*keys)[k], &tomb, kmsg, sizeof(kmsg)) :
-			access_key_operator(ks, name, &(*keys)[k], NULL, &tomb, 0, kmsg, sizeof(kmsg));
+		r = acl_session_operator(ss) ?
+			access_key_operator(ss, name, &(*keys)[k], NULL, &tomb, 0, kmsg, sizeof(kmsg)) :
+			access_key(ss, name, &(*keys)[k], &tomb, kmsg, sizeof(kmsg));
 		if (r == LACRE_E_DENIED) {
 			/* a bug, never a user's doing: the gate allowed audit-deep */
 			cli_err("%s", kmsg);
@@ -96,7 +98,7 @@ static int load_ids(const struct site *s, struct keystore *ks, struct deep_ident
 int cli_audit_deep(const char *pass_file, const struct site *s, struct lacre_store *st,
 		   const struct deep_log *logs, size_t nlogs, int ex)
 {
-	struct keystore *ks = NULL;
+	struct acl_session *op = NULL, *ss = deep_ss;
 	struct deep_identity *ids = NULL;
 	struct age_x25519_identity *keys = NULL;
 	struct deep_audit_result dr;
@@ -106,11 +108,26 @@ int cli_audit_deep(const char *pass_file, const struct site *s, struct lacre_sto
 
 	passphrase_src_init(&pass);
 	pass.file = pass_file;
-	ex2 = cli_open_keystore(&pass, s, &ks);
-	if (ex2 != EXIT_OK)
+	if (ss == NULL) {
+		/* no gate session: a one-shot run with the master passphrase */
+		char msg[SITE_MSG_MAX];
+
+		msg[0] = '\0';
+		if ((r = acl_session_open_operator(s, &op, msg, sizeof(msg))) != LACRE_OK) {
+			cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+			return EXIT_FAIL;
+		}
+		ss = op;
+	}
+	ex2 = cli_session_keys(&pass, ss);
+	if (ex2 != EXIT_OK) {
+		acl_session_close(op);
 		return ex2;
-	r = load_ids(s, ks, &ids, &keys, &n);
-	keystore_close(ks);
+	}
+	r = load_ids(s, ss, &ids, &keys, &n);
+	/* the identities are copied: the keystore is wiped now */
+	access_keys_drop(ss);
+	acl_session_close(op);
 	if (r == LACRE_OK)
 		r = deep_audit_run_logs(s, st, logs, nlogs, ids, n, on_deep, NULL, &dr);
 	if ((r == LACRE_OK || r == LACRE_E_VERIFY) && nlogs > 1)

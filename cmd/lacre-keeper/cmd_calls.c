@@ -3,7 +3,6 @@
  * broadband sessions and mobile sessions, IRI and CC correlated (docs/cmd-calls.md).  Thin:
  * the work is lib/access/calls.c over the index (lib/access/index.c).
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,39 +94,16 @@ static void json_row(struct json_w *w, const void *row)
 /* `lacre calls`. */
 int cmd_calls(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		CLI_MEDIA_LONGOPTS,
-		{ "warrant", required_argument, 0, 'w' },
-		{ "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 }
-	};
 	struct cli_media_opts o;
 	struct cli_media m;
 	struct calls_entry *v = NULL;
 	const char *warrant = NULL;
 	size_t n = 0;
-	int c, k, r, ex;
+	int k, r, ex;
 
-	cli_media_opts_init(&o);
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if ((k = cli_media_opt(c, optarg, &o)) < 0)
-			return -k;
-		if (k)
-			continue;
-		if (c == 'w') {
-			warrant = optarg;
-		} else if (c == 'h') {
-			usage(stdout);
-			return EXIT_OK;
-		} else {
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc || !warrant) {
-		cli_err(optind < argc ? "unexpected argument" : "calls needs --warrant W");
-		return EXIT_USAGE;
-	}
+	if ((ex = cli_media_listing_args(argc, argv, "calls", usage, &o, &warrant, NULL,
+					 NULL)) != EXIT_OK)
+		return ex == CLI_MEDIA_HELP ? EXIT_OK : ex;
 	ex = cli_media_open(&o, "calls", warrant, "calls and sessions", 0, &m);
 	if (ex > 0)
 		return ex;

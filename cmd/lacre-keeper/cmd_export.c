@@ -2,7 +2,8 @@
  * cmd_export.c - `lacre export`: an evidence package for the court, or a
  * party copy with stated exclusions (docs/cmd-export.md).  Thin: the work
  * is lib/access/export.c.  The audit-first gate (acl.h) runs in
- * export_gate(), before the keystore is opened or anything is decrypted;
+ * export_gate(), before the session's keys are unlocked or anything is
+ * decrypted;
  * the package's access report lists the access log's entries for the
  * warrant.
  */
@@ -17,7 +18,6 @@
 #include "lacre/err.h"
 #include "lacre/export.h"
 #include "lacre/json.h"
-#include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "lacre/users.h"
@@ -166,7 +166,7 @@ static int parse(int argc, char **argv, struct eopts *o)
  * permission.  It passes the one gate entry (cli_gate, access_open: the
  * acting user's session from --user KEYFILE, LACRE_USER or the keeper, then
  * the export - warrant, window, output, justification - written durably to
- * the access log and allowed) before the keystore is opened or anything is
+ * the access log and allowed) before the keys are unlocked or anything is
  * decrypted; the oversight part is a second request on the same session.
  * On EXIT_OK *out is the session, which the caller keeps until every key
  * is read through it (access_key.h) and then closes. */
@@ -229,7 +229,6 @@ int cmd_export(int argc, char **argv)
 {
 	struct eopts o;
 	struct site s;
-	struct keystore *ks = NULL;
 	struct acl_session *ss = NULL;
 	struct export_result res;
 	struct lacre_dbuf rep, self, js;
@@ -246,19 +245,20 @@ int cmd_export(int argc, char **argv)
 	}
 	if ((ex = cli_open_site(o.site, &s)) != EXIT_OK ||
 	    (ex = export_gate(&s, &o, user, sizeof(user), &ss)) != EXIT_OK ||
-	    (ex = cli_open_keystore(&o.pass, &s, &ks)) != EXIT_OK) {
+	    (ex = cli_session_keys(&o.pass, ss)) != EXIT_OK) {
 		acl_session_close(ss);
 		free(o.excl);
 		return ex;
 	}
-	/* every key below is read through the gate's session (access_key.h) */
+	/* every key below is read through the gate's session, which owns the
+	 * keystore (access_key.h) and wipes it when closed */
 	o.o.session = ss;
 	/* reports name the client's file, not a keeper worker's copy */
 	o.o.path_label = cli_output_name(o.o.path);
 	/* the case's access report: the access log's entries for the warrant
 	 * (this export's own entry included) */
 	lacre_dbuf_init(&rep, (size_t)64 << 20);
-	if (export_access_report(&s, ss, ks, o.o.warrant, &rep, msg, sizeof(msg)) == LACRE_OK &&
+	if (export_access_report(&s, ss, o.o.warrant, &rep, msg, sizeof(msg)) == LACRE_OK &&
 	    lacre_dbuf_add_u8(&rep, 0) == LACRE_OK)
 		o.o.access_report = (const char *)rep.p;
 	else
@@ -268,8 +268,7 @@ int cmd_export(int argc, char **argv)
 	 * verifier's own code, run on the package before it is sealed */
 	lacre_dbuf_init(&self, (size_t)64 << 20);
 	o.o.self_check = &self;
-	r = export_run(&s, ks, &o.o, &res, msg, sizeof(msg));
-	keystore_close(ks);
+	r = export_run(&s, &o.o, &res, msg, sizeof(msg));
 	o.o.session = NULL;
 	acl_session_close(ss);
 	lacre_dbuf_free(&rep);

@@ -6,7 +6,7 @@
  * with its PIN), and serves signed requests on its socket
  * (lib/keeper/server.c).  For each accepted
  * request the worker runs here: the keeper's keystore is handed to the
- * command (cli_open_keystore), the command runs with the request's
+ * command's gate session (cli_session_keys), the command runs with the request's
  * arguments as the authenticated user, and commands without a gate of
  * their own (audit --deep) pass the keeper's gate first.
  */
@@ -23,7 +23,6 @@
 #include "lacre/acl.h"
 #include "lacre/err.h"
 #include "lacre/keeper.h"
-#include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "keeper/pkcs11.h"
 #include "lacre/site.h"
@@ -38,7 +37,6 @@ struct kopts {
 
 struct keeper_ctx {
 	struct site s;
-	struct keystore *ks;
 };
 
 /* The commands a worker runs (the allow-list itself is lib/proto/args.c). */
@@ -119,7 +117,7 @@ static int run(void *arg, const char *user, int argc, char **argv)
 	int e;
 
 	(void)user;                 /* acl_keeper_worker_begin already set it */
-	cli_keeper_worker_keystore(k->ks);
+	cli_keeper_worker_begin();
 	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
 		if (strcmp(runs[i].name, argv[0]) != 0)
 			continue;
@@ -289,7 +287,7 @@ int cmd_keeper(int argc, char **argv)
 	unsetenv(USERS_ENV);
 	unsetenv("POSIXLY_CORRECT");
 	msg[0] = '\0';
-	if ((r = keeper_unlock(&k->s, &o.pass, &k->ks, msg, sizeof(msg))) != LACRE_OK) {
+	if ((r = keeper_keys_unlock(&k->s, &o.pass, msg, sizeof(msg))) != LACRE_OK) {
 		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
 		ex = EXIT_FAIL;
 		goto out;
@@ -319,7 +317,7 @@ int cmd_keeper(int argc, char **argv)
 	}
 	ex = EXIT_OK;
 out:
-	keystore_close(k->ks);
+	keeper_keys_close();
 	free(k);
 	return ex;
 }

@@ -7,7 +7,6 @@
  * lib/access/locations.c's rows.  lacre has no cell-tower database: a cell
  * is printed as the operator's record names it.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,45 +64,17 @@ static void json_row(struct json_w *w, const void *row)
 /* `lacre locations`. */
 int cmd_locations(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		CLI_MEDIA_LONGOPTS,
-		{ "warrant", required_argument, 0, 'w' },
-		{ "cin", required_argument, 0, 'c' },
-		{ "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 }
-	};
 	struct cli_media_opts o;
 	struct cli_media m;
 	struct locations_row *v = NULL;
 	const char *warrant = NULL;
 	uint32_t cin = 0;
 	size_t n = 0;
-	int c, k, r, ex, has_cin = 0;
+	int k, r, ex, has_cin = 0;
 
-	cli_media_opts_init(&o);
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if ((k = cli_media_opt(c, optarg, &o)) < 0)
-			return -k;
-		if (k)
-			continue;
-		if (c == 'w') {
-			warrant = optarg;
-		} else if (c == 'c') {
-			if (cli_media_cin(optarg, &cin) != EXIT_OK)
-				return EXIT_USAGE;
-			has_cin = 1;
-		} else if (c == 'h') {
-			usage(stdout);
-			return EXIT_OK;
-		} else {
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc || !warrant) {
-		cli_err(optind < argc ? "unexpected argument" : "locations needs --warrant W");
-		return EXIT_USAGE;
-	}
+	if ((ex = cli_media_listing_args(argc, argv, "locations", usage, &o, &warrant, &cin,
+					 &has_cin)) != EXIT_OK)
+		return ex == CLI_MEDIA_HELP ? EXIT_OK : ex;
 	if (!o.justification || !o.justification[0]) {
 		cli_err("locations needs --justification TEXT (it goes to the access log first)");
 		return EXIT_USAGE;

@@ -27,6 +27,31 @@ static void usage(FILE *f)
 		"--cin N keeps one call or session.\n");
 }
 
+/* What pcap's own options fill. */
+struct pcap_args {
+	const char *warrant, *path;
+	uint32_t cin;
+	int has_cin;
+};
+
+/* cli_media_own_fn of pcap: --warrant W, --cin N, -o/--output FILE. */
+static int own(void *arg, int c, const char *value)
+{
+	struct pcap_args *a = arg;
+
+	switch (c) {
+	case 'w': a->warrant = value; return 1;
+	case 'o': a->path = value; return 1;
+	case 'c':
+		if (cli_media_cin(value, &a->cin) != EXIT_OK)
+			return -EXIT_USAGE;
+		a->has_cin = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* `lacre pcap`. */
 int cmd_pcap(int argc, char **argv)
 {
@@ -42,34 +67,19 @@ int cmd_pcap(int argc, char **argv)
 	struct cli_media m;
 	struct calls_entry *v = NULL;
 	struct pcap_report rep = { 0 };
-	const char *warrant = NULL, *path = NULL;
+	struct pcap_args a = { NULL, NULL, 0, 0 };
+	const char *warrant, *path;
 	char what[512];
-	uint32_t cin = 0;
+	uint32_t cin;
 	size_t n = 0;
-	int c, k, r, ex, has_cin = 0;
+	int r, ex, has_cin;
 
-	cli_media_opts_init(&o);
-	while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
-		if ((k = cli_media_opt(c, optarg, &o)) < 0)
-			return -k;
-		if (k)
-			continue;
-		switch (c) {
-		case 'w': warrant = optarg; break;
-		case 'o': path = optarg; break;
-		case 'c':
-			if (cli_media_cin(optarg, &cin) != EXIT_OK)
-				return EXIT_USAGE;
-			has_cin = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
+	if ((ex = cli_media_getopt(argc, argv, "o:", lo, usage, &o, own, &a)) != EXIT_OK)
+		return ex == CLI_MEDIA_HELP ? EXIT_OK : ex;
+	warrant = a.warrant;
+	path = a.path;
+	cin = a.cin;
+	has_cin = a.has_cin;
 	if (optind < argc || !warrant || !path) {
 		cli_err("pcap needs --warrant W and -o FILE.pcap");
 		return EXIT_USAGE;

@@ -23,7 +23,6 @@
 #include "lacre/err.h"
 #include "lacre/export.h"
 #include "lacre/segment_proof.h"
-#include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "cli.h"
@@ -76,7 +75,6 @@ int cmd_proof_record(int argc, char **argv)
 	};
 	struct passphrase_src pass;
 	struct export_exclusion rec;
-	struct keystore *ks = NULL;
 	struct acl_session *ss = NULL;
 	struct lacre_dbuf out, sp;
 	struct site s;
@@ -118,7 +116,7 @@ int cmd_proof_record(int argc, char **argv)
 	snprintf(what, sizeof(what), "receipt of record %s", recs);
 	if ((ex = cli_open_site(site, &s)) != EXIT_OK ||
 	    (ex = gate(&s, user, warrant, what, just, &ss)) != EXIT_OK ||
-	    (ex = cli_open_keystore(&pass, &s, &ks)) != EXIT_OK) {
+	    (ex = cli_session_keys(&pass, ss)) != EXIT_OK) {
 		acl_session_close(ss);
 		return ex;
 	}
@@ -132,9 +130,8 @@ int cmd_proof_record(int argc, char **argv)
 	}
 	lacre_dbuf_init(&out, NOTE_MAX_SIZE + 8192);
 	lacre_dbuf_init(&sp, SEGMENT_PROOF_TEXT_MAX);
-	r = export_record_receipt(&s, ss, ks, warrant, rec.segment, rec.index, &out, &sp, c, &leaf,
+	r = export_record_receipt(&s, ss, warrant, rec.segment, rec.index, &out, &sp, c, &leaf,
 				  msg, sizeof(msg));
-	keystore_close(ks);
 	acl_session_close(ss);
 	if (r == LACRE_OK && sp.len && getenv("LACRE_KEEPER_OUTPUT")) {
 		/* a keeper request returns one output file: the record proof

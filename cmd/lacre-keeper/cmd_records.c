@@ -16,7 +16,6 @@
 #include "lacre/etsi.h"
 #include "lacre/json.h"
 #include "keeper/access_key.h"
-#include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "lacre/receipts.h"
 #include "lacre/record_json.h"
@@ -268,10 +267,9 @@ static int run(int argc, char **argv, int quarantine)
 {
 	struct ropts o;
 	struct site s;
-	struct keystore *ks = NULL;
 	struct lacre_store *st = NULL;
 	struct age_x25519_identity id;
-	struct keystore_tombstone tomb;
+	struct key_tombstone tomb;
 	struct access_report rep;
 	struct acl_session *ss = NULL;
 	char kmsg[SITE_MSG_MAX];
@@ -292,14 +290,14 @@ static int run(int argc, char **argv, int quarantine)
 	 * another unit is answered as one that does not exist (L8) */
 	if ((ex = gate(&o, &s, quarantine, &ss)) != EXIT_OK)
 		return ex;
-	if ((ex = cli_open_keystore(&o.pass, &s, &ks)) != EXIT_OK) {
+	if ((ex = cli_session_keys(&o.pass, ss)) != EXIT_OK) {
 		acl_session_close(ss);
 		return ex;
 	}
-	/* only the key the gate allowed in this session (access_key.h) */
-	r = access_key(ss, ks, quarantine ? SITE_OVERSIGHT_KEY : o.warrant, &id, &tomb, kmsg,
+	/* only the key the gate allowed in this session (access_key.h); the
+	 * session's keys are wiped with it */
+	r = access_key(ss, quarantine ? SITE_OVERSIGHT_KEY : o.warrant, &id, &tomb, kmsg,
 		       sizeof(kmsg));
-	keystore_close(ks);
 	acl_session_close(ss);
 	if (r == LACRE_E_DENIED) {
 		cli_err("%s", kmsg);

@@ -30,6 +30,32 @@ static void usage(FILE *f)
 		"is deleted and made anew).  Other commands update the index by themselves.\n");
 }
 
+/* What reindex's own options fill. */
+struct reindex_args {
+	const char *ws[REINDEX_MAX];   /* --warrant W, in order */
+	size_t nw;
+	int all;                       /* --all */
+};
+
+/* cli_media_own_fn of reindex: --warrant W (at most REINDEX_MAX), --all. */
+static int own(void *arg, int c, const char *value)
+{
+	struct reindex_args *ra = arg;
+
+	if (c == 'a') {
+		ra->all = 1;
+		return 1;
+	}
+	if (c != 'w')
+		return 0;
+	if (ra->nw == REINDEX_MAX) {
+		cli_err("at most %d --warrant options", REINDEX_MAX);
+		return -EXIT_USAGE;
+	}
+	ra->ws[ra->nw++] = value;
+	return 1;
+}
+
 /* `lacre reindex`. */
 int cmd_reindex(int argc, char **argv)
 {
@@ -43,33 +69,16 @@ int cmd_reindex(int argc, char **argv)
 	struct cli_media_opts o;
 	struct cli_media m;
 	struct warrant_registry *reg = NULL;
-	const char *ws[REINDEX_MAX];
+	struct reindex_args ra;
 	char path[SITE_PATH_MAX];
-	size_t nw = 0;
-	int c, k, r, ex, all = 0, worst = EXIT_OK;
+	size_t nw;
+	int r, ex, all, worst = EXIT_OK;
 
-	cli_media_opts_init(&o);
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if ((k = cli_media_opt(c, optarg, &o)) < 0)
-			return -k;
-		if (k)
-			continue;
-		if (c == 'w') {
-			if (nw == REINDEX_MAX) {
-				cli_err("at most %d --warrant options", REINDEX_MAX);
-				return EXIT_USAGE;
-			}
-			ws[nw++] = optarg;
-		} else if (c == 'a') {
-			all = 1;
-		} else if (c == 'h') {
-			usage(stdout);
-			return EXIT_OK;
-		} else {
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
+	memset(&ra, 0, sizeof(ra));
+	if ((ex = cli_media_getopt(argc, argv, "", lo, usage, &o, own, &ra)) != EXIT_OK)
+		return ex == CLI_MEDIA_HELP ? EXIT_OK : ex;
+	nw = ra.nw;
+	all = ra.all;
 	if (optind < argc || (!nw && !all) || (nw && all)) {
 		cli_err("reindex needs --warrant W (repeatable) or --all");
 		return EXIT_USAGE;
@@ -83,7 +92,7 @@ int cmd_reindex(int argc, char **argv)
 			return cli_exit_status(r);
 		}
 		for (size_t i = 0; i < warrant_registry_count(reg) && nw < REINDEX_MAX; i++)
-			ws[nw++] = warrant_registry_at(reg, i)->id;
+			ra.ws[nw++] = warrant_registry_at(reg, i)->id;
 		/* an index that does not open (another schema, damaged) is
 		 * rebuilt from nothing: it holds nothing the backend does not */
 		if (site_path(&s, INDEX_FILE, path, sizeof(path)) == LACRE_OK) {
@@ -96,13 +105,13 @@ int cmd_reindex(int argc, char **argv)
 		}
 	}
 	for (size_t i = 0; i < nw; i++) {
-		ex = cli_media_open(&o, "records", ws[i], "reindex", 1, &m);
+		ex = cli_media_open(&o, "records", ra.ws[i], "reindex", 1, &m);
 		if (ex > 0) {
 			worst = worst ? worst : ex;
 			continue;
 		}
 		cli_media_close(&m);
-		fprintf(stderr, "lacre: %s reindexed\n", ws[i]);
+		fprintf(stderr, "lacre: %s reindexed\n", ra.ws[i]);
 		if (ex < 0 && !worst)
 			worst = -ex;
 	}

@@ -5,9 +5,11 @@
  * the two is a court clerk.  The approval writes the attempt to the access
  * log first, then has the approver sign the cases.log line (through the
  * keeper: the approver's own client), then destroys the warrant's private
- * key (keystore_shred: every segment sealed to it, everywhere, becomes
- * unreadable), then writes the approval in cases.log (shred_approve: no
- * signature, no destruction).  docs/cmd-shred.md.
+ * key through the gate's session (access_key_shred, which checks the
+ * allowed shred and the four-eyes rule once more: every segment sealed to
+ * the key, everywhere, becomes unreadable), then writes the approval in
+ * cases.log (shred_approve: no signature, no destruction).
+ * docs/cmd-shred.md.
  *
  * The shred is an event of the access log only, not of the ingest log: the
  * ingest log belongs to the running `lacre ingest` process (its state
@@ -23,7 +25,7 @@
 #include "lacre/acl.h"
 #include "lacre/err.h"
 #include "lacre/index.h"
-#include "keeper/keystore.h"
+#include "keeper/access_key.h"
 #include "keeper/passphrase.h"
 #include "lacre/shred.h"
 #include "lacre/users.h"
@@ -165,19 +167,22 @@ static int do_request(const struct sopts *o, const struct site *s)
 /* What execute() works with. */
 struct exec_ctx {
 	const struct site *s;
-	struct keystore *ks;
+	const struct acl_session *ss;  /* allowed "shred" on the warrant; owns the keys */
 	int destroyed;                 /* the key is gone (whatever follows) */
 };
 
-/* shred_execute_fn: destroy the warrant's key (keystore_shred: tombstone,
- * overwrite, unlink), then forget its metadata in the index. */
+/* shred_execute_fn: destroy the warrant's key through the session the
+ * gate allowed the shred in (access_key_shred: tombstone, overwrite,
+ * unlink), then forget its metadata in the index. */
 static int execute(void *arg, const struct shred_request *req, char *msg, size_t msglen)
 {
 	struct exec_ctx *x = arg;
 	struct index *ix = NULL;
 	int r, ri;
 
-	r = keystore_shred(x->ks, req->warrant, req->order, req->order_date);
+	r = access_key_shred(x->ss, req, msg, msglen);
+	if (r == LACRE_E_DENIED || r == LACRE_E_STATE)
+		return r;        /* refused at the key: msg says why; nothing was destroyed */
 	if (r != LACRE_OK && r != LACRE_E_SHREDDED) {
 		snprintf(msg, msglen, "cannot shred the warrant key: %s; nothing was recorded",
 			 lacre_strerror(r));
@@ -201,7 +206,6 @@ static int do_approve(const struct sopts *o, const struct site *s)
 	struct exec_ctx x;
 	struct acl_session *ss = NULL;
 	struct cases *c = NULL;
-	struct keystore *ks = NULL;
 	const struct shred_request *req;
 	struct shred_request copy;
 	struct access_request rq;
@@ -253,18 +257,17 @@ static int do_approve(const struct sopts *o, const struct site *s)
 		acl_session_close(ss);
 		return refused(r);
 	}
-	if ((e = cli_open_keystore(&o->pass, s, &ks)) != EXIT_OK) {
+	if ((e = cli_session_keys(&o->pass, ss)) != EXIT_OK) {
 		acl_session_close(ss);
 		return e;
 	}
 	/* the approver signs the cases.log line first; the key is destroyed
 	 * only then, and the line written last (shred_approve) */
 	x.s = s;
-	x.ks = ks;
+	x.ss = ss;
 	x.destroyed = 0;
 	msg[0] = '\0';
 	r = shred_approve(s, ss, copy.id, execute, &x, msg, sizeof(msg));
-	keystore_close(ks);
 	acl_session_close(ss);
 	if (r != LACRE_OK && x.destroyed) {
 		cli_err("the key of %s is destroyed, but the approval could not be recorded in %s: %s "

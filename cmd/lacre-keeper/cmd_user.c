@@ -29,7 +29,6 @@
 #include "lacre/hex.h"
 #include "lacre/json.h"
 #include "keeper/access_key.h"
-#include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "lacre/users.h"
@@ -129,21 +128,29 @@ static int admin_gate(const struct uopts *o, const struct site *s, const char *w
 static int bootstrap(const struct uopts *o, const struct site *s, const char *name,
 		     const uint8_t pub[32])
 {
-	struct keystore *ks = NULL;
+	struct acl_session *op = NULL;
 	struct age_x25519_identity aud;
 	uint8_t seed[32];
 	char msg[SITE_MSG_MAX];
 	int e, r;
 
-	if ((e = cli_open_keystore(&o->pass, s, &ks)) != EXIT_OK)
+	/* no user exists yet: the master passphrase is the authority, in
+	 * its own session (acl_session_open_operator, access_key_operator;
+	 * both refused in a keeper worker) */
+	msg[0] = '\0';
+	if ((r = acl_session_open_operator(s, &op, msg, sizeof(msg))) != LACRE_OK) {
+		cli_err("%s", msg[0] ? msg : lacre_strerror(r));
+		return EXIT_FAIL;
+	}
+	if ((e = cli_session_keys(&o->pass, op)) != EXIT_OK) {
+		acl_session_close(op);
 		return e;
-	/* no user exists yet: the master passphrase is the authority
-	 * (access_key_operator; refused in a keeper worker) */
+	}
 	memset(&aud, 0, sizeof(aud));
-	r = access_key_operator(ks, USERS_AUDITOR_KEY, &aud, NULL, NULL, 1, msg, sizeof(msg));
+	r = access_key_operator(op, USERS_AUDITOR_KEY, &aud, NULL, NULL, 1, msg, sizeof(msg));
 	if (r == LACRE_OK)
-		r = access_key_operator(ks, SITE_SIGNER_KEY, NULL, seed, NULL, 0, msg, sizeof(msg));
-	keystore_close(ks);
+		r = access_key_operator(op, SITE_SIGNER_KEY, NULL, seed, NULL, 0, msg, sizeof(msg));
+	acl_session_close(op);
 	if (r != LACRE_OK) {
 		age_identity_wipe(&aud);
 		OPENSSL_cleanse(seed, sizeof(seed));

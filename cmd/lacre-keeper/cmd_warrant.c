@@ -17,7 +17,6 @@
 #include "lacre/err.h"
 #include "lacre/json.h"
 #include "keeper/access_key.h"
-#include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "lacre/site.h"
 #include "lacre/users.h"
@@ -337,8 +336,12 @@ static void text_warrant(const struct warrant *w, int64_t now)
  * an admin or a clerk (docs/access.md).  A site without any user yet (no
  * bootstrap done) is not gated, so that a fresh site can be set up and
  * scripted; once the first user exists every change needs --user.  The
- * justification defaults to the court order the change cites. */
-static int change_gate(const struct wopts *o, const struct site *s, const char *sub)
+ * justification defaults to the court order the change cites.  On EXIT_OK
+ * *ss is the session the change's keys are read through (access_key.h):
+ * the one the gate allowed, or on a site without users the master
+ * passphrase holder's (acl_session_open_operator); the caller closes it. */
+static int change_gate(const struct wopts *o, const struct site *s, const char *sub,
+		       struct acl_session **ss)
 {
 	struct users_registry *reg = NULL;
 	struct access_request rq;
@@ -352,8 +355,14 @@ static int change_gate(const struct wopts *o, const struct site *s, const char *
 	}
 	none = reg->n == 0;
 	users_free(reg);
-	if (none)
+	if (none) {
+		/* no user yet: the master passphrase holder's own session */
+		if ((r = acl_session_open_operator(s, ss, msg, sizeof(msg))) != LACRE_OK) {
+			cli_err("warrant %s: %s", sub, msg[0] ? msg : lacre_strerror(r));
+			return EXIT_FAIL;
+		}
 		return EXIT_OK;
+	}
 	snprintf(what, sizeof(what), "%s%s%s%s%s by order %s of %s", sub,
 		 o->case_id ? " case " : "", o->case_id ? o->case_id : "",
 		 o->unit ? " unit " : "", o->unit ? o->unit : "", o->order ? o->order : "",
@@ -366,13 +375,13 @@ static int change_gate(const struct wopts *o, const struct site *s, const char *
 	rq.what = what;
 	rq.justification = o->justification ? o->justification : just;
 	snprintf(prefix, sizeof(prefix), "warrant %s", sub);
-	return cli_gate(s, o->user, &rq, NULL, prefix);
+	return cli_gate(s, o->user, &rq, ss, prefix);
 }
 
 /* lacre warrant add */
 static int do_add(const struct wopts *o, const struct site *s)
 {
-	struct keystore *ks = NULL;
+	struct acl_session *ss = NULL;
 	struct warrant w;
 	char id[WARRANT_ID_MAX], msg[SITE_MSG_MAX];
 	int e, r;
@@ -412,13 +421,15 @@ static int do_add(const struct wopts *o, const struct site *s)
 	w.n_liids = o->n_liids;
 	w.n_operators = o->n_operators;
 	w.emergency = o->emergency;
-	if ((e = change_gate(o, s, "add")))
+	if ((e = change_gate(o, s, "add", &ss)))
 		return e;
-	if ((e = cli_open_keystore(&o->pass, s, &ks)))
+	if ((e = cli_session_keys(&o->pass, ss))) {
+		acl_session_close(ss);
 		return e;
+	}
 	msg[0] = '\0';
-	r = warrant_add(s, ks, &w, id, msg, sizeof(msg));
-	keystore_close(ks);
+	r = access_warrant_add(ss, &w, id, msg, sizeof(msg));
+	acl_session_close(ss);
 	if (r != LACRE_OK) {
 		cli_err("warrant add: %s", msg[0] ? msg : lacre_strerror(r));
 		return cli_exit_status(r);
@@ -553,7 +564,7 @@ static int do_show(const struct wopts *o, const struct site *s, int list)
 static int do_mutate(const struct wopts *o, const struct site *s, const char *sub)
 {
 	struct warrant_registry *reg = NULL;
-	struct keystore *ks = NULL;
+	struct acl_session *ss = NULL;
 	const struct warrant *w;
 	struct warrant_period p;
 	char msg[SITE_MSG_MAX];
@@ -595,18 +606,21 @@ static int do_mutate(const struct wopts *o, const struct site *s, const char *su
 		if ((e = get_time("at", o->at, 0, &at)))
 			return e;
 	}
-	if ((e = change_gate(o, s, sub)))
+	if ((e = change_gate(o, s, sub, &ss)))
 		return e;
-	/* every event is signed with the site's warrant-log key */
-	if ((e = cli_open_keystore(&o->pass, s, &ks)))
+	/* every event is signed with the site's warrant-log key, read
+	 * through the session the gate allowed the change in */
+	if ((e = cli_session_keys(&o->pass, ss))) {
+		acl_session_close(ss);
 		return e;
+	}
 	if (strcmp(sub, "extend") == 0)
-		r = warrant_extend(s, ks, o->id, &p, msg, sizeof(msg));
+		r = access_warrant_extend(ss, o->id, &p, msg, sizeof(msg));
 	else if (strcmp(sub, "confirm") == 0)
-		r = warrant_confirm(s, ks, o->id, o->order, od, msg, sizeof(msg));
+		r = access_warrant_confirm(ss, o->id, o->order, od, msg, sizeof(msg));
 	else
-		r = warrant_cease(s, ks, o->id, o->order, od, at, msg, sizeof(msg));
-	keystore_close(ks);
+		r = access_warrant_cease(ss, o->id, o->order, od, at, msg, sizeof(msg));
+	acl_session_close(ss);
 	if (r != LACRE_OK) {
 		cli_err("warrant %s: %s", sub, msg[0] ? msg : lacre_strerror(r));
 		return cli_exit_status(r);
@@ -622,8 +636,7 @@ static int do_mutate(const struct wopts *o, const struct site *s, const char *su
 /* lacre warrant identity */
 static int do_identity(const struct wopts *o, const struct site *s)
 {
-	struct keystore *ks = NULL;
-	struct keystore_tombstone tomb;
+	struct key_tombstone tomb;
 	struct age_x25519_identity id;
 	char enc[AGE_IDENTITY_MAX], t[WARRANT_TIME_MAX], user[64], kmsg[SITE_MSG_MAX];
 	int e, r;
@@ -643,14 +656,14 @@ static int do_identity(const struct wopts *o, const struct site *s)
 		if ((e = cli_gate(s, o->user, &rq, &ss, NULL)) != EXIT_OK)
 			return e;
 		snprintf(user, sizeof(user), "%s", acl_session_user(ss));
-		if ((e = cli_open_keystore(&o->pass, s, &ks))) {
+		if ((e = cli_session_keys(&o->pass, ss))) {
 			acl_session_close(ss);
 			return e;
 		}
 		memset(&tomb, 0, sizeof(tomb));
-		/* only the key the gate allowed in this session (access_key.h) */
-		r = access_key(ss, ks, o->id, &id, &tomb, kmsg, sizeof(kmsg));
-		keystore_close(ks);
+		/* only the key the gate allowed in this session (access_key.h);
+		 * the session's keys are wiped with it */
+		r = access_key(ss, o->id, &id, &tomb, kmsg, sizeof(kmsg));
 		acl_session_close(ss);
 	}
 	if (r == LACRE_E_DENIED) {

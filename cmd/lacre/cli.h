@@ -34,7 +34,6 @@ int cli_passphrase_fd(const char *arg, int *fd);
 int cli_exit_status(int err);
 
 struct site;
-struct keystore;
 struct passphrase_src;
 /* Open the site named by arg (--site) or LACRE_SITE (cli_site.c); prints
  * the error and returns an exit status on failure. */
@@ -43,12 +42,14 @@ int cli_open_site(const char *arg, struct site *s);
  * EXIT_OK or EXIT_FAIL. */
 struct lacre_store;
 int cli_open_store(const struct site *s, struct lacre_store **st);
-/* Keeper domain (cmd/lacre-keeper/cli_keystore.c).  Read the master passphrase from src, unlock the master key and open the
- * keystore (access domain).  Prints the error; returns an exit status.
- * In a keeper worker: the keeper's keystore, no passphrase (once). */
-int cli_open_keystore(const struct passphrase_src *src, const struct site *s,
-		      struct keystore **ks);
 struct acl_session;
+/* Keeper domain (cmd/lacre-keeper/cli_keystore.c).  Give the gate session
+ * ss its keys (access_keys_unlock, lib/keeper/access_key.h): read the
+ * master passphrase (or PIN) from src and unlock the keystore, which ss
+ * then owns (acl_session_close wipes it); in a keeper worker the keeper's
+ * keystore, no passphrase (once).  Prints the error; returns an exit
+ * status. */
+int cli_session_keys(const struct passphrase_src *src, struct acl_session *ss);
 struct access_request;
 /* Keeper domain (cmd/lacre-keeper/cli_gate.c): pass the gate for rq as
  * the user of key file user (NULL: $LACRE_USER; in a keeper worker the
@@ -58,8 +59,9 @@ struct access_request;
  * with *out the open session when out is not NULL (the caller closes it). */
 int cli_gate(const struct site *s, const char *user, const struct access_request *rq,
 	     struct acl_session **out, const char *prefix);
-/* Make this process a keeper worker whose commands use ks (cmd_keeper.c). */
-void cli_keeper_worker_keystore(struct keystore *ks);
+/* Make this process a keeper worker (cmd_keeper.c): its command's session
+ * gets the keeper's keystore (keeper_keys_worker). */
+void cli_keeper_worker_begin(void);
 /* 1 in a keeper worker (warrant list/show are gated there), else 0. */
 int cli_keeper_worker(void);
 /* The name an output file is logged under (the access event's "what"): in

@@ -2,7 +2,8 @@
  * cli_site.c - opening a site and reading a witness policy for the
  * commands, with the error lines of DESIGN.md §8 (what went wrong and what
  * to do).  Keyless: shared by the lacre client and lacre-keeper (the
- * keystore is opened in cmd/lacre-keeper/cli_keystore.c, keeper domain).
+ * keys are unlocked into the gate session by
+ * cmd/lacre-keeper/cli_keystore.c, keeper domain).
  */
 #include <stdio.h>
 

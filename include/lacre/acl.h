@@ -106,6 +106,22 @@ int access_open(const struct site *s, const char *user_keyfile,
  * (lib/keeper/access_key.h) hands out keys on; nothing else is recorded. */
 int acl_session_allowed(const struct acl_session *ss, const char *action, const char *warrant);
 
+/* ---- the keys a session owns (lib/keeper/access_key.h) ---- */
+
+/* The session of the master passphrase holder when no user acts: the
+ * first administrator's bootstrap (`user add` on a site without users)
+ * and a one-shot `lacre-keeper run -- audit --deep`.  It has no user and
+ * no grant; access_key_operator alone reads keys through it.  Refused
+ * (LACRE_E_DENIED, msg says why) in a keeper worker. */
+int acl_session_open_operator(const struct site *s, struct acl_session **out,
+			      char *msg, size_t msglen);
+/* 1 for a session of acl_session_open_operator, else 0. */
+int acl_session_operator(const struct acl_session *ss);
+/* The session's key slot (the unlocked keystore acl_session_close wipes)
+ * is lib/keeper/session_keys.h: lib/keeper alone fills and reads it. */
+/* The site the session was opened on. */
+const struct site *acl_session_site(const struct acl_session *ss);
+
 /* ---- the keeper (docs/keeper.md) ---- */
 
 /* Asks the user (through the keeper's connection to the client) for the

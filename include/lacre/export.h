@@ -4,7 +4,8 @@
  * package layout is docs/FORMATS.md §9 and include/lacre/package.h.
  *
  * export_run() decrypts a warrant's records (access domain: the caller has
- * opened the keystore and passed the audit-first gate of acl.h), makes a
+ * passed the audit-first gate of acl.h, and the gate's session owns the
+ * unlocked keystore, lib/keeper/access_key.h), makes a
  * receipt for each from the site's ingest log (receipts.h), and writes one
  * age file sealed to the court's recipient holding: every record's PDU and
  * frame body, the JSON lines of `lacre records --json`, the receipts, the
@@ -22,9 +23,8 @@
 #include "lacre/note.h"
 #include "lacre/site.h"
 
-struct keystore;   /* the keeper's (lib/keeper/keystore.h) */
-struct acl_session; /* the gate's (acl.h): every key is read through it
-		     * (lib/keeper/access_key.h) */
+struct acl_session; /* the gate's (acl.h): it owns the keys, and every key
+		     * is read through it (lib/keeper/access_key.h) */
 
 #define EXPORT_SIGNER_KEY "export-signer"  /* keystore name of the export key seed */
 #define EXPORT_EXCL_TEXT_MAX 160
@@ -94,19 +94,19 @@ struct export_result {
 int export_exclusion_parse_record(const char *s, struct export_exclusion *out);
 int export_exclusion_parse_range(const char *s, struct export_exclusion *out);
 
-/* Load the export signing key of site s from ks, creating it (and
+/* Load the export signing key of site s through ss, creating it (and
  * DIR/ledger/export.vkey) on first use.  Caller frees with
  * note_signer_free(). */
 struct note_signer;
-int export_signer(const struct site *s, const struct acl_session *ss, struct keystore *ks,
+int export_signer(const struct site *s, const struct acl_session *ss,
 		  struct note_signer **out);
 
 /* The access report of a package: every access-log entry that names
- * warrant (read with the auditor identity from ks, each verified by
+ * warrant (read with the auditor identity through ss, each verified by
  * accesslog_read), one text line each, appended to out.  LACRE_E_NOT_FOUND
  * when the site has no access log or no auditor key (msg says so). */
 struct lacre_dbuf;
-int export_access_report(const struct site *s, const struct acl_session *ss, struct keystore *ks,
+int export_access_report(const struct site *s, const struct acl_session *ss,
 			 const char *warrant, struct lacre_dbuf *out, char *msg, size_t msglen);
 
 /* The receipt of one record of warrant (segment "seg/<hex>", index in the
@@ -119,7 +119,7 @@ int export_access_report(const struct site *s, const struct acl_session *ss, str
  * is left as it was.  commitment and leaf (may be NULL) receive what the
  * receipts prove (leaf: the entry's for v2).  LACRE_E_NOT_FOUND: no such record, or one in no
  * published checkpoint (msg says whether ingest may still publish it). */
-int export_record_receipt(const struct site *s, const struct acl_session *ss, struct keystore *ks,
+int export_record_receipt(const struct site *s, const struct acl_session *ss,
 			  const char *warrant, const char *segment, uint64_t index, struct lacre_dbuf *out,
 			  struct lacre_dbuf *segment_proof, uint8_t commitment[32], uint64_t *leaf,
 			  char *msg, size_t msglen);
@@ -133,7 +133,7 @@ int export_record_receipt(const struct site *s, const struct acl_session *ss, st
  * (damaged sealed data or ledger: nothing is written), LACRE_E_EXISTS (the
  * output exists), LACRE_E_INVALID (an exclusion matches no record),
  * LACRE_E_IO.  msg explains a failure in one line. */
-int export_run(const struct site *s, struct keystore *ks, const struct export_opts *o,
+int export_run(const struct site *s, const struct export_opts *o,
 	       struct export_result *res, char *msg, size_t msglen);
 
 #endif

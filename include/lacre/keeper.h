@@ -134,8 +134,6 @@ int keeper_write_full(int fd, const void *p, size_t n);
 
 /* ---- the service (lib/keeper/server.c) ---- */
 
-struct keystore;
-
 /* What the keeper runs for an authenticated, allowed request, in a worker
  * process whose stdout and stderr go to the client: argv is the request's
  * arguments with "--site DIR" appended and the output path replaced by
@@ -158,15 +156,16 @@ struct keeper_config {
  * (a keeper already listens there). */
 int keeper_serve(const struct keeper_config *cfg, char *msg, size_t msglen);
 
-/* The seam where the master key is unwrapped: the passphrase opens
- * master.age (passphrase_get, then site_master_unlock), or, when lacre.conf
- * names master.pkcs11_module, the token decrypts master.p11 with the PIN
- * read from src (p11_keystore_open, lacre/pkcs11.h).  Opens the keystore
- * with it and wipes the master key.  msg explains a failure
- * (LACRE_E_PASSPHRASE: wrong passphrase or PIN). */
 struct passphrase_src;
-int keeper_unlock(const struct site *s, const struct passphrase_src *src,
-		  struct keystore **ks, char *msg, size_t msglen);
+/* The keeper service's own unlocked keystore (lib/keeper/access_key.c):
+ * keeper_keys_unlock opens it (keeper_unlock, lib/keeper/keystore.h) and
+ * holds it in the process (msg as there); keeper_keys_close wipes it;
+ * keeper_keys_worker, in a worker, makes access_keys_unlock hand it to
+ * the request's session (once) instead of reading a passphrase. */
+int keeper_keys_unlock(const struct site *s, const struct passphrase_src *src,
+		       char *msg, size_t msglen);
+void keeper_keys_close(void);
+void keeper_keys_worker(void);
 
 /* ---- the client (lib/proto/client.c) ---- */
 

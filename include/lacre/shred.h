@@ -14,7 +14,8 @@
  *
  * A shred needs two different users, at least one of them a court clerk
  * (the four-eyes rule of DESIGN.md §1): one requests, the other approves,
- * and the approval executes keystore_shred() after the attempt is durable
+ * and the approval executes access_key_shred() (the crypto-shredding of
+ * lib/keeper, through the gate session) after the attempt is durable
  * in the access log.  The log's rules are enforced when it is replayed too
  * (an approval by the requester, or without a clerk, refuses the file).
  * Owned by lib/access/shred.c.
@@ -125,7 +126,7 @@ int shred_approve(const struct site *s, const struct acl_session *ss, const char
 		  shred_execute_fn exec, void *arg, char *msg, size_t msglen);
 
 /* Record the executed approval of request id by the session's user (after
- * keystore_shred succeeded): shred_approve without exec. */
+ * access_key_shred succeeded): shred_approve without exec. */
 int shred_approve_record(const struct site *s, const struct acl_session *ss, const char *id,
 			 char *msg, size_t msglen);
 

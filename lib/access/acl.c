@@ -38,6 +38,7 @@
 #include "lacre/evlog.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
+#include "keeper/session_keys.h"
 
 #define ROLE(x) (1u << (x))
 #define ACL_GRANTS_MAX 16   /* allowed requests one session remembers */
@@ -56,6 +57,11 @@ struct acl_session {
 		char warrant[WARRANT_ID_MAX];   /* "" when the request named none */
 	} granted[ACL_GRANTS_MAX];
 	size_t ngranted;
+	/* the keys this session reads (lib/keeper/access_key.c attaches the
+	 * unlocked keystore; opaque here): closed and wiped with the session */
+	void *keys;
+	void (*keys_close)(void *keys);
+	int operator_only;            /* the master passphrase holder, no user */
 };
 
 /* Set in a keeper worker process (acl_keeper_worker_begin). */
@@ -495,8 +501,57 @@ void acl_session_close(struct acl_session *ss)
 {
 	if (ss == NULL)
 		return;
+	if (ss->keys_close && ss->keys)
+		ss->keys_close(ss->keys);
 	OPENSSL_cleanse(ss, sizeof(*ss));
 	free(ss);
+}
+
+int acl_session_open_operator(const struct site *s, struct acl_session **out,
+			      char *msg, size_t msglen)
+{
+	struct acl_session *ss;
+
+	if (s == NULL || out == NULL)
+		return LACRE_E_INVALID;
+	if (worker_user[0]) {
+		/* a keeper worker always acts for the user the keeper authenticated */
+		if (msg && msglen)
+			snprintf(msg, msglen, "internal error: an operator session asked for in the "
+				 "keeper (a bug of the command: please report it)");
+		return LACRE_E_DENIED;
+	}
+	if ((ss = calloc(1, sizeof(*ss))) == NULL)
+		return LACRE_E_NOMEM;
+	ss->site = *s;
+	ss->operator_only = 1;
+	*out = ss;
+	return LACRE_OK;
+}
+
+int acl_session_operator(const struct acl_session *ss)
+{
+	return ss != NULL && ss->operator_only;
+}
+
+void acl_session_set_keys(struct acl_session *ss, void *keys, void (*close_fn)(void *keys))
+{
+	if (ss == NULL)
+		return;
+	if (ss->keys_close && ss->keys && ss->keys != keys)
+		ss->keys_close(ss->keys);
+	ss->keys = keys;
+	ss->keys_close = close_fn;
+}
+
+void *acl_session_keys(const struct acl_session *ss)
+{
+	return ss ? ss->keys : NULL;
+}
+
+const struct site *acl_session_site(const struct acl_session *ss)
+{
+	return &ss->site;
 }
 
 /* The evlog_sign_fn of a session (users.h): the acting user signs a

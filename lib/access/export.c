@@ -48,7 +48,6 @@
 #include "lacre/calls.h"
 #include "lacre/err.h"
 #include "keeper/access_key.h"
-#include "keeper/keystore.h"
 #include "lacre/export.h"
 #include "lacre/hex.h"
 #include "lacre/frame.h"
@@ -223,7 +222,7 @@ int export_exclusion_parse_range(const char *s, struct export_exclusion *out)
 }
 
 /* Load or create the export signing key (see export.h). */
-int export_signer(const struct site *s, const struct acl_session *ss, struct keystore *ks,
+int export_signer(const struct site *s, const struct acl_session *ss,
 		  struct note_signer **out)
 {
 	uint8_t seed[32];
@@ -237,11 +236,11 @@ int export_signer(const struct site *s, const struct acl_session *ss, struct key
 	if (snprintf(name, sizeof(name), "lacre/%s/export", s->cfg.name) >= (int)sizeof(name) ||
 	    !note_name_valid(name))
 		return LACRE_E_CONFIG;
-	r = access_key_secret(ss, ks, EXPORT_SIGNER_KEY, seed, NULL, NULL, 0);
+	r = access_key_secret(ss, EXPORT_SIGNER_KEY, seed, NULL, NULL, 0);
 	if (r == LACRE_E_NOT_FOUND) {
 		if (RAND_priv_bytes(seed, sizeof(seed)) != 1)
 			return LACRE_E_CRYPTO;
-		r = access_key_create(ss, ks, EXPORT_SIGNER_KEY, NULL, seed, NULL, 0);
+		r = access_key_create(ss, EXPORT_SIGNER_KEY, NULL, seed, NULL, 0);
 	}
 	if (r != LACRE_OK)
 		goto out;
@@ -306,7 +305,7 @@ static void ex_alog_problem(void *arg, uint64_t index, const char *what)
 }
 
 /* The access report (see export.h). */
-int export_access_report(const struct site *s, const struct acl_session *ss, struct keystore *ks,
+int export_access_report(const struct site *s, const struct acl_session *ss,
 			 const char *warrant, struct lacre_dbuf *out, char *msg, size_t msglen)
 {
 	struct age_x25519_identity aud;
@@ -317,7 +316,7 @@ int export_access_report(const struct site *s, const struct acl_session *ss, str
 
 	if (msglen)
 		msg[0] = 0;
-	if ((r = access_key(ss, ks, USERS_AUDITOR_KEY, &aud, NULL, msg, msglen)) == LACRE_E_DENIED)
+	if ((r = access_key(ss, USERS_AUDITOR_KEY, &aud, NULL, msg, msglen)) == LACRE_E_DENIED)
 		return r;
 	if (r != LACRE_OK) {
 		snprintf(msg, msglen, "no access-log auditor key in the keystore (%s)", lacre_strerror(r));
@@ -786,7 +785,7 @@ static int ex_oversight(void *arg, const struct access_record *ar)
 }
 
 /* The oversight pass and its members (quarantine.txt, events.jsonl). */
-static int ex_oversight_pass(struct ex_ctx *c, struct keystore *ks, struct lacre_store *st)
+static int ex_oversight_pass(struct ex_ctx *c, struct lacre_store *st)
 {
 	struct age_x25519_identity ov;
 	char kmsg[SITE_MSG_MAX];
@@ -797,7 +796,7 @@ static int ex_oversight_pass(struct ex_ctx *c, struct keystore *ks, struct lacre
 	size_t nq, i, l;
 	int r;
 
-	if ((r = access_key(c->o->session, ks, SITE_OVERSIGHT_KEY, &ov, NULL, kmsg, sizeof(kmsg))) ==
+	if ((r = access_key(c->o->session, SITE_OVERSIGHT_KEY, &ov, NULL, kmsg, sizeof(kmsg))) ==
 	    LACRE_E_DENIED)
 		return ex_fail(c, r, "%s", kmsg);
 	if (r != LACRE_OK)
@@ -1218,7 +1217,7 @@ static int ex_self_check(const struct export_opts *o, const struct ex_ctx *c,
 	return LACRE_OK;
 }
 
-int export_run(const struct site *s, struct keystore *ks, const struct export_opts *o,
+int export_run(const struct site *s, const struct export_opts *o,
 	       struct export_result *res, char *msg, size_t msglen)
 {
 	struct ex_ctx c;
@@ -1227,7 +1226,7 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	struct note_signer *signer = NULL;
 	struct note_verifier ev;
 	struct age_x25519_identity id;
-	struct keystore_tombstone tomb;
+	struct key_tombstone tomb;
 	struct access_filter f;
 	struct access_report rep;
 	struct export_result out;
@@ -1280,7 +1279,7 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 		snprintf(msg, msglen, "no warrant '%s' (see 'lacre warrant list')", o->warrant);
 		goto out;
 	}
-	r = access_key(o->session, ks, o->warrant, &id, &tomb, msg, msglen);
+	r = access_key(o->session, o->warrant, &id, &tomb, msg, msglen);
 	if (r == LACRE_E_DENIED)
 		goto out;
 	if (r == LACRE_E_SHREDDED) {
@@ -1294,7 +1293,7 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 		goto out;
 	}
 	have_id = 1;
-	if ((r = export_signer(s, o->session, ks, &signer)) != LACRE_OK) {
+	if ((r = export_signer(s, o->session, &signer)) != LACRE_OK) {
 		snprintf(msg, msglen, "cannot load or create the export key: %s", lacre_strerror(r));
 		goto out;
 	}
@@ -1334,7 +1333,7 @@ int export_run(const struct site *s, struct keystore *ks, const struct export_op
 	}
 	if ((r = ex_unlogged_finish(&c, s)) != LACRE_OK)
 		goto out;
-	if (o->oversight && (r = ex_oversight_pass(&c, ks, st)) != LACRE_OK)
+	if (o->oversight && (r = ex_oversight_pass(&c, st)) != LACRE_OK)
 		goto out;
 	if (!o->no_media && (r = ex_media(&c, s, st, &id)) != LACRE_OK) {
 		snprintf(msg, msglen, "cannot add the renderings: %s", lacre_strerror(r));
@@ -1489,7 +1488,7 @@ static int ex_one_record(void *arg, const struct access_record *ar)
 }
 
 /* The receipt of one record (see export.h). */
-int export_record_receipt(const struct site *s, const struct acl_session *ss, struct keystore *ks,
+int export_record_receipt(const struct site *s, const struct acl_session *ss,
 			  const char *warrant, const char *segment, uint64_t index, struct lacre_dbuf *out,
 			  struct lacre_dbuf *segment_proof, uint8_t commitment[32], uint64_t *leaf, char *msg, size_t msglen)
 {
@@ -1508,7 +1507,7 @@ int export_record_receipt(const struct site *s, const struct acl_session *ss, st
 	memset(&one, 0, sizeof(one));
 	one.segment = segment;
 	one.index = index;
-	if ((r = access_key(ss, ks, warrant, &id, NULL, msg, msglen)) == LACRE_E_DENIED)
+	if ((r = access_key(ss, warrant, &id, NULL, msg, msglen)) == LACRE_E_DENIED)
 		return r;
 	if (r != LACRE_OK) {
 		snprintf(msg, msglen, "cannot read warrant %s's key: %s", warrant, lacre_strerror(r));

@@ -195,9 +195,9 @@ int keystore_put(struct keystore *ks, const char *name,
 }
 
 /* Parse a tombstone file (untrusted text: "key value" lines). */
-static int read_tomb(const char *path, struct keystore_tombstone *t)
+static int read_tomb(const char *path, struct key_tombstone *t)
 {
-	struct keystore_tombstone tmp;
+	struct key_tombstone tmp;
 	struct lacre_dbuf d;
 	struct lacre_rbuf rb;
 	int r, have = 0;
@@ -250,7 +250,7 @@ static int read_tomb(const char *path, struct keystore_tombstone *t)
 	return r;
 }
 
-int keystore_tombstone(struct keystore *ks, const char *name, struct keystore_tombstone *tomb)
+int keystore_tombstone(struct keystore *ks, const char *name, struct key_tombstone *tomb)
 {
 	char path[SITE_PATH_MAX];
 	int r;
@@ -262,9 +262,9 @@ int keystore_tombstone(struct keystore *ks, const char *name, struct keystore_to
 }
 
 int keystore_get_secret(struct keystore *ks, const char *name, uint8_t secret[32],
-			struct keystore_tombstone *tomb)
+			struct key_tombstone *tomb)
 {
-	struct keystore_tombstone t;
+	struct key_tombstone t;
 	struct lacre_dbuf d;
 	uint8_t tmp[32];
 	char path[SITE_PATH_MAX];
@@ -301,7 +301,7 @@ out:
 }
 
 int keystore_get(struct keystore *ks, const char *name, struct age_x25519_identity *id,
-		 struct keystore_tombstone *tomb)
+		 struct key_tombstone *tomb)
 {
 	struct age_x25519_identity tmp;
 	int r;

@@ -16,13 +16,13 @@
  * bytes, fsyncs, unlinks it and fsyncs the folder.  From then on
  * keystore_get() fails with LACRE_E_SHREDDED and reports the order.
  *
- * Commands never call keystore_get / keystore_get_secret (nor _put): they
- * reach keys only through the gate's session, lib/keeper/access_key.h
- * (access_key, access_key_secret, access_key_create, and
- * access_key_operator for the master passphrase holder without a user).
- * The callers are lib/keeper and that accessor; keystore_shred stays with
- * `shred approve` (its own four-eyes gate), keystore_open/close where they
- * are.
+ * Only lib/keeper includes this header (`make lint-keystore` fails on any
+ * other file of cmd/, lib/ or include/ that includes it or names a
+ * keystore_ function).  Commands reach keys only through the gate's
+ * session, which owns the unlocked keystore: lib/keeper/access_key.h
+ * (access_keys_unlock, access_key, access_key_secret, access_key_create,
+ * access_key_shred, access_warrant_*, and access_key_operator for the
+ * master passphrase holder without a user).
  * Format details: docs/FORMATS.md §4.  Owned by lib/keeper/keystore.c.
  */
 #ifndef LACRE_KEYSTORE_H
@@ -32,20 +32,15 @@
 #include <stdint.h>
 
 #include "lacre/age.h"
+#include "keeper/key_tombstone.h"
 #include "keeper/master.h"
 #include "lacre/site.h"
 
 #define KEYSTORE_NAME_MAX 64
-#define KEYSTORE_ORDER_MAX 128
+#define KEYSTORE_ORDER_MAX KEY_ORDER_MAX
 
 struct keystore;
 
-/* What a tombstone says about a shredded key. */
-struct keystore_tombstone {
-	char order_id[KEYSTORE_ORDER_MAX];
-	int64_t order_date;      /* Unix microseconds */
-	int64_t shredded_at;     /* Unix microseconds */
-};
 
 /* Open the keystore of site s with the unlocked master key (see
  * site_master_unlock(), keeper/master.h); the wrapping key is derived here
@@ -67,14 +62,14 @@ int keystore_put(struct keystore *ks, const char *name,
  * filled from the tombstone), LACRE_E_AUTH (the file does not open with
  * this master key: tampered, renamed or another site's), LACRE_E_CORRUPT. */
 int keystore_get(struct keystore *ks, const char *name, struct age_x25519_identity *id,
-		 struct keystore_tombstone *tomb);
+		 struct key_tombstone *tomb);
 
 /* The same for a raw 32-byte secret (e.g. the Ed25519 seed of the warrant
  * log signer, name "warrant-signer"). */
 int keystore_put_secret(struct keystore *ks, const char *name, const uint8_t secret[32],
 			int replace);
 int keystore_get_secret(struct keystore *ks, const char *name, uint8_t secret[32],
-			struct keystore_tombstone *tomb);
+			struct key_tombstone *tomb);
 
 /* Destroy the key stored under name by court order (order id, order date).
  * Idempotent for an already shredded key (LACRE_E_SHREDDED).  Errors:
@@ -83,6 +78,30 @@ int keystore_shred(struct keystore *ks, const char *name, const char *order_id,
 		   int64_t order_date);
 
 /* Read the tombstone of a shredded key; LACRE_E_NOT_FOUND if there is none. */
-int keystore_tombstone(struct keystore *ks, const char *name, struct keystore_tombstone *tomb);
+int keystore_tombstone(struct keystore *ks, const char *name, struct key_tombstone *tomb);
+
+/* ---- for lib/keeper (and the unit tests' fixtures) ---- */
+
+struct passphrase_src;
+/* The seam where the master key is unwrapped: the passphrase opens
+ * master.age (passphrase_get, then site_master_unlock), or, when lacre.conf
+ * names master.pkcs11_module, the token decrypts master.p11 with the PIN
+ * read from src (p11_keystore_open, lacre/pkcs11.h).  Opens the keystore
+ * with it and wipes the master key.  msg explains a failure
+ * (LACRE_E_PASSPHRASE: wrong passphrase or PIN). */
+int keeper_unlock(const struct site *s, const struct passphrase_src *src,
+		  struct keystore **ks, char *msg, size_t msglen);
+/* The same, saying in *stage (may be NULL; ACCESS_UNLOCK_*,
+ * keeper/access_key.h) which step failed: the secret (unreadable, wrong,
+ * or the token refused) or the site's files (master.age, the keystore).
+ * The one body of both the keeper's unlock and access_keys_unlock. */
+int keeper_unlock_stage(const struct site *s, const struct passphrase_src *src,
+			struct keystore **ks, int *stage, char *msg, size_t msglen);
+/* Lend ks to the gate session ss (lib/keeper/access_key.c): its keys are
+ * then read through ss (access_key.h) and ks stays the caller's (the
+ * session's close does not close it).  For lib/keeper and the unit tests,
+ * which hold a keystore of their own; commands use access_keys_unlock. */
+struct acl_session;
+void access_keys_lend(struct acl_session *ss, struct keystore *ks);
 
 #endif

@@ -56,6 +56,7 @@
 #include "lacre/unix_listen.h"
 #include "lacre/hex.h"
 #include "lacre/keeper.h"
+#include "keeper/access_key.h"
 #include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "keeper/pkcs11.h"
@@ -74,13 +75,15 @@ static void on_stop(int sig)
 	stop_flag = 1;
 }
 
-int keeper_unlock(const struct site *s, const struct passphrase_src *src,
-		  struct keystore **ks, char *msg, size_t msglen)
+int keeper_unlock_stage(const struct site *s, const struct passphrase_src *src,
+			struct keystore **ks, int *stage, char *msg, size_t msglen)
 {
 	uint8_t master[SITE_MASTER_KEY_LEN];
 	char *pass = NULL;
 	int r;
 
+	if (stage)
+		*stage = ACCESS_UNLOCK_SECRET;
 	/* the seam: a site whose lacre.conf names a token has no master.age;
 	 * the token unwraps master.p11 (lib/keeper/pkcs11.c) */
 	if (s->cfg.pkcs11_module[0] != '\0')
@@ -96,9 +99,16 @@ int keeper_unlock(const struct site *s, const struct passphrase_src *src,
 	}
 	r = site_master_unlock(s, pass, master);
 	passphrase_free(pass);
+	if (r == LACRE_E_PASSPHRASE) {
+		snprintf(msg, msglen, "wrong master passphrase for site %s", s->dir);
+		return r;
+	}
+	/* the secret was right: what fails from here is the site's files */
+	if (stage)
+		*stage = ACCESS_UNLOCK_OPEN;
 	if (r != LACRE_OK) {
-		snprintf(msg, msglen, r == LACRE_E_PASSPHRASE ? "wrong master passphrase for site %s"
-			 : "cannot open master.age of site %s", s->dir);
+		snprintf(msg, msglen, "cannot open master.age of site %s: %s", s->dir,
+			 lacre_strerror(r));
 		return r;
 	}
 	r = keystore_open(s, master, ks);
@@ -106,6 +116,12 @@ int keeper_unlock(const struct site *s, const struct passphrase_src *src,
 	if (r != LACRE_OK)
 		snprintf(msg, msglen, "cannot open the keystore: %s", lacre_strerror(r));
 	return r;
+}
+
+int keeper_unlock(const struct site *s, const struct passphrase_src *src,
+		  struct keystore **ks, char *msg, size_t msglen)
+{
+	return keeper_unlock_stage(s, src, ks, NULL, msg, msglen);
 }
 
 /* Unix microseconds now. */

@@ -31,6 +31,7 @@
 #include "lacre/site.h"
 #include "lacre/pct.h"
 #include "lacre/warrant.h"
+#include "keeper/warrant_log.h"
 #include "site/warrant_int.h"
 
 /* ------------------------------------------------------------ validation */

@@ -36,6 +36,7 @@
 #include "lacre/etsi_enc.h"
 #include "lacre/frame.h"
 #include "keeper/keystore.h"
+#include "keeper/warrant_log.h"
 #include "lacre/receipts.h"
 #include "lacre/record.h"
 #include "lacre/seal_sink.h"
@@ -137,6 +138,8 @@ static KIT_UNUSED int kit_session(const char *warrant, int oversight, struct acl
 	}
 	if ((r = acl_session_open(&kit_site, path, out, kit_msg, sizeof(kit_msg))) != LACRE_OK)
 		return r;
+	/* the session reads the kit's keystore (it stays the kit's) */
+	access_keys_lend(*out, kit_ks);
 	r = acl_authorize(*out, &rq, kit_msg, sizeof(kit_msg));
 	if (r == LACRE_OK && oversight) {
 		rq.action = "quarantine";

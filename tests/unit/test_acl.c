@@ -20,9 +20,12 @@
 #include "lacre/err.h"
 #include "keeper/access_key.h"
 #include "keeper/keystore.h"
+#include "keeper/passphrase.h"
+#include "lacre/shred.h"
 #include "lacre/site.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
+#include "keeper/warrant_log.h"
 
 static struct site site;
 static char tdir[512];
@@ -333,64 +336,67 @@ static void test_access_key(void)
 	/* an open session before any authorisation: nothing at all */
 	CHECK_OK(acl_session_open(&site, tpath("ana.key"), &ss, msg, sizeof(msg)));
 	CHECK_EQ_INT(acl_session_allowed(ss, "records", NULL), 0);
-	CHECK_EQ_INT(access_key(ss, ks, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	access_keys_lend(ss, ks);
+	CHECK_EQ_INT(access_key(ss, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
 	CHECK(strstr(msg, "'W-000001'") != NULL && strstr(msg, "'records'") != NULL);
 	/* a refused request (another unit's warrant for ana? no: no
 	 * justification) grants nothing either */
 	rq.justification = "";
 	CHECK_EQ_INT(acl_authorize(ss, &rq, msg, sizeof(msg)), LACRE_E_INVALID);
-	CHECK_EQ_INT(access_key(ss, ks, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK_EQ_INT(access_key(ss, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
 	rq.justification = "DP 1/2026: transcription";
 	/* allowed "records" on W1: W1's identity, the keystore's very key */
 	CHECK_OK(acl_authorize(ss, &rq, msg, sizeof(msg)));
 	CHECK_EQ_INT(acl_session_allowed(ss, "records", "W-000001"), 1);
 	CHECK_EQ_INT(acl_session_allowed(ss, "records", w2), 0);
-	CHECK_OK(access_key(ss, ks, "W-000001", &id, NULL, msg, sizeof(msg)));
+	CHECK_OK(access_key(ss, "W-000001", &id, NULL, msg, sizeof(msg)));
 	CHECK_STR(msg, "");
 	CHECK_OK(keystore_get(ks, "W-000001", &direct, NULL));
 	CHECK(memcmp(id.public_key, direct.public_key, sizeof(id.public_key)) == 0);
 	age_identity_wipe(&id);
 	age_identity_wipe(&direct);
 	/* W2 (same unit, never asked for): refused, named */
-	CHECK_EQ_INT(access_key(ss, ks, w2, &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK_EQ_INT(access_key(ss, w2, &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
 	CHECK(strstr(msg, w2) != NULL && strstr(msg, "on that warrant") != NULL);
 	/* the oversight identity needs an allowed quarantine */
-	CHECK_EQ_INT(access_key(ss, ks, SITE_OVERSIGHT_KEY, &id, NULL, msg, sizeof(msg)),
+	CHECK_EQ_INT(access_key(ss, SITE_OVERSIGHT_KEY, &id, NULL, msg, sizeof(msg)),
 		     LACRE_E_DENIED);
 	CHECK(strstr(msg, "'" SITE_OVERSIGHT_KEY "'") != NULL && strstr(msg, "'quarantine'") != NULL);
 	/* nor the auditor identity, nor the signer seeds, nor a new key */
-	CHECK_EQ_INT(access_key(ss, ks, USERS_AUDITOR_KEY, &id, NULL, msg, sizeof(msg)),
+	CHECK_EQ_INT(access_key(ss, USERS_AUDITOR_KEY, &id, NULL, msg, sizeof(msg)),
 		     LACRE_E_DENIED);
 	CHECK(strstr(msg, "'access-log'") != NULL);
-	CHECK_EQ_INT(access_key_secret(ss, ks, SITE_SIGNER_KEY, seed, NULL, msg, sizeof(msg)),
+	CHECK_EQ_INT(access_key_secret(ss, SITE_SIGNER_KEY, seed, NULL, msg, sizeof(msg)),
 		     LACRE_E_DENIED);
 	CHECK(strstr(msg, "'" SITE_SIGNER_KEY "'") != NULL && strstr(msg, "'user-admin'") != NULL);
-	CHECK_EQ_INT(access_key_secret(ss, ks, "export-signer", seed, NULL, msg, sizeof(msg)),
+	CHECK_EQ_INT(access_key_secret(ss, "export-signer", seed, NULL, msg, sizeof(msg)),
 		     LACRE_E_DENIED);
-	CHECK_EQ_INT(access_key_create(ss, ks, "export-signer", NULL, seed, msg, sizeof(msg)),
+	CHECK_EQ_INT(access_key_create(ss, "export-signer", NULL, seed, msg, sizeof(msg)),
 		     LACRE_E_DENIED);
-	CHECK_EQ_INT(access_key(NULL, ks, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK_EQ_INT(access_key(NULL, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
 	acl_session_close(ss);
 	ss = NULL;
 
 	/* the clerk allowed quarantine gets the oversight key, still no warrant */
 	CHECK_OK(acl_session_open(&site, tpath("luis.key"), &ss, msg, sizeof(msg)));
+	access_keys_lend(ss, ks);
 	rq.action = "quarantine";
 	rq.warrant = NULL;
 	CHECK_OK(acl_authorize(ss, &rq, msg, sizeof(msg)));
-	CHECK_OK(access_key(ss, ks, SITE_OVERSIGHT_KEY, &id, NULL, msg, sizeof(msg)));
+	CHECK_OK(access_key(ss, SITE_OVERSIGHT_KEY, &id, NULL, msg, sizeof(msg)));
 	age_identity_wipe(&id);
-	CHECK_EQ_INT(access_key(ss, ks, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK_EQ_INT(access_key(ss, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
 	acl_session_close(ss);
 	ss = NULL;
 
 	/* the auditor allowed access-log gets the auditor identity only */
 	CHECK_OK(acl_session_open(&site, tpath("olga.key"), &ss, msg, sizeof(msg)));
+	access_keys_lend(ss, ks);
 	rq.action = "access-log";
 	CHECK_OK(acl_authorize(ss, &rq, msg, sizeof(msg)));
-	CHECK_OK(access_key(ss, ks, USERS_AUDITOR_KEY, &id, NULL, msg, sizeof(msg)));
+	CHECK_OK(access_key(ss, USERS_AUDITOR_KEY, &id, NULL, msg, sizeof(msg)));
 	age_identity_wipe(&id);
-	CHECK_EQ_INT(access_key(ss, ks, SITE_OVERSIGHT_KEY, &id, NULL, msg, sizeof(msg)),
+	CHECK_EQ_INT(access_key(ss, SITE_OVERSIGHT_KEY, &id, NULL, msg, sizeof(msg)),
 		     LACRE_E_DENIED);
 	acl_session_close(ss);
 	keystore_close(ks);
@@ -406,13 +412,141 @@ static int no_sign(void *arg, const void *m, size_t n, uint8_t sig[64])
 	return LACRE_E_DENIED;
 }
 
+/* The keys a session owns: access_keys_unlock (the master passphrase)
+ * attaches the keystore, acl_session_close wipes it (ASan sees a leak
+ * otherwise); a session without keys hands out nothing (named); the
+ * warrant log's writers need an allowed warrant-change; a shred needs an
+ * allowed "shred" on that warrant AND the four-eyes rule at the key
+ * (the requester cannot approve, a clerk among the two), and only then
+ * the key is gone. */
+static void test_session_keys(void)
+{
+	struct keystore *ks = NULL;
+	struct acl_session *ss = NULL;
+	struct age_x25519_identity id;
+	struct access_request rq = { "records", "W-000001", "all", "DP 1/2026: transcription" };
+	struct passphrase_src src;
+	struct shred_request req;
+	struct key_tombstone tomb;
+	uint8_t master[32];
+	char msg[SITE_MSG_MAX], w2[WARRANT_ID_MAX];
+	int stage = 0;
+
+	CHECK_OK(make_site());
+	CHECK_OK(site_master_unlock(&site, "pw", master));
+	CHECK_OK(keystore_open(&site, master, &ks));
+	OPENSSL_cleanse(master, sizeof(master));
+	CHECK_OK(mk_warrant(ks, w2));
+	unsetenv(USERS_ENV);
+
+	/* allowed, but no keys unlocked yet: refused, named */
+	CHECK_OK(acl_session_open(&site, tpath("ana.key"), &ss, msg, sizeof(msg)));
+	CHECK_OK(acl_authorize(ss, &rq, msg, sizeof(msg)));
+	CHECK_EQ_INT(access_key(ss, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK(strstr(msg, "before the session's keys were unlocked") != NULL);
+	/* a wrong passphrase: the secret step, nothing attached */
+	passphrase_src_init(&src);
+	src.no_prompt = 1;
+	src.no_cred = 1;
+	setenv("LACRE_PASSPHRASE", "not-pw", 1);
+	CHECK_EQ_INT(access_keys_unlock(ss, &src, &stage, msg, sizeof(msg)), LACRE_E_PASSPHRASE);
+	CHECK_EQ_INT(stage, ACCESS_UNLOCK_SECRET);
+	CHECK(strstr(msg, "wrong master passphrase") != NULL);
+	CHECK_EQ_INT(access_key(ss, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	/* the right one: the session owns the keystore and reads W1 */
+	setenv("LACRE_PASSPHRASE", "pw", 1);
+	CHECK_OK(access_keys_unlock(ss, &src, &stage, msg, sizeof(msg)));
+	CHECK_OK(access_key(ss, "W-000001", &id, NULL, msg, sizeof(msg)));
+	age_identity_wipe(&id);
+	/* a records session writes no warrant event and shreds nothing */
+	CHECK_EQ_INT(access_warrant_cease(ss, "W-000001", "Auto 9", 0, 0, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK(strstr(msg, "'warrant-change'") != NULL);
+	memset(&req, 0, sizeof(req));
+	snprintf(req.id, sizeof(req.id), "S-000001");
+	snprintf(req.warrant, sizeof(req.warrant), "W-000001");
+	snprintf(req.order, sizeof(req.order), "Auto 99/2026");
+	req.order_date = 1;
+	snprintf(req.by, sizeof(req.by), "sara");
+	req.by_role = ACL_SUPERVISOR;
+	CHECK_EQ_INT(access_key_shred(ss, &req, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK(strstr(msg, "'shred'") != NULL);
+	/* dropped: nothing any more */
+	access_keys_drop(ss);
+	CHECK_EQ_INT(access_key(ss, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	acl_session_close(ss);
+	ss = NULL;
+
+	/* the clerk allowed "shred" on W1 */
+	CHECK_OK(acl_session_open(&site, tpath("luis.key"), &ss, msg, sizeof(msg)));
+	access_keys_lend(ss, ks);
+	rq.action = "shred";
+	rq.what = "approve S-000001";
+	CHECK_OK(acl_authorize(ss, &rq, msg, sizeof(msg)));
+	/* ... not on W2 */
+	snprintf(req.warrant, sizeof(req.warrant), "%s", w2);
+	CHECK_EQ_INT(access_key_shred(ss, &req, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK(strstr(msg, w2) != NULL && strstr(msg, "'shred'") != NULL);
+	CHECK_OK(keystore_get(ks, w2, &id, NULL));
+	age_identity_wipe(&id);
+	/* ... nor a request he made himself (four eyes), nor one executed */
+	snprintf(req.warrant, sizeof(req.warrant), "W-000001");
+	snprintf(req.by, sizeof(req.by), "luis");
+	req.by_role = ACL_CLERK;
+	CHECK_EQ_INT(access_key_shred(ss, &req, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK(strstr(msg, "four eyes") != NULL);
+	snprintf(req.by, sizeof(req.by), "sara");
+	req.by_role = ACL_SUPERVISOR;
+	req.done = 1;
+	CHECK_EQ_INT(access_key_shred(ss, &req, msg, sizeof(msg)), LACRE_E_STATE);
+	CHECK_OK(keystore_get(ks, "W-000001", &id, NULL));
+	age_identity_wipe(&id);
+	/* sara's request, luis approves: the key is gone, the order kept */
+	req.done = 0;
+	CHECK_OK(access_key_shred(ss, &req, msg, sizeof(msg)));
+	CHECK_EQ_INT(keystore_get(ks, "W-000001", &id, &tomb), LACRE_E_SHREDDED);
+	CHECK_STR(tomb.order_id, "Auto 99/2026");
+	CHECK_EQ_INT(access_key_shred(ss, &req, msg, sizeof(msg)), LACRE_E_SHREDDED);
+	acl_session_close(ss);
+	ss = NULL;
+
+	/* the operator session (no user) never shreds either */
+	CHECK_OK(acl_session_open_operator(&site, &ss, msg, sizeof(msg)));
+	access_keys_lend(ss, ks);
+	snprintf(req.warrant, sizeof(req.warrant), "%s", w2);
+	CHECK_EQ_INT(access_key_shred(ss, &req, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK_OK(keystore_get(ks, w2, &id, NULL));
+	age_identity_wipe(&id);
+	acl_session_close(ss);
+	keystore_close(ks);
+
+	/* the right passphrase but no master.age: the files' step, named */
+	{
+		char ma[SITE_PATH_MAX + 32], moved[SITE_PATH_MAX + 32];
+
+		snprintf(ma, sizeof(ma), "%s/master.age", site.dir);
+		snprintf(moved, sizeof(moved), "%s/master.age.moved", site.dir);
+		CHECK_EQ_INT(rename(ma, moved), 0);
+		CHECK_OK(acl_session_open(&site, tpath("ana.key"), &ss, msg, sizeof(msg)));
+		setenv("LACRE_PASSPHRASE", "pw", 1);
+		CHECK(access_keys_unlock(ss, &src, &stage, msg, sizeof(msg)) != LACRE_OK);
+		CHECK_EQ_INT(stage, ACCESS_UNLOCK_OPEN);
+		CHECK(strstr(msg, "cannot open master.age of site ") != NULL);
+		acl_session_close(ss);
+		CHECK_EQ_INT(rename(moved, ma), 0);
+	}
+	unsetenv("LACRE_PASSPHRASE");
+}
+
 /* access_key_operator, the master passphrase holder's keys without a user
- * (bootstrap, one-shot deep audit): given outside a keeper worker, refused
- * (named) inside one, where every command has a gate session.  Last: it
- * makes this process a keeper worker for good. */
+ * (bootstrap, one-shot deep audit), through the operator session: given
+ * outside a keeper worker, refused (named) for a user's session and
+ * inside a worker, where every command has a gate session and no operator
+ * session opens.  Last: it makes this process a keeper worker for good. */
 static void test_access_key_operator(void)
 {
 	struct keystore *ks = NULL;
+	struct acl_session *op = NULL, *ss = NULL;
 	struct age_x25519_identity id;
 	uint8_t master[32], seed[32];
 	char msg[SITE_MSG_MAX];
@@ -421,18 +555,41 @@ static void test_access_key_operator(void)
 	CHECK_OK(site_master_unlock(&site, "pw", master));
 	CHECK_OK(keystore_open(&site, master, &ks));
 	OPENSSL_cleanse(master, sizeof(master));
-	CHECK_OK(access_key_operator(ks, "W-000001", &id, NULL, NULL, 0, msg, sizeof(msg)));
+	CHECK_OK(acl_session_open_operator(&site, &op, msg, sizeof(msg)));
+	CHECK_EQ_INT(acl_session_operator(op), 1);
+	access_keys_lend(op, ks);
+	CHECK_OK(access_key_operator(op, "W-000001", &id, NULL, NULL, 0, msg, sizeof(msg)));
 	age_identity_wipe(&id);
-	CHECK_OK(access_key_operator(ks, SITE_SIGNER_KEY, NULL, seed, NULL, 0, msg, sizeof(msg)));
+	CHECK_OK(access_key_operator(op, SITE_SIGNER_KEY, NULL, seed, NULL, 0, msg, sizeof(msg)));
 	/* only the auditor identity is ever created here */
-	CHECK_EQ_INT(access_key_operator(ks, "W-000001", &id, NULL, NULL, 1, msg, sizeof(msg)),
+	CHECK_EQ_INT(access_key_operator(op, "W-000001", &id, NULL, NULL, 1, msg, sizeof(msg)),
 		     LACRE_E_INVALID);
+	/* the operator session reads no key through the gate's rule */
+	CHECK_EQ_INT(access_key(op, "W-000001", &id, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
+	/* nor writes the warrant log once the site has users */
+	CHECK_EQ_INT(access_warrant_cease(op, "W-000001", "Auto 9", 1, 1, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK(strstr(msg, "the cessation by the master passphrase holder on a site that has "
+		      "users") != NULL);
+	/* a user's session is no operator's */
+	unsetenv(USERS_ENV);
+	CHECK_OK(acl_session_open(&site, tpath("root.key"), &ss, msg, sizeof(msg)));
+	CHECK_EQ_INT(acl_session_operator(ss), 0);
+	access_keys_lend(ss, ks);
+	CHECK_EQ_INT(access_key_operator(ss, "W-000001", &id, NULL, NULL, 0, msg, sizeof(msg)),
+		     LACRE_E_DENIED);
+	CHECK(strstr(msg, "key 'W-000001'") != NULL && strstr(msg, "master passphrase") != NULL);
+	acl_session_close(ss);
 	CHECK_OK(acl_keeper_worker_begin("ana", no_sign, NULL));
-	CHECK_EQ_INT(access_key_operator(ks, "W-000001", &id, NULL, NULL, 0, msg, sizeof(msg)),
+	CHECK_EQ_INT(access_key_operator(op, "W-000001", &id, NULL, NULL, 0, msg, sizeof(msg)),
 		     LACRE_E_DENIED);
-	CHECK(strstr(msg, "key 'W-000001'") != NULL && strstr(msg, "gate session") != NULL);
-	CHECK_EQ_INT(access_key_operator(ks, SITE_SIGNER_KEY, NULL, seed, NULL, 0, msg, sizeof(msg)),
+	CHECK(strstr(msg, "key 'W-000001'") != NULL && strstr(msg, "in the keeper") != NULL);
+	CHECK_EQ_INT(access_key_operator(op, SITE_SIGNER_KEY, NULL, seed, NULL, 0, msg, sizeof(msg)),
 		     LACRE_E_DENIED);
+	acl_session_close(op);
+	op = NULL;
+	CHECK_EQ_INT(acl_session_open_operator(&site, &op, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK(op == NULL && strstr(msg, "operator session") != NULL);
 	OPENSSL_cleanse(seed, sizeof(seed));
 	keystore_close(ks);
 }
@@ -443,6 +600,7 @@ int main(void)
 	RUN(test_sessions);
 	RUN(test_access_open);
 	RUN(test_access_key);
+	RUN(test_session_keys);
 	RUN(test_access_key_operator);   /* last: makes the process a worker */
 	return t_done();
 }

@@ -182,7 +182,7 @@ static int xrun(struct export_opts *o, struct export_result *res, char *msg, siz
 
 	(void)kit_session(o->warrant, o->oversight, &ss);
 	o->session = ss;
-	r = export_run(&kit_site, kit_ks, o, res, msg, msglen);
+	r = export_run(&kit_site, o, res, msg, msglen);
 	o->session = NULL;
 	acl_session_close(ss);
 	return r;
@@ -412,7 +412,7 @@ static void test_refusals(void)
 	 * export but not the quarantine --with-quarantine needs, is refused
 	 * (LACRE_E_DENIED naming the key) and writes nothing */
 	opts(&o, "nosession.age", path, sizeof(path));
-	CHECK_EQ_INT(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)), LACRE_E_DENIED);
+	CHECK_EQ_INT(export_run(&kit_site, &o, &res, msg, sizeof(msg)), LACRE_E_DENIED);
 	CHECK(strstr(msg, "key '") != NULL && strstr(msg, wid) != NULL);
 	CHECK(stat(path, &sb) != 0);
 	{
@@ -420,7 +420,7 @@ static void test_refusals(void)
 		CHECK_OK(kit_session(wid, 0, &ss));
 		o.session = ss;
 		o.oversight = 1;
-		CHECK_EQ_INT(export_run(&kit_site, kit_ks, &o, &res, msg, sizeof(msg)), LACRE_E_DENIED);
+		CHECK_EQ_INT(export_run(&kit_site, &o, &res, msg, sizeof(msg)), LACRE_E_DENIED);
 		CHECK(strstr(msg, "key '" SITE_OVERSIGHT_KEY "'") != NULL &&
 		      strstr(msg, "'quarantine'") != NULL);
 		CHECK(stat(path, &sb) != 0);
@@ -497,12 +497,12 @@ static void test_record_receipt(void)
 	lacre_dbuf_init(&d, 1 << 20);
 	lacre_dbuf_init(&spd, SEGMENT_PROOF_TEXT_MAX);
 	/* no session, or one the gate allowed nothing on this warrant: no key */
-	CHECK_EQ_INT(export_record_receipt(&kit_site, NULL, kit_ks, wid, r5->segment, r5->index, &d,
+	CHECK_EQ_INT(export_record_receipt(&kit_site, NULL, wid, r5->segment, r5->index, &d,
 					   &spd, commit, &leaf, msg, sizeof(msg)), LACRE_E_DENIED);
 	CHECK(strstr(msg, wid) != NULL && strstr(msg, "on that warrant") != NULL);
 	CHECK_EQ_INT(d.len, 0);
 	CHECK_OK(kit_session(wid, 0, &ss));
-	CHECK_OK(export_record_receipt(&kit_site, ss, kit_ks, wid, r5->segment, r5->index, &d, &spd,
+	CHECK_OK(export_record_receipt(&kit_site, ss, wid, r5->segment, r5->index, &d, &spd,
 				       commit, &leaf, msg, sizeof(msg)));
 	CHECK_MEM(commit, r5->commitment, 32);
 	CHECK_OK(receipt_parse(d.p, d.len, &rc));
@@ -527,12 +527,12 @@ static void test_record_receipt(void)
 	}
 	lacre_dbuf_free(&spd);
 	lacre_dbuf_reset(&d);
-	CHECK_EQ_INT(export_record_receipt(&kit_site, ss, kit_ks, wid, r5->segment, 100000, &d, NULL,
+	CHECK_EQ_INT(export_record_receipt(&kit_site, ss, wid, r5->segment, 100000, &d, NULL,
 					   NULL, NULL, msg, sizeof(msg)), LACRE_E_NOT_FOUND);
 	CHECK(strstr(msg, "has no record") != NULL);
 	CHECK_EQ_INT(d.len, 0);
 	/* another warrant than the one the gate allowed: refused, named */
-	CHECK_EQ_INT(export_record_receipt(&kit_site, ss, kit_ks, "W-000077", r5->segment, r5->index,
+	CHECK_EQ_INT(export_record_receipt(&kit_site, ss, "W-000077", r5->segment, r5->index,
 					   &d, NULL, NULL, NULL, msg, sizeof(msg)), LACRE_E_DENIED);
 	CHECK(strstr(msg, "key 'W-000077'") != NULL);
 	CHECK_EQ_INT(d.len, 0);
@@ -552,11 +552,11 @@ static void test_access_report_absent(void)
 	CHECK_OK(make_site());
 	lacre_dbuf_init(&d, 1 << 16);
 	/* without a session that allowed the export: refused, named */
-	CHECK_EQ_INT(export_access_report(&kit_site, NULL, kit_ks, wid, &d, msg, sizeof(msg)),
+	CHECK_EQ_INT(export_access_report(&kit_site, NULL, wid, &d, msg, sizeof(msg)),
 		     LACRE_E_DENIED);
 	CHECK(strstr(msg, "key '" USERS_AUDITOR_KEY "'") != NULL);
 	CHECK_OK(kit_session(wid, 0, &ss));
-	CHECK_EQ_INT(export_access_report(&kit_site, ss, kit_ks, wid, &d, msg, sizeof(msg)),
+	CHECK_EQ_INT(export_access_report(&kit_site, ss, wid, &d, msg, sizeof(msg)),
 		     LACRE_E_NOT_FOUND);
 	CHECK(strstr(msg, "no access-log auditor key in the keystore") != NULL);
 	acl_session_close(ss);

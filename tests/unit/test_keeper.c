@@ -35,6 +35,7 @@
 #include "lacre/site.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
+#include "keeper/warrant_log.h"
 
 #define T0 1796000000000000LL   /* a request time, Unix microseconds */
 

@@ -65,6 +65,7 @@
 #include "lacre/store.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
+#include "keeper/warrant_log.h"
 
 /* Part of gcov's runtime (only in a --coverage build). */
 extern void __gcov_merge_add(void *, unsigned) __attribute__((weak));

@@ -119,7 +119,7 @@ static void test_shred(void)
 {
 	struct keystore *ks = NULL;
 	struct age_x25519_identity a, b;
-	struct keystore_tombstone t;
+	struct key_tombstone t;
 	int64_t od;
 
 	CHECK_OK(make_site());

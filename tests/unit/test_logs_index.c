@@ -159,7 +159,7 @@ static int export_to(const char *name, int64_t from, int64_t to, struct export_r
 	if ((r = kit_session(wid, 0, &ss)) != LACRE_OK)
 		return r;
 	o.session = ss;
-	r = export_run(&kit_site, kit_ks, &o, res, msg, sizeof(msg));
+	r = export_run(&kit_site, &o, res, msg, sizeof(msg));
 	acl_session_close(ss);
 	if (r != LACRE_OK) {
 		fprintf(stderr, "  export: %s\n", msg);

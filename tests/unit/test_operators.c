@@ -28,6 +28,7 @@
 #include "keeper/keystore.h"
 #include "lacre/site.h"
 #include "lacre/warrant.h"
+#include "keeper/warrant_log.h"
 #include "ingest/ingest_int.h"
 
 static char msg[SITE_MSG_MAX];

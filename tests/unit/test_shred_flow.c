@@ -23,6 +23,7 @@
 #include "lacre/site.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
+#include "keeper/warrant_log.h"
 
 static struct site site;
 static char tdir[512];

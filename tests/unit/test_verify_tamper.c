@@ -108,12 +108,12 @@ static int setup(void)
 	if ((r = kit_session(wid, 0, &ss)) != LACRE_OK)
 		goto out;
 	o.session = ss;
-	if ((r = export_run(&kit_site, kit_ks, &o, &res, kit_msg, sizeof(kit_msg))) != LACRE_OK)
+	if ((r = export_run(&kit_site, &o, &res, kit_msg, sizeof(kit_msg))) != LACRE_OK)
 		goto out;
 	lacre_dbuf_free(&b);                       /* site_read_file makes b anew */
 	if ((r = site_read_file(path, (size_t)1 << 28, &b)) != LACRE_OK ||
 	    (r = package_open(b.p, b.len, &court, &base, kit_msg, sizeof(kit_msg))) != LACRE_OK ||
-	    (r = export_signer(&kit_site, ss, kit_ks, &signer)) != LACRE_OK)
+	    (r = export_signer(&kit_site, ss, &signer)) != LACRE_OK)
 		goto out;
 	note_signer_public(signer, &export_key);
 	snprintf(path, sizeof(path), "%s/ledger/ingest/vkey", kit_site.dir);

@@ -17,6 +17,7 @@
 #include "keeper/keystore.h"
 #include "lacre/site.h"
 #include "lacre/warrant.h"
+#include "keeper/warrant_log.h"
 
 static struct site site;
 static struct keystore *ks;
