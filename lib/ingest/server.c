@@ -783,7 +783,7 @@ void srv_conn_close(struct ingest_server *s, struct conn *c, const char *reason,
 	if (c->next)
 		c->next->prev = c->prev;
 	s->n_conns--;
-	__atomic_sub_fetch(&s->load, 1, __ATOMIC_RELAXED);
+	srv_load_add(s, c->listener == LACRE_HI3, -1);
 	ingest_framer_free(&c->fr);
 	srv_budget_forget(s, c);
 	lacre_dbuf_free(&c->tx);
