@@ -145,7 +145,7 @@ static void usage(FILE *f)
 	    "connection:  --tls --tls-ca PEM --tls-cert PEM --tls-key PEM --connections N\n"
 	    "             --allow-remote --reconnect-wait S --connect-timeout S --stall-timeout S\n"
 	    "traffic:     --targets N --calls N --sessions N --pdus N --duration S --rate PDUS_PER_S\n"
-	    "             --realtime --call-seconds S --session-packets N --seed N\n"
+	    "             --realtime --call-seconds S --session-packets N --bulk --seed N\n"
 	    "             --start-time ISO8601 (alias --base-time) --timestamp generalized|microsecond\n"
 	    "encoding:    --liid-prefix P --binary-liid --operator ID --network-element ID --country CC\n"
 	    "             --interception-point ID --domain-id OID --lengths openli|minimal|long|indefinite\n"
@@ -299,7 +299,7 @@ enum {
 	O_OPERATOR, O_NE, O_COUNTRY, O_IPID, O_LOCATION, O_CELL, O_MEDIATOR_ID, O_SEQ_START, O_UNKNOWN_EXT, O_KEEPALIVE,
 	O_KA_WAIT, O_NO_FINAL_KA, O_RECONNECT_WAIT, O_CONNECT_TIMEOUT, O_STALL_TIMEOUT, O_IHASH,
 	O_IEVERY, O_SIGN_KEY, O_SIGN_EVERY, O_SIGN_DIGEST, O_SIGN_STYLE, O_HI1, O_SPLIT, O_GARBAGE,
-	O_DISCONNECT, O_RESEND, O_GAPS, O_RESETS, O_RESTARTS, O_KA_LIID, O_REALTIME, O_OUTPUT, O_REPLAY, O_SUMMARY, O_VERSION
+	O_DISCONNECT, O_RESEND, O_GAPS, O_RESETS, O_RESTARTS, O_KA_LIID, O_REALTIME, O_OUTPUT, O_REPLAY, O_BULK, O_SUMMARY, O_VERSION
 };
 
 static const struct option long_opts[] = {
@@ -321,6 +321,7 @@ static const struct option long_opts[] = {
 	{ "pdus", required_argument, NULL, O_PDUS },
 	{ "call-seconds", required_argument, NULL, O_CALL_SECONDS },
 	{ "session-packets", required_argument, NULL, O_SESSION_PACKETS },
+	{ "bulk", no_argument, NULL, O_BULK },
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "start-time", required_argument, NULL, O_START_TIME },
 	{ "base-time", required_argument, NULL, O_START_TIME },
@@ -561,6 +562,7 @@ static int parse_args(struct med_opts *o, int argc, char **argv)
 		case O_REALTIME: o->realtime = 1; break;
 		case O_OUTPUT: o->output = a; break;
 		case O_REPLAY: o->replay = a; break;
+		case O_BULK: o->bulk = 1; break;
 		case O_SUMMARY: o->summary = a; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout); return 1;

@@ -56,6 +56,7 @@ struct med_opts {
 	long long pdus;                 /* stop after N data PDUs, 0 = no limit */
 	double call_seconds;            /* media length of each call */
 	unsigned session_packets;       /* IP packets of each session */
+	int bulk;                       /* --bulk: sessions send 1460-byte TCP segments only */
 	uint64_t seed;
 	int have_start;
 	int64_t start_us;               /* Unix microseconds */
