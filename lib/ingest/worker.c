@@ -122,6 +122,26 @@ void srv_inbox_free(struct ingest_server *s)
 	pthread_mutex_destroy(&s->in_mu);
 }
 
+/* Account one PDU with little under the lock.  See server_int.h.  The
+ * copy is a guess from c's last PDU (a stream's first INTEGRITY_PROBE PDUs,
+ * or a chain with hash checks, are retained): a wrong guess costs a copy
+ * made for nothing, or one made under the lock as before, never a
+ * different result. */
+int srv_acct_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, size_t len,
+                 const struct etsi_pdu *d)
+{
+	struct ingest_acct_pre p;
+	int r;
+
+	ingest_acct_prepare(&p, pdu, len, c->acct_kept);
+	srv_acct_lock(s);
+	r = ingest_acct_pdu_prepared(s->acct, pdu, len, &p, d, c->listener, c->id);
+	srv_acct_unlock(s);
+	c->acct_kept = (uint8_t)p.retained;
+	ingest_acct_finish(&p);
+	return r;
+}
+
 /* One connection more or fewer on t.  See server_int.h. */
 void srv_load_add(struct ingest_server *t, int hi3, int delta)
 {
