@@ -23,7 +23,9 @@
 # keep-alive answer) for 1 and 2 workers and their ratio (the target's
 # figure); the receiver's CPU-seconds per MB and CPUs busy; the sender's
 # CPU (and per MB); the CPU other processes took on the receiver's CPUs
-# (/proc/stat minus receiver and sender: on a shared machine with
+# (/proc/stat task time minus receiver and sender; irq and softirq time,
+# mostly the loopback's packet work, is printed apart and not subtracted:
+# on a shared machine with
 # autogroup scheduling, every other login session gets an equal share,
 # niced or not); the ratio normalised by the CPU left to the receiver
 # ((2-worker MB/s / CPUs left) / (1-worker MB/s / CPUs left) x 2: what two
@@ -131,17 +133,20 @@ one() {
 	. "$work/ready"
 	local pid
 	pid=$(pgrep -P "$IPID" lacre-ingest || echo "$IPID")
-	task_cpu "$pid" >"$work/cpu0"
-	grep '^cpu[0-9]' /proc/stat >"$work/stat0"
 	if [ "$withperf" = 1 ]; then
 		perf stat -x, -e syscalls:sys_enter_futex,context-switches -p "$pid" -o "$work/perf.txt" &
 		PPID_=$!
+		sleep 0.3
 	fi
+	task_cpu "$pid" >"$work/cpu0"
+	grep '^cpu[0-9]' /proc/stat >"$work/stat0"
+	date +%s.%N >"$work/t0"
 	taskset -c "$scpu" "$B/lacre-mediator" --replay "$work/gen/$mix" --connections "$conns" \
 		--hi2 127.0.0.1:$hi2 --hi3 127.0.0.1:$hi3 "${margs[@]}" >"$work/replay.json" 2>"$work/med.err" ||
 		{ echo "replay failed: $(tail -1 "$work/med.err")" >&2; }
-	task_cpu "$pid" >"$work/cpu1"
+	date +%s.%N >"$work/t1"
 	grep '^cpu[0-9]' /proc/stat >"$work/stat1"
+	task_cpu "$pid" >"$work/cpu1"
 	if [ -n "$PPID_" ]; then kill -INT "$PPID_"; wait "$PPID_" 2>/dev/null; PPID_=; fi
 	kill -TERM "$IPID"; wait "$IPID" 2>/dev/null; IPID=
 	[ -s "$work/replay.json" ] || return 1
@@ -149,11 +154,11 @@ one() {
 import json, sys, os
 work, clk, withperf = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1"
 rcpus, scpu = [int(x) for x in sys.argv[4].split(",")], int(sys.argv[5])
-def busy(f):                     # busy jiffies per CPU (all but idle and iowait)
+def busy(f):                     # per CPU: task jiffies (user nice system steal), irq + softirq
     d = {}
     for line in open(f):
-        v = line.split()
-        d[int(v[0][3:])] = sum(int(x) for x in v[1:9]) - int(v[4]) - int(v[5])
+        v = [int(x) for x in line.split()[1:9]]
+        d[int(line.split()[0][3:])] = (v[0] + v[1] + v[2] + v[7], v[5] + v[6])
     return d
 b0, b1 = busy(work + "/stat0"), busy(work + "/stat1")
 r = json.load(open(work + "/replay.json"))
@@ -181,10 +186,17 @@ total = (b["all"][1] - a["all"][1]) / clk
 left = total - sum(threads.values())
 if left >= 0.01:
     threads["(exited threads)"] = left
-rbusy = sum(b1[c] - b0[c] for c in rcpus) / clk      # CPU-s used on the receiver's CPUs
+rbusy = sum(b1[c][0] - b0[c][0] for c in rcpus) / clk    # task CPU-s on the receiver's CPUs
+softirq = sum(b1[c][1] - b0[c][1] for c in rcpus) / clk  # the loopback's packet work, mostly
 sender = r["cpu_user_s"] + r["cpu_sys_s"]
+# the snapshots bracket the replay, a little longer than its elapsed_s: the
+# other processes' share is taken over the snapshots' own interval
+span = float(open(work + "/t1").read()) - float(open(work + "/t0").read())
 others = max(0.0, rbusy - max(total, sum(threads.values())) - (sender if scpu in rcpus else 0))
-out = {"mbps": r["bytes_sent"] / r["elapsed_s"] / 1e6, "others_cpu": others, "ncpu": len(rcpus), "pdups": r["pdus_sent"] / r["elapsed_s"],
+others *= r["elapsed_s"] / span if span > r["elapsed_s"] else 1.0
+softirq *= r["elapsed_s"] / span if span > r["elapsed_s"] else 1.0
+out = {"mbps": r["bytes_sent"] / r["elapsed_s"] / 1e6, "others_cpu": others, "ncpu": len(rcpus),
+       "softirq": softirq, "pdups": r["pdus_sent"] / r["elapsed_s"],
        "mb": r["bytes_sent"] / 1e6, "elapsed": r["elapsed_s"], "bpp": r["bytes_sent"] / max(1, r["pdus_sent"]),
        "sender_cpu": r["cpu_user_s"] + r["cpu_sys_s"], "recv_cpu": max(total, sum(threads.values())),
        "threads": threads, "sched": sched}
@@ -203,7 +215,8 @@ PY
 }
 
 printf '%s\n' "CPU-s/MB: CPU-seconds per MB sent; sender and other processes: CPUs (CPU-s per second of the" \
-	"run) they used, other processes counted on the receiver's CPUs (/proc/stat minus receiver and sender);" \
+	"run) they used, other processes counted on the receiver's CPUs (/proc/stat task time minus receiver" \
+	"and sender; irq/softirq apart, not subtracted: mostly the loopback's own packet work);" \
 	"normalised ratio: (2-worker MB/s / CPUs left to the receiver) / (1-worker MB/s / CPUs left) x 2," \
 	"an estimate for two free CPUs, NOT the target's figure"
 for mix in $cases; do
@@ -227,9 +240,11 @@ ratio = b["mbps"] / a["mbps"] if a["mbps"] > 0 else 0
 norm = (b["mbps"] / l2) / (a["mbps"] / l1) * 2 if a["mbps"] > 0 else 0
 for lab, x, l in (("1 worker: ", a, l1), ("2 workers:", b, l2)):
     print("%-17s %s %6.1f MB/s %7.0f PDUs/s, receiver %.4f CPU-s/MB (%.2f CPUs busy), sender %.2f CPU "
-          "(%.4f CPU-s/MB), other processes %.2f CPU on the receiver's; left to the receiver %.2f of %d CPUs"
+          "(%.4f CPU-s/MB), other processes %.2f CPU and irq/softirq %.2f CPU on the receiver's; left to "
+          "the receiver %.2f of %d CPUs"
           % (name if x is a else "", lab, x["mbps"], x["pdups"], x["recv_cpu"] / x["mb"],
-             x["recv_cpu"] / x["elapsed"], sshare(x), x["sender_cpu"] / x["mb"], oshare(x), l, x["ncpu"]))
+             x["recv_cpu"] / x["elapsed"], sshare(x), x["sender_cpu"] / x["mb"], oshare(x),
+             x["softirq"] / x["elapsed"], l, x["ncpu"]))
 print("%-17s ratio %.2f (the target's figure, >= 1.8); normalised by the CPU left to the receiver "
       "(MB/s per CPU left, 2 workers over 1, x 2) %.2f; %.0f B/PDU, %.0f MB"
       % ("", ratio, norm, a["bpp"], a["mb"]))
