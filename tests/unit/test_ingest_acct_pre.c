@@ -6,17 +6,23 @@
  * and the accounting equal those of ingest_acct_pdu, with hash checks
  * verified, tampered and evicted under a small retention cap; a stream
  * past the integrity probe stops being retained; PDUs evicted under the
- * lock are handed back to be freed after it (ASan: nothing leaks).
+ * lock are handed back to be freed after it (ASan: nothing leaks); and a
+ * hash PDU whose IntegrityCheck contents are retained for the older
+ * signature scheme keeps those contents, not the PDU copied before the
+ * lock (signatures verify in every mode).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "harness.h"
 #include "lacre/err.h"
 #include "lacre/etsi.h"
+#include "lacre/ber.h"
 #include "lacre/etsi_enc.h"
 #include "lacre/ingest.h"
 #include "lacre/json.h"
@@ -215,8 +221,102 @@ static void test_modes_agree(void)
 		lacre_dbuf_free(&out[m]);
 }
 
+/* The older signature scheme (lacre-mediator --sign-style contents): 3 hash
+ * PDUs, each over 2 data PDUs, then a signature (ECDSA P-256, prehashed)
+ * over the SHA-256 of their IntegrityCheck contents.  The receiver retains
+ * those contents, a part of each hash PDU: with a copy of the whole PDU
+ * prepared before the lock, it must still retain the part. */
+static void test_signature_contents(void)
+{
+	EVP_PKEY *k = NULL;
+	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL), *sc = NULL;
+	char path[4096];
+	FILE *fp;
+
+	CHECK(kc != NULL);
+	CHECK(EVP_PKEY_keygen_init(kc) == 1);
+	CHECK(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kc, NID_X9_62_prime256v1) == 1);
+	CHECK(EVP_PKEY_keygen(kc, &k) == 1);
+	EVP_PKEY_CTX_free(kc);
+	snprintf(path, sizeof(path), "%s/pre_pub.pem", t_tmpdir());
+	fp = fopen(path, "w");
+	CHECK(fp != NULL);
+	PEM_write_PUBKEY(fp, k);
+	fclose(fp);
+	for (int m = 0; m < M_N; m++) {
+		struct ingest_acct *a;
+		struct lacre_dbuf datas[2], hb[3], b;
+		struct ingest_integrity_stats is;
+		struct run_obs o;
+		uint32_t seqs[2], hs[3] = { 1, 2, 3 };
+		uint8_t guess = 0, dg[32], sig[128];
+		unsigned dl = 0;
+		size_t sl = sizeof(sig);
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		struct etsi_enc_header h = hdr("LIS", 4, 1);
+		struct etsi_enc_integrity ic;
+
+		memset(&o, 0, sizeof(o));
+		lacre_dbuf_init(&evs, 1u << 20);
+		lacre_dbuf_init(&b, 1u << 16);
+		CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+		CHECK_OK(ingest_acct_set_sigkey(a, path, "sha256"));
+		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+		for (uint64_t q = 0, hq = 0; hq < 3; hq++) {
+			for (size_t i = 0; i < 2; i++, q++) {
+				lacre_dbuf_init(&datas[i], 1u << 16);
+				data_pdu(&datas[i], "LIS", 4, q, (uint8_t)q);
+				seqs[i] = (uint32_t)q;
+				CHECK_OK(feed(a, &datas[i], m, &guess, &o));
+			}
+			lacre_dbuf_init(&hb[hq], 1u << 16);
+			hash_pdu(&hb[hq], "LIS", 4, hq + 1, seqs, datas, 2);
+			CHECK_OK(feed(a, &hb[hq], m, &guess, &o));
+			{
+				/* the signed bytes: the IntegrityCheck element's contents */
+				struct etsi_pdu d;
+				struct lacre_rbuf tb;
+				struct ber_tlv t;
+				CHECK_OK(etsi_decode(hb[hq].p, hb[hq].len, &d));
+				lacre_rbuf_init(&tb, d.integrity.tlv.p, d.integrity.tlv.len);
+				CHECK_OK(ber_next(&tb, &t, 8));
+				EVP_DigestUpdate(md, t.value, t.len);
+			}
+			for (size_t i = 0; i < 2; i++)
+				lacre_dbuf_free(&datas[i]);
+		}
+		EVP_DigestFinal_ex(md, dg, &dl);
+		EVP_MD_CTX_free(md);
+		CHECK((sc = EVP_PKEY_CTX_new(k, NULL)) != NULL);
+		CHECK(EVP_PKEY_sign_init(sc) == 1);
+		CHECK(EVP_PKEY_sign(sc, sig, &sl, dg, dl) == 1);
+		EVP_PKEY_CTX_free(sc);
+		memset(&ic, 0, sizeof(ic));
+		ic.seqs = hs;
+		ic.n_seqs = 3;
+		ic.check_type = 2;
+		ic.data_type = 2;
+		ic.value = sig;
+		ic.value_len = sl;
+		ic.sig_alg = 2;
+		CHECK_OK(etsi_enc_integrity(&b, &h, &ic));
+		CHECK_OK(feed(a, &b, m, &guess, &o));
+		ingest_acct_integrity(a, &is);
+		CHECK_EQ_INT(is.hash_ok, 3);
+		CHECK_EQ_INT(is.sig_pdus, 1);
+		CHECK_EQ_INT(is.sig_ok, 1);
+		ingest_acct_free(a);
+		for (size_t i = 0; i < 3; i++)
+			lacre_dbuf_free(&hb[i]);
+		lacre_dbuf_free(&b);
+		lacre_dbuf_free(&evs);
+	}
+	EVP_PKEY_free(k);
+}
+
 int main(void)
 {
 	RUN(test_modes_agree);
+	RUN(test_signature_contents);
 	return t_done();
 }
