@@ -21,7 +21,8 @@
 #
 # Printed per case: MB/s and PDUs/s by wall clock (first connect to the last
 # keep-alive answer) for 1 and 2 workers and their ratio (the target's
-# figure); the receiver's CPU-seconds per MB and CPUs busy; the sender's
+# figure); per core: MB/s per CPU given and MB per receiver CPU-second;
+# the receiver's CPU-seconds per MB and CPUs busy; the sender's
 # CPU (and per MB); the CPU other processes took on the receiver's CPUs
 # (/proc/stat task time minus receiver and sender; irq and softirq time,
 # mostly the loopback's packet work, is printed apart and not subtracted:
@@ -257,10 +258,12 @@ l2 = left(b, scpu in (0, 1))     # 2 workers: CPUs 0,1
 ratio = b["mbps"] / a["mbps"] if a["mbps"] > 0 else 0
 norm = (b["mbps"] / l2) / (a["mbps"] / l1) * 2 if a["mbps"] > 0 else 0
 for lab, x, l in (("1 worker: ", a, l1), ("2 workers:", b, l2)):
-    print("%-17s %s %6.1f MB/s %7.0f PDUs/s, receiver %.4f CPU-s/MB (%.2f CPUs busy), sender %.2f CPU "
+    print("%-17s %s %6.1f MB/s %7.0f PDUs/s (%.1f MB/s per core given, %.0f MB per receiver CPU-s), "
+          "receiver %.4f CPU-s/MB (%.2f CPUs busy), sender %.2f CPU "
           "(%.4f CPU-s/MB), other processes %.2f CPU and irq/softirq %.2f CPU on the receiver's; left to "
           "the receiver %.2f of %d CPUs"
-          % (name if x is a else "", lab, x["mbps"], x["pdups"], x["recv_cpu"] / x["mb"],
+          % (name if x is a else "", lab, x["mbps"], x["pdups"], x["mbps"] / x["ncpu"],
+             x["mb"] / x["recv_cpu"] if x["recv_cpu"] > 0 else 0, x["recv_cpu"] / x["mb"],
              x["recv_cpu"] / x["elapsed"], sshare(x), x["sender_cpu"] / x["mb"], oshare(x),
              x["softirq"] / x["elapsed"], l, x["ncpu"]))
 print("%-17s ratio %.2f (the target's figure, >= 1.8); normalised by the CPU left to the receiver "
