@@ -6,7 +6,8 @@
  * ETSI TS 102 232 PS-PDUs for N targets: VoIP calls (SIP as IPMMIRI, G.711
  * RTP as IPMMCC) and broadband sessions (IPIRI events, IPCC packets), with
  * keep-alives, integrity checks and injectable faults; or it writes the two
- * streams to files (--output).  --summary writes what was sent, for the
+ * streams to files (--output), which --replay sends later at the kernel's
+ * cost (replay.c).  --summary writes what was sent, for the
  * receiver's acceptance tests to compare.
  *
  * This file: options, the clocks and PRNG, and the run loop that paces the
@@ -139,11 +140,12 @@ static void usage(FILE *f)
 {
 	fputs("usage: lacre-mediator --hi2 HOST:PORT --hi3 HOST:PORT [options]\n"
 	    "       lacre-mediator --output FILE [options]     (writes FILE.hi2 and FILE.hi3)\n"
+	    "       lacre-mediator --replay FILE --hi2 HOST:PORT --hi3 HOST:PORT [--tls...] [--connections N]\n"
 	    "\n"
 	    "connection:  --tls --tls-ca PEM --tls-cert PEM --tls-key PEM --connections N\n"
 	    "             --allow-remote --reconnect-wait S --connect-timeout S --stall-timeout S\n"
 	    "traffic:     --targets N --calls N --sessions N --pdus N --duration S --rate PDUS_PER_S\n"
-	    "             --realtime --call-seconds S --session-packets N --seed N\n"
+	    "             --realtime --call-seconds S --session-packets N --bulk --seed N\n"
 	    "             --start-time ISO8601 (alias --base-time) --timestamp generalized|microsecond\n"
 	    "encoding:    --liid-prefix P --binary-liid --operator ID --network-element ID --country CC\n"
 	    "             --interception-point ID --domain-id OID --lengths openli|minimal|long|indefinite\n"
@@ -297,7 +299,7 @@ enum {
 	O_OPERATOR, O_NE, O_COUNTRY, O_IPID, O_LOCATION, O_CELL, O_MEDIATOR_ID, O_SEQ_START, O_UNKNOWN_EXT, O_KEEPALIVE,
 	O_KA_WAIT, O_NO_FINAL_KA, O_RECONNECT_WAIT, O_CONNECT_TIMEOUT, O_STALL_TIMEOUT, O_IHASH,
 	O_IEVERY, O_SIGN_KEY, O_SIGN_EVERY, O_SIGN_DIGEST, O_SIGN_STYLE, O_HI1, O_SPLIT, O_GARBAGE,
-	O_DISCONNECT, O_RESEND, O_GAPS, O_RESETS, O_RESTARTS, O_KA_LIID, O_REALTIME, O_OUTPUT, O_SUMMARY, O_VERSION
+	O_DISCONNECT, O_RESEND, O_GAPS, O_RESETS, O_RESTARTS, O_KA_LIID, O_REALTIME, O_OUTPUT, O_REPLAY, O_BULK, O_SUMMARY, O_VERSION
 };
 
 static const struct option long_opts[] = {
@@ -319,6 +321,7 @@ static const struct option long_opts[] = {
 	{ "pdus", required_argument, NULL, O_PDUS },
 	{ "call-seconds", required_argument, NULL, O_CALL_SECONDS },
 	{ "session-packets", required_argument, NULL, O_SESSION_PACKETS },
+	{ "bulk", no_argument, NULL, O_BULK },
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "start-time", required_argument, NULL, O_START_TIME },
 	{ "base-time", required_argument, NULL, O_START_TIME },
@@ -357,6 +360,7 @@ static const struct option long_opts[] = {
 	{ "inject-restarts", required_argument, NULL, O_RESTARTS },
 	{ "realtime", no_argument, NULL, O_REALTIME },
 	{ "output", required_argument, NULL, O_OUTPUT },
+	{ "replay", required_argument, NULL, O_REPLAY },
 	{ "summary", required_argument, NULL, O_SUMMARY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -557,6 +561,8 @@ static int parse_args(struct med_opts *o, int argc, char **argv)
 			break;
 		case O_REALTIME: o->realtime = 1; break;
 		case O_OUTPUT: o->output = a; break;
+		case O_REPLAY: o->replay = a; break;
+		case O_BULK: o->bulk = 1; break;
 		case O_SUMMARY: o->summary = a; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout); return 1;
@@ -572,6 +578,11 @@ static int parse_args(struct med_opts *o, int argc, char **argv)
 	}
 	if (!bad && !o->output && (!o->hi2 || !o->hi3)) {
 		med_log("give --hi2 HOST:PORT and --hi3 HOST:PORT, or --output FILE");
+		bad = 1;
+	}
+	if (!bad && o->replay && (o->output || o->summary)) {
+		med_log("--replay sends files written before: --output and --summary belong to the "
+		    "run that wrote them");
 		bad = 1;
 	}
 	if (!bad && o->output && (o->split_writes || o->garbage || o->disconnect_every ||
@@ -672,6 +683,10 @@ int main(int argc, char **argv)
 	if (rc == 2)
 		return 2;
 	g_verbose = m.o.verbose;
+	if (m.o.replay) {
+		r = med_replay(&m);
+		return r == 0 ? 0 : 1;
+	}
 	r = run(&m);
 	if (r == 0 && m.st.keepalive_failures > 0) {
 		med_log("%llu keep-alive failure(s): the receiver did not answer as a LEMF must",

@@ -41,6 +41,7 @@ enum med_time_style { MED_TS_MICRO = 2, MED_TS_GENERALIZED = 1 };
 struct med_opts {
 	const char *hi2, *hi3;          /* "host:port" */
 	const char *output;             /* --output FILE prefix, or NULL */
+	const char *replay;             /* --replay FILE prefix, or NULL */
 	const char *summary;            /* --summary FILE, or NULL */
 	int tls;
 	const char *tls_ca, *tls_cert, *tls_key;
@@ -55,6 +56,7 @@ struct med_opts {
 	long long pdus;                 /* stop after N data PDUs, 0 = no limit */
 	double call_seconds;            /* media length of each call */
 	unsigned session_packets;       /* IP packets of each session */
+	int bulk;                       /* --bulk: sessions send 1460-byte TCP segments only */
 	uint64_t seed;
 	int have_start;
 	int64_t start_us;               /* Unix microseconds */
@@ -161,6 +163,10 @@ int64_t med_wall_us(void);
 /* Log helpers: one line to stderr, prefixed "lacre-mediator: ". */
 void med_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void med_debug(struct med_ctx *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* replay.c: send the files --output wrote (FILE[.pair].hi2/.hi3) to --hi2
+ * and --hi3, print one JSON line of figures; 0 or a lacre_err. */
+int med_replay(struct med_ctx *m);
 
 /* summary.c */
 int32_t med_stream_add(struct med_ctx *m, uint32_t target, uint32_t cin, int cc);

@@ -78,8 +78,8 @@ static void conn_log(struct med_ctx *m, const char *fmt, ...)
 }
 
 /* Split "host:port" ("[v6]:port" too) and resolve it; refuse anything but
- * loopback unless allowed. */
-static int resolve(const char *spec, int allow_remote, struct sockaddr_storage *ss,
+ * loopback unless allowed (net_int.h: replay.c uses it too). */
+int net_resolve(const char *spec, int allow_remote, struct sockaddr_storage *ss,
     socklen_t *len, char host[256])
 {
 	struct addrinfo hints, *res = NULL, *ai;
@@ -139,7 +139,7 @@ static int resolve(const char *spec, int allow_remote, struct sockaddr_storage *
 }
 
 /* Log the OpenSSL error queue in one line. */
-static void log_ssl(const char *what)
+void net_log_ssl(const char *what)
 {
 	char buf[256];
 	unsigned long e = ERR_get_error();
@@ -153,24 +153,25 @@ static void log_ssl(const char *what)
 	ERR_clear_error();
 }
 
-/* Build the TLS client context. */
-static int tls_init(struct med_ctx *m, struct med_net *nt)
+/* Build the TLS client context into *out (the caller frees it, also on
+ * failure; net_int.h: replay.c uses it too). */
+int net_tls_ctx(struct med_ctx *m, SSL_CTX **out)
 {
 	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
 
 	if (!c)
 		return LACRE_E_CRYPTO;
-	nt->ctx = c;
+	*out = c;
 	SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
 	SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
 	if (m->o.tls_ca) {
 		if (SSL_CTX_load_verify_locations(c, m->o.tls_ca, NULL) != 1) {
-			log_ssl("cannot load --tls-ca");
+			net_log_ssl("cannot load --tls-ca");
 			return LACRE_E_CONFIG;
 		}
 	} else if (SSL_CTX_set_default_verify_paths(c) != 1) {
-		log_ssl("cannot load the system CA store (give --tls-ca)");
+		net_log_ssl("cannot load the system CA store (give --tls-ca)");
 		return LACRE_E_CONFIG;
 	}
 	if (m->o.tls_cert || m->o.tls_key) {
@@ -181,7 +182,7 @@ static int tls_init(struct med_ctx *m, struct med_net *nt)
 		if (SSL_CTX_use_certificate_chain_file(c, m->o.tls_cert) != 1 ||
 		    SSL_CTX_use_PrivateKey_file(c, m->o.tls_key, SSL_FILETYPE_PEM) != 1 ||
 		    SSL_CTX_check_private_key(c) != 1) {
-			log_ssl("cannot load the client certificate/key");
+			net_log_ssl("cannot load the client certificate/key");
 			return LACRE_E_CONFIG;
 		}
 	}
@@ -219,14 +220,14 @@ int med_net_init(struct med_ctx *m)
 	med_rng_seed(&nt->rng, m->o.seed ^ 0x6e6574ULL);
 	lacre_dbuf_init(&nt->ka, 4096);
 	nt->output = m->o.output != NULL;
-	nt->n = nt->output ? 2 : 2 * (size_t)m->o.connections;
+	nt->n = 2 * (size_t)m->o.connections;
 	if (!(nt->h = calloc(nt->n, sizeof(*nt->h))))
 		return LACRE_E_NOMEM;
 	if (!nt->output) {
-		if ((r = resolve(m->o.hi2, m->o.allow_remote, &nt->addr[0], &nt->alen[0], nt->host[0])) != 0 ||
-		    (r = resolve(m->o.hi3, m->o.allow_remote, &nt->addr[1], &nt->alen[1], nt->host[1])) != 0)
+		if ((r = net_resolve(m->o.hi2, m->o.allow_remote, &nt->addr[0], &nt->alen[0], nt->host[0])) != 0 ||
+		    (r = net_resolve(m->o.hi3, m->o.allow_remote, &nt->addr[1], &nt->alen[1], nt->host[1])) != 0)
 			return r;
-		if (m->o.tls && (r = tls_init(m, nt)) != 0)
+		if (m->o.tls && (r = net_tls_ctx(m, &nt->ctx)) != 0)
 			return r;
 		nt->epfd = epoll_create1(EPOLL_CLOEXEC);
 		nt->evs = calloc(MAX_EVENTS, sizeof(*nt->evs));
@@ -252,7 +253,11 @@ int med_net_init(struct med_ctx *m)
 			return LACRE_E_NOMEM;
 		if (nt->output) {
 			char path[4096];
-			snprintf(path, sizeof(path), "%s.%s", m->o.output, h->hi3 ? "hi3" : "hi2");
+			/* one pair: FILE.hi2/.hi3; more: FILE.<pair>.hi2/.hi3 (--replay) */
+			if (m->o.connections == 1)
+				snprintf(path, sizeof(path), "%s.%s", m->o.output, h->hi3 ? "hi3" : "hi2");
+			else
+				snprintf(path, sizeof(path), "%s.%u.%s", m->o.output, h->pair, h->hi3 ? "hi3" : "hi2");
 			if (!(h->file = fopen(path, "wb"))) {
 				med_log("cannot create %s: %s", path, strerror(errno));
 				return LACRE_E_IO;
@@ -381,7 +386,7 @@ static void tls_step(struct med_ctx *m, struct ho *h)
 	}
 	snprintf(what, sizeof(what), "%s: TLS handshake failed (check --tls-ca and the server "
 	    "certificate, or the client certificate)", h->name);
-	log_ssl(what);
+	net_log_ssl(what);
 	m->failed = 1;
 	drop(m, h, 0, 0);
 }
@@ -412,7 +417,7 @@ static void connect_done(struct med_ctx *m, struct ho *h)
 	}
 	h->ssl = SSL_new(nt->ctx);
 	if (!h->ssl || SSL_set_fd(h->ssl, h->fd) != 1) {
-		log_ssl("SSL_new failed");
+		net_log_ssl("SSL_new failed");
 		m->failed = 1;
 		drop(m, h, 0, 0);
 		return;

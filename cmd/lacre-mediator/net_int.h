@@ -106,6 +106,12 @@ struct med_net {
 	unsigned long conn_logs, conn_logs_suppressed;
 };
 
+/* net.c, for replay.c too */
+int net_resolve(const char *spec, int allow_remote, struct sockaddr_storage *ss, socklen_t *len,
+    char host[256]);
+int net_tls_ctx(struct med_ctx *m, SSL_CTX **out);
+void net_log_ssl(const char *what);
+
 /* queue.c */
 void net_mark_dirty(struct med_net *nt, struct ho *h);
 void net_room_update(struct med_net *nt, struct ho *h);

@@ -126,8 +126,8 @@ int med_sink_put(struct med_ctx *m, const struct med_meta *meta, const uint8_t *
 
 	if (meta->cls != MED_CLS_KEEPALIVE)
 		m->st.generated++;
+	h = &nt->h[2 * (meta->pair % m->o.connections) + (meta->hi3 ? 1 : 0)];
 	if (nt->output) {
-		h = &nt->h[meta->hi3 ? 1 : 0];
 		if (fwrite(p, 1, n, h->file) != n) {
 			med_log("write to --output file failed: %s", strerror(errno));
 			return LACRE_E_IO;
@@ -137,7 +137,6 @@ int med_sink_put(struct med_ctx *m, const struct med_meta *meta, const uint8_t *
 		net_account(m, h, &q, NULL);
 		return 0;
 	}
-	h = &nt->h[2 * (meta->pair % m->o.connections) + (meta->hi3 ? 1 : 0)];
 	return net_enqueue(nt, h, p, n, meta->cls, meta->stream, 0, 0);
 }
 

@@ -102,6 +102,7 @@ struct med_gen {
 	uint64_t act_counter;
 	uint32_t cin_mix;
 	uint64_t data_emitted;
+	int bulk;                       /* --bulk: sessions are MTU-sized downloads only */
 	uint64_t next_gap_at, next_reset_at, next_restart_at;
 	unsigned long gaps_left, resets_left, restarts_left;
 	struct lacre_dbuf pdu, text;
@@ -630,7 +631,13 @@ static void plan_conversation(struct med_gen *g, struct med_act *a)
 	a->sseq = (uint32_t)med_rng_next(&g->rng);
 	a->server_ip[0] = 203; a->server_ip[1] = 0; a->server_ip[2] = 113;
 	a->server_ip[3] = (uint8_t)(1 + med_rng_below(&g->rng, 250));
-	if (type < 3) {
+	if (g->bulk) {
+		/* --bulk: a download already under way, 1460-byte segments only
+		 * (MTU-sized IPCC PDUs, for the receiver's bulk benchmark) */
+		a->dport = 443;
+		for (i = 0; i < MAX_CONV_STEPS; i++)
+			a->conv[n++] = (struct conv_step){ P_DATA, 1460 };
+	} else if (type < 3) {
 		a->server_ip[0] = 198; a->server_ip[1] = 51; a->server_ip[2] = 100; a->server_ip[3] = 53;
 		a->dport = 53;
 		a->conv[n++] = (struct conv_step){ P_DNSQ, 0 };
@@ -1006,6 +1013,7 @@ int med_gen_init(struct med_ctx *m)
 	m->gen = g;
 	med_rng_seed(&g->rng, m->o.seed);
 	g->cin_mix = (uint32_t)med_rng_next(&g->rng);
+	g->bulk = m->o.bulk;
 	g->n = T;
 	g->tg = calloc(T, sizeof(*g->tg));
 	g->heap = calloc(T, sizeof(*g->heap));
@@ -1043,7 +1051,10 @@ int med_gen_init(struct med_ctx *m)
 			ip = S > 0;
 		}
 		t->idx = i;
-		t->pair = i % m->o.connections;
+		/* i mod N, shifted by one per round of N targets: with 2N targets
+		 * (N even) every pair then carries one VoIP and one broadband
+		 * target instead of two of a kind, so pairs carry alike loads */
+		t->pair = (i + i / m->o.connections) % m->o.connections;
 		t->calls_left = voip ? (unlimited ? -1 : 0) : 0;
 		t->sessions_left = ip ? (unlimited ? -1 : 0) : 0;
 		t->next_is_call = voip;

@@ -59,6 +59,7 @@
 #include "lacre/ingest.h"
 #include "lacre/json.h"
 #include "ingest/accounting_int.h"
+#include "ingest/ingest_int.h"
 
 static const char *const class_name[SC_N] = { "iri", "cc", "iri-hash", "cc-hash", "iri-sig", "cc-sig" };
 
@@ -93,6 +94,9 @@ static size_t key_hash(const uint8_t *liid, size_t len, uint32_t cin, int cls)
 	h = (h ^ (uint64_t)cls) * 1099511628211ull;
 	return (size_t)(h ^ (h >> 29));
 }
+
+static int acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len, uint64_t h,
+                    const struct etsi_pdu *d, int listener, uint64_t conn_id);
 
 /* Create the accounting.  See ingest.h. */
 int ingest_acct_new(size_t integrity_retain, ingest_event_fn ev, void *ev_arg,
@@ -141,7 +145,8 @@ int ingest_acct_set_sigkey(struct ingest_acct *a, const char *pem_path, const ch
 }
 
 /* Take k out of the FIFO of all retained PDUs and free it (the caller has
- * already unlinked it from its stream). */
+ * already unlinked it from its stream); while a->defer is set, chain it
+ * there instead, for ingest_acct_finish to free outside the lock. */
 static void kept_release(struct ingest_acct *a, struct kept *k)
 {
 	if (k->gprev)
@@ -153,6 +158,11 @@ static void kept_release(struct ingest_acct *a, struct kept *k)
 	else
 		a->g_tail = k->gprev;
 	a->retained -= KEPT_COST(k->len);
+	if (a->defer) {
+		k->next = a->defer->evicted;
+		a->defer->evicted = k;
+		return;
+	}
 	free(k);
 }
 
@@ -560,6 +570,7 @@ static void keep(struct ingest_acct *a, struct stream *s, uint64_t seq,
                  const uint8_t *pdu, size_t len)
 {
 	struct kept *k, *old;
+	struct ingest_acct_pre *pre = a->defer;
 
 	if (a->retain_cap == 0 || KEPT_COST(len) > a->retain_cap)
 		return;
@@ -574,13 +585,20 @@ static void keep(struct ingest_acct *a, struct stream *s, uint64_t seq,
 		kept_pop(a, old->s);
 	if (a->retained + KEPT_COST(len) > a->retain_cap)
 		return;
-	if (!(k = malloc(sizeof(*k) + len)))
-		return;
+	if (pre && pre->kept && pre->src == pdu && pre->len == len) {
+		k = pre->kept;                  /* copied before the lock */
+		pre->kept = NULL;
+	} else {
+		if (!(k = malloc(sizeof(*k) + len)))
+			return;
+		memcpy(k->b, pdu, len);
+	}
+	if (pre && pre->src == pdu)
+		pre->retained = 1;
 	k->next = NULL;
 	k->s = s;
 	k->seq = seq;
 	k->len = len;
-	memcpy(k->b, pdu, len);
 	if (s->k_tail)
 		s->k_tail->next = k;
 	else
@@ -1143,6 +1161,64 @@ static void integrity_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
                     const struct etsi_pdu *d, int listener, uint64_t conn_id)
 {
+	struct ingest_acct_pre p;
+	int r;
+
+	ingest_acct_prepare(&p, pdu, len, 0);
+	r = ingest_acct_pdu_prepared(a, pdu, len, &p, d, listener, conn_id);
+	ingest_acct_finish(&p);
+	return r;
+}
+
+/* The lock-free half: hash, and the copy when asked.  See ingest_int.h. */
+void ingest_acct_prepare(struct ingest_acct_pre *p, const uint8_t *pdu, size_t len, int copy)
+{
+	struct kept *k;
+
+	p->hash = bytes_hash(pdu, len);
+	p->src = pdu;
+	p->len = len;
+	p->kept = NULL;
+	p->evicted = NULL;
+	p->retained = 0;
+	if (copy && (k = malloc(sizeof(*k) + len)) != NULL) {
+		memcpy(k->b, pdu, len);
+		p->kept = k;
+	}
+}
+
+/* The rest, after the lock: what the accounting did not take, and what it
+ * evicted.  See ingest_int.h. */
+void ingest_acct_finish(struct ingest_acct_pre *p)
+{
+	struct kept *k = p->evicted, *n;
+
+	free(p->kept);
+	p->kept = NULL;
+	for (; k; k = n) {
+		n = k->next;
+		free(k);
+	}
+	p->evicted = NULL;
+}
+
+/* Account one PDU under the lock.  See ingest_int.h. */
+int ingest_acct_pdu_prepared(struct ingest_acct *a, const uint8_t *pdu, size_t len,
+                             struct ingest_acct_pre *p, const struct etsi_pdu *d, int listener,
+                             uint64_t conn_id)
+{
+	int r;
+
+	a->defer = p;
+	r = acct_pdu(a, pdu, len, p->hash, d, listener, conn_id);
+	a->defer = NULL;
+	return r;
+}
+
+/* Account one PDU whose bytes hash to h (ingest_acct_pdu_prepared). */
+static int acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len, uint64_t h,
+                    const struct etsi_pdu *d, int listener, uint64_t conn_id)
+{
 	struct stream *s;
 	struct json_w w;
 	int cls, c;
@@ -1154,7 +1230,7 @@ int ingest_acct_pdu(struct ingest_acct *a, const uint8_t *pdu, size_t len,
 		cls = d->kind == ETSI_KIND_IRI ? SC_IRI : SC_CC;
 		if (!(s = acct_get(a, d->liid.p, d->liid.len, d->has_cin, d->cin, cls)))
 			return LACRE_OK;
-		sequence(a, s, d->seq, bytes_hash(pdu, len), listener, conn_id);
+		sequence(a, s, d->seq, h, listener, conn_id);
 		keep(a, s, d->seq, pdu, len);
 		if (s->n_held)
 			held_arrived(a, s, d->seq);

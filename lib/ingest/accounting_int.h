@@ -98,6 +98,7 @@ struct ingest_acct {
 	size_t n_buckets, n_streams;
 	size_t retain_cap, retained;
 	struct kept *g_head, *g_tail;   /* every retained PDU, oldest first */
+	struct ingest_acct_pre *defer;  /* during ingest_acct_pdu_prepared: its frees go there */
 	uint64_t gen, saved_gen;        /* changes to the sequence state; saved up to */
 	int saved_once;                 /* the file on disk matches saved_gen */
 	int saved_all_kept;             /* ... and was written with all_kept */

@@ -48,4 +48,30 @@ int ingest_op_auth_conn(const struct ingest_op_auth *a, const struct ingest_conf
 			int fam, const uint8_t *addr, size_t *idx, char fp_hex[65], char *subject,
 			size_t subject_len, char *why, size_t why_len);
 
+/* Stream accounting with its per-byte work outside the accounting lock
+ * (accounting.c; issue 15: every worker takes that lock for every PDU, so
+ * what runs under it is what does not scale).  ingest_acct_prepare, with no
+ * lock: the PDU's hash for the duplicate check and, when `copy`, its copy
+ * for the hash checks; ingest_acct_pdu_prepared, under the lock: as
+ * ingest_acct_pdu, taking the copy if it retains the PDU (making one then if
+ * none was prepared; parts of a PDU it retains, such as a hash PDU's
+ * IntegrityCheck for signatures, are copied there), and setting
+ * p->retained when the PDU itself was retained; ingest_acct_finish, after
+ * the lock: frees the copy if unused and the PDUs evicted under the lock.
+ * The result equals ingest_acct_pdu's for any `copy`: only who pays for
+ * the copy changes. */
+struct ingest_acct_pre {
+	uint64_t hash;
+	const uint8_t *src;         /* the PDU prepared (what the copy holds) */
+	size_t len;
+	void *kept;                 /* a prepared struct kept, or NULL */
+	void *evicted;              /* retained PDUs dropped under the lock, to free */
+	int retained;               /* out: the PDU was retained */
+};
+void ingest_acct_prepare(struct ingest_acct_pre *p, const uint8_t *pdu, size_t len, int copy);
+int ingest_acct_pdu_prepared(struct ingest_acct *a, const uint8_t *pdu, size_t len,
+                             struct ingest_acct_pre *p, const struct etsi_pdu *d, int listener,
+                             uint64_t conn_id);
+void ingest_acct_finish(struct ingest_acct_pre *p);
+
 #endif

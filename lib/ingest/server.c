@@ -783,7 +783,7 @@ void srv_conn_close(struct ingest_server *s, struct conn *c, const char *reason,
 	if (c->next)
 		c->next->prev = c->prev;
 	s->n_conns--;
-	__atomic_sub_fetch(&s->load, 1, __ATOMIC_RELAXED);
+	srv_load_add(s, c->listener == LACRE_HI3, -1);
 	ingest_framer_free(&c->fr);
 	srv_budget_forget(s, c);
 	lacre_dbuf_free(&c->tx);
@@ -1160,9 +1160,7 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 		kv_head_hex(&w, pdu, len);
 		ev_end(s, &w);
 	}
-	srv_acct_lock(s);
-	r = ingest_acct_pdu(s->acct, acct_pdu, len, d, c->listener, c->id);
-	srv_acct_unlock(s);
+	r = srv_acct_pdu(s, c, acct_pdu, len, d);
 	/* the decoded view points into the plaintext: used up, wiped */
 	srv_plain_wipe(s);
 	return r;

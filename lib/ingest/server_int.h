@@ -76,6 +76,7 @@ struct conn {
 	uint8_t tls_write_wants_read;
 	uint8_t in_ep;                 /* registered in the epoll set */
 	uint8_t wr_shut;               /* our side half-closed (stopping) */
+	uint8_t acct_kept;             /* its last PDU was retained for hash checks (srv_acct_pdu) */
 	unsigned n_held;               /* PDUs of this connection in the held FIFO */
 	uint8_t budget_refused;        /* its incomplete PDU was refused (budget.c): closed after this turn */
 	size_t mem_acct;               /* bytes of its framer counted in the memory budget */
@@ -174,6 +175,7 @@ struct ingest_server {
 	size_t n_ends, cap_ends;
 	/* connections handed to this worker by the one that accepted them */
 	unsigned load;                 /* atomic: connections open or handed to it */
+	unsigned load_l[2];            /* atomic: the same, per listener (0 HI2, 1 HI3) */
 	int in_fd;                     /* eventfd: the inbox has connections */
 	pthread_mutex_t in_mu;
 	struct srv_handoff *in_head;   /* under in_mu */
@@ -272,6 +274,14 @@ int srv_conn_admit(struct ingest_server *s, struct listener *l, int fd, const ch
                    const uint8_t raw[16], uint8_t fam, struct peer_count **pc);
 /* worker.c: a connection s accepted goes to the worker with the fewest
  * (s itself on a tie). */
+/* worker.c: account one PDU of c (ingest_acct_pdu) with the least held
+ * under the accounting lock: its hash and, when c's last PDU was retained
+ * for hash checks, its copy are made before the lock, frees after it. */
+int srv_acct_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, size_t len,
+                 const struct etsi_pdu *d);
+/* One connection more (+1) or fewer (-1) on worker t, from listener
+ * `hi3` (0 HI2, 1 HI3): the counts srv_accepted places by (worker.c). */
+void srv_load_add(struct ingest_server *t, int hi3, int delta);
 void srv_accepted(struct ingest_server *s, struct listener *l, int fd, const char *peer,
                   const uint8_t raw[16], uint8_t fam);
 /* server.c: give back a connection slot srv_conn_admit took. */

@@ -122,17 +122,56 @@ void srv_inbox_free(struct ingest_server *s)
 	pthread_mutex_destroy(&s->in_mu);
 }
 
+/* Account one PDU with little under the lock.  See server_int.h.  The
+ * copy is a guess from c's last PDU (a stream's first INTEGRITY_PROBE PDUs,
+ * or a chain with hash checks, are retained): a wrong guess costs a copy
+ * made for nothing, or one made under the lock as before, never a
+ * different result. */
+int srv_acct_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, size_t len,
+                 const struct etsi_pdu *d)
+{
+	struct ingest_acct_pre p;
+	int r;
+
+	ingest_acct_prepare(&p, pdu, len, c->acct_kept);
+	srv_acct_lock(s);
+	r = ingest_acct_pdu_prepared(s->acct, pdu, len, &p, d, c->listener, c->id);
+	srv_acct_unlock(s);
+	c->acct_kept = (uint8_t)p.retained;
+	ingest_acct_finish(&p);
+	return r;
+}
+
+/* One connection more or fewer on t.  See server_int.h. */
+void srv_load_add(struct ingest_server *t, int hi3, int delta)
+{
+	__atomic_add_fetch(&t->load, (unsigned)delta, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&t->load_l[hi3 ? 1 : 0], (unsigned)delta, __ATOMIC_RELAXED);
+}
+
+/* How loaded w is for one more connection from listener hi3: its count of
+ * that listener's connections first (HI3 carries the content, most of the
+ * bytes; HI2 the IRI: spreading each kind evenly spreads the bytes, where
+ * a count of both could leave every HI3 connection on one worker when
+ * HI2 and HI3 arrive in turn), then its count of all. */
+static uint64_t place_cost(const struct ingest_server *w, int hi3)
+{
+	return ((uint64_t)__atomic_load_n(&w->load_l[hi3], __ATOMIC_RELAXED) << 32) |
+	       __atomic_load_n(&w->load, __ATOMIC_RELAXED);
+}
+
 /* Place a connection s accepted.  See server_int.h.  The least-loaded
- * worker takes it (open connections, counting those handed over and not
- * taken yet); s itself on a tie, so that a lone connection costs no
- * hand-over. */
+ * worker takes it (open connections of the same listener, then of both,
+ * counting those handed over and not taken yet: place_cost); s itself on
+ * a tie, so that a lone connection costs no hand-over. */
 void srv_accepted(struct ingest_server *s, struct listener *l, int fd, const char *peer,
                   const uint8_t raw[16], uint8_t fam)
 {
 	struct ingest_server *g = s->lead, *t = s;
 	struct srv_handoff *h;
 	struct peer_count *pc = NULL;
-	unsigned best = __atomic_load_n(&s->load, __ATOMIC_RELAXED), v;
+	int hi3 = l->which == LACRE_HI3;
+	uint64_t best = place_cost(s, hi3), v;
 	uint64_t one = 1;
 	ssize_t n;
 
@@ -140,13 +179,13 @@ void srv_accepted(struct ingest_server *s, struct listener *l, int fd, const cha
 	if (srv_conn_admit(s, l, fd, peer, raw, fam, &pc) < 0)
 		return;
 	for (unsigned i = 0; i < g->n_wk; i++) {
-		v = __atomic_load_n(&g->wk[i]->load, __ATOMIC_RELAXED);
+		v = place_cost(g->wk[i], hi3);
 		if (v < best && g->wk[i]->in_fd >= 0) {
 			best = v;
 			t = g->wk[i];
 		}
 	}
-	__atomic_add_fetch(&t->load, 1, __ATOMIC_RELAXED);
+	srv_load_add(t, hi3, 1);
 	if (t != s && (h = calloc(1, sizeof(*h))) != NULL) {
 		h->fd = fd;
 		h->which = l == &s->l[1];
@@ -162,11 +201,11 @@ void srv_accepted(struct ingest_server *s, struct listener *l, int fd, const cha
 	}
 	if (t != s) {
 		/* no memory for the hand-over: this worker takes it */
-		__atomic_sub_fetch(&t->load, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&s->load, 1, __ATOMIC_RELAXED);
+		srv_load_add(t, hi3, -1);
+		srv_load_add(s, hi3, 1);
 	}
 	if (srv_conn_setup(s, l, fd, peer, pc) < 0)
-		__atomic_sub_fetch(&s->load, 1, __ATOMIC_RELAXED);
+		srv_load_add(s, hi3, -1);
 }
 
 /* Take the connections handed to s.  See server_int.h.  They are taken in
@@ -195,9 +234,9 @@ void srv_inbox_take(struct ingest_server *s, int refuse)
 		if (refuse || srv_stopping(s)) {
 			close(h->fd);
 			srv_peer_put(s, h->pc);
-			__atomic_sub_fetch(&s->load, 1, __ATOMIC_RELAXED);
+			srv_load_add(s, s->l[h->which].which == LACRE_HI3, -1);
 		} else if (srv_conn_setup(s, &s->l[h->which], h->fd, h->peer, h->pc) < 0) {
-			__atomic_sub_fetch(&s->load, 1, __ATOMIC_RELAXED);
+			srv_load_add(s, s->l[h->which].which == LACRE_HI3, -1);
 		}
 		free(h);
 	}
@@ -285,7 +324,12 @@ int srv_workers_new(struct ingest_server *g)
 static void *worker_main(void *arg)
 {
 	struct ingest_server *s = arg;
+	char name[16];
 
+	/* named, so that per-thread CPU (/proc/PID/task/TID/comm, top -H,
+	 * bench/ingest_workers.sh) tells the workers apart */
+	snprintf(name, sizeof(name), "lacre-wk%u", s->wk_index);
+	pthread_setname_np(pthread_self(), name);
 	s->wk_rc = srv_worker_loop(s);
 	return NULL;
 }
@@ -302,6 +346,7 @@ static void *saver_main(void *arg)
 	struct lacre_dbuf d;
 	int r;
 
+	pthread_setname_np(pthread_self(), "lacre-saver");
 	for (;;) {
 		pthread_mutex_lock(&sh->saver_mu);
 		while (!sh->saver_has && !sh->saver_stop)

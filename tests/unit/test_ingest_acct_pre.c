@@ -1,0 +1,322 @@
+/*
+ * test_ingest_acct_pre.c - the stream accounting split around its lock
+ * (ingest_acct_prepare / ingest_acct_pdu_prepared / ingest_acct_finish,
+ * lib/ingest/accounting.c; issue 15): whether the copy of a PDU is made
+ * before the lock always, never, or on the receiver's guess, the events
+ * and the accounting equal those of ingest_acct_pdu, with hash checks
+ * verified, tampered and evicted under a small retention cap; a stream
+ * past the integrity probe stops being retained; PDUs evicted under the
+ * lock are handed back to be freed after it (ASan: nothing leaks); and a
+ * hash PDU whose IntegrityCheck contents are retained for the older
+ * signature scheme keeps those contents, not the PDU copied before the
+ * lock (signatures verify in every mode).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "harness.h"
+#include "lacre/err.h"
+#include "lacre/etsi.h"
+#include "lacre/ber.h"
+#include "lacre/etsi_enc.h"
+#include "lacre/ingest.h"
+#include "lacre/json.h"
+#include "ingest/ingest_int.h"
+
+enum { M_PLAIN, M_ALWAYS, M_NEVER, M_GUESS, M_N };
+
+static struct lacre_dbuf evs;
+
+static void on_ev(void *arg, const char *json)
+{
+	(void)arg;
+	lacre_dbuf_add_str(&evs, json);
+	lacre_dbuf_add_u8(&evs, '\n');
+}
+
+/* What one run saw: counts over the PDUs fed in a prepared mode. */
+struct run_obs {
+	unsigned retained, evicted_batches, probe_end_seen;
+};
+
+static struct etsi_enc_header hdr(const char *liid, uint32_t cin, uint64_t seq)
+{
+	struct etsi_enc_header h;
+
+	etsi_enc_header_defaults(&h);
+	h.liid = (const uint8_t *)liid;
+	h.liid_len = strlen(liid);
+	h.operator_id = "op";
+	h.has_cin = 1;
+	h.cin = cin;
+	h.seq = seq;
+	return h;
+}
+
+/* One IPCC PDU of 200 bytes of payload marked with mark. */
+static void data_pdu(struct lacre_dbuf *b, const char *liid, uint32_t cin, uint64_t seq, uint8_t mark)
+{
+	struct etsi_enc_header h = hdr(liid, cin, seq);
+	uint8_t pkt[200];
+
+	memset(pkt, mark, sizeof(pkt));
+	lacre_dbuf_reset(b);
+	etsi_enc_ipcc(b, &h, 0, pkt, sizeof(pkt));
+}
+
+/* A SHA-256 hash PDU over n data PDUs numbered from first (hash seq hseq). */
+static void hash_pdu(struct lacre_dbuf *out, const char *liid, uint32_t cin, uint64_t hseq,
+                     uint32_t *seqs, struct lacre_dbuf *datas, size_t n)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t dig[32];
+	unsigned dl = 0;
+	struct etsi_enc_header h = hdr(liid, cin, hseq);
+	struct etsi_enc_integrity ic;
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (size_t i = 0; i < n; i++)
+		EVP_DigestUpdate(ctx, datas[i].p, datas[i].len);
+	EVP_DigestFinal_ex(ctx, dig, &dl);
+	EVP_MD_CTX_free(ctx);
+	memset(&ic, 0, sizeof(ic));
+	ic.seqs = seqs;
+	ic.n_seqs = n;
+	ic.check_type = 1;
+	ic.data_type = 2;
+	ic.value = dig;
+	ic.value_len = dl;
+	ic.hash_alg = 2;
+	lacre_dbuf_reset(out);
+	etsi_enc_integrity(out, &h, &ic);
+}
+
+/* Account b in mode m; *guess is the receiver's per-connection hint. */
+static int feed(struct ingest_acct *a, struct lacre_dbuf *b, int m, uint8_t *guess, struct run_obs *o)
+{
+	struct ingest_acct_pre p;
+	struct etsi_pdu d;
+	int r;
+
+	if ((r = etsi_decode(b->p, b->len, &d)) != LACRE_OK)
+		return r;
+	if (m == M_PLAIN)
+		return ingest_acct_pdu(a, b->p, b->len, &d, LACRE_HI3, 1);
+	ingest_acct_prepare(&p, b->p, b->len, m == M_ALWAYS || (m == M_GUESS && *guess));
+	r = ingest_acct_pdu_prepared(a, b->p, b->len, &p, &d, LACRE_HI3, 1);
+	o->retained += (unsigned)p.retained;
+	o->evicted_batches += p.evicted != NULL;
+	*guess = (uint8_t)p.retained;
+	ingest_acct_finish(&p);
+	if (p.kept != NULL || p.evicted != NULL)
+		return LACRE_E_INTERNAL;         /* finish left something behind */
+	return r;
+}
+
+/* The same traffic in mode m; the events and the accounting JSON into out. */
+static void run(int m, struct lacre_dbuf *out, struct run_obs *o)
+{
+	struct ingest_acct *a;
+	struct lacre_dbuf datas[6], b;
+	uint32_t seqs[6];
+	uint8_t guess = 0;
+	uint64_t q = 0, hseq = 1;
+	struct json_w w;
+	const char *txt;
+
+	memset(o, 0, sizeof(*o));
+	lacre_dbuf_init(&evs, 1u << 22);
+	lacre_dbuf_init(&b, 1u << 16);
+	for (size_t i = 0; i < 6; i++)
+		lacre_dbuf_init(&datas[i], 1u << 16);
+	/* a cap of about 12 retained PDUs: chains of 6 fit, older ones go */
+	CHECK_OK(ingest_acct_new(12 * 400, on_ev, NULL, &a));
+	for (size_t round = 0; round < 40; round++) {
+		/* the hashed stream: 6 data PDUs, then their hash; in round 35
+		 * one PDU is altered in transit (a mismatch) */
+		for (size_t i = 0; i < 6; i++, q++) {
+			data_pdu(&datas[i], "LIH", 3, q, (uint8_t)q);
+			seqs[i] = (uint32_t)q;
+			if (round == 35 && i == 2) {
+				data_pdu(&b, "LIH", 3, q, 0xee);
+				CHECK_OK(feed(a, &b, m, &guess, o));
+			} else {
+				CHECK_OK(feed(a, &datas[i], m, &guess, o));
+			}
+		}
+		/* the plain stream, interleaved on the same connection: 40 a round,
+		 * past the integrity probe (1100) by the end; it evicts the hashed
+		 * stream's PDUs while it is retained, so some checks miss */
+		for (size_t i = 0; i < 40; i++) {
+			data_pdu(&b, "LIP", 5, round * 40 + i, (uint8_t)i);
+			CHECK_OK(feed(a, &b, m, &guess, o));
+		}
+		hash_pdu(&b, "LIH", 3, hseq++, seqs, datas, 6);
+		CHECK_OK(feed(a, &b, m, &guess, o));
+	}
+	/* past the probe: the plain stream is no longer retained */
+	data_pdu(&b, "LIP", 5, 1600, 1);
+	{
+		unsigned before = o->retained;
+		CHECK_OK(feed(a, &b, m, &guess, o));
+		o->probe_end_seen = o->retained == before;
+	}
+	lacre_dbuf_add(out, evs.p, evs.len);
+	json_init(&w, out);
+	json_obj_begin(&w);
+	CHECK_OK(ingest_acct_json(a, &w));
+	json_obj_end(&w);
+	CHECK_OK(json_finish(&w));
+	CHECK_OK(lacre_dbuf_cstr(out, &txt));
+	ingest_acct_free(a);
+	for (size_t i = 0; i < 6; i++)
+		lacre_dbuf_free(&datas[i]);
+	lacre_dbuf_free(&b);
+	lacre_dbuf_free(&evs);
+}
+
+/* Occurrences of needle in s. */
+static int count(const char *s, const char *needle)
+{
+	int n = 0;
+
+	while ((s = strstr(s, needle))) {
+		n++;
+		s++;
+	}
+	return n;
+}
+
+/* Every mode gives ingest_acct_pdu's events and accounting. */
+static void test_modes_agree(void)
+{
+	struct lacre_dbuf out[M_N];
+	struct run_obs o[M_N];
+	const char *ref;
+
+	for (int m = 0; m < M_N; m++) {
+		lacre_dbuf_init(&out[m], 1u << 23);
+		run(m, &out[m], &o[m]);
+	}
+	CHECK_OK(lacre_dbuf_cstr(&out[M_PLAIN], &ref));
+	/* the reference itself saw what the traffic holds */
+	CHECK(count(ref, "\"result\":\"verified\"") > 0);
+	CHECK(count(ref, "\"result\":\"mismatch\"") >= 1);
+	CHECK(count(ref, "\"result\":\"missing\"") + count(ref, "\"result\":\"evicted\"") +
+	      count(ref, "\"result\":\"unverifiable\"") > 0);
+	for (int m = M_ALWAYS; m < M_N; m++) {
+		CHECK_EQ_INT(out[m].len, out[M_PLAIN].len);
+		CHECK(out[m].len == out[M_PLAIN].len && memcmp(out[m].p, out[M_PLAIN].p, out[m].len) == 0);
+		CHECK(o[m].retained > 0);
+		CHECK(o[m].evicted_batches > 0);      /* evictions came back to be freed */
+		CHECK(o[m].probe_end_seen);
+		CHECK_EQ_INT(o[m].retained, o[M_ALWAYS].retained);
+	}
+	for (int m = 0; m < M_N; m++)
+		lacre_dbuf_free(&out[m]);
+}
+
+/* The older signature scheme (lacre-mediator --sign-style contents): 3 hash
+ * PDUs, each over 2 data PDUs, then a signature (ECDSA P-256, prehashed)
+ * over the SHA-256 of their IntegrityCheck contents.  The receiver retains
+ * those contents, a part of each hash PDU: with a copy of the whole PDU
+ * prepared before the lock, it must still retain the part. */
+static void test_signature_contents(void)
+{
+	EVP_PKEY *k = NULL;
+	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL), *sc = NULL;
+	char path[4096];
+	FILE *fp;
+
+	CHECK(kc != NULL);
+	CHECK(EVP_PKEY_keygen_init(kc) == 1);
+	CHECK(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kc, NID_X9_62_prime256v1) == 1);
+	CHECK(EVP_PKEY_keygen(kc, &k) == 1);
+	EVP_PKEY_CTX_free(kc);
+	snprintf(path, sizeof(path), "%s/pre_pub.pem", t_tmpdir());
+	fp = fopen(path, "w");
+	CHECK(fp != NULL);
+	PEM_write_PUBKEY(fp, k);
+	fclose(fp);
+	for (int m = 0; m < M_N; m++) {
+		struct ingest_acct *a;
+		struct lacre_dbuf datas[2], hb[3], b;
+		struct ingest_integrity_stats is;
+		struct run_obs o;
+		uint32_t seqs[2], hs[3] = { 1, 2, 3 };
+		uint8_t guess = 0, dg[32], sig[128];
+		unsigned dl = 0;
+		size_t sl = sizeof(sig);
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		struct etsi_enc_header h = hdr("LIS", 4, 1);
+		struct etsi_enc_integrity ic;
+
+		memset(&o, 0, sizeof(o));
+		lacre_dbuf_init(&evs, 1u << 20);
+		lacre_dbuf_init(&b, 1u << 16);
+		CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+		CHECK_OK(ingest_acct_set_sigkey(a, path, "sha256"));
+		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+		for (uint64_t q = 0, hq = 0; hq < 3; hq++) {
+			for (size_t i = 0; i < 2; i++, q++) {
+				lacre_dbuf_init(&datas[i], 1u << 16);
+				data_pdu(&datas[i], "LIS", 4, q, (uint8_t)q);
+				seqs[i] = (uint32_t)q;
+				CHECK_OK(feed(a, &datas[i], m, &guess, &o));
+			}
+			lacre_dbuf_init(&hb[hq], 1u << 16);
+			hash_pdu(&hb[hq], "LIS", 4, hq + 1, seqs, datas, 2);
+			CHECK_OK(feed(a, &hb[hq], m, &guess, &o));
+			{
+				/* the signed bytes: the IntegrityCheck element's contents */
+				struct etsi_pdu d;
+				struct lacre_rbuf tb;
+				struct ber_tlv t;
+				CHECK_OK(etsi_decode(hb[hq].p, hb[hq].len, &d));
+				lacre_rbuf_init(&tb, d.integrity.tlv.p, d.integrity.tlv.len);
+				CHECK_OK(ber_next(&tb, &t, 8));
+				EVP_DigestUpdate(md, t.value, t.len);
+			}
+			for (size_t i = 0; i < 2; i++)
+				lacre_dbuf_free(&datas[i]);
+		}
+		EVP_DigestFinal_ex(md, dg, &dl);
+		EVP_MD_CTX_free(md);
+		CHECK((sc = EVP_PKEY_CTX_new(k, NULL)) != NULL);
+		CHECK(EVP_PKEY_sign_init(sc) == 1);
+		CHECK(EVP_PKEY_sign(sc, sig, &sl, dg, dl) == 1);
+		EVP_PKEY_CTX_free(sc);
+		memset(&ic, 0, sizeof(ic));
+		ic.seqs = hs;
+		ic.n_seqs = 3;
+		ic.check_type = 2;
+		ic.data_type = 2;
+		ic.value = sig;
+		ic.value_len = sl;
+		ic.sig_alg = 2;
+		CHECK_OK(etsi_enc_integrity(&b, &h, &ic));
+		CHECK_OK(feed(a, &b, m, &guess, &o));
+		ingest_acct_integrity(a, &is);
+		CHECK_EQ_INT(is.hash_ok, 3);
+		CHECK_EQ_INT(is.sig_pdus, 1);
+		CHECK_EQ_INT(is.sig_ok, 1);
+		ingest_acct_free(a);
+		for (size_t i = 0; i < 3; i++)
+			lacre_dbuf_free(&hb[i]);
+		lacre_dbuf_free(&b);
+		lacre_dbuf_free(&evs);
+	}
+	EVP_PKEY_free(k);
+}
+
+int main(void)
+{
+	RUN(test_modes_agree);
+	RUN(test_signature_contents);
+	return t_done();
+}
