@@ -124,6 +124,7 @@ struct seal_lane {
 	struct seal_dest *dests;         /* SEAL_MAX_DESTS, allocated at first use */
 	size_t n_dests;
 	uint8_t head[FRAME_HEAD_MAX];    /* a record head's scratch (its size) */
+	int touched;                     /* a record sealed since the last read_done */
 };
 
 /* A closed segment's leaf waiting for a published checkpoint, for the
@@ -844,6 +845,7 @@ static int seal_frame(struct seal_sink *k, struct seal_lane *l, const char *key,
 		      !memcmp(fr->reason.p, "event", 5)))
 			seal_streams_note(&sl->streams, fr->kind, fr->liid.p, fr->liid.len, fr->has_cin,
 					  fr->cin, fr->seq);
+		__atomic_store_n(&l->touched, 1, __ATOMIC_RELAXED);
 	}
 	/* what it will still write (backpressure: seal_space_look) */
 	owed = segment_writer_unwritten(sl->w);
@@ -1274,6 +1276,37 @@ static int seal_flush(void *ctx)
 	return r;
 }
 
+/* sink->read_done: the records of one read from a connection are sealed;
+ * name them on disk before the next read (issue 15), so that a kill -9
+ * leaves every record this receiver read either in a closed segment or
+ * in its open segment's manifest, which recovery names in
+ * lost-open-segment events.  One append per open segment that changed
+ * (seal_streams_write), of this thread's lane only, and nothing when no
+ * record came.  A failed write is reported once and retried at the next
+ * batch and every tick; the receiver goes on (stopping would lose more). */
+static int seal_read_done(void *ctx)
+{
+	struct seal_sink *k = ctx;
+	struct seal_lane *l = seal_lane_get(k);
+
+	if (!__atomic_load_n(&l->touched, __ATOMIC_RELAXED))
+		return LACRE_OK;
+	pthread_mutex_lock(&l->mu);
+	__atomic_store_n(&l->touched, 0, __ATOMIC_RELAXED);
+	for (size_t j = 0; j < l->n_dests; j++) {
+		struct seal_dest *d = &l->dests[j];
+		if (!d->cur || !d->cur->streams.dirty)
+			continue;
+		if (seal_streams_write(k->site->cfg.spool_dir, &d->cur->streams) != LACRE_OK &&
+		    !__atomic_exchange_n(&k->manifest_warned, 1, __ATOMIC_RELAXED))
+			fprintf(stderr, "lacre: ingest: cannot write an open segment's stream manifest "
+				"in %s (%s): retried every read and tick; a crash now would lose records "
+				"without naming them\n", k->site->cfg.spool_dir, strerror(errno));
+	}
+	pthread_mutex_unlock(&l->mu);
+	return LACRE_OK;
+}
+
 /* Free everything (writers must have been flushed). */
 static void seal_free(struct seal_sink *k)
 {
@@ -1670,6 +1703,7 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	out->event = seal_event;
 	out->flush = seal_flush;
 	out->close = seal_close;
+	out->read_done = seal_read_done;
 	return LACRE_OK;
 fail:
 	if (!msg[0] && msglen)
