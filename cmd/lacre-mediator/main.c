@@ -156,7 +156,7 @@ static void usage(FILE *f)
 	    "             --sign-key PEM --sign-every N --sign-digest sha256 --sign-style spec|contents\n"
 	    "faults:      --split-writes --garbage --disconnect-every N --resend-after-reconnect K\n"
 	    "             --inject-gaps N --inject-resets N --inject-restarts N\n"
-	    "output:      --summary FILE -v --help --version\n"
+	    "output:      --summary FILE --sent-log FILE -v --help --version\n"
 	    "See docs/cmd-lacre-mediator.md.\n", f);
 }
 
@@ -297,7 +297,7 @@ enum {
 	O_OPERATOR, O_NE, O_COUNTRY, O_IPID, O_LOCATION, O_CELL, O_MEDIATOR_ID, O_SEQ_START, O_UNKNOWN_EXT, O_KEEPALIVE,
 	O_KA_WAIT, O_NO_FINAL_KA, O_RECONNECT_WAIT, O_CONNECT_TIMEOUT, O_STALL_TIMEOUT, O_IHASH,
 	O_IEVERY, O_SIGN_KEY, O_SIGN_EVERY, O_SIGN_DIGEST, O_SIGN_STYLE, O_HI1, O_SPLIT, O_GARBAGE,
-	O_DISCONNECT, O_RESEND, O_GAPS, O_RESETS, O_RESTARTS, O_KA_LIID, O_REALTIME, O_OUTPUT, O_SUMMARY, O_VERSION
+	O_DISCONNECT, O_RESEND, O_GAPS, O_RESETS, O_RESTARTS, O_KA_LIID, O_REALTIME, O_OUTPUT, O_SUMMARY, O_SENT_LOG, O_VERSION
 };
 
 static const struct option long_opts[] = {
@@ -358,6 +358,7 @@ static const struct option long_opts[] = {
 	{ "realtime", no_argument, NULL, O_REALTIME },
 	{ "output", required_argument, NULL, O_OUTPUT },
 	{ "summary", required_argument, NULL, O_SUMMARY },
+	{ "sent-log", required_argument, NULL, O_SENT_LOG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
@@ -558,6 +559,7 @@ static int parse_args(struct med_opts *o, int argc, char **argv)
 		case O_REALTIME: o->realtime = 1; break;
 		case O_OUTPUT: o->output = a; break;
 		case O_SUMMARY: o->summary = a; break;
+		case O_SENT_LOG: o->sent_log = a; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout); return 1;
 		case O_VERSION: printf("lacre-mediator " MED_VERSION "\n"); return 1;

@@ -42,6 +42,7 @@ struct med_opts {
 	const char *hi2, *hi3;          /* "host:port" */
 	const char *output;             /* --output FILE prefix, or NULL */
 	const char *summary;            /* --summary FILE, or NULL */
+	const char *sent_log;           /* --sent-log FILE, or NULL */
 	int tls;
 	const char *tls_ca, *tls_cert, *tls_key;
 	int allow_remote;
