@@ -19,9 +19,10 @@
 #   named   - in a range of a lost-open-segment, unkept-at-restart or
 #             after-restart gap event, or
 #   tail    - on a connection open at the kill, within its unread tail: the
-#             last PDUs whose bytes fit in the unread bytes plus one read of
-#             the receiver (64 KiB, READ_CHUNK: a read in progress counts as
-#             not yet accepted) plus one PDU (bytes of a PDU the framer held);
+#             last PDUs whose bytes fit in the unread bytes plus one PDU
+#             (bytes of a PDU the framer held), and on at most 2 of them
+#             (the receiver's 2 workers, --workers 2) one read more (64 KiB,
+#             READ_CHUNK: a read in progress counts as not yet accepted);
 # anything else is "named nowhere": the test fails and names the stream and
 # the range.  A connection made after the restart has no tail.
 # Runs: 3 (LACRE_SOAK=1: 10).  KILL9_BIN=DIR tests the receiver binaries
@@ -54,7 +55,7 @@ freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 # rcv NAME: the receiver on the fixed ports; sets IPID
 rcv() {
 	rm -f "$work/ready-$1"
-	"$RB/lacre" ingest --site "$site" --hi2 127.0.0.1:$P2 --hi3 127.0.0.1:$P3 --quiet \
+	"$RB/lacre" ingest --site "$site" --hi2 127.0.0.1:$P2 --hi3 127.0.0.1:$P3 --quiet --workers 2 \
 		--ready-file "$work/ready-$1" 2>"$work/ingest-$1.err" &
 	IPID=$!
 	wait_file 60 "$work/ready-$1" || { cat "$work/ingest-$1.err"; die "ingest $1 did not start"; }
@@ -103,7 +104,7 @@ for run in $(seq 1 $runs); do
 	grep -h 'spool recovery' "$work/ingest-b$run.err"
 	echo "run $run: $open_at_kill open segments at the kill"
 	python3 "$top/tests/e2e/lib/kill9_named.py" "dir:$work/backend$run" "$work/oversight$run.key" \
-		"$work/sent$run.log" "$work/tcp$run.txt" "$P2" "$P3" || fails=$((fails + 1))
+		"$work/sent$run.log" "$work/tcp$run.txt" "$P2" "$P3" 2 || fails=$((fails + 1))
 done
 [ $fails -eq 0 ] || die "$fails of $runs kill -9 runs left PDUs the receiver read named nowhere"
 echo "ok   $runs kill -9 runs: every PDU sent is sealed, named, or in its connection's unread tail"

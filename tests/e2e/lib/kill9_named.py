@@ -3,7 +3,7 @@
 kill -9 of the receiver, every PDU the mediator sent is sealed, named by a
 loss event, or lies in the unread tail of its connection at the kill.
 
-  kill9_named.py BACKEND KEY SENT_LOG PROC_NET_TCP HI2_PORT HI3_PORT
+  kill9_named.py BACKEND KEY SENT_LOG PROC_NET_TCP HI2_PORT HI3_PORT WORKERS
 
 BACKEND (dir:PATH or s3://...) holds the run's segments, sealed to the
 oversight identity KEY (no warrant: every record is quarantined).
@@ -17,9 +17,10 @@ send queue.
 Classes, per PDU: sealed (a record in a segment); named (in the range of a
 lost-open-segment, unkept-at-restart or after-restart gap event of its
 stream); tail (on a connection open at the kill, among its last PDUs whose
-bytes fit in its unread bytes + READ_CHUNK (a read in progress is not yet
-accepted) + its largest PDU (a PDU the framer held in part)); else named
-nowhere.  Prints the counts; exit 1, naming each stream and range, when any
+bytes fit in its unread bytes + its largest PDU (a PDU the framer held in
+part), and on at most WORKERS of those connections - the receiver's
+threads, each handling at most one read at an instant - READ_CHUNK more
+(a read in progress is not yet accepted)); else named nowhere.  Prints the counts; exit 1, naming each stream and range, when any
 PDU is named nowhere (or the inputs make no sense), 0 otherwise."""
 import json
 import os
@@ -120,7 +121,7 @@ def ranges_text(seqs):
     return ", ".join(out)
 
 
-def classify(sealed, ranges, sent_log, tcp, ports):
+def classify(sealed, ranges, sent_log, tcp, ports, workers):
     """Classify every PDU of sent_log (see the module's text).  Returns
     (counts {sealed, named, tail, nowhere}, report lines, named-nowhere
     lines); raises ValueError when the inputs make no sense."""
@@ -147,14 +148,23 @@ def classify(sealed, ranges, sent_log, tcp, ports):
     def named(stream, seq):
         return any(lo <= seq <= hi for lo, hi, _ in ranges.get(stream, ()))
 
+    # the read in progress: on the (at most) workers connections that need
+    # it most, each at most READ_CHUNK bytes
+    base, need = {}, {}
+    for ho, cno in at_kill.items():
+        lport, pdus = conns[(ho, cno)]
+        base[(ho, cno)] = unread[lport] + max(p[2] for p in pdus)
+        first = next((i for i, (st, sq, _) in enumerate(pdus)
+                      if (st, sq) not in sealed and not named(st, sq)), len(pdus))
+        need[(ho, cno)] = sum(p[2] for p in pdus[first:]) - base[(ho, cno)]
+    slack = sorted((c for c in need if need[c] > 0), key=lambda c: -need[c])[:workers]
+
     n = {"sealed": 0, "named": 0, "tail": 0, "nowhere": 0}
     bad = {}                    # (handover, conn, stream) -> [seq]
     tail_bytes = allowed_bytes = 0
     for (ho, cno), (lport, pdus) in sorted(conns.items()):
-        allow = 0
-        if at_kill.get(ho) == cno:
-            allow = unread[lport] + READ_CHUNK + max(p[2] for p in pdus)
-            allowed_bytes += allow
+        allow = base.get((ho, cno), 0) + (READ_CHUNK if (ho, cno) in slack else 0)
+        allowed_bytes += allow
         # the tail: the longest suffix whose bytes fit in allow
         cut, acc = len(pdus), 0
         while cut > 0 and acc + pdus[cut - 1][2] <= allow:
@@ -190,13 +200,13 @@ def classify(sealed, ranges, sent_log, tcp, ports):
 
 def main():
     """Classify every PDU sent; 0 when none is named nowhere."""
-    if len(sys.argv) != 7:
+    if len(sys.argv) != 8:
         sys.exit(__doc__)
     spec, key, sent_log, tcp = sys.argv[1:5]
     ports = {int(sys.argv[5]), int(sys.argv[6])}
     sealed, ranges = read_backend(spec, key)
     try:
-        n, report, nowhere = classify(sealed, ranges, sent_log, tcp, ports)
+        n, report, nowhere = classify(sealed, ranges, sent_log, tcp, ports, int(sys.argv[7]))
     except ValueError as e:
         sys.exit(str(e))
     for line in report + nowhere[:20]:
