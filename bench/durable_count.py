@@ -128,7 +128,7 @@ def main():
         print(f"SIGKILL run: {n_sent} data PDUs sent, {n_sealed} sealed + {n_lost} named by lost-open-segment "
               f"= {n_sealed + n_lost} => {'MATCH' if not off else 'MISMATCH (%d short)' % (n_sent - n_sealed - n_lost)}; "
               f"unkept-at-restart names {n_unk}, gaps after the restart {n_gap}; "
-              f"sent but named nowhere: {silent}")
+              f"sent, neither sealed nor in an event's range: {silent}")
         for s in sorted(off, key=lambda x: sealed.get(x, 0) + lost.get(x, 0) - sk[x])[:5]:
             print(f"  {s}: sent {sk[s]}, sealed {sealed.get(s, 0)}, lost-open-segment {lost.get(s, 0)}, "
                   f"unkept-at-restart {unkept.get(s, 0)}, gap after restart {gaps.get(s, 0)}")
