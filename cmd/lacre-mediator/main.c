@@ -579,6 +579,10 @@ static int parse_args(struct med_opts *o, int argc, char **argv)
 	if (!bad && o->output && (o->split_writes || o->garbage || o->disconnect_every ||
 	    o->resend_after_reconnect || o->tls))
 		med_log("network fault and TLS options have no effect with --output");
+	if (!bad && o->output && o->sent_log) {
+		med_log("--sent-log logs what was written to connections: drop it with --output");
+		bad = 1;
+	}
 	return bad ? 2 : 0;
 }
 

@@ -48,6 +48,11 @@ export LACRE_PASSPHRASE=e2e LACRE_SCRYPT_LOG2N=10
 command -v age >/dev/null && command -v age-keygen >/dev/null || skip "age is not installed"
 [ -x "$B/lacre-mediator" ] && [ -x "$RB/lacre" ] || die "build first (make)"
 
+# --sent-log logs connections: with --output it is a usage error
+expect_exit 2 "--sent-log logs what was written to connections: drop it with --output" \
+	"$B/lacre-mediator" --output "$work/x" --sent-log "$work/x.log" --targets 1 ||
+	die "lacre-mediator --output --sent-log was not refused as a usage error"
+
 runs=3
 [ -n "${LACRE_SOAK:-}" ] && runs=10
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
