@@ -31,7 +31,8 @@
  * Order of durability (docs/ledger.md "Order of durability"; spool layout
  * in seal_spool.h): a record is sealed into its destination's open segment
  * (ciphertext reaches SPOOL/TMP.<name> chunk by chunk) and counted in the
- * segment's stream manifest (SPOOL/<name>.streams, rewritten each tick).  At
+ * segment's stream manifest (SPOOL/<name>.streams, a journal appended after
+ * each read from a connection, sink->read_done, and each tick).  At
  * close the file is fsync'd; its ledger batch - every record's commitment,
  * then the v2 "segment closed" entry carrying their count and Merkle root -
  * is written durably to SPOOL/<name>.leaves; only then is the segment
