@@ -242,6 +242,9 @@ int main(int argc, char **argv)
 				pdus++;
 				bytes += len;
 			}
+			/* as the receiver after each read (record.h) */
+			if (sink.read_done)
+				sink.read_done(sink.ctx);
 			memmove(rbuf, rbuf + at, have - at);
 			have -= at;
 		}

@@ -21,9 +21,13 @@
 #       and restarted likewise; at the end every segment on the backend is
 #       decrypted (bench/durable_count.py, the oversight identity) and the
 #       records counted per stream: the full-rate and SIGTERM runs must
-#       match the mediators' summaries exactly, the SIGKILL run's sealed
-#       records plus the ranges its lost-open-segment events name must
-#       equal what its mediator sent.
+#       match the mediators' summaries exactly; for the SIGKILL run every
+#       PDU its mediator sent (its --sent-log, per connection) is put in one
+#       of three classes - sealed, named by a loss event, or in the unread
+#       tail of its connection at the kill (the bytes /proc/net/tcp showed
+#       queued while the receiver and its mediator were frozen at the kill,
+#       plus one read per receiving thread) - and the "named nowhere" count
+#       must be 0.
 # The durable time runs from the mediator's start until status.prom shows
 # no segment waiting for the backend and no record outside a published
 # checkpoint.  Threads are told apart by name (/proc/PID/task/*/comm):
@@ -47,6 +51,8 @@ IPID= WPID= S3UP= RA= RB= MA= MB=
 cleanup() {
 	for p in $IPID $RA $RB; do kill -9 "$p" 2>/dev/null; done
 	for p in $MA $MB; do kill "$p" 2>/dev/null; done
+	# a mediator frozen for the SIGKILL of part (c)
+	[ -n "${kmed:-}" ] && { kill -CONT "$kmed"; kill "$kmed"; } 2>/dev/null
 	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
 	[ -n "$S3UP" ] && "$top/../shared/services/s3-down" "$work/s3" --purge >/dev/null 2>&1
 	rm -rf "$work"
@@ -334,21 +340,33 @@ print("two receivers into %s: %.0f MB from two mediators in %.1f s = %.1f MB/s a
 PY
 # SIGTERM of b and SIGKILL of a, each while its mediator sends
 med term-b b RT 23 4000 8 & MB=$!
-med kill-a a RK 24 4000 8 & MA=$!
+med kill-a a RK 24 4000 8 --sent-log "$work/sent-kill-a.log" & MA=$!
 sleep 3
 stop_rcv "$RB" TERM; echo "(c) receiver b stopped by SIGTERM mid-run (exit $RC); restarted"; RB=
 rcv b RB || exit 0
 sleep 1
-stop_rcv "$RA" KILL 2>/dev/null; echo "(c) receiver a killed by SIGKILL mid-run; restarted"; RA=
+# the kill: a frozen, then its mediator; every connection's unread bytes
+# copied from /proc/net/tcp; then SIGKILL (a kill -9 at the instant of the
+# freeze: nothing of the receiver runs after it); the mediator resumes
+kpids="$RA $(pgrep -P "$RA" | tr '\n' ' ')"
+kmed=$(pgrep -P "$MA" lacre-mediator)
+kill -STOP $kpids; [ -n "$kmed" ] && kill -STOP "$kmed"
+sleep 0.3
+cp /proc/net/tcp "$work/tcp-kill-a.txt"
+kill -9 $kpids 2>/dev/null
+for p in $kpids; do wait "$p" 2>/dev/null; done
+echo "(c) receiver a killed by SIGKILL mid-run; restarted"; RA=
 rcv a RA || exit 0
+[ -n "$kmed" ] && kill -CONT "$kmed"
 wait $MB || echo "(c) mediator term-b failed: $(tail -1 "$work/med-term-b.err")"
 wait $MA || echo "(c) mediator kill-a failed: $(tail -1 "$work/med-kill-a.err")"
-MA= MB=
+MA= MB= kmed=
 for n in a b; do
 	python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("  mediator %s: %d data PDUs, %d reconnects" % (sys.argv[2], s["data_pdus_sent"], s.get("reconnects", 0)))' \
 		"$work/sum-$([ $n = a ] && echo kill-a || echo term-b).json" "$([ $n = a ] && echo kill-a || echo term-b)"
 done
 stop_rcv "$RA" TERM; stop_rcv "$RB" TERM; RA= RB=
 env "${S3ENV[@]}" python3 "$top/bench/durable_count.py" "$mbackend" "$work/oversight.key" \
-	"$work/sum-full-a.json" "$work/sum-full-b.json" "$work/sum-term-b.json" -- "$work/sum-kill-a.json" |
+	"$work/sum-full-a.json" "$work/sum-full-b.json" "$work/sum-term-b.json" -- "$work/sum-kill-a.json" \
+	--sent-log "$work/sent-kill-a.log" --tcp "$work/tcp-kill-a.txt" --ports "$pa2,$pa3" --workers "$(nproc)" |
 	sed 's/^/  /'

@@ -158,7 +158,7 @@ static void usage(FILE *f)
 	    "             --sign-key PEM --sign-every N --sign-digest sha256 --sign-style spec|contents\n"
 	    "faults:      --split-writes --garbage --disconnect-every N --resend-after-reconnect K\n"
 	    "             --inject-gaps N --inject-resets N --inject-restarts N\n"
-	    "output:      --summary FILE -v --help --version\n"
+	    "output:      --summary FILE --sent-log FILE -v --help --version\n"
 	    "See docs/cmd-lacre-mediator.md.\n", f);
 }
 
@@ -299,7 +299,7 @@ enum {
 	O_OPERATOR, O_NE, O_COUNTRY, O_IPID, O_LOCATION, O_CELL, O_MEDIATOR_ID, O_SEQ_START, O_UNKNOWN_EXT, O_KEEPALIVE,
 	O_KA_WAIT, O_NO_FINAL_KA, O_RECONNECT_WAIT, O_CONNECT_TIMEOUT, O_STALL_TIMEOUT, O_IHASH,
 	O_IEVERY, O_SIGN_KEY, O_SIGN_EVERY, O_SIGN_DIGEST, O_SIGN_STYLE, O_HI1, O_SPLIT, O_GARBAGE,
-	O_DISCONNECT, O_RESEND, O_GAPS, O_RESETS, O_RESTARTS, O_KA_LIID, O_REALTIME, O_OUTPUT, O_REPLAY, O_BULK, O_SUMMARY, O_VERSION
+	O_DISCONNECT, O_RESEND, O_GAPS, O_RESETS, O_RESTARTS, O_KA_LIID, O_REALTIME, O_OUTPUT, O_REPLAY, O_BULK, O_SUMMARY, O_SENT_LOG, O_VERSION
 };
 
 static const struct option long_opts[] = {
@@ -362,6 +362,7 @@ static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, O_OUTPUT },
 	{ "replay", required_argument, NULL, O_REPLAY },
 	{ "summary", required_argument, NULL, O_SUMMARY },
+	{ "sent-log", required_argument, NULL, O_SENT_LOG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
@@ -564,6 +565,7 @@ static int parse_args(struct med_opts *o, int argc, char **argv)
 		case O_REPLAY: o->replay = a; break;
 		case O_BULK: o->bulk = 1; break;
 		case O_SUMMARY: o->summary = a; break;
+		case O_SENT_LOG: o->sent_log = a; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout); return 1;
 		case O_VERSION: printf("lacre-mediator " MED_VERSION "\n"); return 1;
@@ -580,14 +582,18 @@ static int parse_args(struct med_opts *o, int argc, char **argv)
 		med_log("give --hi2 HOST:PORT and --hi3 HOST:PORT, or --output FILE");
 		bad = 1;
 	}
-	if (!bad && o->replay && (o->output || o->summary)) {
-		med_log("--replay sends files written before: --output and --summary belong to the "
-		    "run that wrote them");
+	if (!bad && o->replay && (o->output || o->summary || o->sent_log)) {
+		med_log("--replay sends files written before: --output, --summary and --sent-log belong "
+		    "to a run that generates PDUs");
 		bad = 1;
 	}
 	if (!bad && o->output && (o->split_writes || o->garbage || o->disconnect_every ||
 	    o->resend_after_reconnect || o->tls))
 		med_log("network fault and TLS options have no effect with --output");
+	if (!bad && o->output && o->sent_log) {
+		med_log("--sent-log logs what was written to connections: drop it with --output");
+		bad = 1;
+	}
 	return bad ? 2 : 0;
 }
 

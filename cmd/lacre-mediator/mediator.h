@@ -43,6 +43,7 @@ struct med_opts {
 	const char *output;             /* --output FILE prefix, or NULL */
 	const char *replay;             /* --replay FILE prefix, or NULL */
 	const char *summary;            /* --summary FILE, or NULL */
+	const char *sent_log;           /* --sent-log FILE, or NULL */
 	int tls;
 	const char *tls_ca, *tls_cert, *tls_key;
 	int allow_remote;

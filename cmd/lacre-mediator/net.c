@@ -220,6 +220,10 @@ int med_net_init(struct med_ctx *m)
 	med_rng_seed(&nt->rng, m->o.seed ^ 0x6e6574ULL);
 	lacre_dbuf_init(&nt->ka, 4096);
 	nt->output = m->o.output != NULL;
+	if (m->o.sent_log && !nt->output && !(nt->sent_log = fopen(m->o.sent_log, "w"))) {
+		med_log("cannot write the sent log %s (%s): check the folder", m->o.sent_log, strerror(errno));
+		return LACRE_E_IO;
+	}
 	nt->n = 2 * (size_t)m->o.connections;
 	if (!(nt->h = calloc(nt->n, sizeof(*nt->h))))
 		return LACRE_E_NOMEM;
@@ -351,12 +355,28 @@ static void start_connect(struct med_ctx *m, struct ho *h)
 	h->reconnect_at = med_mono() + m->o.reconnect_wait;
 }
 
+/* Whether --sent-log is being written. */
+static int nt_sent_log(const struct med_ctx *m)
+{
+	return m->net && m->net->sent_log;
+}
+
 /* The connection is usable. */
 static void became_up(struct med_ctx *m, struct ho *h)
 {
 	h->state = ST_UP;
 	h->last_write = med_mono();
 	h->up_since = h->last_write;
+	h->conn_no++;
+	if (nt_sent_log(m)) {
+		/* the sent log names the connection by its local port too */
+		struct sockaddr_storage sa;
+		socklen_t sl = sizeof(sa);
+		h->lport = 0;
+		if (getsockname(h->fd, (struct sockaddr *)&sa, &sl) == 0)
+			h->lport = sa.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
+			                                   : ntohs(((struct sockaddr_in *)&sa)->sin_port);
+	}
 	h->since_conn = 0;
 	h->blocked = 0;
 	if (h->ever_up)
@@ -863,6 +883,8 @@ int med_net_finish(struct med_ctx *m, double deadline)
 		}
 		h->state = ST_CLOSED;
 	}
+	if (net_sent_log_close(nt) != LACRE_OK && r == 0)
+		r = LACRE_E_IO;
 	return r;
 }
 
@@ -897,6 +919,7 @@ void med_net_free(struct med_ctx *m)
 	if (nt->ctx)
 		SSL_CTX_free(nt->ctx);
 	lacre_dbuf_free(&nt->ka);
+	(void)net_sent_log_close(nt);
 	free(nt);
 	m->net = NULL;
 }

@@ -81,6 +81,8 @@ struct ho {
 	int tls_want_write;
 	unsigned fail_streak;           /* quick drops in a row, for back-off */
 	double up_since;
+	unsigned long conn_no;          /* connections made so far (--sent-log) */
+	unsigned lport;                 /* this connection's local TCP port (--sent-log) */
 	FILE *file;                     /* --output */
 };
 
@@ -104,6 +106,7 @@ struct med_net {
 	double last_progress;
 	struct lacre_dbuf ka;
 	unsigned long conn_logs, conn_logs_suppressed;
+	FILE *sent_log;                  /* --sent-log */
 };
 
 /* net.c, for replay.c too */
@@ -122,5 +125,7 @@ int net_enqueue(struct med_net *nt, struct ho *h, const uint8_t *p, size_t n, in
 void net_pop_head(struct med_net *nt, struct ho *h);
 int net_requeue_history(struct med_ctx *m, struct ho *h);
 int net_finish_output(struct med_ctx *m);
+/* Close the --sent-log file; LACRE_E_IO when its lines did not all reach it. */
+int net_sent_log_close(struct med_net *nt);
 
 #endif

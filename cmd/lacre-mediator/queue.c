@@ -9,11 +9,13 @@
  * here, next to every change of a queue.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 
 #include "lacre/err.h"
+#include "lacre/etsi.h"
 #include "lacre/etsi_enc.h"
 #include "net_int.h"
 
@@ -53,6 +55,39 @@ void net_ka_set(struct med_ctx *m, struct ho *h, int out)
 		nt->ka_outs++;
 }
 
+/* One --sent-log line for data PDU p (q) completely written on h:
+ * "<handover> <connection> <local port> <liid>/<cin>/<iri|cc> <seq> <length>"
+ * (docs/FORMATS.md §7), the sequence number read back from the bytes sent
+ * ("-" when they carry none).  A receiver test checks per connection what was sent after
+ * the last record the receiver sealed or named (issue 15). */
+static void sent_log_line(struct med_ctx *m, const struct ho *h, const struct qpdu *q, const uint8_t *p)
+{
+	const struct med_stream *s = &m->streams[q->stream];
+	struct etsi_pdu d;
+
+	if (etsi_decode(p, q->len, &d) == LACRE_OK && d.has_seq)
+		fprintf(m->net->sent_log, "%s %lu %u %s/%u/%s %llu %u\n", h->name, h->conn_no, h->lport,
+		    m->liids[s->target], s->cin, s->cc ? "cc" : "iri", (unsigned long long)d.seq, q->len);
+	else
+		fprintf(m->net->sent_log, "%s %lu %u %s/%u/%s - %u\n", h->name, h->conn_no, h->lport,
+		    m->liids[s->target], s->cin, s->cc ? "cc" : "iri", q->len);
+}
+
+int net_sent_log_close(struct med_net *nt)
+{
+	int bad;
+
+	if (!nt->sent_log)
+		return LACRE_OK;
+	bad = ferror(nt->sent_log) | fclose(nt->sent_log);
+	nt->sent_log = NULL;
+	if (bad) {
+		med_log("writing the sent log failed: disk full?");
+		return LACRE_E_IO;
+	}
+	return LACRE_OK;
+}
+
 /* Count a completely written PDU; remember data PDUs for resends. */
 void net_account(struct med_ctx *m, struct ho *h, const struct qpdu *q, const uint8_t *p)
 {
@@ -64,8 +99,11 @@ void net_account(struct med_ctx *m, struct ho *h, const struct qpdu *q, const ui
 			break;
 		}
 		m->st.data_pdus_sent++;
-		if (q->stream >= 0 && (size_t)q->stream < m->n_streams)
+		if (q->stream >= 0 && (size_t)q->stream < m->n_streams) {
 			m->streams[q->stream].sent++;
+			if (m->net->sent_log && p)
+				sent_log_line(m, h, q, p);
+		}
 		if (h->hist && p) {
 			struct hist *e = &h->hist[h->hist_pos];
 			uint8_t *c = realloc(e->p, q->len);

@@ -42,13 +42,17 @@ struct lacre_record {
 /* A sink takes records from the receiver.  record() must make the record
  * durable enough that a clean stop loses nothing (it may buffer until
  * flush()); it returns a lacre_err.  flush() is called on idle timers and at
- * SIGTERM; close() once at the end. */
+ * SIGTERM; close() once at the end.  read_done() (NULL: none) is called on
+ * the receiving thread after the records of each read from a connection,
+ * before the next read: the seal sink names them in its open segments'
+ * manifests there, so that a kill -9 leaves nothing it read unnamed. */
 struct lacre_sink {
 	void *ctx;
 	int (*record)(void *ctx, const struct lacre_record *rec);
 	int (*event)(void *ctx, const char *json_line); /* accounting and alerts, one JSON object */
 	int (*flush)(void *ctx);
 	int (*close)(void *ctx);      /* LACRE_OK when every record taken is durable */
+	int (*read_done)(void *ctx);  /* after one read's records; may be NULL */
 };
 
 #endif

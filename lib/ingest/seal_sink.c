@@ -31,7 +31,8 @@
  * Order of durability (docs/ledger.md "Order of durability"; spool layout
  * in seal_spool.h): a record is sealed into its destination's open segment
  * (ciphertext reaches SPOOL/TMP.<name> chunk by chunk) and counted in the
- * segment's stream manifest (SPOOL/<name>.streams, rewritten each tick).  At
+ * segment's stream manifest (SPOOL/<name>.streams, a journal appended after
+ * each read from a connection, sink->read_done, and each tick).  At
  * close the file is fsync'd; its ledger batch - every record's commitment,
  * then the v2 "segment closed" entry carrying their count and Merkle root -
  * is written durably to SPOOL/<name>.leaves; only then is the segment
@@ -116,7 +117,10 @@ struct seal_dest {
 	uint8_t pub[32];                 /* its recipient */
 	struct seal_slot *cur;           /* the open writer, NULL until a record comes */
 	int64_t last_opened_us;          /* segments of a destination open in time order */
+	int listed;                      /* in its lane's td[] (or td_all) until read_done */
 };
+
+#define SEAL_TD_MAX 8                /* destinations one read_done names without a scan */
 
 /* One receiving thread's writers (seal_lane_get). */
 struct seal_lane {
@@ -124,6 +128,10 @@ struct seal_lane {
 	struct seal_dest *dests;         /* SEAL_MAX_DESTS, allocated at first use */
 	size_t n_dests;
 	uint8_t head[FRAME_HEAD_MAX];    /* a record head's scratch (its size) */
+	int touched;                     /* a record sealed since the last read_done */
+	struct seal_dest *td[SEAL_TD_MAX]; /* the destinations it went to (dests never move) */
+	size_t n_td;
+	int td_all;                      /* more than SEAL_TD_MAX: read_done scans them all */
 };
 
 /* A closed segment's leaf waiting for a published checkpoint, for the
@@ -844,6 +852,14 @@ static int seal_frame(struct seal_sink *k, struct seal_lane *l, const char *key,
 		      !memcmp(fr->reason.p, "event", 5)))
 			seal_streams_note(&sl->streams, fr->kind, fr->liid.p, fr->liid.len, fr->has_cin,
 					  fr->cin, fr->seq);
+		__atomic_store_n(&l->touched, 1, __ATOMIC_RELAXED);
+		if (!d->listed) {
+			d->listed = 1;
+			if (l->n_td < SEAL_TD_MAX)
+				l->td[l->n_td++] = d;
+			else
+				l->td_all = 1;
+		}
 	}
 	/* what it will still write (backpressure: seal_space_look) */
 	owed = segment_writer_unwritten(sl->w);
@@ -1274,6 +1290,44 @@ static int seal_flush(void *ctx)
 	return r;
 }
 
+/* sink->read_done: the records of one read from a connection are sealed;
+ * name them on disk before the next read (issue 15), so that a kill -9
+ * leaves every record this receiver read either in a closed segment or
+ * in its open segment's manifest, which recovery names in
+ * lost-open-segment events.  One append per open segment that changed
+ * (seal_streams_write), of this thread's lane only, and nothing when no
+ * record came; only the destinations the records went to are looked at
+ * (all of the lane's past SEAL_TD_MAX of them).  A failed write is
+ * reported once and retried at the next batch and every tick; the
+ * receiver goes on (stopping would lose more). */
+static int seal_read_done(void *ctx)
+{
+	struct seal_sink *k = ctx;
+	struct seal_lane *l = seal_lane_get(k);
+	size_t n;
+
+	if (!__atomic_load_n(&l->touched, __ATOMIC_RELAXED))
+		return LACRE_OK;
+	pthread_mutex_lock(&l->mu);
+	__atomic_store_n(&l->touched, 0, __ATOMIC_RELAXED);
+	n = l->td_all ? l->n_dests : l->n_td;
+	for (size_t j = 0; j < n; j++) {
+		struct seal_dest *d = l->td_all ? &l->dests[j] : l->td[j];
+		d->listed = 0;
+		if (!d->cur || !d->cur->streams.dirty)
+			continue;
+		if (seal_streams_write(k->site->cfg.spool_dir, &d->cur->streams) != LACRE_OK &&
+		    !__atomic_exchange_n(&k->manifest_warned, 1, __ATOMIC_RELAXED))
+			fprintf(stderr, "lacre: ingest: cannot write an open segment's stream manifest "
+				"in %s (%s): retried every read and tick; a crash now would lose records "
+				"without naming them\n", k->site->cfg.spool_dir, strerror(errno));
+	}
+	l->n_td = 0;
+	l->td_all = 0;
+	pthread_mutex_unlock(&l->mu);
+	return LACRE_OK;
+}
+
 /* Free everything (writers must have been flushed). */
 static void seal_free(struct seal_sink *k)
 {
@@ -1670,6 +1724,7 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	out->event = seal_event;
 	out->flush = seal_flush;
 	out->close = seal_close;
+	out->read_done = seal_read_done;
 	return LACRE_OK;
 fail:
 	if (!msg[0] && msglen)

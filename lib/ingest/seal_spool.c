@@ -127,13 +127,26 @@ static int spool_path(char *out, size_t cap, const char *spool, const char *sub,
 
 /* ---- open-segment manifests ---- */
 
+/* Close t's journal (the manifest open for appending), if open. */
+static void journal_close(struct seal_streams *t)
+{
+	if (t->jopen)
+		close(t->jfd);
+	t->jopen = 0;
+	t->jfd = -1;
+	t->jbytes = 0;
+}
+
 void seal_streams_reset(struct seal_streams *t, const char *name)
 {
+	journal_close(t);
 	snprintf(t->segment, sizeof(t->segment), "%s", name ? name : "");
 	t->n = 0;
 	t->last = 0;
 	t->other = 0;
 	t->dirty = 1;
+	t->n_dl = 0;
+	t->other_dirty = 0;
 	if (t->idx)
 		memset(t->idx, 0, 2 * SEAL_STREAMS_MAX * sizeof(*t->idx));
 }
@@ -158,47 +171,41 @@ static int stream_is(const struct seal_stream *s, uint8_t kind, const uint8_t *l
 	       s->liid_len == n && !memcmp(s->liid, liid, n);
 }
 
-void seal_streams_note(struct seal_streams *t, uint8_t kind, const uint8_t *liid,
-		       size_t liid_len, int has_cin, uint64_t cin, uint64_t seq)
+/* The slot of stream (kind, liid, cin) in t, made when new with first =
+ * last = seq and count 0; NULL when the table is full or cannot be
+ * allocated (the caller counts the record in "other"). */
+static struct seal_stream *stream_slot(struct seal_streams *t, uint8_t kind, const uint8_t *liid,
+				       size_t liid_len, int has_cin, uint64_t cin, uint64_t seq)
 {
 	struct seal_stream *s;
 	size_t h, mask = 2 * SEAL_STREAMS_MAX - 1;
 
-	if (liid_len > SEAL_STREAM_LIID_MAX)
-		liid_len = SEAL_STREAM_LIID_MAX;
-	if (!liid) {                    /* no LIID: memcmp/memcpy need a pointer */
-		liid = (const uint8_t *)"";
-		liid_len = 0;
-	}
-	t->dirty = 1;
 	/* consecutive records are mostly of one stream: try the last hit */
-	if (t->n > 0 && stream_is(&t->s[t->last], kind, liid, liid_len, has_cin, cin)) {
-		s = &t->s[t->last];
-		goto found;
-	}
+	if (t->n > 0 && stream_is(&t->s[t->last], kind, liid, liid_len, has_cin, cin))
+		return &t->s[t->last];
 	if (!t->s) {
 		t->s = calloc(SEAL_STREAMS_MAX, sizeof(*t->s));
 		t->idx = calloc(2 * SEAL_STREAMS_MAX, sizeof(*t->idx));
-		if (!t->s || !t->idx) {
+		t->dl = calloc(SEAL_STREAMS_MAX, sizeof(*t->dl));
+		if (!t->s || !t->idx || !t->dl) {
 			free(t->s);
 			free(t->idx);
+			free(t->dl);
 			t->s = NULL;
 			t->idx = NULL;
-			t->other++;
-			return;
+			t->dl = NULL;
+			return NULL;
 		}
 	}
 	for (h = stream_hash(kind, liid, liid_len, has_cin, cin) & mask; t->idx[h]; h = (h + 1) & mask) {
 		s = &t->s[t->idx[h] - 1];
 		if (stream_is(s, kind, liid, liid_len, has_cin, cin)) {
 			t->last = t->idx[h] - 1u;
-			goto found;
+			return s;
 		}
 	}
-	if (t->n >= SEAL_STREAMS_MAX) {
-		t->other++;
-		return;
-	}
+	if (t->n >= SEAL_STREAMS_MAX)
+		return NULL;
 	s = &t->s[t->n];
 	t->idx[h] = (uint16_t)(t->n + 1);
 	t->last = t->n++;
@@ -209,41 +216,126 @@ void seal_streams_note(struct seal_streams *t, uint8_t kind, const uint8_t *liid
 	s->liid_len = (uint8_t)liid_len;
 	memcpy(s->liid, liid, liid_len);
 	s->first = s->last = seq;
-found:
+	return s;
+}
+
+void seal_streams_note(struct seal_streams *t, uint8_t kind, const uint8_t *liid,
+		       size_t liid_len, int has_cin, uint64_t cin, uint64_t seq)
+{
+	struct seal_stream *s;
+
+	if (liid_len > SEAL_STREAM_LIID_MAX)
+		liid_len = SEAL_STREAM_LIID_MAX;
+	if (!liid) {                    /* no LIID: memcmp/memcpy need a pointer */
+		liid = (const uint8_t *)"";
+		liid_len = 0;
+	}
+	t->dirty = 1;
+	if (!(s = stream_slot(t, kind, liid, liid_len, has_cin, cin, seq))) {
+		t->other++;
+		t->other_dirty = 1;
+		return;
+	}
 	if (seq < s->first)
 		s->first = seq;
 	if (seq > s->last)
 		s->last = seq;
 	s->count++;
+	if (!s->dirty) {
+		/* named in the journal's next append */
+		s->dirty = 1;
+		t->dl[t->n_dl++] = (uint16_t)(s - t->s);
+	}
+}
+
+/* One manifest line of stream s into d. */
+static int stream_line(struct lacre_dbuf *d, const struct seal_stream *s)
+{
+	char hex[2 * SEAL_STREAM_LIID_MAX + 1];
+
+	lacre_hex(s->liid, s->liid_len, hex);
+	return s->has_cin ? lacre_dbuf_printf(d, "%u %s %llu %llu %llu %llu\n", s->kind,
+					      s->liid_len ? hex : "-", (unsigned long long)s->cin,
+					      (unsigned long long)s->first, (unsigned long long)s->last,
+					      (unsigned long long)s->count)
+			  : lacre_dbuf_printf(d, "%u %s - %llu %llu %llu\n", s->kind,
+					      s->liid_len ? hex : "-", (unsigned long long)s->first,
+					      (unsigned long long)s->last, (unsigned long long)s->count);
+}
+
+/* Everything in t is written: no stream waits for an append. */
+static void streams_clean(struct seal_streams *t)
+{
+	for (size_t i = 0; i < t->n_dl; i++)
+		t->s[t->dl[i]].dirty = 0;
+	t->n_dl = 0;
+	t->other_dirty = 0;
+	t->dirty = 0;
+}
+
+/* Append the lines of t's changed streams to its open journal in one
+ * write(2).  A failed or short write closes the journal: the next call
+ * writes the whole table anew, so a torn line is never followed. */
+static int journal_append(struct seal_streams *t)
+{
+	struct lacre_dbuf d;
+	const uint8_t *p;
+	size_t n;
+	int r = LACRE_OK;
+
+	lacre_dbuf_init(&d, STREAMS_MAX);
+	for (size_t i = 0; r == LACRE_OK && i < t->n_dl; i++)
+		r = stream_line(&d, &t->s[t->dl[i]]);
+	if (r == LACRE_OK && t->other_dirty)
+		r = lacre_dbuf_printf(&d, "other %llu\n", (unsigned long long)t->other);
+	for (p = d.p, n = d.len; r == LACRE_OK && n > 0;) {
+		ssize_t w = write(t->jfd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r = LACRE_E_IO;
+			break;
+		}
+		p += w;
+		n -= (size_t)w;
+		t->jbytes += (uint64_t)w;
+	}
+	if (r == LACRE_OK)
+		streams_clean(t);
+	else
+		journal_close(t);
+	lacre_dbuf_free(&d);
+	return r;
 }
 
 int seal_streams_write(const char *spool, struct seal_streams *t)
 {
 	struct lacre_dbuf d;
-	char path[PATH_MAX], hex[2 * SEAL_STREAM_LIID_MAX + 1];
+	char path[PATH_MAX];
 	int r;
 
 	if (!t->dirty || !t->segment[0])
 		return LACRE_OK;
+	if (t->jopen && t->jbytes < SEAL_JOURNAL_COMPACT)
+		return journal_append(t);
+	/* first write, or compaction: the whole table, atomically */
+	journal_close(t);
 	if ((r = spool_path(path, sizeof(path), spool, NULL, t->segment, ".streams")) != LACRE_OK)
 		return r;
 	lacre_dbuf_init(&d, STREAMS_MAX);
 	r = lacre_dbuf_printf(&d, "%s%s\n", STREAMS_MAGIC, t->segment);
-	for (size_t i = 0; r == LACRE_OK && i < t->n; i++) {
-		const struct seal_stream *s = &t->s[i];
-		lacre_hex(s->liid, s->liid_len, hex);
-		r = s->has_cin ? lacre_dbuf_printf(&d, "%u %s %llu %llu %llu %llu\n", s->kind,
-						   s->liid_len ? hex : "-", (unsigned long long)s->cin,
-						   (unsigned long long)s->first, (unsigned long long)s->last,
-						   (unsigned long long)s->count)
-			       : lacre_dbuf_printf(&d, "%u %s - %llu %llu %llu\n", s->kind,
-						   s->liid_len ? hex : "-", (unsigned long long)s->first,
-						   (unsigned long long)s->last, (unsigned long long)s->count);
-	}
+	for (size_t i = 0; r == LACRE_OK && i < t->n; i++)
+		r = stream_line(&d, &t->s[i]);
 	if (r == LACRE_OK && t->other)
 		r = lacre_dbuf_printf(&d, "other %llu\n", (unsigned long long)t->other);
-	if (r == LACRE_OK && (r = write_atomic(spool, path, d.p, d.len, 0)) == LACRE_OK)
-		t->dirty = 0;
+	if (r == LACRE_OK && (r = write_atomic(spool, path, d.p, d.len, 0)) == LACRE_OK) {
+		streams_clean(t);
+		/* later changes are appended (best effort: without the
+		 * descriptor the next change rewrites the whole file) */
+		t->jfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+		t->jopen = t->jfd >= 0;
+		t->jbytes = d.len;
+	}
 	lacre_dbuf_free(&d);
 	return r;
 }
@@ -258,9 +350,12 @@ void seal_streams_remove(const char *spool, const char *name)
 
 void seal_streams_free(struct seal_streams *t)
 {
+	journal_close(t);
 	free(t->s);
 	free(t->idx);
+	free(t->dl);
 	memset(t, 0, sizeof(*t));
+	t->jfd = -1;
 }
 
 /* ---- ledger batches ---- */
@@ -523,13 +618,35 @@ static int field_u64(const char *s, size_t n, uint64_t *v)
 	return LACRE_OK;
 }
 
-/* Report what the open segment <name> held, from its manifest. */
+/* Merge one manifest line into t: a stream's lines are cumulative (each
+ * carries its range so far), so the widest range and largest count win,
+ * whatever their order.  LACRE_E_TOO_LARGE past the table's capacity. */
+static int streams_merge(struct seal_streams *t, uint8_t kind, const uint8_t *liid, size_t liid_len,
+			 int has_cin, uint64_t cin, uint64_t first, uint64_t last, uint64_t count)
+{
+	struct seal_stream *s = stream_slot(t, kind, liid, liid_len, has_cin, cin, first);
+
+	if (!s)
+		return LACRE_E_TOO_LARGE;
+	if (first < s->first)
+		s->first = first;
+	if (last > s->last)
+		s->last = last;
+	if (count > s->count)
+		s->count = count;
+	return LACRE_OK;
+}
+
+/* Report what the open segment <name> held, from its manifest: one loss
+ * event per stream (its lines merged), and one for "other". */
 static int report_lost(const char *spool, const char *name, const struct seal_recovery_ops *ops,
 		       struct seal_recovery *st)
 {
 	struct lacre_dbuf d;
+	struct seal_streams t;
 	char path[PATH_MAX];
 	size_t off, end;
+	uint64_t other = 0, extra = 0;
 	int r;
 
 	if ((r = spool_path(path, sizeof(path), spool, NULL, name, ".streams")) != LACRE_OK)
@@ -546,12 +663,16 @@ static int report_lost(const char *spool, const char *name, const struct seal_re
 	}
 	if (r != LACRE_OK)
 		return r;
-	/* lines: kind liid-hex|- cin|- first last count, or "other N" */
+	memset(&t, 0, sizeof(t));
+	seal_streams_reset(&t, name);
+	/* lines: kind liid-hex|- cin|- first last count, or "other N"; a
+	 * stream may have many (a journal); a last line without its newline
+	 * was cut by the crash and is not read */
 	off = 0;
 	while (off < d.len && d.p[off] != '\n')
 		off++;
 	off++;
-	while (r == LACRE_OK && off < d.len) {
+	while (off < d.len) {
 		const char *f[6];
 		size_t fl[6], nf = 0, i;
 		uint8_t liid[SEAL_STREAM_LIID_MAX];
@@ -560,6 +681,8 @@ static int report_lost(const char *spool, const char *name, const struct seal_re
 
 		for (end = off; end < d.len && d.p[end] != '\n'; end++)
 			;
+		if (end == d.len)
+			break;
 		for (i = off; i < end && nf < 6;) {
 			size_t s = i;
 			while (i < end && d.p[i] != ' ')
@@ -572,9 +695,8 @@ static int report_lost(const char *spool, const char *name, const struct seal_re
 		off = end + 1;
 		if (nf == 2 && fl[0] == 5 && !memcmp(f[0], "other", 5) &&
 		    field_u64(f[1], fl[1], &count) == LACRE_OK) {
-			st->lost_records += count;
-			r = loss_event(ops, name, NULL, 0, 0, 0, 0, NULL, 0, 0, 0, count,
-				       "records of streams beyond the manifest's capacity");
+			if (count > other)
+				other = count;
 			continue;
 		}
 		if (nf != 6 || field_u64(f[0], fl[0], &kind) != LACRE_OK || kind > 255 ||
@@ -594,13 +716,26 @@ static int report_lost(const char *spool, const char *name, const struct seal_re
 			if ((ll = lacre_unhex_text(hx, liid, sizeof(liid))) < 0)
 				continue;
 		}
-		st->lost_records += count;
-		r = loss_event(ops, name, liid, (size_t)ll, 1, !(fl[2] == 1 && f[2][0] == '-'), cin,
-			       kind_name((unsigned)kind), 1, first, last, count,
+		if (streams_merge(&t, (uint8_t)kind, liid, (size_t)ll, !(fl[2] == 1 && f[2][0] == '-'),
+				  cin, first, last, count) != LACRE_OK)
+			extra += count;   /* more streams than a table holds: a damaged file */
+	}
+	lacre_dbuf_free(&d);
+	r = LACRE_OK;
+	for (size_t i = 0; r == LACRE_OK && i < t.n; i++) {
+		const struct seal_stream *s = &t.s[i];
+		st->lost_records += s->count;
+		r = loss_event(ops, name, s->liid, s->liid_len, 1, s->has_cin, s->cin,
+			       kind_name(s->kind), 1, s->first, s->last, s->count,
 			       "sealed into a segment that was still open when the receiver stopped "
 			       "without a clean shutdown: these records are lost");
 	}
-	lacre_dbuf_free(&d);
+	if (r == LACRE_OK && other + extra) {
+		st->lost_records += other + extra;
+		r = loss_event(ops, name, NULL, 0, 0, 0, 0, NULL, 0, 0, 0, other + extra,
+			       "records of streams beyond the manifest's capacity");
+	}
+	seal_streams_free(&t);
 	return r;
 }
 

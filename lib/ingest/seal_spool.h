@@ -8,7 +8,9 @@
  *
  *   SPOOL/TMP.<name>       open segment being written
  *   SPOOL/<name>.streams   which streams and sequence ranges the open segment
- *                          holds (rewritten each tick): what a crash loses
+ *                          holds: a journal appended after each read batch
+ *                          (and each tick), compacted when it grows: what a
+ *                          crash loses
  *   SPOOL/<name>.leaves    the segment's ledger batch, durable BEFORE the
  *                          segment appears under its final name
  *   SPOOL/<name>           closed; its batch not yet under a signed checkpoint
@@ -43,6 +45,7 @@ struct seal_stream {
 	uint8_t liid[SEAL_STREAM_LIID_MAX];
 	uint64_t cin;
 	uint64_t first, last, count;     /* lowest and highest sequence number */
+	uint8_t dirty;                   /* changed since the journal's last append */
 };
 
 /* The streams of one destination's open segment (the .streams manifest). */
@@ -54,7 +57,15 @@ struct seal_streams {
 	size_t last;                     /* slot of the last hit (fast path) */
 	uint64_t other;                  /* records beyond the table's capacity */
 	int dirty;                       /* changed since the manifest was written */
+	uint16_t *dl;                    /* slots changed since the last append (SEAL_STREAMS_MAX) */
+	size_t n_dl;
+	int other_dirty;                 /* "other" changed since the last append */
+	int jfd;                         /* the manifest open for appending, if jopen */
+	int jopen;
+	uint64_t jbytes;                 /* its size: compacted past SEAL_JOURNAL_COMPACT */
 };
+
+#define SEAL_JOURNAL_COMPACT ((uint64_t)256 << 10)
 
 /* Start a table for segment name (forgets the last segment's streams). */
 void seal_streams_reset(struct seal_streams *t, const char *name);
@@ -62,11 +73,17 @@ void seal_streams_reset(struct seal_streams *t, const char *name);
  * allocated). */
 void seal_streams_note(struct seal_streams *t, uint8_t kind, const uint8_t *liid,
 		       size_t liid_len, int has_cin, uint64_t cin, uint64_t seq);
-/* Write SPOOL/<segment>.streams (tmp + rename, no fsync: it must survive a
- * crash of the process, and a power loss only widens the unreported
- * window) when the table changed.  LACRE_E_IO. */
+/* Bring SPOOL/<segment>.streams up to date when the table changed: one
+ * append (a single write(2)) of the lines of the streams changed since the
+ * last one - each line carries the stream's whole range so far, so the
+ * last line of a stream counts - or, the first time and once the journal
+ * passes SEAL_JOURNAL_COMPACT bytes, the whole table written anew (tmp +
+ * rename).  No fsync: it must survive a kill of the process (the page
+ * cache does); a power loss may lose its last writes, which only widens
+ * the unreported window.  LACRE_E_IO. */
 int seal_streams_write(const char *spool, struct seal_streams *t);
-/* Remove SPOOL/<name>.streams (missing is fine). */
+/* Remove SPOOL/<name>.streams (missing is fine).  The caller resets or
+ * frees the table, which closes its journal. */
 void seal_streams_remove(const char *spool, const char *name);
 void seal_streams_free(struct seal_streams *t);
 

@@ -1351,7 +1351,7 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 {
 	size_t got = 0, chunk = READ_CHUNK;
 	ssize_t n;
-	int e, turns = 0;
+	int e, fed, turns = 0;
 
 	if (srv_conn_blocked(s, c))
 		return 0;
@@ -1407,7 +1407,12 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 			}
 		}
 		got += (size_t)n;
-		if (conn_feed(s, c, s->rbuf, (size_t)n) < 0)
+		fed = conn_feed(s, c, s->rbuf, (size_t)n);
+		/* this read's records named on disk before the next read
+		 * (record.h): a kill -9 then loses only unread bytes */
+		if (s->sink->read_done)
+			s->sink->read_done(s->sink->ctx);
+		if (fed < 0)
 			return -1;
 		if (s->sink_err || srv_conn_blocked(s, c))
 			return 0;

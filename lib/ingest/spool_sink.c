@@ -303,6 +303,7 @@ int ingest_spool_sink_open(const char *dir, const struct ingest_spool_opts *opts
 	}
 	if ((r = open_file(sp)) != LACRE_OK)
 		goto fail;
+	memset(out, 0, sizeof(*out));   /* no read_done: it writes at flush */
 	out->ctx = sp;
 	out->record = spool_record;
 	out->event = spool_event;

@@ -11,6 +11,7 @@
  * crash recovery through the sink (a child seals and _exit()s without
  * close; the parent reopens and accounts for every record).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -734,6 +735,103 @@ out:
 	free(ov);
 }
 
+/* The highest "last" sequence number that the spool's open-segment
+ * manifests give the CC stream of liid (their lines, journal appends
+ * included); 0 when none names it. */
+static uint64_t manifest_last(const char *liid)
+{
+	char hex[2 * 64 + 1], path[SITE_PATH_MAX + 300], line[512];
+	uint64_t best = 0;
+	struct dirent *e;
+	DIR *dir;
+	size_t n = strlen(liid);
+
+	if (n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)liid[i]);
+	if (!(dir = opendir(kit_site.cfg.spool_dir)))
+		return 0;
+	while ((e = readdir(dir)) != NULL) {
+		size_t l = strlen(e->d_name);
+		FILE *f;
+		if (l < 8 || strcmp(e->d_name + l - 8, ".streams") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", kit_site.cfg.spool_dir, e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			char *save = NULL, *tok[6];
+			int nt = 0;
+			for (char *t = strtok_r(line, " \n", &save); t && nt < 6; t = strtok_r(NULL, " \n", &save))
+				tok[nt++] = t;
+			if (nt == 6 && !strcmp(tok[0], "2") && !strcmp(tok[1], hex)) {
+				uint64_t last = strtoull(tok[4], NULL, 10);
+				if (last > best)
+					best = last;
+			}
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return best;
+}
+
+/* sink->read_done (issue 15): the records of one read are named in their
+ * open segments' manifests at once, not at the next 100 ms tick - for
+ * the few destinations one read went to (its list) and for more than
+ * SEAL_TD_MAX of them (a scan of the lane).  The ticker may write a
+ * manifest too, but only a read_done that works makes these pass every
+ * time (the checks follow it within microseconds). */
+static void test_read_done_names(void)
+{
+	struct lacre_sink k;
+	struct lacre_dbuf b;
+	struct warrant w;
+	char liid[32], wid[WARRANT_ID_MAX];
+	int64_t in = T("2026-02-01T10:00:00Z");
+
+	lacre_dbuf_init(&b, 1 << 20);
+	CHECK_OK(kit_make_site(NULL, 0, 0, 3600 * 1000));
+	for (int i = 0; i < 10; i++) {
+		snprintf(liid, sizeof(liid), "LI-RD%d", i);
+		kit_spec(&w, liid, "2026-01-10", "2026-01-10", "2026-04-10");
+		CHECK_OK(warrant_add(&kit_site, kit_ks, &w, wid, kit_msg, sizeof(kit_msg)));
+	}
+	CHECK_OK(seal_sink_open(&kit_site, &k, kit_msg, sizeof(kit_msg)));
+	CHECK(k.read_done != NULL);
+	/* one read, two destinations: a warrant's and quarantine */
+	lacre_dbuf_reset(&b);
+	CHECK_OK(kit_ipcc(&b, "LI-RD0", 7, in, 200));
+	CHECK_OK(kit_push(&k, b.p, b.len, in, LACRE_HI3));
+	lacre_dbuf_reset(&b);
+	CHECK_OK(kit_ipcc(&b, "LI-NOWARRANT", 3, in, 200));
+	CHECK_OK(kit_push(&k, b.p, b.len, in, LACRE_HI3));
+	CHECK_OK(k.read_done(k.ctx));
+	CHECK_EQ_INT(manifest_last("LI-RD0"), 7);
+	CHECK_EQ_INT(manifest_last("LI-NOWARRANT"), 3);
+	/* one read, ten destinations: more than read_done lists */
+	for (int i = 0; i < 10; i++) {
+		snprintf(liid, sizeof(liid), "LI-RD%d", i);
+		lacre_dbuf_reset(&b);
+		CHECK_OK(kit_ipcc(&b, liid, 20 + (uint64_t)i, in + 1 + i, 200));
+		CHECK_OK(kit_push(&k, b.p, b.len, in + 1 + i, LACRE_HI3));
+	}
+	CHECK_OK(k.read_done(k.ctx));
+	for (int i = 0; i < 10; i++) {
+		snprintf(liid, sizeof(liid), "LI-RD%d", i);
+		CHECK_EQ_INT(manifest_last(liid), 20 + (uint64_t)i);
+	}
+	/* and the short list again after the scan */
+	lacre_dbuf_reset(&b);
+	CHECK_OK(kit_ipcc(&b, "LI-RD3", 40, in + 20, 200));
+	CHECK_OK(kit_push(&k, b.p, b.len, in + 20, LACRE_HI3));
+	CHECK_OK(k.read_done(k.ctx));
+	CHECK_EQ_INT(manifest_last("LI-RD3"), 40);
+	k.close(k.ctx);
+	lacre_dbuf_free(&b);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -743,6 +841,7 @@ int main(void)
 	RUN(test_durability_backend_down);
 	RUN(test_crash_recovery);
 	RUN(test_no_liid);
+	RUN(test_read_done_names);
 	keystore_close(kit_ks);
 	return t_done();
 }

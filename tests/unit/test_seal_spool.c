@@ -345,10 +345,92 @@ static void test_streams_table(void)
 	seal_streams_free(&t);
 }
 
+/* The manifest as a journal (issue 15): the first write is the whole
+ * table, later ones append the changed streams' lines (a stream's last line
+ * carries its whole range), a line cut by the crash is not read, the file
+ * is compacted past SEAL_JOURNAL_COMPACT, and recovery names each stream
+ * once with the widest range its lines give. */
+static void test_streams_journal(void)
+{
+	const char *dir = t_tmpdir();
+	char spool[600], p[700], msg[256];
+	struct lacre_store *st = NULL;
+	struct note_signer *key = NULL;
+	struct tlog *log = NULL;
+	struct seen seen;
+	struct seal_recovery rec;
+	struct seal_recovery_ops ops = { cb_relog, cb_event, &seen, NULL };
+	struct seal_streams t;
+	uint8_t liid[8] = { 'L', 'I', 'I', 'D', '0', '0', '0', '9' };
+	struct stat sb;
+	off_t before;
+	int fd;
+
+	memset(&seen, 0, sizeof(seen));
+	memset(&t, 0, sizeof(t));
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	CHECK(mkdir(spool, 0700) == 0);
+	snprintf(p, sizeof(p), "%s/%s.streams", spool, N_C);
+	seal_streams_reset(&t, N_C);
+	seal_streams_note(&t, ETSI_KIND_CC, liid, 8, 1, 5, 1);
+	seal_streams_note(&t, ETSI_KIND_IRI, liid, 8, 1, 5, 1);
+	CHECK_OK(seal_streams_write(spool, &t));
+	CHECK(stat(p, &sb) == 0);
+	before = sb.st_size;
+	/* nothing changed: nothing written */
+	CHECK_OK(seal_streams_write(spool, &t));
+	CHECK(stat(p, &sb) == 0 && sb.st_size == before);
+	/* one stream changed: one line appended */
+	for (uint64_t q = 2; q <= 40; q++)
+		seal_streams_note(&t, ETSI_KIND_CC, liid, 8, 1, 5, q);
+	CHECK_OK(seal_streams_write(spool, &t));
+	CHECK(stat(p, &sb) == 0 && sb.st_size > before);
+	CHECK(sb.st_size - before == (off_t)strlen("2 4c49494430303039 5 1 40 40\n"));
+	/* compaction: the journal never grows much past its limit */
+	for (uint64_t q = 41; q < 41 + 20000; q++) {
+		seal_streams_note(&t, ETSI_KIND_CC, liid, 8, 1, 5, q);
+		CHECK_OK(seal_streams_write(spool, &t));
+	}
+	CHECK(stat(p, &sb) == 0 && (uint64_t)sb.st_size < SEAL_JOURNAL_COMPACT + 256);
+	seal_streams_note(&t, ETSI_KIND_CC, liid, 8, 1, 5, 20041);
+	CHECK_OK(seal_streams_write(spool, &t));
+	/* a line cut by the kill: not read (it would claim 99999) */
+	fd = open(p, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0 && write(fd, "2 4c49494430303039 5 1 99999 9", 30) == 30);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/TMP.%s", spool, N_C);
+	CHECK(put_file(p, 50) == 0);
+	CHECK_OK(open_log(dir, &st, &key, &log));
+	CHECK_OK(seal_spool_recover(spool, log, &ops, &rec, msg, sizeof(msg)));
+	CHECK_EQ_INT(rec.lost_segments, 1);
+	CHECK_EQ_INT(rec.lost_records, 20041 + 1);
+	CHECK_EQ_INT(seen.n_events, 2);
+	{
+		int cc = 0, iri = 0;
+		for (size_t i = 0; i < seen.n_events; i++) {
+			CHECK(strstr(seen.events[i], "\"lost-open-segment\"") != NULL);
+			if (strstr(seen.events[i], "\"first\":1,\"last\":20041,\"count\":20041"))
+				cc++;
+			if (strstr(seen.events[i], "\"first\":1,\"last\":1,\"count\":1"))
+				iri++;
+			CHECK(strstr(seen.events[i], "99999") == NULL);
+		}
+		CHECK_EQ_INT(cc, 1);
+		CHECK_EQ_INT(iri, 1);
+	}
+	if (seen.n_events)
+		printf("  %s\n", seen.events[0]);
+	seal_streams_free(&t);
+	tlog_close(log);
+	lacre_store_close(st);
+	note_signer_free(key);
+}
+
 int main(void)
 {
 	RUN(test_recover_every_crash_point);
 	RUN(test_lost_without_manifest);
 	RUN(test_streams_table);
+	RUN(test_streams_journal);
 	return t_done();
 }
