@@ -15,7 +15,10 @@
 # Beside each, the machine's own figure: the same through the keeper's
 # socket (`lacre audio` / `lacre calls --json`, no HTTPS, no browser
 # relay; for audio the first byte after the header in FILE.part, looked
-# at every 2 ms).  Printed, never asserted; noisy on a shared machine.  CONSOLE_CALLS (default 10000): if
+# at every 2 ms).  With both, where the warm first byte's time goes: the
+# keeper's and the console's phase lines (LACRE_KEEPER_TIMING,
+# LACRE_CONSOLE_TIMING: CLOCK_MONOTONIC, the client's clock too), in ms
+# from the client's request, median of the warm runs.  Printed, never asserted; noisy on a shared machine.  CONSOLE_CALLS (default 10000): if
 # making them exceeds about 2 minutes on this machine, set a smaller count;
 # the output says how many calls were made and how long it took.
 # Environment: CONSOLE_CALLS, CONSOLE_RUNS (default 5), CONSOLE_CALL_SECONDS
@@ -71,13 +74,13 @@ echo "audio inside the command, ms from its start: $(sed -n 's/^lacre: audio tim
 rm -f "$work/timing.wav"
 
 printf '%s\n' "$LACRE_PASSPHRASE" > "$work/pass"; chmod 600 "$work/pass"
-env -u LACRE_PASSPHRASE "$B/lacre" keeper --site "$site" --passphrase-file "$work/pass" --quiet \
+env -u LACRE_PASSPHRASE LACRE_KEEPER_TIMING=1 "$B/lacre" keeper --site "$site" --passphrase-file "$work/pass" --quiet \
 	--ready-file "$work/kready" 2>"$work/keeper.err" &
 KPID=$!
 wait_file 60 "$work/kready" || { cat "$work/keeper.err"; die "the keeper did not start"; }
 unset LACRE_PASSPHRASE
 mkdir -m 700 "$work/console"
-"$B/lacre-console" --site "$site" --listen 127.0.0.1:0 --web "$top/web" \
+LACRE_CONSOLE_TIMING=1 "$B/lacre-console" --site "$site" --listen 127.0.0.1:0 --web "$top/web" \
 	--cert "$work/console/cert.pem" --key "$work/console/key.pem" \
 	--ready-file "$work/console/ready" 2>"$work/console.err" &
 CPID=$!
@@ -89,6 +92,7 @@ FPR=$(sed -n 's/.*certificate SHA-256 fingerprint \([0-9a-f]\{64\}\)$/\1/p' "$wo
 PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$top/tests/e2e/lib "$PY" - "$URL" "$FPR" "$INV_KEY" "$B/lacre" "$call" "$WM" "$runs" "$work" "$secs" <<'PY'
 import base64, hashlib, http.client, json, os, ssl, statistics, subprocess, sys, time
 from console_api import Console
+mono = lambda: time.clock_gettime(time.CLOCK_MONOTONIC)   # the keeper's and console's timing clock
 url, fpr, key, lacre, call, wm, runs, work, secs = sys.argv[1:10]
 runs = int(runs)
 just = "benchmark of the console"
@@ -111,17 +115,18 @@ def fetch(path):
     r = h.getresponse()
     head = r.read(44)
     b = r.read(1)
-    t = time.perf_counter()
+    t = mono()
     n = len(head) + len(b) + len(r.read())
-    tw = time.perf_counter()
+    tw = mono()
     h.close()
     if r.status != 200 or not b:
         sys.exit("GET %s: %d" % (path, r.status))
     return t, tw, n
 
 def console_audio():
-    """Through the console: (first audio byte, whole file) in s, size."""
-    t0 = time.perf_counter()
+    """Through the console: (first audio byte, whole file) in s, size,
+    and the request's start (CLOCK_MONOTONIC, s)."""
+    t0 = mono()
     st, j = c.run(["audio", call, "-o", "call.wav", "--justification", just])
     if st != 200 or j.get("state") not in ("stream", "done") or j.get("status", 0) != 0:
         sys.exit("audio through the console: %s %s" % (st, j.get("err")))
@@ -130,13 +135,13 @@ def console_audio():
         st, _, d = c.req("GET", "/api/file/%s/done" % j["file"])
         if st != 200 or json.loads(d).get("status") != 0:
             sys.exit("audio through the console: its end: %s %s" % (st, d[:200]))
-    return t - t0, tw - t0, n
+    return t - t0, tw - t0, n, t0
 
 def keeper_audio(i):
     """`lacre audio` through keeper.sock: (first audio byte in FILE.part,
     whole file) in s; the file is looked at every 2 ms."""
     out = os.path.join(work, "k-%d.wav" % i)
-    t0 = time.perf_counter()
+    t0 = mono()
     p = subprocess.Popen([lacre, "audio", call, "-o", out, "--justification", just, "--user", key],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     first = None
@@ -144,18 +149,59 @@ def keeper_audio(i):
         if first is None:
             try:
                 if os.stat(out + ".part").st_size > 44:
-                    first = time.perf_counter() - t0
+                    first = mono() - t0
             except FileNotFoundError:
                 pass
         time.sleep(0.002)
-    whole = time.perf_counter() - t0
+    whole = mono() - t0
     err = p.stderr.read()
     if p.returncode != 0:
         sys.exit("lacre audio through the keeper: %s" % err.decode().strip())
     os.unlink(out)
-    return (first if first is not None else whole), whole
+    return (first if first is not None else whole), whole, None, t0
 
 ms = lambda v: "%.0f ms" % (v * 1000)
+
+def stamps(path, tag):
+    """The timing lines of a log: (t in s, who, phase), who = 'keeper' or
+    'console'."""
+    out = []
+    for line in open(path, errors="replace"):
+        if tag not in line:
+            continue
+        f = line.split()
+        t = [x for x in f if x.startswith("t=")]
+        if t:
+            out.append((int(t[0][2:]) / 1e6, "console" if "console" in tag else "keeper", f[-1]))
+    return out
+
+def phases(label, runs_):
+    """Print the phases of the runs (each (first, whole, size, t0)) as ms
+    from each run's start to its first audio byte, median of the runs when
+    every run saw the same phases in the same order."""
+    log = stamps(os.path.join(work, "keeper.err"), "lacre keeper: timing:") + \
+          stamps(os.path.join(work, "console.err"), "lacre-console: timing:")
+    seqs = []
+    for first, _, _, t0 in runs_:
+        seqs.append(sorted((t - t0, who, ph) for t, who, ph in log if t0 <= t <= t0 + first))
+    names = [[(w, p) for _, w, p in q] for q in seqs]
+    if not seqs or not seqs[0]:
+        print(f"  {label}: no timing lines (LACRE_KEEPER_TIMING, LACRE_CONSOLE_TIMING)")
+        return
+    same = all(n == names[0] for n in names)
+    rows = [(w, p, med([q[i][0] for q in seqs])) for i, (w, p) in enumerate(names[0])] if same else \
+           [(w, p, t) for t, w, p in seqs[len(seqs) // 2]]
+    print(f"  {label}, phases in ms from the request to its first audio byte "
+          f"({'median of %d' % len(seqs) if same else 'one run: the phases differed between runs'}):")
+    line = "   "
+    for w, p, t in rows:
+        item = f" {'c:' if w == 'console' else 'k:'}{p} {t * 1000:.1f}"
+        if len(line) + len(item) > 110:
+            print(line)
+            line = "   "
+        line += item + ","
+    print(line.rstrip(","))
+    print(f"    (k: keeper, c: console; first audio byte at the client {med([r[0] for r in runs_]) * 1000:.1f})")
 med = lambda v: statistics.median(v)
 cold = console_audio()
 size = cold[2]
@@ -169,6 +215,8 @@ print(f"  through the console (HTTPS, browser API): first audio byte cold {ms(co
       f"{ms(med([w[1] for w in warm]))}")
 print(f"  through the keeper's socket (`lacre audio -o`): first audio byte cold {ms(kcold[0])}, warm "
       f"{ms(med([w[0] for w in kwarm]))}; whole file cold {ms(kcold[1])}, warm {ms(med([w[1] for w in kwarm]))}")
+phases("through the console", warm)
+phases("through the keeper's socket", kwarm)
 
 def console_calls():
     t0 = time.perf_counter()
