@@ -23,7 +23,9 @@
  * (--output) is put there and followed while the command runs: the
  * handler opens it as soon as it appears (as output.part or output.tmp,
  * the names lacre's writers use until the file is complete, or output),
- * sends its bytes as 'F' frames as they are written (short polls), the
+ * sends its bytes as 'F' frames as they are written (woken by inotify on
+ * the folder: a write is sent at once, not at the next tick of a timed
+ * poll, which stays only as the fallback when inotify is unavailable), the
  * rest after the worker exits, then the exit status; the folder is
  * removed.  The writers append only (audio, pcap, export packages), so
  * every byte sent is final; the client keeps the file only when the
@@ -42,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -66,7 +69,8 @@
 
 #define REQUEST_TIMEOUT_MS 5000       /* for the request to arrive */
 #define SIGN_TIMEOUT_MS 120000        /* for the client to sign an access event */
-#define FOLLOW_POLL_MS 10             /* how often the output file is looked at */
+#define FOLLOW_POLL_MS 10             /* how often the output file is looked at
+					 * when inotify is unavailable */
 
 static volatile sig_atomic_t stop_flag;
 
@@ -262,6 +266,16 @@ static int follow_pump(int cfd, int fd, uint8_t *b, size_t *sent)
 	}
 }
 
+/* Drain the inotify descriptor ino (non-blocking): its events only say
+ * "look again", which the caller does. */
+static void follow_drain(int ino)
+{
+	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	while (read(ino, ev, sizeof(ev)) > 0)
+		;
+}
+
 /* Relay a signing request from the worker (on ctl) to the client and its
  * answer back.  A client that does not sign gets an empty answer. */
 static int relay_sign(int ctl, int cfd)
@@ -297,7 +311,7 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 	char wd[SITE_PATH_MAX], outp[SITE_PATH_MAX + 16], nx[33], line[256];
 	char *argv[KEEPER_ARGS_MAX + 4], *outarg = NULL;
 	int argc = 0, po[2] = { -1, -1 }, pe[2] = { -1, -1 }, ctl[2] = { -1, -1 };
-	int oidx = -1, status = 1, wst = 0, alive = 0, ofd = -1, fr = LACRE_OK;
+	int oidx = -1, status = 1, wst = 0, alive = 0, ofd = -1, fr = LACRE_OK, ino = -1;
 	int tfd = -1, signs = 0;
 	size_t ooff = 0, fsent = 0;
 	pid_t w;
@@ -326,6 +340,15 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 	argv[argc++] = "--site";
 	argv[argc++] = (char *)cfg->site->dir;
 	argv[argc] = NULL;
+	/* the worker's writes to its output file wake the handler (IN_MODIFY
+	 * of a file in wd; IN_CREATE / IN_MOVED_TO when it appears): its
+	 * first bytes go out at once.  The watch exists before the worker, so
+	 * no write can come before it.  Without inotify: a timed poll. */
+	if (oidx >= 0 && (ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0 &&
+	    inotify_add_watch(ino, wd, IN_CREATE | IN_MODIFY | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+		close(ino);
+		ino = -1;
+	}
 	if (keeper_timing_on())
 		tfd = fcntl(2, F_DUPFD_CLOEXEC, 3);
 	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0 ||
@@ -346,6 +369,8 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 			_exit(1);
 		signal(SIGPIPE, SIG_DFL);
 		close(c->fd);
+		if (ino >= 0)
+			close(ino);
 		/* the timing lines go to the keeper's stderr, not the client's */
 		keeper_timing_worker(tfd, getppid());
 		keeper_timing_mark("worker-start");
@@ -366,6 +391,8 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 	}
 	alive = 1;
 	keeper_timing_mark("worker-forked");
+	if (oidx >= 0)
+		keeper_timing_mark(ino >= 0 ? "follow-inotify" : "follow-poll");
 	if (tfd >= 0)
 		close(tfd);
 	tfd = -1;
@@ -376,15 +403,18 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 	if ((b = malloc(KEEPER_FRAME_MAX)) == NULL)
 		goto reap;
 	for (;;) {
-		struct pollfd pf[3] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 }, { ctl[0], POLLIN, 0 } };
+		struct pollfd pf[4] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 }, { ctl[0], POLLIN, 0 },
+					{ ino, POLLIN, 0 } };
 		int open_fds = (po[0] >= 0) + (pe[0] >= 0) + (ctl[0] >= 0);
 		if (open_fds == 0)
 			break;
-		if (poll(pf, 3, oidx >= 0 ? FOLLOW_POLL_MS : -1) < 0) {
+		if (poll(pf, 4, oidx >= 0 && ino < 0 ? FOLLOW_POLL_MS : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		if (ino >= 0 && (pf[3].revents & POLLIN))
+			follow_drain(ino);
 		/* the output file's new bytes, as the worker writes them */
 		if (oidx >= 0 && fr == LACRE_OK) {
 			if (ofd < 0 && (ofd = follow_open(wd)) >= 0)
@@ -477,6 +507,8 @@ out:
 	free(b);
 	if (ofd >= 0)
 		close(ofd);
+	if (ino >= 0)
+		close(ino);
 	if (tfd >= 0)
 		close(tfd);
 	for (int i = 0; i < 2; i++) {
