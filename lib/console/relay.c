@@ -741,10 +741,12 @@ int console_relay_file_send(struct console_relay *rl, struct console_file *f, si
 		pthread_mutex_unlock(&rl->mu);
 		if (k == 0)
 			return LACRE_E_TRUNCATED;   /* the command failed: cut short */
+		/* marked before the write: a write of many bytes returns only
+		 * when the client has taken most of them */
+		if (off <= 44 && off + k > 44)
+			console_timing("file-past-44-write");
 		if (wr(arg, f->data + off, k) != LACRE_OK)
 			return LACRE_E_NETWORK;
-		if (off <= 44 && off + k > 44)
-			console_timing("file-past-44-sent");
 		off += k;
 		n -= k;
 	}

@@ -26,6 +26,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -522,11 +524,16 @@ static void *conn_main(void *arg)
 	char user[USER_NAME_MAX] = "-";
 	const char *route_name = "-";
 	SSL *ssl = NULL;
-	int r = LACRE_E_INCOMPLETE, status = 0;
+	int r = LACRE_E_INCOMPLETE, status = 0, one = 1;
 
 	console_timing("conn-start");
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* no Nagle: an answer is written as a few TLS records (the head, then
+	 * a streamed file's bytes as they come); a small record held back until
+	 * the browser's (delayed) ACK of the previous one would add up to
+	 * 40 ms to the first audio byte */
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (buf == NULL || (ssl = SSL_new(sv->ctx)) == NULL || SSL_set_fd(ssl, c->fd) != 1 ||
 	    SSL_accept(ssl) != 1)
 		goto out;
