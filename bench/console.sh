@@ -18,7 +18,12 @@
 # at every 2 ms).  With both, where the warm first byte's time goes: the
 # keeper's and the console's phase lines (LACRE_KEEPER_TIMING,
 # LACRE_CONSOLE_TIMING: CLOCK_MONOTONIC, the client's clock too), in ms
-# from the client's request, median of the warm runs.  Printed, never asserted; noisy on a shared machine.  CONSOLE_CALLS (default 10000): if
+# from the client's request, each phase the median of the warm runs, then
+# the spans between them (the keeper's checks and forks, the signature
+# round trip, the access log, the call lookup, the audio plan, the relay).
+# The client keeps one TLS context, as a browser does (building one per
+# request cost ~40 ms of the client's own CPU each time, three times per
+# audio request).  Printed, never asserted; noisy on a shared machine.  CONSOLE_CALLS (default 10000): if
 # making them exceeds about 2 minutes on this machine, set a smaller count;
 # the output says how many calls were made and how long it took.
 # Environment: CONSOLE_CALLS, CONSOLE_RUNS (default 5), CONSOLE_CALL_SECONDS
@@ -104,10 +109,7 @@ if st != 200:
 def fetch(path):
     """GET path with the session: the times to the first audio byte (the
     one after the WAV's 44-byte header) and to the last, and the size."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE               # pinned below
-    h = http.client.HTTPSConnection(c.host, c.port, context=ctx, timeout=120)
+    h = http.client.HTTPSConnection(c.host, c.port, context=c.ctx, timeout=120)   # pinned below
     h.connect()
     if hashlib.sha256(h.sock.getpeercert(binary_form=True)).hexdigest() != fpr:
         sys.exit("the console's certificate is not the one it printed")
@@ -176,32 +178,52 @@ def stamps(path, tag):
     return out
 
 def phases(label, runs_):
-    """Print the phases of the runs (each (first, whole, size, t0)) as ms
-    from each run's start to its first audio byte, median of the runs when
-    every run saw the same phases in the same order."""
+    """Print the phases of the runs (each (first, whole, size, t0)): for
+    each phase (a repeated one numbered: the console sees three
+    connections), the median over the runs of its time from the run's
+    request, up to the run's first audio byte at the client; then the
+    spans that say whose the time is."""
     log = stamps(os.path.join(work, "keeper.err"), "lacre keeper: timing:") + \
           stamps(os.path.join(work, "console.err"), "lacre-console: timing:")
-    seqs = []
+    per = {}
     for first, _, _, t0 in runs_:
-        seqs.append(sorted((t - t0, who, ph) for t, who, ph in log if t0 <= t <= t0 + first))
-    names = [[(w, p) for _, w, p in q] for q in seqs]
-    if not seqs or not seqs[0]:
+        seen = {}
+        for t, who, ph in sorted(x for x in log if t0 <= x[0] <= t0 + first):
+            k = (who, ph)
+            seen[k] = seen.get(k, 0) + 1
+            name = ("c:" if who == "console" else "k:") + ph + ("" if seen[k] == 1 else "#%d" % seen[k])
+            per.setdefault(name, []).append(t - t0)
+    if not per:
         print(f"  {label}: no timing lines (LACRE_KEEPER_TIMING, LACRE_CONSOLE_TIMING)")
         return
-    same = all(n == names[0] for n in names)
-    rows = [(w, p, med([q[i][0] for q in seqs])) for i, (w, p) in enumerate(names[0])] if same else \
-           [(w, p, t) for t, w, p in seqs[len(seqs) // 2]]
-    print(f"  {label}, phases in ms from the request to its first audio byte "
-          f"({'median of %d' % len(seqs) if same else 'one run: the phases differed between runs'}):")
+    n = len(runs_)
+    rows = sorted((med(v), name, len(v)) for name, v in per.items())
+    print(f"  {label}, phases: ms from the request, median of {n} (a phase seen in fewer runs says in how many):")
     line = "   "
-    for w, p, t in rows:
-        item = f" {'c:' if w == 'console' else 'k:'}{p} {t * 1000:.1f}"
+    for t, name, k in rows:
+        item = f" {name} {t * 1000:.1f}" + ("" if k == n else f" ({k}/{n})")
         if len(line) + len(item) > 110:
             print(line)
             line = "   "
         line += item + ","
     print(line.rstrip(","))
-    print(f"    (k: keeper, c: console; first audio byte at the client {med([r[0] for r in runs_]) * 1000:.1f})")
+    m = {name: med(v) for name, v in per.items() if len(v) == n}
+    firstb = med([r[0] for r in runs_])
+    spans = [("to the keeper", None, "k:accepted"), ("keeper's checks and forks", "k:accepted", "k:worker-start"),
+             ("worker to the access request", "k:worker-start", "k:sign-asked"),
+             ("signature round trip", "k:sign-asked", "k:sign-answered"),
+             ("access log (durable)", "k:sign-answered", "k:gate-logged"),
+             ("key and index", "k:gate-logged", "k:index-updated"), ("call lookup", "k:index-updated", "k:call-found"),
+             ("audio plan to header", "k:call-found", "k:file-first-sent"),
+             ("header to first audio", "k:file-first-sent", "k:file-past-44-sent"),
+             ("relay to the client", "k:file-past-44-sent", None)]
+    out = []
+    for what, a, b in spans:
+        ta = 0.0 if a is None else m.get(a)
+        tb = firstb if b is None else m.get(b)
+        if ta is not None and tb is not None:
+            out.append(f"{what} {(tb - ta) * 1000:.0f}")
+    print(f"    spans (ms, from the medians): {', '.join(out)}; first audio byte at the client {firstb * 1000:.0f}")
 med = lambda v: statistics.median(v)
 cold = console_audio()
 size = cold[2]
