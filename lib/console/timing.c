@@ -7,6 +7,7 @@
  * and bench/console.sh's client use the same clock).  Phase names only:
  * no path, id, user or content.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,19 +16,25 @@
 
 #include "console/console.h"
 
-static int timing_on = -1;       /* -1: not read yet */
+/* -1: not read yet.  Atomic: the connection threads call
+ * console_timing at once; each reads the same environment, so a race
+ * between them only stores the same value twice. */
+static atomic_int timing_on = -1;
 
+/* Write the phase line of what (console.h), when LACRE_CONSOLE_TIMING is
+ * set to anything but "" or "0". */
 void console_timing(const char *what)
 {
 	struct timespec ts;
 	char b[128];
-	int n;
+	int n, on = atomic_load(&timing_on);
 
-	if (timing_on < 0) {
+	if (on < 0) {
 		const char *v = getenv("LACRE_CONSOLE_TIMING");
-		timing_on = v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+		on = v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+		atomic_store(&timing_on, on);
 	}
-	if (!timing_on)
+	if (!on)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	n = snprintf(b, sizeof(b), "lacre-console: timing: t=%lld %s\n",
