@@ -15,7 +15,15 @@
 # Beside each, the machine's own figure: the same through the keeper's
 # socket (`lacre audio` / `lacre calls --json`, no HTTPS, no browser
 # relay; for audio the first byte after the header in FILE.part, looked
-# at every 2 ms).  Printed, never asserted; noisy on a shared machine.  CONSOLE_CALLS (default 10000): if
+# at every 2 ms).  With both, where the warm first byte's time goes: the
+# keeper's and the console's phase lines (LACRE_KEEPER_TIMING,
+# LACRE_CONSOLE_TIMING: CLOCK_MONOTONIC, the client's clock too), in ms
+# from the client's request, each phase the median of the warm runs, then
+# the spans between them (the keeper's checks and forks, the signature
+# round trip, the access log, the call lookup, the audio plan, the relay).
+# The client keeps one TLS context, as a browser does (building one per
+# request cost ~40 ms of the client's own CPU each time, three times per
+# audio request).  Printed, never asserted; noisy on a shared machine.  CONSOLE_CALLS (default 10000): if
 # making them exceeds about 2 minutes on this machine, set a smaller count;
 # the output says how many calls were made and how long it took.
 # Environment: CONSOLE_CALLS, CONSOLE_RUNS (default 5), CONSOLE_CALL_SECONDS
@@ -71,13 +79,13 @@ echo "audio inside the command, ms from its start: $(sed -n 's/^lacre: audio tim
 rm -f "$work/timing.wav"
 
 printf '%s\n' "$LACRE_PASSPHRASE" > "$work/pass"; chmod 600 "$work/pass"
-env -u LACRE_PASSPHRASE "$B/lacre" keeper --site "$site" --passphrase-file "$work/pass" --quiet \
+env -u LACRE_PASSPHRASE LACRE_KEEPER_TIMING=1 "$B/lacre" keeper --site "$site" --passphrase-file "$work/pass" --quiet \
 	--ready-file "$work/kready" 2>"$work/keeper.err" &
 KPID=$!
 wait_file 60 "$work/kready" || { cat "$work/keeper.err"; die "the keeper did not start"; }
 unset LACRE_PASSPHRASE
 mkdir -m 700 "$work/console"
-"$B/lacre-console" --site "$site" --listen 127.0.0.1:0 --web "$top/web" \
+LACRE_CONSOLE_TIMING=1 "$B/lacre-console" --site "$site" --listen 127.0.0.1:0 --web "$top/web" \
 	--cert "$work/console/cert.pem" --key "$work/console/key.pem" \
 	--ready-file "$work/console/ready" 2>"$work/console.err" &
 CPID=$!
@@ -89,6 +97,7 @@ FPR=$(sed -n 's/.*certificate SHA-256 fingerprint \([0-9a-f]\{64\}\)$/\1/p' "$wo
 PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$top/tests/e2e/lib "$PY" - "$URL" "$FPR" "$INV_KEY" "$B/lacre" "$call" "$WM" "$runs" "$work" "$secs" <<'PY'
 import base64, hashlib, http.client, json, os, ssl, statistics, subprocess, sys, time
 from console_api import Console
+mono = lambda: time.clock_gettime(time.CLOCK_MONOTONIC)   # the keeper's and console's timing clock
 url, fpr, key, lacre, call, wm, runs, work, secs = sys.argv[1:10]
 runs = int(runs)
 just = "benchmark of the console"
@@ -100,10 +109,7 @@ if st != 200:
 def fetch(path):
     """GET path with the session: the times to the first audio byte (the
     one after the WAV's 44-byte header) and to the last, and the size."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE               # pinned below
-    h = http.client.HTTPSConnection(c.host, c.port, context=ctx, timeout=120)
+    h = http.client.HTTPSConnection(c.host, c.port, context=c.ctx, timeout=120)   # pinned below
     h.connect()
     if hashlib.sha256(h.sock.getpeercert(binary_form=True)).hexdigest() != fpr:
         sys.exit("the console's certificate is not the one it printed")
@@ -111,17 +117,18 @@ def fetch(path):
     r = h.getresponse()
     head = r.read(44)
     b = r.read(1)
-    t = time.perf_counter()
+    t = mono()
     n = len(head) + len(b) + len(r.read())
-    tw = time.perf_counter()
+    tw = mono()
     h.close()
     if r.status != 200 or not b:
         sys.exit("GET %s: %d" % (path, r.status))
     return t, tw, n
 
 def console_audio():
-    """Through the console: (first audio byte, whole file) in s, size."""
-    t0 = time.perf_counter()
+    """Through the console: (first audio byte, whole file) in s, size,
+    and the request's start (CLOCK_MONOTONIC, s)."""
+    t0 = mono()
     st, j = c.run(["audio", call, "-o", "call.wav", "--justification", just])
     if st != 200 or j.get("state") not in ("stream", "done") or j.get("status", 0) != 0:
         sys.exit("audio through the console: %s %s" % (st, j.get("err")))
@@ -130,13 +137,13 @@ def console_audio():
         st, _, d = c.req("GET", "/api/file/%s/done" % j["file"])
         if st != 200 or json.loads(d).get("status") != 0:
             sys.exit("audio through the console: its end: %s %s" % (st, d[:200]))
-    return t - t0, tw - t0, n
+    return t - t0, tw - t0, n, t0
 
 def keeper_audio(i):
     """`lacre audio` through keeper.sock: (first audio byte in FILE.part,
     whole file) in s; the file is looked at every 2 ms."""
     out = os.path.join(work, "k-%d.wav" % i)
-    t0 = time.perf_counter()
+    t0 = mono()
     p = subprocess.Popen([lacre, "audio", call, "-o", out, "--justification", just, "--user", key],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     first = None
@@ -144,18 +151,79 @@ def keeper_audio(i):
         if first is None:
             try:
                 if os.stat(out + ".part").st_size > 44:
-                    first = time.perf_counter() - t0
+                    first = mono() - t0
             except FileNotFoundError:
                 pass
         time.sleep(0.002)
-    whole = time.perf_counter() - t0
+    whole = mono() - t0
     err = p.stderr.read()
     if p.returncode != 0:
         sys.exit("lacre audio through the keeper: %s" % err.decode().strip())
     os.unlink(out)
-    return (first if first is not None else whole), whole
+    return (first if first is not None else whole), whole, None, t0
 
 ms = lambda v: "%.0f ms" % (v * 1000)
+
+def stamps(path, tag):
+    """The timing lines of a log: (t in s, who, phase), who = 'keeper' or
+    'console'."""
+    out = []
+    for line in open(path, errors="replace"):
+        if tag not in line:
+            continue
+        f = line.split()
+        t = [x for x in f if x.startswith("t=")]
+        if t:
+            out.append((int(t[0][2:]) / 1e6, "console" if "console" in tag else "keeper", f[-1]))
+    return out
+
+def phases(label, runs_):
+    """Print the phases of the runs (each (first, whole, size, t0)): for
+    each phase (a repeated one numbered: the console sees three
+    connections), the median over the runs of its time from the run's
+    request, up to the run's first audio byte at the client; then the
+    spans that say whose the time is."""
+    log = stamps(os.path.join(work, "keeper.err"), "lacre keeper: timing:") + \
+          stamps(os.path.join(work, "console.err"), "lacre-console: timing:")
+    per = {}
+    for first, _, _, t0 in runs_:
+        seen = {}
+        for t, who, ph in sorted(x for x in log if t0 <= x[0] <= t0 + first):
+            k = (who, ph)
+            seen[k] = seen.get(k, 0) + 1
+            name = ("c:" if who == "console" else "k:") + ph + ("" if seen[k] == 1 else "#%d" % seen[k])
+            per.setdefault(name, []).append(t - t0)
+    if not per:
+        print(f"  {label}: no timing lines (LACRE_KEEPER_TIMING, LACRE_CONSOLE_TIMING)")
+        return
+    n = len(runs_)
+    rows = sorted((med(v), name, len(v)) for name, v in per.items())
+    print(f"  {label}, phases: ms from the request, median of {n} (a phase seen in fewer runs says in how many):")
+    line = "   "
+    for t, name, k in rows:
+        item = f" {name} {t * 1000:.1f}" + ("" if k == n else f" ({k}/{n})")
+        if len(line) + len(item) > 110:
+            print(line)
+            line = "   "
+        line += item + ","
+    print(line.rstrip(","))
+    m = {name: med(v) for name, v in per.items() if len(v) == n}
+    firstb = med([r[0] for r in runs_])
+    spans = [("to the keeper", None, "k:accepted"), ("keeper's checks and forks", "k:accepted", "k:worker-start"),
+             ("worker to the access request", "k:worker-start", "k:sign-asked"),
+             ("signature round trip", "k:sign-asked", "k:sign-answered"),
+             ("access log (durable)", "k:sign-answered", "k:gate-logged"),
+             ("key and index", "k:gate-logged", "k:index-updated"), ("call lookup", "k:index-updated", "k:call-found"),
+             ("audio plan to header", "k:call-found", "k:file-first-sent"),
+             ("header to first audio", "k:file-first-sent", "k:file-past-44-sent"),
+             ("relay to the client", "k:file-past-44-sent", None)]
+    out = []
+    for what, a, b in spans:
+        ta = 0.0 if a is None else m.get(a)
+        tb = firstb if b is None else m.get(b)
+        if ta is not None and tb is not None:
+            out.append(f"{what} {(tb - ta) * 1000:.0f}")
+    print(f"    spans (ms, from the medians): {', '.join(out)}; first audio byte at the client {firstb * 1000:.0f}")
 med = lambda v: statistics.median(v)
 cold = console_audio()
 size = cold[2]
@@ -169,6 +237,8 @@ print(f"  through the console (HTTPS, browser API): first audio byte cold {ms(co
       f"{ms(med([w[1] for w in warm]))}")
 print(f"  through the keeper's socket (`lacre audio -o`): first audio byte cold {ms(kcold[0])}, warm "
       f"{ms(med([w[0] for w in kwarm]))}; whole file cold {ms(kcold[1])}, warm {ms(med([w[1] for w in kwarm]))}")
+phases("through the console", warm)
+phases("through the keeper's socket", kwarm)
 
 def console_calls():
     t0 = time.perf_counter()

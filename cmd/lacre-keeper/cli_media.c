@@ -14,6 +14,7 @@
 #include "lacre/json.h"
 #include "lacre/receipts.h"
 #include "keeper/access_key.h"
+#include "keeper/timing.h"
 #include "lacre/warrant.h"
 #include "cli.h"
 #include "cli_media.h"
@@ -226,8 +227,10 @@ int cli_media_open(const struct cli_media_opts *o, const char *action, const cha
 	memset(m, 0, sizeof(*m));
 	if ((ex = cli_open_site(o->site, &m->s)) != EXIT_OK)
 		return ex;
+	keeper_timing_mark("site-open");
 	if ((ex = cli_media_gate(o, &m->s, action, warrant, what, &ss)) != EXIT_OK)
 		return ex;
+	keeper_timing_mark("gate-logged");
 	if ((ex = cli_session_keys(&o->pass, ss)) != EXIT_OK) {
 		acl_session_close(ss);
 		return ex;
@@ -254,6 +257,7 @@ int cli_media_open(const struct cli_media_opts *o, const char *action, const cha
 	if (r != LACRE_OK)
 		return cli_fail(r, "cannot read the warrant's key from the keystore");
 	m->have_id = 1;
+	keeper_timing_mark("key-unwrapped");
 	if ((r = cli_open_store(&m->s, &m->st)) != EXIT_OK) {
 		cli_media_close(m);
 		return r;
@@ -262,6 +266,7 @@ int cli_media_open(const struct cli_media_opts *o, const char *action, const cha
 		cli_media_close(m);
 		return cli_fail(r, "cannot open the index (rebuild it with 'lacre reindex')");
 	}
+	keeper_timing_mark("index-open");
 	if (rebuild && (r = index_reset(m->ix, warrant)) != LACRE_OK) {
 		cli_media_close(m);
 		return cli_fail(r, "cannot reset the index");
@@ -281,6 +286,7 @@ int cli_media_open(const struct cli_media_opts *o, const char *action, const cha
 			return EXIT_VERIFY;
 		}
 	}
+	keeper_timing_mark("receipts-read");
 	memset(&rep, 0, sizeof(rep));
 	if (m->logged) {
 		index_set_log(m->ix, m->logged);
@@ -288,6 +294,7 @@ int cli_media_open(const struct cli_media_opts *o, const char *action, const cha
 	} else {
 		r = LACRE_OK;
 	}
+	keeper_timing_mark("index-updated");
 	if (rebuild || rep.records)
 		fprintf(stderr, "lacre: index: %llu new records from %llu of %llu new segments "
 			"(%llu listed)%s\n", (unsigned long long)rep.records,

@@ -15,6 +15,7 @@
 #include "lacre/json.h"
 #include "cli.h"
 #include "cli_media.h"
+#include "keeper/timing.h"
 
 /* Usage text. */
 static void usage(FILE *f)
@@ -153,6 +154,7 @@ int cmd_audio(int argc, char **argv)
 		return cli_fail(r, "cannot find the call in the index");
 	}
 	call = &one;
+	keeper_timing_mark("call-found");
 	if ((a = malloc(sizeof(*a))) == NULL) {
 		cli_media_close(&m);
 		return cli_fail(LACRE_E_NOMEM, "audio");

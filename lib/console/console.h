@@ -19,6 +19,7 @@
  *              files held for one download (/api/file/ID)
  *   server.c   listening socket, one thread per connection (bounded),
  *              routing, static files, security headers
+ *   timing.c   LACRE_CONSOLE_TIMING phase lines (bench/console.sh)
  */
 #ifndef LACRE_CONSOLE_H
 #define LACRE_CONSOLE_H
@@ -217,5 +218,11 @@ struct console_config {
 
 /* Serve until SIGTERM or SIGINT.  msg explains a failure to start. */
 int console_serve(const struct console_config *cfg, char *msg, size_t msglen);
+
+/* ---- timing.c ---- */
+
+/* With LACRE_CONSOLE_TIMING=1: one stderr line "lacre-console: timing:
+ * t=US what" (CLOCK_MONOTONIC microseconds), for bench/console.sh. */
+void console_timing(const char *what);
 
 #endif

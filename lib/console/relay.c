@@ -373,6 +373,8 @@ static void *feed(void *arg)
 				break;
 			}
 			memcpy(f->data + f->len, b, n);
+			if (f->len <= 44 && f->len + n > 44)
+				console_timing("keeper-past-44-in");
 			pthread_mutex_lock(&rl->mu);
 			f->len += n;
 			pthread_cond_broadcast(&rl->cv);
@@ -512,6 +514,8 @@ static int pump(struct console_relay *rl, struct relay_state *st, struct lacre_d
 			r = answer_error(out, http_status, 502, m);
 			break;
 		}
+		if (t == KEEPER_F_FILE && st->file.len == 0)
+			console_timing("keeper-file-first-in");
 		if (t == KEEPER_F_STDOUT || t == KEEPER_F_STDERR || t == KEEPER_F_FILE) {
 			struct lacre_dbuf *d = t == KEEPER_F_STDOUT ? &st->out :
 					       t == KEEPER_F_STDERR ? &st->err : &st->file;
@@ -532,6 +536,7 @@ static int pump(struct console_relay *rl, struct relay_state *st, struct lacre_d
 				st->no_stream = 1;          /* no free slot: held whole */
 			}
 		} else if (t == KEEPER_F_SIGN) {
+			console_timing("keeper-sign-in");
 			r = park(rl, st, b, n, out, http_status);
 			st = NULL;
 			break;
@@ -626,6 +631,7 @@ int console_relay_run(struct console_relay *rl, const struct console_session_inf
 		state_free(st);
 		return answer_error(out, http_status, 502, "cannot send the request to the keeper");
 	}
+	console_timing("keeper-request-sent");
 	return pump(rl, st, out, http_status);
 }
 
@@ -654,6 +660,7 @@ int console_relay_sign(struct console_relay *rl, const struct console_session_in
 		state_free(st);
 		return answer_error(out, http_status, 502, "cannot answer the keeper");
 	}
+	console_timing("keeper-signature-sent");
 	return pump(rl, st, out, http_status);
 }
 
@@ -734,6 +741,10 @@ int console_relay_file_send(struct console_relay *rl, struct console_file *f, si
 		pthread_mutex_unlock(&rl->mu);
 		if (k == 0)
 			return LACRE_E_TRUNCATED;   /* the command failed: cut short */
+		/* marked before the write: a write of many bytes returns only
+		 * when the client has taken most of them */
+		if (off <= 44 && off + k > 44)
+			console_timing("file-past-44-write");
 		if (wr(arg, f->data + off, k) != LACRE_OK)
 			return LACRE_E_NETWORK;
 		off += k;

@@ -26,6 +26,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -473,7 +475,8 @@ static int route(struct server *sv, SSL *ssl, const struct console_http_req *rq,
 				if (status == 416)
 					respond(ssl, head_only, 416, ctype, NULL, 0, extra);
 				else if (respond(ssl, 1, status, ctype, NULL, len ? (size_t)(b - a + 1) : 0,
-						 extra) == LACRE_OK && !head_only && len)
+						 extra) == LACRE_OK && !head_only && len &&
+					 (console_timing("file-head-sent"), 1))
 					/* a streamed file's bytes as they come (relay.c) */
 					(void)console_relay_file_send(sv->rl, f, (size_t)a, (size_t)(b - a + 1),
 								      ssl_write_cb, ssl);
@@ -521,13 +524,20 @@ static void *conn_main(void *arg)
 	char user[USER_NAME_MAX] = "-";
 	const char *route_name = "-";
 	SSL *ssl = NULL;
-	int r = LACRE_E_INCOMPLETE, status = 0;
+	int r = LACRE_E_INCOMPLETE, status = 0, one = 1;
 
+	console_timing("conn-start");
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* no Nagle: an answer is written as a few TLS records (the head, then
+	 * a streamed file's bytes as they come); a small record held back until
+	 * the browser's (delayed) ACK of the previous one would add up to
+	 * 40 ms to the first audio byte */
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (buf == NULL || (ssl = SSL_new(sv->ctx)) == NULL || SSL_set_fd(ssl, c->fd) != 1 ||
 	    SSL_accept(ssl) != 1)
 		goto out;
+	console_timing("tls-accepted");
 	while (r == LACRE_E_INCOMPLETE && have < CONSOLE_HEAD_MAX) {
 		if (SSL_read_ex(ssl, buf + have, CONSOLE_HEAD_MAX - have, &got) != 1)
 			goto out;
@@ -556,8 +566,10 @@ static void *conn_main(void *arg)
 		respond_error(ssl, 400, "bytes after the request body");
 		goto done;
 	}
+	console_timing("request-read");
 	status = route(sv, ssl, &rq, buf + rq.head_len, (size_t)rq.content_length, user,
 		       sizeof(user));
+	console_timing("answer-sent");
 done:
 	SSL_shutdown(ssl);
 	if (!sv->cfg->quiet) {

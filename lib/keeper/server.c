@@ -23,7 +23,9 @@
  * (--output) is put there and followed while the command runs: the
  * handler opens it as soon as it appears (as output.part or output.tmp,
  * the names lacre's writers use until the file is complete, or output),
- * sends its bytes as 'F' frames as they are written (short polls), the
+ * sends its bytes as 'F' frames as they are written (woken by inotify on
+ * the folder: a write is sent at once, not at the next tick of a timed
+ * poll, which stays only as the fallback when inotify is unavailable), the
  * rest after the worker exits, then the exit status; the folder is
  * removed.  The writers append only (audio, pcap, export packages), so
  * every byte sent is final; the client keeps the file only when the
@@ -31,7 +33,8 @@
  * presented as complete.  The worker never sees the client's socket.
  * Handlers and
  * workers die with the keeper (PR_SET_PDEATHSIG): a keeper killed with
- * SIGKILL leaves no request running on.
+ * SIGKILL leaves no request running on.  LACRE_KEEPER_TIMING=1 prints
+ * each request's phases to the keeper's stderr (timing.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -41,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -60,12 +64,14 @@
 #include "keeper/keystore.h"
 #include "keeper/passphrase.h"
 #include "keeper/pkcs11.h"
+#include "keeper/timing.h"
 #include "lacre/users.h"
 #include "lacre/warrant.h"
 
 #define REQUEST_TIMEOUT_MS 5000       /* for the request to arrive */
 #define SIGN_TIMEOUT_MS 120000        /* for the client to sign an access event */
-#define FOLLOW_POLL_MS 10             /* how often the output file is looked at */
+#define FOLLOW_POLL_MS 10             /* how often the output file is looked at
+					 * when inotify is unavailable */
 
 static volatile sig_atomic_t stop_flag;
 
@@ -172,6 +178,7 @@ struct conn {
 	int lfd;                  /* the listening socket (closed in handlers) */
 	int fd;
 	struct ucred peer;
+	int64_t t_accept;         /* keeper_timing_now() at accept (timing.h) */
 };
 
 /* Refuse and log (when user is registered) a request. */
@@ -251,9 +258,11 @@ static int follow_open(const char *wd)
 }
 
 /* Send what fd holds past what was sent (to its end now) to the client
- * as 'F' frames through buffer b (KEEPER_FRAME_MAX bytes).  LACRE_E_IO: the
- * file cannot be read; LACRE_E_UNAVAILABLE: the client is gone. */
-static int follow_pump(int cfd, int fd, uint8_t *b)
+ * as 'F' frames through buffer b (KEEPER_FRAME_MAX bytes); *sent counts the
+ * bytes sent (for the timing lines: the first byte, and the first past a
+ * WAV's 44-byte header).  LACRE_E_IO: the file cannot be read;
+ * LACRE_E_UNAVAILABLE: the client is gone. */
+static int follow_pump(int cfd, int fd, uint8_t *b, size_t *sent)
 {
 	for (;;) {
 		ssize_t k = read(fd, b, KEEPER_FRAME_MAX);
@@ -265,7 +274,22 @@ static int follow_pump(int cfd, int fd, uint8_t *b)
 			return LACRE_OK;
 		if (keeper_frame_write(cfd, KEEPER_F_FILE, b, (size_t)k) != LACRE_OK)
 			return LACRE_E_UNAVAILABLE;
+		if (*sent == 0)
+			keeper_timing_mark("file-first-sent");
+		if (*sent <= 44 && *sent + (size_t)k > 44)
+			keeper_timing_mark("file-past-44-sent");
+		*sent += (size_t)k;
 	}
+}
+
+/* Drain the inotify descriptor ino (non-blocking): its events only say
+ * "look again", which the caller does. */
+static void follow_drain(int ino)
+{
+	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	while (read(ino, ev, sizeof(ev)) > 0)
+		;
 }
 
 /* Relay a signing request from the worker (on ctl) to the client and its
@@ -303,8 +327,9 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 	char wd[SITE_PATH_MAX], outp[SITE_PATH_MAX + 16], nx[33], line[256];
 	char *argv[KEEPER_ARGS_MAX + 4], *outarg = NULL;
 	int argc = 0, po[2] = { -1, -1 }, pe[2] = { -1, -1 }, ctl[2] = { -1, -1 };
-	int oidx = -1, status = 1, wst = 0, alive = 0, ofd = -1, fr = LACRE_OK;
-	size_t ooff = 0;
+	int oidx = -1, status = 1, wst = 0, alive = 0, ofd = -1, fr = LACRE_OK, ino = -1;
+	int tfd = -1, signs = 0;
+	size_t ooff = 0, fsent = 0;
 	pid_t w;
 	uint8_t *b = NULL;
 
@@ -331,6 +356,17 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 	argv[argc++] = "--site";
 	argv[argc++] = (char *)cfg->site->dir;
 	argv[argc] = NULL;
+	/* the worker's writes to its output file wake the handler (IN_MODIFY
+	 * of a file in wd; IN_CREATE / IN_MOVED_TO when it appears): its
+	 * first bytes go out at once.  The watch exists before the worker, so
+	 * no write can come before it.  Without inotify: a timed poll. */
+	if (oidx >= 0 && (ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0 &&
+	    inotify_add_watch(ino, wd, IN_CREATE | IN_MODIFY | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+		close(ino);
+		ino = -1;
+	}
+	if (keeper_timing_on())
+		tfd = fcntl(2, F_DUPFD_CLOEXEC, 3);
 	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) != 0) {
 		refuse(c->fd, "keeper: cannot make the worker's pipes");
@@ -349,6 +385,11 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 			_exit(1);
 		signal(SIGPIPE, SIG_DFL);
 		close(c->fd);
+		if (ino >= 0)
+			close(ino);
+		/* the timing lines go to the keeper's stderr, not the client's */
+		keeper_timing_worker(tfd, getppid());
+		keeper_timing_mark("worker-start");
 		if (dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0 || chdir(wd) != 0)
 			_exit(1);
 		close(po[0]);
@@ -365,6 +406,12 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 		_exit(st & 0xff);
 	}
 	alive = 1;
+	keeper_timing_mark("worker-forked");
+	if (oidx >= 0)
+		keeper_timing_mark(ino >= 0 ? "follow-inotify" : "follow-poll");
+	if (tfd >= 0)
+		close(tfd);
+	tfd = -1;
 	close(po[1]);
 	close(pe[1]);
 	close(ctl[1]);
@@ -372,21 +419,24 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 	if ((b = malloc(KEEPER_FRAME_MAX)) == NULL)
 		goto reap;
 	for (;;) {
-		struct pollfd pf[3] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 }, { ctl[0], POLLIN, 0 } };
+		struct pollfd pf[4] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 }, { ctl[0], POLLIN, 0 },
+					{ ino, POLLIN, 0 } };
 		int open_fds = (po[0] >= 0) + (pe[0] >= 0) + (ctl[0] >= 0);
 		if (open_fds == 0)
 			break;
-		if (poll(pf, 3, oidx >= 0 ? FOLLOW_POLL_MS : -1) < 0) {
+		if (poll(pf, 4, oidx >= 0 && ino < 0 ? FOLLOW_POLL_MS : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		if (ino >= 0 && (pf[3].revents & POLLIN))
+			follow_drain(ino);
 		/* the output file's new bytes, as the worker writes them */
 		if (oidx >= 0 && fr == LACRE_OK) {
-			if (ofd < 0)
-				ofd = follow_open(wd);
+			if (ofd < 0 && (ofd = follow_open(wd)) >= 0)
+				keeper_timing_mark("file-open");
 			if (ofd >= 0)
-				fr = follow_pump(c->fd, ofd, b);
+				fr = follow_pump(c->fd, ofd, b, &fsent);
 			if (fr == LACRE_E_UNAVAILABLE) {
 				kill(w, SIGTERM);   /* the client went away */
 				goto reap;
@@ -418,15 +468,23 @@ static void serve_request(const struct conn *c, struct keeper_request *rq)
 			if (k <= 0) {
 				close(ctl[0]);
 				ctl[0] = -1;
-			} else if (relay_sign(ctl[0], c->fd) != LACRE_OK) {
-				close(ctl[0]);      /* the worker's signer fails: refused */
-				ctl[0] = -1;
+			} else {
+				if (signs == 0)
+					keeper_timing_mark("sign-asked");
+				if (relay_sign(ctl[0], c->fd) != LACRE_OK) {
+					close(ctl[0]);      /* the worker's signer fails: refused */
+					ctl[0] = -1;
+				} else if (signs++ == 0) {
+					keeper_timing_mark("sign-answered");
+				}
 			}
 		}
 	}
 reap:
 	while (alive && waitpid(w, &wst, 0) < 0 && errno == EINTR)
 		;
+	if (alive)
+		keeper_timing_mark("worker-reaped");
 	if (alive && WIFEXITED(wst))
 		status = WEXITSTATUS(wst);
 	if (alive && WIFSIGNALED(wst)) {
@@ -445,7 +503,7 @@ reap:
 		if (ofd < 0 && fr == LACRE_OK && (ofd = follow_open(wd)) < 0 && errno != ENOENT)
 			fr = LACRE_E_IO;
 		if (ofd >= 0 && fr == LACRE_OK)
-			fr = follow_pump(c->fd, ofd, b);
+			fr = follow_pump(c->fd, ofd, b, &fsent);
 		if (fr == LACRE_E_IO) {
 			int n = snprintf(line, sizeof(line), "lacre: keeper: cannot send the output "
 					 "file\n");
@@ -455,6 +513,7 @@ reap:
 	}
 	line[0] = (char)status;
 	(void)keeper_frame_write(c->fd, KEEPER_F_EXIT, line, 1);
+	keeper_timing_mark("exit-sent");
 	if (!cfg->quiet)
 		fprintf(stderr, "lacre keeper: %s (uid %u): %s: exit %d\n", rq->user,
 			(unsigned)c->peer.uid, rq->argv[0], status);
@@ -464,6 +523,10 @@ out:
 	free(b);
 	if (ofd >= 0)
 		close(ofd);
+	if (ino >= 0)
+		close(ino);
+	if (tfd >= 0)
+		close(tfd);
 	for (int i = 0; i < 2; i++) {
 		if (po[i] >= 0)
 			close(po[i]);
@@ -489,6 +552,7 @@ static void handle(struct conn *c)
 	uint32_t len;
 	char user[USER_NAME_MAX], msg[SITE_MSG_MAX], line[SITE_MSG_MAX + 128];
 	socklen_t sl = sizeof(c->peer);
+	int64_t t_read = 0, t_auth = 0, t_checked = 0;
 	int r;
 	pid_t h;
 
@@ -509,6 +573,8 @@ static void handle(struct conn *c)
 		refuse(c->fd, "keeper: the request did not arrive whole");
 		goto out;
 	}
+	if (keeper_timing_on())
+		t_read = keeper_timing_now();
 	if ((r = keeper_request_parse(p, len, &rq)) != LACRE_OK) {
 		const char *why = r == LACRE_E_INCOMPLETE ? "unsigned request (no sig line)" :
 				  r == LACRE_E_TOO_LARGE ? "request over a size limit" :
@@ -544,6 +610,8 @@ static void handle(struct conn *c)
 		refuse_logged(c, rq.user, rq.argv[0], "disabled user", line);
 		goto out;
 	}
+	if (keeper_timing_on())
+		t_auth = keeper_timing_now();
 	r = keeper_replay_check(c->replay, now_us(), rq.time_us, rq.nonce);
 	if (r == LACRE_E_RANGE) {
 		snprintf(line, sizeof(line), "keeper: refused: the request's time is more than 120 s "
@@ -569,6 +637,8 @@ static void handle(struct conn *c)
 	}
 	users_free(reg);
 	reg = NULL;
+	if (keeper_timing_on())
+		t_checked = keeper_timing_now();
 	fflush(NULL);
 	h = fork();
 	if (h < 0) {
@@ -583,9 +653,19 @@ static void handle(struct conn *c)
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		close(c->lfd);
+		keeper_timing_request(getpid());
+		keeper_timing_mark("handler-start");
 		serve_request(c, &rq);
 		keeper_request_free(&rq);
 		_exit(0);
+	}
+	if (keeper_timing_on()) {
+		/* the main process's phases, under the handler's id */
+		keeper_timing_at(h, c->t_accept, "accepted");
+		keeper_timing_at(h, t_read, "request-read");
+		keeper_timing_at(h, t_auth, "signature-checked");
+		keeper_timing_at(h, t_checked, "request-checked");
+		keeper_timing_at(h, keeper_timing_now(), "handler-forked");
 	}
 out:
 	users_free(reg);
@@ -629,6 +709,7 @@ int keeper_serve(const struct keeper_config *cfg, char *msg, size_t msglen)
 		snprintf(path, sizeof(path), "%s", cfg->socket_path);
 	else if (site_path(cfg->site, KEEPER_SOCKET, path, sizeof(path)) != LACRE_OK)
 		return LACRE_E_CONFIG;
+	keeper_timing_init();
 	if ((r = keeper_replay_new(now_us(), &rp)) != LACRE_OK)
 		return r;
 	if ((r = lacre_unix_listen(path, "keeper", 64, &lfd, msg, msglen)) != LACRE_OK) {
@@ -662,6 +743,8 @@ int keeper_serve(const struct keeper_config *cfg, char *msg, size_t msglen)
 		c.fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (c.fd < 0)
 			continue;
+		if (keeper_timing_on())
+			c.t_accept = keeper_timing_now();
 		handle(&c);
 		close(c.fd);
 	}

@@ -12,6 +12,12 @@
 #      bytes) when the worker meets the gap, and the answer ends with exit 3;
 #      `lacre audio` exits 3 (missing evidence) with the segment's message and leaves neither
 #      the file nor FILE.part: a short file is never presented as complete;
+#      The keeper's phase lines (LACRE_KEEPER_TIMING=1, docs/keeper.md
+#      "Timing") are names and times only, on the keeper's stderr only, and
+#      show the handler woken by inotify and the access event logged before
+#      the file's first byte leaves the keeper; with inotify_init1 failing
+#      (LD_PRELOAD no_inotify.c) the handler's timed look gives the same
+#      bytes, streamed;
 #   3. pcap through the same relay still gives the in-process bytes;
 #   4. the console (lacre-console, docs/console.md): `audio` answers
 #      "stream" at the WAV's header; GET /api/file/ID gives the in-process
@@ -19,7 +25,8 @@
 #      (the HTTPS client) gives them too; with the segment removed the
 #      download is cut short of its Content-Length (never a complete-looking
 #      file), /done says status 3 with the segment's message, and `lacre
-#      audio --keeper URL` exits 3 leaving no file.
+#      audio --keeper URL` exits 3 leaving no file.  The console's phase
+#      lines (LACRE_CONSOLE_TIMING=1) come in the relay's order.
 # Timings are never asserted (bench/console.sh prints them).
 # LACRE_CONSOLE_BIN=build-asan/bin/lacre-console runs part 4 against the
 # sanitizer build (its threads: the feeder, the downloads).
@@ -71,33 +78,108 @@ nseg=$(wc -l < "$work/segs")
 ok "a 20-minute call in $nseg segments, $(stat -c %s "$work/direct.wav") bytes of WAV in process"
 
 printf '%s\n' "$LACRE_PASSPHRASE" > "$work/pass"; chmod 600 "$work/pass"
-env -u LACRE_PASSPHRASE "$L" keeper --site "$site" --passphrase-file "$work/pass" --quiet \
-	--ready-file "$work/kready" 2>"$work/keeper.err" &
-KPID=$!
-wait_file 60 "$work/kready" || { cat "$work/keeper.err"; die "the keeper did not start"; }
-SOCK=$(sed -n 's/^socket=//p' "$work/kready")
-unset LACRE_PASSPHRASE
-
-# --- 1. streamed, the same bytes
-"$L" audio "$call" -o "$work/k.wav" "${J[@]}" --user "$INV_KEY" 2>"$work/k.err" ||
-	{ cat "$work/k.err"; die "audio through the keeper"; }
-cmp -s "$work/direct.wav" "$work/k.wav" || die "the keeper's WAV differs from the in-process one"
-[ ! -e "$work/k.wav.part" ] || die "k.wav.part left behind"
-ok "audio through the keeper: the same $(stat -c %s "$work/k.wav") bytes as in process"
-python3 "$top/tests/e2e/lib/keeper_frames.py" "$SOCK" "$INV_KEY" "$work/f.wav" \
-	audio "$call" -o f.wav "${J[@]}" > "$work/frames" || { cat "$work/frames"; die "the frame client"; }
-tail -1 "$work/frames" | grep -qx 'X 0' || { cat "$work/frames"; die "the frame client's exit is not 0"; }
-cmp -s "$work/direct.wav" "$work/f.wav" || die "the frame client's WAV differs from the in-process one"
-# the worker's summary ("lacre: f.wav: 1200.000 s, ...") is its last line,
-# printed after the file is complete: a 'F' frame must come before it
-python3 - "$work/frames" <<'PY' || { cat "$work/frames"; die "the file was not streamed before the command ended"; }
+# keeper_start ERRFILE [VAR=VALUE...]: the keeper, with its phase lines
+# (LACRE_KEEPER_TIMING, docs/keeper.md "Timing") in ERRFILE; sets KPID, SOCK
+keeper_start() {
+	local err=$1; shift
+	rm -f "$work/kready"
+	env -u LACRE_PASSPHRASE LACRE_KEEPER_TIMING=1 "$@" "$L" keeper --site "$site" \
+		--passphrase-file "$work/pass" --quiet --ready-file "$work/kready" 2>"$err" &
+	KPID=$!
+	wait_file 60 "$work/kready" || { cat "$err"; die "the keeper did not start"; }
+	SOCK=$(sed -n 's/^socket=//p' "$work/kready")
+}
+keeper_stop() {
+	kill -TERM "$KPID"
+	wait "$KPID" || die "the keeper exited with $?"
+	KPID=
+}
+# audio_streamed TAG: `lacre audio` and the frame client (keeper_frames.py)
+# through the keeper give the in-process WAV, and the frames show it
+# streamed: the worker's summary ("lacre: f.wav: 1200.000 s, ...") is its
+# last line, printed after the file is complete; a 'F' frame must come
+# before it
+audio_streamed() {
+	local t=$1
+	"$L" audio "$call" -o "$work/k$t.wav" "${J[@]}" --user "$INV_KEY" 2>"$work/k$t.err" ||
+		{ cat "$work/k$t.err"; die "audio through the keeper ($t)"; }
+	cmp -s "$work/direct.wav" "$work/k$t.wav" || die "the keeper's WAV differs from the in-process one ($t)"
+	[ ! -e "$work/k$t.wav.part" ] || die "k$t.wav.part left behind"
+	python3 "$top/tests/e2e/lib/keeper_frames.py" "$SOCK" "$INV_KEY" "$work/f$t.wav" \
+		audio "$call" -o "f$t.wav" "${J[@]}" > "$work/frames$t" || { cat "$work/frames$t"; die "the frame client ($t)"; }
+	tail -1 "$work/frames$t" | grep -qx 'X 0' || { cat "$work/frames$t"; die "the frame client's exit is not 0 ($t)"; }
+	cmp -s "$work/direct.wav" "$work/f$t.wav" || die "the frame client's WAV differs from the in-process one ($t)"
+	python3 - "$work/frames$t" "f$t.wav" <<'PY' || { cat "$work/frames$t"; die "the file was not streamed before the command ended ($t)"; }
 import sys
 fr = [l.rstrip("\n") for l in open(sys.argv[1])]
-summary = max(i for i, l in enumerate(fr) if l.startswith("E lacre: f.wav: "))
+summary = max(i for i, l in enumerate(fr) if l.startswith("E lacre: %s: " % sys.argv[2]))
 first_f = min(i for i, l in enumerate(fr) if l.startswith("F "))
 sys.exit(0 if first_f < summary else 1)
 PY
+}
+# timing_ok ERRFILE CLIENT_ERR MODE: the phase lines of the keeper's two
+# audio requests: names and times only (no call, user or justification),
+# none on the client's stderr, MODE (follow-inotify: the handler woken by
+# the worker's writes; follow-poll: the fallback) for both, and in each the
+# access event logged (gate-logged, after the user's signature) before the
+# file's first byte left the keeper, which was before the worker ended
+timing_ok() {
+	python3 - "$1" "$2" "$3" "$call" "inv" "${J[1]}" <<'PY'
+import re, sys
+err, cerr, mode, call, user, just = sys.argv[1:7]
+if any("timing:" in l for l in open(cerr, errors="replace")):
+    sys.exit("a timing line reached the client's stderr")
+reqs = {}
+for l in open(err, errors="replace"):
+    if "timing:" not in l:
+        continue
+    m = re.fullmatch(r"lacre keeper: timing: req=(\d+) t=(\d+) ([a-z0-9-]+)\n", l)
+    if not m or any(x in l for x in (call, just, " " + user + " ")):
+        sys.exit("not a timing line of names and times only: %r" % l)
+    reqs.setdefault(m[1], {}).setdefault(m[3], int(m[2]))
+audio = [r for r in reqs.values() if "file-first-sent" in r]
+if len(audio) != 2:
+    sys.exit("%d requests sent a file, not 2: %r" % (len(audio), reqs))
+need = ["accepted", "request-read", "signature-checked", "request-checked", "handler-forked",
+        "handler-start", "worker-forked", "worker-start", "sign-asked", "sign-answered", "gate-logged",
+        "call-found", "file-open", "file-first-sent", "file-past-44-sent", "worker-reaped", "exit-sent", mode]
+for r in audio:
+    miss = [p for p in need if p not in r]
+    if miss:
+        sys.exit("phases missing: %s (have %s)" % (miss, sorted(r)))
+    for a, b in [("accepted", "request-read"), ("request-read", "signature-checked"),
+                 ("signature-checked", "handler-forked"), ("worker-start", "sign-asked"),
+                 ("sign-asked", "sign-answered"), ("sign-answered", "gate-logged"),
+                 ("gate-logged", "file-first-sent"), ("file-first-sent", "file-past-44-sent"),
+                 ("file-first-sent", "worker-reaped"), ("worker-reaped", "exit-sent")]:
+        if not r[a] <= r[b]:
+            sys.exit("phase %s (t=%d) after %s (t=%d)" % (a, r[a], b, r[b]))
+    if not r["gate-logged"] < r["file-first-sent"] < r["worker-reaped"]:
+        sys.exit("the access log did not come before the first byte, or the file was not streamed")
+PY
+}
+
+# --- 1. streamed, the same bytes; the phase lines
+keeper_start "$work/keeper.err"
+unset LACRE_PASSPHRASE
+audio_streamed ""
+ok "audio through the keeper: the same $(stat -c %s "$work/k.wav") bytes as in process, twice"
 ok "the WAV's bytes reach the client before the worker's last line: streamed"
+timing_ok "$work/keeper.err" "$work/k.err" follow-inotify || die "the keeper's phase lines (inotify)"
+ok "phase lines: names and times only, keeper's stderr only; woken by inotify; access log before the first byte"
+# without inotify (no_inotify.c: inotify_init1 fails as at the per-user
+# limit): the timed look at the output file, the same bytes, streamed
+keeper_stop
+cc -shared -fPIC -O1 -o "$work/no_inotify.so" "$top/tests/e2e/no_inotify.c" || die "cannot build the inotify shim"
+# (a sanitizer build wants its runtime first: the shim goes before it)
+keeper_start "$work/keeper-poll.err" LD_PRELOAD="$work/no_inotify.so" \
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+grep -q no_inotify "/proc/$KPID/maps" || die "the inotify shim is not loaded in the keeper"
+audio_streamed "-poll"
+timing_ok "$work/keeper-poll.err" "$work/k-poll.err" follow-poll || die "the keeper's phase lines (no inotify)"
+ok "without inotify: the timed look, the same bytes, streamed, access log before the first byte"
+keeper_stop
+keeper_start "$work/keeper.err"
 
 # --- 2. a segment removed mid-call: failure, never a short file
 mid=$(sed -n "$(( nseg / 2 + 1 ))p" "$work/segs")
@@ -145,7 +227,7 @@ ok "pcap through the keeper: the same $(stat -c %s "$work/k.pcap") bytes as in p
 
 # --- 4. the console
 mkdir -m 700 "$work/console"
-"${LACRE_CONSOLE_BIN:-$L-console}" --site "$site" --listen 127.0.0.1:0 --web "$top/web" \
+LACRE_CONSOLE_TIMING=1 "${LACRE_CONSOLE_BIN:-$L-console}" --site "$site" --listen 127.0.0.1:0 --web "$top/web" \
 	--cert "$work/console/cert.pem" --key "$work/console/key.pem" \
 	--ready-file "$work/console/ready" 2>"$work/console.err" &
 CPID=$!
@@ -157,6 +239,30 @@ R=(--keeper "$URL" --keeper-fingerprint "$FPR")
 CS=(python3 "$top/tests/e2e/lib/console_stream.py" "$URL" "$FPR" "$INV_KEY" "$call" "${J[1]}")
 "${CS[@]}" whole "$work/direct.wav" || die "the console's streamed WAV"
 ok "console: audio answers 'stream'; the download is the in-process WAV; its end: status 0"
+python3 - "$work/console.err" <<'PY' || { cat "$work/console.err"; die "the console's phase lines"; }
+import re, sys
+ph = []
+for l in open(sys.argv[1], errors="replace"):
+    if "timing:" in l:
+        m = re.fullmatch(r"lacre-console: timing: t=(\d+) ([a-z0-9-]+)\n", l)
+        if not m:
+            sys.exit("not a timing line of a name and a time only: %r" % l)
+        ph.append((int(m[1]), m[2]))
+t = {}
+for tt, p in ph:
+    t.setdefault(p, tt)
+for p in ("conn-start", "tls-accepted", "request-read", "keeper-request-sent", "keeper-sign-in",
+          "keeper-signature-sent", "keeper-file-first-in", "file-head-sent", "file-past-44-write",
+          "answer-sent"):
+    if p not in t:
+        sys.exit("no %s line" % p)
+for a, b in [("keeper-request-sent", "keeper-sign-in"), ("keeper-sign-in", "keeper-signature-sent"),
+             ("keeper-signature-sent", "keeper-file-first-in"), ("keeper-file-first-in", "file-head-sent"),
+             ("file-head-sent", "file-past-44-write")]:
+    if not t[a] <= t[b]:
+        sys.exit("phase %s after %s" % (a, b))
+PY
+ok "console phase lines (LACRE_CONSOLE_TIMING): names and times, in the order of the relay"
 "$L" audio "$call" -o "$work/h.wav" "${J[@]}" --user "$INV_KEY" "${R[@]}" 2>"$work/h.err" ||
 	{ cat "$work/h.err"; die "audio through the console (HTTPS client)"; }
 cmp -s "$work/direct.wav" "$work/h.wav" || die "the HTTPS client's WAV differs from the in-process one"
@@ -174,7 +280,5 @@ kill -TERM "$CPID"
 wait "$CPID" || die "the console exited with $?"
 CPID=
 
-kill -TERM "$KPID"
-wait "$KPID" || die "the keeper exited with $?"
-KPID=
+keeper_stop
 echo "PASS audio_stream"
