@@ -43,6 +43,8 @@ struct audio_report {
 				      * (silence, not counted as missing) */
 	int pt[2];                   /* payload type per side, -1 none */
 	int64_t first_audio_us;      /* from the call to the first sample written */
+	int plan_stored;             /* the plan came from the index (audio_plan.h), not
+				      * from every packet row */
 	int64_t elapsed_us;
 	size_t n_gaps;               /* gaps listed in gaps[] */
 	uint64_t gaps_total;         /* gaps counted */
