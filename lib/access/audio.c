@@ -1079,14 +1079,14 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 		/* none, or stale: the whole plan, stored once the file is made */
 		memset(rep, 0, sizeof(*rep));
 		rep->pt[0] = rep->pt[1] = -1;
-		if ((r = audio_plan_gen(ix, &made.gen)) != LACRE_OK ||
-		    (r = audio_plan_count(ix, c, &made.cc_rows)) != LACRE_OK ||
-		    (r = audio_load(ix, c, &pl)) != LACRE_OK)
+		if ((r = audio_load(ix, c, &pl)) != LACRE_OK)
 			goto out;
 		audio_mark(&pl, "rows");
 		if ((r = audio_place(&pl)) != LACRE_OK)
 			goto out;
-		store = 1;
+		/* kept only when the rows came from one read transaction,
+		 * the one the freshness values are read in after the file */
+		store = !sqlite3_get_autocommit(index_db(ix));
 	} else {
 		goto out;
 	}
@@ -1144,6 +1144,11 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 	free(part);
 	part = NULL;
 	rep->elapsed_us = audio_since(&pl.t0);
+	/* the freshness values of the rows read, still in their read
+	 * transaction, after the file (not before its first byte) */
+	if (store && (audio_plan_gen(ix, &made.gen) != LACRE_OK ||
+		      audio_plan_count(ix, c, &made.cc_rows) != LACRE_OK))
+		store = 0;
 	if (in_tx)
 		sqlite3_exec(index_db(ix), "COMMIT", NULL, NULL, NULL);
 	in_tx = 0;
