@@ -193,7 +193,7 @@ static int p_render(const char *id, struct lacre_dbuf *wav, struct audio_report 
 	snprintf(path, sizeof(path), "%s/plan-%d.wav", t_tmpdir(), p_n++);
 	if ((r = audio_write(p_ix, p_st, &p_id, &c, path, NULL, NULL, rep)) != LACRE_OK)
 		return r;
-	lacre_dbuf_reset(wav);
+	lacre_dbuf_free(wav);   /* site_read_file starts it afresh */
 	return site_read_file(path, 1 << 24, wav);
 }
 
