@@ -24,6 +24,14 @@
  * 8-byte sequence numbers, and the read order is a counting sort by
  * segment with a sort only of a segment's run out of record order
  * (LACRE_AUDIO_TIMING prints the phases, docs/performance.md).
+ *
+ * The plan's results never change once the call's segments are indexed,
+ * so the first write of a call stores them in the index (audio_plan.h:
+ * per call, and per chunk of each segment's rows the unwrap anchors and
+ * the lowest frame written from there on); a later write whose plan is
+ * still fresh reads no packet row before the header, only each chunk of
+ * rows as index_read reaches its records, with the same places and
+ * watermarks, so the same bytes (docs/cmd-audio.md, "The stored plan").
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -323,7 +323,7 @@ int audio_plan_load(struct index *ix, const struct calls_entry *c, struct audio_
 	n_seg = sqlite3_column_int64(st, 2);
 	packets = sqlite3_column_int64(st, 3);
 	cc_rows = sqlite3_column_int64(st, 5);
-	if (n_seg <= 0 || packets <= 0 ||
+	if (n_seg <= 0 || packets <= 0 || n_seg > packets ||
 	    audio_plan_unblob(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), sp,
 			      rep) != LACRE_OK)
 		goto out;
@@ -346,7 +346,7 @@ int audio_plan_load(struct index *ix, const struct calls_entry *c, struct audio_
 
 		r = LACRE_E_NOT_FOUND;
 		/* every segment still indexed, opened, created when it was */
-		if ((int64_t)sp->n_seg == n_seg || name == NULL || k <= 0 ||
+		if ((int64_t)sp->n_seg == n_seg || name == NULL || k <= 0 || k > packets ||
 		    sqlite3_column_type(st, 4) == SQLITE_NULL || sqlite3_column_int(st, 5) != 1 ||
 		    sqlite3_column_int64(st, 4) != sqlite3_column_int64(st, 1))
 			goto out;
