@@ -211,7 +211,7 @@ expect_exit 1 "the index failed while the audio was written: rebuild it with 'la
 sqlite3 "$site/index.sqlite" "DELETE FROM audio_plans WHERE call = '$id'" || die "sqlite3: cannot delete the plan of $id"
 "$L" audio "$id" -o "$work/$id-3.wav" "${J[@]}" 2>/dev/null || die "audio $id without its plan"
 cmp -s "$work/$id.wav" "$work/$id-3.wav" || die "audio $id planned again gave another file"
-ok "$n_plans stored audio plans: the second audio of each call the same bytes; a plan not matching its rows refused (exit 1), none planned again"
+ok "$n_plans stored audio plans: the second audio of each call the same bytes; a plan not matching its rows refused (exit 1), then planned again without it"
 
 # pcap: tshark opens it; the packet count is the CC count
 "$L" pcap --warrant "$W1" -o "$work/w1.pcap" "${J[@]}" 2>"$work/pcap.err" || { cat "$work/pcap.err"; die "pcap"; }
