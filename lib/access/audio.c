@@ -105,6 +105,11 @@ struct audio_plan {
 	sqlite3_stmt *rows;      /* the chunk query */
 	int cerr;                /* a chunk did not match the plan: the error */
 	const struct calls_entry *call;
+	/* what the stored plan's report says, counted again from the rows as
+	 * the chunks are read and compared at the end (audio_stored_check) */
+	int64_t *seen_ext[2];    /* each side's unwrapped sequence numbers */
+	uint64_t n_seen[2], seen_unknown, seen_not_g711, seen_other, seen_end;
+	unsigned seen_pt[2];     /* bit 0: PCMU seen on the side, bit 1: PCMA */
 	/* the per-call results of the plan (made here, or stored) */
 	uint32_t main_ssrc[2];
 	int64_t base[2];         /* lowest unwrapped sequence number per side */
@@ -436,6 +441,22 @@ static void audio_gap(struct audio_report *rep, int side, uint64_t at, uint64_t 
 	}
 }
 
+/* Count side s's duplicates and gaps into rep from its unwrapped sequence
+ * numbers e[0..n) (sorted here unless in order already). */
+static void audio_gaps_of(struct audio_report *rep, int s, int64_t *e, size_t n, uint64_t off,
+			  int64_t base, uint64_t frame)
+{
+	audio_sort(e, n, sizeof(*e), audio_cmp_i64);
+	for (size_t i = 0; i + 1 < n; i++) {
+		int64_t d = e[i + 1] - e[i];
+		if (d == 0)
+			rep->duplicates++;
+		else if (d > 1)
+			audio_gap(rep, s, off + (uint64_t)(e[i] - base) * frame + frame,
+				  (uint64_t)(d - 1), (uint64_t)(d - 1) * frame);
+	}
+}
+
 /* Side s's gaps and duplicates: its packets' unwrapped sequence numbers
  * in order (as they arrived: mostly in order already, else sorted), each
  * step over one a gap of silence starting one frame after the packet
@@ -452,15 +473,7 @@ static int audio_gaps(struct audio_plan *pl, int s, uint64_t off, int64_t base, 
 	for (size_t i = 0; i < pl->n; i++)
 		if (pl->p[i].side == s && n < pl->rep->packets[s])
 			e[n++] = pl->p[i].ext;
-	audio_sort(e, n, sizeof(*e), audio_cmp_i64);
-	for (size_t i = 0; i + 1 < n; i++) {
-		int64_t d = e[i + 1] - e[i];
-		if (d == 0)
-			pl->rep->duplicates++;
-		else if (d > 1)
-			audio_gap(pl->rep, s, off + (uint64_t)(e[i] - base) * frame + frame,
-				  (uint64_t)(d - 1), (uint64_t)(d - 1) * frame);
-	}
+	audio_gaps_of(pl->rep, s, e, n, off, base, frame);
 	free(e);
 	return LACRE_OK;
 }
@@ -774,19 +787,31 @@ static int audio_chunk(struct audio_plan *pl, const struct calls_entry *c, size_
 		k->created = sg->created;
 		s = k->side;
 		if (s == CALLS_SIDE_UNKNOWN || (pt != 0 && pt != 8) || k->ssrc != pl->main_ssrc[s]) {
+			if (s == CALLS_SIDE_UNKNOWN)
+				pl->seen_unknown++;
+			else if (pt != 0 && pt != 8)
+				pl->seen_not_g711++;
+			else
+				pl->seen_other++;
+			if (s != CALLS_SIDE_UNKNOWN && (pt == 0 || pt == 8))
+				pl->seen_pt[s] |= pt == 8 ? 2u : 1u;
 			k->side = -1;
 			continue;
 		}
+		pl->seen_pt[s] |= pt == 8 ? 2u : 1u;
 		if (!have[s] && !ch->has[s])
 			return LACRE_E_DB;
 		ext[s] = have[s] ? audio_unwrap(ext[s], k->seq) : ch->anchor[s];
 		have[s] = 1;
-		if (ext[s] < pl->base[s])
+		if (ext[s] < pl->base[s] || pl->n_seen[s] == pl->rep->packets[s])
 			return LACRE_E_DB;
+		pl->seen_ext[s][pl->n_seen[s]++] = ext[s];
 		k->ext = ext[s];
 		k->pos = pl->off[s] + (uint64_t)(ext[s] - pl->base[s]) * pl->frame[s];
 		if (k->pos + k->len > pl->frames)
 			return LACRE_E_DB;
+		if (k->pos + k->len > pl->seen_end)
+			pl->seen_end = k->pos + k->len;
 	}
 	if (rc != SQLITE_DONE || pl->n != want || have[0] != ch->has[0] || have[1] != ch->has[1])
 		return LACRE_E_DB;
@@ -839,6 +864,13 @@ static int audio_stored_use(struct audio_plan *pl, struct index *ix, const struc
 	    (pl->p = calloc(sp->chunk, sizeof(*pl->p))) == NULL ||
 	    (pl->minfrom = calloc((size_t)sp->chunk + 1, sizeof(*pl->minfrom))) == NULL)
 		return LACRE_E_NOMEM;
+	for (int s = 0; s < 2; s++) {
+		if (pl->rep->packets[s] > sp->packets)
+			return LACRE_E_DB;
+		if ((pl->seen_ext[s] = malloc(((size_t)pl->rep->packets[s] + 1) *
+					      sizeof(*pl->seen_ext[s]))) == NULL)
+			return LACRE_E_NOMEM;
+	}
 	pl->cap = sp->chunk;
 	pl->n_segs = sp->n_seg;
 	pl->after[sp->n_seg] = UINT64_MAX;
@@ -852,6 +884,52 @@ static int audio_stored_use(struct audio_plan *pl, struct index *ix, const struc
 	if (sqlite3_prepare_v2(index_db(ix), q, -1, &pl->rows, NULL) != SQLITE_OK)
 		return LACRE_E_DB;
 	return audio_chunk(pl, c, 0, 0, -1);
+}
+
+/* After the last record: the stored plan's report is what the rows say.
+ * Chunks index_read did not reach (no record of theirs read) are read now;
+ * then each side's packets, duplicates, gaps and missing packets, the
+ * other SSRCs, unknown sides, other payload types, the payload type and
+ * the file's end are worked out again from the rows as audio_place does
+ * and compared with the report the plan gave (LACRE_E_DB when they
+ * differ: the file is not renamed into place).  So the counts a stored
+ * plan reports come from the rows as much as a full plan's. */
+static int audio_stored_check(struct audio_plan *pl, const struct calls_entry *c)
+{
+	const struct audio_stored *sp = pl->sp;
+	const struct audio_report *rep = pl->rep;
+	struct audio_report *chk;
+	int r = LACRE_OK;
+
+	while (r == LACRE_OK && pl->loaded && (pl->g + 1 < sp->n_seg || pl->ch + 1 < sp->seg[pl->g].n_ch))
+		r = pl->ch + 1 < sp->seg[pl->g].n_ch ? audio_chunk(pl, c, pl->g, pl->ch + 1, pl->last_idx) :
+		    audio_chunk(pl, c, pl->g + 1, 0, -1);
+	if (r != LACRE_OK)
+		return r;
+	if (!pl->loaded || (chk = calloc(1, sizeof(*chk))) == NULL)
+		return pl->loaded ? LACRE_E_NOMEM : LACRE_E_DB;
+	for (int s = 0; s < 2; s++) {
+		if (pl->n_seen[s] != rep->packets[s] ||
+		    (pl->n_seen[s] > 0 && (rep->pt[s] < 0 || !(pl->seen_pt[s] & (rep->pt[s] == 8 ? 2u : 1u)))) ||
+		    (pl->seen_pt[s] == 0) != (rep->pt[s] < 0))
+			r = LACRE_E_DB;
+		audio_gaps_of(chk, s, pl->seen_ext[s], (size_t)pl->n_seen[s], pl->off[s], pl->base[s],
+			      pl->frame[s]);
+		if (pl->n_seen[s] > 0 && pl->seen_ext[s][0] != pl->base[s])
+			r = LACRE_E_DB;
+	}
+	if (chk->duplicates != rep->duplicates || chk->gaps_total != rep->gaps_total ||
+	    chk->n_gaps != rep->n_gaps || chk->missing[0] != rep->missing[0] ||
+	    chk->missing[1] != rep->missing[1] || pl->seen_unknown != rep->unknown_side ||
+	    pl->seen_not_g711 != rep->not_g711 || pl->seen_other != rep->other_ssrc ||
+	    pl->seen_end != pl->frames)
+		r = LACRE_E_DB;
+	for (size_t i = 0; r == LACRE_OK && i < chk->n_gaps; i++)
+		if (chk->gaps[i].side != rep->gaps[i].side || chk->gaps[i].at_sample != rep->gaps[i].at_sample ||
+		    chk->gaps[i].packets != rep->gaps[i].packets || chk->gaps[i].samples != rep->gaps[i].samples)
+			r = LACRE_E_DB;
+	free(chk);
+	return r;
 }
 
 /* Write p[0..n) to fd whole. */
@@ -1030,18 +1108,38 @@ static int audio_one(void *arg, const struct access_record *ar)
 	return pl->werr;
 }
 
+/* audio_write_skip's work; stored: a fresh stored plan may be used (and a
+ * plan made in full is stored). */
+static int audio_write_any(struct index *ix, struct lacre_store *st,
+			   const struct age_x25519_identity *id, const struct calls_entry *c,
+			   const char *path, const struct access_skip *skip, int stored,
+			   void (*problem)(void *arg, const char *segment, int err, const char *what),
+			   void *arg, struct audio_report *rep);
+
 int audio_write(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
 		const struct calls_entry *c, const char *path,
 		void (*problem)(void *arg, const char *segment, int err, const char *what),
 		void *arg, struct audio_report *rep)
 {
-	return audio_write_skip(ix, st, id, c, path, NULL, problem, arg, rep);
+	return audio_write_any(ix, st, id, c, path, NULL, 1, problem, arg, rep);
 }
 
 int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
 		     const struct calls_entry *c, const char *path, const struct access_skip *skip,
 		     void (*problem)(void *arg, const char *segment, int err, const char *what),
 		     void *arg, struct audio_report *rep)
+{
+	/* the export's path: planned from every row, as test_audio_order
+	 * checks it against its own render; first-byte time does not matter
+	 * there */
+	return audio_write_any(ix, st, id, c, path, skip, 0, problem, arg, rep);
+}
+
+static int audio_write_any(struct index *ix, struct lacre_store *st,
+			   const struct age_x25519_identity *id, const struct calls_entry *c,
+			   const char *path, const struct access_skip *skip, int stored,
+			   void (*problem)(void *arg, const char *segment, int err, const char *what),
+			   void *arg, struct audio_report *rep)
 {
 	struct audio_plan pl;
 	uint8_t hdr[AUDIO_WAV_HEADER];
@@ -1077,7 +1175,7 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 	 * against (WAL: the indexer is not held up) */
 	in_tx = sqlite3_get_autocommit(index_db(ix)) &&
 		sqlite3_exec(index_db(ix), "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
-	r = audio_plan_load(ix, c, &sp, rep);
+	r = stored ? audio_plan_load(ix, c, &sp, rep) : LACRE_E_NOT_FOUND;
 	if (r == LACRE_OK) {
 		audio_mark(&pl, "stored-plan");
 		if ((r = audio_stored_use(&pl, ix, c, &sp)) != LACRE_OK)
@@ -1094,7 +1192,7 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 			goto out;
 		/* kept only when the rows came from one read transaction,
 		 * the one the freshness values are read in after the file */
-		store = !sqlite3_get_autocommit(index_db(ix));
+		store = stored && !sqlite3_get_autocommit(index_db(ix));
 	} else {
 		goto out;
 	}
@@ -1134,6 +1232,8 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 		       problem, arg);
 	if (pl.cerr)
 		r = pl.cerr;   /* the rows did not match the stored plan */
+	if (r == LACRE_OK && pl.sp != NULL)
+		r = audio_stored_check(&pl, c);
 	/* a segment the index names that the backend no longer has is
 	 * missing evidence, not "no G.711 RTP" (LACRE_E_NOT_FOUND's meaning
 	 * here) */
@@ -1175,6 +1275,8 @@ out:
 		sqlite3_exec(index_db(ix), "COMMIT", NULL, NULL, NULL);
 	sqlite3_finalize(pl.rows);
 	free(pl.after);
+	free(pl.seen_ext[0]);
+	free(pl.seen_ext[1]);
 	audio_plan_free(&sp);
 	audio_plan_free(&made.sp);
 	if (map != MAP_FAILED)

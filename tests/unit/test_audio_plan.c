@@ -342,6 +342,42 @@ static void test_audio_plan(void)
 	snprintf(path, sizeof(path), "%s/plan-bad.wav.part", t_tmpdir());
 	CHECK(lstat(path, &sb) != 0);
 
+	/* a stored report that the rows do not give (one duplicate more, at
+	 * offset 112 of the plan blob: after version, chunk, frames and the
+	 * two sides' 48 octets) fails the write at its end, and no file is
+	 * left; the export's path (audio_write_skip) neither uses nor stores
+	 * a plan */
+	CHECK_OK(p_forget());
+	CHECK_OK(p_render(W_V "-4242", &a, &p_full));
+	CHECK_EQ_INT(p_full.plan_stored, 0);
+	CHECK_EQ_INT(p_full.duplicates, 1);
+	len = 0;
+	CHECK(sqlite3_prepare_v2(index_db(p_ix), "SELECT plan FROM audio_plans WHERE call = '"
+				 W_V "-4242'", -1, &st, NULL) == SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW && (len = sqlite3_column_bytes(st, 0)) <= (int)sizeof(blob))
+		memcpy(blob, sqlite3_column_blob(st, 0), (size_t)len);
+	sqlite3_finalize(st);
+	st = NULL;
+	CHECK(len >= 120);
+	CHECK_EQ_INT(blob[119], 1);   /* the low octet of duplicates */
+	blob[119] = 2;
+	CHECK(sqlite3_prepare_v2(index_db(p_ix), "UPDATE audio_plans SET plan = ?1 WHERE call = '"
+				 W_V "-4242'", -1, &st, NULL) == SQLITE_OK);
+	sqlite3_bind_blob(st, 1, blob, len, SQLITE_TRANSIENT);
+	CHECK(sqlite3_step(st) == SQLITE_DONE);
+	sqlite3_finalize(st);
+	snprintf(path, sizeof(path), "%s/plan-dup.wav", t_tmpdir());
+	CHECK_EQ_INT(audio_write(p_ix, p_st, &p_id, &c, path, NULL, NULL, &p_kept), LACRE_E_DB);
+	CHECK(lstat(path, &sb) != 0);
+	snprintf(path, sizeof(path), "%s/plan-dup.wav.part", t_tmpdir());
+	CHECK(lstat(path, &sb) != 0);
+	snprintf(path, sizeof(path), "%s/plan-skip.wav", t_tmpdir());
+	CHECK_OK(audio_write_skip(p_ix, p_st, &p_id, &c, path, NULL, NULL, NULL, &p_kept));
+	CHECK_EQ_INT(p_kept.plan_stored, 0);
+	CHECK_EQ_INT(p_kept.duplicates, 1);
+	CHECK_EQ_INT(p_int("SELECT count(*) FROM audio_plans WHERE call = '" W_V "-4242' AND "
+			   "substr(plan, 120, 1) = x'02'"), 1);   /* left as it was */
+
 	/* index_reset forgets every plan */
 	CHECK(p_int("SELECT count(*) FROM audio_plans") > 0);
 	CHECK_OK(index_reset(p_ix, W_V));
