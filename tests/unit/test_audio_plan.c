@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -255,7 +256,7 @@ static void test_audio_plan(void)
 	sqlite3_stmt *st = NULL;
 	uint8_t blob[25 * 64];
 	int len = 0;
-	char path[700];
+	char path[700], obj[sizeof(kit_site.dir) + 64];
 	struct stat sb;
 
 	lacre_dbuf_init(&a, 1 << 24);
@@ -377,6 +378,26 @@ static void test_audio_plan(void)
 	CHECK_EQ_INT(p_kept.duplicates, 1);
 	CHECK_EQ_INT(p_int("SELECT count(*) FROM audio_plans WHERE call = '" W_V "-4242' AND "
 			   "substr(plan, 120, 1) = x'02'"), 1);   /* left as it was */
+
+	/* a segment of a stored plan gone from the backend is missing
+	 * evidence (LACRE_E_MISSING, as without a plan), not an index error */
+	CHECK_OK(p_forget());
+	CHECK_OK(p_render(W_V "-4242", &a, &p_full));
+	CHECK_EQ_INT(p_full.plan_stored, 0);
+	CHECK_OK(p_render(W_V "-4242", &a, &p_kept));
+	CHECK_EQ_INT(p_kept.plan_stored, 1);
+	CHECK(sqlite3_prepare_v2(index_db(p_ix), "SELECT segment FROM audio_plan_segments WHERE call = '"
+				 W_V "-4242' AND n = 1", -1, &st, NULL) == SQLITE_OK);
+	obj[0] = 0;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+		snprintf(obj, sizeof(obj), "%s/objects/%s", kit_site.dir,
+			 (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	st = NULL;
+	CHECK(obj[0] != 0 && unlink(obj) == 0);
+	snprintf(path, sizeof(path), "%s/plan-missing.wav", t_tmpdir());
+	CHECK_EQ_INT(audio_write(p_ix, p_st, &p_id, &c, path, NULL, NULL, &p_kept), LACRE_E_MISSING);
+	CHECK(lstat(path, &sb) != 0);
 
 	/* index_reset forgets every plan */
 	CHECK(p_int("SELECT count(*) FROM audio_plans") > 0);
