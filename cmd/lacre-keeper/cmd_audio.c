@@ -165,6 +165,8 @@ int cmd_audio(int argc, char **argv)
 		cli_err("%s exists: choose another -o path", path);
 	else if (r == LACRE_E_NOT_FOUND)
 		cli_err("call %s has no G.711 RTP to write", id);
+	else if (r == LACRE_E_DB)   /* e.g. a stored plan that does not match its rows */
+		cli_err("the index failed while the audio was written: rebuild it with 'lacre reindex'");
 	else if (r != LACRE_OK)
 		cli_fail(r, "cannot write the audio");
 	if (r == LACRE_OK) {

@@ -43,6 +43,8 @@ struct audio_report {
 				      * (silence, not counted as missing) */
 	int pt[2];                   /* payload type per side, -1 none */
 	int64_t first_audio_us;      /* from the call to the first sample written */
+	int plan_stored;             /* the plan came from the index (audio_plan.h), not
+				      * from every packet row */
 	int64_t elapsed_us;
 	size_t n_gaps;               /* gaps listed in gaps[] */
 	uint64_t gaps_total;         /* gaps counted */
@@ -58,14 +60,21 @@ int audio_wav_header(uint64_t frames, uint8_t out[AUDIO_WAV_HEADER]);
  * records are read back through index_read (every chunk verified, every
  * record matched with its commitment) and parsed again from their own
  * bytes.  rep (heap: it is large) receives the report.  LACRE_E_NOT_FOUND
- * when the call has no G.711 RTP. */
+ * when the call has no G.711 RTP.  The plan comes from the index's stored
+ * plan when it is fresh (audio_plan.h: only a chunk of rows before the
+ * first byte, the report worked out again from the rows at the end), else
+ * from every packet row, and is then stored (rep->plan_stored says which);
+ * the bytes are the same.  LACRE_E_DB also when a stored plan does not
+ * match the rows it is read with (nothing is renamed into place). */
 int audio_write(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
 		const struct calls_entry *c, const char *path,
 		void (*problem)(void *arg, const char *segment, int err, const char *what),
 		void *arg, struct audio_report *rep);
 /* audio_write leaving out the records skip names (may be NULL): their
  * samples stay silence, counted in rep->excluded (a party copy keeps the
- * rest of the call). */
+ * rest of the call).  The export's path: it always plans from every
+ * packet row, never from (nor into) the plan stored in the index, which
+ * audio_write uses (docs/cmd-audio.md, "The stored plan"). */
 int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
 		     const struct calls_entry *c, const char *path, const struct access_skip *skip,
 		     void (*problem)(void *arg, const char *segment, int err, const char *what),

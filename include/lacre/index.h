@@ -28,7 +28,9 @@
 #include "lacre/store.h"
 
 #define INDEX_FILE "index.sqlite"
-#define INDEX_SCHEMA_VERSION 3   /* 2: mobile IRI columns; 3: locations table (FORMATS §10) */
+#define INDEX_BUSY_MS 10000      /* how long a statement waits for another process's lock */
+#define INDEX_SCHEMA_VERSION 4   /* 2: mobile IRI columns; 3: locations table; 4: audio plans
+                                  * (FORMATS §10) */
 
 struct index;
 struct sqlite3;
@@ -36,7 +38,8 @@ struct sqlite3;
 /* Open (creating with mode 0600 and the schema) DIR/index.sqlite of site
  * s.  A schema-2 index is migrated: its rows are emptied (the next
  * index_update rebuilds them from the backend, with their locations) and
- * it becomes schema 3.  LACRE_E_DB (not an index of this or the previous
+ * it becomes schema 4; a schema-3 index gains the (empty) audio plan
+ * tables and becomes schema 4.  LACRE_E_DB (not an index of this or the previous
  * version, SQLite failed: rebuild with `lacre reindex`), LACRE_E_IO,
  * LACRE_E_NOMEM.  An index is for one thread at a time (its connection
  * is opened without SQLite's per-call mutex). */
@@ -47,7 +50,8 @@ void index_close(struct index *ix);
 /* The SQLite handle, for the queries of calls.c, audio.c and pcap.c. */
 struct sqlite3 *index_db(struct index *ix);
 
-/* Forget everything indexed for warrant (NULL: for every warrant). */
+/* Forget everything indexed for warrant (NULL: for every warrant), and
+ * every warrant's audio plans (audio.c: they are made again). */
 int index_reset(struct index *ix, const char *warrant);
 
 struct index_report {

@@ -24,6 +24,14 @@
  * 8-byte sequence numbers, and the read order is a counting sort by
  * segment with a sort only of a segment's run out of record order
  * (LACRE_AUDIO_TIMING prints the phases, docs/performance.md).
+ *
+ * The plan's results never change once the call's segments are indexed,
+ * so the first write of a call stores them in the index (audio_plan.h:
+ * per call, and per chunk of each segment's rows the unwrap anchors and
+ * the lowest frame written from there on); a later write whose plan is
+ * still fresh reads no packet row before the header, only each chunk of
+ * rows as index_read reaches its records, with the same places and
+ * watermarks, so the same bytes (docs/cmd-audio.md, "The stored plan").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +47,7 @@
 #include <sqlite3.h>
 
 #include "lacre/audio.h"
+#include "lacre/audio_plan.h"
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/g711.h"
@@ -47,6 +56,7 @@
 
 #define AUDIO_MAX_FRAMES (((uint64_t)UINT32_MAX - 36) / 4)
 #define AUDIO_FLUSH_FRAMES 4096   /* appended at least this much at a time (16 KiB, 0.5 s) */
+#define AUDIO_STORE_WAIT_MS 200   /* a busy index is not waited for long to keep a plan */
 
 /* One RTP packet of the plan. */
 struct audio_pkt {
@@ -85,6 +95,25 @@ struct audio_plan {
 	struct record_pdu view;  /* the record being decoded (record_pdu.h) */
 	const struct access_skip *skip; /* records a party copy leaves out, or NULL */
 	int timing;              /* LACRE_AUDIO_TIMING set: phase times on stderr */
+	/* with a stored plan (audio_plan.h), p holds one chunk of one
+	 * segment's rows at a time, read as the segments are */
+	const struct audio_stored *sp;  /* the stored plan in use, or NULL: p is the whole call */
+	uint64_t *after;         /* [g]: lowest frame segments g.. write (n_segs + 1) */
+	size_t g, ch;            /* the segment and chunk p holds */
+	int loaded;              /* p holds a chunk */
+	int64_t last_idx;        /* the record position of p's last row */
+	sqlite3_stmt *rows;      /* the chunk query */
+	int cerr;                /* a chunk did not match the plan: the error */
+	const struct calls_entry *call;
+	/* what the stored plan's report says, counted again from the rows as
+	 * the chunks are read and compared at the end (audio_stored_check) */
+	int64_t *seen_ext[2];    /* each side's unwrapped sequence numbers */
+	uint64_t n_seen[2], seen_unknown, seen_not_g711, seen_other, seen_end;
+	unsigned seen_pt[2];     /* bit 0: PCMU seen on the side, bit 1: PCMA */
+	/* the per-call results of the plan (made here, or stored) */
+	uint32_t main_ssrc[2];
+	int64_t base[2];         /* lowest unwrapped sequence number per side */
+	uint64_t off[2], frame[2];
 };
 
 /* Microseconds since t0. */
@@ -279,6 +308,37 @@ static int audio_segs_find(const struct audio_segs *sg, const char *name, int64_
 	return LACRE_OK;
 }
 
+/* The columns of a packet row, as both row queries select them (from
+ * column 1: 0 is the segment). */
+#define AUDIO_ROW_COLS \
+	"r.idx, r.time_us, r.seq, r.direction, r.ip_src, r.sport, r.rtp_ssrc, r.rtp_seq, " \
+	"r.rtp_len, r.rtp_pt, 0, r.commitment"
+
+/* Fill k from the row st holds (AUDIO_ROW_COLS): its side by calls_side
+ * (CALLS_SIDE_UNKNOWN possible), payload type in *pt.  LACRE_E_DB when
+ * the row's commitment is not 32 bytes. */
+static int audio_row(sqlite3_stmt *st, const struct calls_entry *c, struct audio_pkt *k, int *pt)
+{
+	const unsigned char *src;
+	int dir;
+
+	memset(k, 0, sizeof(*k));
+	if (sqlite3_column_bytes(st, 12) != 32)
+		return LACRE_E_DB;
+	memcpy(k->commitment, sqlite3_column_blob(st, 12), 32);
+	k->idx = (uint64_t)sqlite3_column_int64(st, 1);
+	k->t = sqlite3_column_int64(st, 2);
+	k->etsi_seq = (uint64_t)sqlite3_column_int64(st, 3);
+	dir = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
+	src = sqlite3_column_text(st, 5);
+	k->side = calls_side(c, src ? (const char *)src : NULL, (unsigned)sqlite3_column_int(st, 6), dir);
+	k->ssrc = (uint32_t)sqlite3_column_int64(st, 7);
+	k->seq = (uint16_t)sqlite3_column_int(st, 8);
+	k->len = (uint32_t)sqlite3_column_int(st, 9);
+	*pt = sqlite3_column_int(st, 10);
+	return LACRE_OK;
+}
+
 /* Load the call's RTP packets from the index (segments in creation order). */
 static int audio_load(struct index *ix, const struct calls_entry *c, struct audio_plan *pl)
 {
@@ -286,10 +346,8 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 	 * time) index, and are sorted here, which is cheaper than a temporary
 	 * b-tree for a long call */
 	static const char q[] =
-		"SELECT r.segment, r.idx, r.time_us, r.seq, r.direction, r.ip_src, r.sport, r.rtp_ssrc, "
-		"r.rtp_seq, r.rtp_len, r.rtp_pt, 0, r.commitment FROM records r WHERE r.warrant = ?1 AND "
-		"r.kind = 'cc' AND r.content = 'ipmmcc' AND r.rtp_ssrc IS NOT NULL AND r.cin IN (?2, ?3, "
-		"?4, ?5, ?6, ?7, ?8, ?9) AND r.time_us >= ?10 AND r.time_us <= ?11";
+		"SELECT r.segment, " AUDIO_ROW_COLS " FROM records r WHERE r.warrant = ?1 AND "
+		AUDIO_PLAN_ROWS;
 	sqlite3_stmt *st = NULL;
 	struct audio_segs sg = { NULL, 0 };
 	int64_t created = 0;
@@ -302,18 +360,13 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 	r = LACRE_E_DB;
 	if (sqlite3_prepare_v2(index_db(ix), q, -1, &st, NULL) != SQLITE_OK)
 		goto out;
-	sqlite3_bind_text(st, 1, c->warrant, -1, SQLITE_TRANSIENT);
-	for (int k = 0; k < CALLS_MAX_CINS; k++)
-		sqlite3_bind_int64(st, 2 + k, c->cins[(size_t)k < c->n_cins ? (size_t)k : 0]);
-	/* a CIN may carry several calls: keep to this one's span, with a
-	 * minute of slack for media before the INVITE's time or after the end */
-	sqlite3_bind_int64(st, 10, c->start_us - 60000000);
-	sqlite3_bind_int64(st, 11, c->end_us ? c->end_us + 60000000 : INT64_MAX);
+	/* the CINs, and the call's span with a minute of slack (a CIN may
+	 * carry several calls) */
+	audio_plan_bind(st, c);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *seg = (const char *)sqlite3_column_text(st, 0);
 		struct audio_pkt *k;
-		int pt = sqlite3_column_int(st, 10), dir;
-		const unsigned char *src;
+		int pt;
 
 		if (!seg) {
 			r = LACRE_E_DB;
@@ -351,24 +404,11 @@ static int audio_load(struct index *ix, const struct calls_entry *c, struct audi
 			pl->cap = nc;
 		}
 		k = &pl->p[pl->n++];
-		memset(k, 0, sizeof(*k));
+		if ((r = audio_row(st, c, k, &pt)) != LACRE_OK)
+			goto out;
 		k->segname = pl->names[pl->n_names - 1];
 		k->seg = (uint32_t)(pl->n_names - 1);   /* the name's entry, until audio_order */
 		k->created = created;
-		if (sqlite3_column_bytes(st, 12) != 32) {
-			r = LACRE_E_DB;
-			goto out;
-		}
-		memcpy(k->commitment, sqlite3_column_blob(st, 12), 32);
-		k->idx = (uint64_t)sqlite3_column_int64(st, 1);
-		k->t = sqlite3_column_int64(st, 2);
-		k->etsi_seq = (uint64_t)sqlite3_column_int64(st, 3);
-		dir = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
-		src = sqlite3_column_text(st, 5);
-		k->side = calls_side(c, src ? (const char *)src : NULL, (unsigned)sqlite3_column_int(st, 6), dir);
-		k->ssrc = (uint32_t)sqlite3_column_int64(st, 7);
-		k->seq = (uint16_t)sqlite3_column_int(st, 8);
-		k->len = (uint32_t)sqlite3_column_int(st, 9);
 		if (k->side == CALLS_SIDE_UNKNOWN) {
 			pl->rep->unknown_side++;
 			k->side = -1;
@@ -401,6 +441,22 @@ static void audio_gap(struct audio_report *rep, int side, uint64_t at, uint64_t 
 	}
 }
 
+/* Count side s's duplicates and gaps into rep from its unwrapped sequence
+ * numbers e[0..n) (sorted here unless in order already). */
+static void audio_gaps_of(struct audio_report *rep, int s, int64_t *e, size_t n, uint64_t off,
+			  int64_t base, uint64_t frame)
+{
+	audio_sort(e, n, sizeof(*e), audio_cmp_i64);
+	for (size_t i = 0; i + 1 < n; i++) {
+		int64_t d = e[i + 1] - e[i];
+		if (d == 0)
+			rep->duplicates++;
+		else if (d > 1)
+			audio_gap(rep, s, off + (uint64_t)(e[i] - base) * frame + frame,
+				  (uint64_t)(d - 1), (uint64_t)(d - 1) * frame);
+	}
+}
+
 /* Side s's gaps and duplicates: its packets' unwrapped sequence numbers
  * in order (as they arrived: mostly in order already, else sorted), each
  * step over one a gap of silence starting one frame after the packet
@@ -417,15 +473,7 @@ static int audio_gaps(struct audio_plan *pl, int s, uint64_t off, int64_t base, 
 	for (size_t i = 0; i < pl->n; i++)
 		if (pl->p[i].side == s && n < pl->rep->packets[s])
 			e[n++] = pl->p[i].ext;
-	audio_sort(e, n, sizeof(*e), audio_cmp_i64);
-	for (size_t i = 0; i + 1 < n; i++) {
-		int64_t d = e[i + 1] - e[i];
-		if (d == 0)
-			pl->rep->duplicates++;
-		else if (d > 1)
-			audio_gap(pl->rep, s, off + (uint64_t)(e[i] - base) * frame + frame,
-				  (uint64_t)(d - 1), (uint64_t)(d - 1) * frame);
-	}
+	audio_gaps_of(pl->rep, s, e, n, off, base, frame);
 	free(e);
 	return LACRE_OK;
 }
@@ -565,9 +613,14 @@ static int audio_place(struct audio_plan *pl)
 		if (have[s] && first_t[s] < t0)
 			t0 = first_t[s];
 	}
-	for (int s = 0; s < 2; s++)
+	for (int s = 0; s < 2; s++) {
 		if (have[s])
 			off[s] = (uint64_t)((first_t[s] - t0) / 125);  /* 125 us per sample at 8 kHz */
+		pl->main_ssrc[s] = main_ssrc[s];
+		pl->base[s] = base[s];
+		pl->off[s] = off[s];
+		pl->frame[s] = frame[s];
+	}
 	audio_mark(pl, "unwrapped");
 	/* place every packet (its place needs no order) */
 	for (i = 0; i < pl->n; i++) {
@@ -615,6 +668,268 @@ static int audio_place(struct audio_plan *pl)
 		pl->minfrom[i] = pl->p[i].side >= 0 && pl->p[i].pos < pl->minfrom[i + 1] ?
 				 pl->p[i].pos : pl->minfrom[i + 1];
 	return LACRE_OK;
+}
+
+/* The next unwrapped sequence number of a side after prev: the one
+ * nearest prev with seq's 16 bits (as the arrival-order unwrap steps). */
+static int64_t audio_unwrap(int64_t prev, uint16_t seq)
+{
+	return prev + (int16_t)(uint16_t)(seq - (uint16_t)prev);
+}
+
+/* Make the stored form of the whole plan pl (audio_place done: p in read
+ * order, seg its segment's number in segs): per segment its row count and,
+ * per chunk of AUDIO_PLAN_CHUNK rows, each side's first unwrapped sequence
+ * number and the lowest frame written from the chunk to the segment's end
+ * (audio_plan.h).  A chunk's later packets are unwrapped from the one
+ * before them of their side in read order (audio_chunk), which need not
+ * be the arrival order the plan unwrapped in: every packet is unwrapped so
+ * here and compared, and a plan that would place one differently is not
+ * stored (LACRE_E_UNSUPPORTED: the call is always planned in full). */
+static int audio_stored_make(const struct audio_plan *pl, struct audio_stored *sp)
+{
+	uint32_t chunk = audio_plan_chunk();
+	size_t i = 0;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->chunk = chunk;
+	sp->packets = pl->n;
+	for (int s = 0; s < 2; s++) {
+		sp->main_ssrc[s] = pl->main_ssrc[s];
+		sp->base[s] = pl->base[s];
+		sp->off[s] = pl->off[s];
+		sp->frame[s] = pl->frame[s];
+	}
+	if (pl->n_segs == 0)
+		return LACRE_E_UNSUPPORTED;
+	if ((sp->seg = calloc(pl->n_segs, sizeof(*sp->seg))) == NULL)
+		return LACRE_E_NOMEM;
+	for (size_t g = 0; g < pl->n_segs; g++) {
+		struct audio_plan_seg *sg = &sp->seg[sp->n_seg++];
+		size_t a = i, b;
+		uint64_t low = UINT64_MAX;
+
+		while (i < pl->n && pl->p[i].seg == g)
+			i++;
+		b = i;
+		if (b == a)
+			return LACRE_E_INTERNAL;   /* every segment listed holds a row */
+		sg->created = pl->p[a].created;
+		sg->packets = b - a;
+		sg->n_ch = (b - a + chunk - 1) / chunk;
+		if ((sg->name = strdup(pl->segs[g])) == NULL ||
+		    (sg->ch = calloc(sg->n_ch, sizeof(*sg->ch))) == NULL)
+			return LACRE_E_NOMEM;
+		/* backwards: each chunk's lowest frame to the segment's end */
+		for (size_t j = sg->n_ch; j-- > 0;) {
+			struct audio_plan_chunk *ch = &sg->ch[j];
+			size_t from = a + j * chunk, to = from + chunk < b ? from + chunk : b;
+			int64_t ext[2] = { 0, 0 };
+
+			for (size_t x = from; x < to; x++) {
+				const struct audio_pkt *k = &pl->p[x];
+				int s = k->side;
+
+				if (s < 0)
+					continue;
+				if (k->pos < low)
+					low = k->pos;
+				ext[s] = ch->has[s] ? audio_unwrap(ext[s], k->seq) : k->ext;
+				if (!ch->has[s]) {
+					ch->has[s] = 1;
+					ch->anchor[s] = k->ext;
+				}
+				if (ext[s] != k->ext)
+					return LACRE_E_UNSUPPORTED;
+			}
+			ch->minpos = low;
+		}
+	}
+	return i == pl->n ? LACRE_OK : LACRE_E_INTERNAL;
+}
+
+/* Read chunk j of the stored plan's segment g into p: the call's rows of
+ * the segment after record position after_idx, in record order, at most
+ * a chunk; their sides, unwrapped sequence numbers and places from the
+ * plan, and their watermarks (minfrom), the same as the whole plan's.
+ * Rows that do not match the plan (count, sides, anchors, lowest frame)
+ * are LACRE_E_DB: the index is not the one the plan was made from (run
+ * lacre reindex). */
+static int audio_chunk(struct audio_plan *pl, const struct calls_entry *c, size_t g, size_t j,
+		       int64_t after_idx)
+{
+	const struct audio_stored *sp = pl->sp;
+	const struct audio_plan_seg *sg = &sp->seg[g];
+	const struct audio_plan_chunk *ch = &sg->ch[j];
+	uint64_t want = sg->packets - (uint64_t)j * sp->chunk, next;
+	int64_t ext[2] = { 0, 0 };
+	int have[2] = { 0, 0 }, rc, pt;
+
+	if (want > sp->chunk)
+		want = sp->chunk;
+	pl->loaded = 0;
+	pl->n = 0;
+	pl->cur = 0;
+	sqlite3_reset(pl->rows);
+	audio_plan_bind(pl->rows, c);
+	sqlite3_bind_text(pl->rows, 12, sg->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(pl->rows, 13, after_idx);
+	sqlite3_bind_int64(pl->rows, 14, (sqlite3_int64)want);
+	while ((rc = sqlite3_step(pl->rows)) == SQLITE_ROW) {
+		struct audio_pkt *k = &pl->p[pl->n];
+		int s;
+
+		if (pl->n == pl->cap || audio_row(pl->rows, c, k, &pt) != LACRE_OK)
+			return LACRE_E_DB;
+		pl->n++;
+		k->segname = sg->name;
+		k->seg = (uint32_t)g;
+		k->created = sg->created;
+		s = k->side;
+		if (s == CALLS_SIDE_UNKNOWN || (pt != 0 && pt != 8) || k->ssrc != pl->main_ssrc[s]) {
+			if (s == CALLS_SIDE_UNKNOWN)
+				pl->seen_unknown++;
+			else if (pt != 0 && pt != 8)
+				pl->seen_not_g711++;
+			else
+				pl->seen_other++;
+			if (s != CALLS_SIDE_UNKNOWN && (pt == 0 || pt == 8))
+				pl->seen_pt[s] |= pt == 8 ? 2u : 1u;
+			k->side = -1;
+			continue;
+		}
+		pl->seen_pt[s] |= pt == 8 ? 2u : 1u;
+		if (!have[s] && !ch->has[s])
+			return LACRE_E_DB;
+		ext[s] = have[s] ? audio_unwrap(ext[s], k->seq) : ch->anchor[s];
+		have[s] = 1;
+		if (ext[s] < pl->base[s] || pl->n_seen[s] == pl->rep->packets[s])
+			return LACRE_E_DB;
+		pl->seen_ext[s][pl->n_seen[s]++] = ext[s];
+		k->ext = ext[s];
+		k->pos = pl->off[s] + (uint64_t)(ext[s] - pl->base[s]) * pl->frame[s];
+		if (k->pos + k->len > pl->frames)
+			return LACRE_E_DB;
+		if (k->pos + k->len > pl->seen_end)
+			pl->seen_end = k->pos + k->len;
+	}
+	if (rc != SQLITE_DONE || pl->n != want || have[0] != ch->has[0] || have[1] != ch->has[1])
+		return LACRE_E_DB;
+	/* the watermarks, as audio_place's: from here to the call's end */
+	next = j + 1 < sg->n_ch ? sg->ch[j + 1].minpos : UINT64_MAX;
+	if (pl->after[g + 1] < next)
+		next = pl->after[g + 1];
+	if (pl->frames < next)
+		next = pl->frames;
+	pl->minfrom[pl->n] = next;
+	for (size_t i = pl->n; i-- > 0;)
+		pl->minfrom[i] = pl->p[i].side >= 0 && pl->p[i].pos < pl->minfrom[i + 1] ?
+				 pl->p[i].pos : pl->minfrom[i + 1];
+	/* the rows' lowest frame is the plan's */
+	next = j + 1 < sg->n_ch ? sg->ch[j + 1].minpos : UINT64_MAX;
+	for (size_t i = 0; i < pl->n; i++)
+		if (pl->p[i].side >= 0 && pl->p[i].pos < next)
+			next = pl->p[i].pos;
+	if (next != ch->minpos)
+		return LACRE_E_DB;
+	pl->g = g;
+	pl->ch = j;
+	pl->last_idx = (int64_t)pl->p[pl->n - 1].idx;
+	pl->loaded = 1;
+	return LACRE_OK;
+}
+
+/* Set up the stored plan sp for writing: the segments to read, the
+ * watermark of each segment onwards, the chunk query and buffers, and the
+ * first chunk (whose first watermark is the whole call's). */
+static int audio_stored_use(struct audio_plan *pl, struct index *ix, const struct calls_entry *c,
+			    const struct audio_stored *sp)
+{
+	static const char q[] =
+		"SELECT r.segment, " AUDIO_ROW_COLS " FROM records r WHERE r.warrant = ?1 AND "
+		"r.segment = ?12 AND r.idx > ?13 AND " AUDIO_PLAN_SEG_ROWS " ORDER BY r.idx LIMIT ?14";
+
+	pl->sp = sp;
+	pl->frames = pl->rep->frames;
+	for (int s = 0; s < 2; s++) {
+		pl->main_ssrc[s] = sp->main_ssrc[s];
+		pl->base[s] = sp->base[s];
+		pl->off[s] = sp->off[s];
+		pl->frame[s] = sp->frame[s];
+	}
+	if (pl->frames > AUDIO_MAX_FRAMES || sp->n_seg == 0)
+		return LACRE_E_DB;
+	if ((pl->segs = calloc(sp->n_seg, sizeof(*pl->segs))) == NULL ||
+	    (pl->after = calloc(sp->n_seg + 1, sizeof(*pl->after))) == NULL ||
+	    (pl->p = calloc(sp->chunk, sizeof(*pl->p))) == NULL ||
+	    (pl->minfrom = calloc((size_t)sp->chunk + 1, sizeof(*pl->minfrom))) == NULL)
+		return LACRE_E_NOMEM;
+	for (int s = 0; s < 2; s++) {
+		if (pl->rep->packets[s] > sp->packets)
+			return LACRE_E_DB;
+		if ((pl->seen_ext[s] = malloc(((size_t)pl->rep->packets[s] + 1) *
+					      sizeof(*pl->seen_ext[s]))) == NULL)
+			return LACRE_E_NOMEM;
+	}
+	pl->cap = sp->chunk;
+	pl->n_segs = sp->n_seg;
+	pl->after[sp->n_seg] = UINT64_MAX;
+	for (size_t g = sp->n_seg; g-- > 0;) {
+		if (sp->seg[g].n_ch == 0)
+			return LACRE_E_DB;
+		pl->segs[g] = sp->seg[g].name;
+		pl->after[g] = sp->seg[g].ch[0].minpos < pl->after[g + 1] ? sp->seg[g].ch[0].minpos :
+			       pl->after[g + 1];
+	}
+	if (sqlite3_prepare_v2(index_db(ix), q, -1, &pl->rows, NULL) != SQLITE_OK)
+		return LACRE_E_DB;
+	return audio_chunk(pl, c, 0, 0, -1);
+}
+
+/* After the last record: the stored plan's report is what the rows say.
+ * Chunks index_read did not reach (no record of theirs read) are read now;
+ * then each side's packets, duplicates, gaps and missing packets, the
+ * other SSRCs, unknown sides, other payload types, the payload type and
+ * the file's end are worked out again from the rows as audio_place does
+ * and compared with the report the plan gave (LACRE_E_DB when they
+ * differ: the file is not renamed into place).  So the counts a stored
+ * plan reports come from the rows as much as a full plan's. */
+static int audio_stored_check(struct audio_plan *pl, const struct calls_entry *c)
+{
+	const struct audio_stored *sp = pl->sp;
+	const struct audio_report *rep = pl->rep;
+	struct audio_report *chk;
+	int r = LACRE_OK;
+
+	while (r == LACRE_OK && pl->loaded && (pl->g + 1 < sp->n_seg || pl->ch + 1 < sp->seg[pl->g].n_ch))
+		r = pl->ch + 1 < sp->seg[pl->g].n_ch ? audio_chunk(pl, c, pl->g, pl->ch + 1, pl->last_idx) :
+		    audio_chunk(pl, c, pl->g + 1, 0, -1);
+	if (r != LACRE_OK)
+		return r;
+	if (!pl->loaded || (chk = calloc(1, sizeof(*chk))) == NULL)
+		return pl->loaded ? LACRE_E_NOMEM : LACRE_E_DB;
+	for (int s = 0; s < 2; s++) {
+		if (pl->n_seen[s] != rep->packets[s] ||
+		    (pl->n_seen[s] > 0 && (rep->pt[s] < 0 || !(pl->seen_pt[s] & (rep->pt[s] == 8 ? 2u : 1u)))) ||
+		    (pl->seen_pt[s] == 0) != (rep->pt[s] < 0))
+			r = LACRE_E_DB;
+		audio_gaps_of(chk, s, pl->seen_ext[s], (size_t)pl->n_seen[s], pl->off[s], pl->base[s],
+			      pl->frame[s]);
+		if (pl->n_seen[s] > 0 && pl->seen_ext[s][0] != pl->base[s])
+			r = LACRE_E_DB;
+	}
+	if (chk->duplicates != rep->duplicates || chk->gaps_total != rep->gaps_total ||
+	    chk->n_gaps != rep->n_gaps || chk->missing[0] != rep->missing[0] ||
+	    chk->missing[1] != rep->missing[1] || pl->seen_unknown != rep->unknown_side ||
+	    pl->seen_not_g711 != rep->not_g711 || pl->seen_other != rep->other_ssrc ||
+	    pl->seen_end != pl->frames)
+		r = LACRE_E_DB;
+	for (size_t i = 0; r == LACRE_OK && i < chk->n_gaps; i++)
+		if (chk->gaps[i].side != rep->gaps[i].side || chk->gaps[i].at_sample != rep->gaps[i].at_sample ||
+		    chk->gaps[i].packets != rep->gaps[i].packets || chk->gaps[i].samples != rep->gaps[i].samples)
+			r = LACRE_E_DB;
+	free(chk);
+	return r;
 }
 
 /* Write p[0..n) to fd whole. */
@@ -707,12 +1022,40 @@ static uint32_t audio_seg_no(const struct audio_plan *pl, const char *name)
 	return UINT32_MAX;
 }
 
+/* The planned packet at (segment, idx), or NULL.  With a stored plan the
+ * segment's rows are read a chunk at a time as index_read reaches them
+ * (it reads the segments in the plan's order, records in order); a chunk
+ * that does not match the plan stops the writing (pl->cerr). */
+static struct audio_pkt *audio_lookup(struct audio_plan *pl, const struct calls_entry *c,
+				      const char *segment, uint64_t idx)
+{
+	uint32_t g = audio_seg_no(pl, segment);
+	int r;
+
+	if (pl->sp == NULL)
+		return audio_find(pl, g, idx);
+	if (pl->cerr || g == UINT32_MAX || (pl->loaded && g < pl->g))
+		return NULL;
+	if (!pl->loaded || g > pl->g)
+		r = audio_chunk(pl, c, g, 0, -1);   /* a segment that failed is passed over */
+	else
+		r = LACRE_OK;
+	while (r == LACRE_OK && (int64_t)idx > pl->last_idx && pl->ch + 1 < pl->sp->seg[g].n_ch)
+		r = audio_chunk(pl, c, g, pl->ch + 1, pl->last_idx);
+	if (r != LACRE_OK) {
+		pl->cerr = r;
+		pl->werr = r;   /* nothing more is appended */
+		return NULL;
+	}
+	return audio_find(pl, g, idx);
+}
+
 /* index_read filter: only the planned packets that will be written, with
  * the commitment the plan read from the index. */
 static const uint8_t *audio_want(void *arg, const char *segment, uint64_t idx)
 {
 	struct audio_plan *pl = arg;
-	struct audio_pkt *k = audio_find(pl, audio_seg_no(pl, segment), idx);
+	struct audio_pkt *k = audio_lookup(pl, pl->call, segment, idx);
 
 	if (k == NULL)
 		return NULL;
@@ -730,7 +1073,7 @@ static const uint8_t *audio_want(void *arg, const char *segment, uint64_t idx)
 static int audio_one(void *arg, const struct access_record *ar)
 {
 	struct audio_plan *pl = arg;
-	struct audio_pkt *k = audio_find(pl, audio_seg_no(pl, ar->segment), ar->index);
+	struct audio_pkt *k = audio_lookup(pl, pl->call, ar->segment, ar->index);
 	const struct etsi_pdu *pdu = &pl->view.pdu;
 	struct rtp_frame fr;
 	int16_t pcm[1024];
@@ -765,12 +1108,20 @@ static int audio_one(void *arg, const struct access_record *ar)
 	return pl->werr;
 }
 
+/* audio_write_skip's work; stored: a fresh stored plan may be used (and a
+ * plan made in full is stored). */
+static int audio_write_any(struct index *ix, struct lacre_store *st,
+			   const struct age_x25519_identity *id, const struct calls_entry *c,
+			   const char *path, const struct access_skip *skip, int stored,
+			   void (*problem)(void *arg, const char *segment, int err, const char *what),
+			   void *arg, struct audio_report *rep);
+
 int audio_write(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
 		const struct calls_entry *c, const char *path,
 		void (*problem)(void *arg, const char *segment, int err, const char *what),
 		void *arg, struct audio_report *rep)
 {
-	return audio_write_skip(ix, st, id, c, path, NULL, problem, arg, rep);
+	return audio_write_any(ix, st, id, c, path, NULL, 1, problem, arg, rep);
 }
 
 int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_x25519_identity *id,
@@ -778,15 +1129,35 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 		     void (*problem)(void *arg, const char *segment, int err, const char *what),
 		     void *arg, struct audio_report *rep)
 {
+	/* the export's path: planned from every row, as test_audio_order
+	 * checks it against its own render; first-byte time does not matter
+	 * there */
+	return audio_write_any(ix, st, id, c, path, skip, 0, problem, arg, rep);
+}
+
+static int audio_write_any(struct index *ix, struct lacre_store *st,
+			   const struct age_x25519_identity *id, const struct calls_entry *c,
+			   const char *path, const struct access_skip *skip, int stored,
+			   void (*problem)(void *arg, const char *segment, int err, const char *what),
+			   void *arg, struct audio_report *rep)
+{
 	struct audio_plan pl;
 	uint8_t hdr[AUDIO_WAV_HEADER];
 	char *part = NULL;
 	void *map = MAP_FAILED;
 	size_t plen = strlen(path) + 6, maplen = 0;
 	struct stat sb;
-	int r;
+	struct audio_stored sp;
+	struct {
+		struct audio_stored sp;
+		int64_t gen, cc_rows;
+	} made;
+	int r, in_tx = 0, store = 0;
 
+	memset(&sp, 0, sizeof(sp));
+	memset(&made, 0, sizeof(made));
 	memset(&pl, 0, sizeof(pl));
+	pl.call = c;
 	pl.fd = -1;
 	memset(rep, 0, sizeof(*rep));
 	rep->pt[0] = rep->pt[1] = -1;
@@ -799,11 +1170,33 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 		r = LACRE_E_EXISTS;
 		goto out;
 	}
-	if ((r = audio_load(ix, c, &pl)) != LACRE_OK)
+	/* one read transaction from the plan's freshness test to the last
+	 * row read: every row comes from the index the plan was checked
+	 * against (WAL: the indexer is not held up) */
+	in_tx = sqlite3_get_autocommit(index_db(ix)) &&
+		sqlite3_exec(index_db(ix), "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	r = stored ? audio_plan_load(ix, c, &sp, rep) : LACRE_E_NOT_FOUND;
+	if (r == LACRE_OK) {
+		audio_mark(&pl, "stored-plan");
+		if ((r = audio_stored_use(&pl, ix, c, &sp)) != LACRE_OK)
+			goto out;
+		audio_mark(&pl, "rows");
+	} else if (r == LACRE_E_NOT_FOUND) {
+		/* none, or stale: the whole plan, stored once the file is made */
+		memset(rep, 0, sizeof(*rep));
+		rep->pt[0] = rep->pt[1] = -1;
+		if ((r = audio_load(ix, c, &pl)) != LACRE_OK)
+			goto out;
+		audio_mark(&pl, "rows");
+		if ((r = audio_place(&pl)) != LACRE_OK)
+			goto out;
+		/* kept only when the rows came from one read transaction,
+		 * the one the freshness values are read in after the file */
+		store = stored && !sqlite3_get_autocommit(index_db(ix));
+	} else {
 		goto out;
-	audio_mark(&pl, "rows");
-	if ((r = audio_place(&pl)) != LACRE_OK)
-		goto out;
+	}
+	rep->plan_stored = pl.sp != NULL;
 	if (!rep->packets[0] && !rep->packets[1]) {
 		r = LACRE_E_NOT_FOUND;
 		goto out;
@@ -837,6 +1230,10 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 	audio_flush(&pl, pl.minfrom[0]);
 	r = index_read(ix, st, id, c->warrant, pl.segs, pl.n_segs, audio_want, audio_one, &pl,
 		       problem, arg);
+	if (pl.cerr)
+		r = pl.cerr;   /* the rows did not match the stored plan */
+	if (r == LACRE_OK && pl.sp != NULL)
+		r = audio_stored_check(&pl, c);
 	/* a segment the index names that the backend no longer has is
 	 * missing evidence, not "no G.711 RTP" (LACRE_E_NOT_FOUND's meaning
 	 * here) */
@@ -855,7 +1252,33 @@ int audio_write_skip(struct index *ix, struct lacre_store *st, const struct age_
 	free(part);
 	part = NULL;
 	rep->elapsed_us = audio_since(&pl.t0);
+	/* the freshness values of the rows read, still in their read
+	 * transaction, after the file (not before its first byte) */
+	if (store && (audio_plan_gen(ix, &made.gen) != LACRE_OK ||
+		      audio_plan_count(ix, c, &made.cc_rows) != LACRE_OK))
+		store = 0;
+	if (in_tx)
+		sqlite3_exec(index_db(ix), "COMMIT", NULL, NULL, NULL);
+	in_tx = 0;
+	/* the plan made in full is kept for the next time (a failure to keep
+	 * it costs only that: the file is made) */
+	if (store && audio_stored_make(&pl, &made.sp) == LACRE_OK) {
+		made.sp.gen = made.gen;
+		made.sp.cc_rows = made.cc_rows;
+		sqlite3_busy_timeout(index_db(ix), AUDIO_STORE_WAIT_MS);
+		if (audio_plan_store(ix, c, &made.sp, rep) == LACRE_OK)
+			audio_mark(&pl, "plan-stored");
+		sqlite3_busy_timeout(index_db(ix), INDEX_BUSY_MS);
+	}
 out:
+	if (in_tx)
+		sqlite3_exec(index_db(ix), "COMMIT", NULL, NULL, NULL);
+	sqlite3_finalize(pl.rows);
+	free(pl.after);
+	free(pl.seen_ext[0]);
+	free(pl.seen_ext[1]);
+	audio_plan_free(&sp);
+	audio_plan_free(&made.sp);
 	if (map != MAP_FAILED)
 		munmap(map, maplen);
 	if (pl.fd >= 0)

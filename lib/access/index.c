@@ -74,7 +74,16 @@ static const char index_schema[] =
 	"  iri_type INTEGER, kind TEXT NOT NULL, mcc TEXT, mnc TEXT, area INTEGER, rac INTEGER,\n"
 	"  cell INTEGER, lat_udeg INTEGER, lon_udeg INTEGER, text TEXT, problem TEXT,\n"
 	"  PRIMARY KEY (warrant, segment, idx, n));\n"
-	"CREATE INDEX IF NOT EXISTS locations_time ON locations (warrant, time_us);\n";
+	"CREATE INDEX IF NOT EXISTS locations_time ON locations (warrant, time_us);\n"
+	/* schema 4: a call's audio plan, kept by lib/access/audio.c (FORMATS §10) */
+	"CREATE TABLE IF NOT EXISTS audio_plans (\n"
+	"  warrant TEXT NOT NULL, call TEXT NOT NULL, params BLOB NOT NULL,\n"
+	"  segments_gen INTEGER NOT NULL, segments INTEGER NOT NULL, packets INTEGER NOT NULL,\n"
+	"  cc_rows INTEGER NOT NULL, plan BLOB NOT NULL, PRIMARY KEY (warrant, call));\n"
+	"CREATE TABLE IF NOT EXISTS audio_plan_segments (\n"
+	"  warrant TEXT NOT NULL, call TEXT NOT NULL, n INTEGER NOT NULL, segment TEXT NOT NULL,\n"
+	"  created_us INTEGER NOT NULL, packets INTEGER NOT NULL, chunks BLOB NOT NULL,\n"
+	"  PRIMARY KEY (warrant, call, n));\n";
 
 enum {
 	ST_SEG_SEEN, ST_SEG_ADD, ST_REC_ADD, ST_REC_COMMIT, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
@@ -156,21 +165,22 @@ static int index_step_done(sqlite3_stmt *st)
 }
 
 /*
- * Schema 2 -> 3 (FORMATS §10): schema 3 adds the locations table (created
+ * Schema 2 -> 4 (FORMATS §10): schema 3 added the locations table (created
  * by index_schema), whose rows come from decoding the records again, which
  * only index_update can do (it holds the warrant's identity).  So the
  * migration empties records, segments and calls and sets the version, in
  * one transaction: the next index_update of each warrant re-reads its
  * segments from the backend and fills every table.  The index holds nothing
- * the backend does not.  A concurrent opener that migrated first is seen
- * inside the transaction (BEGIN IMMEDIATE), so the emptying happens once.
+ * the backend does not.  Schema 3 -> 4 only adds the (empty) audio plan
+ * tables, which index_schema creates: the version is set, no row changes.
+ * A concurrent opener that migrated first is seen inside the transaction
+ * (BEGIN IMMEDIATE), so the emptying happens once.
  */
 static int index_migrate(sqlite3 *db)
 {
 	static const char *const q[] = {
 		"DELETE FROM records", "DELETE FROM segments", "DELETE FROM calls",
 		"DELETE FROM locations",
-		"UPDATE meta SET value = '3' WHERE key = 'schema'",
 	};
 	sqlite3_stmt *st = NULL;
 	int v = 0, r = LACRE_OK;
@@ -185,6 +195,10 @@ static int index_migrate(sqlite3 *db)
 	for (size_t i = 0; r == LACRE_OK && v == 2 && i < sizeof(q) / sizeof(q[0]); i++)
 		if (sqlite3_exec(db, q[i], NULL, NULL, NULL) != SQLITE_OK)
 			r = LACRE_E_DB;
+	if (r == LACRE_OK && (v == 2 || v == 3) &&
+	    sqlite3_exec(db, "UPDATE meta SET value = '4' WHERE key = 'schema'", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		r = LACRE_E_DB;
 	if (sqlite3_exec(db, r == LACRE_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
 		r = LACRE_E_DB;
 	return r;
@@ -215,7 +229,7 @@ int index_open_path(const char *path, struct index **out)
 	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK)
 		goto out;
-	sqlite3_busy_timeout(ix->db, 10000);
+	sqlite3_busy_timeout(ix->db, INDEX_BUSY_MS);
 	sqlite3_extended_result_codes(ix->db, 1);
 	if (sqlite3_exec(ix->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
 			 "PRAGMA secure_delete=ON; PRAGMA trusted_schema=OFF; "
@@ -285,6 +299,13 @@ int index_reset(struct index *ix, const char *warrant)
 		"DELETE FROM segments WHERE ?1 IS NULL OR warrant = ?1",
 		"DELETE FROM calls WHERE ?1 IS NULL OR warrant = ?1",
 		"DELETE FROM locations WHERE ?1 IS NULL OR warrant = ?1",
+		/* every warrant's audio plans, whatever ?1: a plan is fresh only
+		 * while no segment row above its segments_gen (the segments
+		 * table's rowid when it was made) holds its call's packets, and
+		 * deleting the top segment rows lets SQLite give their rowids
+		 * again, to another warrant's segments too (audio.c) */
+		"DELETE FROM audio_plans WHERE ?1 IS NULL OR ?1 IS NOT NULL",
+		"DELETE FROM audio_plan_segments WHERE ?1 IS NULL OR ?1 IS NOT NULL",
 	};
 	sqlite3_stmt *st = NULL;
 	int r = LACRE_OK;

@@ -190,6 +190,29 @@ done
 [ "$n_tone" -ge 1 ] || die "no channel carried a pure tone (choose another seed)"
 ok "$n_tone channels carry a pure tone at one of the mediator's frequencies; $wraps RTP stream(s) crossed 65535 -> 0"
 
+# the plan each call's first audio stored in the index (docs/cmd-audio.md
+# "The stored plan"): the second audio uses it and writes the same bytes;
+# a stored plan that does not match the rows fails (exit 1), nothing is
+# renamed into place; without it the call is planned in full again
+for id in $(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))))' "$work/ids.json"); do
+	LACRE_KEEPER=off LACRE_AUDIO_TIMING=1 "$L" audio "$id" -o "$work/$id-2.wav" "${J[@]}" 2>"$work/$id-2.err" ||
+		{ cat "$work/$id-2.err"; die "audio $id (again)"; }
+	grep -q "audio timing: stored-plan" "$work/$id-2.err" || die "audio $id: the second run did not use the stored plan"
+	cmp -s "$work/$id.wav" "$work/$id-2.wav" || die "audio $id: the stored plan gave another file"
+done
+n_plans=$(sqlite3 "$site/index.sqlite" "SELECT count(*) FROM audio_plans")
+[ "$n_plans" -ge 1 ] || die "no audio plan stored"
+id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0])' "$work/ids.json")
+sqlite3 "$site/index.sqlite" "UPDATE audio_plan_segments SET chunks = zeroblob(length(chunks)) WHERE call = '$id'" ||
+	die "sqlite3: cannot alter the plan of $id"
+expect_exit 1 "the index failed while the audio was written: rebuild it with 'lacre reindex'" \
+	"$L" audio "$id" -o "$work/$id-bad.wav" "${J[@]}" || die "audio $id with a plan that does not match its rows"
+[ ! -e "$work/$id-bad.wav" ] && [ ! -e "$work/$id-bad.wav.part" ] || die "audio $id: a file is left after the failure"
+sqlite3 "$site/index.sqlite" "DELETE FROM audio_plans WHERE call = '$id'" || die "sqlite3: cannot delete the plan of $id"
+"$L" audio "$id" -o "$work/$id-3.wav" "${J[@]}" 2>/dev/null || die "audio $id without its plan"
+cmp -s "$work/$id.wav" "$work/$id-3.wav" || die "audio $id planned again gave another file"
+ok "$n_plans stored audio plans: the second audio of each call the same bytes; a plan not matching its rows refused (exit 1), then planned again without it"
+
 # pcap: tshark opens it; the packet count is the CC count
 "$L" pcap --warrant "$W1" -o "$work/w1.pcap" "${J[@]}" 2>"$work/pcap.err" || { cat "$work/pcap.err"; die "pcap"; }
 np=$(tshark -r "$work/w1.pcap" 2>/dev/null | wc -l)

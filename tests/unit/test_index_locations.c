@@ -8,8 +8,8 @@
  * problem), one without any location (no row), on two CINs; then the
  * listing in time order, the --cin filter, the JSON and place words, a
  * record indexed again (its rows replaced, not doubled), index_reset, and
- * the migration of a schema-2 index (emptied, schema 3) next to a schema-1
- * one (refused).
+ * the migration of a schema-2 index (emptied, schema 4: 3 added the
+ * locations, 4 the audio plans) next to a schema-1 one (refused).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -194,8 +194,9 @@ static int schema_of(const char *path)
 	return v;
 }
 
-/* A schema-2 index (no locations table, a record and a segment row) opens
- * as schema 3 with every row gone, for index_update to rebuild. */
+/* A schema-2 index (no locations or audio plan tables, a record and a
+ * segment row) opens as schema 4 with every row gone, for index_update to
+ * rebuild. */
 static void test_migrate(void)
 {
 	char path[512];
@@ -213,13 +214,14 @@ static void test_migrate(void)
 	index_close(ix);
 	ix = NULL;
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db, "DROP TABLE locations; UPDATE meta SET value = '2' WHERE key = 'schema';"
+	CHECK(sqlite3_exec(db, "DROP TABLE locations; DROP TABLE audio_plans; DROP TABLE audio_plan_segments;"
+			   "UPDATE meta SET value = '2' WHERE key = 'schema';"
 			   "INSERT INTO segments VALUES ('" W "', 'seg/x', 1, 0, 1, 0);", NULL, NULL,
 			   NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_EQ_INT(schema_of(path), 2);
 	CHECK_OK(index_open_path(path, &ix));
-	CHECK_EQ_INT(schema_of(path), 3);
+	CHECK_EQ_INT(schema_of(path), 4);
 	CHECK(sqlite3_prepare_v2(index_db(ix), "SELECT (SELECT count(*) FROM records) + "
 				 "(SELECT count(*) FROM segments) + (SELECT count(*) FROM calls)",
 				 -1, &st, NULL) == SQLITE_OK);
@@ -237,7 +239,7 @@ static void test_migrate(void)
 	free(v);
 	index_close(ix);
 	ix = NULL;
-	/* opened again: already 3, nothing emptied */
+	/* opened again: already 4, nothing emptied */
 	CHECK_OK(index_open_path(path, &ix));
 	CHECK_OK(locations_list(ix, W, 0, 0, &v, &n));
 	CHECK_EQ_INT(n, 2);
