@@ -196,6 +196,22 @@ static int read_file_at(int dirfd, const char *name, size_t cap, struct lacre_db
 	return rc;
 }
 
+/* Write the state folder's vkey (the verifier key of the log's own key,
+ * for `lacre log keys`) unless it already holds exactly these bytes: it is
+ * the same on every open of a log, and the access log is opened by every
+ * access event, where its rewrite cost two fsyncs before any content. */
+static int vkey_write(struct tlog *log, const struct lacre_dbuf *vk)
+{
+	struct lacre_dbuf cur;
+	int same;
+
+	lacre_dbuf_init(&cur, 128);
+	same = read_file_at(log->dirfd, "vkey", 4096, &cur) == LACRE_OK && cur.len == vk->len &&
+	       memcmp(cur.p, vk->p, vk->len) == 0;
+	lacre_dbuf_free(&cur);
+	return same ? LACRE_OK : atomic_write(log, "vkey", vk->p, vk->len);
+}
+
 /* Append hash at position index of a level (positions below start are
  * skipped: they belong to tiles already published). */
 static int level_push(struct level *l, uint64_t index, const uint8_t h[MERKLE_HASH_LEN])
@@ -832,7 +848,7 @@ static int open_log(struct lacre_store *store, const char *state_dir, const char
 	log->cp_published = 0;
 	if ((rc = note_verifier_format(&v, &vk)) != LACRE_OK ||
 	    (rc = lacre_dbuf_add_u8(&vk, '\n')) != LACRE_OK ||
-	    (rc = atomic_write(log, "vkey", vk.p, vk.len)) != LACRE_OK)
+	    (rc = vkey_write(log, &vk)) != LACRE_OK)
 		goto out;
 	*out = log;
 	log = NULL;

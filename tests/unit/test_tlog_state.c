@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "lacre/err.h"
@@ -137,6 +139,50 @@ static void test_reopen(void)
 	CHECK_EQ_INT(size, 300);
 }
 
+/* vkey (the log's verifier key) is written on open only when it is not
+ * already exactly right: a reopen leaves the file alone (same inode, no
+ * fsync), a missing or altered one is written again. */
+static void test_vkey_kept(void)
+{
+	struct lacre_dbuf want;
+	struct note_verifier v;
+	char path[720], got[512];
+	struct stat a, b;
+	FILE *f;
+	size_t n;
+
+	CHECK_OK(make_log());
+	snprintf(path, sizeof(path), "%s/log/vkey", dir);
+	note_signer_public(key, &v);
+	lacre_dbuf_init(&want, 256);
+	CHECK_OK(note_verifier_format(&v, &want));
+	CHECK_OK(lacre_dbuf_add_u8(&want, '\n'));
+	CHECK_EQ_INT(stat(path, &a), 0);
+	CHECK_OK(reopen(ORIGIN, key, NULL));
+	CHECK_EQ_INT(stat(path, &b), 0);
+	CHECK(a.st_ino == b.st_ino && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+	      a.st_mtim.tv_nsec == b.st_mtim.tv_nsec);
+	/* altered: rewritten with the right bytes */
+	CHECK((f = fopen(path, "w")) != NULL);
+	if (f) {
+		fputs("lacre.test/state+00000000+AAAA\n", f);
+		fclose(f);
+	}
+	CHECK_OK(reopen(ORIGIN, key, NULL));
+	CHECK((f = fopen(path, "r")) != NULL);
+	n = f ? fread(got, 1, sizeof(got), f) : 0;
+	if (f)
+		fclose(f);
+	CHECK_EQ_INT(n, want.len);
+	CHECK(n == want.len && memcmp(got, want.p, n) == 0);
+	/* missing: written again */
+	CHECK_EQ_INT(unlink(path), 0);
+	CHECK_OK(reopen(ORIGIN, key, NULL));
+	CHECK_EQ_INT(stat(path, &b), 0);
+	CHECK_EQ_INT(b.st_size, want.len);
+	lacre_dbuf_free(&want);
+}
+
 static void test_config_mixups(void)
 {
 	CHECK_OK(make_log());
@@ -175,6 +221,7 @@ static void test_damaged_state(void)
 int main(void)
 {
 	RUN(test_reopen);
+	RUN(test_vkey_kept);
 	RUN(test_config_mixups);
 	RUN(test_damaged_state);
 	lacre_store_close(st);
