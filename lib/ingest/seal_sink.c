@@ -116,6 +116,7 @@ struct seal_dest {
 	uint8_t pub[32];                 /* its recipient */
 	struct seal_slot *cur;           /* the open writer, NULL until a record comes */
 	int64_t last_opened_us;          /* segments of a destination open in time order */
+	int busy;                        /* its last segment went O_DIRECT: the next starts so */
 };
 
 /* One receiving thread's writers (seal_lane_get). */
@@ -507,6 +508,7 @@ static int seal_slot_new(struct seal_sink *k, struct seal_dest *d)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.spool_dir = k->site->cfg.spool_dir;
 	cfg.direct_io = k->site->cfg.spool_direct_io;
+	cfg.direct_at_once = d->busy;
 	cfg.recipients = (const uint8_t (*)[32])rcpt;
 	cfg.n_recipients = 1;
 	cfg.max_plain = k->site->cfg.segment_max_bytes;
@@ -547,6 +549,7 @@ static void seal_retire(struct seal_sink *k, struct seal_dest *d)
 		seal_slot_free(sl);
 		return;
 	}
+	d->busy = segment_writer_direct(sl->w);
 	/* named on disk from now until its close, so that a crash before the
 	 * closer reaches it names its records lost (a file write, no sync) */
 	(void)seal_streams_write(k->site->cfg.spool_dir, &sl->streams);

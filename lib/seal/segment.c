@@ -101,6 +101,7 @@ struct segment_writer {
 	int keep_buffers;                  /* seg_release keeps stage, spare, commits */
 	int promotable;                    /* buffered now, O_DIRECT once busy */
 	int direct_refused;                /* the spool refused O_DIRECT: stop asking */
+	int direct_at_once;                /* config: the next segment starts O_DIRECT */
 	uint8_t *spare;                    /* O_DIRECT: the other staging buffer */
 	struct aiocb aio;                  /* O_DIRECT: the write in flight */
 	int aio_busy;                      /* aio is in flight (from spare) */
@@ -368,13 +369,15 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 	snprintf(w->tmp_path, pl, "%s/%s%s", w->dir, SEGMENT_TMP_PREFIX, w->name);
 	w->direct = 0;
 	if (w->direct_io && !w->direct_refused &&
-	    w->stage_size == SEG_STAGE_SIZE(SEG_DIRECT_FLUSH_AT)) {
-		/* the writer was busy (large buffers kept): O_DIRECT at once;
-		 * file systems without O_DIRECT (tmpfs) refuse it: fall back */
+	    (w->direct_at_once || w->stage_size == SEG_STAGE_SIZE(SEG_DIRECT_FLUSH_AT))) {
+		/* the writer (or, direct_at_once, the caller's previous one)
+		 * was busy: O_DIRECT at once; file systems without O_DIRECT
+		 * (tmpfs) refuse it: fall back */
 		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, LACRE_MODE_GROUP_FILE);
 		w->direct = w->fd >= 0;
 		w->direct_refused = w->fd < 0;
 	}
+	w->direct_at_once = 0;
 	if (w->fd < 0)
 		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, LACRE_MODE_GROUP_FILE);
 	w->promotable = w->direct_io && !w->direct && !w->direct_refused;
@@ -525,6 +528,7 @@ int segment_writer_new(const struct segment_config *cfg, struct segment_writer *
 	w->on_sealed = cfg->on_sealed;
 	w->arg = cfg->arg;
 	w->direct_io = cfg->direct_io;
+	w->direct_at_once = cfg->direct_at_once;
 	w->salts_used = SEG_SALT_POOL;
 	*wp = w;
 	return LACRE_OK;

@@ -185,6 +185,7 @@ static int direct_ok(const char *dir)
 }
 
 static int use_direct;
+static int g_at_once;                    /* direct_at_once for the next run */
 static uint64_t g_max_plain = 300000;    /* segment size limit of the next run */
 static int g_records = 3000;             /* records it writes */
 static const char *g_dir;                /* spool folder, NULL: t_tmpdir() */
@@ -218,10 +219,15 @@ static void test_size_limit_and_readback(void)
 	cfg.arg = &s;
 	cfg.no_sync = 0;
 	cfg.direct_io = use_direct;
+	cfg.direct_at_once = g_at_once;
 	CHECK_OK(segment_writer_new(&cfg, &w));
 	for (int i = 0; i < n; i++) {
 		make_record(&rec, i, 200 + (size_t)(i * 37) % 1300);
 		CHECK_OK(segment_writer_add(w, &rec, 5000 + i, c));
+		/* direct_at_once: O_DIRECT from the first record where the
+		 * spool allows it, buffered (the fallback) where it does not */
+		if (i == 0 && g_at_once)
+			CHECK_EQ_INT(segment_writer_direct(w), direct_ok(dir));
 		CHECK_EQ_INT(segment_writer_pending(w) == 0 ? 1 : 1, 1);
 	}
 	CHECK(segment_writer_pending(w) > 0);
@@ -591,11 +597,43 @@ static void test_promotion_to_direct(void)
 	}
 }
 
+/* direct_at_once in a disk folder: the first segment is written with
+ * O_DIRECT from its first byte (header and all, final tail unaligned), the
+ * next ones too (closed by size: the writer keeps its large buffers);
+ * every record reads back and every fingerprint matches. */
+static void test_direct_at_once(void)
+{
+	char dir[] = "/var/tmp/lacre-test-seg-XXXXXX";
+	struct dirent *e;
+	DIR *d;
+
+	if (!mkdtemp(dir)) {
+		printf("# /var/tmp unusable: the run goes to the test folder\n");
+		g_dir = NULL;
+	} else {
+		g_dir = dir;
+	}
+	use_direct = 1;
+	g_at_once = 1;
+	test_size_limit_and_readback();
+	use_direct = 0;
+	g_at_once = 0;
+	g_dir = NULL;
+	if ((d = opendir(dir))) {
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.')
+				unlinkat(dirfd(d), e->d_name, 0);
+		closedir(d);
+		rmdir(dir);
+	}
+}
+
 int main(void)
 {
 	RUN(test_size_limit_and_readback);
 	RUN(test_size_limit_direct_io);
 	RUN(test_promotion_to_direct);
+	RUN(test_direct_at_once);
 	RUN(test_age_limit_and_tick);
 	RUN(test_big_records);
 	RUN(test_reader_errors);
