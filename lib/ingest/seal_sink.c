@@ -124,7 +124,6 @@ struct seal_lane {
 	pthread_mutex_t mu;              /* dests, their slots; held while sealing */
 	struct seal_dest *dests;         /* SEAL_MAX_DESTS, allocated at first use */
 	size_t n_dests;
-	uint8_t head[FRAME_HEAD_MAX];    /* a record head's scratch (its size) */
 };
 
 /* A closed segment's leaf waiting for a published checkpoint, for the
@@ -798,22 +797,19 @@ static int seal_frame(struct seal_sink *k, struct seal_lane *l, const char *key,
 		      const uint8_t pub[32], const struct frame_record *fr)
 {
 	const struct site_config *sc = &k->site->cfg;
-	uint8_t tail[FRAME_TAIL_SIZE];
 	struct seal_dest *d;
 	struct seal_slot *sl;
 	const char *open;
-	size_t hl = 0, tl = 0;
 	uint64_t fsize, owed;
 	int64_t now = now_coarse_us();
 	int r;
 
 	if ((r = seal_dest_get(k, l, key, pub, &d)) != LACRE_OK)
 		return r;
-	/* the record frame's size, as the writer will count it */
-	if ((r = frame_record_head(fr, l->head, sizeof(l->head), &hl)) != LACRE_OK)
-		return r;
-	frame_record_tail(fr, tail, &tl);
-	fsize = hl + fr->pdu.len + tl + fr->pre.len;
+	/* the record frame's size, as the writer will count it (the writer
+	 * checks and encodes the head once; a frame it refuses is refused
+	 * before anything is written, an empty new segment is not opened) */
+	fsize = frame_record_size(fr);
 	if ((sl = d->cur) != NULL && sl->opened_us &&
 	    (now - sl->opened_us >= (int64_t)sc->segment_max_age_ms * 1000 - SEAL_AGE_SLACK_US ||
 	     sl->plain + fsize > sc->segment_max_bytes))
