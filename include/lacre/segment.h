@@ -79,7 +79,7 @@ struct segment_config {
 	int direct_io;                     /* write with O_DIRECT when the spool's
 					    * file system allows it, once a segment
 					    * passes 4 MiB (busy writers): no
-					    * page-cache copy; 1 MiB writes go out
+					    * page-cache copy; 1.75 MiB writes go out
 					    * in the background (POSIX AIO, double
 					    * buffered) while sealing goes on */
 	int direct_at_once;                /* with direct_io: the first segment
