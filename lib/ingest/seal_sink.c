@@ -93,6 +93,8 @@ _Static_assert(FRAME_NOTE_USEC_CARRY == ETSI_FLAG_USEC_CARRY &&
 #define SEAL_LANES 64                /* writer sets; threads share them past that */
 #define SEAL_SEG_HEAD_MAX 1024       /* bytes of a segment header frame, at most */
 #define SEAL_AGE_SLACK_US 1000       /* retire this early: the writer never closes by age itself */
+#define SEAL_BUSY_PLAIN ((uint64_t)4 << 20) /* a segment this large makes the next one start
+					      * O_DIRECT (segment.c's SEG_PROMOTE_AT) */
 
 struct seal_sink;
 
@@ -116,7 +118,7 @@ struct seal_dest {
 	uint8_t pub[32];                 /* its recipient */
 	struct seal_slot *cur;           /* the open writer, NULL until a record comes */
 	int64_t last_opened_us;          /* segments of a destination open in time order */
-	int busy;                        /* its last segment went O_DIRECT: the next starts so */
+	int busy;                        /* its last segment was busy: the next starts O_DIRECT */
 };
 
 /* One receiving thread's writers (seal_lane_get). */
@@ -548,7 +550,9 @@ static void seal_retire(struct seal_sink *k, struct seal_dest *d)
 		seal_slot_free(sl);
 		return;
 	}
-	d->busy = segment_writer_direct(sl->w);
+	/* busy: as much as makes a writer go O_DIRECT by itself (a
+	 * destination back to a trickle starts buffered again) */
+	d->busy = segment_writer_direct(sl->w) && sl->plain >= SEAL_BUSY_PLAIN;
 	/* named on disk from now until its close, so that a crash before the
 	 * closer reaches it names its records lost (a file write, no sync) */
 	(void)seal_streams_write(k->site->cfg.spool_dir, &sl->streams);
