@@ -146,6 +146,13 @@ int frame_record_head(const struct frame_record *rec, uint8_t *head, size_t cap,
 void frame_record_tail(const struct frame_record *rec, uint8_t tail[FRAME_TAIL_SIZE],
 		       size_t *tail_len);
 
+/* The bytes rec's complete frame takes (head, PDU, tail, pre-encryption
+ * form), computed from the field lengths alone: rec is not checked (that
+ * is frame_record_head's job), so the figure holds only for a rec that
+ * frame_record_head accepts.  For planning a segment's room per record
+ * without encoding the head twice. */
+uint64_t frame_record_size(const struct frame_record *rec);
+
 /* Append the complete record frame to out; commitment (may be NULL)
  * receives SHA-256(salt || canonical record bytes).  out is unchanged on
  * failure.  Errors as frame_record_head, plus LACRE_E_TOO_LARGE when out is

@@ -79,9 +79,15 @@ struct segment_config {
 	int direct_io;                     /* write with O_DIRECT when the spool's
 					    * file system allows it, once a segment
 					    * passes 4 MiB (busy writers): no
-					    * page-cache copy; 1 MiB writes go out
+					    * page-cache copy; 1.75 MiB writes go out
 					    * in the background (POSIX AIO, double
 					    * buffered) while sealing goes on */
+	int direct_at_once;                /* with direct_io: the first segment
+					    * starts with O_DIRECT and the large
+					    * buffers (a caller whose previous
+					    * writer for the same data went
+					    * O_DIRECT: no page-cache copy of the
+					    * first 4 MiB) */
 	/* Called once per closed segment, after the rename.  A non-zero return
 	 * is passed back to the caller of add/tick/flush; the file stays in the
 	 * spool under its final name either way. */

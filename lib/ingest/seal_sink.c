@@ -94,6 +94,8 @@ _Static_assert(FRAME_NOTE_USEC_CARRY == ETSI_FLAG_USEC_CARRY &&
 #define SEAL_LANES 64                /* writer sets; threads share them past that */
 #define SEAL_SEG_HEAD_MAX 1024       /* bytes of a segment header frame, at most */
 #define SEAL_AGE_SLACK_US 1000       /* retire this early: the writer never closes by age itself */
+#define SEAL_BUSY_PLAIN ((uint64_t)4 << 20) /* a segment this large makes the next one start
+					      * O_DIRECT (segment.c's SEG_PROMOTE_AT) */
 
 struct seal_sink;
 
@@ -118,6 +120,7 @@ struct seal_dest {
 	struct seal_slot *cur;           /* the open writer, NULL until a record comes */
 	int64_t last_opened_us;          /* segments of a destination open in time order */
 	int listed;                      /* in its lane's td[] (or td_all) until read_done */
+	int busy;                        /* its last segment was busy: the next starts O_DIRECT */
 };
 
 #define SEAL_TD_MAX 8                /* destinations one read_done names without a scan */
@@ -127,7 +130,6 @@ struct seal_lane {
 	pthread_mutex_t mu;              /* dests, their slots; held while sealing */
 	struct seal_dest *dests;         /* SEAL_MAX_DESTS, allocated at first use */
 	size_t n_dests;
-	uint8_t head[FRAME_HEAD_MAX];    /* a record head's scratch (its size) */
 	int touched;                     /* a record sealed since the last read_done */
 	struct seal_dest *td[SEAL_TD_MAX]; /* the destinations it went to (dests never move) */
 	size_t n_td;
@@ -515,6 +517,7 @@ static int seal_slot_new(struct seal_sink *k, struct seal_dest *d)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.spool_dir = k->site->cfg.spool_dir;
 	cfg.direct_io = k->site->cfg.spool_direct_io;
+	cfg.direct_at_once = d->busy;
 	cfg.recipients = (const uint8_t (*)[32])rcpt;
 	cfg.n_recipients = 1;
 	cfg.max_plain = k->site->cfg.segment_max_bytes;
@@ -555,6 +558,9 @@ static void seal_retire(struct seal_sink *k, struct seal_dest *d)
 		seal_slot_free(sl);
 		return;
 	}
+	/* busy: as much as makes a writer go O_DIRECT by itself (a
+	 * destination back to a trickle starts buffered again) */
+	d->busy = segment_writer_direct(sl->w) && sl->plain >= SEAL_BUSY_PLAIN;
 	/* named on disk from now until its close, so that a crash before the
 	 * closer reaches it names its records lost (a file write, no sync) */
 	(void)seal_streams_write(k->site->cfg.spool_dir, &sl->streams);
@@ -803,22 +809,19 @@ static int seal_frame(struct seal_sink *k, struct seal_lane *l, const char *key,
 		      const uint8_t pub[32], const struct frame_record *fr)
 {
 	const struct site_config *sc = &k->site->cfg;
-	uint8_t tail[FRAME_TAIL_SIZE];
 	struct seal_dest *d;
 	struct seal_slot *sl;
 	const char *open;
-	size_t hl = 0, tl = 0;
 	uint64_t fsize, owed;
 	int64_t now = now_coarse_us();
 	int r;
 
 	if ((r = seal_dest_get(k, l, key, pub, &d)) != LACRE_OK)
 		return r;
-	/* the record frame's size, as the writer will count it */
-	if ((r = frame_record_head(fr, l->head, sizeof(l->head), &hl)) != LACRE_OK)
-		return r;
-	frame_record_tail(fr, tail, &tl);
-	fsize = hl + fr->pdu.len + tl + fr->pre.len;
+	/* the record frame's size, as the writer will count it (the writer
+	 * checks and encodes the head once; a frame it refuses is refused
+	 * before anything is written, an empty new segment is not opened) */
+	fsize = frame_record_size(fr);
 	if ((sl = d->cur) != NULL && sl->opened_us &&
 	    (now - sl->opened_us >= (int64_t)sc->segment_max_age_ms * 1000 - SEAL_AGE_SLACK_US ||
 	     sl->plain + fsize > sc->segment_max_bytes))

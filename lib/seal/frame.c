@@ -151,6 +151,30 @@ static int frame_record_check(const struct frame_record *rec)
 	return LACRE_OK;
 }
 
+/* The length of rec's head (everything before the PDU) in record
+ * version v: the one layout both frame_record_head and frame_record_size
+ * count from (64-bit: unchecked lengths cannot wrap it). */
+static uint64_t frame_head_len(const struct frame_record *rec, uint8_t v)
+{
+	uint64_t hl = FRAME_HDR_SIZE + FRAME_SALT_SIZE + 43 +
+		      1 + (uint64_t)rec->peer.len + 2 + (uint64_t)rec->liid.len +
+		      1 + (uint64_t)rec->content.len + 1 + (uint64_t)rec->warrant.len +
+		      2 + (uint64_t)rec->reason.len + 4;
+	if (v >= 2)
+		hl += 1 + (uint64_t)rec->operator_name.len + 1;
+	return hl;
+}
+
+uint64_t frame_record_size(const struct frame_record *rec)
+{
+	uint8_t v = frame_version_of(rec);
+	uint64_t n = frame_head_len(rec, v) + (uint64_t)rec->pdu.len;
+
+	if (v >= 2)
+		n += FRAME_TAIL_SIZE + (uint64_t)rec->pre.len;
+	return n;
+}
+
 int frame_record_head(const struct frame_record *rec, uint8_t *head, size_t cap,
 		      size_t *head_len)
 {
@@ -163,13 +187,9 @@ int frame_record_head(const struct frame_record *rec, uint8_t *head, size_t cap,
 	if ((r = frame_record_check(rec)) != LACRE_OK)
 		return r;
 	v = frame_version_of(rec);
-	hl = FRAME_HDR_SIZE + FRAME_SALT_SIZE + 43 +
-	     1 + rec->peer.len + 2 + rec->liid.len + 1 + rec->content.len +
-	     1 + rec->warrant.len + 2 + rec->reason.len + 4;
-	if (v >= 2)
-		hl += 1 + rec->operator_name.len + 1;
-	if (hl > cap)
+	if (frame_head_len(rec, v) > cap)
 		return LACRE_E_TOO_LARGE;
+	hl = (size_t)frame_head_len(rec, v);
 	body = hl - FRAME_HDR_SIZE + rec->pdu.len;
 	if (v >= 2)
 		body += FRAME_TAIL_SIZE + rec->pre.len;

@@ -28,11 +28,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -55,11 +57,12 @@
  * costs tens of microseconds of CPU whatever its size (measured here:
  * 128 KiB requests 2.2 GB/s per CPU-second, 1 MiB 9.5 GB/s, 4 MiB 15 GB/s),
  * so small direct writes cost as much CPU as the page-cache copy they
- * avoid. */
-#define SEG_DIRECT_FLUSH_AT ((size_t)16 * SEG_ENC_CHUNK)   /* ~1 MiB */
+ * avoid.  28 chunks (1.75 MiB) is as much as a staging buffer of one
+ * 2 MiB huge page holds (SEG_HUGE). */
+#define SEG_DIRECT_FLUSH_AT ((size_t)28 * SEG_ENC_CHUNK)   /* ~1.75 MiB */
 /* A segment starts buffered, with the small staging buffer, and moves to
  * O_DIRECT with the two large ones once this much of it is written: a
- * trickle of IRI never holds 2 MiB of buffers (ingest keeps one open
+ * trickle of IRI never holds 4 MiB of buffers (ingest keeps one open
  * segment per warrant), a busy writer pays the page-cache copy only for
  * the start of its first segment (the large buffers are kept while the
  * writer closes segments by size). */
@@ -70,6 +73,23 @@
 #define SEG_STAGE_SIZE(flush) (((flush) + 2 * SEG_ENC_CHUNK + 16384 + SEG_ALIGN - 1) & \
 			       ~(size_t)(SEG_ALIGN - 1))
 #define SEG_SALT_POOL 4096
+#define SEG_BIG SEG_STAGE_SIZE(SEG_DIRECT_FLUSH_AT)   /* an O_DIRECT staging buffer */
+/* An O_DIRECT staging buffer is one transparent huge page (2 MiB, aligned,
+ * madvise(MADV_HUGEPAGE) where the kernel allows it): the kernel pins one
+ * page per direct write instead of ~450, and sealing into it misses the
+ * TLB less.  Measured on cc-bulk: the AIO threads' CPU time for the spool
+ * writes fell by half or more and the one-core figure rose 7-14 %. */
+#define SEG_HUGE ((size_t)2 << 20)
+_Static_assert(SEG_BIG <= SEG_HUGE, "a staging buffer fits one huge page");
+/* Buffers of closed segments kept for the next ones (seg_cache_*): a few
+ * O_DIRECT staging buffers and commitment arrays, so that a busy spool
+ * does not map, fault in and unmap 4 MiB of fresh pages per segment
+ * (the ingest sink opens a new writer for every segment).  Bounded:
+ * SEG_CACHE_BUFS * SEG_HUGE + SEG_CACHE_COMMITS * SEG_CACHE_COMMITS_MAX
+ * bytes (16 MiB) at most stay allocated when ingest goes idle. */
+#define SEG_CACHE_BUFS 4
+#define SEG_CACHE_COMMITS 2
+#define SEG_CACHE_COMMITS_MAX ((size_t)4 << 20)
 
 struct segment_writer {
 	/* configuration */
@@ -101,6 +121,7 @@ struct segment_writer {
 	int keep_buffers;                  /* seg_release keeps stage, spare, commits */
 	int promotable;                    /* buffered now, O_DIRECT once busy */
 	int direct_refused;                /* the spool refused O_DIRECT: stop asking */
+	int direct_at_once;                /* config: the next segment starts O_DIRECT */
 	uint8_t *spare;                    /* O_DIRECT: the other staging buffer */
 	struct aiocb aio;                  /* O_DIRECT: the write in flight */
 	int aio_busy;                      /* aio is in flight (from spare) */
@@ -114,6 +135,104 @@ struct segment_writer {
 	uint64_t size;                     /* bytes written to fd */
 	uint64_t n_records;
 };
+
+/* The process's cache of buffers (see SEG_CACHE_BUFS); writers of any
+ * thread share it under its lock.  Staging buffers hold ciphertext and
+ * commitment arrays published commitments: nothing secret is kept. */
+static pthread_mutex_t seg_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *seg_cache_buf[SEG_CACHE_BUFS];
+static size_t seg_cache_nbuf;
+static struct {
+	uint8_t (*p)[32];
+	size_t cap;
+} seg_cache_commit[SEG_CACHE_COMMITS];
+static size_t seg_cache_ncommit;
+
+/* An aligned O_DIRECT staging buffer of at least SEG_BIG bytes (one huge
+ * page): a kept one, else a new one; NULL when out of memory. */
+static uint8_t *seg_big_get(void)
+{
+	uint8_t *p = NULL;
+
+	pthread_mutex_lock(&seg_cache_mu);
+	if (seg_cache_nbuf > 0)
+		p = seg_cache_buf[--seg_cache_nbuf];
+	pthread_mutex_unlock(&seg_cache_mu);
+	if (!p) {
+		if (posix_memalign((void **)&p, SEG_HUGE, SEG_HUGE) != 0)
+			p = NULL;
+		else
+			(void)madvise(p, SEG_HUGE, MADV_HUGEPAGE);
+	}
+	return p;
+}
+
+/* Give back a buffer from seg_big_get (kept if the cache has room). */
+static void seg_big_put(uint8_t *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&seg_cache_mu);
+	if (seg_cache_nbuf < SEG_CACHE_BUFS) {
+		seg_cache_buf[seg_cache_nbuf++] = p;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&seg_cache_mu);
+	free(p);
+}
+
+/* Free w's staging buffer and its spare (to the cache when they are
+ * O_DIRECT ones); no write may be in flight. */
+static void seg_stage_free(struct segment_writer *w)
+{
+	if (w->stage_size == SEG_BIG) {
+		seg_big_put(w->stage.p);
+		seg_big_put(w->spare);
+	} else {
+		free(w->stage.p);
+		free(w->spare);
+	}
+	w->stage.p = NULL;
+	w->stage.len = w->stage.alloc = 0;
+	w->spare = NULL;
+	w->stage_size = 0;
+}
+
+/* Give w a kept commitment array, if there is one and it has none. */
+static void seg_commits_get(struct segment_writer *w)
+{
+	if (w->commits)
+		return;
+	pthread_mutex_lock(&seg_cache_mu);
+	if (seg_cache_ncommit > 0) {
+		seg_cache_ncommit--;
+		w->commits = seg_cache_commit[seg_cache_ncommit].p;
+		w->commits_cap = seg_cache_commit[seg_cache_ncommit].cap;
+	}
+	pthread_mutex_unlock(&seg_cache_mu);
+}
+
+/* Free w's commitment array (kept if not too large and there is room). */
+static void seg_commits_put(struct segment_writer *w)
+{
+	uint8_t (*p)[32] = w->commits;
+
+	w->commits = NULL;
+	if (!p)
+		return;
+	if (w->commits_cap * 32 <= SEG_CACHE_COMMITS_MAX) {
+		pthread_mutex_lock(&seg_cache_mu);
+		if (seg_cache_ncommit < SEG_CACHE_COMMITS) {
+			seg_cache_commit[seg_cache_ncommit].p = p;
+			seg_cache_commit[seg_cache_ncommit].cap = w->commits_cap;
+			seg_cache_ncommit++;
+			p = NULL;
+		}
+		pthread_mutex_unlock(&seg_cache_mu);
+	}
+	w->commits_cap = 0;
+	free(p);
+}
 
 /* Write all of p[0..n) to fd at offset off, retrying short writes and
  * EINTR (pwrite: background AIO writes do not move the file offset). */
@@ -246,23 +365,22 @@ static int seg_drain(struct segment_writer *w, int final)
  * refusal leaves the segment buffered, which is only slower. */
 static void seg_promote(struct segment_writer *w)
 {
-	size_t big = SEG_STAGE_SIZE(SEG_DIRECT_FLUSH_AT);
+	size_t big = SEG_BIG;
 	uint8_t *a = NULL, *b = NULL;
 	int fl;
 
 	w->promotable = 0;
 	if (w->size % SEG_ALIGN != 0 || w->stage.len > big)
 		return;
-	if (posix_memalign((void **)&a, SEG_ALIGN, big) != 0 ||
-	    posix_memalign((void **)&b, SEG_ALIGN, big) != 0) {
-		free(a);
+	if (!(a = seg_big_get()) || !(b = seg_big_get())) {
+		seg_big_put(a);
 		return;
 	}
 	fl = fcntl(w->fd, F_GETFL);
 	if (fl < 0 || fcntl(w->fd, F_SETFL, fl | O_DIRECT) != 0) {
 		w->direct_refused = 1;
-		free(a);
-		free(b);
+		seg_big_put(a);
+		seg_big_put(b);
 		return;
 	}
 	memcpy(a, w->stage.p, w->stage.len);
@@ -308,13 +426,8 @@ static void seg_release(struct segment_writer *w)
 		 * buffers (no page faults, no realloc copies per segment) */
 		lacre_dbuf_reset(&w->stage);
 	} else {
-		lacre_dbuf_free(&w->stage);
-		free(w->spare);
-		w->spare = NULL;
-		w->stage_size = 0;
-		free(w->commits);
-		w->commits = NULL;
-		w->commits_cap = 0;
+		seg_stage_free(w);
+		seg_commits_put(w);
 	}
 	free(w->tmp_path);
 	free(w->final_path);
@@ -368,13 +481,15 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 	snprintf(w->tmp_path, pl, "%s/%s%s", w->dir, SEGMENT_TMP_PREFIX, w->name);
 	w->direct = 0;
 	if (w->direct_io && !w->direct_refused &&
-	    w->stage_size == SEG_STAGE_SIZE(SEG_DIRECT_FLUSH_AT)) {
-		/* the writer was busy (large buffers kept): O_DIRECT at once;
-		 * file systems without O_DIRECT (tmpfs) refuse it: fall back */
+	    (w->direct_at_once || w->stage_size == SEG_STAGE_SIZE(SEG_DIRECT_FLUSH_AT))) {
+		/* the writer (or, direct_at_once, the caller's previous one)
+		 * was busy: O_DIRECT at once; file systems without O_DIRECT
+		 * (tmpfs) refuse it: fall back */
 		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, LACRE_MODE_GROUP_FILE);
 		w->direct = w->fd >= 0;
 		w->direct_refused = w->fd < 0;
 	}
+	w->direct_at_once = 0;
 	if (w->fd < 0)
 		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, LACRE_MODE_GROUP_FILE);
 	w->promotable = w->direct_io && !w->direct && !w->direct_refused;
@@ -387,24 +502,22 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 	stage_size = SEG_STAGE_SIZE(w->flush_at);
 	if (w->stage.p && (w->stage_size != stage_size || (w->direct && !w->spare))) {
 		/* kept from the last segment but of the other kind */
-		lacre_dbuf_free(&w->stage);
-		free(w->spare);
-		w->spare = NULL;
-		w->stage_size = 0;
+		seg_stage_free(w);
 	}
 	if (!w->stage.p) {
 		lacre_dbuf_init(&w->stage, stage_size);
-		if (posix_memalign((void **)&w->stage.p, SEG_ALIGN, stage_size) != 0) {
+		if (stage_size == SEG_BIG)
+			w->stage.p = seg_big_get();
+		else if (posix_memalign((void **)&w->stage.p, SEG_ALIGN, stage_size) != 0)
 			w->stage.p = NULL;
+		if (!w->stage.p) {
 			r = LACRE_E_NOMEM;
 			goto fail;
 		}
 		w->stage.alloc = stage_size;
 		w->stage_size = stage_size;
 	}
-	if (w->direct && !w->spare &&
-	    posix_memalign((void **)&w->spare, SEG_ALIGN, stage_size) != 0) {
-		w->spare = NULL;
+	if (w->direct && !w->spare && !(w->spare = seg_big_get())) {
 		r = LACRE_E_NOMEM;
 		goto fail;
 	}
@@ -525,6 +638,7 @@ int segment_writer_new(const struct segment_config *cfg, struct segment_writer *
 	w->on_sealed = cfg->on_sealed;
 	w->arg = cfg->arg;
 	w->direct_io = cfg->direct_io;
+	w->direct_at_once = cfg->direct_at_once;
 	w->salts_used = SEG_SALT_POOL;
 	*wp = w;
 	return LACRE_OK;
@@ -549,6 +663,7 @@ static int seg_commit_slot(struct segment_writer *w)
 {
 	size_t nc;
 	void *p;
+	seg_commits_get(w);
 	if (w->n_records < w->commits_cap)
 		return LACRE_OK;
 	nc = w->commits_cap ? w->commits_cap * 2 : 4096;
@@ -678,9 +793,8 @@ void segment_writer_free(struct segment_writer *w)
 	if (!w)
 		return;
 	seg_abandon(w);
-	lacre_dbuf_free(&w->stage);
-	free(w->spare);
-	free(w->commits);
+	seg_stage_free(w);
+	seg_commits_put(w);
 	free(w->recipients);
 	free(w->dir);
 	OPENSSL_cleanse(w, sizeof(*w));

@@ -46,12 +46,6 @@ void etsi_dec_bad(struct etsi_dec *d, const uint8_t *at, int err)
 	}
 }
 
-/* A cursor over the contents of constructed element t. */
-void etsi_dec_children(const struct ber_tlv *t, struct lacre_rbuf *c)
-{
-	lacre_rbuf_init(c, t->value, t->len);
-}
-
 /* A child TLV that ber_next() refused (see etsi_dec_next in etsi_int.h):
  * report it as a field error; inside a complete PDU, running out of
  * bytes is a malformation, not an incomplete input. */
@@ -59,27 +53,6 @@ int etsi_dec_next_failed(struct etsi_dec *d, struct lacre_rbuf *c, int r)
 {
 	etsi_dec_bad(d, lacre_rbuf_ptr(c), r == LACRE_E_INCOMPLETE ? LACRE_E_MALFORMED : r);
 	return 0;
-}
-
-/* 1 when x is context-specific [tag]. */
-int etsi_dec_ctx(const struct ber_tlv *x, uint32_t tag)
-{
-	return x->cls == BER_CONTEXT && x->tag == tag;
-}
-
-/* 0 when x is constructed, else a field error and -1. */
-int etsi_dec_need_cons(struct etsi_dec *d, const struct ber_tlv *x)
-{
-	if (x->constructed)
-		return 0;
-	etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
-	return -1;
-}
-
-/* Count one skipped unknown element. */
-void etsi_dec_unknown(struct etsi_dec *d)
-{
-	d->pdu->unknown_tags++;
 }
 
 /* ENUMERATED or small INTEGER in 0..INT32_MAX into *v; negative or

@@ -14,6 +14,7 @@
 
 #include "lacre/ber.h"
 #include "lacre/buf.h"
+#include "lacre/err.h"
 #include "lacre/etsi.h"
 
 /* Decoding context of one PDU. */
@@ -24,8 +25,15 @@ struct etsi_dec {
 
 /* Mark the PDU partial; remember the first error and where it happened. */
 void etsi_dec_bad(struct etsi_dec *d, const uint8_t *at, int err);
-/* Start iterating the children of constructed element t. */
-void etsi_dec_children(const struct ber_tlv *t, struct lacre_rbuf *c);
+/* Start iterating the children of constructed element t: a checked
+ * cursor over t's contents, as lacre_rbuf_init makes it (inline, with the
+ * helpers below: the decoder calls them for every TLV, from two files). */
+static inline void etsi_dec_children(const struct ber_tlv *t, struct lacre_rbuf *c)
+{
+	c->p = t->value;
+	c->len = t->value ? t->len : 0;
+	c->off = 0;
+}
 /* Report the ber_next() error r met at c's position; returns 0. */
 int etsi_dec_next_failed(struct etsi_dec *d, struct lacre_rbuf *c, int r);
 
@@ -45,11 +53,23 @@ static inline int etsi_dec_next(struct etsi_dec *d, struct lacre_rbuf *c, struct
 	return 1;
 }
 /* 1 when x is context-specific [tag], else 0. */
-int etsi_dec_ctx(const struct ber_tlv *x, uint32_t tag);
+static inline int etsi_dec_ctx(const struct ber_tlv *x, uint32_t tag)
+{
+	return x->cls == BER_CONTEXT && x->tag == tag;
+}
 /* Require a constructed element: 0 if it is, else report and return -1. */
-int etsi_dec_need_cons(struct etsi_dec *d, const struct ber_tlv *x);
+static inline int etsi_dec_need_cons(struct etsi_dec *d, const struct ber_tlv *x)
+{
+	if (x->constructed)
+		return 0;
+	etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+	return -1;
+}
 /* Count an element the decoder does not know. */
-void etsi_dec_unknown(struct etsi_dec *d);
+static inline void etsi_dec_unknown(struct etsi_dec *d)
+{
+	d->pdu->unknown_tags++;
+}
 /* ENUMERATED / small INTEGER in 0..INT32_MAX into *v (untouched on error). */
 int etsi_dec_enum(struct etsi_dec *d, const struct ber_tlv *x, int *v);
 /* Non-negative INTEGER into *v (untouched on error). */

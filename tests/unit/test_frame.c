@@ -151,6 +151,41 @@ static void test_roundtrip_variants(void)
 	}
 }
 
+/* frame_record_size is the encoded frame's length, version 1 and 2, with
+ * and without the pre-encryption form, for strings of every length class. */
+static void test_record_size(void)
+{
+	static const uint8_t pre8[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct frame_record r;
+	struct lacre_dbuf out;
+	char big[FRAME_PEER_MAX + 1];
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	lacre_dbuf_init(&out, 1 << 20);
+	for (int v = 0; v < 8; v++) {
+		sample(&r);
+		if (v & 1) {
+			r.version = 0;
+			r.operator_name = frame_cstr("op-A1");
+			if (v & 4) {
+				r.pre.p = pre8;
+				r.pre.len = sizeof(pre8);
+			}
+		}
+		if (v & 2) {
+			r.peer = frame_cstr(big);
+			r.route = FRAME_ROUTE_QUARANTINE;
+			r.warrant = frame_cstr("");
+			r.reason = frame_cstr("unknown-liid");
+		}
+		lacre_dbuf_reset(&out);
+		CHECK_OK(frame_record_encode(&r, &out, NULL));
+		CHECK_EQ_INT(frame_record_size(&r), out.len);
+	}
+	lacre_dbuf_free(&out);
+}
+
 static void test_encoder_refuses(void)
 {
 	struct frame_record r;
@@ -251,6 +286,7 @@ static void test_version2(void)
 	CHECK_OK(frame_record_encode(&r, &out, c));
 	CHECK_EQ_INT(out.len, n);
 	CHECK_MEM(out.p, exp, n);
+	CHECK_EQ_INT(frame_record_size(&r), n); /* the planning size is the frame's */
 	EVP_Digest(out.p + FRAME_HDR_SIZE, out.len - FRAME_HDR_SIZE, body_hash, &hl, EVP_sha256(), NULL);
 	CHECK_MEM(c, body_hash, 32); /* the commitment covers operator, notes and pre */
 	CHECK_OK(frame_record_decode(out.p, out.len, &d));
@@ -428,6 +464,7 @@ int main(void)
 	RUN(test_known_answer);
 	RUN(test_version2);
 	RUN(test_roundtrip_variants);
+	RUN(test_record_size);
 	RUN(test_encoder_refuses);
 	RUN(test_decoder_rejects);
 	RUN(test_segment_header);
