@@ -30,25 +30,10 @@ import objects  # noqa: E402
 import kill9_named  # noqa: E402
 
 
-def events_of(body):
-    """The JSON accounting events in a record body (kind 0: the JSON text
-    stands in place of the PDU bytes, docs/FORMATS.md §3)."""
-    out, i = [], body.find(b'{"event":')
-    dec = json.JSONDecoder()
-    while i >= 0:
-        try:
-            obj, end = dec.raw_decode(body[i:].decode("utf-8", "replace"))
-            out.append(obj)
-            i = body.find(b'{"event":', i + 1)
-        except ValueError:
-            i = body.find(b'{"event":', i + 1)
-    return out
-
-
-def stream_of(ev):
-    """An event's stream in the summaries' form "<liid>/<cin>/<iri|cc>"."""
-    cin = ev.get("cin")
-    return f"{ev.get('liid')}/{cin if cin is not None else 0}/{ev.get('stream')}"
+# the event parsing and stream naming are the kill test's
+# (tests/e2e/lib/kill9_named.py): one reading of the accounting events
+events_of = kill9_named.events_of
+stream_of = kill9_named.stream_of
 
 
 def main():

@@ -21,45 +21,7 @@
 #include "lacre/etsi.h"
 #include "lacre/etsi_enc.h"
 #include "lacre/ingest.h"
-
-/* Events seen, concatenated with newlines. */
-static struct lacre_dbuf evs;
-
-static void on_ev(void *arg, const char *json)
-{
-	(void)arg;
-	lacre_dbuf_add_str(&evs, json);
-	lacre_dbuf_add_u8(&evs, '\n');
-}
-
-/* Occurrences of needle in the events. */
-static int ev_count(const char *needle)
-{
-	const char *s;
-	int n = 0;
-
-	if (lacre_dbuf_cstr(&evs, &s) != LACRE_OK)
-		return -1;
-	while ((s = strstr(s, needle))) {
-		n++;
-		s++;
-	}
-	return n;
-}
-
-static struct etsi_enc_header hdr(const char *liid, uint32_t cin, uint64_t seq)
-{
-	struct etsi_enc_header h;
-
-	etsi_enc_header_defaults(&h);
-	h.liid = (const uint8_t *)liid;
-	h.liid_len = strlen(liid);
-	h.operator_id = "op";
-	h.has_cin = 1;
-	h.cin = cin;
-	h.seq = seq;
-	return h;
-}
+#include "acct_kit.h"
 
 /* Build one CC (kind 2) or IRI PDU numbered seq with a payload marker. */
 static void pdu(struct lacre_dbuf *b, int cc, const char *liid, uint32_t cin, uint64_t seq, uint8_t mark)
@@ -246,9 +208,7 @@ static void test_cin_reset(void)
 	lacre_dbuf_free(&evs);
 }
 
-static void hash_pdu(struct lacre_dbuf *out, const char *liid, uint32_t cin, uint64_t hseq,
-                     int data_type, int alg, const uint32_t *seqs, size_t n,
-                     struct lacre_dbuf *datas, int corrupt);
+#define hash_pdu hash_pdu_over /* acct_kit.h */
 
 /* A cINReset on HI2, then the CC connection reconnects and resends its
  * last old-epoch PDUs before the new epoch starts: they are duplicates,
@@ -345,37 +305,6 @@ static void test_reset_then_resend(void)
 	ingest_acct_free(a);
 	lacre_dbuf_free(&b);
 	lacre_dbuf_free(&evs);
-}
-
-/* Build a hash PDU over the given data PDUs (digest computed here). */
-static void hash_pdu(struct lacre_dbuf *out, const char *liid, uint32_t cin, uint64_t hseq,
-                     int data_type, int alg, const uint32_t *seqs, size_t n,
-                     struct lacre_dbuf *datas, int corrupt)
-{
-	const EVP_MD *md = alg == 3 ? EVP_sha384() : alg == 4 ? EVP_sha512() : EVP_sha256();
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t dig[64];
-	unsigned dl = 0;
-	struct etsi_enc_header h = hdr(liid, cin, hseq);
-	struct etsi_enc_integrity ic;
-
-	EVP_DigestInit_ex(ctx, md, NULL);
-	for (size_t i = 0; i < n; i++)
-		EVP_DigestUpdate(ctx, datas[i].p, datas[i].len);
-	EVP_DigestFinal_ex(ctx, dig, &dl);
-	EVP_MD_CTX_free(ctx);
-	if (corrupt)
-		dig[3] ^= 1;
-	memset(&ic, 0, sizeof(ic));
-	ic.seqs = seqs;
-	ic.n_seqs = n;
-	ic.check_type = 1;
-	ic.data_type = data_type;
-	ic.value = dig;
-	ic.value_len = dl;
-	ic.hash_alg = alg;
-	lacre_dbuf_reset(out);
-	etsi_enc_integrity(out, &h, &ic);
 }
 
 /* Hash PDUs: verified with each algorithm, mismatch and missing raise

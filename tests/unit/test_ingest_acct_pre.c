@@ -27,36 +27,14 @@
 #include "lacre/ingest.h"
 #include "lacre/json.h"
 #include "ingest/ingest_int.h"
+#include "acct_kit.h"
 
 enum { M_PLAIN, M_ALWAYS, M_NEVER, M_GUESS, M_N };
-
-static struct lacre_dbuf evs;
-
-static void on_ev(void *arg, const char *json)
-{
-	(void)arg;
-	lacre_dbuf_add_str(&evs, json);
-	lacre_dbuf_add_u8(&evs, '\n');
-}
 
 /* What one run saw: counts over the PDUs fed in a prepared mode. */
 struct run_obs {
 	unsigned retained, evicted_batches, probe_end_seen;
 };
-
-static struct etsi_enc_header hdr(const char *liid, uint32_t cin, uint64_t seq)
-{
-	struct etsi_enc_header h;
-
-	etsi_enc_header_defaults(&h);
-	h.liid = (const uint8_t *)liid;
-	h.liid_len = strlen(liid);
-	h.operator_id = "op";
-	h.has_cin = 1;
-	h.cin = cin;
-	h.seq = seq;
-	return h;
-}
 
 /* One IPCC PDU of 200 bytes of payload marked with mark. */
 static void data_pdu(struct lacre_dbuf *b, const char *liid, uint32_t cin, uint64_t seq, uint8_t mark)
@@ -73,27 +51,7 @@ static void data_pdu(struct lacre_dbuf *b, const char *liid, uint32_t cin, uint6
 static void hash_pdu(struct lacre_dbuf *out, const char *liid, uint32_t cin, uint64_t hseq,
                      uint32_t *seqs, struct lacre_dbuf *datas, size_t n)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t dig[32];
-	unsigned dl = 0;
-	struct etsi_enc_header h = hdr(liid, cin, hseq);
-	struct etsi_enc_integrity ic;
-
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	for (size_t i = 0; i < n; i++)
-		EVP_DigestUpdate(ctx, datas[i].p, datas[i].len);
-	EVP_DigestFinal_ex(ctx, dig, &dl);
-	EVP_MD_CTX_free(ctx);
-	memset(&ic, 0, sizeof(ic));
-	ic.seqs = seqs;
-	ic.n_seqs = n;
-	ic.check_type = 1;
-	ic.data_type = 2;
-	ic.value = dig;
-	ic.value_len = dl;
-	ic.hash_alg = 2;
-	lacre_dbuf_reset(out);
-	etsi_enc_integrity(out, &h, &ic);
+	hash_pdu_over(out, liid, cin, hseq, 2, 2, seqs, n, datas, 0);
 }
 
 /* Account b in mode m; *guess is the receiver's per-connection hint. */

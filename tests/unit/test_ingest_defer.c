@@ -18,47 +18,7 @@
 #include "lacre/etsi.h"
 #include "lacre/etsi_enc.h"
 #include "lacre/ingest.h"
-
-/* Events seen, concatenated with newlines. */
-static struct lacre_dbuf evs;
-
-/* The accounting's event callback: collect. */
-static void on_ev(void *arg, const char *json)
-{
-	(void)arg;
-	lacre_dbuf_add_str(&evs, json);
-	lacre_dbuf_add_u8(&evs, '\n');
-}
-
-/* Occurrences of needle in the events. */
-static int ev_count(const char *needle)
-{
-	const char *s;
-	int n = 0;
-
-	if (lacre_dbuf_cstr(&evs, &s) != LACRE_OK)
-		return -1;
-	while ((s = strstr(s, needle))) {
-		n++;
-		s++;
-	}
-	return n;
-}
-
-/* A PDU header for liid/cin numbered seq. */
-static struct etsi_enc_header hdr(const char *liid, uint32_t cin, uint64_t seq)
-{
-	struct etsi_enc_header h;
-
-	etsi_enc_header_defaults(&h);
-	h.liid = (const uint8_t *)liid;
-	h.liid_len = strlen(liid);
-	h.operator_id = "op";
-	h.has_cin = 1;
-	h.cin = cin;
-	h.seq = seq;
-	return h;
-}
+#include "acct_kit.h"
 
 /* One CC PDU numbered seq whose payload is the byte seq. */
 static void cc(struct lacre_dbuf *b, const char *liid, uint32_t cin, uint64_t seq)
@@ -100,34 +60,21 @@ static int feed_cc(struct ingest_acct *a, const char *liid, uint32_t cin, uint64
 static int feed_hash(struct ingest_acct *a, const char *liid, uint32_t cin, uint64_t hseq,
                      const uint32_t *seqs, size_t n)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	struct lacre_dbuf b, out;
-	uint8_t dig[32];
-	unsigned dl = 0;
-	struct etsi_enc_header h = hdr(liid, cin, hseq);
-	struct etsi_enc_integrity ic;
-	int r;
+	struct lacre_dbuf *datas = calloc(n ? n : 1, sizeof(*datas)), out;
+	int r = LACRE_E_NOMEM;
 
-	lacre_dbuf_init(&b, 1u << 16);
 	lacre_dbuf_init(&out, 1u << 20);
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	for (size_t i = 0; i < n; i++) {
-		cc(&b, liid, cin, seqs[i]);
-		EVP_DigestUpdate(ctx, b.p, b.len);
+	if (datas) {
+		for (size_t i = 0; i < n; i++) {
+			lacre_dbuf_init(&datas[i], 1u << 12);
+			cc(&datas[i], liid, cin, seqs[i]);
+		}
+		hash_pdu_over(&out, liid, cin, hseq, 2, 2, seqs, n, datas, 0);
+		r = feed(a, &out, 1);
+		for (size_t i = 0; i < n; i++)
+			lacre_dbuf_free(&datas[i]);
+		free(datas);
 	}
-	EVP_DigestFinal_ex(ctx, dig, &dl);
-	EVP_MD_CTX_free(ctx);
-	memset(&ic, 0, sizeof(ic));
-	ic.seqs = seqs;
-	ic.n_seqs = n;
-	ic.check_type = 1;
-	ic.data_type = 2;
-	ic.value = dig;
-	ic.value_len = dl;
-	ic.hash_alg = 2;
-	etsi_enc_integrity(&out, &h, &ic);
-	r = feed(a, &out, 1);
-	lacre_dbuf_free(&b);
 	lacre_dbuf_free(&out);
 	return r;
 }

@@ -18,49 +18,19 @@
 #include "lacre/etsi_enc.h"
 #include "lacre/ingest.h"
 #include "lacre/json.h"
+#include "acct_kit.h"
 
 #define N_STREAMS 3000
-
-static struct lacre_dbuf evs;             /* events, one per line */
-
-static void on_ev(void *arg, const char *json)
-{
-	(void)arg;
-	lacre_dbuf_add_str(&evs, json);
-	lacre_dbuf_add_u8(&evs, '\n');
-}
-
-/* Occurrences of needle in the events. */
-static int ev_count(const char *needle)
-{
-	const char *s;
-	int n = 0;
-
-	if (lacre_dbuf_cstr(&evs, &s) != LACRE_OK)
-		return -1;
-	while ((s = strstr(s, needle))) {
-		n++;
-		s++;
-	}
-	return n;
-}
 
 /* One IPCC PDU of liid / cin numbered seq, decoded and accounted. */
 static int feed(struct ingest_acct *a, const char *liid, uint32_t cin, uint64_t seq)
 {
-	struct etsi_enc_header h;
+	struct etsi_enc_header h = hdr(liid, cin, seq);
 	struct etsi_pdu d;
 	struct lacre_dbuf b;
 	uint8_t pkt[40];
 	int r;
 
-	etsi_enc_header_defaults(&h);
-	h.liid = (const uint8_t *)liid;
-	h.liid_len = strlen(liid);
-	h.operator_id = "op";
-	h.has_cin = 1;
-	h.cin = cin;
-	h.seq = seq;
 	memset(pkt, (int)(seq & 0xff), sizeof(pkt));
 	pkt[0] = 0x45;
 	lacre_dbuf_init(&b, 1 << 16);
