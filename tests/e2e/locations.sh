@@ -16,7 +16,7 @@
 # order); the text form; --cin filters; no justification, another unit's
 # investigator and a missing warrant are refused; the access log holds the
 # read (action calls, what locations) before anything else; the index is
-# schema 3 and a schema-2 index is migrated (emptied and rebuilt) to the
+# schema 4 and a schema-2 index is migrated (emptied and rebuilt) to the
 # same rows.
 # Exit 0 pass, 1 fail.
 set -u
@@ -186,9 +186,9 @@ print(f'ok   access log: {len(granted)} allowed location reads by inv (action ca
 sys.exit(0 if len(granted) == 4 and len(refused) == 1 else 1)
 PY
 
-# 7. the index: schema 3; a schema-2 index migrates to the same rows
-[ "$(sqlite3 "$site/index.sqlite" "SELECT value FROM meta WHERE key = 'schema'")" = 3 ] ||
-	die "index schema version is not 3"
+# 7. the index: schema 4; a schema-2 index migrates to the same rows
+[ "$(sqlite3 "$site/index.sqlite" "SELECT value FROM meta WHERE key = 'schema'")" = 4 ] ||
+	die "index schema version is not 4"
 [ "$(sqlite3 "$site/index.sqlite" "SELECT count(*) FROM locations WHERE warrant = '$WE'")" = 6 ] ||
 	die "index: want 6 location rows"
 sqlite3 "$site/index.sqlite" "DROP TABLE locations; UPDATE meta SET value = '2' WHERE key = 'schema'" ||
@@ -196,7 +196,7 @@ sqlite3 "$site/index.sqlite" "DROP TABLE locations; UPDATE meta SET value = '2' 
 "$L" locations --warrant "$WE" --json "${J[@]}" > "$work/mig.jsonl" 2>"$work/loc.err" ||
 	{ cat "$work/loc.err"; die "locations after the migration"; }
 check_rows "$work/mig.jsonl" || die "locations after migrating a schema-2 index: not the six rows"
-[ "$(sqlite3 "$site/index.sqlite" "SELECT value FROM meta WHERE key = 'schema'")" = 3 ] ||
-	die "index schema version is not 3 after the migration"
-echo "ok   index: schema 3, 6 location rows; a schema-2 index is migrated and rebuilt to the same rows"
+[ "$(sqlite3 "$site/index.sqlite" "SELECT value FROM meta WHERE key = 'schema'")" = 4 ] ||
+	die "index schema version is not 4 after the migration"
+echo "ok   index: schema 4, 6 location rows; a schema-2 index is migrated and rebuilt to the same rows"
 echo "PASS locations"

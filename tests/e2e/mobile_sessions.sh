@@ -161,9 +161,9 @@ case $row in
 "mobile|10.45.7.77|204081234567890|internet.c|"*"tai=204-08-1c2d ecgi=204-08-0a1b2c3; "*"ecgi=204-08-0a1b2c7") ;;
 *) die "index calls table: got '$row'" ;;
 esac
-[ "$(sqlite3 "$site/index.sqlite" "SELECT value FROM meta WHERE key = 'schema'")" = 3 ] ||
-	die "index schema version is not 3"
-echo "ok   index: calls table row type mobile with PDN, IMSI, APN and both cells; schema 3"
+[ "$(sqlite3 "$site/index.sqlite" "SELECT value FROM meta WHERE key = 'schema'")" = 4 ] ||
+	die "index schema version is not 4"
+echo "ok   index: calls table row type mobile with PDN, IMSI, APN and both cells; schema 4"
 # the session's packets: lacre pcap of its CIN, read by tshark
 "$L" pcap --warrant "$WE" --cin 268476417 -o "$work/eps.pcap" "${J[@]}" 2>"$work/pcap.err" ||
 	{ cat "$work/pcap.err"; die "pcap of the mobile session"; }
