@@ -22,6 +22,10 @@
  * Completeness per call: ETSI sequence gaps of the IRI and CC streams,
  * RTP sequence gaps per SSRC (16-bit numbers unwrapped in arrival order),
  * a missing BYE or IRI-End, and IRI without CC or CC without IRI.
+ *
+ * A record finds its call through calls_lookup.h (Call-ID and CIN hash
+ * tables), never by scanning every call: a warrant of 10,000 calls is
+ * listed in linear time (issue 13).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -31,6 +35,7 @@
 
 #include <sqlite3.h>
 
+#include "calls_lookup.h"
 #include "lacre/calls.h"
 #include "lacre/err.h"
 #include "lacre/etsi.h"
@@ -58,6 +63,7 @@ struct calls_work {
 	unsigned *offer_port, *answer_port;
 	struct calls_mobile_event **mev;  /* per mobile session: its IRIs */
 	size_t *n_mev, *cap_mev;
+	struct calls_lookup look;         /* Call-ID and CIN to calls (indexes of v) */
 };
 
 /* Text column i, or "" for NULL. */
@@ -125,6 +131,7 @@ static void calls_work_free(struct calls_work *w, int keep_v)
 	for (size_t i = 0; w->mev && i < w->n; i++)
 		free(w->mev[i]);
 	free(w->mev); free(w->n_mev); free(w->cap_mev);
+	calls_lookup_free(&w->look);
 }
 
 /* A new entry of type for CIN cin of warrant (LIID liid), first seen at
@@ -147,14 +154,21 @@ static long calls_start(struct calls_work *w, int type, uint32_t cin, int64_t t,
 	return i;
 }
 
-/* Add a CIN to c (no duplicates, at most CALLS_MAX_CINS). */
-static void calls_add_cin(struct calls_entry *c, uint32_t cin)
+/* Add a CIN to call i (no duplicates, at most CALLS_MAX_CINS), and call i
+ * to the CIN's lookup list when added.  LACRE_OK or LACRE_E_NOMEM. */
+static int calls_add_cin(struct calls_work *w, size_t i, uint32_t cin)
 {
-	for (size_t i = 0; i < c->n_cins; i++)
-		if (c->cins[i] == cin)
-			return;
-	if (c->n_cins < CALLS_MAX_CINS)
-		c->cins[c->n_cins++] = cin;
+	struct calls_entry *c = &w->v[i];
+
+	for (size_t k = 0; k < c->n_cins; k++)
+		if (c->cins[k] == cin)
+			return LACRE_OK;
+	if (c->n_cins == CALLS_MAX_CINS)
+		return LACRE_OK;
+	if (calls_lookup_cin_add(&w->look, cin, i) != LACRE_OK)
+		return LACRE_E_NOMEM;
+	c->cins[c->n_cins++] = cin;
+	return LACRE_OK;
 }
 
 /* Remember a SIP endpoint address of call i. */
@@ -200,20 +214,19 @@ int calls_side(const struct calls_entry *c, const char *src, unsigned sport, int
 	return CALLS_SIDE_UNKNOWN;
 }
 
-/* The call that holds CC of cin at time t: the one whose span holds t,
- * else the last one started before t, else the first; -1 if none. */
+/* The call that holds CC of cin at time t: of the VoIP calls with cin
+ * (in the order they were made), the one whose span holds t, else the
+ * last one started before t, else the first; -1 if none. */
 static long calls_for_cin(const struct calls_work *w, uint32_t cin, int64_t t)
 {
+	size_t nk;
+	const size_t *ks = calls_lookup_cin_calls(&w->look, cin, &nk);
 	long best = -1;
 
-	for (size_t i = 0; i < w->n; i++) {
+	for (size_t j = 0; j < nk; j++) {
+		size_t i = ks[j];
 		const struct calls_entry *c = &w->v[i];
-		int has = 0;
 		if (c->type != CALLS_VOIP)
-			continue;
-		for (size_t k = 0; k < c->n_cins; k++)
-			has |= c->cins[k] == cin;
-		if (!has)
 			continue;
 		if (c->start_us <= t && (!c->end_us || t <= c->end_us))
 			return (long)i;
@@ -247,23 +260,34 @@ static int calls_sip(sqlite3 *db, const char *warrant, struct calls_work *w)
 		struct calls_entry *c;
 
 		/* by Call-ID; an IRI without one (no SIP, or unparsable) joins
-		 * the latest call on its CIN */
-		for (size_t k = 0; k < w->n && i < 0 && cid[0]; k++)
-			if (!strcmp(w->v[k].call_id, cid))
-				i = (long)k;
-		for (size_t k = w->n; k > 0 && i < 0 && !cid[0]; k--)
-			for (size_t m = 0; m < w->v[k - 1].n_cins; m++)
-				if (w->v[k - 1].cins[m] == cin)
-					i = (long)(k - 1);
+		 * the latest call on its CIN (the last made with it) */
+		if (cid[0]) {
+			i = calls_lookup_id_find(&w->look, cid);
+		} else {
+			size_t nk;
+			const size_t *ks = calls_lookup_cin_calls(&w->look, cin, &nk);
+			if (nk)
+				i = (long)ks[nk - 1];
+		}
 		if (i < 0) {
 			if ((i = calls_start(w, CALLS_VOIP, cin, t, warrant, calls_col(st, 12))) < 0) {
 				r = LACRE_E_NOMEM;
 				goto out;
 			}
+			/* kept as stored (cut to its buffer): a longer Call-ID
+			 * never matches it again, as with the scan before */
 			calls_copy(w->v[i].call_id, sizeof(w->v[i].call_id), cid);
+			if (w->v[i].call_id[0] &&
+			    calls_lookup_id_add(&w->look, w->v[i].call_id, (size_t)i) != LACRE_OK) {
+				r = LACRE_E_NOMEM;
+				goto out;
+			}
+		}
+		if (calls_add_cin(w, (size_t)i, cin) != LACRE_OK) {
+			r = LACRE_E_NOMEM;
+			goto out;
 		}
 		c = &w->v[i];
-		calls_add_cin(c, cin);
 		c->iri_records++;
 		calls_add_addr(w, (size_t)i, calls_col(st, 6));
 		calls_add_addr(w, (size_t)i, calls_col(st, 7));
@@ -343,11 +367,11 @@ static int calls_rtp(sqlite3 *db, const char *warrant, struct calls_work *w)
 		int side, lside;
 
 		if (i < 0) {
-			if ((i = calls_start(w, CALLS_VOIP, cin, t, warrant, calls_col(st, 9))) < 0) {
+			if ((i = calls_start(w, CALLS_VOIP, cin, t, warrant, calls_col(st, 9))) < 0 ||
+			    calls_add_cin(w, (size_t)i, cin) != LACRE_OK) {
 				r = LACRE_E_NOMEM;
 				goto out;
 			}
-			calls_add_cin(&w->v[i], cin);
 		}
 		c = &w->v[i];
 		c->cc_records++;
@@ -414,17 +438,20 @@ static int calls_sessions(sqlite3 *db, const char *warrant, struct calls_work *w
 			uint32_t cin = (uint32_t)sqlite3_column_int64(st, 0);
 			int64_t t = sqlite3_column_int64(st, pass ? 4 : 5);
 			struct calls_entry *c = NULL;
+			size_t nk;
+			const size_t *ks = calls_lookup_cin_calls(&w->look, cin, &nk);
 			long i = -1;
 
-			for (size_t k = 0; k < w->n && i < 0; k++)
-				if (w->v[k].type == CALLS_SESSION && w->v[k].cin == cin)
-					i = (long)k;
+			/* the first session of cin (each holds its own CIN) */
+			for (size_t j = 0; j < nk && i < 0; j++)
+				if (w->v[ks[j]].type == CALLS_SESSION && w->v[ks[j]].cin == cin)
+					i = (long)ks[j];
 			if (i < 0) {
-				if ((i = calls_start(w, CALLS_SESSION, cin, t, warrant, calls_col(st, 6))) < 0) {
+				if ((i = calls_start(w, CALLS_SESSION, cin, t, warrant, calls_col(st, 6))) < 0 ||
+				    calls_add_cin(w, (size_t)i, cin) != LACRE_OK) {
 					r = LACRE_E_NOMEM;
 					goto out;
 				}
-				calls_add_cin(&w->v[i], cin);
 			}
 			c = &w->v[i];
 			if (!pass) {
@@ -517,14 +544,18 @@ static int calls_mobile_edge(int family, int event)
 static long calls_mobile_for(struct calls_work *w, const char *warrant, const char *liid,
 			     uint32_t cin, int64_t t)
 {
+	size_t nk;
+	const size_t *ks = calls_lookup_cin_calls(&w->look, cin, &nk);
 	long i;
 
-	for (size_t k = 0; k < w->n; k++)
-		if (w->v[k].type == CALLS_MOBILE && w->v[k].cin == cin && !strcmp(w->v[k].liid, liid))
-			return (long)k;
-	if ((i = calls_start(w, CALLS_MOBILE, cin, t, warrant, liid)) < 0)
+	/* the first mobile session of (liid, cin) (each holds its own CIN) */
+	for (size_t j = 0; j < nk; j++)
+		if (w->v[ks[j]].type == CALLS_MOBILE && w->v[ks[j]].cin == cin &&
+		    !strcmp(w->v[ks[j]].liid, liid))
+			return (long)ks[j];
+	if ((i = calls_start(w, CALLS_MOBILE, cin, t, warrant, liid)) < 0 ||
+	    calls_add_cin(w, (size_t)i, cin) != LACRE_OK)
 		return -1;
-	calls_add_cin(&w->v[i], cin);
 	w->v[i].start_event = w->v[i].end_event = -1;
 	return i;
 }
@@ -667,15 +698,13 @@ static int calls_seq_gaps(sqlite3 *db, const char *warrant, struct calls_work *w
 		int64_t lo = sqlite3_column_int64(st, 3), hi = sqlite3_column_int64(st, 4);
 		int64_t nd = sqlite3_column_int64(st, 5);
 		uint64_t gaps = hi - lo + 1 > nd ? (uint64_t)(hi - lo + 1 - nd) : 0;
+		size_t nk;
+		const size_t *ks = calls_lookup_cin_calls(&w->look, cin, &nk);
 
-		for (size_t i = 0; i < w->n; i++) {
-			struct calls_entry *c = &w->v[i];
-			int has = 0;
+		/* the first call of the type with cin */
+		for (size_t j = 0; j < nk; j++) {
+			struct calls_entry *c = &w->v[ks[j]];
 			if (c->type != type)
-				continue;
-			for (size_t k = 0; k < c->n_cins; k++)
-				has |= c->cins[k] == cin;
-			if (!has)
 				continue;
 			if (cc)
 				c->cc_gaps += gaps;
@@ -889,6 +918,7 @@ int calls_list(struct index *ix, const char *warrant, struct calls_entry **out, 
 	int r;
 
 	memset(&w, 0, sizeof(w));
+	calls_lookup_init(&w.look);
 	if ((r = calls_sip(db, warrant, &w)) != LACRE_OK)
 		goto out;
 	calls_target(&w);
@@ -1153,6 +1183,7 @@ int calls_find(struct index *ix, const char *warrant, const char *id, struct cal
 	if (calls_parse_id(id, wid, &cin) != LACRE_OK || strcmp(wid, warrant))
 		return LACRE_E_INVALID;
 	memset(&w, 0, sizeof(w));
+	calls_lookup_init(&w.look);
 	if ((r = calls_sip(index_db(ix), warrant, &w)) != LACRE_OK)
 		goto out;
 	calls_target(&w);

@@ -5,7 +5,9 @@
  * swapped as OpenLI does, RTP sequence numbers wrapping with one packet
  * lost each way, one CC sequence number missing), one session; the
  * correlation must name the parties, the target's side from the SDP, the
- * packets and the gaps.
+ * packets and the gaps.  Which call a record joins when calls share a
+ * CIN, a message has no Call-ID or a Call-ID comes back later, and many
+ * calls at once (the Call-ID and CIN lookups).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -231,9 +233,128 @@ static void test_hostile_sip(void)
 	ix = NULL;
 }
 
+/* Which call a record joins (lib/access/calls_lookup.c behind it): two
+ * calls share a CIN; an IRI without Call-ID joins the latest call on its
+ * own CIN (not the latest call of all); a Call-ID seen again later, on
+ * another CIN, joins its first call; RTP on a shared CIN goes to the
+ * call whose span holds its time, even when another started later. */
+static void test_shared_cin(void)
+{
+	char path[512];
+	struct calls_entry *v = NULL, *a, *b, *c;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/index3.sqlite", t_tmpdir());
+	CHECK_OK(index_open_path(path, &ix));
+	CHECK_OK(sip(100, 0, T0, ETSI_IRI_BEGIN, 1,
+		     "INVITE sip:t@ims SIP/2.0\r\nFrom: <sip:a@example.org>\r\nTo: <sip:target@ims>\r\n"
+		     "Call-ID: call-a\r\nCSeq: 1 INVITE\r\n\r\n"));
+	CHECK_OK(sip(100, 1, T0 + 500000, ETSI_IRI_CONTINUE, 0,
+		     "SIP/2.0 200 OK\r\nCall-ID: call-a\r\nCSeq: 1 INVITE\r\n\r\n"));
+	CHECK_OK(sip(100, 2, T0 + 2000000, ETSI_IRI_CONTINUE, 1,
+		     "BYE sip:t@ims SIP/2.0\r\nCall-ID: call-a\r\nCSeq: 2 BYE\r\n\r\n"));
+	CHECK_OK(sip(100, 3, T0 + 3000000, ETSI_IRI_BEGIN, 1,
+		     "INVITE sip:t@ims SIP/2.0\r\nFrom: <sip:b@example.org>\r\nTo: <sip:target@ims>\r\n"
+		     "Call-ID: call-b\r\nCSeq: 1 INVITE\r\n\r\n"));
+	CHECK_OK(sip(100, 4, T0 + 3500000, ETSI_IRI_CONTINUE, 1, "\x01\x02 no sip"));
+	CHECK_OK(sip(200, 0, T0 + 4000000, ETSI_IRI_BEGIN, 1,
+		     "INVITE sip:t@ims SIP/2.0\r\nFrom: <sip:c@example.org>\r\nTo: <sip:target@ims>\r\n"
+		     "Call-ID: call-c\r\nCSeq: 1 INVITE\r\n\r\n"));
+	CHECK_OK(sip(300, 0, T0 + 5000000, ETSI_IRI_CONTINUE, 1,
+		     "INFO sip:t@ims SIP/2.0\r\nCall-ID: call-a\r\nCSeq: 3 INFO\r\n\r\n"));
+	CHECK_OK(sip(300, 1, T0 + 5500000, ETSI_IRI_CONTINUE, 1, "\x01\x02 no sip"));
+	/* on CIN 500, call-x (10-11 s) and call-y (10.5-10.8 s) overlap: RTP
+	 * at 10.9 s is in call-x's span only, though call-y started later */
+	CHECK_OK(sip(500, 0, T0 + 10000000, ETSI_IRI_BEGIN, 1,
+		     "INVITE sip:t@ims SIP/2.0\r\nCall-ID: call-x\r\nCSeq: 1 INVITE\r\n\r\n"));
+	CHECK_OK(sip(500, 1, T0 + 10500000, ETSI_IRI_BEGIN, 1,
+		     "INVITE sip:t@ims SIP/2.0\r\nCall-ID: call-y\r\nCSeq: 1 INVITE\r\n\r\n"));
+	CHECK_OK(sip(500, 2, T0 + 10800000, ETSI_IRI_CONTINUE, 1,
+		     "BYE sip:t@ims SIP/2.0\r\nCall-ID: call-y\r\nCSeq: 2 BYE\r\n\r\n"));
+	CHECK_OK(sip(500, 3, T0 + 11000000, ETSI_IRI_CONTINUE, 1,
+		     "BYE sip:t@ims SIP/2.0\r\nCall-ID: call-x\r\nCSeq: 2 BYE\r\n\r\n"));
+	CHECK_OK(rtp(500, 0, T0 + 10900000, 1, 1));
+	CHECK_OK(rtp(100, 0, T0 + 600000, 1, 1));
+	CHECK_OK(rtp(100, 1, T0 + 3600000, 1, 1));
+	CHECK_OK(rtp(100, 2, T0 + 3620000, 1, 2));
+	CHECK_OK(calls_list(ix, W, &v, &n));
+	CHECK_EQ_INT(n, 5);
+	/* sorted by start: call-a, call-b, call-c, call-x, call-y */
+	CHECK_STR(v[3].call_id, "call-x");
+	CHECK_STR(v[4].call_id, "call-y");
+	CHECK_EQ_INT(v[3].cc_records, 1);
+	CHECK_EQ_INT(v[4].cc_records, 0);
+	a = &v[0];
+	b = &v[1];
+	c = &v[2];
+	CHECK_STR(a->call_id, "call-a");
+	CHECK_STR(b->call_id, "call-b");
+	CHECK_STR(c->call_id, "call-c");
+	CHECK_STR(a->id, W "-100");
+	CHECK_STR(b->id, W "-100");
+	CHECK_STR(c->id, W "-200");
+	CHECK_EQ_INT(a->iri_records, 5);   /* INVITE, 200, BYE, INFO on 300, the one without Call-ID on 300 */
+	CHECK_EQ_INT(a->n_cins, 2);
+	CHECK_EQ_INT(a->cins[0], 100);
+	CHECK_EQ_INT(a->cins[1], 300);
+	CHECK_EQ_INT(b->iri_records, 2);   /* INVITE, the one without Call-ID on 100 */
+	CHECK_EQ_INT(b->n_cins, 1);
+	CHECK_EQ_INT(c->iri_records, 1);
+	CHECK_EQ_INT(a->cc_records, 1);    /* RTP at 0.6 s: in call-a's span */
+	CHECK_EQ_INT(b->cc_records, 2);    /* RTP at 3.6 s: call-a ended at 2 s */
+	CHECK_EQ_INT(c->cc_records, 0);
+	CHECK_EQ_INT(a->has_bye, 1);
+	CHECK_EQ_INT(b->has_bye, 0);
+	free(v);
+	index_close(ix);
+	ix = NULL;
+}
+
+/* Many calls, each on its own CIN with two Call-IDs interleaved with the
+ * others' messages: every message finds its own call (the lookups grow
+ * their tables many times on the way). */
+static void test_many_calls(void)
+{
+	enum { NCALLS = 300 };
+	char path[512], text[256];
+	struct calls_entry *v = NULL;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/index4.sqlite", t_tmpdir());
+	CHECK_OK(index_open_path(path, &ix));
+	for (int pass = 0; pass < 3; pass++)
+		for (uint32_t k = 0; k < NCALLS; k++) {
+			int64_t t = T0 + (int64_t)pass * 1000000000 + (int64_t)k * 1000;
+			if (pass == 0)
+				snprintf(text, sizeof(text), "INVITE sip:t@ims SIP/2.0\r\nFrom: <sip:%u@example.org>\r\n"
+					 "To: <sip:target@ims>\r\nCall-ID: many-%u\r\nCSeq: 1 INVITE\r\n\r\n", k, k);
+			else if (pass == 1)
+				snprintf(text, sizeof(text), "SIP/2.0 200 OK\r\nCall-ID: many-%u\r\nCSeq: 1 INVITE\r\n\r\n", k);
+			else
+				snprintf(text, sizeof(text), "\x01 no sip");
+			CHECK_OK(sip(1000 + k, (uint64_t)pass, t, pass ? ETSI_IRI_CONTINUE : ETSI_IRI_BEGIN, 1, text));
+		}
+	CHECK_OK(calls_list(ix, W, &v, &n));
+	CHECK_EQ_INT(n, NCALLS);
+	for (size_t i = 0; i < n; i++) {
+		char want[32];
+		snprintf(want, sizeof(want), "many-%zu", i);
+		CHECK_STR(v[i].call_id, want);
+		CHECK_EQ_INT(v[i].cin, 1000 + i);
+		CHECK_EQ_INT(v[i].iri_records, 3);
+		CHECK_EQ_INT(v[i].answer_us, T0 + 1000000000 + (int64_t)i * 1000);
+		CHECK_EQ_INT(v[i].iri_gaps, 0);
+	}
+	free(v);
+	index_close(ix);
+	ix = NULL;
+}
+
 int main(void)
 {
 	RUN(test_correlate);
 	RUN(test_hostile_sip);
+	RUN(test_shared_cin);
+	RUN(test_many_calls);
 	return t_done();
 }
