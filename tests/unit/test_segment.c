@@ -597,44 +597,11 @@ static void test_size_limit_direct_io(void)
 	use_direct = 0;
 }
 
-/* Segments of 9 MiB in a disk folder (/var/tmp: tmpfs has no O_DIRECT):
- * the first starts buffered and moves to O_DIRECT after 4 MiB, the next
- * ones open with O_DIRECT (the writer is busy); every record reads back
- * and every fingerprint matches. */
-static void test_promotion_to_direct(void)
-{
-	char dir[] = "/var/tmp/lacre-test-seg-XXXXXX";
-	struct dirent *e;
-	DIR *d;
-
-	if (!mkdtemp(dir)) {
-		printf("# /var/tmp unusable: promotion run in the test folder\n");
-		g_dir = NULL;
-	} else {
-		g_dir = dir;
-	}
-	use_direct = 1;
-	g_max_plain = 9u << 20;
-	g_records = 19000;                      /* ~16 MiB: two segments and a bit */
-	test_size_limit_and_readback();
-	use_direct = 0;
-	g_max_plain = 300000;
-	g_records = 3000;
-	g_dir = NULL;
-	if ((d = opendir(dir))) {
-		while ((e = readdir(d)))
-			if (e->d_name[0] != '.')
-				unlinkat(dirfd(d), e->d_name, 0);
-		closedir(d);
-		rmdir(dir);
-	}
-}
-
-/* direct_at_once in a disk folder: the first segment is written with
- * O_DIRECT from its first byte (header and all, final tail unaligned), the
- * next ones too (closed by size: the writer keeps its large buffers);
- * every record reads back and every fingerprint matches. */
-static void test_direct_at_once(void)
+/* test_size_limit_and_readback with O_DIRECT in a disk folder (/var/tmp:
+ * tmpfs has no O_DIRECT; the test folder if /var/tmp is unusable), with
+ * direct_at_once, the segment size limit and the record count given; the
+ * folder is emptied and removed after. */
+static void run_direct_on_disk(int at_once, uint64_t max_plain, int records)
 {
 	char dir[] = "/var/tmp/lacre-test-seg-XXXXXX";
 	struct dirent *e;
@@ -647,18 +614,39 @@ static void test_direct_at_once(void)
 		g_dir = dir;
 	}
 	use_direct = 1;
-	g_at_once = 1;
+	g_at_once = at_once;
+	g_max_plain = max_plain;
+	g_records = records;
 	test_size_limit_and_readback();
 	use_direct = 0;
 	g_at_once = 0;
-	g_dir = NULL;
-	if ((d = opendir(dir))) {
+	g_max_plain = 300000;
+	g_records = 3000;
+	if (g_dir && (d = opendir(dir))) {
 		while ((e = readdir(d)))
 			if (e->d_name[0] != '.')
 				unlinkat(dirfd(d), e->d_name, 0);
 		closedir(d);
 		rmdir(dir);
 	}
+	g_dir = NULL;
+}
+
+/* Segments of 9 MiB in a disk folder: the first starts buffered and moves
+ * to O_DIRECT after 4 MiB, the next ones open with O_DIRECT (the writer is
+ * busy); every record reads back and every fingerprint matches. */
+static void test_promotion_to_direct(void)
+{
+	run_direct_on_disk(0, 9u << 20, 19000);  /* ~16 MiB: two segments and a bit */
+}
+
+/* direct_at_once in a disk folder: the first segment is written with
+ * O_DIRECT from its first byte (header and all, final tail unaligned), the
+ * next ones too (closed by size: the writer keeps its large buffers);
+ * every record reads back and every fingerprint matches. */
+static void test_direct_at_once(void)
+{
+	run_direct_on_disk(1, 300000, 3000);
 }
 
 int main(void)
