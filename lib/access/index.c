@@ -64,10 +64,8 @@ static const char index_schema[] =
 	 * one-hour call's 360k CC rows to find them (~70-100 ms of an audio
 	 * read's first byte), nor sort 10,000 calls' 70,000 SIP rows in a
 	 * temporary B-tree (~55 ms of `calls`, issue 13).  Partial, so it
-	 * costs only the IRI rows; added to older schema-4 files when they
-	 * are opened (CREATE ... IF NOT EXISTS).  It replaces records_iri
-	 * (warrant, time_us), its prefix, dropped from a file that has it */
-	"DROP INDEX IF EXISTS records_iri;\n"
+	 * costs only the IRI rows; added to an older file when it is
+	 * opened (CREATE ... IF NOT EXISTS) */
 	"CREATE INDEX IF NOT EXISTS records_iri_order ON records (warrant, time_us, cin, seq) "
 	"WHERE kind = 'iri';\n"
 	"CREATE TABLE IF NOT EXISTS calls (\n"
