@@ -40,6 +40,7 @@
 #include "lacre/bech32.h"
 #include "lacre/buf.h"
 #include "lacre/err.h"
+#include "lacre/simd.h"
 
 #define AGE_TAG_SIZE 16
 #define AGE_ENC_CHUNK (AGE_CHUNK_SIZE + AGE_TAG_SIZE)
@@ -473,6 +474,9 @@ static int age_seal_chunk(struct age_writer *w, const uint8_t *p, size_t n, int 
 	if (EVP_EncryptFinal_ex(w->cctx, dst + n, &l2) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(w->cctx, EVP_CTRL_AEAD_GET_TAG, AGE_TAG_SIZE, dst + n) != 1)
 		return LACRE_E_CRYPTO;
+	/* the cipher's AVX-512 state would slow the records' SHA-256 that
+	 * follow (include/lacre/simd.h) */
+	lacre_simd_settle();
 	if (EVP_DigestUpdate(w->fp, dst + n, AGE_TAG_SIZE) != 1)
 		return LACRE_E_CRYPTO;
 	w->out->len += n + AGE_TAG_SIZE;
@@ -1005,6 +1009,7 @@ static int age_open_chunk(struct age_reader *rd, const uint8_t *c, size_t n, int
 		r = LACRE_E_AUTH;
 		goto fail;
 	}
+	lacre_simd_settle();   /* before the readers' commitment SHA-256 (simd.h) */
 	out->len += pn;
 	return LACRE_OK;
 fail:
