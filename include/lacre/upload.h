@@ -42,7 +42,15 @@ struct upload_config {
 	const char *name_prefix;/* prepended to each file's path ("" default) */
 	int retry_min_ms;       /* first wait after UNAVAILABLE (default 500) */
 	int retry_max_ms;       /* cap of the doubling wait (default 30000) */
+	/* more connections to the same backend (the caller's, closed after
+	 * upload_close), at most UPLOAD_MORE_MAX: a pass then sends 1 + n_more
+	 * files at once, each through its own connection (an S3 store is one
+	 * connection at a time).  Files are independent objects: their order
+	 * on the backend is not kept then.  NULL, 0: one file at a time. */
+	struct lacre_store **more;
+	size_t n_more;
 };
+#define UPLOAD_MORE_MAX 15
 
 struct upload_stats {
 	uint64_t sent_files;      /* files moved to the backend since open */
@@ -65,7 +73,8 @@ int upload_open(const struct upload_config *cfg, struct lacre_store *backend,
 		struct upload **out);
 
 /*
- * One pass: send up to budget files (budget <= 0: all) in name order.
+ * One pass: send up to budget files (budget <= 0: all) in name order
+ * (started in that order; with more connections, several at once).
  * *moved (may be NULL) receives the number of files that left the outbox.
  * Returns LACRE_OK (files that conflict or fail verification are counted
  * in the stats and kept), LACRE_E_UNAVAILABLE when the backend is down or

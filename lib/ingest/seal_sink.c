@@ -90,6 +90,7 @@ _Static_assert(FRAME_NOTE_USEC_CARRY == ETSI_FLAG_USEC_CARRY &&
 #define SEAL_MAX_DESTS 4096          /* open destinations (warrants + 1) */
 #define SEAL_ALERTS_MAX 1024         /* distinct (liid, reason) alerts printed */
 #define SEAL_DRAIN_WAIT_MS 10000     /* how long close() waits for the backend */
+#define SEAL_UPLOAD_MORE 3           /* S3: 4 segment PUTs at once (docs/storage.md) */
 
 #define SEAL_LANES 64                /* writer sets; threads share them past that */
 #define SEAL_SEG_HEAD_MAX 1024       /* bytes of a segment header frame, at most */
@@ -172,6 +173,10 @@ struct seal_sink {
 	uint64_t signer_failures;        /* under log_mu: refused or unanswered */
 	struct lacre_store *log_store;   /* used under mu by the log */
 	struct lacre_store *up_store;    /* used by the uploader thread only */
+	/* S3: more connections, so the uploader sends SEAL_UPLOAD_MORE + 1
+	 * segments at once (an S3 store is one connection at a time) */
+	struct lacre_store *up_more[SEAL_UPLOAD_MORE];
+	size_t n_up_more;
 	struct tlog *log;
 	struct upload *up;
 	struct seal_lane lanes[SEAL_LANES];
@@ -1368,6 +1373,8 @@ static void seal_free(struct seal_sink *k)
 		lacre_store_close(k->log_store);
 	if (k->up_store)
 		lacre_store_close(k->up_store);
+	for (size_t i = 0; i < k->n_up_more; i++)
+		lacre_store_close(k->up_more[i]);
 	note_signer_free(k->key);
 	lacre_dbuf_free(&k->tmp);
 	pthread_mutex_destroy(&k->mu);
@@ -1650,6 +1657,10 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	if ((r = site_store_open(s, &k->log_store, msg, msglen)) != LACRE_OK ||
 	    (r = site_store_open(s, &k->up_store, msg, msglen)) != LACRE_OK)
 		goto fail;
+	if (strncmp(s->cfg.backend, "s3://", 5) == 0)
+		for (; k->n_up_more < SEAL_UPLOAD_MORE; k->n_up_more++)
+			if ((r = site_store_open(s, &k->up_more[k->n_up_more], msg, msglen)) != LACRE_OK)
+				goto fail;
 	if ((r = seal_sink_log_origin(s, origin, sizeof(origin))) != LACRE_OK ||
 	    (r = site_ingest_relpath(s->cfg.ingest_receiver, "", rel, sizeof(rel))) != LACRE_OK ||
 	    (r = site_path(s, rel, state, sizeof(state))) != LACRE_OK)
@@ -1699,6 +1710,8 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	memset(&uc, 0, sizeof(uc));
 	uc.outbox = k->ready_dir;
 	uc.name_prefix = SEAL_SEGMENT_PREFIX;
+	uc.more = k->up_more;
+	uc.n_more = k->n_up_more;
 	if ((r = upload_open(&uc, k->up_store, &k->up)) != LACRE_OK) {
 		snprintf(msg, msglen, "cannot start the uploader on %s", k->ready_dir);
 		goto fail;

@@ -34,6 +34,8 @@
 
 struct upload {
 	struct lacre_store *backend;
+	struct lacre_store **more;   /* more connections to the backend (caller's) */
+	size_t n_more;
 	struct lacre_store *outbox;  /* dir: store over the outbox folder */
 	char *outbox_path;
 	char *sent_path;             /* NULL: delete */
@@ -89,7 +91,7 @@ static void note_err(struct upload *u, int err, const char *name)
  * size bytes long.  LACRE_OK if identical, LACRE_E_VERIFY if not, or the
  * backend's error.
  */
-static int same_bytes(struct upload *u, const char *obj, const char *path,
+static int same_bytes(struct lacre_store *backend, const char *obj, const char *path,
 		      uint64_t size)
 {
 	struct lacre_dbuf b;
@@ -111,7 +113,7 @@ static int same_bytes(struct upload *u, const char *obj, const char *path,
 		size_t got = 0;
 
 		lacre_dbuf_reset(&b);
-		r = lacre_store_get(u->backend, obj, off, n, &b);
+		r = lacre_store_get(backend, obj, off, n, &b);
 		if (r != LACRE_OK)
 			goto out;
 		if (b.len != n) {
@@ -169,11 +171,13 @@ static int move_to_sent(struct upload *u, const char *name)
 }
 
 /*
- * Send one outbox file.  Returns LACRE_OK when the file left the outbox
- * (*done = 1), LACRE_OK with *done = 0 when it was kept for a reason
- * recorded in the stats, LACRE_E_UNAVAILABLE, or a local error.
+ * Send one outbox file through backend (u's own or one of u->more).
+ * Returns LACRE_OK when the file left the outbox (*done = 1), LACRE_OK
+ * with *done = 0 when it was kept for a reason recorded in the stats,
+ * LACRE_E_UNAVAILABLE, or a local error.
  */
-static int send_one(struct upload *u, const char *name, uint64_t size, int *done)
+static int send_one(struct upload *u, struct lacre_store *backend, const char *name,
+		    uint64_t size, int *done)
 {
 	char path[PATH_MAX], obj[LACRE_STORE_NAME_MAX + 2];
 	uint64_t there = 0;
@@ -190,7 +194,7 @@ static int send_one(struct upload *u, const char *name, uint64_t size, int *done
 		pthread_mutex_unlock(&u->mu);
 		return LACRE_OK;
 	}
-	r = lacre_store_put_file_if_absent(u->backend, obj, path);
+	r = lacre_store_put_file_if_absent(backend, obj, path);
 	if (r == LACRE_E_EXISTS) {
 		existed = 1;
 		r = LACRE_OK;
@@ -198,11 +202,11 @@ static int send_one(struct upload *u, const char *name, uint64_t size, int *done
 	if (r == LACRE_E_NOT_FOUND)
 		return LACRE_OK; /* the file went away meanwhile */
 	if (r == LACRE_OK)
-		r = lacre_store_stat(u->backend, obj, &there);
+		r = lacre_store_stat(backend, obj, &there);
 	if (r == LACRE_OK && there != size)
 		r = LACRE_E_VERIFY;
 	if (r == LACRE_OK && existed)
-		r = same_bytes(u, obj, path, size);
+		r = same_bytes(backend, obj, path, size);
 	if (r == LACRE_E_UNAVAILABLE)
 		return r;
 	if (r != LACRE_OK) {
@@ -259,6 +263,96 @@ static int scan_cb(void *arg, const char *name, uint64_t size)
 	return 0;
 }
 
+/* One pass's files, shared by the threads that send them: each takes the
+ * next name; the first error stops them all (what is left stays in the
+ * outbox for the next pass). */
+struct sender {
+	struct upload *u;
+	const struct scan *sc;
+	pthread_mutex_t mu;
+	size_t next, sent;
+	int err;
+};
+
+/* A sender thread's loop over the pass's names, through backend. */
+static void send_some(struct sender *p, struct lacre_store *backend)
+{
+	for (;;) {
+		size_t i;
+		int done = 0, r;
+
+		pthread_mutex_lock(&p->mu);
+		if (p->err != LACRE_OK || p->next >= p->sc->n) {
+			pthread_mutex_unlock(&p->mu);
+			return;
+		}
+		i = p->next++;
+		pthread_mutex_unlock(&p->mu);
+		r = send_one(p->u, backend, p->sc->name[i], p->sc->size[i], &done);
+		pthread_mutex_lock(&p->mu);
+		if (r != LACRE_OK && p->err == LACRE_OK)
+			p->err = r;
+		if (done)
+			p->sent++;
+		pthread_mutex_unlock(&p->mu);
+		if (done) {
+			pthread_mutex_lock(&p->u->mu);
+			p->u->st.pending_files--;
+			p->u->st.pending_bytes -= p->sc->size[i];
+			pthread_mutex_unlock(&p->u->mu);
+		}
+	}
+}
+
+struct sender_arg {
+	struct sender *p;
+	struct lacre_store *backend;
+};
+
+static void *sender_thread(void *arg)
+{
+	struct sender_arg *a = arg;
+
+	pthread_setname_np(pthread_self(), "lacre-upload");
+	send_some(a->p, a->backend);
+	return NULL;
+}
+
+/* Send the names of sc: one at a time through u->backend, or with
+ * u->more, as many at once as there are connections (this thread uses
+ * u->backend, one helper thread each of the others).  A segment object
+ * stands alone, so their order on the backend does not matter; each file
+ * still goes put, stat, then delete, so a crash anywhere loses nothing.
+ * *sent: files that left the outbox.  The first error. */
+static int send_all(struct upload *u, const struct scan *sc, size_t *sent)
+{
+	struct sender p;
+	struct sender_arg args[UPLOAD_MORE_MAX];
+	pthread_t th[UPLOAD_MORE_MAX];
+	size_t n_th = 0, want = u->n_more;
+
+	memset(&p, 0, sizeof(p));
+	p.u = u;
+	p.sc = sc;
+	p.err = LACRE_OK;
+	pthread_mutex_init(&p.mu, NULL);
+	if (want > sc->n)
+		want = sc->n ? sc->n - 1 : 0;
+	for (size_t i = 0; i < want; i++) {
+		args[n_th].p = &p;
+		args[n_th].backend = u->more[i];
+		if (pthread_create(&th[n_th], NULL, sender_thread, &args[n_th]) != 0)
+			break;   /* fewer at once: only slower */
+		n_th++;
+	}
+	send_some(&p, u->backend);
+	for (size_t i = 0; i < n_th; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&p.mu);
+	*sent = p.sent;
+	return p.err;
+}
+
 /* See upload.h. */
 int upload_drain(struct upload *u, int budget, size_t *moved)
 {
@@ -292,20 +386,7 @@ int upload_drain(struct upload *u, int budget, size_t *moved)
 	r = lacre_store_list(u->outbox, "", scan_cb, &sc);
 	if (r != LACRE_OK)
 		goto out;
-	for (size_t i = 0; i < sc.n; i++) {
-		int done = 0;
-
-		r = send_one(u, sc.name[i], sc.size[i], &done);
-		if (r != LACRE_OK)
-			break;
-		if (done) {
-			sent++;
-			pthread_mutex_lock(&u->mu);
-			u->st.pending_files--;
-			u->st.pending_bytes -= sc.size[i];
-			pthread_mutex_unlock(&u->mu);
-		}
-	}
+	r = send_all(u, &sc, &sent);
 out:
 	pthread_mutex_lock(&u->mu);
 	if (r == LACRE_E_UNAVAILABLE) {
@@ -453,6 +534,12 @@ int upload_open(const struct upload_config *cfg, struct lacre_store *backend,
 	pthread_cond_init(&u->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	u->backend = backend;
+	if (cfg->n_more > UPLOAD_MORE_MAX || (cfg->n_more && !cfg->more)) {
+		r = LACRE_E_CONFIG;
+		goto out;
+	}
+	u->more = cfg->more;
+	u->n_more = cfg->n_more;
 	u->retry_min_ms = cfg->retry_min_ms > 0 ? cfg->retry_min_ms : 500;
 	u->retry_max_ms = cfg->retry_max_ms > 0 ? cfg->retry_max_ms : 30000;
 	if (u->retry_max_ms < u->retry_min_ms)

@@ -4,7 +4,9 @@
  * and drains once it is back; recognises a file already sent (a crash
  * between put and delete); keeps a file whose name is taken by other bytes,
  * or whose put was acknowledged but not stored; moves files to "sent";
- * runs in a background thread.  Also against S3 when S3_ENDPOINT is set.
+ * runs in a background thread; sends through several connections at once,
+ * each file exactly once, and loses none when one of them is down.  Also
+ * against S3 when S3_ENDPOINT is set.
  */
 #include <arpa/inet.h>
 #include <limits.h>
@@ -354,6 +356,157 @@ static void test_thread(void)
 	env_close(&e);
 }
 
+/* Parallel sends (upload_config.more): three more connections, each a dir:
+ * store over a folder of its own, so where an object lands says which
+ * connection sent it.  Every file goes exactly once; a connection that is
+ * down stops the pass with every file either still in the outbox or sent
+ * whole, never lost; the next passes finish. */
+#define PAR_N 3
+#define PAR_FILES 48
+
+static void par_name(char *out, size_t n, int round, int i)
+{
+	snprintf(out, n, "seg/%02d/%d-%04d", i % 7, round, i);
+}
+
+static void par_data(char *out, size_t n, int round, int i)
+{
+	snprintf(out, n, "segment %d of round %d, %.*s", i, round, i % 40,
+		 "0123456789abcdefghijklmnopqrstuvwxyzABCD");
+}
+
+/* Which of the stores (the main objects store first, then more[]) hold
+ * name with exactly its data: 0 none, else 1 + index; -1 for two or a
+ * wrong content. */
+static int par_where(struct lacre_store *main_objs, struct lacre_store **raw, const char *name,
+		     const char *data)
+{
+	struct lacre_dbuf b;
+	int where = 0;
+
+	lacre_dbuf_init(&b, 1 << 16);
+	for (int k = 0; k <= PAR_N; k++) {
+		struct lacre_store *s = k == 0 ? main_objs : raw[k - 1];
+		lacre_dbuf_reset(&b);
+		if (lacre_store_get(s, name, 0, SIZE_MAX, &b) != LACRE_OK)
+			continue;
+		if (where || b.len != strlen(data) || memcmp(b.p, data, b.len) != 0) {
+			where = -1;
+			break;
+		}
+		where = 1 + k;
+	}
+	lacre_dbuf_free(&b);
+	return where;
+}
+
+static void test_parallel_connections(void)
+{
+	struct env e = { 0 };
+	struct upload_config cfg = { 0 };
+	struct upload *u = NULL;
+	struct upload_stats st;
+	struct lacre_store *more[PAR_N] = { NULL }, *raw[PAR_N] = { NULL };
+	char spec[PATH_MAX + 32], name[64], data[128];
+	size_t moved = 0, used[PAR_N + 1] = { 0 }, in_outbox = 0, sent = 0;
+	int64_t t0;
+	int r;
+
+	CHECK_OK(env_open(&e));
+	for (int k = 0; k < PAR_N; k++) {
+		struct lacre_store *inner = NULL;
+		snprintf(spec, sizeof(spec), "dir:%s/more%d", t_tmpdir(), k);
+		CHECK_OK(lacre_store_open(spec, &inner));
+		CHECK_OK(lacre_store_faulty_wrap(inner, 1, &more[k]));
+		CHECK_OK(lacre_store_open(spec, &raw[k]));
+	}
+	cfg.outbox = e.outbox;
+	cfg.retry_min_ms = 20;
+	cfg.more = more;
+	cfg.n_more = PAR_N;
+	CHECK_OK(upload_open(&cfg, e.backend, &u));
+	/* round 1: all up */
+	for (int i = 0; i < PAR_FILES; i++) {
+		par_name(name, sizeof(name), 1, i);
+		par_data(data, sizeof(data), 1, i);
+		CHECK_OK(lacre_store_put_if_absent(e.spool, name, data, strlen(data)));
+	}
+	CHECK_OK(upload_drain(u, 0, &moved));
+	CHECK_EQ_INT(moved, PAR_FILES);
+	CHECK_EQ_INT(count(e.spool), 0);
+	for (int i = 0; i < PAR_FILES; i++) {
+		int w;
+		par_name(name, sizeof(name), 1, i);
+		par_data(data, sizeof(data), 1, i);
+		w = par_where(e.objs, raw, name, data);
+		CHECK(w >= 1);   /* exactly once, whole */
+		used[w - 1]++;
+	}
+	{
+		int busy = 0;
+		for (int k = 0; k <= PAR_N; k++)
+			busy += used[k] > 0;
+		CHECK(busy >= 2);   /* the pass did use more than one connection */
+	}
+	upload_stats_get(u, &st);
+	CHECK_EQ_INT(st.sent_files, PAR_FILES);
+	CHECK_EQ_INT(st.pending_files, 0);
+	/* round 2: one connection down: the pass stops, nothing is lost */
+	for (int i = 0; i < PAR_FILES; i++) {
+		par_name(name, sizeof(name), 2, i);
+		par_data(data, sizeof(data), 2, i);
+		CHECK_OK(lacre_store_put_if_absent(e.spool, name, data, strlen(data)));
+	}
+	CHECK_OK(lacre_store_faulty_set(more[1], LACRE_STORE_FAULT_DOWN, NULL, 0));
+	r = upload_drain(u, 0, &moved);
+	CHECK(r == LACRE_E_UNAVAILABLE || r == LACRE_OK);   /* OK: connection 1 got no file */
+	for (int i = 0; i < PAR_FILES; i++) {
+		int w;
+		par_name(name, sizeof(name), 2, i);
+		par_data(data, sizeof(data), 2, i);
+		w = par_where(e.objs, raw, name, data);
+		CHECK(w >= 0);
+		if (w == 0) {
+			CHECK(holds(e.spool, name, data));   /* kept */
+			in_outbox++;
+		} else {
+			CHECK(!holds(e.spool, name, data));  /* sent, then removed */
+			sent++;
+		}
+	}
+	CHECK_EQ_INT(sent, moved);
+	CHECK_EQ_INT(in_outbox + sent, PAR_FILES);
+	CHECK_EQ_INT(count(e.spool), in_outbox);
+	/* back up: the next passes (after the backoff) send the rest */
+	CHECK_OK(lacre_store_faulty_clear(more[1], LACRE_STORE_FAULT_DOWN, NULL));
+	t0 = mono_ms();
+	while (count(e.spool) != 0 && mono_ms() - t0 < WAIT_MS) {
+		(void)upload_drain(u, 0, &moved);
+		usleep(5 * 1000);
+	}
+	CHECK_EQ_INT(count(e.spool), 0);
+	for (int i = 0; i < PAR_FILES; i++) {
+		par_name(name, sizeof(name), 2, i);
+		par_data(data, sizeof(data), 2, i);
+		CHECK(par_where(e.objs, raw, name, data) >= 1);
+	}
+	upload_stats_get(u, &st);
+	CHECK_EQ_INT(st.sent_files, 2 * PAR_FILES);
+	upload_close(u);
+	for (int k = 0; k < PAR_N; k++) {
+		lacre_store_close(more[k]);
+		lacre_store_close(raw[k]);
+	}
+	/* more than UPLOAD_MORE_MAX, or a count without the array: refused */
+	cfg.more = NULL;
+	cfg.n_more = 1;
+	CHECK_EQ_INT(upload_open(&cfg, e.backend, &u), LACRE_E_CONFIG);
+	cfg.more = more;
+	cfg.n_more = UPLOAD_MORE_MAX + 1;
+	CHECK_EQ_INT(upload_open(&cfg, e.backend, &u), LACRE_E_CONFIG);
+	env_close(&e);
+}
+
 static void test_s3_down_keeps_files(void)
 {
 	struct env e = { 0 };
@@ -444,6 +597,7 @@ int main(void)
 	RUN(test_lying_backend_keeps_files);
 	RUN(test_sent_folder_and_prefix);
 	RUN(test_thread);
+	RUN(test_parallel_connections);
 	RUN(test_s3_down_keeps_files);
 	RUN(test_s3_backend);
 	return t_done();
