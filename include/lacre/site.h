@@ -134,6 +134,7 @@ struct site_config {
 	char s3_region[64];                   /* s3.region */
 	char s3_credentials[SITE_PATH_MAX];   /* s3.credentials  file of access_key, secret_key */
 	int s3_allow_remote;                  /* s3.allow_remote */
+	uint64_t s3_uploads;                  /* s3.uploads  segment PUTs at once, 1..16 */
 	char spool_dir[SITE_PATH_MAX];        /* spool.dir */
 	int spool_direct_io;                  /* spool.direct_io */
 	uint64_t spool_quota;                 /* spool.quota  bytes, 0 = the file system's size */

@@ -90,7 +90,7 @@ _Static_assert(FRAME_NOTE_USEC_CARRY == ETSI_FLAG_USEC_CARRY &&
 #define SEAL_MAX_DESTS 4096          /* open destinations (warrants + 1) */
 #define SEAL_ALERTS_MAX 1024         /* distinct (liid, reason) alerts printed */
 #define SEAL_DRAIN_WAIT_MS 10000     /* how long close() waits for the backend */
-#define SEAL_UPLOAD_MORE 3           /* S3: 4 segment PUTs at once (docs/storage.md) */
+#define SEAL_UPLOAD_MORE 15          /* S3: at most 16 segment PUTs at once (s3.uploads) */
 
 #define SEAL_LANES 64                /* writer sets; threads share them past that */
 #define SEAL_SEG_HEAD_MAX 1024       /* bytes of a segment header frame, at most */
@@ -173,8 +173,8 @@ struct seal_sink {
 	uint64_t signer_failures;        /* under log_mu: refused or unanswered */
 	struct lacre_store *log_store;   /* used under mu by the log */
 	struct lacre_store *up_store;    /* used by the uploader thread only */
-	/* S3: more connections, so the uploader sends SEAL_UPLOAD_MORE + 1
-	 * segments at once (an S3 store is one connection at a time) */
+	/* S3: more connections, so the uploader sends s3.uploads segments
+	 * at once (an S3 store is one connection at a time) */
 	struct lacre_store *up_more[SEAL_UPLOAD_MORE];
 	size_t n_up_more;
 	struct tlog *log;
@@ -1658,7 +1658,8 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	    (r = site_store_open(s, &k->up_store, msg, msglen)) != LACRE_OK)
 		goto fail;
 	if (strncmp(s->cfg.backend, "s3://", 5) == 0)
-		for (; k->n_up_more < SEAL_UPLOAD_MORE; k->n_up_more++)
+		for (; k->n_up_more + 1 < s->cfg.s3_uploads && k->n_up_more < SEAL_UPLOAD_MORE;
+		     k->n_up_more++)
 			if ((r = site_store_open(s, &k->up_more[k->n_up_more], msg, msglen)) != LACRE_OK)
 				goto fail;
 	if ((r = seal_sink_log_origin(s, origin, sizeof(origin))) != LACRE_OK ||

@@ -75,6 +75,8 @@ static const struct ckey keys[] = {
 	  "(empty: S3_ACCESS_KEY/S3_SECRET_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)." },
 	{ "s3.allow_remote", T_BOOL, N(s3_allow_remote), 0, 1,
 	  "Allow an S3 endpoint beyond this machine's loopback (yes/no; no environment variable can)." },
+	{ "s3.uploads", T_UINT, N(s3_uploads), 1, 16,
+	  "Segments the receiver sends to an s3:// backend at once, each on its own connection (1 to 16)." },
 	{ "spool.dir", T_PATH, S(spool_dir), 0, 0,
 	  "Local spool where sealed segments wait for the backend." },
 	{ "spool.direct_io", T_BOOL, N(spool_direct_io), 0, 1,
@@ -624,6 +626,7 @@ void site_config_defaults(struct site_config *cfg, const char *dir)
 	snprintf(cfg->spool_dir, sizeof(cfg->spool_dir), "%.*s/%s", (int)n, dir ? dir : "",
 		 SITE_SPOOL);
 	cfg->spool_direct_io = 1;
+	cfg->s3_uploads = 4;   /* docs/storage.md "Several files at once" */
 	cfg->spool_quota = 0;
 	cfg->spool_reserve = UINT64_C(16) << 20;
 	cfg->segment_max_bytes = UINT64_C(64) * 1024 * 1024;

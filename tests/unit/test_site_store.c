@@ -88,6 +88,17 @@ static void test_s3_from_conf(void)
 	CHECK_OK(site_config_set(&s.cfg, "s3.credentials", "s3.cred", msg, sizeof(msg)));
 	CHECK_EQ_INT(site_config_check(&s.cfg, msg, sizeof(msg)), LACRE_E_CONFIG);
 	CHECK(strstr(msg, "s3.credentials") != NULL);
+	/* s3.uploads: 4 by default, 1 to 16 */
+	CHECK_EQ_INT(s.cfg.s3_uploads, 4);
+	CHECK_OK(site_config_set(&s.cfg, "s3.uploads", "1", msg, sizeof(msg)));
+	CHECK_EQ_INT(s.cfg.s3_uploads, 1);
+	CHECK_OK(site_config_set(&s.cfg, "s3.uploads", "16", msg, sizeof(msg)));
+	CHECK_EQ_INT(s.cfg.s3_uploads, 16);
+	CHECK_EQ_INT(site_config_set(&s.cfg, "s3.uploads", "0", msg, sizeof(msg)), LACRE_E_CONFIG);
+	CHECK(strstr(msg, "s3.uploads") != NULL);
+	CHECK_EQ_INT(site_config_set(&s.cfg, "s3.uploads", "17", msg, sizeof(msg)), LACRE_E_CONFIG);
+	CHECK_EQ_INT(site_config_set(&s.cfg, "s3.uploads", "four", msg, sizeof(msg)), LACRE_E_CONFIG);
+	CHECK_EQ_INT(s.cfg.s3_uploads, 16);
 }
 
 static void test_credentials_refused(void)
