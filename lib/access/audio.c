@@ -41,7 +41,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -51,6 +50,7 @@
 #include "lacre/err.h"
 #include "lacre/etsi.h"
 #include "lacre/g711.h"
+#include "lacre/phase_timing.h"
 #include "lacre/record_pdu.h"
 #include "lacre/rtp.h"
 
@@ -89,12 +89,11 @@ struct audio_plan {
 	int fd;                  /* the file, written in order */
 	int werr;                /* a write failed: LACRE_E_IO */
 	struct audio_report *rep;
-	struct timespec t0;
+	int64_t t0;              /* the write's start (phase_timing_now) */
 	int wrote;
 	size_t cur;              /* packet cursor for the next lookup */
 	struct record_pdu view;  /* the record being decoded (record_pdu.h) */
 	const struct access_skip *skip; /* records a party copy leaves out, or NULL */
-	int timing;              /* LACRE_AUDIO_TIMING set: phase times on stderr */
 	/* with a stored plan (audio_plan.h), p holds one chunk of one
 	 * segment's rows at a time, read as the segments are */
 	const struct audio_stored *sp;  /* the stored plan in use, or NULL: p is the whole call */
@@ -116,24 +115,17 @@ struct audio_plan {
 	uint64_t off[2], frame[2];
 };
 
-/* Microseconds since t0. */
-static int64_t audio_since(const struct timespec *t0)
-{
-	struct timespec t;
+/* With LACRE_AUDIO_TIMING set (to anything but "" or "0"), one line per
+ * phase of the plan and at the first audio byte on stderr, "lacre: audio
+ * timing: PHASE at MS ms" from the write's start: where the first
+ * byte's time goes (docs/performance.md, "Console audio";
+ * lib/util/phase_timing.c). */
+static struct phase_timing audio_lines =
+	PHASE_TIMING_INIT("LACRE_AUDIO_TIMING", "lacre: audio timing: ");
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)(t.tv_sec - t0->tv_sec) * 1000000 + (t.tv_nsec - t0->tv_nsec) / 1000;
-}
-
-
-/* With LACRE_AUDIO_TIMING set, one stderr line per phase of the plan and
- * at the first audio byte: where the first byte's time goes
- * (docs/performance.md, "Console audio"). */
 static void audio_mark(const struct audio_plan *pl, const char *what)
 {
-	if (pl->timing)
-		fprintf(stderr, "lacre: audio timing: %s at %.1f ms\n", what,
-			(double)audio_since(&pl->t0) / 1000.0);
+	phase_timing_since(&audio_lines, pl->t0, what);
 }
 
 /* Little-endian stores. */
@@ -964,7 +956,7 @@ static void audio_flush(struct audio_plan *pl, uint64_t upto)
 	}
 	if (!pl->wrote) {
 		pl->wrote = 1;
-		pl->rep->first_audio_us = audio_since(&pl->t0);
+		pl->rep->first_audio_us = phase_timing_now() - pl->t0;
 		audio_mark(pl, "first-byte");
 	}
 	if (pg > 0) {
@@ -1163,9 +1155,8 @@ static int audio_write_any(struct index *ix, struct lacre_store *st,
 	rep->pt[0] = rep->pt[1] = -1;
 	pl.rep = rep;
 	pl.skip = skip;
-	pl.timing = getenv("LACRE_AUDIO_TIMING") != NULL;
 	record_pdu_init(&pl.view);
-	clock_gettime(CLOCK_MONOTONIC, &pl.t0);
+	pl.t0 = phase_timing_now();
 	if (lstat(path, &sb) == 0) {
 		r = LACRE_E_EXISTS;
 		goto out;
@@ -1251,7 +1242,7 @@ static int audio_write_any(struct index *ix, struct lacre_store *st,
 	}
 	free(part);
 	part = NULL;
-	rep->elapsed_us = audio_since(&pl.t0);
+	rep->elapsed_us = phase_timing_now() - pl.t0;
 	/* the freshness values of the rows read, still in their read
 	 * transaction, after the file (not before its first byte) */
 	if (store && (audio_plan_gen(ix, &made.gen) != LACRE_OK ||

@@ -3,35 +3,60 @@
  * (calls_lookup.h says what and why).
  *
  * Two open-addressed hash tables with linear probing, kept at most half
- * full so that a probe ends at an empty slot soon.  The keys come from
- * recorded traffic: the hash is not keyed, so a crafted set of Call-IDs
- * could make the probes long, but never longer than the linear scan over
- * every call that calls.c did before, and never wrong.
+ * full so that a probe ends at an empty slot soon.  The keys come from the
+ * network: a SIP Call-ID is chosen by whoever placed the call (the
+ * target's phone, or an attacker calling it), a CIN by the operator's
+ * mediation.  With a public hash (FNV-1a before) a chosen set of keys can
+ * all land on one slot and make building the tables quadratic; the hash is
+ * therefore SipHash-2-4 under a key drawn once per process from
+ * RAND_bytes (lib/util/siphash.c), which nobody outside the process
+ * knows.  Only the time of a listing depends on the key: the tables are
+ * never walked in slot order, so what calls.c prints does not.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "calls_lookup.h"
 #include "lacre/err.h"
+#include "lacre/siphash.h"
 
 #define CALLS_LOOKUP_MIN 64   /* first table size (slots) */
 
-/* FNV-1a of a NUL-terminated string. */
-static uint64_t lookup_hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
+/* The process's hash key, drawn at the first add.  Not wiped: it guards
+ * only the tables' probe lengths, lives as long as the process, and no
+ * record or file depends on it. */
+static uint8_t lookup_key[LACRE_SIPHASH_KEY];
+static int lookup_key_ok;
+static pthread_once_t lookup_key_once = PTHREAD_ONCE_INIT;
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h ^ (h >> 29);
+static void lookup_key_draw(void)
+{
+	lookup_key_ok = RAND_bytes(lookup_key, sizeof(lookup_key)) == 1;
 }
 
-/* Fibonacci hash of a CIN (spreads consecutive CINs over the table). */
+/* LACRE_OK once the key is drawn, LACRE_E_CRYPTO when RAND_bytes failed
+ * (then no table is ever made). */
+static int lookup_key_ready(void)
+{
+	pthread_once(&lookup_key_once, lookup_key_draw);
+	return lookup_key_ok ? LACRE_OK : LACRE_E_CRYPTO;
+}
+
+/* The keyed hash of a NUL-terminated Call-ID. */
+static uint64_t lookup_hash_str(const char *s)
+{
+	return lacre_siphash24(lookup_key, s, strlen(s));
+}
+
+/* The keyed hash of a CIN (its four bytes, little-endian). */
 static uint64_t lookup_hash_cin(uint32_t cin)
 {
-	uint64_t h = (uint64_t)cin * 0x9e3779b97f4a7c15ull;
+	uint8_t b[4] = { (uint8_t)cin, (uint8_t)(cin >> 8), (uint8_t)(cin >> 16), (uint8_t)(cin >> 24) };
 
-	return h ^ (h >> 32);
+	return lacre_siphash24(lookup_key, b, sizeof(b));
 }
 
 void calls_lookup_init(struct calls_lookup *l)
@@ -51,28 +76,32 @@ void calls_lookup_free(struct calls_lookup *l)
 }
 
 /* The slot of id in a table of cap slots (cap a power of two): the one
- * holding it, or the empty one where it would go. */
-static size_t lookup_id_slot(const struct calls_lookup_id *t, size_t cap, const char *id)
+ * holding it, or the empty one where it would go.  Adds the slots looked
+ * at to *steps. */
+static size_t lookup_id_slot(const struct calls_lookup_id *t, size_t cap, const char *id,
+			     uint64_t *steps)
 {
 	size_t s = (size_t)lookup_hash_str(id) & (cap - 1);
 
-	while (t[s].key && strcmp(t[s].key, id))
+	for ((*steps)++; t[s].key && strcmp(t[s].key, id); (*steps)++)
 		s = (s + 1) & (cap - 1);
 	return s;
 }
 
 /* The slot of cin in a table of cap slots: the one holding it, or the
- * empty one where it would go. */
-static size_t lookup_cin_slot(const struct calls_lookup_cin *t, size_t cap, uint32_t cin)
+ * empty one where it would go.  Adds the slots looked at to *steps. */
+static size_t lookup_cin_slot(const struct calls_lookup_cin *t, size_t cap, uint32_t cin,
+			      uint64_t *steps)
 {
 	size_t s = (size_t)lookup_hash_cin(cin) & (cap - 1);
 
-	while (t[s].n && t[s].cin != cin)
+	for ((*steps)++; t[s].n && t[s].cin != cin; (*steps)++)
 		s = (s + 1) & (cap - 1);
 	return s;
 }
 
-/* Make room for one more Call-ID (doubling, rehashing); LACRE_E_NOMEM. */
+/* Make room for one more Call-ID (doubling, rehashing); LACRE_E_NOMEM,
+ * or LACRE_E_CRYPTO before the first table when no key could be drawn. */
 static int lookup_id_room(struct calls_lookup *l)
 {
 	struct calls_lookup_id *t;
@@ -80,19 +109,22 @@ static int lookup_id_room(struct calls_lookup *l)
 
 	if (l->cap_ids && (l->n_ids + 1) * 2 <= l->cap_ids)
 		return LACRE_OK;
+	if (lookup_key_ready() != LACRE_OK)
+		return LACRE_E_CRYPTO;
 	cap = l->cap_ids ? l->cap_ids * 2 : CALLS_LOOKUP_MIN;
 	if (cap < l->cap_ids || cap > SIZE_MAX / sizeof(*t) || (t = calloc(cap, sizeof(*t))) == NULL)
 		return LACRE_E_NOMEM;
 	for (size_t i = 0; i < l->cap_ids; i++)
 		if (l->ids[i].key)
-			t[lookup_id_slot(t, cap, l->ids[i].key)] = l->ids[i];
+			t[lookup_id_slot(t, cap, l->ids[i].key, &l->steps)] = l->ids[i];
 	free(l->ids);
 	l->ids = t;
 	l->cap_ids = cap;
 	return LACRE_OK;
 }
 
-/* Make room for one more CIN (doubling, rehashing); LACRE_E_NOMEM. */
+/* Make room for one more CIN (doubling, rehashing); LACRE_E_NOMEM, or
+ * LACRE_E_CRYPTO as above. */
 static int lookup_cin_room(struct calls_lookup *l)
 {
 	struct calls_lookup_cin *t;
@@ -100,12 +132,14 @@ static int lookup_cin_room(struct calls_lookup *l)
 
 	if (l->cap_cins && (l->n_cins + 1) * 2 <= l->cap_cins)
 		return LACRE_OK;
+	if (lookup_key_ready() != LACRE_OK)
+		return LACRE_E_CRYPTO;
 	cap = l->cap_cins ? l->cap_cins * 2 : CALLS_LOOKUP_MIN;
 	if (cap < l->cap_cins || cap > SIZE_MAX / sizeof(*t) || (t = calloc(cap, sizeof(*t))) == NULL)
 		return LACRE_E_NOMEM;
 	for (size_t i = 0; i < l->cap_cins; i++)
 		if (l->cins[i].n)
-			t[lookup_cin_slot(t, cap, l->cins[i].cin)] = l->cins[i];
+			t[lookup_cin_slot(t, cap, l->cins[i].cin, &l->steps)] = l->cins[i];
 	free(l->cins);
 	l->cins = t;
 	l->cap_cins = cap;
@@ -116,16 +150,17 @@ int calls_lookup_id_add(struct calls_lookup *l, const char *id, size_t call)
 {
 	size_t s, len;
 	char *k;
+	int r;
 
-	if (l->cap_ids && l->ids[lookup_id_slot(l->ids, l->cap_ids, id)].key)
+	if (l->cap_ids && l->ids[lookup_id_slot(l->ids, l->cap_ids, id, &l->steps)].key)
 		return LACRE_OK;   /* the first call keeps its Call-ID */
-	if (lookup_id_room(l) != LACRE_OK)
-		return LACRE_E_NOMEM;
+	if ((r = lookup_id_room(l)) != LACRE_OK)
+		return r;
 	len = strlen(id);
 	if ((k = malloc(len + 1)) == NULL)
 		return LACRE_E_NOMEM;
 	memcpy(k, id, len + 1);
-	s = lookup_id_slot(l->ids, l->cap_ids, id);
+	s = lookup_id_slot(l->ids, l->cap_ids, id, &l->steps);
 	l->ids[s].key = k;
 	l->ids[s].call = call;
 	l->n_ids++;
@@ -134,11 +169,12 @@ int calls_lookup_id_add(struct calls_lookup *l, const char *id, size_t call)
 
 long calls_lookup_id_find(const struct calls_lookup *l, const char *id)
 {
+	uint64_t steps = 0;
 	size_t s;
 
 	if (!l->cap_ids)
 		return -1;
-	s = lookup_id_slot(l->ids, l->cap_ids, id);
+	s = lookup_id_slot(l->ids, l->cap_ids, id, &steps);
 	return l->ids[s].key ? (long)l->ids[s].call : -1;
 }
 
@@ -146,10 +182,11 @@ int calls_lookup_cin_add(struct calls_lookup *l, uint32_t cin, size_t call)
 {
 	struct calls_lookup_cin *e;
 	size_t s;
+	int r;
 
-	if (lookup_cin_room(l) != LACRE_OK)
-		return LACRE_E_NOMEM;
-	s = lookup_cin_slot(l->cins, l->cap_cins, cin);
+	if ((r = lookup_cin_room(l)) != LACRE_OK)
+		return r;
+	s = lookup_cin_slot(l->cins, l->cap_cins, cin, &l->steps);
 	e = &l->cins[s];
 	if (e->n && e->calls[e->n - 1] == call)
 		return LACRE_OK;
@@ -171,12 +208,13 @@ int calls_lookup_cin_add(struct calls_lookup *l, uint32_t cin, size_t call)
 
 const size_t *calls_lookup_cin_calls(const struct calls_lookup *l, uint32_t cin, size_t *n)
 {
+	uint64_t steps = 0;
 	size_t s;
 
 	*n = 0;
 	if (!l->cap_cins)
 		return NULL;
-	s = lookup_cin_slot(l->cins, l->cap_cins, cin);
+	s = lookup_cin_slot(l->cins, l->cap_cins, cin, &steps);
 	if (!l->cins[s].n)
 		return NULL;
 	*n = l->cins[s].n;

@@ -12,8 +12,11 @@
  * Calls are named by their index in calls.c's work array, which stays
  * put while the lookups are in use (the array is sorted only after).
  * Keys are copied: the table never points into that array, which moves
- * when it grows.  Both tables are open-addressed (FNV-1a, linear probing,
- * at most half full, grown by doubling); nothing is ever removed.
+ * when it grows.  Both tables are open-addressed (linear probing, at most
+ * half full, grown by doubling); nothing is ever removed.  The hash is
+ * SipHash-2-4 under a per-process random key: Call-IDs come from the
+ * network, and with a public hash chosen ones could all collide and make
+ * a listing quadratic again (calls_lookup.c).
  */
 #ifndef LACRE_ACCESS_CALLS_LOOKUP_H
 #define LACRE_ACCESS_CALLS_LOOKUP_H
@@ -39,6 +42,9 @@ struct calls_lookup {
 	size_t n_ids, cap_ids;          /* cap a power of two, or 0 */
 	struct calls_lookup_cin *cins;
 	size_t n_cins, cap_cins;
+	uint64_t steps;                 /* slots the adds looked at (growth
+	                                 * included): the tables' work, as a
+	                                 * count (test_calls_lookup) */
 };
 
 /* An empty lookup (no allocation until the first add). */
@@ -49,7 +55,8 @@ void calls_lookup_free(struct calls_lookup *l);
 
 /* Remember that call has Call-ID id (a non-empty string, copied).  When
  * id is already known the first call keeps it and nothing changes.
- * LACRE_OK, or LACRE_E_NOMEM (l unchanged). */
+ * LACRE_OK, LACRE_E_NOMEM, or LACRE_E_CRYPTO (no random hash key could
+ * be drawn); the tables unchanged on error. */
 int calls_lookup_id_add(struct calls_lookup *l, const char *id, size_t call);
 
 /* The first call added with Call-ID id (compared whole, byte for byte),
@@ -59,7 +66,8 @@ long calls_lookup_id_find(const struct calls_lookup *l, const char *id);
 /* Remember that call's CIN list holds cin.  Calls of one CIN must be
  * added in increasing call order (calls.c adds a CIN to a call only
  * once); a call equal to the last one added for cin is ignored.
- * LACRE_OK, or LACRE_E_NOMEM (l unchanged). */
+ * LACRE_OK, LACRE_E_NOMEM or LACRE_E_CRYPTO (as above; the tables
+ * unchanged on error). */
 int calls_lookup_cin_add(struct calls_lookup *l, uint32_t cin, size_t call);
 
 /* The calls whose CIN list holds cin, in increasing order; *n their

@@ -178,7 +178,7 @@ struct conn {
 	int lfd;                  /* the listening socket (closed in handlers) */
 	int fd;
 	struct ucred peer;
-	int64_t t_accept;         /* keeper_timing_now() at accept (timing.h) */
+	int64_t t_accept;         /* phase_timing_now() at accept (timing.h) */
 };
 
 /* Refuse and log (when user is registered) a request. */
@@ -574,7 +574,7 @@ static void handle(struct conn *c)
 		goto out;
 	}
 	if (keeper_timing_on())
-		t_read = keeper_timing_now();
+		t_read = phase_timing_now();
 	if ((r = keeper_request_parse(p, len, &rq)) != LACRE_OK) {
 		const char *why = r == LACRE_E_INCOMPLETE ? "unsigned request (no sig line)" :
 				  r == LACRE_E_TOO_LARGE ? "request over a size limit" :
@@ -611,7 +611,7 @@ static void handle(struct conn *c)
 		goto out;
 	}
 	if (keeper_timing_on())
-		t_auth = keeper_timing_now();
+		t_auth = phase_timing_now();
 	r = keeper_replay_check(c->replay, now_us(), rq.time_us, rq.nonce);
 	if (r == LACRE_E_RANGE) {
 		snprintf(line, sizeof(line), "keeper: refused: the request's time is more than 120 s "
@@ -638,7 +638,7 @@ static void handle(struct conn *c)
 	users_free(reg);
 	reg = NULL;
 	if (keeper_timing_on())
-		t_checked = keeper_timing_now();
+		t_checked = phase_timing_now();
 	fflush(NULL);
 	h = fork();
 	if (h < 0) {
@@ -665,7 +665,7 @@ static void handle(struct conn *c)
 		keeper_timing_at(h, t_read, "request-read");
 		keeper_timing_at(h, t_auth, "signature-checked");
 		keeper_timing_at(h, t_checked, "request-checked");
-		keeper_timing_at(h, keeper_timing_now(), "handler-forked");
+		keeper_timing_at(h, phase_timing_now(), "handler-forked");
 	}
 out:
 	users_free(reg);
@@ -744,7 +744,7 @@ int keeper_serve(const struct keeper_config *cfg, char *msg, size_t msglen)
 		if (c.fd < 0)
 			continue;
 		if (keeper_timing_on())
-			c.t_accept = keeper_timing_now();
+			c.t_accept = phase_timing_now();
 		handle(&c);
 		close(c.fd);
 	}

@@ -9,7 +9,9 @@
  * (one per request), US the CLOCK_MONOTONIC time in microseconds, so that a
  * client on the same host (bench/console.sh) can line them up with its
  * own clock.  Names and times only: no argument, user or content.  Off by
- * default: then every call is a test of one flag.
+ * default: then every call is a test of one flag.  The clock, the on/off
+ * rule and the line are include/lacre/phase_timing.h's (phase_timing_now
+ * gives the times keeper_timing_at takes).
  */
 #ifndef LACRE_KEEPER_TIMING_H
 #define LACRE_KEEPER_TIMING_H
@@ -17,21 +19,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lacre/phase_timing.h"
+
 /* Read LACRE_KEEPER_TIMING (the main process, once at start). */
 void keeper_timing_init(void);
 
 /* Whether timing is on. */
 int keeper_timing_on(void);
 
-/* CLOCK_MONOTONIC now, in microseconds. */
-int64_t keeper_timing_now(void);
-
 /* In a worker: its timing lines go to fd (a copy of the keeper's stderr,
  * taken before the worker's stderr became the client's pipe), for request
  * req. */
 void keeper_timing_worker(int fd, pid_t req);
 
-/* Write the line of phase what at time t (keeper_timing_now) of request
+/* Write the line of phase what at time t (phase_timing_now) of request
  * req (0: this process's request, as set by keeper_timing_worker or
  * keeper_timing_request). */
 void keeper_timing_at(pid_t req, int64_t t, const char *what);
