@@ -155,18 +155,20 @@ static long calls_start(struct calls_work *w, int type, uint32_t cin, int64_t t,
 }
 
 /* Add a CIN to call i (no duplicates, at most CALLS_MAX_CINS), and call i
- * to the CIN's lookup list when added.  LACRE_OK or LACRE_E_NOMEM. */
+ * to the CIN's lookup list when added.  LACRE_OK, LACRE_E_NOMEM or
+ * LACRE_E_CRYPTO (no key for the lookup's hash). */
 static int calls_add_cin(struct calls_work *w, size_t i, uint32_t cin)
 {
 	struct calls_entry *c = &w->v[i];
+	int r;
 
 	for (size_t k = 0; k < c->n_cins; k++)
 		if (c->cins[k] == cin)
 			return LACRE_OK;
 	if (c->n_cins == CALLS_MAX_CINS)
 		return LACRE_OK;
-	if (calls_lookup_cin_add(&w->look, cin, i) != LACRE_OK)
-		return LACRE_E_NOMEM;
+	if ((r = calls_lookup_cin_add(&w->look, cin, i)) != LACRE_OK)
+		return r;
 	c->cins[c->n_cins++] = cin;
 	return LACRE_OK;
 }
@@ -278,15 +280,11 @@ static int calls_sip(sqlite3 *db, const char *warrant, struct calls_work *w)
 			 * never matches it again, as with the scan before */
 			calls_copy(w->v[i].call_id, sizeof(w->v[i].call_id), cid);
 			if (w->v[i].call_id[0] &&
-			    calls_lookup_id_add(&w->look, w->v[i].call_id, (size_t)i) != LACRE_OK) {
-				r = LACRE_E_NOMEM;
+			    (r = calls_lookup_id_add(&w->look, w->v[i].call_id, (size_t)i)) != LACRE_OK)
 				goto out;
-			}
 		}
-		if (calls_add_cin(w, (size_t)i, cin) != LACRE_OK) {
-			r = LACRE_E_NOMEM;
+		if ((r = calls_add_cin(w, (size_t)i, cin)) != LACRE_OK)
 			goto out;
-		}
 		c = &w->v[i];
 		c->iri_records++;
 		calls_add_addr(w, (size_t)i, calls_col(st, 6));
@@ -367,11 +365,12 @@ static int calls_rtp(sqlite3 *db, const char *warrant, struct calls_work *w)
 		int side, lside;
 
 		if (i < 0) {
-			if ((i = calls_start(w, CALLS_VOIP, cin, t, warrant, calls_col(st, 9))) < 0 ||
-			    calls_add_cin(w, (size_t)i, cin) != LACRE_OK) {
+			if ((i = calls_start(w, CALLS_VOIP, cin, t, warrant, calls_col(st, 9))) < 0) {
 				r = LACRE_E_NOMEM;
 				goto out;
 			}
+			if ((r = calls_add_cin(w, (size_t)i, cin)) != LACRE_OK)
+				goto out;
 		}
 		c = &w->v[i];
 		c->cc_records++;
@@ -447,11 +446,12 @@ static int calls_sessions(sqlite3 *db, const char *warrant, struct calls_work *w
 				if (w->v[ks[j]].type == CALLS_SESSION && w->v[ks[j]].cin == cin)
 					i = (long)ks[j];
 			if (i < 0) {
-				if ((i = calls_start(w, CALLS_SESSION, cin, t, warrant, calls_col(st, 6))) < 0 ||
-				    calls_add_cin(w, (size_t)i, cin) != LACRE_OK) {
+				if ((i = calls_start(w, CALLS_SESSION, cin, t, warrant, calls_col(st, 6))) < 0) {
 					r = LACRE_E_NOMEM;
 					goto out;
 				}
+				if ((r = calls_add_cin(w, (size_t)i, cin)) != LACRE_OK)
+					goto out;
 			}
 			c = &w->v[i];
 			if (!pass) {
