@@ -31,10 +31,26 @@ struct frame_bytes frame_cstr(const char *s)
 	return b;
 }
 
-/* Is every byte of s free of control characters (0x00..0x1f, 0x7f)? */
+/* Is every byte of s free of control characters (0x00..0x1f, 0x7f)?
+ * Eight bytes at a time (every record's peer, content and warrant pass
+ * here: a byte loop was 1-2 % of a core's ingest): in a word x,
+ * (x - 0x20..20) & ~x & 0x80..80 is non-zero exactly when some byte is
+ * below 0x20, and the same test on x ^ 0x7f..7f against 0x01..01 exactly
+ * when some byte is 0x7f (bytes from 0x80 up never set a high bit there:
+ * ~x clears it). */
 static int frame_text_ok(const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, d;
+		memcpy(&x, p + i, 8);
+		d = x ^ (ones * 0x7f);
+		if (((x - ones * 0x20) & ~x & high) | ((d - ones) & ~d & high))
+			return 0;
+	}
+	for (; i < n; i++)
 		if (p[i] < 0x20 || p[i] == 0x7f)
 			return 0;
 	return 1;

@@ -459,6 +459,40 @@ static void test_late_delivery(void)
 	lacre_dbuf_free(&plain);
 }
 
+/* The encoder's control-character check (eight bytes at a time) against
+ * the byte rule, for every length to 40, every position and every byte
+ * value of interest. */
+static void test_text_check(void)
+{
+	static const uint8_t probe[] = { 0x00, 0x01, 0x09, 0x0a, 0x1f, 0x20, 0x21, 0x7e, 0x7f, 0x80,
+					 0x9f, 0xa0, 0xff };
+	struct frame_record r;
+	struct lacre_dbuf out;
+	char s[41];
+
+	lacre_dbuf_init(&out, 1 << 20);
+	for (size_t len = 1; len <= 40; len++)
+		for (size_t at = 0; at < len; at++)
+			for (size_t k = 0; k < sizeof(probe); k++) {
+				int bad = probe[k] < 0x20 || probe[k] == 0x7f, r1;
+				memset(s, 'w', len);
+				s[len] = 0;
+				s[at] = (char)probe[k];
+				sample(&r);
+				r.warrant.p = (const uint8_t *)s;
+				r.warrant.len = len;
+				lacre_dbuf_reset(&out);
+				r1 = frame_record_encode(&r, &out, NULL);
+				if (r1 != (bad ? LACRE_E_INVALID : LACRE_OK)) {
+					t_fail(__FILE__, __LINE__, "len %zu, byte %02x at %zu: %d",
+					       len, probe[k], at, r1);
+					lacre_dbuf_free(&out);
+					return;
+				}
+			}
+	lacre_dbuf_free(&out);
+}
+
 int main(void)
 {
 	RUN(test_known_answer);
@@ -466,6 +500,7 @@ int main(void)
 	RUN(test_roundtrip_variants);
 	RUN(test_record_size);
 	RUN(test_encoder_refuses);
+	RUN(test_text_check);
 	RUN(test_decoder_rejects);
 	RUN(test_segment_header);
 	RUN(test_late_delivery);
