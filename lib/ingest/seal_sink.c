@@ -1673,7 +1673,16 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	if (!k)
 		return LACRE_E_NOMEM;
 	pthread_mutex_init(&k->mu, NULL);
-	pthread_rwlock_init(&k->reg_lk, NULL);
+	{
+		/* the ticker's reload every tick must not wait behind a
+		 * stream of workers' reads */
+		pthread_rwlockattr_t ra;
+
+		pthread_rwlockattr_init(&ra);
+		pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&k->reg_lk, &ra);
+		pthread_rwlockattr_destroy(&ra);
+	}
 	pthread_mutex_init(&k->log_mu, NULL);
 	pthread_mutex_init(&k->cq_mu, NULL);
 	pthread_cond_init(&k->cq_cv, NULL);
