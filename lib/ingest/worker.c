@@ -17,9 +17,10 @@
  *
  * What the workers share, each under its own short lock or an atomic:
  *  - the stream accounting, the byteCounter chains and the undecryptable
- *    list (acct_mu, held for one ingest_acct_* call): a stream's state is
- *    one whatever worker its connection lands on, so a mediator that
- *    reconnects to another worker raises no false gap;
+ *    list (acct_mu, held for one ingest_acct_* call, or for one batch: a
+ *    read's data PDUs, srv_acct_apply): a stream's state is one whatever
+ *    worker its connection lands on, so a mediator that reconnects to
+ *    another worker raises no false gap;
  *  - the per-peer connection counts and the total (peer_mu);
  *  - the memory budget's total (an atomic; budget.c);
  *  - the sink (thread-safe: seal_sink.c seals each worker's records into
