@@ -139,14 +139,16 @@ struct json_w *acct_ev_begin(struct ingest_acct *a, struct json_w *w, const char
 /* Finish an event and hand it to the callback. */
 void acct_ev_end(struct ingest_acct *a, struct json_w *w);
 
-/* stream_state.c: the state file in two steps, so that the receiver
- * writes it (fsync) outside its accounting lock (worker.c). */
+/* stream_state.c: the state file in three steps, so that the receiver
+ * digests and writes it (SHA-256, fsync) outside its accounting lock
+ * (worker.c): encode under the lock, digest and write after it. */
 struct ingest_acct_snap {
 	uint64_t gen, bctr_gen;
 	int all_kept;
 };
 int ingest_acct_state_encode(struct ingest_acct *a, int all_kept, struct lacre_dbuf *d,
                              struct ingest_acct_snap *snap, int *same);
+int ingest_acct_state_digest(struct lacre_dbuf *d);
 void ingest_acct_state_saved(struct ingest_acct *a, const struct ingest_acct_snap *snap);
 
 #endif

@@ -213,6 +213,7 @@ void srv_pause_retry(struct ingest_server *s, int64_t now)
 		}
 		s->decode_err = 0;
 		r = srv_handle_pdu(s, c, h->b, h->len, h->off);
+		srv_acct_apply(s);              /* before c may be the ghost no more */
 		/* named on disk as after a read (record.h read_done) */
 		if (r == LACRE_OK && s->sink->read_done)
 			s->sink->read_done(s->sink->ctx);

@@ -7,6 +7,8 @@
 
 #include <openssl/ssl.h>
 
+#include "lacre/buf.h"
+#include "lacre/etsi.h"
 #include "lacre/ingest.h"
 
 /* Build the server-side TLS context of cfg (tls.c): TLS 1.2 minimum,
@@ -73,5 +75,33 @@ int ingest_acct_pdu_prepared(struct ingest_acct *a, const uint8_t *pdu, size_t l
                              struct ingest_acct_pre *p, const struct etsi_pdu *d, int listener,
                              uint64_t conn_id);
 void ingest_acct_finish(struct ingest_acct_pre *p);
+
+/* A worker's data PDUs accounted under one lock (acct_batch.c): add plain
+ * IRI/CC data PDUs (ingest_acct_batchable) as they are sealed; to apply,
+ * ingest_acct_batch_prepare with no lock, ingest_acct_batch_apply under the
+ * accounting lock, ingest_acct_batch_finish after it.  The accounting is
+ * that of ingest_acct_pdu_prepared on each PDU in the order added. */
+struct acct_bent {               /* one data PDU waiting to be accounted */
+	size_t off, len;             /* its bytes in bytes */
+	size_t liid_off, liid_len;   /* its LIID in bytes */
+	uint64_t seq, conn_id;
+	uint32_t cin;
+	uint8_t has_cin, kind, listener, copy;
+	struct ingest_acct_pre pre;  /* prepare's hash and copy; retained, out */
+};
+struct ingest_acct_batch {
+	struct lacre_dbuf bytes;     /* the PDUs' bytes and LIIDs */
+	struct acct_bent *e;
+	size_t n, cap;
+	struct etsi_pdu d;           /* apply's scratch */
+};
+void ingest_acct_batch_init(struct ingest_acct_batch *b);
+void ingest_acct_batch_free(struct ingest_acct_batch *b);
+int ingest_acct_batchable(const struct etsi_pdu *d);
+int ingest_acct_batch_add(struct ingest_acct_batch *b, const uint8_t *pdu, size_t len,
+                          const struct etsi_pdu *d, int listener, uint64_t conn_id, int copy);
+void ingest_acct_batch_prepare(struct ingest_acct_batch *b);
+void ingest_acct_batch_apply(struct ingest_acct *a, struct ingest_acct_batch *b);
+int ingest_acct_batch_finish(struct ingest_acct_batch *b);
 
 #endif

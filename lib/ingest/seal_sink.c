@@ -9,9 +9,12 @@
  * from its own thread: lib/ingest/worker.c).  Sealing (ChaCha20-Poly1305,
  * SHA-256) runs under the lane's own lock only, so N workers seal on N
  * cores; the sink's mutex (mu) is held only for the short shared steps -
- * the space check, routing through the warrant registry, the counters,
- * the alerts and the ledger batch at a segment's close.  Lock order: a
- * lane's lock before mu before log_mu.
+ * a lane's refill of spool budget (1 MiB at most at a time), the alerts,
+ * the quarantine counters and the ledger batch at a segment's close.  A
+ * record routed to a warrant takes no shared lock but the registry's read
+ * lock (reg_lk) and counts with atomics (issue 15: two workers took mu
+ * twice a record).  Lock order: a lane's lock before mu before log_mu;
+ * mu before reg_lk.
  *
  * Closer: no segment is closed (final chunk, fsync, ledger batch, rename,
  * folder fsync) on a receiving thread.  A segment that is due - by size,
@@ -93,6 +96,7 @@ _Static_assert(FRAME_NOTE_USEC_CARRY == ETSI_FLAG_USEC_CARRY &&
 #define SEAL_UPLOAD_MORE 15          /* S3: at most 16 segment PUTs at once (s3.uploads) */
 
 #define SEAL_LANES 64                /* writer sets; threads share them past that */
+#define SEAL_LANE_SPACE ((uint64_t)1 << 20) /* spool budget a lane takes at a time, at most */
 #define SEAL_SEG_HEAD_MAX 1024       /* bytes of a segment header frame, at most */
 #define SEAL_AGE_SLACK_US 1000       /* retire this early: the writer never closes by age itself */
 #define SEAL_BUSY_PLAIN ((uint64_t)4 << 20) /* a segment this large makes the next one start
@@ -135,6 +139,8 @@ struct seal_lane {
 	struct seal_dest *td[SEAL_TD_MAX]; /* the destinations it went to (dests never move) */
 	size_t n_td;
 	int td_all;                      /* more than SEAL_TD_MAX: read_done scans them all */
+	uint64_t space_res;              /* spool budget taken from k->space_budget, not yet used */
+	uint64_t space_gen;              /* the k->space_gen it was taken under */
 };
 
 /* A closed segment's leaf waiting for a published checkpoint, for the
@@ -164,6 +170,7 @@ struct seal_sink {
 	pthread_mutex_t mu;
 	const struct site *site;
 	struct warrant_registry *reg;
+	pthread_rwlock_t reg_lk;         /* reg: read to route, written to reload (under mu) */
 	uint8_t oversight[32];
 	struct note_signer *key;         /* in-process signing only (no ledger.signer) */
 	struct signer_client sc;         /* ledger.signer: lacre-signer holds the key */
@@ -199,7 +206,8 @@ struct seal_sink {
 	pthread_cond_t tick_cv;          /* under mu: wakes the ticker before its 100 ms */
 	int tick_poke;                   /* under mu: a leaf was queued (checkpoint it now) */
 	int stop;
-	int err;                         /* sticky: the pipeline can no longer keep records */
+	int err;                         /* sticky: the pipeline can no longer keep records
+	                                  * (written under mu, atomic: record() reads it without) */
 	/* Ledger entries go to the log's own append (a copy under its small
 	 * lock) from record() and on_close under mu; the timer thread
 	 * checkpoints under log_mu, so store I/O for tiles and checkpoints
@@ -217,6 +225,7 @@ struct seal_sink {
 	/* spool space (under mu): bytes record() may still take before it
 	 * looks at the file system again */
 	uint64_t space_budget;
+	uint64_t space_gen;              /* written under mu (atomic): a look drops the lanes' reserves */
 	uint64_t space_free, space_limit;  /* at the last look */
 	int filling_shown;
 	/* state shown on stderr when it changes (ticker thread only) */
@@ -652,7 +661,7 @@ static void *seal_closer(void *arg)
 		if (r != LACRE_OK) {
 			pthread_mutex_lock(&k->mu);
 			if (!k->err)
-				k->err = r;
+				__atomic_store_n(&k->err, r, __ATOMIC_RELEASE);
 			pthread_mutex_unlock(&k->mu);
 			fprintf(stderr, "lacre: ingest: closing a segment failed (%s): the receiver will "
 				"stop; the segment stays in the spool for recovery at the next start\n",
@@ -926,7 +935,51 @@ static void seal_space_look(struct seal_sink *k)
 	k->space_free = avail;
 	k->space_limit = limit;
 	k->space_budget = room / 2;
+	/* what the lanes took from the last budget is now on disk or owed */
+	__atomic_add_fetch(&k->space_gen, 1, __ATOMIC_RELAXED);
 	k->st.spool_full = room == 0;
+}
+
+/* Take need bytes of spool budget for a record on lane l (under l->mu):
+ * from the lane's own reserve when it has them, else from the sink's
+ * budget under mu (a lane's lock before mu), looking at the file system
+ * when that is spent, as before.  A lane takes up to SEAL_LANE_SPACE at a
+ * time, never more than 1/16 of what is left, so a nearly full spool is
+ * shared out in small parts; a look (seal_space_look) drops every lane's
+ * reserve (space_gen).  Returns 0, counting the refusal, when there is no
+ * room. */
+static int seal_space_take(struct seal_sink *k, struct seal_lane *l, uint64_t need)
+{
+	uint64_t chunk;
+
+	if (l->space_gen == __atomic_load_n(&k->space_gen, __ATOMIC_RELAXED) && l->space_res >= need) {
+		l->space_res -= need;
+		return 1;
+	}
+	pthread_mutex_lock(&k->mu);
+	if (l->space_gen == k->space_gen)
+		k->space_budget += l->space_res;     /* the rest of its reserve back */
+	l->space_res = 0;
+	if (k->space_budget < need) {
+		seal_space_look(k);
+		if (k->space_budget < need) {
+			/* some room, but less than this record needs: full too */
+			k->st.spool_full = 1;
+			k->st.refused_full++;
+			pthread_mutex_unlock(&k->mu);
+			return 0;
+		}
+	}
+	chunk = k->space_budget / 16;
+	if (chunk > SEAL_LANE_SPACE)
+		chunk = SEAL_LANE_SPACE;
+	if (chunk < need)
+		chunk = need;
+	k->space_budget -= chunk;
+	l->space_res = chunk - need;
+	l->space_gen = k->space_gen;
+	pthread_mutex_unlock(&k->mu);
+	return 1;
 }
 
 /* sink->record: decode, route, seal. */
@@ -978,23 +1031,8 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 	}
 	fr.operator_name = frame_cstr(rec->operator_name);
 
-	pthread_mutex_lock(&k->mu);
-	if (k->err) {
-		r = k->err;
-		goto out;
-	}
-	/* backpressure: never take a record the spool may have no room for */
-	if (k->space_budget < rec->pdu_len + fr.pre.len + 512) {
-		seal_space_look(k);
-		if (k->space_budget < rec->pdu_len + fr.pre.len + 512) {
-			/* some room, but less than this record needs: full too */
-			k->st.spool_full = 1;
-			k->st.refused_full++;
-			r = LACRE_E_NOSPACE;
-			goto out;
-		}
-	}
-	k->space_budget -= rec->pdu_len + fr.pre.len + 512;
+	if ((r = __atomic_load_n(&k->err, __ATOMIC_ACQUIRE)) != LACRE_OK)
+		return r;
 	/* L3: the window is judged on the time of interception: the sender's
 	 * PSHeader time when it is qualified timeOfInterception(1); any other
 	 * record is judged by its receive time */
@@ -1008,15 +1046,23 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 		reason = SEAL_Q_UNDECRYPTABLE;
 	} else if (dp->liid.len == 0) {
 		reason = WARRANT_Q_UNKNOWN_LIID;
-	} else if ((r = warrant_route_operator(k->reg, dp->liid.p, dp->liid.len, t,
-					       seal_category(rec, dp, ok), rec->operator_name, &m,
-					       &reason)) != LACRE_OK) {
-		reason = WARRANT_Q_UNKNOWN_LIID;
+	} else {
+		/* the registry is read-only but for the ticker's reload */
+		pthread_rwlock_rdlock(&k->reg_lk);
+		r = warrant_route_operator(k->reg, dp->liid.p, dp->liid.len, t,
+					   seal_category(rec, dp, ok), rec->operator_name, &m, &reason);
+		pthread_rwlock_unlock(&k->reg_lk);
+		if (r != LACRE_OK)
+			reason = WARRANT_Q_UNKNOWN_LIID;
 	}
 	/* sealing runs under this thread's lane only (m is a copy) */
-	pthread_mutex_unlock(&k->mu);
 	l = seal_lane_get(k);
 	pthread_mutex_lock(&l->mu);
+	/* backpressure: never take a record the spool may have no room for */
+	if (!seal_space_take(k, l, rec->pdu_len + fr.pre.len + 512)) {
+		pthread_mutex_unlock(&l->mu);
+		return LACRE_E_NOSPACE;
+	}
 	if (!reason) {
 		fr.route = FRAME_ROUTE_WARRANT;
 		fr.warrant = frame_cstr(m.id);
@@ -1040,17 +1086,24 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 		}
 	}
 	pthread_mutex_unlock(&l->mu);
+	if (r == LACRE_OK && !reason && !fr.late_delivery) {
+		/* the common case counts without mu (read by seal_stats):
+		 * one shared lock per record, not two */
+		__atomic_add_fetch(&k->st.routed, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&k->st.records, 1, __ATOMIC_RELAXED);
+		return r;
+	}
 	pthread_mutex_lock(&k->mu);
 	if (r == LACRE_OK && !reason) {
-		k->st.routed++;
-		k->st.records++;
+		__atomic_add_fetch(&k->st.routed, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&k->st.records, 1, __ATOMIC_RELAXED);
 		if (fr.late_delivery) {
 			k->st.late++;
 			seal_alert(k, dp->liid.p, dp->liid.len, SEAL_LATE);
 		}
 	} else if (r == LACRE_OK) {
 		k->st.quarantined++;
-		k->st.records++;
+		__atomic_add_fetch(&k->st.records, 1, __ATOMIC_RELAXED);
 		if (ok && !strcmp(reason, WARRANT_Q_OPERATOR))
 			seal_alert_operator(k, dp->liid.p, dp->liid.len, &m, rec);
 		else
@@ -1058,8 +1111,7 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 				   reason);
 	}
 	if (r != LACRE_OK && !k->err)
-		k->err = r;
-out:
+		__atomic_store_n(&k->err, r, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&k->mu);
 	return r;
 }
@@ -1095,7 +1147,7 @@ static int seal_event(void *ctx, const char *json)
 	if (r == LACRE_OK)
 		k->st.events++;
 	else if (r != LACRE_E_INVALID && r != LACRE_E_TOO_LARGE && !k->err)
-		k->err = r;
+		__atomic_store_n(&k->err, r, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&k->mu);
 	return r == LACRE_E_INVALID || r == LACRE_E_TOO_LARGE ? LACRE_OK : r;
 }
@@ -1108,7 +1160,9 @@ static int seal_writers_tick(struct seal_sink *k, int force)
 
 	seal_lanes_retire(k, force);
 	pthread_mutex_lock(&k->mu);
+	pthread_rwlock_wrlock(&k->reg_lk);
 	r2 = warrant_registry_reload_if_changed(k->reg, NULL);
+	pthread_rwlock_unlock(&k->reg_lk);
 	pthread_mutex_unlock(&k->mu);
 	if (r2 != LACRE_OK)
 		fprintf(stderr, "lacre: ingest: warrant log reload failed (%s): %s; "
@@ -1273,7 +1327,7 @@ static void *seal_ticker(void *arg)
 		if (r != LACRE_OK) {
 			pthread_mutex_lock(&k->mu);
 			if (!k->err)
-				k->err = r;
+				__atomic_store_n(&k->err, r, __ATOMIC_RELEASE);
 			pthread_mutex_unlock(&k->mu);
 		}
 		if (r != LACRE_OK)
@@ -1378,6 +1432,7 @@ static void seal_free(struct seal_sink *k)
 	note_signer_free(k->key);
 	lacre_dbuf_free(&k->tmp);
 	pthread_mutex_destroy(&k->mu);
+	pthread_rwlock_destroy(&k->reg_lk);
 	pthread_mutex_destroy(&k->log_mu);
 	OPENSSL_cleanse(k, sizeof(*k));
 	free(k);
@@ -1601,6 +1656,9 @@ void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *
 	}
 	pthread_mutex_lock(&k->mu);
 	*st = k->st;
+	/* counted without mu by seal_record */
+	st->records = __atomic_load_n(&k->st.records, __ATOMIC_RELAXED);
+	st->routed = __atomic_load_n(&k->st.routed, __ATOMIC_RELAXED);
 	st->log_size = k->log_seen.log_size;
 	st->signed_size = k->log_seen.signed_size;
 	st->signer_refusals = k->log_seen.signer_refusals;
@@ -1622,6 +1680,16 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	if (!k)
 		return LACRE_E_NOMEM;
 	pthread_mutex_init(&k->mu, NULL);
+	{
+		/* the ticker's reload every tick must not wait behind a
+		 * stream of workers' reads */
+		pthread_rwlockattr_t ra;
+
+		pthread_rwlockattr_init(&ra);
+		pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&k->reg_lk, &ra);
+		pthread_rwlockattr_destroy(&ra);
+	}
 	pthread_mutex_init(&k->log_mu, NULL);
 	pthread_mutex_init(&k->cq_mu, NULL);
 	pthread_cond_init(&k->cq_cv, NULL);

@@ -439,6 +439,7 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 	lacre_dbuf_set_secret(&s->plain);
 	lacre_dbuf_init(&s->pre, s->cfg.max_pdu);
 	lacre_dbuf_set_secret(&s->pre);
+	ingest_acct_batch_init(&s->ab);
 	etsi_bctr_init(&s->bctr[0], BCTR_MAX_LIIDS);
 	etsi_bctr_init(&s->bctr[1], BCTR_MAX_LIIDS);
 	if ((r = ingest_acct_new(cfg->integrity_retain, acct_event, s, &s->acct)) != LACRE_OK)
@@ -736,6 +737,8 @@ void srv_conn_close(struct ingest_server *s, struct conn *c, const char *reason,
 
 	if (counter)
 		(*counter)++;
+	/* its PDUs accounted before its end is */
+	srv_acct_apply(s);
 	/* a tail the memory budget refused was logged then */
 	tail = srv_conn_tail_event(s, c) + c->tail_refused;
 	/* the end of its stream: hash checks still waiting for their PDUs
@@ -1218,6 +1221,8 @@ static int conn_feed(struct ingest_server *s, struct conn *c, const uint8_t *p, 
 	c->last_rx_ms = srv_mono_ms();
 	s->decode_err = 0;
 	r = ingest_framer_feed(&c->fr, p, n, on_pdu, c, &err_off);
+	/* this read's data PDUs accounted, under one lock */
+	srv_acct_apply(s);
 	srv_budget_sync(s, c);
 	if (r != LACRE_OK) {
 		if (s->sink_err) {
@@ -1715,7 +1720,7 @@ static void state_offer(struct ingest_server *s, int64_t now)
 	}
 	r = ingest_acct_state_encode(s->acct, 0, &d, &snap, &same);
 	srv_acct_unlock(s);
-	if (r != LACRE_OK || same)
+	if (r != LACRE_OK || same || ingest_acct_state_digest(&d) != LACRE_OK)
 		return;
 	if (!srv_saver_hand(s, &d, &snap))
 		lacre_dbuf_free(&d);
@@ -2154,6 +2159,7 @@ void ingest_server_free(struct ingest_server *s)
 	lacre_dbuf_free(&s->ev);
 	lacre_dbuf_free(&s->plain);
 	lacre_dbuf_free(&s->pre);
+	ingest_acct_batch_free(&s->ab);
 	free(s->ends);
 	free(s->rbuf);
 	free(s);

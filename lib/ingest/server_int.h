@@ -16,6 +16,7 @@
 #include "lacre/ingest.h"
 #include "lacre/json.h"
 #include "ingest/accounting_int.h"
+#include "ingest/ingest_int.h"
 
 #define RETRY_MS 200               /* retry of held PDUs while the sink has no space */
 #define EVQ_CAP ((size_t)16 << 20) /* events kept while the sink has no space */
@@ -179,6 +180,10 @@ struct ingest_server {
 	int in_fd;                     /* eventfd: the inbox has connections */
 	pthread_mutex_t in_mu;
 	struct srv_handoff *in_head;   /* under in_mu */
+	/* data PDUs sealed, their accounting waiting for the end of the read
+	 * (acct_batch.c; srv_acct_pdu, srv_acct_apply): all of ab_conn */
+	struct ingest_acct_batch ab;
+	struct conn *ab_conn;
 };
 
 /* What every worker shares (worker.c); each lock is held only for the
@@ -275,10 +280,15 @@ int srv_conn_admit(struct ingest_server *s, struct listener *l, int fd, const ch
 /* worker.c: a connection s accepted goes to the worker with the fewest
  * (s itself on a tie). */
 /* worker.c: account one PDU of c (ingest_acct_pdu) with the least held
- * under the accounting lock: its hash and, when c's last PDU was retained
- * for hash checks, its copy are made before the lock, frees after it. */
+ * under the accounting lock: a plain data PDU waits in s's batch
+ * (srv_acct_apply); its hash and, when c's last PDU was retained for hash
+ * checks, its copy are made before the lock, frees after it. */
 int srv_acct_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, size_t len,
                  const struct etsi_pdu *d);
+/* worker.c: account s's batch now (one lock for it); s's own thread only.
+ * Called at the end of every read and held-PDU retry, before a
+ * connection's end, and by srv_acct_pdu before a PDU that cannot wait. */
+void srv_acct_apply(struct ingest_server *s);
 /* One connection more (+1) or fewer (-1) on worker t, from listener
  * `hi3` (0 HI2, 1 HI3): the counts srv_accepted places by (worker.c). */
 void srv_load_add(struct ingest_server *t, int hi3, int delta);

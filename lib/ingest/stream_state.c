@@ -62,19 +62,19 @@ static uint64_t bctr_gen(const struct ingest_acct *a)
 	return (a->bctr[0] ? a->bctr[0]->gen : 0) + (a->bctr[1] ? a->bctr[1]->gen : 0);
 }
 
-/* The sequence state's bytes into d (docs/FORMATS.md), and in *snap what
- * they hold, for ingest_acct_state_saved once they are on disk.  *same = 1
- * (d empty) when nothing changed since the last save.  Memory only: the
- * receiver encodes under its accounting lock and writes without it. */
+/* The sequence state's bytes into d (docs/FORMATS.md), all but the
+ * closing digest (ingest_acct_state_digest), and in *snap what they hold,
+ * for ingest_acct_state_saved once they are on disk.  *same = 1 (d empty)
+ * when nothing changed since the last save.  Memory only, one pass over
+ * the streams: the receiver encodes under its accounting lock and digests
+ * and writes without it. */
 int ingest_acct_state_encode(struct ingest_acct *a, int all_kept, struct lacre_dbuf *d_out,
                              struct ingest_acct_snap *snap, int *same)
 {
 	struct lacre_dbuf d;
 	const struct stream *s;
 	struct timespec ts;
-	uint8_t dig[32];
-	unsigned dlen = 0;
-	size_t i, n = 0;
+	size_t i, n = 0, n_at;
 	unsigned g;
 	int r, e = 0;
 
@@ -84,16 +84,15 @@ int ingest_acct_state_encode(struct ingest_acct *a, int all_kept, struct lacre_d
 		*same = 1;                       /* nothing changed since the last save */
 		return LACRE_OK;
 	}
-	for (i = 0; i < a->n_buckets; i++)
-		for (s = a->tab[i]; s; s = s->next)
-			n++;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	lacre_dbuf_init(&d, STATE_CAP);
 	e |= lacre_dbuf_add(&d, STATE_MAGIC, 8);
 	e |= lacre_dbuf_add_u64be(&d, (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
-	e |= lacre_dbuf_add_u32be(&d, (uint32_t)n);
+	n_at = d.len;
+	e |= lacre_dbuf_add_u32be(&d, 0);         /* the count, set after the streams */
 	for (i = 0; i < a->n_buckets; i++)
 		for (s = a->tab[i]; s; s = s->next) {
+			n++;
 			e |= lacre_dbuf_add_u8(&d, s->cls);
 			e |= lacre_dbuf_add_u8(&d, (uint8_t)(s->has_cin | s->have << 1 | s->hash_seen << 2 |
 			                                    s->restarted << 3));
@@ -109,6 +108,12 @@ int ingest_acct_state_encode(struct ingest_acct *a, int all_kept, struct lacre_d
 				e |= lacre_dbuf_add_u64be(&d, s->gaps[g].hi);
 			}
 		}
+	if (e == 0) {
+		d.p[n_at] = (uint8_t)(n >> 24);
+		d.p[n_at + 1] = (uint8_t)(n >> 16);
+		d.p[n_at + 2] = (uint8_t)(n >> 8);
+		d.p[n_at + 3] = (uint8_t)n;
+	}
 	if (a->bctr[0] && a->bctr[1]) {
 		e |= lacre_dbuf_add(&d, BCTR_TAG, 4);
 		e |= lacre_dbuf_add_u8(&d, BCTR_VERSION);
@@ -118,11 +123,6 @@ int ingest_acct_state_encode(struct ingest_acct *a, int all_kept, struct lacre_d
 	r = LACRE_E_NOMEM;
 	if (e != 0 || lacre_dbuf_reserve(&d, 32) != LACRE_OK)
 		goto done;
-	if (EVP_Digest(d.p, d.len, dig, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32) {
-		r = LACRE_E_CRYPTO;
-		goto done;
-	}
-	lacre_dbuf_add(&d, dig, 32);
 	snap->gen = a->gen;
 	snap->bctr_gen = bctr_gen(a);
 	snap->all_kept = all_kept;
@@ -131,6 +131,22 @@ int ingest_acct_state_encode(struct ingest_acct *a, int all_kept, struct lacre_d
 done:
 	lacre_dbuf_free(&d);
 	return r;
+}
+
+/* Close an encoded state with its SHA-256 (room for it was reserved by
+ * ingest_acct_state_encode): no accounting is read, so the receiver runs it
+ * after its accounting lock.  On failure d is freed. */
+int ingest_acct_state_digest(struct lacre_dbuf *d)
+{
+	uint8_t dig[32];
+	unsigned dlen = 0;
+
+	if (EVP_Digest(d->p, d->len, dig, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32 ||
+	    lacre_dbuf_add(d, dig, 32) != LACRE_OK) {
+		lacre_dbuf_free(d);
+		return LACRE_E_CRYPTO;
+	}
+	return LACRE_OK;
 }
 
 /* The state encoded as snap is on disk. */
@@ -150,6 +166,8 @@ int ingest_acct_save(struct ingest_acct *a, const char *path, int all_kept)
 	int r, same;
 
 	if ((r = ingest_acct_state_encode(a, all_kept, &d, &snap, &same)) != LACRE_OK || same)
+		return r;
+	if ((r = ingest_acct_state_digest(&d)) != LACRE_OK)
 		return r;
 	if ((r = site_write_file(path, d.p, d.len, 0600)) == LACRE_OK)
 		ingest_acct_state_saved(a, &snap);

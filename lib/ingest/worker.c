@@ -17,9 +17,10 @@
  *
  * What the workers share, each under its own short lock or an atomic:
  *  - the stream accounting, the byteCounter chains and the undecryptable
- *    list (acct_mu, held for one ingest_acct_* call): a stream's state is
- *    one whatever worker its connection lands on, so a mediator that
- *    reconnects to another worker raises no false gap;
+ *    list (acct_mu, held for one ingest_acct_* call, or for one batch: a
+ *    read's data PDUs, srv_acct_apply): a stream's state is one whatever
+ *    worker its connection lands on, so a mediator that reconnects to
+ *    another worker raises no false gap;
  *  - the per-peer connection counts and the total (peer_mu);
  *  - the memory budget's total (an atomic; budget.c);
  *  - the sink (thread-safe: seal_sink.c seals each worker's records into
@@ -122,7 +123,27 @@ void srv_inbox_free(struct ingest_server *s)
 	pthread_mutex_destroy(&s->in_mu);
 }
 
-/* Account one PDU with little under the lock.  See server_int.h.  The
+/* Apply s's accounting batch: one lock for all its PDUs.  See server_int.h. */
+void srv_acct_apply(struct ingest_server *s)
+{
+	int last;
+
+	if (s->ab.n == 0)
+		return;
+	ingest_acct_batch_prepare(&s->ab);
+	srv_acct_lock(s);
+	ingest_acct_batch_apply(s->acct, &s->ab);
+	srv_acct_unlock(s);
+	last = ingest_acct_batch_finish(&s->ab);
+	if (s->ab_conn && last >= 0)
+		s->ab_conn->acct_kept = (uint8_t)last;
+	s->ab_conn = NULL;
+}
+
+/* Account one PDU with little under the lock.  See server_int.h.  A
+ * plain data PDU joins the worker's batch (acct_batch.c), applied at the
+ * end of the read; any other PDU, or one of another connection, applies
+ * the batch first so that the accounting sees every PDU in order.  The
  * copy is a guess from c's last PDU (a stream's first INTEGRITY_PROBE PDUs,
  * or a chain with hash checks, are retained): a wrong guess costs a copy
  * made for nothing, or one made under the lock as before, never a
@@ -133,6 +154,21 @@ int srv_acct_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, si
 	struct ingest_acct_pre p;
 	int r;
 
+	if (s->ab_conn != c)
+		srv_acct_apply(s);
+	if (ingest_acct_batchable(d)) {
+		r = ingest_acct_batch_add(&s->ab, pdu, len, d, c->listener, c->id, c->acct_kept);
+		if (r != LACRE_OK) {
+			/* full: apply, then once more into the empty batch */
+			srv_acct_apply(s);
+			r = ingest_acct_batch_add(&s->ab, pdu, len, d, c->listener, c->id, c->acct_kept);
+		}
+		if (r == LACRE_OK) {
+			s->ab_conn = c;
+			return LACRE_OK;
+		}
+	}
+	srv_acct_apply(s);
 	ingest_acct_prepare(&p, pdu, len, c->acct_kept);
 	srv_acct_lock(s);
 	r = ingest_acct_pdu_prepared(s->acct, pdu, len, &p, d, c->listener, c->id);
@@ -271,6 +307,7 @@ static int worker_new(struct ingest_server *g, unsigned idx, struct ingest_serve
 	lacre_dbuf_set_secret(&s->plain);
 	lacre_dbuf_init(&s->pre, s->cfg.max_pdu);
 	lacre_dbuf_set_secret(&s->pre);
+	ingest_acct_batch_init(&s->ab);
 	*out = s;
 	if (!(s->rbuf = malloc(READ_CHUNK_W)))
 		return LACRE_E_NOMEM;

@@ -3,7 +3,8 @@
  * (ingest_acct_prepare / ingest_acct_pdu_prepared / ingest_acct_finish,
  * lib/ingest/accounting.c; issue 15): whether the copy of a PDU is made
  * before the lock always, never, or on the receiver's guess, the events
- * and the accounting equal those of ingest_acct_pdu, with hash checks
+ * and the accounting equal those of ingest_acct_pdu - and so do they when
+ * the data PDUs wait in a worker's batch (acct_batch.c) - with hash checks
  * verified, tampered and evicted under a small retention cap; a stream
  * past the integrity probe stops being retained; PDUs evicted under the
  * lock are handed back to be freed after it (ASan: nothing leaks); and a
@@ -29,7 +30,12 @@
 #include "ingest/ingest_int.h"
 #include "acct_kit.h"
 
-enum { M_PLAIN, M_ALWAYS, M_NEVER, M_GUESS, M_N };
+enum { M_PLAIN, M_ALWAYS, M_NEVER, M_GUESS, M_BATCH, M_N };
+
+/* M_BATCH: data PDUs wait in a worker's batch (acct_batch.c), applied
+ * every BATCH_EVERY of them, before any other PDU and at the end. */
+#define BATCH_EVERY 5
+static struct ingest_acct_batch wkb;
 
 /* What one run saw: counts over the PDUs fed in a prepared mode. */
 struct run_obs {
@@ -54,6 +60,27 @@ static void hash_pdu(struct lacre_dbuf *out, const char *liid, uint32_t cin, uin
 	hash_pdu_over(out, liid, cin, hseq, 2, 2, seqs, n, datas, 0);
 }
 
+/* M_BATCH: apply the batch as a worker does (srv_acct_apply). */
+static int batch_apply(struct ingest_acct *a, uint8_t *guess, struct run_obs *o)
+{
+	size_t i;
+	int last;
+
+	if (wkb.n == 0)
+		return LACRE_OK;
+	ingest_acct_batch_prepare(&wkb);
+	ingest_acct_batch_apply(a, &wkb);
+	for (i = 0; i < wkb.n; i++) {
+		o->retained += (unsigned)wkb.e[i].pre.retained;
+		o->evicted_batches += wkb.e[i].pre.evicted != NULL;
+	}
+	last = ingest_acct_batch_finish(&wkb);
+	if (last < 0 || wkb.n != 0)
+		return LACRE_E_INTERNAL;         /* finish must empty it */
+	*guess = (uint8_t)last;
+	return LACRE_OK;
+}
+
 /* Account b in mode m; *guess is the receiver's per-connection hint. */
 static int feed(struct ingest_acct *a, struct lacre_dbuf *b, int m, uint8_t *guess, struct run_obs *o)
 {
@@ -62,6 +89,13 @@ static int feed(struct ingest_acct *a, struct lacre_dbuf *b, int m, uint8_t *gue
 	int r;
 
 	if ((r = etsi_decode(b->p, b->len, &d)) != LACRE_OK)
+		return r;
+	if (m == M_BATCH && ingest_acct_batchable(&d)) {
+		if ((r = ingest_acct_batch_add(&wkb, b->p, b->len, &d, LACRE_HI3, 1, *guess)) != LACRE_OK)
+			return r;
+		return wkb.n >= BATCH_EVERY ? batch_apply(a, guess, o) : LACRE_OK;
+	}
+	if (m == M_BATCH && (r = batch_apply(a, guess, o)) != LACRE_OK)
 		return r;
 	if (m == M_PLAIN)
 		return ingest_acct_pdu(a, b->p, b->len, &d, LACRE_HI3, 1);
@@ -94,6 +128,7 @@ static void run(int m, struct lacre_dbuf *out, struct run_obs *o)
 		lacre_dbuf_init(&datas[i], 1u << 16);
 	/* a cap of about 12 retained PDUs: chains of 6 fit, older ones go */
 	CHECK_OK(ingest_acct_new(12 * 400, on_ev, NULL, &a));
+	ingest_acct_batch_init(&wkb);
 	for (size_t round = 0; round < 40; round++) {
 		/* the hashed stream: 6 data PDUs, then their hash; in round 35
 		 * one PDU is altered in transit (a mismatch) */
@@ -122,6 +157,8 @@ static void run(int m, struct lacre_dbuf *out, struct run_obs *o)
 	{
 		unsigned before = o->retained;
 		CHECK_OK(feed(a, &b, m, &guess, o));
+		if (m == M_BATCH)
+			CHECK_OK(batch_apply(a, &guess, o));
 		o->probe_end_seen = o->retained == before;
 	}
 	lacre_dbuf_add(out, evs.p, evs.len);
@@ -132,6 +169,7 @@ static void run(int m, struct lacre_dbuf *out, struct run_obs *o)
 	CHECK_OK(json_finish(&w));
 	CHECK_OK(lacre_dbuf_cstr(out, &txt));
 	ingest_acct_free(a);
+	ingest_acct_batch_free(&wkb);
 	for (size_t i = 0; i < 6; i++)
 		lacre_dbuf_free(&datas[i]);
 	lacre_dbuf_free(&b);
@@ -219,6 +257,7 @@ static void test_signature_contents(void)
 		lacre_dbuf_init(&b, 1u << 16);
 		CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
 		CHECK_OK(ingest_acct_set_sigkey(a, path, "sha256"));
+		ingest_acct_batch_init(&wkb);
 		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 		for (uint64_t q = 0, hq = 0; hq < 3; hq++) {
 			for (size_t i = 0; i < 2; i++, q++) {
@@ -264,6 +303,7 @@ static void test_signature_contents(void)
 		CHECK_EQ_INT(is.sig_pdus, 1);
 		CHECK_EQ_INT(is.sig_ok, 1);
 		ingest_acct_free(a);
+		ingest_acct_batch_free(&wkb);
 		for (size_t i = 0; i < 3; i++)
 			lacre_dbuf_free(&hb[i]);
 		lacre_dbuf_free(&b);
