@@ -511,6 +511,10 @@ reap:
 			status = status ? status : 1;
 		}
 	}
+	/* the plaintext copy is gone before the client hears the exit: a
+	 * client that returns may rely on no copy being left in /dev/shm
+	 * (wiped again, harmlessly, on the way out) */
+	wipe_dir(wd);
 	line[0] = (char)status;
 	(void)keeper_frame_write(c->fd, KEEPER_F_EXIT, line, 1);
 	keeper_timing_mark("exit-sent");
