@@ -23,7 +23,7 @@ connection at the kill - and the rest is counted as "named nowhere", which
 must be 0 (tests/e2e/lib/kill9_named.py, issue 15).  Prints one line per
 group; exit 0 when every check holds, 1 otherwise (a benchmark prints;
 durable.sh shows the verdict)."""
-import json, os, subprocess, sys
+import json, os, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e", "lib"))
 import objects  # noqa: E402
@@ -52,33 +52,25 @@ def main():
     sealed, seen, dup = {}, set(), 0
     lost, gaps, unkept = {}, {}, {}
     segs = objects.list_names(spec, "seg/")
-    tmp = os.environ.get("TMPDIR", "/tmp") + f"/durable-count-{os.getpid()}.seg"
-    for name in segs:
-        objects.get(spec, name, tmp)
-        pt = subprocess.run(["age", "-d", "-i", key, tmp], check=True, capture_output=True).stdout
-        for typ, body in objects.frames(pt):
-            if typ != 2:
-                continue
-            k = objects.record_key(body)
-            if k is None:
-                for ev in events_of(body):
-                    kill9_named.note_event(ranges, ev)
-                    if ev.get("event") == "lost-open-segment" and ev.get("liid"):
-                        s = stream_of(ev)
-                        lost[s] = lost.get(s, 0) + int(ev.get("count", 0))
-                    elif ev.get("event") == "gap" and ev.get("after_restart"):
-                        s = stream_of(ev)
-                        gaps[s] = gaps.get(s, 0) + int(ev.get("missing", 0))
-                    elif ev.get("event") == "unkept-at-restart":
-                        s = stream_of(ev)
-                        unkept[s] = unkept.get(s, 0) + int(ev.get("missing", 0))
-                continue
-            if k in seen:
-                dup += 1
-            seen.add(k)
-            sealed[k[0]] = sealed.get(k[0], 0) + 1
-    if os.path.exists(tmp):
-        os.unlink(tmp)
+    for body in objects.record_bodies(spec, key, segs, "durable-count"):
+        k = objects.record_key(body)
+        if k is None:
+            for ev in events_of(body):
+                kill9_named.note_event(ranges, ev)
+                if ev.get("event") == "lost-open-segment" and ev.get("liid"):
+                    s = stream_of(ev)
+                    lost[s] = lost.get(s, 0) + int(ev.get("count", 0))
+                elif ev.get("event") == "gap" and ev.get("after_restart"):
+                    s = stream_of(ev)
+                    gaps[s] = gaps.get(s, 0) + int(ev.get("missing", 0))
+                elif ev.get("event") == "unkept-at-restart":
+                    s = stream_of(ev)
+                    unkept[s] = unkept.get(s, 0) + int(ev.get("missing", 0))
+            continue
+        if k in seen:
+            dup += 1
+        seen.add(k)
+        sealed[k[0]] = sealed.get(k[0], 0) + 1
 
     def sent_of(files):
         """Data PDUs sent per stream, over the summaries files."""

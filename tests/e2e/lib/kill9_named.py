@@ -24,7 +24,6 @@ threads, each handling at most one read at an instant - READ_CHUNK more
 PDU is named nowhere (or the inputs make no sense), 0 otherwise."""
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -70,23 +69,13 @@ def note_event(ranges, ev):
 def read_backend(spec, key):
     """(sealed {(stream, seq)}, ranges {stream: [(first, last, why)]})."""
     sealed, ranges = set(), {}
-    tmp = os.environ.get("TMPDIR", "/tmp") + f"/kill9-named-{os.getpid()}.seg"
-    try:
-        for name in objects.list_names(spec, "seg/"):
-            objects.get(spec, name, tmp)
-            pt = subprocess.run(["age", "-d", "-i", key, tmp], check=True, capture_output=True).stdout
-            for typ, body in objects.frames(pt):
-                if typ != 2:
-                    continue
-                k = objects.record_key(body)
-                if k is not None:
-                    sealed.add(k)
-                    continue
-                for ev in events_of(body):
-                    note_event(ranges, ev)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    for body in objects.record_bodies(spec, key, objects.list_names(spec, "seg/"), "kill9-named"):
+        k = objects.record_key(body)
+        if k is not None:
+            sealed.add(k)
+            continue
+        for ev in events_of(body):
+            note_event(ranges, ev)
     return sealed, ranges
 
 

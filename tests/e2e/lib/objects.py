@@ -121,24 +121,34 @@ def record_key(body):
     return f"{text}/{c}/{'iri' if kind == 1 else 'cc'}", seq
 
 
+def record_bodies(spec, key, names, tag):
+    """Yield the body of every record frame of the segments names (fetched
+    one at a time to a temporary file named after tag, decrypted with the
+    age identity file key by Debian's age), in segment and frame order."""
+    tmp = os.environ.get("TMPDIR", "/tmp") + f"/{tag}-{os.getpid()}.seg"
+    try:
+        for name in names:
+            get(spec, name, tmp)
+            pt = subprocess.run(["age", "-d", "-i", key, tmp], check=True, capture_output=True).stdout
+            for typ, body in frames(pt):
+                if typ == 2:
+                    yield body
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def count_records(spec, key, summaries):
     sealed, seen, dup = {}, set(), 0
-    segs = [n for n in list_names(spec, "seg/")]
-    tmp = os.environ.get("TMPDIR", "/tmp") + f"/objects-{os.getpid()}.seg"
-    for name in segs:
-        get(spec, name, tmp)
-        pt = subprocess.run(["age", "-d", "-i", key, tmp], check=True, capture_output=True).stdout
-        for typ, body in frames(pt):
-            if typ != 2:
-                continue
-            k = record_key(body)
-            if k is None:
-                continue
-            if k in seen:
-                dup += 1
-            seen.add(k)
-            sealed[k[0]] = sealed.get(k[0], 0) + 1
-    os.unlink(tmp) if os.path.exists(tmp) else None
+    segs = list_names(spec, "seg/")
+    for body in record_bodies(spec, key, segs, "objects"):
+        k = record_key(body)
+        if k is None:
+            continue
+        if k in seen:
+            dup += 1
+        seen.add(k)
+        sealed[k[0]] = sealed.get(k[0], 0) + 1
     import json
     sent = {}
     for s in summaries:
