@@ -516,14 +516,7 @@ static void test_integrity_signature(void)
 		CHECK_OK(ingest_acct_set_sigkey(a, path, "sha256"));
 		sl = sign_elem(k, md, hs, 3, ti == 0 ? 2 : 3, sig, sizeof(sig));
 		CHECK(sl > 0);
-		memset(&ic, 0, sizeof(ic));
-		ic.seqs = hs;
-		ic.n_seqs = 3;
-		ic.check_type = 2;
-		ic.data_type = 2;
-		ic.value = sig;
-		ic.value_len = sl;
-		ic.sig_alg = ti == 0 ? 2 : 3;
+		ic = sig_check(hs, 3, sig, sl, ti == 0 ? 2 : 3);
 		CHECK_OK(etsi_enc_integrity(&b, &h, &ic));
 		CHECK_OK(feed(a, &b, LACRE_HI3));
 		/* the same signature over other hash PDU numbers: bad */

@@ -288,14 +288,7 @@ static void test_signature_contents(void)
 		CHECK(EVP_PKEY_sign_init(sc) == 1);
 		CHECK(EVP_PKEY_sign(sc, sig, &sl, dg, dl) == 1);
 		EVP_PKEY_CTX_free(sc);
-		memset(&ic, 0, sizeof(ic));
-		ic.seqs = hs;
-		ic.n_seqs = 3;
-		ic.check_type = 2;
-		ic.data_type = 2;
-		ic.value = sig;
-		ic.value_len = sl;
-		ic.sig_alg = 2;
+		ic = sig_check(hs, 3, sig, sl, 2);
 		CHECK_OK(etsi_enc_integrity(&b, &h, &ic));
 		CHECK_OK(feed(a, &b, m, &guess, &o));
 		ingest_acct_integrity(a, &is);
