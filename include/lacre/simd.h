@@ -14,8 +14,9 @@
 #define LACRE_SIMD_H
 
 /* Clear the upper halves of the vector registers (VZEROUPPER) when the CPU
- * has AVX; nothing elsewhere.  Cheap (a few cycles): call it after a call
- * into wide-vector library code, not per byte. */
+ * has AVX; nothing elsewhere.  Cheap (a few cycles): call it before the
+ * SHA-256 that pays for the state (segment_writer_add, once a record) or
+ * after a call into wide-vector library code, not per byte. */
 void lacre_simd_settle(void);
 
 #endif

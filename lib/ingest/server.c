@@ -87,7 +87,6 @@
 #include "lacre/err.h"
 #include "lacre/ingest.h"
 #include "lacre/json.h"
-#include "lacre/simd.h"
 #include "lacre/site.h"
 #include "ingest/ingest_int.h"
 #include "ingest/server_int.h"
@@ -1371,9 +1370,6 @@ static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 		if (c->ssl) {
 			ERR_clear_error();
 			n = SSL_read(c->ssl, s->rbuf, (int)chunk);
-			/* AES-GCM's AVX-512 state would slow the records'
-			 * SHA-256 that follow (lacre/simd.h) */
-			lacre_simd_settle();
 			if (n <= 0) {
 				e = SSL_get_error(c->ssl, (int)n);
 				if (e == SSL_ERROR_WANT_READ) {

@@ -474,9 +474,6 @@ static int age_seal_chunk(struct age_writer *w, const uint8_t *p, size_t n, int 
 	if (EVP_EncryptFinal_ex(w->cctx, dst + n, &l2) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(w->cctx, EVP_CTRL_AEAD_GET_TAG, AGE_TAG_SIZE, dst + n) != 1)
 		return LACRE_E_CRYPTO;
-	/* the cipher's AVX-512 state would slow the records' SHA-256 that
-	 * follow (include/lacre/simd.h) */
-	lacre_simd_settle();
 	if (EVP_DigestUpdate(w->fp, dst + n, AGE_TAG_SIZE) != 1)
 		return LACRE_E_CRYPTO;
 	w->out->len += n + AGE_TAG_SIZE;

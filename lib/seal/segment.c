@@ -47,6 +47,7 @@
 #include "lacre/frame.h"
 #include "lacre/fsync.h"
 #include "lacre/segment.h"
+#include "lacre/simd.h"
 #include "lacre/modes.h"
 
 #define SEG_ALIGN 4096
@@ -710,6 +711,11 @@ int segment_writer_add(struct segment_writer *w, const struct frame_record *rec,
 		goto out;
 	c = w->commits[w->n_records];
 	r = LACRE_E_CRYPTO;
+	/* whatever ran before (the receiver's TLS, a handover payload's
+	 * decryption, the last chunk's cipher) may have left AVX-512 state
+	 * that slows SHA-256 (lacre/simd.h): cleared here, where every
+	 * record's commitment is taken */
+	lacre_simd_settle();
 	if (SHA256_Init(&w->sha) != 1 ||
 	    SHA256_Update(&w->sha, w->head + FRAME_HDR_SIZE, hl - FRAME_HDR_SIZE) != 1 ||
 	    SHA256_Update(&w->sha, fr.pdu.p, fr.pdu.len) != 1 ||

@@ -18,15 +18,17 @@ __attribute__((target("avx"))) static void simd_zeroupper(void)
 
 void lacre_simd_settle(void)
 {
-	/* -1 unknown, 0 no AVX, 1 AVX: a benign race (every thread that
-	 * asks computes the same answer) */
+	/* -1 unknown, 0 no AVX, 1 AVX: every thread that asks first
+	 * computes the same answer (relaxed atomics: no data race) */
 	static int has_avx = -1;
+	int h = __atomic_load_n(&has_avx, __ATOMIC_RELAXED);
 
-	if (has_avx < 0) {
+	if (h < 0) {
 		__builtin_cpu_init();
-		has_avx = __builtin_cpu_supports("avx") ? 1 : 0;
+		h = __builtin_cpu_supports("avx") ? 1 : 0;
+		__atomic_store_n(&has_avx, h, __ATOMIC_RELAXED);
 	}
-	if (has_avx)
+	if (h)
 		simd_zeroupper();
 }
 #else
