@@ -336,7 +336,7 @@ static int send_all(struct upload *u, const struct scan *sc, size_t *sent)
 	p.sc = sc;
 	p.err = LACRE_OK;
 	pthread_mutex_init(&p.mu, NULL);
-	if (want > sc->n)
+	if (want >= sc->n)   /* no more senders than files (this thread is one) */
 		want = sc->n ? sc->n - 1 : 0;
 	for (size_t i = 0; i < want; i++) {
 		args[n_th].p = &p;
