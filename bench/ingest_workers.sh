@@ -15,9 +15,18 @@
 # (lacre-mediator --replay: sendfile() for TCP, 1 MiB SSL_write() for TLS),
 # so the receiver sees the same PDUs as from the live mediator, final
 # keep-alives answered, while the sender costs the kernel copy and little
-# else.  It is pinned to the last CPU (IW_SENDER_CPU) in both runs: in the
-# 1-worker run it has that CPU to itself and the receiver has CPU 0; in the
-# 2-worker run it shares CPU 1 with the receiver.
+# else (over TLS it also encrypts: about a third of a CPU at full rate).
+# Two placements of the sender, each case run in both (IW_SENDER):
+#   own     pinned to the last CPU (IW_SENDER_CPU) in both runs: in the
+#           1-worker run it has that CPU to itself and the receiver has
+#           CPU 0; in the 2-worker run it shares CPU 1 with the receiver.
+#           On a 2-CPU machine the 2-worker run thus has less than two CPUs
+#           (two minus the sender's share) against one whole CPU.
+#   shared  on the receiver's CPUs in both runs (CPU 0 with 1 worker, CPUs
+#           0,1 with 2): each run pays the sender's cost per byte alike, so
+#           the ratio is the receiver's scaling from one CPU to two with
+#           the sender's work beside it, as when mediator and receiver share
+#           a box.  On a machine with spare CPUs, own is the placement to read.
 #
 # Printed per case: MB/s and PDUs/s by wall clock (first connect to the last
 # keep-alive answer) for 1 and 2 workers and their ratio (the target's
@@ -41,7 +50,8 @@
 # Prints figures; asserts nothing.  Environment: IW_CONNS (default 8, at
 # most 64), IW_MB (about how many MB each mix sends, default 600), IW_CASES
 # (default "cc-mixed cc-sessions cc-bulk"), IW_TLS (default "0 1"),
-# IW_SENDER_CPU (default the last CPU), IW_PERF (default 1), IW_REPEAT
+# IW_SENDER_CPU (default the last CPU), IW_SENDER (default "own shared"),
+# IW_PERF (default 1), IW_REPEAT
 # (default 1: runs of each configuration, 1 and 2 workers in turn, the
 # fastest of each kept: a shared machine's neighbours come and go),
 # IW_RECEIVER_BIN
@@ -56,6 +66,7 @@ mb=${IW_MB:-600}
 cases=${IW_CASES:-cc-mixed cc-sessions cc-bulk}
 tlss=${IW_TLS:-0 1}
 repeat=${IW_REPEAT:-1}
+placements=${IW_SENDER:-own shared}
 command -v taskset >/dev/null || { echo "ingest_workers.sh: taskset not found (util-linux)"; exit 0; }
 command -v openssl >/dev/null || { echo "ingest_workers.sh: openssl not found"; exit 0; }
 command -v python3 >/dev/null || { echo "ingest_workers.sh: python3 not found"; exit 0; }
@@ -73,8 +84,8 @@ trap '[ -n "$IPID" ] && kill -9 $IPID 2>/dev/null; [ -n "$PPID_" ] && kill $PPID
 export LACRE_PASSPHRASE=bench LACRE_SCRYPT_LOG2N=10
 clk=$(getconf CLK_TCK)
 echo "machine: $ncpu cores, load $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: figures are noisy)"
-echo "sender: lacre-mediator --replay pinned to CPU $scpu; receiver: CPU 0 with 1 worker, CPUs 0,1 with 2;" \
-	"$conns connection pairs"
+echo "sender: lacre-mediator --replay; placements: $placements (own: pinned to CPU $scpu; shared: on the" \
+	"receiver's CPUs); receiver: CPU 0 with 1 worker, CPUs 0,1 with 2; $conns connection pairs"
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "/CN=lacre-bench" \
 	-addext "subjectAltName=IP:127.0.0.1" -keyout "$work/srv.key" -out "$work/srv.crt" 2>/dev/null ||
@@ -112,9 +123,10 @@ task_cpu() {
 	done
 }
 
-# one CPUS WORKERS TLS MIX PERF: one run; prints one JSON object of figures
+# one CPUS WORKERS TLS MIX PERF SENDER_CPUS: one run; prints one JSON object
+# of figures
 one() {
-	local cpus=$1 nw=$2 tls=$3 mix=$4 withperf=$5 iargs=() margs=() liids=() i w
+	local cpus=$1 nw=$2 tls=$3 mix=$4 withperf=$5 scpus=$6 iargs=() margs=() liids=() i w
 	rm -rf "$work/site"
 	"$B/lacre" init "$work/site" --hi2 127.0.0.1:7 --hi3 127.0.0.1:9 >/dev/null 2>&1
 	for ((i = 1; i <= 2 * conns; i++)); do liids+=(--liid "$(printf 'LIID%04u' "$i")"); done
@@ -146,7 +158,7 @@ one() {
 	task_cpu "$pid" >"$work/cpu0"
 	grep '^cpu[0-9]' /proc/stat >"$work/stat0"
 	date +%s.%N >"$work/t0"
-	taskset -c "$scpu" "$B/lacre-mediator" --replay "$work/gen/$mix" --connections "$conns" \
+	taskset -c "$scpus" "$B/lacre-mediator" --replay "$work/gen/$mix" --connections "$conns" \
 		--hi2 127.0.0.1:$hi2 --hi3 127.0.0.1:$hi3 "${margs[@]}" >"$work/replay.json" 2>"$work/med.err" ||
 		{ echo "replay failed: $(tail -1 "$work/med.err")" >&2; }
 	date +%s.%N >"$work/t1"
@@ -155,10 +167,10 @@ one() {
 	if [ -n "$PPID_" ]; then kill -INT "$PPID_"; wait "$PPID_" 2>/dev/null; PPID_=; fi
 	kill -TERM "$IPID"; wait "$IPID" 2>/dev/null; IPID=
 	[ -s "$work/replay.json" ] || return 1
-	python3 - "$work" "$clk" "$withperf" "$cpus" "$scpu" <<'PY'
+	python3 - "$work" "$clk" "$withperf" "$cpus" "$scpus" <<'PY'
 import json, sys, os
 work, clk, withperf = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1"
-rcpus, scpu = [int(x) for x in sys.argv[4].split(",")], int(sys.argv[5])
+rcpus, scpus = [int(x) for x in sys.argv[4].split(",")], [int(x) for x in sys.argv[5].split(",")]
 def busy(f):                     # per CPU: task jiffies (user nice system steal), irq + softirq
     d = {}
     for line in open(f):
@@ -197,10 +209,13 @@ sender = r["cpu_user_s"] + r["cpu_sys_s"]
 # the snapshots bracket the replay, a little longer than its elapsed_s: the
 # other processes' share is taken over the snapshots' own interval
 span = float(open(work + "/t1").read()) - float(open(work + "/t0").read())
-others = max(0.0, rbusy - max(total, sum(threads.values())) - (sender if scpu in rcpus else 0))
+# the sender's CPU, when on the receiver's CPUs (a sender spread over
+# several is taken as all on them: "shared" puts it on none but those)
+others = max(0.0, rbusy - max(total, sum(threads.values())) - (sender if set(scpus) & set(rcpus) else 0))
 others *= r["elapsed_s"] / span if span > r["elapsed_s"] else 1.0
 softirq *= r["elapsed_s"] / span if span > r["elapsed_s"] else 1.0
 out = {"mbps": r["bytes_sent"] / r["elapsed_s"] / 1e6, "others_cpu": others, "ncpu": len(rcpus),
+       "sender_here": bool(set(scpus) & set(rcpus)),
        "softirq": softirq, "pdups": r["pdus_sent"] / r["elapsed_s"],
        "mb": r["bytes_sent"] / 1e6, "elapsed": r["elapsed_s"], "bpp": r["bytes_sent"] / max(1, r["pdus_sent"]),
        "sender_cpu": r["cpu_user_s"] + r["cpu_sys_s"], "recv_cpu": max(total, sum(threads.values())),
@@ -235,26 +250,32 @@ printf '%s\n' "CPU-s/MB: CPU-seconds per MB sent; sender and other processes: CP
 for mix in $cases; do
 	gen "$mix" || continue
 	for tls in $tlss; do
-		name="$mix $([ "$tls" = 1 ] && echo TLS || echo plain)"
+	for place in $placements; do
+		case $place in
+		own) s1=$scpu s2=$scpu ;;
+		shared) s1=0 s2=0,1 ;;
+		*) echo "ingest_workers.sh: IW_SENDER takes own and shared, not $place"; continue ;;
+		esac
+		name="$mix $([ "$tls" = 1 ] && echo TLS || echo plain), sender $place"
 		r1= r2=
 		for ((rep = 0; rep < repeat; rep++)); do
 			# 1 and 2 workers in turn; the faster run of each is kept
-			x=$(one 0 1 "$tls" "$mix" 0) || { echo "$name: 1 worker run failed"; continue 2; }
+			x=$(one 0 1 "$tls" "$mix" 0 "$s1") || { echo "$name: 1 worker run failed"; continue 2; }
 			r1=$(best "$r1" "$x")
-			x=$(one 0,1 2 "$tls" "$mix" "$perf_ok") || { echo "$name: 2 worker run failed"; continue 2; }
+			x=$(one 0,1 2 "$tls" "$mix" "$perf_ok" "$s2") || { echo "$name: 2 worker run failed"; continue 2; }
 			r2=$(best "$r2" "$x")
 		done
-		python3 - "$name" "$r1" "$r2" "$scpu" <<'PY'
+		python3 - "$name" "$r1" "$r2" "$place" <<'PY'
 import json, sys
-name, a, b, scpu = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4])
+name, a, b, place = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
 def sshare(x):                   # the sender's CPUs (CPU-s per s)
     return x["sender_cpu"] / x["elapsed"]
 def oshare(x):                   # other processes' CPUs on the receiver's CPUs
     return x["others_cpu"] / x["elapsed"]
 def left(x, sender_here):        # CPUs left to the receiver
     return max(0.01, x["ncpu"] - (sshare(x) if sender_here else 0) - oshare(x))
-l1 = left(a, scpu == 0)          # 1 worker: receiver on CPU 0
-l2 = left(b, scpu in (0, 1))     # 2 workers: CPUs 0,1
+l1 = left(a, a["sender_here"])   # 1 worker: receiver on CPU 0
+l2 = left(b, b["sender_here"])   # 2 workers: CPUs 0,1
 ratio = b["mbps"] / a["mbps"] if a["mbps"] > 0 else 0
 norm = (b["mbps"] / l2) / (a["mbps"] / l1) * 2 if a["mbps"] > 0 else 0
 for lab, x, l in (("1 worker: ", a, l1), ("2 workers:", b, l2)):
@@ -266,9 +287,11 @@ for lab, x, l in (("1 worker: ", a, l1), ("2 workers:", b, l2)):
              x["mb"] / x["recv_cpu"] if x["recv_cpu"] > 0 else 0, x["recv_cpu"] / x["mb"],
              x["recv_cpu"] / x["elapsed"], sshare(x), x["sender_cpu"] / x["mb"], oshare(x),
              x["softirq"] / x["elapsed"], l, x["ncpu"]))
-print("%-17s ratio %.2f (the target's figure, >= 1.8); normalised by the CPU left to the receiver "
-      "(MB/s per CPU left, 2 workers over 1, x 2) %.2f; %.0f B/PDU, %.0f MB"
-      % ("", ratio, norm, a["bpp"], a["mb"]))
+print("%-17s ratio %.2f (throughput, 2 workers over 1: the target's figure, >= 1.8; sender %s); "
+      "normalised by the CPU left to the receiver (MB/s per CPU left, 2 workers over 1, x 2) %.2f; "
+      "%.0f B/PDU, %.0f MB"
+      % ("", ratio, "on its own CPU in both runs, beside worker 2 in the 2-worker run" if place == "own"
+         else "on the receiver's CPUs in both runs", norm, a["bpp"], a["mb"]))
 for lab, x in (("1w", a), ("2w", b)):
     th = sorted(x["threads"].items(), key=lambda kv: -kv[1])
     extra = ""
@@ -284,6 +307,7 @@ for lab, x in (("1w", a), ("2w", b)):
         100 * v[1] / x["elapsed"], max(0, 100 - 100 * (v[0] + v[1]) / x["elapsed"]))
         for k, v in sorted(x["sched"].items()))))
 PY
+	done
 	done
 	rm -f "$work/gen/$mix".*
 done
