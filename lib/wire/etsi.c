@@ -56,8 +56,9 @@ int etsi_dec_next_failed(struct etsi_dec *d, struct lacre_rbuf *c, int r)
 }
 
 /* ENUMERATED or small INTEGER in 0..INT32_MAX into *v; negative or
- * larger values are field errors (LACRE_E_RANGE), *v untouched. */
-int etsi_dec_enum(struct etsi_dec *d, const struct ber_tlv *x, int *v)
+ * larger values are field errors (LACRE_E_RANGE), *v untouched.  Any
+ * form (etsi_dec_enum in etsi_int.h inlines the commonest). */
+int etsi_dec_enum_any(struct etsi_dec *d, const struct ber_tlv *x, int *v)
 {
 	int64_t i;
 	int r;
@@ -74,30 +75,16 @@ int etsi_dec_enum(struct etsi_dec *d, const struct ber_tlv *x, int *v)
 	return LACRE_OK;
 }
 
-/* Non-negative INTEGER (up to 2^64-1) into *v, or a field error. */
-int etsi_dec_uint(struct etsi_dec *d, const struct ber_tlv *x, uint64_t *v)
-{
-	int r;
-
-	if ((r = ber_get_uint(x, v)) != LACRE_OK)
-		etsi_dec_bad(d, x->value, r);
-	return r;
-}
-
-/* An OCTET STRING (or other string type) into *b, pointing into the PDU. */
-int etsi_dec_bytes(struct etsi_dec *d, const struct ber_tlv *x, struct etsi_bytes *b)
+/* A constructed OCTET STRING (or other string type) into *b, pointing
+ * into the PDU (etsi_dec_bytes in etsi_int.h does the primitive form):
+ * accepted when it holds one primitive segment, the only form that can
+ * be pointed at without copying. */
+int etsi_dec_bytes_cons(struct etsi_dec *d, const struct ber_tlv *x, struct etsi_bytes *b)
 {
 	struct lacre_rbuf c;
 	struct ber_tlv seg;
 	int r;
 
-	if (!x->constructed) {
-		b->p = x->len ? x->value : NULL;
-		b->len = x->len;
-		return LACRE_OK;
-	}
-	/* a constructed string: accepted when it holds one primitive segment,
-	 * the only form that can be pointed at without copying */
 	d->pdu->segmented++;
 	lacre_rbuf_init(&c, x->value, x->len);
 	if (x->len == 0) {
@@ -371,7 +358,7 @@ static void dec_header(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 		case 0:
 			p->domain_id.p = y.value;
 			p->domain_id.len = y.len;
-			if (ber_get_oid(&y, 0, NULL, 0, NULL, &last) != LACRE_OK)
+			if (ber_get_oid_last(&y, &last) != LACRE_OK)
 				etsi_dec_bad(d, y.value, LACRE_E_MALFORMED);
 			else
 				p->domain_version = last > UINT32_MAX ? 0 : (uint32_t)last;
@@ -802,7 +789,7 @@ int etsi_decode(const uint8_t *p, size_t n, struct etsi_pdu *out)
 	const int depth = BER_MAX_DEPTH;
 
 	lacre_rbuf_init(&b, p, n);
-	if ((r = ber_next(&b, &outer, depth)) != LACRE_OK)
+	if ((r = ber_next_fast(&b, &outer, depth)) != LACRE_OK)
 		return r;
 	if (outer.cls != BER_UNIVERSAL || outer.tag != 16 || !outer.constructed)
 		return LACRE_E_MALFORMED;
