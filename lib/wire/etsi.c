@@ -178,32 +178,6 @@ void etsi_dec_time(struct etsi_dec *d, const struct ber_tlv *x, int style, int d
 	}
 }
 
-/* The alternative of an explicit CHOICE x (a constructed element holding
- * exactly one): 1 with *y set when it is context-specific with a tag up to
- * max_tag; else 0, reported (malformed when x is not constructed or empty,
- * an unknown element otherwise).  Elements after the alternative count as
- * unknown. */
-int etsi_dec_choice(struct etsi_dec *d, const struct ber_tlv *x, int depth, uint32_t max_tag,
-		    struct ber_tlv *y)
-{
-	struct lacre_rbuf c;
-
-	if (etsi_dec_need_cons(d, x))
-		return 0;
-	etsi_dec_children(x, &c);
-	if (!etsi_dec_next(d, &c, y, depth)) {
-		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
-		return 0;
-	}
-	if (y->cls != BER_CONTEXT || y->tag > max_tag) {
-		etsi_dec_unknown(d);
-		return 0;
-	}
-	if (lacre_rbuf_left(&c) > 0)
-		etsi_dec_unknown(d);
-	return 1;
-}
-
 /* LI-PS-PDU IPAddress { iP-type [1], iP-value [2] CHOICE, iP-assignment
  * [3], iPv6PrefixLength [4], iPv4SubnetMask [5], ... } into *a. */
 void etsi_dec_ipaddr(struct etsi_dec *d, const struct ber_tlv *x, int depth, struct etsi_ipaddr *a)
@@ -262,9 +236,9 @@ void etsi_dec_ipaddr(struct etsi_dec *d, const struct ber_tlv *x, int depth, str
 
 /*
  * A PrintableString (SIZE(2)) country code into out[3]; anything else is a
- * field error and leaves out empty.
+ * field error and leaves out empty.  Inline: two in every PSHeader.
  */
-static void dec_country(struct etsi_dec *d, const struct ber_tlv *x, char out[3])
+static inline void dec_country(struct etsi_dec *d, const struct ber_tlv *x, char out[3])
 {
 	struct etsi_bytes b = { NULL, 0 };
 
@@ -294,9 +268,10 @@ static int dec_u32(struct etsi_dec *d, const struct ber_tlv *x, uint32_t *v)
 	return 0;
 }
 
-/* NetworkIdentifier { operatorIdentifier [0], networkElementIdentifier [1], ... }. */
-static void dec_netid(struct etsi_dec *d, const struct ber_tlv *x, int depth,
-		      struct etsi_bytes *op, struct etsi_bytes *ne)
+/* NetworkIdentifier { operatorIdentifier [0], networkElementIdentifier [1], ... }.
+ * Inline: in every PSHeader. */
+static inline void dec_netid(struct etsi_dec *d, const struct ber_tlv *x, int depth,
+			     struct etsi_bytes *op, struct etsi_bytes *ne)
 {
 	struct lacre_rbuf c;
 	struct ber_tlv y;

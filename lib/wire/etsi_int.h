@@ -121,10 +121,32 @@ int etsi_dec_usts(struct etsi_dec *d, const struct ber_tlv *x, int depth, int64_
  * (1 or 2; a microsecond time is never replaced by a GeneralizedTime). */
 void etsi_dec_time(struct etsi_dec *d, const struct ber_tlv *x, int style, int depth,
 		   int64_t *us, int *has);
-/* The context-specific alternative (tag <= max_tag) of the explicit CHOICE
- * x into *y: 1, or 0 after reporting it (see etsi.c). */
-int etsi_dec_choice(struct etsi_dec *d, const struct ber_tlv *x, int depth, uint32_t max_tag,
-		    struct ber_tlv *y);
+/* The alternative of an explicit CHOICE x (a constructed element holding
+ * exactly one): 1 with *y set when it is context-specific with a tag up to
+ * max_tag; else 0, reported (malformed when x is not constructed or empty,
+ * an unknown element otherwise).  Elements after the alternative count as
+ * unknown.  Inline: two per PDU (its payload and its contents). */
+static inline int etsi_dec_choice(struct etsi_dec *d, const struct ber_tlv *x, int depth,
+				  uint32_t max_tag, struct ber_tlv *y)
+{
+	struct lacre_rbuf c;
+
+	if (etsi_dec_need_cons(d, x))
+		return 0;
+	etsi_dec_children(x, &c);
+	if (!etsi_dec_next(d, &c, y, depth)) {
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+		return 0;
+	}
+	if (y->cls != BER_CONTEXT || y->tag > max_tag) {
+		etsi_dec_unknown(d);
+		return 0;
+	}
+	if (c.off < c.len)
+		etsi_dec_unknown(d);
+	return 1;
+}
+
 /* LI-PS-PDU IPAddress into *a. */
 void etsi_dec_ipaddr(struct etsi_dec *d, const struct ber_tlv *x, int depth, struct etsi_ipaddr *a);
 
