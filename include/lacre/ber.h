@@ -51,21 +51,27 @@ int ber_next(struct lacre_rbuf *b, struct ber_tlv *t, int depth_left);
  * and a definite length in the short form or in one or two length octets
  * (81 xx, 82 xx xx), that fits in b.  Same results as ber_next() for
  * every input; anything else goes to ber_next().  The decoder's hot path:
- * nearly every TLV inside a PS-PDU has one of these forms. */
+ * nearly every TLV inside a PS-PDU has one of these forms, the last
+ * element of a SEQUENCE often in the last 2 or 3 octets of b (84 01 00).
+ * Built with LACRE_WIRE_REFERENCE, it is ber_next() itself (the reference
+ * decoder of tests/unit/test_etsi_fast.c). */
 static inline int ber_next_fast(struct lacre_rbuf *b, struct ber_tlv *t, int depth_left)
 {
+#ifdef LACRE_WIRE_REFERENCE
+	return ber_next(b, t, depth_left);
+#else
 	size_t avail = b->len - b->off, hl, len;
 	const uint8_t *p = b->p + b->off;
 
-	if (avail < 4 || (p[0] & 0x1f) == 0x1f)
+	if (avail < 2 || (p[0] & 0x1f) == 0x1f)
 		return ber_next(b, t, depth_left);
 	if (p[1] < 0x80) {
 		hl = 2;
 		len = p[1];
-	} else if (p[1] == 0x81) {
+	} else if (p[1] == 0x81 && avail >= 3) {
 		hl = 3;
 		len = p[2];
-	} else if (p[1] == 0x82) {
+	} else if (p[1] == 0x82 && avail >= 4) {
 		hl = 4;
 		len = (size_t)p[2] << 8 | p[3];
 	} else {
@@ -83,6 +89,7 @@ static inline int ber_next_fast(struct lacre_rbuf *b, struct ber_tlv *t, int dep
 	t->total = hl + len;
 	b->off += t->total;
 	return LACRE_OK;
+#endif
 }
 
 /* Parse only the identifier and length octets at the start of p[0..n) and
@@ -93,6 +100,23 @@ int ber_element_size(const uint8_t *p, size_t n, size_t max, size_t *total);
 
 /* Primitive decoders over a TLV's contents. */
 int ber_get_uint(const struct ber_tlv *t, uint64_t *v);  /* non-negative INTEGER/ENUMERATED, <= 2^64-1 */
+/* ber_get_uint() with the commonest form inlined: a primitive element
+ * of 1..8 contents octets, the first below 80.  Same results for every
+ * input; anything else goes to ber_get_uint() (ber_get_uint() itself when
+ * built with LACRE_WIRE_REFERENCE). */
+static inline int ber_get_uint_fast(const struct ber_tlv *t, uint64_t *v)
+{
+#ifndef LACRE_WIRE_REFERENCE
+	if (!t->constructed && t->len - 1 < 8 && !(t->value[0] & 0x80)) {
+		uint64_t x = 0;
+		for (size_t i = 0; i < t->len; i++)
+			x = x << 8 | t->value[i];
+		*v = x;
+		return LACRE_OK;
+	}
+#endif
+	return ber_get_uint(t, v);
+}
 int ber_get_int(const struct ber_tlv *t, int64_t *v);
 /* GeneralizedTime "YYYYMMDDhhmmss[.fff...][Z|+hhmm]" to Unix microseconds. */
 int ber_get_gentime(const struct ber_tlv *t, int64_t *unix_us);
@@ -105,5 +129,28 @@ int ber_get_utctime(const struct ber_tlv *t, int64_t *unix_us);
  * LACRE_E_TOO_LARGE.  out may be NULL (cap ignored) to validate only. */
 int ber_get_oid(const struct ber_tlv *t, int relative, char *out, size_t cap,
 		unsigned *n_arcs, uint64_t *last);
+
+/* Validate an OBJECT IDENTIFIER and give its last arc, as
+ * ber_get_oid(t, 0, NULL, 0, NULL, last) does, with the commonest form
+ * inlined: two or more contents octets, none with the high bit set (every
+ * arc after the first two below 128, as in every li-psDomainId), where
+ * the last arc is the last octet.  Anything else goes to ber_get_oid().
+ * Built with LACRE_WIRE_REFERENCE, it is ber_get_oid() itself. */
+static inline int ber_get_oid_last(const struct ber_tlv *t, uint64_t *last)
+{
+#ifndef LACRE_WIRE_REFERENCE
+	uint8_t hi = 0;
+
+	if (!t->constructed && t->len >= 2) {
+		for (size_t i = 0; i < t->len; i++)
+			hi |= t->value[i];
+		if (!(hi & 0x80)) {
+			*last = t->value[t->len - 1];
+			return LACRE_OK;
+		}
+	}
+#endif
+	return ber_get_oid(t, 0, NULL, 0, NULL, last);
+}
 
 #endif

@@ -56,8 +56,9 @@ int etsi_dec_next_failed(struct etsi_dec *d, struct lacre_rbuf *c, int r)
 }
 
 /* ENUMERATED or small INTEGER in 0..INT32_MAX into *v; negative or
- * larger values are field errors (LACRE_E_RANGE), *v untouched. */
-int etsi_dec_enum(struct etsi_dec *d, const struct ber_tlv *x, int *v)
+ * larger values are field errors (LACRE_E_RANGE), *v untouched.  Any
+ * form (etsi_dec_enum in etsi_int.h inlines the commonest). */
+int etsi_dec_enum_any(struct etsi_dec *d, const struct ber_tlv *x, int *v)
 {
 	int64_t i;
 	int r;
@@ -74,30 +75,16 @@ int etsi_dec_enum(struct etsi_dec *d, const struct ber_tlv *x, int *v)
 	return LACRE_OK;
 }
 
-/* Non-negative INTEGER (up to 2^64-1) into *v, or a field error. */
-int etsi_dec_uint(struct etsi_dec *d, const struct ber_tlv *x, uint64_t *v)
-{
-	int r;
-
-	if ((r = ber_get_uint(x, v)) != LACRE_OK)
-		etsi_dec_bad(d, x->value, r);
-	return r;
-}
-
-/* An OCTET STRING (or other string type) into *b, pointing into the PDU. */
-int etsi_dec_bytes(struct etsi_dec *d, const struct ber_tlv *x, struct etsi_bytes *b)
+/* A constructed OCTET STRING (or other string type) into *b, pointing
+ * into the PDU (etsi_dec_bytes in etsi_int.h does the primitive form):
+ * accepted when it holds one primitive segment, the only form that can
+ * be pointed at without copying. */
+int etsi_dec_bytes_cons(struct etsi_dec *d, const struct ber_tlv *x, struct etsi_bytes *b)
 {
 	struct lacre_rbuf c;
 	struct ber_tlv seg;
 	int r;
 
-	if (!x->constructed) {
-		b->p = x->len ? x->value : NULL;
-		b->len = x->len;
-		return LACRE_OK;
-	}
-	/* a constructed string: accepted when it holds one primitive segment,
-	 * the only form that can be pointed at without copying */
 	d->pdu->segmented++;
 	lacre_rbuf_init(&c, x->value, x->len);
 	if (x->len == 0) {
@@ -191,32 +178,6 @@ void etsi_dec_time(struct etsi_dec *d, const struct ber_tlv *x, int style, int d
 	}
 }
 
-/* The alternative of an explicit CHOICE x (a constructed element holding
- * exactly one): 1 with *y set when it is context-specific with a tag up to
- * max_tag; else 0, reported (malformed when x is not constructed or empty,
- * an unknown element otherwise).  Elements after the alternative count as
- * unknown. */
-int etsi_dec_choice(struct etsi_dec *d, const struct ber_tlv *x, int depth, uint32_t max_tag,
-		    struct ber_tlv *y)
-{
-	struct lacre_rbuf c;
-
-	if (etsi_dec_need_cons(d, x))
-		return 0;
-	etsi_dec_children(x, &c);
-	if (!etsi_dec_next(d, &c, y, depth)) {
-		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
-		return 0;
-	}
-	if (y->cls != BER_CONTEXT || y->tag > max_tag) {
-		etsi_dec_unknown(d);
-		return 0;
-	}
-	if (lacre_rbuf_left(&c) > 0)
-		etsi_dec_unknown(d);
-	return 1;
-}
-
 /* LI-PS-PDU IPAddress { iP-type [1], iP-value [2] CHOICE, iP-assignment
  * [3], iPv6PrefixLength [4], iPv4SubnetMask [5], ... } into *a. */
 void etsi_dec_ipaddr(struct etsi_dec *d, const struct ber_tlv *x, int depth, struct etsi_ipaddr *a)
@@ -275,9 +236,9 @@ void etsi_dec_ipaddr(struct etsi_dec *d, const struct ber_tlv *x, int depth, str
 
 /*
  * A PrintableString (SIZE(2)) country code into out[3]; anything else is a
- * field error and leaves out empty.
+ * field error and leaves out empty.  Inline: two in every PSHeader.
  */
-static void dec_country(struct etsi_dec *d, const struct ber_tlv *x, char out[3])
+static inline void dec_country(struct etsi_dec *d, const struct ber_tlv *x, char out[3])
 {
 	struct etsi_bytes b = { NULL, 0 };
 
@@ -307,9 +268,10 @@ static int dec_u32(struct etsi_dec *d, const struct ber_tlv *x, uint32_t *v)
 	return 0;
 }
 
-/* NetworkIdentifier { operatorIdentifier [0], networkElementIdentifier [1], ... }. */
-static void dec_netid(struct etsi_dec *d, const struct ber_tlv *x, int depth,
-		      struct etsi_bytes *op, struct etsi_bytes *ne)
+/* NetworkIdentifier { operatorIdentifier [0], networkElementIdentifier [1], ... }.
+ * Inline: in every PSHeader. */
+static inline void dec_netid(struct etsi_dec *d, const struct ber_tlv *x, int depth,
+			     struct etsi_bytes *op, struct etsi_bytes *ne)
 {
 	struct lacre_rbuf c;
 	struct ber_tlv y;
@@ -371,7 +333,7 @@ static void dec_header(struct etsi_dec *d, const struct ber_tlv *x, int depth)
 		case 0:
 			p->domain_id.p = y.value;
 			p->domain_id.len = y.len;
-			if (ber_get_oid(&y, 0, NULL, 0, NULL, &last) != LACRE_OK)
+			if (ber_get_oid_last(&y, &last) != LACRE_OK)
 				etsi_dec_bad(d, y.value, LACRE_E_MALFORMED);
 			else
 				p->domain_version = last > UINT32_MAX ? 0 : (uint32_t)last;
@@ -802,7 +764,7 @@ int etsi_decode(const uint8_t *p, size_t n, struct etsi_pdu *out)
 	const int depth = BER_MAX_DEPTH;
 
 	lacre_rbuf_init(&b, p, n);
-	if ((r = ber_next(&b, &outer, depth)) != LACRE_OK)
+	if ((r = ber_next_fast(&b, &outer, depth)) != LACRE_OK)
 		return r;
 	if (outer.cls != BER_UNIVERSAL || outer.tag != 16 || !outer.constructed)
 		return LACRE_E_MALFORMED;

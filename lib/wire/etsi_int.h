@@ -70,13 +70,49 @@ static inline void etsi_dec_unknown(struct etsi_dec *d)
 {
 	d->pdu->unknown_tags++;
 }
-/* ENUMERATED / small INTEGER in 0..INT32_MAX into *v (untouched on error). */
-int etsi_dec_enum(struct etsi_dec *d, const struct ber_tlv *x, int *v);
-/* Non-negative INTEGER into *v (untouched on error). */
-int etsi_dec_uint(struct etsi_dec *d, const struct ber_tlv *x, uint64_t *v);
+/* The general forms of etsi_dec_enum and etsi_dec_bytes below (etsi.c),
+ * for what their inlined commonest form does not cover. */
+int etsi_dec_enum_any(struct etsi_dec *d, const struct ber_tlv *x, int *v);
+int etsi_dec_bytes_cons(struct etsi_dec *d, const struct ber_tlv *x, struct etsi_bytes *b);
+
+/* ENUMERATED / small INTEGER in 0..INT32_MAX into *v (untouched on
+ * error).  Inline for a primitive element of 1..4 octets, the first below
+ * 80 (a value in 0..INT32_MAX whatever the octets that follow): called
+ * for most fields of every PDU.  LACRE_WIRE_REFERENCE: the general form
+ * only. */
+static inline int etsi_dec_enum(struct etsi_dec *d, const struct ber_tlv *x, int *v)
+{
+#ifndef LACRE_WIRE_REFERENCE
+	if (!x->constructed && x->len - 1 < 4 && !(x->value[0] & 0x80)) {
+		uint32_t u = 0;
+		for (size_t i = 0; i < x->len; i++)
+			u = u << 8 | x->value[i];
+		*v = (int)u;
+		return LACRE_OK;
+	}
+#endif
+	return etsi_dec_enum_any(d, x, v);
+}
+/* Non-negative INTEGER into *v (untouched on error), inline. */
+static inline int etsi_dec_uint(struct etsi_dec *d, const struct ber_tlv *x, uint64_t *v)
+{
+	int r;
+
+	if ((r = ber_get_uint_fast(x, v)) != LACRE_OK)
+		etsi_dec_bad(d, x->value, r);
+	return r;
+}
 /* OCTET STRING (or any string type) into *b, accepting a constructed
- * string of one segment (counted in pdu->segmented). */
-int etsi_dec_bytes(struct etsi_dec *d, const struct ber_tlv *x, struct etsi_bytes *b);
+ * string of one segment (counted in pdu->segmented).  Inline for the
+ * primitive form every sender uses. */
+static inline int etsi_dec_bytes(struct etsi_dec *d, const struct ber_tlv *x, struct etsi_bytes *b)
+{
+	if (x->constructed)
+		return etsi_dec_bytes_cons(d, x, b);
+	b->p = x->len ? x->value : NULL;
+	b->len = x->len;
+	return LACRE_OK;
+}
 /* GeneralizedTime into *us. */
 int etsi_dec_gentime(struct etsi_dec *d, const struct ber_tlv *x, int64_t *us);
 /* MicroSecondTimeStamp SEQUENCE { seconds [0], microSeconds [1] } into *us. */
@@ -85,10 +121,32 @@ int etsi_dec_usts(struct etsi_dec *d, const struct ber_tlv *x, int depth, int64_
  * (1 or 2; a microsecond time is never replaced by a GeneralizedTime). */
 void etsi_dec_time(struct etsi_dec *d, const struct ber_tlv *x, int style, int depth,
 		   int64_t *us, int *has);
-/* The context-specific alternative (tag <= max_tag) of the explicit CHOICE
- * x into *y: 1, or 0 after reporting it (see etsi.c). */
-int etsi_dec_choice(struct etsi_dec *d, const struct ber_tlv *x, int depth, uint32_t max_tag,
-		    struct ber_tlv *y);
+/* The alternative of an explicit CHOICE x (a constructed element holding
+ * exactly one): 1 with *y set when it is context-specific with a tag up to
+ * max_tag; else 0, reported (malformed when x is not constructed or empty,
+ * an unknown element otherwise).  Elements after the alternative count as
+ * unknown.  Inline: two per PDU (its payload and its contents). */
+static inline int etsi_dec_choice(struct etsi_dec *d, const struct ber_tlv *x, int depth,
+				  uint32_t max_tag, struct ber_tlv *y)
+{
+	struct lacre_rbuf c;
+
+	if (etsi_dec_need_cons(d, x))
+		return 0;
+	etsi_dec_children(x, &c);
+	if (!etsi_dec_next(d, &c, y, depth)) {
+		etsi_dec_bad(d, x->value, LACRE_E_MALFORMED);
+		return 0;
+	}
+	if (y->cls != BER_CONTEXT || y->tag > max_tag) {
+		etsi_dec_unknown(d);
+		return 0;
+	}
+	if (c.off < c.len)
+		etsi_dec_unknown(d);
+	return 1;
+}
+
 /* LI-PS-PDU IPAddress into *a. */
 void etsi_dec_ipaddr(struct etsi_dec *d, const struct ber_tlv *x, int depth, struct etsi_ipaddr *a);
 

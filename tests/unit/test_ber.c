@@ -436,6 +436,47 @@ static void test_next_fast_matches(void)
 	}
 }
 
+/* ber_get_uint_fast and ber_get_oid_last against ber_get_uint and
+ * ber_get_oid: every contents of 0..2 octets and, up to 10 octets, every
+ * length with a first octet of 00, 01, 7F, 80 or FF followed by 00, 5A
+ * or FF; primitive and constructed. */
+static void test_uint_oid_fast_match(void)
+{
+	static const uint8_t first[] = { 0x00, 0x01, 0x7f, 0x80, 0xff }, rest[] = { 0x00, 0x5a, 0xff };
+	uint8_t v[16];
+	struct ber_tlv t;
+	size_t cases = 65536 + 256 + 1 + 8 * sizeof(first) * sizeof(rest);
+
+	for (size_t c = 0; c < 2 * cases; c++) {
+		size_t x = c % cases;
+		uint64_t ua = 7, ub = 7;
+		int ra, rb;
+
+		memset(&t, 0, sizeof(t));
+		t.constructed = c >= cases;
+		t.value = v;
+		if (x < 65536 + 256 + 1) {
+			t.len = x == 0 ? 0 : x <= 256 ? 1 : 2;
+			v[0] = (uint8_t)(x <= 256 ? x - 1 : (x - 257) >> 8);
+			v[1] = (uint8_t)(x - 257);
+		} else {
+			x -= 65536 + 256 + 1;
+			t.len = 3 + x / (sizeof(first) * sizeof(rest));
+			v[0] = first[x / sizeof(rest) % sizeof(first)];
+			memset(v + 1, rest[x % sizeof(rest)], t.len - 1);
+		}
+		ra = ber_get_uint(&t, &ua);
+		rb = ber_get_uint_fast(&t, &ub);
+		CHECK_EQ_INT(ra, rb);
+		CHECK(ua == ub);
+		ua = ub = 7;
+		ra = ber_get_oid(&t, 0, NULL, 0, NULL, &ua);
+		rb = ber_get_oid_last(&t, &ub);
+		CHECK_EQ_INT(ra, rb);
+		CHECK(ua == ub);
+	}
+}
+
 int main(void)
 {
 	RUN(test_short_and_long_lengths);
@@ -449,5 +490,6 @@ int main(void)
 	RUN(test_times);
 	RUN(test_oids);
 	RUN(test_next_fast_matches);
+	RUN(test_uint_oid_fast_match);
 	return t_done();
 }
