@@ -113,7 +113,7 @@ struct seal_slot {
 	struct seal_streams streams;     /* what the open segment holds (its manifest) */
 	int64_t opened_us;               /* time given with its first record; 0: empty */
 	uint64_t plain;                  /* its plaintext bytes, at most */
-	uint64_t owed;                   /* what it counts in k->owed */
+	uint64_t owed;                   /* what it counts in its lane's owed (retired: in k->owed) */
 	struct lacre_dbuf entry;         /* its v2 entry, made once at on_sealed */
 	int have_entry;                  /* entry holds it (on_close reuses it) */
 };
@@ -130,9 +130,13 @@ struct seal_dest {
 
 #define SEAL_TD_MAX 8                /* destinations one read_done names without a scan */
 
-/* One receiving thread's writers (seal_lane_get). */
+/* One receiving thread's writers (seal_lane_get).  What it counts per
+ * record is its own (owed, records, routed), on its own cache lines: with
+ * several workers, one shared counter written per record moves its cache
+ * line between the cores at every record.  Written under mu, read by
+ * others with relaxed loads (seal_lanes_sum). */
 struct seal_lane {
-	pthread_mutex_t mu;              /* dests, their slots; held while sealing */
+	_Alignas(64) pthread_mutex_t mu; /* dests, their slots, counts; held while sealing */
 	struct seal_dest *dests;         /* SEAL_MAX_DESTS, allocated at first use */
 	size_t n_dests;
 	int touched;                     /* a record sealed since the last read_done */
@@ -141,6 +145,8 @@ struct seal_lane {
 	int td_all;                      /* more than SEAL_TD_MAX: read_done scans them all */
 	uint64_t space_res;              /* spool budget taken from k->space_budget, not yet used */
 	uint64_t space_gen;              /* the k->space_gen it was taken under */
+	uint64_t owed;                   /* its open slots' owed (seal_frame; k->owed: retired) */
+	uint64_t records, routed;        /* records sealed, of them routed to a warrant */
 };
 
 /* A closed segment's leaf waiting for a published checkpoint, for the
@@ -189,7 +195,7 @@ struct seal_sink {
 	struct seal_lane lanes[SEAL_LANES];
 	unsigned n_lanes;                /* atomic: lanes handed out (modulo SEAL_LANES) */
 	uint64_t gen;                    /* this sink's number (a thread's lane cache) */
-	uint64_t owed;                   /* atomic: what open and retired segments will still write */
+	uint64_t owed;                   /* atomic: what retired segments will still write (open: lanes) */
 	/* the closer thread and its queue of retired slots (under cq_mu) */
 	pthread_t closer;
 	int closer_on;
@@ -491,6 +497,37 @@ static struct seal_lane *seal_lane_get(struct seal_sink *k)
 	return &k->lanes[tl.lane];
 }
 
+/* A lane's count set to v: written under the lane's mu, so a plain
+ * read-modify-write suffices among writers; the store is atomic for the
+ * readers (seal_lanes_sum), with no locked instruction per record. */
+static void lane_store(uint64_t *count, uint64_t v)
+{
+	__atomic_store_n(count, v, __ATOMIC_RELAXED);
+}
+
+/* The lanes' counts summed (any pointer may be NULL): a reader's view,
+ * each lane's figure as of a moment, without their locks. */
+static void seal_lanes_sum(struct seal_sink *k, uint64_t *owed, uint64_t *records,
+			   uint64_t *routed)
+{
+	unsigned used = __atomic_load_n(&k->n_lanes, __ATOMIC_RELAXED);
+	uint64_t o = 0, rc = 0, rt = 0;
+
+	if (used > SEAL_LANES)
+		used = SEAL_LANES;
+	for (unsigned i = 0; i < used; i++) {
+		o += __atomic_load_n(&k->lanes[i].owed, __ATOMIC_RELAXED);
+		rc += __atomic_load_n(&k->lanes[i].records, __ATOMIC_RELAXED);
+		rt += __atomic_load_n(&k->lanes[i].routed, __ATOMIC_RELAXED);
+	}
+	if (owed)
+		*owed = o;
+	if (records)
+		*records = rc;
+	if (routed)
+		*routed = rt;
+}
+
 /* Find or create the destination for key ("" = quarantine) in lane l
  * (under l->mu). */
 static int seal_dest_get(struct seal_sink *k, struct seal_lane *l, const char *key,
@@ -560,13 +597,15 @@ static void seal_slot_free(struct seal_slot *sl)
 
 /* Hand d's open segment to the closer thread (under the lane's lock); the
  * destination opens a fresh writer at its next record. */
-static void seal_retire(struct seal_sink *k, struct seal_dest *d)
+static void seal_retire(struct seal_sink *k, struct seal_lane *l, struct seal_dest *d)
 {
 	struct seal_slot *sl = d->cur;
 
 	if (!sl)
 		return;
 	d->cur = NULL;
+	/* what it still owes leaves the lane: the closer's until its close */
+	lane_store(&l->owed, l->owed - sl->owed);
 	if (sl->opened_us == 0) {
 		/* nothing in it: no segment to close */
 		seal_slot_free(sl);
@@ -578,6 +617,7 @@ static void seal_retire(struct seal_sink *k, struct seal_dest *d)
 	/* named on disk from now until its close, so that a crash before the
 	 * closer reaches it names its records lost (a file write, no sync) */
 	(void)seal_streams_write(k->site->cfg.spool_dir, &sl->streams);
+	__atomic_add_fetch(&k->owed, sl->owed, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&k->cq_mu);
 	sl->next = NULL;
 	if (k->cq_tail)
@@ -608,7 +648,7 @@ static void seal_lanes_retire(struct seal_sink *k, int force)
 			if (!d->cur || !d->cur->opened_us)
 				continue;
 			if (force || now - d->cur->opened_us >= age - SEAL_AGE_SLACK_US) {
-				seal_retire(k, d);
+				seal_retire(k, l, d);
 				continue;
 			}
 			if (!oldest || d->cur->opened_us < oldest)
@@ -839,7 +879,7 @@ static int seal_frame(struct seal_sink *k, struct seal_lane *l, const char *key,
 	if ((sl = d->cur) != NULL && sl->opened_us &&
 	    (now - sl->opened_us >= (int64_t)sc->segment_max_age_ms * 1000 - SEAL_AGE_SLACK_US ||
 	     sl->plain + fsize > sc->segment_max_bytes))
-		seal_retire(k, d);
+		seal_retire(k, l, d);
 	if (!d->cur && (r = seal_slot_new(k, d)) != LACRE_OK)
 		return r;
 	sl = d->cur;
@@ -882,11 +922,10 @@ static int seal_frame(struct seal_sink *k, struct seal_lane *l, const char *key,
 	owed = segment_writer_unwritten(sl->w);
 	if (owed)
 		owed += segment_writer_pending(sl->w) * 34 + 4096;
-	if (owed > sl->owed)
-		__atomic_add_fetch(&k->owed, owed - sl->owed, __ATOMIC_RELAXED);
-	else
-		__atomic_sub_fetch(&k->owed, sl->owed - owed, __ATOMIC_RELAXED);
-	sl->owed = owed;
+	if (owed != sl->owed) {
+		lane_store(&l->owed, l->owed - sl->owed + owed);
+		sl->owed = owed;
+	}
 	return r;
 }
 
@@ -906,8 +945,9 @@ static void seal_space_look(struct seal_sink *k)
 	}
 	/* what the open and retired segments will still write: their
 	 * unwritten ciphertext and, at close, their batch files (34 bytes a
-	 * record); each lane keeps its part in k->owed (seal_frame) */
-	owed = __atomic_load_n(&k->owed, __ATOMIC_RELAXED);
+	 * record): the lanes' open slots and the retired ones in k->owed */
+	seal_lanes_sum(k, &owed, NULL, NULL);
+	owed += __atomic_load_n(&k->owed, __ATOMIC_RELAXED);
 	avail = avail > owed ? avail - owed : 0;
 	room = avail > c->spool_reserve ? avail - c->spool_reserve : 0;
 	if (c->spool_quota) {
@@ -1085,25 +1125,24 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 			r = seal_frame(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
 		}
 	}
-	pthread_mutex_unlock(&l->mu);
-	if (r == LACRE_OK && !reason && !fr.late_delivery) {
-		/* the common case counts without mu (read by seal_stats):
-		 * one shared lock per record, not two */
-		__atomic_add_fetch(&k->st.routed, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&k->st.records, 1, __ATOMIC_RELAXED);
-		return r;
+	/* counted in the lane (seal_lanes_sum): no shared line written
+	 * per record */
+	if (r == LACRE_OK) {
+		lane_store(&l->records, l->records + 1);
+		if (!reason)
+			lane_store(&l->routed, l->routed + 1);
 	}
+	pthread_mutex_unlock(&l->mu);
+	if (r == LACRE_OK && !reason && !fr.late_delivery)
+		return r;
 	pthread_mutex_lock(&k->mu);
 	if (r == LACRE_OK && !reason) {
-		__atomic_add_fetch(&k->st.routed, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&k->st.records, 1, __ATOMIC_RELAXED);
 		if (fr.late_delivery) {
 			k->st.late++;
 			seal_alert(k, dp->liid.p, dp->liid.len, SEAL_LATE);
 		}
 	} else if (r == LACRE_OK) {
 		k->st.quarantined++;
-		__atomic_add_fetch(&k->st.records, 1, __ATOMIC_RELAXED);
 		if (ok && !strcmp(reason, WARRANT_Q_OPERATOR))
 			seal_alert_operator(k, dp->liid.p, dp->liid.len, &m, rec);
 		else
@@ -1445,7 +1484,7 @@ static int seal_close(void *ctx)
 	struct upload_stats us;
 	int r, rs;
 	size_t moved;
-	uint64_t t0;
+	uint64_t t0, records, routed;
 
 	pthread_mutex_lock(&k->mu);
 	k->stop = 1;
@@ -1491,9 +1530,10 @@ static int seal_close(void *ctx)
 	if ((r = tlog_checkpoint(k->log, NULL)) != LACRE_OK)
 		fprintf(stderr, "lacre: ingest: checkpoint not published (%s): retried at the next start\n",
 			lacre_strerror(r));
+	seal_lanes_sum(k, NULL, &records, &routed);
 	fprintf(stderr, "lacre: ingest: sealed %llu records (%llu to warrants of which %llu late "
 		"deliveries, %llu quarantined, %llu events) in %llu segments; ingest log size %llu\n",
-		(unsigned long long)k->st.records, (unsigned long long)k->st.routed,
+		(unsigned long long)records, (unsigned long long)routed,
 		(unsigned long long)k->st.late,
 		(unsigned long long)k->st.quarantined, (unsigned long long)k->st.events,
 		(unsigned long long)k->st.segments, (unsigned long long)tlog_size(k->log));
@@ -1656,9 +1696,8 @@ void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *
 	}
 	pthread_mutex_lock(&k->mu);
 	*st = k->st;
-	/* counted without mu by seal_record */
-	st->records = __atomic_load_n(&k->st.records, __ATOMIC_RELAXED);
-	st->routed = __atomic_load_n(&k->st.routed, __ATOMIC_RELAXED);
+	/* counted in the lanes by seal_record */
+	seal_lanes_sum(k, NULL, &st->records, &st->routed);
 	st->log_size = k->log_seen.log_size;
 	st->signed_size = k->log_seen.signed_size;
 	st->signer_refusals = k->log_seen.signer_refusals;

@@ -9,11 +9,13 @@
  * or the backend before that), backpressure (a tiny spool.quota refuses a
  * PDU without taking it, and the same PDU is taken once room returns), and
  * crash recovery through the sink (a child seals and _exit()s without
- * close; the parent reopens and accounts for every record).
+ * close; the parent reopens and accounts for every record), and several
+ * receiving threads counted apart and summed (their lanes).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -832,6 +834,81 @@ static void test_read_done_names(void)
 	lacre_dbuf_free(&b);
 }
 
+/* Several receiving threads into one sink: each thread has its own lane,
+ * and each lane counts its own records (no shared counter written per
+ * record); the sink's figures are the lanes' sums, and every record is
+ * read back once. */
+#define LANE_THREADS 4
+#define LANE_ROUTED 100              /* per thread, to LI-ALL */
+#define LANE_QUARANTINED 20          /* per thread, for a LIID no warrant names */
+
+struct lane_job {
+	struct lacre_sink *k;
+	int id;
+	int r;
+};
+
+static void *lane_pusher(void *arg)
+{
+	struct lane_job *j = arg;
+	struct lacre_dbuf b;
+	int64_t in = T("2026-02-01T10:00:00Z");
+
+	lacre_dbuf_init(&b, 1 << 16);
+	j->r = LACRE_OK;
+	for (int i = 0; i < LANE_ROUTED + LANE_QUARANTINED && j->r == LACRE_OK; i++) {
+		/* sequence numbers unique over all threads */
+		uint64_t seq = (uint64_t)j->id * 1000 + (uint64_t)i;
+		lacre_dbuf_reset(&b);
+		j->r = kit_ipcc(&b, i < LANE_ROUTED ? "LI-ALL" : "LI-NOBODY", seq, in + i, 200);
+		if (j->r == LACRE_OK)
+			j->r = kit_push(j->k, b.p, b.len, in + i, LACRE_HI3);
+	}
+	lacre_dbuf_free(&b);
+	return NULL;
+}
+
+static void test_lanes_count(void)
+{
+	struct lacre_sink k;
+	struct seal_sink_stats stv;
+	struct lacre_store *st = NULL;
+	struct kit_recs *wa = calloc(1, sizeof(*wa)), *ov = calloc(1, sizeof(*ov));
+	struct lane_job jobs[LANE_THREADS];
+	pthread_t th[LANE_THREADS];
+	size_t dup = 0;
+
+	CHECK(wa && ov);
+	CHECK_OK(kit_make_site(NULL, 0, 0, 0));
+	CHECK_OK(add_warrants());
+	CHECK_OK(seal_sink_open(&kit_site, &k, kit_msg, sizeof(kit_msg)));
+	for (int i = 0; i < LANE_THREADS; i++) {
+		jobs[i].k = &k;
+		jobs[i].id = i + 1;
+		CHECK_EQ_INT(pthread_create(&th[i], NULL, lane_pusher, &jobs[i]), 0);
+	}
+	for (int i = 0; i < LANE_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_OK(jobs[i].r);
+	}
+	seal_sink_stats_get(&k, &stv);
+	CHECK_EQ_INT(stv.records, LANE_THREADS * (LANE_ROUTED + LANE_QUARANTINED));
+	CHECK_EQ_INT(stv.routed, LANE_THREADS * LANE_ROUTED);
+	CHECK_EQ_INT(stv.quarantined, LANE_THREADS * LANE_QUARANTINED);
+	k.close(k.ctx);
+	CHECK_OK(open_backend(&st));
+	CHECK_OK(kit_read(st, W_ALL, 0, wa, NULL));
+	CHECK_OK(kit_read(st, SITE_OVERSIGHT_KEY, 1, ov, NULL));
+	CHECK_EQ_INT(wa->n, LANE_THREADS * LANE_ROUTED);
+	for (int t = 1; t <= LANE_THREADS; t++)
+		for (int i = 0; i < LANE_ROUTED + LANE_QUARANTINED; i++)
+			dup += kit_count(i < LANE_ROUTED ? wa : ov, (uint64_t)t * 1000 + (uint64_t)i) != 1;
+	CHECK_EQ_INT(dup, 0);
+	lacre_store_close(st);
+	free(wa);
+	free(ov);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -842,6 +919,7 @@ int main(void)
 	RUN(test_crash_recovery);
 	RUN(test_no_liid);
 	RUN(test_read_done_names);
+	RUN(test_lanes_count);
 	keystore_close(kit_ks);
 	return t_done();
 }
