@@ -145,6 +145,9 @@ struct seal_route_cache {
 	int64_t span_lo, span_hi;        /* [lo, hi): times with the same answer */
 	const char *reason;              /* NULL: routed to m */
 	struct warrant_match m;
+	size_t id_len;                   /* strlen(m.id) */
+	struct seal_dest *dest;          /* m's destination in the lane (dests never
+					  * move), NULL until a record is sealed there */
 };
 struct seal_lane {
 	pthread_mutex_t mu;              /* dests, their slots, route; held while sealing */
@@ -832,24 +835,21 @@ static unsigned seal_category(const struct lacre_record *rec, const struct etsi_
 	return rec->listener == LACRE_HI3 ? WARRANT_CAT_CONTENT : WARRANT_CAT_IRI;
 }
 
-/* Seal one frame into destination key of lane l (under l->mu) and count
+/* Seal one frame into destination d of lane l (under l->mu) and count
  * it in the open segment's stream manifest (its commitment goes to the
  * log with the segment's batch at close).  A segment this record would
  * take past max_bytes, or that is max_age old, is retired first: the
  * writer itself never closes one here. */
-static int seal_frame(struct seal_sink *k, struct seal_lane *l, const char *key,
-		      const uint8_t pub[32], const struct frame_record *fr)
+static int seal_frame(struct seal_sink *k, struct seal_lane *l, struct seal_dest *d,
+		      const struct frame_record *fr)
 {
 	const struct site_config *sc = &k->site->cfg;
-	struct seal_dest *d;
 	struct seal_slot *sl;
 	const char *open;
 	uint64_t fsize, owed;
 	int64_t now = now_coarse_us();
 	int r;
 
-	if ((r = seal_dest_get(k, l, key, pub, &d)) != LACRE_OK)
-		return r;
 	/* the record frame's size, as the writer will count it (the writer
 	 * checks and encodes the head once; a frame it refuses is refused
 	 * before anything is written, an empty new segment is not opened) */
@@ -906,6 +906,18 @@ static int seal_frame(struct seal_sink *k, struct seal_lane *l, const char *key,
 		__atomic_sub_fetch(&k->owed, sl->owed - owed, __ATOMIC_RELAXED);
 	sl->owed = owed;
 	return r;
+}
+
+/* seal_frame into the destination for key ("" = quarantine) of lane l. */
+static int seal_frame_to(struct seal_sink *k, struct seal_lane *l, const char *key,
+			 const uint8_t pub[32], const struct frame_record *fr)
+{
+	struct seal_dest *d;
+	int r;
+
+	if ((r = seal_dest_get(k, l, key, pub, &d)) != LACRE_OK)
+		return r;
+	return seal_frame(k, l, d, fr);
 }
 
 /* Look at the spool's room again: free bytes above spool.reserve on its
@@ -1024,8 +1036,10 @@ static int seal_route(struct seal_sink *k, struct seal_lane *l, const uint8_t *l
 		pthread_rwlock_unlock(&k->reg_lk);
 		/* a LIID longer than any warrant's is not kept (unknown anyway) */
 		c->valid = r == LACRE_OK && n <= sizeof(c->liid);
+		c->dest = NULL;
 		if (r != LACRE_OK)
 			return r;
+		c->id_len = c->reason ? 0 : strlen(c->m.id);
 		if (c->valid) {
 			memcpy(c->liid, liid, n);
 			c->liid_len = n;
@@ -1121,15 +1135,22 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 	}
 	if (!reason) {
 		fr.route = FRAME_ROUTE_WARRANT;
-		fr.warrant = frame_cstr(mp->id);
+		/* routed: mp is the lane's route cache's, which keeps the
+		 * id's length and its destination */
+		fr.warrant.p = (const uint8_t *)mp->id;
+		fr.warrant.len = l->route.id_len;
 		/* L3/L4: intercepted inside the window, delivered after it
 		 * ended (a drained backlog): accepted, flagged, alerted */
 		fr.late_delivery = intercepted && rec->recv_us >= mp->period_end;
-		r = seal_frame(k, l, mp->id, mp->recipient, &fr);
+		r = LACRE_OK;
+		if (!l->route.dest)
+			r = seal_dest_get(k, l, mp->id, mp->recipient, &l->route.dest);
+		if (r == LACRE_OK)
+			r = seal_frame(k, l, l->route.dest, &fr);
 	} else {
 		fr.route = FRAME_ROUTE_QUARANTINE;
 		fr.reason = frame_cstr(reason);
-		r = seal_frame(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
+		r = seal_frame_to(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
 		if (r == LACRE_E_INVALID || r == LACRE_E_TOO_LARGE) {
 			/* the frame cannot carry a decoded field (e.g. a LIID
 			 * longer than any ETSI LIID): keep the PDU with no index */
@@ -1138,7 +1159,7 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 			fr.has_cin = 0;
 			fr.cin = 0;
 			fr.reason = frame_cstr("unindexable");
-			r = seal_frame(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
+			r = seal_frame_to(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
 		}
 	}
 	pthread_mutex_unlock(&l->mu);
@@ -1197,7 +1218,7 @@ static int seal_event(void *ctx, const char *json)
 		return r;
 	l = seal_lane_get(k);
 	pthread_mutex_lock(&l->mu);
-	r = seal_frame(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
+	r = seal_frame_to(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
 	pthread_mutex_unlock(&l->mu);
 	pthread_mutex_lock(&k->mu);
 	if (r == LACRE_OK)

@@ -68,19 +68,26 @@ static int expect(const struct step *s, int64_t recv_us, struct want *w)
 	return LACRE_OK;
 }
 
-/* Is the record with sequence number seq in the sets read back, where w
- * says? */
-static int found_as(struct kit_recs *const sets[N_WARRANTS + 1], uint64_t seq, const struct want *w)
+/* Is the record with sequence number seq read back once, where w says:
+ * sealed to that warrant (names[i]) or to oversight (the last set) with
+ * that reason? */
+static int found_as(struct kit_recs *const sets[N_WARRANTS + 1], const char *const names[],
+		    uint64_t seq, const struct want *w)
 {
+	int seen = 0, ok = 0;
+
 	for (size_t i = 0; i <= N_WARRANTS; i++) {
 		const struct kit_rec *x = kit_find(sets[i], seq);
 		if (!x)
 			continue;
+		seen++;
 		if (x->route == FRAME_ROUTE_WARRANT)
-			return !strcmp(x->warrant, w->where) && x->late == w->late;
-		return !strcmp(x->reason, w->where) && !w->late;
+			ok = !strcmp(names[i], w->where) && !strcmp(x->warrant, w->where) &&
+			     x->late == w->late;
+		else
+			ok = i == N_WARRANTS && !strcmp(x->reason, w->where) && !w->late;
 	}
-	return 0;
+	return seen == 1 && ok;
 }
 
 static void test_route_cache(void)
@@ -181,7 +188,7 @@ static void test_route_cache(void)
 	lacre_store_close(st);
 	for (size_t i = 0; i < n; i++) {
 		routed += want[i].where[0] == 'W';
-		if (!found_as(sets, i + 1, &want[i]))
+		if (!found_as(sets, names, i + 1, &want[i]))
 			t_fail(__FILE__, __LINE__, "record %zu (%s at %s, %s, operator '%s') is not %s%s",
 			       i + 1, steps[i].liid, steps[i].t, steps[i].iri ? "iri" : "cc",
 			       steps[i].op, want[i].where, want[i].late ? " (late)" : "");
