@@ -166,6 +166,7 @@ static int feed_stream(struct lacre_sink *sink, struct lacre_record *rec, const 
 {
 	struct etsi_pdu pdu;
 	size_t have = 0, in = 0, at, len;
+	int64_t recv_us;
 	int r;
 
 	while (in < n || have > 0) {
@@ -173,6 +174,8 @@ static int feed_stream(struct lacre_sink *sink, struct lacre_record *rec, const 
 		memcpy(rbuf + have, data + in, take);
 		in += take;
 		have += take;
+		/* the PDUs this read completes were received when it returned */
+		recv_us = wall_us();
 		for (at = 0; at < have; at += len) {
 			r = etsi_pdu_size(rbuf + at, have - at, ETSI_MAX_PDU_DEFAULT, &len);
 			if (r == LACRE_E_INCOMPLETE && in < n)
@@ -186,7 +189,7 @@ static int feed_stream(struct lacre_sink *sink, struct lacre_record *rec, const 
 			rec->decoded = etsi_decode(rbuf + at, len, &pdu) == LACRE_OK ? &pdu : NULL;
 			rec->pdu = rbuf + at;
 			rec->pdu_len = len;
-			rec->recv_us = wall_us();
+			rec->recv_us = recv_us;
 			if ((r = sink->record(sink->ctx, rec)) != LACRE_OK) {
 				fprintf(stderr, "bench_pipeline: sink: %s\n", lacre_strerror(r));
 				return -1;

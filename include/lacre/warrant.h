@@ -181,6 +181,16 @@ int warrant_route(const struct warrant_registry *reg, const uint8_t *liid, size_
 		  int64_t time_us, unsigned category, struct warrant_match *m,
 		  const char **reason);
 
+/* warrant_route(), and the span [*span_lo, *span_hi) of times around
+ * time_us (span_lo <= time_us < span_hi) at which the same registry gives
+ * the same answer (*reason, and *m when routed) for this LIID and
+ * category: the edges of the warrants it looked at (period starts and
+ * ends, cessation, an emergency order's deadline).  For a router that
+ * keeps the last answer (seal_sink.c's route cache). */
+int warrant_route_span(const struct warrant_registry *reg, const uint8_t *liid, size_t liid_len,
+		       int64_t time_us, unsigned category, struct warrant_match *m,
+		       const char **reason, int64_t *span_lo, int64_t *span_hi);
+
 /* warrant_route(), then the operator rule (issue 11): a record routed to a
  * warrant that names operators, arriving on a connection of another
  * operator (operator_name not among them, or "" / NULL: no operator), is

@@ -11,10 +11,11 @@
  * cores; the sink's mutex (mu) is held only for the short shared steps -
  * a lane's refill of spool budget (1 MiB at most at a time), the alerts,
  * the quarantine counters and the ledger batch at a segment's close.  A
- * record routed to a warrant takes no shared lock but the registry's read
- * lock (reg_lk) and counts with atomics (issue 15: two workers took mu
- * twice a record).  Lock order: a lane's lock before mu before log_mu;
- * mu before reg_lk.
+ * record routed to a warrant takes no shared lock (its lane's route cache
+ * answers a run of one LIID; a miss takes the registry's read lock,
+ * reg_lk) and counts with atomics (issue 15: two workers took mu twice a
+ * record).  Lock order: a lane's lock before mu before log_mu; a lane's
+ * lock and mu before reg_lk.
  *
  * Closer: no segment is closed (final chunk, fsync, ledger batch, rename,
  * folder fsync) on a receiving thread.  A segment that is due - by size,
@@ -130,13 +131,32 @@ struct seal_dest {
 
 #define SEAL_TD_MAX 8                /* destinations one read_done names without a scan */
 
+/* A lane's last routing answer (warrant_route_span): records of one LIID
+ * come in long runs, and while the registry is the one it was taken
+ * from (gen), the LIID and category are the same and the time is inside
+ * the span, warrant_route gives this answer again.  Under the lane's mu. */
+struct seal_route_cache {
+	int valid;
+	uint64_t gen;                    /* k->reg_gen it was taken under */
+	uint8_t liid[WARRANT_LIID_MAX];
+	size_t liid_len;
+	unsigned category;
+	int64_t span_lo, span_hi;        /* [lo, hi): times with the same answer */
+	const char *reason;              /* NULL: routed to m */
+	struct warrant_match m;
+	size_t id_len;                   /* strlen(m.id) */
+	struct seal_dest *dest;          /* m's destination in the lane (dests never
+					  * move), NULL until a record is sealed there */
+};
+
 /* One receiving thread's writers (seal_lane_get).  What it counts per
  * record is its own (owed, records, routed), on its own cache lines: with
  * several workers, one shared counter written per record moves its cache
  * line between the cores at every record.  Written under mu, read by
  * others with relaxed loads (seal_lanes_sum). */
 struct seal_lane {
-	_Alignas(64) pthread_mutex_t mu; /* dests, their slots, counts; held while sealing */
+	_Alignas(64) pthread_mutex_t mu; /* dests, their slots, route, counts; held while sealing */
+	struct seal_route_cache route;
 	struct seal_dest *dests;         /* SEAL_MAX_DESTS, allocated at first use */
 	size_t n_dests;
 	int touched;                     /* a record sealed since the last read_done */
@@ -177,6 +197,8 @@ struct seal_sink {
 	const struct site *site;
 	struct warrant_registry *reg;
 	pthread_rwlock_t reg_lk;         /* reg: read to route, written to reload (under mu) */
+	uint64_t reg_gen;                /* atomic, written under reg_lk: reloads of reg
+					  * (the lanes' route caches are of one) */
 	uint8_t oversight[32];
 	struct note_signer *key;         /* in-process signing only (no ledger.signer) */
 	struct signer_client sc;         /* ledger.signer: lacre-signer holds the key */
@@ -854,24 +876,21 @@ static unsigned seal_category(const struct lacre_record *rec, const struct etsi_
 	return rec->listener == LACRE_HI3 ? WARRANT_CAT_CONTENT : WARRANT_CAT_IRI;
 }
 
-/* Seal one frame into destination key of lane l (under l->mu) and count
+/* Seal one frame into destination d of lane l (under l->mu) and count
  * it in the open segment's stream manifest (its commitment goes to the
  * log with the segment's batch at close).  A segment this record would
  * take past max_bytes, or that is max_age old, is retired first: the
  * writer itself never closes one here. */
-static int seal_frame(struct seal_sink *k, struct seal_lane *l, const char *key,
-		      const uint8_t pub[32], const struct frame_record *fr)
+static int seal_frame(struct seal_sink *k, struct seal_lane *l, struct seal_dest *d,
+		      const struct frame_record *fr)
 {
 	const struct site_config *sc = &k->site->cfg;
-	struct seal_dest *d;
 	struct seal_slot *sl;
 	const char *open;
 	uint64_t fsize, owed;
 	int64_t now = now_coarse_us();
 	int r;
 
-	if ((r = seal_dest_get(k, l, key, pub, &d)) != LACRE_OK)
-		return r;
 	/* the record frame's size, as the writer will count it (the writer
 	 * checks and encodes the head once; a frame it refuses is refused
 	 * before anything is written, an empty new segment is not opened) */
@@ -927,6 +946,18 @@ static int seal_frame(struct seal_sink *k, struct seal_lane *l, const char *key,
 		sl->owed = owed;
 	}
 	return r;
+}
+
+/* seal_frame into the destination for key ("" = quarantine) of lane l. */
+static int seal_frame_to(struct seal_sink *k, struct seal_lane *l, const char *key,
+			 const uint8_t pub[32], const struct frame_record *fr)
+{
+	struct seal_dest *d;
+	int r;
+
+	if ((r = seal_dest_get(k, l, key, pub, &d)) != LACRE_OK)
+		return r;
+	return seal_frame(k, l, d, fr);
 }
 
 /* Look at the spool's room again: free bytes above spool.reserve on its
@@ -1022,6 +1053,47 @@ static int seal_space_take(struct seal_sink *k, struct seal_lane *l, uint64_t ne
 	return 1;
 }
 
+/* Route a record of lane l (under l->mu) as warrant_route_operator
+ * would: from the lane's cache when the registry, LIID and category are
+ * those of its last answer and t is inside that answer's span, else from
+ * the registry under its read lock.  *mp: the match (the cache's; valid
+ * while l->mu is held), read only when *reason is NULL or
+ * WARRANT_Q_OPERATOR. */
+static int seal_route(struct seal_sink *k, struct seal_lane *l, const uint8_t *liid, size_t n,
+		      int64_t t, unsigned category, const char *operator_name,
+		      const struct warrant_match **mp, const char **reason)
+{
+	struct seal_route_cache *c = &l->route;
+	int r;
+
+	if (!c->valid || c->gen != __atomic_load_n(&k->reg_gen, __ATOMIC_ACQUIRE) ||
+	    c->category != category || c->liid_len != n || t < c->span_lo || t >= c->span_hi ||
+	    memcmp(c->liid, liid, n) != 0) {
+		/* the registry is read-only but for the ticker's reload */
+		pthread_rwlock_rdlock(&k->reg_lk);
+		c->gen = __atomic_load_n(&k->reg_gen, __ATOMIC_RELAXED);
+		r = warrant_route_span(k->reg, liid, n, t, category, &c->m, &c->reason,
+				       &c->span_lo, &c->span_hi);
+		pthread_rwlock_unlock(&k->reg_lk);
+		/* a LIID longer than any warrant's is not kept (unknown anyway) */
+		c->valid = r == LACRE_OK && n <= sizeof(c->liid);
+		c->dest = NULL;
+		if (r != LACRE_OK)
+			return r;
+		c->id_len = c->reason ? 0 : strlen(c->m.id);
+		if (c->valid) {
+			memcpy(c->liid, liid, n);
+			c->liid_len = n;
+			c->category = category;
+		}
+	}
+	*mp = &c->m;
+	*reason = c->reason;
+	if (!c->reason && !warrant_match_operator_ok(&c->m, operator_name))
+		*reason = WARRANT_Q_OPERATOR;   /* m stays filled: the alert names it */
+	return LACRE_OK;
+}
+
 /* sink->record: decode, route, seal. */
 static int seal_record(void *ctx, const struct lacre_record *rec)
 {
@@ -1030,6 +1102,7 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 	const struct etsi_pdu *dp = rec->decoded;
 	struct frame_record fr;
 	struct warrant_match m;
+	const struct warrant_match *mp = NULL;
 	struct seal_lane *l;
 	const char *reason = NULL;
 	int ok, r, intercepted;
@@ -1078,6 +1151,9 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 	 * record is judged by its receive time */
 	intercepted = ok && dp->has_time && dp->ts_qualifier == 1;
 	t = intercepted ? dp->time_us : rec->recv_us;
+	/* routing and sealing run under this thread's lane only */
+	l = seal_lane_get(k);
+	pthread_mutex_lock(&l->mu);
 	if (!ok) {
 		reason = "undecodable";
 	} else if (dp->encrypted && !dp->decrypted) {
@@ -1086,18 +1162,13 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 		reason = SEAL_Q_UNDECRYPTABLE;
 	} else if (dp->liid.len == 0) {
 		reason = WARRANT_Q_UNKNOWN_LIID;
-	} else {
-		/* the registry is read-only but for the ticker's reload */
-		pthread_rwlock_rdlock(&k->reg_lk);
-		r = warrant_route_operator(k->reg, dp->liid.p, dp->liid.len, t,
-					   seal_category(rec, dp, ok), rec->operator_name, &m, &reason);
-		pthread_rwlock_unlock(&k->reg_lk);
-		if (r != LACRE_OK)
-			reason = WARRANT_Q_UNKNOWN_LIID;
+	} else if (seal_route(k, l, dp->liid.p, dp->liid.len, t, seal_category(rec, dp, ok),
+			      rec->operator_name, &mp, &reason) != LACRE_OK) {
+		reason = WARRANT_Q_UNKNOWN_LIID;
 	}
-	/* sealing runs under this thread's lane only (m is a copy) */
-	l = seal_lane_get(k);
-	pthread_mutex_lock(&l->mu);
+	/* the operator alert names the warrant after l->mu is let go */
+	if (reason && !strcmp(reason, WARRANT_Q_OPERATOR))
+		m = *mp;
 	/* backpressure: never take a record the spool may have no room for */
 	if (!seal_space_take(k, l, rec->pdu_len + fr.pre.len + 512)) {
 		pthread_mutex_unlock(&l->mu);
@@ -1105,15 +1176,22 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 	}
 	if (!reason) {
 		fr.route = FRAME_ROUTE_WARRANT;
-		fr.warrant = frame_cstr(m.id);
+		/* routed: mp is the lane's route cache's, which keeps the
+		 * id's length and its destination */
+		fr.warrant.p = (const uint8_t *)mp->id;
+		fr.warrant.len = l->route.id_len;
 		/* L3/L4: intercepted inside the window, delivered after it
 		 * ended (a drained backlog): accepted, flagged, alerted */
-		fr.late_delivery = intercepted && rec->recv_us >= m.period_end;
-		r = seal_frame(k, l, m.id, m.recipient, &fr);
+		fr.late_delivery = intercepted && rec->recv_us >= mp->period_end;
+		r = LACRE_OK;
+		if (!l->route.dest)
+			r = seal_dest_get(k, l, mp->id, mp->recipient, &l->route.dest);
+		if (r == LACRE_OK)
+			r = seal_frame(k, l, l->route.dest, &fr);
 	} else {
 		fr.route = FRAME_ROUTE_QUARANTINE;
 		fr.reason = frame_cstr(reason);
-		r = seal_frame(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
+		r = seal_frame_to(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
 		if (r == LACRE_E_INVALID || r == LACRE_E_TOO_LARGE) {
 			/* the frame cannot carry a decoded field (e.g. a LIID
 			 * longer than any ETSI LIID): keep the PDU with no index */
@@ -1122,7 +1200,7 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 			fr.has_cin = 0;
 			fr.cin = 0;
 			fr.reason = frame_cstr("unindexable");
-			r = seal_frame(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
+			r = seal_frame_to(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
 		}
 	}
 	/* counted in the lane (seal_lanes_sum): no shared line written
@@ -1180,7 +1258,7 @@ static int seal_event(void *ctx, const char *json)
 		return r;
 	l = seal_lane_get(k);
 	pthread_mutex_lock(&l->mu);
-	r = seal_frame(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
+	r = seal_frame_to(k, l, SEAL_QUARANTINE_KEY, k->oversight, &fr);
 	pthread_mutex_unlock(&l->mu);
 	pthread_mutex_lock(&k->mu);
 	if (r == LACRE_OK)
@@ -1195,12 +1273,14 @@ static int seal_event(void *ctx, const char *json)
  * changes.  Called with no lock held. */
 static int seal_writers_tick(struct seal_sink *k, int force)
 {
-	int r2;
+	int r2, changed = 0;
 
 	seal_lanes_retire(k, force);
 	pthread_mutex_lock(&k->mu);
 	pthread_rwlock_wrlock(&k->reg_lk);
-	r2 = warrant_registry_reload_if_changed(k->reg, NULL);
+	r2 = warrant_registry_reload_if_changed(k->reg, &changed);
+	if (changed || r2 != LACRE_OK)
+		__atomic_add_fetch(&k->reg_gen, 1, __ATOMIC_RELEASE);  /* the route caches' answers go */
 	pthread_rwlock_unlock(&k->reg_lk);
 	pthread_mutex_unlock(&k->mu);
 	if (r2 != LACRE_OK)

@@ -1111,7 +1111,10 @@ int srv_handle_pdu(struct ingest_server *s, struct conn *c, const uint8_t *pdu, 
 	memset(&rec, 0, sizeof(rec));
 	rec.pdu = pdu;
 	rec.pdu_len = len;
-	rec.recv_us = wall_us();
+	/* every PDU a read completes was received when that read returned
+	 * (one clock read per read, not per PDU); a held PDU retried later
+	 * takes the time it is handed over, as before */
+	rec.recv_us = s->read_us ? s->read_us : wall_us();
 	if (d->encrypted) {
 		/* the sink and the checks see the decrypted payload; the
 		 * record stays the PDU as received */
@@ -1219,7 +1222,9 @@ static int conn_feed(struct ingest_server *s, struct conn *c, const uint8_t *p, 
 	s->st.bytes += n;
 	c->last_rx_ms = srv_mono_ms();
 	s->decode_err = 0;
+	s->read_us = wall_us();
 	r = ingest_framer_feed(&c->fr, p, n, on_pdu, c, &err_off);
+	s->read_us = 0;
 	/* this read's data PDUs accounted, under one lock */
 	srv_acct_apply(s);
 	srv_budget_sync(s, c);

@@ -678,7 +678,6 @@ static int seg_commit_slot(struct segment_writer *w)
 int segment_writer_add(struct segment_writer *w, const struct frame_record *rec,
 		       int64_t now_us, uint8_t commitment[32])
 {
-	struct frame_record fr;
 	uint8_t tail[FRAME_TAIL_SIZE];
 	size_t hl = 0, tl = 0;
 	uint64_t fsize;
@@ -689,13 +688,15 @@ int segment_writer_add(struct segment_writer *w, const struct frame_record *rec,
 		return LACRE_E_INVALID;
 	if (w->broken)
 		return LACRE_E_STATE;
-	fr = *rec;
-	if ((r = seg_salt(w, fr.salt)) != LACRE_OK)
+	/* the head with rec's salt, then this record's fresh salt in its
+	 * place: drawn straight into the head, the one copy there is (no
+	 * copy of rec to hold it) */
+	if ((r = frame_record_head(rec, w->head, sizeof(w->head), &hl)) != LACRE_OK)
 		goto out;
-	if ((r = frame_record_head(&fr, w->head, sizeof(w->head), &hl)) != LACRE_OK)
+	if ((r = seg_salt(w, w->head + FRAME_HDR_SIZE)) != LACRE_OK)
 		goto out;
-	frame_record_tail(&fr, tail, &tl);
-	fsize = hl + fr.pdu.len + tl + fr.pre.len;
+	frame_record_tail(rec, tail, &tl);
+	fsize = hl + rec->pdu.len + tl + rec->pre.len;
 	if (w->open && (now_us - w->created_us >= w->max_age_us ||
 			(w->n_records > 0 && w->plain + fsize > w->max_plain))) {
 		w->keep_buffers = w->plain + fsize > w->max_plain;
@@ -718,15 +719,15 @@ int segment_writer_add(struct segment_writer *w, const struct frame_record *rec,
 	lacre_simd_settle();
 	if (SHA256_Init(&w->sha) != 1 ||
 	    SHA256_Update(&w->sha, w->head + FRAME_HDR_SIZE, hl - FRAME_HDR_SIZE) != 1 ||
-	    SHA256_Update(&w->sha, fr.pdu.p, fr.pdu.len) != 1 ||
+	    SHA256_Update(&w->sha, rec->pdu.p, rec->pdu.len) != 1 ||
 	    SHA256_Update(&w->sha, tail, tl) != 1 ||
-	    (fr.pre.len && SHA256_Update(&w->sha, fr.pre.p, fr.pre.len) != 1) ||
+	    (rec->pre.len && SHA256_Update(&w->sha, rec->pre.p, rec->pre.len) != 1) ||
 	    SHA256_Final(c, &w->sha) != 1)
 		goto broken;
 	if ((r = seg_feed(w, w->head, hl)) != LACRE_OK ||
-	    (r = seg_feed(w, fr.pdu.p, fr.pdu.len)) != LACRE_OK ||
+	    (r = seg_feed(w, rec->pdu.p, rec->pdu.len)) != LACRE_OK ||
 	    (tl && (r = seg_feed(w, tail, tl)) != LACRE_OK) ||
-	    (fr.pre.len && (r = seg_feed(w, fr.pre.p, fr.pre.len)) != LACRE_OK))
+	    (rec->pre.len && (r = seg_feed(w, rec->pre.p, rec->pre.len)) != LACRE_OK))
 		goto broken;
 	w->n_records++;
 	w->plain += fsize;
@@ -743,7 +744,6 @@ broken:
 out:
 	/* the salt is what keeps a commitment from being brute-forced: it
 	 * leaves no copy behind (the rest of the head is in the PDU anyway) */
-	OPENSSL_cleanse(fr.salt, sizeof(fr.salt));
 	if (hl >= FRAME_HDR_SIZE + FRAME_SALT_SIZE)
 		OPENSSL_cleanse(w->head + FRAME_HDR_SIZE, FRAME_SALT_SIZE);
 	else

@@ -805,16 +805,41 @@ static const char *judge(const struct warrant *w, int64_t t, unsigned cat, int64
 	return t < w->periods[0].from ? WARRANT_Q_BEFORE_START : WARRANT_Q_AFTER_END;
 }
 
-int warrant_route(const struct warrant_registry *reg, const uint8_t *liid, size_t liid_len,
-		  int64_t time_us, unsigned category, struct warrant_match *m,
-		  const char **reason)
+/* Narrow [*lo, *hi) to the times around t at which none of w's rule
+ * edges falls: judge() gives every time of that span the answer it gives
+ * t (its period starts and ends, cessation, the emergency deadline). */
+static void span_cut(const struct warrant *w, int64_t t, int64_t *lo, int64_t *hi)
+{
+	int64_t edge[2 * WARRANT_MAX_PERIODS + 2];
+	size_t n = 0;
+
+	for (size_t i = 0; i < w->n_periods; i++) {
+		edge[n++] = w->periods[i].from;
+		edge[n++] = w->periods[i].to;
+	}
+	if (w->ceased)
+		edge[n++] = w->ceased_at;
+	if (w->emergency && !w->confirmed)
+		edge[n++] = w->periods[0].order_date + WARRANT_EMERGENCY_US;
+	for (size_t i = 0; i < n; i++) {
+		if (edge[i] <= t && edge[i] > *lo)
+			*lo = edge[i];
+		if (edge[i] > t && edge[i] < *hi)
+			*hi = edge[i];
+	}
+}
+
+int warrant_route_span(const struct warrant_registry *reg, const uint8_t *liid, size_t liid_len,
+		       int64_t time_us, unsigned category, struct warrant_match *m,
+		       const char **reason, int64_t *span_lo, int64_t *span_hi)
 {
 	struct liid_ent key = { (const char *)liid, liid_len, 0 };
 	size_t lo = 0, hi, i;
 	const char *best = NULL;
+	int64_t slo = INT64_MIN, shi = INT64_MAX;
 
 	if (reg == NULL || (liid == NULL && liid_len) || m == NULL || reason == NULL ||
-	    category == 0 ||
+	    span_lo == NULL || span_hi == NULL || category == 0 ||
 	    (category & ~(unsigned)(WARRANT_CAT_CONTENT | WARRANT_CAT_IRI | WARRANT_CAT_LOCATION)))
 		return LACRE_E_INVALID;
 	hi = reg->nidx;
@@ -825,10 +850,13 @@ int warrant_route(const struct warrant_registry *reg, const uint8_t *liid, size_
 		else
 			hi = mid;
 	}
+	/* every warrant looked at decides the answer: the span is where
+	 * none of theirs changes */
 	for (i = lo; i < reg->nidx && liid_cmp(&reg->idx[i], &key) == 0; i++) {
 		const struct warrant *w = &reg->w[reg->idx[i].widx];
 		int64_t end = 0;
 		const char *why = judge(w, time_us, category, &end);
+		span_cut(w, time_us, &slo, &shi);
 		if (why == NULL) {
 			memset(m, 0, sizeof(*m));
 			memcpy(m->id, w->id, sizeof(m->id));
@@ -839,13 +867,26 @@ int warrant_route(const struct warrant_registry *reg, const uint8_t *liid, size_
 			m->n_operators = w->n_operators;
 			memcpy(m->operators, w->operators, sizeof(m->operators));
 			*reason = NULL;
+			*span_lo = slo;
+			*span_hi = shi;
 			return LACRE_OK;
 		}
 		if (best == NULL || reason_rank(why) > reason_rank(best))
 			best = why;
 	}
 	*reason = best ? best : WARRANT_Q_UNKNOWN_LIID;
+	*span_lo = slo;
+	*span_hi = shi;
 	return LACRE_OK;
+}
+
+int warrant_route(const struct warrant_registry *reg, const uint8_t *liid, size_t liid_len,
+		  int64_t time_us, unsigned category, struct warrant_match *m,
+		  const char **reason)
+{
+	int64_t lo, hi;
+
+	return warrant_route_span(reg, liid, liid_len, time_us, category, m, reason, &lo, &hi);
 }
 
 int warrant_match_operator_ok(const struct warrant_match *m, const char *operator_name)

@@ -129,12 +129,15 @@ static int count_files(const char *dir, int tmp)
 }
 
 /* Read segment obj with id; check record j's fields against make_record
- * and the commitments from on_close; returns the number read or -error. */
+ * and the commitments from on_close, and that every record has a salt of
+ * its own (the writer's, never the caller's); returns the number read or
+ * -error. */
 static long read_segment(const uint8_t *obj, size_t n, const struct age_x25519_identity *id,
 			 const char *name, const struct seen *s, long first, uint8_t fp[32])
 {
 	struct segment_reader *sr = NULL;
 	struct frame_record rec;
+	uint8_t prev[FRAME_SALT_SIZE] = { 0 };   /* all zeros: no salt is */
 	long k = 0;
 	int done = 0, r;
 
@@ -149,6 +152,11 @@ static long read_segment(const uint8_t *obj, size_t n, const struct age_x25519_i
 		}
 		if (done)
 			break;
+		if (!memcmp(rec.salt, prev, sizeof(prev))) {
+			segment_reader_free(sr);
+			return -1001;
+		}
+		memcpy(prev, rec.salt, sizeof(prev));
 		if (s) {
 			make_record(&want, (int)(first + k), rec.pdu.len);
 			frame_commitment(rec.salt, rec.canon.p, rec.canon.len, c);

@@ -310,6 +310,88 @@ static void test_route_reasons(void)
 	warrant_registry_free(reg);
 }
 
+/* The answer of warrant_route for liid at t as one string: warrant id
+ * and period end, or the quarantine reason. */
+static void answer(struct warrant_registry *reg, const char *liid, int64_t t, unsigned cat,
+		   char *out, size_t cap)
+{
+	struct warrant_match m;
+	const char *why = "unset";
+
+	if (warrant_route(reg, (const uint8_t *)liid, strlen(liid), t, cat, &m, &why) != LACRE_OK)
+		snprintf(out, cap, "error");
+	else if (why)
+		snprintf(out, cap, "%s", why);
+	else
+		snprintf(out, cap, "%s %lld", m.id, (long long)m.period_end);
+}
+
+/* warrant_route_span: the span holds t, and warrant_route gives t's
+ * answer at both of its ends and at every listed time inside it; times
+ * on both sides of every edge (extension with a gap, cessation, an
+ * unconfirmed emergency order, two warrants of one LIID). */
+static void test_route_span(void)
+{
+	static const char *const liids[] = { "S-EXT", "S-CEASE", "S-EMERG", "S-TWO", "S-NONE" };
+	static const char *const times[] = {
+		"2026-01-09T23:59:59.999999Z", "2026-01-10", "2026-01-20", "2026-02-01",
+		"2026-02-10", "2026-02-15", "2026-03-01", "2026-03-04T11:59:59.999999Z",
+		"2026-03-04T12:00:00Z", "2026-04-01", "2026-04-10", "2026-04-30T23:59:59.999999Z",
+		"2026-05-01", "2026-06-01", "1970-01-01", "9999-12-31",
+	};
+	struct warrant w;
+	struct warrant_registry *reg = NULL;
+	struct warrant_period p;
+	struct warrant_match m;
+	char wid[WARRANT_ID_MAX], a[128], b[128];
+
+	CHECK_OK(make_site());
+	spec(&w, "S-EXT", "2026-01-10", "2026-01-10", "2026-02-10");
+	CHECK_OK(warrant_add(&site, ks, &w, wid, msg, sizeof(msg)));
+	memset(&p, 0, sizeof(p));
+	snprintf(p.order_id, sizeof(p.order_id), "Auto prórroga");
+	p.order_date = T("2026-02-20");
+	p.from = T("2026-03-01");
+	p.to = T("2026-04-01");
+	CHECK_OK(warrant_extend(&site, ks, wid, &p, msg, sizeof(msg)));
+	spec(&w, "S-CEASE", "2026-01-10", "2026-01-10", "2026-04-10");
+	CHECK_OK(warrant_add(&site, ks, &w, wid, msg, sizeof(msg)));
+	CHECK_OK(warrant_cease(&site, ks, wid, "Auto cese", T("2026-02-01"), T("2026-02-01"), msg,
+			       sizeof(msg)));
+	spec(&w, "S-EMERG", "2026-03-01T12:00:00Z", "2026-03-01T12:00:00Z", "2026-05-01");
+	w.emergency = 1;
+	snprintf(w.authority, sizeof(w.authority), "Secretario de Estado de Seguridad");
+	CHECK_OK(warrant_add(&site, ks, &w, wid, msg, sizeof(msg)));
+	spec(&w, "S-TWO", "2026-01-10", "2026-01-10", "2026-04-10");
+	CHECK_OK(warrant_add(&site, ks, &w, wid, msg, sizeof(msg)));
+	spec(&w, "S-TWO", "2026-04-20", "2026-05-01", "2026-06-01");
+	CHECK_OK(warrant_add(&site, ks, &w, wid, msg, sizeof(msg)));
+	CHECK_OK(warrant_registry_load(&site, &reg));
+	for (size_t i = 0; i < sizeof(liids) / sizeof(liids[0]); i++)
+		for (size_t j = 0; j < sizeof(times) / sizeof(times[0]); j++)
+			for (unsigned cat = WARRANT_CAT_CONTENT; cat <= WARRANT_CAT_IRI; cat <<= 1) {
+				int64_t t = T(times[j]), lo = 0, hi = 0;
+				const char *why = "unset";
+				CHECK_OK(warrant_route_span(reg, (const uint8_t *)liids[i],
+							    strlen(liids[i]), t, cat, &m, &why, &lo,
+							    &hi));
+				CHECK(lo <= t && t < hi);
+				answer(reg, liids[i], t, cat, a, sizeof(a));
+				answer(reg, liids[i], lo, cat, b, sizeof(b));
+				CHECK_STR(b, a);
+				answer(reg, liids[i], hi - 1, cat, b, sizeof(b));
+				CHECK_STR(b, a);
+				/* every listed time inside the span has t's answer */
+				for (size_t e = 0; e < sizeof(times) / sizeof(times[0]); e++) {
+					if (T(times[e]) < lo || T(times[e]) >= hi)
+						continue;
+					answer(reg, liids[i], T(times[e]), cat, b, sizeof(b));
+					CHECK_STR(b, a);
+				}
+			}
+	warrant_registry_free(reg);
+}
+
 static void test_reload(void)
 {
 	struct warrant w;
@@ -487,6 +569,7 @@ int main(void)
 	RUN(test_categories);
 	RUN(test_add_and_load);
 	RUN(test_route_reasons);
+	RUN(test_route_span);
 	RUN(test_reload);
 	RUN(test_log_tamper);
 	RUN(test_log_signature);
