@@ -13,8 +13,8 @@
  * the quarantine counters and the ledger batch at a segment's close.  A
  * record routed to a warrant takes no shared lock (its lane's route cache
  * answers a run of one LIID; a miss takes the registry's read lock,
- * reg_lk) and counts with atomics (issue 15: two workers took mu twice a
- * record).  Lock order: a lane's lock before mu before log_mu; a lane's
+ * reg_lk) and counts in its lane (issue 15: two workers took mu twice a
+ * record, then wrote shared atomic counters once a record).  Lock order: a lane's lock before mu before log_mu; a lane's
  * lock and mu before reg_lk.
  *
  * Closer: no segment is closed (final chunk, fsync, ledger batch, rename,

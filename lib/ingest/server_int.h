@@ -129,7 +129,7 @@ struct ingest_server {
 	int sink_err;
 	int decode_err;                /* set by on_pdu for the close reason */
 	int64_t read_us;               /* when the read conn_feed frames returned (the
-				 * receive time of its PDUs); 0 outside it */
+					* receive time of its PDUs); 0 outside it */
 	int dirty;                     /* records since the last flush */
 	int64_t last_flush_ms;
 	/* backpressure (LACRE_E_NOSPACE from the sink) */
