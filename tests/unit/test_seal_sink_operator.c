@@ -13,23 +13,6 @@
 #define W_OPA "W-000001"     /* LI-OPA: bound to operator opa */
 #define W_ANY "W-000002"     /* LI-ANY: no operator named */
 
-/* Hand pdu to the sink as a connection of operator op ("" = none). */
-static int push_as(struct lacre_sink *k, const struct lacre_dbuf *b, int64_t t, const char *op,
-		   uint64_t conn)
-{
-	struct lacre_record rec;
-
-	memset(&rec, 0, sizeof(rec));
-	rec.pdu = b->p;
-	rec.pdu_len = b->len;
-	rec.recv_us = t;
-	rec.listener = LACRE_HI3;
-	rec.conn_id = conn;
-	snprintf(rec.peer, sizeof(rec.peer), "127.0.0.1:%llu", 40000 + (unsigned long long)conn);
-	snprintf(rec.operator_name, sizeof(rec.operator_name), "%s", op);
-	return k->record(k->ctx, &rec);
-}
-
 /* The whole file at path into buf (NUL-terminated). */
 static void slurp(const char *path, char *buf, size_t cap)
 {
@@ -106,7 +89,7 @@ static void test_operator_rule(void)
 		lacre_dbuf_reset(&b);
 		r = kit_ipcc(&b, cases[i].liid, i + 1, in, 100);
 		if (r == LACRE_OK)
-			r = push_as(&k, &b, in, cases[i].op, i + 1);
+			r = kit_push_as(&k, &b, in, cases[i].op, i + 1);
 	}
 	if (open_ok) {
 		seal_sink_stats_get(&k, &stv);

@@ -29,24 +29,6 @@ struct want {
 	int late;
 };
 
-/* Hand pdu to the sink as connection conn of operator op, received at
- * recv_us. */
-static int push(struct lacre_sink *k, const struct lacre_dbuf *b, int64_t recv_us, const char *op,
-		uint64_t conn)
-{
-	struct lacre_record rec;
-
-	memset(&rec, 0, sizeof(rec));
-	rec.pdu = b->p;
-	rec.pdu_len = b->len;
-	rec.recv_us = recv_us;
-	rec.listener = LACRE_HI3;
-	rec.conn_id = conn;
-	snprintf(rec.peer, sizeof(rec.peer), "127.0.0.1:%llu", 40000 + (unsigned long long)conn);
-	snprintf(rec.operator_name, sizeof(rec.operator_name), "%s", op);
-	return k->record(k->ctx, &rec);
-}
-
 /* The registry's answer for step s received at recv_us (the rule of
  * seal_record, without any cache). */
 static int expect(const struct step *s, int64_t recv_us, struct want *w)
@@ -172,7 +154,7 @@ static void test_route_cache(void)
 			r = steps[i].iri ? kit_ipiri(&b, steps[i].liid, i + 1, T(steps[i].t), NULL)
 					 : kit_ipcc(&b, steps[i].liid, i + 1, T(steps[i].t), 100);
 		if (r == LACRE_OK)
-			r = push(&k, &b, recv, steps[i].op, i + 1);
+			r = kit_push_as(&k, &b, recv, steps[i].op, i + 1);
 	}
 	k.close(k.ctx);
 	CHECK_OK(r);

@@ -74,6 +74,19 @@ static void spec(struct warrant *w, const char *liid, const char *od, const char
 	w->n_liids = 1;
 }
 
+/* Extend warrant id (Jan 10 .. Feb 10) with a gap: Mar 1 .. Apr 1. */
+static int extend_with_gap(const char *id)
+{
+	struct warrant_period p;
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.order_id, sizeof(p.order_id), "Auto prórroga");
+	p.order_date = T("2026-02-20");
+	p.from = T("2026-03-01");
+	p.to = T("2026-04-01");
+	return warrant_extend(&site, ks, id, &p, msg, sizeof(msg));
+}
+
 static void test_times(void)
 {
 	char s[WARRANT_TIME_MAX];
@@ -202,7 +215,6 @@ static void test_route_reasons(void)
 {
 	struct warrant w;
 	struct warrant_registry *reg = NULL;
-	struct warrant_period p;
 	struct warrant_match m;
 	const char *why;
 	char wid[WARRANT_ID_MAX];
@@ -231,12 +243,7 @@ static void test_route_reasons(void)
 	/* W-000005: extended with a gap: Jan 10..Feb 10, then Mar 1..Apr 1 */
 	spec(&w, "L-EXT", "2026-01-10", "2026-01-10", "2026-02-10");
 	CHECK_OK(warrant_add(&site, ks, &w, wid, msg, sizeof(msg)));
-	memset(&p, 0, sizeof(p));
-	snprintf(p.order_id, sizeof(p.order_id), "Auto prórroga");
-	p.order_date = T("2026-02-20");
-	p.from = T("2026-03-01");
-	p.to = T("2026-04-01");
-	CHECK_OK(warrant_extend(&site, ks, "W-000005", &p, msg, sizeof(msg)));
+	CHECK_OK(extend_with_gap("W-000005"));
 
 	CHECK_OK(warrant_registry_load(&site, &reg));
 	CHECK_STR(route(reg, "L-NONE", "2026-02-01", WARRANT_CAT_IRI), WARRANT_Q_UNKNOWN_LIID);
@@ -341,19 +348,13 @@ static void test_route_span(void)
 	};
 	struct warrant w;
 	struct warrant_registry *reg = NULL;
-	struct warrant_period p;
 	struct warrant_match m;
 	char wid[WARRANT_ID_MAX], a[128], b[128];
 
 	CHECK_OK(make_site());
 	spec(&w, "S-EXT", "2026-01-10", "2026-01-10", "2026-02-10");
 	CHECK_OK(warrant_add(&site, ks, &w, wid, msg, sizeof(msg)));
-	memset(&p, 0, sizeof(p));
-	snprintf(p.order_id, sizeof(p.order_id), "Auto prórroga");
-	p.order_date = T("2026-02-20");
-	p.from = T("2026-03-01");
-	p.to = T("2026-04-01");
-	CHECK_OK(warrant_extend(&site, ks, wid, &p, msg, sizeof(msg)));
+	CHECK_OK(extend_with_gap(wid));
 	spec(&w, "S-CEASE", "2026-01-10", "2026-01-10", "2026-04-10");
 	CHECK_OK(warrant_add(&site, ks, &w, wid, msg, sizeof(msg)));
 	CHECK_OK(warrant_cease(&site, ks, wid, "Auto cese", T("2026-02-01"), T("2026-02-01"), msg,
