@@ -58,9 +58,6 @@ static inline struct etsi_enc_header hdr(const char *liid, uint32_t cin, uint64_
 	return h;
 }
 
-/* Into out (reset first): a hash PDU numbered hseq over datas[0..n), which
- * carry the numbers seqs[0..n); data_type 1 IRI, 2 CC; alg 2 SHA-256,
- * 3 SHA-384, 4 SHA-512; corrupt flips one bit of the digest. */
 /* The IntegrityCheck of a signature PDU: check type 2 over hash PDUs (data
  * type 2) seqs[0..n), signature sig[0..sl) of algorithm alg, for
  * etsi_enc_integrity. */
@@ -80,6 +77,9 @@ static inline struct etsi_enc_integrity sig_check(const uint32_t *seqs, size_t n
 	return ic;
 }
 
+/* Into out (reset first): a hash PDU numbered hseq over datas[0..n), which
+ * carry the numbers seqs[0..n); data_type 1 IRI, 2 CC; alg 2 SHA-256,
+ * 3 SHA-384, 4 SHA-512; corrupt flips one bit of the digest. */
 static inline void hash_pdu_over(struct lacre_dbuf *out, const char *liid, uint32_t cin,
 				 uint64_t hseq, int data_type, int alg, const uint32_t *seqs,
 				 size_t n, const struct lacre_dbuf *datas, int corrupt)
