@@ -129,6 +129,16 @@ int segment_writer_tick(struct segment_writer *w, int64_t now_us);
 /* Close the open segment now, if any (idle timers, SIGTERM). */
 int segment_writer_flush(struct segment_writer *w, int64_t now_us);
 
+/* Writers of every thread keep the large buffers of closed segments (the
+ * O_DIRECT staging buffers and commitment arrays) for the next segments.
+ * segment_cache_trim frees those given back idle_ms or longer ago and
+ * returns how many it freed (a long-running process calls it now and
+ * then: ingest's ticker, so that an idle receiver keeps none);
+ * segment_cache_held is how many are kept (tests, diagnostics). */
+#define SEGMENT_CACHE_IDLE_MS 10000
+size_t segment_cache_trim(int64_t idle_ms);
+size_t segment_cache_held(void);
+
 /* 1 when the open segment is written with O_DIRECT (tests, diagnostics). */
 int segment_writer_direct(const struct segment_writer *w);
 

@@ -1276,6 +1276,8 @@ static int seal_writers_tick(struct seal_sink *k, int force)
 	int r2, changed = 0;
 
 	seal_lanes_retire(k, force);
+	/* large buffers of closed segments no writer took again go */
+	segment_cache_trim(SEGMENT_CACHE_IDLE_MS);
 	pthread_mutex_lock(&k->mu);
 	pthread_rwlock_wrlock(&k->reg_lk);
 	r2 = warrant_registry_reload_if_changed(k->reg, &changed);

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 
@@ -82,15 +83,25 @@
  * writes fell by half or more and the one-core figure rose 7-14 %. */
 #define SEG_HUGE ((size_t)2 << 20)
 _Static_assert(SEG_BIG <= SEG_HUGE, "a staging buffer fits one huge page");
-/* Buffers of closed segments kept for the next ones (seg_cache_*): a few
- * O_DIRECT staging buffers and commitment arrays, so that a busy spool
- * does not map, fault in and unmap 4 MiB of fresh pages per segment
- * (the ingest sink opens a new writer for every segment).  Bounded:
- * SEG_CACHE_BUFS * SEG_HUGE + SEG_CACHE_COMMITS * SEG_CACHE_COMMITS_MAX
- * bytes (16 MiB) at most stay allocated when ingest goes idle. */
-#define SEG_CACHE_BUFS 4
-#define SEG_CACHE_COMMITS 2
+/* Buffers of closed segments kept for the next ones (struct seg_cache):
+ * the O_DIRECT staging buffers, the buffered writers' smaller ones and the
+ * commitment arrays, so that a busy spool does not map, fault in and
+ * unmap fresh pages per segment (the ingest sink opens a new writer for
+ * every segment).  Enough for every writer busy at once: an O_DIRECT
+ * writer has two staging buffers, and with two ingest workers two
+ * warrants already keep eight busy (four were kept before: with two
+ * workers 3 % of their CPU went to zeroing the huge pages of new
+ * buffers); many low-rate warrants each close a small segment by age
+ * and open the next.  Bounded while busy: SEG_CACHE_BIG * SEG_HUGE +
+ * SEG_CACHE_SMALL * SEG_SMALL + SEG_CACHE_COMMITS * SEG_CACHE_COMMITS_MAX
+ * bytes (about 82 MiB); what has not been used for SEGMENT_CACHE_IDLE_MS
+ * is freed by segment_cache_trim (ingest's ticker calls it), so an idle
+ * receiver keeps none of it. */
+#define SEG_CACHE_BIG 16
+#define SEG_CACHE_SMALL 64
+#define SEG_CACHE_COMMITS 8
 #define SEG_CACHE_COMMITS_MAX ((size_t)4 << 20)
+#define SEG_SMALL SEG_STAGE_SIZE(SEG_FLUSH_AT)        /* a buffered writer's staging buffer */
 
 struct segment_writer {
 	/* configuration */
@@ -137,28 +148,86 @@ struct segment_writer {
 	uint64_t n_records;
 };
 
-/* The process's cache of buffers (see SEG_CACHE_BUFS); writers of any
- * thread share it under its lock.  Staging buffers hold ciphertext and
+/* The process's caches of buffers (see SEG_CACHE_BIG); writers of any
+ * thread share them under one lock.  Staging buffers hold ciphertext and
  * commitment arrays published commitments: nothing secret is kept. */
 static pthread_mutex_t seg_cache_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint8_t *seg_cache_buf[SEG_CACHE_BUFS];
-static size_t seg_cache_nbuf;
-static struct {
-	uint8_t (*p)[32];
-	size_t cap;
-} seg_cache_commit[SEG_CACHE_COMMITS];
-static size_t seg_cache_ncommit;
+struct seg_kept {
+	void *p;
+	size_t cap;                    /* commitment arrays: entries */
+	int64_t at_ms;                 /* when it was given back (monotonic) */
+};
+struct seg_cache {                 /* a stack: the last given back goes first */
+	struct seg_kept *e;
+	size_t n, max;
+};
+static struct seg_kept seg_kept_big[SEG_CACHE_BIG], seg_kept_small[SEG_CACHE_SMALL],
+	seg_kept_commits[SEG_CACHE_COMMITS];
+static struct seg_cache seg_cache_big = { seg_kept_big, 0, SEG_CACHE_BIG },
+	seg_cache_small = { seg_kept_small, 0, SEG_CACHE_SMALL },
+	seg_cache_commits = { seg_kept_commits, 0, SEG_CACHE_COMMITS };
+
+/* Monotonic milliseconds (when a buffer went back to the cache). */
+static int64_t seg_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The buffer given back last to c (its cap in *cap), NULL when c is empty. */
+static void *seg_cache_take(struct seg_cache *c, size_t *cap)
+{
+	void *p = NULL;
+
+	pthread_mutex_lock(&seg_cache_mu);
+	if (c->n > 0) {
+		c->n--;
+		p = c->e[c->n].p;
+		if (cap)
+			*cap = c->e[c->n].cap;
+	}
+	pthread_mutex_unlock(&seg_cache_mu);
+	return p;
+}
+
+/* Keep p in c if it has room, else free it. */
+static void seg_cache_give(struct seg_cache *c, void *p, size_t cap)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&seg_cache_mu);
+	if (c->n < c->max) {
+		c->e[c->n].p = p;
+		c->e[c->n].cap = cap;
+		c->e[c->n].at_ms = seg_mono_ms();
+		c->n++;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&seg_cache_mu);
+	free(p);
+}
+
+/* Under seg_cache_mu: move c's buffers given back before `before` (the
+ * bottom of the stack) to drop; returns how many. */
+static size_t seg_cache_old(struct seg_cache *c, int64_t before, void **drop)
+{
+	size_t k;
+
+	for (k = 0; k < c->n && c->e[k].at_ms <= before; k++)
+		drop[k] = c->e[k].p;
+	memmove(c->e, c->e + k, (c->n - k) * sizeof(c->e[0]));
+	c->n -= k;
+	return k;
+}
 
 /* An aligned O_DIRECT staging buffer of at least SEG_BIG bytes (one huge
  * page): a kept one, else a new one; NULL when out of memory. */
 static uint8_t *seg_big_get(void)
 {
-	uint8_t *p = NULL;
+	uint8_t *p = seg_cache_take(&seg_cache_big, NULL);
 
-	pthread_mutex_lock(&seg_cache_mu);
-	if (seg_cache_nbuf > 0)
-		p = seg_cache_buf[--seg_cache_nbuf];
-	pthread_mutex_unlock(&seg_cache_mu);
 	if (!p) {
 		if (posix_memalign((void **)&p, SEG_HUGE, SEG_HUGE) != 0)
 			p = NULL;
@@ -168,30 +237,27 @@ static uint8_t *seg_big_get(void)
 	return p;
 }
 
-/* Give back a buffer from seg_big_get (kept if the cache has room). */
-static void seg_big_put(uint8_t *p)
+/* A buffered writer's aligned staging buffer of SEG_SMALL bytes: a kept
+ * one, else a new one; NULL when out of memory. */
+static uint8_t *seg_small_get(void)
 {
-	if (!p)
-		return;
-	pthread_mutex_lock(&seg_cache_mu);
-	if (seg_cache_nbuf < SEG_CACHE_BUFS) {
-		seg_cache_buf[seg_cache_nbuf++] = p;
+	uint8_t *p = seg_cache_take(&seg_cache_small, NULL);
+
+	if (!p && posix_memalign((void **)&p, SEG_ALIGN, SEG_SMALL) != 0)
 		p = NULL;
-	}
-	pthread_mutex_unlock(&seg_cache_mu);
-	free(p);
+	return p;
 }
 
-/* Free w's staging buffer and its spare (to the cache when they are
- * O_DIRECT ones); no write may be in flight. */
+/* Free w's staging buffer and its spare (to the caches); no write may be
+ * in flight. */
 static void seg_stage_free(struct segment_writer *w)
 {
 	if (w->stage_size == SEG_BIG) {
-		seg_big_put(w->stage.p);
-		seg_big_put(w->spare);
+		seg_cache_give(&seg_cache_big, w->stage.p, 0);
+		seg_cache_give(&seg_cache_big, w->spare, 0);
 	} else {
-		free(w->stage.p);
-		free(w->spare);
+		seg_cache_give(&seg_cache_small, w->stage.p, 0);
+		free(w->spare);                    /* only O_DIRECT has a spare */
 	}
 	w->stage.p = NULL;
 	w->stage.len = w->stage.alloc = 0;
@@ -202,15 +268,12 @@ static void seg_stage_free(struct segment_writer *w)
 /* Give w a kept commitment array, if there is one and it has none. */
 static void seg_commits_get(struct segment_writer *w)
 {
+	size_t cap = 0;
+
 	if (w->commits)
 		return;
-	pthread_mutex_lock(&seg_cache_mu);
-	if (seg_cache_ncommit > 0) {
-		seg_cache_ncommit--;
-		w->commits = seg_cache_commit[seg_cache_ncommit].p;
-		w->commits_cap = seg_cache_commit[seg_cache_ncommit].cap;
-	}
-	pthread_mutex_unlock(&seg_cache_mu);
+	if ((w->commits = seg_cache_take(&seg_cache_commits, &cap)) != NULL)
+		w->commits_cap = cap;
 }
 
 /* Free w's commitment array (kept if not too large and there is room). */
@@ -219,20 +282,39 @@ static void seg_commits_put(struct segment_writer *w)
 	uint8_t (*p)[32] = w->commits;
 
 	w->commits = NULL;
-	if (!p)
-		return;
-	if (w->commits_cap * 32 <= SEG_CACHE_COMMITS_MAX) {
-		pthread_mutex_lock(&seg_cache_mu);
-		if (seg_cache_ncommit < SEG_CACHE_COMMITS) {
-			seg_cache_commit[seg_cache_ncommit].p = p;
-			seg_cache_commit[seg_cache_ncommit].cap = w->commits_cap;
-			seg_cache_ncommit++;
-			p = NULL;
-		}
-		pthread_mutex_unlock(&seg_cache_mu);
-	}
+	if (p && w->commits_cap * 32 <= SEG_CACHE_COMMITS_MAX)
+		seg_cache_give(&seg_cache_commits, p, w->commits_cap);
+	else
+		free(p);
 	w->commits_cap = 0;
-	free(p);
+}
+
+/* Free the kept buffers given back idle_ms or longer ago.  See segment.h. */
+size_t segment_cache_trim(int64_t idle_ms)
+{
+	int64_t before = seg_mono_ms() - idle_ms;
+	size_t i, n = 0;
+	void *drop[SEG_CACHE_BIG + SEG_CACHE_SMALL + SEG_CACHE_COMMITS];
+
+	pthread_mutex_lock(&seg_cache_mu);
+	n += seg_cache_old(&seg_cache_big, before, drop + n);
+	n += seg_cache_old(&seg_cache_small, before, drop + n);
+	n += seg_cache_old(&seg_cache_commits, before, drop + n);
+	pthread_mutex_unlock(&seg_cache_mu);
+	for (i = 0; i < n; i++)
+		free(drop[i]);
+	return n;
+}
+
+/* How many buffers the caches hold.  See segment.h. */
+size_t segment_cache_held(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&seg_cache_mu);
+	n = seg_cache_big.n + seg_cache_small.n + seg_cache_commits.n;
+	pthread_mutex_unlock(&seg_cache_mu);
+	return n;
 }
 
 /* Write all of p[0..n) to fd at offset off, retrying short writes and
@@ -374,18 +456,18 @@ static void seg_promote(struct segment_writer *w)
 	if (w->size % SEG_ALIGN != 0 || w->stage.len > big)
 		return;
 	if (!(a = seg_big_get()) || !(b = seg_big_get())) {
-		seg_big_put(a);
+		seg_cache_give(&seg_cache_big, a, 0);
 		return;
 	}
 	fl = fcntl(w->fd, F_GETFL);
 	if (fl < 0 || fcntl(w->fd, F_SETFL, fl | O_DIRECT) != 0) {
 		w->direct_refused = 1;
-		seg_big_put(a);
-		seg_big_put(b);
+		seg_cache_give(&seg_cache_big, a, 0);
+		seg_cache_give(&seg_cache_big, b, 0);
 		return;
 	}
 	memcpy(a, w->stage.p, w->stage.len);
-	free(w->stage.p);
+	seg_cache_give(&seg_cache_small, w->stage.p, 0);
 	w->stage.p = a;
 	w->stage.alloc = w->stage.max = big;
 	w->spare = b;
@@ -507,10 +589,7 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 	}
 	if (!w->stage.p) {
 		lacre_dbuf_init(&w->stage, stage_size);
-		if (stage_size == SEG_BIG)
-			w->stage.p = seg_big_get();
-		else if (posix_memalign((void **)&w->stage.p, SEG_ALIGN, stage_size) != 0)
-			w->stage.p = NULL;
+		w->stage.p = stage_size == SEG_BIG ? seg_big_get() : seg_small_get();
 		if (!w->stage.p) {
 			r = LACRE_E_NOMEM;
 			goto fail;

@@ -657,6 +657,24 @@ static void test_direct_at_once(void)
 	run_direct_on_disk(1, 300000, 3000);
 }
 
+/* The buffers of closed segments stay for the next ones, and
+ * segment_cache_trim frees those idle for as long as asked: none of them
+ * after an hour's limit, all of them after none. */
+static void test_cache_trim(void)
+{
+	size_t held;
+
+	segment_cache_trim(0);
+	CHECK_EQ_INT(segment_cache_held(), 0);
+	test_size_limit_and_readback();
+	held = segment_cache_held();
+	CHECK(held > 0);                         /* the commitment arrays at least */
+	CHECK_EQ_INT(segment_cache_trim(3600 * 1000), 0);
+	CHECK_EQ_INT(segment_cache_held(), held);
+	CHECK_EQ_INT(segment_cache_trim(0), held);
+	CHECK_EQ_INT(segment_cache_held(), 0);
+}
+
 int main(void)
 {
 	RUN(test_size_limit_and_readback);
@@ -669,5 +687,6 @@ int main(void)
 	RUN(test_debian_age_opens_segment);
 	RUN(test_debian_age_opens_direct_segment);
 	RUN(test_config_errors);
+	RUN(test_cache_trim);
 	return t_done();
 }
