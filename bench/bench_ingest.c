@@ -176,7 +176,7 @@ static pid_t spawn(int tls, const char *cert, const char *key, size_t want, int 
 	if (pid == 0) {
 		struct ingest_config cfg;
 		struct child_sink cs = { 0, want, np[1], 0 };
-		struct lacre_sink sk = { &cs, cs_record, noop_ev, NULL, NULL, NULL };
+		struct lacre_sink sk = { &cs, cs_record, noop_ev, NULL, NULL, NULL, NULL };
 		int port;
 		signal(SIGTERM, on_term);
 		malloc_trim(0);   /* give back the parent's freed heap: measure our own pages */

@@ -213,7 +213,8 @@ static int write_stats(struct ingest_server *s, const struct lacre_sink *vault,
 			"\"quarantined\":%llu,\"events\":%llu,\"segments\":%llu,\"log_size\":%llu,"
 			"\"signed_size\":%llu,\"unsigned_segments\":%llu,\"upload_files\":%llu,"
 			"\"upload_bytes\":%llu,\"backend_down\":%s,\"spool_full\":%s,"
-			"\"refused_full\":%llu,\"relogged_segments\":%llu,\"lost_records\":%llu}}",
+			"\"refused_full\":%llu,\"closing\":%llu,\"closer_behind\":%s,\"refused_closer\":%llu,"
+			"\"relogged_segments\":%llu,\"lost_records\":%llu}}",
 			(unsigned long long)v.records, (unsigned long long)v.routed,
 			(unsigned long long)v.late, (unsigned long long)v.quarantined,
 			(unsigned long long)v.events, (unsigned long long)v.segments,
@@ -221,7 +222,8 @@ static int write_stats(struct ingest_server *s, const struct lacre_sink *vault,
 			(unsigned long long)v.unsigned_segments, (unsigned long long)v.upload_files,
 			(unsigned long long)v.upload_bytes, v.backend_down ? "true" : "false",
 			v.spool_full ? "true" : "false", (unsigned long long)v.refused_full,
-			(unsigned long long)v.relogged_segments, (unsigned long long)v.lost_records);
+			(unsigned long long)v.closing, v.closer_behind ? "true" : "false",
+			(unsigned long long)v.refused_closer, (unsigned long long)v.relogged_segments, (unsigned long long)v.lost_records);
 		if (r != LACRE_OK)
 			goto done;
 		/* the log signer (ledger.signer): refusals are an alert */

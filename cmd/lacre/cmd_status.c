@@ -228,6 +228,9 @@ static int print_human(const struct status_view *sv, const char *site, const cha
 		printf("ALERT backend down: sealed segments wait in the spool\n");
 	if (vault && u(sv, "lacre_spool_full", "") && ++alerts)
 		printf("ALERT spool full: records are being held, mediators slowed\n");
+	if (vault && u(sv, "lacre_seal_closer_behind", "") && ++alerts)
+		printf("ALERT sealing behind: %" PRIu64 " segments wait for their fsync; records are being held, "
+		       "mediators slowed\n", u(sv, "lacre_seal_closing_segments", ""));
 	if (IT("hash", "mismatch") + IT("hash", "missing") + IT("signature", "bad") && ++alerts)
 		printf("ALERT integrity: %" PRIu64 " hash mismatches, %" PRIu64 " missing, %" PRIu64
 		       " bad signatures (lacre quarantine --events)\n",

@@ -53,6 +53,10 @@ struct lacre_sink {
 	int (*flush)(void *ctx);
 	int (*close)(void *ctx);      /* LACRE_OK when every record taken is durable */
 	int (*read_done)(void *ctx);  /* after one read's records; may be NULL */
+	/* why record() answers LACRE_E_NOSPACE now, for the receiver's ALERT
+	 * line: a sentence, or NULL (and the member itself may be NULL) for
+	 * "local storage full or its quota reached" */
+	const char *(*refusal)(void *ctx);
 };
 
 #endif

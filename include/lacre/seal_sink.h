@@ -39,6 +39,9 @@ struct seal_sink_stats {
 	int backend_down;       /* the uploader's last attempt failed */
 	int spool_full;         /* refusing records (LACRE_E_NOSPACE) for lack of space */
 	uint64_t refused_full;  /* record() calls refused for lack of space */
+	uint64_t closing;       /* retired segments the closer has not yet closed */
+	int closer_behind;      /* refusing records (LACRE_E_NOSPACE): that many wait */
+	uint64_t refused_closer; /* record() calls refused while the closer was behind */
 	uint64_t relogged_segments; /* recovered at start: batches re-logged */
 	uint64_t lost_records;  /* recovered at start: named as lost in open segments */
 	uint64_t signer_refusals; /* ledger.signer: checkpoints lacre-signer refused */
@@ -70,6 +73,11 @@ struct seal_sink_stats {
 int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size_t msglen);
 
 /* Counters of a sink made by seal_sink_open (thread-safe). */
+/* Tests: hold (1) or release (0) the closer thread, so that retired
+ * segments wait for it (record() refuses once SEAL_CQ_MAX of them wait);
+ * release it before close(). */
+void seal_sink_hold_closer(const struct lacre_sink *sink, int hold);
+
 void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *st);
 
 /* The ingest log's origin for site s ("lacre/<site name>/ingest"). */

@@ -109,14 +109,21 @@ void srv_hard_block_update(struct ingest_server *s)
  * (only on entering the state). */
 void srv_pause_enter(struct ingest_server *s, const char *what)
 {
+	const char *why = s->sink->refusal ? s->sink->refusal(s->sink->ctx) : NULL;
+
 	if (s->paused)
 		return;
 	s->paused = 1;
+	s->paused_behind = why != NULL;
 	s->pause_start_ms = s->last_retry_ms = srv_mono_ms();
 	s->st.pauses++;
-	fprintf(stderr, "lacre: ingest: ALERT spool full: local storage full or its quota reached (the sink "
-	        "refused %s); reading paused, nothing is discarded: the data is held and retried every "
-	        "%d ms; free space on the spool disk\n", what, RETRY_MS);
+	if (why)
+		fprintf(stderr, "lacre: ingest: ALERT %s (the sink refused %s); reading paused, nothing is "
+		        "discarded: the data is held and retried every %d ms\n", why, what, RETRY_MS);
+	else
+		fprintf(stderr, "lacre: ingest: ALERT spool full: local storage full or its quota reached (the "
+		        "sink refused %s); reading paused, nothing is discarded: the data is held and retried "
+		        "every %d ms; free space on the spool disk\n", what, RETRY_MS);
 	srv_hard_block_update(s);
 	watch_all(s);
 }
@@ -129,8 +136,9 @@ static void pause_leave(struct ingest_server *s, int64_t now)
 
 	s->paused = 0;
 	s->st.paused_ms += (uint64_t)ms;
-	fprintf(stderr, "lacre: ingest: spool has room again: reading resumed after %" PRId64
-	        ".%01d s\n", ms / 1000, (int)(ms % 1000 / 100));
+	fprintf(stderr, "lacre: ingest: %s: reading resumed after %" PRId64 ".%01d s\n",
+	        s->paused_behind ? "the sink takes records again" : "spool has room again", ms / 1000,
+	        (int)(ms % 1000 / 100));
 	srv_hard_block_update(s);
 	for (c = s->conns; c; c = c->next) {
 		if (c->state != CS_OPEN)

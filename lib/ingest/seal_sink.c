@@ -102,6 +102,14 @@ _Static_assert(FRAME_NOTE_USEC_CARRY == ETSI_FLAG_USEC_CARRY &&
 #define SEAL_AGE_SLACK_US 1000       /* retire this early: the writer never closes by age itself */
 #define SEAL_BUSY_PLAIN ((uint64_t)4 << 20) /* a segment this large makes the next one start
 					      * O_DIRECT (segment.c's SEG_PROMOTE_AT) */
+/* Retired segments waiting for the closer, at most, before record()
+ * refuses (LACRE_E_NOSPACE: the receiver holds the PDU and pauses reading,
+ * backpressure.c).  Each holds two open files (the segment, its manifest)
+ * and its staging buffer until it is closed, and the closer's fsyncs take
+ * milliseconds a segment: many low-rate warrants under load retire
+ * segments by age faster than that, and with no bound 400 warrants ran a
+ * receiver out of file descriptors (20,000) in two seconds. */
+#define SEAL_CQ_MAX 64
 
 struct seal_sink;
 
@@ -225,7 +233,9 @@ struct seal_sink {
 	pthread_cond_t cq_cv;            /* work queued, or stop */
 	pthread_cond_t cq_idle;          /* the queue emptied and nothing is closing */
 	struct seal_slot *cq_head, *cq_tail;
+	unsigned cq_len;                 /* atomic (written under cq_mu): retired slots not yet closed */
 	int cq_busy, cq_stop;
+	int cq_hold;                     /* tests: the closer takes nothing (seal_sink_hold_closer) */
 	int64_t cq_closing_us;           /* oldest record of the slot being closed; 0: none */
 	struct seal_alert alerts[SEAL_ALERTS_MAX];
 	size_t n_alerts;
@@ -647,6 +657,7 @@ static void seal_retire(struct seal_sink *k, struct seal_lane *l, struct seal_de
 	else
 		k->cq_head = sl;
 	k->cq_tail = sl;
+	__atomic_store_n(&k->cq_len, k->cq_len + 1, __ATOMIC_RELAXED);
 	pthread_cond_signal(&k->cq_cv);
 	pthread_mutex_unlock(&k->cq_mu);
 }
@@ -703,7 +714,7 @@ static void *seal_closer(void *arg)
 	pthread_setname_np(pthread_self(), "lacre-closer");
 	for (;;) {
 		pthread_mutex_lock(&k->cq_mu);
-		while (!k->cq_head && !k->cq_stop)
+		while ((!k->cq_head || k->cq_hold) && !k->cq_stop)
 			pthread_cond_wait(&k->cq_cv, &k->cq_mu);
 		if (!k->cq_head) {
 			pthread_mutex_unlock(&k->cq_mu);
@@ -731,12 +742,36 @@ static void *seal_closer(void *arg)
 		}
 		seal_slot_free(sl);
 		pthread_mutex_lock(&k->cq_mu);
+		__atomic_store_n(&k->cq_len, k->cq_len - 1, __ATOMIC_RELAXED);
 		k->cq_busy = 0;
 		k->cq_closing_us = 0;
 		if (!k->cq_head)
 			pthread_cond_broadcast(&k->cq_idle);
 		pthread_mutex_unlock(&k->cq_mu);
 	}
+	return NULL;
+}
+
+/* Tests: hold or release the closer.  See seal_sink.h. */
+void seal_sink_hold_closer(const struct lacre_sink *sink, int hold)
+{
+	struct seal_sink *k = sink->ctx;
+
+	pthread_mutex_lock(&k->cq_mu);
+	k->cq_hold = hold;
+	pthread_cond_signal(&k->cq_cv);
+	pthread_mutex_unlock(&k->cq_mu);
+}
+
+/* sink->refusal: why record() refuses now, when it is not the spool's room
+ * (record.h). */
+static const char *seal_refusal(void *ctx)
+{
+	struct seal_sink *k = ctx;
+
+	if (__atomic_load_n(&k->cq_len, __ATOMIC_RELAXED) >= SEAL_CQ_MAX)
+		return "sealing behind: retired segments wait for the closer's fsync faster than the "
+		       "spool disk takes them (many low-rate warrants on a slow disk)";
 	return NULL;
 }
 
@@ -1094,6 +1129,16 @@ static int seal_route(struct seal_sink *k, struct seal_lane *l, const uint8_t *l
 	return LACRE_OK;
 }
 
+/* record() while SEAL_CQ_MAX retired segments wait for the closer: not
+ * taken (the receiver holds it and retries), counted. */
+static int seal_closer_behind(struct seal_sink *k)
+{
+	pthread_mutex_lock(&k->mu);
+	k->st.refused_closer++;
+	pthread_mutex_unlock(&k->mu);
+	return LACRE_E_NOSPACE;
+}
+
 /* sink->record: decode, route, seal. */
 static int seal_record(void *ctx, const struct lacre_record *rec)
 {
@@ -1146,6 +1191,8 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 
 	if ((r = __atomic_load_n(&k->err, __ATOMIC_ACQUIRE)) != LACRE_OK)
 		return r;
+	if (__atomic_load_n(&k->cq_len, __ATOMIC_RELAXED) >= SEAL_CQ_MAX)
+		return seal_closer_behind(k);
 	/* L3: the window is judged on the time of interception: the sender's
 	 * PSHeader time when it is qualified timeOfInterception(1); any other
 	 * record is judged by its receive time */
@@ -1786,6 +1833,8 @@ void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *
 	st->signer_failures = k->log_seen.signer_failures;
 	st->signer_refusing = k->log_seen.signer_refusing;
 	pthread_mutex_unlock(&k->mu);
+	st->closing = __atomic_load_n(&k->cq_len, __ATOMIC_RELAXED);
+	st->closer_behind = st->closing >= SEAL_CQ_MAX;
 }
 
 int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size_t msglen)
@@ -1931,6 +1980,7 @@ int seal_sink_open(const struct site *s, struct lacre_sink *out, char *msg, size
 	out->flush = seal_flush;
 	out->close = seal_close;
 	out->read_done = seal_read_done;
+	out->refusal = seal_refusal;
 	return LACRE_OK;
 fail:
 	if (!msg[0] && msglen)

@@ -134,6 +134,7 @@ struct ingest_server {
 	int64_t last_flush_ms;
 	/* backpressure (LACRE_E_NOSPACE from the sink) */
 	int paused;
+	int paused_behind;               /* the sink's refusal was not a full spool (sink->refusal) */
 	int flush_pending;             /* a flush answered NOSPACE */
 	int64_t pause_start_ms, last_retry_ms;
 	struct held *h_head, *h_tail;  /* PDUs the sink has not taken yet */

@@ -144,6 +144,9 @@ int ingest_status_prom(const struct ingest_server *s, const struct seal_sink_sta
 		TRY(one(out, "lacre_backend_up", "gauge", "0 when the uploader's last attempt failed", vault->backend_down ? 0 : 1));
 		TRY(one(out, "lacre_spool_full", "gauge", "1 while records are refused for want of spool space", vault->spool_full ? 1 : 0));
 		TRY(one(out, "lacre_spool_refused_total", "counter", "records refused for want of spool space (held, retried)", vault->refused_full));
+		TRY(one(out, "lacre_seal_closing_segments", "gauge", "retired segments waiting for the closer (final chunk, fsync)", vault->closing));
+		TRY(one(out, "lacre_seal_closer_behind", "gauge", "1 while records are refused because too many segments wait for the closer", vault->closer_behind ? 1 : 0));
+		TRY(one(out, "lacre_seal_closer_refused_total", "counter", "records refused while the closer was behind (held, retried)", vault->refused_closer));
 		TRY(one(out, "lacre_recovery_lost_records_total", "counter", "records named lost in open segments at the last start", vault->lost_records));
 		/* logged latency: receipt of a segment's oldest record to the
 		 * first published (cosigned) checkpoint covering its leaf */

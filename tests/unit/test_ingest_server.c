@@ -638,7 +638,7 @@ static void test_tls(void)
 	cfg.quiet = 1;
 	{
 		struct ingest_server *s = NULL;
-		struct lacre_sink sk = { NULL, ms_record, ms_event, ms_flush, NULL, NULL };
+		struct lacre_sink sk = { NULL, ms_record, ms_event, ms_flush, NULL, NULL, NULL };
 		int saved = dup(2), devnull = open("/dev/null", 1);
 		dup2(devnull, 2);
 		CHECK_EQ_INT(ingest_server_new(&cfg, &sk, &s), LACRE_E_CONFIG);

@@ -443,7 +443,7 @@ static void test_server_stamps_operator(void)
 	struct ingest_config ic;
 	struct ingest_server *s = NULL;
 	struct opsink k;
-	struct lacre_sink sink = { &k, os_record, os_event, os_ok, os_ok, NULL };
+	struct lacre_sink sink = { &k, os_record, os_event, os_ok, os_ok, NULL, NULL };
 	struct lacre_dbuf st;
 	pthread_t th;
 	const char *evs, *stats;

@@ -498,6 +498,101 @@ static void test_backpressure(void)
 	free(rs);
 }
 
+/* Open files of this process (the closer bound's check). */
+static size_t open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* The closer behind: with it held and one record a segment, retired
+ * segments pile up until record() refuses with LACRE_E_NOSPACE (counted,
+ * the reason given for the receiver's ALERT line), taking nothing and
+ * holding no more files; released, the closer catches up, the refused
+ * PDU is taken, and every record is sealed exactly once and durable. */
+static void test_closer_behind(void)
+{
+	struct lacre_sink k;
+	struct seal_sink_stats stv;
+	struct lacre_store *st = NULL;
+	struct lacre_dbuf b;
+	struct kit_recs *rs = calloc(1, sizeof(*rs));
+	int64_t in = T("2026-02-01T10:00:00Z");
+	size_t fds0, fds_at = 0, nseg = 0, taken = 0, i;
+	const char *why;
+	int r = LACRE_OK, tries;
+
+	lacre_dbuf_init(&b, 1 << 20);
+	CHECK(rs != NULL);
+	/* segments of 2 KiB: the second record of one closes it */
+	CHECK_OK(kit_make_site(NULL, 0, 2048, 0));
+	CHECK_OK(add_warrants());
+	CHECK_OK(seal_sink_open(&kit_site, &k, kit_msg, sizeof(kit_msg)));
+	CHECK(k.refusal != NULL);
+	CHECK(k.refusal(k.ctx) == NULL);              /* nothing refused yet */
+	fds0 = open_fds();
+	seal_sink_hold_closer(&k, 1);
+	for (i = 0; i < 1000; i++) {
+		lacre_dbuf_reset(&b);
+		CHECK_OK(kit_ipcc(&b, "LI-ALL", i, in, 400));
+		if ((r = kit_push(&k, b.p, b.len, in, LACRE_HI3)) != LACRE_OK)
+			break;
+		taken++;
+	}
+	seal_sink_stats_get(&k, &stv);
+	fds_at = open_fds();
+	why = k.refusal(k.ctx);
+	seal_sink_hold_closer(&k, 0);
+	CHECK_EQ_INT(r, LACRE_E_NOSPACE);
+	CHECK(taken > 8 && taken < 1000);             /* bounded, not at once */
+	CHECK_EQ_INT(stv.records, taken);
+	CHECK_EQ_INT(stv.closer_behind, 1);
+	/* all but the open segment (the first may hold two records) */
+	CHECK(stv.closing + 2 >= taken && stv.closing < taken);
+	CHECK_EQ_INT(stv.refused_closer, 1);
+	CHECK_EQ_INT(stv.spool_full, 0);
+	CHECK(why != NULL && strstr(why, "sealing behind") != NULL);
+	/* two files a waiting segment (itself, its manifest), no more */
+	CHECK(fds_at <= fds0 + 2 * taken + 8);
+	/* released: the same PDU is taken once the closer has caught up */
+	for (tries = 0; (r = kit_push(&k, b.p, b.len, in, LACRE_HI3)) == LACRE_E_NOSPACE && tries < 5000; tries++)
+		kit_nap(1);
+	CHECK_OK(r);
+	taken++;
+	/* the closer drains the rest: no longer behind */
+	for (tries = 0; tries < 5000; tries++) {
+		seal_sink_stats_get(&k, &stv);
+		if (stv.closing == 0)
+			break;
+		kit_nap(1);
+	}
+	CHECK_EQ_INT(stv.closing, 0);
+	CHECK_EQ_INT(stv.closer_behind, 0);
+	CHECK(k.refusal(k.ctx) == NULL);
+	CHECK_OK(k.close(k.ctx));
+	CHECK_OK(open_backend(&st));
+	CHECK_OK(kit_read(st, W_ALL, 0, rs, NULL));
+	CHECK_EQ_INT(rs->n, taken);
+	for (i = 0; i < taken; i++)
+		CHECK_EQ_INT(kit_count(rs, i), 1);
+	{
+		const struct kit_recs *sets[] = { rs };
+		CHECK_OK(durable_after_close(st, sets, 1, &nseg));
+	}
+	CHECK(nseg + 1 >= taken && nseg <= taken);
+	lacre_store_close(st);
+	lacre_dbuf_free(&b);
+	free(rs);
+}
+
 /* Regression (fixed: lib/ingest/seal_sink.c seal_record, the backpressure branch): when
  * the spool has some room but less than a record needs (0 < room <
  * 2 x (pdu_len + 512)), record() refuses with LACRE_E_NOSPACE while
@@ -915,6 +1010,7 @@ int main(void)
 	RUN(test_routes);
 	RUN(test_backpressure);
 	RUN(test_backpressure_almost_full_alerts);
+	RUN(test_closer_behind);
 	RUN(test_durability_backend_down);
 	RUN(test_crash_recovery);
 	RUN(test_no_liid);
