@@ -286,6 +286,30 @@ static KIT_UNUSED int kit_raw(struct lacre_dbuf *out, const uint8_t *liid, size_
 	return ber_enc_finish(&e);
 }
 
+/* k->record(rec) as the receiver calls it: a record refused while the
+ * sink's closer is behind (the counter refused_closer moved) is held and
+ * tried again, as the receiver does; any other answer, including
+ * LACRE_E_NOSPACE for a full spool, is returned at once. */
+static KIT_UNUSED int kit_record(struct lacre_sink *k, const struct lacre_record *rec)
+{
+	struct seal_sink_stats st;
+	uint64_t before;
+	int r, tries;
+
+	for (tries = 0; tries < 20000; tries++) {
+		struct timespec ms = { 0, 1000000 };
+		seal_sink_stats_get(k, &st);
+		before = st.refused_closer;
+		if ((r = k->record(k->ctx, rec)) != LACRE_E_NOSPACE)
+			return r;
+		seal_sink_stats_get(k, &st);
+		if (st.refused_closer == before)
+			return r;
+		nanosleep(&ms, NULL);
+	}
+	return r;
+}
+
 /* Hand pdu to the sink as the receiver would (no decode of its own). */
 static KIT_UNUSED int kit_push(struct lacre_sink *k, const uint8_t *pdu, size_t n, int64_t recv_us,
 			       int listener)
@@ -299,7 +323,7 @@ static KIT_UNUSED int kit_push(struct lacre_sink *k, const uint8_t *pdu, size_t 
 	rec.listener = (uint8_t)listener;
 	rec.conn_id = 1;
 	snprintf(rec.peer, sizeof(rec.peer), "127.0.0.1:40000");
-	return k->record(k->ctx, &rec);
+	return kit_record(k, &rec);
 }
 
 /* Hand pdu to the sink as HI3 connection conn of operator op ("" = none),
@@ -317,7 +341,7 @@ static KIT_UNUSED int kit_push_as(struct lacre_sink *k, const struct lacre_dbuf 
 	rec.conn_id = conn;
 	snprintf(rec.peer, sizeof(rec.peer), "127.0.0.1:%llu", 40000 + (unsigned long long)conn);
 	snprintf(rec.operator_name, sizeof(rec.operator_name), "%s", op);
-	return k->record(k->ctx, &rec);
+	return kit_record(k, &rec);
 }
 
 /* One SIP IRI of a VoIP call between the proxy 192.168.110.100 and the
