@@ -63,23 +63,43 @@
 
 static const char *const class_name[SC_N] = { "iri", "cc", "iri-hash", "cc-hash", "iri-sig", "cc-sig" };
 
+/* One step of bytes_hash's chains: mix the word w into h. */
+static inline uint64_t bytes_mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 32);
+}
+
 /* 64-bit hash of PDU bytes for duplicate detection (not a security
- * decision: every PDU is stored either way; this only labels it). */
+ * decision: every PDU is stored either way; this only labels it).  Every
+ * PDU passes here, so four independent chains take 32 bytes a turn (one
+ * chain's multiply waits on the last: 2.4x slower on 561-byte PDUs, 3 %
+ * of a worker's CPU); they are folded into one for the rest.  Nothing
+ * keeps these values across a restart (the duplicate windows are not
+ * saved), so the function may change between versions. */
 static uint64_t bytes_hash(const uint8_t *p, size_t n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+	uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0xc2b2ae3d27d4eb4full, c = 0x165667b19e3779f9ull,
+		 d = 0x27d4eb2f165667c5ull, w[4];
 	size_t i = 0;
 
+	for (; i + 32 <= n; i += 32) {
+		memcpy(w, p + i, 32);
+		a = bytes_mix(a, w[0]);
+		b = bytes_mix(b, w[1]);
+		c = bytes_mix(c, w[2]);
+		d = bytes_mix(d, w[3]);
+	}
+	a = bytes_mix(bytes_mix(bytes_mix(a, b), c), d);
 	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
+		memcpy(w, p + i, 8);
+		a = bytes_mix(a, w[0]);
 	}
 	for (; i < n; i++) {
-		h = (h ^ p[i]) * 0xc4ceb9fe1a85ec53ull;
-		h ^= h >> 29;
+		a = (a ^ p[i]) * 0xc4ceb9fe1a85ec53ull;
+		a ^= a >> 29;
 	}
-	return h ^ (h >> 31);
+	return a ^ (a >> 31);
 }
 
 /* Hash of a stream key for the table. */

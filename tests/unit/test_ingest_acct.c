@@ -57,6 +57,45 @@ static int stats(struct ingest_acct *a, const char *liid, uint32_t cin, int kind
 	return ingest_acct_stream(a, (const uint8_t *)liid, strlen(liid), cin, kind, st);
 }
 
+/* Duplicates are told from restarts by a hash of the whole PDU: a resend
+ * with any one payload byte changed is a restart, the same bytes a
+ * duplicate (every byte position: each of the hash's chains and its tail
+ * take part). */
+static void test_duplicate_every_byte(void)
+{
+	struct ingest_acct *a;
+	struct lacre_dbuf b;
+	struct ingest_stream_stats st;
+	size_t i, len;
+
+	lacre_dbuf_init(&evs, 1u << 20);
+	lacre_dbuf_init(&b, 1u << 16);
+	pdu(&b, 1, "LID", 4, 0, 7);
+	len = b.len;
+	for (i = len - 64; i <= len; i++) {
+		CHECK_OK(ingest_acct_new(1u << 20, on_ev, NULL, &a));
+		pdu(&b, 1, "LID", 4, 0, 7);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+		pdu(&b, 1, "LID", 4, 1, 7);
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+		pdu(&b, 1, "LID", 4, 0, 7);
+		if (i < len)
+			b.p[i] ^= 0x01;                    /* i == len: the same bytes */
+		CHECK_OK(feed(a, &b, LACRE_HI3));
+		CHECK_OK(stats(a, "LID", 4, ETSI_KIND_CC, &st));
+		if (i < len) {
+			CHECK_EQ_INT(st.restarts, 1);
+			CHECK_EQ_INT(st.duplicates, 0);
+		} else {
+			CHECK_EQ_INT(st.restarts, 0);
+			CHECK_EQ_INT(st.duplicates, 1);
+		}
+		ingest_acct_free(a);
+	}
+	lacre_dbuf_free(&b);
+	lacre_dbuf_free(&evs);
+}
+
 /* In order, then a gap, a late arrival, a duplicate and a restart. */
 static void test_gap_late_duplicate_restart(void)
 {
@@ -860,6 +899,7 @@ static void test_state_unkept_after_crash(void)
 int main(void)
 {
 	RUN(test_gap_late_duplicate_restart);
+	RUN(test_duplicate_every_byte);
 	RUN(test_start_and_wrap);
 	RUN(test_cin_reset);
 	RUN(test_reset_then_resend);
