@@ -326,21 +326,29 @@ static KIT_UNUSED int kit_push(struct lacre_sink *k, const uint8_t *pdu, size_t 
 	return kit_record(k, &rec);
 }
 
-/* Hand pdu to the sink as HI3 connection conn of operator op ("" = none),
+/* The record of b as HI3 connection conn of operator op ("" = none),
+ * received at recv_us. */
+static KIT_UNUSED void kit_rec_as(struct lacre_record *rec, const struct lacre_dbuf *b,
+				  int64_t recv_us, const char *op, uint64_t conn)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->pdu = b->p;
+	rec->pdu_len = b->len;
+	rec->recv_us = recv_us;
+	rec->listener = LACRE_HI3;
+	rec->conn_id = conn;
+	snprintf(rec->peer, sizeof(rec->peer), "127.0.0.1:%llu", 40000 + (unsigned long long)conn);
+	snprintf(rec->operator_name, sizeof(rec->operator_name), "%s", op);
+}
+
+/* Hand b to the sink as HI3 connection conn of operator op ("" = none),
  * received at recv_us. */
 static KIT_UNUSED int kit_push_as(struct lacre_sink *k, const struct lacre_dbuf *b, int64_t recv_us,
 				  const char *op, uint64_t conn)
 {
 	struct lacre_record rec;
 
-	memset(&rec, 0, sizeof(rec));
-	rec.pdu = b->p;
-	rec.pdu_len = b->len;
-	rec.recv_us = recv_us;
-	rec.listener = LACRE_HI3;
-	rec.conn_id = conn;
-	snprintf(rec.peer, sizeof(rec.peer), "127.0.0.1:%llu", 40000 + (unsigned long long)conn);
-	snprintf(rec.operator_name, sizeof(rec.operator_name), "%s", op);
+	kit_rec_as(&rec, b, recv_us, op, conn);
 	return kit_record(k, &rec);
 }
 

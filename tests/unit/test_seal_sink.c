@@ -519,12 +519,7 @@ static int push_once(struct lacre_sink *k, const struct lacre_dbuf *b, int64_t r
 {
 	struct lacre_record rec;
 
-	memset(&rec, 0, sizeof(rec));
-	rec.pdu = b->p;
-	rec.pdu_len = b->len;
-	rec.recv_us = recv_us;
-	rec.listener = LACRE_HI3;
-	rec.conn_id = 1;
+	kit_rec_as(&rec, b, recv_us, "", 1);
 	return k->record(k->ctx, &rec);
 }
 
