@@ -129,8 +129,8 @@ int segment_writer_tick(struct segment_writer *w, int64_t now_us);
 /* Close the open segment now, if any (idle timers, SIGTERM). */
 int segment_writer_flush(struct segment_writer *w, int64_t now_us);
 
-/* Writers of every thread keep the large buffers of closed segments (the
- * O_DIRECT staging buffers and commitment arrays) for the next segments.
+/* Writers of every thread keep the buffers of closed segments (staging
+ * buffers and commitment arrays) for the next segments.
  * segment_cache_trim frees those given back idle_ms or longer ago and
  * returns how many it freed (a long-running process calls it now and
  * then: ingest's ticker, so that an idle receiver keeps none);
