@@ -278,11 +278,13 @@ void srv_report_lost_held(struct ingest_server *s)
 		bytes += h->len;
 		last = h->off;
 		if (!n || n->conn_id != h->conn_id) {
-			fprintf(stderr, "lacre: ingest: ALERT spool full at stop: %" PRIu64 " PDUs (%" PRIu64
+			fprintf(stderr, "lacre: ingest: ALERT %s at stop: %" PRIu64 " PDUs (%" PRIu64
 			        " bytes) of conn %" PRIu64 " %s %s at stream offsets %" PRIu64 "..%" PRIu64
-			        " could not be sealed and are lost: the spool stayed full for %u.%01u s after the stop\n",
-			        cnt, bytes, h->conn_id, h->peer, h->listener == LACRE_HI2 ? "hi2" : "hi3",
-			        first, last, s->cfg.stop_nospace_ms / 1000, s->cfg.stop_nospace_ms % 1000 / 100);
+			        " could not be sealed and are lost: the %s for %u.%01u s after the stop\n",
+			        s->paused_behind ? "sealing behind" : "spool full", cnt, bytes, h->conn_id,
+			        h->peer, h->listener == LACRE_HI2 ? "hi2" : "hi3", first, last,
+			        s->paused_behind ? "sink kept refusing" : "spool stayed full",
+			        s->cfg.stop_nospace_ms / 1000, s->cfg.stop_nospace_ms % 1000 / 100);
 			s->st.lost_at_stop += cnt;
 			s->st.lost_bytes_at_stop += bytes;
 			cnt = bytes = 0;
