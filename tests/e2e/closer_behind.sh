@@ -12,7 +12,13 @@
 # full spool) and reading resumes; the receiver stops cleanly (exit 0);
 # `lacre status`-style metrics showed the closer behind; every PDU the
 # mediator sent is sealed exactly once, read back warrant by warrant; and
-# the receiver never held more than 2 x 64 + 2 x 40 + 64 files.
+# the receiver never held more than 2 x 64 + 2 x 40 + 64 files.  The disk
+# stays too slow for the whole run, so reading is paused most of the time;
+# a connection holding a refused PDU is not read, so its keep-alives wait
+# with it (backpressure.c): the mediator is told to wait up to 300 s for
+# an answer instead of its 10 s (on a loaded machine the pauses outlast
+# them, and the mediator would drop and redial: nothing lost, but a failed
+# run of the mediator).
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/lacre-e2e-closer-XXXXXX)
@@ -39,7 +45,7 @@ grep -q slow_fsync /proc/$IPID/maps || die "the fsync shim is not loaded in the 
 wait_file 60 "$site/state/status.prom" || die "the receiver's loop did not start"
 pid=$(pgrep -P "$IPID" lacre-ingest || echo "$IPID")
 "$B/lacre-mediator" --hi2 127.0.0.1:$HI2 --hi3 127.0.0.1:$HI3 --connections 4 --targets $N --sessions 80 \
-	--calls 40 --rate 2000 --duration 4 --seed 31 --summary "$work/sum.json" >/dev/null \
+	--calls 40 --rate 2000 --duration 4 --keepalive-wait 300 --seed 31 --summary "$work/sum.json" >/dev/null \
 	2>"$work/med.err" &
 MPID=$!
 # the most files the receiver held, and whether the metrics showed the closer behind
