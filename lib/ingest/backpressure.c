@@ -109,21 +109,19 @@ void srv_hard_block_update(struct ingest_server *s)
  * (only on entering the state). */
 void srv_pause_enter(struct ingest_server *s, const char *what)
 {
-	const char *why = s->sink->refusal ? s->sink->refusal(s->sink->ctx) : NULL;
+	const char *why;
 
 	if (s->paused)
 		return;
+	why = s->sink->refusal ? s->sink->refusal(s->sink->ctx) : NULL;
 	s->paused = 1;
 	s->paused_behind = why != NULL;
 	s->pause_start_ms = s->last_retry_ms = srv_mono_ms();
 	s->st.pauses++;
-	if (why)
-		fprintf(stderr, "lacre: ingest: ALERT %s (the sink refused %s); reading paused, nothing is "
-		        "discarded: the data is held and retried every %d ms\n", why, what, RETRY_MS);
-	else
-		fprintf(stderr, "lacre: ingest: ALERT spool full: local storage full or its quota reached (the "
-		        "sink refused %s); reading paused, nothing is discarded: the data is held and retried "
-		        "every %d ms; free space on the spool disk\n", what, RETRY_MS);
+	fprintf(stderr, "lacre: ingest: ALERT %s (the sink refused %s); reading paused, nothing is "
+	        "discarded: the data is held and retried every %d ms%s\n",
+	        why ? why : "spool full: local storage full or its quota reached", what, RETRY_MS,
+	        why ? "" : "; free space on the spool disk");
 	srv_hard_block_update(s);
 	watch_all(s);
 }

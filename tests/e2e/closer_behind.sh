@@ -26,8 +26,7 @@ IPID= MPID=
 trap '[ -n "$IPID" ] && kill -9 $IPID 2>/dev/null; [ -n "$MPID" ] && kill $MPID 2>/dev/null; [ -n "${LACRE_KEEP_TMP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
 . "$top/tests/e2e/lib/vault.bash"
 command -v python3 >/dev/null || { echo "python3 not found"; exit 77; }
-command -v cc >/dev/null || { echo "no C compiler for the fsync shim"; exit 77; }
-cc -shared -fPIC -O1 -o "$work/slow_fsync.so" "$top/tests/e2e/slow_fsync.c" || die "cannot build the fsync shim"
+slow_fsync_shim "$work/slow_fsync.so"
 
 N=40
 site=$work/site

@@ -67,3 +67,11 @@ vault_users() {
 		--user "$ADMIN_KEY" >/dev/null || die "user add auditor"
 	export LACRE_USER=$INV_KEY
 }
+
+# slow_fsync_shim OUT: builds the LD_PRELOAD shim that makes every fsync
+# slow (tests/e2e/slow_fsync.c, SLOW_FSYNC_MS) into OUT; exits 77 (skip)
+# with no C compiler, dies when it does not build.
+slow_fsync_shim() {
+	command -v cc >/dev/null || { echo "no C compiler for the fsync shim"; exit 77; }
+	cc -shared -fPIC -O1 -o "$1" "$top/tests/e2e/slow_fsync.c" || die "cannot build the fsync shim"
+}
