@@ -108,7 +108,9 @@ _Static_assert(FRAME_NOTE_USEC_CARRY == ETSI_FLAG_USEC_CARRY &&
  * and its staging buffer until it is closed, and the closer's fsyncs take
  * milliseconds a segment: many low-rate warrants under load retire
  * segments by age faster than that, and with no bound 400 warrants ran a
- * receiver out of file descriptors (20,000) in two seconds. */
+ * receiver out of file descriptors (20,000) in two seconds.  The ticker's
+ * retirements by age are not held back, so at most the open segments
+ * more can wait; none opens while record() refuses. */
 #define SEAL_CQ_MAX 64
 
 struct seal_sink;

@@ -12,7 +12,9 @@
 # full spool) and reading resumes; the receiver stops cleanly (exit 0);
 # `lacre status`-style metrics showed the closer behind; every PDU the
 # mediator sent is sealed exactly once, read back warrant by warrant; and
-# the receiver never held more than 2 x 64 + 2 x 40 + 64 files.  The disk
+# the receiver never held more than 2 x (64 + 40) + 2 x 40 + 64 files (two a
+# segment: 64 waiting, up to 40 more the ticker retires by age in one
+# turn, 40 open; 64 for the rest).  The disk
 # stays too slow for the whole run, so reading is paused most of the time;
 # a connection holding a refused PDU is not read, so its keep-alives wait
 # with it (backpressure.c): the mediator is told to wait up to 300 s for
@@ -67,7 +69,7 @@ if grep -q 'ALERT spool full' "$work/ingest-cb.err"; then
 	die "the pause was reported as a full spool"
 fi
 [ "$behind" -eq 1 ] || die "lacre_seal_closer_behind never showed 1"
-[ "$maxfd" -le $((2 * 64 + 2 * N + 64)) ] || die "the receiver held $maxfd files"
+[ "$maxfd" -le $((2 * (64 + N) + 2 * N + 64)) ] || die "the receiver held $maxfd files"
 : > "$work/rec.jsonl"
 while read -r w; do
 	"$B/lacre" records --site "$site" --warrant "$w" --json --justification "e2e: closer behind" \
