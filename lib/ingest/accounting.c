@@ -127,10 +127,13 @@ int ingest_acct_new(size_t integrity_retain, ingest_event_fn ev, void *ev_arg,
 	if (!(a = calloc(1, sizeof(*a))))
 		return LACRE_E_NOMEM;
 	a->n_buckets = 1024;
-	if (!(a->tab = calloc(a->n_buckets, sizeof(*a->tab)))) {
+	if (!(a->tab = calloc(a->n_buckets, sizeof(*a->tab))) ||
+	    !(a->homes = aligned_alloc(64, ACCT_HOMES * sizeof(*a->homes)))) {
+		free(a->tab);
 		free(a);
 		return LACRE_E_NOMEM;
 	}
+	memset(a->homes, 0, ACCT_HOMES * sizeof(*a->homes));
 	a->retain_cap = integrity_retain;
 	a->ev = ev;
 	a->ev_arg = ev_arg;
@@ -162,6 +165,43 @@ int ingest_acct_set_sigkey(struct ingest_acct *a, const char *pem_path, const ch
 	a->sigkey = k;
 	a->sig_md = m;
 	return LACRE_OK;
+}
+
+/* This thread's slot in a->homes: given out in turn at its first call;
+ * threads past ACCT_HOMES share slots, which costs only locality. */
+static unsigned acct_home(void)
+{
+	static unsigned next;
+	static _Thread_local unsigned mine;   /* slot + 1; 0 before the first call */
+
+	if (!mine)
+		mine = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % ACCT_HOMES + 1;
+	return mine - 1;
+}
+
+/* Give the chain first..last (linked by next) back to slot h's thread. */
+static void home_push(struct ingest_acct *a, unsigned h, struct kept *first, struct kept *last)
+{
+	struct kept *old = __atomic_load_n(&a->homes[h].head, __ATOMIC_RELAXED);
+
+	do
+		last->next = old;
+	while (!__atomic_compare_exchange_n(&a->homes[h].head, &old, first, 1, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED));
+}
+
+/* Free what other threads gave back to slot h (all of it, when called by
+ * ingest_acct_free with no other thread left). */
+static void home_drain(struct ingest_acct *a, unsigned h)
+{
+	struct kept *k, *n;
+
+	if (!__atomic_load_n(&a->homes[h].head, __ATOMIC_RELAXED))
+		return;
+	for (k = __atomic_exchange_n(&a->homes[h].head, NULL, __ATOMIC_ACQUIRE); k; k = n) {
+		n = k->next;
+		free(k);
+	}
 }
 
 /* Take k out of the FIFO of all retained PDUs and free it (the caller has
@@ -228,6 +268,9 @@ void ingest_acct_free(struct ingest_acct *a)
 		a->h_head = h->next;
 		free(h);
 	}
+	for (i = 0; i < ACCT_HOMES; i++)
+		home_drain(a, (unsigned)i);
+	free(a->homes);
 	free(a->tab);
 	EVP_PKEY_free(a->sigkey);
 	lacre_dbuf_free(&a->j);
@@ -612,6 +655,7 @@ static void keep(struct ingest_acct *a, struct stream *s, uint64_t seq,
 		if (!(k = malloc(sizeof(*k) + len)))
 			return;
 		memcpy(k->b, pdu, len);
+		k->home = acct_home();
 	}
 	if (pre && pre->src == pdu)
 		pre->retained = 1;
@@ -1200,9 +1244,11 @@ void ingest_acct_prepare(struct ingest_acct_pre *p, const uint8_t *pdu, size_t l
 	p->len = len;
 	p->kept = NULL;
 	p->evicted = NULL;
+	p->acct = NULL;
 	p->retained = 0;
 	if (copy && (k = malloc(sizeof(*k) + len)) != NULL) {
 		memcpy(k->b, pdu, len);
+		k->home = acct_home();
 		p->kept = k;
 	}
 }
@@ -1212,14 +1258,38 @@ void ingest_acct_prepare(struct ingest_acct_pre *p, const uint8_t *pdu, size_t l
 void ingest_acct_finish(struct ingest_acct_pre *p)
 {
 	struct kept *k = p->evicted, *n;
+	unsigned me = acct_home();
 
 	free(p->kept);
 	p->kept = NULL;
 	for (; k; k = n) {
 		n = k->next;
-		free(k);
+		if (k->home == me || !p->acct)
+			free(k);
+		else
+			home_push(p->acct, k->home, k, k);
 	}
 	p->evicted = NULL;
+	if (p->acct)
+		home_drain(p->acct, me);
+}
+
+/* Free what other threads gave back to this one.  See ingest_int.h. */
+void ingest_acct_reclaim(struct ingest_acct *a)
+{
+	home_drain(a, acct_home());
+}
+
+/* Copies waiting for their makers.  See ingest_int.h. */
+size_t ingest_acct_given_back(const struct ingest_acct *a)
+{
+	const struct kept *k;
+	size_t n = 0;
+
+	for (unsigned h = 0; h < ACCT_HOMES; h++)
+		for (k = __atomic_load_n(&a->homes[h].head, __ATOMIC_ACQUIRE); k; k = k->next)
+			n++;
+	return n;
 }
 
 /* Account one PDU under the lock.  See ingest_int.h. */
@@ -1230,6 +1300,7 @@ int ingest_acct_pdu_prepared(struct ingest_acct *a, const uint8_t *pdu, size_t l
 	int r;
 
 	a->defer = p;
+	p->acct = a;
 	r = acct_pdu(a, pdu, len, p->hash, d, listener, conn_id);
 	a->defer = NULL;
 	return r;
