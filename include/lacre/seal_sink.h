@@ -26,6 +26,8 @@
 struct seal_sink_stats {
 	uint64_t records;       /* PDUs sealed (routed + quarantined) */
 	uint64_t routed;        /* sealed to a warrant */
+	uint64_t route_lookups; /* records routed from the registry, not a lane's
+	                         * cache of its last answers (SEAL_ROUTE_WAYS) */
 	uint64_t late;          /* of which flagged late delivery (L3/L4) */
 	uint64_t quarantined;   /* sealed to oversight with a reason */
 	uint64_t events;        /* accounting events sealed */

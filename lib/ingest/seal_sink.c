@@ -140,11 +140,17 @@ struct seal_dest {
 };
 
 #define SEAL_TD_MAX 8                /* destinations one read_done names without a scan */
+#define SEAL_ROUTE_WAYS 8            /* routing answers a lane keeps */
 
-/* A lane's last routing answer (warrant_route_span): records of one LIID
- * come in long runs, and while the registry is the one it was taken
- * from (gen), the LIID and category are the same and the time is inside
- * the span, warrant_route gives this answer again.  Under the lane's mu. */
+/* One of a lane's last routing answers (warrant_route_span): while the
+ * registry is the one it was taken from (gen), the LIID and category are
+ * the same and the time is inside the span, warrant_route gives this
+ * answer again.  A lane keeps SEAL_ROUTE_WAYS of them: records of one
+ * LIID come in runs, but a connection often carries two or more targets
+ * in turn (a call and a session target, each its CC), and with one
+ * answer kept an eighth of cc-mixed's records went back to the registry
+ * under its read lock, whose counter every worker writes.  Under the
+ * lane's mu. */
 struct seal_route_cache {
 	int valid;
 	uint64_t gen;                    /* k->reg_gen it was taken under */
@@ -166,7 +172,8 @@ struct seal_route_cache {
  * others with relaxed loads (seal_lanes_sum). */
 struct seal_lane {
 	_Alignas(64) pthread_mutex_t mu; /* dests, their slots, route, counts; held while sealing */
-	struct seal_route_cache route;
+	struct seal_route_cache route[SEAL_ROUTE_WAYS];
+	unsigned route_last, route_next; /* the last answer used; the next to replace */
 	struct seal_dest *dests;         /* SEAL_MAX_DESTS, allocated at first use */
 	size_t n_dests;
 	int touched;                     /* a record sealed since the last read_done */
@@ -177,6 +184,7 @@ struct seal_lane {
 	uint64_t space_gen;              /* the k->space_gen it was taken under */
 	uint64_t owed;                   /* its open slots' owed (seal_frame; k->owed: retired) */
 	uint64_t records, routed;        /* records sealed, of them routed to a warrant */
+	uint64_t route_lookups;          /* answers taken from the registry */
 };
 
 /* A closed segment's leaf waiting for a published checkpoint, for the
@@ -1092,39 +1100,49 @@ static int seal_space_take(struct seal_sink *k, struct seal_lane *l, uint64_t ne
 
 /* Route a record of lane l (under l->mu) as warrant_route_operator
  * would: from the lane's cache when the registry, LIID and category are
- * those of its last answer and t is inside that answer's span, else from
- * the registry under its read lock.  *mp: the match (the cache's; valid
- * while l->mu is held), read only when *reason is NULL or
+ * those of one of its answers and t is inside that answer's span (the
+ * last one used is tried first), else from the registry under its read
+ * lock, the answer replacing the lane's oldest.  *cp: the answer (valid
+ * while l->mu is held), its match read only when *reason is NULL or
  * WARRANT_Q_OPERATOR. */
 static int seal_route(struct seal_sink *k, struct seal_lane *l, const uint8_t *liid, size_t n,
 		      int64_t t, unsigned category, const char *operator_name,
-		      const struct warrant_match **mp, const char **reason)
+		      struct seal_route_cache **cp, const char **reason)
 {
-	struct seal_route_cache *c = &l->route;
+	uint64_t gen = __atomic_load_n(&k->reg_gen, __ATOMIC_ACQUIRE);
+	struct seal_route_cache *c;
+	unsigned i;
 	int r;
 
-	if (!c->valid || c->gen != __atomic_load_n(&k->reg_gen, __ATOMIC_ACQUIRE) ||
-	    c->category != category || c->liid_len != n || t < c->span_lo || t >= c->span_hi ||
-	    memcmp(c->liid, liid, n) != 0) {
-		/* the registry is read-only but for the ticker's reload */
-		pthread_rwlock_rdlock(&k->reg_lk);
-		c->gen = __atomic_load_n(&k->reg_gen, __ATOMIC_RELAXED);
-		r = warrant_route_span(k->reg, liid, n, t, category, &c->m, &c->reason,
-				       &c->span_lo, &c->span_hi);
-		pthread_rwlock_unlock(&k->reg_lk);
-		/* a LIID longer than any warrant's is not kept (unknown anyway) */
-		c->valid = r == LACRE_OK && n <= sizeof(c->liid);
-		c->dest = NULL;
-		if (r != LACRE_OK)
-			return r;
-		c->id_len = c->reason ? 0 : strlen(c->m.id);
-		if (c->valid) {
-			memcpy(c->liid, liid, n);
-			c->liid_len = n;
-			c->category = category;
-		}
+	for (i = 0; i < SEAL_ROUTE_WAYS; i++) {
+		c = &l->route[(l->route_last + i) % SEAL_ROUTE_WAYS];
+		if (c->valid && c->gen == gen && c->category == category && c->liid_len == n &&
+		    t >= c->span_lo && t < c->span_hi && memcmp(c->liid, liid, n) == 0)
+			goto hit;
 	}
-	*mp = &c->m;
+	c = &l->route[l->route_next];
+	l->route_next = (l->route_next + 1) % SEAL_ROUTE_WAYS;
+	lane_store(&l->route_lookups, l->route_lookups + 1);
+	/* the registry is read-only but for the ticker's reload */
+	pthread_rwlock_rdlock(&k->reg_lk);
+	c->gen = __atomic_load_n(&k->reg_gen, __ATOMIC_RELAXED);
+	r = warrant_route_span(k->reg, liid, n, t, category, &c->m, &c->reason, &c->span_lo,
+			       &c->span_hi);
+	pthread_rwlock_unlock(&k->reg_lk);
+	/* a LIID longer than any warrant's is not kept (unknown anyway) */
+	c->valid = r == LACRE_OK && n <= sizeof(c->liid);
+	c->dest = NULL;
+	if (r != LACRE_OK)
+		return r;
+	c->id_len = c->reason ? 0 : strlen(c->m.id);
+	if (c->valid) {
+		memcpy(c->liid, liid, n);
+		c->liid_len = n;
+		c->category = category;
+	}
+hit:
+	l->route_last = (unsigned)(c - l->route);
+	*cp = c;
 	*reason = c->reason;
 	if (!c->reason && !warrant_match_operator_ok(&c->m, operator_name))
 		*reason = WARRANT_Q_OPERATOR;   /* m stays filled: the alert names it */
@@ -1150,6 +1168,7 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 	struct frame_record fr;
 	struct warrant_match m;
 	const struct warrant_match *mp = NULL;
+	struct seal_route_cache *rc = NULL;
 	struct seal_lane *l;
 	const char *reason = NULL;
 	int ok, r, intercepted;
@@ -1212,9 +1231,11 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 	} else if (dp->liid.len == 0) {
 		reason = WARRANT_Q_UNKNOWN_LIID;
 	} else if (seal_route(k, l, dp->liid.p, dp->liid.len, t, seal_category(rec, dp, ok),
-			      rec->operator_name, &mp, &reason) != LACRE_OK) {
+			      rec->operator_name, &rc, &reason) != LACRE_OK) {
 		reason = WARRANT_Q_UNKNOWN_LIID;
 	}
+	if (rc)
+		mp = &rc->m;
 	/* the operator alert names the warrant after l->mu is let go */
 	if (reason && !strcmp(reason, WARRANT_Q_OPERATOR))
 		m = *mp;
@@ -1228,15 +1249,15 @@ static int seal_record(void *ctx, const struct lacre_record *rec)
 		/* routed: mp is the lane's route cache's, which keeps the
 		 * id's length and its destination */
 		fr.warrant.p = (const uint8_t *)mp->id;
-		fr.warrant.len = l->route.id_len;
+		fr.warrant.len = rc->id_len;
 		/* L3/L4: intercepted inside the window, delivered after it
 		 * ended (a drained backlog): accepted, flagged, alerted */
 		fr.late_delivery = intercepted && rec->recv_us >= mp->period_end;
 		r = LACRE_OK;
-		if (!l->route.dest)
-			r = seal_dest_get(k, l, mp->id, mp->recipient, &l->route.dest);
+		if (!rc->dest)
+			r = seal_dest_get(k, l, mp->id, mp->recipient, &rc->dest);
 		if (r == LACRE_OK)
-			r = seal_frame(k, l, l->route.dest, &fr);
+			r = seal_frame(k, l, rc->dest, &fr);
 	} else {
 		fr.route = FRAME_ROUTE_QUARANTINE;
 		fr.reason = frame_cstr(reason);
@@ -1829,6 +1850,9 @@ void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *
 	*st = k->st;
 	/* counted in the lanes by seal_record */
 	seal_lanes_sum(k, NULL, &st->records, &st->routed);
+	st->route_lookups = 0;
+	for (unsigned i = 0; i < SEAL_LANES && i < __atomic_load_n(&k->n_lanes, __ATOMIC_RELAXED); i++)
+		st->route_lookups += __atomic_load_n(&k->lanes[i].route_lookups, __ATOMIC_RELAXED);
 	st->log_size = k->log_seen.log_size;
 	st->signed_size = k->log_seen.signed_size;
 	st->signer_refusals = k->log_seen.signer_refusals;

@@ -8,11 +8,15 @@
  * ticker reloads between two records of one LIID and time), and every
  * record read back must carry what warrant_route_operator gives on a
  * registry loaded at the same point: its warrant or quarantine reason and
- * its late-delivery flag.
+ * its late-delivery flag.  test_route_ways: records of several LIIDs in
+ * turn (a connection carrying several targets) are routed from the lane's
+ * cache of its last answers after one look-up each, and past
+ * SEAL_ROUTE_WAYS LIIDs still each to its own warrant.
  */
 #include "sink_kit.h"
 
 #define N_WARRANTS 4
+#define SEAL_ROUTE_WAYS_TEST 8   /* lib/ingest/seal_sink.c SEAL_ROUTE_WAYS */
 
 /* One record of the sequence: LIID, interception time, IRI (else CC),
  * the connection's operator. */
@@ -181,9 +185,82 @@ static void test_route_cache(void)
 		free(sets[i]);
 }
 
+/* n_liids LIIDs, one warrant each, records in turn (rounds of one each);
+ * *lookups: the registry look-ups the sink counted.  Every record must be
+ * read back once from its own warrant. */
+static void route_in_turn(size_t n_liids, size_t rounds, uint64_t *lookups)
+{
+	struct kit_recs *rs = calloc(1, sizeof(*rs));
+	struct lacre_sink k;
+	struct lacre_store *st = NULL;
+	struct seal_sink_stats stv;
+	struct lacre_dbuf b;
+	struct warrant w;
+	char wid[WARRANT_ID_MAX], liid[32], spec[SITE_PATH_MAX + 16];
+	char ids[16][WARRANT_ID_MAX];
+	int64_t recv = T("2026-02-15");
+	uint64_t seq = 0;
+	int r = LACRE_OK;
+
+	CHECK(rs != NULL && n_liids <= 16);
+	lacre_dbuf_init(&b, 1 << 20);
+	CHECK_OK(kit_make_site(NULL, 0, 0, 0));
+	for (size_t i = 0; i < n_liids; i++) {
+		snprintf(liid, sizeof(liid), "LI-%02zu", i);
+		kit_spec(&w, liid, "2026-01-10", "2026-01-10", "2026-04-10");
+		CHECK_OK(warrant_add(&kit_site, kit_ks, &w, wid, kit_msg, sizeof(kit_msg)));
+		snprintf(ids[i], sizeof(ids[i]), "%s", wid);
+	}
+	CHECK_OK(seal_sink_open(&kit_site, &k, kit_msg, sizeof(kit_msg)));
+	for (size_t j = 0; r == LACRE_OK && j < rounds; j++)
+		for (size_t i = 0; r == LACRE_OK && i < n_liids; i++) {
+			snprintf(liid, sizeof(liid), "LI-%02zu", i);
+			lacre_dbuf_reset(&b);
+			seq++;
+			r = kit_ipcc(&b, liid, seq, T("2026-02-01") + (int64_t)seq, 100);
+			if (r == LACRE_OK)
+				r = kit_push_as(&k, &b, recv, "", seq);
+		}
+	CHECK_OK(r);
+	seal_sink_stats_get(&k, &stv);
+	*lookups = stv.route_lookups;
+	CHECK_EQ_INT(stv.routed, n_liids * rounds);
+	k.close(k.ctx);
+	snprintf(spec, sizeof(spec), "dir:%s/objects", kit_site.dir);
+	CHECK_OK(lacre_store_open(spec, &st));
+	for (size_t i = 0; i < n_liids; i++) {
+		memset(rs, 0, sizeof(*rs));
+		CHECK_OK(kit_read(st, ids[i], 0, rs, NULL));
+		CHECK_EQ_INT(rs->n, rounds);
+		snprintf(liid, sizeof(liid), "LI-%02zu", i);
+		for (size_t j = 0; j < rs->n; j++)
+			if (rs->v[j].liid_len != strlen(liid) || memcmp(rs->v[j].liid, liid, strlen(liid)) != 0)
+				t_fail(__FILE__, __LINE__, "%s holds a record of %.*s", ids[i],
+				       (int)rs->v[j].liid_len, (const char *)rs->v[j].liid);
+	}
+	lacre_store_close(st);
+	lacre_dbuf_free(&b);
+	free(rs);
+}
+
+static void test_route_ways(void)
+{
+	uint64_t lookups = 0;
+
+	/* as many LIIDs as the cache keeps: one look-up each (with one
+	 * answer kept, every record would be one) */
+	route_in_turn(SEAL_ROUTE_WAYS_TEST, 20, &lookups);
+	CHECK_EQ_INT(lookups, SEAL_ROUTE_WAYS_TEST);
+	/* more than it keeps, in turn: each answer is replaced before its
+	 * LIID comes back, so every record is looked up, and routed right */
+	route_in_turn(SEAL_ROUTE_WAYS_TEST + 4, 5, &lookups);
+	CHECK_EQ_INT(lookups, (SEAL_ROUTE_WAYS_TEST + 4) * 5);
+}
+
 int main(void)
 {
 	RUN(test_route_cache);
+	RUN(test_route_ways);
 	keystore_close(kit_ks);
 	return t_done();
 }
