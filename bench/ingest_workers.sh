@@ -54,8 +54,8 @@
 # over the 1-worker run's is what this machine gives the workload from one
 # CPU to two (caches, memory, the hypervisor): the 2-worker ratio is
 # printed beside it and as a share of it.  On the 2-vCPU machine of issue
-# 15 that limit was 1.38-1.50, below the 1.8 target: see
-# docs/performance.md "Stop 24".
+# 15 that limit was 1.46-1.94 by case, below the 1.8 target in three of
+# six: see docs/performance.md "Stop 24".
 # Prints figures; asserts nothing.  Environment: IW_CONNS (default 8, at
 # most 64), IW_MB (about how many MB each mix sends, default 600), IW_CASES
 # (default "cc-mixed cc-sessions cc-bulk"), IW_TLS (default "0 1"),
