@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,11 +244,13 @@ static int send_one(struct upload *u, struct lacre_store *backend, const char *n
 struct scan {
 	char **name;
 	uint64_t *size;
-	size_t n, cap, total;
+	size_t n, room, cap, total;     /* kept, allocated, to keep at most, seen */
 	uint64_t bytes;
 };
 
-/* Outbox list callback: count everything, keep the first cap names. */
+/* Outbox list callback: count everything, keep the first cap names (the
+ * arrays grow as names come: one listing a pass, which stats every file,
+ * so that a backlog of N files costs N stats a pass, not 2N). */
 static int scan_cb(void *arg, const char *name, uint64_t size)
 {
 	struct scan *s = arg;
@@ -255,6 +258,19 @@ static int scan_cb(void *arg, const char *name, uint64_t size)
 	s->total++;
 	s->bytes += size;
 	if (s->n < s->cap) {
+		if (s->n == s->room) {
+			size_t room = s->room ? 2 * s->room : 64;
+			char **nn = realloc(s->name, room * sizeof(*nn));
+			uint64_t *ns;
+
+			if (!nn)
+				return LACRE_E_NOMEM;
+			s->name = nn;
+			if (!(ns = realloc(s->size, room * sizeof(*ns))))
+				return LACRE_E_NOMEM;
+			s->size = ns;
+			s->room = room;
+		}
 		s->name[s->n] = strdup(name);
 		if (!s->name[s->n])
 			return LACRE_E_NOMEM;
@@ -357,36 +373,24 @@ static int send_all(struct upload *u, const struct scan *sc, size_t *sent)
 int upload_drain(struct upload *u, int budget, size_t *moved)
 {
 	struct scan sc = { 0 };
-	size_t count = 0, sent = 0;
+	size_t sent = 0;
 	int r;
 
 	if (!u)
 		return LACRE_E_INVALID;
 	if (u->next_try_ms && now_ms() < u->next_try_ms)
 		return LACRE_E_UNAVAILABLE;
-	/* how many names to keep from the scan: budget, or all there are */
-	r = lacre_store_list(u->outbox, "", scan_cb, &sc); /* counts only */
+	/* the names to send this pass: budget, or all there are */
+	sc.cap = budget > 0 ? (size_t)budget : SIZE_MAX;
+	r = lacre_store_list(u->outbox, "", scan_cb, &sc);
 	if (r != LACRE_OK)
-		return r;
-	count = budget > 0 && (size_t)budget < sc.total ? (size_t)budget : sc.total;
+		goto out;
 	pthread_mutex_lock(&u->mu);
 	u->st.pending_files = sc.total;
 	u->st.pending_bytes = sc.bytes;
 	pthread_mutex_unlock(&u->mu);
-	if (count == 0)
-		goto out;
-	memset(&sc, 0, sizeof(sc));
-	sc.name = calloc(count, sizeof(*sc.name));
-	sc.size = calloc(count, sizeof(*sc.size));
-	if (!sc.name || !sc.size) {
-		r = LACRE_E_NOMEM;
-		goto out;
-	}
-	sc.cap = count;
-	r = lacre_store_list(u->outbox, "", scan_cb, &sc);
-	if (r != LACRE_OK)
-		goto out;
-	r = send_all(u, &sc, &sent);
+	if (sc.n > 0)
+		r = send_all(u, &sc, &sent);
 out:
 	pthread_mutex_lock(&u->mu);
 	if (r == LACRE_E_UNAVAILABLE) {

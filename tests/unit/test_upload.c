@@ -159,6 +159,44 @@ static void test_drain_budget(void)
 	env_close(&e);
 }
 
+/* A backlog past the scan's first arrays (64 names): one pass with a
+ * budget of 100 sends the first 100 in name order and counts all 300 as
+ * pending first; a pass with no budget sends the rest. */
+static void test_drain_backlog(void)
+{
+	struct env e = { 0 };
+	struct upload_config cfg = { 0 };
+	struct upload *u = NULL;
+	struct upload_stats st;
+	char name[32], body[32];
+	size_t moved = 0;
+
+	CHECK_OK(env_open(&e));
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "seg/%02d/%04d", i % 7, i);
+		snprintf(body, sizeof(body), "segment %d", i);
+		CHECK_OK(lacre_store_put_if_absent(e.spool, name, body, strlen(body)));
+	}
+	cfg.outbox = e.outbox;
+	CHECK_OK(upload_open(&cfg, e.backend, &u));
+	CHECK_OK(upload_drain(u, 100, &moved));
+	CHECK_EQ_INT(moved, 100);
+	upload_stats_get(u, &st);
+	CHECK_EQ_INT(st.pending_files, 200);
+	CHECK_EQ_INT(count(e.spool), 200);
+	/* name order: seg/00/... first (every 7th file, 43 of them), then seg/01/... */
+	CHECK(holds(e.objs, "seg/00/0294", "segment 294"));
+	CHECK(holds(e.objs, "seg/01/0001", "segment 1"));
+	CHECK(!holds(e.objs, "seg/06/0006", "segment 6"));
+	CHECK_OK(upload_drain(u, 0, &moved));
+	CHECK_EQ_INT(moved, 200);
+	CHECK_EQ_INT(count(e.spool), 0);
+	CHECK_EQ_INT(count(e.objs), 300);
+	CHECK(holds(e.objs, "seg/06/0006", "segment 6"));
+	upload_close(u);
+	env_close(&e);
+}
+
 static void test_backend_down(void)
 {
 	struct env e = { 0 };
@@ -592,6 +630,7 @@ static void test_s3_backend(void)
 int main(void)
 {
 	RUN(test_drain_budget);
+	RUN(test_drain_backlog);
 	RUN(test_backend_down);
 	RUN(test_crash_between_put_and_delete);
 	RUN(test_lying_backend_keeps_files);
