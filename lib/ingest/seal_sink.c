@@ -547,27 +547,26 @@ static void lane_store(uint64_t *count, uint64_t v)
 	__atomic_store_n(count, v, __ATOMIC_RELAXED);
 }
 
-/* The lanes' counts summed (any pointer may be NULL): a reader's view,
- * each lane's figure as of a moment, without their locks. */
-static void seal_lanes_sum(struct seal_sink *k, uint64_t *owed, uint64_t *records,
-			   uint64_t *routed)
+/* The counts the lanes keep, summed. */
+struct seal_lane_sums {
+	uint64_t owed, records, routed, route_lookups;
+};
+
+/* The lanes' counts summed: a reader's view, each lane's figure as of a
+ * moment, without their locks. */
+static void seal_lanes_sum(struct seal_sink *k, struct seal_lane_sums *sum)
 {
 	unsigned used = __atomic_load_n(&k->n_lanes, __ATOMIC_RELAXED);
-	uint64_t o = 0, rc = 0, rt = 0;
 
+	memset(sum, 0, sizeof(*sum));
 	if (used > SEAL_LANES)
 		used = SEAL_LANES;
 	for (unsigned i = 0; i < used; i++) {
-		o += __atomic_load_n(&k->lanes[i].owed, __ATOMIC_RELAXED);
-		rc += __atomic_load_n(&k->lanes[i].records, __ATOMIC_RELAXED);
-		rt += __atomic_load_n(&k->lanes[i].routed, __ATOMIC_RELAXED);
+		sum->owed += __atomic_load_n(&k->lanes[i].owed, __ATOMIC_RELAXED);
+		sum->records += __atomic_load_n(&k->lanes[i].records, __ATOMIC_RELAXED);
+		sum->routed += __atomic_load_n(&k->lanes[i].routed, __ATOMIC_RELAXED);
+		sum->route_lookups += __atomic_load_n(&k->lanes[i].route_lookups, __ATOMIC_RELAXED);
 	}
-	if (owed)
-		*owed = o;
-	if (records)
-		*records = rc;
-	if (routed)
-		*routed = rt;
 }
 
 /* Find or create the destination for key ("" = quarantine) in lane l
@@ -1013,6 +1012,7 @@ static void seal_space_look(struct seal_sink *k)
 {
 	const struct site_config *c = &k->site->cfg;
 	struct statvfs vs;
+	struct seal_lane_sums sum;
 	uint64_t avail = UINT64_MAX, room, limit = 0, owed = 0;
 
 	if (statvfs(c->spool_dir, &vs) == 0) {
@@ -1022,8 +1022,8 @@ static void seal_space_look(struct seal_sink *k)
 	/* what the open and retired segments will still write: their
 	 * unwritten ciphertext and, at close, their batch files (34 bytes a
 	 * record): the lanes' open slots and the retired ones in k->owed */
-	seal_lanes_sum(k, &owed, NULL, NULL);
-	owed += __atomic_load_n(&k->owed, __ATOMIC_RELAXED);
+	seal_lanes_sum(k, &sum);
+	owed = sum.owed + __atomic_load_n(&k->owed, __ATOMIC_RELAXED);
 	avail = avail > owed ? avail - owed : 0;
 	room = avail > c->spool_reserve ? avail - c->spool_reserve : 0;
 	if (c->spool_quota) {
@@ -1634,9 +1634,10 @@ static int seal_close(void *ctx)
 {
 	struct seal_sink *k = ctx;
 	struct upload_stats us;
+	struct seal_lane_sums sum;
 	int r, rs;
 	size_t moved;
-	uint64_t t0, records, routed;
+	uint64_t t0;
 
 	pthread_mutex_lock(&k->mu);
 	k->stop = 1;
@@ -1682,10 +1683,10 @@ static int seal_close(void *ctx)
 	if ((r = tlog_checkpoint(k->log, NULL)) != LACRE_OK)
 		fprintf(stderr, "lacre: ingest: checkpoint not published (%s): retried at the next start\n",
 			lacre_strerror(r));
-	seal_lanes_sum(k, NULL, &records, &routed);
+	seal_lanes_sum(k, &sum);
 	fprintf(stderr, "lacre: ingest: sealed %llu records (%llu to warrants of which %llu late "
 		"deliveries, %llu quarantined, %llu events) in %llu segments; ingest log size %llu\n",
-		(unsigned long long)records, (unsigned long long)routed,
+		(unsigned long long)sum.records, (unsigned long long)sum.routed,
 		(unsigned long long)k->st.late,
 		(unsigned long long)k->st.quarantined, (unsigned long long)k->st.events,
 		(unsigned long long)k->st.segments, (unsigned long long)tlog_size(k->log));
@@ -1829,6 +1830,7 @@ void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *
 {
 	struct seal_sink *k = sink->ctx;
 	struct seal_sink_stats log;
+	struct seal_lane_sums sum;
 
 	/* the ledger's figures, unless a checkpoint holds log_mu (its tiles
 	 * and witnesses may take seconds): then those of the last look.  The
@@ -1849,10 +1851,10 @@ void seal_sink_stats_get(const struct lacre_sink *sink, struct seal_sink_stats *
 	pthread_mutex_lock(&k->mu);
 	*st = k->st;
 	/* counted in the lanes by seal_record */
-	seal_lanes_sum(k, NULL, &st->records, &st->routed);
-	st->route_lookups = 0;
-	for (unsigned i = 0; i < SEAL_LANES && i < __atomic_load_n(&k->n_lanes, __ATOMIC_RELAXED); i++)
-		st->route_lookups += __atomic_load_n(&k->lanes[i].route_lookups, __ATOMIC_RELAXED);
+	seal_lanes_sum(k, &sum);
+	st->records = sum.records;
+	st->routed = sum.routed;
+	st->route_lookups = sum.route_lookups;
 	st->log_size = k->log_seen.log_size;
 	st->signed_size = k->log_seen.signed_size;
 	st->signer_refusals = k->log_seen.signer_refusals;
