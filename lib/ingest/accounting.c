@@ -1257,8 +1257,17 @@ void ingest_acct_prepare(struct ingest_acct_pre *p, const uint8_t *pdu, size_t l
  * evicted.  See ingest_int.h. */
 void ingest_acct_finish(struct ingest_acct_pre *p)
 {
+	ingest_acct_release(p);
+	if (p->acct)
+		ingest_acct_reclaim(p->acct);
+}
+
+/* ingest_acct_finish but for the copies given back to this thread.  See
+ * ingest_int.h. */
+void ingest_acct_release(struct ingest_acct_pre *p)
+{
 	struct kept *k = p->evicted, *n;
-	unsigned me = acct_home();
+	unsigned me = k ? acct_home() : 0;
 
 	free(p->kept);
 	p->kept = NULL;
@@ -1270,8 +1279,6 @@ void ingest_acct_finish(struct ingest_acct_pre *p)
 			home_push(p->acct, k->home, k, k);
 	}
 	p->evicted = NULL;
-	if (p->acct)
-		home_drain(p->acct, me);
 }
 
 /* Free what other threads gave back to this one.  See ingest_int.h. */

@@ -78,6 +78,9 @@ int ingest_acct_pdu_prepared(struct ingest_acct *a, const uint8_t *pdu, size_t l
                              struct ingest_acct_pre *p, const struct etsi_pdu *d, int listener,
                              uint64_t conn_id);
 void ingest_acct_finish(struct ingest_acct_pre *p);
+/* ingest_acct_finish without freeing what other threads gave back: for a
+ * batch's entries, followed by one ingest_acct_reclaim. */
+void ingest_acct_release(struct ingest_acct_pre *p);
 /* Free the copies other threads gave back to this one (as
  * ingest_acct_finish does after each PDU): for a thread that has stopped
  * accounting, so that what it holds stays within the retention cap. */
