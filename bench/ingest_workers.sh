@@ -119,13 +119,18 @@ gen() {
 		--summary "$work/gen/$mix.json" 2>"$work/gen.err" || { echo "generating $mix failed: $(tail -1 "$work/gen.err")" >&2; return 1; }
 }
 
+# proc_ticks PID: the process's CPU ticks so far (utime + stime)
+proc_ticks() {
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
 # task_cpu PID: "TID COMM TICKS RUN_NS WAIT_NS" per thread of PID (utime +
 # stime, then schedstat: ns on a CPU, ns runnable but waiting for one), then
 # "all process TICKS 0 0" (the process's own count includes threads that
 # have exited)
 task_cpu() {
 	local t
-	awk '{ sub(/^.*\) /, ""); print "all", "process", $12 + $13, 0, 0 }' "/proc/$1/stat"
+	echo "all process $(proc_ticks "$1") 0 0"
 	for t in /proc/"$1"/task/*; do
 		{ cat "$t/stat"; cat "$t/schedstat" 2>/dev/null || echo 0 0 0; } 2>/dev/null |
 		awk -v tid="${t##*/}" 'NR == 1 { sub(/^[^(]*\(/, ""); c = $0; sub(/\).*$/, "", c); sub(/^.*\) /, "");
@@ -280,7 +285,7 @@ pair() {
 		[ -s "$work/ready$h" ] || { echo "ingest did not start: $(tail -2 "$work/ingest$h.err")" >&2; kill -9 "${pids[@]}"; return 1; }
 		rpids+=("$(pgrep -P "${pids[$h]}" lacre-ingest || echo "${pids[$h]}")")
 	done
-	for h in 0 1; do awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/${rpids[$h]}/stat" >"$work/pcpu0$h"; done
+	for h in 0 1; do proc_ticks "${rpids[$h]}" >"$work/pcpu0$h"; done
 	for h in 0 1; do
 		. "$work/ready$h"
 		taskset -c "$h" "$B/lacre-mediator" --replay "$work/half$h/g" --connections "$n" \
@@ -288,7 +293,7 @@ pair() {
 		pids+=($!)
 	done
 	wait "${pids[2]}" "${pids[3]}"
-	for h in 0 1; do awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/${rpids[$h]}/stat" >"$work/pcpu$h"; done
+	for h in 0 1; do proc_ticks "${rpids[$h]}" >"$work/pcpu$h"; done
 	kill -TERM "${pids[0]}" "${pids[1]}"; wait "${pids[0]}" "${pids[1]}" 2>/dev/null
 	python3 - "$work" "$clk" <<'PY'
 import json, sys
