@@ -59,6 +59,7 @@
 #include "lacre/ingest.h"
 #include "lacre/json.h"
 #include "ingest/accounting_int.h"
+#include "ingest/copy_pool.h"
 #include "ingest/ingest_int.h"
 
 static const char *const class_name[SC_N] = { "iri", "cc", "iri-hash", "cc-hash", "iri-sig", "cc-sig" };
@@ -127,13 +128,10 @@ int ingest_acct_new(size_t integrity_retain, ingest_event_fn ev, void *ev_arg,
 	if (!(a = calloc(1, sizeof(*a))))
 		return LACRE_E_NOMEM;
 	a->n_buckets = 1024;
-	if (!(a->tab = calloc(a->n_buckets, sizeof(*a->tab))) ||
-	    !(a->homes = aligned_alloc(64, ACCT_HOMES * sizeof(*a->homes)))) {
-		free(a->tab);
+	if (!(a->tab = calloc(a->n_buckets, sizeof(*a->tab)))) {
 		free(a);
 		return LACRE_E_NOMEM;
 	}
-	memset(a->homes, 0, ACCT_HOMES * sizeof(*a->homes));
 	a->retain_cap = integrity_retain;
 	a->ev = ev;
 	a->ev_arg = ev_arg;
@@ -167,41 +165,30 @@ int ingest_acct_set_sigkey(struct ingest_acct *a, const char *pem_path, const ch
 	return LACRE_OK;
 }
 
-/* This thread's slot in a->homes: given out in turn at its first call;
- * threads past ACCT_HOMES share slots, which costs only locality. */
-static unsigned acct_home(void)
+/* A copy of len bytes of PDU: from this thread's chunk of the copy pool
+ * (copy_pool.c: huge pages, reused, freed by any thread without a lock),
+ * or from malloc when larger than a pool copy or the pool has no memory. */
+static struct kept *kept_new(const uint8_t *pdu, size_t len)
 {
-	static unsigned next;
-	static _Thread_local unsigned mine;   /* slot + 1; 0 before the first call */
+	size_t n = sizeof(struct kept) + len;
+	struct kept *k = copy_pool_alloc(n);
 
-	if (!mine)
-		mine = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % ACCT_HOMES + 1;
-	return mine - 1;
+	if (k)
+		k->pooled = 1;
+	else if ((k = malloc(n)) != NULL)
+		k->pooled = 0;
+	else
+		return NULL;
+	memcpy(k->b, pdu, len);
+	return k;
 }
 
-/* Give the chain first..last (linked by next) back to slot h's thread. */
-static void home_push(struct ingest_acct *a, unsigned h, struct kept *first, struct kept *last)
+static void kept_free(struct kept *k)
 {
-	struct kept *old = __atomic_load_n(&a->homes[h].head, __ATOMIC_RELAXED);
-
-	do
-		last->next = old;
-	while (!__atomic_compare_exchange_n(&a->homes[h].head, &old, first, 1, __ATOMIC_RELEASE,
-					    __ATOMIC_RELAXED));
-}
-
-/* Free what other threads gave back to slot h (all of it, when called by
- * ingest_acct_free with no other thread left). */
-static void home_drain(struct ingest_acct *a, unsigned h)
-{
-	struct kept *k, *n;
-
-	if (!__atomic_load_n(&a->homes[h].head, __ATOMIC_RELAXED))
-		return;
-	for (k = __atomic_exchange_n(&a->homes[h].head, NULL, __ATOMIC_ACQUIRE); k; k = n) {
-		n = k->next;
+	if (k && k->pooled)
+		copy_pool_free(k);
+	else
 		free(k);
-	}
 }
 
 /* Take k out of the FIFO of all retained PDUs and free it (the caller has
@@ -223,7 +210,7 @@ static void kept_release(struct ingest_acct *a, struct kept *k)
 		a->defer->evicted = k;
 		return;
 	}
-	free(k);
+	kept_free(k);
 }
 
 /* Free the oldest retained PDU of s (its list head). */
@@ -268,9 +255,6 @@ void ingest_acct_free(struct ingest_acct *a)
 		a->h_head = h->next;
 		free(h);
 	}
-	for (i = 0; i < ACCT_HOMES; i++)
-		home_drain(a, (unsigned)i);
-	free(a->homes);
 	free(a->tab);
 	EVP_PKEY_free(a->sigkey);
 	lacre_dbuf_free(&a->j);
@@ -652,10 +636,8 @@ static void keep(struct ingest_acct *a, struct stream *s, uint64_t seq,
 		k = pre->kept;                  /* copied before the lock */
 		pre->kept = NULL;
 	} else {
-		if (!(k = malloc(sizeof(*k) + len)))
+		if (!(k = kept_new(pdu, len)))
 			return;
-		memcpy(k->b, pdu, len);
-		k->home = acct_home();
 	}
 	if (pre && pre->src == pdu)
 		pre->retained = 1;
@@ -1244,59 +1226,24 @@ void ingest_acct_prepare(struct ingest_acct_pre *p, const uint8_t *pdu, size_t l
 	p->len = len;
 	p->kept = NULL;
 	p->evicted = NULL;
-	p->acct = NULL;
 	p->retained = 0;
-	if (copy && (k = malloc(sizeof(*k) + len)) != NULL) {
-		memcpy(k->b, pdu, len);
-		k->home = acct_home();
+	if (copy && (k = kept_new(pdu, len)) != NULL)
 		p->kept = k;
-	}
 }
 
-/* The rest, after the lock: what the accounting did not take, and what it
- * evicted.  See ingest_int.h. */
+/* The rest, after the lock: the copy if unused, and the copies the
+ * accounting evicted.  See ingest_int.h. */
 void ingest_acct_finish(struct ingest_acct_pre *p)
 {
-	ingest_acct_release(p);
-	if (p->acct)
-		ingest_acct_reclaim(p->acct);
-}
-
-/* ingest_acct_finish but for the copies given back to this thread.  See
- * ingest_int.h. */
-void ingest_acct_release(struct ingest_acct_pre *p)
-{
 	struct kept *k = p->evicted, *n;
-	unsigned me = k ? acct_home() : 0;
 
-	free(p->kept);
+	kept_free(p->kept);
 	p->kept = NULL;
 	for (; k; k = n) {
 		n = k->next;
-		if (k->home == me || !p->acct)
-			free(k);
-		else
-			home_push(p->acct, k->home, k, k);
+		kept_free(k);
 	}
 	p->evicted = NULL;
-}
-
-/* Free what other threads gave back to this one.  See ingest_int.h. */
-void ingest_acct_reclaim(struct ingest_acct *a)
-{
-	home_drain(a, acct_home());
-}
-
-/* Copies waiting for their makers.  See ingest_int.h. */
-size_t ingest_acct_given_back(const struct ingest_acct *a)
-{
-	const struct kept *k;
-	size_t n = 0;
-
-	for (unsigned h = 0; h < ACCT_HOMES; h++)
-		for (k = __atomic_load_n(&a->homes[h].head, __ATOMIC_ACQUIRE); k; k = k->next)
-			n++;
-	return n;
 }
 
 /* Account one PDU under the lock.  See ingest_int.h. */
@@ -1307,7 +1254,6 @@ int ingest_acct_pdu_prepared(struct ingest_acct *a, const uint8_t *pdu, size_t l
 	int r;
 
 	a->defer = p;
-	p->acct = a;
 	r = acct_pdu(a, pdu, len, p->hash, d, listener, conn_id);
 	a->defer = NULL;
 	return r;

@@ -35,7 +35,7 @@ struct kept {                   /* one retained data PDU */
 	struct stream *s;
 	uint64_t seq;
 	size_t len;
-	unsigned home;              /* the allocating thread's slot (acct_home) */
+	int pooled;                 /* from the copy pool (copy_pool.c), else malloc */
 	uint8_t b[];
 };
 /* What a retained PDU costs against integrity_retain: its bytes, its
@@ -94,22 +94,8 @@ struct hcheck {
 };
 #define HCHECK_COST(n) (sizeof(struct hcheck) + (n) * 5 + 16)
 
-/* Copies evicted by another thread than the one that made them go back
- * to their maker to free (ingest_acct_finish): a free into another
- * thread's malloc arena waits for that arena's lock, which its owner
- * holds while it copies the next PDUs: with two workers, one of the two
- * most frequent reasons a worker slept (the other: the accounting lock;
- * issue 15).  One lock-free stack
- * per thread slot, each on its own cache line. */
-#define ACCT_HOMES 64
-struct acct_home {
-	struct kept *head;          /* pushed by any thread, taken by its own */
-	uint8_t pad[64 - sizeof(struct kept *)];
-};
-
 struct ingest_acct {
 	struct stream **tab;
-	struct acct_home *homes;        /* ACCT_HOMES, 64-byte aligned */
 	size_t n_buckets, n_streams;
 	size_t retain_cap, retained;
 	struct kept *g_head, *g_tail;   /* every retained PDU, oldest first */

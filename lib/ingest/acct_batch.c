@@ -129,13 +129,10 @@ void ingest_acct_batch_apply(struct ingest_acct *a, struct ingest_acct_batch *b)
 int ingest_acct_batch_finish(struct ingest_acct_batch *b)
 {
 	int last = b->n ? b->e[b->n - 1].pre.retained : -1;
-	struct ingest_acct *a = b->n ? b->e[0].pre.acct : NULL;
 	size_t i;
 
 	for (i = 0; i < b->n; i++)
-		ingest_acct_release(&b->e[i].pre);
-	if (a)
-		ingest_acct_reclaim(a);      /* once a batch, not once a PDU */
+		ingest_acct_finish(&b->e[i].pre);
 	b->n = 0;
 	lacre_dbuf_reset(&b->bytes);
 	return last;

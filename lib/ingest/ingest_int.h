@@ -60,8 +60,7 @@ int ingest_op_auth_conn(const struct ingest_op_auth *a, const struct ingest_conf
  * IntegrityCheck for signatures, are copied there), and setting
  * p->retained when the PDU itself was retained; ingest_acct_finish, after
  * the lock: frees the copy if unused and the PDUs evicted under the lock
- * (those another thread copied go back to it, to be freed in its own
- * ingest_acct_finish), and those other threads gave back to this one.
+ * (into their makers' chunks of the copy pool, copy_pool.c, with no lock).
  * The result equals ingest_acct_pdu's for any `copy`: only who pays for
  * the copy changes. */
 struct ingest_acct_pre {
@@ -70,7 +69,6 @@ struct ingest_acct_pre {
 	size_t len;
 	void *kept;                 /* a prepared struct kept, or NULL */
 	void *evicted;              /* retained PDUs dropped under the lock, to free */
-	struct ingest_acct *acct;   /* set by ingest_acct_pdu_prepared */
 	int retained;               /* out: the PDU was retained */
 };
 void ingest_acct_prepare(struct ingest_acct_pre *p, const uint8_t *pdu, size_t len, int copy);
@@ -78,16 +76,6 @@ int ingest_acct_pdu_prepared(struct ingest_acct *a, const uint8_t *pdu, size_t l
                              struct ingest_acct_pre *p, const struct etsi_pdu *d, int listener,
                              uint64_t conn_id);
 void ingest_acct_finish(struct ingest_acct_pre *p);
-/* ingest_acct_finish without freeing what other threads gave back: for a
- * batch's entries, followed by one ingest_acct_reclaim. */
-void ingest_acct_release(struct ingest_acct_pre *p);
-/* Free the copies other threads gave back to this one (as
- * ingest_acct_finish does after each PDU): for a thread that has stopped
- * accounting, so that what it holds stays within the retention cap. */
-void ingest_acct_reclaim(struct ingest_acct *a);
-/* Tests: the copies given back to their makers and not yet freed (only
- * while no thread accounts). */
-size_t ingest_acct_given_back(const struct ingest_acct *a);
 
 /* A worker's data PDUs accounted under one lock (acct_batch.c): add plain
  * IRI/CC data PDUs (ingest_acct_batchable) as they are sealed; to apply,

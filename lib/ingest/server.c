@@ -1907,7 +1907,6 @@ int srv_worker_loop(struct ingest_server *s)
 			sweep(s, now);
 			last_sweep = now;
 			srv_publish(s, now, 1);
-			ingest_acct_reclaim(s->acct);   /* an idle worker's given-back copies */
 			if (lead && s->cfg.on_second)
 				s->cfg.on_second(s->cfg.on_second_arg);
 			if (lead) {

@@ -10,12 +10,9 @@
  * lock are handed back to be freed after it (ASan: nothing leaks); and a
  * hash PDU whose IntegrityCheck contents are retained for the older
  * signature scheme keeps those contents, not the PDU copied before the
- * lock (signatures verify in every mode).  test_given_back: copies one
- * thread made and another evicted go back to their maker, which frees
- * them in its next ingest_acct_finish or ingest_acct_reclaim, and
- * ingest_acct_free frees any still waiting.
+ * lock (signatures verify in every mode).  Copies one thread makes and
+ * another frees: test_copy_pool.c.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,91 +306,9 @@ static void test_signature_contents(void)
 	EVP_PKEY_free(k);
 }
 
-/* test_given_back's other thread: copies 4 PDUs of LIID-A, waits while
- * the main thread evicts them, then reclaims (when asked) and waits again. */
-struct gb {
-	struct ingest_acct *a;
-	pthread_barrier_t bar;
-	int reclaim, r;
-};
-
-static void *gb_maker(void *v)
-{
-	struct gb *g = v;
-	struct lacre_dbuf b;
-	struct run_obs o;
-	uint8_t guess = 1;
-
-	lacre_dbuf_init(&b, 1u << 16);
-	for (uint64_t i = 1; i <= 4 && g->r == LACRE_OK; i++) {
-		data_pdu(&b, "LIID-A", 1, i, (uint8_t)i);
-		g->r = feed(g->a, &b, M_ALWAYS, &guess, &o);
-	}
-	lacre_dbuf_free(&b);
-	pthread_barrier_wait(&g->bar);      /* the main thread evicts them */
-	pthread_barrier_wait(&g->bar);
-	if (g->reclaim)
-		ingest_acct_reclaim(g->a);
-	pthread_barrier_wait(&g->bar);
-	return NULL;
-}
-
-static void given_back(int reclaim)
-{
-	struct gb g;
-	struct lacre_dbuf b;
-	struct run_obs o;
-	pthread_t th;
-	uint8_t guess = 1;
-	size_t one, before, during, after;
-	int r = LACRE_OK, kept = 0;
-
-	memset(&g, 0, sizeof(g));
-	g.reclaim = reclaim;
-	lacre_dbuf_init(&b, 1u << 16);
-	lacre_dbuf_init(&evs, 1u << 20);
-	data_pdu(&b, "LIID-A", 1, 1, 1);
-	one = b.len + 128;                  /* a copy's cost, with room (KEPT_COST) */
-	CHECK_OK(ingest_acct_new(4 * one, on_ev, NULL, &g.a));
-	pthread_barrier_init(&g.bar, NULL, 2);
-	CHECK(pthread_create(&th, NULL, gb_maker, &g) == 0);
-	pthread_barrier_wait(&g.bar);
-	before = ingest_acct_given_back(g.a);
-	/* four PDUs of another stream, copied here: each evicts one of the
-	 * maker's, which this thread gives back rather than frees (the maker
-	 * waits at the barrier whatever happens here) */
-	for (uint64_t i = 1; i <= 4 && r == LACRE_OK; i++) {
-		data_pdu(&b, "LIID-B", 1, i, (uint8_t)i);
-		r = feed(g.a, &b, M_ALWAYS, &guess, &o);
-		kept += guess;
-	}
-	during = ingest_acct_given_back(g.a);
-	pthread_barrier_wait(&g.bar);
-	pthread_barrier_wait(&g.bar);
-	pthread_join(th, NULL);
-	after = ingest_acct_given_back(g.a);
-	CHECK_OK(g.r);
-	CHECK_OK(r);
-	CHECK_EQ_INT(kept, 4);
-	CHECK_EQ_INT(before, 0);
-	CHECK_EQ_INT(during, 4);
-	CHECK_EQ_INT(after, reclaim ? 0 : 4);
-	ingest_acct_free(g.a);              /* frees what is still waiting (ASan) */
-	pthread_barrier_destroy(&g.bar);
-	lacre_dbuf_free(&b);
-	lacre_dbuf_free(&evs);
-}
-
-static void test_given_back(void)
-{
-	given_back(1);
-	given_back(0);
-}
-
 int main(void)
 {
 	RUN(test_modes_agree);
-	RUN(test_given_back);
 	RUN(test_signature_contents);
 	return t_done();
 }
