@@ -5,7 +5,9 @@
  * without the keystore and confined (docs/cmd-ingest.md); this process
  * holds nothing yet, and exec keeps its process id, so a script that
  * signals `lacre ingest` signals the receiver.  lacre-ingest is looked for
- * beside this program (/proc/self/exe), then on PATH.
+ * beside this program (/proc/self/exe), then on PATH.  The receiver runs
+ * with glibc's malloc in transparent huge pages (GLIBC_TUNABLES, read by
+ * glibc before main: lib/ingest/malloc_env.c says why).
  */
 #include <errno.h>
 #include <limits.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ingest/malloc_env.h"
 
 #define INGEST_PROG "lacre-ingest"
 
@@ -23,7 +26,7 @@
 int cmd_ingest(int argc, char **argv)
 {
 	char self[PATH_MAX], prog[PATH_MAX + sizeof(INGEST_PROG) + 1];
-	char **av;
+	char **av, tun[4096];
 	ssize_t n;
 	int i;
 
@@ -36,6 +39,9 @@ int cmd_ingest(int argc, char **argv)
 	for (i = 1; i < argc; i++)
 		av[i] = argv[i];
 	av[argc] = NULL;
+	/* a list too long to extend is left as the operator set it */
+	if (ingest_malloc_tunables(getenv("GLIBC_TUNABLES"), tun, sizeof(tun)) == 0)
+		(void)setenv("GLIBC_TUNABLES", tun, 1);
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		char *slash;

@@ -205,6 +205,11 @@ static int print_human(const struct status_view *sv, const char *site, const cha
 	       u(sv, "lacre_ingest_encrypted_total", "outcome=\"decrypted\""),
 	       u(sv, "lacre_ingest_encrypted_total", "outcome=\"undecryptable\""),
 	       u(sv, "lacre_ingest_bytecounter_breaks_total", ""));
+	printf("memory:      %" PRIu64 " MiB resident, %" PRIu64 " MiB in huge pages; budget %" PRIu64
+	       " MiB, %" PRIu64 " MiB in use, %" PRIu64 " refusals\n",
+	       u(sv, "lacre_ingest_memory_resident_bytes", "") >> 20, u(sv, "lacre_ingest_memory_huge_bytes", "") >> 20,
+	       u(sv, "lacre_ingest_memory_budget_bytes", "") >> 20, u(sv, "lacre_ingest_memory_in_use_bytes", "") >> 20,
+	       u(sv, "lacre_ingest_memory_refusals_total", ""));
 	if (vault) {
 		printf("sealed:      %" PRIu64 " records (%" PRIu64 " to warrants, %" PRIu64 " quarantined, %" PRIu64
 		       " late), %" PRIu64 " segments\n",

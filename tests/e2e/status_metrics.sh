@@ -7,7 +7,9 @@
 # the Prometheus text format accepts and which names no LIID; after the
 # receiver stops, `lacre status` says NOT RUNNING and exits 1; a damaged
 # file, a missing one and bad options are refused with their statuses; a
-# non-loopback --listen is refused without --allow-remote.
+# non-loopback --listen is refused without --allow-remote.  The memory
+# figures are the kernel's: resident, and at least one 2 MiB huge page of
+# it unless the kernel's transparent huge pages are off.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/lacre-e2e-status-XXXXXX)
@@ -43,6 +45,7 @@ expect_exit 0 "" "$B/lacre" status --site "$site" || die "status while running"
 grep -q "^receiver:    running (pid $IPID," "$OUT" || { cat "$OUT"; die "status does not say running with the receiver's pid"; }
 grep -q "^traffic:     $sent PDUs," "$OUT" || { cat "$OUT"; die "status traffic line"; }
 grep -q "^checkpoint:  size [0-9]* (lacre/" "$OUT" || { cat "$OUT"; die "status checkpoint line"; }
+grep -q "^memory:      [1-9][0-9]* MiB resident, [0-9]* MiB in huge pages; budget 256 MiB" "$OUT" || { cat "$OUT"; die "status memory line"; }
 grep -q "^ALERT" "$OUT" && { cat "$OUT"; die "a clean run shows an alert"; }
 sed 's/^/     | /' "$OUT"
 ok "lacre status: running, $sent PDUs, the checkpoint, no alert (exit 0)"
@@ -77,6 +80,17 @@ assert 'LIID' not in text, 'a LIID in the metrics'
 assert seen['lacre_ingest_pdus_total'] == sent, seen['lacre_ingest_pdus_total']
 assert seen['lacre_backend_up'] == 1
 assert seen['lacre_seal_records_total'] >= 0
+# memory: the kernel's figures; in huge pages unless the kernel has them
+# off (lacre ingest runs the receiver with glibc's malloc in huge pages and
+# the copies for hash checks are in 2 MiB chunks advised as huge pages)
+rss, huge = seen['lacre_ingest_memory_resident_bytes'], seen['lacre_ingest_memory_huge_bytes']
+assert rss > 1 << 20, rss
+assert 0 <= huge <= rss, (huge, rss)
+thp = open('/sys/kernel/mm/transparent_hugepage/enabled').read()
+if '[never]' in thp:
+    assert huge == 0, huge
+else:
+    assert huge >= 2 << 20, 'transparent huge pages are %s, the receiver has %d bytes in them' % (thp.strip(), huge)
 assert js['running'] is True
 assert {(m['name'], m['labels']) for m in js['metrics']} == {
     (k.split('{')[0], k.split('{')[1][:-1] if '{' in k else '') for k in seen}
