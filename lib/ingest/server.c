@@ -92,7 +92,6 @@
 #include "ingest/server_int.h"
 
 #define BCTR_MAX_LIIDS 4096     /* LIIDs whose byteCounter chain one handover follows */
-#define READ_CHUNK (64u << 10)
 #define MAX_EVENTS 256
 #define PAUSE_PEEK 4096          /* bytes read per turn from a connection while paused */
 #define STATE_SAVE_MS 250        /* stream state written at most this often ... */
@@ -425,13 +424,13 @@ int ingest_server_new(const struct ingest_config *cfg, struct lacre_sink *sink,
 		s->cfg.drain_ms = 5000;
 	if (s->cfg.max_pdu == 0)
 		s->cfg.max_pdu = ETSI_MAX_PDU_DEFAULT;
-	if (s->cfg.read_budget < READ_CHUNK)
-		s->cfg.read_budget = READ_CHUNK;
+	if (s->cfg.read_budget < SRV_READ_CHUNK)
+		s->cfg.read_budget = SRV_READ_CHUNK;
 	if (s->cfg.max_tx_buf < 4096)
 		s->cfg.max_tx_buf = 4096;
 	if (s->cfg.memory_budget == 0)
 		s->cfg.memory_budget = INGEST_MEMORY_BUDGET_DEFAULT;
-	if (!(s->rbuf = malloc(READ_CHUNK)))
+	if (!(s->rbuf = malloc(SRV_READ_CHUNK)))
 		goto fail;
 	/* a plaintext and its pre-encryption form are never longer than the PDU */
 	lacre_dbuf_init(&s->plain, s->cfg.max_pdu);
@@ -1359,7 +1358,7 @@ static void quick_ack(const struct conn *c)
  * at most PAUSE_PEEK bytes per turn (enough for keep-alives). */
 static int conn_read(struct ingest_server *s, struct conn *c, size_t budget)
 {
-	size_t got = 0, chunk = READ_CHUNK;
+	size_t got = 0, chunk = SRV_READ_CHUNK;
 	ssize_t n;
 	int e, fed, turns = 0;
 

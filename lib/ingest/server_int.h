@@ -21,6 +21,10 @@
 #define RETRY_MS 200               /* retry of held PDUs while the sink has no space */
 #define EVQ_CAP ((size_t)16 << 20) /* events kept while the sink has no space */
 #define PEER_BUCKETS 4096
+/* Bytes one recv()/SSL_read() asks for: the size of each event loop's read
+ * buffer (server.c for the lead, worker.c for the others), and the most a
+ * kill -9 can catch in flight per worker (tests/e2e/lib/kill9_named.py). */
+#define SRV_READ_CHUNK (64u << 10)
 
 enum conn_state { CS_HANDSHAKE = 1, CS_OPEN };
 

@@ -53,7 +53,6 @@
 #include "ingest/server_int.h"
 
 #define PUBLISH_MS 100           /* a worker's figures are this old at most */
-#define READ_CHUNK_W (64u << 10) /* server.c READ_CHUNK */
 
 static _Thread_local struct ingest_server *tl_self;
 
@@ -317,7 +316,7 @@ static int worker_new(struct ingest_server *g, unsigned idx, struct ingest_serve
 	lacre_dbuf_set_secret(&s->pre);
 	ingest_acct_batch_init(&s->ab);
 	*out = s;
-	if (!(s->rbuf = malloc(READ_CHUNK_W)))
+	if (!(s->rbuf = malloc(SRV_READ_CHUNK)))
 		return LACRE_E_NOMEM;
 	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (s->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)

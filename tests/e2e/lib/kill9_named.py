@@ -29,7 +29,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import objects  # noqa: E402
 
-READ_CHUNK = 64 << 10          # lib/ingest/server.c: bytes per read()
+READ_CHUNK = 64 << 10          # lib/ingest/server_int.h SRV_READ_CHUNK: bytes per read()
 
 
 def events_of(body):
