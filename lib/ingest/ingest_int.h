@@ -60,7 +60,7 @@ int ingest_op_auth_conn(const struct ingest_op_auth *a, const struct ingest_conf
  * IntegrityCheck for signatures, are copied there), and setting
  * p->retained when the PDU itself was retained; ingest_acct_finish, after
  * the lock: frees the copy if unused and the PDUs evicted under the lock
- * (into their makers' chunks of the copy pool, copy_pool.c, with no lock).
+ * (each one atomic decrement on its copy-pool chunk: copy_pool.c, no lock).
  * The result equals ingest_acct_pdu's for any `copy`: only who pays for
  * the copy changes. */
 struct ingest_acct_pre {

@@ -140,7 +140,7 @@ int ingest_status_prom(const struct ingest_server *s, const struct seal_sink_sta
 	TRY(one(out, "lacre_ingest_memory_refusals_total", "counter", "incomplete PDUs refused to keep within the budget", p.st.budget_refusals));
 	mem_figures(&rss, &huge);
 	TRY(one(out, "lacre_ingest_memory_resident_bytes", "gauge", "the receiver's resident memory (all of it)", rss));
-	TRY(one(out, "lacre_ingest_memory_huge_bytes", "gauge", "... of which in transparent huge pages", huge));
+	TRY(one(out, "lacre_ingest_memory_huge_bytes", "gauge", "the part of the resident memory in transparent huge pages", huge));
 	/* one line per worker (lib/ingest/worker.c): how the load spreads */
 	TRY(one(out, "lacre_ingest_workers", "gauge", "event loops (threads) receiving", s->n_wk ? s->n_wk : 1));
 	TRY(fam(out, "lacre_ingest_worker_connections_open", "gauge", "handover connections open now, by worker"));
