@@ -39,9 +39,12 @@ int cmd_ingest(int argc, char **argv)
 	for (i = 1; i < argc; i++)
 		av[i] = argv[i];
 	av[argc] = NULL;
-	/* a list too long to extend is left as the operator set it */
+	/* a list too long to extend is left as the operator set it, said so */
 	if (ingest_malloc_tunables(getenv("GLIBC_TUNABLES"), tun, sizeof(tun)) == 0)
 		(void)setenv("GLIBC_TUNABLES", tun, 1);
+	else
+		cli_err("ingest: warning: GLIBC_TUNABLES is too long to add %s; the receiver runs "
+			"with it as set (4 KiB pages: docs/cmd-ingest.md \"Memory\")", INGEST_MALLOC_TUNABLES);
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		char *slash;

@@ -9,7 +9,9 @@
 # file, a missing one and bad options are refused with their statuses; a
 # non-loopback --listen is refused without --allow-remote.  The memory
 # figures are the kernel's: resident, and at least one 2 MiB huge page of
-# it unless the kernel's transparent huge pages are off.
+# it unless the kernel's transparent huge pages are off; an operator's
+# GLIBC_TUNABLES too long to add the receiver's malloc settings to is
+# kept, with a warning.
 set -u
 top=${LACRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/lacre-e2e-status-XXXXXX)
@@ -130,4 +132,9 @@ expect_exit 2 "status: --max-age wants a number of seconds > 0, not '-1'" "$B/la
 expect_exit 2 "metrics: 192.0.2.1:9464 is not a loopback address" "$B/lacre" metrics --site "$site" \
 	--listen 192.0.2.1:9464 || die "a non-loopback --listen"
 ok "missing and damaged files exit 1; bad options and a non-loopback address exit 2"
+# an operator's GLIBC_TUNABLES too long to extend: kept as set, and said so
+long=$(printf 'glibc.malloc.arena_max=2:%04100d=1' 0)
+expect_exit 0 "GLIBC_TUNABLES is too long to add glibc.malloc.hugetlb=1" env GLIBC_TUNABLES="$long" \
+	"$B/lacre" ingest --help || die "a GLIBC_TUNABLES too long to extend"
+ok "a GLIBC_TUNABLES too long to extend: the receiver starts with it as set, with a warning"
 echo "ok"
