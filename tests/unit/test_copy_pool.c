@@ -4,11 +4,11 @@
  * their bytes; chunks whose copies another thread freed are reused rather
  * than new ones mapped; a FIFO of copies made and evicted by two threads
  * in turn, 40 times the size it keeps, maps no more chunks than the
- * FIFO's size needs plus two per thread (the bound copy_pool.c promises,
- * whichever thread runs when); a chunk freed by one thread's copies serves
- * another's; sizes out of range are refused (the caller then
- * mallocs); a thread that ends leaves its copies valid for whoever frees
- * them (ASan).
+ * FIFO's size needs plus three per thread (the bound copy_pool.c
+ * promises, with one chunk per thread whose last copy is being freed,
+ * whichever thread runs when); sizes out of range are refused (the caller
+ * then mallocs); a thread that ends leaves its copies valid for whoever
+ * frees them, and its chunk goes on the free stack once they are freed.
  */
 #include <pthread.h>
 #include <stdint.h>
