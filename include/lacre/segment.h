@@ -80,8 +80,8 @@ struct segment_config {
 					    * file system allows it, once a segment
 					    * passes 4 MiB (busy writers): no
 					    * page-cache copy; 1.75 MiB writes go out
-					    * in the background (POSIX AIO, double
-					    * buffered) while sealing goes on */
+					    * in the background (POSIX AIO, up to
+					    * two in flight) while sealing goes on */
 	int direct_at_once;                /* with direct_io: the first segment
 					    * starts with O_DIRECT and the large
 					    * buffers (a caller whose previous

@@ -88,20 +88,31 @@ _Static_assert(SEG_BIG <= SEG_HUGE, "a staging buffer fits one huge page");
  * commitment arrays, so that a busy spool does not map, fault in and
  * unmap fresh pages per segment (the ingest sink opens a new writer for
  * every segment).  Enough for every writer busy at once: an O_DIRECT
- * writer has two staging buffers, and with two ingest workers two
- * warrants already keep eight busy (four were kept before: with two
+ * writer has two staging buffers (three once a write was slow, see
+ * SEG_INFLIGHT), and with two ingest workers two warrants already keep
+ * eight to twelve busy (four were kept before: with two
  * workers 3 % of their CPU went to zeroing the huge pages of new
  * buffers); many low-rate warrants each close a small segment by age
  * and open the next.  Bounded while busy: SEG_CACHE_BIG * SEG_HUGE +
  * SEG_CACHE_SMALL * SEG_SMALL + SEG_CACHE_COMMITS * SEG_CACHE_COMMITS_MAX
- * bytes (about 82 MiB); what has not been used for SEGMENT_CACHE_IDLE_MS
+ * bytes (about 98 MiB); what has not been used for SEGMENT_CACHE_IDLE_MS
  * is freed by segment_cache_trim (ingest's ticker calls it), so an idle
  * receiver keeps none of it. */
-#define SEG_CACHE_BIG 16
+#define SEG_CACHE_BIG 24
 #define SEG_CACHE_SMALL 64
 #define SEG_CACHE_COMMITS 8
 #define SEG_CACHE_COMMITS_MAX ((size_t)4 << 20)
 #define SEG_SMALL SEG_STAGE_SIZE(SEG_FLUSH_AT)        /* a buffered writer's staging buffer */
+/* O_DIRECT writes in flight per writer, at most.  One is enough while the
+ * disk keeps up (a 1.75 MiB write takes 1-3 ms here, sealing 1.75 MiB of a
+ * busy warrant about 12 ms), but a write now and then takes 10-15 ms (the
+ * extent conversion at its end waits for the journal, or a discard): with
+ * one in flight the worker then waited for it, 7-8 times per worker in a
+ * 0.9 s two-worker run, 6-11 % of the workers' time (issue 15).  A second
+ * write may wait in the AIO queue behind the first (glibc runs one file's
+ * requests in order) while the worker seals into a third buffer, taken
+ * only when a write is found still in flight. */
+#define SEG_INFLIGHT 2
 
 struct segment_writer {
 	/* configuration */
@@ -134,9 +145,11 @@ struct segment_writer {
 	int promotable;                    /* buffered now, O_DIRECT once busy */
 	int direct_refused;                /* the spool refused O_DIRECT: stop asking */
 	int direct_at_once;                /* config: the next segment starts O_DIRECT */
-	uint8_t *spare;                    /* O_DIRECT: the other staging buffer */
-	struct aiocb aio;                  /* O_DIRECT: the write in flight */
-	int aio_busy;                      /* aio is in flight (from spare) */
+	uint8_t *spare[SEG_INFLIGHT];      /* O_DIRECT: idle staging buffers */
+	unsigned n_spare;                  /* of them in spare[] */
+	unsigned n_bufs;                   /* O_DIRECT buffers besides stage: idle and in flight */
+	struct aiocb aio[SEG_INFLIGHT];    /* O_DIRECT: the writes in flight, a ring */
+	unsigned aio_head, aio_n;          /* the oldest of them, how many */
 	struct age_writer *aw;
 	uint8_t id[16];
 	char name[SEGMENT_NAME_LEN + 1];
@@ -248,21 +261,30 @@ static uint8_t *seg_small_get(void)
 	return p;
 }
 
-/* Free w's staging buffer and its spare (to the caches); no write may be
+/* Free w's staging buffer and its spares (to the caches); no write may be
  * in flight. */
 static void seg_stage_free(struct segment_writer *w)
 {
-	if (w->stage_size == SEG_BIG) {
-		seg_cache_give(&seg_cache_big, w->stage.p, 0);
-		seg_cache_give(&seg_cache_big, w->spare, 0);
-	} else {
-		seg_cache_give(&seg_cache_small, w->stage.p, 0);
-		free(w->spare);                    /* only O_DIRECT has a spare */
-	}
+	seg_cache_give(w->stage_size == SEG_BIG ? &seg_cache_big : &seg_cache_small, w->stage.p, 0);
+	while (w->n_spare > 0)                 /* only O_DIRECT has spares */
+		seg_cache_give(&seg_cache_big, w->spare[--w->n_spare], 0);
+	w->n_bufs = 0;
 	w->stage.p = NULL;
 	w->stage.len = w->stage.alloc = 0;
-	w->spare = NULL;
 	w->stage_size = 0;
+}
+
+/* Give w one more O_DIRECT buffer besides its stage (seg_promote,
+ * seg_open, seg_drain_async); LACRE_E_NOMEM when none can be had. */
+static int seg_spare_add(struct segment_writer *w)
+{
+	uint8_t *b;
+
+	if (w->n_bufs >= SEG_INFLIGHT || !(b = seg_big_get()))
+		return LACRE_E_NOMEM;
+	w->spare[w->n_spare++] = b;
+	w->n_bufs++;
+	return LACRE_OK;
 }
 
 /* Give w a kept commitment array, if there is one and it has none. */
@@ -349,64 +371,97 @@ static int seg_direct_off(struct segment_writer *w)
 	return LACRE_OK;
 }
 
-/* Wait for the O_DIRECT write in flight, if any; LACRE_E_IO if it failed
- * or was short. */
-static int seg_aio_wait(struct segment_writer *w)
+/* Wait for the oldest O_DIRECT write in flight (there is one) and take
+ * its buffer back as a spare; LACRE_E_IO if it failed or was short. */
+static int seg_aio_done(struct segment_writer *w)
 {
-	const struct aiocb *list[1] = { &w->aio };
+	struct aiocb *a = &w->aio[w->aio_head];
+	const struct aiocb *list[1] = { a };
 	ssize_t k;
 	int e;
 
-	if (!w->aio_busy)
-		return LACRE_OK;
-	while ((e = aio_error(&w->aio)) == EINPROGRESS)
+	while ((e = aio_error(a)) == EINPROGRESS)
 		aio_suspend(list, 1, NULL);
-	w->aio_busy = 0;
-	k = aio_return(&w->aio);
-	if (e == 0 && k == (ssize_t)w->aio.aio_nbytes)
+	k = aio_return(a);
+	w->aio_head = (w->aio_head + 1) % SEG_INFLIGHT;
+	w->aio_n--;
+	w->spare[w->n_spare++] = (uint8_t *)a->aio_buf;
+	if (e == 0 && k == (ssize_t)a->aio_nbytes)
 		return LACRE_OK;
 	/* a file system that accepted O_DIRECT at open may still refuse the
 	 * request (EINVAL: an alignment it does not support) or write part of
-	 * it: finish the same bytes with ordinary writes, and stay buffered */
+	 * it: finish the same bytes with ordinary writes (at their offset: a
+	 * later write in flight is not disturbed), and stay buffered */
 	if (e == EINVAL || (e == 0 && k >= 0)) {
 		size_t done = e == 0 ? (size_t)k : 0;
 		if (seg_direct_off(w) != LACRE_OK)
 			return LACRE_E_IO;
-		return seg_write_all(w->fd, (const uint8_t *)w->aio.aio_buf + done,
-				     w->aio.aio_nbytes - done, (uint64_t)w->aio.aio_offset + done);
+		return seg_write_all(w->fd, (const uint8_t *)a->aio_buf + done,
+				     a->aio_nbytes - done, (uint64_t)a->aio_offset + done);
 	}
 	return LACRE_E_IO;
 }
 
+/* Wait for every O_DIRECT write in flight, oldest first; the first
+ * failure, after all of them ended (their buffers must outlive them). */
+static int seg_aio_wait(struct segment_writer *w)
+{
+	int r = LACRE_OK, e;
+
+	while (w->aio_n > 0)
+		if ((e = seg_aio_done(w)) != LACRE_OK && r == LACRE_OK)
+			r = e;
+	return r;
+}
+
+/* Take back the buffers of the writes already finished, oldest first,
+ * without waiting for any. */
+static int seg_aio_reap(struct segment_writer *w)
+{
+	int r;
+
+	while (w->aio_n > 0 && aio_error(&w->aio[w->aio_head]) != EINPROGRESS)
+		if ((r = seg_aio_done(w)) != LACRE_OK)
+			return r;
+	return LACRE_OK;
+}
+
 /* O_DIRECT: start writing the whole 4 KiB blocks of the staging buffer in
- * the background and continue in the spare buffer, so that sealing and the
- * device work at the same time (double buffering; the spare's previous
- * write is waited for first). */
+ * the background and continue in a spare buffer, so that sealing and the
+ * device work at the same time.  A spare is one whose write has ended; when
+ * none has, a third buffer is taken (SEG_INFLIGHT) before the oldest write
+ * is waited for. */
 static int seg_drain_async(struct segment_writer *w)
 {
 	size_t n = w->stage.len & ~(size_t)(SEG_ALIGN - 1), rest = w->stage.len - n;
-	uint8_t *full = w->stage.p;
+	uint8_t *full = w->stage.p, *next;
+	struct aiocb *a;
 	int r;
 
 	if (n == 0)
 		return LACRE_OK;
-	if ((r = seg_aio_wait(w)) != LACRE_OK)
+	if ((r = seg_aio_reap(w)) != LACRE_OK)
 		return r;
+	if (w->n_spare == 0 && seg_spare_add(w) != LACRE_OK && (r = seg_aio_done(w)) != LACRE_OK)
+		return r;
+	next = w->spare[--w->n_spare];
 	if (rest)
-		memcpy(w->spare, full + n, rest);
-	memset(&w->aio, 0, sizeof(w->aio));
-	w->aio.aio_fildes = w->fd;
-	w->aio.aio_buf = full;
-	w->aio.aio_nbytes = n;
-	w->aio.aio_offset = (off_t)w->size;
-	w->aio.aio_sigevent.sigev_notify = SIGEV_NONE;
-	if (aio_write(&w->aio) != 0)
+		memcpy(next, full + n, rest);
+	a = &w->aio[(w->aio_head + w->aio_n) % SEG_INFLIGHT];
+	memset(a, 0, sizeof(*a));
+	a->aio_fildes = w->fd;
+	a->aio_buf = full;
+	a->aio_nbytes = n;
+	a->aio_offset = (off_t)w->size;
+	a->aio_sigevent.sigev_notify = SIGEV_NONE;
+	if (aio_write(a) != 0) {
+		w->n_spare++;                      /* next stays a spare */
 		return LACRE_E_IO;
-	w->aio_busy = 1;
+	}
+	w->aio_n++;
 	w->size += n;
-	w->stage.p = w->spare;
+	w->stage.p = next;
 	w->stage.len = rest;
-	w->spare = full;
 	return LACRE_OK;
 }
 
@@ -419,7 +474,7 @@ static int seg_drain(struct segment_writer *w, int final)
 	size_t n = w->stage.len;
 	int r;
 
-	if (w->direct && !final && w->spare)
+	if (w->direct && !final && w->n_bufs)
 		return seg_drain_async(w);
 	if ((r = seg_aio_wait(w)) != LACRE_OK)
 		return r;
@@ -470,7 +525,8 @@ static void seg_promote(struct segment_writer *w)
 	seg_cache_give(&seg_cache_small, w->stage.p, 0);
 	w->stage.p = a;
 	w->stage.alloc = w->stage.max = big;
-	w->spare = b;
+	w->spare[0] = b;
+	w->n_spare = w->n_bufs = 1;
 	w->stage_size = big;
 	w->flush_at = SEG_DIRECT_FLUSH_AT;
 	w->direct = 1;
@@ -523,9 +579,9 @@ static void seg_abandon(struct segment_writer *w)
 {
 	if (!w->open)
 		return;
-	if (w->aio_busy) {
-		/* the buffer must outlive the write: cancel or wait */
-		aio_cancel(w->fd, &w->aio);
+	if (w->aio_n) {
+		/* the buffers must outlive the writes: cancel or wait */
+		aio_cancel(w->fd, NULL);
 		seg_aio_wait(w);
 	}
 	if (w->fd >= 0)
@@ -583,7 +639,7 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 	/* aligned staging buffers of fixed size (O_DIRECT needs alignment) */
 	w->flush_at = w->direct ? SEG_DIRECT_FLUSH_AT : SEG_FLUSH_AT;
 	stage_size = SEG_STAGE_SIZE(w->flush_at);
-	if (w->stage.p && (w->stage_size != stage_size || (w->direct && !w->spare))) {
+	if (w->stage.p && (w->stage_size != stage_size || (w->direct && !w->n_bufs))) {
 		/* kept from the last segment but of the other kind */
 		seg_stage_free(w);
 	}
@@ -597,10 +653,8 @@ static int seg_open(struct segment_writer *w, int64_t now_us)
 		w->stage.alloc = stage_size;
 		w->stage_size = stage_size;
 	}
-	if (w->direct && !w->spare && !(w->spare = seg_big_get())) {
-		r = LACRE_E_NOMEM;
+	if (w->direct && !w->n_bufs && (r = seg_spare_add(w)) != LACRE_OK)
 		goto fail;
-	}
 	if ((r = age_writer_new((const uint8_t (*)[32])w->recipients, w->n_recipients,
 				&w->stage, &w->aw)) != LACRE_OK)
 		goto fail;
@@ -862,10 +916,14 @@ const char *segment_writer_open_name(const struct segment_writer *w)
 
 uint64_t segment_writer_unwritten(const struct segment_writer *w)
 {
+	uint64_t n = (uint64_t)w->stage.len + SEG_ENC_CHUNK + SEG_ALIGN;
+	unsigned i;
+
 	if (!w->open)
 		return 0;
-	return (uint64_t)w->stage.len + (w->aio_busy ? SEG_DIRECT_FLUSH_AT + SEG_ALIGN : 0) +
-	       SEG_ENC_CHUNK + SEG_ALIGN;
+	for (i = 0; i < w->aio_n; i++)
+		n += w->aio[(w->aio_head + i) % SEG_INFLIGHT].aio_nbytes;
+	return n;
 }
 
 uint64_t segment_writer_pending(const struct segment_writer *w)
