@@ -56,7 +56,8 @@
 # printed beside it and as a share of it.  On the 2-vCPU machine of issue
 # 15 that limit was 1.46-1.94 by case, below the 1.8 target in three of
 # six (docs/performance.md "Stop 24"); after the receiver's memory moved
-# to huge pages, 1.58-1.77, below it in all six ("Stop 25").
+# to huge pages, 1.58-1.77, below it in all six ("Stop 25"); in stop 26's
+# whole `make bench`, 1.54-1.76.
 # Prints figures; asserts nothing.  Environment: IW_CONNS (default 8, at
 # most 64), IW_MB (about how many MB each mix sends, default 600), IW_CASES
 # (default "cc-mixed cc-sessions cc-bulk"), IW_TLS (default "0 1"),

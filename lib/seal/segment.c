@@ -95,7 +95,7 @@ _Static_assert(SEG_BIG <= SEG_HUGE, "a staging buffer fits one huge page");
  * buffers); many low-rate warrants each close a small segment by age
  * and open the next.  Bounded while busy: SEG_CACHE_BIG * SEG_HUGE +
  * SEG_CACHE_SMALL * SEG_SMALL + SEG_CACHE_COMMITS * SEG_CACHE_COMMITS_MAX
- * bytes (about 98 MiB); what has not been used for SEGMENT_CACHE_IDLE_MS
+ * bytes (about 97 MiB); what has not been used for SEGMENT_CACHE_IDLE_MS
  * is freed by segment_cache_trim (ingest's ticker calls it), so an idle
  * receiver keeps none of it. */
 #define SEG_CACHE_BIG 24
