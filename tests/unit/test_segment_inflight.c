@@ -28,9 +28,11 @@
 
 #include "harness.h"
 #include "lacre/age.h"
+#include "lacre/buf.h"
 #include "lacre/err.h"
 #include "lacre/frame.h"
 #include "lacre/segment.h"
+#include "lacre/site.h"
 
 static int stalled;              /* finished writes look in progress */
 static int suspends;             /* aio_suspend calls (the writer waited) */
@@ -130,26 +132,6 @@ static void make_record(struct frame_record *r, int i)
 	r->pdu.len = sizeof(pdu);
 }
 
-/* Read the whole of path into *obj. */
-static size_t slurp(const char *path, uint8_t **obj)
-{
-	FILE *f = fopen(path, "rb");
-	long l;
-
-	*obj = NULL;
-	if (!f)
-		return 0;
-	fseek(f, 0, SEEK_END);
-	l = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	if (l > 0 && (*obj = malloc((size_t)l)) && fread(*obj, 1, (size_t)l, f) != (size_t)l) {
-		free(*obj);
-		*obj = NULL;
-	}
-	fclose(f);
-	return *obj ? (size_t)l : 0;
-}
-
 /* Read back every closed segment of s: records 0..total-1 in order, each
  * PDU as make_record made it.  Returns the number read. */
 static long read_back(const struct seen *s, const struct age_x25519_identity *id)
@@ -159,12 +141,13 @@ static long read_back(const struct seen *s, const struct age_x25519_identity *id
 
 	for (int j = 0; j < s->n; j++) {
 		struct segment_reader *sr = NULL;
-		uint8_t *obj;
-		size_t n = slurp(s->path[j], &obj);
+		struct lacre_dbuf obj;
 		int done = 0;
 
-		if (!obj || segment_reader_new(obj, n, id, s->name[j], &sr) != LACRE_OK) {
-			free(obj);
+		if (site_read_file(s->path[j], 256u << 20, &obj) != LACRE_OK)
+			return -1;
+		if (segment_reader_new(obj.p, obj.len, id, s->name[j], &sr) != LACRE_OK) {
+			lacre_dbuf_free(&obj);
 			return -1;
 		}
 		while (segment_reader_next(sr, &rec, &done) == LACRE_OK && !done) {
@@ -175,7 +158,7 @@ static long read_back(const struct seen *s, const struct age_x25519_identity *id
 			k++;
 		}
 		segment_reader_free(sr);
-		free(obj);
+		lacre_dbuf_free(&obj);
 		if (!done)
 			return -1;
 	}
